@@ -1,0 +1,96 @@
+/*
+ * plug.h: the plug itself. Owns the connection state machine, the relay, metering, telemetry
+ * and the glue between MQTT messages, pairing requests and storage.
+ *
+ *   UNCLAIMED --claim ok--> CLAIMED --backoff elapsed--> CONNECTING --CONNACK--> ONLINE
+ *       ^                     ^  ^                           |                   |
+ *       |                     |  +------ failure/timeout ----+                   |
+ *       |                     +---------------- connection lost -----------------+
+ *       +---- factory reset (button held 10 s) from any state
+ *
+ * Offline (any state but ONLINE) the relay keeps its state and the button still works: the
+ * hub is a convenience, not a dependency for switching a lamp.
+ *
+ * The port calls plug_tick() often (every 10-50 ms) and forwards network events.
+ */
+#ifndef HEARTH_PLUG_H
+#define HEARTH_PLUG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "meter.h"
+#include "pair.h"
+
+#define PLUG_ID_MAX 32
+#define PLUG_BACKOFF_MIN_MS 1000u
+#define PLUG_BACKOFF_MAX_MS 60000u
+#define PLUG_CONNECT_TIMEOUT_MS 15000u
+#define PLUG_METER_WINDOW_MS 1000u
+#define PLUG_DEBOUNCE_MS 50u
+#define PLUG_RESET_HOLD_MS 10000u
+
+typedef enum { PLUG_UNCLAIMED, PLUG_CLAIMED, PLUG_CONNECTING, PLUG_ONLINE } plug_state;
+typedef enum { POWER_ON_OFF, POWER_ON_ON, POWER_ON_RESTORE } plug_power_on;
+
+typedef struct {
+    const char *id; /* plug-<12 hex>; [a-z0-9-] only, it goes into MQTT topics */
+    const char *model;
+    const char *fw;
+    const char *setup_code;
+    plug_power_on power_on;
+    meter_cal cal;
+    double overcurrent_a; /* relay off above this RMS current; 0 disables */
+    uint32_t telemetry_ms;
+    uint16_t keepalive_s;
+} plug_config;
+
+typedef struct {
+    plug_config cfg;
+    char id[PLUG_ID_MAX + 1];
+    pair_identity ident;
+    pair_state pair;
+    pair_creds creds;
+    bool claimed;
+    plug_state state;
+    uint32_t backoff_ms;
+    uint64_t next_attempt_ms;
+    uint64_t connect_started_ms;
+    bool relay;
+    uint64_t last_counter;
+    meter_t meter;
+    uint64_t window_start_ms;
+    uint64_t last_telemetry_ms;
+    bool btn_stable, btn_raw;
+    uint64_t btn_changed_ms, btn_down_ms;
+    bool btn_reset_done;
+    char topic_status[PLUG_ID_MAX + 16], topic_cmd[PLUG_ID_MAX + 16];
+    char topic_state[PLUG_ID_MAX + 16], topic_telemetry[PLUG_ID_MAX + 16];
+    char topic_event[PLUG_ID_MAX + 16];
+} plug_t;
+
+/* Loads (or on first boot creates) the identity, loads credentials, counter and energy, sets
+ * the relay per the power-on mode. False if the config is unusable (bad id, no storage). */
+bool plug_init(plug_t *p, const plug_config *cfg);
+void plug_tick(plug_t *p);
+
+void plug_mqtt_connected(plug_t *p);
+void plug_mqtt_disconnected(plug_t *p);
+void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t len);
+
+/* Pairing HTTP endpoints: return the status, write the JSON body into out. */
+int plug_http_hello(plug_t *p, const char *nonce, size_t nonce_len, char *out, size_t cap);
+int plug_http_claim(plug_t *p, const char *body, size_t len, char *out, size_t cap);
+
+void plug_set_relay(plug_t *p, bool on, const char *source);
+void plug_factory_reset(plug_t *p);
+/* Orderly stop: publish retained offline (a clean DISCONNECT discards the will), then
+ * disconnect. */
+void plug_shutdown(plug_t *p);
+const char *plug_state_name(plug_state s);
+/* panel.c: button and LED, called by plug_tick(). */
+void plug_panel_tick(plug_t *p, uint64_t now);
+
+#endif

@@ -1,0 +1,181 @@
+/* hal.h MQTT on libmosquitto, driven from the simulator's own poll loop (no mosquitto
+ * thread), so the core is only ever entered from one thread. libmosquitto's callbacks only
+ * record what happened (CONNACK, a message, the connection ending); the loop hands it to the
+ * core afterwards. That keeps the core out of HAL calls it made (hal.h), and out of
+ * libmosquitto callbacks, where a publish is only queued: outside them it goes straight to the
+ * socket, so a command's state confirmation leaves before the plug writes its storage. */
+#include <mosquitto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "hal.h"
+#include "sim.h"
+
+#define INBOX 4
+
+static struct mosquitto *mosq;
+static bool active;         /* between hal_mqtt_connect() and the core hearing it ended */
+static bool lost;           /* the connection ended; tell the core after this loop pass */
+static bool connack;        /* accepted CONNACK; tell the core after this loop pass */
+
+/* Messages received in one loop pass. A payload over the command limit is kept one byte
+ * longer than the limit, which is enough for the core to reject it as malformed. */
+typedef struct {
+    char topic[64];
+    char payload[CMD_MAX_LEN + 1];
+    size_t len;
+} inbox_msg;
+static inbox_msg inbox[INBOX];
+static int inbox_n;
+
+void sim_mqtt_init(void) { mosquitto_lib_init(); }
+
+static void note(const char *event, int rc, const char *why)
+{
+    char mem[200];
+    buf_t b;
+    buf_init(&b, mem, sizeof mem);
+    buf_str(&b, "{\"event\":");
+    buf_json_str(&b, event);
+    buf_str(&b, ",\"rc\":");
+    buf_i64(&b, rc);
+    buf_str(&b, ",\"reason\":");
+    buf_json_str(&b, why);
+    buf_char(&b, '}');
+    if (buf_ok(&b)) sim_event(mem);
+}
+
+static void on_connect(struct mosquitto *m, void *ud, int rc)
+{
+    (void)m;
+    (void)ud;
+    if (rc == 0) {
+        connack = true;
+    } else {
+        note("mqtt_connect_refused", rc, mosquitto_connack_string(rc));
+        lost = true;
+    }
+}
+
+static void on_disconnect(struct mosquitto *m, void *ud, int rc)
+{
+    (void)m;
+    (void)ud;
+    (void)rc;
+    lost = true;
+}
+
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+{
+    (void)m;
+    (void)ud;
+    if (inbox_n >= INBOX || strlen(msg->topic) >= sizeof inbox[0].topic) return;
+    inbox_msg *in = &inbox[inbox_n++];
+    snprintf(in->topic, sizeof in->topic, "%s", msg->topic);
+    size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+    in->len = len > sizeof in->payload ? sizeof in->payload : len;
+    memcpy(in->payload, msg->payload, in->len);
+}
+
+static void drop(void)
+{
+    if (mosq) mosquitto_destroy(mosq); /* no callbacks from here */
+    mosq = NULL;
+    connack = false;
+    inbox_n = 0;
+}
+
+bool hal_mqtt_connect(const hal_mqtt_params *p)
+{
+    drop();
+    lost = false;
+    mosq = mosquitto_new(p->client_id, p->clean_session, NULL);
+    if (!mosq) return false;
+    mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    /* Small packets that someone waits for (PUBACK, state confirmations): no Nagle delay. */
+    mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_connect_callback_set(mosq, on_connect);
+    mosquitto_disconnect_callback_set(mosq, on_disconnect);
+    mosquitto_message_callback_set(mosq, on_message);
+    if (mosquitto_username_pw_set(mosq, p->username, p->password) != MOSQ_ERR_SUCCESS ||
+        mosquitto_will_set(mosq, p->will_topic, (int)strlen(p->will_payload), p->will_payload, 1,
+                           true) != MOSQ_ERR_SUCCESS) {
+        drop();
+        return false;
+    }
+    /* A blocking TCP connect: instant on loopback, and the simulator only runs there. */
+    int rc = mosquitto_connect(mosq, p->host, p->port, p->keepalive_s);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        note("mqtt_connect_failed", rc, mosquitto_strerror(rc));
+        drop();
+        return false;
+    }
+    active = true;
+    return true;
+}
+
+void hal_mqtt_disconnect(void)
+{
+    if (mosq) {
+        mosquitto_disconnect(mosq);
+        mosquitto_loop_write(mosq, 1);
+    }
+    drop();
+    active = false;
+    lost = false;
+}
+
+bool hal_mqtt_publish(const char *topic, const char *payload, size_t len, int qos, bool retain)
+{
+    return mosq && mosquitto_publish(mosq, NULL, topic, (int)len, payload, qos, retain) ==
+                       MOSQ_ERR_SUCCESS;
+}
+
+bool hal_mqtt_subscribe(const char *topic, int qos)
+{
+    return mosq && mosquitto_subscribe(mosq, NULL, topic, qos) == MOSQ_ERR_SUCCESS;
+}
+
+int sim_mqtt_pollfd(struct pollfd *pfd)
+{
+    int fd = mosq ? mosquitto_socket(mosq) : -1;
+    if (fd < 0) return 0;
+    pfd->fd = fd;
+    pfd->events = POLLIN | (mosquitto_want_write(mosq) ? POLLOUT : 0);
+    pfd->revents = 0;
+    return 1;
+}
+
+void sim_mqtt_after_poll(const struct pollfd *pfd, int n)
+{
+    if (mosq) {
+        int rc = MOSQ_ERR_SUCCESS;
+        if (n > 0 && (pfd->revents & (POLLIN | POLLHUP | POLLERR))) rc = mosquitto_loop_read(mosq, 1);
+        if (mosq && rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(mosq))
+            rc = mosquitto_loop_write(mosq, 1);
+        if (mosq && rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_misc(mosq);
+        if (rc != MOSQ_ERR_SUCCESS) lost = true;
+    }
+    if (connack && active) {
+        connack = false;
+        plug_mqtt_connected(&sim_plug);
+    }
+    for (int i = 0; i < inbox_n && mosq; i++)
+        plug_mqtt_message(&sim_plug, inbox[i].topic, inbox[i].payload, inbox[i].len);
+    inbox_n = 0;
+    if (lost && active) {
+        lost = false;
+        active = false;
+        drop();
+        plug_mqtt_disconnected(&sim_plug);
+    }
+}
+
+void sim_mqtt_shutdown(void)
+{
+    /* A clean DISCONNECT makes the broker discard the will ([MQTT-3.14.4-3]); the hub's
+     * broker publishes offline for a plug that disconnects anyway. */
+    hal_mqtt_disconnect();
+    mosquitto_lib_cleanup();
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every firmware test, from the repo root (scripts/test calls it): host unit tests of core/
+# under ASan/UBSan, the RV32IMC freestanding build, then the simulator against a real broker.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source firmware/test/deps.sh
+firmware_ensure_test_debs
+
+echo "-- firmware: host unit tests of core/"
+make -s -C firmware test
+echo "-- firmware: core/ for RV32IMC (ESP32-C3 class), freestanding"
+make -s -C firmware rv32
+echo "-- firmware: plug simulator against mosquitto (inside a loopback-only network namespace)"
+hearth_ensure_node
+make -s -C firmware sim
+scripts/netns-run node --test firmware/test/sim/sim.test.ts
+echo "-- firmware: simulator mDNS seen by Avahi (namespace + private /run/avahi-daemon)"
+scripts/netns-run unshare --mount --propagation private bash -c \
+  'mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && exec node --test firmware/test/sim/mdns.test.ts'

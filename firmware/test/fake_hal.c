@@ -1,0 +1,168 @@
+#include "fake_hal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+fake_board fake;
+
+typedef struct {
+    char key[16];
+    uint8_t val[512];
+    size_t len;
+    bool used;
+} slot;
+
+static slot store[32];
+
+void fake_reset_board(void)
+{
+    memset(&fake, 0, sizeof fake);
+    fake.connect_ok = true;
+    fake.now_ms = 1000;
+    fake.unix_ms = 1767225600000; /* the vectors' t0 */
+}
+
+void fake_reset_all(void)
+{
+    memset(store, 0, sizeof store);
+    fake_reset_board();
+}
+
+uint64_t hal_millis(void) { return fake.now_ms; }
+int64_t hal_unix_ms(void) { return fake.unix_ms; }
+void hal_relay_write(bool on) { fake.relay = on; }
+void hal_led_write(bool on) { fake.led = on; }
+bool hal_button_read(void) { return fake.button; }
+void hal_meter_select(hal_cf1_mode mode) { fake.cf1_mode = mode; }
+
+uint32_t hal_meter_take(hal_meter_pin pin)
+{
+    uint32_t n = fake.pulses[pin];
+    fake.pulses[pin] = 0;
+    return n;
+}
+
+static slot *find(const char *key)
+{
+    for (size_t i = 0; i < sizeof store / sizeof store[0]; i++)
+        if (store[i].used && strcmp(store[i].key, key) == 0) return &store[i];
+    return NULL;
+}
+
+int hal_store_get(const char *key, void *buf, size_t cap)
+{
+    slot *s = find(key);
+    if (!s) return -1;
+    if (s->len > cap) return -2;
+    memcpy(buf, s->val, s->len);
+    return (int)s->len;
+}
+
+bool hal_store_set(const char *key, const void *data, size_t len)
+{
+    if (fake.store_fail || strlen(key) > 15 || len > sizeof store[0].val) return false;
+    slot *s = find(key);
+    for (size_t i = 0; !s && i < sizeof store / sizeof store[0]; i++)
+        if (!store[i].used) s = &store[i];
+    if (!s) return false;
+    s->used = true;
+    snprintf(s->key, sizeof s->key, "%s", key);
+    memcpy(s->val, data, len);
+    s->len = len;
+    fake.store_writes++;
+    return true;
+}
+
+bool hal_store_erase_all(void)
+{
+    memset(store, 0, sizeof store);
+    return true;
+}
+
+bool fake_store_has(const char *key) { return find(key) != NULL; }
+
+int fake_store_get_str(const char *key, char *out, size_t cap)
+{
+    int n = hal_store_get(key, out, cap - 1);
+    out[n < 0 ? 0 : n] = '\0';
+    return n;
+}
+
+void fake_store_put(const char *key, const void *data, size_t len)
+{
+    bool f = fake.store_fail;
+    fake.store_fail = false;
+    hal_store_set(key, data, len);
+    fake.store_fail = f;
+}
+
+bool hal_mqtt_connect(const hal_mqtt_params *p)
+{
+    fake.connects++;
+    snprintf(fake.conn_host, sizeof fake.conn_host, "%s", p->host);
+    snprintf(fake.conn_user, sizeof fake.conn_user, "%s", p->username);
+    snprintf(fake.conn_pass, sizeof fake.conn_pass, "%s", p->password);
+    snprintf(fake.conn_client, sizeof fake.conn_client, "%s", p->client_id);
+    snprintf(fake.conn_will, sizeof fake.conn_will, "%s=%s", p->will_topic, p->will_payload);
+    fake.conn_port = p->port;
+    fake.conn_keepalive = p->keepalive_s;
+    fake.conn_clean = p->clean_session;
+    return fake.connect_ok;
+}
+
+void hal_mqtt_disconnect(void) { fake.disconnects++; }
+
+bool hal_mqtt_publish(const char *topic, const char *payload, size_t len, int qos, bool retain)
+{
+    if (fake.npubs >= FAKE_MAX_PUB) {
+        memmove(&fake.pubs[0], &fake.pubs[1], sizeof fake.pubs[0] * (FAKE_MAX_PUB - 1));
+        fake.npubs--;
+    }
+    fake_pub *p = &fake.pubs[fake.npubs++];
+    snprintf(p->topic, sizeof p->topic, "%s", topic);
+    snprintf(p->payload, sizeof p->payload, "%.*s", (int)len, payload);
+    p->qos = qos;
+    p->retain = retain;
+    p->store_writes_before = fake.store_writes;
+    return true;
+}
+
+bool hal_mqtt_subscribe(const char *topic, int qos)
+{
+    (void)qos;
+    if (fake.nsubs < 4) snprintf(fake.subs[fake.nsubs++], sizeof fake.subs[0], "%s", topic);
+    return true;
+}
+
+void hal_discovery_changed(bool claimed)
+{
+    fake.discovery_changes++;
+    fake.last_discovery_claimed = claimed;
+}
+
+void hal_notify(const char *json)
+{
+    fake.notes++;
+    snprintf(fake.last_note, sizeof fake.last_note, "%s", json);
+}
+
+static bool ends_with(const char *s, const char *leaf)
+{
+    size_t a = strlen(s), b = strlen(leaf);
+    return a >= b && strcmp(s + a - b, leaf) == 0;
+}
+
+const fake_pub *fake_last_pub(const char *leaf)
+{
+    for (int i = fake.npubs - 1; i >= 0; i--)
+        if (ends_with(fake.pubs[i].topic, leaf)) return &fake.pubs[i];
+    return NULL;
+}
+
+int fake_count_pubs(const char *leaf)
+{
+    int n = 0;
+    for (int i = 0; i < fake.npubs; i++)
+        if (ends_with(fake.pubs[i].topic, leaf)) n++;
+    return n;
+}

@@ -1,0 +1,566 @@
+/* The plug as a whole on the fake board: what it publishes, stores and switches as pairing,
+ * connection, commands, metering and the button happen. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "b64.h"
+#include "fake_hal.h"
+#include "plug.h"
+#include "tests.h"
+#include "vectors.h"
+
+#define SHUNT 0.001
+#define DIVIDER (1000.0 / (5 * 470000.0 + 1000.0))
+
+static plug_t plug;
+static uint8_t hub_sk[64];
+
+static plug_config config(plug_power_on pon)
+{
+    static char id[32];
+    snprintf(id, sizeof id, "%s", vec_str("id"));
+    plug_config c;
+    memset(&c, 0, sizeof c);
+    c.id = id;
+    c.model = "hearth-plug-sim";
+    c.fw = "1.0.0";
+    c.setup_code = "12345678";
+    c.power_on = pon;
+    c.cal = meter_cal_bl0937(SHUNT, DIVIDER);
+    c.overcurrent_a = 16;
+    c.telemetry_ms = 1000;
+    c.keepalive_s = 10;
+    return c;
+}
+
+/* A new plug holding the vectors' box key pair (as if made at its first boot). */
+static void boot_vector_plug(plug_power_on pon)
+{
+    uint8_t pk[32], sk[32];
+    if (!fake_store_has("box_pk")) {
+        CHECK(vec_b64("pairing.plugBoxPublicKey", pk, 32));
+        CHECK(vec_b64("pairing.plugBoxSecretKey", sk, 32));
+        fake_store_put("box_pk", pk, 32);
+        fake_store_put("box_sk", sk, 32);
+    }
+    plug_config c = config(pon);
+    CHECK(plug_init(&plug, &c));
+    uint8_t seed[32], hpk[32];
+    CHECK(vec_b64("hub.signSeed", seed, 32));
+    crypto_sign_seed_keypair(hpk, hub_sk, seed);
+}
+
+static void reboot(plug_power_on pon)
+{
+    fake_reset_board();
+    boot_vector_plug(pon);
+}
+
+static void claim_with_vectors(void)
+{
+    CHECK(vec_b64("pairing.plugNonce", plug.pair.plug_nonce, 32));
+    plug.pair.nonce_valid = true;
+    plug.pair.nonce_at_ms = fake.now_ms;
+    const char *body = vec_str("claim.body");
+    char out[128];
+    CHECK_INT(plug_http_claim(&plug, body, strlen(body), out, sizeof out), 200);
+}
+
+static void go_online(void)
+{
+    plug_tick(&plug);
+    CHECK_INT(plug.state, PLUG_CONNECTING);
+    plug_mqtt_connected(&plug);
+    CHECK_INT(plug.state, PLUG_ONLINE);
+}
+
+static void online_plug(void)
+{
+    boot_vector_plug(POWER_ON_OFF);
+    claim_with_vectors();
+    go_online();
+}
+
+static void send(uint64_t c, int64_t t, const char *v)
+{
+    char msg[160], sig64[100], payload[512];
+    uint8_t sig[64];
+    size_t len = cmd_signed_message(msg, sizeof msg, plug.id, c, (uint64_t)t, "switch", v,
+                                    strlen(v));
+    crypto_sign_detached(sig, NULL, (const uint8_t *)msg, len, hub_sk);
+    b64_encode(sig64, sizeof sig64, sig, 64);
+    snprintf(payload, sizeof payload,
+             "{\"c\":%llu,\"t\":%lld,\"cap\":\"switch\",\"v\":%s,\"sig\":\"%s\"}",
+             (unsigned long long)c, (long long)t, v, sig64);
+    plug_mqtt_message(&plug, "hearth/plug-0a1b2c3d4e5f/cmd", payload, strlen(payload));
+}
+
+static void run_ms(uint64_t ms)
+{
+    for (uint64_t t = 0; t < ms; t += 10) {
+        fake.now_ms += 10;
+        plug_tick(&plug);
+    }
+}
+
+static void first_boot_is_unclaimed(void)
+{
+    plug_config c = config(POWER_ON_OFF);
+    CHECK(plug_init(&plug, &c));
+    CHECK_INT(plug.state, PLUG_UNCLAIMED);
+    CHECK(fake_store_has("box_pk") && fake_store_has("box_sk"));
+    uint8_t pk[32];
+    CHECK_INT(hal_store_get("box_pk", pk, 32), 32);
+    CHECK(memcmp(pk, plug.ident.box_pk, 32) == 0);
+    run_ms(5000);
+    CHECK_INT(fake.connects, 0); /* nothing to connect to */
+    /* The key pair survives a reboot. */
+    reboot(POWER_ON_OFF);
+    plug_init(&plug, &c);
+    CHECK(memcmp(pk, plug.ident.box_pk, 32) == 0);
+    /* Unusable ids are refused (they end up in MQTT topics). */
+    c.id = "plug/#";
+    CHECK(!plug_init(&plug, &c));
+    c.id = "Plug-ABC";
+    CHECK(!plug_init(&plug, &c));
+    c.id = "";
+    CHECK(!plug_init(&plug, &c));
+}
+
+static void hello_over_core(void)
+{
+    boot_vector_plug(POWER_ON_OFF);
+    char out[512];
+    const char *n = vec_str("pairing.hubNonce");
+    CHECK_INT(plug_http_hello(&plug, n, strlen(n), out, sizeof out), 200);
+    CHECK(strstr(out, "\"id\":\"plug-0a1b2c3d4e5f\"") != NULL);
+    CHECK_INT(plug_http_hello(&plug, n, strlen(n), out, 16), 500); /* no room: no half answer */
+}
+
+static void claim_connects_with_credentials(void)
+{
+    boot_vector_plug(POWER_ON_OFF);
+    claim_with_vectors();
+    CHECK_INT(plug.state, PLUG_CLAIMED);
+    CHECK_INT(fake.discovery_changes, 1);
+    CHECK(fake.last_discovery_claimed);
+    CHECK_STR(fake.last_note, "{\"event\":\"claimed\"}");
+    char s[64];
+    fake_store_get_str("claimed", s, sizeof s);
+    CHECK_STR(s, "1");
+    fake_store_get_str("ctr", s, sizeof s);
+    CHECK_STR(s, "7");
+    plug_tick(&plug);
+    CHECK_INT(plug.state, PLUG_CONNECTING);
+    CHECK_INT(fake.connects, 1);
+    CHECK_STR(fake.conn_host, "127.0.0.1");
+    CHECK_INT(fake.conn_port, 1883);
+    CHECK_STR(fake.conn_client, "plug-0a1b2c3d4e5f");
+    CHECK_STR(fake.conn_user, "plug-0a1b2c3d4e5f");
+    CHECK(strncmp(fake.conn_pass, "pw-", 3) == 0);
+    CHECK_STR(fake.conn_will, "hearth/plug-0a1b2c3d4e5f/status=offline");
+    CHECK_INT(fake.conn_keepalive, 10);
+    CHECK(!fake.conn_clean);
+    plug_mqtt_connected(&plug);
+    /* [protocol: MQTT] on connect: retained online, subscribe to cmd, publish the state. */
+    CHECK_STR(fake.pubs[0].topic, "hearth/plug-0a1b2c3d4e5f/status");
+    CHECK_STR(fake.pubs[0].payload, "online");
+    CHECK(fake.pubs[0].retain && fake.pubs[0].qos == 1);
+    CHECK_STR(fake.subs[0], "hearth/plug-0a1b2c3d4e5f/cmd");
+    CHECK_STR(fake.pubs[1].topic, "hearth/plug-0a1b2c3d4e5f/state");
+    CHECK_STR(fake.pubs[1].payload, "{\"switch\":false}");
+    CHECK(!fake.pubs[1].retain && fake.pubs[1].qos == 1);
+    /* A second hello or claim is refused. */
+    char out[128];
+    CHECK_INT(plug_http_hello(&plug, "x", 1, out, sizeof out), 409);
+    CHECK_INT(plug_http_claim(&plug, "{}", 2, out, sizeof out), 409);
+}
+
+static void claimed_state_survives_reboot(void)
+{
+    online_plug();
+    reboot(POWER_ON_OFF);
+    CHECK_INT(plug.state, PLUG_CLAIMED);
+    go_online();
+    CHECK_STR(fake.conn_user, "plug-0a1b2c3d4e5f");
+}
+
+static void accepted_command_switches_and_confirms(void)
+{
+    online_plug();
+    fake.npubs = 0;
+    send(8, fake.unix_ms, "true");
+    CHECK(fake.relay);
+    const fake_pub *s = fake_last_pub("/state");
+    CHECK(s && strcmp(s->payload, "{\"switch\":true}") == 0 && s->qos == 1);
+    /* Unchanged value: still confirmed with a state message. */
+    send(9, fake.unix_ms, "true");
+    CHECK_INT(fake_count_pubs("/state"), 2);
+    CHECK_INT(fake_count_pubs("/event"), 0);
+    char ctr[24];
+    fake_store_get_str("ctr", ctr, sizeof ctr);
+    CHECK_STR(ctr, "9");
+    send(10, fake.unix_ms, "false");
+    CHECK(!fake.relay);
+    CHECK_STR(fake_last_pub("/state")->payload, "{\"switch\":false}");
+}
+
+static void rejected_commands_are_reported_not_obeyed(void)
+{
+    online_plug();
+    send(8, fake.unix_ms, "true");
+    fake.npubs = 0;
+    /* Replay of an accepted counter. */
+    send(8, fake.unix_ms, "false");
+    CHECK(fake.relay);
+    CHECK_STR(fake_last_pub("/event")->payload,
+              "{\"type\":\"cmd_rejected\",\"reason\":\"replay\",\"counter\":8}");
+    CHECK_STR(fake.last_note,
+              "{\"event\":\"command\",\"result\":\"rejected\",\"reason\":\"replay\",\"counter\":8}");
+    /* The claim's counter (7) is the floor: the vectors' first command (c=1) is a replay. */
+    const char *v0 = vec_str("commands.0.payload");
+    plug_mqtt_message(&plug, plug.topic_cmd, v0, strlen(v0));
+    CHECK_STR(fake_last_pub("/event")->payload,
+              "{\"type\":\"cmd_rejected\",\"reason\":\"replay\",\"counter\":1}");
+    /* Stale. */
+    send(20, fake.unix_ms - 31000, "false");
+    CHECK_STR(fake_last_pub("/event")->payload,
+              "{\"type\":\"cmd_rejected\",\"reason\":\"stale\",\"counter\":20}");
+    /* Forged: tampered vector. */
+    const char *t = vec_str("tamperedCommands.0.payload");
+    plug_mqtt_message(&plug, plug.topic_cmd, t, strlen(t));
+    CHECK_STR(fake_last_pub("/event")->payload,
+              "{\"type\":\"cmd_rejected\",\"reason\":\"bad_signature\",\"counter\":1}");
+    /* Malformed. */
+    plug_mqtt_message(&plug, plug.topic_cmd, "{\"c\":", 5);
+    CHECK_STR(fake_last_pub("/event")->payload,
+              "{\"type\":\"cmd_rejected\",\"reason\":\"malformed\",\"counter\":0}");
+    CHECK(fake.relay);
+    CHECK_INT(fake_count_pubs("/state"), 0);
+    /* Stale and forged commands did not move the counter. */
+    char ctr[24];
+    fake_store_get_str("ctr", ctr, sizeof ctr);
+    CHECK_STR(ctr, "8");
+    /* The vectors' command 41 at its own time is accepted. */
+    fake.unix_ms = (int64_t)vec_u64("commands.2.t");
+    const char *v2 = vec_str("commands.2.payload");
+    plug_mqtt_message(&plug, plug.topic_cmd, v2, strlen(v2));
+    CHECK_STR(fake_last_pub("/state")->payload, "{\"switch\":true}");
+    /* Other topics are ignored. */
+    int before = fake.npubs;
+    plug_mqtt_message(&plug, "hearth/plug-0a1b2c3d4e5f/ota", v2, strlen(v2));
+    plug_mqtt_message(&plug, NULL, v2, strlen(v2));
+    CHECK_INT(fake.npubs, before);
+}
+
+static void counter_persists_across_reboot(void)
+{
+    online_plug();
+    send(50, fake.unix_ms, "true");
+    reboot(POWER_ON_OFF);
+    go_online();
+    fake.npubs = 0;
+    send(50, fake.unix_ms, "false"); /* the same counter after the reboot */
+    CHECK_STR(fake_last_pub("/event")->payload,
+              "{\"type\":\"cmd_rejected\",\"reason\":\"replay\",\"counter\":50}");
+    CHECK(!fake.relay); /* power-on off, and the replay did not switch it on or off */
+    send(51, fake.unix_ms, "true");
+    CHECK(fake.relay);
+}
+
+static void backoff_with_jitter(void)
+{
+    boot_vector_plug(POWER_ON_OFF);
+    claim_with_vectors();
+    fake.connect_ok = false; /* the connect cannot even start */
+    uint64_t expected_max = PLUG_BACKOFF_MIN_MS;
+    for (int attempt = 1; attempt <= 10; attempt++) {
+        uint64_t before = fake.now_ms;
+        int c = fake.connects;
+        while (fake.connects == c) {
+            fake.now_ms += 10;
+            plug_tick(&plug);
+        }
+        uint64_t waited = fake.now_ms - before;
+        if (attempt > 1) {
+            /* Equal jitter: between half and all of the current back-off. */
+            CHECK(waited >= expected_max / 2 && waited <= expected_max + 10);
+            expected_max = expected_max * 2 > PLUG_BACKOFF_MAX_MS ? PLUG_BACKOFF_MAX_MS
+                                                                  : expected_max * 2;
+        }
+        CHECK_INT(plug.state, PLUG_CLAIMED);
+    }
+    CHECK_INT(plug.backoff_ms, PLUG_BACKOFF_MAX_MS);
+    /* A success resets the back-off. */
+    fake.connect_ok = true;
+    int c = fake.connects;
+    for (int i = 0; i < 10000 && fake.connects == c; i++) run_ms(10);
+    CHECK_INT(plug.state, PLUG_CONNECTING);
+    plug_mqtt_connected(&plug);
+    CHECK_INT(plug.backoff_ms, PLUG_BACKOFF_MIN_MS);
+}
+
+static void connect_timeout_and_lost_connection(void)
+{
+    online_plug();
+    fake.relay = true;
+    plug.relay = true;
+    plug_mqtt_disconnected(&plug);
+    CHECK_INT(plug.state, PLUG_CLAIMED);
+    CHECK(fake.relay); /* offline: the relay keeps its state */
+    run_ms(PLUG_BACKOFF_MIN_MS + 10);
+    CHECK_INT(plug.state, PLUG_CONNECTING);
+    int d = fake.disconnects;
+    run_ms(PLUG_CONNECT_TIMEOUT_MS + 10); /* no CONNACK ever */
+    CHECK_INT(fake.disconnects, d + 1);
+    CHECK_INT(plug.state, PLUG_CLAIMED);
+    /* A CONNACK for a connection already given up is ignored. */
+    plug_mqtt_connected(&plug);
+    CHECK_INT(plug.state, PLUG_CLAIMED);
+    CHECK(fake.relay);
+}
+
+static void power_on_modes(void)
+{
+    online_plug();
+    send(8, fake.unix_ms, "true");
+    reboot(POWER_ON_OFF);
+    CHECK(!fake.relay);
+    reboot(POWER_ON_RESTORE);
+    CHECK(fake.relay);
+    reboot(POWER_ON_ON);
+    CHECK(fake.relay);
+    go_online();
+    send(20, fake.unix_ms, "false");
+    reboot(POWER_ON_RESTORE);
+    CHECK(!fake.relay);
+    reboot(POWER_ON_ON);
+    CHECK(fake.relay);
+}
+
+static void telemetry_from_pulses(void)
+{
+    online_plug();
+    send(8, fake.unix_ms, "true");
+    meter_cal cal = meter_cal_bl0937(SHUNT, DIVIDER);
+    double cf_carry = 0, cf1_carry = 0;
+    fake.npubs = 0;
+    /* 100 W at 230 V for 10 s, fed as pulses each 10 ms tick. */
+    for (int i = 0; i < 1000; i++) {
+        double f1 = fake.cf1_mode == HAL_CF1_VOLTAGE ? meter_cf1_voltage_hz(&cal, 230)
+                                                      : meter_cf1_current_hz(&cal, 100.0 / 230);
+        double a = meter_cf_hz(&cal, 100) / 100 + cf_carry, b = f1 / 100 + cf1_carry;
+        fake.pulses[HAL_PIN_CF] += (uint32_t)a;
+        fake.pulses[HAL_PIN_CF1] += (uint32_t)b;
+        cf_carry = a - (uint32_t)a;
+        cf1_carry = b - (uint32_t)b;
+        fake.now_ms += 10;
+        plug_tick(&plug);
+    }
+    CHECK(fake_count_pubs("/telemetry") >= 9);
+    const fake_pub *t = fake_last_pub("/telemetry");
+    CHECK(t->qos == 0 && !t->retain);
+    json_tok tok[16];
+    json_doc d;
+    CHECK(json_parse(&d, t->payload, strlen(t->payload), tok, 16) == 9);
+    size_t n;
+    const char *raw = json_raw(&d, json_find(&d, 0, "power"), &n);
+    double w = atof(raw);
+    CHECK_NEAR(w, 100, 2);
+    CHECK_NEAR(atof(json_raw(&d, json_find(&d, 0, "voltage"), &n)), 230, 1);
+    CHECK_NEAR(atof(json_raw(&d, json_find(&d, 0, "current"), &n)), 0.435, 0.01);
+    CHECK(json_find(&d, 0, "energy") > 0);
+}
+
+static void overcurrent_cuts_off(void)
+{
+    online_plug();
+    send(8, fake.unix_ms, "true");
+    meter_cal cal = meter_cal_bl0937(SHUNT, DIVIDER);
+    fake.npubs = 0;
+    /* 20 A through a 16 A limit: the current window trips it. */
+    for (int w = 0; w < 3 && fake.relay; w++) {
+        double f1 = fake.cf1_mode == HAL_CF1_VOLTAGE ? meter_cf1_voltage_hz(&cal, 230)
+                                                      : meter_cf1_current_hz(&cal, 20);
+        fake.pulses[HAL_PIN_CF] = (uint32_t)meter_cf_hz(&cal, 4600);
+        fake.pulses[HAL_PIN_CF1] = (uint32_t)f1;
+        fake.now_ms += 1000;
+        plug_tick(&plug);
+    }
+    CHECK(!fake.relay);
+    const fake_pub *e = fake_last_pub("/event");
+    const char *prefix = "{\"type\":\"overcurrent\",\"current\":";
+    CHECK(e && strncmp(e->payload, prefix, strlen(prefix)) == 0);
+    CHECK_NEAR(atof(e->payload + strlen(prefix)), 20, 0.1);
+    CHECK(strncmp(fake.last_note, "{\"event\":\"overcurrent\",\"current\":", 33) == 0);
+    CHECK_STR(fake_last_pub("/state")->payload, "{\"switch\":false}");
+    char r[8];
+    fake_store_get_str("relay", r, sizeof r);
+    CHECK_STR(r, "0");
+}
+
+static void energy_is_saved_and_restored(void)
+{
+    online_plug();
+    send(8, fake.unix_ms, "true");
+    meter_cal cal = meter_cal_bl0937(SHUNT, DIVIDER);
+    /* 1 kW for 5 simulated minutes (1 s windows). */
+    for (int s = 0; s < 300; s++) {
+        fake.pulses[HAL_PIN_CF] = (uint32_t)(meter_cf_hz(&cal, 1000) + 0.5);
+        fake.now_ms += 1000;
+        plug_tick(&plug);
+    }
+    /* 83 Wh so far, written at most once a minute: about 5 writes, not 300. */
+    char e[24];
+    fake_store_get_str("energy_mwh", e, sizeof e);
+    CHECK(atoll(e) > 60000 && atoll(e) <= 84000);
+    /* Switching off saves the counter at once. */
+    send(9, fake.unix_ms, "false");
+    fake_store_get_str("energy_mwh", e, sizeof e);
+    CHECK_NEAR(atof(e) / 1000.0, plug.meter.energy_wh, 0.001);
+    CHECK_NEAR(plug.meter.energy_wh, 1000.0 * 300 / 3600, 0.5);
+    double before = plug.meter.energy_wh;
+    reboot(POWER_ON_OFF);
+    CHECK_NEAR(plug.meter.energy_wh, before, 0.001);
+}
+
+static void button_toggles_and_resets(void)
+{
+    online_plug();
+    fake.npubs = 0;
+    /* A bounce shorter than the debounce time does nothing. */
+    fake.button = true;
+    run_ms(30);
+    fake.button = false;
+    run_ms(100);
+    CHECK(!fake.relay);
+    /* A press toggles, even offline. */
+    plug_mqtt_disconnected(&plug);
+    fake.button = true;
+    run_ms(200);
+    fake.button = false;
+    run_ms(100);
+    CHECK(fake.relay);
+    /* Held 10 s: factory reset, unclaimed with a new key pair, relay kept, energy kept. */
+    uint8_t old_pk[32];
+    memcpy(old_pk, plug.ident.box_pk, 32);
+    plug.meter.energy_wh = 12.5;
+    fake.button = true;
+    run_ms(PLUG_RESET_HOLD_MS + 200);
+    fake.button = false;
+    run_ms(200);
+    CHECK_INT(plug.state, PLUG_UNCLAIMED);
+    CHECK(!fake_store_has("claimed") && !fake_store_has("mq_pass"));
+    CHECK(memcmp(old_pk, plug.ident.box_pk, 32) != 0);
+    CHECK(fake.relay); /* the release after the reset did not toggle */
+    CHECK(!fake.last_discovery_claimed);
+    CHECK_NEAR(plug.meter.energy_wh, 12.5, 0.001);
+}
+
+static void storage_failure_on_claim(void)
+{
+    boot_vector_plug(POWER_ON_OFF);
+    fake.store_fail = true;
+    CHECK(vec_b64("pairing.plugNonce", plug.pair.plug_nonce, 32));
+    plug.pair.nonce_valid = true;
+    plug.pair.nonce_at_ms = fake.now_ms;
+    const char *body = vec_str("claim.body");
+    char out[128];
+    CHECK_INT(plug_http_claim(&plug, body, strlen(body), out, sizeof out), 500);
+    CHECK_STR(out, "{\"error\":\"storage\"}");
+    CHECK_INT(plug.state, PLUG_UNCLAIMED);
+    fake.store_fail = false;
+    reboot(POWER_ON_OFF);
+    CHECK_INT(plug.state, PLUG_UNCLAIMED); /* "claimed" is written last */
+}
+
+static void shutdown_says_offline(void)
+{
+    online_plug();
+    plug.meter.energy_wh = 3.25;
+    plug_shutdown(&plug);
+    const fake_pub *s = fake_last_pub("/status");
+    CHECK(s && strcmp(s->payload, "offline") == 0 && s->retain && s->qos == 1);
+    CHECK_INT(fake.disconnects, 1);
+    char e[24];
+    fake_store_get_str("energy_mwh", e, sizeof e);
+    CHECK_STR(e, "3250");
+}
+
+static void confirms_after_counter_before_relay_and_energy(void)
+{
+    online_plug();
+    int before = fake.store_writes;
+    send(8, fake.unix_ms, "true");
+    const fake_pub *s = fake_last_pub("/state");
+    CHECK(s != NULL);
+    /* Exactly one write (the counter) before the confirmation; relay and energy after. */
+    CHECK_INT(s->store_writes_before, before + 1);
+    CHECK_INT(fake.store_writes, before + 3);
+}
+
+static void pairs_through_hello_and_claim(void)
+{
+    /* The real flow, no fixed nonce: hello, then a claim sealed with libsodium. */
+    plug_config c = config(POWER_ON_OFF);
+    CHECK(plug_init(&plug, &c));
+    char out[512], plain[512], body[2048], b64a[64], b64b[64], b64c[1024];
+    const char *hub_nonce = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA";
+    CHECK_INT(plug_http_hello(&plug, hub_nonce, strlen(hub_nonce), out, sizeof out), 200);
+    json_tok t[32];
+    json_doc d;
+    CHECK(json_parse(&d, out, strlen(out), t, 32) > 0);
+    char plug_nonce[64], box_pk_b64[64];
+    uint8_t box_pk[32], nonce_raw[32];
+    CHECK(json_get_str(&d, json_find(&d, 0, "plugNonce"), plug_nonce, sizeof plug_nonce));
+    CHECK(json_get_str(&d, json_find(&d, 0, "boxPublicKey"), box_pk_b64, sizeof box_pk_b64));
+    CHECK(b64_decode_exact(box_pk, 32, box_pk_b64, strlen(box_pk_b64)));
+    CHECK(b64_decode_exact(nonce_raw, 32, plug_nonce, strlen(plug_nonce)));
+    uint8_t proof[32], hub_sign_pk[32], hub_sign_sk[64], eph_pk[32], eph_sk[32], nonce[24];
+    pair_claim_proof(proof, "12345678", plug.id, nonce_raw);
+    crypto_sign_keypair(hub_sign_pk, hub_sign_sk);
+    crypto_box_keypair(eph_pk, eph_sk);
+    randombytes_buf(nonce, sizeof nonce);
+    b64_encode(b64a, sizeof b64a, proof, 32);
+    b64_encode(b64b, sizeof b64b, hub_sign_pk, 32);
+    snprintf(plain, sizeof plain,
+             "{\"claimProof\":\"%s\",\"deviceId\":\"%s\",\"mqtt\":{\"host\":\"10.0.0.2\","
+             "\"port\":1883,\"username\":\"%s\",\"password\":\"s3cret\"},"
+             "\"hubSignPublicKey\":\"%s\",\"counter\":41}",
+             b64a, plug.id, plug.id, b64b);
+    uint8_t sealed[600];
+    CHECK(crypto_box_easy(sealed, (const uint8_t *)plain, strlen(plain), nonce, box_pk, eph_sk) == 0);
+    b64_encode(b64a, sizeof b64a, eph_pk, 32);
+    b64_encode(b64b, sizeof b64b, nonce, 24);
+    b64_encode(b64c, sizeof b64c, sealed, strlen(plain) + 16);
+    snprintf(body, sizeof body, "{\"hubBoxPublicKey\":\"%s\",\"nonce\":\"%s\",\"box\":\"%s\"}",
+             b64a, b64b, b64c);
+    CHECK_INT(plug_http_claim(&plug, body, strlen(body), out, sizeof out), 200);
+    CHECK(plug.claimed && plug.last_counter == 41);
+    plug_tick(&plug);
+    CHECK_STR(fake.conn_host, "10.0.0.2");
+    CHECK_STR(fake.conn_pass, "s3cret");
+}
+
+const test_case plug_tests[] = {
+    {"plug: a command is confirmed after its counter is stored, before relay and energy", confirms_after_counter_before_relay_and_energy},
+    {"plug: pairs through hello and a libsodium-sealed claim", pairs_through_hello_and_claim},
+    {"plug: shutdown publishes retained offline, disconnects, saves energy", shutdown_says_offline},
+    {"plug: first boot makes a key pair and stays unclaimed", first_boot_is_unclaimed},
+    {"plug: hello through the plug", hello_over_core},
+    {"plug: claim, then connect with the credentials, online/subscribe/state", claim_connects_with_credentials},
+    {"plug: claimed state survives a reboot", claimed_state_survives_reboot},
+    {"plug: accepted command switches and confirms with state", accepted_command_switches_and_confirms},
+    {"plug: forged, replayed, stale, malformed commands reported, relay unchanged", rejected_commands_are_reported_not_obeyed},
+    {"plug: counter persists across a reboot", counter_persists_across_reboot},
+    {"plug: back-off with jitter, doubling to 60 s, reset on success", backoff_with_jitter},
+    {"plug: connect timeout and lost connection keep the relay", connect_timeout_and_lost_connection},
+    {"plug: power-on off / on / restore", power_on_modes},
+    {"plug: telemetry from a 100 W pulse train", telemetry_from_pulses},
+    {"plug: over-current cuts the relay and reports", overcurrent_cuts_off},
+    {"plug: energy saved sparingly, on relay change, restored at boot", energy_is_saved_and_restored},
+    {"plug: button debounce, toggle offline, 10 s factory reset", button_toggles_and_resets},
+    {"plug: storage failure during claim leaves it unclaimed", storage_failure_on_claim},
+    {NULL, NULL},
+};
