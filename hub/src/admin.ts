@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * `hearth-admin`: installer tasks on the hub's machine, without the HTTP API.
+ *   hearth-admin create-owner --data DIR --username NAME   (password on stdin, one line)
+ * Same checks as `POST /api/v1/setup` (it calls the same AuthService). Exit codes: 0 done,
+ * 1 refused (e.g. already_set_up), 2 bad usage.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuthService } from './auth/service.ts';
+import { EventBus } from './core/bus.ts';
+import { systemClock } from './core/clock.ts';
+import { validateConfig } from './core/config.ts';
+import { isHubError } from './core/errors.ts';
+import { createLogger } from './core/logger.ts';
+import { Store } from './store/store.ts';
+
+const USAGE = 'usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)';
+
+function fail(code: number, line: string): never {
+  process.stderr.write(`hearth-admin: ${line}\n`);
+  process.exit(code);
+}
+
+async function createOwner(args: string[]): Promise<void> {
+  let values: { data?: string | undefined; username?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args, options: { data: { type: 'string' }, username: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    fail(2, `${(err as Error).message}\n${USAGE}`);
+  }
+  if (!values.username) fail(2, USAGE);
+  const password = readFileSync(0, 'utf8').split('\n')[0] ?? '';
+  const config = validateConfig({ dataDir: resolve(values.data ?? process.env.HEARTH_DATA ?? './data') });
+  const log = createLogger({ level: 'silent' });
+  const store = Store.open(config.dataDir);
+  try {
+    const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth });
+    const { user } = await auth.setup({ username: values.username, password });
+    process.stdout.write(`created owner ${user.username}\n`);
+  } finally {
+    store.close();
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2);
+try {
+  if (command === 'create-owner') await createOwner(rest);
+  else fail(2, USAGE);
+} catch (err) {
+  fail(1, isHubError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
+}

@@ -1,0 +1,75 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AuthService, UserActor } from '../auth/service.ts';
+import type { EventBus } from '../core/bus.ts';
+import type { Clock } from '../core/clock.ts';
+import type { HubConfig } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
+import type { HistoryService } from '../history/service.ts';
+import type { DeviceView } from '../devices/views.ts';
+import type { RecorderService } from '../recorder/service.ts';
+import type { RulesService } from '../rules/service.ts';
+import type { Store } from '../store/store.ts';
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface IntegrationUser {
+  username: string;
+  scope: string;
+  topics: string[];
+  createdAt: number;
+}
+
+/**
+ * The slice of the MQTT broker the API uses: the `/mqtt` WebSocket, stats for /metrics and the
+ * integration users. Declared here (not imported) so the API only depends on what it calls.
+ */
+export interface ApiBroker {
+  handleWebSocket(stream: Duplex, req: IncomingMessage): void;
+  stats(): Record<string, number>;
+  credentials: {
+    createIntegrationUser(input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }): MaybePromise<{ username: string; password: string }>;
+    listIntegrationUsers(): MaybePromise<IntegrationUser[]>;
+    deleteIntegrationUser(username: string): MaybePromise<boolean>;
+  };
+}
+
+/** Hearth plugs: discovery and pairing (hub/src/drivers/plug/service.ts). */
+export interface ApiPlugs {
+  discovered(): MaybePromise<{ id: string; model: string; firmware: string; address: string; port: number }[]>;
+  pair(plugId: string, body: { setupCode: string; name: string; roomId?: string | null }, actor: UserActor): Promise<DeviceView>;
+}
+
+export type PartHealth = 'ok' | 'starting' | 'failed' | 'stopped';
+
+export interface ApiDeps {
+  config: HubConfig;
+  store: Store;
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  auth: AuthService;
+  registry: DeviceRegistry;
+  broker: ApiBroker;
+  /** Absent when the hub runs without plug support (API unit tests): its routes answer 503. */
+  plugs?: ApiPlugs;
+  /** The history store; its routes answer 503 `not_ready` without it. */
+  history?: HistoryService;
+  /** The rules engine; its routes answer 503 `not_ready` without it. */
+  rules?: RulesService;
+  /** Cameras and recordings; their routes answer 503 `not_ready` without it. */
+  recorder?: RecorderService;
+  version: string;
+  /** When the hub started, in the clock's milliseconds. */
+  startedAt: number;
+  partsHealth: () => Record<string, PartHealth>;
+  /** The built web UI; defaults to the repository's `ui/dist`. */
+  uiDir?: string;
+  /** Bytes a slow events WebSocket may have queued before it is dropped (tests lower it). */
+  eventsMaxBufferedBytes?: number;
+}
+
+/** Every resource plugin receives the same dependencies. */
+export type ApiPlugin = FastifyPluginAsyncTypebox<{ deps: ApiDeps }>;

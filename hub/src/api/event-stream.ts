@@ -1,0 +1,113 @@
+import type { WebSocket } from 'ws';
+import type { UserActor } from '../auth/service.ts';
+import type { BusEventName, BusEvents, EventBus } from '../core/bus.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import { hasRole } from '../devices/access.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
+import { WS_CLOSE_UNAUTHORIZED } from './access.ts';
+
+export interface EventStreamDeps {
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  registry: Pick<DeviceRegistry, 'canSee' | 'list'>;
+  /** Queued bytes beyond which the client counts as stuck and is dropped. */
+  maxBufferedBytes: number;
+}
+
+const DEVICE_EVENTS = ['device.state', 'device.availability', 'device.added', 'device.updated', 'telemetry.sample'] as const;
+const PING_INTERVAL_MS = 30_000;
+
+let nextConnection = 0;
+
+/**
+ * One `/api/v1/events` connection: forwards the bus events its user may see, one JSON object per
+ * message (`{type, ...payload}`). Listeners are registered under an owner unique to this socket
+ * and all removed when it closes. A client that stops reading is dropped once `maxBufferedBytes`
+ * are queued, rather than letting the hub buffer for it without bound. The stream closes with
+ * 4401 when the access token expires, so a connection never outlives its credentials.
+ */
+export class EventStream {
+  readonly #socket: WebSocket;
+  readonly #actor: UserActor;
+  readonly #deps: EventStreamDeps;
+  readonly #owner = `api.events#${++nextConnection}`;
+  // Devices this client may see; a removed device can no longer be asked about.
+  readonly #visible = new Set<string>();
+  #timers: TimerHandle[] = [];
+  #alive = true;
+  #closed = false;
+
+  constructor(socket: WebSocket, actor: UserActor, deps: EventStreamDeps) {
+    this.#socket = socket;
+    this.#actor = actor;
+    this.#deps = deps;
+  }
+
+  start(expiresAt: number): void {
+    const { bus, registry, clock } = this.#deps;
+    this.#socket.on('close', () => this.stop());
+    this.#socket.on('pong', () => { this.#alive = true; });
+    for (const device of registry.list(this.#actor)) this.#visible.add(device.id);
+
+    for (const event of DEVICE_EVENTS) {
+      bus.on(this.#owner, event, (payload: BusEvents[typeof event]) => {
+        if (!registry.canSee(this.#actor, payload.deviceId)) return;
+        this.#visible.add(payload.deviceId);
+        this.#send(event, payload);
+      });
+    }
+    bus.on(this.#owner, 'device.removed', (payload) => {
+      if (this.#visible.delete(payload.deviceId)) this.#send('device.removed', payload);
+    });
+    if (hasRole(this.#actor, 'admin')) bus.on(this.#owner, 'audit', (payload) => this.#send('audit', payload));
+
+    this.#timers.push(clock.setTimeout(() => this.#close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, expiresAt - clock.now())));
+    this.#schedulePing();
+    // Tells the client its subscription is live: events from here on will arrive.
+    this.#send('ready', { role: this.#actor.role });
+  }
+
+  stop(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deps.bus.offOwner(this.#owner);
+    for (const timer of this.#timers) timer.cancel();
+    this.#timers = [];
+  }
+
+  #send<E extends BusEventName>(type: E | 'ready', payload: BusEvents[E] | Record<string, unknown>): void {
+    if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    if (this.#socket.bufferedAmount > this.#deps.maxBufferedBytes) {
+      this.#deps.log.warn({ owner: this.#owner, buffered: this.#socket.bufferedAmount }, 'events client too slow; dropped');
+      this.stop();
+      // terminate, not close: a client that does not read will not answer a close handshake.
+      this.#socket.terminate();
+      return;
+    }
+    this.#socket.send(JSON.stringify({ type, ...payload }));
+  }
+
+  #close(code: number, reason: string): void {
+    this.stop();
+    this.#socket.close(code, reason);
+  }
+
+  /** Dead peers (a phone that lost Wi-Fi) never send a TCP close; pings find them. */
+  #schedulePing(): void {
+    const timer = this.#deps.clock.setTimeout(() => {
+      this.#timers = this.#timers.filter((t) => t !== timer);
+      if (this.#closed) return;
+      if (!this.#alive) {
+        this.stop();
+        this.#socket.terminate();
+        return;
+      }
+      this.#alive = false;
+      this.#socket.ping();
+      this.#schedulePing();
+    }, PING_INTERVAL_MS);
+    this.#timers.push(timer);
+  }
+}

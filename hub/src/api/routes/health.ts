@@ -1,0 +1,27 @@
+import Type from 'typebox';
+import type { ApiPlugin } from '../deps.ts';
+
+const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('starting')]),
+  version: Type.String(),
+  uptimeS: Type.Integer(),
+  parts: Type.Record(Type.String(), Type.String()),
+  /** True until the first owner exists; the UI shows its setup form then. */
+  setupRequired: Type.Boolean(),
+});
+
+/** Liveness for people, scripts and supervisors: no token, always answers while the API runs. */
+export const healthRoutes: ApiPlugin = async (app, { deps }) => {
+  app.get('/health', { config: { access: 'public', beforeSetup: true }, schema: { response: { 200: Health } } }, async () => {
+    const parts = deps.partsHealth();
+    const states = Object.values(parts);
+    const status = states.includes('failed') ? 'degraded' : states.includes('starting') ? 'starting' : 'ok';
+    return {
+      status,
+      version: deps.version,
+      uptimeS: Math.max(0, Math.floor((deps.clock.now() - deps.startedAt) / 1000)),
+      parts,
+      setupRequired: deps.auth.setupRequired(),
+    } as const;
+  });
+};

@@ -1,0 +1,171 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { HubError } from '../../core/errors.ts';
+import type { HistoryService } from '../../history/service.ts';
+import { toCsv } from '../../history/csv.ts';
+import { MAX_POINTS } from '../../history/query.ts';
+import { DAY } from '../../history/tiers.ts';
+import { parseRange } from '../../history/time-params.ts';
+import { canonicalTimeZone, Zone } from '../../history/zone.ts';
+import { actorOf } from '../access.ts';
+import type { ApiDeps, ApiPlugin } from '../deps.ts';
+import { closed, Id } from '../schemas.ts';
+
+const Time = Type.String({ minLength: 1, maxLength: 40 });
+const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')]));
+const Capability = Type.String({ minLength: 1, maxLength: 64 });
+
+const HistoryQuery = Type.Object(
+  {
+    device: Id,
+    capability: Capability,
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    points: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_POINTS })),
+    /** Forces a tier; raw is limited to one day at a time. */
+    tier: Type.Optional(Type.Union(['raw', 'minute', 'hour', 'day'].map((t) => Type.Literal(t)))),
+    format: Format,
+  },
+  closed,
+);
+
+const EnergyQuery = Type.Object(
+  {
+    device: Id,
+    period: Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')]),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    /** IANA time zone of the periods; default the home's (setting `home.timezone`), else the hub's. */
+    tz: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    format: Format,
+  },
+  closed,
+);
+
+const EventsQuery = Type.Object(
+  {
+    device: Type.Optional(Id),
+    kind: Type.Optional(Type.Union([Type.Literal('state'), Type.Literal('availability'), Type.Literal('command')])),
+    capability: Type.Optional(Capability),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    /** An event id: returns older events (the `nextBefore` of the previous page). */
+    before: Type.Optional(Type.Integer({ minimum: 1 })),
+    format: Format,
+  },
+  closed,
+);
+
+const Point = Type.Object({ t: Type.Number(), min: Type.Number(), max: Type.Number(), mean: Type.Number() });
+
+function historyOf(deps: ApiDeps): HistoryService {
+  if (!deps.history) throw new HubError('not_ready', 'history is not running');
+  return deps.history;
+}
+
+function wantsCsv(request: FastifyRequest, format: string | undefined): boolean {
+  if (format) return format === 'csv';
+  return /\btext\/csv\b/.test(request.headers.accept ?? '');
+}
+
+function sendCsv(reply: FastifyReply, name: string, header: string[], rows: unknown[][]): FastifyReply {
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}.csv"`)
+    .send(toCsv(header, rows));
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+/**
+ * History: telemetry charts (`/history`), energy per period (`/energy`), the event log
+ * (`/history/events`) and what it all costs on disk (`/history/storage`). Every data route takes
+ * `format=csv` or `Accept: text/csv`. The device is checked first through the registry, so an
+ * unknown or unseen device is a 404 before any query runs.
+ */
+export const historyRoutes: ApiPlugin = async (app, { deps }) => {
+  const { registry, clock } = deps;
+
+  const requireCapability = (deviceId: string, capability: string, request: FastifyRequest) => {
+    const device = registry.get(deviceId, actorOf(request));
+    if (!device.capabilities.includes(capability)) {
+      throw new HubError('capability_not_found', `device ${deviceId} has no ${capability}`, { deviceId, capability });
+    }
+  };
+
+  app.get(
+    '/history',
+    { config: { access: 'guest' }, schema: { querystring: HistoryQuery, response: { 200: Type.Object({ tier: Type.String(), points: Type.Array(Point) }) } } },
+    async (request, reply) => {
+      const q = request.query;
+      requireCapability(q.device, q.capability, request);
+      const { from, to } = parseRange(q, clock.now());
+      const result = historyOf(deps).history(q.device, q.capability, from, to, q.points ?? 500, q.tier as 'raw' | 'minute' | 'hour' | 'day' | undefined);
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(reply, `history-${q.device}-${q.capability}`, ['time', 'epoch_ms', 'min', 'max', 'mean'], result.points.map((p) => [iso(p.t), p.t, p.min, p.max, p.mean]));
+      }
+      return result;
+    },
+  );
+
+  app.get(
+    '/energy',
+    {
+      config: { access: 'guest' },
+      schema: {
+        querystring: EnergyQuery,
+        response: {
+          200: Type.Object({
+            period: Type.String(), unit: Type.String(), tz: Type.String(), total: Type.Number(),
+            buckets: Type.Array(Type.Object({ t: Type.Number(), start: Type.String(), end: Type.String(), hours: Type.Number(), kWh: Type.Number(), exact: Type.Boolean() })),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      let tz: string | undefined;
+      if (q.tz !== undefined) {
+        tz = canonicalTimeZone(q.tz);
+        if (!tz) throw new HubError('validation_failed', "querystring: 'tz' must be an IANA time zone (Europe/Berlin)", { location: 'querystring', field: 'tz', rule: 'timezone' });
+      }
+      requireCapability(q.device, 'energy', request);
+      const history = historyOf(deps);
+      const zone = new Zone(tz ?? history.homeTimeZone());
+      const defaultSpan = q.period === 'day' ? 30 * DAY : q.period === 'week' ? 12 * 7 * DAY : 365 * DAY;
+      const { from, to } = parseRange(q, clock.now(), defaultSpan);
+      const rows = history.energy(q.device, q.period, from, to, zone);
+      // Periods are local: a DST day has 23 or 25 hours; start and end carry the zone's offset.
+      const buckets = rows.map((r) => ({ t: r.t, start: zone.iso(r.t), end: zone.iso(r.end), hours: (r.end - r.t) / 3_600_000, kWh: r.value, exact: r.exact }));
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(reply, `energy-${q.device}-${q.period}`, ['start', 'end', 'epoch_ms', 'kwh', 'exact', 'tz'], buckets.map((b) => [b.start, b.end, b.t, b.kWh, b.exact, zone.name]));
+      }
+      const total = buckets.reduce((sum, b) => sum + b.kWh, 0);
+      return { period: q.period, unit: 'kWh', tz: zone.name, total: Math.round(total * 1e6) / 1e6, buckets };
+    },
+  );
+
+  app.get(
+    '/history/events',
+    { config: { access: 'guest' }, schema: { querystring: EventsQuery } },
+    async (request, reply) => {
+      const q = request.query;
+      const actor = actorOf(request);
+      if (q.device) registry.get(q.device, actor);
+      const { from, to } = parseRange(q, clock.now(), 3650 * DAY);
+      const limit = q.limit ?? 100;
+      const rows = historyOf(deps).events({ deviceId: q.device, kind: q.kind, capability: q.capability, from, to, before: q.before, limit });
+      const nextBefore = rows.length === limit ? rows[rows.length - 1]!.id : null;
+      // Events of devices this actor may not see are left out, like the devices themselves.
+      const events = rows.filter((r) => registry.canSee(actor, r.deviceId)).map((r) => ({ ...r, at: iso(r.at) }));
+      if (wantsCsv(request, q.format)) {
+        return sendCsv(reply, 'events', ['id', 'at', 'device', 'kind', 'capability', 'value', 'previous', 'actor', 'outcome'],
+          events.map((e) => [e.id, e.at, e.deviceId, e.kind, e.capability, e.value, e.previous, e.actor, e.outcome]));
+      }
+      return { events, nextBefore };
+    },
+  );
+
+  app.get('/history/storage', { config: { access: 'admin' } }, async () => historyOf(deps).storageReport());
+};

@@ -1,0 +1,37 @@
+import type { ApiPlugin } from '../deps.ts';
+import { metricName, MetricsText, type ApiMetrics } from '../metrics.ts';
+
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const GAUGE_STATS = /^(clients|connections|persistent|retained|queued|pending|subscriptions)/;
+
+/** GET /metrics for Prometheus (an owner's or admin's token). */
+export const metricsRoutes = (metrics: ApiMetrics): ApiPlugin => async (app, { deps }) => {
+  app.get('/metrics', { config: { access: 'admin' }, schema: {} }, async (_request, reply) => {
+    const memory = process.memoryUsage();
+    const loop = metrics.takeLoopDelay();
+    const devices = deps.registry.counts();
+    const text = new MetricsText()
+      .add('hearth_uptime_seconds', 'gauge', 'Seconds since the hub started.', Math.floor((deps.clock.now() - deps.startedAt) / 1000))
+      .add('process_resident_memory_bytes', 'gauge', 'Resident set size of the hub process.', memory.rss)
+      .add('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', memory.heapUsed)
+      .add('nodejs_heap_total_bytes', 'gauge', 'V8 heap allocated.', memory.heapTotal)
+      .add('nodejs_eventloop_lag_seconds', 'gauge', 'Event loop delay since the previous scrape.', [
+        [{ stat: 'mean' }, loop.mean],
+        [{ stat: 'p99' }, loop.p99],
+        [{ stat: 'max' }, loop.max],
+      ])
+      .add('hearth_http_requests_total', 'counter', 'HTTP responses sent, by status code.',
+        [...metrics.responses].sort(([a], [b]) => a - b).map(([status, n]) => [{ status: String(status) }, n]))
+      .add('hearth_devices', 'gauge', 'Devices known to the hub.', devices.total)
+      .add('hearth_devices_available', 'gauge', 'Devices currently online.', devices.available)
+      .add('hearth_device_commands_pending', 'gauge', 'Commands waiting for a device to confirm.', devices.pendingCommands);
+    for (const [key, value] of Object.entries(deps.broker.stats())) {
+      if (typeof value !== 'number') continue;
+      // Figures describing the present (clients, sessions, queues) are gauges; all the broker's
+      // other figures are running totals since start, so counters.
+      const counter = !GAUGE_STATS.test(key);
+      text.add(`hearth_broker_${metricName(key)}${counter ? '_total' : ''}`, counter ? 'counter' : 'gauge', `Broker statistic ${key}.`, value);
+    }
+    return reply.type(CONTENT_TYPE).send(text.toString());
+  });
+};

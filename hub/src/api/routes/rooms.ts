@@ -1,0 +1,28 @@
+import Type from 'typebox';
+import { actorOf } from '../access.ts';
+import type { ApiPlugin } from '../deps.ts';
+import { closed, IdParams, Name, Room } from '../schemas.ts';
+
+const RoomBody = Type.Object({ name: Name }, closed);
+
+/** Rooms: everyone in the household reads them; admins arrange them. */
+export const roomRoutes: ApiPlugin = async (app, { deps }) => {
+  const { registry } = deps;
+
+  app.get('/rooms', { config: { access: 'member' }, schema: { response: { 200: Type.Array(Room) } } }, async () => registry.listRooms());
+
+  app.post('/rooms', { config: { access: 'admin' }, schema: { body: RoomBody, response: { 201: Room } } }, async (request, reply) => {
+    return reply.code(201).send(registry.createRoom(request.body.name, actorOf(request)));
+  });
+
+  app.patch(
+    '/rooms/:id',
+    { config: { access: 'admin' }, schema: { params: IdParams, body: RoomBody, response: { 200: Room } } },
+    async (request) => registry.renameRoom(request.params.id, request.body.name, actorOf(request)),
+  );
+
+  app.delete('/rooms/:id', { config: { access: 'admin' }, schema: { params: IdParams } }, async (request, reply) => {
+    registry.deleteRoom(request.params.id, actorOf(request));
+    return reply.code(204).send();
+  });
+};

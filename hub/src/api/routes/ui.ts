@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs';
+import fastifyStatic from '@fastify/static';
+import type { ApiPlugin } from '../deps.ts';
+
+const NOT_BUILT = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Hearth</title></head>
+<body><h1>Hearth</h1><p>The hub is running, but its web UI is not built yet (<code>ui/dist</code> is
+missing). The API is at <code>/api/v1</code>.</p></body></html>
+`;
+
+/**
+ * The web UI at `/`: the built files when `ui/dist` exists, else a page saying so. Public and
+ * served before setup, since the UI is where the owner is created.
+ */
+export const uiRoutes = (uiDir: string): ApiPlugin => async (app) => {
+  if (existsSync(uiDir)) {
+    // Routes registered by @fastify/static in this context are declared public here: the access
+    // check refuses any route that declares nothing.
+    app.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'public', beforeSetup: true };
+    });
+    await app.register(fastifyStatic, { root: uiDir, wildcard: true });
+    return;
+  }
+  app.get('/', { config: { access: 'public', beforeSetup: true }, schema: {} }, async (_request, reply) => {
+    return reply.type('text/html; charset=utf-8').send(NOT_BUILT);
+  });
+};

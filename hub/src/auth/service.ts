@@ -1,0 +1,160 @@
+import type { Actor, EventBus, Role } from '../core/bus.ts';
+import type { Clock } from '../core/clock.ts';
+import type { HubConfig } from '../core/config.ts';
+import { HubError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Logger } from '../core/logger.ts';
+import { recordAudit } from '../store/audit-log.ts';
+import type { Store } from '../store/store.ts';
+import type { UserRow } from '../store/users-repo.ts';
+import { AccessTokens } from './access-tokens.ts';
+import { LoginLimiter } from './login-limiter.ts';
+import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
+import { checkPassword, checkUsername } from './policy.ts';
+import { RefreshTokens, rotateError } from './refresh-tokens.ts';
+
+export type UserActor = Extract<Actor, { kind: 'user' }>;
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface AuthServiceDeps {
+  store: Store;
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  config: HubConfig['auth'];
+}
+
+/**
+ * People and their sessions: first-run setup of the owner, login with argon2id passwords and a
+ * per-address limiter, short access tokens plus rotating refresh tokens, and turning a bearer
+ * token back into an Actor. The HTTP layer only translates; every rule lives here so the command
+ * line (`hearth-admin create-owner`) gets the same checks.
+ */
+export class AuthService {
+  readonly #deps: AuthServiceDeps;
+  readonly #access: AccessTokens;
+  readonly #refresh: RefreshTokens;
+  readonly #limiter: LoginLimiter;
+  #hasOwner = false;
+
+  constructor(deps: AuthServiceDeps) {
+    this.#deps = deps;
+    this.#access = new AccessTokens(deps.store.settings, deps.clock, deps.config.accessTokenTtlS);
+    this.#refresh = new RefreshTokens(deps.store, deps.clock, deps.config.refreshTokenTtlS);
+    this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
+    // Compute the decoy hash now, so the first login for an unknown user is not the slow one.
+    void dummyHash();
+  }
+
+  /** True until the first owner exists; every API but health and setup answers 409 until then. */
+  setupRequired(): boolean {
+    // Once there is an owner there always is (removing the last one is refused by user
+    // management), so the answer is cached after the first "no".
+    if (!this.#hasOwner) this.#hasOwner = this.#deps.store.users.count() > 0;
+    return !this.#hasOwner;
+  }
+
+  async setup(input: { username: string; password: string }): Promise<Session & { user: PublicUser }> {
+    checkUsername(input.username);
+    checkPassword(input.password);
+    if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
+    const passwordHash = await hashPassword(input.password);
+    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role: 'owner', createdAt: this.#deps.clock.now() };
+    // Checked again inside the transaction: two setups racing through the hash must not both win.
+    this.#deps.store.transaction(() => {
+      if (this.#deps.store.users.count() > 0) throw new HubError('already_set_up', 'the hub already has an owner');
+      this.#deps.store.users.insert(user);
+    });
+    this.#hasOwner = true;
+    this.#audit(actorOf(user), 'user.add', user.id, { username: user.username, role: user.role, via: 'setup' });
+    return { user: publicUser(user), ...this.#startSession(user) };
+  }
+
+  /**
+   * `invalid_credentials` for a wrong password and for an unknown user alike, after the same
+   * argon2 work; `too_many_requests` when `address` has failed too often.
+   */
+  async login(username: string, password: string, address: string): Promise<Session> {
+    const delayMs = this.#limiter.begin(address);
+    if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
+    const user = this.#deps.store.users.byUsername(username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
+    if (!user || !ok) {
+      this.#deps.log.warn({ address }, 'failed login');
+      throw new HubError('invalid_credentials', 'wrong username or password');
+    }
+    this.#limiter.succeeded(address);
+    this.#deps.store.tokens.deleteExpired(this.#deps.clock.now());
+    this.#audit(actorOf(user), 'auth.login', user.id, { address });
+    return this.#startSession(user);
+  }
+
+  refresh(refreshToken: string): Session {
+    const result = this.#refresh.rotate(refreshToken);
+    if (!result.ok) {
+      if (result.reason === 'reused' && result.row) {
+        this.#deps.log.warn({ userId: result.row.userId }, 'refresh token reused; session family revoked');
+        this.#audit({ kind: 'system', part: 'auth' }, 'auth.refresh_reuse', result.row.userId, { family: result.row.familyId });
+      }
+      throw rotateError(result.reason);
+    }
+    const user = this.#deps.store.users.byId(result.userId);
+    if (!user) throw rotateError('unknown');
+    return { accessToken: this.#access.issue(user), refreshToken: result.token, expiresIn: this.#access.ttlS };
+  }
+
+  /** Ends the session; an unknown token is not an error (logging out twice is harmless). */
+  logout(refreshToken: string): void {
+    const row = this.#refresh.revokeFamilyOf(refreshToken);
+    const user = row && this.#deps.store.users.byId(row.userId);
+    if (user) this.#audit(actorOf(user), 'auth.logout', user.id);
+  }
+
+  verifyAccess(token: string): UserActor {
+    return this.inspectAccess(token).actor;
+  }
+
+  /** The actor and when the token stops being valid (long-lived WebSockets close then). */
+  inspectAccess(token: string): { actor: UserActor; expiresAt: number } {
+    const claims = this.#access.verify(token);
+    // The current row, not the claims: a removed user or a changed role counts immediately.
+    const user = this.#deps.store.users.byId(claims.userId);
+    if (!user) throw new HubError('unauthorized', 'the user no longer exists');
+    return { actor: actorOf(user), expiresAt: claims.exp * 1000 };
+  }
+
+  user(id: string): PublicUser {
+    const user = this.#deps.store.users.byId(id);
+    if (!user) throw new HubError('unauthorized', 'the user no longer exists');
+    return publicUser(user);
+  }
+
+  #startSession(user: UserRow): Session {
+    return { accessToken: this.#access.issue(user), refreshToken: this.#refresh.issue(user.id), expiresIn: this.#access.ttlS };
+  }
+
+  #audit(actor: Actor, action: string, target: string, details?: Record<string, unknown>): void {
+    recordAudit(this.#deps.store, this.#deps.bus, { actor, action, target, ...(details ? { details } : {}), at: this.#deps.clock.now() });
+  }
+}
+
+function actorOf(user: UserRow): UserActor {
+  return { kind: 'user', userId: user.id, username: user.username, role: user.role };
+}
+
+function publicUser(user: UserRow): PublicUser {
+  return { id: user.id, username: user.username, role: user.role, createdAt: new Date(user.createdAt).toISOString() };
+}

@@ -1,0 +1,412 @@
+import type { Server, AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Aedes } from 'aedes';
+import type { EventBus } from '../core/bus.ts';
+import type { Clock } from '../core/clock.ts';
+import type { HubConfig } from '../core/config.ts';
+import { HubError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Store } from '../store/store.ts';
+import { isValidTopicFilter, isValidTopicName } from './acl.ts';
+import type { HearthClient } from './client-state.ts';
+import { BrokerCounters } from './counters.ts';
+import { MqttCredentials, type Principal } from './credentials.ts';
+import { createHooks, DENIED } from './hooks.ts';
+import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.ts';
+import { Connections, listenTcp } from './listeners.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { DevicePresence, statusTopic } from './presence.ts';
+import { SessionOwners } from './session-owners.ts';
+import { SqlitePersistence } from './sqlite-persistence.ts';
+
+export interface BrokerLimits {
+  /** Persistent sessions one device credential may hold (see session-owners.ts). */
+  sessionsPerDevice: number;
+  /** Persistent sessions one integration user may hold. */
+  sessionsPerIntegration: number;
+  /** A persistent session not seen for this long is dropped. */
+  sessionExpiryMs: number;
+  /** Distinct retained topics kept. */
+  maxRetained: number;
+  /** Durability window of the persistence (see sqlite-persistence.ts). */
+  flushMs: number;
+}
+
+export interface BrokerDeps {
+  store: Store;
+  bus: EventBus;
+  log: Logger;
+  clock: Clock;
+  config: HubConfig['mqtt'];
+  /** Optional overrides of DEFAULT_LIMITS (tests). */
+  limits?: Partial<BrokerLimits>;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  sessionsPerDevice: 4,
+  sessionsPerIntegration: 16,
+  sessionExpiryMs: 30 * 24 * 3600_000,
+  maxRetained: 100_000,
+  flushMs: 5,
+};
+
+const OFFLINE = Buffer.from('offline');
+const BUS_OWNER = 'broker';
+const EXPIRY_CHECK_MS = 6 * 3600_000;
+
+type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped';
+
+/**
+ * The hub's MQTT broker: aedes 1.x with per-credential authentication and topic ACLs
+ * (hooks.ts), persistence on the hub's SQLite file (sqlite-persistence.ts), TCP and WebSocket
+ * listeners with per-connection limits (listeners.ts), and a hub-internal publish/subscribe
+ * for drivers. What it supports is in README.md next to this file.
+ */
+export class Broker {
+  readonly credentials: MqttCredentials;
+  readonly #deps: BrokerDeps;
+  readonly #limits: BrokerLimits;
+  readonly #counters = new BrokerCounters();
+  readonly #warn: LogThrottle;
+  readonly #internal: InternalSubscriptions;
+  readonly #presence: DevicePresence;
+  /** Live (authenticated) connections per username, for revocation. */
+  readonly #byUsername = new Map<string, Set<HearthClient>>();
+  readonly #errored = new WeakSet<object>();
+  #state: State = 'new';
+  #stopping: Promise<void> | undefined;
+  #aedes: Aedes | undefined;
+  #persistence: SqlitePersistence | undefined;
+  #owners: SessionOwners | undefined;
+  #connections: Connections | undefined;
+  #server: Server | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: BrokerDeps) {
+    this.#deps = deps;
+    this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.#warn = new LogThrottle(deps.log, deps.clock);
+    this.#internal = new InternalSubscriptions(this.#warn);
+    this.#presence = new DevicePresence((deviceId) => this.#publishOffline(deviceId));
+    this.credentials = new MqttCredentials({ store: deps.store, clock: deps.clock, log: deps.log });
+    this.credentials.onRevoke((username, reason) => this.#credentialGone(username, reason));
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new HubError('conflict', `broker cannot start when ${this.#state}`);
+    this.#state = 'starting';
+    const { store, log, config, bus, clock } = this.#deps;
+    try {
+      const persistence = new SqlitePersistence({
+        db: store.db,
+        log,
+        flushMs: this.#limits.flushMs,
+        maxQueuedPerClient: config.maxClientQueue,
+        maxRetained: this.#limits.maxRetained,
+      });
+      this.#persistence = persistence;
+      const owners = new SessionOwners(store.db);
+      owners.load();
+      this.#owners = owners;
+
+      const hooks = createHooks({
+        credentials: this.credentials,
+        counters: this.#counters,
+        warn: this.#warn,
+        clientIdOwner: (clientId) => this.#clientIdOwner(clientId),
+        accepted: (client, principal) => this.#accepted(client, principal),
+      });
+      const aedes = new Aedes({
+        ...hooks,
+        persistence,
+        connectTimeout: 10_000,
+        // Slow clients are bounded by listeners.ts instead of waiting on drain (see there).
+        drainTimeout: 0,
+      });
+      this.#aedes = aedes;
+      this.#wrapPublish(aedes);
+      aedes.on('client', (client) => persistence.clientOnline(client.id));
+      aedes.on('clientDisconnect', (client) => {
+        persistence.clientOffline(client.id);
+        this.#released(client as HearthClient);
+      });
+      aedes.on('subscribe', (subs) => persistence.grantedForNextRetained(subs));
+      aedes.on('clientError', (client, err) => this.#clientError(client as HearthClient, err));
+      aedes.on('connectionError', (client, err) => this.#clientError(client as HearthClient, err));
+      // aedes emits 'error' for persistence failures; without a listener it would crash the hub.
+      aedes.on('error' as 'closed', ((err: Error) => log.error({ err }, 'mqtt broker error')) as () => void);
+      await aedes.listen();
+
+      this.#connections = new Connections(aedes, this.#counters, log, config);
+      this.#internal.attach({
+        subscribe: (filter, deliver) => aedes.subscribe(filter, deliver as never, noop),
+        unsubscribe: (filter, deliver) => aedes.unsubscribe(filter, deliver as never, noop),
+        retained: (filter) => persistence.retainedMatching([filter]) as { topic: string; payload: Buffer }[],
+      });
+      this.#recoverAfterRestart(aedes, persistence);
+      this.#expireSessions();
+      this.#expiryTimer = setInterval(() => this.#expireSessions(), EXPIRY_CHECK_MS);
+      this.#expiryTimer.unref();
+      bus.on(BUS_OWNER, 'device.removed', (e) => this.credentials.revokeDevice(e.deviceId));
+
+      try {
+        this.#server = await listenTcp(config.host, config.port, (socket) => this.#connections?.handle(socket, undefined, socket));
+      } catch (err) {
+        throw new HubError('internal_error', `MQTT cannot listen on ${config.host}:${config.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err });
+      }
+      this.#server.on('error', (err) => log.error({ err }, 'mqtt listener error'));
+      this.#state = 'started';
+      log.info({ port: this.port, host: config.host, at: clock.now() }, 'mqtt broker listening');
+    } catch (err) {
+      await this.#shutdown();
+      this.#state = 'stopped';
+      throw err;
+    }
+  }
+
+  stop(): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      return Promise.resolve();
+    }
+    this.#stopping ??= (async () => {
+      this.#state = 'stopping';
+      await this.#shutdown();
+      this.#state = 'stopped';
+    })();
+    return this.#stopping;
+  }
+
+  get port(): number {
+    const address = this.#server?.address() as AddressInfo | null | undefined;
+    return address?.port ?? 0;
+  }
+
+  /** MQTT over WebSocket: the API mounts this at `/mqtt` on the HTTP port. */
+  handleWebSocket(stream: Duplex, req: IncomingMessage): void {
+    if (this.#state !== 'started' || !this.#connections) {
+      stream.destroy();
+      return;
+    }
+    this.#connections.handle(stream, req, req.socket);
+  }
+
+  /** Hub-internal publish (drivers): not subject to client ACLs. Resolves once routed. */
+  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean } = {}): Promise<void> {
+    const aedes = this.#aedes;
+    if (this.#state !== 'started' || !aedes) return Promise.reject(new HubError('not_ready', 'mqtt broker is not running'));
+    if (!isValidTopicName(topic)) return Promise.reject(new HubError('validation_failed', 'invalid MQTT topic', { topic }));
+    const packet = {
+      cmd: 'publish' as const,
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: opts.qos ?? 0,
+      retain: opts.retain ?? false,
+      dup: false,
+    };
+    return new Promise((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * Hub-internal subscription (drivers). The handler also receives the retained messages that
+   * match, like a new MQTT subscription. Returns a function that removes it.
+   */
+  subscribe(owner: string, filter: string, handler: InternalHandler): () => void {
+    if (!isValidTopicFilter(filter)) throw new HubError('validation_failed', 'invalid MQTT topic filter', { filter });
+    return this.#internal.add(owner, filter, handler);
+  }
+
+  unsubscribeOwner(owner: string): void {
+    this.#internal.removeOwner(owner);
+  }
+
+  /** Figures for /metrics. */
+  stats(): { clients: number; messagesIn: number; messagesOut: number; [k: string]: number } {
+    const c = this.#counters;
+    const p = this.#persistence?.stats();
+    const bytes = this.#connections?.bytes() ?? { in: 0, out: 0 };
+    return {
+      clients: this.#aedes?.connectedClients ?? 0,
+      connections: this.#connections?.size ?? 0,
+      messagesIn: c.messagesIn,
+      messagesOut: c.messagesOut,
+      bytesIn: bytes.in,
+      bytesOut: bytes.out,
+      refusedConnects: c.refusedConnects,
+      refusedPublishes: c.refusedPublishes,
+      refusedSubscribes: c.refusedSubscribes,
+      subscriptionsGranted: c.subscriptionsGranted,
+      slowClientDisconnects: c.slowClientDisconnects,
+      oversizedPackets: c.oversizedPackets,
+      connectionErrors: c.connectionErrors,
+      persistentSessions: this.#owners?.size ?? 0,
+      evictedSessions: c.evictedSessions,
+      retainedMessages: p?.retained ?? 0,
+      queuedMessages: p?.queued ?? 0,
+      droppedQueuedMessages: p?.droppedQueued ?? 0,
+      droppedRetainedMessages: p?.droppedRetained ?? 0,
+      persistenceQueue: p?.pendingWrites ?? 0,
+      persistenceFlushErrors: p?.flushErrors ?? 0,
+    };
+  }
+
+  healthy(): boolean {
+    return this.#state === 'started' && this.#server?.listening === true && this.#persistence?.healthy() === true;
+  }
+
+  // ---- connections -------------------------------------------------------------------------
+
+  #clientIdOwner(clientId: string): string | undefined {
+    const live = (this.#aedes as unknown as { clients: Record<string, HearthClient> } | undefined)?.clients[clientId];
+    return live?.hearth?.principal?.username ?? this.#owners?.owner(clientId);
+  }
+
+  #isLive(clientId: string): boolean {
+    return (this.#aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined;
+  }
+
+  #accepted(client: HearthClient, principal: Principal): void {
+    let set = this.#byUsername.get(principal.username);
+    if (!set) this.#byUsername.set(principal.username, (set = new Set()));
+    set.add(client);
+    if (principal.deviceId !== undefined) this.#presence.attach(principal.deviceId, client);
+    // A connection that fails before aedes registers it never emits 'clientDisconnect'.
+    client.conn.once('close', () => this.#released(client));
+
+    const owners = this.#owners!;
+    if (client.clean) {
+      // A clean session discards any earlier session under this id [MQTT-3.1.2-6].
+      if (owners.has(client.id)) {
+        owners.release(client.id);
+        this.#persistence!.dropSession(client.id);
+      }
+      return;
+    }
+    const limit = principal.kind === 'device' ? this.#limits.sessionsPerDevice : this.#limits.sessionsPerIntegration;
+    for (const evicted of owners.claim(client.id, principal.username, this.#deps.clock.now(), limit, (id) => this.#isLive(id))) {
+      this.#dropSession(evicted, 'session limit of its credential reached');
+    }
+  }
+
+  #released(client: HearthClient): void {
+    const state = client.hearth;
+    const principal = state?.principal;
+    if (!state || !principal || state.released) return;
+    state.released = true;
+    const set = this.#byUsername.get(principal.username);
+    set?.delete(client);
+    if (set?.size === 0) this.#byUsername.delete(principal.username);
+    if (!client.clean) this.#owners?.touch(client.id, this.#deps.clock.now());
+    if (principal.deviceId !== undefined) {
+      const willPublished = !client._disconnected && state.willTopic === statusTopic(principal.deviceId);
+      this.#presence.detach(principal.deviceId, client, willPublished);
+    }
+  }
+
+  #clientError(client: HearthClient, err: Error): void {
+    // Malformed or oversized packets, timeouts, slow clients: aedes closes only this connection.
+    // aedes may report several errors for one connection (each pending write fails): count it once.
+    if (this.#errored.has(client)) return;
+    this.#errored.add(client);
+    this.#counters.connectionErrors++;
+    this.#deps.log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection closed on error');
+  }
+
+  #credentialGone(username: string, reason: 'revoked' | 'replaced'): void {
+    for (const client of [...(this.#byUsername.get(username) ?? [])]) {
+      this.#deps.log.info({ username, clientId: client.id, reason }, 'mqtt credential revoked: disconnecting');
+      client.close();
+    }
+    if (reason === 'revoked' && this.#owners) {
+      for (const clientId of this.#owners.ownedBy(username)) this.#dropSession(clientId, 'credential revoked');
+    }
+  }
+
+  #dropSession(clientId: string, reason: string): void {
+    this.#owners?.release(clientId);
+    this.#persistence?.dropSession(clientId);
+    this.#counters.evictedSessions++;
+    this.#deps.log.info({ clientId, reason }, 'mqtt persistent session dropped');
+  }
+
+  #expireSessions(): void {
+    const owners = this.#owners;
+    const persistence = this.#persistence;
+    if (!owners || !persistence) return;
+    for (const clientId of owners.seenBefore(this.#deps.clock.now() - this.#limits.sessionExpiryMs)) {
+      if (!this.#isLive(clientId)) this.#dropSession(clientId, 'expired');
+    }
+    // State of a session nobody owns (e.g. its credential is gone) is never reachable again.
+    for (const clientId of persistence.sessionIds()) {
+      if (!owners.has(clientId) && !this.#isLive(clientId)) persistence.dropSession(clientId);
+    }
+  }
+
+  // ---- publishing --------------------------------------------------------------------------
+
+  /** Drops PUBLISHes the ACL refused (hooks.ts explains why they are acknowledged first). */
+  #wrapPublish(aedes: Aedes): void {
+    const publish = aedes.publish.bind(aedes) as (packet: object, client: unknown, done?: (err?: Error) => void) => void;
+    (aedes as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
+      if ((packet as Record<symbol, unknown>)[DENIED] === true) {
+        const callback = typeof client === 'function' ? (client as () => void) : done;
+        callback?.();
+        return;
+      }
+      publish(packet, client, done);
+    };
+  }
+
+  #publishOffline(deviceId: string): void {
+    const aedes = this.#aedes;
+    if (!aedes) return;
+    const packet = { cmd: 'publish' as const, topic: statusTopic(deviceId), payload: OFFLINE, qos: 1 as const, retain: true, dup: false };
+    aedes.publish(packet, (err) => {
+      if (err && this.#state === 'started') this.#deps.log.warn({ err, deviceId }, 'could not publish offline status');
+    });
+  }
+
+  /**
+   * After a restart no client is connected: wills stored by the previous run (it did not stop
+   * cleanly, or they would have been published) go out now, and a device whose retained status
+   * still says `online` is marked `offline` until it says otherwise.
+   */
+  #recoverAfterRestart(aedes: Aedes, persistence: SqlitePersistence): void {
+    for (const will of persistence.willsNotFrom(aedes.id)) {
+      aedes.publish({ cmd: 'publish', topic: will.topic, payload: will.payload as Buffer, qos: (will.qos ?? 0) as 0, retain: will.retain ?? false, dup: false }, noop);
+      void persistence.delWill({ id: will.clientId as string });
+    }
+    for (const packet of persistence.retainedMatching(['hearth/+/status'])) {
+      if (String(packet.payload).trim() !== 'online') continue;
+      const deviceId = (packet.topic as string).split('/')[1]!;
+      this.#publishOffline(deviceId);
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    const { bus, log } = this.#deps;
+    bus.offOwner(BUS_OWNER);
+    if (this.#expiryTimer) clearInterval(this.#expiryTimer);
+    const server = this.#server;
+    const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const aedes = this.#aedes;
+    // Closing clients publishes their wills (and offline statuses) before the router closes.
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    this.#connections?.destroyAll();
+    await serverClosed;
+    this.#internal.detach();
+    // Let close events of the connections just destroyed run before the final flush.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.#persistence) {
+      try {
+        await this.#persistence.destroy();
+      } catch (err) {
+        log.error({ err }, 'mqtt persistence did not close cleanly');
+      }
+    }
+    this.#server = undefined;
+  }
+}
+
+function noop(): void {}

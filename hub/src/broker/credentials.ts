@@ -1,0 +1,210 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import { HubError } from '../core/errors.ts';
+import { newSecret } from '../core/ids.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Store } from '../store/store.ts';
+import type { MqttCredentialRow } from '../store/mqtt-credentials-repo.ts';
+import { devicePolicy, integrationPolicy, isValidTopicFilter, type Policy } from './acl.ts';
+
+/** Who an authenticated MQTT connection is, and what it may touch. */
+export interface Principal {
+  readonly username: string;
+  readonly kind: 'device' | 'integration';
+  /** Set for devices: their topics live under `hearth/<deviceId>/`. */
+  readonly deviceId: string | undefined;
+  readonly policy: Policy;
+}
+
+export interface IntegrationUserView {
+  username: string;
+  scope: 'read' | 'readwrite';
+  topics: string[];
+  createdAt: number;
+}
+
+/** `replaced`: a new secret was issued (sessions stay); `revoked`: the credential is gone. */
+export type RevokeListener = (username: string, reason: 'revoked' | 'replaced') => void;
+
+export interface MqttCredentialsDeps {
+  store: Store;
+  clock: Clock;
+  log?: Logger;
+}
+
+/** Device ids become a topic level: no separators, wildcards or leading `$`. */
+const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const INTEGRATION_USERNAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+const MAX_INTEGRATION_TOPICS = 64;
+
+/**
+ * CONNECT bursts (hundreds of plugs after a power cut) are served from memory. Entries expire so
+ * a credential deleted behind our back (a device row removed, its credential cascading away)
+ * stops working within this time even if nobody called `revokeDevice`.
+ */
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX_ENTRIES = 4096;
+
+interface CacheEntry {
+  principal: Principal;
+  digest: Buffer;
+  expiresAt: number;
+}
+
+const sha256 = (data: Buffer | string): Buffer => createHash('sha256').update(data).digest();
+
+/**
+ * MQTT credentials for devices and integration users. Secrets are generated here (256 bits),
+ * shown once, and stored only as their SHA-256 digest (see migration 1 for why not argon2).
+ */
+export class MqttCredentials {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #revokeListeners: RevokeListener[] = [];
+  /** Compared against when the username is unknown, so both cases cost the same. */
+  readonly #decoy = sha256(newSecret());
+
+  constructor(deps: MqttCredentialsDeps) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#log = deps.log;
+  }
+
+  /** Called with the username whenever a credential is revoked or deleted, or its secret replaced. */
+  onRevoke(listener: RevokeListener): void {
+    this.#revokeListeners.push(listener);
+  }
+
+  createDeviceCredential(deviceId: string): { username: string; password: string } {
+    if (!DEVICE_ID.test(deviceId)) throw new HubError('validation_failed', 'device id is not usable as an MQTT topic level', { deviceId });
+    const password = newSecret();
+    const repo = this.#store.mqttCredentials;
+    this.#store.transaction(() => {
+      if (!this.#store.devices.byId(deviceId)) throw new HubError('device_not_found', `no device ${deviceId}`);
+      const existing = repo.byUsername(deviceId);
+      if (existing && existing.kind !== 'device') throw new HubError('username_taken', `MQTT username ${deviceId} belongs to an integration user`);
+      repo.deleteForDevice(deviceId);
+      repo.insert({
+        username: deviceId,
+        kind: 'device',
+        deviceId,
+        secretHash: sha256(password).toString('hex'),
+        scope: 'device',
+        topics: [`hearth/${deviceId}/#`],
+        createdAt: this.#clock.now(),
+      });
+    });
+    // A replaced secret must stop working on live connections too.
+    this.#revoked(deviceId, 'replaced');
+    return { username: deviceId, password };
+  }
+
+  revokeDevice(deviceId: string): void {
+    this.#store.mqttCredentials.deleteForDevice(deviceId);
+    // Also when no row was left (the device row's deletion cascaded): live connections still go.
+    this.#revoked(deviceId, 'revoked');
+  }
+
+  createIntegrationUser(input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }): { username: string; password: string } {
+    const { username, scope, topics } = input ?? ({} as typeof input);
+    if (typeof username !== 'string' || !INTEGRATION_USERNAME.test(username)) {
+      throw new HubError('validation_failed', 'username must be 1-64 characters of letters, digits, _ . @ -', { field: 'username' });
+    }
+    if (scope !== 'read' && scope !== 'readwrite') throw new HubError('validation_failed', 'scope must be read or readwrite', { field: 'scope' });
+    if (!Array.isArray(topics) || topics.length === 0 || topics.length > MAX_INTEGRATION_TOPICS) {
+      throw new HubError('validation_failed', `topics must hold 1-${MAX_INTEGRATION_TOPICS} topic filters`, { field: 'topics' });
+    }
+    for (const filter of topics) {
+      if (typeof filter !== 'string' || !isValidTopicFilter(filter)) throw new HubError('validation_failed', 'invalid MQTT topic filter', { field: 'topics', filter });
+    }
+    const password = newSecret();
+    const repo = this.#store.mqttCredentials;
+    this.#store.transaction(() => {
+      if (repo.byUsername(username)) throw new HubError('username_taken', `MQTT username ${username} is taken`);
+      repo.insert({
+        username,
+        kind: 'integration',
+        deviceId: null,
+        secretHash: sha256(password).toString('hex'),
+        scope,
+        topics: [...new Set(topics)],
+        createdAt: this.#clock.now(),
+      });
+    });
+    this.#cache.delete(username);
+    return { username, password };
+  }
+
+  listIntegrationUsers(): IntegrationUserView[] {
+    return this.#store.mqttCredentials.list('integration').map((row) => ({
+      username: row.username,
+      scope: row.scope as 'read' | 'readwrite',
+      topics: row.topics,
+      createdAt: row.createdAt,
+    }));
+  }
+
+  deleteIntegrationUser(username: string): boolean {
+    const row = this.#store.mqttCredentials.byUsername(username);
+    if (!row || row.kind !== 'integration') return false;
+    this.#store.mqttCredentials.delete(username);
+    this.#revoked(username, 'revoked');
+    return true;
+  }
+
+  /**
+   * Checks a CONNECT's username and password. Undefined when either is wrong; the comparison is
+   * constant-time and an unknown username costs the same as a wrong password.
+   */
+  verify(username: string, password: Buffer | string): Principal | undefined {
+    const entry = this.#lookup(username);
+    const digest = sha256(password);
+    const matches = timingSafeEqual(digest, entry ? entry.digest : this.#decoy);
+    return entry && matches ? entry.principal : undefined;
+  }
+
+  /** Drops every cached credential (tests, and after bulk changes to the table). */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
+  #lookup(username: string): CacheEntry | undefined {
+    const now = this.#clock.now();
+    const cached = this.#cache.get(username);
+    if (cached && cached.expiresAt > now) return cached;
+    if (cached) this.#cache.delete(username);
+    const row = this.#store.mqttCredentials.byUsername(username);
+    if (!row) return undefined; // unknown names are not cached: guessing cannot fill memory
+    const entry: CacheEntry = { principal: toPrincipal(row), digest: Buffer.from(row.secretHash, 'hex'), expiresAt: now + CACHE_TTL_MS };
+    if (entry.digest.length !== 32) return undefined;
+    if (this.#cache.size >= CACHE_MAX_ENTRIES) {
+      // Maps iterate in insertion order: drop the oldest entry.
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(username, entry);
+    return entry;
+  }
+
+  #revoked(username: string, reason: 'revoked' | 'replaced'): void {
+    this.#cache.delete(username);
+    for (const listener of this.#revokeListeners) {
+      try {
+        listener(username, reason);
+      } catch (err) {
+        this.#log?.error({ err, username }, 'mqtt credential revoke listener failed');
+      }
+    }
+  }
+}
+
+function toPrincipal(row: MqttCredentialRow): Principal {
+  if (row.kind === 'device') {
+    const deviceId = row.deviceId ?? row.username;
+    return { username: row.username, kind: 'device', deviceId, policy: devicePolicy(deviceId) };
+  }
+  const scope = row.scope === 'readwrite' ? 'readwrite' : 'read';
+  return { username: row.username, kind: 'integration', deviceId: undefined, policy: integrationPolicy(scope, row.topics) };
+}

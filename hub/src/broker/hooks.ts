@@ -1,0 +1,129 @@
+import type { AedesOptions, Client } from 'aedes';
+import { topicMatches } from './acl.ts';
+import type { HearthClient } from './client-state.ts';
+import type { BrokerCounters } from './counters.ts';
+import type { MqttCredentials, Principal } from './credentials.ts';
+import type { LogThrottle } from './log-throttle.ts';
+
+/** Marks a PUBLISH refused by the ACL; the broker's publish wrapper drops it (see below). */
+export const DENIED = Symbol('hearth.denied');
+
+/** CONNACK return codes of MQTT 3.1.1 [MQTT-3.2.2.3]. */
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+const MAX_CLIENT_ID_LENGTH = 256;
+
+export interface HookContext {
+  readonly credentials: MqttCredentials;
+  readonly counters: BrokerCounters;
+  readonly warn: LogThrottle;
+  /** The credential that owns `clientId` (a live connection or a persistent session), if any. */
+  clientIdOwner(clientId: string): string | undefined;
+  /** A CONNECT passed authentication; aedes goes on to restore the session and send CONNACK. */
+  accepted(client: HearthClient, principal: Principal): void;
+}
+
+type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>;
+
+/**
+ * The aedes hooks: who may connect, publish and subscribe. Everything here runs per CONNECT or
+ * SUBSCRIBE except `authorizePublish` and `authorizeForward`, which run per message and so only
+ * read fields and bump counters.
+ */
+export function createHooks(ctx: HookContext): Hooks {
+  const { counters } = ctx;
+
+  const preConnect: Hooks['preConnect'] = (client, packet, callback) => {
+    (client as HearthClient).hearth = {
+      emptyId: !packet.clientId,
+      willTopic: packet.will?.topic,
+      principal: undefined,
+      released: false,
+    };
+    callback(null, true);
+  };
+
+  const authenticate: Hooks['authenticate'] = (c, username, password, done) => {
+    const client = c as HearthClient;
+    const refuse = (returnCode: number, reason: string): void => {
+      counters.refusedConnects++;
+      ctx.warn.warn({ clientId: client.id, username, reason, returnCode }, 'mqtt connect refused');
+      done(Object.assign(new Error(reason), { returnCode }) as Parameters<typeof done>[0], false);
+    };
+    const state = client.hearth;
+    // [MQTT-3.1.3-8] a zero-byte client id needs a clean session.
+    if (!state || (state.emptyId && !client.clean)) return refuse(IDENTIFIER_REJECTED, 'empty client id with a persistent session');
+    // The spec lets a server refuse long ids [MQTT-3.1.3-5]; ids are kept per session, so bound them.
+    if (client.id.length > MAX_CLIENT_ID_LENGTH) return refuse(IDENTIFIER_REJECTED, 'client id too long');
+    // No anonymous access: every device and integration has its own credentials.
+    if (username === undefined) return refuse(NOT_AUTHORIZED, 'anonymous');
+    const principal = password === undefined ? undefined : ctx.credentials.verify(username, password);
+    if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    // A client id in use by another credential (live or as a persistent session) is refused:
+    // taking it over would disconnect that client [MQTT-3.1.4-2] or hand over its session.
+    const owner = ctx.clientIdOwner(client.id);
+    if (owner !== undefined && owner !== principal.username) return refuse(IDENTIFIER_REJECTED, 'client id belongs to another credential');
+    // The will is published in the client's name later; check it now so it can never escape the ACL.
+    if (state.willTopic !== undefined && !principal.policy.canPublish(state.willTopic)) return refuse(NOT_AUTHORIZED, 'will topic not allowed');
+    state.principal = principal;
+    ctx.accepted(client, principal);
+    done(null, true);
+  };
+
+  /**
+   * A refused PUBLISH is acknowledged as usual (PUBACK / PUBREC) and then dropped, the option
+   * [MQTT-3.3.5-2] gives besides closing the connection, and what Mosquitto does. Why: a
+   * misconfigured integration would otherwise loop connect → publish → disconnect, flapping its
+   * will and availability each time, and a QoS 1/2 sender would retransmit the refused message
+   * forever on every reconnect. Refusals are counted (stats) and logged (throttled).
+   */
+  const authorizePublish: Hooks['authorizePublish'] = (c, packet, callback) => {
+    // Wills restored after a restart are published with no client; they passed this check at CONNECT.
+    if (c === null) return callback(null);
+    const client = c as HearthClient;
+    const principal = client.hearth?.principal;
+    if (principal === undefined) return callback(new Error('not authenticated'));
+    if (packet === client.will) return callback(principal.policy.canPublish(packet.topic) ? null : new Error('will topic not allowed'));
+    counters.messagesIn++;
+    if (principal.policy.canPublish(packet.topic)) return callback(null);
+    counters.refusedPublishes++;
+    (packet as unknown as Record<symbol, boolean>)[DENIED] = true;
+    ctx.warn.warn({ clientId: client.id, username: principal.username, topic: packet.topic }, 'mqtt publish refused');
+    callback(null);
+  };
+
+  /** A refused filter gets return code 0x80 in the SUBACK [MQTT-3.9.3-2]; the connection stays. */
+  const authorizeSubscribe: Hooks['authorizeSubscribe'] = (c, sub, callback) => {
+    const principal = (c as HearthClient).hearth?.principal;
+    if (principal?.policy.canSubscribe(sub.topic)) {
+      counters.subscriptionsGranted++;
+      return callback(null, sub);
+    }
+    counters.refusedSubscribes++;
+    ctx.warn.warn({ clientId: c.id, username: principal?.username, filter: sub.topic }, 'mqtt subscribe refused');
+    callback(null, null);
+  };
+
+  /**
+   * Called once per message delivered to a client (with a per-client copy of the packet): the
+   * cheapest place to count messages out. Also fixes a gap in aedes 1.2: it lowers a QoS 2
+   * message to the subscription's QoS only when the subscription's filter equals the topic, so
+   * a QoS 2 message reached a wildcard subscription granted QoS 1 at QoS 2 [MQTT-3.8.4-6].
+   * QoS 0 subscriptions are served by aedes' own QoS 0 path; only 2 → 1 needs doing here.
+   */
+  const authorizeForward: Hooks['authorizeForward'] = (client: Client, packet) => {
+    counters.messagesOut++;
+    if (packet.qos !== 2) return packet;
+    const subs = (client as HearthClient).subscriptions;
+    let granted = 0;
+    for (const filter in subs) {
+      const qos = subs[filter]!.qos;
+      if (qos > granted && topicMatches(filter, packet.topic)) granted = qos;
+    }
+    if (granted === 1) packet.qos = 1;
+    return packet;
+  };
+
+  return { preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward };
+}

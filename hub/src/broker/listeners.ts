@@ -1,0 +1,170 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Aedes } from 'aedes';
+import type { Logger } from '../core/logger.ts';
+import type { HearthClient } from './client-state.ts';
+import type { BrokerCounters } from './counters.ts';
+
+export interface ConnectionLimits {
+  /** Largest MQTT packet (remaining length) accepted; a bigger one closes that connection. */
+  maxPacketBytes: number;
+  /** Messages a client may have waiting beyond its socket buffer before it is disconnected. */
+  maxClientQueue: number;
+}
+
+interface Tracked {
+  /** Where bytes are counted: the TCP socket (for WebSocket, the HTTP upgrade's socket). */
+  bytes: Socket | undefined;
+}
+
+/**
+ * Every MQTT connection, TCP or WebSocket, enters aedes here, gets the per-connection limits,
+ * and is tracked so `stop()` can close connections that never completed a CONNECT.
+ */
+export class Connections {
+  readonly #aedes: Aedes;
+  readonly #counters: BrokerCounters;
+  readonly #log: Logger;
+  readonly #limits: ConnectionLimits;
+  readonly #live = new Map<Duplex, Tracked>();
+
+  constructor(aedes: Aedes, counters: BrokerCounters, log: Logger, limits: ConnectionLimits) {
+    this.#aedes = aedes;
+    this.#counters = counters;
+    this.#log = log;
+    this.#limits = limits;
+  }
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  handle(conn: Duplex, req?: IncomingMessage, bytes?: Socket): void {
+    const tracked: Tracked = { bytes };
+    this.#live.set(conn, tracked);
+    conn.once('close', () => {
+      this.#live.delete(conn);
+      this.#counters.closedBytesIn += tracked.bytes?.bytesRead ?? 0;
+      this.#counters.closedBytesOut += tracked.bytes?.bytesWritten ?? 0;
+    });
+    coalesceWrites(conn);
+    const client = this.#aedes.handle(conn, req) as HearthClient;
+    this.#limitPacketSize(client);
+    this.#boundOutgoing(client, conn);
+  }
+
+  bytes(): { in: number; out: number } {
+    let bytesIn = this.#counters.closedBytesIn;
+    let bytesOut = this.#counters.closedBytesOut;
+    for (const { bytes } of this.#live.values()) {
+      bytesIn += bytes?.bytesRead ?? 0;
+      bytesOut += bytes?.bytesWritten ?? 0;
+    }
+    return { in: bytesIn, out: bytesOut };
+  }
+
+  destroyAll(): void {
+    for (const conn of this.#live.keys()) conn.destroy();
+  }
+
+  /**
+   * aedes 1.2 gives its packet parser no size limit, so the parser would buffer a huge packet
+   * whole before looking at it. We check the length as soon as the fixed header is decoded and
+   * fail the parse, which makes aedes close only this connection.
+   */
+  #limitPacketSize(client: HearthClient): void {
+    const parser = client._parser;
+    const parseLength = parser._parseLength;
+    const max = this.#limits.maxPacketBytes;
+    const counters = this.#counters;
+    parser._parseLength = function limitedParseLength(this: typeof parser): boolean {
+      const complete = parseLength.call(this);
+      if (complete && this.packet.length > max) {
+        counters.oversizedPackets++;
+        this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds the limit of ${max}`));
+        return false;
+      }
+      return complete;
+    };
+  }
+
+  /**
+   * By default aedes waits for a full socket to drain before it acknowledges the delivery to its
+   * message router, so one stuck subscriber holds up routing for every client (until the 60 s
+   * drain timeout). Instead a delivery completes at once and the message waits in the client's
+   * own socket buffer; a client with more than `maxClientQueue` messages waiting is
+   * disconnected, which bounds the memory a stuck client can hold.
+   */
+  #boundOutgoing(client: HearthClient, conn: Duplex): void {
+    const limit = this.#limits.maxClientQueue;
+    let waiting = 0;
+    conn.on('drain', () => {
+      waiting = 0;
+    });
+    client.waitForDrain = (done) => {
+      // Held back by coalesceWrites: it goes out at the end of this turn, not a sign of slowness.
+      if (corked.has(conn)) {
+        setImmediate(done, null, client);
+        return;
+      }
+      if (++waiting > limit) {
+        if (waiting === limit + 1) {
+          this.#counters.slowClientDisconnects++;
+          this.#log.warn({ clientId: client.id, waiting }, 'mqtt client too slow: send queue over its limit, disconnecting');
+        }
+        setImmediate(done, new Error('client send queue over its limit'), client);
+        return;
+      }
+      setImmediate(done, null, client);
+    };
+  }
+}
+
+/** Connections with writes held back in this event-loop turn; one setImmediate releases them all. */
+const corked = new Set<Duplex>();
+let uncorkScheduled = false;
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (const conn of corked) conn.uncork();
+  corked.clear();
+}
+
+/**
+ * aedes writes each delivery from its own setImmediate callback, and mqtt-packet uncorks after
+ * every packet, so a busy subscriber costs one writev system call per message (half of the
+ * broker's CPU at QoS 1 in bench/broker). Holding a connection corked from its first write until
+ * the next turn of the event loop sends everything written meanwhile in one call. Writes still
+ * to a connection whose buffer is already full are not held, so the slow-client bound counts them.
+ */
+function coalesceWrites(conn: Duplex): void {
+  const write = conn.write;
+  conn.write = function coalescedWrite(this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
+    // A connection already over its buffer limit is not corked: its writes queue anyway, and
+    // each one is counted towards the slow-client bound.
+    if (!corked.has(this) && !this.destroyed && !this.writableNeedDrain) {
+      this.cork();
+      corked.add(this);
+      if (!uncorkScheduled) {
+        uncorkScheduled = true;
+        setImmediate(uncorkAll);
+      }
+    }
+    return write.apply(this, args);
+  } as Duplex['write'];
+  conn.once('close', () => corked.delete(conn));
+}
+
+export function listenTcp(host: string, port: number, onConnection: (socket: Socket) => void): Promise<Server> {
+  // noDelay: MQTT packets are small and latency matters more than packing (aedes already
+  // corks each packet's writes into one).
+  const server = createServer({ noDelay: true }, onConnection);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,134 @@
+import type { StoredPacket } from './packets.ts';
+
+/** One queued message (or PUBREL) for one client. */
+export interface OutEntry {
+  readonly clientId: string;
+  /** Global enqueue order; the row's key on disk. */
+  readonly seq: number;
+  packet: StoredPacket;
+  /** A row for it exists on disk (so removing it needs a DELETE). */
+  persisted: boolean;
+  /** It left the queue (acknowledged, dropped, session discarded). */
+  removed: boolean;
+  /** Written only if still queued at this time (see SqlitePersistence, ackGraceMs); 0 = not deferred. */
+  writeAfter: number;
+}
+
+/**
+ * A client's queue of QoS 1/2 messages, in delivery order, with indexes so every operation aedes
+ * does per message is O(1): the lookup by (broker id, broker counter) when a message id is
+ * assigned, and by message id when the client acknowledges. (aedes-persistence's memory queue
+ * scans the whole queue for both, which is quadratic with thousands of messages in flight.)
+ */
+export class OutgoingQueue {
+  readonly #entries = new Map<number, OutEntry>();
+  /** brokerId → brokerCounter → entry: a message's identity across the broker. */
+  readonly #byIdentity = new Map<string | undefined, Map<number, OutEntry>>();
+  /** messageId → entry, or entries if ids wrapped around with old messages still queued (rare). */
+  readonly #byMessageId = new Map<number, OutEntry | OutEntry[]>();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  push(entry: OutEntry): void {
+    this.#entries.set(entry.seq, entry);
+    this.#index(entry);
+  }
+
+  oldest(): OutEntry | undefined {
+    return this.#entries.values().next().value;
+  }
+
+  values(): IterableIterator<OutEntry> {
+    return this.#entries.values();
+  }
+
+  packets(): StoredPacket[] {
+    const out: StoredPacket[] = [];
+    for (const e of this.#entries.values()) out.push(e.packet);
+    return out;
+  }
+
+  /** The entry of the same message (same broker id and counter). */
+  byIdentity(brokerId: string | undefined, brokerCounter: number | undefined): OutEntry | undefined {
+    return brokerCounter === undefined ? undefined : this.#byIdentity.get(brokerId)?.get(brokerCounter);
+  }
+
+  /** The oldest entry with this message id whose broker id differs from `notBrokerId` (null: any). */
+  byMessageId(messageId: number | undefined, notBrokerId?: string | null): OutEntry | undefined {
+    if (messageId === undefined) return undefined;
+    const hit = this.#byMessageId.get(messageId);
+    if (hit === undefined) return undefined;
+    if (!Array.isArray(hit)) return notBrokerId === null || hit.packet.brokerId !== notBrokerId ? hit : undefined;
+    let found: OutEntry | undefined;
+    for (const e of hit) if ((notBrokerId === null || e.packet.brokerId !== notBrokerId) && (!found || e.seq < found.seq)) found = e;
+    return found;
+  }
+
+  /** Sets an entry's message id (a new delivery), keeping the message id index right. */
+  setMessageId(entry: OutEntry, messageId: number | undefined): void {
+    if (entry.packet.messageId === messageId) return;
+    this.#unindexMessageId(entry);
+    entry.packet.messageId = messageId;
+    this.#indexMessageId(entry);
+  }
+
+  /** Replaces an entry's packet (a QoS 2 PUBLISH by its PUBREL), keeping the indexes right. */
+  replacePacket(entry: OutEntry, packet: StoredPacket): void {
+    this.#unindex(entry);
+    entry.packet = packet;
+    this.#index(entry);
+  }
+
+  remove(entry: OutEntry): void {
+    if (!this.#entries.delete(entry.seq)) return;
+    this.#unindex(entry);
+    entry.removed = true;
+  }
+
+  #index(e: OutEntry): void {
+    const { brokerId, brokerCounter } = e.packet;
+    if (brokerCounter !== undefined && e.packet.cmd === 'publish') {
+      let byCounter = this.#byIdentity.get(brokerId);
+      if (!byCounter) this.#byIdentity.set(brokerId, (byCounter = new Map()));
+      byCounter.set(brokerCounter, e);
+    }
+    this.#indexMessageId(e);
+  }
+
+  #indexMessageId(e: OutEntry): void {
+    const messageId = e.packet.messageId;
+    if (messageId === undefined) return;
+    const hit = this.#byMessageId.get(messageId);
+    if (hit === undefined) this.#byMessageId.set(messageId, e);
+    else if (Array.isArray(hit)) hit.push(e);
+    else this.#byMessageId.set(messageId, [hit, e]);
+  }
+
+  #unindex(e: OutEntry): void {
+    const { brokerId, brokerCounter } = e.packet;
+    if (brokerCounter !== undefined) {
+      const byCounter = this.#byIdentity.get(brokerId);
+      if (byCounter?.get(brokerCounter) === e) {
+        byCounter.delete(brokerCounter);
+        if (byCounter.size === 0) this.#byIdentity.delete(brokerId);
+      }
+    }
+    this.#unindexMessageId(e);
+  }
+
+  #unindexMessageId(e: OutEntry): void {
+    const messageId = e.packet.messageId;
+    if (messageId === undefined) return;
+    const hit = this.#byMessageId.get(messageId);
+    if (hit === e) {
+      this.#byMessageId.delete(messageId);
+    } else if (Array.isArray(hit)) {
+      const i = hit.indexOf(e);
+      if (i >= 0) hit.splice(i, 1);
+      if (hit.length === 1) this.#byMessageId.set(messageId, hit[0]!);
+      else if (hit.length === 0) this.#byMessageId.delete(messageId);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import type { Logger } from './logger.ts';
+
+/** Who did something: a person, a rule, a driver or the hub itself. Carried into the audit log. */
+export type Actor =
+  | { kind: 'user'; userId: string; username: string; role: Role }
+  | { kind: 'rule'; ruleId: string }
+  | { kind: 'system'; part: string };
+
+export type Role = 'owner' | 'admin' | 'member' | 'guest';
+
+export type StateValue = boolean | number | string | null;
+
+export interface DeviceStateEvent {
+  deviceId: string;
+  capability: string;
+  value: StateValue;
+  previous: StateValue | undefined;
+  at: number;
+}
+
+export interface DeviceAvailabilityEvent {
+  deviceId: string;
+  available: boolean;
+  at: number;
+}
+
+export interface DeviceLifecycleEvent {
+  deviceId: string;
+  at: number;
+}
+
+export interface TelemetrySampleEvent {
+  deviceId: string;
+  capability: string;
+  value: number;
+  at: number;
+}
+
+export interface AuditEvent {
+  actor: Actor;
+  action: string;
+  target?: string;
+  details?: Record<string, unknown>;
+  at: number;
+}
+
+/** Every event on the in-process bus and its payload. Later parts add theirs here. */
+export interface BusEvents {
+  'device.state': DeviceStateEvent;
+  'device.availability': DeviceAvailabilityEvent;
+  'device.added': DeviceLifecycleEvent;
+  'device.removed': DeviceLifecycleEvent;
+  'device.updated': DeviceLifecycleEvent;
+  'telemetry.sample': TelemetrySampleEvent;
+  'rule.fired': { ruleId: string; at: number };
+  'recording.event': { cameraId: string; kind: string; at: number };
+  audit: AuditEvent;
+}
+
+export type BusEventName = keyof BusEvents;
+export type Listener<E extends BusEventName> = (payload: BusEvents[E]) => void | Promise<void>;
+
+interface Registration {
+  owner: string;
+  listener: (payload: never) => void | Promise<void>;
+}
+
+/**
+ * The one typed in-process bus. Listeners are registered under an owner so a part's `stop()`
+ * removes all of its listeners with `offOwner`, and a listener that throws (or rejects) is logged
+ * and isolated: it never stops delivery to the others or reaches the emitter.
+ */
+export class EventBus {
+  readonly #listeners = new Map<BusEventName, Registration[]>();
+  readonly #log: Logger | undefined;
+
+  constructor(log?: Logger) {
+    this.#log = log;
+  }
+
+  on<E extends BusEventName>(owner: string, event: E, listener: Listener<E>): () => void {
+    const list = this.#listeners.get(event) ?? [];
+    const registration: Registration = { owner, listener: listener as Registration['listener'] };
+    // Copy on write: an emit in progress keeps iterating the list it started with.
+    this.#listeners.set(event, [...list, registration]);
+    return () => {
+      const current = this.#listeners.get(event) ?? [];
+      this.#listeners.set(event, current.filter((r) => r !== registration));
+    };
+  }
+
+  offOwner(owner: string): void {
+    for (const [event, list] of this.#listeners) {
+      this.#listeners.set(event, list.filter((r) => r.owner !== owner));
+    }
+  }
+
+  emit<E extends BusEventName>(event: E, payload: BusEvents[E]): void {
+    const list = this.#listeners.get(event);
+    if (!list) return;
+    for (const { owner, listener } of list) {
+      try {
+        const result = (listener as Listener<E>)(payload);
+        if (result && typeof (result as Promise<void>).catch === 'function') {
+          (result as Promise<void>).catch((err: unknown) => this.#report(owner, event, err));
+        }
+      } catch (err) {
+        this.#report(owner, event, err);
+      }
+    }
+  }
+
+  listenerCount(event?: BusEventName): number {
+    if (event) return this.#listeners.get(event)?.length ?? 0;
+    let n = 0;
+    for (const list of this.#listeners.values()) n += list.length;
+    return n;
+  }
+
+  #report(owner: string, event: string, err: unknown): void {
+    this.#log?.error({ err, owner, event }, 'bus listener failed');
+  }
+}

@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+
+/**
+ * Configuration comes from, lowest precedence first: embedded defaults, a JSON file (`--config`),
+ * environment variables (`HEARTH_*`), command-line flags. The merged result is validated once
+ * against this schema; anything unknown or out of range is a ConfigError naming the key, which
+ * `main` turns into one line on stderr and exit code 2.
+ */
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const closed = { additionalProperties: false } as const;
+
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1, default: './data' }),
+    http: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+        port: Type.Intersect([Port], { default: 8080 }),
+        bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+      },
+      { ...closed, default: {} },
+    ),
+    mqtt: Type.Object(
+      {
+        host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+        port: Type.Intersect([Port], { default: 1883 }),
+        /** Largest MQTT packet accepted; bigger ones close that connection only. */
+        maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
+        /** Messages queued in memory per connected client before it is treated as stuck. */
+        maxClientQueue: Type.Integer({ minimum: 16, maximum: 1_000_000, default: 10_000 }),
+      },
+      { ...closed, default: {} },
+    ),
+    mdns: Type.String({ minLength: 1, default: 'on', description: 'on, off, or a comma-separated list of interfaces' }),
+    relay: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+      },
+      { ...closed, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        accessTokenTtlS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+        refreshTokenTtlS: Type.Integer({ minimum: 300, maximum: 365 * 86_400, default: 30 * 86_400 }),
+        /** Failed logins from one address before each further attempt is delayed. */
+        loginSlowAfter: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+        /** Failed logins from one address before it is refused with 429. */
+        loginBanAfter: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+        loginBanS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+      },
+      { ...closed, default: {} },
+    ),
+    devices: Type.Object(
+      {
+        commandTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Telemetry and event history (hub/src/history/); sized for an SD card by default. */
+    history: Type.Object(
+      {
+        /** An ingest batch is written at least this often... */
+        flushIntervalMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+        /** ...or as soon as it holds this many rows. A power cut loses at most the open batch. */
+        flushRows: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
+        /** Rollups, packing, retention and thinning run in slices of at most sliceMs this often. */
+        maintenanceIntervalMs: Type.Integer({ minimum: 50, maximum: 600_000, default: 1000 }),
+        maintenanceSliceMs: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+        retentionDays: Type.Object(
+          {
+            raw: Type.Number({ exclusiveMinimum: 0, maximum: 3650, default: 7 }),
+            minute: Type.Number({ exclusiveMinimum: 0, maximum: 3650, default: 30 }),
+            hour: Type.Number({ exclusiveMinimum: 0, maximum: 36500, default: 365 }),
+            day: Type.Number({ exclusiveMinimum: 0, maximum: 36500, default: 5 * 365 }),
+            events: Type.Number({ exclusiveMinimum: 0, maximum: 36500, default: 365 }),
+          },
+          { ...closed, default: {} },
+        ),
+        /** History may use at most this much of the database; the oldest raw data goes first. */
+        budgetMb: Type.Number({ minimum: 1, maximum: 1_000_000, default: 512 }),
+      },
+      { ...closed, default: {} },
+    ),
+  },
+  closed,
+);
+
+export type HubConfig = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export class HelpRequested extends Error {}
+
+export const USAGE = `Usage: hearth-hub [options]
+  --data DIR          data directory (HEARTH_DATA, default ./data)
+  --http-port N       HTTP/UI/API port, 0 picks a free one (HEARTH_HTTP_PORT, default 8080)
+  --mqtt-port N       MQTT TCP port, 0 picks a free one (HEARTH_MQTT_PORT, default 1883)
+  --host ADDR         address both listeners bind to (HEARTH_HOST, default 0.0.0.0)
+  --mdns MODE         on, off, or IFACE[,IFACE] (HEARTH_MDNS, default on)
+  --relay URL         cloud relay to connect to (HEARTH_RELAY)
+  --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (HEARTH_LOG_LEVEL)
+  --config FILE       JSON config file (HEARTH_CONFIG)
+  --help              this text`;
+
+const FLAGS = {
+  data: { type: 'string' },
+  'http-port': { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  host: { type: 'string' },
+  mdns: { type: 'string' },
+  relay: { type: 'string' },
+  'log-level': { type: 'string' },
+  config: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+
+/** Where each flag or environment variable lands in the config object. */
+const PATHS: Record<string, { path: string[]; integer?: boolean; env: string }> = {
+  data: { path: ['dataDir'], env: 'HEARTH_DATA' },
+  'http-port': { path: ['http', 'port'], integer: true, env: 'HEARTH_HTTP_PORT' },
+  'mqtt-port': { path: ['mqtt', 'port'], integer: true, env: 'HEARTH_MQTT_PORT' },
+  host: { path: ['__host'], env: 'HEARTH_HOST' },
+  mdns: { path: ['mdns'], env: 'HEARTH_MDNS' },
+  relay: { path: ['relay'], env: 'HEARTH_RELAY' },
+  'log-level': { path: ['log', 'level'], env: 'HEARTH_LOG_LEVEL' },
+};
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): HubConfig {
+  let parsed: { values: Record<string, string | boolean | undefined> };
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new ConfigError((err as Error).message.split('\n')[0] ?? 'invalid command line');
+  }
+  if (parsed.values.help) throw new HelpRequested(USAGE);
+
+  const configFile = (parsed.values.config as string | undefined) ?? env.HEARTH_CONFIG;
+  const merged: Record<string, unknown> = configFile ? readConfigFile(resolve(cwd, configFile)) : {};
+
+  for (const source of ['env', 'flag'] as const) {
+    for (const [flag, spec] of Object.entries(PATHS)) {
+      const raw = source === 'env' ? env[spec.env] : (parsed.values[flag] as string | undefined);
+      if (raw === undefined || raw === '') continue;
+      const name = source === 'env' ? spec.env : `--${flag}`;
+      const value = spec.integer ? parseInteger(raw, name) : raw;
+      if (spec.path[0] === '__host') {
+        setPath(merged, ['http', 'host'], value);
+        setPath(merged, ['mqtt', 'host'], value);
+      } else {
+        setPath(merged, spec.path, value);
+      }
+    }
+  }
+  return validateConfig(merged, cwd);
+}
+
+export function validateConfig(input: unknown, cwd = process.cwd()): HubConfig {
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(input ?? {}));
+  const errors = [...Value.Errors(ConfigSchema, withDefaults)];
+  // Report the most specific problem: an unknown key, else the first value error.
+  const unknown = errors.find((e) => e.keyword === 'boolean' && e.schemaPath.endsWith('additionalProperties'));
+  const first = unknown ?? errors.find((e) => e.keyword !== 'additionalProperties') ?? errors[0];
+  if (first) {
+    const key = pointerToKey(first.instancePath);
+    if (first === unknown) throw new ConfigError(`config: unknown key '${key}'`);
+    throw new ConfigError(`config: '${key || '(root)'}' ${first.message}`);
+  }
+  const config = withDefaults as HubConfig;
+  config.dataDir = resolve(cwd, config.dataDir);
+  checkMdnsInterfaces(config.mdns);
+  return config;
+}
+
+/** `--mdns IFACE[,IFACE]` must name interfaces this machine has: a typo would silently mean "no mDNS". */
+function checkMdnsInterfaces(mdns: string): void {
+  if (mdns === 'on' || mdns === 'off') return;
+  const known = Object.keys(networkInterfaces());
+  const names = mdns.split(',').map((n) => n.trim());
+  const unknown = names.find((n) => n === '' || !known.includes(n));
+  if (unknown !== undefined) {
+    throw new ConfigError(`config: 'mdns' names no interface of this machine: '${unknown}' (have: ${known.join(', ')}; or use on/off)`);
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config: ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`config: ${path} must hold a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseInteger(raw: string, name: string): number {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`config: ${name} must be a whole number (got '${raw}')`);
+  return Number(raw.trim());
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function pointerToKey(pointer: string): string {
+  return pointer.split('/').filter(Boolean).join('.');
+}

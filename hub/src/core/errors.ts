@@ -1,0 +1,84 @@
+/**
+ * Every failure that crosses a boundary (HTTP, MQTT, command line) is a HubError with a stable
+ * code. Tests and clients match on `code`, never on the message text.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  history_range_invalid: 400,
+  history_range_too_large: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  token_expired: 401,
+  forbidden: 403,
+  not_found: 404,
+  route_not_found: 404,
+  device_not_found: 404,
+  room_not_found: 404,
+  capability_not_found: 404,
+  mqtt_user_not_found: 404,
+  conflict: 409,
+  setup_required: 409,
+  already_set_up: 409,
+  username_taken: 409,
+  payload_too_large: 413,
+  upgrade_required: 426,
+  unsupported_media_type: 415,
+  too_many_requests: 429,
+  internal_error: 500,
+  driver_not_found: 500,
+  device_unavailable: 503,
+  not_ready: 503,
+  device_timeout: 504,
+  device_rejected: 502,
+  // Pairing a Hearth plug (docs/plug-protocol.md). A wrong setup code is a 400: the request
+  // carried a wrong value the person can correct, not a missing permission.
+  pairing_wrong_code: 400,
+  plug_not_found: 404,
+  already_claimed: 409,
+  pairing_in_progress: 409,
+  pairing_locked: 429,
+  plug_unreachable: 502,
+  plug_protocol_error: 502,
+  pairing_timeout: 504,
+  // Rules (hub/src/rules). A sun rule without the home's location could never fire: refused.
+  rule_not_found: 404,
+  rule_version_not_found: 404,
+  scene_not_found: 404,
+  location_required: 409,
+  // Cameras (hub/src/recorder). Unreachable: no answer, refused or bad credentials (the camera's
+  // fault or the URL's, not ours: 502); unsupported: it answers but sends nothing we can record.
+  camera_not_found: 404,
+  recording_not_found: 404,
+  camera_unsupported: 422,
+  camera_unreachable: 502,
+  // Not HTTP-facing: configuration and start-up failures.
+  config_invalid: 500,
+  store_corrupt: 500,
+  store_too_new: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class HubError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HubError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isHubError(err: unknown, code?: ErrorCode): err is HubError {
+  return err instanceof HubError && (code === undefined || err.code === code);
+}

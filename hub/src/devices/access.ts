@@ -1,0 +1,14 @@
+import type { Actor, Role } from '../core/bus.ts';
+import { HubError } from '../core/errors.ts';
+
+const RANK: Record<Role, number> = { guest: 0, member: 1, admin: 2, owner: 3 };
+
+/** True if the actor holds at least `role`. Rules and the hub itself act with full rights. */
+export function hasRole(actor: Actor, role: Role): boolean {
+  if (actor.kind !== 'user') return true;
+  return RANK[actor.role] >= RANK[role];
+}
+
+export function requireRole(actor: Actor, role: Role, what: string): void {
+  if (!hasRole(actor, role)) throw new HubError('forbidden', `${what} needs the ${role} role`);
+}

@@ -1,0 +1,196 @@
+import type nacl from 'tweetnacl';
+import type { Actor, StateValue } from '../../core/bus.ts';
+import type { Clock } from '../../core/clock.ts';
+import { HubError } from '../../core/errors.ts';
+import type { Driver, DriverContext } from '../../devices/driver.ts';
+import type { DeviceRow } from '../../store/devices-repo.ts';
+import { ed25519Signer, encodeCommand, parseEvent, signCommand, type Signer } from './protocol.ts';
+
+/** The slice of the broker the plug driver uses. */
+export interface PlugBroker {
+  publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1 | 2; retain?: boolean }): Promise<void>;
+  subscribe(owner: string, filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
+  unsubscribeOwner(owner: string): void;
+  credentials: { revokeDevice(deviceId: string): void };
+}
+
+export interface PlugDriverDeps {
+  broker: PlugBroker;
+  signKey: nacl.SignKeyPair;
+  clock: Clock;
+  /** Security-relevant plug events (refused commands, over-current) go to the audit log. */
+  audit(actor: Actor, action: string, target: string, details: Record<string, unknown>): void;
+}
+
+const OWNER = 'driver:plug';
+const ACTOR: Actor = { kind: 'system', part: 'plug' };
+const TELEMETRY = ['power', 'voltage', 'current', 'energy'] as const;
+/** Counters of recent commands per plug, to tell our refused commands from forged ones. */
+const RECENT_COMMANDS = 32;
+
+/**
+ * Hearth plugs (docs/plug-protocol.md): every command is signed with the hub's Ed25519 key over
+ * a per-plug counter that is stored before the command leaves, so neither a replay nor a hub
+ * restart can reuse one. Confirmation is the plug's state message; availability its retained
+ * status (Last Will); telemetry becomes state reports, which the registry turns into samples.
+ * Plugs are added only by pairing (pairing.ts), never through `POST /devices`.
+ */
+export class PlugDriver implements Driver {
+  readonly name = 'plug';
+  readonly #deps: PlugDriverDeps;
+  readonly #pairing = new Set<string>();
+  readonly #recent = new Map<string, number[]>();
+  readonly #sign: Signer;
+  #ctx: DriverContext | undefined;
+  #ignored = 0;
+
+  constructor(deps: PlugDriverDeps) {
+    this.#deps = deps;
+    this.#sign = ed25519Signer(deps.signKey.secretKey);
+  }
+
+  async start(ctx: DriverContext): Promise<void> {
+    this.#ctx = ctx;
+    this.#deps.broker.subscribe(OWNER, 'hearth/+/+', (topic, payload) => this.#onMessage(topic, payload));
+  }
+
+  async stop(): Promise<void> {
+    this.#deps.broker.unsubscribeOwner(OWNER);
+    this.#ctx = undefined;
+  }
+
+  /** Marks a plug id as being paired; the returned function ends that. */
+  expectPairing(plugId: string): () => void {
+    if (this.#pairing.has(plugId)) throw new HubError('pairing_in_progress', `plug ${plugId} is being paired already`, { plugId });
+    this.#pairing.add(plugId);
+    return () => this.#pairing.delete(plugId);
+  }
+
+  deviceAdded(device: DeviceRow): void {
+    if (!this.#pairing.has(device.id)) throw new HubError('validation_failed', 'Hearth plugs are added by pairing: POST /api/v1/plugs/:id/pair', { field: 'driver' });
+  }
+
+  /** After pairing: the row is final; report what the plug said while it did not exist yet. */
+  paired(deviceId: string, lastState: Record<string, StateValue>): void {
+    const ctx = this.#ctx;
+    const row = ctx?.device(deviceId);
+    if (!ctx || !row) return;
+    const { pairing: _pairing, ...config } = row.config;
+    ctx.saveConfig(deviceId, config);
+    ctx.reportAvailability(deviceId, true);
+    if (Object.keys(lastState).length > 0) ctx.reportState(deviceId, lastState);
+  }
+
+  /** Plug devices whose pairing never finished (the hub stopped in the middle of one). */
+  unfinishedPairings(): string[] {
+    return (this.#ctx?.devices() ?? []).filter((d) => d.config.pairing === true && !this.#pairing.has(d.id)).map((d) => d.id);
+  }
+
+  deviceRemoved(device: DeviceRow): void {
+    // The broker disconnects a live connection with these credentials at once.
+    this.#deps.broker.credentials.revokeDevice(device.id);
+    this.#recent.delete(device.id);
+  }
+
+  async command(device: DeviceRow, capability: string, value: StateValue): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx) throw new HubError('not_ready', 'the plug driver is not running');
+    if (capability !== 'switch' || typeof value !== 'boolean') throw new HubError('validation_failed', 'a plug takes only switch true/false', { field: 'capability' });
+    const current = ctx.device(device.id) ?? device;
+    const counter = nextCounter(current.config);
+    // On disk before it leaves (plug-protocol.md): a crash after sending cannot reuse it.
+    ctx.saveConfig(device.id, { ...current.config, counter });
+    this.#remember(device.id, counter);
+    const signed = signCommand(this.#sign, device.id, counter, Math.trunc(this.#deps.clock.now()), capability, value);
+    await this.#deps.broker.publish(`hearth/${device.id}/cmd`, encodeCommand(signed), { qos: 1 });
+  }
+
+  /** Messages that were malformed (exposed for tests). */
+  get ignoredMessages(): number {
+    return this.#ignored;
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    const ctx = this.#ctx;
+    const parts = topic.split('/');
+    if (!ctx || parts.length !== 3) return;
+    const deviceId = parts[1]!;
+    if (!ctx.device(deviceId)) return; // not a plug (or not paired yet)
+    switch (parts[2]) {
+      case 'status': {
+        const text = payload.toString('utf8').trim();
+        if (text === 'online' || text === 'offline') ctx.reportAvailability(deviceId, text === 'online');
+        else this.#ignore(deviceId, topic, 'status is neither online nor offline');
+        return;
+      }
+      case 'state': {
+        const values = parseObject(payload);
+        if (!values || typeof values.switch !== 'boolean') return this.#ignore(deviceId, topic, 'state is not {"switch":bool}');
+        ctx.reportState(deviceId, { switch: values.switch });
+        return;
+      }
+      case 'telemetry': {
+        const values = parseObject(payload);
+        if (!values) return this.#ignore(deviceId, topic, 'telemetry is not a JSON object');
+        const readings: Record<string, number> = {};
+        for (const key of TELEMETRY) {
+          const v = values[key];
+          if (typeof v === 'number' && Number.isFinite(v)) readings[key] = v;
+        }
+        ctx.reportState(deviceId, readings);
+        return;
+      }
+      case 'event':
+        this.#onEvent(ctx, deviceId, topic, payload);
+        return;
+      default:
+        return; // cmd and ota are the hub's own
+    }
+  }
+
+  #onEvent(ctx: DriverContext, deviceId: string, topic: string, payload: Buffer): void {
+    const event = parseEvent(payload);
+    if (!event) return this.#ignore(deviceId, topic, 'event is not a JSON object');
+    if (event.type === 'cmd_rejected') {
+      const ours = event.counter !== undefined && (this.#recent.get(deviceId) ?? []).includes(event.counter);
+      // A refused command is either ours (clock skew, a lost counter) or someone else's forgery
+      // or replay on the plug's topic: both are worth a warning and an audit row.
+      ctx.log.warn({ deviceId, reason: event.reason, counter: event.counter, ours }, 'plug rejected a command');
+      this.#deps.audit(ACTOR, 'plug.cmd_rejected', deviceId, { reason: event.reason, counter: event.counter ?? null, ours });
+      if (ours) ctx.failCommands(deviceId, new HubError('device_rejected', `plug ${deviceId} rejected the command: ${event.reason}`, { deviceId, reason: event.reason }));
+      return;
+    }
+    if (event.type === 'overcurrent') {
+      ctx.log.warn({ deviceId, current: event.current }, 'plug cut off on over-current');
+      this.#deps.audit(ACTOR, 'plug.overcurrent', deviceId, { current: event.current ?? null });
+      return;
+    }
+    ctx.log.debug({ deviceId, event: event.raw }, 'unknown plug event');
+  }
+
+  #remember(deviceId: string, counter: number): void {
+    let list = this.#recent.get(deviceId);
+    if (!list) this.#recent.set(deviceId, (list = []));
+    list.push(counter);
+    if (list.length > RECENT_COMMANDS) list.shift();
+  }
+
+  #ignore(deviceId: string, topic: string, reason: string): void {
+    this.#ignored++;
+    this.#ctx?.log.warn({ deviceId, topic, reason }, 'ignored plug message');
+  }
+}
+
+function nextCounter(config: Record<string, unknown>): number {
+  const last = config.counter;
+  return (typeof last === 'number' && Number.isSafeInteger(last) && last >= 0 ? last : 0) + 1;
+}
+
+function parseObject(payload: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

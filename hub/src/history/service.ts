@@ -1,0 +1,172 @@
+import type { EventBus } from '../core/bus.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { HubConfig } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { HistoryRepo, type EventFilter, type EventRow } from '../store/history-repo.ts';
+import type { Store } from '../store/store.ts';
+import { HistoryIngest } from './ingest.ts';
+import { HistoryMaintenance } from './maintenance.ts';
+import { HistoryQuery, type EnergyPeriod, type Period, type Point } from './query.ts';
+import { SeriesIndex } from './series.ts';
+import { HistoryStorage, type StorageReport } from './storage.ts';
+import { buildTiers, DAY, type Tier, type TierName } from './tiers.ts';
+import { canonicalTimeZone, processTimeZone, Zone } from './zone.ts';
+
+/** The home's IANA time zone (settings), for local days, weeks and months of energy. */
+export const TIMEZONE_SETTING = 'home.timezone';
+
+export interface HistoryDeps {
+  store: Store;
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  config: HubConfig['history'];
+}
+
+/** Budget checks read the size index; once every this many milliseconds is plenty. */
+const BUDGET_CHECK_MS = 10_000;
+const EVENT_DELETE_CHUNK = 500;
+
+/**
+ * The history part: ingest from the bus, background maintenance in time slices, queries for the
+ * API. Started after `devices` (whose bus events it records) and stopped before it, flushing
+ * the open batch so a clean stop loses nothing.
+ */
+export class HistoryService {
+  readonly repo: HistoryRepo;
+  readonly series: SeriesIndex;
+  readonly tiers: Tier[];
+  readonly ingest: HistoryIngest;
+  readonly maintenance: HistoryMaintenance;
+  readonly query: HistoryQuery;
+  storage!: HistoryStorage;
+  readonly #deps: HistoryDeps;
+  #timer: TimerHandle | undefined;
+  #lastBudgetCheck = -Infinity;
+  #running = false;
+
+  constructor(deps: HistoryDeps) {
+    this.#deps = deps;
+    this.repo = new HistoryRepo(deps.store.db);
+    this.series = new SeriesIndex(this.repo);
+    this.tiers = buildTiers(deps.config);
+    this.ingest = new HistoryIngest({
+      repo: this.repo, series: this.series, bus: deps.bus, clock: deps.clock, log: deps.log,
+      flushIntervalMs: deps.config.flushIntervalMs, flushRows: deps.config.flushRows,
+    });
+    this.maintenance = new HistoryMaintenance({ repo: this.repo, series: this.series, tiers: this.tiers, log: deps.log });
+    this.query = new HistoryQuery(this.repo, this.tiers);
+  }
+
+  async start(): Promise<void> {
+    this.series.load();
+    this.storage = new HistoryStorage(this.repo, this.series, this.tiers, this.#deps.config.budgetMb * 1024 * 1024);
+    this.ingest.onFlushed = (samples, events) => {
+      this.storage.open.samples += samples;
+      this.storage.open.events += events;
+    };
+    this.ingest.start();
+    this.#running = true;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.ingest.stop();
+  }
+
+  /**
+   * One maintenance slice: flush the batch (so rollups see every sample up to now), then roll,
+   * pack, expire and thin until done or `sliceMs` is spent. Returns true when all work is done.
+   * Tests call it with `Infinity` to run to completion.
+   */
+  maintain(sliceMs = this.#deps.config.maintenanceSliceMs): boolean {
+    const now = this.#deps.clock.now();
+    this.ingest.flush();
+    const started = performance.now();
+    const deadline = () => performance.now() - started >= sliceMs;
+    let done = false;
+    try {
+      done = this.maintenance.run(now, deadline);
+      if (done) done = this.#expireEvents(now, deadline);
+      if (done && now - this.#lastBudgetCheck >= BUDGET_CHECK_MS) {
+        this.#lastBudgetCheck = now;
+        const bytes = this.storage.logSize(now);
+        const thinned = this.storage.thin(now, bytes);
+        if (thinned > 0) {
+          this.#deps.log.warn({ bytes, budgetBytes: this.storage.budgetBytes, thinned }, 'history over its budget: thinning the oldest data');
+          // Look again on the next slice until under the budget.
+          this.#lastBudgetCheck = -Infinity;
+          done = false;
+        }
+      }
+    } catch (err) {
+      this.#deps.log.error({ err }, 'history maintenance failed');
+      done = true;
+    } finally {
+      this.#syncOpenCounts();
+    }
+    return done;
+  }
+
+  // ---- queries (the API checks the device and the actor first) ---------------------------
+
+  history(deviceId: string, capability: string, from: number, to: number, points: number, tier?: TierName): { tier: TierName; points: Point[] } {
+    this.ingest.flush();
+    return this.query.points(this.series.get(deviceId, capability), from, to, points, tier);
+  }
+
+  energy(deviceId: string, period: Period, from: number, to: number, zone: Zone): EnergyPeriod[] {
+    this.ingest.flush();
+    return this.query.energy(this.series.get(deviceId, 'energy'), period, from, to, zone);
+  }
+
+  /**
+   * The home's time zone: the `home.timezone` setting (PATCH /api/v1/home) when it names a valid
+   * IANA zone, otherwise the hub process's own zone.
+   */
+  homeTimeZone(): string {
+    const set = this.#deps.store.settings.get<unknown>(TIMEZONE_SETTING);
+    const zone = typeof set === 'string' ? canonicalTimeZone(set) : undefined;
+    // PATCH /home stores null to clear it: unset, not a bad value.
+    if (set !== undefined && set !== null && !zone) this.#deps.log.warn({ setting: TIMEZONE_SETTING, value: set }, 'not an IANA time zone: using the hub\'s own');
+    return zone ?? processTimeZone();
+  }
+
+  events(filter: EventFilter): EventRow[] {
+    this.ingest.flush();
+    return this.repo.events(filter);
+  }
+
+  storageReport(): StorageReport {
+    return this.storage.report(this.#deps.clock.now());
+  }
+
+  #expireEvents(now: number, deadline: () => boolean): boolean {
+    const cutoff = now - this.#deps.config.retentionDays.events * DAY;
+    for (;;) {
+      const n = this.repo.deleteEventsBefore(cutoff, EVENT_DELETE_CHUNK);
+      this.storage.open.events -= n;
+      if (n < EVENT_DELETE_CHUNK) return true;
+      if (deadline()) return false;
+    }
+  }
+
+  #syncOpenCounts(): void {
+    const m = this.maintenance;
+    this.storage.open.samples -= m.packedSamples;
+    this.storage.open.buckets += m.rolledBuckets - m.packedBuckets - m.expiredBuckets;
+    m.packedSamples = m.packedBuckets = m.rolledBuckets = m.expiredBuckets = 0;
+  }
+
+  #schedule(delayMs = this.#deps.config.maintenanceIntervalMs): void {
+    if (!this.#running) return;
+    this.#timer = this.#deps.clock.setTimeout(() => {
+      const done = this.maintain();
+      // Work left: come back soon, after ingest and queries had their turn, not a full interval.
+      this.#schedule(done ? this.#deps.config.maintenanceIntervalMs : 10);
+    }, delayMs);
+  }
+}

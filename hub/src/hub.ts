@@ -1,0 +1,284 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from './api/build.ts';
+import { AuthService } from './auth/service.ts';
+import { Broker } from './broker/broker.ts';
+import { EventBus, type Actor } from './core/bus.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import type { HubConfig } from './core/config.ts';
+import { lockDataDir, writeFileAtomic } from './core/data-dir.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import type { Part, PartStatus } from './core/part.ts';
+import { HUB_VERSION } from './core/version.ts';
+import { DeviceRegistry } from './devices/registry.ts';
+import { MqttDeviceDriver } from './drivers/mqtt/driver.ts';
+import { HistoryService } from './history/service.ts';
+import { PlugDirectory } from './drivers/plug/discovery.ts';
+import { PlugDriver } from './drivers/plug/driver.ts';
+import { loadHubSignKey } from './drivers/plug/hub-key.ts';
+import { SERVICE_TYPE as PLUG_SERVICE_TYPE } from './drivers/plug/protocol.ts';
+import { PlugService } from './drivers/plug/service.ts';
+import { RecorderService, type RecorderConfig } from './recorder/service.ts';
+import { RulesService } from './rules/service.ts';
+import { hubInstanceName, Mdns, parseMdnsMode } from './mdns/mdns.ts';
+import { recordAudit } from './store/audit-log.ts';
+import { Store } from './store/store.ts';
+
+export interface HubOptions {
+  clock?: Clock;
+  log?: Logger;
+}
+
+export interface HubPorts {
+  http: number;
+  mqtt: number;
+}
+
+/** How long a stop may take before the process gives up waiting (the issue's 5 s). */
+export const STOP_DEADLINE_MS = 5000;
+
+/**
+ * The composition root: builds every part from the config, starts them in dependency order and
+ * stops them in reverse. Only this file knows every part.
+ */
+export class Hub {
+  readonly config: HubConfig;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly startedAt: number;
+  store!: Store;
+  broker!: Broker;
+  registry!: DeviceRegistry;
+  history!: HistoryService;
+  auth!: AuthService;
+  api!: FastifyInstance;
+  plugs!: PlugService;
+  rules!: RulesService;
+  recorder!: RecorderService;
+  /** Plugs seen on the LAN; stays empty with `--mdns off`. */
+  readonly plugDirectory = new PlugDirectory();
+  #mdns: Mdns | undefined;
+  readonly #status = new Map<string, PartStatus>();
+  #started: Part[] = [];
+  #unlock: (() => void) | undefined;
+
+  constructor(config: HubConfig, options: HubOptions = {}) {
+    this.config = config;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? createLogger({ level: config.log.level });
+    this.bus = new EventBus(this.log.child({ part: 'bus' }));
+    this.startedAt = this.clock.now();
+  }
+
+  /** Starts every part; on a failure stops what already started and rethrows. */
+  async start(): Promise<HubPorts> {
+    try {
+      for (const part of this.#parts()) {
+        this.#status.set(part.name, 'starting');
+        try {
+          await part.start();
+        } catch (err) {
+          this.#status.set(part.name, 'failed');
+          this.log.fatal({ err, part: part.name }, 'part failed to start');
+          throw err;
+        }
+        this.#status.set(part.name, 'ok');
+        this.#started.push(part);
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    const ports = this.ports();
+    writeFileAtomic(join(this.config.dataDir, 'ports.json'), `${JSON.stringify(ports)}\n`);
+    this.log.info({ ports, dataDir: this.config.dataDir, version: HUB_VERSION }, `hub started: http ${ports.http}, mqtt ${ports.mqtt}`);
+    return ports;
+  }
+
+  async stop(): Promise<void> {
+    const parts = this.#started.reverse();
+    this.#started = [];
+    for (const part of parts) {
+      try {
+        await part.stop();
+        this.#status.set(part.name, 'stopped');
+      } catch (err) {
+        this.#status.set(part.name, 'failed');
+        this.log.error({ err, part: part.name }, 'part failed to stop');
+      }
+    }
+  }
+
+  ports(): HubPorts {
+    const address = this.api.server.address();
+    const http = typeof address === 'object' && address ? address.port : this.config.http.port;
+    return { http, mqtt: this.broker.port };
+  }
+
+  partsHealth(): Record<string, PartStatus> {
+    return Object.fromEntries(this.#status);
+  }
+
+  /** The parts in start order. Each entry builds its part lazily so earlier parts exist first. */
+  #parts(): Part[] {
+    const { config, log, clock, bus } = this;
+    return [
+      {
+        name: 'data',
+        start: async () => { this.#unlock = lockDataDir(config.dataDir); },
+        stop: async () => this.#unlock?.(),
+      },
+      {
+        name: 'store',
+        start: async () => { this.store = Store.open(config.dataDir); },
+        stop: async () => this.store.close(),
+      },
+      {
+        name: 'broker',
+        start: async () => {
+          this.broker = new Broker({ store: this.store, bus, log: log.child({ part: 'broker' }), clock, config: config.mqtt });
+          await this.broker.start();
+        },
+        stop: () => this.broker.stop(),
+      },
+      {
+        name: 'devices',
+        start: async () => {
+          this.registry = new DeviceRegistry({ store: this.store, bus, clock, log: log.child({ part: 'devices' }), commandTimeoutMs: config.devices.commandTimeoutMs });
+          this.registry.registerDriver(new MqttDeviceDriver(this.broker));
+          const signKey = loadHubSignKey(this.store.settings);
+          const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) =>
+            recordAudit(this.store, bus, { actor, action, target, details, at: clock.now() });
+          const plugDriver = new PlugDriver({ broker: this.broker, signKey, clock, audit });
+          this.registry.registerDriver(plugDriver);
+          this.plugs = new PlugService({
+            directory: this.plugDirectory,
+            driver: plugDriver,
+            registry: this.registry,
+            pairing: {
+              credentials: this.broker.credentials,
+              subscribe: (owner, filter, handler) => this.broker.subscribe(owner, filter, handler),
+              hubSignPublicKey: signKey.publicKey,
+              mqttPort: () => this.broker.port,
+              clock,
+              log: log.child({ part: 'plugs' }),
+              httpTimeoutMs: 5000,
+              onlineTimeoutMs: 20_000,
+              audit,
+            },
+          });
+          await this.registry.start();
+          const abandoned = await this.plugs.recover();
+          if (abandoned.length > 0) log.warn({ plugs: abandoned }, 'removed plugs whose pairing did not finish before the hub stopped');
+        },
+        stop: () => this.registry.stop(),
+      },
+      {
+        name: 'history',
+        start: async () => {
+          this.history = new HistoryService({ store: this.store, bus, clock, log: log.child({ part: 'history' }), config: config.history });
+          await this.history.start();
+        },
+        stop: () => this.history.stop(),
+      },
+      {
+        // After devices and history: rules command devices and their state changes get recorded.
+        name: 'rules',
+        start: async () => {
+          this.rules = new RulesService({ store: this.store, bus, clock, log: log.child({ part: 'rules' }), registry: this.registry });
+          await this.rules.start();
+        },
+        stop: () => this.rules.stop(),
+      },
+      {
+        // Before the API (its routes) and after the store; cameras are not registry devices.
+        name: 'recorder',
+        start: async () => {
+          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, config: recorderConfigFromEnv() });
+          await this.recorder.start();
+        },
+        stop: () => this.recorder.stop(),
+      },
+      {
+        name: 'auth',
+        start: async () => {
+          this.auth = new AuthService({ store: this.store, bus, clock, log: log.child({ part: 'auth' }), config: config.auth });
+        },
+        stop: async () => {},
+      },
+      {
+        name: 'api',
+        start: async () => {
+          this.api = await buildApi({
+            config,
+            store: this.store,
+            bus,
+            clock,
+            log: log.child({ part: 'api' }),
+            auth: this.auth,
+            registry: this.registry,
+            broker: this.broker,
+            plugs: this.plugs,
+            history: this.history,
+            rules: this.rules,
+            recorder: this.recorder,
+            version: HUB_VERSION,
+            startedAt: this.startedAt,
+            partsHealth: () => this.partsHealth(),
+          });
+          await this.api.listen({ host: config.http.host, port: config.http.port });
+        },
+        stop: () => this.api.close(),
+      },
+      {
+        // Last: it announces the ports the listeners above got.
+        name: 'mdns',
+        start: async () => {
+          const interfaces = parseMdnsMode(config.mdns);
+          if (!interfaces) return;
+          const ports = this.ports();
+          this.#mdns = new Mdns({
+            interfaces,
+            log: log.child({ part: 'mdns' }),
+            advertise: () => [
+              { name: hubInstanceName(), type: 'hearth', port: ports.http, txt: { version: HUB_VERSION, api: '/api/v1' } },
+              { name: hubInstanceName(), type: 'mqtt', port: ports.mqtt },
+            ],
+            browse: [{ type: PLUG_SERVICE_TYPE, up: (s) => this.plugDirectory.seen(s), down: (name) => this.plugDirectory.gone(name) }],
+          });
+          await this.#mdns.start();
+        },
+        stop: async () => {
+          await this.#mdns?.stop();
+          this.#mdns = undefined;
+          this.plugDirectory.clear();
+        },
+      },
+    ];
+  }
+}
+
+/**
+ * The recorder's timings. Not yet in the config file (a later slice adds retention and budgets
+ * there): HEARTH_RECORDER_SEGMENT_S (tests and demos use short segments),
+ * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_RETENTION_DAYS, HEARTH_RECORDER_BUDGET_MB, HEARTH_RECORDER_MIN_FREE_MB.
+ */
+function recorderConfigFromEnv(): Partial<RecorderConfig> {
+  const num = (name: string, min: number) => {
+    const value = Number(process.env[name]);
+    return process.env[name] && Number.isFinite(value) && value >= min ? value : undefined;
+  };
+  const segment = num('HEARTH_RECORDER_SEGMENT_S', 1);
+  const backoff = num('HEARTH_RECORDER_BACKOFF_MAX_MS', 100);
+  const retention = num('HEARTH_RECORDER_RETENTION_DAYS', 1);
+  const budgetMb = num('HEARTH_RECORDER_BUDGET_MB', 0);
+  const minFreeMb = num('HEARTH_RECORDER_MIN_FREE_MB', 0);
+  return {
+    ...(segment !== undefined ? { segmentSeconds: segment } : {}),
+    ...(backoff !== undefined ? { backoffMaxMs: backoff } : {}),
+    ...(retention !== undefined ? { retentionDays: retention } : {}),
+    ...(budgetMb !== undefined ? { budgetBytes: Math.floor(budgetMb * 1024 * 1024) } : {}),
+    ...(minFreeMb !== undefined ? { minFreeBytes: Math.floor(minFreeMb * 1024 * 1024) } : {}),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Live view without transcoding: the recording ffmpeg also writes fragmented MP4 (a second
+ * output, stream copy) to a pipe; this splits it into top-level boxes, keeps the init segment
+ * (ftyp + moov) and hands each moof + mdat pair to every viewer. A browser appends these to a
+ * Media Source Extensions SourceBuffer as they come.
+ */
+export interface LiveViewer {
+  /** Returns false when the viewer is too slow and should be dropped. */
+  send(data: Buffer): boolean;
+  close(): void;
+}
+
+export class Mp4BoxSplitter {
+  #buffer: Buffer = Buffer.alloc(0);
+  readonly #onBox: (type: string, box: Buffer) => void;
+
+  constructor(onBox: (type: string, box: Buffer) => void) {
+    this.#onBox = onBox;
+  }
+
+  push(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
+    for (;;) {
+      if (this.#buffer.length < 8) return;
+      let size = this.#buffer.readUInt32BE(0);
+      if (size === 1) {
+        if (this.#buffer.length < 16) return;
+        size = Number(this.#buffer.readBigUInt64BE(8));
+      }
+      if (size < 8) throw new Error(`bad MP4 box size ${size}`);
+      if (this.#buffer.length < size) return;
+      const type = this.#buffer.toString('latin1', 4, 8);
+      const box = this.#buffer.subarray(0, size);
+      this.#buffer = this.#buffer.subarray(size);
+      this.#onBox(type, box);
+    }
+  }
+}
+
+/** One camera's live stream: the current init segment and the viewers. */
+export class LiveStream {
+  #init: Buffer | undefined;
+  #initParts: Buffer[] = [];
+  #moof: Buffer | undefined;
+  readonly #viewers = new Set<LiveViewer>();
+  #splitter = this.#newSplitter();
+
+  get viewers(): number {
+    return this.#viewers.size;
+  }
+
+  /** A new ffmpeg run: a new init segment follows (viewers get it when it is complete). */
+  reset(): void {
+    this.#init = undefined;
+    this.#initParts = [];
+    this.#moof = undefined;
+    this.#splitter = this.#newSplitter();
+  }
+
+  push(chunk: Buffer): void {
+    this.#splitter.push(chunk);
+  }
+
+  add(viewer: LiveViewer): () => void {
+    this.#viewers.add(viewer);
+    if (this.#init) this.#deliver(viewer, this.#init);
+    return () => { this.#viewers.delete(viewer); };
+  }
+
+  closeAll(): void {
+    for (const v of this.#viewers) v.close();
+    this.#viewers.clear();
+  }
+
+  #newSplitter(): Mp4BoxSplitter {
+    return new Mp4BoxSplitter((type, box) => {
+      if (type === 'ftyp') { this.#initParts = [Buffer.from(box)]; return; }
+      if (type === 'moov') {
+        this.#init = Buffer.concat([...this.#initParts, box]);
+        for (const v of this.#viewers) this.#deliver(v, this.#init);
+        return;
+      }
+      if (type === 'moof') { this.#moof = Buffer.from(box); return; }
+      if (type === 'mdat' && this.#moof && this.#init) {
+        const fragment = Buffer.concat([this.#moof, box]);
+        this.#moof = undefined;
+        for (const v of this.#viewers) this.#deliver(v, fragment);
+      }
+    });
+  }
+
+  #deliver(viewer: LiveViewer, data: Buffer): void {
+    if (!viewer.send(data)) {
+      this.#viewers.delete(viewer);
+      viewer.close();
+    }
+  }
+}

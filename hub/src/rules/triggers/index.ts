@@ -1,0 +1,14 @@
+import type { TriggerSpec } from '../spec.ts';
+import { availabilityTrigger } from './availability.ts';
+import { cameraTrigger } from './camera.ts';
+import { cronTrigger } from './cron.ts';
+import { hubStartTrigger } from './hub-start.ts';
+import { numericTrigger } from './numeric.ts';
+import { stateTrigger } from './state.ts';
+import { sunTrigger } from './sun.ts';
+import { timeTrigger } from './time.ts';
+
+/** Every trigger type by name. */
+export const TRIGGERS = new Map<string, TriggerSpec>(
+  ([stateTrigger, numericTrigger, timeTrigger, cronTrigger, sunTrigger, availabilityTrigger, hubStartTrigger, cameraTrigger] as TriggerSpec[]).map((t) => [t.type, t]),
+);

@@ -1,0 +1,51 @@
+import type { Db } from './db.ts';
+import type { Role } from '../core/bus.ts';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  passwordHash: string;
+  role: Role;
+  createdAt: number;
+}
+
+interface RawUser {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: Role;
+  created_at: number;
+}
+
+const toUser = (r: RawUser): UserRow => ({ id: r.id, username: r.username, passwordHash: r.password_hash, role: r.role, createdAt: r.created_at });
+
+export class UsersRepo {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  count(): number {
+    return (this.#db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
+  }
+
+  insert(user: UserRow): void {
+    this.#db
+      .prepare('INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(user.id, user.username, user.passwordHash, user.role, user.createdAt);
+  }
+
+  byUsername(username: string): UserRow | undefined {
+    const row = this.#db.prepare('SELECT * FROM users WHERE username = ?').get(username) as RawUser | undefined;
+    return row && toUser(row);
+  }
+
+  byId(id: string): UserRow | undefined {
+    const row = this.#db.prepare('SELECT * FROM users WHERE id = ?').get(id) as RawUser | undefined;
+    return row && toUser(row);
+  }
+
+  list(): UserRow[] {
+    return (this.#db.prepare('SELECT * FROM users ORDER BY created_at').all() as RawUser[]).map(toUser);
+  }
+}

@@ -1,0 +1,65 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/core/config.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+describe('loadConfig', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+  it('has embedded defaults matching the design contract', () => {
+    const c = loadConfig([], {}, '/srv/hearth');
+    expect(c.dataDir).toBe('/srv/hearth/data');
+    expect(c.http.port).toBe(8080);
+    expect(c.mqtt.port).toBe(1883);
+    expect(c.mdns).toBe('on');
+  });
+
+  it('accepts mDNS on, off and named interfaces that exist', () => {
+    expect(loadConfig(['--mdns', 'off'], {}).mdns).toBe('off');
+    expect(loadConfig(['--mdns', 'lo'], {}).mdns).toBe('lo');
+  });
+
+  it('layers file < env < flags', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ http: { port: 1000 }, mqtt: { port: 1001 }, dataDir: '/from-file' }));
+    const c = loadConfig(['--config', file, '--mqtt-port', '3001'], { HEARTH_HTTP_PORT: '2000', HEARTH_MQTT_PORT: '2001' });
+    expect([c.http.port, c.mqtt.port, c.dataDir]).toEqual([2000, 3001, '/from-file']);
+    const env = loadConfig([], { HEARTH_CONFIG: file, HEARTH_DATA: '/from-env', HEARTH_HOST: '127.0.0.1' });
+    expect([env.dataDir, env.http.host, env.mqtt.host]).toEqual(['/from-env', '127.0.0.1', '127.0.0.1']);
+  });
+
+  it.each([
+    [['--http-port', '-1'], '--http-port'],
+    [['--http-port', '8080x'], '--http-port'],
+    [['--mqtt-port', '65536'], 'mqtt.port'],
+    [['--log-level', 'chatty'], 'log.level'],
+    [['--nope'], 'nope'],
+    [['--mdns', 'no-such-iface0'], 'no-such-iface0'],
+    [['--mdns', 'lo,'], 'mdns'],
+    [['extra-positional'], 'extra-positional'],
+  ])('rejects %j naming %s', (args, key) => {
+    expect(() => loadConfig(args, {})).toThrowError(ConfigError);
+    try {
+      loadConfig(args, {});
+    } catch (err) {
+      expect((err as Error).message).toContain(key);
+    }
+  });
+
+  it('rejects unknown keys and wrong types in the file, naming the key', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ auth: { accessTokenTtlS: 'long' } }));
+    expect(() => loadConfig(['--config', file], {})).toThrowError(/auth\.accessTokenTtlS/);
+    writeFileSync(file, JSON.stringify({ broker: {} }));
+    expect(() => loadConfig(['--config', file], {})).toThrowError(/unknown key 'broker'/);
+    writeFileSync(file, '{not json');
+    expect(() => loadConfig(['--config', file], {})).toThrowError(ConfigError);
+    expect(() => loadConfig(['--config', join(t.dir, 'missing.json')], {})).toThrowError(ConfigError);
+  });
+});

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""A real RTSP camera for tests: GStreamer's RTSP server (Debian's gir1.2-gst-rtsp-server-1.0)
+serving a live H.264 test pattern on 127.0.0.1.
+
+  rtsp-camera.py --port N [--path /cam] [--codec h264|vp8] [--user U --password P]
+
+Port 0 picks a free port. Prints one line `READY <port>` on stdout once it serves; runs until
+SIGTERM/SIGINT. With --user/--password every client must authenticate (HTTP Basic over RTSP).
+"""
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+SOURCE = "videotestsrc is-live=true ! video/x-raw,width={width},height={height},framerate={fps}/1"
+ENCODERS = {
+    # A keyframe every second: segment cuts land within a second of the segment time.
+    "h264": "x264enc tune=zerolatency key-int-max={fps} ! rtph264pay name=pay0 pt=96",
+    # A codec the recorder does not copy (it takes H.264/H.265 only).
+    "vp8": "vp8enc deadline=1 keyframe-max-dist={fps} ! rtpvp8pay name=pay0 pt=96",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--path", default="/cam")
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--fps", type=int, default=10)
+    parser.add_argument("--codec", choices=sorted(ENCODERS), default="h264")
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+
+    factory = GstRtspServer.RTSPMediaFactory()
+    pipeline = f"( {SOURCE} ! {ENCODERS[args.codec]} )"
+    factory.set_launch(pipeline.format(width=args.width, height=args.height, fps=args.fps))
+    # One pipeline for every client, like a real camera's single encoder.
+    factory.set_shared(True)
+
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "user")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role("user", "media.factory.access", True)
+        permissions.add_permission_for_role("user", "media.factory.construct", True)
+        factory.set_permissions(permissions)
+
+    server.get_mount_points().add_factory(args.path, factory)
+    if server.attach(None) == 0:
+        print("rtsp-camera: could not bind", file=sys.stderr, flush=True)
+        return 1
+
+    loop = GLib.MainLoop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
+    print(f"READY {server.get_bound_port()}", flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

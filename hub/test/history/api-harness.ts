@@ -1,0 +1,54 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApi } from '../../src/api/build.ts';
+import { AuthService } from '../../src/auth/service.ts';
+import { EventBus } from '../../src/core/bus.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { validateConfig } from '../../src/core/config.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { DeviceRegistry } from '../../src/devices/registry.ts';
+import { HistoryService } from '../../src/history/service.ts';
+import { Store } from '../../src/store/store.ts';
+import { EchoDriver, FakeBroker, OWNER } from '../api/harness.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+/**
+ * The API with a real history part, as in test/api/harness.ts (which builds the API without
+ * one): real store, registry with the echo driver, ManualClock, inject() without a socket.
+ */
+export async function historyApi(history: Record<string, unknown> = {}, start = Date.UTC(2026, 0, 1)) {
+  const tmp = tempDir();
+  const config = validateConfig({ dataDir: tmp.dir, history }, tmp.dir);
+  const log = createLogger({ level: 'silent' });
+  const store = Store.open(tmp.dir);
+  const clock = new ManualClock(start);
+  const bus = new EventBus(log);
+  const driver = new EchoDriver();
+  const registry = new DeviceRegistry({ store, bus, clock, log, commandTimeoutMs: config.devices.commandTimeoutMs });
+  registry.registerDriver(driver);
+  await registry.start();
+  const historyService = new HistoryService({ store, bus, clock, log, config: config.history });
+  await historyService.start();
+  const auth = new AuthService({ store, bus, clock, log, config: config.auth });
+  const app: FastifyInstance = await buildApi({
+    config, store, bus, clock, log, auth, registry, broker: new FakeBroker(), history: historyService,
+    version: '9.9.9-test', startedAt: clock.now(), partsHealth: () => ({}), uiDir: `${tmp.dir}/no-ui`,
+  });
+  const call = (method: InjectOptions['method'], url: string, token?: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+    app.inject({ method, url, headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  const res = await app.inject({ method: 'POST', url: '/api/v1/setup', payload: OWNER });
+  const ownerToken = res.json().accessToken as string;
+  return {
+    app, store, bus, clock, registry, driver, history: historyService, call, ownerToken,
+    async addDevice(name: string, capabilities: string[]): Promise<string> {
+      const { device } = await registry.create({ name, driver: 'echo', capabilities }, { kind: 'system', part: 'test' });
+      return device.id;
+    },
+    async close() {
+      await app.close();
+      await historyService.stop();
+      await registry.stop();
+      store.close();
+      tmp.cleanup();
+    },
+  };
+}

@@ -1,0 +1,263 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASE_FILE } from '../../src/store/store.ts';
+import { api, setupOwner } from '../helpers/http.ts';
+import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+// The real thing end to end: the hub process, ffmpeg, and GStreamer's RTSP server as the camera.
+const unavailable = await rtspCameraUnavailable();
+if (unavailable) console.warn(`SKIPPING recorder tests: ${unavailable}`);
+
+const SEGMENT_S = 2;
+const PASSWORD = 'S3cret-p@ss';
+
+/** Polls until `check` returns a value (real ffmpeg, real time: no clock to move). */
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 25_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => {
+  const tmp = tempDir();
+  const camera = new RtspCamera({ user: 'viewer', password: PASSWORD });
+  let hub: HubProcess;
+  let token: string;
+  let cameraId: string;
+  // No free-space floor: a nearly full CI disk must not make the recorder delete what we check.
+  const env = { HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_BACKOFF_MAX_MS: '1000', HEARTH_RECORDER_MIN_FREE_MB: '0' };
+
+  beforeAll(async () => {
+    await camera.start();
+    hub = await startHub(tmp.dir, [], env);
+    token = await setupOwner(hub.baseUrl);
+  });
+
+  afterAll(async () => {
+    await hub?.stop();
+    await camera.stop();
+    tmp.cleanup();
+  });
+
+  it('refuses what it cannot record with a code', async () => {
+    const notRtsp = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: 'http://127.0.0.1/cam' } });
+    expect(notRtsp.status).toBe(400);
+    expect(notRtsp.body.error.code).toBe('validation_failed');
+
+    // Nothing listens on port 1.
+    const nobody = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: 'rtsp://127.0.0.1:1/cam' } });
+    expect(nobody.status).toBe(502);
+    expect(nobody.body.error.code).toBe('camera_unreachable');
+
+    const wrong = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: camera.url({ user: 'viewer', password: 'wrong-pw' }) } });
+    expect(wrong.status).toBe(502);
+    expect(wrong.body.error.code).toBe('camera_unreachable');
+    expect(wrong.body.error.details.reason).toBe('unauthorized');
+    expect(JSON.stringify(wrong.body)).not.toContain('wrong-pw');
+
+    const vp8 = new RtspCamera({ codec: 'vp8' });
+    await vp8.start();
+    try {
+      const unsupported = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: vp8.url() } });
+      expect(unsupported.status).toBe(422);
+      expect(unsupported.body.error).toMatchObject({ code: 'camera_unsupported', details: { reason: 'codec', codec: 'vp8' } });
+    } finally {
+      await vp8.stop();
+    }
+
+    const list = await api(hub.baseUrl, 'GET', '/api/v1/cameras', { token });
+    expect(list.body).toEqual([]);
+  });
+
+  it('adds a camera after probing it and never shows its password', async () => {
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Porch', url: camera.url() } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ name: 'Porch', codec: 'h264', width: 320, height: 240, fps: 10 });
+    expect(res.body.url).toBe(`rtsp://viewer:***@127.0.0.1:${camera.port}/cam`);
+    cameraId = res.body.id;
+
+    const one = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
+    const all = await api(hub.baseUrl, 'GET', '/api/v1/cameras', { token });
+    const audit = await api(hub.baseUrl, 'GET', '/api/v1/audit', { token });
+    expect(audit.body.entries.find((e: { action: string }) => e.action === 'camera.add')).toMatchObject({ target: cameraId, details: { url: res.body.url } });
+    for (const body of [res.body, one.body, all.body, audit.body]) {
+      expect(JSON.stringify(body)).not.toContain(PASSWORD);
+      expect(JSON.stringify(body)).not.toContain(encodeURIComponent(PASSWORD));
+    }
+  });
+
+  it('records H.264 segments of about the segment time and indexes each one', async () => {
+    const rec = await until('three segments', async () => {
+      const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token });
+      return r.body.segments.length >= 3 ? r.body : undefined;
+    });
+    const dir = join(tmp.dir, 'recordings', cameraId);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.mp4')).sort();
+    // Every indexed segment is a file (ffmpeg may have the next one open already).
+    expect(files.length).toBeGreaterThanOrEqual(rec.segments.length);
+    for (const file of files.slice(0, rec.segments.length)) {
+      const info = probeFile(join(dir, file));
+      expect(info).toMatchObject({ codec: 'h264', width: 320, height: 240 });
+      // Cuts land on keyframes (one a second), so a segment is the segment time ± a second.
+      expect(info.duration).toBeGreaterThanOrEqual(SEGMENT_S - 1);
+      expect(info.duration).toBeLessThanOrEqual(SEGMENT_S + 1.5);
+    }
+    for (const s of rec.segments) {
+      expect(s.bytes).toBeGreaterThan(1000);
+      const ms = Date.parse(s.end) - Date.parse(s.start);
+      expect(ms).toBeGreaterThanOrEqual((SEGMENT_S - 1) * 1000);
+      expect(ms).toBeLessThanOrEqual((SEGMENT_S + 1.5) * 1000);
+    }
+    const cam = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
+    expect(cam.body.available).toBe(true);
+  });
+
+  it('plays a range back as one MP4 without re-encoding', async () => {
+    const rec = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token })).body;
+    const segments = rec.segments.slice(0, 3);
+    const from = Date.parse(segments[0].start);
+    const to = Date.parse(segments[2].end);
+    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/playback?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('video/mp4');
+    const file = join(tmp.dir, 'playback.mp4');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const info = probeFile(file);
+    expect(info).toMatchObject({ codec: 'h264', width: 320, height: 240 });
+    const expected = (to - from) / 1000;
+    expect(info.duration).toBeGreaterThanOrEqual(expected - 1.5);
+    expect(info.duration).toBeLessThanOrEqual(expected + 1.5);
+
+    const empty = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/playback?from=1000&to=2000`, { token });
+    expect(empty.status).toBe(404);
+    expect(empty.body.error.code).toBe('recording_not_found');
+  });
+
+  it('serves a JPEG snapshot of the newest recorded picture', async () => {
+    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/snapshot`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    const file = join(tmp.dir, 'snapshot.jpg');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    expect(probeFile(file)).toMatchObject({ codec: 'mjpeg', width: 320, height: 240 });
+  });
+
+  it('streams live fragmented MP4 over a WebSocket: init segment, then moof+mdat fragments', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${token}`);
+    const messages: Buffer[] = [];
+    ws.on('message', (data: Buffer) => messages.push(Buffer.from(data)));
+    await until('init and three fragments', async () => messages.length >= 4, 20_000).finally(() => ws.close());
+    const boxType = (b: Buffer, at = 0) => b.toString('latin1', at + 4, at + 8);
+    expect(boxType(messages[0]!)).toBe('ftyp');
+    expect(boxType(messages[0]!, messages[0]!.readUInt32BE(0))).toBe('moov');
+    for (const fragment of messages.slice(1)) {
+      expect(boxType(fragment)).toBe('moof');
+      expect(boxType(fragment, fragment.readUInt32BE(0))).toBe('mdat');
+    }
+    const file = join(tmp.dir, 'live.mp4');
+    writeFileSync(file, Buffer.concat(messages));
+    expect(probeFile(file)).toMatchObject({ codec: 'h264', width: 320, height: 240 });
+  });
+
+  it('refuses a live viewer without a token', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live`);
+    const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    expect(code).toBe(4401);
+  });
+
+  it('marks the camera unavailable when it goes away and recovers when it comes back', async () => {
+    await camera.stop();
+    await until('camera unavailable', async () => {
+      const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
+      return r.body.available === false;
+    });
+    const lostAt = Date.now();
+    await camera.start(); // same port
+    await until('camera available again', async () => {
+      const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
+      return r.body.available === true;
+    });
+    const rec = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token })).body;
+    const kinds = rec.events.map((e: { kind: string }) => e.kind);
+    expect(kinds).toEqual(['camera_available', 'camera_unavailable', 'camera_available']);
+    // Recording resumed: a segment that started after the camera was lost.
+    expect(rec.segments.some((s: { start: string }) => Date.parse(s.start) > lostAt - SEGMENT_S * 1000)).toBe(true);
+  });
+
+  it('never writes the password to the logs', () => {
+    const logs = JSON.stringify(hub.logs);
+    expect(logs).not.toContain(PASSWORD);
+    expect(logs).not.toContain(encodeURIComponent(PASSWORD));
+  });
+
+  it('closes the open segment on a clean stop, so every file is in the index', async () => {
+    await hub.stop();
+    const dir = join(tmp.dir, 'recordings', cameraId);
+    const db = new Database(join(tmp.dir, DATABASE_FILE), { readonly: true });
+    const rows = (db.prepare('SELECT path FROM camera_segments WHERE camera_id = ?').all(cameraId) as { path: string }[]).map((r) => r.path).sort();
+    db.close();
+    const files = readdirSync(dir).map((f) => `${cameraId}/${f}`).sort();
+    expect(files).toEqual(rows);
+    hub = await startHub(tmp.dir, [], env);
+    token = await login();
+  });
+
+  it('survives a killed hub: its ffmpeg goes, recording resumes and no orphan file stays', async () => {
+    const dir = join(tmp.dir, 'recordings', cameraId);
+    const before = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body.segments.length;
+    await hub.kill9();
+    // Its ffmpeg dies with it (parent-death signal), or it would go on recording beside the next.
+    await until('the dead hub\'s ffmpeg to exit', async () => ffmpegsWriting(dir) === 0, 5000);
+    const orphan = join(dir, 'orphan-00001.mp4');
+    writeFileSync(orphan, 'half a segment');
+
+    hub = await startHub(tmp.dir, [], env);
+    token = await login();
+    expect(existsSync(orphan)).toBe(false);
+    const rec = await until('recording to resume', async () => {
+      const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token });
+      return r.body.segments.length >= before + 2 ? r.body : undefined;
+    });
+    // The index and the files agree: one file per segment, plus at most the one being written.
+    const files = readdirSync(dir).filter((f) => f.endsWith('.mp4'));
+    expect(files.length).toBeGreaterThanOrEqual(rec.segments.length);
+    expect(files.length).toBeLessThanOrEqual(rec.segments.length + 1);
+    expect(ffmpegsWriting(dir)).toBe(1);
+  });
+
+  it('removes a camera with its recordings', async () => {
+    const t = token;
+    const res = await api(hub.baseUrl, 'DELETE', `/api/v1/cameras/${cameraId}`, { token: t });
+    expect(res.status).toBe(204);
+    expect(existsSync(join(tmp.dir, 'recordings', cameraId))).toBe(false);
+    const gone = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token: t });
+    expect(gone.status).toBe(404);
+    expect(gone.body.error.code).toBe('camera_not_found');
+  });
+
+  /** ffmpeg processes whose command line writes into `dir`. */
+  function ffmpegsWriting(dir: string): number {
+    let n = 0;
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.startsWith(dir))) n++;
+      } catch { /* gone meanwhile */ }
+    }
+    return n;
+  }
+
+  async function login(): Promise<string> {
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
+    return res.body.accessToken as string;
+  }
+});

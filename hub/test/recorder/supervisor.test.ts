@@ -1,0 +1,257 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventBus, type BusEvents } from '../../src/core/bus.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { CameraRecorder, DEFAULT_START_GRACE_MS } from '../../src/recorder/camera-recorder.ts';
+import { RecorderService } from '../../src/recorder/service.ts';
+import { LiveStream } from '../../src/recorder/live.ts';
+import { maskUrl, redact } from '../../src/recorder/url.ts';
+import { Store } from '../../src/store/store.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const log = createLogger({ level: 'silent' });
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+
+function tempDirFor(): string {
+  const tmp = tempDir();
+  cleanups.push(tmp.cleanup);
+  return tmp.dir;
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!check()) throw new Error('condition not reached');
+}
+
+describe('camera URLs', () => {
+  it('masks the password and removes it from any text', () => {
+    const url = 'rtsp://admin:p%40ss@10.0.0.5:554/stream1';
+    expect(maskUrl(url)).toBe('rtsp://admin:***@10.0.0.5:554/stream1');
+    expect(maskUrl('rtsp://10.0.0.5/s')).toBe('rtsp://10.0.0.5/s');
+    const text = redact(`Input from '${url}': 401 for p@ss`, url);
+    expect(text).not.toContain('p%40ss');
+    expect(text).not.toContain('p@ss');
+  });
+});
+
+describe('CameraRecorder', () => {
+  it('copies the stream into segments and never encodes', () => {
+    const recorder = new CameraRecorder({
+      cameraId: 'cam_1', url: 'rtsp://127.0.0.1:1/cam', dir: '/tmp/x', segmentSeconds: 4, clock: new ManualClock(), log,
+      backoffInitialMs: 1000, backoffMaxMs: 4000, onSegment: () => {}, onAvailability: () => {},
+    });
+    const args = recorder.args('123');
+    expect(args.join(' ')).toContain('-map 0:v:0 -c copy -f segment -segment_time 4 -reset_timestamps 1 -segment_format mp4');
+    expect(args.join(' ')).toContain('-rtsp_transport tcp');
+    expect(args.some((a) => /^-(c:v|vcodec|codec:v)$/.test(a) || /lib(x26|vpx)/.test(a))).toBe(false);
+  });
+
+  it('treats an ffmpeg that cannot start like one that exited: unavailable, retried, stoppable', async () => {
+    const clock = new ManualClock();
+    const availability: [boolean, string][] = [];
+    const recorder = new CameraRecorder({
+      cameraId: 'cam_1', url: 'rtsp://127.0.0.1:1/cam', dir: join(tempDirFor(), 'rec'), segmentSeconds: 2, clock, log,
+      backoffInitialMs: 1000, backoffMaxMs: 4000, ffmpeg: '/nonexistent/ffmpeg',
+      onSegment: () => {}, onAvailability: (a, reason) => availability.push([a, reason]),
+    });
+    recorder.start();
+    await until(() => availability.length === 1);
+    expect(availability).toEqual([[false, 'ffmpeg_exited']]);
+    clock.advance(1000); // the retry fails the same way
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await recorder.stop();
+  });
+
+  it('notices a stall, marks the camera unavailable and restarts ffmpeg with growing back-off', async () => {
+    // A stand-in ffmpeg that connects nowhere and never closes a segment: a stalled camera.
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const runs = join(tmp.dir, 'runs');
+    const fake = join(tmp.dir, 'ffmpeg');
+    writeFileSync(fake, `#!/bin/sh\necho run >> ${runs}\nexec sleep 60\n`);
+    chmodSync(fake, 0o755);
+    const clock = new ManualClock();
+    const availability: [boolean, string][] = [];
+    const recorder = new CameraRecorder({
+      cameraId: 'cam_1', url: 'rtsp://127.0.0.1:1/cam', dir: join(tmp.dir, 'rec'), segmentSeconds: 2, clock, log,
+      backoffInitialMs: 1000, backoffMaxMs: 4000, startGraceMs: 500, ffmpeg: fake,
+      onSegment: () => {}, onAvailability: (a, reason) => availability.push([a, reason]),
+    });
+    cleanups.push(() => recorder.stop());
+    const count = () => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0);
+    recorder.start();
+    await until(() => count() === 1);
+
+    // A run's first segment gets the start grace on top of twice the segment time.
+    clock.advance(4000 + 500 - 1);
+    expect(availability).toEqual([]);
+    clock.advance(1);
+    expect(availability).toEqual([[false, 'stalled']]);
+    expect(recorder.available).toBe(false);
+
+    // The killed ffmpeg is restarted after 1 s, then 2 s, then 4 s (capped), never flapping the
+    // availability while the camera stays silent. After each stall only the restart timer waits.
+    for (const [backoff, run] of [[1000, 2], [2000, 3], [4000, 4], [4000, 5]] as const) {
+      if (run > 2) clock.advance(4500); // this run stalls too
+      await until(() => clock.pendingTimers() === 1); // ffmpeg gone, restart scheduled
+      clock.advance(backoff - 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(count()).toBe(run - 1);
+      clock.advance(1);
+      await until(() => count() === run);
+    }
+    expect(availability).toEqual([[false, 'stalled']]);
+  });
+});
+
+describe('RecorderService.reconcile', () => {
+  it('drops rows without files, files without rows and directories of removed cameras', () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const store = Store.open(tmp.dir);
+    cleanups.push(() => store.close());
+    const bus = new EventBus(log);
+    const service = new RecorderService({ store, bus, clock: new ManualClock(), log, dataDir: tmp.dir });
+    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+    const dir = join(service.root, 'cam_a');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '1-00000.mp4'), 'kept');
+    service.repo.insertSegment({ cameraId: 'cam_a', startAt: 1000, endAt: 3000, bytes: 4, path: 'cam_a/1-00000.mp4' });
+    service.repo.insertSegment({ cameraId: 'cam_a', startAt: 3000, endAt: 5000, bytes: 4, path: 'cam_a/1-00001.mp4' }); // file lost
+    writeFileSync(join(dir, '2-00000.mp4'), 'never closed by a killed hub');
+    mkdirSync(join(service.root, 'cam_gone'), { recursive: true });
+    writeFileSync(join(service.root, 'cam_gone', '1-00000.mp4'), 'x');
+
+    expect(service.reconcile()).toEqual({ rowsDropped: 1, filesRemoved: 2 });
+    expect(service.repo.segments('cam_a', 0, 10_000).map((s) => s.path)).toEqual(['cam_a/1-00000.mp4']);
+    expect(existsSync(join(dir, '1-00000.mp4'))).toBe(true);
+    expect(existsSync(join(dir, '2-00000.mp4'))).toBe(false);
+    expect(existsSync(join(service.root, 'cam_gone'))).toBe(false);
+    expect(service.reconcile()).toEqual({ rowsDropped: 0, filesRemoved: 0 });
+  });
+
+  it('puts a stalled camera on the bus as recording.event camera_unavailable and on its timeline', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const fake = join(tmp.dir, 'ffmpeg');
+    writeFileSync(fake, '#!/bin/sh\nexec sleep 60\n');
+    chmodSync(fake, 0o755);
+    const store = Store.open(tmp.dir);
+    cleanups.push(() => store.close());
+    const bus = new EventBus(log);
+    const events: BusEvents['recording.event'][] = [];
+    bus.on('test', 'recording.event', (e) => { events.push(e); });
+    const clock = new ManualClock();
+    const service = new RecorderService({ store, bus, clock, log, dataDir: tmp.dir, ffmpeg: fake, config: { segmentSeconds: 3 } });
+    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://u:pw@127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+    await service.start();
+    cleanups.push(() => service.stop());
+    clock.advance(6000 + DEFAULT_START_GRACE_MS);
+    expect(events).toEqual([{ cameraId: 'cam_a', kind: 'camera_unavailable', at: clock.now() }]);
+    expect(service.get('cam_a').available).toBe(false);
+    expect(service.recordings('cam_a', 0, clock.now() + 1).events).toEqual([{ at: new Date(clock.now()).toISOString(), kind: 'camera_unavailable', details: { reason: 'stalled' } }]);
+  });
+});
+
+describe('RecorderService.maintain', () => {
+  function setup(config: Record<string, number>, freeBytes = () => 1e15) {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const store = Store.open(tmp.dir);
+    cleanups.push(() => store.close());
+    const clock = new ManualClock(Date.UTC(2026, 0, 20));
+    const service = new RecorderService({ store, bus: new EventBus(log), clock, log, dataDir: tmp.dir, freeBytes, config });
+    mkdirSync(service.root, { recursive: true });
+    for (const id of ['cam_a', 'cam_b']) {
+      service.repo.insertCamera({ id, name: id, url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+      mkdirSync(join(service.root, id));
+    }
+    /** A 100-byte segment file and its row, ending `ageMs` before now. */
+    const segment = (cameraId: string, name: string, ageMs: number) => {
+      writeFileSync(join(service.root, cameraId, name), Buffer.alloc(100));
+      service.repo.insertSegment({ cameraId, startAt: clock.now() - ageMs - 4000, endAt: clock.now() - ageMs, bytes: 100, path: `${cameraId}/${name}` });
+    };
+    const left = () => service.repo.oldestSegments(1000).map((s) => s.path);
+    return { service, segment, left, clock };
+  }
+
+  it('removes segments past the retention, files and rows', () => {
+    const { service, segment, left } = setup({ retentionDays: 7 });
+    segment('cam_a', 'old.mp4', 8 * 86_400_000);
+    segment('cam_b', 'old.mp4', 7 * 86_400_000 + 1);
+    segment('cam_a', 'new.mp4', 6 * 86_400_000);
+    expect(service.maintain()).toEqual({ expired: 2, evicted: 0 });
+    expect(left()).toEqual(['cam_a/new.mp4']);
+    expect(existsSync(join(service.root, 'cam_a', 'old.mp4'))).toBe(false);
+    expect(existsSync(join(service.root, 'cam_b', 'old.mp4'))).toBe(false);
+  });
+
+  it('keeps under the byte budget by removing the oldest segments of any camera first', () => {
+    const { service, segment, left } = setup({ budgetBytes: 250, minFreeBytes: 0 });
+    segment('cam_a', '1.mp4', 50_000);
+    segment('cam_b', '2.mp4', 40_000);
+    segment('cam_a', '3.mp4', 30_000);
+    segment('cam_b', '4.mp4', 20_000);
+    segment('cam_a', '5.mp4', 10_000);
+    expect(service.maintain()).toEqual({ expired: 0, evicted: 3 });
+    expect(left()).toEqual(['cam_b/4.mp4', 'cam_a/5.mp4']);
+    expect(service.repo.totalBytes()).toBeLessThanOrEqual(250);
+    expect(readdirSync(join(service.root, 'cam_a'))).toEqual(['5.mp4']);
+  });
+
+  it('keeps the free-space floor, counting what it freed', () => {
+    const { service, segment, left } = setup({ minFreeBytes: 250 }, () => 50);
+    segment('cam_a', '1.mp4', 30_000);
+    segment('cam_a', '2.mp4', 20_000);
+    segment('cam_a', '3.mp4', 10_000);
+    expect(service.maintain()).toEqual({ expired: 0, evicted: 2 });
+    expect(left()).toEqual(['cam_a/3.mp4']);
+  });
+
+  it('runs at start and then on its own every interval', async () => {
+    const { service, segment, left, clock } = setup({ retentionDays: 1, maintenanceIntervalMs: 60_000 });
+    for (const id of ['cam_a', 'cam_b']) service.repo.deleteCamera(id); // nothing to record
+    service.repo.insertCamera({ id: 'cam_a', name: 'a', url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+    segment('cam_a', 'expired.mp4', 86_400_000 + 1);
+    segment('cam_a', 'due.mp4', 86_400_000 - 30_000);
+    await service.start();
+    cleanups.push(() => service.stop());
+    expect(left()).toEqual(['cam_a/due.mp4']);
+    clock.advance(60_000);
+    expect(left()).toEqual([]);
+  });
+});
+
+describe('LiveStream', () => {
+  const box = (type: string, payload = 4) => {
+    const b = Buffer.alloc(8 + payload, 7);
+    b.writeUInt32BE(8 + payload, 0);
+    b.write(type, 4, 'latin1');
+    return b;
+  };
+
+  it('splits fMP4 at box boundaries whatever the chunking and sends init first, then moof+mdat', () => {
+    const live = new LiveStream();
+    const got: Buffer[] = [];
+    live.add({ send: (d) => { got.push(d); return true; }, close: () => {} });
+    const ftyp = box('ftyp');
+    const moov = box('moov', 20);
+    const moof = box('moof', 10);
+    const mdat = box('mdat', 100);
+    const stream = Buffer.concat([ftyp, moov, moof, mdat, moof, mdat]);
+    for (let i = 0; i < stream.length; i += 7) live.push(stream.subarray(i, i + 7));
+    expect(got).toEqual([Buffer.concat([ftyp, moov]), Buffer.concat([moof, mdat]), Buffer.concat([moof, mdat])]);
+
+    // A viewer joining later gets the init segment at once; a too slow one is dropped.
+    const late: Buffer[] = [];
+    let closed = false;
+    live.add({ send: (d) => { late.push(d); return late.length < 2; }, close: () => { closed = true; } });
+    expect(late).toEqual([Buffer.concat([ftyp, moov])]);
+    live.push(Buffer.concat([moof, mdat]));
+    expect(closed).toBe(true);
+    expect(live.viewers).toBe(1);
+  });
+});
