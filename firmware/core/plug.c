@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "hal.h"
 #include "kv.h"
 
@@ -95,6 +96,9 @@ bool plug_init(plug_t *p, const plug_config *cfg)
     make_topic(p->topic_state, sizeof p->topic_state, p->id, "state");
     make_topic(p->topic_telemetry, sizeof p->topic_telemetry, p->id, "telemetry");
     make_topic(p->topic_event, sizeof p->topic_event, p->id, "event");
+    make_topic(p->topic_timereq, sizeof p->topic_timereq, p->id, "timereq");
+    make_topic(p->topic_time, sizeof p->topic_time, p->id, "time");
+    clock_init(&p->clock);
     if (!load_identity(p)) return false;
     pair_init(&p->pair);
 
@@ -178,6 +182,30 @@ void plug_set_relay(plug_t *p, bool on, const char *source)
     if (buf_ok(&b)) notify(mem);
 }
 
+/* ---- time from the hub (clock.h) ---- */
+
+static void request_time(plug_t *p, uint64_t now, bool force)
+{
+    if (p->state != PLUG_ONLINE || !clock_due(&p->clock, now, force)) return;
+    char mem[48];
+    buf_t b;
+    buf_init(&b, mem, sizeof mem);
+    clock_request(&p->clock, now, &b);
+    if (buf_ok(&b)) hal_mqtt_publish(p->topic_timereq, mem, b.len, 0, false);
+}
+
+static void on_time(plug_t *p, const char *payload, size_t len)
+{
+    clock_result r = clock_accept(&p->clock, p->id, p->creds.hub_pk, hal_millis(), payload, len);
+    char note[96];
+    buf_t n;
+    buf_init(&n, note, sizeof note);
+    buf_str(&n, "{\"event\":\"time\",\"result\":");
+    buf_json_str(&n, clock_reason(r));
+    buf_char(&n, '}');
+    if (buf_ok(&n)) notify(note);
+}
+
 /* ---- connection state machine ---- */
 
 static void schedule_retry(plug_t *p, uint64_t now)
@@ -216,9 +244,14 @@ void plug_mqtt_connected(plug_t *p)
     p->backoff_ms = PLUG_BACKOFF_MIN_MS;
     hal_mqtt_publish(p->topic_status, "online", 6, 1, true);
     hal_mqtt_subscribe(p->topic_cmd, 1);
+    /* QoS 0: an answer that arrives after a reconnection is useless (its nonce is gone). */
+    hal_mqtt_subscribe(p->topic_time, 0);
     publish_state(p);
     p->last_telemetry_ms = hal_millis();
     notify("{\"event\":\"mqtt_connected\"}");
+    /* Every new connection re-reads the hub's time: the hub may have restarted, its clock
+     * stepped, or this plug rebooted without one. */
+    request_time(p, hal_millis(), true);
 }
 
 void plug_mqtt_disconnected(plug_t *p)
@@ -255,12 +288,20 @@ static void report_rejection(plug_t *p, cmd_result r, uint64_t counter)
 
 void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t len)
 {
-    if (!p->claimed || topic == NULL || strcmp(topic, p->topic_cmd) != 0) return;
+    if (!p->claimed || topic == NULL) return;
+    if (strcmp(topic, p->topic_time) == 0) {
+        on_time(p, payload, len);
+        return;
+    }
+    if (strcmp(topic, p->topic_cmd) != 0) return;
+    uint64_t now = hal_millis();
     cmd_t c;
-    cmd_result r = cmd_verify(p->id, p->creds.hub_pk, p->last_counter, hal_unix_ms(), payload,
-                              len, &c);
+    cmd_result r = cmd_verify(p->id, p->creds.hub_pk, p->last_counter,
+                              clock_now_unix_ms(&p->clock, now, hal_unix_ms()), payload, len, &c);
     if (r != CMD_OK) {
         report_rejection(p, r, c.counter);
+        /* A stale command may mean this clock is off: ask the hub (rate-limited). */
+        if (r == CMD_STALE) request_time(p, now, true);
         return;
     }
     /* Persist the counter before obeying: a reboot right after must still refuse a replay. */
@@ -407,6 +448,7 @@ void plug_tick(plug_t *p)
             p->last_telemetry_ms = now;
             publish_telemetry(p);
         }
+        request_time(p, now, false);
         break;
     default: break;
     }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "meter.h"
 #include "pair.h"
@@ -69,6 +70,8 @@ typedef struct {
     char topic_status[PLUG_ID_MAX + 16], topic_cmd[PLUG_ID_MAX + 16];
     char topic_state[PLUG_ID_MAX + 16], topic_telemetry[PLUG_ID_MAX + 16];
     char topic_event[PLUG_ID_MAX + 16];
+    char topic_timereq[PLUG_ID_MAX + 16], topic_time[PLUG_ID_MAX + 16];
+    plug_clock clock;
 } plug_t;
 
 /* Loads (or on first boot creates) the identity, loads credentials, counter and energy, sets

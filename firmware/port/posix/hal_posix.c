@@ -29,7 +29,7 @@ void sim_hal_init(void)
 bool sim_relay(void) { return relay; }
 
 uint64_t hal_millis(void) { return clock_ms(CLOCK_MONOTONIC); }
-int64_t hal_unix_ms(void) { return (int64_t)clock_ms(CLOCK_REALTIME); }
+int64_t hal_unix_ms(void) { return sim_opt.no_clock ? 0 : (int64_t)clock_ms(CLOCK_REALTIME); }
 
 void hal_relay_write(bool on) { relay = on; }
 void hal_led_write(bool on) { led = on; }

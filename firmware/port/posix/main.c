@@ -6,6 +6,10 @@
  *   plug-sim --id ID --setup-code CODE --state DIR [--load-watts W] [--model M]
  *            [--http-port N] [--address A] [--telemetry-ms N] [--keepalive S]
  *            [--power-on off|on|restore] [--volts V] [--overcurrent-a A] [--no-mdns]
+ *            [--no-clock]
+ *
+ * --no-clock: the simulator does not know the wall clock, like an ESP32 after a power cut with
+ * no SNTP (internet down); it takes the hub's time (docs/plug-protocol.md, "Time").
  *
  * stdout: one JSON object per line for each notable event. SIGTERM/SIGINT: orderly exit
  * (retained offline, DISCONNECT, mDNS goodbye). SIGUSR1: a button press (toggle the relay).
@@ -43,7 +47,7 @@ static void usage_exit(const char *why)
                     "usage: plug-sim --id ID --setup-code CODE --state DIR [--load-watts W] "
                     "[--model M] [--http-port N] [--address A] [--telemetry-ms N] "
                     "[--keepalive S] [--power-on off|on|restore] [--volts V] "
-                    "[--overcurrent-a A] [--no-mdns]\n",
+                    "[--overcurrent-a A] [--no-mdns] [--no-clock]\n",
             why);
     exit(2);
 }
@@ -93,6 +97,10 @@ static void parse_args(int argc, char **argv)
         const char *f = argv[i];
         if (strcmp(f, "--no-mdns") == 0) {
             sim_opt.mdns = false;
+            continue;
+        }
+        if (strcmp(f, "--no-clock") == 0) {
+            sim_opt.no_clock = true;
             continue;
         }
         if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) usage_exit("help");

@@ -23,6 +23,7 @@ typedef struct {
     plug_power_on power_on;
     double overcurrent_a;
     bool mdns;
+    bool no_clock; /* like an ESP32 without SNTP: the wall clock is unknown */
 } sim_options;
 
 extern sim_options sim_opt;

@@ -53,6 +53,12 @@ const tamperedCommands = [
   { why: 'counter changed after signing', payload: JSON.stringify({ c: good.c + 1, t: good.t, cap: good.cap, v: good.v, sig: good.sig }) },
 ];
 
+// Time: the hub's signed answer to a plug's time request (the nonce is the plug's).
+const timeNonce = b64(fixed('time-nonce', 16));
+const timeMessage = `hearth-time-v1|${id}|${timeNonce}|${t0 + 5000}`;
+const timeSig = b64(nacl.sign.detached(new TextEncoder().encode(timeMessage), hubSign.secretKey));
+const time = { nonce: timeNonce, t: t0 + 5000, message: timeMessage, sig: timeSig, payload: JSON.stringify({ n: timeNonce, t: t0 + 5000, sig: timeSig }) };
+
 // Pairing: the plug's box key pair, both nonces, the two proofs.
 const plugBox = nacl.box.keyPair.fromSecretKey(fixed('plug-box-secret', 32));
 const hubNonce = b64url(fixed('hub-hello-nonce', 32));
@@ -87,6 +93,7 @@ const vectors = {
   hub: { signSeed: b64(hubSeed), signPublicKey: b64(hubSign.publicKey) },
   commands,
   tamperedCommands,
+  time,
   pairing: {
     plugBoxSecretKey: b64(plugBox.secretKey),
     plugBoxPublicKey: b64(plugBox.publicKey),

@@ -71,10 +71,11 @@ export interface SimProcess {
 }
 
 /** Runs `scripts/plug-sim` (it builds the simulator if needed) and waits for its HTTP port. */
-export async function startSim(options: { id: string; setupCode: string; stateDir: string; loadWatts?: number }): Promise<SimProcess> {
+export async function startSim(options: { id: string; setupCode: string; stateDir: string; loadWatts?: number; noClock?: boolean }): Promise<SimProcess> {
   mkdirSync(options.stateDir, { recursive: true });
   const args = ['--id', options.id, '--setup-code', options.setupCode, '--state', options.stateDir, '--http-port', '0', '--address', '127.0.0.1'];
   if (options.loadWatts !== undefined) args.push('--load-watts', String(options.loadWatts));
+  if (options.noClock) args.push('--no-clock');
   const proc = spawn(PLUG_SIM, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';

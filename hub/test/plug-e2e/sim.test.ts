@@ -10,6 +10,7 @@ import { HAVE_SIM, IN_NETNS, openEvents, startAvahi, startSim, waitFor, type Ava
 
 const A = { id: 'plug-a1a1a1a1a1a1', setupCode: '11223344' };
 const B = { id: 'plug-b2b2b2b2b2b2', setupCode: '55667788' };
+const C = { id: 'plug-c3c3c3c3c3c3', setupCode: '90909090' };
 
 /** The MQTT password a simulator keeps in its state directory (it is the plug's "flash"). */
 function passwordIn(dir: string): string | undefined {
@@ -41,8 +42,8 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
   const clients: MqttClient[] = [];
   const stateDir = (id: string) => join(tmp.dir, 'sims', id);
 
-  const sim = async (plug: { id: string; setupCode: string }) => {
-    const s = await startSim({ ...plug, stateDir: stateDir(plug.id), loadWatts: 60 });
+  const sim = async (plug: { id: string; setupCode: string }, noClock = false) => {
+    const s = await startSim({ ...plug, stateDir: stateDir(plug.id), loadWatts: 60, noClock });
     sims.set(plug.id, s);
     return s;
   };
@@ -121,6 +122,18 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
     }, 'all four readings');
     expect(view.state.voltage).toBeGreaterThan(0);
   });
+
+  it('a plug with no clock (no SNTP: internet down) takes the hub\'s signed time and obeys commands', async () => {
+    const c = await sim(C, true);
+    await waitFor(async () => (await discovered()).find((p) => p.id === C.id), `${C.id} in /plugs/discovered`);
+    const paired = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${C.id}/pair`, { token, body: { setupCode: C.setupCode, name: 'Porch' } });
+    expect(paired.status).toBe(201);
+    await waitFor(async () => (c.lines.some((l) => l.event === 'time' && l.result === 'ok') ? true : undefined), 'the simulator to take the hub time');
+    const on = await command(C.id, true);
+    expect([on.status, on.body.state.switch]).toEqual([200, true]);
+    expect(c.lines.filter((l) => l.event === 'command').map((l) => l.result)).toEqual(['accepted']);
+    expect((await api(hub.baseUrl, 'DELETE', `/api/v1/devices/${C.id}`, { token })).status).toBe(204);
+  }, 120_000);
 
   it('rejects a replayed and a forged command published straight to the plug topic; the relay does not move', async () => {
     const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'intruder', scope: 'readwrite', topics: ['hearth/#'] } });

@@ -1,3 +1,4 @@
+import nacl from 'tweetnacl';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectMqtt, nextMessage } from '../helpers/mqtt.ts';
 import { settle } from '../helpers/settle.ts';
@@ -84,6 +85,35 @@ describe('plug driver', () => {
     await until(() => h.events.filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected').length === 2);
     expect(h.events.filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected').map((e) => e.payload.details.ours)).toEqual([true, false]);
     intruder.end(true);
+  });
+
+  it('answers a time request with its clock signed over the nonce; malformed and too frequent requests get none', async () => {
+    const client = p.client!;
+    const answers: { n: string; t: number; sig: string }[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === `hearth/${p.id}/time`) answers.push(JSON.parse(payload.toString()));
+    });
+    await client.subscribeAsync(`hearth/${p.id}/time`, { qos: 0 });
+    const nonce = (byte: number) => Buffer.alloc(16, byte).toString('base64');
+    const ask = (body: string) => client.publishAsync(`hearth/${p.id}/timereq`, body, { qos: 1 });
+
+    await ask(JSON.stringify({ n: nonce(1) }));
+    await until(() => answers.length === 1);
+    const [first] = answers;
+    expect(first!.n).toBe(nonce(1));
+    expect(first!.t).toBe(Math.trunc(h.clock.now()));
+    const signed = new TextEncoder().encode(`hearth-time-v1|${p.id}|${nonce(1)}|${first!.t}`);
+    expect(nacl.sign.detached.verify(signed, Buffer.from(first!.sig, 'base64'), h.signKey.publicKey)).toBe(true);
+
+    const ignoredBefore = h.driver.ignoredMessages;
+    await ask('{"n":"short"}');
+    await ask('not json');
+    await until(() => h.driver.ignoredMessages === ignoredBefore + 2);
+    await ask(JSON.stringify({ n: nonce(2) })); // within a second of the last answer: dropped
+    h.clock.advance(1000);
+    await ask(JSON.stringify({ n: nonce(3) }));
+    await until(() => answers.length === 2);
+    expect(answers.map((a) => a.n)).toEqual([nonce(1), nonce(3)]);
   });
 
   it('removing the plug revokes its credentials at once: the broker disconnects it', async () => {

@@ -8,6 +8,9 @@ import {
   commandMessage,
   ed25519Signer,
   encodeCommand,
+  encodeTimeAnswer,
+  parseTimeRequest,
+  timeMessage,
   helloProof,
   sealClaim,
   signCommand,
@@ -45,6 +48,12 @@ function localVectors() {
     setupCode: '12345678',
     hub: { signSeed: b64(fixed('hub-sign-seed', 32)), signPublicKey: b64(hub.publicKey) },
     commands: [cmd(1, t0, true), cmd(2, t0 + 1500, false), cmd(9007199254740991, t0 + 120000, false)],
+    time: (() => {
+      const nonce = b64(fixed('time-nonce', 16));
+      const message = `hearth-time-v1|${id}|${nonce}|${t0 + 5000}`;
+      const sig = b64(nacl.sign.detached(new TextEncoder().encode(message), hub.secretKey));
+      return { nonce, t: t0 + 5000, message, sig, payload: `{"n":"${nonce}","t":${t0 + 5000},"sig":"${sig}"}` };
+    })(),
     pairing: {
       plugBoxPublicKey: b64(plugBox.publicKey),
       plugBoxSecretKey: b64(plugBox.secretKey),
@@ -80,6 +89,15 @@ describe(`plug protocol against ${shared ? 'the shared vectors' : 'vectors built
       const signed = signCommand(ed25519Signer(hubKey.secretKey), v.id, c.c, c.t, c.cap, c.v);
       expect(signed.sig).toBe(c.sig);
       expect(encodeCommand(signed)).toBe(c.payload);
+    }
+  });
+
+  it('answers a time request with the exact message and payload bytes; rejects odd nonces', () => {
+    expect(timeMessage(v.id, v.time.nonce, v.time.t)).toBe(v.time.message);
+    expect(encodeTimeAnswer(ed25519Signer(hubKey.secretKey), v.id, v.time.nonce, v.time.t)).toBe(v.time.payload);
+    expect(parseTimeRequest(Buffer.from(JSON.stringify({ n: v.time.nonce })))).toBe(v.time.nonce);
+    for (const bad of ['{"n":"AAAA"}', '{"n":1}', '{}', 'null', '[', JSON.stringify({ n: Buffer.alloc(17).toString('base64') })]) {
+      expect(parseTimeRequest(Buffer.from(bad))).toBeUndefined();
     }
   });
 

@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
 import type { Driver, DriverContext } from '../../devices/driver.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
-import { ed25519Signer, encodeCommand, parseEvent, signCommand, type Signer } from './protocol.ts';
+import { ed25519Signer, encodeCommand, encodeTimeAnswer, parseEvent, parseTimeRequest, signCommand, type Signer } from './protocol.ts';
 
 /** The slice of the broker the plug driver uses. */
 export interface PlugBroker {
@@ -27,6 +27,8 @@ const ACTOR: Actor = { kind: 'system', part: 'plug' };
 const TELEMETRY = ['power', 'voltage', 'current', 'energy'] as const;
 /** Counters of recent commands per plug, to tell our refused commands from forged ones. */
 const RECENT_COMMANDS = 32;
+/** A plug asks for the time on connecting, hourly, and at most every 5 s after a stale command. */
+const TIME_ANSWER_GAP_MS = 1000;
 
 /**
  * Hearth plugs (docs/plug-protocol.md): every command is signed with the hub's Ed25519 key over
@@ -40,6 +42,7 @@ export class PlugDriver implements Driver {
   readonly #deps: PlugDriverDeps;
   readonly #pairing = new Set<string>();
   readonly #recent = new Map<string, number[]>();
+  readonly #lastTimeAnswer = new Map<string, number>();
   readonly #sign: Signer;
   #ctx: DriverContext | undefined;
   #ignored = 0;
@@ -90,6 +93,7 @@ export class PlugDriver implements Driver {
     // The broker disconnects a live connection with these credentials at once.
     this.#deps.broker.credentials.revokeDevice(device.id);
     this.#recent.delete(device.id);
+    this.#lastTimeAnswer.delete(device.id);
   }
 
   async command(device: DeviceRow, capability: string, value: StateValue): Promise<void> {
@@ -143,8 +147,11 @@ export class PlugDriver implements Driver {
       case 'event':
         this.#onEvent(ctx, deviceId, topic, payload);
         return;
+      case 'timereq':
+        this.#answerTime(deviceId, topic, payload);
+        return;
       default:
-        return; // cmd and ota are the hub's own
+        return; // cmd, time and ota are the hub's own
     }
   }
 
@@ -166,6 +173,24 @@ export class PlugDriver implements Driver {
       return;
     }
     ctx.log.debug({ deviceId, event: event.raw }, 'unknown plug event');
+  }
+
+  /**
+   * A plug without a clock (an ESP32 after a power cut, no internet for SNTP) asks for the
+   * hub's: the answer is signed together with the plug's nonce (plug-protocol.md, "Time"), so
+   * it counts once. Answers are rate-limited per plug: each costs a signature.
+   */
+  #answerTime(deviceId: string, topic: string, payload: Buffer): void {
+    const nonce = parseTimeRequest(payload);
+    if (!nonce) return this.#ignore(deviceId, topic, 'time request is not {"n":"<16 bytes base64>"}');
+    const now = Math.trunc(this.#deps.clock.now());
+    const last = this.#lastTimeAnswer.get(deviceId);
+    if (last !== undefined && now - last >= 0 && now - last < TIME_ANSWER_GAP_MS) return;
+    this.#lastTimeAnswer.set(deviceId, now);
+    const answer = encodeTimeAnswer(this.#sign, deviceId, nonce, now);
+    this.#deps.broker.publish(`hearth/${deviceId}/time`, answer, { qos: 0 }).catch((err: unknown) => {
+      this.#ctx?.log.warn({ err, deviceId }, 'could not send the time to a plug');
+    });
   }
 
   #remember(deviceId: string, counter: number): void {

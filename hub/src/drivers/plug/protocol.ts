@@ -131,6 +131,32 @@ export function encodeCommand(cmd: SignedCommand): string {
   return JSON.stringify({ c: cmd.c, t: cmd.t, cap: cmd.cap, v: cmd.v, sig: cmd.sig });
 }
 
+/** `"hearth-time-v1|" + id + "|" + nonce + "|" + t`: the hub's time, bound to the plug's nonce. */
+export function timeMessage(id: string, nonceB64: string, at: number): string {
+  if (!Number.isSafeInteger(at) || at <= 0) throw new HubError('internal_error', `time ${at} is not a positive integer`);
+  return `hearth-time-v1|${id}|${nonceB64}|${at}`;
+}
+
+/** A plug's time request `{"n":"<16 bytes, base64>"}`: the nonce text, or undefined. */
+export function parseTimeRequest(payload: Buffer): string | undefined {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    if (typeof value !== 'object' || value === null) return undefined;
+    const n = (value as { n?: unknown }).n;
+    // Re-encoding must give the same text: one spelling per nonce, as the plug compares bytes.
+    const bytes = fromB64(n, 16);
+    return bytes && b64(bytes) === n ? (n as string) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The answer published on `hearth/<id>/time`. */
+export function encodeTimeAnswer(sign: Signer, id: string, nonceB64: string, at: number): string {
+  const sig = b64(sign(new TextEncoder().encode(timeMessage(id, nonceB64, at))));
+  return JSON.stringify({ n: nonceB64, t: at, sig });
+}
+
 export interface HelloAnswer {
   id: string;
   model: string;
