@@ -61,6 +61,11 @@ export class EventStream {
     bus.on(this.#owner, 'device.removed', (payload) => {
       if (this.#visible.delete(payload.deviceId)) this.#send('device.removed', payload);
     });
+    // Members read rules and watch cameras (the routes' own access), so they see these live.
+    if (hasRole(this.#actor, 'member')) {
+      bus.on(this.#owner, 'rule.fired', (payload) => this.#send('rule.fired', payload));
+      bus.on(this.#owner, 'recording.event', (payload) => this.#send('recording.event', payload));
+    }
     if (hasRole(this.#actor, 'admin')) bus.on(this.#owner, 'audit', (payload) => this.#send('audit', payload));
 
     this.#timers.push(clock.setTimeout(() => this.#close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, expiresAt - clock.now())));

@@ -95,7 +95,7 @@ describe('WebSocket /api/v1/events (real socket)', () => {
     expect(h.bus.listenerCount()).toBe(baseline);
   });
 
-  it('sends audit events to admins only and device events only for visible devices', async () => {
+  it('sends audit events to admins only, rule and camera events to members, device events only for visible devices', async () => {
     const member = await h.userToken('member');
     const guest = await h.userToken('guest');
     const id = await h.addDevice();
@@ -117,6 +117,13 @@ describe('WebSocket /api/v1/events (real socket)', () => {
 
     expect(clients.member.messages.map((m) => m.type)).not.toContain('audit');
     expect(clients.guest.messages.map((m) => m.type)).toEqual(['ready']);
+
+    // Rule runs and camera events: members see them (they read rules and watch cameras).
+    h.bus.emit('rule.fired', { ruleId: 'rule-1', at: 5 });
+    h.bus.emit('recording.event', { cameraId: 'cam-1', kind: 'motion', at: 6 });
+    expect(await clients.member.next('rule.fired')).toMatchObject({ ruleId: 'rule-1', at: 5 });
+    expect(await clients.member.next('recording.event')).toMatchObject({ cameraId: 'cam-1', kind: 'motion' });
+    await clients.owner.next('recording.event');
 
     await h.registry.remove(id, { kind: 'system', part: 'test' });
     expect(await clients.member.next('device.removed')).toMatchObject({ deviceId: id });
