@@ -23,6 +23,35 @@ export interface DryRunInput {
   /** Saved scenes as they are now. */
   scenes: Map<string, { device: string; capability: string; value: StateValue }[]>;
   log: Logger;
+  /** The saved rule being replayed: the state changes it really caused are left out. */
+  ruleId?: string | undefined;
+}
+
+/** A command's audit row is written when the device confirmed, at most this long after it left. */
+const CONFIRMATION_WINDOW_MS = 60_000;
+
+/**
+ * Indexes (into `events`) of the state changes that confirmed a command of rule `ruleId`. The
+ * replay makes those changes itself when the rule's command runs (commands are assumed
+ * confirmed); keeping the recorded ones too would apply each twice and could fire the rule on
+ * its own past effects. Each confirmed command (its audit row comes after the state change)
+ * claims the latest matching change of the same device, capability and value before it.
+ */
+export function causedByRule(events: EventRow[], ruleId: string): Set<number> {
+  const skip = new Set<number>();
+  events.forEach((e, i) => {
+    if (e.kind !== 'command' || e.outcome !== 'confirmed' || !e.capability) return;
+    const actor = e.actor as { kind?: unknown; ruleId?: unknown } | null;
+    if (actor?.kind !== 'rule' || actor.ruleId !== ruleId) return;
+    for (let j = i - 1; j >= 0 && e.at - events[j]!.at <= CONFIRMATION_WINDOW_MS; j--) {
+      const s = events[j]!;
+      if (s.kind === 'state' && !skip.has(j) && s.deviceId === e.deviceId && s.capability === e.capability && s.value === e.value) {
+        skip.add(j);
+        return;
+      }
+    }
+  });
+  return skip;
 }
 
 export interface DryRunResult {
@@ -30,6 +59,8 @@ export interface DryRunResult {
   to: string;
   replayedEvents: number;
   truncated: boolean;
+  /** Recorded state changes left out because the replayed (saved) rule itself caused them. */
+  skippedOwnEffects: number;
   /** Each time the rule would have fired: the trigger, conditions seen, what it would have done. */
   firings: Trace[];
   commands: { at: string; device: string; capability: string; value: StateValue }[];
@@ -39,7 +70,8 @@ export interface DryRunResult {
  * Replays recorded history through a private copy of the engine: its own bus, a manual clock
  * walked from `from` to `to`, device state rebuilt from the events, and commands recorded (and
  * assumed confirmed) instead of sent. Nothing reaches a device, the database or the real bus.
- * State before the window is taken from the first event's `previous` value.
+ * State before the window is taken from the first event's `previous` value. Replaying a saved
+ * rule leaves out the state changes its own commands caused (`causedByRule`).
  */
 export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
   const clock = new ManualClock(input.from);
@@ -90,8 +122,10 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     }
     if (t > clock.now()) clock.advance(t - clock.now());
   };
-  for (const e of input.events) {
+  const ownEffects = input.ruleId !== undefined ? causedByRule(input.events, input.ruleId) : new Set<number>();
+  for (const [index, e] of input.events.entries()) {
     await stepTo(e.at);
+    if (ownEffects.has(index)) continue;
     if (e.kind === 'state' && e.capability) {
       const value = e.value as StateValue;
       const previous = state.get(key(e.deviceId, e.capability));
@@ -110,7 +144,8 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
   return {
     from: new Date(input.from).toISOString(),
     to: new Date(input.to).toISOString(),
-    replayedEvents: input.events.length,
+    replayedEvents: input.events.length - ownEffects.size,
+    skippedOwnEffects: ownEffects.size,
     truncated: input.truncated,
     firings: [...traces.values()].sort((a, b) => a.startedAt - b.startedAt),
     commands,

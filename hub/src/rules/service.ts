@@ -177,7 +177,7 @@ export class RulesService {
     const truncated = rows.length > DRY_RUN_MAX_EVENTS;
     const events = rows.slice(0, DRY_RUN_MAX_EVENTS).reverse();
     const scenes = new Map(this.scenes.list().map((sc) => [sc.id, sc.states]));
-    return dryRun({ definition, from, to, events, truncated, location: this.location(), scenes, log: this.#deps.log });
+    return dryRun({ definition, from, to, events, truncated, location: this.location(), scenes, log: this.#deps.log, ruleId: input.ruleId });
   }
 
   // ---- scenes -----------------------------------------------------------------------------
