@@ -1,0 +1,134 @@
+import { ApiError } from './errors.ts';
+import type { Session } from './types.ts';
+
+/**
+ * The one way the UI talks to the hub's REST API. The access token lives only in memory; the
+ * refresh token (rotating, single use) is kept in localStorage so a reload stays logged in.
+ * A 401 triggers one refresh and one retry. Refreshes are serialised across tabs with a Web Lock
+ * and always use the newest stored token: presenting an already rotated token would make the hub
+ * revoke the whole session family (reuse detection).
+ */
+const REFRESH_KEY = 'hearth.refreshToken';
+const BASE = '/api/v1';
+
+type Listener = (loggedIn: boolean) => void;
+
+let accessToken: string | null = null;
+// When the access token stops working (ms since epoch), less a margin for the trip to the hub.
+let accessUntil = 0;
+const EXPIRY_MARGIN_MS = 10_000;
+let refreshing: Promise<boolean> | null = null;
+const listeners = new Set<Listener>();
+
+function storedRefresh(): string | null {
+  try {
+    return localStorage.getItem(REFRESH_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function store(session: Session | null): void {
+  accessToken = session?.accessToken ?? null;
+  accessUntil = session ? Date.now() + session.expiresIn * 1000 - EXPIRY_MARGIN_MS : 0;
+  if (session) localStorage.setItem(REFRESH_KEY, session.refreshToken);
+  else localStorage.removeItem(REFRESH_KEY);
+  for (const listener of listeners) listener(session !== null);
+}
+
+export function onAuthChange(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function hasSession(): boolean {
+  return accessToken !== null || storedRefresh() !== null;
+}
+
+export function currentAccessToken(): string | null {
+  return accessToken;
+}
+
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  return locks ? locks.request('hearth-refresh', fn) : fn();
+}
+
+/** Exchanges the stored refresh token for a new session; false when there is none or it is dead. */
+export function refresh(): Promise<boolean> {
+  refreshing ??= withLock(async () => {
+    const token = storedRefresh();
+    if (!token) return false;
+    const res = await rawFetch('POST', '/auth/refresh', { refreshToken: token });
+    if (res.ok) {
+      store((await res.json()) as Session);
+      return true;
+    }
+    // Only a definite "no" ends the session; a hub that is down keeps the token for later.
+    if (res.status === 401 || res.status === 400) store(null);
+    return false;
+  }).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+/** A valid access token, refreshing first if memory has none (after a reload) or it expired. */
+export async function ensureAccess(): Promise<string | null> {
+  if (accessToken && Date.now() < accessUntil) return accessToken;
+  return (await refresh()) ? accessToken : null;
+}
+
+function rawFetch(method: string, path: string, body?: unknown, token?: string | null): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  return fetch(BASE + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).catch(() => {
+    throw new ApiError(0, 'network', 'the hub cannot be reached');
+  });
+}
+
+async function fail(res: Response): Promise<never> {
+  let error: { code?: string; message?: string; details?: Record<string, unknown> } = {};
+  try {
+    error = ((await res.json()) as { error?: typeof error }).error ?? {};
+  } catch {
+    // not JSON (a proxy's page): keep the status
+  }
+  throw new ApiError(res.status, error.code ?? `http_${res.status}`, error.message ?? res.statusText, error.details);
+}
+
+/** Calls the API; answers the parsed JSON (undefined for 204) or throws an ApiError. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res = await rawFetch(method, path, body, accessToken);
+  if (res.status === 401 && (await refresh())) res = await rawFetch(method, path, body, accessToken);
+  if (res.status === 401) store(null);
+  if (!res.ok) return fail(res);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+/** Public calls that need no session (health, setup, login). */
+export async function publicApi<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await rawFetch(method, path, body);
+  if (!res.ok) return fail(res);
+  return (await res.json()) as T;
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  store(await publicApi<Session>('POST', '/auth/login', { username, password }));
+}
+
+export async function createOwner(username: string, password: string): Promise<void> {
+  store(await publicApi<Session>('POST', '/setup', { username, password }));
+}
+
+export async function logout(): Promise<void> {
+  const token = storedRefresh();
+  store(null);
+  if (token) await rawFetch('POST', '/auth/logout', { refreshToken: token }).catch(() => undefined);
+}
+
+/** A ws:// or wss:// URL on this hub carrying the access token (browsers cannot set headers). */
+export function socketUrl(path: string, token: string): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${BASE}${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+}

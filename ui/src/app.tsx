@@ -1,0 +1,94 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ensureAccess, hasSession, logout, onAuthChange, publicApi } from './api/client.ts';
+import { link } from './api/events.ts';
+import type { Health } from './api/types.ts';
+import { startLive } from './live.ts';
+import { AddDevice } from './pages/add-device.tsx';
+import { CameraPage, Cameras } from './pages/cameras.tsx';
+import { DevicePage } from './pages/device.tsx';
+import { Home } from './pages/home.tsx';
+import { RulePage, Rules } from './pages/rules.tsx';
+import { Settings } from './pages/settings.tsx';
+import { Welcome } from './pages/welcome.tsx';
+import { href, match, usePath } from './router.ts';
+import { useStore } from './store.ts';
+
+type Gate = 'checking' | 'setup' | 'login' | 'in' | 'unreachable';
+
+/** Decides between first-run setup, login and the app, then keeps the live stream running. */
+export function App() {
+  const [gate, setGate] = useState<Gate>('checking');
+
+  const check = async () => {
+    try {
+      const health = await publicApi<Health>('GET', '/health');
+      if (health.setupRequired) return setGate('setup');
+      setGate(hasSession() && (await ensureAccess()) ? 'in' : 'login');
+    } catch {
+      setGate('unreachable');
+    }
+  };
+
+  useEffect(() => {
+    void check();
+    return onAuthChange((loggedIn) => { if (!loggedIn) setGate('login'); });
+  }, []);
+
+  useEffect(() => {
+    if (gate !== 'unreachable') return;
+    const timer = setInterval(() => void check(), 2000);
+    return () => clearInterval(timer);
+  }, [gate]);
+
+  if (gate === 'checking') return <main class="welcome" aria-busy="true"><h1>Hearth</h1></main>;
+  if (gate === 'unreachable') return <main class="welcome"><h1>Hearth</h1><Unreachable /></main>;
+  if (gate !== 'in') return <Welcome setup={gate === 'setup'} onDone={() => setGate('in')} />;
+  return <Shell />;
+}
+
+function Unreachable() {
+  return <p class="banner" role="alert">Hub unreachable. Retrying…</p>;
+}
+
+const NAV: [string, string][] = [
+  ['/', 'Home'],
+  ['/rules', 'Rules'],
+  ['/cameras', 'Cameras'],
+  ['/settings', 'Settings'],
+];
+
+function Shell() {
+  const path = usePath();
+  const state = useStore(link);
+  useEffect(() => startLive(), []);
+  const section = '/' + (path.split('/')[1] ?? '');
+
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href={href('/')}>Hearth</a>
+        <nav aria-label="Main">
+          {NAV.map(([to, label]) => (
+            <a href={href(to)} aria-current={section === to ? 'page' : undefined}>{label}</a>
+          ))}
+        </nav>
+        <button type="button" class="link" onClick={() => void logout()}>Log out</button>
+      </header>
+      {state === 'down' && <Unreachable />}
+      <main id="content">{route(path)}</main>
+    </>
+  );
+}
+
+function route(path: string) {
+  let p: Record<string, string> | null;
+  if (path === '/' || path === '') return <Home />;
+  if (match('/add', path)) return <AddDevice />;
+  if ((p = match('/devices/:id', path))) return <DevicePage id={p.id!} />;
+  if (match('/rules', path)) return <Rules />;
+  if ((p = match('/rules/:id', path))) return <RulePage id={p.id!} />;
+  if (match('/cameras', path)) return <Cameras />;
+  if ((p = match('/cameras/:id', path))) return <CameraPage id={p.id!} />;
+  if (match('/settings', path)) return <Settings />;
+  return <p>There is no page here. <a href={href('/')}>Go home</a>.</p>;
+}

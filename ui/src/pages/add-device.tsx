@@ -1,0 +1,1 @@
+export function AddDevice(_p: { id?: string }) { return <p>Not yet</p>; }

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub } from '../../hub/test/helpers/hub-process.ts';
+import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
+import { OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+
+/**
+ * The way in, through real Chromium and the real hub: first run creates the owner, a reload stays
+ * logged in (refresh token), logout ends it, a wrong password says so, and a hub that goes away
+ * shows the "unreachable" banner until the UI reconnects by itself.
+ */
+describe('first run, login, session and reconnect', () => {
+  let home: TestHome;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    home = await startTestHub();
+    browser = await openBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await home?.cleanup();
+  });
+
+  it('a new hub asks for the owner account; creating it lands on the home page', async () => {
+    const { page } = browser;
+    await page.goto(home.hub.baseUrl);
+    await page.getByRole('heading', { name: 'Create the owner account' }).waitFor();
+    await screenshots(page, 'setup');
+
+    await page.getByLabel('Username').fill(OWNER.username);
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByLabel('Repeat password').fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    // The hub refuses a 5-character password; the form says what the password needs.
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('at least 8 characters');
+
+    await page.getByLabel('Password', { exact: true }).fill(OWNER.password);
+    await page.getByLabel('Repeat password').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    await page.getByText('No devices yet').waitFor();
+  });
+
+  it('a reload stays logged in', async () => {
+    const { page } = browser;
+    await page.reload();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Log in' }).count()).toBe(0);
+  });
+
+  it('logout returns to the login page and a reload does not bring the session back', async () => {
+    const { page } = browser;
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  });
+
+  it('a wrong password is explained; the right one logs in', async () => {
+    const { page } = browser;
+    await page.getByLabel('Username').fill(OWNER.username);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toBe('That username and password do not match.');
+    await screenshots(page, 'login');
+
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+  });
+
+  it('shows "hub unreachable" while the hub is down and recovers when it is back', async () => {
+    const { page } = browser;
+    const port = home.hub.http;
+    await home.hub.stop();
+    await page.getByRole('alert').filter({ hasText: 'Hub unreachable' }).waitFor();
+
+    // The same data and port: the browser's session and page must carry on by themselves.
+    home.hub = await startHub(home.dataDir, ['--http-port', String(port)]);
+    await page.getByRole('alert').filter({ hasText: 'Hub unreachable' }).waitFor({ state: 'detached', timeout: 20_000 });
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+  });
+});
