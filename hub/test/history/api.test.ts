@@ -139,4 +139,18 @@ describe('history API', () => {
     expect(typeof body.budgetReachedAt).toBe('string');
     expect(errorCode(await get('/api/v1/history/storage', memberToken))).toBe('forbidden');
   });
+
+  it('reports its figures in /metrics: rows written, batches, open batch, size and budget', async () => {
+    h.history.ingest.flush();
+    const res = await get('/metrics');
+    expect(res.statusCode).toBe(200);
+    const value = (name: string) => Number(res.body.split('\n').find((l: string) => l.startsWith(`${name} `))?.split(' ')[1]);
+    // Two hours of power and energy at 1 Hz: 14,400 samples (more from the other tests' devices).
+    expect(value('hearth_history_samples_written_total')).toBeGreaterThanOrEqual(2 * 2 * 3600);
+    expect(value('hearth_history_flushes_total')).toBeGreaterThan(0);
+    expect(value('hearth_history_failed_flushes_total')).toBe(0);
+    expect(value('hearth_history_pending_rows')).toBe(0);
+    expect(value('hearth_history_bytes')).toBeGreaterThan(0);
+    expect(value('hearth_history_budget_bytes')).toBe(512 * 1024 * 1024);
+  });
 });

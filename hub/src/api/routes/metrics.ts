@@ -32,6 +32,19 @@ export const metricsRoutes = (metrics: ApiMetrics): ApiPlugin => async (app, { d
       const counter = !GAUGE_STATS.test(key);
       text.add(`hearth_broker_${metricName(key)}${counter ? '_total' : ''}`, counter ? 'counter' : 'gauge', `Broker statistic ${key}.`, value);
     }
+    const history = deps.history;
+    if (history) {
+      const c = history.ingest.counters;
+      text
+        .add('hearth_history_samples_written_total', 'counter', 'Telemetry samples committed to the history store.', c.samples)
+        .add('hearth_history_events_written_total', 'counter', 'Device events committed to the history store.', c.events)
+        .add('hearth_history_dropped_total', 'counter', 'Samples and events lost because a batch could not be written.', c.dropped)
+        .add('hearth_history_flushes_total', 'counter', 'History batches committed.', c.flushes)
+        .add('hearth_history_failed_flushes_total', 'counter', 'History batches that failed to commit.', c.failedFlushes)
+        .add('hearth_history_pending_rows', 'gauge', 'Rows in the open batch (what a power cut would lose).', history.ingest.pending)
+        .add('hearth_history_bytes', 'gauge', 'Estimated size of the history store.', history.storage.bytes())
+        .add('hearth_history_budget_bytes', 'gauge', 'The storage budget of the history store.', history.storage.budgetBytes);
+    }
     return reply.type(CONTENT_TYPE).send(text.toString());
   });
 };
