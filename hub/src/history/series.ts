@@ -65,6 +65,17 @@ export class SeriesIndex {
     return t;
   }
 
+  /** The device's series, dropped from memory (their rows are being purged). */
+  forgetDevice(deviceId: string): SeriesRow[] {
+    const rows = this.all().filter((s) => s.deviceId === deviceId);
+    for (const row of rows) {
+      this.#byKey.delete(key(row.deviceId, row.capability));
+      this.#byId.delete(row.id);
+      this.#lastT.delete(row.id);
+    }
+    return rows;
+  }
+
   #add(row: SeriesRow): void {
     this.#byKey.set(key(row.deviceId, row.capability), row);
     this.#byId.set(row.id, row);

@@ -6,6 +6,7 @@ import { HistoryRepo, type EventFilter, type EventRow } from '../store/history-r
 import type { Store } from '../store/store.ts';
 import { HistoryIngest } from './ingest.ts';
 import { HistoryMaintenance } from './maintenance.ts';
+import { HistoryPurge } from './purge.ts';
 import { HistoryQuery, type EnergyPeriod, type Period, type Point } from './query.ts';
 import { SeriesIndex } from './series.ts';
 import { HistoryStorage, type StorageReport } from './storage.ts';
@@ -26,6 +27,7 @@ export interface HistoryDeps {
 /** Budget checks read the size index; once every this many milliseconds is plenty. */
 const BUDGET_CHECK_MS = 10_000;
 const EVENT_DELETE_CHUNK = 500;
+const PURGE_OWNER = 'history.purge';
 
 /**
  * The history part: ingest from the bus, background maintenance in time slices, queries for the
@@ -39,6 +41,7 @@ export class HistoryService {
   readonly ingest: HistoryIngest;
   readonly maintenance: HistoryMaintenance;
   readonly query: HistoryQuery;
+  readonly purge: HistoryPurge;
   storage!: HistoryStorage;
   readonly #deps: HistoryDeps;
   #timer: TimerHandle | undefined;
@@ -56,11 +59,20 @@ export class HistoryService {
     });
     this.maintenance = new HistoryMaintenance({ repo: this.repo, series: this.series, tiers: this.tiers, log: deps.log });
     this.query = new HistoryQuery(this.repo, this.tiers);
+    this.purge = new HistoryPurge({ repo: this.repo, series: this.series, settings: deps.store.settings, open: () => this.storage.open });
   }
 
   async start(): Promise<void> {
     this.series.load();
+    this.purge.resume();
     this.storage = new HistoryStorage(this.repo, this.series, this.tiers, this.#deps.config.budgetMb * 1024 * 1024);
+    // A removed device's history goes with it (purge.ts); write its last batch first, so
+    // nothing of it lands after the purge began.
+    this.#deps.bus.on(PURGE_OWNER, 'device.removed', (e) => {
+      this.ingest.flush();
+      this.purge.enqueue(e.deviceId);
+    });
+    this.#deps.bus.on(PURGE_OWNER, 'device.added', (e) => this.purge.finishNow(e.deviceId));
     this.ingest.onFlushed = (samples, events) => {
       this.storage.open.samples += samples;
       this.storage.open.events += events;
@@ -74,6 +86,7 @@ export class HistoryService {
     this.#running = false;
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#deps.bus.offOwner(PURGE_OWNER);
     this.ingest.stop();
   }
 
@@ -91,6 +104,7 @@ export class HistoryService {
     try {
       done = this.maintenance.run(now, deadline);
       if (done) done = this.#expireEvents(now, deadline);
+      if (done) done = this.purge.run(deadline);
       if (done && now - this.#lastBudgetCheck >= BUDGET_CHECK_MS) {
         this.#lastBudgetCheck = now;
         const bytes = this.storage.logSize(now);

@@ -255,4 +255,22 @@ export class HistoryRepo {
   deleteEventsBefore(cutoff: number, limit: number): number {
     return this.db.prepare('DELETE FROM history_events WHERE id IN (SELECT id FROM history_events WHERE at < ? ORDER BY at LIMIT ?)').run(cutoff, limit).changes;
   }
+
+  // ---- purge of a removed device (history/purge.ts), a chunk per call --------------------
+
+  /** Deletes up to `limit` rows of each table holding the series' data. */
+  deleteSeriesChunk(seriesId: number, limit: number): { blocks: number; samples: number; buckets: number } {
+    const blocks = this.db.prepare('DELETE FROM history_blocks WHERE rowid IN (SELECT rowid FROM history_blocks WHERE series_id = ? LIMIT ?)').run(seriesId, limit).changes;
+    const samples = this.db.prepare('DELETE FROM history_open WHERE (series_id, t) IN (SELECT series_id, t FROM history_open WHERE series_id = ? LIMIT ?)').run(seriesId, limit).changes;
+    const buckets = this.db.prepare('DELETE FROM history_open_buckets WHERE (series_id, tier, t) IN (SELECT series_id, tier, t FROM history_open_buckets WHERE series_id = ? LIMIT ?)').run(seriesId, limit).changes;
+    return { blocks, samples, buckets };
+  }
+
+  deleteSeries(seriesId: number): void {
+    this.db.prepare('DELETE FROM history_series WHERE id = ?').run(seriesId);
+  }
+
+  deleteDeviceEvents(deviceId: string, limit: number): number {
+    return this.db.prepare('DELETE FROM history_events WHERE id IN (SELECT id FROM history_events WHERE device_id = ? LIMIT ?)').run(deviceId, limit).changes;
+  }
 }

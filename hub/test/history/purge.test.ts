@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/core/logger.ts';
+import { HistoryService } from '../../src/history/service.ts';
+import { historyFixture, type HistoryFixture } from './fixture.ts';
+
+const TABLES = ['history_blocks', 'history_open', 'history_open_buckets'] as const;
+
+/** Removing a device removes its history, in chunks, resumably, and never anyone else's. */
+describe('history of a removed device', () => {
+  let f: HistoryFixture;
+  afterEach(() => f.close());
+
+  /** Rows per table that belong to one device. */
+  const rowsOf = (deviceId: string) => {
+    const counts: Record<string, number> = {};
+    for (const table of TABLES) {
+      counts[table] = (f.store.db.prepare(`SELECT count(*) AS n FROM ${table} x JOIN history_series s ON s.id = x.series_id WHERE s.device_id = ?`).get(deviceId) as { n: number }).n;
+    }
+    counts.history_series = (f.store.db.prepare('SELECT count(*) AS n FROM history_series WHERE device_id = ?').get(deviceId) as { n: number }).n;
+    counts.history_events = (f.store.db.prepare('SELECT count(*) AS n FROM history_events WHERE device_id = ?').get(deviceId) as { n: number }).n;
+    return counts;
+  };
+  /** Two plugs, 2 h 5 min of power and energy at 1 Hz, switch changes and commands. */
+  const fill = () => {
+    for (let i = 0; i < 7500; i++) {
+      for (const deviceId of ['dev_a', 'dev_b']) {
+        f.bus.emit('telemetry.sample', { deviceId, capability: 'power', value: i % 60, at: f.clock.now() });
+        f.bus.emit('telemetry.sample', { deviceId, capability: 'energy', value: i / 1000, at: f.clock.now() });
+        if (i % 600 === 0) f.bus.emit('device.state', { deviceId, capability: 'switch', value: i % 1200 === 0, previous: i % 1200 !== 0, at: f.clock.now() });
+      }
+      f.clock.advance(1000);
+    }
+    f.service.maintain(Infinity);
+  };
+  const storageMatchesDisk = () => expect({ ...f.service.storage.open }).toEqual(f.service.repo.openCounts());
+
+  it('deletes every row of its series and events; the other device keeps all of its own', async () => {
+    f = await historyFixture({ maintenanceIntervalMs: 600_000 });
+    fill();
+    const a = rowsOf('dev_a');
+    const b = rowsOf('dev_b');
+    expect(a.history_blocks).toBeGreaterThan(0);
+    expect(a.history_events).toBeGreaterThan(0);
+    expect(a.history_series).toBe(2);
+
+    f.bus.emit('device.removed', { deviceId: 'dev_a', at: f.clock.now() });
+    // Gone from queries at once, from the disk by the next maintenance.
+    expect(f.service.series.get('dev_a', 'power')).toBeUndefined();
+    expect(f.service.purge.pendingDevices).toEqual(['dev_a']);
+    f.service.maintain(Infinity);
+    expect(rowsOf('dev_a')).toEqual({ history_blocks: 0, history_open: 0, history_open_buckets: 0, history_series: 0, history_events: 0 });
+    expect(rowsOf('dev_b')).toEqual(b);
+    expect(f.service.purge.pendingDevices).toEqual([]);
+    storageMatchesDisk();
+  });
+
+  it('a purge cut short by its time slice goes on after a restart', async () => {
+    f = await historyFixture({ maintenanceIntervalMs: 600_000 });
+    fill();
+    f.bus.emit('device.removed', { deviceId: 'dev_a', at: f.clock.now() });
+    // One chunk, then out of time.
+    expect(f.service.purge.run(() => true)).toBe(false);
+    const partly = rowsOf('dev_a');
+    expect(partly.history_series).toBe(2);
+    await f.service.stop();
+
+    const log = createLogger({ level: 'silent' });
+    const again = new HistoryService({ store: f.store, bus: f.bus, clock: f.clock, log, config: f.config.history });
+    await again.start();
+    f.service = again;
+    expect(again.series.get('dev_a', 'power')).toBeUndefined(); // still queued: not served
+    expect(again.series.get('dev_b', 'power')).toBeDefined();
+    again.maintain(Infinity);
+    expect(rowsOf('dev_a')).toEqual({ history_blocks: 0, history_open: 0, history_open_buckets: 0, history_series: 0, history_events: 0 });
+    storageMatchesDisk();
+  });
+
+  it('the same id added again (a re-paired plug) starts from empty history', async () => {
+    f = await historyFixture({ maintenanceIntervalMs: 600_000 });
+    fill();
+    f.bus.emit('device.removed', { deviceId: 'dev_a', at: f.clock.now() });
+    f.bus.emit('device.added', { deviceId: 'dev_a', at: f.clock.now() });
+    expect(rowsOf('dev_a').history_series).toBe(0);
+    f.bus.emit('telemetry.sample', { deviceId: 'dev_a', capability: 'power', value: 42, at: f.clock.now() });
+    f.service.maintain(Infinity);
+    expect(f.service.history('dev_a', 'power', 0, f.clock.now() + 1, 100).points.map((p) => p.mean)).toEqual([42]);
+  });
+});
