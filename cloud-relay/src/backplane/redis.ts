@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Backplane, Presence, SignedDeviceList, StoredState } from './backplane.ts';
+
+/** Presence expires unless its node refreshes it: a killed node's hubs show offline by then. */
+const PRESENCE_TTL_S = 15;
+const PRESENCE_REFRESH_MS = 5000;
+
+/**
+ * Several relay nodes sharing one Redis (docs/relay-protocol.md "Many nodes"):
+ *   hearth:presence:<hub>   node id holding the hub's tunnel (TTL, refreshed by that node)
+ *   hearth:offline:<hub>    ms when its last tunnel closed
+ *   hearth:devices:<hub>    the hub's signed device list (JSON {doc, sig})
+ *   hearth:state:<hub>      the sealed snapshot (JSON {blob, storedAt})
+ *   hearth:node:<node>      pub/sub channel of frames for that node
+ * PUBLISH answers how many subscribers got the message, so a frame for a dead node is noticed
+ * at once instead of vanishing.
+ */
+export class RedisBackplane implements Backplane {
+  readonly nodeId = `n-${randomBytes(6).toString('hex')}`;
+  readonly #cmd: Redis;
+  readonly #sub: Redis;
+  readonly #mine = new Set<string>();
+  #refresh: NodeJS.Timeout | undefined;
+
+  constructor(url: string) {
+    // Fail commands fast while Redis is away rather than queueing without bound.
+    const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true };
+    this.#cmd = new Redis(url, options);
+    this.#sub = new Redis(url, options);
+  }
+
+  async start(deliver: (message: Uint8Array) => void): Promise<void> {
+    await Promise.all([this.#cmd.connect(), this.#sub.connect()]);
+    this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => deliver(message));
+    await this.#sub.subscribe(channelOf(this.nodeId));
+    this.#refresh = setInterval(() => void this.#refreshPresence(), PRESENCE_REFRESH_MS);
+    this.#refresh.unref();
+  }
+
+  async send(node: string, message: Uint8Array): Promise<boolean> {
+    const receivers = await this.#cmd.publish(channelOf(node), Buffer.from(message.buffer, message.byteOffset, message.length));
+    return receivers > 0;
+  }
+
+  async claimHub(hubId: string): Promise<void> {
+    this.#mine.add(hubId);
+    await this.#cmd.set(`hearth:presence:${hubId}`, this.nodeId, 'EX', PRESENCE_TTL_S);
+  }
+
+  async releaseHub(hubId: string, at: number): Promise<void> {
+    this.#mine.delete(hubId);
+    // Only if the presence is still ours: the hub may already be back through another node.
+    await this.#cmd.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('SET', KEYS[2], ARGV[2]) end return 0",
+      2,
+      `hearth:presence:${hubId}`,
+      `hearth:offline:${hubId}`,
+      this.nodeId,
+      String(at),
+    );
+  }
+
+  async locateHub(hubId: string): Promise<Presence> {
+    const [node, offline] = await this.#cmd.mget(`hearth:presence:${hubId}`, `hearth:offline:${hubId}`);
+    return { node: node ?? null, offlineSince: node ? null : offline ? Number(offline) : null };
+  }
+
+  async getDevices(hubId: string): Promise<SignedDeviceList | null> {
+    const value = await this.#cmd.get(`hearth:devices:${hubId}`);
+    return value ? (JSON.parse(value) as SignedDeviceList) : null;
+  }
+
+  async setDevices(hubId: string, list: SignedDeviceList): Promise<void> {
+    await this.#cmd.set(`hearth:devices:${hubId}`, JSON.stringify(list));
+  }
+
+  async getState(hubId: string): Promise<StoredState | null> {
+    const value = await this.#cmd.get(`hearth:state:${hubId}`);
+    return value ? (JSON.parse(value) as StoredState) : null;
+  }
+
+  async setState(hubId: string, state: StoredState): Promise<void> {
+    await this.#cmd.set(`hearth:state:${hubId}`, JSON.stringify(state));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#refresh);
+    this.#sub.disconnect();
+    await this.#cmd.quit().catch(() => undefined);
+  }
+
+  async #refreshPresence(): Promise<void> {
+    if (this.#mine.size === 0) return;
+    const pipeline = this.#cmd.pipeline();
+    for (const hubId of this.#mine) pipeline.set(`hearth:presence:${hubId}`, this.nodeId, 'EX', PRESENCE_TTL_S);
+    await pipeline.exec().catch(() => undefined);
+  }
+}
+
+function channelOf(node: string): string {
+  return `hearth:node:${node}`;
+}

@@ -1,0 +1,127 @@
+import type { RawData, WebSocket } from 'ws';
+import { NODE_MSG, type NodeMessage } from './node-messages.ts';
+import { ProtocolError, keyFromBase64, toBase64 } from './protocol/encoding.ts';
+import { CONTEXT, hubKeyOfId, relayAuthMessage } from './protocol/keys.ts';
+import { parseControl, type ControlMessage, type DeviceListDoc } from './protocol/relay-messages.ts';
+import { rawBytes, rawText, refuse, sendControl, type RelayNode } from './relay-node.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { verifyEd25519 } from './verify.ts';
+
+type DeviceHello = Extract<ControlMessage, { type: 'hello'; role: 'device' }>;
+
+/**
+ * A remote device's connection: admitted only if its key signed the challenge and is on its
+ * hub's signed list; then each binary frame goes to the node holding the hub's tunnel.
+ */
+export class DeviceConnection {
+  readonly #node: RelayNode;
+  readonly #ws: WebSocket;
+  readonly #hubId: string;
+  readonly #session: number;
+  readonly #bucket: TokenBucket;
+  #hubNode: string | null;
+  #closed = false;
+
+  static async accept(node: RelayNode, ws: WebSocket, challenge: Uint8Array, hello: DeviceHello): Promise<void> {
+    const hubId = String(hello.hubId);
+    const hubKey = hubKeyOfId(hubId);
+    const key = keyFromBase64(hello.key, 32);
+    if (!verifyEd25519(relayAuthMessage('device', challenge, hubId), hello.sig, key)) throw new ProtocolError('bad_signature', 'the challenge is not signed by this key');
+    const { backplane } = node.deps;
+    const list = await backplane.getDevices(hubId);
+    // The list is checked against the hub's key here too: whoever can write to the shared store
+    // still cannot let a device in.
+    if (!list || !verifyEd25519(new Uint8Array([...CONTEXT.deviceList, ...new TextEncoder().encode(list.doc)]), list.sig, hubKey)) {
+      throw new ProtocolError('device_not_enrolled', 'this key is not enrolled with that hub');
+    }
+    const doc = JSON.parse(list.doc) as DeviceListDoc & { revoked?: string[] };
+    const keyB64 = toBase64(key);
+    if (!doc.keys.includes(keyB64)) {
+      throw new ProtocolError(doc.revoked?.includes(keyB64) ? 'device_revoked' : 'device_not_enrolled', 'this key may not reach that hub');
+    }
+    const presence = await backplane.locateHub(hubId);
+    const connection = new DeviceConnection(node, ws, hubId, presence.node);
+    if (presence.node) {
+      const delivered = await node.sendToNode(presence.node, NODE_MSG.OPEN, connection.#session, hubId, new TextEncoder().encode(keyB64));
+      if (!delivered) connection.#hubNode = null;
+    }
+    sendControl(ws, connection.#hubNode ? { type: 'ready', hubOnline: true } : { type: 'ready', hubOnline: false, offlineSince: presence.offlineSince });
+  }
+
+  constructor(node: RelayNode, ws: WebSocket, hubId: string, hubNode: string | null) {
+    this.#node = node;
+    this.#ws = ws;
+    this.#hubId = hubId;
+    this.#hubNode = hubNode;
+    this.#session = node.newSessionId();
+    const { deviceRatePerS, deviceBurst } = node.deps.limits;
+    this.#bucket = new TokenBucket(deviceRatePerS, deviceBurst, Date.now());
+    node.devices.set(this.#session, this);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      try {
+        if (isBinary) this.#fromDevice(rawBytes(data));
+        else void this.#control(parseControl(rawText(data))).catch((err: unknown) => this.#fail(err));
+      } catch (err) {
+        this.#fail(err);
+      }
+    });
+    ws.on('close', () => this.#onClosed());
+  }
+
+  /** The hub node's message for this device. */
+  fromHubNode(m: NodeMessage): void {
+    if (m.kind === NODE_MSG.TO_DEVICE) {
+      if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(m.payload);
+    } else if (m.kind === NODE_MSG.ERROR_TO_DEVICE) {
+      sendControl(this.#ws, { type: 'error', code: new TextDecoder().decode(m.payload) });
+    } else if (m.kind === NODE_MSG.CLOSE_TO_DEVICE) {
+      this.#hubNode = null;
+      this.#closed = true;
+      this.#node.devices.delete(this.#session);
+      refuse(this.#ws, new TextDecoder().decode(m.payload) || 'closed_by_hub');
+    }
+  }
+
+  #fromDevice(frame: Uint8Array): void {
+    if (frame.length > this.#node.deps.limits.maxFrameBytes) throw new ProtocolError('frame_too_large', 'frame over the limit');
+    if (!this.#bucket.take(Date.now())) throw new ProtocolError('rate_limited', 'too many frames from this device');
+    const hubNode = this.#hubNode;
+    if (!hubNode) throw new ProtocolError('hub_offline', 'the hub is not connected');
+    void this.#node.sendToNode(hubNode, NODE_MSG.TO_HUB, this.#session, this.#hubId, frame).then((delivered) => {
+      if (!delivered && this.#hubNode === hubNode) {
+        this.#hubNode = null;
+        sendControl(this.#ws, { type: 'hub', online: false, since: Date.now() });
+      }
+    });
+  }
+
+  async #control(message: ControlMessage): Promise<void> {
+    if (message.type !== 'get_state') throw new ProtocolError('bad_message', `unexpected ${String(message.type)} from a device`);
+    const { backplane } = this.#node.deps;
+    const [state, presence] = await Promise.all([backplane.getState(this.#hubId), backplane.locateHub(this.#hubId)]);
+    sendControl(this.#ws, {
+      type: 'state',
+      blob: state?.blob ?? null,
+      storedAt: state?.storedAt ?? null,
+      hubOnline: presence.node !== null,
+      offlineSince: presence.offlineSince,
+    });
+  }
+
+  #fail(err: unknown): void {
+    const code = err instanceof ProtocolError ? err.code : 'bad_message';
+    if (code === 'frame_too_large') {
+      this.#node.deps.log.warn({ hub: this.#hubId, code }, 'device connection refused a frame');
+      refuse(this.#ws, code);
+    } else {
+      sendControl(this.#ws, { type: 'error', code });
+    }
+  }
+
+  #onClosed(): void {
+    this.#node.devices.delete(this.#session);
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#hubNode) void this.#node.sendToNode(this.#hubNode, NODE_MSG.CLOSE_TO_HUB, this.#session, this.#hubId);
+  }
+}

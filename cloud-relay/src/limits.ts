@@ -1,0 +1,28 @@
+/** Per-node limits (flags of `npm run relay`, docs/relay-protocol.md "Limits"). */
+export interface RelayLimits {
+  /** Largest binary frame a peer may send; bigger: `frame_too_large`, connection closed. */
+  maxFrameBytes: number;
+  /** Frames per second a device connection may send (token bucket) before `rate_limited`. */
+  deviceRatePerS: number;
+  deviceBurst: number;
+  /** Frames per second all of a hub's devices together may send it, counted where the hub is. */
+  hubRatePerS: number;
+  hubBurst: number;
+  /** New tunnels a hub may open per minute (the newest live one wins): `too_many_tunnels`. */
+  tunnelsPerHubPerMin: number;
+  /** Device sessions open at once towards one hub: `too_many_sessions`. */
+  sessionsPerHub: number;
+  /** Largest sealed state blob a hub may store. */
+  maxStateBytes: number;
+}
+
+export const DEFAULT_LIMITS: RelayLimits = {
+  maxFrameBytes: 128 * 1024,
+  deviceRatePerS: 100,
+  deviceBurst: 200,
+  hubRatePerS: 400,
+  hubBurst: 800,
+  tunnelsPerHubPerMin: 12,
+  sessionsPerHub: 64,
+  maxStateBytes: 512 * 1024,
+};

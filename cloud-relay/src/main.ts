@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import type { Backplane } from './backplane/backplane.ts';
+import { LocalBackplane } from './backplane/local.ts';
+import { RedisBackplane } from './backplane/redis.ts';
+import { DEFAULT_LIMITS, type RelayLimits } from './limits.ts';
+import { RelayNode } from './relay-node.ts';
+
+const USAGE = `Usage: npm run relay -- [options]
+  --port N              WebSocket port (0 picks a free one; default 8443)
+  --host ADDR           address to bind (default 0.0.0.0)
+  --redis URL           share presence, routing and blobs with other nodes through Redis
+  --data DIR            single-node store (SQLite) when there is no --redis (default ./relay-data)
+  --max-frame-bytes N   --device-rate N --device-burst N --hub-rate N --hub-burst N
+  --tunnels-per-min N   --sessions-per-hub N --max-state-bytes N
+  --log-level LEVEL     fatal|error|warn|info|debug|silent (default info)`;
+
+const LIMIT_FLAGS: Record<string, keyof RelayLimits> = {
+  'max-frame-bytes': 'maxFrameBytes',
+  'device-rate': 'deviceRatePerS',
+  'device-burst': 'deviceBurst',
+  'hub-rate': 'hubRatePerS',
+  'hub-burst': 'hubBurst',
+  'tunnels-per-min': 'tunnelsPerHubPerMin',
+  'sessions-per-hub': 'sessionsPerHub',
+  'max-state-bytes': 'maxStateBytes',
+};
+
+function fail(message: string): never {
+  process.stderr.write(`relay: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function positiveInt(name: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) fail(`--${name} must be an integer >= ${min}`);
+  return value;
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      redis: { type: 'string' },
+      data: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+      ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
+    },
+    strict: true,
+  }).values;
+} catch (err) {
+  fail((err as Error).message);
+}
+if (parsed.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const port = positiveInt('port', parsed.port as string | undefined, 0) ?? 8443;
+if (port > 65535) fail('--port must be at most 65535');
+const limits: RelayLimits = { ...DEFAULT_LIMITS };
+for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
+  const value = positiveInt(flag, (parsed as Record<string, unknown>)[flag] as string | undefined, 1);
+  if (value !== undefined) limits[key] = value;
+}
+const level = (parsed['log-level'] as string | undefined) ?? 'info';
+if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) fail('--log-level is not a level');
+const redisUrl = parsed.redis as string | undefined;
+if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) fail('--redis must be a redis:// or rediss:// URL');
+
+const log = pino({ level, base: { part: 'relay' } });
+const backplane: Backplane = redisUrl ? new RedisBackplane(redisUrl) : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');
+const node = new RelayNode({ backplane, log, limits });
+
+try {
+  const bound = await node.listen(port, (parsed.host as string | undefined) ?? '0.0.0.0');
+  log.info({ port: bound, node: node.nodeId, mode: redisUrl ? 'redis' : 'single' }, `relay listening on ${bound}`);
+} catch (err) {
+  log.fatal({ err }, 'relay failed to start');
+  process.exit(1);
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = setTimeout(() => process.exit(1), 5000);
+    deadline.unref();
+    void node.close().finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Backplane } from './backplane/backplane.ts';
+import { DeviceConnection } from './device-connection.ts';
+import { HubTunnel } from './hub-tunnel.ts';
+import type { RelayLimits } from './limits.ts';
+import { NODE_MSG, decodeNodeMessage, encodeNodeMessage, type NodeMessage, type NodeMsgKind } from './node-messages.ts';
+import { ProtocolError, fromBase64, toBase64 } from './protocol/encoding.ts';
+import { CLOSE, parseControl, type ControlMessage } from './protocol/relay-messages.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const PING_INTERVAL_MS = 30_000;
+
+export interface RelayNodeDeps {
+  backplane: Backplane;
+  log: Logger;
+  limits: RelayLimits;
+}
+
+/**
+ * One relay node: accepts hub tunnels and device connections on one WebSocket port, checks each
+ * peer's signature on a fresh challenge before anything else, and routes end-to-end frames
+ * between a device and its hub's tunnel, through the backplane when they are on different nodes.
+ * It never holds a key that opens a frame.
+ */
+export class RelayNode {
+  readonly deps: RelayNodeDeps;
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  /** Hubs whose tunnel is open on this node. */
+  readonly tunnels = new Map<string, HubTunnel>();
+  /** Device connections on this node, by the session id this node gave them. */
+  readonly devices = new Map<number, DeviceConnection>();
+  readonly #tunnelOpens = new Map<string, TokenBucket>();
+  #nextSession = 1;
+  #ping: NodeJS.Timeout | undefined;
+
+  constructor(deps: RelayNodeDeps) {
+    this.deps = deps;
+    this.#server = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'upgrade_required' } }));
+    });
+    this.#wss = new WebSocketServer({
+      server: this.#server,
+      // Twice the limit: a frame between the two gets a clear `frame_too_large`; beyond it ws
+      // closes with 1009 before buffering more.
+      maxPayload: deps.limits.maxFrameBytes * 2 + 1024,
+      perMessageDeflate: false,
+    });
+    this.#wss.on('connection', (ws) => this.#onConnection(ws));
+  }
+
+  get nodeId(): string {
+    return this.deps.backplane.nodeId;
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await this.deps.backplane.start((message) => this.#onNodeMessage(message));
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => resolve());
+    });
+    // Dead peers (a hub whose network vanished) never send a TCP close: pings find them.
+    this.#ping = setInterval(() => {
+      for (const ws of this.#wss.clients) {
+        const tagged = ws as WebSocket & { hearthAlive?: boolean };
+        if (tagged.hearthAlive === false) {
+          ws.terminate();
+          continue;
+        }
+        tagged.hearthAlive = false;
+        ws.ping();
+      }
+    }, PING_INTERVAL_MS);
+    this.#ping.unref();
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#ping);
+    for (const ws of this.#wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const hubId of this.tunnels.keys()) await this.deps.backplane.releaseHub(hubId, Date.now()).catch(() => undefined);
+    await this.deps.backplane.stop();
+  }
+
+  newSessionId(): number {
+    const id = this.#nextSession;
+    this.#nextSession = this.#nextSession >= 0xffff_fff0 ? 1 : this.#nextSession + 1;
+    return id;
+  }
+
+  /** Sends to a node; a node that is gone counts as a delivery failure (false). */
+  async sendToNode(node: string, kind: NodeMsgKind, session: number, hubId: string, payload: Uint8Array = new Uint8Array(0)): Promise<boolean> {
+    try {
+      return await this.deps.backplane.send(node, encodeNodeMessage({ kind, session, origin: this.nodeId, hubId, payload }));
+    } catch (err) {
+      this.deps.log.warn({ err, node }, 'backplane send failed');
+      return false;
+    }
+  }
+
+  /** A new tunnel of `hubId` may open (per-minute bucket). */
+  allowTunnelOpen(hubId: string): boolean {
+    const { tunnelsPerHubPerMin } = this.deps.limits;
+    let bucket = this.#tunnelOpens.get(hubId);
+    if (!bucket) {
+      bucket = new TokenBucket(tunnelsPerHubPerMin / 60, tunnelsPerHubPerMin, Date.now());
+      this.#tunnelOpens.set(hubId, bucket);
+    }
+    return bucket.take(Date.now());
+  }
+
+  #onConnection(ws: WebSocket): void {
+    (ws as WebSocket & { hearthAlive?: boolean }).hearthAlive = true;
+    ws.on('pong', () => { (ws as WebSocket & { hearthAlive?: boolean }).hearthAlive = true; });
+    ws.on('error', () => ws.terminate());
+    const challenge = randomBytes(32);
+    sendControl(ws, { type: 'challenge', nonce: toBase64(challenge) });
+    const timer = setTimeout(() => refuse(ws, 'handshake_timeout'), HANDSHAKE_TIMEOUT_MS);
+    ws.once('message', (data: RawData, isBinary: boolean) => {
+      clearTimeout(timer);
+      void this.#onHello(ws, challenge, data, isBinary).catch((err: unknown) => {
+        const code = err instanceof ProtocolError ? err.code : 'internal_error';
+        if (code === 'internal_error') this.deps.log.error({ err }, 'handshake failed');
+        refuse(ws, code);
+      });
+    });
+  }
+
+  async #onHello(ws: WebSocket, challenge: Uint8Array, data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) throw new ProtocolError('bad_message', 'the first message is the hello');
+    const hello = parseControl(rawText(data));
+    if (hello.type !== 'hello') throw new ProtocolError('bad_message', 'the first message is the hello');
+    if (hello.role === 'hub') {
+      await HubTunnel.accept(this, ws, challenge, hello);
+    } else if (hello.role === 'device') {
+      await DeviceConnection.accept(this, ws, challenge, hello);
+    } else {
+      throw new ProtocolError('bad_message', 'role must be hub or device');
+    }
+  }
+
+  #onNodeMessage(data: Uint8Array): void {
+    let m: NodeMessage;
+    try {
+      m = decodeNodeMessage(data);
+    } catch {
+      this.deps.log.warn({ bytes: data.length }, 'dropped an unreadable backplane message');
+      return;
+    }
+    switch (m.kind) {
+      case NODE_MSG.OPEN:
+      case NODE_MSG.TO_HUB:
+      case NODE_MSG.CLOSE_TO_HUB: {
+        const tunnel = this.tunnels.get(m.hubId);
+        if (tunnel) tunnel.fromDeviceNode(m);
+        else if (m.kind !== NODE_MSG.CLOSE_TO_HUB) void this.sendToNode(m.origin, NODE_MSG.CLOSE_TO_DEVICE, m.session, m.hubId, utf8Code('hub_offline'));
+        return;
+      }
+      default:
+        this.devices.get(m.session)?.fromHubNode(m);
+    }
+  }
+}
+
+export function sendControl(ws: WebSocket, message: ControlMessage): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+}
+
+/** Tells the peer why (stable code), then closes with the matching close code. */
+export function refuse(ws: WebSocket, code: string): void {
+  sendControl(ws, { type: 'error', code, fatal: true });
+  const closeCode = code === 'frame_too_large' ? CLOSE.tooLarge : code === 'rate_limited' ? CLOSE.rateLimited : code === 'replaced' ? CLOSE.replaced : code === 'hub_offline' ? CLOSE.hubGone : CLOSE.refused;
+  ws.close(closeCode, code);
+  // A peer that does not answer the close handshake is cut after a second.
+  setTimeout(() => ws.terminate(), 1000).unref();
+}
+
+export function rawText(data: RawData): string {
+  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+  if (buffer.length > 64 * 1024) throw new ProtocolError('frame_too_large', 'control message too large');
+  return buffer.toString('utf8');
+}
+
+export function rawBytes(data: RawData): Uint8Array {
+  return Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+export function utf8Code(code: string): Uint8Array {
+  return Buffer.from(code, 'utf8');
+}
+
+export { fromBase64 };
