@@ -5,6 +5,7 @@ import type { Aedes } from 'aedes';
 import type { Logger } from '../core/logger.ts';
 import type { HearthClient } from './client-state.ts';
 import type { BrokerCounters } from './counters.ts';
+import { batchWrites } from './write-batcher.ts';
 
 export interface ConnectionLimits {
   /** Largest MQTT packet (remaining length) accepted; a bigger one closes that connection. */
@@ -48,7 +49,7 @@ export class Connections {
       this.#counters.closedBytesIn += tracked.bytes?.bytesRead ?? 0;
       this.#counters.closedBytesOut += tracked.bytes?.bytesWritten ?? 0;
     });
-    coalesceWrites(conn);
+    batchWrites(conn);
     const client = this.#aedes.handle(conn, req) as HearthClient;
     this.#limitPacketSize(client);
     this.#boundOutgoing(client, conn);
@@ -103,11 +104,8 @@ export class Connections {
       waiting = 0;
     });
     client.waitForDrain = (done) => {
-      // Held back by coalesceWrites: it goes out at the end of this turn, not a sign of slowness.
-      if (corked.has(conn)) {
-        setImmediate(done, null, client);
-        return;
-      }
+      // Only writes that reached the stream itself get here: gathered ones report success
+      // (write-batcher.ts), so this counts messages waiting beyond a full stream buffer.
       if (++waiting > limit) {
         if (waiting === limit + 1) {
           this.#counters.slowClientDisconnects++;
@@ -121,44 +119,9 @@ export class Connections {
   }
 }
 
-/** Connections with writes held back in this event-loop turn; one setImmediate releases them all. */
-const corked = new Set<Duplex>();
-let uncorkScheduled = false;
-
-function uncorkAll(): void {
-  uncorkScheduled = false;
-  for (const conn of corked) conn.uncork();
-  corked.clear();
-}
-
-/**
- * aedes writes each delivery from its own setImmediate callback, and mqtt-packet uncorks after
- * every packet, so a busy subscriber costs one writev system call per message (half of the
- * broker's CPU at QoS 1 in bench/broker). Holding a connection corked from its first write until
- * the next turn of the event loop sends everything written meanwhile in one call. Writes still
- * to a connection whose buffer is already full are not held, so the slow-client bound counts them.
- */
-function coalesceWrites(conn: Duplex): void {
-  const write = conn.write;
-  conn.write = function coalescedWrite(this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
-    // A connection already over its buffer limit is not corked: its writes queue anyway, and
-    // each one is counted towards the slow-client bound.
-    if (!corked.has(this) && !this.destroyed && !this.writableNeedDrain) {
-      this.cork();
-      corked.add(this);
-      if (!uncorkScheduled) {
-        uncorkScheduled = true;
-        setImmediate(uncorkAll);
-      }
-    }
-    return write.apply(this, args);
-  } as Duplex['write'];
-  conn.once('close', () => corked.delete(conn));
-}
-
 export function listenTcp(host: string, port: number, onConnection: (socket: Socket) => void): Promise<Server> {
-  // noDelay: MQTT packets are small and latency matters more than packing (aedes already
-  // corks each packet's writes into one).
+  // noDelay: MQTT packets are small and latency matters more than packing (each connection's
+  // writes of a turn already go out as one, see write-batcher.ts).
   const server = createServer({ noDelay: true }, onConnection);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
