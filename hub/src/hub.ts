@@ -195,10 +195,19 @@ export class Hub {
         // Before the API (its routes) and after the store; cameras are not registry devices.
         name: 'recorder',
         start: async () => {
-          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, config: recorderConfigFromEnv() });
+          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, config: recorderConfigFromEnv(), devices: this.registry });
           await this.recorder.start();
+          // Rules ask for event clips through this interface; they never import the recorder.
+          const recorder = this.recorder;
+          this.rules.useCameras({
+            has: (cameraId) => recorder.repo.getCamera(cameraId) !== undefined,
+            clip: (cameraId, seconds, ruleId) => { recorder.clip(cameraId, { seconds, source: 'rule', details: { ruleId } }); },
+          });
         },
-        stop: () => this.recorder.stop(),
+        stop: async () => {
+          this.rules.useCameras(undefined);
+          await this.recorder.stop();
+        },
       },
       {
         name: 'auth',
@@ -262,7 +271,8 @@ export class Hub {
 /**
  * The recorder's timings. Not yet in the config file (a later slice adds retention and budgets
  * there): HEARTH_RECORDER_SEGMENT_S (tests and demos use short segments),
- * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_RETENTION_DAYS, HEARTH_RECORDER_BUDGET_MB, HEARTH_RECORDER_MIN_FREE_MB.
+ * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_BUDGET_MB, HEARTH_RECORDER_MIN_FREE_MB (retention is per
+ * camera, in its settings).
  */
 function recorderConfigFromEnv(): Partial<RecorderConfig> {
   const num = (name: string, min: number) => {
@@ -271,13 +281,11 @@ function recorderConfigFromEnv(): Partial<RecorderConfig> {
   };
   const segment = num('HEARTH_RECORDER_SEGMENT_S', 1);
   const backoff = num('HEARTH_RECORDER_BACKOFF_MAX_MS', 100);
-  const retention = num('HEARTH_RECORDER_RETENTION_DAYS', 1);
   const budgetMb = num('HEARTH_RECORDER_BUDGET_MB', 0);
   const minFreeMb = num('HEARTH_RECORDER_MIN_FREE_MB', 0);
   return {
     ...(segment !== undefined ? { segmentSeconds: segment } : {}),
     ...(backoff !== undefined ? { backoffMaxMs: backoff } : {}),
-    ...(retention !== undefined ? { retentionDays: retention } : {}),
     ...(budgetMb !== undefined ? { budgetBytes: Math.floor(budgetMb * 1024 * 1024) } : {}),
     ...(minFreeMb !== undefined ? { minFreeBytes: Math.floor(minFreeMb * 1024 * 1024) } : {}),
   };

@@ -51,8 +51,21 @@ export const ERROR_STATUS = {
   // fault or the URL's, not ours: 502); unsupported: it answers but sends nothing we can record.
   camera_not_found: 404,
   recording_not_found: 404,
+  recording_range_too_large: 400,
+  camera_off: 409,
+  range_not_satisfiable: 416,
   camera_unsupported: 422,
   camera_unreachable: 502,
+  // The recordings volume is at its free-space floor with no footage left to remove: nothing
+  // records until space returns (also the camera's alert code).
+  recorder_storage_full: 507,
+  // Remote access (hub/src/relay, docs/relay-protocol.md). local_only: a LAN-only route
+  // (enrolment, owner setup, pairing) asked through the relay; remote_user_mismatch: the token's
+  // user is not the user the remote device is enrolled for.
+  local_only: 403,
+  remote_user_mismatch: 403,
+  remote_device_not_found: 404,
+  relay_not_configured: 409,
   // Not HTTP-facing: configuration and start-up failures.
   config_invalid: 500,
   store_corrupt: 500,

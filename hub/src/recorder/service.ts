@@ -1,16 +1,21 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Actor, EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordAudit } from '../store/audit-log.ts';
-import { RecorderRepo, type CameraRow } from '../store/recorder-repo.ts';
+import { RecorderRepo, type CameraRow, type ClipRow } from '../store/recorder-repo.ts';
 import type { Store } from '../store/store.ts';
-import { CameraRecorder } from './camera-recorder.ts';
+import { CameraRecorder, type ClosedSegment } from './camera-recorder.ts';
+import {
+  DEFAULT_CAMERA_SETTINGS, mergeCameraSettings, parseCameraSettings, triggerMatches,
+  type CameraMode, type CameraSettings, type CameraTriggerLink,
+} from './camera-settings.ts';
+import { RangeExporter, type ExportedFile } from './export.ts';
+import { RecordingsStorage } from './storage.ts';
 import type { LiveViewer } from './live.ts';
 import { probeCamera, type ProbeResult } from './probe.ts';
 import { maskUrl, parseCameraUrl } from './url.ts';
@@ -19,11 +24,9 @@ export interface RecorderConfig {
   segmentSeconds: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
-  /** Segments older than this go (all cameras; per camera and per kind come with event clips). */
-  retentionDays: number;
-  /** Most bytes all segments may take; 0 = no limit but the free-space floor. */
+  /** Most bytes all segments may take (counting the ones being written); 0 = no byte limit. */
   budgetBytes: number;
-  /** Free space the volume keeps: below it the oldest segments go first. */
+  /** Free space the volume keeps: below it the oldest footage goes; with none left, recording stops. */
   minFreeBytes: number;
   maintenanceIntervalMs: number;
 }
@@ -32,15 +35,18 @@ export const DEFAULT_RECORDER_CONFIG: RecorderConfig = {
   segmentSeconds: 4,
   backoffInitialMs: 1000,
   backoffMaxMs: 30_000,
-  retentionDays: 14,
   budgetBytes: 0,
   minFreeBytes: 1024 ** 3,
   maintenanceIntervalMs: 60_000,
 };
 
-const DAY_MS = 86_400_000;
-/** Rows (and files) deleted per statement: bounded work per step on an SD card. */
-const DELETE_BATCH = 50;
+/** The alert a camera carries while the volume is at its floor and nothing is written. */
+export const STORAGE_FULL = 'recorder_storage_full';
+/** Open segments are reserved at this many times the largest recent segment of their camera. */
+const RESERVE_FACTOR = 2;
+const RECENT_SEGMENTS = 5;
+/** Once stopped at the floor, writing resumes when this much more than the floor is free. */
+const MIN_RESUME_MARGIN = 1024 * 1024;
 
 export interface RecorderDeps {
   store: Store;
@@ -55,6 +61,8 @@ export interface RecorderDeps {
   ffmpeg?: string;
   /** Free bytes on the recordings volume (statfs by default; tests stand in). */
   freeBytes?: (dir: string) => number;
+  /** Checks linked sensors as the person linking them sees them (the device registry). */
+  devices?: { get(id: string, actor: Actor): { capabilities: string[] } };
 }
 
 /** A camera as the API shows it: the URL's password is masked. */
@@ -66,49 +74,94 @@ export interface CameraView {
   width: number;
   height: number;
   fps: number;
+  mode: CameraMode;
+  settings: CameraSettings;
+  /** recording | starting | unavailable | off | storage_full */
+  state: string;
   available: boolean;
+  /** Set while something needs a person: `recorder_storage_full`. */
+  alert: { code: string; since: string } | null;
   createdAt: string;
+}
+
+export interface CameraInput {
+  name?: string;
+  mode?: CameraMode;
+  settings?: Partial<CameraSettings>;
+}
+
+export interface ClipView {
+  id: number;
+  cameraId: string;
+  at: string;
+  start: string;
+  end: string;
+  source: string;
 }
 
 export interface Recordings {
   cameraId: string;
   from: string;
   to: string;
-  segments: { start: string; end: string; bytes: number }[];
+  segments: { start: string; end: string; bytes: number; kind: 'continuous' | 'event' }[];
+  clips: ClipView[];
   events: { at: string; kind: string; details: Record<string, unknown> | null }[];
 }
 
+export interface StorageView {
+  usedBytes: number;
+  freeBytes: number;
+  budgetBytes: number;
+  minFreeBytes: number;
+  /** Held back for the segments being written. */
+  reservedBytes: number;
+  alert: { code: string; since: string } | null;
+}
+
 const OWNER = 'recorder';
+const iso = (t: number) => new Date(t).toISOString();
 
 /**
  * The recorder part: cameras (added after an ffprobe), one CameraRecorder (supervised ffmpeg)
- * per camera, the segment index, and playback of a range as one stream-copied MP4.
- * Availability changes go on the bus as `recording.event` (`camera_unavailable` /
- * `camera_available`) and into `camera_events`, so gaps show on the timeline.
+ * per camera that records, the segment index, event clips, storage limits, and playback of a
+ * range as one stream-copied MP4. Availability changes, clips and the storage alert go on the
+ * bus as `recording.event` and into `camera_events`, so they show on the timeline.
  */
 export class RecorderService {
   readonly repo: RecorderRepo;
   readonly root: string;
+  readonly storage: RecordingsStorage;
   readonly #d: RecorderDeps;
   readonly #config: RecorderConfig;
+  readonly #exporter: RangeExporter;
   readonly #recorders = new Map<string, CameraRecorder>();
+  /** Sizes of each camera's last segments: what its open segment is expected to reach. */
+  readonly #recentSizes = new Map<string, number[]>();
+  /** Linked sensors: `device\0capability` → cameras and the value that triggers them. */
+  #links = new Map<string, { cameraId: string; link: CameraTriggerLink }[]>();
   #maintenanceTimer: TimerHandle | undefined;
-  #floorWarned = false;
+  /** Since when the volume is at its floor (recording stopped), or undefined. */
+  #fullSince: number | undefined;
+  #stopped = false;
 
   constructor(deps: RecorderDeps) {
     this.#d = deps;
     this.#config = { ...DEFAULT_RECORDER_CONFIG, ...deps.config };
     this.repo = new RecorderRepo(deps.store.db);
     this.root = join(deps.dataDir, 'recordings');
+    this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
+    this.#exporter = new RangeExporter(this.root, deps.log);
   }
 
   /** Start-up as named steps (each testable alone): make the directory, reconcile, record. */
   async start(): Promise<void> {
+    this.#stopped = false;
     const steps: [string, () => void][] = [
       ['prepare_dir', () => mkdirSync(this.root, { recursive: true })],
       ['reconcile', () => this.reconcile()],
       // Before recording: a full disk is made room on first.
       ['maintain', () => { this.maintain(); this.#scheduleMaintenance(); }],
+      ['link_sensors', () => this.#linkSensors()],
       ['start_recorders', () => { for (const camera of this.repo.listCameras()) this.#startRecorder(camera); }],
     ];
     for (const [name, step] of steps) {
@@ -121,6 +174,7 @@ export class RecorderService {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#maintenanceTimer?.cancel();
     await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
     this.#recorders.clear();
@@ -129,8 +183,8 @@ export class RecorderService {
 
   /**
    * Makes the index and the files agree: rows whose file is gone are deleted; files no row
-   * points at (a segment a killed hub never saw close, playback lists) are removed, and so are
-   * directories of cameras that no longer exist. Returns what it did.
+   * points at (a segment a killed hub never saw close, playback exports) are removed, and so
+   * are directories of cameras that no longer exist. Returns what it did.
    */
   reconcile(): { rowsDropped: number; filesRemoved: number } {
     let rowsDropped = 0;
@@ -158,41 +212,34 @@ export class RecorderService {
   }
 
   /**
-   * Retention, then the budget: segments past `retentionDays` go; then, oldest first across
-   * cameras, while the segments take more than `budgetBytes` or the volume has less than
-   * `minFreeBytes` free. Returns how many segments each rule removed.
+   * Retention per camera and kind (continuous after `continuousDays`, event clips after
+   * `eventDays`), footage outside events for cameras in events mode, old exports, then the
+   * budget and the floor. Returns how many segments retention and the budget removed.
    */
   maintain(): { expired: number; evicted: number } {
-    const c = this.#config;
+    const now = this.#d.clock.now();
     let expired = 0;
-    for (;;) {
-      const batch = this.repo.segmentsEndedBefore(this.#d.clock.now() - c.retentionDays * DAY_MS, DELETE_BATCH);
-      for (const s of batch) this.#deleteSegment(s.id, s.path);
-      expired += batch.length;
-      if (batch.length < DELETE_BATCH) break;
+    for (const camera of this.repo.listCameras()) {
+      const settings = parseCameraSettings(camera.settings);
+      expired += this.storage.expire(camera.id, now, settings);
+      if (camera.mode === 'events') expired += this.storage.pruneOutsideEvents(camera.id, now, settings.preRollS * 1000);
     }
-    let evicted = 0;
-    let total = this.repo.totalBytes();
-    let free = (this.#d.freeBytes ?? freeBytesOf)(this.root);
-    const over = () => (c.budgetBytes > 0 && total > c.budgetBytes) || free < c.minFreeBytes;
-    while (over()) {
-      const batch = this.repo.oldestSegments(DELETE_BATCH);
-      if (batch.length === 0) break;
-      for (const s of batch) {
-        if (!over()) break;
-        this.#deleteSegment(s.id, s.path);
-        total -= s.bytes;
-        free += s.bytes;
-        evicted++;
-      }
-    }
-    if (free < c.minFreeBytes) {
-      // Nothing of ours left to remove: something else fills the volume.
-      if (!this.#floorWarned) this.#d.log.error({ free, minFree: c.minFreeBytes }, 'recordings volume below its free-space floor with no recordings left to remove');
-      this.#floorWarned = true;
-    } else this.#floorWarned = false;
-    if (expired || evicted) this.#d.log.info({ expired, evicted, totalBytes: total }, 'recordings removed');
+    this.#exporter.sweep(Date.now());
+    const { evicted } = this.#enforceLimits();
+    if (expired) this.#d.log.info({ expired }, 'recordings past their retention removed');
     return { expired, evicted };
+  }
+
+  /** The storage figures and the alert, if any. */
+  storageView(): StorageView {
+    return {
+      usedBytes: this.repo.totalBytes(),
+      freeBytes: this.storage.free(),
+      budgetBytes: this.#config.budgetBytes,
+      minFreeBytes: this.#config.minFreeBytes,
+      reservedBytes: this.#reserveBytes(),
+      alert: this.#alert(),
+    };
   }
 
   list(): CameraView[] {
@@ -203,69 +250,95 @@ export class RecorderService {
     return this.#view(this.#camera(id));
   }
 
-  async add(input: { name: string; url: string }, actor: Actor): Promise<CameraView> {
+  async add(input: { name: string; url: string } & CameraInput, actor: Actor): Promise<CameraView> {
     parseCameraUrl(input.url);
+    const settings = mergeCameraSettings(DEFAULT_CAMERA_SETTINGS, input.settings ?? {});
+    this.#checkSettings(settings, actor);
     const probed = await (this.#d.probe ?? probeCamera)(input.url);
-    const camera: CameraRow = { id: newId('cam'), name: input.name, url: input.url, ...probed, createdAt: this.#d.clock.now() };
+    const camera: CameraRow = {
+      id: newId('cam'), name: input.name, url: input.url, ...probed, createdAt: this.#d.clock.now(),
+      mode: input.mode ?? 'continuous', settings: JSON.stringify(settings),
+    };
     this.repo.insertCamera(camera);
-    this.#audit(actor, 'camera.add', camera.id, { name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height });
+    this.#audit(actor, 'camera.add', camera.id, { name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height, mode: camera.mode });
+    this.#linkSensors();
     this.#startRecorder(camera);
     return this.#view(camera);
   }
 
+  /** Changes the name, mode or settings; a change of mode starts or stops the camera's ffmpeg. */
+  async update(id: string, input: CameraInput, actor: Actor): Promise<CameraView> {
+    const camera = this.#camera(id);
+    const settings = mergeCameraSettings(parseCameraSettings(camera.settings), input.settings ?? {});
+    this.#checkSettings(settings, actor);
+    const next: CameraRow = { ...camera, name: input.name ?? camera.name, mode: input.mode ?? camera.mode, settings: JSON.stringify(settings) };
+    this.repo.updateCamera(id, next);
+    this.#audit(actor, 'camera.update', id, { name: next.name, mode: next.mode, settings });
+    this.#linkSensors();
+    if (next.mode !== camera.mode) {
+      await this.#stopRecorder(id);
+      this.#startRecorder(next);
+    }
+    return this.#view(next);
+  }
+
   async remove(id: string, actor: Actor): Promise<void> {
     const camera = this.#camera(id);
-    const recorder = this.#recorders.get(id);
-    this.#recorders.delete(id);
-    await recorder?.stop();
+    await this.#stopRecorder(id);
     this.repo.deleteCamera(id);
     rmSync(join(this.root, id), { recursive: true, force: true });
+    this.#recentSizes.delete(id);
+    this.#linkSensors();
     this.#audit(actor, 'camera.remove', id, { name: camera.name });
+  }
+
+  /**
+   * Records an event clip: from the pre-roll before now (segments already on disk) to
+   * `seconds` after (default the camera's post-roll). A clip that is still open is extended
+   * instead (one motion sensor firing every few seconds is one clip, and a rule reacting to its
+   * own clip cannot loop). Segments in the window are kept as event footage.
+   */
+  clip(id: string, input: { seconds?: number; source: string; details?: Record<string, unknown> }): ClipView {
+    const camera = this.#camera(id);
+    if (camera.mode === 'off') throw new HubError('camera_off', 'the camera records nothing (mode off)', { id });
+    const settings = parseCameraSettings(camera.settings);
+    const now = this.#d.clock.now();
+    const startAt = now - settings.preRollS * 1000;
+    const endAt = now + (input.seconds ?? settings.postRollS) * 1000;
+    const open = this.repo.openClip(id, now);
+    let clip: ClipRow;
+    if (open) {
+      this.repo.extendClip(open.id, endAt);
+      clip = { ...open, endAt: Math.max(open.endAt, endAt) };
+    } else {
+      const row = { cameraId: id, at: now, startAt, endAt, source: input.source, details: input.details ?? null };
+      clip = { id: this.repo.insertClip(row), ...row };
+      this.repo.insertEvent(id, now, 'clip', { clipId: clip.id, source: input.source, ...input.details });
+      this.#d.bus.emit('recording.event', { cameraId: id, kind: 'clip', at: now });
+    }
+    this.repo.markEventSegments(id, clip.startAt, clip.endAt);
+    this.#d.log.info({ camera: id, source: input.source, extended: open !== undefined }, 'event clip');
+    return clipView(clip);
   }
 
   recordings(id: string, from: number, to: number): Recordings {
     this.#camera(id);
-    const iso = (t: number) => new Date(t).toISOString();
     return {
       cameraId: id,
       from: iso(from),
       to: iso(to),
-      segments: this.repo.segments(id, from, to).map((s) => ({ start: iso(s.startAt), end: iso(s.endAt), bytes: s.bytes })),
+      segments: this.repo.segments(id, from, to).map((s) => ({ start: iso(s.startAt), end: iso(s.endAt), bytes: s.bytes, kind: s.event ? 'event' as const : 'continuous' as const })),
+      clips: this.repo.clips(id, from, to).map(clipView),
       events: this.repo.events(id, from, to).map((e) => ({ at: iso(e.at), kind: e.kind, details: e.details })),
     };
   }
 
-  /**
-   * One MP4 of [from, to): the overlapping segments joined by ffmpeg's concat demuxer with
-   * stream copy (no decode), trimmed with inpoint/outpoint (copy cuts land on keyframes), as
-   * fragmented MP4 so it streams without seeking back.
-   */
-  playback(id: string, from: number, to: number): Readable {
-    this.#camera(id);
-    const segments = this.repo.segments(id, from, to);
-    if (segments.length === 0) throw new HubError('recording_not_found', 'nothing was recorded in that range', { from, to });
-    const lines = ['ffconcat version 1.0'];
-    for (const s of segments) {
-      lines.push(`file '${join(this.root, s.path).replace(/'/g, "'\\''")}'`);
-      if (from > s.startAt) lines.push(`inpoint ${((from - s.startAt) / 1000).toFixed(3)}`);
-      if (to < s.endAt) lines.push(`outpoint ${((to - s.startAt) / 1000).toFixed(3)}`);
-    }
-    const list = join(this.root, id, `.playback-${newId('pb')}.ffconcat`);
-    writeFileSync(list, `${lines.join('\n')}\n`);
-    const child = spawn('ffmpeg', [
-      '-hide_banner', '-nostats', '-loglevel', 'error',
-      '-f', 'concat', '-safe', '0', '-i', list,
-      '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4', 'pipe:1',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
-    child.once('close', (code) => {
-      rmSync(list, { force: true });
-      if (code) this.#d.log.warn({ camera: id, code, ffmpeg: stderr.trim() }, 'playback ffmpeg failed');
-    });
-    // The client went away: stop copying.
-    child.stdout.once('close', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
-    return child.stdout;
+  /** [from, to) as one seekable MP4 file, stream-copied (see RangeExporter). */
+  async exportRange(id: string, from: number, to: number): Promise<ExportedFile & { cameraName: string }> {
+    const camera = this.#camera(id);
+    if (from >= to) throw new HubError('validation_failed', "'from' must be before 'to'", { field: 'from' });
+    const file = await this.#exporter.export(id, from, to, this.repo.segments(id, from, to));
+    return { ...file, cameraName: camera.name };
   }
 
   /**
@@ -289,26 +362,123 @@ export class RecorderService {
 
   /** Adds a live viewer of a camera; returns its removal. */
   watch(id: string, viewer: LiveViewer): () => void {
-    this.#camera(id);
+    const camera = this.#camera(id);
+    if (camera.mode === 'off') throw new HubError('camera_off', 'the camera records nothing (mode off)', { id });
+    if (this.#fullSince !== undefined) throw new HubError(STORAGE_FULL, 'recording is stopped: the volume is full', { id });
     const recorder = this.#recorders.get(id);
     if (!recorder) throw new HubError('camera_not_found', 'no such camera', { id });
     return recorder.live.add(viewer);
   }
 
-  #deleteSegment(id: number, path: string): void {
-    rmSync(join(this.root, path), { force: true });
-    this.repo.deleteSegment(id);
+  /** Budget and floor; stops every recorder at the floor and restarts them when space returns. */
+  #enforceLimits(): { evicted: number } {
+    const c = this.#config;
+    const check = this.storage.enforce({ budgetBytes: c.budgetBytes, minFreeBytes: c.minFreeBytes }, this.#reserveBytes());
+    if (check.evicted) this.#d.log.info({ evicted: check.evicted, usedBytes: check.usedBytes, freeBytes: check.freeBytes }, 'oldest recordings removed for the storage limits');
+    if (this.#fullSince === undefined && check.atFloor) this.#storageFull(check.freeBytes);
+    else if (this.#fullSince !== undefined && check.freeBytes >= c.minFreeBytes + Math.max(MIN_RESUME_MARGIN, this.#reserveBytes(true))) this.#storageAvailable(check.freeBytes);
+    return { evicted: check.evicted };
+  }
+
+  #storageFull(freeBytes: number): void {
+    const now = this.#d.clock.now();
+    this.#fullSince = now;
+    this.#d.log.error({ freeBytes, minFreeBytes: this.#config.minFreeBytes, code: STORAGE_FULL }, 'recordings volume at its free-space floor with no recordings left to remove: recording stopped');
+    for (const camera of this.repo.listCameras()) {
+      this.repo.insertEvent(camera.id, now, 'storage_full', { code: STORAGE_FULL, freeBytes, minFreeBytes: this.#config.minFreeBytes });
+      this.#d.bus.emit('recording.event', { cameraId: camera.id, kind: 'storage_full', at: now });
+      void this.#stopRecorder(camera.id);
+    }
+    this.#scheduleMaintenance();
+  }
+
+  #storageAvailable(freeBytes: number): void {
+    const now = this.#d.clock.now();
+    this.#fullSince = undefined;
+    this.#d.log.info({ freeBytes }, 'space on the recordings volume again: recording resumes');
+    for (const camera of this.repo.listCameras()) {
+      this.repo.insertEvent(camera.id, now, 'storage_ok', { freeBytes });
+      this.#d.bus.emit('recording.event', { cameraId: camera.id, kind: 'storage_ok', at: now });
+      this.#startRecorder(camera);
+    }
+    this.#scheduleMaintenance();
+  }
+
+  /**
+   * What the open segments will add before they are indexed: twice the largest recent segment
+   * of each recording camera. `all` counts every camera that would record (for resuming).
+   */
+  #reserveBytes(all = false): number {
+    let n = 0;
+    const ids = all ? this.repo.listCameras().filter((c) => c.mode !== 'off').map((c) => c.id) : [...this.#recorders.keys()];
+    for (const id of ids) n += RESERVE_FACTOR * Math.max(0, ...(this.#recentSizes.get(id) ?? []));
+    return n;
+  }
+
+  #alert(): { code: string; since: string } | null {
+    return this.#fullSince === undefined ? null : { code: STORAGE_FULL, since: iso(this.#fullSince) };
+  }
+
+  #onSegment(cameraId: string, segment: ClosedSegment): void {
+    this.repo.insertSegment({ cameraId, startAt: segment.startAt, endAt: segment.endAt, bytes: segment.bytes, path: `${cameraId}/${segment.file}` });
+    const sizes = this.#recentSizes.get(cameraId) ?? [];
+    sizes.push(segment.bytes);
+    if (sizes.length > RECENT_SEGMENTS) sizes.shift();
+    this.#recentSizes.set(cameraId, sizes);
+    const camera = this.repo.getCamera(cameraId);
+    if (camera && camera.mode === 'events') this.storage.pruneOutsideEvents(cameraId, this.#d.clock.now(), parseCameraSettings(camera.settings).preRollS * 1000);
+    // Every segment: a tight budget or a filling volume is noticed within one segment.
+    this.#enforceLimits();
+  }
+
+  #linkSensors(): void {
+    const links = new Map<string, { cameraId: string; link: CameraTriggerLink }[]>();
+    for (const camera of this.repo.listCameras()) {
+      for (const link of parseCameraSettings(camera.settings).triggers) {
+        const key = `${link.device}\0${link.capability}`;
+        links.set(key, [...(links.get(key) ?? []), { cameraId: camera.id, link }]);
+      }
+    }
+    this.#links = links;
+    this.#d.bus.offOwner(OWNER);
+    if (links.size === 0) return;
+    this.#d.bus.on(OWNER, 'device.state', (e) => {
+      for (const { cameraId, link } of this.#links.get(`${e.deviceId}\0${e.capability}`) ?? []) {
+        if (!triggerMatches(link, e.value)) continue;
+        try {
+          if (this.repo.getCamera(cameraId)?.mode !== 'off') this.clip(cameraId, { source: 'device', details: { device: e.deviceId, capability: e.capability, value: e.value } });
+        } catch (err) {
+          this.#d.log.warn({ err, camera: cameraId }, 'event clip from a linked sensor failed');
+        }
+      }
+    });
+  }
+
+  #checkSettings(settings: CameraSettings, actor: Actor): void {
+    const devices = this.#d.devices;
+    if (!devices) return;
+    for (const [i, link] of settings.triggers.entries()) {
+      const device = devices.get(link.device, actor); // device_not_found
+      if (!device.capabilities.includes(link.capability)) {
+        throw new HubError('validation_failed', `device ${link.device} has no capability '${link.capability}'`, { field: `settings.triggers.${i}.capability` });
+      }
+    }
   }
 
   #scheduleMaintenance(): void {
+    this.#maintenanceTimer?.cancel();
+    if (this.#stopped) return;
+    // At the floor, space is looked for every segment time: recording resumes soon after it returns.
+    const ms = this.#fullSince === undefined ? this.#config.maintenanceIntervalMs : this.#config.segmentSeconds * 1000;
     this.#maintenanceTimer = this.#d.clock.setTimeout(() => {
+      this.#maintenanceTimer = undefined;
       try {
         this.maintain();
       } catch (err) {
         this.#d.log.error({ err }, 'recordings maintenance failed');
       }
-      this.#scheduleMaintenance();
-    }, this.#config.maintenanceIntervalMs);
+      if (!this.#maintenanceTimer) this.#scheduleMaintenance();
+    }, ms);
   }
 
   #camera(id: string): CameraRow {
@@ -318,14 +488,27 @@ export class RecorderService {
   }
 
   #view(c: CameraRow): CameraView {
+    const available = this.#recorders.get(c.id)?.available;
+    const state = c.mode === 'off' ? 'off'
+      : this.#fullSince !== undefined ? 'storage_full'
+      : available === true ? 'recording' : available === false ? 'unavailable' : 'starting';
     return {
       id: c.id, name: c.name, url: maskUrl(c.url), codec: c.codec, width: c.width, height: c.height, fps: c.fps,
-      available: this.#recorders.get(c.id)?.available === true,
-      createdAt: new Date(c.createdAt).toISOString(),
+      mode: c.mode, settings: parseCameraSettings(c.settings), state,
+      available: available === true,
+      alert: c.mode === 'off' ? null : this.#alert(),
+      createdAt: iso(c.createdAt),
     };
   }
 
+  async #stopRecorder(id: string): Promise<void> {
+    const recorder = this.#recorders.get(id);
+    this.#recorders.delete(id);
+    await recorder?.stop();
+  }
+
   #startRecorder(camera: CameraRow): void {
+    if (camera.mode === 'off' || this.#fullSince !== undefined || this.#stopped || this.#recorders.has(camera.id)) return;
     const { clock, log, bus } = this.#d;
     const recorder = new CameraRecorder({
       cameraId: camera.id,
@@ -337,7 +520,7 @@ export class RecorderService {
       clock,
       log,
       ...(this.#d.ffmpeg ? { ffmpeg: this.#d.ffmpeg } : {}),
-      onSegment: (s) => this.repo.insertSegment({ cameraId: camera.id, startAt: s.startAt, endAt: s.endAt, bytes: s.bytes, path: `${camera.id}/${s.file}` }),
+      onSegment: (s) => this.#onSegment(camera.id, s),
       onAvailability: (available, reason) => {
         const at = clock.now();
         const kind = available ? 'camera_available' : 'camera_unavailable';
@@ -355,9 +538,8 @@ export class RecorderService {
   }
 }
 
-function freeBytesOf(dir: string): number {
-  const s = statfsSync(dir);
-  return s.bavail * s.bsize;
+function clipView(c: ClipRow): ClipView {
+  return { id: c.id, cameraId: c.cameraId, at: iso(c.at), start: iso(c.startAt), end: iso(c.endAt), source: c.source };
 }
 
 /** Runs a program and collects its binary stdout, killed after `timeoutMs`. */

@@ -109,6 +109,7 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     notify: () => {},
     setRuleEnabled: () => {},
     scene: (id) => input.scenes.get(id),
+    cameraClip: () => {}, // the trace notes the clip; nothing is recorded in a replay
     lastAlive: { get: () => undefined, set: () => {} },
     newId: (() => { let n = 0; return (prefix: string) => `${prefix}_dry${++n}`; })(),
   });

@@ -31,6 +31,7 @@ export interface EngineHost {
   notify(ruleId: string, runId: string, message: string, level: string): void;
   setRuleEnabled(ruleId: string, enabled: boolean, actor: Actor): void;
   scene(sceneId: string): { device: string; capability: string; value: StateValue }[] | undefined;
+  cameraClip(ruleId: string, cameraId: string, seconds: number): void;
   /** When the engine last knew it was running (for missed time triggers). */
   lastAlive: { get(): number | undefined; set(t: number): void };
   newId(prefix: string): string;
@@ -267,6 +268,7 @@ export class RulesEngine {
         if (!states) throw new HubError('scene_not_found', `no scene ${sceneId}`, { sceneId });
         return states;
       },
+      cameraClip: (_run, cameraId, seconds) => host.cameraClip(live.rule.id, cameraId, seconds),
       saveTrace: (run) => this.#saveTrace(live, run.trace),
       saveResume: (run, position) => {
         if (live.removed) return;

@@ -31,6 +31,7 @@ export interface RunHost {
   notify(run: Run, message: string, level: string): void;
   setRuleEnabled(run: Run, ruleId: string, enabled: boolean): void;
   scene(sceneId: string): { device: string; capability: string; value: StateValue }[];
+  cameraClip(run: Run, cameraId: string, seconds: number): void;
   saveTrace(run: Run): void;
   /** Stores (or with `undefined`, forgets) where this run waits, so a restart can resume it. */
   saveResume(run: Run, position: { path: Segment[]; dueAt: number | null } | undefined): void;
@@ -173,6 +174,7 @@ export class Run {
       notify: (message, level) => host.notify(this, message, level),
       setRuleEnabled: (ruleId, enabled) => host.setRuleEnabled(this, ruleId, enabled),
       scene: (sceneId) => host.scene(sceneId),
+      cameraClip: (cameraId, seconds) => host.cameraClip(this, cameraId, seconds),
       note: (detail) => Object.assign(record, detail),
     };
   }

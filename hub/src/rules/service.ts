@@ -9,6 +9,7 @@ import { recordAudit } from '../store/audit-log.ts';
 import { RulesRepo, type RuleVersionRow } from '../store/rules-repo.ts';
 import { ScenesRepo, type SceneRow, type SceneState } from '../store/scenes-repo.ts';
 import type { Store } from '../store/store.ts';
+import type { CameraClips } from './cameras.ts';
 import { diff, type Change } from './diff.ts';
 import { dryRun, DRY_RUN_MAX_EVENTS, type DryRunResult } from './dry-run.ts';
 import { RulesEngine, type EngineHost } from './engine.ts';
@@ -58,12 +59,18 @@ export class RulesService {
   readonly scenes: ScenesRepo;
   readonly engine: RulesEngine;
   readonly #deps: RulesDeps;
+  #cameras: CameraClips | undefined;
 
   constructor(deps: RulesDeps) {
     this.#deps = deps;
     this.repo = new RulesRepo(deps.store.db);
     this.scenes = new ScenesRepo(deps.store.db);
     this.engine = new RulesEngine(this.#host());
+  }
+
+  /** The recorder, once it runs (wired by the hub; see CameraClips). */
+  useCameras(cameras: CameraClips | undefined): void {
+    this.#cameras = cameras;
   }
 
   async start(): Promise<void> {
@@ -251,6 +258,7 @@ export class RulesService {
       },
       hasLocation: () => this.location() !== undefined,
       hasScene: (sceneId) => this.scenes.byId(sceneId) !== undefined,
+      ...(this.#cameras ? { hasCamera: (cameraId: string) => this.#cameras!.has(cameraId) } : {}),
     };
   }
 
@@ -284,6 +292,10 @@ export class RulesService {
         }
       },
       scene: (sceneId) => this.scenes.byId(sceneId)?.states,
+      cameraClip: (ruleId, cameraId, seconds) => {
+        if (!this.#cameras) throw new HubError('not_ready', 'the recorder is not running', { cameraId });
+        this.#cameras.clip(cameraId, seconds, ruleId);
+      },
       lastAlive: {
         get: () => store.settings.get<number>(LAST_ALIVE_SETTING),
         set: (t) => store.settings.set(LAST_ALIVE_SETTING, t),

@@ -108,6 +108,8 @@ export interface ActionExec {
   setRuleEnabled(ruleId: string, enabled: boolean): void;
   /** The states of a saved scene; throws `scene_not_found`. */
   scene(sceneId: string): { device: string; capability: string; value: StateValue }[];
+  /** Asks the recorder for an event clip; throws `camera_not_found`, `camera_off`. */
+  cameraClip(cameraId: string, seconds: number): void;
   /** Adds details to this action's trace entry. */
   note(detail: Record<string, unknown>): void;
 }

@@ -35,6 +35,8 @@ export interface RefChecker {
   capabilities(deviceId: string): string[] | undefined;
   hasLocation(): boolean;
   hasScene(sceneId: string): boolean;
+  /** Absent while the recorder is not running: camera references are then not checked. */
+  hasCamera?(cameraId: string): boolean;
 }
 
 const compiled = new Map<TSchema, ReturnType<typeof Compile>>();
@@ -89,6 +91,7 @@ function checkSemantics(item: Tagged, kind: Child['kind'], at: string, refs: Ref
   if (item.type === 'sun' && refs && !refs.hasLocation()) {
     throw new HubError('location_required', 'sun rules need the home location (settings home.location)', { location: 'body', path: at, field: at });
   }
+  if (item.type === 'camera_clip' && refs?.hasCamera && !refs.hasCamera(item.camera as string)) fail(join(at, 'camera'), 'exists', `no camera ${String(item.camera)}`);
   if (typeof item.device !== 'string') return;
   const caps = refs?.capabilities(item.device);
   if (refs && !caps) fail(join(at, 'device'), 'exists', `no device ${item.device}`);

@@ -354,4 +354,32 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX camera_events_time ON camera_events(camera_id, at);
     `,
   },
+  {
+    version: 7,
+    name: 'recorder_modes_and_clips',
+    sql: `
+      -- Per camera: continuous | events | off, and retention, pre/post-roll and linked sensors
+      -- (JSON, see recorder/camera-settings.ts).
+      ALTER TABLE cameras ADD COLUMN mode TEXT NOT NULL DEFAULT 'continuous' CHECK (mode IN ('continuous', 'events', 'off'));
+      ALTER TABLE cameras ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+
+      -- 1 when the segment lies in an event clip's window: kept for the event retention and
+      -- removed by the budget only after every continuous segment.
+      ALTER TABLE camera_segments ADD COLUMN event INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX camera_segments_kind_end ON camera_segments(event, end_at);
+      CREATE INDEX camera_segments_camera_end ON camera_segments(camera_id, event, end_at);
+
+      -- Event clips: [start_at, end_at] includes pre- and post-roll; source is rule, device or user.
+      CREATE TABLE camera_clips (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        start_at INTEGER NOT NULL,
+        end_at INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        details TEXT                  -- JSON or NULL
+      ) STRICT;
+      CREATE INDEX camera_clips_time ON camera_clips(camera_id, end_at);
+    `,
+  },
 ];

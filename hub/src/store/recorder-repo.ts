@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { Db } from './db.ts';
 
+/** What a camera records: everything, only around events, or nothing. */
+export type CameraMode = 'continuous' | 'events' | 'off';
+
 export interface CameraRow {
   id: string;
   name: string;
@@ -11,6 +14,9 @@ export interface CameraRow {
   height: number;
   fps: number;
   createdAt: number;
+  mode: CameraMode;
+  /** JSON of `CameraSettings` (parsed by the recorder, which owns the defaults). */
+  settings: string;
 }
 
 export interface SegmentRow {
@@ -21,6 +27,20 @@ export interface SegmentRow {
   bytes: number;
   /** Relative to DATA/recordings. */
   path: string;
+  /** Inside an event clip's window (kept longer, evicted last). */
+  event: boolean;
+}
+
+export interface ClipRow {
+  id: number;
+  cameraId: string;
+  /** When the event happened. */
+  at: number;
+  /** Window kept: `at` minus the pre-roll to the end of the post-roll. */
+  startAt: number;
+  endAt: number;
+  source: string;
+  details: Record<string, unknown> | null;
 }
 
 export interface CameraEventRow {
@@ -39,13 +59,20 @@ export class RecorderRepo {
 
   constructor(db: Db) {
     this.#db = db;
-    this.#insertSegment = db.prepare('INSERT OR IGNORE INTO camera_segments (camera_id, start_at, end_at, bytes, path) VALUES (?, ?, ?, ?, ?)');
+    // A segment closing inside a clip's window is an event segment from the start.
+    this.#insertSegment = db.prepare(`INSERT OR IGNORE INTO camera_segments (camera_id, start_at, end_at, bytes, path, event)
+      VALUES (:camera, :start, :end, :bytes, :path,
+        EXISTS (SELECT 1 FROM camera_clips WHERE camera_id = :camera AND start_at < :end AND end_at > :start))`);
     this.#insertEvent = db.prepare('INSERT INTO camera_events (camera_id, at, kind, details) VALUES (?, ?, ?, ?)');
   }
 
   insertCamera(c: CameraRow): void {
-    this.#db.prepare('INSERT INTO cameras (id, name, url, codec, width, height, fps, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(c.id, c.name, c.url, c.codec, c.width, c.height, c.fps, c.createdAt);
+    this.#db.prepare('INSERT INTO cameras (id, name, url, codec, width, height, fps, created_at, mode, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(c.id, c.name, c.url, c.codec, c.width, c.height, c.fps, c.createdAt, c.mode, c.settings);
+  }
+
+  updateCamera(id: string, fields: { name: string; mode: CameraMode; settings: string }): void {
+    this.#db.prepare('UPDATE cameras SET name = ?, mode = ?, settings = ? WHERE id = ?').run(fields.name, fields.mode, fields.settings, id);
   }
 
   listCameras(): CameraRow[] {
@@ -62,8 +89,47 @@ export class RecorderRepo {
     return this.#db.prepare('DELETE FROM cameras WHERE id = ?').run(id).changes > 0;
   }
 
-  insertSegment(s: Omit<SegmentRow, 'id'>): void {
-    this.#insertSegment.run(s.cameraId, s.startAt, s.endAt, s.bytes, s.path);
+  /** Returns whether the segment is an event segment (it lies in a clip's window). */
+  insertSegment(s: Omit<SegmentRow, 'id' | 'event'>): boolean {
+    this.#insertSegment.run({ camera: s.cameraId, start: s.startAt, end: s.endAt, bytes: s.bytes, path: s.path });
+    const row = this.#db.prepare('SELECT event FROM camera_segments WHERE path = ?').get(s.path) as { event: number } | undefined;
+    return row?.event === 1;
+  }
+
+  /** Marks the camera's segments overlapping [start, end) as event footage. */
+  markEventSegments(cameraId: string, start: number, end: number): number {
+    return this.#db.prepare('UPDATE camera_segments SET event = 1 WHERE camera_id = ? AND start_at < ? AND end_at > ? AND event = 0').run(cameraId, end, start).changes;
+  }
+
+  /** A camera's segments of one kind that ended before `t`, oldest first. */
+  segmentsOfKindEndedBefore(cameraId: string, event: boolean, t: number, limit: number): SegmentRow[] {
+    return (this.#db.prepare('SELECT * FROM camera_segments WHERE camera_id = ? AND event = ? AND end_at < ? ORDER BY end_at, id LIMIT ?')
+      .all(cameraId, event ? 1 : 0, t, limit) as Record<string, unknown>[]).map(segmentOf);
+  }
+
+  insertClip(c: Omit<ClipRow, 'id'>): number {
+    return Number(this.#db.prepare('INSERT INTO camera_clips (camera_id, at, start_at, end_at, source, details) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(c.cameraId, c.at, c.startAt, c.endAt, c.source, c.details ? JSON.stringify(c.details) : null).lastInsertRowid);
+  }
+
+  extendClip(id: number, endAt: number): void {
+    this.#db.prepare('UPDATE camera_clips SET end_at = MAX(end_at, ?) WHERE id = ?').run(endAt, id);
+  }
+
+  /** The clip of this camera whose window is still open at `t` (the newest), if any. */
+  openClip(cameraId: string, t: number): ClipRow | undefined {
+    const row = this.#db.prepare('SELECT * FROM camera_clips WHERE camera_id = ? AND end_at >= ? AND start_at <= ? ORDER BY end_at DESC LIMIT 1').get(cameraId, t, t) as Record<string, unknown> | undefined;
+    return row ? clipOf(row) : undefined;
+  }
+
+  /** Clips overlapping [from, to), oldest first. */
+  clips(cameraId: string, from: number, to: number): ClipRow[] {
+    return (this.#db.prepare('SELECT * FROM camera_clips WHERE camera_id = ? AND start_at < ? AND end_at > ? ORDER BY start_at, id')
+      .all(cameraId, to, from) as Record<string, unknown>[]).map(clipOf);
+  }
+
+  deleteClipsEndedBefore(cameraId: string, t: number): number {
+    return this.#db.prepare('DELETE FROM camera_clips WHERE camera_id = ? AND end_at < ?').run(cameraId, t).changes;
   }
 
   /** Segments overlapping [from, to), oldest first. */
@@ -80,14 +146,9 @@ export class RecorderRepo {
     this.#db.prepare('DELETE FROM camera_segments WHERE id = ?').run(id);
   }
 
-  /** Oldest segments first, across cameras (what the budget removes first). */
+  /** What the budget removes first: continuous segments oldest first across cameras, then event ones. */
   oldestSegments(limit: number): SegmentRow[] {
-    return (this.#db.prepare('SELECT * FROM camera_segments ORDER BY end_at, id LIMIT ?').all(limit) as Record<string, unknown>[]).map(segmentOf);
-  }
-
-  /** Segments that ended before `t`, oldest first. */
-  segmentsEndedBefore(t: number, limit: number): SegmentRow[] {
-    return (this.#db.prepare('SELECT * FROM camera_segments WHERE end_at < ? ORDER BY end_at, id LIMIT ?').all(t, limit) as Record<string, unknown>[]).map(segmentOf);
+    return (this.#db.prepare('SELECT * FROM camera_segments ORDER BY event, end_at, id LIMIT ?').all(limit) as Record<string, unknown>[]).map(segmentOf);
   }
 
   latestSegment(cameraId: string): SegmentRow | undefined {
@@ -120,9 +181,20 @@ function cameraOf(r: Record<string, unknown>): CameraRow {
   return {
     id: r.id as string, name: r.name as string, url: r.url as string, codec: r.codec as string,
     width: r.width as number, height: r.height as number, fps: r.fps as number, createdAt: r.created_at as number,
+    mode: r.mode as CameraMode, settings: r.settings as string,
   };
 }
 
 function segmentOf(r: Record<string, unknown>): SegmentRow {
-  return { id: r.id as number, cameraId: r.camera_id as string, startAt: r.start_at as number, endAt: r.end_at as number, bytes: r.bytes as number, path: r.path as string };
+  return {
+    id: r.id as number, cameraId: r.camera_id as string, startAt: r.start_at as number, endAt: r.end_at as number,
+    bytes: r.bytes as number, path: r.path as string, event: r.event === 1,
+  };
+}
+
+function clipOf(r: Record<string, unknown>): ClipRow {
+  return {
+    id: r.id as number, cameraId: r.camera_id as string, at: r.at as number, startAt: r.start_at as number, endAt: r.end_at as number,
+    source: r.source as string, details: r.details ? JSON.parse(r.details as string) as Record<string, unknown> : null,
+  };
 }

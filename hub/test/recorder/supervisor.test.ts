@@ -7,6 +7,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { CameraRecorder, DEFAULT_START_GRACE_MS } from '../../src/recorder/camera-recorder.ts';
 import { RecorderService } from '../../src/recorder/service.ts';
 import { LiveStream } from '../../src/recorder/live.ts';
+import { parseByteRange } from '../../src/recorder/byte-range.ts';
 import { maskUrl, redact } from '../../src/recorder/url.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -115,7 +116,7 @@ describe('RecorderService.reconcile', () => {
     cleanups.push(() => store.close());
     const bus = new EventBus(log);
     const service = new RecorderService({ store, bus, clock: new ManualClock(), log, dataDir: tmp.dir });
-    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings: '{}' });
     const dir = join(service.root, 'cam_a');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '1-00000.mp4'), 'kept');
@@ -146,7 +147,7 @@ describe('RecorderService.reconcile', () => {
     bus.on('test', 'recording.event', (e) => { events.push(e); });
     const clock = new ManualClock();
     const service = new RecorderService({ store, bus, clock, log, dataDir: tmp.dir, ffmpeg: fake, config: { segmentSeconds: 3 } });
-    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://u:pw@127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://u:pw@127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings: '{}' });
     await service.start();
     cleanups.push(() => service.stop());
     clock.advance(6000 + DEFAULT_START_GRACE_MS);
@@ -157,29 +158,33 @@ describe('RecorderService.reconcile', () => {
 });
 
 describe('RecorderService.maintain', () => {
-  function setup(config: Record<string, number>, freeBytes = () => 1e15) {
+  function setup(config: Record<string, number>, freeBytes = () => 1e15, settings = '{}') {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
     const store = Store.open(tmp.dir);
     cleanups.push(() => store.close());
     const clock = new ManualClock(Date.UTC(2026, 0, 20));
-    const service = new RecorderService({ store, bus: new EventBus(log), clock, log, dataDir: tmp.dir, freeBytes, config });
+    const bus = new EventBus(log);
+    // An ffmpeg that cannot start: a camera that resumes recording only retries on the manual clock.
+    const service = new RecorderService({ store, bus, clock, log, dataDir: tmp.dir, freeBytes, config, ffmpeg: '/nonexistent/ffmpeg' });
     mkdirSync(service.root, { recursive: true });
     for (const id of ['cam_a', 'cam_b']) {
-      service.repo.insertCamera({ id, name: id, url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+      service.repo.insertCamera({ id, name: id, url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings });
       mkdirSync(join(service.root, id));
     }
-    /** A 100-byte segment file and its row, ending `ageMs` before now. */
-    const segment = (cameraId: string, name: string, ageMs: number) => {
+    /** A 100-byte segment file and its row, ending `ageMs` before now; `event` puts it in a clip. */
+    const segment = (cameraId: string, name: string, ageMs: number, event = false) => {
       writeFileSync(join(service.root, cameraId, name), Buffer.alloc(100));
-      service.repo.insertSegment({ cameraId, startAt: clock.now() - ageMs - 4000, endAt: clock.now() - ageMs, bytes: 100, path: `${cameraId}/${name}` });
+      const startAt = clock.now() - ageMs - 4000;
+      service.repo.insertSegment({ cameraId, startAt, endAt: clock.now() - ageMs, bytes: 100, path: `${cameraId}/${name}` });
+      if (event) service.repo.markEventSegments(cameraId, startAt, clock.now() - ageMs);
     };
     const left = () => service.repo.oldestSegments(1000).map((s) => s.path);
-    return { service, segment, left, clock };
+    return { service, segment, left, clock, bus };
   }
 
   it('removes segments past the retention, files and rows', () => {
-    const { service, segment, left } = setup({ retentionDays: 7 });
+    const { service, segment, left } = setup({}, undefined, JSON.stringify({ continuousDays: 7 }));
     segment('cam_a', 'old.mp4', 8 * 86_400_000);
     segment('cam_b', 'old.mp4', 7 * 86_400_000 + 1);
     segment('cam_a', 'new.mp4', 6 * 86_400_000);
@@ -189,32 +194,67 @@ describe('RecorderService.maintain', () => {
     expect(existsSync(join(service.root, 'cam_b', 'old.mp4'))).toBe(false);
   });
 
-  it('keeps under the byte budget by removing the oldest segments of any camera first', () => {
-    const { service, segment, left } = setup({ budgetBytes: 250, minFreeBytes: 0 });
-    segment('cam_a', '1.mp4', 50_000);
-    segment('cam_b', '2.mp4', 40_000);
-    segment('cam_a', '3.mp4', 30_000);
-    segment('cam_b', '4.mp4', 20_000);
-    segment('cam_a', '5.mp4', 10_000);
-    expect(service.maintain()).toEqual({ expired: 0, evicted: 3 });
-    expect(left()).toEqual(['cam_b/4.mp4', 'cam_a/5.mp4']);
-    expect(service.repo.totalBytes()).toBeLessThanOrEqual(250);
-    expect(readdirSync(join(service.root, 'cam_a'))).toEqual(['5.mp4']);
+  it('keeps event footage for its own retention, longer than continuous footage', () => {
+    const { service, segment, left } = setup({}, undefined, JSON.stringify({ continuousDays: 2, eventDays: 10 }));
+    segment('cam_b', 'continuous-3d.mp4', 3 * 86_400_000); // another camera: the clip below marks cam_a's overlapping footage
+    segment('cam_a', 'event-3d.mp4', 3 * 86_400_000, true);
+    segment('cam_a', 'event-11d.mp4', 11 * 86_400_000, true);
+    expect(service.maintain()).toEqual({ expired: 2, evicted: 0 });
+    expect(left()).toEqual(['cam_a/event-3d.mp4']);
   });
 
-  it('keeps the free-space floor, counting what it freed', () => {
-    const { service, segment, left } = setup({ minFreeBytes: 250 }, () => 50);
-    segment('cam_a', '1.mp4', 30_000);
-    segment('cam_a', '2.mp4', 20_000);
-    segment('cam_a', '3.mp4', 10_000);
+  it('spends the budget on continuous footage first, oldest first, and on event clips last', () => {
+    const { service, segment, left } = setup({ budgetBytes: 300, minFreeBytes: 0 });
+    segment('cam_a', 'event-old.mp4', 50_000, true);
+    segment('cam_b', 'cont-1.mp4', 40_000);
+    segment('cam_a', 'cont-2.mp4', 30_000);
+    segment('cam_b', 'event-new.mp4', 20_000, true);
+    segment('cam_a', 'cont-3.mp4', 10_000);
     expect(service.maintain()).toEqual({ expired: 0, evicted: 2 });
-    expect(left()).toEqual(['cam_a/3.mp4']);
+    expect(new Set(left())).toEqual(new Set(['cam_a/event-old.mp4', 'cam_b/event-new.mp4', 'cam_a/cont-3.mp4']));
+    segment('cam_a', 'cont-4.mp4', 5_000);
+    segment('cam_a', 'cont-5.mp4', 1_000);
+    // Only one continuous segment may stay; then event clips go, the oldest first.
+    service.maintain();
+    expect(new Set(left())).toEqual(new Set(['cam_a/event-old.mp4', 'cam_b/event-new.mp4', 'cam_a/cont-5.mp4']));
+    // Even the newest continuous segment goes before the oldest event clip.
+    segment('cam_b', 'event-newest.mp4', 500, true);
+    service.maintain();
+    expect(new Set(left())).toEqual(new Set(['cam_a/event-old.mp4', 'cam_b/event-new.mp4', 'cam_b/event-newest.mp4']));
+    segment('cam_b', 'event-last.mp4', 100, true);
+    service.maintain();
+    expect(new Set(left())).toEqual(new Set(['cam_b/event-new.mp4', 'cam_b/event-newest.mp4', 'cam_b/event-last.mp4']));
+  });
+
+  it('at the floor with nothing left to remove, stops recording with an alert and resumes when space returns', async () => {
+    let free = 10;
+    const { service, segment, left, clock, bus } = setup({ minFreeBytes: 1000, segmentSeconds: 4 }, () => free);
+    const events: BusEvents['recording.event'][] = [];
+    bus.on('test', 'recording.event', (e) => { events.push(e); });
+    service.repo.deleteCamera('cam_b');
+    segment('cam_a', '1.mp4', 10_000);
+    await service.start(); // maintain runs first: the floor is reached before any ffmpeg starts
+    cleanups.push(() => service.stop());
+    expect(left()).toEqual([]);
+    expect(service.storageView().alert?.code).toBe('recorder_storage_full');
+    expect(service.get('cam_a')).toMatchObject({ state: 'storage_full', alert: { code: 'recorder_storage_full' } });
+    expect(events).toEqual([{ cameraId: 'cam_a', kind: 'storage_full', at: clock.now() }]);
+    expect(service.recordings('cam_a', 0, clock.now() + 1).events.map((e) => e.kind)).toEqual(['storage_full']);
+    expect(() => service.watch('cam_a', { send: () => true, close: () => {} })).toThrow(expect.objectContaining({ code: 'recorder_storage_full' }));
+
+    // Space returns (the floor plus the resume margin): found at the next check, one segment time later.
+    free = 1000 + 1024 * 1024;
+    clock.advance(4000);
+    expect(service.storageView().alert).toBeNull();
+    expect(events.map((e) => e.kind)).toEqual(['storage_full', 'storage_ok']);
+    expect(service.get('cam_a').state).not.toBe('storage_full');
   });
 
   it('runs at start and then on its own every interval', async () => {
-    const { service, segment, left, clock } = setup({ retentionDays: 1, maintenanceIntervalMs: 60_000 });
-    for (const id of ['cam_a', 'cam_b']) service.repo.deleteCamera(id); // nothing to record
-    service.repo.insertCamera({ id: 'cam_a', name: 'a', url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1 });
+    const { service, segment, left, clock } = setup({ maintenanceIntervalMs: 60_000 });
+    for (const id of ['cam_a', 'cam_b']) service.repo.deleteCamera(id);
+    // Mode off: nothing to record, only to keep.
+    service.repo.insertCamera({ id: 'cam_a', name: 'a', url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'off', settings: JSON.stringify({ continuousDays: 1 }) });
     segment('cam_a', 'expired.mp4', 86_400_000 + 1);
     segment('cam_a', 'due.mp4', 86_400_000 - 30_000);
     await service.start();
@@ -253,5 +293,18 @@ describe('LiveStream', () => {
     live.push(Buffer.concat([moof, mdat]));
     expect(closed).toBe(true);
     expect(live.viewers).toBe(1);
+  });
+});
+
+describe('parseByteRange', () => {
+  it('reads the forms players send and refuses ranges outside the file', () => {
+    expect(parseByteRange(undefined, 1000)).toBeUndefined();
+    expect(parseByteRange('bytes=0-99', 1000)).toEqual({ start: 0, end: 99 });
+    expect(parseByteRange('bytes=900-', 1000)).toEqual({ start: 900, end: 999 });
+    expect(parseByteRange('bytes=-100', 1000)).toEqual({ start: 900, end: 999 });
+    expect(parseByteRange('bytes=500-5000', 1000)).toEqual({ start: 500, end: 999 });
+    for (const bad of ['bytes=1000-', 'bytes=-', 'items=0-1', 'bytes=5-2']) {
+      expect(() => parseByteRange(bad, 1000)).toThrow(expect.objectContaining({ code: 'range_not_satisfiable' }));
+    }
   });
 });

@@ -1,12 +1,31 @@
+import { createReadStream } from 'node:fs';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
+import { parseByteRange } from '../../recorder/byte-range.ts';
 import { parseRange } from '../../history/time-params.ts';
 import type { RecorderService } from '../../recorder/service.ts';
 import { actorOf, WS_CLOSE_UNAUTHORIZED } from '../access.ts';
 import type { ApiDeps, ApiPlugin } from '../deps.ts';
 import { closed, IdParams, Name } from '../schemas.ts';
 
-const CameraBody = Type.Object({ name: Name, url: Type.String({ minLength: 1, maxLength: 2048 }) }, closed);
+const Mode = Type.Union([Type.Literal('continuous'), Type.Literal('events'), Type.Literal('off')]);
+const TriggerLink = Type.Object({
+  device: Type.String({ minLength: 1, maxLength: 64 }),
+  capability: Type.String({ minLength: 1, maxLength: 64 }),
+  value: Type.Optional(Type.Union([Type.Boolean(), Type.Number(), Type.String({ maxLength: 64 })])),
+}, closed);
+const Days = Type.Integer({ minimum: 1, maximum: 3650 });
+const Settings = Type.Object({
+  continuousDays: Days,
+  eventDays: Days,
+  preRollS: Type.Integer({ minimum: 0, maximum: 120 }),
+  postRollS: Type.Integer({ minimum: 1, maximum: 600 }),
+  triggers: Type.Array(TriggerLink, { maxItems: 32 }),
+}, closed);
+const SettingsPatch = Type.Partial(Settings, closed);
+const CameraBody = Type.Object({ name: Name, url: Type.String({ minLength: 1, maxLength: 2048 }), mode: Type.Optional(Mode), settings: Type.Optional(SettingsPatch) }, closed);
+const CameraPatch = Type.Object({ name: Type.Optional(Name), mode: Type.Optional(Mode), settings: Type.Optional(SettingsPatch) }, closed);
+const Alert = Type.Union([Type.Object({ code: Type.String(), since: Type.String() }), Type.Null()]);
 const Camera = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -16,15 +35,26 @@ const Camera = Type.Object({
   width: Type.Integer(),
   height: Type.Integer(),
   fps: Type.Number(),
+  mode: Mode,
+  settings: Settings,
+  /** recording | starting | unavailable | off | storage_full */
+  state: Type.String(),
   available: Type.Boolean(),
+  alert: Alert,
   createdAt: Type.String(),
+});
+const Clip = Type.Object({ id: Type.Integer(), cameraId: Type.String(), at: Type.String(), start: Type.String(), end: Type.String(), source: Type.String() });
+const ClipBody = Type.Object({ seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })) }, closed);
+const Storage = Type.Object({
+  usedBytes: Type.Integer(), freeBytes: Type.Integer(), budgetBytes: Type.Integer(), minFreeBytes: Type.Integer(), reservedBytes: Type.Integer(), alert: Alert,
 });
 const RangeQuery = Type.Object({ from: Type.Optional(Type.String({ maxLength: 40 })), to: Type.Optional(Type.String({ maxLength: 40 })) }, closed);
 const Recordings = Type.Object({
   cameraId: Type.String(),
   from: Type.String(),
   to: Type.String(),
-  segments: Type.Array(Type.Object({ start: Type.String(), end: Type.String(), bytes: Type.Integer() })),
+  segments: Type.Array(Type.Object({ start: Type.String(), end: Type.String(), bytes: Type.Integer(), kind: Type.String() })),
+  clips: Type.Array(Clip),
   events: Type.Array(Type.Object({ at: Type.String(), kind: Type.String(), details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) })),
 });
 
@@ -44,7 +74,21 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     return reply.code(201).send(await recorderOf(deps).add(request.body, actorOf(request)));
   });
 
+  // Storage figures and the floor alert (static path: matched before /cameras/:id).
+  app.get('/cameras/storage', { config: { access: 'member' }, schema: { response: { 200: Storage } } }, async () => recorderOf(deps).storageView());
+
   app.get('/cameras/:id', { config: { access: 'member' }, schema: { params: IdParams, response: { 200: Camera } } }, async (request) => recorderOf(deps).get(request.params.id));
+
+  app.patch('/cameras/:id', { config: { access: 'admin' }, schema: { params: IdParams, body: CameraPatch, response: { 200: Camera } } }, async (request) => {
+    return recorderOf(deps).update(request.params.id, request.body, actorOf(request));
+  });
+
+  // An event clip now ("record this"), as a rule action or a linked sensor would make one.
+  app.post('/cameras/:id/clips', { config: { access: 'member' }, schema: { params: IdParams, body: ClipBody, response: { 201: Clip } } }, async (request, reply) => {
+    const actor = actorOf(request);
+    const clip = recorderOf(deps).clip(request.params.id, { ...request.body, source: 'user', details: actor.kind === 'user' ? { user: actor.username } : {} });
+    return reply.code(201).send(clip);
+  });
 
   app.delete('/cameras/:id', { config: { access: 'admin' }, schema: { params: IdParams } }, async (request, reply) => {
     await recorderOf(deps).remove(request.params.id, actorOf(request));
@@ -60,11 +104,22 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.get('/cameras/:id/playback', { config: { access: 'member' }, schema: { params: IdParams, querystring: RangeQuery } }, async (request, reply) => {
-    const { from, to } = parseRange(request.query, deps.clock.now());
-    const stream = recorderOf(deps).playback(request.params.id, from, to);
-    return reply.type('video/mp4').send(stream);
-  });
+  // Playback and export: the same stream-copied file, served with Range support so a player
+  // seeks in it; the export adds a download name.
+  for (const [path, download] of [['/cameras/:id/playback', false], ['/cameras/:id/clip', true]] as const) {
+    app.get(path, { config: { access: 'member' }, schema: { params: IdParams, querystring: RangeQuery } }, async (request, reply) => {
+      const { from, to } = parseRange(request.query, deps.clock.now(), 60_000);
+      const file = await recorderOf(deps).exportRange(request.params.id, from, to);
+      const range = parseByteRange(request.headers.range, file.bytes);
+      reply.type('video/mp4').header('accept-ranges', 'bytes').header('cache-control', 'private, no-store');
+      if (download) reply.header('content-disposition', `attachment; filename="${fileName(file.cameraName, from)}"`);
+      if (!range) return reply.header('content-length', file.bytes).send(createReadStream(file.path));
+      return reply.code(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${file.bytes}`)
+        .header('content-length', range.end - range.start + 1)
+        .send(createReadStream(file.path, { start: range.start, end: range.end }));
+    });
+  }
 
   app.get('/cameras/:id/snapshot', { config: { access: 'member' }, schema: { params: IdParams } }, async (request, reply) => {
     const jpeg = await recorderOf(deps).snapshot(request.params.id);
@@ -102,3 +157,9 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     },
   });
 };
+
+/** `porch-2026-11-23T12-00-00Z.mp4`: the camera's name made safe for a header and a file system. */
+function fileName(cameraName: string, from: number): string {
+  const base = cameraName.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'camera';
+  return `${base}-${new Date(from).toISOString().slice(0, 19).replace(/:/g, '-')}Z.mp4`;
+}

@@ -1,4 +1,5 @@
 import type { ActionSpec } from '../spec.ts';
+import { cameraClipAction } from './camera-clip.ts';
 import { chooseAction } from './choose.ts';
 import { commandAction } from './command.ts';
 import { delayAction } from './delay.ts';
@@ -12,5 +13,5 @@ import { waitAction } from './wait.ts';
 
 /** Every action type by name. */
 export const ACTIONS = new Map<string, ActionSpec>(
-  ([commandAction, delayAction, waitAction, ifAction, chooseAction, repeatAction, notifyAction, enableRuleAction, disableRuleAction, stopAction, sceneAction] as ActionSpec[]).map((a) => [a.type, a]),
+  ([commandAction, delayAction, waitAction, ifAction, chooseAction, repeatAction, notifyAction, enableRuleAction, disableRuleAction, stopAction, sceneAction, cameraClipAction] as ActionSpec[]).map((a) => [a.type, a]),
 );
