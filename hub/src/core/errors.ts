@@ -66,6 +66,13 @@ export const ERROR_STATUS = {
   remote_user_mismatch: 403,
   remote_device_not_found: 404,
   relay_not_configured: 409,
+  // Remote access (hub/src/relay, docs/relay-protocol.md). local_only: a LAN-only route
+  // (enrolment, owner setup, pairing) asked through the relay; remote_user_mismatch: the token's
+  // user is not the user the remote device is enrolled for.
+  local_only: 403,
+  remote_user_mismatch: 403,
+  remote_device_not_found: 404,
+  relay_not_configured: 409,
   // Not HTTP-facing: configuration and start-up failures.
   config_invalid: 500,
   store_corrupt: 500,
