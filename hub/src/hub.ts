@@ -19,6 +19,7 @@ import { loadHubSignKey } from './drivers/plug/hub-key.ts';
 import { SERVICE_TYPE as PLUG_SERVICE_TYPE } from './drivers/plug/protocol.ts';
 import { PlugService } from './drivers/plug/service.ts';
 import { RecorderService, type RecorderConfig } from './recorder/service.ts';
+import { RemoteAccess } from './relay/service.ts';
 import { RulesService } from './rules/service.ts';
 import { hubInstanceName, Mdns, parseMdnsMode } from './mdns/mdns.ts';
 import { recordAudit } from './store/audit-log.ts';
@@ -56,6 +57,7 @@ export class Hub {
   plugs!: PlugService;
   rules!: RulesService;
   recorder!: RecorderService;
+  remote!: RemoteAccess;
   /** Plugs seen on the LAN; stays empty with `--mdns off`. */
   readonly plugDirectory = new PlugDirectory();
   #mdns: Mdns | undefined;
@@ -217,6 +219,14 @@ export class Hub {
         stop: async () => {},
       },
       {
+        // Identity and enrolled devices: the API's remote routes need them; no network yet.
+        name: 'remote',
+        start: async () => {
+          this.remote = new RemoteAccess({ store: this.store, bus, clock, log: log.child({ part: 'relay' }), registry: this.registry, auth: this.auth, relay: config.relay });
+        },
+        stop: async () => {},
+      },
+      {
         name: 'api',
         start: async () => {
           this.api = await buildApi({
@@ -232,6 +242,7 @@ export class Hub {
             history: this.history,
             rules: this.rules,
             recorder: this.recorder,
+            remote: this.remote,
             version: HUB_VERSION,
             startedAt: this.startedAt,
             partsHealth: () => this.partsHealth(),
@@ -239,6 +250,12 @@ export class Hub {
           await this.api.listen({ host: config.http.host, port: config.http.port });
         },
         stop: () => this.api.close(),
+      },
+      {
+        // After the API: remote requests run through it. Only with `relay` configured.
+        name: 'relay',
+        start: async () => this.remote.connect(this.api),
+        stop: async () => this.remote.stop(),
       },
       {
         // Last: it announces the ports the listeners above got.

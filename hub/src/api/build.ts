@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { installAccess } from './access.ts';
 import type { ApiDeps } from './deps.ts';
 import { installErrorHandling } from './errors.ts';
+import { installRemote } from './remote.ts';
 import { ApiMetrics } from './metrics.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -18,6 +19,7 @@ import { integrationRoutes } from './routes/integrations.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { mqttWebSocketRoutes } from './routes/mqtt-ws.ts';
 import { plugRoutes } from './routes/plugs.ts';
+import { remoteRoutes } from './routes/remote.ts';
 import { roomRoutes } from './routes/rooms.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { sceneRoutes } from './routes/scenes.ts';
@@ -50,6 +52,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   installErrorHandling(app);
+  // Before the access check: a local-only route refuses remote callers whatever their token.
+  installRemote(app, deps.remote);
   // Before any route and before @fastify/websocket, so every route passes the one access check.
   installAccess(app, deps.auth);
 
@@ -69,7 +73,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (api) => {
-      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes]) {
+      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes]) {
         await api.register(plugin, { deps });
       }
     },

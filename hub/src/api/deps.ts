@@ -42,6 +42,16 @@ export interface ApiPlugs {
   pair(plugId: string, body: { setupCode: string; name: string; roomId?: string | null }, actor: UserActor): Promise<DeviceView>;
 }
 
+/** Remote access through the relay (hub/src/relay/service.ts). */
+export interface ApiRemote {
+  enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
+  callerOf(marker: string): { id: string; userId: string; username: string } | null;
+  devices: {
+    list(actor: UserActor): { id: string; name: string; publicKey: string; userId: string; username: string; role: string; createdAt: number }[];
+    revoke(actor: UserActor, id: string): void;
+  };
+}
+
 export type PartHealth = 'ok' | 'starting' | 'failed' | 'stopped';
 
 export interface ApiDeps {
@@ -61,6 +71,8 @@ export interface ApiDeps {
   rules?: RulesService;
   /** Cameras and recordings; their routes answer 503 `not_ready` without it. */
   recorder?: RecorderService;
+  /** Remote access; its routes answer 503 `not_ready` without it. */
+  remote?: ApiRemote;
   version: string;
   /** When the hub started, in the clock's milliseconds. */
   startedAt: number;

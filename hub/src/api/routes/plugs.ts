@@ -30,7 +30,7 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.post(
     '/plugs/:id/pair',
-    { config: { access: 'admin' }, schema: { params: PlugParams, body: PairBody, response: { 201: Device } } },
+    { config: { access: 'admin', localOnly: true }, schema: { params: PlugParams, body: PairBody, response: { 201: Device } } },
     async (request, reply) => reply.code(201).send(await plugs().pair(request.params.id, request.body, actorOf(request))),
   );
 };

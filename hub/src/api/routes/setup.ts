@@ -16,7 +16,7 @@ export const setupRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/setup',
     {
-      config: { access: 'public', beforeSetup: true },
+      config: { access: 'public', beforeSetup: true, localOnly: true },
       schema: { body: SetupBody, response: { 201: Type.Intersect([Session, Type.Object({ user: User })]) } },
     },
     async (request, reply) => {

@@ -1,0 +1,233 @@
+import { parseArgs } from 'node:util';
+import { RemoteClient, type RemoteResponse } from '../protocol/client.ts';
+import { ProtocolError, fromUtf8, toBase64 } from '../protocol/encoding.ts';
+import { newDeviceKeys } from '../protocol/keys.ts';
+import { CliError, readKeys, writeKeys, type KeysFile } from './keys-file.ts';
+
+const USAGE = `Usage:
+  hearth-remote enroll --hub URL --username U --password P --keys FILE [--name NAME]
+      enrol this machine on the LAN; FILE gets the device key, hub id and relay address
+  hearth-remote login  --keys FILE --password P [--relay URL]
+      log in through the relay (the device's own user); the session is kept in FILE
+  hearth-remote call   --keys FILE [--relay URL] [--password P] METHOD PATH [JSON]
+      call the hub's API through the relay; prints the body, exits 1 on an HTTP error.
+      With the hub offline, GET /api/v1/devices answers from the last-known state
+  hearth-remote state  --keys FILE [--relay URL]
+      the relay's last-known state of the home (sealed; opened here) and "offline since"
+  hearth-remote events --keys FILE [--relay URL] [--count N]
+      print the hub's events (one JSON per line) after a line {"type":"ready",...}
+Exit codes: 0 ok, 1 HTTP error, 2 usage, 3 relay or protocol error (code on stderr).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: {
+      hub: { type: 'string' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      keys: { type: 'string' },
+      name: { type: 'string' },
+      relay: { type: 'string' },
+      count: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const need = (name: keyof typeof values): string => {
+    const value = values[name];
+    if (typeof value !== 'string' || !value) throw new CliError(2, `--${name} is required`);
+    return value;
+  };
+  switch (command) {
+    case 'enroll':
+      return enroll(need('hub'), need('username'), need('password'), need('keys'), values.name ?? 'hearth-remote');
+    case 'login': {
+      const keysPath = need('keys');
+      const keys = readKeys(keysPath);
+      const client = await RemoteClient.connect(keys, values.relay);
+      try {
+        requireOnline(client);
+        await login(client, keys, keysPath, need('password'));
+        process.stdout.write(`${JSON.stringify({ username: keys.username, loggedIn: true })}\n`);
+        return 0;
+      } finally {
+        client.close();
+      }
+    }
+    case 'call': {
+      const [method, path, json] = positionals;
+      if (!method || !path) throw new CliError(2, 'call needs METHOD and PATH');
+      let body: unknown;
+      if (json !== undefined) {
+        try {
+          body = JSON.parse(json);
+        } catch {
+          throw new CliError(2, 'the JSON argument does not parse');
+        }
+      }
+      return call(need('keys'), values.relay, values.password, method.toUpperCase(), path, body);
+    }
+    case 'state': {
+      const keys = readKeys(need('keys'));
+      const client = await RemoteClient.connect(keys, values.relay);
+      try {
+        const state = await client.lastState();
+        process.stdout.write(`${JSON.stringify(state)}\n`);
+        return 0;
+      } finally {
+        client.close();
+      }
+    }
+    case 'events':
+      return events(need('keys'), values.relay, values.password, values.count === undefined ? Infinity : Number(values.count));
+    default:
+      throw new CliError(2, command ? `unknown command ${command}` : 'a command is required');
+  }
+}
+
+async function enroll(hub: string, username: string, password: string, keysPath: string, name: string): Promise<number> {
+  const base = hub.replace(/\/+$/, '');
+  const session = await lanJson(`${base}/api/v1/auth/login`, { username, password });
+  const keys = newDeviceKeys();
+  const enrolment = (await lanJson(`${base}/api/v1/remote/devices`, { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name }, session.accessToken as string)) as {
+    device: { id: string };
+    hubId: string;
+    relayUrls: string[];
+    homeKey: string | null;
+  };
+  const file: KeysFile = {
+    seed: toBase64(keys.seed),
+    deviceId: enrolment.device.id,
+    username,
+    hubId: enrolment.hubId,
+    relayUrls: enrolment.relayUrls,
+    homeKey: enrolment.homeKey,
+  };
+  writeKeys(keysPath, file);
+  process.stdout.write(`${JSON.stringify({ deviceId: file.deviceId, hubId: file.hubId, relayUrls: file.relayUrls })}\n`);
+  return 0;
+}
+
+async function lanJson(url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  } catch (err) {
+    throw new CliError(3, `cannot reach the hub: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    process.stdout.write(`${text}\n`);
+    throw new CliError(1, `${url} answered ${res.status}`);
+  }
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function call(keysPath: string, relay: string | undefined, password: string | undefined, method: string, path: string, body: unknown): Promise<number> {
+  const keys = readKeys(keysPath);
+  const client = await RemoteClient.connect(keys, relay);
+  try {
+    if (!client.hubOnline) {
+      // The hub is away: a device list can still come from the relay's sealed last-known copy.
+      if (method === 'GET' && path.split('?')[0] === '/api/v1/devices') {
+        const state = await client.lastState();
+        if (!state.snapshot) throw new CliError(3, 'hub_offline (no last-known state yet)');
+        process.stderr.write(`hearth-remote: hub offline since ${iso(state.offlineSince)}; last-known state from ${new Date(state.snapshot.at).toISOString()}\n`);
+        process.stdout.write(`${JSON.stringify({ offline: true, offlineSince: state.offlineSince, snapshotAt: state.snapshot.at, devices: state.snapshot.devices })}\n`);
+        return 0;
+      }
+      throw new CliError(3, `hub_offline (since ${iso(client.offlineSince)})`);
+    }
+    const token = await accessToken(client, keys, keysPath, password);
+    const response = await client.call(method, path, { ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}) });
+    printBody(response);
+    return response.status >= 400 ? 1 : 0;
+  } finally {
+    client.close();
+  }
+}
+
+async function events(keysPath: string, relay: string | undefined, password: string | undefined, count: number): Promise<number> {
+  const keys = readKeys(keysPath);
+  const client = await RemoteClient.connect(keys, relay);
+  requireOnline(client);
+  const token = await accessToken(client, keys, keysPath, password);
+  if (!token) throw new CliError(3, 'not logged in: run hearth-remote login first');
+  let seen = 0;
+  return new Promise<number>((resolve, reject) => {
+    client
+      .subscribe(
+        token,
+        (event) => {
+          process.stdout.write(`${JSON.stringify(event)}\n`);
+          if (event.type !== 'ready' && ++seen >= count) {
+            client.close();
+            resolve(0);
+          }
+        },
+        (err) => reject(new CliError(3, err.code)),
+      )
+      .catch((err: unknown) => reject(err));
+  });
+}
+
+/** A valid access token: the stored one, a refreshed one, or a fresh login with --password. */
+async function accessToken(client: RemoteClient, keys: KeysFile, keysPath: string, password: string | undefined): Promise<string | undefined> {
+  const session = keys.session;
+  if (session && session.accessExpiresAt > Date.now() + 30_000) return session.accessToken;
+  if (session) {
+    const refreshed = await client.call('POST', '/api/v1/auth/refresh', { body: { refreshToken: session.refreshToken } });
+    if (refreshed.status === 200) return saveSession(keys, keysPath, refreshed);
+  }
+  if (password) return login(client, keys, keysPath, password);
+  return undefined;
+}
+
+async function login(client: RemoteClient, keys: KeysFile, keysPath: string, password: string): Promise<string> {
+  const response = await client.call('POST', '/api/v1/auth/login', { body: { username: keys.username, password } });
+  if (response.status !== 200) {
+    printBody(response);
+    throw new CliError(1, `login answered ${response.status}`);
+  }
+  return saveSession(keys, keysPath, response);
+}
+
+function saveSession(keys: KeysFile, keysPath: string, response: RemoteResponse): string {
+  const session = JSON.parse(fromUtf8(response.body)) as { accessToken: string; refreshToken: string; expiresIn: number };
+  keys.session = { accessToken: session.accessToken, refreshToken: session.refreshToken, accessExpiresAt: Date.now() + session.expiresIn * 1000 };
+  writeKeys(keysPath, keys);
+  return session.accessToken;
+}
+
+function requireOnline(client: RemoteClient): void {
+  if (!client.hubOnline) throw new CliError(3, `hub_offline (since ${iso(client.offlineSince)})`);
+}
+
+function printBody(response: RemoteResponse): void {
+  if (response.body.length > 0) process.stdout.write(`${fromUtf8(response.body)}\n`);
+}
+
+function iso(ms: number | null): string {
+  return ms === null ? 'unknown' : new Date(ms).toISOString();
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`hearth-remote: ${err.message}\n${err.exitCode === 2 ? `${USAGE}\n` : ''}`);
+      process.exit(err.exitCode);
+    }
+    if (err instanceof ProtocolError) {
+      process.stderr.write(`hearth-remote: ${err.code}\n`);
+      process.exit(3);
+    }
+    if (err instanceof TypeError && /parseArgs|option|argument/i.test(String((err as { code?: string }).code ?? err.message))) {
+      process.stderr.write(`hearth-remote: ${err.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`hearth-remote: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(3);
+  },
+);

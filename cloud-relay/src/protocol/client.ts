@@ -1,0 +1,280 @@
+import { E2eSession, clientHandshake } from './e2e.ts';
+import { ProtocolError, fromBase64, fromUtf8, toBase64 } from './encoding.ts';
+import { deviceKeysFromSeed, hubKeyOfId, relayAuthMessage, type DeviceKeys } from './keys.ts';
+import { MUX, decodeMux, encodeCredit, encodeMux, encodeMuxJson, muxJson } from './mux.ts';
+import type { ControlMessage } from './relay-messages.ts';
+import nacl from 'tweetnacl';
+import { openFromHub, openState, type StateSnapshot } from './state-blob.ts';
+
+/**
+ * The remote side of the protocol, for the command-line client and the browser alike: only the
+ * standard WebSocket, TextEncoder and tweetnacl (no Node APIs). Connects to a relay with the
+ * device key, opens the end-to-end session with the hub, then runs requests and event
+ * subscriptions as streams.
+ */
+export interface EnrolledDevice {
+  /** The device's 32-byte secret seed, base64. */
+  seed: string;
+  deviceId: string;
+  username: string;
+  hubId: string;
+  relayUrls: string[];
+  /** The home key sealed to this device (null for guests). */
+  homeKey: string | null;
+}
+
+export interface RemoteResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface LastState {
+  snapshot: StateSnapshot | null;
+  storedAt: number | null;
+  hubOnline: boolean;
+  offlineSince: number | null;
+}
+
+interface PendingRequest {
+  head?: { status: number; headers: Record<string, string> };
+  chunks: Uint8Array[];
+  resolve(response: RemoteResponse): void;
+  reject(err: Error): void;
+  autoCredit: boolean;
+}
+
+interface Subscription {
+  onEvent(event: Record<string, unknown>): void;
+  onEnd(err: ProtocolError): void;
+}
+
+export class RemoteClient {
+  readonly #ws: WebSocket;
+  readonly #keys: DeviceKeys;
+  readonly #device: EnrolledDevice;
+  #session: E2eSession | null = null;
+  #nextStream = 1;
+  readonly #requests = new Map<number, PendingRequest>();
+  readonly #subscriptions = new Map<number, Subscription>();
+  #stateWaiter: ((state: LastState) => void) | null = null;
+  #failure: ProtocolError | null = null;
+  readonly #onFailure: ((err: ProtocolError) => void)[] = [];
+  hubOnline = false;
+  offlineSince: number | null = null;
+
+  private constructor(ws: WebSocket, device: EnrolledDevice) {
+    this.#ws = ws;
+    this.#device = device;
+    this.#keys = deviceKeysFromSeed(fromBase64(device.seed));
+  }
+
+  /**
+   * Connects and authenticates at the relay; if the hub is online, also opens the end-to-end
+   * session. Rejects with the relay's code (`device_not_enrolled`, `device_revoked`, ...).
+   */
+  static async connect(device: EnrolledDevice, relayUrl = device.relayUrls[0]): Promise<RemoteClient> {
+    if (!relayUrl) throw new ProtocolError('no_relay', 'no relay URL');
+    const ws = new WebSocket(relayUrl);
+    ws.binaryType = 'arraybuffer';
+    const client = new RemoteClient(ws, device);
+    await client.#open();
+    return client;
+  }
+
+  /** One API call through the tunnel. `autoCredit: false` leaves flow control to `credit()`. */
+  request(method: string, path: string, options: { body?: unknown; token?: string; autoCredit?: boolean } = {}): { stream: number; response: Promise<RemoteResponse> } {
+    const stream = this.#newStream();
+    const response = new Promise<RemoteResponse>((resolve, reject) => {
+      this.#requests.set(stream, { chunks: [], resolve, reject, autoCredit: options.autoCredit ?? true });
+    });
+    const headers: Record<string, string> = {};
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    this.#send(encodeMuxJson(MUX.REQUEST, stream, { method, path, headers, ...(options.body !== undefined ? { body: options.body } : {}) }));
+    return { stream, response };
+  }
+
+  async call(method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<RemoteResponse> {
+    return this.request(method, path, options).response;
+  }
+
+  credit(stream: number, bytes: number): void {
+    this.#send(encodeCredit(stream, bytes));
+  }
+
+  /** The hub's event stream for the user of `token`; resolves once the hub says it is live. */
+  subscribe(token: string, onEvent: (event: Record<string, unknown>) => void, onEnd: (err: ProtocolError) => void = () => {}): Promise<{ close(): void }> {
+    const stream = this.#newStream();
+    return new Promise((resolve, reject) => {
+      let live = false;
+      this.#subscriptions.set(stream, {
+        onEvent: (event) => {
+          if (!live && event.type === 'ready') {
+            live = true;
+            resolve({ close: () => { this.#subscriptions.delete(stream); this.#send(encodeMux(MUX.CANCEL, stream)); } });
+          }
+          onEvent(event);
+        },
+        onEnd: (err) => (live ? onEnd(err) : reject(err)),
+      });
+      this.#send(encodeMuxJson(MUX.SUBSCRIBE, stream, { token }));
+    });
+  }
+
+  /** The relay's last-known sealed state, opened with the home key. Works with the hub offline. */
+  async lastState(): Promise<LastState> {
+    const answer = await new Promise<LastState>((resolve, reject) => {
+      this.#stateWaiter = resolve;
+      this.#onFailure.push(reject);
+      this.#ws.send(JSON.stringify({ type: 'get_state' } satisfies ControlMessage));
+    });
+    return answer;
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+
+  get failure(): ProtocolError | null {
+    return this.#failure;
+  }
+
+  #newStream(): number {
+    if (!this.#session) throw new ProtocolError('hub_offline', 'the hub is not connected to the relay');
+    const id = this.#nextStream;
+    this.#nextStream += 2;
+    return id;
+  }
+
+  #send(plain: Uint8Array): void {
+    if (this.#failure) throw this.#failure;
+    if (!this.#session) throw new ProtocolError('hub_offline', 'the hub is not connected to the relay');
+    this.#ws.send(this.#session.seal(plain));
+  }
+
+  #fail(err: ProtocolError): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    for (const pending of this.#requests.values()) pending.reject(err);
+    this.#requests.clear();
+    for (const sub of this.#subscriptions.values()) sub.onEnd(err);
+    this.#subscriptions.clear();
+    for (const reject of this.#onFailure.splice(0)) reject(err);
+  }
+
+  #open(): Promise<void> {
+    const hubPublic = hubKeyOfId(this.#device.hubId);
+    let handshake: ReturnType<typeof clientHandshake> | null = null;
+    return new Promise<void>((resolve, reject) => {
+      this.#onFailure.push(reject);
+      this.#ws.addEventListener('error', () => this.#fail(new ProtocolError('relay_unreachable', 'cannot reach the relay')));
+      this.#ws.addEventListener('close', (event) => this.#fail(new ProtocolError(event.reason || 'connection_closed', 'the relay closed the connection')));
+      this.#ws.addEventListener('message', (event) => {
+        try {
+          if (typeof event.data === 'string') {
+            const message = JSON.parse(event.data) as ControlMessage;
+            if (message.type === 'challenge') {
+              const sig = nacl.sign.detached(relayAuthMessage('device', fromBase64(message.nonce), this.#device.hubId), this.#keys.sign.secretKey);
+              this.#ws.send(JSON.stringify({ type: 'hello', role: 'device', hubId: this.#device.hubId, key: toBase64(this.#keys.sign.publicKey), sig: toBase64(sig) } satisfies ControlMessage));
+            } else if (message.type === 'ready') {
+              this.hubOnline = message.hubOnline === true;
+              this.offlineSince = message.offlineSince ?? null;
+              if (!this.hubOnline) return this.#resolveOpen(resolve);
+              handshake = clientHandshake(this.#keys.sign, hubPublic);
+              this.#ws.send(handshake.hello);
+            } else if (message.type === 'state' && 'hubOnline' in message) {
+              const waiter = this.#stateWaiter;
+              this.#stateWaiter = null;
+              waiter?.({
+                snapshot: message.blob && this.#device.homeKey ? openState(fromBase64(message.blob), openFromHub(fromBase64(this.#device.homeKey), this.#keys.box.secretKey)) : null,
+                storedAt: message.storedAt,
+                hubOnline: message.hubOnline,
+                offlineSince: message.offlineSince,
+              });
+            } else if (message.type === 'error') {
+              const err = new ProtocolError(message.code, message.message ?? message.code);
+              // A refused frame (rate limit) fails what is waiting; a fatal error ends everything.
+              if (message.fatal) this.#fail(err);
+              else this.#failOldest(err);
+            }
+            return;
+          }
+          const frame = new Uint8Array(event.data as ArrayBuffer);
+          if (!this.#session) {
+            if (!handshake) throw new ProtocolError('e2e_bad_frame', 'frame before the handshake');
+            this.#session = handshake.finish(frame);
+            this.#resolveOpen(resolve);
+            return;
+          }
+          this.#onPlain(this.#session.open(frame));
+        } catch (err) {
+          this.#fail(err instanceof ProtocolError ? err : new ProtocolError('bad_message', String(err)));
+          this.#ws.close();
+        }
+      });
+    });
+  }
+
+  #resolveOpen(resolve: () => void): void {
+    this.#onFailure.length = 0;
+    resolve();
+  }
+
+  /** A frame the relay refused belongs to the oldest open request: fail that one. */
+  #failOldest(err: ProtocolError): void {
+    const first = this.#requests.keys().next();
+    if (first.done) return;
+    const pending = this.#requests.get(first.value)!;
+    this.#requests.delete(first.value);
+    pending.reject(err);
+  }
+
+  #onPlain(plain: Uint8Array): void {
+    const message = decodeMux(plain);
+    const pending = this.#requests.get(message.stream);
+    const sub = this.#subscriptions.get(message.stream);
+    switch (message.kind) {
+      case MUX.RESPONSE:
+        if (pending) pending.head = muxJson(message.body);
+        return;
+      case MUX.DATA:
+        if (!pending) return;
+        pending.chunks.push(message.body.slice());
+        if (pending.autoCredit) this.credit(message.stream, message.body.length);
+        return;
+      case MUX.END: {
+        if (!pending?.head) return;
+        this.#requests.delete(message.stream);
+        const size = pending.chunks.reduce((n, c) => n + c.length, 0);
+        const body = new Uint8Array(size);
+        let at = 0;
+        for (const c of pending.chunks) {
+          body.set(c, at);
+          at += c.length;
+        }
+        pending.resolve({ status: pending.head.status, headers: pending.head.headers, body });
+        return;
+      }
+      case MUX.EVENT:
+        if (!sub) return;
+        this.credit(message.stream, message.body.length);
+        sub.onEvent(JSON.parse(fromUtf8(message.body)) as Record<string, unknown>);
+        return;
+      case MUX.ERROR: {
+        const { code } = muxJson<{ code: string }>(message.body);
+        const err = new ProtocolError(code, code);
+        if (pending) {
+          this.#requests.delete(message.stream);
+          pending.reject(err);
+        }
+        if (sub) {
+          this.#subscriptions.delete(message.stream);
+          sub.onEnd(err);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { HubError } from '../core/errors.ts';
+import type { ApiRemote } from './deps.ts';
+
+/** The header the relay part sets on requests it injects; a LAN request carrying it is refused. */
+export const REMOTE_HEADER = 'x-hearth-remote';
+
+export interface RemoteCaller {
+  deviceId: string;
+  userId: string;
+  username: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served only on the LAN: through the relay it answers 403 `local_only`. */
+    localOnly?: boolean;
+  }
+  interface FastifyRequest {
+    /** Set when the request came through the relay (hub/src/relay), with the device it came from. */
+    remote: RemoteCaller | null;
+  }
+}
+
+/**
+ * Marks remote requests and enforces what they may do. Runs before the access check, so a
+ * local-only route answers `local_only` whatever the token. After it (preHandler), a remote
+ * request's token must belong to the user the device is enrolled for, and a remote login may
+ * only log in that user: a stolen phone key cannot be used with someone else's password.
+ */
+export function installRemote(app: FastifyInstance, remote: ApiRemote | undefined): void {
+  app.decorateRequest('remote', null);
+  app.addHook('onRequest', async (request) => {
+    const marker = request.headers[REMOTE_HEADER];
+    if (marker === undefined) return;
+    const device = typeof marker === 'string' ? remote?.callerOf(marker) : null;
+    if (!device) throw new HubError('forbidden', 'not a remote request of this hub');
+    delete request.headers[REMOTE_HEADER];
+    request.remote = { deviceId: device.id, userId: device.userId, username: device.username };
+    if (request.routeOptions.config.localOnly) throw new HubError('local_only', 'this can only be done on the home network');
+  });
+  app.addHook('preHandler', async (request) => {
+    const caller = request.remote;
+    if (!caller) return;
+    if (request.actor && request.actor.userId !== caller.userId) throw new HubError('remote_user_mismatch', 'this device is enrolled for another user');
+    if (request.routeOptions.url === '/api/v1/auth/login') {
+      const username = (request.body as { username?: unknown } | undefined)?.username;
+      if (username !== caller.username) throw new HubError('remote_user_mismatch', 'this device is enrolled for another user');
+    }
+  });
+}

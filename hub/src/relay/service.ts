@@ -1,0 +1,179 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { fromBase64, toBase64, utf8 } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { CONTEXT } from '../../../cloud-relay/src/protocol/keys.ts';
+import type { DeviceListDoc } from '../../../cloud-relay/src/protocol/relay-messages.ts';
+import { sealToDevice } from '../../../cloud-relay/src/protocol/state-blob.ts';
+import type { AuthService, UserActor } from '../auth/service.ts';
+import type { EventBus } from '../core/bus.ts';
+import type { Clock } from '../core/clock.ts';
+import { HubError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { hasRole } from '../devices/access.ts';
+import type { DeviceRegistry } from '../devices/registry.ts';
+import type { Store } from '../store/store.ts';
+import { loadHubIdentity, type HubIdentity } from './identity.ts';
+import { Outbox } from './outbox.ts';
+import { RemoteDevices, type RemoteDevice } from './remote-devices.ts';
+import { subscribeRemote } from './remote-events.ts';
+import { runRemoteRequest } from './remote-requests.ts';
+import { RemoteSession } from './remote-session.ts';
+import { StateSync } from './state-sync.ts';
+import { TunnelClient } from './tunnel-client.ts';
+
+export interface RemoteAccessDeps {
+  store: Store;
+  bus: EventBus;
+  clock: Clock;
+  log: Logger;
+  registry: DeviceRegistry;
+  auth: AuthService;
+  /** `relay` from the config: one URL or several separated by commas (tried in turn). */
+  relay: string | null;
+}
+
+export interface Enrolment {
+  device: { id: string; name: string; role: string; createdAt: number };
+  hubId: string;
+  hubPublicKey: string;
+  relayUrls: string[];
+  /** The home key sealed to the device's box key; null for guests (the snapshot shows every device). */
+  homeKey: string | null;
+}
+
+/**
+ * Remote access on the hub side (hub/src/relay, docs/relay-protocol.md): the hub identity, the
+ * enrolled devices, and, when a relay is configured, the tunnel with its device sessions and the
+ * state sync. The API's remote routes and its remote-request hook call in here.
+ */
+export class RemoteAccess {
+  readonly identity: HubIdentity;
+  readonly devices: RemoteDevices;
+  readonly relayUrls: string[];
+  readonly #deps: RemoteAccessDeps;
+  /** Marks injected requests as remote; never leaves this process. */
+  readonly #secret = randomBytes(24).toString('base64url');
+  readonly #sessions = new Map<number, RemoteSession>();
+  #tunnel: TunnelClient | undefined;
+  #outbox: Outbox | undefined;
+  #sync: StateSync | undefined;
+  #lastSeq = 0;
+
+  constructor(deps: RemoteAccessDeps) {
+    this.#deps = deps;
+    this.identity = loadHubIdentity(deps.store.settings);
+    this.devices = new RemoteDevices(deps.store.settings, deps.clock);
+    this.relayUrls = (deps.relay ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    this.devices.onChange = () => this.#devicesChanged();
+  }
+
+  enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): Enrolment {
+    if (this.relayUrls.length === 0) throw new HubError('relay_not_configured', 'this hub has no relay configured (--relay URL)');
+    const device = this.devices.enroll(actor, body);
+    const homeKey = hasRole(actor, 'member') ? toBase64(sealToDevice(this.identity.homeKey, fromBase64(device.boxPublicKey))) : null;
+    return {
+      device: { id: device.id, name: device.name, role: device.role, createdAt: device.createdAt },
+      hubId: this.identity.hubId,
+      hubPublicKey: toBase64(this.identity.sign.publicKey),
+      relayUrls: this.relayUrls,
+      homeKey,
+    };
+  }
+
+  /** The enrolled device a request's remote marker names, or null if the marker is not ours. */
+  callerOf(marker: string): RemoteDevice | null {
+    const dot = marker.indexOf('.');
+    if (dot < 0) return null;
+    const secret = Buffer.from(marker.slice(0, dot));
+    const ours = Buffer.from(this.#secret);
+    if (secret.length !== ours.length || !timingSafeEqual(secret, ours)) return null;
+    const id = marker.slice(dot + 1);
+    return this.devices.all().find((d) => d.id === id) ?? null;
+  }
+
+  /** Starts the tunnel (only with a relay configured). Needs the built API for inject. */
+  connect(app: FastifyInstance): void {
+    if (this.relayUrls.length === 0) return;
+    const { bus, clock, log, registry, auth } = this.#deps;
+    const tunnel = new TunnelClient({
+      urls: this.relayUrls,
+      identity: this.identity,
+      log,
+      events: {
+        connected: () => {
+          this.#sendDeviceList();
+          this.#sync?.publishNow();
+        },
+        disconnected: () => {
+          for (const session of this.#sessions.values()) session.ended();
+          this.#sessions.clear();
+        },
+        open: (id) => {
+          this.#sessions.get(id)?.ended();
+          this.#sessions.set(id, new RemoteSession(id, {
+            identity: this.identity,
+            devices: this.devices,
+            outbox,
+            log,
+            sendRaw: (frame) => { tunnel.sendFrame(id, frame, () => {}); },
+            close: (code) => {
+              this.#sessions.delete(id);
+              tunnel.sendControl({ type: 'close', session: id, code });
+            },
+            run: (device, request) => runRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
+            subscribe: (device, token, sink) => subscribeRemote(auth, { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 }, device, token, sink),
+          }));
+        },
+        close: (id) => {
+          this.#sessions.get(id)?.ended();
+          this.#sessions.delete(id);
+        },
+        frame: (id, frame) => this.#sessions.get(id)?.onFrame(frame),
+      },
+    });
+    const outbox = new Outbox((stream, plain, written) => {
+      const session = this.#sessions.get(stream.session);
+      if (!session) return false;
+      return tunnel.sendFrame(stream.session, session.seal(plain), written);
+    });
+    this.#tunnel = tunnel;
+    this.#outbox = outbox;
+    this.#sync = new StateSync({ bus, clock, registry, homeKey: this.identity.homeKey, publish: (blob) => tunnel.sendControl({ type: 'state', blob }) });
+    this.#sync.start();
+    tunnel.start();
+  }
+
+  get tunnelReady(): boolean {
+    return this.#tunnel?.ready ?? false;
+  }
+
+  stop(): void {
+    this.#sync?.stop();
+    this.#tunnel?.stop();
+    for (const session of this.#sessions.values()) session.ended();
+    this.#sessions.clear();
+  }
+
+  #devicesChanged(): void {
+    this.#sendDeviceList();
+    // Sessions of a revoked key end now, not at their next request.
+    for (const session of [...this.#sessions.values()]) {
+      if (session.device && !this.devices.all().some((d) => d.id === session.device!.id)) session.close('device_revoked');
+    }
+  }
+
+  #sendDeviceList(): void {
+    if (!this.#tunnel) return;
+    // Strictly increasing, so the relay can refuse an older list replayed at it.
+    this.#lastSeq = Math.max(this.#lastSeq + 1, this.#deps.clock.now());
+    const doc: DeviceListDoc & { revoked: string[] } = {
+      hubId: this.identity.hubId,
+      seq: this.#lastSeq,
+      keys: this.devices.all().map((d) => d.publicKey),
+      revoked: this.devices.revokedKeys(),
+    };
+    const text = JSON.stringify(doc);
+    const sig = this.identity.signFast(new Uint8Array([...CONTEXT.deviceList, ...utf8(text)]));
+    this.#tunnel.sendControl({ type: 'devices', doc: text, sig: toBase64(sig) });
+  }
+}
