@@ -14,6 +14,7 @@ import { BrokerCounters } from './counters.ts';
 import { MqttCredentials, type Principal } from './credentials.ts';
 import { createHooks, DENIED } from './hooks.ts';
 import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.ts';
+import { PublishIntake, type PausableClient, type RouterQueue } from './intake.ts';
 import { Connections, listenTcp } from './listeners.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { DevicePresence, statusTopic } from './presence.ts';
@@ -52,6 +53,8 @@ export const DEFAULT_LIMITS: BrokerLimits = {
 };
 
 const OFFLINE = Buffer.from('offline');
+/** Router back-pressure (intake.ts): messages waiting for delivery before publishers are paused, and resumed. */
+const INTAKE = { high: 1000, low: 250 };
 const BUS_OWNER = 'broker';
 const EXPIRY_CHECK_MS = 6 * 3600_000;
 
@@ -80,6 +83,7 @@ export class Broker {
   #persistence: SqlitePersistence | undefined;
   #owners: SessionOwners | undefined;
   #connections: Connections | undefined;
+  #intake: PublishIntake | undefined;
   #server: Server | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
 
@@ -125,7 +129,9 @@ export class Broker {
         drainTimeout: 0,
       });
       this.#aedes = aedes;
-      this.#wrapPublish(aedes);
+      // mqemitter, aedes' router: its `length` is the queue of messages waiting for delivery.
+      this.#intake = new PublishIntake((aedes as unknown as { mq: RouterQueue }).mq, INTAKE);
+      this.#wrapPublish(aedes, this.#intake);
       aedes.on('client', (client) => persistence.clientOnline(client.id));
       aedes.on('clientDisconnect', (client) => {
         persistence.clientOffline(client.id);
@@ -238,6 +244,7 @@ export class Broker {
       refusedSubscribes: c.refusedSubscribes,
       subscriptionsGranted: c.subscriptionsGranted,
       slowClientDisconnects: c.slowClientDisconnects,
+      publishersPaused: this.#intake?.pauses ?? 0,
       oversizedPackets: c.oversizedPackets,
       connectionErrors: c.connectionErrors,
       persistentSessions: this.#owners?.size ?? 0,
@@ -294,6 +301,7 @@ export class Broker {
     const principal = state?.principal;
     if (!state || !principal || state.released) return;
     state.released = true;
+    this.#intake?.forget(client);
     const set = this.#byUsername.get(principal.username);
     set?.delete(client);
     if (set?.size === 0) this.#byUsername.delete(principal.username);
@@ -346,7 +354,7 @@ export class Broker {
   // ---- publishing --------------------------------------------------------------------------
 
   /** Drops PUBLISHes the ACL refused (hooks.ts explains why they are acknowledged first). */
-  #wrapPublish(aedes: Aedes): void {
+  #wrapPublish(aedes: Aedes, intake: PublishIntake): void {
     const publish = aedes.publish.bind(aedes) as (packet: object, client: unknown, done?: (err?: Error) => void) => void;
     (aedes as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
       if ((packet as Record<symbol, unknown>)[DENIED] === true) {
@@ -354,6 +362,8 @@ export class Broker {
         callback?.();
         return;
       }
+      // A client's PUBLISH (not the hub's own, nor a will): slow its reading if the router is behind.
+      if (client !== null && typeof client === 'object') intake.published(client as PausableClient);
       publish(packet, client, done);
     };
   }
@@ -395,6 +405,7 @@ export class Broker {
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     this.#connections?.destroyAll();
     await serverClosed;
+    this.#intake?.resumeAll();
     this.#internal.detach();
     // Let close events of the connections just destroyed run before the final flush.
     await new Promise((resolve) => setImmediate(resolve));

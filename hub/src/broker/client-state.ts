@@ -24,6 +24,8 @@ export type HearthClient = Client & {
   _parser: MqttParserInternals;
   /** The client's live subscriptions: filter → granted QoS (and MQTT 5 options). */
   subscriptions: Record<string, { qos: number }>;
+  /** Reads and parses what is waiting on the connection (aedes' counterpart of `pause()`); see intake.ts. */
+  resume(): void;
   /** Called by aedes when a write found the socket buffer full. */
   waitForDrain: (done: (err: Error | null, client: unknown) => void) => void;
 };

@@ -1,0 +1,108 @@
+/** What the intake needs of aedes' client: its connection, and `resume()`, which reads what is waiting. */
+export interface PausableClient {
+  closed: boolean;
+  conn: { read(size?: number | null): unknown };
+  resume(): void;
+}
+
+type Read = PausableClient['conn']['read'];
+
+/** aedes' message router (mqemitter): `length` is the number of messages waiting to be delivered. */
+export interface RouterQueue {
+  readonly length: number;
+}
+
+export interface IntakeOptions {
+  /** A client that publishes while more than this many messages wait for delivery stops being read. */
+  high: number;
+  /** Paused clients are read again once no more than this many wait. */
+  low: number;
+}
+
+/**
+ * Back-pressure from the message router to the publishers.
+ *
+ * aedes acknowledges a QoS 1 PUBLISH (PUBACK) before it routes it, and its router (mqemitter)
+ * delivers at most `concurrency` messages at a time and queues the rest. aedes means to read a
+ * connection's next chunk only once the previous chunk's packets are routed, but every
+ * 'readable' event also counts as one finished packet, so under load a busy publisher is read
+ * as fast as it sends. The router's queue then grows to whatever the publishers have in flight
+ * (in bench/broker, 5,000 messages, 50–100 ms of work). Each of those messages is already
+ * acknowledged to its publisher, held in memory, and waits in the persistent sessions' queues
+ * long enough to outlive the ack grace (sqlite-persistence.ts) and be written to SQLite after
+ * all, and to survive V8's young generation: both cost CPU, which makes the queue longer still.
+ *
+ * So a client that publishes while more than `high` messages wait stops being read: aedes'
+ * `conn.read(null)` (it reads nothing else) gets nothing until the router is down to `low`, then
+ * every paused client is read again through aedes' `resume()`. aedes' own `pause()` cannot do
+ * this: a packet that completes while a client is paused is never counted off its batch, and
+ * that connection is then never read again. Meanwhile the client's messages wait,
+ * unacknowledged, in its socket, where TCP holds the sender back, as with any broker working at
+ * its limit. Delivery never waits on a client's reading (deliveries complete once written), so
+ * the router always drains.
+ */
+export class PublishIntake {
+  readonly #queue: RouterQueue;
+  readonly #high: number;
+  readonly #low: number;
+  /** Paused clients and the `read` their connection had before. */
+  readonly #paused = new Map<PausableClient, Read>();
+  #checkScheduled = false;
+  /** How many times a publisher was paused (stats). */
+  pauses = 0;
+
+  constructor(queue: RouterQueue, options: IntakeOptions) {
+    this.#queue = queue;
+    this.#high = options.high;
+    this.#low = options.low;
+  }
+
+  /** Called for every PUBLISH from a client, before it is routed. */
+  published(client: PausableClient): void {
+    if (this.#queue.length <= this.#high || client.closed || this.#paused.has(client)) return;
+    const conn = client.conn;
+    const read = conn.read;
+    this.#paused.set(client, read);
+    // Node's own stream machinery reads with a size (read(0) to refill); only aedes reads all.
+    conn.read = function pausedRead(this: unknown, size?: number | null) {
+      return size === null || size === undefined ? null : read.call(this, size);
+    };
+    this.pauses++;
+    this.#scheduleCheck();
+  }
+
+  /** A paused client that closes must not be kept. */
+  forget(client: PausableClient): void {
+    const read = this.#paused.get(client);
+    if (read === undefined) return;
+    this.#paused.delete(client);
+    client.conn.read = read;
+  }
+
+  /** Resumes everyone, e.g. when the broker stops. */
+  resumeAll(): void {
+    const paused = [...this.#paused];
+    this.#paused.clear();
+    for (const [client, read] of paused) {
+      client.conn.read = read;
+      if (!client.closed) client.resume();
+    }
+  }
+
+  #scheduleCheck(): void {
+    if (this.#checkScheduled) return;
+    this.#checkScheduled = true;
+    setImmediate(() => this.#check());
+  }
+
+  /** Once per event-loop turn while anyone is paused. */
+  #check(): void {
+    this.#checkScheduled = false;
+    if (this.#paused.size === 0) return;
+    if (this.#queue.length > this.#low) {
+      this.#scheduleCheck();
+      return;
+    }
+    this.resumeAll();
+  }
+}
