@@ -1,0 +1,131 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type uPlot from 'uplot';
+import { api } from '../api/client.ts';
+import { plainMessage } from '../api/errors.ts';
+
+export const RANGES = { hour: 3600e3, day: 86400e3, week: 7 * 86400e3, month: 30 * 86400e3, year: 365 * 86400e3 } as const;
+export type RangeName = keyof typeof RANGES;
+
+interface Point {
+  t: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+// uPlot (~50 KB) is loaded only when a chart is first shown, so the home page stays small.
+let uplotModule: Promise<typeof uPlot> | null = null;
+function loadUplot(): Promise<typeof uPlot> {
+  uplotModule ??= Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([m]) => m.default);
+  return uplotModule;
+}
+
+/** One chart owned by uPlot inside a div; rebuilt when the data or width changes. */
+function UPlotBox(props: { options: (width: number, U: typeof uPlot) => uPlot.Options; data: uPlot.AlignedData; label: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    let chart: uPlot | null = null;
+    let disposed = false;
+    const observer = new ResizeObserver(() => chart?.setSize({ width: box.current!.clientWidth, height: 220 }));
+    void loadUplot().then((U) => {
+      if (disposed || !box.current) return;
+      chart = new U(props.options(box.current.clientWidth, U), props.data, box.current);
+      observer.observe(box.current);
+    });
+    return () => { disposed = true; observer.disconnect(); chart?.destroy(); };
+  }, [props.data]);
+  return <div class="chart" ref={box} role="img" aria-label={props.label} />;
+}
+
+/** Power (or any gauge) over a range: the mean as a line, min–max as a band the hub computed. */
+export function HistoryChart(props: { deviceId: string; capability: string; unit: string }) {
+  const [range, setRange] = useState<RangeName>('day');
+  const [data, setData] = useState<uPlot.AlignedData | null>(null);
+  const [tier, setTier] = useState('');
+  // The x axis spans the whole chosen range, not just the readings, so gaps are visible.
+  const [span, setSpan] = useState<[number, number]>([0, 0]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const to = Date.now();
+    const from = to - RANGES[range];
+    setError(null);
+    api<{ tier: string; points: Point[] }>('GET', `/history?device=${encodeURIComponent(props.deviceId)}&capability=${props.capability}&from=${from}&to=${to}&points=400`)
+      .then((res) => {
+        setTier(res.tier);
+        setSpan([from / 1000, to / 1000]);
+        setData([res.points.map((p) => p.t / 1000), res.points.map((p) => p.mean), res.points.map((p) => p.min), res.points.map((p) => p.max)]);
+      })
+      .catch((err) => setError(plainMessage(err)));
+  }, [range, props.deviceId, props.capability]);
+
+  const options = (width: number): uPlot.Options => ({
+    width,
+    height: 220,
+    scales: { x: { time: true, range: () => span } },
+    series: [
+      {},
+      { label: `${props.capability} (${props.unit})`, stroke: '#1f3a5f', width: 2 },
+      { label: 'min', stroke: '#8aa4c4', width: 1 },
+      { label: 'max', stroke: '#8aa4c4', width: 1 },
+    ],
+    axes: [{}, { label: props.unit }],
+  });
+
+  const points = data?.[0].length ?? 0;
+  return (
+    <section class="card" aria-labelledby="chart-title">
+      <h2 id="chart-title">{props.capability === 'power' ? 'Power' : props.capability}</h2>
+      <div class="row presets" role="group" aria-label="Time range">
+        {(Object.keys(RANGES) as RangeName[]).map((name) => (
+          <button type="button" aria-pressed={range === name} onClick={() => setRange(name)}>{name}</button>
+        ))}
+      </div>
+      {error && <p class="form-error" role="alert">{error}</p>}
+      {data && points === 0 && <p class="muted">No readings in this range yet.</p>}
+      {data && points > 0 && <UPlotBox data={data} options={options} label={`${props.capability} over the last ${range}, ${points} points`} />}
+      {data && <p class="muted" data-testid="chart-summary">{points} points from the {tier} tier</p>}
+    </section>
+  );
+}
+
+interface EnergyBucket {
+  t: number;
+  start: string;
+  kWh: number;
+  exact: boolean;
+}
+
+/** Energy per local day (the home's time zone) over the last 30 days, as bars. */
+export function EnergyBars(props: { deviceId: string }) {
+  const [data, setData] = useState<uPlot.AlignedData | null>(null);
+  const [total, setTotal] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const from = Date.now() - 30 * 86400e3;
+    api<{ total: number; buckets: EnergyBucket[] }>('GET', `/energy?device=${encodeURIComponent(props.deviceId)}&period=day&from=${from}`)
+      .then((res) => {
+        setTotal(res.total);
+        setData([res.buckets.map((b) => b.t / 1000), res.buckets.map((b) => b.kWh)]);
+      })
+      .catch((err) => setError(plainMessage(err)));
+  }, [props.deviceId]);
+
+  const options = (width: number, U: typeof uPlot): uPlot.Options => ({
+    width,
+    height: 220,
+    scales: { x: { time: true } },
+    series: [{}, { label: 'kWh per day', fill: '#6d8fb8', stroke: '#1f3a5f', paths: U.paths.bars!({ size: [0.7, 40] }), points: { show: false } }],
+    axes: [{}, { label: 'kWh' }],
+  });
+
+  return (
+    <section class="card" aria-labelledby="energy-title">
+      <h2 id="energy-title">Energy per day</h2>
+      {error && <p class="form-error" role="alert">{error}</p>}
+      {data && <p>{total.toFixed(3)} kWh in the last 30 days</p>}
+      {data && data[0].length > 0 && <UPlotBox data={data} options={options} label={`Energy per day, ${total.toFixed(3)} kWh in 30 days`} />}
+    </section>
+  );
+}

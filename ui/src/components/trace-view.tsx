@@ -1,0 +1,63 @@
+import { formatTime } from '../format.ts';
+
+export interface ActionTrace {
+  path: string;
+  type: string;
+  startedAt: number;
+  ms?: number;
+  result: string;
+  error?: { code: string; message: string };
+  [detail: string]: unknown;
+}
+
+export interface Trace {
+  runId: string;
+  version: number;
+  startedAt: number;
+  endedAt?: number;
+  status: string;
+  reason?: string;
+  trigger: { type: string; at: number; [field: string]: unknown };
+  conditions: { path: string; type: string; result: boolean; seen?: Record<string, unknown> }[];
+  actions: ActionTrace[];
+}
+
+const GOOD = new Set(['done', 'running', 'waiting']);
+
+/** Fields of a step worth showing, without the bookkeeping ones. */
+function details(step: Record<string, unknown>, skip: string[]): string {
+  const rest = Object.entries(step).filter(([k]) => !skip.includes(k));
+  return rest.map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ');
+}
+
+/** One run of a rule, step by step: what fired it, what each condition saw, what each action did. */
+export function TraceView(props: { trace: Trace }) {
+  const { trace } = props;
+  return (
+    <details class="card" data-status={trace.status}>
+      <summary>
+        <span class={GOOD.has(trace.status) ? 'ok' : 'bad'}>{trace.status}</span> · {formatTime(trace.startedAt)} · version {trace.version}
+        {trace.reason && <> · {trace.reason}</>}
+      </summary>
+      <ol class="steps">
+        <li class="ok">
+          <strong>Trigger</strong> {trace.trigger.type}: {details(trace.trigger, ['type', 'at', 'trigger'])}
+        </li>
+        {trace.conditions.map((c) => (
+          <li class={c.result ? 'ok' : 'bad'}>
+            <strong>Condition {c.path}</strong> {c.type}: {c.result ? 'passed' : 'failed'}{c.seen && <> (saw {JSON.stringify(c.seen)})</>}
+          </li>
+        ))}
+        {trace.actions.map((a) => (
+          <li class={a.result === 'ok' || a.result === 'running' ? 'ok' : 'bad'}>
+            <strong>Action {a.path}</strong> {a.type}: {a.result}
+            {a.ms !== undefined && <> in {a.ms} ms</>}
+            {a.error && <> — {a.error.code}: {a.error.message}</>}
+            {details(a, ['path', 'type', 'startedAt', 'ms', 'result', 'error']) && <div class="muted">{details(a, ['path', 'type', 'startedAt', 'ms', 'result', 'error'])}</div>}
+          </li>
+        ))}
+        {trace.actions.length === 0 && trace.status !== 'conditions_failed' && <li>No actions ran.</li>}
+      </ol>
+    </details>
+  );
+}

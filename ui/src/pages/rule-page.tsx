@@ -1,0 +1,304 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api/client.ts';
+import { ApiError, plainMessage } from '../api/errors.ts';
+import { Field, FormError, Spinner } from '../components/form.tsx';
+import { TraceView, type Trace } from '../components/trace-view.tsx';
+import { formatTime } from '../format.ts';
+import { devices } from '../live.ts';
+import { navigate } from '../router.ts';
+import { useStore } from '../store.ts';
+import type { RuleView } from './rules.tsx';
+
+/** Fields the hub adds to a rule; the rest is the definition the editor shows. */
+const VIEW_ONLY = ['id', 'enabled', 'version', 'running', 'createdAt', 'updatedAt'];
+
+function definitionOf(rule: RuleView): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(rule).filter(([k]) => !VIEW_ONLY.includes(k)));
+}
+
+function template(deviceId: string): string {
+  return JSON.stringify(
+    {
+      name: 'New rule',
+      mode: 'single',
+      triggers: [{ type: 'state', device: deviceId, capability: 'switch', to: true }],
+      conditions: [],
+      actions: [{ type: 'command', device: deviceId, capability: 'switch', value: false }],
+    },
+    null,
+    2,
+  );
+}
+
+type Tab = 'edit' | 'traces' | 'dry-run' | 'versions';
+
+/** One rule: its definition (JSON editor), traces step by step, dry run, versions with revert. */
+export function RulePage(props: { id: string }) {
+  const isNew = props.id === 'new';
+  const [rule, setRule] = useState<RuleView | null>(null);
+  const [tab, setTab] = useState<Tab>('edit');
+  const [error, setError] = useState<string | null>(null);
+
+  const load = async () => {
+    if (isNew) return;
+    try {
+      setRule(await api<RuleView>('GET', `/rules/${props.id}`));
+    } catch (err) {
+      setError(plainMessage(err));
+    }
+  };
+  useEffect(() => void load(), [props.id]);
+
+  if (error) return <p class="form-error" role="alert">{error}</p>;
+  if (!isNew && !rule) return <Spinner label="Loading rule" />;
+
+  const tabs: [Tab, string][] = isNew ? [['edit', 'Definition']] : [['edit', 'Definition'], ['traces', 'Traces'], ['dry-run', 'Dry run'], ['versions', 'Versions']];
+  return (
+    <>
+      <h1>{rule ? rule.name : 'New rule'}</h1>
+      {rule && <p class="muted">Version {rule.version} · {rule.enabled ? 'on' : 'off'} · changed {formatTime(rule.updatedAt)}</p>}
+      <div class="row presets" role="tablist" aria-label="Rule views">
+        {tabs.map(([id, label]) => (
+          <button type="button" role="tab" aria-selected={tab === id} aria-pressed={tab === id} onClick={() => setTab(id)}>{label}</button>
+        ))}
+      </div>
+      <div role="tabpanel">
+        {tab === 'edit' && <Editor rule={rule} onSaved={(saved) => (isNew ? navigate(`/rules/${saved.id}`) : setRule(saved))} />}
+        {tab === 'traces' && rule && <Traces ruleId={rule.id} />}
+        {tab === 'dry-run' && rule && <DryRun ruleId={rule.id} />}
+        {tab === 'versions' && rule && <Versions rule={rule} onReverted={setRule} />}
+      </div>
+    </>
+  );
+}
+
+function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => void }) {
+  const all = [...useStore(devices).values()];
+  const [text, setText] = useState(() => (props.rule ? JSON.stringify(definitionOf(props.rule), null, 2) : template(all[0]?.id ?? 'DEVICE_ID')));
+  const [fieldError, setFieldError] = useState<{ path: string; message: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setFieldError(null);
+    setError(null);
+    setSaved(false);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      return setFieldError({ path: '', message: `This is not valid JSON: ${(err as Error).message}` });
+    }
+    try {
+      const rule = props.rule ? await api<RuleView>('PUT', `/rules/${props.rule.id}`, body) : await api<RuleView>('POST', '/rules', body);
+      setSaved(true);
+      props.onSaved(rule);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'validation_failed') {
+        const path = String(err.details?.path ?? err.details?.field ?? '');
+        // The hub's message starts with the path; say it once.
+        setFieldError({ path, message: err.message.replace(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), '') });
+      } else setError(plainMessage(err));
+    }
+  };
+
+  const remove = async () => {
+    if (!props.rule || !confirm(`Delete the rule ${props.rule.name}?`)) return;
+    try {
+      await api('DELETE', `/rules/${props.rule.id}`);
+      navigate('/rules');
+    } catch (err) {
+      setError(plainMessage(err));
+    }
+  };
+
+  return (
+    <form onSubmit={save} class="card">
+      <Field label="Rule (JSON)" id="rule-json" hint="Triggers, conditions and actions; the device ids are listed below.">
+        <textarea
+          id="rule-json"
+          spellcheck={false}
+          value={text}
+          aria-invalid={fieldError ? true : undefined}
+          aria-describedby={fieldError ? 'rule-json-error' : 'rule-json-hint'}
+          onInput={(e) => setText(e.currentTarget.value)}
+        />
+      </Field>
+      {fieldError && (
+        <p class="field-error" id="rule-json-error" role="alert" data-path={fieldError.path}>
+          {fieldError.path && <>At <code>{fieldError.path}</code>: </>}{fieldError.message}
+        </p>
+      )}
+      <FormError message={error} />
+      {saved && <p role="status" class="ok">Saved.</p>}
+      <div class="row">
+        <button type="submit" class="primary">Save rule</button>
+        {props.rule && <button type="button" class="danger" onClick={() => void remove()}>Delete rule</button>}
+      </div>
+      <details>
+        <summary>Device ids</summary>
+        <table>
+          <tbody>{all.map((d) => <tr><td>{d.name}</td><td><code>{d.id}</code></td><td>{d.capabilities.join(', ')}</td></tr>)}</tbody>
+        </table>
+      </details>
+    </form>
+  );
+}
+
+function Traces(props: { ruleId: string }) {
+  const [traces, setTraces] = useState<Trace[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => api<Trace[]>('GET', `/rules/${props.ruleId}/traces?limit=20`).then(setTraces, (err) => setError(plainMessage(err)));
+  useEffect(() => void load(), [props.ruleId]);
+
+  const runNow = async () => {
+    try {
+      await api('POST', `/rules/${props.ruleId}/run`);
+      setTimeout(() => void load(), 300);
+    } catch (err) {
+      setError(plainMessage(err));
+    }
+  };
+
+  return (
+    <section aria-label="Traces">
+      <div class="row">
+        <button type="button" onClick={() => void load()}>Refresh</button>
+        <button type="button" onClick={() => void runNow()}>Run now</button>
+      </div>
+      {error && <p class="form-error" role="alert">{error}</p>}
+      {traces && traces.length === 0 && <p>This rule has not fired yet.</p>}
+      {traces?.map((t) => <TraceView trace={t} />)}
+    </section>
+  );
+}
+
+interface DryRunResult {
+  replayedEvents: number;
+  truncated: boolean;
+  firings: Trace[];
+  commands: { at: string; device: string; capability: string; value: unknown }[];
+}
+
+function DryRun(props: { ruleId: string }) {
+  const [days, setDays] = useState(1);
+  const [result, setResult] = useState<DryRunResult | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const names = useStore(devices);
+
+  const run = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      setResult(await api<DryRunResult>('POST', '/rules/dry-run', { ruleId: props.ruleId, from: new Date(Date.now() - days * 86400e3).toISOString() }));
+    } catch (err) {
+      setError(plainMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-label="Dry run">
+      <form onSubmit={run} class="card">
+        <p>Replays the recorded history through this rule. Nothing is switched.</p>
+        <Field label="Days of history" id="dry-days">
+          <input id="dry-days" type="number" min={1} max={31} value={days} onInput={(e) => setDays(Number(e.currentTarget.value))} />
+        </Field>
+        <button type="submit" class="primary" disabled={busy}>Dry run</button>
+      </form>
+      {error && <p class="form-error" role="alert">{error}</p>}
+      {result && (
+        <div data-testid="dry-run-result">
+          <p>{result.replayedEvents} events replayed{result.truncated ? ' (cut short: too many events)' : ''}; the rule would have fired {result.firings.length} times and sent {result.commands.length} commands.</p>
+          <ul>{result.commands.map((c) => <li>{formatTime(c.at)}: {names.get(c.device)?.name ?? c.device} {c.capability} → {String(c.value)}</li>)}</ul>
+          {result.firings.map((t) => <TraceView trace={t} />)}
+        </div>
+      )}
+    </section>
+  );
+}
+
+interface Version {
+  version: number;
+  author: string | null;
+  at: string;
+  note: string | null;
+}
+
+interface Change {
+  path: string;
+  op: 'added' | 'removed' | 'changed';
+  from?: unknown;
+  to?: unknown;
+}
+
+const show = (v: unknown) => JSON.stringify(v);
+
+function Versions(props: { rule: RuleView; onReverted: (rule: RuleView) => void }) {
+  const [versions, setVersions] = useState<Version[] | null>(null);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [changes, setChanges] = useState<Change[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const current = props.rule.version;
+
+  useEffect(() => {
+    api<Version[]>('GET', `/rules/${props.rule.id}/versions`).then(setVersions, (err) => setError(plainMessage(err)));
+  }, [props.rule.id, current]);
+
+  const pick = async (version: number) => {
+    setSelected(version);
+    setChanges(null);
+    try {
+      setChanges((await api<{ changes: Change[] }>('GET', `/rules/${props.rule.id}/diff?from=${version}&to=${current}`)).changes);
+    } catch (err) {
+      setError(plainMessage(err));
+    }
+  };
+
+  const revert = async () => {
+    if (selected === null) return;
+    try {
+      props.onReverted(await api<RuleView>('POST', `/rules/${props.rule.id}/revert`, { version: selected }));
+      setSelected(null);
+      setChanges(null);
+    } catch (err) {
+      setError(plainMessage(err));
+    }
+  };
+
+  return (
+    <section aria-label="Versions">
+      {error && <p class="form-error" role="alert">{error}</p>}
+      <ul class="steps">
+        {[...(versions ?? [])].reverse().map((v) => (
+          <li>
+            <button type="button" aria-pressed={selected === v.version} onClick={() => void pick(v.version)} disabled={v.version === current}>
+              Version {v.version}
+            </button>{' '}
+            {formatTime(v.at)}{v.author ? ` by ${v.author}` : ''}{v.note ? ` · ${v.note}` : ''}{v.version === current ? ' (current)' : ''}
+          </li>
+        ))}
+      </ul>
+      {selected !== null && changes && (
+        <div class="card" data-testid="diff">
+          <h2>Version {selected} → {current}</h2>
+          {changes.length === 0 && <p>No differences.</p>}
+          <div class="diff">
+            {changes.map((c) => (
+              <div>
+                <code>{c.path}</code>{' '}
+                {c.op !== 'added' && <span class="del">− {show(c.from)}</span>}{' '}
+                {c.op !== 'removed' && <span class="add">+ {show(c.to)}</span>}
+              </div>
+            ))}
+          </div>
+          <button type="button" class="primary" onClick={() => void revert()}>Revert to version {selected}</button>
+        </div>
+      )}
+    </section>
+  );
+}
