@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { NODE_MSG, type NodeMessage } from './node-messages.ts';
+import { sealedCounter } from './protocol/e2e.ts';
 import { ProtocolError, keyFromBase64, toBase64 } from './protocol/encoding.ts';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from './protocol/keys.ts';
 import { parseControl, type ControlMessage, type DeviceListDoc } from './protocol/relay-messages.ts';
@@ -73,7 +74,9 @@ export class DeviceConnection {
     if (m.kind === NODE_MSG.TO_DEVICE) {
       if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(m.payload);
     } else if (m.kind === NODE_MSG.ERROR_TO_DEVICE) {
-      sendControl(this.#ws, { type: 'error', code: new TextDecoder().decode(m.payload) });
+      // "code" or "code:counter" (the frame the hub's node refused)
+      const [code = 'refused', frame] = new TextDecoder().decode(m.payload).split(':');
+      sendControl(this.#ws, { type: 'error', code, ...(frame ? { frame } : {}) });
     } else if (m.kind === NODE_MSG.CLOSE_TO_DEVICE) {
       this.#hubNode = null;
       this.#closed = true;
@@ -84,15 +87,21 @@ export class DeviceConnection {
 
   #fromDevice(frame: Uint8Array): void {
     if (frame.length > this.#node.deps.limits.maxFrameBytes) throw new ProtocolError('frame_too_large', 'frame over the limit');
-    if (!this.#bucket.take(Date.now())) throw new ProtocolError('rate_limited', 'too many frames from this device');
+    if (!this.#bucket.take(Date.now())) return this.#refuseFrame('rate_limited', frame);
     const hubNode = this.#hubNode;
-    if (!hubNode) throw new ProtocolError('hub_offline', 'the hub is not connected');
+    if (!hubNode) return this.#refuseFrame('hub_offline', frame);
     void this.#node.sendToNode(hubNode, NODE_MSG.TO_HUB, this.#session, this.#hubId, frame).then((delivered) => {
       if (!delivered && this.#hubNode === hubNode) {
         this.#hubNode = null;
         sendControl(this.#ws, { type: 'hub', online: false, since: Date.now() });
       }
     });
+  }
+
+  /** Drops one frame and says which (its counter), so the device fails just that request. */
+  #refuseFrame(code: string, frame: Uint8Array): void {
+    const counter = sealedCounter(frame);
+    sendControl(this.#ws, { type: 'error', code, ...(counter ? { frame: counter } : {}) });
   }
 
   async #control(message: ControlMessage): Promise<void> {

@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { NODE_MSG, type NodeMessage } from './node-messages.ts';
+import { sealedCounter } from './protocol/e2e.ts';
 import { ProtocolError, fromBase64, utf8 } from './protocol/encoding.ts';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from './protocol/keys.ts';
 import { parseControl, readTunnelFrame, tunnelFrame, type ControlMessage, type DeviceListDoc } from './protocol/relay-messages.ts';
@@ -86,7 +87,7 @@ export class HubTunnel {
     }
     // Counted here, where every frame for this hub passes whatever node its device is on.
     if (!this.#bucket.take(Date.now())) {
-      void this.#node.sendToNode(m.origin, NODE_MSG.ERROR_TO_DEVICE, m.session, this.hubId, utf8Code('rate_limited'));
+      void this.#node.sendToNode(m.origin, NODE_MSG.ERROR_TO_DEVICE, m.session, this.hubId, utf8Code(`rate_limited:${sealedCounter(m.payload) ?? ''}`));
       return;
     }
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(tunnelFrame(id, m.payload));

@@ -1,4 +1,4 @@
-import { E2eSession, clientHandshake } from './e2e.ts';
+import { E2eSession, clientHandshake, sealedCounter } from './e2e.ts';
 import { ProtocolError, fromBase64, fromUtf8, toBase64 } from './encoding.ts';
 import { deviceKeysFromSeed, hubKeyOfId, relayAuthMessage, type DeviceKeys } from './keys.ts';
 import { MUX, decodeMux, encodeCredit, encodeMux, encodeMuxJson, muxJson } from './mux.ts';
@@ -42,6 +42,8 @@ interface PendingRequest {
   resolve(response: RemoteResponse): void;
   reject(err: Error): void;
   autoCredit: boolean;
+  /** Counter of the sealed frame that carried the request (the relay names it if it drops it). */
+  frame?: string | null;
 }
 
 interface Subscription {
@@ -90,7 +92,9 @@ export class RemoteClient {
     });
     const headers: Record<string, string> = {};
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    this.#send(encodeMuxJson(MUX.REQUEST, stream, { method, path, headers, ...(options.body !== undefined ? { body: options.body } : {}) }));
+    const frame = this.#send(encodeMuxJson(MUX.REQUEST, stream, { method, path, headers, ...(options.body !== undefined ? { body: options.body } : {}) }));
+    const pending = this.#requests.get(stream);
+    if (pending) pending.frame = frame;
     return { stream, response };
   }
 
@@ -146,10 +150,13 @@ export class RemoteClient {
     return id;
   }
 
-  #send(plain: Uint8Array): void {
+  /** Seals and sends; returns the frame's counter. */
+  #send(plain: Uint8Array): string | null {
     if (this.#failure) throw this.#failure;
     if (!this.#session) throw new ProtocolError('hub_offline', 'the hub is not connected to the relay');
-    this.#ws.send(this.#session.seal(plain));
+    const frame = this.#session.seal(plain);
+    this.#ws.send(frame);
+    return sealedCounter(frame);
   }
 
   #fail(err: ProtocolError): void {
@@ -195,7 +202,7 @@ export class RemoteClient {
               const err = new ProtocolError(message.code, message.message ?? message.code);
               // A refused frame (rate limit) fails what is waiting; a fatal error ends everything.
               if (message.fatal) this.#fail(err);
-              else this.#failOldest(err);
+              else this.#failFrame(err, message.frame);
             }
             return;
           }
@@ -220,13 +227,14 @@ export class RemoteClient {
     resolve();
   }
 
-  /** A frame the relay refused belongs to the oldest open request: fail that one. */
-  #failOldest(err: ProtocolError): void {
-    const first = this.#requests.keys().next();
-    if (first.done) return;
-    const pending = this.#requests.get(first.value)!;
-    this.#requests.delete(first.value);
-    pending.reject(err);
+  /** The relay refused one frame: fail the request it carried (a credit frame fails nothing). */
+  #failFrame(err: ProtocolError, frame: string | undefined): void {
+    for (const [stream, pending] of this.#requests) {
+      if (frame !== undefined && pending.frame !== frame) continue;
+      this.#requests.delete(stream);
+      pending.reject(err);
+      return;
+    }
   }
 
   #onPlain(plain: Uint8Array): void {

@@ -59,6 +59,15 @@ export class E2eSession {
   }
 }
 
+/**
+ * The counter of a sealed frame (clear text in its header): the relay names it when it refuses
+ * a frame, so the device knows which request was dropped. null for other frames.
+ */
+export function sealedCounter(frame: Uint8Array): string | null {
+  if (frame.length < SEALED_OVERHEAD || frame[0] !== FRAME_SEALED) return null;
+  return new DataView(frame.buffer, frame.byteOffset + 1, 8).getBigUint64(0).toString();
+}
+
 function nonceOf(direction: number, counter: Uint8Array): Uint8Array {
   const nonce = new Uint8Array(nacl.secretbox.nonceLength);
   nonce[0] = direction;

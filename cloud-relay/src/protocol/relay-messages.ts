@@ -17,7 +17,8 @@ export type ControlMessage =
   // relay → peer: authenticated. For a device: is its hub there now?
   | { type: 'ready'; hubOnline?: boolean; offlineSince?: number | null; node?: string }
   // relay → peer: something failed (the connection closes after a fatal one)
-  | { type: 'error'; code: string; message?: string; fatal?: boolean }
+  // (`frame`: the counter of the sealed frame it refused, when it refused one)
+  | { type: 'error'; code: string; message?: string; fatal?: boolean; frame?: string }
   // relay → hub: a device session opened / closed; hub → relay: close one
   | { type: 'open'; session: number; device: string }
   | { type: 'close'; session: number; code?: string }

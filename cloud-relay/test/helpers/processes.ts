@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const RELAY_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const REMOTE_CLI = fileURLToPath(new URL('../../src/cli/hearth-remote.ts', import.meta.url));
+
+export interface RelayProcess {
+  port: number;
+  url: string;
+  node: string;
+  /** Every stdout and stderr line so far (the test greps them for leaks). */
+  output: string[];
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+/** Starts a real relay node (`node cloud-relay/src/main.ts`) on a free loopback port. */
+export async function startRelay(args: string[]): Promise<RelayProcess> {
+  const proc = spawn(process.execPath, [RELAY_MAIN, '--port', '0', '--host', '127.0.0.1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  createInterface({ input: proc.stderr! }).on('line', (line) => output.push(line));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const started = await new Promise<{ port: number; node: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relay did not start: ${output.join('\n')}`)), 20_000);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      output.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number; node?: string };
+        if (entry.msg?.startsWith('relay listening')) {
+          clearTimeout(timer);
+          resolve({ port: entry.port!, node: entry.node! });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then(() => reject(new Error(`relay exited: ${output.join('\n')}`)));
+  });
+  return {
+    ...started,
+    url: `ws://127.0.0.1:${started.port}`,
+    output,
+    stop: async () => stop(proc, 'SIGTERM', exited),
+    kill9: async () => stop(proc, 'SIGKILL', exited),
+  };
+}
+
+function stop(proc: ChildProcess, signal: NodeJS.Signals, exited: Promise<void>): Promise<void> {
+  if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+  return exited;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface RedisProcess {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A real redis-server on a loopback port, no persistence except an explicit SAVE into `dir`. */
+export async function startRedis(dir: string): Promise<RedisProcess> {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (/Ready to accept connections/i.test(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => reject(new Error('redis-server exited')));
+  });
+  return { url: `redis://127.0.0.1:${port}`, port, stop: async () => stop(proc, 'SIGTERM', exited) };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `hearth-remote` (the same file scripts/hearth-remote runs) to completion. */
+export function remote(args: string[]): Promise<CliResult> {
+  const proc = spawn(process.execPath, [REMOTE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Starts `hearth-remote events`; resolves once its ready line arrived. */
+export async function remoteEvents(args: string[]): Promise<{ lines: Record<string, unknown>[]; next(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>; stop(): void }> {
+  const proc = spawn(process.execPath, [REMOTE_CLI, 'events', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { match: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    const event = JSON.parse(line) as Record<string, unknown>;
+    lines.push(event);
+    for (const w of [...waiters]) {
+      if (w.match(event)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(event);
+      }
+    }
+  });
+  const next = (match: (e: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const found = lines.find(match);
+      if (found) return resolve(found);
+      const timer = setTimeout(() => reject(new Error(`no matching event; stderr: ${stderr}`)), timeoutMs);
+      waiters.push({ match, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+    });
+  await next((e) => e.type === 'ready');
+  return { lines, next, stop: () => proc.kill('SIGTERM') };
+}
+
+/** Retries `fn` until it returns a value (not undefined) or the time is up. */
+export async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

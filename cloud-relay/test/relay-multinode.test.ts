@@ -1,0 +1,224 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { MqttClient } from 'mqtt';
+import nacl from 'tweetnacl';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts';
+import { api, setupOwner } from '../../hub/test/helpers/http.ts';
+import { connectMqtt } from '../../hub/test/helpers/mqtt.ts';
+import { tempDir } from '../../hub/test/helpers/temp.ts';
+import { RemoteClient } from '../src/protocol/client.ts';
+import { ProtocolError, toBase64 } from '../src/protocol/encoding.ts';
+import { readKeys } from '../src/cli/keys-file.ts';
+import { remote, remoteEvents, startRedis, startRelay, waitFor, type RedisProcess, type RelayProcess } from './helpers/processes.ts';
+
+const PASSWORD = 'correct horse battery';
+// Values that must never appear at the relay: a device name and a power reading.
+const SECRET_NAME = 'Porch Lamp Zanzibar';
+const SECRET_WATTS = 4321.75;
+const MAX_FRAME = 64 * 1024;
+
+/**
+ * Two relay nodes on a real redis-server; a real hub tunnelled to node 1; the remote client
+ * (hearth-remote, the same client module a browser uses) enrolled on the LAN and connecting
+ * through node 2. A second home on node 2 keeps working while the first one floods.
+ */
+describe('relay: two nodes on Redis, a real hub, the remote client', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let redis: RedisProcess;
+  let node1: RelayProcess;
+  let node2: RelayProcess;
+  let hub: HubProcess;
+  let homeB: HubProcess;
+  let token: string;
+  let keys: string;
+  let keysB: string;
+  let deviceId: string;
+  const mqttClients: MqttClient[] = [];
+
+  const relayArgs = () => ['--redis', redis.url, '--max-frame-bytes', String(MAX_FRAME), '--device-rate', '20', '--device-burst', '40'];
+
+  beforeAll(async () => {
+    tmp = tempDir('hearth-relay-');
+    redis = await startRedis(tmp.dir);
+    node1 = await startRelay(relayArgs());
+    node2 = await startRelay(relayArgs());
+    const config = join(tmp.dir, 'hub.json');
+    writeFileSync(config, JSON.stringify({ devices: { commandTimeoutMs: 3000 } }));
+    // Node 1 first: the hub tunnels there and moves on to node 2 only if node 1 goes away.
+    hub = await startHub(join(tmp.dir, 'hub'), ['--config', config, '--relay', `${node1.url},${node2.url}`]);
+    token = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
+
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: SECRET_NAME, driver: 'mqtt', capabilities: ['switch', 'power'] } });
+    expect(created.status).toBe(201);
+    deviceId = created.body.device.id;
+    const password = created.body.mqtt.password as string;
+    const device = await connectMqtt(hub.mqtt, { clientId: deviceId, username: deviceId, password, will: { topic: `hearth/${deviceId}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } });
+    mqttClients.push(device);
+    await device.subscribeAsync(`hearth/${deviceId}/cmd`, { qos: 1 });
+    device.on('message', (topic, payload) => {
+      if (topic !== `hearth/${deviceId}/cmd`) return;
+      const cmd = JSON.parse(payload.toString());
+      device.publish(`hearth/${deviceId}/state`, JSON.stringify({ [cmd.capability]: cmd.value, power: cmd.value ? SECRET_WATTS : 0 }), { qos: 1 });
+    });
+    await device.publishAsync(`hearth/${deviceId}/status`, 'online', { qos: 1, retain: true });
+    await waitFor(async () => ((await api(hub.baseUrl, 'GET', `/api/v1/devices/${deviceId}`, { token })).body.available ? true : undefined), 'device online');
+    await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
+
+    keys = join(tmp.dir, 'phone.json');
+    const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys, '--name', 'phone']);
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+
+    // Home B: its own hub and phone, tunnelled to node 2.
+    homeB = await startHub(join(tmp.dir, 'home-b'), ['--relay', node2.url]);
+    await setupOwner(homeB.baseUrl, 'bea', PASSWORD);
+    keysB = join(tmp.dir, 'phone-b.json');
+    const enrolledB = await remote(['enroll', '--hub', homeB.baseUrl, '--username', 'bea', '--password', PASSWORD, '--keys', keysB]);
+    expect(enrolledB.code, enrolledB.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    for (const c of mqttClients) c.end(true);
+    await hub?.kill9();
+    await homeB?.kill9();
+    await node1?.kill9();
+    await node2?.kill9();
+    await redis?.stop();
+    tmp?.cleanup();
+  });
+
+  it('enrolment gave the device the hub id, the relay list and a sealed home key', async () => {
+    const file = readKeys(keys);
+    expect(file.relayUrls).toEqual([node1.url, node2.url]);
+    expect(file.hubId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(typeof file.homeKey).toBe('string');
+    const listed = await api(hub.baseUrl, 'GET', '/api/v1/remote/devices', { token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((d: { name: string }) => d.name)).toEqual(['phone']);
+  });
+
+  it('through node 2: logs in, lists devices, toggles the plug and receives the state event', async () => {
+    const login = await remote(['login', '--keys', keys, '--relay', node2.url, '--password', PASSWORD]);
+    expect(login.code, login.stderr).toBe(0);
+
+    const listed = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', '/api/v1/devices']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const devices = JSON.parse(listed.stdout);
+    expect(devices).toEqual([expect.objectContaining({ id: deviceId, name: SECRET_NAME, available: true })]);
+
+    const events = await remoteEvents(['--keys', keys, '--relay', node2.url]);
+    try {
+      const toggled = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', `/api/v1/devices/${deviceId}/commands`, JSON.stringify({ capability: 'switch', value: true })]);
+      expect(toggled.code, toggled.stderr).toBe(0);
+      expect(JSON.parse(toggled.stdout).state.switch).toBe(true);
+      const event = await events.next((e) => e.type === 'device.state' && e.capability === 'switch');
+      expect(event).toMatchObject({ type: 'device.state', deviceId, capability: 'switch', value: true });
+    } finally {
+      events.stop();
+    }
+  });
+
+  it('an HTTP error exits 1 with the body; local-only routes answer 403 local_only remotely', async () => {
+    const missing = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', '/api/v1/devices/nope']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout).error.code).toBe('device_not_found');
+
+    const kp = nacl.sign.keyPair();
+    const enrol = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/remote/devices', JSON.stringify({ publicKey: toBase64(kp.publicKey), boxPublicKey: toBase64(kp.publicKey), name: 'sneaky' })]);
+    expect(enrol.code).toBe(1);
+    expect(JSON.parse(enrol.stdout).error.code).toBe('local_only');
+    const setup = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/setup', JSON.stringify({ username: 'x', password: PASSWORD })]);
+    expect(JSON.parse(setup.stdout).error.code).toBe('local_only');
+
+    // The device is the owner's: logging in as someone else through it is refused.
+    const other = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/auth/login', JSON.stringify({ username: 'bea', password: PASSWORD })]);
+    expect(other.code).toBe(1);
+    expect(JSON.parse(other.stdout).error.code).toBe('remote_user_mismatch');
+  });
+
+  it('refuses an unenrolled key and a revoked one at the relay', async () => {
+    const stranger = join(tmp.dir, 'stranger.json');
+    writeFileSync(stranger, JSON.stringify({ ...readKeys(keys), seed: toBase64(nacl.randomBytes(32)), session: undefined }));
+    const refused = await remote(['call', '--keys', stranger, '--relay', node2.url, 'GET', '/api/v1/devices']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('device_not_enrolled');
+
+    const tablet = join(tmp.dir, 'tablet.json');
+    expect((await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', tablet, '--name', 'tablet'])).code).toBe(0);
+    expect((await remote(['call', '--keys', tablet, '--relay', node1.url, '--password', PASSWORD, 'GET', '/api/v1/me'])).code).toBe(0);
+    const id = readKeys(tablet).deviceId;
+    // An open session of the revoked device ends too, not only new ones.
+    const open = await RemoteClient.connect(readKeys(tablet), node2.url);
+    expect((await api(hub.baseUrl, 'DELETE', `/api/v1/remote/devices/${id}`, { token })).status).toBe(204);
+    await waitFor(async () => (open.failure ? true : undefined), 'open session closed');
+    expect(open.failure!.code).toBe('device_revoked');
+    const revoked = await remote(['call', '--keys', tablet, '--relay', node2.url, 'GET', '/api/v1/me']);
+    expect(revoked.code).toBe(3);
+    expect(revoked.stderr).toContain('device_revoked');
+    expect((await api(hub.baseUrl, 'DELETE', `/api/v1/remote/devices/${id}`, { token })).body.error.code).toBe('remote_device_not_found');
+  });
+
+  it('an oversized frame gets frame_too_large and a flood rate_limited, while another home keeps working', async () => {
+    const file = readKeys(keys);
+    const big = await RemoteClient.connect(file, node2.url);
+    await expect(big.call('POST', '/api/v1/devices', { token: file.session!.accessToken, body: { name: 'x'.repeat(MAX_FRAME) } })).rejects.toMatchObject({ code: 'frame_too_large' });
+
+    const flooder = await RemoteClient.connect(file, node2.url);
+    const results = await Promise.allSettled(Array.from({ length: 150 }, () => flooder.call('GET', '/api/v1/health')));
+    const codes = results.map((r) => (r.status === 'fulfilled' ? r.value.status : (r.reason as ProtocolError).code));
+    expect(codes).toContain('rate_limited');
+    expect(codes).toContain(200);
+    // Home B, on the same node, during and after the flood.
+    const during = Promise.allSettled(Array.from({ length: 100 }, () => flooder.call('GET', '/api/v1/health')));
+    const b = await remote(['call', '--keys', keysB, '--relay', node2.url, '--password', PASSWORD, 'GET', '/api/v1/me']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout).username).toBe('bea');
+    await during;
+    flooder.close();
+  });
+
+  it('node 1 killed: the hub is back through node 2 and the next request works', async () => {
+    await node1.kill9();
+    const answer = await waitFor(async () => {
+      const r = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', `/api/v1/devices/${deviceId}`]);
+      return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+    }, 'a call through node 2 after node 1 died');
+    expect(answer).toMatchObject({ id: deviceId, state: { switch: true } });
+  });
+
+  it('hub stopped: the client gets the last-known state with the time it went offline', async () => {
+    const before = Date.now();
+    await hub.stop();
+    const offline = await waitFor(async () => {
+      const r = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', '/api/v1/devices']);
+      return r.code === 0 && r.stdout.includes('"offline":true') ? r : undefined;
+    }, 'the offline answer');
+    const body = JSON.parse(offline.stdout);
+    expect(body.offlineSince).toBeGreaterThanOrEqual(before);
+    expect(body.devices).toEqual([expect.objectContaining({ id: deviceId, name: SECRET_NAME, state: expect.objectContaining({ switch: true, power: SECRET_WATTS }) })]);
+    expect(offline.stderr).toContain('hub offline since');
+
+    const other = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', '/api/v1/me']);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toContain('hub_offline');
+  });
+
+  it('neither the Redis dump nor the nodes\' logs contain device names or state values', async () => {
+    const client = new Redis(redis.url);
+    try {
+      expect(Number(await client.dbsize())).toBeGreaterThan(0);
+      await client.save();
+    } finally {
+      client.disconnect();
+    }
+    const dump = readFileSync(join(tmp.dir, 'dump.rdb'));
+    expect(dump.includes('hearth:state:')).toBe(true); // the blob is there, sealed
+    for (const text of [dump.toString('latin1'), node1.output.join('\n'), node2.output.join('\n')]) {
+      expect(text).not.toContain(SECRET_NAME);
+      expect(text).not.toContain('Zanzibar');
+      expect(text).not.toContain(String(SECRET_WATTS));
+      expect(text).not.toContain('"switch"');
+    }
+  });
+});
