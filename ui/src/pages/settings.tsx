@@ -1,1 +1,189 @@
-export function Settings(_p: { id?: string }) { return <p>Not yet</p>; }
+import { useEffect, useState } from 'preact/hooks';
+import { api, publicApi } from '../api/client.ts';
+import { ApiError, plainMessage } from '../api/errors.ts';
+import type { Health } from '../api/types.ts';
+import { Field, FormError, Spinner } from '../components/form.tsx';
+import { formatTime } from '../format.ts';
+
+/** The home (name, location for sun rules, time zone), MQTT integration users and hub health. */
+export function Settings() {
+  return (
+    <>
+      <h1>Settings</h1>
+      <HomeForm />
+      <MqttUsers />
+      <HubHealth />
+    </>
+  );
+}
+
+interface HomeView {
+  name: string;
+  location: { latitude: number; longitude: number } | null;
+  timezone: string | null;
+}
+
+function HomeForm() {
+  const [home, setHome] = useState<HomeView | null>(null);
+  const [name, setName] = useState('');
+  const [lat, setLat] = useState('');
+  const [lon, setLon] = useState('');
+  const [tz, setTz] = useState('');
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  const show = (h: HomeView) => {
+    setHome(h);
+    setName(h.name);
+    setLat(h.location ? String(h.location.latitude) : '');
+    setLon(h.location ? String(h.location.longitude) : '');
+    setTz(h.timezone ?? '');
+  };
+  useEffect(() => void api<HomeView>('GET', '/home').then(show, (err) => setError(plainMessage(err))), []);
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    const errors: Record<string, string> = {};
+    const latitude = Number(lat);
+    const longitude = Number(lon);
+    const hasLocation = lat.trim() !== '' || lon.trim() !== '';
+    if (hasLocation && (lat.trim() === '' || !Number.isFinite(latitude) || latitude < -90 || latitude > 90)) errors.latitude = 'Latitude is a number from -90 to 90.';
+    if (hasLocation && (lon.trim() === '' || !Number.isFinite(longitude) || longitude < -180 || longitude > 180)) errors.longitude = 'Longitude is a number from -180 to 180.';
+    setFieldErrors(errors);
+    if (Object.keys(errors).length) return;
+    try {
+      show(await api<HomeView>('PATCH', '/home', { name: name.trim(), location: hasLocation ? { latitude, longitude } : null, timezone: tz.trim() || null }));
+      setSaved(true);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'validation_failed' && err.details?.field === 'timezone') setFieldErrors({ timezone: 'That is not a time zone name. Use a name like Europe/Berlin.' });
+      else setError(plainMessage(err));
+    }
+  };
+
+  const useBrowserZone = () => setTz(Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const locate = () => navigator.geolocation?.getCurrentPosition((p) => { setLat(p.coords.latitude.toFixed(4)); setLon(p.coords.longitude.toFixed(4)); }, () => setError('The browser did not share its location.'));
+
+  if (!home) return error ? <p class="form-error" role="alert">{error}</p> : <Spinner label="Loading home" />;
+  return (
+    <form class="card" onSubmit={save} aria-labelledby="home-title">
+      <h2 id="home-title">Home</h2>
+      <Field label="Name" id="home-name"><input id="home-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
+      <div class="row">
+        <Field label="Latitude" id="home-lat" error={fieldErrors.latitude}><input id="home-lat" inputMode="decimal" value={lat} onInput={(e) => setLat(e.currentTarget.value)} /></Field>
+        <Field label="Longitude" id="home-lon" error={fieldErrors.longitude}><input id="home-lon" inputMode="decimal" value={lon} onInput={(e) => setLon(e.currentTarget.value)} /></Field>
+      </div>
+      {'geolocation' in navigator && <button type="button" onClick={locate}>Use this device's location</button>}
+      <p class="muted">The location is used for sunrise and sunset rules and never leaves the hub.</p>
+      <Field label="Time zone" id="home-tz" error={fieldErrors.timezone} hint="Days for energy totals start at midnight in this zone.">
+        <input id="home-tz" value={tz} placeholder="Europe/Berlin" onInput={(e) => setTz(e.currentTarget.value)} />
+      </Field>
+      <button type="button" onClick={useBrowserZone}>Use this browser's time zone</button>
+      <FormError message={error} />
+      {saved && <p role="status" class="ok">Saved.</p>}
+      <div class="row"><button type="submit" class="primary">Save</button></div>
+    </form>
+  );
+}
+
+interface MqttUser {
+  username: string;
+  scope: string;
+  topics: string[];
+  createdAt: string;
+}
+
+function MqttUsers() {
+  const [users, setUsers] = useState<MqttUser[] | null>(null);
+  const [username, setUsername] = useState('');
+  const [scope, setScope] = useState('read');
+  const [topics, setTopics] = useState('hearth/#');
+  const [created, setCreated] = useState<{ username: string; password: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => api<MqttUser[]>('GET', '/integrations/mqtt-users').then(setUsers, (err) => setError(plainMessage(err)));
+  useEffect(() => void load(), []);
+
+  const add = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      setCreated(await api<{ username: string; password: string }>('POST', '/integrations/mqtt-users', { username: username.trim(), scope, topics: topics.split(/[\s,]+/).filter(Boolean) }));
+      setUsername('');
+      void load();
+    } catch (err) {
+      setError(err instanceof ApiError && err.code === 'validation_failed' ? `Check the ${String(err.details?.field ?? 'fields').split('.')[0]}: user names use letters, digits and . _ @ -; topics are MQTT filters such as hearth/#.` : plainMessage(err));
+    }
+  };
+  const remove = async (name: string) => {
+    if (!confirm(`Remove the MQTT user ${name}? Integrations using it will be disconnected.`)) return;
+    try {
+      await api('DELETE', `/integrations/mqtt-users/${encodeURIComponent(name)}`);
+      void load();
+    } catch (err) {
+      setError(plainMessage(err));
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby="mqtt-users-title">
+      <h2 id="mqtt-users-title">MQTT users for integrations</h2>
+      <p class="muted">For Home Assistant, Node-RED or scripts that talk to the hub's MQTT broker.</p>
+      {users && users.length > 0 && (
+        <div class="scroll">
+          <table>
+            <thead><tr><th>User</th><th>Access</th><th>Topics</th><th><span class="sr-only">Actions</span></th></tr></thead>
+            <tbody>
+              {users.map((u) => (
+                <tr><td>{u.username}</td><td>{u.scope === 'readwrite' ? 'read and write' : 'read only'}</td><td>{u.topics.join(', ')}</td>
+                  <td><button type="button" class="danger" onClick={() => void remove(u.username)} aria-label={`Remove ${u.username}`}>Remove</button></td></tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {created && <p role="status">Created <strong>{created.username}</strong> with password <code data-testid="mqtt-password">{created.password}</code>. Copy it now: it is not shown again.</p>}
+      <form onSubmit={add}>
+        <Field label="User name" id="mqtt-user"><input id="mqtt-user" value={username} onInput={(e) => setUsername(e.currentTarget.value)} /></Field>
+        <Field label="Access" id="mqtt-scope">
+          <select id="mqtt-scope" value={scope} onChange={(e) => setScope(e.currentTarget.value)}>
+            <option value="read">Read only</option>
+            <option value="readwrite">Read and write</option>
+          </select>
+        </Field>
+        <Field label="Topics" id="mqtt-topics" hint="MQTT topic filters, separated by spaces or commas."><input id="mqtt-topics" value={topics} onInput={(e) => setTopics(e.currentTarget.value)} /></Field>
+        <FormError message={error} />
+        <button type="submit" class="primary">Create MQTT user</button>
+      </form>
+    </section>
+  );
+}
+
+function HubHealth() {
+  const [health, setHealth] = useState<Health | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const load = () => publicApi<Health>('GET', '/health').then((h) => { setHealth(h); setError(null); }, (err) => setError(plainMessage(err)));
+    void load();
+    const timer = setInterval(load, 5000);
+    return () => clearInterval(timer);
+  }, []);
+
+  return (
+    <section class="card" aria-labelledby="health-title">
+      <h2 id="health-title">Hub health</h2>
+      {error && <p class="form-error" role="alert">{error}</p>}
+      {health && (
+        <>
+          <p data-testid="hub-status" class={health.status === 'ok' ? 'ok' : 'bad'}>
+            {health.status === 'ok' ? 'Everything is running' : health.status === 'starting' ? 'Starting' : 'Something is wrong'} · version {health.version} · up since {formatTime(Date.now() - health.uptimeS * 1000)}
+          </p>
+          <table>
+            <tbody>{Object.entries(health.parts).map(([part, state]) => <tr><th scope="row">{part}</th><td class={state === 'ok' ? 'ok' : 'bad'}>{state}</td></tr>)}</tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
