@@ -51,7 +51,7 @@ export class HubTunnel {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {
         if (isBinary) this.#fromHub(rawBytes(data));
-        else void this.#control(parseControl(rawText(data))).catch((err: unknown) => this.#fail(err));
+        else void this.#control(parseControl(rawText(data, Math.ceil((node.deps.limits.maxStateBytes * 4) / 3) + 4096))).catch((err: unknown) => this.#fail(err));
       } catch (err) {
         this.#fail(err);
       }
@@ -123,7 +123,7 @@ export class HubTunnel {
       await backplane.setDevices(this.hubId, { doc, sig: String(message.sig) });
       this.#node.deps.log.info({ hub: this.hubId, devices: parsed.keys.length }, 'device list updated');
     } else if (message.type === 'state' && typeof message.blob === 'string') {
-      if (message.blob.length > (limits.maxStateBytes * 4) / 3 + 4) throw new ProtocolError('frame_too_large', 'state blob over the limit');
+      if (message.blob.length > Math.ceil((limits.maxStateBytes * 4) / 3)) throw new ProtocolError('message_too_large', 'state blob over the limit');
       fromBase64(message.blob); // only checks it is base64: the relay cannot open it
       await backplane.setState(this.hubId, { blob: message.blob, storedAt: Date.now() });
     } else {

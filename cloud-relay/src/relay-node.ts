@@ -48,7 +48,8 @@ export class RelayNode {
       server: this.#server,
       // Twice the limit: a frame between the two gets a clear `frame_too_large`; beyond it ws
       // closes with 1009 before buffering more.
-      maxPayload: deps.limits.maxFrameBytes * 2 + 1024,
+      // The state blob (base64 in a control message) may be larger than a frame.
+      maxPayload: Math.max(deps.limits.maxFrameBytes * 2, Math.ceil((deps.limits.maxStateBytes * 4) / 3)) + 4096,
       perMessageDeflate: false,
     });
     this.#wss.on('connection', (ws) => this.#onConnection(ws));
@@ -182,9 +183,10 @@ export function refuse(ws: WebSocket, code: string): void {
   setTimeout(() => ws.terminate(), 1000).unref();
 }
 
-export function rawText(data: RawData): string {
+/** A control message's text; `limit` bounds it (a hub's state message is the largest). */
+export function rawText(data: RawData, limit = 64 * 1024): string {
   const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-  if (buffer.length > 64 * 1024) throw new ProtocolError('frame_too_large', 'control message too large');
+  if (buffer.length > limit) throw new ProtocolError('message_too_large', 'control message too large');
   return buffer.toString('utf8');
 }
 

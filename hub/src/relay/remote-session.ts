@@ -141,14 +141,14 @@ export class RemoteSession {
           outbox.push(out, encodeMux(MUX.DATA, stream, chunk), chunk.length);
         }
         outbox.push(out, encodeMux(MUX.END, stream));
-        this.#streams.delete(stream);
+        this.#forgetWhenSent(stream, out);
       },
       (err: unknown) => {
         if (!this.#streams.has(stream)) return;
         const code = err instanceof ProtocolError ? err.code : 'internal_error';
         if (code === 'internal_error') this.#deps.log.error({ err }, 'remote request failed');
         outbox.push(out, encodeMuxJson(MUX.ERROR, stream, { code }));
-        this.#streams.delete(stream);
+        this.#forgetWhenSent(stream, out);
       },
     );
   }
@@ -167,6 +167,12 @@ export class RemoteSession {
       queuedBytes: () => out.queuedBytes,
     };
     return this.#deps.subscribe(this.#device!, typeof body.token === 'string' ? body.token : '', sink);
+  }
+
+  /** The stream stays known (its credits count) until its last message left the Outbox. */
+  #forgetWhenSent(stream: number, out: OutStream): void {
+    if (out.queue.length === 0) this.#streams.delete(stream);
+    else out.onDrain = () => this.#streams.delete(stream);
   }
 
   #endStream(stream: number): void {

@@ -148,6 +148,8 @@ export class RemoteAccess {
   }
 
   stop(): void {
+    // The relay keeps the last-known state: it must include the latest change.
+    this.#sync?.flush();
     this.#sync?.stop();
     this.#tunnel?.stop();
     for (const session of this.#sessions.values()) session.ended();

@@ -40,6 +40,11 @@ export class StateSync {
     this.#timer = undefined;
   }
 
+  /** Publishes a change still waiting for its debounce (the hub is stopping). */
+  flush(): void {
+    if (this.#timer) this.publishNow();
+  }
+
   /** Seals and publishes now (the tunnel just came up). */
   publishNow(): void {
     this.#timer?.cancel();

@@ -58,8 +58,14 @@ export class TunnelClient {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#ping);
-    this.#ws?.terminate();
+    // close, not terminate: what is queued (the last state snapshot) still goes out first.
+    const ws = this.#ws;
     this.#ws = undefined;
+    this.#ready = false;
+    if (ws) {
+      ws.close(1001, 'hub stopping');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
   }
 
   sendControl(message: ControlMessage): void {

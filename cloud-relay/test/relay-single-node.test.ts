@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts';
+import { api, setupOwner } from '../../hub/test/helpers/http.ts';
+import { tempDir } from '../../hub/test/helpers/temp.ts';
+import { readKeys } from '../src/cli/keys-file.ts';
+import { RemoteClient } from '../src/protocol/client.ts';
+import { fromUtf8 } from '../src/protocol/encoding.ts';
+import { WINDOW } from '../src/protocol/mux.ts';
+import { remote, startRelay, waitFor, type RelayProcess } from './helpers/processes.ts';
+
+const PASSWORD = 'correct horse battery';
+const DEVICES = 300;
+
+/**
+ * The embedded default: one relay node, no Redis, blobs and presence in SQLite. Also where the
+ * per-stream flow control is shown: a response larger than the window waits for credit while
+ * another request on the same session completes.
+ */
+describe('relay: one node with SQLite', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let relay: RelayProcess;
+  let hub: HubProcess;
+  let token: string;
+  let keys: string;
+
+  beforeAll(async () => {
+    tmp = tempDir('hearth-relay1-');
+    relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
+    hub = await startHub(join(tmp.dir, 'hub'), ['--relay', relay.url]);
+    token = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
+    await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
+    keys = join(tmp.dir, 'laptop.json');
+    const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys]);
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    expect((await remote(['login', '--keys', keys, '--password', PASSWORD])).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await hub?.kill9();
+    await relay?.kill9();
+    tmp?.cleanup();
+  });
+
+  it('enrolment needs a logged-in user and valid keys; without a relay configured it is refused', async () => {
+    expect((await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', { body: { publicKey: 'x', boxPublicKey: 'y', name: 'n' } })).status).toBe(401);
+    const bad = await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', { token, body: { publicKey: 'A'.repeat(44), boxPublicKey: 'B'.repeat(40), name: 'n' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('validation_failed');
+    // A hub without --relay: no relay to tell, so no enrolment.
+    const lone = await startHub(join(tmp.dir, 'lone'));
+    try {
+      const loneToken = await setupOwner(lone.baseUrl, 'solo', PASSWORD);
+      const res = await api(lone.baseUrl, 'POST', '/api/v1/remote/devices', { token: loneToken, body: { publicKey: 'A'.repeat(43) + '=', boxPublicKey: 'B'.repeat(43) + '=', name: 'n' } });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('relay_not_configured');
+    } finally {
+      await lone.kill9();
+    }
+  });
+
+  it('a response larger than the window waits for credit while a small request completes', async () => {
+    // 300 devices with long names and every capability: a device list of several windows.
+    const capabilities = ['switch', 'brightness', 'color_temp', 'power', 'energy', 'voltage', 'current', 'temperature', 'humidity', 'illuminance', 'battery', 'motion', 'contact', 'occupancy', 'button', 'lock', 'setpoint'];
+    for (let i = 0; i < DEVICES; i++) {
+      expect((await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: `device ${i} ${'n'.repeat(80)}`, driver: 'mqtt', capabilities } })).status).toBe(201);
+    }
+    const lan = await api(hub.baseUrl, 'GET', '/api/v1/devices', { token });
+    expect(JSON.stringify(lan.body).length).toBeGreaterThan(2 * WINDOW);
+
+    const file = readKeys(keys);
+    const client = await RemoteClient.connect(file);
+    try {
+      const big = client.request('GET', '/api/v1/devices', { token: file.session!.accessToken, autoCredit: false });
+      let bigDone = false;
+      void big.response.then(() => { bigDone = true; }, () => { bigDone = true; });
+      const me = await client.call('GET', '/api/v1/me', { token: file.session!.accessToken });
+      expect(me.status).toBe(200);
+      expect(JSON.parse(fromUtf8(me.body)).username).toBe('owner');
+      // The big one cannot have finished: it has used its window and got no credit.
+      expect(bigDone).toBe(false);
+      client.credit(big.stream, 4 * 1024 * 1024);
+      const response = await big.response;
+      expect(response.status).toBe(200);
+      expect(JSON.parse(fromUtf8(response.body))).toEqual(lan.body);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('the last-known state and "offline since" survive a relay restart (SQLite)', async () => {
+    await hub.stop();
+    const offline = await waitFor(async () => {
+      const r = await remote(['state', '--keys', keys]);
+      const state = r.code === 0 ? JSON.parse(r.stdout) : undefined;
+      return state && !state.hubOnline ? state : undefined;
+    }, 'hub offline at the relay');
+    expect(offline.snapshot.devices).toHaveLength(DEVICES);
+    await relay.stop();
+    relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--port', String(relay.port)]);
+    const after = await remote(['state', '--keys', keys]);
+    expect(after.code, after.stderr).toBe(0);
+    const state = JSON.parse(after.stdout);
+    expect(state).toMatchObject({ hubOnline: false, offlineSince: offline.offlineSince, storedAt: offline.storedAt });
+    expect(state.snapshot.devices.map((d: { name: string }) => d.name)).toContain(`device ${DEVICES - 1} ${'n'.repeat(80)}`);
+  });
+});
