@@ -3,13 +3,20 @@
 serving a live H.264 test pattern on 127.0.0.1.
 
   rtsp-camera.py --port N [--path /cam] [--codec h264|vp8] [--user U --password P]
+                 [--width W --height H --fps F] [--preset ultrafast --bitrate KBPS] [--stamp]
 
 Port 0 picks a free port. Prints one line `READY <port>` on stdout once it serves; runs until
 SIGTERM/SIGINT. With --user/--password every client must authenticate (HTTP Basic over RTSP).
+
+--stamp replaces the test pattern by the capture time: each frame is a 16x8 grid of black and
+white cells (scaled to the picture size) holding the wall-clock time in milliseconds, 48 bits,
+most significant first, row by row (see STAMP_BITS). A viewer that decodes a frame and averages
+each cell reads back when it was captured: glass-to-glass latency without OCR.
 """
 import argparse
 import signal
 import sys
+import time
 
 import gi
 
@@ -18,9 +25,15 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 SOURCE = "videotestsrc is-live=true ! video/x-raw,width={width},height={height},framerate={fps}/1"
+STAMP_SOURCE = (
+    "appsrc name=stamp is-live=true do-timestamp=true format=time "
+    "caps=video/x-raw,format=GRAY8,width=16,height=8,framerate={fps}/1 "
+    "! videoscale method=nearest-neighbour ! videoconvert ! video/x-raw,format=I420,width={width},height={height}"
+)
+STAMP_BITS = 48
 ENCODERS = {
     # A keyframe every second: segment cuts land within a second of the segment time.
-    "h264": "x264enc tune=zerolatency key-int-max={fps} ! rtph264pay name=pay0 pt=96",
+    "h264": "x264enc tune=zerolatency key-int-max={fps} speed-preset={preset} bitrate={bitrate} ! rtph264pay name=pay0 pt=96",
     # A codec the recorder does not copy (it takes H.264/H.265 only).
     "vp8": "vp8enc deadline=1 keyframe-max-dist={fps} ! rtpvp8pay name=pay0 pt=96",
 }
@@ -34,6 +47,9 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=int, default=10)
     parser.add_argument("--codec", choices=sorted(ENCODERS), default="h264")
+    parser.add_argument("--preset", default="medium")
+    parser.add_argument("--bitrate", type=int, default=2048)
+    parser.add_argument("--stamp", action="store_true")
     parser.add_argument("--user")
     parser.add_argument("--password")
     args = parser.parse_args()
@@ -44,8 +60,11 @@ def main() -> int:
     server.set_service(str(args.port))
 
     factory = GstRtspServer.RTSPMediaFactory()
-    pipeline = f"( {SOURCE} ! {ENCODERS[args.codec]} )"
-    factory.set_launch(pipeline.format(width=args.width, height=args.height, fps=args.fps))
+    source = STAMP_SOURCE if args.stamp else SOURCE
+    pipeline = f"( {source} ! {ENCODERS[args.codec]} )"
+    factory.set_launch(pipeline.format(width=args.width, height=args.height, fps=args.fps, preset=args.preset, bitrate=args.bitrate))
+    if args.stamp:
+        factory.connect("media-configure", lambda _f, media: start_stamping(media, args.fps))
     # One pipeline for every client, like a real camera's single encoder.
     factory.set_shared(True)
 
@@ -71,6 +90,29 @@ def main() -> int:
     print(f"READY {server.get_bound_port()}", flush=True)
     loop.run()
     return 0
+
+
+def stamp_frame(ms: int) -> bytes:
+    cells = bytearray(16 * 8)
+    for i in range(STAMP_BITS):
+        if (ms >> (STAMP_BITS - 1 - i)) & 1:
+            cells[i] = 255
+    return bytes(cells)
+
+
+def start_stamping(media, fps: int) -> None:
+    """Pushes one stamped frame per frame interval, stamped when it is pushed (its capture)."""
+    src = media.get_element().get_by_name("stamp")
+    state = {"live": True}
+
+    def push() -> bool:
+        if not state["live"]:
+            return False
+        buf = Gst.Buffer.new_wrapped(stamp_frame(int(time.time() * 1000)))
+        return src.emit("push-buffer", buf) == Gst.FlowReturn.OK
+
+    media.connect("unprepared", lambda _m: state.update(live=False))
+    GLib.timeout_add(max(1, round(1000 / fps)), push)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,14 @@ export interface RtspCameraOptions {
   password?: string;
   /** h264 (default) or vp8, which the recorder must refuse. */
   codec?: 'h264' | 'vp8';
+  /** Picture (default 320x240 at 10 fps) and encoder settings (benches use 1080p, ultrafast). */
+  width?: number;
+  height?: number;
+  fps?: number;
+  preset?: string;
+  bitrateKbps?: number;
+  /** Frames carry their capture time (see rtsp-camera.py) instead of the test pattern. */
+  stamp?: boolean;
 }
 
 /**
@@ -36,7 +44,14 @@ export class RtspCamera {
 
   async start(): Promise<void> {
     const args = [SCRIPT, '--port', String(this.port)];
-    if (this.#options.codec) args.push('--codec', this.#options.codec);
+    const o = this.#options;
+    if (o.codec) args.push('--codec', o.codec);
+    if (o.width) args.push('--width', String(o.width));
+    if (o.height) args.push('--height', String(o.height));
+    if (o.fps) args.push('--fps', String(o.fps));
+    if (o.preset) args.push('--preset', o.preset);
+    if (o.bitrateKbps) args.push('--bitrate', String(o.bitrateKbps));
+    if (o.stamp) args.push('--stamp');
     if (this.#options.user) args.push('--user', this.#options.user, '--password', this.#options.password ?? '');
     const proc = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
@@ -51,6 +66,11 @@ export class RtspCamera {
       proc.once('error', (err) => { clearTimeout(timer); reject(err); });
       proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`RTSP camera exited with ${code}: ${stderr.trim()}`)); });
     });
+  }
+
+  /** The camera's process id (benches read its CPU time). */
+  get pid(): number | undefined {
+    return this.#proc?.pid;
   }
 
   /** Stops serving (SIGKILL: the camera vanishes without a goodbye). */
