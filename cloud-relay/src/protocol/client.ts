@@ -155,7 +155,7 @@ export class RemoteClient {
     if (this.#failure) throw this.#failure;
     if (!this.#session) throw new ProtocolError('hub_offline', 'the hub is not connected to the relay');
     const frame = this.#session.seal(plain);
-    this.#ws.send(frame);
+    this.#ws.send(frame as Uint8Array<ArrayBuffer>);
     return sealedCounter(frame);
   }
 
@@ -188,7 +188,7 @@ export class RemoteClient {
               this.offlineSince = message.offlineSince ?? null;
               if (!this.hubOnline) return this.#resolveOpen(resolve);
               handshake = clientHandshake(this.#keys.sign, hubPublic);
-              this.#ws.send(handshake.hello);
+              this.#ws.send(handshake.hello as Uint8Array<ArrayBuffer>);
             } else if (message.type === 'state' && 'hubOnline' in message) {
               const waiter = this.#stateWaiter;
               this.#stateWaiter = null;
