@@ -35,6 +35,9 @@ describe('web UI and MQTT over WebSocket', () => {
     const asset = await h.call('GET', '/assets/app.js');
     expect(asset.statusCode).toBe(200);
     expect(asset.headers['content-type']).toMatch(/javascript/);
+    // Hashed build assets are cached for good; the page itself is revalidated.
+    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(index.headers['cache-control']).toBe('no-cache');
     const missing = await h.call('GET', '/api/v1/nope');
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('route_not_found');

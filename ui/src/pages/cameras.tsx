@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
-import { plainMessage } from '../api/errors.ts';
+import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { LiveVideo } from '../components/live-video.tsx';
 import { formatTime } from '../format.ts';
@@ -105,7 +105,6 @@ async function fetchVideo(path: string): Promise<string> {
   const res = await fetch(`/api/v1${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    const { ApiError } = await import('../api/errors.ts');
     throw new ApiError(res.status, body.error?.code ?? `http_${res.status}`, body.error?.message ?? res.statusText);
   }
   return URL.createObjectURL(await res.blob());

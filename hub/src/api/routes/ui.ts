@@ -19,7 +19,18 @@ export const uiRoutes = (uiDir: string): ApiPlugin => async (app) => {
     app.addHook('onRoute', (route) => {
       route.config = { ...route.config, access: 'public', beforeSetup: true };
     });
-    await app.register(fastifyStatic, { root: uiDir, wildcard: true });
+    // Vite puts a content hash in every file name under assets/, so those never change and are
+    // cached for good; everything else (index.html, sw.js, the manifest) is revalidated on each
+    // load so a new build shows at once. The UI routes with the URL hash (`#/devices/x`): the
+    // document is always `/`, so no fallback for client-side paths is needed.
+    await app.register(fastifyStatic, {
+      root: uiDir,
+      wildcard: true,
+      cacheControl: false,
+      setHeaders: (res, path) => {
+        res.header('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
     return;
   }
   app.get('/', { config: { access: 'public', beforeSetup: true }, schema: {} }, async (_request, reply) => {
