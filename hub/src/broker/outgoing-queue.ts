@@ -10,8 +10,6 @@ export interface OutEntry {
   persisted: boolean;
   /** It left the queue (acknowledged, dropped, session discarded). */
   removed: boolean;
-  /** Written only if still queued at this time (see SqlitePersistence, ackGraceMs); 0 = not deferred. */
-  writeAfter: number;
 }
 
 /**
@@ -22,8 +20,14 @@ export interface OutEntry {
  */
 export class OutgoingQueue {
   readonly #entries = new Map<number, OutEntry>();
-  /** brokerId → brokerCounter → entry: a message's identity across the broker. */
-  readonly #byIdentity = new Map<string | undefined, Map<number, OutEntry>>();
+  /**
+   * A message's identity is (broker id, broker counter). Nearly every entry comes from the
+   * running broker, so those of one broker id (`#mainBroker`) are indexed by counter alone, and
+   * only others (entries loaded from a previous run) by broker id first.
+   */
+  #mainBroker: string | undefined;
+  readonly #byCounter = new Map<number, OutEntry>();
+  #otherBrokers: Map<string | undefined, Map<number, OutEntry>> | undefined;
   /** messageId → entry, or entries if ids wrapped around with old messages still queued (rare). */
   readonly #byMessageId = new Map<number, OutEntry | OutEntry[]>();
 
@@ -52,7 +56,9 @@ export class OutgoingQueue {
 
   /** The entry of the same message (same broker id and counter). */
   byIdentity(brokerId: string | undefined, brokerCounter: number | undefined): OutEntry | undefined {
-    return brokerCounter === undefined ? undefined : this.#byIdentity.get(brokerId)?.get(brokerCounter);
+    if (brokerCounter === undefined) return undefined;
+    if (brokerId === this.#mainBroker) return this.#byCounter.get(brokerCounter);
+    return this.#otherBrokers?.get(brokerId)?.get(brokerCounter);
   }
 
   /** The oldest entry with this message id whose broker id differs from `notBrokerId` (null: any). */
@@ -90,9 +96,16 @@ export class OutgoingQueue {
   #index(e: OutEntry): void {
     const { brokerId, brokerCounter } = e.packet;
     if (brokerCounter !== undefined && e.packet.cmd === 'publish') {
-      let byCounter = this.#byIdentity.get(brokerId);
-      if (!byCounter) this.#byIdentity.set(brokerId, (byCounter = new Map()));
-      byCounter.set(brokerCounter, e);
+      // The main broker id changes only when nothing is indexed, so no entry is ever looked for in the wrong map.
+      if (this.#byCounter.size === 0 && (this.#otherBrokers === undefined || this.#otherBrokers.size === 0)) this.#mainBroker = brokerId;
+      if (brokerId === this.#mainBroker) {
+        this.#byCounter.set(brokerCounter, e);
+      } else {
+        const others = (this.#otherBrokers ??= new Map());
+        let byCounter = others.get(brokerId);
+        if (!byCounter) others.set(brokerId, (byCounter = new Map()));
+        byCounter.set(brokerCounter, e);
+      }
     }
     this.#indexMessageId(e);
   }
@@ -109,10 +122,14 @@ export class OutgoingQueue {
   #unindex(e: OutEntry): void {
     const { brokerId, brokerCounter } = e.packet;
     if (brokerCounter !== undefined) {
-      const byCounter = this.#byIdentity.get(brokerId);
-      if (byCounter?.get(brokerCounter) === e) {
-        byCounter.delete(brokerCounter);
-        if (byCounter.size === 0) this.#byIdentity.delete(brokerId);
+      if (brokerId === this.#mainBroker) {
+        if (this.#byCounter.get(brokerCounter) === e) this.#byCounter.delete(brokerCounter);
+      } else {
+        const byCounter = this.#otherBrokers?.get(brokerId);
+        if (byCounter?.get(brokerCounter) === e) {
+          byCounter.delete(brokerCounter);
+          if (byCounter.size === 0) this.#otherBrokers!.delete(brokerId);
+        }
       }
     }
     this.#unindexMessageId(e);

@@ -122,7 +122,7 @@ export class PersistenceSql {
               payload: (r.payload as Buffer | null) ?? EMPTY, qos: r.qos as number, retain: r.retain === 1, dup: r.dup === 1, messageId: num(r.message_id),
             }
           : { cmd: r.cmd as string, messageId: num(r.message_id) };
-      return { clientId: r.client_id as string, seq: r.seq as number, packet, persisted: true, removed: false, writeAfter: 0 };
+      return { clientId: r.client_id as string, seq: r.seq as number, packet, persisted: true, removed: false };
     });
     const incoming = (db.prepare('SELECT * FROM mqtt_incoming').all() as Row[]).map((r): IncomingEntry => ({
       clientId: r.client_id as string,

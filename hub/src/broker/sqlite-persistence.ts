@@ -23,7 +23,10 @@ export type { StoredPacket, WillPacket } from './packets.ts';
  * - A message queued for a client that is connected is expected to be acknowledged within
  *   moments, so it is written only if still unacknowledged `ackGraceMs` (default 100 ms) after
  *   it was queued, or as soon as that client disconnects. A healthy subscriber's QoS 1/2 traffic
- *   thus costs no disk writes, and only what actually waits is made durable.
+ *   thus costs no disk writes, and only what actually waits is made durable. (Such messages are
+ *   gathered in buckets of DEFER_BUCKET_MS by the time they were queued, and a bucket is due
+ *   `ackGraceMs` after its first message: a message may be written up to DEFER_BUCKET_MS, or as
+ *   long as a timer runs late, before its grace is over, never after it.)
  * - `setup()` loads every table back into memory; `destroy()` writes everything still pending.
  *
  * Durability window (what a crash, kill -9 or power cut may lose):
@@ -80,6 +83,16 @@ export interface PersistenceStats {
 const DONE: Promise<void> = Promise.resolve();
 const NONE: Promise<undefined> = Promise.resolve(undefined);
 
+/** Width of the buckets of deferred entries (see the class comment). */
+const DEFER_BUCKET_MS = 10;
+
+/** Entries queued for connected clients within one DEFER_BUCKET_MS, due together. */
+interface DeferBucket {
+  /** When its first entry was queued. */
+  readonly since: number;
+  readonly entries: OutEntry[];
+}
+
 /** Distinct topics whose subscription matches are cached; beyond it the cache starts over. */
 const MATCH_CACHE_SIZE = 4096;
 
@@ -115,9 +128,10 @@ export class SqlitePersistence {
 
   // The write path.
   readonly #dirty: DirtyRows = { retained: new Map(), subs: new Map(), out: new Map(), incoming: new Map(), wills: new Map() };
-  /** Queued entries of connected clients, in queue order, waiting out the ack grace. */
-  #deferred: OutEntry[] = [];
-  #deferredHead = 0;
+  /** Queued entries of connected clients waiting out the ack grace, oldest bucket first. */
+  readonly #deferred: DeferBucket[] = [];
+  /** The bucket new entries go to, until the timer closes it. */
+  #openBucket: OutEntry[] | undefined;
   #deferTimer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #destroyed = false;
@@ -285,8 +299,7 @@ export class SqlitePersistence {
 
   outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {
     try {
-      this.#enqueue(sub.clientId, packet);
-      this.#changed();
+      if (this.#enqueue(sub.clientId, packet)) this.#changed();
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -296,31 +309,41 @@ export class SqlitePersistence {
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: StoredPacket): Promise<void> {
     if (subs.length === 0) return DONE;
     try {
-      for (let i = 0; i < subs.length; i++) this.#enqueue(subs[i]!.clientId, packet);
-      this.#changed();
+      let dirtied = false;
+      for (let i = 0; i < subs.length; i++) if (this.#enqueue(subs[i]!.clientId, packet)) dirtied = true;
+      if (dirtied) this.#changed();
     } catch (err) {
       return Promise.reject(err as Error);
     }
     return DONE;
   }
 
-  #enqueue(clientId: string, packet: StoredPacket): void {
+  /** Queues a copy of `packet`; true if that left something to write (see #changed). */
+  #enqueue(clientId: string, packet: StoredPacket): boolean {
     let queue = this.#queues.get(clientId);
     if (!queue) this.#queues.set(clientId, (queue = new OutgoingQueue()));
-    const entry: OutEntry = { clientId, seq: this.#seq++, packet: queueCopy(packet), persisted: false, removed: false, writeAfter: 0 };
+    const entry: OutEntry = { clientId, seq: this.#seq++, packet: queueCopy(packet), persisted: false, removed: false };
     queue.push(entry);
+    let dirtied = false;
     if (this.#ackGraceMs > 0 && this.#online.has(clientId)) {
-      entry.writeAfter = Date.now() + this.#ackGraceMs;
-      this.#deferred.push(entry);
-      this.#armDeferTimer();
+      let bucket = this.#openBucket;
+      if (bucket === undefined) {
+        this.#openBucket = bucket = [];
+        this.#deferred.push({ since: Date.now(), entries: bucket });
+        this.#armDeferTimer();
+      }
+      bucket.push(entry);
     } else {
       this.#dirty.out.set(entry, true);
+      dirtied = true;
     }
     // A session that never comes back must not grow without bound: drop its oldest message.
     if (queue.size > this.#maxQueued) {
       this.#removeEntry(queue, queue.oldest()!);
       this.#stats.droppedQueued++;
+      dirtied = true;
     }
+    return dirtied;
   }
 
   outgoingUpdate(client: ClientRef, packet: StoredPacket): Promise<void> {
@@ -353,8 +376,8 @@ export class SqlitePersistence {
       const queue = this.#queues.get(client.id);
       const entry = queue?.byMessageId(packet?.messageId, null);
       if (!queue || !entry) return NONE;
-      this.#removeEntry(queue, entry);
-      this.#changed();
+      // Only an entry already on disk leaves something to write (its DELETE).
+      if (this.#removeEntry(queue, entry)) this.#changed();
       return Promise.resolve(entry.packet);
     } catch (err) {
       return Promise.reject(err as Error);
@@ -375,6 +398,10 @@ export class SqlitePersistence {
     this.#online.delete(clientId);
     const queue = this.#queues.get(clientId);
     if (!queue) return;
+    if (queue.size === 0) {
+      this.#queues.delete(clientId);
+      return;
+    }
     // Whatever it did not acknowledge now waits for its return: make it durable.
     for (const entry of queue.values()) if (!entry.persisted) this.#dirty.out.set(entry, true);
     this.#changed();
@@ -389,38 +416,44 @@ export class SqlitePersistence {
     }
   }
 
-  #removeEntry(queue: OutgoingQueue, entry: OutEntry): void {
+  /** True if the removal needs a write (a DELETE of the entry's row). */
+  #removeEntry(queue: OutgoingQueue, entry: OutEntry): boolean {
     queue.remove(entry);
-    if (queue.size === 0) this.#queues.delete(entry.clientId);
-    if (entry.persisted) this.#dirty.out.set(entry, false);
-    else this.#dirty.out.delete(entry); // never written: nothing to delete
+    // A connected client's empty queue is kept: at low rates it would otherwise be made anew
+    // for every message. It goes when the client does (clientOffline).
+    if (queue.size === 0 && !this.#online.has(entry.clientId)) this.#queues.delete(entry.clientId);
+    if (entry.persisted) {
+      this.#dirty.out.set(entry, false);
+      return true;
+    }
+    this.#dirty.out.delete(entry); // never written: nothing to delete
+    return false;
   }
 
+  /** While entries are deferred, the timer closes the open bucket every DEFER_BUCKET_MS and sweeps the due ones. */
   #armDeferTimer(): void {
-    if (this.#deferTimer || this.#destroyed) return;
-    const head = this.#deferred[this.#deferredHead];
-    if (!head) return;
-    this.#deferTimer = setTimeout(() => this.#sweepDeferred(), Math.max(1, head.writeAfter - Date.now()));
+    if (this.#deferTimer || this.#destroyed || this.#deferred.length === 0) return;
+    const due = this.#deferred[0]!.since + this.#ackGraceMs - Date.now();
+    this.#deferTimer = setTimeout(() => this.#sweepDeferred(), Math.max(1, Math.min(DEFER_BUCKET_MS, due)));
     this.#deferTimer.unref();
   }
 
   /** Marks for writing the deferred entries whose grace ran out while still queued. */
   #sweepDeferred(): void {
     this.#deferTimer = undefined;
+    this.#openBucket = undefined;
     const now = Date.now();
+    const dirty = this.#dirty.out;
     let marked = false;
-    while (this.#deferredHead < this.#deferred.length) {
-      const entry = this.#deferred[this.#deferredHead]!;
-      if (entry.writeAfter > now) break;
-      this.#deferredHead++;
-      if (!entry.removed && !entry.persisted && !this.#dirty.out.has(entry)) {
-        this.#dirty.out.set(entry, true);
-        marked = true;
+    while (this.#deferred.length > 0 && this.#deferred[0]!.since + this.#ackGraceMs <= now) {
+      const { entries } = this.#deferred.shift()!;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        if (!entry.removed && !entry.persisted && !dirty.has(entry)) {
+          dirty.set(entry, true);
+          marked = true;
+        }
       }
-    }
-    if (this.#deferredHead > 1024 && this.#deferredHead * 2 > this.#deferred.length) {
-      this.#deferred = this.#deferred.slice(this.#deferredHead);
-      this.#deferredHead = 0;
     }
     if (marked) this.#changed();
     this.#armDeferTimer();
@@ -523,7 +556,9 @@ export class SqlitePersistence {
 
   /** Client ids that have subscriptions or queued messages (persistent sessions). */
   sessionIds(): Set<string> {
-    return new Set([...this.#subs.keys(), ...this.#queues.keys()]);
+    const ids = new Set(this.#subs.keys());
+    for (const [clientId, queue] of this.#queues) if (queue.size > 0) ids.add(clientId);
+    return ids;
   }
 
   stats(): PersistenceStats {

@@ -53,6 +53,27 @@ describe('SqlitePersistence write path', () => {
     expect(rows(db)).toBe(2);
   });
 
+  it('after a restart, messages of the previous broker and the new one are found by identity and message id', async () => {
+    const old = publish(1);
+    await p.outgoingEnqueueCombi([{ clientId: 'c' }], old);
+    await p.destroy();
+    p = new SqlitePersistence({ db, flushMs: 1, ackGraceMs: 50 });
+    await p.setup({ id: 'broker-2' });
+    p.clientOnline('c');
+    const fresh = (n: number): StoredPacket => ({ ...publish(1), brokerId: 'broker-2', brokerCounter: n });
+    await p.outgoingEnqueueCombi([{ clientId: 'c' }], fresh(1));
+    // The old message is redelivered and acknowledged first; the new broker's go on after it.
+    await p.outgoingUpdate({ id: 'c' }, { ...old, messageId: 1 });
+    expect((await p.outgoingClearMessageId({ id: 'c' }, { cmd: 'puback', messageId: 1 }))?.brokerId).toBe(broker.id);
+    await p.outgoingEnqueueCombi([{ clientId: 'c' }], fresh(2));
+    await p.outgoingUpdate({ id: 'c' }, { ...fresh(1), messageId: 2 });
+    await p.outgoingUpdate({ id: 'c' }, { ...fresh(2), messageId: 3 });
+    expect((await streamed(p, 'c')).map((x) => [x.brokerId, x.brokerCounter, x.messageId])).toEqual([['broker-2', 1, 2], ['broker-2', 2, 3]]);
+    expect((await p.outgoingClearMessageId({ id: 'c' }, { cmd: 'puback', messageId: 2 }))?.brokerCounter).toBe(1);
+    expect((await p.outgoingClearMessageId({ id: 'c' }, { cmd: 'puback', messageId: 3 }))?.brokerCounter).toBe(2);
+    expect(p.stats().queued).toBe(0);
+  });
+
   it('a message for an offline client is written at the next flush, and removed when acknowledged', async () => {
     const packet = publish(1);
     await p.outgoingEnqueueCombi([{ clientId: 'c' }], packet);
