@@ -86,7 +86,9 @@ export class CameraRecorder {
       '-segment_list', 'pipe:1', '-segment_list_type', 'csv',
       join(this.#o.dir, `${prefix}-%05d.mp4`),
       // The same packets, copied again, as fragmented MP4 for live viewers (fd 3, always read).
-      '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', 'pipe:3',
+      // A fragment per frame: a viewer sees a frame as soon as it arrives, not a GOP later
+      // (bench/recorder: p50 ~0.67 s with a fragment per keyframe at one a second).
+      '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', 'frag_every_frame+empty_moov+default_base_moof', '-flush_packets', '1', 'pipe:3',
     ];
   }
 

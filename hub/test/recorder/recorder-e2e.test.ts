@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -210,6 +211,11 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const file = join(tmp.dir, 'live.mp4');
     writeFileSync(file, Buffer.concat(messages));
     expect(probeFile(file)).toMatchObject({ codec: 'h264', width: 320, height: 240 });
+    // A viewer's first picture is a keyframe, whenever it joined (a decoder cannot start elsewhere).
+    const first = join(tmp.dir, 'live-first.mp4');
+    writeFileSync(first, Buffer.concat(messages.slice(0, 2)));
+    const frames = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=key_frame', '-of', 'csv=p=0', first], { encoding: 'utf8' });
+    expect(frames.stdout.trim().split('\n')[0]).toBe('1');
   });
 
   it('refuses a live viewer without a token', async () => {

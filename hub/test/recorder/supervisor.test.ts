@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { CameraRecorder, DEFAULT_START_GRACE_MS } from '../../src/recorder/camera-recorder.ts';
 import { RecorderService } from '../../src/recorder/service.ts';
-import { LiveStream } from '../../src/recorder/live.ts';
+import { LiveStream, startsWithKeyframe } from '../../src/recorder/live.ts';
 import { parseByteRange } from '../../src/recorder/byte-range.ts';
 import { maskUrl, redact } from '../../src/recorder/url.ts';
 import { Store } from '../../src/store/store.ts';
@@ -293,6 +293,40 @@ describe('LiveStream', () => {
     live.push(Buffer.concat([moof, mdat]));
     expect(closed).toBe(true);
     expect(live.viewers).toBe(1);
+  });
+});
+
+describe('live keyframe gating', () => {
+  /** A moof as ffmpeg writes it: tfhd with default (non-sync) flags, trun maybe with first-sample flags. */
+  const moof = (firstSampleFlags?: number) => {
+    const box = (type: string, body: Buffer) => {
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(8 + body.length, 0);
+      header.write(type, 4, 'latin1');
+      return Buffer.concat([header, body]);
+    };
+    const u32 = (...n: number[]) => Buffer.concat(n.map((v) => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0, 0); return b; }));
+    const tfhd = box('tfhd', u32(0x020038, 1, 400, 1000, 0x01010000)); // duration, size, flags defaults
+    const trun = firstSampleFlags === undefined ? box('trun', u32(0x000001, 1, 100)) : box('trun', u32(0x000005, 1, 100, firstSampleFlags));
+    return box('moof', Buffer.concat([box('mfhd', u32(0, 1)), box('traf', Buffer.concat([tfhd, trun]))]));
+  };
+
+  it('reads whether a fragment starts with a keyframe from its sample flags', () => {
+    expect(startsWithKeyframe(moof(0x02000000))).toBe(true);
+    expect(startsWithKeyframe(moof())).toBe(false); // the default flags say non-sync
+  });
+
+  it('starts a joining viewer at the next keyframe, then sends every fragment', () => {
+    const live = new LiveStream();
+    const mdat = Buffer.from([0, 0, 0, 9, 0x6d, 0x64, 0x61, 0x74, 1]);
+    const init = Buffer.from([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70, 0, 0, 0, 8, 0x6d, 0x6f, 0x6f, 0x76]);
+    live.push(init);
+    const got: Buffer[] = [];
+    live.add({ send: (d) => { got.push(d); return true; }, close: () => {} });
+    const delta = Buffer.concat([moof(), mdat]);
+    const key = Buffer.concat([moof(0x02000000), mdat]);
+    for (const f of [delta, delta, key, delta]) live.push(f);
+    expect(got).toEqual([init, key, delta]);
   });
 });
 
