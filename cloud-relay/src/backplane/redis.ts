@@ -8,11 +8,13 @@ const PRESENCE_REFRESH_MS = 5000;
 
 /**
  * Several relay nodes sharing one Redis (docs/relay-protocol.md "Many nodes"):
- *   hearth:presence:<hub>   node id holding the hub's tunnel (TTL, refreshed by that node)
- *   hearth:offline:<hub>    ms when its last tunnel closed
- *   hearth:devices:<hub>    the hub's signed device list (JSON {doc, sig})
- *   hearth:state:<hub>      the sealed snapshot (JSON {blob, storedAt})
- *   hearth:node:<node>      pub/sub channel of frames for that node
+ *   hearth:{<hub>}:presence  node id holding the hub's tunnel (TTL, refreshed by that node)
+ *   hearth:{<hub>}:offline   ms when its last tunnel closed
+ *   hearth:{<hub>}:devices   the hub's signed device list (JSON {doc, sig})
+ *   hearth:{<hub>}:state     the sealed snapshot (JSON {blob, storedAt})
+ *   hearth:node:<node>       pub/sub channel of frames for that node
+ * The braces are a Redis Cluster hash tag: one hub's keys share a slot, so the release script
+ * and the MGET below stay single-slot.
  * PUBLISH answers how many subscribers got the message, so a frame for a dead node is noticed
  * at once instead of vanishing.
  */
@@ -45,7 +47,7 @@ export class RedisBackplane implements Backplane {
 
   async claimHub(hubId: string): Promise<void> {
     this.#mine.add(hubId);
-    await this.#cmd.set(`hearth:presence:${hubId}`, this.nodeId, 'EX', PRESENCE_TTL_S);
+    await this.#cmd.set(`hearth:{${hubId}}:presence`, this.nodeId, 'EX', PRESENCE_TTL_S);
   }
 
   async releaseHub(hubId: string, at: number): Promise<void> {
@@ -54,34 +56,34 @@ export class RedisBackplane implements Backplane {
     await this.#cmd.eval(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); redis.call('SET', KEYS[2], ARGV[2]) end return 0",
       2,
-      `hearth:presence:${hubId}`,
-      `hearth:offline:${hubId}`,
+      `hearth:{${hubId}}:presence`,
+      `hearth:{${hubId}}:offline`,
       this.nodeId,
       String(at),
     );
   }
 
   async locateHub(hubId: string): Promise<Presence> {
-    const [node, offline] = await this.#cmd.mget(`hearth:presence:${hubId}`, `hearth:offline:${hubId}`);
+    const [node, offline] = await this.#cmd.mget(`hearth:{${hubId}}:presence`, `hearth:{${hubId}}:offline`);
     return { node: node ?? null, offlineSince: node ? null : offline ? Number(offline) : null };
   }
 
   async getDevices(hubId: string): Promise<SignedDeviceList | null> {
-    const value = await this.#cmd.get(`hearth:devices:${hubId}`);
+    const value = await this.#cmd.get(`hearth:{${hubId}}:devices`);
     return value ? (JSON.parse(value) as SignedDeviceList) : null;
   }
 
   async setDevices(hubId: string, list: SignedDeviceList): Promise<void> {
-    await this.#cmd.set(`hearth:devices:${hubId}`, JSON.stringify(list));
+    await this.#cmd.set(`hearth:{${hubId}}:devices`, JSON.stringify(list));
   }
 
   async getState(hubId: string): Promise<StoredState | null> {
-    const value = await this.#cmd.get(`hearth:state:${hubId}`);
+    const value = await this.#cmd.get(`hearth:{${hubId}}:state`);
     return value ? (JSON.parse(value) as StoredState) : null;
   }
 
   async setState(hubId: string, state: StoredState): Promise<void> {
-    await this.#cmd.set(`hearth:state:${hubId}`, JSON.stringify(state));
+    await this.#cmd.set(`hearth:{${hubId}}:state`, JSON.stringify(state));
   }
 
   async stop(): Promise<void> {
@@ -93,7 +95,7 @@ export class RedisBackplane implements Backplane {
   async #refreshPresence(): Promise<void> {
     if (this.#mine.size === 0) return;
     const pipeline = this.#cmd.pipeline();
-    for (const hubId of this.#mine) pipeline.set(`hearth:presence:${hubId}`, this.nodeId, 'EX', PRESENCE_TTL_S);
+    for (const hubId of this.#mine) pipeline.set(`hearth:{${hubId}}:presence`, this.nodeId, 'EX', PRESENCE_TTL_S);
     await pipeline.exec().catch(() => undefined);
   }
 }
