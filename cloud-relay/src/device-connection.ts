@@ -4,7 +4,7 @@ import { sealedCounter } from './protocol/e2e.ts';
 import { ProtocolError, keyFromBase64, toBase64 } from './protocol/encoding.ts';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from './protocol/keys.ts';
 import { parseControl, type ControlMessage, type DeviceListDoc } from './protocol/relay-messages.ts';
-import { rawBytes, rawText, refuse, sendControl, type RelayNode } from './relay-node.ts';
+import { ifUndelivered, rawBytes, rawText, refuse, sendControl, type RelayNode } from './relay-node.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { verifyEd25519 } from './verify.ts';
 
@@ -90,11 +90,10 @@ export class DeviceConnection {
     if (!this.#bucket.take(Date.now())) return this.#refuseFrame('rate_limited', frame);
     const hubNode = this.#hubNode;
     if (!hubNode) return this.#refuseFrame('hub_offline', frame);
-    void this.#node.sendToNode(hubNode, NODE_MSG.TO_HUB, this.#session, this.#hubId, frame).then((delivered) => {
-      if (!delivered && this.#hubNode === hubNode) {
-        this.#hubNode = null;
-        sendControl(this.#ws, { type: 'hub', online: false, since: Date.now() });
-      }
+    ifUndelivered(this.#node.sendToNode(hubNode, NODE_MSG.TO_HUB, this.#session, this.#hubId, frame), () => {
+      if (this.#hubNode !== hubNode) return;
+      this.#hubNode = null;
+      sendControl(this.#ws, { type: 'hub', online: false, since: Date.now() });
     });
   }
 

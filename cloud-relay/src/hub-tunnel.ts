@@ -4,7 +4,7 @@ import { sealedCounter } from './protocol/e2e.ts';
 import { ProtocolError, fromBase64, utf8 } from './protocol/encoding.ts';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from './protocol/keys.ts';
 import { parseControl, readTunnelFrame, tunnelFrame, type ControlMessage, type DeviceListDoc } from './protocol/relay-messages.ts';
-import { rawBytes, rawText, refuse, sendControl, utf8Code, type RelayNode } from './relay-node.ts';
+import { ifUndelivered, rawBytes, rawText, refuse, sendControl, utf8Code, type RelayNode } from './relay-node.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { verifyEd25519 } from './verify.ts';
 
@@ -98,8 +98,8 @@ export class HubTunnel {
     const { session, frame } = readTunnelFrame(data);
     const route = this.#bySession.get(session);
     if (!route) return; // closed meanwhile
-    void this.#node.sendToNode(route.origin, NODE_MSG.TO_DEVICE, route.session, this.hubId, frame).then((delivered) => {
-      if (delivered || !this.#bySession.has(session)) return;
+    ifUndelivered(this.#node.sendToNode(route.origin, NODE_MSG.TO_DEVICE, route.session, this.hubId, frame), () => {
+      if (!this.#bySession.has(session)) return;
       this.#forget(session);
       sendControl(this.#ws, { type: 'close', session, code: 'device_gone' });
     });

@@ -96,14 +96,21 @@ export class RelayNode {
     return id;
   }
 
-  /** Sends to a node; a node that is gone counts as a delivery failure (false). */
-  async sendToNode(node: string, kind: NodeMsgKind, session: number, hubId: string, payload: Uint8Array = new Uint8Array(0)): Promise<boolean> {
-    try {
-      return await this.deps.backplane.send(node, encodeNodeMessage({ kind, session, origin: this.nodeId, hubId, payload }));
-    } catch (err) {
+  /**
+   * Sends to a node. Messages for this node are handled at once, with no encoding and no
+   * backplane (a hub and its device on one node is the common case, and the only one in
+   * single-node mode); another node's go through the backplane and resolve false when nobody
+   * listens there (that node died).
+   */
+  sendToNode(node: string, kind: NodeMsgKind, session: number, hubId: string, payload: Uint8Array = EMPTY): true | Promise<boolean> {
+    if (node === this.nodeId) {
+      this.#dispatch({ kind, session, origin: this.nodeId, hubId, payload });
+      return true;
+    }
+    return this.deps.backplane.send(node, encodeNodeMessage({ kind, session, origin: this.nodeId, hubId, payload })).catch((err: unknown) => {
       this.deps.log.warn({ err, node }, 'backplane send failed');
       return false;
-    }
+    });
   }
 
   /** A new tunnel of `hubId` may open (per-minute bucket). */
@@ -155,6 +162,10 @@ export class RelayNode {
       this.deps.log.warn({ bytes: data.length }, 'dropped an unreadable backplane message');
       return;
     }
+    this.#dispatch(m);
+  }
+
+  #dispatch(m: NodeMessage): void {
     switch (m.kind) {
       case NODE_MSG.OPEN:
       case NODE_MSG.TO_HUB:
@@ -168,6 +179,13 @@ export class RelayNode {
         this.devices.get(m.session)?.fromHubNode(m);
     }
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Calls `undelivered` if a send to another node found nobody there. */
+export function ifUndelivered(result: true | Promise<boolean>, undelivered: () => void): void {
+  if (result !== true) void result.then((delivered) => { if (!delivered) undelivered(); });
 }
 
 export function sendControl(ws: WebSocket, message: ControlMessage): void {
