@@ -41,7 +41,12 @@ export class RelayNode {
 
   constructor(deps: RelayNodeDeps) {
     this.deps = deps;
-    this.#server = createServer((_req, res) => {
+    this.#server = createServer((req, res) => {
+      // For the load balancer's health check; counts only, nothing about any home.
+      if (req.method === 'GET' && req.url === '/health') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', node: this.nodeId, hubs: this.tunnels.size, devices: this.devices.size }));
+        return;
+      }
       res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'upgrade_required' } }));
     });
     this.#wss = new WebSocketServer({

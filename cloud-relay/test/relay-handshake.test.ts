@@ -68,6 +68,15 @@ describe('relay handshake and refusals', () => {
     tmp?.cleanup();
   });
 
+  it('answers a load balancer\'s health check; any other plain HTTP request is 426', async () => {
+    const health = await fetch(`http://127.0.0.1:${relay.port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', node: 'local' });
+    const other = await fetch(`http://127.0.0.1:${relay.port}/`);
+    expect(other.status).toBe(426);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('upgrade_required');
+  });
+
   it('a hub whose signature is not its id\'s, or a hello that is not one, is refused', async () => {
     const hub = new Hub();
     const liar = new Hub();

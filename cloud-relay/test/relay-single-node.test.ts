@@ -42,6 +42,12 @@ describe('relay: one node with SQLite', () => {
     tmp?.cleanup();
   });
 
+  it('the hub reports its remote status: configured, connected, its hub id', async () => {
+    const status = await api(hub.baseUrl, 'GET', '/api/v1/remote/status', { token });
+    expect(status.status).toBe(200);
+    expect(status.body).toEqual({ configured: true, connected: true, hubId: readKeys(keys).hubId, relayUrls: [relay.url] });
+  });
+
   it('enrolment needs a logged-in user and valid keys; without a relay configured it is refused', async () => {
     expect((await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', { body: { publicKey: 'x', boxPublicKey: 'y', name: 'n' } })).status).toBe(401);
     const bad = await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', { token, body: { publicKey: 'A'.repeat(44), boxPublicKey: 'B'.repeat(40), name: 'n' } });

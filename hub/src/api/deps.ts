@@ -46,6 +46,7 @@ export interface ApiPlugs {
 export interface ApiRemote {
   enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
   callerOf(marker: string): { id: string; userId: string; username: string } | null;
+  status(): { configured: boolean; connected: boolean; hubId: string; relayUrls: string[] };
   devices: {
     list(actor: UserActor): { id: string; name: string; publicKey: string; userId: string; username: string; role: string; createdAt: number }[];
     revoke(actor: UserActor, id: string): void;

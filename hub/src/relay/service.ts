@@ -143,8 +143,8 @@ export class RemoteAccess {
     tunnel.start();
   }
 
-  get tunnelReady(): boolean {
-    return this.#tunnel?.ready ?? false;
+  status(): { configured: boolean; connected: boolean; hubId: string; relayUrls: string[] } {
+    return { configured: this.relayUrls.length > 0, connected: this.#tunnel?.ready ?? false, hubId: this.identity.hubId, relayUrls: this.relayUrls };
   }
 
   stop(): void {

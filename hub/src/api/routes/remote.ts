@@ -26,6 +26,9 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
     return deps.remote;
   };
 
+  // Whether remote access works right now (the UI's settings page shows it).
+  app.get('/remote/status', { config: { access: 'member' } }, async () => remote().status());
+
   app.post(
     '/remote/devices',
     { config: { access: 'guest', localOnly: true }, schema: { body: EnrolBody } },
