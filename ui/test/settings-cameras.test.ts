@@ -60,10 +60,12 @@ describe('settings and cameras', () => {
     expect(users.body).toEqual([expect.objectContaining({ username: 'homeassistant', scope: 'readwrite', topics: ['hearth/#'] })]);
   });
 
-  it('shows the hub health part by part', async () => {
+  it('shows storage against the budgets and the hub health part by part', async () => {
     const { page } = browser;
     await page.getByTestId('hub-status').filter({ hasText: 'Everything is running' }).waitFor();
     await page.getByRole('row', { name: /broker ok/ }).waitFor();
+    // History against its default 512 MB budget, as the hub reports it.
+    await page.getByTestId('history-storage').filter({ hasText: 'of 512.0 MB' }).waitFor();
     await screenshots(page, 'settings');
   });
 

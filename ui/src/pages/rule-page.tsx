@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
+import { RuleBuilder } from '../components/rule-builder.tsx';
 import { TraceView, type Trace } from '../components/trace-view.tsx';
 import { formatTime } from '../format.ts';
 import { devices } from '../live.ts';
@@ -114,6 +115,8 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
   };
 
   return (
+    <>
+    {!props.rule && <RuleBuilder devices={all} onBuild={(json) => { setText(json); setFieldError(null); }} />}
     <form onSubmit={save} class="card">
       <Field label="Rule (JSON)" id="rule-json" hint="Triggers, conditions and actions; the device ids are listed below.">
         <textarea
@@ -143,6 +146,7 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
         </table>
       </details>
     </form>
+    </>
   );
 }
 

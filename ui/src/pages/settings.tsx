@@ -12,6 +12,7 @@ export function Settings() {
       <h1>Settings</h1>
       <HomeForm />
       <MqttUsers />
+      <Storage />
       <HubHealth />
     </>
   );
@@ -184,6 +185,67 @@ function HubHealth() {
           </table>
         </>
       )}
+    </section>
+  );
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+interface HistoryStorage {
+  bytes: number;
+  budgetBytes: number;
+  usedShare: number;
+  growthPerDayBytes: number;
+  budgetReachedAt: string | null;
+}
+
+interface CameraStorage {
+  usedBytes: number;
+  freeBytes: number;
+  budgetBytes: number;
+  minFreeBytes: number;
+  alert: { code: string; since: string } | null;
+}
+
+/**
+ * What history and recordings take on the hub's disk against their budgets. The budgets
+ * themselves are set in the hub's config file (the API reads them, it does not change them).
+ */
+function Storage() {
+  const [history, setHistory] = useState<HistoryStorage | null>(null);
+  const [cameras, setCameras] = useState<CameraStorage | null>(null);
+  useEffect(() => {
+    api<HistoryStorage>('GET', '/history/storage').then(setHistory, () => undefined);
+    api<CameraStorage>('GET', '/cameras/storage').then(setCameras, () => undefined);
+  }, []);
+  if (!history && !cameras) return null;
+  return (
+    <section class="card" aria-labelledby="storage-title">
+      <h2 id="storage-title">Storage</h2>
+      <table>
+        <tbody>
+          {history && (
+            <tr>
+              <th scope="row">History</th>
+              <td data-testid="history-storage">
+                {mb(history.bytes)} of {mb(history.budgetBytes)} ({(history.usedShare * 100).toFixed(1)} %)
+                {history.growthPerDayBytes > 0 && <>, growing {mb(history.growthPerDayBytes)} a day</>}
+                {history.budgetReachedAt && <>; full around {new Date(history.budgetReachedAt).toLocaleDateString()}, then the oldest details are thinned</>}
+              </td>
+            </tr>
+          )}
+          {cameras && (
+            <tr>
+              <th scope="row">Recordings</th>
+              <td>
+                {mb(cameras.usedBytes)}{cameras.budgetBytes > 0 ? ` of ${mb(cameras.budgetBytes)}` : ''}, {mb(cameras.freeBytes)} free on the disk
+                {cameras.alert && <span class="bad"> · {cameras.alert.code === 'recorder_storage_full' ? 'the disk is full: recording stopped' : cameras.alert.code}</span>}
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <p class="muted">Budgets are part of the hub's configuration (its config file or environment).</p>
     </section>
   );
 }
