@@ -59,13 +59,8 @@ export const ERROR_STATUS = {
   // The recordings volume is at its free-space floor with no footage left to remove: nothing
   // records until space returns (also the camera's alert code).
   recorder_storage_full: 507,
-  // Remote access (hub/src/relay, docs/relay-protocol.md). local_only: a LAN-only route
-  // (enrolment, owner setup, pairing) asked through the relay; remote_user_mismatch: the token's
-  // user is not the user the remote device is enrolled for.
-  local_only: 403,
-  remote_user_mismatch: 403,
-  remote_device_not_found: 404,
-  relay_not_configured: 409,
+  // The live stream has not produced video yet (a camera just started or reconnecting).
+  live_not_ready: 503,
   // Remote access (hub/src/relay, docs/relay-protocol.md). local_only: a LAN-only route
   // (enrolment, owner setup, pairing) asked through the relay; remote_user_mismatch: the token's
   // user is not the user the remote device is enrolled for.

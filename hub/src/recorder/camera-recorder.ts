@@ -53,7 +53,7 @@ const STOP_GRACE_MS = 3000;
  */
 export class CameraRecorder {
   /** Live viewers, fed by the same ffmpeg (no second connection to the camera). */
-  readonly live = new LiveStream();
+  readonly live: LiveStream;
   readonly #o: CameraRecorderOptions;
   #child: ChildProcessWithoutNullStreams | undefined;
   #runPrefix = '';
@@ -67,6 +67,7 @@ export class CameraRecorder {
   constructor(options: CameraRecorderOptions) {
     this.#o = options;
     this.#backoffMs = options.backoffInitialMs;
+    this.live = new LiveStream(() => options.clock.now());
   }
 
   /** null until the first segment or failure. */

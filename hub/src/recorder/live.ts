@@ -5,6 +5,9 @@
  * browser appends these to a Media Source Extensions SourceBuffer as they come. A viewer gets
  * its first fragment at a keyframe (a decoder cannot start elsewhere), then every one.
  */
+import { baseDecodeTime, startsWithKeyframe, trackTimescale } from './fmp4.ts';
+import { HlsWindow } from './hls.ts';
+
 export interface LiveViewer {
   /** Returns false when the viewer is too slow and should be dropped. */
   send(data: Buffer): boolean;
@@ -38,14 +41,20 @@ export class Mp4BoxSplitter {
   }
 }
 
-/** One camera's live stream: the current init segment and the viewers. */
+/** One camera's live stream: the current init segment, the viewers and the HLS window. */
 export class LiveStream {
+  readonly hls = new HlsWindow();
+  readonly #now: () => number;
   #init: Buffer | undefined;
   #initParts: Buffer[] = [];
   #moof: Buffer | undefined;
   /** Each viewer and whether it has had a keyframe since its init segment. */
   readonly #viewers = new Map<LiveViewer, { synced: boolean }>();
   #splitter = this.#newSplitter();
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   get viewers(): number {
     return this.#viewers.size;
@@ -79,6 +88,7 @@ export class LiveStream {
       if (type === 'ftyp') { this.#initParts = [Buffer.from(box)]; return; }
       if (type === 'moov') {
         this.#init = Buffer.concat([...this.#initParts, box]);
+        this.hls.setInit(this.#init, trackTimescale(Buffer.from(box)));
         for (const [v, state] of this.#viewers) {
           state.synced = false;
           this.#deliver(v, this.#init);
@@ -86,10 +96,11 @@ export class LiveStream {
         return;
       }
       // Nobody watching: only the box boundaries are followed (the pipe must be read anyway).
-      if (type === 'moof') { this.#moof = this.#viewers.size > 0 ? Buffer.from(box) : undefined; return; }
+      if (type === 'moof') { this.#moof = this.#viewers.size > 0 || this.hls.active(this.#now()) ? Buffer.from(box) : undefined; return; }
       if (type === 'mdat' && this.#moof && this.#init) {
         const key = startsWithKeyframe(this.#moof);
         const fragment = Buffer.concat([this.#moof, box]);
+        if (this.hls.active(this.#now())) this.hls.push(fragment, key, baseDecodeTime(this.#moof));
         this.#moof = undefined;
         for (const [v, state] of this.#viewers) {
           if (!state.synced && !key) continue;
@@ -108,50 +119,3 @@ export class LiveStream {
   }
 }
 
-/** Child boxes of the box at `start` (header `headerSize` bytes) as [type, start, end]. */
-function children(buf: Buffer, start: number, end: number, headerSize: number): [string, number, number][] {
-  const out: [string, number, number][] = [];
-  for (let at = start + headerSize; at + 8 <= end;) {
-    const size = buf.readUInt32BE(at);
-    if (size < 8 || at + size > end) break;
-    out.push([buf.toString('latin1', at + 4, at + 8), at, at + size]);
-    at += size;
-  }
-  return out;
-}
-
-/**
- * Whether a movie fragment's first sample is a sync sample (a keyframe), from its track run's
- * first-sample flags, the first sample's own flags or the fragment's default flags (ISO 14496-12
- * 8.8.7, 8.8.8; bit 16 of the flags is sample_is_non_sync_sample). A fragment that says nothing
- * counts as a keyframe: better a viewer that starts at once than one that never does.
- */
-export function startsWithKeyframe(moof: Buffer): boolean {
-  for (const [type, start, end] of children(moof, 0, moof.length, 8)) {
-    if (type !== 'traf') continue;
-    let defaultFlags: number | undefined;
-    for (const [t, s] of children(moof, start, end, 8)) {
-      const flags = moof.readUInt32BE(s + 8) & 0xffffff;
-      if (t === 'tfhd') {
-        let at = s + 16; // header, version/flags, track_ID
-        if (flags & 0x01) at += 8; // base_data_offset
-        if (flags & 0x02) at += 4; // sample_description_index
-        if (flags & 0x08) at += 4; // default_sample_duration
-        if (flags & 0x10) at += 4; // default_sample_size
-        if (flags & 0x20) defaultFlags = moof.readUInt32BE(at);
-      } else if (t === 'trun') {
-        let at = s + 16; // header, version/flags, sample_count
-        if (flags & 0x01) at += 4; // data_offset
-        let first: number | undefined;
-        if (flags & 0x04) first = moof.readUInt32BE(at);
-        else if (flags & 0x400) {
-          const sampleAt = at + (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0);
-          first = moof.readUInt32BE(sampleAt);
-        }
-        const sampleFlags = first ?? defaultFlags;
-        return sampleFlags === undefined || ((sampleFlags >> 16) & 1) === 0;
-      }
-    }
-  }
-  return true;
-}

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Actor, EventBus } from '../core/bus.ts';
@@ -16,6 +17,7 @@ import {
 } from './camera-settings.ts';
 import { RangeExporter, type ExportedFile } from './export.ts';
 import { RecordingsStorage } from './storage.ts';
+import type { HlsWindow } from './hls.ts';
 import type { LiveViewer } from './live.ts';
 import { probeCamera, type ProbeResult } from './probe.ts';
 import { maskUrl, parseCameraUrl } from './url.ts';
@@ -143,6 +145,8 @@ export class RecorderService {
   /** Since when the volume is at its floor (recording stopped), or undefined. */
   #fullSince: number | undefined;
   #stopped = false;
+  /** HLS tickets: a session's short-lived, one-camera permission that HLS URLs carry. */
+  readonly #hlsTickets = new Map<string, { cameraId: string; expiresAt: number }>();
 
   constructor(deps: RecorderDeps) {
     this.#d = deps;
@@ -362,12 +366,41 @@ export class RecorderService {
 
   /** Adds a live viewer of a camera; returns its removal. */
   watch(id: string, viewer: LiveViewer): () => void {
+    return this.#liveOf(id).add(viewer);
+  }
+
+  /**
+   * A ticket for the camera's HLS playlist, valid until `expiresAt` (the session's access token
+   * expiry). Native HLS players cannot send an Authorization header, so the playlist, init and
+   * segment URLs carry this instead of the access token: it opens only this camera's HLS.
+   */
+  hlsTicket(id: string, expiresAt: number): { ticket: string; expiresAt: number } {
+    const window = this.#liveOf(id).hls;
+    const now = this.#d.clock.now();
+    for (const [t, v] of this.#hlsTickets) if (v.expiresAt <= now) this.#hlsTickets.delete(t);
+    window.touch(now);
+    const ticket = randomBytes(24).toString('base64url');
+    this.#hlsTickets.set(ticket, { cameraId: id, expiresAt });
+    return { ticket, expiresAt };
+  }
+
+  /** The HLS window a ticket opens; `unauthorized` for an unknown, expired or other camera's ticket. */
+  hls(id: string, ticket: string): HlsWindow {
+    const granted = this.#hlsTickets.get(ticket);
+    const now = this.#d.clock.now();
+    if (!granted || granted.cameraId !== id || granted.expiresAt <= now) throw new HubError('unauthorized', 'no valid HLS ticket for this camera');
+    const window = this.#liveOf(id).hls;
+    window.touch(now);
+    return window;
+  }
+
+  #liveOf(id: string): { hls: HlsWindow; add(viewer: LiveViewer): () => void } {
     const camera = this.#camera(id);
     if (camera.mode === 'off') throw new HubError('camera_off', 'the camera records nothing (mode off)', { id });
     if (this.#fullSince !== undefined) throw new HubError(STORAGE_FULL, 'recording is stopped: the volume is full', { id });
     const recorder = this.#recorders.get(id);
     if (!recorder) throw new HubError('camera_not_found', 'no such camera', { id });
-    return recorder.live.add(viewer);
+    return recorder.live;
   }
 
   /** Budget and floor; stops every recorder at the floor and restarts them when space returns. */

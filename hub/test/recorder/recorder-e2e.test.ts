@@ -218,6 +218,30 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     expect(frames.stdout.trim().split('\n')[0]).toBe('1');
   });
 
+  it('serves HLS as the fallback: a session gets a ticket, ffprobe plays the playlist over HTTP', async () => {
+    const anonymous = await api(hub.baseUrl, 'POST', `/api/v1/cameras/${cameraId}/hls`, {});
+    expect(anonymous.status).toBe(401);
+    const grant = await api(hub.baseUrl, 'POST', `/api/v1/cameras/${cameraId}/hls`, { token });
+    expect(grant.status).toBe(201);
+    const playlistUrl = `${hub.baseUrl}${grant.body.playlist}`;
+    const playlist = await fetch(playlistUrl);
+    expect(playlist.status).toBe(200);
+    expect(playlist.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    const text = await playlist.text();
+    expect(text).toContain('#EXT-X-MAP:URI="init.mp4"');
+    expect(text.match(/#EXTINF:/g)!.length).toBeGreaterThanOrEqual(2);
+    // A real HLS client end to end: playlist, init segment and media segments over HTTP.
+    const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'csv=p=0', playlistUrl], { encoding: 'utf8', timeout: 20_000 });
+    // (the HLS demuxer lists the stream under its program too: every line is the same stream)
+    expect(new Set(probe.stdout.trim().split('\n').filter(Boolean))).toEqual(new Set(['h264,320,240']));
+
+    const forged = await api(hub.baseUrl, 'GET', grant.body.playlist.replace(/hls\/[^/]+\//, 'hls/not-a-ticket/'));
+    expect(forged.status).toBe(401);
+    expect(forged.body.error.code).toBe('unauthorized');
+    const gone = await api(hub.baseUrl, 'GET', grant.body.playlist.replace('index.m3u8', 'seg-999999.m4s'));
+    expect(gone.status).toBe(404);
+  });
+
   it('refuses a live viewer without a token', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live`);
     const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));

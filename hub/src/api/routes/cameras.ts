@@ -58,6 +58,15 @@ const Recordings = Type.Object({
   events: Type.Array(Type.Object({ at: Type.String(), kind: Type.String(), details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) })),
 });
 
+const HlsGrant = Type.Object({ playlist: Type.String(), expiresAt: Type.String() });
+const HlsParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  ticket: Type.String({ minLength: 1, maxLength: 64 }),
+  file: Type.String({ minLength: 1, maxLength: 32 }),
+}, closed);
+/** How long a first playlist request waits for the window to hold two segments. */
+const HLS_READY_MS = 10_000;
+
 /** Queued bytes a live viewer may have (a few seconds of a 4 Mbit/s camera), then it is dropped. */
 const LIVE_MAX_BUFFERED = 4 * 1024 * 1024;
 
@@ -124,6 +133,27 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   app.get('/cameras/:id/snapshot', { config: { access: 'member' }, schema: { params: IdParams } }, async (request, reply) => {
     const jpeg = await recorderOf(deps).snapshot(request.params.id);
     return reply.type('image/jpeg').header('cache-control', 'no-store').send(jpeg);
+  });
+
+  // HLS fallback for browsers without MSE. A session gets a ticket (see RecorderService.hlsTicket);
+  // the playlist and its segments are fetched with it, by players that cannot send headers.
+  app.post('/cameras/:id/hls', { config: { access: 'member' }, schema: { params: IdParams, response: { 201: HlsGrant } } }, async (request, reply) => {
+    const { ticket, expiresAt } = recorderOf(deps).hlsTicket(request.params.id, request.accessExpiresAt);
+    return reply.code(201).send({ playlist: `/api/v1/cameras/${encodeURIComponent(request.params.id)}/hls/${ticket}/index.m3u8`, expiresAt: new Date(expiresAt).toISOString() });
+  });
+
+  app.get('/cameras/:id/hls/:ticket/:file', { config: { access: 'public' }, schema: { params: HlsParams } }, async (request, reply) => {
+    const { id, ticket, file } = request.params;
+    const hls = recorderOf(deps).hls(id, ticket);
+    reply.header('cache-control', 'no-store');
+    if (file === 'index.m3u8') {
+      // A window just opened fills within two GOPs; a player asking meanwhile waits for it.
+      if (!(await hls.ready(2, HLS_READY_MS))) throw new HubError('live_not_ready', 'no live video yet', { id });
+      return reply.type('application/vnd.apple.mpegurl').send(hls.playlist());
+    }
+    const media = file === 'init.mp4' ? hls.init : /^seg-(\d{1,12})\.m4s$/.test(file) ? hls.segment(Number(/\d+/.exec(file)![0])) : undefined;
+    if (!media) throw new HubError('recording_not_found', 'no such HLS part (segments last a few seconds)', { file });
+    return reply.type(file === 'init.mp4' ? 'video/mp4' : 'video/iso.segment').send(media);
   });
 
   // Live view: fragmented MP4 over a WebSocket, binary messages: the init segment (ftyp + moov)
