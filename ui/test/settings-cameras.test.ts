@@ -49,6 +49,21 @@ describe('settings and cameras', () => {
     expect(saved.body).toMatchObject({ location: { latitude: 52.52, longitude: 13.405 }, timezone: 'Europe/Berlin' });
   });
 
+  it('adds, renames and removes rooms', async () => {
+    const { page } = browser;
+    await page.getByLabel('New room').fill('Hall');
+    await page.getByRole('button', { name: 'Add room' }).click();
+    await page.getByRole('button', { name: 'Rename Hall' }).waitFor();
+    page.once('dialog', (dialog) => void dialog.accept('Hallway'));
+    await page.getByRole('button', { name: 'Rename Hall' }).click();
+    await page.getByRole('button', { name: 'Remove Hallway' }).waitFor();
+    expect((await api(home.hub.baseUrl, 'GET', '/api/v1/rooms', { token })).body).toEqual([expect.objectContaining({ name: 'Hallway' })]);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Remove Hallway' }).click();
+    await page.getByRole('button', { name: 'Remove Hallway' }).waitFor({ state: 'detached' });
+    expect((await api(home.hub.baseUrl, 'GET', '/api/v1/rooms', { token })).body).toEqual([]);
+  });
+
   it('creates an MQTT integration user and shows its password once', async () => {
     const { page } = browser;
     await page.getByLabel('User name').fill('homeassistant');
@@ -92,6 +107,9 @@ describe('settings and cameras', () => {
     const playback = page.locator('video[controls]');
     await page.waitForFunction((el) => (el as HTMLVideoElement).readyState >= 2 && (el as HTMLVideoElement).videoWidth === 320, await playback.elementHandle(), { timeout: 30_000 });
     await page.getByRole('link', { name: 'Export this clip' }).waitFor();
+    await page.getByRole('button', { name: 'Snapshot' }).click();
+    const snapshot = page.getByRole('img', { name: 'Snapshot of Porch' });
+    await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 320, await snapshot.elementHandle(), { timeout: 30_000 });
     await screenshots(page, 'camera');
   });
 });

@@ -99,7 +99,7 @@ interface Recordings {
 const DAY = 86400e3;
 const PLAY_S = 60;
 
-/** Fetches a range of recording with the session's token (a <video src> cannot send it). */
+/** Fetches recorded media with the session's token (a <video> or <img> src cannot send it). */
 async function fetchVideo(path: string): Promise<string> {
   const token = await ensureAccess();
   const res = await fetch(`/api/v1${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -133,6 +133,16 @@ export function CameraPage(props: { id: string }) {
       setError(plainMessage(err));
     }
   };
+  const [snapshot, setSnapshot] = useState<string | null>(null);
+  const snap = async () => {
+    setError(null);
+    try {
+      if (snapshot) URL.revokeObjectURL(snapshot);
+      setSnapshot(await fetchVideo(`/cameras/${props.id}/snapshot`));
+    } catch (err) {
+      setError(plainMessage(err));
+    }
+  };
   const onTimeline = (e: MouseEvent) => {
     const box = (e.currentTarget as HTMLElement).getBoundingClientRect();
     void play(span.from + ((e.clientX - box.left) / box.width) * DAY);
@@ -154,6 +164,7 @@ export function CameraPage(props: { id: string }) {
         <p class="muted">{rec ? `${rec.segments.length} segments, ${rec.events.length} events` : 'Loading…'}</p>
         <div class="row">
           {lastStart !== null && <button type="button" onClick={() => void play(lastStart - PLAY_S * 1000 / 2)}>Play the last minute</button>}
+          <button type="button" onClick={() => void snap()}>Snapshot</button>
         </div>
         <ul class="steps">
           {rec?.events.slice(-10).reverse().map((ev) => (
@@ -161,6 +172,12 @@ export function CameraPage(props: { id: string }) {
           ))}
         </ul>
         {error && <p class="form-error" role="alert">{error}</p>}
+        {snapshot && (
+          <figure>
+            <img src={snapshot} alt={`Snapshot of ${camera.name}`} style="max-width:100%" />
+            <figcaption><a href={snapshot} download={`${camera.name}-snapshot.jpg`}>Save the snapshot</a></figcaption>
+          </figure>
+        )}
         {playing && (
           <div>
             <video src={playing.url} controls autoplay muted aria-label={`Recording from ${formatTime(playing.from)}`} />

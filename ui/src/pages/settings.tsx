@@ -4,6 +4,8 @@ import { ApiError, plainMessage } from '../api/errors.ts';
 import type { Health } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { formatTime } from '../format.ts';
+import { reload, rooms } from '../live.ts';
+import { useStore } from '../store.ts';
 
 /** The home (name, location for sun rules, time zone), MQTT integration users and hub health. */
 export function Settings() {
@@ -11,6 +13,7 @@ export function Settings() {
     <>
       <h1>Settings</h1>
       <HomeForm />
+      <Rooms />
       <MqttUsers />
       <Storage />
       <HubHealth />
@@ -246,6 +249,53 @@ function Storage() {
         </tbody>
       </table>
       <p class="muted">Budgets are part of the hub's configuration (its config file or environment).</p>
+    </section>
+  );
+}
+
+/** Rooms: add, rename, remove (their devices become unassigned). The home page groups by them. */
+function Rooms() {
+  const list = useStore(rooms);
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+      await reload();
+    } catch (err) {
+      setError(err instanceof ApiError && err.code === 'validation_failed' ? 'A room needs a name of 1 to 100 characters.' : plainMessage(err));
+    }
+  };
+  const add = (e: Event) => {
+    e.preventDefault();
+    void act(async () => { await api('POST', '/rooms', { name: name.trim() }); setName(''); });
+  };
+  const rename = (id: string, old: string) => {
+    const next = prompt('New name for the room', old);
+    if (next !== null && next.trim() !== old) void act(() => api('PATCH', `/rooms/${id}`, { name: next.trim() }));
+  };
+  const remove = (id: string, roomName: string) => {
+    if (confirm(`Remove the room ${roomName}? Its devices stay, without a room.`)) void act(() => api('DELETE', `/rooms/${id}`));
+  };
+
+  return (
+    <section class="card" aria-labelledby="rooms-title">
+      <h2 id="rooms-title">Rooms</h2>
+      <ul class="steps">
+        {list.map((r) => (
+          <li class="row">
+            <span style="flex:1">{r.name}</span>
+            <button type="button" onClick={() => rename(r.id, r.name)} aria-label={`Rename ${r.name}`}>Rename</button>
+            <button type="button" class="danger" onClick={() => remove(r.id, r.name)} aria-label={`Remove ${r.name}`}>Remove</button>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={add} class="row">
+        <Field label="New room" id="room-name"><input id="room-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
+        <button type="submit" class="primary">Add room</button>
+      </form>
+      <FormError message={error} />
     </section>
   );
 }
