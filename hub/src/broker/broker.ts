@@ -17,6 +17,7 @@ import { InternalSubscriptions, type InternalHandler } from './internal-subscrip
 import { PublishIntake, type PausableClient, type RouterQueue } from './intake.ts';
 import { Connections, listenTcp } from './listeners.ts';
 import { LogThrottle } from './log-throttle.ts';
+import { cacheMatches, type TopicMatcher } from './router-cache.ts';
 import { DevicePresence, statusTopic } from './presence.ts';
 import { SessionOwners } from './session-owners.ts';
 import { SqlitePersistence } from './sqlite-persistence.ts';
@@ -129,8 +130,11 @@ export class Broker {
         drainTimeout: 0,
       });
       this.#aedes = aedes;
-      // mqemitter, aedes' router: its `length` is the queue of messages waiting for delivery.
-      this.#intake = new PublishIntake((aedes as unknown as { mq: RouterQueue }).mq, INTAKE);
+      // mqemitter, aedes' router: its `length` is the queue of messages waiting for delivery,
+      // its `_matcher` (qlobber) finds the subscribers of each message's topic.
+      const router = (aedes as unknown as { mq: RouterQueue & { _matcher: TopicMatcher } }).mq;
+      cacheMatches(router._matcher);
+      this.#intake = new PublishIntake(router, INTAKE);
       this.#wrapPublish(aedes, this.#intake);
       aedes.on('client', (client) => persistence.clientOnline(client.id));
       aedes.on('clientDisconnect', (client) => {
