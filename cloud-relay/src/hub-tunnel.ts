@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { NODE_MSG, type NodeMessage } from './node-messages.ts';
+import { postPush } from './push-poster.ts';
 import { sealedCounter } from './protocol/e2e.ts';
 import { ProtocolError, fromBase64, utf8 } from './protocol/encoding.ts';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from './protocol/keys.ts';
@@ -26,6 +27,7 @@ export class HubTunnel {
   readonly #bySession = new Map<number, SessionRoute>();
   readonly #byOrigin = new Map<string, number>();
   readonly #bucket: TokenBucket;
+  readonly #pushBucket: TokenBucket;
   #nextSession = 1;
   #closed = false;
 
@@ -48,6 +50,8 @@ export class HubTunnel {
     this.hubId = hubId;
     const { hubRatePerS, hubBurst } = node.deps.limits;
     this.#bucket = new TokenBucket(hubRatePerS, hubBurst, Date.now());
+    const { pushesPerHubPerMin } = node.deps.limits;
+    this.#pushBucket = new TokenBucket(pushesPerHubPerMin / 60, pushesPerHubPerMin, Date.now());
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {
         if (isBinary) this.#fromHub(rawBytes(data));
@@ -126,9 +130,29 @@ export class HubTunnel {
       if (message.blob.length > Math.ceil((limits.maxStateBytes * 4) / 3)) throw new ProtocolError('message_too_large', 'state blob over the limit');
       fromBase64(message.blob); // only checks it is base64: the relay cannot open it
       await backplane.setState(this.hubId, { blob: message.blob, storedAt: Date.now() });
+    } else if (message.type === 'push') {
+      this.#push(message);
     } else {
       throw new ProtocolError('bad_message', `unexpected ${String(message.type)} from a hub`);
     }
+  }
+
+  /** Posts a notification the hub encrypted; answers push_result with the service's status. */
+  #push(message: Extract<ControlMessage, { type: 'push' }>): void {
+    const id = Number(message.id);
+    const { limits, log } = this.#node.deps;
+    if (!this.#pushBucket.take(Date.now())) {
+      sendControl(this.#ws, { type: 'push_result', id, code: 'rate_limited' });
+      return;
+    }
+    postPush(message, { allowLoopback: limits.pushAllowLoopback }).then(
+      (status) => {
+        // The origin only: the endpoint's path identifies the subscription.
+        log.info({ hub: this.hubId, push: new URL(message.endpoint).origin, status }, 'push posted');
+        sendControl(this.#ws, { type: 'push_result', id, status });
+      },
+      (err: unknown) => sendControl(this.#ws, { type: 'push_result', id, code: err instanceof ProtocolError ? err.code : 'push_failed' }),
+    );
   }
 
   #fail(err: unknown): void {

@@ -14,6 +14,10 @@ export interface RelayLimits {
   sessionsPerHub: number;
   /** Largest sealed state blob a hub may store. */
   maxStateBytes: number;
+  /** Web Push requests a hub may have the relay post per minute: `rate_limited`. */
+  pushesPerHubPerMin: number;
+  /** Tests only: push endpoints may be http:// on loopback. */
+  pushAllowLoopback: boolean;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -25,4 +29,6 @@ export const DEFAULT_LIMITS: RelayLimits = {
   tunnelsPerHubPerMin: 12,
   sessionsPerHub: 64,
   maxStateBytes: 512 * 1024,
+  pushesPerHubPerMin: 60,
+  pushAllowLoopback: false,
 };

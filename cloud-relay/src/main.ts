@@ -12,10 +12,13 @@ const USAGE = `Usage: npm run relay -- [options]
   --redis URL           share presence, routing and blobs with other nodes through Redis
   --data DIR            single-node store (SQLite) when there is no --redis (default ./relay-data)
   --max-frame-bytes N   --device-rate N --device-burst N --hub-rate N --hub-burst N
-  --tunnels-per-min N   --sessions-per-hub N --max-state-bytes N
+  --tunnels-per-min N   --sessions-per-hub N --max-state-bytes N --pushes-per-min N
+  --push-allow-loopback tests only: Web Push endpoints may be http:// on 127.0.0.1 / ::1
   --log-level LEVEL     fatal|error|warn|info|debug|silent (default info)`;
 
-const LIMIT_FLAGS: Record<string, keyof RelayLimits> = {
+type NumericLimit = { [K in keyof RelayLimits]: RelayLimits[K] extends number ? K : never }[keyof RelayLimits];
+
+const LIMIT_FLAGS: Record<string, NumericLimit> = {
   'max-frame-bytes': 'maxFrameBytes',
   'device-rate': 'deviceRatePerS',
   'device-burst': 'deviceBurst',
@@ -24,6 +27,7 @@ const LIMIT_FLAGS: Record<string, keyof RelayLimits> = {
   'tunnels-per-min': 'tunnelsPerHubPerMin',
   'sessions-per-hub': 'sessionsPerHub',
   'max-state-bytes': 'maxStateBytes',
+  'pushes-per-min': 'pushesPerHubPerMin',
 };
 
 function fail(message: string): never {
@@ -48,6 +52,7 @@ try {
       data: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
+      'push-allow-loopback': { type: 'boolean' },
       ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
     },
     strict: true,
@@ -66,6 +71,7 @@ for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
   const value = positiveInt(flag, (parsed as Record<string, unknown>)[flag] as string | undefined, 1);
   if (value !== undefined) limits[key] = value;
 }
+limits.pushAllowLoopback = parsed['push-allow-loopback'] === true;
 const level = (parsed['log-level'] as string | undefined) ?? 'info';
 if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) fail('--log-level is not a level');
 const redisUrl = parsed.redis as string | undefined;

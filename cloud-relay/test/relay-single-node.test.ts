@@ -8,6 +8,7 @@ import { RemoteClient } from '../src/protocol/client.ts';
 import { fromUtf8 } from '../src/protocol/encoding.ts';
 import { WINDOW } from '../src/protocol/mux.ts';
 import { remote, startRelay, waitFor, type RelayProcess } from './helpers/processes.ts';
+import { PushService, openPush, vapidKey } from './helpers/push-service.ts';
 
 const PASSWORD = 'correct horse battery';
 const DEVICES = 300;
@@ -23,10 +24,13 @@ describe('relay: one node with SQLite', () => {
   let hub: HubProcess;
   let token: string;
   let keys: string;
+  let pushService: PushService;
 
   beforeAll(async () => {
     tmp = tempDir('hearth-relay1-');
-    relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
+    pushService = new PushService();
+    await pushService.start();
+    relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--push-allow-loopback']);
     hub = await startHub(join(tmp.dir, 'hub'), ['--relay', relay.url]);
     token = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
@@ -39,6 +43,7 @@ describe('relay: one node with SQLite', () => {
   afterAll(async () => {
     await hub?.kill9();
     await relay?.kill9();
+    await pushService?.stop();
     tmp?.cleanup();
   });
 
@@ -92,6 +97,42 @@ describe('relay: one node with SQLite', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('a test notification is encrypted for the device by the hub and only posted by the relay', async () => {
+    const deviceId = readKeys(keys).deviceId;
+    const sub = pushService.subscription('laptop');
+    const bad = await api(hub.baseUrl, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, { token, body: { ...sub.json, keys: { ...sub.json.keys, p256dh: 'AAAA' } } });
+    expect(bad.body.error.code).toBe('validation_failed');
+    // Set through the relay, as a phone would.
+    const set = await remote(['call', '--keys', keys, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, JSON.stringify(sub.json)]);
+    expect(set.code, set.stdout).toBe(0);
+
+    const sent = await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token });
+    expect(sent.status).toBe(200);
+    expect(sent.body.results).toEqual([{ deviceId, status: 201 }]);
+    expect(pushService.received).toHaveLength(1);
+    const push = pushService.received[0]!;
+    expect(push.path).toBe('/push/laptop');
+    expect(push.headers['content-encoding']).toBe('aes128gcm');
+    expect(JSON.parse(openPush(push.body, sub.ua, sub.auth))).toMatchObject({ title: 'Hearth', body: 'Test notification' });
+    // Signed with the hub's VAPID key, the one a browser subscribes with.
+    const pushKey = await api(hub.baseUrl, 'GET', '/api/v1/remote/push-key', { token });
+    expect(vapidKey(push.headers.authorization as string)).toBe(pushKey.body.publicKey);
+    expect(relay.output.join('\n')).not.toContain('Test notification');
+
+    // The push service says the subscription expired: the hub forgets it.
+    pushService.status = 410;
+    expect((await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results).toEqual([{ deviceId, status: 410 }]);
+    expect((await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results).toEqual([]);
+    pushService.status = 201;
+
+    // The relay is no open proxy: an IP literal (or plain http elsewhere than loopback) is refused.
+    const internal = { ...sub.json, endpoint: 'https://10.0.0.1/push/x' };
+    expect((await api(hub.baseUrl, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, { token, body: internal })).status).toBe(204);
+    expect((await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results).toEqual([{ deviceId, code: 'push_refused' }]);
+    expect((await api(hub.baseUrl, 'DELETE', `/api/v1/remote/devices/${deviceId}/push`, { token })).status).toBe(204);
+    expect(pushService.received).toHaveLength(2);
   });
 
   it('the last-known state and "offline since" survive a relay restart (SQLite)', async () => {

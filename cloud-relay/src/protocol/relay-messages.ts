@@ -30,7 +30,11 @@ export type ControlMessage =
   | { type: 'get_state' }
   | { type: 'state'; blob: string | null; storedAt: number | null; hubOnline: boolean; offlineSince: number | null }
   // relay → device: the hub's tunnel came or went
-  | { type: 'hub'; online: boolean; since: number };
+  | { type: 'hub'; online: boolean; since: number }
+  // hub → relay: POST this Web Push request (encrypted for the device, VAPID-signed by the hub)
+  | { type: 'push'; id: number; endpoint: string; headers: Record<string, string>; body: string }
+  // relay → hub: what the push service answered (status), or why it was not sent (code)
+  | { type: 'push_result'; id: number; status?: number; code?: string };
 
 /** WebSocket close codes (private range) the relay uses; the reason is the error code. */
 export const CLOSE = {

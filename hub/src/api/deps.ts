@@ -50,7 +50,10 @@ export interface ApiRemote {
   devices: {
     list(actor: UserActor): { id: string; name: string; publicKey: string; userId: string; username: string; role: string; createdAt: number }[];
     revoke(actor: UserActor, id: string): void;
+    setPush(actor: UserActor, id: string, subscription: { endpoint: string; keys: { p256dh: string; auth: string } } | null): void;
   };
+  push: { publicKey: string };
+  notify(payload: { title: string; body: string }, only?: { deviceId?: string }): Promise<{ deviceId: string; status?: number; code?: string }[]>;
 }
 
 export type PartHealth = 'ok' | 'starting' | 'failed' | 'stopped';

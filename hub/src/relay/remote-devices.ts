@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { hasRole } from '../devices/access.ts';
 import type { SettingsRepo } from '../store/settings-repo.ts';
+import { checkSubscription, type PushSubscription } from './push.ts';
 
 const DEVICES = 'relay.devices';
 const REVOKED = 'relay.revokedKeys';
@@ -23,6 +24,8 @@ export interface RemoteDevice {
   username: string;
   role: Role;
   createdAt: number;
+  /** Its Web Push subscription, if it asked for notifications. */
+  push?: PushSubscription;
 }
 
 /**
@@ -85,6 +88,30 @@ export class RemoteDevices {
     // Someone else's device answers like a missing one, so ids cannot be probed.
     if (!device || (!hasRole(actor, 'admin') && device.userId !== actor.userId)) throw new HubError('remote_device_not_found', 'no such remote device');
     this.#remove((d) => d.id === id);
+  }
+
+  /** Sets (or with null clears) a device's Web Push subscription: its own user or an admin. */
+  setPush(actor: UserActor, id: string, subscription: PushSubscription | null): void {
+    const devices = this.all();
+    const device = devices.find((d) => d.id === id);
+    if (!device || (!hasRole(actor, 'admin') && device.userId !== actor.userId)) throw new HubError('remote_device_not_found', 'no such remote device');
+    if (subscription) device.push = checkSubscription(subscription);
+    else delete device.push;
+    // Not a change of who may connect: the relay's list stays as it is.
+    this.#settings.set(DEVICES, devices);
+  }
+
+  /** The push service said the subscription is gone (404/410): forget it. */
+  dropPush(endpoint: string): void {
+    const devices = this.all();
+    let changed = false;
+    for (const d of devices) {
+      if (d.push?.endpoint === endpoint) {
+        delete d.push;
+        changed = true;
+      }
+    }
+    if (changed) this.#settings.set(DEVICES, devices);
   }
 
   /** A user removed or demoted: every device of theirs goes at once. */

@@ -13,6 +13,7 @@ import { hasRole } from '../devices/access.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import type { Store } from '../store/store.ts';
 import { loadHubIdentity, type HubIdentity } from './identity.ts';
+import { PushSender, type PushRequest } from './push.ts';
 import { Outbox } from './outbox.ts';
 import { RemoteDevices, type RemoteDevice } from './remote-devices.ts';
 import { subscribeRemote } from './remote-events.ts';
@@ -58,6 +59,9 @@ export class RemoteAccess {
   #outbox: Outbox | undefined;
   #sync: StateSync | undefined;
   #lastSeq = 0;
+  readonly push: PushSender;
+  #nextPush = 1;
+  readonly #pushWaiters = new Map<number, { endpoint: string; resolve: (result: { status?: number; code?: string }) => void }>();
 
   constructor(deps: RemoteAccessDeps) {
     this.#deps = deps;
@@ -65,6 +69,55 @@ export class RemoteAccess {
     this.devices = new RemoteDevices(deps.store.settings, deps.clock);
     this.relayUrls = (deps.relay ?? '').split(',').map((u) => u.trim()).filter(Boolean);
     this.devices.onChange = () => this.#devicesChanged();
+    this.push = new PushSender(deps.store.settings, this.identity.hubId);
+  }
+
+  /**
+   * Sends a notification to every device (of `userId`, or of every member and above) with a push
+   * subscription, through the relay. Resolves with what each push service answered.
+   */
+  async notify(payload: { title: string; body: string; level?: string; [k: string]: unknown }, only?: { deviceId?: string }): Promise<{ deviceId: string; status?: number; code?: string }[]> {
+    const targets = this.devices.all().filter((d) => d.push && (only?.deviceId ? d.id === only.deviceId : hasRole({ kind: 'user', userId: d.userId, username: d.username, role: d.role }, 'member')));
+    return Promise.all(
+      targets.map(async (device) => {
+        let request: PushRequest;
+        try {
+          request = this.push.request(device.push!, { ...payload, at: this.#deps.clock.now() });
+        } catch (err) {
+          return { deviceId: device.id, code: err instanceof HubError ? err.code : 'push_failed' };
+        }
+        return { deviceId: device.id, ...(await this.#sendPush(request)) };
+      }),
+    );
+  }
+
+  #sendPush(request: PushRequest): Promise<{ status?: number; code?: string }> {
+    if (!this.#tunnel?.ready) return Promise.resolve({ code: 'relay_offline' });
+    const id = this.#nextPush++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pushWaiters.delete(id);
+        resolve({ code: 'push_timeout' });
+      }, 15_000);
+      timer.unref();
+      this.#pushWaiters.set(id, {
+        endpoint: request.endpoint,
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+      });
+      this.#tunnel!.sendControl({ type: 'push', id, ...request });
+    });
+  }
+
+  #onPushResult(id: number, result: { status?: number; code?: string }): void {
+    const waiter = this.#pushWaiters.get(id);
+    if (!waiter) return;
+    this.#pushWaiters.delete(id);
+    // RFC 8030: 404/410 mean the subscription is gone for good.
+    if (result.status === 404 || result.status === 410) this.devices.dropPush(waiter.endpoint);
+    waiter.resolve(result);
   }
 
   enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): Enrolment {
@@ -129,6 +182,7 @@ export class RemoteAccess {
           this.#sessions.delete(id);
         },
         frame: (id, frame) => this.#sessions.get(id)?.onFrame(frame),
+        pushResult: (id, result) => this.#onPushResult(id, result),
       },
     });
     const outbox = new Outbox((stream, plain, written) => {
@@ -140,6 +194,16 @@ export class RemoteAccess {
     this.#outbox = outbox;
     this.#sync = new StateSync({ bus, clock, registry, homeKey: this.identity.homeKey, publish: (blob) => tunnel.sendControl({ type: 'state', blob }) });
     this.#sync.start();
+    // A rule's notify action lands in the audit log; it also goes to members' devices.
+    bus.on('relay.push', 'audit', (event) => {
+      if (event.action !== 'rule.notify') return;
+      const message = String(event.details?.message ?? '');
+      const level = String(event.details?.level ?? 'info');
+      void this.notify({ title: 'Hearth', body: message, level, ruleId: event.target }).then((results) => {
+        const failed = results.filter((r) => r.code || (r.status !== undefined && r.status >= 300));
+        if (failed.length > 0) log.warn({ failed }, 'some notifications were not delivered');
+      });
+    });
     tunnel.start();
   }
 
@@ -148,6 +212,7 @@ export class RemoteAccess {
   }
 
   stop(): void {
+    this.#deps.bus.offOwner('relay.push');
     // The relay keeps the last-known state: it must include the latest change.
     this.#sync?.flush();
     this.#sync?.stop();

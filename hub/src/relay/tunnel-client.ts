@@ -11,6 +11,7 @@ export interface TunnelEvents {
   close(session: number): void;
   frame(session: number, frame: Uint8Array): void;
   disconnected(): void;
+  pushResult(id: number, result: { status?: number; code?: string }): void;
 }
 
 export interface TunnelOptions {
@@ -130,6 +131,9 @@ export class TunnelClient {
           return;
         case 'error':
           log.warn({ relay: url, code: message.code }, 'relay refused');
+          return;
+        case 'push_result':
+          this.#options.events.pushResult(Number(message.id), { ...(message.status !== undefined ? { status: message.status } : {}), ...(message.code !== undefined ? { code: message.code } : {}) });
           return;
         default:
           return;

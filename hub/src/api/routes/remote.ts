@@ -6,6 +6,16 @@ import { closed } from '../schemas.ts';
 
 const Key = Type.String({ minLength: 40, maxLength: 60, description: 'base64 of a 32-byte key' });
 const EnrolBody = Type.Object({ publicKey: Key, boxPublicKey: Key, name: Type.String({ minLength: 1, maxLength: 100 }) }, closed);
+const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) }, closed);
+const B64Url = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_=-]+$' });
+const Subscription = Type.Object(
+  {
+    endpoint: Type.String({ minLength: 8, maxLength: 2048 }),
+    expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+    keys: Type.Object({ p256dh: B64Url, auth: B64Url }, closed),
+  },
+  closed,
+);
 const RemoteDeviceView = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -38,6 +48,30 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
   app.get('/remote/devices', { config: { access: 'guest' }, schema: { response: { 200: Type.Array(RemoteDeviceView) } } }, async (request) =>
     remote().devices.list(actorOf(request)),
   );
+
+  // The VAPID key a browser passes to pushManager.subscribe (applicationServerKey).
+  app.get('/remote/push-key', { config: { access: 'guest' } }, async () => ({ publicKey: remote().push.publicKey }));
+
+  app.put(
+    '/remote/devices/:id/push',
+    { config: { access: 'guest' }, schema: { params: IdParams, body: Subscription } },
+    async (request, reply) => {
+      remote().devices.setPush(actorOf(request), request.params.id, request.body);
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete('/remote/devices/:id/push', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request, reply) => {
+    remote().devices.setPush(actorOf(request), request.params.id, null);
+    return reply.code(204).send();
+  });
+
+  // "Send a test notification": what each push service answered, so a broken setup shows.
+  app.post('/remote/devices/:id/push/test', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request) => {
+    const device = remote().devices.list(actorOf(request)).find((d) => d.id === request.params.id);
+    if (!device) throw new HubError('remote_device_not_found', 'no such remote device');
+    return { results: await remote().notify({ title: 'Hearth', body: 'Test notification' }, { deviceId: device.id }) };
+  });
 
   app.delete(
     '/remote/devices/:id',
