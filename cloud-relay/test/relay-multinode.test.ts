@@ -11,6 +11,7 @@ import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { RemoteClient } from '../src/protocol/client.ts';
 import { ProtocolError, toBase64 } from '../src/protocol/encoding.ts';
 import { readKeys } from '../src/cli/keys-file.ts';
+import { PushService, openPush } from './helpers/push-service.ts';
 import { remote, remoteEvents, startRedis, startRelay, waitFor, type RedisProcess, type RelayProcess } from './helpers/processes.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -37,11 +38,14 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
   let deviceId: string;
   const mqttClients: MqttClient[] = [];
 
-  const relayArgs = () => ['--redis', redis.url, '--max-frame-bytes', String(MAX_FRAME), '--device-rate', '20', '--device-burst', '40'];
+  let pushService: PushService;
+  const relayArgs = () => ['--redis', redis.url, '--push-allow-loopback', '--max-frame-bytes', String(MAX_FRAME), '--device-rate', '20', '--device-burst', '40'];
 
   beforeAll(async () => {
     tmp = tempDir('hearth-relay-');
     redis = await startRedis(tmp.dir);
+    pushService = new PushService();
+    await pushService.start();
     node1 = await startRelay(relayArgs());
     node2 = await startRelay(relayArgs());
     const config = join(tmp.dir, 'hub.json');
@@ -85,6 +89,7 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     await node1?.kill9();
     await node2?.kill9();
     await redis?.stop();
+    await pushService?.stop();
     tmp?.cleanup();
   });
 
@@ -117,6 +122,24 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     } finally {
       events.stop();
     }
+  });
+
+  it('a rule\'s notification reaches the phone\'s push service, readable only by the phone', async () => {
+    const sub = pushService.subscription('phone');
+    const set = await remote(['call', '--keys', keys, '--relay', node2.url, 'PUT', `/api/v1/remote/devices/${readKeys(keys).deviceId}/push`, JSON.stringify(sub.json)]);
+    expect(set.code, set.stdout).toBe(0);
+    const rule = await api(hub.baseUrl, 'POST', '/api/v1/rules', {
+      token,
+      body: { name: 'tell me', mode: 'single', triggers: [{ type: 'state', device: deviceId, capability: 'switch', to: true }], conditions: [], actions: [{ type: 'notify', message: `${SECRET_NAME} is on` }] },
+    });
+    expect(rule.status).toBe(201);
+    for (const value of [false, true]) {
+      const r = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', `/api/v1/devices/${deviceId}/commands`, JSON.stringify({ capability: 'switch', value })]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const push = await waitFor(async () => pushService.received.find((p) => p.path === '/push/phone'), 'the notification');
+    expect(JSON.parse(openPush(push.body, sub.ua, sub.auth))).toMatchObject({ title: 'Hearth', body: `${SECRET_NAME} is on`, ruleId: rule.body.id });
+    expect(push.body.includes(SECRET_NAME)).toBe(false);
   });
 
   it('an HTTP error exits 1 with the body; local-only routes answer 403 local_only remotely', async () => {
