@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ensureAccess, hasSession, logout, onAuthChange, publicApi } from './api/client.ts';
 import { link } from './api/events.ts';
 import type { Health } from './api/types.ts';
@@ -62,9 +62,17 @@ function Shell() {
   const state = useStore(link);
   useEffect(() => startLive(), []);
   const section = '/' + (path.split('/')[1] ?? '');
+  // A new page moves focus to its content, so keyboard and screen-reader users start there
+  // (not on the link they activated in the header). Skipped on the first page of a visit.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) { first.current = false; return; }
+    document.getElementById('content')?.focus();
+  }, [path]);
 
   return (
     <>
+      <button type="button" class="skip" onClick={() => document.getElementById('content')?.focus()}>Skip to content</button>
       <header class="top">
         <a class="brand" href={href('/')}>Hearth</a>
         <nav aria-label="Main">
@@ -75,7 +83,7 @@ function Shell() {
         <button type="button" class="link" onClick={() => void logout()}>Log out</button>
       </header>
       {state === 'down' && <Unreachable />}
-      <main id="content">{route(path)}</main>
+      <main id="content" tabIndex={-1}>{route(path)}</main>
     </>
   );
 }

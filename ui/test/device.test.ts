@@ -61,6 +61,16 @@ describe('device page', () => {
     await page.getByRole('region', { name: 'Energy per day' }).getByText(/kWh in the last 30 days/).waitFor();
   });
 
+  it('on the hour view, new readings are added to the chart as they arrive', async () => {
+    const { page } = browser;
+    await page.getByRole('button', { name: 'hour' }).click();
+    const summary = page.getByTestId('chart-summary');
+    await summary.filter({ hasText: /^[1-9]\d* points/ }).waitFor();
+    const before = Number((await summary.textContent())!.split(' ')[0]);
+    await plug.telemetry({ power: 1234 });
+    await summary.filter({ hasText: `${before + 1} points` }).waitFor();
+  });
+
   it('lists the command in the event log', async () => {
     await browser.page.getByTestId('event-log').getByText('command switch → On (confirmed) by owner').waitFor({ timeout: 15_000 });
     await screenshots(browser.page, 'device');

@@ -49,6 +49,19 @@ describe('first run, login, session and reconnect', () => {
     expect(await page.getByRole('button', { name: 'Log in' }).count()).toBe(0);
   });
 
+  it('works from the keyboard: a skip link first, and a new page puts focus on its content', async () => {
+    const { page } = browser;
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('content');
+    await page.getByRole('link', { name: 'Settings' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('content');
+    await page.getByRole('link', { name: 'Home' }).click();
+  });
+
   it('logout returns to the login page and a reload does not bring the session back', async () => {
     const { page } = browser;
     await page.getByRole('button', { name: 'Log out' }).click();

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
+import { devices } from '../live.ts';
 
 export const RANGES = { hour: 3600e3, day: 86400e3, week: 7 * 86400e3, month: 30 * 86400e3, year: 365 * 86400e3 } as const;
 export type RangeName = keyof typeof RANGES;
@@ -20,30 +21,41 @@ function loadUplot(): Promise<typeof uPlot> {
   return uplotModule;
 }
 
-/** One chart owned by uPlot inside a div; rebuilt when the data or width changes. */
-function UPlotBox(props: { options: (width: number, U: typeof uPlot) => uPlot.Options; data: uPlot.AlignedData; label: string }) {
+/**
+ * One chart owned by uPlot inside a div. Made once per `version` (a new range or device); new
+ * data for the same chart (live readings) goes through setData, which keeps zoom and is cheap.
+ */
+function UPlotBox(props: { options: (width: number, U: typeof uPlot) => uPlot.Options; data: uPlot.AlignedData; label: string; version?: string }) {
   const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+  const latest = useRef(props.data);
+  latest.current = props.data;
   useEffect(() => {
-    let chart: uPlot | null = null;
     let disposed = false;
-    const observer = new ResizeObserver(() => chart?.setSize({ width: box.current!.clientWidth, height: 220 }));
+    const observer = new ResizeObserver(() => chart.current?.setSize({ width: box.current!.clientWidth, height: 220 }));
     void loadUplot().then((U) => {
       if (disposed || !box.current) return;
-      chart = new U(props.options(box.current.clientWidth, U), props.data, box.current);
+      chart.current = new U(props.options(box.current.clientWidth, U), latest.current, box.current);
       observer.observe(box.current);
     });
-    return () => { disposed = true; observer.disconnect(); chart?.destroy(); };
-  }, [props.data]);
+    return () => { disposed = true; observer.disconnect(); chart.current?.destroy(); chart.current = null; };
+  }, [props.version]);
+  useEffect(() => { chart.current?.setData(props.data); }, [props.data]);
   return <div class="chart" ref={box} role="img" aria-label={props.label} />;
 }
 
 /** Power (or any gauge) over a range: the mean as a line, min–max as a band the hub computed. */
+/** Time (s), mean, min, max: the columns uPlot draws. */
+type Series = [number[], number[], number[], number[]];
+
 export function HistoryChart(props: { deviceId: string; capability: string; unit: string }) {
   const [range, setRange] = useState<RangeName>('day');
-  const [data, setData] = useState<uPlot.AlignedData | null>(null);
+  const [data, setData] = useState<Series | null>(null);
   const [tier, setTier] = useState('');
   // The x axis spans the whole chosen range, not just the readings, so gaps are visible.
   const [span, setSpan] = useState<[number, number]>([0, 0]);
+  const spanRef = useRef(span);
+  spanRef.current = span;
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -59,10 +71,25 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
       .catch((err) => setError(plainMessage(err)));
   }, [range, props.deviceId, props.capability]);
 
+  // On the hour view, readings from the events stream are appended as they arrive, so the
+  // chart moves with the device; coarser views change too slowly to be worth it.
+  useEffect(() => {
+    if (range !== 'hour') return;
+    let last = devices.get().get(props.deviceId)?.state[props.capability];
+    return devices.subscribe(() => {
+      const value = devices.get().get(props.deviceId)?.state[props.capability];
+      if (value === last || typeof value !== 'number') return;
+      last = value;
+      const now = Date.now() / 1000;
+      setSpan([now - RANGES.hour / 1000, now]);
+      setData((old) => old && [[...old[0], now], [...old[1], value], [...old[2], value], [...old[3], value]] as Series);
+    });
+  }, [range, props.deviceId, props.capability]);
+
   const options = (width: number): uPlot.Options => ({
     width,
     height: 220,
-    scales: { x: { time: true, range: () => span } },
+    scales: { x: { time: true, range: () => spanRef.current } },
     series: [
       {},
       { label: `${props.capability} (${props.unit})`, stroke: '#1f3a5f', width: 2 },
@@ -83,7 +110,7 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
       </div>
       {error && <p class="form-error" role="alert">{error}</p>}
       {data && points === 0 && <p class="muted">No readings in this range yet.</p>}
-      {data && points > 0 && <UPlotBox data={data} options={options} label={`${props.capability} over the last ${range}, ${points} points`} />}
+      {data && points > 0 && <UPlotBox version={`${props.deviceId}/${range}/${tier}`} data={data} options={options} label={`${props.capability} over the last ${range}, ${points} points`} />}
       {data && <p class="muted" data-testid="chart-summary">{points} points from the {tier} tier</p>}
     </section>
   );
@@ -125,7 +152,7 @@ export function EnergyBars(props: { deviceId: string }) {
       <h2 id="energy-title">Energy per day</h2>
       {error && <p class="form-error" role="alert">{error}</p>}
       {data && <p>{total.toFixed(3)} kWh in the last 30 days</p>}
-      {data && data[0].length > 0 && <UPlotBox data={data} options={options} label={`Energy per day, ${total.toFixed(3)} kWh in 30 days`} />}
+      {data && data[0].length > 0 && <UPlotBox version={props.deviceId} data={data} options={options} label={`Energy per day, ${total.toFixed(3)} kWh in 30 days`} />}
     </section>
   );
 }
