@@ -11,7 +11,10 @@
  *    sends 256-byte frames as fast as the socket takes them, the hub counts arrivals. Peer: the
  *    bare ws forwarder. Rate limits are lifted for this part (they would be the limit).
  *
- * Options: --calls=N (2000) --tunnels=N (5000) --frames=N (100000)
+ * 4. The same across two nodes sharing a real redis-server (hub on one, device on the other):
+ *    every frame goes through Redis pub/sub.
+ *
+ * Options: --calls=N (2000) --tunnels=N (5000) --frames=N (100000; at most 50,000 across nodes)
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
@@ -22,7 +25,7 @@ import WebSocket from 'ws';
 import { RemoteClient } from '../cloud-relay/src/protocol/client.ts';
 import { fromBase64, toBase64, utf8 } from '../cloud-relay/src/protocol/encoding.ts';
 import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../cloud-relay/src/protocol/keys.ts';
-import { makeTempDir, rssKiB, sleep, spawnTracked, stopChild, waitFor } from './lib/proc.ts';
+import { freePort, makeTempDir, rssKiB, sleep, spawnTracked, stopChild, waitFor } from './lib/proc.ts';
 import { percentile, ratio, round } from './lib/stats.ts';
 import type { BenchContext } from './run.ts';
 
@@ -214,52 +217,92 @@ async function idleMemory(ctx: BenchContext, tunnels: number): Promise<Record<st
   };
 }
 
-async function throughput(ctx: BenchContext, frames: number): Promise<Record<string, number>> {
+/** Sends `frames` 256-byte frames as fast as the socket takes them; resolves with frames/s once all arrived. */
+async function pump(source: WebSocket, received: () => number, frames: number): Promise<number> {
   const payload = randomBytes(256);
-  /** Sends `frames` from `source`, resolves when `count()` reached them all. */
-  const pump = async (source: WebSocket, received: () => number) => {
-    const started = performance.now();
-    for (let sent = 0; sent < frames; ) {
-      // Keep the socket fed without buffering everything at once.
-      while (source.bufferedAmount < 1 << 20 && sent < frames) {
-        source.send(payload);
-        sent++;
-      }
-      await new Promise<void>((r) => setImmediate(r));
+  const started = performance.now();
+  for (let sent = 0; sent < frames; ) {
+    // Keep the socket fed without buffering everything at once.
+    while (source.bufferedAmount < 1 << 20 && sent < frames) {
+      source.send(payload);
+      sent++;
     }
-    await waitFor('all frames', () => received() >= frames, 120_000, 5);
-    return frames / ((performance.now() - started) / 1000);
-  };
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  await waitFor('all frames', () => received() >= frames, 120_000, 5);
+  return frames / ((performance.now() - started) / 1000);
+}
 
+/** A simulated hub on `hubUrl` and an enrolled simulated device on `deviceUrl`; device → hub frames/s. */
+async function relayedFrames(hubUrl: string, deviceUrl: string, frames: number): Promise<number> {
+  const hub = new SimHub();
+  await hub.connect(hubUrl);
+  let received = 0;
+  hub.ws.on('message', (_data, isBinary) => { if (isBinary) received++; });
+  const device = newDeviceKeys();
+  const doc = JSON.stringify({ hubId: hub.hubId, seq: Date.now(), keys: [toBase64(device.sign.publicKey)], revoked: [] });
+  hub.ws.send(JSON.stringify({ type: 'devices', doc, sig: hub.sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])) }));
+  await sleep(300);
+  const deviceKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(device.seed)]), format: 'der', type: 'pkcs8' });
+  const ws = await new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(deviceUrl, { perMessageDeflate: false });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(String(data)) as { type: string; nonce?: string; hubOnline?: boolean };
+      if (m.type === 'challenge') {
+        const sig = toBase64(new Uint8Array(sign(null, relayAuthMessage('device', fromBase64(m.nonce!), hub.hubId), deviceKey)));
+        ws.send(JSON.stringify({ type: 'hello', role: 'device', hubId: hub.hubId, key: toBase64(device.sign.publicKey), sig }));
+      } else if (m.type === 'ready' && m.hubOnline) resolve(ws);
+      else reject(new Error(`device refused: ${String(data)}`));
+    });
+    ws.once('error', reject);
+  });
+  try {
+    return await pump(ws, () => received, frames);
+  } finally {
+    ws.terminate();
+    hub.ws.terminate();
+  }
+}
+
+/** Two nodes sharing a real redis-server: the hub on one, the device on the other. */
+async function crossNodeFrames(ctx: BenchContext, frames: number): Promise<Record<string, number>> {
+  const dir = makeTempDir('relay-redis');
+  const port = await freePort();
+  const redis = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  redis.stderr!.resume();
+  try {
+    const url = `redis://127.0.0.1:${port}`;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('redis-server did not start')), 20_000);
+      createInterface({ input: redis.stdout! }).on('line', (line) => {
+        if (/Ready to accept connections/i.test(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const a = await startRelay(['--redis', url, ...LIFTED]);
+    const b = await startRelay(['--redis', url, ...LIFTED]);
+    try {
+      const fps = await relayedFrames(`ws://127.0.0.1:${a.port}`, `ws://127.0.0.1:${b.port}`, frames);
+      ctx.log(`${frames} frames of 256 B device on node B → hub on node A over Redis pub/sub: ${round(fps)} frames/s`);
+      return { crossNodeFramesPerS: round(fps) };
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  } finally {
+    await stopChild(redis);
+  }
+}
+
+async function throughput(ctx: BenchContext, frames: number): Promise<Record<string, number>> {
   const relay = await startRelay(['--data', makeTempDir('relay-fps'), ...LIFTED]);
   let relayFps: number;
   try {
     const url = `ws://127.0.0.1:${relay.port}`;
-    const hub = new SimHub();
-    await hub.connect(url);
-    let received = 0;
-    hub.ws.on('message', (_data, isBinary) => { if (isBinary) received++; });
-    const device = newDeviceKeys();
-    const doc = JSON.stringify({ hubId: hub.hubId, seq: Date.now(), keys: [toBase64(device.sign.publicKey)], revoked: [] });
-    hub.ws.send(JSON.stringify({ type: 'devices', doc, sig: hub.sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])) }));
-    await sleep(200);
-    const deviceKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(device.seed)]), format: 'der', type: 'pkcs8' });
-    const ws = await new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        const m = JSON.parse(String(data)) as { type: string; nonce?: string; code?: string; hubOnline?: boolean };
-        if (m.type === 'challenge') {
-          const sig = toBase64(new Uint8Array(sign(null, relayAuthMessage('device', fromBase64(m.nonce!), hub.hubId), deviceKey)));
-          ws.send(JSON.stringify({ type: 'hello', role: 'device', hubId: hub.hubId, key: toBase64(device.sign.publicKey), sig }));
-        } else if (m.type === 'ready' && m.hubOnline) resolve(ws);
-        else reject(new Error(`device refused: ${String(data)}`));
-      });
-      ws.once('error', reject);
-    });
-    relayFps = await pump(ws, () => received);
-    ws.terminate();
-    hub.ws.terminate();
+    relayFps = await relayedFrames(url, url, frames);
   } finally {
     await relay.stop();
   }
@@ -277,7 +320,7 @@ async function throughput(ctx: BenchContext, frames: number): Promise<Record<str
     sink.send('sink');
     const source = await open();
     await sleep(100);
-    peerFps = await pump(source, () => received);
+    peerFps = await pump(source, () => received, frames);
     sink.terminate();
     source.terminate();
   } finally {
@@ -295,6 +338,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const lat = await latency(ctx, calls);
   const mem = await idleMemory(ctx, tunnels);
   const fps = await throughput(ctx, frames);
+  const cross = await crossNodeFrames(ctx, Math.min(frames, 50_000));
   return {
     calls,
     ...lat,
@@ -307,5 +351,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     tunnelMemoryMet: (mem.kibPerTunnel ?? Infinity) < TARGET_TUNNEL_KIB,
     ...fps,
     ratioFramesVsBareWs: ratio(fps.framesPerS, fps.peerFramesPerS),
+    ...cross,
+    ratioCrossNodeVsOneNode: ratio(cross.crossNodeFramesPerS, fps.framesPerS),
   };
 }
