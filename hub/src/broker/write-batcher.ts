@@ -2,8 +2,13 @@ import type { Duplex } from 'node:stream';
 
 /** Below this a chunk is copied into the turn's buffer; a bigger one (an OTA image) is passed on as it is. */
 const COPY_LIMIT = 16 * 1024;
-/** The first buffer of a turn; it doubles as needed, and the next turn starts at the size the last one reached. */
-const MIN_BUFFER = 1024;
+/**
+ * The smallest first buffer of a turn. A turn starts with a bit more than the connection sent in
+ * its last turn and doubles as needed: a publisher's few PUBACKs take a small slice of Node's
+ * shared buffer pool, a busy subscriber gets one buffer of the right size, and one big turn does
+ * not make every later turn allocate as much.
+ */
+const MIN_BUFFER = 64;
 
 /** The stream's own write, called with whatever arguments the caller gave. */
 type Write = (this: Duplex, ...args: unknown[]) => boolean;
@@ -14,7 +19,7 @@ class Batch {
   readonly write: Write;
   buf: Buffer | undefined = undefined;
   len = 0;
-  /** Size of the last buffer handed on: a busy connection starts each turn big enough. */
+  /** Size to start the next turn's buffer with (see MIN_BUFFER). */
   hint = MIN_BUFFER;
 
   constructor(conn: Duplex, write: Write) {
@@ -45,7 +50,7 @@ class Batch {
     const len = this.len;
     this.buf = undefined;
     this.len = 0;
-    this.hint = Math.max(MIN_BUFFER, buf.length);
+    this.hint = Math.max(MIN_BUFFER, len + (len >> 2));
     if (len > 0 && !this.conn.destroyed) this.write.call(this.conn, buf.subarray(0, len));
   }
 }
