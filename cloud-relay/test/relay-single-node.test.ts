@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts';
+import { runHubCli, startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts';
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { readKeys } from '../src/cli/keys-file.ts';
@@ -45,6 +45,14 @@ describe('relay: one node with SQLite', () => {
     await relay?.kill9();
     await pushService?.stop();
     tmp?.cleanup();
+  });
+
+  it('a relay setting that is not ws:// or wss:// URLs stops the hub with exit 2 naming the key', async () => {
+    for (const bad of ['http://relay.example', 'ws://a,', 'relay']) {
+      const res = await runHubCli(['--data', join(tmp.dir, 'bad'), '--mdns', 'off', '--relay', bad]);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toContain("'relay'");
+    }
   });
 
   it('the hub reports its remote status: configured, connected, its hub id', async () => {

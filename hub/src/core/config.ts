@@ -37,7 +37,8 @@ export const ConfigSchema = Type.Object(
       { ...closed, default: {} },
     ),
     mdns: Type.String({ minLength: 1, default: 'on', description: 'on, off, or a comma-separated list of interfaces' }),
-    relay: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+    /** Relay URL(s), ws:// or wss://; several separated by commas are tried in turn (docs/relay-protocol.md). */
+    relay: Type.Union([Type.String({ minLength: 1, maxLength: 2048, pattern: '^wss?://[^,\\s]+(\\s*,\\s*wss?://[^,\\s]+)*$' }), Type.Null()], { default: null }),
     log: Type.Object(
       {
         level: Type.Union(
