@@ -32,7 +32,10 @@ function UPlotBox(props: { options: (width: number, U: typeof uPlot) => uPlot.Op
   latest.current = props.data;
   useEffect(() => {
     let disposed = false;
-    const observer = new ResizeObserver(() => chart.current?.setSize({ width: box.current!.clientWidth, height: 220 }));
+    // The observer can still fire once after the box left the page.
+    const observer = new ResizeObserver(() => {
+      if (box.current) chart.current?.setSize({ width: box.current.clientWidth, height: 220 });
+    });
     void loadUplot().then((U) => {
       if (disposed || !box.current) return;
       chart.current = new U(props.options(box.current.clientWidth, U), latest.current, box.current);

@@ -15,6 +15,9 @@ export const DESKTOP = { width: 1280, height: 800 };
 export interface Browser {
   context: BrowserContext;
   page: Page;
+  /** Uncaught exceptions in any page: a UI that throws is broken even if it looks right. */
+  pageErrors: string[];
+  /** Closes the browser; throws if a page threw an uncaught exception meanwhile. */
   close(): Promise<void>;
 }
 
@@ -22,13 +25,19 @@ export interface Browser {
 export async function openBrowser(viewport = DESKTOP): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'hearth-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport });
+  const pageErrors: string[] = [];
+  const watch = (p: Page) => p.on('pageerror', (err) => pageErrors.push(`${err.name}: ${err.message}`));
+  context.on('page', watch);
   const page = context.pages()[0] ?? (await context.newPage());
+  if (context.pages().length === 1) watch(page);
   return {
     context,
     page,
+    pageErrors,
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+      if (pageErrors.length) throw new Error(`uncaught errors in the page:\n${pageErrors.join('\n')}`);
     },
   };
 }
