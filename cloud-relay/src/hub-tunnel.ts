@@ -28,6 +28,8 @@ export class HubTunnel {
   readonly #byOrigin = new Map<string, number>();
   readonly #bucket: TokenBucket;
   readonly #pushBucket: TokenBucket;
+  readonly #outBucket: TokenBucket;
+  #outDropped = 0;
   #nextSession = 1;
   #closed = false;
 
@@ -50,7 +52,8 @@ export class HubTunnel {
     this.hubId = hubId;
     const { hubRatePerS, hubBurst } = node.deps.limits;
     this.#bucket = new TokenBucket(hubRatePerS, hubBurst, Date.now());
-    const { pushesPerHubPerMin } = node.deps.limits;
+    const { pushesPerHubPerMin, hubOutRatePerS, hubOutBurst } = node.deps.limits;
+    this.#outBucket = new TokenBucket(hubOutRatePerS, hubOutBurst, Date.now());
     this.#pushBucket = new TokenBucket(pushesPerHubPerMin / 60, pushesPerHubPerMin, Date.now());
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {
@@ -102,6 +105,12 @@ export class HubTunnel {
     const { session, frame } = readTunnelFrame(data);
     const route = this.#bySession.get(session);
     if (!route) return; // closed meanwhile
+    if (!this.#outBucket.take(Date.now())) {
+      // Told once per burst of drops, not once per frame.
+      if (this.#outDropped++ === 0) sendControl(this.#ws, { type: 'error', code: 'rate_limited' });
+      return;
+    }
+    this.#outDropped = 0;
     ifUndelivered(this.#node.sendToNode(route.origin, NODE_MSG.TO_DEVICE, route.session, this.hubId, frame), () => {
       if (!this.#bySession.has(session)) return;
       this.#forget(session);

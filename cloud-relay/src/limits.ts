@@ -8,6 +8,12 @@ export interface RelayLimits {
   /** Frames per second all of a hub's devices together may send it, counted where the hub is. */
   hubRatePerS: number;
   hubBurst: number;
+  /**
+   * Frames per second a hub may send its devices (all sessions together): a hub whose key was
+   * stolen cannot make the node spend its time on one home. Over it: dropped, `rate_limited`.
+   */
+  hubOutRatePerS: number;
+  hubOutBurst: number;
   /** New tunnels a hub may open per minute (the newest live one wins): `too_many_tunnels`. */
   tunnelsPerHubPerMin: number;
   /** Device sessions open at once towards one hub: `too_many_sessions`. */
@@ -26,6 +32,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   deviceBurst: 200,
   hubRatePerS: 400,
   hubBurst: 800,
+  hubOutRatePerS: 2000,
+  hubOutBurst: 4000,
   tunnelsPerHubPerMin: 12,
   sessionsPerHub: 64,
   maxStateBytes: 512 * 1024,

@@ -12,6 +12,7 @@ const USAGE = `Usage: npm run relay -- [options]
   --redis URL           share presence, routing and blobs with other nodes through Redis
   --data DIR            single-node store (SQLite) when there is no --redis (default ./relay-data)
   --max-frame-bytes N   --device-rate N --device-burst N --hub-rate N --hub-burst N
+  --hub-out-rate N      --hub-out-burst N (frames/s a hub may send its devices)
   --tunnels-per-min N   --sessions-per-hub N --max-state-bytes N --pushes-per-min N
   --push-allow-loopback tests only: Web Push endpoints may be http:// on 127.0.0.1 / ::1
   --log-level LEVEL     fatal|error|warn|info|debug|silent (default info)`;
@@ -24,6 +25,8 @@ const LIMIT_FLAGS: Record<string, NumericLimit> = {
   'device-burst': 'deviceBurst',
   'hub-rate': 'hubRatePerS',
   'hub-burst': 'hubBurst',
+  'hub-out-rate': 'hubOutRatePerS',
+  'hub-out-burst': 'hubOutBurst',
   'tunnels-per-min': 'tunnelsPerHubPerMin',
   'sessions-per-hub': 'sessionsPerHub',
   'max-state-bytes': 'maxStateBytes',

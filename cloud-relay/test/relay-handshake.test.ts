@@ -12,7 +12,8 @@ interface Peer {
   ws: WebSocket;
   /** Every control message received, in order. */
   messages: Record<string, unknown>[];
-  next(type: string): Promise<Record<string, unknown>>;
+  /** The first message of `type` (and, given `match`, matching it), waiting for it if needed. */
+  next(type: string, match?: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   closed: Promise<{ code: number; reason: string }>;
 }
 
@@ -20,19 +21,19 @@ interface Peer {
 function peer(url: string, hello: (nonce: Uint8Array) => unknown): Promise<Peer> {
   const ws = new WebSocket(url);
   const messages: Record<string, unknown>[] = [];
-  const waiters: { type: string; resolve: (m: Record<string, unknown>) => void }[] = [];
+  const waiters: { type: string; match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
     const m = JSON.parse(String(data)) as Record<string, unknown>;
     messages.push(m);
     if (m.type === 'challenge') ws.send(typeof hello === 'function' ? JSON.stringify(hello(fromBase64(m.nonce as string))) : '');
-    for (const w of [...waiters]) if (w.type === m.type) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    for (const w of [...waiters]) if (w.type === m.type && w.match(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
   });
-  const next = (type: string) => new Promise<Record<string, unknown>>((resolve) => {
-    const found = messages.find((m) => m.type === type);
+  const next = (type: string, match: (m: Record<string, unknown>) => boolean = () => true) => new Promise<Record<string, unknown>>((resolve) => {
+    const found = messages.find((m) => m.type === type && match(m));
     if (found) resolve(found);
-    else waiters.push({ type, resolve });
+    else waiters.push({ type, match, resolve });
   });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ ws, messages, next, closed }));
@@ -61,7 +62,7 @@ describe('relay handshake and refusals', () => {
 
   beforeAll(async () => {
     tmp = tempDir('hearth-relay-hs-');
-    relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--tunnels-per-min', '3']);
+    relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--tunnels-per-min', '3', '--hub-out-rate', '50', '--hub-out-burst', '100']);
   });
   afterAll(async () => {
     await relay?.kill9();
@@ -132,6 +133,18 @@ describe('relay handshake and refusals', () => {
     const admitted = await peer(relay.url, deviceHello);
     expect(await admitted.next('ready')).toMatchObject({ hubOnline: true });
     expect(await tunnel.next('open')).toMatchObject({ device: toBase64(device.sign.publicKey) });
+    // A hub flooding its device: past its outbound budget frames are dropped and it is told.
+    let delivered = 0;
+    admitted.ws.on('message', (_d, isBinary) => { if (isBinary) delivered++; });
+    const session = (tunnel.messages.find((m) => m.type === 'open')!.session) as number;
+    const frame = Buffer.alloc(64);
+    frame.writeUInt32BE(session, 0);
+    for (let i = 0; i < 1000; i++) tunnel.ws.send(frame);
+    // (waits for it: the test times out if the hub is never told)
+    await tunnel.next('error', (m) => m.code === 'rate_limited');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(delivered).toBeGreaterThanOrEqual(100);
+    expect(delivered).toBeLessThan(1000);
     // A signature by the right key over another hub's challenge text is not accepted either.
     const replayed = await peer(relay.url, (nonce) => ({ ...deviceHello(nonce), hubId: new Hub().id }));
     expect(await replayed.next('error')).toMatchObject({ code: 'bad_signature' });
