@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -28,6 +28,9 @@ export class RangeExporter {
   readonly #root: string;
   readonly #log: Logger;
   readonly #building = new Map<string, Promise<ExportedFile>>();
+  /** Finished exports and when they were last asked for (a camera directory holds a segment
+   * every few seconds for weeks: listing it to find exports would be the expensive part). */
+  readonly #lastUse = new Map<string, number>();
 
   constructor(root: string, log: Logger) {
     this.#root = root;
@@ -43,23 +46,28 @@ export class RangeExporter {
     const key = `${cameraId}/${name}`;
     const inflight = this.#building.get(key);
     if (inflight) return inflight;
-    if (existsSync(path)) return { path, bytes: touch(path) };
-    const build = this.#build(path, from, to, segments).finally(() => this.#building.delete(key));
+    if (existsSync(path)) {
+      this.#lastUse.set(path, Date.now());
+      return { path, bytes: statSync(path).size };
+    }
+    const build = this.#build(path, from, to, segments)
+      .then((file) => { this.#lastUse.set(path, Date.now()); return file; })
+      .finally(() => this.#building.delete(key));
     this.#building.set(key, build);
     return build;
   }
 
-  /** Removes export files unused for `EXPORT_TTL_MS` (`now`: wall-clock time, as file times are). */
+  /**
+   * Removes exports unused for `EXPORT_TTL_MS` (`now`: wall-clock time). Exports of a hub that
+   * stopped are removed by the next start's reconcile (the index does not name them).
+   */
   sweep(now: number): number {
     let n = 0;
-    for (const dir of safeReaddir(this.#root)) {
-      for (const file of safeReaddir(join(this.#root, dir))) {
-        if (!file.startsWith(PREFIX) || this.#building.has(`${dir}/${file}`)) continue;
-        const path = join(this.#root, dir, file);
-        try {
-          if (now - statSync(path).mtimeMs > EXPORT_TTL_MS) { rmSync(path, { force: true }); n++; }
-        } catch { /* removed meanwhile */ }
-      }
+    for (const [path, used] of this.#lastUse) {
+      if (now - used <= EXPORT_TTL_MS) continue;
+      rmSync(path, { force: true });
+      this.#lastUse.delete(path);
+      n++;
     }
     return n;
   }
@@ -91,21 +99,6 @@ export class RangeExporter {
       rmSync(list, { force: true });
       rmSync(partial, { force: true });
     }
-  }
-}
-
-/** Marks a file used now (its mtime: atime is not kept on noatime mounts); returns its size. */
-function touch(path: string): number {
-  const now = new Date();
-  utimesSync(path, now, now);
-  return statSync(path).size;
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }
 

@@ -56,6 +56,11 @@ export class RecorderRepo {
   readonly #db: Db;
   readonly #insertSegment: Database.Statement;
   readonly #insertEvent: Database.Statement;
+  /**
+   * Bytes of all segments, kept up to date by this repository's inserts and deletes (a SUM over
+   * a year of 4 s segments is a scan of millions of rows; the budget asks after every segment).
+   */
+  #totalBytes: number | undefined;
 
   constructor(db: Db) {
     this.#db = db;
@@ -86,12 +91,14 @@ export class RecorderRepo {
 
   /** Deletes the camera and (cascade) its segment and event rows. */
   deleteCamera(id: string): boolean {
+    this.#totalBytes = undefined;
     return this.#db.prepare('DELETE FROM cameras WHERE id = ?').run(id).changes > 0;
   }
 
   /** Returns whether the segment is an event segment (it lies in a clip's window). */
   insertSegment(s: Omit<SegmentRow, 'id' | 'event'>): boolean {
-    this.#insertSegment.run({ camera: s.cameraId, start: s.startAt, end: s.endAt, bytes: s.bytes, path: s.path });
+    const inserted = this.#insertSegment.run({ camera: s.cameraId, start: s.startAt, end: s.endAt, bytes: s.bytes, path: s.path }).changes > 0;
+    if (inserted && this.#totalBytes !== undefined) this.#totalBytes += s.bytes;
     const row = this.#db.prepare('SELECT event FROM camera_segments WHERE path = ?').get(s.path) as { event: number } | undefined;
     return row?.event === 1;
   }
@@ -143,7 +150,8 @@ export class RecorderRepo {
   }
 
   deleteSegment(id: number): void {
-    this.#db.prepare('DELETE FROM camera_segments WHERE id = ?').run(id);
+    const gone = this.#db.prepare('DELETE FROM camera_segments WHERE id = ? RETURNING bytes').get(id) as { bytes: number } | undefined;
+    if (gone && this.#totalBytes !== undefined) this.#totalBytes -= gone.bytes;
   }
 
   /** What the budget removes first: continuous segments oldest first across cameras, then event ones. */
@@ -157,7 +165,8 @@ export class RecorderRepo {
   }
 
   totalBytes(): number {
-    return (this.#db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM camera_segments').get() as { n: number }).n;
+    this.#totalBytes ??= (this.#db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM camera_segments').get() as { n: number }).n;
+    return this.#totalBytes;
   }
 
   insertEvent(cameraId: string, at: number, kind: string, details?: Record<string, unknown>): void {

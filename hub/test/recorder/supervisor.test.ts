@@ -227,6 +227,41 @@ describe('RecorderService.maintain', () => {
     expect(new Set(left())).toEqual(new Set(['cam_b/event-new.mp4', 'cam_b/event-newest.mp4', 'cam_b/event-last.mp4']));
   });
 
+  it('keeps under the byte budget by removing the oldest segments of any camera first', () => {
+    const { service, segment, left } = setup({ budgetBytes: 250, minFreeBytes: 0 });
+    segment('cam_a', '1.mp4', 50_000);
+    segment('cam_b', '2.mp4', 40_000);
+    segment('cam_a', '3.mp4', 30_000);
+    segment('cam_b', '4.mp4', 20_000);
+    segment('cam_a', '5.mp4', 10_000);
+    expect(service.maintain()).toEqual({ expired: 0, evicted: 3 });
+    expect(left()).toEqual(['cam_b/4.mp4', 'cam_a/5.mp4']);
+    expect(service.repo.totalBytes()).toBe(200);
+    expect(readdirSync(join(service.root, 'cam_a'))).toEqual(['5.mp4']);
+  });
+
+  it('keeps the free-space floor, counting what it freed', () => {
+    const { service, segment, left } = setup({ minFreeBytes: 250 }, () => 50);
+    segment('cam_a', '1.mp4', 30_000);
+    segment('cam_a', '2.mp4', 20_000);
+    segment('cam_a', '3.mp4', 10_000);
+    expect(service.maintain()).toEqual({ expired: 0, evicted: 2 });
+    expect(left()).toEqual(['cam_a/3.mp4']);
+    expect(service.storageView().alert).toBeNull(); // the floor was reached by removing footage
+  });
+
+  it('keeps its running total of segment bytes equal to the rows', () => {
+    const { service, segment } = setup({ budgetBytes: 0, minFreeBytes: 0 });
+    expect(service.repo.totalBytes()).toBe(0); // from here on kept up to date, not summed
+    segment('cam_a', '1.mp4', 3000);
+    segment('cam_b', '2.mp4', 2000);
+    segment('cam_a', '1.mp4', 3000); // the same file indexed twice counts once
+    service.repo.deleteSegment(service.repo.oldestSegments(1)[0]!.id);
+    expect(service.repo.totalBytes()).toBe(100);
+    service.repo.deleteCamera('cam_b');
+    expect(service.repo.totalBytes()).toBe(0);
+  });
+
   it('at the floor with nothing left to remove, stops recording with an alert and resumes when space returns', async () => {
     let free = 10;
     const { service, segment, left, clock, bus } = setup({ minFreeBytes: 1000, segmentSeconds: 4 }, () => free);
