@@ -274,7 +274,8 @@ export class RecorderService {
   async update(id: string, input: CameraInput, actor: Actor): Promise<CameraView> {
     const camera = this.#camera(id);
     const settings = mergeCameraSettings(parseCameraSettings(camera.settings), input.settings ?? {});
-    this.#checkSettings(settings, actor);
+    // Only new links are checked: a sensor removed since must not block renaming the camera.
+    if (input.settings?.triggers) this.#checkSettings(settings, actor);
     const next: CameraRow = { ...camera, name: input.name ?? camera.name, mode: input.mode ?? camera.mode, settings: JSON.stringify(settings) };
     this.repo.updateCamera(id, next);
     this.#audit(actor, 'camera.update', id, { name: next.name, mode: next.mode, settings });
