@@ -58,7 +58,6 @@ export class RemoteAccess {
   #tunnel: TunnelClient | undefined;
   #outbox: Outbox | undefined;
   #sync: StateSync | undefined;
-  #lastSeq = 0;
   readonly push: PushSender;
   #nextPush = 1;
   readonly #pushWaiters = new Map<number, { endpoint: string; resolve: (result: { status?: number; code?: string }) => void }>();
@@ -231,11 +230,15 @@ export class RemoteAccess {
 
   #sendDeviceList(): void {
     if (!this.#tunnel) return;
-    // Strictly increasing, so the relay can refuse an older list replayed at it.
-    this.#lastSeq = Math.max(this.#lastSeq + 1, this.#deps.clock.now());
+    // Strictly increasing, so the relay can refuse an older list replayed at it. Kept in settings:
+    // a Pi has no battery clock and may boot in the past, and a list the relay takes for an old
+    // one would leave a revoked key admitted there.
+    const { settings } = this.#deps.store;
+    const seq = Math.max((settings.get<number>('relay.deviceListSeq') ?? 0) + 1, this.#deps.clock.now());
+    settings.set('relay.deviceListSeq', seq);
     const doc: DeviceListDoc & { revoked: string[] } = {
       hubId: this.identity.hubId,
-      seq: this.#lastSeq,
+      seq,
       keys: this.devices.all().map((d) => d.publicKey),
       revoked: this.devices.revokedKeys(),
     };
