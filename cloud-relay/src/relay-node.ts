@@ -8,7 +8,7 @@ import { DeviceConnection } from './device-connection.ts';
 import { HubTunnel } from './hub-tunnel.ts';
 import type { RelayLimits } from './limits.ts';
 import { NODE_MSG, decodeNodeMessage, encodeNodeMessage, type NodeMessage, type NodeMsgKind } from './node-messages.ts';
-import { ProtocolError, fromBase64, toBase64 } from './protocol/encoding.ts';
+import { ProtocolError, toBase64 } from './protocol/encoding.ts';
 import { CLOSE, parseControl, type ControlMessage } from './protocol/relay-messages.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -221,4 +221,3 @@ export function utf8Code(code: string): Uint8Array {
   return Buffer.from(code, 'utf8');
 }
 
-export { fromBase64 };

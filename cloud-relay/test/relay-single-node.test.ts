@@ -159,4 +159,15 @@ describe('relay: one node with SQLite', () => {
     expect(state).toMatchObject({ hubOnline: false, offlineSince: offline.offlineSince, storedAt: offline.storedAt });
     expect(state.snapshot.devices.map((d: { name: string }) => d.name)).toContain(`device ${DEVICES - 1} ${'n'.repeat(80)}`);
   });
+
+  it('a restarted hub keeps its id and its enrolled devices: the same keys file works again', async () => {
+    hub = await startHub(join(tmp.dir, 'hub'), ['--relay', relay.url]);
+    const call = await waitFor(async () => {
+      const r = await remote(['call', '--keys', keys, 'GET', '/api/v1/me']);
+      return r.code === 0 ? r : undefined;
+    }, 'a call after the hub restarted');
+    expect(JSON.parse(call.stdout).username).toBe('owner');
+    const state = JSON.parse((await remote(['state', '--keys', keys])).stdout);
+    expect(state).toMatchObject({ hubOnline: true, offlineSince: null });
+  });
 });
