@@ -82,6 +82,7 @@ if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) fail('--redis mus
 
 const log = pino({ level, base: { part: 'relay' } });
 const backplane: Backplane = redisUrl ? new RedisBackplane(redisUrl) : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');
+if (backplane instanceof RedisBackplane) backplane.onError = (err) => log.warn({ err: err.message }, 'redis connection error');
 const node = new RelayNode({ backplane, log, limits });
 
 try {

@@ -244,4 +244,11 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
       expect(text).not.toContain('"switch"');
     }
   });
+
+  it('Redis gone: a device gets relay_unavailable, the node keeps running', async () => {
+    await redis.stop();
+    await expect(RemoteClient.connect(readKeys(keys), node2.url)).rejects.toMatchObject({ code: 'relay_unavailable' });
+    const health = await fetch(`http://127.0.0.1:${node2.port}/health`);
+    expect(health.status).toBe(200);
+  });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ProtocolError } from '../protocol/encoding.ts';
 import type { Backplane, Presence, SignedDeviceList, StoredState } from './backplane.ts';
 
 /** Presence expires unless its node refreshes it: a killed node's hubs show offline by then. */
@@ -30,7 +31,19 @@ export class RedisBackplane implements Backplane {
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true };
     this.#cmd = new Redis(url, options);
     this.#sub = new Redis(url, options);
+    // ioredis reconnects by itself; without a listener it would print every failed attempt.
+    let lastLogged = 0;
+    const onError = (err: Error) => {
+      if (Date.now() - lastLogged < 10_000) return;
+      lastLogged = Date.now();
+      this.onError(err);
+    };
+    this.#cmd.on('error', onError);
+    this.#sub.on('error', onError);
   }
+
+  /** Where connection errors go (at most one per 10 s); the node logs them. */
+  onError: (err: Error) => void = () => {};
 
   async start(deliver: (message: Uint8Array) => void): Promise<void> {
     await Promise.all([this.#cmd.connect(), this.#sub.connect()]);
@@ -41,13 +54,13 @@ export class RedisBackplane implements Backplane {
   }
 
   async send(node: string, message: Uint8Array): Promise<boolean> {
-    const receivers = await this.#cmd.publish(channelOf(node), Buffer.from(message.buffer, message.byteOffset, message.length));
+    const receivers = await available(this.#cmd.publish(channelOf(node), Buffer.from(message.buffer, message.byteOffset, message.length)));
     return receivers > 0;
   }
 
   async claimHub(hubId: string): Promise<void> {
     this.#mine.add(hubId);
-    await this.#cmd.set(`hearth:{${hubId}}:presence`, this.nodeId, 'EX', PRESENCE_TTL_S);
+    await available(this.#cmd.set(`hearth:{${hubId}}:presence`, this.nodeId, 'EX', PRESENCE_TTL_S));
   }
 
   async releaseHub(hubId: string, at: number): Promise<void> {
@@ -64,26 +77,26 @@ export class RedisBackplane implements Backplane {
   }
 
   async locateHub(hubId: string): Promise<Presence> {
-    const [node, offline] = await this.#cmd.mget(`hearth:{${hubId}}:presence`, `hearth:{${hubId}}:offline`);
+    const [node, offline] = await available(this.#cmd.mget(`hearth:{${hubId}}:presence`, `hearth:{${hubId}}:offline`));
     return { node: node ?? null, offlineSince: node ? null : offline ? Number(offline) : null };
   }
 
   async getDevices(hubId: string): Promise<SignedDeviceList | null> {
-    const value = await this.#cmd.get(`hearth:{${hubId}}:devices`);
+    const value = await available(this.#cmd.get(`hearth:{${hubId}}:devices`));
     return value ? (JSON.parse(value) as SignedDeviceList) : null;
   }
 
   async setDevices(hubId: string, list: SignedDeviceList): Promise<void> {
-    await this.#cmd.set(`hearth:{${hubId}}:devices`, JSON.stringify(list));
+    await available(this.#cmd.set(`hearth:{${hubId}}:devices`, JSON.stringify(list)));
   }
 
   async getState(hubId: string): Promise<StoredState | null> {
-    const value = await this.#cmd.get(`hearth:{${hubId}}:state`);
+    const value = await available(this.#cmd.get(`hearth:{${hubId}}:state`));
     return value ? (JSON.parse(value) as StoredState) : null;
   }
 
   async setState(hubId: string, state: StoredState): Promise<void> {
-    await this.#cmd.set(`hearth:{${hubId}}:state`, JSON.stringify(state));
+    await available(this.#cmd.set(`hearth:{${hubId}}:state`, JSON.stringify(state)));
   }
 
   async stop(): Promise<void> {
@@ -97,6 +110,15 @@ export class RedisBackplane implements Backplane {
     const pipeline = this.#cmd.pipeline();
     for (const hubId of this.#mine) pipeline.set(`hearth:{${hubId}}:presence`, this.nodeId, 'EX', PRESENCE_TTL_S);
     await pipeline.exec().catch(() => undefined);
+  }
+}
+
+/** A Redis failure is the relay's, not the peer's: peers get `relay_unavailable`. */
+async function available<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch {
+    throw new ProtocolError('relay_unavailable', 'the relay cannot reach its store');
   }
 }
 
