@@ -90,7 +90,10 @@ export function batchWrites(conn: Duplex): void {
   const end = conn.end as (this: Duplex, ...args: unknown[]) => Duplex;
   const batch = new Batch(conn, write);
   conn.write = function batchedWrite(this: Duplex, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    if (typeof encoding === 'function' || cb !== undefined || this.destroyed || this.writableNeedDrain || this.writableEnded) {
+    // The stream's state is checked when a turn's batch starts; while it is open, writes just
+    // gather (mqtt-packet makes six per PUBLISH). A stream destroyed meanwhile gets nothing
+    // (flush), one ended meanwhile gets its 'write after end' error from the flush, as before.
+    if (typeof encoding === 'function' || cb !== undefined || (batch.buf === undefined && (this.destroyed || this.writableNeedDrain || this.writableEnded))) {
       batch.flush();
       return write.apply(this, arguments as unknown as unknown[]);
     }
@@ -102,12 +105,17 @@ export function batchWrites(conn: Duplex): void {
       return true;
     }
     const bytes = chunk as Uint8Array;
-    if (bytes.length > COPY_LIMIT) {
+    const n = bytes.length;
+    if (n > COPY_LIMIT) {
       batch.flush();
       return write.call(this, bytes);
     }
-    batch.reserve(bytes.length).set(bytes, batch.len);
-    batch.len += bytes.length;
+    const buf = batch.reserve(n);
+    const at = batch.len;
+    // Most chunks are 1-2 bytes (header, lengths, message id): a loop beats set() there.
+    if (n <= 8) for (let i = 0; i < n; i++) buf[at + i] = bytes[i]!;
+    else buf.set(bytes, at);
+    batch.len = at + n;
     return true;
   } as Duplex['write'];
   conn.end = function batchedEnd(this: Duplex, ...args: unknown[]) {
