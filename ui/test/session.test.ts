@@ -51,6 +51,9 @@ describe('first run, login, session and reconnect', () => {
 
   it('works from the keyboard: a skip link first, and a new page puts focus on its content', async () => {
     const { page } = browser;
+    // Start from the top of the document, as a fresh visit does.
+    await page.bringToFront();
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Enter');
@@ -86,12 +89,21 @@ describe('first run, login, session and reconnect', () => {
   it('shows "hub unreachable" while the hub is down and recovers when it is back', async () => {
     const { page } = browser;
     const port = home.hub.http;
+    // The service worker has cached the shell by now (installable app): check before the hub goes.
+    const manifest = await (await page.request.get(`${home.hub.baseUrl}/manifest.webmanifest`)).json();
+    expect(manifest).toMatchObject({ name: 'Hearth', start_url: '/', display: 'standalone', icons: [expect.objectContaining({ src: '/icon.svg' })] });
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
     await home.hub.stop();
+    await page.getByRole('alert').filter({ hasText: 'Hub unreachable' }).waitFor();
+    // A reload with the hub gone still opens the app (from the service worker's cache) and says
+    // what is wrong, instead of the browser's error page.
+    await page.reload();
     await page.getByRole('alert').filter({ hasText: 'Hub unreachable' }).waitFor();
 
     // The same data and port: the browser's session and page must carry on by themselves.
     home.hub = await startHub(home.dataDir, ['--http-port', String(port)]);
     await page.getByRole('alert').filter({ hasText: 'Hub unreachable' }).waitFor({ state: 'detached', timeout: 20_000 });
+    await screenshots(page, 'home-empty');
     await page.getByRole('heading', { name: 'Home' }).waitFor();
   });
 });
