@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Actor, EventBus } from '../core/bus.ts';
@@ -8,15 +7,17 @@ import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordAudit } from '../store/audit-log.ts';
-import { RecorderRepo, type CameraRow, type ClipRow } from '../store/recorder-repo.ts';
+import { RecorderRepo, type CameraRow } from '../store/recorder-repo.ts';
 import type { Store } from '../store/store.ts';
 import { CameraRecorder, type ClosedSegment } from './camera-recorder.ts';
 import {
-  DEFAULT_CAMERA_SETTINGS, mergeCameraSettings, parseCameraSettings, triggerMatches,
-  type CameraMode, type CameraSettings, type CameraTriggerLink,
+  DEFAULT_CAMERA_SETTINGS, mergeCameraSettings, parseCameraSettings,
+  type CameraMode, type CameraSettings,
 } from './camera-settings.ts';
+import { clipView, EventClips, type ClipRequest, type ClipView } from './event-clips.ts';
 import { RangeExporter, type ExportedFile } from './export.ts';
 import { RecordingsStorage } from './storage.ts';
+import { HlsTickets } from './hls-tickets.ts';
 import type { HlsWindow } from './hls.ts';
 import type { LiveViewer } from './live.ts';
 import { probeCamera, type ProbeResult } from './probe.ts';
@@ -92,15 +93,6 @@ export interface CameraInput {
   settings?: Partial<CameraSettings>;
 }
 
-export interface ClipView {
-  id: number;
-  cameraId: string;
-  at: string;
-  start: string;
-  end: string;
-  source: string;
-}
-
 export interface Recordings {
   cameraId: string;
   from: string;
@@ -120,7 +112,6 @@ export interface StorageView {
   alert: { code: string; since: string } | null;
 }
 
-const OWNER = 'recorder';
 const iso = (t: number) => new Date(t).toISOString();
 
 /**
@@ -139,14 +130,12 @@ export class RecorderService {
   readonly #recorders = new Map<string, CameraRecorder>();
   /** Sizes of each camera's last segments: what its open segment is expected to reach. */
   readonly #recentSizes = new Map<string, number[]>();
-  /** Linked sensors: `device\0capability` → cameras and the value that triggers them. */
-  #links = new Map<string, { cameraId: string; link: CameraTriggerLink }[]>();
+  readonly #clips: EventClips;
   #maintenanceTimer: TimerHandle | undefined;
   /** Since when the volume is at its floor (recording stopped), or undefined. */
   #fullSince: number | undefined;
   #stopped = false;
-  /** HLS tickets: a session's short-lived, one-camera permission that HLS URLs carry. */
-  readonly #hlsTickets = new Map<string, { cameraId: string; expiresAt: number }>();
+  readonly #hlsTickets = new HlsTickets();
 
   constructor(deps: RecorderDeps) {
     this.#d = deps;
@@ -155,6 +144,7 @@ export class RecorderService {
     this.root = join(deps.dataDir, 'recordings');
     this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
     this.#exporter = new RangeExporter(this.root, deps.log);
+    this.#clips = new EventClips({ repo: this.repo, bus: deps.bus, clock: deps.clock, log: deps.log });
   }
 
   /** Start-up as named steps (each testable alone): make the directory, reconcile, record. */
@@ -165,7 +155,7 @@ export class RecorderService {
       ['reconcile', () => this.reconcile()],
       // Before recording: a full disk is made room on first.
       ['maintain', () => { this.maintain(); this.#scheduleMaintenance(); }],
-      ['link_sensors', () => this.#linkSensors()],
+      ['link_sensors', () => this.#clips.link(this.repo.listCameras())],
       ['start_recorders', () => { for (const camera of this.repo.listCameras()) this.#startRecorder(camera); }],
     ];
     for (const [name, step] of steps) {
@@ -182,7 +172,7 @@ export class RecorderService {
     this.#maintenanceTimer?.cancel();
     await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
     this.#recorders.clear();
-    this.#d.bus.offOwner(OWNER);
+    this.#clips.stop();
   }
 
   /**
@@ -265,7 +255,7 @@ export class RecorderService {
     };
     this.repo.insertCamera(camera);
     this.#audit(actor, 'camera.add', camera.id, { name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height, mode: camera.mode });
-    this.#linkSensors();
+    this.#clips.link(this.repo.listCameras());
     this.#startRecorder(camera);
     return this.#view(camera);
   }
@@ -279,7 +269,7 @@ export class RecorderService {
     const next: CameraRow = { ...camera, name: input.name ?? camera.name, mode: input.mode ?? camera.mode, settings: JSON.stringify(settings) };
     this.repo.updateCamera(id, next);
     this.#audit(actor, 'camera.update', id, { name: next.name, mode: next.mode, settings });
-    this.#linkSensors();
+    this.#clips.link(this.repo.listCameras());
     if (next.mode !== camera.mode) {
       await this.#stopRecorder(id);
       this.#startRecorder(next);
@@ -293,37 +283,13 @@ export class RecorderService {
     this.repo.deleteCamera(id);
     rmSync(join(this.root, id), { recursive: true, force: true });
     this.#recentSizes.delete(id);
-    this.#linkSensors();
+    this.#clips.link(this.repo.listCameras());
     this.#audit(actor, 'camera.remove', id, { name: camera.name });
   }
 
-  /**
-   * Records an event clip: from the pre-roll before now (segments already on disk) to
-   * `seconds` after (default the camera's post-roll). A clip that is still open is extended
-   * instead (one motion sensor firing every few seconds is one clip, and a rule reacting to its
-   * own clip cannot loop). Segments in the window are kept as event footage.
-   */
-  clip(id: string, input: { seconds?: number; source: string; details?: Record<string, unknown> }): ClipView {
-    const camera = this.#camera(id);
-    if (camera.mode === 'off') throw new HubError('camera_off', 'the camera records nothing (mode off)', { id });
-    const settings = parseCameraSettings(camera.settings);
-    const now = this.#d.clock.now();
-    const startAt = now - settings.preRollS * 1000;
-    const endAt = now + (input.seconds ?? settings.postRollS) * 1000;
-    const open = this.repo.openClip(id, now);
-    let clip: ClipRow;
-    if (open) {
-      this.repo.extendClip(open.id, endAt);
-      clip = { ...open, endAt: Math.max(open.endAt, endAt) };
-    } else {
-      const row = { cameraId: id, at: now, startAt, endAt, source: input.source, details: input.details ?? null };
-      clip = { id: this.repo.insertClip(row), ...row };
-      this.repo.insertEvent(id, now, 'clip', { clipId: clip.id, source: input.source, ...input.details });
-      this.#d.bus.emit('recording.event', { cameraId: id, kind: 'clip', at: now });
-    }
-    this.repo.markEventSegments(id, clip.startAt, clip.endAt);
-    this.#d.log.info({ camera: id, source: input.source, extended: open !== undefined }, 'event clip');
-    return clipView(clip);
+  /** An event clip of the camera now (see EventClips.clip). */
+  clip(id: string, input: ClipRequest): ClipView {
+    return this.#clips.clip(this.#camera(id), input);
   }
 
   recordings(id: string, from: number, to: number): Recordings {
@@ -378,18 +344,14 @@ export class RecorderService {
   hlsTicket(id: string, expiresAt: number): { ticket: string; expiresAt: number } {
     const window = this.#liveOf(id).hls;
     const now = this.#d.clock.now();
-    for (const [t, v] of this.#hlsTickets) if (v.expiresAt <= now) this.#hlsTickets.delete(t);
     window.touch(now);
-    const ticket = randomBytes(24).toString('base64url');
-    this.#hlsTickets.set(ticket, { cameraId: id, expiresAt });
-    return { ticket, expiresAt };
+    return { ticket: this.#hlsTickets.issue(id, expiresAt, now), expiresAt };
   }
 
   /** The HLS window a ticket opens; `unauthorized` for an unknown, expired or other camera's ticket. */
   hls(id: string, ticket: string): HlsWindow {
-    const granted = this.#hlsTickets.get(ticket);
     const now = this.#d.clock.now();
-    if (!granted || granted.cameraId !== id || granted.expiresAt <= now) throw new HubError('unauthorized', 'no valid HLS ticket for this camera');
+    this.#hlsTickets.check(id, ticket, now);
     const window = this.#liveOf(id).hls;
     window.touch(now);
     return window;
@@ -463,29 +425,6 @@ export class RecorderService {
     if (camera && camera.mode === 'events') this.storage.pruneOutsideEvents(cameraId, this.#d.clock.now(), parseCameraSettings(camera.settings).preRollS * 1000);
     // Every segment: a tight budget or a filling volume is noticed within one segment.
     this.#enforceLimits();
-  }
-
-  #linkSensors(): void {
-    const links = new Map<string, { cameraId: string; link: CameraTriggerLink }[]>();
-    for (const camera of this.repo.listCameras()) {
-      for (const link of parseCameraSettings(camera.settings).triggers) {
-        const key = `${link.device}\0${link.capability}`;
-        links.set(key, [...(links.get(key) ?? []), { cameraId: camera.id, link }]);
-      }
-    }
-    this.#links = links;
-    this.#d.bus.offOwner(OWNER);
-    if (links.size === 0) return;
-    this.#d.bus.on(OWNER, 'device.state', (e) => {
-      for (const { cameraId, link } of this.#links.get(`${e.deviceId}\0${e.capability}`) ?? []) {
-        if (!triggerMatches(link, e.value)) continue;
-        try {
-          if (this.repo.getCamera(cameraId)?.mode !== 'off') this.clip(cameraId, { source: 'device', details: { device: e.deviceId, capability: e.capability, value: e.value } });
-        } catch (err) {
-          this.#d.log.warn({ err, camera: cameraId }, 'event clip from a linked sensor failed');
-        }
-      }
-    });
   }
 
   #checkSettings(settings: CameraSettings, actor: Actor): void {
@@ -570,10 +509,6 @@ export class RecorderService {
   #audit(actor: Actor, action: string, target: string, details: Record<string, unknown>): void {
     recordAudit(this.#d.store, this.#d.bus, { actor, action, target, details, at: this.#d.clock.now() });
   }
-}
-
-function clipView(c: ClipRow): ClipView {
-  return { id: c.id, cameraId: c.cameraId, at: iso(c.at), start: iso(c.startAt), end: iso(c.endAt), source: c.source };
 }
 
 /** Runs a program and collects its binary stdout, killed after `timeoutMs`. */
