@@ -51,9 +51,9 @@ describe('first run, login, session and reconnect', () => {
 
   it('works from the keyboard: a skip link first, and a new page puts focus on its content', async () => {
     const { page } = browser;
-    // Start from the top of the document, as a fresh visit does.
-    await page.bringToFront();
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    // A fresh load, so the keyboard starts from the top of the document.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Enter');
