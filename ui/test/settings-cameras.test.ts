@@ -36,6 +36,7 @@ describe('settings and cameras', () => {
 
   it('saves the home location and time zone; an unknown zone is refused at its field', async () => {
     const { page } = browser;
+    await page.getByTestId('me').filter({ hasText: 'Signed in as owner (owner).' }).waitFor();
     await page.getByLabel('Latitude').fill('52.52');
     await page.getByLabel('Longitude').fill('13.405');
     await page.getByLabel('Time zone').fill('Europe/Atlantis');

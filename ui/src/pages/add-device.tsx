@@ -4,6 +4,7 @@ import { ApiError, plainMessage } from '../api/errors.ts';
 import type { Device } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { canScan, QrScanner } from '../components/qr-scanner.tsx';
+import { RoomSelect } from '../components/room-select.tsx';
 import { putDevice, rooms } from '../live.ts';
 import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
@@ -129,17 +130,6 @@ function PairPlug() {
         <button type="submit" class="primary" disabled={busy}>{busy ? <><Spinner label="Pairing" /> Pairing…</> : 'Pair plug'}</button>
       </form>
     </section>
-  );
-}
-
-export function RoomSelect(props: { id: string; value: string; rooms: { id: string; name: string }[]; onChange: (id: string) => void }) {
-  return (
-    <Field label="Room" id={props.id}>
-      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
-        <option value="">No room</option>
-        {props.rooms.map((r) => <option value={r.id}>{r.name}</option>)}
-      </select>
-    </Field>
   );
 }
 

@@ -9,7 +9,7 @@ import { formatTime, formatValue, toggleOf } from '../format.ts';
 import { devices, dropDevice, loaded, putDevice, rooms } from '../live.ts';
 import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
-import { RoomSelect } from './add-device.tsx';
+import { RoomSelect } from '../components/room-select.tsx';
 
 const CHARTED: Record<string, string> = { power: 'W', temperature: '°C', humidity: '%', voltage: 'V', current: 'A' };
 

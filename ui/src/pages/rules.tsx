@@ -6,8 +6,6 @@ import type { Trace } from '../components/trace-view.tsx';
 import { formatTime } from '../format.ts';
 import { href } from '../router.ts';
 
-export { RulePage } from './rule-page.tsx';
-
 export interface RuleView {
   id: string;
   name: string;

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, publicApi } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
-import type { Health } from '../api/types.ts';
+import type { Health, User } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { formatTime } from '../format.ts';
 import { reload, rooms } from '../live.ts';
@@ -12,6 +12,7 @@ export function Settings() {
   return (
     <>
       <h1>Settings</h1>
+      <Me />
       <HomeForm />
       <Rooms />
       <MqttUsers />
@@ -298,4 +299,11 @@ function Rooms() {
       <FormError message={error} />
     </section>
   );
+}
+
+/** Who is signed in (user management itself waits for a users API). */
+function Me() {
+  const [me, setMe] = useState<User | null>(null);
+  useEffect(() => void api<User>('GET', '/me').then(setMe, () => undefined), []);
+  return me ? <p data-testid="me">Signed in as <strong>{me.username}</strong> ({me.role}).</p> : null;
 }
