@@ -180,6 +180,22 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
     expect(traces[0]).toMatchObject({ actions: [{ result: 'ok', camera: cameraId, seconds: 6 }] });
   });
 
+  it('a hub killed during a clip marks the footage recorded after its restart as the clip\'s', async () => {
+    const made = (await api(hub.baseUrl, 'POST', `/api/v1/cameras/${cameraId}/clips`, { token, body: { seconds: 12 } })).body as Clip;
+    await hub.kill9();
+    hub = await startHub(tmp.dir, [], env);
+    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    const restartedAt = Date.now();
+    const rec = await until('footage up to the clip\'s end', async () => {
+      const r = await recordings();
+      return r.segments.some((s) => Date.parse(s.end) >= Date.parse(made.end)) ? r : undefined;
+    }, 40_000);
+    const afterRestart = rec.segments.filter((s) => Date.parse(s.start) >= restartedAt - 1000 && Date.parse(s.start) < Date.parse(made.end));
+    expect(afterRestart.length).toBeGreaterThan(0);
+    expect(afterRestart.map((s) => s.kind)).toEqual(afterRestart.map(() => 'event'));
+    expect(rec.clips.map((c) => c.id)).toContain(made.id);
+  }, 90_000);
+
   it('mode off stops recording; clips are refused with camera_off', async () => {
     const off = await api(hub.baseUrl, 'PATCH', `/api/v1/cameras/${cameraId}`, { token, body: { mode: 'off' } });
     expect(off.status).toBe(200);
