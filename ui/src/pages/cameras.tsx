@@ -124,7 +124,9 @@ export function CameraPage(props: { id: string }) {
   }, [props.id]);
 
   const x = (t: string | number) => `${(((typeof t === 'string' ? Date.parse(t) : t) - span.from) / DAY) * 100}%`;
-  const play = async (from: number) => {
+  const play = async (at: number) => {
+    // The API takes whole epoch milliseconds; a click on the timeline gives fractions.
+    const from = Math.round(at);
     setError(null);
     try {
       if (playing) URL.revokeObjectURL(playing.url);
