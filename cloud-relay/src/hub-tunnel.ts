@@ -1,4 +1,5 @@
 import type { RawData, WebSocket } from 'ws';
+import type { SignedDeviceList, StoredState } from './backplane/backplane.ts';
 import { NODE_MSG, type NodeMessage } from './node-messages.ts';
 import { postPush } from './push-poster.ts';
 import { sealedCounter } from './protocol/e2e.ts';
@@ -32,6 +33,9 @@ export class HubTunnel {
   #outDropped = 0;
   #nextSession = 1;
   #closed = false;
+  /** What this hub last stored through this tunnel, to write back if the store lost it. */
+  #lastList: { list: SignedDeviceList; seq: number } | null = null;
+  #lastState: StoredState | null = null;
 
   static async accept(node: RelayNode, ws: WebSocket, challenge: Uint8Array, hello: HubHello): Promise<void> {
     const hubKey = hubKeyOfId(String(hello.hubId));
@@ -69,6 +73,26 @@ export class HubTunnel {
   close(code: string): void {
     refuse(this.#ws, code);
     this.#onClosed();
+  }
+
+  /** Writes the hub's list and state back where the shared store lost them (or has older ones). */
+  async heal(): Promise<void> {
+    const { backplane, log } = this.#node.deps;
+    try {
+      if (this.#lastList) {
+        const stored = await backplane.getDevices(this.hubId);
+        if (!stored || (JSON.parse(stored.doc) as DeviceListDoc).seq < this.#lastList.seq) {
+          await backplane.setDevices(this.hubId, this.#lastList.list);
+          log.warn({ hub: this.hubId }, 'device list was missing from the store; written back');
+        }
+      }
+      if (this.#lastState) {
+        const stored = await backplane.getState(this.hubId);
+        if (!stored || stored.storedAt < this.#lastState.storedAt) await backplane.setState(this.hubId, this.#lastState);
+      }
+    } catch {
+      // The store is away: the next round tries again.
+    }
   }
 
   /** A device node's message for this hub. */
@@ -133,12 +157,14 @@ export class HubTunnel {
       const current = await backplane.getDevices(this.hubId);
       // An older list replayed at the relay must not bring revoked keys back.
       if (current && (JSON.parse(current.doc) as DeviceListDoc).seq >= parsed.seq) return;
-      await backplane.setDevices(this.hubId, { doc, sig: String(message.sig) });
+      this.#lastList = { list: { doc, sig: String(message.sig) }, seq: parsed.seq };
+      await backplane.setDevices(this.hubId, this.#lastList.list);
       this.#node.deps.log.info({ hub: this.hubId, devices: parsed.keys.length }, 'device list updated');
     } else if (message.type === 'state' && typeof message.blob === 'string') {
       if (message.blob.length > Math.ceil((limits.maxStateBytes * 4) / 3)) throw new ProtocolError('message_too_large', 'state blob over the limit');
       fromBase64(message.blob); // only checks it is base64: the relay cannot open it
-      await backplane.setState(this.hubId, { blob: message.blob, storedAt: Date.now() });
+      this.#lastState = { blob: message.blob, storedAt: Date.now() };
+      await backplane.setState(this.hubId, this.#lastState);
     } else if (message.type === 'push') {
       this.#push(message);
     } else {

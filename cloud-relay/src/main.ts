@@ -2,14 +2,15 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Backplane } from './backplane/backplane.ts';
 import { LocalBackplane } from './backplane/local.ts';
-import { RedisBackplane } from './backplane/redis.ts';
+import { RedisBackplane, parseSentinelUrl } from './backplane/redis.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.ts';
 import { RelayNode } from './relay-node.ts';
 
 const USAGE = `Usage: npm run relay -- [options]
   --port N              WebSocket port (0 picks a free one; default 8443)
   --host ADDR           address to bind (default 0.0.0.0)
-  --redis URL           share presence, routing and blobs with other nodes through Redis
+  --redis URL           share presence, routing and blobs with other nodes through Redis:
+                        redis://, rediss:// or redis-sentinel://host:port[,host:port]/name
   --data DIR            single-node store (SQLite) when there is no --redis (default ./relay-data)
   --max-frame-bytes N   --device-rate N --device-burst N --hub-rate N --hub-burst N
   --hub-out-rate N      --hub-out-burst N (frames/s a hub may send its devices)
@@ -78,7 +79,7 @@ limits.pushAllowLoopback = parsed['push-allow-loopback'] === true;
 const level = (parsed['log-level'] as string | undefined) ?? 'info';
 if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) fail('--log-level is not a level');
 const redisUrl = parsed.redis as string | undefined;
-if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) fail('--redis must be a redis:// or rediss:// URL');
+if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl) && !parseSentinelUrl(redisUrl)) fail('--redis must be a redis://, rediss:// or redis-sentinel://host:port[,host:port]/name URL');
 
 const log = pino({ level, base: { part: 'relay' } });
 const backplane: Backplane = redisUrl ? new RedisBackplane(redisUrl) : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');

@@ -14,6 +14,8 @@ import { TokenBucket } from './token-bucket.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const PING_INTERVAL_MS = 30_000;
+/** How often each tunnel checks the shared store still holds its hub's list and state. */
+const HEAL_INTERVAL_MS = 10_000;
 
 export interface RelayNodeDeps {
   backplane: Backplane;
@@ -38,6 +40,7 @@ export class RelayNode {
   readonly #tunnelOpens = new Map<string, TokenBucket>();
   #nextSession = 1;
   #ping: NodeJS.Timeout | undefined;
+  #heal: NodeJS.Timeout | undefined;
 
   constructor(deps: RelayNodeDeps) {
     this.deps = deps;
@@ -83,11 +86,18 @@ export class RelayNode {
       }
     }, PING_INTERVAL_MS);
     this.#ping.unref();
+    // A Redis failover can lose the last writes (replication is asynchronous): the node holding a
+    // tunnel writes its hub's last list and state back if they went missing.
+    this.#heal = setInterval(() => {
+      for (const tunnel of this.tunnels.values()) void tunnel.heal();
+    }, HEAL_INTERVAL_MS);
+    this.#heal.unref();
     return (this.#server.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {
     clearInterval(this.#ping);
+    clearInterval(this.#heal);
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));

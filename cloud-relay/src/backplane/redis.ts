@@ -29,8 +29,9 @@ export class RedisBackplane implements Backplane {
   constructor(url: string) {
     // Fail commands fast while Redis is away rather than queueing without bound.
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true };
-    this.#cmd = new Redis(url, options);
-    this.#sub = new Redis(url, options);
+    const sentinel = parseSentinelUrl(url);
+    this.#cmd = sentinel ? new Redis({ ...options, ...sentinel }) : new Redis(url, options);
+    this.#sub = sentinel ? new Redis({ ...options, ...sentinel }) : new Redis(url, options);
     // ioredis reconnects by itself; without a listener it would print every failed attempt.
     let lastLogged = 0;
     const onError = (err: Error) => {
@@ -111,6 +112,21 @@ export class RedisBackplane implements Backplane {
     for (const hubId of this.#mine) pipeline.set(`hearth:{${hubId}}:presence`, this.nodeId, 'EX', PRESENCE_TTL_S);
     await pipeline.exec().catch(() => undefined);
   }
+}
+
+/**
+ * `redis-sentinel://[:password@]host:port[,host:port...]/primary-name`: ask those Sentinels
+ * where the primary is (and again after a failover) instead of naming one server.
+ */
+export function parseSentinelUrl(url: string): { sentinels: { host: string; port: number }[]; name: string; password?: string } | null {
+  const m = /^redis-sentinel:\/\/(?::([^@]*)@)?([^/]+)\/([^/?#]+)$/.exec(url);
+  if (!m) return null;
+  const sentinels = m[2]!.split(',').map((hostPort) => {
+    const at = hostPort.lastIndexOf(':');
+    return { host: hostPort.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(at + 1)) };
+  });
+  if (sentinels.some((s) => !s.host || !Number.isInteger(s.port) || s.port < 1 || s.port > 65535)) return null;
+  return { sentinels, name: decodeURIComponent(m[3]!), ...(m[1] ? { password: decodeURIComponent(m[1]) } : {}) };
 }
 
 /** A Redis failure is the relay's, not the peer's: peers get `relay_unavailable`. */

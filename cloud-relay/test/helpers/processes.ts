@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -63,25 +65,43 @@ export async function freePort(): Promise<number> {
 export interface RedisProcess {
   url: string;
   port: number;
+  /** Its log lines so far. */
+  output: string[];
   stop(): Promise<void>;
+  kill9(): Promise<void>;
 }
 
 /** A real redis-server on a loopback port, no persistence except an explicit SAVE into `dir`. */
-export async function startRedis(dir: string): Promise<RedisProcess> {
+export async function startRedis(dir: string, extra: string[] = []): Promise<RedisProcess> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnRedis(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb', ...extra], port, /Ready to accept connections/i);
+}
+
+/** A real Redis Sentinel (redis-server in sentinel mode) watching the primary `name` at `primaryPort`. */
+export async function startSentinel(dir: string, name: string, primaryPort: number): Promise<RedisProcess> {
+  const port = await freePort();
+  const conf = join(dir, `sentinel-${port}.conf`);
+  // Sentinel rewrites its config file as it learns, so it gets its own writable copy.
+  writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`, `sentinel down-after-milliseconds ${name} 1000`, `sentinel failover-timeout ${name} 5000`, ''].join('\n'));
+  return spawnRedis([conf, '--sentinel'], port, /\+monitor master/);
+}
+
+async function spawnRedis(args: string[], port: number, ready: RegExp): Promise<RedisProcess> {
+  const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
+    const timer = setTimeout(() => reject(new Error(`redis-server ${args.join(' ')} did not start`)), 10_000);
     createInterface({ input: proc.stdout! }).on('line', (line) => {
-      if (/Ready to accept connections/i.test(line)) {
+      output.push(line);
+      if (ready.test(line)) {
         clearTimeout(timer);
         resolve();
       }
     });
     void exited.then(() => reject(new Error('redis-server exited')));
   });
-  return { url: `redis://127.0.0.1:${port}`, port, stop: async () => stop(proc, 'SIGTERM', exited) };
+  return { url: `redis://127.0.0.1:${port}`, port, output, stop: async () => stop(proc, 'SIGTERM', exited), kill9: async () => stop(proc, 'SIGKILL', exited) };
 }
 
 export interface CliResult {
@@ -129,12 +149,12 @@ export async function remoteEvents(args: string[]): Promise<{ lines: Record<stri
 }
 
 /** Retries `fn` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
     if (value !== undefined) return value;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
