@@ -72,8 +72,8 @@ export class RemoteDevices {
       role: actor.role,
       createdAt: this.#clock.now(),
     };
-    // A key once revoked stays out even if enrolled again later? No: enrolling it again on the
-    // LAN is a deliberate act by a logged-in user, so it leaves the revoked list.
+    // Enrolling a revoked key again on the LAN is a deliberate act by a logged-in user: it leaves
+    // the revoked list.
     this.#save([...devices, device], this.revokedKeys().filter((k) => k !== publicKey));
     return device;
   }
