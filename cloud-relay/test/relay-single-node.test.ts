@@ -55,6 +55,15 @@ describe('relay: one node with SQLite', () => {
     }
   });
 
+  it('a LAN request cannot pass itself off as remote; pairing a plug is LAN-only', async () => {
+    const forged = await fetch(`${hub.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${token}`, 'x-hearth-remote': 'guess.whatever' } });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    const pair = await remote(['call', '--keys', keys, 'POST', '/api/v1/plugs/plug-0123456789ab/pair', JSON.stringify({ setupCode: '12345678', name: 'p' })]);
+    expect(pair.code).toBe(1);
+    expect(JSON.parse(pair.stdout).error.code).toBe('local_only');
+  });
+
   it('the hub reports its remote status: configured, connected, its hub id', async () => {
     const status = await api(hub.baseUrl, 'GET', '/api/v1/remote/status', { token });
     expect(status.status).toBe(200);
