@@ -197,7 +197,7 @@ export class Hub {
         // Before the API (its routes) and after the store; cameras are not registry devices.
         name: 'recorder',
         start: async () => {
-          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, config: recorderConfigFromEnv(), devices: this.registry });
+          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, config: recorderConfig(config.recorder), devices: this.registry });
           await this.recorder.start();
           // Rules ask for event clips through this interface; they never import the recorder.
           const recorder = this.recorder;
@@ -286,11 +286,20 @@ export class Hub {
 }
 
 /**
- * The recorder's timings. Not yet in the config file (a later slice adds retention and budgets
- * there): HEARTH_RECORDER_SEGMENT_S (tests and demos use short segments),
- * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_BUDGET_MB, HEARTH_RECORDER_MIN_FREE_MB (retention is per
- * camera, in its settings).
+ * The recorder's part of the config file, with HEARTH_RECORDER_SEGMENT_S,
+ * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_BUDGET_MB and HEARTH_RECORDER_MIN_FREE_MB over
+ * it (tests and demos use short segments and fractions of a MB).
  */
+function recorderConfig(file: HubConfig['recorder']): Partial<RecorderConfig> {
+  return {
+    segmentSeconds: file.segmentS,
+    backoffMaxMs: file.backoffMaxMs,
+    budgetBytes: Math.floor(file.budgetMb * 1024 * 1024),
+    minFreeBytes: Math.floor(file.minFreeMb * 1024 * 1024),
+    ...recorderConfigFromEnv(),
+  };
+}
+
 function recorderConfigFromEnv(): Partial<RecorderConfig> {
   const num = (name: string, min: number) => {
     const value = Number(process.env[name]);

@@ -91,6 +91,20 @@ export const ConfigSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
+    /** Camera recordings (hub/src/recorder/); retention is per camera, in its settings. */
+    recorder: Type.Object(
+      {
+        /** Segment length; cuts land on the camera's keyframes. */
+        segmentS: Type.Integer({ minimum: 1, maximum: 60, default: 4 }),
+        /** Longest wait before restarting a camera's ffmpeg (the back-off doubles up to it). */
+        backoffMaxMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+        /** All cameras' footage together; 0 = only the free-space floor limits it. */
+        budgetMb: Type.Number({ minimum: 0, maximum: 100_000_000, default: 0 }),
+        /** Free space kept on the recordings volume; below it with nothing left to remove, recording stops. */
+        minFreeMb: Type.Number({ minimum: 0, maximum: 100_000_000, default: 1024 }),
+      },
+      { ...closed, default: {} },
+    ),
   },
   closed,
 );

@@ -50,6 +50,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the recorder section: segment length, budget and free-space floor', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'c.json');
+    expect(loadConfig([], {}).recorder).toEqual({ segmentS: 4, backoffMaxMs: 30_000, budgetMb: 0, minFreeMb: 1024 });
+    writeFileSync(file, JSON.stringify({ recorder: { segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 } }));
+    expect(loadConfig(['--config', file], {}).recorder).toMatchObject({ segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 });
+    writeFileSync(file, JSON.stringify({ recorder: { minFreeMb: -1 } }));
+    expect(() => loadConfig(['--config', file], {})).toThrowError(/recorder\.minFreeMb/);
+    writeFileSync(file, JSON.stringify({ recorder: { retentionDays: 3 } }));
+    expect(() => loadConfig(['--config', file], {})).toThrowError(/unknown key 'recorder\.retentionDays'/);
+  });
+
   it('rejects unknown keys and wrong types in the file, naming the key', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
