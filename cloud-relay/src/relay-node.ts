@@ -68,6 +68,12 @@ export class RelayNode {
   }
 
   async listen(port: number, host: string): Promise<number> {
+    this.deps.backplane.onPresenceLost = (hubId) => {
+      const tunnel = this.tunnels.get(hubId);
+      if (!tunnel) return;
+      this.deps.log.info({ hub: hubId }, 'hub moved to another node; closing its tunnel here');
+      tunnel.close('replaced');
+    };
     await this.deps.backplane.start((message) => this.#onNodeMessage(message));
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);

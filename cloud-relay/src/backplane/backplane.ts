@@ -29,6 +29,8 @@ export interface Backplane {
   claimHub(hubId: string): Promise<void>;
   releaseHub(hubId: string, at: number): Promise<void>;
   locateHub(hubId: string): Promise<Presence>;
+  /** Called when another node took a hub whose tunnel this node holds (the newest tunnel wins). */
+  onPresenceLost: (hubId: string) => void;
   getDevices(hubId: string): Promise<SignedDeviceList | null>;
   setDevices(hubId: string, list: SignedDeviceList): Promise<void>;
   getState(hubId: string): Promise<StoredState | null>;

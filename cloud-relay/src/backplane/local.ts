@@ -13,6 +13,8 @@ export class LocalBackplane implements Backplane {
   readonly #db: Database.Database;
   readonly #online = new Set<string>();
   #deliver: ((message: Uint8Array) => void) | undefined;
+  /** One node: nobody else can take a hub. */
+  onPresenceLost: (hubId: string) => void = () => {};
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });

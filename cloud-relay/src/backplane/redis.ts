@@ -43,6 +43,8 @@ export class RedisBackplane implements Backplane {
     this.#sub.on('error', onError);
   }
 
+  onPresenceLost: (hubId: string) => void = () => {};
+
   /** Where connection errors go (at most one per 10 s); the node logs them. */
   onError: (err: Error) => void = () => {};
 
@@ -106,11 +108,24 @@ export class RedisBackplane implements Backplane {
     await this.#cmd.quit().catch(() => undefined);
   }
 
+  /**
+   * Renews this node's presence keys, but never over another node's: if the hub opened a newer
+   * tunnel elsewhere (its old connection here may be half-dead), that node keeps the hub and this
+   * one lets its tunnel go, instead of the two overwriting each other every few seconds.
+   */
   async #refreshPresence(): Promise<void> {
     if (this.#mine.size === 0) return;
+    const hubs = [...this.#mine];
     const pipeline = this.#cmd.pipeline();
-    for (const hubId of this.#mine) pipeline.set(`hearth:{${hubId}}:presence`, this.nodeId, 'EX', PRESENCE_TTL_S);
-    await pipeline.exec().catch(() => undefined);
+    for (const hubId of hubs) pipeline.eval(RENEW, 1, `hearth:{${hubId}}:presence`, this.nodeId, String(PRESENCE_TTL_S));
+    const results = await pipeline.exec().catch(() => null);
+    if (!results) return;
+    results.forEach(([err, renewed], i) => {
+      const hubId = hubs[i]!;
+      if (err || renewed !== 0 || !this.#mine.has(hubId)) return;
+      this.#mine.delete(hubId);
+      this.onPresenceLost(hubId);
+    });
   }
 }
 
@@ -137,6 +152,9 @@ async function available<T>(work: Promise<T>): Promise<T> {
     throw new ProtocolError('relay_unavailable', 'the relay cannot reach its store');
   }
 }
+
+/** SET EX only if the key is ours or gone; 1 if renewed, 0 if another node holds it. */
+const RENEW = "local v = redis.call('GET', KEYS[1]) if v == ARGV[1] or not v then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end return 0";
 
 function channelOf(node: string): string {
   return `hearth:node:${node}`;
