@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ensureAccess, hasSession, logout, onAuthChange, publicApi } from './api/client.ts';
 import { link } from './api/events.ts';
 import type { Health } from './api/types.ts';
@@ -66,7 +66,7 @@ function Shell() {
   // A new page moves focus to its content, so keyboard and screen-reader users start there
   // (not on the link they activated in the header). Skipped on the first page of a visit.
   const first = useRef(true);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (first.current) { first.current = false; return; }
     document.getElementById('content')?.focus();
   }, [path]);

@@ -61,14 +61,20 @@ describe('first run, login, session and reconnect', () => {
     await page.getByRole('link', { name: 'Settings' }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('content');
+    await page.waitForFunction(() => document.activeElement?.id === 'content');
     await page.getByRole('link', { name: 'Home' }).click();
   });
 
-  it('logout returns to the login page and a reload does not bring the session back', async () => {
+  it('logout returns to the login page, in every tab, and a reload does not bring the session back', async () => {
     const { page } = browser;
+    // The other tab's access token is good for 15 more minutes: only the logout itself can end it.
+    const other = await browser.context.newPage();
+    await other.goto(home.hub.baseUrl);
+    await other.getByRole('heading', { name: 'Home' }).waitFor();
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await other.getByRole('heading', { name: 'Log in' }).waitFor();
+    await other.close();
     await page.reload();
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
   });

@@ -36,6 +36,16 @@ function store(session: Session | null): void {
   for (const listener of listeners) listener(session !== null);
 }
 
+// Logging out in one tab logs out the others at once (they would otherwise keep working until
+// their access token expired). Another tab's rotation changes the value, not its presence.
+addEventListener('storage', (event) => {
+  if (event.key === REFRESH_KEY && event.newValue === null && accessToken !== null) {
+    accessToken = null;
+    accessUntil = 0;
+    for (const listener of listeners) listener(false);
+  }
+});
+
 export function onAuthChange(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
