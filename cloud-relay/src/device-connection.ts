@@ -92,8 +92,12 @@ export class DeviceConnection {
     if (!hubNode) return this.#refuseFrame('hub_offline', frame);
     ifUndelivered(this.#node.sendToNode(hubNode, NODE_MSG.TO_HUB, this.#session, this.#hubId, frame), () => {
       if (this.#hubNode !== hubNode) return;
+      // The node holding the hub's tunnel is gone, and this session with it: the device
+      // reconnects and finds the hub wherever its tunnel is now.
       this.#hubNode = null;
-      sendControl(this.#ws, { type: 'hub', online: false, since: Date.now() });
+      this.#closed = true;
+      this.#node.devices.delete(this.#session);
+      refuse(this.#ws, 'hub_offline');
     });
   }
 

@@ -202,7 +202,20 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
   });
 
   it('node 1 killed: the hub is back through node 2 and the next request works', async () => {
+    // A client connected through node 2 while the hub's tunnel is on node 1.
+    const file = readKeys(keys);
+    const before = await RemoteClient.connect(file, node2.url);
+    expect((await before.call('GET', '/api/v1/me', { token: file.session!.accessToken })).status).toBe(200);
     await node1.kill9();
+    // Its session died with node 1: it is told so (no request left hanging) and reconnects.
+    await expect(waitFor(async () => {
+      try {
+        await before.call('GET', '/api/v1/me', { token: file.session!.accessToken });
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    }, 'the old session to fail')).resolves.toMatchObject({ code: 'hub_offline' });
     const answer = await waitFor(async () => {
       const r = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', `/api/v1/devices/${deviceId}`]);
       return r.code === 0 ? JSON.parse(r.stdout) : undefined;

@@ -29,8 +29,6 @@ export type ControlMessage =
   // device → relay: the last blob; relay → device: it, with the hub's presence
   | { type: 'get_state' }
   | { type: 'state'; blob: string | null; storedAt: number | null; hubOnline: boolean; offlineSince: number | null }
-  // relay → device: the hub's tunnel came or went
-  | { type: 'hub'; online: boolean; since: number }
   // hub → relay: POST this Web Push request (encrypted for the device, VAPID-signed by the hub)
   | { type: 'push'; id: number; endpoint: string; headers: Record<string, string>; body: string }
   // relay → hub: what the push service answered (status), or why it was not sent (code)
