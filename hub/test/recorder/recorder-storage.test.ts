@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
@@ -120,6 +121,11 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
     const cam = () => api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
     const recordings = async () => (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body;
     await until('recording', async () => (await recordings()).segments.length >= 2);
+    // The alert also goes out live on the events socket (members watch cameras).
+    const pushed: { type: string; kind?: string; cameraId?: string }[] = [];
+    const events = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/events?token=${token}`);
+    events.on('message', (d: Buffer) => pushed.push(JSON.parse(d.toString())));
+    await until('the events socket', async () => pushed.some((m) => m.type === 'ready'));
 
     // Another program leaves 6 MiB free, under the 12 MiB floor.
     const s = statfsSync(volume);
@@ -129,6 +135,7 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
       return c.state === 'storage_full' ? c : undefined;
     });
     expect(full.alert).toMatchObject({ code: 'recorder_storage_full' });
+    expect(pushed).toContainEqual(expect.objectContaining({ type: 'recording.event', kind: 'storage_full', cameraId }));
     expect((await api(hub.baseUrl, 'GET', '/api/v1/cameras/storage', { token })).body.alert).toMatchObject({ code: 'recorder_storage_full' });
     const dir = join(volume, 'data', 'recordings', cameraId);
     // It removed its own footage first (none is left), then stopped: nothing is written any more.
@@ -138,14 +145,16 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
     expect(stopped.events.find((e: { kind: string }) => e.kind === 'storage_full')).toMatchObject({ details: { code: 'recorder_storage_full' } });
     await new Promise((resolve) => setTimeout(resolve, 2 * SEGMENT_S * 1000));
     expect(footageBytes(dir)).toBe(0);
-    const live = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/snapshot`, { token });
-    expect(live.status).toBe(404); // nothing recorded to take a picture from
+    const snapshot = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/snapshot`, { token });
+    expect(snapshot.status).toBe(404); // nothing recorded to take a picture from
 
     rmSync(filler);
     await until('recording to resume', async () => (await cam()).body.state === 'recording' && (await recordings()).segments.length > 0);
     const after = await recordings();
     expect(after.events.map((e: { kind: string }) => e.kind)).toContain('storage_ok');
     expect((await cam()).body.alert).toBeNull();
+    await until('storage_ok on the events socket', async () => pushed.some((m) => m.type === 'recording.event' && m.kind === 'storage_ok'));
+    events.close();
   }, 90_000);
 
   /** ffmpeg processes whose command line writes into `dir`. */
