@@ -67,8 +67,13 @@ describe('rules', () => {
 
   it('the quick-rule form writes a rule into the editor that the hub accepts', async () => {
     const { page } = browser;
-    await page.getByRole('link', { name: 'Rules' }).click();
-    await page.getByRole('link', { name: 'New rule' }).click();
+    // Opened straight from its address: the form is drawn before the devices have loaded.
+    await page.goto(`${home.hub.baseUrl}/#/rules/new`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Quick rule' }).waitFor();
+    await page.getByRole('option', { name: 'Lamp' }).first().waitFor({ state: 'attached' });
+    // Every choice starts on a real option once they have.
+    for (const label of ['When', 'Does', 'Then switch']) expect(await page.getByLabel(label, { exact: true }).inputValue()).not.toBe('');
     await page.getByLabel('Rule name').fill('Lamp off follows button');
     await page.getByLabel('When').selectOption({ label: 'Button' });
     await page.getByLabel('Does').selectOption({ label: 'switches off' });

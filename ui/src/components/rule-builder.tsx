@@ -13,11 +13,14 @@ type When = 'on' | 'off' | 'above' | 'below';
 export function RuleBuilder(props: { devices: Device[]; onBuild: (json: string) => void }) {
   const first = props.devices[0];
   const [name, setName] = useState('');
-  const [source, setSource] = useState(first?.id ?? '');
+  // Empty until picked: the device list may still be loading on the first render.
+  const [picked, setSource] = useState('');
+  const source = picked || first?.id || '';
   const [when, setWhen] = useState<When>('on');
   const [capability, setCapability] = useState('');
   const [threshold, setThreshold] = useState('');
-  const [target, setTarget] = useState(props.devices.find((d) => toggleOf(d.capabilities))?.id ?? '');
+  const [pickedTarget, setTarget] = useState('');
+  const target = pickedTarget || props.devices.find((d) => toggleOf(d.capabilities))?.id || '';
   const [value, setValue] = useState('true');
 
   const sourceDevice = props.devices.find((d) => d.id === source);
