@@ -1,5 +1,6 @@
 import type { Device } from '../api/types.ts';
 import { DeviceTile } from '../components/device-tile.tsx';
+import { ScenesBar } from '../components/scenes-bar.tsx';
 import { Spinner } from '../components/form.tsx';
 import { devices, loaded, rooms } from '../live.ts';
 import { href } from '../router.ts';
@@ -29,6 +30,7 @@ export function Home() {
         {all.length} devices{offline ? `, ${offline} offline` : ', all online'}
       </p>
       {all.length === 0 && <p>No devices yet. <a href={href('/add')}>Add the first one</a>.</p>}
+      {all.length > 0 && <ScenesBar />}
       {sections.filter((s) => s.list.length).map((section) => (
         <section class="room" aria-labelledby={`room-${section.id}`}>
           <h2 id={`room-${section.id}`}>{section.name}</h2>
