@@ -54,6 +54,9 @@ type Series = [number[], number[], number[], number[]];
 export function HistoryChart(props: { deviceId: string; capability: string; unit: string }) {
   const [range, setRange] = useState<RangeName>('day');
   const [data, setData] = useState<Series | null>(null);
+  // The range `data` answers: until the chosen range's answer is in, the old points stay hidden
+  // rather than shown under the new range's name.
+  const [dataRange, setDataRange] = useState<RangeName | null>(null);
   const [tier, setTier] = useState('');
   // The x axis spans the whole chosen range, not just the readings, so gaps are visible.
   const [span, setSpan] = useState<[number, number]>([0, 0]);
@@ -64,14 +67,19 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
   useEffect(() => {
     const to = Date.now();
     const from = to - RANGES[range];
+    // A slow answer for a range left behind must not overwrite the one now chosen.
+    let current = true;
     setError(null);
     api<{ tier: string; points: Point[] }>('GET', `/history?device=${encodeURIComponent(props.deviceId)}&capability=${props.capability}&from=${from}&to=${to}&points=400`)
       .then((res) => {
+        if (!current) return;
+        setDataRange(range);
         setTier(res.tier);
         setSpan([from / 1000, to / 1000]);
         setData([res.points.map((p) => p.t / 1000), res.points.map((p) => p.mean), res.points.map((p) => p.min), res.points.map((p) => p.max)]);
       })
-      .catch((err) => setError(plainMessage(err)));
+      .catch((err) => { if (current) setError(plainMessage(err)); });
+    return () => { current = false; };
   }, [range, props.deviceId, props.capability]);
 
   // On the hour view, readings from the events stream are appended as they arrive, so the
@@ -103,6 +111,7 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
   });
 
   const points = data?.[0].length ?? 0;
+  const shown = data !== null && dataRange === range;
   return (
     <section class="card" aria-labelledby="chart-title">
       <h2 id="chart-title">{props.capability === 'power' ? 'Power' : props.capability}</h2>
@@ -112,9 +121,9 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
         ))}
       </div>
       {error && <p class="form-error" role="alert">{error}</p>}
-      {data && points === 0 && <p class="muted">No readings in this range yet.</p>}
-      {data && points > 0 && <UPlotBox version={`${props.deviceId}/${range}/${tier}`} data={data} options={options} label={`${props.capability} over the last ${range}, ${points} points`} />}
-      {data && <p class="muted" data-testid="chart-summary">{points} points from the {tier} tier</p>}
+      {shown && points === 0 && <p class="muted">No readings in this range yet.</p>}
+      {shown && points > 0 && <UPlotBox version={`${props.deviceId}/${range}/${tier}`} data={data} options={options} label={`${props.capability} over the last ${range}, ${points} points`} />}
+      {shown && <p class="muted" data-testid="chart-summary">{points} points from the {tier} tier</p>}
     </section>
   );
 }
