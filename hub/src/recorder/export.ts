@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SegmentRow } from '../store/recorder-repo.ts';
+import { EXPORTS_DIR } from './segment-layout.ts';
 
 /** Longest range one playback or export may span (an hour of a 4 Mbit/s camera is ~1.8 GB). */
 export const MAX_EXPORT_MS = 3_600_000;
@@ -20,9 +21,9 @@ export interface ExportedFile {
  * A range of recordings as one MP4 file: the overlapping segments joined by ffmpeg's concat
  * demuxer with stream copy (no decode), trimmed with inpoint/outpoint (copy cuts land on
  * keyframes), with the index at the front (`+faststart`) so a player can seek at once and the
- * API can answer Range requests. Built once per range into the camera's directory, shared by
- * concurrent requests, removed `EXPORT_TTL_MS` after its last use (and by the start-up
- * reconcile, which removes every file the index does not name).
+ * API can answer Range requests. Built once per range into the camera's `exports/`, shared by
+ * concurrent requests, removed `EXPORT_TTL_MS` after its last use (and, whole, by the start-up
+ * reconcile).
  */
 export class RangeExporter {
   readonly #root: string;
@@ -42,7 +43,8 @@ export class RangeExporter {
     if (segments.length === 0) throw new HubError('recording_not_found', 'nothing was recorded in that range', { from, to });
     // The newest segment's id is in the name: a range that gained a segment is a new file.
     const name = `${PREFIX}${from}-${to}-${segments.at(-1)!.id}.mp4`;
-    const path = join(this.#root, cameraId, name);
+    const dir = join(this.#root, cameraId, EXPORTS_DIR);
+    const path = join(dir, name);
     const key = `${cameraId}/${name}`;
     const inflight = this.#building.get(key);
     if (inflight) return inflight;
@@ -50,6 +52,7 @@ export class RangeExporter {
       this.#lastUse.set(path, Date.now());
       return { path, bytes: statSync(path).size };
     }
+    mkdirSync(dir, { recursive: true });
     const build = this.#build(path, from, to, segments)
       .then((file) => { this.#lastUse.set(path, Date.now()); return file; })
       .finally(() => this.#building.delete(key));
@@ -59,7 +62,7 @@ export class RangeExporter {
 
   /**
    * Removes exports unused for `EXPORT_TTL_MS` (`now`: wall-clock time). Exports of a hub that
-   * stopped are removed by the next start's reconcile (the index does not name them).
+   * stopped are removed by the next start's reconcile (it empties `exports/`).
    */
   sweep(now: number): number {
     let n = 0;

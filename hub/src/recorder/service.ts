@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Actor, EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
@@ -17,6 +17,9 @@ import {
 import { clipView, EventClips, type ClipRequest, type ClipView } from './event-clips.ts';
 import { RangeExporter, type ExportedFile } from './export.ts';
 import { RecordingsStorage } from './storage.ts';
+import { FullSweep } from './full-sweep.ts';
+import { reconcileAtStart, type ReconcileResult } from './reconcile.ts';
+import { dayOf, INCOMING_DIR } from './segment-layout.ts';
 import { HlsTickets } from './hls-tickets.ts';
 import type { HlsWindow } from './hls.ts';
 import type { LiveViewer } from './live.ts';
@@ -131,6 +134,7 @@ export class RecorderService {
   /** Sizes of each camera's last segments: what its open segment is expected to reach. */
   readonly #recentSizes = new Map<string, number[]>();
   readonly #clips: EventClips;
+  readonly #sweep: FullSweep;
   #maintenanceTimer: TimerHandle | undefined;
   /** Since when the volume is at its floor (recording stopped), or undefined. */
   #fullSince: number | undefined;
@@ -145,6 +149,7 @@ export class RecorderService {
     this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
     this.#exporter = new RangeExporter(this.root, deps.log);
     this.#clips = new EventClips({ repo: this.repo, bus: deps.bus, clock: deps.clock, log: deps.log });
+    this.#sweep = new FullSweep({ repo: this.repo, root: this.root, clock: deps.clock, log: deps.log });
   }
 
   /** Start-up as named steps (each testable alone): make the directory, reconcile, record. */
@@ -157,6 +162,7 @@ export class RecorderService {
       ['maintain', () => { this.maintain(); this.#scheduleMaintenance(); }],
       ['link_sensors', () => this.#clips.link(this.repo.listCameras())],
       ['start_recorders', () => { for (const camera of this.repo.listCameras()) this.#startRecorder(camera); }],
+      ['sweep', () => this.#sweep.start()],
     ];
     for (const [name, step] of steps) {
       try {
@@ -170,39 +176,30 @@ export class RecorderService {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#maintenanceTimer?.cancel();
+    this.#sweep.stop();
     await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
     this.#recorders.clear();
     this.#clips.stop();
+    // Every ffmpeg closed its segment and each was indexed: the next start checks from here.
+    this.#markClean();
+  }
+
+  /** The background full sweep (tests drive it with the manual clock). */
+  get sweep(): FullSweep {
+    return this.#sweep;
   }
 
   /**
-   * Makes the index and the files agree: rows whose file is gone are deleted; files no row
-   * points at (a segment a killed hub never saw close, playback exports) are removed, and so
-   * are directories of cameras that no longer exist. Returns what it did.
+   * Makes the index and the files agree after whatever stopped the last hub, checking only what
+   * a crash can have touched since each camera's clean mark (see reconcile.ts); returns what it
+   * did and the file system work it took.
    */
-  reconcile(): { rowsDropped: number; filesRemoved: number } {
-    let rowsDropped = 0;
-    let filesRemoved = 0;
-    const cameras = new Set(this.repo.listCameras().map((c) => c.id));
-    for (const entry of existsSync(this.root) ? readdirSync(this.root, { withFileTypes: true }) : []) {
-      if (entry.isDirectory() && cameras.has(entry.name)) continue;
-      rmSync(join(this.root, entry.name), { recursive: true, force: true });
-      filesRemoved++;
-    }
-    for (const cameraId of cameras) {
-      const dir = join(this.root, cameraId);
-      mkdirSync(dir, { recursive: true });
-      const known = new Set<string>();
-      for (const row of this.repo.allSegmentPaths(cameraId)) {
-        if (existsSync(join(this.root, row.path))) known.add(row.path);
-        else { this.repo.deleteSegment(row.id); rowsDropped++; }
-      }
-      for (const file of readdirSync(dir)) {
-        if (!known.has(`${cameraId}/${file}`)) { rmSync(join(dir, file), { recursive: true, force: true }); filesRemoved++; }
-      }
-    }
+  reconcile(): ReconcileResult {
+    const result = reconcileAtStart(this.repo, this.root, this.#d.clock.now());
+    const { rowsDropped, filesRemoved, work } = result;
     if (rowsDropped || filesRemoved) this.#d.log.warn({ rowsDropped, filesRemoved }, 'recordings reconciled with the index');
-    return { rowsDropped, filesRemoved };
+    this.#d.log.info(work, 'recordings reconcile work');
+    return result;
   }
 
   /**
@@ -220,8 +217,18 @@ export class RecorderService {
     }
     this.#exporter.sweep(Date.now());
     const { evicted } = this.#enforceLimits();
+    this.#markClean();
     if (expired) this.#d.log.info({ expired }, 'recordings past their retention removed');
     return { expired, evicted };
+  }
+
+  /**
+   * Records that index and files agree now for every camera. True whenever nothing is half-done:
+   * a segment is indexed and moved in one synchronous step, removals go through the trash.
+   */
+  #markClean(): void {
+    const now = this.#d.clock.now();
+    for (const camera of this.repo.listCameras()) this.repo.markClean(camera.id, now);
   }
 
   /** The storage figures and the alert, if any. */
@@ -254,6 +261,7 @@ export class RecorderService {
       mode: input.mode ?? 'continuous', settings: JSON.stringify(settings),
     };
     this.repo.insertCamera(camera);
+    this.repo.markClean(camera.id, camera.createdAt);
     this.#audit(actor, 'camera.add', camera.id, { name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height, mode: camera.mode });
     this.#clips.link(this.repo.listCameras());
     this.#startRecorder(camera);
@@ -416,7 +424,19 @@ export class RecorderService {
   }
 
   #onSegment(cameraId: string, segment: ClosedSegment): void {
-    this.repo.insertSegment({ cameraId, startAt: segment.startAt, endAt: segment.endAt, bytes: segment.bytes, path: `${cameraId}/${segment.file}` });
+    // The row first, then the move into its day: a hub killed between the two leaves the file
+    // in incoming/ with its row, which the next start moves into place (reconcile.ts).
+    const path = `${cameraId}/${dayOf(segment.startAt)}/${segment.file}`;
+    this.repo.insertSegment({ cameraId, startAt: segment.startAt, endAt: segment.endAt, bytes: segment.bytes, path });
+    try {
+      mkdirSync(dirname(join(this.root, path)), { recursive: true });
+      renameSync(join(this.root, cameraId, INCOMING_DIR, segment.file), join(this.root, path));
+    } catch (err) {
+      const row = this.repo.segments(cameraId, segment.startAt, segment.endAt).find((s) => s.path === path);
+      if (row) this.repo.deleteSegment(row.id);
+      this.#d.log.error({ err, camera: cameraId }, 'could not move a segment into its day directory; dropped');
+      return;
+    }
     const sizes = this.#recentSizes.get(cameraId) ?? [];
     sizes.push(segment.bytes);
     if (sizes.length > RECENT_SEGMENTS) sizes.shift();
@@ -486,7 +506,7 @@ export class RecorderService {
     const recorder = new CameraRecorder({
       cameraId: camera.id,
       url: camera.url,
-      dir: join(this.root, camera.id),
+      dir: join(this.root, camera.id, INCOMING_DIR),
       segmentSeconds: this.#config.segmentSeconds,
       backoffInitialMs: this.#config.backoffInitialMs,
       backoffMaxMs: this.#config.backoffMaxMs,

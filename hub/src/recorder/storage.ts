@@ -1,6 +1,7 @@
-import { rmSync, statfsSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmdirSync, rmSync, statfsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { RecorderRepo, SegmentRow } from '../store/recorder-repo.ts';
+import { isDayDir } from './segment-layout.ts';
 
 const DAY_MS = 86_400_000;
 /** Rows (and files) handled per statement: bounded work per step on an SD card. */
@@ -22,9 +23,9 @@ export interface StorageCheck {
 }
 
 /**
- * Keeps the recordings within their limits. Every removal deletes the file first, then its row:
- * a crash in between leaves a row without a file, which the start-up reconcile drops, so the
- * index never names footage that is not there for longer than one restart.
+ * Keeps the recordings within their limits. A removal deletes the rows and lists their paths as
+ * trash in one transaction, then deletes the files, then the trash entries: a crash in between
+ * leaves trash that the next start removes (a few paths), never a row naming a missing file.
  */
 export class RecordingsStorage {
   readonly #repo: RecorderRepo;
@@ -83,18 +84,36 @@ export class RecordingsStorage {
   }
 
   remove(s: Pick<SegmentRow, 'id' | 'path'>): void {
-    rmSync(join(this.#root, s.path), { force: true });
-    this.#repo.deleteSegment(s.id);
+    this.removeAll([s]);
+  }
+
+  removeAll(segments: Pick<SegmentRow, 'id' | 'path'>[]): void {
+    const paths = this.#repo.trashSegments(segments.map((s) => s.id));
+    removeSegmentFiles(this.#root, paths);
+    this.#repo.clearTrash(paths);
   }
 
   #removeWhile(next: () => SegmentRow[]): number {
     let n = 0;
     for (;;) {
       const batch = next();
-      for (const s of batch) this.remove(s);
+      if (batch.length) this.removeAll(batch);
       n += batch.length;
       if (batch.length < BATCH) return n;
     }
+  }
+}
+
+/** Deletes segment files (relative to `root`) and a day directory once its last file is gone. */
+export function removeSegmentFiles(root: string, paths: string[]): void {
+  for (const path of paths) {
+    const file = join(root, path);
+    rmSync(file, { force: true });
+    const dir = dirname(file);
+    if (!isDayDir(basename(dir))) continue;
+    try {
+      rmdirSync(dir); // only succeeds when empty: one cheap call instead of listing the day
+    } catch { /* not empty (or gone already) */ }
   }
 }
 

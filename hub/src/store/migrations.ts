@@ -382,4 +382,20 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX camera_clips_time ON camera_clips(camera_id, end_at);
     `,
   },
+  {
+    version: 8,
+    name: 'recorder_bounded_reconcile',
+    sql: `
+      -- When the camera's index and files last agreed (ms): the start-up reconcile checks only
+      -- what is newer. NULL: never recorded as clean, so the next start checks everything once.
+      ALTER TABLE cameras ADD COLUMN clean_until INTEGER;
+
+      -- Segment files whose rows are already deleted and that are being removed: the rows and
+      -- this list change in one transaction, so a crash before the files are gone leaves the
+      -- paths here (removed at the next start) instead of rows naming missing files.
+      CREATE TABLE camera_segment_trash (
+        path TEXT PRIMARY KEY
+      ) STRICT;
+    `,
+  },
 ];

@@ -149,6 +149,66 @@ export class RecorderRepo {
     return this.#db.prepare('SELECT id, path FROM camera_segments WHERE camera_id = ?').all(cameraId) as { id: number; path: string }[];
   }
 
+  /** Does a row name this file? (one lookup on the path's unique index) */
+  hasSegmentPath(path: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM camera_segments WHERE path = ?').get(path) !== undefined;
+  }
+
+  /** A camera's segments that ended at or after `t` (what may have changed since a clean mark). */
+  segmentsEndedSince(cameraId: string, t: number): { id: number; path: string }[] {
+    return this.#db.prepare('SELECT id, path FROM camera_segments WHERE camera_id = ? AND end_at >= ?').all(cameraId, t) as { id: number; path: string }[];
+  }
+
+  /** Paths of the segments in one directory (`prefix` ends with '/'): a range of the path index. */
+  segmentPathsUnder(prefix: string): Set<string> {
+    const rows = this.#db.prepare("SELECT path FROM camera_segments WHERE path >= ? AND path < ? || char(1114111)").all(prefix, prefix) as { path: string }[];
+    return new Set(rows.map((r) => r.path));
+  }
+
+  /** A camera's segments by id after `afterId`, `limit` at a time (the background sweep's chunks). */
+  segmentsAfterId(cameraId: string, afterId: number, limit: number): { id: number; path: string }[] {
+    return this.#db.prepare('SELECT id, path FROM camera_segments WHERE camera_id = ? AND id > ? ORDER BY id LIMIT ?').all(cameraId, afterId, limit) as { id: number; path: string }[];
+  }
+
+  /** When the camera's index and files last agreed (see migration 8), or null: never. */
+  cleanUntil(cameraId: string): number | null {
+    const row = this.#db.prepare('SELECT clean_until FROM cameras WHERE id = ?').get(cameraId) as { clean_until: number | null } | undefined;
+    return row?.clean_until ?? null;
+  }
+
+  markClean(cameraId: string, t: number): void {
+    this.#db.prepare('UPDATE cameras SET clean_until = ? WHERE id = ?').run(t, cameraId);
+  }
+
+  /**
+   * Deletes the rows and lists their paths as trash in one transaction: the caller removes the
+   * files, then `clearTrash`. Returns the paths.
+   */
+  trashSegments(ids: number[]): string[] {
+    const del = this.#db.prepare('DELETE FROM camera_segments WHERE id = ? RETURNING path, bytes');
+    const trash = this.#db.prepare('INSERT OR IGNORE INTO camera_segment_trash (path) VALUES (?)');
+    return this.#db.transaction(() => {
+      const paths: string[] = [];
+      for (const id of ids) {
+        const gone = del.get(id) as { path: string; bytes: number } | undefined;
+        if (!gone) continue;
+        if (this.#totalBytes !== undefined) this.#totalBytes -= gone.bytes;
+        trash.run(gone.path);
+        paths.push(gone.path);
+      }
+      return paths;
+    })();
+  }
+
+  trashedPaths(): string[] {
+    return (this.#db.prepare('SELECT path FROM camera_segment_trash').all() as { path: string }[]).map((r) => r.path);
+  }
+
+  clearTrash(paths: string[]): void {
+    const del = this.#db.prepare('DELETE FROM camera_segment_trash WHERE path = ?');
+    this.#db.transaction(() => { for (const p of paths) del.run(p); })();
+  }
+
   deleteSegment(id: number): void {
     const gone = this.#db.prepare('DELETE FROM camera_segments WHERE id = ? RETURNING bytes').get(id) as { bytes: number } | undefined;
     if (gone && this.#totalBytes !== undefined) this.#totalBytes -= gone.bytes;

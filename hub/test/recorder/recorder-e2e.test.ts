@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../src/store/store.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { footageFiles } from '../helpers/footage.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -101,12 +102,13 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
       const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token });
       return r.body.segments.length >= 3 ? r.body : undefined;
     });
-    const dir = join(tmp.dir, 'recordings', cameraId);
-    const files = readdirSync(dir).filter((f) => f.endsWith('.mp4')).sort();
-    // Every indexed segment is a file (ffmpeg may have the next one open already).
+    const root = join(tmp.dir, 'recordings');
+    // Closed segments are in the directory of the UTC day they started; ffmpeg writes into incoming/.
+    const files = footageFiles(root, cameraId);
     expect(files.length).toBeGreaterThanOrEqual(rec.segments.length);
-    for (const file of files.slice(0, rec.segments.length)) {
-      const info = probeFile(join(dir, file));
+    for (const file of files) {
+      expect(file).toMatch(new RegExp(`^${cameraId}/\\d{4}-\\d\\d-\\d\\d/\\d+-\\d{5}\\.mp4$`));
+      const info = probeFile(join(root, file));
       expect(info).toMatchObject({ codec: 'h264', width: 320, height: 240 });
       // Cuts land on keyframes (one a second), so a segment is the segment time ± a second.
       expect(info.duration).toBeGreaterThanOrEqual(SEGMENT_S - 1);
@@ -275,37 +277,37 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
 
   it('closes the open segment on a clean stop, so every file is in the index', async () => {
     await hub.stop();
-    const dir = join(tmp.dir, 'recordings', cameraId);
-    const db = new Database(join(tmp.dir, DATABASE_FILE), { readonly: true });
-    const rows = (db.prepare('SELECT path FROM camera_segments WHERE camera_id = ?').all(cameraId) as { path: string }[]).map((r) => r.path).sort();
-    db.close();
-    // Playback exports (dot files) are not footage: the next start's reconcile removes them.
-    const files = readdirSync(dir).filter((f) => !f.startsWith('.')).map((f) => `${cameraId}/${f}`).sort();
-    expect(files).toEqual(rows);
+    // Nothing left in incoming/, every file in the index (playback exports are not footage).
+    expect(footageFiles(join(tmp.dir, 'recordings'), cameraId, true)).toEqual(indexedPaths());
     hub = await startHub(tmp.dir, [], env);
     token = await login();
   });
 
-  it('survives a killed hub: its ffmpeg goes, recording resumes and no orphan file stays', async () => {
+  it('survives a killed hub: its ffmpeg goes, recording resumes, no orphan file and no dangling row', async () => {
     const dir = join(tmp.dir, 'recordings', cameraId);
     const before = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body.segments.length;
     await hub.kill9();
     // Its ffmpeg dies with it (parent-death signal), or it would go on recording beside the next.
     await until('the dead hub\'s ffmpeg to exit', async () => ffmpegsWriting(dir) === 0, 5000);
-    const orphan = join(dir, 'orphan-00001.mp4');
-    writeFileSync(orphan, 'half a segment');
+    // What the killed ffmpeg was writing is in incoming/; add a stray file there and in today's day.
+    const strays = [join(dir, 'incoming', '1-00001.mp4'), join(dir, new Date().toISOString().slice(0, 10), '1-00002.mp4')];
+    for (const f of strays) writeFileSync(f, 'half a segment');
 
     hub = await startHub(tmp.dir, [], env);
     token = await login();
-    expect(existsSync(orphan)).toBe(false);
+    for (const f of strays) expect(existsSync(f)).toBe(false);
     const rec = await until('recording to resume', async () => {
       const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token });
       return r.body.segments.length >= before + 2 ? r.body : undefined;
     });
-    // The index and the files agree: one file per segment, plus at most the one being written.
-    const files = readdirSync(dir).filter((f) => f.endsWith('.mp4'));
-    expect(files.length).toBeGreaterThanOrEqual(rec.segments.length);
-    expect(files.length).toBeLessThanOrEqual(rec.segments.length + 1);
+    expect(rec.segments.length).toBeGreaterThan(0);
+    // The index and the files agree while it records: every row read before listing the files
+    // has its file, and every file has a row by the time the listing is done.
+    const rowsBefore = indexedPaths();
+    const files = footageFiles(join(tmp.dir, 'recordings'), cameraId);
+    const rowsAfter = indexedPaths();
+    expect(files).toEqual(expect.arrayContaining(rowsBefore));
+    expect(rowsAfter).toEqual(expect.arrayContaining(files));
     expect(ffmpegsWriting(dir)).toBe(1);
   });
 
@@ -318,6 +320,16 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     expect(gone.status).toBe(404);
     expect(gone.body.error.code).toBe('camera_not_found');
   });
+
+  /** The camera's segment rows as the database file has them. */
+  function indexedPaths(): string[] {
+    const db = new Database(join(tmp.dir, DATABASE_FILE), { readonly: true });
+    try {
+      return (db.prepare('SELECT path FROM camera_segments WHERE camera_id = ?').all(cameraId) as { path: string }[]).map((r) => r.path).sort();
+    } finally {
+      db.close();
+    }
+  }
 
   /** ffmpeg processes whose command line writes into `dir`. */
   function ffmpegsWriting(dir: string): number {

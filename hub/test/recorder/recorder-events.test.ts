@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
+import { footageFiles } from '../helpers/footage.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 // Events-only recording end to end: the real hub, ffmpeg, GStreamer's RTSP server as the camera,
@@ -101,7 +102,7 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
     expect(Date.parse(rec.segments[0]!.start)).toBeGreaterThan(addedAt + 4000);
     expect(rec.segments.every((s) => s.kind === 'continuous')).toBe(true);
     expect(rec.segments.length).toBeLessThanOrEqual(PRE_ROLL_S / SEGMENT_S + 3);
-    const files = readdirSync(join(tmp.dir, 'recordings', cameraId)).filter((f) => f.endsWith('.mp4'));
+    const files = footageFiles(join(tmp.dir, 'recordings'), cameraId, true);
     expect(files.length).toBeLessThanOrEqual(rec.segments.length + 1);
   });
 

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
+import { footageBytes } from '../helpers/footage.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 // Storage limits end to end: the real hub and ffmpeg recording a real RTSP camera onto a real
@@ -25,18 +26,6 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** Bytes of every recording file in a camera's directory, the segment being written included. */
-function footageBytes(dir: string): number {
-  let n = 0;
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith('.')) continue; // playback exports are not footage
-    try {
-      n += statSync(join(dir, f)).size;
-    } catch { /* removed meanwhile */ }
-  }
-  return n;
 }
 
 describe.skipIf(unavailable !== null)('recordings budget with a real camera', () => {
@@ -70,7 +59,7 @@ describe.skipIf(unavailable !== null)('recordings budget with a real camera', ()
     const startedAt = Date.now();
     // Seven segment times of recording, watching the directory all along.
     while (Date.now() - startedAt < 7 * SEGMENT_S * 1000) {
-      most = Math.max(most, footageBytes(dir));
+      most = Math.max(most, footageBytes(dirname(dir), basename(dir)));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(most).toBeLessThanOrEqual(budget);
@@ -144,7 +133,7 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
     expect(stopped.segments).toEqual([]);
     expect(stopped.events.find((e: { kind: string }) => e.kind === 'storage_full')).toMatchObject({ details: { code: 'recorder_storage_full' } });
     await new Promise((resolve) => setTimeout(resolve, 2 * SEGMENT_S * 1000));
-    expect(footageBytes(dir)).toBe(0);
+    expect(footageBytes(dirname(dir), basename(dir))).toBe(0);
     const snapshot = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/snapshot`, { token });
     expect(snapshot.status).toBe(404); // nothing recorded to take a picture from
 
