@@ -11,6 +11,8 @@ import { RulePage } from './pages/rule-page.tsx';
 import { Rules } from './pages/rules.tsx';
 import { Settings } from './pages/settings.tsx';
 import { Welcome } from './pages/welcome.tsx';
+import { ConnectionBadge, HubOfflineNotice } from './remote/connection-badge.tsx';
+import { connection } from './remote/transport.ts';
 import { href, match, usePath } from './router.ts';
 import { useStore } from './store.ts';
 
@@ -26,7 +28,8 @@ export function App() {
       if (health.setupRequired) return setGate('setup');
       setGate(hasSession() && (await ensureAccess()) ? 'in' : 'login');
     } catch {
-      setGate('unreachable');
+      // Through the relay with the hub away: the app still opens, on the last-known state.
+      setGate(connection.get().offline ? 'in' : 'unreachable');
     }
   };
 
@@ -61,6 +64,7 @@ const NAV: [string, string][] = [
 function Shell() {
   const path = usePath();
   const state = useStore(link);
+  const { offline } = useStore(connection);
   useEffect(() => startLive(), []);
   const section = '/' + (path.split('/')[1] ?? '');
   // A new page moves focus to its content, so keyboard and screen-reader users start there
@@ -81,9 +85,11 @@ function Shell() {
             <a href={href(to)} aria-current={section === to ? 'page' : undefined}>{label}</a>
           ))}
         </nav>
+        <ConnectionBadge />
         <button type="button" class="link" onClick={() => void logout()}>Log out</button>
       </header>
-      {state === 'down' && <Unreachable />}
+      <HubOfflineNotice />
+      {state === 'down' && !offline && <Unreachable />}
       <main id="content" tabIndex={-1}>{route(path)}</main>
     </>
   );

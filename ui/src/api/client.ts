@@ -1,5 +1,6 @@
 import { ApiError } from './errors.ts';
 import type { Session } from './types.ts';
+import { hubFetch } from '../remote/transport.ts';
 
 /**
  * The one way the UI talks to the hub's REST API. The access token lives only in memory; the
@@ -87,13 +88,10 @@ export async function ensureAccess(): Promise<string | null> {
   return (await refresh()) ? accessToken : null;
 }
 
+// On the LAN a fetch; away from home (LAN silent, this browser enrolled) the same request through
+// the relay's end-to-end session: the switch is in remote/transport.ts, invisible to the pages.
 function rawFetch(method: string, path: string, body?: unknown, token?: string | null): Promise<Response> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers.authorization = `Bearer ${token}`;
-  return fetch(BASE + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).catch(() => {
-    throw new ApiError(0, 'network', 'the hub cannot be reached');
-  });
+  return hubFetch(method, BASE + path, body, token ?? null);
 }
 
 async function fail(res: Response): Promise<never> {

@@ -1,6 +1,7 @@
 import { ensureAccess, refresh, socketUrl } from './client.ts';
 import type { HubEvent } from './types.ts';
 import { createStore } from '../store.ts';
+import { openEventSocket, type EventSocket } from '../remote/transport.ts';
 
 export type Link = 'connecting' | 'open' | 'down';
 
@@ -18,7 +19,7 @@ const RETRY_MAX_MS = 5000;
  * calls `onReady` after every (re)connect so the caller can reload what it missed meanwhile.
  */
 export function connectEvents(onEvent: (event: HubEvent) => void, onReady: () => void): () => void {
-  let socket: WebSocket | null = null;
+  let socket: EventSocket | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let retryMs = RETRY_MIN_MS;
   let stopped = false;
@@ -45,7 +46,7 @@ export function connectEvents(onEvent: (event: HubEvent) => void, onReady: () =>
       retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
       return;
     }
-    const ws = new WebSocket(socketUrl('/events', token));
+    const ws = openEventSocket(socketUrl('/events', token), token);
     socket = ws;
     ws.onmessage = (message) => {
       let event: HubEvent;

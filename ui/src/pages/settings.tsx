@@ -6,6 +6,7 @@ import { Field, FormError, Spinner } from '../components/form.tsx';
 import { formatTime } from '../format.ts';
 import { reload, rooms } from '../live.ts';
 import { useStore } from '../store.ts';
+import { RemoteAccess } from '../remote/remote-access.tsx';
 
 /** The home (name, location for sun rules, time zone), MQTT integration users and hub health. */
 export function Settings() {
@@ -17,6 +18,7 @@ export function Settings() {
       <Rooms />
       <MqttUsers />
       <Storage />
+      <RemoteAccess />
       <HubHealth />
     </>
   );

@@ -1,0 +1,137 @@
+import type { EnrolledDevice } from '../../../cloud-relay/src/protocol/client.ts';
+import type { StateSnapshot } from '../../../cloud-relay/src/protocol/state-blob.ts';
+import { ApiError } from '../api/errors.ts';
+import { createStore } from '../store.ts';
+import { loadDevice } from './keystore.ts';
+import type { RelaySession } from './relay-session.ts';
+
+/**
+ * The one switch between the LAN and the relay. Pages and the API client call `hubFetch` and
+ * `openEventSocket` the same way in both modes: on the LAN they are fetch and WebSocket to this
+ * origin; once the hub's LAN address stops answering (a network error, not an HTTP error) and
+ * this browser is enrolled for remote access, the same calls go through the end-to-end session.
+ * Remote mode lasts until the page reloads (a reload tries the LAN first again).
+ */
+export interface Connection {
+  mode: 'lan' | 'remote';
+  /** Set while the relay says the hub is away: since when, and the last-known state it kept. */
+  offline: { since: number | null; snapshot: StateSnapshot | null } | null;
+}
+
+export const connection = createStore<Connection>({ mode: 'lan', offline: null });
+
+/** How long the first LAN check of a page waits (an address on another network can hang). */
+const LAN_PROBE_MS = 4000;
+const HEALTH = '/api/v1/health';
+
+let enrolled: Promise<EnrolledDevice | null> | null = null;
+let probed: Promise<void> | null = null;
+let relay: Promise<RelaySession> | null = null;
+
+function enrolment(): Promise<EnrolledDevice | null> {
+  enrolled ??= loadDevice();
+  return enrolled;
+}
+
+/** After enrolling (or forgetting) this browser: read IndexedDB again on the next need. */
+export function enrolmentChanged(): void {
+  enrolled = null;
+}
+
+async function goRemote(): Promise<boolean> {
+  if (!(await enrolment())) return false;
+  if (connection.get().mode !== 'remote') connection.set({ mode: 'remote', offline: null });
+  return true;
+}
+
+/** Does the hub answer on the LAN? If not, and this browser is enrolled, switch to the relay. */
+async function checkLan(timeoutMs?: number): Promise<void> {
+  try {
+    await fetch(HEALTH, timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {});
+  } catch {
+    await goRemote();
+  }
+}
+
+/** An enrolled browser checks the LAN once per page before its first call (with a time limit). */
+function firstCheck(): Promise<void> {
+  probed ??= enrolment().then((device) => (device ? checkLan(LAN_PROBE_MS) : undefined));
+  return probed;
+}
+
+function relaySession(): Promise<RelaySession> {
+  relay ??= (async () => {
+    const device = await enrolment();
+    if (!device) throw new ApiError(0, 'network', 'The hub cannot be reached.');
+    const { RelaySession } = await import('./relay-session.ts');
+    return new RelaySession(device, {
+      online: () => connection.set({ mode: 'remote', offline: null }),
+      offline: (state) => connection.set({ mode: 'remote', offline: { since: state.offlineSince, snapshot: state.snapshot } }),
+    });
+  })();
+  relay.catch(() => { relay = null; });
+  return relay;
+}
+
+function relayError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const code = (err as { code?: unknown }).code;
+  return new ApiError(0, typeof code === 'string' ? code : 'network', code === 'hub_offline' ? 'The hub is offline: it is not connected to the relay.' : 'The hub cannot be reached through the relay.');
+}
+
+/** Sends one API request to the hub (LAN or relay); rejects with an ApiError (status 0) when neither answers. */
+export async function hubFetch(method: string, url: string, body: unknown, token: string | null): Promise<Response> {
+  await firstCheck();
+  if (connection.get().mode === 'lan') {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    try {
+      return await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    } catch {
+      if (!(await goRemote())) throw new ApiError(0, 'network', 'the hub cannot be reached');
+    }
+  }
+  try {
+    return await (await relaySession()).fetch(method, url, body, token);
+  } catch (err) {
+    throw relayError(err);
+  }
+}
+
+/** The part of a WebSocket the events stream uses; the relay's subscription fills the same shape. */
+export interface EventSocket {
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number }) => void) | null;
+  close(): void;
+}
+
+/** What the LAN stream's close code would have been, so the caller handles both alike. */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_ABNORMAL = 1006;
+const closeCode = (code: string) => (code === 'token_expired' || code === 'unauthorized' ? CLOSE_UNAUTHORIZED : CLOSE_ABNORMAL);
+
+/** Opens the events stream: `lanUrl` (with its token) on the LAN, a SUBSCRIBE through the relay otherwise. */
+export function openEventSocket(lanUrl: string, token: string): EventSocket {
+  const socket: EventSocket = { onmessage: null, onclose: null, close: () => {} };
+  if (connection.get().mode === 'lan') {
+    const ws = new WebSocket(lanUrl);
+    let answered = false;
+    ws.onmessage = (message) => { answered = true; socket.onmessage?.(message); };
+    ws.onclose = (close) => {
+      // A socket that never got a word: maybe the LAN is gone (no API call may be due to notice).
+      if (!answered) void checkLan().finally(() => socket.onclose?.(close));
+      else socket.onclose?.(close);
+    };
+    socket.close = () => ws.close();
+    return socket;
+  }
+  let closed = false;
+  let handle: { close(): void } | null = null;
+  socket.close = () => { closed = true; handle?.close(); };
+  const end = (code: string) => { if (!closed) socket.onclose?.({ code: closeCode(code) }); };
+  relaySession()
+    .then((session) => session.subscribe(token, (event) => socket.onmessage?.({ data: JSON.stringify(event) }), end))
+    .then((h) => { if (closed) h.close(); else handle = h; }, (err: unknown) => end(relayError(err).code));
+  return socket;
+}

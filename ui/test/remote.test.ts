@@ -1,0 +1,122 @@
+import { join } from 'node:path';
+import type { Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay, waitFor, type RelayProcess } from '../../cloud-relay/test/helpers/processes.ts';
+import { tempDir } from '../../hub/test/helpers/temp.ts';
+import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
+import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+
+/**
+ * The UI away from home: Chromium enrols on the LAN, then the hub's LAN address stops answering
+ * for the page (its API requests and events socket are cut; the shell still loads) and the same
+ * app works through a real relay node: login, device list, a toggle confirmed by the device, a
+ * state change from the device live; with the hub stopped, the relay's sealed last-known state
+ * and "offline since".
+ */
+describe('remote access through the relay', () => {
+  const tmp = tempDir('hearth-ui-remote-');
+  let relay: RelayProcess;
+  let home: TestHome;
+  let browser: Browser;
+  let token: string;
+  let lamp: FakeDevice;
+  /** LAN API requests the test refused (proof that what works afterwards went through the relay). */
+  const cut: string[] = [];
+
+  beforeAll(async () => {
+    relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
+    home = await startTestHub(['--relay', relay.url]);
+    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
+    lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);
+    browser = await openBrowser();
+  });
+
+  afterAll(async () => {
+    lamp?.client.end(true);
+    await browser?.close();
+    await home?.cleanup();
+    await relay?.kill9();
+    tmp.cleanup();
+  });
+
+  const tile = (name: string) => browser.page.getByRole('article', { name });
+  const badge = () => browser.page.getByRole('status').filter({ hasText: 'Remote (through the relay)' });
+
+  it('on the LAN, a logged-in user enables remote access for this browser; the hub lists the device', async () => {
+    const { page } = browser;
+    await page.goto(home.hub.baseUrl);
+    await page.getByLabel('Username').fill(OWNER.username);
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await tile('Lamp').waitFor();
+    await page.goto(`${home.hub.baseUrl}/#/settings`);
+    await page.getByLabel('Name of this device').fill('Test Chromium');
+    await page.getByRole('button', { name: 'Enable remote access on this device' }).click();
+    await page.getByText('Remote access is on for this device').waitFor();
+    const listed = await api(home.hub.baseUrl, 'GET', '/api/v1/remote/devices', { token });
+    expect(listed.body.map((d: { name: string }) => d.name)).toEqual(['Test Chromium']);
+    expect(await badge().count()).toBe(0);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+  });
+
+  it('with the LAN cut, the reloaded page logs in through the relay, lists and toggles the device, and follows it live', async () => {
+    const { page, context } = browser;
+    const lanApi = (url: URL) => url.host === `127.0.0.1:${home.hub.http}` && url.pathname.startsWith('/api/');
+    await context.route(lanApi, (route: Route) => {
+      cut.push(route.request().url());
+      return route.abort('internetdisconnected');
+    });
+    await context.routeWebSocket(lanApi, (ws) => {
+      cut.push(ws.url());
+      return ws.close();
+    });
+
+    await page.evaluate(() => { location.hash = '#/'; });
+    await page.reload();
+    await page.getByLabel('Username').fill(OWNER.username);
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await tile('Lamp').waitFor();
+    await badge().waitFor();
+    expect(cut.length).toBeGreaterThan(0);
+
+    // A tap: the command goes through the relay, the device confirms, the tile shows it.
+    const toggle = tile('Lamp').getByRole('button');
+    await expect(toggle.getAttribute('aria-pressed')).resolves.toBe('false');
+    await toggle.click();
+    await tile('Lamp').locator('[aria-pressed="true"]').waitFor();
+    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/devices/${lamp.id}`, { token })).body.state.switch).toBe(true);
+
+    // The device changes by itself: the event reaches the page through the relay.
+    await lamp.client.publishAsync(`hearth/${lamp.id}/state`, JSON.stringify({ switch: false }), { qos: 1 });
+    await tile('Lamp').locator('[aria-pressed="false"]').waitFor();
+    await lamp.telemetry({ power: 42 });
+    await tile('Lamp').getByText('42.0 W').waitFor();
+    await screenshots(page, 'remote-home');
+  });
+
+  it('a reload away from home stays logged in (the refresh goes through the relay)', async () => {
+    const before = cut.length;
+    await browser.page.reload();
+    await tile('Lamp').waitFor();
+    await badge().waitFor();
+    expect(cut.length).toBeGreaterThan(before);
+  });
+
+  it('with the hub stopped, the page shows the last-known state and since when the hub is offline, also after a reload', async () => {
+    const { page } = browser;
+    await home.hub.stop();
+    const notice = page.getByRole('status').filter({ hasText: 'Hub offline since' });
+    await notice.waitFor();
+
+    // A fresh page has nothing from the hub: the tile can only come from the relay's sealed copy.
+    await page.reload();
+    await notice.waitFor();
+    await expect(notice.textContent()).resolves.toContain('Showing the last-known state from');
+    await expect(tile('Lamp').getByRole('button').getAttribute('aria-pressed')).resolves.toBe('false');
+    await badge().waitFor();
+    await screenshots(page, 'remote-offline');
+  });
+});
