@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, waitFor, type RelayProcess } from '../../cloud-relay/test/helpers/processes.ts';
+import { startHub } from '../../hub/test/helpers/hub-process.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
 import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
@@ -11,7 +12,7 @@ import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome
  * for the page (its API requests and events socket are cut; the shell still loads) and the same
  * app works through a real relay node: login, device list, a toggle confirmed by the device, a
  * state change from the device live; with the hub stopped, the relay's sealed last-known state
- * and "offline since".
+ * and "offline since"; with the LAN and the hub back, the page returns to the LAN.
  */
 describe('remote access through the relay', () => {
   const tmp = tempDir('hearth-ui-remote-');
@@ -22,6 +23,9 @@ describe('remote access through the relay', () => {
   let lamp: FakeDevice;
   /** LAN API requests the test refused (proof that what works afterwards went through the relay). */
   const cut: string[] = [];
+  /** LAN API requests let through once the LAN is back. */
+  const passed: string[] = [];
+  let lanCut = false;
 
   beforeAll(async () => {
     relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
@@ -64,13 +68,15 @@ describe('remote access through the relay', () => {
   it('with the LAN cut, the reloaded page logs in through the relay, lists and toggles the device, and follows it live', async () => {
     const { page, context } = browser;
     const lanApi = (url: URL) => url.host === `127.0.0.1:${home.hub.http}` && url.pathname.startsWith('/api/');
+    lanCut = true;
     await context.route(lanApi, (route: Route) => {
-      cut.push(route.request().url());
-      return route.abort('internetdisconnected');
+      (lanCut ? cut : passed).push(route.request().url());
+      return lanCut ? route.abort('internetdisconnected') : route.continue();
     });
     await context.routeWebSocket(lanApi, (ws) => {
-      cut.push(ws.url());
-      return ws.close();
+      (lanCut ? cut : passed).push(ws.url());
+      if (lanCut) return ws.close();
+      ws.connectToServer();
     });
 
     await page.evaluate(() => { location.hash = '#/'; });
@@ -118,5 +124,15 @@ describe('remote access through the relay', () => {
     await expect(tile('Lamp').getByRole('button').getAttribute('aria-pressed')).resolves.toBe('false');
     await badge().waitFor();
     await screenshots(page, 'remote-offline');
+  });
+
+  it('back home: with the LAN answering again and the hub restarted, the page returns to the LAN by itself', async () => {
+    const { page } = browser;
+    home.hub = await startHub(home.dataDir, ['--relay', relay.url, '--http-port', String(home.hub.http)]);
+    lanCut = false;
+    await badge().waitFor({ state: 'detached' });
+    await page.getByRole('status').filter({ hasText: 'Hub offline since' }).waitFor({ state: 'detached' });
+    await tile('Lamp').waitFor();
+    expect(passed.some((url) => url.includes('/api/v1/events'))).toBe(true);
   });
 });

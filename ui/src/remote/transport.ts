@@ -10,7 +10,7 @@ import type { RelaySession } from './relay-session.ts';
  * `openEventSocket` the same way in both modes: on the LAN they are fetch and WebSocket to this
  * origin; once the hub's LAN address stops answering (a network error, not an HTTP error) and
  * this browser is enrolled for remote access, the same calls go through the end-to-end session.
- * Remote mode lasts until the page reloads (a reload tries the LAN first again).
+ * Back on the LAN: the events stream's reconnects in remote mode check the LAN first.
  */
 export interface Connection {
   mode: 'lan' | 'remote';
@@ -113,25 +113,52 @@ const closeCode = (code: string) => (code === 'token_expired' || code === 'unaut
 
 /** Opens the events stream: `lanUrl` (with its token) on the LAN, a SUBSCRIBE through the relay otherwise. */
 export function openEventSocket(lanUrl: string, token: string): EventSocket {
-  const socket: EventSocket = { onmessage: null, onclose: null, close: () => {} };
-  if (connection.get().mode === 'lan') {
-    const ws = new WebSocket(lanUrl);
-    let answered = false;
-    ws.onmessage = (message) => { answered = true; socket.onmessage?.(message); };
-    ws.onclose = (close) => {
-      // A socket that never got a word: maybe the LAN is gone (no API call may be due to notice).
-      if (!answered) void checkLan().finally(() => socket.onclose?.(close));
-      else socket.onclose?.(close);
-    };
-    socket.close = () => ws.close();
-    return socket;
-  }
   let closed = false;
+  let inner: { close(): void } | null = null;
+  const socket: EventSocket = { onmessage: null, onclose: null, close: () => { closed = true; inner?.close(); } };
+  void (async () => {
+    // Every reconnect in remote mode first asks whether the LAN is back (home again, or the hub
+    // restarted while the internet is down): the LAN is preferred whenever it answers.
+    if (connection.get().mode === 'remote' && (await lanAnswers())) backToLan();
+    if (closed) return;
+    inner = connection.get().mode === 'lan' ? openLan(lanUrl, socket) : openRemote(token, socket, () => closed);
+  })();
+  return socket;
+}
+
+async function lanAnswers(): Promise<boolean> {
+  try {
+    return (await fetch(HEALTH, { signal: AbortSignal.timeout(LAN_PROBE_MS) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+function backToLan(): void {
+  connection.set({ mode: 'lan', offline: null });
+  const old = relay;
+  relay = null;
+  void old?.then((session) => session.close(), () => undefined);
+}
+
+function openLan(url: string, socket: EventSocket): { close(): void } {
+  const ws = new WebSocket(url);
+  let answered = false;
+  ws.onmessage = (message) => { answered = true; socket.onmessage?.(message); };
+  ws.onclose = (close) => {
+    // A socket that never got a word: maybe the LAN is gone (no API call may be due to notice).
+    if (!answered) void checkLan().finally(() => socket.onclose?.(close));
+    else socket.onclose?.(close);
+  };
+  return ws;
+}
+
+function openRemote(token: string, socket: EventSocket, isClosed: () => boolean): { close(): void } {
   let handle: { close(): void } | null = null;
-  socket.close = () => { closed = true; handle?.close(); };
-  const end = (code: string) => { if (!closed) socket.onclose?.({ code: closeCode(code) }); };
+  let closed = false;
+  const end = (code: string) => { if (!closed && !isClosed()) socket.onclose?.({ code: closeCode(code) }); };
   relaySession()
     .then((session) => session.subscribe(token, (event) => socket.onmessage?.({ data: JSON.stringify(event) }), end))
-    .then((h) => { if (closed) h.close(); else handle = h; }, (err: unknown) => end(relayError(err).code));
-  return socket;
+    .then((h) => { if (closed || isClosed()) h.close(); else handle = h; }, (err: unknown) => end(relayError(err).code));
+  return { close: () => { closed = true; handle?.close(); } };
 }
