@@ -1,10 +1,11 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import { spawnFfmpeg } from './ffmpeg-process.ts';
 import { LiveStream } from './live.ts';
 import { redact } from './url.ts';
 
@@ -36,8 +37,6 @@ export interface CameraRecorderOptions {
   onAvailability(available: boolean, reason: string): void;
   ffmpeg?: string;
 }
-
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /** See `startGraceMs`: the RTSP I/O timeout (5 s) plus as much again for the analysis. */
 export const DEFAULT_START_GRACE_MS = 10_000;
@@ -118,12 +117,7 @@ export class CameraRecorder {
     const { clock, log } = this.#o;
     this.#runPrefix = String(clock.now());
     const prefix = this.#runPrefix;
-    const ffmpeg = this.#o.ffmpeg ?? 'ffmpeg';
-    // ffmpeg would outlive a killed hub (it ignores SIGPIPE and a closed stdin) and keep
-    // recording next to the new hub's ffmpeg: setpriv (util-linux) makes the kernel kill it
-    // when the hub dies.
-    const [cmd, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', ffmpeg, ...this.args(prefix)]] : [ffmpeg, this.args(prefix)];
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
+    const child = spawnFfmpeg(this.#o.ffmpeg ?? 'ffmpeg', this.args(prefix));
     this.live.reset();
     const liveOut = child.stdio[3] as Readable | null;
     liveOut?.on('data', (d: Buffer) => {

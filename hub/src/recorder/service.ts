@@ -7,7 +7,7 @@ import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordAudit } from '../store/audit-log.ts';
-import { RecorderRepo, type CameraRow } from '../store/recorder-repo.ts';
+import { RecorderRepo, type CameraRow, type SubStreamInfo } from '../store/recorder-repo.ts';
 import type { Store } from '../store/store.ts';
 import { CameraRecorder, type ClosedSegment } from './camera-recorder.ts';
 import {
@@ -20,7 +20,8 @@ import { RecordingsStorage } from './storage.ts';
 import { FullSweep } from './full-sweep.ts';
 import { reconcileAtStart, type ReconcileResult } from './reconcile.ts';
 import { dayOf, INCOMING_DIR } from './segment-layout.ts';
-import { HlsTickets } from './hls-tickets.ts';
+import { HlsTickets, type LiveStreamName } from './hls-tickets.ts';
+import { SubStream } from './sub-stream.ts';
 import type { HlsWindow } from './hls.ts';
 import type { LiveViewer } from './live.ts';
 import { probeCamera, type ProbeResult } from './probe.ts';
@@ -80,6 +81,8 @@ export interface CameraView {
   width: number;
   height: number;
   fps: number;
+  /** The sub stream (URL masked), or null: the camera has none. */
+  sub: { url: string; codec: string; width: number; height: number; fps: number } | null;
   mode: CameraMode;
   settings: CameraSettings;
   /** recording | starting | unavailable | off | storage_full */
@@ -92,6 +95,8 @@ export interface CameraView {
 
 export interface CameraInput {
   name?: string;
+  /** The camera's sub stream; null (on an update) removes it. */
+  subUrl?: string | null;
   mode?: CameraMode;
   settings?: Partial<CameraSettings>;
 }
@@ -131,6 +136,8 @@ export class RecorderService {
   readonly #config: RecorderConfig;
   readonly #exporter: RangeExporter;
   readonly #recorders = new Map<string, CameraRecorder>();
+  /** One ffmpeg per sub stream, running alongside the camera's recorder. */
+  readonly #subStreams = new Map<string, SubStream>();
   /** Sizes of each camera's last segments: what its open segment is expected to reach. */
   readonly #recentSizes = new Map<string, number[]>();
   readonly #clips: EventClips;
@@ -177,8 +184,9 @@ export class RecorderService {
     this.#stopped = true;
     this.#maintenanceTimer?.cancel();
     this.#sweep.stop();
-    await Promise.all([...this.#recorders.values()].map((r) => r.stop()));
+    await Promise.all([...this.#recorders.values(), ...this.#subStreams.values()].map((r) => r.stop()));
     this.#recorders.clear();
+    this.#subStreams.clear();
     this.#clips.stop();
     // Every ffmpeg closed its segment and each was indexed: the next start checks from here.
     this.#markClean();
@@ -253,16 +261,21 @@ export class RecorderService {
 
   async add(input: { name: string; url: string } & CameraInput, actor: Actor): Promise<CameraView> {
     parseCameraUrl(input.url);
+    if (input.subUrl) parseCameraUrl(input.subUrl, 'subUrl');
     const settings = mergeCameraSettings(DEFAULT_CAMERA_SETTINGS, input.settings ?? {});
     this.#checkSettings(settings, actor);
     const probed = await (this.#d.probe ?? probeCamera)(input.url);
+    const sub = input.subUrl ? await this.#probeSub(input.subUrl) : null;
     const camera: CameraRow = {
       id: newId('cam'), name: input.name, url: input.url, ...probed, createdAt: this.#d.clock.now(),
-      mode: input.mode ?? 'continuous', settings: JSON.stringify(settings),
+      mode: input.mode ?? 'continuous', settings: JSON.stringify(settings), sub,
     };
     this.repo.insertCamera(camera);
     this.repo.markClean(camera.id, camera.createdAt);
-    this.#audit(actor, 'camera.add', camera.id, { name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height, mode: camera.mode });
+    this.#audit(actor, 'camera.add', camera.id, {
+      name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height, mode: camera.mode,
+      ...(sub ? { subUrl: maskUrl(sub.url), subWidth: sub.width, subHeight: sub.height } : {}),
+    });
     this.#clips.link(this.repo.listCameras());
     this.#startRecorder(camera);
     return this.#view(camera);
@@ -274,13 +287,21 @@ export class RecorderService {
     const settings = mergeCameraSettings(parseCameraSettings(camera.settings), input.settings ?? {});
     // Only new links are checked: a sensor removed since must not block renaming the camera.
     if (input.settings?.triggers) this.#checkSettings(settings, actor);
-    const next: CameraRow = { ...camera, name: input.name ?? camera.name, mode: input.mode ?? camera.mode, settings: JSON.stringify(settings) };
+    if (input.subUrl) parseCameraUrl(input.subUrl, 'subUrl');
+    const sub = input.subUrl === undefined ? camera.sub ?? null : input.subUrl === null ? null : await this.#probeSub(input.subUrl);
+    const next: CameraRow = { ...camera, name: input.name ?? camera.name, mode: input.mode ?? camera.mode, settings: JSON.stringify(settings), sub };
     this.repo.updateCamera(id, next);
-    this.#audit(actor, 'camera.update', id, { name: next.name, mode: next.mode, settings });
+    if (input.subUrl !== undefined) this.repo.setSubStream(id, sub);
+    this.#audit(actor, 'camera.update', id, { name: next.name, mode: next.mode, settings, ...(input.subUrl !== undefined ? { subUrl: sub ? maskUrl(sub.url) : null } : {}) });
     this.#clips.link(this.repo.listCameras());
     if (next.mode !== camera.mode) {
       await this.#stopRecorder(id);
       this.#startRecorder(next);
+    } else if (input.subUrl !== undefined) {
+      // Only the sub stream changed: recording goes on without a gap.
+      await this.#subStreams.get(id)?.stop();
+      this.#subStreams.delete(id);
+      if (next.sub && this.#recorders.has(id)) this.#startSubStream(next, next.sub);
     }
     return this.#view(next);
   }
@@ -339,9 +360,9 @@ export class RecorderService {
     return result.stdout;
   }
 
-  /** Adds a live viewer of a camera; returns its removal. */
-  watch(id: string, viewer: LiveViewer): () => void {
-    return this.#liveOf(id).add(viewer);
+  /** Adds a live viewer of a camera's main or sub stream; returns its removal. */
+  watch(id: string, viewer: LiveViewer, stream: LiveStreamName = 'main'): () => void {
+    return this.#liveOf(id, stream).add(viewer);
   }
 
   /**
@@ -349,29 +370,42 @@ export class RecorderService {
    * expiry). Native HLS players cannot send an Authorization header, so the playlist, init and
    * segment URLs carry this instead of the access token: it opens only this camera's HLS.
    */
-  hlsTicket(id: string, expiresAt: number): { ticket: string; expiresAt: number } {
-    const window = this.#liveOf(id).hls;
+  hlsTicket(id: string, expiresAt: number, stream: LiveStreamName = 'main'): { ticket: string; expiresAt: number } {
+    const window = this.#liveOf(id, stream).hls;
     const now = this.#d.clock.now();
     window.touch(now);
-    return { ticket: this.#hlsTickets.issue(id, expiresAt, now), expiresAt };
+    return { ticket: this.#hlsTickets.issue(id, stream, expiresAt, now), expiresAt };
   }
 
   /** The HLS window a ticket opens; `unauthorized` for an unknown, expired or other camera's ticket. */
   hls(id: string, ticket: string): HlsWindow {
     const now = this.#d.clock.now();
-    this.#hlsTickets.check(id, ticket, now);
-    const window = this.#liveOf(id).hls;
+    const stream = this.#hlsTickets.check(id, ticket, now);
+    const window = this.#liveOf(id, stream).hls;
     window.touch(now);
     return window;
   }
 
-  #liveOf(id: string): { hls: HlsWindow; add(viewer: LiveViewer): () => void } {
+  #liveOf(id: string, stream: LiveStreamName): { hls: HlsWindow; add(viewer: LiveViewer): () => void } {
     const camera = this.#camera(id);
+    if (stream === 'sub' && !camera.sub) {
+      throw new HubError('validation_failed', "query: 'stream' sub: this camera has no sub stream", { location: 'query', field: 'stream', rule: 'no_sub_stream' });
+    }
     if (camera.mode === 'off') throw new HubError('camera_off', 'the camera records nothing (mode off)', { id });
     if (this.#fullSince !== undefined) throw new HubError(STORAGE_FULL, 'recording is stopped: the volume is full', { id });
-    const recorder = this.#recorders.get(id);
-    if (!recorder) throw new HubError('camera_not_found', 'no such camera', { id });
-    return recorder.live;
+    const source = stream === 'sub' ? this.#subStreams.get(id) : this.#recorders.get(id);
+    if (!source) throw new HubError('camera_not_found', 'no such camera', { id });
+    return source.live;
+  }
+
+  /** Probes a sub stream like the main one; its errors say `details.stream: sub`. */
+  async #probeSub(url: string): Promise<SubStreamInfo> {
+    try {
+      return { url, ...await (this.#d.probe ?? probeCamera)(url) };
+    } catch (err) {
+      if (err instanceof HubError) throw new HubError(err.code, `sub stream: ${err.message}`, { ...err.details, stream: 'sub' });
+      throw err;
+    }
   }
 
   /** Budget and floor; stops every recorder at the floor and restarts them when space returns. */
@@ -487,6 +521,7 @@ export class RecorderService {
       : available === true ? 'recording' : available === false ? 'unavailable' : 'starting';
     return {
       id: c.id, name: c.name, url: maskUrl(c.url), codec: c.codec, width: c.width, height: c.height, fps: c.fps,
+      sub: c.sub ? { url: maskUrl(c.sub.url), codec: c.sub.codec, width: c.sub.width, height: c.sub.height, fps: c.sub.fps } : null,
       mode: c.mode, settings: parseCameraSettings(c.settings), state,
       available: available === true,
       alert: c.mode === 'off' ? null : this.#alert(),
@@ -496,8 +531,10 @@ export class RecorderService {
 
   async #stopRecorder(id: string): Promise<void> {
     const recorder = this.#recorders.get(id);
+    const sub = this.#subStreams.get(id);
     this.#recorders.delete(id);
-    await recorder?.stop();
+    this.#subStreams.delete(id);
+    await Promise.all([recorder?.stop(), sub?.stop()]);
   }
 
   #startRecorder(camera: CameraRow): void {
@@ -524,6 +561,22 @@ export class RecorderService {
     });
     this.#recorders.set(camera.id, recorder);
     recorder.start();
+    if (camera.sub) this.#startSubStream(camera, camera.sub);
+  }
+
+  /** The sub stream's own ffmpeg: live view and HLS for phones (recording stays on the main stream). */
+  #startSubStream(camera: CameraRow, sub: SubStreamInfo): void {
+    const stream = new SubStream({
+      cameraId: camera.id,
+      url: sub.url,
+      clock: this.#d.clock,
+      log: this.#d.log,
+      backoffInitialMs: this.#config.backoffInitialMs,
+      backoffMaxMs: this.#config.backoffMaxMs,
+      ...(this.#d.ffmpeg ? { ffmpeg: this.#d.ffmpeg } : {}),
+    });
+    this.#subStreams.set(camera.id, stream);
+    stream.start();
   }
 
   #audit(actor: Actor, action: string, target: string, details: Record<string, unknown>): void {

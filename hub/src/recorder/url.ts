@@ -1,16 +1,15 @@
 import { HubError } from '../core/errors.ts';
 
-/** Parses and checks a camera URL: rtsp:// or rtsps:// with a host. */
-export function parseCameraUrl(raw: string): URL {
+/** Parses and checks a camera URL: rtsp:// or rtsps:// with a host (`field`: url or subUrl). */
+export function parseCameraUrl(raw: string, field = 'url'): URL {
+  const invalid = () => new HubError('validation_failed', `body: '${field}' must be an rtsp:// URL`, { location: 'body', field, rule: 'format' });
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new HubError('validation_failed', "body: 'url' must be an rtsp:// URL", { location: 'body', field: 'url', rule: 'format' });
+    throw invalid();
   }
-  if ((url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:') || !url.hostname) {
-    throw new HubError('validation_failed', "body: 'url' must be an rtsp:// URL", { location: 'body', field: 'url', rule: 'format' });
-  }
+  if ((url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:') || !url.hostname) throw invalid();
   return url;
 }
 

@@ -398,4 +398,17 @@ export const MIGRATIONS: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: 'camera_sub_stream',
+    sql: `
+      -- The camera's optional sub stream (lower resolution, for live view on phones and motion
+      -- detection), with credentials like url, and what ffprobe saw in it. All NULL: none.
+      ALTER TABLE cameras ADD COLUMN sub_url TEXT;
+      ALTER TABLE cameras ADD COLUMN sub_codec TEXT;
+      ALTER TABLE cameras ADD COLUMN sub_width INTEGER;
+      ALTER TABLE cameras ADD COLUMN sub_height INTEGER;
+      ALTER TABLE cameras ADD COLUMN sub_fps REAL;
+    `,
+  },
 ];

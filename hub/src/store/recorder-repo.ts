@@ -17,6 +17,16 @@ export interface CameraRow {
   mode: CameraMode;
   /** JSON of `CameraSettings` (parsed by the recorder, which owns the defaults). */
   settings: string;
+  /** The sub stream (with credentials, like `url`) and what ffprobe saw in it; absent: none. */
+  sub?: SubStreamInfo | null;
+}
+
+export interface SubStreamInfo {
+  url: string;
+  codec: string;
+  width: number;
+  height: number;
+  fps: number;
 }
 
 export interface SegmentRow {
@@ -74,6 +84,13 @@ export class RecorderRepo {
   insertCamera(c: CameraRow): void {
     this.#db.prepare('INSERT INTO cameras (id, name, url, codec, width, height, fps, created_at, mode, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(c.id, c.name, c.url, c.codec, c.width, c.height, c.fps, c.createdAt, c.mode, c.settings);
+    if (c.sub) this.setSubStream(c.id, c.sub);
+  }
+
+  /** Sets (or with null removes) the camera's sub stream. */
+  setSubStream(id: string, sub: SubStreamInfo | null): void {
+    this.#db.prepare('UPDATE cameras SET sub_url = ?, sub_codec = ?, sub_width = ?, sub_height = ?, sub_fps = ? WHERE id = ?')
+      .run(sub?.url ?? null, sub?.codec ?? null, sub?.width ?? null, sub?.height ?? null, sub?.fps ?? null, id);
   }
 
   updateCamera(id: string, fields: { name: string; mode: CameraMode; settings: string }): void {
@@ -251,6 +268,7 @@ function cameraOf(r: Record<string, unknown>): CameraRow {
     id: r.id as string, name: r.name as string, url: r.url as string, codec: r.codec as string,
     width: r.width as number, height: r.height as number, fps: r.fps as number, createdAt: r.created_at as number,
     mode: r.mode as CameraMode, settings: r.settings as string,
+    sub: r.sub_url ? { url: r.sub_url as string, codec: r.sub_codec as string, width: r.sub_width as number, height: r.sub_height as number, fps: r.sub_fps as number } : null,
   };
 }
 

@@ -4,6 +4,7 @@ serving a live H.264 test pattern on 127.0.0.1.
 
   rtsp-camera.py --port N [--path /cam] [--codec h264|vp8] [--user U --password P]
                  [--width W --height H --fps F] [--preset ultrafast --bitrate KBPS] [--stamp]
+                 [--sub-width W --sub-height H] [--pattern smpte|ball]
 
 Port 0 picks a free port. Prints one line `READY <port>` on stdout once it serves; runs until
 SIGTERM/SIGINT. With --user/--password every client must authenticate (HTTP Basic over RTSP).
@@ -12,6 +13,10 @@ SIGTERM/SIGINT. With --user/--password every client must authenticate (HTTP Basi
 white cells (scaled to the picture size) holding the wall-clock time in milliseconds, 48 bits,
 most significant first, row by row (see STAMP_BITS). A viewer that decodes a frame and averages
 each cell reads back when it was captured: glass-to-glass latency without OCR.
+
+--sub-width/--sub-height also serve a sub stream at /sub (a second encoder at that size, as
+cameras offer a low-resolution stream for phones). SIGUSR1 switches both test patterns between
+a still picture (smpte) and a moving ball (ball): a scene for motion detection.
 """
 import argparse
 import signal
@@ -24,7 +29,8 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
-SOURCE = "videotestsrc is-live=true ! video/x-raw,width={width},height={height},framerate={fps}/1"
+SOURCE = "videotestsrc name=src is-live=true pattern={pattern} ! video/x-raw,width={width},height={height},framerate={fps}/1"
+PATTERNS = ("smpte", "ball")
 STAMP_SOURCE = (
     "appsrc name=stamp is-live=true do-timestamp=true format=time "
     "caps=video/x-raw,format=GRAY8,width=16,height=8,framerate={fps}/1 "
@@ -50,6 +56,9 @@ def main() -> int:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--bitrate", type=int, default=2048)
     parser.add_argument("--stamp", action="store_true")
+    parser.add_argument("--sub-width", type=int)
+    parser.add_argument("--sub-height", type=int)
+    parser.add_argument("--pattern", choices=PATTERNS, default="smpte")
     parser.add_argument("--user")
     parser.add_argument("--password")
     args = parser.parse_args()
@@ -59,14 +68,31 @@ def main() -> int:
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
 
-    factory = GstRtspServer.RTSPMediaFactory()
-    source = STAMP_SOURCE if args.stamp else SOURCE
-    pipeline = f"( {source} ! {ENCODERS[args.codec]} )"
-    factory.set_launch(pipeline.format(width=args.width, height=args.height, fps=args.fps, preset=args.preset, bitrate=args.bitrate))
-    if args.stamp:
-        factory.connect("media-configure", lambda _f, media: start_stamping(media, args.fps))
-    # One pipeline for every client, like a real camera's single encoder.
-    factory.set_shared(True)
+    sources = []
+    pattern = {"now": args.pattern}
+
+    def make_factory(width: int, height: int):
+        factory = GstRtspServer.RTSPMediaFactory()
+        source = STAMP_SOURCE if args.stamp else SOURCE
+        pipeline = f"( {source} ! {ENCODERS[args.codec]} )"
+        factory.set_launch(pipeline.format(width=width, height=height, fps=args.fps, preset=args.preset, bitrate=args.bitrate, pattern=pattern["now"]))
+        if args.stamp:
+            factory.connect("media-configure", lambda _f, media: start_stamping(media, args.fps))
+        else:
+            factory.connect("media-configure", lambda _f, media: sources.append(media.get_element().get_by_name("src")))
+        # One pipeline for every client, like a real camera's single encoder.
+        factory.set_shared(True)
+        return factory
+
+    def switch_pattern() -> bool:
+        pattern["now"] = PATTERNS[1 - PATTERNS.index(pattern["now"])]
+        for src in sources:
+            src.set_property("pattern", pattern["now"])
+        return True
+
+    factories = {args.path: make_factory(args.width, args.height)}
+    if args.sub_width and args.sub_height:
+        factories["/sub"] = make_factory(args.sub_width, args.sub_height)
 
     if args.user:
         auth = GstRtspServer.RTSPAuth()
@@ -77,9 +103,11 @@ def main() -> int:
         permissions = GstRtspServer.RTSPPermissions()
         permissions.add_permission_for_role("user", "media.factory.access", True)
         permissions.add_permission_for_role("user", "media.factory.construct", True)
-        factory.set_permissions(permissions)
+        for factory in factories.values():
+            factory.set_permissions(permissions)
 
-    server.get_mount_points().add_factory(args.path, factory)
+    for path, factory in factories.items():
+        server.get_mount_points().add_factory(path, factory)
     if server.attach(None) == 0:
         print("rtsp-camera: could not bind", file=sys.stderr, flush=True)
         return 1
@@ -87,6 +115,7 @@ def main() -> int:
     loop = GLib.MainLoop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, switch_pattern)
     print(f"READY {server.get_bound_port()}", flush=True)
     loop.run()
     return 0

@@ -20,6 +20,10 @@ export interface RtspCameraOptions {
   bitrateKbps?: number;
   /** Frames carry their capture time (see rtsp-camera.py) instead of the test pattern. */
   stamp?: boolean;
+  /** Also serve a sub stream of this size at /sub. */
+  sub?: { width: number; height: number };
+  /** The first test pattern: a still picture (default) or a moving ball; `switchPattern` toggles. */
+  pattern?: 'smpte' | 'ball';
 }
 
 /**
@@ -42,6 +46,16 @@ export class RtspCamera {
     return `rtsp://${auth}127.0.0.1:${this.port}/cam`;
   }
 
+  /** The sub stream's URL (`sub` option), credentials as in `url`. */
+  subUrl(credentials: { user?: string; password?: string } | null = this.#options): string {
+    return this.url(credentials).replace(/\/cam$/, '/sub');
+  }
+
+  /** Still picture ↔ moving ball, on every stream (SIGUSR1 to the server). */
+  switchPattern(): void {
+    this.#proc?.kill('SIGUSR1');
+  }
+
   async start(): Promise<void> {
     const args = [SCRIPT, '--port', String(this.port)];
     const o = this.#options;
@@ -52,6 +66,8 @@ export class RtspCamera {
     if (o.preset) args.push('--preset', o.preset);
     if (o.bitrateKbps) args.push('--bitrate', String(o.bitrateKbps));
     if (o.stamp) args.push('--stamp');
+    if (o.sub) args.push('--sub-width', String(o.sub.width), '--sub-height', String(o.sub.height));
+    if (o.pattern) args.push('--pattern', o.pattern);
     if (this.#options.user) args.push('--user', this.#options.user, '--password', this.#options.password ?? '');
     const proc = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;

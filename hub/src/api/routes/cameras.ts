@@ -23,8 +23,12 @@ const Settings = Type.Object({
   triggers: Type.Array(TriggerLink, { maxItems: 32 }),
 }, closed);
 const SettingsPatch = Type.Partial(Settings, closed);
-const CameraBody = Type.Object({ name: Name, url: Type.String({ minLength: 1, maxLength: 2048 }), mode: Type.Optional(Mode), settings: Type.Optional(SettingsPatch) }, closed);
-const CameraPatch = Type.Object({ name: Type.Optional(Name), mode: Type.Optional(Mode), settings: Type.Optional(SettingsPatch) }, closed);
+const Url = Type.String({ minLength: 1, maxLength: 2048 });
+const CameraBody = Type.Object({ name: Name, url: Url, subUrl: Type.Optional(Url), mode: Type.Optional(Mode), settings: Type.Optional(SettingsPatch) }, closed);
+/** `subUrl: null` removes the sub stream. */
+const CameraPatch = Type.Object({ name: Type.Optional(Name), subUrl: Type.Optional(Type.Union([Url, Type.Null()])), mode: Type.Optional(Mode), settings: Type.Optional(SettingsPatch) }, closed);
+/** Which stream live view and HLS carry: the recorded main stream (default) or the sub stream. */
+const StreamQuery = Type.Optional(Type.Union([Type.Literal('main'), Type.Literal('sub')]));
 const Alert = Type.Union([Type.Object({ code: Type.String(), since: Type.String() }), Type.Null()]);
 const Camera = Type.Object({
   id: Type.String(),
@@ -35,6 +39,7 @@ const Camera = Type.Object({
   width: Type.Integer(),
   height: Type.Integer(),
   fps: Type.Number(),
+  sub: Type.Union([Type.Object({ url: Type.String(), codec: Type.String(), width: Type.Integer(), height: Type.Integer(), fps: Type.Number() }), Type.Null()]),
   mode: Mode,
   settings: Settings,
   /** recording | starting | unavailable | off | storage_full */
@@ -137,8 +142,8 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
 
   // HLS fallback for browsers without MSE. A session gets a ticket (see RecorderService.hlsTicket);
   // the playlist and its segments are fetched with it, by players that cannot send headers.
-  app.post('/cameras/:id/hls', { config: { access: 'member' }, schema: { params: IdParams, response: { 201: HlsGrant } } }, async (request, reply) => {
-    const { ticket, expiresAt } = recorderOf(deps).hlsTicket(request.params.id, request.accessExpiresAt);
+  app.post('/cameras/:id/hls', { config: { access: 'member' }, schema: { params: IdParams, querystring: Type.Object({ stream: StreamQuery }, closed), response: { 201: HlsGrant } } }, async (request, reply) => {
+    const { ticket, expiresAt } = recorderOf(deps).hlsTicket(request.params.id, request.accessExpiresAt, request.query.stream ?? 'main');
     return reply.code(201).send({ playlist: `/api/v1/cameras/${encodeURIComponent(request.params.id)}/hls/${ticket}/index.m3u8`, expiresAt: new Date(expiresAt).toISOString() });
   });
 
@@ -162,7 +167,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     method: 'GET',
     url: '/cameras/:id/live',
     config: { access: 'member' },
-    schema: { params: IdParams, querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 2048 })) }, closed) },
+    schema: { params: IdParams, querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 2048 })), stream: StreamQuery }, closed) },
     handler: async () => {
       throw new HubError('upgrade_required', 'this endpoint speaks WebSocket');
     },
@@ -176,7 +181,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
             return true;
           },
           close: () => socket.close(1013, 'too slow or stopped'),
-        });
+        }, request.query.stream ?? 'main');
       } catch (err) {
         socket.close(4404, err instanceof HubError ? err.code : 'internal_error');
         return;
