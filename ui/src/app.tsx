@@ -28,8 +28,9 @@ export function App() {
       if (health.setupRequired) return setGate('setup');
       setGate(hasSession() && (await ensureAccess()) ? 'in' : 'login');
     } catch {
-      // Through the relay with the hub away: the app still opens, on the last-known state.
-      setGate(connection.get().offline ? 'in' : 'unreachable');
+      // Through the relay with the hub away: the app still opens, on the last-known state (only
+      // for someone logged in on this device: logging out hides the home here too).
+      setGate(connection.get().offline && hasSession() ? 'in' : 'unreachable');
     }
   };
 
