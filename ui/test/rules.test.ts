@@ -72,14 +72,16 @@ describe('rules', () => {
     await page.reload();
     await page.getByRole('heading', { name: 'Quick rule' }).waitFor();
     await page.getByRole('option', { name: 'Lamp' }).first().waitFor({ state: 'attached' });
+    // The rule editor below has fields of the same names: ask the quick form's own.
+    const quick = page.getByRole('form', { name: 'Quick rule' });
     // Every choice starts on a real option once they have.
-    for (const label of ['When', 'Does', 'Then switch']) expect(await page.getByLabel(label, { exact: true }).inputValue()).not.toBe('');
-    await page.getByLabel('Rule name').fill('Lamp off follows button');
-    await page.getByLabel('When').selectOption({ label: 'Button' });
-    await page.getByLabel('Does').selectOption({ label: 'switches off' });
-    await page.getByLabel('Then switch').selectOption({ label: 'Lamp' });
-    await page.getByLabel('To', { exact: true }).selectOption({ label: 'off' });
-    await page.getByRole('button', { name: 'Write into the editor' }).click();
+    for (const label of ['When', 'Does', 'Then switch']) expect(await quick.getByLabel(label, { exact: true }).inputValue()).not.toBe('');
+    await quick.getByLabel('Rule name').fill('Lamp off follows button');
+    await quick.getByLabel('When').selectOption({ label: 'Button' });
+    await quick.getByLabel('Does').selectOption({ label: 'switches off' });
+    await quick.getByLabel('Then switch').selectOption({ label: 'Lamp' });
+    await quick.getByLabel('To', { exact: true }).selectOption({ label: 'off' });
+    await quick.getByRole('button', { name: 'Write into the editor' }).click();
     await page.getByRole('button', { name: 'Save rule' }).click();
     await page.getByRole('heading', { name: 'Lamp off follows button' }).waitFor();
     const list = await api(home.hub.baseUrl, 'GET', '/api/v1/rules', { token });

@@ -1,8 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { RuleBuilder } from '../components/rule-builder.tsx';
+import { RefsContext, usePickLists } from '../components/rule-editor/context.ts';
+import { focusPath } from '../components/rule-editor/focus.ts';
+import { RuleForm } from '../components/rule-editor/rule-form.tsx';
+import { useRuleText } from '../components/rule-editor/use-rule-text.ts';
 import { TraceView, type Trace } from '../components/trace-view.tsx';
 import { formatTime } from '../format.ts';
 import { devices } from '../live.ts';
@@ -33,7 +37,7 @@ function template(deviceId: string): string {
 
 type Tab = 'edit' | 'traces' | 'dry-run' | 'versions';
 
-/** One rule: its definition (JSON editor), traces step by step, dry run, versions with revert. */
+/** One rule: its definition (form and JSON, in step), traces step by step, dry run, versions with revert. */
 export function RulePage(props: { id: string }) {
   const isNew = props.id === 'new';
   const [rule, setRule] = useState<RuleView | null>(null);
@@ -75,10 +79,17 @@ export function RulePage(props: { id: string }) {
 
 function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => void }) {
   const all = [...useStore(devices).values()];
-  const [text, setText] = useState(() => (props.rule ? JSON.stringify(definitionOf(props.rule), null, 2) : template(all[0]?.id ?? 'DEVICE_ID')));
+  const picks = usePickLists();
+  const { text, rule, parses, fromText, fromForm } = useRuleText(props.rule ? JSON.stringify(definitionOf(props.rule), null, 2) : template(all[0]?.id ?? 'DEVICE_ID'));
   const [fieldError, setFieldError] = useState<{ path: string; message: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const jsonRef = useRef<HTMLTextAreaElement>(null);
+
+  // After a refused save, take the keyboard to the field the hub named.
+  useEffect(() => {
+    if (fieldError) focusPath(fieldError.path, jsonRef.current);
+  }, [fieldError]);
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -92,11 +103,11 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
       return setFieldError({ path: '', message: `This is not valid JSON: ${(err as Error).message}` });
     }
     try {
-      const rule = props.rule ? await api<RuleView>('PUT', `/rules/${props.rule.id}`, body) : await api<RuleView>('POST', '/rules', body);
+      const stored = props.rule ? await api<RuleView>('PUT', `/rules/${props.rule.id}`, body) : await api<RuleView>('POST', '/rules', body);
       setSaved(true);
-      props.onSaved(rule);
+      props.onSaved(stored);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'validation_failed') {
+      if (err instanceof ApiError && (err.code === 'validation_failed' || err.code === 'location_required')) {
         const path = String(err.details?.path ?? err.details?.field ?? '');
         // The hub's message starts with the path; say it once.
         setFieldError({ path, message: err.message.replace(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), '') });
@@ -116,18 +127,30 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
 
   return (
     <>
-    {!props.rule && <RuleBuilder devices={all} onBuild={(json) => { setText(json); setFieldError(null); }} />}
-    <form onSubmit={save} class="card">
-      <Field label="Rule (JSON)" id="rule-json" hint="Triggers, conditions and actions; the device ids are listed below.">
-        <textarea
-          id="rule-json"
-          spellcheck={false}
-          value={text}
-          aria-invalid={fieldError ? true : undefined}
-          aria-describedby={fieldError ? 'rule-json-error' : 'rule-json-hint'}
-          onInput={(e) => setText(e.currentTarget.value)}
-        />
-      </Field>
+    {!props.rule && <RuleBuilder devices={all} onBuild={(json) => { fromText(json); setFieldError(null); }} />}
+    <form onSubmit={save} class="card" aria-label="Rule editor">
+      <div class="re-layout">
+        <div>
+          <h2>Rule</h2>
+          {!parses && <p class="muted" role="status">The JSON does not parse: the form shows the last version that did and waits until it parses again.</p>}
+          <RefsContext.Provider value={{ devices: all, ...picks, error: fieldError }}>
+            <RuleForm rule={rule} onChange={fromForm} disabled={!parses} />
+          </RefsContext.Provider>
+        </div>
+        <div class="re-json">
+          <Field label="Rule (JSON)" id="rule-json" hint="The same rule as JSON: edit either side, the form follows the JSON whenever it parses.">
+            <textarea
+              id="rule-json"
+              ref={jsonRef}
+              spellcheck={false}
+              value={text}
+              aria-invalid={fieldError ? true : undefined}
+              aria-describedby={fieldError ? 'rule-json-error' : 'rule-json-hint'}
+              onInput={(e) => fromText(e.currentTarget.value)}
+            />
+          </Field>
+        </div>
+      </div>
       {fieldError && (
         <p class="field-error" id="rule-json-error" role="alert" data-path={fieldError.path}>
           {fieldError.path && <>At <code>{fieldError.path}</code>: </>}{fieldError.message}
