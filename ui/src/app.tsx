@@ -11,7 +11,7 @@ import { RulePage } from './pages/rule-page.tsx';
 import { Rules } from './pages/rules.tsx';
 import { Settings } from './pages/settings.tsx';
 import { Welcome } from './pages/welcome.tsx';
-import { ConnectionBadge, HubOfflineNotice } from './remote/connection-badge.tsx';
+import { ConnectionBadge, HubOfflineNotice, RemoteRefused } from './remote/connection-badge.tsx';
 import { connection } from './remote/transport.ts';
 import { href, match, usePath } from './router.ts';
 import { useStore } from './store.ts';
@@ -52,7 +52,7 @@ export function App() {
 }
 
 function Unreachable() {
-  return <p class="banner" role="alert">Hub unreachable. Retrying…</p>;
+  return <><p class="banner" role="alert">Hub unreachable. Retrying…</p><RemoteRefused /></>;
 }
 
 const NAV: [string, string][] = [

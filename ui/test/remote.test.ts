@@ -12,7 +12,8 @@ import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome
  * for the page (its API requests and events socket are cut; the shell still loads) and the same
  * app works through a real relay node: login, device list, a toggle confirmed by the device, a
  * state change from the device live; with the hub stopped, the relay's sealed last-known state
- * and "offline since"; with the LAN and the hub back, the page returns to the LAN.
+ * and "offline since"; with the LAN and the hub back, the page returns to the LAN; revoked, it
+ * is refused and says so.
  */
 describe('remote access through the relay', () => {
   const tmp = tempDir('hearth-ui-remote-');
@@ -134,5 +135,15 @@ describe('remote access through the relay', () => {
     await page.getByRole('status').filter({ hasText: 'Hub offline since' }).waitFor({ state: 'detached' });
     await tile('Lamp').waitFor();
     expect(passed.some((url) => url.includes('/api/v1/events'))).toBe(true);
+  });
+
+  it('a device revoked on the hub is refused at the relay, and the page says to enable remote access again at home', async () => {
+    const { page } = browser;
+    const [device] = (await api(home.hub.baseUrl, 'GET', '/api/v1/remote/devices', { token })).body as { id: string }[];
+    expect((await api(home.hub.baseUrl, 'DELETE', `/api/v1/remote/devices/${device!.id}`, { token })).status).toBe(204);
+    lanCut = true;
+    await page.reload();
+    await page.getByRole('alert').filter({ hasText: 'Remote access for this device was turned off' }).waitFor();
+    await expect(tile('Lamp').count()).resolves.toBe(0);
   });
 });

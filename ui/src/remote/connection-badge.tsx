@@ -30,3 +30,14 @@ export function HubOfflineNotice() {
     </p>
   );
 }
+
+/** The relay refused this device (revoked, or unknown to the hub): retrying cannot help, enrolling again can. */
+export function RemoteRefused() {
+  const { refused } = useStore(connection);
+  if (!refused) return null;
+  return (
+    <p class="banner" role="alert">
+      {refused === 'device_revoked' ? 'Remote access for this device was turned off.' : 'The hub does not know this device.'} Enable remote access again in Settings, on the home network.
+    </p>
+  );
+}

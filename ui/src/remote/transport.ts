@@ -16,9 +16,13 @@ export interface Connection {
   mode: 'lan' | 'remote';
   /** Set while the relay says the hub is away: since when, and the last-known state it kept. */
   offline: { since: number | null; snapshot: StateSnapshot | null } | null;
+  /** The relay refused this device (`device_revoked`, `device_not_enrolled`): it must enrol again. */
+  refused: string | null;
 }
 
-export const connection = createStore<Connection>({ mode: 'lan', offline: null });
+export const connection = createStore<Connection>({ mode: 'lan', offline: null, refused: null });
+
+const REFUSED = new Set(['device_revoked', 'device_not_enrolled']);
 
 /** How long the first LAN check of a page waits (an address on another network can hang). */
 const LAN_PROBE_MS = 4000;
@@ -36,11 +40,19 @@ function enrolment(): Promise<EnrolledDevice | null> {
 /** After enrolling (or forgetting) this browser: read IndexedDB again on the next need. */
 export function enrolmentChanged(): void {
   enrolled = null;
+  dropRelay();
+  if (connection.get().refused) connection.set({ ...connection.get(), refused: null });
+}
+
+function dropRelay(): void {
+  const old = relay;
+  relay = null;
+  void old?.then((session) => session.close(), () => undefined);
 }
 
 async function goRemote(): Promise<boolean> {
   if (!(await enrolment())) return false;
-  if (connection.get().mode !== 'remote') connection.set({ mode: 'remote', offline: null });
+  if (connection.get().mode !== 'remote') connection.set({ mode: 'remote', offline: null, refused: null });
   return true;
 }
 
@@ -65,18 +77,26 @@ function relaySession(): Promise<RelaySession> {
     if (!device) throw new ApiError(0, 'network', 'The hub cannot be reached.');
     const { RelaySession } = await import('./relay-session.ts');
     return new RelaySession(device, {
-      online: () => connection.set({ mode: 'remote', offline: null }),
-      offline: (state) => connection.set({ mode: 'remote', offline: { since: state.offlineSince, snapshot: state.snapshot } }),
+      online: () => connection.set({ mode: 'remote', offline: null, refused: null }),
+      offline: (state) => connection.set({ mode: 'remote', offline: { since: state.offlineSince, snapshot: state.snapshot }, refused: null }),
     });
   })();
   relay.catch(() => { relay = null; });
   return relay;
 }
 
+const RELAY_TEXT: Record<string, string> = {
+  hub_offline: 'The hub is offline: it is not connected to the relay.',
+  device_revoked: 'Remote access for this device was turned off. Enable it again in Settings, on the home network.',
+  device_not_enrolled: 'The hub does not know this device. Enable remote access again in Settings, on the home network.',
+};
+
 function relayError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  const code = (err as { code?: unknown }).code;
-  return new ApiError(0, typeof code === 'string' ? code : 'network', code === 'hub_offline' ? 'The hub is offline: it is not connected to the relay.' : 'The hub cannot be reached through the relay.');
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : 'network';
+  if (REFUSED.has(code) && connection.get().refused !== code) connection.set({ ...connection.get(), refused: code });
+  return new ApiError(0, code, RELAY_TEXT[code] ?? 'The hub cannot be reached through the relay.');
 }
 
 /** Sends one API request to the hub (LAN or relay); rejects with an ApiError (status 0) when neither answers. */
@@ -135,10 +155,8 @@ async function lanAnswers(): Promise<boolean> {
 }
 
 function backToLan(): void {
-  connection.set({ mode: 'lan', offline: null });
-  const old = relay;
-  relay = null;
-  void old?.then((session) => session.close(), () => undefined);
+  connection.set({ mode: 'lan', offline: null, refused: null });
+  dropRelay();
 }
 
 function openLan(url: string, socket: EventSocket): { close(): void } {
