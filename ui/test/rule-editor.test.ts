@@ -108,8 +108,11 @@ describe('rule editor', () => {
     }
     await item(page, 'action 3: Delay').getByLabel('Wait for').fill('5m');
     // Command, command, delay → command, delay, command.
-    await page.getByRole('button', { name: 'Move action 3 up' }).click();
+    await page.getByRole('button', { name: 'Move action 3 up' }).focus();
+    await page.keyboard.press('Enter');
     await item(page, 'action 2: Delay').waitFor();
+    // The keyboard stays with the moved item, so pressing again would move it on.
+    expect(await page.getByRole('button', { name: 'Move action 2 up' }).evaluate((el) => el === document.activeElement)).toBe(true);
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshots(page, 'rule-form');
 

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useErrorAt } from './context.ts';
 import { fieldId, isItem, join, move, removeAt, replaceAt, type Item } from './edit.ts';
 
@@ -27,6 +27,25 @@ export function ItemList(props: ListProps & {
   const listError = useErrorAt(props.path);
   const { items, onChange, noun } = props;
   const addId = `${fieldId(props.path)}-add`;
+  // Keyboard focus follows the change: a moved item keeps it on its own button, an added item
+  // gets it, and after a removal it goes to the list rather than being lost to the page.
+  const focusNext = useRef<string | null>(null);
+  useEffect(() => {
+    if (!focusNext.current) return;
+    document.getElementById(focusNext.current)?.focus();
+    focusNext.current = null;
+  });
+  const change = (next: unknown[], focus: string) => {
+    focusNext.current = focus;
+    onChange(next);
+  };
+  const moveItem = (i: number, by: -1 | 1) => {
+    const to = i + by;
+    const edge = by === -1 ? to === 0 : to === items.length - 1;
+    // At the edge this direction is disabled (unfocusable): take the other one.
+    const button = (by === -1) !== edge ? 'up' : 'down';
+    change(move(items, i, by), `${fieldId(join(props.path, to))}-${button}`);
+  };
   return (
     <fieldset class="re-list" id={fieldId(props.path)} tabIndex={-1} aria-invalid={listError ? true : undefined}>
       <legend>{props.title}</legend>
@@ -39,9 +58,9 @@ export function ItemList(props: ListProps & {
           <ItemBox path={path} heading={isItem(raw) ? `${name}: ${props.label(raw)}` : `${name}: not an object`}>
             {isItem(raw) ? props.render(raw, path, (item) => onChange(replaceAt(items, i, item))) : <p class="muted">Edit this {noun} in the JSON.</p>}
             <div class="row re-item-tools">
-              <button type="button" aria-label={`Move ${name} up`} disabled={i === 0} onClick={() => onChange(move(items, i, -1))}>↑ Up</button>
-              <button type="button" aria-label={`Move ${name} down`} disabled={i === items.length - 1} onClick={() => onChange(move(items, i, 1))}>↓ Down</button>
-              <button type="button" class="danger" aria-label={`Remove ${name}`} onClick={() => onChange(removeAt(items, i))}>Remove</button>
+              <button type="button" id={`${fieldId(path)}-up`} aria-label={`Move ${name} up`} disabled={i === 0} onClick={() => moveItem(i, -1)}>↑ Up</button>
+              <button type="button" id={`${fieldId(path)}-down`} aria-label={`Move ${name} down`} disabled={i === items.length - 1} onClick={() => moveItem(i, 1)}>↓ Down</button>
+              <button type="button" class="danger" aria-label={`Remove ${name}`} onClick={() => change(removeAt(items, i), fieldId(props.path))}>Remove</button>
             </div>
           </ItemBox>
         );
@@ -55,7 +74,7 @@ export function ItemList(props: ListProps & {
             </select>
           </div>
         )}
-        <button type="button" onClick={() => onChange([...items, props.make(kind)])}>Add {noun}</button>
+        <button type="button" onClick={() => change([...items, props.make(kind)], fieldId(join(props.path, items.length)))}>Add {noun}</button>
       </div>
     </fieldset>
   );
