@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
+import { DESKTOP, openBrowser, PHONE, screenshots, type Browser } from './helpers/browser.ts';
 import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
 
 /**
@@ -115,6 +115,10 @@ describe('rule editor', () => {
     expect(await page.getByRole('button', { name: 'Move action 2 up' }).evaluate((el) => el === document.activeElement)).toBe(true);
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshots(page, 'rule-form');
+    // One column at phone width: nothing sticks out sideways.
+    await page.setViewportSize(PHONE);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.setViewportSize(DESKTOP);
 
     await page.getByRole('button', { name: 'Save rule' }).click();
     await page.getByRole('heading', { name: 'Heating reminder', level: 1 }).waitFor();
@@ -246,6 +250,15 @@ describe('rule editor', () => {
         else: [{ type: 'command', device: lamp.id, capability: 'switch', value: false }],
       }],
     });
+  });
+
+  it('going from one rule page straight to another shows (and would save) the other rule', async () => {
+    const { page } = browser;
+    // The page is still at "Nested"; only the address changes, the page component stays.
+    await page.evaluate((id) => { location.hash = `#/rules/${id}`; }, ruleId);
+    await page.getByRole('heading', { name: 'Heating reminder v2', level: 1 }).waitFor();
+    expect(JSON.parse(await json(page).inputValue())).toMatchObject({ name: 'Heating reminder v2', traceLimit: 20 });
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Heating reminder v2');
   });
 
   it('every trigger, condition and action type has fields in the form, and a form edit keeps all of the JSON', async () => {

@@ -40,7 +40,10 @@ type Tab = 'edit' | 'traces' | 'dry-run' | 'versions';
 /** One rule: its definition (form and JSON, in step), traces step by step, dry run, versions with revert. */
 export function RulePage(props: { id: string }) {
   const isNew = props.id === 'new';
-  const [rule, setRule] = useState<RuleView | null>(null);
+  const [loaded, setRule] = useState<RuleView | null>(null);
+  // The page stays mounted when the address moves to another rule (or to a new one): never show,
+  // or save over it, the rule loaded before.
+  const rule = !isNew && loaded?.id === props.id ? loaded : null;
   const [tab, setTab] = useState<Tab>('edit');
   const [error, setError] = useState<string | null>(null);
 
@@ -68,7 +71,7 @@ export function RulePage(props: { id: string }) {
         ))}
       </div>
       <div role="tabpanel">
-        {tab === 'edit' && <Editor rule={rule} onSaved={(saved) => (isNew ? navigate(`/rules/${saved.id}`) : setRule(saved))} />}
+        {tab === 'edit' && <Editor key={rule?.id ?? 'new'} rule={rule} onSaved={(saved) => (isNew ? navigate(`/rules/${saved.id}`) : setRule(saved))} />}
         {tab === 'traces' && rule && <Traces ruleId={rule.id} />}
         {tab === 'dry-run' && rule && <DryRun ruleId={rule.id} />}
         {tab === 'versions' && rule && <Versions rule={rule} onReverted={setRule} />}
