@@ -5,7 +5,7 @@ import { Field, FormError, Spinner } from '../components/form.tsx';
 import { RuleBuilder } from '../components/rule-builder.tsx';
 import { RefsContext, usePickLists } from '../components/rule-editor/context.ts';
 import { focusPath } from '../components/rule-editor/focus.ts';
-import { RuleForm } from '../components/rule-editor/rule-form.tsx';
+import { LazyRuleForm } from '../components/rule-editor/lazy-form.tsx';
 import { useRuleText } from '../components/rule-editor/use-rule-text.ts';
 import { TraceView, type Trace } from '../components/trace-view.tsx';
 import { formatTime } from '../format.ts';
@@ -137,7 +137,7 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
           <h2>Rule</h2>
           {!parses && <p class="muted" role="status">The JSON does not parse: the form shows the last version that did and waits until it parses again.</p>}
           <RefsContext.Provider value={{ devices: all, ...picks, error: fieldError }}>
-            <RuleForm rule={rule} onChange={fromForm} disabled={!parses} />
+            <LazyRuleForm rule={rule} onChange={fromForm} disabled={!parses} />
           </RefsContext.Provider>
         </div>
         <div class="re-json">
