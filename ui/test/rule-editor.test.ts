@@ -159,6 +159,21 @@ describe('rule editor', () => {
 
     // The stored rule is untouched by the refused save.
     expect((await stored(ruleId)).triggers).toEqual([{ type: 'state', device: button.id, capability: 'switch', to: true, for: '10m' }]);
+
+    // An error about an item as a whole is shown at that item: a sun trigger while the home
+    // has no location set.
+    await forField.fill('10m');
+    await add(page, 'trigger', 'Sunrise / sunset');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.locator('#rule-json-error[data-path="triggers.1"]').waitFor();
+    const sun = item(page, 'trigger 2: Sunrise / sunset');
+    await sun.locator('#rf-triggers-1-error').waitFor();
+    expect(await sun.getAttribute('aria-describedby')).toBe('rf-triggers-1-error');
+    expect(await sun.evaluate((el) => el === document.activeElement)).toBe(true);
+    // The earlier field error is gone with the fix.
+    expect(await forField.getAttribute('aria-invalid')).toBeNull();
+    await page.getByRole('button', { name: 'Remove trigger 2' }).click();
+    expect((await stored(ruleId)).triggers).toHaveLength(1);
   });
 
   it('editing the JSON updates the form; form edits keep fields the form has no control for', async () => {

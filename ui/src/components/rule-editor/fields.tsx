@@ -110,9 +110,9 @@ export function Check(props: { path: string; label: string; value: unknown; onCh
   return (
     <div class="field re-check">
       <label for={id}>
-        <input id={id} type="checkbox" checked={props.value === true} aria-invalid={error ? true : undefined} onChange={(e) => props.onChange(e.currentTarget.checked)} /> {props.label}
+        <input id={id} type="checkbox" checked={props.value === true} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} onChange={(e) => props.onChange(e.currentTarget.checked)} /> {props.label}
       </label>
-      {error && <p class="field-error" data-path={props.path}>{error}</p>}
+      {error && <p class="field-error" id={`${id}-error`} data-path={props.path}>{error}</p>}
     </div>
   );
 }
@@ -128,12 +128,12 @@ export function Weekdays(props: { path: string; label: string; value: unknown; o
     props.onChange(next.length ? next : undefined);
   };
   return (
-    <fieldset class="re-days" id={fieldId(props.path)} tabIndex={-1} aria-invalid={error ? true : undefined}>
+    <fieldset class="re-days" id={fieldId(props.path)} tabIndex={-1} aria-describedby={error ? `${fieldId(props.path)}-error` : undefined}>
       <legend>{props.label}</legend>
       {DAYS.map(([d, label]) => (
         <label><input type="checkbox" checked={days.includes(d)} onChange={(e) => toggle(d, e.currentTarget.checked)} /> {label}</label>
       ))}
-      {error && <p class="field-error" data-path={props.path}>{error}</p>}
+      {error && <p class="field-error" id={`${fieldId(props.path)}-error`} data-path={props.path}>{error}</p>}
     </fieldset>
   );
 }

@@ -47,9 +47,9 @@ export function ItemList(props: ListProps & {
     change(move(items, i, by), `${fieldId(join(props.path, to))}-${button}`);
   };
   return (
-    <fieldset class="re-list" id={fieldId(props.path)} tabIndex={-1} aria-invalid={listError ? true : undefined}>
+    <fieldset class="re-list" id={fieldId(props.path)} tabIndex={-1} aria-describedby={listError ? `${fieldId(props.path)}-error` : undefined}>
       <legend>{props.title}</legend>
-      {listError && <p class="field-error" data-path={props.path}>{listError}</p>}
+      {listError && <p class="field-error" id={`${fieldId(props.path)}-error`} data-path={props.path}>{listError}</p>}
       {items.length === 0 && <p class="muted">None yet.</p>}
       {items.map((raw, i) => {
         const path = join(props.path, i);
@@ -98,9 +98,9 @@ function ItemBox(props: { path: string; heading: string; children: ComponentChil
   const atType = useErrorAt(join(props.path, 'type'));
   const whole = atItem ?? atType;
   return (
-    <fieldset class="re-item" id={fieldId(props.path)} tabIndex={-1} aria-invalid={whole ? true : undefined}>
+    <fieldset class="re-item" id={fieldId(props.path)} tabIndex={-1} aria-describedby={whole ? `${fieldId(props.path)}-error` : undefined}>
       <legend>{props.heading}</legend>
-      {whole && <p class="field-error" data-path={props.path}>{whole}</p>}
+      {whole && <p class="field-error" id={`${fieldId(props.path)}-error`} data-path={props.path}>{whole}</p>}
       {props.children}
     </fieldset>
   );
