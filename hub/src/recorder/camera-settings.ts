@@ -27,6 +27,10 @@ export interface CameraSettings {
   /** Seconds kept after an event when its source gives no length (a sensor). */
   postRollS: number;
   triggers: CameraTriggerLink[];
+  /** Motion detection on the sub stream (a camera without one cannot turn it on). */
+  motion: boolean;
+  /** Scene-change score (0..1) a sampled frame needs to count as motion. */
+  motionThreshold: number;
 }
 
 export const DEFAULT_CAMERA_SETTINGS: CameraSettings = {
@@ -35,6 +39,8 @@ export const DEFAULT_CAMERA_SETTINGS: CameraSettings = {
   preRollS: 10,
   postRollS: 20,
   triggers: [],
+  motion: false,
+  motionThreshold: 0.02,
 };
 
 /** Reads the stored JSON: unknown or missing fields fall back to the defaults. */
@@ -53,6 +59,8 @@ export function mergeCameraSettings(base: CameraSettings, patch: Partial<CameraS
     preRollS: patch.preRollS ?? base.preRollS,
     postRollS: patch.postRollS ?? base.postRollS,
     triggers: patch.triggers ?? base.triggers,
+    motion: patch.motion ?? base.motion,
+    motionThreshold: patch.motionThreshold ?? base.motionThreshold,
   };
 }
 

@@ -17,7 +17,7 @@ export interface ClipView {
 export interface ClipRequest {
   /** After now; default the camera's post-roll. */
   seconds?: number;
-  /** user | rule | device */
+  /** user | rule | device | motion */
   source: string;
   details?: Record<string, unknown>;
 }

@@ -39,10 +39,11 @@ export class MotionDetector {
     this.#onMotion = onMotion;
   }
 
-  /** The `-vf` of the decoding output (its metadata lines go to fd 3). */
+  /** The `-vf` of the decoding output (its metadata lines go to fd 3, unbuffered: `direct`,
+   * or they would wait in a 32 KiB buffer). */
   filter(): string {
     const { fps, width, threshold } = this.#o;
-    return `fps=${fps},scale=${width}:-2,select=gt(scene\\,${threshold}),metadata=mode=print:file='pipe\\:3'`;
+    return `fps=${fps},scale=${width}:-2,select=gt(scene\\,${threshold}),metadata=mode=print:file='pipe\\:3':direct=1`;
   }
 
   /** A new ffmpeg run: timestamps start again. */

@@ -22,6 +22,7 @@ import { reconcileAtStart, type ReconcileResult } from './reconcile.ts';
 import { dayOf, INCOMING_DIR } from './segment-layout.ts';
 import { HlsTickets, type LiveStreamName } from './hls-tickets.ts';
 import { SubStream } from './sub-stream.ts';
+import { DEFAULT_MOTION } from './motion.ts';
 import type { HlsWindow } from './hls.ts';
 import type { LiveViewer } from './live.ts';
 import { probeCamera, type ProbeResult } from './probe.ts';
@@ -121,6 +122,8 @@ export interface StorageView {
 }
 
 const iso = (t: number) => new Date(t).toISOString();
+/** What the sub stream's ffmpeg depends on in the settings (a change restarts it). */
+const motionOf = (c: CameraRow) => { const s = parseCameraSettings(c.settings); return `${s.motion}:${s.motionThreshold}`; };
 
 /**
  * The recorder part: cameras (added after an ffprobe), one CameraRecorder (supervised ffmpeg)
@@ -264,6 +267,7 @@ export class RecorderService {
     if (input.subUrl) parseCameraUrl(input.subUrl, 'subUrl');
     const settings = mergeCameraSettings(DEFAULT_CAMERA_SETTINGS, input.settings ?? {});
     this.#checkSettings(settings, actor);
+    this.#checkMotion(settings, Boolean(input.subUrl));
     const probed = await (this.#d.probe ?? probeCamera)(input.url);
     const sub = input.subUrl ? await this.#probeSub(input.subUrl) : null;
     const camera: CameraRow = {
@@ -288,6 +292,9 @@ export class RecorderService {
     // Only new links are checked: a sensor removed since must not block renaming the camera.
     if (input.settings?.triggers) this.#checkSettings(settings, actor);
     if (input.subUrl) parseCameraUrl(input.subUrl, 'subUrl');
+    // Removing the sub stream turns motion detection off with it.
+    if (input.subUrl === null && !input.settings?.motion) settings.motion = false;
+    this.#checkMotion(settings, input.subUrl === undefined ? Boolean(camera.sub) : Boolean(input.subUrl));
     const sub = input.subUrl === undefined ? camera.sub ?? null : input.subUrl === null ? null : await this.#probeSub(input.subUrl);
     const next: CameraRow = { ...camera, name: input.name ?? camera.name, mode: input.mode ?? camera.mode, settings: JSON.stringify(settings), sub };
     this.repo.updateCamera(id, next);
@@ -297,7 +304,7 @@ export class RecorderService {
     if (next.mode !== camera.mode) {
       await this.#stopRecorder(id);
       this.#startRecorder(next);
-    } else if (input.subUrl !== undefined) {
+    } else if (input.subUrl !== undefined || motionOf(next) !== motionOf(camera)) {
       // Only the sub stream changed: recording goes on without a gap.
       await this.#subStreams.get(id)?.stop();
       this.#subStreams.delete(id);
@@ -481,6 +488,27 @@ export class RecorderService {
     this.#enforceLimits();
   }
 
+  /** Motion is computed on the sub stream only: the main stream is never decoded. */
+  #checkMotion(settings: CameraSettings, hasSub: boolean): void {
+    if (settings.motion && !hasSub) {
+      throw new HubError('validation_failed', "body: 'settings.motion' needs a sub stream (subUrl)", { location: 'body', field: 'settings.motion', rule: 'needs_sub_stream' });
+    }
+  }
+
+  /** A change of motion detection on the sub stream: one event, and a clip in events mode. */
+  #onMotion(cameraId: string, at: number, score: number): void {
+    const camera = this.repo.getCamera(cameraId);
+    if (!camera) return;
+    this.repo.insertEvent(cameraId, at, 'motion', { score });
+    this.#d.bus.emit('recording.event', { cameraId, kind: 'motion', at });
+    if (camera.mode !== 'events') return;
+    try {
+      this.#clips.clip(camera, { source: 'motion', details: { score } });
+    } catch (err) {
+      this.#d.log.warn({ err, camera: cameraId }, 'event clip from motion failed');
+    }
+  }
+
   #checkSettings(settings: CameraSettings, actor: Actor): void {
     const devices = this.#d.devices;
     if (!devices) return;
@@ -566,7 +594,12 @@ export class RecorderService {
 
   /** The sub stream's own ffmpeg: live view and HLS for phones (recording stays on the main stream). */
   #startSubStream(camera: CameraRow, sub: SubStreamInfo): void {
+    const settings = parseCameraSettings(camera.settings);
+    const motion = settings.motion
+      ? { ...DEFAULT_MOTION, threshold: settings.motionThreshold, onMotion: (at: number, score: number) => this.#onMotion(camera.id, at, score) }
+      : undefined;
     const stream = new SubStream({
+      ...(motion ? { motion } : {}),
       cameraId: camera.id,
       url: sub.url,
       clock: this.#d.clock,

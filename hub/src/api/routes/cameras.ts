@@ -21,6 +21,8 @@ const Settings = Type.Object({
   preRollS: Type.Integer({ minimum: 0, maximum: 120 }),
   postRollS: Type.Integer({ minimum: 1, maximum: 600 }),
   triggers: Type.Array(TriggerLink, { maxItems: 32 }),
+  motion: Type.Boolean(),
+  motionThreshold: Type.Number({ minimum: 0.001, maximum: 1 }),
 }, closed);
 const SettingsPatch = Type.Partial(Settings, closed);
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
