@@ -303,6 +303,7 @@ describe('rule editor', () => {
         { type: 'weekday', days: ['mon'] },
         { type: 'sun', after: 'sunset', afterOffset: '10m', before: 'sunrise' },
         { type: 'and', conditions: [{ type: 'not', conditions: [{ type: 'weekday', days: ['sun'] }] }] },
+        { type: 'state', device: sensor.id, capability: 'temperature', value: [18, 19] },
       ],
       actions: [
         { type: 'command', device: lamp.id, capability: 'switch', value: true, continueOnError: true },
@@ -328,5 +329,13 @@ describe('rule editor', () => {
     // One edit in the form rewrites the JSON from the whole rule: nothing else changes.
     await page.getByLabel('Name', { exact: true }).fill('Everything, renamed');
     expect(JSON.parse(await json(page).inputValue())).toEqual({ ...everything, name: 'Everything, renamed' });
+
+    // A state condition's "any of" list: each value typed by the capability; down to one value,
+    // it is a plain value again.
+    const anyOf = item(page, 'condition 7: Device is in a state');
+    expect(await anyOf.getByLabel('Is (value 2) (°C)').inputValue()).toBe('19');
+    await anyOf.getByRole('button', { name: 'Remove value 1' }).click();
+    expect(await anyOf.getByLabel('Is (°C)', { exact: true }).inputValue()).toBe('19');
+    expect(JSON.parse(await json(page).inputValue()).conditions[6]).toEqual({ type: 'state', device: sensor.id, capability: 'temperature', value: 19 });
   });
 });

@@ -3,8 +3,9 @@ import { defaultValue } from './capabilities.ts';
 import { useRefs } from './context.ts';
 import { DeviceTarget, firstTarget } from './device-fields.tsx';
 import { join, listOf, withField, type Item } from './edit.ts';
-import { Choice, DurationInput, NumberInput, TextInput, ValueInput, Weekdays } from './fields.tsx';
+import { Choice, DurationInput, NumberInput, TextInput, Weekdays } from './fields.tsx';
 import { ItemList, type ListProps } from './item-list.tsx';
+import { ValueList } from './value-list.tsx';
 
 export const CONDITION_KINDS: [string, string][] = [
   ['state', 'Device is in a state'],
@@ -46,9 +47,7 @@ export function ConditionFields(props: { item: Item; path: string; onChange: (it
       return (
         <>
           <DeviceTarget path={path} item={item} filter="any" valueKeys={Array.isArray(item.value) ? [] : ['value']} required={Array.isArray(item.value) ? undefined : 'value'} onChange={onChange} />
-          {Array.isArray(item.value)
-            ? <p class="muted">Any of {JSON.stringify(item.value)}: edit the list in the JSON.</p>
-            : <ValueInput path={at('value')} label="Is" capability={capability} value={item.value} onChange={(v) => set('value', v)} />}
+          <ValueList path={at('value')} capability={capability} value={item.value} onChange={(v) => set('value', v)} />
         </>
       );
     case 'numeric':
