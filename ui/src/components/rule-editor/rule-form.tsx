@@ -27,8 +27,8 @@ export function RuleForm(props: { rule: Item; onChange: (rule: Item) => void; di
   return (
     <fieldset class="re-form" disabled={props.disabled}>
       <legend class="sr-only">Rule</legend>
+      <TextInput path="name" label="Name" value={rule.name} onChange={(t) => set('name', t)} />
       <div class="row">
-        <TextInput path="name" label="Name" value={rule.name} onChange={(t) => set('name', t)} />
         <Choice path="mode" label="Mode" value={rule.mode} options={MODES} hint={MODE_HINTS[String(rule.mode)]} onChange={(v) => onChange(v === 'queued' || v === 'parallel' ? withField(rule, 'mode', v) : withField(withField(rule, 'mode', v), 'max', undefined))} />
         {bounded && <NumberInput path="max" label={rule.mode === 'queued' ? 'Most waiting' : 'Most at once'} value={rule.max} min={1} max={100} step="1" hint="Empty: 10" onChange={(n) => set('max', n)} />}
       </div>
