@@ -17,6 +17,7 @@ describe('rule editor', () => {
   let button: FakeDevice;
   let lamp: FakeDevice;
   let sensor: FakeDevice;
+  let remote: FakeDevice;
   let ruleId: string;
 
   /** The hub's answer without the fields it adds: what was saved. */
@@ -52,6 +53,7 @@ describe('rule editor', () => {
     button = await addMqttDevice(home.hub, token, 'Button', ['switch']);
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);
     sensor = await addMqttDevice(home.hub, token, 'Sensor', ['temperature']);
+    remote = await addMqttDevice(home.hub, token, 'Remote', ['button']);
     browser = await openBrowser();
     const { page } = browser;
     await page.goto(`${home.hub.baseUrl}/#/rules`);
@@ -62,7 +64,7 @@ describe('rule editor', () => {
   });
 
   afterAll(async () => {
-    for (const d of [button, lamp, sensor]) d?.client.end(true);
+    for (const d of [button, lamp, sensor, remote]) d?.client.end(true);
     await browser?.close();
     await home?.cleanup();
   });
@@ -221,6 +223,11 @@ describe('rule editor', () => {
     await page.getByRole('button', { name: 'Remove action 1' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Nested');
     await addTo(page, 'triggers', 'trigger', 'Hub starts');
+    // A button press is a state trigger on the device that has a button, which is picked for it.
+    await addTo(page, 'triggers', 'trigger', 'Button, motion or contact event');
+    const press = item(page, 'trigger 2: Device state changes');
+    expect(await press.getByLabel('Device', { exact: true }).inputValue()).toBe(remote.id);
+    await press.getByLabel('To', { exact: true }).fill('double');
 
     await addTo(page, 'conditions', 'condition', 'Any of (or)');
     await addTo(page, 'conditions.0.conditions', 'condition', 'Weekday');
@@ -250,7 +257,7 @@ describe('rule editor', () => {
     expect(await stored(id)).toEqual({
       name: 'Nested',
       mode: 'single',
-      triggers: [{ type: 'hub_start' }],
+      triggers: [{ type: 'hub_start' }, { type: 'state', device: remote.id, capability: 'button', to: 'double' }],
       conditions: [{
         type: 'or',
         conditions: [
