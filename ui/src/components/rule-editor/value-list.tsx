@@ -1,3 +1,4 @@
+import { useRef } from 'preact/hooks';
 import { defaultValue } from './capabilities.ts';
 import { fieldId, join, removeAt, replaceAt } from './edit.ts';
 import { ValueInput } from './fields.tsx';
@@ -12,14 +13,20 @@ export function ValueList(props: { path: string; capability: string | undefined;
   const values = (Array.isArray(props.value) ? props.value : [props.value]) as (Value | undefined)[];
   const set = (next: (Value | undefined)[]) => props.onChange(next.length === 1 ? next[0] : next);
   const many = values.length > 1;
+  const group = useRef<HTMLDivElement>(null);
+  // The removed value's button is gone: keep the keyboard in this group rather than lose it.
+  const remove = (i: number) => {
+    set(removeAt(values, i));
+    requestAnimationFrame(() => group.current?.focus());
+  };
   return (
-    <div class="re-values" role="group" aria-label="Is any of">
+    <div class="re-values" role="group" aria-label="Is any of" ref={group} tabIndex={-1}>
       {values.map((v, i) => {
         const path = many ? join(props.path, i) : props.path;
         return (
           <div class="row">
             <ValueInput path={path} label={many ? `Is (value ${i + 1})` : 'Is'} capability={props.capability} value={v} onChange={(x) => set(replaceAt(values, i, x))} />
-            {many && <button type="button" id={`${fieldId(path)}-remove`} aria-label={`Remove value ${i + 1}`} onClick={() => set(removeAt(values, i))}>Remove</button>}
+            {many && <button type="button" id={`${fieldId(path)}-remove`} aria-label={`Remove value ${i + 1}`} onClick={() => remove(i)}>Remove</button>}
           </div>
         );
       })}
