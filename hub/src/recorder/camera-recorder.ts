@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import { spawnFfmpeg } from './ffmpeg-process.ts';
+import { cameraInputArgs, spawnFfmpeg } from './ffmpeg-process.ts';
 import { LiveStream } from './live.ts';
 import { redact } from './url.ts';
 
@@ -78,9 +78,8 @@ export class CameraRecorder {
   args(prefix: string): string[] {
     return [
       '-hide_banner', '-nostats', '-loglevel', 'error',
-      // TCP: no lost UDP packets on Wi-Fi; the I/O timeout (µs) ends a run whose camera vanished.
-      '-rtsp_transport', 'tcp', '-timeout', '5000000',
-      '-i', this.#o.url,
+      // The URL (with its credentials) comes on fd 4, not on the command line.
+      ...cameraInputArgs(),
       '-map', '0:v:0', '-c', 'copy',
       '-f', 'segment', '-segment_time', String(this.#o.segmentSeconds), '-reset_timestamps', '1', '-segment_format', 'mp4',
       '-segment_list', 'pipe:1', '-segment_list_type', 'csv',
@@ -117,7 +116,7 @@ export class CameraRecorder {
     const { clock, log } = this.#o;
     this.#runPrefix = String(clock.now());
     const prefix = this.#runPrefix;
-    const child = spawnFfmpeg(this.#o.ffmpeg ?? 'ffmpeg', this.args(prefix));
+    const child = spawnFfmpeg(this.#o.ffmpeg ?? 'ffmpeg', this.args(prefix), this.#o.url);
     this.live.reset();
     const liveOut = child.stdio[3] as Readable | null;
     liveOut?.on('data', (d: Buffer) => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { HubError } from '../core/errors.ts';
+import { cameraInputArgs, cameraInputList } from './ffmpeg-process.ts';
 import { redact } from './url.ts';
 
 export interface ProbeResult {
@@ -12,10 +13,12 @@ export interface ProbeResult {
 /** What the recorder can copy into MP4 segments without transcoding. */
 export const RECORDABLE_CODECS = new Set(['h264', 'hevc']);
 
-/** Runs a program, collecting stdout/stderr, killed after `timeoutMs`. */
-export function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+/** Runs a program, collecting stdout/stderr, killed after `timeoutMs`; `stdin` is written to it. */
+export function run(cmd: string, args: string[], timeoutMs: number, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {}); // a program that failed at once closed it
+    child.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -38,11 +41,12 @@ function frameRate(text: string | undefined): number {
  * Error messages and details never carry the URL's credentials.
  */
 export async function probeCamera(url: string, timeoutMs = 10_000): Promise<ProbeResult> {
+  // The URL goes in on stdin (see cameraInputArgs), not on the command line.
   const args = [
-    '-v', 'error', '-rtsp_transport', 'tcp', '-timeout', String(Math.floor(timeoutMs * 1000 * 0.8)),
-    '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,avg_frame_rate,r_frame_rate', '-of', 'json', url,
+    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,avg_frame_rate,r_frame_rate', '-of', 'json',
+    ...cameraInputArgs(0),
   ];
-  const result = await run('ffprobe', args, timeoutMs);
+  const result = await run('ffprobe', args, timeoutMs, cameraInputList(url, Math.floor(timeoutMs * 1000 * 0.8)));
   if (result.code !== 0 || result.timedOut) {
     const text = redact(result.stderr.trim().split('\n').pop() ?? '', url);
     // It answered, but with a stream ffmpeg cannot read: the camera's format, not the network.

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import { spawnFfmpeg } from './ffmpeg-process.ts';
+import { cameraInputArgs, spawnFfmpeg } from './ffmpeg-process.ts';
 import { LiveStream } from './live.ts';
 import { MotionDetector, type MotionOptions } from './motion.ts';
 import { redact } from './url.ts';
@@ -55,8 +55,7 @@ export class SubStream {
   args(): string[] {
     const args = [
       '-hide_banner', '-nostats', '-loglevel', 'error',
-      '-rtsp_transport', 'tcp', '-timeout', '5000000',
-      '-i', this.#o.url,
+      ...cameraInputArgs(), // the URL on fd 4, off the command line
       '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', 'frag_every_frame+empty_moov+default_base_moof', '-flush_packets', '1', 'pipe:1',
     ];
     if (this.#motion) args.push('-map', '0:v:0', '-vf', this.#motion.filter(), '-f', 'null', '-');
@@ -82,7 +81,7 @@ export class SubStream {
 
   #spawn(): void {
     const { log, cameraId } = this.#o;
-    const child = spawnFfmpeg(this.#o.ffmpeg ?? 'ffmpeg', this.args());
+    const child = spawnFfmpeg(this.#o.ffmpeg ?? 'ffmpeg', this.args(), this.#o.url);
     this.#child = child;
     this.live.reset();
     this.#motion?.reset();

@@ -8,6 +8,7 @@ import { DATABASE_FILE } from '../../src/store/store.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { footageFiles } from '../helpers/footage.ts';
+import { childCommandLines } from '../helpers/processes.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -122,6 +123,14 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     }
     const cam = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
     expect(cam.body.available).toBe(true);
+  });
+
+  it('keeps the camera URL and its password off ffmpeg\'s command line', () => {
+    const ffmpegs = childCommandLines(hub.proc.pid!, 'ffmpeg');
+    expect(ffmpegs).toHaveLength(1);
+    const argv = ffmpegs[0]!.join(' ');
+    expect(argv).toContain('-i pipe:4');
+    for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), `127.0.0.1:${camera.port}`]) expect(argv).not.toContain(secret);
   });
 
   it('plays a range back as one MP4 without re-encoding', async () => {

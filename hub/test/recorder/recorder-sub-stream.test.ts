@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { footageFiles } from '../helpers/footage.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { childCommandLines } from '../helpers/processes.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -76,9 +77,11 @@ describe.skipIf(unavailable !== null)('sub stream with a real RTSP camera', () =
     const root = join(tmp.dir, 'recordings');
     await until('a recorded segment', async () => footageFiles(root, cameraId).length > 0);
     for (const file of footageFiles(root, cameraId)) expect(probeFile(join(root, file))).toMatchObject({ width: 320, height: 240 });
-    // One ffmpeg per stream: the recorder on /cam, the sub stream's own on /sub.
-    expect(ffmpegsReading('/cam')).toBe(1);
-    expect(ffmpegsReading('/sub')).toBe(1);
+    // One ffmpeg per stream: the recorder (segments) and the sub stream's own; neither has
+    // the URL or its password on its command line (ffmpeg reads them from fd 4).
+    expect(recorders()).toBe(1);
+    expect(subStreams()).toBe(1);
+    for (const argv of childCommandLines(hub.proc.pid!, 'ffmpeg')) expect(argv.join(' ')).not.toContain(PASSWORD);
   });
 
   it('serves HLS of the sub stream with ?stream=sub', async () => {
@@ -98,23 +101,19 @@ describe.skipIf(unavailable !== null)('sub stream with a real RTSP camera', () =
     const hls = await api(hub.baseUrl, 'POST', `/api/v1/cameras/${cameraId}/hls?stream=sub`, { token });
     expect(hls.status).toBe(400);
     expect(hls.body.error).toMatchObject({ code: 'validation_failed', details: { field: 'stream' } });
-    await until('the sub stream ffmpeg to exit', async () => ffmpegsReading('/sub') === 0, 5000);
-    expect(ffmpegsReading('/cam')).toBe(1);
+    await until('the sub stream ffmpeg to exit', async () => subStreams() === 0, 5000);
+    expect(recorders()).toBe(1);
   });
 
   it('never writes the password to the logs', () => {
     expect(JSON.stringify(hub.logs)).not.toContain(PASSWORD);
   });
 
-  /** ffmpeg processes whose input is this camera path. */
-  function ffmpegsReading(path: string): number {
-    let n = 0;
-    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.endsWith(`:${camera.port}${path}`))) n++;
-      } catch { /* gone meanwhile */ }
-    }
-    return n;
+  /** The hub's ffmpeg processes that write segments (the recorder) and those that do not (sub stream). */
+  function recorders(): number {
+    return childCommandLines(hub.proc.pid!, 'ffmpeg').filter((argv) => argv.includes('segment')).length;
+  }
+  function subStreams(): number {
+    return childCommandLines(hub.proc.pid!, 'ffmpeg').filter((argv) => !argv.includes('segment')).length;
   }
 });

@@ -47,7 +47,9 @@ describe('CameraRecorder', () => {
     });
     const args = recorder.args('123');
     expect(args.join(' ')).toContain('-map 0:v:0 -c copy -f segment -segment_time 4 -reset_timestamps 1 -segment_format mp4');
-    expect(args.join(' ')).toContain('-rtsp_transport tcp');
+    // The URL is not on the command line: ffmpeg reads it from fd 4.
+    expect(args.join(' ')).toContain('-f concat -safe 0');
+    expect(args.join(' ')).not.toContain('127.0.0.1');
     expect(args.some((a) => /^-(c:v|vcodec|codec:v)$/.test(a) || /lib(x26|vpx)/.test(a))).toBe(false);
   });
 
