@@ -152,6 +152,27 @@ describe('relay: one node with SQLite', () => {
     expect(pushService.received).toHaveLength(2);
   });
 
+  it("removing a user at the hub makes the relay refuse their device at once; another user's device keeps working", async () => {
+    const bea = await api(hub.baseUrl, 'POST', '/api/v1/users', { token, body: { username: 'bea', password: PASSWORD, role: 'member' } });
+    expect(bea.status).toBe(201);
+    const phone = join(tmp.dir, 'bea-phone.json');
+    expect((await remote(['enroll', '--hub', hub.baseUrl, '--username', 'bea', '--password', PASSWORD, '--keys', phone, '--name', 'phone'])).code).toBe(0);
+    const before = await remote(['call', '--keys', phone, '--password', PASSWORD, 'GET', '/api/v1/me']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(JSON.parse(before.stdout).username).toBe('bea');
+
+    expect((await api(hub.baseUrl, 'DELETE', `/api/v1/users/${bea.body.id}`, { token })).status).toBe(204);
+    // The hub pushes the new signed device list through the tunnel; the relay applies it.
+    const refused = await waitFor(async () => {
+      const r = await remote(['call', '--keys', phone, 'GET', '/api/v1/me']);
+      return r.code === 3 ? r : undefined;
+    }, "the removed user's device refused");
+    expect(refused.stderr).toContain('device_revoked');
+    const owners = await remote(['call', '--keys', keys, 'GET', '/api/v1/me']);
+    expect(owners.code, owners.stderr).toBe(0);
+    expect(JSON.parse(owners.stdout).username).toBe('owner');
+  });
+
   it('the last-known state and "offline since" survive a relay restart (SQLite)', async () => {
     await hub.stop();
     const offline = await waitFor(async () => {

@@ -25,6 +25,7 @@ import { ruleRoutes } from './routes/rules.ts';
 import { sceneRoutes } from './routes/scenes.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { uiRoutes } from './routes/ui.ts';
+import { userRoutes } from './routes/users.ts';
 import { chooseSubprotocol, terminateStragglers } from './websocket.ts';
 
 export type { ApiDeps, ApiBroker } from './deps.ts';
@@ -73,7 +74,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (api) => {
-      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes]) {
+      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes]) {
         await api.register(plugin, { deps });
       }
     },

@@ -50,6 +50,8 @@ export interface ApiRemote {
   devices: {
     list(actor: UserActor): { id: string; name: string; publicKey: string; userId: string; username: string; role: string; createdAt: number }[];
     revoke(actor: UserActor, id: string): void;
+    /** Every device of the user, at the hub and (through the tunnel) the relay; returns how many. */
+    revokeUser(userId: string): number;
     setPush(actor: UserActor, id: string, subscription: { endpoint: string; keys: { p256dh: string; auth: string } } | null): void;
   };
   push: { publicKey: string };

@@ -12,6 +12,7 @@ import { LoginLimiter } from './login-limiter.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { checkPassword, checkUsername } from './policy.ts';
 import { RefreshTokens, rotateError } from './refresh-tokens.ts';
+import { UserAdmin } from './user-admin.ts';
 
 export type UserActor = Extract<Actor, { kind: 'user' }>;
 
@@ -48,12 +49,15 @@ export class AuthService {
   readonly #access: AccessTokens;
   readonly #refresh: RefreshTokens;
   readonly #limiter: LoginLimiter;
+  /** Adding, changing and removing users (owners and admins). */
+  readonly users: UserAdmin;
   #hasOwner = false;
 
   constructor(deps: AuthServiceDeps) {
     this.#deps = deps;
     this.#access = new AccessTokens(deps.store.settings, deps.clock, deps.config.accessTokenTtlS);
     this.#refresh = new RefreshTokens(deps.store, deps.clock, deps.config.refreshTokenTtlS);
+    this.users = new UserAdmin({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
     // Compute the decoy hash now, so the first login for an unknown user is not the slow one.
     void dummyHash();

@@ -22,6 +22,11 @@ export const ERROR_STATUS = {
   setup_required: 409,
   already_set_up: 409,
   username_taken: 409,
+  // User management (hub/src/auth/user-admin.ts): the hub keeps an owner; nobody removes or
+  // re-roles themselves.
+  user_not_found: 404,
+  last_owner: 409,
+  self_change_refused: 409,
   payload_too_large: 413,
   upgrade_required: 426,
   unsupported_media_type: 415,

@@ -48,4 +48,18 @@ export class UsersRepo {
   list(): UserRow[] {
     return (this.#db.prepare('SELECT * FROM users ORDER BY created_at').all() as RawUser[]).map(toUser);
   }
+
+  countRole(role: Role): number {
+    return (this.#db.prepare('SELECT count(*) AS n FROM users WHERE role = ?').get(role) as { n: number }).n;
+  }
+
+  update(id: string, change: { role?: Role; passwordHash?: string }): void {
+    if (change.role !== undefined) this.#db.prepare('UPDATE users SET role = ? WHERE id = ?').run(change.role, id);
+    if (change.passwordHash !== undefined) this.#db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(change.passwordHash, id);
+  }
+
+  /** Refresh tokens go with the row (ON DELETE CASCADE). */
+  delete(id: string): boolean {
+    return this.#db.prepare('DELETE FROM users WHERE id = ?').run(id).changes > 0;
+  }
 }

@@ -12,6 +12,7 @@ import { HubError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import type { Driver, DriverContext } from '../../src/devices/driver.ts';
 import { DeviceRegistry } from '../../src/devices/registry.ts';
+import { RemoteAccess } from '../../src/relay/service.ts';
 import type { DeviceRow } from '../../src/store/devices-repo.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -64,6 +65,8 @@ export interface Harness {
   registry: DeviceRegistry;
   driver: EchoDriver;
   broker: FakeBroker;
+  /** Remote access without a relay (only with `remote: true`): enrolled devices, no tunnel. */
+  remote: RemoteAccess | undefined;
   /** inject() with an optional bearer token. */
   call(method: InjectOptions['method'], url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; payload?: string }): Promise<LightMyRequestResponse>;
   /** Creates the owner through the API; returns its access token. */
@@ -75,7 +78,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(overrides: { config?: Record<string, unknown>; uiDir?: string; eventsMaxBufferedBytes?: number } = {}): Promise<Harness> {
+export async function harness(overrides: { config?: Record<string, unknown>; uiDir?: string; eventsMaxBufferedBytes?: number; remote?: boolean } = {}): Promise<Harness> {
   const tmp = tempDir();
   const config = validateConfig({ dataDir: tmp.dir, http: { bodyLimitBytes: 4096 }, ...overrides.config }, tmp.dir);
   const log = createLogger({ level: 'silent' });
@@ -88,8 +91,10 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
   await registry.start();
   const auth = new AuthService({ store, bus, clock, log, config: config.auth });
   const broker = new FakeBroker();
+  const remote = overrides.remote ? new RemoteAccess({ store, bus, clock, log, registry, auth, relay: null }) : undefined;
   const app = await buildApi({
     config, store, bus, clock, log, auth, registry, broker,
+    ...(remote ? { remote } : {}),
     version: '9.9.9-test',
     startedAt: clock.now(),
     partsHealth: () => ({ store: 'ok', broker: 'ok', devices: 'ok' }),
@@ -105,7 +110,7 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
 
   let users = 0;
   return {
-    app, store, bus, clock, config, auth, registry, driver, broker, call,
+    app, store, bus, clock, config, auth, registry, driver, broker, remote, call,
     async setupOwner() {
       const res = await call('POST', '/api/v1/setup', { body: OWNER });
       if (res.statusCode !== 201) throw new Error(`setup failed: ${res.statusCode} ${res.body}`);
