@@ -87,6 +87,9 @@ describe('user management', () => {
       expect(res.json().error.code).toBe('self_change_refused');
     }
     expect(h.store.users.byId(ownerId)!.role).toBe('owner');
+    const empty = await h.call('PATCH', `/api/v1/users/${memberId}`, { token: owner, body: {} });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().error.code).toBe('validation_failed');
     const missing = await h.call('DELETE', '/api/v1/users/usr_nobody', { token: owner });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('user_not_found');

@@ -11,7 +11,8 @@ const CreateBody = Type.Object(
   { username: Type.String({ minLength: 1, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }), password: Password, role: Role },
   closed,
 );
-const UpdateBody = Type.Object({ role: Type.Optional(Role), password: Type.Optional(Password) }, closed);
+// At least one field: an empty change would only leave a misleading audit row.
+const UpdateBody = Type.Object({ role: Type.Optional(Role), password: Type.Optional(Password) }, { ...closed, minProperties: 1 });
 
 /**
  * People in the household: owners and admins manage them (rules in hub/src/auth/user-admin.ts).
