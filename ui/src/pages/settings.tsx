@@ -7,14 +7,18 @@ import { formatTime } from '../format.ts';
 import { reload, rooms } from '../live.ts';
 import { useStore } from '../store.ts';
 import { RemoteAccess } from '../remote/remote-access.tsx';
+import { People } from '../components/people/people.tsx';
 
-/** The home (name, location for sun rules, time zone), MQTT integration users and hub health. */
+/** The home (name, location for sun rules, time zone), people, MQTT integration users and hub health. */
 export function Settings() {
+  const [me, setMe] = useState<User | null>(null);
+  useEffect(() => void api<User>('GET', '/me').then(setMe, () => undefined), []);
   return (
     <>
       <h1>Settings</h1>
-      <Me />
+      {me && <p data-testid="me">Signed in as <strong>{me.username}</strong> ({me.role}).</p>}
       <HomeForm />
+      {me && (me.role === 'owner' || me.role === 'admin') && <People me={me} />}
       <Rooms />
       <MqttUsers />
       <Storage />
@@ -301,11 +305,4 @@ function Rooms() {
       <FormError message={error} />
     </section>
   );
-}
-
-/** Who is signed in (user management itself waits for a users API). */
-function Me() {
-  const [me, setMe] = useState<User | null>(null);
-  useEffect(() => void api<User>('GET', '/me').then(setMe, () => undefined), []);
-  return me ? <p data-testid="me">Signed in as <strong>{me.username}</strong> ({me.role}).</p> : null;
 }
