@@ -109,6 +109,31 @@ describe('people', () => {
     await expect(other.getByRole('alert').textContent()).resolves.toBe('That username and password do not match.');
   });
 
+  it('the owner changes a role and resets a password; a short password is explained at its field', async () => {
+    const { page } = owner;
+    await page.getByLabel('Username', { exact: true }).fill('kim');
+    await page.getByLabel('Password', { exact: true }).fill('kims first password');
+    await page.getByRole('button', { name: 'Add person' }).click();
+    const kim = page.getByRole('listitem', { name: 'kim' });
+    await kim.waitFor();
+    await page.getByLabel('Role for kim').selectOption('guest');
+    await kim.getByRole('button', { name: 'Change role' }).click();
+    await kim.getByRole('status').filter({ hasText: 'kim is now guest.' }).waitFor();
+    await kim.getByTestId('role-kim').filter({ hasText: 'Guest' }).waitFor();
+    expect((await users()).find((u) => u.username === 'kim')?.role).toBe('guest');
+
+    await kim.getByRole('button', { name: 'Reset password' }).click();
+    await page.getByLabel('New password for kim').fill('short');
+    await kim.getByRole('button', { name: 'Set password', exact: true }).click();
+    await kim.getByRole('alert').filter({ hasText: 'A password needs at least 8 characters.' }).waitFor();
+    await page.getByLabel('New password for kim').fill('kims second password');
+    await kim.getByRole('button', { name: 'Set password', exact: true }).click();
+    await kim.getByRole('status').filter({ hasText: 'New password set for kim.' }).waitFor();
+    const login = (password: string) => api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'kim', password } });
+    expect((await login('kims second password')).status).toBe(200);
+    expect((await login('kims first password')).status).toBe(401);
+  });
+
   it('an admin cannot make owners, and the owner is out of their reach', async () => {
     const admin = { username: 'alex', password: 'alexs long password' };
     expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...admin, role: 'admin' } })).status).toBe(201);
@@ -121,5 +146,15 @@ describe('people', () => {
     expect(await page.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual(['Admin', 'Member', 'Guest']);
     await page.getByRole('listitem', { name: OWNER.username }).getByText('Only an owner can change an owner.').waitFor();
     expect(await page.getByRole('button', { name: `Remove ${OWNER.username}` }).count()).toBe(0);
+
+    // Meanwhile the owner makes kim an owner: the admin's page still offers to remove kim, and the
+    // hub's refusal is shown in kim's row in plain words.
+    const kimId = (await users()).find((u) => u.username === 'kim') as unknown as { id: string };
+    expect((await api(home.hub.baseUrl, 'PATCH', `/api/v1/users/${kimId.id}`, { token, body: { role: 'owner' } })).status).toBe(200);
+    const kim = page.getByRole('listitem', { name: 'kim' });
+    await kim.getByRole('button', { name: 'Remove kim' }).click();
+    await kim.getByRole('button', { name: 'Yes, remove kim' }).click();
+    await kim.getByRole('alert').filter({ hasText: 'Only an owner can make, change or remove an owner.' }).waitFor();
+    expect((await users()).find((u) => u.username === 'kim')?.role).toBe('owner');
   });
 });
