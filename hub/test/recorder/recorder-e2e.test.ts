@@ -11,6 +11,7 @@ import { footageFiles } from '../helpers/footage.ts';
 import { childCommandLines } from '../helpers/processes.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 // The real thing end to end: the hub process, ffmpeg, and GStreamer's RTSP server as the camera.
 const unavailable = await rtspCameraUnavailable();
@@ -19,16 +20,6 @@ if (unavailable) console.warn(`SKIPPING recorder tests: ${unavailable}`);
 const SEGMENT_S = 2;
 const PASSWORD = 'S3cret-p@ss';
 
-/** Polls until `check` returns a value (real ffmpeg, real time: no clock to move). */
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 25_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => {
   const tmp = tempDir();
@@ -99,7 +90,7 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
   });
 
   it('records H.264 segments of about the segment time and indexes each one', async () => {
-    const rec = await until('three segments', async () => {
+    const rec = await pollUntil('three segments', async () => {
       const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token });
       return r.body.segments.length >= 3 ? r.body : undefined;
     });
@@ -211,7 +202,7 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const ws = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${token}`);
     const messages: Buffer[] = [];
     ws.on('message', (data: Buffer) => messages.push(Buffer.from(data)));
-    await until('init and three fragments', async () => messages.length >= 4, 20_000).finally(() => ws.close());
+    await pollUntil('init and three fragments', async () => messages.length >= 4, 20_000).finally(() => ws.close());
     const boxType = (b: Buffer, at = 0) => b.toString('latin1', at + 4, at + 8);
     expect(boxType(messages[0]!)).toBe('ftyp');
     expect(boxType(messages[0]!, messages[0]!.readUInt32BE(0))).toBe('moov');
@@ -261,13 +252,13 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
 
   it('marks the camera unavailable when it goes away and recovers when it comes back', async () => {
     await camera.stop();
-    await until('camera unavailable', async () => {
+    await pollUntil('camera unavailable', async () => {
       const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
       return r.body.available === false;
     });
     const lostAt = Date.now();
     await camera.start(); // same port
-    await until('camera available again', async () => {
+    await pollUntil('camera available again', async () => {
       const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
       return r.body.available === true;
     });
@@ -297,7 +288,7 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const before = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body.segments.length;
     await hub.kill9();
     // Its ffmpeg dies with it (parent-death signal), or it would go on recording beside the next.
-    await until('the dead hub\'s ffmpeg to exit', async () => ffmpegsWriting(dir) === 0, 5000);
+    await pollUntil('the dead hub\'s ffmpeg to exit', async () => ffmpegsWriting(dir) === 0, 5000);
     // What the killed ffmpeg was writing is in incoming/; add a stray file there and in today's day.
     const strays = [join(dir, 'incoming', '1-00001.mp4'), join(dir, new Date().toISOString().slice(0, 10), '1-00002.mp4')];
     for (const f of strays) writeFileSync(f, 'half a segment');
@@ -305,7 +296,7 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     hub = await startHub(tmp.dir, [], env);
     token = await login();
     for (const f of strays) expect(existsSync(f)).toBe(false);
-    const rec = await until('recording to resume', async () => {
+    const rec = await pollUntil('recording to resume', async () => {
       const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token });
       return r.body.segments.length >= before + 2 ? r.body : undefined;
     });

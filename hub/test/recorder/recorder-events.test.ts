@@ -8,6 +8,7 @@ import { connectMqtt } from '../helpers/mqtt.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { footageFiles } from '../helpers/footage.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 // Events-only recording end to end: the real hub, ffmpeg, GStreamer's RTSP server as the camera,
 // and MQTT devices as the motion sensor and the doorbell a rule listens to.
@@ -20,15 +21,7 @@ const PRE_ROLL_S = 4;
 interface Segment { start: string; end: string; bytes: number; kind: string }
 interface Clip { id: number; at: string; start: string; end: string; source: string }
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000) => pollUntil(what, check, timeoutMs, 200);
 
 describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () => {
   const tmp = tempDir();

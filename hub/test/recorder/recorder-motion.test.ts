@@ -4,21 +4,13 @@ import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 // Motion from ffmpeg's scene score on the sub stream of a GStreamer camera whose test pattern
 // switches from a still picture to a moving ball on SIGUSR1.
 const unavailable = await rtspCameraUnavailable();
 if (unavailable) console.warn(`SKIPPING motion tests: ${unavailable}`);
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 25_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe.skipIf(unavailable !== null)('motion detection on the sub stream', () => {
   const tmp = tempDir();
@@ -48,7 +40,7 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
     const pushed: { type: string; kind?: string; cameraId?: string }[] = [];
     const events = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/events?token=${token}`);
     events.on('message', (d: Buffer) => pushed.push(JSON.parse(d.toString())));
-    await until('the events socket', async () => pushed.some((m) => m.type === 'ready'));
+    await pollUntil('the events socket', async () => pushed.some((m) => m.type === 'ready'));
 
     const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
       token, body: { name: 'Yard', url: camera.url(), subUrl: camera.subUrl(), mode: 'events', settings: { motion: true, preRollS: 2, postRollS: 4 } },
@@ -60,7 +52,7 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
 
     // Still picture: several segments recorded (so the sub stream's ffmpeg is well past its
     // start) and not one motion event or clip.
-    await until('8 s of recording', async () => {
+    await pollUntil('8 s of recording', async () => {
       const r = await recordings();
       return r.events.some((e: { kind: string }) => e.kind === 'camera_available') && Date.now() - Date.parse(added.body.createdAt) > 8000;
     });
@@ -69,13 +61,13 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
     expect(still.clips).toEqual([]);
 
     camera.switchPattern(); // the moving ball
-    const moving = await until('a motion event and its clip', async () => {
+    const moving = await pollUntil('a motion event and its clip', async () => {
       const r = await recordings();
       return r.events.some((e: { kind: string }) => e.kind === 'motion') && r.clips.length > 0 ? r : undefined;
     });
     expect(moving.clips[0]).toMatchObject({ source: 'motion' });
     expect(moving.events.find((e: { kind: string }) => e.kind === 'motion').details.score).toBeGreaterThan(0.02);
-    await until('motion on the events socket', async () => pushed.some((m) => m.type === 'recording.event' && m.kind === 'motion' && m.cameraId === id));
+    await pollUntil('motion on the events socket', async () => pushed.some((m) => m.type === 'recording.event' && m.kind === 'motion' && m.cameraId === id));
     events.close();
   });
 });

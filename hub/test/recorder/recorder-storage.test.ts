@@ -8,6 +8,7 @@ import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { footageBytes } from '../helpers/footage.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 // Storage limits end to end: the real hub and ffmpeg recording a real RTSP camera onto a real
 // file system (for the floor, a small tmpfs the test mounts, so "the disk is full" is real).
@@ -18,15 +19,7 @@ const SEGMENT_S = 2;
 const MB = 1024 * 1024;
 const baseEnv = { HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_BACKOFF_MAX_MS: '1000' };
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000) => pollUntil(what, check, timeoutMs, 100);
 
 describe.skipIf(unavailable !== null)('recordings budget with a real camera', () => {
   const tmp = tempDir();

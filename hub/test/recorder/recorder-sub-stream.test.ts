@@ -9,6 +9,7 @@ import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { childCommandLines } from '../helpers/processes.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 // A camera with a 320x240 main stream at /cam and a 160x120 sub stream at /sub (GStreamer).
 const unavailable = await rtspCameraUnavailable();
@@ -16,15 +17,6 @@ if (unavailable) console.warn(`SKIPPING sub stream tests: ${unavailable}`);
 
 const PASSWORD = 'Sub-s3cret';
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 25_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe.skipIf(unavailable !== null)('sub stream with a real RTSP camera', () => {
   const tmp = tempDir();
@@ -69,13 +61,13 @@ describe.skipIf(unavailable !== null)('sub stream with a real RTSP camera', () =
       const ws = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${token}&stream=${stream}`);
       const messages: Buffer[] = [];
       ws.on('message', (data: Buffer) => messages.push(Buffer.from(data)));
-      await until(`${stream}: init and three fragments`, async () => messages.length >= 4, 20_000).finally(() => ws.close());
+      await pollUntil(`${stream}: init and three fragments`, async () => messages.length >= 4, 20_000).finally(() => ws.close());
       const file = join(tmp.dir, `live-${stream}.mp4`);
       writeFileSync(file, Buffer.concat(messages));
       expect(probeFile(file)).toMatchObject({ codec: 'h264', width, height });
     }
     const root = join(tmp.dir, 'recordings');
-    await until('a recorded segment', async () => footageFiles(root, cameraId).length > 0);
+    await pollUntil('a recorded segment', async () => footageFiles(root, cameraId).length > 0);
     for (const file of footageFiles(root, cameraId)) expect(probeFile(join(root, file))).toMatchObject({ width: 320, height: 240 });
     // One ffmpeg per stream: the recorder (segments) and the sub stream's own; neither has
     // the URL or its password on its command line (ffmpeg reads them from fd 4).
@@ -101,7 +93,7 @@ describe.skipIf(unavailable !== null)('sub stream with a real RTSP camera', () =
     const hls = await api(hub.baseUrl, 'POST', `/api/v1/cameras/${cameraId}/hls?stream=sub`, { token });
     expect(hls.status).toBe(400);
     expect(hls.body.error).toMatchObject({ code: 'validation_failed', details: { field: 'stream' } });
-    await until('the sub stream ffmpeg to exit', async () => subStreams() === 0, 5000);
+    await pollUntil('the sub stream ffmpeg to exit', async () => subStreams() === 0, 5000);
     expect(recorders()).toBe(1);
   });
 
