@@ -263,27 +263,29 @@ void plug_mqtt_disconnected(plug_t *p)
 
 /* ---- commands ---- */
 
+/* `<head>"reason":"...","counter":N}`: the same fields for the published event and the note. */
+static bool rejection_json(buf_t *b, const char *head, cmd_result r, uint64_t counter)
+{
+    buf_str(b, head);
+    buf_str(b, "\"reason\":");
+    buf_json_str(b, cmd_reason(r));
+    buf_str(b, ",\"counter\":");
+    buf_u64(b, counter);
+    buf_char(b, '}');
+    return buf_ok(b);
+}
+
 static void report_rejection(plug_t *p, cmd_result r, uint64_t counter)
 {
     char mem[128];
     buf_t b;
     buf_init(&b, mem, sizeof mem);
-    buf_str(&b, "{\"type\":\"cmd_rejected\",\"reason\":");
-    buf_json_str(&b, cmd_reason(r));
-    buf_str(&b, ",\"counter\":");
-    buf_u64(&b, counter);
-    buf_char(&b, '}');
-    if (!buf_ok(&b)) return;
+    if (!rejection_json(&b, "{\"type\":\"cmd_rejected\",", r, counter)) return;
     if (p->state == PLUG_ONLINE) hal_mqtt_publish(p->topic_event, mem, b.len, 1, false);
     char note[160];
     buf_t n;
     buf_init(&n, note, sizeof note);
-    buf_str(&n, "{\"event\":\"command\",\"result\":\"rejected\",\"reason\":");
-    buf_json_str(&n, cmd_reason(r));
-    buf_str(&n, ",\"counter\":");
-    buf_u64(&n, counter);
-    buf_char(&n, '}');
-    if (buf_ok(&n)) notify(note);
+    if (rejection_json(&n, "{\"event\":\"command\",\"result\":\"rejected\",", r, counter)) notify(note);
 }
 
 void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t len)
