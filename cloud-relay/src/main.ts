@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Backplane } from './backplane/backplane.ts';
@@ -5,6 +6,12 @@ import { LocalBackplane } from './backplane/local.ts';
 import { RedisBackplane, parseSentinelUrl } from './backplane/redis.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.ts';
 import { RelayNode } from './relay-node.ts';
+import { WebApp } from './web-app.ts';
+
+/** The checkout's UI build, beside this package. */
+function defaultUiDir(): string {
+  return fileURLToPath(new URL('../../ui/dist', import.meta.url));
+}
 
 const USAGE = `Usage: npm run relay -- [options]
   --port N              WebSocket port (0 picks a free one; default 8443)
@@ -12,6 +19,8 @@ const USAGE = `Usage: npm run relay -- [options]
   --redis URL           share presence, routing and blobs with other nodes through Redis:
                         redis://, rediss:// or redis-sentinel://host:port[,host:port]/name
   --data DIR            single-node store (SQLite) when there is no --redis (default ./relay-data)
+  --ui DIR              serve the web app built in DIR (ui/dist) to remote browsers on this port;
+                        --no-ui serves none (default: ui/dist of this checkout when it is built)
   --max-frame-bytes N   --device-rate N --device-burst N --hub-rate N --hub-burst N
   --hub-out-rate N      --hub-out-burst N (frames/s a hub may send its devices)
   --tunnels-per-min N   --sessions-per-hub N --max-state-bytes N --pushes-per-min N
@@ -54,6 +63,8 @@ try {
       host: { type: 'string' },
       redis: { type: 'string' },
       data: { type: 'string' },
+      ui: { type: 'string' },
+      'no-ui': { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
       'push-allow-loopback': { type: 'boolean' },
@@ -84,11 +95,21 @@ if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl) && !parseSentinelU
 const log = pino({ level, base: { part: 'relay' } });
 const backplane: Backplane = redisUrl ? new RedisBackplane(redisUrl) : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');
 if (backplane instanceof RedisBackplane) backplane.onError = (err) => log.warn({ err: err.message }, 'redis connection error');
-const node = new RelayNode({ backplane, log, limits });
+const uiDir = parsed['no-ui'] ? null : ((parsed.ui as string | undefined) ?? defaultUiDir());
+let webApp: WebApp | undefined;
+if (uiDir !== null) {
+  try {
+    webApp = new WebApp(uiDir);
+  } catch (err) {
+    // An explicit --ui that cannot be read is a mistake; the default is only there when built.
+    if (parsed.ui !== undefined) fail(`--ui ${uiDir}: ${(err as Error).message}`);
+  }
+}
+const node = new RelayNode({ backplane, log, limits, ...(webApp ? { webApp } : {}) });
 
 try {
   const bound = await node.listen(port, (parsed.host as string | undefined) ?? '0.0.0.0');
-  log.info({ port: bound, node: node.nodeId, mode: redisUrl ? 'redis' : 'single' }, `relay listening on ${bound}`);
+  log.info({ port: bound, node: node.nodeId, mode: redisUrl ? 'redis' : 'single', webApp: webApp !== undefined }, `relay listening on ${bound}`);
 } catch (err) {
   log.fatal({ err }, 'relay failed to start');
   process.exit(1);

@@ -11,6 +11,7 @@ import { NODE_MSG, decodeNodeMessage, encodeNodeMessage, type NodeMessage, type 
 import { ProtocolError, toBase64 } from './protocol/encoding.ts';
 import { CLOSE, parseControl, type ControlMessage } from './protocol/relay-messages.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { WebApp } from './web-app.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const PING_INTERVAL_MS = 30_000;
@@ -21,6 +22,8 @@ export interface RelayNodeDeps {
   backplane: Backplane;
   log: Logger;
   limits: RelayLimits;
+  /** The web app for remote browsers (`--ui DIR`); without it the node serves no pages. */
+  webApp?: WebApp;
 }
 
 /**
@@ -50,6 +53,7 @@ export class RelayNode {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', node: this.nodeId, hubs: this.tunnels.size, devices: this.devices.size }));
         return;
       }
+      if (deps.webApp?.handle(req, res)) return;
       res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'upgrade_required' } }));
     });
     this.#wss = new WebSocketServer({

@@ -1,12 +1,17 @@
 import { parseArgs } from 'node:util';
 import { RemoteClient, type RemoteResponse } from '../protocol/client.ts';
 import { ProtocolError, fromUtf8, toBase64 } from '../protocol/encoding.ts';
+import { parseInviteLink, redeemInvite } from '../protocol/invite.ts';
 import { newDeviceKeys } from '../protocol/keys.ts';
 import { CliError, readKeys, writeKeys, type KeysFile } from './keys-file.ts';
 
 const USAGE = `Usage:
   hearth-remote enroll --hub URL --username U --password P --keys FILE [--name NAME]
       enrol this machine on the LAN; FILE gets the device key, hub id and relay address
+  hearth-remote invite --hub URL --username U --password P [--name NAME]
+      on the LAN: print a one-time invite link (valid 30 minutes) for another device of U
+  hearth-remote redeem --link URL --keys FILE [--name NAME]
+      anywhere: enrol this machine with an invite link, through the relay; FILE as for enroll
   hearth-remote login  --keys FILE --password P [--relay URL]
       log in through the relay (the device's own user); the session is kept in FILE
   hearth-remote call   --keys FILE [--relay URL] [--password P] METHOD PATH [JSON]
@@ -30,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       relay: { type: 'string' },
       count: { type: 'string' },
+      link: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -42,6 +48,14 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'enroll':
       return enroll(need('hub'), need('username'), need('password'), need('keys'), values.name ?? 'hearth-remote');
+    case 'invite':
+      return invite(need('hub'), need('username'), need('password'), values.name);
+    case 'redeem': {
+      const device = await redeemInvite(parseInviteLink(need('link')), values.name ?? 'hearth-remote');
+      writeKeys(need('keys'), device);
+      process.stdout.write(`${JSON.stringify({ deviceId: device.deviceId, hubId: device.hubId, username: device.username, relayUrls: device.relayUrls })}\n`);
+      return 0;
+    }
     case 'login': {
       const keysPath = need('keys');
       const keys = readKeys(keysPath);
@@ -106,6 +120,14 @@ async function enroll(hub: string, username: string, password: string, keysPath:
   };
   writeKeys(keysPath, file);
   process.stdout.write(`${JSON.stringify({ deviceId: file.deviceId, hubId: file.hubId, relayUrls: file.relayUrls })}\n`);
+  return 0;
+}
+
+async function invite(hub: string, username: string, password: string, name: string | undefined): Promise<number> {
+  const base = hub.replace(/\/+$/, '');
+  const session = await lanJson(`${base}/api/v1/auth/login`, { username, password });
+  const issued = await lanJson(`${base}/api/v1/remote/invites`, name ? { name } : {}, session.accessToken as string);
+  process.stdout.write(`${JSON.stringify(issued)}\n`);
   return 0;
 }
 

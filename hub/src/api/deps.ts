@@ -45,7 +45,11 @@ export interface ApiPlugs {
 /** Remote access through the relay (hub/src/relay/service.ts). */
 export interface ApiRemote {
   enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
-  callerOf(marker: string): { id: string; userId: string; username: string } | null;
+  callerOf(marker: string): { id: string; userId: string; username: string; invite?: true } | null;
+  invite(actor: UserActor, name: string): { id: string; name: string; expiresAt: number; link: string };
+  withdrawInvite(actor: UserActor, id: string): void;
+  redeem(inviteId: string, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
+  invites: { list(actor: UserActor): { id: string; name: string; userId: string; username: string; role: string; createdAt: number; expiresAt: number }[] };
   status(): { configured: boolean; connected: boolean; hubId: string; relayUrls: string[] };
   devices: {
     list(actor: UserActor): { id: string; name: string; publicKey: string; userId: string; username: string; role: string; createdAt: number }[];

@@ -9,12 +9,16 @@ export interface RemoteCaller {
   deviceId: string;
   userId: string;
   username: string;
+  /** The caller holds an invite link's key, not an enrolled one: it may only redeem it. */
+  invite: boolean;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served only on the LAN: through the relay it answers 403 `local_only`. */
     localOnly?: boolean;
+    /** The one route an invite link's key may call through the relay (all others: `invite_only`). */
+    inviteRedeem?: boolean;
   }
   interface FastifyRequest {
     /** Set when the request came through the relay (hub/src/relay), with the device it came from. */
@@ -36,8 +40,9 @@ export function installRemote(app: FastifyInstance, remote: ApiRemote | undefine
     const device = typeof marker === 'string' ? remote?.callerOf(marker) : null;
     if (!device) throw new HubError('forbidden', 'not a remote request of this hub');
     delete request.headers[REMOTE_HEADER];
-    request.remote = { deviceId: device.id, userId: device.userId, username: device.username };
+    request.remote = { deviceId: device.id, userId: device.userId, username: device.username, invite: device.invite === true };
     if (request.routeOptions.config.localOnly) throw new HubError('local_only', 'this can only be done on the home network');
+    if (device.invite && !request.routeOptions.config.inviteRedeem) throw new HubError('invite_only', 'an invite link can only enrol a device');
   });
   app.addHook('preHandler', async (request) => {
     const caller = request.remote;

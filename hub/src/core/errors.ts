@@ -72,6 +72,10 @@ export const ERROR_STATUS = {
   local_only: 403,
   remote_user_mismatch: 403,
   remote_device_not_found: 404,
+  // An invite link's key may only redeem its invite (invite_only); the invite was used,
+  // withdrawn or expired (invite_not_found).
+  invite_only: 403,
+  invite_not_found: 404,
   relay_not_configured: 409,
   // Not HTTP-facing: configuration and start-up failures.
   config_invalid: 500,

@@ -26,6 +26,11 @@ export interface RemoteDevice {
   createdAt: number;
   /** Its Web Push subscription, if it asked for notifications. */
   push?: PushSubscription;
+  /**
+   * Set on the stand-in for an invite key (remote-invites.ts) while it is connected: such a
+   * caller may only redeem its invite. Never stored.
+   */
+  invite?: true;
 }
 
 /**
@@ -37,6 +42,8 @@ export class RemoteDevices {
   readonly #settings: SettingsRepo;
   readonly #clock: Clock;
   onChange: (devices: RemoteDevice[], revokedKeys: string[]) => void = () => {};
+  /** A user's devices were all revoked (removed or demoted): their open invites go too. */
+  onUserRevoked: (userId: string) => void = () => {};
 
   constructor(settings: SettingsRepo, clock: Clock) {
     this.#settings = settings;
@@ -116,6 +123,7 @@ export class RemoteDevices {
 
   /** A user removed or demoted: every device of theirs goes at once. */
   revokeUser(userId: string): number {
+    this.onUserRevoked(userId);
     return this.#remove((d) => d.userId === userId);
   }
 

@@ -12,7 +12,8 @@ const MAX_STREAMS = 32;
 
 export interface RemoteSessionDeps {
   identity: HubIdentity;
-  devices: RemoteDevices;
+  /** The enrolled device (or open invite) a public key belongs to; the hub trusts only its own lists. */
+  identify(publicKey: Uint8Array): RemoteDevice | null;
   outbox: Outbox;
   log: Logger;
   /** Sends an unsealed frame (the WELCOME) on this session. */
@@ -90,10 +91,10 @@ export class RemoteSession {
 
   #handshake(frame: Uint8Array): void {
     if (frame[0] !== FRAME_HELLO) throw new ProtocolError('e2e_bad_frame', 'expected a hello');
-    const { identity, devices } = this.#deps;
+    const { identity } = this.#deps;
     const hello = readHello(frame, identity.sign.publicKey);
     // The relay checked the key too, but the hub trusts only its own list.
-    const device = devices.byKey(hello.devicePublic);
+    const device = this.#deps.identify(hello.devicePublic);
     if (!device) throw new ProtocolError('device_not_enrolled', 'this key is not enrolled');
     const { welcome, session } = hello.accept(identity.sign, identity.signFast);
     this.#device = device;

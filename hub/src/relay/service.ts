@@ -16,6 +16,7 @@ import { loadHubIdentity, type HubIdentity } from './identity.ts';
 import { PushSender, type PushRequest } from './push.ts';
 import { Outbox } from './outbox.ts';
 import { RemoteDevices, type RemoteDevice } from './remote-devices.ts';
+import { RemoteInvites, type RemoteInvite } from './remote-invites.ts';
 import { subscribeRemote } from './remote-events.ts';
 import { runRemoteRequest } from './remote-requests.ts';
 import { RemoteSession } from './remote-session.ts';
@@ -42,6 +43,17 @@ export interface Enrolment {
   homeKey: string | null;
 }
 
+export interface IssuedInviteView {
+  id: string;
+  name: string;
+  expiresAt: number;
+  /** The relay's web address with `#invite=<hubId>.<secret>`: the fragment never reaches a server. */
+  link: string;
+}
+
+/** How long a redeemed invite's key stays admitted at the relay, so its answer can still arrive. */
+const REDEEMED_GRACE_MS = 10_000;
+
 /**
  * Remote access on the hub side (hub/src/relay, docs/relay-protocol.md): the hub identity, the
  * enrolled devices, and, when a relay is configured, the tunnel with its device sessions and the
@@ -50,6 +62,7 @@ export interface Enrolment {
 export class RemoteAccess {
   readonly identity: HubIdentity;
   readonly devices: RemoteDevices;
+  readonly invites: RemoteInvites;
   readonly relayUrls: string[];
   readonly #deps: RemoteAccessDeps;
   /** Marks injected requests as remote; never leaves this process. */
@@ -61,13 +74,20 @@ export class RemoteAccess {
   readonly push: PushSender;
   #nextPush = 1;
   readonly #pushWaiters = new Map<number, { endpoint: string; resolve: (result: { status?: number; code?: string }) => void }>();
+  /** Keys of invites just redeemed: still on the relay's list for a moment (see REDEEMED_GRACE_MS). */
+  readonly #redeemedKeys = new Set<string>();
+  #inviteTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: RemoteAccessDeps) {
     this.#deps = deps;
     this.identity = loadHubIdentity(deps.store.settings);
     this.devices = new RemoteDevices(deps.store.settings, deps.clock);
     this.relayUrls = (deps.relay ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    this.invites = new RemoteInvites(deps.store.settings, deps.clock);
     this.devices.onChange = () => this.#devicesChanged();
+    this.devices.onUserRevoked = (userId) => {
+      if (this.invites.dropUser(userId) > 0) this.#devicesChanged();
+    };
     this.push = new PushSender(deps.store.settings, this.identity.hubId);
   }
 
@@ -132,6 +152,47 @@ export class RemoteAccess {
     };
   }
 
+  /**
+   * A one-time invite link (LAN only, see remote-invites.ts): opened on a phone, the app on the
+   * relay's web origin enrols its own key for the caller. Admitted at the relay at once.
+   */
+  invite(actor: UserActor, name: string): IssuedInviteView {
+    if (this.relayUrls.length === 0) throw new HubError('relay_not_configured', 'this hub has no relay configured (--relay URL)');
+    const { invite, secret } = this.invites.create(actor, name);
+    this.#devicesChanged();
+    return { id: invite.id, name: invite.name, expiresAt: invite.expiresAt, link: `${relayWebOrigin(this.relayUrls[0]!)}/#invite=${this.identity.hubId}.${secret}` };
+  }
+
+  /** Withdraws an open invite (its own user or an admin). */
+  withdrawInvite(actor: UserActor, id: string): void {
+    const invite = this.invites.byId(id);
+    if (!invite || (!hasRole(actor, 'admin') && invite.userId !== actor.userId)) throw new HubError('invite_not_found', 'no such open invite');
+    this.invites.take(id);
+    this.#devicesChanged();
+  }
+
+  /**
+   * The invite key's one call: enrols the caller's own fresh key for the inviting user and role,
+   * and takes the invite out, so a link works once. The invite key stays admitted at the relay
+   * for a few seconds more, only so that this answer can still reach the device.
+   */
+  redeem(inviteId: string, body: { publicKey: string; boxPublicKey: string; name: string }): Enrolment & { username: string } {
+    const invite = this.invites.byId(inviteId);
+    if (!invite) throw new HubError('invite_not_found', 'this invite was used, withdrawn or has expired');
+    const actor: UserActor = { kind: 'user', userId: invite.userId, username: invite.username, role: invite.role };
+    // Enrol first: a key refused (malformed, already enrolled) leaves the invite usable.
+    const enrolment = this.enroll(actor, body);
+    this.invites.take(inviteId);
+    this.#redeemedKeys.add(invite.publicKey);
+    const grace = setTimeout(() => {
+      this.#redeemedKeys.delete(invite.publicKey);
+      this.#devicesChanged();
+    }, REDEEMED_GRACE_MS);
+    grace.unref();
+    this.#devicesChanged();
+    return { ...enrolment, username: invite.username };
+  }
+
   /** The enrolled device a request's remote marker names, or null if the marker is not ours. */
   callerOf(marker: string): RemoteDevice | null {
     const dot = marker.indexOf('.');
@@ -140,7 +201,16 @@ export class RemoteAccess {
     const ours = Buffer.from(this.#secret);
     if (secret.length !== ours.length || !timingSafeEqual(secret, ours)) return null;
     const id = marker.slice(dot + 1);
-    return this.devices.all().find((d) => d.id === id) ?? null;
+    const invite = this.invites.byId(id);
+    return this.devices.all().find((d) => d.id === id) ?? (invite ? inviteCaller(invite) : null);
+  }
+
+  /** Who a key connecting through the relay is: an enrolled device, an open invite, or no one. */
+  identify(publicKey: Uint8Array): RemoteDevice | null {
+    const device = this.devices.byKey(publicKey);
+    if (device) return device;
+    const invite = this.invites.byKey(toBase64(publicKey));
+    return invite ? inviteCaller(invite) : null;
   }
 
   /** Starts the tunnel (only with a relay configured). Needs the built API for inject. */
@@ -164,7 +234,7 @@ export class RemoteAccess {
           this.#sessions.get(id)?.ended();
           this.#sessions.set(id, new RemoteSession(id, {
             identity: this.identity,
-            devices: this.devices,
+            identify: (key) => this.identify(key),
             outbox,
             log,
             sendRaw: (frame) => { tunnel.sendFrame(id, frame, () => {}); },
@@ -216,15 +286,27 @@ export class RemoteAccess {
     this.#sync?.flush();
     this.#sync?.stop();
     this.#tunnel?.stop();
+    clearTimeout(this.#inviteTimer);
     for (const session of this.#sessions.values()) session.ended();
     this.#sessions.clear();
   }
 
   #devicesChanged(): void {
     this.#sendDeviceList();
-    // Sessions of a revoked key end now, not at their next request.
+    // Sessions of a revoked key end now, not at their next request; an invite's session when its
+    // invite expired or was withdrawn, or its grace after redeeming ran out.
     for (const session of [...this.#sessions.values()]) {
-      if (session.device && !this.devices.all().some((d) => d.id === session.device!.id)) session.close('device_revoked');
+      const device = session.device;
+      if (!device) continue;
+      const still = device.invite ? this.invites.byId(device.id) !== undefined || this.#redeemedKeys.has(device.publicKey) : this.devices.all().some((d) => d.id === device.id);
+      if (!still) session.close(device.invite ? 'invite_not_found' : 'device_revoked');
+    }
+    // An open invite leaves the relay's list when it expires.
+    clearTimeout(this.#inviteTimer);
+    const next = this.invites.nextExpiry();
+    if (next !== null) {
+      this.#inviteTimer = setTimeout(() => this.#devicesChanged(), Math.max(0, next - this.#deps.clock.now()) + 50);
+      this.#inviteTimer.unref();
     }
   }
 
@@ -239,11 +321,28 @@ export class RemoteAccess {
     const doc: DeviceListDoc & { revoked: string[] } = {
       hubId: this.identity.hubId,
       seq,
-      keys: this.devices.all().map((d) => d.publicKey),
+      keys: [...this.devices.all().map((d) => d.publicKey), ...this.invites.open().map((i) => i.publicKey), ...this.#redeemedKeys],
       revoked: this.devices.revokedKeys(),
     };
     const text = JSON.stringify(doc);
     const sig = this.identity.signFast(new Uint8Array([...CONTEXT.deviceList, ...utf8(text)]));
     this.#tunnel.sendControl({ type: 'devices', doc: text, sig: toBase64(sig) });
   }
+}
+
+/** `ws://host:port/path` → `http://host:port`: the relay serves the web app on its own port. */
+export function relayWebOrigin(relayUrl: string): string {
+  const url = new URL(relayUrl);
+  const scheme = url.protocol === 'wss:' || url.protocol === 'https:' ? 'https:' : 'http:';
+  return `${scheme}//${url.host}`;
+}
+
+/** An invite key stands in as a device of its user until redeemed; see remote-invites.ts. */
+function inviteCaller(invite: RemoteInvite): RemoteDevice {
+  return { id: invite.id, name: invite.name, publicKey: invite.publicKey, boxPublicKey: invite.boxPublicKey, userId: invite.userId, username: invite.username, role: invite.role, createdAt: invite.createdAt, invite: true };
+}
+
+function inviteCannotSubscribe(sink: { fail(code: string): void }): () => void {
+  sink.fail('invite_only');
+  return () => {};
 }

@@ -45,6 +45,33 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
     async (request, reply) => reply.code(201).send(remote().enroll(actorOf(request), request.body)),
   );
 
+  // One-time invite links (docs/relay-protocol.md "Enrolment by invite"): issued on the LAN only.
+  app.post(
+    '/remote/invites',
+    { config: { access: 'guest', localOnly: true }, schema: { body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, closed) } },
+    async (request, reply) => reply.code(201).send(remote().invite(actorOf(request), request.body.name ?? 'Invited device')),
+  );
+
+  app.get('/remote/invites', { config: { access: 'guest' } }, async (request) =>
+    remote().invites.list(actorOf(request)).map(({ id, name, userId, username, role, createdAt, expiresAt }) => ({ id, name, userId, username, role, createdAt, expiresAt })),
+  );
+
+  app.delete('/remote/invites/:id', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request, reply) => {
+    remote().withdrawInvite(actorOf(request), request.params.id);
+    return reply.code(204).send();
+  });
+
+  // Called through the relay by the holder of an invite link's key, with no token: the key is
+  // the credential, once. Anyone else (LAN, or an enrolled device) gets invite_only.
+  app.post(
+    '/remote/invites/redeem',
+    { config: { access: 'public', inviteRedeem: true }, schema: { body: EnrolBody } },
+    async (request, reply) => {
+      if (!request.remote?.invite) throw new HubError('invite_only', 'only an invite link redeems an invite');
+      return reply.code(201).send(remote().redeem(request.remote.deviceId, request.body));
+    },
+  );
+
   app.get('/remote/devices', { config: { access: 'guest' }, schema: { response: { 200: Type.Array(RemoteDeviceView) } } }, async (request) =>
     remote().devices.list(actorOf(request)),
   );
