@@ -26,7 +26,9 @@ let nextConnection = 0;
  * message (`{type, ...payload}`). Listeners are registered under an owner unique to this socket
  * and all removed when it closes. A client that stops reading is dropped once `maxBufferedBytes`
  * are queued, rather than letting the hub buffer for it without bound. The stream closes with
- * 4401 when the access token expires, so a connection never outlives its credentials.
+ * 4401 when the access token expires, and at once when the user's sessions end
+ * (`user.sessions_ended`: removed, re-roled, password reset), so a connection never outlives its
+ * credentials.
  */
 export class EventStream {
   readonly #socket: WebSocket;
@@ -67,6 +69,11 @@ export class EventStream {
       bus.on(this.#owner, 'recording.event', (payload) => this.#send('recording.event', payload));
     }
     if (hasRole(this.#actor, 'admin')) bus.on(this.#owner, 'audit', (payload) => this.#send('audit', payload));
+    // Removed, re-roled or password reset: the token this stream was opened with is refused from
+    // now on, so the stream ends like an expired one (the client logs in again).
+    bus.on(this.#owner, 'user.sessions_ended', (payload) => {
+      if (payload.userId === this.#actor.userId) this.#close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
+    });
 
     this.#timers.push(clock.setTimeout(() => this.#close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, expiresAt - clock.now())));
     this.#schedulePing();

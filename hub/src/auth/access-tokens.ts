@@ -13,6 +13,12 @@ export interface AccessClaims {
   role: Role;
   /** Expiry, seconds since the epoch. */
   exp: number;
+  /**
+   * The user's session generation when it was issued (0 for tokens from before there was one).
+   * The service refuses it once the user's row has a newer one: a role change or a password
+   * reset ends every access token at once, with no list of tokens to keep.
+   */
+  generation: number;
 }
 
 const ROLES: readonly string[] = ['owner', 'admin', 'member', 'guest'];
@@ -21,7 +27,8 @@ const ROLES: readonly string[] = ['owner', 'admin', 'member', 'guest'];
  * Short-lived bearer tokens: `base64url(JSON claims).base64url(HMAC-SHA256(key, claims part))`.
  * Like a JWT without the header: there is exactly one algorithm, so nothing in the token can
  * choose how it is checked (no `alg: none` class of bugs). Verification needs no database read;
- * the service still looks the user up so a deleted user or a changed role takes effect at once.
+ * the service still looks the user up so a deleted user, a changed role or a reset password
+ * (the `gen` claim against the row's session generation) takes effect at once.
  */
 export class AccessTokens {
   readonly #settings: SettingsRepo;
@@ -39,8 +46,8 @@ export class AccessTokens {
     return this.#ttlS;
   }
 
-  issue(user: { id: string; username: string; role: Role }): string {
-    const claims = { sub: user.id, name: user.username, role: user.role, exp: Math.floor(this.#clock.now() / 1000) + this.#ttlS };
+  issue(user: { id: string; username: string; role: Role; sessionGeneration: number }): string {
+    const claims = { sub: user.id, name: user.username, role: user.role, exp: Math.floor(this.#clock.now() / 1000) + this.#ttlS, gen: user.sessionGeneration };
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return `${body}.${this.#sign(body).toString('base64url')}`;
   }
@@ -59,12 +66,13 @@ export class AccessTokens {
     } catch {
       throw invalid();
     }
-    const { sub, name, role, exp } = claims;
+    const { sub, name, role, exp, gen = 0 } = claims;
     if (typeof sub !== 'string' || typeof name !== 'string' || typeof role !== 'string' || !ROLES.includes(role) || typeof exp !== 'number') {
       throw invalid();
     }
+    if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 0) throw invalid();
     if (exp * 1000 <= this.#clock.now()) throw new HubError('token_expired', 'the access token has expired; refresh it');
-    return { userId: sub, username: name, role: role as Role, exp };
+    return { userId: sub, username: name, role: role as Role, exp, generation: gen };
   }
 
   #sign(body: string): Buffer {

@@ -76,7 +76,7 @@ export class AuthService {
     checkPassword(input.password);
     if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
     const passwordHash = await hashPassword(input.password);
-    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role: 'owner', createdAt: this.#deps.clock.now() };
+    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role: 'owner', createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
     // Checked again inside the transaction: two setups racing through the hash must not both win.
     this.#deps.store.transaction(() => {
       if (this.#deps.store.users.count() > 0) throw new HubError('already_set_up', 'the hub already has an owner');
@@ -101,9 +101,13 @@ export class AuthService {
       throw new HubError('invalid_credentials', 'wrong username or password');
     }
     this.#limiter.succeeded(address);
+    // Read again after the (slow) hash: a removal or password reset while it ran must not hand out
+    // a session for the old password, and the token must carry the current session generation.
+    const current = this.#deps.store.users.byId(user.id);
+    if (!current || current.passwordHash !== user.passwordHash) throw new HubError('invalid_credentials', 'wrong username or password');
     this.#deps.store.tokens.deleteExpired(this.#deps.clock.now());
-    this.#audit(actorOf(user), 'auth.login', user.id, { address });
-    return this.#startSession(user);
+    this.#audit(actorOf(current), 'auth.login', current.id, { address });
+    return this.#startSession(current);
   }
 
   refresh(refreshToken: string): Session {
@@ -134,9 +138,11 @@ export class AuthService {
   /** The actor and when the token stops being valid (long-lived WebSockets close then). */
   inspectAccess(token: string): { actor: UserActor; expiresAt: number } {
     const claims = this.#access.verify(token);
-    // The current row, not the claims: a removed user or a changed role counts immediately.
+    // The current row, not the claims: a removed user or a changed role counts immediately, and a
+    // token issued before a role change or password reset (older generation) is refused.
     const user = this.#deps.store.users.byId(claims.userId);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
+    if (claims.generation !== user.sessionGeneration) throw new HubError('unauthorized', 'this session was ended; log in again');
     return { actor: actorOf(user), expiresAt: claims.exp * 1000 };
   }
 

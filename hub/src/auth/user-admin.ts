@@ -1,4 +1,4 @@
-import type { Actor, EventBus, Role } from '../core/bus.ts';
+import type { Actor, EventBus, Role, UserSessionsEndedEvent } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -25,12 +25,12 @@ export type RevokeRemote = (userId: string) => number;
  * - the last owner is never removed or demoted (the hub would be unmanageable);
  * - nobody removes or re-roles themselves (`self_change_refused`): one wrong click must not lock
  *   the only person who noticed out of their own hub.
- * A role change or a password reset revokes the user's refresh tokens: every session ends at its
- * next refresh. Access tokens are not listed anywhere; they need no revocation for a removal or a
- * role change because every request reads the user's current row (service.inspectAccess). After
- * a password reset an access token already issued lives out its short TTL (15 min by default):
- * revoking it would need a per-user "valid after" stamp checked on each request, not worth it for
- * a token that dies this soon and cannot be renewed.
+ * Removing a user, changing their role or resetting their password ends every session of theirs
+ * at once: their refresh tokens are revoked, their session generation goes up (so each access
+ * token issued before is refused at its next use: service.inspectAccess; it is on the row, so
+ * this holds across a restart), and `user.sessions_ended` on the bus closes their open events
+ * streams, on the LAN and through the relay (api/event-stream.ts). A removal deletes the row
+ * instead of bumping it; a token for a missing user is refused all the same.
  */
 export class UserAdmin {
   readonly #deps: UserAdminDeps;
@@ -48,7 +48,7 @@ export class UserAdmin {
     checkPassword(input.password);
     this.#mayGrant(actor, input.role);
     if (this.#deps.store.users.byUsername(input.username)) throw taken();
-    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash: await hashPassword(input.password), role: input.role, createdAt: this.#deps.clock.now() };
+    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash: await hashPassword(input.password), role: input.role, createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
     // Checked again after the (slow) hash: two requests for one name must not both win.
     this.#deps.store.transaction(() => {
       if (this.#deps.store.users.byUsername(input.username)) throw taken();
@@ -71,8 +71,12 @@ export class UserAdmin {
     this.#deps.store.transaction(() => {
       if (roleChanges && target.role === 'owner') this.#keepAnOwner();
       this.#deps.store.users.update(id, { ...(roleChanges ? { role: input.role! } : {}), ...(passwordHash ? { passwordHash } : {}) });
-      if (roleChanges || passwordHash) this.#deps.store.tokens.revokeUser(id, now);
+      if (roleChanges || passwordHash) {
+        this.#deps.store.tokens.revokeUser(id, now);
+        this.#deps.store.users.bumpSessionGeneration(id);
+      }
     });
+    if (roleChanges || passwordHash) this.#sessionsEnded(id, roleChanges ? 'role_changed' : 'password_reset');
     // Remote devices carry the role they were enrolled with (a guest's holds no home key): a
     // role change re-enrols on the LAN rather than leave a device with the old role's keys.
     const remoteDevices = roleChanges ? revokeRemote(id) : 0;
@@ -94,6 +98,7 @@ export class UserAdmin {
       this.#deps.store.tokens.revokeUser(id, this.#deps.clock.now());
       this.#deps.store.users.delete(id);
     });
+    this.#sessionsEnded(id, 'removed');
     const remoteDevices = revokeRemote(id);
     this.#audit(actor, 'user.remove', id, { username: target.username, role: target.role, remoteDevices });
   }
@@ -113,6 +118,11 @@ export class UserAdmin {
   /** Inside the transaction: the target is an owner about to stop being one. */
   #keepAnOwner(): void {
     if (this.#deps.store.users.countRole('owner') <= 1) throw new HubError('last_owner', 'the hub needs at least one owner');
+  }
+
+  /** After the commit: open connections of the user close (the audit event follows). */
+  #sessionsEnded(userId: string, reason: UserSessionsEndedEvent['reason']): void {
+    this.#deps.bus.emit('user.sessions_ended', { userId, reason, at: this.#deps.clock.now() });
   }
 
   #audit(actor: Actor, action: string, target: string, details: Record<string, unknown>): void {

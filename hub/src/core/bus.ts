@@ -44,6 +44,12 @@ export interface AuditEvent {
   at: number;
 }
 
+export interface UserSessionsEndedEvent {
+  userId: string;
+  reason: 'removed' | 'role_changed' | 'password_reset';
+  at: number;
+}
+
 /** Every event on the in-process bus and its payload. Later parts add theirs here. */
 export interface BusEvents {
   'device.state': DeviceStateEvent;
@@ -54,6 +60,12 @@ export interface BusEvents {
   'telemetry.sample': TelemetrySampleEvent;
   'rule.fired': { ruleId: string; at: number };
   'recording.event': { cameraId: string; kind: string; at: number };
+  /**
+   * A user was removed, re-roled or had their password reset: every session of theirs ends now.
+   * Their access tokens are already refused (session generation); long-lived connections that
+   * checked a token once (the events stream, LAN and remote) listen and close.
+   */
+  'user.sessions_ended': UserSessionsEndedEvent;
   audit: AuditEvent;
 }
 

@@ -411,4 +411,14 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE cameras ADD COLUMN sub_fps REAL;
     `,
   },
+  {
+    version: 10,
+    name: 'user_session_generation',
+    sql: `
+      -- Every access token carries the generation it was issued under; removing the user,
+      -- changing their role or resetting their password adds one, so tokens issued before stop
+      -- working at once (and across a restart, like the tokens themselves).
+      ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

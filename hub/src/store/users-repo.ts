@@ -7,7 +7,12 @@ export interface UserRow {
   passwordHash: string;
   role: Role;
   createdAt: number;
+  /** Bumped when the user's sessions must end (role change, password reset): see access-tokens.ts. */
+  sessionGeneration: number;
 }
+
+/** A row to insert: a new user starts at generation 0. */
+export type NewUser = Omit<UserRow, 'sessionGeneration'>;
 
 interface RawUser {
   id: string;
@@ -15,9 +20,10 @@ interface RawUser {
   password_hash: string;
   role: Role;
   created_at: number;
+  session_generation: number;
 }
 
-const toUser = (r: RawUser): UserRow => ({ id: r.id, username: r.username, passwordHash: r.password_hash, role: r.role, createdAt: r.created_at });
+const toUser = (r: RawUser): UserRow => ({ id: r.id, username: r.username, passwordHash: r.password_hash, role: r.role, createdAt: r.created_at, sessionGeneration: r.session_generation });
 
 export class UsersRepo {
   readonly #db: Db;
@@ -29,7 +35,7 @@ export class UsersRepo {
     return (this.#db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
   }
 
-  insert(user: UserRow): void {
+  insert(user: NewUser): void {
     this.#db
       .prepare('INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(user.id, user.username, user.passwordHash, user.role, user.createdAt);
@@ -56,6 +62,11 @@ export class UsersRepo {
   update(id: string, change: { role?: Role; passwordHash?: string }): void {
     if (change.role !== undefined) this.#db.prepare('UPDATE users SET role = ? WHERE id = ?').run(change.role, id);
     if (change.passwordHash !== undefined) this.#db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(change.passwordHash, id);
+  }
+
+  /** Access tokens issued before this call stop verifying (service.inspectAccess). */
+  bumpSessionGeneration(id: string): void {
+    this.#db.prepare('UPDATE users SET session_generation = session_generation + 1 WHERE id = ?').run(id);
   }
 
   /** Refresh tokens go with the row (ON DELETE CASCADE). */

@@ -12,6 +12,7 @@ import { HubError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import type { Driver, DriverContext } from '../../src/devices/driver.ts';
 import { DeviceRegistry } from '../../src/devices/registry.ts';
+import type { RecorderService } from '../../src/recorder/service.ts';
 import { RemoteAccess } from '../../src/relay/service.ts';
 import type { DeviceRow } from '../../src/store/devices-repo.ts';
 import { Store } from '../../src/store/store.ts';
@@ -78,7 +79,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(overrides: { config?: Record<string, unknown>; uiDir?: string; eventsMaxBufferedBytes?: number; remote?: boolean } = {}): Promise<Harness> {
+export async function harness(overrides: { config?: Record<string, unknown>; uiDir?: string; eventsMaxBufferedBytes?: number; remote?: boolean; recorder?: Partial<RecorderService> } = {}): Promise<Harness> {
   const tmp = tempDir();
   const config = validateConfig({ dataDir: tmp.dir, http: { bodyLimitBytes: 4096 }, ...overrides.config }, tmp.dir);
   const log = createLogger({ level: 'silent' });
@@ -95,6 +96,8 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
   const app = await buildApi({
     config, store, bus, clock, log, auth, registry, broker,
     ...(remote ? { remote } : {}),
+    // A stand-in for the parts of the recorder a test uses (the real one is in test/recorder).
+    ...(overrides.recorder ? { recorder: overrides.recorder as RecorderService } : {}),
     version: '9.9.9-test',
     startedAt: clock.now(),
     partsHealth: () => ({ store: 'ok', broker: 'ok', devices: 'ok' }),

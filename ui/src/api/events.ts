@@ -8,7 +8,10 @@ export type Link = 'connecting' | 'open' | 'down';
 /** Whether the events stream is live; 'down' shows the "hub unreachable" banner. */
 export const link = createStore<Link>('connecting');
 
-/** 4401: the hub closes the stream when the access token it was opened with expires. */
+/**
+ * 4401: the hub closes the stream when the access token it was opened with expires, and at once
+ * when the user is removed, re-roled or has their password reset (then the refresh fails too).
+ */
 const CLOSE_UNAUTHORIZED = 4401;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 5000;

@@ -188,9 +188,14 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
         socket.close(4404, err instanceof HubError ? err.code : 'internal_error');
         return;
       }
-      // The session ends with its access token, as on the events socket.
+      // The session ends with its access token, as on the events socket, and at once when the
+      // user is removed, re-roled or has their password reset.
       const expiry = deps.clock.setTimeout(() => socket.close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, request.accessExpiresAt - deps.clock.now()));
-      socket.on('close', () => { unwatch(); expiry.cancel(); });
+      const { userId } = actorOf(request);
+      const unlisten = deps.bus.on('api.camera-live', 'user.sessions_ended', (ended) => {
+        if (ended.userId === userId) socket.close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
+      });
+      socket.on('close', () => { unwatch(); expiry.cancel(); unlisten(); });
     },
   });
 };
