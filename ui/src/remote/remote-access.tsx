@@ -5,6 +5,7 @@ import { plainMessage } from '../api/errors.ts';
 import type { User } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { forgetDevice, loadDevice, saveDevice } from './keystore.ts';
+import { Notifications } from './notifications.tsx';
 import { enrolmentChanged } from './transport.ts';
 
 interface RemoteStatus {
@@ -77,6 +78,7 @@ export function RemoteAccess() {
     body = (
       <>
         <p role="status" class="ok">Remote access is on for this device. Away from home, this app reaches the hub through the relay, end-to-end encrypted.</p>
+        <Notifications deviceId={device.deviceId} />
         <button type="button" class="danger" onClick={() => void disable()}>Turn off remote access on this device</button>
       </>
     );
