@@ -12,17 +12,27 @@ import { Rules } from './pages/rules.tsx';
 import { Settings } from './pages/settings.tsx';
 import { Welcome } from './pages/welcome.tsx';
 import { ConnectionBadge, HubOfflineNotice, RemoteRefused } from './remote/connection-badge.tsx';
-import { connection } from './remote/transport.ts';
+import { loadDevice } from './remote/keystore.ts';
+import { NeedsInvite, RedeemInvite, inviteInLocation } from './remote/relay-origin.tsx';
+import { connection, onRelayOrigin } from './remote/transport.ts';
 import { href, match, usePath } from './router.ts';
 import { useStore } from './store.ts';
 
-type Gate = 'checking' | 'setup' | 'login' | 'in' | 'unreachable';
+type Gate = 'checking' | 'setup' | 'login' | 'in' | 'unreachable' | 'invite' | 'needs-invite';
 
 /** Decides between first-run setup, login and the app, then keeps the live stream running. */
 export function App() {
   const [gate, setGate] = useState<Gate>('checking');
+  // On the relay's origin the device is someone's: their name is filled in at login.
+  const [username, setUsername] = useState('');
 
   const check = async () => {
+    if (onRelayOrigin) {
+      if (inviteInLocation()) return setGate('invite');
+      const device = await loadDevice();
+      if (!device) return setGate('needs-invite');
+      setUsername(device.username);
+    }
     try {
       const health = await publicApi<Health>('GET', '/health');
       if (health.setupRequired) return setGate('setup');
@@ -40,14 +50,24 @@ export function App() {
   }, []);
 
   useEffect(() => {
+    if (!onRelayOrigin) return;
+    // An invite link opened in a tab that already shows the app changes only the hash.
+    const onHash = () => { if (inviteInLocation()) setGate('invite'); };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(() => {
     if (gate !== 'unreachable') return;
     const timer = setInterval(() => void check(), 2000);
     return () => clearInterval(timer);
   }, [gate]);
 
+  if (gate === 'invite') return <RedeemInvite link={inviteInLocation() ?? ''} onDone={(name) => { setUsername(name); setGate('checking'); void check(); }} />;
+  if (gate === 'needs-invite') return <NeedsInvite />;
   if (gate === 'checking') return <main class="welcome" aria-busy="true"><h1>Hearth</h1></main>;
   if (gate === 'unreachable') return <main class="welcome"><h1>Hearth</h1><Unreachable /></main>;
-  if (gate !== 'in') return <Welcome setup={gate === 'setup'} onDone={() => setGate('in')} />;
+  if (gate !== 'in') return <Welcome setup={gate === 'setup'} username={username} onDone={() => setGate('in')} />;
   return <Shell />;
 }
 

@@ -7,8 +7,8 @@ import { Field, FormError } from '../components/form.tsx';
  * The two doors into the app: first run creates the owner (`POST /setup`), later runs log in.
  * Both leave the user logged in; the app shell takes over from there.
  */
-export function Welcome(props: { setup: boolean; onDone: () => void }) {
-  const [username, setUsername] = useState('');
+export function Welcome(props: { setup: boolean; username?: string; onDone: () => void }) {
+  const [username, setUsername] = useState(props.username ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [error, setError] = useState<string | null>(null);

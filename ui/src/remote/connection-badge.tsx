@@ -2,7 +2,7 @@ import { formatTime } from '../format.ts';
 import { loaded, devices } from '../live.ts';
 import type { Device } from '../api/types.ts';
 import { useStore } from '../store.ts';
-import { connection } from './transport.ts';
+import { ENROL_AGAIN, connection } from './transport.ts';
 
 // While the hub is away, the home shows the last-known state the relay kept (sealed by the hub,
 // opened here with the home key): better than an empty page, and the badge says how old it is.
@@ -37,7 +37,7 @@ export function RemoteRefused() {
   if (!refused) return null;
   return (
     <p class="banner" role="alert">
-      {refused === 'device_revoked' ? 'Remote access for this device was turned off.' : 'The hub does not know this device.'} Enable remote access again in Settings, on the home network.
+      {refused === 'device_revoked' ? 'Remote access for this device was turned off.' : 'The hub does not know this device.'} {ENROL_AGAIN}
     </p>
   );
 }

@@ -4,6 +4,8 @@ import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
 import type { User } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
+import { defaultDeviceName as defaultName } from './device-name.ts';
+import { Invites } from './invites.tsx';
 import { forgetDevice, loadDevice, saveDevice } from './keystore.ts';
 import { Notifications } from './notifications.tsx';
 import { enrolmentChanged } from './transport.ts';
@@ -98,12 +100,8 @@ export function RemoteAccess() {
     <section class="card" aria-labelledby="remote-title">
       <h2 id="remote-title">Away from home</h2>
       {body}
+      {status?.configured && <Invites />}
       <FormError message={error} />
     </section>
   );
-}
-
-function defaultName(): string {
-  const platform = (navigator as Navigator & { userAgentData?: { platform?: string } }).userAgentData?.platform || navigator.platform;
-  return platform ? `Browser on ${platform}` : 'Browser';
 }

@@ -20,7 +20,13 @@ export interface Connection {
   refused: string | null;
 }
 
-export const connection = createStore<Connection>({ mode: 'lan', offline: null, refused: null });
+/**
+ * Loaded from the relay's web origin (the relay marks index.html, cloud-relay/src/web-app.ts),
+ * not from the hub: there is no LAN to try, every call goes through the relay.
+ */
+export const onRelayOrigin = typeof document !== 'undefined' && document.querySelector('meta[name="hearth-origin"]')?.getAttribute('content') === 'relay';
+
+export const connection = createStore<Connection>({ mode: onRelayOrigin ? 'remote' : 'lan', offline: null, refused: null });
 
 const REFUSED = new Set(['device_revoked', 'device_not_enrolled']);
 
@@ -67,11 +73,11 @@ async function checkLan(timeoutMs?: number): Promise<void> {
 
 /** An enrolled browser checks the LAN once per page before its first call (with a time limit). */
 function firstCheck(): Promise<void> {
-  probed ??= enrolment().then((device) => (device ? checkLan(LAN_PROBE_MS) : undefined));
+  probed ??= enrolment().then((device) => (device && !onRelayOrigin ? checkLan(LAN_PROBE_MS) : undefined));
   return probed;
 }
 
-function relaySession(): Promise<RelaySession> {
+export function relaySession(): Promise<RelaySession> {
   relay ??= (async () => {
     const device = await enrolment();
     if (!device) throw new ApiError(0, 'network', 'The hub cannot be reached.');
@@ -85,13 +91,16 @@ function relaySession(): Promise<RelaySession> {
   return relay;
 }
 
+/** What to do about a refused device: enable it again at home, or (on the relay's origin) get a new invite. */
+export const ENROL_AGAIN = onRelayOrigin ? 'Ask for a new invite link at home (Settings → Away from home).' : 'Enable remote access again in Settings, on the home network.';
+
 const RELAY_TEXT: Record<string, string> = {
   hub_offline: 'The hub is offline: it is not connected to the relay.',
-  device_revoked: 'Remote access for this device was turned off. Enable it again in Settings, on the home network.',
-  device_not_enrolled: 'The hub does not know this device. Enable remote access again in Settings, on the home network.',
+  device_revoked: `Remote access for this device was turned off. ${ENROL_AGAIN}`,
+  device_not_enrolled: `The hub does not know this device. ${ENROL_AGAIN}`,
 };
 
-function relayError(err: unknown): ApiError {
+export function relayError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const raw = (err as { code?: unknown }).code;
   const code = typeof raw === 'string' ? raw : 'network';
@@ -139,7 +148,7 @@ export function openEventSocket(lanUrl: string, token: string): EventSocket {
   void (async () => {
     // Every reconnect in remote mode first asks whether the LAN is back (home again, or the hub
     // restarted while the internet is down): the LAN is preferred whenever it answers.
-    if (connection.get().mode === 'remote' && (await lanAnswers())) backToLan();
+    if (connection.get().mode === 'remote' && !onRelayOrigin && (await lanAnswers())) backToLan();
     if (closed) return;
     inner = connection.get().mode === 'lan' ? openLan(lanUrl, socket) : openRemote(token, socket, () => closed);
   })();
