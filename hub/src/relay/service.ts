@@ -6,7 +6,7 @@ import type { DeviceListDoc } from '../../../cloud-relay/src/protocol/relay-mess
 import { sealToDevice } from '../../../cloud-relay/src/protocol/state-blob.ts';
 import type { AuthService, UserActor } from '../auth/service.ts';
 import type { EventBus } from '../core/bus.ts';
-import type { Clock } from '../core/clock.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { hasRole } from '../devices/access.ts';
@@ -76,7 +76,7 @@ export class RemoteAccess {
   readonly #pushWaiters = new Map<number, { endpoint: string; resolve: (result: { status?: number; code?: string }) => void }>();
   /** Keys of invites just redeemed: still on the relay's list for a moment (see REDEEMED_GRACE_MS). */
   readonly #redeemedKeys = new Set<string>();
-  #inviteTimer: NodeJS.Timeout | undefined;
+  #inviteTimer: TimerHandle | undefined;
 
   constructor(deps: RemoteAccessDeps) {
     this.#deps = deps;
@@ -184,11 +184,10 @@ export class RemoteAccess {
     const enrolment = this.enroll(actor, body);
     this.invites.take(inviteId);
     this.#redeemedKeys.add(invite.publicKey);
-    const grace = setTimeout(() => {
+    this.#deps.clock.setTimeout(() => {
       this.#redeemedKeys.delete(invite.publicKey);
       this.#devicesChanged();
     }, REDEEMED_GRACE_MS);
-    grace.unref();
     this.#devicesChanged();
     return { ...enrolment, username: invite.username };
   }
@@ -286,7 +285,7 @@ export class RemoteAccess {
     this.#sync?.flush();
     this.#sync?.stop();
     this.#tunnel?.stop();
-    clearTimeout(this.#inviteTimer);
+    this.#inviteTimer?.cancel();
     for (const session of this.#sessions.values()) session.ended();
     this.#sessions.clear();
   }
@@ -302,12 +301,9 @@ export class RemoteAccess {
       if (!still) session.close(device.invite ? 'invite_not_found' : 'device_revoked');
     }
     // An open invite leaves the relay's list when it expires.
-    clearTimeout(this.#inviteTimer);
+    this.#inviteTimer?.cancel();
     const next = this.invites.nextExpiry();
-    if (next !== null) {
-      this.#inviteTimer = setTimeout(() => this.#devicesChanged(), Math.max(0, next - this.#deps.clock.now()) + 50);
-      this.#inviteTimer.unref();
-    }
+    if (next !== null) this.#inviteTimer = this.#deps.clock.setTimeout(() => this.#devicesChanged(), Math.max(0, next - this.#deps.clock.now()) + 1);
   }
 
   #sendDeviceList(): void {
