@@ -222,7 +222,7 @@ export class Hub {
         // Identity and enrolled devices: the API's remote routes need them; no network yet.
         name: 'remote',
         start: async () => {
-          this.remote = new RemoteAccess({ store: this.store, bus, clock, log: log.child({ part: 'relay' }), registry: this.registry, auth: this.auth, relay: config.relay });
+          this.remote = new RemoteAccess({ store: this.store, bus, clock, log: log.child({ part: 'relay' }), registry: this.registry, auth: this.auth, relay: config.relay, recorder: this.recorder });
         },
         stop: async () => {},
       },

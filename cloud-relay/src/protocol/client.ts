@@ -1,7 +1,7 @@
 import { E2eSession, clientHandshake, sealedCounter } from './e2e.ts';
 import { ProtocolError, fromBase64, fromUtf8, toBase64 } from './encoding.ts';
 import { deviceKeysFromSeed, hubKeyOfId, relayAuthMessage, type DeviceKeys } from './keys.ts';
-import { MUX, decodeMux, encodeCredit, encodeMux, encodeMuxJson, muxJson } from './mux.ts';
+import { MUX, MediaAssembler, WINDOW, decodeMux, encodeCredit, encodeMux, encodeMuxJson, muxJson, type MediaMessage } from './mux.ts';
 import type { ControlMessage } from './relay-messages.ts';
 import nacl from 'tweetnacl';
 import { openFromHub, openState, type StateSnapshot } from './state-blob.ts';
@@ -42,6 +42,9 @@ interface PendingRequest {
   resolve(response: RemoteResponse): void;
   reject(err: Error): void;
   autoCredit: boolean;
+  /** Body bytes received, and how many of them are not yet credited back. */
+  received: number;
+  owed: number;
   /** Counter of the sealed frame that carried the request (the relay names it if it drops it). */
   frame?: string | null;
 }
@@ -49,6 +52,35 @@ interface PendingRequest {
 interface Subscription {
   onEvent(event: Record<string, unknown>): void;
   onEnd(err: ProtocolError): void;
+}
+
+/**
+ * A live view's extra window, granted when it starts (the hub caps a stream's window at 16 ×
+ * WINDOW): half a megabyte in flight keeps a 4 Mbit/s camera smooth at a 1 s round trip. Credit
+ * then goes back in batches of two WINDOWs, so a 30 fps camera does not spend the relay's
+ * per-device frame rate on credit frames. A large response body gets the same extra window.
+ */
+const LIVE_EXTRA_WINDOW = 7 * WINDOW;
+/** A credit frame the relay dropped (rate_limited) goes again after this long. */
+const CREDIT_RETRY_MS = 250;
+
+interface LiveView {
+  assembler: MediaAssembler;
+  autoCredit: boolean;
+  /** Bytes received and not yet credited back. */
+  owed: number;
+  started: boolean;
+  resolve(): void;
+  onMessage(message: MediaMessage): void;
+  /** null: the hub ended the stream (the camera stopped); else why it failed. */
+  onEnd(err: ProtocolError | null): void;
+}
+
+export interface LiveOptions {
+  /** `main` (default) or `sub`. */
+  stream?: 'main' | 'sub';
+  /** false leaves flow control to `credit()` (tests: a device that stops reading). */
+  autoCredit?: boolean;
 }
 
 export class RemoteClient {
@@ -59,6 +91,8 @@ export class RemoteClient {
   #nextStream = 1;
   readonly #requests = new Map<number, PendingRequest>();
   readonly #subscriptions = new Map<number, Subscription>();
+  readonly #lives = new Map<number, LiveView>();
+  readonly #credits = new Map<string, { stream: number; bytes: number }>();
   #stateWaiter: ((state: LastState) => void) | null = null;
   #failure: ProtocolError | null = null;
   readonly #onFailure: ((err: ProtocolError) => void)[] = [];
@@ -88,7 +122,7 @@ export class RemoteClient {
   request(method: string, path: string, options: { body?: unknown; token?: string; autoCredit?: boolean } = {}): { stream: number; response: Promise<RemoteResponse> } {
     const stream = this.#newStream();
     const response = new Promise<RemoteResponse>((resolve, reject) => {
-      this.#requests.set(stream, { chunks: [], resolve, reject, autoCredit: options.autoCredit ?? true });
+      this.#requests.set(stream, { chunks: [], resolve, reject, autoCredit: options.autoCredit ?? true, received: 0, owed: 0 });
     });
     const headers: Record<string, string> = {};
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -103,7 +137,12 @@ export class RemoteClient {
   }
 
   credit(stream: number, bytes: number): void {
-    this.#send(encodeCredit(stream, bytes));
+    const frame = this.#send(encodeCredit(stream, bytes));
+    // Remembered for a while: a credit frame the relay drops (rate_limited) is sent again, or
+    // the stream's window would shrink for good.
+    if (frame === null) return;
+    this.#credits.set(frame, { stream, bytes });
+    if (this.#credits.size > 256) this.#credits.delete(this.#credits.keys().next().value!);
   }
 
   /** The hub's event stream for the user of `token`; resolves once the hub says it is live. */
@@ -122,6 +161,30 @@ export class RemoteClient {
         onEnd: (err) => (live ? onEnd(err) : reject(err)),
       });
       this.#send(encodeMuxJson(MUX.SUBSCRIBE, stream, { token }));
+    });
+  }
+
+  /**
+   * A camera's live view (docs/relay-protocol.md "Live view"): resolves once the hub accepted it
+   * (rejects with the hub's code: `forbidden`, `unauthorized`, `camera_not_found`, ...). Then
+   * `onMessage` gets the init segment, then whole fMP4 fragments (moof + mdat), as on the LAN's
+   * live WebSocket; `onEnd(null)` when the hub ends it, `onEnd(err)` when it fails.
+   */
+  live(token: string, camera: string, onMessage: (message: MediaMessage) => void, onEnd: (err: ProtocolError | null) => void = () => {}, options: LiveOptions = {}): Promise<{ stream: number; close(): void }> {
+    const stream = this.#newStream();
+    return new Promise((resolve, reject) => {
+      const handle = { stream, close: () => { if (this.#lives.delete(stream) && !this.#failure) this.#send(encodeMux(MUX.CANCEL, stream)); } };
+      const view: LiveView = {
+        assembler: new MediaAssembler(),
+        autoCredit: options.autoCredit ?? true,
+        owed: 0,
+        started: false,
+        resolve: () => resolve(handle),
+        onMessage,
+        onEnd: (err) => (view.started ? onEnd(err) : reject(err ?? new ProtocolError('live_ended', 'the live view ended'))),
+      };
+      this.#lives.set(stream, view);
+      this.#send(encodeMuxJson(MUX.LIVE, stream, { camera, token, ...(options.stream ? { stream: options.stream } : {}) }));
     });
   }
 
@@ -166,6 +229,8 @@ export class RemoteClient {
     this.#requests.clear();
     for (const sub of this.#subscriptions.values()) sub.onEnd(err);
     this.#subscriptions.clear();
+    for (const view of this.#lives.values()) view.onEnd(err);
+    this.#lives.clear();
     for (const reject of this.#onFailure.splice(0)) reject(err);
   }
 
@@ -229,6 +294,15 @@ export class RemoteClient {
 
   /** The relay refused one frame: fail the request it carried (a credit frame fails nothing). */
   #failFrame(err: ProtocolError, frame: string | undefined): void {
+    const credit = frame === undefined ? undefined : this.#credits.get(frame);
+    if (credit) {
+      this.#credits.delete(frame!);
+      const retry = setTimeout(() => {
+        if (!this.#failure && (this.#requests.has(credit.stream) || this.#lives.has(credit.stream))) this.credit(credit.stream, credit.bytes);
+      }, CREDIT_RETRY_MS);
+      (retry as { unref?: () => void }).unref?.();
+      return;
+    }
     for (const [stream, pending] of this.#requests) {
       if (frame !== undefined && pending.frame !== frame) continue;
       this.#requests.delete(stream);
@@ -241,16 +315,47 @@ export class RemoteClient {
     const message = decodeMux(plain);
     const pending = this.#requests.get(message.stream);
     const sub = this.#subscriptions.get(message.stream);
+    const view = this.#lives.get(message.stream);
     switch (message.kind) {
       case MUX.RESPONSE:
         if (pending) pending.head = muxJson(message.body);
+        if (view && !view.started) {
+          view.started = true;
+          if (view.autoCredit) this.credit(message.stream, LIVE_EXTRA_WINDOW);
+          view.resolve();
+        }
         return;
+      case MUX.MEDIA: {
+        if (!view) return;
+        view.owed += message.body.length;
+        if (view.autoCredit && view.owed >= 2 * WINDOW) {
+          this.credit(message.stream, view.owed);
+          view.owed = 0;
+        }
+        const media = view.assembler.push(message.body);
+        if (media) view.onMessage(media);
+        return;
+      }
       case MUX.DATA:
         if (!pending) return;
         pending.chunks.push(message.body.slice());
-        if (pending.autoCredit) this.credit(message.stream, message.body.length);
+        if (!pending.autoCredit) return;
+        pending.received += message.body.length;
+        pending.owed += message.body.length;
+        // A large body (a recording) gets a bigger window once, then credit in bigger batches:
+        // fewer frames against the relay's per-device rate.
+        if (pending.received > 2 * WINDOW && pending.received - message.body.length <= 2 * WINDOW) pending.owed += LIVE_EXTRA_WINDOW;
+        if (pending.owed >= (pending.received > 2 * WINDOW ? 2 * WINDOW : WINDOW / 2)) {
+          this.credit(message.stream, pending.owed);
+          pending.owed = 0;
+        }
         return;
       case MUX.END: {
+        if (view) {
+          this.#lives.delete(message.stream);
+          view.onEnd(null);
+          return;
+        }
         if (!pending?.head) return;
         this.#requests.delete(message.stream);
         const size = pending.chunks.reduce((n, c) => n + c.length, 0);
@@ -278,6 +383,10 @@ export class RemoteClient {
         if (sub) {
           this.#subscriptions.delete(message.stream);
           sub.onEnd(err);
+        }
+        if (view) {
+          this.#lives.delete(message.stream);
+          view.onEnd(err);
         }
         return;
       }

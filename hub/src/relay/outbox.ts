@@ -51,6 +51,20 @@ export class Outbox {
     this.#pump();
   }
 
+  /**
+   * Takes back queued messages that spend credit (bodies) and match `which`, keeping heads and
+   * ends; answers what it removed. A live view skipping ahead to a keyframe uses it.
+   */
+  dropBodies(stream: OutStream, which: (plain: Uint8Array) => boolean): Uint8Array[] {
+    const drop = (m: { plain: Uint8Array; cost: number }) => m.cost > 0 && which(m.plain);
+    const removed = stream.queue.filter(drop).map((m) => m.plain);
+    if (removed.length === 0) return removed;
+    stream.queue = stream.queue.filter((m) => !drop(m));
+    stream.queuedBytes = stream.queue.reduce((n, m) => n + m.plain.length, 0);
+    if (stream.queue.length === 0) this.#ready.delete(stream);
+    return removed;
+  }
+
   drop(stream: OutStream): void {
     stream.queue = [];
     stream.queuedBytes = 0;

@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import type { HubIdentity } from './identity.ts';
 import type { Outbox, OutStream } from './outbox.ts';
 import type { RemoteDevice, RemoteDevices } from './remote-devices.ts';
+import type { LiveSink } from './remote-live.ts';
 import type { RemoteRequest, RemoteResponse } from './remote-requests.ts';
 
 /** Streams one device may have open at once; more answer `too_many_streams`. */
@@ -23,6 +24,8 @@ export interface RemoteSessionDeps {
   run(device: RemoteDevice, request: RemoteRequest): Promise<RemoteResponse>;
   /** Starts an event subscription; returns its stop function. */
   subscribe(device: RemoteDevice, token: string, out: EventSink): () => void;
+  /** Starts a camera's live view (remote-live.ts); returns its stop function. */
+  live?(device: RemoteDevice, body: Record<string, unknown>, sink: LiveSink): () => void;
 }
 
 /** Where an event subscription writes. */
@@ -113,7 +116,8 @@ export class RemoteSession {
         if (existing) this.#endStream(message.stream);
         return;
       case MUX.REQUEST:
-      case MUX.SUBSCRIBE: {
+      case MUX.SUBSCRIBE:
+      case MUX.LIVE: {
         if (existing) throw new ProtocolError('mux_bad_frame', 'stream id in use');
         const out = this.#deps.outbox.open(this.id, message.stream);
         const entry: { out: OutStream; stop?: () => void } = { out };
@@ -123,7 +127,8 @@ export class RemoteSession {
         }
         this.#streams.set(message.stream, entry);
         if (message.kind === MUX.REQUEST) this.#request(message.stream, out, muxJson<RemoteRequest>(message.body));
-        else entry.stop = this.#subscribe(message.stream, out, muxJson<{ token?: unknown }>(message.body));
+        else if (message.kind === MUX.SUBSCRIBE) entry.stop = this.#subscribe(message.stream, out, muxJson<{ token?: unknown }>(message.body));
+        else entry.stop = this.#live(message.stream, out, muxJson(message.body));
         return;
       }
       default:
@@ -168,6 +173,30 @@ export class RemoteSession {
       queuedBytes: () => out.queuedBytes,
     };
     return this.#deps.subscribe(this.#device!, typeof body.token === 'string' ? body.token : '', sink);
+  }
+
+  #live(stream: number, out: OutStream, body: Record<string, unknown>): () => void {
+    const { outbox } = this.#deps;
+    const sink: LiveSink = {
+      stream,
+      start: () => outbox.push(out, encodeMuxJson(MUX.RESPONSE, stream, { status: 200, headers: { 'content-type': 'video/mp4' } })),
+      push: (frame) => outbox.push(out, frame, frame.length - 5),
+      queuedBytes: () => out.queuedBytes,
+      dropQueued: (which) => outbox.dropBodies(out, which),
+      end: () => {
+        outbox.push(out, encodeMux(MUX.END, stream));
+        this.#forgetWhenSent(stream, out);
+      },
+      fail: (code) => {
+        outbox.push(out, encodeMuxJson(MUX.ERROR, stream, { code }));
+        this.#forgetWhenSent(stream, out);
+      },
+    };
+    if (!this.#deps.live) {
+      sink.fail('not_ready');
+      return () => {};
+    }
+    return this.#deps.live(this.#device!, body, sink);
   }
 
   /** The stream stays known (its credits count) until its last message left the Outbox. */

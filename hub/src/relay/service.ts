@@ -11,6 +11,7 @@ import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { hasRole } from '../devices/access.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
+import type { RecorderService } from '../recorder/service.ts';
 import type { Store } from '../store/store.ts';
 import { loadHubIdentity, type HubIdentity } from './identity.ts';
 import { PushSender, type PushRequest } from './push.ts';
@@ -18,6 +19,7 @@ import { Outbox } from './outbox.ts';
 import { RemoteDevices, type RemoteDevice } from './remote-devices.ts';
 import { RemoteInvites, type RemoteInvite } from './remote-invites.ts';
 import { subscribeRemote } from './remote-events.ts';
+import { watchRemote } from './remote-live.ts';
 import { runRemoteRequest } from './remote-requests.ts';
 import { RemoteSession } from './remote-session.ts';
 import { StateSync } from './state-sync.ts';
@@ -32,6 +34,8 @@ export interface RemoteAccessDeps {
   auth: AuthService;
   /** `relay` from the config: one URL or several separated by commas (tried in turn). */
   relay: string | null;
+  /** Cameras, for live views through the relay (remote-live.ts); absent in API unit tests. */
+  recorder?: RecorderService;
 }
 
 export interface Enrolment {
@@ -243,6 +247,7 @@ export class RemoteAccess {
             },
             run: (device, request) => runRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
             subscribe: (device, token, sink) => subscribeRemote(auth, { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 }, device, token, sink),
+            live: (device, body, sink) => watchRemote({ auth, bus, clock, recorder: this.#deps.recorder }, device, body, sink),
           }));
         },
         close: (id) => {

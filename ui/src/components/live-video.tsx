@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ensureAccess, socketUrl } from '../api/client.ts';
+import { ensureAccess } from '../api/client.ts';
+import { openLiveSocket, type LiveSocket } from '../remote/live-socket.ts';
 
 /**
  * The codec string MSE needs, read from the init segment: for H.264 the avcC box carries profile,
@@ -21,7 +22,7 @@ const KEEP_S = 30;
 const MAX_LAG_S = 2;
 
 /**
- * Live view: the hub's fMP4 WebSocket fed into Media Source Extensions. The first message is the
+ * Live view: the hub's fMP4 WebSocket (or, in remote mode, the relay's live stream) fed into Media Source Extensions. The first message is the
  * init segment, each next one a fragment. The player is kept near the live edge and only the last
  * 30 s stay buffered, so a view left open for hours does not grow.
  */
@@ -36,7 +37,7 @@ export function LiveVideo(props: { cameraId: string; name: string }) {
       setStatus('This browser cannot play live video.');
       return;
     }
-    let ws: WebSocket | null = null;
+    let ws: LiveSocket | null = null;
     let closed = false;
     const source = new MS();
     const queue: ArrayBuffer[] = [];
@@ -60,8 +61,8 @@ export function LiveVideo(props: { cameraId: string; name: string }) {
     source.addEventListener('sourceopen', async () => {
       const token = await ensureAccess().catch(() => null);
       if (closed || !token) return;
-      ws = new WebSocket(socketUrl(`/cameras/${encodeURIComponent(props.cameraId)}/live`, token));
-      ws.binaryType = 'arraybuffer';
+      // On the LAN the hub's WebSocket, away from home a live stream through the relay.
+      ws = openLiveSocket(props.cameraId, token);
       ws.onmessage = (message) => {
         const data = message.data as ArrayBuffer;
         if (!buffer) {

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
+import { hubFetch } from '../remote/transport.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { LiveVideo } from '../components/live-video.tsx';
 import { formatTime } from '../format.ts';
@@ -99,10 +100,15 @@ interface Recordings {
 const DAY = 86400e3;
 const PLAY_S = 60;
 
-/** Fetches recorded media with the session's token (a <video> or <img> src cannot send it). */
+/**
+ * Fetches recorded media with the session's token (a <video> or <img> src cannot send it) into
+ * an object URL. Through `hubFetch`, so away from home it comes through the relay: the whole
+ * range arrives before it plays (PLAY_S, one minute: about 15-30 MB at 2-4 Mbit/s), and the
+ * export link saves that same blob. Longer exports are for the home network.
+ */
 async function fetchVideo(path: string): Promise<string> {
   const token = await ensureAccess();
-  const res = await fetch(`/api/v1${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await hubFetch('GET', `/api/v1${path}`, undefined, token);
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
     throw new ApiError(res.status, body.error?.code ?? `http_${res.status}`, body.error?.message ?? res.statusText);

@@ -38,6 +38,12 @@ export class RelaySession {
     return client.subscribe(token, onEvent, (err) => onEnd(err.code));
   }
 
+  /** A camera's live view (init segment, then fragments); `onEnd` gets null when the hub ended it, else the code. */
+  async live(token: string, camera: string, onMessage: (data: Uint8Array) => void, onEnd: (code: string | null) => void, stream?: 'main' | 'sub'): Promise<{ close(): void }> {
+    const client = await this.#connected();
+    return client.live(token, camera, (m) => onMessage(m.data), (err) => onEnd(err?.code ?? null), stream ? { stream } : {});
+  }
+
   close(): void {
     this.#client?.close();
     this.#client = null;

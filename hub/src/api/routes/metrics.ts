@@ -1,5 +1,6 @@
 import type { ApiPlugin } from '../deps.ts';
 import { metricName, MetricsText, type ApiMetrics } from '../metrics.ts';
+import { LIVE_QUEUE_LIMIT, remoteLiveStats } from '../../relay/remote-live.ts';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const GAUGE_STATS = /^(clients|connections|persistent|retained|queued|pending|subscriptions)/;
@@ -45,6 +46,13 @@ export const metricsRoutes = (metrics: ApiMetrics): ApiPlugin => async (app, { d
         .add('hearth_history_bytes', 'gauge', 'Estimated size of the history store.', history.storage.bytes())
         .add('hearth_history_budget_bytes', 'gauge', 'The storage budget of the history store.', history.storage.budgetBytes);
     }
+    const live = remoteLiveStats;
+    text
+      .add('hearth_remote_live_streams_total', 'counter', 'Camera live views started through the relay.', live.streamsStarted)
+      .add('hearth_remote_live_fragments_queued_total', 'counter', 'Live fragments queued for remote viewers.', live.fragmentsQueued)
+      .add('hearth_remote_live_fragments_dropped_total', 'counter', 'Live fragments dropped for remote viewers that did not keep up (up to the next keyframe).', live.fragmentsDropped)
+      .add('hearth_remote_live_queued_bytes_max', 'gauge', 'The most bytes one remote live view had queued at once since start.', live.queuedBytesMax)
+      .add('hearth_remote_live_queue_limit_bytes', 'gauge', 'Bytes one remote live view may have queued.', LIVE_QUEUE_LIMIT);
     return reply.type(CONTENT_TYPE).send(text.toString());
   });
 };
