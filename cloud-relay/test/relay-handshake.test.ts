@@ -62,7 +62,7 @@ describe('relay handshake and refusals', () => {
 
   beforeAll(async () => {
     tmp = tempDir('hearth-relay-hs-');
-    relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--tunnels-per-min', '3', '--hub-out-rate', '50', '--hub-out-burst', '100']);
+    relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--tunnels-per-min', '3', '--hub-out-rate', '50', '--hub-out-burst', '100', '--no-ui']);
   });
   afterAll(async () => {
     await relay?.kill9();
@@ -73,6 +73,7 @@ describe('relay handshake and refusals', () => {
     const health = await fetch(`http://127.0.0.1:${relay.port}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', node: 'local' });
+    // This node serves no web app (--no-ui): the page is 426 like any other plain request.
     const other = await fetch(`http://127.0.0.1:${relay.port}/`);
     expect(other.status).toBe(426);
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('upgrade_required');
