@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Backplane } from './backplane/backplane.ts';
 import { LocalBackplane } from './backplane/local.ts';
-import { RedisBackplane, parseSentinelUrl } from './backplane/redis.ts';
+import { RedisBackplane, parseClusterUrl, parseSentinelUrl } from './backplane/redis.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from './limits.ts';
 import { RelayNode } from './relay-node.ts';
 import { WebApp } from './web-app.ts';
@@ -17,7 +17,8 @@ const USAGE = `Usage: npm run relay -- [options]
   --port N              WebSocket port (0 picks a free one; default 8443)
   --host ADDR           address to bind (default 0.0.0.0)
   --redis URL           share presence, routing and blobs with other nodes through Redis:
-                        redis://, rediss:// or redis-sentinel://host:port[,host:port]/name
+                        redis://, rediss://, redis-sentinel://host:port[,host:port]/name
+                        or redis-cluster://host:port[,host:port] (seed nodes of a Redis Cluster)
   --data DIR            single-node store (SQLite) when there is no --redis (default ./relay-data)
   --ui DIR              serve the web app built in DIR (ui/dist) to remote browsers on this port;
                         --no-ui serves none (default: ui/dist of this checkout when it is built)
@@ -90,7 +91,9 @@ limits.pushAllowLoopback = parsed['push-allow-loopback'] === true;
 const level = (parsed['log-level'] as string | undefined) ?? 'info';
 if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) fail('--log-level is not a level');
 const redisUrl = parsed.redis as string | undefined;
-if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl) && !parseSentinelUrl(redisUrl)) fail('--redis must be a redis://, rediss:// or redis-sentinel://host:port[,host:port]/name URL');
+if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl) && !parseSentinelUrl(redisUrl) && !parseClusterUrl(redisUrl)) {
+  fail('--redis must be a redis://, rediss://, redis-sentinel://host:port[,host:port]/name or redis-cluster://host:port[,host:port] URL');
+}
 
 const log = pino({ level, base: { part: 'relay' } });
 const backplane: Backplane = redisUrl ? new RedisBackplane(redisUrl) : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');
@@ -109,7 +112,7 @@ const node = new RelayNode({ backplane, log, limits, ...(webApp ? { webApp } : {
 
 try {
   const bound = await node.listen(port, (parsed.host as string | undefined) ?? '0.0.0.0');
-  log.info({ port: bound, node: node.nodeId, mode: redisUrl ? 'redis' : 'single', webApp: webApp !== undefined }, `relay listening on ${bound}`);
+  log.info({ port: bound, node: node.nodeId, mode: !redisUrl ? 'single' : parseClusterUrl(redisUrl) ? 'redis-cluster' : 'redis', webApp: webApp !== undefined }, `relay listening on ${bound}`);
 } catch (err) {
   log.fatal({ err }, 'relay failed to start');
   process.exit(1);

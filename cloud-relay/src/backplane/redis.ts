@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { ProtocolError } from '../protocol/encoding.ts';
 import type { Backplane, Presence, SignedDeviceList, StoredState } from './backplane.ts';
 
@@ -14,15 +14,25 @@ const PRESENCE_REFRESH_MS = 5000;
  *   hearth:{<hub>}:devices   the hub's signed device list (JSON {doc, sig})
  *   hearth:{<hub>}:state     the sealed snapshot (JSON {blob, storedAt})
  *   hearth:node:<node>       pub/sub channel of frames for that node
- * The braces are a Redis Cluster hash tag: one hub's keys share a slot, so the release script
- * and the MGET below stay single-slot.
+ * The braces are a Redis Cluster hash tag: one hub's keys share a slot, so every multi-key
+ * command here (the release script, the MGET) names keys of one hub only, and nothing sends keys
+ * of different hubs together (the presence renewal is one command per hub, not a pipeline).
  * PUBLISH answers how many subscribers got the message, so a frame for a dead node is noticed
  * at once instead of vanishing.
+ *
+ * Redis Cluster (`redis-cluster://` URLs) uses sharded pub/sub instead: SPUBLISH goes to the
+ * primary owning the channel's slot and SSUBSCRIBE listens there. A plain PUBLISH in a Cluster is
+ * sent to any node and broadcast over the cluster bus, and its answer counts only the subscribers
+ * on the node it was sent to: it would say 0 (node gone) for frames that were delivered, and two
+ * frames sent to different nodes could arrive out of order. SPUBLISH keeps both the count and the
+ * order, and a node's traffic crosses one shard instead of all of them.
  */
 export class RedisBackplane implements Backplane {
   readonly nodeId = `n-${randomBytes(6).toString('hex')}`;
-  readonly #cmd: Redis;
-  readonly #sub: Redis;
+  readonly #cmd: Redis | Cluster;
+  /** The same Cluster as #cmd in Cluster mode (it keeps its own per-shard subscriber connections). */
+  readonly #sub: Redis | Cluster;
+  readonly #sharded: boolean;
   readonly #mine = new Set<string>();
   #refresh: NodeJS.Timeout | undefined;
 
@@ -30,8 +40,23 @@ export class RedisBackplane implements Backplane {
     // Fail commands fast while Redis is away rather than queueing without bound.
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true };
     const sentinel = parseSentinelUrl(url);
-    this.#cmd = sentinel ? new Redis({ ...options, ...sentinel }) : new Redis(url, options);
-    this.#sub = sentinel ? new Redis({ ...options, ...sentinel }) : new Redis(url, options);
+    const cluster = parseClusterUrl(url);
+    this.#sharded = cluster !== null;
+    if (cluster) {
+      // No offline queue: while the Cluster is unreachable commands fail at once (the peer gets
+      // relay_unavailable) instead of waiting for it to come back. Moves and failovers of single
+      // shards are retried by ioredis (MOVED/ASK, CLUSTERDOWN, TRYAGAIN) while it stays ready.
+      this.#cmd = new Cluster(cluster.nodes, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        shardedSubscribers: true,
+        redisOptions: { maxRetriesPerRequest: 2, ...(cluster.password !== undefined ? { password: cluster.password } : {}) },
+      });
+      this.#sub = this.#cmd;
+    } else {
+      this.#cmd = sentinel ? new Redis({ ...options, ...sentinel }) : new Redis(url, options);
+      this.#sub = sentinel ? new Redis({ ...options, ...sentinel }) : new Redis(url, options);
+    }
     // ioredis reconnects by itself; without a listener it would print every failed attempt.
     let lastLogged = 0;
     const onError = (err: Error) => {
@@ -40,7 +65,9 @@ export class RedisBackplane implements Backplane {
       this.onError(err);
     };
     this.#cmd.on('error', onError);
-    this.#sub.on('error', onError);
+    if (this.#sub !== this.#cmd) this.#sub.on('error', onError);
+    // A Cluster reports a failing shard as 'node error' (the client itself stays up).
+    if (this.#cmd instanceof Cluster) this.#cmd.on('node error', onError);
   }
 
   onPresenceLost: (hubId: string) => void = () => {};
@@ -49,15 +76,23 @@ export class RedisBackplane implements Backplane {
   onError: (err: Error) => void = () => {};
 
   async start(deliver: (message: Uint8Array) => void): Promise<void> {
-    await Promise.all([this.#cmd.connect(), this.#sub.connect()]);
-    this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => deliver(message));
-    await this.#sub.subscribe(channelOf(this.nodeId));
+    await Promise.all([...new Set([this.#cmd, this.#sub])].map((client) => client.connect()));
+    if (this.#sharded) {
+      this.#sub.on('smessageBuffer', (_channel: Buffer, message: Buffer) => deliver(message));
+      await this.#sub.ssubscribe(channelOf(this.nodeId));
+    } else {
+      this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => deliver(message));
+      await this.#sub.subscribe(channelOf(this.nodeId));
+    }
     this.#refresh = setInterval(() => void this.#refreshPresence(), PRESENCE_REFRESH_MS);
     this.#refresh.unref();
   }
 
   async send(node: string, message: Uint8Array): Promise<boolean> {
-    const receivers = await available(this.#cmd.publish(channelOf(node), Buffer.from(message.buffer, message.byteOffset, message.length)));
+    const channel = channelOf(node);
+    const payload = Buffer.from(message.buffer, message.byteOffset, message.length);
+    // SPUBLISH answers a count too (ioredis types it unknown).
+    const receivers = await available(this.#sharded ? (this.#cmd.spublish(channel, payload) as Promise<number>) : this.#cmd.publish(channel, payload));
     return receivers > 0;
   }
 
@@ -104,8 +139,10 @@ export class RedisBackplane implements Backplane {
 
   async stop(): Promise<void> {
     clearInterval(this.#refresh);
-    this.#sub.disconnect();
+    if (this.#sub !== this.#cmd) this.#sub.disconnect();
     await this.#cmd.quit().catch(() => undefined);
+    // A Cluster's QUIT leaves its sharded subscriber connections open.
+    if (this.#cmd instanceof Cluster) this.#cmd.disconnect();
   }
 
   /**
@@ -116,13 +153,12 @@ export class RedisBackplane implements Backplane {
   async #refreshPresence(): Promise<void> {
     if (this.#mine.size === 0) return;
     const hubs = [...this.#mine];
-    const pipeline = this.#cmd.pipeline();
-    for (const hubId of hubs) pipeline.eval(RENEW, 1, `hearth:{${hubId}}:presence`, this.nodeId, String(PRESENCE_TTL_S));
-    const results = await pipeline.exec().catch(() => null);
-    if (!results) return;
-    results.forEach(([err, renewed], i) => {
+    // One command per hub, not one pipeline: a Cluster refuses a pipeline whose keys live on
+    // different shards. ioredis writes them back to back all the same.
+    const results = await Promise.allSettled(hubs.map((hubId) => this.#cmd.eval(RENEW, 1, `hearth:{${hubId}}:presence`, this.nodeId, String(PRESENCE_TTL_S))));
+    results.forEach((result, i) => {
       const hubId = hubs[i]!;
-      if (err || renewed !== 0 || !this.#mine.has(hubId)) return;
+      if (result.status === 'rejected' || result.value !== 0 || !this.#mine.has(hubId)) return;
       this.#mine.delete(hubId);
       this.onPresenceLost(hubId);
     });
@@ -136,12 +172,30 @@ export class RedisBackplane implements Backplane {
 export function parseSentinelUrl(url: string): { sentinels: { host: string; port: number }[]; name: string; password?: string } | null {
   const m = /^redis-sentinel:\/\/(?::([^@]*)@)?([^/]+)\/([^/?#]+)$/.exec(url);
   if (!m) return null;
-  const sentinels = m[2]!.split(',').map((hostPort) => {
-    const at = hostPort.lastIndexOf(':');
-    return { host: hostPort.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(hostPort.slice(at + 1)) };
-  });
-  if (sentinels.some((s) => !s.host || !Number.isInteger(s.port) || s.port < 1 || s.port > 65535)) return null;
+  const sentinels = parseHostPorts(m[2]!);
+  if (!sentinels) return null;
   return { sentinels, name: decodeURIComponent(m[3]!), ...(m[1] ? { password: decodeURIComponent(m[1]) } : {}) };
+}
+
+/**
+ * `redis-cluster://[:password@]host:port[,host:port...]`: seed nodes of a Redis Cluster (any few
+ * of its nodes; ioredis learns the rest and follows slot moves and failovers).
+ */
+export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; password?: string } | null {
+  const m = /^redis-cluster:\/\/(?::([^@]*)@)?([^/?#]+)\/?$/.exec(url);
+  if (!m) return null;
+  const nodes = parseHostPorts(m[2]!);
+  if (!nodes) return null;
+  return { nodes, ...(m[1] ? { password: decodeURIComponent(m[1]) } : {}) };
+}
+
+/** `host:port[,host:port...]`, IPv6 hosts in brackets; null if any entry is malformed. */
+function parseHostPorts(list: string): { host: string; port: number }[] | null {
+  const entries = list.split(',').map((hostPort) => {
+    const at = hostPort.lastIndexOf(':');
+    return { host: at < 0 ? '' : hostPort.slice(0, at).replace(/^\[|\]$/g, ''), port: at < 0 ? NaN : Number(hostPort.slice(at + 1)) };
+  });
+  return entries.some((e) => !e.host || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535) ? null : entries;
 }
 
 /** A Redis failure is the relay's, not the peer's: peers get `relay_unavailable`. */

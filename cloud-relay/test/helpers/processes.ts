@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -84,6 +84,60 @@ export async function startSentinel(dir: string, name: string, primaryPort: numb
   // Sentinel rewrites its config file as it learns, so it gets its own writable copy.
   writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`, `sentinel down-after-milliseconds ${name} 1000`, `sentinel failover-timeout ${name} 5000`, ''].join('\n'));
   return spawnRedis([conf, '--sentinel'], port, /\+monitor master/);
+}
+
+export interface RedisClusterProcess {
+  /** `redis-cluster://` with every node as a seed, for `--redis`. */
+  url: string;
+  /** The primaries, in the order redis-cli assigned them slot ranges (ascending). */
+  nodes: RedisProcess[];
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+/**
+ * A real Redis Cluster of `primaries` redis-servers on loopback ports, no replicas, no
+ * persistence; resolves once every node reports `cluster_state:ok`. The cluster bus port is picked
+ * free too (by default it would be the port + 10000, which may be taken or out of range).
+ */
+export async function startRedisCluster(dir: string, primaries = 3): Promise<RedisClusterProcess> {
+  const nodes: RedisProcess[] = [];
+  const stopAll = async (how: 'stop' | 'kill9') => {
+    await Promise.all(nodes.map((n) => n[how]()));
+  };
+  try {
+    for (let i = 0; i < primaries; i++) {
+      const port = await freePort();
+      const busPort = await freePort();
+      nodes.push(
+        await spawnRedis(
+          ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dir],
+          port,
+          /Ready to accept connections/i,
+        ),
+      );
+    }
+    await redisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    // Each node learns the slot map over the cluster bus; until then it may answer CLUSTERDOWN.
+    await waitFor(async () => {
+      const infos = await Promise.all(nodes.map((n) => redisCli(['-p', String(n.port), 'cluster', 'info'])));
+      return infos.every((info) => info.includes('cluster_state:ok')) ? true : undefined;
+    }, 'cluster_state:ok on every node', 20_000, 100);
+  } catch (err) {
+    await stopAll('kill9');
+    throw err;
+  }
+  return { url: `redis-cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`, nodes, stop: () => stopAll('stop'), kill9: () => stopAll('kill9') };
+}
+
+/** Runs `redis-cli` (against 127.0.0.1) to completion; rejects on a non-zero exit. */
+export function redisCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-h', '127.0.0.1', ...args], { timeout: 15_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`redis-cli ${args.join(' ')}: ${err.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 async function spawnRedis(args: string[], port: number, ready: RegExp): Promise<RedisProcess> {
