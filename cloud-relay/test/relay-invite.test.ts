@@ -121,7 +121,7 @@ describe('relay: invite links and the web app on the relay origin', () => {
     }, 'the relay drops the redeemed invite key', 30_000, 1000);
   });
 
-  it('an invite key can only redeem: every other call, events and logins answer invite_only', async () => {
+  it('an invite key can only redeem: every other call, events, live views and logins answer invite_only', async () => {
     const invite = await inviteAs(member);
     const parsed = parseInviteLink(invite.link);
     const client = await RemoteClient.connect({ seed: parsed.seed, deviceId: 'invite', username: '', hubId: parsed.hubId, relayUrls: [parsed.relayUrl], homeKey: null });
@@ -135,7 +135,9 @@ describe('relay: invite links and the web app on the relay origin', () => {
         expect(res.status, path).toBe(403);
         expect(JSON.parse(fromUtf8(res.body)).error.code, path).toBe('invite_only');
       }
+      // Even with a real token of the inviting user: the invite key opens no stream.
       await expect(client.subscribe(member, () => {})).rejects.toMatchObject({ code: 'invite_only' });
+      await expect(client.live(member, 'any-camera', () => {})).rejects.toMatchObject({ code: 'invite_only' });
     } finally {
       client.close();
     }

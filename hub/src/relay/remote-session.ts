@@ -4,7 +4,7 @@ import { CHUNK, MUX, creditOf, decodeMux, encodeMux, encodeMuxJson, muxJson } fr
 import type { Logger } from '../core/logger.ts';
 import type { HubIdentity } from './identity.ts';
 import type { Outbox, OutStream } from './outbox.ts';
-import type { RemoteDevice, RemoteDevices } from './remote-devices.ts';
+import type { RemoteDevice } from './remote-devices.ts';
 import type { LiveSink } from './remote-live.ts';
 import type { RemoteRequest, RemoteResponse } from './remote-requests.ts';
 

@@ -246,8 +246,8 @@ export class RemoteAccess {
               tunnel.sendControl({ type: 'close', session: id, code });
             },
             run: (device, request) => runRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
-            subscribe: (device, token, sink) => subscribeRemote(auth, { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 }, device, token, sink),
-            live: (device, body, sink) => watchRemote({ auth, bus, clock, recorder: this.#deps.recorder }, device, body, sink),
+            subscribe: (device, token, sink) => device.invite ? inviteCannotSubscribe(sink) : subscribeRemote(auth, { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 }, device, token, sink),
+            live: (device, body, sink) => device.invite ? inviteCannotSubscribe(sink) : watchRemote({ auth, bus, clock, recorder: this.#deps.recorder }, device, body, sink),
           }));
         },
         close: (id) => {
@@ -343,6 +343,7 @@ function inviteCaller(invite: RemoteInvite): RemoteDevice {
   return { id: invite.id, name: invite.name, publicKey: invite.publicKey, boxPublicKey: invite.boxPublicKey, userId: invite.userId, username: invite.username, role: invite.role, createdAt: invite.createdAt, invite: true };
 }
 
+/** An invite key's session may only redeem: no event stream, no live view, whatever token it shows. */
 function inviteCannotSubscribe(sink: { fail(code: string): void }): () => void {
   sink.fail('invite_only');
   return () => {};
