@@ -14,7 +14,8 @@ import type { DeviceRegistry } from '../devices/registry.ts';
 import type { RecorderService } from '../recorder/service.ts';
 import type { Store } from '../store/store.ts';
 import { loadHubIdentity, type HubIdentity } from './identity.ts';
-import { PushSender, type PushRequest } from './push.ts';
+import { PushSender } from './push.ts';
+import { PushDelivery, type PushOutcome } from './push-delivery.ts';
 import { Outbox } from './outbox.ts';
 import { RemoteDevices, type RemoteDevice } from './remote-devices.ts';
 import { RemoteInvites, type RemoteInvite } from './remote-invites.ts';
@@ -76,8 +77,7 @@ export class RemoteAccess {
   #outbox: Outbox | undefined;
   #sync: StateSync | undefined;
   readonly push: PushSender;
-  #nextPush = 1;
-  readonly #pushWaiters = new Map<number, { endpoint: string; resolve: (result: { status?: number; code?: string }) => void }>();
+  readonly #pushes: PushDelivery;
   /** Keys of invites just redeemed: still on the relay's list for a moment (see REDEEMED_GRACE_MS). */
   readonly #redeemedKeys = new Set<string>();
   #inviteTimer: TimerHandle | undefined;
@@ -93,54 +93,17 @@ export class RemoteAccess {
       if (this.invites.dropUser(userId) > 0) this.#devicesChanged();
     };
     this.push = new PushSender(deps.store.settings, this.identity.hubId);
-  }
-
-  /**
-   * Sends a notification to every device (of `userId`, or of every member and above) with a push
-   * subscription, through the relay. Resolves with what each push service answered.
-   */
-  async notify(payload: { title: string; body: string; level?: string; [k: string]: unknown }, only?: { deviceId?: string }): Promise<{ deviceId: string; status?: number; code?: string }[]> {
-    const targets = this.devices.all().filter((d) => d.push && (only?.deviceId ? d.id === only.deviceId : hasRole({ kind: 'user', userId: d.userId, username: d.username, role: d.role }, 'member')));
-    return Promise.all(
-      targets.map(async (device) => {
-        let request: PushRequest;
-        try {
-          request = this.push.request(device.push!, { ...payload, at: this.#deps.clock.now() });
-        } catch (err) {
-          return { deviceId: device.id, code: err instanceof HubError ? err.code : 'push_failed' };
-        }
-        return { deviceId: device.id, ...(await this.#sendPush(request)) };
-      }),
-    );
-  }
-
-  #sendPush(request: PushRequest): Promise<{ status?: number; code?: string }> {
-    if (!this.#tunnel?.ready) return Promise.resolve({ code: 'relay_offline' });
-    const id = this.#nextPush++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#pushWaiters.delete(id);
-        resolve({ code: 'push_timeout' });
-      }, 15_000);
-      timer.unref();
-      this.#pushWaiters.set(id, {
-        endpoint: request.endpoint,
-        resolve: (result) => {
-          clearTimeout(timer);
-          resolve(result);
-        },
-      });
-      this.#tunnel!.sendControl({ type: 'push', id, ...request });
+    this.#pushes = new PushDelivery({
+      devices: this.devices,
+      sender: this.push,
+      clock: deps.clock,
+      control: () => (this.#tunnel?.ready ? (message) => this.#tunnel!.sendControl(message) : null),
     });
   }
 
-  #onPushResult(id: number, result: { status?: number; code?: string }): void {
-    const waiter = this.#pushWaiters.get(id);
-    if (!waiter) return;
-    this.#pushWaiters.delete(id);
-    // RFC 8030: 404/410 mean the subscription is gone for good.
-    if (result.status === 404 || result.status === 410) this.devices.dropPush(waiter.endpoint);
-    waiter.resolve(result);
+  /** Web Push to enrolled devices through the relay (push-delivery.ts). */
+  notify(payload: { title: string; body: string; level?: string; [k: string]: unknown }, only?: { deviceId?: string }): Promise<({ deviceId: string } & PushOutcome)[]> {
+    return this.#pushes.notify(payload, only);
   }
 
   enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): Enrolment {
@@ -255,7 +218,7 @@ export class RemoteAccess {
           this.#sessions.delete(id);
         },
         frame: (id, frame) => this.#sessions.get(id)?.onFrame(frame),
-        pushResult: (id, result) => this.#onPushResult(id, result),
+        pushResult: (id, result) => this.#pushes.result(id, result),
       },
     });
     const outbox = new Outbox((stream, plain, written) => {
