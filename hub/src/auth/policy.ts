@@ -18,9 +18,10 @@ export function checkUsername(value: string): void {
   }
 }
 
-export function checkPassword(value: string): void {
+/** `field` names the input in the error's details (`newPassword` when a person changes their own). */
+export function checkPassword(value: string, field = 'password'): void {
   // Count code points, not UTF-16 units: "8 characters" means what a person typed.
   const length = [...value].length;
-  if (length < PASSWORD_MIN) throw new HubError('validation_failed', `a password needs at least ${PASSWORD_MIN} characters`, { field: 'password', rule: 'minLength' });
-  if (value.length > PASSWORD_MAX) throw new HubError('validation_failed', `a password has at most ${PASSWORD_MAX} characters`, { field: 'password', rule: 'maxLength' });
+  if (length < PASSWORD_MIN) throw new HubError('validation_failed', `a password needs at least ${PASSWORD_MIN} characters`, { field, rule: 'minLength' });
+  if (value.length > PASSWORD_MAX) throw new HubError('validation_failed', `a password has at most ${PASSWORD_MAX} characters`, { field, rule: 'maxLength' });
 }

@@ -110,6 +110,45 @@ export class AuthService {
     return this.#startSession(current);
   }
 
+  /**
+   * A person changes their own password, proving the current one. A wrong current password is
+   * `wrong_password` (403: the bearer token is fine) and counts as a failed login for `address`
+   * and for the account, so a stolen session cannot be used to guess the password (not even from
+   * many addresses). On success every other session ends as after a reset (refresh tokens
+   * revoked, session generation up, `user.sessions_ended`) and the caller gets a fresh session
+   * under the new generation, so it stays logged in.
+   */
+  async changePassword(actor: UserActor, input: { currentPassword: string; newPassword: string }, address: string): Promise<Session> {
+    checkPassword(input.newPassword, 'newPassword');
+    const accountKey = `user:${actor.userId}`;
+    const delayMs = Math.max(this.#limiter.begin(address), this.#limiter.begin(accountKey));
+    if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
+    const user = this.#deps.store.users.byId(actor.userId);
+    if (!user) throw new HubError('unauthorized', 'the user no longer exists');
+    if (!(await verifyPassword(input.currentPassword, user.passwordHash))) {
+      this.#deps.log.warn({ address, userId: user.id }, 'wrong current password on a password change');
+      throw wrongPassword();
+    }
+    this.#limiter.succeeded(address);
+    this.#limiter.succeeded(accountKey);
+    const passwordHash = await hashPassword(input.newPassword);
+    const now = this.#deps.clock.now();
+    // Checked again after the (slow) hashes: a removal, reset or other change in the meantime wins.
+    const current = this.#deps.store.transaction(() => {
+      const row = this.#deps.store.users.byId(user.id);
+      if (!row) throw new HubError('unauthorized', 'the user no longer exists');
+      if (row.sessionGeneration !== user.sessionGeneration) throw new HubError('unauthorized', 'this session was ended; log in again');
+      if (row.passwordHash !== user.passwordHash) throw wrongPassword();
+      this.#deps.store.users.update(row.id, { passwordHash });
+      this.#deps.store.tokens.revokeUser(row.id, now);
+      this.#deps.store.users.bumpSessionGeneration(row.id);
+      return this.#deps.store.users.byId(row.id)!;
+    });
+    this.#deps.bus.emit('user.sessions_ended', { userId: current.id, reason: 'password_changed', at: now });
+    this.#audit(actorOf(current), 'user.update', current.id, { username: current.username, passwordChanged: true, address });
+    return this.#startSession(current);
+  }
+
   refresh(refreshToken: string): Session {
     const result = this.#refresh.rotate(refreshToken);
     if (!result.ok) {
@@ -160,6 +199,8 @@ export class AuthService {
     recordAudit(this.#deps.store, this.#deps.bus, { actor, action, target, ...(details ? { details } : {}), at: this.#deps.clock.now() });
   }
 }
+
+const wrongPassword = (): HubError => new HubError('wrong_password', 'the current password is wrong', { field: 'currentPassword' });
 
 function actorOf(user: UserRow): UserActor {
   return { kind: 'user', userId: user.id, username: user.username, role: user.role };

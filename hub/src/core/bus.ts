@@ -46,7 +46,7 @@ export interface AuditEvent {
 
 export interface UserSessionsEndedEvent {
   userId: string;
-  reason: 'removed' | 'role_changed' | 'password_reset';
+  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed';
   at: number;
 }
 
@@ -61,7 +61,8 @@ export interface BusEvents {
   'rule.fired': { ruleId: string; at: number };
   'recording.event': { cameraId: string; kind: string; at: number };
   /**
-   * A user was removed, re-roled or had their password reset: every session of theirs ends now.
+   * A user was removed, re-roled or had their password reset: every session of theirs ends now
+   * (also when they changed their own password: the caller then holds a fresh session).
    * Their access tokens are already refused (session generation); long-lived connections that
    * checked a token once (the events stream, LAN and remote) listen and close.
    */

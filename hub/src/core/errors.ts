@@ -27,6 +27,9 @@ export const ERROR_STATUS = {
   user_not_found: 404,
   last_owner: 409,
   self_change_refused: 409,
+  // Changing one's own password (POST /me/password) with a wrong current password: 403, not
+  // 401, because the bearer token is fine; clients answer a 401 by refreshing and logging out.
+  wrong_password: 403,
   payload_too_large: 413,
   upgrade_required: 426,
   unsupported_media_type: 415,

@@ -1,9 +1,17 @@
 import Type from 'typebox';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../auth/policy.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, Credentials, Session, User } from '../schemas.ts';
 
 const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 256 }) }, closed);
+const PasswordChangeBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }),
+    newPassword: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+  },
+  closed,
+);
 
 /** Sessions: login, refresh (rotating), logout, and who the token belongs to. */
 export const authRoutes: ApiPlugin = async (app, { deps }) => {
@@ -27,4 +35,12 @@ export const authRoutes: ApiPlugin = async (app, { deps }) => {
   });
 
   app.get('/me', { config: { access: 'guest' }, schema: { response: { 200: User } } }, async (request) => deps.auth.user(actorOf(request).userId));
+
+  // Anyone logged in changes their own password (also through the relay, where request.ip is the
+  // remote device). The answer is a fresh session: every other session of theirs has ended.
+  app.post(
+    '/me/password',
+    { config: { access: 'guest' }, schema: { body: PasswordChangeBody, response: { 200: Session } } },
+    async (request) => deps.auth.changePassword(actorOf(request), request.body, request.ip),
+  );
 };

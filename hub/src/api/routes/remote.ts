@@ -36,8 +36,9 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
     return deps.remote;
   };
 
-  // Whether remote access works right now (the UI's settings page shows it).
-  app.get('/remote/status', { config: { access: 'member' } }, async () => remote().status());
+  // Whether remote access works right now (the UI's settings page shows it). Guests too: they
+  // enrol their own devices and invite them, and need to know whether there is a relay.
+  app.get('/remote/status', { config: { access: 'guest' } }, async () => remote().status());
 
   app.post(
     '/remote/devices',
