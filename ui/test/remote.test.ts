@@ -112,6 +112,36 @@ describe('remote access through the relay', () => {
     expect(cut.length).toBeGreaterThan(before);
   });
 
+  it('away from home, a person changes their own password and the page stays logged in', async () => {
+    const { page } = browser;
+    const changed = 'a new password, changed away';
+    const change = async (current: string, next: string) => {
+      await page.getByLabel('Current password').fill(current);
+      await page.getByLabel('New password', { exact: true }).fill(next);
+      await page.getByLabel('Repeat the new password').fill(next);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByRole('status').filter({ hasText: 'Your password is changed.' }).waitFor();
+    };
+    await page.evaluate(() => { location.hash = '#/settings'; });
+    // Still in remote mode (LAN cut): the change went through the relay.
+    await badge().waitFor();
+    await change(OWNER.password, changed);
+    await badge().waitFor();
+    const login = (password: string) => api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: OWNER.username, password } });
+    expect((await login(OWNER.password)).status).toBe(401);
+    expect((await login(changed)).status).toBe(200);
+    // The test's own token was one of the sessions that ended.
+    expect((await api(home.hub.baseUrl, 'GET', '/api/v1/me', { token })).status).toBe(401);
+    await page.getByRole('link', { name: 'Home' }).click();
+    await tile('Lamp').waitFor();
+    // Back to the old password for the rest of the tests, with a fresh token for them.
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await change(changed, OWNER.password);
+    token = (await login(OWNER.password)).body.accessToken;
+    await page.getByRole('link', { name: 'Home' }).click();
+    await tile('Lamp').waitFor();
+  });
+
   it('with the hub stopped, the page shows the last-known state and since when the hub is offline, also after a reload', async () => {
     const { page } = browser;
     await home.hub.stop();

@@ -73,7 +73,7 @@ describe('people', () => {
     await page.getByLabel('Password').fill(MEMBER.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByTestId('me').filter({ hasText: `Signed in as ${MEMBER.username} (member).` }).waitFor();
-    await page.getByRole('heading', { name: 'Rooms' }).waitFor();
+    await page.getByRole('heading', { name: 'Your password' }).waitFor();
     expect(await page.getByRole('heading', { name: 'People' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Add person' }).count()).toBe(0);
     await page.getByRole('link', { name: 'Home' }).click();

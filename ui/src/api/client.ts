@@ -19,6 +19,8 @@ let accessToken: string | null = null;
 let accessUntil = 0;
 const EXPIRY_MARGIN_MS = 10_000;
 let refreshing: Promise<boolean> | null = null;
+// A password change in flight in this tab: a refresh waits for it (see changePassword).
+let adopting: Promise<unknown> | null = null;
 const listeners = new Set<Listener>();
 
 function storedRefresh(): string | null {
@@ -67,19 +69,24 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Exchanges the stored refresh token for a new session; false when there is none or it is dead. */
 export function refresh(): Promise<boolean> {
-  refreshing ??= withLock(async () => {
-    const token = storedRefresh();
-    if (!token) return false;
-    const res = await rawFetch('POST', '/auth/refresh', { refreshToken: token });
-    if (res.ok) {
-      store((await res.json()) as Session);
-      return true;
-    }
-    // Only a definite "no" ends the session; a hub that is down keeps the token for later.
-    if (res.status === 401 || res.status === 400) store(null);
-    return false;
-  }).finally(() => { refreshing = null; });
+  refreshing ??= (async () => {
+    if (adopting) await adopting;
+    return withLock(refreshNow);
+  })().finally(() => { refreshing = null; });
   return refreshing;
+}
+
+async function refreshNow(): Promise<boolean> {
+  const token = storedRefresh();
+  if (!token) return false;
+  const res = await rawFetch('POST', '/auth/refresh', { refreshToken: token });
+  if (res.ok) {
+    store((await res.json()) as Session);
+    return true;
+  }
+  // Only a definite "no" ends the session; a hub that is down keeps the token for later.
+  if (res.status === 401 || res.status === 400) store(null);
+  return false;
 }
 
 /** A valid access token, refreshing first if memory has none (after a reload) or it expired. */
@@ -127,6 +134,37 @@ export async function login(username: string, password: string): Promise<void> {
 
 export async function createOwner(username: string, password: string): Promise<void> {
   store(await publicApi<Session>('POST', '/setup', { username, password }));
+}
+
+/** Takes over a session the hub handed out to a signed-in page (after a password change). */
+export function adoptSession(session: Session): void {
+  store(session);
+}
+
+/**
+ * Changes the signed-in person's own password. The hub ends every other session of theirs and
+ * answers with a fresh one for this page, adopted here. The request holds the refresh lock (and
+ * this tab's refreshes wait for it): the old session ending closes the events socket with 4401,
+ * and the refresh that follows must present the new refresh token, not the revoked one, whose
+ * refusal would log this page (and every tab sharing the token) out.
+ */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+  const token = await ensureAccess();
+  if (!token) throw new ApiError(401, 'unauthorized', 'log in again');
+  const change = withLock(async () => {
+    const res = await rawFetch('POST', '/me/password', { currentPassword, newPassword }, token);
+    if (res.ok) adoptSession((await res.json()) as Session);
+    return res;
+  });
+  adopting = change.catch(() => undefined);
+  let res: Response;
+  try {
+    res = await change;
+  } finally {
+    adopting = null;
+  }
+  if (res.status === 401) store(null);
+  if (!res.ok) await fail(res);
 }
 
 export async function logout(): Promise<void> {

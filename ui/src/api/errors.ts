@@ -19,6 +19,7 @@ export class ApiError extends Error {
 const PLAIN: Record<string, string> = {
   network: 'The hub cannot be reached. Check that it is powered and on the same network.',
   invalid_credentials: 'That username and password do not match.',
+  wrong_password: 'That is not your current password.',
   too_many_requests: 'Too many attempts. Wait a minute and try again.',
   token_expired: 'Your session has ended. Please log in again.',
   username_taken: 'That username is taken.',

@@ -8,21 +8,38 @@ import { reload, rooms } from '../live.ts';
 import { useStore } from '../store.ts';
 import { RemoteAccess } from '../remote/remote-access.tsx';
 import { People } from '../components/people/people.tsx';
+import { OwnPassword } from '../components/own-password.tsx';
 
-/** The home (name, location for sun rules, time zone), people, MQTT integration users and hub health. */
+/**
+ * The home (name, location for sun rules, time zone), people, the person's own password, MQTT
+ * integration users and hub health. Each part shows only to a role that may use it (the hub
+ * decides; this only avoids offering forms that would answer "not allowed"): owners and admins
+ * get everything; a member sees the home read-only, the recordings' storage, their password and
+ * remote access; a guest their password and remote access.
+ */
 export function Settings() {
   const [me, setMe] = useState<User | null>(null);
-  useEffect(() => void api<User>('GET', '/me').then(setMe, () => undefined), []);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => void api<User>('GET', '/me').then(setMe, (err) => setError(plainMessage(err))), []);
+  const manages = me !== null && (me.role === 'owner' || me.role === 'admin');
+  const member = me !== null && me.role !== 'guest';
   return (
     <>
       <h1>Settings</h1>
       {me && <p data-testid="me">Signed in as <strong>{me.username}</strong> ({me.role}).</p>}
-      <HomeForm />
-      {me && (me.role === 'owner' || me.role === 'admin') && <People me={me} />}
-      <Rooms />
-      <MqttUsers />
-      <Storage />
-      <RemoteAccess />
+      <FormError message={error} />
+      {!me && !error && <Spinner label="Loading your account" />}
+      {me && (
+        <>
+          {member && <HomeForm editable={manages} />}
+          {manages && <People me={me} />}
+          <OwnPassword />
+          {manages && <Rooms />}
+          {manages && <MqttUsers />}
+          {member && <Storage history={manages} />}
+          <RemoteAccess />
+        </>
+      )}
       <HubHealth />
     </>
   );
@@ -34,7 +51,8 @@ interface HomeView {
   timezone: string | null;
 }
 
-function HomeForm() {
+/** The home's settings; `editable` for owners and admins, read-only for members (the hub allows GET to them). */
+function HomeForm(props: { editable: boolean }) {
   const [home, setHome] = useState<HomeView | null>(null);
   const [name, setName] = useState('');
   const [lat, setLat] = useState('');
@@ -78,6 +96,21 @@ function HomeForm() {
   const locate = () => navigator.geolocation?.getCurrentPosition((p) => { setLat(p.coords.latitude.toFixed(4)); setLon(p.coords.longitude.toFixed(4)); }, () => setError('The browser did not share its location.'));
 
   if (!home) return error ? <p class="form-error" role="alert">{error}</p> : <Spinner label="Loading home" />;
+  if (!props.editable) {
+    return (
+      <section class="card" aria-labelledby="home-title">
+        <h2 id="home-title">Home</h2>
+        <table>
+          <tbody>
+            <tr><th scope="row">Name</th><td>{home.name}</td></tr>
+            <tr><th scope="row">Location</th><td data-testid="home-location">{home.location ? `${home.location.latitude}, ${home.location.longitude}` : 'Not set'}</td></tr>
+            <tr><th scope="row">Time zone</th><td>{home.timezone ?? 'Not set'}</td></tr>
+          </tbody>
+        </table>
+        <p class="muted">An owner or admin changes these.</p>
+      </section>
+    );
+  }
   return (
     <form class="card" onSubmit={save} aria-labelledby="home-title">
       <h2 id="home-title">Home</h2>
@@ -221,11 +254,12 @@ interface CameraStorage {
  * What history and recordings take on the hub's disk against their budgets. The budgets
  * themselves are set in the hub's config file (the API reads them, it does not change them).
  */
-function Storage() {
+function Storage(props: { history: boolean }) {
   const [history, setHistory] = useState<HistoryStorage | null>(null);
   const [cameras, setCameras] = useState<CameraStorage | null>(null);
   useEffect(() => {
-    api<HistoryStorage>('GET', '/history/storage').then(setHistory, () => undefined);
+    // History's figures are for owners and admins; members see the recordings' only.
+    if (props.history) api<HistoryStorage>('GET', '/history/storage').then(setHistory, () => undefined);
     api<CameraStorage>('GET', '/cameras/storage').then(setCameras, () => undefined);
   }, []);
   if (!history && !cameras) return null;
