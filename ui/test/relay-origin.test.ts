@@ -111,6 +111,15 @@ describe('the app on the relay origin, set up by an invite link', () => {
     await page.getByRole('article', { name: 'Lamp' }).waitFor();
   });
 
+  it('the phone’s Settings say remote access is on here and that invites are made at home', async () => {
+    const { page } = phone;
+    await page.goto(`http://127.0.0.1:${relay.port}/#/settings`);
+    await page.getByText('Remote access is on for this device').waitFor();
+    await page.getByText('Invites for other devices are made at home').waitFor();
+    expect(await page.getByRole('button', { name: 'Make an invite link' }).count()).toBe(0);
+    await page.goto(`http://127.0.0.1:${relay.port}/#/`);
+  });
+
   it('the same link again, in another browser, says it was already used', async () => {
     const other = await openBrowser();
     try {

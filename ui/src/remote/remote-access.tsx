@@ -8,7 +8,7 @@ import { defaultDeviceName as defaultName } from './device-name.ts';
 import { Invites } from './invites.tsx';
 import { forgetDevice, loadDevice, saveDevice } from './keystore.ts';
 import { Notifications } from './notifications.tsx';
-import { enrolmentChanged } from './transport.ts';
+import { enrolmentChanged, onRelayOrigin } from './transport.ts';
 
 interface RemoteStatus {
   configured: boolean;
@@ -100,7 +100,8 @@ export function RemoteAccess() {
     <section class="card" aria-labelledby="remote-title">
       <h2 id="remote-title">Away from home</h2>
       {body}
-      {status?.configured && <Invites />}
+      {status?.configured && !onRelayOrigin && <Invites />}
+      {onRelayOrigin && <p class="muted">Invites for other devices are made at home, in the app on the home network (the hub makes them only there).</p>}
       <FormError message={error} />
     </section>
   );
