@@ -12,6 +12,7 @@ import { LoginLimiter } from './login-limiter.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { checkPassword, checkUsername } from './policy.ts';
 import { RefreshTokens, rotateError } from './refresh-tokens.ts';
+import { TwoFactor, type SecondFactor } from './two-factor.ts';
 import { UserAdmin } from './user-admin.ts';
 
 export type UserActor = Extract<Actor, { kind: 'user' }>;
@@ -28,6 +29,11 @@ export interface PublicUser {
   username: string;
   role: Role;
   createdAt: string;
+}
+
+/** GET /me: the person's own account, with whether two-step login is on. */
+export interface OwnUser extends PublicUser {
+  totp: boolean;
 }
 
 export interface AuthServiceDeps {
@@ -51,6 +57,8 @@ export class AuthService {
   readonly #limiter: LoginLimiter;
   /** Adding, changing and removing users (owners and admins). */
   readonly users: UserAdmin;
+  /** Optional TOTP second factor: setup and confirmation (turning it off is disableTotp, here). */
+  readonly twoFactor: TwoFactor;
   #hasOwner = false;
 
   constructor(deps: AuthServiceDeps) {
@@ -58,6 +66,7 @@ export class AuthService {
     this.#access = new AccessTokens(deps.store.settings, deps.clock, deps.config.accessTokenTtlS);
     this.#refresh = new RefreshTokens(deps.store, deps.clock, deps.config.refreshTokenTtlS);
     this.users = new UserAdmin({ store: deps.store, bus: deps.bus, clock: deps.clock });
+    this.twoFactor = new TwoFactor({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
     // Compute the decoy hash now, so the first login for an unknown user is not the slow one.
     void dummyHash();
@@ -89,9 +98,13 @@ export class AuthService {
 
   /**
    * `invalid_credentials` for a wrong password and for an unknown user alike, after the same
-   * argon2 work; `too_many_requests` when `address` has failed too often.
+   * argon2 work; `too_many_requests` when `address` has failed too often. With two-step login on,
+   * a right password without a code is `totp_required` (nothing issued; the attempt stays
+   * counted) and a wrong, replayed or spent code `totp_invalid`; codes count like passwords, under
+   * the address and under the account (`user:<id>`), so the six digits cannot be guessed, not
+   * even from many addresses by someone who knows the password.
    */
-  async login(username: string, password: string, address: string): Promise<Session> {
+  async login(username: string, password: string, address: string, second: SecondFactor = {}): Promise<Session> {
     const delayMs = this.#limiter.begin(address);
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     const user = this.#deps.store.users.byUsername(username);
@@ -100,13 +113,27 @@ export class AuthService {
       this.#deps.log.warn({ address }, 'failed login');
       throw new HubError('invalid_credentials', 'wrong username or password');
     }
-    this.#limiter.succeeded(address);
     // Read again after the (slow) hash: a removal or password reset while it ran must not hand out
     // a session for the old password, and the token must carry the current session generation.
     const current = this.#deps.store.users.byId(user.id);
     if (!current || current.passwordHash !== user.passwordHash) throw new HubError('invalid_credentials', 'wrong username or password');
+    let factor: 'totp' | 'recovery' | undefined;
+    if (current.totpSecret) {
+      if (!second.totp && !second.recoveryCode) throw new HubError('totp_required', 'this account needs the code from its authenticator app');
+      const accountKey = `user:${current.id}`;
+      const accountDelayMs = this.#limiter.begin(accountKey);
+      if (accountDelayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, accountDelayMs));
+      try {
+        factor = this.twoFactor.check(this.#deps.store.users.byId(current.id) ?? current, second, address);
+      } catch (err) {
+        this.#deps.log.warn({ address, userId: current.id }, 'failed second step of a login');
+        throw err;
+      }
+      this.#limiter.succeeded(accountKey);
+    }
+    this.#limiter.succeeded(address);
     this.#deps.store.tokens.deleteExpired(this.#deps.clock.now());
-    this.#audit(actorOf(current), 'auth.login', current.id, { address });
+    this.#audit(actorOf(current), 'auth.login', current.id, { address, ...(factor ? { secondFactor: factor } : {}) });
     return this.#startSession(current);
   }
 
@@ -149,6 +176,26 @@ export class AuthService {
     return this.#startSession(current);
   }
 
+  /**
+   * Turns two-step login off, proving the password as for a password change: a wrong one is
+   * `wrong_password` (details.field `password`) and counts under the address and the account.
+   */
+  async disableTotp(actor: UserActor, password: string, address: string): Promise<void> {
+    const accountKey = `user:${actor.userId}`;
+    const delayMs = Math.max(this.#limiter.begin(address), this.#limiter.begin(accountKey));
+    if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
+    const user = this.#deps.store.users.byId(actor.userId);
+    if (!user) throw new HubError('unauthorized', 'the user no longer exists');
+    if (!(await verifyPassword(password, user.passwordHash))) {
+      this.#deps.log.warn({ address, userId: user.id }, 'wrong password turning two-step login off');
+      throw new HubError('wrong_password', 'the password is wrong', { field: 'password' });
+    }
+    this.#limiter.succeeded(address);
+    this.#limiter.succeeded(accountKey);
+    const wasOn = this.#deps.store.transaction(() => this.#deps.store.users.disableTotp(user.id));
+    if (wasOn) this.#audit(actorOf(user), 'user.totp_disable', user.id, { username: user.username, address });
+  }
+
   refresh(refreshToken: string): Session {
     const result = this.#refresh.rotate(refreshToken);
     if (!result.ok) {
@@ -185,10 +232,10 @@ export class AuthService {
     return { actor: actorOf(user), expiresAt: claims.exp * 1000 };
   }
 
-  user(id: string): PublicUser {
+  user(id: string): OwnUser {
     const user = this.#deps.store.users.byId(id);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
-    return publicUser(user);
+    return { ...publicUser(user), totp: Boolean(user.totpSecret) };
   }
 
   #startSession(user: UserRow): Session {

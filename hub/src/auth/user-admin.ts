@@ -25,6 +25,8 @@ export type RevokeRemote = (userId: string) => number;
  * - the last owner is never removed or demoted (the hub would be unmanageable);
  * - nobody removes or re-roles themselves (`self_change_refused`): one wrong click must not lock
  *   the only person who noticed out of their own hub.
+ * Resetting a password also turns the user's two-step login off (their way back in when the
+ * authenticator is lost; audited as `totpDisabled`).
  * Removing a user, changing their role or resetting their password ends every session of theirs
  * at once: their refresh tokens are revoked, their session generation goes up (so each access
  * token issued before is refused at its next use: service.inspectAccess; it is on the row, so
@@ -68,13 +70,15 @@ export class UserAdmin {
     }
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
     const now = this.#deps.clock.now();
-    this.#deps.store.transaction(() => {
+    // A reset is the way back into an account whose authenticator is lost: it turns TOTP off too.
+    const totpDisabled = this.#deps.store.transaction(() => {
       if (roleChanges && target.role === 'owner') this.#keepAnOwner();
       this.#deps.store.users.update(id, { ...(roleChanges ? { role: input.role! } : {}), ...(passwordHash ? { passwordHash } : {}) });
       if (roleChanges || passwordHash) {
         this.#deps.store.tokens.revokeUser(id, now);
         this.#deps.store.users.bumpSessionGeneration(id);
       }
+      return passwordHash ? this.#deps.store.users.disableTotp(id) : false;
     });
     if (roleChanges || passwordHash) this.#sessionsEnded(id, roleChanges ? 'role_changed' : 'password_reset');
     // Remote devices carry the role they were enrolled with (a guest's holds no home key): a
@@ -84,6 +88,7 @@ export class UserAdmin {
       username: target.username,
       ...(roleChanges ? { role: input.role, previousRole: target.role, remoteDevices } : {}),
       ...(passwordHash ? { passwordReset: true } : {}),
+      ...(totpDisabled ? { totpDisabled: true } : {}),
     });
     return publicUser(this.#deps.store.users.byId(id)!);
   }

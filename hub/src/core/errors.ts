@@ -30,6 +30,15 @@ export const ERROR_STATUS = {
   // Changing one's own password (POST /me/password) with a wrong current password: 403, not
   // 401, because the bearer token is fine; clients answer a 401 by refreshing and logging out.
   wrong_password: 403,
+  // Two-step login (hub/src/auth/two-factor.ts). At login: the password was right but the account
+  // needs its TOTP code (totp_required: nothing issued) or the code/recovery code is wrong or
+  // used (totp_invalid, details.field). Turning it on: a wrong confirmation code is a 400 (the
+  // session is fine), already on or nothing set up a 409.
+  totp_required: 401,
+  totp_invalid: 401,
+  totp_code_wrong: 400,
+  totp_already_on: 409,
+  totp_not_set_up: 409,
   payload_too_large: 413,
   upgrade_required: 426,
   unsupported_media_type: 415,

@@ -421,4 +421,25 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 11,
+    name: 'user_totp',
+    sql: `
+      -- Optional TOTP second factor (hub/src/auth/two-factor.ts). The secret is kept as is (base32):
+      -- the hub must compute the codes, so whoever holds this file holds the secrets, as with
+      -- any TOTP server. totp_secret NULL: off. totp_pending_secret: set up, not yet confirmed
+      -- with a code. totp_last_step: the newest step a code was accepted for (no replay).
+      ALTER TABLE users ADD COLUMN totp_secret TEXT;
+      ALTER TABLE users ADD COLUMN totp_pending_secret TEXT;
+      ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+
+      -- One-time recovery codes, stored as SHA-256 digests; used_at set when spent.
+      CREATE TABLE totp_recovery_codes (
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        code_hash TEXT NOT NULL,
+        used_at INTEGER,
+        PRIMARY KEY (user_id, code_hash)
+      ) STRICT;
+    `,
+  },
 ];

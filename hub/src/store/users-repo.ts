@@ -9,10 +9,16 @@ export interface UserRow {
   createdAt: number;
   /** Bumped when the user's sessions must end (role change, password reset): see access-tokens.ts. */
   sessionGeneration: number;
+  /** The active TOTP secret (base32), null when two-step login is off (auth/two-factor.ts). */
+  totpSecret?: string | null;
+  /** A secret set up but not yet confirmed with a code. */
+  totpPendingSecret?: string | null;
+  /** The newest time step a code was accepted for: that code and older ones are refused. */
+  totpLastStep?: number | null;
 }
 
-/** A row to insert: a new user starts at generation 0. */
-export type NewUser = Omit<UserRow, 'sessionGeneration'>;
+/** A row to insert: a new user starts at generation 0, without a second factor. */
+export type NewUser = Omit<UserRow, 'sessionGeneration' | 'totpSecret' | 'totpPendingSecret' | 'totpLastStep'>;
 
 interface RawUser {
   id: string;
@@ -21,9 +27,15 @@ interface RawUser {
   role: Role;
   created_at: number;
   session_generation: number;
+  totp_secret: string | null;
+  totp_pending_secret: string | null;
+  totp_last_step: number | null;
 }
 
-const toUser = (r: RawUser): UserRow => ({ id: r.id, username: r.username, passwordHash: r.password_hash, role: r.role, createdAt: r.created_at, sessionGeneration: r.session_generation });
+const toUser = (r: RawUser): UserRow => ({
+  id: r.id, username: r.username, passwordHash: r.password_hash, role: r.role, createdAt: r.created_at, sessionGeneration: r.session_generation,
+  totpSecret: r.totp_secret, totpPendingSecret: r.totp_pending_secret, totpLastStep: r.totp_last_step,
+});
 
 export class UsersRepo {
   readonly #db: Db;
@@ -67,6 +79,41 @@ export class UsersRepo {
   /** Access tokens issued before this call stop verifying (service.inspectAccess). */
   bumpSessionGeneration(id: string): void {
     this.#db.prepare('UPDATE users SET session_generation = session_generation + 1 WHERE id = ?').run(id);
+  }
+
+  /** Keeps a secret for confirmation (TOTP stays as it is until confirmed). */
+  setTotpPending(id: string, secret: string): void {
+    this.#db.prepare('UPDATE users SET totp_pending_secret = ? WHERE id = ?').run(secret, id);
+  }
+
+  /** The pending secret becomes the active one, with new recovery codes (digests) replacing any old ones. */
+  enableTotp(id: string, secret: string, step: number, recoveryHashes: string[]): void {
+    this.#db.prepare('UPDATE users SET totp_secret = ?, totp_pending_secret = NULL, totp_last_step = ? WHERE id = ?').run(secret, step, id);
+    this.#db.prepare('DELETE FROM totp_recovery_codes WHERE user_id = ?').run(id);
+    const insert = this.#db.prepare('INSERT INTO totp_recovery_codes (user_id, code_hash) VALUES (?, ?)');
+    for (const hash of recoveryHashes) insert.run(id, hash);
+  }
+
+  /** Two-step login off: secret, pending secret, replay mark and recovery codes go. True if it was on. */
+  disableTotp(id: string): boolean {
+    const was = this.#db.prepare('SELECT totp_secret FROM users WHERE id = ?').get(id) as { totp_secret: string | null } | undefined;
+    this.#db.prepare('UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL WHERE id = ?').run(id);
+    this.#db.prepare('DELETE FROM totp_recovery_codes WHERE user_id = ?').run(id);
+    return was?.totp_secret != null;
+  }
+
+  /** Records an accepted step; false when that step (or a newer one) was accepted already: a replay. */
+  acceptTotpStep(id: string, step: number): boolean {
+    return this.#db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)').run(step, id, step).changes > 0;
+  }
+
+  /** Spends a recovery code; false when it is unknown or spent. */
+  useRecoveryCode(id: string, hash: string, at: number): boolean {
+    return this.#db.prepare('UPDATE totp_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL').run(at, id, hash).changes > 0;
+  }
+
+  recoveryCodesLeft(id: string): number {
+    return (this.#db.prepare('SELECT count(*) AS n FROM totp_recovery_codes WHERE user_id = ? AND used_at IS NULL').get(id) as { n: number }).n;
   }
 
   /** Refresh tokens go with the row (ON DELETE CASCADE). */
