@@ -42,9 +42,9 @@ cmd_result cmd_verify(const char *id, const uint8_t hub_pk[32], uint64_t last_co
     memset(out, 0, sizeof *out);
     if (payload == NULL || len == 0 || len > CMD_MAX_LEN) return CMD_MALFORMED;
 
-    json_tok toks[16];
+    json_tok toks[40];
     json_doc d;
-    if (json_parse(&d, payload, len, toks, 16) < 1 || toks[0].type != JT_OBJ)
+    if (json_parse(&d, payload, len, toks, 40) < 1 || toks[0].type != JT_OBJ)
         return CMD_MALFORMED;
     int tc = json_find(&d, 0, "c"), tt = json_find(&d, 0, "t");
     int tcap = json_find(&d, 0, "cap"), tv = json_find(&d, 0, "v");
@@ -56,18 +56,23 @@ cmd_result cmd_verify(const char *id, const uint8_t hub_pk[32], uint64_t last_co
     }
     if (!json_get_u64(&d, tt, CMD_MAX_INT, &out->t)) return CMD_MALFORMED;
     if (!json_get_str(&d, tcap, out->cap, sizeof out->cap)) return CMD_MALFORMED;
-    /* v1 plugs have one capability: the relay, a boolean. */
-    if (strcmp(out->cap, "switch") != 0 || !json_get_bool(&d, tv, &out->value))
+    /* The relay (a boolean), and starting a firmware update (an object, checked by ota.c). */
+    if (strcmp(out->cap, "switch") == 0) {
+        if (!json_get_bool(&d, tv, &out->value)) return CMD_MALFORMED;
+    } else if (strcmp(out->cap, "ota_begin") != 0 || tv < 0 || toks[tv].type != JT_OBJ) {
         return CMD_MALFORMED;
+    }
     uint8_t sig[64];
     size_t sig_len;
     const char *sig_b64 = json_raw(&d, tsig, &sig_len);
     if (tsig < 0 || toks[tsig].type != JT_STR || !b64_decode_exact(sig, 64, sig_b64, sig_len))
         return CMD_MALFORMED;
 
-    char msg[160];
+    char msg[CMD_MAX_LEN + 96];
     size_t vlen;
     const char *vraw = json_raw(&d, tv, &vlen);
+    out->v_raw = vraw;
+    out->v_len = vlen;
     size_t mlen = cmd_signed_message(msg, sizeof msg, id, out->counter, out->t, out->cap, vraw,
                                      vlen);
     if (mlen == 0) return CMD_MALFORMED;

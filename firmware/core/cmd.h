@@ -6,6 +6,7 @@
  * hub's key ("bad_signature"), its counter is above the last accepted one ("replay"), and its
  * time is within 30 s of the plug's clock ("stale"). The signature is checked before the
  * counter so that an unsigned message can never tell anything about the counter state.
+ * Capabilities: "switch" (v a boolean) and "ota_begin" (v an object, read by ota.h).
  */
 #ifndef HEARTH_CMD_H
 #define HEARTH_CMD_H
@@ -14,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMD_MAX_LEN 512
+#define CMD_MAX_LEN 1024 /* an ota_begin carries a manifest and two signatures */
 #define CMD_WINDOW_MS 30000
 #define CMD_MAX_INT 9007199254740991ull /* 2^53 - 1: the largest integer JSON on the hub keeps */
 
@@ -24,7 +25,9 @@ typedef struct {
     uint64_t counter; /* 0 if it could not be read */
     uint64_t t;
     char cap[16];
-    bool value;
+    bool value;          /* cap "switch" */
+    const char *v_raw;   /* the value's raw JSON text inside the payload (cap "ota_begin": an object) */
+    size_t v_len;
 } cmd_t;
 
 cmd_result cmd_verify(const char *id, const uint8_t hub_pk[32], uint64_t last_counter,

@@ -64,6 +64,26 @@ void hal_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len, const 
                      size_t msg_len);
 void hal_random(void *buf, size_t len);
 
+/* ---- firmware update: the inactive OTA slot (docs/plug-protocol.md, "Firmware update") ----
+ * The ESP32 has two app slots; the running one is never touched. The simulator keeps the
+ * inactive slot as a file in its state directory. Offsets are written in order, each chunk
+ * starting where the previous one ended. */
+
+/* Bytes the inactive slot holds, 0 if this port cannot update itself. */
+uint32_t hal_ota_slot_size(void);
+/* Prepares the slot for an image of `size` bytes. resume_at 0 starts over (erases what was
+ * there); otherwise the first resume_at bytes, written before a reboot, are kept. */
+bool hal_ota_begin(uint32_t size, uint32_t resume_at);
+bool hal_ota_write(uint32_t offset, const uint8_t *data, size_t len);
+/* Reads back what was written (the core hashes the slot, not what it was sent). */
+bool hal_ota_read(uint32_t offset, uint8_t *buf, size_t len);
+/* The image is verified: boot from it next time. `version` is the manifest's. */
+bool hal_ota_activate(const char *version);
+/* Forget a transfer (refused image, another one starting). */
+void hal_ota_abort(void);
+/* Restart now (ESP32: esp_restart; the simulator re-executes itself after this loop pass). */
+void hal_restart(void);
+
 /* ---- network ---- */
 
 typedef struct {

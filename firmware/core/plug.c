@@ -101,6 +101,7 @@ bool plug_init(plug_t *p, const plug_config *cfg)
     clock_init(&p->clock);
     if (!load_identity(p)) return false;
     pair_init(&p->pair);
+    plug_ota_init(p);
 
     uint64_t now = hal_millis();
     uint64_t mwh = 0;
@@ -252,6 +253,8 @@ void plug_mqtt_connected(plug_t *p)
     /* Every new connection re-reads the hub's time: the hub may have restarted, its clock
      * stepped, or this plug rebooted without one. */
     request_time(p, hal_millis(), true);
+    /* Says which firmware runs and where an update stands (resumes one in progress). */
+    plug_ota_connected(p);
 }
 
 void plug_mqtt_disconnected(plug_t *p)
@@ -295,6 +298,10 @@ void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t
         on_time(p, payload, len);
         return;
     }
+    if (strcmp(topic, p->topic_ota) == 0) {
+        plug_ota_chunk(p, (const uint8_t *)payload, len);
+        return;
+    }
     if (strcmp(topic, p->topic_cmd) != 0) return;
     uint64_t now = hal_millis();
     cmd_t c;
@@ -314,6 +321,12 @@ void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t
     buf_init(&n, note, sizeof note);
     buf_str(&n, "{\"event\":\"command\",\"result\":\"accepted\",\"counter\":");
     buf_u64(&n, c.counter);
+    if (strcmp(c.cap, "ota_begin") == 0) {
+        buf_str(&n, ",\"cap\":\"ota_begin\"}");
+        if (buf_ok(&n)) notify(note);
+        plug_ota_begin(p, c.v_raw, c.v_len);
+        return;
+    }
     buf_str(&n, ",\"switch\":");
     buf_str(&n, c.value ? "true" : "false");
     buf_char(&n, '}');
@@ -451,6 +464,7 @@ void plug_tick(plug_t *p)
             publish_telemetry(p);
         }
         request_time(p, now, false);
+        plug_ota_tick(p, now);
         break;
     default: break;
     }

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "meter.h"
+#include "ota.h"
 #include "pair.h"
 
 #define PLUG_ID_MAX 32
@@ -46,7 +47,10 @@ typedef struct {
     double overcurrent_a; /* relay off above this RMS current; 0 disables */
     uint32_t telemetry_ms;
     uint16_t keepalive_s;
+    const uint8_t *fw_pk; /* the firmware-signing public key (32 bytes), compiled in; NULL: no OTA */
 } plug_config;
+
+typedef enum { PLUG_OTA_IDLE, PLUG_OTA_DOWNLOADING, PLUG_OTA_DONE } plug_ota_state;
 
 typedef struct {
     plug_config cfg;
@@ -72,6 +76,14 @@ typedef struct {
     char topic_event[PLUG_ID_MAX + 16];
     char topic_timereq[PLUG_ID_MAX + 16], topic_time[PLUG_ID_MAX + 16];
     plug_clock clock;
+    /* firmware update (plug_ota.c) */
+    char topic_ota[PLUG_ID_MAX + 16], topic_ota_req[PLUG_ID_MAX + 16];
+    plug_ota_state ota_state;
+    ota_manifest ota;
+    uint32_t ota_offset;      /* bytes written to the slot and stored as such */
+    uint64_t ota_req_ms;      /* when the pending chunk request left */
+    uint8_t ota_retries;
+    char ota_error[16];       /* the last failure's code, reported once on the next connection */
 } plug_t;
 
 /* Loads (or on first boot creates) the identity, loads credentials, counter and energy, sets
@@ -93,6 +105,12 @@ void plug_factory_reset(plug_t *p);
  * disconnect. */
 void plug_shutdown(plug_t *p);
 const char *plug_state_name(plug_state s);
+/* plug_ota.c: firmware update. */
+void plug_ota_init(plug_t *p);
+void plug_ota_begin(plug_t *p, const char *v, size_t len);
+void plug_ota_chunk(plug_t *p, const uint8_t *data, size_t len);
+void plug_ota_connected(plug_t *p);
+void plug_ota_tick(plug_t *p, uint64_t now);
 /* panel.c: button and LED, called by plug_tick(). */
 void plug_panel_tick(plug_t *p, uint64_t now);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 fake_board fake;
+uint8_t fake_slot[FAKE_SLOT];
 
 typedef struct {
     char key[16];
@@ -20,11 +21,13 @@ void fake_reset_board(void)
     fake.connect_ok = true;
     fake.now_ms = 1000;
     fake.unix_ms = 1767225600000; /* the vectors' t0 */
+    fake.ota_slot_size = FAKE_SLOT;
 }
 
 void fake_reset_all(void)
 {
     memset(store, 0, sizeof store);
+    memset(fake_slot, 0xff, sizeof fake_slot);
     fake_reset_board();
 }
 
@@ -166,3 +169,37 @@ int fake_count_pubs(const char *leaf)
         if (ends_with(fake.pubs[i].topic, leaf)) n++;
     return n;
 }
+
+uint32_t hal_ota_slot_size(void) { return fake.ota_slot_size; }
+
+bool hal_ota_begin(uint32_t size, uint32_t resume_at)
+{
+    fake.ota_begins++;
+    fake.ota_resume_at = resume_at;
+    if (size > FAKE_SLOT || resume_at > size) return false;
+    memset(fake_slot + resume_at, 0xff, FAKE_SLOT - resume_at); /* erased flash */
+    return true;
+}
+
+bool hal_ota_write(uint32_t offset, const uint8_t *data, size_t len)
+{
+    if (fake.store_fail || offset > FAKE_SLOT || len > FAKE_SLOT - offset) return false;
+    memcpy(fake_slot + offset, data, len);
+    return true;
+}
+
+bool hal_ota_read(uint32_t offset, uint8_t *buf, size_t len)
+{
+    if (offset > FAKE_SLOT || len > FAKE_SLOT - offset) return false;
+    memcpy(buf, fake_slot + offset, len);
+    return true;
+}
+
+bool hal_ota_activate(const char *version)
+{
+    snprintf(fake.ota_activated, sizeof fake.ota_activated, "%s", version);
+    return true;
+}
+
+void hal_ota_abort(void) { fake.ota_aborts++; }
+void hal_restart(void) { fake.restarts++; }

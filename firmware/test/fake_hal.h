@@ -41,7 +41,15 @@ typedef struct {
     int notes;
     int store_writes;
     bool store_fail;
+    /* firmware update: the inactive slot lives in fake_slot (flash: it survives a reboot) */
+    uint32_t ota_slot_size; /* what hal_ota_slot_size() answers (default FAKE_SLOT) */
+    int ota_begins, ota_aborts, restarts;
+    uint32_t ota_resume_at;
+    char ota_activated[24];
 } fake_board;
+
+#define FAKE_SLOT 65536
+extern uint8_t fake_slot[FAKE_SLOT];
 
 extern fake_board fake;
 

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const test_case *lists[] = {buf_tests, b64_tests, json_tests, meter_tests,
-                                cmd_tests, pair_tests, plug_tests};
+                                cmd_tests, pair_tests, plug_tests, ota_tests};
     int passed = 0, failed = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         for (const test_case *t = lists[l]; t->name; t++) {

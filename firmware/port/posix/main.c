@@ -6,7 +6,13 @@
  *   plug-sim --id ID --setup-code CODE --state DIR [--load-watts W] [--model M]
  *            [--http-port N] [--address A] [--telemetry-ms N] [--keepalive S]
  *            [--power-on off|on|restore] [--volts V] [--overcurrent-a A] [--no-mdns]
- *            [--no-clock]
+ *            [--no-clock] [--fw VERSION] [--ota-slot-kb N]
+ *
+ * --fw: the factory firmware version (default 1.0.0); once an update was activated the
+ * simulator reports that version instead (ota-boot in the state directory). --ota-slot-kb: the
+ * inactive OTA slot's size (default 1536). Firmware images must be signed with the TEST
+ * firmware key (port/common/fw_test_key.h). After an update the simulator re-executes itself:
+ * same pid, same stdout, a new "started" line.
  *
  * --no-clock: the simulator does not know the wall clock, like an ESP32 after a power cut with
  * no SNTP (internet down); it takes the hub's time (docs/plug-protocol.md, "Time").
@@ -24,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../common/fw_test_key.h"
 #include "buf.h"
 #include "sim.h"
 
@@ -47,7 +55,8 @@ static void usage_exit(const char *why)
                     "usage: plug-sim --id ID --setup-code CODE --state DIR [--load-watts W] "
                     "[--model M] [--http-port N] [--address A] [--telemetry-ms N] "
                     "[--keepalive S] [--power-on off|on|restore] [--volts V] "
-                    "[--overcurrent-a A] [--no-mdns] [--no-clock]\n",
+                    "[--overcurrent-a A] [--no-mdns] [--no-clock] [--fw VERSION] "
+                    "[--ota-slot-kb N]\n",
             why);
     exit(2);
 }
@@ -91,6 +100,7 @@ static void parse_args(int argc, char **argv)
     sim_opt.power_on = POWER_ON_RESTORE;
     sim_opt.overcurrent_a = 16;
     sim_opt.mdns = true;
+    sim_opt.ota_slot_kb = 1536;
     int http_port = 0;
     const char *address = NULL;
     for (int i = 1; i < argc; i++) {
@@ -114,6 +124,8 @@ static void parse_args(int argc, char **argv)
         else if (strcmp(f, "--setup-code") == 0) sim_opt.setup_code = v;
         else if (strcmp(f, "--state") == 0) sim_opt.state_dir = v;
         else if (strcmp(f, "--model") == 0) sim_opt.model = v;
+        else if (strcmp(f, "--fw") == 0) sim_opt.fw = v;
+        else if (strcmp(f, "--ota-slot-kb") == 0) sim_opt.ota_slot_kb = (uint32_t)num_arg(f, v, 0, 16384);
         else if (strcmp(f, "--address") == 0) address = v;
         else if (strcmp(f, "--load-watts") == 0) sim_opt.load_watts = num_arg(f, v, 0, 10000);
         else if (strcmp(f, "--volts") == 0) sim_opt.volts = num_arg(f, v, 1, 400);
@@ -138,6 +150,8 @@ static void parse_args(int argc, char **argv)
     if (cl != 8 || strspn(sim_opt.setup_code, "0123456789") != cl)
         usage_exit("--setup-code: expected 8 decimal digits");
     if (strlen(sim_opt.model) > 63) usage_exit("--model: at most 63 characters");
+    int cmp;
+    if (!ota_version_cmp(sim_opt.fw, sim_opt.fw, &cmp)) usage_exit("--fw: expected MAJOR.MINOR.PATCH");
     sim_opt.http_port = http_port;
     if (address) {
         struct in_addr a;
@@ -169,6 +183,8 @@ static void started_event(void)
     buf_u64(&b, (uint64_t)sim_opt.http_port);
     buf_json_key(&b, &first, "address");
     buf_json_str(&b, sim_opt.address);
+    buf_json_key(&b, &first, "firmware");
+    buf_json_str(&b, sim_opt.fw);
     buf_json_key(&b, &first, "claimed");
     buf_str(&b, sim_plug.claimed ? "true" : "false");
     buf_json_key(&b, &first, "relay");
@@ -194,6 +210,8 @@ int main(int argc, char **argv)
     }
     sim_hal_init();
     sim_mqtt_init();
+    static char booted[24];
+    if (sim_ota_booted_version(booted, sizeof booted)) sim_opt.fw = booted;
 
     plug_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -207,6 +225,7 @@ int main(int argc, char **argv)
     cfg.overcurrent_a = sim_opt.overcurrent_a;
     cfg.telemetry_ms = sim_opt.telemetry_ms;
     cfg.keepalive_s = sim_opt.keepalive_s;
+    cfg.fw_pk = HEARTH_FW_TEST_PK;
     if (!plug_init(&sim_plug, &cfg)) {
         fprintf(stderr, "plug-sim: --id must be 1-32 characters of [a-z0-9-] (e.g. plug-0123456789ab),"
                         " and the state directory writable\n");
@@ -231,7 +250,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     started_event();
 
-    while (!stop_signal) {
+    while (!stop_signal && !sim_restart_requested()) {
         struct pollfd fds[4];
         int n = 0, nm, nh, nd;
         nm = sim_mqtt_pollfd(&fds[n]);
@@ -255,6 +274,14 @@ int main(int argc, char **argv)
     plug_shutdown(&sim_plug);
     sim_mqtt_shutdown();
     sim_mdns_goodbye();
+    if (sim_restart_requested() && !stop_signal) {
+        /* The new slot "boots": the same program again, which now reports the new version. */
+        sim_event("{\"event\":\"restarting\"}");
+        fflush(NULL);
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "plug-sim: cannot restart: %s\n", strerror(errno));
+        return 1;
+    }
     sim_event("{\"event\":\"stopped\"}");
     return 0;
 }

@@ -19,11 +19,12 @@ static bool active;         /* between hal_mqtt_connect() and the core hearing i
 static bool lost;           /* the connection ended; tell the core after this loop pass */
 static bool connack;        /* accepted CONNACK; tell the core after this loop pass */
 
-/* Messages received in one loop pass. A payload over the command limit is kept one byte
- * longer than the limit, which is enough for the core to reject it as malformed. */
+/* Messages received in one loop pass. A payload over the limit (a firmware chunk, the largest
+ * message) is kept one byte longer than the limit, which is enough for the core to refuse it. */
+#define INBOX_MAX (OTA_HEADER + OTA_CHUNK > CMD_MAX_LEN ? OTA_HEADER + OTA_CHUNK : CMD_MAX_LEN)
 typedef struct {
     char topic[64];
-    char payload[CMD_MAX_LEN + 1];
+    char payload[INBOX_MAX + 1];
     size_t len;
 } inbox_msg;
 static inbox_msg inbox[INBOX];

@@ -24,6 +24,7 @@ typedef struct {
     double overcurrent_a;
     bool mdns;
     bool no_clock; /* like an ESP32 without SNTP: the wall clock is unknown */
+    uint32_t ota_slot_kb; /* size of the simulated inactive OTA slot */
 } sim_options;
 
 extern sim_options sim_opt;
@@ -38,6 +39,11 @@ bool sim_relay(void);
 
 /* store_files.c */
 bool sim_store_open(const char *dir);
+
+/* ota_files.c */
+bool sim_restart_requested(void);
+/* The version a completed update activated, if any (the factory version otherwise). */
+bool sim_ota_booted_version(char *out, size_t cap);
 
 /* mqtt_mosq.c */
 void sim_mqtt_init(void);

@@ -82,7 +82,8 @@ bool hal_store_erase_all(void)
     char path[600];
     bool ok = true;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
+        /* '-' is never in a key: ota-boot and the slots are the firmware, not settings. */
+        if (e->d_name[0] == '.' || strchr(e->d_name, '-')) continue;
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
         if (unlink(path) != 0) ok = false;
     }

@@ -30,6 +30,13 @@ bool hal_mqtt_publish(const char *topic, const char *payload, size_t len, int qo
 bool hal_mqtt_subscribe(const char *topic, int qos) { (void)topic; (void)qos; return true; }
 void hal_discovery_changed(bool claimed) { (void)claimed; }
 void hal_notify(const char *json) { (void)json; }
+uint32_t hal_ota_slot_size(void) { return 0x180000; }
+bool hal_ota_begin(uint32_t size, uint32_t resume_at) { (void)size; (void)resume_at; return true; }
+bool hal_ota_write(uint32_t offset, const uint8_t *data, size_t len) { (void)offset; (void)data; (void)len; return true; }
+bool hal_ota_read(uint32_t offset, uint8_t *buf, size_t len) { (void)offset; (void)buf; (void)len; return true; }
+bool hal_ota_activate(const char *version) { (void)version; return true; }
+void hal_ota_abort(void) {}
+void hal_restart(void) {}
 
 static plug_t plug;
 
@@ -38,6 +45,8 @@ int main(void)
     plug_config cfg = {0};
     cfg.id = "plug-000000000000";
     cfg.setup_code = "00000000";
+    static const uint8_t fw_pk[32] = {0};
+    cfg.fw_pk = fw_pk;
     cfg.cal = meter_cal_bl0937(0.001, 1000.0 / 2351000.0);
     if (!plug_init(&plug, &cfg)) return 1;
     char out[512];

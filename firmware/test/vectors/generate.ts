@@ -86,6 +86,44 @@ const sealed = (proof: Uint8Array) => {
 const claim = sealed(claimProof);
 const wrongCodeClaim = sealed(hmac(wrongCode, claimMessage));
 
+// Firmware update: a test image, its manifest signed by the firmware-signing TEST key, and the
+// refusals (docs/plug-protocol.md "Firmware update"). The plug runs model hearth-plug-sim 1.0.0.
+const fwSeed = fixed('firmware-sign-seed', 32);
+const fwSign = nacl.sign.keyPair.fromSeed(fwSeed);
+const image = new Uint8Array(1000).map((_, i) => fixed(`image-${i >> 5}`, 32)[i & 31]!);
+const sha = (u: Uint8Array): string => createHash('sha256').update(u).digest('base64');
+type Manifest = { model: string; version: string; size: number; sha256: string };
+const fwMessage = (m: Manifest): string => `hearth-fw-v1|${m.model}|${m.version}|${m.size}|${m.sha256}`;
+const fwSig = (m: Manifest): string => b64(nacl.sign.detached(new TextEncoder().encode(fwMessage(m)), fwSign.secretKey));
+const otaValue = (manifest: Manifest, sig: string, downgrade = false): string => JSON.stringify({ manifest, sig, downgrade });
+const goodManifest: Manifest = { model: 'hearth-plug-sim', version: '1.1.0', size: image.length, sha256: sha(image) };
+const badImage = image.slice();
+badImage[500] ^= 0x40;
+const olderManifest: Manifest = { ...goodManifest, version: '0.9.0' };
+const otherModel: Manifest = { ...goodManifest, model: 'hearth-plug-eu' };
+const firmwareCases = [
+  { why: 'good', expect: 'ok', value: otaValue(goodManifest, fwSig(goodManifest)), image: b64(image) },
+  { why: 'another model', expect: 'wrong_model', value: otaValue(otherModel, fwSig(otherModel)), image: b64(image) },
+  { why: 'version changed after signing', expect: 'bad_signature', value: otaValue({ ...goodManifest, version: '9.9.9' }, fwSig(goodManifest)), image: b64(image) },
+  { why: 'signed by another key', expect: 'bad_signature', value: otaValue(goodManifest, b64(nacl.sign.detached(new TextEncoder().encode(fwMessage(goodManifest)), hubSign.secretKey))), image: b64(image) },
+  { why: 'older version', expect: 'downgrade', value: otaValue(olderManifest, fwSig(olderManifest)), image: b64(image) },
+  { why: 'older version, downgrade allowed', expect: 'ok', value: otaValue(olderManifest, fwSig(olderManifest), true), image: b64(image) },
+  { why: 'image changed in transfer (one bit)', expect: 'bad_hash', value: otaValue(goodManifest, fwSig(goodManifest)), image: b64(badImage) },
+];
+// The hub's signed ota_begin command for the good case (the value is an object, signed as sent).
+const otaCommandValue = JSON.parse(firmwareCases[0]!.value) as Record<string, unknown>;
+const otaMessage = `hearth-cmd-v1|${id}|42|${t0}|ota_begin|${JSON.stringify(otaCommandValue)}`;
+const otaCmdSig = b64(nacl.sign.detached(new TextEncoder().encode(otaMessage), hubSign.secretKey));
+const firmware = {
+  signSeed: b64(fwSeed),
+  signPublicKey: b64(fwSign.publicKey),
+  model: 'hearth-plug-sim',
+  running: '1.0.0',
+  manifestMessage: fwMessage(goodManifest),
+  cases: firmwareCases,
+  command: { c: 42, t: t0, message: otaMessage, sig: otaCmdSig, payload: JSON.stringify({ c: 42, t: t0, cap: 'ota_begin', v: otaCommandValue, sig: otaCmdSig }) },
+};
+
 const vectors = {
   about: 'Hearth plug protocol v1 test vectors (docs/plug-protocol.md); regenerate with node firmware/test/vectors/generate.ts',
   id,
@@ -115,6 +153,7 @@ const vectors = {
     tampered: { why: 'one ciphertext bit flipped', body: JSON.stringify({ hubBoxPublicKey: b64(hubBox.publicKey), nonce: b64(boxNonce), box: flip(claim.box, 20) }) },
     wrongCodeBody: wrongCodeClaim.body,
   },
+  firmware,
 };
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'plug-vectors.json');

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "b64.h"
 #include "board.h"
 #include "esp_app_desc.h"
 #include "esp_log.h"
@@ -70,6 +71,10 @@ void app_main(void)
         .telemetry_ms = 1000,
         .keepalive_s = 10,
     };
+    static uint8_t fw_pk[32];
+    const char *pk_b64 = CONFIG_HEARTH_FW_RELEASE_PK;
+    if (b64_decode_exact(fw_pk, 32, pk_b64, strlen(pk_b64))) cfg.fw_pk = fw_pk;
+    else ESP_LOGW(TAG, "no firmware release key configured: updates are refused");
     double shunt = CONFIG_HEARTH_SHUNT_MICROOHM / 1e6;
     double divider = (double)CONFIG_HEARTH_DIVIDER_LOWER_OHM /
                      (CONFIG_HEARTH_DIVIDER_UPPER_OHM + CONFIG_HEARTH_DIVIDER_LOWER_OHM);

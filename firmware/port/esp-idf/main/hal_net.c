@@ -16,7 +16,7 @@
 static const char *TAG = "hearth";
 
 #define NET_TOPIC_MAX 64
-#define NET_PAYLOAD_MAX CMD_MAX_LEN
+#define NET_PAYLOAD_MAX (OTA_HEADER + OTA_CHUNK) /* a firmware chunk is the largest message */
 
 typedef enum { EV_CONNECTED, EV_DISCONNECTED, EV_MESSAGE } ev_kind;
 typedef struct {
