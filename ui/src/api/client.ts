@@ -128,8 +128,12 @@ export async function publicApi<T>(method: string, path: string, body?: unknown)
   return (await res.json()) as T;
 }
 
-export async function login(username: string, password: string): Promise<void> {
-  store(await publicApi<Session>('POST', '/auth/login', { username, password }));
+/**
+ * Logs in. With two-step login on, the hub answers `totp_required` to the password alone; the
+ * page then asks for the app's code (`totp`) or a recovery code and calls again with it.
+ */
+export async function login(username: string, password: string, second: { totp?: string; recoveryCode?: string } = {}): Promise<void> {
+  store(await publicApi<Session>('POST', '/auth/login', { username, password, ...second }));
 }
 
 export async function createOwner(username: string, password: string): Promise<void> {

@@ -12,6 +12,8 @@ export interface User {
   username: string;
   role: 'owner' | 'admin' | 'member' | 'guest';
   createdAt: string;
+  /** Two-step login on (only in GET /me, the person's own account). */
+  totp?: boolean;
 }
 
 export interface Device {

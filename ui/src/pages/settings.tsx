@@ -9,13 +9,15 @@ import { useStore } from '../store.ts';
 import { RemoteAccess } from '../remote/remote-access.tsx';
 import { People } from '../components/people/people.tsx';
 import { OwnPassword } from '../components/own-password.tsx';
+import { TwoStep } from '../components/two-step.tsx';
 
 /**
- * The home (name, location for sun rules, time zone), people, the person's own password, MQTT
- * integration users and hub health. Each part shows only to a role that may use it (the hub
- * decides; this only avoids offering forms that would answer "not allowed"): owners and admins
- * get everything; a member sees the home read-only, the recordings' storage, their password and
- * remote access; a guest their password and remote access.
+ * The home (name, location for sun rules, time zone), people, the person's own password and
+ * two-step login, MQTT integration users and hub health. Each part shows only to a role that may
+ * use it (the hub decides; this only avoids offering forms that would answer "not allowed"):
+ * owners and admins get everything; a member sees the home read-only, the recordings' storage,
+ * their password, two-step login and remote access; a guest their password, two-step login and
+ * remote access.
  */
 export function Settings() {
   const [me, setMe] = useState<User | null>(null);
@@ -34,6 +36,7 @@ export function Settings() {
           {member && <HomeForm editable={manages} />}
           {manages && <People me={me} />}
           <OwnPassword />
+          <TwoStep on={me.totp === true} onChange={(totp) => setMe({ ...me, totp })} />
           {manages && <Rooms />}
           {manages && <MqttUsers />}
           {member && <Storage history={manages} />}

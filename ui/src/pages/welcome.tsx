@@ -1,11 +1,13 @@
 import { useState } from 'preact/hooks';
 import { createOwner, login } from '../api/client.ts';
-import { plainMessage } from '../api/errors.ts';
+import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError } from '../components/form.tsx';
 
 /**
  * The two doors into the app: first run creates the owner (`POST /setup`), later runs log in.
- * Both leave the user logged in; the app shell takes over from there.
+ * Both leave the user logged in; the app shell takes over from there. An account with two-step
+ * login answers the password with `totp_required`: the form then also asks for the code from the
+ * authenticator app, or one of the recovery codes, and logs in with both.
  */
 export function Welcome(props: { setup: boolean; username?: string; onDone: () => void }) {
   const [username, setUsername] = useState(props.username ?? '');
@@ -13,6 +15,9 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
   const [repeat, setRepeat] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Two-step login: null until the hub asks for a code; then which kind the person enters.
+  const [second, setSecond] = useState<'totp' | 'recovery' | null>(null);
+  const [code, setCode] = useState('');
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -21,16 +26,44 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
       setError('The two passwords are different.');
       return;
     }
+    const totp = code.replace(/\s/g, '');
+    if (second === 'totp' && !/^\d{6}$/.test(totp)) {
+      setError('The code from the app has 6 digits.');
+      document.getElementById('totp')?.focus();
+      return;
+    }
+    if (second === 'recovery' && !code.trim()) {
+      setError('Enter one of your recovery codes.');
+      document.getElementById('recovery-code')?.focus();
+      return;
+    }
     setBusy(true);
     try {
       if (props.setup) await createOwner(username, password);
-      else await login(username, password);
+      else await login(username, password, second === 'totp' ? { totp } : second === 'recovery' ? { recoveryCode: code.trim() } : {});
       props.onDone();
     } catch (err) {
-      setError(props.setup && (err as { code?: string }).code === 'validation_failed' ? setupHint(err as { details?: Record<string, unknown> }) : plainMessage(err));
+      if (err instanceof ApiError && err.code === 'totp_required') {
+        // The password was right; the account needs its second step. Not an error yet.
+        setSecond('totp');
+        setCode('');
+        requestAnimationFrame(() => document.getElementById('totp')?.focus());
+      } else if (err instanceof ApiError && err.code === 'totp_invalid') {
+        setError(second === 'recovery' ? 'That recovery code is not right, or it was already used.' : 'That code is not right, or it was already used. Enter the newest code from your authenticator app.');
+      } else if (err instanceof ApiError && err.code === 'too_many_requests' && second) {
+        setError('Too many wrong codes. Wait a few minutes and try again.');
+      } else {
+        setError(props.setup && (err as { code?: string }).code === 'validation_failed' ? setupHint(err as { details?: Record<string, unknown> }) : plainMessage(err));
+      }
     } finally {
       setBusy(false);
     }
+  };
+
+  const switchSecond = () => {
+    setSecond(second === 'totp' ? 'recovery' : 'totp');
+    setCode('');
+    setError(null);
   };
 
   return (
@@ -49,6 +82,19 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
           <Field label="Repeat password" id="repeat">
             <input id="repeat" type="password" autocomplete="new-password" required value={repeat} onInput={(e) => setRepeat(e.currentTarget.value)} />
           </Field>
+        )}
+        {second === 'totp' && (
+          <Field label="Code from your authenticator app" id="totp" hint="This account uses two-step login: open your authenticator app and enter the 6-digit code it shows for Hearth.">
+            <input id="totp" name="totp" autocomplete="one-time-code" inputMode="numeric" pattern="[0-9 ]*" maxLength={7} required value={code} onInput={(e) => setCode(e.currentTarget.value)} aria-describedby="totp-hint" />
+          </Field>
+        )}
+        {second === 'recovery' && (
+          <Field label="Recovery code" id="recovery-code" hint="One of the recovery codes you saved when you turned two-step login on. Each works once.">
+            <input id="recovery-code" name="recovery-code" autocomplete="off" autocapitalize="none" spellcheck={false} required value={code} onInput={(e) => setCode(e.currentTarget.value)} aria-describedby="recovery-code-hint" />
+          </Field>
+        )}
+        {second && (
+          <p><button type="button" class="link" onClick={switchSecond}>{second === 'totp' ? 'Use a recovery code instead' : 'Use the code from the app instead'}</button></p>
         )}
         <FormError message={error} />
         <button type="submit" class="primary" disabled={busy}>{props.setup ? 'Create account' : 'Log in'}</button>
