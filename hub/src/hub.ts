@@ -17,7 +17,9 @@ import { PlugDirectory } from './drivers/plug/discovery.ts';
 import { PlugDriver } from './drivers/plug/driver.ts';
 import { loadHubSignKey } from './drivers/plug/hub-key.ts';
 import { SERVICE_TYPE as PLUG_SERVICE_TYPE } from './drivers/plug/protocol.ts';
+import { FirmwareStore } from './drivers/plug/firmware-store.ts';
 import { PlugService } from './drivers/plug/service.ts';
+import { PlugUpdates } from './drivers/plug/updates.ts';
 import { RecorderService, type RecorderConfig } from './recorder/service.ts';
 import { RemoteAccess } from './relay/service.ts';
 import { RulesService } from './rules/service.ts';
@@ -152,7 +154,8 @@ export class Hub {
           const signKey = loadHubSignKey(this.store.settings);
           const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) =>
             recordAudit(this.store, bus, { actor, action, target, details, at: clock.now() });
-          const plugDriver = new PlugDriver({ broker: this.broker, signKey, clock, audit });
+          const updates = new PlugUpdates({ firmware: new FirmwareStore(config.dataDir, config.plugs.firmwareKeys), clock, timeoutMs: config.plugs.updateTimeoutS * 1000 });
+          const plugDriver = new PlugDriver({ broker: this.broker, signKey, clock, audit, updates, onUpdate: (e) => bus.emit('plug.update', e) });
           this.registry.registerDriver(plugDriver);
           this.plugs = new PlugService({
             directory: this.plugDirectory,

@@ -40,6 +40,10 @@ export interface ApiBroker {
 export interface ApiPlugs {
   discovered(): MaybePromise<{ id: string; model: string; firmware: string; address: string; port: number }[]>;
   pair(plugId: string, body: { setupCode: string; name: string; roomId?: string | null }, actor: UserActor): Promise<DeviceView>;
+  addFirmware(body: { manifest: unknown; sig: string; image: string }, actor: UserActor): unknown;
+  firmware(): unknown[];
+  update(plugId: string, actor: UserActor): unknown;
+  startUpdate(plugId: string, body: { version: string; downgrade?: boolean }, actor: UserActor): Promise<unknown>;
 }
 
 /** Remote access through the relay (hub/src/relay/service.ts). */

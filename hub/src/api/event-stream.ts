@@ -16,7 +16,7 @@ export interface EventStreamDeps {
   maxBufferedBytes: number;
 }
 
-const DEVICE_EVENTS = ['device.state', 'device.availability', 'device.added', 'device.updated', 'telemetry.sample'] as const;
+const DEVICE_EVENTS = ['device.state', 'device.availability', 'device.added', 'device.updated', 'telemetry.sample', 'plug.update'] as const;
 const PING_INTERVAL_MS = 30_000;
 
 let nextConnection = 0;

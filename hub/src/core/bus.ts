@@ -44,6 +44,16 @@ export interface AuditEvent {
   at: number;
 }
 
+export interface PlugUpdateEvent {
+  deviceId: string;
+  state: 'sending' | 'downloading' | 'rebooting' | 'done' | 'failed';
+  version: string;
+  offset: number;
+  size: number;
+  error: string | null;
+  at: number;
+}
+
 export interface UserSessionsEndedEvent {
   userId: string;
   reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed';
@@ -67,6 +77,8 @@ export interface BusEvents {
    * checked a token once (the events stream, LAN and remote) listen and close.
    */
   'user.sessions_ended': UserSessionsEndedEvent;
+  /** A plug's firmware update moved on (hub/src/drivers/plug/updates.ts): state, progress, error code. */
+  'plug.update': PlugUpdateEvent;
   audit: AuditEvent;
 }
 

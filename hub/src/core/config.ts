@@ -91,6 +91,20 @@ export const ConfigSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
+    /** Hearth plugs (hub/src/drivers/plug/). */
+    plugs: Type.Object(
+      {
+        /**
+         * Ed25519 public keys (32 bytes, base64) whose signatures make a firmware image acceptable
+         * (docs/plug-protocol.md "Firmware update"). The plugs' own compiled-in key must be one
+         * of them; empty: no image can be uploaded.
+         */
+        firmwareKeys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' }), { maxItems: 16, default: [] }),
+        /** A firmware update with no progress for this long (the plug vanished) fails with `timeout`. */
+        updateTimeoutS: Type.Integer({ minimum: 1, maximum: 86_400, default: 120 }),
+      },
+      { ...closed, default: {} },
+    ),
     /** Camera recordings (hub/src/recorder/); retention is per camera, in its settings. */
     recorder: Type.Object(
       {

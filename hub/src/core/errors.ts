@@ -59,6 +59,11 @@ export const ERROR_STATUS = {
   plug_unreachable: 502,
   plug_protocol_error: 502,
   pairing_timeout: 504,
+  // Plug firmware updates (docs/plug-protocol.md "Firmware update").
+  firmware_invalid: 400,
+  firmware_not_found: 404,
+  firmware_current: 409,
+  update_in_progress: 409,
   // Rules (hub/src/rules). A sun rule without the home's location could never fire: refused.
   rule_not_found: 404,
   rule_version_not_found: 404,

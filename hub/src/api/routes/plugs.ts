@@ -16,6 +16,16 @@ const PairBody = Type.Object(
   closed,
 );
 
+const Manifest = Type.Object(
+  { model: Type.String({ minLength: 1, maxLength: 63 }), version: Type.String({ minLength: 5, maxLength: 23 }), size: Type.Integer({ minimum: 1 }), sha256: Type.String({ minLength: 44, maxLength: 44 }) },
+  closed,
+);
+/** A signed image: the manifest, the release key's signature over it, the bytes in base64. */
+const FirmwareBody = Type.Object({ manifest: Manifest, sig: Type.String({ minLength: 88, maxLength: 88 }), image: Type.String({ minLength: 4 }) }, closed);
+const UpdateBody = Type.Object({ version: Type.String({ minLength: 5, maxLength: 23 }), downgrade: Type.Optional(Type.Boolean()) }, closed);
+/** Firmware uploads are bigger than any other request: a 1.875 MB slot is 2.5 MB of base64. */
+const FIRMWARE_BODY_LIMIT = 3 * 1024 * 1024;
+
 const DiscoveredPlug = Type.Object({ id: Type.String(), model: Type.String(), firmware: Type.String(), address: Type.String(), port: Type.Integer() });
 
 /**
@@ -33,4 +43,19 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
     { config: { access: 'admin', localOnly: true }, schema: { params: PlugParams, body: PairBody, response: { 201: Device } } },
     async (request, reply) => reply.code(201).send(await plugs().pair(request.params.id, request.body, actorOf(request))),
   );
+
+  // Firmware updates (docs/plug-protocol.md "Firmware update"): images signed by a release key
+  // the hub trusts (plugs.firmwareKeys), one update per plug, progress in GET and plug.update events.
+  app.post(
+    '/plugs/firmware',
+    { bodyLimit: FIRMWARE_BODY_LIMIT, config: { access: 'admin' }, schema: { body: FirmwareBody } },
+    async (request, reply) => reply.code(201).send(plugs().addFirmware(request.body, actorOf(request))),
+  );
+  app.get('/plugs/firmware', { config: { access: 'admin' } }, async () => plugs().firmware());
+  app.post(
+    '/plugs/:id/update',
+    { config: { access: 'admin' }, schema: { params: PlugParams, body: UpdateBody } },
+    async (request, reply) => reply.code(202).send(await plugs().startUpdate(request.params.id, request.body, actorOf(request))),
+  );
+  app.get('/plugs/:id/update', { config: { access: 'admin' }, schema: { params: PlugParams } }, async (request) => plugs().update(request.params.id, actorOf(request)));
 };

@@ -4,7 +4,8 @@ import type { Clock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
 import type { Driver, DriverContext } from '../../devices/driver.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
-import { ed25519Signer, encodeCommand, encodeTimeAnswer, parseEvent, parseTimeRequest, signCommand, type Signer } from './protocol.ts';
+import { ed25519Signer, encodeCommand, encodeTimeAnswer, parseEvent, parseTimeRequest, signCommand, type OtaBeginValue, type Signer } from './protocol.ts';
+import type { PlugUpdateEvent, PlugUpdates } from './updates.ts';
 
 /** The slice of the broker the plug driver uses. */
 export interface PlugBroker {
@@ -20,6 +21,10 @@ export interface PlugDriverDeps {
   clock: Clock;
   /** Security-relevant plug events (refused commands, over-current) go to the audit log. */
   audit(actor: Actor, action: string, target: string, details: Record<string, unknown>): void;
+  /** Firmware updates (updates.ts); without it plugs are never updated. */
+  updates?: PlugUpdates;
+  /** Where update progress goes (the bus's `plug.update`). */
+  onUpdate?(event: PlugUpdateEvent): void;
 }
 
 const OWNER = 'driver:plug';
@@ -55,9 +60,31 @@ export class PlugDriver implements Driver {
   async start(ctx: DriverContext): Promise<void> {
     this.#ctx = ctx;
     this.#deps.broker.subscribe(OWNER, 'hearth/+/+', (topic, payload) => this.#onMessage(topic, payload));
+    this.#deps.broker.subscribe(OWNER, 'hearth/+/ota/req', (topic, payload) => this.#onMessage(topic, payload));
+    this.#deps.updates?.start(
+      {
+        log: ctx.log,
+        device: (id) => ctx.device(id),
+        saveConfig: (id, config) => ctx.saveConfig(id, config),
+        sendCommand: (id, capability, value, extra) => this.#send(id, capability, value, extra),
+        publish: (topic, payload) => this.#deps.broker.publish(topic, payload, { qos: 0 }),
+        emit: (event) => this.#deps.onUpdate?.(event),
+      },
+      ctx.devices(),
+    );
+  }
+
+  /** A paired plug's stored row (config included). */
+  row(deviceId: string): DeviceRow | undefined {
+    return this.#ctx?.device(deviceId);
+  }
+
+  get updates(): PlugUpdates | undefined {
+    return this.#deps.updates;
   }
 
   async stop(): Promise<void> {
+    this.#deps.updates?.stop();
     this.#deps.broker.unsubscribeOwner(OWNER);
     this.#ctx = undefined;
   }
@@ -94,19 +121,28 @@ export class PlugDriver implements Driver {
     this.#deps.broker.credentials.revokeDevice(device.id);
     this.#recent.delete(device.id);
     this.#lastTimeAnswer.delete(device.id);
+    this.#deps.updates?.forget(device.id);
   }
 
   async command(device: DeviceRow, capability: string, value: StateValue): Promise<void> {
     const ctx = this.#ctx;
     if (!ctx) throw new HubError('not_ready', 'the plug driver is not running');
     if (capability !== 'switch' || typeof value !== 'boolean') throw new HubError('validation_failed', 'a plug takes only switch true/false', { field: 'capability' });
-    const current = ctx.device(device.id) ?? device;
+    await this.#send(device.id, capability, value);
+  }
+
+  /** Signs with the plug's next counter, stored (with `extra` config) before the command leaves. */
+  async #send(deviceId: string, capability: string, value: boolean | OtaBeginValue, extra?: (counter: number) => Record<string, unknown>): Promise<number> {
+    const ctx = this.#ctx;
+    const current = ctx?.device(deviceId);
+    if (!ctx || !current) throw new HubError('not_ready', 'the plug driver is not running');
     const counter = nextCounter(current.config);
     // On disk before it leaves (plug-protocol.md): a crash after sending cannot reuse it.
-    ctx.saveConfig(device.id, { ...current.config, counter });
-    this.#remember(device.id, counter);
-    const signed = signCommand(this.#sign, device.id, counter, Math.trunc(this.#deps.clock.now()), capability, value);
-    await this.#deps.broker.publish(`hearth/${device.id}/cmd`, encodeCommand(signed), { qos: 1 });
+    ctx.saveConfig(deviceId, { ...current.config, ...extra?.(counter), counter });
+    this.#remember(deviceId, counter);
+    const signed = signCommand(this.#sign, deviceId, counter, Math.trunc(this.#deps.clock.now()), capability, value);
+    await this.#deps.broker.publish(`hearth/${deviceId}/cmd`, encodeCommand(signed), { qos: 1 });
+    return counter;
   }
 
   /** Messages that were malformed (exposed for tests). */
@@ -117,9 +153,13 @@ export class PlugDriver implements Driver {
   #onMessage(topic: string, payload: Buffer): void {
     const ctx = this.#ctx;
     const parts = topic.split('/');
-    if (!ctx || parts.length !== 3) return;
+    if (!ctx || parts.length < 3 || parts.length > 4) return;
     const deviceId = parts[1]!;
     if (!ctx.device(deviceId)) return; // not a plug (or not paired yet)
+    if (parts.length === 4) {
+      if (parts[2] === 'ota' && parts[3] === 'req' && !this.#deps.updates?.onRequest(deviceId, payload)) this.#ignore(deviceId, topic, 'no update of that image is in progress');
+      return;
+    }
     switch (parts[2]) {
       case 'status': {
         const text = payload.toString('utf8').trim();
@@ -165,6 +205,12 @@ export class PlugDriver implements Driver {
       ctx.log.warn({ deviceId, reason: event.reason, counter: event.counter, ours }, 'plug rejected a command');
       this.#deps.audit(ACTOR, 'plug.cmd_rejected', deviceId, { reason: event.reason, counter: event.counter ?? null, ours });
       if (ours) ctx.failCommands(deviceId, new HubError('device_rejected', `plug ${deviceId} rejected the command: ${event.reason}`, { deviceId, reason: event.reason }));
+      if (ours) this.#deps.updates?.onRejected(deviceId, event.counter, event.reason);
+      return;
+    }
+    if (event.type === 'ota') {
+      if (event.state === 'failed') ctx.log.warn({ deviceId, version: event.version, error: event.error }, 'plug refused or failed a firmware update');
+      this.#deps.updates?.onReport(deviceId, event);
       return;
     }
     if (event.type === 'overcurrent') {

@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, randomBytes, sign as cryptoSign, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, randomBytes, sign as cryptoSign, timingSafeEqual } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { HubError } from '../../core/errors.ts';
 
@@ -93,12 +93,12 @@ export interface SignedCommand {
   c: number;
   t: number;
   cap: string;
-  v: boolean | number;
+  v: boolean | number | OtaBeginValue;
   sig: string;
 }
 
 /** `"hearth-cmd-v1|" + id + "|" + c + "|" + t + "|" + cap + "|" + JSON(v)`. */
-export function commandMessage(id: string, counter: number, at: number, capability: string, value: boolean | number): string {
+export function commandMessage(id: string, counter: number, at: number, capability: string, value: boolean | number | OtaBeginValue): string {
   if (!Number.isSafeInteger(counter) || counter < 0) throw new HubError('internal_error', `command counter ${counter} is not a non-negative integer`);
   if (!Number.isSafeInteger(at)) throw new HubError('internal_error', `command time ${at} is not an integer`);
   return `hearth-cmd-v1|${id}|${counter}|${at}|${capability}|${JSON.stringify(value)}`;
@@ -121,7 +121,7 @@ export function ed25519Signer(secretKey: Uint8Array): Signer {
 }
 
 /** The command as published on `hearth/<id>/cmd`, signed (Ed25519, detached) over `commandMessage`. */
-export function signCommand(sign: Signer, id: string, counter: number, at: number, capability: string, value: boolean | number): SignedCommand {
+export function signCommand(sign: Signer, id: string, counter: number, at: number, capability: string, value: boolean | number | OtaBeginValue): SignedCommand {
   const message = new TextEncoder().encode(commandMessage(id, counter, at, capability, value));
   return { c: counter, t: at, cap: capability, v: value, sig: b64(sign(message)) };
 }
@@ -177,9 +177,108 @@ export function parseHello(body: unknown): HelloAnswer | undefined {
   return { id: b.id, model: b.model, fw: b.fw, pv: b.pv, claimed: b.claimed, boxPublicKey: b.boxPublicKey as string, plugNonce: b.plugNonce as string, proof: b.proof as string };
 }
 
+// ---- firmware update (plug-protocol.md "Firmware update") ----
+
+export interface FirmwareManifest {
+  model: string;
+  version: string;
+  size: number;
+  /** SHA-256 of the image, base64. */
+  sha256: string;
+}
+
+/** Bytes per chunk and the chunk header (offset u32 big-endian, then the image's SHA-256). */
+export const OTA_CHUNK = 4096;
+export const OTA_HEADER = 36;
+const VERSION = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
+
+/** `"hearth-fw-v1|" + model + "|" + version + "|" + size + "|" + sha256`: what the release key signs. */
+export function firmwareMessage(m: FirmwareManifest): string {
+  return `hearth-fw-v1|${m.model}|${m.version}|${m.size}|${m.sha256}`;
+}
+
+/** Compares MAJOR.MINOR.PATCH numerically; undefined when either is not one. */
+export function compareVersions(a: string, b: string): number | undefined {
+  const pa = VERSION.exec(a), pb = VERSION.exec(b);
+  if (!pa || !pb) return undefined;
+  for (let i = 1; i <= 3; i++) {
+    const d = Number(pa[i]) - Number(pb[i]);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+/** A manifest with the shape the plug accepts (ota.c `ota_parse`), else undefined. */
+export function parseManifest(value: unknown): FirmwareManifest | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as Record<string, unknown>;
+  if (typeof m.model !== 'string' || m.model.length === 0 || m.model.length > 63 || /[|\x00-\x1f]/.test(m.model)) return undefined;
+  if (typeof m.version !== 'string' || m.version.length > 23 || compareVersions(m.version, m.version) === undefined) return undefined;
+  if (typeof m.size !== 'number' || !Number.isSafeInteger(m.size) || m.size <= 0 || m.size > 0xffffffff) return undefined;
+  const sha = fromB64(m.sha256, 32);
+  if (!sha || b64(sha) !== m.sha256) return undefined;
+  return { model: m.model, version: m.version, size: m.size, sha256: m.sha256 as string };
+}
+
+/**
+ * Why an image would be refused, checked as the plug checks it (tweetnacl here, libsodium
+ * there; the shared vectors hold both to the same answers): the release signature over the
+ * manifest by one of `keys`, then the size and SHA-256 of the bytes. undefined: acceptable.
+ */
+export function checkFirmware(manifest: FirmwareManifest, sigB64: string, image: Uint8Array, keys: readonly Uint8Array[]): 'bad_signature' | 'size_mismatch' | 'bad_hash' | undefined {
+  const sig = fromB64(sigB64, 64);
+  const message = new TextEncoder().encode(firmwareMessage(manifest));
+  if (!sig || !keys.some((k) => nacl.sign.detached.verify(message, sig, k))) return 'bad_signature';
+  if (image.length !== manifest.size) return 'size_mismatch';
+  if (createHash('sha256').update(image).digest('base64') !== manifest.sha256) return 'bad_hash';
+  return undefined;
+}
+
+/** The value of the hub's signed `ota_begin` command; key order fixed, signed as sent. */
+export function otaBeginValue(manifest: FirmwareManifest, sigB64: string, downgrade: boolean): OtaBeginValue {
+  return { manifest: { model: manifest.model, version: manifest.version, size: manifest.size, sha256: manifest.sha256 }, sig: sigB64, downgrade };
+}
+export interface OtaBeginValue {
+  manifest: FirmwareManifest;
+  sig: string;
+  downgrade: boolean;
+}
+
+/** A plug's chunk request `{"offset":N,"sha256":"<image hash>"}`. */
+export function parseChunkRequest(payload: Buffer): { offset: number; sha256: string } | undefined {
+  try {
+    const v = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+    if (typeof v !== 'object' || v === null || typeof v.offset !== 'number' || !Number.isSafeInteger(v.offset) || v.offset < 0) return undefined;
+    if (v.offset % OTA_CHUNK !== 0 || !fromB64(v.sha256, 32)) return undefined;
+    return { offset: v.offset, sha256: v.sha256 as string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The binary chunk published on `hearth/<id>/ota`: offset, image SHA-256, up to 4 KB of image. */
+export function encodeChunk(image: Uint8Array, sha256B64: string, offset: number): Buffer {
+  const data = image.subarray(offset, Math.min(image.length, offset + OTA_CHUNK));
+  const out = Buffer.alloc(OTA_HEADER + data.length);
+  out.writeUInt32BE(offset, 0);
+  Buffer.from(sha256B64, 'base64').copy(out, 4);
+  out.set(data, OTA_HEADER);
+  return out;
+}
+
+export interface OtaReport {
+  state: string;
+  firmware: string | undefined;
+  version: string | undefined;
+  offset: number | undefined;
+  size: number | undefined;
+  error: string | undefined;
+}
+
 export type PlugEvent =
   | { type: 'cmd_rejected'; reason: string; counter: number | undefined }
   | { type: 'overcurrent'; current: number | undefined }
+  | ({ type: 'ota' } & OtaReport)
   | { type: 'unknown'; raw: Record<string, unknown> };
 
 export function parseEvent(payload: Buffer): PlugEvent | undefined {
@@ -193,5 +292,10 @@ export function parseEvent(payload: Buffer): PlugEvent | undefined {
   const e = value as Record<string, unknown>;
   if (e.type === 'cmd_rejected') return { type: 'cmd_rejected', reason: typeof e.reason === 'string' ? e.reason : 'unknown', counter: typeof e.counter === 'number' ? e.counter : undefined };
   if (e.type === 'overcurrent') return { type: 'overcurrent', current: typeof e.current === 'number' ? e.current : undefined };
+  if (e.type === 'ota' && typeof e.state === 'string') {
+    const str = (v: unknown) => (typeof v === 'string' && v.length <= 64 ? v : undefined);
+    const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+    return { type: 'ota', state: e.state, firmware: str(e.firmware), version: str(e.version), offset: int(e.offset), size: int(e.size), error: str(e.error) };
+  }
   return { type: 'unknown', raw: e };
 }

@@ -1,10 +1,30 @@
 import type { Actor } from '../../core/bus.ts';
+import { HubError } from '../../core/errors.ts';
 import type { DeviceView } from '../../devices/views.ts';
 import type { DiscoveredPlug, PlugDirectory } from './discovery.ts';
 import type { PlugDriver } from './driver.ts';
+import type { FirmwareEntry } from './firmware-store.ts';
 import { pairPlug, type PairingDeps } from './pairing.ts';
+import { compareVersions } from './protocol.ts';
+import { updateOf, type PlugUpdate } from './updates.ts';
 
 type PlugRegistry = PairingDeps['registry'] & { get(id: string, actor: Actor): DeviceView; remove(id: string, actor: Actor): Promise<void> };
+type Audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) => void;
+
+export interface FirmwareView {
+  model: string;
+  version: string;
+  size: number;
+  sha256: string;
+  addedAt: number;
+}
+
+export interface UpdateView {
+  deviceId: string;
+  model: string;
+  firmware: string | null;
+  update: (Omit<PlugUpdate, 'counter'> & { progress: number }) | null;
+}
 
 const SYSTEM: Actor = { kind: 'system', part: 'plugs' };
 
@@ -25,6 +45,7 @@ export class PlugService {
   readonly #driver: PlugDriver;
   readonly #registry: PlugRegistry;
   readonly #deps: Omit<PairingDeps, 'directory' | 'registry' | 'expect'>;
+  readonly #audit: Audit;
 
   constructor(options: {
     directory: PlugDirectory;
@@ -36,6 +57,59 @@ export class PlugService {
     this.#driver = options.driver;
     this.#registry = options.registry;
     this.#deps = options.pairing;
+    this.#audit = options.pairing.audit;
+  }
+
+  #updates() {
+    const u = this.#driver.updates;
+    if (!u) throw new HubError('not_ready', 'firmware updates are not available');
+    return u;
+  }
+
+  /** A paired plug's row, after the registry checked the caller may see it. */
+  #plugRow(plugId: string, actor: Actor) {
+    this.#registry.get(plugId, actor); // device_not_found for unknown or hidden ones
+    const row = this.#driver.row(plugId);
+    if (!row) throw new HubError('device_not_found', `no plug ${plugId}`, { deviceId: plugId });
+    return row;
+  }
+
+  /** `POST /plugs/firmware`: an image signed by a trusted release key, verified before it is kept. */
+  addFirmware(body: { manifest: unknown; sig: string; image: string }, actor: Actor): FirmwareView {
+    const image = Buffer.from(body.image, 'base64');
+    if (image.toString('base64') !== body.image) throw new HubError('validation_failed', 'image is the firmware in standard base64', { field: 'image' });
+    const entry = this.#updates().firmware.add(body.manifest, body.sig, image, Date.now());
+    this.#audit(actor, 'plug.firmware_add', `${entry.manifest.model}@${entry.manifest.version}`, { size: entry.manifest.size, sha256: entry.manifest.sha256 });
+    return firmwareView(entry);
+  }
+
+  firmware(): FirmwareView[] {
+    return this.#updates().firmware.list().map(firmwareView);
+  }
+
+  update(plugId: string, actor: Actor): UpdateView {
+    const row = this.#plugRow(plugId, actor);
+    const { firmware, update } = this.#updates().view(row);
+    const { counter: _counter, ...rest } = update ?? ({} as PlugUpdate & { progress: number });
+    return { deviceId: row.id, model: row.model, firmware, update: update ? rest : null };
+  }
+
+  /** `POST /plugs/:id/update {version, downgrade?}`: starts it; progress via GET and `plug.update` events. */
+  async startUpdate(plugId: string, body: { version: string; downgrade?: boolean }, actor: Actor): Promise<UpdateView> {
+    const row = this.#plugRow(plugId, actor);
+    const updates = this.#updates();
+    const entry = updates.firmware.get(row.model, body.version);
+    if (!entry) throw new HubError('firmware_not_found', `no signed image of ${row.model} ${body.version} is stored`, { model: row.model, version: body.version });
+    const view = this.#registry.get(plugId, actor);
+    if (!view.available) throw new HubError('device_unavailable', `plug ${plugId} is offline`, { deviceId: plugId });
+    const running = typeof row.config.firmware === 'string' ? row.config.firmware : undefined;
+    const cmp = running === undefined ? undefined : compareVersions(body.version, running);
+    if (cmp === 0) throw new HubError('firmware_current', `plug ${plugId} runs ${running} already`, { version: running });
+    if (cmp !== undefined && cmp < 0 && !body.downgrade) throw new HubError('validation_failed', `${body.version} is older than ${running}: set downgrade to install it`, { field: 'downgrade' });
+    const previous = updateOf(row);
+    await updates.begin(row, entry, body.downgrade === true);
+    this.#audit(actor, 'plug.update', plugId, { version: body.version, from: running ?? null, downgrade: body.downgrade === true, previous: previous?.state ?? null });
+    return this.update(plugId, actor);
   }
 
   /**
@@ -63,4 +137,8 @@ export class PlugService {
     this.#driver.paired(result.device.id, result.lastState);
     return this.#registry.get(result.device.id, actor);
   }
+}
+
+function firmwareView(e: FirmwareEntry): FirmwareView {
+  return { model: e.manifest.model, version: e.manifest.version, size: e.manifest.size, sha256: e.manifest.sha256, addedAt: e.addedAt };
 }
