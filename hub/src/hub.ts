@@ -20,6 +20,7 @@ import { SERVICE_TYPE as PLUG_SERVICE_TYPE } from './drivers/plug/protocol.ts';
 import { FirmwareStore } from './drivers/plug/firmware-store.ts';
 import { PlugService } from './drivers/plug/service.ts';
 import { PlugUpdates } from './drivers/plug/updates.ts';
+import { ZigbeeDriver, type ZigbeeAdapter } from './drivers/zigbee/driver.ts';
 import { RecorderService, type RecorderConfig } from './recorder/service.ts';
 import { RemoteAccess } from './relay/service.ts';
 import { RulesService } from './rules/service.ts';
@@ -60,6 +61,8 @@ export class Hub {
   rules!: RulesService;
   recorder!: RecorderService;
   remote!: RemoteAccess;
+  /** The Zigbee driver; undefined unless a coordinator is configured (`--zigbee PORT`). */
+  zigbee: ZigbeeDriver | undefined;
   /** Plugs seen on the LAN; stays empty with `--mdns off`. */
   readonly plugDirectory = new PlugDirectory();
   #mdns: Mdns | undefined;
@@ -173,6 +176,19 @@ export class Hub {
               audit,
             },
           });
+          if (config.zigbee.port) {
+            const zigbeeActor: Actor = { kind: 'system', part: 'zigbee' };
+            this.zigbee = new ZigbeeDriver({
+              config: { ...config.zigbee, port: config.zigbee.port, adapter: config.zigbee.adapter as ZigbeeAdapter },
+              dataDir: config.dataDir,
+              log: log.child({ part: 'zigbee' }),
+              bus,
+              clock,
+              adopt: async (input) => { await this.registry.create(input, zigbeeActor); },
+              audit,
+            });
+            this.registry.registerDriver(this.zigbee);
+          }
           await this.registry.start();
           const abandoned = await this.plugs.recover();
           if (abandoned.length > 0) log.warn({ plugs: abandoned }, 'removed plugs whose pairing did not finish before the hub stopped');
@@ -242,6 +258,7 @@ export class Hub {
             registry: this.registry,
             broker: this.broker,
             plugs: this.plugs,
+            ...(this.zigbee ? { zigbee: this.zigbee } : {}),
             history: this.history,
             rules: this.rules,
             recorder: this.recorder,

@@ -46,6 +46,12 @@ export interface ApiPlugs {
   startUpdate(plugId: string, body: { version: string; downgrade?: boolean }, actor: UserActor): Promise<unknown>;
 }
 
+/** The Zigbee network (hub/src/drivers/zigbee/driver.ts). */
+export interface ApiZigbee {
+  status(): { state: string; adapter: string; port: string; channel: number | null; permitJoin: boolean; permitJoinUntil: number | null; devices: number };
+  permitJoin(seconds: number, actor: UserActor): Promise<ReturnType<ApiZigbee['status']>>;
+}
+
 /** Remote access through the relay (hub/src/relay/service.ts). */
 export interface ApiRemote {
   enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
@@ -79,6 +85,8 @@ export interface ApiDeps {
   broker: ApiBroker;
   /** Absent when the hub runs without plug support (API unit tests): its routes answer 503. */
   plugs?: ApiPlugs;
+  /** Absent unless a Zigbee coordinator is configured: its routes say `{state: 'off'}` / 503. */
+  zigbee?: ApiZigbee;
   /** The history store; its routes answer 503 `not_ready` without it. */
   history?: HistoryService;
   /** The rules engine; its routes answer 503 `not_ready` without it. */

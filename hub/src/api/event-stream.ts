@@ -69,6 +69,11 @@ export class EventStream {
       bus.on(this.#owner, 'recording.event', (payload) => this.#send('recording.event', payload));
     }
     if (hasRole(this.#actor, 'admin')) bus.on(this.#owner, 'audit', (payload) => this.#send('audit', payload));
+    // Pairing Zigbee devices is an admin's job: they watch the network open and devices join.
+    if (hasRole(this.#actor, 'admin')) {
+      bus.on(this.#owner, 'zigbee.permit_join', (payload) => this.#send('zigbee.permit_join', payload));
+      bus.on(this.#owner, 'zigbee.device', (payload) => this.#send('zigbee.device', payload));
+    }
     // Removed, re-roled or password reset: the token this stream was opened with is refused from
     // now on, so the stream ends like an expired one (the client logs in again).
     bus.on(this.#owner, 'user.sessions_ended', (payload) => {

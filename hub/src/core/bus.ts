@@ -60,6 +60,17 @@ export interface UserSessionsEndedEvent {
   at: number;
 }
 
+/** What happened to a Zigbee device on the network (hub/src/drivers/zigbee/). */
+export interface ZigbeeDeviceEvent {
+  /** IEEE address, `0x` and 16 hex digits. */
+  ieee: string;
+  status: 'joined' | 'interviewing' | 'interview_failed' | 'added' | 'unsupported' | 'left';
+  /** The Hearth device, once there is one. */
+  deviceId?: string;
+  model?: string;
+  at: number;
+}
+
 /** Every event on the in-process bus and its payload. Later parts add theirs here. */
 export interface BusEvents {
   'device.state': DeviceStateEvent;
@@ -79,6 +90,9 @@ export interface BusEvents {
   'user.sessions_ended': UserSessionsEndedEvent;
   /** A plug's firmware update moved on (hub/src/drivers/plug/updates.ts): state, progress, error code. */
   'plug.update': PlugUpdateEvent;
+  /** The Zigbee network opened (`seconds` left) or closed for joining. */
+  'zigbee.permit_join': { permitted: boolean; seconds?: number; at: number };
+  'zigbee.device': ZigbeeDeviceEvent;
   audit: AuditEvent;
 }
 

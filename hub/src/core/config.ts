@@ -39,6 +39,25 @@ export const ConfigSchema = Type.Object(
     mdns: Type.String({ minLength: 1, default: 'on', description: 'on, off, or a comma-separated list of interfaces' }),
     /** Relay URL(s), ws:// or wss://; several separated by commas are tried in turn (docs/relay-protocol.md). */
     relay: Type.Union([Type.String({ minLength: 1, maxLength: 2048, pattern: '^wss?://[^,\\s]+(\\s*,\\s*wss?://[^,\\s]+)*$' }), Type.Null()], { default: null }),
+    /**
+     * A Zigbee coordinator (hub/src/drivers/zigbee/). Off unless `port` is set: a serial device
+     * (`/dev/ttyUSB0`) or `tcp://host:port` for network coordinators.
+     */
+    zigbee: Type.Object(
+      {
+        port: Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()], { default: null }),
+        adapter: Type.Union(
+          ['zstack', 'ember', 'deconz', 'zigate', 'zboss'].map((a) => Type.Literal(a)),
+          { default: 'zstack' },
+        ),
+        channel: Type.Integer({ minimum: 11, maximum: 26, default: 11 }),
+        /** A mains device not heard from for this long is unavailable (pinged at half of it). */
+        availabilityTimeoutS: Type.Integer({ minimum: 10, maximum: 7 * 86_400, default: 600 }),
+        /** The same for battery devices, which sleep and report rarely. */
+        batteryAvailabilityTimeoutS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 25 * 3600 }),
+      },
+      { ...closed, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -141,6 +160,7 @@ export const USAGE = `Usage: hearth-hub [options]
   --host ADDR         address both listeners bind to (HEARTH_HOST, default 0.0.0.0)
   --mdns MODE         on, off, or IFACE[,IFACE] (HEARTH_MDNS, default on)
   --relay URL         cloud relay to connect to (HEARTH_RELAY)
+  --zigbee PORT       Zigbee coordinator: /dev/ttyUSB0 or tcp://host:port (HEARTH_ZIGBEE, default off)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (HEARTH_LOG_LEVEL)
   --config FILE       JSON config file (HEARTH_CONFIG)
   --help              this text`;
@@ -152,6 +172,7 @@ const FLAGS = {
   host: { type: 'string' },
   mdns: { type: 'string' },
   relay: { type: 'string' },
+  zigbee: { type: 'string' },
   'log-level': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean' },
@@ -166,6 +187,7 @@ const PATHS: Record<string, { path: string[]; integer?: boolean; env: string }> 
   host: { path: ['__host'], env: 'HEARTH_HOST' },
   mdns: { path: ['mdns'], env: 'HEARTH_MDNS' },
   relay: { path: ['relay'], env: 'HEARTH_RELAY' },
+  zigbee: { path: ['zigbee', 'port'], env: 'HEARTH_ZIGBEE' },
   'log-level': { path: ['log', 'level'], env: 'HEARTH_LOG_LEVEL' },
 };
 

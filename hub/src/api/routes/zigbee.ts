@@ -1,0 +1,38 @@
+import Type from 'typebox';
+import { HubError } from '../../core/errors.ts';
+import { actorOf } from '../access.ts';
+import type { ApiPlugin } from '../deps.ts';
+import { closed } from '../schemas.ts';
+
+const PermitJoinBody = Type.Object(
+  {
+    /** How long the network stays open for new devices; 0 closes it. Zigbee allows at most 254. */
+    seconds: Type.Integer({ minimum: 0, maximum: 254 }),
+  },
+  closed,
+);
+
+const ZigbeeStatus = Type.Object({
+  state: Type.String(),
+  adapter: Type.Optional(Type.String()),
+  port: Type.Optional(Type.String()),
+  channel: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  permitJoin: Type.Boolean(),
+  permitJoinUntil: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  devices: Type.Optional(Type.Integer()),
+});
+
+/**
+ * The Zigbee network: its coordinator's state, and opening it so devices can join. A joining
+ * device becomes a Hearth device once herdsman interviewed it (`zigbee.device` events on
+ * /api/v1/events for admins: joined, interviewing, added, ...). Without a coordinator
+ * configured, GET says `{state: 'off'}` and permit-join answers 503 `not_ready`.
+ */
+export const zigbeeRoutes: ApiPlugin = async (app, { deps }) => {
+  app.get('/zigbee', { config: { access: 'admin' }, schema: { response: { 200: ZigbeeStatus } } }, async () => deps.zigbee?.status() ?? { state: 'off', permitJoin: false });
+
+  app.post('/zigbee/permit-join', { config: { access: 'admin' }, schema: { body: PermitJoinBody, response: { 200: ZigbeeStatus } } }, async (request) => {
+    if (!deps.zigbee) throw new HubError('not_ready', 'no Zigbee coordinator is configured (--zigbee PORT)');
+    return deps.zigbee.permitJoin(request.body.seconds, actorOf(request));
+  });
+};

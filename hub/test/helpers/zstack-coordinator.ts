@@ -1,0 +1,635 @@
+import { createRequire } from 'node:module';
+import { createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A Texas Instruments Z-Stack 3.x.0 coordinator (ZNP), emulated on a TCP socket: what sits behind
+ * `/dev/ttyUSB0` on a real hub. zigbee-herdsman connects with `tcp://127.0.0.1:PORT` and speaks
+ * MT frames (SOF 0xFE, len, cmd0, cmd1, payload, FCS) exactly as it would over the serial port;
+ * everything above the port (herdsman, the Zigbee driver, the registry, the API) runs for real.
+ *
+ * The emulator keeps an NV memory (so a hub restart finds the network it commissioned), forms a
+ * network when asked (BDB commissioning), registers AF endpoints, and hosts emulated devices:
+ * a device joins with a ZDO end-device announce, answers the interview (node, active-endpoint and
+ * simple descriptors, Basic cluster reads) and ZCL commands (On/Off with a default response and an
+ * attribute report, as a real smart plug does), and can be told to report or to go silent.
+ *
+ * Payload layouts of MT commands come from herdsman's own ZNP command table (parameter names and
+ * types, as TI documents them); frames, ZDO payloads and ZCL frames are built here byte by byte.
+ */
+
+const require = createRequire(import.meta.url);
+interface MtParam { name: string; parameterType: number }
+interface MtCmd { name: string; ID: number; type: number; request?: MtParam[]; response?: MtParam[]; zdoClusterId?: number }
+const DEFINITION = (require('zigbee-herdsman/dist/adapter/z-stack/znp/definition.js') as { default: Record<number, MtCmd[]> }).default;
+
+export const SUBSYS = { SYS: 1, AF: 4, ZDO: 5, UTIL: 7, APP_CNF: 15 } as const;
+const TYPE = { SREQ: 1, AREQ: 2, SRSP: 3 } as const;
+// parameterType numbers in herdsman's table
+const PT = { UINT8: 0, UINT16: 1, UINT32: 2, IEEEADDR: 3, BUFFER: 4, BUFFER8: 5, BUFFER16: 6, BUFFER18: 7, BUFFER32: 8, BUFFER42: 9, BUFFER100: 10, LIST_UINT8: 11, LIST_UINT16: 12 } as const;
+
+const NV = { STARTUP_OPTION: 3, NIB: 33, EXTENDED_PAN_ID: 45, NWK_ACTIVE_KEY_INFO: 58, NWK_ALTERN_KEY_INFO: 59, PRECFGKEY: 98, NWKKEY: 130, PANID: 131, CHANLIST: 132 } as const;
+const DEV_STATE_COORD = 9;
+
+export interface MtFrame {
+  type: number;
+  subsystem: number;
+  id: number;
+  data: Buffer;
+}
+
+export interface ZclFrame {
+  frameControl: number;
+  manufacturerCode?: number;
+  tsn: number;
+  commandId: number;
+  payload: Buffer;
+  /** Cluster-specific (On, Off...) rather than a global command (read, report...). */
+  clusterSpecific: boolean;
+}
+
+/** What the hub sent to a device, as the radio would carry it. */
+export interface SentToDevice {
+  nwkAddr: number;
+  endpoint: number;
+  clusterId: number;
+  zcl: ZclFrame;
+}
+
+export interface EmulatedDeviceSpec {
+  ieee: string; // 16 hex digits, e.g. '00124b0012345678'
+  nwkAddr: number;
+  manufacturerName: string;
+  modelId: string;
+  manufacturerCode?: number;
+  endpoint?: number;
+  deviceId?: number;
+  inClusters: number[];
+  outClusters?: number[];
+  /** Initial attribute values by cluster: {[clusterId]: {[attrId]: {type, value}}} */
+  attributes?: Record<number, Record<number, ZclValue>>;
+}
+
+export interface ZclValue {
+  type: number; // ZCL data type: 0x10 bool, 0x20 uint8, 0x21 uint16, 0x23 uint32, 0x25 uint48, 0x29 int16, 0x30 enum8, 0x42 string
+  value: number | boolean | string;
+}
+
+export class EmulatedDevice {
+  readonly spec: Required<Pick<EmulatedDeviceSpec, 'endpoint' | 'deviceId' | 'manufacturerCode' | 'outClusters'>> & EmulatedDeviceSpec;
+  readonly attributes = new Map<number, Map<number, ZclValue>>();
+  /** A silent device (out of range, unplugged) answers nothing, neither ZDO nor ZCL. */
+  silent = false;
+  /** Set when the hub told it to leave. */
+  left = false;
+  constructor(spec: EmulatedDeviceSpec) {
+    this.spec = { endpoint: 1, deviceId: 0x0051, manufacturerCode: 0x1234, outClusters: [], ...spec };
+    for (const [cluster, attrs] of Object.entries(spec.attributes ?? {})) {
+      this.attributes.set(Number(cluster), new Map(Object.entries(attrs).map(([id, v]) => [Number(id), v])));
+    }
+    const basic = this.#cluster(0x0000);
+    basic.set(0x0000, { type: 0x20, value: 3 });
+    basic.set(0x0004, { type: 0x42, value: spec.manufacturerName });
+    basic.set(0x0005, { type: 0x42, value: spec.modelId });
+    basic.set(0x0007, { type: 0x30, value: 1 }); // mains, single phase
+  }
+
+  #cluster(id: number): Map<number, ZclValue> {
+    let c = this.attributes.get(id);
+    if (!c) this.attributes.set(id, (c = new Map()));
+    return c;
+  }
+
+  set(cluster: number, attr: number, value: ZclValue): void {
+    this.#cluster(cluster).set(attr, value);
+  }
+
+  get(cluster: number, attr: number): ZclValue | undefined {
+    return this.attributes.get(cluster)?.get(attr);
+  }
+}
+
+// ---- byte helpers -------------------------------------------------------------------------------
+
+function ieeeToLe(ieee: string): Buffer {
+  return Buffer.from(ieee.replace(/^0x/, '').padStart(16, '0'), 'hex').reverse();
+}
+
+function writeParams(params: MtParam[], values: Record<string, unknown>): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of params) {
+    const v = values[p.name];
+    switch (p.parameterType) {
+      case PT.UINT8: parts.push(Buffer.from([Number(v ?? 0) & 0xff])); break;
+      case PT.UINT16: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v ?? 0) & 0xffff); parts.push(b); break; }
+      case PT.UINT32: { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v ?? 0) >>> 0); parts.push(b); break; }
+      case PT.IEEEADDR: parts.push(ieeeToLe(String(v ?? '0000000000000000'))); break;
+      case PT.LIST_UINT16: {
+        const list = (v as number[] | undefined) ?? [];
+        const b = Buffer.alloc(list.length * 2);
+        list.forEach((n, i) => b.writeUInt16LE(n, i * 2));
+        parts.push(b);
+        break;
+      }
+      case PT.LIST_UINT8: parts.push(Buffer.from((v as number[] | undefined) ?? [])); break;
+      default: parts.push(Buffer.isBuffer(v) ? v : Buffer.alloc(0));
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+function readParams(params: MtParam[], data: Buffer): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let pos = 0;
+  let lastNumber = 0;
+  for (const p of params) {
+    switch (p.parameterType) {
+      case PT.UINT8: lastNumber = data.readUInt8(pos); pos += 1; out[p.name] = lastNumber; break;
+      case PT.UINT16: lastNumber = data.readUInt16LE(pos); pos += 2; out[p.name] = lastNumber; break;
+      case PT.UINT32: lastNumber = data.readUInt32LE(pos); pos += 4; out[p.name] = lastNumber; break;
+      case PT.IEEEADDR: out[p.name] = Buffer.from(data.subarray(pos, pos + 8)).reverse().toString('hex'); pos += 8; break;
+      case PT.LIST_UINT16: {
+        const list: number[] = [];
+        for (let i = 0; i < lastNumber; i++) { list.push(data.readUInt16LE(pos)); pos += 2; }
+        out[p.name] = list;
+        break;
+      }
+      case PT.BUFFER: out[p.name] = data.subarray(pos, pos + lastNumber); pos += lastNumber; break;
+      default: out[p.name] = data.subarray(pos); pos = data.length;
+    }
+  }
+  return out;
+}
+
+export function encodeMtFrame(frame: MtFrame): Buffer {
+  const out = Buffer.alloc(frame.data.length + 5);
+  out[0] = 0xfe;
+  out[1] = frame.data.length;
+  out[2] = ((frame.type << 5) | frame.subsystem) & 0xff;
+  out[3] = frame.id;
+  frame.data.copy(out, 4);
+  let fcs = 0;
+  for (let i = 1; i < out.length - 1; i++) fcs ^= out[i]!;
+  out[out.length - 1] = fcs;
+  return out;
+}
+
+/** Splits a byte stream into MT frames; bytes before a SOF and frames with a bad FCS are dropped. */
+export class MtParser {
+  #buf = Buffer.alloc(0);
+  badFrames = 0;
+  push(chunk: Buffer): MtFrame[] {
+    this.#buf = Buffer.concat([this.#buf, chunk]);
+    const frames: MtFrame[] = [];
+    for (;;) {
+      const sof = this.#buf.indexOf(0xfe);
+      if (sof < 0) { this.#buf = Buffer.alloc(0); break; }
+      if (sof > 0) this.#buf = this.#buf.subarray(sof);
+      if (this.#buf.length < 5) break;
+      const len = this.#buf[1]!;
+      if (this.#buf.length < len + 5) break;
+      let fcs = 0;
+      for (let i = 1; i < len + 4; i++) fcs ^= this.#buf[i]!;
+      if (fcs !== this.#buf[len + 4]) {
+        this.badFrames++;
+        this.#buf = this.#buf.subarray(1);
+        continue;
+      }
+      frames.push({ type: this.#buf[2]! >> 5, subsystem: this.#buf[2]! & 0x1f, id: this.#buf[3]!, data: Buffer.from(this.#buf.subarray(4, 4 + len)) });
+      this.#buf = this.#buf.subarray(len + 5);
+    }
+    return frames;
+  }
+}
+
+// ---- ZCL ------------------------------------------------------------------------------------------
+
+export function parseZcl(data: Buffer): ZclFrame {
+  const frameControl = data[0]!;
+  let pos = 1;
+  let manufacturerCode: number | undefined;
+  if (frameControl & 0x04) { manufacturerCode = data.readUInt16LE(pos); pos += 2; }
+  const tsn = data[pos]!;
+  const commandId = data[pos + 1]!;
+  return { frameControl, ...(manufacturerCode !== undefined ? { manufacturerCode } : {}), tsn, commandId, payload: data.subarray(pos + 2), clusterSpecific: (frameControl & 0x03) === 1 };
+}
+
+export function encodeZclValue(v: ZclValue): Buffer {
+  switch (v.type) {
+    case 0x10: return Buffer.from([v.value ? 1 : 0]);
+    case 0x20: case 0x30: case 0x18: return Buffer.from([Number(v.value) & 0xff]);
+    case 0x21: case 0x31: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v.value)); return b; }
+    case 0x29: { const b = Buffer.alloc(2); b.writeInt16LE(Number(v.value)); return b; }
+    case 0x22: { const b = Buffer.alloc(3); b.writeUIntLE(Number(v.value), 0, 3); return b; }
+    case 0x23: { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v.value)); return b; }
+    case 0x25: { const b = Buffer.alloc(6); b.writeUIntLE(Number(v.value), 0, 6); return b; }
+    case 0x2b: { const b = Buffer.alloc(4); b.writeInt32LE(Number(v.value)); return b; }
+    case 0x42: { const s = Buffer.from(String(v.value), 'utf8'); return Buffer.concat([Buffer.from([s.length]), s]); }
+    default: throw new Error(`emulator: ZCL type 0x${v.type.toString(16)} not supported`);
+  }
+}
+
+/** A ZCL frame from a device to the coordinator (server → client, default response disabled). */
+export function zclFromDevice(tsn: number, commandId: number, payload: Buffer, clusterSpecific = false): Buffer {
+  const fc = (clusterSpecific ? 0x01 : 0x00) | 0x08 | 0x10;
+  return Buffer.concat([Buffer.from([fc, tsn & 0xff, commandId]), payload]);
+}
+
+export function zclReport(tsn: number, attrs: Array<[number, ZclValue]>): Buffer {
+  return zclFromDevice(tsn, 0x0a, Buffer.concat(attrs.map(([id, v]) => {
+    const head = Buffer.alloc(3);
+    head.writeUInt16LE(id);
+    head[2] = v.type;
+    return Buffer.concat([head, encodeZclValue(v)]);
+  })));
+}
+
+// ---- the coordinator ------------------------------------------------------------------------------
+
+export interface CoordinatorOptions {
+  ieee?: string;
+  log?: boolean;
+}
+
+export class ZStackCoordinator {
+  readonly ieee: string;
+  readonly nv = new Map<number, Buffer>();
+  readonly devices = new Map<number, EmulatedDevice>();
+  /** Every ZCL frame the hub sent to a device (in order). */
+  readonly sent: SentToDevice[] = [];
+  /** Every MT request the hub sent, by name (for tests and debugging). */
+  readonly requests: string[] = [];
+  readonly endpoints = new Map<number, { profileId: number; deviceId: number; inClusters: number[]; outClusters: number[] }>();
+  permitJoinSeconds = 0;
+  #server: Server | undefined;
+  #socket: Socket | undefined;
+  #parser = new MtParser();
+  #devState = 0;
+  #tsn = 0;
+  #log: boolean;
+  #waiters: Array<{ match: (s: SentToDevice) => boolean; resolve: (s: SentToDevice) => void }> = [];
+  #connWaiters: Array<() => void> = [];
+
+  constructor(options: CoordinatorOptions = {}) {
+    this.ieee = options.ieee ?? '00124b00deadbeef';
+    this.#log = options.log ?? process.env.ZSTACK_EMULATOR_LOG === '1';
+    // A factory-fresh CC2652: the network key item exists (unaligned, 21 bytes), nothing commissioned.
+    this.nv.set(NV.NWKKEY, Buffer.alloc(21));
+  }
+
+  async listen(): Promise<number> {
+    this.#server = createServer((socket) => this.#accept(socket));
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    return this.port;
+  }
+
+  get port(): number {
+    const a = this.#server?.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get url(): string {
+    return `tcp://127.0.0.1:${this.port}`;
+  }
+
+  get connected(): boolean {
+    return this.#socket !== undefined && !this.#socket.destroyed;
+  }
+
+  async close(): Promise<void> {
+    this.#socket?.destroy();
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+
+  /** Waits until the hub is connected (it reconnects after a restart). */
+  async waitConnected(): Promise<void> {
+    if (this.connected) return;
+    await new Promise<void>((resolve) => this.#connWaiters.push(resolve));
+  }
+
+  /** Raw bytes straight onto the wire, to test how the hub copes with garbage. */
+  writeRaw(bytes: Buffer): void {
+    this.#socket?.write(bytes);
+  }
+
+  #accept(socket: Socket): void {
+    this.#socket?.destroy();
+    this.#socket = socket;
+    this.#parser = new MtParser();
+    socket.on('data', (chunk) => {
+      for (const frame of this.#parser.push(chunk)) {
+        try {
+          this.#onFrame(frame);
+        } catch (err) {
+          if (this.#log) console.error('emulator: failed to handle frame', frame, err);
+        }
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => { if (this.#socket === socket) this.#socket = undefined; });
+    for (const w of this.#connWaiters.splice(0)) w();
+  }
+
+  #send(type: number, subsystem: number, name: string, values: Record<string, unknown>): void {
+    const cmd = DEFINITION[subsystem]!.find((c) => c.name === name);
+    if (!cmd) throw new Error(`emulator: no MT command ${name}`);
+    const params = type === TYPE.SRSP ? cmd.response ?? [] : cmd.request ?? [];
+    this.#write({ type, subsystem, id: cmd.ID, data: writeParams(params, values) });
+  }
+
+  #write(frame: MtFrame): void {
+    if (this.#log) console.log(`emulator <-- ${frame.type}/${frame.subsystem}/${frame.id} ${frame.data.toString('hex')}`);
+    this.#socket?.write(encodeMtFrame(frame));
+  }
+
+  #srsp(subsystem: number, name: string, values: Record<string, unknown> = {}): void {
+    this.#send(TYPE.SRSP, subsystem, name, values);
+  }
+
+  #areq(subsystem: number, name: string, values: Record<string, unknown>): void {
+    this.#send(TYPE.AREQ, subsystem, name, values);
+  }
+
+  /** A ZDO callback (AREQ): the responding node's address, then the ZDO response payload. */
+  #zdoCallback(clusterId: number, srcAddr: number, zdo: Buffer): void {
+    const cmd = DEFINITION[SUBSYS.ZDO]!.find((c) => c.type === TYPE.AREQ && c.zdoClusterId === clusterId);
+    if (!cmd) throw new Error(`emulator: no ZDO callback for cluster ${clusterId}`);
+    const head = Buffer.alloc(2);
+    head.writeUInt16LE(srcAddr);
+    this.#write({ type: TYPE.AREQ, subsystem: SUBSYS.ZDO, id: cmd.ID, data: Buffer.concat([head, zdo]) });
+  }
+
+  #onFrame(frame: MtFrame): void {
+    const cmd = DEFINITION[frame.subsystem]?.find((c) => c.ID === frame.id && c.type === frame.type);
+    if (!cmd) {
+      if (this.#log) console.log(`emulator: unknown frame ${frame.type}/${frame.subsystem}/${frame.id}`);
+      return;
+    }
+    this.requests.push(cmd.name);
+    if (cmd.zdoClusterId !== undefined) return this.#onZdoRequest(cmd, frame.data);
+    const req = readParams(cmd.request ?? [], frame.data);
+    if (this.#log) console.log(`emulator --> ${cmd.name} ${JSON.stringify(req, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v))}`);
+    const s = frame.subsystem;
+    switch (`${s}:${cmd.name}`) {
+      case '1:ping': return this.#srsp(s, 'ping', { capabilities: 0x0179 });
+      case '1:version': return this.#srsp(s, 'version', { transportrev: 2, product: 1, majorrel: 2, minorrel: 7, maintrel: 1, revision: 20230507 });
+      case '1:getExtAddr': return this.#srsp(s, 'getExtAddr', { extaddress: this.ieee });
+      case '1:resetReq': return this.#reset();
+      case '1:osalNvLength': return this.#srsp(s, 'osalNvLength', { length: this.nv.get(req.id as number)?.length ?? 0 });
+      case '1:osalNvReadExt':
+      case '1:osalNvRead': {
+        const item = this.nv.get(req.id as number);
+        if (!item) return this.#srsp(s, cmd.name, { status: 0x0a, len: 0, value: Buffer.alloc(0) });
+        const value = item.subarray(req.offset as number, (req.offset as number) + 240);
+        return this.#srsp(s, cmd.name, { status: 0, len: value.length, value });
+      }
+      case '1:osalNvItemInit': {
+        const id = req.id as number;
+        if (this.nv.has(id)) return this.#srsp(s, cmd.name, { status: 0 });
+        const item = Buffer.alloc(req.len as number);
+        (req.initvalue as Buffer).copy(item);
+        this.nv.set(id, item);
+        return this.#srsp(s, cmd.name, { status: 0x09 }); // NV_ITEM_UNINIT: created now
+      }
+      case '1:osalNvWriteExt':
+      case '1:osalNvWrite': {
+        const id = req.id as number;
+        const offset = req.offset as number;
+        const value = req.value as Buffer;
+        const old = this.nv.get(id) ?? Buffer.alloc(0);
+        const item = Buffer.alloc(Math.max(old.length, offset + value.length));
+        old.copy(item);
+        value.copy(item, offset);
+        this.nv.set(id, item);
+        return this.#srsp(s, cmd.name, { status: 0 });
+      }
+      case '1:osalNvDelete': this.nv.delete(req.id as number); return this.#srsp(s, cmd.name, { status: 0 });
+      case '1:nvLength': return this.#srsp(s, cmd.name, { len: 0 });
+      case '7:getDeviceInfo': return this.#srsp(s, cmd.name, { status: 0, ieeeaddr: this.ieee, shortaddr: 0, devicetype: 7, devicestate: this.#devState, numassocdevices: 0, assocdeviceslist: [] });
+      case '7:assocGetWithAddress': return this.#srsp(s, cmd.name, { nwkaddr: 0xfffe, addridx: 0, noderelation: 0xff });
+      case '15:bdbStartCommissioning': {
+        this.#srsp(s, cmd.name, { status: 0 });
+        setTimeout(() => this.#formNetwork(), 10);
+        return;
+      }
+      case '5:startupFromApp': {
+        this.#srsp(s, cmd.name, { status: 0 });
+        setTimeout(() => { this.#devState = DEV_STATE_COORD; this.#areq(SUBSYS.ZDO, 'stateChangeInd', { state: DEV_STATE_COORD }); }, 10);
+        return;
+      }
+      case '5:extNwkInfo': {
+        const nib = this.nv.get(NV.NIB);
+        const panid = this.nv.get(NV.PANID)?.readUInt16LE(0) ?? 0xffff;
+        const epid = this.nv.get(NV.EXTENDED_PAN_ID) ?? Buffer.alloc(8);
+        return this.#srsp(s, cmd.name, { shortaddr: 0, devstate: this.#devState, panid, parentaddr: 0, extendedpanid: Buffer.from(epid).reverse().toString('hex'), parentextaddr: '0000000000000000', channel: nib?.[22] ?? 11 });
+      }
+      case '5:extFindGroup': return this.#srsp(s, cmd.name, { status: 1, groupid: 0, namelen: 0, groupname: Buffer.alloc(0) });
+      case '4:register': {
+        this.endpoints.set(req.endpoint as number, { profileId: req.appprofid as number, deviceId: req.appdeviceid as number, inClusters: req.appinclusterlist as number[], outClusters: req.appoutclusterlist as number[] });
+        return this.#srsp(s, cmd.name, { status: 0 });
+      }
+      case '4:dataRequest': return this.#onDataRequest(req);
+      default: {
+        // Anything else the stack accepts with success (bdbSetChannel, extAddGroup, extRouteDisc, ...).
+        if (cmd.type === TYPE.SREQ) this.#srsp(s, cmd.name, Object.fromEntries((cmd.response ?? []).map((p) => [p.name, 0])));
+      }
+    }
+  }
+
+  #reset(): void {
+    const option = this.nv.get(NV.STARTUP_OPTION)?.[0] ?? 0;
+    if (option & 0x02) {
+      // Clear network state and configuration: the stack forgets its network and its NV items.
+      for (const id of [...this.nv.keys()]) if (id !== NV.NWKKEY && id !== NV.STARTUP_OPTION) this.nv.delete(id);
+      this.endpoints.clear();
+    }
+    this.#devState = 0;
+    setTimeout(() => this.#areq(SUBSYS.SYS, 'resetInd', { reason: 0, transportrev: 2, productid: 1, majorrel: 2, minorrel: 7, hwrev: 1 }), 5);
+  }
+
+  /** BDB network formation: what the firmware writes to NV once the network is up. */
+  #formNetwork(): void {
+    const panId = this.nv.get(NV.PANID)?.readUInt16LE(0) ?? 0x1a62;
+    const channelMask = this.nv.get(NV.CHANLIST)?.readUInt32LE(0) ?? 1 << 11;
+    let channel = 11;
+    for (let c = 11; c <= 26; c++) if (channelMask & (1 << c)) { channel = c; break; }
+    const epidLe = this.nv.get(NV.EXTENDED_PAN_ID) ?? ieeeToLe(this.ieee);
+    const key = this.nv.get(NV.PRECFGKEY) ?? Buffer.alloc(16);
+    // NIB (unaligned, 110 bytes): only the fields herdsman looks at are meaningful.
+    const nib = Buffer.alloc(110);
+    nib.writeUInt16LE(0, 20); // nwkDevAddress
+    nib[22] = channel; // nwkLogicalChannel
+    ieeeToLe(this.ieee).copy(nib, 25); // nwkCoordExtAddress
+    nib.writeUInt16LE(panId, 33);
+    nib[35] = 1; // nwkState
+    nib.writeUInt32LE(channelMask >>> 0, 36);
+    epidLe.copy(nib, 53);
+    nib[61] = 1; // nwkKeyLoaded
+    this.nv.set(NV.NIB, nib);
+    const keyInfo = Buffer.concat([Buffer.from([0]), key]);
+    this.nv.set(NV.NWK_ACTIVE_KEY_INFO, keyInfo);
+    this.nv.set(NV.NWK_ALTERN_KEY_INFO, Buffer.from(keyInfo));
+    this.nv.set(NV.NWKKEY, Buffer.concat([Buffer.from([0]), key, Buffer.alloc(4)]));
+    this.#devState = DEV_STATE_COORD;
+    this.#areq(SUBSYS.ZDO, 'stateChangeInd', { state: DEV_STATE_COORD });
+    this.#areq(SUBSYS.APP_CNF, 'bdbComissioningNotifcation', { status: 0 });
+  }
+
+  #onZdoRequest(cmd: MtCmd, data: Buffer): void {
+    // ZDO requests are answered with a bare status byte, then (for most) a ZDO callback.
+    const zdoSrsp = (_s: number, _name: string, v: { status: number }) => this.#write({ type: TYPE.SRSP, subsystem: SUBSYS.ZDO, id: cmd.ID, data: u8(v.status) });
+    const s = SUBSYS.ZDO;
+    const cluster = cmd.zdoClusterId!;
+    // Most ZDO requests: destination address (u16), then the ZDO payload (no transaction number).
+    const dst = data.length >= 2 ? data.readUInt16LE(0) : 0;
+    const zdo = data.subarray(2);
+    const device = this.devices.get(dst);
+    switch (cluster) {
+      case 0x0036: { // permit joining (addrMode, dst, duration, tcSignificance)
+        this.permitJoinSeconds = data[3] ?? 0;
+        return zdoSrsp(s, cmd.name, { status: 0 });
+      }
+      case 0x0005: { // active endpoints
+        zdoSrsp(s, cmd.name, { status: 0 });
+        const nwk = zdo.readUInt16LE(0);
+        if (nwk === 0) {
+          const eps = [...this.endpoints.keys()];
+          return this.#zdoCallback(0x8005, 0, Buffer.concat([Buffer.from([0, 0, 0, eps.length]), Buffer.from(eps)]));
+        }
+        if (!device || device.silent) return;
+        return this.#zdoCallback(0x8005, nwk, Buffer.concat([u8(0), u16(nwk), u8(1), u8(device.spec.endpoint)]));
+      }
+      case 0x0004: { // simple descriptor
+        zdoSrsp(s, cmd.name, { status: 0 });
+        const nwk = zdo.readUInt16LE(0);
+        const ep = zdo[2]!;
+        let desc: { profileId: number; deviceId: number; inClusters: number[]; outClusters: number[] } | undefined;
+        if (nwk === 0) desc = this.endpoints.get(ep);
+        else if (device && !device.silent && ep === device.spec.endpoint) desc = { profileId: 0x0104, deviceId: device.spec.deviceId, inClusters: device.spec.inClusters, outClusters: device.spec.outClusters };
+        if (!desc) return nwk === 0 ? this.#zdoCallback(0x8004, 0, Buffer.concat([u8(0x82), u16(0), u8(0)])) : undefined;
+        const body = Buffer.concat([u8(ep), u16(desc.profileId), u16(desc.deviceId), u8(0), u8(desc.inClusters.length), ...desc.inClusters.map(u16), u8(desc.outClusters.length), ...desc.outClusters.map(u16)]);
+        return this.#zdoCallback(0x8004, nwk, Buffer.concat([u8(0), u16(nwk), u8(body.length), body]));
+      }
+      case 0x0002: { // node descriptor
+        zdoSrsp(s, cmd.name, { status: 0 });
+        const nwk = zdo.readUInt16LE(0);
+        if (!device || device.silent) return;
+        // Router, 2.4 GHz, mains-powered FFD with rx on when idle.
+        const desc = Buffer.concat([u8(0x01), u8(0x40), u8(0x8e), u16(device.spec.manufacturerCode), u8(82), u16(82), u16(0x2c00), u16(82), u8(0)]);
+        return this.#zdoCallback(0x8002, nwk, Buffer.concat([u8(0), u16(nwk), desc]));
+      }
+      case 0x0021: { // bind request: (dst u16) src ieee, src ep, cluster, dst addr mode, ...
+        zdoSrsp(s, cmd.name, { status: 0 });
+        if (!device || device.silent) return;
+        return this.#zdoCallback(0x8021, dst, u8(0));
+      }
+      case 0x0034: { // leave request
+        zdoSrsp(s, cmd.name, { status: 0 });
+        if (!device || device.silent) return;
+        device.left = true;
+        this.#zdoCallback(0x8034, dst, u8(0));
+        this.devices.delete(dst);
+        this.#areq(s, 'leaveInd', { srcaddr: dst, extaddr: device.spec.ieee, request: 0, removechildren: 0, rejoin: 0 });
+        return;
+      }
+      default:
+        return zdoSrsp(s, cmd.name, { status: 0 });
+    }
+  }
+
+  #onDataRequest(req: Record<string, unknown>): void {
+    const dst = req.dstaddr as number;
+    const device = this.devices.get(dst);
+    this.#srsp(SUBSYS.AF, 'dataRequest', { status: 0 });
+    // A silent device still gets its frame handed to the parent: the data confirm is a success.
+    setTimeout(() => this.#areq(SUBSYS.AF, 'dataConfirm', { status: 0, endpoint: req.srcendpoint, transid: req.transid }), 2);
+    const zcl = parseZcl(req.data as Buffer);
+    const sent: SentToDevice = { nwkAddr: dst, endpoint: req.destendpoint as number, clusterId: req.clusterid as number, zcl };
+    this.sent.push(sent);
+    for (const w of [...this.#waiters]) if (w.match(sent)) { this.#waiters.splice(this.#waiters.indexOf(w), 1); w.resolve(sent); }
+    if (!device || device.silent) return;
+    setTimeout(() => this.#deviceHandles(device, sent, req.srcendpoint as number), 5);
+  }
+
+  /** What a plug's firmware does with a ZCL frame. */
+  #deviceHandles(device: EmulatedDevice, sent: SentToDevice, hubEndpoint: number): void {
+    const { zcl, clusterId } = sent;
+    const reply = (data: Buffer) => this.deliver(device, clusterId, data, hubEndpoint);
+    if (!zcl.clusterSpecific) {
+      if (zcl.commandId === 0x00) { // read attributes
+        const parts: Buffer[] = [];
+        for (let i = 0; i + 1 < zcl.payload.length; i += 2) {
+          const id = zcl.payload.readUInt16LE(i);
+          const v = device.get(clusterId, id);
+          parts.push(v ? Buffer.concat([u16(id), u8(0), u8(v.type), encodeZclValue(v)]) : Buffer.concat([u16(id), u8(0x86)]));
+        }
+        return reply(zclFromDevice(zcl.tsn, 0x01, Buffer.concat(parts)));
+      }
+      if (zcl.commandId === 0x06) return reply(zclFromDevice(zcl.tsn, 0x07, u8(0))); // configure reporting
+      if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x82])));
+      return;
+    }
+    if (clusterId === 0x0006 && zcl.commandId <= 0x02) {
+      const current = Boolean(device.get(0x0006, 0)?.value);
+      const next = zcl.commandId === 0x02 ? !current : zcl.commandId === 0x01;
+      device.set(0x0006, 0, { type: 0x10, value: next });
+      if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x00])));
+      this.report(device, 0x0006, [0x0000]);
+      return;
+    }
+    if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x81]))); // unsupported cluster command
+  }
+
+  // ---- what tests drive ---------------------------------------------------------------------------
+
+  /** The device joins (needs permit join): trust-center indication, then its announce. */
+  join(spec: EmulatedDeviceSpec): EmulatedDevice {
+    if (this.permitJoinSeconds === 0) throw new Error('emulator: the network is closed (no permit join)');
+    const device = new EmulatedDevice(spec);
+    this.devices.set(spec.nwkAddr, device);
+    this.#areq(SUBSYS.ZDO, 'tcDeviceInd', { nwkaddr: spec.nwkAddr, extaddr: spec.ieee, parentaddr: 0 });
+    this.announce(device);
+    return device;
+  }
+
+  /** Re-attaches a device object to the emulated network (after a hub restart, the radio is unchanged). */
+  attach(device: EmulatedDevice): void {
+    this.devices.set(device.spec.nwkAddr, device);
+  }
+
+  announce(device: EmulatedDevice): void {
+    this.#zdoCallback(0x0013, device.spec.nwkAddr, Buffer.concat([u16(device.spec.nwkAddr), ieeeToLe(device.spec.ieee), u8(0x8e)]));
+  }
+
+  /** AF_INCOMING_MSG from the device to the coordinator's endpoint. */
+  deliver(device: EmulatedDevice, clusterId: number, data: Buffer, dstEndpoint = 1): void {
+    this.#areq(SUBSYS.AF, 'incomingMsg', {
+      groupid: 0, clusterid: clusterId, srcaddr: device.spec.nwkAddr, srcendpoint: device.spec.endpoint, dstendpoint: dstEndpoint,
+      wasbroadcast: 0, linkquality: 180, securityuse: 0, timestamp: Date.now() & 0xffffffff, transseqnumber: 0, len: data.length, data,
+    });
+  }
+
+  /** The device reports its current values of these attributes. */
+  report(device: EmulatedDevice, clusterId: number, attrIds: number[]): void {
+    const attrs: Array<[number, ZclValue]> = [];
+    for (const id of attrIds) { const v = device.get(clusterId, id); if (v) attrs.push([id, v]); }
+    this.#tsn = (this.#tsn + 1) & 0xff;
+    this.deliver(device, clusterId, zclReport(this.#tsn, attrs));
+  }
+
+  /** Resolves with the next frame the hub sends that matches (or one already sent after `since`). */
+  nextSent(match: (s: SentToDevice) => boolean, since = 0): Promise<SentToDevice> {
+    const already = this.sent.slice(since).find(match);
+    if (already) return Promise.resolve(already);
+    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
+  }
+}
+
+function u8(n: number): Buffer {
+  return Buffer.from([n & 0xff]);
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n & 0xffff);
+  return b;
+}
