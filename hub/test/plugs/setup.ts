@@ -7,7 +7,9 @@ import { DeviceRegistry } from '../../src/devices/registry.ts';
 import { PlugDirectory } from '../../src/drivers/plug/discovery.ts';
 import { PlugDriver } from '../../src/drivers/plug/driver.ts';
 import { pairPlug, type PairingDeps, type PairRequest } from '../../src/drivers/plug/pairing.ts';
+import { FirmwareStore } from '../../src/drivers/plug/firmware-store.ts';
 import { PlugService } from '../../src/drivers/plug/service.ts';
+import { PlugUpdates } from '../../src/drivers/plug/updates.ts';
 import { recordAudit } from '../../src/store/audit-log.ts';
 import { startBroker, type Harness as BrokerHarness } from '../broker/harness.ts';
 
@@ -36,13 +38,13 @@ export interface PlugHarness {
  * with a ManualClock for the pairing/command timeouts. The clock starts at the real time because
  * the plugs check command timestamps against their own clock.
  */
-export async function plugHarness(options: { onlineTimeoutMs?: number; httpTimeoutMs?: number } = {}): Promise<PlugHarness> {
+export async function plugHarness(options: { onlineTimeoutMs?: number; httpTimeoutMs?: number; firmware?: { dataDir: string; keys: string[]; timeoutMs: number } } = {}): Promise<PlugHarness> {
   const broker = await startBroker();
   const clock = new ManualClock(Date.now());
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
   const events: { type: string; payload: any }[] = [];
-  for (const type of ['device.state', 'device.availability', 'telemetry.sample', 'device.added', 'device.removed', 'audit'] as const) {
+  for (const type of ['device.state', 'device.availability', 'telemetry.sample', 'device.added', 'device.removed', 'audit', 'plug.update'] as const) {
     bus.on('test', type, (payload: BusEvents[typeof type]) => { events.push({ type, payload }); });
   }
   const signKey = nacl.sign.keyPair();
@@ -65,7 +67,9 @@ export async function plugHarness(options: { onlineTimeoutMs?: number; httpTimeo
   });
   const build = async () => {
     registry = new DeviceRegistry({ store: broker.store, bus, clock, log, commandTimeoutMs: 5000 });
-    driver = new PlugDriver({ broker: broker.broker, signKey, clock, audit });
+    const fw = options.firmware;
+    const updates = fw ? new PlugUpdates({ firmware: new FirmwareStore(fw.dataDir, fw.keys), clock, timeoutMs: fw.timeoutMs }) : undefined;
+    driver = new PlugDriver({ broker: broker.broker, signKey, clock, audit, ...(updates ? { updates, onUpdate: (e) => bus.emit('plug.update', e) } : {}) });
     registry.registerDriver(driver);
     service = new PlugService({ directory, driver, registry, pairing: base() });
     await registry.start();
