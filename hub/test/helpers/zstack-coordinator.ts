@@ -81,6 +81,8 @@ export class EmulatedDevice {
   silent = false;
   /** Set when the hub told it to leave. */
   left = false;
+  /** A ZCL status (e.g. 0x01 FAILURE) the device answers cluster commands with instead of obeying. */
+  refuseWith: number | undefined;
   constructor(spec: EmulatedDeviceSpec) {
     this.spec = { endpoint: 1, deviceId: 0x0051, manufacturerCode: 0x1234, outClusters: [], ...spec };
     for (const [cluster, attrs] of Object.entries(spec.attributes ?? {})) {
@@ -304,6 +306,12 @@ export class ZStackCoordinator {
   async waitConnected(): Promise<void> {
     if (this.connected) return;
     await new Promise<void>((resolve) => this.#connWaiters.push(resolve));
+  }
+
+  /** The USB cable pulled: the hub's connection drops (it may connect again). */
+  disconnect(): void {
+    this.#socket?.destroy();
+    this.#socket = undefined;
   }
 
   /** Raw bytes straight onto the wire, to test how the hub copes with garbage. */
@@ -566,6 +574,10 @@ export class ZStackCoordinator {
       }
       if (zcl.commandId === 0x06) return reply(zclFromDevice(zcl.tsn, 0x07, u8(0))); // configure reporting
       if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x82])));
+      return;
+    }
+    if (device.refuseWith !== undefined) {
+      reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, device.refuseWith])));
       return;
     }
     if (clusterId === 0x0006 && zcl.commandId <= 0x02) {

@@ -64,7 +64,7 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
 
   beforeAll(async () => {
     await emulator.listen();
-    writeFileSync(configFile, JSON.stringify({ devices: { commandTimeoutMs: 3000 } }));
+    writeFileSync(configFile, JSON.stringify({ devices: { commandTimeoutMs: 3000 }, zigbee: { availabilityTimeoutS: 10 } }));
     hub = await startHub(join(tmp.dir, 'data'), ['--zigbee', emulator.url, '--config', configFile]);
     token = await setupOwner(hub.baseUrl);
     await pollUntil('the zigbee coordinator to run', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined);
@@ -147,6 +147,14 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     expect((await device(plugId)).state).toMatchObject({ switch: true, power: 120.7 });
   });
 
+  it('a plug that refuses a command (failure in its default response): 502 device_rejected', async () => {
+    plug.refuseWith = 0x01; // FAILURE
+    const res = await command(plugId, false);
+    expect([res.status, res.body.error.code]).toEqual([502, 'device_rejected']);
+    plug.refuseWith = undefined;
+    expect((await device(plugId)).state.switch).toBe(true);
+  });
+
   it('a device that stops answering: the command gets 504 device_timeout', async () => {
     const quiet = emulator.join(plugSpec('00158d0000aabb02', 0x4a02));
     const id = 'zb-00158d0000aabb02';
@@ -160,6 +168,17 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     await emulator.nextSent((s) => s.nwkAddr === 0x4a02 && s.clusterId === ON_OFF && s.zcl.commandId === 0x01, since);
     expect((await device(id)).state.switch).toBe(false);
   });
+
+  it('availability follows last seen: the silent plug goes unavailable, the live one (pinged) stays', async () => {
+    const id = 'zb-00158d0000aabb02';
+    await pollUntil('the silent plug to be unavailable', async () => (await device(id)).available === false || undefined, 40_000, 500);
+    await nextEvent('device.availability', (m) => m.deviceId === id && m.available === false);
+    expect((await device(plugId)).available).toBe(true);
+    const res = await command(id, true);
+    expect([res.status, res.body.error.code]).toEqual([503, 'device_unavailable']);
+    // Pinged, it answered a Basic cluster read.
+    expect(emulator.sent.some((s) => s.nwkAddr === 0x4a01 && s.clusterId === 0x0000 && s.zcl.commandId === 0x00)).toBe(true);
+  }, 60_000);
 
   it('malformed frames from the coordinator do not crash the hub', async () => {
     emulator.writeRaw(Buffer.from([0x00, 0x13, 0x37, 0xfe])); // noise, then a SOF with nothing after
@@ -180,6 +199,18 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     const res = await command(plugId, false);
     expect([res.status, res.body.state.switch]).toEqual([200, false]);
   });
+
+  it('the coordinator connection drops: devices go unavailable, the hub reconnects and carries on', async () => {
+    const mark = events.messages.length;
+    emulator.disconnect();
+    await nextEvent('device.availability', (m) => m.deviceId === plugId && m.available === false, mark);
+    await pollUntil('the coordinator to be back', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined, 30_000);
+    expect(emulator.connected).toBe(true);
+    emulator.report(plug, ON_OFF, [0]);
+    await nextEvent('device.availability', (m) => m.deviceId === plugId && m.available === true, mark);
+    const res = await command(plugId, true);
+    expect([res.status, res.body.state.switch]).toEqual([200, true]);
+  }, 60_000);
 
   it('a hub restart keeps the joined device (herdsman database in the data dir) and the network', async () => {
     expect(readFileSync(join(tmp.dir, 'data', 'zigbee', 'database.db'), 'utf8')).toContain('0x00158d0000aabb01');

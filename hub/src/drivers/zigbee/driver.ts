@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Controller, setLogger, type Events, type Models } from 'zigbee-herdsman';
+import { Controller, setLogger, Zcl, type Events, type Models } from 'zigbee-herdsman';
 import type { Actor, EventBus, StateValue, ZigbeeDeviceEvent } from '../../core/bus.ts';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
@@ -159,17 +159,23 @@ export class ZigbeeDriver implements Driver {
     if (!endpoint) throw new HubError('device_rejected', `device ${device.id} has no ${zcl.cluster} cluster`, { deviceId: device.id });
     // Sent now; the default response arrives later (or not: the registry's timeout answers then).
     loose(endpoint).command(zcl.cluster, zcl.command, zcl.payload, { disableDefaultResponse: false }).then(
-      () => this.#ctx?.reportState(device.id, { [capability]: value }),
+      (response) => {
+        // herdsman hands back the default response without judging its status: a failure status
+        // is the device refusing the command, success is its confirmation.
+        const code = (response as { statusCode?: unknown } | undefined)?.statusCode;
+        if (typeof code === 'number' && code !== Zcl.Status.SUCCESS) this.#refused(device, capability, code);
+        else this.#ctx?.reportState(device.id, { [capability]: value });
+      },
       (err: Error) => {
-        const status = /Status '([A-Z_]+)'/.exec(err.message)?.[1];
-        if (status) {
-          // The device answered, with a failure: it refused the command.
-          this.#ctx?.failCommands(device.id, new HubError('device_rejected', `device ${device.id} refused ${capability}: ${status}`, { deviceId: device.id, status }));
-        } else {
-          this.#deps.log.debug({ deviceId: device.id, err: err.message }, 'zigbee command got no answer');
-        }
+        if (err instanceof Zcl.StatusError) this.#refused(device, capability, err.code);
+        else this.#deps.log.debug({ deviceId: device.id, err: err.message }, 'zigbee command got no answer');
       },
     );
+  }
+
+  #refused(device: DeviceRow, capability: string, code: number): void {
+    const status = Zcl.Status[code] ?? `0x${code.toString(16)}`;
+    this.#ctx?.failCommands(device.id, new HubError('device_rejected', `device ${device.id} refused ${capability}: ${status}`, { deviceId: device.id, status }));
   }
 
   async deviceRemoved(device: DeviceRow): Promise<void> {
@@ -266,7 +272,7 @@ export class ZigbeeDriver implements Driver {
     controller.on('adapterDisconnected', guard('adapterDisconnected', () => this.#onDisconnected(controller)));
   }
 
-  #onDisconnected(controller: Controller): void {
+  async #onDisconnected(controller: Controller): Promise<void> {
     if (this.#stopping || this.#controller !== controller) return;
     this.#deps.log.error('zigbee adapter disconnected; restarting');
     this.#controller = undefined;
@@ -274,6 +280,8 @@ export class ZigbeeDriver implements Driver {
     this.#sweepTimer?.cancel();
     controller.removeAllListeners();
     for (const row of this.#ctx?.devices() ?? []) this.#ctx?.reportAvailability(row.id, false);
+    // Saves herdsman's database and clears its (process-wide) device cache for the next controller.
+    await controller.stop().catch((err: unknown) => this.#deps.log.warn({ err }, 'zigbee controller did not stop cleanly'));
     this.#scheduleRestart();
   }
 
