@@ -139,12 +139,15 @@ void plug_ota_init(plug_t *p)
         memset(&p->ota, 0, sizeof p->ota);
         return;
     }
-    if (strcmp(p->ota.version, p->ident.fw) == 0 && activated) {
+    if (strcmp(p->ota.version, p->ident.fw) == 0) {
+        /* The new image runs (also if the power went between activating it and noting that). */
         p->ota_state = PLUG_OTA_DONE; /* reported, then forgotten, once connected */
         p->ota_offset = p->ota.size;
         return;
     }
-    if (activated) { fail(p, OTA_BOOT_FAILED); return; } /* the old image came back: rolled back */
+    /* Activated, yet the old image runs: the bootloader rolled back (or the power went between
+     * noting the activation and switching the boot slot). */
+    if (activated) { fail(p, OTA_BOOT_FAILED); return; }
     ota_result r = p->cfg.fw_pk ? ota_check(&p->ota, p->cfg.fw_pk, p->ident.model, p->ident.fw,
                                             hal_ota_slot_size())
                                 : OTA_UNSUPPORTED;

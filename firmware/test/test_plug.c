@@ -898,7 +898,22 @@ static void ota_activated_but_old_image_boots(void)
     CHECK_INT(plug.ota_state, PLUG_OTA_IDLE);
 }
 
+static void ota_activated_then_power_cut_before_noting_it(void)
+{
+    online_plug();
+    char value[OTA_VALUE_MAX + 1];
+    make_image(3000, "1.1.0", value, sizeof value);
+    send_ota(8, value);
+    while (fake.restarts == 0 && answer_request(img, 3000)) {
+    }
+    /* As if the power went after the boot slot switched but before ota_act reached storage. */
+    fake_store_put("ota_act", "", 0);
+    boot_fw("1.1.0");
+    CHECK(last_ota_event("\"state\":\"done\",\"firmware\":\"1.1.0\""));
+}
+
 const test_case plug_tests[] = {
+    {"plug ota: the new image runs although its activation was not noted: done", ota_activated_then_power_cut_before_noting_it},
     {"plug ota: 1.0.0 -> 1.1.0 in chunks, hashed, activated, reports done after the restart", ota_updates_and_reports_after_restart},
     {"plug ota: a power cut mid-transfer resumes at the stored offset", ota_resumes_after_power_cut},
     {"plug ota: wrong model, bad signature, downgrade, bad hash refused with their codes", ota_refuses_bad_images},

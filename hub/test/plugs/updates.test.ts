@@ -131,5 +131,9 @@ describe('plug firmware updates (hub side)', () => {
     await until(() => state()?.state === 'failed');
     expect(state()?.error).toBe('timeout');
     expect(h.broker.store.devices.byId(p.id)!.config.ota).toMatchObject({ state: 'failed', error: 'timeout' });
+    // The plug had every byte: back later, it finishes on its own and says so. The hub follows.
+    await report({ state: 'done', firmware: '1.1.0', version: '1.1.0', offset: 100, size: 100 });
+    await until(() => state()?.state === 'done');
+    expect(h.service.update(p.id, owner)).toMatchObject({ firmware: '1.1.0', update: { state: 'done', error: null } });
   });
 });

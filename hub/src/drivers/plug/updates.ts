@@ -171,6 +171,10 @@ export class PlugUpdates {
       else if (r.state === 'idle' && u.state === 'rebooting' && r.firmware === u.version) next = { ...u, state: 'done', offset: u.size, updatedAt: now };
       else if (r.state === 'idle' && u.state !== 'sending') next = { ...u, state: 'failed', error: 'interrupted', updatedAt: now };
     }
+    // Timed out at the hub, yet the plug had every byte and finished once it was back: say so.
+    if (!next && u && u.state === 'failed' && u.error === 'timeout' && r.state === 'done' && r.version === u.version && r.firmware === u.version) {
+      next = { ...u, state: 'done', error: null, offset: u.size, updatedAt: now };
+    }
     if (next) config = { ...config, ota: next };
     if (config !== row.config) ctx.saveConfig(deviceId, config);
     if (!next) return;
