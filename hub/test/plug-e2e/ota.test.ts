@@ -41,6 +41,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
   let token: string;
   let events: EventsSocket;
   let sim: SimProcess;
+  let config: string;
   const clients: MqttClient[] = [];
   const stateDir = () => join(tmp.dir, 'sims', P.id);
   const startPlug = async () => (sim = await startSim({ ...P, stateDir: stateDir(), loadWatts: 60 }));
@@ -55,7 +56,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
 
   beforeAll(async () => {
     tmp = tempDir();
-    const config = join(tmp.dir, 'hub.json');
+    config = join(tmp.dir, 'hub.json');
     writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: TIMEOUT_S } }));
     hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config]);
     token = await setupOwner(hub.baseUrl);
@@ -193,4 +194,29 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     expect((await update('1.4.0')).status).toBe(202);
     expect(await until('done')).toMatchObject({ firmware: '1.4.0' });
   }, 120_000);
+
+  it('a hub restart mid-update: the update state survives, the plug reconnects and resumes, done', async () => {
+    const f = image('1.5.0', 1024 * 1024);
+    expect((await upload(uploadBody(f))).status).toBe(201);
+    const from = sim.lines.length;
+    expect((await update('1.5.0')).status).toBe(202);
+    await otaLine((l) => l.state === 'downloading' && l.version === '1.5.0' && l.offset >= 64 * 1024, from);
+    const { http, mqtt } = hub;
+    events.close();
+    expect(await hub.stop()).toBe(0);
+    expect(booted()).toBe('1.4.0');
+    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config, '--http-port', String(http), '--mqtt-port', String(mqtt)]);
+    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    events = await openEvents(hub.baseUrl, token);
+    expect((await status()).update).toMatchObject({ version: '1.5.0' });
+    const done = await until('done', 90_000);
+    expect(done).toMatchObject({ firmware: '1.5.0', update: { version: '1.5.0', state: 'done', error: null } });
+    expect(readFileSync(join(stateDir(), 'ota-active.bin')).equals(f.bytes)).toBe(true);
+    // The transfer continued: on reconnecting to the restarted hub the plug reported an offset > 0.
+    const lines = sim.lines.slice(from);
+    const reconnected = lines.findIndex((l, i) => i > 0 && l.event === 'mqtt_connected');
+    expect(reconnected).toBeGreaterThan(0);
+    const resumed = lines.slice(reconnected).find((l) => l.event === 'ota' && l.state === 'downloading');
+    expect(resumed?.offset).toBeGreaterThan(0);
+  }, 150_000);
 });
