@@ -16,7 +16,10 @@
 static const char *TAG = "hearth";
 
 #define NET_TOPIC_MAX 64
-#define NET_PAYLOAD_MAX (OTA_HEADER + OTA_CHUNK) /* a firmware chunk is the largest message */
+/* A firmware chunk is the largest message. The queue holds 8 events of ~4.2 KB: ~34 KB of heap,
+ * affordable on the C3 (400 KB SRAM); a plug only ever has one chunk request out at a time, so
+ * a smaller queue for big payloads would do if RAM gets tight. */
+#define NET_PAYLOAD_MAX (OTA_HEADER + OTA_CHUNK)
 
 typedef enum { EV_CONNECTED, EV_DISCONNECTED, EV_MESSAGE } ev_kind;
 typedef struct {

@@ -1,7 +1,9 @@
 /* hal.h firmware update on the ESP32: the inactive app slot through esp_ota_*. Compiled only in
- * this project (never built here: no ESP32 toolchain; see ../README.md). esp_ota_write erases
- * each 4 KB sector as it enters it, and core chunks are 4 KB aligned, so a transfer resumed at a
- * stored offset (esp_ota_resume, ESP-IDF >= 5.3) rewrites from a sector boundary.
+ * this project (never built here: no ESP32 toolchain; see ../README.md). Opened with
+ * OTA_WITH_SEQUENTIAL_WRITES, esp_ota_write erases each 4 KB sector as it enters it (no 1.9 MB
+ * erase up front that would stall the plug for seconds), and core chunks are 4 KB aligned, so a
+ * transfer resumed at a stored offset (esp_ota_resume: an ESP-IDF recent enough to have it)
+ * erases and rewrites from that sector boundary on.
  * Activation is esp_ota_end (which validates the image header) plus esp_ota_set_boot_partition;
  * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE rolls back an image that never reaches MQTT (hal_net.c
  * confirms it), which the core reports as boot_failed. */
@@ -27,8 +29,9 @@ bool hal_ota_begin(uint32_t size, uint32_t resume_at)
     open_ = false;
     slot = esp_ota_get_next_update_partition(NULL);
     if (!slot || size > slot->size) return false;
-    esp_err_t err = resume_at == 0 ? esp_ota_begin(slot, size, &handle)
-                                   : esp_ota_resume(slot, size, resume_at, &handle);
+    esp_err_t err = resume_at == 0
+                        ? esp_ota_begin(slot, OTA_WITH_SEQUENTIAL_WRITES, &handle)
+                        : esp_ota_resume(slot, OTA_WITH_SEQUENTIAL_WRITES, resume_at, &handle);
     open_ = err == ESP_OK;
     return open_;
 }
