@@ -572,7 +572,12 @@ export class ZStackCoordinator {
         }
         return reply(zclFromDevice(zcl.tsn, 0x01, Buffer.concat(parts)));
       }
-      if (zcl.commandId === 0x06) return reply(zclFromDevice(zcl.tsn, 0x07, u8(0))); // configure reporting
+      if (zcl.commandId === 0x06) { // configure reporting: accept, then report the current values
+        reply(zclFromDevice(zcl.tsn, 0x07, u8(0)));
+        const attrs = configuredAttributes(zcl.payload).filter((id) => device.get(clusterId, id));
+        if (attrs.length > 0) setTimeout(() => this.report(device, clusterId, attrs), 20);
+        return;
+      }
       if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x82])));
       return;
     }
@@ -634,6 +639,22 @@ export class ZStackCoordinator {
     if (already) return Promise.resolve(already);
     return new Promise((resolve) => this.#waiters.push({ match, resolve }));
   }
+}
+
+/** Attribute ids in a Configure Reporting payload (records: direction, id, type, min, max, change). */
+function configuredAttributes(payload: Buffer): number[] {
+  const changeSize: Record<number, number> = { 0x20: 1, 0x21: 2, 0x22: 3, 0x23: 4, 0x25: 6, 0x28: 1, 0x29: 2, 0x2b: 4 };
+  const ids: number[] = [];
+  let pos = 0;
+  while (pos + 4 <= payload.length) {
+    const direction = payload[pos]!;
+    const id = payload.readUInt16LE(pos + 1);
+    if (direction !== 0) { pos += 5; continue; } // timeout period record
+    const type = payload[pos + 3]!;
+    ids.push(id);
+    pos += 8 + (changeSize[type] ?? 0);
+  }
+  return ids;
 }
 
 function u8(n: number): Buffer {

@@ -30,11 +30,17 @@ function plugSpec(ieee: string, nwkAddr: number): EmulatedDeviceSpec {
       [ON_OFF]: { 0x0000: { type: 0x10, value: false } },
       [ELECTRICAL]: {
         [ACTIVE_POWER]: { type: 0x29, value: 425 }, // 42.5 W with the divisor below
+        0x0505: { type: 0x21, value: 2301 }, // rmsVoltage: 230.1 V
+        0x0508: { type: 0x21, value: 190 }, // rmsCurrent: 0.19 A
+        0x0600: { type: 0x21, value: 1 }, // acVoltageMultiplier
+        0x0601: { type: 0x21, value: 10 }, // acVoltageDivisor
+        0x0602: { type: 0x21, value: 1 }, // acCurrentMultiplier
+        0x0603: { type: 0x21, value: 1000 }, // acCurrentDivisor
         0x0604: { type: 0x21, value: 1 }, // acPowerMultiplier
         0x0605: { type: 0x21, value: 10 }, // acPowerDivisor
       },
       [METERING]: {
-        0x0000: { type: 0x25, value: 123_456 }, // currentSummDelivered: 1.23456 kWh
+        0x0000: { type: 0x25, value: 123_456 }, // currentSummDelivered: 1.23456 kWh, shown as 1.235
         0x0301: { type: 0x22, value: 1 },
         0x0302: { type: 0x22, value: 100_000 },
       },
@@ -102,7 +108,7 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     await events.next('zigbee.permit_join', (m) => m.permitted === true);
   });
 
-  it('a plug that joins becomes a device with switch, power and energy and its current state', async () => {
+  it('a plug that joins becomes a device (converters definition) with switch, power, energy and its current state', async () => {
     plug = emulator.join(plugSpec('00158d0000aabb01', 0x4a01));
     await events.next('zigbee.device', (m) => m.status === 'joined' && m.ieee === '0x00158d0000aabb01');
     const added = await events.next('zigbee.device', (m) => m.status === 'added');
@@ -111,11 +117,15 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
 
     const dev = await pollUntil('the plug state', async () => {
       const d = await device(plugId);
-      return d?.state?.switch === false && d.state.power === 42.5 && d.state.energy === 1.23456 ? d : undefined;
+      return d?.state?.switch === false && d.state.power === 42.5 && d.state.energy === 1.235 ? d : undefined;
     });
     expect(dev).toMatchObject({ id: plugId, driver: 'zigbee', model: 'SP-120', available: true });
-    // From its clusters, limited to the readings it has: no voltage or current on this plug.
-    expect([...dev.capabilities].sort()).toEqual(['energy', 'power', 'switch']);
+    // An unknown model: zigbee-herdsman-converters generated its definition from its clusters.
+    expect([...dev.capabilities].sort()).toEqual(['current', 'energy', 'power', 'switch', 'voltage']);
+    await pollUntil('voltage and current', async () => {
+      const d = await device(plugId);
+      return d.state.voltage === 230.1 && d.state.current === 0.19 || undefined;
+    });
     const list = (await api(hub.baseUrl, 'GET', '/api/v1/devices', { token })).body;
     expect(list.map((d: { id: string }) => d.id)).toContain(plugId);
   });
@@ -145,6 +155,27 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     emulator.report(plug, ON_OFF, [0]);
     await nextEvent('device.state', (m) => m.deviceId === plugId && m.capability === 'switch' && m.value === true, mark);
     expect((await device(plugId)).state).toMatchObject({ switch: true, power: 120.7 });
+  });
+
+  it('a known model gets its own converters definition (IKEA control outlet) and works the same', async () => {
+    const id = 'zb-000d6ffffe0a0b03';
+    const outlet = emulator.join({
+      ieee: '000d6ffffe0a0b03',
+      nwkAddr: 0x4a03,
+      manufacturerName: 'IKEA of Sweden',
+      modelId: 'TRADFRI control outlet',
+      manufacturerCode: 0x117c,
+      inClusters: [0x0000, 0x0003, 0x0004, 0x0005, ON_OFF, 0x0008, 0x1000, 0xfc7c],
+      attributes: { [ON_OFF]: { 0x0000: { type: 0x10, value: false } } },
+    });
+    const added = await nextEvent('zigbee.device', (m) => m.status === 'added' && m.deviceId === id);
+    expect(added.model).toBe('E160x/E170x/E190x');
+    const dev = await device(id);
+    expect(dev).toMatchObject({ model: 'E160x/E170x/E190x', name: 'IKEA TRADFRI control outlet' });
+    expect(dev.capabilities).toContain('switch');
+    const res = await command(id, true);
+    expect([res.status, res.body.state.switch]).toEqual([200, true]);
+    expect(outlet.get(ON_OFF, 0)!.value).toBe(true);
   });
 
   it('a plug that refuses a command (failure in its default response): 502 device_rejected', async () => {

@@ -7,7 +7,8 @@ import type { Logger } from '../../core/logger.ts';
 import type { Driver, DriverContext } from '../../devices/driver.ts';
 import type { CreateDeviceInput } from '../../devices/registry.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
-import { CLUSTERS, SCALE_ATTRIBUTES, scalesFromRead, stateFromZcl, zclCommandFor, type Scales } from './clusters.ts';
+import { findByDevice, postProcessConvertedFromZigbeeMessage, setLogger as setConvertersLogger, type Definition } from 'zigbee-herdsman-converters';
+import { capabilitiesFromExposes, converterCommandFor, stateFromConverted, type ExposeLike } from './exposes.ts';
 import { loadOrCreateNetwork, zigbeeDir } from './network.ts';
 
 export type ZigbeeAdapter = 'zstack' | 'ember' | 'deconz' | 'zigate' | 'zboss';
@@ -50,6 +51,12 @@ export interface ZigbeeStatus {
 const DEVICE_ID_PREFIX = 'zb-';
 const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000];
 const REMOVE_WAIT_MS = 5000;
+/**
+ * Converter options (Zigbee2MQTT's per-device options), the same for every device. Readings are
+ * rounded to the converters' default precision (power/voltage/current 2 decimals, temperature 2)
+ * except energy: 3 decimals of kWh (1 Wh), not the default 10 Wh, for history's counters.
+ */
+const CONVERTER_OPTIONS = { energy_precision: 3 };
 
 /** The Hearth device id of a Zigbee device: its IEEE address, which never changes. */
 export function deviceIdFor(ieeeAddr: string): string {
@@ -63,12 +70,13 @@ export function deviceIdFor(ieeeAddr: string): string {
  *   when it fails or the adapter disconnects: the hub runs without its radio, and says so in
  *   `status()`. Herdsman's database, its copy and the coordinator backup live in `DATA/zigbee/`.
  * - A device that joins (permit join) is interviewed by herdsman; once that succeeded it becomes a
- *   Hearth device `zb-<ieee>` with capabilities from its clusters (clusters.ts), its scaling
- *   attributes read once, its state read and its reporting configured.
- * - Reports and read responses become `reportState`; a command goes out as a ZCL cluster command
- *   and the device's success default response (or its report) confirms it. A failure status in
- *   the default response fails the command with `device_rejected`; no answer is the registry's
- *   `device_timeout`.
+ *   Hearth device `zb-<ieee>`. zigbee-herdsman-converters gives its definition (the model's, or
+ *   one generated from its clusters): capabilities from its exposes (exposes.ts), then its
+ *   `configure` (binds, reporting, divisor and state reads).
+ * - Messages go through the definition's fromZigbee converters into `reportState`; a command goes
+ *   through its toZigbee converter, and the device's success default response (or its report)
+ *   confirms it. A failure status in the default response fails the command with
+ *   `device_rejected`; no answer is the registry's `device_timeout`.
  * - Availability: any frame from a device marks it available; one not heard from for
  *   `availabilityTimeoutS` (battery: `batteryAvailabilityTimeoutS`) becomes unavailable. Mains
  *   devices quiet for half that are pinged (a Basic cluster read).
@@ -87,6 +95,9 @@ export class ZigbeeDriver implements Driver {
   #sweepTimer: TimerHandle | undefined;
   #channel: number | null = null;
   #adopting = new Set<string>();
+  /** Converter definitions by IEEE address, and each device's state as the converters see it. */
+  #definitions = new Map<string, Definition>();
+  #converted = new Map<string, Record<string, unknown>>();
   #pinging = new Set<string>();
 
   constructor(deps: ZigbeeDriverDeps) {
@@ -97,12 +108,14 @@ export class ZigbeeDriver implements Driver {
     this.#ctx = ctx;
     this.#stopping = false;
     const log = this.#deps.log;
-    setLogger({
+    const logger = {
       debug: () => {},
-      info: (m, ns) => log.debug({ ns }, typeof m === 'function' ? m() : m),
-      warning: (m, ns) => log.warn({ ns }, typeof m === 'function' ? m() : m),
-      error: (m, ns) => log.error({ ns }, m),
-    });
+      info: (m: string | (() => string), ns: string) => log.debug({ ns }, typeof m === 'function' ? m() : m),
+      warning: (m: string | (() => string), ns: string) => log.warn({ ns }, typeof m === 'function' ? m() : m),
+      error: (m: string | (() => string), ns: string) => log.error({ ns }, typeof m === 'function' ? m() : m),
+    };
+    setLogger(logger);
+    setConvertersLogger(logger);
     // Every device is unavailable until the controller runs and has heard from it.
     for (const row of ctx.devices()) ctx.reportAvailability(row.id, false);
     this.#state = 'starting';
@@ -153,18 +166,47 @@ export class ZigbeeDriver implements Driver {
     const controller = this.#running();
     if (!controller) throw new HubError('device_unavailable', 'the Zigbee coordinator is not running', { deviceId: device.id });
     const zd = controller.getDeviceByIeeeAddr(ieeeOf(device));
-    const zcl = zclCommandFor(capability, value);
-    if (!zd || !zcl) throw new HubError('device_rejected', `device ${device.id} cannot take ${capability}`, { deviceId: device.id });
-    const endpoint = zd.endpoints.find((e) => e.supportsInputCluster(zcl.cluster));
-    if (!endpoint) throw new HubError('device_rejected', `device ${device.id} has no ${zcl.cluster} cluster`, { deviceId: device.id });
-    // Sent now; the default response arrives later (or not: the registry's timeout answers then).
-    loose(endpoint).command(zcl.cluster, zcl.command, zcl.payload, { disableDefaultResponse: false }).then(
-      (response) => {
-        // herdsman hands back the default response without judging its status: a failure status
-        // is the device refusing the command, success is its confirmation.
-        const code = (response as { statusCode?: unknown } | undefined)?.statusCode;
-        if (typeof code === 'number' && code !== Zcl.Status.SUCCESS) this.#refused(device, capability, code);
-        else this.#ctx?.reportState(device.id, { [capability]: value });
+    const wanted = converterCommandFor(capability, value);
+    const definition = zd ? await this.#definition(zd) : undefined;
+    const converter = wanted && definition?.toZigbee.find((t) => t.key?.includes(wanted.key) && t.convertSet);
+    if (!zd || !wanted || !definition || !converter?.convertSet) throw new HubError('device_rejected', `device ${device.id} cannot take ${capability}`, { deviceId: device.id });
+    const endpoint = zd.endpoints.find((e) => e.supportsInputCluster(wanted.cluster)) ?? zd.endpoints[0];
+    if (!endpoint) throw new HubError('device_rejected', `device ${device.id} has no endpoint`, { deviceId: device.id });
+    // The converter builds and sends the ZCL command(s); the endpoint is watched so the device's
+    // default responses can be judged: herdsman hands them back unjudged, and the converter
+    // ignores them. A success status confirms, a failure status is the device refusing.
+    const answers: unknown[] = [];
+    const watched = new Proxy(endpoint, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop === 'command' && typeof v === 'function') {
+          return async (...args: unknown[]) => {
+            const answer = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            answers.push(answer);
+            return answer;
+          };
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const meta = {
+      message: { [wanted.key]: wanted.value },
+      device: zd,
+      mapped: definition,
+      options: CONVERTER_OPTIONS,
+      state: this.#z2mState(device.id),
+      endpoint_name: undefined,
+      publish: () => {},
+      deviceExposesChanged: () => {},
+    };
+    // Sent now; the answer arrives later (or not: the registry's timeout answers then).
+    Promise.resolve(converter.convertSet(watched, wanted.key, wanted.value, meta)).then(
+      () => {
+        const codes = answers.map((a) => (a as { statusCode?: unknown } | undefined)?.statusCode).filter((c): c is number => typeof c === 'number');
+        const failed = codes.find((c) => c !== Zcl.Status.SUCCESS);
+        if (failed !== undefined) this.#refused(device, capability, failed);
+        else if (codes.length > 0) this.#ctx?.reportState(device.id, { [capability]: value });
+        // No default response asked for (the definition disables them): the device's report confirms.
       },
       (err: Error) => {
         if (err instanceof Zcl.StatusError) this.#refused(device, capability, err.code);
@@ -317,103 +359,93 @@ export class ZigbeeDriver implements Driver {
     await this.#adopt(zd);
   }
 
+  /** The converters' definition of a device: a known model's, or one generated from its clusters. */
+  async #definition(zd: Models.Device): Promise<Definition | undefined> {
+    const cached = this.#definitions.get(zd.ieeeAddr);
+    if (cached) return cached;
+    try {
+      const definition = await findByDevice(zd as unknown as Parameters<typeof findByDevice>[0], true);
+      if (definition) this.#definitions.set(zd.ieeeAddr, definition);
+      return definition;
+    } catch (err) {
+      this.#deps.log.warn({ ieee: zd.ieeeAddr, err: (err as Error).message }, 'no zigbee definition for device');
+      return undefined;
+    }
+  }
+
+  #z2mState(deviceId: string): Record<string, unknown> {
+    let state = this.#converted.get(deviceId);
+    if (!state) this.#converted.set(deviceId, (state = {}));
+    return state;
+  }
+
   async #adopt(zd: Models.Device): Promise<void> {
     const ctx = this.#ctx;
     const id = deviceIdFor(zd.ieeeAddr);
     if (!ctx || ctx.device(id) || this.#adopting.has(id)) return;
     this.#adopting.add(id);
     try {
-      let scales: Scales = {};
-      for (const [cluster, attributes] of Object.entries(SCALE_ATTRIBUTES)) {
-        const endpoint = zd.endpoints.find((e) => e.supportsInputCluster(cluster));
-        if (!endpoint) continue;
-        // One at a time: a device that lacks one attribute answers the others.
-        for (const attribute of attributes) {
-          try {
-            scales = scalesFromRead(cluster, await loose(endpoint).read(cluster, [attribute]), scales);
-          } catch {
-            /* optional */
-          }
-        }
-      }
-      // The current state, attribute by attribute: it also tells which readings the device has
-      // (a plug with an electrical measurement cluster may still have no voltage).
-      const state: Record<string, StateValue> = {};
-      const capabilities = new Set<string>();
-      for (const mapping of CLUSTERS) {
-        const endpoint = zd.endpoints.find((e) => e.supportsInputCluster(mapping.cluster));
-        if (!endpoint) continue;
-        let answered = false;
-        for (const attribute of mapping.attributes) {
-          try {
-            const values = stateFromZcl(mapping.cluster, await loose(endpoint).read(mapping.cluster, [attribute]), scales);
-            for (const [capability, value] of Object.entries(values)) {
-              state[capability] = value;
-              capabilities.add(capability);
-            }
-            answered = true;
-          } catch {
-            /* not every device has every attribute */
-          }
-        }
-        // A sleepy sensor answers no read: it gets what its cluster can report.
-        if (!answered) for (const c of mapping.capabilities(scales)) capabilities.add(c);
-      }
-      const model = zd.modelID ?? 'zigbee';
-      if (capabilities.size === 0) {
-        const clusters = zd.endpoints.flatMap((e) => e.getInputClusters().map((c) => c.name));
-        this.#deps.log.warn({ ieee: zd.ieeeAddr, model, clusters }, 'zigbee device has no cluster Hearth maps; not added');
+      const definition = await this.#definition(zd);
+      const exposes = (typeof definition?.exposes === 'function' ? definition.exposes(zd as never, {}) : definition?.exposes ?? []) as ExposeLike[];
+      const capabilities = capabilitiesFromExposes(exposes);
+      const model = definition?.model ?? zd.modelID ?? 'zigbee';
+      if (!definition || capabilities.length === 0) {
+        this.#deps.log.warn({ ieee: zd.ieeeAddr, model, exposes: exposes.map((e) => e.property ?? e.type) }, 'zigbee device exposes nothing Hearth maps; not added');
         this.#event(zd.ieeeAddr, 'unsupported', { model });
         return;
       }
+      const vendor = definition.generated ? zd.manufacturerName : definition.vendor;
       await this.#deps.adopt({
         id,
-        name: [zd.manufacturerName, zd.modelID].filter(Boolean).join(' ') || `Zigbee ${zd.ieeeAddr}`,
+        name: [vendor, zd.modelID ?? definition.model].filter(Boolean).join(' ') || `Zigbee ${zd.ieeeAddr}`,
         driver: this.name,
         model,
-        capabilities: [...capabilities],
-        config: { ieee: zd.ieeeAddr, manufacturer: zd.manufacturerName ?? null, scales },
+        capabilities,
+        config: { ieee: zd.ieeeAddr, manufacturer: zd.manufacturerName ?? null, vendor: definition.vendor, generated: Boolean(definition.generated) },
       });
       ctx.reportAvailability(id, true);
-      ctx.reportState(id, state);
       this.#event(zd.ieeeAddr, 'added', { deviceId: id, model });
-      await this.#setUpReporting(zd);
+      // The definition's configure: binds, reporting, and reads of the divisors and the state
+      // (their answers arrive as messages, now that the device exists).
+      const coordinator = this.#controller?.getDevicesByType('Coordinator')[0]?.getEndpoint(1);
+      if (definition.configure && coordinator) {
+        try {
+          await definition.configure(zd as never, coordinator as never, definition);
+        } catch (err) {
+          this.#deps.log.warn({ ieee: zd.ieeeAddr, err: (err as Error).message }, 'zigbee device configure failed');
+        }
+      }
     } finally {
       this.#adopting.delete(id);
     }
   }
 
-  /** Binds the device's clusters to the coordinator and asks it to report changes (best effort). */
-  async #setUpReporting(zd: Models.Device): Promise<void> {
-    const coordinator = this.#controller?.getDevicesByType('Coordinator')[0]?.getEndpoint(1);
-    for (const mapping of CLUSTERS) {
-      const endpoint = zd.endpoints.find((e) => e.supportsInputCluster(mapping.cluster));
-      if (!endpoint) continue;
-      if (!coordinator) continue;
-      try {
-        await endpoint.bind(mapping.cluster, coordinator);
-        await loose(endpoint).configureReporting(mapping.cluster, mapping.attributes.map((attribute) => ({ attribute, minimumReportInterval: 1, maximumReportInterval: 300, reportableChange: 1 })));
-      } catch (err) {
-        this.#deps.log.debug({ ieee: zd.ieeeAddr, cluster: mapping.cluster, err: (err as Error).message }, 'zigbee reporting not configured');
-      }
-    }
-  }
-
-  #onMessage(m: Events.MessagePayload): void {
+  async #onMessage(m: Events.MessagePayload): Promise<void> {
     const ctx = this.#ctx;
     const id = deviceIdFor(m.device.ieeeAddr);
-    const row = ctx?.device(id);
-    if (!ctx || !row) return;
+    if (!ctx?.device(id)) return;
     this.#seen(m.device);
-    const cluster = typeof m.cluster === 'string' ? m.cluster : '';
-    let data: Record<string, unknown> | undefined;
-    if ((m.type === 'attributeReport' || m.type === 'readResponse') && m.data && typeof m.data === 'object' && !Array.isArray(m.data) && !Buffer.isBuffer(m.data)) {
-      data = m.data as Record<string, unknown>;
-    } else if (m.type === 'commandStatusChangeNotification' && cluster === 'ssIasZone') {
-      data = { zoneStatus: (m.data as Record<string, unknown>).zonestatus };
+    const definition = await this.#definition(m.device);
+    if (!definition) return;
+    const state = this.#z2mState(id);
+    const payload: Record<string, unknown> = {};
+    for (const converter of definition.fromZigbee) {
+      const types = Array.isArray(converter.type) ? converter.type : [converter.type];
+      if (converter.cluster !== m.cluster || !types.includes(m.type)) continue;
+      try {
+        const out = await converter.convert(definition, m as never, () => {}, CONVERTER_OPTIONS, { state, device: m.device as never, deviceExposesChanged: () => {} });
+        if (out && typeof out === 'object') Object.assign(payload, out);
+      } catch (err) {
+        this.#deps.log.debug({ deviceId: id, cluster: m.cluster, err: (err as Error).message }, 'zigbee converter failed on a message');
+      }
     }
-    if (!data) return;
-    const values = stateFromZcl(cluster, data, scalesOf(row));
+    try {
+      postProcessConvertedFromZigbeeMessage(definition, payload, CONVERTER_OPTIONS, m.device as never); // precision, calibration
+    } catch {
+      /* keep the values as converted */
+    }
+    Object.assign(state, payload);
+    const values = stateFromConverted(payload);
     if (Object.keys(values).length > 0) ctx.reportState(id, values);
   }
 
@@ -464,7 +496,7 @@ export class ZigbeeDriver implements Driver {
     if (!endpoint) return;
     this.#pinging.add(id);
     try {
-      await loose(endpoint).read('genBasic', ['zclVersion'], { disableRecovery: true });
+      await endpoint.read('genBasic', ['zclVersion'], { disableRecovery: true });
     } catch {
       /* no answer: the sweep marks it unavailable once the timeout passes */
     } finally {
@@ -473,26 +505,7 @@ export class ZigbeeDriver implements Driver {
   }
 }
 
-/**
- * Herdsman types cluster, command and attribute names as literal unions; the driver works from
- * its own tables of names (clusters.ts), so it calls endpoints through this looser view.
- */
-interface LooseEndpoint {
-  command(cluster: string, command: string, payload: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
-  read(cluster: string, attributes: string[], options?: Record<string, unknown>): Promise<Record<string, unknown>>;
-  configureReporting(cluster: string, items: Array<{ attribute: string; minimumReportInterval: number; maximumReportInterval: number; reportableChange: number }>): Promise<void>;
-}
-
-function loose(endpoint: Models.Endpoint): LooseEndpoint {
-  return endpoint as unknown as LooseEndpoint;
-}
-
 function ieeeOf(row: DeviceRow): string {
   const ieee = row.config.ieee;
   return typeof ieee === 'string' ? ieee : `0x${row.id.slice(DEVICE_ID_PREFIX.length)}`;
-}
-
-function scalesOf(row: DeviceRow): Scales {
-  const s = row.config.scales;
-  return s && typeof s === 'object' ? (s as Scales) : {};
 }
