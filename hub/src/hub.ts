@@ -20,7 +20,7 @@ import { SERVICE_TYPE as PLUG_SERVICE_TYPE } from './drivers/plug/protocol.ts';
 import { FirmwareStore } from './drivers/plug/firmware-store.ts';
 import { PlugService } from './drivers/plug/service.ts';
 import { PlugUpdates } from './drivers/plug/updates.ts';
-import { ZigbeeDriver, type ZigbeeAdapter } from './drivers/zigbee/driver.ts';
+import type { ZigbeeAdapter, ZigbeeDriver } from './drivers/zigbee/driver.ts';
 import { RecorderService, type RecorderConfig } from './recorder/service.ts';
 import { RemoteAccess } from './relay/service.ts';
 import { RulesService } from './rules/service.ts';
@@ -177,6 +177,9 @@ export class Hub {
             },
           });
           if (config.zigbee.port) {
+            // Loaded only with a coordinator configured: herdsman and the converters' device
+            // definitions cost ~80 MB and a noticeable start-up on a Pi.
+            const { ZigbeeDriver } = await import('./drivers/zigbee/driver.ts');
             const zigbeeActor: Actor = { kind: 'system', part: 'zigbee' };
             this.zigbee = new ZigbeeDriver({
               config: { ...config.zigbee, port: config.zigbee.port, adapter: config.zigbee.adapter as ZigbeeAdapter },
