@@ -95,6 +95,8 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     expect(existsSync(join(tmp.dir, 'data', 'zigbee', 'coordinator_backup.json'))).toBe(true);
     // Endpoints registered through AF_REGISTER.
     expect(emulator.endpoints.has(1)).toBe(true);
+    const health = (await api(hub.baseUrl, 'GET', '/api/v1/health')).body;
+    expect([health.status, health.parts.zigbee]).toEqual(['ok', 'ok']);
   });
 
   it('permit join is for admins, validated, and opens the network', async () => {
@@ -267,5 +269,25 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     expect(plug.left).toBe(true);
     expect((await api(hub.baseUrl, 'GET', `/api/v1/devices/${plugId}`, { token })).status).toBe(404);
     await events.next('zigbee.device', (m) => m.status === 'left' && m.ieee === '0x00158d0000aabb01');
+  });
+});
+
+describe('Zigbee off (no --zigbee)', () => {
+  it('the hub runs without a radio: status off, permit join 503 not_ready, no zigbee files', async () => {
+    const tmp = tempDir();
+    const hub = await startHub(join(tmp.dir, 'data'));
+    try {
+      const token = await setupOwner(hub.baseUrl);
+      expect((await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body).toEqual({ state: 'off', permitJoin: false });
+      const res = await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } });
+      expect([res.status, res.body.error.code]).toEqual([503, 'not_ready']);
+      const health = (await api(hub.baseUrl, 'GET', '/api/v1/health')).body;
+      expect(health.status).toBe('ok');
+      expect(health.parts.zigbee).toBeUndefined();
+      expect(existsSync(join(tmp.dir, 'data', 'zigbee'))).toBe(false);
+    } finally {
+      await hub.stop();
+      tmp.cleanup();
+    }
   });
 });

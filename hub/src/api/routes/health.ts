@@ -10,10 +10,15 @@ const Health = Type.Object({
   setupRequired: Type.Boolean(),
 });
 
+const ZIGBEE_HEALTH: Record<string, string> = { running: 'ok', starting: 'starting', failed: 'failed', stopped: 'stopped' };
+
 /** Liveness for people, scripts and supervisors: no token, always answers while the API runs. */
 export const healthRoutes: ApiPlugin = async (app, { deps }) => {
   app.get('/health', { config: { access: 'public', beforeSetup: true }, schema: { response: { 200: Health } } }, async () => {
-    const parts = deps.partsHealth();
+    const parts: Record<string, string> = { ...deps.partsHealth() };
+    // The Zigbee coordinator runs in the background (the hub starts without its radio): a radio
+    // that is missing or failing makes the hub degraded, not down.
+    if (deps.zigbee) parts.zigbee = ZIGBEE_HEALTH[deps.zigbee.status().state] ?? 'failed';
     const states = Object.values(parts);
     const status = states.includes('failed') ? 'degraded' : states.includes('starting') ? 'starting' : 'ok';
     return {

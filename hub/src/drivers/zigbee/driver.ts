@@ -221,6 +221,8 @@ export class ZigbeeDriver implements Driver {
   }
 
   async deviceRemoved(device: DeviceRow): Promise<void> {
+    this.#definitions.delete(ieeeOf(device));
+    this.#converted.delete(device.id);
     const zd = this.#controller?.getDeviceByIeeeAddr(ieeeOf(device));
     if (!zd) return;
     let timer: TimerHandle | undefined;
