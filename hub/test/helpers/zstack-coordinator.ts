@@ -65,6 +65,8 @@ export interface EmulatedDeviceSpec {
   deviceId?: number;
   inClusters: number[];
   outClusters?: number[];
+  /** A sleepy battery end device (a sensor) instead of a mains-powered router (a plug). */
+  endDevice?: boolean;
   /** Initial attribute values by cluster: {[clusterId]: {[attrId]: {type, value}}} */
   attributes?: Record<number, Record<number, ZclValue>>;
 }
@@ -84,7 +86,7 @@ export class EmulatedDevice {
   /** A ZCL status (e.g. 0x01 FAILURE) the device answers cluster commands with instead of obeying. */
   refuseWith: number | undefined;
   constructor(spec: EmulatedDeviceSpec) {
-    this.spec = { endpoint: 1, deviceId: 0x0051, manufacturerCode: 0x1234, outClusters: [], ...spec };
+    this.spec = { endpoint: 1, deviceId: spec.endDevice ? 0x0302 : 0x0051, manufacturerCode: 0x1234, outClusters: [], ...spec };
     for (const [cluster, attrs] of Object.entries(spec.attributes ?? {})) {
       this.attributes.set(Number(cluster), new Map(Object.entries(attrs).map(([id, v]) => [Number(id), v])));
     }
@@ -92,7 +94,7 @@ export class EmulatedDevice {
     basic.set(0x0000, { type: 0x20, value: 3 });
     basic.set(0x0004, { type: 0x42, value: spec.manufacturerName });
     basic.set(0x0005, { type: 0x42, value: spec.modelId });
-    basic.set(0x0007, { type: 0x30, value: 1 }); // mains, single phase
+    basic.set(0x0007, { type: 0x30, value: spec.endDevice ? 3 : 1 }); // battery / mains, single phase
   }
 
   #cluster(id: number): Map<number, ZclValue> {
@@ -521,8 +523,8 @@ export class ZStackCoordinator {
         zdoSrsp(s, cmd.name, { status: 0 });
         const nwk = zdo.readUInt16LE(0);
         if (!device || device.silent) return;
-        // Router, 2.4 GHz, mains-powered FFD with rx on when idle.
-        const desc = Buffer.concat([u8(0x01), u8(0x40), u8(0x8e), u16(device.spec.manufacturerCode), u8(82), u16(82), u16(0x2c00), u16(82), u8(0)]);
+        // Router: 2.4 GHz, mains-powered FFD with rx on when idle; end device: battery RFD, rx off.
+        const desc = Buffer.concat([u8(device.spec.endDevice ? 0x02 : 0x01), u8(0x40), u8(macCapabilities(device)), u16(device.spec.manufacturerCode), u8(82), u16(82), u16(0x2c00), u16(82), u8(0)]);
         return this.#zdoCallback(0x8002, nwk, Buffer.concat([u8(0), u16(nwk), desc]));
       }
       case 0x0021: { // bind request: (dst u16) src ieee, src ep, cluster, dst addr mode, ...
@@ -572,6 +574,7 @@ export class ZStackCoordinator {
         }
         return reply(zclFromDevice(zcl.tsn, 0x01, Buffer.concat(parts)));
       }
+      if (zcl.commandId === 0x02) return reply(zclFromDevice(zcl.tsn, 0x04, u8(0))); // write attributes: all written
       if (zcl.commandId === 0x06) { // configure reporting: accept, then report the current values
         reply(zclFromDevice(zcl.tsn, 0x07, u8(0)));
         const attrs = configuredAttributes(zcl.payload).filter((id) => device.get(clusterId, id));
@@ -614,7 +617,7 @@ export class ZStackCoordinator {
   }
 
   announce(device: EmulatedDevice): void {
-    this.#zdoCallback(0x0013, device.spec.nwkAddr, Buffer.concat([u16(device.spec.nwkAddr), ieeeToLe(device.spec.ieee), u8(0x8e)]));
+    this.#zdoCallback(0x0013, device.spec.nwkAddr, Buffer.concat([u16(device.spec.nwkAddr), ieeeToLe(device.spec.ieee), u8(macCapabilities(device))]));
   }
 
   /** AF_INCOMING_MSG from the device to the coordinator's endpoint. */
@@ -655,6 +658,10 @@ function configuredAttributes(payload: Buffer): number[] {
     pos += 8 + (changeSize[type] ?? 0);
   }
   return ids;
+}
+
+function macCapabilities(device: EmulatedDevice): number {
+  return device.spec.endDevice ? 0x80 : 0x8e;
 }
 
 function u8(n: number): Buffer {

@@ -180,6 +180,37 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     expect(outlet.get(ON_OFF, 0)!.value).toBe(true);
   });
 
+  it('a battery sensor (end device) joins with temperature, humidity, occupancy and battery, and reports', async () => {
+    const id = 'zb-00158d0000aabb04';
+    const sensor = emulator.join({
+      ieee: '00158d0000aabb04',
+      nwkAddr: 0x4a04,
+      manufacturerName: 'Acme',
+      modelId: 'MS-3',
+      endDevice: true,
+      inClusters: [0x0000, 0x0001, 0x0402, 0x0405, 0x0406],
+      attributes: {
+        0x0001: { 0x0021: { type: 0x20, value: 180 } }, // batteryPercentageRemaining: 90 %
+        0x0402: { 0x0000: { type: 0x29, value: 2137 } }, // 21.37 °C
+        0x0405: { 0x0000: { type: 0x21, value: 4550 } }, // 45.5 %
+        0x0406: { 0x0000: { type: 0x18, value: 0 } }, // unoccupied
+      },
+    });
+    await nextEvent('zigbee.device', (m) => m.status === 'added' && m.deviceId === id);
+    const dev = await device(id);
+    expect([...dev.capabilities].sort()).toEqual(['battery', 'humidity', 'occupancy', 'temperature']);
+    sensor.set(0x0402, 0x0000, { type: 0x29, value: 1988 });
+    emulator.report(sensor, 0x0402, [0x0000]);
+    sensor.set(0x0406, 0x0000, { type: 0x18, value: 1 });
+    emulator.report(sensor, 0x0406, [0x0000]);
+    emulator.report(sensor, 0x0405, [0x0000]);
+    emulator.report(sensor, 0x0001, [0x0021]);
+    await pollUntil('the sensor readings', async () => {
+      const d = await device(id);
+      return d.state.temperature === 19.88 && d.state.occupancy === true && d.state.humidity === 45.5 && d.state.battery === 90 || undefined;
+    });
+  });
+
   it('a plug that refuses a command (failure in its default response): 502 device_rejected', async () => {
     plug.refuseWith = 0x01; // FAILURE
     const res = await command(plugId, false);
