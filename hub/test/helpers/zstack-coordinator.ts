@@ -221,13 +221,14 @@ export function encodeZclValue(v: ZclValue): Buffer {
   switch (v.type) {
     case 0x10: return Buffer.from([v.value ? 1 : 0]);
     case 0x20: case 0x30: case 0x18: return Buffer.from([Number(v.value) & 0xff]);
-    case 0x21: case 0x31: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v.value)); return b; }
+    case 0x21: case 0x31: case 0x19: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v.value)); return b; }
     case 0x29: { const b = Buffer.alloc(2); b.writeInt16LE(Number(v.value)); return b; }
     case 0x22: { const b = Buffer.alloc(3); b.writeUIntLE(Number(v.value), 0, 3); return b; }
     case 0x23: { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v.value)); return b; }
     case 0x25: { const b = Buffer.alloc(6); b.writeUIntLE(Number(v.value), 0, 6); return b; }
     case 0x2b: { const b = Buffer.alloc(4); b.writeInt32LE(Number(v.value)); return b; }
     case 0x42: { const s = Buffer.from(String(v.value), 'utf8'); return Buffer.concat([Buffer.from([s.length]), s]); }
+    case 0xf0: return ieeeToLe(String(v.value)); // IEEE address
     default: throw new Error(`emulator: ZCL type 0x${v.type.toString(16)} not supported`);
   }
 }
@@ -574,7 +575,18 @@ export class ZStackCoordinator {
         }
         return reply(zclFromDevice(zcl.tsn, 0x01, Buffer.concat(parts)));
       }
-      if (zcl.commandId === 0x02) return reply(zclFromDevice(zcl.tsn, 0x04, u8(0))); // write attributes: all written
+      if (zcl.commandId === 0x02) { // write attributes: stored (the IAS CIE address...), all written
+        for (let i = 0; i + 3 <= zcl.payload.length;) {
+          const id = zcl.payload.readUInt16LE(i);
+          const type = zcl.payload[i + 2]!;
+          const size = ({ 0x10: 1, 0x18: 1, 0x20: 1, 0x21: 2, 0x23: 4, 0x29: 2, 0x30: 1, 0x31: 2, 0xf0: 8 } as Record<number, number>)[type];
+          if (size === undefined) break;
+          const raw = zcl.payload.subarray(i + 3, i + 3 + size);
+          device.set(clusterId, id, { type, value: type === 0xf0 ? Buffer.from(raw).reverse().toString('hex') : raw.readUIntLE(0, size) });
+          i += 3 + size;
+        }
+        return reply(zclFromDevice(zcl.tsn, 0x04, u8(0)));
+      }
       if (zcl.commandId === 0x06) { // configure reporting: accept, then report the current values
         reply(zclFromDevice(zcl.tsn, 0x07, u8(0)));
         const attrs = configuredAttributes(zcl.payload).filter((id) => device.get(clusterId, id));
@@ -586,6 +598,10 @@ export class ZStackCoordinator {
     }
     if (device.refuseWith !== undefined) {
       reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, device.refuseWith])));
+      return;
+    }
+    if (clusterId === 0x0500 && zcl.commandId === 0x00) { // IAS zone enroll response: enrolled now
+      device.set(0x0500, 0x0000, { type: 0x30, value: 1 });
       return;
     }
     if (clusterId === 0x0006 && zcl.commandId <= 0x02) {
@@ -634,6 +650,13 @@ export class ZStackCoordinator {
     for (const id of attrIds) { const v = device.get(clusterId, id); if (v) attrs.push([id, v]); }
     this.#tsn = (this.#tsn + 1) & 0xff;
     this.deliver(device, clusterId, zclReport(this.#tsn, attrs));
+  }
+
+  /** An IAS zone's Zone Status Change Notification (alarm bits: 0x0001 alarm 1, e.g. a contact open). */
+  zoneStatusChange(device: EmulatedDevice, zoneStatus: number): void {
+    device.set(0x0500, 0x0002, { type: 0x19, value: zoneStatus });
+    this.#tsn = (this.#tsn + 1) & 0xff;
+    this.deliver(device, 0x0500, zclFromDevice(this.#tsn, 0x00, Buffer.concat([u16(zoneStatus), u8(0), u8(23), u16(0)]), true));
   }
 
   /** Resolves with the next frame the hub sends that matches (or one already sent after `since`). */

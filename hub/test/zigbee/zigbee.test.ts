@@ -211,6 +211,37 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     });
   });
 
+  it('an IAS contact sensor (SONOFF SNZB-04) is enrolled at the interview and reports open/closed', async () => {
+    const id = 'zb-00124b0022aabb05';
+    const sensor = emulator.join({
+      ieee: '00124b0022aabb05',
+      nwkAddr: 0x4a05,
+      manufacturerName: 'eWeLink',
+      modelId: 'DS01',
+      endDevice: true,
+      inClusters: [0x0000, 0x0001, 0x0003, 0x0500],
+      attributes: {
+        0x0001: { 0x0021: { type: 0x20, value: 200 } },
+        0x0500: {
+          0x0000: { type: 0x30, value: 0 }, // zoneState: not enrolled
+          0x0001: { type: 0x31, value: 0x0015 }, // zoneType: contact switch
+          0x0002: { type: 0x19, value: 0 }, // zoneStatus
+          0x0010: { type: 0xf0, value: '0000000000000000' }, // iasCieAddr
+        },
+      },
+    });
+    const added = await nextEvent('zigbee.device', (m) => m.status === 'added' && m.deviceId === id);
+    expect(added.model).toBe('SNZB-04');
+    // Enrolled: herdsman wrote the coordinator as CIE and sent the enroll response.
+    expect(sensor.get(0x0500, 0x0010)!.value).toBe(emulator.ieee);
+    expect(sensor.get(0x0500, 0x0000)!.value).toBe(1);
+    expect((await device(id)).capabilities).toEqual(expect.arrayContaining(['contact', 'battery']));
+    emulator.zoneStatusChange(sensor, 0x0001); // opened
+    await pollUntil('contact open', async () => (await device(id)).state.contact === false || undefined);
+    emulator.zoneStatusChange(sensor, 0x0000); // closed
+    await pollUntil('contact closed', async () => (await device(id)).state.contact === true || undefined);
+  }, 30_000);
+
   it('a plug that refuses a command (failure in its default response): 502 device_rejected', async () => {
     plug.refuseWith = 0x01; // FAILURE
     const res = await command(plugId, false);
