@@ -9,9 +9,16 @@ import { createServer, type Server, type Socket } from 'node:net';
  *
  * The emulator keeps an NV memory (so a hub restart finds the network it commissioned), forms a
  * network when asked (BDB commissioning), registers AF endpoints, and hosts emulated devices:
- * a device joins with a ZDO end-device announce, answers the interview (node, active-endpoint and
- * simple descriptors, Basic cluster reads) and ZCL commands (On/Off with a default response and an
- * attribute report, as a real smart plug does), and can be told to report or to go silent.
+ * a device (a mains router like a plug, or a battery end device like a sensor) joins with a
+ * trust-center indication and a ZDO end-device announce (only while permit join is open),
+ * answers the interview (node, active-endpoint and simple descriptors, Basic cluster reads, IAS
+ * zone enrollment), binds, configure reporting (then reports the configured attributes), reads,
+ * writes and ZCL commands (On/Off with a default response and an attribute report, as a real
+ * smart plug does), leaves when told to, and can be told to report, refuse or go silent. The
+ * connection can be dropped (a pulled USB cable) and garbage written onto it.
+ *
+ * Not emulated: MAC/NWK failures (data confirms always succeed), route discovery, the ZNP's
+ * address/security tables in NV (backups carry empty ones), green power, touchlink, OTA.
  *
  * Payload layouts of MT commands come from herdsman's own ZNP command table (parameter names and
  * types, as TI documents them); frames, ZDO payloads and ZCL frames are built here byte by byte.
@@ -322,7 +329,14 @@ export class ZStackCoordinator {
     this.#socket?.write(bytes);
   }
 
+  /** While set, connections are closed at once: a coordinator unplugged or not yet booted. */
+  refuseConnections = false;
+
   #accept(socket: Socket): void {
+    if (this.refuseConnections) {
+      socket.destroy();
+      return;
+    }
     this.#socket?.destroy();
     this.#socket = socket;
     this.#parser = new MtParser();

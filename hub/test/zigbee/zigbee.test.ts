@@ -334,6 +334,32 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
   });
 });
 
+describe('Zigbee coordinator missing at start', () => {
+  it('the hub starts anyway (health degraded, permit join 503) and takes the coordinator once it answers', async () => {
+    const tmp = tempDir();
+    const emulator = new ZStackCoordinator();
+    await emulator.listen();
+    emulator.refuseConnections = true;
+    const hub = await startHub(join(tmp.dir, 'data'), ['--zigbee', emulator.url]);
+    try {
+      const token = await setupOwner(hub.baseUrl);
+      await pollUntil('the first attempt to fail', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body.state === 'failed' || undefined);
+      const health = (await api(hub.baseUrl, 'GET', '/api/v1/health')).body;
+      expect([health.status, health.parts.zigbee]).toEqual(['degraded', 'failed']);
+      const res = await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } });
+      expect([res.status, res.body.error.code]).toEqual([503, 'not_ready']);
+      emulator.refuseConnections = false;
+      await pollUntil('the coordinator to run', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body.state === 'running' || undefined, 40_000, 500);
+      expect((await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } })).status).toBe(200);
+      expect(emulator.permitJoinSeconds).toBe(30);
+    } finally {
+      await hub.stop();
+      await emulator.close();
+      tmp.cleanup();
+    }
+  }, 60_000);
+});
+
 describe('Zigbee off (no --zigbee)', () => {
   it('the hub runs without a radio: status off, permit join 503 not_ready, no zigbee files', async () => {
     const tmp = tempDir();
