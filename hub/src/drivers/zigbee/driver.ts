@@ -417,6 +417,8 @@ export class ZigbeeDriver implements Driver {
           this.#deps.log.warn({ ieee: zd.ieeeAddr, err: (err as Error).message }, 'zigbee device configure failed');
         }
       }
+      // herdsman writes its database every 5 minutes; the divisors and binds just learnt go now.
+      zd.save();
     } finally {
       this.#adopting.delete(id);
     }
