@@ -4,34 +4,20 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import nacl from 'tweetnacl';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts';
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
 import { connectMqtt } from '../../hub/test/helpers/mqtt.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { RemoteClient } from '../src/protocol/client.ts';
-import { fromBase64, toBase64, utf8 } from '../src/protocol/encoding.ts';
+import { toBase64, utf8 } from '../src/protocol/encoding.ts';
 import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../src/protocol/keys.ts';
 import { readKeys } from '../src/cli/keys-file.ts';
 import { redisCli, remote, startRedisCluster, startRelay, waitFor, type RedisClusterProcess, type RelayProcess } from './helpers/processes.ts';
+import { handshake } from './helpers/raw-peer.ts';
 
 const PASSWORD = 'correct horse battery';
 const SECRET_NAME = 'Porch Lamp Zanzibar';
-
-/** Opens a raw peer; resolves with the first control message after its hello (ready or error). */
-function handshake(url: string, hello: (nonce: Uint8Array) => unknown): Promise<{ ws: WebSocket; answer: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const m = JSON.parse(String(data)) as Record<string, unknown>;
-      if (m.type === 'challenge') ws.send(JSON.stringify(hello(fromBase64(m.nonce as string))));
-      else resolve({ ws, answer: m });
-    });
-    ws.once('error', reject);
-  });
-}
 
 /**
  * Two relay nodes on a real Redis Cluster of three primaries (`redis-cluster://`): a real hub

@@ -3,26 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
-import { fromBase64, toBase64, utf8 } from '../src/protocol/encoding.ts';
+import { toBase64, utf8 } from '../src/protocol/encoding.ts';
 import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../src/protocol/keys.ts';
 import { startRedis, startRelay, startSentinel, waitFor, type RedisProcess, type RelayProcess } from './helpers/processes.ts';
-
-/** Opens a raw peer; resolves with the first control message after its hello (ready or error). */
-function handshake(url: string, hello: (nonce: Uint8Array) => unknown): Promise<{ ws: WebSocket; answer: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const m = JSON.parse(String(data)) as Record<string, unknown>;
-      if (m.type === 'challenge') ws.send(JSON.stringify(hello(fromBase64(m.nonce as string))));
-      else resolve({ ws, answer: m });
-    });
-    ws.once('error', reject);
-  });
-}
+import { handshake } from './helpers/raw-peer.ts';
 
 /**
  * A relay node that finds Redis through Sentinel (`redis-sentinel://...`): it keeps routing

@@ -7,10 +7,7 @@ async function listening(config: Record<string, unknown>) {
   const h = await harness({ eventsMaxBufferedBytes: 64 * 1024, config });
   const owner = await h.setupOwner();
   const baseline = h.bus.listenerCount();
-  await h.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = h.app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  return { h, owner, baseline, base: `ws://127.0.0.1:${address.port}/api/v1/events` };
+  return { h, owner, baseline, base: `${await h.listen()}/api/v1/events` };
 }
 
 describe('WebSocket /api/v1/events (real socket)', () => {

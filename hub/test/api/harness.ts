@@ -76,6 +76,10 @@ export interface Harness {
   userToken(role: Role, username?: string): Promise<string>;
   /** Adds a device of the echo driver, already online. */
   addDevice(name?: string, capabilities?: string[]): Promise<string>;
+  /** Adds a user through the API (as `token`'s user); returns the new user's id. */
+  addUser(token: string, username: string, role: Role, password: string): Promise<string>;
+  /** Listens on a loopback port for real sockets; returns `ws://127.0.0.1:PORT`. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -130,6 +134,17 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
       const { device } = await registry.create({ name, driver: 'echo', capabilities }, { kind: 'system', part: 'test' });
       driver.ctx.reportAvailability(device.id, true);
       return device.id;
+    },
+    async addUser(token, username, role, password) {
+      const res = await call('POST', '/api/v1/users', { token, body: { username, password, role } });
+      if (res.statusCode !== 201) throw new Error(`adding ${username} failed: ${res.statusCode} ${res.body}`);
+      return res.json().id as string;
+    },
+    async listen() {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address();
+      if (!address || typeof address === 'string') throw new Error('no address');
+      return `ws://127.0.0.1:${address.port}`;
     },
     async close() {
       await app.close();

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Role } from '../../src/core/bus.ts';
 import { harness, type Harness } from './harness.ts';
 import { connect, type Client } from './ws-client.ts';
 
@@ -18,18 +19,11 @@ describe('changing one’s own password', () => {
     // No slow-down (it would wait on the manual clock), a ban after 3 failures.
     h = await harness({ config: { auth: { loginSlowAfter: 100, loginBanAfter: 3, loginBanS: 300 } } });
     owner = await h.setupOwner();
-    await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = h.app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no address');
-    base = `ws://127.0.0.1:${address.port}/api/v1/events`;
+    base = `${await h.listen()}/api/v1/events`;
   });
   afterEach(async () => { await h.close(); });
 
-  const add = async (username: string, role: string) => {
-    const res = await h.call('POST', '/api/v1/users', { token: owner, body: { username, password: PASSWORD, role } });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json().id as string;
-  };
+  const add = (username: string, role: Role) => h.addUser(owner, username, role, PASSWORD);
   const login = (username: string, password: string, remoteAddress = '10.0.0.1') =>
     h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password }, remoteAddress });
   const session = async (username: string, password = PASSWORD) => {

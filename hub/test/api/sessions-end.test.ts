@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
 import { AuthService } from '../../src/auth/service.ts';
-import { EventBus } from '../../src/core/bus.ts';
+import { EventBus, type Role } from '../../src/core/bus.ts';
 import { isHubError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import type { LiveViewer } from '../../src/recorder/live.ts';
@@ -32,18 +32,11 @@ describe('a removed, re-roled or reset user is logged out at once', () => {
   beforeEach(async () => {
     h = await harness({ remote: true });
     owner = await h.setupOwner();
-    await h.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = h.app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no address');
-    base = `ws://127.0.0.1:${address.port}/api/v1/events`;
+    base = `${await h.listen()}/api/v1/events`;
   });
   afterEach(async () => { await h.close(); });
 
-  const add = async (username: string, role: string) => {
-    const res = await h.call('POST', '/api/v1/users', { token: owner, body: { username, password: PASSWORD, role } });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json().id as string;
-  };
+  const add = (username: string, role: Role) => h.addUser(owner, username, role, PASSWORD);
   const login = async (username: string, password = PASSWORD) => {
     const res = await h.call('POST', '/api/v1/auth/login', { body: { username, password } });
     expect(res.statusCode, res.body).toBe(200);
