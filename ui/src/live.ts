@@ -69,7 +69,21 @@ function apply(event: HubEvent): void {
   }
 }
 
+const followers = new Set<(event: HubEvent) => void>();
+
+/**
+ * Follows events this file does not keep (e.g. `zigbee.device` while pairing) on the one events
+ * stream; returns the function that stops following.
+ */
+export function onHubEvent(listener: (event: HubEvent) => void): () => void {
+  followers.add(listener);
+  return () => void followers.delete(listener);
+}
+
 /** Starts the live view of the home; returns the stop function (on logout). */
 export function startLive(): () => void {
-  return connectEvents(apply, () => void reload().catch(() => undefined));
+  return connectEvents((event) => {
+    apply(event);
+    for (const follow of [...followers]) follow(event);
+  }, () => void reload().catch(() => undefined));
 }

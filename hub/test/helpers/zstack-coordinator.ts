@@ -340,7 +340,7 @@ export class ZStackCoordinator {
     this.#socket?.destroy();
     this.#socket = socket;
     this.#parser = new MtParser();
-    socket.on('data', (chunk) => {
+    socket.on('data', (chunk: Buffer) => {
       for (const frame of this.#parser.push(chunk)) {
         try {
           this.#onFrame(frame);

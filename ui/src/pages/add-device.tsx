@@ -5,6 +5,7 @@ import type { Device } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { canScan, QrScanner } from '../components/qr-scanner.tsx';
 import { RoomSelect } from '../components/room-select.tsx';
+import { ZigbeePairing } from '../components/zigbee-pairing.tsx';
 import { putDevice, rooms } from '../live.ts';
 import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
@@ -33,13 +34,15 @@ function pairingMessage(err: unknown): string {
 
 /**
  * Adding a device: Hearth plugs found on the network are paired with the code printed on them
- * (typed, or read from the QR code with the camera); DIY devices get MQTT credentials.
+ * (typed, or read from the QR code with the camera); Zigbee devices join while an admin opens
+ * the hub's Zigbee network (when the hub has a Zigbee radio); DIY devices get MQTT credentials.
  */
 export function AddDevice() {
   return (
     <>
       <h1>Add a device</h1>
       <PairPlug />
+      <ZigbeePairing />
       <AddMqttDevice />
     </>
   );
