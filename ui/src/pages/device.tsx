@@ -10,6 +10,7 @@ import { devices, dropDevice, loaded, putDevice, rooms } from '../live.ts';
 import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
 import { RoomSelect } from '../components/room-select.tsx';
+import { PlugUpdate } from '../components/plug-update.tsx';
 
 const CHARTED: Record<string, string> = { power: 'W', temperature: '°C', humidity: '%', voltage: 'V', current: 'A' };
 
@@ -27,6 +28,7 @@ export function DevicePage(props: { id: string }) {
       <StateCard device={device} />
       {charted && <HistoryChart deviceId={device.id} capability={charted} unit={CHARTED[charted]!} />}
       {device.capabilities.includes('energy') && <EnergyBars deviceId={device.id} />}
+      <PlugUpdate device={device} />
       <EventLog deviceId={device.id} />
       <Manage device={device} />
     </>

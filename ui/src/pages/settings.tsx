@@ -10,6 +10,7 @@ import { RemoteAccess } from '../remote/remote-access.tsx';
 import { People } from '../components/people/people.tsx';
 import { OwnPassword } from '../components/own-password.tsx';
 import { TwoStep } from '../components/two-step.tsx';
+import { PlugFirmware } from '../components/plug-firmware.tsx';
 
 /**
  * The home (name, location for sun rules, time zone), people, the person's own password and
@@ -39,6 +40,7 @@ export function Settings() {
           <TwoStep on={me.totp === true} onChange={(totp) => setMe({ ...me, totp })} />
           {manages && <Rooms />}
           {manages && <MqttUsers />}
+          {manages && <PlugFirmware />}
           {member && <Storage history={manages} />}
           <RemoteAccess />
         </>
