@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import type { Device, User } from '../api/types.ts';
+import { onHubEvent } from '../live.ts';
 import { FormError, Spinner } from './form.tsx';
 import { compareVersions, formatSize, type FirmwareImage } from './plug-firmware.tsx';
 
@@ -26,8 +27,19 @@ interface UpdateView {
 }
 
 const ACTIVE: readonly UpdateState[] = ['sending', 'downloading', 'rebooting'];
-/** While an update runs the page asks the hub for its state this often (the update itself takes seconds). */
-const POLL_MS = 700;
+/** Besides the events, while an update runs the page asks the hub for its state this often. */
+const POLL_MS = 3000;
+
+/** A `plug.update` event on /api/v1/events (hub/src/core/bus.ts PlugUpdateEvent). */
+interface PlugUpdateEvent {
+  deviceId: string;
+  state: UpdateState;
+  version: string;
+  offset: number;
+  size: number;
+  error: string | null;
+  at: number;
+}
 
 /** Why an update failed (the plug's codes and the hub's, docs/plug-protocol.md "Firmware update"), in plain words. */
 const FAILED: Record<string, string> = {
@@ -54,6 +66,13 @@ function failedText(error: string | null): string {
   return `The update failed (${error ?? 'unknown reason'}). The plug keeps its old firmware.`;
 }
 
+/** The newer of two views of the same update (an event may have overtaken an answer); else `next`. */
+function newest(old: UpdateView | null, next: UpdateView): UpdateView {
+  const a = old?.update;
+  const b = next.update;
+  return a && b && a.version === b.version && a.startedAt === b.startedAt && a.updatedAt > b.updatedAt ? old : next;
+}
+
 function startError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'update_in_progress') return 'An update of this plug is already running. Wait for it to finish.';
@@ -77,8 +96,8 @@ function stateText(u: NonNullable<UpdateView['update']>, percent: number): strin
 /**
  * A plug's firmware on its device page (owners and admins): the version it runs, "Update to X"
  * when the hub stores a newer signed image for its model (an older one only after an explicit
- * confirmation), and the update's progress and outcome, followed by polling
- * `GET /plugs/:id/update` while one runs.
+ * confirmation), and the update's progress and outcome from `plug.update` events (and
+ * `GET /plugs/:id/update` every few seconds while one runs).
  */
 export function PlugUpdate(props: { device: Device }) {
   const { device } = props;
@@ -103,7 +122,7 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
   const load = async () => {
     try {
       const [v, list] = await Promise.all([api<UpdateView>('GET', path), api<FirmwareImage[]>('GET', '/plugs/firmware')]);
-      setView(v);
+      setView((old) => newest(old, v));
       setImages(list);
     } catch (err) {
       setError(plainMessage(err));
@@ -112,6 +131,21 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
   // Again when the plug comes back online: after an update's restart it reports what it runs.
   useEffect(() => void load(), [props.deviceId, props.available]);
 
+  // Progress arrives as `plug.update` events on the one events stream; when the update ends the
+  // view is loaded again for the firmware the plug now runs.
+  useEffect(() => onHubEvent((event) => {
+    if (event.type !== 'plug.update' || event.deviceId !== props.deviceId) return;
+    const e = event as unknown as PlugUpdateEvent;
+    setView((v) => {
+      if (!v?.update || v.update.version !== e.version || e.at < v.update.updatedAt) return v;
+      return { ...v, update: { ...v.update, state: e.state, offset: e.offset, size: e.size, error: e.error, progress: e.size ? e.offset / e.size : 0, updatedAt: e.at } };
+    });
+    // A new update (maybe started elsewhere) or its end: the whole view again.
+    if (e.state === 'sending' || !ACTIVE.includes(e.state)) void load();
+  }), [props.deviceId]);
+
+  // While one runs, the state is also asked for now and then: events missed while the stream
+  // reconnected are never replayed, and an update started elsewhere is then seen too.
   const active = view?.update ? ACTIVE.includes(view.update.state) : false;
   useEffect(() => {
     if (!active) return;
@@ -121,11 +155,11 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
       try {
         const v = await api<UpdateView>('GET', path);
         if (stopped) return;
-        setView(v);
-        if (v.update && ACTIVE.includes(v.update.state)) timer = setTimeout(() => void poll(), POLL_MS);
+        setView((old) => newest(old, v));
       } catch {
-        if (!stopped) timer = setTimeout(() => void poll(), POLL_MS * 3);
+        // the next round asks again
       }
+      if (!stopped) timer = setTimeout(() => void poll(), POLL_MS);
     };
     timer = setTimeout(() => void poll(), POLL_MS);
     return () => {
@@ -154,7 +188,9 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
     setConfirmDown(null);
     setStarting(true);
     try {
-      setView(await api<UpdateView>('POST', path, downgrade ? { version, downgrade: true } : { version }));
+      const started = await api<UpdateView>('POST', path, downgrade ? { version, downgrade: true } : { version });
+      // Events of this update may have arrived before the answer: keep the newer state.
+      setView((old) => newest(old, started));
     } catch (err) {
       setError(startError(err));
       if (err instanceof ApiError && err.code === 'update_in_progress') void load();

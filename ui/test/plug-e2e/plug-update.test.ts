@@ -34,7 +34,8 @@ const files = (r: Release, bytes = r.bytes) => ({
  * 1.0.0) inside the loopback-only namespace (`scripts/netns-run`; multicast DNS), skipped
  * elsewhere. The admin uploads signed image B in Settings (a tampered one and one signed by an
  * unknown key are refused with their reason), then updates the plug from its page: progress,
- * "Updated to B", and the plug runs B after its restart.
+ * "Updated to B", and the plug runs B after its restart; an older stored image only after an
+ * explicit confirmation (downgrade).
  */
 describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', () => {
   let home: TestHome;
@@ -154,5 +155,29 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
     await page.reload();
     await page.getByRole('region', { name: 'Firmware' }).getByTestId('firmware-version').filter({ hasText: '1.1.0' }).waitFor();
     await page.getByTestId('availability').filter({ hasText: 'Online' }).waitFor();
+  }, 120_000);
+
+  it('an older stored version installs only after an explicit confirmation (downgrade)', async () => {
+    const { page } = browser;
+    const older = release('1.0.5', 64 * 1024);
+    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: { manifest: older.manifest, sig: older.sig, image: older.bytes.toString('base64') } })).status).toBe(201);
+    await page.reload();
+    const card = page.getByRole('region', { name: 'Firmware' });
+    await card.getByTestId('firmware-version').filter({ hasText: '1.1.0' }).waitFor();
+    await card.getByText('Install another stored version').click();
+    await card.getByLabel('Stored version').selectOption('1.0.5');
+    await card.getByRole('button', { name: 'Install', exact: true }).click();
+    const confirm = card.getByRole('group', { name: /older 1\.0\.5/ });
+    await confirm.waitFor();
+    await screenshots(page, 'plug-update-downgrade-confirm');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await expect(confirm.count()).resolves.toBe(0);
+    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.update.version).toBe('1.1.0');
+
+    await card.getByRole('button', { name: 'Install', exact: true }).click();
+    await confirm.getByRole('button', { name: 'Yes, install 1.0.5' }).click();
+    await card.getByTestId('update-status').filter({ hasText: 'Updated to 1.0.5.' }).waitFor({ timeout: 60_000 });
+    await card.getByTestId('firmware-version').filter({ hasText: '1.0.5' }).waitFor();
+    await card.getByRole('button', { name: 'Update to 1.1.0' }).waitFor();
   }, 120_000);
 });
