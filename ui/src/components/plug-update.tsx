@@ -206,6 +206,8 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
   const u = view.update;
   const percent = u ? (u.state === 'done' || u.state === 'rebooting' ? 100 : Math.floor((u.progress ?? (u.size ? u.offset / u.size : 0)) * 100)) : 0;
   const busy = active || starting;
+  // An offline plug cannot start an update (the hub would answer device_unavailable).
+  const offline = !props.available;
 
   return (
     <section class="card" aria-labelledby="firmware-title">
@@ -224,10 +226,11 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
         </div>
       )}
       {latest && (
-        <button type="button" class="primary" disabled={busy} onClick={() => install(latest.version)}>
+        <button type="button" class="primary" disabled={busy || offline} onClick={() => install(latest.version)}>
           Update to {latest.version}
         </button>
       )}
+      {offline && !active && own.some((i) => i.version !== running) && <p class="muted" data-testid="update-offline">The plug is offline; it can be updated once it is back.</p>}
       {!latest && own.length > 0 && !busy && <p class="muted">This plug runs the newest stored firmware.</p>}
       {own.length === 0 && <p class="muted">No firmware for {view.model} is stored. Upload one in Settings → Plug firmware.</p>}
       {others.length > 0 && (
@@ -238,7 +241,7 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
               <option value="">Choose a version</option>
               {others.map((i) => <option value={i.version}>{i.version}</option>)}
             </select>
-            <button type="button" disabled={busy || !other} onClick={() => install(other)}>Install</button>
+            <button type="button" disabled={busy || offline || !other} onClick={() => install(other)}>Install</button>
           </div>
         </details>
       )}

@@ -12,6 +12,7 @@ import { api, OWNER, ownerToken, startTestHub, type TestHome } from '../helpers/
 
 const PLUG = { id: 'plug-f6f6f6f6f6f6', setupCode: '13572460' };
 const MODEL = 'hearth-plug-sim';
+const UPDATE_TIMEOUT_S = 10;
 /** The firmware TEST key (its seed is public: firmware/test/vectors/generate.ts), compiled into the simulator. */
 const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
 const fwKey = nacl.sign.keyPair.fromSeed(new Uint8Array(Buffer.from(vectors.firmware.signSeed, 'base64')));
@@ -47,7 +48,9 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
 
   beforeAll(async () => {
     const config = join(tmp.dir, 'hub.json');
-    writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey] } }));
+    // A short update timeout for the last test (a plug that vanishes mid-update); well above the
+    // time the plug is held (SIGSTOP) while the running update is looked at.
+    writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: UPDATE_TIMEOUT_S } }));
     home = await startTestHub(['--mdns', 'lo', '--config', config]);
     await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER });
     token = await ownerToken(home.hub.baseUrl);
@@ -67,7 +70,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
   }, 180_000);
 
   afterAll(async () => {
-    if (sim && sim.proc.exitCode === null) sim.proc.kill('SIGCONT');
+    if (sim && sim.proc.exitCode === null && sim.proc.signalCode === null) sim.proc.kill('SIGCONT');
     await browser?.close();
     await sim?.stop();
     await home?.cleanup();
@@ -179,5 +182,29 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
     await card.getByTestId('update-status').filter({ hasText: 'Updated to 1.0.5.' }).waitFor({ timeout: 60_000 });
     await card.getByTestId('firmware-version').filter({ hasText: '1.0.5' }).waitFor();
     await card.getByRole('button', { name: 'Update to 1.1.0' }).waitFor();
+  }, 120_000);
+
+  it('a plug that vanishes during an update: the page says so in plain words; offline, nothing is offered', async () => {
+    const { page } = browser;
+    const c = release('1.2.0', 64 * 1024);
+    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: { manifest: c.manifest, sig: c.sig, image: c.bytes.toString('base64') } })).status).toBe(201);
+    await page.reload();
+    const card = page.getByRole('region', { name: 'Firmware' });
+    const updateButton = card.getByRole('button', { name: 'Update to 1.2.0' });
+    await updateButton.waitFor();
+    // Held before it reads the request, then gone for good (power cut): no progress, no report.
+    sim.proc.kill('SIGSTOP');
+    await updateButton.click();
+    await card.getByTestId('update-status').filter({ hasText: 'Asking the plug to start the update to 1.2.0' }).waitFor();
+    await sim.kill9();
+    await card.getByTestId('update-status').filter({ hasText: 'The plug stopped answering during the update; it keeps its old firmware.' }).waitFor({ timeout: (UPDATE_TIMEOUT_S + 30) * 1000 });
+    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.update).toMatchObject({ version: '1.2.0', state: 'failed', error: 'timeout' });
+    await card.getByTestId('firmware-version').filter({ hasText: '1.0.5' }).waitFor();
+    await expect(card.getByRole('progressbar').count()).resolves.toBe(0);
+    // Offered again, once the plug is back (it is offline now: the hub would refuse).
+    await page.getByTestId('availability').filter({ hasText: 'Offline' }).waitFor();
+    await card.getByTestId('update-offline').waitFor();
+    expect(await updateButton.isDisabled()).toBe(true);
+    await screenshots(page, 'plug-update-timeout');
   }, 120_000);
 });
