@@ -66,6 +66,11 @@ describe('pairing a Zigbee device', () => {
     const row = section().locator(`li[data-ieee="0x${PLUG_IEEE}"][data-status="added"]`);
     await row.waitFor();
     await expect(row.textContent()).resolves.toContain('Added: Acme SP-120');
+    // A device with nothing Hearth can switch or read is listed as not added, and why.
+    emulator.join({ ieee: '00158d0000c0ffef', nwkAddr: 0x5a02, manufacturerName: 'Acme', modelId: 'RC-1', inClusters: [0x0000] });
+    const odd = section().locator('li[data-ieee="0x00158d0000c0ffef"][data-status="unsupported"]');
+    await odd.waitFor();
+    await expect(odd.textContent()).resolves.toContain('nothing Hearth can switch or read');
     await screenshots(browser.page, 'zigbee-pairing');
     await row.getByRole('link', { name: 'Acme SP-120' }).click();
     await browser.page.getByRole('heading', { name: 'Acme SP-120' }).waitFor();
@@ -93,6 +98,81 @@ describe('pairing a Zigbee device', () => {
     await section().getByRole('button', { name: 'Start pairing' }).waitFor();
     expect(await zigbee()).toMatchObject({ permitJoin: false });
     expect(emulator.permitJoinSeconds).toBe(0);
+  });
+
+  it('a member sees no Zigbee pairing (the hub keeps the network to admins)', async () => {
+    const member = { username: 'kim', password: 'member password 1' };
+    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...member, role: 'member' } })).status).toBe(201);
+    const other = await openBrowser();
+    try {
+      const { page } = other;
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/v1/zigbee')),
+        (async () => {
+          await page.goto(`${home.hub.baseUrl}/#/add`);
+          await page.getByLabel('Username').fill(member.username);
+          await page.getByLabel('Password').fill(member.password);
+          await page.getByRole('button', { name: 'Log in' }).click();
+        })(),
+      ]);
+      expect(res.status()).toBe(403);
+      await page.getByRole('heading', { name: 'DIY device over MQTT' }).waitFor();
+      await expect(page.getByRole('button', { name: 'Start pairing' }).count()).resolves.toBe(0);
+      await expect(page.getByText('Zigbee').count()).resolves.toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('a Zigbee radio that does not answer', () => {
+  const emulator = new ZStackCoordinator();
+  let home: TestHome;
+  let browser: Browser;
+  let token: string;
+  const zigbee = async () => (await api(home.hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body;
+  const section = () => browser.page.getByRole('region', { name: 'Pair a Zigbee device' });
+
+  beforeAll(async () => {
+    await emulator.listen();
+    emulator.refuseConnections = true;
+    home = await startTestHub(['--zigbee', emulator.url]);
+    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    await pollUntil('the first attempt to fail', async () => (await zigbee()).state === 'failed' || undefined);
+    browser = await openBrowser();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await home?.cleanup();
+    await emulator.close();
+  });
+
+  it('is explained in a plain sentence, and the page offers pairing once the radio runs', async () => {
+    const { page } = browser;
+    await page.goto(`${home.hub.baseUrl}/#/add`);
+    await page.getByLabel('Username').fill(OWNER.username);
+    await page.getByLabel('Password').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await section().getByText('The hub cannot reach its Zigbee radio').waitFor();
+    await expect(section().getByRole('button', { name: 'Start pairing' }).count()).resolves.toBe(0);
+    await screenshots(page, 'zigbee-pairing-no-radio');
+    emulator.refuseConnections = false;
+    await section().getByRole('button', { name: 'Start pairing' }).waitFor({ timeout: 45_000 });
+  }, 60_000);
+
+  it('a radio lost since the page loaded: starting pairing answers 503 not_ready, in plain words', async () => {
+    emulator.refuseConnections = true;
+    emulator.disconnect();
+    await pollUntil('the hub to notice', async () => (await zigbee()).state !== 'running' || undefined);
+    const [res] = await Promise.all([
+      browser.page.waitForResponse((r) => r.url().endsWith('/api/v1/zigbee/permit-join')),
+      section().getByRole('button', { name: 'Start pairing' }).click(),
+    ]);
+    expect(res.status()).toBe(503);
+    expect((await res.json()).error.code).toBe('not_ready');
+    await section().getByRole('alert').filter({ hasText: 'The Zigbee radio is not ready' }).waitFor();
+    await section().getByText('The hub cannot reach its Zigbee radio').waitFor();
   });
 });
 

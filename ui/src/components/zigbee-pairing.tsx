@@ -187,7 +187,7 @@ export function ZigbeePairing() {
 
 function JoinerRow(props: { joiner: Joiner; name: string | undefined }) {
   const { joiner, name } = props;
-  const what = joiner.model ? `A ${joiner.model}` : 'A new device';
+  const what = joiner.model ? `A new device (${joiner.model})` : 'A new device';
   const cls = joiner.status === 'added' ? 'ok' : joiner.status === 'interview_failed' || joiner.status === 'unsupported' ? 'bad' : undefined;
   let text;
   switch (joiner.status) {
