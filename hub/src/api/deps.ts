@@ -48,7 +48,7 @@ export interface ApiPlugs {
 
 /** The Zigbee network (hub/src/drivers/zigbee/driver.ts). */
 export interface ApiZigbee {
-  status(): { state: string; adapter: string; port: string; channel: number | null; permitJoin: boolean; permitJoinUntil: number | null; devices: number };
+  status(): { state: string; adapter: string; port: string; channel: number | null; permitJoin: boolean; permitJoinUntil: number | null; devices: number; failures: number };
   permitJoin(seconds: number, actor: UserActor): Promise<ReturnType<ApiZigbee['status']>>;
 }
 

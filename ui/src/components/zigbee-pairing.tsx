@@ -15,6 +15,8 @@ interface ZigbeeStatus {
   permitJoin: boolean;
   /** When joining closes (epoch ms), or null. */
   permitJoinUntil?: number | null;
+  /** Failed starts since the radio last ran: `starting` with failures is a retry. */
+  failures?: number;
 }
 
 type JoinStatus = 'joined' | 'interviewing' | 'interview_failed' | 'added' | 'unsupported' | 'left';
@@ -144,11 +146,13 @@ export function ZigbeePairing() {
   if (!status) return loadError ? <section class="card"><FormError message={loadError} /></section> : null;
 
   const left = remaining(until, now);
+  // A start that is a retry after failures (each attempt takes a while) is still "cannot reach".
+  const unreachable = status.state === 'failed' || status.state === 'stopped' || (status.state === 'starting' && (status.failures ?? 0) > 0);
   return (
     <section class="card" aria-labelledby="zigbee-title">
       <h2 id="zigbee-title">Pair a Zigbee device</h2>
-      {status.state === 'starting' && <p data-testid="zigbee-state"><Spinner label="Starting" /> The hub is starting its Zigbee radio. This takes a few seconds.</p>}
-      {(status.state === 'failed' || status.state === 'stopped') && (
+      {status.state === 'starting' && !unreachable && <p data-testid="zigbee-state"><Spinner label="Starting" /> The hub is starting its Zigbee radio. This takes a few seconds.</p>}
+      {unreachable && (
         <p class="bad" data-testid="zigbee-state">
           The hub cannot reach its Zigbee radio{status.port ? <> (<code>{status.port}</code>)</> : null}. Check that the Zigbee stick is plugged into the hub. The hub keeps trying and this page updates by itself.
         </p>

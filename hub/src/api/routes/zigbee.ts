@@ -20,6 +20,8 @@ const ZigbeeStatus = Type.Object({
   permitJoin: Type.Boolean(),
   permitJoinUntil: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   devices: Type.Optional(Type.Integer()),
+  /** Failed starts since the coordinator last ran (it is retried with back-off): `starting` with failures is a retry. */
+  failures: Type.Optional(Type.Integer()),
 });
 
 /**

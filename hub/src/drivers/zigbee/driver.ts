@@ -46,6 +46,8 @@ export interface ZigbeeStatus {
   /** When permit join ends (epoch ms), or null. */
   permitJoinUntil: number | null;
   devices: number;
+  /** Failed starts since the coordinator last ran: `starting` with failures is a retry, not a first start. */
+  failures: number;
 }
 
 const DEVICE_ID_PREFIX = 'zb-';
@@ -150,6 +152,7 @@ export class ZigbeeDriver implements Driver {
       permitJoin: c?.getPermitJoin() ?? false,
       permitJoinUntil: c?.getPermitJoin() && until ? until : null,
       devices: this.#ctx?.devices().length ?? 0,
+      failures: this.#attempt,
     };
   }
 
