@@ -27,6 +27,8 @@ interface Joiner {
   status: JoinStatus;
   deviceId?: string;
   model?: string;
+  /** Already a Hearth device when it (re)joined: herdsman interviews it again, nothing is added. */
+  rejoined?: boolean;
 }
 
 /** How long one press of "Start pairing" keeps the network open (Zigbee allows at most 254 s). */
@@ -121,7 +123,7 @@ export function ZigbeePairing() {
       };
       setJoiners((list) => {
         const before = list.find((j) => j.ieee === next.ieee);
-        const merged = { ...before, ...next };
+        const merged = before ? { ...before, ...next } : { ...next, rejoined: devices.get().has(deviceIdFor(next.ieee)) };
         return before ? list.map((j) => (j.ieee === next.ieee ? merged : j)) : [...list, merged];
       });
     }
@@ -181,7 +183,10 @@ export function ZigbeePairing() {
         <>
           <h3>Devices seen</h3>
           <ul class="steps" aria-live="polite" data-testid="zigbee-joiners">
-            {joiners.map((j) => <JoinerRow joiner={j} name={j.deviceId ? known.get(j.deviceId)?.name : undefined} />)}
+            {joiners.map((j) => {
+              const id = j.deviceId ?? deviceIdFor(j.ieee);
+              return <JoinerRow joiner={j} deviceId={id} name={known.get(id)?.name} />;
+            })}
           </ul>
         </>
       )}
@@ -189,8 +194,18 @@ export function ZigbeePairing() {
   );
 }
 
-function JoinerRow(props: { joiner: Joiner; name: string | undefined }) {
+/** The Hearth device a Zigbee device becomes (hub/src/drivers/zigbee/driver.ts deviceIdFor). */
+function deviceIdFor(ieee: string): string {
+  return `zb-${ieee.replace(/^0x/, '').toLowerCase()}`;
+}
+
+function JoinerRow(props: { joiner: Joiner; deviceId: string; name: string | undefined }) {
   const { joiner, name } = props;
+  // A device that is already Hearth's and rejoined (reset, moved): herdsman interviews it again
+  // but nothing new is added.
+  if (joiner.rejoined && (joiner.status === 'joined' || joiner.status === 'interviewing') && name) {
+    return <li class="ok" data-ieee={joiner.ieee} data-status={joiner.status}><a href={href(`/devices/${props.deviceId}`)}>{name}</a> rejoined the network. It is already one of your devices.</li>;
+  }
   const what = joiner.model ? `A new device (${joiner.model})` : 'A new device';
   const cls = joiner.status === 'added' ? 'ok' : joiner.status === 'interview_failed' || joiner.status === 'unsupported' ? 'bad' : undefined;
   let text;
