@@ -27,7 +27,7 @@ export function Home() {
         <a class="button" href={href('/add')}>Add device</a>
       </div>
       <p class="summary" aria-live="polite">
-        {all.length} devices{offline ? `, ${offline} offline` : ', all online'}
+        {all.length} {all.length === 1 ? 'device' : 'devices'}{offline ? `, ${offline} offline` : ', all online'}
       </p>
       {all.length === 0 && <p>No devices yet. <a href={href('/add')}>Add the first one</a>.</p>}
       {all.length > 0 && <ScenesBar />}
