@@ -100,6 +100,17 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     }
   });
 
+  it('hearth-remote live saves the view to a file ffprobe reads; an unknown camera exits 3 with its code', async () => {
+    const out = join(tmp.dir, 'cli-live.mp4');
+    const saved = await remote(['live', '--keys', keys, '--camera', cameraId, '--count', '10', '--out', out]);
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(JSON.parse(saved.stdout)).toMatchObject({ camera: cameraId, stream: 'main', fragments: 10 });
+    expect(probeFile(out)).toMatchObject({ codec: 'h264', width: 320, height: 240 });
+    const unknown = await remote(['live', '--keys', keys, '--camera', 'no-such-camera', '--out', join(tmp.dir, 'none.mp4')]);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('camera_not_found');
+  });
+
   it('a device that grants no credit: API calls on the same session still answer, the hub keeps at most the limit and drops to the next keyframe', { timeout: 150_000 }, async () => {
     const file = readKeys(keys);
     const client = await RemoteClient.connect(file);

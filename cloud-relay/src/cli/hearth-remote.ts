@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RemoteClient, type RemoteResponse } from '../protocol/client.ts';
 import { ProtocolError, fromUtf8, toBase64 } from '../protocol/encoding.ts';
@@ -21,6 +22,8 @@ const USAGE = `Usage:
       the relay's last-known state of the home (sealed; opened here) and "offline since"
   hearth-remote events --keys FILE [--relay URL] [--count N]
       print the hub's events (one JSON per line) after a line {"type":"ready",...}
+  hearth-remote live   --keys FILE --camera ID --out FILE [--stream main|sub] [--count N]
+      save a camera's live view (fragmented MP4, N fragments, default 100) through the relay
 Exit codes: 0 ok, 1 HTTP error, 2 usage, 3 relay or protocol error (code on stderr).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -36,6 +39,9 @@ async function main(argv: string[]): Promise<number> {
       relay: { type: 'string' },
       count: { type: 'string' },
       link: { type: 'string' },
+      camera: { type: 'string' },
+      stream: { type: 'string' },
+      out: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -92,6 +98,13 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         client.close();
       }
+    }
+    case 'live': {
+      const stream = values.stream ?? 'main';
+      if (stream !== 'main' && stream !== 'sub') throw new CliError(2, '--stream is main or sub');
+      const count = values.count === undefined ? 100 : Number(values.count);
+      if (!Number.isInteger(count) || count < 1) throw new CliError(2, '--count must be a positive integer');
+      return live(need('keys'), values.relay, values.password, need('camera'), stream, count, need('out'));
     }
     case 'events':
       return events(need('keys'), values.relay, values.password, values.count === undefined ? Infinity : Number(values.count));
@@ -192,6 +205,42 @@ async function events(keysPath: string, relay: string | undefined, password: str
       )
       .catch((err: unknown) => reject(err));
   });
+}
+
+/** Writes the init segment and `count` fragments to `out`: a file ffprobe and players read. */
+async function live(keysPath: string, relay: string | undefined, password: string | undefined, camera: string, stream: 'main' | 'sub', count: number, out: string): Promise<number> {
+  const keys = readKeys(keysPath);
+  const client = await RemoteClient.connect(keys, relay);
+  requireOnline(client);
+  const token = await accessToken(client, keys, keysPath, password);
+  if (!token) throw new CliError(3, 'not logged in: run hearth-remote login first');
+  const fd = openSync(out, 'w');
+  let fragments = 0;
+  let bytes = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const view = client.live(
+        token,
+        camera,
+        (message) => {
+          writeSync(fd, message.data);
+          bytes += message.data.length;
+          if (!message.init && ++fragments >= count) {
+            void view.then((v) => v.close());
+            resolve();
+          }
+        },
+        (err) => (err ? reject(err) : resolve()),
+        { stream },
+      );
+      view.catch(reject);
+    });
+  } finally {
+    closeSync(fd);
+    client.close();
+  }
+  process.stdout.write(`${JSON.stringify({ camera, stream, fragments, bytes, out })}\n`);
+  return 0;
 }
 
 /** A valid access token: the stored one, a refreshed one, or a fresh login with --password. */
