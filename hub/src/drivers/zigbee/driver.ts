@@ -9,6 +9,7 @@ import type { CreateDeviceInput } from '../../devices/registry.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
 import { findByDevice, postProcessConvertedFromZigbeeMessage, setLogger as setConvertersLogger, type Definition } from 'zigbee-herdsman-converters';
 import { capabilitiesFromExposes, converterCommandFor, stateFromConverted, type ExposeLike } from './exposes.ts';
+import { ZigbeeAvailability } from './availability.ts';
 import { loadOrCreateNetwork, zigbeeDir } from './network.ts';
 
 export type ZigbeeAdapter = 'zstack' | 'ember' | 'deconz' | 'zigate' | 'zboss';
@@ -94,16 +95,23 @@ export class ZigbeeDriver implements Driver {
   #stopping = false;
   #attempt = 0;
   #restartTimer: TimerHandle | undefined;
-  #sweepTimer: TimerHandle | undefined;
   #channel: number | null = null;
   #adopting = new Set<string>();
   /** Converter definitions by IEEE address, and each device's state as the converters see it. */
   #definitions = new Map<string, Definition>();
   #converted = new Map<string, Record<string, unknown>>();
-  #pinging = new Set<string>();
+  readonly #availability: ZigbeeAvailability;
 
   constructor(deps: ZigbeeDriverDeps) {
     this.#deps = deps;
+    this.#availability = new ZigbeeAvailability({
+      clock: deps.clock,
+      availabilityTimeoutS: deps.config.availabilityTimeoutS,
+      batteryAvailabilityTimeoutS: deps.config.batteryAvailabilityTimeoutS,
+      ctx: () => this.#ctx,
+      controller: () => this.#running(),
+      ieeeOf,
+    });
   }
 
   async start(ctx: DriverContext): Promise<void> {
@@ -127,7 +135,7 @@ export class ZigbeeDriver implements Driver {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#restartTimer?.cancel();
-    this.#sweepTimer?.cancel();
+    this.#availability.stop();
     const controller = this.#controller;
     this.#controller = undefined;
     if (controller) {
@@ -278,7 +286,7 @@ export class ZigbeeDriver implements Driver {
       this.#attempt = 0;
       log.info({ result, port: config.port, adapter: config.adapter, channel: this.#channel }, 'zigbee coordinator started');
       this.#reconcile(controller);
-      this.#scheduleSweep();
+      this.#availability.start();
     } catch (err) {
       if (this.#stopping) return;
       log.error({ err: (err as Error).message, port: config.port }, 'zigbee coordinator failed to start');
@@ -324,7 +332,7 @@ export class ZigbeeDriver implements Driver {
     this.#deps.log.error('zigbee adapter disconnected; restarting');
     this.#controller = undefined;
     this.#state = 'failed';
-    this.#sweepTimer?.cancel();
+    this.#availability.stop();
     controller.removeAllListeners();
     for (const row of this.#ctx?.devices() ?? []) this.#ctx?.reportAvailability(row.id, false);
     // Saves herdsman's database and clears its (process-wide) device cache for the next controller.
@@ -339,7 +347,7 @@ export class ZigbeeDriver implements Driver {
     for (const zd of controller.getDevicesIterator((d) => d.type !== 'Coordinator')) {
       const id = deviceIdFor(zd.ieeeAddr);
       if (ctx.device(id)) {
-        if (zd.lastSeen !== undefined && this.#deps.clock.now() - zd.lastSeen < this.#timeoutMs(zd)) ctx.reportAvailability(id, true);
+        if (zd.lastSeen !== undefined && this.#deps.clock.now() - zd.lastSeen < this.#availability.timeoutMs(zd)) ctx.reportAvailability(id, true);
       } else if (zd.interviewState === 'SUCCESSFUL') {
         void this.#adopt(zd).catch((err: unknown) => this.#deps.log.error({ err, ieee: zd.ieeeAddr }, 'zigbee device could not be added'));
       }
@@ -466,49 +474,6 @@ export class ZigbeeDriver implements Driver {
     const id = deviceIdFor(ieee);
     if (this.#ctx?.device(id)) this.#ctx.reportAvailability(id, false);
     this.#event(ieee, 'left', { deviceId: id });
-  }
-
-  // ---- availability -----------------------------------------------------------------------
-
-  #timeoutMs(zd: Models.Device): number {
-    const battery = zd.powerSource === 'Battery' || zd.type === 'EndDevice';
-    return (battery ? this.#deps.config.batteryAvailabilityTimeoutS : this.#deps.config.availabilityTimeoutS) * 1000;
-  }
-
-  #scheduleSweep(): void {
-    const every = Math.max(1000, Math.min(30_000, (this.#deps.config.availabilityTimeoutS * 1000) / 4));
-    this.#sweepTimer = this.#deps.clock.setTimeout(() => {
-      this.#sweep();
-      if (!this.#stopping && this.#state === 'running') this.#scheduleSweep();
-    }, every);
-  }
-
-  #sweep(): void {
-    const ctx = this.#ctx;
-    const controller = this.#running();
-    if (!ctx || !controller) return;
-    const now = this.#deps.clock.now();
-    for (const row of ctx.devices()) {
-      const zd = controller.getDeviceByIeeeAddr(ieeeOf(row));
-      if (!zd) continue;
-      const age = now - (zd.lastSeen ?? 0);
-      const timeout = this.#timeoutMs(zd);
-      if (row.available && age > timeout) ctx.reportAvailability(row.id, false);
-      else if (age > timeout / 2 && zd.type === 'Router' && !this.#pinging.has(row.id)) void this.#ping(row.id, zd);
-    }
-  }
-
-  async #ping(id: string, zd: Models.Device): Promise<void> {
-    const endpoint = zd.endpoints.find((e) => e.supportsInputCluster('genBasic')) ?? zd.endpoints[0];
-    if (!endpoint) return;
-    this.#pinging.add(id);
-    try {
-      await endpoint.read('genBasic', ['zclVersion'], { disableRecovery: true });
-    } catch {
-      /* no answer: the sweep marks it unavailable once the timeout passes */
-    } finally {
-      this.#pinging.delete(id);
-    }
   }
 }
 
