@@ -23,7 +23,10 @@ import { SessionOwners } from './session-owners.ts';
 import { SqlitePersistence } from './sqlite-persistence.ts';
 
 export interface BrokerLimits {
-  /** Persistent sessions one device credential may hold (see session-owners.ts). */
+  /**
+   * Persistent sessions one device credential may hold (see session-owners.ts). A device uses
+   * only its own id, so 1: sessions it left under other ids before that rule go on its next CONNECT.
+   */
   sessionsPerDevice: number;
   /** Persistent sessions one integration user may hold. */
   sessionsPerIntegration: number;
@@ -46,7 +49,7 @@ export interface BrokerDeps {
 }
 
 export const DEFAULT_LIMITS: BrokerLimits = {
-  sessionsPerDevice: 4,
+  sessionsPerDevice: 1,
   sessionsPerIntegration: 16,
   sessionExpiryMs: 30 * 24 * 3600_000,
   maxRetained: 100_000,
@@ -120,6 +123,7 @@ export class Broker {
         counters: this.#counters,
         warn: this.#warn,
         clientIdOwner: (clientId) => this.#clientIdOwner(clientId),
+        isDeviceId: (clientId) => this.credentials.isDevice(clientId),
         accepted: (client, principal) => this.#accepted(client, principal),
       });
       const aedes = new Aedes({
@@ -286,6 +290,11 @@ export class Broker {
     client.conn.once('close', () => this.#released(client));
 
     const owners = this.#owners!;
+    // A device's id is its own: a session another credential left under it (an integration that
+    // took the id before the device was added) is dropped before aedes restores it, and aedes'
+    // takeover [MQTT-3.1.4-2] closes such a connection if it is live.
+    const owner = owners.owner(client.id);
+    if (owner !== undefined && owner !== principal.username) this.#dropSession(client.id, 'taken back by its device');
     if (client.clean) {
       // A clean session discards any earlier session under this id [MQTT-3.1.2-6].
       if (owners.has(client.id)) {

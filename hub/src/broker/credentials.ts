@@ -165,6 +165,13 @@ export class MqttCredentials {
     return entry && matches ? entry.principal : undefined;
   }
 
+  /** True if `username` is a device's credential (a device's MQTT username is its id). */
+  isDevice(username: string): boolean {
+    const cached = this.#cache.get(username);
+    if (cached) return cached.principal.kind === 'device';
+    return this.#store.mqttCredentials.byUsername(username)?.kind === 'device';
+  }
+
   /** Drops every cached credential (tests, and after bulk changes to the table). */
   clearCache(): void {
     this.#cache.clear();

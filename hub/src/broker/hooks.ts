@@ -20,6 +20,8 @@ export interface HookContext {
   readonly warn: LogThrottle;
   /** The credential that owns `clientId` (a live connection or a persistent session), if any. */
   clientIdOwner(clientId: string): string | undefined;
+  /** True if `clientId` is a device's id (its credential exists): reserved for that device. */
+  isDeviceId(clientId: string): boolean;
   /** A CONNECT passed authentication; aedes goes on to restore the session and send CONNACK. */
   accepted(client: HearthClient, principal: Principal): void;
 }
@@ -60,10 +62,18 @@ export function createHooks(ctx: HookContext): Hooks {
     if (username === undefined) return refuse(NOT_AUTHORIZED, 'anonymous');
     const principal = password === undefined ? undefined : ctx.credentials.verify(username, password);
     if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
-    // A client id in use by another credential (live or as a persistent session) is refused:
-    // taking it over would disconnect that client [MQTT-3.1.4-2] or hand over its session.
-    const owner = ctx.clientIdOwner(client.id);
-    if (owner !== undefined && owner !== principal.username) return refuse(IDENTIFIER_REJECTED, 'client id belongs to another credential');
+    // Client ids are not secret (a plug's id is its mDNS name), so whoever takes one could lock
+    // its owner out: a device connects only as its own id, and that id is always its own (an
+    // integration holding it loses it, see Broker.#accepted); integrations may not use a
+    // device's id. Any other id in use by another credential (live or as a persistent session)
+    // is refused: taking it over would disconnect that client [MQTT-3.1.4-2] or hand over its session.
+    if (principal.kind === 'device') {
+      if (state.emptyId || client.id !== principal.deviceId) return refuse(IDENTIFIER_REJECTED, 'a device may only use its own id as client id');
+    } else {
+      if (ctx.isDeviceId(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id is a device id');
+      const owner = ctx.clientIdOwner(client.id);
+      if (owner !== undefined && owner !== principal.username) return refuse(IDENTIFIER_REJECTED, 'client id belongs to another credential');
+    }
     // The will is published in the client's name later; check it now so it can never escape the ACL.
     if (state.willTopic !== undefined && !principal.policy.canPublish(state.willTopic)) return refuse(NOT_AUTHORIZED, 'will topic not allowed');
     state.principal = principal;

@@ -69,9 +69,9 @@ describe('broker topic ACLs', () => {
 
   it('a device subscription refused by mosquitto_sub reports the failure', async () => {
     const creds = h.device('plug-a');
-    const sub = await mosquitto('mosquitto_sub', ['-p', String(h.port), '-u', creds.username, '-P', creds.password, '-t', 'hearth/plug-b/#', '-t', 'hearth/plug-a/cmd', '-d', '-W', '1']);
+    const sub = await mosquitto('mosquitto_sub', ['-p', String(h.port), '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', 'hearth/plug-b/#', '-t', 'hearth/plug-a/cmd', '-d', '-W', '1']);
     expect(sub.stdout).toContain('Subscribed (mid: 1): 128, 0');
-    const alone = await mosquitto('mosquitto_sub', ['-p', String(h.port), '-u', creds.username, '-P', creds.password, '-t', 'hearth/plug-b/#', '-W', '1']);
+    const alone = await mosquitto('mosquitto_sub', ['-p', String(h.port), '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', 'hearth/plug-b/#', '-W', '1']);
     expect(alone.stderr).toMatch(/All subscription requests were denied/);
   });
 
@@ -109,10 +109,10 @@ describe('broker topic ACLs', () => {
     const watch = await watcher();
     const seen: string[] = [];
     watch.on('message', (topic) => seen.push(topic));
-    const refused = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-u', a.username, '-P', a.password, '-t', 'hearth/plug-b/state', '-m', '{}', '-q', '1']);
+    const refused = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-i', a.clientId, '-u', a.username, '-P', a.password, '-t', 'hearth/plug-b/state', '-m', '{}', '-q', '1']);
     expect(refused.code).toBe(0); // acknowledged: the refusal is silent by design (hooks.ts)
     const own = nextMessage(watch, (t) => t === 'hearth/plug-a/state');
-    const allowed = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-u', a.username, '-P', a.password, '-t', 'hearth/plug-a/state', '-m', '{}', '-q', '1']);
+    const allowed = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-i', a.clientId, '-u', a.username, '-P', a.password, '-t', 'hearth/plug-a/state', '-m', '{}', '-q', '1']);
     expect(allowed.code).toBe(0);
     await own;
     // (plug-a's offline status, published when each mosquitto_pub disconnected, is fine)

@@ -15,8 +15,8 @@ export interface Harness {
   bus: EventBus;
   dir: string;
   port: number;
-  /** Adds a device row and gives it MQTT credentials. */
-  device(id: string): { username: string; password: string };
+  /** Adds a device row and gives it MQTT credentials; `clientId` is the device id, the only one it may use. */
+  device(id: string): { username: string; password: string; clientId: string };
   /** Stops this broker and starts a new one on the same database file (a hub restart). */
   restart(): Promise<void>;
   /** Stops the broker, closes the store, removes the temp dir. */
@@ -55,7 +55,7 @@ export async function startBroker(options: HarnessOptions = {}): Promise<Harness
       if (!store.devices.byId(id)) {
         store.devices.insert({ id, name: id, roomId: null, driver: 'mqtt', model: 'test', capabilities: [], config: {}, available: false, createdAt: now, updatedAt: now });
       }
-      return broker.credentials.createDeviceCredential(id);
+      return { ...broker.credentials.createDeviceCredential(id), clientId: id };
     },
     async restart() {
       await broker.stop();

@@ -77,7 +77,7 @@ describe('hub-internal publish and subscribe (drivers)', () => {
       expect(broker.healthy()).toBe(true);
       const now = Date.now();
       store.devices.insert({ id: 'plug-a', name: 'a', roomId: null, driver: 'mqtt', model: 't', capabilities: [], config: {}, available: false, createdAt: now, updatedAt: now });
-      const plug = await connectMqtt(broker.port, broker.credentials.createDeviceCredential('plug-a')); // announced on $SYS/.../new/clients
+      const plug = await connectMqtt(broker.port, { ...broker.credentials.createDeviceCredential('plug-a'), clientId: 'plug-a' }); // announced on $SYS/.../new/clients
       clients.push(plug);
       await plug.publishAsync('hearth/plug-a/state', '{}', { qos: 1 });
       await eventually(() => seen.includes('hearth/plug-a/state'), 10_000, 'state');

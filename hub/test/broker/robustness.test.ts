@@ -111,8 +111,9 @@ describe('broker robustness', () => {
   }, 90_000);
 
   it('clients churning through new ids leave nothing behind; persistent sessions are bounded per credential', async () => {
-    h = await startBroker({ limits: { sessionsPerDevice: 3 } });
-    const creds = h.device('plug-a');
+    // (A device may only use its own id; an integration user may use any other.)
+    h = await startBroker({ limits: { sessionsPerIntegration: 3 } });
+    const creds = h.broker.credentials.createIntegrationUser({ username: 'script', scope: 'read', topics: ['hearth/#'] });
     for (let i = 0; i < 50; i++) {
       const c = await connectMqtt(h.port, { ...creds, clientId: `churn-${i}`, clean: true });
       await c.subscribeAsync('hearth/plug-a/cmd', { qos: 1 });

@@ -171,7 +171,9 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
   it("plug A's credentials cannot publish as plug B nor read B's commands", async () => {
     const password = passwordIn(stateDir(A.id));
     expect(password, 'the MQTT password in the simulator state dir').toBeDefined();
-    const asA = await connectMqtt(hub.mqtt, { clientId: `${A.id}-probe`, username: A.id, password: password! });
+    // A device may use only its own client id: this connection takes A's over from the simulator,
+    // which comes back after its reconnect back-off (at least 500 ms; the probe needs far less).
+    const asA = await connectMqtt(hub.mqtt, { clientId: A.id, username: A.id, password: password! });
     clients.push(asA);
     const before = (await device(B.id)).state.switch;
     await asA.publishAsync(`hearth/${B.id}/state`, JSON.stringify({ switch: !before }), { qos: 1 });
@@ -187,6 +189,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
     const after = await device(B.id);
     expect([after.state.switch, after.available]).toEqual([before, true]);
     asA.end(true);
+    await waitFor(async () => ((await device(A.id)).available === true ? true : undefined), 'A back online', 40_000);
   });
 
   it('kill -9 a simulator: offline within the keepalive; restarted on the same state: online again, no re-pairing', async () => {
