@@ -19,7 +19,8 @@ const USAGE = `Usage:
       call the hub's API through the relay; prints the body, exits 1 on an HTTP error.
       With the hub offline, GET /api/v1/devices answers from the last-known state
   hearth-remote state  --keys FILE [--relay URL]
-      the relay's last-known state of the home (sealed; opened here) and "offline since"
+      the relay's last-known state of the home (sealed; opened here with the home key, which
+      a device gets at its remote login) and "offline since"
   hearth-remote events --keys FILE [--relay URL] [--count N]
       print the hub's events (one JSON per line) after a line {"type":"ready",...}
   hearth-remote live   --keys FILE --camera ID --out FILE [--stream main|sub] [--count N]
@@ -93,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
       const client = await RemoteClient.connect(keys, values.relay);
       try {
         const state = await client.lastState();
+        if (state.snapshotError) throw new CliError(3, snapshotProblem(state.snapshotError));
         process.stdout.write(`${JSON.stringify(state)}\n`);
         return 0;
       } finally {
@@ -167,6 +169,7 @@ async function call(keysPath: string, relay: string | undefined, password: strin
       // The hub is away: a device list can still come from the relay's sealed last-known copy.
       if (method === 'GET' && path.split('?')[0] === '/api/v1/devices') {
         const state = await client.lastState();
+        if (state.snapshotError) throw new CliError(3, `hub_offline; ${snapshotProblem(state.snapshotError)}`);
         if (!state.snapshot) throw new CliError(3, 'hub_offline (no last-known state yet)');
         process.stderr.write(`hearth-remote: hub offline since ${iso(state.offlineSince)}; last-known state from ${new Date(state.snapshot.at).toISOString()}\n`);
         process.stdout.write(`${JSON.stringify({ offline: true, offlineSince: state.offlineSince, snapshotAt: state.snapshot.at, devices: state.snapshot.devices })}\n`);
@@ -175,7 +178,10 @@ async function call(keysPath: string, relay: string | undefined, password: strin
       throw new CliError(3, `hub_offline (since ${iso(client.offlineSince)})`);
     }
     const token = await accessToken(client, keys, keysPath, password);
+    const homeKey = keys.homeKey;
     const response = await client.call(method, path, { ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}) });
+    // A login or refresh called by hand brought a (new) home key: keep it.
+    if (keys.homeKey !== homeKey) writeKeys(keysPath, keys);
     printBody(response);
     return response.status >= 400 ? 1 : 0;
   } finally {
@@ -277,6 +283,13 @@ function requireOnline(client: RemoteClient): void {
 
 function printBody(response: RemoteResponse): void {
   if (response.body.length > 0) process.stdout.write(`${fromUtf8(response.body)}\n`);
+}
+
+/** The code first (tests and scripts read it), then what to do about it. */
+function snapshotProblem(code: string): string {
+  if (code === 'home_key_missing') return `${code} (this device has no home key: log in through the relay first, hearth-remote login; guests never get one)`;
+  if (code === 'state_unreadable') return `${code} (the home key changed since this device last logged in: hearth-remote login)`;
+  return code;
 }
 
 function iso(ms: number | null): string {

@@ -19,7 +19,12 @@ export interface EnrolledDevice {
   username: string;
   hubId: string;
   relayUrls: string[];
-  /** The home key sealed to this device (null for guests). */
+  /**
+   * The home key sealed to this device: null for guests, and until the first remote login of a
+   * device enrolled by invite. Login and refresh answers through the relay carry the current one
+   * (it rotates when a device or user is removed); the client keeps it here (`RemoteClient`
+   * updates this object, its owner saves it).
+   */
   homeKey: string | null;
 }
 
@@ -31,6 +36,12 @@ export interface RemoteResponse {
 
 export interface LastState {
   snapshot: StateSnapshot | null;
+  /**
+   * Why a stored snapshot could not be opened: `home_key_missing` (no home key yet: log in
+   * through the relay; guests never get one), `state_unreadable` (the key rotated since: log in
+   * or refresh to get the new one). null when it opened or the relay has none.
+   */
+  snapshotError: string | null;
   storedAt: number | null;
   hubOnline: boolean;
   offlineSince: number | null;
@@ -63,6 +74,8 @@ interface Subscription {
 const LIVE_EXTRA_WINDOW = 7 * WINDOW;
 /** A credit frame the relay dropped (rate_limited) goes again after this long. */
 const CREDIT_RETRY_MS = 250;
+/** Answers that carry the device's sealed home key (login, refresh, password change). */
+const SESSION_PATHS = new Set(['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/me/password']);
 
 interface LiveView {
   assembler: MediaAssembler;
@@ -133,7 +146,9 @@ export class RemoteClient {
   }
 
   async call(method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<RemoteResponse> {
-    return this.request(method, path, options).response;
+    const response = await this.request(method, path, options).response;
+    this.#keepHomeKey(path, response);
+    return response;
   }
 
   credit(stream: number, bytes: number): void {
@@ -257,8 +272,9 @@ export class RemoteClient {
             } else if (message.type === 'state' && 'hubOnline' in message) {
               const waiter = this.#stateWaiter;
               this.#stateWaiter = null;
+              const opened = this.#openSnapshot(message.blob);
               waiter?.({
-                snapshot: message.blob && this.#device.homeKey ? openState(fromBase64(message.blob), openFromHub(fromBase64(this.#device.homeKey), this.#keys.box.secretKey)) : null,
+                ...opened,
                 storedAt: message.storedAt,
                 hubOnline: message.hubOnline,
                 offlineSince: message.offlineSince,
@@ -285,6 +301,27 @@ export class RemoteClient {
         }
       });
     });
+  }
+
+  #openSnapshot(blob: string | null): { snapshot: StateSnapshot | null; snapshotError: string | null } {
+    if (!this.#device.homeKey) return { snapshot: null, snapshotError: 'home_key_missing' };
+    if (!blob) return { snapshot: null, snapshotError: null };
+    try {
+      return { snapshot: openState(fromBase64(blob), openFromHub(fromBase64(this.#device.homeKey), this.#keys.box.secretKey)), snapshotError: null };
+    } catch (err) {
+      return { snapshot: null, snapshotError: err instanceof ProtocolError ? err.code : 'state_unreadable' };
+    }
+  }
+
+  /** A login or refresh answer through the relay carries the sealed home key: keep the newest. */
+  #keepHomeKey(path: string, response: RemoteResponse): void {
+    if (response.status !== 200 || !SESSION_PATHS.has(path.split('?')[0]!)) return;
+    try {
+      const body = JSON.parse(fromUtf8(response.body)) as { homeKey?: unknown };
+      if (typeof body.homeKey === 'string') this.#device.homeKey = body.homeKey;
+    } catch {
+      // not JSON: nothing to keep
+    }
   }
 
   #resolveOpen(resolve: () => void): void {

@@ -56,6 +56,8 @@ export interface ApiZigbee {
 export interface ApiRemote {
   enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
   callerOf(marker: string): { id: string; userId: string; username: string; invite?: true } | null;
+  /** The home key sealed to a remote device, for its login's or refresh's answer (or null). */
+  sessionHomeKey(deviceId: string, accessToken: string): string | null;
   invite(actor: UserActor, name: string): { id: string; name: string; expiresAt: number; link: string };
   withdrawInvite(actor: UserActor, id: string): void;
   redeem(inviteId: string, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
@@ -64,6 +66,8 @@ export interface ApiRemote {
   devices: {
     list(actor: UserActor): { id: string; name: string; publicKey: string; userId: string; username: string; role: string; createdAt: number }[];
     revoke(actor: UserActor, id: string): void;
+    /** The device if `actor` may change it (own; an admin: anyone's but an owner's), else throws. */
+    manageable(actor: UserActor, id: string): { id: string };
     /** Every device of the user, at the hub and (through the tunnel) the relay; returns how many. */
     revokeUser(userId: string): number;
     setPush(actor: UserActor, id: string, subscription: { endpoint: string; keys: { p256dh: string; auth: string } } | null): void;

@@ -4,6 +4,8 @@ import type { ApiRemote } from './deps.ts';
 
 /** The header the relay part sets on requests it injects; a LAN request carrying it is refused. */
 export const REMOTE_HEADER = 'x-hearth-remote';
+/** Answers that open a session: through the relay they also carry the sealed home key. */
+const SESSION_ROUTES = new Set(['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/me/password']);
 
 export interface RemoteCaller {
   deviceId: string;
@@ -43,6 +45,17 @@ export function installRemote(app: FastifyInstance, remote: ApiRemote | undefine
     request.remote = { deviceId: device.id, userId: device.userId, username: device.username, invite: device.invite === true };
     if (request.routeOptions.config.localOnly) throw new HubError('local_only', 'this can only be done on the home network');
     if (device.invite && !request.routeOptions.config.inviteRedeem) throw new HubError('invite_only', 'an invite link can only enrol a device');
+  });
+  // A remote login or refresh answers the session and the home key sealed to the device
+  // (docs/relay-protocol.md "Keys"): the key reaches a device only once its user's password (and
+  // code) or refresh token were checked, never with an invite link alone.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const caller = request.remote;
+    if (!caller || caller.invite || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+    if (!SESSION_ROUTES.has(request.routeOptions.url ?? '')) return payload;
+    const session = JSON.parse(payload) as { accessToken?: unknown };
+    if (typeof session.accessToken !== 'string') return payload;
+    return JSON.stringify({ ...session, homeKey: remote?.sessionHomeKey(caller.deviceId, session.accessToken) ?? null });
   });
   app.addHook('preHandler', async (request) => {
     const caller = request.remote;

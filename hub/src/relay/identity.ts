@@ -35,6 +35,17 @@ export function loadHubIdentity(settings: SettingsRepo): HubIdentity {
   };
 }
 
+/**
+ * A new home key, kept at once: called when a device or a user leaves, so whoever held the old
+ * key (sealed to a removed device) cannot open the snapshots sealed from now on. Devices that
+ * stay get the new key at their next remote login or refresh (service.ts `sessionHomeKey`).
+ */
+export function rotateHomeKey(settings: SettingsRepo): Uint8Array {
+  const key = nacl.randomBytes(32);
+  settings.set(HOME_KEY, Buffer.from(key).toString('base64'));
+  return key;
+}
+
 function secret(settings: SettingsRepo, key: string): Uint8Array {
   let value = settings.get<string>(key);
   if (typeof value !== 'string' || Buffer.from(value, 'base64').length !== 32) {

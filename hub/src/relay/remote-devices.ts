@@ -44,6 +44,8 @@ export class RemoteDevices {
   onChange: (devices: RemoteDevice[], revokedKeys: string[]) => void = () => {};
   /** A user's devices were all revoked (removed or demoted): their open invites go too. */
   onUserRevoked: (userId: string) => void = () => {};
+  /** Devices left the list (revoked, their user removed or demoted): the home key rotates. */
+  onRemoved: (gone: RemoteDevice[]) => void = () => {};
 
   constructor(settings: SettingsRepo, clock: Clock) {
     this.#settings = settings;
@@ -91,17 +93,28 @@ export class RemoteDevices {
   }
 
   revoke(actor: UserActor, id: string): void {
-    const device = this.all().find((d) => d.id === id);
-    // Someone else's device answers like a missing one, so ids cannot be probed.
-    if (!device || (!hasRole(actor, 'admin') && device.userId !== actor.userId)) throw new HubError('remote_device_not_found', 'no such remote device');
+    this.manageable(actor, id);
     this.#remove((d) => d.id === id);
   }
 
-  /** Sets (or with null clears) a device's Web Push subscription: its own user or an admin. */
-  setPush(actor: UserActor, id: string, subscription: PushSubscription | null): void {
-    const devices = this.all();
-    const device = devices.find((d) => d.id === id);
+  /**
+   * The device `actor` may change (revoke, re-point its notifications, test them): their own,
+   * or as an admin anyone's but an owner's. Someone else's device answers like a missing one to
+   * a member, so ids cannot be probed; an admin sees an owner's device listed, so it is 403
+   * `forbidden`, as for changing the owner's account (hub/src/auth/user-admin.ts).
+   */
+  manageable(actor: UserActor, id: string): RemoteDevice {
+    const device = this.all().find((d) => d.id === id);
     if (!device || (!hasRole(actor, 'admin') && device.userId !== actor.userId)) throw new HubError('remote_device_not_found', 'no such remote device');
+    if (device.userId !== actor.userId && device.role === 'owner' && actor.role !== 'owner') throw new HubError('forbidden', "only an owner can change an owner's remote devices");
+    return device;
+  }
+
+  /** Sets (or with null clears) a device's Web Push subscription: see `manageable` for who may. */
+  setPush(actor: UserActor, id: string, subscription: PushSubscription | null): void {
+    this.manageable(actor, id);
+    const devices = this.all();
+    const device = devices.find((d) => d.id === id)!;
     if (subscription) device.push = checkSubscription(subscription);
     else delete device.push;
     // Not a change of who may connect: the relay's list stays as it is.
@@ -132,6 +145,7 @@ export class RemoteDevices {
     const gone = devices.filter(match);
     if (gone.length === 0) return 0;
     this.#save(devices.filter((d) => !match(d)), [...this.revokedKeys(), ...gone.map((d) => d.publicKey)].slice(-1000));
+    this.onRemoved(gone);
     return gone.length;
   }
 

@@ -13,7 +13,7 @@ import { hasRole } from '../devices/access.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import type { RecorderService } from '../recorder/service.ts';
 import type { Store } from '../store/store.ts';
-import { loadHubIdentity, type HubIdentity } from './identity.ts';
+import { loadHubIdentity, rotateHomeKey, type HubIdentity } from './identity.ts';
 import { PushSender } from './push.ts';
 import { PushDelivery, type PushOutcome } from './push-delivery.ts';
 import { Outbox } from './outbox.ts';
@@ -44,7 +44,11 @@ export interface Enrolment {
   hubId: string;
   hubPublicKey: string;
   relayUrls: string[];
-  /** The home key sealed to the device's box key; null for guests (the snapshot shows every device). */
+  /**
+   * The home key sealed to the device's box key: on LAN enrolment (the user is logged in) for a
+   * member or above; null for guests (the snapshot shows every device) and for a device enrolled
+   * by invite, which gets it with its first remote login (`sessionHomeKey`).
+   */
   homeKey: string | null;
 }
 
@@ -92,6 +96,7 @@ export class RemoteAccess {
     this.devices.onUserRevoked = (userId) => {
       if (this.invites.dropUser(userId) > 0) this.#devicesChanged();
     };
+    this.devices.onRemoved = () => this.#rotateHomeKey();
     this.push = new PushSender(deps.store.settings, this.identity.hubId);
     this.#pushes = new PushDelivery({
       devices: this.devices,
@@ -107,9 +112,13 @@ export class RemoteAccess {
   }
 
   enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): Enrolment {
+    return this.#enroll(actor, body, true);
+  }
+
+  #enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }, withHomeKey: boolean): Enrolment {
     if (this.relayUrls.length === 0) throw new HubError('relay_not_configured', 'this hub has no relay configured (--relay URL)');
     const device = this.devices.enroll(actor, body);
-    const homeKey = hasRole(actor, 'member') ? toBase64(sealToDevice(this.identity.homeKey, fromBase64(device.boxPublicKey))) : null;
+    const homeKey = withHomeKey ? this.#sealedHomeKey(device) : null;
     return {
       device: { id: device.id, name: device.name, role: device.role, createdAt: device.createdAt },
       hubId: this.identity.hubId,
@@ -147,8 +156,9 @@ export class RemoteAccess {
     const invite = this.invites.byId(inviteId);
     if (!invite) throw new HubError('invite_not_found', 'this invite was used, withdrawn or has expired');
     const actor: UserActor = { kind: 'user', userId: invite.userId, username: invite.username, role: invite.role };
-    // Enrol first: a key refused (malformed, already enrolled) leaves the invite usable.
-    const enrolment = this.enroll(actor, body);
+    // Enrol first: a key refused (malformed, already enrolled) leaves the invite usable. No home
+    // key: the link alone must not open the home's snapshot; it comes with the first login.
+    const enrolment = this.#enroll(actor, body, false);
     this.invites.take(inviteId);
     this.#redeemedKeys.add(invite.publicKey);
     this.#deps.clock.setTimeout(() => {
@@ -157,6 +167,38 @@ export class RemoteAccess {
     }, REDEEMED_GRACE_MS);
     this.#devicesChanged();
     return { ...enrolment, username: invite.username };
+  }
+
+  /**
+   * The home key for a remote login's or refresh's answer (the API's remote hook adds it): only
+   * after the hub checked the user's password (and code) or their refresh token, only for the
+   * device's own user and a member or above, sealed to the device's box key, and inside the
+   * end-to-end session like the rest of the answer. So an invite link alone never reads the
+   * snapshot, and devices that stay get the key rotated by a removal at their next refresh.
+   */
+  sessionHomeKey(deviceId: string, accessToken: string): string | null {
+    const device = this.devices.all().find((d) => d.id === deviceId);
+    if (!device) return null;
+    try {
+      const { actor } = this.#deps.auth.inspectAccess(accessToken);
+      if (actor.userId !== device.userId) return null;
+    } catch {
+      return null;
+    }
+    return this.#sealedHomeKey(device);
+  }
+
+  #sealedHomeKey(device: RemoteDevice): string | null {
+    return hasRole({ kind: 'user', userId: device.userId, username: device.username, role: device.role }, 'member') ? toBase64(sealToDevice(this.identity.homeKey, fromBase64(device.boxPublicKey))) : null;
+  }
+
+  /**
+   * A device or user left: a new home key, and a snapshot sealed with it at once, so the key a
+   * removed device held opens nothing the relay stores from now on.
+   */
+  #rotateHomeKey(): void {
+    this.identity.homeKey = rotateHomeKey(this.#deps.store.settings);
+    this.#sync?.publishNow();
   }
 
   /** The enrolled device a request's remote marker names, or null if the marker is not ours. */
@@ -228,7 +270,7 @@ export class RemoteAccess {
     });
     this.#tunnel = tunnel;
     this.#outbox = outbox;
-    this.#sync = new StateSync({ bus, clock, registry, homeKey: this.identity.homeKey, publish: (blob) => tunnel.sendControl({ type: 'state', blob }) });
+    this.#sync = new StateSync({ bus, clock, registry, homeKey: () => this.identity.homeKey, publish: (blob) => tunnel.sendControl({ type: 'state', blob }) });
     this.#sync.start();
     // A rule's notify action lands in the audit log; it also goes to members' devices.
     bus.on('relay.push', 'audit', (event) => {

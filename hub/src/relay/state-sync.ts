@@ -18,11 +18,12 @@ export class StateSync {
   readonly #bus: EventBus;
   readonly #clock: Clock;
   readonly #registry: DeviceRegistry;
-  readonly #homeKey: Uint8Array;
+  /** Read at each snapshot: the key rotates when a device or user is removed. */
+  readonly #homeKey: () => Uint8Array;
   readonly #publish: (blob: string) => void;
   #timer: TimerHandle | undefined;
 
-  constructor(deps: { bus: EventBus; clock: Clock; registry: DeviceRegistry; homeKey: Uint8Array; publish: (blob: string) => void }) {
+  constructor(deps: { bus: EventBus; clock: Clock; registry: DeviceRegistry; homeKey: () => Uint8Array; publish: (blob: string) => void }) {
     this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#registry = deps.registry;
@@ -58,7 +59,7 @@ export class StateSync {
       state: d.state,
       updatedAt: d.updatedAt,
     }));
-    this.#publish(toBase64(sealState({ at: this.#clock.now(), devices }, this.#homeKey)));
+    this.#publish(toBase64(sealState({ at: this.#clock.now(), devices }, this.#homeKey())));
   }
 
   #schedule(): void {

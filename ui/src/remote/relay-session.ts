@@ -1,5 +1,6 @@
 import { RemoteClient, type EnrolledDevice, type LastState } from '../../../cloud-relay/src/protocol/client.ts';
 import { ProtocolError } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { saveDevice } from './keystore.ts';
 
 /**
  * The page's one end-to-end session with its hub through the relay (the shared `RemoteClient`,
@@ -27,7 +28,10 @@ export class RelaySession {
   /** One API call, answered as a fetch `Response` so the API client reads it like a LAN one. */
   async fetch(method: string, url: string, body: unknown, token: string | null): Promise<Response> {
     const client = await this.#connected();
+    const homeKey = this.#device.homeKey;
     const res = await client.call(method, url, { ...(body !== undefined ? { body } : {}), ...(token ? { token } : {}) });
+    // A login or refresh brought the (first, or rotated) home key: keep it for offline snapshots.
+    if (this.#device.homeKey !== homeKey) void saveDevice(this.#device).catch(() => undefined);
     const empty = res.status === 204 || res.status === 304;
     return new Response(empty ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers: res.headers });
   }

@@ -96,8 +96,7 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
 
   // "Send a test notification": what each push service answered, so a broken setup shows.
   app.post('/remote/devices/:id/push/test', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request) => {
-    const device = remote().devices.list(actorOf(request)).find((d) => d.id === request.params.id);
-    if (!device) throw new HubError('remote_device_not_found', 'no such remote device');
+    const device = remote().devices.manageable(actorOf(request), request.params.id);
     return { results: await remote().notify({ title: 'Hearth', body: 'Test notification' }, { deviceId: device.id }) };
   });
 
