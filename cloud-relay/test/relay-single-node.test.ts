@@ -171,6 +171,10 @@ describe('relay: one node with SQLite', () => {
     const owners = await remote(['call', '--keys', keys, 'GET', '/api/v1/me']);
     expect(owners.code, owners.stderr).toBe(0);
     expect(JSON.parse(owners.stdout).username).toBe('owner');
+    // The removal rotated the home key: the owner's device gets the new one at its next login.
+    expect((await remote(['login', '--keys', keys, '--password', PASSWORD])).code).toBe(0);
+    const state = await remote(['state', '--keys', keys]);
+    expect(state.code, state.stderr).toBe(0);
   });
 
   it('the last-known state and "offline since" survive a relay restart (SQLite)', async () => {
