@@ -53,7 +53,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   try {
     const hub = await startHub(join(tmp, 'hub'), ['--mdns', 'lo']);
     cleanups.unshift(() => hub.stop());
-    const token = await setupOwner(hub.baseUrl);
+    const token = await setupOwner(hub);
     const pid = hub.proc.pid!;
 
     // ---- plugs ----------------------------------------------------------------------------

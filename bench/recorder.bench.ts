@@ -62,7 +62,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   ctx.log(`camera: ${url} 1920x1080 at ${fps} fps, H.264 4 Mbit/s, stamped frames`);
   const hub = await startHub(join(tmp, 'data'), [], { HEARTH_RECORDER_SEGMENT_S: '4', HEARTH_RECORDER_MIN_FREE_MB: '0' });
   try {
-    const token = await setupOwner(hub.baseUrl);
+    const token = await setupOwner(hub);
     const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Bench', url } });
     if (added.status !== 201) throw new Error(`adding the camera failed: ${JSON.stringify(added.body)}`);
     const cameraId = added.body.id as string;

@@ -25,6 +25,7 @@ import WebSocket from 'ws';
 import { RemoteClient } from '../cloud-relay/src/protocol/client.ts';
 import { fromBase64, toBase64, utf8 } from '../cloud-relay/src/protocol/encoding.ts';
 import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../cloud-relay/src/protocol/keys.ts';
+import { readSetupCode } from '../hub/test/helpers/http.ts';
 import { freePort, makeTempDir, rssKiB, sleep, spawnTracked, stopChild, waitFor } from './lib/proc.ts';
 import { percentile, ratio, round } from './lib/stats.ts';
 import type { BenchContext } from './run.ts';
@@ -125,7 +126,7 @@ async function latency(ctx: BenchContext, calls: number): Promise<Record<string,
       const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
       return (await res.json()) as Record<string, unknown>;
     };
-    const session = await post('/api/v1/setup', { username: 'owner', password: PASSWORD });
+    const session = await post('/api/v1/setup', { username: 'owner', password: PASSWORD, setupCode: readSetupCode(join(hubDir, 'data')) });
     const token = session.accessToken as string;
     const keys = newDeviceKeys();
     const enrolment = await post('/api/v1/remote/devices', { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name: 'bench' }, token);

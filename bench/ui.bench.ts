@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { CHROMIUM } from '../ui/test/helpers/browser.ts';
-import { addMqttDevice, api, ensureUiBuilt, OWNER, startTestHub } from '../ui/test/helpers/home.ts';
+import { addMqttDevice, api, createOwner, ensureUiBuilt, OWNER, startTestHub } from '../ui/test/helpers/home.ts';
 import { percentile, round } from './lib/stats.ts';
 import type { BenchContext } from './run.ts';
 
@@ -74,7 +74,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const home = await startTestHub();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   try {
-    const token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken as string;
+    const token = (await createOwner(home.hub)).body.accessToken as string;
     const devices = [];
     for (const name of ['Lamp', 'Kettle', 'Heater', 'Fan']) devices.push(await addMqttDevice(home.hub, token, name, ['switch', 'power']));
     const refreshToken = async () => (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: OWNER })).body.refreshToken as string;

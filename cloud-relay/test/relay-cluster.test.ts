@@ -62,7 +62,7 @@ describe('relay: two nodes on a Redis Cluster', () => {
     const config = join(tmp.dir, 'hub.json');
     writeFileSync(config, JSON.stringify({ devices: { commandTimeoutMs: 3000 } }));
     hub = await startHub(join(tmp.dir, 'hub'), ['--config', config, '--relay', node1.url]);
-    token = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
+    token = await setupOwner(hub, 'owner', PASSWORD);
 
     const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: SECRET_NAME, driver: 'mqtt', capabilities: ['switch'] } });
     expect(created.status).toBe(201);

@@ -32,7 +32,7 @@ describe('relay: invite links and the web app on the relay origin', () => {
     tmp = tempDir('hearth-invite-');
     relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--ui', UI_DIST]);
     hub = await startHub(join(tmp.dir, 'hub'), ['--relay', relay.url]);
-    owner = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
+    owner = await setupOwner(hub, 'owner', PASSWORD);
     expect((await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: 'mia', password: PASSWORD, role: 'member' } })).status).toBe(201);
     member = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'mia', password: PASSWORD } })).body.accessToken;
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');

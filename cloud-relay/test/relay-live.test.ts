@@ -51,7 +51,7 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
       HEARTH_RECORDER_MIN_FREE_MB: '0',
       HEARTH_RELAY_LIVE_QUEUE_BYTES: String(LIMIT),
     });
-    token = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
+    token = await setupOwner(hub, 'owner', PASSWORD);
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     keys = join(tmp.dir, 'phone.json');
     const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys]);

@@ -52,7 +52,7 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     writeFileSync(config, JSON.stringify({ devices: { commandTimeoutMs: 3000 } }));
     // Node 1 first: the hub tunnels there and moves on to node 2 only if node 1 goes away.
     hub = await startHub(join(tmp.dir, 'hub'), ['--config', config, '--relay', `${node1.url},${node2.url}`]);
-    token = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
+    token = await setupOwner(hub, 'owner', PASSWORD);
 
     const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: SECRET_NAME, driver: 'mqtt', capabilities: ['switch', 'power'] } });
     expect(created.status).toBe(201);
@@ -76,7 +76,7 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
 
     // Home B: its own hub and phone, tunnelled to node 2.
     homeB = await startHub(join(tmp.dir, 'home-b'), ['--relay', node2.url]);
-    await setupOwner(homeB.baseUrl, 'bea', PASSWORD);
+    await setupOwner(homeB, 'bea', PASSWORD);
     keysB = join(tmp.dir, 'phone-b.json');
     const enrolledB = await remote(['enroll', '--hub', homeB.baseUrl, '--username', 'bea', '--password', PASSWORD, '--keys', keysB]);
     expect(enrolledB.code, enrolledB.stderr).toBe(0);

@@ -32,7 +32,7 @@ describe('relay: one node with SQLite', () => {
     await pushService.start();
     relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--push-allow-loopback']);
     hub = await startHub(join(tmp.dir, 'hub'), ['--relay', relay.url]);
-    token = await setupOwner(hub.baseUrl, 'owner', PASSWORD);
+    token = await setupOwner(hub, 'owner', PASSWORD);
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     keys = join(tmp.dir, 'laptop.json');
     const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys]);
@@ -78,7 +78,7 @@ describe('relay: one node with SQLite', () => {
     // A hub without --relay: no relay to tell, so no enrolment.
     const lone = await startHub(join(tmp.dir, 'lone'));
     try {
-      const loneToken = await setupOwner(lone.baseUrl, 'solo', PASSWORD);
+      const loneToken = await setupOwner(lone, 'solo', PASSWORD);
       const res = await api(lone.baseUrl, 'POST', '/api/v1/remote/devices', { token: loneToken, body: { publicKey: 'A'.repeat(43) + '=', boxPublicKey: 'B'.repeat(43) + '=', name: 'n' } });
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('relay_not_configured');

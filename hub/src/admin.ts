@@ -2,7 +2,9 @@
 /**
  * `hearth-admin`: installer tasks on the hub's machine, without the HTTP API.
  *   hearth-admin create-owner --data DIR --username NAME   (password on stdin, one line)
- * Same checks as `POST /api/v1/setup` (it calls the same AuthService). Exit codes: 0 done,
+ *   hearth-admin setup-code [--data DIR]                   (prints the first-run setup code)
+ * create-owner makes the same checks as `POST /api/v1/setup` (it calls the same AuthService) but
+ * needs no setup code: whoever runs it already controls the hub's machine. Exit codes: 0 done,
  * 1 refused (e.g. already_set_up), 2 bad usage.
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ import { isHubError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
 import { Store } from './store/store.ts';
 
-const USAGE = 'usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)';
+const USAGE = 'usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]';
 
 function fail(code: number, line: string): never {
   process.stderr.write(`hearth-admin: ${line}\n`);
@@ -36,9 +38,33 @@ async function createOwner(args: string[]): Promise<void> {
   const log = createLogger({ level: 'silent' });
   const store = Store.open(config.dataDir);
   try {
-    const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth });
-    const { user } = await auth.setup({ username: values.username, password });
+    const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth, dataDir: config.dataDir });
+    const { user } = await auth.createOwner({ username: values.username, password });
     process.stdout.write(`created owner ${user.username}\n`);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Prints the one-time code the web app asks for on first run (making it if the hub has not yet),
+ * or exits 1 with `already_set_up` once an owner exists.
+ */
+function printSetupCode(args: string[]): void {
+  let values: { data?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args, options: { data: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    fail(2, `${(err as Error).message}\n${USAGE}`);
+  }
+  const config = validateConfig({ dataDir: resolve(values.data ?? process.env.HEARTH_DATA ?? './data') });
+  const log = createLogger({ level: 'silent' });
+  const store = Store.open(config.dataDir);
+  try {
+    const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth, dataDir: config.dataDir });
+    const code = auth.openSetup();
+    if (!code) fail(1, 'already_set_up: the hub already has an owner; log in instead');
+    process.stdout.write(`${code}\n`);
   } finally {
     store.close();
   }
@@ -47,6 +73,7 @@ async function createOwner(args: string[]): Promise<void> {
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'create-owner') await createOwner(rest);
+  else if (command === 'setup-code') printSetupCode(rest);
   else fail(2, USAGE);
 } catch (err) {
   fail(1, isHubError(err) ? `${err.code}: ${err.message}` : (err as Error).message);

@@ -236,7 +236,11 @@ export class Hub {
       {
         name: 'auth',
         start: async () => {
-          this.auth = new AuthService({ store: this.store, bus, clock, log: log.child({ part: 'auth' }), config: config.auth });
+          this.auth = new AuthService({ store: this.store, bus, clock, log: log.child({ part: 'auth' }), config: config.auth, dataDir: config.dataDir });
+          // First run: the owner is created in the web app with this code (or with
+          // `hearth-admin create-owner`); only someone at the hub can read it.
+          const setupCode = this.auth.openSetup();
+          if (setupCode) log.warn({ part: 'auth', setupCodeFile: join(config.dataDir, 'setup-code') }, `no owner yet: open the web app and enter the setup code ${setupCode} (also printed by \`hearth-admin setup-code\`)`);
         },
         stop: async () => {},
       },

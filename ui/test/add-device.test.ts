@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /**
  * The add-device page against the real hub. With mDNS off no plug is discoverable, so pairing
@@ -13,7 +13,7 @@ describe('add device', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER });
+    await createOwner(home.hub);
     browser = await openBrowser();
     const { page } = browser;
     await page.goto(`${home.hub.baseUrl}/#/add`);

@@ -5,7 +5,7 @@ import { startRelay, waitFor, type RelayProcess } from '../../cloud-relay/test/h
 import { RtspCamera, rtspCameraUnavailable } from '../../hub/test/helpers/rtsp-camera.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 const cameraUnavailable = await rtspCameraUnavailable();
 
@@ -33,7 +33,7 @@ describe.skipIf(cameraUnavailable !== null)('cameras through the relay', () => {
     await camera.start();
     relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
     home = await startTestHub(['--relay', relay.url]);
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     const added = await api(home.hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Porch', url: camera.url() } });
     expect(added.status).toBe(201);

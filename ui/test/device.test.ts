@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /**
  * The device page against the real hub: live state and a toggle, the power chart drawn from the
@@ -15,7 +15,7 @@ describe('device page', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     roomId = (await api(home.hub.baseUrl, 'POST', '/api/v1/rooms', { token, body: { name: 'Kitchen' } })).body.id;
     plug = await addMqttDevice(home.hub, token, 'Kettle', ['switch', 'power', 'energy']);
     for (const [power, energy] of [[100, 1.0], [2000, 1.2], [1500, 1.5]]) await plug.telemetry({ power: power!, energy: energy! });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /**
  * The home page against the real hub with MQTT devices played by a test client: a tap toggles
@@ -23,7 +23,7 @@ describe('home page', () => {
     // A short command timeout so the "did not answer" case stays quick.
     writeFileSync(config, JSON.stringify({ devices: { commandTimeoutMs: 1500 } }));
     home = await startTestHub(['--config', config]);
-    const setup = await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER });
+    const setup = await createOwner(home.hub);
     token = setup.body.accessToken;
     const room = await api(home.hub.baseUrl, 'POST', '/api/v1/rooms', { token, body: { name: 'Living room' } });
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power'], room.body.id);

@@ -5,7 +5,7 @@ import { PushService, openPush } from '../../cloud-relay/test/helpers/push-servi
 import { startRelay, waitFor, type RelayProcess } from '../../cloud-relay/test/helpers/processes.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 interface Shown {
   title: string;
@@ -40,7 +40,7 @@ describe('push notifications shown by the service worker', () => {
     await pushService.start();
     relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--push-allow-loopback']);
     home = await startTestHub(['--relay', relay.url]);
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     browser = await openBrowser();
     cdp = await browser.context.newCDPSession(browser.page);

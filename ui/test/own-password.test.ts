@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 const MEMBER = { username: 'sam', password: 'sams long password' };
 const NEW_PASSWORD = 'sams brand new password';
@@ -28,7 +28,7 @@ describe('settings by role, and changing one’s own password', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status).toBe(201);
     expect((await api(home.hub.baseUrl, 'PATCH', '/api/v1/home', { token, body: { location: { latitude: 52.52, longitude: 13.405 }, timezone: 'Europe/Berlin' } })).status).toBe(200);
     owner = await openBrowser();

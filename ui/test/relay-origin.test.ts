@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, waitFor, type RelayProcess } from '../../cloud-relay/test/helpers/processes.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 const UI_DIST = fileURLToPath(new URL('../dist', import.meta.url));
 const MIA = { username: 'mia', password: 'mias long password' };
@@ -31,7 +31,7 @@ describe('the app on the relay origin, set up by an invite link', () => {
   beforeAll(async () => {
     relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--ui', UI_DIST]);
     home = await startTestHub(['--relay', relay.url]);
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MIA, role: 'member' } })).status).toBe(201);
     await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);

@@ -6,7 +6,7 @@ import { startHub } from '../../hub/test/helpers/hub-process.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { totpAt } from '../../hub/test/helpers/totp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /**
  * The UI away from home: Chromium enrols on the LAN, then the hub's LAN address stops answering
@@ -32,7 +32,7 @@ describe('remote access through the relay', () => {
   beforeAll(async () => {
     relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
     home = await startTestHub(['--relay', relay.url]);
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);
     browser = await openBrowser();

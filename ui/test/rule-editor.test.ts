@@ -1,7 +1,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESKTOP, openBrowser, PHONE, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /**
  * The structured rule editor against the real hub: a rule built only with the form (a state
@@ -49,7 +49,7 @@ describe('rule editor', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     button = await addMqttDevice(home.hub, token, 'Button', ['switch']);
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);
     sensor = await addMqttDevice(home.hub, token, 'Sensor', ['temperature']);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /**
  * Scenes on the home page against the real hub: save how the switches are set now, change
@@ -16,7 +16,7 @@ describe('scenes', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch']);
     fan = await addMqttDevice(home.hub, token, 'Fan', ['switch']);
     browser = await openBrowser();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSetupCode } from '../../hub/test/helpers/http.ts';
 import { startHub } from '../../hub/test/helpers/hub-process.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
 import { OWNER, startTestHub, type TestHome } from './helpers/home.ts';
@@ -22,13 +23,22 @@ describe('first run, login, session and reconnect', () => {
     await home?.cleanup();
   });
 
-  it('a new hub asks for the owner account; creating it lands on the home page', async () => {
+  it('a new hub asks for the owner account and its setup code; creating it lands on the home page', async () => {
     const { page } = browser;
     await page.goto(home.hub.baseUrl);
     await page.getByRole('heading', { name: 'Create the owner account' }).waitFor();
     await screenshots(page, 'setup');
 
     await page.getByLabel('Username').fill(OWNER.username);
+    await page.getByLabel('Password', { exact: true }).fill(OWNER.password);
+    await page.getByLabel('Repeat password').fill(OWNER.password);
+    // The page says where the code is; a wrong one is refused in plain words.
+    await expect(page.locator('#setup-code-hint').textContent()).resolves.toContain('hearth-admin setup-code');
+    await page.getByLabel('Setup code').fill('AAAA-BBBB-CCCC');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('setup code is not right');
+
+    await page.getByLabel('Setup code').fill(readSetupCode(home.dataDir));
     await page.getByLabel('Password', { exact: true }).fill('short');
     await page.getByLabel('Repeat password').fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();

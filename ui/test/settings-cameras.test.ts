@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtspCamera, rtspCameraUnavailable } from '../../hub/test/helpers/rtsp-camera.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 const cameraUnavailable = await rtspCameraUnavailable();
 
@@ -18,7 +18,7 @@ describe('settings and cameras', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     browser = await openBrowser();
     const { page } = browser;
     await page.goto(`${home.hub.baseUrl}/#/settings`);

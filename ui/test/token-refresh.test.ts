@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, OWNER, startTestHub, type FakeDevice, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /** The shortest access token the hub allows, so expiry happens within the test. */
 const ACCESS_TTL_S = 30;
@@ -24,7 +24,7 @@ describe('token refresh', () => {
     const config = join(cfg.dir, 'config.json');
     writeFileSync(config, JSON.stringify({ auth: { accessTokenTtlS: ACCESS_TTL_S } }));
     home = await startTestHub(['--config', config]);
-    const token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    const token = (await createOwner(home.hub)).body.accessToken;
     plug = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);
     browser = await openBrowser();
     const { page } = browser;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { totpAt } from '../../hub/test/helpers/totp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 const MEMBER = { username: 'tia', password: 'tias long password' };
 const STEP_MS = 30_000;
@@ -38,7 +38,7 @@ describe('two-step login', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    const token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    const token = (await createOwner(home.hub)).body.accessToken;
     expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status).toBe(201);
     browser = await openBrowser();
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../hub/test/helpers/poll.ts';
 import { ZStackCoordinator } from '../../hub/test/helpers/zstack-coordinator.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 const ON_OFF = 0x0006;
 const PLUG_IEEE = '00158d0000c0ffee';
@@ -25,7 +25,7 @@ describe('pairing a Zigbee device', () => {
   beforeAll(async () => {
     await emulator.listen();
     home = await startTestHub(['--zigbee', emulator.url]);
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     await pollUntil('the zigbee coordinator to run', async () => (await zigbee()).state === 'running' || undefined);
     browser = await openBrowser();
     const { page } = browser;
@@ -137,7 +137,7 @@ describe('a Zigbee radio that does not answer', () => {
     await emulator.listen();
     emulator.refuseConnections = true;
     home = await startTestHub(['--zigbee', emulator.url]);
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER })).body.accessToken;
+    token = (await createOwner(home.hub)).body.accessToken;
     await pollUntil('the first attempt to fail', async () => (await zigbee()).state === 'failed' || undefined);
     browser = await openBrowser();
   }, 60_000);
@@ -182,7 +182,7 @@ describe('a hub without Zigbee', () => {
 
   beforeAll(async () => {
     home = await startTestHub();
-    await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER });
+    await createOwner(home.hub);
     browser = await openBrowser();
   });
 

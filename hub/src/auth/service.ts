@@ -11,6 +11,7 @@ import { AccessTokens } from './access-tokens.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { checkPassword, checkUsername } from './policy.ts';
+import { SetupCode } from './setup-code.ts';
 import { RefreshTokens, rotateError } from './refresh-tokens.ts';
 import { TwoFactor, type SecondFactor } from './two-factor.ts';
 import { UserAdmin } from './user-admin.ts';
@@ -42,7 +43,15 @@ export interface AuthServiceDeps {
   clock: Clock;
   log: Logger;
   config: HubConfig['auth'];
+  /** Where the one-time setup code lives (`DATA/setup-code`) until the owner exists. */
+  dataDir: string;
 }
+
+/**
+ * Wrong setup codes (from all addresses together) before the code is replaced by a new one: a
+ * spread-out guess at it starts over, and the person at the hub reads the new one in the log.
+ */
+export const SETUP_CODE_MAX_FAILURES = 20;
 
 /**
  * People and their sessions: first-run setup of the owner, login with argon2id passwords and a
@@ -60,6 +69,8 @@ export class AuthService {
   /** Optional TOTP second factor: setup and confirmation (turning it off is disableTotp, here). */
   readonly twoFactor: TwoFactor;
   #hasOwner = false;
+  readonly #setupCode: SetupCode;
+  #setupFailures = 0;
 
   constructor(deps: AuthServiceDeps) {
     this.#deps = deps;
@@ -67,6 +78,7 @@ export class AuthService {
     this.#refresh = new RefreshTokens(deps.store, deps.clock, deps.config.refreshTokenTtlS);
     this.users = new UserAdmin({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.twoFactor = new TwoFactor({ store: deps.store, bus: deps.bus, clock: deps.clock });
+    this.#setupCode = new SetupCode(deps.dataDir);
     this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
     // Compute the decoy hash now, so the first login for an unknown user is not the slow one.
     void dummyHash();
@@ -80,7 +92,46 @@ export class AuthService {
     return !this.#hasOwner;
   }
 
-  async setup(input: { username: string; password: string }): Promise<Session & { user: PublicUser }> {
+  /**
+   * At start: with no owner yet, makes sure a setup code exists (kept across restarts until it is
+   * used) and returns it for the log; once there is an owner, removes any code left behind.
+   */
+  openSetup(): string | undefined {
+    if (this.setupRequired()) return this.#setupCode.ensure();
+    this.#setupCode.remove();
+    return undefined;
+  }
+
+  /**
+   * `POST /setup`: creates the owner, but only with the one-time setup code the person at the hub
+   * can read (DATA/setup-code, the log, `hearth-admin setup-code`). A wrong or missing code is
+   * `setup_code_invalid` and counts as a failed login for `address` (so one address is slowed,
+   * then refused); after SETUP_CODE_MAX_FAILURES wrong codes in all the code is replaced.
+   */
+  async setup(input: { username: string; password: string; setupCode?: string | undefined }, address: string): Promise<Session & { user: PublicUser }> {
+    if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
+    const delayMs = this.#limiter.begin(address);
+    if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
+    if (!this.#setupCode.matches(input.setupCode)) {
+      this.#setupFailures += 1;
+      this.#deps.log.warn({ address }, 'wrong setup code');
+      if (this.#setupFailures >= SETUP_CODE_MAX_FAILURES && this.setupRequired()) {
+        this.#setupFailures = 0;
+        const code = this.#setupCode.replace();
+        this.#deps.log.warn({ setupCodeFile: this.#setupCode.path }, `too many wrong setup codes; the new setup code is ${code}`);
+      }
+      throw new HubError('setup_code_invalid', 'the setup code is missing or wrong: read it in the hub log, in DATA/setup-code, or with `hearth-admin setup-code`', { field: 'setupCode' });
+    }
+    const result = await this.createOwner(input, 'setup');
+    this.#limiter.succeeded(address);
+    return result;
+  }
+
+  /**
+   * Creates the first owner. Called by `setup` once the code was checked, and directly by
+   * `hearth-admin create-owner`, which runs on the hub's machine and needs no code.
+   */
+  async createOwner(input: { username: string; password: string }, via: 'setup' | 'console' = 'console'): Promise<Session & { user: PublicUser }> {
     checkUsername(input.username);
     checkPassword(input.password);
     if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
@@ -92,7 +143,8 @@ export class AuthService {
       this.#deps.store.users.insert(user);
     });
     this.#hasOwner = true;
-    this.#audit(actorOf(user), 'user.add', user.id, { username: user.username, role: user.role, via: 'setup' });
+    this.#setupCode.remove();
+    this.#audit(actorOf(user), 'user.add', user.id, { username: user.username, role: user.role, via });
     return { user: publicUser(user), ...this.#startSession(user) };
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubError } from './errors.ts';
 
@@ -36,5 +36,16 @@ function isAlive(pid: number): boolean {
 export function writeFileAtomic(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
+/**
+ * Like writeFileAtomic, for secrets: the file is created 0600 (owner only) whatever the umask,
+ * before any byte is written, so no other local user can read it even for a moment.
+ */
+export function writePrivateFileAtomic(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
   renameSync(tmp, path);
 }

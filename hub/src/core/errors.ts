@@ -21,6 +21,10 @@ export const ERROR_STATUS = {
   conflict: 409,
   setup_required: 409,
   already_set_up: 409,
+  // First run (hub/src/auth/setup-code.ts): POST /setup without the one-time code kept in
+  // DATA/setup-code (or with a wrong one). 403: the caller lacks something only the hub's
+  // person has.
+  setup_code_invalid: 403,
   username_taken: 409,
   // User management (hub/src/auth/user-admin.ts): the hub keeps an owner; nobody removes or
   // re-roles themselves.

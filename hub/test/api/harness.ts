@@ -16,6 +16,7 @@ import type { RecorderService } from '../../src/recorder/service.ts';
 import { RemoteAccess } from '../../src/relay/service.ts';
 import type { DeviceRow } from '../../src/store/devices-repo.ts';
 import { Store } from '../../src/store/store.ts';
+import { readSetupCode } from '../helpers/http.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 export const OWNER = { username: 'owner', password: 'correct horse battery' };
@@ -94,7 +95,8 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
   const registry = new DeviceRegistry({ store, bus, clock, log, commandTimeoutMs: config.devices.commandTimeoutMs });
   registry.registerDriver(driver);
   await registry.start();
-  const auth = new AuthService({ store, bus, clock, log, config: config.auth });
+  const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });
+  auth.openSetup(); // as the hub does at start: writes DATA/setup-code
   const broker = new FakeBroker();
   const remote = overrides.remote ? new RemoteAccess({ store, bus, clock, log, registry, auth, relay: null }) : undefined;
   const app = await buildApi({
@@ -119,7 +121,7 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
   return {
     app, store, bus, clock, config, auth, registry, driver, broker, remote, call,
     async setupOwner() {
-      const res = await call('POST', '/api/v1/setup', { body: OWNER });
+      const res = await call('POST', '/api/v1/setup', { body: { ...OWNER, setupCode: readSetupCode(tmp.dir) } });
       if (res.statusCode !== 201) throw new Error(`setup failed: ${res.statusCode} ${res.body}`);
       return res.json().accessToken as string;
     },

@@ -116,7 +116,7 @@ describe('a removed, re-roled or reset user is logged out at once', () => {
     const before = await login('mia');
     expect((await changes['password reset'](miaId)).statusCode).toBe(200);
     // A second service over the same database, as after a restart: nothing held in memory.
-    const restarted = new AuthService({ store: h.store, bus: new EventBus(), clock: h.clock, log: createLogger({ level: 'silent' }), config: h.config.auth });
+    const restarted = new AuthService({ store: h.store, bus: new EventBus(), clock: h.clock, log: createLogger({ level: 'silent' }), config: h.config.auth, dataDir: h.config.dataDir });
     let code: string | undefined;
     try {
       restarted.verifyAccess(before.accessToken);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readSetupCode } from '../helpers/http.ts';
 import { concrete, harness, OWNER, type Harness } from './harness.ts';
 
 describe('first run', () => {
@@ -28,7 +29,7 @@ describe('first run', () => {
   });
 
   it('creates the owner, returns a session, then refuses a second setup', async () => {
-    const res = await h.call('POST', '/api/v1/setup', { body: OWNER });
+    const res = await h.call('POST', '/api/v1/setup', { body: { ...OWNER, setupCode: readSetupCode(h.config.dataDir) } });
     expect(res.statusCode).toBe(201);
     const body = res.json();
     expect(body.user).toMatchObject({ username: 'owner', role: 'owner' });
@@ -49,10 +50,11 @@ describe('first run', () => {
   });
 
   it('applies the password policy with validation_failed naming the field', async () => {
-    const res = await h.call('POST', '/api/v1/setup', { body: { username: 'owner', password: 'short' } });
+    const setupCode = readSetupCode(h.config.dataDir);
+    const res = await h.call('POST', '/api/v1/setup', { body: { username: 'owner', password: 'short', setupCode } });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatchObject({ code: 'validation_failed', details: { field: 'password' } });
-    const bad = await h.call('POST', '/api/v1/setup', { body: { username: 'two words', password: 'long enough' } });
+    const bad = await h.call('POST', '/api/v1/setup', { body: { username: 'two words', password: 'long enough', setupCode } });
     expect(bad.json().error).toMatchObject({ code: 'validation_failed', details: { field: 'username' } });
   });
 });

@@ -63,7 +63,7 @@ describe('MQTT devices through the real hub', () => {
     // A short command timeout so the 504 case stays quick.
     writeFileSync(config, JSON.stringify({ devices: { commandTimeoutMs: 1500 } }));
     hub = await startHub(join(tmp.dir, 'data'), ['--config', config]);
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
   });
 
   afterAll(async () => {

@@ -26,7 +26,7 @@ describe('hub restarts', () => {
 
   /** An owner, one MQTT device and a read-write integration user on a fresh hub. */
   const prepare = async (hub: HubProcess) => {
-    const token = await setupOwner(hub.baseUrl);
+    const token = await setupOwner(hub);
     const dev = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch'] } });
     const writer = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'script', scope: 'readwrite', topics: ['hearth/#'] } });
     expect([dev.status, writer.status]).toEqual([201, 201]);

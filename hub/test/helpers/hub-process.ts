@@ -9,6 +9,8 @@ export interface HubProcess {
   http: number;
   mqtt: number;
   baseUrl: string;
+  /** The hub's data dir (its setup code, database and ports.json live there). */
+  dataDir: string;
   /** Every log line so far (JSON objects from pino). */
   logs: Record<string, unknown>[];
   /** SIGTERM and wait for exit; resolves with the exit code. */
@@ -57,6 +59,7 @@ export async function startHub(dataDir: string, extraArgs: string[] = [], env: N
     proc,
     ...ports,
     baseUrl: `http://127.0.0.1:${ports.http}`,
+    dataDir,
     logs,
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');

@@ -10,6 +10,7 @@ import { HistoryService } from '../../src/history/service.ts';
 import { Store } from '../../src/store/store.ts';
 import { EchoDriver, FakeBroker, OWNER } from '../api/harness.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { readSetupCode } from '../helpers/http.ts';
 
 /**
  * The API with a real history part, as in test/api/harness.ts (which builds the API without
@@ -28,14 +29,15 @@ export async function historyApi(history: Record<string, unknown> = {}, start = 
   await registry.start();
   const historyService = new HistoryService({ store, bus, clock, log, config: config.history });
   await historyService.start();
-  const auth = new AuthService({ store, bus, clock, log, config: config.auth });
+  const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });
+  auth.openSetup();
   const app: FastifyInstance = await buildApi({
     config, store, bus, clock, log, auth, registry, broker: new FakeBroker(), history: historyService,
     version: '9.9.9-test', startedAt: clock.now(), partsHealth: () => ({}), uiDir: `${tmp.dir}/no-ui`,
   });
   const call = (method: InjectOptions['method'], url: string, token?: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
     app.inject({ method, url, headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
-  const res = await app.inject({ method: 'POST', url: '/api/v1/setup', payload: OWNER });
+  const res = await app.inject({ method: 'POST', url: '/api/v1/setup', payload: { ...OWNER, setupCode: readSetupCode(tmp.dir) } });
   const ownerToken = res.json().accessToken as string;
   return {
     app, store, bus, clock, registry, driver, history: historyService, call, ownerToken,

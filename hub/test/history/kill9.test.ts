@@ -49,7 +49,7 @@ describe('history survives kill -9 of the real hub', () => {
 
   it('keeps every flushed sample; loses at most the open batch', async () => {
     hub = await startHub(dataDir());
-    const token = await setupOwner(hub.baseUrl);
+    const token = await setupOwner(hub);
     const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch', 'power'] } });
     expect(created.status).toBe(201);
     const { device, mqtt } = created.body as { device: { id: string }; mqtt: { password: string } };

@@ -31,7 +31,7 @@ describe.skipIf(!IN_NETNS)('hub mDNS (inside a loopback-only network namespace)'
   beforeAll(async () => {
     tmp = tempDir();
     hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo']);
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
     avahi = await startAvahi(join(tmp.dir, 'avahi'));
     responder = ciao.getResponder({ interface: 'lo' });
   });

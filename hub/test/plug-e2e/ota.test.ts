@@ -59,7 +59,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     config = join(tmp.dir, 'hub.json');
     writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: TIMEOUT_S } }));
     hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config]);
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
     events = await openEvents(hub.baseUrl, token);
     await startPlug();
     await waitFor(async () => ((await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).find((p) => p.id === P.id), 'the plug in /plugs/discovered');

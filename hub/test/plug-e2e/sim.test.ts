@@ -54,7 +54,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
   beforeAll(async () => {
     tmp = tempDir();
     hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo']);
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
     avahi = await startAvahi(join(tmp.dir, 'avahi'));
     events = await openEvents(hub.baseUrl, token);
     await sim(A);

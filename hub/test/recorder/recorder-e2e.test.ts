@@ -33,7 +33,7 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
   beforeAll(async () => {
     await camera.start();
     hub = await startHub(tmp.dir, [], env);
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
   });
 
   afterAll(async () => {

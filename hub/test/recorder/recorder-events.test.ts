@@ -50,7 +50,7 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
   beforeAll(async () => {
     await camera.start();
     hub = await startHub(tmp.dir, [], env);
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
     motion = await device('Hall motion', ['motion']);
     doorbell = await device('Doorbell', ['switch']);
   });

@@ -21,7 +21,7 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
   beforeAll(async () => {
     await camera.start();
     hub = await startHub(tmp.dir, [], { HEARTH_RECORDER_SEGMENT_S: '2', HEARTH_RECORDER_MIN_FREE_MB: '0' });
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
   });
 
   afterAll(async () => {

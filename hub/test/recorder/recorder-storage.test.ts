@@ -36,7 +36,7 @@ describe.skipIf(unavailable !== null)('recordings budget with a real camera', ()
   it('never goes over a budget of a few segments: the oldest footage is removed first', async () => {
     // First learn how big this camera's segments are, then give it room for five of them.
     hub = await startHub(tmp.dir, [], { ...baseEnv, HEARTH_RECORDER_MIN_FREE_MB: '0' });
-    let token = await setupOwner(hub.baseUrl);
+    let token = await setupOwner(hub);
     const cameraId = (await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Yard', url: camera.url() } })).body.id as string;
     const first = await until('four segments', async () => {
       const r = await api(hub!.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token });
@@ -88,7 +88,7 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
   beforeAll(async () => {
     await camera.start();
     hub = await startHub(join(volume, 'data'), [], { ...baseEnv, HEARTH_RECORDER_MIN_FREE_MB: '12' });
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
   });
 
   afterAll(async () => {

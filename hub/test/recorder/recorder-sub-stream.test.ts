@@ -28,7 +28,7 @@ describe.skipIf(unavailable !== null)('sub stream with a real RTSP camera', () =
   beforeAll(async () => {
     await camera.start();
     hub = await startHub(tmp.dir, [], { HEARTH_RECORDER_SEGMENT_S: '2', HEARTH_RECORDER_MIN_FREE_MB: '0' });
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
   });
 
   afterAll(async () => {

@@ -8,6 +8,7 @@ import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { HistoryService } from '../../src/history/service.ts';
 import { FakeBroker, OWNER as OWNER_LOGIN } from '../api/harness.ts';
+import { readSetupCode } from '../helpers/http.ts';
 
 describe('rules API', () => {
   let w: World;
@@ -28,12 +29,13 @@ describe('rules API', () => {
     const config = validateConfig({ dataDir: w.dir }, w.dir);
     history = new HistoryService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.history });
     await history.start();
-    const auth = new AuthService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.auth });
+    const auth = new AuthService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.auth, dataDir: w.dir });
+    auth.openSetup();
     app = await buildApi({
       config, store: w.store, bus: w.bus, clock: w.clock, log, auth, registry: w.registry, broker: new FakeBroker(),
       history, rules: w.rules, version: 'test', startedAt: w.clock.now(), partsHealth: () => ({}), uiDir: `${w.dir}/no-ui`,
     });
-    owner = (await call('POST', '/api/v1/setup', undefined, OWNER_LOGIN)).body.accessToken;
+    owner = (await call('POST', '/api/v1/setup', undefined, { ...OWNER_LOGIN, setupCode: readSetupCode(w.dir) })).body.accessToken;
     w.store.users.insert({ id: 'usr_m', username: 'mia', passwordHash: await hashPassword('mia password'), role: 'member', createdAt: w.clock.now() });
     member = (await call('POST', '/api/v1/auth/login', undefined, { username: 'mia', password: 'mia password' })).body.accessToken;
     button = await w.device('Switch', ['switch']);

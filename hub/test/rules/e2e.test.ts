@@ -45,7 +45,7 @@ describe('rules end to end', () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
     let hub = await boot(tmp.dir);
-    let token = await setupOwner(hub.baseUrl);
+    let token = await setupOwner(hub);
     const add = async (name: string) => (await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name, driver: 'mqtt', capabilities: ['switch'] } })).body;
     const button = await add('Button');
     const lamp = await add('Lamp');

@@ -72,7 +72,7 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     await emulator.listen();
     writeFileSync(configFile, JSON.stringify({ devices: { commandTimeoutMs: 3000 }, zigbee: { availabilityTimeoutS: 10 } }));
     hub = await startHub(join(tmp.dir, 'data'), ['--zigbee', emulator.url, '--config', configFile]);
-    token = await setupOwner(hub.baseUrl);
+    token = await setupOwner(hub);
     await pollUntil('the zigbee coordinator to run', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined);
     events = connect(`ws://127.0.0.1:${hub.http}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
     await events.next('ready');
@@ -342,7 +342,7 @@ describe('Zigbee coordinator missing at start', () => {
     emulator.refuseConnections = true;
     const hub = await startHub(join(tmp.dir, 'data'), ['--zigbee', emulator.url]);
     try {
-      const token = await setupOwner(hub.baseUrl);
+      const token = await setupOwner(hub);
       await pollUntil('the first attempt to fail', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body.state === 'failed' || undefined);
       const health = (await api(hub.baseUrl, 'GET', '/api/v1/health')).body;
       expect([health.status, health.parts.zigbee]).toEqual(['degraded', 'failed']);
@@ -367,7 +367,7 @@ describe('Zigbee off (no --zigbee)', () => {
     const tmp = tempDir();
     const hub = await startHub(join(tmp.dir, 'data'));
     try {
-      const token = await setupOwner(hub.baseUrl);
+      const token = await setupOwner(hub);
       expect((await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body).toEqual({ state: 'off', permitJoin: false });
       const res = await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } });
       expect([res.status, res.body.error.code]).toEqual([503, 'not_ready']);

@@ -136,8 +136,9 @@ export async function login(username: string, password: string, second: { totp?:
   store(await publicApi<Session>('POST', '/auth/login', { username, password, ...second }));
 }
 
-export async function createOwner(username: string, password: string): Promise<void> {
-  store(await publicApi<Session>('POST', '/setup', { username, password }));
+/** First run: the owner account, with the one-time setup code only the person at the hub can read. */
+export async function createOwner(username: string, password: string, setupCode: string): Promise<void> {
+  store(await publicApi<Session>('POST', '/setup', { username, password, setupCode }));
 }
 
 /** Takes over a session the hub handed out to a signed-in page (after a password change). */

@@ -48,6 +48,7 @@ const PLAIN: Record<string, string> = {
   validation_failed: 'Some of the values are not valid.',
   location_required: 'Sunrise and sunset rules need the home location. Set it in Settings first.',
   already_set_up: 'This hub already has an owner. Log in instead.',
+  setup_code_invalid: 'That setup code is not right. Read it again in the hub\'s log or run hearth-admin setup-code on the hub (it changes after too many wrong tries).',
   setup_required: 'This hub needs an owner first.',
   not_ready: 'That part of the hub is not running.',
   rule_not_found: 'This rule no longer exists.',

@@ -5,6 +5,8 @@ import { Field, FormError } from '../components/form.tsx';
 
 /**
  * The two doors into the app: first run creates the owner (`POST /setup`), later runs log in.
+ * Creating the owner needs the hub's one-time setup code (its log, DATA/setup-code, `hearth-admin
+ * setup-code`), so a stranger on the network who opens a new hub first cannot take it over.
  * Both leave the user logged in; the app shell takes over from there. An account with two-step
  * login answers the password with `totp_required`: the form then also asks for the code from the
  * authenticator app, or one of the recovery codes, and logs in with both.
@@ -13,6 +15,7 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
   const [username, setUsername] = useState(props.username ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
+  const [setupCode, setSetupCode] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // Two-step login: null until the hub asks for a code; then which kind the person enters.
@@ -39,7 +42,7 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
     }
     setBusy(true);
     try {
-      if (props.setup) await createOwner(username, password);
+      if (props.setup) await createOwner(username, password, setupCode.trim());
       else await login(username, password, second === 'totp' ? { totp } : second === 'recovery' ? { recoveryCode: code.trim() } : {});
       props.onDone();
     } catch (err) {
@@ -50,6 +53,9 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
         requestAnimationFrame(() => document.getElementById('totp')?.focus());
       } else if (err instanceof ApiError && err.code === 'totp_invalid') {
         setError(second === 'recovery' ? 'That recovery code is not right, or it was already used.' : 'That code is not right, or it was already used. Enter the newest code from your authenticator app.');
+      } else if (err instanceof ApiError && err.code === 'setup_code_invalid') {
+        setError(plainMessage(err));
+        document.getElementById('setup-code')?.focus();
       } else if (err instanceof ApiError && err.code === 'too_many_requests' && second) {
         setError('Too many wrong codes. Wait a few minutes and try again.');
       } else {
@@ -72,6 +78,11 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
       <form onSubmit={submit} aria-labelledby="welcome-title">
         <h2 id="welcome-title">{props.setup ? 'Create the owner account' : 'Log in'}</h2>
         {props.setup && <p>This hub is new. The first account owns the home and can invite others later.</p>}
+        {props.setup && (
+          <Field label="Setup code" id="setup-code" hint="Proves you are at the hub. It is printed in the hub's log when it starts, kept in the file setup-code in its data folder, and shown by running hearth-admin setup-code on the hub.">
+            <input id="setup-code" name="setup-code" autocomplete="off" autocapitalize="characters" spellcheck={false} required value={setupCode} onInput={(e) => setSetupCode(e.currentTarget.value)} aria-describedby="setup-code-hint" />
+          </Field>
+        )}
         <Field label="Username" id="username">
           <input id="username" name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
         </Field>

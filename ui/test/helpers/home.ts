@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
 import { startHub, type HubProcess } from '../../../hub/test/helpers/hub-process.ts';
-import { api } from '../../../hub/test/helpers/http.ts';
+import { api, readSetupCode, type JsonResponse } from '../../../hub/test/helpers/http.ts';
 import { connectMqtt } from '../../../hub/test/helpers/mqtt.ts';
 import { tempDir } from '../../../hub/test/helpers/temp.ts';
 
@@ -36,6 +36,14 @@ export async function startTestHub(extraArgs: string[] = []): Promise<TestHome> 
       tmp.cleanup();
     },
   };
+}
+
+/**
+ * Creates OWNER on a fresh hub through the API, with the setup code the hub wrote to its data dir;
+ * the answer carries the owner's session (`body.accessToken`).
+ */
+export function createOwner(hub: HubProcess): Promise<JsonResponse> {
+  return api(hub.baseUrl, 'POST', '/api/v1/setup', { body: { ...OWNER, setupCode: readSetupCode(hub.dataDir) } });
 }
 
 export async function ownerToken(baseUrl: string): Promise<string> {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_SIM, IN_NETNS, startSim, type SimProcess } from '../../../hub/test/plug-e2e/helpers.ts';
 import { tempDir } from '../../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from '../helpers/browser.ts';
-import { api, OWNER, startTestHub, type TestHome } from '../helpers/home.ts';
+import { api, createOwner, OWNER, startTestHub, type TestHome } from '../helpers/home.ts';
 
 const PLUG = { id: 'plug-d4d4d4d4d4d4', setupCode: '24681357' };
 
@@ -21,7 +21,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('pairing a C-simulator plug in the brows
 
   beforeAll(async () => {
     home = await startTestHub(['--mdns', 'lo']);
-    await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER });
+    await createOwner(home.hub);
     sim = await startSim({ ...PLUG, stateDir: join(tmp.dir, PLUG.id), loadWatts: 60 });
     browser = await openBrowser();
     const { page } = browser;

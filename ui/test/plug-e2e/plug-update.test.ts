@@ -8,7 +8,7 @@ import { firmwareMessage, type FirmwareManifest } from '../../../hub/src/drivers
 import { HAVE_SIM, IN_NETNS, startSim, waitFor, type SimProcess } from '../../../hub/test/plug-e2e/helpers.ts';
 import { tempDir } from '../../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from '../helpers/browser.ts';
-import { api, OWNER, ownerToken, startTestHub, type TestHome } from '../helpers/home.ts';
+import { api, createOwner, OWNER, ownerToken, startTestHub, type TestHome } from '../helpers/home.ts';
 
 const PLUG = { id: 'plug-f6f6f6f6f6f6', setupCode: '13572460' };
 const MODEL = 'hearth-plug-sim';
@@ -52,7 +52,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
     // time the plug is held (SIGSTOP) while the running update is looked at.
     writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: UPDATE_TIMEOUT_S } }));
     home = await startTestHub(['--mdns', 'lo', '--config', config]);
-    await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER });
+    await createOwner(home.hub);
     token = await ownerToken(home.hub.baseUrl);
     sim = await startSim({ ...PLUG, stateDir: join(tmp.dir, PLUG.id), loadWatts: 60 });
     // Pairing in the browser is ui/test/plug-e2e/pairing.test.ts; here it is only the setup.

@@ -7,11 +7,16 @@ const SetupBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
     password: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
+    // Optional in the schema so a missing code is the stable `setup_code_invalid`, not a 400.
+    setupCode: Type.Optional(Type.String({ maxLength: 64 })),
   },
   closed,
 );
 
-/** First run: creates the owner and logs them in. 409 `already_set_up` ever after. */
+/**
+ * First run: creates the owner and logs them in, given the one-time setup code from the hub's
+ * data dir (403 `setup_code_invalid` otherwise). 409 `already_set_up` ever after.
+ */
 export const setupRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/setup',
@@ -20,7 +25,7 @@ export const setupRoutes: ApiPlugin = async (app, { deps }) => {
       schema: { body: SetupBody, response: { 201: Type.Intersect([Session, Type.Object({ user: User })]) } },
     },
     async (request, reply) => {
-      const result = await deps.auth.setup(request.body);
+      const result = await deps.auth.setup(request.body, request.ip);
       return reply.code(201).send(result);
     },
   );
