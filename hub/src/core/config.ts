@@ -124,6 +124,20 @@ export const ConfigSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
+    /**
+     * Rules (hub/src/rules/budget.ts): how many actions one run may execute before it stops with
+     * `rule_step_budget_exceeded`, how often a run gives the event loop a turn, and what one dry
+     * run may execute and keep.
+     */
+    rules: Type.Object(
+      {
+        maxSteps: Type.Integer({ minimum: 10, maximum: 10_000_000, default: 100_000 }),
+        yieldEvery: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+        dryRunMaxSteps: Type.Integer({ minimum: 10, maximum: 10_000_000, default: 100_000 }),
+        dryRunMaxCommands: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5_000 }),
+      },
+      { ...closed, default: {} },
+    ),
     /** Camera recordings (hub/src/recorder/); retention is per camera, in its settings. */
     recorder: Type.Object(
       {

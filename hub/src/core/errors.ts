@@ -73,6 +73,11 @@ export const ERROR_STATUS = {
   rule_version_not_found: 404,
   scene_not_found: 404,
   location_required: 409,
+  // A rule whose repeats nest too deep or multiply past MAX_PASSES is refused on save (and in a
+  // dry run); a run that executes more actions than its step budget stops with the second code
+  // (in its trace, or in a dry run's `stopped`). See hub/src/rules/budget.ts.
+  rule_too_complex: 400,
+  rule_step_budget_exceeded: 422,
   // Cameras (hub/src/recorder). Unreachable: no answer, refused or bad credentials (the camera's
   // fault or the URL's, not ours: 502); unsupported: it answers but sends nothing we can record.
   camera_not_found: 404,

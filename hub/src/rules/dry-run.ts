@@ -1,8 +1,10 @@
 import { EventBus, type StateValue } from '../core/bus.ts';
 import { ManualClock } from '../core/clock.ts';
+import type { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { EventRow } from '../store/history-repo.ts';
 import type { PendingRow, TraceRow } from '../store/rules-repo.ts';
+import { DEFAULT_LIMITS, STEP_BUDGET_CODE, stepBudgetExceeded, type RulesLimits } from './budget.ts';
 import { RulesEngine, type RulesStorage } from './engine.ts';
 import type { RuleDefinition } from './model.ts';
 import type { Location } from './spec.ts';
@@ -25,6 +27,8 @@ export interface DryRunInput {
   log: Logger;
   /** The saved rule being replayed: the state changes it really caused are left out. */
   ruleId?: string | undefined;
+  /** Step budgets (defaults: DEFAULT_LIMITS). */
+  limits?: RulesLimits | undefined;
 }
 
 /** A command's audit row is written when the device confirmed, at most this long after it left. */
@@ -64,6 +68,13 @@ export interface DryRunResult {
   /** Each time the rule would have fired: the trigger, conditions seen, what it would have done. */
   firings: Trace[];
   commands: { at: string; device: string; capability: string; value: StateValue }[];
+  /** Actions executed over all firings. */
+  steps: number;
+  /**
+   * Set when the dry run hit its own budget (`limit`: `dry_run_steps` or `dry_run_commands`) and
+   * stopped replaying there: what came before is reported, the rest of the window is not.
+   */
+  stopped?: { code: typeof STEP_BUDGET_CODE; limit: string; max: number; at: string };
 }
 
 /**
@@ -85,7 +96,16 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     seen.add(key(e.deviceId, e.capability));
     if (e.previous !== null) state.set(key(e.deviceId, e.capability), e.previous as StateValue);
   }
+  const limits = input.limits ?? DEFAULT_LIMITS;
   const commands: DryRunResult['commands'] = [];
+  let steps = 0;
+  let stopped: DryRunResult['stopped'];
+  /** Records why the dry run ends (the first reason wins) and fails the run that hit it. */
+  const overBudget = (err: HubError): never => {
+    const { limit, max } = err.details as { limit: string; max: number };
+    stopped ??= { code: STEP_BUDGET_CODE, limit, max, at: new Date(clock.now()).toISOString() };
+    throw err;
+  };
   const traces = new Map<string, Trace>();
   const storage: RulesStorage = {
     saveTrace: (t: TraceRow) => { if (traces.size < MAX_FIRINGS || traces.has(t.runId)) traces.set(t.runId, structuredClone(t.data) as unknown as Trace); },
@@ -95,8 +115,12 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     dropPendingOf: () => {},
   };
   const engine = new RulesEngine({
-    bus, clock, log: input.log, storage,
+    bus, clock, log: input.log, storage, limits,
+    step: () => {
+      if (++steps > limits.dryRunMaxSteps) overBudget(stepBudgetExceeded('dry_run_steps', limits.dryRunMaxSteps));
+    },
     command: async (deviceId, capability, value) => {
+      if (commands.length >= limits.dryRunMaxCommands) overBudget(stepBudgetExceeded('dry_run_commands', limits.dryRunMaxCommands));
       commands.push({ at: new Date(clock.now()).toISOString(), device: deviceId, capability, value });
       const previous = state.get(key(deviceId, capability));
       if (previous === value) return;
@@ -115,17 +139,23 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
   });
   engine.start([{ id: 'rule_dry_run', enabled: true, version: 1, definition: input.definition, createdAt: input.from, updatedAt: input.from }], { hubStart: false, catchUp: false, heartbeat: false });
 
-  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  // Runs yield to the event loop every few actions (budget.ts): the replay moves the clock on
+  // only once every run has finished or waits for the clock.
+  const settle = async () => {
+    do await new Promise<void>((resolve) => setImmediate(resolve));
+    while (engine.busy() && !stopped);
+  };
   const stepTo = async (t: number) => {
-    for (let due = clock.nextDue(); due !== undefined && due <= t; due = clock.nextDue()) {
+    for (let due = clock.nextDue(); due !== undefined && due <= t && !stopped; due = clock.nextDue()) {
       clock.advance(Math.max(0, due - clock.now()));
       await settle();
     }
-    if (t > clock.now()) clock.advance(t - clock.now());
+    if (t > clock.now() && !stopped) clock.advance(t - clock.now());
   };
   const ownEffects = input.ruleId !== undefined ? causedByRule(input.events, input.ruleId) : new Set<number>();
   for (const [index, e] of input.events.entries()) {
     await stepTo(e.at);
+    if (stopped) break;
     if (ownEffects.has(index)) continue;
     if (e.kind === 'state' && e.capability) {
       const value = e.value as StateValue;
@@ -142,6 +172,7 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
   await stepTo(input.to);
   await settle();
   engine.stop();
+  await settle(); // runs cut short by the budget or the stop record how they ended
   return {
     from: new Date(input.from).toISOString(),
     to: new Date(input.to).toISOString(),
@@ -150,5 +181,7 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     truncated: input.truncated,
     firings: [...traces.values()].sort((a, b) => a.startedAt - b.startedAt),
     commands,
+    steps,
+    ...(stopped ? { stopped } : {}),
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import type { RulesRepo } from '../store/rules-repo.ts';
 import { compileConditions } from './conditions/index.ts';
 import { TriggerIndex } from './env.ts';
+import { DEFAULT_LIMITS, type RunLimits } from './budget.ts';
 import type { Rule, Tagged } from './model.ts';
 import { Run, type CancelReason, type RunHost } from './run.ts';
 import type { ConditionTrace, Location, Predicate, Segment, TriggerEnv, TriggerEvent } from './spec.ts';
@@ -35,6 +36,10 @@ export interface EngineHost {
   /** When the engine last knew it was running (for missed time triggers). */
   lastAlive: { get(): number | undefined; set(t: number): void };
   newId(prefix: string): string;
+  /** Each run's step budget (defaults: DEFAULT_LIMITS). */
+  limits?: RunLimits;
+  /** Called before every action of every run; may throw to stop that run (a dry run's total). */
+  step?(): void;
 }
 
 interface LiveRule {
@@ -124,6 +129,12 @@ export class RulesEngine {
   idle(): boolean {
     for (const live of this.#live.values()) if (live.runs.size > 0) return false;
     return true;
+  }
+
+  /** True while a run is executing (not waiting on a delay or trigger): it may have yielded. */
+  busy(): boolean {
+    for (const live of this.#live.values()) for (const run of live.runs) if (run.trace.status === 'running') return true;
+    return false;
   }
 
   // ---- attaching ---------------------------------------------------------------------------
@@ -247,6 +258,8 @@ export class RulesEngine {
     return {
       env: live.env,
       actor,
+      limits: host.limits ?? DEFAULT_LIMITS,
+      ...(host.step ? { step: () => host.step!() } : {}),
       command: async (run, deviceId, capability, value) => {
         // The state change this command causes carries this run as its cause (loop detection).
         const release = this.#index.claim(deviceId, capability, run.childCause);

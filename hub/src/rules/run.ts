@@ -2,13 +2,16 @@ import type { Actor, StateValue } from '../core/bus.ts';
 import { isHubError } from '../core/errors.ts';
 import { ACTIONS } from './actions/index.ts';
 import { StopRun } from './actions/wait.ts';
+import { stepBudgetExceeded, yieldToLoop, type RunLimits } from './budget.ts';
 import type { Rule, Tagged } from './model.ts';
-import type { ActionExec, Cause, Predicate, Segment, TriggerEnv, TriggerEvent } from './spec.ts';
+import type { ActionExec, Cause, ConditionTrace, Predicate, Segment, TriggerEnv, TriggerEvent } from './spec.ts';
 import type { ActionTrace, RunStatus, Trace } from './trace.ts';
 import { TRIGGERS } from './triggers/index.ts';
 
 /** Action entries one trace keeps. */
 export const MAX_TRACED_ACTIONS = 500;
+/** Condition results one trace keeps (a `repeat while` tests its conditions every pass). */
+export const MAX_TRACED_CONDITIONS = 500;
 
 /** Why a run was cut short; `shutdown` keeps its stored position so it resumes after a restart. */
 export type CancelReason = 'restart' | 'rule_changed' | 'shutdown' | 'removed';
@@ -26,6 +29,9 @@ export class Cancelled extends Error {
 export interface RunHost {
   env: TriggerEnv;
   actor: Actor;
+  limits: RunLimits;
+  /** Called before each action; may throw to stop the run (a dry run's own budget). */
+  step?(run: Run): void;
   command(run: Run, deviceId: string, capability: string, value: StateValue): Promise<void>;
   predicate(conditions: Tagged[], path: string): Predicate;
   notify(run: Run, message: string, level: string): void;
@@ -53,6 +59,8 @@ export class Run {
   #cancelled: CancelReason | undefined;
   /** When resuming: the stored due time of the delay/wait the run was paused in. */
   #resumeDue: number | null | undefined;
+  /** Actions executed since the run last gave the event loop a turn. */
+  #sinceYield = 0;
 
   constructor(id: string, rule: Rule, event: TriggerEvent, host: RunHost, trace?: Trace) {
     this.id = id;
@@ -112,8 +120,31 @@ export class Run {
     for (let i = start; i < actions.length; i++) {
       if (this.#cancelled) throw new Cancelled(this.#cancelled);
       const inner = resume?.length && i === start ? resume.slice(1) : undefined;
+      // An action resumed after a restart was counted when it started.
+      if (!inner) await this.#step();
       await this.#action(actions[i]!, `${trace}.${i}`, [...at, i], inner);
     }
+  }
+
+  /** Counts one action against the budget, and lets other work run every `yieldEvery` actions. */
+  async #step(): Promise<void> {
+    const { maxSteps, yieldEvery } = this.#host.limits;
+    const steps = (this.trace.steps ?? 0) + 1;
+    this.#host.step?.(this);
+    if (steps > maxSteps) throw stepBudgetExceeded('steps_per_run', maxSteps);
+    this.trace.steps = steps;
+    if (++this.#sinceYield >= yieldEvery) {
+      this.#sinceYield = 0;
+      await yieldToLoop();
+      if (this.#cancelled) throw new Cancelled(this.#cancelled);
+    }
+  }
+
+  /** Keeps a test's condition results in the trace, up to MAX_TRACED_CONDITIONS. */
+  #traceConditions(seen: ConditionTrace[]): void {
+    const room = MAX_TRACED_CONDITIONS - this.trace.conditions.length;
+    if (room > 0) this.trace.conditions.push(...seen.slice(0, room));
+    if (seen.length > room) this.trace.untracedConditions = (this.trace.untracedConditions ?? 0) + seen.length - Math.max(0, room);
   }
 
   async #action(def: Tagged, path: string, at: Segment[], resume: Segment[] | undefined): Promise<void> {
@@ -169,7 +200,12 @@ export class Run {
         const dueAt = due !== undefined ? due : timeoutMs === undefined ? null : host.env.clock.now() + timeoutMs;
         return this.#wait(at, dueAt, triggers);
       },
-      test: (conditions, p) => host.predicate(conditions, p)(this.trace.conditions),
+      test: (conditions, p) => {
+        const seen: ConditionTrace[] = [];
+        const result = host.predicate(conditions, p)(seen);
+        this.#traceConditions(seen);
+        return result;
+      },
       list: (actions, trace, seg, inside) => this.#list(actions, trace, [...at, ...seg], inside),
       notify: (message, level) => host.notify(this, message, level),
       setRuleEnabled: (ruleId, enabled) => host.setRuleEnabled(this, ruleId, enabled),

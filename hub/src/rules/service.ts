@@ -9,6 +9,7 @@ import { recordAudit } from '../store/audit-log.ts';
 import { RulesRepo, type RuleVersionRow } from '../store/rules-repo.ts';
 import { ScenesRepo, type SceneRow, type SceneState } from '../store/scenes-repo.ts';
 import type { Store } from '../store/store.ts';
+import { DEFAULT_LIMITS, type RulesLimits } from './budget.ts';
 import type { CameraClips } from './cameras.ts';
 import { diff, type Change } from './diff.ts';
 import { dryRun, DRY_RUN_MAX_EVENTS, type DryRunResult } from './dry-run.ts';
@@ -24,6 +25,8 @@ export interface RulesDeps {
   clock: Clock;
   log: Logger;
   registry: DeviceRegistry;
+  /** Step budgets of runs and dry runs (config `rules`; defaults: DEFAULT_LIMITS). */
+  limits?: RulesLimits | undefined;
 }
 
 /** A rule as the API shows it: the definition as written, plus its identity and state. */
@@ -184,7 +187,7 @@ export class RulesService {
     const truncated = rows.length > DRY_RUN_MAX_EVENTS;
     const events = rows.slice(0, DRY_RUN_MAX_EVENTS).reverse();
     const scenes = new Map(this.scenes.list().map((sc) => [sc.id, sc.states]));
-    return dryRun({ definition, from, to, events, truncated, location: this.location(), scenes, log: this.#deps.log, ruleId: input.ruleId });
+    return dryRun({ definition, from, to, events, truncated, location: this.location(), scenes, log: this.#deps.log, ruleId: input.ruleId, limits: this.#limits });
   }
 
   // ---- scenes -----------------------------------------------------------------------------
@@ -301,7 +304,12 @@ export class RulesService {
         set: (t) => store.settings.set(LAST_ALIVE_SETTING, t),
       },
       newId,
+      limits: this.#limits,
     };
+  }
+
+  get #limits(): RulesLimits {
+    return this.#deps.limits ?? DEFAULT_LIMITS;
   }
 }
 

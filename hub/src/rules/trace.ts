@@ -33,4 +33,8 @@ export interface Trace {
   actions: ActionTrace[];
   /** Actions that ran after the trace was full (see MAX_TRACED_ACTIONS). */
   untracedActions?: number;
+  /** Condition results left out after the trace was full (see MAX_TRACED_CONDITIONS). */
+  untracedConditions?: number;
+  /** Actions the run executed so far, counted against its step budget (hub/src/rules/budget.ts). */
+  steps?: number;
 }

@@ -5,6 +5,7 @@ import { CAPABILITIES, checkValue } from '../devices/capabilities.ts';
 import type { StateValue } from '../core/bus.ts';
 import { ACTIONS } from './actions/index.ts';
 import { SceneState } from './actions/scene.ts';
+import { checkRepeatBounds } from './budget.ts';
 import { CONDITIONS } from './conditions/index.ts';
 import { parseCron } from './schedule/cron.ts';
 import { DEFAULT_MAX, DEFAULT_TRACE_LIMIT, MODES, type RuleDefinition, type Tagged } from './model.ts';
@@ -147,6 +148,7 @@ export function validateRule(body: unknown, refs?: RefChecker): { definition: Ru
   checkList(b.triggers, 'trigger', 'triggers', refs, 0);
   checkList(b.conditions ?? [], 'condition', 'conditions', refs, 0);
   checkList(b.actions, 'action', 'actions', refs, 0);
+  checkRepeatBounds(b.actions as Tagged[], 'actions');
   const { enabled, ...rest } = b;
   const definition = { ...rest, conditions: rest.conditions ?? [] } as unknown as RuleDefinition;
   return { definition, enabled: enabled as boolean | undefined };

@@ -209,6 +209,8 @@ interface DryRunResult {
   truncated: boolean;
   firings: Trace[];
   commands: { at: string; device: string; capability: string; value: unknown }[];
+  /** Set when the dry run hit its step or kept-command budget and stopped replaying there. */
+  stopped?: { code: string; at: string };
 }
 
 function DryRun(props: { ruleId: string }) {
@@ -244,6 +246,7 @@ function DryRun(props: { ruleId: string }) {
       {result && (
         <div data-testid="dry-run-result">
           <p>{result.replayedEvents} events replayed{result.truncated ? ' (cut short: too many events)' : ''}; the rule would have fired {result.firings.length} times and sent {result.commands.length} commands.</p>
+          {result.stopped && <p role="status">The dry run stopped at {formatTime(result.stopped.at)}: the rule did too many steps. What came before is shown.</p>}
           <ul>{result.commands.map((c) => <li>{formatTime(c.at)}: {names.get(c.device)?.name ?? c.device} {c.capability} → {String(c.value)}</li>)}</ul>
           {result.firings.map((t) => <TraceView trace={t} />)}
         </div>
