@@ -10,6 +10,7 @@ import { HistoryService } from '../../src/history/service.ts';
 import { DEFAULT_LIMITS, MAX_REPEAT_NESTING } from '../../src/rules/budget.ts';
 import { MAX_TRACED_CONDITIONS } from '../../src/rules/run.ts';
 import { FakeBroker, OWNER as OWNER_LOGIN } from '../api/harness.ts';
+import { readSetupCode } from '../helpers/http.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 /**
@@ -47,7 +48,8 @@ describe('rule step budget over HTTP', () => {
     const config = validateConfig({ dataDir: w.dir }, w.dir);
     history = new HistoryService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.history });
     await history.start();
-    const auth = new AuthService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.auth });
+    const auth = new AuthService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.auth, dataDir: w.dir });
+    auth.openSetup();
     app = await buildApi({
       config, store: w.store, bus: w.bus, clock: w.clock, log, auth, registry: w.registry, broker: new FakeBroker(),
       history, rules: w.rules, version: 'test', startedAt: w.clock.now(), partsHealth: () => ({}), uiDir: `${w.dir}/no-ui`,
@@ -56,7 +58,7 @@ describe('rule step budget over HTTP', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    owner = (await call('POST', '/api/v1/setup', undefined, OWNER_LOGIN)).body.accessToken;
+    owner = (await call('POST', '/api/v1/setup', undefined, { ...OWNER_LOGIN, setupCode: readSetupCode(w.dir) })).body.accessToken;
     w.store.users.insert({ id: 'usr_m', username: 'mia', passwordHash: await hashPassword('mia password'), role: 'member', createdAt: w.clock.now() });
     member = (await call('POST', '/api/v1/auth/login', undefined, { username: 'mia', password: 'mia password' })).body.accessToken;
     button = await w.device('Switch', ['switch']);
