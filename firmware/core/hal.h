@@ -51,6 +51,11 @@ int hal_store_get(const char *key, void *buf, size_t cap);
 bool hal_store_set(const char *key, const void *data, size_t len);
 bool hal_store_erase_all(void);
 
+/* Erases the stored Wi-Fi credentials (a factory reset: a plug that is given away must not
+ * give out the home's network). The ESP32 erases them and restarts into provisioning once the
+ * core's reset is done; the simulator has none to erase and only says so. */
+void hal_wifi_forget(void);
+
 /* ---- crypto (libsodium on both ports; the core has no crypto of its own) ---- */
 
 bool hal_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t msg_len,

@@ -15,6 +15,13 @@ bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 
 void pair_init(pair_state *s) { memset(s, 0, sizeof *s); }
 
+void pair_open_window(pair_state *s, uint64_t now_ms, uint32_t ms)
+{
+    if (now_ms + ms > s->window_until_ms) s->window_until_ms = now_ms + ms;
+}
+
+bool pair_window_open(const pair_state *s, uint64_t now_ms) { return now_ms < s->window_until_ms; }
+
 static int error(buf_t *out, int status, const char *code)
 {
     buf_str(out, "{\"error\":");
@@ -71,10 +78,18 @@ int pair_hello(pair_state *s, const pair_identity *me, bool claimed, const char 
                size_t nonce_len, uint64_t now_ms, buf_t *out)
 {
     if (claimed) return error(out, 409, "already_claimed");
+    if (!pair_window_open(s, now_ms)) return error(out, 403, "not_in_pairing_mode");
     uint8_t raw[32];
     /* 32 random bytes in base64url without padding: 43 characters, nothing else. */
     if (hub_nonce == NULL || !b64url_decode_exact(raw, 32, hub_nonce, nonce_len))
         return error(out, 400, "malformed");
+    /* Counted once well-formed: these are the hellos that cost an HMAC and replace the nonce. */
+    if (now_ms - s->rate_start_ms >= PAIR_HELLO_RATE_MS || s->rate_n == 0) {
+        s->rate_start_ms = now_ms;
+        s->rate_n = 0;
+    }
+    if (s->rate_n >= PAIR_HELLO_PER_MIN) return error(out, 429, "rate_limited");
+    s->rate_n++;
     hal_random(s->plug_nonce, 32);
     s->nonce_valid = true;
     s->nonce_at_ms = now_ms;

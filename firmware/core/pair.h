@@ -3,6 +3,11 @@
  *
  * hello: prove to the hub that this box key belongs to a plug that knows the setup code
  *   (HMAC over both nonces, so the answer cannot be replayed to another hub's hello).
+ *   Answered only while the pairing window is open (opened at the plug: power-on, factory
+ *   reset, a button press), and at most PAIR_HELLO_PER_MIN times a minute: the proof lets
+ *   whoever holds it test codes offline, so it is given out only when the person pairing is
+ *   at the plug, and a flood of hellos cannot keep replacing the nonce a real claim needs.
+ *   Until pairing uses a PAKE this is the protection of the setup code (a later change).
  * claim: accept credentials only from someone who knows the code (claimProof over the nonce
  *   this plug issued less than 60 s ago), sealed to this plug's box key. Five wrong claims lock
  *   claiming for 60 s, which caps online guessing of the 8-digit code at 5 a minute.
@@ -22,6 +27,8 @@
 #define PAIR_LOCK_MS 60000u
 #define PAIR_MAX_BODY 2048
 #define PAIR_MAX_PLAINTEXT 1024
+#define PAIR_HELLO_PER_MIN 6
+#define PAIR_HELLO_RATE_MS 60000u
 
 typedef struct {
     const char *id;
@@ -39,6 +46,9 @@ typedef struct {
     unsigned wrong;
     bool locked;
     uint64_t locked_until_ms;
+    uint64_t window_until_ms;  /* hello is answered while now < this */
+    uint64_t rate_start_ms;    /* the current minute of the hello rate limit */
+    unsigned rate_n;           /* hellos answered in it */
 } pair_state;
 
 typedef struct {
@@ -51,7 +61,11 @@ typedef struct {
 } pair_creds;
 
 void pair_init(pair_state *s);
-/* GET /pair/hello?nonce=...: returns the HTTP status, the JSON body in out. */
+/* Opens (or extends) the pairing window for ms from now. */
+void pair_open_window(pair_state *s, uint64_t now_ms, uint32_t ms);
+bool pair_window_open(const pair_state *s, uint64_t now_ms);
+/* GET /pair/hello?nonce=...: returns the HTTP status, the JSON body in out. In this order:
+ * 409 already_claimed, 403 not_in_pairing_mode, 400 malformed, 429 rate_limited, 200. */
 int pair_hello(pair_state *s, const pair_identity *me, bool claimed, const char *hub_nonce,
                size_t nonce_len, uint64_t now_ms, buf_t *out);
 /* POST /pair/claim: on 200, *creds holds what must be stored before answering. */

@@ -1,5 +1,6 @@
-/* The plug's front panel: one button and one LED. A press toggles the relay (debounced); holding
- * it 10 s factory-resets the plug; the LED shows pairing and connection state, else the relay. */
+/* The plug's front panel: one button and one LED. A press toggles the relay (debounced) and, on
+ * an unclaimed plug, opens the pairing window; holding it 10 s factory-resets the plug; the LED
+ * shows pairing and connection state, else the relay. */
 #include "hal.h"
 #include "plug.h"
 
@@ -16,7 +17,7 @@ static void tick_button(plug_t *p, uint64_t now)
             p->btn_down_ms = now;
             p->btn_reset_done = false;
         } else if (!p->btn_reset_done) {
-            plug_set_relay(p, !p->relay, "button"); /* a short press toggles */
+            plug_button_pressed(p); /* a short press toggles (and opens pairing if unclaimed) */
         }
     }
     if (p->btn_stable && !p->btn_reset_done && now - p->btn_down_ms >= PLUG_RESET_HOLD_MS) {
@@ -30,8 +31,11 @@ static void tick_button(plug_t *p, uint64_t now)
 
 static void tick_led(plug_t *p, uint64_t now)
 {
-    /* Unclaimed: slow blink (ready to pair); claimed but offline: fast blink; online: relay. */
-    if (p->state == PLUG_UNCLAIMED) hal_led_write((now / 1000u) % 2u == 0);
+    /* Unclaimed with the pairing window open: slow blink (ready to pair); claimed but offline:
+     * fast blink; otherwise the relay (an unclaimed plug that does not blink needs a press). */
+    if (p->state == PLUG_UNCLAIMED && pair_window_open(&p->pair, now))
+        hal_led_write((now / 1000u) % 2u == 0);
+    else if (p->state == PLUG_UNCLAIMED) hal_led_write(p->relay);
     else if (p->state != PLUG_ONLINE) hal_led_write((now / 250u) % 2u == 0);
     else hal_led_write(p->relay);
 }

@@ -102,8 +102,12 @@ bool plug_init(plug_t *p, const plug_config *cfg)
     if (!load_identity(p)) return false;
     pair_init(&p->pair);
     plug_ota_init(p);
+    mqtt_rx_reset(&p->rx);
 
     uint64_t now = hal_millis();
+    /* Power-on (and a factory reset, which comes back through here): the person is at the plug. */
+    if (p->cfg.pair_window_ms == 0) p->cfg.pair_window_ms = PLUG_PAIR_WINDOW_MS;
+    pair_open_window(&p->pair, now, p->cfg.pair_window_ms);
     uint64_t mwh = 0;
     (void)kv_get_u64(K_ENERGY, &mwh);
     meter_init(&p->meter, &cfg->cal, (double)mwh / 1000.0, now);
@@ -259,6 +263,7 @@ void plug_mqtt_connected(plug_t *p)
 
 void plug_mqtt_disconnected(plug_t *p)
 {
+    mqtt_rx_reset(&p->rx); /* a message cut off by the disconnection never completes */
     if (p->state != PLUG_CONNECTING && p->state != PLUG_ONLINE) return;
     if (p->state == PLUG_ONLINE) notify("{\"event\":\"mqtt_disconnected\"}");
     schedule_retry(p, hal_millis());
@@ -334,6 +339,14 @@ void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t
     plug_set_relay(p, c.value, "command"); /* publishes the state even if unchanged */
 }
 
+void plug_mqtt_fragment(plug_t *p, const char *topic, size_t topic_len, const char *data,
+                        size_t len, size_t offset, size_t total)
+{
+    size_t n;
+    if (mqtt_rx_feed(&p->rx, topic, topic_len, data, len, offset, total, &n))
+        plug_mqtt_message(p, p->rx.topic, p->rx.payload, n);
+}
+
 /* ---- pairing ---- */
 
 int plug_http_hello(plug_t *p, const char *nonce, size_t nonce_len, char *out, size_t cap)
@@ -341,7 +354,31 @@ int plug_http_hello(plug_t *p, const char *nonce, size_t nonce_len, char *out, s
     buf_t b;
     buf_init(&b, out, cap);
     int status = pair_hello(&p->pair, &p->ident, p->claimed, nonce, nonce_len, hal_millis(), &b);
+    if (status == 403 || status == 429) {
+        char note[96];
+        buf_t n;
+        buf_init(&n, note, sizeof note);
+        buf_str(&n, "{\"event\":\"hello_refused\",\"reason\":");
+        buf_json_str(&n, status == 403 ? "not_in_pairing_mode" : "rate_limited");
+        buf_char(&n, '}');
+        if (buf_ok(&n)) notify(note);
+    }
     return buf_ok(&b) ? status : 500;
+}
+
+void plug_button_pressed(plug_t *p)
+{
+    plug_set_relay(p, !p->relay, "button");
+    if (p->claimed) return;
+    uint64_t now = hal_millis();
+    pair_open_window(&p->pair, now, p->cfg.pair_window_ms);
+    char note[96];
+    buf_t n;
+    buf_init(&n, note, sizeof note);
+    buf_str(&n, "{\"event\":\"pairing_window\",\"seconds\":");
+    buf_u64(&n, (p->pair.window_until_ms - now) / 1000u);
+    buf_char(&n, '}');
+    if (buf_ok(&n)) notify(note);
 }
 
 static bool store_creds(const pair_creds *c)
@@ -389,10 +426,12 @@ int plug_http_claim(plug_t *p, const char *body, size_t len, char *out, size_t c
 void plug_factory_reset(plug_t *p)
 {
     if (p->state == PLUG_CONNECTING || p->state == PLUG_ONLINE) hal_mqtt_disconnect();
-    /* Forget the hub and the pairing key, keep the lifetime energy counter. */
+    /* Forget the hub, the pairing key and the Wi-Fi (a plug given away must not give out the
+     * home's network); keep the lifetime energy counter. */
     uint64_t mwh = (uint64_t)(p->meter.energy_wh * 1000.0 + 0.5);
     (void)hal_store_erase_all();
     (void)kv_set_u64(K_ENERGY, mwh);
+    hal_wifi_forget();
     bool relay = p->relay;
     plug_config cfg = p->cfg;
     char id[PLUG_ID_MAX + 1];

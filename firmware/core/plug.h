@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "meter.h"
+#include "mqtt_rx.h"
 #include "ota.h"
 #include "pair.h"
 
@@ -33,6 +34,9 @@
 #define PLUG_METER_WINDOW_MS 1000u
 #define PLUG_DEBOUNCE_MS 50u
 #define PLUG_RESET_HOLD_MS 10000u
+/* An unclaimed plug answers /pair/hello only while its pairing window is open: for this long
+ * after power-on or a factory reset, and after a button press (docs/plug-protocol.md). */
+#define PLUG_PAIR_WINDOW_MS (10u * 60u * 1000u)
 
 typedef enum { PLUG_UNCLAIMED, PLUG_CLAIMED, PLUG_CONNECTING, PLUG_ONLINE } plug_state;
 typedef enum { POWER_ON_OFF, POWER_ON_ON, POWER_ON_RESTORE } plug_power_on;
@@ -48,6 +52,7 @@ typedef struct {
     uint32_t telemetry_ms;
     uint16_t keepalive_s;
     const uint8_t *fw_pk; /* the firmware-signing public key (32 bytes), compiled in; NULL: no OTA */
+    uint32_t pair_window_ms; /* the pairing window's length; 0: PLUG_PAIR_WINDOW_MS */
 } plug_config;
 
 typedef enum { PLUG_OTA_IDLE, PLUG_OTA_DOWNLOADING, PLUG_OTA_DONE } plug_ota_state;
@@ -84,6 +89,7 @@ typedef struct {
     uint64_t ota_req_ms;      /* when the pending chunk request left */
     uint8_t ota_retries;
     char ota_error[16];       /* the last failure's code, reported once on the next connection */
+    mqtt_rx rx;               /* the MQTT message being reassembled from fragments */
 } plug_t;
 
 /* Loads (or on first boot creates) the identity, loads credentials, counter and energy, sets
@@ -94,12 +100,22 @@ void plug_tick(plug_t *p);
 void plug_mqtt_connected(plug_t *p);
 void plug_mqtt_disconnected(plug_t *p);
 void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t len);
+/* What every port calls for received data: one fragment of a message (mqtt_rx.h). A client
+ * that delivers whole messages passes offset 0 and total = len. Complete messages go on to
+ * plug_mqtt_message(). */
+void plug_mqtt_fragment(plug_t *p, const char *topic, size_t topic_len, const char *data,
+                        size_t len, size_t offset, size_t total);
 
 /* Pairing HTTP endpoints: return the status, write the JSON body into out. */
 int plug_http_hello(plug_t *p, const char *nonce, size_t nonce_len, char *out, size_t cap);
 int plug_http_claim(plug_t *p, const char *body, size_t len, char *out, size_t cap);
 
 void plug_set_relay(plug_t *p, bool on, const char *source);
+/* A short press of the button: toggles the relay and, on an unclaimed plug, (re)opens the
+ * pairing window. The simulator calls it on SIGUSR1. */
+void plug_button_pressed(plug_t *p);
+/* Forgets the hub, the pairing key and the Wi-Fi credentials; keeps the relay state and the
+ * lifetime energy counter; opens the pairing window. */
 void plug_factory_reset(plug_t *p);
 /* Orderly stop: publish retained offline (a clean DISCONNECT discards the will), then
  * disconnect. */

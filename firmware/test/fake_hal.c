@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plug.h"
+
 fake_board fake;
 uint8_t fake_slot[FAKE_SLOT];
 
@@ -22,6 +24,7 @@ void fake_reset_board(void)
     fake.now_ms = 1000;
     fake.unix_ms = 1767225600000; /* the vectors' t0 */
     fake.ota_slot_size = FAKE_SLOT;
+    fake.mqtt_fragment = 1024; /* esp-mqtt's default buffer */
 }
 
 void fake_reset_all(void)
@@ -80,6 +83,24 @@ bool hal_store_erase_all(void)
 {
     memset(store, 0, sizeof store);
     return true;
+}
+
+void hal_wifi_forget(void)
+{
+    fake.wifi_forgets++;
+    memset(fake.wifi_ssid, 0, sizeof fake.wifi_ssid);
+}
+
+void fake_deliver(void *plug, const char *topic, const char *payload, size_t len)
+{
+    size_t step = fake.mqtt_fragment ? fake.mqtt_fragment : (len ? len : 1);
+    size_t off = 0;
+    do {
+        size_t n = len - off < step ? len - off : step;
+        plug_mqtt_fragment((plug_t *)plug, off == 0 ? topic : NULL, off == 0 ? strlen(topic) : 0,
+                           payload + off, n, off, len);
+        off += n;
+    } while (off < len);
 }
 
 bool fake_store_has(const char *key) { return find(key) != NULL; }

@@ -41,6 +41,12 @@ typedef struct {
     int notes;
     int store_writes;
     bool store_fail;
+    /* Wi-Fi credentials as the port keeps them (outside the core's storage) */
+    char wifi_ssid[33];
+    int wifi_forgets;
+    /* received MQTT messages reach the core in fragments of this many bytes, as esp-mqtt
+     * delivers anything larger than its buffer (fake_deliver); 0: whole */
+    size_t mqtt_fragment;
     /* firmware update: the inactive slot lives in fake_slot (flash: it survives a reboot) */
     uint32_t ota_slot_size; /* what hal_ota_slot_size() answers (default FAKE_SLOT) */
     int ota_begins, ota_aborts, restarts;
@@ -63,5 +69,8 @@ int fake_count_pubs(const char *leaf);
 bool fake_store_has(const char *key);
 int fake_store_get_str(const char *key, char *out, size_t cap);
 void fake_store_put(const char *key, const void *data, size_t len);
+/* Delivers a received MQTT message to the plug the way esp-mqtt does: in fragments of
+ * fake.mqtt_fragment bytes through plug_mqtt_fragment() (the topic on the first only). */
+void fake_deliver(void *plug, const char *topic, const char *payload, size_t len);
 
 #endif

@@ -25,6 +25,7 @@ static void vector_plug(uint64_t now)
     CHECK(vec_b64("pairing.plugBoxSecretKey", me.box_sk, 32));
     CHECK(vec_b64("pairing.plugBoxPublicKey", me.box_pk, 32));
     pair_init(&st);
+    pair_open_window(&st, 0, 600000); /* as at power-on */
     CHECK(vec_b64("pairing.plugNonce", st.plug_nonce, 32));
     st.nonce_valid = true;
     st.nonce_at_ms = now;
@@ -113,6 +114,60 @@ static void hello_refusals(void)
     buf_init(&b, out, sizeof out);
     CHECK_INT(pair_hello(&st, &me, true, ok, strlen(ok), 0, &b), 409);
     CHECK_STR(out, "{\"error\":\"already_claimed\"}");
+}
+
+static int hello_at(uint64_t now, const char *nonce, char *out, size_t cap)
+{
+    buf_t b;
+    buf_init(&b, out, cap);
+    return pair_hello(&st, &me, false, nonce, nonce ? strlen(nonce) : 0, now, &b);
+}
+
+/* The proof lets its holder test codes offline: only handed out while the window that was
+ * opened at the plug lasts, never to whoever asks later. */
+static void hello_only_in_the_pairing_window(void)
+{
+    vector_plug(0);
+    const char *ok = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    char out[512];
+    pair_init(&st); /* nothing opened it */
+    CHECK_INT(hello_at(0, ok, out, sizeof out), 403);
+    CHECK_STR(out, "{\"error\":\"not_in_pairing_mode\"}");
+    CHECK(!st.nonce_valid); /* no nonce issued, no proof given */
+    pair_open_window(&st, 1000, 600000);
+    CHECK_INT(hello_at(1000, ok, out, sizeof out), 200);
+    CHECK(strstr(out, "\"proof\"") != NULL);
+    CHECK_INT(hello_at(600999, ok, out, sizeof out), 200);
+    CHECK_INT(hello_at(601000, ok, out, sizeof out), 403); /* closed, for good */
+    CHECK_INT(hello_at(10000000, ok, out, sizeof out), 403);
+    CHECK_STR(out, "{\"error\":\"not_in_pairing_mode\"}");
+    /* Reopened (a button press): answered again; a shorter reopening never shortens it. */
+    pair_open_window(&st, 20000000, 600000);
+    pair_open_window(&st, 20000000, 1000);
+    CHECK_INT(hello_at(20500000, ok, out, sizeof out), 200);
+    /* A claimed plug says so first, window or not. */
+    buf_t b;
+    buf_init(&b, out, sizeof out);
+    CHECK_INT(pair_hello(&st, &me, true, ok, strlen(ok), 20500000, &b), 409);
+}
+
+static void hello_is_rate_limited(void)
+{
+    vector_plug(0);
+    const char *ok = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    char out[512];
+    uint8_t nonce[32];
+    for (int i = 0; i < PAIR_HELLO_PER_MIN; i++) CHECK_INT(hello_at(1000 + (uint64_t)i, ok, out, sizeof out), 200);
+    memcpy(nonce, st.plug_nonce, 32);
+    CHECK_INT(hello_at(2000, ok, out, sizeof out), 429);
+    CHECK_STR(out, "{\"error\":\"rate_limited\"}");
+    /* A refused hello does not replace the nonce the last answer carried (a flood cannot
+     * spoil the claim in progress). */
+    CHECK(memcmp(nonce, st.plug_nonce, 32) == 0);
+    CHECK_INT(hello_at(60999, ok, out, sizeof out), 429);
+    /* Malformed ones are refused as such and not counted. */
+    CHECK_INT(hello_at(61000, "short", out, sizeof out), 400);
+    CHECK_INT(hello_at(61000, ok, out, sizeof out), 200);
 }
 
 static void claim_with_vector_body(void)
@@ -237,6 +292,8 @@ const test_case pair_tests[] = {
     {"pair: hello and claim proofs match the vectors", proofs_match_vectors},
     {"pair: hello answers id, model, fw, key, nonce and a checkable proof", hello_answers_with_a_proof},
     {"pair: hello refuses bad nonces and claimed plugs", hello_refusals},
+    {"pair: hello only while the pairing window is open (403 not_in_pairing_mode)", hello_only_in_the_pairing_window},
+    {"pair: hello is rate-limited (429 rate_limited), the nonce kept", hello_is_rate_limited},
     {"pair: claim with the vector body stores the credentials", claim_with_vector_body},
     {"pair: tweetnacl box opens with libsodium and re-seals byte for byte", claim_box_opens_the_vector_plaintext},
     {"pair: tampered box, wrong code, malformed, already claimed", claim_refusals},

@@ -85,18 +85,26 @@ static void online_plug(void)
     go_online();
 }
 
-static void send(uint64_t c, int64_t t, const char *v)
+/* A switch command signed by the vectors' hub key; its length. */
+static size_t make_cmd(uint64_t c, int64_t t, const char *v, char *payload, size_t cap)
 {
-    char msg[160], sig64[100], payload[512];
+    char msg[160], sig64[100];
     uint8_t sig[64];
     size_t len = cmd_signed_message(msg, sizeof msg, plug.id, c, (uint64_t)t, "switch", v,
                                     strlen(v));
     crypto_sign_detached(sig, NULL, (const uint8_t *)msg, len, hub_sk);
     b64_encode(sig64, sizeof sig64, sig, 64);
-    snprintf(payload, sizeof payload,
+    snprintf(payload, cap,
              "{\"c\":%llu,\"t\":%lld,\"cap\":\"switch\",\"v\":%s,\"sig\":\"%s\"}",
              (unsigned long long)c, (long long)t, v, sig64);
-    plug_mqtt_message(&plug, "hearth/plug-0a1b2c3d4e5f/cmd", payload, strlen(payload));
+    return strlen(payload);
+}
+
+static void send(uint64_t c, int64_t t, const char *v)
+{
+    char payload[512];
+    size_t len = make_cmd(c, t, v, payload, sizeof payload);
+    fake_deliver(&plug, "hearth/plug-0a1b2c3d4e5f/cmd", payload, len);
 }
 
 static void run_ms(uint64_t ms)
@@ -223,7 +231,7 @@ static void rejected_commands_are_reported_not_obeyed(void)
               "{\"event\":\"command\",\"result\":\"rejected\",\"reason\":\"replay\",\"counter\":8}");
     /* The claim's counter (7) is the floor: the vectors' first command (c=1) is a replay. */
     const char *v0 = vec_str("commands.0.payload");
-    plug_mqtt_message(&plug, plug.topic_cmd, v0, strlen(v0));
+    fake_deliver(&plug, plug.topic_cmd, v0, strlen(v0));
     CHECK_STR(fake_last_pub("/event")->payload,
               "{\"type\":\"cmd_rejected\",\"reason\":\"replay\",\"counter\":1}");
     /* Stale. */
@@ -232,11 +240,11 @@ static void rejected_commands_are_reported_not_obeyed(void)
               "{\"type\":\"cmd_rejected\",\"reason\":\"stale\",\"counter\":20}");
     /* Forged: tampered vector. */
     const char *t = vec_str("tamperedCommands.0.payload");
-    plug_mqtt_message(&plug, plug.topic_cmd, t, strlen(t));
+    fake_deliver(&plug, plug.topic_cmd, t, strlen(t));
     CHECK_STR(fake_last_pub("/event")->payload,
               "{\"type\":\"cmd_rejected\",\"reason\":\"bad_signature\",\"counter\":1}");
     /* Malformed. */
-    plug_mqtt_message(&plug, plug.topic_cmd, "{\"c\":", 5);
+    fake_deliver(&plug, plug.topic_cmd, "{\"c\":", 5);
     CHECK_STR(fake_last_pub("/event")->payload,
               "{\"type\":\"cmd_rejected\",\"reason\":\"malformed\",\"counter\":0}");
     CHECK(fake.relay);
@@ -248,11 +256,11 @@ static void rejected_commands_are_reported_not_obeyed(void)
     /* The vectors' command 41 at its own time is accepted. */
     fake.unix_ms = (int64_t)vec_u64("commands.2.t");
     const char *v2 = vec_str("commands.2.payload");
-    plug_mqtt_message(&plug, plug.topic_cmd, v2, strlen(v2));
+    fake_deliver(&plug, plug.topic_cmd, v2, strlen(v2));
     CHECK_STR(fake_last_pub("/state")->payload, "{\"switch\":true}");
     /* Other topics are ignored. */
     int before = fake.npubs;
-    plug_mqtt_message(&plug, "hearth/plug-0a1b2c3d4e5f/ota", v2, strlen(v2));
+    fake_deliver(&plug, "hearth/plug-0a1b2c3d4e5f/ota", v2, strlen(v2));
     plug_mqtt_message(&plug, NULL, v2, strlen(v2));
     CHECK_INT(fake.npubs, before);
 }
@@ -573,7 +581,7 @@ static void answer_time(const char *nonce, uint64_t t, const uint8_t *sk)
     b64_encode(sig64, sizeof sig64, sig, 64);
     snprintf(payload, sizeof payload, "{\"n\":\"%s\",\"t\":%llu,\"sig\":\"%s\"}", nonce,
              (unsigned long long)t, sig64);
-    plug_mqtt_message(&plug, plug.topic_time, payload, strlen(payload));
+    fake_deliver(&plug, plug.topic_time, payload, strlen(payload));
 }
 
 static void no_clock_takes_time_from_hub(void)
@@ -626,7 +634,7 @@ static void time_answers_need_the_open_nonce_and_the_hub_key(void)
     answer_time("AAAAAAAAAAAAAAAAAAAAAA==", 1767225600000, hub_sk);
     CHECK_STR(fake.last_note, "{\"event\":\"time\",\"result\":\"unexpected\"}");
     /* Malformed. */
-    plug_mqtt_message(&plug, plug.topic_time, "{\"n\":1}", 7);
+    fake_deliver(&plug, plug.topic_time, "{\"n\":1}", 7);
     CHECK_STR(fake.last_note, "{\"event\":\"time\",\"result\":\"malformed\"}");
     CHECK(!plug.clock.synced);
     /* The right answer counts once: the same bytes again are unexpected. */
@@ -731,7 +739,7 @@ static void send_ota(uint64_t counter, const char *value)
     b64_encode(sig64, sizeof sig64, sig, 64);
     snprintf(payload, sizeof payload, "{\"c\":%llu,\"t\":%lld,\"cap\":\"ota_begin\",\"v\":%s,\"sig\":\"%s\"}",
              (unsigned long long)counter, (long long)fake.unix_ms, value, sig64);
-    plug_mqtt_message(&plug, "hearth/plug-0a1b2c3d4e5f/cmd", payload, strlen(payload));
+    fake_deliver(&plug, "hearth/plug-0a1b2c3d4e5f/cmd", payload, strlen(payload));
 }
 
 /* A test image of n bytes and its ota_begin value, signed with the vectors' firmware key. */
@@ -767,7 +775,7 @@ static bool answer_request(const uint8_t *image, size_t size)
     memcpy(chunk + 4, plug.ota.sha256, 32);
     memcpy(chunk + OTA_HEADER, image + off, n);
     fake.npubs = 0;
-    plug_mqtt_message(&plug, "hearth/plug-0a1b2c3d4e5f/ota", (const char *)chunk, OTA_HEADER + n);
+    fake_deliver(&plug, "hearth/plug-0a1b2c3d4e5f/ota", (const char *)chunk, OTA_HEADER + n);
     return true;
 }
 
@@ -829,7 +837,7 @@ static void ota_resumes_after_power_cut(void)
     /* Stale or foreign chunks are ignored. */
     static uint8_t junk[OTA_HEADER + 10];
     memset(junk, 0, sizeof junk);
-    plug_mqtt_message(&plug, plug.topic_ota, (const char *)junk, sizeof junk);
+    fake_deliver(&plug, plug.topic_ota, (const char *)junk, sizeof junk);
     CHECK_INT(plug.ota_offset, 8192);
     int chunks = 0;
     while (fake.restarts == 0 && chunks < 10 && answer_request(img, 20000)) chunks++;
@@ -912,7 +920,146 @@ static void ota_activated_then_power_cut_before_noting_it(void)
     CHECK(last_ota_event("\"state\":\"done\",\"firmware\":\"1.1.0\""));
 }
 
+/* esp-mqtt hands a message larger than its buffer over in pieces (current_data_offset,
+ * total_data_len). A 4,132-byte firmware chunk must arrive whole whatever the piece size, and
+ * nothing past the bound is kept or read (ASan watches the copies). */
+static void mqtt_fragments_reassembled_with_a_bound(void)
+{
+    online_plug();
+    char value[OTA_VALUE_MAX + 1];
+    make_image(10000, "1.1.0", value, sizeof value);
+    send_ota(8, value); /* ~600 bytes in 1 KB pieces: one piece */
+    CHECK(last_ota_event("\"state\":\"downloading\""));
+    fake.mqtt_fragment = 1; /* byte by byte */
+    CHECK(answer_request(img, 10000));
+    CHECK_INT(plug.ota_offset, 4096);
+    fake.mqtt_fragment = 1000; /* 1000 + 1000 + 1000 + 1000 + 132 */
+    CHECK(answer_request(img, 10000));
+    CHECK_INT(plug.ota_offset, 8192);
+    fake.mqtt_fragment = 0; /* whole (a buffer as large as a chunk) */
+    CHECK(answer_request(img, 10000));
+    CHECK_STR(fake.ota_activated, "1.1.0");
+    CHECK(memcmp(fake_slot, img, 10000) == 0);
+
+    /* Larger than any message the plug takes: refused as malformed, never held whole. */
+    fake.mqtt_fragment = 1024;
+    static char big[3 * MQTT_RX_MAX];
+    memset(big, ' ', sizeof big);
+    big[0] = '{';
+    big[sizeof big - 1] = '}';
+    fake.npubs = 0;
+    fake_deliver(&plug, plug.topic_cmd, big, sizeof big);
+    CHECK_STR(fake_last_pub("/event")->payload, "{\"type\":\"cmd_rejected\",\"reason\":\"malformed\",\"counter\":0}");
+
+    /* Pieces that do not continue the message drop it whole: a gap, more bytes than
+     * announced, a continuation without a start, a disconnection in between. */
+    char cmd[512];
+    size_t n = make_cmd(9, fake.unix_ms, "true", cmd, sizeof cmd);
+    const char *t = plug.topic_cmd;
+    fake.npubs = 0;
+    plug_mqtt_fragment(&plug, t, strlen(t), cmd, 20, 0, n);
+    plug_mqtt_fragment(&plug, NULL, 0, cmd + 21, n - 21, 21, n);
+    plug_mqtt_fragment(&plug, t, strlen(t), cmd, 20, 0, n);
+    plug_mqtt_fragment(&plug, NULL, 0, cmd + 20, n - 20 + 5, 20, n); /* 5 bytes too many */
+    plug_mqtt_fragment(&plug, NULL, 0, cmd + 20, n - 20, 20, n);      /* no start any more */
+    plug_mqtt_fragment(&plug, t, strlen(t), cmd, 20, 0, n);
+    plug_mqtt_fragment(&plug, NULL, 0, cmd + 20, n - 20, 20, n + 1);  /* another total */
+    plug_mqtt_fragment(&plug, "", 0, cmd, n, 0, n);                   /* no topic */
+    CHECK_INT(fake.npubs, 0);
+    CHECK(!fake.relay);
+    plug_mqtt_fragment(&plug, t, strlen(t), cmd, 20, 0, n);
+    plug_mqtt_disconnected(&plug);
+    run_ms(3000);
+    plug_mqtt_connected(&plug);
+    fake.npubs = 0;
+    plug_mqtt_fragment(&plug, NULL, 0, cmd + 20, n - 20, 20, n);
+    CHECK(fake_last_pub("/state") == NULL);
+    /* In order, in any piece size: obeyed once. */
+    fake.mqtt_fragment = 7;
+    fake_deliver(&plug, t, cmd, n);
+    CHECK(fake.relay);
+    CHECK_STR(fake_last_pub("/state")->payload, "{\"switch\":true}");
+}
+
+static void hello_at(uint64_t now, int want)
+{
+    char out[512];
+    const char *n = vec_str("pairing.hubNonce");
+    fake.now_ms = now;
+    CHECK_INT(plug_http_hello(&plug, n, strlen(n), out, sizeof out), want);
+}
+
+/* The hello proof lets its holder test setup codes offline: the plug gives it out only in a
+ * window opened at the plug (power-on, a button press, a factory reset). */
+static void hello_only_in_the_pairing_window(void)
+{
+    fake.now_ms = 1000;
+    boot_vector_plug(POWER_ON_OFF); /* power-on at 1 s: open until 601 s */
+    hello_at(600999, 200);
+    run_ms(20);
+    hello_at(601000, 403);
+    CHECK_STR(fake.last_note, "{\"event\":\"hello_refused\",\"reason\":\"not_in_pairing_mode\"}");
+    hello_at(5000000, 403);
+    /* A press at the plug opens it again for 10 minutes (and toggles the relay, as always). */
+    fake.button = true;
+    run_ms(200);
+    fake.button = false;
+    run_ms(100);
+    CHECK(fake.relay);
+    CHECK_STR(fake.last_note, "{\"event\":\"pairing_window\",\"seconds\":600}");
+    hello_at(fake.now_ms + 590000, 200);
+    hello_at(fake.now_ms + 20000, 403);
+    /* The simulator's press (SIGUSR1) is the same function. */
+    plug_button_pressed(&plug);
+    hello_at(fake.now_ms + 1000, 200);
+    /* A factory reset (held 10 s at the plug) opens it too. */
+    fake.now_ms += 20 * 60 * 1000;
+    hello_at(fake.now_ms, 403);
+    fake.button = true;
+    run_ms(PLUG_RESET_HOLD_MS + 200);
+    fake.button = false;
+    run_ms(200);
+    hello_at(fake.now_ms + 1000, 200);
+    /* The LED says which: blinking while open, steady (the relay) once closed. */
+    fake.now_ms += 11 * 60 * 1000;
+    bool seen_on = false, seen_off = false;
+    for (int i = 0; i < 300; i++) {
+        run_ms(10);
+        if (fake.led) seen_on = true; else seen_off = true;
+    }
+    CHECK(fake.led == fake.relay && !(seen_on && seen_off));
+}
+
+static void hello_is_rate_limited_in_the_plug(void)
+{
+    boot_vector_plug(POWER_ON_OFF);
+    uint64_t t0 = fake.now_ms;
+    for (int i = 0; i < PAIR_HELLO_PER_MIN; i++) hello_at(t0 + (uint64_t)i, 200);
+    hello_at(t0 + 100, 429);
+    CHECK_STR(fake.last_note, "{\"event\":\"hello_refused\",\"reason\":\"rate_limited\"}");
+    hello_at(t0 + 60000, 200);
+}
+
+/* A plug reset before it is given away must not give out the home's Wi-Fi. */
+static void factory_reset_forgets_wifi(void)
+{
+    online_plug();
+    snprintf(fake.wifi_ssid, sizeof fake.wifi_ssid, "%s", "HomeNet");
+    fake.button = true;
+    run_ms(PLUG_RESET_HOLD_MS + 200);
+    fake.button = false;
+    run_ms(200);
+    CHECK_INT(plug.state, PLUG_UNCLAIMED);
+    CHECK_INT(fake.wifi_forgets, 1);
+    CHECK_STR(fake.wifi_ssid, "");
+    CHECK(!fake_store_has("mq_host") && !fake_store_has("hub_pk"));
+}
+
 const test_case plug_tests[] = {
+    {"plug: MQTT fragments reassembled (4,132-byte chunk in 1 B..4 KB pieces), bounded, gaps dropped", mqtt_fragments_reassembled_with_a_bound},
+    {"plug: hello answered only in the pairing window (power-on, button, reset)", hello_only_in_the_pairing_window},
+    {"plug: hello rate-limited per minute", hello_is_rate_limited_in_the_plug},
+    {"plug: factory reset erases the Wi-Fi credentials too", factory_reset_forgets_wifi},
     {"plug ota: the new image runs although its activation was not noted: done", ota_activated_then_power_cut_before_noting_it},
     {"plug ota: 1.0.0 -> 1.1.0 in chunks, hashed, activated, reports done after the restart", ota_updates_and_reports_after_restart},
     {"plug ota: a power cut mid-transfer resumes at the stored offset", ota_resumes_after_power_cut},

@@ -60,6 +60,9 @@ uint32_t hal_meter_take(hal_meter_pin pin)
 
 void hal_notify(const char *json) { sim_event(json); }
 
+/* The simulator joins no Wi-Fi (it runs on the host's network): nothing to erase. */
+void hal_wifi_forget(void) { sim_event("{\"event\":\"wifi_forgotten\"}"); }
+
 void hal_discovery_changed(bool claimed)
 {
     (void)claimed;

@@ -172,11 +172,14 @@ static bool handle(void)
     }
     if ((size_t)(req + req_len - body) < body_len) return false; /* more to come */
 
-    /* Request line: METHOD SP target SP HTTP/1.x */
-    const char *sp1 = memchr(req, ' ', head_len);
+    /* Request line: METHOD SP target SP HTTP/1.x, all searched within the line itself (a
+     * space after a stray CR, "GET\rX /a", must not count: the line is over by then). The head
+     * ends in CRLF CRLF, so the line has a CR within head_len + 1 bytes. */
     const char *line_end = memchr(req, '\r', head_len + 1);
+    size_t line_len = (size_t)(line_end - req);
+    const char *sp1 = memchr(req, ' ', line_len);
     const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
-    if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+    if (!sp1 || !sp2 || (size_t)(line_end - sp2 - 1) < 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0) {
         respond(400, "{\"error\":\"malformed\"}");
         return true;
     }

@@ -6,7 +6,8 @@
  *   plug-sim --id ID --setup-code CODE --state DIR [--load-watts W] [--model M]
  *            [--http-port N] [--address A] [--telemetry-ms N] [--keepalive S]
  *            [--power-on off|on|restore] [--volts V] [--overcurrent-a A] [--no-mdns]
- *            [--no-clock] [--fw VERSION] [--ota-slot-kb N]
+ *            [--no-clock] [--fw VERSION] [--ota-slot-kb N] [--pairing-window-s N]
+ *            [--mqtt-buffer N]
  *
  * --fw: the factory firmware version (default 1.0.0); once an update was activated the
  * simulator reports that version instead (ota-boot in the state directory). --ota-slot-kb: the
@@ -14,11 +15,17 @@
  * firmware key (port/common/fw_test_key.h). After an update the simulator re-executes itself:
  * same pid, same stdout, a new "started" line.
  *
+ * --pairing-window-s: how long /pair/hello is answered after power-on and after a button press
+ * (default 600, the plug's 10 minutes). --mqtt-buffer: received MQTT messages reach the core in
+ * pieces of this many bytes, as esp-mqtt hands over anything larger than its buffer (default
+ * 1024, esp-mqtt's default, so every firmware chunk goes through reassembly; 0: up to 8192).
+ *
  * --no-clock: the simulator does not know the wall clock, like an ESP32 after a power cut with
  * no SNTP (internet down); it takes the hub's time (docs/plug-protocol.md, "Time").
  *
  * stdout: one JSON object per line for each notable event. SIGTERM/SIGINT: orderly exit
- * (retained offline, DISCONNECT, mDNS goodbye). SIGUSR1: a button press (toggle the relay).
+ * (retained offline, DISCONNECT, mDNS goodbye). SIGUSR1: a button press (toggles the relay and,
+ * unclaimed, opens the pairing window).
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -56,7 +63,7 @@ static void usage_exit(const char *why)
                     "[--model M] [--http-port N] [--address A] [--telemetry-ms N] "
                     "[--keepalive S] [--power-on off|on|restore] [--volts V] "
                     "[--overcurrent-a A] [--no-mdns] [--no-clock] [--fw VERSION] "
-                    "[--ota-slot-kb N]\n",
+                    "[--ota-slot-kb N] [--pairing-window-s N] [--mqtt-buffer N]\n",
             why);
     exit(2);
 }
@@ -101,6 +108,8 @@ static void parse_args(int argc, char **argv)
     sim_opt.overcurrent_a = 16;
     sim_opt.mdns = true;
     sim_opt.ota_slot_kb = 1536;
+    sim_opt.pair_window_s = 600;
+    sim_opt.mqtt_buffer = 1024;
     int http_port = 0;
     const char *address = NULL;
     for (int i = 1; i < argc; i++) {
@@ -126,6 +135,8 @@ static void parse_args(int argc, char **argv)
         else if (strcmp(f, "--model") == 0) sim_opt.model = v;
         else if (strcmp(f, "--fw") == 0) sim_opt.fw = v;
         else if (strcmp(f, "--ota-slot-kb") == 0) sim_opt.ota_slot_kb = (uint32_t)num_arg(f, v, 0, 16384);
+        else if (strcmp(f, "--pairing-window-s") == 0) sim_opt.pair_window_s = (uint32_t)num_arg(f, v, 1, 86400);
+        else if (strcmp(f, "--mqtt-buffer") == 0) sim_opt.mqtt_buffer = (uint32_t)num_arg(f, v, 0, SIM_MQTT_BUFFER_MAX);
         else if (strcmp(f, "--address") == 0) address = v;
         else if (strcmp(f, "--load-watts") == 0) sim_opt.load_watts = num_arg(f, v, 0, 10000);
         else if (strcmp(f, "--volts") == 0) sim_opt.volts = num_arg(f, v, 1, 400);
@@ -226,6 +237,7 @@ int main(int argc, char **argv)
     cfg.telemetry_ms = sim_opt.telemetry_ms;
     cfg.keepalive_s = sim_opt.keepalive_s;
     cfg.fw_pk = HEARTH_FW_TEST_PK;
+    cfg.pair_window_ms = sim_opt.pair_window_s * 1000u;
     if (!plug_init(&sim_plug, &cfg)) {
         fprintf(stderr, "plug-sim: --id must be 1-32 characters of [a-z0-9-] (e.g. plug-0123456789ab),"
                         " and the state directory writable\n");
@@ -267,7 +279,7 @@ int main(int argc, char **argv)
         sim_mdns_tick();
         while (button_presses > 0) {
             button_presses--;
-            plug_set_relay(&sim_plug, !sim_plug.relay, "button");
+            plug_button_pressed(&sim_plug);
         }
         plug_tick(&sim_plug);
     }

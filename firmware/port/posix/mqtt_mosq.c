@@ -19,13 +19,16 @@ static bool active;         /* between hal_mqtt_connect() and the core hearing i
 static bool lost;           /* the connection ended; tell the core after this loop pass */
 static bool connack;        /* accepted CONNACK; tell the core after this loop pass */
 
-/* Messages received in one loop pass. A payload over the limit (a firmware chunk, the largest
- * message) is kept one byte longer than the limit, which is enough for the core to refuse it. */
-#define INBOX_MAX (OTA_HEADER + OTA_CHUNK > CMD_MAX_LEN ? OTA_HEADER + OTA_CHUNK : CMD_MAX_LEN)
+/* Messages received in one loop pass, handed to the core in pieces of --mqtt-buffer bytes
+ * through plug_mqtt_fragment(), the way esp-mqtt hands over a message larger than its buffer,
+ * so the reassembly that runs on the plug runs here too. Only the first MQTT_RX_MAX + 1 bytes
+ * are kept: the core's reassembly never looks at bytes past that bound (it only counts them),
+ * so the rest of a longer message is passed as pieces of a zeroed buffer. */
 typedef struct {
-    char topic[64];
-    char payload[INBOX_MAX + 1];
-    size_t len;
+    char topic[MQTT_RX_TOPIC_MAX];
+    char payload[MQTT_RX_MAX + 1];
+    size_t len;   /* bytes kept */
+    size_t total; /* the message's length */
 } inbox_msg;
 static inbox_msg inbox[INBOX];
 static int inbox_n;
@@ -75,8 +78,29 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
     inbox_msg *in = &inbox[inbox_n++];
     snprintf(in->topic, sizeof in->topic, "%s", msg->topic);
     size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+    in->total = len;
     in->len = len > sizeof in->payload ? sizeof in->payload : len;
     memcpy(in->payload, msg->payload, in->len);
+}
+
+static void deliver(const inbox_msg *in)
+{
+    static char piece[SIM_MQTT_BUFFER_MAX];
+    size_t step = sim_opt.mqtt_buffer ? sim_opt.mqtt_buffer : SIM_MQTT_BUFFER_MAX;
+    size_t off = 0;
+    do {
+        size_t n = in->total - off < step ? in->total - off : step;
+        const char *data = in->payload + off;
+        if (off + n > in->len) { /* reaches past what was kept: zeros there, never read */
+            size_t kept = off < in->len ? in->len - off : 0;
+            memset(piece, 0, n);
+            memcpy(piece, in->payload + off, kept);
+            data = piece;
+        }
+        plug_mqtt_fragment(&sim_plug, off == 0 ? in->topic : NULL, off == 0 ? strlen(in->topic) : 0,
+                           data, n, off, in->total);
+        off += n;
+    } while (off < in->total);
 }
 
 static void drop(void)
@@ -163,7 +187,7 @@ void sim_mqtt_after_poll(const struct pollfd *pfd, int n)
         plug_mqtt_connected(&sim_plug);
     }
     for (int i = 0; i < inbox_n && mosq; i++)
-        plug_mqtt_message(&sim_plug, inbox[i].topic, inbox[i].payload, inbox[i].len);
+        deliver(&inbox[i]);
     inbox_n = 0;
     if (lost && active) {
         lost = false;

@@ -8,6 +8,8 @@
 
 #include "plug.h"
 
+#define SIM_MQTT_BUFFER_MAX 8192
+
 typedef struct {
     const char *id;
     const char *setup_code;
@@ -25,6 +27,8 @@ typedef struct {
     bool mdns;
     bool no_clock; /* like an ESP32 without SNTP: the wall clock is unknown */
     uint32_t ota_slot_kb; /* size of the simulated inactive OTA slot */
+    uint32_t pair_window_s; /* pairing window after power-on and a button press */
+    uint32_t mqtt_buffer;   /* received messages reach the core in pieces of this size */
 } sim_options;
 
 extern sim_options sim_opt;

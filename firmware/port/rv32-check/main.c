@@ -14,6 +14,7 @@ uint32_t hal_meter_take(hal_meter_pin pin) { return (uint32_t)pin; }
 int hal_store_get(const char *key, void *buf, size_t cap) { (void)key; (void)buf; (void)cap; return -1; }
 bool hal_store_set(const char *key, const void *data, size_t len) { (void)key; (void)data; (void)len; return true; }
 bool hal_store_erase_all(void) { return true; }
+void hal_wifi_forget(void) {}
 bool hal_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t msg_len, const uint8_t pk[32])
 { (void)sig; (void)msg; (void)msg_len; (void)pk; return false; }
 bool hal_box_keypair(uint8_t pk[32], uint8_t sk[32]) { (void)pk; (void)sk; return true; }
@@ -52,7 +53,7 @@ int main(void)
     char out[512];
     plug_http_hello(&plug, "", 0, out, sizeof out);
     plug_http_claim(&plug, "", 0, out, sizeof out);
-    plug_mqtt_message(&plug, "", "", 0);
+    plug_mqtt_fragment(&plug, "", 0, "", 0, 0, 0);
     plug_mqtt_connected(&plug);
     plug_mqtt_disconnected(&plug);
     for (;;) plug_tick(&plug);

@@ -13,6 +13,7 @@
 #include "esp_log.h"
 #include "esp_mac.h"
 #include "esp_netif_sntp.h"
+#include "esp_system.h"
 #include "freertos/task.h"
 #include "sdkconfig.h"
 #include "sodium.h"
@@ -34,6 +35,7 @@ static void core_loop(void *arg)
         board_net_dispatch();
         plug_tick(&board_plug);
         CORE_UNLOCK();
+        if (board_restart_pending) esp_restart(); /* after a factory reset: back to provisioning */
     }
 }
 

@@ -33,5 +33,8 @@ void board_mdns_start(const char *id, uint16_t http_port, const char *model, con
 uint16_t board_http_start(void);
 /* provisioning_improv.c: blocks until Wi-Fi credentials are stored and the plug has an IP. */
 void board_wifi_connect_or_provision(const char *id, const char *fw);
+/* Set by hal_wifi_forget (a factory reset): the core's task restarts the chip once the core is
+ * done, so the plug comes back unprovisioned, into Improv. */
+extern volatile bool board_restart_pending;
 
 #endif

@@ -15,18 +15,27 @@
 
 static const char *TAG = "hearth";
 
-#define NET_TOPIC_MAX 64
-/* A firmware chunk is the largest message. The queue holds 8 events of ~4.2 KB: ~34 KB of heap,
- * affordable on the C3 (400 KB SRAM); a plug only ever has one chunk request out at a time, so
- * a smaller queue for big payloads would do if RAM gets tight. */
-#define NET_PAYLOAD_MAX (OTA_HEADER + OTA_CHUNK)
+#define NET_TOPIC_MAX MQTT_RX_TOPIC_MAX
+/* esp-mqtt's receive buffer: one firmware chunk (the largest message, mqtt_rx.h) with its topic
+ * and MQTT header fits, so a chunk arrives in one MQTT_EVENT_DATA. Its default of 1 KB would
+ * split every chunk; CONFIG_MQTT_BUFFER_SIZE only counts with CONFIG_MQTT_USE_CUSTOM_CONFIG, so
+ * the size is set on the client (.buffer.size). Anything larger still arrives in fragments of
+ * at most this size (current_data_offset, total_data_len), which the core reassembles with a
+ * bound (plug_mqtt_fragment). */
+#define NET_MQTT_BUFFER (MQTT_RX_MAX + NET_TOPIC_MAX + 16)
+/* Outgoing messages are small (state, events, chunk requests). */
+#define NET_MQTT_OUT_BUFFER 1024
 
+/* One MQTT_EVENT_DATA: a fragment of a message, copied exactly (data_len bytes, never more).
+ * The queue holds 8 of ~4.3 KB: ~35 KB of heap, affordable on the C3 (400 KB SRAM); a plug only
+ * ever has one chunk request out at a time. */
 typedef enum { EV_CONNECTED, EV_DISCONNECTED, EV_MESSAGE } ev_kind;
 typedef struct {
     ev_kind kind;
     char topic[NET_TOPIC_MAX];
-    char payload[NET_PAYLOAD_MAX + 1];
-    size_t len;
+    size_t topic_len; /* 0 on every fragment but the first */
+    char data[NET_MQTT_BUFFER];
+    size_t len, offset, total;
 } net_event;
 
 static QueueHandle_t events;
@@ -45,14 +54,20 @@ static void on_mqtt(void *arg, esp_event_base_t base, int32_t id, void *data)
     case MQTT_EVENT_DISCONNECTED:
     case MQTT_EVENT_ERROR: ev.kind = EV_DISCONNECTED; break;
     case MQTT_EVENT_DATA:
-        /* A command is a few hundred bytes; anything fragmented or too long is passed on
-         * truncated to one byte over the limit, which the core then rejects as malformed. */
         ev.kind = EV_MESSAGE;
-        if (e->topic_len <= 0 || e->topic_len >= NET_TOPIC_MAX) return;
-        memcpy(ev.topic, e->topic, (size_t)e->topic_len);
-        ev.len = e->data_len < 0 ? 0 : (size_t)e->data_len;
-        if (e->total_data_len > e->data_len || ev.len > NET_PAYLOAD_MAX) ev.len = NET_PAYLOAD_MAX + 1;
-        memcpy(ev.payload, e->data, ev.len > NET_PAYLOAD_MAX ? NET_PAYLOAD_MAX : ev.len);
+        if (e->data_len < 0 || e->current_data_offset < 0 || e->total_data_len < 0) return;
+        /* Never larger than the client's buffer; if it were, dropping it leaves a gap the core
+         * sees (the message is dropped whole), where truncating would not. */
+        if ((size_t)e->data_len > sizeof ev.data) return;
+        if (e->current_data_offset == 0 && e->topic && e->topic_len > 0 &&
+            e->topic_len < NET_TOPIC_MAX) {
+            memcpy(ev.topic, e->topic, (size_t)e->topic_len);
+            ev.topic_len = (size_t)e->topic_len;
+        }
+        memcpy(ev.data, e->data, (size_t)e->data_len);
+        ev.len = (size_t)e->data_len;
+        ev.offset = (size_t)e->current_data_offset;
+        ev.total = (size_t)e->total_data_len;
         break;
     default: return;
     }
@@ -84,7 +99,10 @@ void board_net_dispatch(void)
             }
             break;
         case EV_DISCONNECTED: plug_mqtt_disconnected(&board_plug); break;
-        case EV_MESSAGE: plug_mqtt_message(&board_plug, ev.topic, ev.payload, ev.len); break;
+        case EV_MESSAGE:
+            plug_mqtt_fragment(&board_plug, ev.topic, ev.topic_len, ev.data, ev.len, ev.offset,
+                               ev.total);
+            break;
         }
     }
 }
@@ -115,6 +133,8 @@ bool hal_mqtt_connect(const hal_mqtt_params *p)
         .session.last_will.retain = 1,
         /* The core owns reconnection (back-off with jitter). */
         .network.disable_auto_reconnect = true,
+        .buffer.size = NET_MQTT_BUFFER,
+        .buffer.out_size = NET_MQTT_OUT_BUFFER,
     };
     client = esp_mqtt_client_init(&cfg);
     if (!client) return false;

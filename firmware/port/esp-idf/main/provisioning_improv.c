@@ -18,6 +18,8 @@
 #include "esp_netif.h"
 #include "esp_wifi.h"
 #include "freertos/event_groups.h"
+#include "hal.h"
+#include "nvs.h"
 #include "sdkconfig.h"
 
 #define IMPROV_STATE_READY 0x02
@@ -185,4 +187,24 @@ void board_wifi_connect_or_provision(const char *id, const char *fw)
     if (esp_wifi_get_config(WIFI_IF_STA, &c) == ESP_OK && c.sta.ssid[0] && try_connect()) return;
     ESP_LOGW("hearth", "no working Wi-Fi credentials: waiting for Improv over serial");
     improv_loop(id, fw);
+}
+
+volatile bool board_restart_pending;
+
+/* A factory reset forgets the Wi-Fi too: a plug given away must not give out the home's network.
+ * esp_wifi keeps the credentials in NVS namespace "nvs.net80211"; esp_wifi_restore() erases
+ * them, and before Wi-Fi is initialised (a reset while booting) the namespace is erased directly.
+ * Then the chip restarts (board_restart_pending) and, with no credentials, waits for Improv. */
+void hal_wifi_forget(void)
+{
+    if (esp_wifi_restore() != ESP_OK) {
+        nvs_handle_t h;
+        if (nvs_open("nvs.net80211", NVS_READWRITE, &h) == ESP_OK) {
+            nvs_erase_all(h);
+            nvs_commit(h);
+            nvs_close(h);
+        }
+    }
+    ESP_LOGW("hearth", "factory reset: Wi-Fi credentials erased, restarting into provisioning");
+    board_restart_pending = true;
 }
