@@ -10,6 +10,8 @@ echo "-- firmware: host unit tests of core/"
 make -s -C firmware test
 echo "-- firmware: core/ for RV32IMC (ESP32-C3 class), freestanding"
 make -s -C firmware rv32
+echo "-- firmware: the ESP-IDF project's version check (cmake -P, made-up versions)"
+bash firmware/test/idf-version.sh
 echo "-- firmware: plug simulator against mosquitto (inside a loopback-only network namespace)"
 hearth_ensure_node
 make -s -C firmware sim

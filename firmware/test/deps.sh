@@ -15,7 +15,7 @@ firmware_ensure_build_debs() {
 
 firmware_ensure_test_debs() {
   firmware_ensure_build_debs
-  hearth_ensure_debs riscv64-unknown-elf-gcc:gcc-riscv64-unknown-elf \
+  hearth_ensure_debs riscv64-unknown-elf-gcc:gcc-riscv64-unknown-elf cmake:cmake \
     mosquitto:mosquitto mosquitto_passwd:mosquitto avahi-browse:avahi-utils \
     avahi-daemon:avahi-daemon dbus-daemon:dbus-daemon dbus-send:dbus-bin
   [ -f /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] ||
