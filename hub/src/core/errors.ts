@@ -60,6 +60,10 @@ export const ERROR_STATUS = {
   already_claimed: 409,
   pairing_in_progress: 409,
   pairing_locked: 429,
+  // The plug answers hello only in its pairing window (a button press or the first 10 minutes
+  // after power-on) and a few times a minute.
+  plug_not_in_pairing_mode: 409,
+  pairing_rate_limited: 429,
   plug_unreachable: 502,
   plug_protocol_error: 502,
   pairing_timeout: 504,

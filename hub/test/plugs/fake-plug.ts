@@ -20,6 +20,8 @@ export interface FakePlugOptions {
   neverConnect?: boolean;
   /** Prove knowing a different code (a plug that is not the one on the label). */
   proveWith?: string;
+  /** Refuse every hello with this status and error (a closed pairing window, the rate limit). */
+  helloRefusal?: { status: number; error: string };
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -60,6 +62,7 @@ export class FakePlug {
       if (req.method === 'GET' && url.pathname === '/pair/hello') {
         this.hellos++;
         if (this.claimed) return send(409, { error: 'already_claimed' });
+        if (this.options.helloRefusal) return send(this.options.helloRefusal.status, { error: this.options.helloRefusal.error });
         const hubNonce = url.searchParams.get('nonce') ?? '';
         this.#plugNonce = b64(randomBytes(32));
         const boxPublicKey = b64(this.box.publicKey);

@@ -91,6 +91,17 @@ describe('plug pairing flow', () => {
     nothingLeft(p.id);
   });
 
+  it('a plug outside its pairing window or over its hello rate: plug_not_in_pairing_mode (409), pairing_rate_limited (429)', async () => {
+    const cases: [{ status: number; error: string }, string][] = [[{ status: 403, error: 'not_in_pairing_mode' }, 'plug_not_in_pairing_mode'], [{ status: 429, error: 'rate_limited' }, 'pairing_rate_limited']];
+    for (const [helloRefusal, code] of cases) {
+      const p = await plug({ helloRefusal });
+      const err = await rejection(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }));
+      expect({ code: err.code, step: err.details?.step }).toEqual({ code, step: 'hello' });
+      expect(p.claims).toBe(0);
+      nothingLeft(p.id);
+    }
+  });
+
   it('maps each claim refusal to its code and revokes the credentials it made', async () => {
     const cases: [number, string][] = [[403, 'pairing_wrong_code'], [409, 'already_claimed'], [410, 'pairing_timeout'], [429, 'pairing_locked'], [400, 'plug_protocol_error'], [500, 'plug_protocol_error']];
     for (const [status, code] of cases) {

@@ -45,6 +45,8 @@ const PLAIN: Record<string, string> = {
   pairing_timeout: 'The plug did not come online after pairing. Check that your Wi-Fi works and try again.',
   pairing_locked: 'The plug is locked after too many wrong codes. Unplug it for a moment, then try again with the right code.',
   pairing_in_progress: 'This plug is already being paired. Wait for that to finish.',
+  plug_not_in_pairing_mode: 'The plug is not in pairing mode. Press the button on the plug once (its light starts blinking), then try again within 10 minutes.',
+  pairing_rate_limited: 'The plug had too many pairing attempts in the last minute. Wait a minute, then try again.',
   validation_failed: 'Some of the values are not valid.',
   location_required: 'Sunrise and sunset rules need the home location. Set it in Settings first.',
   already_set_up: 'This hub already has an owner. Log in instead.',

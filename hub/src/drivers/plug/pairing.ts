@@ -128,6 +128,10 @@ export const hello: PairStep = {
     state.hubNonce = newHubNonce();
     const res = await plugRequest(plug, 'GET', `/pair/hello?nonce=${state.hubNonce}`, undefined, deps.httpTimeoutMs);
     if (res.status === 409) return fail('already_claimed', `plug ${plug.id} is paired already`, { plugId: plug.id });
+    // The plug answers hello only in its pairing window, opened at the plug (plug-protocol.md):
+    // the person must press its button (or power it up) and try again.
+    if (res.status === 403) return fail('plug_not_in_pairing_mode', `plug ${plug.id} is not in pairing mode: press the button on the plug, then pair within 10 minutes`, { plugId: plug.id });
+    if (res.status === 429) return fail('pairing_rate_limited', `plug ${plug.id} had too many pairing requests this minute; try again in a minute`, { plugId: plug.id });
     if (res.status !== 200) return fail('plug_protocol_error', `plug answered hello with ${res.status} ${plugError(res.body) ?? ''}`.trim(), { status: res.status });
     const answer = parseHello(res.body);
     if (!answer) return fail('plug_protocol_error', 'plug answered hello with a malformed body');
