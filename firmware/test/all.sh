@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every firmware test, from the repo root (scripts/test calls it): host unit tests of core/
-# under ASan/UBSan, the RV32IMC freestanding build, then the simulator against a real broker.
+# under ASan/UBSan, a bounded fuzzing run of every parser, the RV32IMC freestanding build, the
+# ESP-IDF version check, then the simulator against a real broker.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source firmware/test/deps.sh
@@ -8,6 +9,8 @@ firmware_ensure_test_debs
 
 echo "-- firmware: host unit tests of core/"
 make -s -C firmware test
+echo "-- firmware: fuzzing every parser of untrusted bytes (libFuzzer, ASan + UBSan, seconds each)"
+bash firmware/test/fuzz/run.sh
 echo "-- firmware: core/ for RV32IMC (ESP32-C3 class), freestanding"
 make -s -C firmware rv32
 echo "-- firmware: the ESP-IDF project's version check (cmake -P, made-up versions)"

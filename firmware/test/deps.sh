@@ -20,4 +20,13 @@ firmware_ensure_test_debs() {
     avahi-daemon:avahi-daemon dbus-daemon:dbus-daemon dbus-send:dbus-bin
   [ -f /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] ||
     hearth_ensure_debs :picolibc-riscv64-unknown-elf
+  firmware_ensure_fuzz_debs
+}
+
+# clang with libFuzzer and the sanitizer runtimes (test/fuzz/run.sh). Debian's clang package
+# does not pull the compiler-rt libraries in without recommends: libclang-rt-dev does.
+firmware_ensure_fuzz_debs() {
+  hearth_ensure_debs clang:clang
+  compgen -G "$(clang --print-resource-dir)/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null ||
+    hearth_ensure_debs :libclang-rt-dev
 }
