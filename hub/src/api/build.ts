@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { installAccess } from './access.ts';
 import type { ApiDeps } from './deps.ts';
 import { installErrorHandling } from './errors.ts';
+import { installHostCheck } from './host-check.ts';
 import { installRemote } from './remote.ts';
 import { ApiMetrics } from './metrics.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -56,6 +57,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   // Before the access check: a local-only route refuses remote callers whatever their token.
   installRemote(app, deps.remote);
+  // After it (a tunnelled request is the hub's own), before anything answers: DNS rebinding.
+  installHostCheck(app, deps.config.http.allowedHosts);
   // Before any route and before @fastify/websocket, so every route passes the one access check.
   installAccess(app, deps.auth);
 

@@ -22,6 +22,11 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ minLength: 1, default: '0.0.0.0' }),
         port: Type.Intersect([Port], { default: 8080 }),
         bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+        /**
+         * Extra names the hub answers to (e.g. a router's DNS name for it), besides IP literals,
+         * localhost, its hostname and <hostname>.local; others get 421 host_not_allowed.
+         */
+        allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' }), { maxItems: 64, default: [] }),
       },
       { ...closed, default: {} },
     ),

@@ -25,6 +25,9 @@ export const ERROR_STATUS = {
   // DATA/setup-code (or with a wrong one). 403: the caller lacks something only the hub's
   // person has.
   setup_code_invalid: 403,
+  // A request addressed to a name that is not the hub's (hub/src/api/host-check.ts): DNS
+  // rebinding, or a name missing from http.allowedHosts. 421 Misdirected Request.
+  host_not_allowed: 421,
   username_taken: 409,
   // User management (hub/src/auth/user-admin.ts): the hub keeps an owner; nobody removes or
   // re-roles themselves.
