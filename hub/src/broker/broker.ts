@@ -12,7 +12,7 @@ import { isValidTopicFilter, isValidTopicName } from './acl.ts';
 import type { HearthClient } from './client-state.ts';
 import { BrokerCounters } from './counters.ts';
 import { MqttCredentials, type Principal } from './credentials.ts';
-import { createHooks, DENIED } from './hooks.ts';
+import { createHooks, DENIED, ROUTED } from './hooks.ts';
 import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.ts';
 import { PublishIntake, type PausableClient, type RouterQueue } from './intake.ts';
 import { Connections, listenTcp } from './listeners.ts';
@@ -125,6 +125,7 @@ export class Broker {
         clientIdOwner: (clientId) => this.#clientIdOwner(clientId),
         isDeviceId: (clientId) => this.credentials.isDevice(clientId),
         accepted: (client, principal) => this.#accepted(client, principal),
+        routeBeforeAck: (client, packet, done) => this.#routeBeforeAck(client, packet, done),
       });
       const aedes = new Aedes({
         ...hooks,
@@ -366,19 +367,53 @@ export class Broker {
 
   // ---- publishing --------------------------------------------------------------------------
 
-  /** Drops PUBLISHes the ACL refused (hooks.ts explains why they are acknowledged first). */
+  /**
+   * Drops PUBLISHes the ACL refused (hooks.ts explains why they are acknowledged first) and those
+   * already routed before their PUBACK (`#routeBeforeAck`). A client's QoS 2 PUBLISH is routed
+   * here, after aedes stored its incoming state; aedes sends the PUBREC when `done` is called,
+   * which waits for the commit of what the message left to write (group commit).
+   */
   #wrapPublish(aedes: Aedes, intake: PublishIntake): void {
     const publish = aedes.publish.bind(aedes) as (packet: object, client: unknown, done?: (err?: Error) => void) => void;
+    this.#route = publish;
+    const persistence = this.#persistence!;
     (aedes as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
-      if ((packet as Record<symbol, unknown>)[DENIED] === true) {
+      const marks = packet as Record<symbol, unknown>;
+      if (marks[DENIED] === true || marks[ROUTED] === true) {
         const callback = typeof client === 'function' ? (client as () => void) : done;
         callback?.();
         return;
       }
       // A client's PUBLISH (not the hub's own, nor a will): slow its reading if the router is behind.
-      if (client !== null && typeof client === 'object') intake.published(client as PausableClient);
+      if (client !== null && typeof client === 'object') {
+        intake.published(client as PausableClient);
+        if ((packet as { qos?: number }).qos === 2 && done) {
+          publish(packet, client, (err) => (err ? done(err) : persistence.afterCommit(() => done())));
+          return;
+        }
+      }
       publish(packet, client, done);
     };
+  }
+
+  /** aedes' own publish (unwrapped), set by `#wrapPublish`. */
+  #route: ((packet: object, client: unknown, done?: (err?: Error) => void) => void) | undefined;
+
+  /** See HookContext.routeBeforeAck: a QoS 1 PUBLISH is routed, committed, then acknowledged. */
+  #routeBeforeAck(client: HearthClient, packet: { qos: number }, done: (err?: Error | null) => void): void {
+    const route = this.#route;
+    const persistence = this.#persistence;
+    if (!route || !persistence) return done(null);
+    const intake = this.#intake;
+    intake?.published(client as unknown as PausableClient);
+    (packet as unknown as Record<symbol, boolean>)[ROUTED] = true;
+    route(packet, client, (err) => {
+      if (err) return done(err);
+      // Checked again once routed: the messages parsed from one read are all routed before any
+      // of them reaches the router's queue, so the check before routing saw it empty.
+      intake?.published(client as unknown as PausableClient);
+      persistence.afterCommit(() => done(null));
+    });
   }
 
   #publishOffline(deviceId: string): void {

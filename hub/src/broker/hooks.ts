@@ -7,6 +7,8 @@ import type { LogThrottle } from './log-throttle.ts';
 
 /** Marks a PUBLISH refused by the ACL; the broker's publish wrapper drops it (see below). */
 export const DENIED = Symbol('hearth.denied');
+/** Marks a QoS 1 PUBLISH already routed before its PUBACK (see `routeBeforeAck`); the wrapper skips it. */
+export const ROUTED = Symbol('hearth.routed');
 
 /** CONNACK return codes of MQTT 3.1.1 [MQTT-3.2.2.3]. */
 const IDENTIFIER_REJECTED = 2;
@@ -24,6 +26,14 @@ export interface HookContext {
   isDeviceId(clientId: string): boolean;
   /** A CONNECT passed authentication; aedes goes on to restore the session and send CONNACK. */
   accepted(client: HearthClient, principal: Principal): void;
+  /**
+   * Routes an authorized QoS 1 PUBLISH now and calls `done` once what it left to write is
+   * committed. aedes writes the PUBACK as soon as authorizePublish calls back and routes the
+   * message only afterwards; doing the routing here, inside the hook, is what moves the PUBACK
+   * behind the commit without changing aedes. The packet is marked ROUTED so aedes' own publish
+   * call that follows the PUBACK does nothing.
+   */
+  routeBeforeAck(client: HearthClient, packet: { qos: number }, done: (err?: Error | null) => void): void;
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>;
@@ -96,7 +106,10 @@ export function createHooks(ctx: HookContext): Hooks {
     if (principal === undefined) return callback(new Error('not authenticated'));
     if (packet === client.will) return callback(principal.policy.canPublish(packet.topic) ? null : new Error('will topic not allowed'));
     counters.messagesIn++;
-    if (principal.policy.canPublish(packet.topic)) return callback(null);
+    if (principal.policy.canPublish(packet.topic)) {
+      if (packet.qos === 1) return ctx.routeBeforeAck(client, packet, callback);
+      return callback(null);
+    }
     counters.refusedPublishes++;
     (packet as unknown as Record<symbol, boolean>)[DENIED] = true;
     ctx.warn.warn({ clientId: client.id, username: principal.username, topic: packet.topic }, 'mqtt publish refused');

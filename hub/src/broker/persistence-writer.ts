@@ -13,6 +13,11 @@ export interface PersistenceWriterOptions {
  * The write path of the broker's persistence (see the design comment in sqlite-persistence.ts):
  * a change marks its row in `dirty`, then calls `changed()`; the dirty rows are written in ONE
  * transaction `flushMs` after the first change, or at once when `maxPending` are waiting.
+ *
+ * Group commit: `afterCommit(cb)` calls `cb` once every row dirty at the time of the call is
+ * committed (at once if none is). The broker sends a publisher's PUBACK / PUBREC through it, so
+ * what it acknowledged is on disk first, while the batching stays: every acknowledgement waiting
+ * on a batch is released by that batch's one transaction.
  */
 export class PersistenceWriter {
   /** Rows changed since the last write; the stores mark them here directly. */
@@ -25,6 +30,8 @@ export class PersistenceWriter {
   #closed = false;
   #failing = false;
   #errors = 0;
+  /** Callbacks waiting for the next commit (see afterCommit). */
+  #waiting: (() => void)[] = [];
 
   constructor(sql: PersistenceSql, options: PersistenceWriterOptions) {
     this.#sql = sql;
@@ -54,7 +61,11 @@ export class PersistenceWriter {
       clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
     }
-    if (this.#closed || this.pending() === 0) return;
+    if (this.#closed) return;
+    if (this.pending() === 0) {
+      this.#release();
+      return;
+    }
     const d = this.dirty;
     try {
       this.#sql.write(d);
@@ -75,12 +86,35 @@ export class PersistenceWriter {
     d.out.clear();
     d.incoming.clear();
     d.wills.clear();
+    this.#release();
+  }
+
+  /**
+   * Calls `cb` once what is dirty now has been committed: at once when nothing is, else after the
+   * transaction that writes it (scheduled as usual, `flushMs` after the first change). While
+   * writes fail, callers wait for the retry that succeeds.
+   */
+  afterCommit(cb: () => void): void {
+    if (this.#closed || this.pending() === 0) {
+      cb();
+      return;
+    }
+    this.#waiting.push(cb);
   }
 
   /** Writes what is still dirty, then stops writing. */
   close(): void {
     this.flush();
     this.#closed = true;
+    // A final write that failed leaves nothing to wait for: the connections are going away.
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (let i = 0; i < waiting.length; i++) waiting[i]!();
   }
 
   pending(): number {

@@ -39,9 +39,14 @@ export type { StoredPacket, WillPacket } from './packets.ts';
  *   after a restart the client gets the older ones again (QoS 1 is at least once). Message ids
  *   of in-flight QoS 1 messages are not written (a redelivery gets a new one); those of QoS 2
  *   messages and their PUBREL state are, as exactly-once needs.
- * aedes itself sends PUBACK before it routes a message, so no window can close that gap. With
- * WAL and synchronous=NORMAL (store/db.ts) a power cut may also lose the last committed
- * transactions, never consistency. A clean stop loses nothing.
+ * None of this is acknowledged yet: the broker sends a publisher's PUBACK (QoS 1) and PUBREC
+ * (QoS 2) only after the transaction holding the message's rows (queued copies for offline
+ * sessions, the retained message, the incoming QoS 2 state) committed (`afterCommit`, group
+ * commit: one transaction releases every acknowledgement waiting on it; see broker.ts). So what
+ * the broker acknowledged survives the death of the hub process; a message that only went to
+ * connected subscribers is acknowledged once routed to them, as before. With WAL and
+ * synchronous=NORMAL (store/db.ts) a power cut (not a process death) may also lose the last
+ * committed transactions, never consistency. A clean stop loses nothing.
  */
 
 interface ClientRef {
@@ -411,6 +416,11 @@ export class SqlitePersistence {
   /** Writes every dirty row now, in one transaction. */
   flush(): void {
     this.#writer.flush();
+  }
+
+  /** Calls `cb` once every change made so far is committed (group commit, persistence-writer.ts). */
+  afterCommit(cb: () => void): void {
+    this.#writer.afterCommit(cb);
   }
 
   #changed(): void {

@@ -98,8 +98,10 @@ describe('broker topic ACLs', () => {
     const late = await watcher();
     const retained: string[] = [];
     late.on('message', (topic, _p, packet) => packet.retain && retained.push(topic));
+    // Listening first: the PUBACK comes after the message was routed (group commit, broker.ts).
+    const telemetry = nextMessage(late, (t) => t === 'hearth/plug-a/telemetry');
     await plug.publishAsync('hearth/plug-a/telemetry', '{}', { qos: 1 });
-    await nextMessage(late, (t) => t === 'hearth/plug-a/telemetry');
+    await telemetry;
     expect(retained).not.toContain('hearth/plug-b/status');
   });
 
