@@ -102,7 +102,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     cleanups.unshift(() => hub.stop());
     let logBytes = 0;
     hub.proc.stdout!.on('data', (d: Buffer) => { logBytes += d.length; });
-    const token = await setupOwner(hub.baseUrl);
+    const token = await setupOwner(hub);
     const pid = hub.proc.pid!;
 
     // ---- plugs, paired as bench/plug does ---------------------------------------------------

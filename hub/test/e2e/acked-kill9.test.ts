@@ -27,7 +27,7 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
     const dataDir = `${tmp.dir}/data`;
     let hub: HubProcess = await startHub(dataDir);
     cleanups.push(() => hub.kill9());
-    const token = await setupOwner(hub.baseUrl);
+    const token = await setupOwner(hub);
     const sink = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'sink', scope: 'read', topics: ['load/#'] } });
     const source = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'source', scope: 'readwrite', topics: ['load/#'] } });
     expect([sink.status, source.status]).toEqual([201, 201]);
