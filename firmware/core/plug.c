@@ -371,7 +371,7 @@ void plug_button_pressed(plug_t *p)
     plug_set_relay(p, !p->relay, "button");
     if (p->claimed) return;
     uint64_t now = hal_millis();
-    pair_open_window(&p->pair, now, p->cfg.pair_window_ms);
+    pair_open_window(&p->pair, now, PLUG_PAIR_WINDOW_MS);
     char note[96];
     buf_t n;
     buf_init(&n, note, sizeof note);

@@ -52,7 +52,8 @@ typedef struct {
     uint32_t telemetry_ms;
     uint16_t keepalive_s;
     const uint8_t *fw_pk; /* the firmware-signing public key (32 bytes), compiled in; NULL: no OTA */
-    uint32_t pair_window_ms; /* the pairing window's length; 0: PLUG_PAIR_WINDOW_MS */
+    uint32_t pair_window_ms; /* the window after power-on / reset; 0: PLUG_PAIR_WINDOW_MS (a
+                              * button press always opens PLUG_PAIR_WINDOW_MS) */
 } plug_config;
 
 typedef enum { PLUG_OTA_IDLE, PLUG_OTA_DOWNLOADING, PLUG_OTA_DONE } plug_ota_state;

@@ -15,8 +15,8 @@
  * firmware key (port/common/fw_test_key.h). After an update the simulator re-executes itself:
  * same pid, same stdout, a new "started" line.
  *
- * --pairing-window-s: how long /pair/hello is answered after power-on and after a button press
- * (default 600, the plug's 10 minutes). --mqtt-buffer: received MQTT messages reach the core in
+ * --pairing-window-s: how long /pair/hello is answered after start (default 600, the plug's 10
+ * minutes; tests shorten it); a button press (SIGUSR1) opens 10 minutes, as on the plug. --mqtt-buffer: received MQTT messages reach the core in
  * pieces of this many bytes, as esp-mqtt hands over anything larger than its buffer (default
  * 1024, esp-mqtt's default, so every firmware chunk goes through reassembly; 0: up to 8192).
  *

@@ -71,11 +71,13 @@ export interface SimProcess {
 }
 
 /** Runs `scripts/plug-sim` (it builds the simulator if needed) and waits for its HTTP port. */
-export async function startSim(options: { id: string; setupCode: string; stateDir: string; loadWatts?: number; noClock?: boolean }): Promise<SimProcess> {
+export async function startSim(options: { id: string; setupCode: string; stateDir: string; loadWatts?: number; noClock?: boolean; pairingWindowS?: number }): Promise<SimProcess> {
   mkdirSync(options.stateDir, { recursive: true });
   const args = ['--id', options.id, '--setup-code', options.setupCode, '--state', options.stateDir, '--http-port', '0', '--address', '127.0.0.1'];
   if (options.loadWatts !== undefined) args.push('--load-watts', String(options.loadWatts));
   if (options.noClock) args.push('--no-clock');
+  // The plug answers pairing only this long after start (then after SIGUSR1, its button).
+  if (options.pairingWindowS !== undefined) args.push('--pairing-window-s', String(options.pairingWindowS));
   const proc = spawn(PLUG_SIM, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
