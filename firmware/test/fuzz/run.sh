@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes every parser of untrusted bytes, a few seconds each (HEARTH_FUZZ_SECONDS, default 8),
+# Fuzzes every parser of untrusted bytes, a few seconds each (HEARTH_FUZZ_SECONDS, default 6),
 # with libFuzzer under ASan and UBSan: the core's (JSON, manifests, commands, base64, the time
 # answer, pairing hello/claim and its sealed plaintext, MQTT reassembly through a live plug)
 # and the simulator's HTTP request and mDNS packet parsing. Each run starts from the committed
@@ -8,7 +8,7 @@
 # sanitizer report or timeout fails the run and leaves the input in build/fuzz/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-secs="${HEARTH_FUZZ_SECONDS:-8}"
+secs="${HEARTH_FUZZ_SECONDS:-6}"
 make -s fuzz
 status=0
 for t in parsers pair mqtt http mdns; do
