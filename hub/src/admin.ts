@@ -14,6 +14,7 @@ import { AuthService } from './auth/service.ts';
 import { EventBus } from './core/bus.ts';
 import { systemClock } from './core/clock.ts';
 import { validateConfig } from './core/config.ts';
+import { securePrivateDir, usePrivateUmask } from './core/data-dir.ts';
 import { isHubError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
 import { Store } from './store/store.ts';
@@ -36,7 +37,7 @@ async function createOwner(args: string[]): Promise<void> {
   const password = readFileSync(0, 'utf8').split('\n')[0] ?? '';
   const config = validateConfig({ dataDir: resolve(values.data ?? process.env.HEARTH_DATA ?? './data') });
   const log = createLogger({ level: 'silent' });
-  const store = Store.open(config.dataDir);
+  const store = openDataDir(config.dataDir);
   try {
     const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth, dataDir: config.dataDir });
     const { user } = await auth.createOwner({ username: values.username, password });
@@ -59,7 +60,7 @@ function printSetupCode(args: string[]): void {
   }
   const config = validateConfig({ dataDir: resolve(values.data ?? process.env.HEARTH_DATA ?? './data') });
   const log = createLogger({ level: 'silent' });
-  const store = Store.open(config.dataDir);
+  const store = openDataDir(config.dataDir);
   try {
     const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth, dataDir: config.dataDir });
     const code = auth.openSetup();
@@ -68,6 +69,13 @@ function printSetupCode(args: string[]): void {
   } finally {
     store.close();
   }
+}
+
+/** The data dir and what is made in it are for the hub's user only, as when the hub makes them. */
+function openDataDir(dataDir: string): Store {
+  usePrivateUmask();
+  securePrivateDir(dataDir);
+  return Store.open(dataDir);
 }
 
 const [command, ...rest] = process.argv.slice(2);

@@ -4,6 +4,7 @@
  * Exit codes: 0 clean stop, 1 a part failed to start or stop, 2 bad command line or config.
  */
 import { ConfigError, HelpRequested, loadConfig, type HubConfig } from './core/config.ts';
+import { usePrivateUmask } from './core/data-dir.ts';
 import { isHubError } from './core/errors.ts';
 import { Hub, STOP_DEADLINE_MS } from './hub.ts';
 
@@ -24,6 +25,8 @@ function readConfig(): HubConfig {
 }
 
 async function main(): Promise<void> {
+  // Before any file is made: the data dir's files are the hub user's alone, whatever the umask.
+  usePrivateUmask();
   const hub = new Hub(readConfig());
   let stopping = false;
   const stop = async (reason: string, code: number) => {

@@ -168,7 +168,7 @@ called() { grep -qx -- "$1" "$calls" || { cat "$calls" >&2; fail "expected the c
 not_called() { ! grep -q -- "$1" "$calls" || { cat "$calls" >&2; fail "unexpected call matching: $1"; }; }
 run_script postinst configure
 called "adduser --system --group --home $tmp/var/lib/hearth --no-create-home --gecos Hearth home hub --shell /usr/sbin/nologin --quiet hearth"
-called "install -d -o hearth -g hearth -m 0750 $tmp/var/lib/hearth"
+called "install -d -o hearth -g hearth -m 0700 $tmp/var/lib/hearth"
 called "deb-systemd-helper enable hearth.service"
 called "deb-systemd-invoke start hearth.service"
 not_called "enable hearth-relay"; not_called "invoke .*hearth-relay"

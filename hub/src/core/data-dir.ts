@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HubError } from './errors.ts';
 
@@ -8,7 +8,7 @@ import { HubError } from './errors.ts';
  * process is gone.
  */
 export function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
+  securePrivateDir(dataDir);
   const lockPath = join(dataDir, 'hub.pid');
   let holder: number | undefined;
   try {
@@ -48,4 +48,47 @@ export function writePrivateFileAtomic(path: string, content: string): void {
   writeFileSync(tmp, content, { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
+}
+
+/**
+ * Everything the hub creates is for its own user only: 0600 files, 0700 directories, whatever
+ * umask it was started with (`hearth.db` holds token keys, signing seeds, the home key and TOTP
+ * secrets). The hub and hearth-admin call this first, before any part opens a file: children
+ * (ffmpeg) inherit it too, and SQLite gives -wal/-shm the database file's mode.
+ */
+export const PRIVATE_UMASK = 0o077;
+
+export function usePrivateUmask(): void {
+  process.umask(PRIVATE_UMASK);
+}
+
+/**
+ * Creates the data dir 0700, and tightens what an older version or another umask left too open:
+ * group and other bits are removed from the dir and everything below it. Recordings are tightened
+ * only one level down (their many segment files are made 0600 by the umask; older ones sit in
+ * 0700 directories nobody else can enter), so a start never walks a camera's whole archive.
+ * Symbolic links are left alone (chmod would follow them out of the data dir).
+ */
+export function securePrivateDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  tighten(dataDir, 0);
+  for (const name of readdirSync(dataDir)) tighten(join(dataDir, name), SHALLOW[name] ?? Infinity);
+}
+
+/** Directories under the data dir walked only this deep (see securePrivateDir). */
+const SHALLOW: Record<string, number> = { recordings: 1 };
+
+function tighten(path: string, depth: number): void {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return; // removed meanwhile
+  }
+  if (stat.isSymbolicLink()) return;
+  if ((stat.mode & 0o077) !== 0) chmodSync(path, stat.mode & 0o700);
+  if (!stat.isDirectory() || depth <= 0) return;
+  for (const name of readdirSync(path)) {
+    tighten(join(path, name), depth - 1);
+  }
 }
