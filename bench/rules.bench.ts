@@ -93,7 +93,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         ? { type: 'numeric', device: sensor, capability, above: 25 }
         : { type: 'state', device: sensor, capability, to: true };
       const conditions = i % 3 === 0
-        ? [{ type: 'time', after: '00:00', before: '23:59:59' }, { type: 'not', conditions: [{ type: 'state', device: lamps[0]!, capability: 'switch', value: 'never' }] }]
+        ? [{ type: 'time', after: '00:00', before: '23:59:59' }, { type: 'not', conditions: [{ type: 'state', device: lamps[0]!, capability: 'switch', value: true }] }]
         : [];
       rules.create({
         name: `rule ${i}`, mode: 'parallel', triggers: [trigger], conditions,
