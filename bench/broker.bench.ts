@@ -37,7 +37,7 @@ import type { ServerCredential, ServerReady } from './lib/hub-broker-server.ts';
 import { mosquittoVersion, startMosquitto } from './lib/mosquitto.ts';
 import { captureTail, cpuSeconds, machineCpu, makeTempDir, removeTempDir, rssKiB, threadWorker, ticksPerSecond, sleep, spawnTracked, stopChild, type Worker } from './lib/proc.ts';
 import { ratio, round } from './lib/stats.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/cpuprofile-summary.ts';
 import { heapDiff, type HeapDiffRow } from './lib/heap-summary.ts';
 
@@ -47,6 +47,12 @@ const BROKERS = ['hub', 'mosquitto', 'mosquitto-nodelay', 'aedes'] as const;
 type BrokerName = (typeof BROKERS)[number];
 
 export const description = 'hub MQTT broker vs Mosquitto (and plain aedes): throughput, latency, idle memory';
+
+/** The hub and Mosquitto, 20 idle clients, 4 publishers, one latency and one throughput mode. */
+export const smoke: BenchSmoke = {
+  args: ['--brokers=hub,mosquitto', '--phases=idle,latency.qos1,throughput.qos0', '--window=0.5', '--warmup=0', '--idle=20', '--publishers=4', '--threads=1', '--rate=200', '--credit=100'],
+  keys: ['msgsPerS', 'ratioVsMosquitto', 'brokers.hub.idle.perClientKiB', 'brokers.hub.latency.qos1.p99Ms', 'brokers.mosquitto.throughput.qos0.msgsPerS'],
+};
 
 interface Options {
   windowS: number;

@@ -40,9 +40,12 @@ import { HistoryService } from '../hub/src/history/service.ts';
 import { DAY, floorTo, HOUR, MINUTE, type Tier } from '../hub/src/history/tiers.ts';
 import type { HistoryRepo, SeriesRow } from '../hub/src/store/history-repo.ts';
 import { Store } from '../hub/src/store/store.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 
 export const description = 'history store: a year of 50 plugs at 1 Hz; ingest rate, bytes per plug, query p50/p99; vs one row per sample';
+
+/** One plug, 8 days (the raw week plus a day of older tiers), 2 naive days, 3 query runs. */
+export const smoke: BenchSmoke = { args: ['--plugs=1', '--days=8', '--naive-days=2', '--runs=3'], keys: ['ingestRowsPerS', 'bytesPerPlug', 'queryMs.year.p99', 'naive.queryMs.year', 'ratios.sizeVsNaive'] };
 
 const CAPS = ['power', 'voltage', 'current'] as const;
 /** Measured slice through the real ingest path. */

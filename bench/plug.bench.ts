@@ -24,12 +24,15 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 export const description = 'Hearth plugs: command round trip through the hub (p50/p99) and telemetry load (CPU, RSS)';
+
+/** Two plugs, 10 commands, a 1 s telemetry window. */
+export const smoke: BenchSmoke = { args: ['--plugs=2', '--commands=10', '--window=1'], keys: ['pairMsEach', 'roundTripP99Ms', 'telemetrySamplesPerS', 'hubRssMiB'] };
 
 const TARGET_P99_MS = 20;
 /** 1-minute load average of the machine before the bench: figures from a busy machine say so. */

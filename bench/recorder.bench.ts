@@ -25,7 +25,7 @@
  * counted. Its picture (flat cells) is cheap to encode, so the transcoding peers' encoder costs
  * are lower than with a real scene: the ratios understate what re-encoding costs.
  *
- * Options: --seconds=N per phase (25), --fps=N (25).
+ * Options: --seconds=N per phase (25), --fps=N (25), --size=WxH (1920x1080).
  */
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -33,9 +33,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, makeTempDir, removeTempDir, sleep, spawnTracked, stopChild, waitFor } from './lib/proc.ts';
 import { percentile as percentileSorted } from './lib/stats.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 
 export const description = 'recorder: CPU per minute of 1080p recorded by stream copy vs transcoding (mpeg1 as node-rtsp-stream, libx264); live view glass-to-glass latency';
+
+/** 1 s phases of a small picture, with shorter settle waits (ctx.smoke). */
+export const smoke: BenchSmoke = { args: ['--seconds=1', '--size=640x360'], keys: ['hubCpuSPerMin', 'mpeg1CpuSPerMin', 'x264CpuSPerMin', 'liveFrames'] };
 
 const STAMP_BITS = 48;
 const GRID = 16 * 8;
@@ -46,9 +49,14 @@ function percentile(values: number[], q: number): number {
 }
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: ctx.args, options: { seconds: { type: 'string', default: '25' }, fps: { type: 'string', default: '25' } }, strict: true });
+  const { values } = parseArgs({ args: ctx.args, options: { seconds: { type: 'string', default: '25' }, fps: { type: 'string', default: '25' }, size: { type: 'string', default: '1920x1080' } }, strict: true });
   const phaseS = Number(values.seconds);
   const fps = Number(values.fps);
+  const size = /^(\d+)x(\d+)$/.exec(values.size);
+  if (!size) throw new Error('--size must be WIDTHxHEIGHT, e.g. 1920x1080');
+  const [width, height] = [Number(size[1]), Number(size[2])];
+  // Waits for steady state before a phase is measured; a smoke run only needs the phases to run.
+  const settleMs = ctx.smoke ? 1000 : 3000;
   const { RtspCamera, rtspCameraUnavailable } = await import('../hub/test/helpers/rtsp-camera.ts');
   const { startHub } = await import('../hub/test/helpers/hub-process.ts');
   const { api, setupOwner } = await import('../hub/test/helpers/http.ts');
@@ -56,11 +64,11 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   if (why) throw new Error(why);
 
   const tmp = makeTempDir('hearth-bench-recorder-');
-  const camera = new RtspCamera({ width: 1920, height: 1080, fps, preset: 'ultrafast', bitrateKbps: 4000, stamp: true });
+  const camera = new RtspCamera({ width, height, fps, preset: 'ultrafast', bitrateKbps: 4000, stamp: true });
   await camera.start();
   const url = camera.url();
-  ctx.log(`camera: ${url} 1920x1080 at ${fps} fps, H.264 4 Mbit/s, stamped frames`);
-  const hub = await startHub(join(tmp, 'data'), [], { HEARTH_RECORDER_SEGMENT_S: '4', HEARTH_RECORDER_MIN_FREE_MB: '0' });
+  ctx.log(`camera: ${url} ${values.size} at ${fps} fps, H.264 4 Mbit/s, stamped frames`);
+  const hub = await startHub(join(tmp, 'data'), [], { HEARTH_RECORDER_SEGMENT_S: ctx.smoke ? '1' : '4', HEARTH_RECORDER_MIN_FREE_MB: '0' });
   try {
     const token = await setupOwner(hub);
     const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Bench', url } });
@@ -76,7 +84,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const ws = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${token}`);
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (m) => { viewer.proc.stdin!.write(Buffer.from(m.data as ArrayBuffer)); };
-    await sleep(3000); // the viewer's first fragment and decoder start-up are not the steady state
+    await sleep(settleMs); // the viewer's first fragment and decoder start-up are not the steady state
     viewer.latencies.length = 0;
     const hubCpu0 = cpuSeconds(hub.proc.pid!) + cpuSeconds(recorderPid);
     const ffCpu0 = cpuSeconds(recorderPid);
@@ -87,6 +95,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const hubTotalCpuS = cpuSeconds(hub.proc.pid!) + cpuSeconds(recorderPid) - hubCpu0;
     const hubLatency = [...viewer.latencies];
     ws.close();
+    viewer.proc.stdin!.end(); // at the end of its input the decoder exits without waiting for a signal
     await stopChild(viewer.proc);
     const hubCpuPerMin = hubTotalCpuS / (wallS / 60);
     ctx.log(`  hub: ${hubCpuPerMin.toFixed(2)} CPU s per minute of video (recorder ffmpeg ${(recorderFfmpegCpuS / (wallS / 60)).toFixed(2)}, hub process ${((hubTotalCpuS - recorderFfmpegCpuS) / (wallS / 60)).toFixed(2)}); live latency p50 ${percentile(hubLatency, 50)} ms, p95 ${percentile(hubLatency, 95)} ms (${hubLatency.length} frames)`);
@@ -96,9 +105,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const mpeg1 = transcoder(['-f', 'mpegts', '-codec:v', 'mpeg1video', '-b:v', '1000k', 'pipe:1'], url);
     const mpeg1Viewer = decoder('mpegts');
     mpeg1.proc.stdout!.pipe(mpeg1Viewer.proc.stdin!);
-    await sleep(3000);
+    await sleep(settleMs);
     mpeg1Viewer.latencies.length = 0;
-    const mpeg1Result = await measure(mpeg1, phaseS);
+    const mpeg1Result = await measure(mpeg1, phaseS, settleMs);
     const mpeg1Latency = [...mpeg1Viewer.latencies];
     await stopChild(mpeg1.proc);
     await stopChild(mpeg1Viewer.proc);
@@ -107,14 +116,14 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     // ---- phase 3: a recorder that re-encodes ---------------------------------------------------
     ctx.log(`phase 3 (${phaseS} s): ffmpeg re-encoding with libx264 veryfast into segments`);
     const x264 = transcoder(['-c:v', 'libx264', '-preset', 'veryfast', '-f', 'segment', '-segment_time', '4', '-segment_format', 'mp4', join(tmp, 'x264-%05d.mp4')], url);
-    const x264Result = await measure(x264, phaseS);
+    const x264Result = await measure(x264, phaseS, settleMs);
     await stopChild(x264.proc);
     ctx.log(`  x264: ${x264Result.cpuPerMin.toFixed(2)} CPU s per minute of video at ${x264Result.speed.toFixed(2)}x real time`);
 
     const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
     return {
       phaseS,
-      resolution: '1920x1080',
+      resolution: values.size,
       fps,
       hubCpuSPerMin: round(hubCpuPerMin, 3),
       hubRecorderFfmpegCpuSPerMin: round(recorderFfmpegCpuS / (wallS / 60), 3),
@@ -177,9 +186,9 @@ function transcoder(output: string[], url: string): { proc: ChildProcess; outTim
 }
 
 /** CPU and video processed over `seconds`, after a warm-up that is not counted. */
-async function measure(t: { proc: ChildProcess; outTimeS: () => number }, seconds: number): Promise<{ cpuPerMin: number; speed: number }> {
+async function measure(t: { proc: ChildProcess; outTimeS: () => number }, seconds: number, warmupMs: number): Promise<{ cpuPerMin: number; speed: number }> {
   await waitFor('the transcoder to start', () => t.outTimeS() > 0, 30_000, 100);
-  await sleep(2000);
+  await sleep(warmupMs);
   const cpu0 = cpuSeconds(t.proc.pid!);
   const video0 = t.outTimeS();
   const wall0 = Date.now();

@@ -28,9 +28,12 @@ import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../cloud-relay/src/pro
 import { readSetupCode } from '../hub/test/helpers/http.ts';
 import { freePort, makeTempDir, rssKiB, sleep, spawnTracked, stopChild, waitFor } from './lib/proc.ts';
 import { percentile, ratio, round } from './lib/stats.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 
 export const description = 'cloud relay: added latency of a relayed API call, RSS per idle hub tunnel, frames/s through one node';
+
+/** 30 calls, 20 tunnels, 500 frames. */
+export const smoke: BenchSmoke = { args: ['--calls=30', '--tunnels=20', '--frames=500'], keys: ['addedP50Ms', 'kibPerTunnel', 'framesPerS', 'crossNodeFramesPerS'] };
 
 const TARGET_ADDED_P50_MS = 2;
 const TARGET_TUNNEL_KIB = 20;

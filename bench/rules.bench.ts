@@ -27,9 +27,12 @@ import { RulesService } from '../hub/src/rules/service.ts';
 import type { DeviceRow } from '../hub/src/store/devices-repo.ts';
 import { Store } from '../hub/src/store/store.ts';
 import { percentile, round } from './lib/stats.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 
 export const description = 'rules engine: event on the bus → command at the driver with 1,000 rules loaded; memory';
+
+/** 250 rules cover every sensor's switch, so about a quarter of the events fire one. */
+export const smoke: BenchSmoke = { args: ['--rules=250', '--events=40', '--warmup=5'], keys: ['firedEvents', 'p50Ms', 'p99Ms', 'heapMiBForRules'] };
 
 const TARGET_P99_MS = 2;
 const OWNER: Actor = { kind: 'user', userId: 'usr_bench', username: 'bench', role: 'owner' };

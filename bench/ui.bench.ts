@@ -24,9 +24,12 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM } from '../ui/test/helpers/browser.ts';
 import { addMqttDevice, api, createOwner, ensureUiBuilt, OWNER, startTestHub } from '../ui/test/helpers/home.ts';
 import { percentile, round } from './lib/stats.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 
 export const description = 'web UI: gzipped JS+CSS of the first page, first render, toggle → confirmed state';
+
+/** One cold load, three toggles. */
+export const smoke: BenchSmoke = { args: ['--loads=1', '--toggles=3'], keys: ['firstPageKB', 'firstRenderMs', 'toggleP50Ms'] };
 
 const TARGETS = { firstPageKB: 150, firstRenderMs: 1000, toggleP50Ms: 100 };
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
