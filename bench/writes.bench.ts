@@ -43,12 +43,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import type { WalFrames } from '../hub/test/helpers/wal-frames.ts';
-import type { BenchContext } from './run.ts';
+import type { BenchContext, BenchSmoke } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 export const description = 'Bytes the hub writes per day with 50 plugs at 1 s telemetry (split by file and part), vs the ~1 MB/day floor';
+
+/** Its own --smoke sizes (3 plugs, 3 s warm-up, 5 s window); passed on into the network namespace. */
+export const smoke: BenchSmoke = { args: ['--smoke'], keys: ['mbPerDay', 'walMbPerDay', 'commitsPerMin', 'samplesPerS', 'walFramesPctByPart'] };
 
 const TARGET_MB_PER_DAY = 100;
 /** Packed history per plug per day (issue 13's measurement: 6.3 MB per plug-year). */
