@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
@@ -20,6 +20,10 @@ if (unavailable) console.warn(`SKIPPING remote live view tests: ${unavailable}`)
 const PASSWORD = 'correct horse battery';
 /** The hub's per-stream queue limit for this test (HEARTH_RELAY_LIVE_QUEUE_BYTES; 1 MiB by default). */
 const LIMIT = 96 * 1024;
+/** The hub's bound on what one session's answers may hold (HEARTH_RELAY_SESSION_BYTES; 8 MiB by default). */
+const SESSION_LIMIT = 1024 * 1024;
+/** What one streamed answer may hold: its queue (256 KiB) plus a read or two in between. */
+const ANSWER_HOLDS_AT_MOST = 512 * 1024;
 
 const boxType = (b: Uint8Array, at = 0) => fromUtf8(b.subarray(at + 4, at + 8));
 const boxSize = (b: Uint8Array, at = 0) => new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0);
@@ -50,6 +54,7 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
       HEARTH_RECORDER_SEGMENT_S: '2',
       HEARTH_RECORDER_MIN_FREE_MB: '0',
       HEARTH_RELAY_LIVE_QUEUE_BYTES: String(LIMIT),
+      HEARTH_RELAY_SESSION_BYTES: String(SESSION_LIMIT),
     });
     token = await setupOwner(hub, 'owner', PASSWORD);
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
@@ -66,6 +71,7 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     await hub?.stop();
     await relay?.kill9();
     await camera.stop();
+    await noisy?.stop();
     tmp?.cleanup();
   });
 
@@ -246,5 +252,114 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     } finally {
       client.close();
     }
+  });
+
+  // A second camera filming noise at 2 Mbit/s, for downloads of several megabytes (the ball
+  // compresses to a few kbit/s). Started by the first test that needs it.
+  let noisy: RtspCamera | undefined;
+  let noisyId: string | undefined;
+  async function noisyCamera(): Promise<string> {
+    if (noisyId) return noisyId;
+    noisy = new RtspCamera({ pattern: 'snow' });
+    await noisy.start();
+    const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Noise', url: noisy.url() } });
+    expect(added.status).toBe(201);
+    noisyId = added.body.id as string;
+    return noisyId;
+  }
+
+  /** A range of finished recordings of about `seconds` (within the remote minute), and its bytes from the LAN. */
+  async function recordedRange(seconds: number): Promise<{ path: string; lan: Buffer }> {
+    const id = await noisyCamera();
+    const range = await pollUntil(`${seconds} s recorded`, async () => {
+      const rec = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${id}/recordings`, { token });
+      const segments = rec.body.segments as { start: string; end: string }[];
+      if (segments.length < 2) return false;
+      const to = Date.parse(segments.at(-2)!.end);
+      const from = Math.max(Date.parse(segments[0]!.start), to - seconds * 1000);
+      return to - from >= seconds * 1000 ? { from, to } : false;
+    }, 120_000, 1000);
+    const path = `/api/v1/cameras/${id}/playback?from=${range.from}&to=${range.to}`;
+    const lan = Buffer.from(await (await fetch(`${hub.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
+    return { path, lan };
+  }
+
+  /** Grants credit until the answer is complete (the hub caps a stream's window at 1 MiB). */
+  async function creditUntilDone(client: RemoteClient, stream: number, response: Promise<unknown>): Promise<void> {
+    let done = false;
+    void response.then(() => { done = true; }, () => { done = true; });
+    while (!done) {
+      client.credit(stream, 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('a long playback streams through the tunnel: the hub holds a bounded part of it whatever the device does, and it arrives intact', { timeout: 240_000 }, async () => {
+    const { path, lan } = await recordedRange(16);
+    expect(lan.length).toBeGreaterThan(4 * ANSWER_HOLDS_AT_MOST);
+    const file = readKeys(keys);
+    const client = await RemoteClient.connect(file);
+    try {
+      const answersBefore = await metric(hub.baseUrl, token, 'hearth_remote_answers_total');
+      // A device that takes the first window and grants nothing more: the hub reads the file only
+      // as far as its queue for this answer, then waits (the whole file would be ~10 times more).
+      const slow = client.request('GET', path, { token: file.session!.accessToken, autoCredit: false });
+      await pollUntil('the hub queueing the answer', async () => (await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes')) >= 200 * 1024, 30_000, 200);
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answers_total')).toBeGreaterThan(answersBefore);
+      // Meanwhile the same session answers other calls; the stalled answer holds no more.
+      for (let i = 0; i < 3; i++) {
+        expect((await client.call('GET', '/api/v1/me', { token: file.session!.accessToken })).status).toBe(200);
+        expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes')).toBeLessThanOrEqual(ANSWER_HOLDS_AT_MOST);
+      }
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(ANSWER_HOLDS_AT_MOST);
+      await creditUntilDone(client, slow.stream, slow.response);
+      const response = await slow.response;
+      expect(response.status).toBe(200);
+      expect(Buffer.from(response.body).equals(lan)).toBe(true);
+      // Read through to the end, it never held more than that.
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(ANSWER_HOLDS_AT_MOST);
+      // The UI's way (automatic credit) and hearth-remote get the same bytes.
+      const auto = await client.call('GET', path, { token: file.session!.accessToken });
+      expect(Buffer.from(auto.body).equals(lan)).toBe(true);
+      const out = join(tmp.dir, 'remote-clip.mp4');
+      const cli = await remote(['call', '--keys', keys, '--out', out, 'GET', path.replace('playback', 'clip')]);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ status: 200, contentType: 'video/mp4', bytes: lan.length, out });
+      expect(readFileSync(out).equals(lan)).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("answers one session holds are bounded: beyond the bound an answer is refused with remote_bytes_exceeded; the session and the LAN go on", { timeout: 240_000 }, async () => {
+    const { path, lan } = await recordedRange(10);
+    const file = readKeys(keys);
+    const client = await RemoteClient.connect(file);
+    try {
+      const refusedBefore = await metric(hub.baseUrl, token, 'hearth_remote_answers_refused_total');
+      // Downloads nobody reads, on one session: each holds up to its queue until the bound.
+      const stalled = Array.from({ length: 6 }, () => client.request('GET', path, { token: file.session!.accessToken, autoCredit: false }));
+      const outcomes = stalled.map((r) => r.response.then((res) => (res.status === 413 ? (JSON.parse(fromUtf8(res.body)) as { error: { code: string } }).error.code : `status ${res.status}`), (err: { code: string }) => err.code));
+      const refused = await pollUntil('a refusal', async () => {
+        const n = (await metric(hub.baseUrl, token, 'hearth_remote_answers_refused_total')) - refusedBefore;
+        return n >= 1 ? n : false;
+      }, 60_000, 200);
+      expect(refused).toBeGreaterThanOrEqual(1);
+      const settled = await Promise.all(outcomes.map((o) => Promise.race([o, new Promise<string>((r) => setTimeout(() => r('pending'), 2000))])));
+      expect(settled.filter((c) => c === 'remote_bytes_exceeded').length).toBeGreaterThanOrEqual(1);
+      expect(settled.every((c) => c === 'remote_bytes_exceeded' || c === 'pending')).toBe(true);
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(SESSION_LIMIT + ANSWER_HOLDS_AT_MOST);
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_session_limit_bytes')).toBe(SESSION_LIMIT);
+      // The session still answers, and a download it reads comes through whole once the others are cancelled.
+      expect((await client.call('GET', '/api/v1/me', { token: file.session!.accessToken })).status).toBe(200);
+      for (const r of stalled) client.cancel(r.stream);
+      const again = await client.call('GET', path, { token: file.session!.accessToken });
+      expect(Buffer.from(again.body).equals(lan)).toBe(true);
+    } finally {
+      client.close();
+    }
+    // The LAN is not affected.
+    const viaLan = await fetch(`${hub.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(viaLan.status).toBe(200);
   });
 });

@@ -116,6 +116,24 @@ describe('relay: one node with SQLite', () => {
     }
   });
 
+  it('through the relay a playback or clip may span one minute: longer is refused by the hub with remote_range_too_long', async () => {
+    const to = Date.now() - 5_000;
+    for (const kind of ['playback', 'clip']) {
+      const long = await remote(['call', '--keys', keys, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 60_001}&to=${to}`]);
+      expect(long.code).toBe(1);
+      expect(JSON.parse(long.stdout).error.code).toBe('remote_range_too_long');
+      // Only `from`: up to now, so also longer than a minute.
+      const open = await remote(['call', '--keys', keys, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 120_000}`]);
+      expect(JSON.parse(open.stdout).error.code).toBe('remote_range_too_long');
+      // A minute passes the check (and then meets the route's own: no such camera).
+      const minute = await remote(['call', '--keys', keys, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 60_000}&to=${to}`]);
+      expect(JSON.parse(minute.stdout).error.code).not.toBe('remote_range_too_long');
+      // The LAN keeps its own, longer limit.
+      const lan = await api(hub.baseUrl, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 120_000}&to=${to}`, { token });
+      expect(lan.body.error.code).not.toBe('remote_range_too_long');
+    }
+  });
+
   it('a test notification is encrypted for the device by the hub and only posted by the relay', async () => {
     const deviceId = readKeys(keys).deviceId;
     const sub = pushService.subscription('laptop');

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RemoteClient, type RemoteResponse } from '../protocol/client.ts';
 import { ProtocolError, fromUtf8, toBase64 } from '../protocol/encoding.ts';
@@ -15,8 +15,9 @@ const USAGE = `Usage:
       anywhere: enrol this machine with an invite link, through the relay; FILE as for enroll
   hearth-remote login  --keys FILE --password P [--relay URL]
       log in through the relay (the device's own user); the session is kept in FILE
-  hearth-remote call   --keys FILE [--relay URL] [--password P] METHOD PATH [JSON]
-      call the hub's API through the relay; prints the body, exits 1 on an HTTP error.
+  hearth-remote call   --keys FILE [--relay URL] [--password P] [--out FILE] METHOD PATH [JSON]
+      call the hub's API through the relay; prints the body (or saves it to --out, e.g. a
+      recording: at most a minute through the relay), exits 1 on an HTTP error.
       With the hub offline, GET /api/v1/devices answers from the last-known state
   hearth-remote state  --keys FILE [--relay URL]
       the relay's last-known state of the home (sealed; opened here with the home key, which
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
           throw new CliError(2, 'the JSON argument does not parse');
         }
       }
-      return call(need('keys'), values.relay, values.password, method.toUpperCase(), path, body);
+      return call(need('keys'), values.relay, values.password, method.toUpperCase(), path, body, values.out);
     }
     case 'state': {
       const keys = readKeys(need('keys'));
@@ -161,7 +162,7 @@ async function lanJson(url: string, body: unknown, token?: string): Promise<Reco
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-async function call(keysPath: string, relay: string | undefined, password: string | undefined, method: string, path: string, body: unknown): Promise<number> {
+async function call(keysPath: string, relay: string | undefined, password: string | undefined, method: string, path: string, body: unknown, out?: string): Promise<number> {
   const keys = readKeys(keysPath);
   const client = await RemoteClient.connect(keys, relay);
   try {
@@ -182,7 +183,12 @@ async function call(keysPath: string, relay: string | undefined, password: strin
     const response = await client.call(method, path, { ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}) });
     // A login or refresh called by hand brought a (new) home key: keep it.
     if (keys.homeKey !== homeKey) writeKeys(keysPath, keys);
-    printBody(response);
+    if (out !== undefined && response.status < 400) {
+      writeFileSync(out, response.body);
+      process.stdout.write(`${JSON.stringify({ status: response.status, contentType: response.headers['content-type'] ?? null, bytes: response.body.length, out })}\n`);
+    } else {
+      printBody(response);
+    }
     return response.status >= 400 ? 1 : 0;
   } finally {
     client.close();
@@ -282,7 +288,11 @@ function requireOnline(client: RemoteClient): void {
 }
 
 function printBody(response: RemoteResponse): void {
-  if (response.body.length > 0) process.stdout.write(`${fromUtf8(response.body)}\n`);
+  if (response.body.length === 0) return;
+  const type = response.headers['content-type'] ?? '';
+  // Text and JSON as a line; anything else (an image, a video) as it came.
+  if (type === '' || /^text\/|json/.test(type)) process.stdout.write(`${fromUtf8(response.body)}\n`);
+  else process.stdout.write(response.body);
 }
 
 /** The code first (tests and scripts read it), then what to do about it. */

@@ -151,6 +151,15 @@ export class RemoteClient {
     return response;
   }
 
+  /** Stops a request's answer (the hub stops making it); its promise rejects with `cancelled`. */
+  cancel(stream: number): void {
+    const pending = this.#requests.get(stream);
+    if (!pending) return;
+    this.#requests.delete(stream);
+    pending.reject(new ProtocolError('cancelled', 'the request was cancelled'));
+    if (!this.#failure) this.#send(encodeMux(MUX.CANCEL, stream));
+  }
+
   credit(stream: number, bytes: number): void {
     const frame = this.#send(encodeCredit(stream, bytes));
     // Remembered for a while: a credit frame the relay drops (rate_limited) is sent again, or

@@ -56,7 +56,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   installErrorHandling(app);
   // Before the access check: a local-only route refuses remote callers whatever their token.
-  installRemote(app, deps.remote);
+  installRemote(app, deps.remote, () => deps.clock.now());
   // After it (a tunnelled request is the hub's own), before anything answers: DNS rebinding.
   installHostCheck(app, deps.config.http.allowedHosts);
   // Before any route and before @fastify/websocket, so every route passes the one access check.

@@ -1,11 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { HubError } from '../core/errors.ts';
+import { parseRange } from '../history/time-params.ts';
 import type { ApiRemote } from './deps.ts';
 
 /** The header the relay part sets on requests it injects; a LAN request carrying it is refused. */
 export const REMOTE_HEADER = 'x-hearth-remote';
 /** Answers that open a session: through the relay they also carry the sealed home key. */
 const SESSION_ROUTES = new Set(['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/me/password']);
+/**
+ * Recordings a remote device may fetch one minute at a time (the hub makes a file of the range and
+ * sends it through the tunnel; longer exports are for the home network): `remote_range_too_long`.
+ */
+const REMOTE_RANGE_ROUTES = new Set(['/api/v1/cameras/:id/playback', '/api/v1/cameras/:id/clip']);
+export const REMOTE_RANGE_MAX_MS = 60_000;
 
 export interface RemoteCaller {
   deviceId: string;
@@ -34,7 +41,7 @@ declare module 'fastify' {
  * request's token must belong to the user the device is enrolled for, and a remote login may
  * only log in that user: a stolen phone key cannot be used with someone else's password.
  */
-export function installRemote(app: FastifyInstance, remote: ApiRemote | undefined): void {
+export function installRemote(app: FastifyInstance, remote: ApiRemote | undefined, now: () => number = Date.now): void {
   app.decorateRequest('remote', null);
   app.addHook('onRequest', async (request) => {
     const marker = request.headers[REMOTE_HEADER];
@@ -61,6 +68,11 @@ export function installRemote(app: FastifyInstance, remote: ApiRemote | undefine
     const caller = request.remote;
     if (!caller) return;
     if (request.actor && request.actor.userId !== caller.userId) throw new HubError('remote_user_mismatch', 'this device is enrolled for another user');
+    if (REMOTE_RANGE_ROUTES.has(request.routeOptions.url ?? '')) {
+      // The same defaults as the route (a minute up to now), so what is checked is what it exports.
+      const { from, to } = parseRange(request.query as { from?: string; to?: string }, now(), REMOTE_RANGE_MAX_MS);
+      if (to - from > REMOTE_RANGE_MAX_MS) throw new HubError('remote_range_too_long', `through the relay a recording range may span at most ${REMOTE_RANGE_MAX_MS / 1000} s`, { from, to, maxMs: REMOTE_RANGE_MAX_MS });
+    }
     if (request.routeOptions.url === '/api/v1/auth/login') {
       const username = (request.body as { username?: unknown } | undefined)?.username;
       if (username !== caller.username) throw new HubError('remote_user_mismatch', 'this device is enrolled for another user');

@@ -110,6 +110,11 @@ export const ERROR_STATUS = {
   invite_only: 403,
   invite_not_found: 404,
   relay_not_configured: 409,
+  // remote_range_too_long: a playback or clip through the relay spans more than a minute (longer
+  // ones are for the home network); remote_bytes_exceeded: a remote answer would make the hub hold
+  // more than the session's byte bound for a device that has not taken it yet.
+  remote_range_too_long: 400,
+  remote_bytes_exceeded: 413,
   // Not HTTP-facing: configuration and start-up failures.
   config_invalid: 500,
   store_corrupt: 500,

@@ -10,6 +10,8 @@ export interface OutStream {
   queuedBytes: number;
   /** Called when the queue drained (the event stream reads this as "bufferedAmount"). */
   onDrain?: () => void;
+  /** Called each time one of its messages left the queue (a streamed answer reads on). */
+  onSent?: () => void;
 }
 
 export type SealAndSend = (stream: OutStream, plain: Uint8Array, written: () => void) => boolean;
@@ -101,6 +103,7 @@ export class Outbox {
             this.#pump();
           });
           if (!sent) this.#inflight -= size;
+          stream.onSent?.();
           progressed = true;
         }
       }

@@ -1,12 +1,13 @@
 import { E2eSession, FRAME_HELLO, readHello } from '../../../cloud-relay/src/protocol/e2e.ts';
 import { ProtocolError } from '../../../cloud-relay/src/protocol/encoding.ts';
-import { CHUNK, MUX, creditOf, decodeMux, encodeMux, encodeMuxJson, muxJson } from '../../../cloud-relay/src/protocol/mux.ts';
+import { MUX, creditOf, decodeMux, encodeMux, encodeMuxJson, muxJson } from '../../../cloud-relay/src/protocol/mux.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HubIdentity } from './identity.ts';
 import type { Outbox, OutStream } from './outbox.ts';
 import type { RemoteDevice } from './remote-devices.ts';
 import type { LiveSink } from './remote-live.ts';
-import type { RemoteRequest, RemoteResponse } from './remote-requests.ts';
+import { RemoteAnswer } from './remote-answer.ts';
+import type { RemoteRequest, StreamedResponse } from './remote-requests.ts';
 
 /** Streams one device may have open at once; more answer `too_many_streams`. */
 const MAX_STREAMS = 32;
@@ -21,7 +22,8 @@ export interface RemoteSessionDeps {
   sendRaw(frame: Uint8Array): void;
   /** Asks the relay to end this session with a code. */
   close(code: string): void;
-  run(device: RemoteDevice, request: RemoteRequest): Promise<RemoteResponse>;
+  /** Runs a request; resolves at its answer's head, the body streams (remote-answer.ts). */
+  run(device: RemoteDevice, request: RemoteRequest): Promise<StreamedResponse>;
   /** Starts an event subscription; returns its stop function. */
   subscribe(device: RemoteDevice, token: string, out: EventSink): () => void;
   /** Starts a camera's live view (remote-live.ts); returns its stop function. */
@@ -46,6 +48,8 @@ export class RemoteSession {
   #device: RemoteDevice | null = null;
   #e2e: E2eSession | null = null;
   readonly #streams = new Map<number, { out: OutStream; stop?: () => void }>();
+  /** Answers still streaming: together they may hold at most SESSION_ANSWER_BYTES. */
+  readonly #answers = new Set<RemoteAnswer>();
   #closed = false;
 
   constructor(id: number, deps: RemoteSessionDeps) {
@@ -126,7 +130,7 @@ export class RemoteSession {
           return;
         }
         this.#streams.set(message.stream, entry);
-        if (message.kind === MUX.REQUEST) this.#request(message.stream, out, muxJson<RemoteRequest>(message.body));
+        if (message.kind === MUX.REQUEST) this.#request(message.stream, entry, muxJson<RemoteRequest>(message.body));
         else if (message.kind === MUX.SUBSCRIBE) entry.stop = this.#subscribe(message.stream, out, muxJson<{ token?: unknown }>(message.body));
         else entry.stop = this.#live(message.stream, out, muxJson(message.body));
         return;
@@ -136,18 +140,35 @@ export class RemoteSession {
     }
   }
 
-  #request(stream: number, out: OutStream, request: RemoteRequest): void {
+  #request(stream: number, entry: { out: OutStream; stop?: () => void }, request: RemoteRequest): void {
     const { outbox } = this.#deps;
+    const { out } = entry;
     void this.#deps.run(this.#device!, request).then(
       (response) => {
-        if (!this.#streams.has(stream)) return;
-        outbox.push(out, encodeMuxJson(MUX.RESPONSE, stream, { status: response.status, headers: response.headers }));
-        for (let at = 0; at < response.body.length; at += CHUNK) {
-          const chunk = response.body.subarray(at, at + CHUNK);
-          outbox.push(out, encodeMux(MUX.DATA, stream, chunk), chunk.length);
-        }
-        outbox.push(out, encodeMux(MUX.END, stream));
-        this.#forgetWhenSent(stream, out);
+        // Cancelled (or the session ended) while the route ran: its answer is not wanted.
+        if (this.#streams.get(stream) !== entry) return response.cancel();
+        const answer = new RemoteAnswer(response, {
+          head: (status, headers) => outbox.push(out, encodeMuxJson(MUX.RESPONSE, stream, { status, headers })),
+          data: (bytes) => outbox.push(out, encodeMux(MUX.DATA, stream, bytes), bytes.length),
+          end: () => {
+            outbox.push(out, encodeMux(MUX.END, stream));
+            this.#forgetWhenSent(stream, out);
+          },
+          fail: (code) => {
+            outbox.dropBodies(out, () => true);
+            outbox.push(out, encodeMuxJson(MUX.ERROR, stream, { code }));
+            this.#forgetWhenSent(stream, out);
+          },
+          queuedBytes: () => out.queuedBytes,
+        }, () => this.#answersHeld());
+        this.#answers.add(answer);
+        answer.onDone = () => {
+          this.#answers.delete(answer);
+          out.onSent = undefined;
+        };
+        entry.stop = () => answer.stop();
+        out.onSent = () => answer.pump();
+        answer.start();
       },
       (err: unknown) => {
         if (!this.#streams.has(stream)) return;
@@ -197,6 +218,12 @@ export class RemoteSession {
       return () => {};
     }
     return this.#deps.live(this.#device!, body, sink);
+  }
+
+  #answersHeld(): number {
+    let n = 0;
+    for (const answer of this.#answers) n += answer.held();
+    return n;
   }
 
   /** The stream stays known (its credits count) until its last message left the Outbox. */

@@ -21,7 +21,7 @@ import { RemoteDevices, type RemoteDevice } from './remote-devices.ts';
 import { RemoteInvites, type RemoteInvite } from './remote-invites.ts';
 import { subscribeRemote } from './remote-events.ts';
 import { watchRemote } from './remote-live.ts';
-import { runRemoteRequest } from './remote-requests.ts';
+import { startRemoteRequest } from './remote-requests.ts';
 import { RemoteSession } from './remote-session.ts';
 import { StateSync } from './state-sync.ts';
 import { TunnelClient } from './tunnel-client.ts';
@@ -250,7 +250,7 @@ export class RemoteAccess {
               this.#sessions.delete(id);
               tunnel.sendControl({ type: 'close', session: id, code });
             },
-            run: (device, request) => runRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
+            run: (device, request) => startRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
             subscribe: (device, token, sink) => device.invite ? inviteCannotSubscribe(sink) : subscribeRemote(auth, { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 }, device, token, sink),
             live: (device, body, sink) => device.invite ? inviteCannotSubscribe(sink) : watchRemote({ auth, bus, clock, recorder: this.#deps.recorder }, device, body, sink),
           }));

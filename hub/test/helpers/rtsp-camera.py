@@ -4,7 +4,7 @@ serving a live H.264 test pattern on 127.0.0.1.
 
   rtsp-camera.py --port N [--path /cam] [--codec h264|vp8] [--user U --password P]
                  [--width W --height H --fps F] [--preset ultrafast --bitrate KBPS] [--stamp]
-                 [--sub-width W --sub-height H] [--pattern smpte|ball]
+                 [--sub-width W --sub-height H] [--pattern smpte|ball|snow]
 
 Port 0 picks a free port. Prints one line `READY <port>` on stdout once it serves; runs until
 SIGTERM/SIGINT. With --user/--password every client must authenticate (HTTP Basic over RTSP).
@@ -31,6 +31,8 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 SOURCE = "videotestsrc name=src is-live=true pattern={pattern} ! video/x-raw,width={width},height={height},framerate={fps}/1"
 PATTERNS = ("smpte", "ball")
+# Random noise: incompressible, so the encoder spends its whole bitrate (big recordings fast).
+NOISE = "snow"
 STAMP_SOURCE = (
     "appsrc name=stamp is-live=true do-timestamp=true format=time "
     "caps=video/x-raw,format=GRAY8,width=16,height=8,framerate={fps}/1 "
@@ -58,7 +60,7 @@ def main() -> int:
     parser.add_argument("--stamp", action="store_true")
     parser.add_argument("--sub-width", type=int)
     parser.add_argument("--sub-height", type=int)
-    parser.add_argument("--pattern", choices=PATTERNS, default="smpte")
+    parser.add_argument("--pattern", choices=(*PATTERNS, NOISE), default="smpte")
     parser.add_argument("--user")
     parser.add_argument("--password")
     args = parser.parse_args()
@@ -85,6 +87,8 @@ def main() -> int:
         return factory
 
     def switch_pattern() -> bool:
+        if pattern["now"] == NOISE:
+            return True
         pattern["now"] = PATTERNS[1 - PATTERNS.index(pattern["now"])]
         for src in sources:
             src.set_property("pattern", pattern["now"])

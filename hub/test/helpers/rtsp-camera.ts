@@ -22,8 +22,11 @@ export interface RtspCameraOptions {
   stamp?: boolean;
   /** Also serve a sub stream of this size at /sub. */
   sub?: { width: number; height: number };
-  /** The first test pattern: a still picture (default) or a moving ball; `switchPattern` toggles. */
-  pattern?: 'smpte' | 'ball';
+  /**
+   * The first test pattern: a still picture (default) or a moving ball, which `switchPattern`
+   * toggles; or noise (`snow`), which uses the whole bitrate (large recordings in a few seconds).
+   */
+  pattern?: 'smpte' | 'ball' | 'snow';
 }
 
 /**
