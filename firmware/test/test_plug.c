@@ -1030,6 +1030,22 @@ static void hello_only_in_the_pairing_window(void)
     CHECK(fake.led == fake.relay && !(seen_on && seen_off));
 }
 
+/* A shorter window after power-on (plug_config.pair_window_ms, the simulator's
+ * --pairing-window-s) does not shorten the one a button press opens. */
+static void button_window_is_always_ten_minutes(void)
+{
+    boot_vector_plug(POWER_ON_OFF);
+    plug_config c = config(POWER_ON_OFF);
+    c.pair_window_ms = 1000;
+    CHECK(plug_init(&plug, &c));
+    uint64_t t0 = fake.now_ms;
+    hello_at(t0 + 999, 200);
+    hello_at(t0 + 1000, 403);
+    plug_button_pressed(&plug);
+    hello_at(fake.now_ms + PLUG_PAIR_WINDOW_MS - 1, 200);
+    hello_at(fake.now_ms + 1, 403);
+}
+
 static void hello_is_rate_limited_in_the_plug(void)
 {
     boot_vector_plug(POWER_ON_OFF);
@@ -1059,6 +1075,7 @@ const test_case plug_tests[] = {
     {"plug: MQTT fragments reassembled (4,132-byte chunk in 1 B..4 KB pieces), bounded, gaps dropped", mqtt_fragments_reassembled_with_a_bound},
     {"plug: hello answered only in the pairing window (power-on, button, reset)", hello_only_in_the_pairing_window},
     {"plug: hello rate-limited per minute", hello_is_rate_limited_in_the_plug},
+    {"plug: a short power-on window; a button press still opens 10 minutes", button_window_is_always_ten_minutes},
     {"plug: factory reset erases the Wi-Fi credentials too", factory_reset_forgets_wifi},
     {"plug ota: the new image runs although its activation was not noted: done", ota_activated_then_power_cut_before_noting_it},
     {"plug ota: 1.0.0 -> 1.1.0 in chunks, hashed, activated, reports done after the restart", ota_updates_and_reports_after_restart},
