@@ -131,8 +131,8 @@ export const ConfigSchema = Type.Object(
     ),
     /**
      * Rules (hub/src/rules/budget.ts): how many actions one run may execute before it stops with
-     * `rule_step_budget_exceeded`, how often a run gives the event loop a turn, and what one dry
-     * run may execute and keep.
+     * `rule_step_budget_exceeded`, how often a run gives the event loop a turn, what one dry
+     * run may execute and keep, and how many dry runs may be in progress at once.
      */
     rules: Type.Object(
       {
@@ -140,6 +140,7 @@ export const ConfigSchema = Type.Object(
         yieldEvery: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
         dryRunMaxSteps: Type.Integer({ minimum: 10, maximum: 10_000_000, default: 100_000 }),
         dryRunMaxCommands: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5_000 }),
+        dryRunConcurrent: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
       },
       { ...closed, default: {} },
     ),

@@ -85,6 +85,8 @@ export const ERROR_STATUS = {
   // (in its trace, or in a dry run's `stopped`). See hub/src/rules/budget.ts.
   rule_too_complex: 400,
   rule_step_budget_exceeded: 422,
+  // More dry runs at once than rules.dryRunConcurrent (each holds its replay in memory).
+  rule_dry_run_busy: 429,
   // Cameras (hub/src/recorder). Unreachable: no answer, refused or bad credentials (the camera's
   // fault or the URL's, not ours: 502); unsupported: it answers but sends nothing we can record.
   camera_not_found: 404,

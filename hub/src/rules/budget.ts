@@ -22,6 +22,8 @@ export interface RulesLimits extends RunLimits {
   dryRunMaxSteps: number;
   /** Commands one dry run keeps in its answer; reaching it ends the dry run. */
   dryRunMaxCommands: number;
+  /** Dry runs in progress at once (over all users); more are refused with `rule_dry_run_busy`. */
+  dryRunConcurrent: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface RulesLimits extends RunLimits {
  * at a few microseconds per action a dry run at its limit is well under a second of CPU, spent
  * in slices of `yieldEvery` actions.
  */
-export const DEFAULT_LIMITS: RulesLimits = { maxSteps: 100_000, yieldEvery: 100, dryRunMaxSteps: 100_000, dryRunMaxCommands: 5_000 };
+export const DEFAULT_LIMITS: RulesLimits = { maxSteps: 100_000, yieldEvery: 100, dryRunMaxSteps: 100_000, dryRunMaxCommands: 5_000, dryRunConcurrent: 2 };
 
 export const STEP_BUDGET_CODE = 'rule_step_budget_exceeded';
 

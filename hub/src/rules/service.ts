@@ -61,6 +61,8 @@ export class RulesService {
   readonly repo: RulesRepo;
   readonly scenes: ScenesRepo;
   readonly engine: RulesEngine;
+  /** Dry runs in progress (bounded by `limits.dryRunConcurrent`). */
+  #dryRuns = 0;
   readonly #deps: RulesDeps;
   #cameras: CameraClips | undefined;
 
@@ -182,12 +184,20 @@ export class RulesService {
     const definition = input.ruleId !== undefined ? this.#require(input.ruleId).definition : this.check(input.rule, actor);
     if (to - from > DRY_RUN_MAX_SPAN_MS) throw new HubError('history_range_too_large', 'a dry run covers at most 31 days', { from, to });
     if (!history) throw new HubError('not_ready', 'history is not running: there is nothing to replay');
-    // Newest first from the event log; the oldest beyond the cap are left out (and reported).
-    const rows = history.events({ from, to, limit: DRY_RUN_MAX_EVENTS + 1 });
-    const truncated = rows.length > DRY_RUN_MAX_EVENTS;
-    const events = rows.slice(0, DRY_RUN_MAX_EVENTS).reverse();
-    const scenes = new Map(this.scenes.list().map((sc) => [sc.id, sc.states]));
-    return dryRun({ definition, from, to, events, truncated, location: this.location(), scenes, log: this.#deps.log, ruleId: input.ruleId, limits: this.#limits });
+    // Each dry run holds its events, traces and commands until it answers: a few at a time.
+    const most = this.#limits.dryRunConcurrent;
+    if (this.#dryRuns >= most) throw new HubError('rule_dry_run_busy', `at most ${most} dry runs at a time; try again when one has answered`, { max: most });
+    this.#dryRuns++;
+    try {
+      // Newest first from the event log; the oldest beyond the cap are left out (and reported).
+      const rows = history.events({ from, to, limit: DRY_RUN_MAX_EVENTS + 1 });
+      const truncated = rows.length > DRY_RUN_MAX_EVENTS;
+      const events = rows.slice(0, DRY_RUN_MAX_EVENTS).reverse();
+      const scenes = new Map(this.scenes.list().map((sc) => [sc.id, sc.states]));
+      return await dryRun({ definition, from, to, events, truncated, location: this.location(), scenes, log: this.#deps.log, ruleId: input.ruleId, limits: this.#limits });
+    } finally {
+      this.#dryRuns--;
+    }
   }
 
   // ---- scenes -----------------------------------------------------------------------------

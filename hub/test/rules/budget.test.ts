@@ -118,6 +118,19 @@ describe('rule step budget over HTTP', () => {
     expect(res.body.firings[0]).toMatchObject({ status: 'failed', reason: 'rule_step_budget_exceeded' });
   });
 
+  it('at most rules.dryRunConcurrent dry runs at a time: more are refused with 429 rule_dry_run_busy', async () => {
+    const start = w.clock.now();
+    await advance(w.clock, 60_000);
+    await w.report(button, { switch: true });
+    await advance(w.clock, 60_000);
+    const body = { rule: rule([{ type: 'repeat', while: ALWAYS, actions: [repeat(20, [command()])] }]), from: new Date(start).toISOString(), to: String(w.clock.now()) };
+    const answers = await Promise.all([1, 2, 3].map(() => call('POST', '/api/v1/rules/dry-run', member, body)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429]);
+    expect(answers.find((a) => a.status === 429)!.body.error).toMatchObject({ code: 'rule_dry_run_busy', details: { max: DEFAULT_LIMITS.dryRunConcurrent } });
+    // Once they have answered, the next one runs.
+    expect((await call('POST', '/api/v1/rules/dry-run', member, body)).status).toBe(200);
+  });
+
   it('a saved rule\'s run stops at maxSteps with rule_step_budget_exceeded in its trace, and the hub answers while it runs', async () => {
     expect(validateConfig({}).rules).toEqual(DEFAULT_LIMITS);
     // 10,000 passes × (1 + 20) actions: past the default budget of 100,000.

@@ -56,6 +56,7 @@ const PLAIN: Record<string, string> = {
   rule_not_found: 'This rule no longer exists.',
   rule_too_complex: 'This rule repeats too much: loops inside loops may not run more than 10,000 times in all or nest more than 3 deep.',
   rule_step_budget_exceeded: 'The rule did too many steps in one run and was stopped.',
+  rule_dry_run_busy: 'Other dry runs are in progress. Try again in a moment.',
   camera_not_found: 'This camera no longer exists.',
   recording_not_found: 'Nothing was recorded in that time range.',
   camera_unreachable: 'The hub cannot reach the camera. Check its address, user name and password.',
