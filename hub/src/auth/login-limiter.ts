@@ -13,20 +13,31 @@ export interface LoginLimiterOptions {
   /** First delay once slowed; doubles per failure up to `maxDelayMs`. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** What a key stands for, in the refusal's message and `details.scope`. */
+  scope?: 'address' | 'account';
 }
 
 interface Entry {
   failures: number;
   lastAt: number;
   bannedUntil: number;
+  /** Of `failures`, how many were against each subject (account): a success forgives its own. */
+  bySubject: Map<string, number>;
 }
 
+/** Subjects tracked per key; attempts at more accounts from one address count under OTHER. */
+const MAX_SUBJECTS = 32;
+const OTHER = '\u0000other';
+
 /**
- * Slows down, then refuses, repeated failed logins from one source address, without touching
- * other addresses (so an attacker cannot lock the owner out by guessing from elsewhere).
+ * Slows down, then refuses, repeated failed logins under one key (a source address, or an account
+ * in AccountGuard), without touching other keys.
  *
  * An attempt is counted as a failure when it starts and forgiven on success: a burst of parallel
  * guesses is counted in full before any of them finishes, instead of all slipping under the ban.
+ * Each attempt names its subject (the account it was for), and a success forgives only that
+ * subject's failures under the key: a guest who logs in to their own account between guesses at
+ * the owner's password keeps every guess counted (issue 12).
  * Memory is bounded: at most `maxAddresses` entries, oldest evicted first; an address that stayed
  * quiet for `banS` seconds starts over.
  */
@@ -38,37 +49,52 @@ export class LoginLimiter {
 
   constructor(clock: Clock, options: LoginLimiterOptions) {
     this.#clock = clock;
-    this.#opts = { maxAddresses: 10_000, baseDelayMs: 250, maxDelayMs: 2000, ...options };
+    this.#opts = { maxAddresses: 10_000, baseDelayMs: 250, maxDelayMs: 2000, scope: 'address', ...options };
   }
 
   /**
    * Called as a login attempt starts. Throws `too_many_requests` (details.retryAfterS) for a
    * banned address; otherwise counts the attempt and returns how long to hold it first.
    */
-  begin(address: string): number {
+  begin(address: string, subject = ''): number {
     const key = addressKey(address);
     const now = this.#clock.now();
     let entry = this.#entries.get(key);
     if (entry && entry.bannedUntil <= now && now - entry.lastAt >= this.#opts.banS * 1000) entry = undefined;
-    if (entry && entry.bannedUntil > now) throw banned(entry.bannedUntil - now);
-    entry ??= { failures: 0, lastAt: now, bannedUntil: 0 };
+    if (entry && entry.bannedUntil > now) throw this.#banned(entry.bannedUntil - now);
+    entry ??= { failures: 0, lastAt: now, bannedUntil: 0, bySubject: new Map() };
     if (entry.failures >= this.#opts.banAfter) {
-      // This address used up its attempts: refuse it for banS from now.
+      // This key used up its attempts: refuse it for banS from now.
       entry.bannedUntil = now + this.#opts.banS * 1000;
       entry.failures = 0;
+      entry.bySubject.clear();
       this.#touch(key, entry, now);
-      throw banned(this.#opts.banS * 1000);
+      throw this.#banned(this.#opts.banS * 1000);
     }
     const earlier = entry.failures;
     entry.failures += 1;
+    const counted = entry.bySubject.has(subject) || entry.bySubject.size < MAX_SUBJECTS ? subject : OTHER;
+    entry.bySubject.set(counted, (entry.bySubject.get(counted) ?? 0) + 1);
     this.#touch(key, entry, now);
     if (earlier < this.#opts.slowAfter) return 0;
     return Math.min(this.#opts.maxDelayMs, this.#opts.baseDelayMs * 2 ** Math.min(earlier - this.#opts.slowAfter, 16));
   }
 
-  /** A correct password: the address starts over. */
-  succeeded(address: string): void {
-    this.#entries.delete(addressKey(address));
+  /**
+   * A correct password (or code) for `subject`: its attempts under this key are forgiven, and
+   * nobody else's. The key starts over only when nothing else is left on it.
+   */
+  succeeded(address: string, subject = ''): void {
+    const key = addressKey(address);
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.failures = Math.max(0, entry.failures - (entry.bySubject.get(subject) ?? 0));
+    entry.bySubject.delete(subject);
+    if (entry.failures === 0 && entry.bannedUntil <= this.#clock.now()) this.#entries.delete(key);
+  }
+
+  #banned(ms: number): HubError {
+    return banned(ms, this.#opts.scope);
   }
 
   get trackedAddresses(): number {
@@ -86,8 +112,10 @@ export class LoginLimiter {
   }
 }
 
-function banned(ms: number): HubError {
-  return new HubError('too_many_requests', 'too many failed logins from this address; try again later', { retryAfterS: Math.max(1, Math.ceil(ms / 1000)) });
+function banned(ms: number, scope: 'address' | 'account'): HubError {
+  const retryAfterS = Math.max(1, Math.ceil(ms / 1000));
+  if (scope === 'account') return new HubError('too_many_requests', 'too many failed logins for this account from new places; try again later, or from a device that logged in before', { retryAfterS, scope });
+  return new HubError('too_many_requests', 'too many failed logins from this address; try again later', { retryAfterS });
 }
 
 /**

@@ -8,6 +8,7 @@ import { recordAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/store.ts';
 import type { UserRow } from '../store/users-repo.ts';
 import { AccessTokens } from './access-tokens.ts';
+import { AccountGuard } from './account-guard.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { checkPassword, checkUsername } from './policy.ts';
@@ -52,6 +53,8 @@ export interface AuthServiceDeps {
  * spread-out guess at it starts over, and the person at the hub reads the new one in the log.
  */
 export const SETUP_CODE_MAX_FAILURES = 20;
+/** Wrong setup codes count in the address's login budget under this subject. */
+const SETUP_SUBJECT = '\u0000setup';
 
 /**
  * People and their sessions: first-run setup of the owner, login with argon2id passwords and a
@@ -64,6 +67,7 @@ export class AuthService {
   readonly #access: AccessTokens;
   readonly #refresh: RefreshTokens;
   readonly #limiter: LoginLimiter;
+  readonly #accounts: AccountGuard;
   /** Adding, changing and removing users (owners and admins). */
   readonly users: UserAdmin;
   /** Optional TOTP second factor: setup and confirmation (turning it off is disableTotp, here). */
@@ -80,6 +84,7 @@ export class AuthService {
     this.twoFactor = new TwoFactor({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.#setupCode = new SetupCode(deps.dataDir);
     this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
+    this.#accounts = new AccountGuard(deps.clock, { slowAfter: deps.config.loginAccountSlowAfter, banAfter: deps.config.loginAccountBanAfter, banS: deps.config.loginBanS });
     // Compute the decoy hash now, so the first login for an unknown user is not the slow one.
     void dummyHash();
   }
@@ -110,7 +115,7 @@ export class AuthService {
    */
   async setup(input: { username: string; password: string; setupCode?: string | undefined }, address: string): Promise<Session & { user: PublicUser }> {
     if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
-    const delayMs = this.#limiter.begin(address);
+    const delayMs = this.#limiter.begin(address, SETUP_SUBJECT);
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     if (!this.#setupCode.matches(input.setupCode)) {
       this.#setupFailures += 1;
@@ -123,7 +128,7 @@ export class AuthService {
       throw new HubError('setup_code_invalid', 'the setup code is missing or wrong: read it in the hub log, in DATA/setup-code, or with `hearth-admin setup-code`', { field: 'setupCode' });
     }
     const result = await this.createOwner(input, 'setup');
-    this.#limiter.succeeded(address);
+    this.#limiter.succeeded(address, SETUP_SUBJECT);
     return result;
   }
 
@@ -157,7 +162,10 @@ export class AuthService {
    * even from many addresses by someone who knows the password.
    */
   async login(username: string, password: string, address: string, second: SecondFactor = {}): Promise<Session> {
-    const delayMs = this.#limiter.begin(address);
+    const subject = username.toLowerCase();
+    // Both budgets are counted before the (slow) hash: the address's, and the account's unless
+    // this address logged in to it before (account-guard.ts says why).
+    const delayMs = Math.max(this.#limiter.begin(address, subject), this.#accounts.begin(username, address));
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     const user = this.#deps.store.users.byUsername(username);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
@@ -183,7 +191,8 @@ export class AuthService {
       }
       this.#limiter.succeeded(accountKey);
     }
-    this.#limiter.succeeded(address);
+    this.#limiter.succeeded(address, subject);
+    this.#accounts.succeeded(username, address);
     this.#deps.store.tokens.deleteExpired(this.#deps.clock.now());
     this.#audit(actorOf(current), 'auth.login', current.id, { address, ...(factor ? { secondFactor: factor } : {}) });
     return this.#startSession(current);
@@ -200,7 +209,8 @@ export class AuthService {
   async changePassword(actor: UserActor, input: { currentPassword: string; newPassword: string }, address: string): Promise<Session> {
     checkPassword(input.newPassword, 'newPassword');
     const accountKey = `user:${actor.userId}`;
-    const delayMs = Math.max(this.#limiter.begin(address), this.#limiter.begin(accountKey));
+    const subject = actor.username.toLowerCase();
+    const delayMs = Math.max(this.#limiter.begin(address, subject), this.#limiter.begin(accountKey));
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     const user = this.#deps.store.users.byId(actor.userId);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
@@ -208,7 +218,7 @@ export class AuthService {
       this.#deps.log.warn({ address, userId: user.id }, 'wrong current password on a password change');
       throw wrongPassword();
     }
-    this.#limiter.succeeded(address);
+    this.#limiter.succeeded(address, subject);
     this.#limiter.succeeded(accountKey);
     const passwordHash = await hashPassword(input.newPassword);
     const now = this.#deps.clock.now();
@@ -234,7 +244,8 @@ export class AuthService {
    */
   async disableTotp(actor: UserActor, password: string, address: string): Promise<void> {
     const accountKey = `user:${actor.userId}`;
-    const delayMs = Math.max(this.#limiter.begin(address), this.#limiter.begin(accountKey));
+    const subject = actor.username.toLowerCase();
+    const delayMs = Math.max(this.#limiter.begin(address, subject), this.#limiter.begin(accountKey));
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     const user = this.#deps.store.users.byId(actor.userId);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
@@ -242,7 +253,7 @@ export class AuthService {
       this.#deps.log.warn({ address, userId: user.id }, 'wrong password turning two-step login off');
       throw new HubError('wrong_password', 'the password is wrong', { field: 'password' });
     }
-    this.#limiter.succeeded(address);
+    this.#limiter.succeeded(address, subject);
     this.#limiter.succeeded(accountKey);
     const wasOn = this.#deps.store.transaction(() => this.#deps.store.users.disableTotp(user.id));
     if (wasOn) this.#audit(actorOf(user), 'user.totp_disable', user.id, { username: user.username, address });

@@ -81,6 +81,13 @@ export const ConfigSchema = Type.Object(
         /** Failed logins from one address before it is refused with 429. */
         loginBanAfter: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
         loginBanS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+        /**
+         * Failed logins for one account, from addresses it has not logged in from, before each
+         * further one is delayed, and before password logins for it from such addresses are
+         * refused with 429 for loginBanS (hub/src/auth/account-guard.ts).
+         */
+        loginAccountSlowAfter: Type.Integer({ minimum: 1, maximum: 10_000, default: 10 }),
+        loginAccountBanAfter: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
       },
       { ...closed, default: {} },
     ),
