@@ -314,8 +314,9 @@ export class Hub {
 
 /**
  * The recorder's part of the config file, with HEARTH_RECORDER_SEGMENT_S,
- * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_BUDGET_MB and HEARTH_RECORDER_MIN_FREE_MB over
- * it (tests and demos use short segments and fractions of a MB).
+ * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_BUDGET_MB, HEARTH_RECORDER_MIN_FREE_MB,
+ * HEARTH_RECORDER_EXPORTS_PER_USER, HEARTH_RECORDER_EXPORTS_TOTAL and HEARTH_RECORDER_EXPORT_MB
+ * over it (tests and demos use short segments and fractions of a MB).
  */
 function recorderConfig(file: HubConfig['recorder']): Partial<RecorderConfig> {
   return {
@@ -323,6 +324,9 @@ function recorderConfig(file: HubConfig['recorder']): Partial<RecorderConfig> {
     backoffMaxMs: file.backoffMaxMs,
     budgetBytes: Math.floor(file.budgetMb * 1024 * 1024),
     minFreeBytes: Math.floor(file.minFreeMb * 1024 * 1024),
+    exportsPerUser: file.exportsPerUser,
+    exportsTotal: file.exportsTotal,
+    exportBudgetBytes: Math.floor(file.exportMb * 1024 * 1024),
     ...recorderConfigFromEnv(),
   };
 }
@@ -336,7 +340,13 @@ function recorderConfigFromEnv(): Partial<RecorderConfig> {
   const backoff = num('HEARTH_RECORDER_BACKOFF_MAX_MS', 100);
   const budgetMb = num('HEARTH_RECORDER_BUDGET_MB', 0);
   const minFreeMb = num('HEARTH_RECORDER_MIN_FREE_MB', 0);
+  const perUser = num('HEARTH_RECORDER_EXPORTS_PER_USER', 1);
+  const total = num('HEARTH_RECORDER_EXPORTS_TOTAL', 1);
+  const exportMb = num('HEARTH_RECORDER_EXPORT_MB', 0);
   return {
+    ...(perUser !== undefined ? { exportsPerUser: Math.floor(perUser) } : {}),
+    ...(total !== undefined ? { exportsTotal: Math.floor(total) } : {}),
+    ...(exportMb !== undefined ? { exportBudgetBytes: Math.floor(exportMb * 1024 * 1024) } : {}),
     ...(segment !== undefined ? { segmentSeconds: segment } : {}),
     ...(backoff !== undefined ? { backoffMaxMs: backoff } : {}),
     ...(budgetMb !== undefined ? { budgetBytes: Math.floor(budgetMb * 1024 * 1024) } : {}),

@@ -162,6 +162,11 @@ export const ConfigSchema = Type.Object(
         budgetMb: Type.Number({ minimum: 0, maximum: 100_000_000, default: 0 }),
         /** Free space kept on the recordings volume; below it with nothing left to remove, recording stops. */
         minFreeMb: Type.Number({ minimum: 0, maximum: 100_000_000, default: 1024 }),
+        /** Playback/export ffmpegs one user may run at once, and all users together (429 `too_many_exports` beyond). */
+        exportsPerUser: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+        exportsTotal: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+        /** Most space the playback/export files (a cache) may take; they only ever use space above the floor. */
+        exportMb: Type.Number({ minimum: 1, maximum: 100_000_000, default: 4096 }),
       },
       { ...closed, default: {} },
     ),

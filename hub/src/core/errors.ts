@@ -101,6 +101,11 @@ export const ERROR_STATUS = {
   recorder_storage_full: 507,
   // The live stream has not produced video yet (a camera just started or reconnecting).
   live_not_ready: 503,
+  // Playback/export files (hub/src/recorder/export.ts): more ffmpeg exports running than the
+  // caller's or the hub's bound (details.scope: user | all); an export that would not fit in the
+  // exports' budget or above the free-space floor (it never makes room by removing footage).
+  too_many_exports: 429,
+  export_storage_full: 507,
   // Remote access (hub/src/relay, docs/relay-protocol.md). local_only: a LAN-only route
   // (enrolment, owner setup, pairing) asked through the relay; remote_user_mismatch: the token's
   // user is not the user the remote device is enrolled for.

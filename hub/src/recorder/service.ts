@@ -13,7 +13,7 @@ import { checkMotion, checkTriggers, motionOf, probeSub, type CameraInput, type 
 import { DEFAULT_CAMERA_SETTINGS, mergeCameraSettings, parseCameraSettings } from './camera-settings.ts';
 import { CameraStreams } from './camera-streams.ts';
 import { EventClips, type ClipRequest, type ClipView } from './event-clips.ts';
-import { RangeExporter, type ExportedFile } from './export.ts';
+import { MAX_EXPORT_MS, RangeExporter, wholeSeconds, type ExportedFile, type ExportStats } from './export.ts';
 import { FullSweep } from './full-sweep.ts';
 import { HlsTickets, type LiveStreamName } from './hls-tickets.ts';
 import type { HlsWindow } from './hls.ts';
@@ -34,6 +34,9 @@ export { DEFAULT_RECORDER_CONFIG, type RecorderConfig } from './recorder-config.
 export { STORAGE_FULL, type StorageView } from './storage-guard.ts';
 export type { CameraInput } from './camera-input.ts';
 export type { CameraView, Recordings } from './views.ts';
+
+/** Kept free beyond the floor and the open segments' reserve when an export is admitted. */
+const EXPORT_MARGIN_BYTES = 1024 * 1024;
 
 export interface RecorderDeps {
   store: Store;
@@ -81,7 +84,14 @@ export class RecorderService {
     this.repo = new RecorderRepo(deps.store.db);
     this.root = join(deps.dataDir, 'recordings');
     this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
-    this.#exporter = new RangeExporter(this.root, deps.log);
+    this.#exporter = new RangeExporter({
+      root: this.root, log: deps.log,
+      limits: { perUser: this.#config.exportsPerUser, total: this.#config.exportsTotal, budgetBytes: this.#config.exportBudgetBytes },
+      // Only space above the floor and the open segments' reserve, with a margin: an export
+      // must never be the reason footage is removed or recording stops.
+      room: () => this.storage.free() - this.#config.minFreeBytes - this.#guard.reservedBytes() - EXPORT_MARGIN_BYTES,
+      ...(deps.ffmpeg ? { ffmpeg: deps.ffmpeg } : {}),
+    });
     this.#clips = new EventClips({ repo: this.repo, bus: deps.bus, clock: deps.clock, log: deps.log });
     this.#sweep = new FullSweep({ repo: this.repo, root: this.root, clock: deps.clock, log: deps.log });
     const { bus, clock, log } = deps;
@@ -91,6 +101,7 @@ export class RecorderService {
       stopCamera: (id) => this.#streams.stop(id),
       startCamera: (camera) => this.#streams.start(camera),
       onFullChange: () => this.#maintenance.schedule(),
+      exports: { bytesOnDisk: () => this.#exporter.bytesOnDisk(), reclaim: () => this.#exporter.reclaim(), budgetBytes: this.#config.exportBudgetBytes },
     });
     this.#streams = new CameraStreams({
       repo: this.repo, bus, clock, log, root: this.root, config: this.#config,
@@ -185,6 +196,7 @@ export class RecorderService {
     };
     this.repo.insertCamera(camera);
     this.repo.markClean(camera.id, camera.createdAt);
+    this.#d.log.info({ camera: camera.id, url: maskUrl(camera.url), ...(sub ? { subUrl: maskUrl(sub.url) } : {}) }, 'camera added');
     this.#audit(actor, 'camera.add', camera.id, {
       name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height, mode: camera.mode,
       ...(sub ? { subUrl: maskUrl(sub.url), subWidth: sub.width, subHeight: sub.height } : {}),
@@ -226,6 +238,7 @@ export class RecorderService {
     this.repo.deleteCamera(id);
     rmSync(join(this.root, id), { recursive: true, force: true });
     this.#guard.forget(id);
+    this.#exporter.forgetCamera(id);
     this.#clips.link(this.repo.listCameras());
     this.#audit(actor, 'camera.remove', id, { name: camera.name });
   }
@@ -240,12 +253,24 @@ export class RecorderService {
     return recordingsView(this.repo, id, from, to);
   }
 
-  /** [from, to) as one seekable MP4 file, stream-copied (see RangeExporter). */
-  async exportRange(id: string, from: number, to: number): Promise<ExportedFile & { cameraName: string }> {
+  /**
+   * [from, to) as one seekable MP4 file, stream-copied (see RangeExporter), rounded out to whole
+   * seconds. `user`: whose export bound it counts against; `maxMs`: the longest range this
+   * caller may ask for (at most an hour; a minute through the relay, see exportMaxMs).
+   */
+  async exportRange(id: string, from: number, to: number, opts: { user: string; maxMs?: number }): Promise<ExportedFile & { cameraName: string }> {
     const camera = this.#camera(id);
     if (from >= to) throw new HubError('validation_failed', "'from' must be before 'to'", { field: 'from' });
-    const file = await this.#exporter.export(id, from, to, this.repo.segments(id, from, to));
+    const maxMs = Math.min(opts.maxMs ?? MAX_EXPORT_MS, MAX_EXPORT_MS);
+    if (to - from > maxMs) throw new HubError('recording_range_too_large', `a range may span at most ${maxMs / 1000} seconds`, { from, to, maxMs });
+    const range = wholeSeconds(from, to);
+    const file = await this.#exporter.export({ cameraId: id, ...range, segments: this.repo.segments(id, range.from, range.to), user: opts.user });
     return { ...file, cameraName: camera.name };
+  }
+
+  /** Export runs, refusals and cache use since start (`/metrics`). */
+  exportStats(): ExportStats {
+    return this.#exporter.stats();
   }
 
   /** A JPEG of the newest recorded picture (see latestSnapshot). */

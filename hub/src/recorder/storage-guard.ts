@@ -20,6 +20,9 @@ export interface StorageView {
   minFreeBytes: number;
   /** Held back for the segments being written. */
   reservedBytes: number;
+  /** Playback/export files on disk now, and their own budget (they only use space above the floor). */
+  exportBytes: number;
+  exportBudgetBytes: number;
   alert: { code: string; since: string } | null;
 }
 
@@ -36,6 +39,8 @@ export interface StorageGuardDeps {
   startCamera: (camera: CameraRow) => void;
   /** The volume reached its floor or left it: maintenance runs at another pace. */
   onFullChange: () => void;
+  /** The playback/export files: a cache, never a reason to remove footage (see RangeExporter). */
+  exports: { bytesOnDisk(): number; reclaim(): number; budgetBytes: number };
 }
 
 /**
@@ -79,6 +84,8 @@ export class StorageGuard {
       budgetBytes: this.#d.config.budgetBytes,
       minFreeBytes: this.#d.config.minFreeBytes,
       reservedBytes: this.#reserveBytes(),
+      exportBytes: this.#d.exports.bytesOnDisk(),
+      exportBudgetBytes: this.#d.exports.budgetBytes,
       alert: this.alert(),
     };
   }
@@ -87,10 +94,24 @@ export class StorageGuard {
     return this.#fullSince === undefined ? null : { code: STORAGE_FULL, since: new Date(this.#fullSince).toISOString() };
   }
 
-  /** Budget and floor; stops every recorder at the floor and restarts them when space returns. */
+  /** What the open segments are expected to add before they are indexed. */
+  reservedBytes(): number {
+    return this.#reserveBytes();
+  }
+
+  /**
+   * Budget and floor; stops every recorder at the floor and restarts them when space returns.
+   * Export files never cost footage: short of the floor, the finished ones go first, and what
+   * remains (runs still writing, each admitted only with room above the floor) counts as free.
+   */
   enforce(): { evicted: number } {
     const c = this.#d.config;
-    const check = this.#d.storage.enforce({ budgetBytes: c.budgetBytes, minFreeBytes: c.minFreeBytes }, this.#reserveBytes());
+    const { exports, storage } = this.#d;
+    if (exports.bytesOnDisk() > 0 && storage.free() < c.minFreeBytes) {
+      const freed = exports.reclaim();
+      if (freed) this.#d.log.info({ freedBytes: freed }, 'playback files removed: the recordings volume is short of its floor');
+    }
+    const check = storage.enforce({ budgetBytes: c.budgetBytes, minFreeBytes: c.minFreeBytes }, this.#reserveBytes(), exports.bytesOnDisk());
     if (check.evicted) this.#d.log.info({ evicted: check.evicted, usedBytes: check.usedBytes, freeBytes: check.freeBytes }, 'oldest recordings removed for the storage limits');
     if (this.#fullSince === undefined && check.atFloor) this.#storageFull(check.freeBytes);
     else if (this.#fullSince !== undefined && check.freeBytes >= c.minFreeBytes + Math.max(MIN_RESUME_MARGIN, this.#reserveBytes(true))) this.#storageAvailable(check.freeBytes);

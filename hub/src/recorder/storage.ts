@@ -62,11 +62,12 @@ export class RecordingsStorage {
    * The budget and the floor: while the segments plus `reserveBytes` (what the open segments
    * will add before they are indexed) exceed the budget, or the volume has less than the floor
    * free, the oldest continuous segment goes, across cameras; event segments only after all
-   * continuous ones.
+   * continuous ones. `exportBytes` (playback files, a cache the exporter empties first and only
+   * ever builds above the floor) count as free: an export is never why footage goes.
    */
-  enforce(limits: StorageLimits, reserveBytes: number): StorageCheck {
+  enforce(limits: StorageLimits, reserveBytes: number, exportBytes = 0): StorageCheck {
     let used = this.#repo.totalBytes();
-    let free = this.free();
+    let free = this.free() + exportBytes;
     let evicted = 0;
     const over = () => (limits.budgetBytes > 0 && used + reserveBytes > limits.budgetBytes) || free < limits.minFreeBytes;
     while (over()) {

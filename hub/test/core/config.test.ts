@@ -54,7 +54,7 @@ describe('loadConfig', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const file = join(t.dir, 'c.json');
-    expect(loadConfig([], {}).recorder).toEqual({ segmentS: 4, backoffMaxMs: 30_000, budgetMb: 0, minFreeMb: 1024 });
+    expect(loadConfig([], {}).recorder).toEqual({ segmentS: 4, backoffMaxMs: 30_000, budgetMb: 0, minFreeMb: 1024, exportsPerUser: 2, exportsTotal: 4, exportMb: 4096 });
     writeFileSync(file, JSON.stringify({ recorder: { segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 } }));
     expect(loadConfig(['--config', file], {}).recorder).toMatchObject({ segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 });
     writeFileSync(file, JSON.stringify({ recorder: { minFreeMb: -1 } }));

@@ -8,6 +8,8 @@ const PYTHON = '/usr/bin/python3';
 
 export interface RtspCameraOptions {
   port?: number;
+  /** The mount path (default /cam); e.g. an XMEye-style path carrying credentials. */
+  path?: string;
   user?: string;
   password?: string;
   /** h264 (default) or vp8, which the recorder must refuse. */
@@ -46,7 +48,7 @@ export class RtspCamera {
   /** rtsp://[user:password@]127.0.0.1:port/cam; credentials default to the camera's own. */
   url(credentials: { user?: string; password?: string } | null = this.#options): string {
     const auth = credentials?.user ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password ?? '')}@` : '';
-    return `rtsp://${auth}127.0.0.1:${this.port}/cam`;
+    return `rtsp://${auth}127.0.0.1:${this.port}${this.#options.path ?? '/cam'}`;
   }
 
   /** The sub stream's URL (`sub` option), credentials as in `url`. */
@@ -62,6 +64,7 @@ export class RtspCamera {
   async start(): Promise<void> {
     const args = [SCRIPT, '--port', String(this.port)];
     const o = this.#options;
+    if (o.path) args.push('--path', o.path);
     if (o.codec) args.push('--codec', o.codec);
     if (o.width) args.push('--width', String(o.width));
     if (o.height) args.push('--height', String(o.height));

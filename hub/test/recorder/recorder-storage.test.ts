@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { RtspCamera, rtspCameraUnavailable } from '../helpers/rtsp-camera.ts';
 import { footageBytes } from '../helpers/footage.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { mountTmpfs } from '../helpers/tmpfs.ts';
 import { pollUntil } from '../helpers/poll.ts';
 
 // Storage limits end to end: the real hub and ffmpeg recording a real RTSP camera onto a real
@@ -65,13 +66,6 @@ describe.skipIf(unavailable !== null)('recordings budget with a real camera', ()
     expect(storage.usedBytes + storage.reservedBytes).toBeLessThanOrEqual(budget);
   }, 90_000);
 });
-
-/** Mounts a tmpfs of `mb` MiB at `dir`; returns why it cannot (not root, no mount), or null. */
-function mountTmpfs(dir: string, mb: number): string | null {
-  mkdirSync(dir, { recursive: true });
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', dir], { encoding: 'utf8' });
-  return r.status === 0 ? null : `cannot mount a tmpfs (needs root): ${(r.stderr || String(r.error)).trim()}`;
-}
 
 const floorTmp = tempDir();
 const volume = join(floorTmp.dir, 'volume');

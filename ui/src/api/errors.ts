@@ -61,6 +61,8 @@ const PLAIN: Record<string, string> = {
   recording_not_found: 'Nothing was recorded in that time range.',
   camera_unreachable: 'The hub cannot reach the camera. Check its address, user name and password.',
   camera_unsupported: 'The camera sends video the hub cannot record (it needs H.264 or H.265).',
+  too_many_exports: 'The hub is already preparing other recordings for you. Try again in a moment.',
+  export_storage_full: 'The hub\'s disk is too full to prepare this recording now. Try a shorter time range.',
   history_range_too_large: 'That time range is too long for this view.',
   mqtt_user_not_found: 'That MQTT user no longer exists.',
 };

@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { parseByteRange } from '../../recorder/byte-range.ts';
 import { parseRange } from '../../history/time-params.ts';
+import { exportMaxMs } from '../../recorder/export.ts';
 import type { RecorderService } from '../../recorder/service.ts';
 import { actorOf, WS_CLOSE_UNAUTHORIZED } from '../access.ts';
 import type { ApiDeps, ApiPlugin } from '../deps.ts';
@@ -53,7 +54,8 @@ const Camera = Type.Object({
 const Clip = Type.Object({ id: Type.Integer(), cameraId: Type.String(), at: Type.String(), start: Type.String(), end: Type.String(), source: Type.String() });
 const ClipBody = Type.Object({ seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })) }, closed);
 const Storage = Type.Object({
-  usedBytes: Type.Integer(), freeBytes: Type.Integer(), budgetBytes: Type.Integer(), minFreeBytes: Type.Integer(), reservedBytes: Type.Integer(), alert: Alert,
+  usedBytes: Type.Integer(), freeBytes: Type.Integer(), budgetBytes: Type.Integer(), minFreeBytes: Type.Integer(), reservedBytes: Type.Integer(),
+  exportBytes: Type.Integer(), exportBudgetBytes: Type.Integer(), alert: Alert,
 });
 const RangeQuery = Type.Object({ from: Type.Optional(Type.String({ maxLength: 40 })), to: Type.Optional(Type.String({ maxLength: 40 })) }, closed);
 const Recordings = Type.Object({
@@ -121,11 +123,15 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   );
 
   // Playback and export: the same stream-copied file, served with Range support so a player
-  // seeks in it; the export adds a download name.
+  // seeks in it; the export adds a download name. Each ffmpeg run counts against the user's
+  // export bound (429 too_many_exports); through the relay a range is at most a minute.
   for (const [path, download] of [['/cameras/:id/playback', false], ['/cameras/:id/clip', true]] as const) {
     app.get(path, { config: { access: 'member' }, schema: { params: IdParams, querystring: RangeQuery } }, async (request, reply) => {
       const { from, to } = parseRange(request.query, deps.clock.now(), 60_000);
-      const file = await recorderOf(deps).exportRange(request.params.id, from, to);
+      const file = await recorderOf(deps).exportRange(request.params.id, from, to, {
+        user: actorOf(request).userId,
+        maxMs: exportMaxMs({ remote: request.remote !== null }),
+      });
       const range = parseByteRange(request.headers.range, file.bytes);
       reply.type('video/mp4').header('accept-ranges', 'bytes').header('cache-control', 'private, no-store');
       if (download) reply.header('content-disposition', `attachment; filename="${fileName(file.cameraName, from)}"`);

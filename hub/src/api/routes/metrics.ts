@@ -47,6 +47,17 @@ export const metricsRoutes = (metrics: ApiMetrics): ApiPlugin => async (app, { d
         .add('hearth_history_bytes', 'gauge', 'Estimated size of the history store.', history.storage.bytes())
         .add('hearth_history_budget_bytes', 'gauge', 'The storage budget of the history store.', history.storage.budgetBytes);
     }
+    const exports = deps.recorder?.exportStats();
+    if (exports) {
+      text
+        .add('hearth_recorder_exports_running', 'gauge', 'Playback/export ffmpegs running now.', exports.running)
+        .add('hearth_recorder_exports_running_max', 'gauge', 'The most playback/export ffmpegs that ran at once since start.', exports.runningMax)
+        .add('hearth_recorder_export_runs_total', 'counter', 'Playback/export ffmpegs started.', exports.runs)
+        .add('hearth_recorder_export_failures_total', 'counter', 'Playback/export ffmpegs that failed.', exports.failed)
+        .add('hearth_recorder_export_cache_hits_total', 'counter', 'Playback/export requests answered with a file built (or being built) for the same range.', exports.cacheHits)
+        .add('hearth_recorder_exports_refused_total', 'counter', 'Playback/export requests refused, by reason.', [[{ reason: 'too_many_exports' }, exports.refusedBusy], [{ reason: 'export_storage_full' }, exports.refusedSpace]])
+        .add('hearth_recorder_export_bytes', 'gauge', 'Bytes the playback/export files take on disk.', exports.bytes);
+    }
     const live = remoteLiveStats;
     text
       .add('hearth_remote_live_streams_total', 'counter', 'Camera live views started through the relay.', live.streamsStarted)
