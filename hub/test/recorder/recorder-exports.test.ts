@@ -40,7 +40,7 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
       HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_MIN_FREE_MB: '0',
       HEARTH_RECORDER_EXPORTS_PER_USER: String(PER_USER), HEARTH_RECORDER_EXPORTS_TOTAL: String(TOTAL),
     });
-    owner = await setupOwner(hub.baseUrl);
+    owner = await setupOwner(hub);
     members = [];
     for (const name of ['mia', 'max']) {
       const made = await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: name, password: MEMBER_PASSWORD, role: 'member' } });
@@ -253,7 +253,7 @@ describe.skipIf(noTmpfs !== null)('exports near the free-space floor', () => {
   beforeAll(async () => {
     await camera.start();
     hub = await startHub(join(volume, 'data'), [], { HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_MIN_FREE_MB: String(FLOOR_MB) });
-    owner = await setupOwner(hub.baseUrl);
+    owner = await setupOwner(hub);
     await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: 'mia', password: MEMBER_PASSWORD, role: 'member' } });
     member = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'mia', password: MEMBER_PASSWORD } })).body.accessToken;
     cameraId = (await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token: owner, body: { name: 'Yard', url: camera.url() } })).body.id;
