@@ -12,8 +12,6 @@ import { EXPORTS_DIR } from './segment-layout.ts';
 
 /** Longest range one playback or export may span (an hour of a 4 Mbit/s camera is ~1.8 GB). */
 export const MAX_EXPORT_MS = 3_600_000;
-/** Longest range a playback through the relay may span (a phone on mobile data; the tunnel). */
-export const REMOTE_PLAYBACK_MAX_MS = 60_000;
 /** An export file unused this long is removed (a player seeks in it with Range requests meanwhile). */
 export const EXPORT_TTL_MS = 10 * 60_000;
 /** Built files kept for repeated ranges; the least recently used beyond go. */
@@ -21,15 +19,6 @@ const MAX_CACHED_FILES = 32;
 /** An export ffmpeg still running after this long (a stuck disk) is killed and its slot freed. */
 const EXPORT_TIMEOUT_MS = 10 * 60_000;
 const PREFIX = '.export-';
-
-/**
- * The longest range a caller may export: through the relay (`remote`) a playback is limited to
- * a minute, on the LAN to an hour. The API's playback and export routes pass it to
- * `RecorderService.exportRange` as `maxMs`; the relay part may use the same figure.
- */
-export function exportMaxMs(caller: { remote: boolean }): number {
-  return caller.remote ? REMOTE_PLAYBACK_MAX_MS : MAX_EXPORT_MS;
-}
 
 /**
  * A range rounded out to whole seconds. Copy cuts land on keyframes (about a second apart)

@@ -256,7 +256,7 @@ export class RecorderService {
   /**
    * [from, to) as one seekable MP4 file, stream-copied (see RangeExporter), rounded out to whole
    * seconds. `user`: whose export bound it counts against; `maxMs`: the longest range this
-   * caller may ask for (at most an hour; a minute through the relay, see exportMaxMs).
+   * caller may ask for (at most an hour; the API passes a minute for requests through the relay).
    */
   async exportRange(id: string, from: number, to: number, opts: { user: string; maxMs?: number }): Promise<ExportedFile & { cameraName: string }> {
     const camera = this.#camera(id);
