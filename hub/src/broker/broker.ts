@@ -17,7 +17,11 @@ import { InternalSubscriptions, type InternalHandler } from './internal-subscrip
 import { PublishIntake, type PausableClient, type RouterQueue } from './intake.ts';
 import { Connections, listenTcp } from './listeners.ts';
 import { LogThrottle } from './log-throttle.ts';
+import { KeyedLogThrottle } from './keyed-log-throttle.ts';
+import { disconnectReason } from './disconnect-reasons.ts';
 import { cacheMatches, type TopicMatcher } from './router-cache.ts';
+import { flattenDelivery, type RouterDo } from './router-trampoline.ts';
+import { EXHAUSTED, OVER, PublishBudget, type PublishRateLimits } from './publish-budget.ts';
 import { DevicePresence, statusTopic } from './presence.ts';
 import { SessionOwners } from './session-owners.ts';
 import { SqlitePersistence } from './sqlite-persistence.ts';
@@ -36,6 +40,8 @@ export interface BrokerLimits {
   maxRetained: number;
   /** Durability window of the persistence (see sqlite-persistence.ts). */
   flushMs: number;
+  /** Publish rate limits per credential and in all (publish-budget.ts). */
+  publishRates: PublishRateLimits;
 }
 
 export interface BrokerDeps {
@@ -54,11 +60,26 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   sessionExpiryMs: 30 * 24 * 3600_000,
   maxRetained: 100_000,
   flushMs: 5,
+  // A plug publishes a few messages a second; a burst covers a reconnect's catch-up. Integrations
+  // (Home Assistant, Node-RED) publish commands and their own topics. The total is far below what
+  // the broker delivers on a Raspberry Pi 4 (tens of thousands a second), so the hub keeps time
+  // for HTTP, rules and recording whatever the clients send.
+  publishRates: {
+    device: { perSecond: 100, burst: 500 },
+    integration: { perSecond: 2000, burst: 10_000 },
+    total: { perSecond: 20_000, burst: 40_000 },
+  },
 };
 
 const OFFLINE = Buffer.from('offline');
 /** Router back-pressure (intake.ts): messages waiting for delivery before publishers are paused, and resumed. */
 const INTAKE = { high: 1000, low: 250 };
+/**
+ * Beyond this many messages waiting in the router, clients' QoS 0 PUBLISHes are shed. The intake
+ * pauses publishers at INTAKE.high, but each still hands over the packets of the chunk already
+ * read (up to ~64 KiB each), so 100 flooding connections could queue tens of thousands.
+ */
+const ROUTER_SHED = 5000;
 const BUS_OWNER = 'broker';
 const EXPIRY_CHECK_MS = 6 * 3600_000;
 
@@ -76,6 +97,9 @@ export class Broker {
   readonly #limits: BrokerLimits;
   readonly #counters = new BrokerCounters();
   readonly #warn: LogThrottle;
+  /** Shedding logs once per reason and credential per window, so a flood silences neither other warnings nor other flooders. */
+  readonly #shedWarn: KeyedLogThrottle;
+  readonly #budget: PublishBudget;
   readonly #internal: InternalSubscriptions;
   readonly #presence: DevicePresence;
   /** Live (authenticated) connections per username, for revocation. */
@@ -88,6 +112,8 @@ export class Broker {
   #owners: SessionOwners | undefined;
   #connections: Connections | undefined;
   #intake: PublishIntake | undefined;
+  /** aedes' router, for its queue length (see ROUTER_SHED). */
+  #router: RouterQueue | undefined;
   #server: Server | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
 
@@ -95,6 +121,8 @@ export class Broker {
     this.#deps = deps;
     this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
     this.#warn = new LogThrottle(deps.log, deps.clock);
+    this.#shedWarn = new KeyedLogThrottle(deps.log, deps.clock);
+    this.#budget = new PublishBudget(this.#limits.publishRates, Date.now());
     this.#internal = new InternalSubscriptions(this.#warn);
     this.#presence = new DevicePresence((deviceId) => this.#publishOffline(deviceId));
     this.credentials = new MqttCredentials({ store: deps.store, clock: deps.clock, log: deps.log });
@@ -137,9 +165,11 @@ export class Broker {
       this.#aedes = aedes;
       // mqemitter, aedes' router: its `length` is the queue of messages waiting for delivery,
       // its `_matcher` (qlobber) finds the subscribers of each message's topic.
-      const router = (aedes as unknown as { mq: RouterQueue & { _matcher: TopicMatcher } }).mq;
+      const router = (aedes as unknown as { mq: RouterQueue & RouterDo & { _matcher: TopicMatcher } }).mq;
       cacheMatches(router._matcher);
+      flattenDelivery(router);
       this.#intake = new PublishIntake(router, INTAKE);
+      this.#router = router;
       this.#wrapPublish(aedes, this.#intake);
       aedes.on('client', (client) => persistence.clientOnline(client.id));
       aedes.on('clientDisconnect', (client) => {
@@ -254,6 +284,9 @@ export class Broker {
       subscriptionsGranted: c.subscriptionsGranted,
       slowClientDisconnects: c.slowClientDisconnects,
       publishersPaused: this.#intake?.pauses ?? 0,
+      publishersHeld: this.#intake?.holds ?? 0,
+      shedMessages: c.shedMessages,
+      rateLimitDisconnects: c.rateLimitDisconnects,
       oversizedPackets: c.oversizedPackets,
       connectionErrors: c.connectionErrors,
       persistentSessions: this.#owners?.size ?? 0,
@@ -332,7 +365,11 @@ export class Broker {
     if (this.#errored.has(client)) return;
     this.#errored.add(client);
     this.#counters.connectionErrors++;
-    this.#deps.log.debug({ clientId: client?.id, err: err.message }, 'mqtt connection closed on error');
+    const reason = disconnectReason(err);
+    const username = client?.hearth?.principal?.username;
+    // A plug losing power resets its connection: routine, so at debug; everything else once per reason and credential per window.
+    if (reason === 'connection_reset') this.#deps.log.debug({ clientId: client?.id, username, reason, err: err.message }, 'mqtt client disconnected');
+    else this.#shedWarn.warn(`${reason}\u0000${username ?? ''}`, { clientId: client?.id, username, reason, err: err.message }, 'mqtt client disconnected');
   }
 
   #credentialGone(username: string, reason: 'revoked' | 'replaced'): void {
@@ -368,10 +405,12 @@ export class Broker {
   // ---- publishing --------------------------------------------------------------------------
 
   /**
-   * Drops PUBLISHes the ACL refused (hooks.ts explains why they are acknowledged first) and those
-   * already routed before their PUBACK (`#routeBeforeAck`). A client's QoS 2 PUBLISH is routed
-   * here, after aedes stored its incoming state; aedes sends the PUBREC when `done` is called,
-   * which waits for the commit of what the message left to write (group commit).
+   * Every PUBLISH passes here before aedes routes it. Drops PUBLISHes the ACL refused (hooks.ts
+   * explains why they are acknowledged first) and those already routed before their PUBACK
+   * (`#routeBeforeAck`). A client's QoS 2 PUBLISH is routed here, after aedes stored its
+   * incoming state; aedes sends the PUBREC when `done` is called, which waits for the commit of
+   * what the message left to write (group commit). Clients' QoS 0 and 2 PUBLISHes pass the
+   * publish budget here (`#admit`), QoS 1 ones in `#routeBeforeAck`.
    */
   #wrapPublish(aedes: Aedes, intake: PublishIntake): void {
     const publish = aedes.publish.bind(aedes) as (packet: object, client: unknown, done?: (err?: Error) => void) => void;
@@ -384,8 +423,12 @@ export class Broker {
         callback?.();
         return;
       }
-      // A client's PUBLISH (not the hub's own, nor a will): slow its reading if the router is behind.
+      // A client's PUBLISH (not the hub's own, nor a will): within its budget, and slowed if the router is behind.
       if (client !== null && typeof client === 'object') {
+        if (!this.#admit(client as HearthClient, packet as { qos: number })) {
+          done?.();
+          return;
+        }
         intake.published(client as PausableClient);
         if ((packet as { qos?: number }).qos === 2 && done) {
           publish(packet, client, (err) => (err ? done(err) : persistence.afterCommit(() => done())));
@@ -394,6 +437,46 @@ export class Broker {
       }
       publish(packet, client, done);
     };
+  }
+
+  /**
+   * Sheds load: a client over its publish rate budget (publish-budget.ts) is not read until the
+   * budget has room again, and its QoS 0 messages over budget are dropped (at most once allows
+   * it), as are every client's QoS 0 messages while the router has more than ROUTER_SHED
+   * waiting. QoS 1/2 messages are never dropped for that (holding the client back bounds them).
+   * A client that goes on sending a whole burst beyond its budget is disconnected, in this turn:
+   * the PUBACKs gathered for it are never sent (write-batcher.ts), so its QoS 1/2 messages are
+   * sent again after a reconnect rather than lost. Sheds are counted (`shedMessages`,
+   * `rateLimitDisconnects`) and logged once per reason and credential per window.
+   * False: drop this message (the caller completes it without routing).
+   */
+  #admit(client: HearthClient, packet: { qos: number }): boolean {
+    const principal = client.hearth?.principal;
+    if (principal === undefined || packet === client.will) return true;
+    const counters = this.#counters;
+    const budget = this.#budget;
+    const now = Date.now();
+    const verdict = budget.take(principal, now);
+    if (client.conn.destroyed) {
+      // The rest of a chunk read before it was disconnected (below): nothing more to decide.
+      counters.shedMessages++;
+      return false;
+    }
+    if (verdict === EXHAUSTED) {
+      counters.shedMessages++;
+      counters.rateLimitDisconnects++;
+      this.#shedWarn.warn(`d\u0000${principal.username}`, { clientId: client.id, username: principal.username, reason: 'rate_limit_exceeded' }, 'mqtt client disconnected');
+      client.conn.destroy();
+      return false;
+    }
+    if (verdict === OVER) this.#intake?.holdFor(client, budget.waitMs, now);
+    if (packet.qos === 0 && (verdict === OVER || (this.#router?.length ?? 0) > ROUTER_SHED)) {
+      counters.shedMessages++;
+      const reason = verdict === OVER ? 'rate_limited' : 'router_full';
+      this.#shedWarn.warn(`${reason}\u0000${principal.username}`, { clientId: client.id, username: principal.username, reason }, 'mqtt publishes shed');
+      return false;
+    }
+    return true;
   }
 
   /** aedes' own publish (unwrapped), set by `#wrapPublish`. */
@@ -405,8 +488,10 @@ export class Broker {
     const persistence = this.#persistence;
     if (!route || !persistence) return done(null);
     const intake = this.#intake;
-    intake?.published(client as unknown as PausableClient);
     (packet as unknown as Record<symbol, boolean>)[ROUTED] = true;
+    // Disconnected for its rate (see #admit): neither routed nor acknowledged.
+    if (!this.#admit(client, packet)) return done(null);
+    intake?.published(client as unknown as PausableClient);
     route(packet, client, (err) => {
       if (err) return done(err);
       // Checked again once routed: the messages parsed from one read are all routed before any

@@ -8,6 +8,10 @@ export class BrokerCounters {
   /** Subscriptions granted (including those restored with a persistent session). */
   subscriptionsGranted = 0;
   slowClientDisconnects = 0;
+  /** Client PUBLISHes dropped to shed load (QoS 0 over a rate budget, or the router full). */
+  shedMessages = 0;
+  /** Clients disconnected for sending a whole burst beyond their publish budget. */
+  rateLimitDisconnects = 0;
   oversizedPackets = 0;
   /** Connections closed on an error (malformed or oversized packet, timeout, too slow). */
   connectionErrors = 0;

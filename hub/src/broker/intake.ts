@@ -47,9 +47,15 @@ export class PublishIntake {
   readonly #low: number;
   /** Paused clients and the `read` their connection had before. */
   readonly #paused = new Map<PausableClient, Read>();
+  /** Paused clients that must also wait until then (ms epoch), whatever the router: their publish budget is spent. */
+  readonly #held = new Map<PausableClient, number>();
   #checkScheduled = false;
+  #holdTimer: NodeJS.Timeout | undefined;
+  #holdTimerAt = 0;
   /** How many times a publisher was paused (stats). */
   pauses = 0;
+  /** How many times a publisher was held for its publish budget (stats). */
+  holds = 0;
 
   constructor(queue: RouterQueue, options: IntakeOptions) {
     this.#queue = queue;
@@ -60,19 +66,32 @@ export class PublishIntake {
   /** Called for every PUBLISH from a client, before it is routed. */
   published(client: PausableClient): void {
     if (this.#queue.length <= this.#high || client.closed || this.#paused.has(client)) return;
-    const conn = client.conn;
-    const read = conn.read;
-    this.#paused.set(client, read);
-    // Node's own stream machinery reads with a size (read(0) to refill); only aedes reads all.
-    conn.read = function pausedRead(this: unknown, size?: number | null) {
-      return size === null || size === undefined ? null : read.call(this, size);
-    };
+    this.#pause(client);
     this.pauses++;
     this.#scheduleCheck();
   }
 
+  /**
+   * Stops reading `client` for `ms` (its publish rate budget is spent; publish-budget.ts), then
+   * until the router is down to its low mark like any paused client. What it sends meanwhile
+   * waits in its socket, where TCP holds it back.
+   */
+  holdFor(client: PausableClient, ms: number, now = Date.now()): void {
+    if (client.closed) return;
+    const until = now + ms;
+    const held = this.#held.get(client);
+    if (held !== undefined && held >= until) return;
+    if (held === undefined) {
+      this.holds++;
+      if (!this.#paused.has(client)) this.#pause(client);
+    }
+    this.#held.set(client, until);
+    this.#armHoldTimer(until, now);
+  }
+
   /** A paused client that closes must not be kept. */
   forget(client: PausableClient): void {
+    this.#held.delete(client);
     const read = this.#paused.get(client);
     if (read === undefined) return;
     this.#paused.delete(client);
@@ -81,6 +100,9 @@ export class PublishIntake {
 
   /** Resumes everyone, e.g. when the broker stops. */
   resumeAll(): void {
+    this.#held.clear();
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     const paused = [...this.#paused];
     this.#paused.clear();
     for (const [client, read] of paused) {
@@ -89,20 +111,58 @@ export class PublishIntake {
     }
   }
 
+  #pause(client: PausableClient): void {
+    const conn = client.conn;
+    const read = conn.read;
+    this.#paused.set(client, read);
+    // Node's own stream machinery reads with a size (read(0) to refill); only aedes reads all.
+    conn.read = function pausedRead(this: unknown, size?: number | null) {
+      return size === null || size === undefined ? null : read.call(this, size);
+    };
+  }
+
+  #resume(client: PausableClient): void {
+    const read = this.#paused.get(client);
+    if (read === undefined) return;
+    this.#paused.delete(client);
+    client.conn.read = read;
+    if (!client.closed) client.resume();
+  }
+
   #scheduleCheck(): void {
     if (this.#checkScheduled) return;
     this.#checkScheduled = true;
     setImmediate(() => this.#check());
   }
 
-  /** Once per event-loop turn while anyone is paused. */
+  /** Once per event-loop turn while anyone is paused for the router. */
   #check(): void {
     this.#checkScheduled = false;
     if (this.#paused.size === 0) return;
     if (this.#queue.length > this.#low) {
-      this.#scheduleCheck();
+      if (this.#paused.size > this.#held.size) this.#scheduleCheck();
       return;
     }
-    this.resumeAll();
+    for (const client of [...this.#paused.keys()]) if (!this.#held.has(client)) this.#resume(client);
+  }
+
+  #armHoldTimer(until: number, now: number): void {
+    if (this.#holdTimer !== undefined && this.#holdTimerAt <= until) return;
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimerAt = until;
+    this.#holdTimer = setTimeout(() => this.#holdsOver(), Math.max(1, until - now));
+  }
+
+  /** Holds that ran out: those clients are read again (once the router is low, see #check). */
+  #holdsOver(): void {
+    this.#holdTimer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [client, until] of this.#held) {
+      if (until <= now) this.#held.delete(client);
+      else if (until < next) next = until;
+    }
+    if (next !== Infinity) this.#armHoldTimer(next, now);
+    this.#check();
   }
 }

@@ -60,6 +60,25 @@ describe('publish intake', () => {
     expect([gone.paused, gone.resumed]).toEqual([false, 0]);
   });
 
+  it('holds a client over its publish budget for the time asked, whatever the router, then reads it again', async () => {
+    const queue = { length: 0 };
+    const intake = new PublishIntake(queue, { high: 10, low: 2 });
+    const a = client();
+    const b = client();
+    intake.holdFor(a, 30);
+    intake.holdFor(a, 10); // a shorter hold does not cut the first one short
+    expect([a.paused, b.paused, intake.holds]).toEqual([true, false, 1]);
+    // The router running low resumes router-paused clients, not held ones.
+    queue.length = 11;
+    intake.published(b);
+    queue.length = 0;
+    await turn();
+    await turn();
+    expect([a.paused, b.paused]).toEqual([true, false]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect([a.paused, a.resumed]).toEqual([false, 1]);
+  });
+
   it('a burst of QoS 1 PUBLISHes bigger than the router queue is acknowledged and delivered in full, in order', async () => {
     const h = await startBroker();
     try {
