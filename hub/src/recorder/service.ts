@@ -9,6 +9,7 @@ import { recordAudit } from '../store/audit-log.ts';
 import { RecorderRepo, type CameraRow } from '../store/recorder-repo.ts';
 import type { Store } from '../store/store.ts';
 import type { ClosedSegment } from './camera-recorder.ts';
+import { maskOldCameraAuditRows } from './audit-urls.ts';
 import { checkMotion, checkTriggers, motionOf, probeSub, type CameraInput, type DeviceLookup } from './camera-input.ts';
 import { DEFAULT_CAMERA_SETTINGS, mergeCameraSettings, parseCameraSettings } from './camera-settings.ts';
 import { CameraStreams } from './camera-streams.ts';
@@ -121,6 +122,10 @@ export class RecorderService {
     this.#streams.resume();
     const steps: [string, () => void][] = [
       ['prepare_dir', () => mkdirSync(this.root, { recursive: true })],
+      ['mask_audit', () => {
+        const n = maskOldCameraAuditRows(this.repo, this.#d.store.settings);
+        if (n) this.#d.log.info({ rows: n }, 'camera URLs in older audit rows masked');
+      }],
       ['reconcile', () => this.reconcile()],
       // Before recording: a full disk is made room on first.
       ['maintain', () => { this.maintain(); this.#maintenance.schedule(); }],

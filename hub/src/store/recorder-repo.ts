@@ -261,6 +261,22 @@ export class RecorderRepo {
       details: r.details ? JSON.parse(r.details as string) as Record<string, unknown> : null,
     }));
   }
+
+  /** The audit rows of camera changes (they carry URLs): masked again when the masking grows. */
+  cameraAuditRows(): CameraAuditRow[] {
+    return (this.#db.prepare("SELECT id, details FROM audit_log WHERE action IN ('camera.add', 'camera.update') AND details IS NOT NULL").all() as { id: number; details: string }[])
+      .map((r) => ({ id: r.id, details: JSON.parse(r.details) as Record<string, unknown> }));
+  }
+
+  rewriteAuditDetails(id: number, details: Record<string, unknown>): void {
+    this.#db.prepare('UPDATE audit_log SET details = ? WHERE id = ?').run(JSON.stringify(details), id);
+  }
+}
+
+/** An audit row the recorder wrote about a camera (`camera.add`, `camera.update`). */
+export interface CameraAuditRow {
+  id: number;
+  details: Record<string, unknown>;
 }
 
 function cameraOf(r: Record<string, unknown>): CameraRow {

@@ -2,7 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/core/bus.ts';
+import { ManualClock } from '../../src/core/clock.ts';
 import { isHubError } from '../../src/core/errors.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { RecorderService } from '../../src/recorder/service.ts';
+import { Store } from '../../src/store/store.ts';
 import { ffconcatQuote } from '../../src/recorder/ffconcat.ts';
 import { cameraInputList } from '../../src/recorder/ffmpeg-process.ts';
 import { maskUrl, parseCameraUrl, redact } from '../../src/recorder/url.ts';
@@ -76,5 +81,34 @@ describe('control characters in camera URLs', () => {
       expect(probe.stdout.trim().split('\n')).toEqual(['mpeg4,64', '1']);
       expect(() => ffconcatQuote(`${clip}\nfile /etc/hostname`)).toThrow();
     });
+  });
+});
+
+describe('audit rows written before every credential form was masked', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('are masked once at start, user names and hosts kept', async () => {
+    const log = createLogger({ level: 'silent' });
+    const store = Store.open(tmp.dir);
+    const url = 'rtsp://10.0.0.5:554/user=admin_password=Old-secret_channel=1_stream=0.sdp';
+    const subUrl = 'rtsp://10.0.0.5/sub?user=admin&pwd=Old-sub-secret';
+    const actor = { kind: 'user' as const, userId: 'usr_o', username: 'owner', role: 'owner' as const };
+    store.audit.insert({ actor, action: 'camera.add', target: 'cam_1', details: { name: 'Gate', url, subUrl }, at: 1 });
+    store.audit.insert({ actor, action: 'camera.update', target: 'cam_1', details: { name: 'Gate', subUrl }, at: 2 });
+    store.audit.insert({ actor, action: 'user.add', target: 'usr_x', details: { url: 'not a camera' }, at: 3 });
+    for (let run = 0; run < 2; run++) {
+      const service = new RecorderService({ store, bus: new EventBus(log), clock: new ManualClock(), log, dataDir: tmp.dir });
+      await service.start();
+      await service.stop();
+    }
+    const rows = store.audit.list(10);
+    store.close();
+    expect(JSON.stringify(rows)).not.toContain('Old-secret');
+    expect(JSON.stringify(rows)).not.toContain('Old-sub-secret');
+    expect(rows.find((r) => r.action === 'camera.add')!.details).toEqual({
+      name: 'Gate', url: 'rtsp://10.0.0.5:554/user=admin_password=***_channel=1_stream=0.sdp', subUrl: 'rtsp://10.0.0.5/sub?user=admin&pwd=***',
+    });
+    expect(rows.find((r) => r.action === 'user.add')!.details).toEqual({ url: 'not a camera' });
   });
 });
