@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { startRelay, waitFor, type RelayProcess } from '../../cloud-relay/test/helpers/processes.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
@@ -100,6 +101,9 @@ describe('the app on the relay origin, set up by an invite link', () => {
     expect(devices).toContainEqual(expect.objectContaining({ name: 'Pixel', username: MIA.username }));
     expect((await api(home.hub.baseUrl, 'GET', '/api/v1/remote/invites', { token })).body).toEqual([]);
     expect(phoneToHub).toEqual([]);
+    // The link gave the phone no home key; its login through the relay did, and the app kept it
+    // (so it can open the relay's last-known state when the hub is away).
+    expect(await storedHomeKey(page)).toMatch(/^[A-Za-z0-9+/]{100,}={0,2}$/);
     await screenshots(page, 'relay-origin-home');
   });
 
@@ -139,3 +143,16 @@ describe('the app on the relay origin, set up by an invite link', () => {
     await phone.page.getByRole('alert').filter({ hasText: 'Ask for a new invite link at home' }).waitFor();
   });
 });
+
+/** The sealed home key this browser keeps in its remote identity (IndexedDB, ui/src/remote/keystore.ts). */
+function storedHomeKey(page: Page): Promise<string | null> {
+  return page.evaluate(() => new Promise<string | null>((resolve, reject) => {
+    const open = indexedDB.open('hearth-remote', 1);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('identity', 'readonly').objectStore('identity').get('device');
+      get.onerror = () => reject(get.error);
+      get.onsuccess = () => { resolve((get.result as { homeKey: string | null } | undefined)?.homeKey ?? null); open.result.close(); };
+    };
+  }));
+}
