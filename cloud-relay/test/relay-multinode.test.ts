@@ -180,6 +180,8 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     expect(revoked.code).toBe(3);
     expect(revoked.stderr).toContain('device_revoked');
     expect((await api(hub.baseUrl, 'DELETE', `/api/v1/remote/devices/${id}`, { token })).body.error.code).toBe('remote_device_not_found');
+    // The revocation rotated the home key: the device that stays gets the new one at its next login.
+    expect((await remote(['login', '--keys', keys, '--relay', node2.url, '--password', PASSWORD])).code).toBe(0);
   });
 
   it('an oversized frame gets frame_too_large and a flood rate_limited, while another home keeps working', async () => {
