@@ -53,6 +53,12 @@ grep -q ' ./usr/bin/hearth-admin -> ../lib/hearth/bin/hearth-admin$' "$tmp/conte
 ! grep -q ' ./usr/lib/hearth/hub/test/' "$tmp/contents" || fail "tests are in the package"
 ! awk '{print $2}' "$tmp/contents" | grep -vqx 'root/root' || fail "files not owned by root"
 ok "contents: units, /usr/bin/hearth-admin link, bundled node, ui/dist/index.html, node_modules"
+# The UI's brotli and gzip copies (written by its build) go along: the hub sends them instead.
+entry="$(grep -o '/assets/index-[^"]*\.js' ui/dist/index.html)"
+for suffix in '' .br .gz; do
+  grep -q " ./usr/lib/hearth/ui/dist$entry$suffix\( \|$\)" "$tmp/contents" || fail "ui/dist$entry$suffix is not in the package"
+done
+ok "contents: the UI entry script with its .br and .gz copies"
 
 # --- extract; the units against the extracted tree
 x="$tmp/x"
@@ -95,6 +101,10 @@ ok "extracted hub: GET /api/v1/health -> $health"
 curl -sf "$base/" >"$tmp/index.html" || fail "GET /"
 cmp -s "$tmp/index.html" "$x/usr/lib/hearth/ui/dist/index.html" || fail "/ does not serve the packaged ui/dist/index.html"
 ok "GET / serves the packaged web UI"
+curl -sf -H 'accept-encoding: br' -D "$tmp/entry.headers" -o "$tmp/entry.br" "$base$entry" || fail "GET $entry"
+grep -qi '^content-encoding: br' "$tmp/entry.headers" || fail "$entry is not sent as brotli to a client that accepts it"
+cmp -s "$tmp/entry.br" "$x/usr/lib/hearth/ui/dist$entry.br" || fail "$entry as brotli is not the packaged .br copy"
+ok "GET $entry with Accept-Encoding: br sends the packaged brotli copy"
 node_pid="$(pgrep -P "$hub_pid" || true)"; node_pid="${node_pid:-$hub_pid}"
 tr '\0' '\n' <"/proc/$node_pid/cmdline" >"$tmp/cmdline"
 head -n 1 "$tmp/cmdline" | grep -q "^$x/usr/lib/hearth/node/bin/node$" || fail "the hub does not run on the bundled node: $(head -n 1 "$tmp/cmdline")"

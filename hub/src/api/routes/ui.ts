@@ -23,9 +23,15 @@ export const uiRoutes = (uiDir: string): ApiPlugin => async (app) => {
     // cached for good; everything else (index.html, sw.js, the manifest) is revalidated on each
     // load so a new build shows at once. The UI routes with the URL hash (`#/devices/x`): the
     // document is always `/`, so no fallback for client-side paths is needed.
+    // The build writes `.br` and `.gz` copies next to its text files (ui/build-plugins): a file is
+    // sent as brotli, else gzip, as the request's Accept-Encoding allows (q-values honoured), else
+    // as itself, always with `Vary: Accept-Encoding`; length and ETag are those of the bytes sent.
+    // The copies are not addressable on their own (404), so each file has one URL.
     await app.register(fastifyStatic, {
       root: uiDir,
       wildcard: true,
+      preCompressed: true,
+      allowedPath: (path) => !/\.(br|gz)$/.test(path),
       cacheControl: false,
       setHeaders: (res, path) => {
         res.header('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
