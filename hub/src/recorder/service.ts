@@ -24,7 +24,7 @@ import { probeCamera, type ProbeResult } from './probe.ts';
 import { reconcileAtStart, type ReconcileResult } from './reconcile.ts';
 import { DEFAULT_RECORDER_CONFIG, type RecorderConfig } from './recorder-config.ts';
 import { fileSegment } from './segment-intake.ts';
-import { latestSnapshot } from './snapshot.ts';
+import { Snapshots } from './snapshot.ts';
 import { StorageGuard, type StorageView } from './storage-guard.ts';
 import { RecordingsStorage } from './storage.ts';
 import { maskUrl, parseCameraUrl } from './url.ts';
@@ -78,6 +78,7 @@ export class RecorderService {
   readonly #clips: EventClips;
   readonly #sweep: FullSweep;
   readonly #hlsTickets = new HlsTickets();
+  readonly #snapshots: Snapshots;
 
   constructor(deps: RecorderDeps) {
     this.#d = deps;
@@ -85,6 +86,7 @@ export class RecorderService {
     this.repo = new RecorderRepo(deps.store.db);
     this.root = join(deps.dataDir, 'recordings');
     this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
+    this.#snapshots = new Snapshots(this.repo, this.root);
     this.#exporter = new RangeExporter({
       root: this.root, log: deps.log,
       limits: { perUser: this.#config.exportsPerUser, total: this.#config.exportsTotal, budgetBytes: this.#config.exportBudgetBytes },
@@ -244,6 +246,7 @@ export class RecorderService {
     rmSync(join(this.root, id), { recursive: true, force: true });
     this.#guard.forget(id);
     this.#exporter.forgetCamera(id);
+    this.#snapshots.forget(id);
     this.#clips.link(this.repo.listCameras());
     this.#audit(actor, 'camera.remove', id, { name: camera.name });
   }
@@ -278,10 +281,10 @@ export class RecorderService {
     return this.#exporter.stats();
   }
 
-  /** A JPEG of the newest recorded picture (see latestSnapshot). */
+  /** A JPEG of the newest recorded picture, one decode per closed segment (see Snapshots). */
   async snapshot(id: string): Promise<Buffer> {
     this.#camera(id);
-    return latestSnapshot(this.repo, this.root, id);
+    return this.#snapshots.take(id);
   }
 
   /** Adds a live viewer of a camera's main or sub stream; returns its removal. */

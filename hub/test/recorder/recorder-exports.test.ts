@@ -93,13 +93,13 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     return line ? Number(line.split(' ')[1]) : NaN;
   }
 
-  /** Watches the hub's export ffmpegs (children writing `.export-` files) until stopped; the most at once. */
-  function watchExportFfmpegs(): { stop: () => Promise<number> } {
+  /** Watches the hub's export ffmpegs (children writing `.export-` files, or others `mark` names) until stopped; the most at once. */
+  function watchExportFfmpegs(mark = '.export-'): { stop: () => Promise<number> } {
     let most = 0;
     let running = true;
     const loop = (async () => {
       while (running) {
-        const n = childCommandLines(hub.proc.pid!, 'ffmpeg').filter((argv) => argv.some((a) => a.includes('.export-'))).length;
+        const n = childCommandLines(hub.proc.pid!, 'ffmpeg').filter((argv) => argv.some((a) => a.includes(mark))).length;
         most = Math.max(most, n);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
@@ -165,6 +165,21 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     expect(await metric('hearth_recorder_export_runs_total') - runsBefore).toBe(1);
     expect(files() - filesBefore).toBe(1);
     expect(await metric('hearth_recorder_export_cache_hits_total')).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+
+  it('twenty parallel snapshots by a member share one decode per closed segment', async () => {
+    const watch = watchExportFfmpegs('-sseof');
+    const answers = await Promise.all(Array.from({ length: 20 }, async () => {
+      const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/snapshot`, { headers: { authorization: `Bearer ${members[0]}` } });
+      return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
+    }));
+    const most = await watch.stop();
+    console.log(`FIGURES snapshots: at most ${most} decoders seen at once`);
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(answers.every((a) => a.bytes.subarray(0, 2).equals(Buffer.from([0xff, 0xd8])))).toBe(true); // JPEG
+    expect(most).toBeGreaterThan(0);
+    // One per newest segment: a segment may close during the burst, so two at most.
+    expect(most).toBeLessThanOrEqual(2);
   }, 60_000);
 
   it('masks credentials in the path (XMEye) in every answer to members, the audit log and the logs', async () => {
