@@ -26,6 +26,8 @@ export interface RemoteSessionDeps {
   run(device: RemoteDevice, request: RemoteRequest): Promise<StreamedResponse>;
   /** Starts an event subscription; returns its stop function. */
   subscribe(device: RemoteDevice, token: string, out: EventSink): () => void;
+  /** Bytes this session's answers may hold (remote-answer.ts; SESSION_ANSWER_BYTES by default). */
+  answerBytes?: number;
   /** Starts a camera's live view (remote-live.ts); returns its stop function. */
   live?(device: RemoteDevice, body: Record<string, unknown>, sink: LiveSink): () => void;
 }
@@ -160,7 +162,7 @@ export class RemoteSession {
             this.#forgetWhenSent(stream, out);
           },
           queuedBytes: () => out.queuedBytes,
-        }, () => this.#answersHeld());
+        }, () => this.#answersHeld(), this.#deps.answerBytes);
         this.#answers.add(answer);
         answer.onDone = () => {
           this.#answers.delete(answer);
