@@ -35,7 +35,8 @@ export function installErrorHandling(app: FastifyInstance): void {
 
 export function sendError(reply: FastifyReply, err: HubError): FastifyReply {
   const retryAfterS = err.details?.retryAfterS;
-  if (err.code === 'too_many_requests' && typeof retryAfterS === 'number') reply.header('retry-after', String(retryAfterS));
+  // Any "too many" refusal that knows when to come back says so (login limiter, exports, ...).
+  if (err.status === 429 && typeof retryAfterS === 'number') reply.header('retry-after', String(retryAfterS));
   return reply.code(err.status).type('application/json; charset=utf-8').send({ error: err.toJSON() });
 }
 

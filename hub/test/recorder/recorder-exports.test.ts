@@ -113,14 +113,17 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
       const res = await playback(members[0]!, freshRange(), i % 2 ? 'clip' : 'playback');
       const body = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() as { error: { code: string; details: { scope: string } } } : (await res.arrayBuffer(), undefined);
-      return { status: res.status, body };
+      return { status: res.status, body, retryAfter: res.headers.get('retry-after') };
     }));
     const most = await watch.stop();
     const ok = answers.filter((a) => a.status === 200).length;
     const refused = answers.filter((a) => a.status === 429);
     expect(ok + refused.length).toBe(20);
     expect(refused.length).toBeGreaterThan(0);
-    for (const r of refused) expect(r.body!.error).toMatchObject({ code: 'too_many_exports', details: { scope: 'user' } });
+    for (const r of refused) {
+      expect(r.body!.error).toMatchObject({ code: 'too_many_exports', details: { scope: 'user' } });
+      expect(Number(r.retryAfter)).toBeGreaterThan(0);
+    }
     console.log(`FIGURES bound: ${ok} answered, ${refused.length} refused, at most ${most} export ffmpegs seen at once`);
     // The watcher saw them (it can fail), and never more than the bound.
     expect(most).toBeGreaterThan(0);
