@@ -6,6 +6,7 @@ import { EventBus } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { isHubError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
+import { CameraRecorder } from '../../src/recorder/camera-recorder.ts';
 import { RecorderService } from '../../src/recorder/service.ts';
 import { Store } from '../../src/store/store.ts';
 import { ffconcatQuote } from '../../src/recorder/ffconcat.ts';
@@ -63,6 +64,21 @@ describe('control characters in camera URLs', () => {
       expect(codeOf(() => cameraInputList(bad))).toBe('validation_failed:control_characters');
     }
     expect(codeOf(() => parseCameraUrl('rtsp://10.0.0.5/cam'))).toBeUndefined();
+  });
+
+  it('a URL stored before the check (a line break in the row) starts an ffmpeg with an empty list: unavailable, no crash', async () => {
+    const tmp = tempDir();
+    const availability: [boolean, string][] = [];
+    const recorder = new CameraRecorder({
+      cameraId: 'cam_old', url: "rtsp://127.0.0.1:1/cam\nfile '/etc/hostname'", dir: join(tmp.dir, 'rec'), segmentSeconds: 2,
+      clock: new ManualClock(), log: createLogger({ level: 'silent' }), backoffInitialMs: 1000, backoffMaxMs: 4000,
+      onSegment: () => {}, onAvailability: (a, reason) => availability.push([a, reason]),
+    });
+    recorder.start();
+    for (let i = 0; i < 500 && availability.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await recorder.stop();
+    tmp.cleanup();
+    expect(availability).toEqual([[false, 'ffmpeg_exited']]);
   });
 
   describe('the ffconcat quoting, read back by real ffmpeg', () => {
