@@ -22,6 +22,7 @@ import { disconnectReason } from './disconnect-reasons.ts';
 import { cacheMatches, type TopicMatcher } from './router-cache.ts';
 import { flattenDelivery, type RouterDo } from './router-trampoline.ts';
 import { EXHAUSTED, OVER, PublishBudget, type PublishRateLimits } from './publish-budget.ts';
+import { RetainedBudget } from './retained-budget.ts';
 import { DevicePresence, statusTopic } from './presence.ts';
 import { SessionOwners } from './session-owners.ts';
 import { SqlitePersistence } from './sqlite-persistence.ts';
@@ -42,6 +43,14 @@ export interface BrokerLimits {
   flushMs: number;
   /** Publish rate limits per credential and in all (publish-budget.ts). */
   publishRates: PublishRateLimits;
+  /** Largest packet a device may send (integrations: `mqtt.maxPacketBytes`; the smaller applies). */
+  devicePacketBytes: number;
+  /** Bytes of retained messages per device credential, per integration user and in all (retained-budget.ts); topics: `maxRetained`. */
+  retainedBytes: { device: number; integration: number; total: number };
+  /** Bytes of messages one session may have queued (offline, or sent and not yet acknowledged); beyond it the oldest are dropped. */
+  queuedBytes: { device: number; integration: number };
+  /** Bytes one connection may have waiting in its send buffer before it is disconnected as too slow. */
+  sendBufferBytes: number;
 }
 
 export interface BrokerDeps {
@@ -69,6 +78,12 @@ export const DEFAULT_LIMITS: BrokerLimits = {
     integration: { perSecond: 2000, burst: 10_000 },
     total: { perSecond: 20_000, burst: 40_000 },
   },
+  // A plug's messages are a few hundred bytes; a DIY device's JSON a few KiB at most.
+  devicePacketBytes: 64 * 1024,
+  retainedBytes: { device: 64 * 1024, integration: 4 * 1024 * 1024, total: 64 * 1024 * 1024 },
+  // Commands and OTA chunks (4 KiB each, a few in flight) for a device; integrations subscribe widely.
+  queuedBytes: { device: 1024 * 1024, integration: 16 * 1024 * 1024 },
+  sendBufferBytes: 16 * 1024 * 1024,
 };
 
 const OFFLINE = Buffer.from('offline');
@@ -100,6 +115,9 @@ export class Broker {
   /** Shedding logs once per reason and credential per window, so a flood silences neither other warnings nor other flooders. */
   readonly #shedWarn: KeyedLogThrottle;
   readonly #budget: PublishBudget;
+  readonly #retained: RetainedBudget;
+  /** Queue byte budget per client id, by its credential's kind (see #queuedBytesOf). */
+  readonly #queueBudgets = new Map<string, number>();
   readonly #internal: InternalSubscriptions;
   readonly #presence: DevicePresence;
   /** Live (authenticated) connections per username, for revocation. */
@@ -123,6 +141,8 @@ export class Broker {
     this.#warn = new LogThrottle(deps.log, deps.clock);
     this.#shedWarn = new KeyedLogThrottle(deps.log, deps.clock);
     this.#budget = new PublishBudget(this.#limits.publishRates, Date.now());
+    const rb = this.#limits.retainedBytes;
+    this.#retained = new RetainedBudget({ deviceBytes: rb.device, integrationBytes: rb.integration, totalBytes: rb.total, topics: this.#limits.maxRetained });
     this.#internal = new InternalSubscriptions(this.#warn);
     this.#presence = new DevicePresence((deviceId) => this.#publishOffline(deviceId));
     this.credentials = new MqttCredentials({ store: deps.store, clock: deps.clock, log: deps.log });
@@ -139,7 +159,9 @@ export class Broker {
         log,
         flushMs: this.#limits.flushMs,
         maxQueuedPerClient: config.maxClientQueue,
-        maxRetained: this.#limits.maxRetained,
+        maxQueuedBytes: (clientId) => this.#queuedBytesOf(clientId),
+        // Retained topics and bytes are bounded by RetainedBudget, which never refuses a device's status.
+        maxRetained: Number.MAX_SAFE_INTEGER,
       });
       this.#persistence = persistence;
       const owners = new SessionOwners(store.db);
@@ -183,7 +205,12 @@ export class Broker {
       aedes.on('error' as 'closed', ((err: Error) => log.error({ err }, 'mqtt broker error')) as () => void);
       await aedes.listen();
 
-      this.#connections = new Connections(aedes, this.#counters, log, config);
+      this.#connections = new Connections(aedes, this.#counters, log, {
+        ...config,
+        devicePacketBytes: Math.min(this.#limits.devicePacketBytes, config.maxPacketBytes),
+        sendBufferBytes: this.#limits.sendBufferBytes,
+      });
+      this.#retained.load(persistence.retainedMatching(['#', '$SYS/#']), (id) => this.credentials.isDevice(id));
       this.#internal.attach({
         subscribe: (filter, deliver) => aedes.subscribe(filter, deliver as never, noop),
         unsubscribe: (filter, deliver) => aedes.unsubscribe(filter, deliver as never, noop),
@@ -294,7 +321,8 @@ export class Broker {
       retainedMessages: p?.retained ?? 0,
       queuedMessages: p?.queued ?? 0,
       droppedQueuedMessages: p?.droppedQueued ?? 0,
-      droppedRetainedMessages: p?.droppedRetained ?? 0,
+      droppedRetainedMessages: (p?.droppedRetained ?? 0) + this.#retained.refused,
+      retainedBytes: this.#retained.bytes,
       persistenceQueue: p?.pendingWrites ?? 0,
       persistenceFlushErrors: p?.flushErrors ?? 0,
     };
@@ -320,6 +348,7 @@ export class Broker {
     if (!set) this.#byUsername.set(principal.username, (set = new Set()));
     set.add(client);
     if (principal.deviceId !== undefined) this.#presence.attach(principal.deviceId, client);
+    this.#queueBudgets.set(client.id, principal.kind === 'device' ? this.#limits.queuedBytes.device : this.#limits.queuedBytes.integration);
     // A connection that fails before aedes registers it never emits 'clientDisconnect'.
     client.conn.once('close', () => this.#released(client));
 
@@ -349,6 +378,7 @@ export class Broker {
     if (!state || !principal || state.released) return;
     state.released = true;
     this.#intake?.forget(client);
+    if (client.clean) this.#queueBudgets.delete(client.id);
     const set = this.#byUsername.get(principal.username);
     set?.delete(client);
     if (set?.size === 0) this.#byUsername.delete(principal.username);
@@ -385,6 +415,7 @@ export class Broker {
   #dropSession(clientId: string, reason: string): void {
     this.#owners?.release(clientId);
     this.#persistence?.dropSession(clientId);
+    this.#queueBudgets.delete(clientId);
     this.#counters.evictedSessions++;
     this.#deps.log.info({ clientId, reason }, 'mqtt persistent session dropped');
   }
@@ -424,7 +455,11 @@ export class Broker {
         return;
       }
       // A client's PUBLISH (not the hub's own, nor a will): within its budget, and slowed if the router is behind.
-      if (client !== null && typeof client === 'object') {
+      if (client === null || typeof client !== 'object') {
+        // The hub's own (and wills restored after a restart): never refused, but counted.
+        const own = packet as { topic: string; payload?: Buffer | string; retain?: boolean };
+        if (own.retain) this.#retained.admit(own.topic, own.payload, undefined);
+      } else {
         if (!this.#admit(client as HearthClient, packet as { qos: number })) {
           done?.();
           return;
@@ -450,9 +485,11 @@ export class Broker {
    * `rateLimitDisconnects`) and logged once per reason and credential per window.
    * False: drop this message (the caller completes it without routing).
    */
-  #admit(client: HearthClient, packet: { qos: number }): boolean {
+  #admit(client: HearthClient, packet: { qos: number; topic?: string; payload?: Buffer | string; retain?: boolean }): boolean {
     const principal = client.hearth?.principal;
-    if (principal === undefined || packet === client.will) return true;
+    if (principal === undefined) return true;
+    if (packet.retain) this.#admitRetained(client, principal, packet as { topic: string; payload?: Buffer | string; retain: boolean });
+    if (packet === client.will) return true;
     const counters = this.#counters;
     const budget = this.#budget;
     const now = Date.now();
@@ -477,6 +514,28 @@ export class Broker {
       return false;
     }
     return true;
+  }
+
+  /**
+   * A client's retained PUBLISH (or will) over its retained byte budget (retained-budget.ts) is
+   * delivered as usual but not retained: its retain flag is cleared before aedes stores it, so
+   * the message already retained on that topic stays. Counted (`droppedRetainedMessages`) and logged.
+   */
+  #admitRetained(client: HearthClient, principal: Principal, packet: { topic: string; payload?: Buffer | string; retain: boolean }): void {
+    if (this.#retained.admit(packet.topic, packet.payload, principal)) return;
+    packet.retain = false;
+    this.#shedWarn.warn(`retained\u0000${principal.username}`, { clientId: client.id, username: principal.username, topic: packet.topic, reason: 'retained_budget' }, 'mqtt retained message not kept');
+  }
+
+  /** The byte budget of a client's queue (offline or in flight), by its credential's kind. */
+  #queuedBytesOf(clientId: string): number {
+    let budget = this.#queueBudgets.get(clientId);
+    if (budget === undefined) {
+      // A session restored after a restart whose client has not connected yet.
+      budget = this.credentials.isDevice(clientId) ? this.#limits.queuedBytes.device : this.#limits.queuedBytes.integration;
+      this.#queueBudgets.set(clientId, budget);
+    }
+    return budget;
   }
 
   /** aedes' own publish (unwrapped), set by `#wrapPublish`. */

@@ -12,6 +12,10 @@ export interface ConnectionLimits {
   maxPacketBytes: number;
   /** Messages a client may have waiting beyond its socket buffer before it is disconnected. */
   maxClientQueue: number;
+  /** Largest packet once the client is known to be a device (before CONNECT completes, maxPacketBytes). */
+  devicePacketBytes: number;
+  /** Bytes a client may have waiting in its send buffer before it is disconnected. */
+  sendBufferBytes: number;
 }
 
 interface Tracked {
@@ -72,15 +76,18 @@ export class Connections {
   /**
    * aedes 1.2 gives its packet parser no size limit, so the parser would buffer a huge packet
    * whole before looking at it. We check the length as soon as the fixed header is decoded and
-   * fail the parse, which makes aedes close only this connection.
+   * fail the parse, which makes aedes close only this connection. Devices get a smaller limit
+   * than integrations once they are authenticated.
    */
   #limitPacketSize(client: HearthClient): void {
     const parser = client._parser;
     const parseLength = parser._parseLength;
-    const max = this.#limits.maxPacketBytes;
+    const anyone = this.#limits.maxPacketBytes;
+    const device = this.#limits.devicePacketBytes;
     const counters = this.#counters;
     parser._parseLength = function limitedParseLength(this: typeof parser): boolean {
       const complete = parseLength.call(this);
+      const max = client.hearth?.principal?.kind === 'device' ? device : anyone;
       if (complete && this.packet.length > max) {
         counters.oversizedPackets++;
         this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds the limit of ${max}`));
@@ -94,22 +101,26 @@ export class Connections {
    * By default aedes waits for a full socket to drain before it acknowledges the delivery to its
    * message router, so one stuck subscriber holds up routing for every client (until the 60 s
    * drain timeout). Instead a delivery completes at once and the message waits in the client's
-   * own socket buffer; a client with more than `maxClientQueue` messages waiting is
-   * disconnected, which bounds the memory a stuck client can hold.
+   * own socket buffer; a client with more than `maxClientQueue` messages or `sendBufferBytes`
+   * bytes waiting is disconnected, which bounds the memory a stuck client can hold.
    */
   #boundOutgoing(client: HearthClient, conn: Duplex): void {
     const limit = this.#limits.maxClientQueue;
+    const maxBytes = this.#limits.sendBufferBytes;
     let waiting = 0;
+    let over = false;
     conn.on('drain', () => {
       waiting = 0;
     });
     client.waitForDrain = (done) => {
       // Only writes that reached the stream itself get here: gathered ones report success
-      // (write-batcher.ts), so this counts messages waiting beyond a full stream buffer.
-      if (++waiting > limit) {
-        if (waiting === limit + 1) {
+      // (write-batcher.ts), so this counts messages waiting beyond a full stream buffer, and
+      // bounds the bytes there (a few big messages hold as much as thousands of small ones).
+      if (++waiting > limit || conn.writableLength > maxBytes || over) {
+        if (!over) {
+          over = true;
           this.#counters.slowClientDisconnects++;
-          this.#log.warn({ clientId: client.id, waiting }, 'mqtt client too slow: send queue over its limit, disconnecting');
+          this.#log.warn({ clientId: client.id, waiting, bytes: conn.writableLength, reason: 'send_queue_full' }, 'mqtt client too slow: send queue over its limit, disconnecting');
         }
         setImmediate(done, new Error('client send queue over its limit'), client);
         return;

@@ -30,6 +30,8 @@ export class OutgoingQueue {
   #otherBrokers: Map<string | undefined, Map<number, OutEntry>> | undefined;
   /** messageId → entry, or entries if ids wrapped around with old messages still queued (rare). */
   readonly #byMessageId = new Map<number, OutEntry | OutEntry[]>();
+  /** Bytes of the queued packets' topics and payloads (for the per-session byte budget). */
+  bytes = 0;
 
   get size(): number {
     return this.#entries.size;
@@ -37,6 +39,7 @@ export class OutgoingQueue {
 
   push(entry: OutEntry): void {
     this.#entries.set(entry.seq, entry);
+    this.bytes += packetBytes(entry.packet);
     this.#index(entry);
   }
 
@@ -83,12 +86,14 @@ export class OutgoingQueue {
   /** Replaces an entry's packet (a QoS 2 PUBLISH by its PUBREL), keeping the indexes right. */
   replacePacket(entry: OutEntry, packet: StoredPacket): void {
     this.#unindex(entry);
+    this.bytes += packetBytes(packet) - packetBytes(entry.packet);
     entry.packet = packet;
     this.#index(entry);
   }
 
   remove(entry: OutEntry): void {
     if (!this.#entries.delete(entry.seq)) return;
+    this.bytes -= packetBytes(entry.packet);
     this.#unindex(entry);
     entry.removed = true;
   }
@@ -148,4 +153,10 @@ export class OutgoingQueue {
       else if (hit.length === 0) this.#byMessageId.delete(messageId);
     }
   }
+}
+
+/** What a queued packet holds in memory beyond its fixed fields: its topic and payload (string lengths as bytes, near enough). */
+function packetBytes(p: StoredPacket): number {
+  const payload = p.payload;
+  return (payload === undefined ? 0 : payload.length) + (p.topic === undefined ? 0 : p.topic.length);
 }

@@ -31,6 +31,8 @@ export interface OutgoingStoreOptions {
   ackGraceMs: number;
   /** Messages kept per persistent session; beyond it the oldest is dropped. */
   maxQueued: number;
+  /** Bytes (topics and payloads) kept per client, queued or in flight; beyond it the oldest are dropped. */
+  maxQueuedBytes?: (clientId: string) => number;
 }
 
 export class OutgoingStore {
@@ -39,6 +41,7 @@ export class OutgoingStore {
   readonly #dirty: Map<OutEntry, boolean>;
   readonly #ackGraceMs: number;
   readonly #maxQueued: number;
+  readonly #maxQueuedBytes: ((clientId: string) => number) | undefined;
   readonly #queues = new Map<string, OutgoingQueue>();
   readonly #online = new Set<string>();
   #seq = 1;
@@ -55,6 +58,7 @@ export class OutgoingStore {
     this.#dirty = writer.dirty.out;
     this.#ackGraceMs = options.ackGraceMs;
     this.#maxQueued = options.maxQueued;
+    this.#maxQueuedBytes = options.maxQueuedBytes;
   }
 
   /** Queues a copy of `packet` for one client. */
@@ -181,6 +185,14 @@ export class OutgoingStore {
       this.#removeEntry(queue, queue.oldest()!);
       this.dropped++;
       dirtied = true;
+    }
+    // Nor hold more bytes than its budget (a few big messages), queued or in flight.
+    if (this.#maxQueuedBytes !== undefined && queue.bytes > this.#maxQueuedBytes(clientId)) {
+      const max = this.#maxQueuedBytes(clientId);
+      while (queue.bytes > max && queue.size > 0) {
+        if (this.#removeEntry(queue, queue.oldest()!)) dirtied = true;
+        this.dropped++;
+      }
     }
     return dirtied;
   }

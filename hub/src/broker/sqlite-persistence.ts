@@ -68,6 +68,8 @@ export interface SqlitePersistenceOptions {
   maxPendingWrites?: number;
   /** Messages kept per persistent session; beyond it the oldest is dropped. */
   maxQueuedPerClient?: number;
+  /** Bytes (topics and payloads) kept per client, queued or in flight; beyond it the oldest are dropped. */
+  maxQueuedBytes?: (clientId: string) => number;
   /** Distinct retained topics kept; a new retained topic beyond it is not stored. */
   maxRetained?: number;
 }
@@ -122,6 +124,7 @@ export class SqlitePersistence {
     this.#outgoing = new OutgoingStore(this.#writer, {
       ackGraceMs: options.ackGraceMs ?? 100,
       maxQueued: options.maxQueuedPerClient ?? 10_000,
+      ...(options.maxQueuedBytes ? { maxQueuedBytes: options.maxQueuedBytes } : {}),
     });
     this.#retained = new RetainedStore(this.#dirty.retained, options.maxRetained ?? 100_000);
   }
