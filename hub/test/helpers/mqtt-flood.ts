@@ -1,8 +1,8 @@
 /**
  * A bounded MQTT flood, run as its own process (`node mqtt-flood.ts '<json options>'`) so the
  * load does not share an event loop with the test: `clients` raw TCP connections with one
- * credential CONNECT, then each writes `messages` QoS 0 PUBLISHes as fast as its socket takes
- * them (prebuilt bytes, no client library), and finally every connection is dropped at once
+ * credential CONNECT, then, once all are up, each writes `messages` QoS 0 PUBLISHes as fast as
+ * its socket takes them (prebuilt bytes, no client library), and finally every connection is dropped at once
  * (no DISCONNECT) once what they sent left their process. It stops by itself after `messages`
  * per client or `maxSeconds`, whichever comes first, and prints one JSON line: what was sent and
  * how the connections ended.
@@ -75,7 +75,11 @@ function publishPacket(topic: string, payload: Buffer): Buffer {
 /** Runs the flood in this process. */
 export async function flood(o: FloodOptions): Promise<FloodResult> {
   const started = Date.now();
-  const deadline = started + o.maxSeconds * 1000;
+  // Set when every connection is up: the flood starts at once on all of them.
+  let deadline = Infinity;
+  let go: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (go = resolve));
+  const connects: Promise<void>[] = [];
   const result: FloodResult = { connected: 0, readBytes: 0, refused: 0, sent: 0, closedByBroker: 0, seconds: 0 };
   const sockets: Socket[] = [];
   let ending = false;
@@ -83,11 +87,14 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
 
   const one = (i: number) =>
     new Promise<void>((resolve) => {
+      let connectDone: () => void = () => {};
+      connects.push(new Promise<void>((r) => (connectDone = r)));
       const socket = connect({ host: '127.0.0.1', port: o.port });
       sockets.push(socket);
       let connacked = false;
       let finished = false;
       const finish = () => {
+        connectDone();
         if (finished) return;
         finished = true;
         resolve();
@@ -107,6 +114,7 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
         }
         connacked = true;
         result.connected++;
+        connectDone();
         socket.on('data', () => {}); // nothing to read at QoS 0 without subscriptions
         const one = publishPacket(o.topic.replace('{i}', String(i)), payload);
         const perChunk = Math.max(1, Math.floor(16_384 / one.length));
@@ -126,7 +134,7 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
           if (socket.writableLength > 0) socket.once('drain', finish);
           else finish();
         };
-        pump();
+        void gate.then(pump);
       });
     });
 
@@ -147,11 +155,15 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
     });
   await Promise.all(Array.from({ length: o.readers?.count ?? 0 }, (_, i) => reader(i)));
 
+  const floods = Array.from({ length: o.clients }, (_, i) => one(i));
+  // Every connection answered (CONNACK, refusal or close), within a bound of its own.
+  let connectTimer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(connects), new Promise((resolve) => (connectTimer = setTimeout(resolve, 30_000)))]);
+  clearTimeout(connectTimer);
+  deadline = Date.now() + o.maxSeconds * 1000;
+  go();
   let deadlineTimer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.all(Array.from({ length: o.clients }, (_, i) => one(i))),
-    new Promise((resolve) => (deadlineTimer = setTimeout(resolve, o.maxSeconds * 1000))),
-  ]);
+  await Promise.race([Promise.all(floods), new Promise((resolve) => (deadlineTimer = setTimeout(resolve, o.maxSeconds * 1000)))]);
   clearTimeout(deadlineTimer);
   // Every connection drops at once, as when the flooding process dies.
   ending = true;
@@ -169,7 +181,7 @@ export function floodProcess(o: FloodOptions): Promise<FloodResult> {
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), (o.maxSeconds + 30) * 1000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), (o.maxSeconds + 60) * 1000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       const line = out.trim().split('\n').pop() ?? '';
