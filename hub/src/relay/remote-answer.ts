@@ -7,8 +7,9 @@ import type { StreamedResponse } from './remote-requests.ts';
  * less than `ANSWER_QUEUE_BYTES` queued; beyond that the route waits (a playback's file stream
  * pauses), so a long download costs the hub a bounded amount of memory however slowly the device
  * takes it. What one session's answers hold altogether (queued, and written by routes but not
- * read yet: an answer built in memory arrives whole) is bounded by `SESSION_ANSWER_BYTES`:
- * an answer that would go beyond it is refused with `remote_bytes_exceeded` (HTTP 413 before
+ * read yet: an answer built in memory arrives whole) is bounded by `SESSION_ANSWER_BYTES`, and
+ * all sessions' together by `HUB_ANSWER_BYTES` (the relay limits sessions per hub, but the hub
+ * does not rely on the relay): an answer that would go beyond either is refused with `remote_bytes_exceeded` (HTTP 413 before
  * its head, an ERROR frame after it) and its bytes are let go at once.
  */
 
@@ -16,6 +17,14 @@ import type { StreamedResponse } from './remote-requests.ts';
 export const ANSWER_QUEUE_BYTES = 256 * 1024;
 /** Bytes one session's answers may hold at once (8 MiB). Tests lower it. */
 export const SESSION_ANSWER_BYTES = Number(process.env.HEARTH_RELAY_SESSION_BYTES) || 8 * 1024 * 1024;
+/** Bytes all remote answers together may hold (64 MiB: eight sessions at their bound). */
+export const HUB_ANSWER_BYTES = Number(process.env.HEARTH_RELAY_ANSWER_BYTES) || 64 * 1024 * 1024;
+
+/** The two bounds an answer is held to (tests give smaller ones). */
+export interface AnswerLimits {
+  session: number;
+  hub: number;
+}
 
 /** Figures for `/metrics`: remote answers since the hub started. */
 export const remoteAnswerStats = {
@@ -52,18 +61,18 @@ export class RemoteAnswer {
   readonly #sink: AnswerSink;
   /** What the session's answers hold altogether, this one included. */
   readonly #sessionHeld: () => number;
-  readonly #limit: number;
+  readonly #limits: AnswerLimits;
   /** Read from the route, not queued yet (the rest of a read larger than a frame). */
   #pending: Buffer | null = null;
   #ended = false;
   #done = false;
   onDone: () => void = () => {};
 
-  constructor(response: StreamedResponse, sink: AnswerSink, sessionHeld: () => number, limit = SESSION_ANSWER_BYTES) {
+  constructor(response: StreamedResponse, sink: AnswerSink, sessionHeld: () => number, limits: Partial<AnswerLimits> = {}) {
     this.#response = response;
     this.#sink = sink;
     this.#sessionHeld = sessionHeld;
-    this.#limit = limit;
+    this.#limits = { session: limits.session ?? SESSION_ANSWER_BYTES, hub: limits.hub ?? HUB_ANSWER_BYTES };
   }
 
   /** Bytes this answer holds: queued for the tunnel, read and not queued, written and not read. */
@@ -132,7 +141,7 @@ export class RemoteAnswer {
   #over(): boolean {
     const held = this.#sessionHeld();
     remoteAnswerStats.heldBytesMax = Math.max(remoteAnswerStats.heldBytesMax, held);
-    return held > this.#limit;
+    return held > this.#limits.session || remoteAnswersHeld() > this.#limits.hub;
   }
 
   /** Before the head: an ordinary API error answer, which the UI and CLI show like any other. */

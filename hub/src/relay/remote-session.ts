@@ -6,7 +6,7 @@ import type { HubIdentity } from './identity.ts';
 import type { Outbox, OutStream } from './outbox.ts';
 import type { RemoteDevice } from './remote-devices.ts';
 import type { LiveSink } from './remote-live.ts';
-import { RemoteAnswer } from './remote-answer.ts';
+import { RemoteAnswer, type AnswerLimits } from './remote-answer.ts';
 import type { RemoteRequest, StreamedResponse } from './remote-requests.ts';
 
 /** Streams one device may have open at once; more answer `too_many_streams`. */
@@ -26,8 +26,8 @@ export interface RemoteSessionDeps {
   run(device: RemoteDevice, request: RemoteRequest): Promise<StreamedResponse>;
   /** Starts an event subscription; returns its stop function. */
   subscribe(device: RemoteDevice, token: string, out: EventSink): () => void;
-  /** Bytes this session's answers may hold (remote-answer.ts; SESSION_ANSWER_BYTES by default). */
-  answerBytes?: number;
+  /** Bytes this session's answers, and all sessions' together, may hold (remote-answer.ts defaults). */
+  answerLimits?: Partial<AnswerLimits>;
   /** Starts a camera's live view (remote-live.ts); returns its stop function. */
   live?(device: RemoteDevice, body: Record<string, unknown>, sink: LiveSink): () => void;
 }
@@ -162,7 +162,7 @@ export class RemoteSession {
             this.#forgetWhenSent(stream, out);
           },
           queuedBytes: () => out.queuedBytes,
-        }, () => this.#answersHeld(), this.#deps.answerBytes);
+        }, () => this.#answersHeld(), this.#deps.answerLimits);
         this.#answers.add(answer);
         answer.onDone = () => {
           this.#answers.delete(answer);

@@ -68,7 +68,7 @@ interface Received {
  * fastify app run by `inject`, as the hub runs remote requests; the device side is the protocol's
  * own client handshake. Only the relay and the socket are left out: frames go straight across.
  */
-async function setup(app: FastifyInstance, answerBytes?: number) {
+async function setup(app: FastifyInstance, answerLimits?: { session?: number; hub?: number }) {
   const tmp = tempDir('hearth-answer-');
   const store = Store.open(tmp.dir);
   const identity = loadHubIdentity(store.settings);
@@ -100,7 +100,7 @@ async function setup(app: FastifyInstance, answerBytes?: number) {
     close: () => {},
     run: (d, request) => startRemoteRequest(app, d, 'test', request),
     subscribe: () => () => {},
-    ...(answerBytes ? { answerBytes } : {}),
+    ...(answerLimits ? { answerLimits } : {}),
   });
   const handshake = clientHandshake(keys.sign, identity.sign.publicKey);
   session.onFrame(handshake.hello);
@@ -174,7 +174,7 @@ describe('remote answers stream under the device’s credit, within a per-sessio
       a.get('/memory/:size', async (req, reply) => reply.type('application/octet-stream').send(bodyBytes(0, Number((req.params as { size: string }).size))));
       a.get('/small', async () => ({ ok: true }));
     });
-    const t = await setup(app, MiB);
+    const t = await setup(app, { session: MiB });
     cleanups.push(t.cleanup);
     const big = t.request(`/memory/${2 * MiB}`);
     await until('an answer', () => big.r.ended || big.r.error !== undefined);
@@ -200,7 +200,7 @@ describe('remote answers stream under the device’s credit, within a per-sessio
       routes.push(p);
       return reply.type('application/octet-stream').send(p.stream);
     }));
-    const t = await setup(app, MiB);
+    const t = await setup(app, { session: MiB });
     cleanups.push(t.cleanup);
     const all = Array.from({ length: 6 }, () => t.request('/big'));
     await until('a refusal', () => all.some((a) => a.r.error === 'remote_bytes_exceeded'));
@@ -210,6 +210,19 @@ describe('remote answers stream under the device’s credit, within a per-sessio
     const refused = all.filter((a) => a.r.error === 'remote_bytes_exceeded');
     expect(refused.length).toBeGreaterThanOrEqual(2);
     await until('the refused routes stopped', () => routes.filter((p) => p.state.destroyed).length >= refused.length);
+  });
+
+  it('all sessions together are bounded too: a session under its own bound is refused once the hub holds its total', async () => {
+    const app = await appWith((a) => a.get('/big', async (_req, reply) => reply.type('application/octet-stream').send(producer(8 * MiB).stream)));
+    const limits = { session: 4 * MiB, hub: MiB };
+    const sessions = [await setup(app, limits), await setup(app, limits), await setup(app, limits), await setup(app, limits), await setup(app, limits)];
+    for (const t of sessions) cleanups.push(t.cleanup);
+    // One stalled download per session: each well under its session's bound.
+    const downloads = sessions.map((t) => t.request('/big'));
+    await until('a refusal', () => downloads.some((d) => d.r.error === 'remote_bytes_exceeded'));
+    for (let i = 0; i < 200; i++) await turn();
+    expect(remoteAnswersHeld()).toBeLessThanOrEqual(MiB + ANSWER_HOLDS_AT_MOST);
+    expect(downloads.filter((d) => d.r.error === undefined).length).toBeGreaterThanOrEqual(1);
   });
 
   it('CANCEL and the end of the session stop the route’s answer', async () => {
