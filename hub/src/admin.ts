@@ -3,6 +3,7 @@
  * `hearth-admin`: installer tasks on the hub's machine, without the HTTP API.
  *   hearth-admin create-owner --data DIR --username NAME   (password on stdin, one line)
  *   hearth-admin setup-code [--data DIR]                   (prints the first-run setup code)
+ *   hearth-admin flash-plug --port DEV [...]               (flash a plug, give it Wi-Fi: flash/)
  * create-owner makes the same checks as `POST /api/v1/setup` (it calls the same AuthService) but
  * needs no setup code: whoever runs it already controls the hub's machine. Exit codes: 0 done,
  * 1 refused (e.g. already_set_up), 2 bad usage.
@@ -17,9 +18,10 @@ import { validateConfig } from './core/config.ts';
 import { securePrivateDir, usePrivateUmask } from './core/data-dir.ts';
 import { isHubError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
+import { FLASH_USAGE, flashPlugCommand } from './flash/flash-plug-command.ts';
 import { Store } from './store/store.ts';
 
-const USAGE = 'usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]';
+const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}`;
 
 function fail(code: number, line: string): never {
   process.stderr.write(`hearth-admin: ${line}\n`);
@@ -82,6 +84,7 @@ const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'create-owner') await createOwner(rest);
   else if (command === 'setup-code') printSetupCode(rest);
+  else if (command === 'flash-plug') process.exit(await flashPlugCommand(rest));
   else fail(2, USAGE);
 } catch (err) {
   fail(1, isHubError(err) ? `${err.code}: ${err.message}` : (err as Error).message);

@@ -122,6 +122,25 @@ export const ERROR_STATUS = {
   // more than the session's byte bound for a device that has not taken it yet.
   remote_range_too_long: 400,
   remote_bytes_exceeded: 413,
+  // Flashing a plug over a serial port (`hearth-admin flash-plug`, hub/src/flash). Not
+  // HTTP-facing today; each has its own exit code (hub/src/flash/exit-codes.ts). The status says
+  // whose fault it is: the installer's input (4xx) or the plug / cable (5xx).
+  flash_port_not_found: 404,
+  flash_port_busy: 409,
+  flash_port_denied: 403,
+  flash_image_not_found: 404,
+  flash_image_invalid: 422,
+  flash_no_bootloader: 504,
+  flash_wrong_chip: 422,
+  flash_write_failed: 502,
+  flash_verify_failed: 502,
+  flash_interrupted: 502,
+  flash_timeout: 504,
+  // Wi-Fi over Improv serial after flashing: no Improv answer in time, the plug could not join
+  // the network with the settings given, or it refused them.
+  provision_no_answer: 504,
+  provision_wifi_failed: 502,
+  provision_rejected: 422,
   // Not HTTP-facing: configuration and start-up failures.
   config_invalid: 500,
   store_corrupt: 500,
