@@ -17,10 +17,11 @@ function wrongCode(secret: string): string {
 }
 
 /**
- * Two-step login against the real hub: a member turns it on in Settings (the key read from the
- * page, the code computed as an authenticator app would), sees the recovery codes once; logging
- * in again asks for the code after the password, explains a wrong one, takes the right one and
- * a recovery code; turning it off needs the password.
+ * Two-step login against the real hub: a member turns it on in Settings with the password (the key
+ * read from the page, the code computed as an authenticator app would), which logs their other
+ * sessions out but not this page, and sees the recovery codes once; logging in again asks for the
+ * code whatever the password (the hub says nothing of it before the code), explains a wrong
+ * password or code, takes the right pair and a recovery code; turning it off needs the password.
  */
 describe('two-step login', () => {
   let home: TestHome;
@@ -48,8 +49,11 @@ describe('two-step login', () => {
     await home?.cleanup();
   });
 
-  it('is turned on from Settings: key and QR code, a code from the app confirms, recovery codes shown once', async () => {
+  it('is turned on from Settings with the password: key and QR code, a code from the app confirms, other sessions end, recovery codes shown once', async () => {
     const { page } = browser;
+    // Another device of the member's, logged in before.
+    const other = await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: MEMBER });
+    expect(other.status).toBe(200);
     await page.goto(`${home.hub.baseUrl}/#/settings`);
     await logIn(page);
     await signedIn(page);
@@ -63,7 +67,14 @@ describe('two-step login', () => {
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     await screenshots(page, 'settings-two-step-setup');
 
-    // A wrong code is explained at its field.
+    // The password is asked for; a wrong one, and then a wrong code, are explained at their fields.
+    await page.getByLabel('Code from the app').fill(totpAt(secret, Date.now()));
+    await page.getByRole('button', { name: 'Confirm and turn on' }).click();
+    await page.locator('#two-step-password-error').filter({ hasText: 'Enter your password.' }).waitFor();
+    await page.getByLabel('Password to turn it on').fill('not my password');
+    await page.getByRole('button', { name: 'Confirm and turn on' }).click();
+    await page.locator('#two-step-password-error').filter({ hasText: 'That is not your password.' }).waitFor();
+    await page.getByLabel('Password to turn it on').fill(MEMBER.password);
     await page.getByLabel('Code from the app').fill(wrongCode(secret));
     await page.getByRole('button', { name: 'Confirm and turn on' }).click();
     await page.locator('#two-step-code-error').filter({ hasText: 'That code does not match.' }).waitFor();
@@ -78,6 +89,9 @@ describe('two-step login', () => {
     await page.getByRole('button', { name: 'I have saved them' }).click();
     expect(await page.getByTestId('recovery-codes').count()).toBe(0);
     await page.getByRole('button', { name: 'Turn off two-step login' }).waitFor();
+    // The other device's session ended; this page carries on with the fresh one it was given.
+    expect((await api(home.hub.baseUrl, 'GET', '/api/v1/me', { token: other.body.accessToken })).status).toBe(401);
+    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: other.body.refreshToken } })).status).toBe(401);
     // The hub agrees, and the codes are not shown again after a reload.
     await page.reload();
     await signedIn(page);
@@ -85,9 +99,19 @@ describe('two-step login', () => {
     expect(await page.getByTestId('recovery-codes').count()).toBe(0);
   });
 
-  it('logging in asks for the code after the password; a wrong code is explained; the right one logs in', async () => {
+  it('logging in asks for the code whatever the password; a wrong password or code is explained; the right pair logs in', async () => {
     const { page } = browser;
     await page.getByRole('button', { name: 'Log out' }).click();
+    await heading(page, 'Log in').waitFor();
+    // A wrong password is not told apart before the code: the page asks for the code alike, and
+    // the pair is refused as one.
+    await page.getByLabel('Username').fill(MEMBER.username);
+    await page.getByLabel('Password').fill('not my password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel('Code from your authenticator app').fill(totpAt(secret, Date.now() + STEP_MS));
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The password or the code is not right' }).waitFor();
+    await page.reload();
     await heading(page, 'Log in').waitFor();
     await logIn(page);
     const codeField = page.getByLabel('Code from your authenticator app');
@@ -100,7 +124,7 @@ describe('two-step login', () => {
 
     await codeField.fill(wrongCode(secret));
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'That code is not right, or it was already used.' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'The password or the code is not right' }).waitFor();
     expect(await heading(page, 'Log in').count()).toBe(1);
 
     // The next step's code: the one that confirmed the setup may still be the current one, and
@@ -128,7 +152,7 @@ describe('two-step login', () => {
     await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
     await page.getByLabel('Recovery code').fill(recoveryCodes[0]!);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'That recovery code is not right, or it was already used.' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'The password or the recovery code is not right' }).waitFor();
     await page.getByLabel('Recovery code').fill(recoveryCodes[1]!);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('link', { name: 'Settings' }).click();

@@ -6,7 +6,7 @@ import type { ApiRemote } from './deps.ts';
 /** The header the relay part sets on requests it injects; a LAN request carrying it is refused. */
 export const REMOTE_HEADER = 'x-hearth-remote';
 /** Answers that open a session: through the relay they also carry the sealed home key. */
-const SESSION_ROUTES = new Set(['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/me/password']);
+const SESSION_ROUTES = new Set(['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/me/password', '/api/v1/me/totp/enable']);
 /**
  * Recordings a remote device may fetch one minute at a time (the hub makes a file of the range and
  * sends it through the tunnel; longer exports are for the home network): `remote_range_too_long`.

@@ -1,7 +1,7 @@
 import type { Actor, EventBus, Role } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
-import { HubError } from '../core/errors.ts';
+import { HubError, isHubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import { recordAudit } from '../store/audit-log.ts';
@@ -68,6 +68,8 @@ export class AuthService {
   readonly #refresh: RefreshTokens;
   readonly #limiter: LoginLimiter;
   readonly #accounts: AccountGuard;
+  /** Codes at an account with two-step login on: the strict (per-address) thresholds, per account. */
+  readonly #codes: AccountGuard;
   /** Adding, changing and removing users (owners and admins). */
   readonly users: UserAdmin;
   /** Optional TOTP second factor: setup and confirmation (turning it off is disableTotp, here). */
@@ -85,6 +87,7 @@ export class AuthService {
     this.#setupCode = new SetupCode(deps.dataDir);
     this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
     this.#accounts = new AccountGuard(deps.clock, { slowAfter: deps.config.loginAccountSlowAfter, banAfter: deps.config.loginAccountBanAfter, banS: deps.config.loginBanS });
+    this.#codes = new AccountGuard(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
     // Compute the decoy hash now, so the first login for an unknown user is not the slow one.
     void dummyHash();
   }
@@ -155,41 +158,48 @@ export class AuthService {
 
   /**
    * `invalid_credentials` for a wrong password and for an unknown user alike, after the same
-   * argon2 work; `too_many_requests` when `address` has failed too often. With two-step login on,
-   * a right password without a code is `totp_required` (nothing issued; the attempt stays
-   * counted) and a wrong, replayed or spent code `totp_invalid`; codes count like passwords, under
-   * the address and under the account (`user:<id>`), so the six digits cannot be guessed, not
-   * even from many addresses by someone who knows the password.
+   * argon2 work; `too_many_requests` when the address or the account has failed too often.
+   *
+   * With two-step login on, the answer never says whether the password was right before the code
+   * is checked (issue 12): without a code it is `totp_required` whatever the password (nothing
+   * issued; the attempt stays counted), and with one, a wrong password and a wrong, replayed or
+   * spent code are the same `invalid_credentials`. Coded attempts at such an account also count
+   * in a strict per-account budget (the address thresholds; addresses it logged in from are
+   * exempt), so the six digits cannot be guessed from many addresses by someone with the password.
    */
   async login(username: string, password: string, address: string, second: SecondFactor = {}): Promise<Session> {
     const subject = username.toLowerCase();
-    // Both budgets are counted before the (slow) hash: the address's, and the account's unless
-    // this address logged in to it before (account-guard.ts says why).
-    const delayMs = Math.max(this.#limiter.begin(address, subject), this.#accounts.begin(username, address));
-    if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     const user = this.#deps.store.users.byUsername(username);
+    const twoStep = Boolean(user?.totpSecret);
+    const coded = Boolean(second.totp || second.recoveryCode);
+    // Every budget is counted before the (slow) hash: the address's, and the account's unless
+    // this address logged in to it before (account-guard.ts says why).
+    const delayMs = Math.max(
+      this.#limiter.begin(address, subject),
+      this.#accounts.begin(username, address),
+      twoStep && coded ? this.#codes.begin(username, address) : 0,
+    );
+    if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
+    if (twoStep && !coded) throw totpRequired();
     if (!user || !ok) {
       this.#deps.log.warn({ address }, 'failed login');
-      throw new HubError('invalid_credentials', 'wrong username or password');
+      throw wrongCredentials(coded);
     }
     // Read again after the (slow) hash: a removal or password reset while it ran must not hand out
     // a session for the old password, and the token must carry the current session generation.
     const current = this.#deps.store.users.byId(user.id);
-    if (!current || current.passwordHash !== user.passwordHash) throw new HubError('invalid_credentials', 'wrong username or password');
+    if (!current || current.passwordHash !== user.passwordHash) throw wrongCredentials(coded);
     let factor: 'totp' | 'recovery' | undefined;
     if (current.totpSecret) {
-      if (!second.totp && !second.recoveryCode) throw new HubError('totp_required', 'this account needs the code from its authenticator app');
-      const accountKey = `user:${current.id}`;
-      const accountDelayMs = this.#limiter.begin(accountKey);
-      if (accountDelayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, accountDelayMs));
+      if (!coded) throw totpRequired();
       try {
-        factor = this.twoFactor.check(this.#deps.store.users.byId(current.id) ?? current, second, address);
+        factor = this.twoFactor.check(current, second, address);
       } catch (err) {
         this.#deps.log.warn({ address, userId: current.id }, 'failed second step of a login');
-        throw err;
+        throw isHubError(err, 'totp_invalid') ? wrongCredentials(true) : err;
       }
-      this.#limiter.succeeded(accountKey);
+      this.#codes.succeeded(username, address);
     }
     this.#limiter.succeeded(address, subject);
     this.#accounts.succeeded(username, address);
@@ -239,10 +249,28 @@ export class AuthService {
   }
 
   /**
-   * Turns two-step login off, proving the password as for a password change: a wrong one is
-   * `wrong_password` (details.field `password`) and counts under the address and the account.
+   * Turns two-step login on (issue 12): like turning it off, it needs the password (a wrong one is
+   * `wrong_password`, field `password`, counted under the address and the account), so a bearer
+   * token alone cannot tie the account to someone else's phone; then the code from the app
+   * (`totp_code_wrong`). On success every other session ends (as for a password change, reason
+   * `totp_enabled`) and the caller gets the recovery codes and a fresh session.
    */
-  async disableTotp(actor: UserActor, password: string, address: string): Promise<void> {
+  async enableTotp(actor: UserActor, input: { code: string; password: string }, address: string): Promise<Session & { recoveryCodes: string[] }> {
+    const user = await this.#provePassword(actor, input.password, address, 'wrong password turning two-step login on');
+    const { recoveryCodes } = this.twoFactor.enable(actor, input.code);
+    const now = this.#deps.clock.now();
+    const current = this.#deps.store.transaction(() => {
+      this.#deps.store.tokens.revokeUser(user.id, now);
+      this.#deps.store.users.bumpSessionGeneration(user.id);
+      return this.#deps.store.users.byId(user.id);
+    });
+    if (!current) throw new HubError('unauthorized', 'the user no longer exists');
+    this.#deps.bus.emit('user.sessions_ended', { userId: current.id, reason: 'totp_enabled', at: now });
+    return { recoveryCodes, ...this.#startSession(current) };
+  }
+
+  /** The password of the signed-in person, for a change to their own login; counted as a login. */
+  async #provePassword(actor: UserActor, password: string, address: string, failure: string): Promise<UserRow> {
     const accountKey = `user:${actor.userId}`;
     const subject = actor.username.toLowerCase();
     const delayMs = Math.max(this.#limiter.begin(address, subject), this.#limiter.begin(accountKey));
@@ -250,11 +278,20 @@ export class AuthService {
     const user = this.#deps.store.users.byId(actor.userId);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
     if (!(await verifyPassword(password, user.passwordHash))) {
-      this.#deps.log.warn({ address, userId: user.id }, 'wrong password turning two-step login off');
+      this.#deps.log.warn({ address, userId: user.id }, failure);
       throw new HubError('wrong_password', 'the password is wrong', { field: 'password' });
     }
     this.#limiter.succeeded(address, subject);
     this.#limiter.succeeded(accountKey);
+    return user;
+  }
+
+  /**
+   * Turns two-step login off, proving the password as for a password change: a wrong one is
+   * `wrong_password` (details.field `password`) and counts under the address and the account.
+   */
+  async disableTotp(actor: UserActor, password: string, address: string): Promise<void> {
+    const user = await this.#provePassword(actor, password, address, 'wrong password turning two-step login off');
     const wasOn = this.#deps.store.transaction(() => this.#deps.store.users.disableTotp(user.id));
     if (wasOn) this.#audit(actorOf(user), 'user.totp_disable', user.id, { username: user.username, address });
   }
@@ -310,6 +347,10 @@ export class AuthService {
   }
 }
 
+const totpRequired = (): HubError => new HubError('totp_required', 'this account needs the code from its authenticator app');
+/** With a code, "wrong" covers the password and the code alike: the answer tells them apart for nobody. */
+const wrongCredentials = (coded: boolean): HubError =>
+  new HubError('invalid_credentials', coded ? 'wrong username, password or code' : 'wrong username or password');
 const wrongPassword = (): HubError => new HubError('wrong_password', 'the current password is wrong', { field: 'currentPassword' });
 
 function actorOf(user: UserRow): UserActor {

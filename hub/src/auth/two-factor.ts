@@ -44,7 +44,10 @@ export class TwoFactor {
     return { secret, uri: otpauthUri(user.username, secret) };
   }
 
-  /** Confirms the pending secret with a code from the app; answers the recovery codes (once). */
+  /**
+   * Confirms the pending secret with a code from the app; answers the recovery codes (once).
+   * Called by AuthService.enableTotp once the password was checked (it then ends other sessions).
+   */
   enable(actor: UserActor, code: string): { recoveryCodes: string[] } {
     const user = this.#user(actor);
     if (user.totpSecret) throw new HubError('totp_already_on', 'two-step login is already on; turn it off first');
@@ -61,7 +64,8 @@ export class TwoFactor {
   /**
    * The second step of a login for a user with TOTP on, after the password was right. Throws
    * `totp_required` when neither a code nor a recovery code came, `totp_invalid` when it is wrong,
-   * already used (a replay), or a spent recovery code. Answers which one was used.
+   * already used (a replay), or a spent recovery code (AuthService.login answers that as
+   * `invalid_credentials`, like a wrong password). Answers which one was used.
    */
   check(user: UserRow, second: SecondFactor, address: string): 'totp' | 'recovery' {
     const { store, clock } = this.#deps;

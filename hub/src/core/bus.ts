@@ -56,7 +56,7 @@ export interface PlugUpdateEvent {
 
 export interface UserSessionsEndedEvent {
   userId: string;
-  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed';
+  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed' | 'totp_enabled';
   at: number;
 }
 

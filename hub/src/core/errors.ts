@@ -37,10 +37,11 @@ export const ERROR_STATUS = {
   // Changing one's own password (POST /me/password) with a wrong current password: 403, not
   // 401, because the bearer token is fine; clients answer a 401 by refreshing and logging out.
   wrong_password: 403,
-  // Two-step login (hub/src/auth/two-factor.ts). At login: the password was right but the account
-  // needs its TOTP code (totp_required: nothing issued) or the code/recovery code is wrong or
-  // used (totp_invalid, details.field). Turning it on: a wrong confirmation code is a 400 (the
-  // session is fine), already on or nothing set up a 409.
+  // Two-step login (hub/src/auth/two-factor.ts). At login: the account needs its TOTP code
+  // (totp_required, answered whether the password was right or not: nothing issued); a wrong
+  // password or code with a code is invalid_credentials (totp_invalid is kept for clients but no
+  // longer answered by login). Turning it on: a wrong confirmation code is a 400 (the session is
+  // fine), already on or nothing set up a 409.
   totp_required: 401,
   totp_invalid: 401,
   totp_code_wrong: 400,

@@ -154,22 +154,38 @@ export function adoptSession(session: Session): void {
  * refusal would log this page (and every tab sharing the token) out.
  */
 export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+  await replaceSession('/me/password', { currentPassword, newPassword });
+}
+
+/**
+ * Turns two-step login on with the app's code and the password. Like a password change, the hub
+ * ends every other session and answers a fresh one (adopted the same way) with the recovery codes.
+ */
+export async function enableTwoStep(code: string, password: string): Promise<string[]> {
+  const answer = await replaceSession<{ recoveryCodes: string[] }>('/me/totp/enable', { code, password });
+  return answer.recoveryCodes;
+}
+
+/** A call whose answer is a new session for this page (the old one ends): see changePassword. */
+async function replaceSession<T = unknown>(path: string, body: unknown): Promise<T & Session> {
   const token = await ensureAccess();
   if (!token) throw new ApiError(401, 'unauthorized', 'log in again');
   const change = withLock(async () => {
-    const res = await rawFetch('POST', '/me/password', { currentPassword, newPassword }, token);
-    if (res.ok) adoptSession((await res.json()) as Session);
-    return res;
+    const res = await rawFetch('POST', path, body, token);
+    const answer = res.ok ? ((await res.json()) as T & Session) : null;
+    if (answer) adoptSession(answer);
+    return { res, answer };
   });
   adopting = change.catch(() => undefined);
-  let res: Response;
+  let outcome: { res: Response; answer: (T & Session) | null };
   try {
-    res = await change;
+    outcome = await change;
   } finally {
     adopting = null;
   }
-  if (res.status === 401) store(null);
-  if (!res.ok) await fail(res);
+  if (outcome.res.status === 401) store(null);
+  if (!outcome.answer) return fail(outcome.res);
+  return outcome.answer;
 }
 
 export async function logout(): Promise<void> {

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api/client.ts';
+import { api, enableTwoStep } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError } from './form.tsx';
 
@@ -14,9 +14,11 @@ const grouped = (secret: string) => secret.match(/.{1,4}/g)!.join(' ');
 
 /**
  * Settings → Two-step login, for everyone. Turning it on: the hub makes a secret (not active yet),
- * shown as text and as a QR code for the authenticator app; a code from the app confirms it, and
- * the hub answers ten recovery codes, shown here once. Turning it off needs the password. The
- * hub keeps the rules (hub/src/auth/two-factor.ts); this only asks in plain words.
+ * shown as text and as a QR code for the authenticator app; a code from the app and the password
+ * confirm it (a session alone is not enough), and the hub answers ten recovery codes, shown here
+ * once, and a fresh session: every other session of the person ends (client.enableTwoStep adopts
+ * it). Turning it off needs the password too. The hub keeps the rules
+ * (hub/src/auth/two-factor.ts, service.ts); this only asks in plain words.
  */
 export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void }) {
   const [setup, setSetup] = useState<Setup | null>(null);
@@ -61,15 +63,25 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
       document.getElementById('two-step-code')?.focus();
       return;
     }
+    if (!password) {
+      setError({ field: 'password', message: 'Enter your password.' });
+      document.getElementById('two-step-password')?.focus();
+      return;
+    }
     void run(async () => {
       try {
-        const answer = await api<{ recoveryCodes: string[] }>('POST', '/me/totp/enable', { code: digits });
+        const codes = await enableTwoStep(digits, password);
         setSetup(null);
         setCode('');
-        setRecoveryCodes(answer.recoveryCodes);
+        setPassword('');
+        setRecoveryCodes(codes);
         props.onChange(true);
       } catch (err) {
-        if (err instanceof ApiError && (err.code === 'totp_code_wrong' || err.code === 'validation_failed')) {
+        const failed = err instanceof ApiError ? err.code : '';
+        if (failed === 'wrong_password' || failed === 'too_many_requests') {
+          setError({ field: 'password', message: failed === 'wrong_password' ? 'That is not your password.' : 'Too many wrong passwords. Wait a few minutes and try again.' });
+          document.getElementById('two-step-password')?.focus();
+        } else if (err instanceof ApiError && (err.code === 'totp_code_wrong' || err.code === 'validation_failed')) {
           setError({ field: 'code', message: 'That code does not match. Check the app shows the Hearth entry and enter its newest code.' });
           document.getElementById('two-step-code')?.focus();
         } else setError({ field: 'form', message: plainMessage(err) });
@@ -109,7 +121,7 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
       <h2 id="two-step-title">Two-step login</h2>
       {recoveryCodes && (
         <div class="two-step-recovery" data-testid="recovery-codes">
-          <p role="status" class="ok">Two-step login is on. From now on, logging in asks for the code from your app.</p>
+          <p role="status" class="ok">Two-step login is on. From now on, logging in asks for the code from your app. Your other devices were logged out.</p>
           <p>
             <strong>Save these recovery codes now</strong> (print them or keep them in a password manager). Each one logs you in once
             if your phone is lost. They are not shown again.
@@ -137,6 +149,9 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
           </p>
           <Field label="Code from the app" id="two-step-code" error={fieldError('code')} hint="The 6 digits the app now shows for Hearth.">
             <input id="two-step-code" autoComplete="one-time-code" inputMode="numeric" maxLength={7} value={code} onInput={(e) => setCode(e.currentTarget.value)} {...invalid('code', 'two-step-code')} />
+          </Field>
+          <Field label="Password to turn it on" id="two-step-password" error={fieldError('password')} hint="Your login password. Turning two-step login on logs you out everywhere else.">
+            <input id="two-step-password" type="password" autoComplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} {...invalid('password', 'two-step-password')} />
           </Field>
           <FormError message={error?.field === 'form' ? error.message : null} />
           <div class="row">

@@ -8,8 +8,10 @@ import { Field, FormError } from '../components/form.tsx';
  * Creating the owner needs the hub's one-time setup code (its log, DATA/setup-code, `hearth-admin
  * setup-code`), so a stranger on the network who opens a new hub first cannot take it over.
  * Both leave the user logged in; the app shell takes over from there. An account with two-step
- * login answers the password with `totp_required`: the form then also asks for the code from the
- * authenticator app, or one of the recovery codes, and logs in with both.
+ * login answers `totp_required` (whether the password was right or not: the hub tells nobody
+ * before the code is checked): the form then also asks for the code from the authenticator app,
+ * or one of the recovery codes, and logs in with both; a wrong password or code is then one
+ * answer, `invalid_credentials`.
  */
 export function Welcome(props: { setup: boolean; username?: string; onDone: () => void }) {
   const [username, setUsername] = useState(props.username ?? '');
@@ -47,12 +49,14 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
       props.onDone();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'totp_required') {
-        // The password was right; the account needs its second step. Not an error yet.
+        // The account needs its second step (the password is checked with the code). Not an error yet.
         setSecond('totp');
         setCode('');
         requestAnimationFrame(() => document.getElementById('totp')?.focus());
-      } else if (err instanceof ApiError && err.code === 'totp_invalid') {
-        setError(second === 'recovery' ? 'That recovery code is not right, or it was already used.' : 'That code is not right, or it was already used. Enter the newest code from your authenticator app.');
+      } else if (err instanceof ApiError && (err.code === 'invalid_credentials' || err.code === 'totp_invalid') && second) {
+        setError(second === 'recovery'
+          ? 'The password or the recovery code is not right (each recovery code works once). Check both and try again.'
+          : 'The password or the code is not right (each code works once). Check your password and enter the newest code from your authenticator app.');
       } else if (err instanceof ApiError && err.code === 'setup_code_invalid') {
         setError(plainMessage(err));
         document.getElementById('setup-code')?.focus();

@@ -24,8 +24,10 @@ const LoginBody = Type.Object(
 );
 const Me = Type.Object({ ...User.properties, totp: Type.Boolean() });
 const TotpSetup = Type.Object({ secret: Type.String(), uri: Type.String() });
-const TotpEnableBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, closed);
-const TotpEnabled = Type.Object({ recoveryCodes: Type.Array(Type.String()) });
+// Turning it on needs the password too (as turning it off does), and answers a fresh session:
+// every other session of the person has ended.
+const TotpEnableBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) }, closed);
+const TotpEnabled = Type.Intersect([Session, Type.Object({ recoveryCodes: Type.Array(Type.String()) })]);
 const TotpDisableBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) }, closed);
 
 /** Sessions: login, refresh (rotating), logout, and who the token belongs to. */
@@ -63,13 +65,14 @@ export const authRoutes: ApiPlugin = async (app, { deps }) => {
   );
 
   // Two-step login (hub/src/auth/two-factor.ts), for anyone, on the LAN and through the relay:
-  // a new secret (pending), its confirmation with a code (answers the recovery codes, once),
-  // and turning it off with the password (wrong_password 403, counted like a failed login).
+  // a new secret (pending), its confirmation with the password and a code (answers the recovery
+  // codes, once, and a fresh session: the others end), and turning it off with the password
+  // (wrong_password 403, counted like a failed login).
   app.post('/me/totp/setup', { config: { access: 'guest' }, schema: { response: { 200: TotpSetup } } }, async (request) =>
     deps.auth.twoFactor.setup(actorOf(request)),
   );
   app.post('/me/totp/enable', { config: { access: 'guest' }, schema: { body: TotpEnableBody, response: { 200: TotpEnabled } } }, async (request) =>
-    deps.auth.twoFactor.enable(actorOf(request), request.body.code),
+    deps.auth.enableTotp(actorOf(request), request.body, request.ip),
   );
   app.post('/me/totp/disable', { config: { access: 'guest' }, schema: { body: TotpDisableBody } }, async (request, reply) => {
     await deps.auth.disableTotp(actorOf(request), request.body.password, request.ip);
