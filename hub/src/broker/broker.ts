@@ -210,7 +210,13 @@ export class Broker {
         devicePacketBytes: Math.min(this.#limits.devicePacketBytes, config.maxPacketBytes),
         sendBufferBytes: this.#limits.sendBufferBytes,
       });
-      this.#retained.load(persistence.retainedMatching(['#', '$SYS/#']), (id) => this.credentials.isDevice(id));
+      const devices = new Map<string, boolean>();
+      const isDevice = (id: string): boolean => {
+        let known = devices.get(id);
+        if (known === undefined) devices.set(id, (known = this.credentials.isDevice(id)));
+        return known;
+      };
+      this.#retained.load(persistence.retainedMatching(['#', '$SYS/#']), isDevice);
       this.#internal.attach({
         subscribe: (filter, deliver) => aedes.subscribe(filter, deliver as never, noop),
         unsubscribe: (filter, deliver) => aedes.unsubscribe(filter, deliver as never, noop),
