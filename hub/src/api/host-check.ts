@@ -8,9 +8,9 @@ import { HubError } from '../core/errors.ts';
  * on some other site can point its own name at the hub's address (DNS rebinding) and then talk
  * to the API as a same-origin page, but its requests still carry that name in `Host`. So the
  * `Host` must be an IP literal (any: a name cannot be rebound to it), `localhost`, this machine's
- * hostname or `<hostname>.local` (what mDNS announces), or a name configured in
- * `http.allowedHosts`; anything else, or no Host at all, is 421 `host_not_allowed`, WebSocket
- * upgrades included. Requests from the relay tunnel are the hub's own (injected, marked and
+ * hostname, `<hostname>.local` or `Hearth-<hostname>.local` (what mDNS announces), or a name
+ * configured in `http.allowedHosts`; anything else, or no Host at all, is 421
+ * `host_not_allowed`, WebSocket upgrades included. Requests from the relay tunnel are the hub's own (injected, marked and
  * checked by installRemote before this runs) and pass.
  */
 export function installHostCheck(app: FastifyInstance, configured: readonly string[]): void {
@@ -23,7 +23,11 @@ export function installHostCheck(app: FastifyInstance, configured: readonly stri
 
 function ownNames(): string[] {
   const own = normalise(hostname());
-  return own ? [own, `${own.split('.')[0]}.local`] : [];
+  if (!own) return [];
+  // The mDNS responder (hub/src/mdns) also answers for the host name it derives from the service
+  // instance name `Hearth <hostname>`: `Hearth-<hostname>.local`.
+  const advertised = `${`Hearth ${hostname()}`.slice(0, 63).replace(/ /g, '-')}.local`;
+  return [own, `${own.split('.')[0]}.local`, normalise(advertised)];
 }
 
 export function hostAllowed(header: string | undefined, names: ReadonlySet<string>): boolean {

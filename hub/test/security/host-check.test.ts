@@ -66,7 +66,7 @@ describe('Host allow-list', () => {
 
   it('answers IP literals, localhost, its hostname, <hostname>.local and configured names', async () => {
     const own = hostname().toLowerCase();
-    const hosts = [`127.0.0.1:${hub.http}`, '192.168.1.20', `[::1]:${hub.http}`, '[fe80::1]', `localhost:${hub.http}`, own, `${own.split('.')[0]}.local:${hub.http}`, 'hearth.home.arpa', 'HEARTH.home.arpa.'];
+    const hosts = [`127.0.0.1:${hub.http}`, '192.168.1.20', `[::1]:${hub.http}`, '[fe80::1]', `localhost:${hub.http}`, own, `${own.split('.')[0]}.local:${hub.http}`, `Hearth-${hostname()}.local`, 'hearth.home.arpa', 'HEARTH.home.arpa.'];
     for (const host of hosts) {
       const res = await get(hub.http, '/api/v1/health', host);
       expect({ host, status: res.status }).toEqual({ host, status: 200 });
