@@ -11,13 +11,23 @@
  * 460800 baud). Every step is bounded: esptool-js's per-command timeouts, a deadline for the
  * whole write, and a lost device (write error, device node gone) ends it at once as
  * flash_interrupted rather than as a protocol timeout.
+ *
+ * Free of Node APIs: `hearth-admin flash-plug` runs it over NodeSerialPort, the web UI over the
+ * browser's own Web Serial port (ui/src/components/flash-plug.tsx).
  */
-import { createHash } from 'node:crypto';
-import { ESPError, ESPLoader, Transport, UnexpectedChipIdError, UnexpectedChipMagicError } from 'esptool-js';
+import { ESPLoader, Transport, UnexpectedChipIdError, UnexpectedChipMagicError } from 'esptool-js';
 import { HubError, isHubError } from '../core/errors.ts';
-import { PLUG_TARGET } from './esp-image.ts';
-import type { NodeSerialPort } from './node-serial-port.ts';
-import type { PlugImage } from './plug-image.ts';
+import { PLUG_TARGET, type FlashPart } from './plug-target.ts';
+
+/** What the flasher needs to know about the port besides the Web Serial object itself. */
+export interface FlashPortState {
+  /** Names the port in messages (a device path, or "the selected port"). */
+  readonly label: string;
+  /** Why the device went away, once it did. */
+  readonly lost: string | undefined;
+  /** False when the port cannot drive DTR/RTS (no reset through the adapter). */
+  readonly modemLines: boolean;
+}
 
 const ROM_BAUD = 115200;
 const ESP_SPI_SET_PARAMS = 0x0b;
@@ -31,7 +41,9 @@ export interface FlashOptions {
   timeoutMs: number;
   log: (line: string) => void;
   /** esptool-js's own chatter and serial trace, for --verbose. */
-  debug?: (line: string) => void;
+  debug?: ((line: string) => void) | undefined;
+  /** MD5 as lowercase hex (node:crypto in Node; the browser's Web Crypto has no MD5). */
+  md5Hex: (data: Uint8Array) => string;
 }
 
 export interface FlashResult {
@@ -64,13 +76,18 @@ function padTo4(data: Uint8Array): Uint8Array {
 }
 
 const u32le = (...values: number[]): Uint8Array => {
-  const b = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => b.writeUInt32LE(v >>> 0, i * 4));
-  return new Uint8Array(b);
+  const b = new Uint8Array(values.length * 4);
+  const v = new DataView(b.buffer);
+  values.forEach((x, i) => v.setUint32(i * 4, x >>> 0, true));
+  return b;
 };
 
-export async function flashPlugImage(port: NodeSerialPort, image: PlugImage, opts: FlashOptions): Promise<FlashResult> {
-  const transport = new QuietTransport(port as unknown as ConstructorParameters<typeof Transport>[0], false, true);
+/**
+ * Flashes `image.parts` through `serial` (a Web Serial SerialPort, or NodeSerialPort which is
+ * one too); `port` reports loss and modem lines.
+ */
+export async function flashPlugImage(serial: unknown, port: FlashPortState, image: { parts: FlashPart[] }, opts: FlashOptions): Promise<FlashResult> {
+  const transport = new QuietTransport(serial as ConstructorParameters<typeof Transport>[0], false, true);
   transport.onTrace = opts.debug;
   const loader = new ESPLoader({
     transport,
@@ -83,8 +100,8 @@ export async function flashPlugImage(port: NodeSerialPort, image: PlugImage, opt
     },
   });
   let step = 'connect';
-  let timer: NodeJS.Timeout | undefined;
-  let lostTimer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lostTimer: ReturnType<typeof setInterval> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new HubError('flash_timeout', `flashing did not finish in ${Math.round(opts.timeoutMs / 1000)} s (step: ${step})`, { step })), opts.timeoutMs);
   });
@@ -99,7 +116,7 @@ export async function flashPlugImage(port: NodeSerialPort, image: PlugImage, opt
     step = 'identify';
     const chip = loader.chip.CHIP_NAME;
     if (chip !== PLUG_TARGET.chipName) {
-      throw new HubError('flash_wrong_chip', `the device on ${port.path} is an ${chip}, not an ${PLUG_TARGET.chipName}: not a Hearth plug`, { chip });
+      throw new HubError('flash_wrong_chip', `the device on ${port.label} is an ${chip}, not an ${PLUG_TARGET.chipName}: not a Hearth plug`, { chip });
     }
     const mac = await loader.chip.readMac(loader);
     const plugId = `plug-${mac.replaceAll(':', '')}`;
@@ -129,10 +146,10 @@ export async function flashPlugImage(port: NodeSerialPort, image: PlugImage, opt
       });
       step = `verify ${part.name}`;
       const padded = padTo4(part.data);
-      const want = createHash('md5').update(padded).digest('hex');
+      const want = opts.md5Hex(padded);
       const res = (await loader.checkCommand('calculate md5sum', ESP_SPI_FLASH_MD5, u32le(part.offset, padded.length, 0, 0), 0, 32, loader.timeoutPerMb(loader.MD5_TIMEOUT_PER_MB, padded.length))) as Uint8Array;
       // The ROM answers 32 hex digits as text (the stub would send 16 raw bytes).
-      const got = Buffer.from(res).toString('latin1').toLowerCase();
+      const got = String.fromCharCode(...res).toLowerCase();
       if (got !== want) throw new HubError('flash_verify_failed', `${part.name} at 0x${part.offset.toString(16)} reads back with MD5 ${got}, the file has ${want}`, { offset: part.offset });
       parts.push({ name: part.name, offset: part.offset, size: part.data.length, md5: want });
       opts.log(`verified ${part.name} (MD5 ${want})`);
@@ -166,16 +183,15 @@ export async function flashPlugImage(port: NodeSerialPort, image: PlugImage, opt
 }
 
 /** esptool-js's errors as the stable codes the command line and the UI report. */
-function classify(err: unknown, port: NodeSerialPort, step: string): HubError {
+function classify(err: unknown, port: FlashPortState, step: string): HubError {
   if (port.lost) return new HubError('flash_interrupted', `the plug went away during ${step}: ${port.lost}; nothing on it can be trusted, flash it again`, { step });
   if (isHubError(err)) return err;
   if (err instanceof UnexpectedChipMagicError || err instanceof UnexpectedChipIdError) {
-    return new HubError('flash_wrong_chip', `the device on ${port.path} is not an ${PLUG_TARGET.chipName} (${err.message})`);
+    return new HubError('flash_wrong_chip', `the device on ${port.label} is not an ${PLUG_TARGET.chipName} (${err.message})`);
   }
   const message = err instanceof Error ? err.message : String(err);
   if (step === 'connect') {
-    return new HubError('flash_no_bootloader', `no answer from the ESP32 bootloader on ${port.path}: hold the plug's boot button (GPIO9 low) while powering it, check TX/RX are crossed and the adapter is at 3.3 V (${message})`);
+    return new HubError('flash_no_bootloader', `no answer from the ESP32 bootloader on ${port.label}: hold the plug's boot button (GPIO9 low) while powering it, check TX/RX are crossed and the adapter is at 3.3 V (${message})`);
   }
-  if (err instanceof ESPError || err instanceof Error) return new HubError('flash_write_failed', `${step} failed: ${message}`, { step });
   return new HubError('flash_write_failed', `${step} failed: ${message}`, { step });
 }

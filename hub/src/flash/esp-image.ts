@@ -12,21 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import { HubError } from '../core/errors.ts';
+import { PLUG_TARGET } from './plug-target.ts';
 
 export const ESP_IMAGE_MAGIC = 0xe9;
 const HEADER_LEN = 24;
 const SEGMENT_HEADER_LEN = 8;
 const MAX_SEGMENTS = 16; // ESP-IDF's ESP_IMAGE_MAX_SEGMENTS
-
-/** What the plug is (firmware/port/esp-idf: ESP32-C3, 4 MB flash, bootloader at 0x0). */
-export const PLUG_TARGET = {
-  chipName: 'ESP32-C3',
-  idfTarget: 'esp32c3',
-  imageChipId: 5,
-  flashBytes: 4 * 1024 * 1024,
-  bootloaderOffset: 0x0,
-  partitionTableOffset: 0x8000,
-} as const;
 
 export interface PartitionEntry {
   label: string;

@@ -9,6 +9,7 @@
  * Progress goes to stderr; the last stdout line says what was done. A failure is one stderr line
  * `hearth-admin: <code>: <message>` and the exit code of FLASH_EXIT_CODES (2 for bad usage).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -129,7 +130,13 @@ async function run(a: FlashArgs): Promise<void> {
     if (image) {
       say(`image ${image.source}: ${image.parts.map((p) => `0x${p.offset.toString(16)} ${p.name} (${p.data.length} B)`).join(', ')}`);
       say(`connecting to the ROM bootloader on ${a.port} (hold the plug's boot button while powering it if it has no auto-reset)`);
-      flashed = await flashPlugImage(port, image, { baud: a.baud, timeoutMs: a.timeoutMs, log: say, ...(a.verbose ? { debug: say } : {}) });
+      flashed = await flashPlugImage(port, port, image, {
+        baud: a.baud,
+        timeoutMs: a.timeoutMs,
+        log: say,
+        debug: a.verbose ? say : undefined,
+        md5Hex: (data) => createHash('md5').update(data).digest('hex'),
+      });
       say(flashed.reset === 'rts' ? 'reset the plug through RTS' : 'started the new firmware (no reset line on this port: the ROM ran it)');
     }
     let url: string | undefined;

@@ -12,6 +12,7 @@
  * 0x01 Wi-Fi settings (ssid, password as length-prefixed strings), 0x02 request current state,
  * 0x03 request device info (result: firmware name, version, chip, device name). Results carry
  * length-prefixed strings; the Wi-Fi settings' result is the URL the plug can be reached at.
+ * Free of Node APIs: the web UI uses it over Web Serial too.
  */
 import { HubError } from '../core/errors.ts';
 
@@ -69,7 +70,7 @@ export function readStrings(bytes: Uint8Array): string[] {
   const out: string[] = [];
   for (let o = 0; o < bytes.length;) {
     const len = bytes[o] ?? 0;
-    out.push(Buffer.from(bytes.subarray(o + 1, o + 1 + len)).toString('utf8'));
+    out.push(new TextDecoder().decode(bytes.subarray(o + 1, o + 1 + len)));
     o += 1 + len;
   }
   return out;
@@ -142,8 +143,8 @@ export interface ProvisionResult {
 
 /** Checks Wi-Fi settings before any port is opened (Improv and esp_wifi's limits). */
 export function checkWifiSettings(ssid: string, passphrase: string): void {
-  const s = Buffer.byteLength(ssid);
-  const p = Buffer.byteLength(passphrase);
+  const s = new TextEncoder().encode(ssid).length;
+  const p = new TextEncoder().encode(passphrase).length;
   if (s < 1 || s > 32) throw new HubError('validation_failed', `Wi-Fi SSID must be 1 to 32 bytes (is ${s})`);
   if (p > 64 || (p > 0 && p < 8)) throw new HubError('validation_failed', `Wi-Fi passphrase must be 8 to 64 bytes, or empty for an open network (is ${p})`);
 }
@@ -176,7 +177,7 @@ export async function provisionWifi(port: ImprovPort, opts: ProvisionOptions): P
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       pending ??= reader.read();
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const r = await Promise.race([pending, new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), left); })]);
       clearTimeout(timer);
       if (r === 'timeout') return undefined;

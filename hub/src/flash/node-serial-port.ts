@@ -52,6 +52,10 @@ export class NodeSerialPort {
     this.#onLost = onLost;
   }
 
+  get label(): string {
+    return this.path;
+  }
+
   /** Why the device went away (write failed, device node gone), if it did. */
   get lost(): string | undefined {
     return this.#lost;

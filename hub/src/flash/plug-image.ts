@@ -11,13 +11,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HubError } from '../core/errors.ts';
-import { bootApp, checkEspImage, parsePartitionTable, PLUG_TARGET } from './esp-image.ts';
+import { bootApp, checkEspImage, parsePartitionTable } from './esp-image.ts';
+import { PLUG_TARGET, type FlashPart } from './plug-target.ts';
 
-export interface FlashPart {
-  name: string;
-  offset: number;
-  data: Uint8Array;
-}
+export type { FlashPart };
 
 export interface PlugImage {
   source: string;

@@ -11,6 +11,7 @@ import { People } from '../components/people/people.tsx';
 import { OwnPassword } from '../components/own-password.tsx';
 import { TwoStep } from '../components/two-step.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
+import { FlashPlug } from '../flash/flash-plug.tsx';
 
 /**
  * The home (name, location for sun rules, time zone), people, the person's own password and
@@ -41,6 +42,7 @@ export function Settings() {
           {manages && <Rooms />}
           {manages && <MqttUsers />}
           {manages && <PlugFirmware />}
+          {manages && <FlashPlug />}
           {member && <Storage history={manages} />}
           <RemoteAccess />
         </>
