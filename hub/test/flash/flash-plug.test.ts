@@ -133,6 +133,22 @@ describe('hearth-admin flash-plug', () => {
     expect(errorCode(r)).toBe('flash_interrupted');
   });
 
+  it('reports flash that reads back different from the file as a failed verify', async () => {
+    const { build, pair, plug } = await setup({ badFlashAt: 0x20000 + 5000 });
+    const r = await runAdmin(['flash-plug', '--port', pair.host, '--image', build.flasherArgs]);
+    expect(r.code).toBe(8);
+    expect(errorCode(r)).toBe('flash_verify_failed');
+    expect(plug.md5Requests.at(-1)?.offset).toBe(0x20000);
+    expect(plug.mode).toBe('rom'); // never started on a bad image
+  });
+
+  it('does not hang when the chip stops answering mid-write', async () => {
+    const { build, pair } = await setup({ hangAfterBlocks: 10 });
+    const r = await runAdmin(['flash-plug', '--port', pair.host, '--image', build.flasherArgs]);
+    expect(r.code).toBe(8);
+    expect(errorCode(r)).toBe('flash_write_failed');
+  });
+
   it('gives up with a clear error when no bootloader answers', async () => {
     const { build, pair } = await setup({ silent: true });
     const r = await runAdmin(['flash-plug', '--port', pair.host, '--image', build.flasherArgs]);

@@ -60,6 +60,10 @@ export interface EmulatorOptions {
   onDataBlock?: (count: number) => void;
   /** The Wi-Fi join result the emulated firmware reports. */
   wifiJoins?: boolean;
+  /** A flash cell that does not hold what is written to it (this offset reads back inverted). */
+  badFlashAt?: number;
+  /** Stops answering after this many data blocks (a hung chip, the cable still in). */
+  hangAfterBlocks?: number;
 }
 
 export interface ReceivedCommand {
@@ -233,6 +237,10 @@ export class EspRomEmulator {
         if (sum !== chk) return fail(ERR_CHECKSUM);
         this.#dataBlocks++;
         this.#opts.onDataBlock?.(this.#dataBlocks);
+        if (this.#opts.hangAfterBlocks !== undefined && this.#dataBlocks > this.#opts.hangAfterBlocks) {
+          this.#opts.silent = true;
+          return;
+        }
         if (w.deflate) {
           w.compressed.push(Buffer.from(payload));
           // The ROM inflates as blocks arrive; all output so far is written at the offset.
@@ -241,6 +249,8 @@ export class EspRomEmulator {
         } else {
           this.flash.set(payload, w.offset + seq * w.blockSize);
         }
+        const bad = this.#opts.badFlashAt;
+        if (bad !== undefined) this.flash[bad] = (this.flash[bad] ?? 0) ^ 0xff;
         w.seq++;
         return ok();
       }
