@@ -114,9 +114,19 @@ done <"$x/usr/lib/hearth/hub/node-flags"
 ok "the hub runs on the bundled node with hub/node-flags"
 
 # --- hearth-admin from the extracted tree, against the running hub's data dir
+# First run: the hub made a one-time setup code (0600); hearth-admin prints it; the API wants it.
+code="$("$x/usr/bin/hearth-admin" setup-code --data "$data")" || fail "hearth-admin setup-code"
+[ "$code" = "$(cat "$data/setup-code")" ] || fail "hearth-admin setup-code printed '$code', not the code in DATA/setup-code"
+[ "$(stat -c %a "$data/setup-code")" = 600 ] || fail "DATA/setup-code is $(stat -c %a "$data/setup-code"), not 600"
+[ "$(stat -c %a "$data")" = 700 ] || fail "the data dir is $(stat -c %a "$data"), not 700"
+nocode="$(curl -s -o "$tmp/nocode.json" -w '%{http_code}' -H 'content-type: application/json' \
+  -d '{"username":"owner","password":"a long passphrase for the deb test"}' "$base/api/v1/setup")"
+[ "$nocode" = 403 ] && grep -q setup_code_invalid "$tmp/nocode.json" || fail "POST /setup without the code answered $nocode: $(cat "$tmp/nocode.json")"
+ok "hearth-admin setup-code prints the first-run code (DATA/setup-code 0600, data dir 0700); /setup without it is 403 setup_code_invalid"
 printf 'a long passphrase for the deb test\n' | "$x/usr/bin/hearth-admin" create-owner --data "$data" --username owner >"$tmp/admin.out" 2>&1 ||
   { cat "$tmp/admin.out" >&2; fail "hearth-admin create-owner"; }
 grep -q 'created owner owner' "$tmp/admin.out" || fail "hearth-admin said: $(cat "$tmp/admin.out")"
+[ ! -e "$data/setup-code" ] || fail "DATA/setup-code is still there once the owner exists"
 login="$(curl -s -o "$tmp/login.json" -w '%{http_code}' -H 'content-type: application/json' \
   -d '{"username":"owner","password":"a long passphrase for the deb test"}' "$base/api/v1/auth/login")"
 [ "$login" = 200 ] || fail "login as the new owner answered $login: $(cat "$tmp/login.json")"
