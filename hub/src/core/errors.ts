@@ -146,6 +146,13 @@ export const ERROR_STATUS = {
   config_invalid: 500,
   store_corrupt: 500,
   store_too_new: 500,
+  backup_corrupt: 422,
+  backup_passphrase_wrong: 403,
+  backup_too_new: 422,
+  backup_in_progress: 409,
+  backup_not_found: 404,
+  restore_would_replace: 409,
+  restore_hub_running: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

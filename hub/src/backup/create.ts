@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, fsyncSync, openSync, closeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import { HubError } from '../core/errors.ts';
+import { HUB_VERSION } from '../core/version.ts';
+import { DATABASE_FILE } from '../store/store.ts';
+import { writeContainer } from './container.ts';
+import { listDataFiles } from './contents.ts';
+import type { KdfParams } from './kdf.ts';
+import type { BackupManifest } from './manifest.ts';
+import { SealStream } from './sealed-stream.ts';
+
+export interface CreateBackupOptions {
+  dataDir: string;
+  /** The running hub's open database: snapshotted with SQLite's online backup (no pause). */
+  db?: Database.Database;
+  /** The `.hbk` file to write; it appears complete or not at all. */
+  out: string;
+  passphrase: string;
+  now?: number;
+  kdf?: KdfParams;
+  chunkBytes?: number;
+}
+
+export interface CreatedBackup {
+  path: string;
+  bytes: number;
+  manifest: BackupManifest;
+}
+
+/**
+ * Makes one backup: snapshots the database (SQLite online backup: the hub's writers carry on),
+ * copies the other backed-up files into a private staging dir beside `out`, hashes everything
+ * into the manifest, then streams manifest and files through the sealing stream into
+ * `out.partial`, fsyncs it and renames it to `out`. A crash leaves no file named `out`.
+ */
+export async function createBackup(o: CreateBackupOptions): Promise<CreatedBackup> {
+  if (o.passphrase.length === 0) throw new HubError('validation_failed', 'a backup needs a passphrase');
+  mkdirSync(dirname(o.out), { recursive: true, mode: 0o700 });
+  const staging = mkdtempSync(join(dirname(o.out), '.staging-'));
+  const partial = `${o.out}.partial`;
+  try {
+    await snapshotDatabase(o, join(staging, DATABASE_FILE));
+    const files = listDataFiles(o.dataDir);
+    for (const path of files) {
+      mkdirSync(dirname(join(staging, path)), { recursive: true, mode: 0o700 });
+      copyFileSync(join(o.dataDir, path), join(staging, path));
+    }
+    const entries = await Promise.all([DATABASE_FILE, ...files].map(async (path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: await sha256File(join(staging, path)) })));
+    const manifest: BackupManifest = { kind: 'hearth-backup', hubVersion: HUB_VERSION, createdAt: o.now ?? Date.now(), ...describe(join(staging, DATABASE_FILE)), entries };
+    await pipeline(Readable.from(writeContainer(manifest, staging)), new SealStream(o.passphrase, { ...(o.kdf ? { kdf: o.kdf } : {}), ...(o.chunkBytes ? { chunkBytes: o.chunkBytes } : {}) }), createWriteStream(partial, { mode: 0o600, flags: 'wx' }));
+    fsyncPath(partial);
+    renameSync(partial, o.out);
+    fsyncPath(dirname(o.out));
+    return { path: o.out, bytes: statSync(o.out).size, manifest };
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function snapshotDatabase(o: CreateBackupOptions, to: string): Promise<void> {
+  if (o.db) {
+    await o.db.backup(to);
+    return;
+  }
+  // A stopped hub's data dir (hearth-admin): a connection of our own, never creating the file.
+  const path = join(o.dataDir, DATABASE_FILE);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (err) {
+    throw new HubError('not_found', `no hub database at ${path}`, undefined, { cause: err });
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    await db.backup(to);
+  } finally {
+    db.close();
+  }
+}
+
+/** Versions and counts for the manifest, read from the snapshot (not the live database). */
+function describe(snapshot: string): Pick<BackupManifest, 'schemaVersion' | 'home' | 'counts'> {
+  const db = new Database(snapshot, { readonly: true });
+  try {
+    const count = (sql: string): number => (db.prepare(sql).pluck().get() as number | undefined) ?? 0;
+    const has = (table: string): boolean => count(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '${table}'`) > 0;
+    return {
+      schemaVersion: db.pragma('user_version', { simple: true }) as number,
+      home: has('homes') ? ((db.prepare('SELECT name FROM homes ORDER BY created_at LIMIT 1').pluck().get() as string | undefined) ?? '') : '',
+      counts: {
+        users: has('users') ? count('SELECT count(*) FROM users') : 0,
+        devices: has('devices') ? count('SELECT count(*) FROM devices') : 0,
+        plugs: has('devices') ? count("SELECT count(*) FROM devices WHERE driver = 'plug'") : 0,
+        rules: has('rules') ? count('SELECT count(*) FROM rules') : 0,
+      },
+    };
+  } finally {
+    db.close();
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const piece of createReadStream(path)) hash.update(piece as Buffer);
+  return hash.digest('hex');
+}
+
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `hearth-<home>-<time>.hbk`, the home's name reduced to a safe slug. */
+export function backupFileName(home: string, at: number): string {
+  const slug = home.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'home';
+  const time = new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return basename(`hearth-${slug}-${time}.hbk`);
+}
