@@ -20,13 +20,16 @@ const MAX_CACHED_FILES = 32;
 const EXPORT_TIMEOUT_MS = 10 * 60_000;
 const PREFIX = '.export-';
 
+/** The step ranges are rounded out to: far below a keyframe interval (where copy cuts land). */
+export const RANGE_STEP_MS = 100;
+
 /**
- * A range rounded out to whole seconds. Copy cuts land on keyframes (about a second apart)
- * anyway, and a player asking for "the last minute" a few milliseconds apart then gets the same
- * file instead of a new ffmpeg run each time.
+ * A range rounded out to `RANGE_STEP_MS`: requests a few milliseconds apart (a player's clock,
+ * ms-shifted copies of one URL) get the same file instead of an ffmpeg run each, and the answer
+ * stays within a tenth of a second of what was asked.
  */
-export function wholeSeconds(from: number, to: number): { from: number; to: number } {
-  return { from: Math.floor(from / 1000) * 1000, to: Math.ceil(to / 1000) * 1000 };
+export function roundOutRange(from: number, to: number): { from: number; to: number } {
+  return { from: Math.floor(from / RANGE_STEP_MS) * RANGE_STEP_MS, to: Math.ceil(to / RANGE_STEP_MS) * RANGE_STEP_MS };
 }
 
 export interface ExportedFile {

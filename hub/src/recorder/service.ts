@@ -14,7 +14,7 @@ import { checkMotion, checkTriggers, motionOf, probeSub, type CameraInput, type 
 import { DEFAULT_CAMERA_SETTINGS, mergeCameraSettings, parseCameraSettings } from './camera-settings.ts';
 import { CameraStreams } from './camera-streams.ts';
 import { EventClips, type ClipRequest, type ClipView } from './event-clips.ts';
-import { MAX_EXPORT_MS, RangeExporter, wholeSeconds, type ExportedFile, type ExportStats } from './export.ts';
+import { MAX_EXPORT_MS, RangeExporter, roundOutRange, type ExportedFile, type ExportStats } from './export.ts';
 import { FullSweep } from './full-sweep.ts';
 import { HlsTickets, type LiveStreamName } from './hls-tickets.ts';
 import type { HlsWindow } from './hls.ts';
@@ -262,8 +262,8 @@ export class RecorderService {
   }
 
   /**
-   * [from, to) as one seekable MP4 file, stream-copied (see RangeExporter), rounded out to whole
-   * seconds. `user`: whose export bound it counts against; `maxMs`: the longest range this
+   * [from, to) as one seekable MP4 file, stream-copied (see RangeExporter), rounded out to
+   * tenths of a second. `user`: whose export bound it counts against; `maxMs`: the longest range this
    * caller may ask for (at most an hour; the API passes a minute for requests through the relay).
    */
   async exportRange(id: string, from: number, to: number, opts: { user: string; maxMs?: number }): Promise<ExportedFile & { cameraName: string }> {
@@ -271,7 +271,7 @@ export class RecorderService {
     if (from >= to) throw new HubError('validation_failed', "'from' must be before 'to'", { field: 'from' });
     const maxMs = Math.min(opts.maxMs ?? MAX_EXPORT_MS, MAX_EXPORT_MS);
     if (to - from > maxMs) throw new HubError('recording_range_too_large', `a range may span at most ${maxMs / 1000} seconds`, { from, to, maxMs });
-    const range = wholeSeconds(from, to);
+    const range = roundOutRange(from, to);
     const file = await this.#exporter.export({ cameraId: id, ...range, segments: this.repo.segments(id, range.from, range.to), user: opts.user });
     return { ...file, cameraName: camera.name };
   }
