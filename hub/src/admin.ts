@@ -4,6 +4,8 @@
  *   hearth-admin create-owner --data DIR --username NAME   (password on stdin, one line)
  *   hearth-admin setup-code [--data DIR]                   (prints the first-run setup code)
  *   hearth-admin flash-plug --port DEV [...]               (flash a plug, give it Wi-Fi: flash/)
+ *   hearth-admin backup --data DIR --out FILE --passphrase-file F            (backup/, docs/backup.md)
+ *   hearth-admin restore --data DIR --file FILE --passphrase-file F [--replace]
  * create-owner makes the same checks as `POST /api/v1/setup` (it calls the same AuthService) but
  * needs no setup code: whoever runs it already controls the hub's machine. Exit codes: 0 done,
  * 1 refused (e.g. already_set_up), 2 bad usage.
@@ -18,10 +20,11 @@ import { validateConfig } from './core/config.ts';
 import { securePrivateDir, usePrivateUmask } from './core/data-dir.ts';
 import { isHubError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
+import { BACKUP_USAGE, backupCommand, restoreCommand, UsageError } from './backup/commands.ts';
 import { FLASH_USAGE, flashPlugCommand } from './flash/flash-plug-command.ts';
 import { Store } from './store/store.ts';
 
-const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}`;
+const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}\n${BACKUP_USAGE.replace('usage: ', '       ')}`;
 
 function fail(code: number, line: string): never {
   process.stderr.write(`hearth-admin: ${line}\n`);
@@ -85,7 +88,10 @@ try {
   if (command === 'create-owner') await createOwner(rest);
   else if (command === 'setup-code') printSetupCode(rest);
   else if (command === 'flash-plug') process.exit(await flashPlugCommand(rest));
+  else if (command === 'backup') await backupCommand(rest);
+  else if (command === 'restore') await restoreCommand(rest);
   else fail(2, USAGE);
 } catch (err) {
+  if (err instanceof UsageError) fail(2, `${err.message}\n${USAGE}`);
   fail(1, isHubError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/build.ts';
 import { AuthService } from './auth/service.ts';
+import { finishInterruptedRestore } from './backup/restore.ts';
 import { Broker } from './broker/broker.ts';
 import { EventBus, type Actor } from './core/bus.ts';
 import { systemClock, type Clock } from './core/clock.ts';
@@ -133,7 +134,11 @@ export class Hub {
     return [
       {
         name: 'data',
-        start: async () => { this.#unlock = lockDataDir(config.dataDir); },
+        start: async () => {
+          // A restore killed between its two renames left the restored dir beside this one.
+          if (finishInterruptedRestore(config.dataDir)) log.warn({ dataDir: config.dataDir }, 'finished an interrupted restore');
+          this.#unlock = lockDataDir(config.dataDir);
+        },
         stop: async () => this.#unlock?.(),
       },
       {

@@ -21,8 +21,8 @@ export interface RestoreOptions {
   /** Allow replacing a data dir whose hub is set up (has users); a safety copy is kept. */
   replace?: boolean;
   now?: number;
-  /** Called once everything is unpacked and checked, just before the swap (tests stop here). */
-  beforeSwap?: () => Promise<void>;
+  /** Called at each step (tests stop or kill the process there; see RestorePoint). */
+  at?: (point: RestorePoint) => Promise<void>;
 }
 
 export interface RestoreResult {
@@ -33,6 +33,9 @@ export interface RestoreResult {
 }
 
 const READY_MARK = '.restore-ready';
+
+/** `unpacked`: all checked, target untouched; `moved-aside`: old dir renamed, new not yet in place. */
+export type RestorePoint = 'unpacked' | 'moved-aside';
 
 /**
  * Restores a backup into `dataDir`, which must belong to no running hub. Everything is unpacked
@@ -60,13 +63,14 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
     const plugsMoved = prepareDatabase(join(staged, DATABASE_FILE));
     writeFileSync(join(staged, READY_MARK), `${target}\n`, { mode: 0o600 });
     fsyncPath(staged);
-    await o.beforeSwap?.();
+    await o.at?.('unpacked');
 
     let safetyCopy: string | null = null;
     if (state === 'empty') rmdirSync(target);
     else if (state !== 'absent') {
       safetyCopy = `${target}.before-restore-${new Date(o.now ?? Date.now()).toISOString().replace(/[-:.]/g, '')}`;
       renameSync(target, safetyCopy);
+      await o.at?.('moved-aside');
     }
     renameSync(staged, target);
     rmSync(join(target, READY_MARK), { force: true });

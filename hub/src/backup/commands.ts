@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PRIVATE_UMASK } from '../core/data-dir.ts';
+import { createBackup, backupFileName } from './create.ts';
+import { restoreBackup, type RestorePoint } from './restore.ts';
+
+/**
+ * `hearth-admin backup` and `hearth-admin restore` (docs/backup.md). Exit codes: 0 done, 1
+ * refused (one line `code: message` on stderr), 2 bad usage. The passphrase comes from a file
+ * (its first line), never the command line, where other users could read it in `ps`.
+ */
+export const BACKUP_USAGE = `usage: hearth-admin backup --data DIR --out FILE --passphrase-file F
+       hearth-admin restore --data DIR --file FILE --passphrase-file F [--replace]`;
+
+export class UsageError extends Error {}
+
+function readPassphrase(path: string): string {
+  const line = readFileSync(path, 'utf8').split(/\r?\n/)[0] ?? '';
+  if (line.length === 0) throw new UsageError(`the passphrase file ${path} is empty`);
+  return line;
+}
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args, options, strict: true }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export async function backupCommand(args: string[]): Promise<void> {
+  const v = parse(args, { data: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } });
+  const data = (v.data as string | undefined) ?? process.env.HEARTH_DATA;
+  if (!data || !v['passphrase-file']) throw new UsageError('backup needs --data and --passphrase-file');
+  process.umask(PRIVATE_UMASK);
+  const passphrase = readPassphrase(v['passphrase-file'] as string);
+  const now = Date.now();
+  const out = resolve((v.out as string | undefined) ?? backupFileName('home', now));
+  const made = await createBackup({ dataDir: resolve(data), out, passphrase, now });
+  process.stdout.write(`${JSON.stringify({ file: made.path, bytes: made.bytes, createdAt: made.manifest.createdAt, hubVersion: made.manifest.hubVersion, schemaVersion: made.manifest.schemaVersion, counts: made.manifest.counts })}\n`);
+}
+
+export async function restoreCommand(args: string[]): Promise<void> {
+  const v = parse(args, { data: { type: 'string' }, file: { type: 'string' }, 'passphrase-file': { type: 'string' }, replace: { type: 'boolean' } });
+  const data = (v.data as string | undefined) ?? process.env.HEARTH_DATA;
+  if (!data || !v.file || !v['passphrase-file']) throw new UsageError('restore needs --data, --file and --passphrase-file');
+  process.umask(PRIVATE_UMASK);
+  const passphrase = readPassphrase(v['passphrase-file'] as string);
+  const done = await restoreBackup({ file: resolve(v.file as string), dataDir: resolve(data), passphrase, replace: v.replace === true, at: testPause() });
+  process.stdout.write(`${JSON.stringify({ restored: resolve(data), safetyCopy: done.safetyCopy, createdAt: done.manifest.createdAt, hubVersion: done.manifest.hubVersion, counts: done.manifest.counts, plugCountersMoved: done.plugsMoved })}\n`);
+}
+
+/**
+ * For the crash tests only: `HEARTH_TEST_RESTORE_PAUSE=<point>` makes restore say so on stderr
+ * and wait there forever, so a test can kill -9 it at exactly that step.
+ */
+function testPause(): ((point: RestorePoint) => Promise<void>) | undefined {
+  const wanted = process.env.HEARTH_TEST_RESTORE_PAUSE;
+  if (!wanted) return undefined;
+  return async (point) => {
+    if (point !== wanted) return;
+    process.stderr.write(`restore paused at ${point}\n`);
+    await new Promise(() => setInterval(() => {}, 1 << 30));
+  };
+}
