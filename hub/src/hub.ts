@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/build.ts';
 import { AuthService } from './auth/service.ts';
 import { finishInterruptedRestore } from './backup/restore.ts';
+import { BackupService } from './backup/service.ts';
 import { Broker } from './broker/broker.ts';
 import { EventBus, type Actor } from './core/bus.ts';
 import { systemClock, type Clock } from './core/clock.ts';
@@ -275,6 +276,7 @@ export class Hub {
             rules: this.rules,
             recorder: this.recorder,
             remote: this.remote,
+            backup: new BackupService({ dataDir: config.dataDir, db: () => this.store.db, home: () => this.store.rooms.homes()[0]?.name ?? 'home', clock, log: log.child({ part: 'backup' }) }),
             version: HUB_VERSION,
             startedAt: this.startedAt,
             partsHealth: () => this.partsHealth(),

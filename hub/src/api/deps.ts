@@ -76,6 +76,13 @@ export interface ApiRemote {
   notify(payload: { title: string; body: string }, only?: { deviceId?: string }): Promise<{ deviceId: string; status?: number; code?: string }[]>;
 }
 
+/** Encrypted backups (hub/src/backup/service.ts). */
+export interface ApiBackup {
+  create(passphrase: string): Promise<{ id: string; bytes: number; createdAt: number }>;
+  list(): { id: string; bytes: number; createdAt: number }[];
+  file(id: string): { path: string; name: string; bytes: number };
+}
+
 export type PartHealth = 'ok' | 'starting' | 'failed' | 'stopped';
 
 export interface ApiDeps {
@@ -99,6 +106,8 @@ export interface ApiDeps {
   recorder?: RecorderService;
   /** Remote access; its routes answer 503 `not_ready` without it. */
   remote?: ApiRemote;
+  /** Backups; their routes answer 503 `not_ready` without it. */
+  backup?: ApiBackup;
   version: string;
   /** When the hub started, in the clock's milliseconds. */
   startedAt: number;

@@ -124,6 +124,7 @@ export function fsyncPath(path: string): void {
 /** `hearth-<home>-<time>.hbk`, the home's name reduced to a safe slug. */
 export function backupFileName(home: string, at: number): string {
   const slug = home.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'home';
-  const time = new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  // Basic ISO 8601 to the millisecond (20261207T172118123Z): sorts by time, safe in a URL.
+  const time = new Date(at).toISOString().replace(/[-:.]/g, '');
   return basename(`hearth-${slug}-${time}.hbk`);
 }

@@ -1,0 +1,111 @@
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Clock } from '../core/clock.ts';
+import { HubError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { backupFileName, createBackup } from './create.ts';
+import type { KdfParams } from './kdf.ts';
+
+export interface BackupInfo {
+  id: string;
+  bytes: number;
+  createdAt: number;
+}
+
+export interface BackupServiceDeps {
+  dataDir: string;
+  /** The running hub's database, snapshotted online. */
+  db: () => Database.Database;
+  /** The home's name, for the file name. */
+  home: () => string;
+  clock: Clock;
+  log: Logger;
+  /** Backups kept in DATA/backups; the oldest beyond it are removed after each new one. */
+  keep?: number;
+  kdf?: KdfParams;
+}
+
+export const BACKUPS_DIR = 'backups';
+export const DEFAULT_KEEP = 5;
+const ID = /^hearth-[a-z0-9-]{1,40}-\d{8}T\d{9}Z$/;
+
+/**
+ * Backups made by the running hub (`POST /api/v1/backups`), kept in DATA/backups (0700 dir,
+ * 0600 files). One at a time: making one costs a database snapshot, a copy of the Zigbee and
+ * firmware files and a second of argon2id, so a second request while one runs is refused with
+ * `backup_in_progress` rather than queued. At most `keep` are kept.
+ */
+export class BackupService {
+  readonly #d: BackupServiceDeps;
+  readonly #dir: string;
+  #busy = false;
+
+  constructor(deps: BackupServiceDeps) {
+    this.#d = deps;
+    this.#dir = join(deps.dataDir, BACKUPS_DIR);
+    this.#removeLeftovers();
+  }
+
+  async create(passphrase: string): Promise<BackupInfo> {
+    if (this.#busy) throw new HubError('backup_in_progress', 'a backup is being made; try again when it is done');
+    this.#busy = true;
+    try {
+      const at = this.#d.clock.now();
+      const name = backupFileName(this.#d.home(), at);
+      const made = await createBackup({ dataDir: this.#d.dataDir, db: this.#d.db(), out: join(this.#dir, name), passphrase, now: at, ...(this.#d.kdf ? { kdf: this.#d.kdf } : {}) });
+      this.#prune();
+      this.#d.log.info({ file: name, bytes: made.bytes, counts: made.manifest.counts }, 'backup made');
+      return { id: name.replace(/\.hbk$/, ''), bytes: made.bytes, createdAt: at };
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Newest first. */
+  list(): BackupInfo[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return [];
+    }
+    return names
+      .filter((n) => n.endsWith('.hbk') && ID.test(n.slice(0, -4)))
+      .map((n) => ({ id: n.slice(0, -4), bytes: statSync(join(this.#dir, n)).size, createdAt: createdAtOf(n) }))
+      .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
+  }
+
+  /** The file of one backup, for download; `backup_not_found` for anything else. */
+  file(id: string): { path: string; name: string; bytes: number } {
+    if (!ID.test(id)) throw new HubError('backup_not_found', 'no such backup');
+    const name = `${id}.hbk`;
+    const path = join(this.#dir, name);
+    try {
+      return { path, name, bytes: statSync(path).size };
+    } catch {
+      throw new HubError('backup_not_found', 'no such backup');
+    }
+  }
+
+  #prune(): void {
+    for (const old of this.list().slice(this.#d.keep ?? DEFAULT_KEEP)) rmSync(join(this.#dir, `${old.id}.hbk`), { force: true });
+  }
+
+  /** A hub stopped mid-backup leaves a staging dir or a `.partial` file: neither is a backup. */
+  #removeLeftovers(): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.startsWith('.staging-') || n.endsWith('.partial')) rmSync(join(this.#dir, n), { recursive: true, force: true });
+  }
+}
+
+/** `hearth-<home>-20261207T172118123Z.hbk` → its time in ms. */
+function createdAtOf(name: string): number {
+  const m = /(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z\.hbk$/.exec(name)!;
+  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!);
+}
