@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // axe-core on every page the tests visit; a WCAG 2.1 A/AA violation fails the test.
+    setupFiles: ['test/helpers/a11y-setup.ts'],
     // Each file starts its own real hub and Chromium; files run one after another to stay
     // gentle on a shared 2-CPU machine.
     pool: 'forks',

@@ -67,10 +67,11 @@ export function RulePage(props: { id: string }) {
       {rule && <p class="muted">Version {rule.version} · {rule.enabled ? 'on' : 'off'} · changed {formatTime(rule.updatedAt)}</p>}
       <div class="row presets" role="tablist" aria-label="Rule views">
         {tabs.map(([id, label]) => (
-          <button type="button" role="tab" aria-selected={tab === id} aria-pressed={tab === id} onClick={() => setTab(id)}>{label}</button>
+          // A tab says it is current with aria-selected; aria-pressed is for toggle buttons only.
+          <button type="button" role="tab" id={`rule-tab-${id}`} aria-selected={tab === id} onClick={() => setTab(id)}>{label}</button>
         ))}
       </div>
-      <div role="tabpanel">
+      <div role="tabpanel" aria-labelledby={`rule-tab-${tab}`}>
         {tab === 'edit' && <Editor key={rule?.id ?? 'new'} rule={rule} onSaved={(saved) => (isNew ? navigate(`/rules/${saved.id}`) : setRule(saved))} />}
         {tab === 'traces' && rule && <Traces ruleId={rule.id} />}
         {tab === 'dry-run' && rule && <DryRun ruleId={rule.id} />}
