@@ -1,3 +1,6 @@
+/// <reference lib="dom" />
+// (The functions handed to page.evaluate run in the page: DOM types, also where this file is
+// checked as part of another program, such as bench/ importing browser.ts.)
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
@@ -9,7 +12,8 @@ import type { Page } from 'playwright-core';
  * inline script tag on the relay origin).
  */
 
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+let axeSource: string | undefined;
+const AXE_SOURCE = () => (axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 export interface A11yViolation {
@@ -33,7 +37,7 @@ export function runAxe(page: Page): Promise<A11yViolation[]> {
 }
 
 async function axeOnce(page: Page): Promise<A11yViolation[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE());
   const url = page.url();
   const violations = await page.evaluate(async (tags) => {
     // Declared here: the function runs in the page, where axe is a global.
@@ -142,5 +146,5 @@ export function settled(page: Page, quietMs = 150, maxMs = 2_000): Promise<void>
 /** The page went away under a check (closed, navigated, crashed): nothing left to check there. */
 export function pageGone(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
-  return /closed|Execution context was destroyed|detached|navigat|Target crashed/i.test(message);
+  return /has been closed|Execution context was destroyed|Frame was detached|Target crashed/i.test(message);
 }
