@@ -52,6 +52,23 @@ describe('LoginLimiter', () => {
     expect(attempt(limiter, 'a')).toBe(0);
   });
 
+  it("forgives only the succeeding subject's failures under a key", () => {
+    const clock = new ManualClock();
+    const limiter = new LoginLimiter(clock, { slowAfter: 100, banAfter: 4, banS: 60 });
+    for (let i = 0; i < 3; i++) limiter.begin('10.0.0.5', 'owner');
+    limiter.begin('10.0.0.5', 'gus');
+    limiter.succeeded('10.0.0.5', 'gus');
+    // gus's own attempt is forgiven, the three at the owner are not: one more, then refused.
+    expect(limiter.begin('10.0.0.5', 'owner')).toBe(0);
+    expect((() => { try { return limiter.begin('10.0.0.5', 'gus'); } catch (err) { return (err as HubError).code; } })()).toBe('too_many_requests');
+    // The owner getting their password right clears their own typos.
+    const other = new LoginLimiter(clock, { slowAfter: 100, banAfter: 2, banS: 60 });
+    other.begin('10.0.0.6', 'owner');
+    other.begin('10.0.0.6', 'owner');
+    other.succeeded('10.0.0.6', 'owner');
+    expect(other.trackedAddresses).toBe(0);
+  });
+
   it('tracks a bounded number of addresses, evicting the stalest', () => {
     const clock = new ManualClock();
     const limiter = new LoginLimiter(clock, { slowAfter: 1, banAfter: 5, banS: 60, maxAddresses: 3 });
