@@ -21,7 +21,7 @@ describe('hub command line', () => {
     return h;
   };
 
-  it('exits 2 with one line naming the problem for unknown flags and bad values', async () => {
+  it('exits 2 with one line naming the problem for unknown flags and bad values', { timeout: 90_000 }, async () => {
     const dir = temp();
     for (const args of [['--bogus'], ['--http-port', 'abc'], ['--mqtt-port', '70000'], ['--log-level', 'loud']]) {
       const { code, stderr } = await runHubCli(['--data', dir, ...args]);
