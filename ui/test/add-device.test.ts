@@ -61,5 +61,7 @@ describe('add device', () => {
     const token = (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: OWNER })).body.accessToken;
     const list = await api(home.hub.baseUrl, 'GET', '/api/v1/devices', { token });
     expect(list.body).toEqual([expect.objectContaining({ name: 'Garage door', driver: 'mqtt', capabilities: ['switch', 'contact'] })]);
+    // The client id it must use (a device may connect only as its own id) is its device id.
+    expect(await page.locator('dd code').nth(2).textContent()).toBe(list.body[0].id);
   });
 });

@@ -166,6 +166,7 @@ function AddMqttDevice() {
           <dl>
             <dt>Username</dt><dd><code>{created.mqtt?.username}</code></dd>
             <dt>Password</dt><dd><code>{created.mqtt?.password}</code></dd>
+            <dt>Client id</dt><dd><code>{created.device.id}</code> (the broker refuses any other)</dd>
             <dt>Topics</dt><dd><code>hearth/{created.device.id}/state|telemetry|status</code> (publish), <code>hearth/{created.device.id}/cmd</code> (subscribe)</dd>
           </dl>
           <button type="button" onClick={() => navigate(`/devices/${created.device.id}`)}>Open the device</button>
