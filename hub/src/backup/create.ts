@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, fsyncSync, openSync, closeSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -33,15 +33,21 @@ export interface CreatedBackup {
 
 /**
  * Makes one backup: snapshots the database (SQLite online backup: the hub's writers carry on),
- * copies the other backed-up files into a private staging dir beside `out`, hashes everything
+ * copies the other backed-up files into a private staging dir in DATA/backups, hashes everything
  * into the manifest, then streams manifest and files through the sealing stream into
  * `out.partial`, fsyncs it and renames it to `out`. A crash leaves no file named `out`.
  */
 export async function createBackup(o: CreateBackupOptions): Promise<CreatedBackup> {
   if (o.passphrase.length === 0) throw new HubError('validation_failed', 'a backup needs a passphrase');
   mkdirSync(dirname(o.out), { recursive: true, mode: 0o700 });
-  const staging = mkdtempSync(join(dirname(o.out), '.staging-'));
+  // Staged plaintext stays inside the data dir (private, same disk as the database), never
+  // beside `out`, which may be a USB stick.
+  const stagingRoot = join(o.dataDir, STAGING_PARENT);
+  mkdirSync(stagingRoot, { recursive: true, mode: 0o700 });
+  removeStaleStaging(stagingRoot);
+  const staging = mkdtempSync(join(stagingRoot, `.staging-${process.pid}-`));
   const partial = `${o.out}.partial`;
+  rmSync(partial, { force: true }); // left by a backup killed earlier
   try {
     await snapshotDatabase(o, join(staging, DATABASE_FILE));
     const files = listDataFiles(o.dataDir);
@@ -61,6 +67,35 @@ export async function createBackup(o: CreateBackupOptions): Promise<CreatedBacku
     throw err;
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Where staging dirs are made: DATA/backups, beside the hub's own backups. */
+const STAGING_PARENT = 'backups';
+
+/**
+ * Removes staging dirs (plaintext copies) left by a backup that was killed: those whose process
+ * is gone. A live one (a console backup while the hub runs) is left alone.
+ */
+export function removeStaleStaging(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\.staging-(\d+)-/.exec(name);
+    if (m && !isAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

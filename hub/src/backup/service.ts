@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { backupFileName, createBackup } from './create.ts';
+import { backupFileName, createBackup, removeStaleStaging } from './create.ts';
 import type { KdfParams } from './kdf.ts';
 
 export interface BackupInfo {
@@ -92,7 +92,7 @@ export class BackupService {
     for (const old of this.list().slice(this.#d.keep ?? DEFAULT_KEEP)) rmSync(join(this.#dir, `${old.id}.hbk`), { force: true });
   }
 
-  /** A hub stopped mid-backup leaves a staging dir or a `.partial` file: neither is a backup. */
+  /** A hub stopped mid-backup leaves a `.partial` file and a staging dir: neither is a backup. */
   #removeLeftovers(): void {
     let names: string[] = [];
     try {
@@ -100,7 +100,8 @@ export class BackupService {
     } catch {
       return;
     }
-    for (const n of names) if (n.startsWith('.staging-') || n.endsWith('.partial')) rmSync(join(this.#dir, n), { recursive: true, force: true });
+    for (const n of names) if (n.endsWith('.hbk.partial')) rmSync(join(this.#dir, n), { force: true });
+    removeStaleStaging(this.#dir);
   }
 }
 

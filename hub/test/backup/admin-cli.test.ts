@@ -116,6 +116,33 @@ describe('hearth-admin backup / restore', () => {
     expect(readdirSync(tmp.dir).filter((n) => n.includes('.restore-'))).toEqual([]);
   });
 
+  it('a kill -9 during a backup leaves no backup file, no plaintext copy once the next one ran, and the next one works', async () => {
+    const child = spawn(process.execPath, [admin, 'backup', '--data', source, '--out', file, '--passphrase-file', pass], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    // The sealed file is being written (its .partial exists) from the start of the KDF to the rename.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(`${file}.partial`)) {
+          clearInterval(timer);
+          resolve();
+        } else if (child.exitCode !== null) {
+          clearInterval(timer);
+          reject(new Error('backup finished before it could be killed'));
+        }
+      }, 2);
+    });
+    child.kill('SIGKILL');
+    await exited;
+    expect(existsSync(file)).toBe(false);
+    const again = run(['backup', '--data', source, '--out', file, '--passphrase-file', pass]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(existsSync(`${file}.partial`)).toBe(false);
+    // The killed run's staged plaintext copy is gone too (only a live backup's would stay).
+    expect(readdirSync(join(source, 'backups'))).toEqual([]);
+    const r = run(['restore', '--data', join(tmp.dir, 'new'), '--file', file, '--passphrase-file', pass]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it('a kill -9 between the two renames is finished by the next start (the new home, complete)', async () => {
     expect(run(['backup', '--data', source, '--passphrase-file', pass, '--out', file]).status).toBe(0);
     const home = otherHome();
