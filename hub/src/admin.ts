@@ -6,6 +6,7 @@
  *   hearth-admin flash-plug --port DEV [...]               (flash a plug, give it Wi-Fi: flash/)
  *   hearth-admin backup --data DIR --out FILE --passphrase-file F            (backup/, docs/backup.md)
  *   hearth-admin restore --data DIR --file FILE --passphrase-file F [--replace]
+ *   hearth-admin verify-backup --file FILE --passphrase-file F
  * create-owner makes the same checks as `POST /api/v1/setup` (it calls the same AuthService) but
  * needs no setup code: whoever runs it already controls the hub's machine. Exit codes: 0 done,
  * 1 refused (e.g. already_set_up), 2 bad usage.
@@ -20,7 +21,7 @@ import { validateConfig } from './core/config.ts';
 import { securePrivateDir, usePrivateUmask } from './core/data-dir.ts';
 import { isHubError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
-import { BACKUP_USAGE, backupCommand, restoreCommand, UsageError } from './backup/commands.ts';
+import { BACKUP_USAGE, backupCommand, restoreCommand, UsageError, verifyCommand } from './backup/commands.ts';
 import { FLASH_USAGE, flashPlugCommand } from './flash/flash-plug-command.ts';
 import { Store } from './store/store.ts';
 
@@ -90,6 +91,7 @@ try {
   else if (command === 'flash-plug') process.exit(await flashPlugCommand(rest));
   else if (command === 'backup') await backupCommand(rest);
   else if (command === 'restore') await restoreCommand(rest);
+  else if (command === 'verify-backup') await verifyCommand(rest);
   else fail(2, USAGE);
 } catch (err) {
   if (err instanceof UsageError) fail(2, `${err.message}\n${USAGE}`);

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PRIVATE_UMASK } from '../core/data-dir.ts';
 import { createBackup, backupFileName } from './create.ts';
 import { restoreBackup, type RestorePoint } from './restore.ts';
+import { verifyBackup } from './verify.ts';
 
 /**
  * `hearth-admin backup` and `hearth-admin restore` (docs/backup.md). Exit codes: 0 done, 1
@@ -11,7 +13,8 @@ import { restoreBackup, type RestorePoint } from './restore.ts';
  * (its first line), never the command line, where other users could read it in `ps`.
  */
 export const BACKUP_USAGE = `usage: hearth-admin backup --data DIR --out FILE --passphrase-file F
-       hearth-admin restore --data DIR --file FILE --passphrase-file F [--replace]`;
+       hearth-admin restore --data DIR --file FILE --passphrase-file F [--replace]
+       hearth-admin verify-backup --file FILE --passphrase-file F [--scratch DIR]`;
 
 export class UsageError extends Error {}
 
@@ -49,6 +52,19 @@ export async function restoreCommand(args: string[]): Promise<void> {
   const passphrase = readPassphrase(v['passphrase-file'] as string);
   const done = await restoreBackup({ file: resolve(v.file as string), dataDir: resolve(data), passphrase, replace: v.replace === true, at: testPause() });
   process.stdout.write(`${JSON.stringify({ restored: resolve(data), safetyCopy: done.safetyCopy, createdAt: done.manifest.createdAt, hubVersion: done.manifest.hubVersion, counts: done.manifest.counts, plugCountersMoved: done.plugsMoved })}\n`);
+}
+
+/**
+ * Opens a backup into a scratch dir (the system temp dir unless --scratch: the plaintext needs as
+ * much room as the home, and should be on a private disk) and checks it; changes nothing.
+ */
+export async function verifyCommand(args: string[]): Promise<void> {
+  const v = parse(args, { file: { type: 'string' }, 'passphrase-file': { type: 'string' }, scratch: { type: 'string' } });
+  if (!v.file || !v['passphrase-file']) throw new UsageError('verify-backup needs --file and --passphrase-file');
+  process.umask(PRIVATE_UMASK);
+  const passphrase = readPassphrase(v['passphrase-file'] as string);
+  const m = await verifyBackup(resolve(v.file as string), passphrase, resolve((v.scratch as string | undefined) ?? join(tmpdir(), `hearth-verify-${process.getuid?.() ?? 0}`)));
+  process.stdout.write(`${JSON.stringify({ ok: true, createdAt: m.createdAt, hubVersion: m.hubVersion, schemaVersion: m.schemaVersion, home: m.home, counts: m.counts, entries: m.entries.length })}\n`);
 }
 
 /**

@@ -6,6 +6,7 @@ import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { backupFileName, createBackup, removeStaleStaging } from './create.ts';
 import type { KdfParams } from './kdf.ts';
+import { verifyBackup } from './verify.ts';
 
 export interface BackupInfo {
   id: string;
@@ -32,7 +33,7 @@ const ID = /^hearth-[a-z0-9-]{1,40}-\d{8}T\d{9}Z$/;
 
 /**
  * Backups made by the running hub (`POST /api/v1/backups`), kept in DATA/backups (0700 dir,
- * 0600 files). One at a time: making one costs a database snapshot, a copy of the Zigbee and
+ * 0600 files), each verified (opened, hashes and integrity_check) before it counts. One at a time: making one costs a database snapshot, a copy of the Zigbee and
  * firmware files and a second of argon2id, so a second request while one runs is refused with
  * `backup_in_progress` rather than queued. At most `keep` are kept.
  */
@@ -53,7 +54,17 @@ export class BackupService {
     try {
       const at = this.#d.clock.now();
       const name = backupFileName(this.#d.home(), at);
-      const made = await createBackup({ dataDir: this.#d.dataDir, db: this.#d.db(), out: join(this.#dir, name), passphrase, now: at, ...(this.#d.kdf ? { kdf: this.#d.kdf } : {}) });
+      const out = join(this.#dir, name);
+      const made = await createBackup({ dataDir: this.#d.dataDir, db: this.#d.db(), out, passphrase, now: at, ...(this.#d.kdf ? { kdf: this.#d.kdf } : {}) });
+      // A backup that cannot be opened is worse than none: it is checked before it counts (and
+      // before an older, good one is pruned for it).
+      try {
+        await verifyBackup(out, passphrase, this.#dir);
+      } catch (err) {
+        rmSync(out, { force: true });
+        this.#d.log.error({ err, file: name }, 'backup failed its verification; removed');
+        throw new HubError('backup_verify_failed', `the new backup did not verify (${(err as Error).message}); nothing was kept`, undefined, { cause: err });
+      }
       this.#prune();
       this.#d.log.info({ file: name, bytes: made.bytes, counts: made.manifest.counts }, 'backup made');
       return { id: name.replace(/\.hbk$/, ''), bytes: made.bytes, createdAt: at };

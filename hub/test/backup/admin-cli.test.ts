@@ -74,6 +74,20 @@ describe('hearth-admin backup / restore', () => {
     expect(users(target)).toEqual(['olivia']);
   });
 
+  it('verify-backup checks a file without restoring it, and refuses a damaged one', () => {
+    expect(run(['backup', '--data', source, '--out', file, '--passphrase-file', pass]).status).toBe(0);
+    const scratch = join(tmp.dir, 'scratch');
+    const ok = run(['verify-backup', '--file', file, '--passphrase-file', pass, '--scratch', scratch]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, home: 'Maple House', counts: { users: 1, plugs: 1 }, entries: 4 });
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 100]! ^= 1;
+    writeFileSync(file, bytes);
+    const bad = run(['verify-backup', '--file', file, '--passphrase-file', pass, '--scratch', scratch]);
+    expect([bad.status, bad.stderr]).toEqual([1, expect.stringContaining('backup_corrupt:')]);
+    expect(readdirSync(scratch)).toEqual([]);
+  });
+
   it('exits 1 with a code for refusals and 2 for bad usage, changing nothing', () => {
     expect(run(['backup', '--data', source, '--passphrase-file', pass, '--out', file]).status).toBe(0);
     const home = otherHome();
