@@ -71,6 +71,30 @@ export interface ZigbeeDeviceEvent {
   at: number;
 }
 
+/**
+ * A device command finished (hub/src/devices/registry.ts): what was asked, by whom and how it
+ * ended (`confirmed` or the error code). The history's command log is built from these.
+ */
+export interface DeviceCommandEvent {
+  deviceId: string;
+  capability: string;
+  value: StateValue;
+  actor: Actor;
+  outcome: string;
+  /** From dispatch to confirmation or failure. */
+  ms: number;
+  at: number;
+}
+
+/** A rule's notify action ran (hub/src/rules/service.ts); the relay pushes it to members' devices. */
+export interface RuleNotifyEvent {
+  ruleId: string;
+  runId: string;
+  message: string;
+  level: string;
+  at: number;
+}
+
 /** Every event on the in-process bus and its payload. Later parts add theirs here. */
 export interface BusEvents {
   'device.state': DeviceStateEvent;
@@ -80,6 +104,8 @@ export interface BusEvents {
   'device.updated': DeviceLifecycleEvent;
   'telemetry.sample': TelemetrySampleEvent;
   'rule.fired': { ruleId: string; at: number };
+  'rule.notify': RuleNotifyEvent;
+  'device.command': DeviceCommandEvent;
   'recording.event': { cameraId: string; kind: string; at: number };
   /**
    * A user was removed, re-roled or had their password reset: every session of theirs ends now
@@ -93,6 +119,7 @@ export interface BusEvents {
   /** The Zigbee network opened (`seconds` left) or closed for joining. */
   'zigbee.permit_join': { permitted: boolean; seconds?: number; at: number };
   'zigbee.device': ZigbeeDeviceEvent;
+  /** A row just written to the audit log: a record for people to read, not a trigger for other parts. */
   audit: AuditEvent;
 }
 

@@ -223,7 +223,9 @@ export class DeviceRegistry {
       outcome = isHubError(err) ? err.code : 'internal_error';
       throw err;
     } finally {
-      this.#audit(actor, 'device.command', deviceId, { capability, value, outcome, ms: this.#deps.clock.now() - started });
+      const at = this.#deps.clock.now();
+      this.#audit(actor, 'device.command', deviceId, { capability, value, outcome, ms: at - started });
+      this.#deps.bus.emit('device.command', { deviceId, capability, value, actor, outcome, ms: at - started, at });
     }
     return this.get(deviceId, actor);
   }

@@ -58,15 +58,8 @@ export class HistoryIngest {
     bus.on(OWNER, 'device.availability', (e) => {
       this.#push(undefined, { at: e.at, deviceId: e.deviceId, kind: 'availability', capability: null, value: e.available, previous: null, actor: null, outcome: null });
     });
-    bus.on(OWNER, 'audit', (e) => {
-      if (e.action !== 'device.command' || !e.target) return;
-      const d = e.details ?? {};
-      this.#push(undefined, {
-        at: e.at, deviceId: e.target, kind: 'command',
-        capability: typeof d.capability === 'string' ? d.capability : null,
-        value: d.value ?? null, previous: null, actor: e.actor,
-        outcome: typeof d.outcome === 'string' ? d.outcome : null,
-      });
+    bus.on(OWNER, 'device.command', (e) => {
+      this.#push(undefined, { at: e.at, deviceId: e.deviceId, kind: 'command', capability: e.capability, value: e.value, previous: null, actor: e.actor, outcome: e.outcome });
     });
   }
 

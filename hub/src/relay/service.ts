@@ -272,12 +272,9 @@ export class RemoteAccess {
     this.#outbox = outbox;
     this.#sync = new StateSync({ bus, clock, registry, homeKey: () => this.identity.homeKey, publish: (blob) => tunnel.sendControl({ type: 'state', blob }) });
     this.#sync.start();
-    // A rule's notify action lands in the audit log; it also goes to members' devices.
-    bus.on('relay.push', 'audit', (event) => {
-      if (event.action !== 'rule.notify') return;
-      const message = String(event.details?.message ?? '');
-      const level = String(event.details?.level ?? 'info');
-      void this.notify({ title: 'Hearth', body: message, level, ruleId: event.target }).then((results) => {
+    // A rule's notify action goes to members' devices.
+    bus.on('relay.push', 'rule.notify', (event) => {
+      void this.notify({ title: 'Hearth', body: event.message, level: event.level, ruleId: event.ruleId }).then((results) => {
         const failed = results.filter((r) => r.code || (r.status !== undefined && r.status >= 300));
         if (failed.length > 0) log.warn({ failed }, 'some notifications were not delivered');
       });

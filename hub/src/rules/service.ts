@@ -295,7 +295,10 @@ export class RulesService {
       state: (deviceId, capability) => device(deviceId)?.state[capability],
       available: (deviceId) => device(deviceId)?.available,
       location: () => this.location(),
-      notify: (ruleId, runId, message, level) => this.#audit({ kind: 'rule', ruleId }, 'rule.notify', ruleId, { message, level, runId }),
+      notify: (ruleId, runId, message, level) => {
+        this.#audit({ kind: 'rule', ruleId }, 'rule.notify', ruleId, { message, level, runId });
+        bus.emit('rule.notify', { ruleId, runId, message, level, at: clock.now() });
+      },
       setRuleEnabled: (ruleId, enabled, actor) => {
         try {
           this.setEnabled(ruleId, enabled, actor);

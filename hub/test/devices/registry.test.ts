@@ -93,11 +93,15 @@ describe('DeviceRegistry', () => {
   it('a command resolves with the device once it confirms, and is audited with its actor', async () => {
     const plug = await addPlug();
     driver.ctx.reportAvailability(plug.id, true);
+    const sent: BusEvents['device.command'][] = [];
+    bus.on('test', 'device.command', (e) => { sent.push(e); });
     const device = await registry.command(plug.id, 'switch', true, member);
     expect(device.state.switch).toBe(true);
     expect(driver.commands).toEqual([{ deviceId: plug.id, capability: 'switch', value: true }]);
     const audit = store.audit.list(10).find((a) => a.action === 'device.command');
     expect(audit).toMatchObject({ actor: member, target: plug.id, details: { capability: 'switch', value: true, outcome: 'confirmed' } });
+    // The command log (history) listens to this event, not to the audit log.
+    expect(sent).toEqual([{ deviceId: plug.id, capability: 'switch', value: true, actor: member, outcome: 'confirmed', ms: 0, at: clock.now() }]);
   });
 
   it('fails with device_timeout when the device never confirms', async () => {

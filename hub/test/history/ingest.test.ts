@@ -51,7 +51,9 @@ describe('history ingest from the bus', () => {
     f.bus.emit('device.state', { deviceId: 'dev_a', capability: 'power', value: 12, previous: 10, at });
     f.bus.emit('device.availability', { deviceId: 'dev_a', available: false, at });
     const actor = { kind: 'user' as const, userId: 'usr_1', username: 'ann', role: 'member' as const };
-    f.bus.emit('audit', { actor, action: 'device.command', target: 'dev_a', details: { capability: 'switch', value: false, outcome: 'device_timeout' }, at });
+    f.bus.emit('device.command', { deviceId: 'dev_a', capability: 'switch', value: false, actor, outcome: 'device_timeout', ms: 5000, at });
+    // The audit log is a record, not the source of the command log.
+    f.bus.emit('audit', { actor, action: 'device.command', target: 'dev_b', details: { capability: 'switch', value: true, outcome: 'confirmed' }, at });
     f.bus.emit('audit', { actor, action: 'room.add', target: 'room_1', at });
     f.service.ingest.flush();
     const rows = f.store.db.prepare('SELECT kind, device_id, capability, value, previous, actor, outcome FROM history_events ORDER BY id').all();

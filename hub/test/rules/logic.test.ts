@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { advance, OWNER, world, type World } from './helpers.ts';
+import type { BusEvents } from '../../src/core/bus.ts';
 
 const command = (device: string, value: unknown, capability = 'switch') => ({ type: 'command', device, capability, value });
 
@@ -70,6 +71,8 @@ describe('rule conditions and actions', () => {
         { type: 'notify', message: 'done', level: 'warning' },
       ],
     });
+    const notes: BusEvents['rule.notify'][] = [];
+    w.bus.on('test', 'rule.notify', (e) => { notes.push(e); });
     await press();
     expect(w.driver.commands.map((c) => c.value)).toEqual([true]);
     await advance(w.clock, 5 * 60_000);
@@ -89,6 +92,8 @@ describe('rule conditions and actions', () => {
     expect(at('actions.3')).toMatchObject({ chose: 1 });
     expect(at('actions.4')).toMatchObject({ passes: 3 });
     expect(w.store.audit.list(5).find((a) => a.action === 'rule.notify')).toMatchObject({ details: { message: 'done', level: 'warning', runId: trace.runId } });
+    // The relay's push listens to this event, not to the audit log.
+    expect(notes).toEqual([{ ruleId: r.id, runId: trace.runId, message: 'done', level: 'warning', at: w.clock.now() }]);
   });
 
   it('wait for a trigger: continues on the event, or on timeout (stops if asked)', async () => {
