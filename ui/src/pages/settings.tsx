@@ -9,6 +9,7 @@ import { useStore } from '../store.ts';
 import { RemoteAccess } from '../remote/remote-access.tsx';
 import { People } from '../components/people/people.tsx';
 import { OwnPassword } from '../components/own-password.tsx';
+import { Backups } from '../components/backups.tsx';
 import { TwoStep } from '../components/two-step.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
 import { FlashPlug } from '../flash/flash-plug.tsx';
@@ -43,6 +44,7 @@ export function Settings() {
           {manages && <MqttUsers />}
           {manages && <PlugFirmware />}
           {manages && <FlashPlug />}
+          {me.role === 'owner' && <Backups />}
           {member && <Storage history={manages} />}
           <RemoteAccess />
         </>
