@@ -95,7 +95,7 @@ function stamp(series: number, s: number): number {
 
 // ---- bulk loading of the past ---------------------------------------------------------------------
 
-interface Layout {
+export interface Layout {
   now: number;
   from: number;
   sliceStart: number;
@@ -119,7 +119,7 @@ function writeBuckets(repo: HistoryRepo, tier: Tier, seriesId: number, rows: Buc
   }
 }
 
-function bulkLoad(service: HistoryService, plugs: number, layout: Layout, log: (l: string) => void): { seconds: number; rawSamples: number } {
+export function bulkLoad(service: HistoryService, plugs: number, layout: Layout, log: (l: string) => void): { seconds: number; rawSamples: number } {
   const started = performance.now();
   const { repo, tiers } = service;
   const { now, from, sliceStart } = layout;
