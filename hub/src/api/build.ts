@@ -27,6 +27,7 @@ import { roomRoutes } from './routes/rooms.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { sceneRoutes } from './routes/scenes.ts';
 import { setupRoutes } from './routes/setup.ts';
+import { handoverRoutes } from './routes/handover.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { userRoutes } from './routes/users.ts';
 import { chooseSubprotocol, terminateStragglers } from './websocket.ts';
@@ -79,7 +80,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (api) => {
-      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, zigbeeRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes, backupRoutes]) {
+      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, zigbeeRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes, backupRoutes, handoverRoutes]) {
         await api.register(plugin, { deps });
       }
     },

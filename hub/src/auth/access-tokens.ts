@@ -21,7 +21,7 @@ export interface AccessClaims {
   generation: number;
 }
 
-const ROLES: readonly string[] = ['owner', 'admin', 'member', 'guest'];
+const ROLES: readonly string[] = ['owner', 'admin', 'member', 'guest', 'installer'];
 
 /**
  * Short-lived bearer tokens: `base64url(JSON claims).base64url(HMAC-SHA256(key, claims part))`.

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.ts';
 import type { UserRow } from '../store/users-repo.ts';
 import { AccessTokens } from './access-tokens.ts';
 import { AccountGuard } from './account-guard.ts';
+import { Handover } from './handover.ts';
 import { LoginLimiter } from './login-limiter.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { checkPassword, checkUsername } from './policy.ts';
@@ -55,6 +56,8 @@ export interface AuthServiceDeps {
 export const SETUP_CODE_MAX_FAILURES = 20;
 /** Wrong setup codes count in the address's login budget under this subject. */
 const SETUP_SUBJECT = '\u0000setup';
+/** Wrong owner invites likewise. */
+const INVITE_SUBJECT = '\u0000owner-invite';
 
 /**
  * People and their sessions: first-run setup of the owner, login with argon2id passwords and a
@@ -74,6 +77,8 @@ export class AuthService {
   readonly users: UserAdmin;
   /** Optional TOTP second factor: setup and confirmation (turning it off is disableTotp, here). */
   readonly twoFactor: TwoFactor;
+  /** Installer → owner handover: owner invites and support grants (handover.ts). */
+  readonly handover: Handover;
   #hasOwner = false;
   readonly #setupCode: SetupCode;
   #setupFailures = 0;
@@ -84,6 +89,7 @@ export class AuthService {
     this.#refresh = new RefreshTokens(deps.store, deps.clock, deps.config.refreshTokenTtlS);
     this.users = new UserAdmin({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.twoFactor = new TwoFactor({ store: deps.store, bus: deps.bus, clock: deps.clock });
+    this.handover = new Handover({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.#setupCode = new SetupCode(deps.dataDir);
     this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
     this.#accounts = new AccountGuard(deps.clock, { slowAfter: deps.config.loginAccountSlowAfter, banAfter: deps.config.loginAccountBanAfter, banS: deps.config.loginBanS });
@@ -116,7 +122,7 @@ export class AuthService {
    * `setup_code_invalid` and counts as a failed login for `address` (so one address is slowed,
    * then refused); after SETUP_CODE_MAX_FAILURES wrong codes in all the code is replaced.
    */
-  async setup(input: { username: string; password: string; setupCode?: string | undefined }, address: string): Promise<Session & { user: PublicUser }> {
+  async setup(input: { username: string; password: string; setupCode?: string | undefined; role?: 'owner' | 'installer' | undefined }, address: string): Promise<Session & { user: PublicUser }> {
     if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
     const delayMs = this.#limiter.begin(address, SETUP_SUBJECT);
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
@@ -130,21 +136,22 @@ export class AuthService {
       }
       throw new HubError('setup_code_invalid', 'the setup code is missing or wrong: read it in the hub log, in DATA/setup-code, or with `hearth-admin setup-code`', { field: 'setupCode' });
     }
-    const result = await this.createOwner(input, 'setup');
+    const result = await this.createOwner(input, 'setup', input.role ?? 'owner');
     this.#limiter.succeeded(address, SETUP_SUBJECT);
     return result;
   }
 
   /**
-   * Creates the first owner. Called by `setup` once the code was checked, and directly by
-   * `hearth-admin create-owner`, which runs on the hub's machine and needs no code.
+   * Creates the first account: the owner, or the installer who hands the home to its owner later
+   * (handover.ts). Called by `setup` once the code was checked, and directly by `hearth-admin
+   * create-owner|create-installer`, which run on the hub's machine and need no code.
    */
-  async createOwner(input: { username: string; password: string }, via: 'setup' | 'console' = 'console'): Promise<Session & { user: PublicUser }> {
+  async createOwner(input: { username: string; password: string }, via: 'setup' | 'console' = 'console', role: 'owner' | 'installer' = 'owner'): Promise<Session & { user: PublicUser }> {
     checkUsername(input.username);
     checkPassword(input.password);
     if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
     const passwordHash = await hashPassword(input.password);
-    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role: 'owner', createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
+    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role, createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
     // Checked again inside the transaction: two setups racing through the hash must not both win.
     this.#deps.store.transaction(() => {
       if (this.#deps.store.users.count() > 0) throw new HubError('already_set_up', 'the hub already has an owner');
@@ -153,6 +160,42 @@ export class AuthService {
     this.#hasOwner = true;
     this.#setupCode.remove();
     this.#audit(actorOf(user), 'user.add', user.id, { username: user.username, role: user.role, via });
+    return { user: publicUser(user), ...this.#startSession(user) };
+  }
+
+  /**
+   * `POST /handover/accept`: the homeowner creates the owner account with the installer's
+   * one-time invite (`owner_invite_invalid` if wrong, spent or expired; counted as a failed login
+   * for `address`). Refused with `already_set_up` once an owner exists. The installer's access then
+   * ends or becomes the invite's support grant (handover.ts).
+   */
+  async acceptOwnerInvite(input: { code: string; username: string; password: string }, address: string): Promise<Session & { user: PublicUser }> {
+    checkUsername(input.username);
+    checkPassword(input.password);
+    if (this.handover.ownerExists()) throw new HubError('already_set_up', 'the home already has an owner');
+    const delayMs = this.#limiter.begin(address, INVITE_SUBJECT);
+    if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
+    const passwordHash = await hashPassword(input.password);
+    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role: 'owner', createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
+    // One transaction: the invite is spent exactly when the owner is made (two accepts racing
+    // through the hash cannot both win, and a taken username leaves the invite usable).
+    let invite;
+    try {
+      invite = this.#deps.store.transaction(() => {
+        if (this.handover.ownerExists()) throw new HubError('already_set_up', 'the home already has an owner');
+        const spent = this.handover.spendInvite(input.code);
+        if (this.#deps.store.users.byUsername(input.username)) throw new HubError('username_taken', 'that username is taken', { field: 'username' });
+        this.#deps.store.users.insert(user);
+        return spent;
+      });
+    } catch (err) {
+      if (isHubError(err, 'owner_invite_invalid')) this.#deps.log.warn({ address }, 'wrong owner invite');
+      throw err;
+    }
+    this.#limiter.succeeded(address, INVITE_SUBJECT);
+    const owner = actorOf(user);
+    this.#audit(owner, 'user.add', user.id, { username: user.username, role: user.role, via: 'owner_invite' });
+    this.handover.handedOver(owner, invite);
     return { user: publicUser(user), ...this.#startSession(user) };
   }
 
@@ -190,6 +233,7 @@ export class AuthService {
     // a session for the old password, and the token must carry the current session generation.
     const current = this.#deps.store.users.byId(user.id);
     if (!current || current.passwordHash !== user.passwordHash) throw wrongCredentials(coded);
+    this.handover.checkAccess(current);
     let factor: 'totp' | 'recovery' | undefined;
     if (current.totpSecret) {
       if (!coded) throw totpRequired();
@@ -307,6 +351,7 @@ export class AuthService {
     }
     const user = this.#deps.store.users.byId(result.userId);
     if (!user) throw rotateError('unknown');
+    this.handover.checkAccess(user);
     return { accessToken: this.#access.issue(user), refreshToken: result.token, expiresIn: this.#access.ttlS };
   }
 
@@ -329,6 +374,7 @@ export class AuthService {
     const user = this.#deps.store.users.byId(claims.userId);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
     if (claims.generation !== user.sessionGeneration) throw new HubError('unauthorized', 'this session was ended; log in again');
+    this.handover.checkAccess(user);
     return { actor: actorOf(user), expiresAt: claims.exp * 1000 };
   }
 

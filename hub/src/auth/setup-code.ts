@@ -60,13 +60,14 @@ export class SetupCode {
   }
 }
 
-/** `ABCD-EFGH-JKMN`: three groups of four, easy to read aloud and type. */
-function newCode(): string {
+/** `ABCD-EFGH-JKMN`: three groups of four, easy to read aloud and type (owner invites use it too). */
+export function newCode(): string {
   const chars = Array.from({ length: LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]!);
   return [chars.slice(0, 4), chars.slice(4, 8), chars.slice(8)].map((g) => g.join('')).join('-');
 }
 
-function normalise(code: string): string {
+/** What is compared: spaces, dashes and case are forgiven (people copy codes by hand). */
+export function normalise(code: string): string {
   return code.toUpperCase().replace(/[\s-]/g, '');
 }
 

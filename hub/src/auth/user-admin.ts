@@ -46,6 +46,7 @@ export class UserAdmin {
   }
 
   async create(actor: UserActor, input: { username: string; password: string; role: Role }): Promise<PublicUser> {
+    notInstaller(actor);
     checkUsername(input.username);
     checkPassword(input.password);
     this.#mayGrant(actor, input.role);
@@ -61,6 +62,7 @@ export class UserAdmin {
   }
 
   async update(actor: UserActor, id: string, input: { role?: Role; password?: string }, revokeRemote: RevokeRemote): Promise<PublicUser> {
+    notInstaller(actor);
     if (input.password !== undefined) checkPassword(input.password);
     const target = this.#target(actor, id);
     const roleChanges = input.role !== undefined && input.role !== target.role;
@@ -95,6 +97,7 @@ export class UserAdmin {
 
   /** Removes the user: refresh tokens (cascade) and remote devices go in the same call. */
   remove(actor: UserActor, id: string, revokeRemote: RevokeRemote): void {
+    notInstaller(actor);
     const target = this.#target(actor, id);
     if (target.id === actor.userId) throw new HubError('self_change_refused', 'you cannot remove yourself; ask another owner');
     this.#deps.store.transaction(() => {
@@ -113,11 +116,14 @@ export class UserAdmin {
     const target = this.#deps.store.users.byId(id);
     if (!target) throw new HubError('user_not_found', 'no such user');
     if (target.role === 'owner' && actor.role !== 'owner') throw new HubError('forbidden', 'only an owner can change an owner');
+    if (target.role === 'installer' && actor.role !== 'owner') throw new HubError('forbidden', "only the owner changes the installer's account");
     return target;
   }
 
   #mayGrant(actor: UserActor, role: Role): void {
     if (role === 'owner' && actor.role !== 'owner') throw new HubError('forbidden', 'only an owner can make an owner');
+    // Installer accounts come only from setup and `hearth-admin create-installer` (handover.ts).
+    if (role === 'installer') throw new HubError('forbidden', 'an installer account is made only at first setup');
   }
 
   /** Inside the transaction: the target is an owner about to stop being one. */
@@ -133,6 +139,14 @@ export class UserAdmin {
   #audit(actor: Actor, action: string, target: string, details: Record<string, unknown>): void {
     recordAudit(this.#deps.store, this.#deps.bus, { actor, action, target, details, at: this.#deps.clock.now() });
   }
+}
+
+/**
+ * An installer sets the home up but makes no accounts: one it made would outlive the handover
+ * (a way back in the owner never agreed to). The owner adds the household after accepting.
+ */
+function notInstaller(actor: UserActor): void {
+  if (actor.role === 'installer') throw new HubError('forbidden', 'an installer does not manage accounts; the owner does after the handover');
 }
 
 const taken = (): HubError => new HubError('username_taken', 'that username is taken', { field: 'username' });

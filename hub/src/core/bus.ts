@@ -6,7 +6,12 @@ export type Actor =
   | { kind: 'rule'; ruleId: string }
   | { kind: 'system'; part: string };
 
-export type Role = 'owner' | 'admin' | 'member' | 'guest';
+/**
+ * `installer`: sets the home up before its owner exists, then hands it over (auth/handover.ts).
+ * Ranked with admin for what it may do; only valid until the owner accepts, or while a support
+ * grant lasts.
+ */
+export type Role = 'owner' | 'admin' | 'member' | 'guest' | 'installer';
 
 export type StateValue = boolean | number | string | null;
 
@@ -56,7 +61,7 @@ export interface PlugUpdateEvent {
 
 export interface UserSessionsEndedEvent {
   userId: string;
-  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed' | 'totp_enabled';
+  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed' | 'totp_enabled' | 'handover' | 'support_revoked';
   at: number;
 }
 

@@ -25,6 +25,12 @@ export const ERROR_STATUS = {
   // DATA/setup-code (or with a wrong one). 403: the caller lacks something only the hub's
   // person has.
   setup_code_invalid: 403,
+  // Handover (hub/src/auth/handover.ts): an owner invite that is wrong, spent or expired; an
+  // installer account after the owner accepted (no support grant, or it ended or was revoked);
+  // a support grant to change where there is none.
+  owner_invite_invalid: 403,
+  installer_access_ended: 403,
+  support_grant_not_found: 404,
   // A request addressed to a name that is not the hub's (hub/src/api/host-check.ts): DNS
   // rebinding, or a name missing from http.allowedHosts. 421 Misdirected Request.
   host_not_allowed: 421,

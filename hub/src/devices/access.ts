@@ -1,7 +1,9 @@
 import type { Actor, Role } from '../core/bus.ts';
 import { HubError } from '../core/errors.ts';
 
-const RANK: Record<Role, number> = { guest: 0, member: 1, admin: 2, owner: 3 };
+// An installer may do what an admin may for setting the home up (rooms, devices, rules,
+// cameras), never what needs the owner; user management refuses it separately (user-admin.ts).
+const RANK: Record<Role, number> = { guest: 0, member: 1, admin: 2, installer: 2, owner: 3 };
 
 /** True if the actor holds at least `role`. Rules and the hub itself act with full rights. */
 export function hasRole(actor: Actor, role: Role): boolean {

@@ -62,10 +62,20 @@ export function migrate(db: Db, migrations: Migration[]): void {
   }
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (migration.version <= current) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    })();
+    // Foreign keys can only be switched outside a transaction; switched back whatever happens.
+    const restoreForeignKeys = migration.foreignKeysOff === true && db.pragma('foreign_keys', { simple: true }) === 1;
+    if (restoreForeignKeys) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(migration.sql);
+        if (migration.foreignKeysOff && (db.pragma('foreign_key_check') as unknown[]).length > 0) {
+          throw new HubError('store_corrupt', `migration ${migration.version} (${migration.name}) left broken references; the database was not changed`);
+        }
+        db.pragma(`user_version = ${migration.version}`);
+      })();
+    } finally {
+      if (restoreForeignKeys) db.pragma('foreign_keys = ON');
+    }
   }
 }
 

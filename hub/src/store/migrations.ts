@@ -6,6 +6,11 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * Rebuilds a table that others reference (SQLite's way to change a CHECK): the runner turns
+   * foreign keys off around it (dropping the old table must not cascade) and checks them after.
+   */
+  foreignKeysOff?: boolean;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -439,6 +444,49 @@ export const MIGRATIONS: Migration[] = [
         code_hash TEXT NOT NULL,
         used_at INTEGER,
         PRIMARY KEY (user_id, code_hash)
+      ) STRICT;
+    `,
+  },  {
+    version: 12,
+    name: 'installer_handover',
+    foreignKeysOff: true,
+    sql: `
+      -- The installer role (issue 15, auth/handover.ts): SQLite cannot change a CHECK in place,
+      -- so the users table is rebuilt with every column it has by now.
+      CREATE TABLE users_new (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'guest', 'installer')),
+        created_at INTEGER NOT NULL,
+        session_generation INTEGER NOT NULL DEFAULT 0,
+        totp_secret TEXT,
+        totp_pending_secret TEXT,
+        totp_last_step INTEGER
+      ) STRICT;
+      INSERT INTO users_new (id, username, password_hash, role, created_at, session_generation, totp_secret, totp_pending_secret, totp_last_step)
+        SELECT id, username, password_hash, role, created_at, session_generation, totp_secret, totp_pending_secret, totp_last_step FROM users;
+      DROP TABLE users;
+      ALTER TABLE users_new RENAME TO users;
+
+      -- One-time owner invites made by the installer: SHA-256 of the code (it has ~59 bits),
+      -- valid until expires_at, spent when used_at is set. support_days: the support grant the
+      -- installer keeps once the owner accepts (0: none).
+      CREATE TABLE owner_invites (
+        id TEXT PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        support_days INTEGER NOT NULL,
+        used_at INTEGER
+      ) STRICT;
+
+      -- After handover an installer account works only while it has an unexpired grant here.
+      CREATE TABLE support_grants (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        granted_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
       ) STRICT;
     `,
   },

@@ -7,6 +7,7 @@ import { DevicesRepo } from './devices-repo.ts';
 import { MqttCredentialsRepo } from './mqtt-credentials-repo.ts';
 import { AuditRepo } from './audit-repo.ts';
 import { SettingsRepo } from './settings-repo.ts';
+import { HandoverRepo } from './handover-repo.ts';
 
 export const DATABASE_FILE = 'hearth.db';
 
@@ -21,6 +22,7 @@ export class Store {
   readonly mqttCredentials: MqttCredentialsRepo;
   readonly audit: AuditRepo;
   readonly settings: SettingsRepo;
+  readonly handover: HandoverRepo;
 
   constructor(db: Db, path: string) {
     this.db = db;
@@ -32,6 +34,7 @@ export class Store {
     this.mqttCredentials = new MqttCredentialsRepo(db);
     this.audit = new AuditRepo(db);
     this.settings = new SettingsRepo(db);
+    this.handover = new HandoverRepo(db);
   }
 
   static open(dataDir: string): Store {

@@ -32,6 +32,8 @@ describe('access control', () => {
       'POST /api/v1/auth/login',
       'POST /api/v1/auth/logout',
       'POST /api/v1/auth/refresh',
+      // No token: only the holder of the installer's one-time owner invite, on the LAN (handover.ts).
+      'POST /api/v1/handover/accept',
       // No token: only the holder of an invite link's key, through the relay (invite_only otherwise).
       'POST /api/v1/remote/invites/redeem',
       'POST /api/v1/setup',

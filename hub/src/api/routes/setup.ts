@@ -9,12 +9,14 @@ const SetupBody = Type.Object(
     password: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
     // Optional in the schema so a missing code is the stable `setup_code_invalid`, not a 400.
     setupCode: Type.Optional(Type.String({ maxLength: 64 })),
+    // `installer`: the first account sets the home up and invites the owner later (handover.ts).
+    role: Type.Optional(Type.Union([Type.Literal('owner'), Type.Literal('installer')])),
   },
   closed,
 );
 
 /**
- * First run: creates the owner and logs them in, given the one-time setup code from the hub's
+ * First run: creates the owner (or, with `role: "installer"`, the installer) and logs them in, given the one-time setup code from the hub's
  * data dir (403 `setup_code_invalid` otherwise). 409 `already_set_up` ever after.
  */
 export const setupRoutes: ApiPlugin = async (app, { deps }) => {
