@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,6 +45,7 @@ export async function createBackup(o: CreateBackupOptions): Promise<CreatedBacku
   const stagingRoot = join(o.dataDir, STAGING_PARENT);
   mkdirSync(stagingRoot, { recursive: true, mode: 0o700 });
   removeStaleStaging(stagingRoot);
+  checkFreeSpace(o, stagingRoot);
   const staging = mkdtempSync(join(stagingRoot, `.staging-${process.pid}-`));
   const partial = `${o.out}.partial`;
   rmSync(partial, { force: true }); // left by a backup killed earlier
@@ -68,6 +69,31 @@ export async function createBackup(o: CreateBackupOptions): Promise<CreatedBacku
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Room kept free on the data dir's disk beyond what the backup itself needs, so a backup never
+ * takes the last bytes the running hub needs for its database and broker state.
+ */
+export const FREE_SPACE_MARGIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Refuses with `backup_storage_full` (nothing written) unless the disks can hold the staging copy
+ * (about the size of the database plus the backed-up files) and the sealed file (about as much
+ * again), with the margin left over on the data dir's disk.
+ */
+function checkFreeSpace(o: CreateBackupOptions, stagingRoot: string): void {
+  const size = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  const db = join(o.dataDir, DATABASE_FILE);
+  const need = size(db) + size(`${db}-wal`) + listDataFiles(o.dataDir).reduce((sum, path) => sum + size(join(o.dataDir, path)), 0);
+  const free = (dir: string): number => {
+    const s = statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  };
+  const sameDisk = statSync(stagingRoot).dev === statSync(dirname(o.out)).dev;
+  const wantHere = need + (sameDisk ? need : 0) + FREE_SPACE_MARGIN_BYTES;
+  if (free(stagingRoot) < wantHere) throw new HubError('backup_storage_full', `the data dir's disk has ${free(stagingRoot)} bytes free; this backup needs about ${wantHere}`, { freeBytes: free(stagingRoot), neededBytes: wantHere });
+  if (!sameDisk && free(dirname(o.out)) < need) throw new HubError('backup_storage_full', `the output's disk has ${free(dirname(o.out))} bytes free; this backup needs about ${need}`, { freeBytes: free(dirname(o.out)), neededBytes: need });
 }
 
 /** Where staging dirs are made: DATA/backups, beside the hub's own backups. */

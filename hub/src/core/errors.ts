@@ -158,6 +158,7 @@ export const ERROR_STATUS = {
   backup_in_progress: 409,
   backup_not_found: 404,
   backup_verify_failed: 500,
+  backup_storage_full: 507,
   restore_would_replace: 409,
   restore_hub_running: 409,
 } as const;

@@ -132,3 +132,35 @@ describe('backup file', () => {
     expect(existsSync(join(tmp.dir, 'r1', 'hearth.db'))).toBe(true);
   });
 });
+
+describe('backup disk space', () => {
+  it('refuses with backup_storage_full, writing nothing, when the data disk cannot hold it with room to spare', async () => {
+    const { mountTmpfs, unmount } = await import('../helpers/tmpfs.ts');
+    const t = tempDir('hearth-backup-full-');
+    const disk = join(t.dir, 'disk');
+    const why = mountTmpfs(disk, 20);
+    if (why) {
+      t.cleanup();
+      console.warn(`skipped: ${why}`);
+      return;
+    }
+    try {
+      const data = join(disk, 'data');
+      seedDataDir(data);
+      // About 1 MB of home: 2 MB for staging and file plus the 16 MiB margin fit in 20 MiB...
+      const out = join(disk, 'home.hbk');
+      // ...until a 4 MB file takes the room.
+      writeFileSync(join(disk, 'filler'), Buffer.alloc(4 << 20));
+      await expect(createBackup({ dataDir: data, out, passphrase: 'pp', kdf: FAST_KDF })).rejects.toMatchObject({ code: 'backup_storage_full' });
+      expect(existsSync(out)).toBe(false);
+      expect(existsSync(`${out}.partial`)).toBe(false);
+      expect(readdirSync(join(data, 'backups'))).toEqual([]);
+      (await import('node:fs')).rmSync(join(disk, 'filler'));
+      await createBackup({ dataDir: data, out, passphrase: 'pp', kdf: FAST_KDF });
+      expect(existsSync(out)).toBe(true);
+    } finally {
+      unmount(disk);
+      t.cleanup();
+    }
+  });
+});
