@@ -7,6 +7,7 @@
  *   hearth-admin backup --data DIR --out FILE --passphrase-file F            (backup/, docs/backup.md)
  *   hearth-admin restore --data DIR --file FILE --passphrase-file F [--replace]
  *   hearth-admin verify-backup --file FILE --passphrase-file F
+ *   hearth-admin create-installer | invite-owner [...]          (handover to the owner: auth/handover-commands.ts)
  * create-owner makes the same checks as `POST /api/v1/setup` (it calls the same AuthService) but
  * needs no setup code: whoever runs it already controls the hub's machine. Exit codes: 0 done,
  * 1 refused (e.g. already_set_up), 2 bad usage.
@@ -15,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthService } from './auth/service.ts';
+import { createInstallerCommand, HANDOVER_USAGE, HandoverUsageError, inviteOwnerCommand } from './auth/handover-commands.ts';
 import { EventBus } from './core/bus.ts';
 import { systemClock } from './core/clock.ts';
 import { validateConfig } from './core/config.ts';
@@ -25,7 +27,7 @@ import { BACKUP_USAGE, backupCommand, restoreCommand, UsageError, verifyCommand 
 import { FLASH_USAGE, flashPlugCommand } from './flash/flash-plug-command.ts';
 import { Store } from './store/store.ts';
 
-const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}\n${BACKUP_USAGE.replace('usage: ', '       ')}`;
+const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}\n${BACKUP_USAGE.replace('usage: ', '       ')}\n${HANDOVER_USAGE.replace('usage: ', '       ')}`;
 
 function fail(code: number, line: string): never {
   process.stderr.write(`hearth-admin: ${line}\n`);
@@ -92,8 +94,11 @@ try {
   else if (command === 'backup') await backupCommand(rest);
   else if (command === 'restore') await restoreCommand(rest);
   else if (command === 'verify-backup') await verifyCommand(rest);
+  else if (command === 'create-installer') await createInstallerCommand(rest);
+  else if (command === 'invite-owner') await inviteOwnerCommand(rest);
   else fail(2, USAGE);
 } catch (err) {
   if (err instanceof UsageError) fail(2, `${err.message}\n${USAGE}`);
+  if (err instanceof HandoverUsageError) fail(2, `${err.message}\n${HANDOVER_USAGE}`);
   fail(1, isHubError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
 }

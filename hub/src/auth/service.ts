@@ -193,6 +193,7 @@ export class AuthService {
       throw err;
     }
     this.#limiter.succeeded(address, INVITE_SUBJECT);
+    this.#setupCode.remove(); // an invite from the console on a fresh hub: the setup code is spent too
     const owner = actorOf(user);
     this.#audit(owner, 'user.add', user.id, { username: user.username, role: user.role, via: 'owner_invite' });
     this.handover.handedOver(owner, invite);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readSetupCode } from '../helpers/http.ts';
 import { harness, type Harness } from './harness.ts';
@@ -103,6 +105,15 @@ describe('handover from installer to owner', () => {
     const again = await accept(replaced, { username: 'mallory', password: 'another passphrase' });
     expect([again.statusCode, again.json().error.code]).toEqual([409, 'already_set_up']);
     expect(h.store.users.list().map((u) => u.username).sort()).toEqual([HOMEOWNER.username, INSTALLER.username].sort());
+  });
+
+  it('an invite made on the console of a fresh hub makes the owner and spends the setup code', async () => {
+    const { code } = h.auth.handover.inviteOwner({ kind: 'system', part: 'console' }, {});
+    expect((await h.call('GET', '/api/v1/rooms')).json().error.code).toBe('setup_required');
+    expect((await accept(code)).statusCode).toBe(201);
+    expect(existsSync(join(h.config.dataDir, 'setup-code'))).toBe(false);
+    const setup = await h.call('POST', '/api/v1/setup', { body: { ...INSTALLER, setupCode: 'ABCD-EFGH-JKMN', role: 'installer' } });
+    expect(setup.json().error.code).toBe('already_set_up');
   });
 
   it('only the installer invites; a support grant is at most 90 days', async () => {

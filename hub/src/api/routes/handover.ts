@@ -32,7 +32,8 @@ export const handoverRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/handover/accept',
     {
-      config: { access: 'public', localOnly: true },
+      // Also before any account exists: `hearth-admin invite-owner` may invite on a fresh hub.
+      config: { access: 'public', beforeSetup: true, localOnly: true },
       schema: { body: AcceptBody, response: { 201: Type.Intersect([Session, Type.Object({ user: User })]) } },
     },
     async (request, reply) => reply.code(201).send(await deps.auth.acceptOwnerInvite(request.body, request.ip)),
