@@ -11,6 +11,8 @@ export interface Clock {
   now(): number;
   /** Runs `fn` once after `ms` milliseconds of this clock's time. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Runs `fn` every `ms` milliseconds of this clock's time until cancelled. */
+  setInterval(fn: () => void, ms: number): TimerHandle;
 }
 
 export const systemClock: Clock = {
@@ -20,6 +22,11 @@ export const systemClock: Clock = {
     handle.unref?.();
     return { cancel: () => clearTimeout(handle) };
   },
+  setInterval(fn, ms) {
+    const handle = setInterval(fn, ms);
+    handle.unref?.();
+    return { cancel: () => clearInterval(handle) };
+  },
 };
 
 interface PendingTimer {
@@ -27,6 +34,8 @@ interface PendingTimer {
   seq: number;
   fn: () => void;
   cancelled: boolean;
+  /** Set for an interval: it is due again this long after each firing. */
+  every?: number;
 }
 
 /** A clock that only moves when told to; timers fire in due order during `advance`. */
@@ -49,6 +58,14 @@ export class ManualClock implements Clock {
     return { cancel: () => { timer.cancelled = true; } };
   }
 
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    // At least 1 ms apart, so that `advance` always terminates.
+    const every = Math.max(1, ms);
+    const timer: PendingTimer = { at: this.#now + every, seq: this.#seq++, fn, cancelled: false, every };
+    this.#timers.push(timer);
+    return { cancel: () => { timer.cancelled = true; } };
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
   advance(ms: number): void {
     const target = this.#now + ms;
@@ -57,8 +74,14 @@ export class ManualClock implements Clock {
         .filter((t) => !t.cancelled && t.at <= target)
         .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!due) break;
-      this.#timers = this.#timers.filter((t) => t !== due);
       this.#now = due.at;
+      if (due.every === undefined) {
+        this.#timers = this.#timers.filter((t) => t !== due);
+      } else {
+        // The same entry stays queued (its handle still cancels it), due again one period later.
+        due.at += due.every;
+        due.seq = this.#seq++;
+      }
       due.fn();
     }
     this.#now = target;

@@ -19,8 +19,8 @@ export interface PushDeliveryDeps {
   control(): ((message: ControlMessage) => void) | null;
 }
 
-/** How long the hub waits for the relay to say what the push service answered. */
-const PUSH_TIMEOUT_MS = 15_000;
+/** How long the hub waits (on the injected clock) for the relay to say what the push service answered. */
+export const PUSH_TIMEOUT_MS = 15_000;
 
 /**
  * Delivers notifications to enrolled devices' Web Push subscriptions through the relay: builds
@@ -71,15 +71,14 @@ export class PushDelivery {
     if (!send) return Promise.resolve({ code: 'relay_offline' });
     const id = this.#nextId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.#deps.clock.setTimeout(() => {
         this.#waiters.delete(id);
         resolve({ code: 'push_timeout' });
       }, PUSH_TIMEOUT_MS);
-      timer.unref();
       this.#waiters.set(id, {
         endpoint: request.endpoint,
         resolve: (result) => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve(result);
         },
       });

@@ -229,6 +229,7 @@ export class RemoteAccess {
       urls: this.relayUrls,
       identity: this.identity,
       log,
+      clock,
       events: {
         connected: () => {
           this.#sendDeviceList();

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { toBase64, fromBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
 import { relayAuthMessage } from '../../../cloud-relay/src/protocol/keys.ts';
 import { parseControl, readTunnelFrame, tunnelFrame, type ControlMessage } from '../../../cloud-relay/src/protocol/relay-messages.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HubIdentity } from './identity.ts';
 
@@ -19,9 +20,13 @@ export interface TunnelOptions {
   identity: HubIdentity;
   log: Logger;
   events: TunnelEvents;
+  /** Times the reconnect back-off, the keep-alive pings and the close grace. */
+  clock: Clock;
   /** Back-off before reconnecting: random in [0, min(maxMs, baseMs * 2^failures)]. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** The jitter's source, in [0, 1) (default Math.random; tests pin it). */
+  random?: () => number;
 }
 
 const PING_INTERVAL_MS = 15_000;
@@ -37,8 +42,8 @@ export class TunnelClient {
   #ws: WebSocket | undefined;
   #failures = 0;
   #urlIndex = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #ping: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
+  #ping: TimerHandle | undefined;
   #stopped = true;
   #ready = false;
 
@@ -57,15 +62,15 @@ export class TunnelClient {
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
-    clearInterval(this.#ping);
+    this.#timer?.cancel();
+    this.#ping?.cancel();
     // close, not terminate: what is queued (the last state snapshot) still goes out first.
     const ws = this.#ws;
     this.#ws = undefined;
     this.#ready = false;
     if (ws) {
       ws.close(1001, 'hub stopping');
-      setTimeout(() => ws.terminate(), 1000).unref();
+      this.#options.clock.setTimeout(() => ws.terminate(), 1000);
     }
   }
 
@@ -113,14 +118,13 @@ export class TunnelClient {
           this.#ready = true;
           this.#failures = 0;
           log.info({ relay: url }, 'relay tunnel up');
-          clearInterval(this.#ping);
+          this.#ping?.cancel();
           // A relay that vanished without a TCP close (network gone) is found by missing pongs.
-          this.#ping = setInterval(() => {
+          this.#ping = this.#options.clock.setInterval(() => {
             if (!alive) return ws.terminate();
             alive = false;
             ws.ping();
           }, PING_INTERVAL_MS);
-          this.#ping.unref();
           this.#options.events.connected();
           return;
         case 'open':
@@ -144,7 +148,7 @@ export class TunnelClient {
       if (this.#ws !== ws) return;
       const wasReady = this.#ready;
       this.#ready = false;
-      clearInterval(this.#ping);
+      this.#ping?.cancel();
       if (wasReady) {
         log.warn({ relay: url }, 'relay tunnel down');
         this.#options.events.disconnected();
@@ -152,10 +156,9 @@ export class TunnelClient {
       if (this.#stopped) return;
       this.#failures += 1;
       this.#urlIndex += 1;
-      const { backoffBaseMs = 500, backoffMaxMs = 30_000 } = this.#options;
+      const { backoffBaseMs = 500, backoffMaxMs = 30_000, random = Math.random } = this.#options;
       const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(this.#failures - 1, 16));
-      this.#timer = setTimeout(() => this.#connect(), Math.random() * ceiling);
-      this.#timer.unref();
+      this.#timer = this.#options.clock.setTimeout(() => this.#connect(), random() * ceiling);
     });
   }
 }

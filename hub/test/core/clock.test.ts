@@ -16,4 +16,26 @@ describe('ManualClock', () => {
     expect(clock.now()).toBe(250);
     expect(clock.pendingTimers()).toBe(0);
   });
+
+  it('fires an interval once per period, interleaved with timeouts, until cancelled', () => {
+    const clock = new ManualClock(0);
+    const fired: string[] = [];
+    const tick = clock.setInterval(() => fired.push(`tick@${clock.now()}`), 100);
+    clock.setTimeout(() => fired.push(`once@${clock.now()}`), 150);
+    clock.advance(350);
+    expect(fired).toEqual(['tick@100', 'once@150', 'tick@200', 'tick@300']);
+    expect(clock.nextDue()).toBe(400);
+    tick.cancel();
+    clock.advance(1000);
+    expect(fired).toHaveLength(4);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('lets an interval cancel itself from inside its callback', () => {
+    const clock = new ManualClock(0);
+    let runs = 0;
+    const handle = clock.setInterval(() => { if (++runs === 3) handle.cancel(); }, 10);
+    clock.advance(1000);
+    expect(runs).toBe(3);
+  });
 });
