@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { SegmentRow } from '../store/recorder-repo.ts';
@@ -57,6 +58,8 @@ export interface ExportLimits {
 export interface RangeExporterDeps {
   root: string;
   log: Logger;
+  /** Stamps each file's last use; `sweep` compares against the same clock. */
+  clock: Clock;
   limits: ExportLimits;
   /** Bytes exports may take on the volume now: free space above the floor and the open segments' reserve. */
   room: () => number;
@@ -124,7 +127,7 @@ export class RangeExporter {
     if (cached && existsSync(path)) {
       this.#counts.cacheHits++;
       this.#files.delete(path);
-      this.#files.set(path, { ...cached, lastUse: Date.now() });
+      this.#files.set(path, { ...cached, lastUse: this.#d.clock.now() });
       return { path, bytes: cached.bytes };
     }
     if (cached) this.#files.delete(path);
@@ -148,7 +151,7 @@ export class RangeExporter {
     this.#counts.runs++;
     const promise = this.#build(path, partial, from, to, segments)
       .then((file) => {
-        this.#files.set(path, { cameraId, bytes: file.bytes, lastUse: Date.now() });
+        this.#files.set(path, { cameraId, bytes: file.bytes, lastUse: this.#d.clock.now() });
         this.#trimCache();
         return file;
       })
@@ -192,7 +195,7 @@ export class RangeExporter {
   }
 
   /**
-   * Removes exports unused for `EXPORT_TTL_MS` (`now`: wall-clock time). Exports of a hub that
+   * Removes exports unused for `EXPORT_TTL_MS` (`now`: the injected clock's time). Exports of a hub that
    * stopped are removed by the next start's reconcile (it empties `exports/`).
    */
   sweep(now: number): number {

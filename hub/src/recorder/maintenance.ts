@@ -44,7 +44,7 @@ export class Maintenance {
       expired += storage.expire(camera.id, now, settings);
       if (camera.mode === 'events') expired += storage.pruneOutsideEvents(camera.id, now, settings.preRollS * 1000);
     }
-    exporter.sweep(Date.now());
+    exporter.sweep(now);
     const { evicted } = guard.enforce();
     this.markClean();
     if (expired) log.info({ expired }, 'recordings past their retention removed');

@@ -88,7 +88,7 @@ export class RecorderService {
     this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
     this.#snapshots = new Snapshots(this.repo, this.root);
     this.#exporter = new RangeExporter({
-      root: this.root, log: deps.log,
+      root: this.root, log: deps.log, clock: deps.clock,
       limits: { perUser: this.#config.exportsPerUser, total: this.#config.exportsTotal, budgetBytes: this.#config.exportBudgetBytes },
       // Only space above the floor and the open segments' reserve, with a margin: an export
       // must never be the reason footage is removed or recording stops.

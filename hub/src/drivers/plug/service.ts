@@ -78,7 +78,7 @@ export class PlugService {
   addFirmware(body: { manifest: unknown; sig: string; image: string }, actor: Actor): FirmwareView {
     const image = Buffer.from(body.image, 'base64');
     if (image.toString('base64') !== body.image) throw new HubError('validation_failed', 'image is the firmware in standard base64', { field: 'image' });
-    const entry = this.#updates().firmware.add(body.manifest, body.sig, image, Date.now());
+    const entry = this.#updates().firmware.add(body.manifest, body.sig, image, this.#deps.clock.now());
     this.#audit(actor, 'plug.firmware_add', `${entry.manifest.model}@${entry.manifest.version}`, { size: entry.manifest.size, sha256: entry.manifest.sha256 });
     return firmwareView(entry);
   }
