@@ -133,8 +133,14 @@ describe('handover from installer to owner', () => {
     const status = (await h.call('GET', '/api/v1/handover', { token: owner })).json();
     expect(status.installers[0].supportGrant).toMatchObject({ active: true, expiresAt: new Date(h.clock.now() + 30 * DAY).toISOString() });
 
-    // Day 30: the grant has ended; a fresh login is refused with the code.
-    h.clock.advance(30 * DAY);
+    // A token taken a minute before the grant ends stops working when it ends, not when it expires.
+    h.clock.advance(30 * DAY - 60_000);
+    const lastMinute = await login(INSTALLER);
+    expect((await h.call('GET', '/api/v1/rooms', { token: lastMinute })).statusCode).toBe(200);
+    h.clock.advance(60_000);
+    const cut = await h.call('GET', '/api/v1/rooms', { token: lastMinute });
+    expect([cut.statusCode, cut.json().error.code]).toEqual([403, 'installer_access_ended']);
+    // A fresh login is refused with the code too.
     const ended = await h.call('POST', '/api/v1/auth/login', { body: INSTALLER });
     expect([ended.statusCode, ended.json().error.code]).toEqual([403, 'installer_access_ended']);
 
