@@ -3,18 +3,23 @@
 # build it (gzip, fast), check its control fields and contents, verify the systemd units, extract
 # it and run the extracted hub on its bundled Node (--config with the packaged hearth.json, ports
 # 0, no mDNS): health ok, the web UI at /, the launcher's Node flags; then the packaged
-# hearth-admin creates the owner in that data dir and the owner logs in; the extracted relay; the
-# maintainer scripts against stubs. Lintian with HEARTH_LINTIAN=1 (findings reported, not failed
-# on). Run by scripts/test; alone: bash packaging/test/deb.test.sh
+# hearth-admin creates the owner in that data dir and the owner logs in; a device over MQTT and a
+# history query (the smoke steps shared with the arm64 test, hub-smoke.sh); the extracted relay;
+# the maintainer scripts against stubs. Lintian with HEARTH_LINTIAN=1 (findings reported, not
+# failed on). Run by scripts/test; alone: bash packaging/test/deb.test.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/lib/env.sh
+source packaging/test/hub-smoke.sh
 hearth_ensure_node
+hearth_ensure_debs curl:curl
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/hearth-deb-test.XXXXXX")"
+smoke_dir="$tmp"
 hub_pid=""
 cleanup() {
   if [ -n "$hub_pid" ] && kill -0 "$hub_pid" 2>/dev/null; then kill "$hub_pid" 2>/dev/null || true; wait "$hub_pid" 2>/dev/null || true; fi
+  smoke_cleanup
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -83,29 +88,9 @@ grep -qx 'User=hearth' "$x/lib/systemd/system/hearth.service" || fail "hearth.se
 
 # --- the extracted hub on its bundled node, with the packaged config (flags override its paths/ports)
 data="$tmp/data"
-"$x/usr/lib/hearth/bin/hearth-hub" --config "$x/etc/hearth/hearth.json" --data "$data" --host 127.0.0.1 \
-  --http-port 0 --mqtt-port 0 --mdns off --log-level info >"$tmp/hub.log" 2>&1 &
-hub_pid=$!
-for _ in $(seq 1 300); do
-  [ -s "$data/ports.json" ] && break
-  kill -0 "$hub_pid" 2>/dev/null || fail "the extracted hub exited"
-  sleep 0.1
-done
-[ -s "$data/ports.json" ] || fail "no $data/ports.json after 30 s"
-port="$("$x/usr/lib/hearth/node/bin/node" -p "require('$data/ports.json').http")"
-base="http://127.0.0.1:$port"
-health="$(curl -sf "$base/api/v1/health")" || fail "GET /api/v1/health"
-"$x/usr/lib/hearth/node/bin/node" -e 'const h = JSON.parse(process.argv[1]); if (h.status !== "ok" || h.version !== process.argv[2]) process.exit(1)' "$health" "$version" ||
-  fail "health: $health"
-ok "extracted hub: GET /api/v1/health -> $health"
-curl -sf "$base/" >"$tmp/index.html" || fail "GET /"
-cmp -s "$tmp/index.html" "$x/usr/lib/hearth/ui/dist/index.html" || fail "/ does not serve the packaged ui/dist/index.html"
-ok "GET / serves the packaged web UI"
-curl -sf -H 'accept-encoding: br' -D "$tmp/entry.headers" -o "$tmp/entry.br" "$base$entry" || fail "GET $entry"
-grep -qi '^content-encoding: br' "$tmp/entry.headers" || fail "$entry is not sent as brotli to a client that accepts it"
-cmp -s "$tmp/entry.br" "$x/usr/lib/hearth/ui/dist$entry.br" || fail "$entry as brotli is not the packaged .br copy"
-ok "GET $entry with Accept-Encoding: br sends the packaged brotli copy"
-node_pid="$(pgrep -P "$hub_pid" || true)"; node_pid="${node_pid:-$hub_pid}"
+smoke_start_hub "$x" "$data" "$tmp/hub.log" 30
+smoke_health_and_ui "$x" "$version"
+node_pid="$(pgrep -P "$smoke_hub_pid" || true)"; node_pid="${node_pid:-$smoke_hub_pid}"
 tr '\0' '\n' <"/proc/$node_pid/cmdline" >"$tmp/cmdline"
 head -n 1 "$tmp/cmdline" | grep -q "^$x/usr/lib/hearth/node/bin/node$" || fail "the hub does not run on the bundled node: $(head -n 1 "$tmp/cmdline")"
 while read -r flag; do
@@ -120,16 +105,16 @@ code="$("$x/usr/bin/hearth-admin" setup-code --data "$data")" || fail "hearth-ad
 [ "$(stat -c %a "$data/setup-code")" = 600 ] || fail "DATA/setup-code is $(stat -c %a "$data/setup-code"), not 600"
 [ "$(stat -c %a "$data")" = 700 ] || fail "the data dir is $(stat -c %a "$data"), not 700"
 nocode="$(curl -s -o "$tmp/nocode.json" -w '%{http_code}' -H 'content-type: application/json' \
-  -d '{"username":"owner","password":"a long passphrase for the deb test"}' "$base/api/v1/setup")"
+  -d '{"username":"owner","password":"a long passphrase for the deb test"}' "$smoke_base/api/v1/setup")"
 [ "$nocode" = 403 ] && grep -q setup_code_invalid "$tmp/nocode.json" || fail "POST /setup without the code answered $nocode: $(cat "$tmp/nocode.json")"
 ok "hearth-admin setup-code prints the first-run code (DATA/setup-code 0600, data dir 0700); /setup without it is 403 setup_code_invalid"
 printf 'a long passphrase for the deb test\n' | "$x/usr/bin/hearth-admin" create-owner --data "$data" --username owner >"$tmp/admin.out" 2>&1 ||
   { cat "$tmp/admin.out" >&2; fail "hearth-admin create-owner"; }
 grep -q 'created owner owner' "$tmp/admin.out" || fail "hearth-admin said: $(cat "$tmp/admin.out")"
 [ ! -e "$data/setup-code" ] || fail "DATA/setup-code is still there once the owner exists"
-login="$(curl -s -o "$tmp/login.json" -w '%{http_code}' -H 'content-type: application/json' \
-  -d '{"username":"owner","password":"a long passphrase for the deb test"}' "$base/api/v1/auth/login")"
-[ "$login" = 200 ] || fail "login as the new owner answered $login: $(cat "$tmp/login.json")"
+login="$(smoke_http POST /api/v1/auth/login '{"username":"owner","password":"a long passphrase for the deb test"}')"
+[ "$login" = 200 ] || fail "login as the new owner answered $login: $(cat "$smoke_out")"
+smoke_token="$(smoke_json "$smoke_out" j.accessToken)"
 set +e
 printf 'another passphrase\n' | "$x/usr/bin/hearth-admin" create-owner --data "$data" --username second >/dev/null 2>&1
 again=$?
@@ -137,11 +122,8 @@ set -e
 [ "$again" = 1 ] || fail "a second create-owner exited $again, not 1 (already_set_up)"
 ok "hearth-admin create-owner (packaged wrapper): owner logs in; a second owner is refused"
 
-kill -TERM "$hub_pid"
-set +e; wait "$hub_pid"; code=$?; set -e
-hub_pid=""
-[ "$code" = 0 ] || fail "the hub exited $code on SIGTERM"
-ok "SIGTERM: the hub stopped cleanly"
+smoke_mqtt_device_history
+smoke_stop_hub
 
 # --- the extracted relay (hearth-relay.service's launcher) serves the packaged web app
 relay_log="$tmp/relay.log"
