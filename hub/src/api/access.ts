@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AuthService, UserActor } from '../auth/service.ts';
+import { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED } from '../auth/ws-close.ts';
 import type { Role } from '../core/bus.ts';
 import { HubError, isHubError } from '../core/errors.ts';
 import { hasRole } from '../devices/access.ts';
@@ -43,9 +44,7 @@ declare module 'fastify' {
   }
 }
 
-/** Close codes in the private range (4000-4999) that mirror HTTP 401/403. */
-export const WS_CLOSE_UNAUTHORIZED = 4401;
-export const WS_CLOSE_FORBIDDEN = 4403;
+export { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED };
 
 type WsHandler = (this: unknown, socket: WebSocket, request: FastifyRequest) => unknown;
 

@@ -1,10 +1,12 @@
 import Type from 'typebox';
 import { PASSWORD_MAX, USERNAME_MAX } from '../auth/policy.ts';
+import { StateValue } from '../devices/schemas.ts';
 
 /** Shapes shared by several resources. Objects are closed: an unknown field is a 400. */
 export const closed = { additionalProperties: false } as const;
 
-export const StateValue = Type.Union([Type.Boolean(), Type.Number(), Type.String({ maxLength: 1024 }), Type.Null()]);
+/** Defined with the devices (rules use it too); re-exported for the routes. */
+export { StateValue };
 
 export const Id = Type.String({ minLength: 1, maxLength: 64 });
 export const IdParams = Type.Object({ id: Id }, closed);

@@ -1,4 +1,4 @@
-import type { Actor, EventBus, Role } from '../core/bus.ts';
+import type { Actor, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import { HubError, isHubError } from '../core/errors.ts';
@@ -16,22 +16,17 @@ import { checkPassword, checkUsername } from './policy.ts';
 import { SetupCode } from './setup-code.ts';
 import { RefreshTokens, rotateError } from './refresh-tokens.ts';
 import { TwoFactor, type SecondFactor } from './two-factor.ts';
+import type { PublicUser, UserActor } from './user-types.ts';
 import { UserAdmin } from './user-admin.ts';
 
-export type UserActor = Extract<Actor, { kind: 'user' }>;
+export type { PublicUser, UserActor };
+
 
 export interface Session {
   accessToken: string;
   refreshToken: string;
   /** Seconds until the access token expires. */
   expiresIn: number;
-}
-
-export interface PublicUser {
-  id: string;
-  username: string;
-  role: Role;
-  createdAt: string;
 }
 
 /** GET /me: the person's own account, with whether two-step login is on. */

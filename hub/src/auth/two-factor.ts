@@ -4,7 +4,7 @@ import { HubError } from '../core/errors.ts';
 import { recordAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/store.ts';
 import type { UserRow } from '../store/users-repo.ts';
-import type { UserActor } from './service.ts';
+import type { UserActor } from './user-types.ts';
 import { matchTotp, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryCodeHash } from './totp.ts';
 
 /** What a login may carry besides the password. */

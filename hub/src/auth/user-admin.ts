@@ -7,7 +7,7 @@ import type { Store } from '../store/store.ts';
 import type { UserRow } from '../store/users-repo.ts';
 import { hashPassword } from './passwords.ts';
 import { checkPassword, checkUsername } from './policy.ts';
-import type { PublicUser, UserActor } from './service.ts';
+import type { PublicUser, UserActor } from './user-types.ts';
 
 export interface UserAdminDeps {
   store: Store;
@@ -31,7 +31,7 @@ export type RevokeRemote = (userId: string) => number;
  * at once: their refresh tokens are revoked, their session generation goes up (so each access
  * token issued before is refused at its next use: service.inspectAccess; it is on the row, so
  * this holds across a restart), and `user.sessions_ended` on the bus closes their open events
- * streams, on the LAN and through the relay (api/event-stream.ts). A removal deletes the row
+ * streams, on the LAN and through the relay (events/event-stream.ts). A removal deletes the row
  * instead of bumping it; a token for a missing user is refused all the same.
  */
 export class UserAdmin {

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { EventStream, type EventStreamDeps } from '../api/event-stream.ts';
+import { EventStream, type EventStreamDeps } from '../events/event-stream.ts';
 import type { AuthService } from '../auth/service.ts';
 import { isHubError } from '../core/errors.ts';
 import type { RemoteDevice } from './remote-devices.ts';

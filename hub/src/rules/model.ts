@@ -1,4 +1,5 @@
 import type { StateValue } from '../core/bus.ts';
+import type { StoredRule } from '../store/rules-repo.ts';
 import type { Duration } from './duration.ts';
 
 /**
@@ -33,13 +34,7 @@ export interface RuleDefinition {
 export const DEFAULT_MAX = 10;
 export const DEFAULT_TRACE_LIMIT = 50;
 
-export interface Rule {
-  id: string;
-  enabled: boolean;
-  version: number;
-  definition: RuleDefinition;
-  createdAt: number;
-  updatedAt: number;
-}
+/** A stored rule (store/rules-repo.ts keeps the rows; this part owns the definition's shape). */
+export type Rule = StoredRule<RuleDefinition>;
 
 export type { Duration, StateValue };

@@ -58,7 +58,7 @@ const DRY_RUN_MAX_SPAN_MS = 31 * 86_400_000;
  * API calls. Every change is a new version with its author; every change is audited.
  */
 export class RulesService {
-  readonly repo: RulesRepo;
+  readonly repo: RulesRepo<RuleDefinition>;
   readonly scenes: ScenesRepo;
   readonly engine: RulesEngine;
   /** Dry runs in progress (bounded by `limits.dryRunConcurrent`). */
@@ -68,7 +68,7 @@ export class RulesService {
 
   constructor(deps: RulesDeps) {
     this.#deps = deps;
-    this.repo = new RulesRepo(deps.store.db);
+    this.repo = new RulesRepo<RuleDefinition>(deps.store.db);
     this.scenes = new ScenesRepo(deps.store.db);
     this.engine = new RulesEngine(this.#host());
   }
@@ -330,6 +330,6 @@ function toSceneView(s: SceneRow): SceneView {
   return { id: s.id, name: s.name, states: s.states, createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString() };
 }
 
-function toVersionView(v: RuleVersionRow): VersionView {
+function toVersionView(v: RuleVersionRow<RuleDefinition>): VersionView {
   return { version: v.version, author: v.author, at: new Date(v.at).toISOString(), note: v.note, definition: v.definition };
 }

@@ -1,12 +1,29 @@
 import type Database from 'better-sqlite3';
 import type { Actor } from '../core/bus.ts';
-import type { Rule, RuleDefinition } from '../rules/model.ts';
 import type { Db } from './db.ts';
 
-export interface RuleVersionRow {
+/**
+ * What the store needs of a rule's definition: its name, for the `name` column. The rest is JSON
+ * whose shape the rules part owns (rules/model.ts instantiates the repo with it), so the store
+ * does not import from the layer above it.
+ */
+export interface StoredDefinition {
+  name: string;
+}
+
+export interface StoredRule<D extends StoredDefinition = StoredDefinition> {
+  id: string;
+  enabled: boolean;
+  version: number;
+  definition: D;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RuleVersionRow<D extends StoredDefinition = StoredDefinition> {
   ruleId: string;
   version: number;
-  definition: RuleDefinition;
+  definition: D;
   author: Actor;
   at: number;
   note: string | null;
@@ -33,12 +50,12 @@ export interface PendingRow {
 
 interface RawRule { id: string; name: string; enabled: number; version: number; definition: string; created_at: number; updated_at: number }
 
-const toRule = (r: RawRule): Rule => ({
-  id: r.id, enabled: r.enabled === 1, version: r.version, definition: JSON.parse(r.definition) as RuleDefinition, createdAt: r.created_at, updatedAt: r.updated_at,
+const toRule = <D extends StoredDefinition>(r: RawRule): StoredRule<D> => ({
+  id: r.id, enabled: r.enabled === 1, version: r.version, definition: JSON.parse(r.definition) as D, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 /** Rules, their versions, traces and restart-surviving work (migration 5). SQL lives only here. */
-export class RulesRepo {
+export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
   readonly #db: Db;
   readonly #insertTrace: Database.Statement;
   readonly #pruneTraces: Database.Statement;
@@ -55,17 +72,17 @@ export class RulesRepo {
     this.#dropPending = db.prepare('DELETE FROM rule_pending WHERE id = ?');
   }
 
-  list(): Rule[] {
-    return (this.#db.prepare('SELECT * FROM rules ORDER BY created_at, id').all() as RawRule[]).map(toRule);
+  list(): StoredRule<D>[] {
+    return (this.#db.prepare('SELECT * FROM rules ORDER BY created_at, id').all() as RawRule[]).map((r) => toRule<D>(r));
   }
 
-  byId(id: string): Rule | undefined {
+  byId(id: string): StoredRule<D> | undefined {
     const row = this.#db.prepare('SELECT * FROM rules WHERE id = ?').get(id) as RawRule | undefined;
-    return row && toRule(row);
+    return row && toRule<D>(row);
   }
 
   /** Stores a new rule or a new version of one, with its version row, in one transaction. */
-  saveVersion(rule: Rule, author: Actor, note: string | null): void {
+  saveVersion(rule: StoredRule<D>, author: Actor, note: string | null): void {
     this.#db.transaction(() => {
       this.#db.prepare(`INSERT INTO rules (id, name, enabled, version, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled, version = excluded.version, definition = excluded.definition, updated_at = excluded.updated_at`)
@@ -83,12 +100,12 @@ export class RulesRepo {
     return this.#db.prepare('DELETE FROM rules WHERE id = ?').run(id).changes > 0;
   }
 
-  versions(ruleId: string): RuleVersionRow[] {
+  versions(ruleId: string): RuleVersionRow<D>[] {
     const rows = this.#db.prepare('SELECT * FROM rule_versions WHERE rule_id = ? ORDER BY version DESC').all(ruleId) as { rule_id: string; version: number; definition: string; author: string; at: number; note: string | null }[];
     return rows.map((r) => ({ ruleId: r.rule_id, version: r.version, definition: JSON.parse(r.definition), author: JSON.parse(r.author), at: r.at, note: r.note }));
   }
 
-  version(ruleId: string, version: number): RuleVersionRow | undefined {
+  version(ruleId: string, version: number): RuleVersionRow<D> | undefined {
     return this.versions(ruleId).find((v) => v.version === version);
   }
 

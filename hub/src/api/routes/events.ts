@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
-import { EventStream } from '../event-stream.ts';
+import { EventStream } from '../../events/event-stream.ts';
 import { closed } from '../schemas.ts';
 
 /** Queued bytes allowed per events client: seconds of a busy home's traffic, then it is dropped. */

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { StateValue } from '../../api/schemas.ts';
+import { StateValue } from '../../devices/schemas.ts';
 
 /** Schema pieces shared by several triggers and conditions. */
 export const DeviceRef = Type.String({ minLength: 1, maxLength: 64 });

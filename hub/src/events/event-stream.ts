@@ -1,11 +1,11 @@
 import type { WebSocket } from 'ws';
 import type { UserActor } from '../auth/service.ts';
+import { WS_CLOSE_UNAUTHORIZED } from '../auth/ws-close.ts';
 import type { BusEventName, BusEvents, EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { hasRole } from '../devices/access.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
-import { WS_CLOSE_UNAUTHORIZED } from './access.ts';
 
 export interface EventStreamDeps {
   bus: EventBus;
