@@ -254,7 +254,7 @@ export class Hub {
         // Identity and enrolled devices: the API's remote routes need them; no network yet.
         name: 'remote',
         start: async () => {
-          this.remote = new RemoteAccess({ store: this.store, bus, clock, log: log.child({ part: 'relay' }), registry: this.registry, auth: this.auth, relay: config.relay, recorder: this.recorder });
+          this.remote = new RemoteAccess({ store: this.store, bus, clock, log: log.child({ part: 'relay' }), registry: this.registry, auth: this.auth, relay: config.relay, limits: config.remote, recorder: this.recorder });
         },
         stop: async () => {},
       },
@@ -319,12 +319,7 @@ export class Hub {
   }
 }
 
-/**
- * The recorder's part of the config file, with HEARTH_RECORDER_SEGMENT_S,
- * HEARTH_RECORDER_BACKOFF_MAX_MS, HEARTH_RECORDER_BUDGET_MB, HEARTH_RECORDER_MIN_FREE_MB,
- * HEARTH_RECORDER_EXPORTS_PER_USER, HEARTH_RECORDER_EXPORTS_TOTAL and HEARTH_RECORDER_EXPORT_MB
- * over it (tests and demos use short segments and fractions of a MB).
- */
+/** The recorder's part of the config (its HEARTH_RECORDER_* variables are read in core/config.ts). */
 function recorderConfig(file: HubConfig['recorder']): Partial<RecorderConfig> {
   return {
     segmentSeconds: file.segmentS,
@@ -334,29 +329,5 @@ function recorderConfig(file: HubConfig['recorder']): Partial<RecorderConfig> {
     exportsPerUser: file.exportsPerUser,
     exportsTotal: file.exportsTotal,
     exportBudgetBytes: Math.floor(file.exportMb * 1024 * 1024),
-    ...recorderConfigFromEnv(),
-  };
-}
-
-function recorderConfigFromEnv(): Partial<RecorderConfig> {
-  const num = (name: string, min: number) => {
-    const value = Number(process.env[name]);
-    return process.env[name] && Number.isFinite(value) && value >= min ? value : undefined;
-  };
-  const segment = num('HEARTH_RECORDER_SEGMENT_S', 1);
-  const backoff = num('HEARTH_RECORDER_BACKOFF_MAX_MS', 100);
-  const budgetMb = num('HEARTH_RECORDER_BUDGET_MB', 0);
-  const minFreeMb = num('HEARTH_RECORDER_MIN_FREE_MB', 0);
-  const perUser = num('HEARTH_RECORDER_EXPORTS_PER_USER', 1);
-  const total = num('HEARTH_RECORDER_EXPORTS_TOTAL', 1);
-  const exportMb = num('HEARTH_RECORDER_EXPORT_MB', 0);
-  return {
-    ...(perUser !== undefined ? { exportsPerUser: Math.floor(perUser) } : {}),
-    ...(total !== undefined ? { exportsTotal: Math.floor(total) } : {}),
-    ...(exportMb !== undefined ? { exportBudgetBytes: Math.floor(exportMb * 1024 * 1024) } : {}),
-    ...(segment !== undefined ? { segmentSeconds: segment } : {}),
-    ...(backoff !== undefined ? { backoffMaxMs: backoff } : {}),
-    ...(budgetMb !== undefined ? { budgetBytes: Math.floor(budgetMb * 1024 * 1024) } : {}),
-    ...(minFreeMb !== undefined ? { minFreeBytes: Math.floor(minFreeMb * 1024 * 1024) } : {}),
   };
 }

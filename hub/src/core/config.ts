@@ -170,6 +170,21 @@ export const ConfigSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
+    /**
+     * What remote access (through the relay, hub/src/relay/) may hold in the hub's memory
+     * (docs/relay-protocol.md "Live view" and "Answers").
+     */
+    remote: Type.Object(
+      {
+        /** Bytes one remote live view may have queued (a few seconds of a 2-4 Mbit/s camera). */
+        liveQueueBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 1024 * 1024 }),
+        /** Bytes one remote session's streamed answers may hold; beyond it `remote_bytes_exceeded`. */
+        sessionAnswerBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+        /** Bytes all remote sessions' answers together may hold. */
+        answerBytes: Type.Integer({ minimum: 1024, maximum: 4 * 1024 * 1024 * 1024, default: 64 * 1024 * 1024 }),
+      },
+      { ...closed, default: {} },
+    ),
   },
   closed,
 );
@@ -223,6 +238,23 @@ const PATHS: Record<string, { path: string[]; integer?: boolean; env: string }> 
   'log-level': { path: ['log', 'level'], env: 'HEARTH_LOG_LEVEL' },
 };
 
+/**
+ * Settings with an environment variable but no flag (tests and demos use short segments,
+ * fractions of a MB and small queues). Like the others they beat the file and lose to nothing.
+ */
+const ENV_ONLY: { env: string; path: string[]; type: 'integer' | 'number' }[] = [
+  { env: 'HEARTH_RECORDER_SEGMENT_S', path: ['recorder', 'segmentS'], type: 'integer' },
+  { env: 'HEARTH_RECORDER_BACKOFF_MAX_MS', path: ['recorder', 'backoffMaxMs'], type: 'integer' },
+  { env: 'HEARTH_RECORDER_BUDGET_MB', path: ['recorder', 'budgetMb'], type: 'number' },
+  { env: 'HEARTH_RECORDER_MIN_FREE_MB', path: ['recorder', 'minFreeMb'], type: 'number' },
+  { env: 'HEARTH_RECORDER_EXPORTS_PER_USER', path: ['recorder', 'exportsPerUser'], type: 'integer' },
+  { env: 'HEARTH_RECORDER_EXPORTS_TOTAL', path: ['recorder', 'exportsTotal'], type: 'integer' },
+  { env: 'HEARTH_RECORDER_EXPORT_MB', path: ['recorder', 'exportMb'], type: 'number' },
+  { env: 'HEARTH_RELAY_LIVE_QUEUE_BYTES', path: ['remote', 'liveQueueBytes'], type: 'integer' },
+  { env: 'HEARTH_RELAY_SESSION_BYTES', path: ['remote', 'sessionAnswerBytes'], type: 'integer' },
+  { env: 'HEARTH_RELAY_ANSWER_BYTES', path: ['remote', 'answerBytes'], type: 'integer' },
+];
+
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): HubConfig {
   let parsed: { values: Record<string, string | boolean | undefined> };
   try {
@@ -235,6 +267,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
   const configFile = (parsed.values.config as string | undefined) ?? env.HEARTH_CONFIG;
   const merged: Record<string, unknown> = configFile ? readConfigFile(resolve(cwd, configFile)) : {};
 
+  for (const spec of ENV_ONLY) {
+    const raw = env[spec.env];
+    if (raw === undefined || raw === '') continue;
+    setPath(merged, spec.path, spec.type === 'integer' ? parseInteger(raw, spec.env) : parseNumber(raw, spec.env));
+  }
   for (const source of ['env', 'flag'] as const) {
     for (const [flag, spec] of Object.entries(PATHS)) {
       const raw = source === 'env' ? env[spec.env] : (parsed.values[flag] as string | undefined);
@@ -301,6 +338,11 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 function parseInteger(raw: string, name: string): number {
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`config: ${name} must be a whole number (got '${raw}')`);
+  return Number(raw.trim());
+}
+
+function parseNumber(raw: string, name: string): number {
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(`config: ${name} must be a number (got '${raw}')`);
   return Number(raw.trim());
 }
 

@@ -15,10 +15,10 @@ import type { StreamedResponse } from './remote-requests.ts';
 
 /** Bytes of one answer queued for the tunnel before the hub stops reading the route's body. */
 export const ANSWER_QUEUE_BYTES = 256 * 1024;
-/** Bytes one session's answers may hold at once (8 MiB). Tests lower it. */
-export const SESSION_ANSWER_BYTES = Number(process.env.HEARTH_RELAY_SESSION_BYTES) || 8 * 1024 * 1024;
-/** Bytes all remote answers together may hold (64 MiB: eight sessions at their bound). */
-export const HUB_ANSWER_BYTES = Number(process.env.HEARTH_RELAY_ANSWER_BYTES) || 64 * 1024 * 1024;
+/** Bytes one session's answers may hold at once (8 MiB) unless config `remote.sessionAnswerBytes` says otherwise. */
+export const SESSION_ANSWER_BYTES = 8 * 1024 * 1024;
+/** Bytes all remote answers together may hold (64 MiB: eight sessions at their bound) unless config `remote.answerBytes` says otherwise. */
+export const HUB_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** The two bounds an answer is held to (tests give smaller ones). */
 export interface AnswerLimits {

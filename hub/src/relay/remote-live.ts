@@ -22,8 +22,11 @@ import type { RemoteDevice } from './remote-devices.ts';
  * delaying any other stream of the session.
  */
 
-/** Bytes one live stream may have queued (1 MiB: a few seconds of a 2-4 Mbit/s camera). Tests lower it. */
-export const LIVE_QUEUE_LIMIT = Number(process.env.HEARTH_RELAY_LIVE_QUEUE_BYTES) || 1024 * 1024;
+/**
+ * Bytes one live stream may have queued unless the config says otherwise (`remote.liveQueueBytes`,
+ * env HEARTH_RELAY_LIVE_QUEUE_BYTES): 1 MiB, a few seconds of a 2-4 Mbit/s camera. Tests lower it.
+ */
+export const LIVE_QUEUE_LIMIT = 1024 * 1024;
 
 /** Figures for `/metrics`: live streams through the relay since the hub started. */
 export const remoteLiveStats = {
@@ -125,6 +128,8 @@ export interface RemoteLiveDeps {
   bus: EventBus;
   clock: Clock;
   recorder: RecorderService | undefined;
+  /** `remote.liveQueueBytes` from the config (default LIVE_QUEUE_LIMIT). */
+  liveQueueBytes?: number | undefined;
 }
 
 /**
@@ -156,7 +161,7 @@ export function watchRemote(deps: RemoteLiveDeps, device: RemoteDevice, body: { 
       started = true;
       sink.start();
     };
-    const viewer = new RemoteLiveViewer({ ...sink, push: (frame) => { startOnce(); sink.push(frame); } });
+    const viewer = new RemoteLiveViewer({ ...sink, push: (frame) => { startOnce(); sink.push(frame); } }, deps.liveQueueBytes ?? LIVE_QUEUE_LIMIT);
     unwatch = deps.recorder.watch(body.camera, viewer, stream);
     startOnce();
     remoteLiveStats.streamsStarted++;

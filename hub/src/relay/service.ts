@@ -7,6 +7,7 @@ import { sealToDevice } from '../../../cloud-relay/src/protocol/state-blob.ts';
 import type { AuthService, UserActor } from '../auth/service.ts';
 import type { EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { HubConfig } from '../core/config.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { hasRole } from '../devices/access.ts';
@@ -35,6 +36,8 @@ export interface RemoteAccessDeps {
   auth: AuthService;
   /** `relay` from the config: one URL or several separated by commas (tried in turn). */
   relay: string | null;
+  /** `remote` from the config: what live views and answers may hold (defaults when absent, as in API unit tests). */
+  limits?: HubConfig['remote'];
   /** Cameras, for live views through the relay (remote-live.ts); absent in API unit tests. */
   recorder?: RecorderService;
 }
@@ -252,8 +255,9 @@ export class RemoteAccess {
               tunnel.sendControl({ type: 'close', session: id, code });
             },
             run: (device, request) => startRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
+            answerLimits: { session: this.#deps.limits?.sessionAnswerBytes, hub: this.#deps.limits?.answerBytes },
             subscribe: (device, token, sink) => device.invite ? inviteCannotSubscribe(sink) : subscribeRemote(auth, { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 }, device, token, sink),
-            live: (device, body, sink) => device.invite ? inviteCannotSubscribe(sink) : watchRemote({ auth, bus, clock, recorder: this.#deps.recorder }, device, body, sink),
+            live: (device, body, sink) => device.invite ? inviteCannotSubscribe(sink) : watchRemote({ auth, bus, clock, recorder: this.#deps.recorder, liveQueueBytes: this.#deps.limits?.liveQueueBytes }, device, body, sink),
           }));
         },
         close: (id) => {

@@ -63,6 +63,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--config', file], {})).toThrowError(/unknown key 'recorder\.retentionDays'/);
   });
 
+  it('reads the recorder and remote-access variables over the file (HEARTH_RECORDER_*, HEARTH_RELAY_*_BYTES)', () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'c.json');
+    expect(loadConfig([], {}).remote).toEqual({ liveQueueBytes: 1024 * 1024, sessionAnswerBytes: 8 * 1024 * 1024, answerBytes: 64 * 1024 * 1024 });
+    writeFileSync(file, JSON.stringify({ recorder: { segmentS: 6, exportsTotal: 8, minFreeMb: 2048 }, remote: { liveQueueBytes: 500_000, answerBytes: 9_000_000 } }));
+    const env = {
+      HEARTH_RECORDER_SEGMENT_S: '2', HEARTH_RECORDER_BACKOFF_MAX_MS: '1000', HEARTH_RECORDER_BUDGET_MB: '0.5', HEARTH_RECORDER_MIN_FREE_MB: '0',
+      HEARTH_RECORDER_EXPORTS_PER_USER: '1', HEARTH_RECORDER_EXPORT_MB: '1.5',
+      HEARTH_RELAY_LIVE_QUEUE_BYTES: '98304', HEARTH_RELAY_SESSION_BYTES: '1048576',
+    };
+    const c = loadConfig(['--config', file], env);
+    expect(c.recorder).toEqual({ segmentS: 2, backoffMaxMs: 1000, budgetMb: 0.5, minFreeMb: 0, exportsPerUser: 1, exportsTotal: 8, exportMb: 1.5 });
+    expect(c.remote).toEqual({ liveQueueBytes: 98_304, sessionAnswerBytes: 1_048_576, answerBytes: 9_000_000 });
+    expect(loadConfig([], { HEARTH_RELAY_ANSWER_BYTES: '2097152', HEARTH_RECORDER_EXPORTS_TOTAL: '3' })).toMatchObject({ remote: { answerBytes: 2_097_152 }, recorder: { exportsTotal: 3 } });
+    // A bad value is refused naming the variable or the key, not silently replaced by the default.
+    expect(() => loadConfig([], { HEARTH_RELAY_LIVE_QUEUE_BYTES: '1MB' })).toThrowError(/HEARTH_RELAY_LIVE_QUEUE_BYTES/);
+    expect(() => loadConfig([], { HEARTH_RECORDER_SEGMENT_S: '1.5' })).toThrowError(/HEARTH_RECORDER_SEGMENT_S/);
+    expect(() => loadConfig([], { HEARTH_RECORDER_EXPORT_MB: '-2' })).toThrowError(/HEARTH_RECORDER_EXPORT_MB/);
+    expect(() => loadConfig([], { HEARTH_RECORDER_SEGMENT_S: '0' })).toThrowError(/recorder\.segmentS/);
+    expect(() => loadConfig([], { HEARTH_RELAY_SESSION_BYTES: '10' })).toThrowError(/remote\.sessionAnswerBytes/);
+  });
+
   it('rejects unknown keys and wrong types in the file, naming the key', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);

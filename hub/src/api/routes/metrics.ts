@@ -1,7 +1,7 @@
 import type { ApiPlugin } from '../deps.ts';
 import { metricName, MetricsText, type ApiMetrics } from '../metrics.ts';
-import { LIVE_QUEUE_LIMIT, remoteLiveStats } from '../../relay/remote-live.ts';
-import { HUB_ANSWER_BYTES, SESSION_ANSWER_BYTES, remoteAnswerStats, remoteAnswersHeld } from '../../relay/remote-answer.ts';
+import { remoteLiveStats } from '../../relay/remote-live.ts';
+import { remoteAnswerStats, remoteAnswersHeld } from '../../relay/remote-answer.ts';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const GAUGE_STATS = /^(clients|connections|persistent|retained|queued|pending|subscriptions)/;
@@ -64,7 +64,7 @@ export const metricsRoutes = (metrics: ApiMetrics): ApiPlugin => async (app, { d
       .add('hearth_remote_live_fragments_queued_total', 'counter', 'Live fragments queued for remote viewers.', live.fragmentsQueued)
       .add('hearth_remote_live_fragments_dropped_total', 'counter', 'Live fragments dropped for remote viewers that did not keep up (up to the next keyframe).', live.fragmentsDropped)
       .add('hearth_remote_live_queued_bytes_max', 'gauge', 'The most bytes one remote live view had queued at once since start.', live.queuedBytesMax)
-      .add('hearth_remote_live_queue_limit_bytes', 'gauge', 'Bytes one remote live view may have queued.', LIVE_QUEUE_LIMIT);
+      .add('hearth_remote_live_queue_limit_bytes', 'gauge', 'Bytes one remote live view may have queued.', deps.config.remote.liveQueueBytes);
     const answers = remoteAnswerStats;
     text
       .add('hearth_remote_answers_total', 'counter', 'Answers to remote requests streamed through the relay.', answers.answers)
@@ -72,8 +72,8 @@ export const metricsRoutes = (metrics: ApiMetrics): ApiPlugin => async (app, { d
       .add('hearth_remote_answers_refused_total', 'counter', 'Remote answers refused with remote_bytes_exceeded (over the session byte bound).', answers.refused)
       .add('hearth_remote_answer_held_bytes', 'gauge', 'Bytes remote answers hold right now (queued for the tunnel, or written and not read).', remoteAnswersHeld())
       .add('hearth_remote_answer_held_bytes_max', 'gauge', "The most bytes one remote session's answers held at once since start (queued, or written and not read).", answers.heldBytesMax)
-      .add('hearth_remote_answer_session_limit_bytes', 'gauge', "Bytes one remote session's answers may hold.", SESSION_ANSWER_BYTES)
-      .add('hearth_remote_answer_limit_bytes', 'gauge', 'Bytes all remote answers together may hold.', HUB_ANSWER_BYTES);
+      .add('hearth_remote_answer_session_limit_bytes', 'gauge', "Bytes one remote session's answers may hold.", deps.config.remote.sessionAnswerBytes)
+      .add('hearth_remote_answer_limit_bytes', 'gauge', 'Bytes all remote answers together may hold.', deps.config.remote.answerBytes);
     return reply.type(CONTENT_TYPE).send(text.toString());
   });
 };
