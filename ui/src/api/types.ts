@@ -10,7 +10,7 @@ export interface Session {
 export interface User {
   id: string;
   username: string;
-  role: 'owner' | 'admin' | 'member' | 'guest';
+  role: 'owner' | 'admin' | 'member' | 'guest' | 'installer';
   createdAt: string;
   /** Two-step login on (only in GET /me, the person's own account). */
   totp?: boolean;

@@ -104,7 +104,7 @@ export function PlugUpdate(props: { device: Device }) {
   const [admin, setAdmin] = useState(false);
   useEffect(() => {
     if (device.driver !== 'plug') return;
-    void api<User>('GET', '/me').then((me) => setAdmin(me.role === 'owner' || me.role === 'admin'), () => setAdmin(false));
+    void api<User>('GET', '/me').then((me) => setAdmin(me.role === 'owner' || me.role === 'admin' || me.role === 'installer'), () => setAdmin(false));
   }, [device.driver]);
   if (device.driver !== 'plug' || !admin) return null;
   return <PlugUpdateCard deviceId={device.id} available={device.available} />;

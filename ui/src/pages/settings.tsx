@@ -10,6 +10,7 @@ import { RemoteAccess } from '../remote/remote-access.tsx';
 import { People } from '../components/people/people.tsx';
 import { OwnPassword } from '../components/own-password.tsx';
 import { Backups } from '../components/backups.tsx';
+import { Handover } from '../components/handover.tsx';
 import { TwoStep } from '../components/two-step.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
 import { FlashPlug } from '../flash/flash-plug.tsx';
@@ -26,7 +27,8 @@ export function Settings() {
   const [me, setMe] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => void api<User>('GET', '/me').then(setMe, (err) => setError(plainMessage(err))), []);
-  const manages = me !== null && (me.role === 'owner' || me.role === 'admin');
+  // The installer sets the home up like an admin, but the hub refuses it account management.
+  const manages = me !== null && (me.role === 'owner' || me.role === 'admin' || me.role === 'installer');
   const member = me !== null && me.role !== 'guest';
   return (
     <>
@@ -37,7 +39,8 @@ export function Settings() {
       {me && (
         <>
           {member && <HomeForm editable={manages} />}
-          {manages && <People me={me} />}
+          {manages && me.role !== 'installer' && <People me={me} />}
+          {(me.role === 'installer' || me.role === 'owner') && <Handover me={me} />}
           <OwnPassword />
           <TwoStep on={me.totp === true} onChange={(totp) => setMe({ ...me, totp })} />
           {manages && <Rooms />}

@@ -3,7 +3,7 @@ import type { User } from '../../api/types.ts';
 
 export type Role = User['role'];
 
-export const ROLE_NAMES: Record<Role, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', guest: 'Guest' };
+export const ROLE_NAMES: Record<Role, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', guest: 'Guest', installer: 'Installer' };
 
 /** The roles `actor` may give: only an owner makes an owner (the hub checks it too). */
 export function grantable(actor: Role): Role[] {

@@ -1,0 +1,68 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSetupCode } from '../../hub/test/helpers/http.ts';
+import { openBrowser, type Browser } from './helpers/browser.ts';
+import { api, startTestHub, type TestHome } from './helpers/home.ts';
+
+const INSTALLER = { username: 'fitter', password: 'installer passphrase' };
+const HOMEOWNER = { username: 'alex', password: 'homeowner passphrase' };
+
+/**
+ * Settings → Handover against the real hub: the installer makes the owner invite in the page (a
+ * bad number of days explained at its field), the homeowner accepts the code shown there, then
+ * the owner's Settings shows the installer's support access, which the owner ends; the installer
+ * is refused from then on.
+ */
+describe('Settings → Handover', () => {
+  let home: TestHome;
+  let installer: Browser;
+  let owner: Browser;
+
+  const logIn = async (page: Page, who: { username: string; password: string }) => {
+    await page.getByLabel('Username').fill(who.username);
+    await page.getByLabel('Password').fill(who.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+  };
+
+  beforeAll(async () => {
+    home = await startTestHub();
+    const setup = await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: { ...INSTALLER, role: 'installer', setupCode: readSetupCode(home.dataDir) } });
+    expect(setup.status).toBe(201);
+    installer = await openBrowser();
+    owner = await openBrowser();
+  });
+  afterAll(async () => {
+    await owner?.close();
+    await installer?.close();
+    await home?.cleanup();
+  });
+
+  it('the installer invites the owner; the owner sees and ends the support access', async () => {
+    const { page } = installer;
+    await page.goto(`${home.hub.baseUrl}/#/settings`);
+    await logIn(page, INSTALLER);
+    await page.getByRole('heading', { name: 'Hand the home over' }).waitFor();
+    await page.getByRole('heading', { name: 'Rooms', exact: true }).waitFor();
+    expect(await page.getByRole('heading', { name: 'People', exact: true }).count()).toBe(0);
+    await page.getByLabel('Support access after handover (days)').fill('365');
+    await page.getByRole('button', { name: 'Make the owner invite' }).click();
+    await page.getByText('Support access is 0 to 90 whole days.').waitFor();
+    await page.getByLabel('Support access after handover (days)').fill('14');
+    await page.getByRole('button', { name: 'Make the owner invite' }).click();
+    const code = (await page.getByTestId('owner-invite-code').textContent())!;
+
+    const accepted = await api(home.hub.baseUrl, 'POST', '/api/v1/handover/accept', { body: { code, ...HOMEOWNER } });
+    expect(accepted.status).toBe(201);
+
+    const o = owner.page;
+    await o.goto(`${home.hub.baseUrl}/#/settings`);
+    await logIn(o, HOMEOWNER);
+    await o.getByRole('heading', { name: 'Installer access' }).waitFor();
+    await o.getByText(/fitter: support access until/).waitFor();
+    await o.getByRole('button', { name: 'End access for fitter' }).click();
+    await o.getByText('fitter: no access').waitFor();
+
+    const login = await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: INSTALLER });
+    expect([login.status, login.body.error.code]).toEqual([403, 'installer_access_ended']);
+  }, 120_000);
+});
