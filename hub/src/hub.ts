@@ -301,6 +301,7 @@ export class Hub {
           this.#mdns = new Mdns({
             interfaces,
             log: log.child({ part: 'mdns' }),
+            clock,
             advertise: () => [
               { name: hubInstanceName(), type: 'hearth', port: ports.http, txt: { version: HUB_VERSION, api: '/api/v1' } },
               { name: hubInstanceName(), type: 'mqtt', port: ports.mqtt },

@@ -2,6 +2,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import type { EventEmitter } from 'node:events';
 import ciao, { type CiaoService, type Responder } from '@homebridge/ciao';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 
@@ -33,6 +34,8 @@ export interface MdnsOptions {
   /** `on` (every interface), or interface names; `off` never builds this part. */
   interfaces: string[] | 'all';
   log: Logger;
+  /** Times the re-queries and sweeps and stamps when each instance was last heard. */
+  clock: Clock;
   advertise: () => Advertisement[];
   browse: BrowseSpec[];
   /** How often to ask again, so answers refresh what we know (RFC 6762 §5.2 cache maintenance). */
@@ -85,7 +88,7 @@ export class Mdns {
   #services: CiaoService[] = [];
   #bonjours: Bonjour[] = [];
   #browsers: { spec: BrowseSpec; browser: Browser; fullType: string; tracked: Map<string, Tracked> }[] = [];
-  #timers: NodeJS.Timeout[] = [];
+  #timers: TimerHandle[] = [];
 
   constructor(options: MdnsOptions) {
     this.#options = options;
@@ -117,15 +120,14 @@ export class Mdns {
       for (const spec of this.#options.browse) this.#browse(bonjour, socket, spec);
     }
 
-    const requery = setInterval(() => { for (const b of this.#browsers) b.browser.update(); }, this.#options.requeryMs ?? DEFAULT_REQUERY_MS);
-    const sweep = setInterval(() => this.#sweep(), this.#options.sweepMs ?? 5_000);
-    requery.unref();
-    sweep.unref();
+    const { clock } = this.#options;
+    const requery = clock.setInterval(() => { for (const b of this.#browsers) b.browser.update(); }, this.#options.requeryMs ?? DEFAULT_REQUERY_MS);
+    const sweep = clock.setInterval(() => this.#sweep(), this.#options.sweepMs ?? 5_000);
     this.#timers.push(requery, sweep);
   }
 
   async stop(): Promise<void> {
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) t.cancel();
     this.#timers = [];
     for (const b of this.#browsers) b.browser.stop();
     this.#browsers = [];
@@ -147,7 +149,7 @@ export class Mdns {
 
     const seen = (service: Service) => {
       const sighting = toSighting(service);
-      tracked.set(lower(service.fqdn), { sighting, lastSeen: Date.now(), ttlMs: this.#lifetimeMs(service.ttl ?? 120) });
+      tracked.set(lower(service.fqdn), { sighting, lastSeen: this.#options.clock.now(), ttlMs: this.#lifetimeMs(service.ttl ?? 120) });
       spec.up(sighting);
     };
     browser.on('up', seen);
@@ -163,7 +165,7 @@ export class Mdns {
         const fqdn = lower(rr.data);
         const known = tracked.get(fqdn);
         if (known) {
-          known.lastSeen = Date.now();
+          known.lastSeen = this.#options.clock.now();
           known.ttlMs = this.#lifetimeMs(rr.ttl);
           continue;
         }
@@ -184,7 +186,7 @@ export class Mdns {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = this.#options.clock.now();
     for (const { spec, tracked } of this.#browsers) {
       for (const [fqdn, t] of tracked) {
         if (now > t.lastSeen + t.ttlMs) {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Mdns, type Sighting } from '../../src/mdns/mdns.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -22,6 +23,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('mDNS browsing: freshness', () => {
     mdns = new Mdns({
       interfaces: ['lo'],
       log: createLogger({ level: 'silent' }),
+      clock: systemClock,
       advertise: () => [],
       browse: [{ type: 'hearth-plug', up: (s: Sighting) => log.push({ kind: 'up', name: s.name }), down: (name) => log.push({ kind: 'down', name }) }],
       requeryMs: 400,
