@@ -158,7 +158,7 @@ export class Hub {
       {
         name: 'devices',
         start: async () => {
-          this.registry = new DeviceRegistry({ store: this.store, bus, clock, log: log.child({ part: 'devices' }), commandTimeoutMs: config.devices.commandTimeoutMs });
+          this.registry = new DeviceRegistry({ store: this.store, bus, clock, log: log.child({ part: 'devices' }), commandTimeoutMs: config.devices.commandTimeoutMs, telemetryFlushMs: config.history.flushIntervalMs });
           this.registry.registerDriver(new MqttDeviceDriver(this.broker));
           const signKey = loadHubSignKey(this.store.settings);
           const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) =>

@@ -100,8 +100,14 @@ export const ConfigSchema = Type.Object(
     /** Telemetry and event history (hub/src/history/); sized for an SD card by default. */
     history: Type.Object(
       {
-        /** An ingest batch is written at least this often... */
-        flushIntervalMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+        /**
+         * The telemetry loss window (docs/writes.md): telemetry samples, and each device's latest
+         * reading in its state, are written at least this often... A power cut loses at most this
+         * much of them; 30 s keeps 50 plugs at 1 Hz within the SD card's write budget.
+         */
+        flushIntervalMs: Type.Integer({ minimum: 50, maximum: 600_000, default: 30_000 }),
+        /** ...and a batch holding a state change, availability change or command within this. */
+        eventFlushMs: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
         /** ...or as soon as it holds this many rows. A power cut loses at most the open batch. */
         flushRows: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
         /** Rollups, packing, retention and thinning run in slices of at most sliceMs this often. */

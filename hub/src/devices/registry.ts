@@ -10,6 +10,7 @@ import { hasRole, requireRole } from './access.ts';
 import { CAPABILITIES, checkValue, isKnownCapability } from './capabilities.ts';
 import type { Driver, DriverContext } from './driver.ts';
 import { PendingCommands } from './pending-commands.ts';
+import { TelemetryStateWriter } from './telemetry-state.ts';
 import { toDeviceView, toRoomView, type DeviceView, type RoomView } from './views.ts';
 
 export type { DeviceView, RoomView } from './views.ts';
@@ -20,6 +21,8 @@ export interface RegistryDeps {
   clock: Clock;
   log: Logger;
   commandTimeoutMs: number;
+  /** Latest telemetry readings are written to device_state this often (telemetry-state.ts); 0 = at once. */
+  telemetryFlushMs?: number;
 }
 
 export interface CreateDeviceInput {
@@ -49,11 +52,14 @@ export class DeviceRegistry {
   readonly #drivers = new Map<string, Driver>();
   readonly #devices = new Map<string, LiveDevice>();
   readonly #pending: PendingCommands;
+  readonly #telemetryState: TelemetryStateWriter | undefined;
   #started: Driver[] = [];
 
   constructor(deps: RegistryDeps) {
     this.#deps = deps;
     this.#pending = new PendingCommands(deps.clock);
+    const flushMs = deps.telemetryFlushMs ?? 0;
+    if (flushMs > 0) this.#telemetryState = new TelemetryStateWriter(deps.store.devices, deps.clock, deps.log, flushMs);
   }
 
   registerDriver(driver: Driver): void {
@@ -80,6 +86,8 @@ export class DeviceRegistry {
     }
     this.#started = [];
     for (const id of this.#devices.keys()) this.#pending.failDevice(id, new HubError('not_ready', 'the hub is stopping'));
+    // A clean stop loses no reading.
+    this.#telemetryState?.flush();
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -183,6 +191,7 @@ export class DeviceRegistry {
     const driver = this.#drivers.get(device.row.driver);
     // Revoke first (credentials, subscriptions), so a removed device can do nothing more.
     await driver?.deviceRemoved?.(device.row);
+    this.#telemetryState?.forget(id);
     this.#deps.store.devices.delete(id);
     this.#devices.delete(id);
     this.#pending.failDevice(id, new HubError('device_not_found', `device ${id} was removed`));
@@ -295,7 +304,9 @@ export class DeviceRegistry {
       }
       if (!previous || previous.value !== value || CAPABILITIES[capability]?.event) {
         device.state.set(capability, { value, at });
-        this.#deps.store.devices.saveState({ deviceId, capability, value, updatedAt: at });
+        const row = { deviceId, capability, value, updatedAt: at };
+        if (this.#telemetryState && CAPABILITIES[capability]?.telemetry) this.#telemetryState.mark(row);
+        else this.#deps.store.devices.saveState(row);
         this.#deps.bus.emit('device.state', { deviceId, capability, value, previous: previous?.value, at });
       }
       this.#pending.reported(deviceId, capability, value);

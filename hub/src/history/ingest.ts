@@ -12,6 +12,8 @@ export interface IngestOptions {
   clock: Clock;
   log: Logger;
   flushIntervalMs: number;
+  /** A batch holding a discrete event (state change, availability, command) is written within this; default flushIntervalMs. */
+  eventFlushMs?: number;
   flushRows: number;
 }
 
@@ -28,9 +30,11 @@ const OWNER = 'history';
 /**
  * Takes every telemetry sample and device event off the bus into an in-memory batch and writes
  * the batch in one transaction when it is `flushIntervalMs` old or holds `flushRows` rows,
- * whichever comes first. One transaction per batch is what makes 1 Hz from many plugs cheap on
- * an SD card; the price is the loss window: a power cut or kill -9 loses at most the open batch
- * (≤ flushIntervalMs of data), never anything already flushed, because each flush commits.
+ * whichever comes first; a batch holding a discrete event (state change, availability, command)
+ * is written within `eventFlushMs`, with whatever samples it holds. One transaction per batch is
+ * what makes 1 Hz from many plugs cheap on an SD card (docs/writes.md); the price is the loss
+ * window: a power cut or kill -9 loses at most the open batch (≤ flushIntervalMs of samples,
+ * ≤ eventFlushMs of events), never anything already flushed, because each flush commits.
  * A batch is bounded by flushRows, so one flush never blocks the event loop for long.
  */
 export class HistoryIngest {
@@ -38,6 +42,9 @@ export class HistoryIngest {
   #samples: TelemetrySampleEvent[] = [];
   #events: NewEvent[] = [];
   #timer: TimerHandle | undefined;
+  #eventTimer: TimerHandle | undefined;
+  /** The earliest time of a sample in the open batch (Infinity when it holds none). */
+  #oldestSampleAt = Infinity;
   #immediate: NodeJS.Immediate | undefined;
   readonly counters: IngestCounters = { samples: 0, events: 0, dropped: 0, flushes: 0, failedFlushes: 0 };
   /** Called after each committed flush with the number of raw samples written. */
@@ -78,19 +85,38 @@ export class HistoryIngest {
     this.#push(e, undefined);
   }
 
-  #push(sample: TelemetrySampleEvent | undefined, event: NewEvent | undefined): void {
-    if (sample) this.#samples.push(sample);
-    if (event) this.#events.push(event);
-    const rows = this.pending;
-    if (rows === 1) this.#timer = this.#o.clock.setTimeout(() => this.flush(), this.#o.flushIntervalMs);
-    // Full batch: write it on the next turn of the event loop, not inside the emitter's call.
-    if (rows >= this.#o.flushRows && !this.#immediate) this.#immediate = setImmediate(() => this.flush());
+  /**
+   * Samples before this time are all committed (or dropped): maintenance rolls minutes up to it
+   * without flushing the batch early. The time of the oldest sample still in the batch, or
+   * undefined when it holds none.
+   */
+  get committedBefore(): number | undefined {
+    return this.#oldestSampleAt === Infinity ? undefined : this.#oldestSampleAt;
   }
 
-  /** Writes the open batch in one transaction. Synchronous: at most flushRows rows. */
+  #push(sample: TelemetrySampleEvent | undefined, event: NewEvent | undefined): void {
+    const { clock, flushIntervalMs, eventFlushMs = flushIntervalMs } = this.#o;
+    if (sample) {
+      this.#samples.push(sample);
+      if (sample.at < this.#oldestSampleAt) this.#oldestSampleAt = sample.at;
+      this.#timer ??= clock.setTimeout(() => this.flush(), flushIntervalMs);
+    }
+    if (event) {
+      this.#events.push(event);
+      // Events have their own, shorter window and are written alone: a state change every few
+      // seconds must not drag the samples' batch to disk with it (docs/writes.md).
+      this.#eventTimer ??= clock.setTimeout(() => this.flushEvents(), Math.min(eventFlushMs, flushIntervalMs));
+    }
+    // Full batch: write it on the next turn of the event loop, not inside the emitter's call.
+    if (this.pending >= this.#o.flushRows && !this.#immediate) this.#immediate = setImmediate(() => this.flush());
+  }
+
+  /** Writes the open batch (samples and events) in one transaction. Synchronous: at most flushRows rows. */
   flush(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#eventTimer?.cancel();
+    this.#eventTimer = undefined;
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = undefined;
     if (this.pending === 0) return;
@@ -98,6 +124,21 @@ export class HistoryIngest {
     const events = this.#events;
     this.#samples = [];
     this.#events = [];
+    this.#oldestSampleAt = Infinity;
+    this.#write(samples, events);
+  }
+
+  /** Writes the open events alone (their window is shorter); the samples wait for theirs. */
+  flushEvents(): void {
+    this.#eventTimer?.cancel();
+    this.#eventTimer = undefined;
+    if (this.#events.length === 0) return;
+    const events = this.#events;
+    this.#events = [];
+    this.#write([], events);
+  }
+
+  #write(samples: TelemetrySampleEvent[], events: NewEvent[]): void {
     const { repo, series } = this.#o;
     let written = 0;
     try {

@@ -81,6 +81,12 @@ export class HistoryMaintenance {
     const end = Math.min(complete, start + MAX_ROLL_SPAN[1]!);
     const { times, values } = repo.openSamples(s.id, start, end);
     const { buckets, prev } = rollSamples(times, values, bucketMs, s.counter, s.prevCounter);
+    if (buckets.length === 0 && prev === s.prevCounter) {
+      // Nothing in the range: move on in memory only. The stored watermark lags across the empty
+      // range, which after a restart is rolled again to the same nothing; an idle hub writes nothing.
+      s.wmMinute = end;
+      return true;
+    }
     repo.transaction(() => {
       repo.insertBuckets(s.id, 1, buckets);
       this.rolledBuckets += buckets.length;
@@ -107,6 +113,12 @@ export class HistoryMaintenance {
     const end = Math.min(complete, start + MAX_ROLL_SPAN[tier]!);
     const rows = repo.openBuckets(s.id, tier - 1, start, end);
     const buckets = rollBuckets(rows, bucketMs);
+    if (buckets.length === 0) {
+      // As in rollMinute: an empty range moves the watermark in memory only.
+      if (tier === 2) s.wmHour = end;
+      else s.wmDay = end;
+      return true;
+    }
     repo.transaction(() => {
       repo.insertBuckets(s.id, tier, buckets);
       this.rolledBuckets += buckets.length;

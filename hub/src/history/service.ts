@@ -55,7 +55,7 @@ export class HistoryService {
     this.tiers = buildTiers(deps.config);
     this.ingest = new HistoryIngest({
       repo: this.repo, series: this.series, bus: deps.bus, clock: deps.clock, log: deps.log,
-      flushIntervalMs: deps.config.flushIntervalMs, flushRows: deps.config.flushRows,
+      flushIntervalMs: deps.config.flushIntervalMs, eventFlushMs: deps.config.eventFlushMs, flushRows: deps.config.flushRows,
     });
     this.maintenance = new HistoryMaintenance({ repo: this.repo, series: this.series, tiers: this.tiers, log: deps.log });
     this.query = new HistoryQuery(this.repo, this.tiers);
@@ -91,18 +91,24 @@ export class HistoryService {
   }
 
   /**
-   * One maintenance slice: flush the batch (so rollups see every sample up to now), then roll,
-   * pack, expire and thin until done or `sliceMs` is spent. Returns true when all work is done.
-   * Tests call it with `Infinity` to run to completion.
+   * One maintenance slice: roll, pack, expire and thin until done or `sliceMs` is spent. Returns
+   * true when all work is done. Tests call it with `Infinity` to run to completion; with
+   * `flushFirst` (the default for such calls) the open ingest batch is written first so rollups
+   * see every sample up to now. The scheduled slices do not flush: the batch keeps its loss
+   * window (docs/writes.md), and minutes are rolled only up to the oldest sample still in it.
+   *
+   * The rolls and packs of a slice are one transaction, not one per series and step: with 200
+   * series that was 200 small transactions every minute, each rewriting the same pages.
    */
-  maintain(sliceMs = this.#deps.config.maintenanceSliceMs): boolean {
+  maintain(sliceMs = this.#deps.config.maintenanceSliceMs, flushFirst = true): boolean {
     const now = this.#deps.clock.now();
-    this.ingest.flush();
+    if (flushFirst) this.ingest.flush();
+    const horizon = Math.min(now, this.ingest.committedBefore ?? now);
     const started = performance.now();
     const deadline = () => performance.now() - started >= sliceMs;
     let done = false;
     try {
-      done = this.maintenance.run(now, deadline);
+      done = this.#runMaintenance(horizon, deadline);
       if (done) done = this.#expireEvents(now, deadline);
       if (done) done = this.purge.run(deadline);
       if (done && now - this.#lastBudgetCheck >= BUDGET_CHECK_MS) {
@@ -158,6 +164,19 @@ export class HistoryService {
     return this.storage.report(this.#deps.clock.now());
   }
 
+  /** maintenance.run in one transaction; on failure the series' watermarks in memory are put back. */
+  #runMaintenance(horizon: number, deadline: () => boolean): boolean {
+    const saved = this.series.all().map((s) => ({ s, wmMinute: s.wmMinute, wmHour: s.wmHour, wmDay: s.wmDay, prevCounter: s.prevCounter }));
+    try {
+      return this.repo.transaction(() => this.maintenance.run(horizon, deadline));
+    } catch (err) {
+      for (const { s, ...marks } of saved) Object.assign(s, marks);
+      const m = this.maintenance;
+      m.packedSamples = m.packedBuckets = m.rolledBuckets = m.expiredBuckets = 0;
+      throw err;
+    }
+  }
+
   #expireEvents(now: number, deadline: () => boolean): boolean {
     const cutoff = now - this.#deps.config.retentionDays.events * DAY;
     for (;;) {
@@ -178,7 +197,7 @@ export class HistoryService {
   #schedule(delayMs = this.#deps.config.maintenanceIntervalMs): void {
     if (!this.#running) return;
     this.#timer = this.#deps.clock.setTimeout(() => {
-      const done = this.maintain();
+      const done = this.maintain(this.#deps.config.maintenanceSliceMs, false);
       // Work left: come back soon, after ingest and queries had their turn, not a full interval.
       this.#schedule(done ? this.#deps.config.maintenanceIntervalMs : 10);
     }, delayMs);

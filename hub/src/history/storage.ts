@@ -37,7 +37,12 @@ export interface StorageReport {
   devices: { deviceId: string; bytes: number; growthPerDayBytes: number }[];
 }
 
+/** How often today's size is written to the size log at most (besides at a new day). */
+const SIZE_LOG_EVERY_MS = 3_600_000;
+
 export class HistoryStorage {
+  #loggedDay = -1;
+  #loggedAt = -Infinity;
   readonly #repo: HistoryRepo;
   readonly #series: SeriesIndex;
   readonly #tiers: Tier[];
@@ -59,10 +64,18 @@ export class HistoryStorage {
     return bytes + this.open.samples * OPEN_SAMPLE_BYTES + this.open.buckets * OPEN_BUCKET_BYTES + this.open.events * EVENT_BYTES;
   }
 
-  /** Records today's size, for growth figures. */
+  /**
+   * Records today's size, for growth figures (per day): written when the day changes and then at
+   * most hourly, not at every budget check (every 10 s, a commit each: docs/writes.md).
+   */
   logSize(now: number): number {
     const bytes = this.bytes();
-    this.#repo.logSize(Math.floor(now / DAY) * DAY, bytes);
+    const day = Math.floor(now / DAY) * DAY;
+    if (day !== this.#loggedDay || now - this.#loggedAt >= SIZE_LOG_EVERY_MS) {
+      this.#repo.logSize(day, bytes);
+      this.#loggedDay = day;
+      this.#loggedAt = now;
+    }
     return bytes;
   }
 

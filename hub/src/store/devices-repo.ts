@@ -112,8 +112,20 @@ export class DevicesRepo {
     }));
   }
 
+  /** One state row and the device's updated_at, in one transaction (one commit, not two). */
   saveState(s: StateRow): void {
-    this.#upsertState.run(s.deviceId, s.capability, JSON.stringify(s.value), s.updatedAt);
-    this.#touch.run(s.updatedAt, s.deviceId);
+    this.saveStates([s]);
+  }
+
+  /** Many state rows in one transaction, each device's updated_at touched once (batched telemetry). */
+  saveStates(rows: StateRow[]): void {
+    this.#db.transaction(() => {
+      const touched = new Map<string, number>();
+      for (const s of rows) {
+        this.#upsertState.run(s.deviceId, s.capability, JSON.stringify(s.value), s.updatedAt);
+        touched.set(s.deviceId, Math.max(touched.get(s.deviceId) ?? 0, s.updatedAt));
+      }
+      for (const [id, at] of touched) this.#touch.run(at, id);
+    })();
   }
 }

@@ -27,6 +27,8 @@ export class WalFrames {
   /** Distinct pages of each WAL generation: what a checkpoint copies into the database file. */
   checkpointPages = 0;
   #generationPages = new Set<number>();
+  /** When set, each commit's page numbers are pushed here (which tables a transaction touched). */
+  commitPages: number[][] | undefined;
   #salt: string | undefined;
   #offset = 32;
 
@@ -80,6 +82,7 @@ export class WalFrames {
           this.frames += pending.length;
           this.bytes += pending.length * frameSize;
           this.commits++;
+          this.commitPages?.push([...pending]);
           this.#offset += pending.length * frameSize;
           pending.length = 0;
         }

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
@@ -48,7 +49,10 @@ describe('history survives kill -9 of the real hub', () => {
   };
 
   it('keeps every flushed sample; loses at most the open batch', async () => {
-    hub = await startHub(dataDir());
+    // A 1 s window, so the first burst is flushed well within the wait below.
+    const config = join(tmp.dir, 'one-second.json');
+    writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 1000 } }));
+    hub = await startHub(dataDir(), ['--config', config]);
     const token = await setupOwner(hub);
     const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch', 'power'] } });
     expect(created.status).toBe(201);
@@ -57,7 +61,7 @@ describe('history survives kill -9 of the real hub', () => {
 
     // 20 readings; each publish is acknowledged by the broker (QoS 1) before the next.
     for (let i = 0; i < 20; i++) await client.publishAsync(`hearth/${device.id}/telemetry`, JSON.stringify({ power: 100 + i }), { qos: 1 });
-    // The default batch is flushed within a second: wait until all 20 are visible through the API.
+    // The batch is flushed within a second: wait until all 20 are on disk.
     await waitFor(async () => rowsOnDisk(device.id).length === 20, "20 rows on disk");
     // A second burst, then the kill right away: some of it may still be in the open batch.
     for (let i = 20; i < 30; i++) await client.publishAsync(`hearth/${device.id}/telemetry`, JSON.stringify({ power: 100 + i }), { qos: 1 });
@@ -80,4 +84,56 @@ describe('history survives kill -9 of the real hub', () => {
     expect(res.body.tier).toBe('raw');
     expect(res.body.points.map((p: { mean: number }) => p.mean)).toEqual(rows.map((r) => r.v));
   });
+  /**
+   * The loss window itself (docs/writes.md), with a short one so the test stays short: telemetry
+   * flows at 4 Hz while a state change happens now and then; SIGKILL; afterwards every sample
+   * older than flushIntervalMs (3 s) before the kill is on disk, and every state change older
+   * than eventFlushMs (1 s), and what is there is a gapless prefix.
+   */
+  it('holds the configured loss window: samples older than flushIntervalMs and events older than eventFlushMs survive', async () => {
+    const dir = join(tmp.dir, 'window');
+    const config = join(tmp.dir, 'window.json');
+    writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 3000, eventFlushMs: 1000 } }));
+    hub = await startHub(join(dir, 'data'), ['--config', config]);
+    const token = await setupOwner({ baseUrl: hub.baseUrl, dataDir: join(dir, 'data') });
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch', 'power'] } });
+    expect(created.status).toBe(201);
+    const { device, mqtt } = created.body as { device: { id: string }; mqtt: { password: string } };
+    client = await connectMqtt(hub.mqtt, { clientId: device.id, username: device.id, password: mqtt.password });
+
+    // Wall-clock times of each acknowledged publish (the hub stamps readings on arrival).
+    const sent: { at: number; power: number }[] = [];
+    const switches: { at: number; on: boolean }[] = [];
+    for (let i = 0; i < 40; i++) {
+      await client.publishAsync(`hearth/${device.id}/telemetry`, JSON.stringify({ power: 1000 + i }), { qos: 1 });
+      sent.push({ at: Date.now(), power: 1000 + i });
+      if (i % 8 === 4) {
+        const on = switches.length % 2 === 0;
+        await client.publishAsync(`hearth/${device.id}/state`, JSON.stringify({ switch: on }), { qos: 1 });
+        switches.push({ at: Date.now(), on });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const killedAt = Date.now();
+    await hub.kill9();
+    client.end(true);
+    client = undefined;
+
+    const db = new Database(join(dir, 'data', 'hearth.db'), { readonly: true });
+    try {
+      const powers = (db.prepare("SELECT o.v FROM history_open o JOIN history_series s ON s.id = o.series_id WHERE s.device_id = ? AND s.capability = 'power' ORDER BY o.t").all(device.id) as { v: number }[]).map((r) => r.v);
+      const states = (db.prepare("SELECT value FROM history_events WHERE device_id = ? AND kind = 'state' AND capability = 'switch' ORDER BY id").all(device.id) as { value: string }[]).map((r) => JSON.parse(r.value));
+      // A gapless prefix of what was sent...
+      expect(powers).toEqual(sent.slice(0, powers.length).map((s) => s.power));
+      expect(states).toEqual(switches.slice(0, states.length).map((s) => s.on));
+      // ...that reaches at least to the loss window before the kill (500 ms of slack for the
+      // hub's own clock reading and the kill's delivery).
+      const mustHave = sent.filter((s) => s.at < killedAt - 3000 - 500).length;
+      expect(powers.length).toBeGreaterThanOrEqual(mustHave);
+      expect(mustHave).toBeGreaterThan(20);
+      expect(states.length).toBeGreaterThanOrEqual(switches.filter((s) => s.at < killedAt - 1000 - 500).length);
+    } finally {
+      db.close();
+    }
+  }, 60_000);
 });
