@@ -67,7 +67,8 @@ export function App() {
   if (gate === 'needs-invite') return <NeedsInvite />;
   if (gate === 'checking') return <main class="welcome" aria-busy="true"><h1>Hearth</h1></main>;
   if (gate === 'unreachable') return <main class="welcome"><h1>Hearth</h1><Unreachable /></main>;
-  if (gate !== 'in') return <Welcome setup={gate === 'setup'} username={username} onDone={() => setGate('in')} />;
+  // The owner invite is accepted only on the home network, so the relay's origin does not offer it.
+  if (gate !== 'in') return <Welcome setup={gate === 'setup'} username={username} ownerInvite={!onRelayOrigin} onDone={() => setGate('in')} />;
   return <Shell />;
 }
 

@@ -141,6 +141,11 @@ export async function createOwner(username: string, password: string, setupCode:
   store(await publicApi<Session>('POST', '/setup', { username, password, setupCode }));
 }
 
+/** The homeowner creates the owner account with the installer's one-time invite (LAN only). */
+export async function acceptOwnerInvite(code: string, username: string, password: string): Promise<void> {
+  store(await publicApi<Session>('POST', '/handover/accept', { code, username, password }));
+}
+
 /** Takes over a session the hub handed out to a signed-in page (after a password change). */
 export function adoptSession(session: Session): void {
   store(session);

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { createOwner, login } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError } from '../components/form.tsx';
+import { AcceptOwnerInvite } from './accept-owner-invite.tsx';
 
 /**
  * The two doors into the app: first run creates the owner (`POST /setup`), later runs log in.
@@ -13,7 +14,7 @@ import { Field, FormError } from '../components/form.tsx';
  * or one of the recovery codes, and logs in with both; a wrong password or code is then one
  * answer, `invalid_credentials`.
  */
-export function Welcome(props: { setup: boolean; username?: string; onDone: () => void }) {
+export function Welcome(props: { setup: boolean; username?: string; onDone: () => void; ownerInvite?: boolean }) {
   const [username, setUsername] = useState(props.username ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
@@ -114,6 +115,7 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
         <FormError message={error} />
         <button type="submit" class="primary" disabled={busy}>{props.setup ? 'Create account' : 'Log in'}</button>
       </form>
+      {!props.setup && props.ownerInvite && <AcceptOwnerInvite onDone={props.onDone} />}
     </main>
   );
 }
