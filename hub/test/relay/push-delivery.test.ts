@@ -51,8 +51,11 @@ describe('push delivery: the relay answer, or push_timeout on the clock', () => 
     expect(sent.every((m) => m.headers['content-encoding'] === 'aes128gcm' && m.body.length > 0)).toBe(true);
 
     // The phone's push service answered 201; the tablet's answer never comes.
+    // Each request waits on the clock, not on real time.
+    expect(h.clock.pendingTimers()).toBe(2);
     const phoneRequest = sent.find((m) => m.endpoint.endsWith('/phone'))!;
     delivery.result(phoneRequest.id, { status: 201 });
+    expect(h.clock.pendingTimers()).toBe(1);
     h.clock.advance(PUSH_TIMEOUT_MS - 1);
     await new Promise((r) => setImmediate(r));
     expect(settled).toBe(false);
