@@ -153,6 +153,9 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     expect(JSON.parse(enrol.stdout).error.code).toBe('local_only');
     const setup = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/setup', JSON.stringify({ username: 'x', password: PASSWORD })]);
     expect(JSON.parse(setup.stdout).error.code).toBe('local_only');
+    // The installer's owner invite is accepted only on the home network (auth/handover.ts).
+    const accept = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/handover/accept', JSON.stringify({ code: 'ABCD-EFGH-JKMN', username: 'x', password: PASSWORD })]);
+    expect(JSON.parse(accept.stdout).error.code).toBe('local_only');
 
     // The device is the owner's: logging in as someone else through it is refused.
     const other = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/auth/login', JSON.stringify({ username: 'bea', password: PASSWORD })]);
