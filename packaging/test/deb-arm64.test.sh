@@ -3,10 +3,10 @@
 # with `scripts/build-deb --arch arm64` (gzip, fast), check its fields, check that the bundled node
 # and every native module (.node) are aarch64 ELF objects (file and readelf, independently of the
 # build's own check), extract it and run the extracted hub's arm64 node under qemu-user
-# (qemu-aarch64-static with Debian's arm64 cross libc as its root, -L), through the packaged
-# launchers; then the smoke steps shared with deb.test.sh (hub-smoke.sh): health and the web UI,
-# first-run setup with the one-time code from DATA/setup-code, a device over MQTT, a history query,
-# a clean stop. Loopback only, ephemeral ports, nothing outside a temp dir; prints the build time,
+# (qemu-aarch64-static emulating a Pi 3's Cortex-A53, Debian's arm64 cross libc as its root, -L),
+# through the packaged launchers; then the smoke steps shared with deb.test.sh (hub-smoke.sh):
+# health and the web UI, first-run setup with the one-time code from DATA/setup-code, a device over
+# MQTT, a history query, a clean stop. Loopback only, ephemeral ports, nothing outside a temp dir; prints the build time,
 # the package size and the hub's start-to-health time under emulation.
 # Not in `npm test` (several minutes on a shared 2-core machine): HEARTH_ARM64_TEST=1 npm test runs
 # it after the native package test; alone: bash packaging/test/deb-arm64.test.sh
@@ -80,12 +80,14 @@ ok "all $(wc -l <"$tmp/elf") ELF objects in the package are aarch64 (file, reade
 # --- the arm64 node under qemu-user. The extracted node is renamed and a shim put in its place,
 #     so the packaged launchers (hearth-hub, hearth-admin) run unchanged and every node they start
 #     is the arm64 binary under the emulator: nothing here can fall back to this machine's node.
+#     The emulated CPU is a Cortex-A53, the oldest core of the supported Pis (3B+, Zero 2 W; ARMv8.0):
+#     qemu's default "max" CPU has every newer extension and would hide a binary that needs one.
 mv "$lib/node/bin/node" "$lib/node/bin/node.aarch64"
-printf '#!/bin/sh\nexec qemu-aarch64-static -L %s "$(dirname "$0")/node.aarch64" "$@"\n' "$qemu_root" >"$lib/node/bin/node"
+printf '#!/bin/sh\nexec qemu-aarch64-static -cpu cortex-a53 -L %s "$(dirname "$0")/node.aarch64" "$@"\n' "$qemu_root" >"$lib/node/bin/node"
 chmod +x "$lib/node/bin/node"
 arch="$("$lib/node/bin/node" -p 'process.arch + " " + process.version')" || fail "the arm64 node does not run under qemu-aarch64-static"
 [ "$arch" = "arm64 $(node -p process.version)" ] || fail "under qemu the bundled node says: $arch"
-ok "the bundled node runs under qemu-aarch64-static: process.arch, version = $arch"
+ok "the bundled node runs under qemu-aarch64-static on an emulated Cortex-A53: process.arch, version = $arch"
 
 # --- the smoke test, on the emulated hub (slow: allow minutes for the start)
 data="$tmp/data"
