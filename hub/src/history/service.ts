@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { HistoryRepo, type EventFilter, type EventRow } from '../store/history-repo.ts';
+import { HOME_TIMEZONE_SETTING } from '../store/home-settings.ts';
 import type { Store } from '../store/store.ts';
 import { HistoryIngest } from './ingest.ts';
 import { HistoryMaintenance } from './maintenance.ts';
@@ -12,9 +13,6 @@ import { SeriesIndex } from './series.ts';
 import { HistoryStorage, type StorageReport } from './storage.ts';
 import { buildTiers, DAY, type Tier, type TierName } from './tiers.ts';
 import { canonicalTimeZone, processTimeZone, Zone } from './zone.ts';
-
-/** The home's IANA time zone (settings), for local days, weeks and months of energy. */
-export const TIMEZONE_SETTING = 'home.timezone';
 
 export interface HistoryDeps {
   store: Store;
@@ -148,10 +146,10 @@ export class HistoryService {
    * IANA zone, otherwise the hub process's own zone.
    */
   homeTimeZone(): string {
-    const set = this.#deps.store.settings.get<unknown>(TIMEZONE_SETTING);
+    const set = this.#deps.store.settings.get<unknown>(HOME_TIMEZONE_SETTING);
     const zone = typeof set === 'string' ? canonicalTimeZone(set) : undefined;
     // PATCH /home stores null to clear it: unset, not a bad value.
-    if (set !== undefined && set !== null && !zone) this.#deps.log.warn({ setting: TIMEZONE_SETTING, value: set }, 'not an IANA time zone: using the hub\'s own');
+    if (set !== undefined && set !== null && !zone) this.#deps.log.warn({ setting: HOME_TIMEZONE_SETTING, value: set }, 'not an IANA time zone: using the hub\'s own');
     return zone ?? processTimeZone();
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import type { HistoryService } from '../history/service.ts';
 import { recordAudit } from '../store/audit-log.ts';
+import { HOME_LOCATION_SETTING } from '../store/home-settings.ts';
 import { RulesRepo, type RuleVersionRow } from '../store/rules-repo.ts';
 import { ScenesRepo, type SceneRow, type SceneState } from '../store/scenes-repo.ts';
 import type { Store } from '../store/store.ts';
@@ -49,7 +50,6 @@ export interface VersionView {
 }
 
 const SYSTEM: Actor = { kind: 'system', part: 'rules' };
-export const LOCATION_SETTING = 'home.location';
 const LAST_ALIVE_SETTING = 'rules.lastAlive';
 const DRY_RUN_MAX_SPAN_MS = 31 * 86_400_000;
 
@@ -241,7 +241,7 @@ export class RulesService {
   }
 
   location(): Location | undefined {
-    return this.#deps.store.settings.get<Location>(LOCATION_SETTING);
+    return this.#deps.store.settings.get<Location>(HOME_LOCATION_SETTING);
   }
 
   // ---- helpers ----------------------------------------------------------------------------

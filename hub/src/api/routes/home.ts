@@ -1,13 +1,11 @@
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { recordAudit } from '../../store/audit-log.ts';
+import { HOME_LOCATION_SETTING as LOCATION, HOME_TIMEZONE_SETTING as TIMEZONE } from '../../store/home-settings.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, Name } from '../schemas.ts';
 
-/** Settings keys shared with the rules engine (sun triggers) and history (local-time energy). */
-const LOCATION = 'home.location';
-const TIMEZONE = 'home.timezone';
 
 const Location = Type.Object({ latitude: Type.Number({ minimum: -90, maximum: 90 }), longitude: Type.Number({ minimum: -180, maximum: 180 }) }, closed);
 const Home = Type.Object({
