@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import Type from 'typebox';
-import { HubError } from '../../core/errors.ts';
 import { recordAudit } from '../../store/audit-log.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
+import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
 const CreateBody = Type.Object(
@@ -21,21 +21,17 @@ const Backup = Type.Object({ id: Type.String(), bytes: Type.Integer(), createdAt
  * the act of making it).
  */
 export const backupRoutes: ApiPlugin = async (app, { deps }) => {
-  const backups = () => {
-    if (!deps.backup) throw new HubError('not_ready', 'backups are not available');
-    return deps.backup;
-  };
 
   app.post('/backups', { config: { access: 'owner' }, schema: { body: CreateBody, response: { 201: Backup } } }, async (request, reply) => {
-    const made = await backups().create(request.body.passphrase);
+    const made = await requirePart(deps, 'backup').create(request.body.passphrase);
     recordAudit(deps.store, deps.bus, { actor: actorOf(request), action: 'backup.create', target: made.id, details: { bytes: made.bytes }, at: deps.clock.now() });
     return reply.code(201).send(made);
   });
 
-  app.get('/backups', { config: { access: 'owner' }, schema: { response: { 200: Type.Array(Backup) } } }, async () => backups().list());
+  app.get('/backups', { config: { access: 'owner' }, schema: { response: { 200: Type.Array(Backup) } } }, async () => requirePart(deps, 'backup').list());
 
   app.get('/backups/:id/file', { config: { access: 'owner' }, schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } }, async (request, reply) => {
-    const file = backups().file(request.params.id);
+    const file = requirePart(deps, 'backup').file(request.params.id);
     recordAudit(deps.store, deps.bus, { actor: actorOf(request), action: 'backup.download', target: request.params.id, details: {}, at: deps.clock.now() });
     return reply
       .header('content-type', 'application/octet-stream')

@@ -3,9 +3,9 @@ import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { parseByteRange } from '../../recorder/byte-range.ts';
 import { parseRange } from '../../history/time-params.ts';
-import type { RecorderService } from '../../recorder/service.ts';
 import { actorOf, WS_CLOSE_UNAUTHORIZED } from '../access.ts';
-import type { ApiDeps, ApiPlugin } from '../deps.ts';
+import type { ApiPlugin } from '../deps.ts';
+import { requirePart } from '../require-part.ts';
 import { REMOTE_RANGE_MAX_MS } from '../remote.ts';
 import { closed, IdParams, Name } from '../schemas.ts';
 
@@ -79,37 +79,32 @@ const HLS_READY_MS = 10_000;
 /** Queued bytes a live viewer may have (a few seconds of a 4 Mbit/s camera), then it is dropped. */
 const LIVE_MAX_BUFFERED = 4 * 1024 * 1024;
 
-function recorderOf(deps: ApiDeps): RecorderService {
-  if (!deps.recorder) throw new HubError('not_ready', 'the recorder is not running');
-  return deps.recorder;
-}
-
 /** Cameras: members watch and play back; admins add and remove them. */
 export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
-  app.get('/cameras', { config: { access: 'member' }, schema: { response: { 200: Type.Array(Camera) } } }, async () => recorderOf(deps).list());
+  app.get('/cameras', { config: { access: 'member' }, schema: { response: { 200: Type.Array(Camera) } } }, async () => requirePart(deps, 'recorder').list());
 
   app.post('/cameras', { config: { access: 'admin' }, schema: { body: CameraBody, response: { 201: Camera } } }, async (request, reply) => {
-    return reply.code(201).send(await recorderOf(deps).add(request.body, actorOf(request)));
+    return reply.code(201).send(await requirePart(deps, 'recorder').add(request.body, actorOf(request)));
   });
 
   // Storage figures and the floor alert (static path: matched before /cameras/:id).
-  app.get('/cameras/storage', { config: { access: 'member' }, schema: { response: { 200: Storage } } }, async () => recorderOf(deps).storageView());
+  app.get('/cameras/storage', { config: { access: 'member' }, schema: { response: { 200: Storage } } }, async () => requirePart(deps, 'recorder').storageView());
 
-  app.get('/cameras/:id', { config: { access: 'member' }, schema: { params: IdParams, response: { 200: Camera } } }, async (request) => recorderOf(deps).get(request.params.id));
+  app.get('/cameras/:id', { config: { access: 'member' }, schema: { params: IdParams, response: { 200: Camera } } }, async (request) => requirePart(deps, 'recorder').get(request.params.id));
 
   app.patch('/cameras/:id', { config: { access: 'admin' }, schema: { params: IdParams, body: CameraPatch, response: { 200: Camera } } }, async (request) => {
-    return recorderOf(deps).update(request.params.id, request.body, actorOf(request));
+    return requirePart(deps, 'recorder').update(request.params.id, request.body, actorOf(request));
   });
 
   // An event clip now ("record this"), as a rule action or a linked sensor would make one.
   app.post('/cameras/:id/clips', { config: { access: 'member' }, schema: { params: IdParams, body: ClipBody, response: { 201: Clip } } }, async (request, reply) => {
     const actor = actorOf(request);
-    const clip = recorderOf(deps).clip(request.params.id, { ...request.body, source: 'user', details: actor.kind === 'user' ? { user: actor.username } : {} });
+    const clip = requirePart(deps, 'recorder').clip(request.params.id, { ...request.body, source: 'user', details: actor.kind === 'user' ? { user: actor.username } : {} });
     return reply.code(201).send(clip);
   });
 
   app.delete('/cameras/:id', { config: { access: 'admin' }, schema: { params: IdParams } }, async (request, reply) => {
-    await recorderOf(deps).remove(request.params.id, actorOf(request));
+    await requirePart(deps, 'recorder').remove(request.params.id, actorOf(request));
     return reply.code(204).send();
   });
 
@@ -118,7 +113,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     { config: { access: 'member' }, schema: { params: IdParams, querystring: RangeQuery, response: { 200: Recordings } } },
     async (request) => {
       const { from, to } = parseRange(request.query, deps.clock.now());
-      return recorderOf(deps).recordings(request.params.id, from, to);
+      return requirePart(deps, 'recorder').recordings(request.params.id, from, to);
     },
   );
 
@@ -128,7 +123,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   for (const [path, download] of [['/cameras/:id/playback', false], ['/cameras/:id/clip', true]] as const) {
     app.get(path, { config: { access: 'member' }, schema: { params: IdParams, querystring: RangeQuery } }, async (request, reply) => {
       const { from, to } = parseRange(request.query, deps.clock.now(), 60_000);
-      const file = await recorderOf(deps).exportRange(request.params.id, from, to, {
+      const file = await requirePart(deps, 'recorder').exportRange(request.params.id, from, to, {
         user: actorOf(request).userId,
         // The remote hook refuses longer ones first (remote_range_too_long); this holds anyway.
         ...(request.remote ? { maxMs: REMOTE_RANGE_MAX_MS } : {}),
@@ -145,20 +140,20 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   }
 
   app.get('/cameras/:id/snapshot', { config: { access: 'member' }, schema: { params: IdParams } }, async (request, reply) => {
-    const jpeg = await recorderOf(deps).snapshot(request.params.id);
+    const jpeg = await requirePart(deps, 'recorder').snapshot(request.params.id);
     return reply.type('image/jpeg').header('cache-control', 'no-store').send(jpeg);
   });
 
   // HLS fallback for browsers without MSE. A session gets a ticket (see RecorderService.hlsTicket);
   // the playlist and its segments are fetched with it, by players that cannot send headers.
   app.post('/cameras/:id/hls', { config: { access: 'member' }, schema: { params: IdParams, querystring: Type.Object({ stream: StreamQuery }, closed), response: { 201: HlsGrant } } }, async (request, reply) => {
-    const { ticket, expiresAt } = recorderOf(deps).hlsTicket(request.params.id, request.accessExpiresAt, request.query.stream ?? 'main');
+    const { ticket, expiresAt } = requirePart(deps, 'recorder').hlsTicket(request.params.id, request.accessExpiresAt, request.query.stream ?? 'main');
     return reply.code(201).send({ playlist: `/api/v1/cameras/${encodeURIComponent(request.params.id)}/hls/${ticket}/index.m3u8`, expiresAt: new Date(expiresAt).toISOString() });
   });
 
   app.get('/cameras/:id/hls/:ticket/:file', { config: { access: 'public' }, schema: { params: HlsParams } }, async (request, reply) => {
     const { id, ticket, file } = request.params;
-    const hls = recorderOf(deps).hls(id, ticket);
+    const hls = requirePart(deps, 'recorder').hls(id, ticket);
     reply.header('cache-control', 'no-store');
     if (file === 'index.m3u8') {
       // A window just opened fills within two GOPs; a player asking meanwhile waits for it.
@@ -183,7 +178,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     wsHandler: (socket, request) => {
       let unwatch: () => void = () => {};
       try {
-        unwatch = recorderOf(deps).watch(request.params.id, {
+        unwatch = requirePart(deps, 'recorder').watch(request.params.id, {
           send: (data) => {
             if (socket.bufferedAmount > LIVE_MAX_BUFFERED) return false;
             socket.send(data, { binary: true });

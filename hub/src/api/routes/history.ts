@@ -1,14 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
-import type { HistoryService } from '../../history/service.ts';
 import { toCsv } from '../../history/csv.ts';
 import { MAX_POINTS } from '../../history/query.ts';
 import { DAY } from '../../history/tiers.ts';
 import { parseRange } from '../../history/time-params.ts';
 import { canonicalTimeZone, Zone } from '../../history/zone.ts';
 import { actorOf } from '../access.ts';
-import type { ApiDeps, ApiPlugin } from '../deps.ts';
+import type { ApiPlugin } from '../deps.ts';
+import { requirePart } from '../require-part.ts';
 import { closed, Id } from '../schemas.ts';
 
 const Time = Type.String({ minLength: 1, maxLength: 40 });
@@ -59,11 +59,6 @@ const EventsQuery = Type.Object(
 
 const Point = Type.Object({ t: Type.Number(), min: Type.Number(), max: Type.Number(), mean: Type.Number() });
 
-function historyOf(deps: ApiDeps): HistoryService {
-  if (!deps.history) throw new HubError('not_ready', 'history is not running');
-  return deps.history;
-}
-
 function wantsCsv(request: FastifyRequest, format: string | undefined): boolean {
   if (format) return format === 'csv';
   return /\btext\/csv\b/.test(request.headers.accept ?? '');
@@ -101,7 +96,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       const q = request.query;
       requireCapability(q.device, q.capability, request);
       const { from, to } = parseRange(q, clock.now());
-      const result = historyOf(deps).history(q.device, q.capability, from, to, q.points ?? 500, q.tier as 'raw' | 'minute' | 'hour' | 'day' | undefined);
+      const result = requirePart(deps, 'history').history(q.device, q.capability, from, to, q.points ?? 500, q.tier as 'raw' | 'minute' | 'hour' | 'day' | undefined);
       if (wantsCsv(request, q.format)) {
         return sendCsv(reply, `history-${q.device}-${q.capability}`, ['time', 'epoch_ms', 'min', 'max', 'mean'], result.points.map((p) => [iso(p.t), p.t, p.min, p.max, p.mean]));
       }
@@ -131,7 +126,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
         if (!tz) throw new HubError('validation_failed', "querystring: 'tz' must be an IANA time zone (Europe/Berlin)", { location: 'querystring', field: 'tz', rule: 'timezone' });
       }
       requireCapability(q.device, 'energy', request);
-      const history = historyOf(deps);
+      const history = requirePart(deps, 'history');
       const zone = new Zone(tz ?? history.homeTimeZone());
       const defaultSpan = q.period === 'day' ? 30 * DAY : q.period === 'week' ? 12 * 7 * DAY : 365 * DAY;
       const { from, to } = parseRange(q, clock.now(), defaultSpan);
@@ -155,7 +150,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       if (q.device) registry.get(q.device, actor);
       const { from, to } = parseRange(q, clock.now(), 3650 * DAY);
       const limit = q.limit ?? 100;
-      const rows = historyOf(deps).events({ deviceId: q.device, kind: q.kind, capability: q.capability, from, to, before: q.before, limit });
+      const rows = requirePart(deps, 'history').events({ deviceId: q.device, kind: q.kind, capability: q.capability, from, to, before: q.before, limit });
       const nextBefore = rows.length === limit ? rows[rows.length - 1]!.id : null;
       // Events of devices this actor may not see are left out, like the devices themselves.
       const events = rows.filter((r) => registry.canSee(actor, r.deviceId)).map((r) => ({ ...r, at: iso(r.at) }));
@@ -167,5 +162,5 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.get('/history/storage', { config: { access: 'admin' } }, async () => historyOf(deps).storageReport());
+  app.get('/history/storage', { config: { access: 'admin' } }, async () => requirePart(deps, 'history').storageReport());
 };

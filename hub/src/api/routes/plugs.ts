@@ -1,7 +1,7 @@
 import Type from 'typebox';
-import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
+import { requirePart } from '../require-part.ts';
 import { closed, Device, Id, Name } from '../schemas.ts';
 
 const PlugParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, closed);
@@ -34,14 +34,13 @@ const DiscoveredPlug = Type.Object({ id: Type.String(), model: Type.String(), fi
  * `pairing_wrong_code`, `already_claimed`, `plug_unreachable`, `pairing_timeout`, ...
  */
 export const plugRoutes: ApiPlugin = async (app, { deps }) => {
-  const plugs = () => deps.plugs ?? (() => { throw new HubError('not_ready', 'plug support is not running'); })();
 
-  app.get('/plugs/discovered', { config: { access: 'admin' }, schema: { response: { 200: Type.Array(DiscoveredPlug) } } }, async () => plugs().discovered());
+  app.get('/plugs/discovered', { config: { access: 'admin' }, schema: { response: { 200: Type.Array(DiscoveredPlug) } } }, async () => requirePart(deps, 'plugs').discovered());
 
   app.post(
     '/plugs/:id/pair',
     { config: { access: 'admin', localOnly: true }, schema: { params: PlugParams, body: PairBody, response: { 201: Device } } },
-    async (request, reply) => reply.code(201).send(await plugs().pair(request.params.id, request.body, actorOf(request))),
+    async (request, reply) => reply.code(201).send(await requirePart(deps, 'plugs').pair(request.params.id, request.body, actorOf(request))),
   );
 
   // Firmware updates (docs/plug-protocol.md "Firmware update"): images signed by a release key
@@ -49,13 +48,13 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/plugs/firmware',
     { bodyLimit: FIRMWARE_BODY_LIMIT, config: { access: 'admin' }, schema: { body: FirmwareBody } },
-    async (request, reply) => reply.code(201).send(plugs().addFirmware(request.body, actorOf(request))),
+    async (request, reply) => reply.code(201).send(requirePart(deps, 'plugs').addFirmware(request.body, actorOf(request))),
   );
-  app.get('/plugs/firmware', { config: { access: 'admin' } }, async () => plugs().firmware());
+  app.get('/plugs/firmware', { config: { access: 'admin' } }, async () => requirePart(deps, 'plugs').firmware());
   app.post(
     '/plugs/:id/update',
     { config: { access: 'admin' }, schema: { params: PlugParams, body: UpdateBody } },
-    async (request, reply) => reply.code(202).send(await plugs().startUpdate(request.params.id, request.body, actorOf(request))),
+    async (request, reply) => reply.code(202).send(await requirePart(deps, 'plugs').startUpdate(request.params.id, request.body, actorOf(request))),
   );
-  app.get('/plugs/:id/update', { config: { access: 'admin' }, schema: { params: PlugParams } }, async (request) => plugs().update(request.params.id, actorOf(request)));
+  app.get('/plugs/:id/update', { config: { access: 'admin' }, schema: { params: PlugParams } }, async (request) => requirePart(deps, 'plugs').update(request.params.id, actorOf(request)));
 };

@@ -2,6 +2,7 @@ import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
+import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
 const Key = Type.String({ minLength: 40, maxLength: 60, description: 'base64 of a 32-byte key' });
@@ -31,34 +32,30 @@ const RemoteDeviceView = Type.Object({
  * revoking also work remotely (a lost phone is revoked from another one).
  */
 export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
-  const remote = () => {
-    if (!deps.remote) throw new HubError('not_ready', 'remote access is not running');
-    return deps.remote;
-  };
 
   // Whether remote access works right now (the UI's settings page shows it). Guests too: they
   // enrol their own devices and invite them, and need to know whether there is a relay.
-  app.get('/remote/status', { config: { access: 'guest' } }, async () => remote().status());
+  app.get('/remote/status', { config: { access: 'guest' } }, async () => requirePart(deps, 'remote').status());
 
   app.post(
     '/remote/devices',
     { config: { access: 'guest', localOnly: true }, schema: { body: EnrolBody } },
-    async (request, reply) => reply.code(201).send(remote().enroll(actorOf(request), request.body)),
+    async (request, reply) => reply.code(201).send(requirePart(deps, 'remote').enroll(actorOf(request), request.body)),
   );
 
   // One-time invite links (docs/relay-protocol.md "Enrolment by invite"): issued on the LAN only.
   app.post(
     '/remote/invites',
     { config: { access: 'guest', localOnly: true }, schema: { body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, closed) } },
-    async (request, reply) => reply.code(201).send(remote().invite(actorOf(request), request.body.name ?? 'Invited device')),
+    async (request, reply) => reply.code(201).send(requirePart(deps, 'remote').invite(actorOf(request), request.body.name ?? 'Invited device')),
   );
 
   app.get('/remote/invites', { config: { access: 'guest' } }, async (request) =>
-    remote().invites.list(actorOf(request)).map(({ id, name, userId, username, role, createdAt, expiresAt }) => ({ id, name, userId, username, role, createdAt, expiresAt })),
+    requirePart(deps, 'remote').invites.list(actorOf(request)).map(({ id, name, userId, username, role, createdAt, expiresAt }) => ({ id, name, userId, username, role, createdAt, expiresAt })),
   );
 
   app.delete('/remote/invites/:id', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request, reply) => {
-    remote().withdrawInvite(actorOf(request), request.params.id);
+    requirePart(deps, 'remote').withdrawInvite(actorOf(request), request.params.id);
     return reply.code(204).send();
   });
 
@@ -69,42 +66,42 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
     { config: { access: 'public', inviteRedeem: true }, schema: { body: EnrolBody } },
     async (request, reply) => {
       if (!request.remote?.invite) throw new HubError('invite_only', 'only an invite link redeems an invite');
-      return reply.code(201).send(remote().redeem(request.remote.deviceId, request.body));
+      return reply.code(201).send(requirePart(deps, 'remote').redeem(request.remote.deviceId, request.body));
     },
   );
 
   app.get('/remote/devices', { config: { access: 'guest' }, schema: { response: { 200: Type.Array(RemoteDeviceView) } } }, async (request) =>
-    remote().devices.list(actorOf(request)),
+    requirePart(deps, 'remote').devices.list(actorOf(request)),
   );
 
   // The VAPID key a browser passes to pushManager.subscribe (applicationServerKey).
-  app.get('/remote/push-key', { config: { access: 'guest' } }, async () => ({ publicKey: remote().push.publicKey }));
+  app.get('/remote/push-key', { config: { access: 'guest' } }, async () => ({ publicKey: requirePart(deps, 'remote').push.publicKey }));
 
   app.put(
     '/remote/devices/:id/push',
     { config: { access: 'guest' }, schema: { params: IdParams, body: Subscription } },
     async (request, reply) => {
-      remote().devices.setPush(actorOf(request), request.params.id, request.body);
+      requirePart(deps, 'remote').devices.setPush(actorOf(request), request.params.id, request.body);
       return reply.code(204).send();
     },
   );
 
   app.delete('/remote/devices/:id/push', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request, reply) => {
-    remote().devices.setPush(actorOf(request), request.params.id, null);
+    requirePart(deps, 'remote').devices.setPush(actorOf(request), request.params.id, null);
     return reply.code(204).send();
   });
 
   // "Send a test notification": what each push service answered, so a broken setup shows.
   app.post('/remote/devices/:id/push/test', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request) => {
-    const device = remote().devices.manageable(actorOf(request), request.params.id);
-    return { results: await remote().notify({ title: 'Hearth', body: 'Test notification' }, { deviceId: device.id }) };
+    const device = requirePart(deps, 'remote').devices.manageable(actorOf(request), request.params.id);
+    return { results: await requirePart(deps, 'remote').notify({ title: 'Hearth', body: 'Test notification' }, { deviceId: device.id }) };
   });
 
   app.delete(
     '/remote/devices/:id',
     { config: { access: 'guest' }, schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }, closed) } },
     async (request, reply) => {
-      remote().devices.revoke(actorOf(request), request.params.id);
+      requirePart(deps, 'remote').devices.revoke(actorOf(request), request.params.id);
       return reply.code(204).send();
     },
   );

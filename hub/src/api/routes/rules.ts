@@ -1,9 +1,9 @@
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { parseRange } from '../../history/time-params.ts';
-import type { RulesService } from '../../rules/service.ts';
 import { actorOf } from '../access.ts';
-import type { ApiDeps, ApiPlugin } from '../deps.ts';
+import type { ApiPlugin } from '../deps.ts';
+import { requirePart } from '../require-part.ts';
 import { closed, Id, IdParams } from '../schemas.ts';
 
 /**
@@ -26,23 +26,18 @@ const DryRunBody = Type.Object({
   to: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
 }, closed);
 
-function rulesOf(deps: ApiDeps): RulesService {
-  if (!deps.rules) throw new HubError('not_ready', 'rules are not running');
-  return deps.rules;
-}
-
 /** Rules: members read, run and dry-run them; admins change them. */
 export const ruleRoutes: ApiPlugin = async (app, { deps }) => {
-  app.get('/rules', { config: { access: 'member' }, schema: { response: { 200: Type.Array(RuleView) } } }, async () => rulesOf(deps).list());
+  app.get('/rules', { config: { access: 'member' }, schema: { response: { 200: Type.Array(RuleView) } } }, async () => requirePart(deps, 'rules').list());
 
   app.post('/rules', { config: { access: 'admin' }, schema: { body: RuleBody, response: { 201: RuleView } } }, async (request, reply) => {
-    return reply.code(201).send(rulesOf(deps).create(request.body, actorOf(request)));
+    return reply.code(201).send(requirePart(deps, 'rules').create(request.body, actorOf(request)));
   });
 
   // Replays a rule against recorded history; answers when it would have fired and what it did.
   app.post('/rules/dry-run', { config: { access: 'member' }, schema: { body: DryRunBody } }, async (request) => {
     const body = request.body;
-    const rules = rulesOf(deps);
+    const rules = requirePart(deps, 'rules');
     if ((body.ruleId === undefined) === (body.rule === undefined)) {
       throw new HubError('validation_failed', "body: give either 'ruleId' or 'rule'", { location: 'body', path: 'rule', field: 'rule', rule: 'oneOf' });
     }
@@ -50,43 +45,43 @@ export const ruleRoutes: ApiPlugin = async (app, { deps }) => {
     return rules.dryRun({ ruleId: body.ruleId, rule: body.rule }, from, to, actorOf(request), deps.history);
   });
 
-  app.get('/rules/:id', { config: { access: 'member' }, schema: { params: IdParams, response: { 200: RuleView } } }, async (request) => rulesOf(deps).get(request.params.id));
+  app.get('/rules/:id', { config: { access: 'member' }, schema: { params: IdParams, response: { 200: RuleView } } }, async (request) => requirePart(deps, 'rules').get(request.params.id));
 
   app.put('/rules/:id', { config: { access: 'admin' }, schema: { params: IdParams, body: RuleBody, response: { 200: RuleView } } }, async (request) => {
-    return rulesOf(deps).update(request.params.id, request.body, actorOf(request));
+    return requirePart(deps, 'rules').update(request.params.id, request.body, actorOf(request));
   });
 
   app.delete('/rules/:id', { config: { access: 'admin' }, schema: { params: IdParams } }, async (request, reply) => {
-    rulesOf(deps).remove(request.params.id, actorOf(request));
+    requirePart(deps, 'rules').remove(request.params.id, actorOf(request));
     return reply.code(204).send();
   });
 
   for (const [path, enabled] of [['enable', true], ['disable', false]] as const) {
     app.post(`/rules/:id/${path}`, { config: { access: 'admin' }, schema: { params: IdParams, response: { 200: RuleView } } }, async (request) => {
-      return rulesOf(deps).setEnabled(request.params.id, enabled, actorOf(request));
+      return requirePart(deps, 'rules').setEnabled(request.params.id, enabled, actorOf(request));
     });
   }
 
   // Starts the actions now (conditions skipped unless `?conditions=true`); 202 with the run id.
   app.post('/rules/:id/run', { config: { access: 'member' }, schema: { params: IdParams, querystring: RunQuery } }, async (request, reply) => {
-    return reply.code(202).send(rulesOf(deps).run(request.params.id, actorOf(request), request.query.conditions === true));
+    return reply.code(202).send(requirePart(deps, 'rules').run(request.params.id, actorOf(request), request.query.conditions === true));
   });
 
   app.get('/rules/:id/traces', { config: { access: 'member' }, schema: { params: IdParams, querystring: TracesQuery } }, async (request) => {
-    return rulesOf(deps).traces(request.params.id, request.query.limit ?? 50);
+    return requirePart(deps, 'rules').traces(request.params.id, request.query.limit ?? 50);
   });
 
-  app.get('/rules/:id/versions', { config: { access: 'member' }, schema: { params: IdParams } }, async (request) => rulesOf(deps).versions(request.params.id));
+  app.get('/rules/:id/versions', { config: { access: 'member' }, schema: { params: IdParams } }, async (request) => requirePart(deps, 'rules').versions(request.params.id));
 
   app.get('/rules/:id/versions/:version', { config: { access: 'member' }, schema: { params: VersionParams } }, async (request) => {
-    return rulesOf(deps).version(request.params.id, request.params.version);
+    return requirePart(deps, 'rules').version(request.params.id, request.params.version);
   });
 
   app.get('/rules/:id/diff', { config: { access: 'member' }, schema: { params: IdParams, querystring: DiffQuery } }, async (request) => {
-    return rulesOf(deps).diff(request.params.id, request.query.from, request.query.to);
+    return requirePart(deps, 'rules').diff(request.params.id, request.query.from, request.query.to);
   });
 
   app.post('/rules/:id/revert', { config: { access: 'admin' }, schema: { params: IdParams, body: RevertBody, response: { 200: RuleView } } }, async (request) => {
-    return rulesOf(deps).revert(request.params.id, request.body.version, actorOf(request));
+    return requirePart(deps, 'rules').revert(request.params.id, request.body.version, actorOf(request));
   });
 };

@@ -1,7 +1,7 @@
 import Type from 'typebox';
-import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
+import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
 const PermitJoinBody = Type.Object(
@@ -34,7 +34,6 @@ export const zigbeeRoutes: ApiPlugin = async (app, { deps }) => {
   app.get('/zigbee', { config: { access: 'admin' }, schema: { response: { 200: ZigbeeStatus } } }, async () => deps.zigbee?.status() ?? { state: 'off', permitJoin: false });
 
   app.post('/zigbee/permit-join', { config: { access: 'admin' }, schema: { body: PermitJoinBody, response: { 200: ZigbeeStatus } } }, async (request) => {
-    if (!deps.zigbee) throw new HubError('not_ready', 'no Zigbee coordinator is configured (--zigbee PORT)');
-    return deps.zigbee.permitJoin(request.body.seconds, actorOf(request));
+    return requirePart(deps, 'zigbee').permitJoin(request.body.seconds, actorOf(request));
   });
 };

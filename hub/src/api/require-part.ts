@@ -1,0 +1,25 @@
+import { HubError } from '../core/errors.ts';
+import type { ApiDeps } from './deps.ts';
+
+/** The parts a hub may run without (API tests, no coordinator, no relay), and what a 503 says then. */
+const ABSENT = {
+  plugs: 'plug support is not running',
+  zigbee: 'no Zigbee coordinator is configured (--zigbee PORT)',
+  history: 'history is not running',
+  rules: 'rules are not running',
+  recorder: 'the recorder is not running',
+  remote: 'remote access is not running',
+  backup: 'backups are not available',
+} as const;
+
+export type OptionalPart = keyof typeof ABSENT;
+
+/**
+ * The one guard for an optional part: the part, or 503 `not_ready` when the hub runs without it.
+ * Called per request, not at registration, so a part is looked up when it is used.
+ */
+export function requirePart<K extends OptionalPart>(deps: ApiDeps, part: K): NonNullable<ApiDeps[K]> {
+  const value = deps[part];
+  if (value === undefined || value === null) throw new HubError('not_ready', ABSENT[part]);
+  return value as NonNullable<ApiDeps[K]>;
+}
