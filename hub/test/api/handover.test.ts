@@ -116,6 +116,17 @@ describe('handover from installer to owner', () => {
     expect(setup.json().error.code).toBe('already_set_up');
   });
 
+  it('wrong invite codes count in the address budget: refused with too_many_requests after the ban threshold', async () => {
+    await h.close();
+    h = await harness({ config: { auth: { loginSlowAfter: 100, loginBanAfter: 3, loginBanS: 300 } } });
+    const installer = await setupInstaller();
+    const code = await invite(installer.token);
+    for (let i = 0; i < 3; i++) expect((await accept('ABCD-EFGH-JKMN')).json().error.code).toBe('owner_invite_invalid');
+    const banned = await accept(code);
+    expect([banned.statusCode, banned.json().error.code]).toEqual([429, 'too_many_requests']);
+    expect(h.store.users.countRole('owner')).toBe(0);
+  });
+
   it('only the installer invites; a support grant is at most 90 days', async () => {
     await setupInstaller();
     const admin = await h.userToken('admin');
