@@ -1,4 +1,3 @@
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSetupCode } from '../../hub/test/helpers/http.ts';
 import { openBrowser, type Browser } from './helpers/browser.ts';
@@ -8,8 +7,9 @@ const INSTALLER = { username: 'fitter', password: 'installer passphrase' };
 const HOMEOWNER = { username: 'alex', password: 'homeowner passphrase' };
 
 /**
- * Settings → Handover against the real hub: the installer makes the owner invite in the page (a
- * bad number of days explained at its field), the homeowner accepts the code shown there on the
+ * The handover in the web app against the real hub: the installer creates their account on the
+ * first-run form (installer box ticked), makes the owner invite in Settings (a bad number of
+ * days explained at its field), the homeowner accepts the code shown there on the
  * login screen (a wrong code explained), then
  * the owner's Settings shows the installer's support access, which the owner ends; the installer
  * is refused from then on.
@@ -19,16 +19,8 @@ describe('Settings → Handover', () => {
   let installer: Browser;
   let owner: Browser;
 
-  const logIn = async (page: Page, who: { username: string; password: string }) => {
-    await page.getByLabel('Username').fill(who.username);
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-  };
-
   beforeAll(async () => {
     home = await startTestHub();
-    const setup = await api(home.hub.baseUrl, 'POST', '/api/v1/setup', { body: { ...INSTALLER, role: 'installer', setupCode: readSetupCode(home.dataDir) } });
-    expect(setup.status).toBe(201);
     installer = await openBrowser();
     owner = await openBrowser();
   });
@@ -40,8 +32,15 @@ describe('Settings → Handover', () => {
 
   it('the installer invites the owner; the owner sees and ends the support access', async () => {
     const { page } = installer;
+    // First run in the page: the setup code, and the installer box ticked.
     await page.goto(`${home.hub.baseUrl}/#/settings`);
-    await logIn(page, INSTALLER);
+    await page.getByLabel('Setup code').fill(readSetupCode(home.dataDir));
+    await page.getByLabel('I am setting this hub up for someone else (installer)').check();
+    await page.getByLabel('Username').fill(INSTALLER.username);
+    await page.getByLabel('Password', { exact: true }).fill(INSTALLER.password);
+    await page.getByLabel('Repeat password').fill(INSTALLER.password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByTestId('me').filter({ hasText: '(installer)' }).waitFor();
     await page.getByRole('heading', { name: 'Hand the home over' }).waitFor();
     await page.getByRole('heading', { name: 'Rooms', exact: true }).waitFor();
     expect(await page.getByRole('heading', { name: 'People', exact: true }).count()).toBe(0);

@@ -137,8 +137,9 @@ export async function login(username: string, password: string, second: { totp?:
 }
 
 /** First run: the owner account, with the one-time setup code only the person at the hub can read. */
-export async function createOwner(username: string, password: string, setupCode: string): Promise<void> {
-  store(await publicApi<Session>('POST', '/setup', { username, password, setupCode }));
+/** First run: the owner, or (`installer`) the account that sets the home up and hands it over later. */
+export async function createOwner(username: string, password: string, setupCode: string, role: 'owner' | 'installer' = 'owner'): Promise<void> {
+  store(await publicApi<Session>('POST', '/setup', { username, password, setupCode, ...(role === 'installer' ? { role } : {}) }));
 }
 
 /** The homeowner creates the owner account with the installer's one-time invite (LAN only). */

@@ -19,6 +19,7 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [setupCode, setSetupCode] = useState('');
+  const [installer, setInstaller] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // Two-step login: null until the hub asks for a code; then which kind the person enters.
@@ -45,7 +46,7 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
     }
     setBusy(true);
     try {
-      if (props.setup) await createOwner(username, password, setupCode.trim());
+      if (props.setup) await createOwner(username, password, setupCode.trim(), installer ? 'installer' : 'owner');
       else await login(username, password, second === 'totp' ? { totp } : second === 'recovery' ? { recoveryCode: code.trim() } : {});
       props.onDone();
     } catch (err) {
@@ -83,6 +84,15 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
       <form onSubmit={submit} aria-labelledby="welcome-title">
         <h2 id="welcome-title">{props.setup ? 'Create the owner account' : 'Log in'}</h2>
         {props.setup && <p>This hub is new. The first account owns the home and can invite others later.</p>}
+        {props.setup && (
+          <div class="field">
+            <label>
+              <input type="checkbox" checked={installer} onChange={(e) => setInstaller(e.currentTarget.checked)} aria-describedby="installer-hint" />{' '}
+              I am setting this hub up for someone else (installer)
+            </label>
+            <small id="installer-hint">You get an installer account to set the home up, then invite the homeowner as owner from Settings. Your access ends when they accept.</small>
+          </div>
+        )}
         {props.setup && (
           <Field label="Setup code" id="setup-code" hint="Proves you are at the hub. It is printed in the hub's log when it starts, kept in the file setup-code in its data folder, and shown by running hearth-admin setup-code on the hub.">
             <input id="setup-code" name="setup-code" autocomplete="off" autocapitalize="characters" spellcheck={false} required value={setupCode} onInput={(e) => setSetupCode(e.currentTarget.value)} aria-describedby="setup-code-hint" />
