@@ -133,6 +133,34 @@ describe('backup file', () => {
   });
 });
 
+describe('backups from a newer hub', () => {
+  it('refuses a newer database schema and a newer hub version with backup_too_new, writing nothing', async () => {
+    const t = tempDir('hearth-backup-newer-');
+    try {
+      const data = join(t.dir, 'data');
+      seedDataDir(data);
+      const db = new Database(join(data, 'hearth.db'));
+      db.pragma('user_version = 999');
+      db.close();
+      await createBackup({ dataDir: data, out: join(t.dir, 'schema.hbk'), passphrase: 'pp', kdf: FAST_KDF });
+      await expect(restoreBackup({ file: join(t.dir, 'schema.hbk'), dataDir: join(t.dir, 'r'), passphrase: 'pp' })).rejects.toMatchObject({ code: 'backup_too_new' });
+
+      // A manifest naming a later hub, sealed like any backup.
+      const { writeContainer } = await import('../../src/backup/container.ts');
+      const { SealStream } = await import('../../src/backup/sealed-stream.ts');
+      const { Readable } = await import('node:stream');
+      const { pipeline } = await import('node:stream/promises');
+      const { createWriteStream } = await import('node:fs');
+      const manifest = { kind: 'hearth-backup' as const, hubVersion: '999.0.0', schemaVersion: 1, createdAt: 1, home: 'h', counts: { users: 0, devices: 0, plugs: 0, rules: 0 }, entries: [] };
+      await pipeline(Readable.from(writeContainer(manifest, t.dir)), new SealStream('pp', { kdf: FAST_KDF }), createWriteStream(join(t.dir, 'hub.hbk')));
+      await expect(restoreBackup({ file: join(t.dir, 'hub.hbk'), dataDir: join(t.dir, 'r'), passphrase: 'pp' })).rejects.toMatchObject({ code: 'backup_too_new' });
+      expect(readdirSync(t.dir).sort()).toEqual(['data', 'hub.hbk', 'schema.hbk']);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
 describe('backup disk space', () => {
   it('refuses with backup_storage_full, writing nothing, when the data disk cannot hold it with room to spare', async () => {
     const { mountTmpfs, unmount } = await import('../helpers/tmpfs.ts');
