@@ -93,10 +93,13 @@ export class AuthService {
     void dummyHash();
   }
 
-  /** True until the first owner exists; every API but health and setup answers 409 until then. */
+  /**
+   * True until the first account exists (the owner, or the installer who hands the home to its
+   * owner later: handover.ts); every API but health, setup and the owner invite answers 409 until then.
+   */
   setupRequired(): boolean {
-    // Once there is an owner there always is (removing the last one is refused by user
-    // management), so the answer is cached after the first "no".
+    // Once there is an account there always is (the last owner cannot be removed, and before an
+    // owner exists nobody can remove the installer), so the answer is cached after the first "no".
     if (!this.#hasOwner) this.#hasOwner = this.#deps.store.users.count() > 0;
     return !this.#hasOwner;
   }
