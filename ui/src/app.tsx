@@ -12,9 +12,9 @@ import { Rules } from './pages/rules.tsx';
 import { Settings } from './pages/settings.tsx';
 import { Welcome } from './pages/welcome.tsx';
 import { ConnectionBadge, HubOfflineNotice, RemoteRefused } from './remote/connection-badge.tsx';
-import { loadDevice } from './remote/keystore.ts';
+import { loadDevice } from './api/keystore.ts';
 import { NeedsInvite, RedeemInvite, inviteInLocation } from './remote/relay-origin.tsx';
-import { connection, onRelayOrigin } from './remote/transport.ts';
+import { connection, onRelayOrigin } from './api/transport.ts';
 import { href, match, usePath } from './router.ts';
 import { useStore } from './store.ts';
 

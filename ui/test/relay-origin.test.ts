@@ -144,7 +144,7 @@ describe('the app on the relay origin, set up by an invite link', () => {
   });
 });
 
-/** The sealed home key this browser keeps in its remote identity (IndexedDB, ui/src/remote/keystore.ts). */
+/** The sealed home key this browser keeps in its remote identity (IndexedDB, ui/src/api/keystore.ts). */
 function storedHomeKey(page: Page): Promise<string | null> {
   return page.evaluate(() => new Promise<string | null>((resolve, reject) => {
     const open = indexedDB.open('hearth-remote', 1);

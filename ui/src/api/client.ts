@@ -1,6 +1,6 @@
 import { ApiError } from './errors.ts';
 import type { Session } from './types.ts';
-import { hubFetch } from '../remote/transport.ts';
+import { hubFetch } from './transport.ts';
 
 /**
  * The one way the UI talks to the hub's REST API. The access token lives only in memory; the
@@ -96,7 +96,7 @@ export async function ensureAccess(): Promise<string | null> {
 }
 
 // On the LAN a fetch; away from home (LAN silent, this browser enrolled) the same request through
-// the relay's end-to-end session: the switch is in remote/transport.ts, invisible to the pages.
+// the relay's end-to-end session: the switch is in api/transport.ts, invisible to the pages.
 function rawFetch(method: string, path: string, body?: unknown, token?: string | null): Promise<Response> {
   return hubFetch(method, BASE + path, body, token ?? null);
 }

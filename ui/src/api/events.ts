@@ -1,7 +1,7 @@
 import { ensureAccess, refresh, socketUrl } from './client.ts';
 import type { HubEvent } from './types.ts';
 import { createStore } from '../store.ts';
-import { openEventSocket, type EventSocket } from '../remote/transport.ts';
+import { openEventSocket, type EventSocket } from './transport.ts';
 
 export type Link = 'connecting' | 'open' | 'down';
 

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { formatTime } from '../format.ts';
-import { hubFetch } from '../remote/transport.ts';
+import { hubFetch } from '../api/transport.ts';
 import { Field, FormError } from './form.tsx';
 import { formatSize } from './plug-firmware.tsx';
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ensureAccess } from '../api/client.ts';
-import { openLiveSocket, type LiveSocket } from '../remote/live-socket.ts';
+import { openLiveSocket, type LiveSocket } from '../api/live-socket.ts';
 
 /**
  * The codec string MSE needs, read from the init segment: for H.264 the avcC box carries profile,

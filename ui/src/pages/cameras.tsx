@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
-import { hubFetch } from '../remote/transport.ts';
+import { hubFetch } from '../api/transport.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { LiveVideo } from '../components/live-video.tsx';
 import { formatTime } from '../format.ts';

@@ -2,7 +2,7 @@ import { formatTime } from '../format.ts';
 import { loaded, devices } from '../live.ts';
 import type { Device } from '../api/types.ts';
 import { useStore } from '../store.ts';
-import { ENROL_AGAIN, connection } from './transport.ts';
+import { ENROL_AGAIN, connection } from '../api/transport.ts';
 
 // While the hub is away, the home shows the last-known state the relay kept (sealed by the hub,
 // opened here with the home key): better than an empty page, and the badge says how old it is.

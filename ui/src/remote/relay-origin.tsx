@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
 import { plainMessage } from '../api/errors.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
-import { saveDevice } from './keystore.ts';
+import { saveDevice } from '../api/keystore.ts';
 import { defaultDeviceName } from './device-name.ts';
-import { enrolmentChanged } from './transport.ts';
+import { enrolmentChanged } from '../api/transport.ts';
 
 /** The invite in this page's address (`#invite=<hubId>.<seed>`), or null. */
 export function inviteInLocation(): string | null {

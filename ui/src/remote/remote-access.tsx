@@ -6,9 +6,9 @@ import type { User } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { defaultDeviceName as defaultName } from './device-name.ts';
 import { Invites } from './invites.tsx';
-import { forgetDevice, loadDevice, saveDevice } from './keystore.ts';
+import { forgetDevice, loadDevice, saveDevice } from '../api/keystore.ts';
 import { Notifications } from './notifications.tsx';
-import { enrolmentChanged, onRelayOrigin } from './transport.ts';
+import { enrolmentChanged, onRelayOrigin } from '../api/transport.ts';
 
 interface RemoteStatus {
   configured: boolean;

@@ -1,4 +1,4 @@
-import { socketUrl } from '../api/client.ts';
+import { socketUrl } from './client.ts';
 import { connection, relayError, relaySession } from './transport.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { EnrolledDevice } from '../../../cloud-relay/src/protocol/client.ts';
 import type { StateSnapshot } from '../../../cloud-relay/src/protocol/state-blob.ts';
-import { ApiError } from '../api/errors.ts';
+import { ApiError } from './errors.ts';
 import { createStore } from '../store.ts';
 import { loadDevice } from './keystore.ts';
 import type { RelaySession } from './relay-session.ts';
