@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/build.ts';
 import { AuthService } from './auth/service.ts';
@@ -225,7 +225,7 @@ export class Hub {
         // Before the API (its routes) and after the store; cameras are not registry devices.
         name: 'recorder',
         start: async () => {
-          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, config: recorderConfig(config.recorder), devices: this.registry });
+          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, recordingsDir: resolve(config.dataDir, config.recorder.dir ?? 'recordings'), config: recorderConfig(config.recorder), devices: this.registry });
           await this.recorder.start();
           // Rules ask for event clips through this interface; they never import the recorder.
           const recorder = this.recorder;

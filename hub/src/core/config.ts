@@ -160,6 +160,12 @@ export const ConfigSchema = Type.Object(
     /** Camera recordings (hub/src/recorder/); retention is per camera, in its settings. */
     recorder: Type.Object(
       {
+        /**
+         * Where recordings are written: best on their own volume (a USB disk or SSD), since
+         * footage is the one big writer an SD card cannot take (docs/writes.md). Relative paths
+         * are under the data directory; default `recordings` there.
+         */
+        dir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
         /** Segment length; cuts land on the camera's keyframes. */
         segmentS: Type.Integer({ minimum: 1, maximum: 60, default: 4 }),
         /** Longest wait before restarting a camera's ffmpeg (the back-off doubles up to it). */

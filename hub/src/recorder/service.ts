@@ -45,6 +45,8 @@ export interface RecorderDeps {
   clock: Clock;
   log: Logger;
   dataDir: string;
+  /** Where recordings go (`recorder.dir`: their own volume, docs/writes.md); default DATA/recordings. */
+  recordingsDir?: string;
   config?: Partial<RecorderConfig>;
   /** ffprobe by default; tests of the API alone may stand in. */
   probe?: (url: string) => Promise<ProbeResult>;
@@ -84,7 +86,7 @@ export class RecorderService {
     this.#d = deps;
     this.#config = { ...DEFAULT_RECORDER_CONFIG, ...deps.config };
     this.repo = new RecorderRepo(deps.store.db);
-    this.root = join(deps.dataDir, 'recordings');
+    this.root = deps.recordingsDir ?? join(deps.dataDir, 'recordings');
     this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
     this.#snapshots = new Snapshots(this.repo, this.root);
     this.#exporter = new RangeExporter({

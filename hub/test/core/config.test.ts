@@ -57,6 +57,11 @@ describe('loadConfig', () => {
     expect(loadConfig([], {}).recorder).toEqual({ segmentS: 4, backoffMaxMs: 30_000, budgetMb: 0, minFreeMb: 1024, exportsPerUser: 2, exportsTotal: 4, exportMb: 4096 });
     writeFileSync(file, JSON.stringify({ recorder: { segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 } }));
     expect(loadConfig(['--config', file], {}).recorder).toMatchObject({ segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 });
+    // Recordings on their own volume (docs/writes.md).
+    writeFileSync(file, JSON.stringify({ recorder: { dir: '/mnt/hearth-recordings' } }));
+    expect(loadConfig(['--config', file], {}).recorder.dir).toBe('/mnt/hearth-recordings');
+    writeFileSync(file, JSON.stringify({ recorder: { dir: '' } }));
+    expect(() => loadConfig(['--config', file], {})).toThrowError(/recorder\.dir/);
     writeFileSync(file, JSON.stringify({ recorder: { minFreeMb: -1 } }));
     expect(() => loadConfig(['--config', file], {})).toThrowError(/recorder\.minFreeMb/);
     writeFileSync(file, JSON.stringify({ recorder: { retentionDays: 3 } }));
