@@ -70,7 +70,11 @@ export class HistoryMaintenance {
   rollMinute(s: SeriesRow, now: number): boolean {
     const { repo } = this.#o;
     const bucketMs = this.#o.tiers[1]!.bucketMs;
-    const complete = floorTo(now, bucketMs);
+    // Minutes are rolled a raw block window (an hour) at a time, when that window is complete and
+    // about to be packed, not every minute: each roll writes a page per series (their rows are
+    // clustered by series), so per minute that was ~1 GB a day for 200 series (docs/writes.md).
+    // Queries read the raw tier after the minute watermark, so answers still reach the present.
+    const complete = floorTo(now, this.#o.tiers[0]!.blockMs);
     let start = s.wmMinute;
     if (start === 0) {
       const oldest = repo.oldestOpenSample(s.id);
