@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
+import { isAlive } from '../core/data-dir.ts';
 import { HubError } from '../core/errors.ts';
 import { HUB_VERSION } from '../core/version.ts';
 import { DATABASE_FILE } from '../store/store.ts';
@@ -113,15 +114,6 @@ export function removeStaleStaging(dir: string): void {
   for (const name of names) {
     const m = /^\.staging-(\d+)-/.exec(name);
     if (m && !isAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

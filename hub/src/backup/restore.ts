@@ -3,6 +3,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, ren
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
+import { isAlive } from '../core/data-dir.ts';
 import { HubError } from '../core/errors.ts';
 import { HUB_VERSION } from '../core/version.ts';
 import { openDatabase } from '../store/db.ts';
@@ -128,15 +129,6 @@ function targetState(target: string): TargetState {
   } catch {
     // An unreadable database may still be someone's home: treat it as set up (needs --replace).
     return 'set-up';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
