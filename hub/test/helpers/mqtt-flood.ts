@@ -10,6 +10,7 @@
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
+import { generate } from 'mqtt-packet';
 
 export interface FloodOptions {
   port: number;
@@ -41,35 +42,17 @@ export interface FloodResult {
   seconds: number;
 }
 
-function encodeLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return out;
-}
-
-function str(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(b.length);
-  return Buffer.concat([len, b]);
-}
-
-function packet(first: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([first, ...encodeLength(body.length)]), body]);
-}
-
+// Packets are built once by mqtt-packet (the broker's own codec) and then written as bytes.
 function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0x02 | 0x80 | 0x40, 0, 60]), str(clientId), str(username), str(password)]);
-  return packet(0x10, body);
+  return generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId, username, password: Buffer.from(password) });
 }
 
 function publishPacket(topic: string, payload: Buffer): Buffer {
-  return packet(0x30, Buffer.concat([str(topic), payload]));
+  return generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
+}
+
+function subscribePacket(filter: string): Buffer {
+  return generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] });
 }
 
 /** Runs the flood in this process. */
@@ -146,7 +129,7 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
       socket.once('connect', () => socket.write(connectPacket(`${o.clientIdPrefix ?? 'flood'}-reader-${i}`, o.username, o.password)));
       socket.once('data', (data) => {
         if (data[0] !== 0x20 || data[3] !== 0) return reject(new Error('reader refused'));
-        socket.write(packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(o.readers!.filter), Buffer.from([0])])));
+        socket.write(subscribePacket(o.readers!.filter));
         socket.once('data', () => {
           socket.on('data', (d: Buffer) => (result.readBytes += d.length));
           resolve();
