@@ -7,9 +7,12 @@ import type { Logger } from '../../core/logger.ts';
 import type { Driver, DriverContext } from '../../devices/driver.ts';
 import type { CreateDeviceInput } from '../../devices/registry.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
-import { findByDevice, postProcessConvertedFromZigbeeMessage, setLogger as setConvertersLogger, type Definition } from 'zigbee-herdsman-converters';
-import { capabilitiesFromExposes, converterCommandFor, stateFromConverted, type ExposeLike } from './exposes.ts';
+import { setLogger as setConvertersLogger } from 'zigbee-herdsman-converters';
+import { converterCommandFor, stateFromConverted } from './exposes.ts';
+import { ZigbeeAdoption } from './adoption.ts';
 import { ZigbeeAvailability } from './availability.ts';
+import { CONVERTER_OPTIONS, ZigbeeDefinitions } from './definitions.ts';
+import { deviceIdFor, ieeeOf } from './ids.ts';
 import { loadOrCreateNetwork, zigbeeDir } from './network.ts';
 
 export type ZigbeeAdapter = 'zstack' | 'ember' | 'deconz' | 'zigate' | 'zboss';
@@ -51,20 +54,10 @@ export interface ZigbeeStatus {
   failures: number;
 }
 
-const DEVICE_ID_PREFIX = 'zb-';
 const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000];
 const REMOVE_WAIT_MS = 5000;
-/**
- * Converter options (Zigbee2MQTT's per-device options), the same for every device. Readings are
- * rounded to the converters' default precision (power/voltage/current 2 decimals, temperature 2)
- * except energy: 3 decimals of kWh (1 Wh), not the default 10 Wh, for history's counters.
- */
-const CONVERTER_OPTIONS = { energy_precision: 3 };
 
-/** The Hearth device id of a Zigbee device: its IEEE address, which never changes. */
-export function deviceIdFor(ieeeAddr: string): string {
-  return `${DEVICE_ID_PREFIX}${ieeeAddr.replace(/^0x/, '').toLowerCase()}`;
-}
+export { deviceIdFor };
 
 /**
  * Zigbee devices through a coordinator on a serial port (or TCP), driven by zigbee-herdsman.
@@ -74,15 +67,16 @@ export function deviceIdFor(ieeeAddr: string): string {
  *   `status()`. Herdsman's database, its copy and the coordinator backup live in `DATA/zigbee/`.
  * - A device that joins (permit join) is interviewed by herdsman; once that succeeded it becomes a
  *   Hearth device `zb-<ieee>`. zigbee-herdsman-converters gives its definition (the model's, or
- *   one generated from its clusters): capabilities from its exposes (exposes.ts), then its
- *   `configure` (binds, reporting, divisor and state reads).
- * - Messages go through the definition's fromZigbee converters into `reportState`; a command goes
+ *   one generated from its clusters; definitions.ts): capabilities from its exposes (exposes.ts),
+ *   then its `configure` (binds, reporting, divisor and state reads) — adoption.ts.
+ * - Messages go through the definition's fromZigbee converters (definitions.ts) into
+ *   `reportState`; a command goes
  *   through its toZigbee converter, and the device's success default response (or its report)
  *   confirms it. A failure status in the default response fails the command with
  *   `device_rejected`; no answer is the registry's `device_timeout`.
  * - Availability: any frame from a device marks it available; one not heard from for
  *   `availabilityTimeoutS` (battery: `batteryAvailabilityTimeoutS`) becomes unavailable. Mains
- *   devices quiet for half that are pinged (a Basic cluster read).
+ *   devices quiet for half that are pinged (a Basic cluster read) — availability.ts.
  * - Removing the device tells it to leave the network (ZDO leave), or forgets it if it does not
  *   answer.
  */
@@ -96,10 +90,8 @@ export class ZigbeeDriver implements Driver {
   #attempt = 0;
   #restartTimer: TimerHandle | undefined;
   #channel: number | null = null;
-  #adopting = new Set<string>();
-  /** Converter definitions by IEEE address, and each device's state as the converters see it. */
-  #definitions = new Map<string, Definition>();
-  #converted = new Map<string, Record<string, unknown>>();
+  readonly #definitions: ZigbeeDefinitions;
+  readonly #adoption: ZigbeeAdoption;
   readonly #availability: ZigbeeAvailability;
 
   constructor(deps: ZigbeeDriverDeps) {
@@ -111,6 +103,17 @@ export class ZigbeeDriver implements Driver {
       ctx: () => this.#ctx,
       controller: () => this.#running(),
       ieeeOf,
+    });
+    this.#definitions = new ZigbeeDefinitions(deps.log);
+    this.#adoption = new ZigbeeAdoption({
+      log: deps.log,
+      driver: this.name,
+      definitions: this.#definitions,
+      ctx: () => this.#ctx,
+      controller: () => this.#controller,
+      adopt: (input) => deps.adopt(input),
+      event: (ieee, status, extra) => this.#event(ieee, status, extra),
+      seen: (zd) => this.#seen(zd),
     });
   }
 
@@ -178,7 +181,7 @@ export class ZigbeeDriver implements Driver {
     if (!controller) throw new HubError('device_unavailable', 'the Zigbee coordinator is not running', { deviceId: device.id });
     const zd = controller.getDeviceByIeeeAddr(ieeeOf(device));
     const wanted = converterCommandFor(capability, value);
-    const definition = zd ? await this.#definition(zd) : undefined;
+    const definition = zd ? await this.#definitions.definition(zd) : undefined;
     const converter = wanted && definition?.toZigbee.find((t) => t.key?.includes(wanted.key) && t.convertSet);
     if (!zd || !wanted || !definition || !converter?.convertSet) throw new HubError('device_rejected', `device ${device.id} cannot take ${capability}`, { deviceId: device.id });
     const endpoint = zd.endpoints.find((e) => e.supportsInputCluster(wanted.cluster)) ?? zd.endpoints[0];
@@ -205,7 +208,7 @@ export class ZigbeeDriver implements Driver {
       device: zd,
       mapped: definition,
       options: CONVERTER_OPTIONS,
-      state: this.#z2mState(device.id),
+      state: this.#definitions.state(device.id),
       endpoint_name: undefined,
       publish: () => {},
       deviceExposesChanged: () => {},
@@ -232,8 +235,7 @@ export class ZigbeeDriver implements Driver {
   }
 
   async deviceRemoved(device: DeviceRow): Promise<void> {
-    this.#definitions.delete(ieeeOf(device));
-    this.#converted.delete(device.id);
+    this.#definitions.forget(ieeeOf(device), device.id);
     const zd = this.#controller?.getDeviceByIeeeAddr(ieeeOf(device));
     if (!zd) return;
     let timer: TimerHandle | undefined;
@@ -317,7 +319,7 @@ export class ZigbeeDriver implements Driver {
     };
     controller.on('message', guard('message', (m: Events.MessagePayload) => this.#onMessage(m)));
     controller.on('deviceJoined', guard('deviceJoined', (e: Events.DeviceJoinedPayload) => this.#event(e.device.ieeeAddr, 'joined')));
-    controller.on('deviceInterview', guard('deviceInterview', (e: Events.DeviceInterviewPayload) => this.#onInterview(e)));
+    controller.on('deviceInterview', guard('deviceInterview', (e: Events.DeviceInterviewPayload) => this.#adoption.onInterview(e)));
     controller.on('deviceAnnounce', guard('deviceAnnounce', (e: Events.DeviceAnnouncePayload) => this.#seen(e.device)));
     controller.on('lastSeenChanged', guard('lastSeenChanged', (e: Events.LastSeenChangedPayload) => this.#seen(e.device)));
     controller.on('deviceLeave', guard('deviceLeave', (e: Events.DeviceLeavePayload) => this.#onLeave(e.ieeeAddr)));
@@ -349,7 +351,7 @@ export class ZigbeeDriver implements Driver {
       if (ctx.device(id)) {
         if (zd.lastSeen !== undefined && this.#deps.clock.now() - zd.lastSeen < this.#availability.timeoutMs(zd)) ctx.reportAvailability(id, true);
       } else if (zd.interviewState === 'SUCCESSFUL') {
-        void this.#adopt(zd).catch((err: unknown) => this.#deps.log.error({ err, ieee: zd.ieeeAddr }, 'zigbee device could not be added'));
+        void this.#adoption.adopt(zd).catch((err: unknown) => this.#deps.log.error({ err, ieee: zd.ieeeAddr }, 'zigbee device could not be added'));
       }
     }
   }
@@ -360,106 +362,14 @@ export class ZigbeeDriver implements Driver {
     this.#deps.bus.emit('zigbee.device', { ieee, status, ...extra, at: this.#deps.clock.now() });
   }
 
-  async #onInterview(e: Events.DeviceInterviewPayload): Promise<void> {
-    const zd = e.device;
-    if (e.status === 'started') return this.#event(zd.ieeeAddr, 'interviewing');
-    if (e.status === 'failed') return this.#event(zd.ieeeAddr, 'interview_failed', zd.modelID ? { model: zd.modelID } : {});
-    if (this.#ctx?.device(deviceIdFor(zd.ieeeAddr))) {
-      // A known device that was interviewed again (it rejoined): it is back.
-      this.#seen(zd);
-      return;
-    }
-    await this.#adopt(zd);
-  }
-
-  /** The converters' definition of a device: a known model's, or one generated from its clusters. */
-  async #definition(zd: Models.Device): Promise<Definition | undefined> {
-    const cached = this.#definitions.get(zd.ieeeAddr);
-    if (cached) return cached;
-    try {
-      const definition = await findByDevice(zd as unknown as Parameters<typeof findByDevice>[0], true);
-      if (definition) this.#definitions.set(zd.ieeeAddr, definition);
-      return definition;
-    } catch (err) {
-      this.#deps.log.warn({ ieee: zd.ieeeAddr, err: (err as Error).message }, 'no zigbee definition for device');
-      return undefined;
-    }
-  }
-
-  #z2mState(deviceId: string): Record<string, unknown> {
-    let state = this.#converted.get(deviceId);
-    if (!state) this.#converted.set(deviceId, (state = {}));
-    return state;
-  }
-
-  async #adopt(zd: Models.Device): Promise<void> {
-    const ctx = this.#ctx;
-    const id = deviceIdFor(zd.ieeeAddr);
-    if (!ctx || ctx.device(id) || this.#adopting.has(id)) return;
-    this.#adopting.add(id);
-    try {
-      const definition = await this.#definition(zd);
-      const exposes = (typeof definition?.exposes === 'function' ? definition.exposes(zd as never, {}) : definition?.exposes ?? []) as ExposeLike[];
-      const capabilities = capabilitiesFromExposes(exposes);
-      const model = definition?.model ?? zd.modelID ?? 'zigbee';
-      if (!definition || capabilities.length === 0) {
-        this.#deps.log.warn({ ieee: zd.ieeeAddr, model, exposes: exposes.map((e) => e.property ?? e.type) }, 'zigbee device exposes nothing Hearth maps; not added');
-        this.#event(zd.ieeeAddr, 'unsupported', { model });
-        return;
-      }
-      const vendor = definition.generated ? zd.manufacturerName : definition.vendor;
-      await this.#deps.adopt({
-        id,
-        name: [vendor, zd.modelID ?? definition.model].filter(Boolean).join(' ') || `Zigbee ${zd.ieeeAddr}`,
-        driver: this.name,
-        model,
-        capabilities,
-        config: { ieee: zd.ieeeAddr, manufacturer: zd.manufacturerName ?? null, vendor: definition.vendor, generated: Boolean(definition.generated) },
-      });
-      ctx.reportAvailability(id, true);
-      this.#event(zd.ieeeAddr, 'added', { deviceId: id, model });
-      // The definition's configure: binds, reporting, and reads of the divisors and the state
-      // (their answers arrive as messages, now that the device exists).
-      const coordinator = this.#controller?.getDevicesByType('Coordinator')[0]?.getEndpoint(1);
-      if (definition.configure && coordinator) {
-        try {
-          await definition.configure(zd as never, coordinator as never, definition);
-        } catch (err) {
-          this.#deps.log.warn({ ieee: zd.ieeeAddr, err: (err as Error).message }, 'zigbee device configure failed');
-        }
-      }
-      // herdsman writes its database every 5 minutes; the divisors and binds just learnt go now.
-      zd.save();
-    } finally {
-      this.#adopting.delete(id);
-    }
-  }
-
   async #onMessage(m: Events.MessagePayload): Promise<void> {
     const ctx = this.#ctx;
     const id = deviceIdFor(m.device.ieeeAddr);
     if (!ctx?.device(id)) return;
     this.#seen(m.device);
-    const definition = await this.#definition(m.device);
+    const definition = await this.#definitions.definition(m.device);
     if (!definition) return;
-    const state = this.#z2mState(id);
-    const payload: Record<string, unknown> = {};
-    for (const converter of definition.fromZigbee) {
-      const types = Array.isArray(converter.type) ? converter.type : [converter.type];
-      if (converter.cluster !== m.cluster || !types.includes(m.type)) continue;
-      try {
-        const out = await converter.convert(definition, m as never, () => {}, CONVERTER_OPTIONS, { state, device: m.device as never, deviceExposesChanged: () => {} });
-        if (out && typeof out === 'object') Object.assign(payload, out);
-      } catch (err) {
-        this.#deps.log.debug({ deviceId: id, cluster: m.cluster, err: (err as Error).message }, 'zigbee converter failed on a message');
-      }
-    }
-    try {
-      postProcessConvertedFromZigbeeMessage(definition, payload, CONVERTER_OPTIONS, m.device as never); // precision, calibration
-    } catch {
-      /* keep the values as converted */
-    }
-    Object.assign(state, payload);
+    const payload = await this.#definitions.convert(definition, id, m);
     const values = stateFromConverted(payload);
     if (Object.keys(values).length > 0) ctx.reportState(id, values);
   }
@@ -475,9 +385,4 @@ export class ZigbeeDriver implements Driver {
     if (this.#ctx?.device(id)) this.#ctx.reportAvailability(id, false);
     this.#event(ieee, 'left', { deviceId: id });
   }
-}
-
-function ieeeOf(row: DeviceRow): string {
-  const ieee = row.config.ieee;
-  return typeof ieee === 'string' ? ieee : `0x${row.id.slice(DEVICE_ID_PREFIX.length)}`;
 }
