@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
+import { EmulatedDevice, macCapabilities, parseZcl, zclFromDevice, zclReport, type EmulatedDeviceSpec, type SentToDevice, type ZclValue } from './zstack-devices.ts';
+import { DEFINITION, encodeMtFrame, ieeeToLe, MtParser, readParams, SUBSYS, TYPE, u16, u8, writeParams, type MtCmd, type MtFrame } from './zstack-mt.ts';
 
 /**
  * A Texas Instruments Z-Stack 3.x.0 coordinator (ZNP), emulated on a TCP socket: what sits behind
@@ -21,239 +22,21 @@ import { createServer, type Server, type Socket } from 'node:net';
  * address/security tables in NV (backups carry empty ones), green power, touchlink, OTA.
  *
  * Payload layouts of MT commands come from herdsman's own ZNP command table (parameter names and
- * types, as TI documents them); frames, ZDO payloads and ZCL frames are built here byte by byte.
+ * types, as TI's "Z-Stack Monitor and Test API" document describes them); frames, ZDO payloads and
+ * ZCL frames are built byte by byte (MT frames in zstack-mt.ts, ZCL in zstack-devices.ts).
+ *
+ * Three files: zstack-mt.ts the MT frame codec (framing, FCS, command ids and payload layouts),
+ * zstack-devices.ts the emulated devices (their attributes and what their firmware does with a ZCL
+ * frame), and this one the coordinator (the socket, NV memory, network formation, the MT and ZDO
+ * requests it answers, and what tests drive).
  */
 
-const require = createRequire(import.meta.url);
-interface MtParam { name: string; parameterType: number }
-interface MtCmd { name: string; ID: number; type: number; request?: MtParam[]; response?: MtParam[]; zdoClusterId?: number }
-const DEFINITION = (require('zigbee-herdsman/dist/adapter/z-stack/znp/definition.js') as { default: Record<number, MtCmd[]> }).default;
-
-export const SUBSYS = { SYS: 1, AF: 4, ZDO: 5, UTIL: 7, APP_CNF: 15 } as const;
-const TYPE = { SREQ: 1, AREQ: 2, SRSP: 3 } as const;
-// parameterType numbers in herdsman's table
-const PT = { UINT8: 0, UINT16: 1, UINT32: 2, IEEEADDR: 3, BUFFER: 4, BUFFER8: 5, BUFFER16: 6, BUFFER18: 7, BUFFER32: 8, BUFFER42: 9, BUFFER100: 10, LIST_UINT8: 11, LIST_UINT16: 12 } as const;
+// What the tests import from here (the codec and the devices live beside it).
+export { encodeMtFrame, MtParser, SUBSYS, type MtFrame } from './zstack-mt.ts';
+export { EmulatedDevice, encodeZclValue, parseZcl, zclFromDevice, zclReport, type EmulatedDeviceSpec, type SentToDevice, type ZclFrame, type ZclValue } from './zstack-devices.ts';
 
 const NV = { STARTUP_OPTION: 3, NIB: 33, EXTENDED_PAN_ID: 45, NWK_ACTIVE_KEY_INFO: 58, NWK_ALTERN_KEY_INFO: 59, PRECFGKEY: 98, NWKKEY: 130, PANID: 131, CHANLIST: 132 } as const;
 const DEV_STATE_COORD = 9;
-
-export interface MtFrame {
-  type: number;
-  subsystem: number;
-  id: number;
-  data: Buffer;
-}
-
-export interface ZclFrame {
-  frameControl: number;
-  manufacturerCode?: number;
-  tsn: number;
-  commandId: number;
-  payload: Buffer;
-  /** Cluster-specific (On, Off...) rather than a global command (read, report...). */
-  clusterSpecific: boolean;
-}
-
-/** What the hub sent to a device, as the radio would carry it. */
-export interface SentToDevice {
-  nwkAddr: number;
-  endpoint: number;
-  clusterId: number;
-  zcl: ZclFrame;
-}
-
-export interface EmulatedDeviceSpec {
-  ieee: string; // 16 hex digits, e.g. '00124b0012345678'
-  nwkAddr: number;
-  manufacturerName: string;
-  modelId: string;
-  manufacturerCode?: number;
-  endpoint?: number;
-  deviceId?: number;
-  inClusters: number[];
-  outClusters?: number[];
-  /** A sleepy battery end device (a sensor) instead of a mains-powered router (a plug). */
-  endDevice?: boolean;
-  /** Initial attribute values by cluster: {[clusterId]: {[attrId]: {type, value}}} */
-  attributes?: Record<number, Record<number, ZclValue>>;
-}
-
-export interface ZclValue {
-  type: number; // ZCL data type: 0x10 bool, 0x20 uint8, 0x21 uint16, 0x23 uint32, 0x25 uint48, 0x29 int16, 0x30 enum8, 0x42 string
-  value: number | boolean | string;
-}
-
-export class EmulatedDevice {
-  readonly spec: Required<Pick<EmulatedDeviceSpec, 'endpoint' | 'deviceId' | 'manufacturerCode' | 'outClusters'>> & EmulatedDeviceSpec;
-  readonly attributes = new Map<number, Map<number, ZclValue>>();
-  /** A silent device (out of range, unplugged) answers nothing, neither ZDO nor ZCL. */
-  silent = false;
-  /** Set when the hub told it to leave. */
-  left = false;
-  /** A ZCL status (e.g. 0x01 FAILURE) the device answers cluster commands with instead of obeying. */
-  refuseWith: number | undefined;
-  constructor(spec: EmulatedDeviceSpec) {
-    this.spec = { endpoint: 1, deviceId: spec.endDevice ? 0x0302 : 0x0051, manufacturerCode: 0x1234, outClusters: [], ...spec };
-    for (const [cluster, attrs] of Object.entries(spec.attributes ?? {})) {
-      this.attributes.set(Number(cluster), new Map(Object.entries(attrs).map(([id, v]) => [Number(id), v])));
-    }
-    const basic = this.#cluster(0x0000);
-    basic.set(0x0000, { type: 0x20, value: 3 });
-    basic.set(0x0004, { type: 0x42, value: spec.manufacturerName });
-    basic.set(0x0005, { type: 0x42, value: spec.modelId });
-    basic.set(0x0007, { type: 0x30, value: spec.endDevice ? 3 : 1 }); // battery / mains, single phase
-  }
-
-  #cluster(id: number): Map<number, ZclValue> {
-    let c = this.attributes.get(id);
-    if (!c) this.attributes.set(id, (c = new Map()));
-    return c;
-  }
-
-  set(cluster: number, attr: number, value: ZclValue): void {
-    this.#cluster(cluster).set(attr, value);
-  }
-
-  get(cluster: number, attr: number): ZclValue | undefined {
-    return this.attributes.get(cluster)?.get(attr);
-  }
-}
-
-// ---- byte helpers -------------------------------------------------------------------------------
-
-function ieeeToLe(ieee: string): Buffer {
-  return Buffer.from(ieee.replace(/^0x/, '').padStart(16, '0'), 'hex').reverse();
-}
-
-function writeParams(params: MtParam[], values: Record<string, unknown>): Buffer {
-  const parts: Buffer[] = [];
-  for (const p of params) {
-    const v = values[p.name];
-    switch (p.parameterType) {
-      case PT.UINT8: parts.push(Buffer.from([Number(v ?? 0) & 0xff])); break;
-      case PT.UINT16: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v ?? 0) & 0xffff); parts.push(b); break; }
-      case PT.UINT32: { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v ?? 0) >>> 0); parts.push(b); break; }
-      case PT.IEEEADDR: parts.push(ieeeToLe(String(v ?? '0000000000000000'))); break;
-      case PT.LIST_UINT16: {
-        const list = (v as number[] | undefined) ?? [];
-        const b = Buffer.alloc(list.length * 2);
-        list.forEach((n, i) => b.writeUInt16LE(n, i * 2));
-        parts.push(b);
-        break;
-      }
-      case PT.LIST_UINT8: parts.push(Buffer.from((v as number[] | undefined) ?? [])); break;
-      default: parts.push(Buffer.isBuffer(v) ? v : Buffer.alloc(0));
-    }
-  }
-  return Buffer.concat(parts);
-}
-
-function readParams(params: MtParam[], data: Buffer): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let pos = 0;
-  let lastNumber = 0;
-  for (const p of params) {
-    switch (p.parameterType) {
-      case PT.UINT8: lastNumber = data.readUInt8(pos); pos += 1; out[p.name] = lastNumber; break;
-      case PT.UINT16: lastNumber = data.readUInt16LE(pos); pos += 2; out[p.name] = lastNumber; break;
-      case PT.UINT32: lastNumber = data.readUInt32LE(pos); pos += 4; out[p.name] = lastNumber; break;
-      case PT.IEEEADDR: out[p.name] = Buffer.from(data.subarray(pos, pos + 8)).reverse().toString('hex'); pos += 8; break;
-      case PT.LIST_UINT16: {
-        const list: number[] = [];
-        for (let i = 0; i < lastNumber; i++) { list.push(data.readUInt16LE(pos)); pos += 2; }
-        out[p.name] = list;
-        break;
-      }
-      case PT.BUFFER: out[p.name] = data.subarray(pos, pos + lastNumber); pos += lastNumber; break;
-      default: out[p.name] = data.subarray(pos); pos = data.length;
-    }
-  }
-  return out;
-}
-
-export function encodeMtFrame(frame: MtFrame): Buffer {
-  const out = Buffer.alloc(frame.data.length + 5);
-  out[0] = 0xfe;
-  out[1] = frame.data.length;
-  out[2] = ((frame.type << 5) | frame.subsystem) & 0xff;
-  out[3] = frame.id;
-  frame.data.copy(out, 4);
-  let fcs = 0;
-  for (let i = 1; i < out.length - 1; i++) fcs ^= out[i]!;
-  out[out.length - 1] = fcs;
-  return out;
-}
-
-/** Splits a byte stream into MT frames; bytes before a SOF and frames with a bad FCS are dropped. */
-export class MtParser {
-  #buf = Buffer.alloc(0);
-  badFrames = 0;
-  push(chunk: Buffer): MtFrame[] {
-    this.#buf = Buffer.concat([this.#buf, chunk]);
-    const frames: MtFrame[] = [];
-    for (;;) {
-      const sof = this.#buf.indexOf(0xfe);
-      if (sof < 0) { this.#buf = Buffer.alloc(0); break; }
-      if (sof > 0) this.#buf = this.#buf.subarray(sof);
-      if (this.#buf.length < 5) break;
-      const len = this.#buf[1]!;
-      if (this.#buf.length < len + 5) break;
-      let fcs = 0;
-      for (let i = 1; i < len + 4; i++) fcs ^= this.#buf[i]!;
-      if (fcs !== this.#buf[len + 4]) {
-        this.badFrames++;
-        this.#buf = this.#buf.subarray(1);
-        continue;
-      }
-      frames.push({ type: this.#buf[2]! >> 5, subsystem: this.#buf[2]! & 0x1f, id: this.#buf[3]!, data: Buffer.from(this.#buf.subarray(4, 4 + len)) });
-      this.#buf = this.#buf.subarray(len + 5);
-    }
-    return frames;
-  }
-}
-
-// ---- ZCL ------------------------------------------------------------------------------------------
-
-export function parseZcl(data: Buffer): ZclFrame {
-  const frameControl = data[0]!;
-  let pos = 1;
-  let manufacturerCode: number | undefined;
-  if (frameControl & 0x04) { manufacturerCode = data.readUInt16LE(pos); pos += 2; }
-  const tsn = data[pos]!;
-  const commandId = data[pos + 1]!;
-  return { frameControl, ...(manufacturerCode !== undefined ? { manufacturerCode } : {}), tsn, commandId, payload: data.subarray(pos + 2), clusterSpecific: (frameControl & 0x03) === 1 };
-}
-
-export function encodeZclValue(v: ZclValue): Buffer {
-  switch (v.type) {
-    case 0x10: return Buffer.from([v.value ? 1 : 0]);
-    case 0x20: case 0x30: case 0x18: return Buffer.from([Number(v.value) & 0xff]);
-    case 0x21: case 0x31: case 0x19: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v.value)); return b; }
-    case 0x29: { const b = Buffer.alloc(2); b.writeInt16LE(Number(v.value)); return b; }
-    case 0x22: { const b = Buffer.alloc(3); b.writeUIntLE(Number(v.value), 0, 3); return b; }
-    case 0x23: { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v.value)); return b; }
-    case 0x25: { const b = Buffer.alloc(6); b.writeUIntLE(Number(v.value), 0, 6); return b; }
-    case 0x2b: { const b = Buffer.alloc(4); b.writeInt32LE(Number(v.value)); return b; }
-    case 0x42: { const s = Buffer.from(String(v.value), 'utf8'); return Buffer.concat([Buffer.from([s.length]), s]); }
-    case 0xf0: return ieeeToLe(String(v.value)); // IEEE address
-    default: throw new Error(`emulator: ZCL type 0x${v.type.toString(16)} not supported`);
-  }
-}
-
-/** A ZCL frame from a device to the coordinator (server → client, default response disabled). */
-export function zclFromDevice(tsn: number, commandId: number, payload: Buffer, clusterSpecific = false): Buffer {
-  const fc = (clusterSpecific ? 0x01 : 0x00) | 0x08 | 0x10;
-  return Buffer.concat([Buffer.from([fc, tsn & 0xff, commandId]), payload]);
-}
-
-export function zclReport(tsn: number, attrs: Array<[number, ZclValue]>): Buffer {
-  return zclFromDevice(tsn, 0x0a, Buffer.concat(attrs.map(([id, v]) => {
-    const head = Buffer.alloc(3);
-    head.writeUInt16LE(id);
-    head[2] = v.type;
-    return Buffer.concat([head, encodeZclValue(v)]);
-  })));
-}
 
 // ---- the coordinator ------------------------------------------------------------------------------
 
@@ -572,61 +355,9 @@ export class ZStackCoordinator {
     this.sent.push(sent);
     for (const w of [...this.#waiters]) if (w.match(sent)) { this.#waiters.splice(this.#waiters.indexOf(w), 1); w.resolve(sent); }
     if (!device || device.silent) return;
-    setTimeout(() => this.#deviceHandles(device, sent, req.srcendpoint as number), 5);
-  }
-
-  /** What a plug's firmware does with a ZCL frame. */
-  #deviceHandles(device: EmulatedDevice, sent: SentToDevice, hubEndpoint: number): void {
-    const { zcl, clusterId } = sent;
-    const reply = (data: Buffer) => this.deliver(device, clusterId, data, hubEndpoint);
-    if (!zcl.clusterSpecific) {
-      if (zcl.commandId === 0x00) { // read attributes
-        const parts: Buffer[] = [];
-        for (let i = 0; i + 1 < zcl.payload.length; i += 2) {
-          const id = zcl.payload.readUInt16LE(i);
-          const v = device.get(clusterId, id);
-          parts.push(v ? Buffer.concat([u16(id), u8(0), u8(v.type), encodeZclValue(v)]) : Buffer.concat([u16(id), u8(0x86)]));
-        }
-        return reply(zclFromDevice(zcl.tsn, 0x01, Buffer.concat(parts)));
-      }
-      if (zcl.commandId === 0x02) { // write attributes: stored (the IAS CIE address...), all written
-        for (let i = 0; i + 3 <= zcl.payload.length;) {
-          const id = zcl.payload.readUInt16LE(i);
-          const type = zcl.payload[i + 2]!;
-          const size = ({ 0x10: 1, 0x18: 1, 0x20: 1, 0x21: 2, 0x23: 4, 0x29: 2, 0x30: 1, 0x31: 2, 0xf0: 8 } as Record<number, number>)[type];
-          if (size === undefined) break;
-          const raw = zcl.payload.subarray(i + 3, i + 3 + size);
-          device.set(clusterId, id, { type, value: type === 0xf0 ? Buffer.from(raw).reverse().toString('hex') : raw.readUIntLE(0, size) });
-          i += 3 + size;
-        }
-        return reply(zclFromDevice(zcl.tsn, 0x04, u8(0)));
-      }
-      if (zcl.commandId === 0x06) { // configure reporting: accept, then report the current values
-        reply(zclFromDevice(zcl.tsn, 0x07, u8(0)));
-        const attrs = configuredAttributes(zcl.payload).filter((id) => device.get(clusterId, id));
-        if (attrs.length > 0) setTimeout(() => this.report(device, clusterId, attrs), 20);
-        return;
-      }
-      if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x82])));
-      return;
-    }
-    if (device.refuseWith !== undefined) {
-      reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, device.refuseWith])));
-      return;
-    }
-    if (clusterId === 0x0500 && zcl.commandId === 0x00) { // IAS zone enroll response: enrolled now
-      device.set(0x0500, 0x0000, { type: 0x30, value: 1 });
-      return;
-    }
-    if (clusterId === 0x0006 && zcl.commandId <= 0x02) {
-      const current = Boolean(device.get(0x0006, 0)?.value);
-      const next = zcl.commandId === 0x02 ? !current : zcl.commandId === 0x01;
-      device.set(0x0006, 0, { type: 0x10, value: next });
-      if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x00])));
-      this.report(device, 0x0006, [0x0000]);
-      return;
-    }
-    if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x81]))); // unsupported cluster command
+    const hubEndpoint = req.srcendpoint as number;
+    const reply = (data: Buffer) => this.deliver(device, sent.clusterId, data, hubEndpoint);
+    setTimeout(() => device.handle(sent, reply, (clusterId, attrIds) => this.report(device, clusterId, attrIds)), 5);
   }
 
   // ---- what tests drive ---------------------------------------------------------------------------
@@ -679,34 +410,4 @@ export class ZStackCoordinator {
     if (already) return Promise.resolve(already);
     return new Promise((resolve) => this.#waiters.push({ match, resolve }));
   }
-}
-
-/** Attribute ids in a Configure Reporting payload (records: direction, id, type, min, max, change). */
-function configuredAttributes(payload: Buffer): number[] {
-  const changeSize: Record<number, number> = { 0x20: 1, 0x21: 2, 0x22: 3, 0x23: 4, 0x25: 6, 0x28: 1, 0x29: 2, 0x2b: 4 };
-  const ids: number[] = [];
-  let pos = 0;
-  while (pos + 4 <= payload.length) {
-    const direction = payload[pos]!;
-    const id = payload.readUInt16LE(pos + 1);
-    if (direction !== 0) { pos += 5; continue; } // timeout period record
-    const type = payload[pos + 3]!;
-    ids.push(id);
-    pos += 8 + (changeSize[type] ?? 0);
-  }
-  return ids;
-}
-
-function macCapabilities(device: EmulatedDevice): number {
-  return device.spec.endDevice ? 0x80 : 0x8e;
-}
-
-function u8(n: number): Buffer {
-  return Buffer.from([n & 0xff]);
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(n & 0xffff);
-  return b;
 }
