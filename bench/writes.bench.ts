@@ -14,7 +14,7 @@
  *   block device on the process's behalf (page-cache pages it dirtied; a page dirtied twice
  *   before writeback counts once, as it is written once). Not included: the file system's
  *   journal (written by a kernel thread) and the flash translation layer's own amplification.
- *   `wchar` (bytes passed to write system calls) is printed too, an upper bound;
+ *   `wchar` (bytes passed to write system calls, sockets included) is printed too, a loose upper bound;
  * - split by file, as far as it can be told from outside: the WAL, by reading its frames
  *   (test/helpers/wal-frames.ts, polled every 250 ms: frames, commits, pages); the database
  *   file, as the pages checkpoints copy there (distinct pages per WAL generation: an estimate);
