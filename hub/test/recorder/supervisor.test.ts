@@ -160,6 +160,32 @@ describe('RecorderService.reconcile', () => {
   });
 });
 
+describe('recordings on their own volume (recorder.dir)', () => {
+  it('writes segments under the configured directory, nothing under DATA/recordings', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    // An ffmpeg stand-in that closes one segment at the path the recorder asked for, prints it
+    // on its segment list (stdout) like ffmpeg, then stays up.
+    const fake = join(tmp.dir, 'ffmpeg');
+    writeFileSync(fake, '#!/bin/sh\nfor a in "$@"; do case "$a" in *-%05d.mp4) pat="$a";; esac; done\nf=$(printf "$pat" 0)\nprintf segment-bytes > "$f"\necho "$(basename "$f"),0.000,4.000"\nexec sleep 60\n');
+    chmodSync(fake, 0o755);
+    const store = Store.open(tmp.dir);
+    cleanups.push(() => store.close());
+    const volume = join(tmp.dir, 'usb-disk', 'hearth-recordings');
+    const service = new RecorderService({ store, bus: new EventBus(log), clock: new ManualClock(Date.UTC(2026, 0, 20)), log, dataDir: tmp.dir, recordingsDir: volume, ffmpeg: fake });
+    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://u:pw@127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings: '{}' });
+    await service.start();
+    cleanups.push(() => service.stop());
+    const until = Date.now() + 20_000;
+    const files = () => (existsSync(volume) ? (readdirSync(volume, { recursive: true }) as string[]).filter((f) => f.endsWith('.mp4')) : []);
+    while (files().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(files()).toHaveLength(1);
+    expect(files()[0]).toMatch(/^cam_a\/\d{4}-\d{2}-\d{2}\/\d+-00000\.mp4$/);
+    expect(readFileSync(join(volume, files()[0]!), 'utf8')).toBe('segment-bytes');
+    expect(existsSync(join(tmp.dir, 'recordings'))).toBe(false);
+  });
+});
+
 describe('RecorderService.maintain', () => {
   function setup(config: Record<string, number>, freeBytes = () => 1e15, settings = '{}') {
     const tmp = tempDir();
