@@ -17,13 +17,12 @@
  * Options: --plugs=N (50) --commands=N (500) --window=S (20)
  * HEARTH_PLUG_SIM=PATH runs another build of the simulator (experiments).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { reexecInNetns } from './lib/netns.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,7 +38,7 @@ const TARGET_P99_MS = 20;
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx);
+  if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx, 'plug');
   const { values } = parseArgs({ args: ctx.args, options: { plugs: { type: 'string' }, commands: { type: 'string' }, window: { type: 'string' } }, strict: false });
   const plugCount = Number(values.plugs ?? 50);
   const commandCount = Number(values.commands ?? 500);
@@ -173,36 +172,6 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       }
     }
   }
-}
-
-/** Runs this bench again inside scripts/netns-run and hands back its figures. */
-async function reexecInNetns(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const netnsRun = join(root, 'scripts', 'netns-run');
-  if (!existsSync(netnsRun)) throw new Error('scripts/netns-run is missing');
-  if (existsSync(join(root, 'scripts', 'plug-sim')) && !process.env.HEARTH_PLUG_SIM) {
-    // Build the simulator out here: inside the namespace there is no network for its packages.
-    const build = spawn('bash', ['-c', 'source firmware/test/deps.sh && firmware_ensure_build_debs && make -s -C firmware sim'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-    const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
-    if (code !== 0) throw new Error(`building the plug simulator failed (exit ${code})`);
-  }
-  const child = spawn(netnsRun, [process.execPath, join(here, 'run.ts'), 'plug', ...ctx.args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let last: Record<string, unknown> | undefined;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) {
-      try {
-        last = JSON.parse(line);
-        return;
-      } catch {
-        // not the figures line
-      }
-    }
-    if (!line.startsWith('== bench')) ctx.log(line);
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (!last) throw new Error(`the bench inside the network namespace printed no figures (exit ${code})`);
-  const { bench: _bench, durationS: _d, error, ...figures } = last;
-  if (error) throw Object.assign(new Error(String(error)), { figures });
-  return figures;
 }
 
 function pct(values: number[], p: number): number {

@@ -34,15 +34,14 @@
  *          --config=FILE (a hub config file, for experiments with settings)
  *          --smoke (3 plugs, 3 s warm-up, 5 s window: checks that the bench runs, figures meaningless)
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import type { WalFrames } from '../hub/test/helpers/wal-frames.ts';
+import { reexecInNetns } from './lib/netns.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,7 +74,7 @@ function partOf(table: string): string {
 }
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx);
+  if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx, 'writes');
   const { values } = parseArgs({
     args: ctx.args,
     options: { plugs: { type: 'string' }, window: { type: 'string' }, warmup: { type: 'string' }, toggle: { type: 'string' }, config: { type: 'string' }, smoke: { type: 'boolean' } },
@@ -290,36 +289,6 @@ function pageOwners(dbPath: string): Map<number, string> {
   } finally {
     db.close();
   }
-}
-
-/** Runs this bench again inside scripts/netns-run (it multicasts) and hands back its figures. */
-async function reexecInNetns(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const netnsRun = join(root, 'scripts', 'netns-run');
-  if (!existsSync(netnsRun)) throw new Error('scripts/netns-run is missing');
-  if (existsSync(join(root, 'scripts', 'plug-sim')) && !process.env.HEARTH_PLUG_SIM) {
-    // Build the simulator out here: inside the namespace there is no network for its packages.
-    const build = spawn('bash', ['-c', 'source firmware/test/deps.sh && firmware_ensure_build_debs && make -s -C firmware sim'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-    const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
-    if (code !== 0) throw new Error(`building the plug simulator failed (exit ${code})`);
-  }
-  const child = spawn(netnsRun, [process.execPath, join(here, 'run.ts'), 'writes', ...ctx.args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let last: Record<string, unknown> | undefined;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) {
-      try {
-        last = JSON.parse(line);
-        return;
-      } catch {
-        // not the figures line
-      }
-    }
-    if (!line.startsWith('== bench')) ctx.log(line);
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (!last) throw new Error(`the bench inside the network namespace printed no figures (exit ${code})`);
-  const { bench: _bench, durationS: _d, error, ...figures } = last;
-  if (error) throw Object.assign(new Error(String(error)), { figures });
-  return figures;
 }
 
 function round(v: number, digits: number): number {
