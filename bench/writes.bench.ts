@@ -55,7 +55,7 @@ export const smoke: BenchSmoke = { args: ['--smoke'], keys: ['mbPerDay', 'walMbP
 const TARGET_MB_PER_DAY = 100;
 /** Packed history per plug per day (issue 13's measurement: 6.3 MB per plug-year). */
 const FLOOR_BYTES_PER_PLUG_DAY = 6.3e6 / 365;
-/** Packed size of one raw sample (docs/ARCHITECTURE.md "History", codec/block.ts). */
+/** Packed size of one raw sample (hub/src/history/README.md, codec/block.ts). */
 const PACKED_BYTES_PER_SAMPLE = 2.3;
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 

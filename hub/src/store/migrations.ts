@@ -186,7 +186,7 @@ export const MIGRATIONS: Migration[] = [
     name: 'history',
     // Telemetry history (hub/src/history/): samples of one series (device, capability) are
     // packed per time window into compressed blocks; the not yet packed tail of each tier lives
-    // in plain rows so nothing is lost beyond the open ingest batch. See docs/ARCHITECTURE.md.
+    // in plain rows so nothing is lost beyond the open ingest batch. See hub/src/history/README.md.
     sql: `
       -- One row per (device, capability). The watermarks say up to which time (exclusive) each
       -- coarser tier has been rolled up from the finer one; prev_counter carries a counter's last

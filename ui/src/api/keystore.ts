@@ -9,7 +9,7 @@ import type { EnrolledDevice } from '../../../cloud-relay/src/protocol/client.ts
  * The seed is stored as bytes the page can read: the shared protocol signs and opens boxes with
  * tweetnacl, which needs the raw key. A non-extractable WebCrypto key (Ed25519/X25519 exist in
  * current browsers) would need the protocol's handshake to become asynchronous; see
- * docs/ARCHITECTURE.md "Web UI" for that trade-off.
+ * ui/README.md (the Web UI rules) for that trade-off.
  */
 const DB = 'hearth-remote';
 const STORE = 'identity';
