@@ -153,6 +153,12 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     expect(JSON.parse(enrol.stdout).error.code).toBe('local_only');
     const setup = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/setup', JSON.stringify({ username: 'x', password: PASSWORD })]);
     expect(JSON.parse(setup.stdout).error.code).toBe('local_only');
+    // Backups hold every key of the home: made and downloaded on the home network only, so an
+    // owner's stolen phone cannot take the home away through the relay.
+    const backup = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/backups', JSON.stringify({ passphrase: 'a long enough passphrase' })]);
+    expect(JSON.parse(backup.stdout).error.code).toBe('local_only');
+    const download = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', '/api/v1/backups/any/file']);
+    expect(JSON.parse(download.stdout).error.code).toBe('local_only');
     // The installer's owner invite is accepted only on the home network (auth/handover.ts).
     const accept = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/handover/accept', JSON.stringify({ code: 'ABCD-EFGH-JKMN', username: 'x', password: PASSWORD })]);
     expect(JSON.parse(accept.stdout).error.code).toBe('local_only');

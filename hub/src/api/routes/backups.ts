@@ -22,7 +22,9 @@ const Backup = Type.Object({ id: Type.String(), bytes: Type.Integer(), createdAt
  */
 export const backupRoutes: ApiPlugin = async (app, { deps }) => {
 
-  app.post('/backups', { config: { access: 'owner' }, schema: { body: CreateBody, response: { 201: Backup } } }, async (request, reply) => {
+  // Local only: a backup holds every key of the home, and its passphrase is the caller's choice,
+  // so a stolen phone enrolled for the owner must not make one and carry it off through the relay.
+  app.post('/backups', { config: { access: 'owner', localOnly: true }, schema: { body: CreateBody, response: { 201: Backup } } }, async (request, reply) => {
     const made = await requirePart(deps, 'backup').create(request.body.passphrase);
     recordAudit(deps.store, deps.bus, { actor: actorOf(request), action: 'backup.create', target: made.id, details: { bytes: made.bytes }, at: deps.clock.now() });
     return reply.code(201).send(made);
@@ -30,7 +32,7 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.get('/backups', { config: { access: 'owner' }, schema: { response: { 200: Type.Array(Backup) } } }, async () => requirePart(deps, 'backup').list());
 
-  app.get('/backups/:id/file', { config: { access: 'owner' }, schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } }, async (request, reply) => {
+  app.get('/backups/:id/file', { config: { access: 'owner', localOnly: true }, schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } }, async (request, reply) => {
     const file = requirePart(deps, 'backup').file(request.params.id);
     recordAudit(deps.store, deps.bus, { actor: actorOf(request), action: 'backup.download', target: request.params.id, details: {}, at: deps.clock.now() });
     return reply
