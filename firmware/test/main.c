@@ -16,8 +16,13 @@ int main(int argc, char **argv)
         printf("libsodium failed to initialise\n");
         return 2;
     }
-    const test_case *lists[] = {buf_tests, b64_tests, json_tests, meter_tests,
-                                cmd_tests, pair_tests, plug_tests, ota_tests};
+    const test_case *lists[] = {buf_tests,           b64_tests,
+                                json_tests,          meter_tests,
+                                cmd_tests,           pair_tests,
+                                ota_tests,           plug_pairing_tests,
+                                plug_commands_tests, plug_connection_tests,
+                                plug_meter_tests,    plug_time_tests,
+                                plug_ota_tests};
     int passed = 0, failed = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         for (const test_case *t = lists[l]; t->name; t++) {
