@@ -14,18 +14,18 @@ import { BrokerCounters } from './counters.ts';
 import { MqttCredentials, type Principal } from './credentials.ts';
 import { createHooks, DENIED, ROUTED } from './hooks.ts';
 import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.ts';
-import { PublishIntake, type PausableClient, type RouterQueue } from './intake.ts';
-import { Connections, listenTcp } from './listeners.ts';
+import { PublishIntake, type PausableClient, type RouterQueue } from './transport/intake.ts';
+import { Connections, listenTcp } from './transport/listeners.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { KeyedLogThrottle } from './keyed-log-throttle.ts';
 import { disconnectReason } from './disconnect-reasons.ts';
-import { cacheMatches, type TopicMatcher } from './router-cache.ts';
-import { flattenDelivery, type RouterDo } from './router-trampoline.ts';
+import { cacheMatches, type TopicMatcher } from './transport/router-cache.ts';
+import { flattenDelivery, type RouterDo } from './transport/router-trampoline.ts';
 import { EXHAUSTED, OVER, PublishBudget, type PublishRateLimits } from './publish-budget.ts';
 import { RetainedBudget } from './retained-budget.ts';
 import { DevicePresence, statusTopic } from './presence.ts';
 import { SessionOwners } from './session-owners.ts';
-import { SqlitePersistence } from './sqlite-persistence.ts';
+import { SqlitePersistence } from './persistence/sqlite-persistence.ts';
 
 export interface BrokerLimits {
   /**

@@ -107,7 +107,7 @@ export const MIGRATIONS: Migration[] = [
     version: 2,
     name: 'mqtt broker persistence',
     // The broker keeps all of this in memory and mirrors changes here in batched transactions
-    // (hub/src/broker/sqlite-persistence.ts); these tables are read back only at start.
+    // (hub/src/broker/persistence/sqlite-persistence.ts); these tables are read back only at start.
     sql: `
       -- Retained messages, one per topic [MQTT-3.3.1-5].
       CREATE TABLE mqtt_retained (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PublishIntake } from '../../src/broker/intake.ts';
+import { PublishIntake } from '../../src/broker/transport/intake.ts';
 import { connectWithInbox } from '../helpers/mqtt.ts';
 import { eventually, packetReader, rawConnect, startBroker, writePacket } from './harness.ts';
 import mqttPacket from 'mqtt-packet';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/db.ts';
-import { SqlitePersistence } from '../../src/broker/sqlite-persistence.ts';
+import { SqlitePersistence } from '../../src/broker/persistence/sqlite-persistence.ts';
 
 const require = createRequire(import.meta.url);
 const abstractPersistence = require('aedes-persistence/abstract.js') as (opts: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import MQEmitter from 'mqemitter';
-import { flattenDelivery, type RouterDo } from '../../src/broker/router-trampoline.ts';
+import { flattenDelivery, type RouterDo } from '../../src/broker/transport/router-trampoline.ts';
 
 /** aedes' router with a backlog of `n` messages and a subscriber that completes synchronously (as the hub's own do). */
 function backlog(n: number, flatten: boolean): { delivered: number[]; error: unknown } {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { SqlitePersistence, type StoredPacket } from '../../src/broker/sqlite-persistence.ts';
+import { SqlitePersistence, type StoredPacket } from '../../src/broker/persistence/sqlite-persistence.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { eventually } from './harness.ts';

@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { batchWrites } from '../../src/broker/write-batcher.ts';
+import { batchWrites } from '../../src/broker/transport/write-batcher.ts';
 
 /** A real TCP connection on loopback: `out` is batched, everything it sends is collected at the other end. */
 async function pair(): Promise<{ out: Socket; received: () => Promise<Buffer>; server: Server }> {

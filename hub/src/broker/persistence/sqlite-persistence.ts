@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import type { Logger } from '../core/logger.ts';
-import type { Db } from '../store/db.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Db } from '../../store/db.ts';
 import { OutgoingStore } from './outgoing-store.ts';
 import { queueCopy, type StoredPacket, type WillPacket } from './packets.ts';
 import { PersistenceSql, type DirtyRows, type IncomingEntry, type SubRecord } from './persistence-sql.ts';

@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.ts';
+import type { Db } from '../../store/db.ts';
 import type { OutEntry } from './outgoing-queue.ts';
 import { EMPTY, toBlob, type StoredPacket, type WillPacket } from './packets.ts';
 

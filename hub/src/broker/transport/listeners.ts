@@ -2,9 +2,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
-import type { Logger } from '../core/logger.ts';
-import type { HearthClient } from './client-state.ts';
-import type { BrokerCounters } from './counters.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { HearthClient } from '../client-state.ts';
+import type { BrokerCounters } from '../counters.ts';
 import { batchWrites } from './write-batcher.ts';
 
 export interface ConnectionLimits {
