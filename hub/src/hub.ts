@@ -248,7 +248,7 @@ export class Hub {
           const setupCode = this.auth.openSetup();
           if (setupCode) log.warn({ part: 'auth', setupCodeFile: join(config.dataDir, 'setup-code') }, `no owner yet: open the web app and enter the setup code ${setupCode} (also printed by \`hearth-admin setup-code\`)`);
         },
-        stop: async () => {},
+        stop: async () => this.auth.stop(),
       },
       {
         // Identity and enrolled devices: the API's remote routes need them; no network yet.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Actor, EventBus } from '../core/bus.ts';
-import type { Clock } from '../core/clock.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { recordAudit } from '../store/audit-log.ts';
@@ -14,6 +14,8 @@ export const OWNER_INVITE_TTL_MS = 7 * 24 * 3600_000;
 /** The longest support grant given or extended at once (days). */
 export const SUPPORT_DAYS_MAX = 90;
 const DAY_MS = 24 * 3600_000;
+/** The grant watch wakes at least this often, so a far end stays within a timer's range. */
+const GRANT_WATCH_MAX_SLEEP_MS = DAY_MS;
 
 export interface HandoverDeps {
   store: Store;
@@ -47,9 +49,20 @@ export interface HandoverStatus {
  */
 export class Handover {
   readonly #deps: HandoverDeps;
+  /** Wakes when the next support grant ends (see #grantsEnded). */
+  #grantTimer: TimerHandle | undefined;
+  /** Grants that ended up to here have been acted on. */
+  #grantsCheckedUntil: number;
 
   constructor(deps: HandoverDeps) {
     this.#deps = deps;
+    this.#grantsCheckedUntil = deps.clock.now();
+    this.#watchGrants();
+  }
+
+  stop(): void {
+    this.#grantTimer?.cancel();
+    this.#grantTimer = undefined;
   }
 
   checkAccess(user: UserRow): void {
@@ -112,6 +125,7 @@ export class Handover {
       }
     });
     for (const id of ended) this.#deps.bus.emit('user.sessions_ended', { userId: id, reason: 'handover', at: now });
+    this.#watchGrants();
     this.#audit(owner, 'handover.accept', invite.id, {
       installers: installers.map((u) => u.username),
       supportDays: invite.supportDays,
@@ -139,6 +153,7 @@ export class Handover {
     const now = this.#deps.clock.now();
     const expiresAt = now + days * DAY_MS;
     this.#deps.store.handover.setGrant({ userId: installer.id, grantedAt: now, expiresAt });
+    this.#watchGrants();
     this.#audit(actor, 'handover.support_extend', installer.id, { username: installer.username, days, expiresAt: iso(expiresAt) });
     return { expiresAt: iso(expiresAt) };
   }
@@ -155,6 +170,33 @@ export class Handover {
     if (!revoked) throw new HubError('support_grant_not_found', 'this installer has no support grant');
     this.#deps.bus.emit('user.sessions_ended', { userId: installer.id, reason: 'support_revoked', at: now });
     this.#audit(actor, 'handover.support_revoke', installer.id, { username: installer.username });
+  }
+
+  /**
+   * Arms a timer for the next grant to end. An installer's tokens are refused from that moment
+   * (checkAccess runs at every use), but an open events stream or live view was authorised when
+   * it opened and would otherwise stay until its access token expires.
+   */
+  #watchGrants(): void {
+    this.#grantTimer?.cancel();
+    this.#grantTimer = undefined;
+    const now = this.#deps.clock.now();
+    const next = this.#deps.store.handover.grants().find((g) => g.expiresAt > this.#grantsCheckedUntil);
+    if (!next) return;
+    const sleep = Math.min(Math.max(0, next.expiresAt - now), GRANT_WATCH_MAX_SLEEP_MS);
+    this.#grantTimer = this.#deps.clock.setTimeout(() => this.#grantsEnded(), sleep);
+  }
+
+  /** Closes the open streams of installers whose grant ended since the last check. */
+  #grantsEnded(): void {
+    const now = this.#deps.clock.now();
+    const ended = this.#deps.store.handover.grants().filter((g) => g.expiresAt > this.#grantsCheckedUntil && g.expiresAt <= now);
+    this.#grantsCheckedUntil = now;
+    for (const grant of ended) {
+      this.#deps.bus.emit('user.sessions_ended', { userId: grant.userId, reason: 'support_ended', at: now });
+      this.#audit({ kind: 'system', part: 'auth' }, 'handover.support_end', grant.userId, { expiresAt: iso(grant.expiresAt) });
+    }
+    this.#watchGrants();
   }
 
   #installer(userId: string): UserRow {

@@ -93,6 +93,11 @@ export class AuthService {
     void dummyHash();
   }
 
+  /** Cancels the timers this service holds (the support-grant watch). */
+  stop(): void {
+    this.handover.stop();
+  }
+
   /**
    * True until the first account exists (the owner, or the installer who hands the home to its
    * owner later: handover.ts); every API but health, setup and the owner invite answers 409 until then.

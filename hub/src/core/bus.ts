@@ -61,7 +61,7 @@ export interface PlugUpdateEvent {
 
 export interface UserSessionsEndedEvent {
   userId: string;
-  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed' | 'totp_enabled' | 'handover' | 'support_revoked';
+  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed' | 'totp_enabled' | 'handover' | 'support_revoked' | 'support_ended';
   at: number;
 }
 

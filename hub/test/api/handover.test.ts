@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readSetupCode } from '../helpers/http.ts';
 import { harness, type Harness } from './harness.ts';
+import { connect } from './ws-client.ts';
 
 const INSTALLER = { username: 'fitter', password: 'installer passphrase' };
 const HOMEOWNER = { username: 'alex', password: 'homeowner passphrase' };
@@ -176,5 +177,35 @@ describe('handover from installer to owner', () => {
     expect([twice.statusCode, twice.json().error.code]).toEqual([404, 'support_grant_not_found']);
     const actions = h.store.audit.list(50).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['handover.accept', 'handover.support_extend', 'handover.support_revoke']));
+  });
+
+  it('when a support grant runs out, the installer\'s open events stream closes then, not at token expiry', async () => {
+    const base = `${await h.listen()}/api/v1/events`;
+    const installer = await setupInstaller();
+    await accept(await invite(installer.token, 2));
+    const stream = async (token: string) => {
+      const client = connect(base, { headers: { authorization: `Bearer ${token}` } });
+      await client.next('ready');
+      return client;
+    };
+    // Streams opened 20 s before the end (within one ping interval), with tokens good for longer.
+    h.clock.advance(2 * DAY - 20_000);
+    const installerStream = await stream(await login(INSTALLER));
+    const ownerStream = await stream(await login(HOMEOWNER));
+    h.clock.advance(20_000);
+    expect(await installerStream.closed).toEqual({ code: 4401, reason: 'unauthorized' });
+    // The owner's stream, closed on the same tick if at all, is still open.
+    expect(ownerStream.ws.readyState).toBe(ownerStream.ws.OPEN);
+    ownerStream.ws.close();
+    const ended = h.store.audit.list(50).find((e) => e.action === 'handover.support_end');
+    expect(ended).toMatchObject({ target: installer.id });
+
+    // Extended again, the new end is watched too.
+    const extended = await h.call('PUT', `/api/v1/handover/support/${installer.id}`, { token: await login(HOMEOWNER), body: { days: 1 } });
+    expect(extended.statusCode).toBe(200);
+    h.clock.advance(DAY - 20_000);
+    const again = await stream(await login(INSTALLER));
+    h.clock.advance(20_000);
+    expect(await again.closed).toEqual({ code: 4401, reason: 'unauthorized' });
   });
 });
