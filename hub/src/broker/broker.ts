@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { EventBus } from '../core/bus.ts';
-import type { Clock } from '../core/clock.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -133,7 +133,7 @@ export class Broker {
   /** aedes' router, for its queue length (see ROUTER_SHED). */
   #router: RouterQueue | undefined;
   #server: Server | undefined;
-  #expiryTimer: NodeJS.Timeout | undefined;
+  #expiryTimer: TimerHandle | undefined;
 
   constructor(deps: BrokerDeps) {
     this.#deps = deps;
@@ -157,6 +157,7 @@ export class Broker {
       const persistence = new SqlitePersistence({
         db: store.db,
         log,
+        clock,
         flushMs: this.#limits.flushMs,
         maxQueuedPerClient: config.maxClientQueue,
         maxQueuedBytes: (clientId) => this.#queuedBytesOf(clientId),
@@ -224,8 +225,7 @@ export class Broker {
       });
       this.#recoverAfterRestart(aedes, persistence);
       this.#expireSessions();
-      this.#expiryTimer = setInterval(() => this.#expireSessions(), EXPIRY_CHECK_MS);
-      this.#expiryTimer.unref();
+      this.#expiryTimer = clock.setInterval(() => this.#expireSessions(), EXPIRY_CHECK_MS);
       bus.on(BUS_OWNER, 'device.removed', (e) => this.credentials.revokeDevice(e.deviceId));
 
       try {
@@ -595,7 +595,7 @@ export class Broker {
   async #shutdown(): Promise<void> {
     const { bus, log } = this.#deps;
     bus.offOwner(BUS_OWNER);
-    if (this.#expiryTimer) clearInterval(this.#expiryTimer);
+    this.#expiryTimer?.cancel();
     const server = this.#server;
     const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     const aedes = this.#aedes;

@@ -3,7 +3,7 @@ import mqttPacket from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import { Broker, type BrokerLimits } from '../../src/broker/broker.ts';
 import { EventBus } from '../../src/core/bus.ts';
-import { systemClock } from '../../src/core/clock.ts';
+import { systemClock, type Clock } from '../../src/core/clock.ts';
 import { validateConfig, type HubConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Store } from '../../src/store/store.ts';
@@ -26,6 +26,8 @@ export interface Harness {
 export interface HarnessOptions {
   mqtt?: Partial<HubConfig['mqtt']>;
   limits?: Partial<BrokerLimits>;
+  /** The broker's clock (a ManualClock to run its timers by hand); the system clock if not given. */
+  clock?: Clock;
 }
 
 /** A real Broker on 127.0.0.1 port 0 with a real SQLite file in a fresh temp dir. */
@@ -35,7 +37,7 @@ export async function startBroker(options: HarnessOptions = {}): Promise<Harness
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
   let store = Store.open(dir);
-  const make = () => new Broker({ store, bus, log, clock: systemClock, config: config.mqtt, ...(options.limits ? { limits: options.limits } : {}) });
+  const make = () => new Broker({ store, bus, log, clock: options.clock ?? systemClock, config: config.mqtt, ...(options.limits ? { limits: options.limits } : {}) });
   let broker = make();
   await broker.start();
   const harness: Harness = {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { SqlitePersistence, type StoredPacket } from '../../src/broker/persistence/sqlite-persistence.ts';
+import { ManualClock } from '../../src/core/clock.ts';
 import { openDatabase, type Db } from '../../src/store/db.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { eventually } from './harness.ts';
@@ -51,6 +52,21 @@ describe('SqlitePersistence write path', () => {
     p.clientOffline('c');
     p.flush();
     expect(rows(db)).toBe(2);
+  });
+
+  it('the ack grace runs on the injected clock: written once that clock passes the grace, not before', async () => {
+    await p.destroy();
+    const clock = new ManualClock();
+    p = new SqlitePersistence({ db, flushMs: 1, ackGraceMs: 100, clock });
+    await p.setup(broker);
+    p.clientOnline('c');
+    await p.outgoingEnqueueCombi([{ clientId: 'c' }], publish(1));
+    clock.advance(80);
+    p.flush();
+    expect(rows(db)).toBe(0);
+    clock.advance(30);
+    p.flush();
+    expect(rows(db)).toBe(1);
   });
 
   it('after a restart, messages of the previous broker and the new one are found by identity and message id', async () => {

@@ -1,3 +1,4 @@
+import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { OutgoingQueue, type OutEntry } from './outgoing-queue.ts';
 import { queueCopy, type StoredPacket } from './packets.ts';
 import type { PersistenceWriter } from './persistence-writer.ts';
@@ -27,6 +28,8 @@ interface DeferBucket {
 }
 
 export interface OutgoingStoreOptions {
+  /** The broker's clock: when a bucket opened, and the timer that sweeps the due ones. */
+  clock: Clock;
   /** How long a message to a connected client may wait for its ack before it is written. 0 = always write. */
   ackGraceMs: number;
   /** Messages kept per persistent session; beyond it the oldest is dropped. */
@@ -37,6 +40,7 @@ export interface OutgoingStoreOptions {
 
 export class OutgoingStore {
   readonly #writer: PersistenceWriter;
+  readonly #clock: Clock;
   /** The writer's dirty outgoing rows (entry → write, or false: delete). */
   readonly #dirty: Map<OutEntry, boolean>;
   readonly #ackGraceMs: number;
@@ -49,12 +53,13 @@ export class OutgoingStore {
   readonly #deferred: DeferBucket[] = [];
   /** The bucket new entries go to, until the timer closes it. */
   #openBucket: OutEntry[] | undefined;
-  #deferTimer: NodeJS.Timeout | undefined;
+  #deferTimer: TimerHandle | undefined;
   /** Messages dropped because a session's queue was full. */
   dropped = 0;
 
   constructor(writer: PersistenceWriter, options: OutgoingStoreOptions) {
     this.#writer = writer;
+    this.#clock = options.clock;
     this.#dirty = writer.dirty.out;
     this.#ackGraceMs = options.ackGraceMs;
     this.#maxQueued = options.maxQueued;
@@ -158,7 +163,8 @@ export class OutgoingStore {
   close(): void {
     // Everything still queued is written, deferred or not: a clean stop loses nothing.
     for (const queue of this.#queues.values()) for (const entry of queue.values()) if (!entry.persisted) this.#dirty.set(entry, true);
-    if (this.#deferTimer) clearTimeout(this.#deferTimer);
+    this.#deferTimer?.cancel();
+    this.#deferTimer = undefined;
   }
 
   /** Queues a copy of `packet`; true if that left something to write (see PersistenceWriter.changed). */
@@ -172,7 +178,7 @@ export class OutgoingStore {
       let bucket = this.#openBucket;
       if (bucket === undefined) {
         this.#openBucket = bucket = [];
-        this.#deferred.push({ since: Date.now(), entries: bucket });
+        this.#deferred.push({ since: this.#clock.now(), entries: bucket });
         this.#armDeferTimer();
       }
       bucket.push(entry);
@@ -223,16 +229,15 @@ export class OutgoingStore {
   /** While entries are deferred, the timer closes the open bucket every DEFER_BUCKET_MS and sweeps the due ones. */
   #armDeferTimer(): void {
     if (this.#deferTimer || this.#writer.closed || this.#deferred.length === 0) return;
-    const due = this.#deferred[0]!.since + this.#ackGraceMs - Date.now();
-    this.#deferTimer = setTimeout(() => this.#sweepDeferred(), Math.max(1, Math.min(DEFER_BUCKET_MS, due)));
-    this.#deferTimer.unref();
+    const due = this.#deferred[0]!.since + this.#ackGraceMs - this.#clock.now();
+    this.#deferTimer = this.#clock.setTimeout(() => this.#sweepDeferred(), Math.max(1, Math.min(DEFER_BUCKET_MS, due)));
   }
 
   /** Marks for writing the deferred entries whose grace ran out while still queued. */
   #sweepDeferred(): void {
     this.#deferTimer = undefined;
     this.#openBucket = undefined;
-    const now = Date.now();
+    const now = this.#clock.now();
     const dirty = this.#dirty;
     let marked = false;
     while (this.#deferred.length > 0 && this.#deferred[0]!.since + this.#ackGraceMs <= now) {

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { systemClock, type Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Db } from '../../store/db.ts';
 import { OutgoingStore } from './outgoing-store.ts';
@@ -60,6 +61,8 @@ interface BrokerRef {
 export interface SqlitePersistenceOptions {
   db: Db;
   log?: Logger;
+  /** The clock of the ack grace's deferral (outgoing-store.ts); the system clock if not given. */
+  clock?: Clock;
   /** How long changes gather before one transaction writes them. */
   flushMs?: number;
   /** How long a message to a connected client may wait for its ack before it is written. 0 = always write. */
@@ -122,6 +125,7 @@ export class SqlitePersistence {
     });
     this.#dirty = this.#writer.dirty;
     this.#outgoing = new OutgoingStore(this.#writer, {
+      clock: options.clock ?? systemClock,
       ackGraceMs: options.ackGraceMs ?? 100,
       maxQueued: options.maxQueuedPerClient ?? 10_000,
       ...(options.maxQueuedBytes ? { maxQueuedBytes: options.maxQueuedBytes } : {}),
