@@ -12,6 +12,7 @@ import { lockDataDir, writeFileAtomic } from './core/data-dir.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import type { Part, PartStatus } from './core/part.ts';
 import { HUB_VERSION } from './core/version.ts';
+import { HomeService } from './devices/home.ts';
 import { DeviceRegistry } from './devices/registry.ts';
 import { MqttDeviceDriver } from './drivers/mqtt/driver.ts';
 import { HistoryService } from './history/service.ts';
@@ -27,7 +28,7 @@ import { RecorderService, type RecorderConfig } from './recorder/service.ts';
 import { RemoteAccess } from './relay/service.ts';
 import { RulesService } from './rules/service.ts';
 import { hubInstanceName, Mdns, parseMdnsMode } from './mdns/mdns.ts';
-import { recordAudit } from './store/audit-log.ts';
+import { AuditLog, recordAudit } from './store/audit-log.ts';
 import { Store } from './store/store.ts';
 
 export interface HubOptions {
@@ -261,22 +262,25 @@ export class Hub {
       {
         name: 'api',
         start: async () => {
+          const audit = new AuditLog(this.store, bus);
+          const home = new HomeService({ store: this.store, audit });
           this.api = await buildApi({
             config,
-            store: this.store,
             bus,
             clock,
             log: log.child({ part: 'api' }),
             auth: this.auth,
             registry: this.registry,
             broker: this.broker,
+            home,
+            audit,
             plugs: this.plugs,
             ...(this.zigbee ? { zigbee: this.zigbee } : {}),
             history: this.history,
             rules: this.rules,
             recorder: this.recorder,
             remote: this.remote,
-            backup: new BackupService({ dataDir: config.dataDir, db: () => this.store.db, home: () => this.store.rooms.homes()[0]?.name ?? 'home', clock, log: log.child({ part: 'backup' }) }),
+            backup: new BackupService({ dataDir: config.dataDir, db: () => this.store.db, home: () => home.name(), clock, log: log.child({ part: 'backup' }) }),
             version: HUB_VERSION,
             startedAt: this.startedAt,
             partsHealth: () => this.partsHealth(),

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService, UserActor } from '../auth/service.ts';
-import type { EventBus } from '../core/bus.ts';
+import type { Actor, AuditEvent, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
@@ -11,7 +11,6 @@ import type { HistoryService } from '../history/service.ts';
 import type { DeviceView } from '../devices/views.ts';
 import type { RecorderService } from '../recorder/service.ts';
 import type { RulesService } from '../rules/service.ts';
-import type { Store } from '../store/store.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -83,17 +82,40 @@ export interface ApiBackup {
   file(id: string): { path: string; name: string; bytes: number };
 }
 
+/** The audit log (hub/src/store/audit-log.ts): routes record what people change; admins page it. */
+export interface ApiAudit {
+  record(event: AuditEvent): void;
+  /** Up to `limit` entries older than entry `before`, newest first. */
+  list(limit: number, before?: number): (AuditEvent & { id: number })[];
+}
+
+export interface ApiHomeView {
+  id: string;
+  name: string;
+  location: { latitude: number; longitude: number } | null;
+  timezone: string | null;
+}
+
+/** The home's name, location and time zone (hub/src/devices/home.ts). */
+export interface ApiHome {
+  /** The home, or 503 `not_ready` before there is one. */
+  view(): ApiHomeView;
+  /** Changes what the patch names, audited; returns the home as it is now. */
+  update(patch: Partial<Omit<ApiHomeView, 'id'>>, actor: Actor, at: number): ApiHomeView;
+}
+
 export type PartHealth = 'ok' | 'starting' | 'failed' | 'stopped';
 
 export interface ApiDeps {
   config: HubConfig;
-  store: Store;
   bus: EventBus;
   clock: Clock;
   log: Logger;
   auth: AuthService;
   registry: DeviceRegistry;
   broker: ApiBroker;
+  home: ApiHome;
+  audit: ApiAudit;
   /** Absent when the hub runs without plug support (API unit tests): its routes answer 503. */
   plugs?: ApiPlugs;
   /** Absent unless a Zigbee coordinator is configured: its routes say `{state: 'off'}` / 503. */

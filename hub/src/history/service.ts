@@ -2,8 +2,8 @@ import type { EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import { homeTimeZoneSetting } from '../devices/home.ts';
 import { HistoryRepo, type EventFilter, type EventRow } from '../store/history-repo.ts';
-import { HOME_TIMEZONE_SETTING } from '../store/home-settings.ts';
 import type { Store } from '../store/store.ts';
 import { HistoryIngest } from './ingest.ts';
 import { HistoryMaintenance } from './maintenance.ts';
@@ -146,10 +146,10 @@ export class HistoryService {
    * IANA zone, otherwise the hub process's own zone.
    */
   homeTimeZone(): string {
-    const set = this.#deps.store.settings.get<unknown>(HOME_TIMEZONE_SETTING);
+    const set = homeTimeZoneSetting(this.#deps.store.settings);
     const zone = typeof set === 'string' ? canonicalTimeZone(set) : undefined;
     // PATCH /home stores null to clear it: unset, not a bad value.
-    if (set !== undefined && set !== null && !zone) this.#deps.log.warn({ setting: HOME_TIMEZONE_SETTING, value: set }, 'not an IANA time zone: using the hub\'s own');
+    if (set !== undefined && set !== null && !zone) this.#deps.log.warn({ homeTimeZone: set }, 'the home\'s time zone is not an IANA zone: using the hub\'s own');
     return zone ?? processTimeZone();
   }
 

@@ -3,10 +3,10 @@ import type { Clock } from '../core/clock.ts';
 import { HubError, isHubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
+import { homeLocation } from '../devices/home.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 import type { HistoryService } from '../history/service.ts';
 import { recordAudit } from '../store/audit-log.ts';
-import { HOME_LOCATION_SETTING } from '../store/home-settings.ts';
 import { RulesRepo, type RuleVersionRow } from '../store/rules-repo.ts';
 import { ScenesRepo, type SceneRow, type SceneState } from '../store/scenes-repo.ts';
 import type { Store } from '../store/store.ts';
@@ -240,8 +240,9 @@ export class RulesService {
     return scene;
   }
 
+  /** The home's location (devices/home.ts); undefined when never set or cleared. */
   location(): Location | undefined {
-    return this.#deps.store.settings.get<Location>(HOME_LOCATION_SETTING);
+    return homeLocation(this.#deps.store.settings);
   }
 
   // ---- helpers ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import type { DeviceRow } from '../../src/store/devices-repo.ts';
 import { Store } from '../../src/store/store.ts';
 import { readSetupCode } from '../helpers/http.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { apiParts } from '../helpers/api-parts.ts';
 
 export const OWNER = { username: 'owner', password: 'correct horse battery' };
 
@@ -100,7 +101,7 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
   const broker = new FakeBroker();
   const remote = overrides.remote ? new RemoteAccess({ store, bus, clock, log, registry, auth, relay: null }) : undefined;
   const app = await buildApi({
-    config, store, bus, clock, log, auth, registry, broker,
+    config, ...apiParts(store, bus), bus, clock, log, auth, registry, broker,
     ...(remote ? { remote } : {}),
     // A stand-in for the parts of the recorder a test uses (the real one is in test/recorder).
     ...(overrides.recorder ? { recorder: overrides.recorder as RecorderService } : {}),

@@ -45,6 +45,13 @@ describe('hub/src dependencies point one way', () => {
     expect(upward).toEqual([]);
   });
 
+  it('the API is an edge: it reaches the data through services, never store/ (not even its types)', () => {
+    const intoStore = [...graph]
+      .filter(([file]) => part(file) === 'api')
+      .flatMap(([file, targets]) => targets.filter((t) => part(t) === 'store').map((t) => `${file} → ${t}`));
+    expect(intoStore).toEqual([]);
+  });
+
   it('no import cycles between files', () => {
     expect(cycles(graph)).toEqual([]);
   });

@@ -11,6 +11,7 @@ import { Store } from '../../src/store/store.ts';
 import { EchoDriver, FakeBroker, OWNER } from '../api/harness.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { readSetupCode } from '../helpers/http.ts';
+import { apiParts } from '../helpers/api-parts.ts';
 
 /**
  * The API with a real history part, as in test/api/harness.ts (which builds the API without
@@ -32,7 +33,7 @@ export async function historyApi(history: Record<string, unknown> = {}, start = 
   const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });
   auth.openSetup();
   const app: FastifyInstance = await buildApi({
-    config, store, bus, clock, log, auth, registry, broker: new FakeBroker(), history: historyService,
+    config, ...apiParts(store, bus), bus, clock, log, auth, registry, broker: new FakeBroker(), history: historyService,
     version: '9.9.9-test', startedAt: clock.now(), partsHealth: () => ({}), uiDir: `${tmp.dir}/no-ui`,
   });
   const call = (method: InjectOptions['method'], url: string, token?: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>

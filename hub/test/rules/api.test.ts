@@ -9,6 +9,7 @@ import { createLogger } from '../../src/core/logger.ts';
 import { HistoryService } from '../../src/history/service.ts';
 import { FakeBroker, OWNER as OWNER_LOGIN } from '../api/harness.ts';
 import { readSetupCode } from '../helpers/http.ts';
+import { apiParts } from '../helpers/api-parts.ts';
 
 describe('rules API', () => {
   let w: World;
@@ -32,7 +33,7 @@ describe('rules API', () => {
     const auth = new AuthService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.auth, dataDir: w.dir });
     auth.openSetup();
     app = await buildApi({
-      config, store: w.store, bus: w.bus, clock: w.clock, log, auth, registry: w.registry, broker: new FakeBroker(),
+      config, ...apiParts(w.store, w.bus), bus: w.bus, clock: w.clock, log, auth, registry: w.registry, broker: new FakeBroker(),
       history, rules: w.rules, version: 'test', startedAt: w.clock.now(), partsHealth: () => ({}), uiDir: `${w.dir}/no-ui`,
     });
     owner = (await call('POST', '/api/v1/setup', undefined, { ...OWNER_LOGIN, setupCode: readSetupCode(w.dir) })).body.accessToken;
@@ -75,6 +76,17 @@ describe('rules API', () => {
     expect((await call('DELETE', `/api/v1/rules/${id}`, member)).status).toBe(403);
     expect((await call('DELETE', `/api/v1/rules/${id}`, owner)).status).toBe(204);
     expect((await call('GET', `/api/v1/rules/${id}`, member)).status).toBe(404);
+  });
+
+  it('a sun rule needs the home location: set through PATCH /home it is taken, cleared it is refused again', async () => {
+    const sunRule = { name: 'Dusk', mode: 'single', triggers: [{ type: 'sun', event: 'sunset' }], actions: [{ type: 'command', device: lamp, capability: 'switch', value: true }] };
+    expect((await call('POST', '/api/v1/rules', owner, sunRule)).body.error.code).toBe('location_required');
+    expect((await call('PATCH', '/api/v1/home', owner, { location: { latitude: 52.37, longitude: 4.89 } })).status).toBe(200);
+    expect((await call('POST', '/api/v1/rules', owner, sunRule)).status).toBe(201);
+    // Cleared (stored as null): no location again, not a location at null.
+    expect((await call('PATCH', '/api/v1/home', owner, { location: null })).status).toBe(200);
+    const refused = await call('POST', '/api/v1/rules', owner, { ...sunRule, name: 'Dawn' });
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'location_required']);
   });
 
   it('enable/disable and run now (audited as the person, commands as the rule)', async () => {

@@ -12,6 +12,7 @@ import { MAX_TRACED_CONDITIONS } from '../../src/rules/run.ts';
 import { FakeBroker, OWNER as OWNER_LOGIN } from '../api/harness.ts';
 import { readSetupCode } from '../helpers/http.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { apiParts } from '../helpers/api-parts.ts';
 
 /**
  * Nested `repeat`s multiply: a member's dry run of 16 levels × 10,000 passes held the event loop
@@ -51,7 +52,7 @@ describe('rule step budget over HTTP', () => {
     const auth = new AuthService({ store: w.store, bus: w.bus, clock: w.clock, log, config: config.auth, dataDir: w.dir });
     auth.openSetup();
     app = await buildApi({
-      config, store: w.store, bus: w.bus, clock: w.clock, log, auth, registry: w.registry, broker: new FakeBroker(),
+      config, ...apiParts(w.store, w.bus), bus: w.bus, clock: w.clock, log, auth, registry: w.registry, broker: new FakeBroker(),
       history, rules: w.rules, version: 'test', startedAt: w.clock.now(), partsHealth: () => ({}), uiDir: `${w.dir}/no-ui`,
     });
     // A real socket: a request waits for the event loop like a phone's would.

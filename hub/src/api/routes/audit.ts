@@ -27,7 +27,7 @@ export const auditRoutes: ApiPlugin = async (app, { deps }) => {
     { config: { access: 'admin' }, schema: { querystring: Query, response: { 200: Type.Object({ entries: Type.Array(Entry), nextBefore: Type.Union([Type.Integer(), Type.Null()]) }) } } },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const rows = deps.store.audit.list(limit, request.query.before);
+      const rows = deps.audit.list(limit, request.query.before);
       const entries = rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
       return { entries, nextBefore: rows.length === limit ? rows[rows.length - 1]!.id : null };
     },

@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import Type from 'typebox';
-import { recordAudit } from '../../store/audit-log.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { requirePart } from '../require-part.ts';
@@ -26,7 +25,7 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
   // so a stolen phone enrolled for the owner must not make one and carry it off through the relay.
   app.post('/backups', { config: { access: 'owner', localOnly: true }, schema: { body: CreateBody, response: { 201: Backup } } }, async (request, reply) => {
     const made = await requirePart(deps, 'backup').create(request.body.passphrase);
-    recordAudit(deps.store, deps.bus, { actor: actorOf(request), action: 'backup.create', target: made.id, details: { bytes: made.bytes }, at: deps.clock.now() });
+    deps.audit.record({ actor: actorOf(request), action: 'backup.create', target: made.id, details: { bytes: made.bytes }, at: deps.clock.now() });
     return reply.code(201).send(made);
   });
 
@@ -34,7 +33,7 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.get('/backups/:id/file', { config: { access: 'owner', localOnly: true }, schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } }, async (request, reply) => {
     const file = requirePart(deps, 'backup').file(request.params.id);
-    recordAudit(deps.store, deps.bus, { actor: actorOf(request), action: 'backup.download', target: request.params.id, details: {}, at: deps.clock.now() });
+    deps.audit.record({ actor: actorOf(request), action: 'backup.download', target: request.params.id, details: {}, at: deps.clock.now() });
     return reply
       .header('content-type', 'application/octet-stream')
       .header('content-disposition', `attachment; filename="${file.name}"`)

@@ -1,6 +1,5 @@
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
-import { recordAudit } from '../../store/audit-log.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed } from '../schemas.ts';
@@ -19,9 +18,9 @@ const IntegrationUser = Type.Object({ username: Type.String(), scope: Type.Strin
  * returned once at creation; listings never include secrets.
  */
 export const integrationRoutes: ApiPlugin = async (app, { deps }) => {
-  const { broker, store, bus, clock } = deps;
+  const { broker, clock } = deps;
   const audit = (request: Parameters<typeof actorOf>[0], action: string, target: string, details?: Record<string, unknown>) =>
-    recordAudit(store, bus, { actor: actorOf(request), action, target, ...(details ? { details } : {}), at: clock.now() });
+    deps.audit.record({ actor: actorOf(request), action, target, ...(details ? { details } : {}), at: clock.now() });
 
   app.post(
     '/integrations/mqtt-users',
