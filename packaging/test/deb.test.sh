@@ -51,13 +51,16 @@ dpkg-deb -c "$deb" >"$tmp/contents"
 for path in ./lib/systemd/system/hearth.service ./lib/systemd/system/hearth-relay.service \
   ./usr/bin/hearth-admin ./usr/lib/hearth/bin/hearth-hub ./usr/lib/hearth/bin/hearth-relay ./usr/lib/hearth/node/bin/node \
   ./usr/lib/hearth/ui/dist/index.html ./usr/lib/hearth/hub/src/main.ts ./usr/lib/hearth/hub/node-flags \
+  ./usr/lib/hearth/packages/model/package.json ./usr/lib/hearth/packages/model/src/capabilities.ts \
   ./usr/lib/hearth/node_modules/better-sqlite3/package.json ./etc/hearth/hearth.json; do
   grep -q " $path\( \|$\)" "$tmp/contents" || fail "$path is not in the package"
 done
 grep -q ' ./usr/bin/hearth-admin -> ../lib/hearth/bin/hearth-admin$' "$tmp/contents" || fail "/usr/bin/hearth-admin is not the link to the wrapper"
-! grep -q ' ./usr/lib/hearth/hub/test/' "$tmp/contents" || fail "tests are in the package"
+# The hub imports the shared model by package name: the workspace link must point at its sources.
+grep -q ' ./usr/lib/hearth/node_modules/@hearth/model -> ../../packages/model$' "$tmp/contents" || fail "node_modules/@hearth/model is not the link to packages/model"
+! grep -q ' ./usr/lib/hearth/\(hub\|packages/[^/]*\)/test/' "$tmp/contents" || fail "tests are in the package"
 ! awk '{print $2}' "$tmp/contents" | grep -vqx 'root/root' || fail "files not owned by root"
-ok "contents: units, /usr/bin/hearth-admin link, bundled node, ui/dist/index.html, node_modules"
+ok "contents: units, /usr/bin/hearth-admin link, bundled node, ui/dist/index.html, packages/model, node_modules"
 # The UI's brotli and gzip copies (written by its build) go along: the hub sends them instead.
 entry="$(grep -o '/assets/index-[^"]*\.js' ui/dist/index.html)"
 for suffix in '' .br .gz; do

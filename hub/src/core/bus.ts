@@ -1,19 +1,9 @@
+import type { Actor, Role, StateValue } from '@hearth/model/values';
 import type { Logger } from './logger.ts';
 
-/** Who did something: a person, a rule, a driver or the hub itself. Carried into the audit log. */
-export type Actor =
-  | { kind: 'user'; userId: string; username: string; role: Role }
-  | { kind: 'rule'; ruleId: string }
-  | { kind: 'system'; part: string };
-
-/**
- * `installer`: sets the home up before its owner exists, then hands it over (auth/handover.ts).
- * Ranked with admin for what it may do; only valid until the owner accepts, or while a support
- * grant lasts.
- */
-export type Role = 'owner' | 'admin' | 'member' | 'guest' | 'installer';
-
-export type StateValue = boolean | number | string | null;
+// Who did something, what they may do and a capability's value are shared with the UI
+// (packages/model); re-exported here so the hub's files keep importing them from the bus.
+export type { Actor, Role, StateValue };
 
 export interface DeviceStateEvent {
   deviceId: string;

@@ -1,3 +1,4 @@
+import { CAPABILITIES, checkValue, isKnownCapability } from '@hearth/model/capabilities';
 import type { Actor, EventBus, StateValue } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError, isHubError } from '../core/errors.ts';
@@ -7,7 +8,6 @@ import { recordAudit } from '../store/audit-log.ts';
 import type { DeviceRow } from '../store/devices-repo.ts';
 import type { Store } from '../store/store.ts';
 import { hasRole, requireRole } from './access.ts';
-import { CAPABILITIES, checkValue, isKnownCapability } from './capabilities.ts';
 import type { Driver, DriverContext } from './driver.ts';
 import { PendingCommands } from './pending-commands.ts';
 import { TelemetryStateWriter } from './telemetry-state.ts';

@@ -1,7 +1,7 @@
+import { CAPABILITIES } from '@hearth/model/capabilities';
 import type { EventBus, TelemetrySampleEvent } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import { CAPABILITIES } from '../devices/capabilities.ts';
 import type { HistoryRepo, NewEvent } from '../store/history-repo.ts';
 import type { SeriesIndex } from './series.ts';
 

@@ -1,7 +1,7 @@
 import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { CAPABILITIES, checkValue } from '@hearth/model/capabilities';
 import { HubError } from '../core/errors.ts';
-import { CAPABILITIES, checkValue } from '../devices/capabilities.ts';
 import type { StateValue } from '../core/bus.ts';
 import { ACTIONS } from './actions/index.ts';
 import { SceneState } from './actions/scene.ts';

@@ -7,12 +7,10 @@ import { dirname, join, relative, resolve } from 'node:path';
  * packages and of files outside hub/src (the shared cloud-relay protocol) are left out.
  */
 export function importGraph(srcDir: string): Map<string, string[]> {
-  const files = listTs(srcDir);
   const graph = new Map<string, string[]>();
-  for (const file of files) {
-    const text = stripComments(readFileSync(join(srcDir, file), 'utf8'));
+  for (const [file, specs] of importSpecifiers(srcDir)) {
     const targets = new Set<string>();
-    for (const spec of specifiers(text)) {
+    for (const spec of specs) {
       if (!spec.startsWith('.')) continue;
       const target = relative(srcDir, resolve(srcDir, dirname(file), spec));
       if (target.startsWith('..')) continue;
@@ -21,6 +19,13 @@ export function importGraph(srcDir: string): Map<string, string[]> {
     graph.set(file, [...targets].sort());
   }
   return graph;
+}
+
+/** For every source file under srcDir, everything it imports, exactly as written (packages too). */
+export function importSpecifiers(srcDir: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const file of listTs(srcDir)) out.set(file, specifiers(stripComments(readFileSync(join(srcDir, file), 'utf8'))));
+  return out;
 }
 
 function listTs(root: string, dir = ''): string[] {

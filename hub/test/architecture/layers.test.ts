@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cycles, importGraph } from './imports.ts';
+import { dirname, resolve } from 'node:path';
+import { cycles, importGraph, importSpecifiers } from './imports.ts';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * The layers of hub/src, lowest first. A file may import from its own layer or a lower one, never
@@ -71,5 +73,35 @@ describe('the UI and the relay have no import cycles either', () => {
 
   it('cloud-relay/src: only the known cycle (the node and its connections share socket helpers; issue 14, not yet split)', () => {
     expect(cycles(relay)).toEqual([['device-connection.ts', 'hub-tunnel.ts', 'relay-node.ts']]);
+  });
+});
+
+describe('the shared model (packages/model) stands alone and is imported by its name', () => {
+  const modelSrc = `${REPO}packages/model/src/`;
+
+  it('packages/model/src imports only its own files: no hub, UI, relay, Node API or npm package', () => {
+    const specs = importSpecifiers(modelSrc);
+    expect(specs.get('capabilities.ts')).toContain('./values.ts');
+    const outside = [...specs].flatMap(([file, targets]) => targets
+      .filter((t) => !t.startsWith('./') || !resolve(modelSrc, dirname(file), t).startsWith(modelSrc))
+      .map((t) => `${file} → ${t}`));
+    expect(outside).toEqual([]);
+    expect(cycles(importGraph(modelSrc))).toEqual([]);
+  });
+
+  it('hub, UI, relay and benches reach it as @hearth/model/…, never by a relative path into packages/', () => {
+    const byPath: string[] = [];
+    let byName = 0;
+    for (const dir of ['hub/src', 'hub/test', 'ui/src', 'ui/test', 'cloud-relay/src', 'bench']) {
+      const root = `${REPO}${dir}/`;
+      for (const [file, targets] of importSpecifiers(root)) {
+        for (const t of targets) {
+          if (t.startsWith('@hearth/model/')) byName++;
+          else if (t.startsWith('.') && resolve(root, dirname(file), t).startsWith(`${REPO}packages/`)) byPath.push(`${dir}/${file} → ${t}`);
+        }
+      }
+    }
+    expect(byName).toBeGreaterThan(3);
+    expect(byPath).toEqual([]);
   });
 });

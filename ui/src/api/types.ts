@@ -1,5 +1,7 @@
+import type { Role, StateValue } from '@hearth/model/values';
+
 /** Shapes the hub's API answers with (hub/src/api/schemas.ts and the routes). */
-export type StateValue = boolean | number | string | null;
+export type { Role, StateValue };
 
 export interface Session {
   accessToken: string;
@@ -10,7 +12,7 @@ export interface Session {
 export interface User {
   id: string;
   username: string;
-  role: 'owner' | 'admin' | 'member' | 'guest' | 'installer';
+  role: Role;
   createdAt: string;
   /** Two-step login on (only in GET /me, the person's own account). */
   totp?: boolean;

@@ -1,3 +1,4 @@
+import { capabilitySpec } from '@hearth/model/capabilities';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
@@ -12,22 +13,22 @@ import { useStore } from '../store.ts';
 import { RoomSelect } from '../components/room-select.tsx';
 import { PlugUpdate } from '../components/plug-update.tsx';
 
-const CHARTED: Record<string, string> = { power: 'W', temperature: '°C', humidity: '%', voltage: 'V', current: 'A' };
-
 /** One device: live state and controls, history, its event log, and rename / move / remove. */
 export function DevicePage(props: { id: string }) {
   const device = useStore(devices).get(props.id);
   const ready = useStore(loaded);
   if (!device) return ready ? <p>This device does not exist (any more).</p> : <Spinner label="Loading device" />;
-  const charted = device.capabilities.find((c) => c in CHARTED);
+  // What is charted comes from the capability model: the first reading drawn as a line, and
+  // energy as bars per day.
+  const charted = device.capabilities.find((c) => capabilitySpec(c)?.chart === 'line');
 
   return (
     <>
       <h1>{device.name}</h1>
       <p class={device.available ? 'ok' : 'bad'} data-testid="availability">{device.available ? 'Online' : 'Offline'}</p>
       <StateCard device={device} />
-      {charted && <HistoryChart deviceId={device.id} capability={charted} unit={CHARTED[charted]!} />}
-      {device.capabilities.includes('energy') && <EnergyBars deviceId={device.id} />}
+      {charted && <HistoryChart deviceId={device.id} capability={charted} unit={capabilitySpec(charted)?.unit ?? ''} />}
+      {device.capabilities.some((c) => capabilitySpec(c)?.chart === 'energy') && <EnergyBars deviceId={device.id} />}
       <PlugUpdate device={device} />
       <EventLog deviceId={device.id} />
       <Manage device={device} />

@@ -1,41 +1,16 @@
+import { capabilitySpec, type CapabilitySpec } from '@hearth/model/capabilities';
 import type { StateValue } from '../../api/types.ts';
 
 /**
  * What the editor needs to know about a capability to offer the right control: the type of its
- * value, whether a command may set it, and its range. The hub's capability model
- * (hub/src/devices/capabilities.ts) stays the judge: it validates every rule on save, and the
- * editor shows its answer at the field. A capability missing here is edited as text.
+ * value, whether a command may set it, and its range, from the shared capability model
+ * (packages/model). The hub stays the judge: it validates every rule on save, and the editor shows
+ * its answer at the field. A capability the model does not know is edited as text.
  */
-export interface CapabilityInfo {
-  type: 'boolean' | 'number' | 'string';
-  writable: boolean;
-  min?: number;
-  max?: number;
-  unit?: string;
-}
-
-const KNOWN: Record<string, CapabilityInfo> = {
-  switch: { type: 'boolean', writable: true },
-  lock: { type: 'boolean', writable: true },
-  motion: { type: 'boolean', writable: false },
-  contact: { type: 'boolean', writable: false },
-  occupancy: { type: 'boolean', writable: false },
-  button: { type: 'string', writable: false },
-  brightness: { type: 'number', writable: true, unit: '%', min: 0, max: 100 },
-  color_temp: { type: 'number', writable: true, unit: 'K', min: 1000, max: 10000 },
-  setpoint: { type: 'number', writable: true, unit: '°C', min: 5, max: 35 },
-  power: { type: 'number', writable: false, unit: 'W' },
-  energy: { type: 'number', writable: false, unit: 'kWh' },
-  voltage: { type: 'number', writable: false, unit: 'V' },
-  current: { type: 'number', writable: false, unit: 'A' },
-  temperature: { type: 'number', writable: false, unit: '°C' },
-  humidity: { type: 'number', writable: false, unit: '%', min: 0, max: 100 },
-  illuminance: { type: 'number', writable: false, unit: 'lx' },
-  battery: { type: 'number', writable: false, unit: '%', min: 0, max: 100 },
-};
+export type CapabilityInfo = Pick<CapabilitySpec, 'type' | 'writable' | 'min' | 'max' | 'unit'>;
 
 export function capabilityInfo(name: string | undefined): CapabilityInfo {
-  return (name && KNOWN[name]) || { type: 'string', writable: false };
+  return (name && capabilitySpec(name)) || { type: 'string', writable: false };
 }
 
 /** Which capabilities a field may pick: any, only numbers (numeric), only writable (command). */
