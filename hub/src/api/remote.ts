@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { HubError } from '../core/errors.ts';
-import { parseRange } from '../history/time-params.ts';
+import { parseRange } from './range.ts';
 import type { ApiRemote } from './deps.ts';
 
 /** The header the relay part sets on requests it injects; a LAN request carrying it is refused. */
@@ -70,7 +70,7 @@ export function installRemote(app: FastifyInstance, remote: ApiRemote | undefine
     if (request.actor && request.actor.userId !== caller.userId) throw new HubError('remote_user_mismatch', 'this device is enrolled for another user');
     if (REMOTE_RANGE_ROUTES.has(request.routeOptions.url ?? '')) {
       // The same defaults as the route (a minute up to now), so what is checked is what it exports.
-      const { from, to } = parseRange(request.query as { from?: string; to?: string }, now(), REMOTE_RANGE_MAX_MS);
+      const { from, to } = parseRange(request.query as { from?: string; to?: string }, now(), { defaultSpan: REMOTE_RANGE_MAX_MS });
       if (to - from > REMOTE_RANGE_MAX_MS) throw new HubError('remote_range_too_long', `through the relay a recording range may span at most ${REMOTE_RANGE_MAX_MS / 1000} s`, { from, to, maxMs: REMOTE_RANGE_MAX_MS });
     }
     if (request.routeOptions.url === '/api/v1/auth/login') {

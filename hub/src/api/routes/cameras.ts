@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { parseByteRange } from '../../recorder/byte-range.ts';
-import { parseRange } from '../../history/time-params.ts';
+import { parseRange } from '../range.ts';
 import { actorOf, WS_CLOSE_UNAUTHORIZED } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { requirePart } from '../require-part.ts';
@@ -122,7 +122,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   // export bound (429 too_many_exports); through the relay a range is at most a minute.
   for (const [path, download] of [['/cameras/:id/playback', false], ['/cameras/:id/clip', true]] as const) {
     app.get(path, { config: { access: 'member' }, schema: { params: IdParams, querystring: RangeQuery } }, async (request, reply) => {
-      const { from, to } = parseRange(request.query, deps.clock.now(), 60_000);
+      const { from, to } = parseRange(request.query, deps.clock.now(), { defaultSpan: 60_000 });
       const file = await requirePart(deps, 'recorder').exportRange(request.params.id, from, to, {
         user: actorOf(request).userId,
         // The remote hook refuses longer ones first (remote_range_too_long); this holds anyway.

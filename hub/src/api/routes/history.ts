@@ -4,10 +4,10 @@ import { HubError } from '../../core/errors.ts';
 import { toCsv } from '../../history/csv.ts';
 import { MAX_POINTS } from '../../history/query.ts';
 import { DAY } from '../../history/tiers.ts';
-import { parseRange } from '../../history/time-params.ts';
 import { canonicalTimeZone, Zone } from '../../history/zone.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
+import { parseRange, type RangeOptions } from '../range.ts';
 import { requirePart } from '../require-part.ts';
 import { closed, Id } from '../schemas.ts';
 
@@ -73,6 +73,9 @@ function sendCsv(reply: FastifyReply, name: string, header: string[], rows: unkn
 
 const iso = (t: number) => new Date(t).toISOString();
 
+/** The history routes keep their own code for a reversed range (documented, matched by clients). */
+const HISTORY_RANGE: RangeOptions = { invalidCode: 'history_range_invalid' };
+
 /**
  * History: telemetry charts (`/history`), energy per period (`/energy`), the event log
  * (`/history/events`) and what it all costs on disk (`/history/storage`). Every data route takes
@@ -95,7 +98,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
     async (request, reply) => {
       const q = request.query;
       requireCapability(q.device, q.capability, request);
-      const { from, to } = parseRange(q, clock.now());
+      const { from, to } = parseRange(q, clock.now(), HISTORY_RANGE);
       const result = requirePart(deps, 'history').history(q.device, q.capability, from, to, q.points ?? 500, q.tier as 'raw' | 'minute' | 'hour' | 'day' | undefined);
       if (wantsCsv(request, q.format)) {
         return sendCsv(reply, `history-${q.device}-${q.capability}`, ['time', 'epoch_ms', 'min', 'max', 'mean'], result.points.map((p) => [iso(p.t), p.t, p.min, p.max, p.mean]));
@@ -129,7 +132,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       const history = requirePart(deps, 'history');
       const zone = new Zone(tz ?? history.homeTimeZone());
       const defaultSpan = q.period === 'day' ? 30 * DAY : q.period === 'week' ? 12 * 7 * DAY : 365 * DAY;
-      const { from, to } = parseRange(q, clock.now(), defaultSpan);
+      const { from, to } = parseRange(q, clock.now(), { ...HISTORY_RANGE, defaultSpan });
       const rows = history.energy(q.device, q.period, from, to, zone);
       // Periods are local: a DST day has 23 or 25 hours; start and end carry the zone's offset.
       const buckets = rows.map((r) => ({ t: r.t, start: zone.iso(r.t), end: zone.iso(r.end), hours: (r.end - r.t) / 3_600_000, kWh: r.value, exact: r.exact }));
@@ -148,7 +151,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       const q = request.query;
       const actor = actorOf(request);
       if (q.device) registry.get(q.device, actor);
-      const { from, to } = parseRange(q, clock.now(), 3650 * DAY);
+      const { from, to } = parseRange(q, clock.now(), { ...HISTORY_RANGE, defaultSpan: 3650 * DAY });
       const limit = q.limit ?? 100;
       const rows = requirePart(deps, 'history').events({ deviceId: q.device, kind: q.kind, capability: q.capability, from, to, before: q.before, limit });
       const nextBefore = rows.length === limit ? rows[rows.length - 1]!.id : null;

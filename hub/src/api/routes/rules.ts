@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
-import { parseRange } from '../../history/time-params.ts';
+import { parseRange } from '../range.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { requirePart } from '../require-part.ts';
