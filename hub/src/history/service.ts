@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import { homeTimeZoneSetting } from '../devices/home.ts';
 import { HistoryRepo, type EventFilter, type EventRow } from '../store/history-repo.ts';
 import type { Store } from '../store/store.ts';
+import { energyReport, type EnergyReport } from './energy-report.ts';
 import { HistoryIngest } from './ingest.ts';
 import { HistoryMaintenance } from './maintenance.ts';
 import { HistoryPurge } from './purge.ts';
@@ -139,6 +140,15 @@ export class HistoryService {
   energy(deviceId: string, period: Period, from: number, to: number, zone: Zone): EnergyPeriod[] {
     this.ingest.flush();
     return this.query.energy(this.series.get(deviceId, 'energy'), period, from, to, zone);
+  }
+
+  /**
+   * Energy per local period as the API answers it: in zone `tz` (an IANA name the caller
+   * checked), else the home's time zone.
+   */
+  energyReport(deviceId: string, period: Period, from: number, to: number, tz?: string): EnergyReport {
+    const zone = new Zone(tz ?? this.homeTimeZone());
+    return energyReport(period, this.energy(deviceId, period, from, to, zone), zone);
   }
 
   /**

@@ -3,8 +3,9 @@ import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { toCsv } from '../../history/csv.ts';
 import { MAX_POINTS } from '../../history/query.ts';
+import { ENERGY_DEFAULT_SPAN } from '../../history/energy-report.ts';
 import { DAY } from '../../history/tiers.ts';
-import { canonicalTimeZone, Zone } from '../../history/zone.ts';
+import { canonicalTimeZone } from '../../history/zone.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { parseRange, type RangeOptions } from '../range.ts';
@@ -130,17 +131,13 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       }
       requireCapability(q.device, 'energy', request);
       const history = requirePart(deps, 'history');
-      const zone = new Zone(tz ?? history.homeTimeZone());
-      const defaultSpan = q.period === 'day' ? 30 * DAY : q.period === 'week' ? 12 * 7 * DAY : 365 * DAY;
-      const { from, to } = parseRange(q, clock.now(), { ...HISTORY_RANGE, defaultSpan });
-      const rows = history.energy(q.device, q.period, from, to, zone);
+      const { from, to } = parseRange(q, clock.now(), { ...HISTORY_RANGE, defaultSpan: ENERGY_DEFAULT_SPAN[q.period] });
       // Periods are local: a DST day has 23 or 25 hours; start and end carry the zone's offset.
-      const buckets = rows.map((r) => ({ t: r.t, start: zone.iso(r.t), end: zone.iso(r.end), hours: (r.end - r.t) / 3_600_000, kWh: r.value, exact: r.exact }));
+      const report = history.energyReport(q.device, q.period, from, to, tz);
       if (wantsCsv(request, q.format)) {
-        return sendCsv(reply, `energy-${q.device}-${q.period}`, ['start', 'end', 'epoch_ms', 'kwh', 'exact', 'tz'], buckets.map((b) => [b.start, b.end, b.t, b.kWh, b.exact, zone.name]));
+        return sendCsv(reply, `energy-${q.device}-${q.period}`, ['start', 'end', 'epoch_ms', 'kwh', 'exact', 'tz'], report.buckets.map((b) => [b.start, b.end, b.t, b.kWh, b.exact, report.tz]));
       }
-      const total = buckets.reduce((sum, b) => sum + b.kWh, 0);
-      return { period: q.period, unit: 'kWh', tz: zone.name, total: Math.round(total * 1e6) / 1e6, buckets };
+      return report;
     },
   );
 
