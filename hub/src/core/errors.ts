@@ -164,6 +164,22 @@ export const ERROR_STATUS = {
   backup_storage_full: 507,
   restore_would_replace: 409,
   restore_hub_running: 409,
+  // Hub self-update (hub/src/update/, docs/update.md). A release whose signature or manifest is
+  // wrong, or a package that is not the signed bytes: 422, nothing changed. A version step that
+  // needs confirming (downgrade, reinstall) or a release that needs a newer hub first: 409.
+  update_release_invalid: 422,
+  update_package_mismatch: 422,
+  update_package_missing: 409,
+  update_package_too_large: 413,
+  update_downgrade: 409,
+  update_too_old: 409,
+  update_not_configured: 503,
+  update_no_rollback: 409,
+  // The helper's outcomes (status.json, not HTTP answers): why an update was rolled back or failed.
+  update_unhealthy: 500,
+  update_devices_missing: 500,
+  update_step_failed: 500,
+  update_fetch_failed: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
