@@ -104,6 +104,26 @@ export interface ApiHome {
   update(patch: Partial<Omit<ApiHomeView, 'id'>>, actor: Actor, at: number): ApiHomeView;
 }
 
+/**
+ * History (hub/src/history/service.ts): charts, energy, the event log and what it costs on disk,
+ * and the ingest and size figures /metrics reports. Nothing of its maintenance or purging.
+ */
+export type ApiHistory = Pick<HistoryService, 'history' | 'energyReport' | 'events' | 'storageReport'> & {
+  ingest: Pick<HistoryService['ingest'], 'counters' | 'pending'>;
+  storage: Pick<HistoryService['storage'], 'bytes' | 'budgetBytes'>;
+};
+
+/** The rules engine (hub/src/rules/service.ts): rules, their versions and traces, dry runs, scenes. */
+export type ApiRules = Pick<RulesService,
+  | 'list' | 'get' | 'create' | 'update' | 'remove' | 'setEnabled' | 'run' | 'traces' | 'dryRun'
+  | 'versions' | 'version' | 'diff' | 'revert'
+  | 'listScenes' | 'getScene' | 'saveScene' | 'removeScene' | 'activateScene'>;
+
+/** Cameras (hub/src/recorder/service.ts): cameras, recordings, playback and export, live views, storage. */
+export type ApiRecorder = Pick<RecorderService,
+  | 'list' | 'get' | 'add' | 'update' | 'remove' | 'recordings' | 'exportRange' | 'exportStats' | 'clip'
+  | 'snapshot' | 'watch' | 'hls' | 'hlsTicket' | 'storageView'>;
+
 export type PartHealth = 'ok' | 'starting' | 'failed' | 'stopped';
 
 export interface ApiDeps {
@@ -121,11 +141,11 @@ export interface ApiDeps {
   /** Absent unless a Zigbee coordinator is configured: its routes say `{state: 'off'}` / 503. */
   zigbee?: ApiZigbee;
   /** The history store; its routes answer 503 `not_ready` without it. */
-  history?: HistoryService;
+  history?: ApiHistory;
   /** The rules engine; its routes answer 503 `not_ready` without it. */
-  rules?: RulesService;
+  rules?: ApiRules;
   /** Cameras and recordings; their routes answer 503 `not_ready` without it. */
-  recorder?: RecorderService;
+  recorder?: ApiRecorder;
   /** Remote access; its routes answer 503 `not_ready` without it. */
   remote?: ApiRemote;
   /** Backups; their routes answer 503 `not_ready` without it. */

@@ -180,7 +180,7 @@ export class RulesService {
    * Replays a saved rule (`ruleId`) or an unsaved one (`rule`) against the recorded history of
    * [from, to) and reports when it would have fired and what it would have done.
    */
-  async dryRun(input: { ruleId?: string | undefined; rule?: unknown }, from: number, to: number, actor: Actor, history: HistoryService | undefined): Promise<DryRunResult> {
+  async dryRun(input: { ruleId?: string | undefined; rule?: unknown }, from: number, to: number, actor: Actor, history: Pick<HistoryService, 'events'> | undefined): Promise<DryRunResult> {
     const definition = input.ruleId !== undefined ? this.#require(input.ruleId).definition : this.check(input.rule, actor);
     if (to - from > DRY_RUN_MAX_SPAN_MS) throw new HubError('history_range_too_large', 'a dry run covers at most 31 days', { from, to });
     if (!history) throw new HubError('not_ready', 'history is not running: there is nothing to replay');
