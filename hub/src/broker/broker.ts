@@ -3,55 +3,31 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { EventBus } from '../core/bus.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Store } from '../store/store.ts';
 import { isValidTopicFilter, isValidTopicName } from './acl.ts';
+import { PublishAdmission } from './admission.ts';
 import type { HearthClient } from './client-state.ts';
 import { BrokerCounters } from './counters.ts';
-import { MqttCredentials, type Principal } from './credentials.ts';
-import { createHooks, DENIED, ROUTED } from './hooks.ts';
-import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.ts';
-import { PublishIntake, type PausableClient, type RouterQueue } from './transport/intake.ts';
-import { Connections, listenTcp } from './transport/listeners.ts';
-import { LogThrottle } from './log-throttle.ts';
-import { KeyedLogThrottle } from './keyed-log-throttle.ts';
+import { MqttCredentials } from './credentials.ts';
 import { disconnectReason } from './disconnect-reasons.ts';
+import { createHooks } from './hooks.ts';
+import { InternalSubscriptions, type InternalHandler } from './internal-subscriptions.ts';
+import { KeyedLogThrottle } from './keyed-log-throttle.ts';
+import { DEFAULT_LIMITS, type BrokerLimits } from './limits.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { SqlitePersistence } from './persistence/sqlite-persistence.ts';
+import { DevicePresence, statusTopic } from './presence.ts';
+import { PublishPath } from './publish-path.ts';
+import { SessionOwners } from './session-owners.ts';
+import { Sessions } from './sessions.ts';
+import { PublishIntake, type RouterQueue } from './transport/intake.ts';
+import { Connections, listenTcp } from './transport/listeners.ts';
 import { cacheMatches, type TopicMatcher } from './transport/router-cache.ts';
 import { flattenDelivery, type RouterDo } from './transport/router-trampoline.ts';
-import { EXHAUSTED, OVER, PublishBudget, type PublishRateLimits } from './publish-budget.ts';
-import { RetainedBudget } from './retained-budget.ts';
-import { DevicePresence, statusTopic } from './presence.ts';
-import { SessionOwners } from './session-owners.ts';
-import { SqlitePersistence } from './persistence/sqlite-persistence.ts';
-
-export interface BrokerLimits {
-  /**
-   * Persistent sessions one device credential may hold (see session-owners.ts). A device uses
-   * only its own id, so 1: sessions it left under other ids before that rule go on its next CONNECT.
-   */
-  sessionsPerDevice: number;
-  /** Persistent sessions one integration user may hold. */
-  sessionsPerIntegration: number;
-  /** A persistent session not seen for this long is dropped. */
-  sessionExpiryMs: number;
-  /** Distinct retained topics kept. */
-  maxRetained: number;
-  /** Durability window of the persistence (see sqlite-persistence.ts). */
-  flushMs: number;
-  /** Publish rate limits per credential and in all (publish-budget.ts). */
-  publishRates: PublishRateLimits;
-  /** Largest packet a device may send (integrations: `mqtt.maxPacketBytes`; the smaller applies). */
-  devicePacketBytes: number;
-  /** Bytes of retained messages per device credential, per integration user and in all (retained-budget.ts); topics: `maxRetained`. */
-  retainedBytes: { device: number; integration: number; total: number };
-  /** Bytes of messages one session may have queued (offline, or sent and not yet acknowledged); beyond it the oldest are dropped. */
-  queuedBytes: { device: number; integration: number };
-  /** Bytes one connection may have waiting in its send buffer before it is disconnected as too slow. */
-  sendBufferBytes: number;
-}
 
 export interface BrokerDeps {
   store: Store;
@@ -63,48 +39,22 @@ export interface BrokerDeps {
   limits?: Partial<BrokerLimits>;
 }
 
-export const DEFAULT_LIMITS: BrokerLimits = {
-  sessionsPerDevice: 1,
-  sessionsPerIntegration: 16,
-  sessionExpiryMs: 30 * 24 * 3600_000,
-  maxRetained: 100_000,
-  flushMs: 5,
-  // A plug publishes a few messages a second; a burst covers a reconnect's catch-up. Integrations
-  // (Home Assistant, Node-RED) publish commands and their own topics. The total is far below what
-  // the broker delivers on a Raspberry Pi 4 (tens of thousands a second), so the hub keeps time
-  // for HTTP, rules and recording whatever the clients send.
-  publishRates: {
-    device: { perSecond: 100, burst: 500 },
-    integration: { perSecond: 2000, burst: 10_000 },
-    total: { perSecond: 20_000, burst: 40_000 },
-  },
-  // A plug's messages are a few hundred bytes; a DIY device's JSON a few KiB at most.
-  devicePacketBytes: 64 * 1024,
-  retainedBytes: { device: 64 * 1024, integration: 4 * 1024 * 1024, total: 64 * 1024 * 1024 },
-  // Commands and OTA chunks (4 KiB each, a few in flight) for a device; integrations subscribe widely.
-  queuedBytes: { device: 1024 * 1024, integration: 16 * 1024 * 1024 },
-  sendBufferBytes: 16 * 1024 * 1024,
-};
-
 const OFFLINE = Buffer.from('offline');
 /** Router back-pressure (intake.ts): messages waiting for delivery before publishers are paused, and resumed. */
 const INTAKE = { high: 1000, low: 250 };
-/**
- * Beyond this many messages waiting in the router, clients' QoS 0 PUBLISHes are shed. The intake
- * pauses publishers at INTAKE.high, but each still hands over the packets of the chunk already
- * read (up to ~64 KiB each), so 100 flooding connections could queue tens of thousands.
- */
-const ROUTER_SHED = 5000;
 const BUS_OWNER = 'broker';
-const EXPIRY_CHECK_MS = 6 * 3600_000;
 
 type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped';
 
+/** One step of `start()`: a name (logged if it fails) and what it does. */
+type StartStep = readonly [name: string, run: () => void | Promise<void>];
+
 /**
  * The hub's MQTT broker: aedes 1.x with per-credential authentication and topic ACLs
- * (hooks.ts), persistence on the hub's SQLite file (sqlite-persistence.ts), TCP and WebSocket
- * listeners with per-connection limits (listeners.ts), and a hub-internal publish/subscribe
- * for drivers. What it supports is in README.md next to this file.
+ * (hooks.ts), budgets per PUBLISH (admission.ts, publish-path.ts), sessions and their expiry
+ * (sessions.ts), persistence on the hub's SQLite file (persistence/), TCP and WebSocket
+ * listeners with per-connection limits and the router's flow (transport/), and a hub-internal
+ * publish/subscribe for drivers. What it supports is in README.md next to this file.
  */
 export class Broker {
   readonly credentials: MqttCredentials;
@@ -114,134 +64,203 @@ export class Broker {
   readonly #warn: LogThrottle;
   /** Shedding logs once per reason and credential per window, so a flood silences neither other warnings nor other flooders. */
   readonly #shedWarn: KeyedLogThrottle;
-  readonly #budget: PublishBudget;
-  readonly #retained: RetainedBudget;
-  /** Queue byte budget per client id, by its credential's kind (see #queuedBytesOf). */
-  readonly #queueBudgets = new Map<string, number>();
+  readonly #admission: PublishAdmission;
   readonly #internal: InternalSubscriptions;
   readonly #presence: DevicePresence;
-  /** Live (authenticated) connections per username, for revocation. */
-  readonly #byUsername = new Map<string, Set<HearthClient>>();
   readonly #errored = new WeakSet<object>();
   #state: State = 'new';
   #stopping: Promise<void> | undefined;
   #aedes: Aedes | undefined;
   #persistence: SqlitePersistence | undefined;
   #owners: SessionOwners | undefined;
+  #sessions: Sessions | undefined;
+  #publishPath: PublishPath | undefined;
   #connections: Connections | undefined;
   #intake: PublishIntake | undefined;
-  /** aedes' router, for its queue length (see ROUTER_SHED). */
-  #router: RouterQueue | undefined;
   #server: Server | undefined;
-  #expiryTimer: TimerHandle | undefined;
+
+  /**
+   * What `start()` does, in order, like aedes' `connectActions`: each step builds on the ones
+   * before it. If one fails, `start()` stops what the earlier ones started and throws its error.
+   */
+  readonly #startSteps: readonly StartStep[] = [
+    ['open persistence', () => this.#openPersistence()],
+    ['create aedes', () => this.#createAedes()],
+    ['take over the router', () => this.#takeOverRouter()],
+    ['follow clients', () => this.#followClients()],
+    ['load persistence', () => this.#aedes!.listen()],
+    ['accept connections', () => this.#acceptConnections()],
+    ['count retained messages', () => this.#countRetained()],
+    ['attach internal subscriptions', () => this.#attachInternal()],
+    ['recover after restart', () => this.#recoverAfterRestart()],
+    ['expire sessions', () => this.#sessions!.startExpiry()],
+    ['follow device removals', () => this.#followDeviceRemovals()],
+    ['listen on TCP', () => this.#listenTcp()],
+  ];
 
   constructor(deps: BrokerDeps) {
     this.#deps = deps;
     this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
     this.#warn = new LogThrottle(deps.log, deps.clock);
     this.#shedWarn = new KeyedLogThrottle(deps.log, deps.clock);
-    this.#budget = new PublishBudget(this.#limits.publishRates, Date.now());
-    const rb = this.#limits.retainedBytes;
-    this.#retained = new RetainedBudget({ deviceBytes: rb.device, integrationBytes: rb.integration, totalBytes: rb.total, topics: this.#limits.maxRetained });
     this.#internal = new InternalSubscriptions(this.#warn);
     this.#presence = new DevicePresence((deviceId) => this.#publishOffline(deviceId));
     this.credentials = new MqttCredentials({ store: deps.store, clock: deps.clock, log: deps.log });
-    this.credentials.onRevoke((username, reason) => this.#credentialGone(username, reason));
+    this.credentials.onRevoke((username, reason) => this.#sessions?.credentialGone(username, reason));
+    this.#admission = new PublishAdmission({
+      limits: this.#limits,
+      counters: this.#counters,
+      shedWarn: this.#shedWarn,
+      isDevice: (clientId) => this.credentials.isDevice(clientId),
+    });
   }
 
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new HubError('conflict', `broker cannot start when ${this.#state}`);
     this.#state = 'starting';
-    const { store, log, config, bus, clock } = this.#deps;
+    const { log, config, clock } = this.#deps;
+    let current = '';
     try {
-      const persistence = new SqlitePersistence({
-        db: store.db,
-        log,
-        clock,
-        flushMs: this.#limits.flushMs,
-        maxQueuedPerClient: config.maxClientQueue,
-        maxQueuedBytes: (clientId) => this.#queuedBytesOf(clientId),
-        // Retained topics and bytes are bounded by RetainedBudget, which never refuses a device's status.
-        maxRetained: Number.MAX_SAFE_INTEGER,
-      });
-      this.#persistence = persistence;
-      const owners = new SessionOwners(store.db);
-      owners.load();
-      this.#owners = owners;
-
-      const hooks = createHooks({
-        credentials: this.credentials,
-        counters: this.#counters,
-        warn: this.#warn,
-        clientIdOwner: (clientId) => this.#clientIdOwner(clientId),
-        isDeviceId: (clientId) => this.credentials.isDevice(clientId),
-        accepted: (client, principal) => this.#accepted(client, principal),
-        routeBeforeAck: (client, packet, done) => this.#routeBeforeAck(client, packet, done),
-      });
-      const aedes = new Aedes({
-        ...hooks,
-        persistence,
-        connectTimeout: 10_000,
-        // Slow clients are bounded by listeners.ts instead of waiting on drain (see there).
-        drainTimeout: 0,
-      });
-      this.#aedes = aedes;
-      // mqemitter, aedes' router: its `length` is the queue of messages waiting for delivery,
-      // its `_matcher` (qlobber) finds the subscribers of each message's topic.
-      const router = (aedes as unknown as { mq: RouterQueue & RouterDo & { _matcher: TopicMatcher } }).mq;
-      cacheMatches(router._matcher);
-      flattenDelivery(router);
-      this.#intake = new PublishIntake(router, INTAKE);
-      this.#router = router;
-      this.#wrapPublish(aedes, this.#intake);
-      aedes.on('client', (client) => persistence.clientOnline(client.id));
-      aedes.on('clientDisconnect', (client) => {
-        persistence.clientOffline(client.id);
-        this.#released(client as HearthClient);
-      });
-      aedes.on('subscribe', (subs) => persistence.grantedForNextRetained(subs));
-      aedes.on('clientError', (client, err) => this.#clientError(client as HearthClient, err));
-      aedes.on('connectionError', (client, err) => this.#clientError(client as HearthClient, err));
-      // aedes emits 'error' for persistence failures; without a listener it would crash the hub.
-      aedes.on('error' as 'closed', ((err: Error) => log.error({ err }, 'mqtt broker error')) as () => void);
-      await aedes.listen();
-
-      this.#connections = new Connections(aedes, this.#counters, log, {
-        ...config,
-        devicePacketBytes: Math.min(this.#limits.devicePacketBytes, config.maxPacketBytes),
-        sendBufferBytes: this.#limits.sendBufferBytes,
-      });
-      const devices = new Map<string, boolean>();
-      const isDevice = (id: string): boolean => {
-        let known = devices.get(id);
-        if (known === undefined) devices.set(id, (known = this.credentials.isDevice(id)));
-        return known;
-      };
-      this.#retained.load(persistence.retainedMatching(['#', '$SYS/#']), isDevice);
-      this.#internal.attach({
-        subscribe: (filter, deliver) => aedes.subscribe(filter, deliver as never, noop),
-        unsubscribe: (filter, deliver) => aedes.unsubscribe(filter, deliver as never, noop),
-        retained: (filter) => persistence.retainedMatching([filter]) as { topic: string; payload: Buffer }[],
-      });
-      this.#recoverAfterRestart(aedes, persistence);
-      this.#expireSessions();
-      this.#expiryTimer = clock.setInterval(() => this.#expireSessions(), EXPIRY_CHECK_MS);
-      bus.on(BUS_OWNER, 'device.removed', (e) => this.credentials.revokeDevice(e.deviceId));
-
-      try {
-        this.#server = await listenTcp(config.host, config.port, (socket) => this.#connections?.handle(socket, undefined, socket));
-      } catch (err) {
-        throw new HubError('internal_error', `MQTT cannot listen on ${config.host}:${config.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err });
+      for (const [name, run] of this.#startSteps) {
+        current = name;
+        await run();
       }
-      this.#server.on('error', (err) => log.error({ err }, 'mqtt listener error'));
       this.#state = 'started';
       log.info({ port: this.port, host: config.host, at: clock.now() }, 'mqtt broker listening');
     } catch (err) {
+      log.error({ step: current }, 'mqtt broker start failed');
       await this.#shutdown();
       this.#state = 'stopped';
       throw err;
     }
   }
+
+  // ---- start steps -------------------------------------------------------------------------
+
+  #openPersistence(): void {
+    const { store, log, config, clock } = this.#deps;
+    this.#persistence = new SqlitePersistence({
+      db: store.db,
+      log,
+      clock,
+      flushMs: this.#limits.flushMs,
+      maxQueuedPerClient: config.maxClientQueue,
+      maxQueuedBytes: (clientId) => this.#admission.queuedBytesOf(clientId),
+      // Retained topics and bytes are bounded by RetainedBudget, which never refuses a device's status.
+      maxRetained: Number.MAX_SAFE_INTEGER,
+    });
+    const owners = new SessionOwners(store.db);
+    owners.load();
+    this.#owners = owners;
+  }
+
+  #createAedes(): void {
+    const hooks = createHooks({
+      credentials: this.credentials,
+      counters: this.#counters,
+      warn: this.#warn,
+      clientIdOwner: (clientId) => this.#sessions!.owner(clientId),
+      isDeviceId: (clientId) => this.credentials.isDevice(clientId),
+      accepted: (client, principal) => this.#sessions!.accepted(client, principal),
+      routeBeforeAck: (client, packet, done) => (this.#publishPath ? this.#publishPath.routeBeforeAck(client, packet, done) : done(null)),
+    });
+    this.#aedes = new Aedes({
+      ...hooks,
+      persistence: this.#persistence!,
+      connectTimeout: 10_000,
+      // Slow clients are bounded by listeners.ts instead of waiting on drain (see there).
+      drainTimeout: 0,
+    });
+  }
+
+  /** The router's match cache, its trampoline, the intake in front of it, and every PUBLISH through admission. */
+  #takeOverRouter(): void {
+    const aedes = this.#aedes!;
+    const persistence = this.#persistence!;
+    // mqemitter, aedes' router: its `length` is the queue of messages waiting for delivery,
+    // its `_matcher` (qlobber) finds the subscribers of each message's topic.
+    const router = (aedes as unknown as { mq: RouterQueue & RouterDo & { _matcher: TopicMatcher } }).mq;
+    cacheMatches(router._matcher);
+    flattenDelivery(router);
+    const intake = new PublishIntake(router, INTAKE);
+    this.#intake = intake;
+    this.#admission.attach(router, intake);
+    this.#publishPath = new PublishPath(aedes, { admission: this.#admission, intake, persistence });
+    const { log, clock } = this.#deps;
+    this.#sessions = new Sessions({
+      limits: this.#limits,
+      counters: this.#counters,
+      log,
+      clock,
+      owners: this.#owners!,
+      persistence,
+      admission: this.#admission,
+      presence: this.#presence,
+      intake,
+      live: () => (aedes as unknown as { clients: Record<string, HearthClient | undefined> }).clients,
+    });
+  }
+
+  #followClients(): void {
+    const aedes = this.#aedes!;
+    const persistence = this.#persistence!;
+    aedes.on('client', (client) => persistence.clientOnline(client.id));
+    aedes.on('clientDisconnect', (client) => {
+      persistence.clientOffline(client.id);
+      this.#sessions!.released(client as HearthClient);
+    });
+    aedes.on('subscribe', (subs) => persistence.grantedForNextRetained(subs));
+    aedes.on('clientError', (client, err) => this.#clientError(client as HearthClient, err));
+    aedes.on('connectionError', (client, err) => this.#clientError(client as HearthClient, err));
+    // aedes emits 'error' for persistence failures; without a listener it would crash the hub.
+    aedes.on('error' as 'closed', ((err: Error) => this.#deps.log.error({ err }, 'mqtt broker error')) as () => void);
+  }
+
+  #acceptConnections(): void {
+    const { config, log } = this.#deps;
+    this.#connections = new Connections(this.#aedes!, this.#counters, log, {
+      ...config,
+      devicePacketBytes: Math.min(this.#limits.devicePacketBytes, config.maxPacketBytes),
+      sendBufferBytes: this.#limits.sendBufferBytes,
+    });
+  }
+
+  /** The retained messages read back count against their publishers' byte budgets. */
+  #countRetained(): void {
+    const devices = new Map<string, boolean>();
+    const isDevice = (id: string): boolean => {
+      let known = devices.get(id);
+      if (known === undefined) devices.set(id, (known = this.credentials.isDevice(id)));
+      return known;
+    };
+    this.#admission.loadRetained(this.#persistence!.retainedMatching(['#', '$SYS/#']), isDevice);
+  }
+
+  #attachInternal(): void {
+    const aedes = this.#aedes!;
+    const persistence = this.#persistence!;
+    this.#internal.attach({
+      subscribe: (filter, deliver) => aedes.subscribe(filter, deliver as never, noop),
+      unsubscribe: (filter, deliver) => aedes.unsubscribe(filter, deliver as never, noop),
+      retained: (filter) => persistence.retainedMatching([filter]) as { topic: string; payload: Buffer }[],
+    });
+  }
+
+  #followDeviceRemovals(): void {
+    this.#deps.bus.on(BUS_OWNER, 'device.removed', (e) => this.credentials.revokeDevice(e.deviceId));
+  }
+
+  async #listenTcp(): Promise<void> {
+    const { config, log } = this.#deps;
+    try {
+      this.#server = await listenTcp(config.host, config.port, (socket) => this.#connections?.handle(socket, undefined, socket));
+    } catch (err) {
+      throw new HubError('internal_error', `MQTT cannot listen on ${config.host}:${config.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err });
+    }
+    this.#server.on('error', (err) => log.error({ err }, 'mqtt listener error'));
+  }
+
+  // ---- running -----------------------------------------------------------------------------
 
   stop(): Promise<void> {
     if (this.#state === 'new') {
@@ -322,13 +341,13 @@ export class Broker {
       rateLimitDisconnects: c.rateLimitDisconnects,
       oversizedPackets: c.oversizedPackets,
       connectionErrors: c.connectionErrors,
-      persistentSessions: this.#owners?.size ?? 0,
+      persistentSessions: this.#sessions?.size ?? 0,
       evictedSessions: c.evictedSessions,
       retainedMessages: p?.retained ?? 0,
       queuedMessages: p?.queued ?? 0,
       droppedQueuedMessages: p?.droppedQueued ?? 0,
-      droppedRetainedMessages: (p?.droppedRetained ?? 0) + this.#retained.refused,
-      retainedBytes: this.#retained.bytes,
+      droppedRetainedMessages: (p?.droppedRetained ?? 0) + this.#admission.retainedRefused,
+      retainedBytes: this.#admission.retainedBytes,
       persistenceQueue: p?.pendingWrites ?? 0,
       persistenceFlushErrors: p?.flushErrors ?? 0,
     };
@@ -336,63 +355,6 @@ export class Broker {
 
   healthy(): boolean {
     return this.#state === 'started' && this.#server?.listening === true && this.#persistence?.healthy() === true;
-  }
-
-  // ---- connections -------------------------------------------------------------------------
-
-  #clientIdOwner(clientId: string): string | undefined {
-    const live = (this.#aedes as unknown as { clients: Record<string, HearthClient> } | undefined)?.clients[clientId];
-    return live?.hearth?.principal?.username ?? this.#owners?.owner(clientId);
-  }
-
-  #isLive(clientId: string): boolean {
-    return (this.#aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined;
-  }
-
-  #accepted(client: HearthClient, principal: Principal): void {
-    let set = this.#byUsername.get(principal.username);
-    if (!set) this.#byUsername.set(principal.username, (set = new Set()));
-    set.add(client);
-    if (principal.deviceId !== undefined) this.#presence.attach(principal.deviceId, client);
-    this.#queueBudgets.set(client.id, principal.kind === 'device' ? this.#limits.queuedBytes.device : this.#limits.queuedBytes.integration);
-    // A connection that fails before aedes registers it never emits 'clientDisconnect'.
-    client.conn.once('close', () => this.#released(client));
-
-    const owners = this.#owners!;
-    // A device's id is its own: a session another credential left under it (an integration that
-    // took the id before the device was added) is dropped before aedes restores it, and aedes'
-    // takeover [MQTT-3.1.4-2] closes such a connection if it is live.
-    const owner = owners.owner(client.id);
-    if (owner !== undefined && owner !== principal.username) this.#dropSession(client.id, 'taken back by its device');
-    if (client.clean) {
-      // A clean session discards any earlier session under this id [MQTT-3.1.2-6].
-      if (owners.has(client.id)) {
-        owners.release(client.id);
-        this.#persistence!.dropSession(client.id);
-      }
-      return;
-    }
-    const limit = principal.kind === 'device' ? this.#limits.sessionsPerDevice : this.#limits.sessionsPerIntegration;
-    for (const evicted of owners.claim(client.id, principal.username, this.#deps.clock.now(), limit, (id) => this.#isLive(id))) {
-      this.#dropSession(evicted, 'session limit of its credential reached');
-    }
-  }
-
-  #released(client: HearthClient): void {
-    const state = client.hearth;
-    const principal = state?.principal;
-    if (!state || !principal || state.released) return;
-    state.released = true;
-    this.#intake?.forget(client);
-    if (client.clean) this.#queueBudgets.delete(client.id);
-    const set = this.#byUsername.get(principal.username);
-    set?.delete(client);
-    if (set?.size === 0) this.#byUsername.delete(principal.username);
-    if (!client.clean) this.#owners?.touch(client.id, this.#deps.clock.now());
-    if (principal.deviceId !== undefined) {
-      const willPublished = !client._disconnected && state.willTopic === statusTopic(principal.deviceId);
-      this.#presence.detach(principal.deviceId, client, willPublished);
-    }
   }
 
   #clientError(client: HearthClient, err: Error): void {
@@ -406,164 +368,6 @@ export class Broker {
     // A plug losing power resets its connection: routine, so at debug; everything else once per reason and credential per window.
     if (reason === 'connection_reset') this.#deps.log.debug({ clientId: client?.id, username, reason, err: err.message }, 'mqtt client disconnected');
     else this.#shedWarn.warn(`${reason}\u0000${username ?? ''}`, { clientId: client?.id, username, reason, err: err.message }, 'mqtt client disconnected');
-  }
-
-  #credentialGone(username: string, reason: 'revoked' | 'replaced'): void {
-    for (const client of [...(this.#byUsername.get(username) ?? [])]) {
-      this.#deps.log.info({ username, clientId: client.id, reason }, 'mqtt credential revoked: disconnecting');
-      client.close();
-    }
-    if (reason === 'revoked' && this.#owners) {
-      for (const clientId of this.#owners.ownedBy(username)) this.#dropSession(clientId, 'credential revoked');
-    }
-  }
-
-  #dropSession(clientId: string, reason: string): void {
-    this.#owners?.release(clientId);
-    this.#persistence?.dropSession(clientId);
-    this.#queueBudgets.delete(clientId);
-    this.#counters.evictedSessions++;
-    this.#deps.log.info({ clientId, reason }, 'mqtt persistent session dropped');
-  }
-
-  #expireSessions(): void {
-    const owners = this.#owners;
-    const persistence = this.#persistence;
-    if (!owners || !persistence) return;
-    for (const clientId of owners.seenBefore(this.#deps.clock.now() - this.#limits.sessionExpiryMs)) {
-      if (!this.#isLive(clientId)) this.#dropSession(clientId, 'expired');
-    }
-    // State of a session nobody owns (e.g. its credential is gone) is never reachable again.
-    for (const clientId of persistence.sessionIds()) {
-      if (!owners.has(clientId) && !this.#isLive(clientId)) persistence.dropSession(clientId);
-    }
-  }
-
-  // ---- publishing --------------------------------------------------------------------------
-
-  /**
-   * Every PUBLISH passes here before aedes routes it. Drops PUBLISHes the ACL refused (hooks.ts
-   * explains why they are acknowledged first) and those already routed before their PUBACK
-   * (`#routeBeforeAck`). A client's QoS 2 PUBLISH is routed here, after aedes stored its
-   * incoming state; aedes sends the PUBREC when `done` is called, which waits for the commit of
-   * what the message left to write (group commit). Clients' QoS 0 and 2 PUBLISHes pass the
-   * publish budget here (`#admit`), QoS 1 ones in `#routeBeforeAck`.
-   */
-  #wrapPublish(aedes: Aedes, intake: PublishIntake): void {
-    const publish = aedes.publish.bind(aedes) as (packet: object, client: unknown, done?: (err?: Error) => void) => void;
-    this.#route = publish;
-    const persistence = this.#persistence!;
-    (aedes as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
-      const marks = packet as Record<symbol, unknown>;
-      if (marks[DENIED] === true || marks[ROUTED] === true) {
-        const callback = typeof client === 'function' ? (client as () => void) : done;
-        callback?.();
-        return;
-      }
-      // A client's PUBLISH (not the hub's own, nor a will): within its budget, and slowed if the router is behind.
-      if (client === null || typeof client !== 'object') {
-        // The hub's own (and wills restored after a restart): never refused, but counted.
-        const own = packet as { topic: string; payload?: Buffer | string; retain?: boolean };
-        if (own.retain) this.#retained.admit(own.topic, own.payload, undefined);
-      } else {
-        if (!this.#admit(client as HearthClient, packet as { qos: number })) {
-          done?.();
-          return;
-        }
-        intake.published(client as PausableClient);
-        if ((packet as { qos?: number }).qos === 2 && done) {
-          publish(packet, client, (err) => (err ? done(err) : persistence.afterCommit(() => done())));
-          return;
-        }
-      }
-      publish(packet, client, done);
-    };
-  }
-
-  /**
-   * Sheds load: a client over its publish rate budget (publish-budget.ts) is not read until the
-   * budget has room again, and its QoS 0 messages over budget are dropped (at most once allows
-   * it), as are every client's QoS 0 messages while the router has more than ROUTER_SHED
-   * waiting. QoS 1/2 messages are never dropped for that (holding the client back bounds them).
-   * A client that goes on sending a whole burst beyond its budget is disconnected, in this turn:
-   * the PUBACKs gathered for it are never sent (write-batcher.ts), so its QoS 1/2 messages are
-   * sent again after a reconnect rather than lost. Sheds are counted (`shedMessages`,
-   * `rateLimitDisconnects`) and logged once per reason and credential per window.
-   * False: drop this message (the caller completes it without routing).
-   */
-  #admit(client: HearthClient, packet: { qos: number; topic?: string; payload?: Buffer | string; retain?: boolean }): boolean {
-    const principal = client.hearth?.principal;
-    if (principal === undefined) return true;
-    if (packet.retain) this.#admitRetained(client, principal, packet as { topic: string; payload?: Buffer | string; retain: boolean });
-    if (packet === client.will) return true;
-    const counters = this.#counters;
-    const budget = this.#budget;
-    const now = Date.now();
-    const verdict = budget.take(principal, now);
-    if (client.conn.destroyed) {
-      // The rest of a chunk read before it was disconnected (below): nothing more to decide.
-      counters.shedMessages++;
-      return false;
-    }
-    if (verdict === EXHAUSTED) {
-      counters.shedMessages++;
-      counters.rateLimitDisconnects++;
-      this.#shedWarn.warn(`d\u0000${principal.username}`, { clientId: client.id, username: principal.username, reason: 'rate_limit_exceeded' }, 'mqtt client disconnected');
-      client.conn.destroy();
-      return false;
-    }
-    if (verdict === OVER) this.#intake?.holdFor(client, budget.waitMs, now);
-    if (packet.qos === 0 && (verdict === OVER || (this.#router?.length ?? 0) > ROUTER_SHED)) {
-      counters.shedMessages++;
-      const reason = verdict === OVER ? 'rate_limited' : 'router_full';
-      this.#shedWarn.warn(`${reason}\u0000${principal.username}`, { clientId: client.id, username: principal.username, reason }, 'mqtt publishes shed');
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * A client's retained PUBLISH (or will) over its retained byte budget (retained-budget.ts) is
-   * delivered as usual but not retained: its retain flag is cleared before aedes stores it, so
-   * the message already retained on that topic stays. Counted (`droppedRetainedMessages`) and logged.
-   */
-  #admitRetained(client: HearthClient, principal: Principal, packet: { topic: string; payload?: Buffer | string; retain: boolean }): void {
-    if (this.#retained.admit(packet.topic, packet.payload, principal)) return;
-    packet.retain = false;
-    this.#shedWarn.warn(`retained\u0000${principal.username}`, { clientId: client.id, username: principal.username, topic: packet.topic, reason: 'retained_budget' }, 'mqtt retained message not kept');
-  }
-
-  /** The byte budget of a client's queue (offline or in flight), by its credential's kind. */
-  #queuedBytesOf(clientId: string): number {
-    let budget = this.#queueBudgets.get(clientId);
-    if (budget === undefined) {
-      // A session restored after a restart whose client has not connected yet.
-      budget = this.credentials.isDevice(clientId) ? this.#limits.queuedBytes.device : this.#limits.queuedBytes.integration;
-      this.#queueBudgets.set(clientId, budget);
-    }
-    return budget;
-  }
-
-  /** aedes' own publish (unwrapped), set by `#wrapPublish`. */
-  #route: ((packet: object, client: unknown, done?: (err?: Error) => void) => void) | undefined;
-
-  /** See HookContext.routeBeforeAck: a QoS 1 PUBLISH is routed, committed, then acknowledged. */
-  #routeBeforeAck(client: HearthClient, packet: { qos: number }, done: (err?: Error | null) => void): void {
-    const route = this.#route;
-    const persistence = this.#persistence;
-    if (!route || !persistence) return done(null);
-    const intake = this.#intake;
-    (packet as unknown as Record<symbol, boolean>)[ROUTED] = true;
-    // Disconnected for its rate (see #admit): neither routed nor acknowledged.
-    if (!this.#admit(client, packet)) return done(null);
-    intake?.published(client as unknown as PausableClient);
-    route(packet, client, (err) => {
-      if (err) return done(err);
-      // Checked again once routed: the messages parsed from one read are all routed before any
-      // of them reaches the router's queue, so the check before routing saw it empty.
-      intake?.published(client as unknown as PausableClient);
-      persistence.afterCommit(() => done(null));
-    });
   }
 
   #publishOffline(deviceId: string): void {
@@ -580,7 +384,9 @@ export class Broker {
    * cleanly, or they would have been published) go out now, and a device whose retained status
    * still says `online` is marked `offline` until it says otherwise.
    */
-  #recoverAfterRestart(aedes: Aedes, persistence: SqlitePersistence): void {
+  #recoverAfterRestart(): void {
+    const aedes = this.#aedes!;
+    const persistence = this.#persistence!;
     for (const will of persistence.willsNotFrom(aedes.id)) {
       aedes.publish({ cmd: 'publish', topic: will.topic, payload: will.payload as Buffer, qos: (will.qos ?? 0) as 0, retain: will.retain ?? false, dup: false }, noop);
       void persistence.delWill({ id: will.clientId as string });
@@ -595,7 +401,7 @@ export class Broker {
   async #shutdown(): Promise<void> {
     const { bus, log } = this.#deps;
     bus.offOwner(BUS_OWNER);
-    this.#expiryTimer?.cancel();
+    this.#sessions?.stop();
     const server = this.#server;
     const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     const aedes = this.#aedes;

@@ -74,7 +74,7 @@ export function createHooks(ctx: HookContext): Hooks {
     if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
     // Client ids are not secret (a plug's id is its mDNS name), so whoever takes one could lock
     // its owner out: a device connects only as its own id, and that id is always its own (an
-    // integration holding it loses it, see Broker.#accepted); integrations may not use a
+    // integration holding it loses it, see Sessions.accepted); integrations may not use a
     // device's id. Any other id in use by another credential (live or as a persistent session)
     // is refused: taking it over would disconnect that client [MQTT-3.1.4-2] or hand over its session.
     if (principal.kind === 'device') {

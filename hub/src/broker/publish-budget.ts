@@ -62,7 +62,7 @@ export interface Publisher {
  * user's connections together) and one for every client together. A PUBLISH takes a token from
  * both; with either empty it is over budget, and `waitMs` says how long until there is room
  * again (the broker then stops reading that client for that long and sheds its QoS 0 messages;
- * an EXHAUSTED client is disconnected, see Broker.#wrapPublish). The hub's own publishes and
+ * an EXHAUSTED client is disconnected, see PublishAdmission.admit). The hub's own publishes and
  * wills are not counted.
  */
 export class PublishBudget {

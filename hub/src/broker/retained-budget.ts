@@ -32,7 +32,7 @@ function statusOf(topic: string): string | undefined {
 /**
  * Who holds how many bytes of retained messages, so one client cannot fill the broker's retained
  * store (it used to be bounded by count alone: 100,000 topics × 1 MiB). Every retained PUBLISH
- * passes `admit` before aedes stores it (Broker.#wrapPublish); a refused one is still delivered
+ * passes `admit` before aedes stores it (admission.ts, from publish-path.ts); a refused one is still delivered
  * to current subscribers, just not retained (the old message on that topic stays), and counted.
  *
  * A message counts against the credential that published it until it is replaced or cleared.

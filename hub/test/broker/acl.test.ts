@@ -98,7 +98,7 @@ describe('broker topic ACLs', () => {
     const late = await watcher();
     const retained: string[] = [];
     late.on('message', (topic, _p, packet) => packet.retain && retained.push(topic));
-    // Listening first: the PUBACK comes after the message was routed (group commit, broker.ts).
+    // Listening first: the PUBACK comes after the message was routed (group commit, publish-path.ts).
     const telemetry = nextMessage(late, (t) => t === 'hearth/plug-a/telemetry');
     await plug.publishAsync('hearth/plug-a/telemetry', '{}', { qos: 1 });
     await telemetry;

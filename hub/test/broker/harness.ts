@@ -1,7 +1,8 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
-import { Broker, type BrokerLimits } from '../../src/broker/broker.ts';
+import { Broker } from '../../src/broker/broker.ts';
+import type { BrokerLimits } from '../../src/broker/limits.ts';
 import { EventBus } from '../../src/core/bus.ts';
 import { systemClock, type Clock } from '../../src/core/clock.ts';
 import { validateConfig, type HubConfig } from '../../src/core/config.ts';

@@ -43,7 +43,7 @@ export type { StoredPacket, WillPacket } from './packets.ts';
  * None of this is acknowledged yet: the broker sends a publisher's PUBACK (QoS 1) and PUBREC
  * (QoS 2) only after the transaction holding the message's rows (queued copies for offline
  * sessions, the retained message, the incoming QoS 2 state) committed (`afterCommit`, group
- * commit: one transaction releases every acknowledgement waiting on it; see broker.ts). So what
+ * commit: one transaction releases every acknowledgement waiting on it; see publish-path.ts). So what
  * the broker acknowledged survives the death of the hub process; a message that only went to
  * connected subscribers is acknowledged once routed to them, as before. With WAL and
  * synchronous=NORMAL (store/db.ts) a power cut (not a process death) may also lose the last
