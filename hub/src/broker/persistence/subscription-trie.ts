@@ -1,6 +1,16 @@
 /**
  * The persistent-session subscriptions with QoS > 0, indexed by topic filter level so a PUBLISH
  * finds the offline sessions it must be queued for without scanning every subscription.
+ *
+ * Why not qlobber's QlobberSub (what aedes-persistence uses, installed with aedes): measured on
+ * a cache miss of SqlitePersistence's per-topic match cache (the path of every message to a topic
+ * not seen since the last subscription change), the trie matches 1.4–1.9× faster (2.8 vs 4.1 µs
+ * with 50 plugs and 2 integrations, 8.9 vs 17.0 µs with 1,000 plugs and 20 integrations
+ * subscribed to `hearth/#`; medians of 9 alternating rounds, 2-CPU machine under load); adds
+ * and removes are within the noise of each other; and the trie has the `$` rule [MQTT-4.7.2-1]
+ * built in, which QlobberSub leaves to the caller. Method: each plug subscribes cmd/ota/time, each integration `hearth/#`,
+ * `hearth/+/state`, one `zigbee/…/+/set` and `$SYS/#`; every plug's cmd/state/telemetry topic is
+ * matched in turn (the commit message has the script's output).
  */
 export interface SubscriptionOptions {
   qos: number;
