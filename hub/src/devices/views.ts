@@ -1,26 +1,14 @@
+import type { Device, Room } from '@hearth/model/api';
 import type { StateValue } from '../core/bus.ts';
 import type { DeviceRow } from '../store/devices-repo.ts';
 import type { RoomRow } from '../store/rooms-repo.ts';
 
-/** A device as the API and the UI see it (the contract in DESIGN.md). */
-export interface DeviceView {
-  id: string;
-  name: string;
-  roomId: string | null;
-  driver: string;
-  model: string;
-  capabilities: string[];
-  available: boolean;
-  state: Record<string, StateValue>;
-  updatedAt: string;
-}
-
-export interface RoomView {
-  id: string;
-  name: string;
-  homeId: string;
-  createdAt: string;
-}
+/**
+ * A device and a room as the API and the UI see them (the contract in DESIGN.md): the shared
+ * model's types, so the UI reads exactly what the hub builds.
+ */
+export type DeviceView = Device;
+export type RoomView = Room;
 
 export function toDeviceView(row: DeviceRow, state: ReadonlyMap<string, { value: StateValue; at: number }>): DeviceView {
   const values: Record<string, StateValue> = {};

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import type { ApiPlugin } from '../deps.ts';
 
-const Health = Type.Object({
+export const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('starting')]),
   version: Type.String(),
   uptimeS: Type.Integer(),

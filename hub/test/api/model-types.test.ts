@@ -1,0 +1,38 @@
+import type { Device, Health, Room, Session, User } from '@hearth/model/api';
+import type { Static } from 'typebox';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { Health as HealthSchema } from '../../src/api/routes/health.ts';
+import * as schemas from '../../src/api/schemas.ts';
+
+/**
+ * The UI reads the API through the shared model's types (packages/model/src/api.ts); the hub
+ * answers through its TypeBox response schemas, which also decide which fields are sent. These
+ * checks keep the two the same: the type assertions fail the type check, the key lists this run.
+ */
+describe("the API's response schemas are the shared model's types", () => {
+  it('types: Device, Room, Session and Health are the same; a User the hub sends is what the UI reads', () => {
+    expectTypeOf<Static<typeof schemas.Device>>().toEqualTypeOf<Device>();
+    expectTypeOf<Static<typeof schemas.Room>>().toEqualTypeOf<Room>();
+    expectTypeOf<Static<typeof schemas.Session>>().toEqualTypeOf<Session>();
+    expectTypeOf<Static<typeof HealthSchema>>().toEqualTypeOf<Health>();
+    // The schema types a role as any string; the model names the five.
+    expectTypeOf<Omit<Static<typeof schemas.User>, 'role'>>().toEqualTypeOf<Omit<Required<User>, 'role' | 'totp'>>();
+    expectTypeOf<User['role']>().toExtend<Static<typeof schemas.User>['role']>();
+  });
+
+  it('fields: each schema sends exactly the fields the model names', () => {
+    // `satisfies Record<keyof T, true>`: a field added to the model and not listed here is a type error.
+    const device = { id: true, name: true, roomId: true, driver: true, model: true, capabilities: true, available: true, state: true, updatedAt: true } satisfies Record<keyof Device, true>;
+    const room = { id: true, name: true, homeId: true, createdAt: true } satisfies Record<keyof Room, true>;
+    const session = { accessToken: true, refreshToken: true, expiresIn: true } satisfies Record<keyof Session, true>;
+    const health = { status: true, version: true, uptimeS: true, parts: true, setupRequired: true } satisfies Record<keyof Health, true>;
+    // totp comes only with GET /me (routes/auth.ts adds it to this schema there).
+    const user = { id: true, username: true, role: true, createdAt: true } satisfies Record<Exclude<keyof User, 'totp'>, true>;
+    const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
+    expect(fields(schemas.Device)).toEqual(Object.keys(device).sort());
+    expect(fields(schemas.Room)).toEqual(Object.keys(room).sort());
+    expect(fields(schemas.Session)).toEqual(Object.keys(session).sort());
+    expect(fields(HealthSchema)).toEqual(Object.keys(health).sort());
+    expect(fields(schemas.User)).toEqual(Object.keys(user).sort());
+  });
+});
