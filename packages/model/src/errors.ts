@@ -69,6 +69,8 @@ export const ERROR_STATUS = {
   driver_not_found: 500,
   device_unavailable: 503,
   not_ready: 503,
+  // The hub's TLS certificate could not be made (hub/src/tls/hub-certificate.ts: no openssl).
+  tls_unavailable: 503,
   device_timeout: 504,
   device_rejected: 502,
   // Pairing a Hearth plug (docs/plug-protocol.md). A wrong setup code is a 400: the request
@@ -242,6 +244,7 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   driver_not_found: null,
   device_unavailable: 'The device is offline. Check that it has power and Wi-Fi.',
   not_ready: 'That part of the hub is not running.',
+  tls_unavailable: 'Encrypted MQTT is off on this hub: it could not make its certificate. The hub log says why.',
   device_timeout: 'The device did not answer in time. It may be out of Wi-Fi range or busy; try again.',
   device_rejected: 'The device refused the command.',
   pairing_wrong_code: 'The setup code does not match this plug. Check the 8 digits printed on the plug or scan its QR code again.',
