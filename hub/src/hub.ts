@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/build.ts';
@@ -30,6 +31,7 @@ import { RulesService } from './rules/service.ts';
 import { hubInstanceName, Mdns, parseMdnsMode } from './mdns/mdns.ts';
 import { AuditLog, recordAudit } from './store/audit-log.ts';
 import { Store } from './store/store.ts';
+import { loadHubCertificate, type HubCertificate } from './tls/hub-certificate.ts';
 
 export interface HubOptions {
   clock?: Clock;
@@ -39,6 +41,8 @@ export interface HubOptions {
 export interface HubPorts {
   http: number;
   mqtt: number;
+  /** MQTT over TLS; 0 when the hub has no certificate (no openssl at first start). */
+  mqtts: number;
 }
 
 /** How long a stop may take before the process gives up waiting (the 5 s). */
@@ -56,6 +60,8 @@ export class Hub {
   readonly startedAt: number;
   store!: Store;
   broker!: Broker;
+  /** The hub's TLS identity (hub/src/tls/), or undefined when it could not be made. */
+  certificate: HubCertificate | undefined;
   registry!: DeviceRegistry;
   history!: HistoryService;
   auth!: AuthService;
@@ -123,7 +129,20 @@ export class Hub {
   ports(): HubPorts {
     const address = this.api.server.address();
     const http = typeof address === 'object' && address ? address.port : this.config.http.port;
-    return { http, mqtt: this.broker.port };
+    return { http, mqtt: this.broker.port, mqtts: this.broker.tlsPort };
+  }
+
+  /**
+   * The hub's TLS certificate, made at first start. Without openssl the hub still runs, with
+   * MQTT over TLS off and the reason in the log: cleartext MQTT is what it had before.
+   */
+  #loadCertificate(): HubCertificate | undefined {
+    try {
+      return loadHubCertificate(this.store.settings, hostname());
+    } catch (err) {
+      this.log.error({ err, part: 'broker' }, 'no TLS certificate: MQTT over TLS is off');
+      return undefined;
+    }
   }
 
   partsHealth(): Record<string, PartStatus> {
@@ -151,7 +170,9 @@ export class Hub {
       {
         name: 'broker',
         start: async () => {
-          this.broker = new Broker({ store: this.store, bus, log: log.child({ part: 'broker' }), clock, config: config.mqtt });
+          this.certificate = this.#loadCertificate();
+          const tls = this.certificate ? { keyPem: this.certificate.keyPem, certPem: this.certificate.certPem } : undefined;
+          this.broker = new Broker({ store: this.store, bus, log: log.child({ part: 'broker' }), clock, config: config.mqtt, ...(tls ? { tls } : {}) });
           await this.broker.start();
         },
         stop: () => this.broker.stop(),

@@ -28,6 +28,8 @@ export interface IntegrationUser {
 export interface ApiBroker {
   handleWebSocket(stream: Duplex, req: IncomingMessage): void;
   stats(): Record<string, number>;
+  /** The certificate MQTT over TLS presents (for clients to pin), or undefined when it is off. */
+  certificate(): { pem: string; sha256: string; port: number } | undefined;
   credentials: {
     createIntegrationUser(input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }): MaybePromise<{ username: string; password: string }>;
     listIntegrationUsers(): MaybePromise<IntegrationUser[]>;

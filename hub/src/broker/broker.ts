@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { Server, AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -25,7 +26,7 @@ import { PublishPath } from './publish-path.ts';
 import { SessionOwners } from './session-owners.ts';
 import { Sessions } from './sessions.ts';
 import { PublishIntake, type RouterQueue } from './transport/intake.ts';
-import { Connections, listenTcp } from './transport/listeners.ts';
+import { Connections, listenTcp, listenTls } from './transport/listeners.ts';
 import { cacheMatches, type TopicMatcher } from './transport/router-cache.ts';
 import { flattenDelivery, type RouterDo } from './transport/router-trampoline.ts';
 
@@ -37,6 +38,8 @@ export interface BrokerDeps {
   config: HubConfig['mqtt'];
   /** Optional overrides of DEFAULT_LIMITS (tests). */
   limits?: Partial<BrokerLimits>;
+  /** The hub's certificate (hub/src/tls/): with it, MQTT over TLS also listens on `config.tlsPort`. */
+  tls?: { keyPem: string; certPem: string };
 }
 
 const OFFLINE = Buffer.from('offline');
@@ -78,6 +81,7 @@ export class Broker {
   #connections: Connections | undefined;
   #intake: PublishIntake | undefined;
   #server: Server | undefined;
+  #tlsServer: Server | undefined;
 
   /**
    * What `start()` does, in order, like aedes' `connectActions`: each step builds on the ones
@@ -96,6 +100,7 @@ export class Broker {
     ['expire sessions', () => this.#sessions!.startExpiry()],
     ['follow device removals', () => this.#followDeviceRemovals()],
     ['listen on TCP', () => this.#listenTcp()],
+    ['listen on TLS', () => this.#listenTls()],
   ];
 
   constructor(deps: BrokerDeps) {
@@ -260,6 +265,18 @@ export class Broker {
     this.#server.on('error', (err) => log.error({ err }, 'mqtt listener error'));
   }
 
+  /** MQTT over TLS with the hub's certificate, when the hub has one (hub/src/tls/README.md). */
+  async #listenTls(): Promise<void> {
+    const { config, log, tls } = this.#deps;
+    if (!tls) return;
+    try {
+      this.#tlsServer = await listenTls(config.host, config.tlsPort, tls, (socket) => this.#connections?.handle(socket, undefined, socket));
+    } catch (err) {
+      throw new HubError('internal_error', `MQTT over TLS cannot listen on ${config.host}:${config.tlsPort}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err });
+    }
+    this.#tlsServer.on('error', (err) => log.error({ err }, 'mqtts listener error'));
+  }
+
   // ---- running -----------------------------------------------------------------------------
 
   stop(): Promise<void> {
@@ -278,6 +295,19 @@ export class Broker {
   get port(): number {
     const address = this.#server?.address() as AddressInfo | null | undefined;
     return address?.port ?? 0;
+  }
+
+  /** The MQTT-over-TLS port, or 0 when that listener is off. */
+  get tlsPort(): number {
+    const address = this.#tlsServer?.address() as AddressInfo | null | undefined;
+    return address?.port ?? 0;
+  }
+
+  /** What MQTT over TLS presents, for clients to pin: the PEM, its SHA-256 and the port. */
+  certificate(): { pem: string; sha256: string; port: number } | undefined {
+    const tls = this.#deps.tls;
+    if (!tls || !this.#tlsServer) return undefined;
+    return { pem: tls.certPem, sha256: new X509Certificate(tls.certPem).fingerprint256, port: this.tlsPort };
   }
 
   /** MQTT over WebSocket: the API mounts this at `/mqtt` on the HTTP port. */
@@ -402,8 +432,8 @@ export class Broker {
     const { bus, log } = this.#deps;
     bus.offOwner(BUS_OWNER);
     this.#sessions?.stop();
-    const server = this.#server;
-    const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const servers = [this.#server, this.#tlsServer].filter((s) => s !== undefined);
+    const serverClosed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     const aedes = this.#aedes;
     // Closing clients publishes their wills (and offline statuses) before the router closes.
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -421,6 +451,7 @@ export class Broker {
       }
     }
     this.#server = undefined;
+    this.#tlsServer = undefined;
   }
 }
 

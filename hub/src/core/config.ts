@@ -34,6 +34,8 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1, default: '0.0.0.0' }),
         port: Type.Intersect([Port], { default: 1883 }),
+        /** MQTT over TLS with the hub's certificate (hub/src/tls/); 0 picks a free port. */
+        tlsPort: Type.Intersect([Port], { default: 8883 }),
         /** Largest MQTT packet accepted; bigger ones close that connection only. */
         maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
         /** Messages queued in memory per connected client before it is treated as stuck. */
@@ -216,6 +218,7 @@ export const USAGE = `Usage: hearth-hub [options]
   --data DIR          data directory (HEARTH_DATA, default ./data)
   --http-port N       HTTP/UI/API port, 0 picks a free one (HEARTH_HTTP_PORT, default 8080)
   --mqtt-port N       MQTT TCP port, 0 picks a free one (HEARTH_MQTT_PORT, default 1883)
+  --mqtts-port N      MQTT over TLS port, 0 picks a free one (HEARTH_MQTTS_PORT, default 8883)
   --host ADDR         address both listeners bind to (HEARTH_HOST, default 0.0.0.0)
   --mdns MODE         on, off, or IFACE[,IFACE] (HEARTH_MDNS, default on)
   --relay URL         cloud relay to connect to (HEARTH_RELAY)
@@ -228,6 +231,7 @@ const FLAGS = {
   data: { type: 'string' },
   'http-port': { type: 'string' },
   'mqtt-port': { type: 'string' },
+  'mqtts-port': { type: 'string' },
   host: { type: 'string' },
   mdns: { type: 'string' },
   relay: { type: 'string' },
@@ -243,6 +247,7 @@ const PATHS: Record<string, { path: string[]; integer?: boolean; env: string }> 
   data: { path: ['dataDir'], env: 'HEARTH_DATA' },
   'http-port': { path: ['http', 'port'], integer: true, env: 'HEARTH_HTTP_PORT' },
   'mqtt-port': { path: ['mqtt', 'port'], integer: true, env: 'HEARTH_MQTT_PORT' },
+  'mqtts-port': { path: ['mqtt', 'tlsPort'], integer: true, env: 'HEARTH_MQTTS_PORT' },
   host: { path: ['__host'], env: 'HEARTH_HOST' },
   mdns: { path: ['mdns'], env: 'HEARTH_MDNS' },
   relay: { path: ['relay'], env: 'HEARTH_RELAY' },

@@ -47,6 +47,7 @@ export class FakeBroker implements ApiBroker {
   statsImpl: () => Record<string, number> = () => ({ clients: 2, messagesIn: 40, messagesOut: 38 });
   handleWebSocket(stream: Duplex, req: IncomingMessage) { this.webSockets.push({ stream, req }); }
   stats() { return this.statsImpl(); }
+  certificate() { return undefined; }
   credentials = {
     createIntegrationUser: (input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }) => {
       if (this.users.has(input.username)) throw new HubError('username_taken', 'taken');

@@ -166,7 +166,7 @@ describe('broker robustness', () => {
     const { dir, cleanup } = tempDir('hearth-broker-taken-');
     const store = Store.open(dir);
     const log = createLogger({ level: 'silent' });
-    const second = new Broker({ store, bus: new EventBus(log), log, clock: systemClock, config: { host: '127.0.0.1', port: h.port, maxPacketBytes: 1 << 20, maxClientQueue: 100 } });
+    const second = new Broker({ store, bus: new EventBus(log), log, clock: systemClock, config: { host: '127.0.0.1', port: h.port, tlsPort: 0, maxPacketBytes: 1 << 20, maxClientQueue: 100 } });
     try {
       await expect(second.start()).rejects.toMatchObject({ code: 'internal_error' });
       expect(second.healthy()).toBe(false);

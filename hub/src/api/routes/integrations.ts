@@ -11,6 +11,7 @@ const Scope = Type.Union([Type.Literal('read'), Type.Literal('readwrite')]);
 const TopicFilter = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000]+$' });
 
 const CreateBody = Type.Object({ username: Username, scope: Scope, topics: Type.Array(TopicFilter, { minItems: 1, maxItems: 32 }) }, closed);
+const BrokerCertificate = Type.Object({ pem: Type.String(), sha256: Type.String(), port: Type.Integer() });
 const IntegrationUser = Type.Object({ username: Type.String(), scope: Type.String(), topics: Type.Array(Type.String()), createdAt: Type.String() });
 
 /**
@@ -36,6 +37,15 @@ export const integrationRoutes: ApiPlugin = async (app, { deps }) => {
     const users = await broker.credentials.listIntegrationUsers();
     // Copy field by field: whatever else the broker keeps (hashes) never reaches the response.
     return users.map((u) => ({ username: u.username, scope: u.scope, topics: u.topics, createdAt: new Date(u.createdAt).toISOString() }));
+  });
+
+  // The certificate MQTT over TLS presents, so an integration can pin it (mosquitto's --cafile,
+  // Home Assistant's broker certificate). Nothing secret: any TLS client on the LAN gets it in
+  // the handshake; served to any signed-in user so it can be checked over an authenticated path.
+  app.get('/broker/certificate', { config: { access: 'guest' }, schema: { response: { 200: BrokerCertificate } } }, async () => {
+    const certificate = broker.certificate();
+    if (!certificate) throw new HubError('tls_unavailable', 'MQTT over TLS is off: the hub has no certificate (see its log)');
+    return certificate;
   });
 
   app.delete(

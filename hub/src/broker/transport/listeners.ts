@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
@@ -134,6 +135,25 @@ export function listenTcp(host: string, port: number, onConnection: (socket: Soc
   // noDelay: MQTT packets are small and latency matters more than packing (each connection's
   // writes of a turn already go out as one, see write-batcher.ts).
   const server = createServer({ noDelay: true }, onConnection);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * MQTT over TLS (8883) with the hub's own certificate, for integrations that pin it. TLS 1.2 is
+ * the floor (what mbedTLS and Home Assistant's Python speak); Node's default suites are AEAD only
+ * for 1.3 and ECDHE+AEAD first for 1.2. A failed handshake (a client pinning another
+ * certificate, a port scanner) only ends that socket. The decrypted stream goes to aedes like a
+ * TCP socket, so every limit of `Connections` applies; bytes are counted as plaintext.
+ */
+export function listenTls(host: string, port: number, identity: { keyPem: string; certPem: string }, onConnection: (socket: Socket) => void): Promise<Server> {
+  const server = createTlsServer({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.2', noDelay: true, handshakeTimeout: 10_000 }, onConnection);
+  server.on('tlsClientError', () => {});
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
