@@ -14,7 +14,7 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const LAYERS: Record<string, number> = {
   core: 0,
   store: 1,
-  devices: 2, auth: 2, history: 2, broker: 2, backup: 2, flash: 2, mdns: 2, tls: 2,
+  devices: 2, auth: 2, history: 2, broker: 2, backup: 2, flash: 2, mdns: 2, tls: 2, update: 2,
   drivers: 3, rules: 3, recorder: 3, relay: 3, events: 3,
   api: 4,
   'hub.ts': 5, 'main.ts': 5, 'admin.ts': 5,
