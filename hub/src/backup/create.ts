@@ -10,7 +10,7 @@ import { HUB_VERSION } from '../core/version.ts';
 import { DATABASE_FILE } from '../store/store.ts';
 import { writeContainer } from './container.ts';
 import { listDataFiles } from './contents.ts';
-import type { KdfParams } from './kdf.ts';
+import type { BackupSecret, KdfParams } from './kdf.ts';
 import type { BackupManifest } from './manifest.ts';
 import { SealStream } from './sealed-stream.ts';
 
@@ -20,7 +20,8 @@ export interface CreateBackupOptions {
   db?: Database.Database;
   /** The `.hbk` file to write; it appears complete or not at all. */
   out: string;
-  passphrase: string;
+  /** The owner's passphrase, or the secret derived from it earlier (scheduled backups). */
+  passphrase: string | BackupSecret;
   now?: number;
   kdf?: KdfParams;
   chunkBytes?: number;
@@ -39,7 +40,7 @@ export interface CreatedBackup {
  * `out.partial`, fsyncs it and renames it to `out`. A crash leaves no file named `out`.
  */
 export async function createBackup(o: CreateBackupOptions): Promise<CreatedBackup> {
-  if (o.passphrase.length === 0) throw new HubError('validation_failed', 'a backup needs a passphrase');
+  if (typeof o.passphrase === 'string' && o.passphrase.length === 0) throw new HubError('validation_failed', 'a backup needs a passphrase');
   mkdirSync(dirname(o.out), { recursive: true, mode: 0o700 });
   // Staged plaintext stays inside the data dir (private, same disk as the database), never
   // beside `out`, which may be a USB stick.

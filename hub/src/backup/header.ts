@@ -14,14 +14,15 @@ import type { KdfParams } from './kdf.ts';
  *  24  4  chunk size (plaintext bytes per chunk)
  *  28 16  salt (random per file)
  *  44 32  passphrase check (kdf.ts)
- *  76 12  reserved, zero
+ *  76 12  file salt (format 2: random per file, feeds the chunk key; format 1: zero)
  *  88  8  first 8 bytes of SHA-256 of bytes 0..87
  * The checksum is not a secret: it only tells a damaged header (`backup_corrupt`) from a wrong
  * passphrase. The whole header is also the AAD of every chunk, so no header byte can be changed
  * without every chunk failing to open.
  */
 export const MAGIC = Buffer.from('HEARTHBK', 'ascii');
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+export const FILE_SALT_BYTES = 12;
 export const HEADER_BYTES = 96;
 export const KDF_ARGON2ID = 1;
 export const AEAD_CHACHA20_POLY1305 = 1;
@@ -34,6 +35,7 @@ export interface BackupHeader {
   chunkBytes: number;
   salt: Buffer;
   check: Buffer;
+  fileSalt: Buffer;
 }
 
 export function encodeHeader(h: BackupHeader): Buffer {
@@ -48,6 +50,7 @@ export function encodeHeader(h: BackupHeader): Buffer {
   b.writeUInt32BE(h.chunkBytes, 24);
   h.salt.copy(b, 28, 0, 16);
   h.check.copy(b, 44, 0, 32);
+  h.fileSalt.copy(b, 76, 0, FILE_SALT_BYTES);
   digest8(b).copy(b, 88);
   return b;
 }
@@ -67,6 +70,7 @@ export function decodeHeader(b: Buffer): BackupHeader {
     chunkBytes,
     salt: Buffer.from(b.subarray(28, 44)),
     check: Buffer.from(b.subarray(44, 76)),
+    fileSalt: Buffer.from(b.subarray(76, 88)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { argon2, createHash, timingSafeEqual } from 'node:crypto';
+import { argon2, createHash, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { HubError } from '../core/errors.ts';
 
 /**
@@ -49,4 +49,32 @@ export async function deriveBackupKeys(passphrase: string, salt: Buffer, params:
 
 export function checksMatch(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * What a passphrase yields for one salt and KDF: enough to seal or open any file whose header
+ * names that salt, without the passphrase. The scheduled backups keep one in the data dir
+ * (schedule-key.ts) so the hub can make them unattended; `key` is never a chunk key itself.
+ */
+export interface BackupSecret {
+  salt: Buffer;
+  kdf: KdfParams;
+  /** The first 32 bytes of argon2id's output. */
+  key: Buffer;
+  check: Buffer;
+}
+
+export async function deriveBackupSecret(passphrase: string, salt: Buffer, kdf: KdfParams): Promise<BackupSecret> {
+  return { salt, kdf, ...(await deriveBackupKeys(passphrase, salt, kdf)) };
+}
+
+/**
+ * The chunk key of one file. Format 1 used the argon2id key directly (unique per file through its
+ * random salt). Format 2 draws it from the argon2id key and the file's own random 12-byte salt
+ * (HKDF-SHA256), so files sealed with one stored secret (the same argon2id salt) still each get
+ * their own key and counting nonces from zero never repeats a (key, nonce) pair.
+ */
+export function chunkKey(secretKey: Buffer, formatVersion: number, fileSalt: Buffer): Buffer {
+  if (formatVersion === 1) return Buffer.from(secretKey);
+  return Buffer.from(hkdfSync('sha256', secretKey, fileSalt, 'hearth-backup chunk key v2', 32));
 }

@@ -2,8 +2,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { HubError } from '../core/errors.ts';
 import { ByteQueue } from './byte-queue.ts';
-import { decodeHeader, encodeHeader, DEFAULT_CHUNK_BYTES, FORMAT_VERSION, HEADER_BYTES, type BackupHeader } from './header.ts';
-import { checksMatch, DEFAULT_KDF, deriveBackupKeys, type KdfParams } from './kdf.ts';
+import { decodeHeader, encodeHeader, DEFAULT_CHUNK_BYTES, FILE_SALT_BYTES, FORMAT_VERSION, HEADER_BYTES, type BackupHeader } from './header.ts';
+import { checksMatch, chunkKey, DEFAULT_KDF, deriveBackupSecret, type BackupSecret, type KdfParams } from './kdf.ts';
 
 /**
  * The encrypted body of a `.hbk` file: after the header, a run of frames
@@ -11,8 +11,12 @@ import { checksMatch, DEFAULT_KDF, deriveBackupKeys, type KdfParams } from './kd
  * each holding at most `chunkBytes` of plaintext, sealed with ChaCha20-Poly1305 under the file's
  * key. The nonce is the chunk's index (u64 BE) and its final flag, and the AAD is the header plus
  * the frame's flags and length, so a reordered, dropped, duplicated or changed chunk, a changed
- * header and a file cut short all fail to open. The key is unique per file (random salt), so
- * counting nonces from zero never repeats a (key, nonce) pair. Only one chunk is ever in memory.
+ * header and a file cut short all fail to open. The key is unique per file (random file salt,
+ * kdf.ts `chunkKey`), so counting nonces from zero never repeats a (key, nonce) pair. Only one
+ * chunk is ever in memory.
+ *
+ * Both ends take a passphrase (argon2id with a fresh salt when sealing) or a `BackupSecret`
+ * derived from one earlier (the scheduled backups': no passphrase at run time).
  */
 const TAG_BYTES = 16;
 const FRAME_HEAD = 5;
@@ -32,7 +36,7 @@ export interface SealOptions {
 
 /** Plaintext in, a complete `.hbk` file out (header first, final chunk last). */
 export class SealStream extends Transform {
-  readonly #passphrase: string;
+  readonly #passphrase: string | BackupSecret;
   readonly #options: SealOptions;
   readonly #pending = new ByteQueue();
   #header: Buffer | undefined;
@@ -40,19 +44,19 @@ export class SealStream extends Transform {
   #chunkBytes = DEFAULT_CHUNK_BYTES;
   #index = 0;
 
-  constructor(passphrase: string, options: SealOptions = {}) {
+  constructor(passphrase: string | BackupSecret, options: SealOptions = {}) {
     super();
     this.#passphrase = passphrase;
     this.#options = options;
   }
 
   async #start(): Promise<void> {
-    const kdf = this.#options.kdf ?? DEFAULT_KDF;
     this.#chunkBytes = this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-    const salt = randomBytes(16);
-    const { key, check } = await deriveBackupKeys(this.#passphrase, salt, kdf);
-    this.#key = key;
-    this.#header = encodeHeader({ formatVersion: FORMAT_VERSION, kdf, chunkBytes: this.#chunkBytes, salt, check });
+    const secret = typeof this.#passphrase === 'string' ? await deriveBackupSecret(this.#passphrase, randomBytes(16), this.#options.kdf ?? DEFAULT_KDF) : this.#passphrase;
+    const fileSalt = randomBytes(FILE_SALT_BYTES);
+    this.#key = chunkKey(secret.key, FORMAT_VERSION, fileSalt);
+    if (typeof this.#passphrase === 'string') secret.key.fill(0);
+    this.#header = encodeHeader({ formatVersion: FORMAT_VERSION, kdf: secret.kdf, chunkBytes: this.#chunkBytes, salt: secret.salt, check: secret.check, fileSalt });
     this.push(this.#header);
   }
 
@@ -92,7 +96,7 @@ export class SealStream extends Transform {
  * chunk is what proves the file was not cut short.
  */
 export class OpenStream extends Transform {
-  readonly #passphrase: string;
+  readonly #passphrase: string | BackupSecret;
   readonly #pending = new ByteQueue();
   #headerBytes: Buffer | undefined;
   #header: BackupHeader | undefined;
@@ -100,7 +104,7 @@ export class OpenStream extends Transform {
   #index = 0;
   #finished = false;
 
-  constructor(passphrase: string) {
+  constructor(passphrase: string | BackupSecret) {
     super();
     this.#passphrase = passphrase;
   }
@@ -120,9 +124,15 @@ export class OpenStream extends Transform {
       if (this.#pending.length < HEADER_BYTES) return;
       this.#headerBytes = this.#pending.take(HEADER_BYTES);
       this.#header = decodeHeader(this.#headerBytes);
-      const { key, check } = await deriveBackupKeys(this.#passphrase, this.#header.salt, this.#header.kdf);
-      if (!checksMatch(check, this.#header.check)) throw new HubError('backup_passphrase_wrong', 'the passphrase does not open this backup');
-      this.#key = key;
+      const h = this.#header;
+      const given = this.#passphrase;
+      // A stored secret opens only files sealed from its own salt and KDF parameters.
+      const sameSalt = typeof given !== 'string' && given.salt.equals(h.salt) && given.kdf.memoryKiB === h.kdf.memoryKiB && given.kdf.passes === h.kdf.passes && given.kdf.parallelism === h.kdf.parallelism;
+      if (typeof given !== 'string' && !sameSalt) throw new HubError('backup_passphrase_wrong', 'this backup was not made with the schedule\'s passphrase');
+      const secret = typeof given === 'string' ? await deriveBackupSecret(given, h.salt, h.kdf) : given;
+      if (!checksMatch(secret.check, h.check)) throw new HubError('backup_passphrase_wrong', 'the passphrase does not open this backup');
+      this.#key = chunkKey(secret.key, h.formatVersion, h.fileSalt);
+      if (typeof given === 'string') secret.key.fill(0);
     }
     while (this.#pending.length >= FRAME_HEAD) {
       if (this.#finished) throw new HubError('backup_corrupt', 'backup file has bytes after its final chunk');

@@ -51,10 +51,34 @@ describe('sealed stream', () => {
     await expect(open(a, 'other')).rejects.toMatchObject({ code: 'backup_passphrase_wrong' });
   });
 
+  it('files sealed from one stored secret (the schedule key) still get a key each: no nonce repeats', async () => {
+    const { deriveBackupSecret } = await import('../../src/backup/kdf.ts');
+    const { randomBytes } = await import('node:crypto');
+    const secret = await deriveBackupSecret('pass', randomBytes(16), FAST_KDF);
+    const sealWith = async (): Promise<Buffer> => {
+      const out: Buffer[] = [];
+      await pipeline(Readable.from([plain]), new SealStream(secret, { chunkBytes: 1000 }), new Writable({ write(c, _e, d) { out.push(c as Buffer); d(); } }));
+      return Buffer.concat(out);
+    };
+    const [a, b] = [await sealWith(), await sealWith()];
+    // Same salt and check (one secret), different file salts, so the same plaintext under the
+    // same nonce gives different ciphertext: a repeated (key, nonce) would give the same.
+    expect(a.subarray(28, 76).equals(b.subarray(28, 76))).toBe(true);
+    expect(a.subarray(76, 88).equals(b.subarray(76, 88))).toBe(false);
+    expect(a.subarray(96, 96 + frame).equals(b.subarray(96, 96 + frame))).toBe(false);
+    // Either opens with the passphrase alone, or with the secret; another secret is refused.
+    expect((await open(a)).equals(plain)).toBe(true);
+    const chunks: Buffer[] = [];
+    await pipeline(Readable.from([b]), new OpenStream(secret), new Writable({ write(c, _e, d) { chunks.push(c as Buffer); d(); } }));
+    expect(Buffer.concat(chunks).equals(plain)).toBe(true);
+    const other = await deriveBackupSecret('pass', randomBytes(16), FAST_KDF);
+    await expect(pipeline(Readable.from([b]), new OpenStream(other), new Writable({ write(_c, _e, d) { d(); } }))).rejects.toMatchObject({ code: 'backup_passphrase_wrong' });
+  });
+
   it('refuses a header naming a newer format or out-of-bounds KDF memory', async () => {
     const file = await seal(plain, 1000);
     const newer = Buffer.from(file);
-    newer.writeUInt16BE(2, 8);
+    newer.writeUInt16BE(3, 8);
     // Re-stamp the header checksum so only the version is wrong.
     const { createHash } = await import('node:crypto');
     createHash('sha256').update(newer.subarray(0, 88)).digest().copy(newer, 88, 0, 8);
