@@ -140,6 +140,12 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     const push = await waitFor(async () => pushService.received.find((p) => p.path === '/push/phone'), 'the notification');
     expect(JSON.parse(openPush(push.body, sub.ua, sub.auth))).toMatchObject({ title: 'Hearth', body: `${SECRET_NAME} is on`, ruleId: rule.body.id });
     expect(push.body.includes(SECRET_NAME)).toBe(false);
+
+    // A scheduled backup that fails (no schedule key on this hub) alerts the owner's phone.
+    const run = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/backups/schedule/run']);
+    expect(JSON.parse(run.stdout).error.code).toBe('backup_schedule_key_missing');
+    const alert = await waitFor(async () => pushService.received.filter((p) => p.path === '/push/phone').map((p) => JSON.parse(openPush(p.body, sub.ua, sub.auth))).find((m) => m.title === 'Hearth backups'), 'the backup alert');
+    expect(alert).toMatchObject({ backup: 'failed', level: 'warning' });
   });
 
   it('an HTTP error exits 1 with the body; local-only routes answer 403 local_only remotely', async () => {
@@ -159,6 +165,12 @@ describe('relay: two nodes on Redis, a real hub, the remote client', () => {
     expect(JSON.parse(backup.stdout).error.code).toBe('local_only');
     const download = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', '/api/v1/backups/any/file']);
     expect(JSON.parse(download.stdout).error.code).toBe('local_only');
+    // The schedule is read from anywhere, changed only at home: a stolen phone can neither switch
+    // the backups off nor give them a passphrase of its own.
+    const schedule = await remote(['call', '--keys', keys, '--relay', node2.url, 'GET', '/api/v1/backups/schedule']);
+    expect(JSON.parse(schedule.stdout)).toMatchObject({ enabled: false, passphraseSet: false });
+    const setSchedule = await remote(['call', '--keys', keys, '--relay', node2.url, 'PUT', '/api/v1/backups/schedule', JSON.stringify({ enabled: true, time: '03:00', keep: 3, passphrase: 'a long enough passphrase' })]);
+    expect(JSON.parse(setSchedule.stdout).error.code).toBe('local_only');
     // The installer's owner invite is accepted only on the home network (auth/handover.ts).
     const accept = await remote(['call', '--keys', keys, '--relay', node2.url, 'POST', '/api/v1/handover/accept', JSON.stringify({ code: 'ABCD-EFGH-JKMN', username: 'x', password: PASSWORD })]);
     expect(JSON.parse(accept.stdout).error.code).toBe('local_only');

@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/build.ts';
 import { AuthService } from './auth/service.ts';
 import { finishInterruptedRestore } from './backup/restore.ts';
-import { BackupService } from './backup/service.ts';
+import { BackupScheduler } from './backup/schedule.ts';
+import { BACKUPS_DIR, BackupService } from './backup/service.ts';
+import { HubError } from './core/errors.ts';
 import { Broker } from './broker/broker.ts';
 import { EventBus, type Actor } from './core/bus.ts';
 import { systemClock, type Clock } from './core/clock.ts';
@@ -70,6 +72,8 @@ export class Hub {
   rules!: RulesService;
   recorder!: RecorderService;
   remote!: RemoteAccess;
+  backup!: BackupService;
+  backupSchedule!: BackupScheduler;
   /** The Zigbee driver; undefined unless a coordinator is configured (`--zigbee PORT`). */
   zigbee: ZigbeeDriver | undefined;
   /** Plugs seen on the LAN; stays empty with `--mdns off`. */
@@ -281,6 +285,22 @@ export class Hub {
         stop: async () => {},
       },
       {
+        // Backups made on request (the API) and on the schedule (nightly into backup.dir).
+        name: 'backup',
+        start: async () => {
+          const backupLog = log.child({ part: 'backup' });
+          const home = (): string => this.store.rooms.homes()[0]?.name ?? 'home';
+          this.backup = new BackupService({ dataDir: config.dataDir, db: () => this.store.db, home, clock, log: backupLog });
+          const dir = resolve(config.dataDir, config.backup.dir ?? join(BACKUPS_DIR, 'scheduled'));
+          // The API's backups dir is pruned to its own count: sharing it would prune the other's files.
+          if (dir === resolve(config.dataDir, BACKUPS_DIR)) throw new HubError('config_invalid', `backup.dir must not be ${BACKUPS_DIR} in the data dir (the API's backups are kept there)`);
+          this.backupSchedule = new BackupScheduler({ dataDir: config.dataDir, dir, db: () => this.store.db, home, settings: this.store.settings, service: this.backup, bus, clock, log: backupLog });
+          this.backup.schedule = this.backupSchedule;
+          this.backupSchedule.start();
+        },
+        stop: () => this.backupSchedule.stop(),
+      },
+      {
         name: 'api',
         start: async () => {
           const audit = new AuditLog(this.store, bus);
@@ -301,7 +321,7 @@ export class Hub {
             rules: this.rules,
             recorder: this.recorder,
             remote: this.remote,
-            backup: new BackupService({ dataDir: config.dataDir, db: () => this.store.db, home: () => home.name(), clock, log: log.child({ part: 'backup' }) }),
+            backup: this.backup,
             version: HUB_VERSION,
             startedAt: this.startedAt,
             partsHealth: () => this.partsHealth(),

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService, UserActor } from '../auth/service.ts';
+import type { ScheduleControl } from '../backup/schedule-types.ts';
 import type { Actor, AuditEvent, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
@@ -82,6 +83,8 @@ export interface ApiBackup {
   create(passphrase: string): Promise<{ id: string; bytes: number; createdAt: number }>;
   list(): { id: string; bytes: number; createdAt: number }[];
   file(id: string): { path: string; name: string; bytes: number };
+  /** The nightly backups; absent, their routes answer 503 `not_ready`. */
+  schedule?: ScheduleControl | undefined;
 }
 
 /** The audit log (hub/src/store/audit-log.ts): routes record what people change; admins page it. */

@@ -6,13 +6,10 @@ import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { backupFileName, createBackup, removeStaleStaging } from './create.ts';
 import type { KdfParams } from './kdf.ts';
+import type { BackupInfo, ScheduleControl } from './schedule-types.ts';
 import { verifyBackup } from './verify.ts';
 
-export interface BackupInfo {
-  id: string;
-  bytes: number;
-  createdAt: number;
-}
+export type { BackupInfo } from './schedule-types.ts';
 
 export interface BackupServiceDeps {
   dataDir: string;
@@ -41,6 +38,8 @@ export class BackupService {
   readonly #d: BackupServiceDeps;
   readonly #dir: string;
   #busy = false;
+  /** The nightly backups (schedule.ts), set by the hub; absent in tools and tests that need none. */
+  schedule: ScheduleControl | undefined;
 
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;
@@ -48,10 +47,22 @@ export class BackupService {
     this.#removeLeftovers();
   }
 
-  async create(passphrase: string): Promise<BackupInfo> {
+  /**
+   * Runs `fn` as the one backup being made (the API's and the schedule's share the slot);
+   * `backup_in_progress` while another runs.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#busy) throw new HubError('backup_in_progress', 'a backup is being made; try again when it is done');
     this.#busy = true;
     try {
+      return await fn();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async create(passphrase: string): Promise<BackupInfo> {
+    return this.exclusive(async () => {
       const at = this.#d.clock.now();
       const name = backupFileName(this.#d.home(), at);
       const out = join(this.#dir, name);
@@ -68,23 +79,12 @@ export class BackupService {
       this.#prune();
       this.#d.log.info({ file: name, bytes: made.bytes, counts: made.manifest.counts }, 'backup made');
       return { id: name.replace(/\.hbk$/, ''), bytes: made.bytes, createdAt: at };
-    } finally {
-      this.#busy = false;
-    }
+    });
   }
 
   /** Newest first. */
   list(): BackupInfo[] {
-    let names: string[];
-    try {
-      names = readdirSync(this.#dir);
-    } catch {
-      return [];
-    }
-    return names
-      .filter((n) => n.endsWith('.hbk') && ID.test(n.slice(0, -4)))
-      .map((n) => ({ id: n.slice(0, -4), bytes: statSync(join(this.#dir, n)).size, createdAt: createdAtOf(n) }))
-      .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
+    return listBackups(this.#dir);
   }
 
   /** The file of one backup, for download; `backup_not_found` for anything else. */
@@ -114,6 +114,23 @@ export class BackupService {
     for (const n of names) if (n.endsWith('.hbk.partial')) rmSync(join(this.#dir, n), { force: true });
     removeStaleStaging(this.#dir);
   }
+}
+
+/** The backups (`hearth-<home>-<time>.hbk`) in `dir`, newest first; nothing else there counts. */
+export function listBackups(dir: string): BackupInfo[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.hbk') && ID.test(n.slice(0, -4)))
+    .flatMap((n) => {
+      const stat = statSync(join(dir, n), { throwIfNoEntry: false });
+      return stat ? [{ id: n.slice(0, -4), bytes: stat.size, createdAt: createdAtOf(n) }] : [];
+    })
+    .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
 }
 
 /** `hearth-<home>-20261207T172118123Z.hbk` → its time in ms. */

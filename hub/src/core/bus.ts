@@ -90,6 +90,20 @@ export interface RuleNotifyEvent {
   at: number;
 }
 
+/**
+ * A scheduled backup failed (`failed`), a kept one no longer opens (`corrupt`), or no good backup
+ * came from a run that was due an hour ago (`stale`) (hub/src/backup/schedule.ts). Owners only.
+ */
+export interface BackupAlertEvent {
+  kind: 'failed' | 'corrupt' | 'stale';
+  /** An error code (`backup_stale` for a stale schedule). */
+  code: string;
+  message: string;
+  file?: string;
+  lastGoodAt: number | null;
+  at: number;
+}
+
 /** Every event on the in-process bus and its payload. Later parts add theirs here. */
 export interface BusEvents {
   'device.state': DeviceStateEvent;
@@ -114,6 +128,7 @@ export interface BusEvents {
   /** The Zigbee network opened (`seconds` left) or closed for joining. */
   'zigbee.permit_join': { permitted: boolean; seconds?: number; at: number };
   'zigbee.device': ZigbeeDeviceEvent;
+  'backup.alert': BackupAlertEvent;
   /** A row just written to the audit log: a record for people to read, not a trigger for other parts. */
   audit: AuditEvent;
 }

@@ -184,6 +184,18 @@ export const ConfigSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
+    /** Scheduled backups (hub/src/backup/schedule.ts); the schedule itself is a home setting. */
+    backup: Type.Object(
+      {
+        /**
+         * Where scheduled backups are written, best another disk (a USB stick): a backup on the
+         * card it protects dies with it. Relative paths are under the data directory; default
+         * `backups/scheduled` there.
+         */
+        dir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+      },
+      { ...closed, default: {} },
+    ),
     /**
      * What remote access (through the relay, hub/src/relay/) may hold in the hub's memory
      * (docs/relay-protocol.md "Live view" and "Answers").

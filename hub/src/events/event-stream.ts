@@ -69,6 +69,8 @@ export class EventStream {
       bus.on(this.#owner, 'recording.event', (payload) => this.#send('recording.event', payload));
     }
     if (hasRole(this.#actor, 'admin')) bus.on(this.#owner, 'audit', (payload) => this.#send('audit', payload));
+    // Backups are the owner's alone (a backup holds every key of the home).
+    if (hasRole(this.#actor, 'owner')) bus.on(this.#owner, 'backup.alert', (payload) => this.#send('backup.alert', payload));
     // Pairing Zigbee devices is an admin's job: they watch the network open and devices join.
     if (hasRole(this.#actor, 'admin')) {
       bus.on(this.#owner, 'zigbee.permit_join', (payload) => this.#send('zigbee.permit_join', payload));

@@ -110,7 +110,7 @@ export class RemoteAccess {
   }
 
   /** Web Push to enrolled devices through the relay (push-delivery.ts). */
-  notify(payload: { title: string; body: string; level?: string; [k: string]: unknown }, only?: { deviceId?: string }): Promise<({ deviceId: string } & PushOutcome)[]> {
+  notify(payload: { title: string; body: string; level?: string; [k: string]: unknown }, only?: { deviceId?: string; role?: 'member' | 'admin' | 'owner' }): Promise<({ deviceId: string } & PushOutcome)[]> {
     return this.#pushes.notify(payload, only);
   }
 
@@ -282,6 +282,13 @@ export class RemoteAccess {
       void this.notify({ title: 'Hearth', body: event.message, level: event.level, ruleId: event.ruleId }).then((results) => {
         const failed = results.filter((r) => r.code || (r.status !== undefined && r.status >= 300));
         if (failed.length > 0) log.warn({ failed }, 'some notifications were not delivered');
+      });
+    });
+    // A scheduled backup failed, was found damaged or is overdue: the owners' phones hear of it.
+    bus.on('relay.push', 'backup.alert', (event) => {
+      void this.notify({ title: 'Hearth backups', body: event.message, level: 'warning', backup: event.kind }, { role: 'owner' }).then((results) => {
+        const failed = results.filter((r) => r.code || (r.status !== undefined && r.status >= 300));
+        if (failed.length > 0) log.warn({ failed }, 'some backup alerts were not delivered');
       });
     });
     tunnel.start();

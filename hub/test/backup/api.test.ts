@@ -79,6 +79,48 @@ describe('backups over the API (a real hub)', () => {
     db.close();
   }, 60_000);
 
+  it('the schedule: owner only, refusals with codes, a run now lands verified in backup.dir', async () => {
+    const body = { enabled: true, time: '03:00', keep: 3, passphrase: 'the schedule passphrase' };
+    for (const role of ['admin', 'member']) {
+      expect((await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token: tokens[role]! })).body.error.code).toBe('forbidden');
+      const put = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: tokens[role]!, body });
+      expect([put.status, put.body.error.code]).toEqual([403, 'forbidden']);
+      expect((await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: tokens[role]! })).status).toBe(403);
+    }
+    const off = await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token: owner });
+    expect(off.body).toMatchObject({ enabled: false, passphraseSet: false, nextRunAt: null, stale: false, files: [], dir: join(hub.dataDir, 'backups', 'scheduled') });
+    // No key yet: a run is refused, and switching on needs a passphrase.
+    const run0 = await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: owner });
+    expect([run0.status, run0.body.error.code]).toEqual([409, 'backup_schedule_key_missing']);
+    const noPass = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body: { enabled: true, time: '03:00', keep: 3 } });
+    expect([noPass.status, noPass.body.error.code]).toEqual([400, 'backup_passphrase_required']);
+    for (const bad of [{ ...body, time: '24:00' }, { ...body, keep: 0 }, { ...body, keep: 61 }, { ...body, passphrase: 'short' }, { ...body, dir: '/tmp' }]) {
+      const res = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body: bad });
+      expect([res.status, res.body.error.code], JSON.stringify(bad)).toEqual([400, 'validation_failed']);
+    }
+
+    const on = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body });
+    expect(on.status, JSON.stringify(on.body)).toBe(200);
+    expect(on.body).toMatchObject({ enabled: true, time: '03:00', keep: 3, passphraseSet: true });
+    expect(on.body.nextRunAt).toBeGreaterThan(Date.now());
+    expect(JSON.stringify(on.body)).not.toContain(body.passphrase);
+    const run = await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: owner });
+    expect(run.status, JSON.stringify(run.body)).toBe(201);
+    const file = join(hub.dataDir, 'backups', 'scheduled', `${run.body.id}.hbk`);
+    expect(statSync(file).size).toBe(run.body.bytes);
+    const status = await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token: owner });
+    expect(status.body).toMatchObject({ lastGood: run.body.id, lastError: null, stale: false, files: [run.body] });
+    // The passphrase is on no disk of the hub: only the derived key (backup-schedule.key).
+    expect(readFileSync(join(hub.dataDir, 'backup-schedule.key'), 'utf8')).not.toContain(body.passphrase);
+    // The API's own list (DATA/backups) is a separate rotation.
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/backups', { token: owner })).body.some((b: { id: string }) => b.id === run.body.id)).toBe(false);
+    const restored = await restoreBackup({ file, dataDir: join(tmp.dir, 'from-schedule'), passphrase: body.passphrase });
+    expect(restored.manifest.counts.users).toBe(3);
+
+    const disabled = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body: { enabled: false, time: '03:00', keep: 3 } });
+    expect(disabled.body).toMatchObject({ enabled: false, passphraseSet: false, nextRunAt: null });
+  }, 60_000);
+
   it('refuses a short passphrase and unknown or malformed ids with codes', async () => {
     const short = await api(hub.baseUrl, 'POST', '/api/v1/backups', { token: owner, body: { passphrase: 'short' } });
     expect([short.status, short.body.error.code]).toEqual([400, 'validation_failed']);

@@ -171,6 +171,10 @@ export const ERROR_STATUS = {
   backup_storage_full: 507,
   restore_would_replace: 409,
   restore_hub_running: 409,
+  // Scheduled backups (hub/src/backup/schedule.ts).
+  backup_passphrase_required: 400,
+  backup_schedule_key_missing: 409,
+  backup_failed: 500,
   // Hub self-update (hub/src/update/, docs/update.md). A release whose signature or manifest is
   // wrong, or a package that is not the signed bytes: 422, nothing changed. A version step that
   // needs confirming (downgrade, reinstall) or a release that needs a newer hub first: 409.
@@ -313,6 +317,9 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   backup_storage_full: null,
   restore_would_replace: null,
   restore_hub_running: null,
+  backup_passphrase_required: 'Scheduled backups need a passphrase: it is the only way to open them later.',
+  backup_schedule_key_missing: 'The backup schedule has no passphrase on this hub. Set it again under Settings → Backups.',
+  backup_failed: 'The scheduled backup could not be written. Check that the backup disk is plugged in and has room.',
   update_release_invalid: null,
   update_package_mismatch: null,
   update_package_missing: null,

@@ -1,0 +1,51 @@
+/** The shapes the backup service, the schedule and the API share (no code: keeps imports one way). */
+
+export interface BackupInfo {
+  id: string;
+  bytes: number;
+  createdAt: number;
+}
+
+/** The schedule, a home setting (`backup.schedule`): nightly at `time`, local to the home. */
+export interface BackupSchedule {
+  enabled: boolean;
+  /** HH:MM in the home's time zone (`home.timezone`, else the hub's). */
+  time: string;
+  /** Scheduled backups kept in `backup.dir`; the oldest beyond it are removed after a good one. */
+  keep: number;
+  /** When it was last switched on: no "stale" alert for runs due before that. */
+  enabledAt?: number;
+}
+
+export interface ScheduleRunRecord {
+  lastRunAt: number | null;
+  lastGoodAt: number | null;
+  lastGood: string | null;
+  lastError: { code: string; message: string; at: number; file?: string } | null;
+}
+
+export interface ScheduleStatus extends BackupSchedule, ScheduleRunRecord {
+  dir: string;
+  timeZone: string;
+  /** Whether the schedule's key is on this hub (false after a restore: set the passphrase again). */
+  passphraseSet: boolean;
+  nextRunAt: number | null;
+  /** No good backup since the last run that was due (an alert was raised). */
+  stale: boolean;
+  files: BackupInfo[];
+}
+
+export interface ScheduleChange {
+  enabled: boolean;
+  time: string;
+  keep: number;
+  /** Sets (or replaces) the schedule's passphrase; needed to switch on a schedule without a key. */
+  passphrase?: string;
+}
+
+/** What the API reaches of the schedule (schedule.ts `BackupScheduler`). */
+export interface ScheduleControl {
+  status(): ScheduleStatus;
+  set(change: ScheduleChange): Promise<ScheduleStatus>;
+  runNow(): Promise<BackupInfo>;
+}
