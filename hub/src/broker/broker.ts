@@ -9,7 +9,7 @@ import type { HubConfig } from '../core/config.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Store } from '../store/store.ts';
-import { isValidTopicFilter, isValidTopicName } from './acl.ts';
+import { isValidTopicFilter, isValidTopicName } from './topics.ts';
 import { PublishAdmission } from './admission.ts';
 import type { HearthClient } from './client-state.ts';
 import { BrokerCounters } from './counters.ts';

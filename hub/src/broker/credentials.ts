@@ -5,7 +5,8 @@ import { newSecret } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Store } from '../store/store.ts';
 import type { MqttCredentialRow } from '../store/mqtt-credentials-repo.ts';
-import { devicePolicy, integrationPolicy, isValidTopicFilter, type Policy } from './acl.ts';
+import { devicePolicy, integrationPolicy, type Policy } from './acl.ts';
+import { isValidTopicFilter } from './topics.ts';
 
 /** Who an authenticated MQTT connection is, and what it may touch. */
 export interface Principal {

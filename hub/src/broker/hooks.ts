@@ -1,5 +1,5 @@
 import type { AedesOptions, Client } from 'aedes';
-import { topicMatches } from './acl.ts';
+import { topicMatches } from './topics.ts';
 import type { HearthClient } from './client-state.ts';
 import type { BrokerCounters } from './counters.ts';
 import type { MqttCredentials, Principal } from './credentials.ts';

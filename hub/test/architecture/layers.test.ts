@@ -57,6 +57,22 @@ describe('hub/src dependencies point one way', () => {
   it('no import cycles between files', () => {
     expect(cycles(graph)).toEqual([]);
   });
+
+  it('broker/persistence is a self-contained aedes persistence: core/, store/, MQTT topic rules and itself only', () => {
+    const allowed = (target: string) => /^(core|store)\//.test(target) || target.startsWith('broker/persistence/') || target === 'broker/topics.ts';
+    const files = [...graph.keys()].filter((f) => f.startsWith('broker/persistence/'));
+    expect(files).toContain('broker/persistence/sqlite-persistence.ts');
+    const outside = files.flatMap((file) => graph.get(file)!.filter((t) => !allowed(t)).map((t) => `${file} → ${t}`));
+    expect(outside).toEqual([]);
+  });
+
+  it('broker/transport (sockets and the router\'s flow) knows no broker policy: core/, itself, the client shape and counters', () => {
+    const allowed = (target: string) => target.startsWith('core/') || target.startsWith('broker/transport/') || target === 'broker/client-state.ts' || target === 'broker/counters.ts';
+    const files = [...graph.keys()].filter((f) => f.startsWith('broker/transport/'));
+    expect(files).toContain('broker/transport/listeners.ts');
+    const outside = files.flatMap((file) => graph.get(file)!.filter((t) => !allowed(t)).map((t) => `${file} → ${t}`));
+    expect(outside).toEqual([]);
+  });
 });
 
 describe('the UI and the relay have no import cycles either', () => {

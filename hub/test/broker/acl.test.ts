@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { filterCovers, isValidTopicFilter, topicMatches } from '../../src/broker/acl.ts';
+import { filterCovers, isValidTopicFilter, topicMatches } from '../../src/broker/topics.ts';
 import { connectMqtt, mosquitto, nextMessage } from '../helpers/mqtt.ts';
 import { startBroker, subscribeGranted, type Harness } from './harness.ts';
 

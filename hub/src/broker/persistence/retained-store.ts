@@ -1,4 +1,4 @@
-import { topicMatches } from '../acl.ts';
+import { topicMatches } from '../topics.ts';
 import type { StoredPacket } from './packets.ts';
 
 /** The packet at the highest QoS any matching granted subscription allows (a copy if lowered). */

@@ -8,9 +8,9 @@
  * with 50 plugs and 2 integrations, 8.9 vs 17.0 µs with 1,000 plugs and 20 integrations
  * subscribed to `hearth/#`; medians of 9 alternating rounds, 2-CPU machine under load); adds
  * and removes are within the noise of each other; and the trie has the `$` rule [MQTT-4.7.2-1]
- * built in, which QlobberSub leaves to the caller. Method: each plug subscribes cmd/ota/time, each integration `hearth/#`,
- * `hearth/+/state`, one `zigbee/…/+/set` and `$SYS/#`; every plug's cmd/state/telemetry topic is
- * matched in turn (the commit message has the script's output).
+ * built in, which QlobberSub leaves to the caller. Method: each plug subscribes cmd/ota/time,
+ * each integration `hearth/#`, `hearth/+/state`, one `zigbee/…/+/set` and `$SYS/#`; every plug's
+ * cmd/state/telemetry topic is matched in turn (the commit message has the script's output).
  */
 export interface SubscriptionOptions {
   qos: number;
