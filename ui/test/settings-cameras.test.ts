@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtspCamera, rtspCameraUnavailable } from '../../hub/test/helpers/rtsp-camera.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
@@ -74,6 +75,13 @@ describe('settings and cameras', () => {
     expect((await page.getByTestId('mqtt-password').textContent())?.length).toBeGreaterThan(8);
     const users = await api(home.hub.baseUrl, 'GET', '/api/v1/integrations/mqtt-users', { token });
     expect(users.body).toEqual([expect.objectContaining({ username: 'homeassistant', scope: 'readwrite', topics: ['hearth/#'] })]);
+    // Encrypted MQTT: the fingerprint shown is the hub's certificate's, and the link downloads it.
+    const cert = await api(home.hub.baseUrl, 'GET', '/api/v1/broker/certificate', { token });
+    expect(cert.status).toBe(200);
+    expect(await page.getByTestId('mqtts-fingerprint').textContent()).toBe(cert.body.sha256);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the hub certificate' }).click()]);
+    expect(download.suggestedFilename()).toBe('hearth-mqtt.pem');
+    expect(readFileSync((await download.path())!, 'utf8')).toBe(cert.body.pem);
   });
 
   it('shows storage against the budgets and the hub health part by part', async () => {

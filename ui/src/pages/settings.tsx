@@ -14,6 +14,7 @@ import { Handover } from '../components/handover.tsx';
 import { TwoStep } from '../components/two-step.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
 import { FlashPlug } from '../flash/flash-plug.tsx';
+import { BrokerCertificateCard } from '../components/broker-certificate.tsx';
 
 /**
  * The home (name, location for sun rules, time zone), people, the person's own password and
@@ -186,6 +187,7 @@ function MqttUsers() {
     <section class="card" aria-labelledby="mqtt-users-title">
       <h2 id="mqtt-users-title">MQTT users for integrations</h2>
       <p class="muted">For Home Assistant, Node-RED or scripts that talk to the hub's MQTT broker.</p>
+      <BrokerCertificateCard />
       {users && users.length > 0 && (
         <div class="scroll">
           <table>
