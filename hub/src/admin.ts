@@ -19,7 +19,7 @@ import { AuthService } from './auth/service.ts';
 import { createInstallerCommand, HANDOVER_USAGE, HandoverUsageError, inviteOwnerCommand } from './auth/handover-commands.ts';
 import { EventBus } from './core/bus.ts';
 import { systemClock } from './core/clock.ts';
-import { validateConfig } from './core/config.ts';
+import { toolEnv, validateConfig } from './core/config.ts';
 import { securePrivateDir, usePrivateUmask } from './core/data-dir.ts';
 import { isHubError } from './core/errors.ts';
 import { createLogger } from './core/logger.ts';
@@ -43,7 +43,7 @@ async function createOwner(args: string[]): Promise<void> {
   }
   if (!values.username) fail(2, USAGE);
   const password = readFileSync(0, 'utf8').split('\n')[0] ?? '';
-  const config = validateConfig({ dataDir: resolve(values.data ?? process.env.HEARTH_DATA ?? './data') });
+  const config = validateConfig({ dataDir: resolve(values.data ?? toolEnv().dataDir ?? './data') });
   const log = createLogger({ level: 'silent' });
   const store = openDataDir(config.dataDir);
   try {
@@ -66,7 +66,7 @@ function printSetupCode(args: string[]): void {
   } catch (err) {
     fail(2, `${(err as Error).message}\n${USAGE}`);
   }
-  const config = validateConfig({ dataDir: resolve(values.data ?? process.env.HEARTH_DATA ?? './data') });
+  const config = validateConfig({ dataDir: resolve(values.data ?? toolEnv().dataDir ?? './data') });
   const log = createLogger({ level: 'silent' });
   const store = openDataDir(config.dataDir);
   try {

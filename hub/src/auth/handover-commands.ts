@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventBus } from '../core/bus.ts';
 import { systemClock } from '../core/clock.ts';
-import { validateConfig } from '../core/config.ts';
+import { toolEnv, validateConfig } from '../core/config.ts';
 import { securePrivateDir, usePrivateUmask } from '../core/data-dir.ts';
 import { createLogger } from '../core/logger.ts';
 import { Store } from '../store/store.ts';
@@ -54,7 +54,7 @@ function parse(args: string[], options: Options): Record<string, string | boolea
 
 /** The data dir and what is made in it are for the hub's user only, as when the hub makes them. */
 async function withAuth(data: string | boolean | undefined, fn: (auth: AuthService) => Promise<void>): Promise<void> {
-  const config = validateConfig({ dataDir: resolve(typeof data === 'string' ? data : (process.env.HEARTH_DATA ?? './data')) });
+  const config = validateConfig({ dataDir: resolve(typeof data === 'string' ? data : (toolEnv().dataDir ?? './data')) });
   const log = createLogger({ level: 'silent' });
   usePrivateUmask();
   securePrivateDir(config.dataDir);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { toolEnv } from '../core/config.ts';
 import { PRIVATE_UMASK } from '../core/data-dir.ts';
 import { createBackup, backupFileName } from './create.ts';
 import { restoreBackup, type RestorePoint } from './restore.ts';
@@ -34,7 +35,7 @@ function parse(args: string[], options: Record<string, { type: 'string' | 'boole
 
 export async function backupCommand(args: string[]): Promise<void> {
   const v = parse(args, { data: { type: 'string' }, out: { type: 'string' }, 'passphrase-file': { type: 'string' } });
-  const data = (v.data as string | undefined) ?? process.env.HEARTH_DATA;
+  const data = (v.data as string | undefined) ?? toolEnv().dataDir;
   if (!data || !v['passphrase-file']) throw new UsageError('backup needs --data and --passphrase-file');
   process.umask(PRIVATE_UMASK);
   const passphrase = readPassphrase(v['passphrase-file'] as string);
@@ -46,7 +47,7 @@ export async function backupCommand(args: string[]): Promise<void> {
 
 export async function restoreCommand(args: string[]): Promise<void> {
   const v = parse(args, { data: { type: 'string' }, file: { type: 'string' }, 'passphrase-file': { type: 'string' }, replace: { type: 'boolean' } });
-  const data = (v.data as string | undefined) ?? process.env.HEARTH_DATA;
+  const data = (v.data as string | undefined) ?? toolEnv().dataDir;
   if (!data || !v.file || !v['passphrase-file']) throw new UsageError('restore needs --data, --file and --passphrase-file');
   process.umask(PRIVATE_UMASK);
   const passphrase = readPassphrase(v['passphrase-file'] as string);
@@ -72,7 +73,7 @@ export async function verifyCommand(args: string[]): Promise<void> {
  * and wait there forever, so a test can kill -9 it at exactly that step.
  */
 function testPause(): ((point: RestorePoint) => Promise<void>) | undefined {
-  const wanted = process.env.HEARTH_TEST_RESTORE_PAUSE;
+  const wanted = toolEnv().testRestorePause;
   if (!wanted) return undefined;
   return async (point) => {
     if (point !== wanted) return;

@@ -388,3 +388,21 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 function pointerToKey(pointer: string): string {
   return pointer.split('/').filter(Boolean).join('.');
 }
+
+/**
+ * The environment of the command-line tools (`hearth-admin` and its backup and handover
+ * commands, `flash-plug`), read here so that this file stays the one reader of env. Each tool's
+ * flag beats its variable; the tools apply their own defaults.
+ */
+export interface ToolEnv {
+  /** HEARTH_DATA: the data directory when `--data` is not given. */
+  dataDir: string | undefined;
+  /** HEARTH_PLUG_IMAGE: the firmware image `flash-plug` writes when `--image` is not given. */
+  plugImage: string | undefined;
+  /** HEARTH_TEST_RESTORE_PAUSE: crash tests only, the restore step to stop at (backup/commands.ts). */
+  testRestorePause: string | undefined;
+}
+
+export function toolEnv(env: NodeJS.ProcessEnv = process.env): ToolEnv {
+  return { dataDir: env.HEARTH_DATA, plugImage: env.HEARTH_PLUG_IMAGE, testRestorePause: env.HEARTH_TEST_RESTORE_PAUSE };
+}

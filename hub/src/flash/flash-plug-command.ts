@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { toolEnv } from '../core/config.ts';
 import { HubError, isHubError, type ErrorCode } from '../core/errors.ts';
 import { flashPlugImage } from './esp-flasher.ts';
 import { checkWifiSettings, provisionWifi } from './improv.ts';
@@ -108,7 +109,7 @@ export function parseFlashArgs(args: string[]): FlashArgs {
   if (values['provision-only'] && !wifi) throw usage('--provision-only needs --wifi-ssid and --wifi-passphrase-file');
   return {
     port: values.port,
-    image: resolve(values.image ?? process.env.HEARTH_PLUG_IMAGE ?? DEFAULT_IMAGE),
+    image: resolve(values.image ?? toolEnv().plugImage ?? DEFAULT_IMAGE),
     baud,
     wifi,
     provisionOnly: values['provision-only'] === true,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { dirname, resolve } from 'node:path';
@@ -52,6 +54,14 @@ describe('hub/src dependencies point one way', () => {
       .filter(([file]) => part(file) === 'api')
       .flatMap(([file, targets]) => targets.filter((t) => part(t) === 'store').map((t) => `${file} → ${t}`));
     expect(intoStore).toEqual([]);
+  });
+
+  it('environment variables are read in core/config.ts only (the tools too, through toolEnv)', () => {
+    // main.ts hands process.env to loadConfig; the update helper is a separate privileged
+    // process that passes its environment on to apt and has a crash hook for its tests.
+    const allowed = new Set(['core/config.ts', 'main.ts', 'update/helper/installers.ts', 'update/helper/crash-points.ts']);
+    const readers = [...graph.keys()].filter((file) => !allowed.has(file) && /\bprocess\.env\b/.test(readFileSync(join(SRC, file), 'utf8')));
+    expect(readers).toEqual([]);
   });
 
   it('no import cycles between files', () => {
