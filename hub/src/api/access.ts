@@ -52,7 +52,7 @@ type WsHandler = (this: unknown, socket: WebSocket, request: FastifyRequest) => 
  * Installs the one access check on the root instance. Must run before any route is registered
  * (and before @fastify/websocket, so WebSocket handlers are wrapped first).
  */
-export function installAccess(app: FastifyInstance, auth: AuthService): void {
+export function installAccess(app: FastifyInstance, auth: Pick<AuthService, 'setupRequired' | 'inspectAccess'>): void {
   const table: RouteEntry[] = [];
   app.decorate('routeTable', table);
   app.decorateRequest('actor', null);

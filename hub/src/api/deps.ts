@@ -110,6 +110,19 @@ export interface ApiHome {
 }
 
 /**
+ * Users and sessions (hub/src/auth/service.ts): setup, login and tokens, the access check,
+ * passwords and two-step login, user management and the installer's handover.
+ */
+export type ApiAuth = Pick<AuthService,
+  | 'setupRequired' | 'setup' | 'inspectAccess' | 'login' | 'refresh' | 'logout' | 'user'
+  | 'changePassword' | 'twoFactor' | 'enableTotp' | 'disableTotp' | 'users' | 'handover' | 'acceptOwnerInvite'>;
+
+/** Devices and rooms (hub/src/devices/registry.ts): who sees what, commands, counts for /metrics. */
+export type ApiRegistry = Pick<DeviceRegistry,
+  | 'list' | 'get' | 'canSee' | 'create' | 'update' | 'remove' | 'command' | 'counts'
+  | 'listRooms' | 'createRoom' | 'renameRoom' | 'deleteRoom'>;
+
+/**
  * History (hub/src/history/service.ts): charts, energy, the event log and what it costs on disk,
  * and the ingest and size figures /metrics reports. Nothing of its maintenance or purging.
  */
@@ -136,8 +149,8 @@ export interface ApiDeps {
   bus: EventBus;
   clock: Clock;
   log: Logger;
-  auth: AuthService;
-  registry: DeviceRegistry;
+  auth: ApiAuth;
+  registry: ApiRegistry;
   broker: ApiBroker;
   home: ApiHome;
   audit: ApiAudit;
