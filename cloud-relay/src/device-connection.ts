@@ -1,9 +1,10 @@
 import type { RawData, WebSocket } from 'ws';
 import { NODE_MSG, type NodeMessage } from './node-messages.ts';
-import { sealedCounter } from './protocol/e2e.ts';
-import { ProtocolError, keyFromBase64, toBase64 } from './protocol/encoding.ts';
-import { CONTEXT, hubKeyOfId, relayAuthMessage } from './protocol/keys.ts';
-import { parseControl, type ControlMessage, type DeviceListDoc } from './protocol/relay-messages.ts';
+import { sealedCounter } from '@hearth/protocol/e2e';
+import { keyFromBase64, toBase64 } from '@hearth/protocol/encoding';
+import { ProtocolError } from '@hearth/protocol/errors';
+import { CONTEXT, hubKeyOfId, relayAuthMessage } from '@hearth/protocol/keys';
+import { parseControl, type ControlMessage, type DeviceListDoc } from '@hearth/protocol/relay-messages';
 import { ifUndelivered, rawBytes, rawText, refuse, sendControl, type RelayNode } from './relay-node.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { verifyEd25519 } from './verify.ts';

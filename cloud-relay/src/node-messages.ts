@@ -1,4 +1,5 @@
-import { ProtocolError, concat, fromUtf8, utf8 } from './protocol/encoding.ts';
+import { concat, fromUtf8, utf8 } from '@hearth/protocol/encoding';
+import { ProtocolError } from '@hearth/protocol/errors';
 
 /**
  * What one relay node sends another over the backplane:

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { ProtocolError, fromBase64 } from './protocol/encoding.ts';
+import { fromBase64 } from '@hearth/protocol/encoding';
+import { ProtocolError } from '@hearth/protocol/errors';
 
 /** Headers a Web Push request needs (RFC 8030, RFC 8291, RFC 8292); nothing else is passed on. */
 const PASSED_HEADERS = new Set(['ttl', 'urgency', 'topic', 'content-encoding', 'content-type', 'authorization', 'crypto-key', 'encryption']);

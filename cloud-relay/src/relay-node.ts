@@ -8,8 +8,9 @@ import { DeviceConnection } from './device-connection.ts';
 import { HubTunnel } from './hub-tunnel.ts';
 import type { RelayLimits } from './limits.ts';
 import { NODE_MSG, decodeNodeMessage, encodeNodeMessage, type NodeMessage, type NodeMsgKind } from './node-messages.ts';
-import { ProtocolError, toBase64 } from './protocol/encoding.ts';
-import { CLOSE, parseControl, type ControlMessage } from './protocol/relay-messages.ts';
+import { toBase64 } from '@hearth/protocol/encoding';
+import { ProtocolError } from '@hearth/protocol/errors';
+import { CLOSE, parseControl, type ControlMessage } from '@hearth/protocol/relay-messages';
 import { TokenBucket } from './token-bucket.ts';
 import type { WebApp } from './web-app.ts';
 

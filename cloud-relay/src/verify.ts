@@ -1,5 +1,5 @@
 import { createPublicKey, verify } from 'node:crypto';
-import { fromBase64, toBase64Url } from './protocol/encoding.ts';
+import { fromBase64, toBase64Url } from '@hearth/protocol/encoding';
 
 /**
  * Ed25519 verification with node:crypto: the same answer as tweetnacl's (Ed25519 is one

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RemoteLiveViewer, remoteLiveStats, type LiveSink } from '../../hub/src/relay/remote-live.ts';
-import { CHUNK, MEDIA_FLAG, MUX, MediaAssembler, decodeMux, encodeMedia, type MediaMessage } from '../src/protocol/mux.ts';
+import { CHUNK, MEDIA_FLAG, MUX, MediaAssembler, decodeMux, encodeMedia, type MediaMessage } from '@hearth/protocol/mux';
 
 /** An MP4 box: size, type, body. */
 function box(type: string, ...body: Uint8Array[]): Buffer {

@@ -9,9 +9,9 @@ import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
 import { connectMqtt } from '../../hub/test/helpers/mqtt.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
-import { RemoteClient } from '../src/protocol/client.ts';
-import { toBase64, utf8 } from '../src/protocol/encoding.ts';
-import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../src/protocol/keys.ts';
+import { RemoteClient } from '@hearth/protocol/client';
+import { toBase64, utf8 } from '@hearth/protocol/encoding';
+import { CONTEXT, newDeviceKeys, relayAuthMessage } from '@hearth/protocol/keys';
 import { readKeys } from '../src/cli/keys-file.ts';
 import { redisCli, remote, startRedisCluster, startRelay, waitFor, type RedisClusterProcess, type RelayProcess } from './helpers/processes.ts';
 import { handshake } from './helpers/raw-peer.ts';

@@ -4,8 +4,8 @@ import nacl from 'tweetnacl';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
-import { fromBase64, toBase64, utf8 } from '../src/protocol/encoding.ts';
-import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../src/protocol/keys.ts';
+import { fromBase64, toBase64, utf8 } from '@hearth/protocol/encoding';
+import { CONTEXT, newDeviceKeys, relayAuthMessage } from '@hearth/protocol/keys';
 import { startRelay, type RelayProcess } from './helpers/processes.ts';
 
 interface Peer {

@@ -5,11 +5,11 @@ import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { readKeys, writeKeys } from '../src/cli/keys-file.ts';
-import { RemoteClient } from '../src/protocol/client.ts';
-import { fromBase64, fromUtf8, toBase64 } from '../src/protocol/encoding.ts';
-import { parseInviteLink } from '../src/protocol/invite.ts';
-import { newDeviceKeys } from '../src/protocol/keys.ts';
-import { openFromHub } from '../src/protocol/state-blob.ts';
+import { RemoteClient } from '@hearth/protocol/client';
+import { fromBase64, fromUtf8, toBase64 } from '@hearth/protocol/encoding';
+import { parseInviteLink } from '@hearth/protocol/invite';
+import { newDeviceKeys } from '@hearth/protocol/keys';
+import { openFromHub } from '@hearth/protocol/state-blob';
 import { remote, startRelay, waitFor, type RelayProcess } from './helpers/processes.ts';
 
 const PASSWORD = 'correct horse battery';

@@ -8,9 +8,9 @@ import { pollUntil } from '../../hub/test/helpers/poll.ts';
 import { probeFile, RtspCamera, rtspCameraUnavailable } from '../../hub/test/helpers/rtsp-camera.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { readKeys } from '../src/cli/keys-file.ts';
-import { RemoteClient } from '../src/protocol/client.ts';
-import { fromUtf8 } from '../src/protocol/encoding.ts';
-import type { MediaMessage } from '../src/protocol/mux.ts';
+import { RemoteClient } from '@hearth/protocol/client';
+import { fromUtf8 } from '@hearth/protocol/encoding';
+import type { MediaMessage } from '@hearth/protocol/mux';
 import { remote, startRelay, waitFor, type RelayProcess } from './helpers/processes.ts';
 
 // A real relay node, a real hub recording a real RTSP camera (GStreamer), and RemoteClient.

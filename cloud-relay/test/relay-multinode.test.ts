@@ -8,8 +8,9 @@ import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
 import { connectMqtt } from '../../hub/test/helpers/mqtt.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
-import { RemoteClient } from '../src/protocol/client.ts';
-import { ProtocolError, toBase64 } from '../src/protocol/encoding.ts';
+import { RemoteClient } from '@hearth/protocol/client';
+import { toBase64 } from '@hearth/protocol/encoding';
+import { ProtocolError } from '@hearth/protocol/errors';
 import { readKeys } from '../src/cli/keys-file.ts';
 import { PushService, openPush } from './helpers/push-service.ts';
 import { remote, remoteEvents, startRedis, startRelay, waitFor, type RedisProcess, type RelayProcess } from './helpers/processes.ts';

@@ -3,8 +3,8 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
-import { fromBase64, toBase64 } from '../src/protocol/encoding.ts';
-import { relayAuthMessage } from '../src/protocol/keys.ts';
+import { fromBase64, toBase64 } from '@hearth/protocol/encoding';
+import { relayAuthMessage } from '@hearth/protocol/keys';
 import { startRedis, startRelay, type RedisProcess, type RelayProcess } from './helpers/processes.ts';
 
 /**

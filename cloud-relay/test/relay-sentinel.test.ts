@@ -5,8 +5,8 @@ import nacl from 'tweetnacl';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
-import { toBase64, utf8 } from '../src/protocol/encoding.ts';
-import { CONTEXT, newDeviceKeys, relayAuthMessage } from '../src/protocol/keys.ts';
+import { toBase64, utf8 } from '@hearth/protocol/encoding';
+import { CONTEXT, newDeviceKeys, relayAuthMessage } from '@hearth/protocol/keys';
 import { startRedis, startRelay, startSentinel, waitFor, type RedisProcess, type RelayProcess } from './helpers/processes.ts';
 import { handshake } from './helpers/raw-peer.ts';
 

@@ -4,9 +4,9 @@ import { runHubCli, startHub, type HubProcess } from '../../hub/test/helpers/hub
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { readKeys } from '../src/cli/keys-file.ts';
-import { RemoteClient } from '../src/protocol/client.ts';
-import { fromUtf8 } from '../src/protocol/encoding.ts';
-import { WINDOW } from '../src/protocol/mux.ts';
+import { RemoteClient } from '@hearth/protocol/client';
+import { fromUtf8 } from '@hearth/protocol/encoding';
+import { WINDOW } from '@hearth/protocol/mux';
 import { remote, startRelay, waitFor, type RelayProcess } from './helpers/processes.ts';
 import { PushService, openPush, vapidKey } from './helpers/push-service.ts';
 

@@ -52,15 +52,18 @@ for path in ./lib/systemd/system/hearth.service ./lib/systemd/system/hearth-rela
   ./usr/bin/hearth-admin ./usr/lib/hearth/bin/hearth-hub ./usr/lib/hearth/bin/hearth-relay ./usr/lib/hearth/node/bin/node \
   ./usr/lib/hearth/ui/dist/index.html ./usr/lib/hearth/hub/src/main.ts ./usr/lib/hearth/hub/node-flags \
   ./usr/lib/hearth/packages/model/package.json ./usr/lib/hearth/packages/model/src/capabilities.ts \
+  ./usr/lib/hearth/packages/protocol/package.json ./usr/lib/hearth/packages/protocol/src/client.ts \
   ./usr/lib/hearth/node_modules/better-sqlite3/package.json ./etc/hearth/hearth.json; do
   grep -q " $path\( \|$\)" "$tmp/contents" || fail "$path is not in the package"
 done
 grep -q ' ./usr/bin/hearth-admin -> ../lib/hearth/bin/hearth-admin$' "$tmp/contents" || fail "/usr/bin/hearth-admin is not the link to the wrapper"
-# The hub imports the shared model by package name: the workspace link must point at its sources.
+# The hub imports the shared model and the wire protocol by package name: the workspace links must
+# point at their sources.
 grep -q ' ./usr/lib/hearth/node_modules/@hearth/model -> ../../packages/model$' "$tmp/contents" || fail "node_modules/@hearth/model is not the link to packages/model"
+grep -q ' ./usr/lib/hearth/node_modules/@hearth/protocol -> ../../packages/protocol$' "$tmp/contents" || fail "node_modules/@hearth/protocol is not the link to packages/protocol"
 ! grep -q ' ./usr/lib/hearth/\(hub\|packages/[^/]*\)/test/' "$tmp/contents" || fail "tests are in the package"
 ! awk '{print $2}' "$tmp/contents" | grep -vqx 'root/root' || fail "files not owned by root"
-ok "contents: units, /usr/bin/hearth-admin link, bundled node, ui/dist/index.html, packages/model, node_modules"
+ok "contents: units, /usr/bin/hearth-admin link, bundled node, ui/dist/index.html, packages/model and packages/protocol, node_modules"
 # The UI's brotli and gzip copies (written by its build) go along: the hub sends them instead.
 entry="$(grep -o '/assets/index-[^"]*\.js' ui/dist/index.html)"
 for suffix in '' .br .gz; do

@@ -1,14 +1,14 @@
 # The web UI build: `ui/dist` is made from the sources by Vite and kept out of git, so every entry
 # point that serves or tests the UI builds it when it is missing or out of date. "Out of date" is a
 # hash of everything the build reads (sources, public files, index.html, package and build config
-# with its plugins, the shared workspaces under packages/ and the relay protocol module the remote
-# mode imports from cloud-relay/)
+# with its plugins, and the shared workspaces under packages/: the model, and the relay protocol
+# the remote mode imports)
 # compared with the one stamped into dist/ by the last build: about 20 ms when nothing changed.
 # Sourced by scripts/run; also runnable on its own (`bash scripts/lib/ui.sh`, used by the UI tests).
 
 hearth_ui_hash() {
   local root="$1"
-  (cd "$root/ui" && find src public index.html package.json vite.config.ts build-plugins tsconfig.json ../packages ../cloud-relay/src/protocol -type f -print0 2>/dev/null |
+  (cd "$root/ui" && find src public index.html package.json vite.config.ts build-plugins tsconfig.json ../packages -type f -print0 2>/dev/null |
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { ProtocolError } from '../protocol/encoding.ts';
+import { ProtocolError } from '@hearth/protocol/errors';
 import type { Backplane, Presence, SignedDeviceList, StoredState } from './backplane.ts';
 
 /** Presence expires unless its node refreshes it: a killed node's hubs show offline by then. */

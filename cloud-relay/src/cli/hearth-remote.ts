@@ -1,9 +1,10 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { RemoteClient, type RemoteResponse } from '../protocol/client.ts';
-import { ProtocolError, fromUtf8, toBase64 } from '../protocol/encoding.ts';
-import { parseInviteLink, redeemInvite } from '../protocol/invite.ts';
-import { newDeviceKeys } from '../protocol/keys.ts';
+import { RemoteClient, type RemoteResponse } from '@hearth/protocol/client';
+import { fromUtf8, toBase64 } from '@hearth/protocol/encoding';
+import { ProtocolError } from '@hearth/protocol/errors';
+import { parseInviteLink, redeemInvite } from '@hearth/protocol/invite';
+import { newDeviceKeys } from '@hearth/protocol/keys';
 import { CliError, readKeys, writeKeys, type KeysFile } from './keys-file.ts';
 
 const USAGE = `Usage:

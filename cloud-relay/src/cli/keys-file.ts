@@ -1,5 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { EnrolledDevice } from '../protocol/client.ts';
+import type { EnrolledDevice } from '@hearth/protocol/client';
 
 /** What `hearth-remote` keeps per enrolled device: the secret seed, so the file is 0600. */
 export interface KeysFile extends EnrolledDevice {

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { fromBase64 } from '../../src/protocol/encoding.ts';
+import { fromBase64 } from '@hearth/protocol/encoding';
 
 /**
  * Opens a raw relay peer (no RemoteClient): answers the relay's challenge with `hello(nonce)` and

@@ -1,6 +1,6 @@
 import { createPrivateKey, sign } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { hubIdOf } from '../../../cloud-relay/src/protocol/keys.ts';
+import { hubIdOf } from '@hearth/protocol/keys';
 import type { SettingsRepo } from '../store/settings-repo.ts';
 
 const SIGN_SEED = 'relay.hubSignSeed';

@@ -1,4 +1,4 @@
-import { WINDOW } from '../../../cloud-relay/src/protocol/mux.ts';
+import { WINDOW } from '@hearth/protocol/mux';
 
 /** One stream's queue of plaintext mux messages waiting to be sealed and sent. */
 export interface OutStream {

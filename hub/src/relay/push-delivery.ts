@@ -1,7 +1,7 @@
 import { HubError } from '../core/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import { hasRole } from '../devices/access.ts';
-import type { ControlMessage } from '../../../cloud-relay/src/protocol/relay-messages.ts';
+import type { ControlMessage } from '@hearth/protocol/relay-messages';
 import type { PushRequest, PushSender } from './push.ts';
 import type { RemoteDevices } from './remote-devices.ts';
 

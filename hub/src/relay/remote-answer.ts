@@ -1,4 +1,4 @@
-import { CHUNK } from '../../../cloud-relay/src/protocol/mux.ts';
+import { CHUNK } from '@hearth/protocol/mux';
 import type { StreamedResponse } from './remote-requests.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { keyFromBase64, toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { keyFromBase64, toBase64 } from '@hearth/protocol/encoding';
 import type { UserActor } from '../auth/service.ts';
 import type { Role } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';

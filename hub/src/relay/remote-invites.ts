@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { newDeviceKeys } from '../../../cloud-relay/src/protocol/keys.ts';
-import { toBase64, toBase64Url } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { newDeviceKeys } from '@hearth/protocol/keys';
+import { toBase64, toBase64Url } from '@hearth/protocol/encoding';
 import type { UserActor } from '../auth/service.ts';
 import type { Role } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';

@@ -1,4 +1,4 @@
-import { MEDIA_FLAG, encodeMedia } from '../../../cloud-relay/src/protocol/mux.ts';
+import { MEDIA_FLAG, encodeMedia } from '@hearth/protocol/mux';
 import type { AuthService } from '../auth/service.ts';
 import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';

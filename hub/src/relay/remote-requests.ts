@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { ProtocolError } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { ProtocolError } from '@hearth/protocol/errors';
 import type { RemoteDevice } from './remote-devices.ts';
 
 export interface RemoteRequest {

@@ -1,6 +1,6 @@
-import { E2eSession, FRAME_HELLO, readHello } from '../../../cloud-relay/src/protocol/e2e.ts';
-import { ProtocolError } from '../../../cloud-relay/src/protocol/encoding.ts';
-import { MUX, creditOf, decodeMux, encodeMux, encodeMuxJson, muxJson } from '../../../cloud-relay/src/protocol/mux.ts';
+import { E2eSession, FRAME_HELLO, readHello } from '@hearth/protocol/e2e';
+import { ProtocolError } from '@hearth/protocol/errors';
+import { MUX, creditOf, decodeMux, encodeMux, encodeMuxJson, muxJson } from '@hearth/protocol/mux';
 import type { Logger } from '../core/logger.ts';
 import type { HubIdentity } from './identity.ts';
 import type { Outbox, OutStream } from './outbox.ts';

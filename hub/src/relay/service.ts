@@ -1,9 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { fromBase64, toBase64, utf8 } from '../../../cloud-relay/src/protocol/encoding.ts';
-import { CONTEXT } from '../../../cloud-relay/src/protocol/keys.ts';
-import type { DeviceListDoc } from '../../../cloud-relay/src/protocol/relay-messages.ts';
-import { sealToDevice } from '../../../cloud-relay/src/protocol/state-blob.ts';
+import { fromBase64, toBase64, utf8 } from '@hearth/protocol/encoding';
+import { CONTEXT } from '@hearth/protocol/keys';
+import type { DeviceListDoc } from '@hearth/protocol/relay-messages';
+import { sealToDevice } from '@hearth/protocol/state-blob';
 import type { AuthService, UserActor } from '../auth/service.ts';
 import type { EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';

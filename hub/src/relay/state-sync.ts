@@ -1,5 +1,5 @@
-import { sealState } from '../../../cloud-relay/src/protocol/state-blob.ts';
-import { toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { sealState } from '@hearth/protocol/state-blob';
+import { toBase64 } from '@hearth/protocol/encoding';
 import type { EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
-import { toBase64, fromBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
-import { relayAuthMessage } from '../../../cloud-relay/src/protocol/keys.ts';
-import { parseControl, readTunnelFrame, tunnelFrame, type ControlMessage } from '../../../cloud-relay/src/protocol/relay-messages.ts';
+import { toBase64, fromBase64 } from '@hearth/protocol/encoding';
+import { relayAuthMessage } from '@hearth/protocol/keys';
+import { parseControl, readTunnelFrame, tunnelFrame, type ControlMessage } from '@hearth/protocol/relay-messages';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HubIdentity } from './identity.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { toBase64 } from '@hearth/protocol/encoding';
 import { AuthService } from '../../src/auth/service.ts';
 import { EventBus, type Role } from '../../src/core/bus.ts';
 import { isHubError } from '../../src/core/errors.ts';

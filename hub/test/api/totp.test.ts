@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { toBase64 } from '@hearth/protocol/encoding';
 import { hotp } from '../../src/auth/totp.ts';
 import { runRemoteRequest } from '../../src/relay/remote-requests.ts';
 import { rfc6238, totpAt } from '../helpers/totp.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { toBase64 } from '@hearth/protocol/encoding';
 import { harness, OWNER, type Harness } from './harness.ts';
 
 const PASSWORD = 'a long enough password';

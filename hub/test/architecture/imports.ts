@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 /**
  * The import graph of hub/src, read from the source text (no compiler needed): for every file,
  * the hub/src files it imports (static, type-only, re-exports and dynamic `import()`). Imports of
- * packages and of files outside hub/src (the shared cloud-relay protocol) are left out.
+ * packages (the shared `@hearth/protocol` among them) and of files outside hub/src are left out.
  */
 export function importGraph(srcDir: string): Map<string, string[]> {
   const graph = new Map<string, string[]>();

@@ -118,7 +118,7 @@ describe('the shared model (packages/model) stands alone and is imported by its 
   it('hub, UI, relay and benches reach it as @hearth/model/…, never by a relative path into packages/', () => {
     const byPath: string[] = [];
     let byName = 0;
-    for (const dir of ['hub/src', 'hub/test', 'ui/src', 'ui/test', 'cloud-relay/src', 'bench']) {
+    for (const dir of ['hub/src', 'hub/test', 'ui/src', 'ui/test', 'cloud-relay/src', 'cloud-relay/test', 'bench']) {
       const root = `${REPO}${dir}/`;
       for (const [file, targets] of importSpecifiers(root)) {
         for (const t of targets) {
@@ -129,5 +129,27 @@ describe('the shared model (packages/model) stands alone and is imported by its 
     }
     expect(byName).toBeGreaterThan(3);
     expect(byPath).toEqual([]);
+  });
+});
+
+describe('the relay wire protocol (packages/protocol) stands alone and is imported by its name', () => {
+  const protocolSrc = `${REPO}packages/protocol/src/`;
+
+  it('packages/protocol/src imports only its own files and tweetnacl (it runs in browsers, the hub and the relay alike)', () => {
+    const specs = importSpecifiers(protocolSrc);
+    expect(specs.get('client.ts')).toContain('./e2e.ts');
+    const outside = [...specs].flatMap(([file, targets]) => targets
+      .filter((t) => t !== 'tweetnacl' && (!t.startsWith('./') || !resolve(protocolSrc, dirname(file), t).startsWith(protocolSrc)))
+      .map((t) => `${file} → ${t}`));
+    expect(outside).toEqual([]);
+    expect(cycles(importGraph(protocolSrc))).toEqual([]);
+  });
+
+  it('hub, UI, relay and benches import it as @hearth/protocol/… (a relative path into packages/ fails the test above)', () => {
+    let byName = 0;
+    for (const dir of ['hub/src', 'ui/src', 'cloud-relay/src', 'bench']) {
+      for (const targets of importSpecifiers(`${REPO}${dir}/`).values()) byName += targets.filter((t) => t.startsWith('@hearth/protocol/')).length;
+    }
+    expect(byName).toBeGreaterThan(40);
   });
 });

@@ -1,8 +1,8 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ControlMessage } from '../../../cloud-relay/src/protocol/relay-messages.ts';
-import { toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
-import { newDeviceKeys } from '../../../cloud-relay/src/protocol/keys.ts';
+import type { ControlMessage } from '@hearth/protocol/relay-messages';
+import { toBase64 } from '@hearth/protocol/encoding';
+import { newDeviceKeys } from '@hearth/protocol/keys';
 import { PUSH_TIMEOUT_MS, PushDelivery } from '../../src/relay/push-delivery.ts';
 import { harness, type Harness } from '../api/harness.ts';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { fromBase64, toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
-import { newDeviceKeys, type DeviceKeys } from '../../../cloud-relay/src/protocol/keys.ts';
-import { openFromHub } from '../../../cloud-relay/src/protocol/state-blob.ts';
+import { fromBase64, toBase64 } from '@hearth/protocol/encoding';
+import { newDeviceKeys, type DeviceKeys } from '@hearth/protocol/keys';
+import { openFromHub } from '@hearth/protocol/state-blob';
 import type { Role } from '../../src/core/bus.ts';
 import { loadHubIdentity } from '../../src/relay/identity.ts';
 import { harness, type Harness } from '../api/harness.ts';

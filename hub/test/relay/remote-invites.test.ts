@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceKeysFromSeed } from '../../../cloud-relay/src/protocol/keys.ts';
-import { fromBase64, toBase64 } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { deviceKeysFromSeed } from '@hearth/protocol/keys';
+import { fromBase64, toBase64 } from '@hearth/protocol/encoding';
 import type { UserActor } from '../../src/auth/service.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { HubError } from '../../src/core/errors.ts';

@@ -1,4 +1,4 @@
-import type { EnrolledDevice } from '../../../cloud-relay/src/protocol/client.ts';
+import type { EnrolledDevice } from '@hearth/protocol/client';
 
 /**
  * Where this browser keeps its remote-access identity: one IndexedDB record (device seed, hub id,

@@ -1,5 +1,5 @@
-import { RemoteClient, type EnrolledDevice, type LastState } from '../../../cloud-relay/src/protocol/client.ts';
-import { ProtocolError } from '../../../cloud-relay/src/protocol/encoding.ts';
+import { RemoteClient, type EnrolledDevice, type LastState } from '@hearth/protocol/client';
+import { ProtocolError } from '@hearth/protocol/errors';
 import { saveDevice } from './keystore.ts';
 
 /**

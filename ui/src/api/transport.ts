@@ -1,5 +1,5 @@
-import type { EnrolledDevice } from '../../../cloud-relay/src/protocol/client.ts';
-import type { StateSnapshot } from '../../../cloud-relay/src/protocol/state-blob.ts';
+import type { EnrolledDevice } from '@hearth/protocol/client';
+import type { StateSnapshot } from '@hearth/protocol/state-blob';
 import { ApiError } from './errors.ts';
 import { createStore } from '../store.ts';
 import { loadDevice } from './keystore.ts';

@@ -19,7 +19,7 @@ const INVITE_TEXT: Record<string, string> = {
 
 /**
  * The app opened from an invite link on the relay's web origin: names this device, then trades
- * the link's one-time key for this browser's own keys (protocol/invite.ts). The link is taken out
+ * the link's one-time key for this browser's own keys (@hearth/protocol/invite). The link is taken out
  * of the address bar at once, so it is not left in the history for someone else to find.
  */
 export function RedeemInvite(props: { link: string; onDone: (username: string) => void }) {
@@ -32,7 +32,7 @@ export function RedeemInvite(props: { link: string; onDone: (username: string) =
     setBusy(true);
     setError(null);
     try {
-      const { parseInviteLink, redeemInvite } = await import('../../../cloud-relay/src/protocol/invite.ts');
+      const { parseInviteLink, redeemInvite } = await import('@hearth/protocol/invite');
       const device = await redeemInvite(parseInviteLink(props.link), name.trim() || defaultDeviceName());
       await saveDevice(device);
       history.replaceState(null, '', location.pathname);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { EnrolledDevice } from '../../../cloud-relay/src/protocol/client.ts';
+import type { EnrolledDevice } from '@hearth/protocol/client';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
 import type { User } from '../api/types.ts';
@@ -44,8 +44,8 @@ export function RemoteAccess() {
     setBusy(true);
     setError(null);
     try {
-      const { newDeviceKeys } = await import('../../../cloud-relay/src/protocol/keys.ts');
-      const { toBase64 } = await import('../../../cloud-relay/src/protocol/encoding.ts');
+      const { newDeviceKeys } = await import('@hearth/protocol/keys');
+      const { toBase64 } = await import('@hearth/protocol/encoding');
       const keys = newDeviceKeys();
       const me = await api<User>('GET', '/me');
       const answer = await api<Enrolment>('POST', '/remote/devices', { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name: name.trim() || defaultName() });

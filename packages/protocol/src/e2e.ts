@@ -1,6 +1,7 @@
 import nacl from 'tweetnacl';
 import { CONTEXT } from './keys.ts';
-import { ProtocolError, concat, equalBytes } from './encoding.ts';
+import { concat, equalBytes } from './encoding.ts';
+import { ProtocolError } from './errors.ts';
 
 /**
  * The end-to-end layer between a remote device and its hub (docs/relay-protocol.md "Sessions").

@@ -1,5 +1,6 @@
 import { RemoteClient, type EnrolledDevice } from './client.ts';
-import { ProtocolError, fromUtf8, keyFromBase64, toBase64 } from './encoding.ts';
+import { fromUtf8, keyFromBase64, toBase64 } from './encoding.ts';
+import { ProtocolError } from './errors.ts';
 import { hubKeyOfId, newDeviceKeys } from './keys.ts';
 
 /**
@@ -57,7 +58,9 @@ export async function redeemInvite(invite: Invite, name: string): Promise<Enroll
       homeKey?: string | null;
     };
     if (response.status !== 201 || !body.device || typeof body.username !== 'string') {
-      throw new ProtocolError(body.error?.code ?? 'invite_failed', body.error?.message ?? `the hub answered ${response.status}`);
+      const message = body.error?.message ?? `the hub answered ${response.status}`;
+      // The hub's own code (invite_not_found, ...) as it is; without one, invite_failed.
+      throw body.error?.code ? ProtocolError.received(body.error.code, message) : new ProtocolError('invite_failed', message);
     }
     // The relay the link came from first: for a page on that origin it is the same-origin socket.
     const relayUrls = [invite.relayUrl, ...(body.relayUrls ?? []).filter((u) => u !== invite.relayUrl)];

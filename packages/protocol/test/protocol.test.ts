@@ -1,9 +1,9 @@
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
-import { clientHandshake, readHello } from '../src/protocol/e2e.ts';
-import { ProtocolError } from '../src/protocol/encoding.ts';
-import { deviceKeysFromSeed, newDeviceKeys } from '../src/protocol/keys.ts';
-import { openFromHub, openState, sealState, sealToDevice } from '../src/protocol/state-blob.ts';
+import { clientHandshake, readHello } from '../src/e2e.ts';
+import { ProtocolError } from '../src/errors.ts';
+import { deviceKeysFromSeed, newDeviceKeys } from '../src/keys.ts';
+import { openFromHub, openState, sealState, sealToDevice } from '../src/state-blob.ts';
 
 const codeOf = (fn: () => unknown): string => {
   try {

@@ -1,5 +1,6 @@
 import { E2eSession, clientHandshake, sealedCounter } from './e2e.ts';
-import { ProtocolError, fromBase64, fromUtf8, toBase64 } from './encoding.ts';
+import { fromBase64, fromUtf8, toBase64 } from './encoding.ts';
+import { ProtocolError } from './errors.ts';
 import { deviceKeysFromSeed, hubKeyOfId, relayAuthMessage, type DeviceKeys } from './keys.ts';
 import { MUX, MediaAssembler, WINDOW, decodeMux, encodeCredit, encodeMux, encodeMuxJson, muxJson, type MediaMessage } from './mux.ts';
 import type { ControlMessage } from './relay-messages.ts';
@@ -264,7 +265,8 @@ export class RemoteClient {
     return new Promise<void>((resolve, reject) => {
       this.#onFailure.push(reject);
       this.#ws.addEventListener('error', () => this.#fail(new ProtocolError('relay_unreachable', 'cannot reach the relay')));
-      this.#ws.addEventListener('close', (event) => this.#fail(new ProtocolError(event.reason || 'connection_closed', 'the relay closed the connection')));
+      // The close reason is the relay's code (docs/relay-protocol.md "Relay").
+      this.#ws.addEventListener('close', (event) => this.#fail(event.reason ? ProtocolError.received(event.reason, 'the relay closed the connection') : new ProtocolError('connection_closed', 'the relay closed the connection')));
       this.#ws.addEventListener('message', (event) => {
         try {
           if (typeof event.data === 'string') {
@@ -289,7 +291,7 @@ export class RemoteClient {
                 offlineSince: message.offlineSince,
               });
             } else if (message.type === 'error') {
-              const err = new ProtocolError(message.code, message.message ?? message.code);
+              const err = ProtocolError.received(message.code, message.message ?? message.code);
               // A refused frame (rate limit) fails what is waiting; a fatal error ends everything.
               if (message.fatal) this.#fail(err);
               else this.#failFrame(err, message.frame);
@@ -421,7 +423,7 @@ export class RemoteClient {
         return;
       case MUX.ERROR: {
         const { code } = muxJson<{ code: string }>(message.body);
-        const err = new ProtocolError(code, code);
+        const err = ProtocolError.received(code, code);
         if (pending) {
           this.#requests.delete(message.stream);
           pending.reject(err);

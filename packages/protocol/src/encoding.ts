@@ -1,16 +1,9 @@
+import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
+
 /**
  * Byte helpers that run the same in Node and in a browser (no Buffer): the remote client, the
  * hub and the relay all speak through them.
  */
-export class ProtocolError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'ProtocolError';
-    this.code = code;
-  }
-}
-
 export function toBase64(bytes: Uint8Array): string {
   let text = '';
   for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -35,7 +28,7 @@ export function toBase64Url(bytes: Uint8Array): string {
 }
 
 /** A base64 key of exactly `length` bytes, or a ProtocolError with `code`. */
-export function keyFromBase64(text: unknown, length: number, code = 'bad_key'): Uint8Array {
+export function keyFromBase64(text: unknown, length: number, code: ProtocolErrorCode = 'bad_key'): Uint8Array {
   if (typeof text !== 'string' || text.length > 200) throw new ProtocolError(code, 'key must be base64 text');
   const bytes = fromBase64(text);
   if (bytes.length !== length) throw new ProtocolError(code, `key must be ${length} bytes`);

@@ -1,4 +1,5 @@
-import { ProtocolError, concat, fromUtf8, utf8 } from './encoding.ts';
+import { concat, fromUtf8, utf8 } from './encoding.ts';
+import { ProtocolError } from './errors.ts';
 
 /**
  * Streams inside one end-to-end session (docs/relay-protocol.md "Streams"). Each sealed frame's

@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
-import { ProtocolError, fromBase64, toBase64, toBase64Url, utf8, concat } from './encoding.ts';
+import { fromBase64, toBase64, toBase64Url, utf8, concat } from './encoding.ts';
+import { ProtocolError } from './errors.ts';
 
 /**
  * Keys of the remote protocol (docs/relay-protocol.md "Keys"). A device holds one 32-byte seed:

@@ -1,5 +1,6 @@
 import nacl from 'tweetnacl';
-import { ProtocolError, concat, fromUtf8, utf8 } from './encoding.ts';
+import { concat, fromUtf8, utf8 } from './encoding.ts';
+import { ProtocolError } from './errors.ts';
 
 /**
  * The last-known state the relay keeps for a home (docs/relay-protocol.md "State sync"):

@@ -1,4 +1,5 @@
-import { ProtocolError, concat } from './encoding.ts';
+import { concat } from './encoding.ts';
+import { ProtocolError } from './errors.ts';
 
 /**
  * What peers and the relay say to each other (docs/relay-protocol.md "Relay"). Control messages
