@@ -36,7 +36,7 @@ export interface BrokerDeps {
   log: Logger;
   clock: Clock;
   config: HubConfig['mqtt'];
-  /** Optional overrides of DEFAULT_LIMITS (tests). */
+  /** Optional overrides of DEFAULT_LIMITS and of the config's publish rates (tests). */
   limits?: Partial<BrokerLimits>;
   /** The hub's certificate (hub/src/tls/): with it, MQTT over TLS also listens on `config.tlsPort`. */
   tls?: { keyPem: string; certPem: string };
@@ -105,7 +105,7 @@ export class Broker {
 
   constructor(deps: BrokerDeps) {
     this.#deps = deps;
-    this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.#limits = { ...DEFAULT_LIMITS, publishRates: deps.config.publishRates, ...deps.limits };
     this.#warn = new LogThrottle(deps.log, deps.clock);
     this.#shedWarn = new KeyedLogThrottle(deps.log, deps.clock);
     this.#internal = new InternalSubscriptions(this.#warn);

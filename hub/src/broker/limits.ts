@@ -14,7 +14,7 @@ export interface BrokerLimits {
   maxRetained: number;
   /** Durability window of the persistence (see persistence/sqlite-persistence.ts). */
   flushMs: number;
-  /** Publish rate limits per credential and in all (publish-budget.ts). */
+  /** Publish rate limits per credential and in all (publish-budget.ts); config `mqtt.publishRates`, whose schema holds the defaults. */
   publishRates: PublishRateLimits;
   /** Largest packet a device may send (integrations: `mqtt.maxPacketBytes`; the smaller applies). */
   devicePacketBytes: number;
@@ -26,21 +26,13 @@ export interface BrokerLimits {
   sendBufferBytes: number;
 }
 
-export const DEFAULT_LIMITS: BrokerLimits = {
+/** The defaults of every limit but the publish rates, which come from the config (`mqtt.publishRates`). */
+export const DEFAULT_LIMITS: Omit<BrokerLimits, 'publishRates'> = {
   sessionsPerDevice: 1,
   sessionsPerIntegration: 16,
   sessionExpiryMs: 30 * 24 * 3600_000,
   maxRetained: 100_000,
   flushMs: 5,
-  // A plug publishes a few messages a second; a burst covers a reconnect's catch-up. Integrations
-  // (Home Assistant, Node-RED) publish commands and their own topics. The total is far below what
-  // the broker delivers on a Raspberry Pi 4 (tens of thousands a second), so the hub keeps time
-  // for HTTP, rules and recording whatever the clients send.
-  publishRates: {
-    device: { perSecond: 100, burst: 500 },
-    integration: { perSecond: 2000, burst: 10_000 },
-    total: { perSecond: 20_000, burst: 40_000 },
-  },
   // A plug's messages are a few hundred bytes; a DIY device's JSON a few KiB at most.
   devicePacketBytes: 64 * 1024,
   retainedBytes: { device: 64 * 1024, integration: 4 * 1024 * 1024, total: 64 * 1024 * 1024 },

@@ -13,6 +13,15 @@ import Value from 'typebox/value';
  */
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const closed = { additionalProperties: false } as const;
+/** A token bucket: a sustained rate and the burst allowed on top of it. */
+const Rate = (perSecond: number, burst: number) =>
+  Type.Object(
+    {
+      perSecond: Type.Number({ minimum: 0.01, maximum: 10_000_000, default: perSecond }),
+      burst: Type.Integer({ minimum: 1, maximum: 100_000_000, default: burst }),
+    },
+    { ...closed, default: {} },
+  );
 
 export const ConfigSchema = Type.Object(
   {
@@ -40,6 +49,23 @@ export const ConfigSchema = Type.Object(
         maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
         /** Messages queued in memory per connected client before it is treated as stuck. */
         maxClientQueue: Type.Integer({ minimum: 16, maximum: 1_000_000, default: 10_000 }),
+        /**
+         * Publish rate limits (hub/src/broker/publish-budget.ts): messages a second and the burst
+         * on top, for each device, each integration user (all its connections together) and all
+         * clients together; the hub's own messages and wills are not counted. Over budget a
+         * client is not read until it has room again and its QoS 0 messages are shed; a whole
+         * burst beyond it, it is disconnected. A plug publishes a few messages a second (the
+         * burst covers a reconnect's catch-up); the total is far below what the broker delivers
+         * on a Raspberry Pi 4, so the hub keeps time for HTTP, rules and recording.
+         */
+        publishRates: Type.Object(
+          {
+            device: Rate(100, 500),
+            integration: Rate(2000, 10_000),
+            total: Rate(20_000, 40_000),
+          },
+          { ...closed, default: {} },
+        ),
       },
       { ...closed, default: {} },
     ),

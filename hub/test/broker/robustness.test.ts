@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { Broker } from '../../src/broker/broker.ts';
 import { EventBus } from '../../src/core/bus.ts';
 import { systemClock } from '../../src/core/clock.ts';
+import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Store } from '../../src/store/store.ts';
 import { connectMqtt, mosquitto, nextMessage } from '../helpers/mqtt.ts';
@@ -166,7 +167,7 @@ describe('broker robustness', () => {
     const { dir, cleanup } = tempDir('hearth-broker-taken-');
     const store = Store.open(dir);
     const log = createLogger({ level: 'silent' });
-    const second = new Broker({ store, bus: new EventBus(log), log, clock: systemClock, config: { host: '127.0.0.1', port: h.port, tlsPort: 0, maxPacketBytes: 1 << 20, maxClientQueue: 100 } });
+    const second = new Broker({ store, bus: new EventBus(log), log, clock: systemClock, config: validateConfig({ mqtt: { host: '127.0.0.1', port: h.port, tlsPort: 0, maxClientQueue: 100 } }).mqtt });
     try {
       await expect(second.start()).rejects.toMatchObject({ code: 'internal_error' });
       expect(second.healthy()).toBe(false);
