@@ -5,18 +5,25 @@ import { keyFromBase64, toBase64 } from '@hearth/protocol/encoding';
 import { ProtocolError } from '@hearth/protocol/errors';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from '@hearth/protocol/keys';
 import { parseControl, type ControlMessage, type DeviceListDoc } from '@hearth/protocol/relay-messages';
-import { ifUndelivered, rawBytes, rawText, refuse, sendControl, type RelayNode } from './relay-node.ts';
+import type { NodeHost } from './node-host.ts';
+import { ifUndelivered, rawBytes, rawText, refuse, sendControl } from './socket.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { verifyEd25519 } from './verify.ts';
 
 type DeviceHello = Extract<ControlMessage, { type: 'hello'; role: 'device' }>;
+
+/** The node as a device connection sees it: its sessions, and where their ids come from. */
+type DeviceHost = NodeHost & {
+  readonly devices: Map<number, DeviceConnection>;
+  newSessionId(): number;
+};
 
 /**
  * A remote device's connection: admitted only if its key signed the challenge and is on its
  * hub's signed list; then each binary frame goes to the node holding the hub's tunnel.
  */
 export class DeviceConnection {
-  readonly #node: RelayNode;
+  readonly #node: DeviceHost;
   readonly #ws: WebSocket;
   readonly #hubId: string;
   readonly #session: number;
@@ -24,7 +31,7 @@ export class DeviceConnection {
   #hubNode: string | null;
   #closed = false;
 
-  static async accept(node: RelayNode, ws: WebSocket, challenge: Uint8Array, hello: DeviceHello): Promise<void> {
+  static async accept(node: DeviceHost, ws: WebSocket, challenge: Uint8Array, hello: DeviceHello): Promise<void> {
     const hubId = String(hello.hubId);
     const hubKey = hubKeyOfId(hubId);
     const key = keyFromBase64(hello.key, 32);
@@ -50,7 +57,7 @@ export class DeviceConnection {
     sendControl(ws, connection.#hubNode ? { type: 'ready', hubOnline: true } : { type: 'ready', hubOnline: false, offlineSince: presence.offlineSince });
   }
 
-  constructor(node: RelayNode, ws: WebSocket, hubId: string, hubNode: string | null) {
+  constructor(node: DeviceHost, ws: WebSocket, hubId: string, hubNode: string | null) {
     this.#node = node;
     this.#ws = ws;
     this.#hubId = hubId;

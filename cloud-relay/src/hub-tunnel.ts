@@ -7,7 +7,8 @@ import { fromBase64, utf8 } from '@hearth/protocol/encoding';
 import { ProtocolError } from '@hearth/protocol/errors';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from '@hearth/protocol/keys';
 import { parseControl, readTunnelFrame, tunnelFrame, type ControlMessage, type DeviceListDoc } from '@hearth/protocol/relay-messages';
-import { ifUndelivered, rawBytes, rawText, refuse, sendControl, utf8Code, type RelayNode } from './relay-node.ts';
+import type { NodeHost } from './node-host.ts';
+import { ifUndelivered, rawBytes, rawText, refuse, sendControl, utf8Code } from './socket.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { verifyEd25519 } from './verify.ts';
 
@@ -18,13 +19,20 @@ interface SessionRoute {
   session: number;
 }
 
+
+/** The node as a tunnel sees it: where hub tunnels are kept, and the bound on opening them. */
+type TunnelHost = NodeHost & {
+  readonly tunnels: Map<string, HubTunnel>;
+  allowTunnelOpen(hubId: string): boolean;
+};
+
 /**
  * A hub's tunnel on this node. Device sessions (from any node) get a tunnel session id here; the
  * hub sees `open`/`close` control messages and `session id | frame` binary frames.
  */
 export class HubTunnel {
   readonly hubId: string;
-  readonly #node: RelayNode;
+  readonly #node: TunnelHost;
   readonly #ws: WebSocket;
   readonly #bySession = new Map<number, SessionRoute>();
   readonly #byOrigin = new Map<string, number>();
@@ -38,7 +46,7 @@ export class HubTunnel {
   #lastList: { list: SignedDeviceList; seq: number } | null = null;
   #lastState: StoredState | null = null;
 
-  static async accept(node: RelayNode, ws: WebSocket, challenge: Uint8Array, hello: HubHello): Promise<void> {
+  static async accept(node: TunnelHost, ws: WebSocket, challenge: Uint8Array, hello: HubHello): Promise<void> {
     const hubKey = hubKeyOfId(String(hello.hubId));
     if (!verifyEd25519(relayAuthMessage('hub', challenge, hello.hubId), hello.sig, hubKey)) throw new ProtocolError('bad_signature', 'the challenge is not signed by this hub');
     if (!node.allowTunnelOpen(hello.hubId)) throw new ProtocolError('too_many_tunnels', 'this hub opened too many tunnels');
@@ -51,7 +59,7 @@ export class HubTunnel {
     node.deps.log.info({ hub: hello.hubId, node: node.nodeId }, 'hub tunnel open');
   }
 
-  constructor(node: RelayNode, ws: WebSocket, hubId: string) {
+  constructor(node: TunnelHost, ws: WebSocket, hubId: string) {
     this.#node = node;
     this.#ws = ws;
     this.hubId = hubId;

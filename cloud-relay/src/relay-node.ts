@@ -1,31 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Backplane } from './backplane/backplane.ts';
 import { DeviceConnection } from './device-connection.ts';
 import { HubTunnel } from './hub-tunnel.ts';
-import type { RelayLimits } from './limits.ts';
+import type { NodeHost, RelayNodeDeps } from './node-host.ts';
 import { NODE_MSG, decodeNodeMessage, encodeNodeMessage, type NodeMessage, type NodeMsgKind } from './node-messages.ts';
 import { toBase64 } from '@hearth/protocol/encoding';
 import { ProtocolError } from '@hearth/protocol/errors';
-import { CLOSE, parseControl, type ControlMessage } from '@hearth/protocol/relay-messages';
+import { parseControl } from '@hearth/protocol/relay-messages';
+import { rawText, refuse, sendControl, utf8Code } from './socket.ts';
 import { TokenBucket } from './token-bucket.ts';
-import type { WebApp } from './web-app.ts';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const PING_INTERVAL_MS = 30_000;
 /** How often each tunnel checks the shared store still holds its hub's list and state. */
 const HEAL_INTERVAL_MS = 10_000;
-
-export interface RelayNodeDeps {
-  backplane: Backplane;
-  log: Logger;
-  limits: RelayLimits;
-  /** The web app for remote browsers (`--ui DIR`); without it the node serves no pages. */
-  webApp?: WebApp;
-}
 
 /**
  * One relay node: accepts hub tunnels and device connections on one WebSocket port, checks each
@@ -33,7 +23,7 @@ export interface RelayNodeDeps {
  * between a device and its hub's tunnel, through the backplane when they are on different nodes.
  * It never holds a key that opens a frame.
  */
-export class RelayNode {
+export class RelayNode implements NodeHost {
   readonly deps: RelayNodeDeps;
   readonly #server: Server;
   readonly #wss: WebSocketServer;
@@ -208,37 +198,3 @@ export class RelayNode {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** Calls `undelivered` if a send to another node found nobody there. */
-export function ifUndelivered(result: true | Promise<boolean>, undelivered: () => void): void {
-  if (result !== true) void result.then((delivered) => { if (!delivered) undelivered(); });
-}
-
-export function sendControl(ws: WebSocket, message: ControlMessage): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
-}
-
-/** Tells the peer why (stable code), then closes with the matching close code. */
-export function refuse(ws: WebSocket, code: string): void {
-  sendControl(ws, { type: 'error', code, fatal: true });
-  const closeCode = code === 'frame_too_large' ? CLOSE.tooLarge : code === 'rate_limited' ? CLOSE.rateLimited : code === 'replaced' ? CLOSE.replaced : code === 'hub_offline' ? CLOSE.hubGone : CLOSE.refused;
-  ws.close(closeCode, code);
-  // A peer that does not answer the close handshake is cut after a second.
-  setTimeout(() => ws.terminate(), 1000).unref();
-}
-
-/** A control message's text; `limit` bounds it (a hub's state message is the largest). */
-export function rawText(data: RawData, limit = 64 * 1024): string {
-  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-  if (buffer.length > limit) throw new ProtocolError('message_too_large', 'control message too large');
-  return buffer.toString('utf8');
-}
-
-export function rawBytes(data: RawData): Uint8Array {
-  return Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-}
-
-export function utf8Code(code: string): Uint8Array {
-  return Buffer.from(code, 'utf8');
-}
-
