@@ -64,6 +64,18 @@ describe('relay: one node with SQLite', () => {
     expect(JSON.parse(pair.stdout).error.code).toBe('local_only');
   });
 
+  it("an owner's phone through the relay may watch a hub update but not upload, fetch or start one", async () => {
+    // A stolen phone enrolled for the owner: an update replaces all the hub's code and starts
+    // with a backup under a passphrase of the caller's choosing (docs/update.md).
+    for (const [method, path, body] of [['PUT', '/api/v1/update/package', '{}'], ['POST', '/api/v1/update/fetch', '{}'], ['POST', '/api/v1/update', JSON.stringify({ passphrase: 'a long enough passphrase' })]] as const) {
+      const res = await remote(['call', '--keys', keys, method, path, body]);
+      expect([path, res.code, JSON.parse(res.stdout).error.code]).toEqual([path, 1, 'local_only']);
+    }
+    const view = await remote(['call', '--keys', keys, 'GET', '/api/v1/update']);
+    expect(view.code, view.stderr).toBe(0);
+    expect(JSON.parse(view.stdout)).toMatchObject({ version: expect.any(String), update: null });
+  });
+
   it('the hub reports its remote status: configured, connected, its hub id', async () => {
     const status = await api(hub.baseUrl, 'GET', '/api/v1/remote/status', { token });
     expect(status.status).toBe(200);

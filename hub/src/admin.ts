@@ -8,6 +8,7 @@
  *   hearth-admin restore --data DIR --file FILE --passphrase-file F [--replace]
  *   hearth-admin verify-backup --file FILE --passphrase-file F
  *   hearth-admin create-installer | invite-owner [...]          (handover to the owner: auth/handover-commands.ts)
+ *   hearth-admin release-keygen | sign-release [...]            (signed hub releases: update/commands.ts, docs/update.md)
  * create-owner makes the same checks as `POST /api/v1/setup` (it calls the same AuthService) but
  * needs no setup code: whoever runs it already controls the hub's machine. Exit codes: 0 done,
  * 1 refused (e.g. already_set_up), 2 bad usage.
@@ -26,8 +27,9 @@ import { createLogger } from './core/logger.ts';
 import { BACKUP_USAGE, backupCommand, restoreCommand, UsageError, verifyCommand } from './backup/commands.ts';
 import { FLASH_USAGE, flashPlugCommand } from './flash/flash-plug-command.ts';
 import { Store } from './store/store.ts';
+import { RELEASE_USAGE, releaseKeygenCommand, signReleaseCommand } from './update/commands.ts';
 
-const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}\n${BACKUP_USAGE.replace('usage: ', '       ')}\n${HANDOVER_USAGE.replace('usage: ', '       ')}`;
+const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}\n${BACKUP_USAGE.replace('usage: ', '       ')}\n${HANDOVER_USAGE.replace('usage: ', '       ')}\n${RELEASE_USAGE.replace('usage: ', '       ')}`;
 
 function fail(code: number, line: string): never {
   process.stderr.write(`hearth-admin: ${line}\n`);
@@ -96,6 +98,8 @@ try {
   else if (command === 'verify-backup') await verifyCommand(rest);
   else if (command === 'create-installer') await createInstallerCommand(rest);
   else if (command === 'invite-owner') await inviteOwnerCommand(rest);
+  else if (command === 'release-keygen') releaseKeygenCommand(rest);
+  else if (command === 'sign-release') await signReleaseCommand(rest);
   else fail(2, USAGE);
 } catch (err) {
   if (err instanceof UsageError) fail(2, `${err.message}\n${USAGE}`);

@@ -7,6 +7,8 @@ import { finishInterruptedRestore } from './backup/restore.ts';
 import { BackupScheduler } from './backup/schedule.ts';
 import { BACKUPS_DIR, BackupService } from './backup/service.ts';
 import { HubError } from './core/errors.ts';
+import { PACKAGED_RELEASE_KEYS, readKeysFile } from './update/release.ts';
+import { UpdateService } from './update/service.ts';
 import { Broker } from './broker/broker.ts';
 import { EventBus, type Actor } from './core/bus.ts';
 import { systemClock, type Clock } from './core/clock.ts';
@@ -322,6 +324,17 @@ export class Hub {
             recorder: this.recorder,
             remote: this.remote,
             backup: this.backup,
+            update: new UpdateService({
+              dataDir: config.dataDir,
+              version: HUB_VERSION,
+              trustedKeys: [...readKeysFile(PACKAGED_RELEASE_KEYS), ...config.update.releaseKeys],
+              maxPackageBytes: config.update.maxPackageMb * 1024 * 1024,
+              url: config.update.url,
+              // The backup before an update is an ordinary one (listed, verified, kept).
+              backup: (passphrase) => this.backup.create(passphrase),
+              now: () => clock.now(),
+              log: log.child({ part: 'update' }),
+            }),
             version: HUB_VERSION,
             startedAt: this.startedAt,
             partsHealth: () => this.partsHealth(),

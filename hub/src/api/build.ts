@@ -10,6 +10,7 @@ import { installRemote } from './remote.ts';
 import { ApiMetrics } from './metrics.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { backupRoutes } from './routes/backups.ts';
+import { updateRoutes } from './routes/update.ts';
 import { authRoutes } from './routes/auth.ts';
 import { cameraRoutes } from './routes/cameras.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -80,7 +81,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (api) => {
-      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, zigbeeRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes, backupRoutes, handoverRoutes]) {
+      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, zigbeeRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes, backupRoutes, updateRoutes, handoverRoutes]) {
         await api.register(plugin, { deps });
       }
     },

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService, UserActor } from '../auth/service.ts';
 import type { ScheduleControl } from '../backup/schedule-types.ts';
@@ -87,6 +87,14 @@ export interface ApiBackup {
   schedule?: ScheduleControl | undefined;
 }
 
+/** Hub self-update (hub/src/update/service.ts). */
+export interface ApiUpdate {
+  receivePackage(body: Readable, declaredBytes?: number): Promise<{ bytes: number; sha256: string }>;
+  fetchRelease(): Promise<{ version: string; minVersion: string; bytes: number }>;
+  start(body: { release?: unknown; confirmDowngrade?: boolean; passphrase: string }): Promise<{ id: string; from: string; to: string; backupId: string | null }>;
+  view(): unknown;
+}
+
 /** The audit log (hub/src/store/audit-log.ts): routes record what people change; admins page it. */
 export interface ApiAudit {
   record(event: AuditEvent): void;
@@ -168,6 +176,8 @@ export interface ApiDeps {
   remote?: ApiRemote;
   /** Backups; their routes answer 503 `not_ready` without it. */
   backup?: ApiBackup;
+  /** Self-update; its routes answer 503 `not_ready` without it. */
+  update?: ApiUpdate;
   version: string;
   /** When the hub started, in the clock's milliseconds. */
   startedAt: number;

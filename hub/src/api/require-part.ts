@@ -10,6 +10,7 @@ const ABSENT = {
   recorder: 'the recorder is not running',
   remote: 'remote access is not running',
   backup: 'backups are not available',
+  update: 'self-update is not available',
 } as const;
 
 export type OptionalPart = keyof typeof ABSENT;

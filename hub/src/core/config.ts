@@ -185,6 +185,21 @@ export const ConfigSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
+    /** Hub self-update (hub/src/update/, docs/update.md). */
+    update: Type.Object(
+      {
+        /**
+         * Ed25519 public keys (32 bytes, base64) whose signed releases this hub installs, besides
+         * those in the package's hub/release-keys. The privileged helper reads the same list.
+         */
+        releaseKeys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' }), { maxItems: 16, default: [] }),
+        /** Where `POST /api/v1/update/fetch` gets the release file (the package is beside it); null: uploads only. */
+        url: Type.Union([Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' }), Type.Null()], { default: null }),
+        /** Largest package accepted (uploaded or fetched); the .deb is ~40 MB. */
+        maxPackageMb: Type.Integer({ minimum: 1, maximum: 4096, default: 256 }),
+      },
+      { ...closed, default: {} },
+    ),
     /** Camera recordings (hub/src/recorder/); retention is per camera, in its settings. */
     recorder: Type.Object(
       {

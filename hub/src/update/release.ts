@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { HubError } from '../core/errors.ts';
 
 /**
@@ -28,6 +29,8 @@ export interface ReleaseFile {
 const SIG_CONTEXT = 'hearth-release-v1\n';
 const VERSION = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~-]{0,200}$/;
+/** The package's own trusted keys: hub/release-keys, beside hub/src (read by the hub and the helper). */
+export const PACKAGED_RELEASE_KEYS = fileURLToPath(new URL('../../release-keys', import.meta.url));
 /** A release file is small; anything bigger is not one. */
 export const RELEASE_FILE_MAX_BYTES = 16 * 1024;
 

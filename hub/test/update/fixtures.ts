@@ -30,6 +30,7 @@ export async function buildHubDeb(dir: string, version: string, broken = false):
   cpSync(join(REPO, 'hub', 'src'), join(app, 'hub', 'src'), { recursive: true });
   cpSync(join(REPO, 'cloud-relay', 'src'), join(app, 'cloud-relay', 'src'), { recursive: true });
   cpSync(join(REPO, 'hub', 'node-flags'), join(app, 'hub', 'node-flags'));
+  cpSync(join(REPO, 'hub', 'release-keys'), join(app, 'hub', 'release-keys'));
   const pkg = JSON.parse(readFileSync(join(REPO, 'hub', 'package.json'), 'utf8')) as { version: string };
   writeFileSync(join(app, 'hub', 'package.json'), JSON.stringify({ ...pkg, version }, null, 2));
   cpSync(join(REPO, 'packaging', 'bin', 'hearth-hub'), join(app, 'bin', 'hearth-hub'));

@@ -191,6 +191,9 @@ export const ERROR_STATUS = {
   update_devices_missing: 500,
   update_step_failed: 500,
   update_fetch_failed: 502,
+  // Firmware rollouts to many plugs (hub/src/drivers/plug/rollout.ts): one at a time.
+  rollout_in_progress: 409,
+  rollout_not_paused: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -332,6 +335,8 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   update_devices_missing: null,
   update_step_failed: null,
   update_fetch_failed: null,
+  rollout_in_progress: 'A firmware rollout is running or paused. Resume or cancel it first.',
+  rollout_not_paused: 'There is no paused rollout.',
 };
 
 /** The plain words for `code`, or undefined if it has none (or is not a code at all). */
