@@ -124,6 +124,15 @@ const firmware = {
   command: { c: 42, t: t0, message: otaMessage, sig: otaCmdSig, payload: JSON.stringify({ c: 42, t: t0, cap: 'ota_begin', v: otaCommandValue, sig: otaCmdSig }) },
 };
 
+// MQTT over TLS: the plug's TLS 1.3 external PSK, RFC 5869 HKDF spelled out with HMAC here so
+// the hub's hkdfSync (broker/plug-psk.ts) and the C core are both checked against it.
+const pskPassword = b64url(fixed('mqtt-password', 32));
+const pskDigest = createHash('sha256').update(pskPassword, 'utf8').digest();
+const pskInfo = 'hearth mqtt psk v1';
+const pskPrk = createHmac('sha256', Buffer.alloc(32)).update(pskDigest).digest();
+const pskOkm = createHmac('sha256', pskPrk).update(Buffer.concat([Buffer.from(pskInfo, 'utf8'), Buffer.from([1])])).digest();
+const mqttPsk = { identity: id, password: pskPassword, passwordSha256: hex(pskDigest), info: pskInfo, psk: hex(pskOkm) };
+
 const vectors = {
   about: 'Hearth plug protocol v1 test vectors (docs/plug-protocol.md); regenerate with node firmware/test/vectors/generate.ts',
   id,
@@ -154,6 +163,7 @@ const vectors = {
     wrongCodeBody: wrongCodeClaim.body,
   },
   firmware,
+  mqttPsk,
 };
 
 const out = join(dirname(fileURLToPath(import.meta.url)), 'plug-vectors.json');

@@ -26,7 +26,7 @@ import { PublishPath } from './publish-path.ts';
 import { SessionOwners } from './session-owners.ts';
 import { Sessions } from './sessions.ts';
 import { PublishIntake, type RouterQueue } from './transport/intake.ts';
-import { Connections, listenTcp, listenTls } from './transport/listeners.ts';
+import { Connections, listenTcp, listenTls, pskIdentityOf } from './transport/listeners.ts';
 import { cacheMatches, type TopicMatcher } from './transport/router-cache.ts';
 import { flattenDelivery, type RouterDo } from './transport/router-trampoline.ts';
 
@@ -166,6 +166,7 @@ export class Broker {
       warn: this.#warn,
       clientIdOwner: (clientId) => this.#sessions!.owner(clientId),
       isDeviceId: (clientId) => this.credentials.isDevice(clientId),
+      pskIdentity: (client) => pskIdentityOf(client.conn),
       accepted: (client, principal) => this.#sessions!.accepted(client, principal),
       routeBeforeAck: (client, packet, done) => (this.#publishPath ? this.#publishPath.routeBeforeAck(client, packet, done) : done(null)),
     });
@@ -270,7 +271,7 @@ export class Broker {
     const { config, log, tls } = this.#deps;
     if (!tls) return;
     try {
-      this.#tlsServer = await listenTls(config.host, config.tlsPort, tls, (socket) => this.#connections?.handle(socket, undefined, socket));
+      this.#tlsServer = await listenTls(config.host, config.tlsPort, tls, (socket) => this.#connections?.handle(socket, undefined, socket), (identity) => this.credentials.pskFor(identity));
     } catch (err) {
       throw new HubError('internal_error', `MQTT over TLS cannot listen on ${config.host}:${config.tlsPort}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err });
     }

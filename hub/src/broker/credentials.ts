@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Store } from '../store/store.ts';
 import type { MqttCredentialRow } from '../store/mqtt-credentials-repo.ts';
 import { devicePolicy, integrationPolicy, type Policy } from './acl.ts';
+import { plugPskFromDigest } from './plug-psk.ts';
 import { isValidTopicFilter } from './topics.ts';
 
 /** Who an authenticated MQTT connection is, and what it may touch. */
@@ -49,6 +50,8 @@ const CACHE_MAX_ENTRIES = 4096;
 interface CacheEntry {
   principal: Principal;
   digest: Buffer;
+  /** Devices only: the TLS PSK derived from `digest` (plug-psk.ts), made on first use. */
+  psk?: Buffer;
   expiresAt: number;
 }
 
@@ -164,6 +167,18 @@ export class MqttCredentials {
     const digest = sha256(password);
     const matches = timingSafeEqual(digest, entry ? entry.digest : this.#decoy);
     return entry && matches ? entry.principal : undefined;
+  }
+
+  /**
+   * The TLS 1.3 PSK for `identity` when it names a device credential (the plug's id), for the
+   * TLS listener's handshake; undefined otherwise (integrations use the hub's certificate).
+   * Device ids are public (mDNS), so answering faster for unknown ones reveals nothing.
+   */
+  pskFor(identity: string): Buffer | undefined {
+    const entry = this.#lookup(identity);
+    if (!entry || entry.principal.kind !== 'device') return undefined;
+    entry.psk ??= plugPskFromDigest(entry.digest);
+    return entry.psk;
   }
 
   /** True if `username` is a device's credential (a device's MQTT username is its id). */

@@ -24,6 +24,8 @@ export interface HookContext {
   clientIdOwner(clientId: string): string | undefined;
   /** True if `clientId` is a device's id (its credential exists): reserved for that device. */
   isDeviceId(clientId: string): boolean;
+  /** The TLS PSK identity the client's connection authenticated with (a plug's id), if any. */
+  pskIdentity(client: HearthClient): string | undefined;
   /** A CONNECT passed authentication; aedes goes on to restore the session and send CONNACK. */
   accepted(client: HearthClient, principal: Principal): void;
   /**
@@ -72,6 +74,9 @@ export function createHooks(ctx: HookContext): Hooks {
     if (username === undefined) return refuse(NOT_AUTHORIZED, 'anonymous');
     const principal = password === undefined ? undefined : ctx.credentials.verify(username, password);
     if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    // A TLS-PSK connection is that plug's own channel: it logs in as that plug and nobody else.
+    const pskIdentity = ctx.pskIdentity(client);
+    if (pskIdentity !== undefined && principal.username !== pskIdentity) return refuse(NOT_AUTHORIZED, 'psk identity is another credential');
     // Client ids are not secret (a plug's id is its mDNS name), so whoever takes one could lock
     // its owner out: a device connects only as its own id, and that id is always its own (an
     // integration holding it loses it, see Sessions.accepted); integrations may not use a

@@ -29,16 +29,18 @@ export interface HarnessOptions {
   limits?: Partial<BrokerLimits>;
   /** The broker's clock (a ManualClock to run its timers by hand); the system clock if not given. */
   clock?: Clock;
+  /** A TLS identity: MQTT over TLS listens too, on `broker.tlsPort`. */
+  tls?: { keyPem: string; certPem: string };
 }
 
 /** A real Broker on 127.0.0.1 port 0 with a real SQLite file in a fresh temp dir. */
 export async function startBroker(options: HarnessOptions = {}): Promise<Harness> {
   const { dir, cleanup } = tempDir('hearth-broker-');
-  const config = validateConfig({ dataDir: dir, mqtt: { host: '127.0.0.1', port: 0, ...options.mqtt } });
+  const config = validateConfig({ dataDir: dir, mqtt: { host: '127.0.0.1', port: 0, ...(options.tls ? { tlsPort: 0 } : {}), ...options.mqtt } });
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
   let store = Store.open(dir);
-  const make = () => new Broker({ store, bus, log, clock: options.clock ?? systemClock, config: config.mqtt, ...(options.limits ? { limits: options.limits } : {}) });
+  const make = () => new Broker({ store, bus, log, clock: options.clock ?? systemClock, config: config.mqtt, ...(options.limits ? { limits: options.limits } : {}), ...(options.tls ? { tls: options.tls } : {}) });
   let broker = make();
   await broker.start();
   const harness: Harness = {

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { constants } from 'node:crypto';
+import { createServer as createTlsServer, DEFAULT_CIPHERS, type TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
@@ -145,14 +146,71 @@ export function listenTcp(host: string, port: number, onConnection: (socket: Soc
 }
 
 /**
- * MQTT over TLS (8883) with the hub's own certificate, for integrations that pin it. TLS 1.2 is
- * the floor (what mbedTLS and Home Assistant's Python speak); Node's default suites are AEAD only
- * for 1.3 and ECDHE+AEAD first for 1.2. A failed handshake (a client pinning another
- * certificate, a port scanner) only ends that socket. The decrypted stream goes to aedes like a
- * TCP socket, so every limit of `Connections` applies; bytes are counted as plaintext.
+ * Server cipher order for the TLS listener. TLS 1.3: TLS_AES_128_GCM_SHA256 first, because an
+ * external PSK is bound to SHA-256 (OpenSSL's PSK callback) and a server that picks a SHA-384
+ * suite silently ignores the PSK and falls back to its certificate. TLS 1.2: Node's defaults
+ * (ECDHE + AEAD first), whose `!PSK` would also delete the one PSK suite plugs may use there,
+ * ECDHE-PSK-CHACHA20-POLY1305 (forward secret, AEAD; what mbedTLS offers in 1.2), so the other
+ * PSK suites (no forward secrecy, or CBC) are removed one by one and that one added back last.
  */
-export function listenTls(host: string, port: number, identity: { keyPem: string; certPem: string }, onConnection: (socket: Socket) => void): Promise<Server> {
-  const server = createTlsServer({ key: identity.keyPem, cert: identity.certPem, minVersion: 'TLSv1.2', noDelay: true, handshakeTimeout: 10_000 }, onConnection);
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384',
+  ...DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')).map((c) => (c === '!PSK' ? '-kECDHEPSK:!kPSK:!kDHEPSK:!kRSAPSK' : c)),
+  'ECDHE-PSK-CHACHA20-POLY1305',
+].join(':');
+
+/** The PSK identity each TLS connection was accepted with (set only once the handshake used it). */
+const pskIdentities = new WeakMap<object, string>();
+
+/**
+ * The PSK identity a TLS connection authenticated with (a plug's id), or undefined for plain
+ * TCP, WebSocket and certificate-only TLS. An identity whose PSK the handshake ended up not
+ * using (a client offering only SHA-384 suites, answered with the certificate) is not kept.
+ */
+export function pskIdentityOf(conn: object): string | undefined {
+  return pskIdentities.get(conn);
+}
+
+/**
+ * MQTT over TLS (8883) for integrations (the hub's own certificate, pinned) and plugs (a TLS
+ * 1.3 external PSK per plug, `psk`; docs/plug-protocol.md). TLS 1.2 is the floor (what mbedTLS
+ * and Home Assistant's Python speak), AEAD suites only for 1.3 and ECDHE+AEAD first for 1.2. A
+ * PSK handshake (psk_dhe_ke: ECDHE, so forward secret) authenticates both sides: a client
+ * without the plug's key fails it, and a plug refuses any certificate. Session tickets are off:
+ * resumption would let a client that offered a plug's identity and failed to use its key
+ * look like a PSK connection (pskIdentityOf), and plugs do not resume anyway. A failed
+ * handshake (a client pinning another certificate, a wrong PSK, a port scanner) only ends that
+ * socket. The decrypted stream goes to aedes like a TCP socket, so every limit of
+ * `Connections` applies; bytes are counted as plaintext.
+ */
+export function listenTls(
+  host: string,
+  port: number,
+  identity: { keyPem: string; certPem: string },
+  onConnection: (socket: Socket) => void,
+  psk?: (identity: string) => Buffer | undefined,
+): Promise<Server> {
+  const offered = new WeakMap<object, string>();
+  const server = createTlsServer({
+    key: identity.keyPem,
+    cert: identity.certPem,
+    minVersion: 'TLSv1.2',
+    ciphers: TLS_CIPHERS,
+    honorCipherOrder: true,
+    secureOptions: constants.SSL_OP_NO_TICKET,
+    noDelay: true,
+    handshakeTimeout: 10_000,
+    pskCallback: (socket: TLSSocket, id: string) => {
+      const key = psk?.(id);
+      if (!key) return null;
+      offered.set(socket, id);
+      return key;
+    },
+  }, (socket: TLSSocket) => {
+    const id = offered.get(socket);
+    if (id !== undefined && usedPsk(socket)) pskIdentities.set(socket, id);
+    onConnection(socket);
+  });
   server.on('tlsClientError', () => {});
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -161,4 +219,10 @@ export function listenTls(host: string, port: number, identity: { keyPem: string
       resolve(server);
     });
   });
+}
+
+/** TLS 1.3 reports an external PSK handshake as a resumption (tickets are off, so only that); 1.2 by its suite. */
+function usedPsk(socket: TLSSocket): boolean {
+  if (socket.getProtocol() === 'TLSv1.3') return socket.isSessionReused();
+  return socket.getCipher()?.name.includes('PSK') ?? false;
 }

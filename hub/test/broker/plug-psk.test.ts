@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { plugPsk, plugPskFromDigest } from '../../src/broker/plug-psk.ts';
+import { Store } from '../../src/store/store.ts';
+import { loadHubCertificate } from '../../src/tls/hub-certificate.ts';
+import { connectMqtt, nextMessage } from '../helpers/mqtt.ts';
+import { tempDir } from '../helpers/temp.ts';
+import { startBroker, type Harness } from './harness.ts';
+
+const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
+
+/** What a plug does: TLS with only its PSK (no CA, so any certificate fails), then MQTT CONNECT. */
+function connectWithPsk(port: number, identity: string, key: Buffer, login: { username: string; password: string; clientId: string }, tls: Record<string, unknown> = {}): Promise<MqttClient> {
+  return connectMqtt(port, {
+    protocol: 'mqtts',
+    host: '127.0.0.1',
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+    pskCallback: () => ({ psk: key, identity }),
+    ciphers: 'TLS_AES_128_GCM_SHA256',
+    ...tls,
+    ...login,
+    clean: true,
+  } as Parameters<typeof connectMqtt>[1]);
+}
+
+/** Only the TLS handshake, as a plug makes it: 'ok' or the client's error code. */
+function pskHandshake(port: number, identity: string, key: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, pskCallback: () => ({ psk: key, identity }), ciphers: 'TLS_AES_128_GCM_SHA256', checkServerIdentity: () => undefined }, () => {
+      socket.destroy();
+      resolve('ok');
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+const tlsOf = (client: MqttClient) => (client.stream as unknown as import('node:tls').TLSSocket);
+
+describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', () => {
+  let h: Harness;
+  let certDir: ReturnType<typeof tempDir>;
+  beforeAll(async () => {
+    certDir = tempDir();
+    const store = Store.open(certDir.dir);
+    const cert = loadHubCertificate(store.settings, 'localhost');
+    store.close();
+    h = await startBroker({ tls: { keyPem: cert.keyPem, certPem: cert.certPem } });
+  });
+  afterAll(async () => {
+    await h?.close();
+    certDir?.cleanup();
+  });
+
+  it('derives the PSK of the shared C/TS vectors', () => {
+    const v = vectors.mqttPsk;
+    expect(plugPsk(v.password).toString('hex')).toBe(v.psk);
+    expect(plugPskFromDigest(Buffer.from(v.passwordSha256, 'hex')).toString('hex')).toBe(v.psk);
+  });
+
+  it('a plug holding its PSK connects over TLS 1.3 (no certificate involved) and talks MQTT as itself', async () => {
+    const plug = h.device('plug-tls1');
+    const client = await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug);
+    try {
+      expect(tlsOf(client).getProtocol()).toBe('TLSv1.3');
+      expect(tlsOf(client).getCipher().name).toBe('TLS_AES_128_GCM_SHA256');
+      expect(tlsOf(client).getPeerCertificate()).toEqual({});
+      await client.subscribeAsync('hearth/plug-tls1/cmd', { qos: 1 });
+      const got = nextMessage(client, (topic) => topic === 'hearth/plug-tls1/cmd');
+      await client.publishAsync('hearth/plug-tls1/cmd', 'hello', { qos: 1 });
+      expect((await got).payload.toString()).toBe('hello');
+    } finally {
+      client.end(true);
+    }
+  });
+
+  it('TLS 1.2 with ECDHE-PSK-CHACHA20-POLY1305 (what mbedTLS offers in 1.2) works too', async () => {
+    const plug = h.device('plug-tls12');
+    const client = await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-PSK-CHACHA20-POLY1305' });
+    expect(tlsOf(client).getCipher().name).toBe('ECDHE-PSK-CHACHA20-POLY1305');
+    client.end(true);
+  });
+
+  it('a wrong PSK fails the handshake, and an unknown identity gets only the certificate, which a plug refuses', async () => {
+    const plug = h.device('plug-tls2');
+    expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk(plug.password))).toBe('ok');
+    expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk(plug.password + 'x'))).toBe('ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR');
+  });
+
+  it('an identity that is not a device gets no PSK', async () => {
+    expect(await pskHandshake(h.broker.tlsPort, 'no-such-plug', plugPsk('x'))).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+  });
+
+  it("a plug's PSK session cannot log in as another plug, even with that plug's password", async () => {
+    const a = h.device('plug-tls3');
+    const b = h.device('plug-tls4');
+    const err = await connectWithPsk(h.broker.tlsPort, a.username, plugPsk(a.password), b).then(
+      (c) => (c.end(true), undefined),
+      (e: { code?: number }) => e,
+    );
+    expect(err?.code).toBe(5); // CONNACK: not authorized
+  });
+
+  it("a replaced credential's old PSK no longer completes a handshake", async () => {
+    const old = h.device('plug-tls5');
+    h.device('plug-tls5'); // re-paired: a new password, so a new PSK
+    expect(await pskHandshake(h.broker.tlsPort, old.username, plugPsk(old.password))).toBe('ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR');
+  });
+});
