@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.ts';
 import type { HearthClient } from './client-state.ts';
 import type { BrokerCounters } from './counters.ts';
 import type { Principal } from './credentials.ts';
@@ -16,6 +17,8 @@ const ROUTER_SHED = 5000;
 
 export interface AdmissionDeps {
   limits: BrokerLimits;
+  /** The broker's clock: the token buckets refill on it. */
+  clock: Clock;
   counters: BrokerCounters;
   /** Shedding logs once per reason and credential per window, so a flood silences neither other warnings nor other flooders. */
   shedWarn: KeyedLogThrottle;
@@ -42,7 +45,7 @@ export class PublishAdmission {
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
     const { limits } = deps;
-    this.#budget = new PublishBudget(limits.publishRates, Date.now());
+    this.#budget = new PublishBudget(limits.publishRates, deps.clock.now());
     const rb = limits.retainedBytes;
     this.#retained = new RetainedBudget({ deviceBytes: rb.device, integrationBytes: rb.integration, totalBytes: rb.total, topics: limits.maxRetained });
   }
@@ -85,7 +88,7 @@ export class PublishAdmission {
     if (packet === client.will) return true;
     const { counters, shedWarn } = this.#deps;
     const budget = this.#budget;
-    const now = Date.now();
+    const now = this.#deps.clock.now();
     const verdict = budget.take(principal, now);
     if (client.conn.destroyed) {
       // The rest of a chunk read before it was disconnected (below): nothing more to decide.

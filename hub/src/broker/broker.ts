@@ -114,6 +114,7 @@ export class Broker {
     this.credentials.onRevoke((username, reason) => this.#sessions?.credentialGone(username, reason));
     this.#admission = new PublishAdmission({
       limits: this.#limits,
+      clock: deps.clock,
       counters: this.#counters,
       shedWarn: this.#shedWarn,
       isDevice: (clientId) => this.credentials.isDevice(clientId),
@@ -188,7 +189,7 @@ export class Broker {
     const router = (aedes as unknown as { mq: RouterQueue & RouterDo & { _matcher: TopicMatcher } }).mq;
     cacheMatches(router._matcher);
     flattenDelivery(router);
-    const intake = new PublishIntake(router, INTAKE);
+    const intake = new PublishIntake(router, { ...INTAKE, clock: this.#deps.clock });
     this.#intake = intake;
     this.#admission.attach(router, intake);
     this.#publishPath = new PublishPath(aedes, { admission: this.#admission, intake, persistence });

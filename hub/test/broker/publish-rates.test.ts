@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import { ManualClock } from '../../src/core/clock.ts';
 import { ConfigError, validateConfig } from '../../src/core/config.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
 import { eventually, startBroker, type Harness } from './harness.ts';
@@ -58,5 +59,23 @@ describe('publish rate limits from the config', () => {
     expect(seen).toBeGreaterThan(0);
     expect(seen).toBeLessThan(50);
     expect(h.broker.stats().shedMessages).toBeGreaterThan(0);
+  });
+
+  it("the budget refills on the broker's clock: a device held for its rate is read again once that clock has moved on", async () => {
+    const clock = new ManualClock(Date.now());
+    // 0.01 a second: a device over its burst of 5 would be held for minutes of real time.
+    const rates = validateConfig({ mqtt: { publishRates: { device: { perSecond: 0.01, burst: 5 } } } }).mqtt.publishRates;
+    h = await startBroker({ clock, mqtt: { publishRates: rates } });
+    const device = await connectMqtt(h.port, h.device('plug-a'));
+    clients.push(device);
+    const send = (n: number) => device.publishAsync('hearth/plug-a/telemetry', `{"n":${n}}`, { qos: 1 });
+    // Its burst, and one beyond it (charged as debt; QoS 1 is never shed): all acknowledged.
+    await Promise.all([1, 2, 3, 4, 5, 6].map(send));
+    await eventually(() => (h!.broker.stats().publishersHeld ?? 0) >= 1, 10_000, 'device held');
+    // Sent while held: it waits in the socket until the budget has room on the broker's clock.
+    const later = [send(7), send(8)];
+    clock.advance(10 * 60_000);
+    await Promise.all(later);
+    expect(h.broker.stats()).toMatchObject({ rateLimitDisconnects: 0, shedMessages: 0 });
   });
 });

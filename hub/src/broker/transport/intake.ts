@@ -1,3 +1,5 @@
+import type { Clock, TimerHandle } from '../../core/clock.ts';
+
 /** What the intake needs of aedes' client: its connection, and `resume()`, which reads what is waiting. */
 export interface PausableClient {
   closed: boolean;
@@ -13,6 +15,8 @@ export interface RouterQueue {
 }
 
 export interface IntakeOptions {
+  /** The broker's clock: holds for the publish budget end on it. */
+  clock: Clock;
   /** A client that publishes while more than this many messages wait for delivery stops being read. */
   high: number;
   /** Paused clients are read again once no more than this many wait. */
@@ -45,12 +49,13 @@ export class PublishIntake {
   readonly #queue: RouterQueue;
   readonly #high: number;
   readonly #low: number;
+  readonly #clock: Clock;
   /** Paused clients and the `read` their connection had before. */
   readonly #paused = new Map<PausableClient, Read>();
   /** Paused clients that must also wait until then (ms epoch), whatever the router: their publish budget is spent. */
   readonly #held = new Map<PausableClient, number>();
   #checkScheduled = false;
-  #holdTimer: NodeJS.Timeout | undefined;
+  #holdTimer: TimerHandle | undefined;
   #holdTimerAt = 0;
   /** How many times a publisher was paused (stats). */
   pauses = 0;
@@ -61,6 +66,7 @@ export class PublishIntake {
     this.#queue = queue;
     this.#high = options.high;
     this.#low = options.low;
+    this.#clock = options.clock;
   }
 
   /** Called for every PUBLISH from a client, before it is routed. */
@@ -76,7 +82,7 @@ export class PublishIntake {
    * until the router is down to its low mark like any paused client. What it sends meanwhile
    * waits in its socket, where TCP holds it back.
    */
-  holdFor(client: PausableClient, ms: number, now = Date.now()): void {
+  holdFor(client: PausableClient, ms: number, now = this.#clock.now()): void {
     if (client.closed) return;
     const until = now + ms;
     const held = this.#held.get(client);
@@ -101,7 +107,7 @@ export class PublishIntake {
   /** Resumes everyone, e.g. when the broker stops. */
   resumeAll(): void {
     this.#held.clear();
-    if (this.#holdTimer) clearTimeout(this.#holdTimer);
+    this.#holdTimer?.cancel();
     this.#holdTimer = undefined;
     const paused = [...this.#paused];
     this.#paused.clear();
@@ -148,15 +154,15 @@ export class PublishIntake {
 
   #armHoldTimer(until: number, now: number): void {
     if (this.#holdTimer !== undefined && this.#holdTimerAt <= until) return;
-    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimer?.cancel();
     this.#holdTimerAt = until;
-    this.#holdTimer = setTimeout(() => this.#holdsOver(), Math.max(1, until - now));
+    this.#holdTimer = this.#clock.setTimeout(() => this.#holdsOver(), Math.max(1, until - now));
   }
 
   /** Holds that ran out: those clients are read again (once the router is low, see #check). */
   #holdsOver(): void {
     this.#holdTimer = undefined;
-    const now = Date.now();
+    const now = this.#clock.now();
     let next = Infinity;
     for (const [client, until] of this.#held) {
       if (until <= now) this.#held.delete(client);
