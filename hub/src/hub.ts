@@ -209,6 +209,7 @@ export class Hub {
               onlineTimeoutMs: 20_000,
               audit,
             },
+            rolloutFile: join(config.dataDir, 'firmware', 'rollout.json'),
           });
           if (config.zigbee.port) {
             // Loaded only with a coordinator configured: herdsman and the converters' device
@@ -230,7 +231,10 @@ export class Hub {
           const abandoned = await this.plugs.recover();
           if (abandoned.length > 0) log.warn({ plugs: abandoned }, 'removed plugs whose pairing did not finish before the hub stopped');
         },
-        stop: () => this.registry.stop(),
+        stop: () => {
+          this.plugs.stopRollout();
+          return this.registry.stop();
+        },
       },
       {
         name: 'history',

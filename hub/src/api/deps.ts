@@ -46,6 +46,11 @@ export interface ApiPlugs {
   firmware(): unknown[];
   update(plugId: string, actor: UserActor): unknown;
   startUpdate(plugId: string, body: { version: string; downgrade?: boolean }, actor: UserActor): Promise<unknown>;
+  /** Many plugs in waves (hub/src/drivers/plug/rollout.ts). */
+  startRollout(body: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean }, actor: UserActor): unknown;
+  rolloutView(): unknown;
+  resumeRollout(actor: UserActor): unknown;
+  cancelRollout(actor: UserActor): unknown;
 }
 
 /** The Zigbee network (hub/src/drivers/zigbee/driver.ts). */

@@ -23,6 +23,18 @@ const Manifest = Type.Object(
 /** A signed image: the manifest, the release key's signature over it, the bytes in base64. */
 const FirmwareBody = Type.Object({ manifest: Manifest, sig: Type.String({ minLength: 88, maxLength: 88 }), image: Type.String({ minLength: 4 }) }, closed);
 const UpdateBody = Type.Object({ version: Type.String({ minLength: 5, maxLength: 23 }), downgrade: Type.Optional(Type.Boolean()) }, closed);
+const RolloutBody = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 63 }),
+    version: Type.String({ minLength: 5, maxLength: 23 }),
+    /** Default: every paired plug of the model not on that version. */
+    plugs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 500 })),
+    /** Plugs per wave after the first (which is one plug). */
+    waveSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+    downgrade: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
 /** Firmware uploads are bigger than any other request: a 1.875 MB slot is 2.5 MB of base64. */
 const FIRMWARE_BODY_LIMIT = 3 * 1024 * 1024;
 
@@ -56,5 +68,11 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
     { config: { access: 'admin' }, schema: { params: PlugParams, body: UpdateBody } },
     async (request, reply) => reply.code(202).send(await requirePart(deps, 'plugs').startUpdate(request.params.id, request.body, actorOf(request))),
   );
+  // Many plugs in waves: one first, then groups; the first failure pauses it (rollout.ts). Same
+  // roles as one plug's update; one rollout at a time (409 rollout_in_progress).
+  app.post('/plugs/rollout', { config: { access: 'admin' }, schema: { body: RolloutBody } }, async (request, reply) => reply.code(202).send(requirePart(deps, 'plugs').startRollout(request.body, actorOf(request))));
+  app.get('/plugs/rollout', { config: { access: 'admin' } }, async () => ({ rollout: requirePart(deps, 'plugs').rolloutView() }));
+  app.post('/plugs/rollout/resume', { config: { access: 'admin' } }, async (request) => requirePart(deps, 'plugs').resumeRollout(actorOf(request)));
+  app.post('/plugs/rollout/cancel', { config: { access: 'admin' } }, async (request) => requirePart(deps, 'plugs').cancelRollout(actorOf(request)));
   app.get('/plugs/:id/update', { config: { access: 'admin' }, schema: { params: PlugParams } }, async (request) => requirePart(deps, 'plugs').update(request.params.id, actorOf(request)));
 };

@@ -79,6 +79,11 @@ export class PlugDriver implements Driver {
     return this.#ctx?.device(deviceId);
   }
 
+  /** Every paired plug's stored row. */
+  rows(): DeviceRow[] {
+    return this.#ctx?.devices() ?? [];
+  }
+
   get updates(): PlugUpdates | undefined {
     return this.#deps.updates;
   }

@@ -5,6 +5,7 @@ import type { DiscoveredPlug, PlugDirectory } from './discovery.ts';
 import type { PlugDriver } from './driver.ts';
 import type { FirmwareEntry } from './firmware-store.ts';
 import { pairPlug, type PairingDeps } from './pairing.ts';
+import { PlugRollout, type Rollout } from './rollout.ts';
 import { compareVersions } from './protocol.ts';
 import { updateOf, type PlugUpdate } from './updates.ts';
 
@@ -52,12 +53,66 @@ export class PlugService {
     driver: PlugDriver;
     registry: PlugRegistry;
     pairing: Omit<PairingDeps, 'directory' | 'registry' | 'expect'>;
+    /** Where a firmware rollout's state is kept (DATA/firmware/rollout.json); none: no rollouts. */
+    rolloutFile?: string;
   }) {
     this.#directory = options.directory;
     this.#driver = options.driver;
     this.#registry = options.registry;
     this.#deps = options.pairing;
     this.#audit = options.pairing.audit;
+    this.#rolloutFile = options.rolloutFile;
+  }
+
+  readonly #rolloutFile: string | undefined;
+  #rolloutPart: PlugRollout | undefined;
+  /** The one who started or resumed the rollout: its updates run in their name. */
+  #rolloutActor: Actor = SYSTEM;
+
+  #rollout(): PlugRollout {
+    if (!this.#rolloutFile) throw new HubError('not_ready', 'firmware rollouts are not available');
+    this.#rolloutPart ??= new PlugRollout({
+      plugs: () => this.#driver.rows().map((r) => ({ id: r.id, model: r.model, firmware: typeof r.config.firmware === 'string' ? r.config.firmware : null })),
+      start: async (plugId, version, downgrade) => void (await this.startUpdate(plugId, { version, downgrade }, this.#rolloutActor)),
+      update: (plugId) => {
+        const u = updateOf(this.#driver.row(plugId));
+        return u ? { version: u.version, state: u.state, error: u.error } : null;
+      },
+      clock: this.#deps.clock,
+      log: this.#deps.log,
+      file: this.#rolloutFile,
+    });
+    return this.#rolloutPart;
+  }
+
+  /** `POST /plugs/rollout`: many plugs in waves (rollout.ts); the image must be stored. */
+  startRollout(body: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean }, actor: Actor): Rollout {
+    if (!this.#updates().firmware.get(body.model, body.version)) throw new HubError('firmware_not_found', `no signed image of ${body.model} ${body.version} is stored`, { model: body.model, version: body.version });
+    this.#rolloutActor = actor;
+    const r = this.#rollout().start(body);
+    this.#audit(actor, 'plug.rollout', r.id, { model: r.model, version: r.version, plugs: r.plugs.length, waves: r.waves });
+    return r;
+  }
+
+  rolloutView(): Rollout | null {
+    return this.#rollout().view();
+  }
+
+  resumeRollout(actor: Actor): Rollout {
+    this.#rolloutActor = actor;
+    const r = this.#rollout().resume();
+    this.#audit(actor, 'plug.rollout_resume', r.id, {});
+    return r;
+  }
+
+  cancelRollout(actor: Actor): Rollout {
+    const r = this.#rollout().cancel();
+    this.#audit(actor, 'plug.rollout_cancel', r.id, {});
+    return r;
+  }
+
+  stopRollout(): void {
+    this.#rolloutPart?.stop();
   }
 
   #updates() {
