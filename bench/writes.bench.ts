@@ -266,11 +266,14 @@ function fileSizes(dir: string): { total: number; wal: number } {
   return { total, wal };
 }
 
-/** Raw samples stored so far (open rows plus those already packed into raw blocks). */
+/**
+ * Raw samples stored so far: those in journal rows (the open tail) plus those packed into raw
+ * blocks (a journal row not yet deleted after its hour was packed counts twice: rare in a window).
+ */
 function sampleRows(dbPath: string): number {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const open = (db.prepare('SELECT count(*) AS n FROM history_open').get() as { n: number }).n;
+    const open = (db.prepare('SELECT coalesce(sum(samples), 0) AS n FROM history_journal').get() as { n: number }).n;
     const packed = (db.prepare('SELECT coalesce(sum(count), 0) AS n FROM history_blocks WHERE tier = 0').get() as { n: number }).n;
     return open + packed;
   } finally {

@@ -151,6 +151,12 @@ export const ConfigSchema = Type.Object(
           },
           { ...closed, default: {} },
         ),
+        /**
+         * Memory the open raw tail (samples not yet in an hourly raw block, history/open-tail.ts)
+         * may take: 12 bytes a sample, ~0.17 MB per plug-hour at 1 s (four readings). Over it,
+         * the series holding the most samples is packed into its block early.
+         */
+        openTailMaxMb: Type.Number({ minimum: 1, maximum: 4096, default: 64 }),
         /** History may use at most this much of the database; the oldest raw data goes first. */
         budgetMb: Type.Number({ minimum: 1, maximum: 1_000_000, default: 512 }),
       },

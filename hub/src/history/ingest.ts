@@ -3,11 +3,16 @@ import type { EventBus, TelemetrySampleEvent } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HistoryRepo, NewEvent } from '../store/history-repo.ts';
+import type { HistoryJournal, JournalEntry } from './journal.ts';
+import type { OpenTail } from './open-tail.ts';
 import type { SeriesIndex } from './series.ts';
 
 export interface IngestOptions {
   repo: HistoryRepo;
   series: SeriesIndex;
+  /** Where samples go at once (queries read them there); the journal makes them durable. */
+  tail: OpenTail;
+  journal: HistoryJournal;
   bus: EventBus;
   clock: Clock;
   log: Logger;
@@ -28,18 +33,22 @@ export interface IngestCounters {
 const OWNER = 'history';
 
 /**
- * Takes every telemetry sample and device event off the bus into an in-memory batch and writes
- * the batch in one transaction when it is `flushIntervalMs` old or holds `flushRows` rows,
- * whichever comes first; a batch holding a discrete event (state change, availability, command)
- * is written within `eventFlushMs`, with whatever samples it holds. One transaction per batch is
- * what makes 1 Hz from many plugs cheap on an SD card (docs/writes.md); the price is the loss
- * window: a power cut or kill -9 loses at most the open batch (≤ flushIntervalMs of samples,
- * ≤ eventFlushMs of events), never anything already flushed, because each flush commits.
+ * Takes every telemetry sample and device event off the bus. A sample goes at once into the
+ * open raw tail in memory (open-tail.ts: queries read it there, so answers reach the present
+ * without writing anything) and into the batch; the batch is written when it is
+ * `flushIntervalMs` old or holds `flushRows` rows, whichever comes first, as ONE journal row
+ * (journal.ts: the batch compressed, written once in order). Events (state change, availability,
+ * command) are rows of the event log, written alone within `eventFlushMs`. One small append per
+ * batch is what makes 1 Hz from many plugs cheap on an SD card (docs/writes.md); the price is the
+ * loss window: a power cut or kill -9 loses at most the open batch (≤ flushIntervalMs of
+ * samples, ≤ eventFlushMs of events), never anything already flushed, because each flush commits.
  * A batch is bounded by flushRows, so one flush never blocks the event loop for long.
  */
 export class HistoryIngest {
   readonly #o: IngestOptions;
-  #samples: TelemetrySampleEvent[] = [];
+  /** The batch's samples not yet journaled, per series (times already made strictly increasing). */
+  #samples = new Map<number, { times: number[]; values: number[] }>();
+  #sampleCount = 0;
   #events: NewEvent[] = [];
   #timer: TimerHandle | undefined;
   #eventTimer: TimerHandle | undefined;
@@ -77,7 +86,7 @@ export class HistoryIngest {
   }
 
   get pending(): number {
-    return this.#samples.length + this.#events.length;
+    return this.#sampleCount + this.#events.length;
   }
 
   /** Feeds one sample as if it came from the bus (the bench's measured ingest path). */
@@ -96,9 +105,7 @@ export class HistoryIngest {
 
   #push(sample: TelemetrySampleEvent | undefined, event: NewEvent | undefined): void {
     const { clock, flushIntervalMs, eventFlushMs = flushIntervalMs } = this.#o;
-    if (sample) {
-      this.#samples.push(sample);
-      if (sample.at < this.#oldestSampleAt) this.#oldestSampleAt = sample.at;
+    if (sample && this.#take(sample)) {
       this.#timer ??= clock.setTimeout(() => this.flush(), flushIntervalMs);
     }
     if (event) {
@@ -111,7 +118,34 @@ export class HistoryIngest {
     if (this.pending >= this.#o.flushRows && !this.#immediate) this.#immediate = setImmediate(() => this.flush());
   }
 
-  /** Writes the open batch (samples and events) in one transaction. Synchronous: at most flushRows rows. */
+  /** Into the tail and the batch; false when dropped (out of order) or its series cannot be made. */
+  #take(sample: TelemetrySampleEvent): boolean {
+    const { series, tail } = this.#o;
+    let id: number;
+    try {
+      // A new series is a row of its own, written once, outside any batch.
+      id = series.ensure(sample.deviceId, sample.capability).id;
+    } catch (err) {
+      this.counters.dropped++;
+      this.#o.log.error({ err, deviceId: sample.deviceId, capability: sample.capability }, 'history sample dropped: its series could not be created');
+      return false;
+    }
+    const t = series.advance(id, sample.at);
+    if (t === undefined) {
+      this.counters.dropped++;
+      return false;
+    }
+    tail.append(id, t, sample.value);
+    let b = this.#samples.get(id);
+    if (!b) this.#samples.set(id, (b = { times: [], values: [] }));
+    b.times.push(t);
+    b.values.push(sample.value);
+    this.#sampleCount++;
+    if (t < this.#oldestSampleAt) this.#oldestSampleAt = t;
+    return true;
+  }
+
+  /** Writes the open batch (one journal row, and the events) in one transaction. Synchronous: at most flushRows rows. */
   flush(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
@@ -120,9 +154,10 @@ export class HistoryIngest {
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = undefined;
     if (this.pending === 0) return;
-    const samples = this.#samples;
+    const samples: JournalEntry[] = [...this.#samples].map(([seriesId, b]) => ({ seriesId, times: b.times, values: b.values }));
     const events = this.#events;
-    this.#samples = [];
+    this.#samples = new Map();
+    this.#sampleCount = 0;
     this.#events = [];
     this.#oldestSampleAt = Infinity;
     this.#write(samples, events);
@@ -138,31 +173,20 @@ export class HistoryIngest {
     this.#write([], events);
   }
 
-  #write(samples: TelemetrySampleEvent[], events: NewEvent[]): void {
-    const { repo, series } = this.#o;
-    let written = 0;
+  #write(samples: JournalEntry[], events: NewEvent[]): void {
+    const { repo, journal } = this.#o;
+    const written = samples.reduce((n, e) => n + e.times.length, 0);
     try {
-      // New series are created outside the batch's transaction so their ids stay valid even if
-      // the batch fails.
-      const ids = samples.map((s) => series.ensure(s.deviceId, s.capability).id);
       repo.transaction(() => {
-        for (let i = 0; i < samples.length; i++) {
-          const s = samples[i]!;
-          const id = ids[i]!;
-          const t = series.advance(id, s.at);
-          if (t === undefined) {
-            this.counters.dropped++;
-            continue;
-          }
-          repo.insertSample(id, t, s.value);
-          written++;
-        }
+        journal.append(samples);
         for (const e of events) repo.insertEvent(e);
       });
     } catch (err) {
+      // The samples stay in the tail and reach their raw block at the hour's packing; only a
+      // crash before that would lose them. The events are lost.
       this.counters.failedFlushes++;
-      this.counters.dropped += samples.length + events.length;
-      this.#o.log.error({ err, samples: samples.length, events: events.length }, 'history batch lost: write failed');
+      this.counters.dropped += events.length;
+      this.#o.log.error({ err, samples: written, events: events.length }, 'history batch not written: samples kept in memory until packed, events lost');
       return;
     }
     this.counters.samples += written;

@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger.ts';
 import type { BucketRow, HistoryRepo, SeriesRow } from '../store/history-repo.ts';
 import { decodeBlock, encodeBlock } from './codec/block.ts';
+import type { OpenTail } from './open-tail.ts';
 import { bucketsToColumns, columnsToBuckets, rollBuckets, rollSamples } from './rollup.ts';
 import type { SeriesIndex } from './series.ts';
 import { DAY, floorTo, HOUR, type Tier } from './tiers.ts';
@@ -13,8 +14,18 @@ const DELETE_CHUNK = 50;
 export interface MaintenanceOptions {
   repo: HistoryRepo;
   series: SeriesIndex;
+  /** The open raw samples, in memory (open-tail.ts). */
+  tail: OpenTail;
   tiers: Tier[];
   log: Logger;
+}
+
+/** Raw samples packed in a slice: dropped from the tail at once, put back if the slice fails. */
+export interface PackedRaw {
+  seriesId: number;
+  /** The samples taken out of the tail. */
+  times: number[];
+  values: number[];
 }
 
 /**
@@ -22,8 +33,8 @@ export interface MaintenanceOptions {
  * transaction, so a crash between steps loses nothing and ingest or a query never waits long:
  *  - roll: raw samples → minute buckets → hour → day, each up to the last complete bucket; the
  *    series' watermark moves in the same transaction as the buckets it covers;
- *  - pack: once a block window is complete and rolled up, its open rows become one compressed
- *    block (codec/block.ts) and the rows are deleted;
+ *  - pack: once a block window is complete and rolled up, its open samples (in memory, from the
+ *    journal) become one compressed block (codec/block.ts), or its open rows do (rollup tiers);
  *  - expire: blocks older than their tier's retention go, a chunk at a time.
  * Every step returns whether it did work, so a caller can spend a time slice and come back.
  */
@@ -35,6 +46,10 @@ export class HistoryMaintenance {
   /** Open bucket rows written by rollups and deleted by retention since the caller last looked. */
   rolledBuckets = 0;
   expiredBuckets = 0;
+  /** Raw samples packed since the caller last looked (dropped from the tail; see PackedRaw). */
+  packedRaw: PackedRaw[] = [];
+  /** Windows packed early because the tail was over its memory cap (relieve). */
+  earlyPacks = 0;
 
   constructor(options: MaintenanceOptions) {
     this.#o = options;
@@ -61,6 +76,33 @@ export class HistoryMaintenance {
     return true;
   }
 
+  /**
+   * Over the open tail's memory cap (`history.openTailMaxMb`): the series holding the most
+   * samples packs its oldest window early (packRaw `early`), then the next, until the tail is
+   * under three quarters of the cap. Only a device reporting far faster than 1 Hz, or very many
+   * devices, gets here; what it costs is that window's block written more than once.
+   */
+  relieve(capBytes: number, deadline: () => boolean): boolean {
+    const { tail, series } = this.#o;
+    if (tail.bytes <= capBytes) return true;
+    while (tail.bytes > capBytes * 0.75) {
+      let best: number | undefined;
+      let most = 0;
+      for (const id of tail.seriesIds()) {
+        const n = tail.countOf(id);
+        if (n > most) {
+          most = n;
+          best = id;
+        }
+      }
+      const s = best === undefined ? undefined : series.byId(best);
+      if (!s || !this.packRaw(s, true)) break;
+      this.earlyPacks++;
+      if (deadline()) return false;
+    }
+    return true;
+  }
+
   /** One unit of work for one series; false when it is up to date. */
   stepSeries(s: SeriesRow, now: number): boolean {
     return this.rollMinute(s, now) || this.rollUp(s, 2, now) || this.rollUp(s, 3, now)
@@ -77,13 +119,13 @@ export class HistoryMaintenance {
     const complete = floorTo(now, this.#o.tiers[0]!.blockMs);
     let start = s.wmMinute;
     if (start === 0) {
-      const oldest = repo.oldestOpenSample(s.id);
+      const oldest = this.#oldestRaw(s);
       if (oldest === undefined) return false;
       start = floorTo(oldest, bucketMs);
     }
     if (start >= complete) return false;
     const end = Math.min(complete, start + MAX_ROLL_SPAN[1]!);
-    const { times, values } = repo.openSamples(s.id, start, end);
+    const { times, values } = this.#rawSamples(s, start, end);
     const { buckets, prev } = rollSamples(times, values, bucketMs, s.counter, s.prevCounter);
     if (buckets.length === 0 && prev === s.prevCounter) {
       // Nothing in the range: move on in memory only. The stored watermark lags across the empty
@@ -133,18 +175,23 @@ export class HistoryMaintenance {
     return true;
   }
 
-  /** Packs the oldest raw window once it is complete and rolled into minutes. */
-  packRaw(s: SeriesRow): boolean {
-    const { repo } = this.#o;
+  /**
+   * Packs the oldest raw window of the tail once it is complete and rolled into minutes; with
+   * `early`, whatever the tail holds of that window now (the tail is over its memory cap: the
+   * rest of the window is merged into the block later, and minutes read the block).
+   */
+  packRaw(s: SeriesRow, early = false): boolean {
+    const { repo, tail } = this.#o;
     const blockMs = this.#o.tiers[0]!.blockMs;
-    const oldest = repo.oldestOpenSample(s.id);
+    const oldest = tail.oldest(s.id);
     if (oldest === undefined) return false;
     const w0 = floorTo(oldest, blockMs);
     const w1 = w0 + blockMs;
-    if (w1 > s.wmMinute) return false;
-    let { times, values } = repo.openSamples(s.id, w0, w1);
+    if (!early && w1 > s.wmMinute) return false;
+    const taken = tail.samples(s.id, w0, w1);
+    let { times, values } = taken;
     repo.transaction(() => {
-      // A block already in this window (only after the clock stepped back): merge, keep order.
+      // A block already in this window (packed early, or the clock stepped back): merge, keep order.
       for (const old of repo.blocks(s.id, 0, w0, w1, 0)) {
         const d = decodeBlock(old.data);
         ({ times, values } = mergeSamples(Array.from(d.times), Array.from(d.columns[0]!), times, values));
@@ -153,8 +200,12 @@ export class HistoryMaintenance {
       if (times.length > 0) {
         repo.putBlock(s.id, 0, { t0: times[0]!, t1: times[times.length - 1]!, count: times.length, data: encodeBlock(times, [values]) });
       }
-      this.packedSamples += repo.deleteOpenSamples(s.id, w0, w1);
     });
+    // Out of memory once the block is written; the caller puts them back if the slice's
+    // transaction fails, and marks the journal once it commits.
+    tail.dropBefore(s.id, w1);
+    this.packedSamples += taken.times.length;
+    this.packedRaw.push({ seriesId: s.id, ...taken });
     return true;
   }
 
@@ -182,6 +233,35 @@ export class HistoryMaintenance {
       this.packedBuckets += repo.deleteOpenBuckets(s.id, tier, w0, w1);
     });
     return true;
+  }
+
+  /** The oldest raw sample of a series not yet rolled into minutes may be in the tail or in an early block. */
+  #oldestRaw(s: SeriesRow): number | undefined {
+    const a = this.#o.tail.oldest(s.id);
+    const b = this.#o.repo.oldest(s.id, 0);
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+  }
+
+  /** Raw samples in [from, to): the tail's, after any raw block there (packed early). */
+  #rawSamples(s: SeriesRow, from: number, to: number): { times: number[]; values: number[] } {
+    const { repo, tail } = this.#o;
+    const open = tail.samples(s.id, from, to);
+    const blocks = repo.blocks(s.id, 0, from, to, this.#o.tiers[0]!.blockMs);
+    if (blocks.length === 0) return open;
+    const times: number[] = [];
+    const values: number[] = [];
+    for (const b of blocks) {
+      const d = decodeBlock(b.data);
+      const v = d.columns[0]!;
+      for (let i = 0; i < d.times.length; i++) {
+        const t = d.times[i]!;
+        if (t >= from && t < to) {
+          times.push(t);
+          values.push(v[i]!);
+        }
+      }
+    }
+    return mergeSamples(times, values, open.times, open.values);
   }
 }
 

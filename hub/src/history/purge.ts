@@ -1,5 +1,6 @@
 import type { SettingsRepo } from '../store/settings-repo.ts';
 import type { HistoryRepo, SeriesRow } from '../store/history-repo.ts';
+import type { HistoryJournal } from './journal.ts';
 import type { SeriesIndex } from './series.ts';
 import type { OpenCounts } from './storage.ts';
 
@@ -14,7 +15,8 @@ interface Pending {
 }
 
 /**
- * Removing a device removes its history: its series (blocks, open rows, rollups) and its events.
+ * Removing a device removes its history: its series (blocks, open rows, rollups, its samples in
+ * the journal) and its events.
  * A year of one plug is thousands of rows, so the deletion runs in maintenance slices, a chunk at
  * a time. The queue lives in the settings table, so a hub stopped halfway finishes after its
  * restart. Without this, the data of a removed device would be unreachable (the API answers
@@ -23,26 +25,35 @@ interface Pending {
 export class HistoryPurge {
   readonly #repo: HistoryRepo;
   readonly #series: SeriesIndex;
+  readonly #journal: HistoryJournal;
   readonly #settings: SettingsRepo;
   readonly #open: () => OpenCounts;
 
-  constructor(deps: { repo: HistoryRepo; series: SeriesIndex; settings: SettingsRepo; open: () => OpenCounts }) {
+  constructor(deps: { repo: HistoryRepo; series: SeriesIndex; journal: HistoryJournal; settings: SettingsRepo; open: () => OpenCounts }) {
     this.#repo = deps.repo;
     this.#series = deps.series;
+    this.#journal = deps.journal;
     this.#settings = deps.settings;
     this.#open = deps.open;
   }
 
-  /** After the index loaded: series of devices still queued are no longer live. */
-  resume(): void {
-    for (const p of this.#queue()) this.#series.forgetDevice(p.deviceId);
+  /** After the index loaded: series of devices still queued are no longer live. Returns their ids. */
+  resume(): number[] {
+    const ids: number[] = [];
+    for (const p of this.#queue()) {
+      this.#series.forgetDevice(p.deviceId);
+      ids.push(...p.series);
+    }
+    return ids;
   }
 
-  enqueue(deviceId: string): void {
+  /** Queues the device's history for deletion; returns its series (the caller drops their open tail). */
+  enqueue(deviceId: string): SeriesRow[] {
     const rows: SeriesRow[] = this.#series.forgetDevice(deviceId);
     const queue = this.#queue().filter((p) => p.deviceId !== deviceId);
     queue.push({ deviceId, series: rows.map((r) => r.id) });
     this.#settings.set(QUEUE_SETTING, queue);
+    return rows;
   }
 
   get pendingDevices(): string[] {
@@ -65,12 +76,15 @@ export class HistoryPurge {
       for (const seriesId of pending.series) {
         for (;;) {
           const n = this.#repo.deleteSeriesChunk(seriesId, CHUNK);
-          open.samples -= n.samples;
           open.buckets -= n.buckets;
-          if (n.blocks + n.samples + n.buckets === 0) break;
+          if (n.blocks + n.buckets === 0) break;
           if (deadline()) return false;
         }
-        this.#repo.deleteSeries(seriesId);
+        // Its samples leave the journal with the series row: a freed id may be given out again.
+        this.#repo.transaction(() => {
+          this.#journal.dropSeries(seriesId);
+          this.#repo.deleteSeries(seriesId);
+        });
       }
       for (;;) {
         const n = this.#repo.deleteDeviceEvents(pending.deviceId, CHUNK);

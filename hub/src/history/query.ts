@@ -2,6 +2,7 @@ import { HubError } from '../core/errors.ts';
 import type { HistoryRepo, SeriesRow } from '../store/history-repo.ts';
 import { decodeBlock, DecodeScratch } from './codec/block.ts';
 import { roundTo, decimalsOf, UNSCALED } from './codec/decimals.ts';
+import type { OpenTail } from './open-tail.ts';
 import { counterIncrease } from './rollup.ts';
 import { DAY, type Tier, type TierName } from './tiers.ts';
 import { Zone } from './zone.ts';
@@ -41,12 +42,21 @@ export type Visit = (t: number, count: number, sum: number, min: number, max: nu
  */
 export class HistoryQuery {
   readonly #repo: HistoryRepo;
+  readonly #tail: OpenTail;
   readonly #tiers: Tier[];
   readonly #scratch = new DecodeScratch();
 
-  constructor(repo: HistoryRepo, tiers: Tier[]) {
+  constructor(repo: HistoryRepo, tail: OpenTail, tiers: Tier[]) {
     this.#repo = repo;
+    this.#tail = tail;
     this.#tiers = tiers;
+  }
+
+  /** The oldest time a tier holds for a series; raw samples also in the open tail (in memory). */
+  oldest(seriesId: number, tier: number): number | undefined {
+    const stored = this.#repo.oldest(seriesId, tier);
+    const open = tier === 0 ? this.#tail.oldest(seriesId) : undefined;
+    return stored === undefined ? open : open === undefined ? stored : Math.min(stored, open);
   }
 
   /**
@@ -115,7 +125,7 @@ export class HistoryQuery {
     if (s) {
       for (let k = aligned; k <= 3; k++) {
         const wm = k === 1 ? s.wmMinute : k === 2 ? s.wmHour : s.wmDay;
-        const covered = this.#repo.oldest(s.id, k) ?? wm;
+        const covered = this.oldest(s.id, k) ?? wm;
         if (k === 3 || covered <= lo) {
           segments.unshift({ start: lo, tier: k });
           break;
@@ -201,7 +211,7 @@ export class HistoryQuery {
         if (t >= readFrom && t < to) emit(t, values[i]!);
       }
     }
-    const open = this.#repo.openSamples(s.id, readFrom, to);
+    const open = this.#tail.samples(s.id, readFrom, to);
     for (let i = 0; i < open.times.length; i++) emit(open.times[i]!, open.values[i]!);
   }
 
@@ -212,7 +222,7 @@ export class HistoryQuery {
     if (!s) return candidates[0]!;
     let best: { tier: Tier; oldest: number } | undefined;
     for (const tier of candidates) {
-      const oldest = this.#repo.oldest(s.id, tier.id) ?? Infinity;
+      const oldest = this.oldest(s.id, tier.id) ?? Infinity;
       if (oldest <= from) return tier;
       if (!best || oldest < best.oldest) best = { tier, oldest };
     }

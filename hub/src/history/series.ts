@@ -24,7 +24,13 @@ export class SeriesIndex {
     this.#byKey.clear();
     this.#byId.clear();
     for (const s of this.#repo.allSeries()) this.#add(s);
-    for (const [id, t] of this.#repo.lastTimes()) this.#lastT.set(id, t);
+    this.#lastT.clear();
+    for (const [id, t] of this.#repo.packedThrough()) this.#lastT.set(id, t);
+  }
+
+  /** A sample of the series is stored at `t` (the journal replayed at start): later ones come after it. */
+  noteStored(seriesId: number, t: number): void {
+    if (t > (this.#lastT.get(seriesId) ?? -Infinity)) this.#lastT.set(seriesId, t);
   }
 
   get(deviceId: string, capability: string): SeriesRow | undefined {

@@ -7,7 +7,9 @@ import { HistoryRepo, type EventFilter, type EventRow } from '../store/history-r
 import type { Store } from '../store/store.ts';
 import { energyReport, type EnergyReport } from './energy-report.ts';
 import { HistoryIngest } from './ingest.ts';
+import { HistoryJournal } from './journal.ts';
 import { HistoryMaintenance } from './maintenance.ts';
+import { OpenTail } from './open-tail.ts';
 import { HistoryPurge } from './purge.ts';
 import { HistoryQuery, type EnergyPeriod, type Period, type Point } from './query.ts';
 import { SeriesIndex } from './series.ts';
@@ -37,6 +39,9 @@ export class HistoryService {
   readonly repo: HistoryRepo;
   readonly series: SeriesIndex;
   readonly tiers: Tier[];
+  /** The open raw samples in memory, and their journal on disk (docs/writes.md). */
+  readonly tail: OpenTail;
+  readonly journal: HistoryJournal;
   readonly ingest: HistoryIngest;
   readonly maintenance: HistoryMaintenance;
   readonly query: HistoryQuery;
@@ -52,28 +57,37 @@ export class HistoryService {
     this.repo = new HistoryRepo(deps.store.db);
     this.series = new SeriesIndex(this.repo);
     this.tiers = buildTiers(deps.config);
+    this.tail = new OpenTail(this.tiers[0]!.blockMs);
+    this.journal = new HistoryJournal(this.repo);
     this.ingest = new HistoryIngest({
-      repo: this.repo, series: this.series, bus: deps.bus, clock: deps.clock, log: deps.log,
+      repo: this.repo, series: this.series, tail: this.tail, journal: this.journal, bus: deps.bus, clock: deps.clock, log: deps.log,
       flushIntervalMs: deps.config.flushIntervalMs, eventFlushMs: deps.config.eventFlushMs, flushRows: deps.config.flushRows,
     });
-    this.maintenance = new HistoryMaintenance({ repo: this.repo, series: this.series, tiers: this.tiers, log: deps.log });
-    this.query = new HistoryQuery(this.repo, this.tiers);
-    this.purge = new HistoryPurge({ repo: this.repo, series: this.series, settings: deps.store.settings, open: () => this.storage.open });
+    this.maintenance = new HistoryMaintenance({ repo: this.repo, series: this.series, tail: this.tail, tiers: this.tiers, log: deps.log });
+    this.query = new HistoryQuery(this.repo, this.tail, this.tiers);
+    this.purge = new HistoryPurge({ repo: this.repo, series: this.series, journal: this.journal, settings: deps.store.settings, open: () => this.storage.open });
   }
 
   async start(): Promise<void> {
     this.series.load();
-    this.purge.resume();
-    this.storage = new HistoryStorage(this.repo, this.series, this.tiers, this.#deps.config.budgetMb * 1024 * 1024);
+    const purged = this.purge.resume();
+    // The open raw tail back into memory from the journal: what a kill -9 left on disk.
+    this.journal.replay(this.series, this.tail);
+    for (const id of purged) this.journal.forgetSeries(id);
+    this.storage = new HistoryStorage(this.repo, this.series, this.tail, this.tiers, this.#deps.config.budgetMb * 1024 * 1024);
     // A removed device's history goes with it (purge.ts); write its last batch first, so
     // nothing of it lands after the purge began.
     this.#deps.bus.on(PURGE_OWNER, 'device.removed', (e) => {
       this.ingest.flush();
-      this.purge.enqueue(e.deviceId);
+      for (const s of this.purge.enqueue(e.deviceId)) {
+        this.tail.forget(s.id);
+        this.journal.forgetSeries(s.id);
+      }
+      this.storage.open.samples = this.tail.count;
     });
     this.#deps.bus.on(PURGE_OWNER, 'device.added', (e) => this.purge.finishNow(e.deviceId));
-    this.ingest.onFlushed = (samples, events) => {
-      this.storage.open.samples += samples;
+    this.ingest.onFlushed = (_samples, events) => {
+      this.storage.open.samples = this.tail.count;
       this.storage.open.events += events;
     };
     this.ingest.start();
@@ -108,6 +122,7 @@ export class HistoryService {
     let done = false;
     try {
       done = this.#runMaintenance(horizon, deadline);
+      this.#collectJournal();
       if (done) done = this.#expireEvents(now, deadline);
       if (done) done = this.purge.run(deadline);
       if (done && now - this.#lastBudgetCheck >= BUDGET_CHECK_MS) {
@@ -132,13 +147,14 @@ export class HistoryService {
 
   // ---- queries (the API checks the device and the actor first) ---------------------------
 
+  // Samples are read from the open tail in memory (the batch not yet journaled included), so a
+  // query writes nothing: a chart refreshed every few seconds used to add a flush per refresh.
+
   history(deviceId: string, capability: string, from: number, to: number, points: number, tier?: TierName): { tier: TierName; points: Point[] } {
-    this.ingest.flush();
     return this.query.points(this.series.get(deviceId, capability), from, to, points, tier);
   }
 
   energy(deviceId: string, period: Period, from: number, to: number, zone: Zone): EnergyPeriod[] {
-    this.ingest.flush();
     return this.query.energy(this.series.get(deviceId, 'energy'), period, from, to, zone);
   }
 
@@ -163,8 +179,9 @@ export class HistoryService {
     return zone ?? processTimeZone();
   }
 
+  /** The events not yet written (at most eventFlushMs old) are written first, alone: ids page the answer. */
   events(filter: EventFilter): EventRow[] {
-    this.ingest.flush();
+    this.ingest.flushEvents();
     return this.repo.events(filter);
   }
 
@@ -172,17 +189,40 @@ export class HistoryService {
     return this.storage.report(this.#deps.clock.now());
   }
 
-  /** maintenance.run in one transaction; on failure the series' watermarks in memory are put back. */
+  /**
+   * maintenance.run in one transaction (first packing early if the open tail is over its memory
+   * cap); on failure the series' watermarks and the tail in memory are put back.
+   */
   #runMaintenance(horizon: number, deadline: () => boolean): boolean {
     const saved = this.series.all().map((s) => ({ s, wmMinute: s.wmMinute, wmHour: s.wmHour, wmDay: s.wmDay, prevCounter: s.prevCounter }));
+    const m = this.maintenance;
+    const capBytes = this.#deps.config.openTailMaxMb * 1024 * 1024;
     try {
-      return this.repo.transaction(() => this.maintenance.run(horizon, deadline));
+      return this.repo.transaction(() => {
+        const early = m.earlyPacks;
+        if (!m.relieve(capBytes, deadline)) return false;
+        if (m.earlyPacks > early) this.#deps.log.warn({ tailBytes: this.tail.bytes, capBytes, packed: m.earlyPacks - early }, 'history open tail over its memory cap: packed the largest series early');
+        return m.run(horizon, deadline);
+      });
     } catch (err) {
       for (const { s, ...marks } of saved) Object.assign(s, marks);
-      const m = this.maintenance;
+      for (const p of m.packedRaw.reverse()) this.tail.restore(p.seriesId, p.times, p.values);
+      m.packedRaw = [];
       m.packedSamples = m.packedBuckets = m.rolledBuckets = m.expiredBuckets = 0;
       throw err;
     }
+  }
+
+  /** Raw blocks written (committed): the journal rows all of whose samples they hold can go. */
+  #collectJournal(): void {
+    const m = this.maintenance;
+    if (m.packedRaw.length === 0) return;
+    for (const p of m.packedRaw) {
+      const t = p.times[p.times.length - 1];
+      if (t !== undefined) this.journal.markPacked(p.seriesId, t);
+    }
+    m.packedRaw = [];
+    this.journal.collect();
   }
 
   #expireEvents(now: number, deadline: () => boolean): boolean {
@@ -197,7 +237,7 @@ export class HistoryService {
 
   #syncOpenCounts(): void {
     const m = this.maintenance;
-    this.storage.open.samples -= m.packedSamples;
+    this.storage.open.samples = this.tail.count;
     this.storage.open.buckets += m.rolledBuckets - m.packedBuckets - m.expiredBuckets;
     m.packedSamples = m.packedBuckets = m.rolledBuckets = m.expiredBuckets = 0;
   }

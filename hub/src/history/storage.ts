@@ -1,4 +1,5 @@
 import type { HistoryRepo } from '../store/history-repo.ts';
+import type { OpenTail } from './open-tail.ts';
 import type { SeriesIndex } from './series.ts';
 import { DAY, TIER_NAMES, type Tier, type TierName } from './tiers.ts';
 
@@ -8,7 +9,8 @@ import { DAY, TIER_NAMES, type Tier, type TierName } from './tiers.ts';
  * The per-row figures are SQLite's typical record and b-tree overhead for these schemas.
  */
 const BLOCK_ROW_OVERHEAD = 60;
-const OPEN_SAMPLE_BYTES = 24;
+/** An open raw sample on disk is in the journal: a compressed batch, ~2-3 bytes a sample. */
+const OPEN_SAMPLE_BYTES = 3;
 const OPEN_BUCKET_BYTES = 72;
 const EVENT_BYTES = 110;
 
@@ -45,17 +47,19 @@ export class HistoryStorage {
   #loggedAt = -Infinity;
   readonly #repo: HistoryRepo;
   readonly #series: SeriesIndex;
+  readonly #tail: OpenTail;
   readonly #tiers: Tier[];
   readonly budgetBytes: number;
   /** Kept current by ingest and maintenance, so sizes never need a full count. */
   readonly open: OpenCounts;
 
-  constructor(repo: HistoryRepo, series: SeriesIndex, tiers: Tier[], budgetBytes: number) {
+  constructor(repo: HistoryRepo, series: SeriesIndex, tail: OpenTail, tiers: Tier[], budgetBytes: number) {
     this.#repo = repo;
     this.#series = series;
+    this.#tail = tail;
     this.#tiers = tiers;
     this.budgetBytes = budgetBytes;
-    this.open = repo.openCounts();
+    this.open = { samples: tail.count, ...repo.openCounts() };
   }
 
   bytes(): number {
@@ -138,7 +142,7 @@ export class HistoryStorage {
     // A logged size is treated as of the start of its day: a slight underestimate of growth.
     if (first && first.day < today) return (bytes - first.bytes) / ((now - first.day) / DAY);
     let oldest = Infinity;
-    for (const s of this.#series.all()) oldest = Math.min(oldest, this.#repo.oldest(s.id, 0) ?? Infinity);
+    for (const s of this.#series.all()) oldest = Math.min(oldest, this.#repo.oldest(s.id, 0) ?? Infinity, this.#tail.oldest(s.id) ?? Infinity);
     if (!Number.isFinite(oldest)) return 0;
     const ageDays = Math.max((now - oldest) / DAY, 1 / 24);
     return bytes / ageDays;

@@ -60,18 +60,13 @@ const parse = (v: string | null): unknown => (v === null ? null : JSON.parse(v))
 
 export class HistoryRepo {
   readonly db: Db;
-  readonly #insertSample: Database.Statement;
   readonly #insertEvent: Database.Statement;
-  readonly #openSamples: Database.Statement;
   readonly #openBuckets: Database.Statement;
   readonly #blocks: Database.Statement;
 
   constructor(db: Db) {
     this.db = db;
-    // OR IGNORE: a second sample of a series in the same millisecond is dropped, not an error.
-    this.#insertSample = db.prepare('INSERT OR IGNORE INTO history_open (series_id, t, v) VALUES (?, ?, ?)');
     this.#insertEvent = db.prepare('INSERT INTO history_events (at, device_id, kind, capability, value, previous, actor, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.#openSamples = db.prepare('SELECT t, v FROM history_open WHERE series_id = ? AND t >= ? AND t < ? ORDER BY t').raw();
     this.#openBuckets = db.prepare('SELECT t, count, sum, min, max, last, inc FROM history_open_buckets WHERE series_id = ? AND tier = ? AND t >= ? AND t < ? ORDER BY t');
     this.#blocks = db.prepare('SELECT t0, t1, count, data FROM history_blocks WHERE series_id = ? AND tier = ? AND t0 >= ? AND t0 < ? AND t1 >= ? ORDER BY t0');
   }
@@ -103,43 +98,58 @@ export class HistoryRepo {
       .run(s.wmMinute, s.wmHour, s.wmDay, s.prevCounter, s.id);
   }
 
-  /** The newest stored time of every series (open rows and raw blocks), for restart. */
-  lastTimes(): Map<number, number> {
-    const out = new Map<number, number>();
-    const rows = [
-      ...(this.db.prepare('SELECT series_id AS s, max(t1) AS t FROM history_blocks WHERE tier = 0 GROUP BY series_id').all() as { s: number; t: number }[]),
-      ...(this.db.prepare('SELECT series_id AS s, max(t) AS t FROM history_open GROUP BY series_id').all() as { s: number; t: number }[]),
-    ];
-    for (const r of rows) out.set(r.s, Math.max(out.get(r.s) ?? -Infinity, r.t));
-    return out;
+  /** Per series, the newest sample in its raw blocks: everything up to it is packed. */
+  packedThrough(): Map<number, number> {
+    const rows = this.db.prepare('SELECT series_id AS s, max(t1) AS t FROM history_blocks WHERE tier = 0 GROUP BY series_id').all() as { s: number; t: number }[];
+    return new Map(rows.map((r) => [r.s, r.t]));
   }
 
   // ---- ingest ---------------------------------------------------------------------------------
-
-  insertSample(seriesId: number, t: number, v: number): void {
-    this.#insertSample.run(seriesId, t, v);
-  }
 
   insertEvent(e: NewEvent): void {
     this.#insertEvent.run(e.at, e.deviceId, e.kind, e.capability, json(e.value), json(e.previous), json(e.actor), e.outcome);
   }
 
-  // ---- open tails -----------------------------------------------------------------------------
+  // ---- the journal of the open raw tail (history/journal.ts) ----------------------------------
 
-  /** Raw samples in [from, to) as parallel arrays, oldest first. */
-  openSamples(seriesId: number, from: number, to: number): { times: number[]; values: number[] } {
-    const rows = this.#openSamples.all(seriesId, from, to) as [number, number][];
-    return { times: rows.map((r) => r[0]), values: rows.map((r) => r[1]) };
+  appendJournal(samples: number, data: Uint8Array): number {
+    return Number(this.db.prepare('INSERT INTO history_journal (samples, data) VALUES (?, ?)').run(samples, data).lastInsertRowid);
   }
 
-  oldestOpenSample(seriesId: number): number | undefined {
-    const r = this.db.prepare('SELECT min(t) AS t FROM history_open WHERE series_id = ?').get(seriesId) as { t: number | null };
-    return r.t ?? undefined;
+  /** Every row, oldest first, read one at a time. */
+  *journalRows(): Generator<{ seq: number; data: Uint8Array }> {
+    for (const r of this.db.prepare('SELECT seq, data FROM history_journal ORDER BY seq').iterate()) yield r as { seq: number; data: Uint8Array };
   }
 
-  deleteOpenSamples(seriesId: number, from: number, to: number): number {
-    return this.db.prepare('DELETE FROM history_open WHERE series_id = ? AND t >= ? AND t < ?').run(seriesId, from, to).changes;
+  journalRow(seq: number): { seq: number; data: Uint8Array } | undefined {
+    return this.db.prepare('SELECT seq, data FROM history_journal WHERE seq = ?').get(seq) as { seq: number; data: Uint8Array } | undefined;
   }
+
+  rewriteJournal(seq: number, samples: number, data: Uint8Array): void {
+    this.db.prepare('UPDATE history_journal SET samples = ?, data = ? WHERE seq = ?').run(samples, data, seq);
+  }
+
+  deleteJournal(seq: number): void {
+    this.db.prepare('DELETE FROM history_journal WHERE seq = ?').run(seq);
+  }
+
+  /** Open raw rows of versions before the journal (moved into it once, at start). */
+  legacyOpenSamples(): { seriesId: number; times: number[]; values: number[] }[] {
+    const out = new Map<number, { seriesId: number; times: number[]; values: number[] }>();
+    for (const r of this.db.prepare('SELECT series_id, t, v FROM history_open ORDER BY series_id, t').raw().iterate() as Iterable<[number, number, number]>) {
+      let e = out.get(r[0]);
+      if (!e) out.set(r[0], (e = { seriesId: r[0], times: [], values: [] }));
+      e.times.push(r[1]);
+      e.values.push(r[2]);
+    }
+    return [...out.values()];
+  }
+
+  deleteLegacyOpenSamples(): void {
+    this.db.prepare('DELETE FROM history_open').run();
+  }
+
+  // ---- open rollup buckets --------------------------------------------------------------------
 
   openBuckets(seriesId: number, tier: number, from: number, to: number): BucketRow[] {
     return this.#openBuckets.all(seriesId, tier, from, to) as BucketRow[];
@@ -176,10 +186,13 @@ export class HistoryRepo {
     return this.#blocks.all(seriesId, tier, from - span, to, from) as BlockRow[];
   }
 
-  /** The oldest time held in a tier for one series, blocks or open rows. */
+  /**
+   * The oldest time held in a tier for one series, blocks or open rows; for raw samples the
+   * blocks only (the open raw tail is in memory, history/open-tail.ts).
+   */
   oldest(seriesId: number, tier: number): number | undefined {
     const b = this.db.prepare('SELECT min(t0) AS t FROM history_blocks WHERE series_id = ? AND tier = ?').get(seriesId, tier) as { t: number | null };
-    const o = tier === 0 ? this.oldestOpenSample(seriesId) : this.oldestOpenBucket(seriesId, tier);
+    const o = tier === 0 ? undefined : this.oldestOpenBucket(seriesId, tier);
     const candidates = [b.t ?? undefined, o].filter((x): x is number => x !== undefined);
     return candidates.length ? Math.min(...candidates) : undefined;
   }
@@ -218,11 +231,11 @@ export class HistoryRepo {
       .all(since) as { seriesId: number; bytes: number; recent: number }[];
   }
 
-  openCounts(): { samples: number; buckets: number; events: number } {
-    const samples = (this.db.prepare('SELECT count(*) AS n FROM history_open').get() as { n: number }).n;
+  /** Open rollup rows and events (the open raw samples are counted in memory). */
+  openCounts(): { buckets: number; events: number } {
     const buckets = (this.db.prepare('SELECT count(*) AS n FROM history_open_buckets').get() as { n: number }).n;
     const events = (this.db.prepare('SELECT count(*) AS n FROM history_events').get() as { n: number }).n;
-    return { samples, buckets, events };
+    return { buckets, events };
   }
 
   logSize(day: number, bytes: number): void {
@@ -259,11 +272,10 @@ export class HistoryRepo {
   // ---- purge of a removed device (history/purge.ts), a chunk per call --------------------
 
   /** Deletes up to `limit` rows of each table holding the series' data. */
-  deleteSeriesChunk(seriesId: number, limit: number): { blocks: number; samples: number; buckets: number } {
+  deleteSeriesChunk(seriesId: number, limit: number): { blocks: number; buckets: number } {
     const blocks = this.db.prepare('DELETE FROM history_blocks WHERE rowid IN (SELECT rowid FROM history_blocks WHERE series_id = ? LIMIT ?)').run(seriesId, limit).changes;
-    const samples = this.db.prepare('DELETE FROM history_open WHERE (series_id, t) IN (SELECT series_id, t FROM history_open WHERE series_id = ? LIMIT ?)').run(seriesId, limit).changes;
     const buckets = this.db.prepare('DELETE FROM history_open_buckets WHERE (series_id, tier, t) IN (SELECT series_id, tier, t FROM history_open_buckets WHERE series_id = ? LIMIT ?)').run(seriesId, limit).changes;
-    return { blocks, samples, buckets };
+    return { blocks, buckets };
   }
 
   deleteSeries(seriesId: number): void {

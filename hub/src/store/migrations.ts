@@ -490,4 +490,20 @@ export const MIGRATIONS: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 13,
+    name: 'history_journal',
+    sql: `
+      -- The open raw tail's journal (hub/src/history/journal.ts, docs/writes.md): one row per
+      -- ingest flush holding the whole batch compressed (every series' samples), appended in
+      -- order and deleted once its samples are packed into raw blocks. Replaces history_open
+      -- (one row per sample clustered by series: a page rewritten per series per flush), whose
+      -- rows the hub moves into the journal at its first start.
+      CREATE TABLE history_journal (
+        seq INTEGER PRIMARY KEY,
+        samples INTEGER NOT NULL,
+        data BLOB NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

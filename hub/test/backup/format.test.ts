@@ -5,9 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/create.ts';
 import { RESTORE_COUNTER_JUMP } from '../../src/backup/plug-counters.ts';
 import { restoreBackup } from '../../src/backup/restore.ts';
+import { EventBus } from '../../src/core/bus.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { validateConfig } from '../../src/core/config.ts';
 import { isHubError, type ErrorCode } from '../../src/core/errors.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { HistoryService } from '../../src/history/service.ts';
+import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp.ts';
-import { FAST_KDF, seedDataDir } from './fixtures.ts';
+import { FAST_KDF, SEED_JOURNAL, seedDataDir } from './fixtures.ts';
 
 let tmp: { dir: string; cleanup: () => void };
 let source: string;
@@ -52,6 +58,14 @@ describe('backup file', () => {
     expect(db.prepare("SELECT value FROM settings WHERE key = 'plug.signKey'").pluck().get()).toBe('"seed-bytes"');
     expect(JSON.parse(db.prepare("SELECT config FROM devices WHERE id = 'plug-1'").pluck().get() as string).counter).toBe(7 + RESTORE_COUNTER_JUMP);
     db.close();
+    // The open raw tail's journal came along: a history part on the restored data replays it.
+    const store = Store.open(target);
+    const log = createLogger({ level: 'silent' });
+    const history = new HistoryService({ store, bus: new EventBus(log), clock: new ManualClock(10_000), log, config: validateConfig({ dataDir: target }, target).history });
+    await history.start();
+    expect(history.history('plug-1', 'power', 0, 10_000, 100, 'raw').points.map((p) => [p.t, p.mean])).toEqual(SEED_JOURNAL.times.map((t, i) => [t, SEED_JOURNAL.values[i]]));
+    await history.stop();
+    store.close();
     // Nothing of the unpacking is left beside the target.
     expect(readdirSync(tmp.dir).sort()).toEqual(['out', 'restored', 'source']);
   });

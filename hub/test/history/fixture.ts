@@ -4,6 +4,7 @@ import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { HistoryService } from '../../src/history/service.ts';
 import { Store } from '../../src/store/store.ts';
+import { journalSamples } from '../helpers/history-journal.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 /** A history part on a real SQLite file in a temp dir, driven by a ManualClock and a real bus. */
@@ -18,9 +19,8 @@ export async function historyFixture(history: Record<string, unknown> = {}, star
   await service.start();
   return {
     tmp, config, store, clock, bus, service,
-    /** Rows as stored: the open raw tail of one series. */
-    openRows: (deviceId: string, capability: string) =>
-      store.db.prepare('SELECT o.t, o.v FROM history_open o JOIN history_series s ON s.id = o.series_id WHERE s.device_id = ? AND s.capability = ? ORDER BY o.t').all(deviceId, capability) as { t: number; v: number }[],
+    /** As stored: the open raw tail of one series, in the journal on disk. */
+    openRows: (deviceId: string, capability: string) => journalSamples(store.db, deviceId, capability),
     count: (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
     async close() {
       await service.stop();

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { journalSamples } from '../helpers/history-journal.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -32,9 +33,8 @@ describe('history survives kill -9 of the real hub', () => {
   const rowsOnDisk = (deviceId: string): { t: number; v: number }[] => {
     const db = new Database(join(dataDir(), 'hearth.db'), { readonly: true });
     try {
-      return db
-        .prepare('SELECT o.t, o.v FROM history_open o JOIN history_series s ON s.id = o.series_id WHERE s.device_id = ? AND s.capability = ? ORDER BY o.t')
-        .all(deviceId, 'power') as { t: number; v: number }[];
+      // The open raw tail is on disk as journal rows (history/journal.ts), replayed at start.
+      return journalSamples(db, deviceId, 'power');
     } finally {
       db.close();
     }
@@ -121,7 +121,7 @@ describe('history survives kill -9 of the real hub', () => {
 
     const db = new Database(join(dir, 'data', 'hearth.db'), { readonly: true });
     try {
-      const powers = (db.prepare("SELECT o.v FROM history_open o JOIN history_series s ON s.id = o.series_id WHERE s.device_id = ? AND s.capability = 'power' ORDER BY o.t").all(device.id) as { v: number }[]).map((r) => r.v);
+      const powers = journalSamples(db, device.id, 'power').map((r) => r.v);
       const states = (db.prepare("SELECT value FROM history_events WHERE device_id = ? AND kind = 'state' AND capability = 'switch' ORDER BY id").all(device.id) as { value: string }[]).map((r) => JSON.parse(r.value));
       // A gapless prefix of what was sent...
       expect(powers).toEqual(sent.slice(0, powers.length).map((s) => s.power));

@@ -120,7 +120,7 @@ describe('history rollups, packing and retention (ManualClock)', () => {
     f.service.maintain(Infinity);
     const before = blocks(0);
     expect(before).toHaveLength(4 * 24);
-    const storage = new HistoryStorage(f.service.repo, f.service.series, f.service.tiers, 1000);
+    const storage = new HistoryStorage(f.service.repo, f.service.series, f.service.tail, f.service.tiers, 1000);
     expect(storage.thin(f.clock.now(), storage.bytes())).toBe(20);
     expect(blocks(0)).toEqual(before.slice(20));
     // Raw keeps its last day; once that is all that is left, the minute tier gives way.
@@ -130,7 +130,7 @@ describe('history rollups, packing and retention (ManualClock)', () => {
     expect(blocks(0).length).toBeGreaterThanOrEqual(24);
     expect(blocks(1).length).toBeLessThan(minuteBlocks);
     // Under the budget nothing goes.
-    const roomy = new HistoryStorage(f.service.repo, f.service.series, f.service.tiers, 1e9);
+    const roomy = new HistoryStorage(f.service.repo, f.service.series, f.service.tail, f.service.tiers, 1e9);
     expect(roomy.thin(f.clock.now(), roomy.bytes())).toBe(0);
   });
 });
