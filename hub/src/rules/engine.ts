@@ -84,7 +84,9 @@ export class RulesEngine {
     if (options.catchUp !== false) this.#catchUp();
     if (options.hubStart !== false) this.#index.hubStarted();
     const beat = (): void => {
-      this.#host.lastAlive.set(clock.now());
+      // "Down since" is read only to catch up missed time triggers: without a rule that asks for
+      // that, the beat writes nothing (a settings row a minute is ~10 MB a day on the SD card).
+      if (this.#catchesUp()) this.#host.lastAlive.set(clock.now());
       this.#heartbeat = clock.setTimeout(beat, HEARTBEAT_MS);
     };
     if (options.heartbeat !== false) beat();
@@ -107,7 +109,16 @@ export class RulesEngine {
   /** A rule was created, edited, enabled or disabled: replace what runs for it. */
   upsert(rule: Rule): void {
     if (this.#live.has(rule.id)) this.#unload(rule.id, 'rule_changed');
-    if (rule.enabled && this.#running) this.#attach(rule);
+    if (rule.enabled && this.#running) {
+      this.#attach(rule);
+      // The beat may have been silent: start "down since" from now, not from a stale beat.
+      if (rule.definition.missed === 'catch_up') this.#store(() => this.#host.lastAlive.set(this.#host.clock.now()));
+    }
+  }
+
+  #catchesUp(): boolean {
+    for (const live of this.#live.values()) if (live.rule.definition.missed === 'catch_up') return true;
+    return false;
   }
 
   remove(ruleId: string): void {

@@ -100,6 +100,17 @@ describe('rules across a hub restart', () => {
     expect(values().sort()).toEqual([70, 70, 80]);
   });
 
+  it('the "down since" heartbeat is written only while a rule catches up missed triggers', async () => {
+    const lastAlive = () => w.store.settings.get<number>('rules.lastAlive');
+    const started = lastAlive();
+    await advance(w.clock, 5 * 60_000);
+    expect(lastAlive()).toBe(started); // no catch_up rule: nothing written
+    w.rules.create({ name: 'cu', mode: 'single', missed: 'catch_up', triggers: [{ type: 'time', at: '07:00' }], actions: [command(lamp, 1)] }, OWNER);
+    expect(lastAlive()).toBe(w.clock.now());
+    await advance(w.clock, 3 * 60_000);
+    expect(lastAlive()).toBeGreaterThanOrEqual(w.clock.now() - 60_000);
+  });
+
   it('an edited rule drops the paused runs of its old version', async () => {
     const body = { name: 'Edit', mode: 'single', triggers: [{ type: 'state', device: button, capability: 'button' }], actions: [{ type: 'delay', for: '5m' }, command(lamp, 90)] };
     const r = w.rules.create(body, OWNER);
