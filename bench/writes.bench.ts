@@ -221,7 +221,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       hubCpuS: round(io.cpuS - w0.io.cpuS, 1),
       loadAvgAfter: loadAverage(),
       targets: { mbPerDay: TARGET_MB_PER_DAY },
-      targetsMet: { mbPerDay: perDay(writeBytes) <= TARGET_MB_PER_DAY * (plugCount / 50) },
+      // A smoke run (3 plugs, 5 s: often nothing written back yet) checks that the bench runs; it
+      // claims no target either way.
+      targetsMet: smoke ? null : { mbPerDay: perDay(writeBytes) <= TARGET_MB_PER_DAY * (plugCount / 50) },
     });
     ctx.log(`write_bytes ${figures.mbPerDay} MB/day (wchar ${figures.wcharMbPerDay}); WAL ${figures.walMbPerDay}, checkpoints ~${figures.checkpointMbPerDay}, logs ${figures.logMbPerDay} MB/day`);
     ctx.log(`${figures.commitsPerMin} commits/min, ${figures.walFramesPerCommit} frames each; WAL frames by part ${JSON.stringify(figures.walFramesPctByPart)}`);
