@@ -1,4 +1,5 @@
 import type { RawData, WebSocket } from 'ws';
+import { backupListMessage, sendBackup } from './backups.ts';
 import { NODE_MSG, type NodeMessage } from './node-messages.ts';
 import { sealedCounter } from '@hearth/protocol/e2e';
 import { keyFromBase64, toBase64 } from '@hearth/protocol/encoding';
@@ -30,6 +31,9 @@ export class DeviceConnection {
   readonly #bucket: TokenBucket;
   #hubNode: string | null;
   #closed = false;
+  /** Whether the hub's signed list names this key as an owner's (off-site backups). */
+  readonly #owner: boolean;
+  #sendingBackup = false;
 
   static async accept(node: DeviceHost, ws: WebSocket, challenge: Uint8Array, hello: DeviceHello): Promise<void> {
     const hubId = String(hello.hubId);
@@ -49,7 +53,7 @@ export class DeviceConnection {
       throw new ProtocolError(doc.revoked?.includes(keyB64) ? 'device_revoked' : 'device_not_enrolled', 'this key may not reach that hub');
     }
     const presence = await backplane.locateHub(hubId);
-    const connection = new DeviceConnection(node, ws, hubId, presence.node);
+    const connection = new DeviceConnection(node, ws, hubId, presence.node, Array.isArray(doc.owners) && doc.owners.includes(keyB64));
     if (presence.node) {
       const delivered = await node.sendToNode(presence.node, NODE_MSG.OPEN, connection.#session, hubId, new TextEncoder().encode(keyB64));
       if (!delivered) connection.#hubNode = null;
@@ -57,7 +61,8 @@ export class DeviceConnection {
     sendControl(ws, connection.#hubNode ? { type: 'ready', hubOnline: true } : { type: 'ready', hubOnline: false, offlineSince: presence.offlineSince });
   }
 
-  constructor(node: DeviceHost, ws: WebSocket, hubId: string, hubNode: string | null) {
+  constructor(node: DeviceHost, ws: WebSocket, hubId: string, hubNode: string | null, owner = false) {
+    this.#owner = owner;
     this.#node = node;
     this.#ws = ws;
     this.#hubId = hubId;
@@ -116,6 +121,7 @@ export class DeviceConnection {
   }
 
   async #control(message: ControlMessage): Promise<void> {
+    if (message.type === 'backup_list' || message.type === 'backup_get') return this.#backup(message);
     if (message.type !== 'get_state') throw new ProtocolError('bad_message', `unexpected ${String(message.type)} from a device`);
     const { backplane } = this.#node.deps;
     const [state, presence] = await Promise.all([backplane.getState(this.#hubId), backplane.locateHub(this.#hubId)]);
@@ -126,6 +132,27 @@ export class DeviceConnection {
       hubOnline: presence.node !== null,
       offlineSince: presence.offlineSince,
     });
+  }
+
+  /**
+   * The home's off-site backups, for an owner's device only (the hub marks owners' keys in its
+   * signed list, so whoever writes to the shared store cannot make a key an owner's). Works with
+   * the hub offline: that is when a new hub needs them. One download at a time per connection.
+   */
+  async #backup(message: Extract<ControlMessage, { type: 'backup_list' } | { type: 'backup_get' }>): Promise<void> {
+    if (!this.#owner) throw new ProtocolError('not_owner', 'only the owner\'s devices may fetch the home\'s backups');
+    const { backplane, limits } = this.#node.deps;
+    if (message.type === 'backup_list') {
+      sendControl(this.#ws, backupListMessage(await backplane.listBackups(this.#hubId), limits));
+      return;
+    }
+    if (this.#sendingBackup) throw new ProtocolError('rate_limited', 'one backup at a time');
+    this.#sendingBackup = true;
+    try {
+      await sendBackup(this.#ws, backplane, this.#hubId, String(message.id));
+    } finally {
+      this.#sendingBackup = false;
+    }
   }
 
   #fail(err: unknown): void {

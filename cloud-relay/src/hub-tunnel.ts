@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import type { SignedDeviceList, StoredState } from './backplane/backplane.ts';
+import { BackupUpload, backupListMessage } from './backups.ts';
 import { NODE_MSG, type NodeMessage } from './node-messages.ts';
 import { postPush } from './push-poster.ts';
 import { sealedCounter } from '@hearth/protocol/e2e';
@@ -45,6 +46,7 @@ export class HubTunnel {
   /** What this hub last stored through this tunnel, to write back if the store lost it. */
   #lastList: { list: SignedDeviceList; seq: number } | null = null;
   #lastState: StoredState | null = null;
+  readonly #backups: BackupUpload;
 
   static async accept(node: TunnelHost, ws: WebSocket, challenge: Uint8Array, hello: HubHello): Promise<void> {
     const hubKey = hubKeyOfId(String(hello.hubId));
@@ -63,6 +65,7 @@ export class HubTunnel {
     this.#node = node;
     this.#ws = ws;
     this.hubId = hubId;
+    this.#backups = new BackupUpload(node.deps.backplane, node.deps.limits, hubId);
     const { hubRatePerS, hubBurst } = node.deps.limits;
     this.#bucket = new TokenBucket(hubRatePerS, hubBurst, Date.now());
     const { pushesPerHubPerMin, hubOutRatePerS, hubOutBurst } = node.deps.limits;
@@ -176,6 +179,14 @@ export class HubTunnel {
       await backplane.setState(this.hubId, this.#lastState);
     } else if (message.type === 'push') {
       this.#push(message);
+    } else if (message.type === 'backup_put') {
+      // The hub sends the next piece only after this answer: one piece in memory at a time.
+      sendControl(this.#ws, await this.#backups.put(message));
+    } else if (message.type === 'backup_list') {
+      sendControl(this.#ws, backupListMessage(await backplane.listBackups(this.hubId), limits));
+    } else if (message.type === 'backup_delete') {
+      await this.#backups.remove(String(message.id));
+      sendControl(this.#ws, backupListMessage(await backplane.listBackups(this.hubId), limits));
     } else {
       throw new ProtocolError('bad_message', `unexpected ${String(message.type)} from a hub`);
     }

@@ -22,6 +22,13 @@ export interface RelayLimits {
   maxStateBytes: number;
   /** Web Push requests a hub may have the relay post per minute: `rate_limited`. */
   pushesPerHubPerMin: number;
+  /**
+   * Off-site backups per home (docs/relay-protocol.md "Off-site backups"): how many and how many
+   * bytes together (`backup_quota_exceeded`), and the largest one (`backup_too_large`).
+   */
+  backupsPerHub: number;
+  backupBytesPerHub: number;
+  maxBackupBytes: number;
   /** Tests only: push endpoints may be http:// on loopback. */
   pushAllowLoopback: boolean;
 }
@@ -38,5 +45,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   sessionsPerHub: 64,
   maxStateBytes: 512 * 1024,
   pushesPerHubPerMin: 60,
+  backupsPerHub: 3,
+  backupBytesPerHub: 1024 * 1024 * 1024,
+  maxBackupBytes: 512 * 1024 * 1024,
   pushAllowLoopback: false,
 };

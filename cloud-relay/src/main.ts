@@ -25,6 +25,9 @@ const USAGE = `Usage: npm run relay -- [options]
   --max-frame-bytes N   --device-rate N --device-burst N --hub-rate N --hub-burst N
   --hub-out-rate N      --hub-out-burst N (frames/s a hub may send its devices)
   --tunnels-per-min N   --sessions-per-hub N --max-state-bytes N --pushes-per-min N
+  --backups-per-hub N   off-site backups one home may keep (default 3)
+  --backup-bytes N      bytes they may take together (default 1 GiB)
+  --max-backup-bytes N  largest single backup (default 512 MiB)
   --push-allow-loopback tests only: Web Push endpoints may be http:// on 127.0.0.1 / ::1
   --log-level LEVEL     fatal|error|warn|info|debug|silent (default info)`;
 
@@ -42,6 +45,9 @@ const LIMIT_FLAGS: Record<string, NumericLimit> = {
   'sessions-per-hub': 'sessionsPerHub',
   'max-state-bytes': 'maxStateBytes',
   'pushes-per-min': 'pushesPerHubPerMin',
+  'backups-per-hub': 'backupsPerHub',
+  'backup-bytes': 'backupBytesPerHub',
+  'max-backup-bytes': 'maxBackupBytes',
 };
 
 function fail(message: string): never {

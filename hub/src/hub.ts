@@ -300,7 +300,7 @@ export class Hub {
           const dir = resolve(config.dataDir, config.backup.dir ?? join(BACKUPS_DIR, 'scheduled'));
           // The API's backups dir is pruned to its own count: sharing it would prune the other's files.
           if (dir === resolve(config.dataDir, BACKUPS_DIR)) throw new HubError('config_invalid', `backup.dir must not be ${BACKUPS_DIR} in the data dir (the API's backups are kept there)`);
-          this.backupSchedule = new BackupScheduler({ dataDir: config.dataDir, dir, db: () => this.store.db, home, settings: this.store.settings, service: this.backup, bus, clock, log: backupLog });
+          this.backupSchedule = new BackupScheduler({ dataDir: config.dataDir, dir, db: () => this.store.db, home, settings: this.store.settings, service: this.backup, bus, clock, log: backupLog, offsite: (path, id) => this.remote.uploadBackup(path, id) });
           this.backup.schedule = this.backupSchedule;
           this.backupSchedule.start();
         },

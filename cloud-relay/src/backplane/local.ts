@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Backplane, Presence, SignedDeviceList, StoredState } from './backplane.ts';
+import { BACKUP_PENDING_TTL_S, type Backplane, type Presence, type SignedDeviceList, type StoredBackup, type StoredState } from './backplane.ts';
 
 /**
  * One relay node on its own: presence in memory (a hub is online exactly while its tunnel is
@@ -28,6 +28,16 @@ export class LocalBackplane implements Backplane {
         blob TEXT,               -- base64 sealed snapshot, opaque here
         stored_at INTEGER,
         offline_since INTEGER
+      ) STRICT;
+      CREATE TABLE IF NOT EXISTS backup_chunks (
+        hub_id TEXT NOT NULL, backup_id TEXT NOT NULL, n INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        expires_at INTEGER,      -- until the backup is complete; NULL after
+        PRIMARY KEY (hub_id, backup_id, n)
+      ) STRICT;
+      CREATE TABLE IF NOT EXISTS backups (
+        hub_id TEXT NOT NULL, backup_id TEXT NOT NULL, info TEXT NOT NULL,
+        PRIMARY KEY (hub_id, backup_id)
       ) STRICT;
     `);
   }
@@ -75,6 +85,36 @@ export class LocalBackplane implements Backplane {
     this.#db
       .prepare('INSERT INTO hubs (hub_id, blob, stored_at) VALUES (?, ?, ?) ON CONFLICT (hub_id) DO UPDATE SET blob = excluded.blob, stored_at = excluded.stored_at')
       .run(hubId, state.blob, state.storedAt);
+  }
+
+  async listBackups(hubId: string): Promise<StoredBackup[]> {
+    const rows = this.#db.prepare('SELECT info FROM backups WHERE hub_id = ?').pluck().all(hubId) as string[];
+    return rows.map((r) => JSON.parse(r) as StoredBackup).sort((a, b) => a.storedAt - b.storedAt || a.id.localeCompare(b.id));
+  }
+
+  async putBackupChunk(hubId: string, id: string, n: number, data: Uint8Array): Promise<void> {
+    const now = Date.now();
+    this.#db.prepare('DELETE FROM backup_chunks WHERE expires_at IS NOT NULL AND expires_at < ?').run(now);
+    this.#db.prepare('INSERT OR REPLACE INTO backup_chunks (hub_id, backup_id, n, data, expires_at) VALUES (?, ?, ?, ?, ?)').run(hubId, id, n, data, now + BACKUP_PENDING_TTL_S * 1000);
+  }
+
+  async commitBackup(hubId: string, backup: StoredBackup): Promise<void> {
+    this.#db.transaction(() => {
+      this.#db.prepare('UPDATE backup_chunks SET expires_at = NULL WHERE hub_id = ? AND backup_id = ?').run(hubId, backup.id);
+      this.#db.prepare('INSERT OR REPLACE INTO backups (hub_id, backup_id, info) VALUES (?, ?, ?)').run(hubId, backup.id, JSON.stringify(backup));
+    })();
+  }
+
+  async getBackupChunk(hubId: string, id: string, n: number): Promise<Uint8Array | null> {
+    const data = this.#db.prepare('SELECT data FROM backup_chunks WHERE hub_id = ? AND backup_id = ? AND n = ?').pluck().get(hubId, id, n) as Buffer | undefined;
+    return data ? new Uint8Array(data.buffer, data.byteOffset, data.length) : null;
+  }
+
+  async deleteBackup(hubId: string, id: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM backups WHERE hub_id = ? AND backup_id = ?').run(hubId, id);
+      this.#db.prepare('DELETE FROM backup_chunks WHERE hub_id = ? AND backup_id = ?').run(hubId, id);
+    })();
   }
 
   async stop(): Promise<void> {

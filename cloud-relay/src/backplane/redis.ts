@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { ProtocolError } from '@hearth/protocol/errors';
-import type { Backplane, Presence, SignedDeviceList, StoredState } from './backplane.ts';
+import { BACKUP_PENDING_TTL_S, type Backplane, type Presence, type SignedDeviceList, type StoredBackup, type StoredState } from './backplane.ts';
 
 /** Presence expires unless its node refreshes it: a killed node's hubs show offline by then. */
 const PRESENCE_TTL_S = 15;
@@ -13,6 +13,8 @@ const PRESENCE_REFRESH_MS = 5000;
  *   hearth:{<hub>}:offline   ms when its last tunnel closed
  *   hearth:{<hub>}:devices   the hub's signed device list (JSON {doc, sig})
  *   hearth:{<hub>}:state     the sealed snapshot (JSON {blob, storedAt})
+ *   hearth:{<hub>}:backups   hash: backup id → JSON {id, bytes, chunks, storedAt} (complete ones)
+ *   hearth:{<hub>}:backup:<id>:<n>  one piece of a sealed backup file (TTL until complete)
  *   hearth:node:<node>       pub/sub channel of frames for that node
  * The braces are a Redis Cluster hash tag: one hub's keys share a slot, so every multi-key
  * command here (the release script, the MGET) names keys of one hub only, and nothing sends keys
@@ -135,6 +137,35 @@ export class RedisBackplane implements Backplane {
 
   async setState(hubId: string, state: StoredState): Promise<void> {
     await available(this.#cmd.set(`hearth:{${hubId}}:state`, JSON.stringify(state)));
+  }
+
+  async listBackups(hubId: string): Promise<StoredBackup[]> {
+    const all = await available(this.#cmd.hvals(`hearth:{${hubId}}:backups`));
+    return all.map((v) => JSON.parse(v) as StoredBackup).sort((a, b) => a.storedAt - b.storedAt || a.id.localeCompare(b.id));
+  }
+
+  async putBackupChunk(hubId: string, id: string, n: number, data: Uint8Array): Promise<void> {
+    await available(this.#cmd.set(`hearth:{${hubId}}:backup:${id}:${n}`, Buffer.from(data.buffer, data.byteOffset, data.length), 'EX', BACKUP_PENDING_TTL_S));
+  }
+
+  async commitBackup(hubId: string, backup: StoredBackup): Promise<void> {
+    // One hub's keys share a slot (hash tag), so one MULTI holds them all.
+    const tx = this.#cmd.multi();
+    for (let n = 0; n < backup.chunks; n++) tx.persist(`hearth:{${hubId}}:backup:${backup.id}:${n}`);
+    tx.hset(`hearth:{${hubId}}:backups`, backup.id, JSON.stringify(backup));
+    await available(tx.exec());
+  }
+
+  async getBackupChunk(hubId: string, id: string, n: number): Promise<Uint8Array | null> {
+    const value = await available(this.#cmd.getBuffer(`hearth:{${hubId}}:backup:${id}:${n}`));
+    return value ? new Uint8Array(value.buffer, value.byteOffset, value.length) : null;
+  }
+
+  async deleteBackup(hubId: string, id: string, chunks: number): Promise<void> {
+    const tx = this.#cmd.multi();
+    tx.hdel(`hearth:{${hubId}}:backups`, id);
+    for (let n = 0; n < chunks; n += 500) tx.del(...Array.from({ length: Math.min(500, chunks - n) }, (_, i) => `hearth:{${hubId}}:backup:${id}:${n + i}`));
+    await available(tx.exec());
   }
 
   async stop(): Promise<void> {

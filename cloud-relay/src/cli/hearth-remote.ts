@@ -6,6 +6,7 @@ import { ProtocolError } from '@hearth/protocol/errors';
 import { parseInviteLink, redeemInvite } from '@hearth/protocol/invite';
 import { newDeviceKeys } from '@hearth/protocol/keys';
 import { CliError, readKeys, writeKeys, type KeysFile } from './keys-file.ts';
+import { fetchRelayBackup, listRelayBackups } from './relay-backups.ts';
 
 const USAGE = `Usage:
   hearth-remote enroll --hub URL --username U --password P --keys FILE [--name NAME]
@@ -27,6 +28,10 @@ const USAGE = `Usage:
       print the hub's events (one JSON per line) after a line {"type":"ready",...}
   hearth-remote live   --keys FILE --camera ID --out FILE [--stream main|sub] [--count N]
       save a camera's live view (fragmented MP4, N fragments, default 100) through the relay
+  hearth-remote backups --keys FILE [--relay URL]
+      the home's off-site backups kept at the relay (an owner's device; works with the hub gone)
+  hearth-remote backup-get --keys FILE --id ID --out FILE [--relay URL]
+      save one of them (a .hbk file, sealed with the owner's passphrase)
 Exit codes: 0 ok, 1 HTTP error, 2 usage, 3 relay or protocol error (code on stderr).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       camera: { type: 'string' },
       stream: { type: 'string' },
       out: { type: 'string' },
+      id: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -109,6 +115,16 @@ async function main(argv: string[]): Promise<number> {
       const count = values.count === undefined ? 100 : Number(values.count);
       if (!Number.isInteger(count) || count < 1) throw new CliError(2, '--count must be a positive integer');
       return live(need('keys'), values.relay, values.password, need('camera'), stream, count, need('out'));
+    }
+    case 'backups': {
+      const list = await listRelayBackups(readKeys(need('keys')), values.relay);
+      process.stdout.write(`${JSON.stringify({ backups: list.backups, quota: list.quota })}\n`);
+      return 0;
+    }
+    case 'backup-get': {
+      const bytes = await fetchRelayBackup(readKeys(need('keys')), values.relay, need('id'), need('out'));
+      process.stdout.write(`${JSON.stringify({ id: values.id, bytes, file: values.out })}\n`);
+      return 0;
     }
     case 'events':
       return events(need('keys'), values.relay, values.password, values.count === undefined ? Infinity : Number(values.count));

@@ -13,6 +13,8 @@ export interface BackupSchedule {
   time: string;
   /** Scheduled backups kept in `backup.dir`; the oldest beyond it are removed after a good one. */
   keep: number;
+  /** Also store each scheduled backup at the relay (off-site), within the home's quota there. */
+  offsite?: boolean;
   /** When it was last switched on: no "stale" alert for runs due before that. */
   enabledAt?: number;
 }
@@ -21,7 +23,11 @@ export interface ScheduleRunRecord {
   lastRunAt: number | null;
   lastGoodAt: number | null;
   lastGood: string | null;
-  lastError: { code: string; message: string; at: number; file?: string } | null;
+  /** `reason`: the relay's refusal code when the off-site copy failed (`backup_quota_exceeded`, ...). */
+  lastError: { code: string; message: string; at: number; file?: string; reason?: string } | null;
+  /** The last backup stored at the relay, and when. */
+  lastOffsite?: string | null;
+  lastOffsiteAt?: number | null;
 }
 
 export interface ScheduleStatus extends BackupSchedule, ScheduleRunRecord {
@@ -39,6 +45,7 @@ export interface ScheduleChange {
   enabled: boolean;
   time: string;
   keep: number;
+  offsite?: boolean;
   /** Sets (or replaces) the schedule's passphrase; needed to switch on a schedule without a key. */
   passphrase?: string;
 }

@@ -27,6 +27,8 @@ export interface BackupSchedulerDeps {
   clock: Clock;
   log: Logger;
   kdf?: KdfParams;
+  /** Stores a file at the relay (off-site); absent without remote access. */
+  offsite?: (path: string, id: string) => Promise<void>;
 }
 
 export const SCHEDULE_SETTING = 'backup.schedule';
@@ -116,7 +118,7 @@ export class BackupScheduler {
     if (change.enabled && change.passphrase !== undefined) await makeScheduleKey(this.#d.dataDir, change.passphrase, this.#d.kdf);
     if (!change.enabled) removeScheduleKey(this.#d.dataDir);
     const enabledAt = change.enabled ? (before.enabled && before.enabledAt !== undefined ? before.enabledAt : this.#d.clock.now()) : undefined;
-    const next: BackupSchedule = { enabled: change.enabled, time: change.time, keep: change.keep, ...(enabledAt !== undefined ? { enabledAt } : {}) };
+    const next: BackupSchedule = { enabled: change.enabled, time: change.time, keep: change.keep, offsite: change.offsite ?? before.offsite ?? false, ...(enabledAt !== undefined ? { enabledAt } : {}) };
     this.#d.settings.set(SCHEDULE_SETTING, next);
     this.#staleAlerted = false;
     if (!this.#stopped) this.#arm();
@@ -170,6 +172,22 @@ export class BackupScheduler {
         const message = `${damaged.length} older scheduled backup(s) no longer open and were set aside as .hbk.corrupt: ${damaged.join(', ')}`;
         record.lastError = { code: 'backup_corrupt', message, at, file: damaged[0]! };
         this.#alert({ kind: 'corrupt', code: 'backup_corrupt', message, file: damaged[0]!, lastGoodAt: at, at });
+      }
+      // Off-site after it verified here: a copy at the relay is never one that did not open.
+      if (this.schedule().offsite) {
+        try {
+          if (!this.#d.offsite) throw new HubError('backup_offsite_failed', 'this hub has no remote access', { code: 'relay_not_configured' });
+          await this.#d.offsite(out, id);
+          record.lastOffsite = id;
+          record.lastOffsiteAt = clock.now();
+        } catch (err) {
+          const code = err instanceof HubError ? err.code : 'backup_offsite_failed';
+          const message = `stored here but not at the relay: ${(err as Error).message}`;
+          const reason = err instanceof HubError && typeof err.details?.code === 'string' ? err.details.code : undefined;
+          record.lastError = { code, message, at, file: id, ...(reason ? { reason } : {}) };
+          this.#d.log.error({ err, file: id }, 'scheduled backup not stored off-site');
+          this.#alert({ kind: 'failed', code, message, file: id, lastGoodAt: at, at });
+        }
       }
       this.#d.log.info({ file: name, bytes: made.bytes }, 'scheduled backup made and verified');
       return { id, bytes: made.bytes, createdAt: at };

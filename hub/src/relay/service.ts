@@ -17,6 +17,7 @@ import type { Store } from '../store/store.ts';
 import { loadHubIdentity, rotateHomeKey, type HubIdentity } from './identity.ts';
 import { PushSender } from './push.ts';
 import { PushDelivery, type PushOutcome } from './push-delivery.ts';
+import { OffsiteBackups } from './offsite-backups.ts';
 import { Outbox } from './outbox.ts';
 import { RemoteDevices, type RemoteDevice } from './remote-devices.ts';
 import { RemoteInvites, type RemoteInvite } from './remote-invites.ts';
@@ -85,6 +86,7 @@ export class RemoteAccess {
   #sync: StateSync | undefined;
   readonly push: PushSender;
   readonly #pushes: PushDelivery;
+  readonly #offsite: OffsiteBackups;
   /** Keys of invites just redeemed: still on the relay's list for a moment (see REDEEMED_GRACE_MS). */
   readonly #redeemedKeys = new Set<string>();
   #inviteTimer: TimerHandle | undefined;
@@ -107,6 +109,21 @@ export class RemoteAccess {
       clock: deps.clock,
       control: () => (this.#tunnel?.ready ? (message) => this.#tunnel!.sendControl(message) : null),
     });
+    this.#offsite = new OffsiteBackups({
+      send: (message) => {
+        if (!this.#tunnel?.ready) return false;
+        this.#tunnel.sendControl(message);
+        return true;
+      },
+      clock: deps.clock,
+      log: deps.log,
+    });
+  }
+
+  /** Stores a sealed backup file at the relay (offsite-backups.ts); `backup_offsite_failed` if it cannot. */
+  uploadBackup(path: string, id: string): Promise<void> {
+    if (this.relayUrls.length === 0) return Promise.reject(new HubError('backup_offsite_failed', 'this hub has no relay configured', { code: 'relay_not_configured' }));
+    return this.#offsite.upload(path, id);
   }
 
   /** Web Push to enrolled devices through the relay (push-delivery.ts). */
@@ -239,6 +256,7 @@ export class RemoteAccess {
           this.#sync?.publishNow();
         },
         disconnected: () => {
+          this.#offsite.disconnected();
           for (const session of this.#sessions.values()) session.ended();
           this.#sessions.clear();
         },
@@ -266,6 +284,7 @@ export class RemoteAccess {
         },
         frame: (id, frame) => this.#sessions.get(id)?.onFrame(frame),
         pushResult: (id, result) => this.#pushes.result(id, result),
+        backup: (message) => this.#offsite.answer(message),
       },
     });
     const outbox = new Outbox((stream, plain, written) => {
@@ -338,6 +357,8 @@ export class RemoteAccess {
       seq,
       keys: [...this.devices.all().map((d) => d.publicKey), ...this.invites.open().map((i) => i.publicKey), ...this.#redeemedKeys],
       revoked: this.devices.revokedKeys(),
+      // Only the owner's devices may fetch the off-site backups from the relay.
+      owners: this.devices.all().filter((d) => d.role === 'owner').map((d) => d.publicKey),
     };
     const text = JSON.stringify(doc);
     const sig = this.identity.signFast(new Uint8Array([...CONTEXT.deviceList, ...utf8(text)]));

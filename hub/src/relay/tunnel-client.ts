@@ -13,6 +13,8 @@ export interface TunnelEvents {
   frame(session: number, frame: Uint8Array): void;
   disconnected(): void;
   pushResult(id: number, result: { status?: number; code?: string }): void;
+  /** The relay's answers about off-site backups (offsite-backups.ts). */
+  backup?(message: ControlMessage): void;
 }
 
 export interface TunnelOptions {
@@ -138,6 +140,11 @@ export class TunnelClient {
           return;
         case 'push_result':
           this.#options.events.pushResult(Number(message.id), { ...(message.status !== undefined ? { status: message.status } : {}), ...(message.code !== undefined ? { code: message.code } : {}) });
+          return;
+        case 'backup_ack':
+        case 'backup_refused':
+        case 'backup_list':
+          this.#options.events.backup?.(message);
           return;
         default:
           return;

@@ -59,6 +59,12 @@ export const PROTOCOL_ERRORS = {
   push_failed: 'the push service could not be reached or did not answer',
   push_timeout: 'the relay did not say in time what the push service answered',
   relay_offline: 'the hub is not connected to the relay, so nothing was sent',
+  // Off-site backups at the relay (docs/relay-protocol.md "Off-site backups").
+  not_owner: 'only devices of the home\'s owner may list or fetch its off-site backups',
+  backup_not_found: 'no off-site backup with that id for this home (or its pieces are gone)',
+  backup_too_large: 'a backup over the relay\'s size limit, or more bytes than it announced',
+  backup_quota_exceeded: 'the home\'s off-site backups would go over their count or bytes at the relay',
+  backup_exists: 'a backup with that id is stored at the relay already',
 } as const satisfies Record<string, string>;
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;

@@ -33,7 +33,22 @@ export type ControlMessage =
   // hub → relay: POST this Web Push request (encrypted for the device, VAPID-signed by the hub)
   | { type: 'push'; id: number; endpoint: string; headers: Record<string, string>; body: string }
   // relay → hub: what the push service answered (status), or why it was not sent (code)
-  | { type: 'push_result'; id: number; status?: number; code?: string };
+  | { type: 'push_result'; id: number; status?: number; code?: string }
+  // Off-site backups (docs/relay-protocol.md "Off-site backups"): files already sealed with the
+  // owner's passphrase, opaque to the relay. hub → relay: piece n (from 0, in order, at most
+  // BACKUP_CHUNK_BYTES before base64) of backup `id` of `bytes` in all; relay → hub: stored
+  // (`backup_ack`), or refused (`backup_refused`, the upload ends).
+  | { type: 'backup_put'; id: string; n: number; bytes: number; data: string; final: boolean }
+  | { type: 'backup_ack'; id: string; n: number }
+  | { type: 'backup_refused'; id: string; code: string }
+  // hub or owner device → relay: the home's backups; relay → it: them and the quota
+  | { type: 'backup_list' }
+  | { type: 'backup_list'; backups: { id: string; bytes: number; storedAt: number }[]; quota: { count: number; bytes: number; maxBytes: number } }
+  // hub → relay: remove one (relay answers backup_list)
+  | { type: 'backup_delete'; id: string }
+  // owner device → relay: one backup; relay → device: its pieces in order, the last one final
+  | { type: 'backup_get'; id: string }
+  | { type: 'backup_data'; id: string; n: number; data: string; final: boolean };
 
 /** WebSocket close codes (private range) the relay uses; the reason is the error code. */
 export const CLOSE = {
@@ -77,4 +92,6 @@ export interface DeviceListDoc {
   hubId: string;
   seq: number;
   keys: string[];
+  /** The keys (of `keys`) whose user is the owner: only they may fetch the off-site backups. */
+  owners?: string[];
 }

@@ -21,6 +21,8 @@ const ScheduleBody = Type.Object(
     /** Local time of the nightly run, HH:MM in the home's time zone. */
     time: Type.String({ pattern: TIME_PATTERN }),
     keep: Type.Integer({ minimum: 1, maximum: KEEP_MAX }),
+    /** Also store each one at the relay (sealed; the relay cannot open it). */
+    offsite: Type.Optional(Type.Boolean()),
     /** Sets the schedule's passphrase (stored as a derived key, never as text: schedule-key.ts). */
     passphrase: Type.Optional(Type.String({ minLength: 8, maxLength: 1024 })),
   },
