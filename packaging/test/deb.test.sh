@@ -49,6 +49,8 @@ ok "control: Package hearth, Version $version, Architecture $arch, Depends $(fie
 # --- contents
 dpkg-deb -c "$deb" >"$tmp/contents"
 for path in ./lib/systemd/system/hearth.service ./lib/systemd/system/hearth-relay.service \
+  ./lib/systemd/system/hearth-update.path ./lib/systemd/system/hearth-update.service \
+  ./usr/lib/hearth/bin/hearth-update-helper ./usr/lib/hearth/hub/release-keys \
   ./usr/bin/hearth-admin ./usr/lib/hearth/bin/hearth-hub ./usr/lib/hearth/bin/hearth-relay ./usr/lib/hearth/node/bin/node \
   ./usr/lib/hearth/ui/dist/index.html ./usr/lib/hearth/hub/src/main.ts ./usr/lib/hearth/hub/node-flags \
   ./usr/lib/hearth/packages/model/package.json ./usr/lib/hearth/packages/model/src/capabilities.ts \
@@ -79,13 +81,13 @@ if command -v systemd-analyze >/dev/null; then
   # The same units with /usr/lib/hearth pointing into the extracted tree, so verify finds ExecStart's
   # program. User=hearth does not exist here, which verify does not check.
   mkdir -p "$tmp/units"
-  for unit in hearth.service hearth-relay.service; do
+  for unit in hearth.service hearth-relay.service hearth-update.path hearth-update.service; do
     sed "s#/usr/lib/hearth/#$x/usr/lib/hearth/#g" "$x/lib/systemd/system/$unit" >"$tmp/units/$unit"
   done
-  systemd-analyze verify "$tmp/units/hearth.service" "$tmp/units/hearth-relay.service" >"$tmp/verify" 2>&1 ||
+  systemd-analyze verify "$tmp/units/hearth.service" "$tmp/units/hearth-relay.service" "$tmp/units/hearth-update.path" "$tmp/units/hearth-update.service" >"$tmp/verify" 2>&1 ||
     { cat "$tmp/verify" >&2; fail "systemd-analyze verify"; }
   [ ! -s "$tmp/verify" ] || { cat "$tmp/verify" >&2; fail "systemd-analyze verify has findings"; }
-  ok "systemd-analyze verify: hearth.service, hearth-relay.service"
+  ok "systemd-analyze verify: hearth.service, hearth-relay.service, hearth-update.path, hearth-update.service"
 else
   ok "systemd-analyze not installed: units not verified"
 fi
@@ -150,6 +152,15 @@ asset="$(grep -o 'src="[^"]*\.js"' "$x/usr/lib/hearth/ui/dist/index.html" | head
 kill -TERM "$hub_pid"; wait "$hub_pid" 2>/dev/null || true; hub_pid=""
 ok "extracted relay: listens, serves the packaged web app at /"
 
+# --- the update helper's launcher on the bundled node: no request, nothing to do (exit 0); a bad
+#     command line exits 2 (its steps are tested in hub/test/update with real packages and hubs)
+mkdir -p "$tmp/upd-data"
+"$x/usr/lib/hearth/bin/hearth-update-helper" --data "$tmp/upd-data" --state "$tmp/upd-state" --keys-file "$x/usr/lib/hearth/hub/release-keys" \
+  --installer tree --root "$tmp/upd-root" --service process --launcher /bin/true >"$tmp/helper.out" 2>&1 || { cat "$tmp/helper.out" >&2; fail "hearth-update-helper with nothing to do"; }
+set +e; "$x/usr/lib/hearth/bin/hearth-update-helper" --installer nope >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] || fail "hearth-update-helper with a bad command line exited $rc, not 2"
+ok "hearth-update-helper runs on the bundled node (nothing to do: 0; bad usage: 2)"
+
 # --- maintainer scripts parse (they only run under dpkg on a real install)
 dpkg-deb -e "$deb" "$tmp/control"
 for script in postinst prerm postrm; do sh -n "$tmp/control/$script" || fail "$script does not parse"; done
@@ -179,6 +190,10 @@ called "adduser --system --group --home $tmp/var/lib/hearth --no-create-home --g
 called "install -d -o hearth -g hearth -m 0700 $tmp/var/lib/hearth"
 called "deb-systemd-helper enable hearth.service"
 called "deb-systemd-invoke start hearth.service"
+# The update helper: its path unit enabled and started, the helper enabled for boot (docs/update.md).
+called "deb-systemd-helper enable hearth-update.path"
+called "deb-systemd-helper enable hearth-update.service"
+called "deb-systemd-invoke start hearth-update.path"
 not_called "enable hearth-relay"; not_called "invoke .*hearth-relay"
 touch "$tmp/user-exists"; mkdir -p "$tmp/var/lib/hearth"
 run_script postinst configure 0.0.9
@@ -191,11 +206,11 @@ called "deb-systemd-invoke restart hearth-relay.service"
 run_script prerm upgrade 0.2.0
 not_called "deb-systemd-invoke stop"
 run_script prerm remove
-called "deb-systemd-invoke stop hearth.service hearth-relay.service"
+called "deb-systemd-invoke stop hearth-update.path hearth.service hearth-relay.service"
 run_script postrm remove
-called "deb-systemd-helper mask hearth.service hearth-relay.service"
+called "deb-systemd-helper mask hearth.service hearth-relay.service hearth-update.path hearth-update.service"
 run_script postrm purge
-called "deb-systemd-helper purge hearth.service hearth-relay.service"
+called "deb-systemd-helper purge hearth.service hearth-relay.service hearth-update.path hearth-update.service"
 [ -d "$tmp/var/lib/hearth" ] || fail "purge deleted the data directory"
 ok "maintainer scripts (stubbed): first install makes the user and data dir, enables and starts only the hub; upgrade restarts the hub (and an active relay); remove stops both; purge keeps the data"
 
