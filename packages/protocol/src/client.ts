@@ -1,3 +1,4 @@
+import { AnswerStream, EXTRA_WINDOW, type RemoteResponse } from './answer-stream.ts';
 import { E2eSession, clientHandshake, sealedCounter } from './e2e.ts';
 import { fromBase64, fromUtf8, toBase64 } from './encoding.ts';
 import { ProtocolError } from './errors.ts';
@@ -29,11 +30,7 @@ export interface EnrolledDevice {
   homeKey: string | null;
 }
 
-export interface RemoteResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Uint8Array;
-}
+export type { RemoteResponse };
 
 export interface LastState {
   snapshot: StateSnapshot | null;
@@ -48,31 +45,11 @@ export interface LastState {
   offlineSince: number | null;
 }
 
-interface PendingRequest {
-  head?: { status: number; headers: Record<string, string> };
-  chunks: Uint8Array[];
-  resolve(response: RemoteResponse): void;
-  reject(err: Error): void;
-  autoCredit: boolean;
-  /** Body bytes received, and how many of them are not yet credited back. */
-  received: number;
-  owed: number;
-  /** Counter of the sealed frame that carried the request (the relay names it if it drops it). */
-  frame?: string | null;
-}
-
 interface Subscription {
   onEvent(event: Record<string, unknown>): void;
   onEnd(err: ProtocolError): void;
 }
 
-/**
- * A live view's extra window, granted when it starts (the hub caps a stream's window at 16 ×
- * WINDOW): half a megabyte in flight keeps a 4 Mbit/s camera smooth at a 1 s round trip. Credit
- * then goes back in batches of two WINDOWs, so a 30 fps camera does not spend the relay's
- * per-device frame rate on credit frames. A large response body gets the same extra window.
- */
-const LIVE_EXTRA_WINDOW = 7 * WINDOW;
 /** A credit frame the relay dropped (rate_limited) goes again after this long. */
 const CREDIT_RETRY_MS = 250;
 /** Answers that carry the device's sealed home key (login, refresh, password change). */
@@ -103,7 +80,7 @@ export class RemoteClient {
   readonly #device: EnrolledDevice;
   #session: E2eSession | null = null;
   #nextStream = 1;
-  readonly #requests = new Map<number, PendingRequest>();
+  readonly #requests = new Map<number, AnswerStream>();
   readonly #subscriptions = new Map<number, Subscription>();
   readonly #lives = new Map<number, LiveView>();
   readonly #credits = new Map<string, { stream: number; bytes: number }>();
@@ -136,7 +113,7 @@ export class RemoteClient {
   request(method: string, path: string, options: { body?: unknown; token?: string; autoCredit?: boolean } = {}): { stream: number; response: Promise<RemoteResponse> } {
     const stream = this.#newStream();
     const response = new Promise<RemoteResponse>((resolve, reject) => {
-      this.#requests.set(stream, { chunks: [], resolve, reject, autoCredit: options.autoCredit ?? true, received: 0, owed: 0 });
+      this.#requests.set(stream, new AnswerStream(resolve, reject, options.autoCredit ?? true));
     });
     const headers: Record<string, string> = {};
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -366,10 +343,10 @@ export class RemoteClient {
     const view = this.#lives.get(message.stream);
     switch (message.kind) {
       case MUX.RESPONSE:
-        if (pending) pending.head = muxJson(message.body);
+        if (pending) pending.head(muxJson(message.body));
         if (view && !view.started) {
           view.started = true;
-          if (view.autoCredit) this.credit(message.stream, LIVE_EXTRA_WINDOW);
+          if (view.autoCredit) this.credit(message.stream, EXTRA_WINDOW);
           view.resolve();
         }
         return;
@@ -384,36 +361,21 @@ export class RemoteClient {
         if (media) view.onMessage(media);
         return;
       }
-      case MUX.DATA:
-        if (!pending) return;
-        pending.chunks.push(message.body.slice());
-        if (!pending.autoCredit) return;
-        pending.received += message.body.length;
-        pending.owed += message.body.length;
-        // A large body (a recording) gets a bigger window once, then credit in bigger batches:
-        // fewer frames against the relay's per-device rate.
-        if (pending.received > 2 * WINDOW && pending.received - message.body.length <= 2 * WINDOW) pending.owed += LIVE_EXTRA_WINDOW;
-        if (pending.owed >= (pending.received > 2 * WINDOW ? 2 * WINDOW : WINDOW / 2)) {
-          this.credit(message.stream, pending.owed);
-          pending.owed = 0;
-        }
+      case MUX.DATA: {
+        const credit = pending?.data(message.body) ?? 0;
+        if (credit > 0) this.credit(message.stream, credit);
         return;
+      }
       case MUX.END: {
         if (view) {
           this.#lives.delete(message.stream);
           view.onEnd(null);
           return;
         }
-        if (!pending?.head) return;
+        const response = pending?.end();
+        if (!pending || !response) return;
         this.#requests.delete(message.stream);
-        const size = pending.chunks.reduce((n, c) => n + c.length, 0);
-        const body = new Uint8Array(size);
-        let at = 0;
-        for (const c of pending.chunks) {
-          body.set(c, at);
-          at += c.length;
-        }
-        pending.resolve({ status: pending.head.status, headers: pending.head.headers, body });
+        pending.resolve(response);
         return;
       }
       case MUX.EVENT:
