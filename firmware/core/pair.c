@@ -133,8 +133,8 @@ static bool get_b64_field(const json_doc *d, int obj, const char *key, uint8_t *
     return t >= 0 && d->t[t].type == JT_STR && b64_decode_exact(out, n, raw, len);
 }
 
-/* The sealed plaintext: claimProof, deviceId, mqtt{host,port,username,password},
- * hubSignPublicKey, counter. */
+/* The sealed plaintext: claimProof, deviceId, mqtt{host,port,tlsPort?,username,password},
+ * hubSignPublicKey, counter. A hub without TLS sends no tlsPort. */
 static bool parse_plaintext(const char *pt, size_t len, const char *id, uint8_t proof[32],
                             pair_creds *c)
 {
@@ -152,6 +152,9 @@ static bool parse_plaintext(const char *pt, size_t len, const char *id, uint8_t 
         return false;
     if (!json_get_u64(&d, json_find(&d, m, "port"), 65535, &port) || port == 0) return false;
     c->port = (uint16_t)port;
+    int tt = json_find(&d, m, "tlsPort");
+    if (tt >= 0 && (!json_get_u64(&d, tt, 65535, &port) || port == 0)) return false;
+    c->tls_port = tt >= 0 ? (uint16_t)port : 0;
     if (!json_get_str(&d, json_find(&d, m, "username"), c->username, sizeof c->username))
         return false;
     if (!json_get_str(&d, json_find(&d, m, "password"), c->password, sizeof c->password))

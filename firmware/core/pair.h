@@ -54,6 +54,7 @@ typedef struct {
 typedef struct {
     char host[128];
     uint16_t port;
+    uint16_t tls_port; /* the hub's MQTT-over-TLS port (PSK, mqtt_psk.h); 0: cleartext on port */
     char username[48];
     char password[128];
     uint8_t hub_pk[32];

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "hal.h"
 #include "kv.h"
+#include "mqtt_psk.h"
 
 /* Storage keys (15 characters at most: the NVS limit). */
 #define K_BOX_PK "box_pk"
@@ -13,6 +14,7 @@
 #define K_CLAIMED "claimed"
 #define K_HOST "mq_host"
 #define K_PORT "mq_port"
+#define K_TLS_PORT "mq_tls_port"
 #define K_USER "mq_user"
 #define K_PASS "mq_pass"
 #define K_HUB_PK "hub_pk"
@@ -76,6 +78,8 @@ static bool load_creds(plug_t *p)
         hal_store_get(K_HUB_PK, c->hub_pk, 32) != 32 || !kv_get_u64(K_COUNTER, &p->last_counter))
         return false;
     c->port = (uint16_t)port;
+    /* Optional: plugs paired by a hub without TLS have none. */
+    c->tls_port = kv_get_u64(K_TLS_PORT, &port) && port > 0 && port <= 65535 ? (uint16_t)port : 0;
     return true;
 }
 
@@ -229,7 +233,12 @@ static void start_connect(plug_t *p, uint64_t now)
 {
     hal_mqtt_params mp;
     mp.host = p->creds.host;
-    mp.port = p->creds.port;
+    mp.port = p->creds.tls_port ? p->creds.tls_port : p->creds.port;
+    mp.psk = NULL;
+    if (p->creds.tls_port) {
+        mqtt_psk_derive(p->psk, p->creds.password, strlen(p->creds.password));
+        mp.psk = p->psk;
+    }
     mp.client_id = p->id;
     mp.username = p->creds.username;
     mp.password = p->creds.password;
@@ -386,6 +395,7 @@ static bool store_creds(const pair_creds *c)
     /* "claimed" is written last: a power cut midway leaves an unclaimed plug, never a
      * half-configured one. */
     return kv_set_str(K_HOST, c->host) && kv_set_u64(K_PORT, c->port) &&
+           kv_set_u64(K_TLS_PORT, c->tls_port) &&
            kv_set_str(K_USER, c->username) && kv_set_str(K_PASS, c->password) &&
            hal_store_set(K_HUB_PK, c->hub_pk, 32) && kv_set_u64(K_COUNTER, c->counter) &&
            kv_set_str(K_CLAIMED, "1");

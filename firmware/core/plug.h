@@ -91,6 +91,7 @@ typedef struct {
     uint8_t ota_retries;
     char ota_error[16];       /* the last failure's code, reported once on the next connection */
     mqtt_rx rx;               /* the MQTT message being reassembled from fragments */
+    uint8_t psk[32];          /* the TLS PSK of creds.password, made at each connect */
 } plug_t;
 
 /* Loads (or on first boot creates) the identity, loads credentials, counter and energy, sets

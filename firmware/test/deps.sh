@@ -10,6 +10,7 @@ firmware_ensure_build_debs() {
   local libs=()
   pkg-config --exists libsodium || libs+=(:libsodium-dev)
   pkg-config --exists libmosquitto || libs+=(:libmosquitto-dev)
+  pkg-config --exists libssl || libs+=(:libssl-dev)
   [ ${#libs[@]} -eq 0 ] || hearth_ensure_debs "${libs[@]}"
 }
 

@@ -129,6 +129,8 @@ bool hal_mqtt_connect(const hal_mqtt_params *p)
     snprintf(fake.conn_client, sizeof fake.conn_client, "%s", p->client_id);
     snprintf(fake.conn_will, sizeof fake.conn_will, "%s=%s", p->will_topic, p->will_payload);
     fake.conn_port = p->port;
+    fake.conn_tls = p->psk != NULL;
+    if (p->psk) memcpy(fake.conn_psk, p->psk, sizeof fake.conn_psk);
     fake.conn_keepalive = p->keepalive_s;
     fake.conn_clean = p->clean_session;
     return fake.connect_ok;

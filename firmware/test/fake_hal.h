@@ -30,6 +30,8 @@ typedef struct {
     int connects, disconnects;
     char conn_host[128], conn_user[48], conn_pass[128], conn_client[48], conn_will[64];
     uint16_t conn_port, conn_keepalive;
+    bool conn_tls;            /* the last connect asked for TLS with a PSK */
+    uint8_t conn_psk[32];
     bool conn_clean;
     fake_pub pubs[FAKE_MAX_PUB];
     int npubs;

@@ -203,6 +203,7 @@ export class Hub {
               subscribe: (owner, filter, handler) => this.broker.subscribe(owner, filter, handler),
               hubSignPublicKey: signKey.publicKey,
               mqttPort: () => this.broker.port,
+              mqttsPort: () => this.broker.tlsPort,
               clock,
               log: log.child({ part: 'plugs' }),
               httpTimeoutMs: 5000,

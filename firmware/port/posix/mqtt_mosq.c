@@ -129,6 +129,19 @@ bool hal_mqtt_connect(const hal_mqtt_params *p)
         drop();
         return false;
     }
+    if (p->psk) {
+        /* libmosquitto takes its own reference to the context (MOSQ_OPT_SSL_CTX); without
+         * its defaults it uses the context exactly as made (tls_psk.c). */
+        void *ctx = sim_tls_psk_context(p->psk, p->username);
+        int set = ctx ? mosquitto_void_option(mosq, MOSQ_OPT_SSL_CTX, ctx) : MOSQ_ERR_TLS;
+        if (ctx) sim_tls_context_free(ctx);
+        if (set != MOSQ_ERR_SUCCESS ||
+            mosquitto_int_option(mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) != MOSQ_ERR_SUCCESS) {
+            note("mqtt_tls_failed", set, "cannot make the TLS context");
+            drop();
+            return false;
+        }
+    }
     /* A blocking TCP connect: instant on loopback, and the simulator only runs there. */
     int rc = mosquitto_connect(mosq, p->host, p->port, p->keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {

@@ -55,6 +55,9 @@ void sim_mqtt_init(void);
 int sim_mqtt_pollfd(struct pollfd *pfd);
 void sim_mqtt_after_poll(const struct pollfd *pfd, int n);
 void sim_mqtt_shutdown(void);
+/* tls_psk.c: an SSL_CTX (as void *) for TLS 1.3 with only this PSK, every certificate refused. */
+void *sim_tls_psk_context(const uint8_t psk[32], const char *identity);
+void sim_tls_context_free(void *ctx);
 
 /* http_pair.c */
 bool sim_http_start(int port);

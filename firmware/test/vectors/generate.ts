@@ -72,11 +72,12 @@ const wrongCode = '12345679';
 // Claim: the credentials sealed with nacl.box from a fixed ephemeral hub key and nonce.
 const hubBox = nacl.box.keyPair.fromSecretKey(fixed('hub-box-ephemeral', 32));
 const boxNonce = fixed('claim-box-nonce', 24);
-const sealed = (proof: Uint8Array) => {
+type ClaimMqtt = { host: string; port: number; tlsPort?: number; username: string; password: string };
+const sealed = (proof: Uint8Array, mqtt: ClaimMqtt = { host: '127.0.0.1', port: 1883, username: id, password: 'pw-' + hex(fixed('mqtt-password', 12)) }) => {
   const plaintext = JSON.stringify({
     claimProof: b64(proof),
     deviceId: id,
-    mqtt: { host: '127.0.0.1', port: 1883, username: id, password: 'pw-' + hex(fixed('mqtt-password', 12)) },
+    mqtt,
     hubSignPublicKey: b64(hubSign.publicKey),
     counter: 7,
   });
@@ -131,7 +132,9 @@ const pskDigest = createHash('sha256').update(pskPassword, 'utf8').digest();
 const pskInfo = 'hearth mqtt psk v1';
 const pskPrk = createHmac('sha256', Buffer.alloc(32)).update(pskDigest).digest();
 const pskOkm = createHmac('sha256', pskPrk).update(Buffer.concat([Buffer.from(pskInfo, 'utf8'), Buffer.from([1])])).digest();
-const mqttPsk = { identity: id, password: pskPassword, passwordSha256: hex(pskDigest), info: pskInfo, psk: hex(pskOkm) };
+// A claim from a hub with TLS: the plug connects to tlsPort with the PSK of this password.
+const tlsClaim = sealed(claimProof, { host: '127.0.0.1', port: 1883, tlsPort: 8883, username: id, password: pskPassword });
+const mqttPsk = { identity: id, password: pskPassword, passwordSha256: hex(pskDigest), info: pskInfo, psk: hex(pskOkm), claimBody: tlsClaim.body, claimPlaintext: tlsClaim.plaintext };
 
 const vectors = {
   about: 'Hearth plug protocol v1 test vectors (docs/plug-protocol.md); regenerate with node firmware/test/vectors/generate.ts',

@@ -61,6 +61,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('backup → wipe → restore keeps plugs
 
   it('restores onto a new data dir after the old one is wiped; the plug reconnects and obeys a signed command', async () => {
     const mqttPort = oldHub.mqtt;
+    const mqttsPort = oldHub.mqtts; // where the plug, paired with TLS, dials
     await oldHub.stop();
     rmSync(join(tmp.dir, 'old'), { recursive: true, force: true });
 
@@ -69,7 +70,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('backup → wipe → restore keeps plugs
     expect(restored.status, restored.stderr).toBe(0);
     expect(JSON.parse(restored.stdout)).toMatchObject({ plugCountersMoved: 1, counts: { users: 1, plugs: 1 } });
 
-    newHub = await startHub(join(tmp.dir, 'new'), ['--mdns', 'lo', '--mqtt-port', String(mqttPort)]);
+    newHub = await startHub(join(tmp.dir, 'new'), ['--mdns', 'lo', '--mqtt-port', String(mqttPort), '--mqtts-port', String(mqttsPort)]);
     // The token keys came back too: the access token the old hub issued still works.
     const device = await waitFor(async () => {
       const d = await api(newHub!.baseUrl, 'GET', `/api/v1/devices/${PLUG.id}`, { token });

@@ -201,11 +201,11 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     const from = sim.lines.length;
     expect((await update('1.5.0')).status).toBe(202);
     await otaLine((l) => l.state === 'downloading' && l.version === '1.5.0' && l.offset >= 64 * 1024, from);
-    const { http, mqtt } = hub;
+    const { http, mqtt, mqtts } = hub;
     events.close();
     expect(await hub.stop()).toBe(0);
     expect(booted()).toBe('1.4.0');
-    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config, '--http-port', String(http), '--mqtt-port', String(mqtt)]);
+    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config, '--http-port', String(http), '--mqtt-port', String(mqtt), '--mqtts-port', String(mqtts)]);
     token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
     events = await openEvents(hub.baseUrl, token);
     expect((await status()).update).toMatchObject({ version: '1.5.0' });

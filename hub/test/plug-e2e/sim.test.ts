@@ -215,10 +215,11 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
   });
 
   it('a hub restart on the same ports: the paired plug reconnects and takes signed commands again', async () => {
-    const { http, mqtt } = hub;
+    const { http, mqtt, mqtts } = hub;
     events.close();
     expect(await hub.stop()).toBe(0);
-    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--http-port', String(http), '--mqtt-port', String(mqtt)]);
+    // The plugs dial the TLS port they were given at pairing.
+    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--mqtts-port', String(mqtts)]);
     const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
     token = login.body.accessToken;
     await waitFor(async () => ((await device(A.id)).available === true ? true : undefined), 'A online after the hub restart', 90_000);

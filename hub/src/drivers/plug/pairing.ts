@@ -42,6 +42,11 @@ export interface PairingDeps {
   hubSignPublicKey: Uint8Array;
   /** The broker's TCP port, as the plug should dial it. */
   mqttPort(): number;
+  /**
+   * The broker's TLS port (0 or absent: no TLS). With it the plug dials TLS with the PSK of the
+   * password it gets here (docs/plug-protocol.md "MQTT over TLS") and never cleartext.
+   */
+  mqttsPort?(): number;
   /** Broker host for the plug; default: the hub's address on the connection to the plug. */
   mqttHost?: string;
   clock: Clock;
@@ -201,7 +206,7 @@ export const sealClaim: PairStep = {
       {
         claimProof: b64(claimProof(state.code!, h.id, h.plugNonce)),
         deviceId: h.id,
-        mqtt: { host, port: deps.mqttPort(), username: state.credentials!.username, password: state.credentials!.password },
+        mqtt: { host, port: deps.mqttPort(), ...tlsPort(deps), username: state.credentials!.username, password: state.credentials!.password },
         hubSignPublicKey: b64(deps.hubSignPublicKey),
         counter: 0,
       },
@@ -210,6 +215,11 @@ export const sealClaim: PairStep = {
     );
   },
 };
+
+function tlsPort(deps: PairingDeps): { tlsPort?: number } {
+  const port = deps.mqttsPort?.() ?? 0;
+  return port > 0 ? { tlsPort: port } : {};
+}
 
 /** Plug answers to `POST /pair/claim`, each mapped to one hub error code. */
 const CLAIM_ERRORS: Record<number, ErrorCode> = {
