@@ -120,7 +120,7 @@ async function latency(ctx: BenchContext, calls: number): Promise<Record<string,
   const relay = await startRelay(['--data', makeTempDir('relay-lat'), ...LIFTED]);
   const hubDir = makeTempDir('relay-hub');
   const hub = await spawnWithPort(
-    [HUB_MAIN, '--data', join(hubDir, 'data'), '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--host', '127.0.0.1', '--mdns', 'off', '--relay', `ws://127.0.0.1:${relay.port}`],
+    [HUB_MAIN, '--data', join(hubDir, 'data'), '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off', '--relay', `ws://127.0.0.1:${relay.port}`],
     (e) => (typeof e.msg === 'string' && e.msg.startsWith('hub started') ? (e.ports as { http: number }).http : undefined),
   );
   try {

@@ -36,6 +36,8 @@ import { hubInstanceName, Mdns, parseMdnsMode } from './mdns/mdns.ts';
 import { AuditLog, recordAudit } from './store/audit-log.ts';
 import { Store } from './store/store.ts';
 import { loadHubCertificate, type HubCertificate } from './tls/hub-certificate.ts';
+import { closeHttps, listenHttps } from './tls/https-listener.ts';
+import type { Server as HttpsServer } from 'node:https';
 
 export interface HubOptions {
   clock?: Clock;
@@ -47,6 +49,8 @@ export interface HubPorts {
   mqtt: number;
   /** MQTT over TLS; 0 when the hub has no certificate (no openssl at first start). */
   mqtts: number;
+  /** The web UI and API over HTTPS; 0 when the hub has no certificate. */
+  https: number;
 }
 
 /** How long a stop may take before the process gives up waiting (the issue's 5 s). */
@@ -81,6 +85,7 @@ export class Hub {
   /** Plugs seen on the LAN; stays empty with `--mdns off`. */
   readonly plugDirectory = new PlugDirectory();
   #mdns: Mdns | undefined;
+  #https: HttpsServer | undefined;
   readonly #status = new Map<string, PartStatus>();
   #started: Part[] = [];
   #unlock: (() => void) | undefined;
@@ -114,7 +119,7 @@ export class Hub {
     }
     const ports = this.ports();
     writeFileAtomic(join(this.config.dataDir, 'ports.json'), `${JSON.stringify(ports)}\n`);
-    this.log.info({ ports, dataDir: this.config.dataDir, version: HUB_VERSION }, `hub started: http ${ports.http}, mqtt ${ports.mqtt}`);
+    this.log.info({ ports, dataDir: this.config.dataDir, version: HUB_VERSION }, `hub started: http ${ports.http}, https ${ports.https}, mqtt ${ports.mqtt}`);
     return ports;
   }
 
@@ -135,7 +140,9 @@ export class Hub {
   ports(): HubPorts {
     const address = this.api.server.address();
     const http = typeof address === 'object' && address ? address.port : this.config.http.port;
-    return { http, mqtt: this.broker.port, mqtts: this.broker.tlsPort };
+    const secure = this.#https?.address();
+    const https = typeof secure === 'object' && secure ? secure.port : 0;
+    return { http, mqtt: this.broker.port, mqtts: this.broker.tlsPort, https };
   }
 
   /**
@@ -146,7 +153,7 @@ export class Hub {
     try {
       return loadHubCertificate(this.store.settings, hostname());
     } catch (err) {
-      this.log.error({ err, part: 'broker' }, 'no TLS certificate: MQTT over TLS is off');
+      this.log.error({ err, part: 'broker' }, 'no TLS certificate: MQTT over TLS and HTTPS are off');
       return undefined;
     }
   }
@@ -345,8 +352,15 @@ export class Hub {
             partsHealth: () => this.partsHealth(),
           });
           await this.api.listen({ host: config.http.host, port: config.http.port });
+          // The same app over TLS with the hub's certificate; none without one (logged above).
+          if (this.certificate) this.#https = await listenHttps(this.api, config.http.host, config.http.httpsPort, this.certificate);
         },
-        stop: () => this.api.close(),
+        stop: async () => {
+          const https = this.#https;
+          this.#https = undefined;
+          if (https) await closeHttps(https, () => this.api.close());
+          else await this.api.close();
+        },
       },
       {
         // After the API: remote requests run through it. Only with `relay` configured.

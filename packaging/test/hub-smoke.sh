@@ -31,7 +31,7 @@ smoke_start_hub() {
   local x="$1" data="$2" log="$3" timeout_s="$4" t0 tenths
   t0="$(date +%s%N)"
   "$x/usr/lib/hearth/bin/hearth-hub" --config "$x/etc/hearth/hearth.json" --data "$data" --host 127.0.0.1 \
-    --http-port 0 --mqtt-port 0 --mqtts-port 0 --mdns off --log-level info >"$log" 2>&1 &
+    --http-port 0 --mqtt-port 0 --mqtts-port 0 --https-port 0 --mdns off --log-level info >"$log" 2>&1 &
   smoke_hub_pid=$!
   for ((tenths = 0; tenths < timeout_s * 10; tenths++)); do
     [ -s "$data/ports.json" ] && break

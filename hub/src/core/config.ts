@@ -30,6 +30,14 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1, default: '0.0.0.0' }),
         port: Type.Intersect([Port], { default: 8080 }),
+        /** HTTPS with the hub's certificate, same app (hub/src/tls/https-listener.ts); 0 picks a free port. */
+        httpsPort: Type.Intersect([Port], { default: 8443 }),
+        /**
+         * Strict: plain http answers only first contact (health, and the setup page and API
+         * before any account exists) and sends everything else to https; https answers carry
+         * Strict-Transport-Security. Off by default (hub/src/tls/README.md says why).
+         */
+        strict: Type.Boolean({ default: false }),
         bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
         /**
          * Extra names the hub answers to (e.g. a router's DNS name for it), besides IP literals,
@@ -276,9 +284,10 @@ export class HelpRequested extends Error {}
 export const USAGE = `Usage: hearth-hub [options]
   --data DIR          data directory (HEARTH_DATA, default ./data)
   --http-port N       HTTP/UI/API port, 0 picks a free one (HEARTH_HTTP_PORT, default 8080)
+  --https-port N      HTTPS UI/API port, 0 picks a free one (HEARTH_HTTPS_PORT, default 8443)
   --mqtt-port N       MQTT TCP port, 0 picks a free one (HEARTH_MQTT_PORT, default 1883)
   --mqtts-port N      MQTT over TLS port, 0 picks a free one (HEARTH_MQTTS_PORT, default 8883)
-  --host ADDR         address both listeners bind to (HEARTH_HOST, default 0.0.0.0)
+  --host ADDR         address every listener binds to (HEARTH_HOST, default 0.0.0.0)
   --mdns MODE         on, off, or IFACE[,IFACE] (HEARTH_MDNS, default on)
   --relay URL         cloud relay to connect to (HEARTH_RELAY)
   --zigbee PORT       Zigbee coordinator: /dev/ttyUSB0 or tcp://host:port (HEARTH_ZIGBEE, default off)
@@ -289,6 +298,7 @@ export const USAGE = `Usage: hearth-hub [options]
 const FLAGS = {
   data: { type: 'string' },
   'http-port': { type: 'string' },
+  'https-port': { type: 'string' },
   'mqtt-port': { type: 'string' },
   'mqtts-port': { type: 'string' },
   host: { type: 'string' },
@@ -305,6 +315,7 @@ const FLAGS = {
 const PATHS: Record<string, { path: string[]; integer?: boolean; env: string }> = {
   data: { path: ['dataDir'], env: 'HEARTH_DATA' },
   'http-port': { path: ['http', 'port'], integer: true, env: 'HEARTH_HTTP_PORT' },
+  'https-port': { path: ['http', 'httpsPort'], integer: true, env: 'HEARTH_HTTPS_PORT' },
   'mqtt-port': { path: ['mqtt', 'port'], integer: true, env: 'HEARTH_MQTT_PORT' },
   'mqtts-port': { path: ['mqtt', 'tlsPort'], integer: true, env: 'HEARTH_MQTTS_PORT' },
   host: { path: ['__host'], env: 'HEARTH_HOST' },

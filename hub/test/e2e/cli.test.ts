@@ -51,7 +51,8 @@ describe('hub command line', () => {
     const dir = temp();
     const h = await hub(dir);
     const ports = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8'));
-    expect(ports).toEqual({ http: h.http, mqtt: h.mqtt, mqtts: h.mqtts });
+    expect(ports).toEqual({ http: h.http, mqtt: h.mqtt, mqtts: h.mqtts, https: h.https });
+    expect(h.https).toBeGreaterThan(0);
     expect(h.http).toBeGreaterThan(0);
     expect(h.mqtt).toBeGreaterThan(0);
     const health = await api(h.baseUrl, 'GET', '/api/v1/health');
@@ -63,7 +64,7 @@ describe('hub command line', () => {
   it('refuses a second hub on the same data directory', async () => {
     const dir = temp();
     await hub(dir);
-    const { code, stderr } = await runHubCli(['--data', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--host', '127.0.0.1', '--mdns', 'off']);
+    const { code, stderr } = await runHubCli(['--data', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off']);
     expect(code).toBe(1);
     expect(stderr).toContain('conflict');
   });
@@ -73,7 +74,7 @@ describe('hub command line', () => {
     mkdirSync(dir, { recursive: true });
     const garbage = Buffer.alloc(8192, 0x5a);
     writeFileSync(join(dir, 'hearth.db'), garbage);
-    const { code, stderr } = await runHubCli(['--data', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--host', '127.0.0.1', '--mdns', 'off']);
+    const { code, stderr } = await runHubCli(['--data', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off']);
     expect(code).toBe(1);
     expect(stderr).toContain('store_corrupt');
     // The file is left exactly as it was for the owner to inspect.

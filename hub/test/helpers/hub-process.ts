@@ -10,6 +10,8 @@ export interface HubProcess {
   mqtt: number;
   /** MQTT over TLS (0 if the hub has no certificate). */
   mqtts: number;
+  /** The web UI and API over HTTPS (0 if the hub has no certificate). */
+  https: number;
   baseUrl: string;
   /** The hub's data dir (its setup code, database and ports.json live there). */
   dataDir: string;
@@ -28,7 +30,7 @@ export interface HubProcess {
 export async function startHub(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HubProcess> {
   const proc = spawn(
     process.execPath,
-    [MAIN, '--data', dataDir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--host', '127.0.0.1', '--mdns', 'off', '--log-level', 'info', ...extraArgs],
+    [MAIN, '--data', dataDir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off', '--log-level', 'info', ...extraArgs],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
@@ -36,7 +38,7 @@ export async function startHub(dataDir: string, extraArgs: string[] = [], env: N
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
-  const ports = await new Promise<{ http: number; mqtt: number; mqtts: number }>((resolve, reject) => {
+  const ports = await new Promise<{ http: number; mqtt: number; mqtts: number; https: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hub did not start in 20 s; stderr: ${stderr}`)), 20_000);
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
@@ -48,7 +50,7 @@ export async function startHub(dataDir: string, extraArgs: string[] = [], env: N
       logs.push(entry);
       if (typeof entry.msg === 'string' && entry.msg.startsWith('hub started')) {
         clearTimeout(timer);
-        resolve(entry.ports as { http: number; mqtt: number; mqtts: number });
+        resolve(entry.ports as { http: number; mqtt: number; mqtts: number; https: number });
       }
     });
     void exited.then((code) => {

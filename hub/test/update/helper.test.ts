@@ -46,7 +46,7 @@ describe('update helper: A → B with real hubs', () => {
     keysFile = join(tmp.dir, 'release-keys');
     writeFileSync(keysFile, `# test release key\n${key.publicB64}\n`);
     [httpPort, mqttPort] = [await freePort(), await freePort()];
-    hubArgs = ['--data', data, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--mdns', 'off'];
+    hubArgs = ['--data', data, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off'];
     // Version A installed and running, as after a first install.
     const tree = new TreeInstaller(root);
     await tree.install(debs['1.0.0']!, '1.0.0', 'a');

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Store } from '../../src/store/store.ts';
+import { loadHubCertificate } from '../../src/tls/hub-certificate.ts';
+import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { pinnedRequest, sniffer } from '../helpers/https.ts';
+import { api, setupOwner } from '../helpers/http.ts';
+import { connectMqtt } from '../helpers/mqtt.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const PASSWORD = 'correct horse battery';
+
+/** The first message on a WebSocket containing `text`; rejects if it closes or errs first. */
+function messageWith(ws: WebSocket, text: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message')), timeoutMs);
+    ws.on('message', (data) => {
+      if (!data.toString().includes(text)) return;
+      clearTimeout(timer);
+      resolve(data.toString());
+    });
+    ws.once('close', (code, reason) => { clearTimeout(timer); reject(new Error(`closed ${code} ${reason.toString()}`)); });
+    ws.once('error', (err) => { clearTimeout(timer); reject(err); });
+  });
+}
+
+/**
+ * HTTPS for the web UI and API (issue 17): the real hub serves the same app on its HTTPS port
+ * with the certificate it hands out at GET /broker/certificate; a client pinning that
+ * certificate logs in, uses the API and both WebSockets, and nothing readable crosses the wire.
+ */
+describe('the web UI and API over HTTPS', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let hub: HubProcess;
+  let pem: string;
+  let sha256: string;
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    hub = await startHub(join(tmp.dir, 'data'));
+    const owner = await setupOwner(hub, 'owner', PASSWORD);
+    const cert = await api(hub.baseUrl, 'GET', '/api/v1/broker/certificate', { token: owner });
+    expect(cert.status).toBe(200);
+    pem = cert.body.pem;
+    sha256 = cert.body.sha256;
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    tmp?.cleanup();
+  });
+
+  it('listens on its own port, written to ports.json, with the certificate integrations pin', async () => {
+    expect(hub.https).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(hub.dataDir, 'ports.json'), 'utf8'))).toMatchObject({ https: hub.https });
+    const health = await pinnedRequest(hub.https, pem, 'GET', '/api/v1/health');
+    expect(health.status).toBe(200);
+    expect(health.body.status).toBe('ok');
+    expect(health.peerSha256).toBe(sha256);
+    // Strict is off: no HSTS (a self-signed certificate plus HSTS can lock people out).
+    expect(health.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('a pinning client logs in, calls the API and gets the events WebSocket over wss; the wire shows no password or token', async () => {
+    const tap = await sniffer(hub.https);
+    try {
+      const login = await pinnedRequest(tap.port, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+      expect(login.status).toBe(200);
+      const token = login.body.accessToken as string;
+      expect(token).toBeTruthy();
+      const me = await pinnedRequest(tap.port, pem, 'GET', '/api/v1/me', { token });
+      expect([me.status, me.body.user?.username ?? me.body.username]).toEqual([200, 'owner']);
+
+      const ws = new WebSocket(`wss://127.0.0.1:${tap.port}/api/v1/events`, [`bearer.${token}`], { ca: pem });
+      expect(JSON.parse(await messageWith(ws, 'ready'))).toEqual({ type: 'ready', role: 'owner' });
+      const event = messageWith(ws, 'Secret Heater');
+      const made = await pinnedRequest(tap.port, pem, 'POST', '/api/v1/devices', { token, body: { name: 'Secret Heater', driver: 'mqtt', capabilities: ['switch'] } });
+      expect(made.status).toBe(201);
+      expect(JSON.parse(await event)).toMatchObject({ type: expect.stringMatching(/^(device|audit)/) });
+      ws.close();
+
+      const wire = tap.seen();
+      expect(wire.length).toBeGreaterThan(1000);
+      for (const secret of [PASSWORD, token, 'Secret Heater', '/api/v1/auth/login']) expect(wire.includes(secret)).toBe(false);
+    } finally {
+      tap.close();
+    }
+  });
+
+  it('the same login on plain http is readable on the wire (the sniffer sees what it should)', async () => {
+    const tap = await sniffer(hub.http);
+    try {
+      const login = await api(`http://127.0.0.1:${tap.port}`, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+      expect(login.status).toBe(200);
+      expect(tap.seen().includes(PASSWORD)).toBe(true);
+    } finally {
+      tap.close();
+    }
+  });
+
+  it('MQTT over wss://…/mqtt works for an integration pinning the certificate', async () => {
+    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+    const created = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/integrations/mqtt-users', { token: login.body.accessToken, body: { username: 'wss-user', scope: 'readwrite', topics: ['lab/#'] } });
+    expect(created.status).toBe(201);
+    const client = await connectMqtt(hub.https, { protocol: 'wss', path: '/mqtt', ca: pem, username: 'wss-user', password: created.body.password });
+    await client.subscribeAsync('lab/#', { qos: 1 });
+    const got = new Promise<string>((resolve) => client.once('message', (_t, p) => resolve(p.toString())));
+    await client.publishAsync('lab/x', 'over wss', { qos: 1 });
+    expect(await got).toBe('over wss');
+    client.end(true);
+  });
+
+  it('the host check and a foreign certificate hold over https too', async () => {
+    const rebound = await pinnedRequest(hub.https, pem, 'GET', '/api/v1/health', { host: 'evil.example' });
+    expect([rebound.status, rebound.body.error.code]).toEqual([421, 'host_not_allowed']);
+    // Plain http bytes to the HTTPS port: that socket fails, the hub goes on.
+    const plain = await fetch(`http://127.0.0.1:${hub.https}/api/v1/health`).then((r) => r.status, (e: Error) => e.name);
+    expect(plain).not.toBe(200);
+    // A client pinning another hub's certificate fails the handshake.
+    const other = tempDir();
+    const otherStore = Store.open(other.dir);
+    const stranger = loadHubCertificate(otherStore.settings, 'hearth');
+    otherStore.close();
+    other.cleanup();
+    const refused = await pinnedRequest(hub.https, stranger.certPem, 'GET', '/api/v1/health').then(() => 'answered', (e: NodeJS.ErrnoException) => e.code ?? e.message);
+    expect(refused).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|SIGNATURE/);
+    expect((await pinnedRequest(hub.https, pem, 'GET', '/api/v1/health')).status).toBe(200);
+  });
+
+  it('stops on SIGTERM with a wss client still connected', async () => {
+    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+    const ws = new WebSocket(`wss://127.0.0.1:${hub.https}/api/v1/events`, [`bearer.${login.body.accessToken}`], { ca: pem });
+    await messageWith(ws, 'ready');
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const started = Date.now();
+    expect(await hub.stop()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await closed).toBeGreaterThan(0);
+  });
+});
