@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/build.ts';
 import { AuthService } from './auth/service.ts';
 import { finishInterruptedRestore } from './backup/restore.ts';
+import { FirstRunRestore } from './backup/first-run-restore.ts';
 import { BackupScheduler } from './backup/schedule.ts';
 import { BACKUPS_DIR, BackupService } from './backup/service.ts';
 import { HubError } from './core/errors.ts';
@@ -42,7 +43,15 @@ import type { Server as HttpsServer } from 'node:https';
 export interface HubOptions {
   clock?: Clock;
   log?: Logger;
+  /**
+   * The hub asks its process to stop and exit with `code` (main.ts): 75 after a first-run
+   * restore, so the service manager starts it again on the restored data.
+   */
+  onExitRequested?: (code: number) => void;
 }
+
+/** Exit code after a first-run restore: systemd (Restart=on-failure) starts the hub again. */
+export const EXIT_RESTART = 75;
 
 export interface HubPorts {
   http: number;
@@ -80,6 +89,8 @@ export class Hub {
   remote!: RemoteAccess;
   backup!: BackupService;
   backupSchedule!: BackupScheduler;
+  #firstRunRestore: FirstRunRestore | undefined;
+  readonly #onExitRequested: ((code: number) => void) | undefined;
   /** The Zigbee driver; undefined unless a coordinator is configured (`--zigbee PORT`). */
   zigbee: ZigbeeDriver | undefined;
   /** Plugs seen on the LAN; stays empty with `--mdns off`. */
@@ -93,6 +104,7 @@ export class Hub {
   constructor(config: HubConfig, options: HubOptions = {}) {
     this.config = config;
     this.clock = options.clock ?? systemClock;
+    this.#onExitRequested = options.onExitRequested;
     this.log = options.log ?? createLogger({ level: config.log.level });
     this.bus = new EventBus(this.log.child({ part: 'bus' }));
     this.startedAt = this.clock.now();
@@ -135,6 +147,8 @@ export class Hub {
         this.log.error({ err, part: part.name }, 'part failed to stop');
       }
     }
+    // A first-run restore swaps the data dir once nothing holds it any more.
+    await this.#firstRunRestore?.finish();
   }
 
   ports(): HubPorts {
@@ -310,6 +324,15 @@ export class Hub {
           if (dir === resolve(config.dataDir, BACKUPS_DIR)) throw new HubError('config_invalid', `backup.dir must not be ${BACKUPS_DIR} in the data dir (the API's backups are kept there)`);
           this.backupSchedule = new BackupScheduler({ dataDir: config.dataDir, dir, db: () => this.store.db, home, settings: this.store.settings, service: this.backup, bus, clock, log: backupLog, offsite: (path, id) => this.remote.uploadBackup(path, id) });
           this.backup.schedule = this.backupSchedule;
+          const firstRun = new FirstRunRestore({ dataDir: config.dataDir, log: backupLog });
+          this.#firstRunRestore = firstRun;
+          this.backup.firstRun = {
+            accept: (body, passphrase) => firstRun.accept(body, passphrase),
+            restart: () => {
+              if (!this.#onExitRequested) return log.error('a first-run restore is ready but this hub cannot restart itself: stop and start it');
+              this.#onExitRequested(EXIT_RESTART);
+            },
+          };
           this.backupSchedule.start();
         },
         stop: () => this.backupSchedule.stop(),

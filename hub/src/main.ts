@@ -27,8 +27,10 @@ function readConfig(): HubConfig {
 async function main(): Promise<void> {
   // Before any file is made: the data dir's files are the hub user's alone, whatever the umask.
   usePrivateUmask();
-  const hub = new Hub(readConfig());
   let stopping = false;
+  // Set below; the hub asks for it after a first-run restore (exit 75: start me again).
+  let requestExit = (_code: number): void => {};
+  const hub = new Hub(readConfig(), { onExitRequested: (code) => requestExit(code) });
   const stop = async (reason: string, code: number) => {
     if (stopping) return;
     stopping = true;
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     hub.log.info('hub stopped');
     process.exit(code);
   };
+  requestExit = (code) => void stop('restart requested', code);
   process.on('SIGINT', () => void stop('SIGINT', 0));
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
   process.on('uncaughtException', (err) => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService, UserActor } from '../auth/service.ts';
-import type { ScheduleControl } from '../backup/schedule-types.ts';
+import type { FirstRunControl, ScheduleControl } from '../backup/schedule-types.ts';
 import type { Actor, AuditEvent, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
@@ -90,6 +90,8 @@ export interface ApiBackup {
   file(id: string): { path: string; name: string; bytes: number };
   /** The nightly backups; absent, their routes answer 503 `not_ready`. */
   schedule?: ScheduleControl | undefined;
+  /** "Restore from a backup" before setup; absent, its route answers 503 `not_ready`. */
+  firstRun?: FirstRunControl | undefined;
 }
 
 /** Hub self-update (hub/src/update/service.ts). */
@@ -127,7 +129,7 @@ export interface ApiHome {
  * passwords and two-step login, user management and the installer's handover.
  */
 export type ApiAuth = Pick<AuthService,
-  | 'setupRequired' | 'setup' | 'inspectAccess' | 'login' | 'refresh' | 'logout' | 'user'
+  | 'setupRequired' | 'setup' | 'requireSetupCode' | 'inspectAccess' | 'login' | 'refresh' | 'logout' | 'user'
   | 'changePassword' | 'twoFactor' | 'enableTotp' | 'disableTotp' | 'users' | 'handover' | 'acceptOwnerInvite'>;
 
 /** Devices and rooms (hub/src/devices/registry.ts): who sees what, commands, counts for /metrics. */

@@ -126,10 +126,21 @@ export class AuthService {
    * then refused); after SETUP_CODE_MAX_FAILURES wrong codes in all the code is replaced.
    */
   async setup(input: { username: string; password: string; setupCode?: string | undefined; role?: 'owner' | 'installer' | undefined }, address: string): Promise<Session & { user: PublicUser }> {
+    await this.requireSetupCode(input.setupCode, address);
+    const result = await this.createOwner(input, 'setup', input.role ?? 'owner');
+    this.#limiter.succeeded(address, SETUP_SUBJECT);
+    return result;
+  }
+
+  /**
+   * The first-run check on its own (also for a first-run restore): `already_set_up` once an owner
+   * exists, `setup_code_invalid` for a wrong code, counted and slowed per address as for `setup`.
+   */
+  async requireSetupCode(setupCode: string | undefined, address: string): Promise<void> {
     if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
     const delayMs = this.#limiter.begin(address, SETUP_SUBJECT);
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
-    if (!this.#setupCode.matches(input.setupCode)) {
+    if (!this.#setupCode.matches(setupCode)) {
       this.#setupFailures += 1;
       this.#deps.log.warn({ address }, 'wrong setup code');
       if (this.#setupFailures >= SETUP_CODE_MAX_FAILURES && this.setupRequired()) {
@@ -139,9 +150,6 @@ export class AuthService {
       }
       throw new HubError('setup_code_invalid', 'the setup code is missing or wrong: read it in the hub log, in DATA/setup-code, or with `hearth-admin setup-code`', { field: 'setupCode' });
     }
-    const result = await this.createOwner(input, 'setup', input.role ?? 'owner');
-    this.#limiter.succeeded(address, SETUP_SUBJECT);
-    return result;
   }
 
   /**

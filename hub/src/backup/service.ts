@@ -6,7 +6,7 @@ import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { backupFileName, createBackup, removeStaleStaging } from './create.ts';
 import type { KdfParams } from './kdf.ts';
-import type { BackupInfo, ScheduleControl } from './schedule-types.ts';
+import type { BackupInfo, FirstRunControl, ScheduleControl } from './schedule-types.ts';
 import { verifyBackup } from './verify.ts';
 
 export type { BackupInfo } from './schedule-types.ts';
@@ -40,6 +40,8 @@ export class BackupService {
   #busy = false;
   /** The nightly backups (schedule.ts), set by the hub; absent in tools and tests that need none. */
   schedule: ScheduleControl | undefined;
+  /** First-run restore (first-run-restore.ts), set by the hub. */
+  firstRun: FirstRunControl | undefined;
 
   constructor(deps: BackupServiceDeps) {
     this.#d = deps;

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import Type from 'typebox';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
@@ -64,6 +65,31 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
     const made = await schedule().runNow();
     deps.audit.record({ actor: actorOf(request), action: 'backup.create', target: made.id, details: { bytes: made.bytes, scheduled: true }, at: deps.clock.now() });
     return reply.code(201).send(made);
+  });
+
+  // "Restore from a backup" on a new hub (docs/backup.md "First-run restore"): before setup only,
+  // with the setup code (only someone at the hub can read it, so a guest on the Wi-Fi cannot put
+  // a home of their own onto a new hub), on the home network. The .hbk is the raw body, streamed
+  // to disk; the passphrase comes percent-encoded in a header (headers are ASCII).
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  app.post('/setup/restore', { config: { access: 'public', beforeSetup: true, localOnly: true } }, async (request, reply) => {
+    const firstRun = requirePart(deps, 'backup').firstRun ?? (() => { throw new HubError('not_ready', 'restore is not available'); })();
+    const header = (name: string): string | undefined => {
+      const value = request.headers[name];
+      return typeof value === 'string' && value.length > 0 && value.length <= 4096 ? value : undefined;
+    };
+    await deps.auth.requireSetupCode(header('x-setup-code'), request.ip);
+    let passphrase: string | undefined;
+    try {
+      passphrase = header('x-backup-passphrase') === undefined ? undefined : decodeURIComponent(header('x-backup-passphrase')!);
+    } catch {
+      passphrase = undefined;
+    }
+    if (!passphrase) throw new HubError('validation_failed', 'the backup\'s passphrase is missing (header x-backup-passphrase, percent-encoded)', { field: 'passphrase' });
+    if (typeof request.body !== 'object' || request.body === null || !('pipe' in request.body)) throw new HubError('validation_failed', 'send the .hbk file as the body (application/octet-stream)', { field: 'file' });
+    const manifest = await firstRun.accept(request.body as Readable, passphrase);
+    reply.raw.once('finish', () => firstRun.restart());
+    return reply.code(202).send({ restarting: true, home: manifest.home, createdAt: manifest.createdAt, counts: manifest.counts });
   });
 
   app.get('/backups/:id/file', { config: { access: 'owner', localOnly: true }, schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } }, async (request, reply) => {
