@@ -1,4 +1,5 @@
 import type { EnrolledDevice } from '@hearth/protocol/client';
+import type { ProtocolErrorCode } from '@hearth/protocol/errors';
 import type { StateSnapshot } from '@hearth/protocol/state-blob';
 import { ApiError } from './errors.ts';
 import { createStore } from '../store.ts';
@@ -28,7 +29,7 @@ export const onRelayOrigin = typeof document !== 'undefined' && document.querySe
 
 export const connection = createStore<Connection>({ mode: onRelayOrigin ? 'remote' : 'lan', offline: null, refused: null });
 
-const REFUSED = new Set(['device_revoked', 'device_not_enrolled']);
+const REFUSED = new Set<string>(['device_revoked', 'device_not_enrolled'] satisfies ProtocolErrorCode[]);
 
 /** How long the first LAN check of a page waits (an address on another network can hang). */
 const LAN_PROBE_MS = 4000;
@@ -94,7 +95,8 @@ export function relaySession(): Promise<RelaySession> {
 /** What to do about a refused device: enable it again at home, or (on the relay's origin) get a new invite. */
 export const ENROL_AGAIN = onRelayOrigin ? 'Ask for a new invite link at home (Settings → Away from home).' : 'Enable remote access again in Settings, on the home network.';
 
-const RELAY_TEXT: Record<string, string> = {
+/** Plain words for the relay protocol's codes a person meets here (a renamed code fails the type check). */
+const RELAY_TEXT: Partial<Record<ProtocolErrorCode, string>> = {
   hub_offline: 'The hub is offline: it is not connected to the relay.',
   device_revoked: `Remote access for this device was turned off. ${ENROL_AGAIN}`,
   device_not_enrolled: `The hub does not know this device. ${ENROL_AGAIN}`,
@@ -105,7 +107,7 @@ export function relayError(err: unknown): ApiError {
   const raw = (err as { code?: unknown }).code;
   const code = typeof raw === 'string' ? raw : 'network';
   if (REFUSED.has(code) && connection.get().refused !== code) connection.set({ ...connection.get(), refused: code });
-  return new ApiError(0, code, RELAY_TEXT[code] ?? 'The hub cannot be reached through the relay.');
+  return new ApiError(0, code, RELAY_TEXT[code as ProtocolErrorCode] ?? 'The hub cannot be reached through the relay.');
 }
 
 /** Sends one API request to the hub (LAN or relay); rejects with an ApiError (status 0) when neither answers. */

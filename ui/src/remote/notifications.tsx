@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { FormError, Spinner } from '../components/form.tsx';
+import type { ErrorCode } from '@hearth/model/errors';
+import type { ProtocolErrorCode } from '@hearth/protocol/errors';
 
 /** What each push service answered to "Send a test notification" (hub: relay/service.ts notify()). */
 interface PushResult {
@@ -175,7 +177,8 @@ function resultWords(r: PushResult): string {
     if (r.status === 429) return 'Not delivered: the push service is busy (too many requests). Try again in a minute.';
     return `Not delivered: the push service refused it (HTTP ${r.status}).`;
   }
-  switch (r.code) {
+  // The relay protocol's codes or the hub's: a case naming a code that does not exist fails the type check.
+  switch (r.code as ProtocolErrorCode | ErrorCode | undefined) {
     case 'relay_offline': return 'Not sent: the hub is not connected to the relay right now.';
     case 'push_timeout': return 'Not delivered: the push service did not answer in time.';
     case 'push_failed': return 'Not delivered: the relay could not reach the push service.';

@@ -4,13 +4,16 @@ import { Field, FormError, Spinner } from '../components/form.tsx';
 import { saveDevice } from '../api/keystore.ts';
 import { defaultDeviceName } from './device-name.ts';
 import { enrolmentChanged } from '../api/transport.ts';
+import type { ErrorCode } from '@hearth/model/errors';
+import type { ProtocolErrorCode } from '@hearth/protocol/errors';
 
 /** The invite in this page's address (`#invite=<hubId>.<seed>`), or null. */
 export function inviteInLocation(): string | null {
   return /(?:^#|&)invite=/.test(location.hash) ? location.href : null;
 }
 
-const INVITE_TEXT: Record<string, string> = {
+/** By code: the relay protocol's or the hub's (a renamed code fails the type check). */
+const INVITE_TEXT: Partial<Record<ProtocolErrorCode | ErrorCode, string>> = {
   invalid_invite: 'This link is not a complete Hearth invite. Copy the whole link, or scan the code again.',
   device_not_enrolled: 'This invite was already used, withdrawn, or has expired. Ask for a new one at home (Settings → Away from home).',
   invite_not_found: 'This invite was already used, withdrawn, or has expired. Ask for a new one at home (Settings → Away from home).',
@@ -40,7 +43,7 @@ export function RedeemInvite(props: { link: string; onDone: (username: string) =
       props.onDone(device.username);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      setError((typeof code === 'string' && INVITE_TEXT[code]) || plainMessage(err));
+      setError((typeof code === 'string' && INVITE_TEXT[code as keyof typeof INVITE_TEXT]) || plainMessage(err));
     } finally {
       setBusy(false);
     }
