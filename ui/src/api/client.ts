@@ -142,6 +142,26 @@ export async function createOwner(username: string, password: string, setupCode:
   store(await publicApi<Session>('POST', '/setup', { username, password, setupCode, ...(role === 'installer' ? { role } : {}) }));
 }
 
+/**
+ * First run: "Restore from a backup" (`POST /setup/restore`, LAN only, before setup). The file
+ * goes as the raw body; the passphrase percent-encoded in a header (headers are ASCII). On
+ * success the hub restarts on the restored home.
+ */
+export async function restoreFromBackup(file: Blob, passphrase: string, setupCode: string): Promise<{ home: string; createdAt: number; counts: Record<string, number> }> {
+  let res: Response;
+  try {
+    res = await fetch(`${BASE}/setup/restore`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'x-setup-code': setupCode, 'x-backup-passphrase': encodeURIComponent(passphrase) },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'the hub cannot be reached');
+  }
+  if (!res.ok) return fail(res);
+  return (await res.json()) as { home: string; createdAt: number; counts: Record<string, number> };
+}
+
 /** The homeowner creates the owner account with the installer's one-time invite (LAN only). */
 export async function acceptOwnerInvite(code: string, username: string, password: string): Promise<void> {
   store(await publicApi<Session>('POST', '/handover/accept', { code, username, password }));

@@ -3,6 +3,7 @@ import { createOwner, login } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError } from '../components/form.tsx';
 import { AcceptOwnerInvite } from './accept-owner-invite.tsx';
+import { FirstRunRestore } from './first-run-restore.tsx';
 
 /**
  * The two doors into the app: first run creates the owner (`POST /setup`), later runs log in.
@@ -126,6 +127,7 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
         <button type="submit" class="primary" disabled={busy}>{props.setup ? 'Create account' : 'Log in'}</button>
       </form>
       {!props.setup && props.ownerInvite && <AcceptOwnerInvite onDone={props.onDone} />}
+      {props.setup && <FirstRunRestore />}
     </main>
   );
 }
