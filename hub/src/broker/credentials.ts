@@ -52,6 +52,8 @@ interface CacheEntry {
   digest: Buffer;
   /** Devices only: the TLS PSK derived from `digest` (plug-psk.ts), made on first use. */
   psk?: Buffer;
+  /** Devices: refused on cleartext since they connected with their PSK. */
+  tlsOnly: boolean;
   expiresAt: number;
 }
 
@@ -181,6 +183,24 @@ export class MqttCredentials {
     return entry.psk;
   }
 
+  /**
+   * A device that connected with its TLS PSK has moved: its credential is refused on cleartext
+   * from then on (a password that crossed the LAN in clear before the move must not keep
+   * working there). Idempotent; written once per device.
+   */
+  movedToTls(username: string): void {
+    const entry = this.#lookup(username);
+    if (!entry || entry.principal.kind !== 'device' || entry.tlsOnly) return;
+    this.#store.mqttCredentials.markTlsOnly(username);
+    entry.tlsOnly = true;
+    this.#log?.info({ username }, 'mqtt device moved to TLS: cleartext refused for it from now on');
+  }
+
+  /** True if `username` is a device credential refused on cleartext (it has moved to TLS). */
+  requiresTls(username: string): boolean {
+    return this.#lookup(username)?.tlsOnly === true;
+  }
+
   /** True if `username` is a device's credential (a device's MQTT username is its id). */
   isDevice(username: string): boolean {
     const cached = this.#cache.get(username);
@@ -200,7 +220,7 @@ export class MqttCredentials {
     if (cached) this.#cache.delete(username);
     const row = this.#store.mqttCredentials.byUsername(username);
     if (!row) return undefined; // unknown names are not cached: guessing cannot fill memory
-    const entry: CacheEntry = { principal: toPrincipal(row), digest: Buffer.from(row.secretHash, 'hex'), expiresAt: now + CACHE_TTL_MS };
+    const entry: CacheEntry = { principal: toPrincipal(row), digest: Buffer.from(row.secretHash, 'hex'), tlsOnly: row.tlsOnly === true, expiresAt: now + CACHE_TTL_MS };
     if (entry.digest.length !== 32) return undefined;
     if (this.#cache.size >= CACHE_MAX_ENTRIES) {
       // Maps iterate in insertion order: drop the oldest entry.

@@ -77,6 +77,9 @@ export function createHooks(ctx: HookContext): Hooks {
     // A TLS-PSK connection is that plug's own channel: it logs in as that plug and nobody else.
     const pskIdentity = ctx.pskIdentity(client);
     if (pskIdentity !== undefined && principal.username !== pskIdentity) return refuse(NOT_AUTHORIZED, 'psk identity is another credential');
+    // A device seen on TLS with its PSK has moved: its password no longer opens cleartext
+    // (plain TCP, WebSocket, or TLS without the PSK). 'tls_required' is the stable reason.
+    if (principal.kind === 'device' && pskIdentity === undefined && ctx.credentials.requiresTls(principal.username)) return refuse(NOT_AUTHORIZED, 'tls_required');
     // Client ids are not secret (a plug's id is its mDNS name), so whoever takes one could lock
     // its owner out: a device connects only as its own id, and that id is always its own (an
     // integration holding it loses it, see Sessions.accepted); integrations may not use a
@@ -91,6 +94,7 @@ export function createHooks(ctx: HookContext): Hooks {
     }
     // The will is published in the client's name later; check it now so it can never escape the ACL.
     if (state.willTopic !== undefined && !principal.policy.canPublish(state.willTopic)) return refuse(NOT_AUTHORIZED, 'will topic not allowed');
+    if (pskIdentity !== undefined && principal.kind === 'device') ctx.credentials.movedToTls(principal.username);
     state.principal = principal;
     ctx.accepted(client, principal);
     done(null, true);

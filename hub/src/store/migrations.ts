@@ -506,4 +506,14 @@ export const MIGRATIONS: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 14,
+    name: 'mqtt_credentials_tls_only',
+    sql: `
+      -- A device credential that has connected over TLS with its PSK (issue 17,
+      -- docs/plug-protocol.md "MQTT over TLS"): from then on the broker refuses it on cleartext
+      -- MQTT, so a password seen on the wire before the move no longer opens a connection there.
+      ALTER TABLE mqtt_credentials ADD COLUMN tls_only INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

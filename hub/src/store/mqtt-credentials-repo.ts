@@ -10,6 +10,8 @@ export interface MqttCredentialRow {
   scope: MqttScope;
   topics: string[];
   createdAt: number;
+  /** Devices: seen on TLS with its PSK, so refused on cleartext (migration 14). New rows: false. */
+  tlsOnly?: boolean;
 }
 
 interface RawCredential {
@@ -20,6 +22,7 @@ interface RawCredential {
   scope: MqttScope;
   topics: string;
   created_at: number;
+  tls_only: number;
 }
 
 const toCredential = (r: RawCredential): MqttCredentialRow => ({
@@ -30,6 +33,7 @@ const toCredential = (r: RawCredential): MqttCredentialRow => ({
   scope: r.scope,
   topics: JSON.parse(r.topics),
   createdAt: r.created_at,
+  tlsOnly: r.tls_only === 1,
 });
 
 export class MqttCredentialsRepo {
@@ -54,6 +58,10 @@ export class MqttCredentialsRepo {
     this.#db
       .prepare('INSERT INTO mqtt_credentials (username, kind, device_id, secret_hash, scope, topics, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(c.username, c.kind, c.deviceId, c.secretHash, c.scope, JSON.stringify(c.topics), c.createdAt);
+  }
+
+  markTlsOnly(username: string): void {
+    this.#db.prepare('UPDATE mqtt_credentials SET tls_only = 1 WHERE username = ?').run(username);
   }
 
   delete(username: string): boolean {

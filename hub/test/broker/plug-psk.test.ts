@@ -109,4 +109,32 @@ describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', (
     h.device('plug-tls5'); // re-paired: a new password, so a new PSK
     expect(await pskHandshake(h.broker.tlsPort, old.username, plugPsk(old.password))).toBe('ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR');
   });
+
+  it('once a plug has connected with its PSK, its password is refused on cleartext (tls_required), also after a restart', async () => {
+    const plug = h.device('plug-moved');
+    // Before the move: cleartext works (a plug paired before TLS).
+    const before = await connectMqtt(h.port, { ...plug, clean: true });
+    before.end(true);
+    const tls = await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug);
+    tls.end(true);
+    const refusedBefore = h.broker.stats().refusedConnects ?? 0;
+    const err = await connectMqtt(h.port, { ...plug, clean: true }).then((c) => (c.end(true), undefined), (e: { code?: number }) => e);
+    expect(err?.code).toBe(5); // CONNACK: not authorized
+    expect(h.broker.stats().refusedConnects).toBe(refusedBefore + 1);
+    expect(h.store.mqttCredentials.byUsername('plug-moved')?.tlsOnly).toBe(true);
+    await h.restart();
+    const afterRestart = await connectMqtt(h.port, { ...plug, clean: true }).then((c) => (c.end(true), undefined), (e: { code?: number }) => e);
+    expect(afterRestart?.code).toBe(5);
+    // On TLS with the PSK it still connects; a plug that never moved still connects in clear.
+    (await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug)).end(true);
+    const other = h.device('plug-unmoved');
+    (await connectMqtt(h.port, { ...other, clean: true })).end(true);
+  });
+
+  it('re-pairing makes a new credential that starts on whatever transport the plug is given', async () => {
+    const plug = h.device('plug-repaired');
+    (await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug)).end(true);
+    const again = h.device('plug-repaired');
+    (await connectMqtt(h.port, { ...again, clean: true })).end(true);
+  });
 });

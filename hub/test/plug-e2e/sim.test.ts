@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plugPsk } from '../../src/broker/plug-psk.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt, nextMessage } from '../helpers/mqtt.ts';
@@ -173,7 +174,11 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
     expect(password, 'the MQTT password in the simulator state dir').toBeDefined();
     // A device may use only its own client id: this connection takes A's over from the simulator,
     // which comes back after its reconnect back-off (at least 500 ms; the probe needs far less).
-    const asA = await connectMqtt(hub.mqtt, { clientId: A.id, username: A.id, password: password! });
+    // A plug paired with TLS is refused on cleartext: this goes where A goes, TLS with A's PSK.
+    const asA = await connectMqtt(hub.mqtts, {
+      protocol: 'mqtts', clientId: A.id, username: A.id, password: password!,
+      pskCallback: () => ({ psk: plugPsk(password!), identity: A.id }), ciphers: 'TLS_AES_128_GCM_SHA256', checkServerIdentity: () => undefined,
+    } as Parameters<typeof connectMqtt>[1]);
     clients.push(asA);
     const before = (await device(B.id)).state.switch;
     await asA.publishAsync(`hearth/${B.id}/state`, JSON.stringify({ switch: !before }), { qos: 1 });

@@ -8,6 +8,7 @@ import { Store } from '../../src/store/store.ts';
 import { loadHubCertificate } from '../../src/tls/hub-certificate.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
+import { connectMqtt } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { HAVE_SIM, IN_NETNS, startSim, waitFor, type SimProcess } from './helpers.ts';
 
@@ -111,4 +112,13 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     await restartDialing(hub.mqtts);
     await waitFor(async () => ((await device()).available === true ? true : undefined), 'online again on the hub', 60_000);
   }, 180_000);
+
+  it("the plug's password, sniffed or read from its flash, no longer opens cleartext MQTT (tls_required)", async () => {
+    const password = readFileSync(join(stateDir(), 'mq_pass'), 'utf8');
+    const err = await connectMqtt(hub.mqtt, { clientId: `${P.id}-probe`, username: P.id, password }).then(
+      (c) => (c.end(true), undefined),
+      (e: { code?: number }) => e,
+    );
+    expect(err?.code).toBe(5);
+  });
 });
