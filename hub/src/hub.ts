@@ -373,6 +373,10 @@ export class Hub {
             version: HUB_VERSION,
             startedAt: this.startedAt,
             partsHealth: () => this.partsHealth(),
+            https: () => {
+              const port = this.ports().https;
+              return this.certificate && port ? { port, sha256: this.certificate.sha256 } : undefined;
+            },
           });
           await this.api.listen({ host: config.http.host, port: config.http.port });
           // The same app over TLS with the hub's certificate; none without one (logged above).

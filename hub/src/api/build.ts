@@ -6,6 +6,7 @@ import { installAccess } from './access.ts';
 import type { ApiDeps } from './deps.ts';
 import { installErrorHandling } from './errors.ts';
 import { installHostCheck } from './host-check.ts';
+import { installHttpsPolicy } from './https-policy.ts';
 import { installRemote } from './remote.ts';
 import { ApiMetrics } from './metrics.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -62,6 +63,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installRemote(app, deps.remote, () => deps.clock.now());
   // After it (a tunnelled request is the hub's own), before anything answers: DNS rebinding.
   installHostCheck(app, deps.config.http.allowedHosts);
+  // After it (a redirect names only the hub's own names): http.strict sends plain http to https.
+  installHttpsPolicy(app, { strict: deps.config.http.strict, httpsPort: () => deps.https?.()?.port ?? 0, setupRequired: () => deps.auth.setupRequired(), log: deps.log });
   // Before any route and before @fastify/websocket, so every route passes the one access check.
   installAccess(app, deps.auth);
 

@@ -188,6 +188,8 @@ export interface ApiDeps {
   version: string;
   /** When the hub started, in the clock's milliseconds. */
   startedAt: number;
+  /** The HTTPS listener's port and certificate fingerprint, or undefined without one (tls/https-listener.ts). */
+  https?: () => { port: number; sha256: string } | undefined;
   partsHealth: () => Record<string, PartHealth>;
   /** The built web UI; defaults to the repository's `ui/dist`. */
   uiDir?: string;

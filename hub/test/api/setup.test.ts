@@ -10,7 +10,7 @@ describe('first run', () => {
   it('answers health without a token, and says setup is needed', async () => {
     const res = await h.call('GET', '/api/v1/health');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ok', version: '9.9.9-test', uptimeS: 0, parts: { store: 'ok', broker: 'ok', devices: 'ok' }, setupRequired: true });
+    expect(res.json()).toEqual({ status: 'ok', version: '9.9.9-test', uptimeS: 0, parts: { store: 'ok', broker: 'ok', devices: 'ok' }, setupRequired: true, https: null });
     h.clock.advance(61_500);
     expect(res.json().uptimeS).toBe(0);
     expect((await h.call('GET', '/api/v1/health')).json().uptimeS).toBe(61);

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -137,5 +138,81 @@ describe('the web UI and API over HTTPS', () => {
     expect(await hub.stop()).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await closed).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * `http.strict` (issue 17): plain http answers first contact only (the setup page and API before
+ * any account exists, health); afterwards GETs are sent to https and anything that could carry a
+ * password is refused with `https_required`. HSTS only on https answers.
+ */
+describe('http.strict', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let hub: HubProcess;
+  let pem: string;
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    const config = join(tmp.dir, 'hearth.json');
+    writeFileSync(config, JSON.stringify({ http: { strict: true } }));
+    hub = await startHub(join(tmp.dir, 'data'), ['--config', config]);
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    tmp?.cleanup();
+  });
+
+  it('before any account, plain http serves the setup page, health with the fingerprint, and setup', async () => {
+    const health = await api(hub.baseUrl, 'GET', '/api/v1/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ setupRequired: true, https: { port: hub.https, sha256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/) } });
+    const page = await fetch(`${hub.baseUrl}/`, { redirect: 'manual' });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+    await setupOwner(hub, 'owner', PASSWORD);
+    // The fingerprint the setup screen showed is the certificate the HTTPS port presents.
+    const { X509Certificate } = await import('node:crypto');
+    const presented = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: hub.https, rejectUnauthorized: false }, () => {
+        resolve(new X509Certificate(socket.getPeerX509Certificate()!.raw).toString());
+        socket.end();
+      });
+      socket.once('error', reject);
+    });
+    pem = presented;
+    expect(new X509Certificate(pem).fingerprint256).toBe(health.body.https.sha256);
+  });
+
+  it('after setup, plain http refuses a login with https_required and redirects GETs; health still answers', async () => {
+    const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+    expect([login.status, login.body.error.code]).toEqual([403, 'https_required']);
+    for (const path of ['/', '/api/v1/me', '/api/v1/devices?room=x']) {
+      const res = await fetch(`${hub.baseUrl}${path}`, { redirect: 'manual' });
+      expect(res.status).toBe(308);
+      expect(res.headers.get('location')).toBe(`https://127.0.0.1:${hub.https}${path}`);
+      expect(res.headers.get('strict-transport-security')).toBeNull();
+    }
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/health')).status).toBe(200);
+    // Setup once done is a plain-http POST like any other: refused before it is looked at.
+    const setup = await api(hub.baseUrl, 'POST', '/api/v1/setup', { body: { username: 'x', password: PASSWORD } });
+    expect([setup.status, setup.body.error.code]).toEqual([403, 'https_required']);
+  });
+
+  it('over https the same login works, with Strict-Transport-Security; the events WebSocket opens over wss only', async () => {
+    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+    expect(login.status).toBe(200);
+    expect(login.headers['strict-transport-security']).toBe('max-age=15552000');
+    const token = login.body.accessToken as string;
+    const ws = new WebSocket(`wss://127.0.0.1:${hub.https}/api/v1/events`, [`bearer.${token}`], { ca: pem });
+    expect(JSON.parse(await messageWith(ws, 'ready'))).toEqual({ type: 'ready', role: 'owner' });
+    ws.close();
+    const plain = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/events`, [`bearer.${token}`]);
+    const outcome = await new Promise<string>((resolve) => {
+      plain.once('open', () => resolve('open'));
+      plain.once('unexpected-response', (_req, res) => resolve(`status ${res.statusCode}`));
+      plain.once('error', (err) => resolve(err.message));
+    });
+    plain.terminate();
+    expect(outcome).toBe('status 308');
   });
 });

@@ -54,4 +54,6 @@ export interface Health {
   parts: Record<string, string>;
   /** True until the first owner exists; the UI shows its setup form then. */
   setupRequired: boolean;
+  /** The HTTPS port and its certificate's SHA-256 fingerprint (`AB:CD:…`), or null without one. */
+  https: { port: number; sha256: string } | null;
 }

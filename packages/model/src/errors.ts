@@ -42,6 +42,9 @@ export const ERROR_STATUS = {
   // A request addressed to a name that is not the hub's (hub/src/api/host-check.ts): DNS
   // rebinding, or a name missing from http.allowedHosts. 421 Misdirected Request.
   host_not_allowed: 421,
+  // http.strict (hub/src/api/https-policy.ts): a non-GET request on plain http once the home is
+  // set up; refused rather than redirected, so a client learns to stop sending passwords in clear.
+  https_required: 403,
   username_taken: 409,
   // User management (hub/src/auth/user-admin.ts): the hub keeps an owner; nobody removes or
   // re-roles themselves.
@@ -252,6 +255,7 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   driver_not_found: null,
   device_unavailable: 'The device is offline. Check that it has power and Wi-Fi.',
   not_ready: 'That part of the hub is not running.',
+  https_required: 'This hub takes this only over its secure (https) address. Open the hub at its https address and try again.',
   tls_unavailable: 'Encrypted MQTT is off on this hub: it could not make its certificate. The hub log says why.',
   device_timeout: 'The device did not answer in time. It may be out of Wi-Fi range or busy; try again.',
   device_rejected: 'The device refused the command.',

@@ -8,6 +8,12 @@ export const Health = Type.Object({
   parts: Type.Record(Type.String(), Type.String()),
   /** True until the first owner exists; the UI shows its setup form then. */
   setupRequired: Type.Boolean(),
+  /**
+   * The HTTPS port and the SHA-256 fingerprint of its certificate (null without one): the setup
+   * screen shows it so the owner can check it when the browser asks about the certificate.
+   * Nothing secret: every TLS handshake hands out the certificate.
+   */
+  https: Type.Union([Type.Object({ port: Type.Integer(), sha256: Type.String() }), Type.Null()]),
 });
 
 const ZIGBEE_HEALTH: Record<string, string> = { running: 'ok', starting: 'starting', failed: 'failed', stopped: 'stopped' };
@@ -27,6 +33,7 @@ export const healthRoutes: ApiPlugin = async (app, { deps }) => {
       uptimeS: Math.max(0, Math.floor((deps.clock.now() - deps.startedAt) / 1000)),
       parts,
       setupRequired: deps.auth.setupRequired(),
+      https: deps.https?.() ?? null,
     } as const;
   });
 };
