@@ -30,8 +30,8 @@ describe('update helper: A → B with real hubs', () => {
   let device: { id: string; password: string };
   let client: MqttClient | undefined;
   const hub = () => ({ baseUrl: `http://127.0.0.1:${httpPort}`, dataDir: data });
-  const helper = (extra: { healthTimeoutS?: number; crashAt?: string } = {}) =>
-    runHelperProcess({ dataDir: data, stateDir: state, root, keysFile, hubArgs, healthTimeoutS: extra.healthTimeoutS ?? 90, ...(extra.crashAt ? { crashAt: extra.crashAt } : {}) });
+  const helper = (extra: { healthTimeoutS?: number; devicesTimeoutS?: number; crashAt?: string } = {}) =>
+    runHelperProcess({ dataDir: data, stateDir: state, root, keysFile, hubArgs, healthTimeoutS: extra.healthTimeoutS ?? 90, devicesTimeoutS: extra.devicesTimeoutS ?? 60, ...(extra.crashAt ? { crashAt: extra.crashAt } : {}) });
   const current = () => readlinkSync(join(root, 'current'));
   const hubPid = () => Number(readFileSync(join(data, 'hub.pid'), 'utf8').trim());
   const login = async () => (await api(hub().baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).status;
@@ -171,4 +171,37 @@ describe('update helper: A → B with real hubs', () => {
       expect(await login()).toBe(200);
     }
   }, 900_000);
+
+  it('a kill -9 at each step of a rollback: the next run finishes the rollback to A, data intact', async () => {
+    for (const [i, point] of ['rollback_stop', 'rollback_restore', 'rollback_install', 'rollback_start', 'rollback_health'].entries()) {
+      const from = (await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version as string;
+      spoolRequest(data, debs['1.2.0']!, await release(debs['1.2.0']!, '1.2.0', key.privatePem), { id: `u-rbkill-${i}`, version: '1.2.0', from, confirmDowngrade: true });
+      const killed = await helper({ healthTimeoutS: 20, crashAt: point });
+      expect([point, killed.signal]).toEqual([point, 'SIGKILL']);
+      expect(existsSync(join(root, 'current', 'bin', 'hearth-hub')), point).toBe(true);
+      const resumed = await helper();
+      expect([point, resumed.code, readStatus(data).state, readStatus(data).error?.code], resumed.output).toEqual([point, 1, 'rolled_back', 'update_unhealthy']);
+      expect(current()).toBe(`versions/${from}`);
+      expect((await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version).toBe(from);
+      const db = new Database(join(data, 'hearth.db'), { readonly: true });
+      expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'b_was_here'").pluck().get()).toBe(0);
+      expect(db.prepare('SELECT username FROM users').pluck().all()).toEqual(['owner']);
+      db.close();
+    }
+  }, 900_000);
+
+  it('rolls back when a device that was online does not come back to B in time', async () => {
+    const from = (await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version as string;
+    const to = from === '1.1.0' ? '1.3.0' : '1.1.0';
+    // The device loses power as the hub stops: it does not reconnect.
+    client!.options.reconnectPeriod = 0;
+    spoolRequest(data, debs[to]!, await release(debs[to]!, to, key.privatePem), { id: 'u-devices', version: to, from, confirmDowngrade: true });
+    const run = await helper({ devicesTimeoutS: 8 });
+    expect(run.code, run.output).toBe(1);
+    const status = readStatus(data);
+    expect([status.state, status.error?.code, status.missingDevices]).toEqual(['rolled_back', 'update_devices_missing', [device.id]]);
+    expect(status.steps.map((s) => s.step)).toContain('rollback_health');
+    expect(current()).toBe(`versions/${from}`);
+    expect((await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version).toBe(from);
+  }, 300_000);
 });

@@ -129,7 +129,9 @@ export async function runHelper(o: HelperOptions): Promise<UpdateStatus | undefi
           if (unhealthy) throw new HubError('update_unhealthy', `version ${version} did not come up healthy within ${Math.round(o.healthTimeoutMs / 1000)} s: ${unhealthy}`, { version });
           const missing = await waitDevicesBack(o.dataDir, s.onlineBefore ?? [], o.devicesTimeoutMs);
           s.missingDevices = missing;
-          if (missing.length > 0) throw new HubError('update_devices_missing', `${missing.length} of ${s.onlineBefore?.length} devices did not come back within ${Math.round(o.devicesTimeoutMs / 1000)} s`, { missing });
+          // Devices missing after a rollback are reported, not a reason to fail it: the old
+          // version is the one to be on either way.
+          if (missing.length > 0 && step === 'health') throw new HubError('update_devices_missing', `${missing.length} of ${s.onlineBefore?.length} devices did not come back within ${Math.round(o.devicesTimeoutMs / 1000)} s`, { missing });
           break;
         }
         case 'rollback_restore':
