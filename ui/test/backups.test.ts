@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,34 @@ describe('Settings → Backups', () => {
     const saved = readFileSync((await download.path())!);
     expect(saved.subarray(0, 8).toString()).toBe('HEARTHBK');
     expect(saved.equals(readFileSync(join(home.dataDir, 'backups', files[0]!)))).toBe(true);
+  }, 120_000);
+
+  it('the owner schedules nightly backups, makes one now, and sees what went wrong as an alert', async () => {
+    const { page } = owner;
+    await page.goto(`${home.hub.baseUrl}/#/settings`);
+    const schedule = page.locator('form', { has: page.getByRole('heading', { name: 'Backup schedule' }) });
+    await schedule.getByText('Scheduled backups are off.').waitFor();
+    await schedule.getByLabel('Back up every night').check();
+    await schedule.getByLabel('Time').fill('02:30');
+    await schedule.getByLabel('Backups to keep').fill('3');
+    await schedule.getByRole('button', { name: 'Save schedule' }).click();
+    await schedule.getByText('A passphrase needs at least 8 characters.').waitFor();
+    await schedule.getByLabel('Schedule passphrase', { exact: true }).fill(PASSPHRASE);
+    await schedule.getByLabel('Repeat the schedule passphrase').fill(PASSPHRASE);
+    await schedule.getByRole('button', { name: 'Save schedule' }).click();
+    await schedule.getByText(/^Every night at 02:30 .*keeping the last 3\./).waitFor();
+    expect(readFileSync(join(home.dataDir, 'backup-schedule.key'), 'utf8')).not.toContain(PASSPHRASE);
+
+    await schedule.getByRole('button', { name: 'Back up now' }).click();
+    await schedule.getByRole('status').filter({ hasText: 'Backup made and checked' }).waitFor({ timeout: 60_000 });
+    await schedule.getByText(/Last good backup: /).waitFor();
+    expect(readdirSync(join(home.dataDir, 'backups', 'scheduled')).filter((n) => n.endsWith('.hbk'))).toHaveLength(1);
+
+    // The schedule's key is gone (as on a restored hub): the next run fails, and the page says why.
+    rmSync(join(home.dataDir, 'backup-schedule.key'));
+    await schedule.getByRole('button', { name: 'Back up now' }).click();
+    await schedule.getByRole('alert').filter({ hasText: 'The backup schedule has no passphrase on this hub.' }).waitFor({ timeout: 60_000 });
+    await screenshots(page, 'settings-backup-schedule');
   }, 120_000);
 
   it("an admin's Settings has no Backups card", async () => {

@@ -82,7 +82,7 @@ export function Backups() {
       <p class="muted">
         A backup holds the whole home (people, devices, rules, history, the hub's keys and the Zigbee network; not camera recordings),
         encrypted with a passphrase you choose. Keep the passphrase safe: without it nobody can open the backup, not even you.
-        Restore it on a new hub with <code>hearth-admin restore</code>; plugs keep working without pairing again.
+        Restore it on a new hub from its first screen (“Restore from a backup”) or with <code>hearth-admin restore</code>; plugs keep working without pairing again.
       </p>
       <Field label="Passphrase" id="backup-passphrase" error={errors.passphrase} hint="At least 8 characters; a few unrelated words are good.">
         <input id="backup-passphrase" type="password" autoComplete="new-password" value={values.passphrase} onInput={(e) => setValues({ ...values, passphrase: (e.currentTarget as HTMLInputElement).value })} {...invalid('passphrase', 'backup-passphrase')} />

@@ -10,6 +10,7 @@ import { RemoteAccess } from '../remote/remote-access.tsx';
 import { People } from '../components/people/people.tsx';
 import { OwnPassword } from '../components/own-password.tsx';
 import { Backups } from '../components/backups.tsx';
+import { BackupSchedule } from '../components/backup-schedule.tsx';
 import { HubUpdate } from '../components/hub-update.tsx';
 import { Handover } from '../components/handover.tsx';
 import { TwoStep } from '../components/two-step.tsx';
@@ -50,6 +51,7 @@ export function Settings() {
           {manages && <PlugFirmware />}
           {manages && <FlashPlug />}
           {me.role === 'owner' && <Backups />}
+          {me.role === 'owner' && <BackupSchedule />}
           {me.role === 'owner' && <HubUpdate />}
           {member && <Storage history={manages} />}
           <RemoteAccess />
