@@ -6,6 +6,7 @@
  * come from test/helpers/wal-frames.ts. Run: node --expose-gc bench/lib/experiments/history-hour.ts [plugs] [hours] [wal_autocheckpoint]
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { EventBus } from '../../../hub/src/core/bus.ts';
 import { ManualClock } from '../../../hub/src/core/clock.ts';
 import { validateConfig } from '../../../hub/src/core/config.ts';
@@ -35,7 +36,7 @@ const wal = new WalFrames(join(tmp.dir, 'hearth.db-wal'));
 for (let i = 0; i < plugs; i++) for (const c of ['power', 'voltage', 'current', 'energy']) history.series.ensure(`plug-${i}`, c);
 store.db.pragma('wal_checkpoint(TRUNCATE)');
 wal.poll();
-const base = { bytes: wal.bytes, checkpoint: wal.checkpointBytes(), commits: wal.commits };
+const base = { bytes: wal.bytes, checkpoint: wal.checkpointBytes(), commits: wal.commits, byPage: new Map(wal.framesByPage) };
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 gc();
 const heap0 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
@@ -62,12 +63,29 @@ wal.poll();
 const perDay = (b: number) => Math.round((b / hours) * 24 / 1e5) / 10;
 const blockBytes = (store.db.prepare('SELECT coalesce(sum(bytes),0) AS b FROM history_blocks WHERE tier = 0').get() as { b: number }).b;
 const blockSamples = (store.db.prepare('SELECT coalesce(sum(count),0) AS n FROM history_blocks WHERE tier = 0').get() as { n: number }).n;
+// WAL frames by table (pages mapped at the end, through dbstat).
+const owners = new Map<number, string>();
+{
+  const db = new Database(join(tmp.dir, 'hearth.db'), { readonly: true });
+  for (const r of db.prepare('SELECT name, pageno FROM dbstat').all() as { name: string; pageno: number }[]) owners.set(r.pageno, r.name);
+  db.close();
+}
+const byTable: Record<string, number> = {};
+let frames = 0;
+for (const [page, n] of wal.framesByPage) {
+  const d = n - (base.byPage.get(page) ?? 0);
+  if (d <= 0) continue;
+  frames += d;
+  const t = owners.get(page) ?? (page === 1 ? 'header' : 'free');
+  byTable[t] = (byTable[t] ?? 0) + d;
+}
 console.log(JSON.stringify({
   plugs, hours, checkpoint,
   walMbPerDay: perDay(wal.bytes - base.bytes), checkpointMbPerDay: perDay(wal.checkpointBytes() - base.checkpoint),
   commitsPerMin: Math.round((wal.commits - base.commits) / hours / 60 * 10) / 10,
   rawBlockBytesPerSample: Math.round(blockBytes / Math.max(1, blockSamples) * 100) / 100,
   tailBytesMax: rssMax, tailBytesPerPlugHour: Math.round(rssMax / plugs),
+  walPctByTable: Object.fromEntries(Object.entries(byTable).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((v / frames) * 1000) / 10])),
   heapAddedMb: (gc(), Math.round((process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - heap0) / 1e5) / 10),
 }));
 await history.stop();
