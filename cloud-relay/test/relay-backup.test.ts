@@ -123,7 +123,7 @@ describe('relay: off-site backups on Redis', () => {
   }, 120_000);
 });
 
-describe('relay: off-site backup refusals (one node, its own store)', () => {
+describe('relay: off-site backups on one node without Redis (SQLite)', () => {
   let tmp: ReturnType<typeof tempDir>;
   let hub: HubProcess | undefined;
   const relays: RelayProcess[] = [];
@@ -153,5 +153,23 @@ describe('relay: off-site backup refusals (one node, its own store)', () => {
       await hub.stop();
       hub = undefined;
     }
+  }, 180_000);
+
+  it('a single node without Redis (SQLite) stores and hands back the same file', async () => {
+    const relay = await startRelay(['--data', join(tmp.dir, 'relay-c')]);
+    relays.push(relay);
+    hub = await startHub(join(tmp.dir, 'hub'), ['--relay', relay.url]);
+    const token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } })).body.accessToken;
+    await waitFor(async () => (hub!.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
+    const keys = join(tmp.dir, 'phone.json');
+    const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys]);
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    const run = await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token });
+    expect(run.status, JSON.stringify(run.body)).toBe(201);
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token })).body).toMatchObject({ lastOffsite: run.body.id, lastError: null });
+    const out = join(tmp.dir, 'from-sqlite.hbk');
+    const got = await remote(['backup-get', '--keys', keys, '--id', run.body.id, '--out', out]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(join(hub.dataDir, 'backups', 'scheduled', `${run.body.id}.hbk`)))).toBe(true);
   }, 180_000);
 });
