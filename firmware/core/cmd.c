@@ -56,9 +56,15 @@ cmd_result cmd_verify(const char *id, const uint8_t hub_pk[32], uint64_t last_co
     }
     if (!json_get_u64(&d, tt, CMD_MAX_INT, &out->t)) return CMD_MALFORMED;
     if (!json_get_str(&d, tcap, out->cap, sizeof out->cap)) return CMD_MALFORMED;
-    /* The relay (a boolean), and starting a firmware update (an object, checked by ota.c). */
+    /* The relay (a boolean), moving to TLS (a port) and starting a firmware update (an object,
+     * checked by ota.c). */
     if (strcmp(out->cap, "switch") == 0) {
         if (!json_get_bool(&d, tv, &out->value)) return CMD_MALFORMED;
+    } else if (strcmp(out->cap, "mqtts") == 0) {
+        /* Move to MQTT over TLS (docs/plug-protocol.md "MQTT over TLS"): v is the TLS port. */
+        uint64_t port;
+        if (!json_get_u64(&d, tv, 65535, &port) || port == 0) return CMD_MALFORMED;
+        out->port = (uint16_t)port;
     } else if (strcmp(out->cap, "ota_begin") != 0 || tv < 0 || toks[tv].type != JT_OBJ) {
         return CMD_MALFORMED;
     }

@@ -6,7 +6,8 @@
  * hub's key ("bad_signature"), its counter is above the last accepted one ("replay"), and its
  * time is within 30 s of the plug's clock ("stale"). The signature is checked before the
  * counter so that an unsigned message can never tell anything about the counter state.
- * Capabilities: "switch" (v a boolean) and "ota_begin" (v an object, read by ota.h).
+ * Capabilities: "switch" (v a boolean), "mqtts" (v the hub's TLS port: move there) and
+ * "ota_begin" (v an object, read by ota.h).
  */
 #ifndef HEARTH_CMD_H
 #define HEARTH_CMD_H
@@ -26,6 +27,7 @@ typedef struct {
     uint64_t t;
     char cap[16];
     bool value;          /* cap "switch" */
+    uint16_t port;       /* cap "mqtts": the hub's MQTT-over-TLS port */
     const char *v_raw;   /* the value's raw JSON text inside the payload (cap "ota_begin": an object) */
     size_t v_len;
 } cmd_t;

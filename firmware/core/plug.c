@@ -280,6 +280,25 @@ void plug_mqtt_disconnected(plug_t *p)
 
 /* ---- commands ---- */
 
+/* The hub's signed "mqtts" command: from now on only its TLS port, with the PSK. Stored first,
+ * then the cleartext connection is dropped and the TLS one made at once; the retained `online`
+ * stays, so the hub sees no gap. Already there: nothing to do. */
+static void move_to_tls(plug_t *p, uint16_t port)
+{
+    if (p->creds.tls_port == port) return;
+    if (!kv_set_u64(K_TLS_PORT, port)) {
+        notify("{\"event\":\"store_failed\",\"key\":\"mq_tls_port\"}");
+        return;
+    }
+    p->creds.tls_port = port;
+    if (p->state == PLUG_CONNECTING || p->state == PLUG_ONLINE) hal_mqtt_disconnect();
+    mqtt_rx_reset(&p->rx);
+    p->state = PLUG_CLAIMED;
+    p->backoff_ms = PLUG_BACKOFF_MIN_MS;
+    p->next_attempt_ms = hal_millis();
+    notify("{\"event\":\"moved_to_tls\"}");
+}
+
 /* `<head>"reason":"...","counter":N}`: the same fields for the published event and the note. */
 static bool rejection_json(buf_t *b, const char *head, cmd_result r, uint64_t counter)
 {
@@ -339,6 +358,14 @@ void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t
         buf_str(&n, ",\"cap\":\"ota_begin\"}");
         if (buf_ok(&n)) notify(note);
         plug_ota_begin(p, c.v_raw, c.v_len);
+        return;
+    }
+    if (strcmp(c.cap, "mqtts") == 0) {
+        buf_str(&n, ",\"cap\":\"mqtts\",\"port\":");
+        buf_u64(&n, c.port);
+        buf_char(&n, '}');
+        if (buf_ok(&n)) notify(note);
+        move_to_tls(p, c.port);
         return;
     }
     buf_str(&n, ",\"switch\":");

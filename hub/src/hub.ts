@@ -213,7 +213,7 @@ export class Hub {
           const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) =>
             recordAudit(this.store, bus, { actor, action, target, details, at: clock.now() });
           const updates = new PlugUpdates({ firmware: new FirmwareStore(config.dataDir, config.plugs.firmwareKeys), clock, timeoutMs: config.plugs.updateTimeoutS * 1000 });
-          const plugDriver = new PlugDriver({ broker: this.broker, signKey, clock, audit, updates, onUpdate: (e) => bus.emit('plug.update', e) });
+          const plugDriver = new PlugDriver({ broker: this.broker, signKey, clock, audit, updates, onUpdate: (e) => bus.emit('plug.update', e), mqttsPort: () => this.broker.tlsPort });
           this.registry.registerDriver(plugDriver);
           this.plugs = new PlugService({
             directory: this.plugDirectory,

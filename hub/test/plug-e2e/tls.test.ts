@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as connectTcp, type AddressInfo, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
@@ -121,4 +121,33 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     );
     expect(err?.code).toBe(5);
   });
+
+  it('a plug still on cleartext (paired before TLS) is moved by a signed command, without re-pairing', async () => {
+    // Make this plug one paired before TLS: the hub forgets it ever came in with its PSK, the
+    // plug forgets the TLS port (its firmware has the TLS code, its stored config predates it).
+    await sim?.stop();
+    sim = undefined;
+    const { http, mqtt, mqtts } = hub;
+    expect(await hub.stop()).toBe(0);
+    const store = Store.open(join(tmp.dir, 'hub'));
+    store.db.prepare('UPDATE mqtt_credentials SET tls_only = 0 WHERE username = ?').run(P.id);
+    store.close();
+    rmSync(join(stateDir(), 'mq_tls_port'));
+    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--mqtts-port', String(mqtts)]);
+    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    const password = readFileSync(join(stateDir(), 'mq_pass'), 'utf8');
+    // The old password works in clear until the move.
+    (await connectMqtt(hub.mqtt, { clientId: P.id, username: P.id, password })).end(true);
+    sim = await startSim({ ...P, stateDir: stateDir(), loadWatts: 1234 });
+    const s = sim;
+    await waitFor(() => (s.lines.some((l) => l.event === 'moved_to_tls') ? true : undefined), 'the plug to take the signed mqtts command', 60_000);
+    expect(readFileSync(join(stateDir(), 'mq_tls_port'), 'utf8')).toBe(String(hub.mqtts));
+    await waitFor(async () => {
+      const refused = await connectMqtt(hub.mqtt, { clientId: `${P.id}-probe`, username: P.id, password }).then((c) => (c.end(true), undefined), (e: { code?: number }) => e);
+      return refused?.code === 5 ? true : undefined;
+    }, 'cleartext refused once the plug is on TLS', 60_000);
+    await waitFor(async () => ((await device()).available === true ? true : undefined), 'online on TLS', 60_000);
+    const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${P.id}/commands`, { token, body: { capability: 'switch', value: false } });
+    expect([res.status, res.body.state.switch]).toEqual([200, false]);
+  }, 180_000);
 });

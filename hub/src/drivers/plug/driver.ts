@@ -12,7 +12,7 @@ export interface PlugBroker {
   publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1 | 2; retain?: boolean }): Promise<void>;
   subscribe(owner: string, filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
   unsubscribeOwner(owner: string): void;
-  credentials: { revokeDevice(deviceId: string): void };
+  credentials: { revokeDevice(deviceId: string): void; requiresTls?(deviceId: string): boolean };
 }
 
 export interface PlugDriverDeps {
@@ -25,6 +25,8 @@ export interface PlugDriverDeps {
   updates?: PlugUpdates;
   /** Where update progress goes (the bus's `plug.update`). */
   onUpdate?(event: PlugUpdateEvent): void;
+  /** The broker's TLS port (0: none): plugs still on cleartext are told to move there. */
+  mqttsPort?(): number;
 }
 
 const OWNER = 'driver:plug';
@@ -34,6 +36,8 @@ const TELEMETRY = ['power', 'voltage', 'current', 'energy'] as const;
 const RECENT_COMMANDS = 32;
 /** A plug asks for the time on connecting, hourly, and at most every 5 s after a stale command. */
 const TIME_ANSWER_GAP_MS = 1000;
+/** The move-to-TLS command goes at most this often per plug (it is re-sent after a time answer). */
+const MOVE_GAP_MS = 10_000;
 
 /**
  * Hearth plugs (docs/plug-protocol.md): every command is signed with the hub's Ed25519 key over
@@ -48,6 +52,7 @@ export class PlugDriver implements Driver {
   readonly #pairing = new Set<string>();
   readonly #recent = new Map<string, number[]>();
   readonly #lastTimeAnswer = new Map<string, number>();
+  readonly #lastMove = new Map<string, number>();
   readonly #sign: Signer;
   #ctx: DriverContext | undefined;
   #ignored = 0;
@@ -126,6 +131,7 @@ export class PlugDriver implements Driver {
     this.#deps.broker.credentials.revokeDevice(device.id);
     this.#recent.delete(device.id);
     this.#lastTimeAnswer.delete(device.id);
+    this.#lastMove.delete(device.id);
     this.#deps.updates?.forget(device.id);
   }
 
@@ -137,7 +143,7 @@ export class PlugDriver implements Driver {
   }
 
   /** Signs with the plug's next counter, stored (with `extra` config) before the command leaves. */
-  async #send(deviceId: string, capability: string, value: boolean | OtaBeginValue, extra?: (counter: number) => Record<string, unknown>): Promise<number> {
+  async #send(deviceId: string, capability: string, value: boolean | number | OtaBeginValue, extra?: (counter: number) => Record<string, unknown>): Promise<number> {
     const ctx = this.#ctx;
     const current = ctx?.device(deviceId);
     if (!ctx || !current) throw new HubError('not_ready', 'the plug driver is not running');
@@ -169,7 +175,8 @@ export class PlugDriver implements Driver {
       case 'status': {
         const text = payload.toString('utf8').trim();
         if (text === 'online' || text === 'offline') ctx.reportAvailability(deviceId, text === 'online');
-        else this.#ignore(deviceId, topic, 'status is neither online nor offline');
+        if (text === 'online') this.#moveToTls(deviceId);
+        if (text !== 'online' && text !== 'offline') this.#ignore(deviceId, topic, 'status is neither online nor offline');
         return;
       }
       case 'state': {
@@ -241,6 +248,30 @@ export class PlugDriver implements Driver {
     const answer = encodeTimeAnswer(this.#sign, deviceId, nonce, now);
     this.#deps.broker.publish(`hearth/${deviceId}/time`, answer, { qos: 0 }).catch((err: unknown) => {
       this.#ctx?.log.warn({ err, deviceId }, 'could not send the time to a plug');
+    });
+    // A plug without a clock refused the move as stale and asked for the time: now it has it.
+    this.#moveToTls(deviceId);
+  }
+
+  /**
+   * A plug paired before the hub had TLS, or by a hub without it, connects in clear: the signed
+   * `mqtts` command (docs/plug-protocol.md "MQTT over TLS") tells it the TLS port; it stores it
+   * and reconnects there with the PSK of the password it already has, and the broker refuses
+   * its password on cleartext from that connection on. A plug that came in with its PSK has
+   * moved (`requiresTls`) and is left alone. Sent on its `online` and after a time answer (a
+   * plug without a clock refuses it as stale and asks), at most every MOVE_GAP_MS.
+   */
+  #moveToTls(deviceId: string): void {
+    const port = this.#deps.mqttsPort?.() ?? 0;
+    const requiresTls = this.#deps.broker.credentials.requiresTls;
+    if (port <= 0 || !requiresTls || requiresTls.call(this.#deps.broker.credentials, deviceId)) return;
+    const now = this.#deps.clock.now();
+    const last = this.#lastMove.get(deviceId);
+    if (last !== undefined && now - last >= 0 && now - last < MOVE_GAP_MS) return;
+    this.#lastMove.set(deviceId, now);
+    this.#ctx?.log.info({ deviceId, port }, 'plug on cleartext MQTT: telling it to move to TLS');
+    this.#send(deviceId, 'mqtts', port).catch((err: unknown) => {
+      this.#ctx?.log.warn({ err, deviceId }, 'could not tell a plug to move to TLS');
     });
   }
 
