@@ -25,6 +25,8 @@ export function App() {
   const [gate, setGate] = useState<Gate>('checking');
   // On the relay's origin the device is someone's: their name is filled in at login.
   const [username, setUsername] = useState('');
+  // The hub's HTTPS port and certificate fingerprint, shown on the first-run screen.
+  const [https, setHttps] = useState<Health['https']>(null);
 
   const check = async () => {
     if (onRelayOrigin) {
@@ -35,6 +37,7 @@ export function App() {
     }
     try {
       const health = await publicApi<Health>('GET', '/health');
+      setHttps(health.https ?? null);
       if (health.setupRequired) return setGate('setup');
       setGate(hasSession() && (await ensureAccess()) ? 'in' : 'login');
     } catch {
@@ -68,7 +71,7 @@ export function App() {
   if (gate === 'checking') return <main class="welcome" aria-busy="true"><h1>Hearth</h1></main>;
   if (gate === 'unreachable') return <main class="welcome"><h1>Hearth</h1><Unreachable /></main>;
   // The owner invite is accepted only on the home network, so the relay's origin does not offer it.
-  if (gate !== 'in') return <Welcome setup={gate === 'setup'} username={username} ownerInvite={!onRelayOrigin} onDone={() => setGate('in')} />;
+  if (gate !== 'in') return <Welcome setup={gate === 'setup'} https={onRelayOrigin ? null : https} username={username} ownerInvite={!onRelayOrigin} onDone={() => setGate('in')} />;
   return <Shell />;
 }
 

@@ -28,25 +28,31 @@ describe('first run, login, session and reconnect', () => {
     await page.goto(home.hub.baseUrl);
     await page.getByRole('heading', { name: 'Create the owner account' }).waitFor();
     await screenshots(page, 'setup');
+    // The account form (the first-run screen also has the restore-from-backup form, with its own setup code).
+    const form = page.locator('form[aria-labelledby="welcome-title"]');
+    // The hub's https address and the fingerprint to compare when the browser asks about its certificate.
+    const health = await (await fetch(`${home.hub.baseUrl}/api/v1/health`)).json();
+    expect(await page.getByTestId('https-fingerprint').textContent()).toBe(health.https.sha256);
+    expect(await page.getByTestId('https-address').getAttribute('href')).toBe(`https://127.0.0.1:${home.hub.https}/`);
 
-    await page.getByLabel('Username').fill(OWNER.username);
-    await page.getByLabel('Password', { exact: true }).fill(OWNER.password);
-    await page.getByLabel('Repeat password').fill(OWNER.password);
+    await form.getByLabel('Username').fill(OWNER.username);
+    await form.getByLabel('Password', { exact: true }).fill(OWNER.password);
+    await form.getByLabel('Repeat password').fill(OWNER.password);
     // The page says where the code is; a wrong one is refused in plain words.
     await expect(page.locator('#setup-code-hint').textContent()).resolves.toContain('hearth-admin setup-code');
-    await page.getByLabel('Setup code').fill('AAAA-BBBB-CCCC');
+    await form.getByLabel('Setup code').fill('AAAA-BBBB-CCCC');
     await page.getByRole('button', { name: 'Create account' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('setup code is not right');
 
-    await page.getByLabel('Setup code').fill(readSetupCode(home.dataDir));
-    await page.getByLabel('Password', { exact: true }).fill('short');
-    await page.getByLabel('Repeat password').fill('short');
+    await form.getByLabel('Setup code').fill(readSetupCode(home.dataDir));
+    await form.getByLabel('Password', { exact: true }).fill('short');
+    await form.getByLabel('Repeat password').fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
     // The hub refuses a 5-character password; the form says what the password needs.
     await expect(page.getByRole('alert').textContent()).resolves.toContain('at least 8 characters');
 
-    await page.getByLabel('Password', { exact: true }).fill(OWNER.password);
-    await page.getByLabel('Repeat password').fill(OWNER.password);
+    await form.getByLabel('Password', { exact: true }).fill(OWNER.password);
+    await form.getByLabel('Repeat password').fill(OWNER.password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Home' }).waitFor();
     await page.getByText('No devices yet').waitFor();

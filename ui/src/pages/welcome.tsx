@@ -15,7 +15,7 @@ import { FirstRunRestore } from './first-run-restore.tsx';
  * or one of the recovery codes, and logs in with both; a wrong password or code is then one
  * answer, `invalid_credentials`.
  */
-export function Welcome(props: { setup: boolean; username?: string; onDone: () => void; ownerInvite?: boolean }) {
+export function Welcome(props: { setup: boolean; username?: string; onDone: () => void; ownerInvite?: boolean; https?: { port: number; sha256: string } | null }) {
   const [username, setUsername] = useState(props.username ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
@@ -127,8 +127,29 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
         <button type="submit" class="primary" disabled={busy}>{props.setup ? 'Create account' : 'Log in'}</button>
       </form>
       {!props.setup && props.ownerInvite && <AcceptOwnerInvite onDone={props.onDone} />}
+      {props.setup && props.https && <SecureAddress {...props.https} />}
       {props.setup && <FirstRunRestore />}
     </main>
+  );
+}
+
+/**
+ * The hub's own https address and its certificate's fingerprint. No public authority can vouch
+ * for a hub on the home network, so the browser warns the first time; the fingerprint shown here
+ * (read over the connection the person chose to trust for setup) is what they compare with the
+ * browser's certificate details before accepting it.
+ */
+function SecureAddress(props: { port: number; sha256: string }) {
+  const secure = location.protocol === 'https:';
+  const address = `https://${location.hostname}:${props.port}/`;
+  return (
+    <section class="secure-address" aria-labelledby="secure-address-title" data-testid="https-fingerprint-card">
+      <h2 id="secure-address-title">Secure address</h2>
+      {secure
+        ? <p>You are on the hub's encrypted address. Its certificate should show this fingerprint (SHA-256):</p>
+        : <p>This hub also answers encrypted at <a href={address} data-testid="https-address">{address}</a>. Your browser will warn that it cannot check the hub's certificate: open the certificate details and continue only if they show this fingerprint (SHA-256):</p>}
+      <p><code class="fingerprint" data-testid="https-fingerprint" aria-label="SHA-256 fingerprint">{props.sha256}</code></p>
+    </section>
   );
 }
 
