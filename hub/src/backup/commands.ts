@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { toolEnv } from '../core/config.ts';
 import { PRIVATE_UMASK } from '../core/data-dir.ts';
 import { createBackup, backupFileName } from './create.ts';
-import { restoreBackup, type RestorePoint } from './restore.ts';
+import { restoreBackup } from './restore.ts';
 import { verifyBackup } from './verify.ts';
 
 /**
@@ -51,7 +51,7 @@ export async function restoreCommand(args: string[]): Promise<void> {
   if (!data || !v.file || !v['passphrase-file']) throw new UsageError('restore needs --data, --file and --passphrase-file');
   process.umask(PRIVATE_UMASK);
   const passphrase = readPassphrase(v['passphrase-file'] as string);
-  const done = await restoreBackup({ file: resolve(v.file as string), dataDir: resolve(data), passphrase, replace: v.replace === true, at: testPause() });
+  const done = await restoreBackup({ file: resolve(v.file as string), dataDir: resolve(data), passphrase, replace: v.replace === true });
   process.stdout.write(`${JSON.stringify({ restored: resolve(data), safetyCopy: done.safetyCopy, createdAt: done.manifest.createdAt, hubVersion: done.manifest.hubVersion, counts: done.manifest.counts, plugCountersMoved: done.plugsMoved })}\n`);
 }
 
@@ -66,18 +66,4 @@ export async function verifyCommand(args: string[]): Promise<void> {
   const passphrase = readPassphrase(v['passphrase-file'] as string);
   const m = await verifyBackup(resolve(v.file as string), passphrase, resolve((v.scratch as string | undefined) ?? join(tmpdir(), `hearth-verify-${process.getuid?.() ?? 0}`)));
   process.stdout.write(`${JSON.stringify({ ok: true, createdAt: m.createdAt, hubVersion: m.hubVersion, schemaVersion: m.schemaVersion, home: m.home, counts: m.counts, entries: m.entries.length })}\n`);
-}
-
-/**
- * For the crash tests only: `HEARTH_TEST_RESTORE_PAUSE=<point>` makes restore say so on stderr
- * and wait there forever, so a test can kill -9 it at exactly that step.
- */
-function testPause(): ((point: RestorePoint) => Promise<void>) | undefined {
-  const wanted = toolEnv().testRestorePause;
-  if (!wanted) return undefined;
-  return async (point) => {
-    if (point !== wanted) return;
-    process.stderr.write(`restore paused at ${point}\n`);
-    await new Promise(() => setInterval(() => {}, 1 << 30));
-  };
 }

@@ -457,10 +457,8 @@ export interface ToolEnv {
   dataDir: string | undefined;
   /** HEARTH_PLUG_IMAGE: the firmware image `flash-plug` writes when `--image` is not given. */
   plugImage: string | undefined;
-  /** HEARTH_TEST_RESTORE_PAUSE: crash tests only, the restore step to stop at (backup/commands.ts). */
-  testRestorePause: string | undefined;
 }
 
 export function toolEnv(env: NodeJS.ProcessEnv = process.env): ToolEnv {
-  return { dataDir: env.HEARTH_DATA, plugImage: env.HEARTH_PLUG_IMAGE, testRestorePause: env.HEARTH_TEST_RESTORE_PAUSE };
+  return { dataDir: env.HEARTH_DATA, plugImage: env.HEARTH_PLUG_IMAGE };
 }

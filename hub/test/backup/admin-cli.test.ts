@@ -44,9 +44,11 @@ function otherHome(): string {
   return dir;
 }
 
-/** Runs restore until it says it paused at `point`, then kills it with SIGKILL. */
+const pausedRestore = fileURLToPath(new URL('../helpers/restore-paused.ts', import.meta.url));
+
+/** Runs restore (as `hearth-admin restore --replace`) until it says it paused at `point`, then kills it with SIGKILL. */
 async function killRestoreAt(target: string, point: string): Promise<void> {
-  const child = spawn(process.execPath, [admin, 'restore', '--data', target, '--file', file, '--passphrase-file', pass, '--replace'], { env: { ...process.env, HEARTH_TEST_RESTORE_PAUSE: point }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [pausedRestore, target, file, pass, point], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
