@@ -45,6 +45,9 @@ export interface ServerReady {
   impl: 'hub' | 'aedes';
   pid: number;
   port: number;
+  /** With --tls: the TLS listener's port and the certificate it presents (PEM); else 0 and ''. */
+  tlsPort: number;
+  certPem: string;
   devices: ServerCredential[];
   integration: { username: string; password: string };
   setupMs: number;
@@ -52,6 +55,8 @@ export interface ServerReady {
 
 interface Running {
   port: number;
+  tlsPort?: number;
+  certPem?: string;
   devices: ServerCredential[];
   integration: { username: string; password: string };
   stop(): Promise<void>;
@@ -66,6 +71,8 @@ const { values } = parseArgs({
     'hub-src': { type: 'string' },
     /** The bench's temp dir for the store (it removes it even if this process is killed). */
     data: { type: 'string' },
+    /** `hub` only: MQTT over TLS too (the hub's certificate, plug PSKs), its port in `tlsPort`. */
+    tls: { type: 'boolean', default: false },
   },
 });
 
@@ -128,7 +135,9 @@ async function startHub(): Promise<Running> {
   for (const pragma of (process.env.HEARTH_BENCH_PRAGMAS ?? '').split(';').filter(Boolean)) store.db.pragma(pragma);
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
-  const config = validateConfig({ mqtt: { host: '127.0.0.1', port: 0 } }).mqtt;
+  const config = validateConfig({ mqtt: { host: '127.0.0.1', port: 0, tlsPort: 0 } }).mqtt;
+  const { loadHubCertificate } = (await import(src ? pathToFileURL(resolve(src, 'tls/hub-certificate.ts')).href : '../../hub/src/tls/hub-certificate.ts')) as typeof import('../../hub/src/tls/hub-certificate.ts');
+  const tls = values.tls ? loadHubCertificate(store.settings, 'localhost') : undefined;
   const now = systemClock.now();
   // Credentials of a device reference its row: register the devices as a pairing would.
   store.transaction(() => {
@@ -155,13 +164,15 @@ async function startHub(): Promise<Running> {
     publishRates: { device: unlimited, integration: unlimited, total: unlimited },
     ...(process.env.HEARTH_BENCH_BROKER_LIMITS ? (JSON.parse(process.env.HEARTH_BENCH_BROKER_LIMITS) as Record<string, unknown>) : {}),
   };
-  const broker = new Broker({ store, bus, log, clock: systemClock, config, limits: limits as never });
+  const broker = new Broker({ store, bus, log, clock: systemClock, config, limits: limits as never, ...(tls ? { tls: { keyPem: tls.keyPem, certPem: tls.certPem } } : {}) });
   await broker.start();
   const devices: ServerCredential[] = [];
   for (const id of deviceIds) devices.push({ id, ...(await broker.credentials.createDeviceCredential(id)) });
   const integration = await broker.credentials.createIntegrationUser({ username: String(values.integration), scope: 'readwrite', topics: ['#'] });
   return {
     port: broker.port,
+    tlsPort: broker.tlsPort,
+    certPem: tls?.certPem ?? '',
     devices,
     integration: { username: integration.username, password: integration.password },
     async stop() {
@@ -220,6 +231,8 @@ const ready: ServerReady = {
   impl,
   pid: process.pid,
   port: running.port,
+  tlsPort: running.tlsPort ?? 0,
+  certPem: running.certPem ?? '',
   devices: running.devices,
   integration: running.integration,
   setupMs: Math.round(performance.now() - t0),

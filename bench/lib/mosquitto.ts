@@ -26,11 +26,15 @@ export interface MosquittoOptions {
   maxQueuedMessages: number;
   /** `set_tcp_nodelay`: off by default in Mosquitto; the hub's listener sets noDelay. */
   noDelay: boolean;
+  /** A second listener, MQTT over TLS with this certificate and key (PEM files): `tlsPort`. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface RunningMosquitto {
   pid: number;
   port: number;
+  /** The TLS listener's port (with `tls`), else 0. */
+  tlsPort: number;
   version: string;
   devices: ServerCredential[];
   integration: { username: string; password: string };
@@ -88,6 +92,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<RunningMos
 
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
+    const tlsPort = opts.tls ? await freePort() : 0;
     const conf = join(dir, 'mosquitto.conf');
     writeFileSync(
       conf,
@@ -96,6 +101,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<RunningMos
         // and could not read this private temp dir.
         `user ${userInfo().username}`,
         `listener ${port} 127.0.0.1`,
+        ...(opts.tls ? [`listener ${tlsPort} 127.0.0.1`, `certfile ${opts.tls.certFile}`, `keyfile ${opts.tls.keyFile}`] : []),
         'allow_anonymous false',
         `password_file ${passwd}`,
         `acl_file ${join(dir, 'acl')}`,
@@ -116,7 +122,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<RunningMos
     const deadline = Date.now() + 5000;
     let up = false;
     while (Date.now() < deadline && child.exitCode === null) {
-      if (await portOpen(port)) {
+      if ((await portOpen(port)) && (!tlsPort || (await portOpen(tlsPort)))) {
         up = true;
         break;
       }
@@ -126,6 +132,7 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<RunningMos
       return {
         pid: child.pid!,
         port,
+        tlsPort,
         version,
         devices,
         integration,
