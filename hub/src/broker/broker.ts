@@ -26,7 +26,7 @@ import { PublishPath } from './publish-path.ts';
 import { SessionOwners } from './session-owners.ts';
 import { Sessions } from './sessions.ts';
 import { PublishIntake, type RouterQueue } from './transport/intake.ts';
-import { Connections, listenTcp, listenTls, pskIdentityOf } from './transport/listeners.ts';
+import { Connections, isCleartext, listenTcp, listenTls, pskIdentityOf } from './transport/listeners.ts';
 import { cacheMatches, type TopicMatcher } from './transport/router-cache.ts';
 import { flattenDelivery, type RouterDo } from './transport/router-trampoline.ts';
 
@@ -168,6 +168,8 @@ export class Broker {
       clientIdOwner: (clientId) => this.#sessions!.owner(clientId),
       isDeviceId: (clientId) => this.credentials.isDevice(clientId),
       pskIdentity: (client) => pskIdentityOf(client.conn),
+      cleartext: (client) => isCleartext(client.conn, client.req),
+      plainIntegrations: this.#deps.config.plainIntegrations,
       accepted: (client, principal) => this.#sessions!.accepted(client, principal),
       routeBeforeAck: (client, packet, done) => (this.#publishPath ? this.#publishPath.routeBeforeAck(client, packet, done) : done(null)),
     });

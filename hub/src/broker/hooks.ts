@@ -26,6 +26,10 @@ export interface HookContext {
   isDeviceId(clientId: string): boolean;
   /** The TLS PSK identity the client's connection authenticated with (a plug's id), if any. */
   pskIdentity(client: HearthClient): string | undefined;
+  /** True if the client's connection is readable on the network (plain TCP, or ws:// on plain http). */
+  cleartext(client: HearthClient): boolean;
+  /** `mqtt.plainIntegrations`: integration users may log in over cleartext. */
+  readonly plainIntegrations: boolean;
   /** A CONNECT passed authentication; aedes goes on to restore the session and send CONNACK. */
   accepted(client: HearthClient, principal: Principal): void;
   /**
@@ -80,6 +84,9 @@ export function createHooks(ctx: HookContext): Hooks {
     // A device seen on TLS with its PSK has moved: its password no longer opens cleartext
     // (plain TCP, WebSocket, or TLS without the PSK). 'tls_required' is the stable reason.
     if (principal.kind === 'device' && pskIdentity === undefined && ctx.credentials.requiresTls(principal.username)) return refuse(NOT_AUTHORIZED, 'tls_required');
+    // With mqtt.plainIntegrations off, an integration logs in only over TLS (8883 or wss://):
+    // the same stable reason. Its password already crossed in clear, but nothing else will.
+    if (principal.kind === 'integration' && !ctx.plainIntegrations && ctx.cleartext(client)) return refuse(NOT_AUTHORIZED, 'tls_required');
     // Client ids are not secret (a plug's id is its mDNS name), so whoever takes one could lock
     // its owner out: a device connects only as its own id, and that id is always its own (an
     // integration holding it loses it, see Sessions.accepted); integrations may not use a

@@ -53,6 +53,12 @@ export const ConfigSchema = Type.Object(
         port: Type.Intersect([Port], { default: 1883 }),
         /** MQTT over TLS with the hub's certificate (hub/src/tls/); 0 picks a free port. */
         tlsPort: Type.Intersect([Port], { default: 8883 }),
+        /**
+         * Integration users may log in over cleartext (1883, ws://…/mqtt). On by default, for new
+         * and existing homes alike: turning it off breaks every integration still on 1883, and
+         * the owner is the one who knows when they have all moved to 8883 (hub/src/tls/README.md).
+         */
+        plainIntegrations: Type.Boolean({ default: true }),
         /** Largest MQTT packet accepted; bigger ones close that connection only. */
         maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
         /** Messages queued in memory per connected client before it is treated as stuck. */

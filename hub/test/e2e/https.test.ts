@@ -216,3 +216,56 @@ describe('http.strict', () => {
     expect(outcome).toBe('status 308');
   });
 });
+
+/**
+ * `mqtt.plainIntegrations` off (issue 17): an integration user logs in only over TLS (8883, or
+ * wss://…/mqtt on the HTTPS port); on 1883 or ws:// it gets CONNACK 5 and the log says
+ * `tls_required`. Devices are not affected by this setting.
+ */
+describe('mqtt.plainIntegrations off', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let hub: HubProcess;
+  let pem: string;
+  let owner: string;
+  const user = { username: 'home-assistant', password: '' };
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    const config = join(tmp.dir, 'hearth.json');
+    writeFileSync(config, JSON.stringify({ mqtt: { plainIntegrations: false } }));
+    hub = await startHub(join(tmp.dir, 'data'), ['--config', config]);
+    owner = await setupOwner(hub, 'owner', PASSWORD);
+    pem = (await api(hub.baseUrl, 'GET', '/api/v1/broker/certificate', { token: owner })).body.pem;
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token: owner, body: { username: user.username, scope: 'readwrite', topics: ['lab/#'] } });
+    expect(created.status).toBe(201);
+    user.password = created.body.password;
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    tmp?.cleanup();
+  });
+
+  it('refuses an integration on 1883 and ws:// with tls_required; takes it on 8883 and wss://', async () => {
+    for (const options of [{ port: hub.mqtt }, { port: hub.http, protocol: 'ws' as const, path: '/mqtt' }]) {
+      const err = await connectMqtt(options.port, { ...options, username: user.username, password: user.password }).then(
+        (client) => { client.end(true); return undefined; },
+        (e: { code?: number }) => e,
+      );
+      expect(err?.code).toBe(5);
+    }
+    const refusals = hub.logs.filter((l) => l.msg === 'mqtt connect refused' && l.username === user.username);
+    expect(refusals.map((l) => l.reason)).toContain('tls_required');
+    for (const options of [{ port: hub.mqtts, protocol: 'mqtts' as const, servername: 'localhost' }, { port: hub.https, protocol: 'wss' as const, path: '/mqtt' }]) {
+      const client = await connectMqtt(options.port, { ...options, ca: pem, username: user.username, password: user.password });
+      await client.publishAsync('lab/x', 'encrypted', { qos: 1 });
+      client.end(true);
+    }
+  });
+
+  it('a device still connects on 1883 (plugs move by their own path)', async () => {
+    const made = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token: owner, body: { name: 'Lamp', driver: 'mqtt', capabilities: ['switch'] } });
+    expect(made.status).toBe(201);
+    const client = await connectMqtt(hub.mqtt, { clientId: made.body.device.id, username: made.body.device.id, password: made.body.mqtt.password });
+    client.end(true);
+  });
+});

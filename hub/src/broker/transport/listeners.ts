@@ -159,6 +159,16 @@ export const TLS_CIPHERS = [
   'ECDHE-PSK-CHACHA20-POLY1305',
 ].join(':');
 
+/**
+ * True when a client's bytes cross the network readable: plain TCP (1883), or a WebSocket on
+ * the plain http port (`ws://…/mqtt`). TLS (8883) and `wss://…/mqtt` (the HTTPS port, whose
+ * upgrade request came on a TLS socket) are not.
+ */
+export function isCleartext(conn: object, req?: IncomingMessage): boolean {
+  const encrypted = (socket: unknown): boolean => (socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  return !encrypted(conn) && !encrypted(req?.socket);
+}
+
 /** The PSK identity each TLS connection was accepted with (set only once the handshake used it). */
 const pskIdentities = new WeakMap<object, string>();
 
