@@ -79,6 +79,23 @@ describe('history open tail and journal', () => {
     await again.stop();
   });
 
+  it('open rows of a version before the journal (history_open) move into it at the first start', async () => {
+    const f = await fixture();
+    await f.service.stop();
+    // As an older hub left them: one row per sample.
+    f.store.db.prepare("INSERT INTO history_series (id, device_id, capability, counter) VALUES (7, 'dev_old', 'power', 0)").run();
+    const insert = f.store.db.prepare('INSERT INTO history_open (series_id, t, v) VALUES (7, ?, ?)');
+    for (let i = 0; i < 5; i++) insert.run(T0 + i * 1000, 10 + i);
+    const log = createLogger({ level: 'silent' });
+    const again = new HistoryService({ store: f.store, bus: new EventBus(log), clock: f.clock, log, config: f.config.history });
+    await again.start();
+    f.service = again;
+    expect(f.count('history_open')).toBe(0);
+    expect(journalRows(f)).toBe(1);
+    expect(f.openRows('dev_old', 'power').map((r) => r.v)).toEqual([10, 11, 12, 13, 14]);
+    expect(again.history('dev_old', 'power', T0, T0 + MIN, 60, 'raw').points.map((p) => p.mean)).toEqual([10, 11, 12, 13, 14]);
+  });
+
   it('over its memory cap, the largest series is packed early; rollups and answers are unchanged', async () => {
     // 1 MB is ~87,000 samples: one device at 50 Hz passes it in half an hour.
     const capped = await fixture({ openTailMaxMb: 1 });
