@@ -1,4 +1,6 @@
-import { chownSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lchownSync, readdirSync, statSync } from 'node:fs';
+import { HubError } from '../../core/errors.ts';
+import { isPlainFile } from './safe-fs.ts';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { readJson } from './state-file.ts';
@@ -40,6 +42,8 @@ export async function waitHealthy(dataDir: string, version: string, timeoutMs: n
 export function takeOnlineDevices(dataDir: string): string[] {
   const path = join(dataDir, 'hearth.db');
   if (!existsSync(path)) return [];
+  // Root opens (and writes) it: only the hub's own file, never where a link points.
+  if (!isPlainFile(path)) throw new HubError('update_step_failed', `${path} is not a plain file`);
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
@@ -58,6 +62,7 @@ export async function waitDevicesBack(dataDir: string, ids: string[], timeoutMs:
   let missing = ids;
   while (missing.length > 0) {
     try {
+      if (!isPlainFile(join(dataDir, 'hearth.db'))) throw new Error('not a plain file');
       const db = new Database(join(dataDir, 'hearth.db'), { readonly: true, fileMustExist: true });
       try {
         const online = new Set(db.prepare('SELECT id FROM devices WHERE available = 1').pluck().all() as string[]);
@@ -84,7 +89,8 @@ export function giveBackToOwner(dataDir: string): void {
   for (const name of readdirSync(dataDir)) {
     if (!name.startsWith('hearth.db')) continue;
     try {
-      chownSync(join(dataDir, name), uid, gid);
+      // lchown: a link the hub put here is changed itself, never the file it points to.
+      lchownSync(join(dataDir, name), uid, gid);
     } catch {
       // gone meanwhile, or not ours to change (not running as root): nothing to fix
     }

@@ -1,4 +1,4 @@
-import { chownSync, closeSync, constants, copyFileSync, createReadStream, createWriteStream, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { HubError, isHubError } from '../../core/errors.ts';
@@ -8,6 +8,7 @@ import { crashPoint } from './crash-points.ts';
 import { giveBackToOwner, takeOnlineDevices, waitDevicesBack, waitHealthy } from './checks.ts';
 import type { Installer } from './installers.ts';
 import type { ServiceControl } from './service-control.ts';
+import { copyFileNoFollow, writeFileNoFollow } from './safe-fs.ts';
 import { fsyncDir, readJson, writeJsonDurable } from './state-file.ts';
 
 export interface HelperOptions {
@@ -193,13 +194,9 @@ function publicStatus(s: HelperState): UpdateStatus {
 function publishStatus(dataDir: string, s: HelperState): void {
   const spool = spoolPaths(dataDir);
   mkdirSync(spool.dir, { recursive: true, mode: 0o700 });
-  writeJsonDurable(spool.status, publicStatus(s));
+  // In the hub's own dir: never through a link it may have put there (safe-fs.ts).
   const { uid, gid } = statSync(dataDir);
-  try {
-    chownSync(spool.status, uid, gid);
-  } catch {
-    // not root (tests of a hub run by the same user): already the owner's
-  }
+  writeFileNoFollow(spool.status, `${JSON.stringify(publicStatus(s), null, 1)}\n`, { uid, gid });
 }
 
 function readRequest(path: string): UpdateRequest | undefined {
@@ -244,14 +241,25 @@ async function copyNoFollow(from: string, to: string, max: number): Promise<void
 
 const DB_FILES = ['hearth.db', 'hearth.db-wal'];
 
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The stopped hub's database, copied whole (with its WAL, if the stop left one) into `dir`. */
 function takeSnapshot(dataDir: string, dir: string): void {
   if (existsSync(join(dir, 'complete'))) return;
   const partial = `${dir}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true, mode: 0o700 });
-  for (const name of DB_FILES) if (existsSync(join(dataDir, name))) copyFileSync(join(dataDir, name), join(partial, name));
-  copyFileSync('/dev/null', join(partial, 'complete'));
+  // Only the database's own files: a link the hub put in their place is refused, not followed
+  // (its target would come back into the hub's dir at a rollback).
+  for (const name of DB_FILES) if (existsSync(join(dataDir, name)) || lstatExists(join(dataDir, name))) copyFileNoFollow(join(dataDir, name), join(partial, name));
+  writeFileNoFollow(join(partial, 'complete'), '');
   fsyncDir(partial);
   rmSync(dir, { recursive: true, force: true });
   renameSync(partial, dir);
@@ -266,9 +274,11 @@ function takeSnapshot(dataDir: string, dir: string): void {
 function restoreSnapshot(dataDir: string, dir: string): void {
   if (!existsSync(join(dir, 'complete'))) throw new HubError('update_step_failed', 'the database snapshot is missing');
   for (const name of ['hearth.db-wal', 'hearth.db-shm']) rmSync(join(dataDir, name), { force: true });
+  const { uid, gid } = statSync(dataDir);
   for (const name of DB_FILES) {
     if (!existsSync(join(dir, name))) continue;
-    copyFileSync(join(dir, name), join(dataDir, `${name}.rollback.tmp`));
+    // A fresh file (O_EXCL), given to the hub's user: a link planted at the temp name is not followed.
+    copyFileNoFollow(join(dir, name), join(dataDir, `${name}.rollback.tmp`), { uid, gid });
     renameSync(join(dataDir, `${name}.rollback.tmp`), join(dataDir, name));
   }
   fsyncDir(dataDir);
