@@ -135,7 +135,8 @@ async function startHub(): Promise<Running> {
   for (const pragma of (process.env.HEARTH_BENCH_PRAGMAS ?? '').split(';').filter(Boolean)) store.db.pragma(pragma);
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
-  const config = validateConfig({ mqtt: { host: '127.0.0.1', port: 0, tlsPort: 0 } }).mqtt;
+  // Integrations in clear too, whatever the default: the bench compares clear with TLS.
+  const config = validateConfig({ mqtt: { host: '127.0.0.1', port: 0, tlsPort: 0, plainIntegrations: true } }).mqtt;
   const { loadHubCertificate } = (await import(src ? pathToFileURL(resolve(src, 'tls/hub-certificate.ts')).href : '../../hub/src/tls/hub-certificate.ts')) as typeof import('../../hub/src/tls/hub-certificate.ts');
   const tls = values.tls ? loadHubCertificate(store.settings, 'localhost') : undefined;
   const now = systemClock.now();
