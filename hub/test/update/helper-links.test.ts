@@ -49,6 +49,17 @@ describe.skipIf(process.getuid?.() !== 0)('update helper: links the hub planted 
     expect(lstatSync(spoolPaths(data).status).isFile()).toBe(true);
   });
 
+  it('takes the package and release only as plain files: a link to a secret is refused and nothing copied', async () => {
+    const secret = join(tmp.dir, 'shadow');
+    writeFileSync(secret, 'root:$y$secret:19000:0:99999:7:::\n', { mode: 0o600 });
+    symlinkSync(secret, spoolPaths(data).package);
+    writeFileSync(spoolPaths(data).release, '{}');
+    writeFileSync(spoolPaths(data).request, JSON.stringify({ id: 'u3', version: '1.1.0', from: '1.0.0' }));
+    const status = await runHelper(options(join(tmp.dir, 'root')));
+    expect([status?.state, status?.step, status?.error?.code]).toEqual(['refused', 'accept', 'update_package_missing']);
+    expect(() => statSync(join(tmp.dir, 'state', 'work', 'package.deb'))).toThrow();
+  });
+
   it('refuses a database that is a link: the linked file is neither changed nor copied', async () => {
     // A root-owned SQLite file elsewhere that happens to have a devices table.
     const victim = join(tmp.dir, 'other.db');
