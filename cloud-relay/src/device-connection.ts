@@ -141,6 +141,8 @@ export class DeviceConnection {
    */
   async #backup(message: Extract<ControlMessage, { type: 'backup_list' } | { type: 'backup_get' }>): Promise<void> {
     if (!this.#owner) throw new ProtocolError('not_owner', 'only the owner\'s devices may fetch the home\'s backups');
+    // Counted like the device's frames: a stolen phone cannot make the node read Redis in a loop.
+    if (!this.#bucket.take(Date.now())) throw new ProtocolError('rate_limited', 'too many backup requests');
     const { backplane, limits } = this.#node.deps;
     if (message.type === 'backup_list') {
       sendControl(this.#ws, backupListMessage(await backplane.listBackups(this.#hubId), limits));

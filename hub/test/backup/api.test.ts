@@ -87,6 +87,10 @@ describe('backups over the API (a real hub)', () => {
       expect([put.status, put.body.error.code]).toEqual([403, 'forbidden']);
       expect((await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: tokens[role]! })).status).toBe(403);
     }
+    // No account (a guest on the home network): nothing.
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule')).status).toBe(401);
+    expect((await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { body })).status).toBe(401);
+    expect((await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run')).status).toBe(401);
     const off = await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token: owner });
     expect(off.body).toMatchObject({ enabled: false, passphraseSet: false, nextRunAt: null, stale: false, files: [], dir: join(hub.dataDir, 'backups', 'scheduled') });
     // No key yet: a run is refused, and switching on needs a passphrase.
