@@ -3,8 +3,9 @@ import type { WebSocket } from 'ws';
 import type { AuthService, UserActor } from '../auth/service.ts';
 import { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED } from '../auth/ws-close.ts';
 import type { Role } from '../core/bus.ts';
-import { HubError, isHubError } from '../core/errors.ts';
+import { ERROR_STATUS, HubError, isHubError } from '../core/errors.ts';
 import { hasRole } from '../devices/access.ts';
+import { checkApiToken } from './token-access.ts';
 import { tokenFromSubprotocols } from './websocket.ts';
 
 /**
@@ -68,7 +69,7 @@ export function installAccess(app: FastifyInstance, auth: Pick<AuthService, 'set
       // the socket is closed at once with a code the client can act on.
       const guarded: WsHandler = function (socket, request) {
         if (request.wsRefusal) {
-          socket.close(request.wsRefusal.code === 'forbidden' ? WS_CLOSE_FORBIDDEN : WS_CLOSE_UNAUTHORIZED, request.wsRefusal.code);
+          socket.close(ERROR_STATUS[request.wsRefusal.code] === 403 ? WS_CLOSE_FORBIDDEN : WS_CLOSE_UNAUTHORIZED, request.wsRefusal.code);
           return undefined;
         }
         return inner.call(this, socket, request);
@@ -92,6 +93,8 @@ export function installAccess(app: FastifyInstance, auth: Pick<AuthService, 'set
       if (!token) throw new HubError('unauthorized', 'a bearer token is required');
       const { actor, expiresAt } = auth.inspectAccess(token);
       if (!config.access) throw new HubError('forbidden', 'this route declares no access');
+      // A key for scripts: its own limits first (token-access.ts), then the role as for everyone.
+      if (actor.token) checkApiToken(request, actor.token, config.access);
       if (!hasRole(actor, config.access)) throw new HubError('forbidden', `this needs the ${config.access} role`);
       request.actor = actor;
       request.accessExpiresAt = expiresAt;

@@ -9,6 +9,7 @@ import { installHostCheck } from './host-check.ts';
 import { installHttpsPolicy } from './https-policy.ts';
 import { installRemote } from './remote.ts';
 import { ApiMetrics } from './metrics.ts';
+import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { backupRoutes } from './routes/backups.ts';
 import { updateRoutes } from './routes/update.ts';
@@ -84,7 +85,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (api) => {
-      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, zigbeeRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes, backupRoutes, updateRoutes, handoverRoutes]) {
+      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, zigbeeRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes, apiTokenRoutes, backupRoutes, updateRoutes, handoverRoutes]) {
         await api.register(plugin, { deps });
       }
     },

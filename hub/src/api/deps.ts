@@ -130,7 +130,7 @@ export interface ApiHome {
  */
 export type ApiAuth = Pick<AuthService,
   | 'setupRequired' | 'setup' | 'requireSetupCode' | 'inspectAccess' | 'login' | 'refresh' | 'logout' | 'user'
-  | 'changePassword' | 'twoFactor' | 'enableTotp' | 'disableTotp' | 'users' | 'handover' | 'acceptOwnerInvite'>;
+  | 'changePassword' | 'twoFactor' | 'enableTotp' | 'disableTotp' | 'users' | 'handover' | 'acceptOwnerInvite' | 'apiTokens'>;
 
 /** Devices and rooms (hub/src/devices/registry.ts): who sees what, commands, counts for /metrics. */
 export type ApiRegistry = Pick<DeviceRegistry,

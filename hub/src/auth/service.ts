@@ -8,6 +8,7 @@ import { recordAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/store.ts';
 import type { UserRow } from '../store/users-repo.ts';
 import { AccessTokens } from './access-tokens.ts';
+import { API_TOKEN_PREFIX, ApiTokens } from './api-tokens.ts';
 import { AccountGuard } from './account-guard.ts';
 import { Handover } from './handover.ts';
 import { LoginLimiter } from './login-limiter.ts';
@@ -74,6 +75,8 @@ export class AuthService {
   readonly twoFactor: TwoFactor;
   /** Installer → owner handover: owner invites and support grants (handover.ts). */
   readonly handover: Handover;
+  /** Keys for scripts (api-tokens.ts). */
+  readonly apiTokens: ApiTokens;
   #hasOwner = false;
   readonly #setupCode: SetupCode;
   #setupFailures = 0;
@@ -85,6 +88,7 @@ export class AuthService {
     this.users = new UserAdmin({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.twoFactor = new TwoFactor({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.handover = new Handover({ store: deps.store, bus: deps.bus, clock: deps.clock });
+    this.apiTokens = new ApiTokens({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.#setupCode = new SetupCode(deps.dataDir);
     this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
     this.#accounts = new AccountGuard(deps.clock, { slowAfter: deps.config.loginAccountSlowAfter, banAfter: deps.config.loginAccountBanAfter, banS: deps.config.loginBanS });
@@ -289,6 +293,7 @@ export class AuthService {
     const passwordHash = await hashPassword(input.newPassword);
     const now = this.#deps.clock.now();
     // Checked again after the (slow) hashes: a removal, reset or other change in the meantime wins.
+    let keys: string[] = [];
     const current = this.#deps.store.transaction(() => {
       const row = this.#deps.store.users.byId(user.id);
       if (!row) throw new HubError('unauthorized', 'the user no longer exists');
@@ -297,9 +302,12 @@ export class AuthService {
       this.#deps.store.users.update(row.id, { passwordHash });
       this.#deps.store.tokens.revokeUser(row.id, now);
       this.#deps.store.users.bumpSessionGeneration(row.id);
+      // A thief with a session may have made keys: a new password ends them too.
+      keys = this.apiTokens.removeFor(row.id);
       return this.#deps.store.users.byId(row.id)!;
     });
     this.#deps.bus.emit('user.sessions_ended', { userId: current.id, reason: 'password_changed', at: now });
+    this.apiTokens.revoked(current.id, keys);
     this.#audit(actorOf(current), 'user.update', current.id, { username: current.username, passwordChanged: true, address });
     return this.#startSession(current);
   }
@@ -380,6 +388,7 @@ export class AuthService {
 
   /** The actor and when the token stops being valid (long-lived WebSockets close then). */
   inspectAccess(token: string): { actor: UserActor; expiresAt: number } {
+    if (token.startsWith(API_TOKEN_PREFIX)) return this.#inspectApiToken(token);
     const claims = this.#access.verify(token);
     // The current row, not the claims: a removed user or a changed role counts immediately, and a
     // token issued before a role change or password reset (older generation) is refused.
@@ -388,6 +397,19 @@ export class AuthService {
     if (claims.generation !== user.sessionGeneration) throw new HubError('unauthorized', 'this session was ended; log in again');
     this.handover.checkAccess(user);
     return { actor: actorOf(user), expiresAt: claims.exp * 1000 };
+  }
+
+  /**
+   * A key for scripts: its person's current row (a removed person's keys are gone with the row),
+   * the handover rule, then the person's actor cut down to the key. Connections opened with a key
+   * (events stream, live view) and HLS tickets last API_TOKEN_CONNECTION_S, then reconnect.
+   */
+  #inspectApiToken(token: string): { actor: UserActor; expiresAt: number } {
+    const row = this.apiTokens.lookup(token);
+    const user = this.#deps.store.users.byId(row.userId);
+    if (!user) throw new HubError('unauthorized', 'the user no longer exists');
+    this.handover.checkAccess(user);
+    return { actor: ApiTokens.actorFor(actorOf(user), row), expiresAt: this.#deps.clock.now() + API_TOKEN_CONNECTION_S * 1000 };
   }
 
   user(id: string): OwnUser {
@@ -404,6 +426,9 @@ export class AuthService {
     recordAudit(this.#deps.store, this.#deps.bus, { actor, action, target, ...(details ? { details } : {}), at: this.#deps.clock.now() });
   }
 }
+
+/** How long a connection opened with a key for scripts lives before it must reconnect (and be checked again). */
+export const API_TOKEN_CONNECTION_S = 3600;
 
 const totpRequired = (): HubError => new HubError('totp_required', 'this account needs the code from its authenticator app');
 /** With a code, "wrong" covers the password and the code alike: the answer tells them apart for nobody. */

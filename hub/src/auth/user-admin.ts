@@ -5,6 +5,7 @@ import { newId } from '../core/ids.ts';
 import { recordAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/store.ts';
 import type { UserRow } from '../store/users-repo.ts';
+import { ApiTokens } from './api-tokens.ts';
 import { hashPassword } from './passwords.ts';
 import { checkPassword, checkUsername } from './policy.ts';
 import type { PublicUser, UserActor } from './user-types.ts';
@@ -36,9 +37,11 @@ export type RevokeRemote = (userId: string) => number;
  */
 export class UserAdmin {
   readonly #deps: UserAdminDeps;
+  readonly #keys: ApiTokens;
 
   constructor(deps: UserAdminDeps) {
     this.#deps = deps;
+    this.#keys = new ApiTokens(deps);
   }
 
   list(): PublicUser[] {
@@ -73,6 +76,7 @@ export class UserAdmin {
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
     const now = this.#deps.clock.now();
     // A reset is the way back into an account whose authenticator is lost: it turns TOTP off too.
+    let keys: string[] = [];
     const totpDisabled = this.#deps.store.transaction(() => {
       if (roleChanges && target.role === 'owner') this.#keepAnOwner();
       this.#deps.store.users.update(id, { ...(roleChanges ? { role: input.role! } : {}), ...(passwordHash ? { passwordHash } : {}) });
@@ -80,9 +84,14 @@ export class UserAdmin {
         this.#deps.store.tokens.revokeUser(id, now);
         this.#deps.store.users.bumpSessionGeneration(id);
       }
+      // Keys for scripts: a reset ends them all (the account may have been someone else's for a
+      // while); a role change ends those whose scope the new role may not hold (api-tokens.ts).
+      if (passwordHash) keys = this.#keys.removeFor(id);
+      else if (roleChanges) keys = this.#keys.removeFor(id, input.role!);
       return passwordHash ? this.#deps.store.users.disableTotp(id) : false;
     });
     if (roleChanges || passwordHash) this.#sessionsEnded(id, roleChanges ? 'role_changed' : 'password_reset');
+    this.#keys.revoked(id, keys);
     // Remote devices carry the role they were enrolled with (a guest's holds no home key): a
     // role change re-enrols on the LAN rather than leave a device with the old role's keys.
     const remoteDevices = roleChanges ? revokeRemote(id) : 0;
@@ -91,6 +100,7 @@ export class UserAdmin {
       ...(roleChanges ? { role: input.role, previousRole: target.role, remoteDevices } : {}),
       ...(passwordHash ? { passwordReset: true } : {}),
       ...(totpDisabled ? { totpDisabled: true } : {}),
+      ...(keys.length > 0 ? { apiTokensRevoked: keys.length } : {}),
     });
     return publicUser(this.#deps.store.users.byId(id)!);
   }

@@ -123,6 +123,8 @@ export interface BusEvents {
    * checked a token once (the events stream, LAN and remote) listen and close.
    */
   'user.sessions_ended': UserSessionsEndedEvent;
+  /** Keys for scripts were revoked (auth/api-tokens.ts): streams opened with them close. */
+  'api_token.revoked': { userId: string; tokenIds: string[]; at: number };
   /** A plug's firmware update moved on (hub/src/drivers/plug/updates.ts): state, progress, error code. */
   'plug.update': PlugUpdateEvent;
   /** The Zigbee network opened (`seconds` left) or closed for joining. */

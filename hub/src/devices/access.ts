@@ -14,3 +14,16 @@ export function hasRole(actor: Actor, role: Role): boolean {
 export function requireRole(actor: Actor, role: Role, what: string): void {
   if (!hasRole(actor, role)) throw new HubError('forbidden', `${what} needs the ${role} role`);
 }
+
+/**
+ * False only for a key for scripts limited to some devices (auth/api-tokens.ts) and a device
+ * outside them: for that key the device does not exist (404 like an unknown one, and no events).
+ */
+export function reachesDevice(actor: Actor, deviceId: string): boolean {
+  return actor.kind !== 'user' || !actor.token?.devices || actor.token.devices.includes(deviceId);
+}
+
+/** A key limited to some devices: it sees nothing that is not about one device (rules, audit, cameras). */
+export function limitedToDevices(actor: Actor): boolean {
+  return actor.kind === 'user' && actor.token?.devices !== undefined;
+}

@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import { recordAudit } from '../store/audit-log.ts';
 import type { DeviceRow } from '../store/devices-repo.ts';
 import type { Store } from '../store/store.ts';
-import { hasRole, requireRole } from './access.ts';
+import { hasRole, reachesDevice, requireRole } from './access.ts';
 import type { Driver, DriverContext } from './driver.ts';
 import { PendingCommands } from './pending-commands.ts';
 import { TelemetryStateWriter } from './telemetry-state.ts';
@@ -94,7 +94,7 @@ export class DeviceRegistry {
 
   /** Guests see only devices shared with them; sharing arrives with user management. */
   canSee(actor: Actor, deviceId: string): boolean {
-    return this.#devices.has(deviceId) && hasRole(actor, 'member');
+    return this.#devices.has(deviceId) && hasRole(actor, 'member') && reachesDevice(actor, deviceId);
   }
 
   list(actor: Actor): DeviceView[] {

@@ -4,7 +4,7 @@ import { WS_CLOSE_UNAUTHORIZED } from '../auth/ws-close.ts';
 import type { BusEventName, BusEvents, EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import { hasRole } from '../devices/access.ts';
+import { hasRole, limitedToDevices } from '../devices/access.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
 
 export interface EventStreamDeps {
@@ -63,6 +63,31 @@ export class EventStream {
     bus.on(this.#owner, 'device.removed', (payload) => {
       if (this.#visible.delete(payload.deviceId)) this.#send('device.removed', payload);
     });
+    // Removed, re-roled or password reset: the token this stream was opened with is refused from
+    // now on, so the stream ends like an expired one (the client logs in again).
+    bus.on(this.#owner, 'user.sessions_ended', (payload) => {
+      if (payload.userId === this.#actor.userId) this.#close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
+    });
+    // A key for scripts that is revoked ends its streams at once.
+    const keyId = this.#actor.token?.id;
+    if (keyId) {
+      bus.on(this.#owner, 'api_token.revoked', (payload) => {
+        if (payload.tokenIds.includes(keyId)) this.#close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
+      });
+    }
+    // A key limited to some devices sees only their events: rules, recordings and the audit log
+    // speak of other devices too.
+    if (!limitedToDevices(this.#actor)) this.#subscribeHome();
+
+    this.#timers.push(clock.setTimeout(() => this.#close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, expiresAt - clock.now())));
+    this.#schedulePing();
+    // Tells the client its subscription is live: events from here on will arrive.
+    this.#send('ready', { role: this.#actor.role });
+  }
+
+  /** The events that are not about one device, each for the roles whose routes show it. */
+  #subscribeHome(): void {
+    const { bus } = this.#deps;
     // Members read rules and watch cameras (the routes' own access), so they see these live.
     if (hasRole(this.#actor, 'member')) {
       bus.on(this.#owner, 'rule.fired', (payload) => this.#send('rule.fired', payload));
@@ -76,16 +101,6 @@ export class EventStream {
       bus.on(this.#owner, 'zigbee.permit_join', (payload) => this.#send('zigbee.permit_join', payload));
       bus.on(this.#owner, 'zigbee.device', (payload) => this.#send('zigbee.device', payload));
     }
-    // Removed, re-roled or password reset: the token this stream was opened with is refused from
-    // now on, so the stream ends like an expired one (the client logs in again).
-    bus.on(this.#owner, 'user.sessions_ended', (payload) => {
-      if (payload.userId === this.#actor.userId) this.#close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
-    });
-
-    this.#timers.push(clock.setTimeout(() => this.#close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, expiresAt - clock.now())));
-    this.#schedulePing();
-    // Tells the client its subscription is live: events from here on will arrive.
-    this.#send('ready', { role: this.#actor.role });
   }
 
   stop(): void {

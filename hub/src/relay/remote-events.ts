@@ -63,6 +63,11 @@ export function subscribeRemote(auth: AuthService, deps: EventStreamDeps, device
     sink.fail(isHubError(err) ? err.code : 'unauthorized');
     return () => {};
   }
+  // Keys for scripts are for the home network (api/token-access.ts), not through the relay.
+  if (inspected.actor.token) {
+    sink.fail('local_only');
+    return () => {};
+  }
   if (inspected.actor.userId !== device.userId) {
     sink.fail('remote_user_mismatch');
     return () => {};

@@ -148,6 +148,7 @@ export function watchRemote(deps: RemoteLiveDeps, device: RemoteDevice, body: { 
   if ((device as { invite?: unknown }).invite) return refuse(sink, 'invite_only');
   try {
     const { actor, expiresAt } = deps.auth.inspectAccess(typeof body.token === 'string' ? body.token : '');
+    if (actor.token) return refuse(sink, 'local_only'); // keys for scripts: home network only
     if (actor.userId !== device.userId) return refuse(sink, 'remote_user_mismatch');
     if (!hasRole(actor, 'member')) return refuse(sink, 'forbidden');
     if (!deps.recorder) return refuse(sink, 'not_ready');

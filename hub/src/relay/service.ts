@@ -201,7 +201,7 @@ export class RemoteAccess {
     if (!device) return null;
     try {
       const { actor } = this.#deps.auth.inspectAccess(accessToken);
-      if (actor.userId !== device.userId) return null;
+      if (actor.userId !== device.userId || actor.token) return null;
     } catch {
       return null;
     }

@@ -516,4 +516,25 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE mqtt_credentials ADD COLUMN tls_only INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 15,
+    name: 'api_tokens',
+    sql: `
+      -- Keys for scripts (auth/api-tokens.ts): long-lived bearer tokens a person makes, stored as
+      -- the SHA-256 of their 256-bit secret. scope: read | control | admin; devices: JSON array of
+      -- the only device ids the key reaches, NULL for all the person sees. last_used_at is written
+      -- at most once a minute per key (the SD card's write budget). Gone with the person.
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL CHECK (scope IN ('read', 'control', 'admin')),
+        devices TEXT,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      ) STRICT;
+      CREATE INDEX api_tokens_user ON api_tokens (user_id);
+    `,
+  },
 ];

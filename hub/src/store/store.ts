@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from './db.ts';
 import { UsersRepo } from './users-repo.ts';
 import { TokensRepo } from './tokens-repo.ts';
+import { ApiTokensRepo } from './api-tokens-repo.ts';
 import { RoomsRepo } from './rooms-repo.ts';
 import { DevicesRepo } from './devices-repo.ts';
 import { MqttCredentialsRepo } from './mqtt-credentials-repo.ts';
@@ -17,6 +18,8 @@ export class Store {
   readonly path: string;
   readonly users: UsersRepo;
   readonly tokens: TokensRepo;
+  /** Keys for scripts (auth/api-tokens.ts). */
+  readonly apiTokens: ApiTokensRepo;
   readonly rooms: RoomsRepo;
   readonly devices: DevicesRepo;
   readonly mqttCredentials: MqttCredentialsRepo;
@@ -29,6 +32,7 @@ export class Store {
     this.path = path;
     this.users = new UsersRepo(db);
     this.tokens = new TokensRepo(db);
+    this.apiTokens = new ApiTokensRepo(db);
     this.rooms = new RoomsRepo(db);
     this.devices = new DevicesRepo(db);
     this.mqttCredentials = new MqttCredentialsRepo(db);

@@ -198,6 +198,16 @@ export const ERROR_STATUS = {
   // Firmware rollouts to many plugs (hub/src/drivers/plug/rollout.ts): one at a time.
   rollout_in_progress: 409,
   rollout_not_paused: 409,
+  // Keys for scripts (hub/src/auth/api-tokens.ts): api_token_scope: the key's scope or device
+  // subset does not reach this route; api_token_refused: account routes (tokens, users, passwords,
+  // two-step login, backups, handover, remote enrolment, updates, MQTT users) never take a key;
+  // api_token_scope_exceeds_role: at creation, a scope above the person's role; api_token_limit:
+  // the person already has the most keys allowed.
+  api_token_scope: 403,
+  api_token_refused: 403,
+  api_token_scope_exceeds_role: 403,
+  api_token_limit: 409,
+  api_token_not_found: 404,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -343,6 +353,11 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   update_fetch_failed: null,
   rollout_in_progress: 'A firmware rollout is running or paused. Resume or cancel it first.',
   rollout_not_paused: 'There is no paused rollout.',
+  api_token_scope: null,
+  api_token_refused: null,
+  api_token_scope_exceeds_role: 'Your role does not allow a key with that much power. Pick a smaller scope.',
+  api_token_limit: 'You have the most keys allowed. Revoke one you no longer use first.',
+  api_token_not_found: 'This key was already revoked.',
 };
 
 /** The plain words for `code`, or undefined if it has none (or is not a code at all). */
