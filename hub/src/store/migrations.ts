@@ -523,7 +523,7 @@ export const MIGRATIONS: Migration[] = [
       -- Keys for scripts (auth/api-tokens.ts): long-lived bearer tokens a person makes, stored as
       -- the SHA-256 of their 256-bit secret. scope: read | control | admin; devices: JSON array of
       -- the only device ids the key reaches, NULL for all the person sees. last_used_at is written
-      -- at most once a minute per key (the SD card's write budget). Gone with the person.
+      -- at most once an hour per key (the SD card's write budget). Gone with the person.
       CREATE TABLE api_tokens (
         id TEXT PRIMARY KEY,
         user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,

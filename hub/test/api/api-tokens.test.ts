@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toBase64 } from '@hearth/protocol/encoding';
-import { MAX_API_TOKENS_PER_USER } from '../../src/auth/api-tokens.ts';
+import { LAST_USE_WRITE_INTERVAL_MS, MAX_API_TOKENS_PER_USER } from '../../src/auth/api-tokens.ts';
 import type { Role } from '../../src/core/bus.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { subscribeRemote } from '../../src/relay/remote-events.ts';
@@ -65,18 +65,24 @@ describe('keys for scripts', () => {
     await expectError(await h.call('DELETE', `/api/v1/me/tokens/${created.id}`, { token: mia.token }), 404, 'api_token_not_found');
   });
 
-  it('writes its last use at most once a minute', async () => {
+  it('writes its last use to disk at most once an hour, and lists the exact one', async () => {
     const key = await makeKey(owner, { name: 'poller', scope: 'read' });
-    const lastUse = () => (h.store.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(key.id) as { last_used_at: number | null }).last_used_at;
+    const onDisk = () => (h.store.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(key.id) as { last_used_at: number | null }).last_used_at;
+    const listed = async () => (await h.call('GET', '/api/v1/me/tokens', { token: owner })).json()[0].lastUsedAt as string;
     const t0 = h.clock.now();
-    for (let i = 0; i < 30; i++) {
+    // A script polling every second for a minute: one write, at its first use.
+    for (let i = 0; i < 60; i++) {
       expect((await h.call('GET', '/api/v1/devices', { token: key.token })).statusCode).toBe(200);
-      h.clock.advance(1000); // a script polling every second
+      h.clock.advance(1000);
     }
-    expect(lastUse()).toBe(t0);
-    h.clock.advance(30_000);
+    expect(onDisk()).toBe(t0);
+    expect(await listed()).toBe(new Date(t0 + 59_000).toISOString());
+    h.clock.advance(LAST_USE_WRITE_INTERVAL_MS - 61_000);
     await h.call('GET', '/api/v1/devices', { token: key.token });
-    expect(lastUse()).toBe(t0 + 60_000);
+    expect(onDisk()).toBe(t0);
+    h.clock.advance(1000);
+    await h.call('GET', '/api/v1/devices', { token: key.token });
+    expect(onDisk()).toBe(t0 + LAST_USE_WRITE_INTERVAL_MS);
   });
 
   it('a read key reads but cannot command; a control key commands and is audited by name, but no admin route', async () => {
