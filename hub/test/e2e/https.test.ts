@@ -165,7 +165,7 @@ describe('http.strict', () => {
   it('before any account, plain http serves the setup page, health with the fingerprint, and setup', async () => {
     const health = await api(hub.baseUrl, 'GET', '/api/v1/health');
     expect(health.status).toBe(200);
-    expect(health.body).toMatchObject({ setupRequired: true, https: { port: hub.https, sha256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/) } });
+    expect(health.body).toMatchObject({ setupRequired: true, https: { port: hub.https, strict: true, sha256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/) } });
     const page = await fetch(`${hub.baseUrl}/`, { redirect: 'manual' });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');

@@ -54,6 +54,9 @@ export interface Health {
   parts: Record<string, string>;
   /** True until the first owner exists; the UI shows its setup form then. */
   setupRequired: boolean;
-  /** The HTTPS port and its certificate's SHA-256 fingerprint (`AB:CD:…`), or null without one. */
-  https: { port: number; sha256: string } | null;
+  /**
+   * The HTTPS port, its certificate's SHA-256 fingerprint (`AB:CD:…`) and whether plain http
+   * sends everything but first contact to it (`http.strict`); null without a certificate.
+   */
+  https: { port: number; sha256: string; strict: boolean } | null;
 }

@@ -15,7 +15,7 @@ import { FirstRunRestore } from './first-run-restore.tsx';
  * or one of the recovery codes, and logs in with both; a wrong password or code is then one
  * answer, `invalid_credentials`.
  */
-export function Welcome(props: { setup: boolean; username?: string; onDone: () => void; ownerInvite?: boolean; https?: { port: number; sha256: string } | null }) {
+export function Welcome(props: { setup: boolean; username?: string; onDone: () => void; ownerInvite?: boolean; https?: { port: number; sha256: string; strict: boolean } | null }) {
   const [username, setUsername] = useState(props.username ?? '');
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
@@ -47,8 +47,12 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
     }
     setBusy(true);
     try {
-      if (props.setup) await createOwner(username, password, setupCode.trim(), installer ? 'installer' : 'owner');
-      else await login(username, password, second === 'totp' ? { totp } : second === 'recovery' ? { recoveryCode: code.trim() } : {});
+      if (props.setup) {
+        await createOwner(username, password, setupCode.trim(), installer ? 'installer' : 'owner');
+        // Strict: from now on this hub answers plain http only with a redirect; go to its https
+        // address (a new origin: the person logs in there, their password over TLS).
+        if (props.https?.strict && location.protocol === 'http:') return location.assign(secureAddress(props.https.port));
+      } else await login(username, password, second === 'totp' ? { totp } : second === 'recovery' ? { recoveryCode: code.trim() } : {});
       props.onDone();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'totp_required') {
@@ -141,7 +145,7 @@ export function Welcome(props: { setup: boolean; username?: string; onDone: () =
  */
 function SecureAddress(props: { port: number; sha256: string }) {
   const secure = location.protocol === 'https:';
-  const address = `https://${location.hostname}:${props.port}/`;
+  const address = secureAddress(props.port);
   return (
     <section class="secure-address" aria-labelledby="secure-address-title" data-testid="https-fingerprint-card">
       <h2 id="secure-address-title">Secure address</h2>
@@ -151,6 +155,11 @@ function SecureAddress(props: { port: number; sha256: string }) {
       <p><code class="fingerprint" data-testid="https-fingerprint" aria-label="SHA-256 fingerprint">{props.sha256}</code></p>
     </section>
   );
+}
+
+/** The hub's https address under the name this page was opened with. */
+function secureAddress(port: number): string {
+  return `https://${location.hostname}:${port}/`;
 }
 
 /** The hub names the field that failed; say what that field needs. */

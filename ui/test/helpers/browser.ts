@@ -31,10 +31,13 @@ export interface Browser {
 /** The browsers open now, for the after-each accessibility report. */
 export const openBrowsers = new Set<Browser>();
 
-/** A real headless Chromium with a fresh profile (no cached shell, no stored session). */
-export async function openBrowser(viewport = DESKTOP): Promise<Browser> {
+/**
+ * A real headless Chromium with a fresh profile (no cached shell, no stored session). `extraArgs`
+ * go to Chromium as well (e.g. trusting one certificate by its key's hash).
+ */
+export async function openBrowser(viewport = DESKTOP, extraArgs: string[] = []): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'hearth-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: [...ARGS, ...extraArgs], headless: true, viewport });
   const pageErrors: string[] = [];
   const a11y = new A11yWatch();
   const watch = (p: Page) => {

@@ -9,12 +9,17 @@ export const Health = Type.Object({
   /** True until the first owner exists; the UI shows its setup form then. */
   setupRequired: Type.Boolean(),
   /**
-   * The HTTPS port and the SHA-256 fingerprint of its certificate (null without one): the setup
+   * The HTTPS port, the SHA-256 fingerprint of its certificate and whether http.strict is on (null without one): the setup
    * screen shows it so the owner can check it when the browser asks about the certificate.
    * Nothing secret: every TLS handshake hands out the certificate.
    */
-  https: Type.Union([Type.Object({ port: Type.Integer(), sha256: Type.String() }), Type.Null()]),
+  https: Type.Union([Type.Object({ port: Type.Integer(), sha256: Type.String(), strict: Type.Boolean() }), Type.Null()]),
 });
+
+/** `strict`: plain http will send the browser to https once the owner exists (api/https-policy.ts). */
+function withStrict(https: { port: number; sha256: string } | undefined, strict: boolean): { port: number; sha256: string; strict: boolean } | null {
+  return https ? { port: https.port, sha256: https.sha256, strict } : null;
+}
 
 const ZIGBEE_HEALTH: Record<string, string> = { running: 'ok', starting: 'starting', failed: 'failed', stopped: 'stopped' };
 
@@ -33,7 +38,7 @@ export const healthRoutes: ApiPlugin = async (app, { deps }) => {
       uptimeS: Math.max(0, Math.floor((deps.clock.now() - deps.startedAt) / 1000)),
       parts,
       setupRequired: deps.auth.setupRequired(),
-      https: deps.https?.() ?? null,
+      https: withStrict(deps.https?.(), deps.config.http.strict),
     } as const;
   });
 };
