@@ -12,6 +12,7 @@ import { OwnPassword } from '../components/own-password.tsx';
 import { Backups } from '../components/backups.tsx';
 import { BackupSchedule } from '../components/backup-schedule.tsx';
 import { HubUpdate } from '../components/hub-update.tsx';
+import { PlugRollout } from '../components/plug-rollout.tsx';
 import { Handover } from '../components/handover.tsx';
 import { TwoStep } from '../components/two-step.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
@@ -49,6 +50,7 @@ export function Settings() {
           {manages && <Rooms />}
           {manages && <MqttUsers />}
           {manages && <PlugFirmware />}
+          {manages && <PlugRollout />}
           {manages && <FlashPlug />}
           {me.role === 'owner' && <Backups />}
           {me.role === 'owner' && <BackupSchedule />}
