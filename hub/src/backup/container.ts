@@ -48,10 +48,11 @@ export interface ExtractOptions {
 /**
  * Writes an archive's entries below `root`, checking each against the manifest (path listed,
  * size and SHA-256 equal) and that every listed entry came. Files are created 0600, never
- * outside `root`. Fails with `backup_corrupt` on any mismatch.
+ * outside `root`. Fails with `backup_corrupt` on any mismatch. With `root` null it writes
+ * nothing and only checks (verify.ts `checkSealedBackup`).
  */
 export class ContainerExtractor extends Writable {
-  readonly #root: string;
+  readonly #root: string | null;
   readonly #options: ExtractOptions;
   readonly #queue = new ByteQueue();
   #manifest: BackupManifest | undefined;
@@ -62,7 +63,7 @@ export class ContainerExtractor extends Writable {
     return this.#manifest;
   }
 
-  constructor(root: string, options: ExtractOptions) {
+  constructor(root: string | null, options: ExtractOptions) {
     super();
     this.#root = root;
     this.#options = options;
@@ -119,7 +120,7 @@ export class ContainerExtractor extends Writable {
         cur.remaining -= piece.length;
         cur.hash.update(piece);
         if (cur.manifestParts) cur.manifestParts.push(piece);
-        else writeAll(cur.fd!, piece);
+        else if (cur.fd !== undefined) writeAll(cur.fd, piece);
       }
       if (cur.remaining === 0) this.#finishEntry();
     }
@@ -133,6 +134,10 @@ export class ContainerExtractor extends Writable {
     }
     const expected = this.#expected.get(path);
     if (!isSafeEntryPath(path) || !expected || BigInt(expected.bytes) !== size) throw new HubError('backup_corrupt', `backup archive holds an entry its manifest does not list: ${JSON.stringify(path.slice(0, 80))}`);
+    if (this.#root === null) {
+      this.#current = { path, remaining: expected.bytes, fd: undefined, hash: createHash('sha256') };
+      return;
+    }
     const target = join(this.#root, path);
     mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
     this.#current = { path, remaining: expected.bytes, fd: openSync(target, 'wx', 0o600), hash: createHash('sha256') };
@@ -147,7 +152,7 @@ export class ContainerExtractor extends Writable {
       this.#options.onManifest(this.#manifest);
       return;
     }
-    closeSync(cur.fd!);
+    if (cur.fd !== undefined) closeSync(cur.fd);
     const digest = cur.hash.digest('hex');
     if (digest !== this.#expected.get(cur.path)!.sha256) throw new HubError('backup_corrupt', `backup entry ${cur.path} does not match its manifest hash`);
     this.#expected.delete(cur.path);

@@ -25,6 +25,8 @@ export interface CreateBackupOptions {
   now?: number;
   kdf?: KdfParams;
   chunkBytes?: number;
+  /** Runs `integrity_check` on the snapshot before it is sealed (`backup_corrupt` if it fails). */
+  checkSnapshot?: boolean;
   /** Told after each step of the online snapshot (pages left of the total). */
   onSnapshotStep?: (step: { totalPages: number; remainingPages: number }) => void;
 }
@@ -55,6 +57,7 @@ export async function createBackup(o: CreateBackupOptions): Promise<CreatedBacku
   rmSync(partial, { force: true }); // left by a backup killed earlier
   try {
     await snapshotDatabase(o, join(staging, DATABASE_FILE));
+    if (o.checkSnapshot) checkIntegrity(join(staging, DATABASE_FILE));
     const files = listDataFiles(o.dataDir);
     for (const path of files) {
       mkdirSync(dirname(join(staging, path)), { recursive: true, mode: 0o700 });
@@ -148,6 +151,16 @@ async function snapshotDatabase(o: CreateBackupOptions, to: string): Promise<voi
   try {
     db.pragma('busy_timeout = 5000');
     await db.backup(to, { progress });
+  } finally {
+    db.close();
+  }
+}
+
+function checkIntegrity(snapshot: string): void {
+  const db = new Database(snapshot, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.pragma('integrity_check') as { integrity_check: string }[];
+    if (rows.some((r) => r.integrity_check !== 'ok')) throw new HubError('backup_corrupt', 'the database snapshot fails integrity_check');
   } finally {
     db.close();
   }

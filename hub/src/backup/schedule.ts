@@ -12,8 +12,8 @@ import { backupFileName, createBackup } from './create.ts';
 import type { KdfParams } from './kdf.ts';
 import { makeScheduleKey, readScheduleKey, removeScheduleKey } from './schedule-key.ts';
 import type { BackupInfo, BackupSchedule, ScheduleChange, ScheduleRunRecord, ScheduleStatus } from './schedule-types.ts';
-import { BACKUPS_DIR, listBackups, type BackupService } from './service.ts';
-import { authenticateBackup, verifyBackup } from './verify.ts';
+import { listBackups, type BackupService } from './service.ts';
+import { authenticateBackup, checkSealedBackup } from './verify.ts';
 
 export interface BackupSchedulerDeps {
   dataDir: string;
@@ -153,9 +153,11 @@ export class BackupScheduler {
       const out = join(dir, name);
       const id = name.slice(0, -4);
       const made = await this.#d.service.exclusive(async () => {
-        const made = await createBackup({ dataDir, db: this.#d.db(), out, passphrase: key, now: at });
+        // integrity_check on the snapshot, then the sealed file read back against the manifest's
+        // hashes: the check verifyBackup makes, with no plaintext copy written each night.
+        const made = await createBackup({ dataDir, db: this.#d.db(), out, passphrase: key, now: at, checkSnapshot: true });
         try {
-          await verifyBackup(out, key, join(dataDir, BACKUPS_DIR));
+          await checkSealedBackup(out, key);
         } catch (err) {
           rmSync(out, { force: true });
           throw new HubError('backup_verify_failed', `the scheduled backup did not verify (${(err as Error).message}); it was removed`, { file: id }, { cause: err });

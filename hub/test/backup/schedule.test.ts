@@ -1,10 +1,10 @@
-import { existsSync, openSync, readdirSync, readFileSync, statSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackupScheduler } from '../../src/backup/schedule.ts';
 import { SCHEDULE_KEY_FILE } from '../../src/backup/schedule-key.ts';
 import { BackupService } from '../../src/backup/service.ts';
-import { verifyBackup } from '../../src/backup/verify.ts';
+import { checkSealedBackup, verifyBackup } from '../../src/backup/verify.ts';
 import { EventBus, type BackupAlertEvent } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
@@ -84,6 +84,14 @@ describe('scheduled backups (ManualClock, real files)', () => {
     const after = scheduler.status();
     expect(after).toMatchObject({ lastGood: 'hearth-maple-house-20260304T020000000Z', lastGoodAt: Date.UTC(2026, 2, 4, 2, 0), lastError: null, stale: false });
     expect(after.files.map((f) => f.id)).toEqual(['hearth-maple-house-20260304T020000000Z', 'hearth-maple-house-20260303T020000000Z']);
+    // The nightly check reads the file back against the manifest, writing nothing: a changed
+    // byte anywhere is refused.
+    const newest = join(usb, 'hearth-maple-house-20260304T020000000Z.hbk');
+    expect((await checkSealedBackup(newest, PASSPHRASE)).counts).toMatchObject({ users: 1 });
+    const flipped = readFileSync(newest);
+    flipped[flipped.length - 30]! ^= 1;
+    writeFileSync(join(tmp.dir, 'flipped.hbk'), flipped);
+    await expect(checkSealedBackup(join(tmp.dir, 'flipped.hbk'), PASSPHRASE)).rejects.toMatchObject({ code: 'backup_corrupt' });
     // Nothing was left behind in the data dir (staging and scratch copies are removed).
     expect(readdirSync(join(dataDir, 'backups'))).toEqual([]);
     expect(alerts).toEqual([]);
