@@ -60,7 +60,7 @@ const PACKED_BYTES_PER_SAMPLE = 2.3;
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 /** Table name → the part of the hub that writes it. */
-function partOf(table: string): string {
+export function partOf(table: string): string {
   if (table.startsWith('mqtt_')) return 'broker';
   if (table.startsWith('history_')) return 'history';
   if (table === 'devices' || table === 'device_state' || table === 'rooms' || table === 'homes') return 'registry';
@@ -243,18 +243,18 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   }
 }
 
-function snapshot(w: WalFrames) {
+export function snapshot(w: WalFrames) {
   return { frames: w.frames, bytes: w.bytes, commits: w.commits, resets: w.resets, checkpointBytes: w.checkpointBytes() };
 }
 
-function procIo(pid: number): { write_bytes: number; wchar: number; cpuS: number } {
+export function procIo(pid: number): { write_bytes: number; wchar: number; cpuS: number } {
   const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => { const [k, v] = l.split(':'); return [k!, Number(v)]; }));
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { write_bytes: io.write_bytes!, wchar: io.wchar!, cpuS: (Number(fields[11]) + Number(fields[12])) / 100 };
 }
 
-function fileSizes(dir: string): { total: number; wal: number } {
+export function fileSizes(dir: string): { total: number; wal: number } {
   let total = 0;
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -272,7 +272,7 @@ function fileSizes(dir: string): { total: number; wal: number } {
  * Raw samples stored so far: those in journal rows (the open tail) plus those packed into raw
  * blocks (a journal row not yet deleted after its hour was packed counts twice: rare in a window).
  */
-function sampleRows(dbPath: string): number {
+export function sampleRows(dbPath: string): number {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     const open = (db.prepare('SELECT coalesce(sum(samples), 0) AS n FROM history_journal').get() as { n: number }).n;
@@ -284,7 +284,7 @@ function sampleRows(dbPath: string): number {
 }
 
 /** Page number → the table owning it (an index counts under its table). */
-function pageOwners(dbPath: string): Map<number, string> {
+export function pageOwners(dbPath: string): Map<number, string> {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     const tableOf = new Map((db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table','index')").all() as { name: string; tbl_name: string }[]).map((r) => [r.name, r.tbl_name]));
