@@ -44,11 +44,17 @@
  * for the Zigbee part (Mosquitto + Zigbee2MQTT) comes with the Zigbee slice. The write figures are
  * also given against issue 13's floor (packed history), as bench/writes does.
  *
- * Not in this slice: Zigbee devices (Z-Stack emulator), cameras (RTSP), the relay, the Pi-sized
- * cgroup, fault injection, soak (`--minutes` can be long; nothing else changes).
+ * `--pi` runs the hub process in a Pi-sized cgroup (bench/lib/cgroup.ts): `--pi-cpu` cores of this
+ * machine (0.25, see PI_CPU_CORES) and `--pi-memory` MiB (1024; 512 as on a Zero 2 W); the
+ * figures then add OOM kills, the group's memory peak, the time the quota held the hub back and
+ * the commands missed.
+ *
+ * Not in this slice: Zigbee devices (the Z-Stack emulator, hub/test/helpers/zstack-*.ts), cameras
+ * (hub/test/helpers/rtsp-camera.ts), the relay, fault injection, the soak (`--minutes` can be
+ * long; nothing else changes).
  *
  * Options: --plugs=N (50) --rules=N (200) --minutes=M (10) --warmup=S (60) --command-every=S (3)
- *          --peer=mosquitto|none --smoke (3 plugs, 24 rules, a few seconds; figures meaningless)
+ *          --peer=mosquitto|none --pi [--pi-cpu=0.25] [--pi-memory=1024] --smoke (3 plugs, 24 rules, a few seconds; figures meaningless)
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -56,6 +62,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { reexecInNetns } from './lib/netns.ts';
+import { confine, type Confinement } from './lib/cgroup.ts';
 import { cpuSeconds, rssKiB } from './lib/proc.ts';
 import { percentile, ratio, round } from './lib/stats.ts';
 import { fileSizes, pageOwners, partOf, procIo, snapshot } from './writes.bench.ts';
@@ -68,6 +75,14 @@ export const smoke: BenchSmoke = {
   keys: ['hubRssMiB.steady', 'hubRssMiB.peak', 'hubCpuPct', 'eventLoopDelayMs.p99Worst', 'commandRoundTripMs.p50', 'commandRoundTripMs.p99', 'sensorToEventsMs.p99', 'rulesFiredPerMin', 'writes.mbPerDay', 'dbGrowthMbPerDay', 'integrationMsgsPerS'],
 };
 
+/**
+ * `--pi`: the hub under a CPU quota of this many of this machine's cores. A Raspberry Pi 4 core
+ * (Cortex-A72, 1.5 GHz) is taken as a quarter of one here: an assumption, not a calibration (that
+ * needs one CPU benchmark run on both machines). The hub's work is mostly one thread (the event
+ * loop), so the quota stands for one Pi core, not four.
+ */
+const PI_CPU_CORES = 0.25;
+const PI_ASSUMPTION = 'one Pi 4 core taken as 0.25 of one of this machine\'s cores (assumed, not calibrated); the quota covers all the hub\'s threads';
 const TARGETS = { rssSteadyMiB: 150, cpuPct: 10, commandP99Ms: 50, mbPerDay: 100 };
 /** Packed history per plug per day (issue 13: 6.3 MB per plug-year), as bench/writes. */
 const FLOOR_BYTES_PER_PLUG_DAY = 6.3e6 / 365;
@@ -134,7 +149,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx, 'home');
   const { values } = parseArgs({
     args: ctx.args,
-    options: { plugs: { type: 'string' }, rules: { type: 'string' }, minutes: { type: 'string' }, warmup: { type: 'string' }, 'command-every': { type: 'string' }, peer: { type: 'string' }, smoke: { type: 'boolean' } },
+    options: { plugs: { type: 'string' }, rules: { type: 'string' }, minutes: { type: 'string' }, warmup: { type: 'string' }, 'command-every': { type: 'string' }, peer: { type: 'string' }, smoke: { type: 'boolean' }, pi: { type: 'boolean' }, 'pi-cpu': { type: 'string' }, 'pi-memory': { type: 'string' } },
     strict: false,
   });
   const smokeRun = values.smoke === true || ctx.smoke;
@@ -144,6 +159,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const warmupS = Number(values.warmup ?? (smokeRun ? 2 : 60));
   const commandEveryS = Number(values['command-every'] ?? (smokeRun ? 0.5 : 3));
   const peer = String(values.peer ?? 'mosquitto');
+  const pi = values.pi === true ? { cpuCores: Number(values['pi-cpu'] ?? PI_CPU_CORES), memoryMiB: Number(values['pi-memory'] ?? 1024) } : undefined;
 
   const { startHub } = await import('../hub/test/helpers/hub-process.ts');
   const { api, setupOwner } = await import('../hub/test/helpers/http.ts');
@@ -159,6 +175,16 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const dataDir = join(tmp, 'hub');
     const hub = await startHub(dataDir, ['--mdns', 'lo']);
     cleanups.unshift(() => hub.stop());
+    let box: Confinement | undefined;
+    if (pi) {
+      // The hub alone goes in the box (the plugs and this process are not on the Pi); it is
+      // removed after the hub stopped.
+      box = confine(hub.proc.pid!, { ...pi, name: `hearth-bench-home-${process.pid}` });
+      const release = box.release;
+      cleanups.splice(1, 0, () => release());
+      figures.pi = { cgroup: box.kind, ...pi, assumption: PI_ASSUMPTION };
+      ctx.log(`hub confined (cgroup ${box.kind}): ${pi.cpuCores} of one of this machine's cores, ${pi.memoryMiB} MiB`);
+    }
     let logBytes = 0;
     hub.proc.stdout!.on('data', (d: Buffer) => { logBytes += d.length; });
     const token = await setupOwner(hub);
@@ -400,6 +426,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         mbPerDay: hubMbPerDay <= TARGETS.mbPerDay * (plugCount / 50),
       },
     });
+    if (box) {
+      const b = box.stats();
+      Object.assign(figures.pi as Record<string, unknown>, { oomKills: b.oomKills, memoryPeakMiB: b.memoryPeakMiB === null ? null : round(b.memoryPeakMiB, 1), throttledS: round(b.throttledS, 1), throttledPeriods: b.throttledPeriods, missedCommands: commandFailures, hubAlive: hub.proc.exitCode === null && hub.proc.signalCode === null });
+    }
     if (mirror && w0.peer) {
       const pio = procIoSafe(mirror.pid);
       const pRss = percentile(peerRss.slice(Math.floor(peerRss.length / 2)).sort((a, b) => a - b), 0.5);
