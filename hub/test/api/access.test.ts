@@ -37,6 +37,8 @@ describe('access control', () => {
       // No token: only the holder of an invite link's key, through the relay (invite_only otherwise).
       'POST /api/v1/remote/invites/redeem',
       'POST /api/v1/setup',
+      // No token: first-run restore, only before setup, on the LAN and with the one-time setup code.
+      'POST /api/v1/setup/restore',
     ]);
   });
 
