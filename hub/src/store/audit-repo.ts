@@ -14,7 +14,7 @@ export class AuditRepo {
   insert(e: AuditEvent): number {
     const result = this.#db
       .prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)')
-      .run(e.at, JSON.stringify(e.actor), e.action, e.target ?? null, e.details ? JSON.stringify(e.details) : null);
+      .run(e.at, JSON.stringify(e.actor, withoutKeyDevices), e.action, e.target ?? null, e.details ? JSON.stringify(e.details) : null);
     return Number(result.lastInsertRowid);
   }
 
@@ -32,4 +32,13 @@ export class AuditRepo {
       ...(r.details !== null ? { details: JSON.parse(r.details) } : {}),
     }));
   }
+}
+
+/**
+ * A key for scripts limited to some devices carries their ids on its actor (auth/api-tokens.ts);
+ * the audit row names the key (id, name, scope) and leaves the list out, up to 50 ids on every
+ * command it sends (the SD card's budget, docs/writes.md).
+ */
+function withoutKeyDevices(this: unknown, key: string, value: unknown): unknown {
+  return key === 'devices' && this !== null && typeof this === 'object' && 'scope' in this ? undefined : value;
 }

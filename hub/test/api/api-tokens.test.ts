@@ -109,6 +109,9 @@ describe('keys for scripts', () => {
     await expectError(await h.call('GET', `/api/v1/devices/${heater}`, { token: key.token }), 404, 'device_not_found');
     await expectError(await switchOn(key.token, heater), 404, 'device_not_found');
     expect((await switchOn(key.token, lamp)).statusCode).toBe(200);
+    // Audited by the key's name; the row leaves its device list out.
+    const row = h.store.db.prepare("SELECT actor FROM audit_log WHERE action = 'device.command' ORDER BY id DESC LIMIT 1").get() as { actor: string };
+    expect(JSON.parse(row.actor)).toEqual({ kind: 'user', userId: expect.any(String), username: 'owner', role: 'member', token: { id: key.id, name: 'lamp only', scope: 'control' } });
     // Routes that speak of other devices (rules, scenes, rooms) are beyond it.
     await expectError(await h.call('GET', '/api/v1/rooms', { token: key.token }), 403, 'api_token_scope');
     await expectError(await h.call('POST', '/api/v1/rules', { token: key.token, body: {} }), 403, 'api_token_scope');

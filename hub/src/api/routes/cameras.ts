@@ -197,7 +197,14 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
       const unlisten = deps.bus.on('api.camera-live', 'user.sessions_ended', (ended) => {
         if (ended.userId === userId) socket.close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
       });
-      socket.on('close', () => { unwatch(); expiry.cancel(); unlisten(); });
+      // Opened with a key for scripts: it ends when the key is revoked.
+      const keyId = actorOf(request).token?.id;
+      const unlistenKey = keyId
+        ? deps.bus.on('api.camera-live', 'api_token.revoked', (revoked) => {
+          if (revoked.tokenIds.includes(keyId)) socket.close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
+        })
+        : () => {};
+      socket.on('close', () => { unwatch(); expiry.cancel(); unlisten(); unlistenKey(); });
     },
   });
 };
