@@ -51,7 +51,9 @@ describe('hub update over the API (a real hub; the helper is not run here)', () 
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const config = join(tmp.dir, 'hearth.json');
-    writeFileSync(config, JSON.stringify({ update: { releaseKeys: [key.publicB64], maxPackageMb: 1, url: `http://127.0.0.1:${port}/releases/latest.json` } }));
+    // The package's own bound, not the API's body limit (64 KB here, below the 300 KB package): an
+    // upload is streamed to disk, never parsed.
+    writeFileSync(config, JSON.stringify({ http: { bodyLimitBytes: 65536 }, update: { releaseKeys: [key.publicB64], maxPackageMb: 1, url: `http://127.0.0.1:${port}/releases/latest.json` } }));
     hub = await startHub(join(tmp.dir, 'data'), ['--config', config]);
     owner = await setupOwner(hub);
     for (const role of ['admin', 'member', 'guest'] as const) {
