@@ -329,10 +329,14 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       try { rss.push(rssKiB(pid) / 1024); if (mirror) peerRss.push(rssKiB(mirror.pid) / 1024); } catch { /* exited */ }
     }, smokeRun ? 500 : 2000);
     cleanups.unshift(() => clearInterval(rssTimer));
+    /** The V8 heap at the last scrape (the hub's /metrics): how much of the RSS is JavaScript objects. */
+    let lastHeap = { usedMiB: NaN, totalMiB: NaN };
     const scrape = async () => {
       const res = await api(hub.baseUrl, 'GET', '/metrics', { token });
       const text = String(res.body);
       const get = (stat: string) => Number(new RegExp(`^nodejs_eventloop_lag_seconds\\{stat="${stat}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+      const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1048576;
+      lastHeap = { usedMiB: gauge('nodejs_heap_used_bytes'), totalMiB: gauge('nodejs_heap_total_bytes') };
       return { p99: get('p99'), max: get('max') };
     };
 
@@ -392,7 +396,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
     Object.assign(figures, {
       elapsedS: round(elapsedS, 1),
-      hubRssMiB: { steady: round(rssSteady, 1), peak: round(rssPeak, 1), vmHwm: round(hwmMiB, 1), samples: rss.length },
+      hubRssMiB: { steady: round(rssSteady, 1), peak: round(rssPeak, 1), vmHwm: round(hwmMiB, 1), samples: rss.length, heapUsedAtEnd: round(lastHeap.usedMiB, 1), heapTotalAtEnd: round(lastHeap.totalMiB, 1) },
       hubCpuPct: round(hubCpuPct, 1),
       eventLoopDelayMs: { p99Worst: loopSorted.length ? round(loopSorted.at(-1)!, 1) : null, p99Median: loopSorted.length ? round(percentile(loopSorted, 0.5), 1) : null, maxWorst: loopMax.length ? round(Math.max(...loopMax), 1) : null, scrapes: loopSorted.length, source: 'hub /metrics nodejs_eventloop_lag_seconds (monitorEventLoopDelay, 20 ms resolution)' },
       commandRoundTripMs: { p50: rt.length ? round(percentile(rt, 0.5), 1) : null, p99: rt.length ? round(percentile(rt, 0.99), 1) : null, max: rt.length ? round(rt.at(-1)!, 1) : null, apiAnswerP50: ans.length ? round(percentile(ans, 0.5), 1) : null, apiAnswerP99: ans.length ? round(percentile(ans, 0.99), 1) : null, commands: rt.length, failures: commandFailures },
@@ -443,7 +447,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       figures.ratios = { rssHubVsPeer: ratio(rssSteady, pRss), cpuHubVsPeer: ratio(hubCpuPct, pCpuPct), writesHubVsPeer: ratio(hubMbPerDay, pMbPerDay) };
     }
     const r = figures as Record<string, any>;
-    ctx.log(`hub RSS steady ${r.hubRssMiB.steady} MiB, peak ${r.hubRssMiB.peak} (VmHWM ${r.hubRssMiB.vmHwm}); CPU ${r.hubCpuPct} % of a core; loop delay p99 worst ${r.eventLoopDelayMs.p99Worst} ms, median ${r.eventLoopDelayMs.p99Median} ms`);
+    ctx.log(`hub RSS steady ${r.hubRssMiB.steady} MiB, peak ${r.hubRssMiB.peak} (VmHWM ${r.hubRssMiB.vmHwm}; V8 heap ${r.hubRssMiB.heapUsedAtEnd} used of ${r.hubRssMiB.heapTotalAtEnd}); CPU ${r.hubCpuPct} % of a core; loop delay p99 worst ${r.eventLoopDelayMs.p99Worst} ms, median ${r.eventLoopDelayMs.p99Median} ms`);
     ctx.log(`command round trip p50 ${r.commandRoundTripMs.p50} ms, p99 ${r.commandRoundTripMs.p99} ms (${rt.length} commands, ${commandFailures} failed); sensor → events stream p50 ${r.sensorToEventsMs.p50} ms, p99 ${r.sensorToEventsMs.p99} ms`);
     ctx.log(`rules fired ${r.rulesFiredPerMin}/min; integration ${r.integrationMsgsPerS} msg/s; writes ${r.writes.mbPerDay} MB/day (WAL ${r.writes.walMbPerDay}, checkpoints ~${r.writes.checkpointMbPerDay}); WAL by part ${JSON.stringify(r.writes.walFramesPctByPart)}; database growth ${r.dbGrowthMbPerDay} MB/day`);
     if (r.peer) ctx.log(`peer ${r.peer.name}: RSS ${r.peer.rssMiBSteady} MiB, CPU ${r.peer.cpuPct} %, ${r.peer.mbPerDay} MB/day written; ratios ${JSON.stringify(r.ratios)}`);
