@@ -15,14 +15,15 @@ import { HubUpdate } from '../components/hub-update.tsx';
 import { PlugRollout } from '../components/plug-rollout.tsx';
 import { Handover } from '../components/handover.tsx';
 import { TwoStep } from '../components/two-step.tsx';
+import { ScriptKeys } from '../components/script-keys.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
 import { FlashPlug } from '../flash/flash-plug.tsx';
 import { BrokerCertificateCard } from '../components/broker-certificate.tsx';
 
 /**
- * The home (name, location for sun rules, time zone), people, the person's own password and
- * two-step login, MQTT integration users and hub health. Each part shows only to a role that may
- * use it (the hub decides; this only avoids offering forms that would answer "not allowed"):
+ * The home (name, location for sun rules, time zone), people, the person's own password,
+ * two-step login and keys for scripts, MQTT integration users and hub health. Each part shows only
+ * to a role that may use it (the hub decides; this only avoids offering forms that would answer "not allowed"):
  * owners and admins get everything; a member sees the home read-only, the recordings' storage,
  * their password, two-step login and remote access; a guest their password, two-step login and
  * remote access.
@@ -47,6 +48,7 @@ export function Settings() {
           {(me.role === 'installer' || me.role === 'owner') && <Handover me={me} />}
           <OwnPassword />
           <TwoStep on={me.totp === true} onChange={(totp) => setMe({ ...me, totp })} />
+          <ScriptKeys role={me.role} />
           {manages && <Rooms />}
           {manages && <MqttUsers />}
           {manages && <PlugFirmware />}
