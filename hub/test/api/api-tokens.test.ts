@@ -5,7 +5,8 @@ import { LAST_USE_WRITE_INTERVAL_MS, MAX_API_TOKENS_PER_USER } from '../../src/a
 import type { Role } from '../../src/core/bus.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { subscribeRemote } from '../../src/relay/remote-events.ts';
-import { harness, type Harness } from './harness.ts';
+import { TOKEN_REFUSED_PREFIXES } from '../../src/api/token-access.ts';
+import { concrete, harness, type Harness } from './harness.ts';
 import { connect } from './ws-client.ts';
 
 const PASSWORD = 'a long enough password';
@@ -154,6 +155,36 @@ describe('keys for scripts', () => {
     // An admin key is still the person's below admin: it adds a room.
     expect((await h.call('POST', '/api/v1/rooms', { token: key.token, body: { name: 'Hall' } })).statusCode).toBe(201);
     expect(h.store.users.list().map((u) => u.username)).toEqual(['owner']);
+  });
+
+  it('route walk: a read key changes nothing anywhere, no key reaches an account route, an admin key no owner-only route', async () => {
+    const read = await makeKey(owner, { name: 'r', scope: 'read' });
+    const admin = await makeKey(owner, { name: 'a', scope: 'admin' });
+    const routes = h.app.routeTable.filter((r) => r.access !== 'public' && !r.websocket && r.method !== 'HEAD');
+    expect(routes.length).toBeGreaterThan(50);
+    const refusedRoute = (url: string) => TOKEN_REFUSED_PREFIXES.some((p) => url === p || url.startsWith(`${p}/`));
+    const seen = { readRefused: 0, accountRefused: 0, ownerRefused: 0 };
+    for (const route of routes) {
+      const where = `${route.method} ${route.url}`;
+      const call = (token: string) => h.call(route.method as 'GET', concrete(route.url), { token, body: route.method === 'GET' ? undefined : {} });
+      if (route.method !== 'GET') {
+        const res = await call(read.token);
+        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({ where, status: 403, code: refusedRoute(route.url) ? 'api_token_refused' : 'api_token_scope' });
+        seen.readRefused++;
+      }
+      if (refusedRoute(route.url)) {
+        const res = await call(admin.token);
+        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({ where, status: 403, code: 'api_token_refused' });
+        seen.accountRefused++;
+      } else if (route.access === 'owner') {
+        const res = await call(admin.token);
+        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({ where, status: 403, code: 'api_token_scope' });
+        seen.ownerRefused++;
+      }
+    }
+    expect(seen.readRefused).toBeGreaterThan(30);
+    expect(seen.accountRefused).toBeGreaterThan(10);
+    expect(h.store.users.list()).toHaveLength(1);
   });
 
   it('is never more than its person: a member cannot make an admin key, a guest only a read one', async () => {
