@@ -1,0 +1,53 @@
+#!/bin/sh
+# Runs inside the image's root tree (arm64, under qemu-user, chrooted by mmdebstrap) at the end of
+# scripts/build-image: installs the Hearth .deb ($DEB) and the image's own files
+# (packaging/image/files, copied to /tmp/hearth-image-files), and sets the image up. Nothing run
+# here may make a secret or a per-machine id: those are made on the Pi at first boot.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+files=/tmp/hearth-image-files
+
+# Hearth: its Depends came in with the tree, so apt fetches nothing here. The postinst makes the
+# hearth user and the empty /var/lib/hearth and enables hearth.service; it starts nothing, as no
+# systemd runs in a chroot.
+apt-get install -y -q --no-install-recommends "$DEB"
+
+# The image's files (units, scripts, settings); existing directories keep their modes.
+tar -C "$files" -cf - . | tar -C / -xf - --no-same-owner --no-overwrite-dir
+
+# The Pi's boot files: raspi-firmware's kernel hook writes cmdline.txt with this root and copies
+# the kernel, initrd and device trees to /boot/firmware. Run again now that ROOTPART is set.
+sed -i -e 's/^#\?ROOTPART=.*/ROOTPART=LABEL=HEARTHROOT/' /etc/default/raspi-firmware
+grep -q '^ROOTPART=LABEL=HEARTHROOT' /etc/default/raspi-firmware || echo 'ROOTPART=LABEL=HEARTHROOT' >>/etc/default/raspi-firmware
+for modules in /lib/modules/*; do
+  kver="$(basename "$modules")"
+  /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
+done
+grep -q 'root=LABEL=HEARTHROOT' /boot/firmware/cmdline.txt
+
+echo hearth >/etc/hostname
+printf '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' >/etc/hosts
+
+# Networking: systemd-networkd (DHCP on any wired or Wi-Fi interface), systemd-resolved for DNS
+# (its fallback servers off: see resolved.conf.d), avahi for hearth.local, timesyncd with no
+# server of its own (see timesyncd.conf.d). The Wi-Fi interface is brought up by
+# wpa_supplicant@wlan0 once the installer's Wi-Fi file was applied (hearth-firstboot).
+systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service avahi-daemon.service
+systemctl enable hearth-firstboot.service hearth-setup-code.service hearth-setup-code.path hearth.service
+# Not needed with networkd (and it would wait for an interface that may never come).
+systemctl disable systemd-networkd-wait-online.service 2>/dev/null || true
+systemctl mask systemd-networkd-wait-online.service
+# SSH is off until the installer puts a key on the boot partition (hearth-firstboot); the host
+# keys openssh-server's postinst made here would be shared by every Pi flashed from this image.
+systemctl disable ssh.service 2>/dev/null || true
+rm -f /etc/ssh/ssh_host_*
+# Checking for package updates would contact Debian's servers by itself: off (apt still works by hand).
+systemctl mask apt-daily.timer apt-daily-upgrade.timer
+
+# Nothing is carried from the build machine or made here that must differ per Pi.
+rm -f /var/lib/systemd/random-seed /var/lib/dbus/machine-id
+rm -rf /var/lib/hearth/* /var/log/journal/* /var/cache/apt/*.bin
+: >/etc/machine-id
+
+# Last: from here on the chroot has no DNS of its own.
+ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
