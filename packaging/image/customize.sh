@@ -17,13 +17,15 @@ tar -C "$files" -cf - . | tar -C / -xf - --no-same-owner --no-overwrite-dir
 
 # The Pi's boot files: raspi-firmware's kernel hook writes cmdline.txt with this root and copies
 # the kernel, initrd and device trees to /boot/firmware. Run again now that ROOTPART is set.
-sed -i -e 's/^#\?ROOTPART=.*/ROOTPART=LABEL=HEARTHROOT/' /etc/default/raspi-firmware
+# Boot messages on the screen (the last console), a login prompt on the serial pins too.
+sed -i -e 's/^#\?ROOTPART=.*/ROOTPART=LABEL=HEARTHROOT/' -e 's/^#\?CONSOLES=.*/CONSOLES="ttyS1,115200 tty0"/' /etc/default/raspi-firmware
 grep -q '^ROOTPART=LABEL=HEARTHROOT' /etc/default/raspi-firmware || echo 'ROOTPART=LABEL=HEARTHROOT' >>/etc/default/raspi-firmware
 for modules in /lib/modules/*; do
   kver="$(basename "$modules")"
-  /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
+  # The hook acts only when called as from a kernel package's configure step.
+  DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
 done
-grep -q 'root=LABEL=HEARTHROOT' /boot/firmware/cmdline.txt
+grep -q 'root=LABEL=HEARTHROOT' /boot/firmware/cmdline.txt || { echo "customize.sh: cmdline.txt has no root=LABEL=HEARTHROOT: $(cat /boot/firmware/cmdline.txt)" >&2; exit 1; }
 
 echo hearth >/etc/hostname
 printf '127.0.0.1\tlocalhost\n127.0.1.1\thearth\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' >/etc/hosts

@@ -52,10 +52,16 @@ root_start=$(sfdisk --dump "$work/base.img" | sed -n 's/.*img2 : start= *\([0-9]
 root_size=$(sfdisk --dump "$work/base.img" | sed -n 's/.*img2 : .*size= *\([0-9]*\).*/\1/p')
 [ "$boot_off" -gt 0 ] && [ -n "$root_start" ] || fail "no two-partition MBR in the image: $(sfdisk --dump "$work/base.img")"
 export MTOOLS_SKIP_CHECK=1
-fat() { local img="$1"; shift; "$@" -i "$img@@$boot_off"; }
-mcopy -i "$work/base.img@@$boot_off" ::vmlinuz ::initrd.img ::cmdline.txt "$work/" || fail "no kernel/initrd/cmdline.txt on the boot partition"
+# raspi-firmware's copies: vmlinuz-<version> and initrd.img-<version>, named in config.txt.
+boot_files="$(mdir -b -i "$work/base.img@@$boot_off" ::)"
+kernel="$(printf '%s\n' "$boot_files" | sed -n 's#^::/\(vmlinuz-.*\)#\1#p' | sort -V | tail -n 1)"
+initrd="$(printf '%s\n' "$boot_files" | sed -n 's#^::/\(initrd.img-.*\)#\1#p' | sort -V | tail -n 1)"
+[ -n "$kernel" ] && [ -n "$initrd" ] || fail "no kernel/initrd on the boot partition: $boot_files"
+mcopy -i "$work/base.img@@$boot_off" "::$kernel" "$work/vmlinuz" && mcopy -i "$work/base.img@@$boot_off" "::$initrd" "$work/initrd.img" &&
+  mcopy -i "$work/base.img@@$boot_off" ::cmdline.txt ::config.txt "$work/" || fail "could not read the boot partition"
+grep -q "^initramfs $initrd" "$work/config.txt" || fail "config.txt does not start $initrd: $(cat "$work/config.txt")"
 grep -q 'root=LABEL=HEARTHROOT' "$work/cmdline.txt" || fail "cmdline.txt: $(cat "$work/cmdline.txt")"
-ok "boot partition has the image's kernel, initrd and cmdline.txt ($(tr -d '\n' <"$work/cmdline.txt"))"
+ok "boot partition has the image's kernel $kernel, initrd $initrd and cmdline.txt ($(tr -d '\n' <"$work/cmdline.txt"))"
 
 free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
 
