@@ -207,7 +207,7 @@ export class Hub {
       {
         name: 'devices',
         start: async () => {
-          this.registry = new DeviceRegistry({ store: this.store, bus, clock, log: log.child({ part: 'devices' }), commandTimeoutMs: config.devices.commandTimeoutMs, telemetryFlushMs: config.history.flushIntervalMs });
+          this.registry = new DeviceRegistry({ store: this.store, bus, clock, log: log.child({ part: 'devices' }), commandTimeoutMs: config.devices.commandTimeoutMs, telemetryInHistory: true });
           this.registry.registerDriver(new MqttDeviceDriver(this.broker));
           const signKey = loadHubSignKey(this.store.settings);
           const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) =>
@@ -263,6 +263,8 @@ export class Hub {
         start: async () => {
           this.history = new HistoryService({ store: this.store, bus, clock, log: log.child({ part: 'history' }), config: config.history });
           await this.history.start();
+          // The registry's latest readings come from here, not from rows it rewrote every 30 s.
+          this.registry.restoreReadings(this.history.latestReadings());
         },
         stop: () => this.history.stop(),
       },

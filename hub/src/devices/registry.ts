@@ -10,7 +10,6 @@ import type { Store } from '../store/store.ts';
 import { hasRole, reachesDevice, requireRole } from './access.ts';
 import type { Driver, DriverContext } from './driver.ts';
 import { PendingCommands } from './pending-commands.ts';
-import { TelemetryStateWriter } from './telemetry-state.ts';
 import { toDeviceView, toRoomView, type DeviceView, type RoomView } from './views.ts';
 
 export type { DeviceView, RoomView } from './views.ts';
@@ -21,8 +20,12 @@ export interface RegistryDeps {
   clock: Clock;
   log: Logger;
   commandTimeoutMs: number;
-  /** Latest telemetry readings are written to device_state this often (telemetry-state.ts); 0 = at once. */
-  telemetryFlushMs?: number;
+  /**
+   * The latest telemetry readings are kept by history (every sample is there): the registry does
+   * not write them to `device_state` and gets them back at start through `restoreReadings`
+   * (docs/writes.md). Without it (a registry alone, in tests) they are written at once.
+   */
+  telemetryInHistory?: boolean;
 }
 
 export interface CreateDeviceInput {
@@ -52,14 +55,11 @@ export class DeviceRegistry {
   readonly #drivers = new Map<string, Driver>();
   readonly #devices = new Map<string, LiveDevice>();
   readonly #pending: PendingCommands;
-  readonly #telemetryState: TelemetryStateWriter | undefined;
   #started: Driver[] = [];
 
   constructor(deps: RegistryDeps) {
     this.#deps = deps;
     this.#pending = new PendingCommands(deps.clock);
-    const flushMs = deps.telemetryFlushMs ?? 0;
-    if (flushMs > 0) this.#telemetryState = new TelemetryStateWriter(deps.store.devices, deps.clock, deps.log, flushMs);
   }
 
   registerDriver(driver: Driver): void {
@@ -86,8 +86,6 @@ export class DeviceRegistry {
     }
     this.#started = [];
     for (const id of this.#devices.keys()) this.#pending.failDevice(id, new HubError('not_ready', 'the hub is stopping'));
-    // A clean stop loses no reading.
-    this.#telemetryState?.flush();
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -191,7 +189,6 @@ export class DeviceRegistry {
     const driver = this.#drivers.get(device.row.driver);
     // Revoke first (credentials, subscriptions), so a removed device can do nothing more.
     await driver?.deviceRemoved?.(device.row);
-    this.#telemetryState?.forget(id);
     this.#deps.store.devices.delete(id);
     this.#devices.delete(id);
     this.#pending.failDevice(id, new HubError('device_not_found', `device ${id} was removed`));
@@ -304,9 +301,10 @@ export class DeviceRegistry {
       }
       if (!previous || previous.value !== value || CAPABILITIES[capability]?.event) {
         device.state.set(capability, { value, at });
-        const row = { deviceId, capability, value, updatedAt: at };
-        if (this.#telemetryState && CAPABILITIES[capability]?.telemetry) this.#telemetryState.mark(row);
-        else this.#deps.store.devices.saveState(row);
+        // A telemetry reading is a history sample already (telemetry.sample above): written
+        // here too, every 30 s, it was half of what 50 idle plugs wrote (issue 13).
+        const inHistory = this.#deps.telemetryInHistory && CAPABILITIES[capability]?.telemetry && typeof value === 'number';
+        if (!inHistory) this.#deps.store.devices.saveState({ deviceId, capability, value, updatedAt: at });
         this.#deps.bus.emit('device.state', { deviceId, capability, value, previous: previous?.value, at });
       }
       this.#pending.reported(deviceId, capability, value);
@@ -338,6 +336,26 @@ export class DeviceRegistry {
     for (const s of this.#deps.store.devices.states()) {
       this.#devices.get(s.deviceId)?.state.set(s.capability, { value: s.value, at: s.updatedAt });
     }
+  }
+
+  /**
+   * The latest telemetry readings as history has them (HistoryService.latestReadings), put back
+   * into memory after start: `device_state` holds no telemetry written by this version, only what
+   * an older one left (loaded by #load, kept where history has nothing newer: if history could
+   * not start, that is what is shown). A reading already reported since start is newer and
+   * stays. Nothing is emitted, as for the rows #load reads.
+   */
+  restoreReadings(readings: Iterable<{ deviceId: string; capability: string; value: number; at: number }>): number {
+    let restored = 0;
+    for (const r of readings) {
+      const device = this.#devices.get(r.deviceId);
+      if (!device || !device.row.capabilities.includes(r.capability) || !CAPABILITIES[r.capability]?.telemetry) continue;
+      const current = device.state.get(r.capability);
+      if (current && current.at >= r.at) continue;
+      device.state.set(r.capability, { value: r.value, at: r.at });
+      restored++;
+    }
+    return restored;
   }
 
   #ensureHome(): string {

@@ -94,6 +94,27 @@ export class OpenTail {
     return seg ? seg.w0 + seg.offsets[seg.n - 1]! : undefined;
   }
 
+  /**
+   * The newest sample of a series and since when its value has been the same (the first sample
+   * of the trailing run of equal values, as far back as the tail holds): the registry's latest
+   * reading and the time it last changed, rebuilt at start (docs/writes.md).
+   */
+  last(seriesId: number): { t: number; value: number; since: number } | undefined {
+    const segs = this.#bySeries.get(seriesId);
+    const seg = segs?.[segs.length - 1];
+    if (!segs || !seg || seg.n === 0) return undefined;
+    const value = seg.values[seg.n - 1]!;
+    const t = seg.w0 + seg.offsets[seg.n - 1]!;
+    let since = t;
+    for (let k = segs.length - 1; k >= 0; k--) {
+      const s = segs[k]!;
+      let i = s.n - 1;
+      while (i >= 0 && s.values[i] === value) since = s.w0 + s.offsets[i--]!;
+      if (i >= 0) break;
+    }
+    return { t, value, since };
+  }
+
   /** Series holding samples. */
   seriesIds(): number[] {
     return [...this.#bySeries.keys()];

@@ -33,6 +33,11 @@ export class SeriesIndex {
     if (t > (this.#lastT.get(seriesId) ?? -Infinity)) this.#lastT.set(seriesId, t);
   }
 
+  /** The time of the series' newest stored sample (packed or journaled), if any. */
+  lastStored(seriesId: number): number | undefined {
+    return this.#lastT.get(seriesId);
+  }
+
   get(deviceId: string, capability: string): SeriesRow | undefined {
     return this.#byKey.get(key(deviceId, capability));
   }

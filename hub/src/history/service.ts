@@ -179,6 +179,30 @@ export class HistoryService {
     return zone ?? processTimeZone();
   }
 
+  /**
+   * The latest reading of every series and when it last changed: the registry's telemetry state,
+   * which it no longer writes itself (docs/writes.md), rebuilt from the open tail (the journal
+   * replayed at start) or, for a series with nothing since its last hourly block, from that
+   * block's last sample. `at` is when the value last changed, as the registry keeps it (a
+   * reading equal to the one before changes nothing); as far back as the tail holds.
+   */
+  latestReadings(): { deviceId: string; capability: string; value: number; at: number }[] {
+    const out: { deviceId: string; capability: string; value: number; at: number }[] = [];
+    for (const s of this.series.all()) {
+      const open = this.tail.last(s.id);
+      if (open) {
+        out.push({ deviceId: s.deviceId, capability: s.capability, value: open.value, at: open.since });
+        continue;
+      }
+      const t = this.series.lastStored(s.id);
+      if (t === undefined) continue;
+      let value: number | undefined;
+      this.query.scan(s, 0, t, t + 1, (_t, _count, _sum, _min, _max, last) => (value = last));
+      if (value !== undefined) out.push({ deviceId: s.deviceId, capability: s.capability, value, at: t });
+    }
+    return out;
+  }
+
   /** The events not yet written (at most eventFlushMs old) are written first, alone: ids page the answer. */
   events(filter: EventFilter): EventRow[] {
     this.ingest.flushEvents();

@@ -48,7 +48,7 @@ describe('write budget under simulated load (manual clock)', () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const bus = new EventBus(log);
     const driver = new EchoDriver();
-    const registry = new DeviceRegistry({ store, bus, clock, log, commandTimeoutMs: config.devices.commandTimeoutMs, telemetryFlushMs: config.history.flushIntervalMs });
+    const registry = new DeviceRegistry({ store, bus, clock, log, commandTimeoutMs: config.devices.commandTimeoutMs, telemetryInHistory: true });
     registry.registerDriver(driver);
     await registry.start();
     const history = new HistoryService({ store, bus, clock, log, config: config.history });
