@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
@@ -102,6 +103,47 @@ describe('hub restarts', () => {
     expect((await view(second, login.body.accessToken)).available).toBe(false);
     const status = await mosquitto('mosquitto_sub', ['-p', String(second.mqtt), '-i', id, '-u', id, '-P', password, '-t', `hearth/${id}/status`, '-C', '1', '-W', '5']);
     expect(status.stdout.trim()).toBe('offline');
+  });
+
+  it.each(['SIGTERM', 'kill -9'])('a device\'s last readings are shown after a restart (%s): rebuilt from history, not rows of their own', async (how) => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    // A short sample window so kill -9 can be waited out (the default is 30 s, docs/writes.md).
+    const config = join(tmp.dir, 'hearth.json');
+    writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 500 } }));
+    const dataDir = join(tmp.dir, 'data');
+    const start = async () => {
+      const hub = await startHub(dataDir, ['--config', config]);
+      cleanups.push(async () => { await hub.kill9(); });
+      return hub;
+    };
+    const first = await start();
+    const token = await setupOwner(first);
+    const dev = await api(first.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Meter', driver: 'mqtt', capabilities: ['switch', 'power', 'energy'] } });
+    expect(dev.status).toBe(201);
+    const id = dev.body.device.id as string;
+    const device = track(await connectMqtt(first.mqtt, { clientId: id, username: id, password: dev.body.mqtt.password as string }));
+    for (const state of [{ switch: true, power: 10, energy: 1.5 }, { power: 42.5, energy: 1.501 }]) {
+      await device.publishAsync(`hearth/${id}/state`, JSON.stringify(state), { qos: 1 });
+    }
+    const view = async (hub: HubProcess, t: string) => (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token: t })).body;
+    for (let i = 0; i < 100 && (await view(first, token)).state.energy !== 1.501; i++) await new Promise((r) => setTimeout(r, 50));
+    const before = await view(first, token);
+    expect(before.state).toEqual({ switch: true, power: 42.5, energy: 1.501 });
+    await new Promise((r) => setTimeout(r, 1500));
+    device.end(true);
+    if (how === 'SIGTERM') await first.stop();
+    else await first.kill9();
+
+    const db = new Database(join(dataDir, 'hearth.db'), { readonly: true });
+    const rows = db.prepare('SELECT capability FROM device_state WHERE device_id = ?').all(id);
+    db.close();
+    expect(rows).toEqual([{ capability: 'switch' }]);
+
+    const second = await start();
+    const login = await api(second.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
+    const after = await view(second, login.body.accessToken);
+    expect(after.state).toEqual(before.state);
   });
 
   it('kill -9 during heavy writes leaves a database that passes integrity_check and a hub that starts', async () => {
