@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import { Store } from '../../src/store/store.ts';
 import { loadHubCertificate } from '../../src/tls/hub-certificate.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
-import { pinnedRequest, sniffer } from '../helpers/https.ts';
+import { pinnedRequest } from '../helpers/https.ts';
+import { wireTap } from '../helpers/wire-tap.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -64,7 +65,7 @@ describe('the web UI and API over HTTPS', () => {
   });
 
   it('a pinning client logs in, calls the API and gets the events WebSocket over wss; the wire shows no password or token', async () => {
-    const tap = await sniffer(hub.https);
+    const tap = await wireTap(hub.https);
     try {
       const login = await pinnedRequest(tap.port, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
       expect(login.status).toBe(200);
@@ -90,7 +91,7 @@ describe('the web UI and API over HTTPS', () => {
   });
 
   it('the same login on plain http is readable on the wire (the sniffer sees what it should)', async () => {
-    const tap = await sniffer(hub.http);
+    const tap = await wireTap(hub.http);
     try {
       const login = await api(`http://127.0.0.1:${tap.port}`, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
       expect(login.status).toBe(200);

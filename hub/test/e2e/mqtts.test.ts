@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer, connect as connectTcp, type AddressInfo, type Server } from 'node:net';
+import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.ts';
@@ -9,21 +9,7 @@ import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt, mosquitto, nextMessage } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
-
-/** A TCP relay to `port` that keeps every byte the client sent: what someone on the Wi-Fi sees. */
-async function sniffer(port: number): Promise<{ port: number; seen: () => Buffer; close: () => void }> {
-  const chunks: Buffer[] = [];
-  const server: Server = createServer((client) => {
-    const upstream = connectTcp(port, '127.0.0.1');
-    client.on('data', (d: Buffer) => chunks.push(d));
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, seen: () => Buffer.concat(chunks), close: () => server.close() };
-}
+import { wireTap } from '../helpers/wire-tap.ts';
 
 /**
  * MQTT over TLS for integrations (issue 17): the real hub listens on its TLS port with its own
@@ -66,7 +52,7 @@ describe('MQTT over TLS with the hub certificate', () => {
   it('mosquitto pinning the certificate publishes; mqtt.js pinning it receives; the wire shows nothing', async () => {
     const cafile = join(tmp.dir, 'hub.pem');
     writeFileSync(cafile, pem);
-    const tap = await sniffer(hub.mqtts);
+    const tap = await wireTap(hub.mqtts);
     try {
       const client = await connectMqtt(tap.port, { protocol: 'mqtts', ca: pem, servername: 'localhost', username: user.username, password: user.password });
       await client.subscribeAsync('lab/#', { qos: 1 });
@@ -85,7 +71,7 @@ describe('MQTT over TLS with the hub certificate', () => {
   });
 
   it('the same session on plain 1883 is readable on the wire (the sniffer sees what it should)', async () => {
-    const tap = await sniffer(hub.mqtt);
+    const tap = await wireTap(hub.mqtt);
     try {
       const client = await connectMqtt(tap.port, { username: user.username, password: user.password });
       await client.publishAsync('lab/secret-reading', 'from mqtt.js 42.42', { qos: 1 });

@@ -1,22 +1,5 @@
-import { once } from 'node:events';
 import { request } from 'node:https';
-import { createServer, connect as connectTcp, type AddressInfo, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-
-/** A TCP relay to `port` that keeps every byte the client sent: what someone on the Wi-Fi sees. */
-export async function sniffer(port: number): Promise<{ port: number; seen: () => Buffer; close: () => void }> {
-  const chunks: Buffer[] = [];
-  const server: Server = createServer((client) => {
-    const upstream = connectTcp(port, '127.0.0.1');
-    client.on('data', (d: Buffer) => chunks.push(d));
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, seen: () => Buffer.concat(chunks), close: () => server.close() };
-}
 
 export interface PinnedResponse {
   status: number;

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as connectTcp, type AddressInfo, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,24 +11,9 @@ import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { HAVE_SIM, IN_NETNS, startSim, waitFor, type SimProcess } from './helpers.ts';
+import { wireTap } from '../helpers/wire-tap.ts';
 
 const P = { id: 'plug-7157e57e57e5', setupCode: '24681357' };
-
-/** A TCP relay to `port` that keeps every byte in both directions: what someone on the Wi-Fi sees. */
-async function sniffer(port: number): Promise<{ port: number; seen: () => Buffer; close: () => void }> {
-  const chunks: Buffer[] = [];
-  const server: Server = createServer((client) => {
-    const upstream = connectTcp(port, '127.0.0.1');
-    client.on('data', (d: Buffer) => chunks.push(d));
-    upstream.on('data', (d: Buffer) => chunks.push(d));
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, seen: () => Buffer.concat(chunks), close: () => server.close() };
-}
 
 /**
  * A plug paired with a hub that has TLS talks MQTT only over TLS with its PSK (issue 17,
@@ -71,7 +56,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
 
   it('a command, its confirmation and telemetry cross the wire with no password, topic or value in clear', async () => {
     const password = readFileSync(join(stateDir(), 'mq_pass'), 'utf8');
-    const tap = await sniffer(hub.mqtts);
+    const tap = await wireTap(hub.mqtts);
     try {
       await restartDialing(tap.port);
       await waitFor(async () => (tap.seen().length > 0 && (await device()).available === true ? true : undefined), 'online through the relay', 60_000);
