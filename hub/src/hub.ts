@@ -272,7 +272,7 @@ export class Hub {
         // After devices and history: rules command devices and their state changes get recorded.
         name: 'rules',
         start: async () => {
-          this.rules = new RulesService({ store: this.store, bus, clock, log: log.child({ part: 'rules' }), registry: this.registry, limits: config.rules });
+          this.rules = new RulesService({ store: this.store, bus, clock, log: log.child({ part: 'rules' }), registry: this.registry, limits: config.rules, traceFlushMs: config.rules.traceFlushMs });
           await this.rules.start();
         },
         stop: () => this.rules.stop(),

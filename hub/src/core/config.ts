@@ -202,6 +202,11 @@ export const ConfigSchema = Type.Object(
         dryRunMaxSteps: Type.Integer({ minimum: 10, maximum: 10_000_000, default: 100_000 }),
         dryRunMaxCommands: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5_000 }),
         dryRunConcurrent: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+        /**
+         * Traces of runs that ended are written together, one transaction per this window
+         * (docs/writes.md: a power cut may lose the last window's traces); 0: each at once.
+         */
+        traceFlushMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
       },
       { ...closed, default: {} },
     ),

@@ -18,6 +18,7 @@ import { RulesEngine, type EngineHost } from './engine.ts';
 import type { Rule, RuleDefinition } from './model.ts';
 import type { Location } from './spec.ts';
 import type { Trace } from './trace.ts';
+import { TraceWriter } from './trace-writer.ts';
 import { validateRule, validateScene, type RefChecker } from './validate.ts';
 
 export interface RulesDeps {
@@ -28,6 +29,8 @@ export interface RulesDeps {
   registry: DeviceRegistry;
   /** Step budgets of runs and dry runs (config `rules`; defaults: DEFAULT_LIMITS). */
   limits?: RulesLimits | undefined;
+  /** Ended runs' traces are written together once per this window (config `rules.traceFlushMs`; 0: each at once). */
+  traceFlushMs?: number | undefined;
 }
 
 /** A rule as the API shows it: the definition as written, plus its identity and state. */
@@ -61,6 +64,8 @@ export class RulesService {
   readonly repo: RulesRepo<RuleDefinition>;
   readonly scenes: ScenesRepo;
   readonly engine: RulesEngine;
+  /** Ended runs' traces, one transaction per window (trace-writer.ts). */
+  readonly traceWriter: TraceWriter;
   /** Dry runs in progress (bounded by `limits.dryRunConcurrent`). */
   #dryRuns = 0;
   readonly #deps: RulesDeps;
@@ -70,6 +75,7 @@ export class RulesService {
     this.#deps = deps;
     this.repo = new RulesRepo<RuleDefinition>(deps.store.db);
     this.scenes = new ScenesRepo(deps.store.db);
+    this.traceWriter = new TraceWriter(this.repo, deps.clock, deps.log, deps.traceFlushMs);
     this.engine = new RulesEngine(this.#host());
   }
 
@@ -84,6 +90,7 @@ export class RulesService {
 
   async stop(): Promise<void> {
     this.engine.stop();
+    this.traceWriter.stop();
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -98,6 +105,8 @@ export class RulesService {
 
   traces(id: string, limit = 50): Trace[] {
     this.#require(id);
+    // Runs that ended within the last window are held in memory: write them, then read.
+    this.traceWriter.flush();
     return this.repo.traces(id, limit).map((t) => t.data as unknown as Trace);
   }
 
@@ -148,6 +157,7 @@ export class RulesService {
   remove(id: string, actor: Actor): void {
     const rule = this.#require(id);
     this.engine.remove(id);
+    this.traceWriter.dropRule(id);
     this.repo.delete(id);
     this.#audit(actor, 'rule.delete', id, { name: rule.definition.name });
   }
@@ -291,7 +301,13 @@ export class RulesService {
     };
     return {
       bus, clock, log,
-      storage: this.repo,
+      storage: {
+        saveTrace: (t, keep) => this.traceWriter.saveTrace(t, keep),
+        savePending: (p) => this.repo.savePending(p),
+        dropPending: (id) => this.repo.dropPending(id),
+        pending: (ruleId, kind) => this.repo.pending(ruleId, kind),
+        dropPendingOf: (ruleId) => this.repo.dropPendingOf(ruleId),
+      },
       command: async (deviceId, capability, value, actor) => { await registry.command(deviceId, capability, value, actor); },
       state: (deviceId, capability) => device(deviceId)?.state[capability],
       available: (deviceId) => device(deviceId)?.available,

@@ -115,6 +115,25 @@ export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
     this.#pruneTraces.run(t.ruleId, t.ruleId, keep);
   }
 
+  /**
+   * Many runs' traces in ONE transaction (rules/trace-writer.ts), each rule pruned once to its
+   * newest `keep`. A trace of a rule deleted meanwhile is skipped (its foreign key fails).
+   */
+  saveTraces(batch: { row: TraceRow; keep: number }[]): void {
+    this.#db.transaction(() => {
+      const keep = new Map<string, number>();
+      for (const { row: t, keep: k } of batch) {
+        try {
+          this.#insertTrace.run(t.runId, t.ruleId, t.startedAt, t.status, JSON.stringify(t.data));
+          keep.set(t.ruleId, k);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err;
+        }
+      }
+      for (const [ruleId, k] of keep) this.#pruneTraces.run(ruleId, ruleId, k);
+    })();
+  }
+
   traces(ruleId: string, limit: number): TraceRow[] {
     const rows = this.#db.prepare('SELECT * FROM rule_traces WHERE rule_id = ? ORDER BY id DESC LIMIT ?').all(ruleId, limit) as { run_id: string; rule_id: string; started_at: number; status: string; data: string }[];
     return rows.map((r) => ({ runId: r.run_id, ruleId: r.rule_id, startedAt: r.started_at, status: r.status, data: JSON.parse(r.data) }));

@@ -7,6 +7,7 @@ import { AuthService } from '../../src/auth/service.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { HistoryService } from '../../src/history/service.ts';
+import { DEFAULT_TRACE_FLUSH_MS } from '../../src/rules/trace-writer.ts';
 import { DEFAULT_LIMITS, MAX_REPEAT_NESTING } from '../../src/rules/budget.ts';
 import { MAX_TRACED_CONDITIONS } from '../../src/rules/run.ts';
 import { FakeBroker, OWNER as OWNER_LOGIN } from '../api/harness.ts';
@@ -133,7 +134,7 @@ describe('rule step budget over HTTP', () => {
   });
 
   it('a saved rule\'s run stops at maxSteps with rule_step_budget_exceeded in its trace, and the hub answers while it runs', async () => {
-    expect(validateConfig({}).rules).toEqual(DEFAULT_LIMITS);
+    expect(validateConfig({}).rules).toEqual({ ...DEFAULT_LIMITS, traceFlushMs: DEFAULT_TRACE_FLUSH_MS });
     // 10,000 passes × (1 + 20) actions: past the default budget of 100,000.
     const huge = rule([{ type: 'repeat', while: ALWAYS, actions: [repeat(20, [{ type: 'if', conditions: NEVER, then: [{ type: 'notify', message: 'never' }] }])] }]);
     const id = (await call('POST', '/api/v1/rules', owner, huge)).body.id;
