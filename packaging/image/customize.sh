@@ -16,12 +16,17 @@ apt-get install -y -q --no-install-recommends "$DEB"
 tar -C "$files" -cf - . | tar -C / -xf - --no-same-owner --no-overwrite-dir
 
 # The Pi's boot files: raspi-firmware's kernel hook writes cmdline.txt with this root and copies
-# the kernel, initrd and device trees to /boot/firmware. Run again now that ROOTPART is set.
+# the kernel, initrd and device trees to /boot/firmware. Run now that ROOTPART is set.
 # Boot messages on the screen (the last console), a login prompt on the serial pins too.
 sed -i -e 's/^#\?ROOTPART=.*/ROOTPART=LABEL=HEARTHROOT/' -e 's/^#\?CONSOLES=.*/CONSOLES="ttyS1,115200 tty0"/' /etc/default/raspi-firmware
 grep -q '^ROOTPART=LABEL=HEARTHROOT' /etc/default/raspi-firmware || echo 'ROOTPART=LABEL=HEARTHROOT' >>/etc/default/raspi-firmware
+# update-initramfs was a no-op while the packages were configured (scripts/build-image): back,
+# and the initramfs made once, now.
+rm -f /usr/sbin/update-initramfs
+dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.hearth-build --remove /usr/sbin/update-initramfs
 for modules in /lib/modules/*; do
   kver="$(basename "$modules")"
+  update-initramfs -c -k "$kver"
   # The hook acts only when called as from a kernel package's configure step.
   DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
 done
