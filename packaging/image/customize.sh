@@ -22,11 +22,13 @@ sed -i -e 's/^#\?ROOTPART=.*/ROOTPART=LABEL=HEARTHROOT/' -e 's/^#\?CONSOLES=.*/C
 grep -q '^ROOTPART=LABEL=HEARTHROOT' /etc/default/raspi-firmware || echo 'ROOTPART=LABEL=HEARTHROOT' >>/etc/default/raspi-firmware
 # update-initramfs was a no-op while the packages were configured (scripts/build-image): back,
 # and the initramfs made once, now.
-rm -f /usr/sbin/update-initramfs
-dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.hearth-build --remove /usr/sbin/update-initramfs
+if [ -e /usr/sbin/update-initramfs.hearth-build ]; then
+  rm -f /usr/sbin/update-initramfs
+  dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.hearth-build --remove /usr/sbin/update-initramfs
+fi
 for modules in /lib/modules/*; do
   kver="$(basename "$modules")"
-  update-initramfs -c -k "$kver"
+  [ -e "/boot/initrd.img-$kver" ] || update-initramfs -c -k "$kver"
   # The hook acts only when called as from a kernel package's configure step.
   DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
 done
