@@ -34,12 +34,14 @@ describe('Settings → Handover', () => {
     const { page } = installer;
     // First run in the page: the setup code, and the installer box ticked.
     await page.goto(`${home.hub.baseUrl}/#/settings`);
-    await page.getByLabel('Setup code').fill(readSetupCode(home.dataDir));
-    await page.getByLabel('I am setting this hub up for someone else (installer)').check();
-    await page.getByLabel('Username').fill(INSTALLER.username);
-    await page.getByLabel('Password', { exact: true }).fill(INSTALLER.password);
-    await page.getByLabel('Repeat password').fill(INSTALLER.password);
-    await page.getByRole('button', { name: 'Create account' }).click();
+    // The account form (the first-run screen also has the restore-from-backup form, with its own setup code).
+    const form = page.locator('form[aria-labelledby="welcome-title"]');
+    await form.getByLabel('Setup code').fill(readSetupCode(home.dataDir));
+    await form.getByLabel('I am setting this hub up for someone else (installer)').check();
+    await form.getByLabel('Username').fill(INSTALLER.username);
+    await form.getByLabel('Password', { exact: true }).fill(INSTALLER.password);
+    await form.getByLabel('Repeat password').fill(INSTALLER.password);
+    await form.getByRole('button', { name: 'Create account' }).click();
     await page.getByTestId('me').filter({ hasText: '(installer)' }).waitFor();
     await page.getByRole('heading', { name: 'Hand the home over' }).waitFor();
     await page.getByRole('heading', { name: 'Rooms', exact: true }).waitFor();

@@ -69,7 +69,7 @@ describe('settings and cameras', () => {
   it('creates an MQTT integration user and shows its password once', async () => {
     const { page } = browser;
     await page.getByLabel('User name').fill('homeassistant');
-    await page.getByLabel('Access').selectOption('readwrite');
+    await page.getByLabel('Access', { exact: true }).selectOption('readwrite');
     await page.getByRole('button', { name: 'Create MQTT user' }).click();
     await page.getByRole('cell', { name: 'homeassistant', exact: true }).waitFor();
     expect((await page.getByTestId('mqtt-password').textContent())?.length).toBeGreaterThan(8);
