@@ -32,12 +32,19 @@ import type { BenchContext, BenchSmoke } from './run.ts';
 
 export const description = 'backup and restore of a home with a year of history for 50 plugs: seconds, sizes, peak RSS';
 
-export const smoke: BenchSmoke = { args: ['--plugs=1', '--days=8'], keys: ['backupS', 'restoreS', 'dbBytes', 'fileBytes'] };
+export const smoke: BenchSmoke = {
+  args: ['--plugs=1', '--days=8'],
+  keys: ['backupS', 'restoreS', 'dbBytes', 'fileBytes'],
+};
 
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: ctx.args, options: { plugs: { type: 'string' }, days: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: { plugs: { type: 'string' }, days: { type: 'string' } },
+    strict: true,
+  });
   const plugs = Number(values.plugs ?? 50);
   const days = Number(values.days ?? 365);
   const log = ctx.log;
@@ -50,16 +57,36 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const config = validateConfig({ dataDir }, dataDir);
     const store = Store.open(dataDir);
     const logger = createLogger({ level: 'silent' });
-    const service = new HistoryService({ store, bus: new EventBus(logger), clock: new ManualClock(now), log: logger, config: config.history });
+    const service = new HistoryService({
+      store,
+      bus: new EventBus(logger),
+      clock: new ManualClock(now),
+      log: logger,
+      config: config.history,
+    });
     log(`backup: building a home of ${plugs} plugs with ${days} days of history...`);
     const bulk = bulkLoad(service, plugs, layout, () => {});
     store.rooms.insertHome({ id: 'home', name: 'Bench House', createdAt: now });
     for (let p = 0; p < plugs; p++) {
-      store.devices.insert({ id: `plug_${String(p).padStart(2, '0')}`, name: `Plug ${p}`, roomId: null, driver: 'plug', model: 'hearth-plug', capabilities: ['switch', 'power', 'voltage', 'current', 'energy'], config: { counter: 1000 + p }, available: false, createdAt: now, updatedAt: now });
+      store.devices.insert({
+        id: `plug_${String(p).padStart(2, '0')}`,
+        name: `Plug ${p}`,
+        roomId: null,
+        driver: 'plug',
+        model: 'hearth-plug',
+        capabilities: ['switch', 'power', 'voltage', 'current', 'energy'],
+        config: { counter: 1000 + p },
+        available: false,
+        createdAt: now,
+        updatedAt: now,
+      });
     }
     store.close();
     mkdirSync(join(dataDir, 'zigbee'), { mode: 0o700 });
-    writeFileSync(join(dataDir, 'zigbee', 'network.json'), '{"panId":4660,"extendedPanId":[1,2,3,4,5,6,7,8],"networkKey":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}\n');
+    writeFileSync(
+      join(dataDir, 'zigbee', 'network.json'),
+      '{"panId":4660,"extendedPanId":[1,2,3,4,5,6,7,8],"networkKey":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}\n',
+    );
     writeFileSync(join(dataDir, 'zigbee', 'database.db'), '{"id":1,"type":"Coordinator"}\n'.repeat(200));
     mkdirSync(join(dataDir, 'firmware'), { mode: 0o700 });
     writeFileSync(join(dataDir, 'firmware', 'plug-1.0.0.bin'), Buffer.alloc(1 << 20, 0x5a));
@@ -69,7 +96,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const file = join(root, 'home.hbk');
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
-    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss); }, 20);
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 20);
     const t0 = performance.now();
     await createBackup({ dataDir, out: file, passphrase: 'bench passphrase' });
     const backupS = (performance.now() - t0) / 1000;
@@ -82,7 +111,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     log(`  restore: ${restoreS.toFixed(2)} s (${restored.plugsMoved} plug counters moved)`);
     clearInterval(sampler);
     const rssGrowthMiB = (rssPeak - rssBefore) / 1048576;
-    log(`  RSS during backup and restore: at most ${rssGrowthMiB.toFixed(0)} MiB above the ${(rssBefore / 1048576).toFixed(0)} MiB before`);
+    log(
+      `  RSS during backup and restore: at most ${rssGrowthMiB.toFixed(0)} MiB above the ${(rssBefore / 1048576).toFixed(0)} MiB before`,
+    );
     return {
       plugs,
       days,

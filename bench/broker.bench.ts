@@ -32,10 +32,32 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { COUNTERS, RECEIVED, SENT, type ClientSpec, type LatencySummary, type Mark, type SendCounts, type WorkerRequest } from './lib/load-protocol.ts';
+import {
+  COUNTERS,
+  RECEIVED,
+  SENT,
+  type ClientSpec,
+  type LatencySummary,
+  type Mark,
+  type SendCounts,
+  type WorkerRequest,
+} from './lib/load-protocol.ts';
 import type { ServerCredential, ServerReady } from './lib/hub-broker-server.ts';
 import { mosquittoVersion, startMosquitto } from './lib/mosquitto.ts';
-import { captureTail, cpuSeconds, machineCpu, makeTempDir, removeTempDir, rssKiB, threadWorker, ticksPerSecond, sleep, spawnTracked, stopChild, type Worker } from './lib/proc.ts';
+import {
+  captureTail,
+  cpuSeconds,
+  machineCpu,
+  makeTempDir,
+  removeTempDir,
+  rssKiB,
+  threadWorker,
+  ticksPerSecond,
+  sleep,
+  spawnTracked,
+  stopChild,
+  type Worker,
+} from './lib/proc.ts';
 import { ratio, round } from './lib/stats.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/cpuprofile-summary.ts';
@@ -50,8 +72,24 @@ export const description = 'hub MQTT broker vs Mosquitto (and plain aedes): thro
 
 /** The hub and Mosquitto, 20 idle clients, 4 publishers, one latency and one throughput mode. */
 export const smoke: BenchSmoke = {
-  args: ['--brokers=hub,mosquitto', '--phases=idle,latency.qos1,throughput.qos0', '--window=0.5', '--warmup=0', '--idle=20', '--publishers=4', '--threads=1', '--rate=200', '--credit=100'],
-  keys: ['msgsPerS', 'ratioVsMosquitto', 'brokers.hub.idle.perClientKiB', 'brokers.hub.latency.qos1.p99Ms', 'brokers.mosquitto.throughput.qos0.msgsPerS'],
+  args: [
+    '--brokers=hub,mosquitto',
+    '--phases=idle,latency.qos1,throughput.qos0',
+    '--window=0.5',
+    '--warmup=0',
+    '--idle=20',
+    '--publishers=4',
+    '--threads=1',
+    '--rate=200',
+    '--credit=100',
+  ],
+  keys: [
+    'msgsPerS',
+    'ratioVsMosquitto',
+    'brokers.hub.idle.perClientKiB',
+    'brokers.hub.latency.qos1.p99Ms',
+    'brokers.mosquitto.throughput.qos0.msgsPerS',
+  ],
 };
 
 interface Options {
@@ -146,21 +184,48 @@ interface Target {
  * so the `hub` column measures that configuration. `--node-flags` come after them and win.
  */
 function hubNodeFlags(): string[] {
-  return readFileSync(join(here, '../hub/node-flags'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return readFileSync(join(here, '../hub/node-flags'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 const deviceId = (i: number): string => `dev${String(i).padStart(4, '0')}`;
 
-async function startNodeBroker(impl: 'hub' | 'aedes', devices: number, integration: string, nodeFlags: string[], hubSrc: string | null): Promise<Target> {
+async function startNodeBroker(
+  impl: 'hub' | 'aedes',
+  devices: number,
+  integration: string,
+  nodeFlags: string[],
+  hubSrc: string | null,
+): Promise<Target> {
   const execArgv = ['--expose-gc', ...(impl === 'hub' ? hubNodeFlags() : []), ...nodeFlags];
   const dataDir = makeTempDir(`${impl}-data`);
-  const child = spawnTracked(process.execPath, [...execArgv, join(here, 'lib/hub-broker-server.ts'), '--impl', impl, '--devices', String(devices), '--integration', integration, '--data', dataDir, ...(hubSrc ? ['--hub-src', hubSrc] : [])], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawnTracked(
+    process.execPath,
+    [
+      ...execArgv,
+      join(here, 'lib/hub-broker-server.ts'),
+      '--impl',
+      impl,
+      '--devices',
+      String(devices),
+      '--integration',
+      integration,
+      '--data',
+      dataDir,
+      ...(hubSrc ? ['--hub-src', hubSrc] : []),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   const stderr = captureTail(child.stderr);
   // HEARTH_BENCH_BROKER_STDERR=FILE keeps what the broker process wrote to stderr, and any stdout
   // line that is not an answer (e.g. --trace-gc output): for experiments.
-  const extra = process.env.HEARTH_BENCH_BROKER_STDERR ? createWriteStream(process.env.HEARTH_BENCH_BROKER_STDERR, { flags: 'a' }) : null;
+  const extra = process.env.HEARTH_BENCH_BROKER_STDERR
+    ? createWriteStream(process.env.HEARTH_BENCH_BROKER_STDERR, { flags: 'a' })
+    : null;
   if (extra) child.stderr?.pipe(extra, { end: false });
   const lines = createInterface({ input: child.stdout! });
   const queue: string[] = [];
@@ -168,7 +233,7 @@ async function startNodeBroker(impl: 'hub' | 'aedes', devices: number, integrati
   lines.on('line', (l) => {
     // Only JSON objects are answers; anything else (e.g. --trace-gc output) is not ours.
     if (!l.startsWith('{')) {
-      extra?.write(l + '\n');
+      extra?.write(`${l}\n`);
       return;
     }
     const w = waiters.shift();
@@ -176,7 +241,9 @@ async function startNodeBroker(impl: 'hub' | 'aedes', devices: number, integrati
     else queue.push(l);
   });
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code, signal) => reject(new Error(`${impl} broker process exited (${code ?? signal}): ${stderr() || 'no output'}`))),
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${impl} broker process exited (${code ?? signal}): ${stderr() || 'no output'}`)),
+    ),
   );
   exited.catch(() => {});
   const nextLine = (timeoutMs: number): Promise<string> =>
@@ -185,7 +252,10 @@ async function startNodeBroker(impl: 'hub' | 'aedes', devices: number, integrati
       new Promise<string>((resolve, reject) => {
         const q = queue.shift();
         if (q !== undefined) return resolve(q);
-        const timer = setTimeout(() => reject(new Error(`${impl} broker process did not answer in ${timeoutMs} ms: ${stderr()}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${impl} broker process did not answer in ${timeoutMs} ms: ${stderr()}`)),
+          timeoutMs,
+        );
         waiters.push((l) => {
           clearTimeout(timer);
           resolve(l);
@@ -193,7 +263,9 @@ async function startNodeBroker(impl: 'hub' | 'aedes', devices: number, integrati
       }),
     ]);
   const ready = JSON.parse(await nextLine(60_000)) as ServerReady;
-  const notes = [`${impl} broker set up in ${ready.setupMs} ms (including ${devices} device credentials)${hubSrc ? `, hub code from ${hubSrc}` : ''}${execArgv.length > 1 ? `, node ${execArgv.slice(1).join(' ')}` : ''}`];
+  const notes = [
+    `${impl} broker set up in ${ready.setupMs} ms (including ${devices} device credentials)${hubSrc ? `, hub code from ${hubSrc}` : ''}${execArgv.length > 1 ? `, node ${execArgv.slice(1).join(' ')}` : ''}`,
+  ];
   return {
     name: impl,
     pid: ready.pid,
@@ -202,7 +274,7 @@ async function startNodeBroker(impl: 'hub' | 'aedes', devices: number, integrati
     integration: ready.integration,
     notes,
     async ask(cmd) {
-      child.stdin!.write(JSON.stringify(cmd) + '\n');
+      child.stdin!.write(`${JSON.stringify(cmd)}\n`);
       return JSON.parse(await nextLine(120_000)) as Record<string, unknown>;
     },
     async stop() {
@@ -224,7 +296,9 @@ async function startTarget(name: BrokerName, opts: Options): Promise<Target> {
       maxQueuedMessages: opts.mosquittoMaxQueued,
       noDelay,
     });
-    const queue = opts.mosquittoMaxQueued ? `max_queued_messages ${opts.mosquittoMaxQueued}` : 'max_queued_messages 0 (unlimited)';
+    const queue = opts.mosquittoMaxQueued
+      ? `max_queued_messages ${opts.mosquittoMaxQueued}`
+      : 'max_queued_messages 0 (unlimited)';
     return {
       name,
       pid: m.pid,
@@ -279,7 +353,13 @@ interface IdleFigures {
   heapDiff?: { totalBytesPer: number; rows: HeapDiffRow[] };
 }
 
-async function measureIdle(t: Target, g: Generators, opts: Options, ctx: BenchContext, profileDir: string | null): Promise<IdleFigures> {
+async function measureIdle(
+  t: Target,
+  g: Generators,
+  opts: Options,
+  ctx: BenchContext,
+  profileDir: string | null,
+): Promise<IdleFigures> {
   const creds = t.devices.slice(opts.publishers, opts.publishers + opts.idle);
   const idleSpecs = specs(creds, (id) => `hearth/${id}/cmd`);
   // Warm-up: a few clients connect and leave first, so one-time costs (lazily loaded code, JIT,
@@ -315,9 +395,23 @@ async function measureIdle(t: Target, g: Generators, opts: Options, ctx: BenchCo
   if (t.ask && memBefore) {
     const memAfter = await t.ask({ cmd: 'mem', gc: true });
     const rssAfterGc = rssKiB(t.pid);
-    fig.heapPerClientKiB = round(((memAfter.heapUsed as number) - (memBefore.heapUsed as number)) / 1024 / creds.length, 2);
-    fig.heapTotalPerClientKiB = round(((memAfter.heapTotal as number) - (memBefore.heapTotal as number)) / 1024 / creds.length, 2);
-    fig.externalPerClientKiB = round(((memAfter.external as number) + (memAfter.arrayBuffers as number) - (memBefore.external as number) - (memBefore.arrayBuffers as number)) / 1024 / creds.length, 2);
+    fig.heapPerClientKiB = round(
+      ((memAfter.heapUsed as number) - (memBefore.heapUsed as number)) / 1024 / creds.length,
+      2,
+    );
+    fig.heapTotalPerClientKiB = round(
+      ((memAfter.heapTotal as number) - (memBefore.heapTotal as number)) / 1024 / creds.length,
+      2,
+    );
+    fig.externalPerClientKiB = round(
+      ((memAfter.external as number) +
+        (memAfter.arrayBuffers as number) -
+        (memBefore.external as number) -
+        (memBefore.arrayBuffers as number)) /
+        1024 /
+        creds.length,
+      2,
+    );
     fig.rssAfterGcPerClientKiB = round((rssAfterGc - rssBeforeGc) / creds.length, 1);
     fig.buffers = await t.ask({ cmd: 'sockets' });
     if (profileDir && snapBefore) {
@@ -326,7 +420,8 @@ async function measureIdle(t: Target, g: Generators, opts: Options, ctx: BenchCo
       const diff = heapDiff(snapBefore, after, creds.length, 15);
       fig.heapDiff = diff;
       ctx.log(`  heap snapshots ${snapBefore} → ${after}: ${diff.totalBytesPer} bytes per idle client, largest:`);
-      for (const r of diff.rows) ctx.log(`    ${String(r.bytesPer).padStart(7)} B  ${String(r.countPer).padStart(5)} ×  ${r.what}`);
+      for (const r of diff.rows)
+        ctx.log(`    ${String(r.bytesPer).padStart(7)} B  ${String(r.countPer).padStart(5)} ×  ${r.what}`);
     }
   }
   ctx.log(
@@ -385,10 +480,24 @@ const QOS0: Mode = { key: 'qos0', qos: 0, persistent: false, label: 'QoS 0' };
 const QOS1: Mode = { key: 'qos1', qos: 1, persistent: true, label: 'QoS 1 (persistent session)' };
 const QOS1_CLEAN: Mode = { key: 'qos1Clean', qos: 1, persistent: false, label: 'QoS 1 (clean session)' };
 
-async function measureLatency(t: Target, g: Generators, mode: Mode, opts: Options, ctx: BenchContext): Promise<LatencyFigures> {
+async function measureLatency(
+  t: Target,
+  g: Generators,
+  mode: Mode,
+  opts: Options,
+  ctx: BenchContext,
+): Promise<LatencyFigures> {
   const { qos } = mode;
-  await g.sub.call({ op: 'subscribe', port: t.port, client: subscriber(t, `lat-${mode.key}`), qos, persistent: mode.persistent });
-  await Promise.all(g.pubs.map((w) => w.call({ op: 'pace', qos, rate: opts.rate / g.pubs.length, window: opts.qos1Window })));
+  await g.sub.call({
+    op: 'subscribe',
+    port: t.port,
+    client: subscriber(t, `lat-${mode.key}`),
+    qos,
+    persistent: mode.persistent,
+  });
+  await Promise.all(
+    g.pubs.map((w) => w.call({ op: 'pace', qos, rate: opts.rate / g.pubs.length, window: opts.qos1Window })),
+  );
   await sleep(Math.max(1000, opts.warmupS * 1000));
   const stopProfile = await windowProfile(t, opts, `latency-${mode.key}`);
   await t.ask?.({ cmd: 'loopDelay' });
@@ -447,13 +556,27 @@ interface ThroughputFigures {
   profile?: ProfileSummary;
 }
 
-async function measureThroughput(t: Target, g: Generators, mode: Mode, opts: Options, ctx: BenchContext): Promise<ThroughputFigures> {
+async function measureThroughput(
+  t: Target,
+  g: Generators,
+  mode: Mode,
+  opts: Options,
+  ctx: BenchContext,
+): Promise<ThroughputFigures> {
   const { qos } = mode;
-  await g.sub.call({ op: 'subscribe', port: t.port, client: subscriber(t, `tput-${mode.key}`), qos, persistent: mode.persistent });
+  await g.sub.call({
+    op: 'subscribe',
+    port: t.port,
+    client: subscriber(t, `tput-${mode.key}`),
+    qos,
+    persistent: mode.persistent,
+  });
   Atomics.store(g.counters, SENT, 0);
   Atomics.store(g.counters, RECEIVED, 0);
   const start = performance.now();
-  await Promise.all(g.pubs.map((w) => w.call({ op: 'blast', qos, window: opts.qos1Window, batch: 16, credit: opts.credit })));
+  await Promise.all(
+    g.pubs.map((w) => w.call({ op: 'blast', qos, window: opts.qos1Window, batch: 16, credit: opts.credit })),
+  );
   await sleep(opts.warmupS * 1000);
   const pubCpu = async (): Promise<number> => (await Promise.all(g.pubs.map(threadCpu))).reduce((a, b) => a + b, 0);
   const stopProfile = await windowProfile(t, opts, `throughput-${mode.key}`);
@@ -489,7 +612,7 @@ async function measureThroughput(t: Target, g: Generators, mode: Mode, opts: Opt
     cpuUsPerMsg: round(((b1 - b0) * 1e6) / Math.max(1, got), 2),
     generatorCpuPct: round(((g1 - g0) / windowS) * 100, 1),
     machineBusyPct: round((100 * (k1.busy - k0.busy)) / Math.max(1e-9, k1.total - k0.total), 1),
-    otherLoadPct: round(Math.max(0, ((k1.busy - k0.busy) - (b1 - b0) - (g1 - g0)) / windowS) * 100, 1),
+    otherLoadPct: round(Math.max(0, (k1.busy - k0.busy - (b1 - b0) - (g1 - g0)) / windowS) * 100, 1),
     publisherCpuPct: round(((p1 - p0) / windowS) * 100, 1),
     subscriberCpuPct: round(((s1 - s0) / windowS) * 100, 1),
     brokerRssKiB: rss,
@@ -506,12 +629,18 @@ async function measureThroughput(t: Target, g: Generators, mode: Mode, opts: Opt
 }
 
 /** Profile mode: a CPU profile of the Node broker over exactly one measurement window. */
-async function windowProfile(t: Target, opts: Options, name: string): Promise<(ctx: BenchContext) => Promise<ProfileSummary | undefined>> {
+async function windowProfile(
+  t: Target,
+  opts: Options,
+  name: string,
+): Promise<(ctx: BenchContext) => Promise<ProfileSummary | undefined>> {
   const dir = opts.profileDir;
   if (!dir || !t.ask) return async () => undefined;
   await t.ask({ cmd: 'profileStart' });
   return async (ctx) => {
-    const { path } = (await t.ask!({ cmd: 'profileStop', path: join(dir, `${t.name}-${name}.cpuprofile`) })) as { path: string };
+    const { path } = (await t.ask!({ cmd: 'profileStop', path: join(dir, `${t.name}-${name}.cpuprofile`) })) as {
+      path: string;
+    };
     return summarizeProfile(path, (l) => ctx.log(`    ${l}`), 12);
   };
 }
@@ -540,7 +669,9 @@ async function measureBroker(name: BrokerName, opts: Options, ctx: BenchContext)
   const workerPath = join(here, 'lib/load-worker.ts');
   const shared = new SharedArrayBuffer(COUNTERS * Int32Array.BYTES_PER_ELEMENT);
   const g: Generators = {
-    pubs: Array.from({ length: opts.generators }, (_, i) => threadWorker<WorkerRequest>(workerPath, `publisher thread ${i + 1}`, { counters: shared })),
+    pubs: Array.from({ length: opts.generators }, (_, i) =>
+      threadWorker<WorkerRequest>(workerPath, `publisher thread ${i + 1}`, { counters: shared }),
+    ),
     sub: threadWorker<WorkerRequest>(workerPath, 'subscriber thread', { counters: shared }),
     counters: new Int32Array(shared),
   };
@@ -556,19 +687,25 @@ async function measureBroker(name: BrokerName, opts: Options, ctx: BenchContext)
     const pubCreds = t.devices.slice(0, opts.publishers);
     const c0 = performance.now();
     await Promise.all(
-      split(specs(pubCreds, (id) => `hearth/${id}/telemetry`), g.pubs.length).map((part, i) =>
+      split(
+        specs(pubCreds, (id) => `hearth/${id}/telemetry`),
+        g.pubs.length,
+      ).map((part, i) =>
         g.pubs[i]!.call({ op: 'connectPublishers', port: t.port, clients: part, client: opts.client }, 120_000),
       ),
     );
     out.publishersConnectS = round((performance.now() - c0) / 1000, 2);
 
     // --phases takes whole phases (latency) or single modes (latency.qos1, throughput.qos1Clean).
-    const wanted = (phase: string, mode: Mode): boolean => opts.phases.has(phase) || opts.phases.has(`${phase}.${mode.key}`);
+    const wanted = (phase: string, mode: Mode): boolean =>
+      opts.phases.has(phase) || opts.phases.has(`${phase}.${mode.key}`);
     for (const mode of [QOS0, QOS1]) {
-      if (wanted('latency', mode)) (out.latency ??= {})[mode.key as 'qos0' | 'qos1'] = await measureLatency(t, g, mode, opts, ctx);
+      if (wanted('latency', mode))
+        (out.latency ??= {})[mode.key as 'qos0' | 'qos1'] = await measureLatency(t, g, mode, opts, ctx);
     }
     for (const mode of [QOS0, QOS1, QOS1_CLEAN]) {
-      if (wanted('throughput', mode)) (out.throughput ??= {})[mode.key] = await measureThroughput(t, g, mode, opts, ctx);
+      if (wanted('throughput', mode))
+        (out.throughput ??= {})[mode.key] = await measureThroughput(t, g, mode, opts, ctx);
     }
     await Promise.all([...g.pubs.map((w) => w.call({ op: 'closePublishers' })), g.sub.call({ op: 'closeSubscriber' })]);
   } catch (err) {
@@ -594,7 +731,10 @@ function bestOf(list: BrokerFigures[]): BrokerFigures {
       cpuUsPerMsg: pick((f) => f.throughput?.[k]?.cpuUsPerMsg, 'min'),
     }) as ThroughputFigures;
   const lat = (k: 'qos0' | 'qos1') =>
-    ({ p50Ms: pick((f) => f.latency?.[k]?.p50Ms, 'min'), p99Ms: pick((f) => f.latency?.[k]?.p99Ms, 'min') }) as LatencyFigures;
+    ({
+      p50Ms: pick((f) => f.latency?.[k]?.p50Ms, 'min'),
+      p99Ms: pick((f) => f.latency?.[k]?.p99Ms, 'min'),
+    }) as LatencyFigures;
   return {
     notes: [],
     throughput: { qos0: tput('qos0'), qos1: tput('qos1'), qos1Clean: tput('qos1Clean') },
@@ -608,7 +748,10 @@ function hubRevision(hubSrc: string | null): { path: string; commit: string; dir
   const root = join(here, '..');
   const git = (...args: string[]): string => {
     try {
-      return execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return execFileSync('git', ['-C', root, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
     } catch {
       return '';
     }
@@ -637,7 +780,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     mosquitto: opts.brokers.some((b) => b.startsWith('mosquitto')) ? mosquittoVersion() : null,
   };
   ctx.log(`machine: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, mosquitto ${machine.mosquitto}`);
-  if (hubSource) ctx.log(`hub broker: ${hubSource.path} at ${hubSource.commit}${hubSource.dirty ? ' with uncommitted changes in hub/src/broker' : ''}`);
+  if (hubSource)
+    ctx.log(
+      `hub broker: ${hubSource.path} at ${hubSource.commit}${hubSource.dirty ? ' with uncommitted changes in hub/src/broker' : ''}`,
+    );
   ctx.log(
     `load: 1 generator process (this one) with ${opts.generators} publisher threads (${opts.publishers} publishers, ${opts.client} MQTT client) + 1 subscriber thread; ` +
       `window ${opts.windowS} s after ${opts.warmupS} s warm-up; QoS 1 window ${opts.qos1Window} per publisher; at most ${opts.credit} messages in flight end to end; ${opts.idle} idle clients`,
@@ -650,7 +796,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
   const hub = results.hub;
   // The reference is Mosquitto at its best, figure by figure, over the configurations measured.
-  const mosqs = [results.mosquitto, results['mosquitto-nodelay']].filter((f): f is BrokerFigures => f !== undefined && !f.error);
+  const mosqs = [results.mosquitto, results['mosquitto-nodelay']].filter(
+    (f): f is BrokerFigures => f !== undefined && !f.error,
+  );
   const mosq = mosqs.length ? bestOf(mosqs) : undefined;
   const ratiosOf = (a: BrokerFigures | undefined, b: BrokerFigures | undefined) => ({
     throughputQos0: ratio(a?.throughput?.qos0?.msgsPerS, b?.throughput?.qos0?.msgsPerS),
@@ -666,7 +814,11 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     idlePerClient: ratio(a?.idle?.perClientKiB, b?.idle?.perClientKiB),
   });
   const ratios = ratiosOf(hub, mosq);
-  const target = (value: number | null | undefined, op: '>=' | '<' | '<=', limit: number): { value: number | null; target: string; met: boolean | null } => {
+  const target = (
+    value: number | null | undefined,
+    op: '>=' | '<' | '<=',
+    limit: number,
+  ): { value: number | null; target: string; met: boolean | null } => {
     const v = value ?? null;
     const met = v === null ? null : op === '>=' ? v >= limit : op === '<' ? v < limit : v <= limit;
     return { value: v, target: `${op} ${limit}`, met };
@@ -684,20 +836,47 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   ctx.log('figure                         hub          mosquitto    mosq-nodelay aedes        hub/mosq  target');
   const row = (label: string, get: (f: BrokerFigures) => number | undefined, r: number | null, tgt = ''): void => {
     const cell = (f: BrokerFigures | undefined): string => String(f ? (get(f) ?? '-') : '-').padEnd(13);
-    ctx.log(`${label.padEnd(31)}${cell(hub)}${cell(results.mosquitto)}${cell(results['mosquitto-nodelay'])}${cell(results.aedes)}${String(r ?? '-').padEnd(10)}${tgt}`);
+    ctx.log(
+      `${label.padEnd(31)}${cell(hub)}${cell(results.mosquitto)}${cell(results['mosquitto-nodelay'])}${cell(results.aedes)}${String(r ?? '-').padEnd(10)}${tgt}`,
+    );
   };
   const mark = (t: { met: boolean | null }): string => (t.met === null ? '' : t.met ? ' met' : ' MISSED');
-  row('QoS 0 msgs/s', (f) => f.throughput?.qos0?.msgsPerS, ratios.throughputQos0, `>= 0.5×${mark(targets.throughputQos0VsMosquitto)}`);
-  row('QoS 1 msgs/s (persistent)', (f) => f.throughput?.qos1?.msgsPerS, ratios.throughputQos1, `>= 1.0×${mark(targets.throughputQos1VsMosquitto)}`);
+  row(
+    'QoS 0 msgs/s',
+    (f) => f.throughput?.qos0?.msgsPerS,
+    ratios.throughputQos0,
+    `>= 0.5×${mark(targets.throughputQos0VsMosquitto)}`,
+  );
+  row(
+    'QoS 1 msgs/s (persistent)',
+    (f) => f.throughput?.qos1?.msgsPerS,
+    ratios.throughputQos1,
+    `>= 1.0×${mark(targets.throughputQos1VsMosquitto)}`,
+  );
   row('QoS 1 msgs/s (clean)', (f) => f.throughput?.qos1Clean?.msgsPerS, ratios.throughputQos1Clean);
   row('QoS 0 CPU µs/msg', (f) => f.throughput?.qos0?.cpuUsPerMsg, ratios.cpuPerMsgQos0);
   row('QoS 1 CPU µs/msg (persistent)', (f) => f.throughput?.qos1?.cpuUsPerMsg, ratios.cpuPerMsgQos1);
   row('QoS 1 CPU µs/msg (clean)', (f) => f.throughput?.qos1Clean?.cpuUsPerMsg, ratios.cpuPerMsgQos1Clean);
   row(`QoS 0 p50 ms @${opts.rate}/s`, (f) => f.latency?.qos0?.p50Ms, ratios.p50Qos0);
-  row(`QoS 0 p99 ms @${opts.rate}/s`, (f) => f.latency?.qos0?.p99Ms, ratios.p99Qos0, `< 5 ms${mark(targets.p99Qos0Ms)}`);
+  row(
+    `QoS 0 p99 ms @${opts.rate}/s`,
+    (f) => f.latency?.qos0?.p99Ms,
+    ratios.p99Qos0,
+    `< 5 ms${mark(targets.p99Qos0Ms)}`,
+  );
   row(`QoS 1 p50 ms @${opts.rate}/s (pers.)`, (f) => f.latency?.qos1?.p50Ms, ratios.p50Qos1);
-  row(`QoS 1 p99 ms @${opts.rate}/s (pers.)`, (f) => f.latency?.qos1?.p99Ms, ratios.p99Qos1, `< 5 ms${mark(targets.p99Qos1Ms)}`);
-  row(`KiB per idle client (${opts.idle})`, (f) => f.idle?.perClientKiB, ratios.idlePerClient, `<= 20 KiB${mark(targets.idleKiBPerClient)}`);
+  row(
+    `QoS 1 p99 ms @${opts.rate}/s (pers.)`,
+    (f) => f.latency?.qos1?.p99Ms,
+    ratios.p99Qos1,
+    `< 5 ms${mark(targets.p99Qos1Ms)}`,
+  );
+  row(
+    `KiB per idle client (${opts.idle})`,
+    (f) => f.idle?.perClientKiB,
+    ratios.idlePerClient,
+    `<= 20 KiB${mark(targets.idleKiBPerClient)}`,
+  );
 
   ctx.log('hub/mosq compares with the better of the two Mosquitto configurations for each figure.');
   if (profileDir) ctx.log(`CPU profiles (one per measurement window) and heap snapshots in ${profileDir}`);
@@ -736,11 +915,16 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     ...(failed.length ? { failed } : {}),
   };
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `broker-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(figures, null, 2));
+  writeFileSync(
+    join(resultsDir, `broker-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`),
+    JSON.stringify(figures, null, 2),
+  );
   if (failed.length) {
     // Still print the figures that were measured; run.ts turns this into a non-zero exit.
-    throw Object.assign(new Error(`could not measure: ${failed.map((b) => `${b} (${results[b]!.error})`).join('; ')}`), { figures });
+    throw Object.assign(
+      new Error(`could not measure: ${failed.map((b) => `${b} (${results[b]!.error})`).join('; ')}`),
+      { figures },
+    );
   }
   return figures;
 }
-

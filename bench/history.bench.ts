@@ -42,10 +42,14 @@ import type { HistoryRepo, SeriesRow } from '../hub/src/store/history-repo.ts';
 import { Store } from '../hub/src/store/store.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
-export const description = 'history store: a year of 50 plugs at 1 Hz; ingest rate, bytes per plug, query p50/p99; vs one row per sample';
+export const description =
+  'history store: a year of 50 plugs at 1 Hz; ingest rate, bytes per plug, query p50/p99; vs one row per sample';
 
 /** One plug, 8 days (the raw week plus a day of older tiers), 2 naive days, 3 query runs. */
-export const smoke: BenchSmoke = { args: ['--plugs=1', '--days=8', '--naive-days=2', '--runs=3'], keys: ['ingestRowsPerS', 'bytesPerPlug', 'queryMs.year.p99', 'naive.queryMs.year', 'ratios.sizeVsNaive'] };
+export const smoke: BenchSmoke = {
+  args: ['--plugs=1', '--days=8', '--naive-days=2', '--runs=3'],
+  keys: ['ingestRowsPerS', 'bytesPerPlug', 'queryMs.year.p99', 'naive.queryMs.year', 'ratios.sizeVsNaive'],
+};
 
 const CAPS = ['power', 'voltage', 'current'] as const;
 /** Measured slice through the real ingest path. */
@@ -57,7 +61,10 @@ const TARGETS = { ingestRowsPerS: 100_000, bytesPerPlug: 10 * 1024 * 1024, query
 
 /** A fast deterministic hash of (series, second) → [0, 1): the noise of a reading. */
 function noise(series: number, s: number): number {
-  let h = Math.imul(series ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(s | 0, 0xc2b2ae35) ^ Math.imul((s / 4294967296) | 0, 0x27d4eb2f);
+  let h =
+    Math.imul(series ^ 0x9e3779b9, 0x85ebca6b) ^
+    Math.imul(s | 0, 0xc2b2ae35) ^
+    Math.imul((s / 4294967296) | 0, 0x27d4eb2f);
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d);
   h ^= h >>> 15;
@@ -74,16 +81,17 @@ function load(p: number, s: number): number {
     const hourOfDay = Math.floor((s % 86_400) / 3600);
     return hourOfDay >= 18 && hourOfDay < 23 ? 120 : 0.8;
   }
-  return 7 + ((s / 600) | 0) % 3;
+  return 7 + (((s / 600) | 0) % 3);
 }
 
 /** Readings in tenths of a unit (power, voltage) or thousandths (current), as real meters send. */
 function reading(p: number, c: number, s: number): number {
   const n = noise(p * 3 + c, s);
   const w = Math.round((load(p, s) + (n - 0.5) * 4) * 10) / 10;
-  const power = w < 0 ? 0 : w;
+  const power = Math.max(w, 0);
   if (c === 0) return power;
-  const volts = Math.round((230 + 3 * Math.sin((2 * Math.PI * (s % 86_400)) / 86_400) + (noise(p * 3 + 1, s) - 0.5)) * 10) / 10;
+  const volts =
+    Math.round((230 + 3 * Math.sin((2 * Math.PI * (s % 86_400)) / 86_400) + (noise(p * 3 + 1, s) - 0.5)) * 10) / 10;
   if (c === 1) return volts;
   return Math.round((power / volts) * 1000) / 1000;
 }
@@ -111,7 +119,12 @@ function writeBuckets(repo: HistoryRepo, tier: Tier, seriesId: number, rows: Buc
     const chunk = rows.slice(i, j);
     if (w0 + tier.blockMs <= packLimit) {
       const { times, columns } = bucketsToColumns(chunk);
-      repo.putBlock(seriesId, tier.id, { t0: times[0]!, t1: times[times.length - 1]!, count: chunk.length, data: encodeBlock(times, columns) });
+      repo.putBlock(seriesId, tier.id, {
+        t0: times[0]!,
+        t1: times[times.length - 1]!,
+        count: chunk.length,
+        data: encodeBlock(times, columns),
+      });
     } else {
       repo.insertBuckets(seriesId, tier.id, chunk);
     }
@@ -119,7 +132,12 @@ function writeBuckets(repo: HistoryRepo, tier: Tier, seriesId: number, rows: Buc
   }
 }
 
-export function bulkLoad(service: HistoryService, plugs: number, layout: Layout, log: (l: string) => void): { seconds: number; rawSamples: number } {
+export function bulkLoad(
+  service: HistoryService,
+  plugs: number,
+  layout: Layout,
+  log: (l: string) => void,
+): { seconds: number; rawSamples: number } {
   const started = performance.now();
   const { repo, tiers } = service;
   const { now, from, sliceStart } = layout;
@@ -142,7 +160,12 @@ export function bulkLoad(service: HistoryService, plugs: number, layout: Layout,
             values.push(reading(p, c, s));
           }
           rawSamples += times.length;
-          repo.putBlock(id, 0, { t0: times[0]!, t1: times[times.length - 1]!, count: times.length, data: encodeBlock(times, [values]) });
+          repo.putBlock(id, 0, {
+            t0: times[0]!,
+            t1: times[times.length - 1]!,
+            count: times.length,
+            data: encodeBlock(times, [values]),
+          });
         }
         // Minutes: rolled from the same per-second readings for the last 30 days.
         const minutes: Bucket[] = [];
@@ -179,12 +202,29 @@ export function bulkLoad(service: HistoryService, plugs: number, layout: Layout,
           const grid = c === 2 ? 1000 : 10;
           hours.push({ t: h, count: 3600, sum: Math.round(sum * grid) / grid, min, max, last, inc: 0 });
         }
-        hours.push(...rollBuckets(minutes.filter((b) => b.t >= floorTo(minuteFrom, HOUR) && b.t < wmHour), HOUR));
-        const days = rollBuckets(hours.filter((b) => b.t < wmDay), DAY);
+        hours.push(
+          ...rollBuckets(
+            minutes.filter((b) => b.t >= floorTo(minuteFrom, HOUR) && b.t < wmHour),
+            HOUR,
+          ),
+        );
+        const days = rollBuckets(
+          hours.filter((b) => b.t < wmDay),
+          DAY,
+        );
         writeBuckets(repo, tiers[1]!, id, minutes, wmHour);
         writeBuckets(repo, tiers[2]!, id, hours, wmDay);
         writeBuckets(repo, tiers[3]!, id, days, wmDay);
-        const series: SeriesRow = { id, deviceId: '', capability: '', counter: false, wmMinute: sliceStart, wmHour, wmDay, prevCounter: null };
+        const series: SeriesRow = {
+          id,
+          deviceId: '',
+          capability: '',
+          counter: false,
+          wmMinute: sliceStart,
+          wmHour,
+          wmDay,
+          prevCounter: null,
+        };
         repo.saveWatermarks(series);
       });
     }
@@ -232,7 +272,12 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const { values } = parseArgs({
     args: ctx.args,
-    options: { plugs: { type: 'string' }, days: { type: 'string' }, 'naive-days': { type: 'string' }, runs: { type: 'string' } },
+    options: {
+      plugs: { type: 'string' },
+      days: { type: 'string' },
+      'naive-days': { type: 'string' },
+      runs: { type: 'string' },
+    },
     strict: true,
   });
   const plugs = Number(values.plugs ?? 50);
@@ -255,7 +300,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const bus = new EventBus(logger);
     const service = new HistoryService({ store, bus, clock, log: logger, config: config.history });
 
-    log(`history: ${plugs} plugs × ${CAPS.join('/')} at 1 Hz, ${days} days; bulk load of the past (direct to tiers)...`);
+    log(
+      `history: ${plugs} plugs × ${CAPS.join('/')} at 1 Hz, ${days} days; bulk load of the past (direct to tiers)...`,
+    );
     const bulk = bulkLoad(service, plugs, layout, log);
     log(`  bulk load: ${bulk.rawSamples.toLocaleString()} raw samples packed + tiers in ${bulk.seconds.toFixed(1)} s`);
     await service.start();
@@ -267,7 +314,12 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     for (let s = layout.sliceStart / 1000; s < now / 1000; s++) {
       for (let p = 0; p < plugs; p++) {
         for (let c = 0; c < CAPS.length; c++) {
-          bus.emit('telemetry.sample', { deviceId: `plug_${String(p).padStart(2, '0')}`, capability: CAPS[c]!, value: reading(p, c, s), at: stamp(p * 3 + c, s) });
+          bus.emit('telemetry.sample', {
+            deviceId: `plug_${String(p).padStart(2, '0')}`,
+            capability: CAPS[c]!,
+            value: reading(p, c, s),
+            at: stamp(p * 3 + c, s),
+          });
           // Let the full batch be written, as the event loop would between MQTT messages.
           if (++emitted % FLUSH_ROWS === 0) await yieldToLoop();
         }
@@ -280,13 +332,17 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const maintainS = (performance.now() - t1) / 1000;
     const ingestRowsPerS = Math.round(sliceSamples / ingestS);
     const ingestWithMaintenanceRowsPerS = Math.round(sliceSamples / (ingestS + maintainS));
-    log(`  ingest (bus → batches → SQLite): ${sliceSamples.toLocaleString()} samples in ${ingestS.toFixed(2)} s = ${ingestRowsPerS.toLocaleString()} rows/s; with rollups + packing (${maintainS.toFixed(2)} s): ${ingestWithMaintenanceRowsPerS.toLocaleString()} rows/s`);
+    log(
+      `  ingest (bus → batches → SQLite): ${sliceSamples.toLocaleString()} samples in ${ingestS.toFixed(2)} s = ${ingestRowsPerS.toLocaleString()} rows/s; with rollups + packing (${maintainS.toFixed(2)} s): ${ingestWithMaintenanceRowsPerS.toLocaleString()} rows/s`,
+    );
 
     const dbPath = join(dir, 'hearth.db');
     const totalBytes = fileBytes(store.db, dbPath);
     const bytesPerPlug = Math.round(totalBytes / plugs);
     const report = service.storageReport();
-    log(`  size: ${(totalBytes / 1048576).toFixed(1)} MiB file, ${(bytesPerPlug / 1048576).toFixed(2)} MiB per plug (${days} days; tiers: ${report.tiers.map((t) => `${t.name} ${(t.bytes / 1048576).toFixed(1)} MiB`).join(', ')})`);
+    log(
+      `  size: ${(totalBytes / 1048576).toFixed(1)} MiB file, ${(bytesPerPlug / 1048576).toFixed(2)} MiB per plug (${days} days; tiers: ${report.tiers.map((t) => `${t.name} ${(t.bytes / 1048576).toFixed(1)} MiB`).join(', ')})`,
+    );
 
     // Queries: plug 0's power at 1,000 points.
     const spans = { hour: HOUR, day: DAY, '30d': 30 * DAY, year: 365 * DAY } as const;
@@ -294,9 +350,13 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     collectGarbage();
     for (const [name, span] of Object.entries(spans)) {
       let answer = service.history('plug_00', 'power', now - span, now, 1000);
-      const timing = timeRuns(runs, () => { answer = service.history('plug_00', 'power', now - span, now, 1000); });
+      const timing = timeRuns(runs, () => {
+        answer = service.history('plug_00', 'power', now - span, now, 1000);
+      });
       queries[name] = { tier: answer.tier, points: answer.points.length, ...timing };
-      log(`  query ${name}: tier ${answer.tier}, ${answer.points.length} points, p50 ${timing.p50} ms, p99 ${timing.p99} ms`);
+      log(
+        `  query ${name}: tier ${answer.tier}, ${answer.points.length} points, p50 ${timing.p50} ms, p99 ${timing.p99} ms`,
+      );
     }
     await service.stop();
     store.close();
@@ -307,17 +367,24 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const naive = new Database(naivePath);
     naive.pragma('journal_mode = WAL');
     naive.pragma('synchronous = NORMAL');
-    naive.exec('CREATE TABLE naive (series_id INTEGER NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL, PRIMARY KEY (series_id, t)) STRICT, WITHOUT ROWID');
+    naive.exec(
+      'CREATE TABLE naive (series_id INTEGER NOT NULL, t INTEGER NOT NULL, v REAL NOT NULL, PRIMARY KEY (series_id, t)) STRICT, WITHOUT ROWID',
+    );
     const insert = naive.prepare('INSERT INTO naive (series_id, t, v) VALUES (?, ?, ?)');
     // Same slice, same batch size, rows in arrival order (all series interleaved).
     const batch: [number, number, number][] = [];
-    const flush = naive.transaction(() => { for (const r of batch) insert.run(r[0], r[1], r[2]); });
+    const flush = naive.transaction(() => {
+      for (const r of batch) insert.run(r[0], r[1], r[2]);
+    });
     const t2 = performance.now();
     for (let s = layout.sliceStart / 1000; s < now / 1000; s++) {
       for (let p = 0; p < plugs; p++) {
         for (let c = 0; c < CAPS.length; c++) {
           batch.push([1000 + p * 3 + c, stamp(p * 3 + c, s), reading(p, c, s)]);
-          if (batch.length === FLUSH_ROWS) { flush(); batch.length = 0; }
+          if (batch.length === FLUSH_ROWS) {
+            flush();
+            batch.length = 0;
+          }
         }
       }
     }
@@ -333,15 +400,21 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     // One plug's power for naiveDays, in time order.
     const t3 = performance.now();
     const naiveFrom = now - naiveDays * DAY;
-    const fill = naive.transaction((fromS: number, toS: number) => { for (let s = fromS; s < toS; s++) insert.run(0, stamp(0, s), reading(0, 0, s)); });
+    const fill = naive.transaction((fromS: number, toS: number) => {
+      for (let s = fromS; s < toS; s++) insert.run(0, stamp(0, s), reading(0, 0, s));
+    });
     for (let d = naiveFrom / 1000; d < now / 1000; d += 86_400) fill(d, Math.min(d + 86_400, now / 1000));
     const naiveRows = naiveDays * 86_400;
     const naiveBytes = fileBytes(naive, naivePath);
     const naiveBytesPerRow = naiveBytes / naiveRows;
     const naiveBytesPerPlugYear = Math.round(naiveBytesPerRow * CAPS.length * 365 * 86_400);
-    log(`  naive fill: ${naiveRows.toLocaleString()} rows in ${((performance.now() - t3) / 1000).toFixed(1)} s; ${naiveBytesPerRow.toFixed(1)} bytes/row → ${(naiveBytesPerPlugYear / 1048576).toFixed(0)} MiB per plug-year (extrapolated)`);
+    log(
+      `  naive fill: ${naiveRows.toLocaleString()} rows in ${((performance.now() - t3) / 1000).toFixed(1)} s; ${naiveBytesPerRow.toFixed(1)} bytes/row → ${(naiveBytesPerPlugYear / 1048576).toFixed(0)} MiB per plug-year (extrapolated)`,
+    );
     // CAST: better-sqlite3 binds numbers as REAL, and a REAL division would make every row its own group.
-    const naiveQuery = naive.prepare('SELECT CAST((t - ?) / ? AS INTEGER) AS b, min(v) AS min, max(v) AS max, avg(v) AS mean FROM naive WHERE series_id = 0 AND t >= ? AND t < ? GROUP BY b ORDER BY b');
+    const naiveQuery = naive.prepare(
+      'SELECT CAST((t - ?) / ? AS INTEGER) AS b, min(v) AS min, max(v) AS max, avg(v) AS mean FROM naive WHERE series_id = 0 AND t >= ? AND t < ? GROUP BY b ORDER BY b',
+    );
     const naiveQueries: Record<string, { p50: number; p99: number; runs: number }> = {};
     for (const [name, span] of Object.entries(spans)) {
       const from = now - span;
@@ -350,19 +423,29 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       const n = span >= 365 * DAY ? 2 : span >= 30 * DAY ? 3 : Math.min(runs, 30);
       const timing = timeRuns(n, () => naiveQuery.all(from, width, from, now));
       naiveQueries[name] = { ...timing, runs: n };
-      log(`  naive query ${name}: p50 ${timing.p50} ms, p99 ${timing.p99} ms (${n} runs${span > naiveDays * DAY ? `, only ${naiveDays} days of data` : ''})`);
+      log(
+        `  naive query ${name}: p50 ${timing.p50} ms, p99 ${timing.p99} ms (${n} runs${span > naiveDays * DAY ? `, only ${naiveDays} days of data` : ''})`,
+      );
     }
     naive.close();
 
     const worstP99 = Math.max(...Object.values(queries).map((q) => q.p99));
     return {
-      method: 'past: bulk into tiers (raw 7 d per-second packed with the real encoder, minutes rolled from per-second readings, older hours from a per-minute model, days rolled); last hour: real bus → HistoryIngest → SQLite + real maintenance',
-      plugs, days,
+      method:
+        'past: bulk into tiers (raw 7 d per-second packed with the real encoder, minutes rolled from per-second readings, older hours from a per-minute model, days rolled); last hour: real bus → HistoryIngest → SQLite + real maintenance',
+      plugs,
+      days,
       ingestRowsPerS,
       ingestWithMaintenanceRowsPerS,
       bytesPerPlug,
       queryMs: queries,
-      naive: { ingestRowsPerS: naiveIngestRowsPerS, bytesPerRow: round(naiveBytesPerRow, 1), bytesPerPlugYear: naiveBytesPerPlugYear, queryMs: naiveQueries, days: naiveDays },
+      naive: {
+        ingestRowsPerS: naiveIngestRowsPerS,
+        bytesPerRow: round(naiveBytesPerRow, 1),
+        bytesPerPlugYear: naiveBytesPerPlugYear,
+        queryMs: naiveQueries,
+        days: naiveDays,
+      },
       ratios: {
         sizeVsNaive: round(bytesPerPlug / naiveBytesPerPlugYear, 4),
         ingestVsNaive: round(ingestRowsPerS / naiveIngestRowsPerS, 2),

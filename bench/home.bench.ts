@@ -68,11 +68,24 @@ import { percentile, ratio, round } from './lib/stats.ts';
 import { fileSizes, pageOwners, partOf, procIo, snapshot } from './writes.bench.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
-export const description = 'A reference home as one: hub + 50 C plugs at 1 s, 200 rules, 3 UI streams, an MQTT integration; RSS, CPU, loop delay, latencies, bytes/day; Mosquitto carrying the same MQTT traffic as the peer';
+export const description =
+  'A reference home as one: hub + 50 C plugs at 1 s, 200 rules, 3 UI streams, an MQTT integration; RSS, CPU, loop delay, latencies, bytes/day; Mosquitto carrying the same MQTT traffic as the peer';
 
 export const smoke: BenchSmoke = {
   args: ['--smoke'],
-  keys: ['hubRssMiB.steady', 'hubRssMiB.peak', 'hubCpuPct', 'eventLoopDelayMs.p99Worst', 'commandRoundTripMs.p50', 'commandRoundTripMs.p99', 'sensorToEventsMs.p99', 'rulesFiredPerMin', 'writes.mbPerDay', 'dbGrowthMbPerDay', 'integrationMsgsPerS'],
+  keys: [
+    'hubRssMiB.steady',
+    'hubRssMiB.peak',
+    'hubCpuPct',
+    'eventLoopDelayMs.p99Worst',
+    'commandRoundTripMs.p50',
+    'commandRoundTripMs.p99',
+    'sensorToEventsMs.p99',
+    'rulesFiredPerMin',
+    'writes.mbPerDay',
+    'dbGrowthMbPerDay',
+    'integrationMsgsPerS',
+  ],
 };
 
 /**
@@ -82,7 +95,8 @@ export const smoke: BenchSmoke = {
  * loop), so the quota stands for one Pi core, not four.
  */
 const PI_CPU_CORES = 0.25;
-const PI_ASSUMPTION = 'one Pi 4 core taken as 0.25 of one of this machine\'s cores (assumed, not calibrated); the quota covers all the hub\'s threads';
+const PI_ASSUMPTION =
+  "one Pi 4 core taken as 0.25 of one of this machine's cores (assumed, not calibrated); the quota covers all the hub's threads";
 const TARGETS = { rssSteadyMiB: 150, cpuPct: 10, commandP99Ms: 50, mbPerDay: 100 };
 /** Packed history per plug per day (issue 13: 6.3 MB per plug-year), as bench/writes. */
 const FLOOR_BYTES_PER_PLUG_DAY = 6.3e6 / 365;
@@ -101,7 +115,14 @@ interface Rule {
  * `count` rules over the plugs. `people` are switched by the bench; the others ("followers")
  * stay on. Nothing a rule does triggers a rule that commands a switched plug, so no loops.
  */
-export function buildRules(count: number, people: string[], followers: string[], watts: (id: string) => number, startMs: number, runS: number): Rule[] {
+export function buildRules(
+  count: number,
+  people: string[],
+  followers: string[],
+  watts: (id: string) => number,
+  startMs: number,
+  runS: number,
+): Rule[] {
   const rules: Rule[] = [];
   const pick = <T>(list: T[], i: number): T => list[i % list.length]!;
   const hhmmss = (ms: number) => new Date(ms).toTimeString().slice(0, 8); // local time, as the rules engine reads it
@@ -116,29 +137,83 @@ export function buildRules(count: number, people: string[], followers: string[],
     let rule: Rule;
     if (kind <= 1) {
       // A person switched a plug: a follower comes along (fires on about every switch).
-      rule = { name: `follow ${i}`, mode: 'single', triggers: [{ type: 'state', device: person, capability: 'switch', to: kind === 0 }], conditions, actions: [{ type: 'command', device: follower, capability: 'switch', value: true }] };
+      rule = {
+        name: `follow ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'state', device: person, capability: 'switch', to: kind === 0 }],
+        conditions,
+        actions: [{ type: 'command', device: follower, capability: 'switch', value: true }],
+      };
     } else if (kind <= 3) {
       // Its power crossed 30 W (on / off): a notification (audit log and events stream).
       const t = kind === 2 ? { above: 30 } : { below: 30 };
-      rule = { name: `power ${i}`, mode: 'single', triggers: [{ type: 'numeric', device: person, capability: 'power', ...t }], conditions, actions: [{ type: 'notify', message: `plug ${person} power ${kind === 2 ? 'up' : 'down'}` }] };
+      rule = {
+        name: `power ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'numeric', device: person, capability: 'power', ...t }],
+        conditions,
+        actions: [{ type: 'notify', message: `plug ${person} power ${kind === 2 ? 'up' : 'down'}` }],
+      };
     } else if (kind === 4 && i % 40 === 4) {
       // A hair trigger on a follower's noisy power (crosses its nominal load every few seconds).
-      rule = { name: `jittery ${i}`, mode: 'single', triggers: [{ type: 'numeric', device: follower, capability: 'power', above: watts(follower) }], conditions, actions: [{ type: 'notify', message: `plug ${follower} above nominal` }] };
+      rule = {
+        name: `jittery ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'numeric', device: follower, capability: 'power', above: watts(follower) }],
+        conditions,
+        actions: [{ type: 'notify', message: `plug ${follower} above nominal` }],
+      };
     } else if (kind === 9 && i % 20 === 19 && i < 100) {
-      rule = { name: `every minute ${i}`, mode: 'single', triggers: [{ type: 'cron', cron: '* * * * *' }], conditions, actions: [{ type: 'command', device: follower, capability: 'switch', value: true }] };
+      rule = {
+        name: `every minute ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'cron', cron: '* * * * *' }],
+        conditions,
+        actions: [{ type: 'command', device: follower, capability: 'switch', value: true }],
+      };
     } else if (kind === 9 && i % 20 === 9 && timeRules < 8) {
       // Time of day inside the run (spread over it), as "at 18:30" would be.
       const at = startMs + 30_000 + ((timeRules++ * 37_000) % Math.max(1000, runS * 1000));
-      rule = { name: `at ${i}`, mode: 'single', triggers: [{ type: 'time', at: hhmmss(at) }], conditions, actions: [{ type: 'notify', message: 'scheduled' }] };
+      rule = {
+        name: `at ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'time', at: hhmmss(at) }],
+        conditions,
+        actions: [{ type: 'notify', message: 'scheduled' }],
+      };
     } else if (kind === 9) {
-      rule = { name: `night ${i}`, mode: 'single', triggers: [{ type: 'time', at: '03:00' }], conditions, actions: [{ type: 'command', device: follower, capability: 'switch', value: false }] };
+      rule = {
+        name: `night ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'time', at: '03:00' }],
+        conditions,
+        actions: [{ type: 'command', device: follower, capability: 'switch', value: false }],
+      };
     } else if (kind === 4 || kind === 5) {
       // Overload alarms: armed, quiet.
-      rule = { name: `overload ${i}`, mode: 'single', triggers: [{ type: 'numeric', device: follower, capability: 'power', above: watts(follower) * 3 }], conditions, actions: [{ type: 'notify', message: `overload on ${follower}`, level: 'alert' }] };
+      rule = {
+        name: `overload ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'numeric', device: follower, capability: 'power', above: watts(follower) * 3 }],
+        conditions,
+        actions: [{ type: 'notify', message: `overload on ${follower}`, level: 'alert' }],
+      };
     } else if (kind === 6 || kind === 7) {
-      rule = { name: `went off ${i}`, mode: 'single', triggers: [{ type: 'state', device: follower, capability: 'switch', to: false }], conditions, actions: [{ type: 'notify', message: `${follower} went off`, level: 'warning' }] };
+      rule = {
+        name: `went off ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'state', device: follower, capability: 'switch', to: false }],
+        conditions,
+        actions: [{ type: 'notify', message: `${follower} went off`, level: 'warning' }],
+      };
     } else {
-      rule = { name: `idle draw ${i}`, mode: 'single', triggers: [{ type: 'numeric', device: follower, capability: 'power', below: 1, for: '30s' }], conditions, actions: [{ type: 'command', device: follower, capability: 'switch', value: true }] };
+      rule = {
+        name: `idle draw ${i}`,
+        mode: 'single',
+        triggers: [{ type: 'numeric', device: follower, capability: 'power', below: 1, for: '30s' }],
+        conditions,
+        actions: [{ type: 'command', device: follower, capability: 'switch', value: true }],
+      };
     }
     rules.push(rule);
   }
@@ -149,7 +224,18 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx, 'home');
   const { values } = parseArgs({
     args: ctx.args,
-    options: { plugs: { type: 'string' }, rules: { type: 'string' }, minutes: { type: 'string' }, warmup: { type: 'string' }, 'command-every': { type: 'string' }, peer: { type: 'string' }, smoke: { type: 'boolean' }, pi: { type: 'boolean' }, 'pi-cpu': { type: 'string' }, 'pi-memory': { type: 'string' } },
+    options: {
+      plugs: { type: 'string' },
+      rules: { type: 'string' },
+      minutes: { type: 'string' },
+      warmup: { type: 'string' },
+      'command-every': { type: 'string' },
+      peer: { type: 'string' },
+      smoke: { type: 'boolean' },
+      pi: { type: 'boolean' },
+      'pi-cpu': { type: 'string' },
+      'pi-memory': { type: 'string' },
+    },
     strict: false,
   });
   const smokeRun = values.smoke === true || ctx.smoke;
@@ -159,7 +245,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const warmupS = Number(values.warmup ?? (smokeRun ? 2 : 60));
   const commandEveryS = Number(values['command-every'] ?? (smokeRun ? 0.5 : 3));
   const peer = String(values.peer ?? 'mosquitto');
-  const pi = values.pi === true ? { cpuCores: Number(values['pi-cpu'] ?? PI_CPU_CORES), memoryMiB: Number(values['pi-memory'] ?? 1024) } : undefined;
+  const pi =
+    values.pi === true
+      ? { cpuCores: Number(values['pi-cpu'] ?? PI_CPU_CORES), memoryMiB: Number(values['pi-memory'] ?? 1024) }
+      : undefined;
 
   const { startHub } = await import('../hub/test/helpers/hub-process.ts');
   const { api, setupOwner } = await import('../hub/test/helpers/http.ts');
@@ -170,7 +259,16 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   // On a disk-backed file system (tmpfs writes never reach a block device).
   const tmp = mkdtempSync(join(process.env.HEARTH_BENCH_TMP ?? tmpdir(), 'hearth-bench-home-'));
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(tmp, { recursive: true, force: true })];
-  const figures: Record<string, unknown> = { plugCount, ruleCount, minutes: round(runS / 60, 2), warmupS, commandEveryS, smoke: smokeRun, cpus: availableParallelism(), loadAvgBefore: loadAverage() };
+  const figures: Record<string, unknown> = {
+    plugCount,
+    ruleCount,
+    minutes: round(runS / 60, 2),
+    warmupS,
+    commandEveryS,
+    smoke: smokeRun,
+    cpus: availableParallelism(),
+    loadAvgBefore: loadAverage(),
+  };
   try {
     const dataDir = join(tmp, 'hub');
     const hub = await startHub(dataDir, ['--mdns', 'lo']);
@@ -186,7 +284,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       ctx.log(`hub confined (cgroup ${box.kind}): ${pi.cpuCores} of one of this machine's cores, ${pi.memoryMiB} MiB`);
     }
     let logBytes = 0;
-    hub.proc.stdout!.on('data', (d: Buffer) => { logBytes += d.length; });
+    hub.proc.stdout!.on('data', (d: Buffer) => {
+      logBytes += d.length;
+    });
     const token = await setupOwner(hub);
     const pid = hub.proc.pid!;
 
@@ -194,7 +294,11 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const ids = Array.from({ length: plugCount }, (_, i) => `plug-${(0xbe2000000000 + i).toString(16)}`);
     const wattsOf = new Map(ids.map((id, i) => [id, 40 + (i % 30) * 5]));
     const code = (i: number) => String(10_000_000 + i * 7919).slice(0, 8);
-    const sims = await Promise.all(ids.map((id, i) => startSim({ id, setupCode: code(i), stateDir: join(tmp, 'sims', id), loadWatts: wattsOf.get(id)! })));
+    const sims = await Promise.all(
+      ids.map((id, i) =>
+        startSim({ id, setupCode: code(i), stateDir: join(tmp, 'sims', id), loadWatts: wattsOf.get(id)! }),
+      ),
+    );
     cleanups.unshift(() => Promise.all(sims.map((s) => s.stop())));
     // The probe: one more plug, played in this process (the hub's test FakePlug, same protocol),
     // whose readings carry a unique power value, so each report's send time is known.
@@ -202,18 +306,34 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const ciao = (await import('@homebridge/ciao')).default;
     const responder = ciao.getResponder({ interface: 'lo' });
     const probe = await new FakePlug({ id: 'plug-be20ffffffff', setupCode: '87654321' }).start();
-    cleanups.unshift(async () => { await responder.shutdown(); await probe.stop(); });
-    await responder.createService({ name: probe.id, type: 'hearth-plug', port: probe.port, txt: probe.sighting().txt }).advertise();
-    await waitFor(async () => {
-      const list = (await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[];
-      return list.length >= plugCount + 1 ? true : undefined;
-    }, `${plugCount + 1} plugs discovered`, 180_000);
+    cleanups.unshift(async () => {
+      await responder.shutdown();
+      await probe.stop();
+    });
+    await responder
+      .createService({ name: probe.id, type: 'hearth-plug', port: probe.port, txt: probe.sighting().txt })
+      .advertise();
+    await waitFor(
+      async () => {
+        const list = (await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[];
+        return list.length >= plugCount + 1 ? true : undefined;
+      },
+      `${plugCount + 1} plugs discovered`,
+      180_000,
+    );
     for (const [i, id] of ids.entries()) {
-      const res = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${id}/pair`, { token, body: { setupCode: code(i), name: `Plug ${i}` } });
+      const res = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${id}/pair`, {
+        token,
+        body: { setupCode: code(i), name: `Plug ${i}` },
+      });
       if (res.status !== 201) throw new Error(`pairing ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
     }
-    const paired = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${probe.id}/pair`, { token, body: { setupCode: probe.setupCode, name: 'Probe' } });
-    if (paired.status !== 201) throw new Error(`pairing the probe failed: ${paired.status} ${JSON.stringify(paired.body)}`);
+    const paired = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${probe.id}/pair`, {
+      token,
+      body: { setupCode: probe.setupCode, name: 'Probe' },
+    });
+    if (paired.status !== 201)
+      throw new Error(`pairing the probe failed: ${paired.status} ${JSON.stringify(paired.body)}`);
     await waitFor(() => (probe.client?.connected ? true : undefined), 'the probe plug on MQTT', 30_000);
     ctx.log(`paired ${plugCount} plugs and the probe`);
 
@@ -222,22 +342,40 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     for (const s of streams) cleanups.unshift(() => s.close());
     const ui = streams[0]!;
     let streamEvents = 0;
-    for (const s of streams) s.onEvent(() => { streamEvents++; });
+    for (const s of streams)
+      s.onEvent(() => {
+        streamEvents++;
+      });
 
     // Everything on: power readings then move around each plug's load.
     const onState = new Map<string, boolean>();
     for (const id of ids) {
-      const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, { token, body: { capability: 'switch', value: true } });
+      const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, {
+        token,
+        body: { capability: 'switch', value: true },
+      });
       if (res.status !== 200) throw new Error(`switching ${id} on failed: ${res.status} ${JSON.stringify(res.body)}`);
       onState.set(id, true);
     }
 
     // ---- the integration user on `#`, and the peer ---------------------------------------------
-    const integ = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'bench-integration', scope: 'read', topics: ['#'] } });
-    if (integ.status !== 201) throw new Error(`integration user refused: ${integ.status} ${JSON.stringify(integ.body)}`);
-    const integration = mqtt.connect(`mqtt://127.0.0.1:${hub.mqtt}`, { username: 'bench-integration', password: integ.body.password as string, clientId: 'bench-integration', reconnectPeriod: 0 });
+    const integ = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'bench-integration', scope: 'read', topics: ['#'] },
+    });
+    if (integ.status !== 201)
+      throw new Error(`integration user refused: ${integ.status} ${JSON.stringify(integ.body)}`);
+    const integration = mqtt.connect(`mqtt://127.0.0.1:${hub.mqtt}`, {
+      username: 'bench-integration',
+      password: integ.body.password as string,
+      clientId: 'bench-integration',
+      reconnectPeriod: 0,
+    });
     cleanups.unshift(() => integration.end(true));
-    await new Promise<void>((resolve, reject) => { integration.once('connect', () => resolve()); integration.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      integration.once('connect', () => resolve());
+      integration.once('error', reject);
+    });
     await integration.subscribeAsync('#', { qos: 1 });
     let integrationMsgs = 0;
     const mirror = peer === 'mosquitto' ? await startPeer(ids, cleanups) : undefined;
@@ -276,11 +414,16 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       if (res.status !== 201) throw new Error(`rule "${rule.name}" refused: ${res.status} ${JSON.stringify(res.body)}`);
     }
     const kinds: Record<string, number> = {};
-    for (const r of rules) { const k = r.name.split(' ').slice(0, -1).join(' '); kinds[k] = (kinds[k] ?? 0) + 1; }
+    for (const r of rules) {
+      const k = r.name.split(' ').slice(0, -1).join(' ');
+      kinds[k] = (kinds[k] ?? 0) + 1;
+    }
     figures.ruleKinds = kinds;
     ctx.log(`${rules.length} rules: ${JSON.stringify(kinds)}`);
     let fired = 0;
-    ui.onEvent((e) => { if (e.type === 'rule.fired') fired++; });
+    ui.onEvent((e) => {
+      if (e.type === 'rule.fired') fired++;
+    });
 
     // ---- people switching plugs: the command round trip -----------------------------------------
     const roundTrips: number[] = [];
@@ -292,7 +435,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     ui.onEvent((e) => {
       if (e.type !== 'device.state' || e.capability !== 'switch') return;
       const w = waiting.get(e.deviceId);
-      if (w && w.value === e.value) { waiting.delete(e.deviceId); w.resolve(); }
+      if (w && w.value === e.value) {
+        waiting.delete(e.deviceId);
+        w.resolve();
+      }
     });
     const commander = (async () => {
       while (!stopped) {
@@ -300,21 +446,33 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         const value = !onState.get(id);
         const seen = new Promise<void>((resolve) => waiting.set(id, { value, resolve }));
         const t0 = performance.now();
-        const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, { token, body: { capability: 'switch', value } }).catch(() => ({ status: 0 }));
+        const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, {
+          token,
+          body: { capability: 'switch', value },
+        }).catch(() => ({ status: 0 }));
         const tApi = performance.now();
         if (res.status !== 200) {
           commandFailures++;
           waiting.delete(id);
         } else {
           const ok = await Promise.race([seen.then(() => true), sleep(10_000).then(() => false)]);
-          if (!ok) { commandFailures++; waiting.delete(id); }
+          if (!ok) {
+            commandFailures++;
+            waiting.delete(id);
+          }
           onState.set(id, value);
-          if (ok && measuring) { roundTrips.push(performance.now() - t0); apiAnswers.push(tApi - t0); }
+          if (ok && measuring) {
+            roundTrips.push(performance.now() - t0);
+            apiAnswers.push(tApi - t0);
+          }
         }
         await sleep(Math.max(0, commandEveryS * 1000 - (performance.now() - t0)));
       }
     })();
-    cleanups.unshift(async () => { stopped = true; await commander; });
+    cleanups.unshift(async () => {
+      stopped = true;
+      await commander;
+    });
 
     // ---- samplers ---------------------------------------------------------------------------------
     const wal = new WalFrames(join(dataDir, 'hearth.db-wal'));
@@ -324,17 +482,27 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const peerRss: number[] = [];
     const walPoller = setInterval(() => wal.poll(), 250);
     cleanups.unshift(() => clearInterval(walPoller));
-    const rssTimer = setInterval(() => {
-      if (!measuring) return;
-      try { rss.push(rssKiB(pid) / 1024); if (mirror) peerRss.push(rssKiB(mirror.pid) / 1024); } catch { /* exited */ }
-    }, smokeRun ? 500 : 2000);
+    const rssTimer = setInterval(
+      () => {
+        if (!measuring) return;
+        try {
+          rss.push(rssKiB(pid) / 1024);
+          if (mirror) peerRss.push(rssKiB(mirror.pid) / 1024);
+        } catch {
+          /* exited */
+        }
+      },
+      smokeRun ? 500 : 2000,
+    );
     cleanups.unshift(() => clearInterval(rssTimer));
     /** The V8 heap at the last scrape (the hub's /metrics): how much of the RSS is JavaScript objects. */
     let lastHeap = { usedMiB: NaN, totalMiB: NaN };
     const scrape = async () => {
       const res = await api(hub.baseUrl, 'GET', '/metrics', { token });
       const text = String(res.body);
-      const get = (stat: string) => Number(new RegExp(`^nodejs_eventloop_lag_seconds\\{stat="${stat}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+      const get = (stat: string) =>
+        Number(new RegExp(`^nodejs_eventloop_lag_seconds\\{stat="${stat}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) *
+        1000;
       const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1048576;
       lastHeap = { usedMiB: gauge('nodejs_heap_used_bytes'), totalMiB: gauge('nodejs_heap_total_bytes') };
       return { p99: get('p99'), max: get('max') };
@@ -344,7 +512,21 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     await sleep(warmupS * 1000);
     await scrape(); // starts the hub's loop-delay window
     wal.poll();
-    const w0 = { io: procIo(pid), cpu: cpuSeconds(pid), wal: snapshot(wal), logs: logBytes, fired, integrationMsgs, streamEvents, at: performance.now(), files: fileSizes(dataDir), db: dbBytes(dataDir), peer: mirror ? { io: procIoSafe(mirror.pid), cpu: cpuSeconds(mirror.pid), published: mirror.published } : undefined };
+    const w0 = {
+      io: procIo(pid),
+      cpu: cpuSeconds(pid),
+      wal: snapshot(wal),
+      logs: logBytes,
+      fired,
+      integrationMsgs,
+      streamEvents,
+      at: performance.now(),
+      files: fileSizes(dataDir),
+      db: dbBytes(dataDir),
+      peer: mirror
+        ? { io: procIoSafe(mirror.pid), cpu: cpuSeconds(mirror.pid), published: mirror.published }
+        : undefined,
+    };
     const byPage0 = new Map(wal.framesByPage);
     measuring = true;
     ctx.log(`measuring ${round(runS / 60, 2)} min`);
@@ -353,7 +535,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     while (performance.now() < until) {
       await sleep(Math.min(scrapeEveryMs, until - performance.now()));
       const s = await scrape();
-      if (Number.isFinite(s.p99)) { loopP99.push(s.p99); loopMax.push(s.max); }
+      if (Number.isFinite(s.p99)) {
+        loopP99.push(s.p99);
+        loopMax.push(s.max);
+      }
     }
     measuring = false;
     wal.poll();
@@ -396,11 +581,37 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
     Object.assign(figures, {
       elapsedS: round(elapsedS, 1),
-      hubRssMiB: { steady: round(rssSteady, 1), peak: round(rssPeak, 1), vmHwm: round(hwmMiB, 1), samples: rss.length, heapUsedAtEnd: round(lastHeap.usedMiB, 1), heapTotalAtEnd: round(lastHeap.totalMiB, 1) },
+      hubRssMiB: {
+        steady: round(rssSteady, 1),
+        peak: round(rssPeak, 1),
+        vmHwm: round(hwmMiB, 1),
+        samples: rss.length,
+        heapUsedAtEnd: round(lastHeap.usedMiB, 1),
+        heapTotalAtEnd: round(lastHeap.totalMiB, 1),
+      },
       hubCpuPct: round(hubCpuPct, 1),
-      eventLoopDelayMs: { p99Worst: loopSorted.length ? round(loopSorted.at(-1)!, 1) : null, p99Median: loopSorted.length ? round(percentile(loopSorted, 0.5), 1) : null, maxWorst: loopMax.length ? round(Math.max(...loopMax), 1) : null, scrapes: loopSorted.length, source: 'hub /metrics nodejs_eventloop_lag_seconds (monitorEventLoopDelay, 20 ms resolution)' },
-      commandRoundTripMs: { p50: rt.length ? round(percentile(rt, 0.5), 1) : null, p99: rt.length ? round(percentile(rt, 0.99), 1) : null, max: rt.length ? round(rt.at(-1)!, 1) : null, apiAnswerP50: ans.length ? round(percentile(ans, 0.5), 1) : null, apiAnswerP99: ans.length ? round(percentile(ans, 0.99), 1) : null, commands: rt.length, failures: commandFailures },
-      sensorToEventsMs: { p50: s2e.length ? round(percentile(s2e, 0.5), 1) : null, p99: s2e.length ? round(percentile(s2e, 0.99), 1) : null, max: s2e.length ? round(s2e.at(-1)!, 1) : null, samples: s2e.length },
+      eventLoopDelayMs: {
+        p99Worst: loopSorted.length ? round(loopSorted.at(-1)!, 1) : null,
+        p99Median: loopSorted.length ? round(percentile(loopSorted, 0.5), 1) : null,
+        maxWorst: loopMax.length ? round(Math.max(...loopMax), 1) : null,
+        scrapes: loopSorted.length,
+        source: 'hub /metrics nodejs_eventloop_lag_seconds (monitorEventLoopDelay, 20 ms resolution)',
+      },
+      commandRoundTripMs: {
+        p50: rt.length ? round(percentile(rt, 0.5), 1) : null,
+        p99: rt.length ? round(percentile(rt, 0.99), 1) : null,
+        max: rt.length ? round(rt.at(-1)!, 1) : null,
+        apiAnswerP50: ans.length ? round(percentile(ans, 0.5), 1) : null,
+        apiAnswerP99: ans.length ? round(percentile(ans, 0.99), 1) : null,
+        commands: rt.length,
+        failures: commandFailures,
+      },
+      sensorToEventsMs: {
+        p50: s2e.length ? round(percentile(s2e, 0.5), 1) : null,
+        p99: s2e.length ? round(percentile(s2e, 0.99), 1) : null,
+        max: s2e.length ? round(s2e.at(-1)!, 1) : null,
+        samples: s2e.length,
+      },
       rulesFiredPerMin: round(((fired - w0.fired) / elapsedS) * 60, 1),
       integrationMsgsPerS: round((integrationMsgs - w0.integrationMsgs) / elapsedS, 1),
       eventsStreamMsgsPerS: round((streamEvents - w0.streamEvents) / elapsedS / 3, 1),
@@ -412,8 +623,17 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         logMbPerDay: mb(perDay(logBytes - w0.logs)),
         otherMbPerDay: mb(perDay(Math.max(0, writeBytes - walBytes - checkpointBytes))),
         commitsPerMin: round(((w1.wal.commits - w0.wal.commits) / elapsedS) * 60, 1),
-        walFramesPctByPart: Object.fromEntries(Object.entries(framesByPart).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, share(v)])),
-        walFramesPctByTable: Object.fromEntries(Object.entries(framesByTable).sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, v]) => [k, share(v)])),
+        walFramesPctByPart: Object.fromEntries(
+          Object.entries(framesByPart)
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, v]) => [k, share(v)]),
+        ),
+        walFramesPctByTable: Object.fromEntries(
+          Object.entries(framesByTable)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 10)
+            .map(([k, v]) => [k, share(v)]),
+        ),
         floorMbPerDay: mb(floorPerDay),
         ratioToFloor: round(perDay(writeBytes) / floorPerDay, 1),
       },
@@ -423,35 +643,65 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       loadAvgAfter: loadAverage(),
       targets: TARGETS,
       // Smoke figures (a few seconds, 3 plugs) mean nothing: no target claimed either way.
-      targetsMet: smokeRun ? null : {
-        rssSteadyMiB: rssSteady <= TARGETS.rssSteadyMiB,
-        cpuPct: hubCpuPct <= TARGETS.cpuPct,
-        commandP99Ms: rt.length > 0 && percentile(rt, 0.99) <= TARGETS.commandP99Ms,
-        mbPerDay: hubMbPerDay <= TARGETS.mbPerDay * (plugCount / 50),
-      },
+      targetsMet: smokeRun
+        ? null
+        : {
+            rssSteadyMiB: rssSteady <= TARGETS.rssSteadyMiB,
+            cpuPct: hubCpuPct <= TARGETS.cpuPct,
+            commandP99Ms: rt.length > 0 && percentile(rt, 0.99) <= TARGETS.commandP99Ms,
+            mbPerDay: hubMbPerDay <= TARGETS.mbPerDay * (plugCount / 50),
+          },
     });
     if (box) {
       const b = box.stats();
-      Object.assign(figures.pi as Record<string, unknown>, { oomKills: b.oomKills, memoryPeakMiB: b.memoryPeakMiB === null ? null : round(b.memoryPeakMiB, 1), throttledS: round(b.throttledS, 1), throttledPeriods: b.throttledPeriods, missedCommands: commandFailures, hubAlive: hub.proc.exitCode === null && hub.proc.signalCode === null });
+      Object.assign(figures.pi as Record<string, unknown>, {
+        oomKills: b.oomKills,
+        memoryPeakMiB: b.memoryPeakMiB === null ? null : round(b.memoryPeakMiB, 1),
+        throttledS: round(b.throttledS, 1),
+        throttledPeriods: b.throttledPeriods,
+        missedCommands: commandFailures,
+        hubAlive: hub.proc.exitCode === null && hub.proc.signalCode === null,
+      });
     }
     if (mirror && w0.peer) {
       const pio = procIoSafe(mirror.pid);
-      const pRss = percentile(peerRss.slice(Math.floor(peerRss.length / 2)).sort((a, b) => a - b), 0.5);
+      const pRss = percentile(
+        peerRss.slice(Math.floor(peerRss.length / 2)).sort((a, b) => a - b),
+        0.5,
+      );
       const pCpuPct = ((cpuSeconds(mirror.pid) - w0.peer.cpu) / elapsedS) * 100;
       const pMbPerDay = pio && w0.peer.io ? perDay(pio.write_bytes - w0.peer.io.write_bytes) / 1e6 : null;
       figures.peer = {
         name: `mosquitto ${mirror.version} carrying the same MQTT traffic (${plugCount} device connections republishing, one # subscriber, persistence on)`,
-        rssMiBSteady: round(pRss, 1), cpuPct: round(pCpuPct, 1), mbPerDay: pMbPerDay === null ? null : round(pMbPerDay, 2),
-        msgsPerS: round((mirror.published - w0.peer.published) / elapsedS, 1), received: mirror.received(),
+        rssMiBSteady: round(pRss, 1),
+        cpuPct: round(pCpuPct, 1),
+        mbPerDay: pMbPerDay === null ? null : round(pMbPerDay, 2),
+        msgsPerS: round((mirror.published - w0.peer.published) / elapsedS, 1),
+        received: mirror.received(),
       };
-      figures.ratios = { rssHubVsPeer: ratio(rssSteady, pRss), cpuHubVsPeer: ratio(hubCpuPct, pCpuPct), writesHubVsPeer: ratio(hubMbPerDay, pMbPerDay) };
+      figures.ratios = {
+        rssHubVsPeer: ratio(rssSteady, pRss),
+        cpuHubVsPeer: ratio(hubCpuPct, pCpuPct),
+        writesHubVsPeer: ratio(hubMbPerDay, pMbPerDay),
+      };
     }
     const r = figures as Record<string, any>;
-    ctx.log(`hub RSS steady ${r.hubRssMiB.steady} MiB, peak ${r.hubRssMiB.peak} (VmHWM ${r.hubRssMiB.vmHwm}; V8 heap ${r.hubRssMiB.heapUsedAtEnd} used of ${r.hubRssMiB.heapTotalAtEnd}); CPU ${r.hubCpuPct} % of a core; loop delay p99 worst ${r.eventLoopDelayMs.p99Worst} ms, median ${r.eventLoopDelayMs.p99Median} ms`);
-    ctx.log(`command round trip p50 ${r.commandRoundTripMs.p50} ms, p99 ${r.commandRoundTripMs.p99} ms (${rt.length} commands, ${commandFailures} failed); sensor → events stream p50 ${r.sensorToEventsMs.p50} ms, p99 ${r.sensorToEventsMs.p99} ms`);
-    ctx.log(`rules fired ${r.rulesFiredPerMin}/min; integration ${r.integrationMsgsPerS} msg/s; writes ${r.writes.mbPerDay} MB/day (WAL ${r.writes.walMbPerDay}, checkpoints ~${r.writes.checkpointMbPerDay}); WAL by part ${JSON.stringify(r.writes.walFramesPctByPart)}; database growth ${r.dbGrowthMbPerDay} MB/day`);
-    if (r.peer) ctx.log(`peer ${r.peer.name}: RSS ${r.peer.rssMiBSteady} MiB, CPU ${r.peer.cpuPct} %, ${r.peer.mbPerDay} MB/day written; ratios ${JSON.stringify(r.ratios)}`);
-    ctx.log(`load average before ${JSON.stringify(figures.loadAvgBefore)}, after ${JSON.stringify(r.loadAvgAfter)} (${figures.cpus} CPUs)`);
+    ctx.log(
+      `hub RSS steady ${r.hubRssMiB.steady} MiB, peak ${r.hubRssMiB.peak} (VmHWM ${r.hubRssMiB.vmHwm}; V8 heap ${r.hubRssMiB.heapUsedAtEnd} used of ${r.hubRssMiB.heapTotalAtEnd}); CPU ${r.hubCpuPct} % of a core; loop delay p99 worst ${r.eventLoopDelayMs.p99Worst} ms, median ${r.eventLoopDelayMs.p99Median} ms`,
+    );
+    ctx.log(
+      `command round trip p50 ${r.commandRoundTripMs.p50} ms, p99 ${r.commandRoundTripMs.p99} ms (${rt.length} commands, ${commandFailures} failed); sensor → events stream p50 ${r.sensorToEventsMs.p50} ms, p99 ${r.sensorToEventsMs.p99} ms`,
+    );
+    ctx.log(
+      `rules fired ${r.rulesFiredPerMin}/min; integration ${r.integrationMsgsPerS} msg/s; writes ${r.writes.mbPerDay} MB/day (WAL ${r.writes.walMbPerDay}, checkpoints ~${r.writes.checkpointMbPerDay}); WAL by part ${JSON.stringify(r.writes.walFramesPctByPart)}; database growth ${r.dbGrowthMbPerDay} MB/day`,
+    );
+    if (r.peer)
+      ctx.log(
+        `peer ${r.peer.name}: RSS ${r.peer.rssMiBSteady} MiB, CPU ${r.peer.cpuPct} %, ${r.peer.mbPerDay} MB/day written; ratios ${JSON.stringify(r.ratios)}`,
+      );
+    ctx.log(
+      `load average before ${JSON.stringify(figures.loadAvgBefore)}, after ${JSON.stringify(r.loadAvgAfter)} (${figures.cpus} CPUs)`,
+    );
     return figures;
   } catch (err) {
     (err as Error & { figures?: Record<string, unknown> }).figures = figures;
@@ -469,7 +719,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
 /** The database and its WAL, in bytes. */
 function dbBytes(dataDir: string): number {
-  return ['hearth.db', 'hearth.db-wal'].reduce((sum, f) => sum + (existsSync(join(dataDir, f)) ? statSync(join(dataDir, f)).size : 0), 0);
+  return ['hearth.db', 'hearth.db-wal'].reduce(
+    (sum, f) => sum + (existsSync(join(dataDir, f)) ? statSync(join(dataDir, f)).size : 0),
+    0,
+  );
 }
 
 function procIoSafe(pid: number): { write_bytes: number } | undefined {
@@ -486,24 +739,42 @@ function procIoSafe(pid: number): { write_bytes: number } | undefined {
  */
 async function startPeer(ids: string[], cleanups: (() => Promise<unknown> | unknown)[]) {
   const { startMosquitto } = await import('./lib/mosquitto.ts');
-  const mosq = await startMosquitto({ deviceIds: ids, integration: 'peer-integration', maxQueuedMessages: 1000, noDelay: true });
+  const mosq = await startMosquitto({
+    deviceIds: ids,
+    integration: 'peer-integration',
+    maxQueuedMessages: 1000,
+    noDelay: true,
+  });
   cleanups.unshift(() => mosq.stop());
   const url = `mqtt://127.0.0.1:${mosq.port}`;
-  const connect = (username: string, password: string) => new Promise<mqtt.MqttClient>((resolve, reject) => {
-    const c = mqtt.connect(url, { username, password, clientId: username, reconnectPeriod: 0 });
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-  });
+  const connect = (username: string, password: string) =>
+    new Promise<mqtt.MqttClient>((resolve, reject) => {
+      const c = mqtt.connect(url, { username, password, clientId: username, reconnectPeriod: 0 });
+      c.once('connect', () => resolve(c));
+      c.once('error', reject);
+    });
   const clients = new Map<string, mqtt.MqttClient>();
   for (const d of mosq.devices) clients.set(d.id, await connect(d.username, d.password));
   const other = await connect(mosq.integration.username, mosq.integration.password);
   // The same user under its own client id (one id per connection), as a second integration.
-  const subscriber = mqtt.connect(url, { username: mosq.integration.username, password: mosq.integration.password, clientId: 'peer-subscriber', reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => { subscriber.once('connect', () => resolve()); subscriber.once('error', reject); });
+  const subscriber = mqtt.connect(url, {
+    username: mosq.integration.username,
+    password: mosq.integration.password,
+    clientId: 'peer-subscriber',
+    reconnectPeriod: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    subscriber.once('connect', () => resolve());
+    subscriber.once('error', reject);
+  });
   await subscriber.subscribeAsync('#', { qos: 1 });
   let received = 0;
-  subscriber.on('message', () => { received++; });
-  cleanups.unshift(() => { for (const c of [...clients.values(), other, subscriber]) c.end(true); });
+  subscriber.on('message', () => {
+    received++;
+  });
+  cleanups.unshift(() => {
+    for (const c of [...clients.values(), other, subscriber]) c.end(true);
+  });
   const peer = {
     pid: mosq.pid,
     version: mosq.version,

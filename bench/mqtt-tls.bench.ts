@@ -21,14 +21,24 @@ import { createInterface } from 'node:readline';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { ServerCredential, ServerReady } from './lib/hub-broker-server.ts';
 import { mosquittoVersion, startMosquitto } from './lib/mosquitto.ts';
-import { captureTail, cpuSeconds, makeTempDir, removeTempDir, rssKiB, sleep, spawnTracked, stopChild } from './lib/proc.ts';
+import {
+  captureTail,
+  cpuSeconds,
+  makeTempDir,
+  removeTempDir,
+  rssKiB,
+  sleep,
+  spawnTracked,
+  stopChild,
+} from './lib/proc.ts';
 import { plugPsk } from '../hub/src/broker/plug-psk.ts';
 import { ratio, round } from './lib/stats.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export const description = 'MQTT over TLS: reconnect time, broker CPU per message, RAM per connection (hub TLS-PSK and certificate, Mosquitto certificate), each against clear TCP';
+export const description =
+  'MQTT over TLS: reconnect time, broker CPU per message, RAM per connection (hub TLS-PSK and certificate, Mosquitto certificate), each against clear TCP';
 
 export const smoke: BenchSmoke = {
   args: ['--connects=3', '--messages=100', '--idle=5'],
@@ -56,7 +66,22 @@ interface Figures {
 
 async function startHubBroker(devices: number): Promise<Broker> {
   const dataDir = makeTempDir('hub-tls-data');
-  const child = spawnTracked(process.execPath, [join(here, 'lib/hub-broker-server.ts'), '--impl', 'hub', '--tls', '--devices', String(devices), '--integration', 'bench-sub', '--data', dataDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnTracked(
+    process.execPath,
+    [
+      join(here, 'lib/hub-broker-server.ts'),
+      '--impl',
+      'hub',
+      '--tls',
+      '--devices',
+      String(devices),
+      '--integration',
+      'bench-sub',
+      '--data',
+      dataDir,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   const stderr = captureTail(child.stderr);
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -82,9 +107,37 @@ async function startHubBroker(devices: number): Promise<Broker> {
 /** Mosquitto with a TLS listener on a P-256 certificate made like the hub's (openssl). */
 async function startMosquittoBroker(devices: number): Promise<Broker> {
   const dir = makeTempDir('mosquitto-tls-cert');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   const ids = Array.from({ length: devices }, (_, i) => `dev${String(i).padStart(4, '0')}`);
-  const m = await startMosquitto({ deviceIds: ids, integration: 'bench-sub', maxQueuedMessages: 0, noDelay: true, tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } });
+  const m = await startMosquitto({
+    deviceIds: ids,
+    integration: 'bench-sub',
+    maxQueuedMessages: 0,
+    noDelay: true,
+    tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') },
+  });
   return {
     pid: m.pid,
     port: m.port,
@@ -99,11 +152,34 @@ async function startMosquittoBroker(devices: number): Promise<Broker> {
   };
 }
 
-function options(b: Broker, t: Transport, login: { username: string; password: string; id?: string }, clientId: string): IClientOptions {
-  const base: IClientOptions = { host: '127.0.0.1', protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 10_000, clean: true, clientId, username: login.username, password: login.password };
+function options(
+  b: Broker,
+  t: Transport,
+  login: { username: string; password: string; id?: string },
+  clientId: string,
+): IClientOptions {
+  const base: IClientOptions = {
+    host: '127.0.0.1',
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    clean: true,
+    clientId,
+    username: login.username,
+    password: login.password,
+  };
   if (t === 'tcp') return { ...base, port: b.port };
   if (t === 'cert') return { ...base, protocol: 'mqtts', port: b.tlsPort, ca: b.certPem, servername: 'localhost' };
-  return { ...base, protocol: 'mqtts', port: b.tlsPort, ...({ pskCallback: () => ({ psk: plugPsk(login.password), identity: login.username }), ciphers: 'TLS_AES_128_GCM_SHA256', checkServerIdentity: () => undefined } as object) };
+  return {
+    ...base,
+    protocol: 'mqtts',
+    port: b.tlsPort,
+    ...({
+      pskCallback: () => ({ psk: plugPsk(login.password), identity: login.username }),
+      ciphers: 'TLS_AES_128_GCM_SHA256',
+      checkServerIdentity: () => undefined,
+    } as object),
+  };
 }
 
 function connect(opts: IClientOptions): Promise<MqttClient> {
@@ -117,9 +193,14 @@ function connect(opts: IClientOptions): Promise<MqttClient> {
   });
 }
 
-const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const percentile = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function measure(b: Broker, t: Transport, opts: { connects: number; messages: number; idle: number }): Promise<Figures> {
+async function measure(
+  b: Broker,
+  t: Transport,
+  opts: { connects: number; messages: number; idle: number },
+): Promise<Figures> {
   const dev = b.devices[0]!;
   // 1. reconnect
   const times: number[] = [];
@@ -169,9 +250,18 @@ async function measure(b: Broker, t: Transport, opts: { connects: number; messag
 }
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: ctx.args, options: { connects: { type: 'string', default: '100' }, messages: { type: 'string', default: '20000' }, idle: { type: 'string', default: '200' } } });
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: {
+      connects: { type: 'string', default: '100' },
+      messages: { type: 'string', default: '20000' },
+      idle: { type: 'string', default: '200' },
+    },
+  });
   const opts = { connects: Number(values.connects), messages: Number(values.messages), idle: Number(values.idle) };
-  ctx.log(`mosquitto ${mosquittoVersion()}, node ${process.version}; ${opts.connects} reconnects, ${opts.messages} messages, ${opts.idle} idle connections per transport`);
+  ctx.log(
+    `mosquitto ${mosquittoVersion()}, node ${process.version}; ${opts.connects} reconnects, ${opts.messages} messages, ${opts.idle} idle connections per transport`,
+  );
   const plan: [string, () => Promise<Broker>, Transport[]][] = [
     ['hub', () => startHubBroker(opts.idle + 1), ['tcp', 'psk', 'cert']],
     ['mosquitto', () => startMosquittoBroker(opts.idle + 1), ['tcp', 'cert']],
@@ -184,7 +274,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       try {
         const f = await measure(b, t, opts);
         brokers[name]![t] = f;
-        ctx.log(`${name.padEnd(10)}${t.padEnd(6)} reconnect p50 ${f.reconnectMsP50} ms p90 ${f.reconnectMsP90} ms, CPU ${f.cpuUsPerMsg} µs/msg, RSS ${f.rssKiBPerConnection} KiB/connection`);
+        ctx.log(
+          `${name.padEnd(10)}${t.padEnd(6)} reconnect p50 ${f.reconnectMsP50} ms p90 ${f.reconnectMsP90} ms, CPU ${f.cpuUsPerMsg} µs/msg, RSS ${f.rssKiBPerConnection} KiB/connection`,
+        );
       } finally {
         await b.stop();
       }

@@ -19,19 +19,18 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { reexecInNetns } from './lib/netns.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
-
 export const description = 'Hearth plugs: command round trip through the hub (p50/p99) and telemetry load (CPU, RSS)';
 
 /** Two plugs, 10 commands, a 1 s telemetry window. */
-export const smoke: BenchSmoke = { args: ['--plugs=2', '--commands=10', '--window=1'], keys: ['pairMsEach', 'roundTripP99Ms', 'telemetrySamplesPerS', 'hubRssMiB'] };
+export const smoke: BenchSmoke = {
+  args: ['--plugs=2', '--commands=10', '--window=1'],
+  keys: ['pairMsEach', 'roundTripP99Ms', 'telemetrySamplesPerS', 'hubRssMiB'],
+};
 
 const TARGET_P99_MS = 20;
 /** 1-minute load average of the machine before the bench: figures from a busy machine say so. */
@@ -39,7 +38,11 @@ const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' '
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx, 'plug');
-  const { values } = parseArgs({ args: ctx.args, options: { plugs: { type: 'string' }, commands: { type: 'string' }, window: { type: 'string' } }, strict: false });
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: { plugs: { type: 'string' }, commands: { type: 'string' }, window: { type: 'string' } },
+    strict: false,
+  });
   const plugCount = Number(values.plugs ?? 50);
   const commandCount = Number(values.commands ?? 500);
   const windowS = Number(values.window ?? 20);
@@ -51,7 +54,15 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
   const tmp = mkdtempSync(join(tmpdir(), 'hearth-bench-plug-'));
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(tmp, { recursive: true, force: true })];
-  const figures: Record<string, unknown> = { plugs: HAVE_SIM ? 'c-sim' : 'ts-fake', loadAvgBefore: loadAverage(), cpus: availableParallelism(), plugCount, commands: commandCount, windowS, targetP99Ms: TARGET_P99_MS };
+  const figures: Record<string, unknown> = {
+    plugs: HAVE_SIM ? 'c-sim' : 'ts-fake',
+    loadAvgBefore: loadAverage(),
+    cpus: availableParallelism(),
+    plugCount,
+    commands: commandCount,
+    windowS,
+    targetP99Ms: TARGET_P99_MS,
+  };
   try {
     const hub = await startHub(join(tmp, 'hub'), ['--mdns', 'lo']);
     cleanups.unshift(() => hub.stop());
@@ -63,7 +74,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const code = (i: number) => String(10_000_000 + i * 7919).slice(0, 8);
     const started = performance.now();
     if (HAVE_SIM) {
-      const sims = await Promise.all(ids.map((id, i) => startSim({ id, setupCode: code(i), stateDir: join(tmp, 'sims', id), loadWatts: 60 })));
+      const sims = await Promise.all(
+        ids.map((id, i) => startSim({ id, setupCode: code(i), stateDir: join(tmp, 'sims', id), loadWatts: 60 })),
+      );
       cleanups.unshift(() => Promise.all(sims.map((s) => s.stop())));
     } else {
       const { FakePlug } = await import('../hub/test/plugs/fake-plug.ts');
@@ -74,19 +87,30 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         await responder.shutdown();
         for (const f of fakes) await f.stop();
       });
-      await Promise.all(fakes.map((f) => responder.createService({ name: f.id, type: 'hearth-plug', port: f.port, txt: f.sighting().txt }).advertise()));
+      await Promise.all(
+        fakes.map((f) =>
+          responder.createService({ name: f.id, type: 'hearth-plug', port: f.port, txt: f.sighting().txt }).advertise(),
+        ),
+      );
       for (const f of fakes) f.startTelemetry(1000, 60);
     }
-    await waitFor(async () => {
-      const list = (await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[];
-      return list.length >= plugCount ? true : undefined;
-    }, `${plugCount} plugs discovered`, 60_000);
+    await waitFor(
+      async () => {
+        const list = (await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[];
+        return list.length >= plugCount ? true : undefined;
+      },
+      `${plugCount} plugs discovered`,
+      60_000,
+    );
     figures.discoverS = round((performance.now() - started) / 1000, 1);
     ctx.log(`${plugCount} plugs discovered in ${figures.discoverS} s`);
 
     const pairStarted = performance.now();
     for (const [i, id] of ids.entries()) {
-      const res = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${id}/pair`, { token, body: { setupCode: code(i), name: `Plug ${i}` } });
+      const res = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${id}/pair`, {
+        token,
+        body: { setupCode: code(i), name: `Plug ${i}` },
+      });
       if (res.status !== 201) throw new Error(`pairing ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
     }
     figures.pairMsEach = round((performance.now() - pairStarted) / plugCount, 1);
@@ -107,7 +131,8 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       }
     });
     const state = new Map<string, boolean>();
-    for (const id of ids) state.set(id, (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token })).body.state.switch === true);
+    for (const id of ids)
+      state.set(id, (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token })).body.state.switch === true);
     const cmdCpu0 = cpuTicks(pid);
     const latencies: number[] = [];
     const apiLatencies: number[] = [];
@@ -117,7 +142,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       const value = !state.get(id);
       const seen = new Promise<void>((resolve) => waiting.set(id, { value, resolve }));
       const t0 = performance.now();
-      const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, { token, body: { capability: 'switch', value } });
+      const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, {
+        token,
+        body: { capability: 'switch', value },
+      });
       const tApi = performance.now();
       if (res.status !== 200) {
         failures++;
@@ -127,7 +155,8 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       await seen;
       const t1 = performance.now();
       state.set(id, value);
-      if (n >= 20) { // the first 20 warm up the JIT and connections
+      if (n >= 20) {
+        // the first 20 warm up the JIT and connections
         latencies.push(t1 - t0);
         apiLatencies.push(tApi - t0);
       }
@@ -143,7 +172,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       commandFailures: failures,
       p99MeetsTarget: pct(latencies, 99) < TARGET_P99_MS,
     });
-    ctx.log(`round trip API → relay → state event: p50 ${figures.roundTripP50Ms} ms, p99 ${figures.roundTripP99Ms} ms, max ${figures.roundTripMaxMs} ms (${latencies.length} commands, ${failures} failed)`);
+    ctx.log(
+      `round trip API → relay → state event: p50 ${figures.roundTripP50Ms} ms, p99 ${figures.roundTripP99Ms} ms, max ${figures.roundTripMaxMs} ms (${latencies.length} commands, ${failures} failed)`,
+    );
 
     // ---- telemetry load ------------------------------------------------------------------------
     const cpu0 = cpuTicks(pid);
@@ -158,7 +189,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       hubCpuPct: round(cpuPct, 1),
       hubRssMiB: round(rssKiB(pid) / 1024, 1),
     });
-    ctx.log(`telemetry: ${figures.telemetrySamplesPerS} samples/s (expected ${figures.expectedSamplesPerS}), hub CPU ${figures.hubCpuPct} %, RSS ${figures.hubRssMiB} MiB`);
+    ctx.log(
+      `telemetry: ${figures.telemetrySamplesPerS} samples/s (expected ${figures.expectedSamplesPerS}), hub CPU ${figures.hubCpuPct} %, RSS ${figures.hubRssMiB} MiB`,
+    );
     return figures;
   } catch (err) {
     (err as Error & { figures?: Record<string, unknown> }).figures = figures;

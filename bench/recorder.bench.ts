@@ -35,21 +35,36 @@ import { cpuSeconds, makeTempDir, removeTempDir, sleep, spawnTracked, stopChild,
 import { percentile as percentileSorted } from './lib/stats.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
-export const description = 'recorder: CPU per minute of 1080p recorded by stream copy vs transcoding (mpeg1 as node-rtsp-stream, libx264); live view glass-to-glass latency';
+export const description =
+  'recorder: CPU per minute of 1080p recorded by stream copy vs transcoding (mpeg1 as node-rtsp-stream, libx264); live view glass-to-glass latency';
 
 /** 1 s phases of a small picture, with shorter settle waits (ctx.smoke). */
-export const smoke: BenchSmoke = { args: ['--seconds=1', '--size=640x360'], keys: ['hubCpuSPerMin', 'mpeg1CpuSPerMin', 'x264CpuSPerMin', 'liveFrames'] };
+export const smoke: BenchSmoke = {
+  args: ['--seconds=1', '--size=640x360'],
+  keys: ['hubCpuSPerMin', 'mpeg1CpuSPerMin', 'x264CpuSPerMin', 'liveFrames'],
+};
 
 const STAMP_BITS = 48;
 const GRID = 16 * 8;
 
 /** q-th percentile (0..100) of unsorted milliseconds. */
 function percentile(values: number[], q: number): number {
-  return percentileSorted([...values].sort((a, b) => a - b), q / 100);
+  return percentileSorted(
+    [...values].sort((a, b) => a - b),
+    q / 100,
+  );
 }
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: ctx.args, options: { seconds: { type: 'string', default: '25' }, fps: { type: 'string', default: '25' }, size: { type: 'string', default: '1920x1080' } }, strict: true });
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: {
+      seconds: { type: 'string', default: '25' },
+      fps: { type: 'string', default: '25' },
+      size: { type: 'string', default: '1920x1080' },
+    },
+    strict: true,
+  });
   const phaseS = Number(values.seconds);
   const fps = Number(values.fps);
   const size = /^(\d+)x(\d+)$/.exec(values.size);
@@ -68,13 +83,21 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   await camera.start();
   const url = camera.url();
   ctx.log(`camera: ${url} ${values.size} at ${fps} fps, H.264 4 Mbit/s, stamped frames`);
-  const hub = await startHub(join(tmp, 'data'), [], { HEARTH_RECORDER_SEGMENT_S: ctx.smoke ? '1' : '4', HEARTH_RECORDER_MIN_FREE_MB: '0' });
+  const hub = await startHub(join(tmp, 'data'), [], {
+    HEARTH_RECORDER_SEGMENT_S: ctx.smoke ? '1' : '4',
+    HEARTH_RECORDER_MIN_FREE_MB: '0',
+  });
   try {
     const token = await setupOwner(hub);
     const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Bench', url } });
     if (added.status !== 201) throw new Error(`adding the camera failed: ${JSON.stringify(added.body)}`);
     const cameraId = added.body.id as string;
-    await waitFor('the first segment', async () => (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token })).body.available === true, 30_000, 200);
+    await waitFor(
+      'the first segment',
+      async () => (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token })).body.available === true,
+      30_000,
+      200,
+    );
     const recorderPid = ffmpegWriting(join(tmp, 'data', 'recordings', cameraId));
     if (!recorderPid) throw new Error('the recorder ffmpeg was not found');
 
@@ -83,7 +106,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const viewer = decoder('mp4');
     const ws = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${token}`);
     ws.binaryType = 'arraybuffer';
-    ws.onmessage = (m) => { viewer.proc.stdin!.write(Buffer.from(m.data as ArrayBuffer)); };
+    ws.onmessage = (m) => {
+      viewer.proc.stdin!.write(Buffer.from(m.data as ArrayBuffer));
+    };
     await sleep(settleMs); // the viewer's first fragment and decoder start-up are not the steady state
     viewer.latencies.length = 0;
     const hubCpu0 = cpuSeconds(hub.proc.pid!) + cpuSeconds(recorderPid);
@@ -98,7 +123,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     viewer.proc.stdin!.end(); // at the end of its input the decoder exits without waiting for a signal
     await stopChild(viewer.proc);
     const hubCpuPerMin = hubTotalCpuS / (wallS / 60);
-    ctx.log(`  hub: ${hubCpuPerMin.toFixed(2)} CPU s per minute of video (recorder ffmpeg ${(recorderFfmpegCpuS / (wallS / 60)).toFixed(2)}, hub process ${((hubTotalCpuS - recorderFfmpegCpuS) / (wallS / 60)).toFixed(2)}); live latency p50 ${percentile(hubLatency, 50)} ms, p95 ${percentile(hubLatency, 95)} ms (${hubLatency.length} frames)`);
+    ctx.log(
+      `  hub: ${hubCpuPerMin.toFixed(2)} CPU s per minute of video (recorder ffmpeg ${(recorderFfmpegCpuS / (wallS / 60)).toFixed(2)}, hub process ${((hubTotalCpuS - recorderFfmpegCpuS) / (wallS / 60)).toFixed(2)}); live latency p50 ${percentile(hubLatency, 50)} ms, p95 ${percentile(hubLatency, 95)} ms (${hubLatency.length} frames)`,
+    );
 
     // ---- phase 2: node-rtsp-stream's transcode ------------------------------------------------
     ctx.log(`phase 2 (${phaseS} s): ffmpeg to MPEG-1 (node-rtsp-stream), decoded by a viewer`);
@@ -111,14 +138,33 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const mpeg1Latency = [...mpeg1Viewer.latencies];
     await stopChild(mpeg1.proc);
     await stopChild(mpeg1Viewer.proc);
-    ctx.log(`  mpeg1: ${mpeg1Result.cpuPerMin.toFixed(2)} CPU s per minute of video at ${mpeg1Result.speed.toFixed(2)}x real time; latency p50 ${percentile(mpeg1Latency, 50)} ms, p95 ${percentile(mpeg1Latency, 95)} ms (${mpeg1Latency.length} frames)`);
+    ctx.log(
+      `  mpeg1: ${mpeg1Result.cpuPerMin.toFixed(2)} CPU s per minute of video at ${mpeg1Result.speed.toFixed(2)}x real time; latency p50 ${percentile(mpeg1Latency, 50)} ms, p95 ${percentile(mpeg1Latency, 95)} ms (${mpeg1Latency.length} frames)`,
+    );
 
     // ---- phase 3: a recorder that re-encodes ---------------------------------------------------
     ctx.log(`phase 3 (${phaseS} s): ffmpeg re-encoding with libx264 veryfast into segments`);
-    const x264 = transcoder(['-c:v', 'libx264', '-preset', 'veryfast', '-f', 'segment', '-segment_time', '4', '-segment_format', 'mp4', join(tmp, 'x264-%05d.mp4')], url);
+    const x264 = transcoder(
+      [
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-f',
+        'segment',
+        '-segment_time',
+        '4',
+        '-segment_format',
+        'mp4',
+        join(tmp, 'x264-%05d.mp4'),
+      ],
+      url,
+    );
     const x264Result = await measure(x264, phaseS, settleMs);
     await stopChild(x264.proc);
-    ctx.log(`  x264: ${x264Result.cpuPerMin.toFixed(2)} CPU s per minute of video at ${x264Result.speed.toFixed(2)}x real time`);
+    ctx.log(
+      `  x264: ${x264Result.cpuPerMin.toFixed(2)} CPU s per minute of video at ${x264Result.speed.toFixed(2)}x real time`,
+    );
 
     const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
     return {
@@ -149,10 +195,34 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
 /** An ffmpeg that decodes what is written to its stdin and reports each frame's painted time. */
 function decoder(format: 'mp4' | 'mpegts'): { proc: ChildProcess; latencies: number[] } {
-  const proc = spawnTracked('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0',
-    '-f', format, '-i', 'pipe:0', '-vf', 'scale=16:8:flags=area', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1',
-  ], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const proc = spawnTracked(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-fflags',
+      'nobuffer',
+      '-flags',
+      'low_delay',
+      '-probesize',
+      '32',
+      '-analyzeduration',
+      '0',
+      '-f',
+      format,
+      '-i',
+      'pipe:0',
+      '-vf',
+      'scale=16:8:flags=area',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+      'pipe:1',
+    ],
+    { stdio: ['pipe', 'pipe', 'ignore'] },
+  );
   const latencies: number[] = [];
   let pending = Buffer.alloc(0);
   proc.stdout!.on('data', (d: Buffer) => {
@@ -177,7 +247,24 @@ function readStamp(cells: Buffer): number {
 
 /** An ffmpeg transcoding the camera, reporting how much video it has processed. */
 function transcoder(output: string[], url: string): { proc: ChildProcess; outTimeS: () => number } {
-  const proc = spawnTracked('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:2', '-rtsp_transport', 'tcp', '-i', url, '-an', ...output], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnTracked(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostats',
+      '-progress',
+      'pipe:2',
+      '-rtsp_transport',
+      'tcp',
+      '-i',
+      url,
+      '-an',
+      ...output,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let outTimeUs = 0;
   proc.stderr!.on('data', (d: Buffer) => {
     for (const m of d.toString().matchAll(/out_time_us=(\d+)/g)) outTimeUs = Number(m[1]);
@@ -186,7 +273,11 @@ function transcoder(output: string[], url: string): { proc: ChildProcess; outTim
 }
 
 /** CPU and video processed over `seconds`, after a warm-up that is not counted. */
-async function measure(t: { proc: ChildProcess; outTimeS: () => number }, seconds: number, warmupMs: number): Promise<{ cpuPerMin: number; speed: number }> {
+async function measure(
+  t: { proc: ChildProcess; outTimeS: () => number },
+  seconds: number,
+  warmupMs: number,
+): Promise<{ cpuPerMin: number; speed: number }> {
   await waitFor('the transcoder to start', () => t.outTimeS() > 0, 30_000, 100);
   await sleep(warmupMs);
   const cpu0 = cpuSeconds(t.proc.pid!);
@@ -205,7 +296,9 @@ function ffmpegWriting(dir: string): number | undefined {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.startsWith(dir))) return Number(pid);
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return undefined;
 }

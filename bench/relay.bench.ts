@@ -30,10 +30,14 @@ import { freePort, makeTempDir, rssKiB, sleep, spawnTracked, stopChild, waitFor 
 import { percentile, ratio, round } from './lib/stats.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
-export const description = 'cloud relay: added latency of a relayed API call, RSS per idle hub tunnel, frames/s through one node';
+export const description =
+  'cloud relay: added latency of a relayed API call, RSS per idle hub tunnel, frames/s through one node';
 
 /** 30 calls, 20 tunnels, 500 frames; shorter settle waits (ctx.smoke). */
-export const smoke: BenchSmoke = { args: ['--calls=30', '--tunnels=20', '--frames=500'], keys: ['addedP50Ms', 'kibPerTunnel', 'framesPerS', 'crossNodeFramesPerS'] };
+export const smoke: BenchSmoke = {
+  args: ['--calls=30', '--tunnels=20', '--frames=500'],
+  keys: ['addedP50Ms', 'kibPerTunnel', 'framesPerS', 'crossNodeFramesPerS'],
+};
 
 const TARGET_ADDED_P50_MS = 2;
 const TARGET_TUNNEL_KIB = 20;
@@ -41,7 +45,16 @@ const RELAY_MAIN = fileURLToPath(new URL('../cloud-relay/src/main.ts', import.me
 const HUB_MAIN = fileURLToPath(new URL('../hub/src/main.ts', import.meta.url));
 const PEER = fileURLToPath(new URL('./lib/ws-peer.ts', import.meta.url));
 const PASSWORD = 'correct horse battery';
-const LIFTED = ['--device-rate', '100000000', '--device-burst', '100000000', '--hub-rate', '100000000', '--hub-burst', '100000000'];
+const LIFTED = [
+  '--device-rate',
+  '100000000',
+  '--device-burst',
+  '100000000',
+  '--hub-rate',
+  '100000000',
+  '--hub-burst',
+  '100000000',
+];
 
 interface Proc {
   pid: number;
@@ -50,7 +63,10 @@ interface Proc {
 }
 
 /** Spawns a node script and waits for the JSON line carrying its port. */
-async function spawnWithPort(args: string[], portOf: (entry: Record<string, unknown>) => number | undefined): Promise<Proc> {
+async function spawnWithPort(
+  args: string[],
+  portOf: (entry: Record<string, unknown>) => number | undefined,
+): Promise<Proc> {
   const child = spawnTracked(process.execPath, args);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args[0]} did not start`)), 30_000);
@@ -72,7 +88,9 @@ async function spawnWithPort(args: string[], portOf: (entry: Record<string, unkn
 }
 
 const startRelay = (extra: string[]) =>
-  spawnWithPort([RELAY_MAIN, '--port', '0', '--host', '127.0.0.1', ...extra], (e) => (typeof e.port === 'number' ? e.port : undefined));
+  spawnWithPort([RELAY_MAIN, '--port', '0', '--host', '127.0.0.1', ...extra], (e) =>
+    typeof e.port === 'number' ? e.port : undefined,
+  );
 
 /** A simulated hub: an Ed25519 key (node:crypto, fast) and the tunnel handshake. */
 class SimHub {
@@ -99,7 +117,14 @@ class SimHub {
         if (isBinary) return;
         const message = JSON.parse(String(data)) as { type: string; nonce?: string; code?: string };
         if (message.type === 'challenge') {
-          ws.send(JSON.stringify({ type: 'hello', role: 'hub', hubId: this.hubId, sig: this.sign(relayAuthMessage('hub', fromBase64(message.nonce!), this.hubId)) }));
+          ws.send(
+            JSON.stringify({
+              type: 'hello',
+              role: 'hub',
+              hubId: this.hubId,
+              sig: this.sign(relayAuthMessage('hub', fromBase64(message.nonce!), this.hubId)),
+            }),
+          );
         } else if (message.type === 'ready') {
           resolve();
         } else if (message.type === 'error') {
@@ -120,26 +145,69 @@ async function latency(ctx: BenchContext, calls: number): Promise<Record<string,
   const relay = await startRelay(['--data', makeTempDir('relay-lat'), ...LIFTED]);
   const hubDir = makeTempDir('relay-hub');
   const hub = await spawnWithPort(
-    [HUB_MAIN, '--data', join(hubDir, 'data'), '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off', '--relay', `ws://127.0.0.1:${relay.port}`],
-    (e) => (typeof e.msg === 'string' && e.msg.startsWith('hub started') ? (e.ports as { http: number }).http : undefined),
+    [
+      HUB_MAIN,
+      '--data',
+      join(hubDir, 'data'),
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--mqtts-port',
+      '0',
+      '--https-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--mdns',
+      'off',
+      '--relay',
+      `ws://127.0.0.1:${relay.port}`,
+    ],
+    (e) =>
+      typeof e.msg === 'string' && e.msg.startsWith('hub started') ? (e.ports as { http: number }).http : undefined,
   );
   try {
     const base = `http://127.0.0.1:${hub.port}`;
     const post = async (path: string, body: unknown, token?: string) => {
-      const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
       return (await res.json()) as Record<string, unknown>;
     };
-    const session = await post('/api/v1/setup', { username: 'owner', password: PASSWORD, setupCode: readSetupCode(join(hubDir, 'data')) });
+    const session = await post('/api/v1/setup', {
+      username: 'owner',
+      password: PASSWORD,
+      setupCode: readSetupCode(join(hubDir, 'data')),
+    });
     const token = session.accessToken as string;
     const keys = newDeviceKeys();
-    const enrolment = await post('/api/v1/remote/devices', { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name: 'bench' }, token);
-    const device = { seed: toBase64(keys.seed), deviceId: (enrolment.device as { id: string }).id, username: 'owner', hubId: enrolment.hubId as string, relayUrls: enrolment.relayUrls as string[], homeKey: enrolment.homeKey as string | null };
+    const enrolment = await post(
+      '/api/v1/remote/devices',
+      { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name: 'bench' },
+      token,
+    );
+    const device = {
+      seed: toBase64(keys.seed),
+      deviceId: (enrolment.device as { id: string }).id,
+      username: 'owner',
+      hubId: enrolment.hubId as string,
+      relayUrls: enrolment.relayUrls as string[],
+      homeKey: enrolment.homeKey as string | null,
+    };
     let client: RemoteClient | undefined;
-    await waitFor('the hub tunnel', async () => {
-      client = await RemoteClient.connect(device).catch(() => undefined);
-      if (client && !client.hubOnline) client.close();
-      return client?.hubOnline === true;
-    }, 20_000, 200);
+    await waitFor(
+      'the hub tunnel',
+      async () => {
+        client = await RemoteClient.connect(device).catch(() => undefined);
+        if (client && !client.hubOnline) client.close();
+        return client?.hubOnline === true;
+      },
+      20_000,
+      200,
+    );
     const direct: number[] = [];
     const relayed: number[] = [];
     const warmup = Math.min(300, calls);
@@ -166,8 +234,13 @@ async function latency(ctx: BenchContext, calls: number): Promise<Record<string,
       relayedP50Ms: round(percentile(relayed, 0.5), 3),
       relayedP99Ms: round(percentile(relayed, 0.99), 3),
     };
-    const added = { addedP50Ms: round(out.relayedP50Ms - out.directP50Ms, 3), addedP99Ms: round(out.relayedP99Ms - out.directP99Ms, 3) };
-    ctx.log(`latency over ${calls} calls: direct p50 ${out.directP50Ms} ms p99 ${out.directP99Ms} ms; relayed p50 ${out.relayedP50Ms} ms p99 ${out.relayedP99Ms} ms; added p50 ${added.addedP50Ms} ms p99 ${added.addedP99Ms} ms`);
+    const added = {
+      addedP50Ms: round(out.relayedP50Ms - out.directP50Ms, 3),
+      addedP99Ms: round(out.relayedP99Ms - out.directP99Ms, 3),
+    };
+    ctx.log(
+      `latency over ${calls} calls: direct p50 ${out.directP50Ms} ms p99 ${out.directP99Ms} ms; relayed p50 ${out.relayedP50Ms} ms p99 ${out.relayedP99Ms} ms; added p50 ${added.addedP50Ms} ms p99 ${added.addedP99Ms} ms`,
+    );
     return { ...out, ...added };
   } finally {
     await hub.stop();
@@ -204,15 +277,21 @@ async function idleMemory(ctx: BenchContext, tunnels: number): Promise<Record<st
   const peer = await spawnWithPort([PEER], (e) => (typeof e.port === 'number' ? e.port : undefined));
   let peerResult;
   try {
-    peerResult = await measure(peer, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${peer.port}`, { perMessageDeflate: false });
-      ws.once('message', () => resolve(ws));
-      ws.once('error', reject);
-    }));
+    peerResult = await measure(
+      peer,
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${peer.port}`, { perMessageDeflate: false });
+          ws.once('message', () => resolve(ws));
+          ws.once('error', reject);
+        }),
+    );
   } finally {
     await peer.stop();
   }
-  ctx.log(`${tunnels} idle hub tunnels: ${round(relayResult.perKiB, 1)} KiB each on the relay (connected in ${round(relayResult.connectS, 1)} s); bare ws peer ${round(peerResult.perKiB, 1)} KiB per connection`);
+  ctx.log(
+    `${tunnels} idle hub tunnels: ${round(relayResult.perKiB, 1)} KiB each on the relay (connected in ${round(relayResult.connectS, 1)} s); bare ws peer ${round(peerResult.perKiB, 1)} KiB per connection`,
+  );
   return {
     tunnels,
     kibPerTunnel: round(relayResult.perKiB, 2),
@@ -242,20 +321,43 @@ async function relayedFrames(hubUrl: string, deviceUrl: string, frames: number):
   const hub = new SimHub();
   await hub.connect(hubUrl);
   let received = 0;
-  hub.ws.on('message', (_data, isBinary) => { if (isBinary) received++; });
+  hub.ws.on('message', (_data, isBinary) => {
+    if (isBinary) received++;
+  });
   const device = newDeviceKeys();
-  const doc = JSON.stringify({ hubId: hub.hubId, seq: Date.now(), keys: [toBase64(device.sign.publicKey)], revoked: [] });
-  hub.ws.send(JSON.stringify({ type: 'devices', doc, sig: hub.sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])) }));
+  const doc = JSON.stringify({
+    hubId: hub.hubId,
+    seq: Date.now(),
+    keys: [toBase64(device.sign.publicKey)],
+    revoked: [],
+  });
+  hub.ws.send(
+    JSON.stringify({ type: 'devices', doc, sig: hub.sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])) }),
+  );
   await sleep(300);
-  const deviceKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(device.seed)]), format: 'der', type: 'pkcs8' });
+  const deviceKey = createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(device.seed)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const ws = await new Promise<WebSocket>((resolve, reject) => {
     const ws = new WebSocket(deviceUrl, { perMessageDeflate: false });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const m = JSON.parse(String(data)) as { type: string; nonce?: string; hubOnline?: boolean };
       if (m.type === 'challenge') {
-        const sig = toBase64(new Uint8Array(sign(null, relayAuthMessage('device', fromBase64(m.nonce!), hub.hubId), deviceKey)));
-        ws.send(JSON.stringify({ type: 'hello', role: 'device', hubId: hub.hubId, key: toBase64(device.sign.publicKey), sig }));
+        const sig = toBase64(
+          new Uint8Array(sign(null, relayAuthMessage('device', fromBase64(m.nonce!), hub.hubId), deviceKey)),
+        );
+        ws.send(
+          JSON.stringify({
+            type: 'hello',
+            role: 'device',
+            hubId: hub.hubId,
+            key: toBase64(device.sign.publicKey),
+            sig,
+          }),
+        );
       } else if (m.type === 'ready' && m.hubOnline) resolve(ws);
       else reject(new Error(`device refused: ${String(data)}`));
     });
@@ -273,7 +375,18 @@ async function relayedFrames(hubUrl: string, deviceUrl: string, frames: number):
 async function crossNodeFrames(ctx: BenchContext, frames: number): Promise<Record<string, number>> {
   const dir = makeTempDir('relay-redis');
   const port = await freePort();
-  const redis = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  const redis = spawnTracked('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ]);
   redis.stderr!.resume();
   try {
     const url = `redis://127.0.0.1:${port}`;
@@ -313,14 +426,17 @@ async function throughput(ctx: BenchContext, frames: number): Promise<Record<str
   const peer = await spawnWithPort([PEER], (e) => (typeof e.port === 'number' ? e.port : undefined));
   let peerFps: number;
   try {
-    const open = () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${peer.port}`, { perMessageDeflate: false });
-      ws.once('message', () => resolve(ws));
-      ws.once('error', reject);
-    });
+    const open = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${peer.port}`, { perMessageDeflate: false });
+        ws.once('message', () => resolve(ws));
+        ws.once('error', reject);
+      });
     const sink = await open();
     let received = 0;
-    sink.on('message', (_d, isBinary) => { if (isBinary) received++; });
+    sink.on('message', (_d, isBinary) => {
+      if (isBinary) received++;
+    });
     sink.send('sink');
     const source = await open();
     await sleep(100);
@@ -330,12 +446,18 @@ async function throughput(ctx: BenchContext, frames: number): Promise<Record<str
   } finally {
     await peer.stop();
   }
-  ctx.log(`${frames} frames of 256 B device → hub: relay ${round(relayFps)} frames/s; bare ws forwarder ${round(peerFps)} frames/s`);
+  ctx.log(
+    `${frames} frames of 256 B device → hub: relay ${round(relayFps)} frames/s; bare ws forwarder ${round(peerFps)} frames/s`,
+  );
   return { framesPerS: round(relayFps), peerFramesPerS: round(peerFps) };
 }
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: ctx.args, options: { calls: { type: 'string' }, tunnels: { type: 'string' }, frames: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: { calls: { type: 'string' }, tunnels: { type: 'string' }, frames: { type: 'string' } },
+    strict: true,
+  });
   const calls = Number(values.calls ?? 2000);
   const tunnels = Number(values.tunnels ?? 5000);
   const frames = Number(values.frames ?? 100_000);

@@ -32,7 +32,10 @@ import type { BenchContext, BenchSmoke } from './run.ts';
 export const description = 'rules engine: event on the bus → command at the driver with 1,000 rules loaded; memory';
 
 /** 250 rules cover every sensor's switch, so about a quarter of the events fire one. */
-export const smoke: BenchSmoke = { args: ['--rules=250', '--events=40', '--warmup=5'], keys: ['firedEvents', 'p50Ms', 'p99Ms', 'heapMiBForRules'] };
+export const smoke: BenchSmoke = {
+  args: ['--rules=250', '--events=40', '--warmup=5'],
+  keys: ['firedEvents', 'p50Ms', 'p99Ms', 'heapMiBForRules'],
+};
 
 const TARGET_P99_MS = 2;
 const OWNER: Actor = { kind: 'user', userId: 'usr_bench', username: 'bench', role: 'owner' };
@@ -44,7 +47,9 @@ class BenchDriver implements Driver {
   ctx!: DriverContext;
   onCommand: (() => void) | undefined;
   commands = 0;
-  async start(ctx: DriverContext) { this.ctx = ctx; }
+  async start(ctx: DriverContext) {
+    this.ctx = ctx;
+  }
   async stop() {}
   async command(device: DeviceRow, capability: string, value: StateValue) {
     this.onCommand?.();
@@ -62,7 +67,11 @@ const memory = () => {
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: ctx.args, options: { rules: { type: 'string' }, events: { type: 'string' }, warmup: { type: 'string' } }, strict: false });
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: { rules: { type: 'string' }, events: { type: 'string' }, warmup: { type: 'string' } },
+    strict: false,
+  });
   const ruleCount = Number(values.rules ?? 1000);
   const eventCount = Number(values.events ?? 5000);
   const warmup = Number(values.warmup ?? 500);
@@ -77,13 +86,23 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   try {
     const sensors: string[] = [];
     const lamps: string[] = [];
-    for (let i = 0; i < 250; i++) sensors.push((await registry.create({ name: `sensor ${i}`, driver: 'bench', capabilities: [...SENSOR_CAPS] }, OWNER)).device.id);
-    for (let i = 0; i < 100; i++) lamps.push((await registry.create({ name: `lamp ${i}`, driver: 'bench', capabilities: ['switch', 'brightness'] }, OWNER)).device.id);
+    for (let i = 0; i < 250; i++)
+      sensors.push(
+        (await registry.create({ name: `sensor ${i}`, driver: 'bench', capabilities: [...SENSOR_CAPS] }, OWNER)).device
+          .id,
+      );
+    for (let i = 0; i < 100; i++)
+      lamps.push(
+        (await registry.create({ name: `lamp ${i}`, driver: 'bench', capabilities: ['switch', 'brightness'] }, OWNER))
+          .device.id,
+      );
     for (const id of [...sensors, ...lamps]) driver.ctx.reportAvailability(id, true);
 
     // The bus stamps the event before any rule sees it (listeners run in registration order).
     let eventAt = 0;
-    bus.on('bench', 'device.state', () => { eventAt = performance.now(); });
+    bus.on('bench', 'device.state', () => {
+      eventAt = performance.now();
+    });
 
     const before = memory();
     const rules = new RulesService({ store, bus, clock: systemClock, log, registry });
@@ -92,20 +111,33 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     for (let i = 0; i < ruleCount; i++) {
       const sensor = sensors[i % sensors.length]!;
       const capability = SENSOR_CAPS[Math.floor(i / sensors.length) % SENSOR_CAPS.length]!;
-      const trigger = capability === 'temperature'
-        ? { type: 'numeric', device: sensor, capability, above: 25 }
-        : { type: 'state', device: sensor, capability, to: true };
-      const conditions = i % 3 === 0
-        ? [{ type: 'time', after: '00:00', before: '23:59:59' }, { type: 'not', conditions: [{ type: 'state', device: lamps[0]!, capability: 'switch', value: true }] }]
-        : [];
-      rules.create({
-        name: `rule ${i}`, mode: 'parallel', triggers: [trigger], conditions,
-        actions: [{ type: 'command', device: lamps[i % lamps.length]!, capability: 'brightness', value: i % 101 }],
-      }, OWNER);
+      const trigger =
+        capability === 'temperature'
+          ? { type: 'numeric', device: sensor, capability, above: 25 }
+          : { type: 'state', device: sensor, capability, to: true };
+      const conditions =
+        i % 3 === 0
+          ? [
+              { type: 'time', after: '00:00', before: '23:59:59' },
+              { type: 'not', conditions: [{ type: 'state', device: lamps[0]!, capability: 'switch', value: true }] },
+            ]
+          : [];
+      rules.create(
+        {
+          name: `rule ${i}`,
+          mode: 'parallel',
+          triggers: [trigger],
+          conditions,
+          actions: [{ type: 'command', device: lamps[i % lamps.length]!, capability: 'brightness', value: i % 101 }],
+        },
+        OWNER,
+      );
     }
     const loadS = (performance.now() - loadStarted) / 1000;
     const after = memory();
-    ctx.log(`loaded ${ruleCount} rules in ${round(loadS, 2)} s; heap +${round(after.heapMiB - before.heapMiB, 1)} MiB, rss +${round(after.rssMiB - before.rssMiB, 1)} MiB`);
+    ctx.log(
+      `loaded ${ruleCount} rules in ${round(loadS, 2)} s; heap +${round(after.heapMiB - before.heapMiB, 1)} MiB, rss +${round(after.rssMiB - before.rssMiB, 1)} MiB`,
+    );
 
     // Each event turns one sensor capability "on" (or hot) after turning it off, so it fires
     // the rules watching it; the "off" events are fed too but fire nothing.
@@ -144,7 +176,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const p50 = percentile(latencies, 0.5);
     const p99 = percentile(latencies, 0.99);
     const end = memory();
-    ctx.log(`${eventCount} firing events (+${eventCount} non-firing) in ${round(streamS, 2)} s; event→driver p50 ${round(p50 * 1000)} µs, p99 ${round(p99 * 1000)} µs, max ${round(latencies.at(-1)! * 1000)} µs (target p99 < ${TARGET_P99_MS} ms)`);
+    ctx.log(
+      `${eventCount} firing events (+${eventCount} non-firing) in ${round(streamS, 2)} s; event→driver p50 ${round(p50 * 1000)} µs, p99 ${round(p99 * 1000)} µs, max ${round(latencies.at(-1)! * 1000)} µs (target p99 < ${TARGET_P99_MS} ms)`,
+    );
     await rules.stop();
     return {
       rules: ruleCount,

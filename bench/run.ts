@@ -45,17 +45,26 @@ const SMOKE_TIMEOUT_MS = 180_000;
 export function missingKeys(figures: Record<string, unknown>, keys: string[]): string[] {
   return keys.filter((key) => {
     let value: unknown = figures;
-    for (const part of key.split('.')) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    for (const part of key.split('.'))
+      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
     return value === undefined || value === null;
   });
 }
 
-async function runSmoke(mod: BenchModule, name: string, args: string[], log: (line: string) => void): Promise<Record<string, unknown>> {
+async function runSmoke(
+  mod: BenchModule,
+  name: string,
+  args: string[],
+  log: (line: string) => void,
+): Promise<Record<string, unknown>> {
   if (!mod.smoke) throw new Error(`bench ${name} has no smoke mode: export smoke = { args, keys } (bench/README.md)`);
   const { keys } = mod.smoke;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`smoke: bench ${name} did not finish in ${SMOKE_TIMEOUT_MS / 1000} s`)), SMOKE_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`smoke: bench ${name} did not finish in ${SMOKE_TIMEOUT_MS / 1000} s`)),
+      SMOKE_TIMEOUT_MS,
+    );
   });
   try {
     const figures = await Promise.race([mod.run({ args: [...mod.smoke.args, ...args], log, smoke: true }), timeout]);
@@ -96,7 +105,8 @@ async function main(argv: string[]): Promise<number> {
       args.push(a);
       // `--key value`: the value belongs to the option unless it names a bench.
       const next = argv[i + 1];
-      if (!a.includes('=') && next !== undefined && !next.startsWith('-') && !known.includes(next)) args.push(argv[++i]!);
+      if (!a.includes('=') && next !== undefined && !next.startsWith('-') && !known.includes(next))
+        args.push(argv[++i]!);
     } else if (known.includes(a)) {
       names.push(a);
     } else {
@@ -107,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
   let failed = 0;
   for (const name of names.length ? names : known) {
     const log = (line: string): void => {
-      process.stdout.write(line + '\n');
+      process.stdout.write(`${line}\n`);
     };
     log(`== bench ${name} ==`);
     const started = performance.now();
@@ -120,9 +130,14 @@ async function main(argv: string[]): Promise<number> {
       failed++;
       const e = err as Error & { figures?: Record<string, unknown> };
       process.stderr.write(`bench ${name} failed: ${e.stack ?? e.message}\n`);
-      result = { bench: name, error: e.message, ...(e.figures ?? {}), durationS: Math.round((performance.now() - started) / 100) / 10 };
+      result = {
+        bench: name,
+        error: e.message,
+        ...(e.figures ?? {}),
+        durationS: Math.round((performance.now() - started) / 100) / 10,
+      };
     }
-    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   }
   return failed ? 1 : 0;
 }

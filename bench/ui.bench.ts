@@ -29,10 +29,21 @@ import type { BenchContext, BenchSmoke } from './run.ts';
 export const description = 'web UI: gzipped JS+CSS of the first page, first render, toggle → confirmed state';
 
 /** One cold load, three toggles. */
-export const smoke: BenchSmoke = { args: ['--loads=1', '--toggles=3'], keys: ['firstPageKB', 'firstRenderMs', 'toggleP50Ms'] };
+export const smoke: BenchSmoke = {
+  args: ['--loads=1', '--toggles=3'],
+  keys: ['firstPageKB', 'firstRenderMs', 'toggleP50Ms'],
+};
 
 const TARGETS = { firstPageKB: 150, firstRenderMs: 1000, toggleP50Ms: 100 };
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const DIST = fileURLToPath(new URL('../ui/dist/', import.meta.url));
 const REFRESH_KEY = 'hearth.refreshToken';
 
@@ -64,12 +75,17 @@ const gz = (buf: Buffer | string) => gzipSync(buf).length;
 
 function wholeBuildKB(): number {
   let total = 0;
-  for (const f of readdirSync(join(DIST, 'assets'))) if (/\.(js|css)$/.test(f)) total += gz(readFileSync(join(DIST, 'assets', f)));
+  for (const f of readdirSync(join(DIST, 'assets')))
+    if (/\.(js|css)$/.test(f)) total += gz(readFileSync(join(DIST, 'assets', f)));
   return round(total / 1024, 1);
 }
 
 export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: ctx.args, options: { loads: { type: 'string', default: '10' }, toggles: { type: 'string', default: '40' } }, strict: true });
+  const { values } = parseArgs({
+    args: ctx.args,
+    options: { loads: { type: 'string', default: '10' }, toggles: { type: 'string', default: '40' } },
+    strict: true,
+  });
   const loads = Number(values.loads);
   const toggles = Number(values.toggles);
   ensureUiBuilt();
@@ -79,8 +95,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   try {
     const token = (await createOwner(home.hub)).body.accessToken as string;
     const devices = [];
-    for (const name of ['Lamp', 'Kettle', 'Heater', 'Fan']) devices.push(await addMqttDevice(home.hub, token, name, ['switch', 'power']));
-    const refreshToken = async () => (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: OWNER })).body.refreshToken as string;
+    for (const name of ['Lamp', 'Kettle', 'Heater', 'Fan'])
+      devices.push(await addMqttDevice(home.hub, token, name, ['switch', 'power']));
+    const refreshToken = async () =>
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: OWNER })).body.refreshToken as string;
 
     // ---- first page: size and first render ----------------------------------------------
     const renders: number[] = [];
@@ -88,17 +106,29 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     let firstPageBytes = 0;
     for (let i = 0; i < loads; i++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
-      await context.addInitScript(`localStorage.setItem(${JSON.stringify(REFRESH_KEY)}, ${JSON.stringify(await refreshToken())});\n${STAMP_FIRST_TILE}`);
+      await context.addInitScript(
+        `localStorage.setItem(${JSON.stringify(REFRESH_KEY)}, ${JSON.stringify(await refreshToken())});\n${STAMP_FIRST_TILE}`,
+      );
       const page = await context.newPage();
       let bytes = 0;
       const counted: Promise<void>[] = [];
       page.on('response', (res) => {
         const type = res.request().resourceType();
-        if (type === 'script' || type === 'stylesheet') counted.push(res.body().then((b) => { bytes += gz(b); }, () => undefined));
+        if (type === 'script' || type === 'stylesheet')
+          counted.push(
+            res.body().then(
+              (b) => {
+                bytes += gz(b);
+              },
+              () => undefined,
+            ),
+          );
       });
       await page.goto(home.hub.baseUrl);
       await page.waitForFunction('window.__tile !== undefined');
-      const [tile, fcp] = (await page.evaluate(`[window.__tile, performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN]`)) as number[];
+      const [tile, fcp] = (await page.evaluate(
+        `[window.__tile, performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN]`,
+      )) as number[];
       await Promise.all(counted);
       renders.push(tile!);
       paints.push(fcp!);
@@ -110,11 +140,15 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     paints.sort((a, b) => a - b);
     const firstRenderMs = round(percentile(renders, 0.5), 1);
     ctx.log(`first page: ${firstPageKB} KB gzipped JS+CSS (whole build ${wholeBuildKB()} KB)`);
-    ctx.log(`first tile in the DOM: median ${firstRenderMs} ms, max ${round(Math.max(...renders), 1)} ms; first contentful paint median ${round(percentile(paints, 0.5), 1)} ms (${loads} cold loads)`);
+    ctx.log(
+      `first tile in the DOM: median ${firstRenderMs} ms, max ${round(Math.max(...renders), 1)} ms; first contentful paint median ${round(percentile(paints, 0.5), 1)} ms (${loads} cold loads)`,
+    );
 
     // ---- toggle → confirmed --------------------------------------------------------------
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
-    await context.addInitScript(`localStorage.setItem(${JSON.stringify(REFRESH_KEY)}, ${JSON.stringify(await refreshToken())});`);
+    await context.addInitScript(
+      `localStorage.setItem(${JSON.stringify(REFRESH_KEY)}, ${JSON.stringify(await refreshToken())});`,
+    );
     const page = await context.newPage();
     await page.goto(home.hub.baseUrl);
     const lampId = devices[0]!.id;
@@ -131,8 +165,19 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     ctx.log(`toggle click → confirmed state painted: p50 ${toggleP50Ms} ms, p95 ${toggleP95Ms} ms (${toggles} clicks)`);
 
     for (const d of devices) d.client.end(true);
-    const figures = { firstPageKB, wholeBuildKB: wholeBuildKB(), firstRenderMs, firstContentfulPaintMs: round(percentile(paints, 0.5), 1), toggleP50Ms, toggleP95Ms };
-    const targetsMet = { firstPageKB: firstPageKB < TARGETS.firstPageKB, firstRenderMs: firstRenderMs < TARGETS.firstRenderMs, toggleP50Ms: toggleP50Ms < TARGETS.toggleP50Ms };
+    const figures = {
+      firstPageKB,
+      wholeBuildKB: wholeBuildKB(),
+      firstRenderMs,
+      firstContentfulPaintMs: round(percentile(paints, 0.5), 1),
+      toggleP50Ms,
+      toggleP95Ms,
+    };
+    const targetsMet = {
+      firstPageKB: firstPageKB < TARGETS.firstPageKB,
+      firstRenderMs: firstRenderMs < TARGETS.firstRenderMs,
+      toggleP50Ms: toggleP50Ms < TARGETS.toggleP50Ms,
+    };
     return { ...figures, targets: TARGETS, targetsMet };
   } finally {
     await browser.close();

@@ -36,21 +36,21 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import type { WalFrames } from '../hub/test/helpers/wal-frames.ts';
 import { reexecInNetns } from './lib/netns.ts';
 import type { BenchContext, BenchSmoke } from './run.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
-
-export const description = 'Bytes the hub writes per day with 50 plugs at 1 s telemetry (split by file and part), vs the ~1 MB/day floor';
+export const description =
+  'Bytes the hub writes per day with 50 plugs at 1 s telemetry (split by file and part), vs the ~1 MB/day floor';
 
 /** Its own --smoke sizes (3 plugs, 3 s warm-up, 5 s window); passed on into the network namespace. */
-export const smoke: BenchSmoke = { args: ['--smoke'], keys: ['mbPerDay', 'walMbPerDay', 'commitsPerMin', 'samplesPerS', 'walFramesPctByPart'] };
+export const smoke: BenchSmoke = {
+  args: ['--smoke'],
+  keys: ['mbPerDay', 'walMbPerDay', 'commitsPerMin', 'samplesPerS', 'walFramesPctByPart'],
+};
 
 const TARGET_MB_PER_DAY = 100;
 /** Packed history per plug per day (issue 13's measurement: 6.3 MB per plug-year). */
@@ -77,7 +77,14 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   if (!process.env.HEARTH_NETNS) return reexecInNetns(ctx, 'writes');
   const { values } = parseArgs({
     args: ctx.args,
-    options: { plugs: { type: 'string' }, window: { type: 'string' }, warmup: { type: 'string' }, toggle: { type: 'string' }, config: { type: 'string' }, smoke: { type: 'boolean' } },
+    options: {
+      plugs: { type: 'string' },
+      window: { type: 'string' },
+      warmup: { type: 'string' },
+      toggle: { type: 'string' },
+      config: { type: 'string' },
+      smoke: { type: 'boolean' },
+    },
     strict: false,
   });
   const smoke = values.smoke === true;
@@ -95,7 +102,15 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   // The data directory must be on a disk-backed file system: tmpfs writes never reach a block device.
   const tmp = mkdtempSync(join(process.env.HEARTH_BENCH_TMP ?? tmpdir(), 'hearth-bench-writes-'));
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(tmp, { recursive: true, force: true })];
-  const figures: Record<string, unknown> = { plugs: 'c-sim', plugCount, windowS, warmupS, smoke, loadAvgBefore: loadAverage(), config: values.config ?? 'defaults' };
+  const figures: Record<string, unknown> = {
+    plugs: 'c-sim',
+    plugCount,
+    windowS,
+    warmupS,
+    smoke,
+    loadAvgBefore: loadAverage(),
+    config: values.config ?? 'defaults',
+  };
   try {
     const dataDir = join(tmp, 'hub');
     const extra = ['--mdns', 'lo'];
@@ -103,21 +118,32 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const hub = await startHub(dataDir, extra);
     cleanups.unshift(() => hub.stop());
     let logBytes = 0;
-    hub.proc.stdout!.on('data', (d: Buffer) => { logBytes += d.length; });
+    hub.proc.stdout!.on('data', (d: Buffer) => {
+      logBytes += d.length;
+    });
     const token = await setupOwner(hub);
     const pid = hub.proc.pid!;
 
     // ---- plugs, paired as bench/plug does ---------------------------------------------------
     const ids = Array.from({ length: plugCount }, (_, i) => `plug-${(0xbe1000000000 + i).toString(16)}`);
     const code = (i: number) => String(10_000_000 + i * 7919).slice(0, 8);
-    const sims = await Promise.all(ids.map((id, i) => startSim({ id, setupCode: code(i), stateDir: join(tmp, 'sims', id), loadWatts: 60 + i })));
+    const sims = await Promise.all(
+      ids.map((id, i) => startSim({ id, setupCode: code(i), stateDir: join(tmp, 'sims', id), loadWatts: 60 + i })),
+    );
     cleanups.unshift(() => Promise.all(sims.map((s) => s.stop())));
-    await waitFor(async () => {
-      const list = (await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[];
-      return list.length >= plugCount ? true : undefined;
-    }, `${plugCount} plugs discovered`, 120_000);
+    await waitFor(
+      async () => {
+        const list = (await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[];
+        return list.length >= plugCount ? true : undefined;
+      },
+      `${plugCount} plugs discovered`,
+      120_000,
+    );
     for (const [i, id] of ids.entries()) {
-      const res = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${id}/pair`, { token, body: { setupCode: code(i), name: `Plug ${i}` } });
+      const res = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${id}/pair`, {
+        token,
+        body: { setupCode: code(i), name: `Plug ${i}` },
+      });
       if (res.status !== 201) throw new Error(`pairing ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
     }
     ctx.log(`paired ${plugCount} plugs`);
@@ -134,7 +160,8 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     if (plugCount >= 2) {
       for (const to of [true, false]) {
         const rule = {
-          name: `follow ${to}`, mode: 'single',
+          name: `follow ${to}`,
+          mode: 'single',
           triggers: [{ type: 'state', device: ids[0], capability: 'switch', to }],
           conditions: [],
           actions: [{ type: 'command', device: ids[1], capability: 'switch', value: to }],
@@ -147,10 +174,13 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     let switchOn = false;
     const toggler = setInterval(() => {
       // Plug 0 on every toggle (the rules follow it), another plug every other one.
-      const id = toggles % 2 === 0 ? ids[0]! : ids[1 + ((toggles >> 1) % Math.max(1, plugCount - 1))] ?? ids[0]!;
+      const id = toggles % 2 === 0 ? ids[0]! : (ids[1 + ((toggles >> 1) % Math.max(1, plugCount - 1))] ?? ids[0]!);
       if (id === ids[0]) switchOn = !switchOn;
       toggles++;
-      void api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, { token, body: { capability: 'switch', value: id === ids[0] ? switchOn : toggles % 4 === 1 } }).catch(() => {});
+      void api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, {
+        token,
+        body: { capability: 'switch', value: id === ids[0] ? switchOn : toggles % 4 === 1 },
+      }).catch(() => {});
     }, toggleS * 1000);
     cleanups.unshift(() => clearInterval(toggler));
 
@@ -162,7 +192,16 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 
     // ---- the window -------------------------------------------------------------------------
     wal.poll();
-    const w0 = { io: procIo(pid), wal: snapshot(wal), logs: logBytes, samples, fired, at: performance.now(), files: fileSizes(dataDir), rows: sampleRows(join(dataDir, 'hearth.db')) };
+    const w0 = {
+      io: procIo(pid),
+      wal: snapshot(wal),
+      logs: logBytes,
+      samples,
+      fired,
+      at: performance.now(),
+      files: fileSizes(dataDir),
+      rows: sampleRows(join(dataDir, 'hearth.db')),
+    };
     const byPage0 = new Map(wal.framesByPage);
     ctx.log(`measuring ${windowS} s`);
     await new Promise((r) => setTimeout(r, windowS * 1000));
@@ -208,8 +247,17 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       commitsPerMin: round(((w1.wal.commits - w0.wal.commits) / elapsedS) * 60, 1),
       walFramesPerCommit: round(frames / Math.max(1, w1.wal.commits - w0.wal.commits), 2),
       walResets: w1.wal.resets - w0.wal.resets,
-      walFramesPctByPart: Object.fromEntries(Object.entries(framesByPart).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, share(v)])),
-      walFramesPctByTable: Object.fromEntries(Object.entries(framesByTable).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, share(v)])),
+      walFramesPctByPart: Object.fromEntries(
+        Object.entries(framesByPart)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => [k, share(v)]),
+      ),
+      walFramesPctByTable: Object.fromEntries(
+        Object.entries(framesByTable)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12)
+          .map(([k, v]) => [k, share(v)]),
+      ),
       samplesPerS: round((samples - w0.samples) / elapsedS, 1),
       samplesStoredPerS: round(samplesStored / elapsedS, 1),
       rulesFired: fired - w0.fired,
@@ -225,9 +273,15 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       // claims no target either way.
       targetsMet: smoke ? null : { mbPerDay: perDay(writeBytes) <= TARGET_MB_PER_DAY * (plugCount / 50) },
     });
-    ctx.log(`write_bytes ${figures.mbPerDay} MB/day (wchar ${figures.wcharMbPerDay}); WAL ${figures.walMbPerDay}, checkpoints ~${figures.checkpointMbPerDay}, logs ${figures.logMbPerDay} MB/day`);
-    ctx.log(`${figures.commitsPerMin} commits/min, ${figures.walFramesPerCommit} frames each; WAL frames by part ${JSON.stringify(figures.walFramesPctByPart)}`);
-    ctx.log(`${figures.samplesPerS} samples/s, amplification ${figures.writeAmplification}×, ${figures.ratioToFloor}× the floor of ${figures.floorMbPerDay} MB/day`);
+    ctx.log(
+      `write_bytes ${figures.mbPerDay} MB/day (wchar ${figures.wcharMbPerDay}); WAL ${figures.walMbPerDay}, checkpoints ~${figures.checkpointMbPerDay}, logs ${figures.logMbPerDay} MB/day`,
+    );
+    ctx.log(
+      `${figures.commitsPerMin} commits/min, ${figures.walFramesPerCommit} frames each; WAL frames by part ${JSON.stringify(figures.walFramesPctByPart)}`,
+    );
+    ctx.log(
+      `${figures.samplesPerS} samples/s, amplification ${figures.writeAmplification}×, ${figures.ratioToFloor}× the floor of ${figures.floorMbPerDay} MB/day`,
+    );
     return figures;
   } catch (err) {
     (err as Error & { figures?: Record<string, unknown> }).figures = figures;
@@ -244,11 +298,25 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
 }
 
 export function snapshot(w: WalFrames) {
-  return { frames: w.frames, bytes: w.bytes, commits: w.commits, resets: w.resets, checkpointBytes: w.checkpointBytes() };
+  return {
+    frames: w.frames,
+    bytes: w.bytes,
+    commits: w.commits,
+    resets: w.resets,
+    checkpointBytes: w.checkpointBytes(),
+  };
 }
 
 export function procIo(pid: number): { write_bytes: number; wchar: number; cpuS: number } {
-  const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => { const [k, v] = l.split(':'); return [k!, Number(v)]; }));
+  const io = Object.fromEntries(
+    readFileSync(`/proc/${pid}/io`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [k, v] = l.split(':');
+        return [k!, Number(v)];
+      }),
+  );
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { write_bytes: io.write_bytes!, wchar: io.wchar!, cpuS: (Number(fields[11]) + Number(fields[12])) / 100 };
@@ -276,7 +344,9 @@ export function sampleRows(dbPath: string): number {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     const open = (db.prepare('SELECT coalesce(sum(samples), 0) AS n FROM history_journal').get() as { n: number }).n;
-    const packed = (db.prepare('SELECT coalesce(sum(count), 0) AS n FROM history_blocks WHERE tier = 0').get() as { n: number }).n;
+    const packed = (
+      db.prepare('SELECT coalesce(sum(count), 0) AS n FROM history_blocks WHERE tier = 0').get() as { n: number }
+    ).n;
     return open + packed;
   } finally {
     db.close();
@@ -287,9 +357,17 @@ export function sampleRows(dbPath: string): number {
 export function pageOwners(dbPath: string): Map<number, string> {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const tableOf = new Map((db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table','index')").all() as { name: string; tbl_name: string }[]).map((r) => [r.name, r.tbl_name]));
+    const tableOf = new Map(
+      (
+        db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table','index')").all() as {
+          name: string;
+          tbl_name: string;
+        }[]
+      ).map((r) => [r.name, r.tbl_name]),
+    );
     const map = new Map<number, string>();
-    for (const r of db.prepare('SELECT name, pageno FROM dbstat').all() as { name: string; pageno: number }[]) map.set(r.pageno, tableOf.get(r.name) ?? r.name);
+    for (const r of db.prepare('SELECT name, pageno FROM dbstat').all() as { name: string; pageno: number }[])
+      map.set(r.pageno, tableOf.get(r.name) ?? r.name);
     return map;
   } finally {
     db.close();

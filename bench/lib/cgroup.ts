@@ -36,14 +36,27 @@ export function confine(pid: number, options: { cpuCores: number; memoryMiB: num
       stats() {
         const cpu = read(join(dir, 'cpu.stat'));
         const peak = existsSync(join(dir, 'memory.peak')) ? Number(read(join(dir, 'memory.peak'))) / 1048576 : null;
-        return { oomKills: field(read(join(dir, 'memory.events')), 'oom_kill'), memoryPeakMiB: peak, throttledS: field(cpu, 'throttled_usec') / 1e6, throttledPeriods: field(cpu, 'nr_throttled') };
+        return {
+          oomKills: field(read(join(dir, 'memory.events')), 'oom_kill'),
+          memoryPeakMiB: peak,
+          throttledS: field(cpu, 'throttled_usec') / 1e6,
+          throttledPeriods: field(cpu, 'nr_throttled'),
+        };
       },
       release() {
-        try { rmdirSync(dir); } catch { /* the process is still in it or it is gone already */ }
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* the process is still in it or it is gone already */
+        }
       },
     };
   }
-  const own = read('/proc/self/cgroup').split('\n').find((l) => /^\d+:memory:/.test(l))?.split(':')[2] ?? '/';
+  const own =
+    read('/proc/self/cgroup')
+      .split('\n')
+      .find((l) => /^\d+:memory:/.test(l))
+      ?.split(':')[2] ?? '/';
   const mounts: string[] = [];
   const cpuDir = join(hierarchy('cpu', mounts), options.name);
   const memDir = join(hierarchy('memory', mounts), own, options.name);
@@ -53,7 +66,11 @@ export function confine(pid: number, options: { cpuCores: number; memoryMiB: num
   writeFileSync(join(cpuDir, 'cpu.cfs_quota_us'), String(quota));
   writeFileSync(join(memDir, 'memory.limit_in_bytes'), String(memBytes));
   // v1 leaves the pages a process already has charged to its old group unless told to move them.
-  try { writeFileSync(join(memDir, 'memory.move_charge_at_immigrate'), '3'); } catch { /* not offered: the peak then counts from the move */ }
+  try {
+    writeFileSync(join(memDir, 'memory.move_charge_at_immigrate'), '3');
+  } catch {
+    /* not offered: the peak then counts from the move */
+  }
   writeFileSync(join(cpuDir, 'cgroup.procs'), String(pid));
   writeFileSync(join(memDir, 'cgroup.procs'), String(pid));
   return {
@@ -61,14 +78,28 @@ export function confine(pid: number, options: { cpuCores: number; memoryMiB: num
     stats() {
       const cpu = read(join(cpuDir, 'cpu.stat'));
       const oom = read(join(memDir, 'memory.oom_control'));
-      return { oomKills: field(oom, 'oom_kill'), memoryPeakMiB: Number(read(join(memDir, 'memory.max_usage_in_bytes'))) / 1048576, throttledS: field(cpu, 'throttled_time') / 1e9, throttledPeriods: field(cpu, 'nr_throttled') };
+      return {
+        oomKills: field(oom, 'oom_kill'),
+        memoryPeakMiB: Number(read(join(memDir, 'memory.max_usage_in_bytes'))) / 1048576,
+        throttledS: field(cpu, 'throttled_time') / 1e9,
+        throttledPeriods: field(cpu, 'nr_throttled'),
+      };
     },
     release() {
       for (const d of [cpuDir, memDir]) {
-        try { rmdirSync(d); } catch { /* the process is still in it or it is gone already */ }
+        try {
+          rmdirSync(d);
+        } catch {
+          /* the process is still in it or it is gone already */
+        }
       }
       for (const m of mounts) {
-        try { execFileSync('umount', [m]); rmSync(m, { recursive: true, force: true }); } catch { /* busy: gone with the mount namespace */ }
+        try {
+          execFileSync('umount', [m]);
+          rmSync(m, { recursive: true, force: true });
+        } catch {
+          /* busy: gone with the mount namespace */
+        }
       }
     },
   };

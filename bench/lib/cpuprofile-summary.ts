@@ -77,7 +77,9 @@ export function summarizeProfile(file: string, log: (line: string) => void = () 
     selfUs.set(id, (selfUs.get(id) ?? 0) + d);
   });
   const sampledUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
-  const idleUs = prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((a, n) => a + (selfUs.get(n.id) ?? 0), 0);
+  const idleUs = prof.nodes
+    .filter((n) => n.callFrame.functionName === '(idle)')
+    .reduce((a, n) => a + (selfUs.get(n.id) ?? 0), 0);
   const busyUs = sampledUs - idleUs;
   const pct = (us: number): number => Math.round((1000 * us) / Math.max(1, busyUs)) / 10;
   const ms = (us: number): number => Math.round(us / 100) / 10;
@@ -143,7 +145,8 @@ export function summarizeProfile(file: string, log: (line: string) => void = () 
 
   log(`cpu profile ${file}: ${summary.sampledMs} ms sampled, ${summary.busyMs} ms busy`);
   log('  self time by part (% of busy):');
-  for (const p of summary.byPart) log(`    ${String(p.pctOfBusy).padStart(5)}%  ${p.selfMs.toString().padStart(8)} ms  ${p.part}`);
+  for (const p of summary.byPart)
+    log(`    ${String(p.pctOfBusy).padStart(5)}%  ${p.selfMs.toString().padStart(8)} ms  ${p.part}`);
   log('  hottest functions (self, % of busy):');
   for (const f of summary.topSelf) log(`    ${String(f.pctOfBusy).padStart(5)}%  ${f.fn}`);
   log('  hub functions, inclusive (% of busy):');
@@ -152,7 +155,10 @@ export function summarizeProfile(file: string, log: (line: string) => void = () 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' } },
+  });
   if (positionals.length === 0) {
     console.error('usage: node bench/lib/cpuprofile-summary.ts FILE.cpuprofile [--top=N]');
     process.exit(2);

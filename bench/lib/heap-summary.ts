@@ -43,7 +43,12 @@ export interface HeapDiffRow {
 }
 
 /** What grew between two snapshots, per `per` units (clients), largest first. */
-export function heapDiff(before: string, after: string, per: number, top = 20): { totalBytesPer: number; rows: HeapDiffRow[] } {
+export function heapDiff(
+  before: string,
+  after: string,
+  per: number,
+  top = 20,
+): { totalBytesPer: number; rows: HeapDiffRow[] } {
   const a = heapByConstructor(before);
   const b = heapByConstructor(after);
   const rows: HeapDiffRow[] = [];
@@ -52,7 +57,11 @@ export function heapDiff(before: string, after: string, per: number, top = 20): 
     const old = a.get(what) ?? { size: 0, count: 0 };
     const bytes = e.size - old.size;
     total += bytes;
-    rows.push({ what, bytesPer: Math.round(bytes / per), countPer: Math.round(((e.count - old.count) / per) * 10) / 10 });
+    rows.push({
+      what,
+      bytesPer: Math.round(bytes / per),
+      countPer: Math.round(((e.count - old.count) / per) * 10) / 10,
+    });
   }
   rows.sort((x, y) => y.bytesPer - x.bytesPer);
   return { totalBytesPer: Math.round(total / per), rows: rows.slice(0, top) };
@@ -69,5 +78,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const d = heapDiff(positionals[0]!, positionals[1]!, Number(values.per), Number(values.top));
   console.log(`heap growth: ${d.totalBytesPer} bytes per unit`);
-  for (const r of d.rows) console.log(`${String(r.bytesPer).padStart(8)} B  ${String(r.countPer).padStart(6)} ×  ${r.what}`);
+  for (const r of d.rows)
+    console.log(`${String(r.bytesPer).padStart(8)} B  ${String(r.countPer).padStart(6)} ×  ${r.what}`);
 }

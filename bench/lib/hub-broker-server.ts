@@ -77,7 +77,10 @@ const { values } = parseArgs({
 });
 
 const impl = values.impl === 'aedes' ? 'aedes' : 'hub';
-const deviceIds = Array.from({ length: Number(values.devices) }, (_, i) => `${values['device-prefix']}${String(i).padStart(4, '0')}`);
+const deviceIds = Array.from(
+  { length: Number(values.devices) },
+  (_, i) => `${values['device-prefix']}${String(i).padStart(4, '0')}`,
+);
 
 // Every accepted TCP connection, whatever server the broker builds, for buffer introspection.
 const sockets = new Set<Socket>();
@@ -137,7 +140,9 @@ async function startHub(): Promise<Running> {
   const bus = new EventBus(log);
   // Integrations in clear too, whatever the default: the bench compares clear with TLS.
   const config = validateConfig({ mqtt: { host: '127.0.0.1', port: 0, tlsPort: 0, plainIntegrations: true } }).mqtt;
-  const { loadHubCertificate } = (await import(src ? pathToFileURL(resolve(src, 'tls/hub-certificate.ts')).href : '../../hub/src/tls/hub-certificate.ts')) as typeof import('../../hub/src/tls/hub-certificate.ts');
+  const { loadHubCertificate } = (await import(
+    src ? pathToFileURL(resolve(src, 'tls/hub-certificate.ts')).href : '../../hub/src/tls/hub-certificate.ts'
+  )) as typeof import('../../hub/src/tls/hub-certificate.ts');
   const tls = values.tls ? loadHubCertificate(store.settings, 'localhost') : undefined;
   const now = systemClock.now();
   // Credentials of a device reference its row: register the devices as a pairing would.
@@ -163,13 +168,27 @@ async function startHub(): Promise<Running> {
   const unlimited = { perSecond: 1e9, burst: 1e9 };
   const limits = {
     publishRates: { device: unlimited, integration: unlimited, total: unlimited },
-    ...(process.env.HEARTH_BENCH_BROKER_LIMITS ? (JSON.parse(process.env.HEARTH_BENCH_BROKER_LIMITS) as Record<string, unknown>) : {}),
+    ...(process.env.HEARTH_BENCH_BROKER_LIMITS
+      ? (JSON.parse(process.env.HEARTH_BENCH_BROKER_LIMITS) as Record<string, unknown>)
+      : {}),
   };
-  const broker = new Broker({ store, bus, log, clock: systemClock, config, limits: limits as never, ...(tls ? { tls: { keyPem: tls.keyPem, certPem: tls.certPem } } : {}) });
+  const broker = new Broker({
+    store,
+    bus,
+    log,
+    clock: systemClock,
+    config,
+    limits: limits as never,
+    ...(tls ? { tls: { keyPem: tls.keyPem, certPem: tls.certPem } } : {}),
+  });
   await broker.start();
   const devices: ServerCredential[] = [];
   for (const id of deviceIds) devices.push({ id, ...(await broker.credentials.createDeviceCredential(id)) });
-  const integration = await broker.credentials.createIntegrationUser({ username: String(values.integration), scope: 'readwrite', topics: ['#'] });
+  const integration = await broker.credentials.createIntegrationUser({
+    username: String(values.integration),
+    scope: 'readwrite',
+    topics: ['#'],
+  });
   return {
     port: broker.port,
     tlsPort: broker.tlsPort,
@@ -238,7 +257,7 @@ const ready: ServerReady = {
   integration: running.integration,
   setupMs: Math.round(performance.now() - t0),
 };
-process.stdout.write(JSON.stringify(ready) + '\n');
+process.stdout.write(`${JSON.stringify(ready)}\n`);
 
 // The sampling profiler, started and stopped around one measurement window.
 let profiler: Session | null = null;
@@ -273,13 +292,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       else if (cmd.cmd === 'loopDelay') {
         out = { p50Ms: ms(loop.percentile(50)), p99Ms: ms(loop.percentile(99)), maxMs: ms(loop.max) };
         loop.reset();
-      }
-      else if (cmd.cmd === 'profileStop') out = await profileStop(String(cmd.path));
+      } else if (cmd.cmd === 'profileStop') out = await profileStop(String(cmd.path));
       else out = { error: `unknown command ${cmd.cmd}` };
     } catch (err) {
       out = { error: (err as Error).message };
     }
-    process.stdout.write(JSON.stringify(out) + '\n');
+    process.stdout.write(`${JSON.stringify(out)}\n`);
   });
 });
 

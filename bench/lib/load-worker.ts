@@ -35,7 +35,15 @@ import {
   type IncomingPacket,
 } from './mqtt-raw.ts';
 import { percentile } from './stats.ts';
-import { RECEIVED, SENT, type ClientSpec, type LatencySummary, type Mark, type SendCounts, type WorkerRequest } from './load-protocol.ts';
+import {
+  RECEIVED,
+  SENT,
+  type ClientSpec,
+  type LatencySummary,
+  type Mark,
+  type SendCounts,
+  type WorkerRequest,
+} from './load-protocol.ts';
 
 const counters = new Int32Array((workerData as { counters: SharedArrayBuffer }).counters);
 
@@ -152,7 +160,11 @@ class MqttJsPublisher implements Publisher {
   }
 }
 
-async function connectPublishers(port: number, clients: ClientSpec[], client: 'raw' | 'mqttjs'): Promise<{ connectMs: number }> {
+async function connectPublishers(
+  port: number,
+  clients: ClientSpec[],
+  client: 'raw' | 'mqttjs',
+): Promise<{ connectMs: number }> {
   const t0 = performance.now();
   const made = await Promise.all(
     clients.map(async (c): Promise<Publisher> => {
@@ -172,8 +184,10 @@ async function connectPublishers(port: number, clients: ClientSpec[], client: 'r
         return new MqttJsPublisher(m, c.topic, dev);
       }
       let pub: RawPublisher | null = null;
-      const raw = rawConnect(port, { clientId: c.clientId, username: c.username, password: c.password, keepalive: 60 }, (p) =>
-        pub?.onPacket(p),
+      const raw = rawConnect(
+        port,
+        { clientId: c.clientId, username: c.username, password: c.password, keepalive: 60 },
+        (p) => pub?.onPacket(p),
       );
       raw.socket.on('error', () => {});
       const rc = await raw.connack;
@@ -290,7 +304,11 @@ function stopSending(): SendCounts {
 let idle: Socket[] = [];
 let pingTimer: NodeJS.Timeout | null = null;
 
-async function connectIdle(port: number, clients: ClientSpec[], concurrency: number): Promise<{ connectMs: number; maxConnectMs: number }> {
+async function connectIdle(
+  port: number,
+  clients: ClientSpec[],
+  concurrency: number,
+): Promise<{ connectMs: number; maxConnectMs: number }> {
   const t0 = performance.now();
   let maxConnectMs = 0;
   let nextIndex = 0;
@@ -391,7 +409,11 @@ async function closeSubscriber(): Promise<void> {
   if (!s) return;
   await closeAll([s.socket]);
   if (!s.persistent) return;
-  const raw = rawConnect(s.port, { clientId: s.client.clientId, username: s.client.username, password: s.client.password, clean: true }, () => {});
+  const raw = rawConnect(
+    s.port,
+    { clientId: s.client.clientId, username: s.client.username, password: s.client.password, clean: true },
+    () => {},
+  );
   raw.socket.on('error', () => {});
   await raw.connack;
   await closeAll([raw.socket]);
@@ -403,10 +425,14 @@ async function subscribe(port: number, c: ClientSpec, q: 0 | 1, persistent: bool
   let granted!: (code: number) => void;
   const subackCode = new Promise<number>((r) => (granted = r));
   const acks: number[] = [];
-  const raw = rawConnect(port, { clientId: c.clientId, username: c.username, password: c.password, keepalive: 60, clean: !persistent }, (p) => {
-    if (p.type === SUBACK) granted(p.buf[p.body + 2]!);
-    else onSubscriberPacket(p, acks);
-  });
+  const raw = rawConnect(
+    port,
+    { clientId: c.clientId, username: c.username, password: c.password, keepalive: 60, clean: !persistent },
+    (p) => {
+      if (p.type === SUBACK) granted(p.buf[p.body + 2]!);
+      else onSubscriberPacket(p, acks);
+    },
+  );
   current = { socket: raw.socket, port, client: c, persistent };
   // Acknowledge every QoS 1 message of one read in one write; publish the count to the others.
   let counted = 0;

@@ -74,7 +74,9 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<RunningMos
   const integration = { username: opts.integration, password: secret() };
 
   const passwd = join(dir, 'passwd');
-  writeFileSync(passwd, [...devices, integration].map((c) => `${c.username}:${c.password}\n`).join(''), { mode: 0o600 });
+  writeFileSync(passwd, [...devices, integration].map((c) => `${c.username}:${c.password}\n`).join(''), {
+    mode: 0o600,
+  });
   // Hash the whole file in place (PBKDF2-SHA512), as an installer would.
   execFileSync('mosquitto_passwd', ['-U', passwd], { stdio: ['ignore', 'ignore', 'pipe'] });
 
@@ -101,7 +103,9 @@ export async function startMosquitto(opts: MosquittoOptions): Promise<RunningMos
         // and could not read this private temp dir.
         `user ${userInfo().username}`,
         `listener ${port} 127.0.0.1`,
-        ...(opts.tls ? [`listener ${tlsPort} 127.0.0.1`, `certfile ${opts.tls.certFile}`, `keyfile ${opts.tls.keyFile}`] : []),
+        ...(opts.tls
+          ? [`listener ${tlsPort} 127.0.0.1`, `certfile ${opts.tls.certFile}`, `keyfile ${opts.tls.keyFile}`]
+          : []),
         'allow_anonymous false',
         `password_file ${passwd}`,
         `acl_file ${join(dir, 'acl')}`,

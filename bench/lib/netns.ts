@@ -19,11 +19,18 @@ export async function reexecInNetns(ctx: BenchContext, name: string): Promise<Re
   if (!existsSync(netnsRun)) throw new Error('scripts/netns-run is missing');
   if (existsSync(join(root, 'scripts', 'plug-sim')) && !process.env.HEARTH_PLUG_SIM) {
     // Build the simulator out here: inside the namespace there is no network for its packages.
-    const build = spawn('bash', ['-c', 'source firmware/test/deps.sh && firmware_ensure_build_debs && make -s -C firmware sim'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const build = spawn(
+      'bash',
+      ['-c', 'source firmware/test/deps.sh && firmware_ensure_build_debs && make -s -C firmware sim'],
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
     if (code !== 0) throw new Error(`building the plug simulator failed (exit ${code})`);
   }
-  const child = spawn(netnsRun, [process.execPath, join(benchDir, 'run.ts'), name, ...ctx.args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(netnsRun, [process.execPath, join(benchDir, 'run.ts'), name, ...ctx.args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let last: Record<string, unknown> | undefined;
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (line.startsWith('{')) {

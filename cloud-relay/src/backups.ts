@@ -15,7 +15,10 @@ import type { ControlMessage } from '@hearth/protocol/relay-messages';
  */
 const ID = /^[A-Za-z0-9._-]{1,100}$/;
 
-export function backupListMessage(backups: { id: string; bytes: number; storedAt: number }[], limits: RelayLimits): ControlMessage {
+export function backupListMessage(
+  backups: { id: string; bytes: number; storedAt: number }[],
+  limits: RelayLimits,
+): ControlMessage {
   return {
     type: 'backup_list',
     backups: backups.map((b) => ({ id: b.id, bytes: b.bytes, storedAt: b.storedAt })),
@@ -54,25 +57,36 @@ export class BackupUpload {
 
   async #put(m: Extract<ControlMessage, { type: 'backup_put' }>, id: string): Promise<void> {
     const limits = this.#limits;
-    if (!ID.test(id) || !Number.isInteger(m.n) || typeof m.data !== 'string') throw new ProtocolError('bad_message', 'backup_put needs an id, n and data');
+    if (!ID.test(id) || !Number.isInteger(m.n) || typeof m.data !== 'string')
+      throw new ProtocolError('bad_message', 'backup_put needs an id, n and data');
     if (m.n === 0) {
       const bytes = Number(m.bytes);
-      if (!Number.isSafeInteger(bytes) || bytes < 1) throw new ProtocolError('bad_message', 'backup_put needs its size');
-      if (bytes > limits.maxBackupBytes) throw new ProtocolError('backup_too_large', `a backup may be at most ${limits.maxBackupBytes} bytes`);
+      if (!Number.isSafeInteger(bytes) || bytes < 1)
+        throw new ProtocolError('bad_message', 'backup_put needs its size');
+      if (bytes > limits.maxBackupBytes)
+        throw new ProtocolError('backup_too_large', `a backup may be at most ${limits.maxBackupBytes} bytes`);
       const stored = await this.#backplane.listBackups(this.#hubId);
-      if (stored.some((b) => b.id === id)) throw new ProtocolError('backup_exists', 'a backup with that id is stored already');
+      if (stored.some((b) => b.id === id))
+        throw new ProtocolError('backup_exists', 'a backup with that id is stored already');
       const used = stored.reduce((sum, b) => sum + b.bytes, 0);
       if (stored.length + 1 > limits.backupsPerHub || used + bytes > limits.backupBytesPerHub) {
-        throw new ProtocolError('backup_quota_exceeded', `this home may keep ${limits.backupsPerHub} backups and ${limits.backupBytesPerHub} bytes here; remove one first`);
+        throw new ProtocolError(
+          'backup_quota_exceeded',
+          `this home may keep ${limits.backupsPerHub} backups and ${limits.backupBytesPerHub} bytes here; remove one first`,
+        );
       }
-      if (this.#current) await this.#backplane.deleteBackup(this.#hubId, this.#current.id, this.#current.next).catch(() => undefined);
+      if (this.#current)
+        await this.#backplane.deleteBackup(this.#hubId, this.#current.id, this.#current.next).catch(() => undefined);
       this.#current = { id, bytes, next: 0, received: 0 };
     }
     const up = this.#current;
-    if (!up || up.id !== id || m.n !== up.next) throw new ProtocolError('bad_message', 'backup pieces must come in order');
+    if (!up || up.id !== id || m.n !== up.next)
+      throw new ProtocolError('bad_message', 'backup pieces must come in order');
     const data = fromBase64(m.data);
-    if (data.length > BACKUP_CHUNK_BYTES || data.length === 0) throw new ProtocolError('bad_message', `a backup piece holds 1 to ${BACKUP_CHUNK_BYTES} bytes`);
-    if (up.received + data.length > up.bytes) throw new ProtocolError('backup_too_large', 'more bytes than the backup announced');
+    if (data.length > BACKUP_CHUNK_BYTES || data.length === 0)
+      throw new ProtocolError('bad_message', `a backup piece holds 1 to ${BACKUP_CHUNK_BYTES} bytes`);
+    if (up.received + data.length > up.bytes)
+      throw new ProtocolError('backup_too_large', 'more bytes than the backup announced');
     await this.#backplane.putBackupChunk(this.#hubId, id, up.next, data);
     up.received += data.length;
     up.next += 1;
@@ -100,7 +114,15 @@ export async function sendBackup(ws: WebSocket, backplane: Backplane, hubId: str
     const data = await backplane.getBackupChunk(hubId, stored.id, n);
     if (!data) throw new ProtocolError('backup_not_found', 'the backup is incomplete at the relay');
     if (ws.readyState !== ws.OPEN) return;
-    const message: ControlMessage = { type: 'backup_data', id: stored.id, n, data: toBase64(data), final: n === stored.chunks - 1 };
-    await new Promise<void>((resolve, reject) => ws.send(JSON.stringify(message), (err) => (err ? reject(err) : resolve())));
+    const message: ControlMessage = {
+      type: 'backup_data',
+      id: stored.id,
+      n,
+      data: toBase64(data),
+      final: n === stored.chunks - 1,
+    };
+    await new Promise<void>((resolve, reject) =>
+      ws.send(JSON.stringify(message), (err) => (err ? reject(err) : resolve())),
+    );
   }
 }

@@ -39,26 +39,50 @@ export class DeviceConnection {
     const hubId = String(hello.hubId);
     const hubKey = hubKeyOfId(hubId);
     const key = keyFromBase64(hello.key, 32);
-    if (!verifyEd25519(relayAuthMessage('device', challenge, hubId), hello.sig, key)) throw new ProtocolError('bad_signature', 'the challenge is not signed by this key');
+    if (!verifyEd25519(relayAuthMessage('device', challenge, hubId), hello.sig, key))
+      throw new ProtocolError('bad_signature', 'the challenge is not signed by this key');
     const { backplane } = node.deps;
     const list = await backplane.getDevices(hubId);
     // The list is checked against the hub's key here too: whoever can write to the shared store
     // still cannot let a device in.
-    if (!list || !verifyEd25519(new Uint8Array([...CONTEXT.deviceList, ...new TextEncoder().encode(list.doc)]), list.sig, hubKey)) {
+    if (
+      !list ||
+      !verifyEd25519(new Uint8Array([...CONTEXT.deviceList, ...new TextEncoder().encode(list.doc)]), list.sig, hubKey)
+    ) {
       throw new ProtocolError('device_not_enrolled', 'this key is not enrolled with that hub');
     }
     const doc = JSON.parse(list.doc) as DeviceListDoc & { revoked?: string[] };
     const keyB64 = toBase64(key);
     if (!doc.keys.includes(keyB64)) {
-      throw new ProtocolError(doc.revoked?.includes(keyB64) ? 'device_revoked' : 'device_not_enrolled', 'this key may not reach that hub');
+      throw new ProtocolError(
+        doc.revoked?.includes(keyB64) ? 'device_revoked' : 'device_not_enrolled',
+        'this key may not reach that hub',
+      );
     }
     const presence = await backplane.locateHub(hubId);
-    const connection = new DeviceConnection(node, ws, hubId, presence.node, Array.isArray(doc.owners) && doc.owners.includes(keyB64));
+    const connection = new DeviceConnection(
+      node,
+      ws,
+      hubId,
+      presence.node,
+      Array.isArray(doc.owners) && doc.owners.includes(keyB64),
+    );
     if (presence.node) {
-      const delivered = await node.sendToNode(presence.node, NODE_MSG.OPEN, connection.#session, hubId, new TextEncoder().encode(keyB64));
+      const delivered = await node.sendToNode(
+        presence.node,
+        NODE_MSG.OPEN,
+        connection.#session,
+        hubId,
+        new TextEncoder().encode(keyB64),
+      );
       if (!delivered) connection.#hubNode = null;
     }
-    sendControl(ws, connection.#hubNode ? { type: 'ready', hubOnline: true } : { type: 'ready', hubOnline: false, offlineSince: presence.offlineSince });
+    sendControl(
+      ws,
+      connection.#hubNode
+        ? { type: 'ready', hubOnline: true }
+        : { type: 'ready', hubOnline: false, offlineSince: presence.offlineSince },
+    );
   }
 
   constructor(node: DeviceHost, ws: WebSocket, hubId: string, hubNode: string | null, owner = false) {
@@ -99,7 +123,8 @@ export class DeviceConnection {
   }
 
   #fromDevice(frame: Uint8Array): void {
-    if (frame.length > this.#node.deps.limits.maxFrameBytes) throw new ProtocolError('frame_too_large', 'frame over the limit');
+    if (frame.length > this.#node.deps.limits.maxFrameBytes)
+      throw new ProtocolError('frame_too_large', 'frame over the limit');
     if (!this.#bucket.take(Date.now())) return this.#refuseFrame('rate_limited', frame);
     const hubNode = this.#hubNode;
     if (!hubNode) return this.#refuseFrame('hub_offline', frame);
@@ -122,7 +147,8 @@ export class DeviceConnection {
 
   async #control(message: ControlMessage): Promise<void> {
     if (message.type === 'backup_list' || message.type === 'backup_get') return this.#backup(message);
-    if (message.type !== 'get_state') throw new ProtocolError('bad_message', `unexpected ${String(message.type)} from a device`);
+    if (message.type !== 'get_state')
+      throw new ProtocolError('bad_message', `unexpected ${String(message.type)} from a device`);
     const { backplane } = this.#node.deps;
     const [state, presence] = await Promise.all([backplane.getState(this.#hubId), backplane.locateHub(this.#hubId)]);
     sendControl(this.#ws, {
@@ -140,7 +166,7 @@ export class DeviceConnection {
    * the hub offline: that is when a new hub needs them. One download at a time per connection.
    */
   async #backup(message: Extract<ControlMessage, { type: 'backup_list' } | { type: 'backup_get' }>): Promise<void> {
-    if (!this.#owner) throw new ProtocolError('not_owner', 'only the owner\'s devices may fetch the home\'s backups');
+    if (!this.#owner) throw new ProtocolError('not_owner', "only the owner's devices may fetch the home's backups");
     // Counted like the device's frames: a stolen phone cannot make the node read Redis in a loop.
     if (!this.#bucket.take(Date.now())) throw new ProtocolError('rate_limited', 'too many backup requests');
     const { backplane, limits } = this.#node.deps;

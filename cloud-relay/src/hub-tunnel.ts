@@ -7,7 +7,13 @@ import { sealedCounter } from '@hearth/protocol/e2e';
 import { fromBase64, utf8 } from '@hearth/protocol/encoding';
 import { ProtocolError } from '@hearth/protocol/errors';
 import { CONTEXT, hubKeyOfId, relayAuthMessage } from '@hearth/protocol/keys';
-import { parseControl, readTunnelFrame, tunnelFrame, type ControlMessage, type DeviceListDoc } from '@hearth/protocol/relay-messages';
+import {
+  parseControl,
+  readTunnelFrame,
+  tunnelFrame,
+  type ControlMessage,
+  type DeviceListDoc,
+} from '@hearth/protocol/relay-messages';
 import type { NodeHost } from './node-host.ts';
 import { ifUndelivered, rawBytes, rawText, refuse, sendControl, utf8Code } from './socket.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -19,7 +25,6 @@ interface SessionRoute {
   origin: string;
   session: number;
 }
-
 
 /** The node as a tunnel sees it: where hub tunnels are kept, and the bound on opening them. */
 type TunnelHost = NodeHost & {
@@ -50,8 +55,10 @@ export class HubTunnel {
 
   static async accept(node: TunnelHost, ws: WebSocket, challenge: Uint8Array, hello: HubHello): Promise<void> {
     const hubKey = hubKeyOfId(String(hello.hubId));
-    if (!verifyEd25519(relayAuthMessage('hub', challenge, hello.hubId), hello.sig, hubKey)) throw new ProtocolError('bad_signature', 'the challenge is not signed by this hub');
-    if (!node.allowTunnelOpen(hello.hubId)) throw new ProtocolError('too_many_tunnels', 'this hub opened too many tunnels');
+    if (!verifyEd25519(relayAuthMessage('hub', challenge, hello.hubId), hello.sig, hubKey))
+      throw new ProtocolError('bad_signature', 'the challenge is not signed by this hub');
+    if (!node.allowTunnelOpen(hello.hubId))
+      throw new ProtocolError('too_many_tunnels', 'this hub opened too many tunnels');
     // The newest tunnel wins: the old one may be a half-dead TCP connection the hub gave up on.
     node.tunnels.get(hello.hubId)?.close('replaced');
     const tunnel = new HubTunnel(node, ws, hello.hubId);
@@ -74,7 +81,10 @@ export class HubTunnel {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {
         if (isBinary) this.#fromHub(rawBytes(data));
-        else void this.#control(parseControl(rawText(data, Math.ceil((node.deps.limits.maxStateBytes * 4) / 3) + 4096))).catch((err: unknown) => this.#fail(err));
+        else
+          void this.#control(
+            parseControl(rawText(data, Math.ceil((node.deps.limits.maxStateBytes * 4) / 3) + 4096)),
+          ).catch((err: unknown) => this.#fail(err));
       } catch (err) {
         this.#fail(err);
       }
@@ -100,7 +110,8 @@ export class HubTunnel {
       }
       if (this.#lastState) {
         const stored = await backplane.getState(this.hubId);
-        if (!stored || stored.storedAt < this.#lastState.storedAt) await backplane.setState(this.hubId, this.#lastState);
+        if (!stored || stored.storedAt < this.#lastState.storedAt)
+          await backplane.setState(this.hubId, this.#lastState);
       }
     } catch {
       // The store is away: the next round tries again.
@@ -112,7 +123,13 @@ export class HubTunnel {
     const key = `${m.origin}/${m.session}`;
     if (m.kind === NODE_MSG.OPEN) {
       if (this.#bySession.size >= this.#node.deps.limits.sessionsPerHub) {
-        void this.#node.sendToNode(m.origin, NODE_MSG.CLOSE_TO_DEVICE, m.session, this.hubId, utf8Code('too_many_sessions'));
+        void this.#node.sendToNode(
+          m.origin,
+          NODE_MSG.CLOSE_TO_DEVICE,
+          m.session,
+          this.hubId,
+          utf8Code('too_many_sessions'),
+        );
         return;
       }
       const id = this.#nextSession++;
@@ -130,14 +147,21 @@ export class HubTunnel {
     }
     // Counted here, where every frame for this hub passes whatever node its device is on.
     if (!this.#bucket.take(Date.now())) {
-      void this.#node.sendToNode(m.origin, NODE_MSG.ERROR_TO_DEVICE, m.session, this.hubId, utf8Code(`rate_limited:${sealedCounter(m.payload) ?? ''}`));
+      void this.#node.sendToNode(
+        m.origin,
+        NODE_MSG.ERROR_TO_DEVICE,
+        m.session,
+        this.hubId,
+        utf8Code(`rate_limited:${sealedCounter(m.payload) ?? ''}`),
+      );
       return;
     }
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(tunnelFrame(id, m.payload));
   }
 
   #fromHub(data: Uint8Array): void {
-    if (data.length > this.#node.deps.limits.maxFrameBytes) throw new ProtocolError('frame_too_large', 'frame over the limit');
+    if (data.length > this.#node.deps.limits.maxFrameBytes)
+      throw new ProtocolError('frame_too_large', 'frame over the limit');
     const { session, frame } = readTunnelFrame(data);
     const route = this.#bySession.get(session);
     if (!route) return; // closed meanwhile
@@ -160,12 +184,20 @@ export class HubTunnel {
       const route = this.#bySession.get(Number(message.session));
       if (!route) return;
       this.#forget(Number(message.session));
-      await this.#node.sendToNode(route.origin, NODE_MSG.CLOSE_TO_DEVICE, route.session, this.hubId, utf8Code(String(message.code ?? 'closed_by_hub')));
+      await this.#node.sendToNode(
+        route.origin,
+        NODE_MSG.CLOSE_TO_DEVICE,
+        route.session,
+        this.hubId,
+        utf8Code(String(message.code ?? 'closed_by_hub')),
+      );
     } else if (message.type === 'devices') {
       const doc = String(message.doc);
-      if (!verifyEd25519(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)]), message.sig, hubKeyOfId(this.hubId))) throw new ProtocolError('bad_signature', 'device list not signed by this hub');
+      if (!verifyEd25519(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)]), message.sig, hubKeyOfId(this.hubId)))
+        throw new ProtocolError('bad_signature', 'device list not signed by this hub');
       const parsed = JSON.parse(doc) as DeviceListDoc;
-      if (parsed.hubId !== this.hubId || !Array.isArray(parsed.keys)) throw new ProtocolError('bad_message', 'device list of another hub');
+      if (parsed.hubId !== this.hubId || !Array.isArray(parsed.keys))
+        throw new ProtocolError('bad_message', 'device list of another hub');
       const current = await backplane.getDevices(this.hubId);
       // An older list replayed at the relay must not bring revoked keys back.
       if (current && (JSON.parse(current.doc) as DeviceListDoc).seq >= parsed.seq) return;
@@ -173,7 +205,8 @@ export class HubTunnel {
       await backplane.setDevices(this.hubId, this.#lastList.list);
       this.#node.deps.log.info({ hub: this.hubId, devices: parsed.keys.length }, 'device list updated');
     } else if (message.type === 'state' && typeof message.blob === 'string') {
-      if (message.blob.length > Math.ceil((limits.maxStateBytes * 4) / 3)) throw new ProtocolError('message_too_large', 'state blob over the limit');
+      if (message.blob.length > Math.ceil((limits.maxStateBytes * 4) / 3))
+        throw new ProtocolError('message_too_large', 'state blob over the limit');
       fromBase64(message.blob); // only checks it is base64: the relay cannot open it
       this.#lastState = { blob: message.blob, storedAt: Date.now() };
       await backplane.setState(this.hubId, this.#lastState);
@@ -206,7 +239,12 @@ export class HubTunnel {
         log.info({ hub: this.hubId, push: new URL(message.endpoint).origin, status }, 'push posted');
         sendControl(this.#ws, { type: 'push_result', id, status });
       },
-      (err: unknown) => sendControl(this.#ws, { type: 'push_result', id, code: err instanceof ProtocolError ? err.code : 'push_failed' }),
+      (err: unknown) =>
+        sendControl(this.#ws, {
+          type: 'push_result',
+          id,
+          code: err instanceof ProtocolError ? err.code : 'push_failed',
+        }),
     );
   }
 
@@ -229,7 +267,13 @@ export class HubTunnel {
     this.#closed = true;
     for (const [id, route] of this.#bySession) {
       this.#forget(id);
-      void this.#node.sendToNode(route.origin, NODE_MSG.CLOSE_TO_DEVICE, route.session, this.hubId, utf8Code('hub_offline'));
+      void this.#node.sendToNode(
+        route.origin,
+        NODE_MSG.CLOSE_TO_DEVICE,
+        route.session,
+        this.hubId,
+        utf8Code('hub_offline'),
+      );
     }
     if (this.#node.tunnels.get(this.hubId) !== this) return; // replaced: the new one holds presence
     this.#node.tunnels.delete(this.hubId);

@@ -97,13 +97,23 @@ limits.pushAllowLoopback = parsed['push-allow-loopback'] === true;
 const level = (parsed['log-level'] as string | undefined) ?? 'info';
 if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) fail('--log-level is not a level');
 const redisUrl = parsed.redis as string | undefined;
-if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl) && !parseSentinelUrl(redisUrl) && !parseClusterUrl(redisUrl)) {
-  fail('--redis must be a redis://, rediss://, redis-sentinel://host:port[,host:port]/name or redis-cluster://host:port[,host:port] URL');
+if (
+  redisUrl !== undefined &&
+  !/^rediss?:\/\//.test(redisUrl) &&
+  !parseSentinelUrl(redisUrl) &&
+  !parseClusterUrl(redisUrl)
+) {
+  fail(
+    '--redis must be a redis://, rediss://, redis-sentinel://host:port[,host:port]/name or redis-cluster://host:port[,host:port] URL',
+  );
 }
 
 const log = pino({ level, base: { part: 'relay' } });
-const backplane: Backplane = redisUrl ? new RedisBackplane(redisUrl) : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');
-if (backplane instanceof RedisBackplane) backplane.onError = (err) => log.warn({ err: err.message }, 'redis connection error');
+const backplane: Backplane = redisUrl
+  ? new RedisBackplane(redisUrl)
+  : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');
+if (backplane instanceof RedisBackplane)
+  backplane.onError = (err) => log.warn({ err: err.message }, 'redis connection error');
 const uiDir = parsed['no-ui'] ? null : ((parsed.ui as string | undefined) ?? defaultUiDir());
 let webApp: WebApp | undefined;
 if (uiDir !== null) {
@@ -118,7 +128,15 @@ const node = new RelayNode({ backplane, log, limits, ...(webApp ? { webApp } : {
 
 try {
   const bound = await node.listen(port, (parsed.host as string | undefined) ?? '0.0.0.0');
-  log.info({ port: bound, node: node.nodeId, mode: !redisUrl ? 'single' : parseClusterUrl(redisUrl) ? 'redis-cluster' : 'redis', webApp: webApp !== undefined }, `relay listening on ${bound}`);
+  log.info(
+    {
+      port: bound,
+      node: node.nodeId,
+      mode: !redisUrl ? 'single' : parseClusterUrl(redisUrl) ? 'redis-cluster' : 'redis',
+      webApp: webApp !== undefined,
+    },
+    `relay listening on ${bound}`,
+  );
 } catch (err) {
   log.fatal({ err }, 'relay failed to start');
   process.exit(1);

@@ -20,5 +20,11 @@ export interface NodeHost {
   readonly deps: RelayNodeDeps;
   readonly nodeId: string;
   /** Sends to the node `node` (this one included) through the backplane; a promise if it may not arrive. */
-  sendToNode(node: string, kind: NodeMsgKind, session: number, hubId: string, payload?: Uint8Array): true | Promise<boolean>;
+  sendToNode(
+    node: string,
+    kind: NodeMsgKind,
+    session: number,
+    hubId: string,
+    payload?: Uint8Array,
+  ): true | Promise<boolean>;
 }

@@ -41,11 +41,17 @@ export class RelayNode implements NodeHost {
     this.#server = createServer((req, res) => {
       // For the load balancer's health check; counts only, nothing about any home.
       if (req.method === 'GET' && req.url === '/health') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', node: this.nodeId, hubs: this.tunnels.size, devices: this.devices.size }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ status: 'ok', node: this.nodeId, hubs: this.tunnels.size, devices: this.devices.size }),
+          );
         return;
       }
       if (deps.webApp?.handle(req, res)) return;
-      res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'upgrade_required' } }));
+      res
+        .writeHead(426, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'upgrade_required' } }));
     });
     this.#wss = new WebSocketServer({
       server: this.#server,
@@ -102,7 +108,8 @@ export class RelayNode implements NodeHost {
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const hubId of this.tunnels.keys()) await this.deps.backplane.releaseHub(hubId, Date.now()).catch(() => undefined);
+    for (const hubId of this.tunnels.keys())
+      await this.deps.backplane.releaseHub(hubId, Date.now()).catch(() => undefined);
     await this.deps.backplane.stop();
   }
 
@@ -118,15 +125,23 @@ export class RelayNode implements NodeHost {
    * single-node mode); another node's go through the backplane and resolve false when nobody
    * listens there (that node died).
    */
-  sendToNode(node: string, kind: NodeMsgKind, session: number, hubId: string, payload: Uint8Array = EMPTY): true | Promise<boolean> {
+  sendToNode(
+    node: string,
+    kind: NodeMsgKind,
+    session: number,
+    hubId: string,
+    payload: Uint8Array = EMPTY,
+  ): true | Promise<boolean> {
     if (node === this.nodeId) {
       this.#dispatch({ kind, session, origin: this.nodeId, hubId, payload });
       return true;
     }
-    return this.deps.backplane.send(node, encodeNodeMessage({ kind, session, origin: this.nodeId, hubId, payload })).catch((err: unknown) => {
-      this.deps.log.warn({ err, node }, 'backplane send failed');
-      return false;
-    });
+    return this.deps.backplane
+      .send(node, encodeNodeMessage({ kind, session, origin: this.nodeId, hubId, payload }))
+      .catch((err: unknown) => {
+        this.deps.log.warn({ err, node }, 'backplane send failed');
+        return false;
+      });
   }
 
   /** A new tunnel of `hubId` may open (per-minute bucket). */
@@ -142,7 +157,9 @@ export class RelayNode implements NodeHost {
 
   #onConnection(ws: WebSocket): void {
     (ws as WebSocket & { hearthAlive?: boolean }).hearthAlive = true;
-    ws.on('pong', () => { (ws as WebSocket & { hearthAlive?: boolean }).hearthAlive = true; });
+    ws.on('pong', () => {
+      (ws as WebSocket & { hearthAlive?: boolean }).hearthAlive = true;
+    });
     ws.on('error', () => ws.terminate());
     const challenge = randomBytes(32);
     sendControl(ws, { type: 'challenge', nonce: toBase64(challenge) });
@@ -188,7 +205,8 @@ export class RelayNode implements NodeHost {
       case NODE_MSG.CLOSE_TO_HUB: {
         const tunnel = this.tunnels.get(m.hubId);
         if (tunnel) tunnel.fromDeviceNode(m);
-        else if (m.kind !== NODE_MSG.CLOSE_TO_HUB) void this.sendToNode(m.origin, NODE_MSG.CLOSE_TO_DEVICE, m.session, m.hubId, utf8Code('hub_offline'));
+        else if (m.kind !== NODE_MSG.CLOSE_TO_HUB)
+          void this.sendToNode(m.origin, NODE_MSG.CLOSE_TO_DEVICE, m.session, m.hubId, utf8Code('hub_offline'));
         return;
       }
       default:

@@ -7,10 +7,12 @@ import { CLOSE, type ControlMessage } from '@hearth/protocol/relay-messages';
  * control messages, refusals with their close codes, raw frame data.
  */
 
-
 /** Calls `undelivered` if a send to another node found nobody there. */
 export function ifUndelivered(result: true | Promise<boolean>, undelivered: () => void): void {
-  if (result !== true) void result.then((delivered) => { if (!delivered) undelivered(); });
+  if (result !== true)
+    void result.then((delivered) => {
+      if (!delivered) undelivered();
+    });
 }
 
 export function sendControl(ws: WebSocket, message: ControlMessage): void {
@@ -20,7 +22,16 @@ export function sendControl(ws: WebSocket, message: ControlMessage): void {
 /** Tells the peer why (stable code), then closes with the matching close code. */
 export function refuse(ws: WebSocket, code: string): void {
   sendControl(ws, { type: 'error', code, fatal: true });
-  const closeCode = code === 'frame_too_large' ? CLOSE.tooLarge : code === 'rate_limited' ? CLOSE.rateLimited : code === 'replaced' ? CLOSE.replaced : code === 'hub_offline' ? CLOSE.hubGone : CLOSE.refused;
+  const closeCode =
+    code === 'frame_too_large'
+      ? CLOSE.tooLarge
+      : code === 'rate_limited'
+        ? CLOSE.rateLimited
+        : code === 'replaced'
+          ? CLOSE.replaced
+          : code === 'hub_offline'
+            ? CLOSE.hubGone
+            : CLOSE.refused;
   ws.close(closeCode, code);
   // A peer that does not answer the close handshake is cut after a second.
   setTimeout(() => ws.terminate(), 1000).unref();
@@ -40,4 +51,3 @@ export function rawBytes(data: RawData): Uint8Array {
 export function utf8Code(code: string): Uint8Array {
   return Buffer.from(code, 'utf8');
 }
-

@@ -87,7 +87,8 @@ export class WebApp {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       // The app's own code and the relay's WebSocket only: no third-party script can join in.
-      'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+      'content-security-policy':
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     };
     if (encoding) headers['content-encoding'] = encoding;
     // A revalidation of an unchanged file (the page and the worker are checked on every load).
@@ -117,8 +118,19 @@ export class WebApp {
     this.#add(`/${name}`, extname(name), body, immutable, encoded);
   }
 
-  #add(path: string, ext: string, body: Buffer, immutable: boolean, encoded = new Map<Encoding, Representation>()): void {
-    this.#files.set(path, { type: TYPES[ext] ?? 'application/octet-stream', immutable, identity: representation(body), encoded });
+  #add(
+    path: string,
+    ext: string,
+    body: Buffer,
+    immutable: boolean,
+    encoded = new Map<Encoding, Representation>(),
+  ): void {
+    this.#files.set(path, {
+      type: TYPES[ext] ?? 'application/octet-stream',
+      immutable,
+      identity: representation(body),
+      encoded,
+    });
   }
 }
 

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { RemoteLiveViewer, remoteLiveStats, type LiveSink } from '../../hub/src/relay/remote-live.ts';
-import { CHUNK, MEDIA_FLAG, MUX, MediaAssembler, decodeMux, encodeMedia, type MediaMessage } from '@hearth/protocol/mux';
+import {
+  CHUNK,
+  MEDIA_FLAG,
+  MUX,
+  MediaAssembler,
+  decodeMux,
+  encodeMedia,
+  type MediaMessage,
+} from '@hearth/protocol/mux';
 
 /** An MP4 box: size, type, body. */
 function box(type: string, ...body: Uint8Array[]): Buffer {
@@ -20,7 +28,10 @@ function fragment(key: boolean, payload: number): Buffer {
   const trun = Buffer.alloc(8);
   trun.writeUInt32BE(0, 0);
   trun.writeUInt32BE(1, 4);
-  return Buffer.concat([box('moof', box('traf', box('tfhd', tfhd), box('trun', trun))), box('mdat', Buffer.alloc(payload, key ? 1 : 2))]);
+  return Buffer.concat([
+    box('moof', box('traf', box('tfhd', tfhd), box('trun', trun))),
+    box('mdat', Buffer.alloc(payload, key ? 1 : 2)),
+  ]);
 }
 
 const init = Buffer.concat([box('ftyp', Buffer.from('isom')), box('moov', Buffer.alloc(40))]);
@@ -32,7 +43,9 @@ function stuckSink(): LiveSink & { queue: Uint8Array[] } {
     stream: 1,
     queue,
     start: () => {},
-    push: (frame) => { queue.push(frame); },
+    push: (frame) => {
+      queue.push(frame);
+    },
     queuedBytes: () => queue.reduce((n, f) => n + f.length, 0),
     dropQueued: (which) => {
       const removed = queue.filter(which);

@@ -37,13 +37,31 @@ describe('relay: off-site backups on Redis', () => {
     owner = await setupOwner(hub, 'owner', PASSWORD);
     const room = await api(hub.baseUrl, 'POST', '/api/v1/rooms', { token: owner, body: { name: SECRET_ROOM } });
     expect(room.status, JSON.stringify(room.body)).toBe(201);
-    const member = await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: 'mia', password: PASSWORD, role: 'member' } });
+    const member = await api(hub.baseUrl, 'POST', '/api/v1/users', {
+      token: owner,
+      body: { username: 'mia', password: PASSWORD, role: 'member' },
+    });
     expect(member.status).toBe(201);
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     ownerKeys = join(tmp.dir, 'owner-phone.json');
     memberKeys = join(tmp.dir, 'member-phone.json');
-    for (const [username, keys] of [['owner', ownerKeys], ['mia', memberKeys]] as const) {
-      const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', username, '--password', PASSWORD, '--keys', keys, '--name', `${username} phone`]);
+    for (const [username, keys] of [
+      ['owner', ownerKeys],
+      ['mia', memberKeys],
+    ] as const) {
+      const enrolled = await remote([
+        'enroll',
+        '--hub',
+        hub.baseUrl,
+        '--username',
+        username,
+        '--password',
+        PASSWORD,
+        '--keys',
+        keys,
+        '--name',
+        `${username} phone`,
+      ]);
       expect(enrolled.code, enrolled.stderr).toBe(0);
     }
   }, 120_000);
@@ -59,7 +77,10 @@ describe('relay: off-site backups on Redis', () => {
     // A few MB (a firmware image in the store), so a backup crosses the relay in many pieces.
     mkdirSync(join(hub.dataDir, 'firmware'), { recursive: true });
     writeFileSync(join(hub.dataDir, 'firmware', 'big.bin'), randomBytes(3 * 1024 * 1024));
-    const on = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body: { enabled: true, time: '03:00', keep: 5, offsite: true, passphrase: PASSPHRASE } });
+    const on = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', {
+      token: owner,
+      body: { enabled: true, time: '03:00', keep: 5, offsite: true, passphrase: PASSPHRASE },
+    });
     expect(on.status, JSON.stringify(on.body)).toBe(200);
     for (let i = 0; i < 3; i++) {
       const run = await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: owner });
@@ -85,11 +106,16 @@ describe('relay: off-site backups on Redis', () => {
       // Two backups of 48+ pieces each, and the index.
       expect(keys.length).toBeGreaterThan(2 * 48);
       for (const key of keys) {
-        const value = (await client.type(key)) === 'hash' ? Buffer.from(JSON.stringify(await client.hgetall(key))) : (await client.getBuffer(key))!;
+        const value =
+          (await client.type(key)) === 'hash'
+            ? Buffer.from(JSON.stringify(await client.hgetall(key)))
+            : (await client.getBuffer(key))!;
         expect(value.includes(SECRET_ROOM), key).toBe(false);
       }
       const hubId = readKeys(ownerKeys).hubId;
-      expect((await client.getBuffer(`hearth:{${hubId}}:backup:${runs[2]!.id}:0`))!.subarray(0, 8).toString()).toBe('HEARTHBK');
+      expect((await client.getBuffer(`hearth:{${hubId}}:backup:${runs[2]!.id}:0`))!.subarray(0, 8).toString()).toBe(
+        'HEARTHBK',
+      );
       // Complete backups do not expire; nothing is left of the one removed for room.
       expect(await client.ttl(`hearth:{${hubId}}:backup:${runs[2]!.id}:0`)).toBe(-1);
       expect(await client.exists(`hearth:{${hubId}}:backup:${runs[0]!.id}:0`)).toBe(0);
@@ -98,13 +124,29 @@ describe('relay: off-site backups on Redis', () => {
     }
   });
 
-  it('a member\'s phone and another home are refused; the owner\'s phone gets the file, also with the hub gone', async () => {
+  it("a member's phone and another home are refused; the owner's phone gets the file, also with the hub gone", async () => {
     const member = await remote(['backups', '--keys', memberKeys]);
     expect([member.code, member.stderr.trim()]).toEqual([3, 'hearth-remote: not_owner']);
-    const memberGet = await remote(['backup-get', '--keys', memberKeys, '--id', runs[2]!.id, '--out', join(tmp.dir, 'stolen.hbk')]);
+    const memberGet = await remote([
+      'backup-get',
+      '--keys',
+      memberKeys,
+      '--id',
+      runs[2]!.id,
+      '--out',
+      join(tmp.dir, 'stolen.hbk'),
+    ]);
     expect([memberGet.code, memberGet.stderr.trim()]).toEqual([3, 'hearth-remote: not_owner']);
 
-    const missing = await remote(['backup-get', '--keys', ownerKeys, '--id', 'hearth-home-20200101T000000000Z', '--out', join(tmp.dir, 'none.hbk')]);
+    const missing = await remote([
+      'backup-get',
+      '--keys',
+      ownerKeys,
+      '--id',
+      'hearth-home-20200101T000000000Z',
+      '--out',
+      join(tmp.dir, 'none.hbk'),
+    ]);
     expect([missing.code, missing.stderr.trim()]).toEqual([3, 'hearth-remote: backup_not_found']);
 
     // A home the relay does not know (the keys file pointed at another hub id).
@@ -119,7 +161,9 @@ describe('relay: off-site backups on Redis', () => {
     const out = join(tmp.dir, 'fetched.hbk');
     const got = await remote(['backup-get', '--keys', ownerKeys, '--id', runs[2]!.id, '--out', out]);
     expect(got.code, got.stderr).toBe(0);
-    expect(readFileSync(out).equals(readFileSync(join(hub.dataDir, 'backups', 'scheduled', `${runs[2]!.id}.hbk`)))).toBe(true);
+    expect(
+      readFileSync(out).equals(readFileSync(join(hub.dataDir, 'backups', 'scheduled', `${runs[2]!.id}.hbk`))),
+    ).toBe(true);
   }, 120_000);
 });
 
@@ -133,17 +177,30 @@ describe('relay: off-site backups on one node without Redis (SQLite)', () => {
     tmp?.cleanup();
   });
 
-  it('too large and over the home\'s quota: refused with codes, the backup stays on the hub', async () => {
+  it("too large and over the home's quota: refused with codes, the backup stays on the hub", async () => {
     tmp = tempDir('hearth-relay-backup-refused-');
     const small = await startRelay(['--data', join(tmp.dir, 'relay-a'), '--max-backup-bytes', '1000']);
     const tight = await startRelay(['--data', join(tmp.dir, 'relay-b'), '--backup-bytes', '1000']);
     relays.push(small, tight);
     const dataDir = join(tmp.dir, 'hub');
-    for (const [relay, reason] of [[small, 'backup_too_large'], [tight, 'backup_quota_exceeded']] as const) {
+    for (const [relay, reason] of [
+      [small, 'backup_too_large'],
+      [tight, 'backup_quota_exceeded'],
+    ] as const) {
       hub = await startHub(dataDir, ['--relay', relay.url]);
-      const token = reason === 'backup_too_large' ? await setupOwner(hub, 'owner', PASSWORD) : (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } })).body.accessToken;
-      await waitFor(async () => (hub!.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
-      const on = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token, body: { enabled: true, time: '03:00', keep: 5, offsite: true, passphrase: PASSPHRASE } });
+      const token =
+        reason === 'backup_too_large'
+          ? await setupOwner(hub, 'owner', PASSWORD)
+          : (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } }))
+              .body.accessToken;
+      await waitFor(
+        async () => (hub!.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined),
+        'hub tunnel up',
+      );
+      const on = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', {
+        token,
+        body: { enabled: true, time: '03:00', keep: 5, offsite: true, passphrase: PASSPHRASE },
+      });
       expect(on.status).toBe(200);
       const run = await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token });
       expect(run.status, reason).toBe(201);
@@ -159,17 +216,34 @@ describe('relay: off-site backups on one node without Redis (SQLite)', () => {
     const relay = await startRelay(['--data', join(tmp.dir, 'relay-c')]);
     relays.push(relay);
     hub = await startHub(join(tmp.dir, 'hub'), ['--relay', relay.url]);
-    const token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } })).body.accessToken;
+    const token = (
+      await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } })
+    ).body.accessToken;
     await waitFor(async () => (hub!.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     const keys = join(tmp.dir, 'phone.json');
-    const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys]);
+    const enrolled = await remote([
+      'enroll',
+      '--hub',
+      hub.baseUrl,
+      '--username',
+      'owner',
+      '--password',
+      PASSWORD,
+      '--keys',
+      keys,
+    ]);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     const run = await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token });
     expect(run.status, JSON.stringify(run.body)).toBe(201);
-    expect((await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token })).body).toMatchObject({ lastOffsite: run.body.id, lastError: null });
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token })).body).toMatchObject({
+      lastOffsite: run.body.id,
+      lastError: null,
+    });
     const out = join(tmp.dir, 'from-sqlite.hbk');
     const got = await remote(['backup-get', '--keys', keys, '--id', run.body.id, '--out', out]);
     expect(got.code, got.stderr).toBe(0);
-    expect(readFileSync(out).equals(readFileSync(join(hub.dataDir, 'backups', 'scheduled', `${run.body.id}.hbk`)))).toBe(true);
+    expect(
+      readFileSync(out).equals(readFileSync(join(hub.dataDir, 'backups', 'scheduled', `${run.body.id}.hbk`))),
+    ).toBe(true);
   }, 180_000);
 });

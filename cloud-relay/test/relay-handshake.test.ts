@@ -21,20 +21,32 @@ interface Peer {
 function peer(url: string, hello: (nonce: Uint8Array) => unknown): Promise<Peer> {
   const ws = new WebSocket(url);
   const messages: Record<string, unknown>[] = [];
-  const waiters: { type: string; match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const waiters: {
+    type: string;
+    match: (m: Record<string, unknown>) => boolean;
+    resolve: (m: Record<string, unknown>) => void;
+  }[] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
     const m = JSON.parse(String(data)) as Record<string, unknown>;
     messages.push(m);
-    if (m.type === 'challenge') ws.send(typeof hello === 'function' ? JSON.stringify(hello(fromBase64(m.nonce as string))) : '');
-    for (const w of [...waiters]) if (w.type === m.type && w.match(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    if (m.type === 'challenge')
+      ws.send(typeof hello === 'function' ? JSON.stringify(hello(fromBase64(m.nonce as string))) : '');
+    for (const w of [...waiters])
+      if (w.type === m.type && w.match(m)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
   });
-  const next = (type: string, match: (m: Record<string, unknown>) => boolean = () => true) => new Promise<Record<string, unknown>>((resolve) => {
-    const found = messages.find((m) => m.type === type && match(m));
-    if (found) resolve(found);
-    else waiters.push({ type, match, resolve });
-  });
+  const next = (type: string, match: (m: Record<string, unknown>) => boolean = () => true) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const found = messages.find((m) => m.type === type && match(m));
+      if (found) resolve(found);
+      else waiters.push({ type, match, resolve });
+    });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ ws, messages, next, closed }));
     ws.once('error', reject);
@@ -52,7 +64,12 @@ class Hub {
   sign(message: Uint8Array): string {
     return toBase64(new Uint8Array(sign(null, message, this.#key)));
   }
-  hello = (nonce: Uint8Array) => ({ type: 'hello', role: 'hub', hubId: this.id, sig: this.sign(relayAuthMessage('hub', nonce, this.id)) });
+  hello = (nonce: Uint8Array) => ({
+    type: 'hello',
+    role: 'hub',
+    hubId: this.id,
+    sig: this.sign(relayAuthMessage('hub', nonce, this.id)),
+  });
 }
 
 /** The relay's front door, spoken to byte by byte by raw peers. */
@@ -62,14 +79,24 @@ describe('relay handshake and refusals', () => {
 
   beforeAll(async () => {
     tmp = tempDir('hearth-relay-hs-');
-    relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--tunnels-per-min', '3', '--hub-out-rate', '50', '--hub-out-burst', '100', '--no-ui']);
+    relay = await startRelay([
+      '--data',
+      join(tmp.dir, 'relay'),
+      '--tunnels-per-min',
+      '3',
+      '--hub-out-rate',
+      '50',
+      '--hub-out-burst',
+      '100',
+      '--no-ui',
+    ]);
   });
   afterAll(async () => {
     await relay?.kill9();
     tmp?.cleanup();
   });
 
-  it('answers a load balancer\'s health check; any other plain HTTP request is 426', async () => {
+  it("answers a load balancer's health check; any other plain HTTP request is 426", async () => {
     const health = await fetch(`http://127.0.0.1:${relay.port}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', node: 'local' });
@@ -79,7 +106,7 @@ describe('relay handshake and refusals', () => {
     expect(((await other.json()) as { error: { code: string } }).error.code).toBe('upgrade_required');
   });
 
-  it('a hub whose signature is not its id\'s, or a hello that is not one, is refused', async () => {
+  it("a hub whose signature is not its id's, or a hello that is not one, is refused", async () => {
     const hub = new Hub();
     const liar = new Hub();
     const forged = await peer(relay.url, (nonce) => ({ ...liar.hello(nonce), hubId: hub.id }));
@@ -114,7 +141,13 @@ describe('relay handshake and refusals', () => {
     await tunnel.next('ready');
     const device = newDeviceKeys();
     const doc = JSON.stringify({ hubId: hub.id, seq: 1, keys: [toBase64(device.sign.publicKey)], revoked: [] });
-    tunnel.ws.send(JSON.stringify({ type: 'devices', doc, sig: new Hub().sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])) }));
+    tunnel.ws.send(
+      JSON.stringify({
+        type: 'devices',
+        doc,
+        sig: new Hub().sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])),
+      }),
+    );
     expect(await tunnel.next('error')).toMatchObject({ code: 'bad_signature' });
 
     const deviceHello = (nonce: Uint8Array) => ({
@@ -129,15 +162,19 @@ describe('relay handshake and refusals', () => {
     expect(tunnel.messages.some((m) => m.type === 'open')).toBe(false);
 
     // Signed properly now: the same device is admitted and the hub hears of it.
-    tunnel.ws.send(JSON.stringify({ type: 'devices', doc, sig: hub.sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])) }));
+    tunnel.ws.send(
+      JSON.stringify({ type: 'devices', doc, sig: hub.sign(new Uint8Array([...CONTEXT.deviceList, ...utf8(doc)])) }),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const admitted = await peer(relay.url, deviceHello);
     expect(await admitted.next('ready')).toMatchObject({ hubOnline: true });
     expect(await tunnel.next('open')).toMatchObject({ device: toBase64(device.sign.publicKey) });
     // A hub flooding its device: past its outbound budget frames are dropped and it is told.
     let delivered = 0;
-    admitted.ws.on('message', (_d, isBinary) => { if (isBinary) delivered++; });
-    const session = (tunnel.messages.find((m) => m.type === 'open')!.session) as number;
+    admitted.ws.on('message', (_d, isBinary) => {
+      if (isBinary) delivered++;
+    });
+    const session = tunnel.messages.find((m) => m.type === 'open')!.session as number;
     const frame = Buffer.alloc(64);
     frame.writeUInt32BE(session, 0);
     for (let i = 0; i < 1000; i++) tunnel.ws.send(frame);

@@ -59,10 +59,23 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     token = await setupOwner(hub, 'owner', PASSWORD);
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     keys = join(tmp.dir, 'phone.json');
-    const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys]);
+    const enrolled = await remote([
+      'enroll',
+      '--hub',
+      hub.baseUrl,
+      '--username',
+      'owner',
+      '--password',
+      PASSWORD,
+      '--keys',
+      keys,
+    ]);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     expect((await remote(['login', '--keys', keys, '--password', PASSWORD])).code).toBe(0);
-    const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Porch', url: camera.url() } });
+    const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'Porch', url: camera.url() },
+    });
     expect(added.status).toBe(201);
     cameraId = added.body.id;
   });
@@ -99,7 +112,11 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
       expect(probeFile(path)).toMatchObject({ codec: 'h264', width: 320, height: 240 });
       const first = join(tmp.dir, 'remote-live-first.mp4');
       writeFileSync(first, Buffer.concat(messages.slice(0, 2).map((m) => m.data)));
-      const frames = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=key_frame', '-of', 'csv=p=0', first], { encoding: 'utf8' });
+      const frames = spawnSync(
+        'ffprobe',
+        ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=key_frame', '-of', 'csv=p=0', first],
+        { encoding: 'utf8' },
+      );
       expect(frames.stdout.trim().split('\n')[0]!.split(',')[0]).toBe('1');
     } finally {
       client.close();
@@ -112,23 +129,40 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     expect(saved.code, saved.stderr).toBe(0);
     expect(JSON.parse(saved.stdout)).toMatchObject({ camera: cameraId, stream: 'main', fragments: 10 });
     expect(probeFile(out)).toMatchObject({ codec: 'h264', width: 320, height: 240 });
-    const unknown = await remote(['live', '--keys', keys, '--camera', 'no-such-camera', '--out', join(tmp.dir, 'none.mp4')]);
+    const unknown = await remote([
+      'live',
+      '--keys',
+      keys,
+      '--camera',
+      'no-such-camera',
+      '--out',
+      join(tmp.dir, 'none.mp4'),
+    ]);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain('camera_not_found');
   });
 
-  it('a device that grants no credit: API calls on the same session still answer, the hub keeps at most the limit and drops to the next keyframe', { timeout: 150_000 }, async () => {
+  it('a device that grants no credit: API calls on the same session still answer, the hub keeps at most the limit and drops to the next keyframe', {
+    timeout: 150_000,
+  }, async () => {
     const file = readKeys(keys);
     const client = await RemoteClient.connect(file);
     try {
       const droppedBefore = await metric(hub.baseUrl, token, 'hearth_remote_live_fragments_dropped_total');
       const messages: MediaMessage[] = [];
-      const view = await client.live(file.session!.accessToken, cameraId, (m) => messages.push(m), undefined, { autoCredit: false });
+      const view = await client.live(file.session!.accessToken, cameraId, (m) => messages.push(m), undefined, {
+        autoCredit: false,
+      });
       // The first window arrives, then nothing: the hub queues up to the limit and then drops.
-      const dropped = await pollUntil('the hub dropping fragments', async () => {
-        const n = (await metric(hub.baseUrl, token, 'hearth_remote_live_fragments_dropped_total')) - droppedBefore;
-        return n >= 20 ? n : false;
-      }, 60_000, 500);
+      const dropped = await pollUntil(
+        'the hub dropping fragments',
+        async () => {
+          const n = (await metric(hub.baseUrl, token, 'hearth_remote_live_fragments_dropped_total')) - droppedBefore;
+          return n >= 20 ? n : false;
+        },
+        60_000,
+        500,
+      );
 
       // While the live stream is stuck on credit, the same session answers requests.
       for (let i = 0; i < 3; i++) {
@@ -143,12 +177,18 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
       const queuedMax = await metric(hub.baseUrl, token, 'hearth_remote_live_queued_bytes_max');
       expect(queuedMax).toBeGreaterThan(0);
       expect(queuedMax).toBeLessThanOrEqual(LIMIT);
-      console.log(`remote live without credit: ${dropped} fragments dropped, at most ${queuedMax} bytes queued (limit ${LIMIT})`);
+      console.log(
+        `remote live without credit: ${dropped} fragments dropped, at most ${queuedMax} bytes queued (limit ${LIMIT})`,
+      );
 
       // Credit again: the view resumes, and what comes after the gap starts at a keyframe.
       const before = messages.length;
       client.credit(view.stream, 1024 * 1024);
-      await pollUntil('fragments after credit', async () => messages.slice(before).some((m) => m.key) && messages.length >= before + 5, 30_000);
+      await pollUntil(
+        'fragments after credit',
+        async () => messages.slice(before).some((m) => m.key) && messages.length >= before + 5,
+        30_000,
+      );
       const resumed = messages.slice(before);
       const key = resumed.findIndex((m) => m.key);
       const path = join(tmp.dir, 'remote-live-resumed.mp4');
@@ -174,10 +214,14 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
       writeFileSync(jpeg, snap.body);
       expect(probeFile(jpeg)).toMatchObject({ codec: 'mjpeg', width: 320, height: 240 });
 
-      const segments = await pollUntil('three recorded segments', async () => {
-        const rec = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token });
-        return rec.body.segments.length >= 3 ? (rec.body.segments as { start: string; end: string }[]) : false;
-      }, 30_000);
+      const segments = await pollUntil(
+        'three recorded segments',
+        async () => {
+          const rec = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token });
+          return rec.body.segments.length >= 3 ? (rec.body.segments as { start: string; end: string }[]) : false;
+        },
+        30_000,
+      );
       const from = Date.parse(segments[0]!.start);
       const to = Date.parse(segments[2]!.end);
       for (const kind of ['playback', 'clip']) {
@@ -186,7 +230,9 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
         expect(viaRelay.status).toBe(200);
         expect(viaRelay.headers['content-type']).toBe('video/mp4');
         if (kind === 'clip') expect(viaRelay.headers['content-disposition']).toMatch(/^attachment; filename="porch-/);
-        const lan = Buffer.from(await (await fetch(`${hub.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
+        const lan = Buffer.from(
+          await (await fetch(`${hub.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer(),
+        );
         expect(Buffer.from(viaRelay.body).equals(lan)).toBe(true);
         const mp4 = join(tmp.dir, `remote-${kind}.mp4`);
         writeFileSync(mp4, viaRelay.body);
@@ -198,24 +244,48 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
   });
 
   it('the same checks as the LAN live route: a guest is refused forbidden, a bad token unauthorized', async () => {
-    const guest = await api(hub.baseUrl, 'POST', '/api/v1/users', { token, body: { username: 'visitor', password: PASSWORD, role: 'guest' } });
+    const guest = await api(hub.baseUrl, 'POST', '/api/v1/users', {
+      token,
+      body: { username: 'visitor', password: PASSWORD, role: 'guest' },
+    });
     expect(guest.status).toBe(201);
     const guestKeys = join(tmp.dir, 'guest.json');
-    const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'visitor', '--password', PASSWORD, '--keys', guestKeys]);
+    const enrolled = await remote([
+      'enroll',
+      '--hub',
+      hub.baseUrl,
+      '--username',
+      'visitor',
+      '--password',
+      PASSWORD,
+      '--keys',
+      guestKeys,
+    ]);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     expect((await remote(['login', '--keys', guestKeys, '--password', PASSWORD])).code).toBe(0);
     const guestFile = readKeys(guestKeys);
 
     // On the LAN: the live socket closes 4403 with `forbidden`.
-    const lan = new WebSocket(`ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${guestFile.session!.accessToken}`);
-    const closed = await new Promise<{ code: number; reason: string }>((resolve) => lan.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })));
+    const lan = new WebSocket(
+      `ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${guestFile.session!.accessToken}`,
+    );
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      lan.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })),
+    );
     expect(closed).toEqual({ code: 4403, reason: 'forbidden' });
 
     const refusal = async (file: ReturnType<typeof readKeys>, accessToken: string, id = cameraId) => {
       const client = await RemoteClient.connect(file);
       try {
         let got = 0;
-        const code = await client.live(accessToken, id, () => { got++; }).then(() => 'accepted', (err: { code: string }) => err.code);
+        const code = await client
+          .live(accessToken, id, () => {
+            got++;
+          })
+          .then(
+            () => 'accepted',
+            (err: { code: string }) => err.code,
+          );
         expect(got).toBe(0);
         // The session survives a refused stream.
         expect((await client.call('GET', '/api/v1/me', { token: file.session!.accessToken })).status).toBe(200);
@@ -233,19 +303,48 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
   });
 
   it("a live view ends with unauthorized when the user's sessions are ended at the hub (password reset), as on the LAN", async () => {
-    const member = await api(hub.baseUrl, 'POST', '/api/v1/users', { token, body: { username: 'sam', password: PASSWORD, role: 'member' } });
+    const member = await api(hub.baseUrl, 'POST', '/api/v1/users', {
+      token,
+      body: { username: 'sam', password: PASSWORD, role: 'member' },
+    });
     expect(member.status).toBe(201);
     const memberKeys = join(tmp.dir, 'sam.json');
-    expect((await remote(['enroll', '--hub', hub.baseUrl, '--username', 'sam', '--password', PASSWORD, '--keys', memberKeys])).code).toBe(0);
+    expect(
+      (
+        await remote([
+          'enroll',
+          '--hub',
+          hub.baseUrl,
+          '--username',
+          'sam',
+          '--password',
+          PASSWORD,
+          '--keys',
+          memberKeys,
+        ])
+      ).code,
+    ).toBe(0);
     expect((await remote(['login', '--keys', memberKeys, '--password', PASSWORD])).code).toBe(0);
     const file = readKeys(memberKeys);
     const client = await RemoteClient.connect(file);
     try {
       let messages = 0;
       let ended: string | null | undefined;
-      await client.live(file.session!.accessToken, cameraId, () => { messages++; }, (err) => { ended = err?.code ?? null; });
+      await client.live(
+        file.session!.accessToken,
+        cameraId,
+        () => {
+          messages++;
+        },
+        (err) => {
+          ended = err?.code ?? null;
+        },
+      );
       await pollUntil('the member sees video', async () => messages >= 2, 30_000);
-      const reset = await api(hub.baseUrl, 'PATCH', `/api/v1/users/${member.body.id}`, { token, body: { password: 'another horse battery' } });
+      const reset = await api(hub.baseUrl, 'PATCH', `/api/v1/users/${member.body.id}`, {
+        token,
+        body: { password: 'another horse battery' },
+      });
       expect(reset.status).toBe(200);
       await pollUntil('the view ended', async () => ended !== undefined, 15_000);
       expect(ended).toBe('unauthorized');
@@ -262,7 +361,10 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     if (noisyId) return noisyId;
     noisy = new RtspCamera({ pattern: 'snow' });
     await noisy.start();
-    const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Noise', url: noisy.url() } });
+    const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'Noise', url: noisy.url() },
+    });
     expect(added.status).toBe(201);
     noisyId = added.body.id as string;
     return noisyId;
@@ -271,30 +373,46 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
   /** A range of finished recordings of about `seconds` (within the remote minute), and its bytes from the LAN. */
   async function recordedRange(seconds: number): Promise<{ path: string; lan: Buffer }> {
     const id = await noisyCamera();
-    const range = await pollUntil(`${seconds} s recorded`, async () => {
-      const rec = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${id}/recordings`, { token });
-      const segments = rec.body.segments as { start: string; end: string }[];
-      if (segments.length < 2) return false;
-      const to = Date.parse(segments.at(-2)!.end);
-      const from = Math.max(Date.parse(segments[0]!.start), to - seconds * 1000);
-      return to - from >= seconds * 1000 ? { from, to } : false;
-    }, 120_000, 1000);
+    const range = await pollUntil(
+      `${seconds} s recorded`,
+      async () => {
+        const rec = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${id}/recordings`, { token });
+        const segments = rec.body.segments as { start: string; end: string }[];
+        if (segments.length < 2) return false;
+        const to = Date.parse(segments.at(-2)!.end);
+        const from = Math.max(Date.parse(segments[0]!.start), to - seconds * 1000);
+        return to - from >= seconds * 1000 ? { from, to } : false;
+      },
+      120_000,
+      1000,
+    );
     const path = `/api/v1/cameras/${id}/playback?from=${range.from}&to=${range.to}`;
-    const lan = Buffer.from(await (await fetch(`${hub.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
+    const lan = Buffer.from(
+      await (await fetch(`${hub.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer(),
+    );
     return { path, lan };
   }
 
   /** Grants credit until the answer is complete (the hub caps a stream's window at 1 MiB). */
   async function creditUntilDone(client: RemoteClient, stream: number, response: Promise<unknown>): Promise<void> {
     let done = false;
-    void response.then(() => { done = true; }, () => { done = true; });
+    void response.then(
+      () => {
+        done = true;
+      },
+      () => {
+        done = true;
+      },
+    );
     while (!done) {
       client.credit(stream, 1024 * 1024);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
-  it('a long playback streams through the tunnel: the hub holds a bounded part of it whatever the device does, and it arrives intact', { timeout: 240_000 }, async () => {
+  it('a long playback streams through the tunnel: the hub holds a bounded part of it whatever the device does, and it arrives intact', {
+    timeout: 240_000,
+  }, async () => {
     const { path, lan } = await recordedRange(16);
     expect(lan.length).toBeGreaterThan(4 * ANSWER_HOLDS_AT_MOST);
     const file = readKeys(keys);
@@ -304,20 +422,31 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
       // A device that takes the first window and grants nothing more: the hub reads the file only
       // as far as its queue for this answer, then waits (the whole file would be ~10 times more).
       const slow = client.request('GET', path, { token: file.session!.accessToken, autoCredit: false });
-      await pollUntil('the hub queueing the answer', async () => (await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes')) >= 200 * 1024, 30_000, 200);
+      await pollUntil(
+        'the hub queueing the answer',
+        async () => (await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes')) >= 200 * 1024,
+        30_000,
+        200,
+      );
       expect(await metric(hub.baseUrl, token, 'hearth_remote_answers_total')).toBeGreaterThan(answersBefore);
       // Meanwhile the same session answers other calls; the stalled answer holds no more.
       for (let i = 0; i < 3; i++) {
         expect((await client.call('GET', '/api/v1/me', { token: file.session!.accessToken })).status).toBe(200);
-        expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes')).toBeLessThanOrEqual(ANSWER_HOLDS_AT_MOST);
+        expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes')).toBeLessThanOrEqual(
+          ANSWER_HOLDS_AT_MOST,
+        );
       }
-      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(ANSWER_HOLDS_AT_MOST);
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(
+        ANSWER_HOLDS_AT_MOST,
+      );
       await creditUntilDone(client, slow.stream, slow.response);
       const response = await slow.response;
       expect(response.status).toBe(200);
       expect(Buffer.from(response.body).equals(lan)).toBe(true);
       // Read through to the end, it never held more than that.
-      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(ANSWER_HOLDS_AT_MOST);
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(
+        ANSWER_HOLDS_AT_MOST,
+      );
       // The UI's way (automatic credit) and hearth-remote get the same bytes.
       const auto = await client.call('GET', path, { token: file.session!.accessToken });
       expect(Buffer.from(auto.body).equals(lan)).toBe(true);
@@ -331,24 +460,45 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     }
   });
 
-  it("answers one session holds are bounded: beyond the bound an answer is refused with remote_bytes_exceeded; the session and the LAN go on", { timeout: 240_000 }, async () => {
+  it('answers one session holds are bounded: beyond the bound an answer is refused with remote_bytes_exceeded; the session and the LAN go on', {
+    timeout: 240_000,
+  }, async () => {
     const { path, lan } = await recordedRange(10);
     const file = readKeys(keys);
     const client = await RemoteClient.connect(file);
     try {
       const refusedBefore = await metric(hub.baseUrl, token, 'hearth_remote_answers_refused_total');
       // Downloads nobody reads, on one session: each holds up to its queue until the bound.
-      const stalled = Array.from({ length: 6 }, () => client.request('GET', path, { token: file.session!.accessToken, autoCredit: false }));
-      const outcomes = stalled.map((r) => r.response.then((res) => (res.status === 413 ? (JSON.parse(fromUtf8(res.body)) as { error: { code: string } }).error.code : `status ${res.status}`), (err: { code: string }) => err.code));
-      const refused = await pollUntil('a refusal', async () => {
-        const n = (await metric(hub.baseUrl, token, 'hearth_remote_answers_refused_total')) - refusedBefore;
-        return n >= 1 ? n : false;
-      }, 60_000, 200);
+      const stalled = Array.from({ length: 6 }, () =>
+        client.request('GET', path, { token: file.session!.accessToken, autoCredit: false }),
+      );
+      const outcomes = stalled.map((r) =>
+        r.response.then(
+          (res) =>
+            res.status === 413
+              ? (JSON.parse(fromUtf8(res.body)) as { error: { code: string } }).error.code
+              : `status ${res.status}`,
+          (err: { code: string }) => err.code,
+        ),
+      );
+      const refused = await pollUntil(
+        'a refusal',
+        async () => {
+          const n = (await metric(hub.baseUrl, token, 'hearth_remote_answers_refused_total')) - refusedBefore;
+          return n >= 1 ? n : false;
+        },
+        60_000,
+        200,
+      );
       expect(refused).toBeGreaterThanOrEqual(1);
-      const settled = await Promise.all(outcomes.map((o) => Promise.race([o, new Promise<string>((r) => setTimeout(() => r('pending'), 2000))])));
+      const settled = await Promise.all(
+        outcomes.map((o) => Promise.race([o, new Promise<string>((r) => setTimeout(() => r('pending'), 2000))])),
+      );
       expect(settled.filter((c) => c === 'remote_bytes_exceeded').length).toBeGreaterThanOrEqual(1);
       expect(settled.every((c) => c === 'remote_bytes_exceeded' || c === 'pending')).toBe(true);
-      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(SESSION_LIMIT + ANSWER_HOLDS_AT_MOST);
+      expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_held_bytes_max')).toBeLessThanOrEqual(
+        SESSION_LIMIT + ANSWER_HOLDS_AT_MOST,
+      );
       expect(await metric(hub.baseUrl, token, 'hearth_remote_answer_session_limit_bytes')).toBe(SESSION_LIMIT);
       // The session still answers, and a download it reads comes through whole once the others are cancelled.
       expect((await client.call('GET', '/api/v1/me', { token: file.session!.accessToken })).status).toBe(200);

@@ -36,20 +36,24 @@ describe('relay presence across nodes', () => {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const hubId = publicKey.export({ format: 'jwk' }).x!;
     const open = (url: string) =>
-      new Promise<{ ws: WebSocket; messages: Record<string, unknown>[]; closed: Promise<number> }>((resolve, reject) => {
-        const ws = new WebSocket(url);
-        const messages: Record<string, unknown>[] = [];
-        const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-        ws.on('message', (data) => {
-          const m = JSON.parse(String(data)) as Record<string, unknown>;
-          messages.push(m);
-          if (m.type === 'challenge') {
-            const sig = toBase64(new Uint8Array(sign(null, relayAuthMessage('hub', fromBase64(m.nonce as string), hubId), privateKey)));
-            ws.send(JSON.stringify({ type: 'hello', role: 'hub', hubId, sig }));
-          } else if (m.type === 'ready') resolve({ ws, messages, closed });
-        });
-        ws.once('error', reject);
-      });
+      new Promise<{ ws: WebSocket; messages: Record<string, unknown>[]; closed: Promise<number> }>(
+        (resolve, reject) => {
+          const ws = new WebSocket(url);
+          const messages: Record<string, unknown>[] = [];
+          const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+          ws.on('message', (data) => {
+            const m = JSON.parse(String(data)) as Record<string, unknown>;
+            messages.push(m);
+            if (m.type === 'challenge') {
+              const sig = toBase64(
+                new Uint8Array(sign(null, relayAuthMessage('hub', fromBase64(m.nonce as string), hubId), privateKey)),
+              );
+              ws.send(JSON.stringify({ type: 'hello', role: 'hub', hubId, sig }));
+            } else if (m.type === 'ready') resolve({ ws, messages, closed });
+          });
+          ws.once('error', reject);
+        },
+      );
     const older = await open(node1.url);
     const newer = await open(node2.url);
     // Node 1 finds the hub taken at its next presence renewal (every 5 s) and closes its tunnel.

@@ -35,7 +35,17 @@ describe('relay: one node with SQLite', () => {
     token = await setupOwner(hub, 'owner', PASSWORD);
     await waitFor(async () => (hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
     keys = join(tmp.dir, 'laptop.json');
-    const enrolled = await remote(['enroll', '--hub', hub.baseUrl, '--username', 'owner', '--password', PASSWORD, '--keys', keys]);
+    const enrolled = await remote([
+      'enroll',
+      '--hub',
+      hub.baseUrl,
+      '--username',
+      'owner',
+      '--password',
+      PASSWORD,
+      '--keys',
+      keys,
+    ]);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     expect((await remote(['login', '--keys', keys, '--password', PASSWORD])).code).toBe(0);
   });
@@ -56,10 +66,19 @@ describe('relay: one node with SQLite', () => {
   });
 
   it('a LAN request cannot pass itself off as remote; pairing a plug is LAN-only', async () => {
-    const forged = await fetch(`${hub.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${token}`, 'x-hearth-remote': 'guess.whatever' } });
+    const forged = await fetch(`${hub.baseUrl}/api/v1/me`, {
+      headers: { authorization: `Bearer ${token}`, 'x-hearth-remote': 'guess.whatever' },
+    });
     expect(forged.status).toBe(403);
     expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('forbidden');
-    const pair = await remote(['call', '--keys', keys, 'POST', '/api/v1/plugs/plug-0123456789ab/pair', JSON.stringify({ setupCode: '12345678', name: 'p' })]);
+    const pair = await remote([
+      'call',
+      '--keys',
+      keys,
+      'POST',
+      '/api/v1/plugs/plug-0123456789ab/pair',
+      JSON.stringify({ setupCode: '12345678', name: 'p' }),
+    ]);
     expect(pair.code).toBe(1);
     expect(JSON.parse(pair.stdout).error.code).toBe('local_only');
   });
@@ -67,7 +86,11 @@ describe('relay: one node with SQLite', () => {
   it("an owner's phone through the relay may watch a hub update but not upload, fetch or start one", async () => {
     // A stolen phone enrolled for the owner: an update replaces all the hub's code and starts
     // with a backup under a passphrase of the caller's choosing (docs/update.md).
-    for (const [method, path, body] of [['PUT', '/api/v1/update/package', '{}'], ['POST', '/api/v1/update/fetch', '{}'], ['POST', '/api/v1/update', JSON.stringify({ passphrase: 'a long enough passphrase' })]] as const) {
+    for (const [method, path, body] of [
+      ['PUT', '/api/v1/update/package', '{}'],
+      ['POST', '/api/v1/update/fetch', '{}'],
+      ['POST', '/api/v1/update', JSON.stringify({ passphrase: 'a long enough passphrase' })],
+    ] as const) {
       const res = await remote(['call', '--keys', keys, method, path, body]);
       expect([path, res.code, JSON.parse(res.stdout).error.code]).toEqual([path, 1, 'local_only']);
     }
@@ -79,19 +102,36 @@ describe('relay: one node with SQLite', () => {
   it('the hub reports its remote status: configured, connected, its hub id', async () => {
     const status = await api(hub.baseUrl, 'GET', '/api/v1/remote/status', { token });
     expect(status.status).toBe(200);
-    expect(status.body).toEqual({ configured: true, connected: true, hubId: readKeys(keys).hubId, relayUrls: [relay.url] });
+    expect(status.body).toEqual({
+      configured: true,
+      connected: true,
+      hubId: readKeys(keys).hubId,
+      relayUrls: [relay.url],
+    });
   });
 
   it('enrolment needs a logged-in user and valid keys; without a relay configured it is refused', async () => {
-    expect((await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', { body: { publicKey: 'x', boxPublicKey: 'y', name: 'n' } })).status).toBe(401);
-    const bad = await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', { token, body: { publicKey: 'A'.repeat(44), boxPublicKey: 'B'.repeat(40), name: 'n' } });
+    expect(
+      (
+        await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', {
+          body: { publicKey: 'x', boxPublicKey: 'y', name: 'n' },
+        })
+      ).status,
+    ).toBe(401);
+    const bad = await api(hub.baseUrl, 'POST', '/api/v1/remote/devices', {
+      token,
+      body: { publicKey: 'A'.repeat(44), boxPublicKey: 'B'.repeat(40), name: 'n' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('validation_failed');
     // A hub without --relay: no relay to tell, so no enrolment.
     const lone = await startHub(join(tmp.dir, 'lone'));
     try {
       const loneToken = await setupOwner(lone, 'solo', PASSWORD);
-      const res = await api(lone.baseUrl, 'POST', '/api/v1/remote/devices', { token: loneToken, body: { publicKey: 'A'.repeat(43) + '=', boxPublicKey: 'B'.repeat(43) + '=', name: 'n' } });
+      const res = await api(lone.baseUrl, 'POST', '/api/v1/remote/devices', {
+        token: loneToken,
+        body: { publicKey: `${'A'.repeat(43)}=`, boxPublicKey: `${'B'.repeat(43)}=`, name: 'n' },
+      });
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('relay_not_configured');
     } finally {
@@ -101,9 +141,34 @@ describe('relay: one node with SQLite', () => {
 
   it('a response larger than the window waits for credit while a small request completes', async () => {
     // 300 devices with long names and every capability: a device list of several windows.
-    const capabilities = ['switch', 'brightness', 'color_temp', 'power', 'energy', 'voltage', 'current', 'temperature', 'humidity', 'illuminance', 'battery', 'motion', 'contact', 'occupancy', 'button', 'lock', 'setpoint'];
+    const capabilities = [
+      'switch',
+      'brightness',
+      'color_temp',
+      'power',
+      'energy',
+      'voltage',
+      'current',
+      'temperature',
+      'humidity',
+      'illuminance',
+      'battery',
+      'motion',
+      'contact',
+      'occupancy',
+      'button',
+      'lock',
+      'setpoint',
+    ];
     for (let i = 0; i < DEVICES; i++) {
-      expect((await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: `device ${i} ${'n'.repeat(80)}`, driver: 'mqtt', capabilities } })).status).toBe(201);
+      expect(
+        (
+          await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+            token,
+            body: { name: `device ${i} ${'n'.repeat(80)}`, driver: 'mqtt', capabilities },
+          })
+        ).status,
+      ).toBe(201);
     }
     const lan = await api(hub.baseUrl, 'GET', '/api/v1/devices', { token });
     expect(JSON.stringify(lan.body).length).toBeGreaterThan(2 * WINDOW);
@@ -113,7 +178,14 @@ describe('relay: one node with SQLite', () => {
     try {
       const big = client.request('GET', '/api/v1/devices', { token: file.session!.accessToken, autoCredit: false });
       let bigDone = false;
-      void big.response.then(() => { bigDone = true; }, () => { bigDone = true; });
+      void big.response.then(
+        () => {
+          bigDone = true;
+        },
+        () => {
+          bigDone = true;
+        },
+      );
       const me = await client.call('GET', '/api/v1/me', { token: file.session!.accessToken });
       expect(me.status).toBe(200);
       expect(JSON.parse(fromUtf8(me.body)).username).toBe('owner');
@@ -131,17 +203,40 @@ describe('relay: one node with SQLite', () => {
   it('through the relay a playback or clip may span one minute: longer is refused by the hub with remote_range_too_long', async () => {
     const to = Date.now() - 5_000;
     for (const kind of ['playback', 'clip']) {
-      const long = await remote(['call', '--keys', keys, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 60_001}&to=${to}`]);
+      const long = await remote([
+        'call',
+        '--keys',
+        keys,
+        'GET',
+        `/api/v1/cameras/no-such-camera/${kind}?from=${to - 60_001}&to=${to}`,
+      ]);
       expect(long.code).toBe(1);
       expect(JSON.parse(long.stdout).error.code).toBe('remote_range_too_long');
       // Only `from`: up to now, so also longer than a minute.
-      const open = await remote(['call', '--keys', keys, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 120_000}`]);
+      const open = await remote([
+        'call',
+        '--keys',
+        keys,
+        'GET',
+        `/api/v1/cameras/no-such-camera/${kind}?from=${to - 120_000}`,
+      ]);
       expect(JSON.parse(open.stdout).error.code).toBe('remote_range_too_long');
       // A minute passes the check (and then meets the route's own: no such camera).
-      const minute = await remote(['call', '--keys', keys, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 60_000}&to=${to}`]);
+      const minute = await remote([
+        'call',
+        '--keys',
+        keys,
+        'GET',
+        `/api/v1/cameras/no-such-camera/${kind}?from=${to - 60_000}&to=${to}`,
+      ]);
       expect(JSON.parse(minute.stdout).error.code).not.toBe('remote_range_too_long');
       // The LAN keeps its own, longer limit.
-      const lan = await api(hub.baseUrl, 'GET', `/api/v1/cameras/no-such-camera/${kind}?from=${to - 120_000}&to=${to}`, { token });
+      const lan = await api(
+        hub.baseUrl,
+        'GET',
+        `/api/v1/cameras/no-such-camera/${kind}?from=${to - 120_000}&to=${to}`,
+        { token },
+      );
       expect(lan.body.error.code).not.toBe('remote_range_too_long');
     }
   });
@@ -149,10 +244,20 @@ describe('relay: one node with SQLite', () => {
   it('a test notification is encrypted for the device by the hub and only posted by the relay', async () => {
     const deviceId = readKeys(keys).deviceId;
     const sub = pushService.subscription('laptop');
-    const bad = await api(hub.baseUrl, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, { token, body: { ...sub.json, keys: { ...sub.json.keys, p256dh: 'AAAA' } } });
+    const bad = await api(hub.baseUrl, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, {
+      token,
+      body: { ...sub.json, keys: { ...sub.json.keys, p256dh: 'AAAA' } },
+    });
     expect(bad.body.error.code).toBe('validation_failed');
     // Set through the relay, as a phone would.
-    const set = await remote(['call', '--keys', keys, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, JSON.stringify(sub.json)]);
+    const set = await remote([
+      'call',
+      '--keys',
+      keys,
+      'PUT',
+      `/api/v1/remote/devices/${deviceId}/push`,
+      JSON.stringify(sub.json),
+    ]);
     expect(set.code, set.stdout).toBe(0);
 
     const sent = await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token });
@@ -162,7 +267,10 @@ describe('relay: one node with SQLite', () => {
     const push = pushService.received[0]!;
     expect(push.path).toBe('/push/laptop');
     expect(push.headers['content-encoding']).toBe('aes128gcm');
-    expect(JSON.parse(openPush(push.body, sub.ua, sub.auth))).toMatchObject({ title: 'Hearth', body: 'Test notification' });
+    expect(JSON.parse(openPush(push.body, sub.ua, sub.auth))).toMatchObject({
+      title: 'Hearth',
+      body: 'Test notification',
+    });
     // Signed with the hub's VAPID key, the one a browser subscribes with.
     const pushKey = await api(hub.baseUrl, 'GET', '/api/v1/remote/push-key', { token });
     expect(vapidKey(push.headers.authorization as string)).toBe(pushKey.body.publicKey);
@@ -170,23 +278,50 @@ describe('relay: one node with SQLite', () => {
 
     // The push service says the subscription expired: the hub forgets it.
     pushService.status = 410;
-    expect((await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results).toEqual([{ deviceId, status: 410 }]);
-    expect((await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results).toEqual([]);
+    expect(
+      (await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results,
+    ).toEqual([{ deviceId, status: 410 }]);
+    expect(
+      (await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results,
+    ).toEqual([]);
     pushService.status = 201;
 
     // The relay is no open proxy: an IP literal (or plain http elsewhere than loopback) is refused.
     const internal = { ...sub.json, endpoint: 'https://10.0.0.1/push/x' };
-    expect((await api(hub.baseUrl, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, { token, body: internal })).status).toBe(204);
-    expect((await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results).toEqual([{ deviceId, code: 'push_refused' }]);
+    expect(
+      (await api(hub.baseUrl, 'PUT', `/api/v1/remote/devices/${deviceId}/push`, { token, body: internal })).status,
+    ).toBe(204);
+    expect(
+      (await api(hub.baseUrl, 'POST', `/api/v1/remote/devices/${deviceId}/push/test`, { token })).body.results,
+    ).toEqual([{ deviceId, code: 'push_refused' }]);
     expect((await api(hub.baseUrl, 'DELETE', `/api/v1/remote/devices/${deviceId}/push`, { token })).status).toBe(204);
     expect(pushService.received).toHaveLength(2);
   });
 
   it("removing a user at the hub makes the relay refuse their device at once; another user's device keeps working", async () => {
-    const bea = await api(hub.baseUrl, 'POST', '/api/v1/users', { token, body: { username: 'bea', password: PASSWORD, role: 'member' } });
+    const bea = await api(hub.baseUrl, 'POST', '/api/v1/users', {
+      token,
+      body: { username: 'bea', password: PASSWORD, role: 'member' },
+    });
     expect(bea.status).toBe(201);
     const phone = join(tmp.dir, 'bea-phone.json');
-    expect((await remote(['enroll', '--hub', hub.baseUrl, '--username', 'bea', '--password', PASSWORD, '--keys', phone, '--name', 'phone'])).code).toBe(0);
+    expect(
+      (
+        await remote([
+          'enroll',
+          '--hub',
+          hub.baseUrl,
+          '--username',
+          'bea',
+          '--password',
+          PASSWORD,
+          '--keys',
+          phone,
+          '--name',
+          'phone',
+        ])
+      ).code,
+    ).toBe(0);
     const before = await remote(['call', '--keys', phone, '--password', PASSWORD, 'GET', '/api/v1/me']);
     expect(before.code, before.stderr).toBe(0);
     expect(JSON.parse(before.stdout).username).toBe('bea');
@@ -221,7 +356,9 @@ describe('relay: one node with SQLite', () => {
     expect(after.code, after.stderr).toBe(0);
     const state = JSON.parse(after.stdout);
     expect(state).toMatchObject({ hubOnline: false, offlineSince: offline.offlineSince, storedAt: offline.storedAt });
-    expect(state.snapshot.devices.map((d: { name: string }) => d.name)).toContain(`device ${DEVICES - 1} ${'n'.repeat(80)}`);
+    expect(state.snapshot.devices.map((d: { name: string }) => d.name)).toContain(
+      `device ${DEVICES - 1} ${'n'.repeat(80)}`,
+    );
   });
 
   it('a restarted hub keeps its id and its enrolled devices: the same keys file works again', async () => {

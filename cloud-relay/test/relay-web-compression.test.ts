@@ -27,7 +27,9 @@ describe('relay web app: precompressed assets', () => {
   beforeAll(async () => {
     // ui/dist is not in git: build it when missing or stale (about 20 ms when it is current).
     execFileSync('bash', [join(ROOT, 'scripts/lib/ui.sh')], { stdio: 'inherit' });
-    entry = /<script type="module"[^>]* src="(\/assets\/index-[^"]+\.js)"/.exec(readFileSync(join(UI_DIST, 'index.html'), 'utf8'))![1]!;
+    entry = /<script type="module"[^>]* src="(\/assets\/index-[^"]+\.js)"/.exec(
+      readFileSync(join(UI_DIST, 'index.html'), 'utf8'),
+    )![1]!;
     identity = readFileSync(join(UI_DIST, entry));
     tmp = tempDir('hearth-relay-web-');
     relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--ui', UI_DIST]);
@@ -54,10 +56,15 @@ describe('relay web app: precompressed assets', () => {
     expect(Number(gz.headers['content-length'])).toBe(gz.body.length);
     expect(gunzipSync(gz.body).equals(identity)).toBe(true);
 
-    expect((await rawRequest(`${web}${entry}`, { 'accept-encoding': 'br;q=0.5, gzip' })).headers['content-encoding']).toBe('gzip');
+    expect(
+      (await rawRequest(`${web}${entry}`, { 'accept-encoding': 'br;q=0.5, gzip' })).headers['content-encoding'],
+    ).toBe('gzip');
 
     for (const acceptEncoding of [undefined, 'identity', 'zstd', 'br;q=0, gzip;q=0']) {
-      const plain = await rawRequest(`${web}${entry}`, acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding });
+      const plain = await rawRequest(
+        `${web}${entry}`,
+        acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding },
+      );
       expect(plain.status, acceptEncoding).toBe(200);
       expect(plain.headers['content-encoding'], acceptEncoding).toBeUndefined();
       expect(plain.headers.vary, acceptEncoding).toMatch(/accept-encoding/i);
@@ -67,10 +74,15 @@ describe('relay web app: precompressed assets', () => {
     // Each encoding has its own validator; a revalidation with it is answered 304 without a body.
     const plainEtag = (await rawRequest(`${web}${entry}`)).headers.etag as string;
     expect(new Set([br.headers.etag, gz.headers.etag, plainEtag]).size).toBe(3);
-    const again = await rawRequest(`${web}${entry}`, { 'accept-encoding': 'br', 'if-none-match': br.headers.etag as string });
+    const again = await rawRequest(`${web}${entry}`, {
+      'accept-encoding': 'br',
+      'if-none-match': br.headers.etag as string,
+    });
     expect(again.status).toBe(304);
     expect(again.body.length).toBe(0);
-    expect((await rawRequest(`${web}${entry}`, { 'accept-encoding': 'br', 'if-none-match': plainEtag })).status).toBe(200);
+    expect((await rawRequest(`${web}${entry}`, { 'accept-encoding': 'br', 'if-none-match': plainEtag })).status).toBe(
+      200,
+    );
 
     const head = await rawRequest(`${web}${entry}`, { 'accept-encoding': 'br' }, 'HEAD');
     expect(head.headers['content-encoding']).toBe('br');

@@ -17,7 +17,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthService } from './auth/service.ts';
-import { createInstallerCommand, HANDOVER_USAGE, HandoverUsageError, inviteOwnerCommand } from './auth/handover-commands.ts';
+import {
+  createInstallerCommand,
+  HANDOVER_USAGE,
+  HandoverUsageError,
+  inviteOwnerCommand,
+} from './auth/handover-commands.ts';
 import { EventBus } from './core/bus.ts';
 import { systemClock } from './core/clock.ts';
 import { toolEnv, validateConfig } from './core/config.ts';
@@ -39,7 +44,11 @@ function fail(code: number, line: string): never {
 async function createOwner(args: string[]): Promise<void> {
   let values: { data?: string | undefined; username?: string | undefined };
   try {
-    ({ values } = parseArgs({ args, options: { data: { type: 'string' }, username: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({
+      args,
+      options: { data: { type: 'string' }, username: { type: 'string' } },
+      strict: true,
+    }));
   } catch (err) {
     fail(2, `${(err as Error).message}\n${USAGE}`);
   }
@@ -49,7 +58,14 @@ async function createOwner(args: string[]): Promise<void> {
   const log = createLogger({ level: 'silent' });
   const store = openDataDir(config.dataDir);
   try {
-    const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth, dataDir: config.dataDir });
+    const auth = new AuthService({
+      store,
+      bus: new EventBus(log),
+      clock: systemClock,
+      log,
+      config: config.auth,
+      dataDir: config.dataDir,
+    });
     const { user } = await auth.createOwner({ username: values.username, password });
     process.stdout.write(`created owner ${user.username}\n`);
   } finally {
@@ -72,7 +88,14 @@ function printSetupCode(args: string[]): void {
   const log = createLogger({ level: 'silent' });
   const store = openDataDir(config.dataDir);
   try {
-    const auth = new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth, dataDir: config.dataDir });
+    const auth = new AuthService({
+      store,
+      bus: new EventBus(log),
+      clock: systemClock,
+      log,
+      config: config.auth,
+      dataDir: config.dataDir,
+    });
     const code = auth.openSetup();
     if (!code) fail(1, 'already_set_up: the hub already has an owner; log in instead');
     process.stdout.write(`${code}\n`);

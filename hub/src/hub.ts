@@ -131,7 +131,10 @@ export class Hub {
     }
     const ports = this.ports();
     writeFileAtomic(join(this.config.dataDir, 'ports.json'), `${JSON.stringify(ports)}\n`);
-    this.log.info({ ports, dataDir: this.config.dataDir, version: HUB_VERSION }, `hub started: http ${ports.http}, https ${ports.https}, mqtt ${ports.mqtt}`);
+    this.log.info(
+      { ports, dataDir: this.config.dataDir, version: HUB_VERSION },
+      `hub started: http ${ports.http}, https ${ports.https}, mqtt ${ports.mqtt}`,
+    );
     return ports;
   }
 
@@ -184,22 +187,34 @@ export class Hub {
         name: 'data',
         start: async () => {
           // A restore killed between its two renames left the restored dir beside this one.
-          if (finishInterruptedRestore(config.dataDir)) log.warn({ dataDir: config.dataDir }, 'finished an interrupted restore');
+          if (finishInterruptedRestore(config.dataDir))
+            log.warn({ dataDir: config.dataDir }, 'finished an interrupted restore');
           this.#unlock = lockDataDir(config.dataDir);
         },
         stop: async () => this.#unlock?.(),
       },
       {
         name: 'store',
-        start: async () => { this.store = Store.open(config.dataDir); },
+        start: async () => {
+          this.store = Store.open(config.dataDir);
+        },
         stop: async () => this.store.close(),
       },
       {
         name: 'broker',
         start: async () => {
           this.certificate = this.#loadCertificate();
-          const tls = this.certificate ? { keyPem: this.certificate.keyPem, certPem: this.certificate.certPem } : undefined;
-          this.broker = new Broker({ store: this.store, bus, log: log.child({ part: 'broker' }), clock, config: config.mqtt, ...(tls ? { tls } : {}) });
+          const tls = this.certificate
+            ? { keyPem: this.certificate.keyPem, certPem: this.certificate.certPem }
+            : undefined;
+          this.broker = new Broker({
+            store: this.store,
+            bus,
+            log: log.child({ part: 'broker' }),
+            clock,
+            config: config.mqtt,
+            ...(tls ? { tls } : {}),
+          });
           await this.broker.start();
         },
         stop: () => this.broker.stop(),
@@ -207,13 +222,32 @@ export class Hub {
       {
         name: 'devices',
         start: async () => {
-          this.registry = new DeviceRegistry({ store: this.store, bus, clock, log: log.child({ part: 'devices' }), commandTimeoutMs: config.devices.commandTimeoutMs, telemetryInHistory: true });
+          this.registry = new DeviceRegistry({
+            store: this.store,
+            bus,
+            clock,
+            log: log.child({ part: 'devices' }),
+            commandTimeoutMs: config.devices.commandTimeoutMs,
+            telemetryInHistory: true,
+          });
           this.registry.registerDriver(new MqttDeviceDriver(this.broker));
           const signKey = loadHubSignKey(this.store.settings);
           const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) =>
             recordAudit(this.store, bus, { actor, action, target, details, at: clock.now() });
-          const updates = new PlugUpdates({ firmware: new FirmwareStore(config.dataDir, config.plugs.firmwareKeys), clock, timeoutMs: config.plugs.updateTimeoutS * 1000 });
-          const plugDriver = new PlugDriver({ broker: this.broker, signKey, clock, audit, updates, onUpdate: (e) => bus.emit('plug.update', e), mqttsPort: () => this.broker.tlsPort });
+          const updates = new PlugUpdates({
+            firmware: new FirmwareStore(config.dataDir, config.plugs.firmwareKeys),
+            clock,
+            timeoutMs: config.plugs.updateTimeoutS * 1000,
+          });
+          const plugDriver = new PlugDriver({
+            broker: this.broker,
+            signKey,
+            clock,
+            audit,
+            updates,
+            onUpdate: (e) => bus.emit('plug.update', e),
+            mqttsPort: () => this.broker.tlsPort,
+          });
           this.registry.registerDriver(plugDriver);
           this.plugs = new PlugService({
             directory: this.plugDirectory,
@@ -244,14 +278,17 @@ export class Hub {
               log: log.child({ part: 'zigbee' }),
               bus,
               clock,
-              adopt: async (input) => { await this.registry.create(input, zigbeeActor); },
+              adopt: async (input) => {
+                await this.registry.create(input, zigbeeActor);
+              },
               audit,
             });
             this.registry.registerDriver(this.zigbee);
           }
           await this.registry.start();
           const abandoned = await this.plugs.recover();
-          if (abandoned.length > 0) log.warn({ plugs: abandoned }, 'removed plugs whose pairing did not finish before the hub stopped');
+          if (abandoned.length > 0)
+            log.warn({ plugs: abandoned }, 'removed plugs whose pairing did not finish before the hub stopped');
         },
         stop: () => {
           this.plugs.stopRollout();
@@ -261,7 +298,13 @@ export class Hub {
       {
         name: 'history',
         start: async () => {
-          this.history = new HistoryService({ store: this.store, bus, clock, log: log.child({ part: 'history' }), config: config.history });
+          this.history = new HistoryService({
+            store: this.store,
+            bus,
+            clock,
+            log: log.child({ part: 'history' }),
+            config: config.history,
+          });
           await this.history.start();
           // The registry's latest readings come from here, not from rows it rewrote every 30 s.
           this.registry.restoreReadings(this.history.latestReadings());
@@ -272,7 +315,15 @@ export class Hub {
         // After devices and history: rules command devices and their state changes get recorded.
         name: 'rules',
         start: async () => {
-          this.rules = new RulesService({ store: this.store, bus, clock, log: log.child({ part: 'rules' }), registry: this.registry, limits: config.rules, traceFlushMs: config.rules.traceFlushMs });
+          this.rules = new RulesService({
+            store: this.store,
+            bus,
+            clock,
+            log: log.child({ part: 'rules' }),
+            registry: this.registry,
+            limits: config.rules,
+            traceFlushMs: config.rules.traceFlushMs,
+          });
           await this.rules.start();
         },
         stop: () => this.rules.stop(),
@@ -281,13 +332,24 @@ export class Hub {
         // Before the API (its routes) and after the store; cameras are not registry devices.
         name: 'recorder',
         start: async () => {
-          this.recorder = new RecorderService({ store: this.store, bus, clock, log: log.child({ part: 'recorder' }), dataDir: config.dataDir, recordingsDir: resolve(config.dataDir, config.recorder.dir ?? 'recordings'), config: recorderConfig(config.recorder), devices: this.registry });
+          this.recorder = new RecorderService({
+            store: this.store,
+            bus,
+            clock,
+            log: log.child({ part: 'recorder' }),
+            dataDir: config.dataDir,
+            recordingsDir: resolve(config.dataDir, config.recorder.dir ?? 'recordings'),
+            config: recorderConfig(config.recorder),
+            devices: this.registry,
+          });
           await this.recorder.start();
           // Rules ask for event clips through this interface; they never import the recorder.
           const recorder = this.recorder;
           this.rules.useCameras({
             has: (cameraId) => recorder.repo.getCamera(cameraId) !== undefined,
-            clip: (cameraId, seconds, ruleId) => { recorder.clip(cameraId, { seconds, source: 'rule', details: { ruleId } }); },
+            clip: (cameraId, seconds, ruleId) => {
+              recorder.clip(cameraId, { seconds, source: 'rule', details: { ruleId } });
+            },
           });
         },
         stop: async () => {
@@ -298,11 +360,22 @@ export class Hub {
       {
         name: 'auth',
         start: async () => {
-          this.auth = new AuthService({ store: this.store, bus, clock, log: log.child({ part: 'auth' }), config: config.auth, dataDir: config.dataDir });
+          this.auth = new AuthService({
+            store: this.store,
+            bus,
+            clock,
+            log: log.child({ part: 'auth' }),
+            config: config.auth,
+            dataDir: config.dataDir,
+          });
           // First run: the owner is created in the web app with this code (or with
           // `hearth-admin create-owner`); only someone at the hub can read it.
           const setupCode = this.auth.openSetup();
-          if (setupCode) log.warn({ part: 'auth', setupCodeFile: join(config.dataDir, 'setup-code') }, `no owner yet: open the web app and enter the setup code ${setupCode} (also printed by \`hearth-admin setup-code\`)`);
+          if (setupCode)
+            log.warn(
+              { part: 'auth', setupCodeFile: join(config.dataDir, 'setup-code') },
+              `no owner yet: open the web app and enter the setup code ${setupCode} (also printed by \`hearth-admin setup-code\`)`,
+            );
         },
         stop: async () => this.auth.stop(),
       },
@@ -310,7 +383,17 @@ export class Hub {
         // Identity and enrolled devices: the API's remote routes need them; no network yet.
         name: 'remote',
         start: async () => {
-          this.remote = new RemoteAccess({ store: this.store, bus, clock, log: log.child({ part: 'relay' }), registry: this.registry, auth: this.auth, relay: config.relay, limits: config.remote, recorder: this.recorder });
+          this.remote = new RemoteAccess({
+            store: this.store,
+            bus,
+            clock,
+            log: log.child({ part: 'relay' }),
+            registry: this.registry,
+            auth: this.auth,
+            relay: config.relay,
+            limits: config.remote,
+            recorder: this.recorder,
+          });
         },
         stop: async () => {},
       },
@@ -320,18 +403,40 @@ export class Hub {
         start: async () => {
           const backupLog = log.child({ part: 'backup' });
           const home = (): string => this.store.rooms.homes()[0]?.name ?? 'home';
-          this.backup = new BackupService({ dataDir: config.dataDir, db: () => this.store.db, home, clock, log: backupLog });
+          this.backup = new BackupService({
+            dataDir: config.dataDir,
+            db: () => this.store.db,
+            home,
+            clock,
+            log: backupLog,
+          });
           const dir = resolve(config.dataDir, config.backup.dir ?? join(BACKUPS_DIR, 'scheduled'));
           // The API's backups dir is pruned to its own count: sharing it would prune the other's files.
-          if (dir === resolve(config.dataDir, BACKUPS_DIR)) throw new HubError('config_invalid', `backup.dir must not be ${BACKUPS_DIR} in the data dir (the API's backups are kept there)`);
-          this.backupSchedule = new BackupScheduler({ dataDir: config.dataDir, dir, db: () => this.store.db, home, settings: this.store.settings, service: this.backup, bus, clock, log: backupLog, offsite: (path, id) => this.remote.uploadBackup(path, id) });
+          if (dir === resolve(config.dataDir, BACKUPS_DIR))
+            throw new HubError(
+              'config_invalid',
+              `backup.dir must not be ${BACKUPS_DIR} in the data dir (the API's backups are kept there)`,
+            );
+          this.backupSchedule = new BackupScheduler({
+            dataDir: config.dataDir,
+            dir,
+            db: () => this.store.db,
+            home,
+            settings: this.store.settings,
+            service: this.backup,
+            bus,
+            clock,
+            log: backupLog,
+            offsite: (path, id) => this.remote.uploadBackup(path, id),
+          });
           this.backup.schedule = this.backupSchedule;
           const firstRun = new FirstRunRestore({ dataDir: config.dataDir, log: backupLog });
           this.#firstRunRestore = firstRun;
           this.backup.firstRun = {
             accept: (body, passphrase) => firstRun.accept(body, passphrase),
             restart: () => {
-              if (!this.#onExitRequested) return log.error('a first-run restore is ready but this hub cannot restart itself: stop and start it');
+              if (!this.#onExitRequested)
+                return log.error('a first-run restore is ready but this hub cannot restart itself: stop and start it');
               this.#onExitRequested(EXIT_RESTART);
             },
           };
@@ -382,7 +487,8 @@ export class Hub {
           });
           await this.api.listen({ host: config.http.host, port: config.http.port });
           // The same app over TLS with the hub's certificate; none without one (logged above).
-          if (this.certificate) this.#https = await listenHttps(this.api, config.http.host, config.http.httpsPort, this.certificate);
+          if (this.certificate)
+            this.#https = await listenHttps(this.api, config.http.host, config.http.httpsPort, this.certificate);
         },
         stop: async () => {
           const https = this.#https;
@@ -409,10 +515,21 @@ export class Hub {
             log: log.child({ part: 'mdns' }),
             clock,
             advertise: () => [
-              { name: hubInstanceName(), type: 'hearth', port: ports.http, txt: { version: HUB_VERSION, api: '/api/v1' } },
+              {
+                name: hubInstanceName(),
+                type: 'hearth',
+                port: ports.http,
+                txt: { version: HUB_VERSION, api: '/api/v1' },
+              },
               { name: hubInstanceName(), type: 'mqtt', port: ports.mqtt },
             ],
-            browse: [{ type: PLUG_SERVICE_TYPE, up: (s) => this.plugDirectory.seen(s), down: (name) => this.plugDirectory.gone(name) }],
+            browse: [
+              {
+                type: PLUG_SERVICE_TYPE,
+                up: (s) => this.plugDirectory.seen(s),
+                down: (name) => this.plugDirectory.gone(name),
+              },
+            ],
           });
           await this.#mdns.start();
         },

@@ -20,19 +20,27 @@ const connect = (options) =>
   new Promise((resolve, reject) => {
     const client = mqtt.connect({ ...base, ...options });
     client.once('connect', () => resolve(client));
-    client.once('error', (err) => { client.end(true); reject(err); });
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
     client.once('close', () => reject(new Error('connection closed before CONNACK')));
   });
 
 try {
   const wrong = await connect({ clientId: id, username: id, password: 'not-the-password' }).then(
-    (client) => { client.end(true); return 'accepted'; },
+    (client) => {
+      client.end(true);
+      return 'accepted';
+    },
     (err) => (err.code === 4 ? 'refused' : `failed otherwise: ${err.message}`),
   );
   if (wrong !== 'refused') throw new Error(`a wrong password was ${wrong}`);
 
   const client = await connect({
-    clientId: id, username: id, password,
+    clientId: id,
+    username: id,
+    password,
     will: { topic: `hearth/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
   });
   client.on('message', (topic, payload) => {
@@ -46,7 +54,10 @@ try {
   await client.publishAsync(`hearth/${id}/telemetry`, JSON.stringify({ power: 42.5 }), { qos: 1 });
   console.log('ready');
   let stopping = false;
-  process.on('SIGTERM', () => { stopping = true; client.end(false, {}, () => process.exit(0)); });
+  process.on('SIGTERM', () => {
+    stopping = true;
+    client.end(false, {}, () => process.exit(0));
+  });
   client.on('close', () => {
     if (stopping) return;
     console.error('the broker closed the device connection');

@@ -5,12 +5,20 @@ const CACHE = 'hearth-shell-v1';
 const SHELL = ['/', '/manifest.webmanifest', '/icon.svg'];
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(SHELL))
+      .then(() => self.skipWaiting()),
+  );
 });
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
-    caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k)))).then(() => self.clients.claim()),
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
   );
 });
 
@@ -31,11 +39,15 @@ self.addEventListener('fetch', (event) => {
   }
   if (url.pathname.startsWith('/assets/')) {
     event.respondWith(
-      caches.match(event.request).then((hit) => hit ?? fetch(event.request).then((res) => {
-        const copy = res.clone();
-        void caches.open(CACHE).then((cache) => cache.put(event.request, copy));
-        return res;
-      })),
+      caches.match(event.request).then(
+        (hit) =>
+          hit ??
+          fetch(event.request).then((res) => {
+            const copy = res.clone();
+            void caches.open(CACHE).then((cache) => cache.put(event.request, copy));
+            return res;
+          }),
+      ),
     );
   }
 });
@@ -63,7 +75,10 @@ function pushPayload(data) {
     level,
     ruleId,
     // One notification per rule (a rule that fires again replaces its own); others stack by time.
-    tag: text(payload.tag, ruleId ? `rule:${ruleId}` : `hearth:${typeof payload.at === 'number' ? payload.at : Date.now()}`),
+    tag: text(
+      payload.tag,
+      ruleId ? `rule:${ruleId}` : `hearth:${typeof payload.at === 'number' ? payload.at : Date.now()}`,
+    ),
   };
 }
 
@@ -79,7 +94,9 @@ self.addEventListener('push', (event) => {
       data: { level: n.level, ruleId: n.ruleId, path: n.ruleId ? `/rules/${encodeURIComponent(n.ruleId)}` : '/' },
     });
   } catch {
-    shown = self.registration.showNotification('Hearth', { body: 'Something happened at home. Open Hearth to see what.' });
+    shown = self.registration.showNotification('Hearth', {
+      body: 'Something happened at home. Open Hearth to see what.',
+    });
   }
   event.waitUntil(Promise.resolve(shown).catch(() => undefined));
 });
@@ -92,16 +109,19 @@ self.addEventListener('notificationclick', (event) => {
   const path = typeof data.path === 'string' && data.path.startsWith('/') ? data.path : '/';
   const target = new URL(`/#${path}`, self.location.origin).href;
   event.waitUntil(
-    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(async (windows) => {
-      const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
-      if (open) {
-        // Focus first, while the tap still allows it; navigate() works only for windows this
-        // worker controls, so a failure there leaves the focused window where it was.
-        const focused = await open.focus();
-        if (path !== '/') await (focused || open).navigate(target).catch(() => undefined);
-        return;
-      }
-      return self.clients.openWindow(target);
-    }).catch(() => undefined),
+    self.clients
+      .matchAll({ type: 'window', includeUncontrolled: true })
+      .then(async (windows) => {
+        const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+        if (open) {
+          // Focus first, while the tap still allows it; navigate() works only for windows this
+          // worker controls, so a failure there leaves the focused window where it was.
+          const focused = await open.focus();
+          if (path !== '/') await (focused || open).navigate(target).catch(() => undefined);
+          return;
+        }
+        return self.clients.openWindow(target);
+      })
+      .catch(() => undefined),
   );
 });

@@ -49,13 +49,17 @@ export function App() {
 
   useEffect(() => {
     void check();
-    return onAuthChange((loggedIn) => { if (!loggedIn) setGate('login'); });
+    return onAuthChange((loggedIn) => {
+      if (!loggedIn) setGate('login');
+    });
   }, []);
 
   useEffect(() => {
     if (!onRelayOrigin) return;
     // An invite link opened in a tab that already shows the app changes only the hash.
-    const onHash = () => { if (inviteInLocation()) setGate('invite'); };
+    const onHash = () => {
+      if (inviteInLocation()) setGate('invite');
+    };
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
@@ -66,17 +70,54 @@ export function App() {
     return () => clearInterval(timer);
   }, [gate]);
 
-  if (gate === 'invite') return <RedeemInvite link={inviteInLocation() ?? ''} onDone={(name) => { setUsername(name); setGate('checking'); void check(); }} />;
+  if (gate === 'invite')
+    return (
+      <RedeemInvite
+        link={inviteInLocation() ?? ''}
+        onDone={(name) => {
+          setUsername(name);
+          setGate('checking');
+          void check();
+        }}
+      />
+    );
   if (gate === 'needs-invite') return <NeedsInvite />;
-  if (gate === 'checking') return <main class="welcome" aria-busy="true"><h1>Hearth</h1></main>;
-  if (gate === 'unreachable') return <main class="welcome"><h1>Hearth</h1><Unreachable /></main>;
+  if (gate === 'checking')
+    return (
+      <main class="welcome" aria-busy="true">
+        <h1>Hearth</h1>
+      </main>
+    );
+  if (gate === 'unreachable')
+    return (
+      <main class="welcome">
+        <h1>Hearth</h1>
+        <Unreachable />
+      </main>
+    );
   // The owner invite is accepted only on the home network, so the relay's origin does not offer it.
-  if (gate !== 'in') return <Welcome setup={gate === 'setup'} https={onRelayOrigin ? null : https} username={username} ownerInvite={!onRelayOrigin} onDone={() => setGate('in')} />;
+  if (gate !== 'in')
+    return (
+      <Welcome
+        setup={gate === 'setup'}
+        https={onRelayOrigin ? null : https}
+        username={username}
+        ownerInvite={!onRelayOrigin}
+        onDone={() => setGate('in')}
+      />
+    );
   return <Shell />;
 }
 
 function Unreachable() {
-  return <><p class="banner" role="alert">Hub unreachable. Retrying…</p><RemoteRefused /></>;
+  return (
+    <>
+      <p class="banner" role="alert">
+        Hub unreachable. Retrying…
+      </p>
+      <RemoteRefused />
+    </>
+  );
 }
 
 const NAV: [string, string][] = [
@@ -91,31 +132,44 @@ function Shell() {
   const state = useStore(link);
   const { offline } = useStore(connection);
   useEffect(() => startLive(), []);
-  const section = '/' + (path.split('/')[1] ?? '');
+  const section = `/${path.split('/')[1] ?? ''}`;
   // A new page moves focus to its content, so keyboard and screen-reader users start there
   // (not on the link they activated in the header). Skipped on the first page of a visit.
   const first = useRef(true);
   useLayoutEffect(() => {
-    if (first.current) { first.current = false; return; }
+    if (first.current) {
+      first.current = false;
+      return;
+    }
     document.getElementById('content')?.focus();
   }, [path]);
 
   return (
     <>
-      <button type="button" class="skip" onClick={() => document.getElementById('content')?.focus()}>Skip to content</button>
+      <button type="button" class="skip" onClick={() => document.getElementById('content')?.focus()}>
+        Skip to content
+      </button>
       <header class="top">
-        <a class="brand" href={href('/')}>Hearth</a>
+        <a class="brand" href={href('/')}>
+          Hearth
+        </a>
         <nav aria-label="Main">
           {NAV.map(([to, label]) => (
-            <a href={href(to)} aria-current={section === to ? 'page' : undefined}>{label}</a>
+            <a href={href(to)} aria-current={section === to ? 'page' : undefined}>
+              {label}
+            </a>
           ))}
         </nav>
         <ConnectionBadge />
-        <button type="button" class="link" onClick={() => void logout()}>Log out</button>
+        <button type="button" class="link" onClick={() => void logout()}>
+          Log out
+        </button>
       </header>
       <HubOfflineNotice />
       {state === 'down' && !offline && <Unreachable />}
-      <main id="content" tabIndex={-1}>{route(path)}</main>
+      <main id="content" tabIndex={-1}>
+        {route(path)}
+      </main>
     </>
   );
 }
@@ -130,5 +184,9 @@ function route(path: string) {
   if (match('/cameras', path)) return <Cameras />;
   if ((p = match('/cameras/:id', path))) return <CameraPage id={p.id!} />;
   if (match('/settings', path)) return <Settings />;
-  return <p>There is no page here. <a href={href('/')}>Go home</a>.</p>;
+  return (
+    <p>
+      There is no page here. <a href={href('/')}>Go home</a>.
+    </p>
+  );
 }

@@ -9,7 +9,7 @@ export function formatValue(capability: string, value: StateValue | undefined): 
     // can read; any other number bare, with two decimals.
     const spec = capabilitySpec(capability);
     if (spec?.digits === undefined) return value.toFixed(2);
-    return `${value.toFixed(spec.digits)}${spec.unit ? ' ' + spec.unit : ''}`;
+    return `${value.toFixed(spec.digits)}${spec.unit ? ` ${spec.unit}` : ''}`;
   }
   return value;
 }

@@ -34,7 +34,10 @@ export function dropDevice(id: string): void {
 }
 
 export async function reload(): Promise<void> {
-  const [list, roomList] = await Promise.all([api<Device[]>('GET', '/devices'), api<Room[]>('GET', '/rooms').catch(() => [] as Room[])]);
+  const [list, roomList] = await Promise.all([
+    api<Device[]>('GET', '/devices'),
+    api<Room[]>('GET', '/rooms').catch(() => [] as Room[]),
+  ]);
   devices.set(new Map(list.map((d) => [d.id, d])));
   rooms.set(roomList);
   loaded.set(true);
@@ -82,8 +85,11 @@ export function onHubEvent(listener: (event: HubEvent) => void): () => void {
 
 /** Starts the live view of the home; returns the stop function (on logout). */
 export function startLive(): () => void {
-  return connectEvents((event) => {
-    apply(event);
-    for (const follow of [...followers]) follow(event);
-  }, () => void reload().catch(() => undefined));
+  return connectEvents(
+    (event) => {
+      apply(event);
+      for (const follow of [...followers]) follow(event);
+    },
+    () => void reload().catch(() => undefined),
+  );
 }

@@ -33,7 +33,9 @@ describe('add device', () => {
     await page.getByTestId('no-plugs').waitFor();
     await page.getByLabel('Setup code').fill('12345678');
     await page.getByRole('button', { name: 'Pair plug' }).click();
-    await expect(page.getByRole('alert').textContent()).resolves.toBe('Choose the plug from the list above, or scan its QR code.');
+    await expect(page.getByRole('alert').textContent()).resolves.toBe(
+      'Choose the plug from the list above, or scan its QR code.',
+    );
     await screenshots(page, 'add-device');
   });
 
@@ -60,7 +62,9 @@ describe('add device', () => {
     expect(password?.length).toBeGreaterThan(8);
     const token = (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: OWNER })).body.accessToken;
     const list = await api(home.hub.baseUrl, 'GET', '/api/v1/devices', { token });
-    expect(list.body).toEqual([expect.objectContaining({ name: 'Garage door', driver: 'mqtt', capabilities: ['switch', 'contact'] })]);
+    expect(list.body).toEqual([
+      expect.objectContaining({ name: 'Garage door', driver: 'mqtt', capabilities: ['switch', 'contact'] }),
+    ]);
     // The client id it must use (a device may connect only as its own id) is its device id.
     expect(await page.locator('dd code').nth(2).textContent()).toBe(list.body[0].id);
   });

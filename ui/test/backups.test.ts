@@ -27,7 +27,9 @@ describe('Settings → Backups', () => {
   beforeAll(async () => {
     home = await startTestHub();
     const token = (await createOwner(home.hub)).body.accessToken;
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...ADMIN, role: 'admin' } })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...ADMIN, role: 'admin' } })).status,
+    ).toBe(201);
     owner = await openBrowser();
     admin = await openBrowser();
   });
@@ -61,7 +63,10 @@ describe('Settings → Backups', () => {
     await page.getByRole('list', { name: 'Backups on the hub' }).getByRole('listitem').first().waitFor();
     await screenshots(page, 'settings-backups');
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download the backup of / }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: /^Download the backup of / }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe(files[0]);
     const saved = readFileSync((await download.path())!);
     expect(saved.subarray(0, 8).toString()).toBe('HEARTHBK');
@@ -92,7 +97,10 @@ describe('Settings → Backups', () => {
     // The schedule's key is gone (as on a restored hub): the next run fails, and the page says why.
     rmSync(join(home.dataDir, 'backup-schedule.key'));
     await schedule.getByRole('button', { name: 'Back up now' }).click();
-    await schedule.getByRole('alert').filter({ hasText: 'The backup schedule has no passphrase on this hub.' }).waitFor({ timeout: 60_000 });
+    await schedule
+      .getByRole('alert')
+      .filter({ hasText: 'The backup schedule has no passphrase on this hub.' })
+      .waitFor({ timeout: 60_000 });
     await screenshots(page, 'settings-backup-schedule');
   }, 120_000);
 

@@ -12,7 +12,12 @@ const cameraUnavailable = await rtspCameraUnavailable();
 /** One metric of the hub's /metrics. */
 async function metric(baseUrl: string, token: string, name: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-  return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
+  return Number(
+    text
+      .split('\n')
+      .find((l) => l.startsWith(`${name} `))
+      ?.split(' ')[1] ?? NaN,
+  );
 }
 
 /**
@@ -34,8 +39,14 @@ describe.skipIf(cameraUnavailable !== null)('cameras through the relay', () => {
     relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
     home = await startTestHub(['--relay', relay.url]);
     token = (await createOwner(home.hub)).body.accessToken;
-    await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
-    const added = await api(home.hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Porch', url: camera.url() } });
+    await waitFor(
+      async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined),
+      'hub tunnel up',
+    );
+    const added = await api(home.hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'Porch', url: camera.url() },
+    });
     expect(added.status).toBe(201);
     browser = await openBrowser();
   });
@@ -67,16 +78,26 @@ describe.skipIf(cameraUnavailable !== null)('cameras through the relay', () => {
       cut.push(ws.url());
       ws.close();
     });
-    await page.evaluate(() => { location.hash = '#/cameras'; });
+    await page.evaluate(() => {
+      location.hash = '#/cameras';
+    });
     await page.reload();
     await page.getByRole('status').filter({ hasText: 'Remote (through the relay)' }).waitFor();
 
     const live = page.getByRole('article', { name: 'Porch' }).locator('video');
     const handle = await live.elementHandle();
     // Decoded by Chromium from fragments that came through the relay, and still coming.
-    await page.waitForFunction((el) => (el as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > 5, handle, { timeout: 30_000 });
+    await page.waitForFunction(
+      (el) => (el as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > 5,
+      handle,
+      { timeout: 30_000 },
+    );
     const fragments = Number(await live.getAttribute('data-fragments'));
-    await page.waitForFunction(([el, n]) => Number((el as HTMLVideoElement).dataset.fragments) > (n as number) + 5, [handle, fragments] as const, { timeout: 30_000 });
+    await page.waitForFunction(
+      ([el, n]) => Number((el as HTMLVideoElement).dataset.fragments) > (n as number) + 5,
+      [handle, fragments] as const,
+      { timeout: 30_000 },
+    );
     expect(cut.some((url) => url.includes('/live'))).toBe(false);
     expect(await metric(home.hub.baseUrl, token, 'hearth_remote_live_streams_total')).toBeGreaterThanOrEqual(1);
     await screenshots(page, 'remote-cameras');
@@ -93,11 +114,19 @@ describe.skipIf(cameraUnavailable !== null)('cameras through the relay', () => {
     const before = cut.length;
     await page.getByRole('button', { name: 'Play the last minute' }).click();
     const playback = page.locator('video[controls]');
-    await page.waitForFunction((el) => (el as HTMLVideoElement).readyState >= 2 && (el as HTMLVideoElement).videoWidth === 320, await playback.elementHandle(), { timeout: 30_000 });
+    await page.waitForFunction(
+      (el) => (el as HTMLVideoElement).readyState >= 2 && (el as HTMLVideoElement).videoWidth === 320,
+      await playback.elementHandle(),
+      { timeout: 30_000 },
+    );
     await page.getByRole('link', { name: 'Export this clip' }).waitFor();
     await page.getByRole('button', { name: 'Snapshot' }).click();
     const snapshot = page.getByRole('img', { name: 'Snapshot of Porch' });
-    await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 320, await snapshot.elementHandle(), { timeout: 30_000 });
+    await page.waitForFunction(
+      (el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 320,
+      await snapshot.elementHandle(),
+      { timeout: 30_000 },
+    );
     // Nothing of it tried the LAN.
     expect(cut.slice(before).filter((url) => /playback|snapshot/.test(url))).toEqual([]);
     await screenshots(page, 'remote-camera');

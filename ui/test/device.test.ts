@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import {
+  addMqttDevice,
+  api,
+  createOwner,
+  type FakeDevice,
+  OWNER,
+  startTestHub,
+  type TestHome,
+} from './helpers/home.ts';
 
 /**
  * The device page against the real hub: live state and a toggle, the power chart drawn from the
@@ -18,7 +26,12 @@ describe('device page', () => {
     token = (await createOwner(home.hub)).body.accessToken;
     roomId = (await api(home.hub.baseUrl, 'POST', '/api/v1/rooms', { token, body: { name: 'Kitchen' } })).body.id;
     plug = await addMqttDevice(home.hub, token, 'Kettle', ['switch', 'power', 'energy']);
-    for (const [power, energy] of [[100, 1.0], [2000, 1.2], [1500, 1.5]]) await plug.telemetry({ power: power!, energy: energy! });
+    for (const [power, energy] of [
+      [100, 1.0],
+      [2000, 1.2],
+      [1500, 1.5],
+    ])
+      await plug.telemetry({ power: power!, energy: energy! });
 
     browser = await openBrowser();
     const { page } = browser;
@@ -58,7 +71,10 @@ describe('device page', () => {
     await page.locator('.chart canvas').first().waitFor();
     await page.getByRole('button', { name: 'year' }).click();
     await expect(page.getByRole('button', { name: 'year' }).getAttribute('aria-pressed')).resolves.toBe('true');
-    await page.getByRole('region', { name: 'Energy per day' }).getByText(/kWh in the last 30 days/).waitFor();
+    await page
+      .getByRole('region', { name: 'Energy per day' })
+      .getByText(/kWh in the last 30 days/)
+      .waitFor();
   });
 
   it('on the hour view, new readings are added to the chart as they arrive', async () => {
@@ -71,11 +87,16 @@ describe('device page', () => {
     await plug.telemetry({ power: 1234 });
     // At least one more point, without reopening the range. Not exactly one: under load a
     // reading still in flight from an earlier test may land in the same moment.
-    await expect.poll(async () => Number(((await summary.textContent()) ?? '').split(' ')[0]), { timeout: 30_000 }).toBeGreaterThan(before);
+    await expect
+      .poll(async () => Number(((await summary.textContent()) ?? '').split(' ')[0]), { timeout: 30_000 })
+      .toBeGreaterThan(before);
   });
 
   it('lists the command in the event log', async () => {
-    await browser.page.getByTestId('event-log').getByText('command switch → On (confirmed) by owner').waitFor({ timeout: 15_000 });
+    await browser.page
+      .getByTestId('event-log')
+      .getByText('command switch → On (confirmed) by owner')
+      .waitFor({ timeout: 15_000 });
     await screenshots(browser.page, 'device');
   });
 

@@ -27,7 +27,9 @@ describe('first run: restore from a backup', () => {
     const made = await api(old.hub.baseUrl, 'POST', '/api/v1/backups', { token, body: { passphrase: PASSPHRASE } });
     expect(made.status).toBe(201);
     file = join(dirname(old.dataDir), `${made.body.id}.hbk`);
-    const res = await fetch(`${old.hub.baseUrl}/api/v1/backups/${made.body.id}/file`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${old.hub.baseUrl}/api/v1/backups/${made.body.id}/file`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     fresh = await startTestHub();
     browser = await openBrowser();
@@ -54,7 +56,10 @@ describe('first run: restore from a backup', () => {
     await restore.getByLabel('Setup code').fill(readSetupCode(fresh.dataDir));
     await restore.getByLabel('Backup passphrase').fill('not the passphrase');
     await restore.getByRole('button', { name: 'Restore' }).click();
-    await restore.getByRole('alert').filter({ hasText: 'That passphrase does not open this backup.' }).waitFor({ timeout: 60_000 });
+    await restore
+      .getByRole('alert')
+      .filter({ hasText: 'That passphrase does not open this backup.' })
+      .waitFor({ timeout: 60_000 });
     expect(readdirSync(join(fresh.dataDir, 'backups'))).toEqual([]);
     await screenshots(page, 'first-run-restore-refused');
 

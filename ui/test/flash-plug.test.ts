@@ -49,7 +49,9 @@ describe('flash a plug from the browser', () => {
   it('says plainly that a browser without Web Serial cannot flash, and what to use instead', async () => {
     const { page } = browser;
     // What Firefox, Safari and phone browsers are: no navigator.serial at all.
-    await page.addInitScript(() => { delete (Navigator.prototype as { serial?: unknown }).serial; });
+    await page.addInitScript(() => {
+      delete (Navigator.prototype as { serial?: unknown }).serial;
+    });
     await page.reload();
     const note = page.getByTestId('flash-unavailable');
     await note.waitFor();
@@ -67,7 +69,13 @@ describe('flash a plug from the browser', () => {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--host-resolver-rules=MAP ${name} 127.0.0.1`],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        `--host-resolver-rules=MAP ${name} 127.0.0.1`,
+      ],
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());

@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
@@ -35,7 +35,9 @@ describe('first run with http.strict', () => {
     writeFileSync(config, JSON.stringify({ http: { strict: true } }));
     home = await startTestHub(['--config', config]);
     cert = await presentedCertificate(home.hub.https);
-    const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    const spki = createHash('sha256')
+      .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
     browser = await openBrowser(undefined, [`--ignore-certificate-errors-spki-list=${spki}`]);
   });
 

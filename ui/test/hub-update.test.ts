@@ -34,14 +34,42 @@ describe('Settings → Update the hub', () => {
 
   beforeAll(async () => {
     writeFileSync(join(tmp.dir, 'other.deb'), randomBytes(1000));
-    writeFileSync(wrongPath, JSON.stringify((await signRelease({ packagePath: join(tmp.dir, 'other.deb'), packageName: 'other.deb', version: '0.2.0', minVersion: '0.0.1', privatePem: key.privatePem })).file));
+    writeFileSync(
+      wrongPath,
+      JSON.stringify(
+        (
+          await signRelease({
+            packagePath: join(tmp.dir, 'other.deb'),
+            packageName: 'other.deb',
+            version: '0.2.0',
+            minVersion: '0.0.1',
+            privatePem: key.privatePem,
+          })
+        ).file,
+      ),
+    );
     writeFileSync(pkgPath, randomBytes(200 * 1024));
-    writeFileSync(releasePath, JSON.stringify((await signRelease({ packagePath: pkgPath, packageName: 'hearth_0.2.0_all.deb', version: '0.2.0', minVersion: '0.0.1', privatePem: key.privatePem })).file));
+    writeFileSync(
+      releasePath,
+      JSON.stringify(
+        (
+          await signRelease({
+            packagePath: pkgPath,
+            packageName: 'hearth_0.2.0_all.deb',
+            version: '0.2.0',
+            minVersion: '0.0.1',
+            privatePem: key.privatePem,
+          })
+        ).file,
+      ),
+    );
     const config = join(tmp.dir, 'hearth.json');
     writeFileSync(config, JSON.stringify({ update: { releaseKeys: [key.publicB64] } }));
     home = await startTestHub(['--config', config]);
     const token = (await createOwner(home.hub)).body.accessToken;
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...ADMIN, role: 'admin' } })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...ADMIN, role: 'admin' } })).status,
+    ).toBe(201);
     owner = await openBrowser();
     admin = await openBrowser();
   });
@@ -75,8 +103,29 @@ describe('Settings → Update the hub', () => {
 
     // The helper takes the request and, later, rolls a version back that did not come up healthy.
     rmSync(join(spool, 'request.json'));
-    writeFileSync(join(spool, 'status.json'), JSON.stringify({ id: request.id, from: '0.1.0', to: '0.2.0', state: 'rolled_back', step: 'rollback_health', steps: [{ step: 'accept', at: Date.now() }, { step: 'install', at: Date.now() }, { step: 'rollback_restore', at: Date.now() }], error: { code: 'update_unhealthy', message: 'no answer' }, missingDevices: [], backupId: request.backupId, startedAt: Date.now(), updatedAt: Date.now() }));
-    await card.getByText('Version 0.2.0 did not come up healthy, so the hub went back to 0.1.0').waitFor({ timeout: 30_000 });
+    writeFileSync(
+      join(spool, 'status.json'),
+      JSON.stringify({
+        id: request.id,
+        from: '0.1.0',
+        to: '0.2.0',
+        state: 'rolled_back',
+        step: 'rollback_health',
+        steps: [
+          { step: 'accept', at: Date.now() },
+          { step: 'install', at: Date.now() },
+          { step: 'rollback_restore', at: Date.now() },
+        ],
+        error: { code: 'update_unhealthy', message: 'no answer' },
+        missingDevices: [],
+        backupId: request.backupId,
+        startedAt: Date.now(),
+        updatedAt: Date.now(),
+      }),
+    );
+    await card
+      .getByText('Version 0.2.0 did not come up healthy, so the hub went back to 0.1.0')
+      .waitFor({ timeout: 30_000 });
     await card.getByRole('list', { name: 'Update steps' }).getByText('Going back: restoring the database').waitFor();
     await screenshots(page, 'settings-hub-update');
   }, 180_000);

@@ -29,8 +29,17 @@ describe('settings by role, and changing one’s own password', () => {
   beforeAll(async () => {
     home = await startTestHub();
     token = (await createOwner(home.hub)).body.accessToken;
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status).toBe(201);
-    expect((await api(home.hub.baseUrl, 'PATCH', '/api/v1/home', { token, body: { location: { latitude: 52.52, longitude: 13.405 }, timezone: 'Europe/Berlin' } })).status).toBe(200);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status,
+    ).toBe(201);
+    expect(
+      (
+        await api(home.hub.baseUrl, 'PATCH', '/api/v1/home', {
+          token,
+          body: { location: { latitude: 52.52, longitude: 13.405 }, timezone: 'Europe/Berlin' },
+        })
+      ).status,
+    ).toBe(200);
     owner = await openBrowser();
     member = await openBrowser();
   });
@@ -46,7 +55,16 @@ describe('settings by role, and changing one’s own password', () => {
     await page.goto(`${home.hub.baseUrl}/#/settings`);
     await logIn(page, OWNER);
     await page.getByTestId('me').filter({ hasText: 'Signed in as owner (owner).' }).waitFor();
-    for (const name of ['Home', 'People', 'Your password', 'Rooms', 'MQTT users for integrations', 'Away from home', 'Hub health']) await heading(page, name).waitFor();
+    for (const name of [
+      'Home',
+      'People',
+      'Your password',
+      'Rooms',
+      'MQTT users for integrations',
+      'Away from home',
+      'Hub health',
+    ])
+      await heading(page, name).waitFor();
     expect(await page.getByLabel('Latitude').inputValue()).toBe('52.52');
     for (const button of ['Save', 'Add person', 'Change password', 'Add room', 'Create MQTT user']) {
       expect(await page.getByRole('button', { name: button, exact: true }).count(), button).toBe(1);
@@ -57,11 +75,15 @@ describe('settings by role, and changing one’s own password', () => {
     const { page } = member;
     await page.goto(`${home.hub.baseUrl}/#/settings`);
     await logIn(page, MEMBER);
-    await page.getByTestId('me').filter({ hasText: `Signed in as ${MEMBER.username} (member).` }).waitFor();
+    await page
+      .getByTestId('me')
+      .filter({ hasText: `Signed in as ${MEMBER.username} (member).` })
+      .waitFor();
     for (const name of ['Home', 'Your password', 'Away from home', 'Hub health']) await heading(page, name).waitFor();
     expect(await page.getByTestId('home-location').textContent()).toBe('52.52, 13.405');
     await page.getByRole('button', { name: 'Change password' }).waitFor();
-    for (const name of ['People', 'Rooms', 'MQTT users for integrations']) expect(await heading(page, name).count(), name).toBe(0);
+    for (const name of ['People', 'Rooms', 'MQTT users for integrations'])
+      expect(await heading(page, name).count(), name).toBe(0);
     for (const button of ['Save', 'Add person', 'Add room', 'Create MQTT user']) {
       expect(await page.getByRole('button', { name: button, exact: true }).count(), button).toBe(0);
     }
@@ -86,11 +108,17 @@ describe('settings by role, and changing one’s own password', () => {
     await page.getByLabel('Current password').fill(MEMBER.password);
     await page.getByLabel('Repeat the new password').fill('something else entirely');
     await page.getByRole('button', { name: 'Change password' }).click();
-    await page.locator('#own-password-repeat-error').filter({ hasText: 'The two new passwords are not the same.' }).waitFor();
+    await page
+      .locator('#own-password-repeat-error')
+      .filter({ hasText: 'The two new passwords are not the same.' })
+      .waitFor();
     // A short one at the new password's field.
     await page.getByLabel('New password', { exact: true }).fill('short');
     await page.getByRole('button', { name: 'Change password' }).click();
-    await page.locator('#own-password-new-error').filter({ hasText: 'A password needs at least 8 characters.' }).waitFor();
+    await page
+      .locator('#own-password-new-error')
+      .filter({ hasText: 'A password needs at least 8 characters.' })
+      .waitFor();
     const login = await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: MEMBER });
     expect(login.status).toBe(200);
   });
@@ -98,7 +126,10 @@ describe('settings by role, and changing one’s own password', () => {
   it('changing it keeps this page logged in, ends the other session, and only the new password logs in', async () => {
     const { page } = member;
     // Another session of the same member (another phone): it ends with the change.
-    const other = (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: MEMBER })).body as { accessToken: string; refreshToken: string };
+    const other = (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: MEMBER })).body as {
+      accessToken: string;
+      refreshToken: string;
+    };
     expect((await api(home.hub.baseUrl, 'GET', '/api/v1/me', { token: other.accessToken })).status).toBe(200);
 
     // The hub's answer reaches the page only after its events stream closed (the old sessions
@@ -123,16 +154,25 @@ describe('settings by role, and changing one’s own password', () => {
     expect(await page.getByLabel('Current password').inputValue()).toBe('');
 
     expect((await api(home.hub.baseUrl, 'GET', '/api/v1/me', { token: other.accessToken })).status).toBe(401);
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: other.refreshToken } })).status).toBe(401);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: other.refreshToken } }))
+        .status,
+    ).toBe(401);
 
     // This page is still logged in: its events stream (closed by the hub as the old sessions
     // ended) reconnects with the adopted session, pages load, and a reload refreshes with it.
     await page.getByRole('link', { name: 'Home' }).click();
     await heading(page, 'Home').waitFor();
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByTestId('me').filter({ hasText: `Signed in as ${MEMBER.username} (member).` }).waitFor();
+    await page
+      .getByTestId('me')
+      .filter({ hasText: `Signed in as ${MEMBER.username} (member).` })
+      .waitFor();
     await page.reload();
-    await page.getByTestId('me').filter({ hasText: `Signed in as ${MEMBER.username} (member).` }).waitFor();
+    await page
+      .getByTestId('me')
+      .filter({ hasText: `Signed in as ${MEMBER.username} (member).` })
+      .waitFor();
     expect(await heading(page, 'Log in').count()).toBe(0);
 
     await page.getByRole('button', { name: 'Log out' }).click();
@@ -141,6 +181,9 @@ describe('settings by role, and changing one’s own password', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toBe('That username and password do not match.');
     await logIn(page, { username: MEMBER.username, password: NEW_PASSWORD });
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByTestId('me').filter({ hasText: `Signed in as ${MEMBER.username} (member).` }).waitFor();
+    await page
+      .getByTestId('me')
+      .filter({ hasText: `Signed in as ${MEMBER.username} (member).` })
+      .waitFor();
   });
 });

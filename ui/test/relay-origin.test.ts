@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { startRelay, waitFor, type RelayProcess } from '../../cloud-relay/test/helpers/processes.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, api, createOwner, type FakeDevice, startTestHub, type TestHome } from './helpers/home.ts';
 
 const UI_DIST = fileURLToPath(new URL('../dist', import.meta.url));
 const MIA = { username: 'mia', password: 'mias long password' };
@@ -33,8 +33,13 @@ describe('the app on the relay origin, set up by an invite link', () => {
     relay = await startRelay(['--data', join(tmp.dir, 'relay'), '--ui', UI_DIST]);
     home = await startTestHub(['--relay', relay.url]);
     token = (await createOwner(home.hub)).body.accessToken;
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MIA, role: 'member' } })).status).toBe(201);
-    await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MIA, role: 'member' } })).status,
+    ).toBe(201);
+    await waitFor(
+      async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined),
+      'hub tunnel up',
+    );
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);
     lan = await openBrowser();
     phone = await openBrowser({ width: 360, height: 740 });
@@ -97,7 +102,10 @@ describe('the app on the relay origin, set up by an invite link', () => {
     await tile.locator('[aria-pressed="true"]').waitFor();
     expect((await api(home.hub.baseUrl, 'GET', `/api/v1/devices/${lamp.id}`, { token })).body.state.switch).toBe(true);
     // Listed at the hub as Mia's device under the name typed on the phone; the invite is used up.
-    const devices = (await api(home.hub.baseUrl, 'GET', '/api/v1/remote/devices', { token })).body as { name: string; username: string }[];
+    const devices = (await api(home.hub.baseUrl, 'GET', '/api/v1/remote/devices', { token })).body as {
+      name: string;
+      username: string;
+    }[];
     expect(devices).toContainEqual(expect.objectContaining({ name: 'Pixel', username: MIA.username }));
     expect((await api(home.hub.baseUrl, 'GET', '/api/v1/remote/invites', { token })).body).toEqual([]);
     expect(phoneToHub).toEqual([]);
@@ -109,7 +117,9 @@ describe('the app on the relay origin, set up by an invite link', () => {
 
   it('on the relay origin the service worker runs, so a reload comes from the installed app and stays logged in', async () => {
     const { page } = phone;
-    expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL)).toBe(`http://127.0.0.1:${relay.port}/sw.js`);
+    expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL)).toBe(
+      `http://127.0.0.1:${relay.port}/sw.js`,
+    );
     await page.reload();
     expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
     await page.getByRole('article', { name: 'Lamp' }).waitFor();
@@ -129,14 +139,20 @@ describe('the app on the relay origin, set up by an invite link', () => {
     try {
       await other.page.goto(link);
       await other.page.getByRole('button', { name: 'Set up this device' }).click();
-      await other.page.getByRole('alert').filter({ hasText: 'This invite was already used, withdrawn, or has expired' }).waitFor();
+      await other.page
+        .getByRole('alert')
+        .filter({ hasText: 'This invite was already used, withdrawn, or has expired' })
+        .waitFor();
     } finally {
       await other.close();
     }
   });
 
   it('revoked at home, the phone is refused and told to ask for a new invite', async () => {
-    const devices = (await api(home.hub.baseUrl, 'GET', '/api/v1/remote/devices', { token })).body as { id: string; name: string }[];
+    const devices = (await api(home.hub.baseUrl, 'GET', '/api/v1/remote/devices', { token })).body as {
+      id: string;
+      name: string;
+    }[];
     const pixel = devices.find((d) => d.name === 'Pixel')!;
     expect((await api(home.hub.baseUrl, 'DELETE', `/api/v1/remote/devices/${pixel.id}`, { token })).status).toBe(204);
     await phone.page.reload();
@@ -146,13 +162,19 @@ describe('the app on the relay origin, set up by an invite link', () => {
 
 /** The sealed home key this browser keeps in its remote identity (IndexedDB, ui/src/api/keystore.ts). */
 function storedHomeKey(page: Page): Promise<string | null> {
-  return page.evaluate(() => new Promise<string | null>((resolve, reject) => {
-    const open = indexedDB.open('hearth-remote', 1);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const get = open.result.transaction('identity', 'readonly').objectStore('identity').get('device');
-      get.onerror = () => reject(get.error);
-      get.onsuccess = () => { resolve((get.result as { homeKey: string | null } | undefined)?.homeKey ?? null); open.result.close(); };
-    };
-  }));
+  return page.evaluate(
+    () =>
+      new Promise<string | null>((resolve, reject) => {
+        const open = indexedDB.open('hearth-remote', 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result.transaction('identity', 'readonly').objectStore('identity').get('device');
+          get.onerror = () => reject(get.error);
+          get.onsuccess = () => {
+            resolve((get.result as { homeKey: string | null } | undefined)?.homeKey ?? null);
+            open.result.close();
+          };
+        };
+      }),
+  );
 }

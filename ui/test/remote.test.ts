@@ -6,7 +6,15 @@ import { startHub } from '../../hub/test/helpers/hub-process.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { totpAt } from '../../hub/test/helpers/totp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import {
+  addMqttDevice,
+  api,
+  createOwner,
+  type FakeDevice,
+  OWNER,
+  startTestHub,
+  type TestHome,
+} from './helpers/home.ts';
 
 /**
  * The UI away from home: Chromium enrols on the LAN, then the hub's LAN address stops answering
@@ -33,7 +41,10 @@ describe('remote access through the relay', () => {
     relay = await startRelay(['--data', join(tmp.dir, 'relay')]);
     home = await startTestHub(['--relay', relay.url]);
     token = (await createOwner(home.hub)).body.accessToken;
-    await waitFor(async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'hub tunnel up');
+    await waitFor(
+      async () => (home.hub.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined),
+      'hub tunnel up',
+    );
     lamp = await addMqttDevice(home.hub, token, 'Lamp', ['switch', 'power']);
     browser = await openBrowser();
   });
@@ -81,7 +92,9 @@ describe('remote access through the relay', () => {
       ws.connectToServer();
     });
 
-    await page.evaluate(() => { location.hash = '#/'; });
+    await page.evaluate(() => {
+      location.hash = '#/';
+    });
     await page.reload();
     await page.getByLabel('Username').fill(OWNER.username);
     await page.getByLabel('Password').fill(OWNER.password);
@@ -123,12 +136,15 @@ describe('remote access through the relay', () => {
       await page.getByRole('button', { name: 'Change password' }).click();
       await page.getByRole('status').filter({ hasText: 'Your password is changed.' }).waitFor();
     };
-    await page.evaluate(() => { location.hash = '#/settings'; });
+    await page.evaluate(() => {
+      location.hash = '#/settings';
+    });
     // Still in remote mode (LAN cut): the change went through the relay.
     await badge().waitFor();
     await change(OWNER.password, changed);
     await badge().waitFor();
-    const login = (password: string) => api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: OWNER.username, password } });
+    const login = (password: string) =>
+      api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: OWNER.username, password } });
     expect((await login(OWNER.password)).status).toBe(401);
     expect((await login(changed)).status).toBe(200);
     // The test's own token was one of the sessions that ended.
@@ -179,7 +195,11 @@ describe('remote access through the relay', () => {
     await page.getByRole('button', { name: 'Turn off two-step login' }).click();
     await page.getByRole('status').filter({ hasText: 'Two-step login is off.' }).waitFor();
     // Turning it on ended the test's own session too: a fresh token for the rest of the tests.
-    token = (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: OWNER.username, password: OWNER.password } })).body.accessToken;
+    token = (
+      await api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: OWNER.username, password: OWNER.password },
+      })
+    ).body.accessToken;
     expect((await api(home.hub.baseUrl, 'GET', '/api/v1/me', { token })).body.totp).toBe(false);
     await page.getByRole('link', { name: 'Home' }).click();
     await tile('Lamp').waitFor();

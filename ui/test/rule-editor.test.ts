@@ -1,7 +1,15 @@
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESKTOP, openBrowser, PHONE, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import {
+  addMqttDevice,
+  api,
+  createOwner,
+  type FakeDevice,
+  OWNER,
+  startTestHub,
+  type TestHome,
+} from './helpers/home.ts';
 
 /**
  * The structured rule editor against the real hub: a rule built only with the form (a state
@@ -24,7 +32,15 @@ describe('rule editor', () => {
   const stored = async (id: string) => {
     const res = await api(home.hub.baseUrl, 'GET', `/api/v1/rules/${id}`, { token });
     expect(res.status).toBe(200);
-    const { id: _id, enabled: _e, version: _v, running: _r, createdAt: _c, updatedAt: _u, ...definition } = res.body as Record<string, unknown>;
+    const {
+      id: _id,
+      enabled: _e,
+      version: _v,
+      running: _r,
+      createdAt: _c,
+      updatedAt: _u,
+      ...definition
+    } = res.body as Record<string, unknown>;
     return definition;
   };
 
@@ -32,14 +48,21 @@ describe('rule editor', () => {
   const item = (page: Page, name: string): Locator => page.getByRole('group', { name, exact: true });
   const add = async (page: Page, noun: string, type: string) => {
     await page.locator(`#rf-${noun}s-add`).selectOption({ label: type });
-    await page.getByRole('button', { name: `Add ${noun}`, exact: true }).last().click();
+    await page
+      .getByRole('button', { name: `Add ${noun}`, exact: true })
+      .last()
+      .click();
   };
   const json = (page: Page) => page.getByLabel('Rule (JSON)');
   /** Adds an item to the list at `listPath` (nested lists have their own add controls). */
   const addTo = async (page: Page, listPath: string, noun: string, type: string) => {
     const select = page.locator(`#rf-${listPath.replace(/\./g, '-')}-add`);
     await select.selectOption({ label: type });
-    await page.locator('.re-add').filter({ has: select }).getByRole('button', { name: `Add ${noun}`, exact: true }).click();
+    await page
+      .locator('.re-add')
+      .filter({ has: select })
+      .getByRole('button', { name: `Add ${noun}`, exact: true })
+      .click();
   };
   const newRule = async (page: Page) => {
     await page.getByRole('link', { name: 'Rules' }).click();
@@ -86,7 +109,11 @@ describe('rule editor', () => {
     const trigger = item(page, 'trigger 1: Device state changes');
     await trigger.getByLabel('Device', { exact: true }).selectOption({ label: 'Button' });
     // A switch's value is offered as on/off, not typed.
-    expect(await trigger.getByLabel('To', { exact: true }).locator('option').allTextContents()).toEqual(['any', 'on', 'off']);
+    expect(await trigger.getByLabel('To', { exact: true }).locator('option').allTextContents()).toEqual([
+      'any',
+      'on',
+      'off',
+    ]);
     await trigger.getByLabel('To', { exact: true }).selectOption({ label: 'on' });
     await trigger.getByLabel('For at least').fill('10m');
 
@@ -101,7 +128,10 @@ describe('rule editor', () => {
     await add(page, 'action', 'Device command');
     await add(page, 'action', 'Device command');
     await add(page, 'action', 'Delay');
-    for (const [name, to] of [['action 1: Device command', 'on'], ['action 2: Device command', 'off']] as const) {
+    for (const [name, to] of [
+      ['action 1: Device command', 'on'],
+      ['action 2: Device command', 'off'],
+    ] as const) {
       const command = item(page, name);
       await command.getByLabel('Device', { exact: true }).selectOption({ label: 'Lamp' });
       // A command offers only what can be set: the lamp's power reading is not a choice.
@@ -114,7 +144,9 @@ describe('rule editor', () => {
     await page.keyboard.press('Enter');
     await item(page, 'action 2: Delay').waitFor();
     // The keyboard stays with the moved item, so pressing again would move it on.
-    expect(await page.getByRole('button', { name: 'Move action 2 up' }).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(
+      await page.getByRole('button', { name: 'Move action 2 up' }).evaluate((el) => el === document.activeElement),
+    ).toBe(true);
     await page.evaluate(() => window.scrollTo(0, 0));
     await screenshots(page, 'rule-form');
     // One column at phone width: nothing sticks out sideways.
@@ -160,7 +192,9 @@ describe('rule editor', () => {
     await screenshots(page, 'rule-form-error');
 
     // The stored rule is untouched by the refused save.
-    expect((await stored(ruleId)).triggers).toEqual([{ type: 'state', device: button.id, capability: 'switch', to: true, for: '10m' }]);
+    expect((await stored(ruleId)).triggers).toEqual([
+      { type: 'state', device: button.id, capability: 'switch', to: true, for: '10m' },
+    ]);
 
     // An error about an item as a whole is shown at that item: a sun trigger while the home
     // has no location set.
@@ -258,26 +292,32 @@ describe('rule editor', () => {
       name: 'Nested',
       mode: 'single',
       triggers: [{ type: 'hub_start' }, { type: 'state', device: remote.id, capability: 'button', to: 'double' }],
-      conditions: [{
-        type: 'or',
-        conditions: [
-          { type: 'weekday', days: ['mon', 'tue', 'wed', 'thu'] },
-          { type: 'not', conditions: [{ type: 'time', after: '21:30', before: '06:00' }] },
-        ],
-      }],
-      actions: [{
-        type: 'if',
-        conditions: [{ type: 'numeric', device: sensor.id, capability: 'temperature', below: 18 }],
-        then: [{ type: 'notify', message: 'Cold', level: 'warning' }],
-        else: [{ type: 'command', device: lamp.id, capability: 'switch', value: false }],
-      }],
+      conditions: [
+        {
+          type: 'or',
+          conditions: [
+            { type: 'weekday', days: ['mon', 'tue', 'wed', 'thu'] },
+            { type: 'not', conditions: [{ type: 'time', after: '21:30', before: '06:00' }] },
+          ],
+        },
+      ],
+      actions: [
+        {
+          type: 'if',
+          conditions: [{ type: 'numeric', device: sensor.id, capability: 'temperature', below: 18 }],
+          then: [{ type: 'notify', message: 'Cold', level: 'warning' }],
+          else: [{ type: 'command', device: lamp.id, capability: 'switch', value: false }],
+        },
+      ],
     });
   });
 
   it('going from one rule page straight to another shows (and would save) the other rule', async () => {
     const { page } = browser;
     // The page is still at "Nested"; only the address changes, the page component stays.
-    await page.evaluate((id) => { location.hash = `#/rules/${id}`; }, ruleId);
+    await page.evaluate((id) => {
+      location.hash = `#/rules/${id}`;
+    }, ruleId);
     await page.getByRole('heading', { name: 'Heating reminder v2', level: 1 }).waitFor();
     expect(JSON.parse(await json(page).inputValue())).toMatchObject({ name: 'Heating reminder v2', traceLimit: 20 });
     expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Heating reminder v2');
@@ -317,7 +357,11 @@ describe('rule editor', () => {
         { type: 'scene', states: [{ device: lamp.id, capability: 'switch', value: false }] },
         { type: 'scene', scene: 'scn_missing' },
         { type: 'wait', triggers: [state], timeout: '10m', continueOnTimeout: false },
-        { type: 'choose', choices: [{ conditions: [{ type: 'weekday', days: ['tue'] }], actions: [{ type: 'delay', for: 5 }] }], default: [{ type: 'stop', reason: 'no choice' }] },
+        {
+          type: 'choose',
+          choices: [{ conditions: [{ type: 'weekday', days: ['tue'] }], actions: [{ type: 'delay', for: 5 }] }],
+          default: [{ type: 'stop', reason: 'no choice' }],
+        },
         { type: 'repeat', until: [{ type: 'time', before: '09:00' }], actions: [{ type: 'notify', message: 'again' }] },
         { type: 'camera_clip', camera: 'cam_x', seconds: 20 },
         { type: 'enable_rule', rule: 'rul_x' },
@@ -330,7 +374,9 @@ describe('rule editor', () => {
     // Values shown where they belong, nested ones included.
     expect(await item(page, 'trigger 5: Sunrise / sunset').getByLabel('Offset').inputValue()).toBe('-15m');
     expect(await item(page, 'action 5 choice 1 action 1: Delay').getByLabel('Wait for').inputValue()).toBe('5');
-    expect(await item(page, 'action 4: Wait for a trigger').getByLabel('Stop the run on timeout').isChecked()).toBe(true);
+    expect(await item(page, 'action 4: Wait for a trigger').getByLabel('Stop the run on timeout').isChecked()).toBe(
+      true,
+    );
     expect(await item(page, 'condition 6 condition 1 condition 1: Weekday').getByLabel('Sun').isChecked()).toBe(true);
 
     // One edit in the form rewrites the JSON from the whole rule: nothing else changes.
@@ -343,6 +389,11 @@ describe('rule editor', () => {
     expect(await anyOf.getByLabel('Is (value 2) (°C)').inputValue()).toBe('19');
     await anyOf.getByRole('button', { name: 'Remove value 1' }).click();
     expect(await anyOf.getByLabel('Is (°C)', { exact: true }).inputValue()).toBe('19');
-    expect(JSON.parse(await json(page).inputValue()).conditions[6]).toEqual({ type: 'state', device: sensor.id, capability: 'temperature', value: 19 });
+    expect(JSON.parse(await json(page).inputValue()).conditions[6]).toEqual({
+      type: 'state',
+      device: sensor.id,
+      capability: 'temperature',
+      value: 19,
+    });
   });
 });

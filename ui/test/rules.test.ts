@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import {
+  addMqttDevice,
+  api,
+  createOwner,
+  type FakeDevice,
+  OWNER,
+  startTestHub,
+  type TestHome,
+} from './helpers/home.ts';
 
 /**
  * Rules through the UI against the real hub's rules engine: write one in the JSON editor (a
@@ -14,13 +22,18 @@ describe('rules', () => {
   let button: FakeDevice;
   let lamp: FakeDevice;
 
-  const rule = (value: unknown) => JSON.stringify({
-    name: 'Button lights the lamp',
-    mode: 'single',
-    triggers: [{ type: 'state', device: button.id, capability: 'switch', to: true }],
-    conditions: [],
-    actions: [{ type: 'command', device: lamp.id, capability: 'switch', value }],
-  }, null, 2);
+  const rule = (value: unknown) =>
+    JSON.stringify(
+      {
+        name: 'Button lights the lamp',
+        mode: 'single',
+        triggers: [{ type: 'state', device: button.id, capability: 'switch', to: true }],
+        conditions: [],
+        actions: [{ type: 'command', device: lamp.id, capability: 'switch', value }],
+      },
+      null,
+      2,
+    );
 
   beforeAll(async () => {
     home = await startTestHub();
@@ -75,7 +88,8 @@ describe('rules', () => {
     // The rule editor below has fields of the same names: ask the quick form's own.
     const quick = page.getByRole('form', { name: 'Quick rule' });
     // Every choice starts on a real option once they have.
-    for (const label of ['When', 'Does', 'Then switch']) expect(await quick.getByLabel(label, { exact: true }).inputValue()).not.toBe('');
+    for (const label of ['When', 'Does', 'Then switch'])
+      expect(await quick.getByLabel(label, { exact: true }).inputValue()).not.toBe('');
     await quick.getByLabel('Rule name').fill('Lamp off follows button');
     await quick.getByLabel('When').selectOption({ label: 'Button' });
     await quick.getByLabel('Does').selectOption({ label: 'switches off' });
@@ -137,6 +151,9 @@ describe('rules', () => {
     await diff.getByRole('button', { name: 'Revert to version 1' }).click();
     await page.getByRole('heading', { name: 'Button lights the lamp', exact: true }).waitFor();
     const saved = await api(home.hub.baseUrl, 'GET', '/api/v1/rules', { token });
-    expect(saved.body.find((r: { name: string }) => r.name.startsWith('Button lights'))).toMatchObject({ name: 'Button lights the lamp', version: 3 });
+    expect(saved.body.find((r: { name: string }) => r.name.startsWith('Button lights'))).toMatchObject({
+      name: 'Button lights the lamp',
+      version: 3,
+    });
   });
 });

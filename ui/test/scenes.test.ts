@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import {
+  addMqttDevice,
+  api,
+  createOwner,
+  type FakeDevice,
+  OWNER,
+  startTestHub,
+  type TestHome,
+} from './helpers/home.ts';
 
 /**
  * Scenes on the home page against the real hub: save how the switches are set now, change
@@ -49,10 +57,15 @@ describe('scenes', () => {
     await page.getByRole('button', { name: 'Save as scene' }).click();
     await page.getByRole('button', { name: 'Evening' }).waitFor();
     const scenes = await api(home.hub.baseUrl, 'GET', '/api/v1/scenes', { token });
-    expect(scenes.body).toEqual([expect.objectContaining({
-      name: 'Evening',
-      states: expect.arrayContaining([{ device: lamp.id, capability: 'switch', value: true }, { device: fan.id, capability: 'switch', value: false }]),
-    })]);
+    expect(scenes.body).toEqual([
+      expect.objectContaining({
+        name: 'Evening',
+        states: expect.arrayContaining([
+          { device: lamp.id, capability: 'switch', value: true },
+          { device: fan.id, capability: 'switch', value: false },
+        ]),
+      }),
+    ]);
 
     await tile('Lamp').getByRole('button').click();
     await tile('Lamp').locator('[aria-pressed="false"]').waitFor();
@@ -67,6 +80,9 @@ describe('scenes', () => {
     fan.client.stream.destroy();
     await tile('Fan').getByText('Offline', { exact: true }).first().waitFor();
     await page.getByRole('button', { name: 'Evening' }).click();
-    await page.getByTestId('scene-outcome').filter({ hasText: 'Evening: 1 of 2 devices done. Fan: The device is offline.' }).waitFor();
+    await page
+      .getByTestId('scene-outcome')
+      .filter({ hasText: 'Evening: 1 of 2 devices done. Fan: The device is offline.' })
+      .waitFor();
   });
 });

@@ -17,7 +17,9 @@ describe('keys for scripts in Settings', () => {
   beforeAll(async () => {
     home = await startTestHub();
     const token = (await createOwner(home.hub)).body.accessToken;
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status,
+    ).toBe(201);
     browser = await openBrowser();
     memberBrowser = await openBrowser();
   });
@@ -33,7 +35,10 @@ describe('keys for scripts in Settings', () => {
     await page.getByLabel('Username').fill(who.username);
     await page.getByLabel('Password').fill(who.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByTestId('me').filter({ hasText: `Signed in as ${who.username}` }).waitFor();
+    await page
+      .getByTestId('me')
+      .filter({ hasText: `Signed in as ${who.username}` })
+      .waitFor();
   };
 
   it('makes a key shown once, lists its use, and revokes it', async () => {
@@ -65,7 +70,10 @@ describe('keys for scripts in Settings', () => {
   it('offers a member only the scopes a member may hold', async () => {
     const { page } = memberBrowser;
     await logIn(MEMBER, memberBrowser);
-    const options = await page.getByLabel('Key access').locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    const options = await page
+      .getByLabel('Key access')
+      .locator('option')
+      .evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
     expect(options).toEqual(['read', 'control']);
   });
 });

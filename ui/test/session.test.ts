@@ -113,7 +113,12 @@ describe('first run, login, session and reconnect', () => {
     const port = home.hub.http;
     // The service worker has cached the shell by now (installable app): check before the hub goes.
     const manifest = await (await page.request.get(`${home.hub.baseUrl}/manifest.webmanifest`)).json();
-    expect(manifest).toMatchObject({ name: 'Hearth', start_url: '/', display: 'standalone', icons: [expect.objectContaining({ src: '/icon.svg' })] });
+    expect(manifest).toMatchObject({
+      name: 'Hearth',
+      start_url: '/',
+      display: 'standalone',
+      icons: [expect.objectContaining({ src: '/icon.svg' })],
+    });
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
     await home.hub.stop();
     await page.getByRole('alert').filter({ hasText: 'Hub unreachable' }).waitFor();
@@ -124,7 +129,10 @@ describe('first run, login, session and reconnect', () => {
 
     // The same data and port: the browser's session and page must carry on by themselves.
     home.hub = await startHub(home.dataDir, ['--http-port', String(port)]);
-    await page.getByRole('alert').filter({ hasText: 'Hub unreachable' }).waitFor({ state: 'detached', timeout: 20_000 });
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'Hub unreachable' })
+      .waitFor({ state: 'detached', timeout: 20_000 });
     await screenshots(page, 'home-empty');
     await page.getByRole('heading', { name: 'Home' }).waitFor();
   });

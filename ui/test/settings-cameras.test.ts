@@ -59,7 +59,9 @@ describe('settings and cameras', () => {
     page.once('dialog', (dialog) => void dialog.accept('Hallway'));
     await page.getByRole('button', { name: 'Rename Hall' }).click();
     await page.getByRole('button', { name: 'Remove Hallway' }).waitFor();
-    expect((await api(home.hub.baseUrl, 'GET', '/api/v1/rooms', { token })).body).toEqual([expect.objectContaining({ name: 'Hallway' })]);
+    expect((await api(home.hub.baseUrl, 'GET', '/api/v1/rooms', { token })).body).toEqual([
+      expect.objectContaining({ name: 'Hallway' }),
+    ]);
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Remove Hallway' }).click();
     await page.getByRole('button', { name: 'Remove Hallway' }).waitFor({ state: 'detached' });
@@ -74,12 +76,17 @@ describe('settings and cameras', () => {
     await page.getByRole('cell', { name: 'homeassistant', exact: true }).waitFor();
     expect((await page.getByTestId('mqtt-password').textContent())?.length).toBeGreaterThan(8);
     const users = await api(home.hub.baseUrl, 'GET', '/api/v1/integrations/mqtt-users', { token });
-    expect(users.body).toEqual([expect.objectContaining({ username: 'homeassistant', scope: 'readwrite', topics: ['hearth/#'] })]);
+    expect(users.body).toEqual([
+      expect.objectContaining({ username: 'homeassistant', scope: 'readwrite', topics: ['hearth/#'] }),
+    ]);
     // Encrypted MQTT: the fingerprint shown is the hub's certificate's, and the link downloads it.
     const cert = await api(home.hub.baseUrl, 'GET', '/api/v1/broker/certificate', { token });
     expect(cert.status).toBe(200);
     expect(await page.getByTestId('mqtts-fingerprint').textContent()).toBe(cert.body.sha256);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the hub certificate' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download the hub certificate' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('hearth-mqtt.pem');
     expect(readFileSync((await download.path())!, 'utf8')).toBe(cert.body.pem);
   });
@@ -96,13 +103,20 @@ describe('settings and cameras', () => {
   it.skipIf(cameraUnavailable !== null)('a real camera plays live in the grid and back from the timeline', async () => {
     const { page } = browser;
     await camera.start();
-    const added = await api(home.hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Porch', url: camera.url() } });
+    const added = await api(home.hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'Porch', url: camera.url() },
+    });
     expect(added.status).toBe(201);
 
     await page.getByRole('link', { name: 'Cameras' }).click();
     const live = page.getByRole('article', { name: 'Porch' }).locator('video');
     // Frames decoded by Chromium from the hub's fMP4 stream: the picture really moves.
-    await page.waitForFunction((el) => (el as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > 5, await live.elementHandle(), { timeout: 30_000 });
+    await page.waitForFunction(
+      (el) => (el as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames > 5,
+      await live.elementHandle(),
+      { timeout: 30_000 },
+    );
     await screenshots(page, 'cameras');
 
     await page.getByRole('link', { name: 'Porch' }).click();
@@ -118,11 +132,19 @@ describe('settings and cameras', () => {
     await page.getByRole('alert').filter({ hasText: 'Nothing was recorded in that time range.' }).waitFor();
     await page.getByRole('button', { name: 'Play the last minute' }).click();
     const playback = page.locator('video[controls]');
-    await page.waitForFunction((el) => (el as HTMLVideoElement).readyState >= 2 && (el as HTMLVideoElement).videoWidth === 320, await playback.elementHandle(), { timeout: 30_000 });
+    await page.waitForFunction(
+      (el) => (el as HTMLVideoElement).readyState >= 2 && (el as HTMLVideoElement).videoWidth === 320,
+      await playback.elementHandle(),
+      { timeout: 30_000 },
+    );
     await page.getByRole('link', { name: 'Export this clip' }).waitFor();
     await page.getByRole('button', { name: 'Snapshot' }).click();
     const snapshot = page.getByRole('img', { name: 'Snapshot of Porch' });
-    await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 320, await snapshot.elementHandle(), { timeout: 30_000 });
+    await page.waitForFunction(
+      (el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth === 320,
+      await snapshot.elementHandle(),
+      { timeout: 30_000 },
+    );
     await screenshots(page, 'camera');
   });
 });

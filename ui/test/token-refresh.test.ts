@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
 import { openBrowser, type Browser } from './helpers/browser.ts';
-import { addMqttDevice, api, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { addMqttDevice, createOwner, type FakeDevice, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
 
 /** The shortest access token the hub allows, so expiry happens within the test. */
 const ACCESS_TTL_S = 30;
@@ -45,7 +45,10 @@ describe('token refresh', () => {
   it('two tabs reloading together both stay logged in', async () => {
     const second = await browser.context.newPage();
     const refreshes: number[] = [];
-    for (const p of [browser.page, second]) p.on('response', (r) => { if (r.url().endsWith('/auth/refresh')) refreshes.push(r.status()); });
+    for (const p of [browser.page, second])
+      p.on('response', (r) => {
+        if (r.url().endsWith('/auth/refresh')) refreshes.push(r.status());
+      });
     await Promise.all([browser.page.goto(home.hub.baseUrl), second.goto(home.hub.baseUrl)]);
     for (const p of [browser.page, second]) await p.getByRole('heading', { name: 'Home' }).waitFor();
     expect(refreshes).toEqual([200, 200]);

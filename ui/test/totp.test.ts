@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { totpAt } from '../../hub/test/helpers/totp.ts';
 import { openBrowser, screenshots, type Browser } from './helpers/browser.ts';
-import { api, createOwner, OWNER, startTestHub, type TestHome } from './helpers/home.ts';
+import { api, createOwner, startTestHub, type TestHome } from './helpers/home.ts';
 
 const MEMBER = { username: 'tia', password: 'tias long password' };
 const STEP_MS = 30_000;
@@ -35,12 +35,18 @@ describe('two-step login', () => {
     await page.getByRole('button', { name: 'Log in' }).click();
   };
   const heading = (page: Page, name: string) => page.getByRole('heading', { name, exact: true });
-  const signedIn = (page: Page) => page.getByTestId('me').filter({ hasText: `Signed in as ${MEMBER.username} (member).` }).waitFor();
+  const signedIn = (page: Page) =>
+    page
+      .getByTestId('me')
+      .filter({ hasText: `Signed in as ${MEMBER.username} (member).` })
+      .waitFor();
 
   beforeAll(async () => {
     home = await startTestHub();
     const token = (await createOwner(home.hub)).body.accessToken;
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...MEMBER, role: 'member' } })).status,
+    ).toBe(201);
     browser = await openBrowser();
   });
 
@@ -91,7 +97,10 @@ describe('two-step login', () => {
     await page.getByRole('button', { name: 'Turn off two-step login' }).waitFor();
     // The other device's session ended; this page carries on with the fresh one it was given.
     expect((await api(home.hub.baseUrl, 'GET', '/api/v1/me', { token: other.body.accessToken })).status).toBe(401);
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: other.body.refreshToken } })).status).toBe(401);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: other.body.refreshToken } }))
+        .status,
+    ).toBe(401);
     // The hub agrees, and the codes are not shown again after a reload.
     await page.reload();
     await signedIn(page);

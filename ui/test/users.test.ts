@@ -14,7 +14,8 @@ describe('people', () => {
   let owner: Browser;
   let member: Browser | undefined;
   let token: string;
-  const users = async () => (await api(home.hub.baseUrl, 'GET', '/api/v1/users', { token })).body as { username: string; role: string }[];
+  const users = async () =>
+    (await api(home.hub.baseUrl, 'GET', '/api/v1/users', { token })).body as { username: string; role: string }[];
 
   beforeAll(async () => {
     home = await startTestHub();
@@ -41,15 +42,30 @@ describe('people', () => {
     await people.getByRole('listitem', { name: OWNER.username }).getByText('Owner (you)').waitFor();
     expect(await page.getByRole('button', { name: `Remove ${OWNER.username}` }).count()).toBe(0);
     // An owner may give every role, owner included.
-    expect(await page.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual(['Owner', 'Admin', 'Member', 'Guest']);
+    expect(await page.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual([
+      'Owner',
+      'Admin',
+      'Member',
+      'Guest',
+    ]);
 
     await page.getByLabel('Username', { exact: true }).fill(MEMBER.username);
     await page.getByLabel('Password', { exact: true }).fill(MEMBER.password);
     await page.getByLabel('Role', { exact: true }).selectOption('member');
     await page.getByRole('button', { name: 'Add person' }).click();
-    await page.getByRole('status').filter({ hasText: `Added ${MEMBER.username}.` }).waitFor();
-    await people.getByRole('listitem', { name: MEMBER.username }).getByTestId(`role-${MEMBER.username}`).filter({ hasText: 'Member' }).waitFor();
-    expect(await users()).toEqual([expect.objectContaining({ username: OWNER.username, role: 'owner' }), expect.objectContaining({ username: MEMBER.username, role: 'member' })]);
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Added ${MEMBER.username}.` })
+      .waitFor();
+    await people
+      .getByRole('listitem', { name: MEMBER.username })
+      .getByTestId(`role-${MEMBER.username}`)
+      .filter({ hasText: 'Member' })
+      .waitFor();
+    expect(await users()).toEqual([
+      expect.objectContaining({ username: OWNER.username, role: 'owner' }),
+      expect.objectContaining({ username: MEMBER.username, role: 'member' }),
+    ]);
   });
 
   it('a taken username is explained at the username field', async () => {
@@ -72,7 +88,10 @@ describe('people', () => {
     await page.getByLabel('Username').fill(MEMBER.username);
     await page.getByLabel('Password').fill(MEMBER.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByTestId('me').filter({ hasText: `Signed in as ${MEMBER.username} (member).` }).waitFor();
+    await page
+      .getByTestId('me')
+      .filter({ hasText: `Signed in as ${MEMBER.username} (member).` })
+      .waitFor();
     await page.getByRole('heading', { name: 'Your password' }).waitFor();
     expect(await page.getByRole('heading', { name: 'People' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Add person' }).count()).toBe(0);
@@ -128,28 +147,40 @@ describe('people', () => {
     await page.getByLabel('New password for kim').fill('kims second password');
     await kim.getByRole('button', { name: 'Set password', exact: true }).click();
     await kim.getByRole('status').filter({ hasText: 'New password set for kim.' }).waitFor();
-    const login = (password: string) => api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'kim', password } });
+    const login = (password: string) =>
+      api(home.hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'kim', password } });
     expect((await login('kims second password')).status).toBe(200);
     expect((await login('kims first password')).status).toBe(401);
   });
 
   it('an admin cannot make owners, and the owner is out of their reach', async () => {
     const admin = { username: 'alex', password: 'alexs long password' };
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...admin, role: 'admin' } })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...admin, role: 'admin' } })).status,
+    ).toBe(201);
     const page = member!.page;
     await page.goto(`${home.hub.baseUrl}/#/settings`);
     await page.getByLabel('Username').fill(admin.username);
     await page.getByLabel('Password').fill(admin.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'People' }).waitFor();
-    expect(await page.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual(['Admin', 'Member', 'Guest']);
-    await page.getByRole('listitem', { name: OWNER.username }).getByText('Only an owner can change an owner.').waitFor();
+    expect(await page.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual([
+      'Admin',
+      'Member',
+      'Guest',
+    ]);
+    await page
+      .getByRole('listitem', { name: OWNER.username })
+      .getByText('Only an owner can change an owner.')
+      .waitFor();
     expect(await page.getByRole('button', { name: `Remove ${OWNER.username}` }).count()).toBe(0);
 
     // Meanwhile the owner makes kim an owner: the admin's page still offers to remove kim, and the
     // hub's refusal is shown in kim's row in plain words.
     const kimId = (await users()).find((u) => u.username === 'kim') as unknown as { id: string };
-    expect((await api(home.hub.baseUrl, 'PATCH', `/api/v1/users/${kimId.id}`, { token, body: { role: 'owner' } })).status).toBe(200);
+    expect(
+      (await api(home.hub.baseUrl, 'PATCH', `/api/v1/users/${kimId.id}`, { token, body: { role: 'owner' } })).status,
+    ).toBe(200);
     const kim = page.getByRole('listitem', { name: 'kim' });
     await kim.getByRole('button', { name: 'Remove kim' }).click();
     await kim.getByRole('button', { name: 'Yes, remove kim' }).click();

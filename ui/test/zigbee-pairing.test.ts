@@ -67,7 +67,13 @@ describe('pairing a Zigbee device', () => {
     await row.waitFor();
     await expect(row.textContent()).resolves.toContain('Added: Acme SP-120');
     // A device with nothing Hearth can switch or read is listed as not added, and why.
-    emulator.join({ ieee: '00158d0000c0ffef', nwkAddr: 0x5a02, manufacturerName: 'Acme', modelId: 'RC-1', inClusters: [0x0000] });
+    emulator.join({
+      ieee: '00158d0000c0ffef',
+      nwkAddr: 0x5a02,
+      manufacturerName: 'Acme',
+      modelId: 'RC-1',
+      inClusters: [0x0000],
+    });
     const odd = section().locator('li[data-ieee="0x00158d0000c0ffef"][data-status="unsupported"]');
     await odd.waitFor();
     await expect(odd.textContent()).resolves.toContain('nothing Hearth can switch or read');
@@ -102,7 +108,9 @@ describe('pairing a Zigbee device', () => {
 
   it('a member sees no Zigbee pairing (the hub keeps the network to admins)', async () => {
     const member = { username: 'kim', password: 'member password 1' };
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...member, role: 'member' } })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/users', { token, body: { ...member, role: 'member' } })).status,
+    ).toBe(201);
     const other = await openBrowser();
     try {
       const { page } = other;

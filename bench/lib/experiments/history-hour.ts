@@ -33,15 +33,21 @@ await history.start();
 const wal = new WalFrames(join(tmp.dir, 'hearth.db-wal'));
 // The schema's creation and each series' row (once in a hub's life) are in the WAL already:
 // count from here.
-for (let i = 0; i < plugs; i++) for (const c of ['power', 'voltage', 'current', 'energy']) history.series.ensure(`plug-${i}`, c);
+for (let i = 0; i < plugs; i++)
+  for (const c of ['power', 'voltage', 'current', 'energy']) history.series.ensure(`plug-${i}`, c);
 store.db.pragma('wal_checkpoint(TRUNCATE)');
 wal.poll();
-const base = { bytes: wal.bytes, checkpoint: wal.checkpointBytes(), commits: wal.commits, byPage: new Map(wal.framesByPage) };
+const base = {
+  bytes: wal.bytes,
+  checkpoint: wal.checkpointBytes(),
+  commits: wal.commits,
+  byPage: new Map(wal.framesByPage),
+};
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 gc();
 const heap0 = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
 let seed = 1;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const energy = new Array<number>(plugs).fill(0);
 let rssMax = 0;
 for (let s = 0; s < hours * 3600; s++) {
@@ -50,24 +56,49 @@ for (let s = 0; s < hours * 3600; s++) {
     const watts = 60 + i + (rand() - 0.5);
     const volts = 230 + (rand() - 0.5) * 2;
     energy[i]! += watts / 3600 / 1000;
-    bus.emit('telemetry.sample', { deviceId: `plug-${i}`, capability: 'power', value: Math.round(watts * 10) / 10, at });
-    bus.emit('telemetry.sample', { deviceId: `plug-${i}`, capability: 'voltage', value: Math.round(volts * 10) / 10, at });
-    bus.emit('telemetry.sample', { deviceId: `plug-${i}`, capability: 'current', value: Math.round((watts / volts) * 1000) / 1000, at });
-    bus.emit('telemetry.sample', { deviceId: `plug-${i}`, capability: 'energy', value: Math.round(energy[i]! * 1000) / 1000, at });
+    bus.emit('telemetry.sample', {
+      deviceId: `plug-${i}`,
+      capability: 'power',
+      value: Math.round(watts * 10) / 10,
+      at,
+    });
+    bus.emit('telemetry.sample', {
+      deviceId: `plug-${i}`,
+      capability: 'voltage',
+      value: Math.round(volts * 10) / 10,
+      at,
+    });
+    bus.emit('telemetry.sample', {
+      deviceId: `plug-${i}`,
+      capability: 'current',
+      value: Math.round((watts / volts) * 1000) / 1000,
+      at,
+    });
+    bus.emit('telemetry.sample', {
+      deviceId: `plug-${i}`,
+      capability: 'energy',
+      value: Math.round(energy[i]! * 1000) / 1000,
+      at,
+    });
   }
   clock.advance(1000);
   wal.poll();
   if (s % 600 === 0) rssMax = Math.max(rssMax, history.tail.bytes);
 }
 wal.poll();
-const perDay = (b: number) => Math.round((b / hours) * 24 / 1e5) / 10;
-const blockBytes = (store.db.prepare('SELECT coalesce(sum(bytes),0) AS b FROM history_blocks WHERE tier = 0').get() as { b: number }).b;
-const blockSamples = (store.db.prepare('SELECT coalesce(sum(count),0) AS n FROM history_blocks WHERE tier = 0').get() as { n: number }).n;
+const perDay = (b: number) => Math.round(((b / hours) * 24) / 1e5) / 10;
+const blockBytes = (
+  store.db.prepare('SELECT coalesce(sum(bytes),0) AS b FROM history_blocks WHERE tier = 0').get() as { b: number }
+).b;
+const blockSamples = (
+  store.db.prepare('SELECT coalesce(sum(count),0) AS n FROM history_blocks WHERE tier = 0').get() as { n: number }
+).n;
 // WAL frames by table (pages mapped at the end, through dbstat).
 const owners = new Map<number, string>();
 {
   const db = new Database(join(tmp.dir, 'hearth.db'), { readonly: true });
-  for (const r of db.prepare('SELECT name, pageno FROM dbstat').all() as { name: string; pageno: number }[]) owners.set(r.pageno, r.name);
+  for (const r of db.prepare('SELECT name, pageno FROM dbstat').all() as { name: string; pageno: number }[])
+    owners.set(r.pageno, r.name);
   db.close();
 }
 const byTable: Record<string, number> = {};
@@ -79,15 +110,26 @@ for (const [page, n] of wal.framesByPage) {
   const t = owners.get(page) ?? (page === 1 ? 'header' : 'free');
   byTable[t] = (byTable[t] ?? 0) + d;
 }
-console.log(JSON.stringify({
-  plugs, hours, checkpoint,
-  walMbPerDay: perDay(wal.bytes - base.bytes), checkpointMbPerDay: perDay(wal.checkpointBytes() - base.checkpoint),
-  commitsPerMin: Math.round((wal.commits - base.commits) / hours / 60 * 10) / 10,
-  rawBlockBytesPerSample: Math.round(blockBytes / Math.max(1, blockSamples) * 100) / 100,
-  tailBytesMax: rssMax, tailBytesPerPlugHour: Math.round(rssMax / plugs),
-  walPctByTable: Object.fromEntries(Object.entries(byTable).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round((v / frames) * 1000) / 10])),
-  heapAddedMb: (gc(), Math.round((process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - heap0) / 1e5) / 10),
-}));
+console.log(
+  JSON.stringify({
+    plugs,
+    hours,
+    checkpoint,
+    walMbPerDay: perDay(wal.bytes - base.bytes),
+    checkpointMbPerDay: perDay(wal.checkpointBytes() - base.checkpoint),
+    commitsPerMin: Math.round(((wal.commits - base.commits) / hours / 60) * 10) / 10,
+    rawBlockBytesPerSample: Math.round((blockBytes / Math.max(1, blockSamples)) * 100) / 100,
+    tailBytesMax: rssMax,
+    tailBytesPerPlugHour: Math.round(rssMax / plugs),
+    walPctByTable: Object.fromEntries(
+      Object.entries(byTable)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, Math.round((v / frames) * 1000) / 10]),
+    ),
+    heapAddedMb:
+      (gc(), Math.round((process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - heap0) / 1e5) / 10),
+  }),
+);
 await history.stop();
 store.close();
 tmp.cleanup();

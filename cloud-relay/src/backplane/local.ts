@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BACKUP_PENDING_TTL_S, type Backplane, type Presence, type SignedDeviceList, type StoredBackup, type StoredState } from './backplane.ts';
+import {
+  BACKUP_PENDING_TTL_S,
+  type Backplane,
+  type Presence,
+  type SignedDeviceList,
+  type StoredBackup,
+  type StoredState,
+} from './backplane.ts';
 
 /**
  * One relay node on its own: presence in memory (a hub is online exactly while its tunnel is
@@ -63,12 +70,16 @@ export class LocalBackplane implements Backplane {
 
   async locateHub(hubId: string): Promise<Presence> {
     if (this.#online.has(hubId)) return { node: this.nodeId, offlineSince: null };
-    const row = this.#db.prepare('SELECT offline_since FROM hubs WHERE hub_id = ?').get(hubId) as { offline_since: number | null } | undefined;
+    const row = this.#db.prepare('SELECT offline_since FROM hubs WHERE hub_id = ?').get(hubId) as
+      | { offline_since: number | null }
+      | undefined;
     return { node: null, offlineSince: row?.offline_since ?? null };
   }
 
   async getDevices(hubId: string): Promise<SignedDeviceList | null> {
-    const row = this.#db.prepare('SELECT devices FROM hubs WHERE hub_id = ?').get(hubId) as { devices: string | null } | undefined;
+    const row = this.#db.prepare('SELECT devices FROM hubs WHERE hub_id = ?').get(hubId) as
+      | { devices: string | null }
+      | undefined;
     return row?.devices ? (JSON.parse(row.devices) as SignedDeviceList) : null;
   }
 
@@ -77,36 +88,51 @@ export class LocalBackplane implements Backplane {
   }
 
   async getState(hubId: string): Promise<StoredState | null> {
-    const row = this.#db.prepare('SELECT blob, stored_at FROM hubs WHERE hub_id = ?').get(hubId) as { blob: string | null; stored_at: number | null } | undefined;
+    const row = this.#db.prepare('SELECT blob, stored_at FROM hubs WHERE hub_id = ?').get(hubId) as
+      | { blob: string | null; stored_at: number | null }
+      | undefined;
     return row?.blob && row.stored_at !== null ? { blob: row.blob, storedAt: row.stored_at } : null;
   }
 
   async setState(hubId: string, state: StoredState): Promise<void> {
     this.#db
-      .prepare('INSERT INTO hubs (hub_id, blob, stored_at) VALUES (?, ?, ?) ON CONFLICT (hub_id) DO UPDATE SET blob = excluded.blob, stored_at = excluded.stored_at')
+      .prepare(
+        'INSERT INTO hubs (hub_id, blob, stored_at) VALUES (?, ?, ?) ON CONFLICT (hub_id) DO UPDATE SET blob = excluded.blob, stored_at = excluded.stored_at',
+      )
       .run(hubId, state.blob, state.storedAt);
   }
 
   async listBackups(hubId: string): Promise<StoredBackup[]> {
     const rows = this.#db.prepare('SELECT info FROM backups WHERE hub_id = ?').pluck().all(hubId) as string[];
-    return rows.map((r) => JSON.parse(r) as StoredBackup).sort((a, b) => a.storedAt - b.storedAt || a.id.localeCompare(b.id));
+    return rows
+      .map((r) => JSON.parse(r) as StoredBackup)
+      .sort((a, b) => a.storedAt - b.storedAt || a.id.localeCompare(b.id));
   }
 
   async putBackupChunk(hubId: string, id: string, n: number, data: Uint8Array): Promise<void> {
     const now = Date.now();
     this.#db.prepare('DELETE FROM backup_chunks WHERE expires_at IS NOT NULL AND expires_at < ?').run(now);
-    this.#db.prepare('INSERT OR REPLACE INTO backup_chunks (hub_id, backup_id, n, data, expires_at) VALUES (?, ?, ?, ?, ?)').run(hubId, id, n, data, now + BACKUP_PENDING_TTL_S * 1000);
+    this.#db
+      .prepare('INSERT OR REPLACE INTO backup_chunks (hub_id, backup_id, n, data, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(hubId, id, n, data, now + BACKUP_PENDING_TTL_S * 1000);
   }
 
   async commitBackup(hubId: string, backup: StoredBackup): Promise<void> {
     this.#db.transaction(() => {
-      this.#db.prepare('UPDATE backup_chunks SET expires_at = NULL WHERE hub_id = ? AND backup_id = ?').run(hubId, backup.id);
-      this.#db.prepare('INSERT OR REPLACE INTO backups (hub_id, backup_id, info) VALUES (?, ?, ?)').run(hubId, backup.id, JSON.stringify(backup));
+      this.#db
+        .prepare('UPDATE backup_chunks SET expires_at = NULL WHERE hub_id = ? AND backup_id = ?')
+        .run(hubId, backup.id);
+      this.#db
+        .prepare('INSERT OR REPLACE INTO backups (hub_id, backup_id, info) VALUES (?, ?, ?)')
+        .run(hubId, backup.id, JSON.stringify(backup));
     })();
   }
 
   async getBackupChunk(hubId: string, id: string, n: number): Promise<Uint8Array | null> {
-    const data = this.#db.prepare('SELECT data FROM backup_chunks WHERE hub_id = ? AND backup_id = ? AND n = ?').pluck().get(hubId, id, n) as Buffer | undefined;
+    const data = this.#db
+      .prepare('SELECT data FROM backup_chunks WHERE hub_id = ? AND backup_id = ? AND n = ?')
+      .pluck()
+      .get(hubId, id, n) as Buffer | undefined;
     return data ? new Uint8Array(data.buffer, data.byteOffset, data.length) : null;
   }
 
@@ -122,6 +148,10 @@ export class LocalBackplane implements Backplane {
   }
 
   #upsert(hubId: string, column: 'devices' | 'offline_since', value: string | number): void {
-    this.#db.prepare(`INSERT INTO hubs (hub_id, ${column}) VALUES (?, ?) ON CONFLICT (hub_id) DO UPDATE SET ${column} = excluded.${column}`).run(hubId, value);
+    this.#db
+      .prepare(
+        `INSERT INTO hubs (hub_id, ${column}) VALUES (?, ?) ON CONFLICT (hub_id) DO UPDATE SET ${column} = excluded.${column}`,
+      )
+      .run(hubId, value);
   }
 }

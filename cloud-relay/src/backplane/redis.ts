@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { ProtocolError } from '@hearth/protocol/errors';
-import { BACKUP_PENDING_TTL_S, type Backplane, type Presence, type SignedDeviceList, type StoredBackup, type StoredState } from './backplane.ts';
+import {
+  BACKUP_PENDING_TTL_S,
+  type Backplane,
+  type Presence,
+  type SignedDeviceList,
+  type StoredBackup,
+  type StoredState,
+} from './backplane.ts';
 
 /** Presence expires unless its node refreshes it: a killed node's hubs show offline by then. */
 const PRESENCE_TTL_S = 15;
@@ -52,7 +59,10 @@ export class RedisBackplane implements Backplane {
         lazyConnect: true,
         enableOfflineQueue: false,
         shardedSubscribers: true,
-        redisOptions: { maxRetriesPerRequest: 2, ...(cluster.password !== undefined ? { password: cluster.password } : {}) },
+        redisOptions: {
+          maxRetriesPerRequest: 2,
+          ...(cluster.password !== undefined ? { password: cluster.password } : {}),
+        },
       });
       this.#sub = this.#cmd;
     } else {
@@ -94,7 +104,9 @@ export class RedisBackplane implements Backplane {
     const channel = channelOf(node);
     const payload = Buffer.from(message.buffer, message.byteOffset, message.length);
     // SPUBLISH answers a count too (ioredis types it unknown).
-    const receivers = await available(this.#sharded ? (this.#cmd.spublish(channel, payload) as Promise<number>) : this.#cmd.publish(channel, payload));
+    const receivers = await available(
+      this.#sharded ? (this.#cmd.spublish(channel, payload) as Promise<number>) : this.#cmd.publish(channel, payload),
+    );
     return receivers > 0;
   }
 
@@ -141,11 +153,20 @@ export class RedisBackplane implements Backplane {
 
   async listBackups(hubId: string): Promise<StoredBackup[]> {
     const all = await available(this.#cmd.hvals(`hearth:{${hubId}}:backups`));
-    return all.map((v) => JSON.parse(v) as StoredBackup).sort((a, b) => a.storedAt - b.storedAt || a.id.localeCompare(b.id));
+    return all
+      .map((v) => JSON.parse(v) as StoredBackup)
+      .sort((a, b) => a.storedAt - b.storedAt || a.id.localeCompare(b.id));
   }
 
   async putBackupChunk(hubId: string, id: string, n: number, data: Uint8Array): Promise<void> {
-    await available(this.#cmd.set(`hearth:{${hubId}}:backup:${id}:${n}`, Buffer.from(data.buffer, data.byteOffset, data.length), 'EX', BACKUP_PENDING_TTL_S));
+    await available(
+      this.#cmd.set(
+        `hearth:{${hubId}}:backup:${id}:${n}`,
+        Buffer.from(data.buffer, data.byteOffset, data.length),
+        'EX',
+        BACKUP_PENDING_TTL_S,
+      ),
+    );
   }
 
   async commitBackup(hubId: string, backup: StoredBackup): Promise<void> {
@@ -164,7 +185,8 @@ export class RedisBackplane implements Backplane {
   async deleteBackup(hubId: string, id: string, chunks: number): Promise<void> {
     const tx = this.#cmd.multi();
     tx.hdel(`hearth:{${hubId}}:backups`, id);
-    for (let n = 0; n < chunks; n += 500) tx.del(...Array.from({ length: Math.min(500, chunks - n) }, (_, i) => `hearth:{${hubId}}:backup:${id}:${n + i}`));
+    for (let n = 0; n < chunks; n += 500)
+      tx.del(...Array.from({ length: Math.min(500, chunks - n) }, (_, i) => `hearth:{${hubId}}:backup:${id}:${n + i}`));
     await available(tx.exec());
   }
 
@@ -186,7 +208,9 @@ export class RedisBackplane implements Backplane {
     const hubs = [...this.#mine];
     // One command per hub, not one pipeline: a Cluster refuses a pipeline whose keys live on
     // different shards. ioredis writes them back to back all the same.
-    const results = await Promise.allSettled(hubs.map((hubId) => this.#cmd.eval(RENEW, 1, `hearth:{${hubId}}:presence`, this.nodeId, String(PRESENCE_TTL_S))));
+    const results = await Promise.allSettled(
+      hubs.map((hubId) => this.#cmd.eval(RENEW, 1, `hearth:{${hubId}}:presence`, this.nodeId, String(PRESENCE_TTL_S))),
+    );
     results.forEach((result, i) => {
       const hubId = hubs[i]!;
       if (result.status === 'rejected' || result.value !== 0 || !this.#mine.has(hubId)) return;
@@ -200,7 +224,9 @@ export class RedisBackplane implements Backplane {
  * `redis-sentinel://[:password@]host:port[,host:port...]/primary-name`: ask those Sentinels
  * where the primary is (and again after a failover) instead of naming one server.
  */
-export function parseSentinelUrl(url: string): { sentinels: { host: string; port: number }[]; name: string; password?: string } | null {
+export function parseSentinelUrl(
+  url: string,
+): { sentinels: { host: string; port: number }[]; name: string; password?: string } | null {
   const m = /^redis-sentinel:\/\/(?::([^@]*)@)?([^/]+)\/([^/?#]+)$/.exec(url);
   if (!m) return null;
   const sentinels = parseHostPorts(m[2]!);
@@ -224,7 +250,10 @@ export function parseClusterUrl(url: string): { nodes: { host: string; port: num
 function parseHostPorts(list: string): { host: string; port: number }[] | null {
   const entries = list.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':');
-    return { host: at < 0 ? '' : hostPort.slice(0, at).replace(/^\[|\]$/g, ''), port: at < 0 ? NaN : Number(hostPort.slice(at + 1)) };
+    return {
+      host: at < 0 ? '' : hostPort.slice(0, at).replace(/^\[|\]$/g, ''),
+      port: at < 0 ? NaN : Number(hostPort.slice(at + 1)),
+    };
   });
   return entries.some((e) => !e.host || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535) ? null : entries;
 }
@@ -239,7 +268,8 @@ async function available<T>(work: Promise<T>): Promise<T> {
 }
 
 /** SET EX only if the key is ours or gone; 1 if renewed, 0 if another node holds it. */
-const RENEW = "local v = redis.call('GET', KEYS[1]) if v == ARGV[1] or not v then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end return 0";
+const RENEW =
+  "local v = redis.call('GET', KEYS[1]) if v == ARGV[1] or not v then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end return 0";
 
 function channelOf(node: string): string {
   return `hearth:node:${node}`;

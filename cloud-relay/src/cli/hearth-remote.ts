@@ -68,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
     case 'redeem': {
       const device = await redeemInvite(parseInviteLink(need('link')), values.name ?? 'hearth-remote');
       writeKeys(need('keys'), device);
-      process.stdout.write(`${JSON.stringify({ deviceId: device.deviceId, hubId: device.hubId, username: device.username, relayUrls: device.relayUrls })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ deviceId: device.deviceId, hubId: device.hubId, username: device.username, relayUrls: device.relayUrls })}\n`,
+      );
       return 0;
     }
     case 'login': {
@@ -127,17 +129,32 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'events':
-      return events(need('keys'), values.relay, values.password, values.count === undefined ? Infinity : Number(values.count));
+      return events(
+        need('keys'),
+        values.relay,
+        values.password,
+        values.count === undefined ? Infinity : Number(values.count),
+      );
     default:
       throw new CliError(2, command ? `unknown command ${command}` : 'a command is required');
   }
 }
 
-async function enroll(hub: string, username: string, password: string, keysPath: string, name: string): Promise<number> {
+async function enroll(
+  hub: string,
+  username: string,
+  password: string,
+  keysPath: string,
+  name: string,
+): Promise<number> {
   const base = hub.replace(/\/+$/, '');
   const session = await lanJson(`${base}/api/v1/auth/login`, { username, password });
   const keys = newDeviceKeys();
-  const enrolment = (await lanJson(`${base}/api/v1/remote/devices`, { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name }, session.accessToken as string)) as {
+  const enrolment = (await lanJson(
+    `${base}/api/v1/remote/devices`,
+    { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name },
+    session.accessToken as string,
+  )) as {
     device: { id: string };
     hubId: string;
     relayUrls: string[];
@@ -152,7 +169,9 @@ async function enroll(hub: string, username: string, password: string, keysPath:
     homeKey: enrolment.homeKey,
   };
   writeKeys(keysPath, file);
-  process.stdout.write(`${JSON.stringify({ deviceId: file.deviceId, hubId: file.hubId, relayUrls: file.relayUrls })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ deviceId: file.deviceId, hubId: file.hubId, relayUrls: file.relayUrls })}\n`,
+  );
   return 0;
 }
 
@@ -167,7 +186,11 @@ async function invite(hub: string, username: string, password: string, name: str
 async function lanJson(url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
   } catch (err) {
     throw new CliError(3, `cannot reach the hub: ${(err as Error).message}`);
   }
@@ -179,7 +202,15 @@ async function lanJson(url: string, body: unknown, token?: string): Promise<Reco
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-async function call(keysPath: string, relay: string | undefined, password: string | undefined, method: string, path: string, body: unknown, out?: string): Promise<number> {
+async function call(
+  keysPath: string,
+  relay: string | undefined,
+  password: string | undefined,
+  method: string,
+  path: string,
+  body: unknown,
+  out?: string,
+): Promise<number> {
   const keys = readKeys(keysPath);
   const client = await RemoteClient.connect(keys, relay);
   try {
@@ -189,20 +220,29 @@ async function call(keysPath: string, relay: string | undefined, password: strin
         const state = await client.lastState();
         if (state.snapshotError) throw new CliError(3, `hub_offline; ${snapshotProblem(state.snapshotError)}`);
         if (!state.snapshot) throw new CliError(3, 'hub_offline (no last-known state yet)');
-        process.stderr.write(`hearth-remote: hub offline since ${iso(state.offlineSince)}; last-known state from ${new Date(state.snapshot.at).toISOString()}\n`);
-        process.stdout.write(`${JSON.stringify({ offline: true, offlineSince: state.offlineSince, snapshotAt: state.snapshot.at, devices: state.snapshot.devices })}\n`);
+        process.stderr.write(
+          `hearth-remote: hub offline since ${iso(state.offlineSince)}; last-known state from ${new Date(state.snapshot.at).toISOString()}\n`,
+        );
+        process.stdout.write(
+          `${JSON.stringify({ offline: true, offlineSince: state.offlineSince, snapshotAt: state.snapshot.at, devices: state.snapshot.devices })}\n`,
+        );
         return 0;
       }
       throw new CliError(3, `hub_offline (since ${iso(client.offlineSince)})`);
     }
     const token = await accessToken(client, keys, keysPath, password);
     const homeKey = keys.homeKey;
-    const response = await client.call(method, path, { ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}) });
+    const response = await client.call(method, path, {
+      ...(token ? { token } : {}),
+      ...(body !== undefined ? { body } : {}),
+    });
     // A login or refresh called by hand brought a (new) home key: keep it.
     if (keys.homeKey !== homeKey) writeKeys(keysPath, keys);
     if (out !== undefined && response.status < 400) {
       writeFileSync(out, response.body);
-      process.stdout.write(`${JSON.stringify({ status: response.status, contentType: response.headers['content-type'] ?? null, bytes: response.body.length, out })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ status: response.status, contentType: response.headers['content-type'] ?? null, bytes: response.body.length, out })}\n`,
+      );
     } else {
       printBody(response);
     }
@@ -212,7 +252,12 @@ async function call(keysPath: string, relay: string | undefined, password: strin
   }
 }
 
-async function events(keysPath: string, relay: string | undefined, password: string | undefined, count: number): Promise<number> {
+async function events(
+  keysPath: string,
+  relay: string | undefined,
+  password: string | undefined,
+  count: number,
+): Promise<number> {
   const keys = readKeys(keysPath);
   const client = await RemoteClient.connect(keys, relay);
   requireOnline(client);
@@ -237,7 +282,15 @@ async function events(keysPath: string, relay: string | undefined, password: str
 }
 
 /** Writes the init segment and `count` fragments to `out`: a file ffprobe and players read. */
-async function live(keysPath: string, relay: string | undefined, password: string | undefined, camera: string, stream: 'main' | 'sub', count: number, out: string): Promise<number> {
+async function live(
+  keysPath: string,
+  relay: string | undefined,
+  password: string | undefined,
+  camera: string,
+  stream: 'main' | 'sub',
+  count: number,
+  out: string,
+): Promise<number> {
   const keys = readKeys(keysPath);
   const client = await RemoteClient.connect(keys, relay);
   requireOnline(client);
@@ -273,11 +326,18 @@ async function live(keysPath: string, relay: string | undefined, password: strin
 }
 
 /** A valid access token: the stored one, a refreshed one, or a fresh login with --password. */
-async function accessToken(client: RemoteClient, keys: KeysFile, keysPath: string, password: string | undefined): Promise<string | undefined> {
+async function accessToken(
+  client: RemoteClient,
+  keys: KeysFile,
+  keysPath: string,
+  password: string | undefined,
+): Promise<string | undefined> {
   const session = keys.session;
   if (session && session.accessExpiresAt > Date.now() + 30_000) return session.accessToken;
   if (session) {
-    const refreshed = await client.call('POST', '/api/v1/auth/refresh', { body: { refreshToken: session.refreshToken } });
+    const refreshed = await client.call('POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: session.refreshToken },
+    });
     if (refreshed.status === 200) return saveSession(keys, keysPath, refreshed);
   }
   if (password) return login(client, keys, keysPath, password);
@@ -294,8 +354,16 @@ async function login(client: RemoteClient, keys: KeysFile, keysPath: string, pas
 }
 
 function saveSession(keys: KeysFile, keysPath: string, response: RemoteResponse): string {
-  const session = JSON.parse(fromUtf8(response.body)) as { accessToken: string; refreshToken: string; expiresIn: number };
-  keys.session = { accessToken: session.accessToken, refreshToken: session.refreshToken, accessExpiresAt: Date.now() + session.expiresIn * 1000 };
+  const session = JSON.parse(fromUtf8(response.body)) as {
+    accessToken: string;
+    refreshToken: string;
+    expiresIn: number;
+  };
+  keys.session = {
+    accessToken: session.accessToken,
+    refreshToken: session.refreshToken,
+    accessExpiresAt: Date.now() + session.expiresIn * 1000,
+  };
   writeKeys(keysPath, keys);
   return session.accessToken;
 }
@@ -314,8 +382,10 @@ function printBody(response: RemoteResponse): void {
 
 /** The code first (tests and scripts read it), then what to do about it. */
 function snapshotProblem(code: string): string {
-  if (code === 'home_key_missing') return `${code} (this device has no home key: log in through the relay first, hearth-remote login; guests never get one)`;
-  if (code === 'state_unreadable') return `${code} (the home key changed since this device last logged in: hearth-remote login)`;
+  if (code === 'home_key_missing')
+    return `${code} (this device has no home key: log in through the relay first, hearth-remote login; guests never get one)`;
+  if (code === 'state_unreadable')
+    return `${code} (the home key changed since this device last logged in: hearth-remote login)`;
   return code;
 }
 
@@ -334,7 +404,10 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`hearth-remote: ${err.code}\n`);
       process.exit(3);
     }
-    if (err instanceof TypeError && /parseArgs|option|argument/i.test(String((err as { code?: string }).code ?? err.message))) {
+    if (
+      err instanceof TypeError &&
+      /parseArgs|option|argument/i.test(String((err as { code?: string }).code ?? err.message))
+    ) {
       process.stderr.write(`hearth-remote: ${err.message}\n${USAGE}\n`);
       process.exit(2);
     }

@@ -13,7 +13,8 @@ export function readKeys(path: string): KeysFile {
   } catch (err) {
     throw new CliError(2, `cannot read keys file ${path}: ${(err as Error).message}`);
   }
-  if (typeof parsed.seed !== 'string' || typeof parsed.hubId !== 'string' || !Array.isArray(parsed.relayUrls)) throw new CliError(2, `${path} is not a hearth-remote keys file`);
+  if (typeof parsed.seed !== 'string' || typeof parsed.hubId !== 'string' || !Array.isArray(parsed.relayUrls))
+    throw new CliError(2, `${path} is not a hearth-remote keys file`);
   return parsed;
 }
 

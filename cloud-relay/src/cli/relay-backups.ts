@@ -14,7 +14,11 @@ type BackupList = Extract<ControlMessage, { type: 'backup_list'; backups: unknow
  * hub needs them. A connection of its own (the relay admits the key against the hub's signed
  * list, as for a session), then one request.
  */
-async function withRelay<T>(keys: KeysFile, relayUrl: string | undefined, run: (ws: WebSocket, next: () => Promise<ControlMessage>) => Promise<T>): Promise<T> {
+async function withRelay<T>(
+  keys: KeysFile,
+  relayUrl: string | undefined,
+  run: (ws: WebSocket, next: () => Promise<ControlMessage>) => Promise<T>,
+): Promise<T> {
   const url = relayUrl ?? keys.relayUrls[0];
   if (!url) throw new ProtocolError('no_relay', 'no relay URL');
   const sign = deviceKeysFromSeed(fromBase64(keys.seed)).sign;
@@ -33,14 +37,28 @@ async function withRelay<T>(keys: KeysFile, relayUrl: string | undefined, run: (
     const m = parseControl(event.data);
     if (m.type === 'challenge') {
       const sig = nacl.sign.detached(relayAuthMessage('device', fromBase64(m.nonce), keys.hubId), sign.secretKey);
-      ws.send(JSON.stringify({ type: 'hello', role: 'device', hubId: keys.hubId, key: toBase64(sign.publicKey), sig: toBase64(sig) } satisfies ControlMessage));
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          role: 'device',
+          hubId: keys.hubId,
+          key: toBase64(sign.publicKey),
+          sig: toBase64(sig),
+        } satisfies ControlMessage),
+      );
     } else if (m.type === 'error') {
       deliver(ProtocolError.received(String(m.code), String(m.message ?? m.code)));
     } else {
       deliver(m);
     }
   });
-  ws.addEventListener('close', (event) => deliver(event.reason ? ProtocolError.received(event.reason, 'the relay closed the connection') : new ProtocolError('connection_closed', 'the relay closed the connection')));
+  ws.addEventListener('close', (event) =>
+    deliver(
+      event.reason
+        ? ProtocolError.received(event.reason, 'the relay closed the connection')
+        : new ProtocolError('connection_closed', 'the relay closed the connection'),
+    ),
+  );
   ws.addEventListener('error', () => deliver(new ProtocolError('relay_unreachable', 'cannot reach the relay')));
   const next = (): Promise<ControlMessage> => {
     if (failure) return Promise.reject(failure);
@@ -68,7 +86,12 @@ export function listRelayBackups(keys: KeysFile, relayUrl: string | undefined): 
 }
 
 /** Streams backup `id` into `out` (written `.partial`, renamed when the last piece came). */
-export function fetchRelayBackup(keys: KeysFile, relayUrl: string | undefined, id: string, out: string): Promise<number> {
+export function fetchRelayBackup(
+  keys: KeysFile,
+  relayUrl: string | undefined,
+  id: string,
+  out: string,
+): Promise<number> {
   return withRelay(keys, relayUrl, async (ws, next) => {
     ws.send(JSON.stringify({ type: 'backup_get', id } satisfies ControlMessage));
     const partial = `${out}.partial`;

@@ -20,7 +20,9 @@ export interface RelayProcess {
 
 /** Starts a real relay node (`node cloud-relay/src/main.ts`) on a free loopback port. */
 export async function startRelay(args: string[]): Promise<RelayProcess> {
-  const proc = spawn(process.execPath, [RELAY_MAIN, '--port', '0', '--host', '127.0.0.1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [RELAY_MAIN, '--port', '0', '--host', '127.0.0.1', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   createInterface({ input: proc.stderr! }).on('line', (line) => output.push(line));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -74,7 +76,25 @@ export interface RedisProcess {
 /** A real redis-server on a loopback port, no persistence except an explicit SAVE into `dir`. */
 export async function startRedis(dir: string, extra: string[] = []): Promise<RedisProcess> {
   const port = await freePort();
-  return spawnRedis(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb', ...extra], port, /Ready to accept connections/i);
+  return spawnRedis(
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--dbfilename',
+      'dump.rdb',
+      ...extra,
+    ],
+    port,
+    /Ready to accept connections/i,
+  );
 }
 
 /** A real Redis Sentinel (redis-server in sentinel mode) watching the primary `name` at `primaryPort`. */
@@ -82,7 +102,18 @@ export async function startSentinel(dir: string, name: string, primaryPort: numb
   const port = await freePort();
   const conf = join(dir, `sentinel-${port}.conf`);
   // Sentinel rewrites its config file as it learns, so it gets its own writable copy.
-  writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`, `sentinel down-after-milliseconds ${name} 1000`, `sentinel failover-timeout ${name} 5000`, ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      '',
+    ].join('\n'),
+  );
   return spawnRedis([conf, '--sentinel'], port, /\+monitor master/);
 }
 
@@ -111,23 +142,59 @@ export async function startRedisCluster(dir: string, primaries = 3): Promise<Red
       const busPort = await freePort();
       nodes.push(
         await spawnRedis(
-          ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dir],
+          [
+            '--port',
+            String(port),
+            '--cluster-port',
+            String(busPort),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--cluster-node-timeout',
+            '2000',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            dir,
+          ],
           port,
           /Ready to accept connections/i,
         ),
       );
     }
-    await redisCli(['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await redisCli([
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
     // Each node learns the slot map over the cluster bus; until then it may answer CLUSTERDOWN.
-    await waitFor(async () => {
-      const infos = await Promise.all(nodes.map((n) => redisCli(['-p', String(n.port), 'cluster', 'info'])));
-      return infos.every((info) => info.includes('cluster_state:ok')) ? true : undefined;
-    }, 'cluster_state:ok on every node', 20_000, 100);
+    await waitFor(
+      async () => {
+        const infos = await Promise.all(nodes.map((n) => redisCli(['-p', String(n.port), 'cluster', 'info'])));
+        return infos.every((info) => info.includes('cluster_state:ok')) ? true : undefined;
+      },
+      'cluster_state:ok on every node',
+      20_000,
+      100,
+    );
   } catch (err) {
     await stopAll('kill9');
     throw err;
   }
-  return { url: `redis-cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`, nodes, stop: () => stopAll('stop'), kill9: () => stopAll('kill9') };
+  return {
+    url: `redis-cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
+    nodes,
+    stop: () => stopAll('stop'),
+    kill9: () => stopAll('kill9'),
+  };
 }
 
 /** Runs `redis-cli` (against 127.0.0.1) to completion; rejects on a non-zero exit. */
@@ -155,7 +222,13 @@ async function spawnRedis(args: string[], port: number, ready: RegExp): Promise<
     });
     void exited.then(() => reject(new Error('redis-server exited')));
   });
-  return { url: `redis://127.0.0.1:${port}`, port, output, stop: async () => stop(proc, 'SIGTERM', exited), kill9: async () => stop(proc, 'SIGKILL', exited) };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    output,
+    stop: async () => stop(proc, 'SIGTERM', exited),
+    kill9: async () => stop(proc, 'SIGKILL', exited),
+  };
 }
 
 export interface CliResult {
@@ -169,18 +242,29 @@ export function remote(args: string[]): Promise<CliResult> {
   const proc = spawn(process.execPath, [REMOTE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 /** Starts `hearth-remote events`; resolves once its ready line arrived. */
-export async function remoteEvents(args: string[]): Promise<{ lines: Record<string, unknown>[]; next(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>; stop(): void }> {
+export async function remoteEvents(args: string[]): Promise<{
+  lines: Record<string, unknown>[];
+  next(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): void;
+}> {
   const proc = spawn(process.execPath, [REMOTE_CLI, 'events', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
-  const waiters: { match: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
+  const waiters: { match: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] =
+    [];
   let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   createInterface({ input: proc.stdout }).on('line', (line) => {
     const event = JSON.parse(line) as Record<string, unknown>;
     lines.push(event);
@@ -196,14 +280,25 @@ export async function remoteEvents(args: string[]): Promise<{ lines: Record<stri
       const found = lines.find(match);
       if (found) return resolve(found);
       const timer = setTimeout(() => reject(new Error(`no matching event; stderr: ${stderr}`)), timeoutMs);
-      waiters.push({ match, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+      waiters.push({
+        match,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
     });
   await next((e) => e.type === 'ready');
   return { lines, next, stop: () => proc.kill('SIGTERM') };
 }
 
 /** Retries `fn` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();

@@ -40,11 +40,22 @@ export class PushService {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
-  subscription(name: string): { json: { endpoint: string; keys: { p256dh: string; auth: string } }; ua: ECDH; auth: Buffer } {
+  subscription(name: string): {
+    json: { endpoint: string; keys: { p256dh: string; auth: string } };
+    ua: ECDH;
+    auth: Buffer;
+  } {
     const ua = createECDH('prime256v1');
     ua.generateKeys();
     const auth = randomBytes(16);
-    return { json: { endpoint: `http://127.0.0.1:${this.port}/push/${name}`, keys: { p256dh: ua.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } }, ua, auth };
+    return {
+      json: {
+        endpoint: `http://127.0.0.1:${this.port}/push/${name}`,
+        keys: { p256dh: ua.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
+      },
+      ua,
+      auth,
+    };
   }
 }
 
@@ -75,7 +86,23 @@ export function vapidKey(authorization: string | undefined): string {
   if (!m) throw new Error(`not a VAPID authorization: ${authorization}`);
   const [header, payload, signature] = m[1]!.split('.') as [string, string, string];
   const point = Buffer.from(m[2]!, 'base64url');
-  const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') }, format: 'jwk' });
-  if (!verify('sha256', Buffer.from(`${header}.${payload}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'))) throw new Error('VAPID signature does not verify');
+  const key = createPublicKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  if (
+    !verify(
+      'sha256',
+      Buffer.from(`${header}.${payload}`),
+      { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(signature, 'base64url'),
+    )
+  )
+    throw new Error('VAPID signature does not verify');
   return m[2]!;
 }

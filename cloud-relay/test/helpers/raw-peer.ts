@@ -6,7 +6,10 @@ import { fromBase64 } from '@hearth/protocol/encoding';
  * resolves with the first control message after it (ready or error), for tests that play a hub
  * or a device by hand.
  */
-export function handshake(url: string, hello: (nonce: Uint8Array) => unknown): Promise<{ ws: WebSocket; answer: Record<string, unknown> }> {
+export function handshake(
+  url: string,
+  hello: (nonce: Uint8Array) => unknown,
+): Promise<{ ws: WebSocket; answer: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.on('message', (data, isBinary) => {

@@ -69,7 +69,10 @@ export function installAccess(app: FastifyInstance, auth: Pick<AuthService, 'set
       // the socket is closed at once with a code the client can act on.
       const guarded: WsHandler = function (socket, request) {
         if (request.wsRefusal) {
-          socket.close(ERROR_STATUS[request.wsRefusal.code] === 403 ? WS_CLOSE_FORBIDDEN : WS_CLOSE_UNAUTHORIZED, request.wsRefusal.code);
+          socket.close(
+            ERROR_STATUS[request.wsRefusal.code] === 403 ? WS_CLOSE_FORBIDDEN : WS_CLOSE_UNAUTHORIZED,
+            request.wsRefusal.code,
+          );
           return undefined;
         }
         return inner.call(this, socket, request);
@@ -78,14 +81,21 @@ export function installAccess(app: FastifyInstance, auth: Pick<AuthService, 'set
       else route.handler = guarded as unknown as typeof route.handler;
     }
     for (const method of [route.method].flat()) {
-      table.push({ method, url: route.url, access: route.config?.access, beforeSetup: route.config?.beforeSetup === true, websocket });
+      table.push({
+        method,
+        url: route.url,
+        access: route.config?.access,
+        beforeSetup: route.config?.beforeSetup === true,
+        websocket,
+      });
     }
   });
 
   app.addHook('onRequest', async (request) => {
     if (request.is404) return; // unknown routes answer 404 to everyone
     const config = request.routeOptions.config;
-    if (!config.beforeSetup && auth.setupRequired()) throw new HubError('setup_required', 'create the owner first: POST /api/v1/setup');
+    if (!config.beforeSetup && auth.setupRequired())
+      throw new HubError('setup_required', 'create the owner first: POST /api/v1/setup');
     if (config.access === 'public') return;
     const upgrade = config.websocket === true && request.headers.upgrade?.toLowerCase() === 'websocket';
     try {

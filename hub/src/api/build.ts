@@ -65,7 +65,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // After it (a tunnelled request is the hub's own), before anything answers: DNS rebinding.
   installHostCheck(app, deps.config.http.allowedHosts);
   // After it (a redirect names only the hub's own names): http.strict sends plain http to https.
-  installHttpsPolicy(app, { strict: deps.config.http.strict, httpsPort: () => deps.https?.()?.port ?? 0, setupRequired: () => deps.auth.setupRequired(), log: deps.log });
+  installHttpsPolicy(app, {
+    strict: deps.config.http.strict,
+    httpsPort: () => deps.https?.()?.port ?? 0,
+    setupRequired: () => deps.auth.setupRequired(),
+    log: deps.log,
+  });
   // Before any route and before @fastify/websocket, so every route passes the one access check.
   installAccess(app, deps.auth);
 
@@ -85,7 +90,29 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(
     async (api) => {
-      for (const plugin of [healthRoutes, setupRoutes, authRoutes, roomRoutes, deviceRoutes, integrationRoutes, auditRoutes, eventRoutes, homeRoutes, plugRoutes, zigbeeRoutes, historyRoutes, ruleRoutes, sceneRoutes, cameraRoutes, remoteRoutes, userRoutes, apiTokenRoutes, backupRoutes, updateRoutes, handoverRoutes]) {
+      for (const plugin of [
+        healthRoutes,
+        setupRoutes,
+        authRoutes,
+        roomRoutes,
+        deviceRoutes,
+        integrationRoutes,
+        auditRoutes,
+        eventRoutes,
+        homeRoutes,
+        plugRoutes,
+        zigbeeRoutes,
+        historyRoutes,
+        ruleRoutes,
+        sceneRoutes,
+        cameraRoutes,
+        remoteRoutes,
+        userRoutes,
+        apiTokenRoutes,
+        backupRoutes,
+        updateRoutes,
+        handoverRoutes,
+      ]) {
         await api.register(plugin, { deps });
       }
     },

@@ -32,7 +32,11 @@ export interface ApiBroker {
   /** The certificate MQTT over TLS presents (for clients to pin), or undefined when it is off. */
   certificate(): { pem: string; sha256: string; port: number } | undefined;
   credentials: {
-    createIntegrationUser(input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }): MaybePromise<{ username: string; password: string }>;
+    createIntegrationUser(input: {
+      username: string;
+      scope: 'read' | 'readwrite';
+      topics: string[];
+    }): MaybePromise<{ username: string; password: string }>;
     listIntegrationUsers(): MaybePromise<IntegrationUser[]>;
     deleteIntegrationUser(username: string): MaybePromise<boolean>;
   };
@@ -41,13 +45,20 @@ export interface ApiBroker {
 /** Hearth plugs: discovery and pairing (hub/src/drivers/plug/service.ts). */
 export interface ApiPlugs {
   discovered(): MaybePromise<{ id: string; model: string; firmware: string; address: string; port: number }[]>;
-  pair(plugId: string, body: { setupCode: string; name: string; roomId?: string | null }, actor: UserActor): Promise<DeviceView>;
+  pair(
+    plugId: string,
+    body: { setupCode: string; name: string; roomId?: string | null },
+    actor: UserActor,
+  ): Promise<DeviceView>;
   addFirmware(body: { manifest: unknown; sig: string; image: string }, actor: UserActor): unknown;
   firmware(): unknown[];
   update(plugId: string, actor: UserActor): unknown;
   startUpdate(plugId: string, body: { version: string; downgrade?: boolean }, actor: UserActor): Promise<unknown>;
   /** Many plugs in waves (hub/src/drivers/plug/rollout.ts). */
-  startRollout(body: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean }, actor: UserActor): unknown;
+  startRollout(
+    body: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean },
+    actor: UserActor,
+  ): unknown;
   rolloutView(): unknown;
   resumeRollout(actor: UserActor): unknown;
   cancelRollout(actor: UserActor): unknown;
@@ -55,7 +66,16 @@ export interface ApiPlugs {
 
 /** The Zigbee network (hub/src/drivers/zigbee/driver.ts). */
 export interface ApiZigbee {
-  status(): { state: string; adapter: string; port: string; channel: number | null; permitJoin: boolean; permitJoinUntil: number | null; devices: number; failures: number };
+  status(): {
+    state: string;
+    adapter: string;
+    port: string;
+    channel: number | null;
+    permitJoin: boolean;
+    permitJoinUntil: number | null;
+    devices: number;
+    failures: number;
+  };
   permitJoin(seconds: number, actor: UserActor): Promise<ReturnType<ApiZigbee['status']>>;
 }
 
@@ -68,19 +88,44 @@ export interface ApiRemote {
   invite(actor: UserActor, name: string): { id: string; name: string; expiresAt: number; link: string };
   withdrawInvite(actor: UserActor, id: string): void;
   redeem(inviteId: string, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
-  invites: { list(actor: UserActor): { id: string; name: string; userId: string; username: string; role: string; createdAt: number; expiresAt: number }[] };
+  invites: {
+    list(actor: UserActor): {
+      id: string;
+      name: string;
+      userId: string;
+      username: string;
+      role: string;
+      createdAt: number;
+      expiresAt: number;
+    }[];
+  };
   status(): { configured: boolean; connected: boolean; hubId: string; relayUrls: string[] };
   devices: {
-    list(actor: UserActor): { id: string; name: string; publicKey: string; userId: string; username: string; role: string; createdAt: number }[];
+    list(actor: UserActor): {
+      id: string;
+      name: string;
+      publicKey: string;
+      userId: string;
+      username: string;
+      role: string;
+      createdAt: number;
+    }[];
     revoke(actor: UserActor, id: string): void;
     /** The device if `actor` may change it (own; an admin: anyone's but an owner's), else throws. */
     manageable(actor: UserActor, id: string): { id: string };
     /** Every device of the user, at the hub and (through the tunnel) the relay; returns how many. */
     revokeUser(userId: string): number;
-    setPush(actor: UserActor, id: string, subscription: { endpoint: string; keys: { p256dh: string; auth: string } } | null): void;
+    setPush(
+      actor: UserActor,
+      id: string,
+      subscription: { endpoint: string; keys: { p256dh: string; auth: string } } | null,
+    ): void;
   };
   push: { publicKey: string };
-  notify(payload: { title: string; body: string }, only?: { deviceId?: string }): Promise<{ deviceId: string; status?: number; code?: string }[]>;
+  notify(
+    payload: { title: string; body: string },
+    only?: { deviceId?: string },
+  ): Promise<{ deviceId: string; status?: number; code?: string }[]>;
 }
 
 /** Encrypted backups (hub/src/backup/service.ts). */
@@ -98,7 +143,11 @@ export interface ApiBackup {
 export interface ApiUpdate {
   receivePackage(body: Readable, declaredBytes?: number): Promise<{ bytes: number; sha256: string }>;
   fetchRelease(): Promise<{ version: string; minVersion: string; bytes: number }>;
-  start(body: { release?: unknown; confirmDowngrade?: boolean; passphrase: string }): Promise<{ id: string; from: string; to: string; backupId: string | null }>;
+  start(body: {
+    release?: unknown;
+    confirmDowngrade?: boolean;
+    passphrase: string;
+  }): Promise<{ id: string; from: string; to: string; backupId: string | null }>;
   view(): unknown;
 }
 
@@ -128,14 +177,42 @@ export interface ApiHome {
  * Users and sessions (hub/src/auth/service.ts): setup, login and tokens, the access check,
  * passwords and two-step login, user management and the installer's handover.
  */
-export type ApiAuth = Pick<AuthService,
-  | 'setupRequired' | 'setup' | 'requireSetupCode' | 'inspectAccess' | 'login' | 'refresh' | 'logout' | 'user'
-  | 'changePassword' | 'twoFactor' | 'enableTotp' | 'disableTotp' | 'users' | 'handover' | 'acceptOwnerInvite' | 'apiTokens'>;
+export type ApiAuth = Pick<
+  AuthService,
+  | 'setupRequired'
+  | 'setup'
+  | 'requireSetupCode'
+  | 'inspectAccess'
+  | 'login'
+  | 'refresh'
+  | 'logout'
+  | 'user'
+  | 'changePassword'
+  | 'twoFactor'
+  | 'enableTotp'
+  | 'disableTotp'
+  | 'users'
+  | 'handover'
+  | 'acceptOwnerInvite'
+  | 'apiTokens'
+>;
 
 /** Devices and rooms (hub/src/devices/registry.ts): who sees what, commands, counts for /metrics. */
-export type ApiRegistry = Pick<DeviceRegistry,
-  | 'list' | 'get' | 'canSee' | 'create' | 'update' | 'remove' | 'command' | 'counts'
-  | 'listRooms' | 'createRoom' | 'renameRoom' | 'deleteRoom'>;
+export type ApiRegistry = Pick<
+  DeviceRegistry,
+  | 'list'
+  | 'get'
+  | 'canSee'
+  | 'create'
+  | 'update'
+  | 'remove'
+  | 'command'
+  | 'counts'
+  | 'listRooms'
+  | 'createRoom'
+  | 'renameRoom'
+  | 'deleteRoom'
+>;
 
 /**
  * History (hub/src/history/service.ts): charts, energy, the event log and what it costs on disk,
@@ -147,15 +224,46 @@ export type ApiHistory = Pick<HistoryService, 'history' | 'energyReport' | 'even
 };
 
 /** The rules engine (hub/src/rules/service.ts): rules, their versions and traces, dry runs, scenes. */
-export type ApiRules = Pick<RulesService,
-  | 'list' | 'get' | 'create' | 'update' | 'remove' | 'setEnabled' | 'run' | 'traces' | 'dryRun'
-  | 'versions' | 'version' | 'diff' | 'revert'
-  | 'listScenes' | 'getScene' | 'saveScene' | 'removeScene' | 'activateScene'>;
+export type ApiRules = Pick<
+  RulesService,
+  | 'list'
+  | 'get'
+  | 'create'
+  | 'update'
+  | 'remove'
+  | 'setEnabled'
+  | 'run'
+  | 'traces'
+  | 'dryRun'
+  | 'versions'
+  | 'version'
+  | 'diff'
+  | 'revert'
+  | 'listScenes'
+  | 'getScene'
+  | 'saveScene'
+  | 'removeScene'
+  | 'activateScene'
+>;
 
 /** Cameras (hub/src/recorder/service.ts): cameras, recordings, playback and export, live views, storage. */
-export type ApiRecorder = Pick<RecorderService,
-  | 'list' | 'get' | 'add' | 'update' | 'remove' | 'recordings' | 'exportRange' | 'exportStats' | 'clip'
-  | 'snapshot' | 'watch' | 'hls' | 'hlsTicket' | 'storageView'>;
+export type ApiRecorder = Pick<
+  RecorderService,
+  | 'list'
+  | 'get'
+  | 'add'
+  | 'update'
+  | 'remove'
+  | 'recordings'
+  | 'exportRange'
+  | 'exportStats'
+  | 'clip'
+  | 'snapshot'
+  | 'watch'
+  | 'hls'
+  | 'hlsTicket'
+  | 'storageView'
+>;
 
 export type PartHealth = 'ok' | 'starting' | 'failed' | 'stopped';
 

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { HubError, isHubError, type ErrorCode } from '../core/errors.ts';
 
 /**
@@ -24,7 +24,8 @@ interface SchemaIssue {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HubError, request, reply) => {
     const hubError = translate(err);
-    if (hubError.status >= 500) request.log.error({ err, method: request.method, url: request.routeOptions.url }, 'request failed');
+    if (hubError.status >= 500)
+      request.log.error({ err, method: request.method, url: request.routeOptions.url }, 'request failed');
     return sendError(reply, hubError);
   });
 
@@ -43,7 +44,11 @@ export function sendError(reply: FastifyReply, err: HubError): FastifyReply {
 function translate(err: FastifyError | HubError): HubError {
   if (isHubError(err)) return err;
   const fastifyError = err as FastifyError;
-  if (fastifyError.validation) return validationError(fastifyError.validation as unknown as SchemaIssue[], fastifyError.validationContext ?? 'body');
+  if (fastifyError.validation)
+    return validationError(
+      fastifyError.validation as unknown as SchemaIssue[],
+      fastifyError.validationContext ?? 'body',
+    );
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new HubError(mapped, fastifyError.message);
   const status = fastifyError.statusCode ?? 500;
@@ -61,7 +66,11 @@ function validationError(issues: SchemaIssue[], location: string): HubError {
   const issue = issues.find((i) => i.keyword === 'additionalProperties' || i.keyword === 'required') ?? issues[0];
   if (!issue) return new HubError('validation_failed', `invalid ${location}`, { location });
   const path = issue.instancePath.split('/').filter(Boolean);
-  const named = issue.params?.requiredProperties ?? issue.params?.additionalProperties ?? issue.params?.missingProperty ?? issue.params?.additionalProperty;
+  const named =
+    issue.params?.requiredProperties ??
+    issue.params?.additionalProperties ??
+    issue.params?.missingProperty ??
+    issue.params?.additionalProperty;
   const extra = Array.isArray(named) ? named[0] : named;
   if (typeof extra === 'string') path.push(extra);
   const field = path.join('.') || location;

@@ -17,7 +17,11 @@ export function installHostCheck(app: FastifyInstance, configured: readonly stri
   const names = new Set(['localhost', ...ownNames(), ...configured.map(normalise)]);
   app.addHook('onRequest', async (request) => {
     if (request.remote) return;
-    if (!hostAllowed(request.headers.host, names)) throw new HubError('host_not_allowed', 'this hub answers only its own names and addresses; add the name to http.allowedHosts');
+    if (!hostAllowed(request.headers.host, names))
+      throw new HubError(
+        'host_not_allowed',
+        'this hub answers only its own names and addresses; add the name to http.allowedHosts',
+      );
   });
 }
 

@@ -20,7 +20,10 @@ import type { Logger } from '../core/logger.ts';
  * Requests through the relay tunnel (injected, end-to-end encrypted) are neither. Installed after
  * the host check, so a redirect only ever names one of the hub's own names.
  */
-export function installHttpsPolicy(app: FastifyInstance, options: { strict: boolean; httpsPort: () => number; setupRequired: () => boolean; log: Logger }): void {
+export function installHttpsPolicy(
+  app: FastifyInstance,
+  options: { strict: boolean; httpsPort: () => number; setupRequired: () => boolean; log: Logger },
+): void {
   const { strict, httpsPort, setupRequired } = options;
   if (!strict) return;
   let warned = false;
@@ -33,7 +36,8 @@ export function installHttpsPolicy(app: FastifyInstance, options: { strict: bool
     const port = httpsPort();
     if (port === 0) {
       // No certificate (no openssl at first start): nowhere safer to send anyone.
-      if (!warned) options.log.warn('http.strict is on but the hub has no HTTPS listener: plain http answers everything');
+      if (!warned)
+        options.log.warn('http.strict is on but the hub has no HTTPS listener: plain http answers everything');
       warned = true;
       return;
     }
@@ -42,7 +46,9 @@ export function installHttpsPolicy(app: FastifyInstance, options: { strict: bool
       const path = request.url.startsWith('/') ? request.url : '/';
       return reply.redirect(`https://${hostName(request.headers.host ?? '')}:${port}${path}`, 308);
     }
-    throw new HubError('https_required', `this hub takes ${request.method} requests only over https (port ${port})`, { httpsPort: port });
+    throw new HubError('https_required', `this hub takes ${request.method} requests only over https (port ${port})`, {
+      httpsPort: port,
+    });
   });
 }
 

@@ -7,7 +7,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 export class MetricsText {
   #lines: string[] = [];
 
-  add(name: string, type: 'gauge' | 'counter', help: string, samples: number | [Record<string, string>, number][]): this {
+  add(
+    name: string,
+    type: 'gauge' | 'counter',
+    help: string,
+    samples: number | [Record<string, string>, number][],
+  ): this {
     this.#lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
     const list = typeof samples === 'number' ? [[{}, samples] as [Record<string, string>, number]] : samples;
     for (const [labels, value] of list) this.#lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
@@ -33,7 +38,10 @@ function formatValue(value: number): string {
 
 /** `messagesIn` → `messages_in`, safe as a metric name part. */
 export function metricName(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^a-zA-Z0-9_]/g, '_').toLowerCase();
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^a-zA-Z0-9_]/g, '_')
+    .toLowerCase();
 }
 
 /** What the API itself measures between scrapes: responses by status and event loop delay. */
@@ -54,7 +62,8 @@ export class ApiMetrics {
   /** Event loop delay since the previous scrape, in seconds; then starts a new window. */
   takeLoopDelay(): { mean: number; p99: number; max: number } {
     const h = this.#loop;
-    const result = h.count > 0 ? { mean: h.mean / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 } : { mean: 0, p99: 0, max: 0 };
+    const result =
+      h.count > 0 ? { mean: h.mean / 1e9, p99: h.percentile(99) / 1e9, max: h.max / 1e9 } : { mean: 0, p99: 0, max: 0 };
     h.reset();
     return result;
   }

@@ -6,7 +6,12 @@ const DAY = 86_400_000;
 export function parseTime(raw: string | undefined, field: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const t = /^-?\d+$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (!Number.isSafeInteger(t)) throw new HubError('validation_failed', `querystring: '${field}' must be epoch milliseconds or an ISO 8601 time`, { location: 'querystring', field, rule: 'format' });
+  if (!Number.isSafeInteger(t))
+    throw new HubError('validation_failed', `querystring: '${field}' must be epoch milliseconds or an ISO 8601 time`, {
+      location: 'querystring',
+      field,
+      rule: 'format',
+    });
   return t;
 }
 
@@ -25,7 +30,11 @@ export interface RangeOptions {
  * after now, `from` `defaultSpan` before `to`. A bad time is `validation_failed` naming the field;
  * from after to is a 400 `range_invalid`.
  */
-export function parseRange(query: { from?: string | undefined; to?: string | undefined }, now: number, options: RangeOptions = {}): { from: number; to: number } {
+export function parseRange(
+  query: { from?: string | undefined; to?: string | undefined },
+  now: number,
+  options: RangeOptions = {},
+): { from: number; to: number } {
   // Without `to`, up to and including now (ranges are half-open).
   const to = parseTime(query.to, 'to') ?? now + 1;
   const from = parseTime(query.from, 'from') ?? to - (options.defaultSpan ?? DAY);

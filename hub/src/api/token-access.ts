@@ -53,7 +53,10 @@ export function checkApiToken(request: FastifyRequest, token: ApiTokenActor, acc
   if (token.scope === 'read' && request.method !== 'GET' && request.method !== 'HEAD') {
     throw new HubError('api_token_scope', 'this key may only read', { scope: token.scope });
   }
-  if (!scopeReaches(token.scope, access)) throw new HubError('api_token_scope', `this needs a key of a higher scope than ${token.scope}`, { scope: token.scope });
+  if (!scopeReaches(token.scope, access))
+    throw new HubError('api_token_scope', `this needs a key of a higher scope than ${token.scope}`, {
+      scope: token.scope,
+    });
   if (token.devices && !DEVICE_SUBSET_ROUTES.has(`${request.method} ${url}`)) {
     throw new HubError('api_token_scope', 'a key for some devices reaches only those devices', { scope: token.scope });
   }

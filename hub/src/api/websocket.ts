@@ -16,7 +16,10 @@ export function chooseSubprotocol(offered: Set<string>): string | false {
 
 /** The token carried as a `bearer.<token>` subprotocol, if any. */
 export function tokenFromSubprotocols(header: string | undefined): string | undefined {
-  const bearer = header?.split(',').map((p) => p.trim()).find((p) => p.startsWith(BEARER_PROTOCOL));
+  const bearer = header
+    ?.split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith(BEARER_PROTOCOL));
   return bearer?.slice(BEARER_PROTOCOL.length) || undefined;
 }
 

@@ -47,7 +47,13 @@ export class AccessTokens {
   }
 
   issue(user: { id: string; username: string; role: Role; sessionGeneration: number }): string {
-    const claims = { sub: user.id, name: user.username, role: user.role, exp: Math.floor(this.#clock.now() / 1000) + this.#ttlS, gen: user.sessionGeneration };
+    const claims = {
+      sub: user.id,
+      name: user.username,
+      role: user.role,
+      exp: Math.floor(this.#clock.now() / 1000) + this.#ttlS,
+      gen: user.sessionGeneration,
+    };
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return `${body}.${this.#sign(body).toString('base64url')}`;
   }
@@ -67,11 +73,18 @@ export class AccessTokens {
       throw invalid();
     }
     const { sub, name, role, exp, gen = 0 } = claims;
-    if (typeof sub !== 'string' || typeof name !== 'string' || typeof role !== 'string' || !ROLES.includes(role) || typeof exp !== 'number') {
+    if (
+      typeof sub !== 'string' ||
+      typeof name !== 'string' ||
+      typeof role !== 'string' ||
+      !ROLES.includes(role) ||
+      typeof exp !== 'number'
+    ) {
       throw invalid();
     }
     if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 0) throw invalid();
-    if (exp * 1000 <= this.#clock.now()) throw new HubError('token_expired', 'the access token has expired; refresh it');
+    if (exp * 1000 <= this.#clock.now())
+      throw new HubError('token_expired', 'the access token has expired; refresh it');
     return { userId: sub, username: name, role: role as Role, exp, generation: gen };
   }
 

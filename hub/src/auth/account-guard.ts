@@ -42,7 +42,12 @@ export class AccountGuard {
 
   constructor(clock: Clock, options: AccountGuardOptions) {
     this.#clock = clock;
-    this.#limiter = new LoginLimiter(clock, { slowAfter: options.slowAfter, banAfter: options.banAfter, banS: options.banS, scope: 'account' });
+    this.#limiter = new LoginLimiter(clock, {
+      slowAfter: options.slowAfter,
+      banAfter: options.banAfter,
+      banS: options.banS,
+      scope: 'account',
+    });
     this.#knownForMs = options.knownForMs ?? 30 * 86_400_000;
     this.#maxKnown = options.maxKnown ?? 10_000;
   }

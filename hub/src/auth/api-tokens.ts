@@ -72,21 +72,42 @@ export class ApiTokens {
    * `POST /me/tokens`. `devices` must already be checked as visible to the person (the route asks
    * the registry). A key made with a key is refused at the route (api_token_refused).
    */
-  create(actor: UserActor, input: { name: string; scope: ApiTokenScope; devices?: string[] | undefined }): ApiTokenView & { token: string } {
+  create(
+    actor: UserActor,
+    input: { name: string; scope: ApiTokenScope; devices?: string[] | undefined },
+  ): ApiTokenView & { token: string } {
     const name = input.name.trim();
-    if (!name || name.length > MAX_API_TOKEN_NAME) throw new HubError('validation_failed', `a key's name has 1 to ${MAX_API_TOKEN_NAME} characters`, { field: 'name' });
+    if (!name || name.length > MAX_API_TOKEN_NAME)
+      throw new HubError('validation_failed', `a key's name has 1 to ${MAX_API_TOKEN_NAME} characters`, {
+        field: 'name',
+      });
     if (!scopesFor(actor.role).includes(input.scope)) {
-      throw new HubError('api_token_scope_exceeds_role', `a ${actor.role} cannot hold a key of scope ${input.scope}`, { field: 'scope', allowed: scopesFor(actor.role) });
+      throw new HubError('api_token_scope_exceeds_role', `a ${actor.role} cannot hold a key of scope ${input.scope}`, {
+        field: 'scope',
+        allowed: scopesFor(actor.role),
+      });
     }
     const devices = input.devices ? [...new Set(input.devices)] : null;
     if (devices && (devices.length === 0 || devices.length > MAX_API_TOKEN_DEVICES)) {
-      throw new HubError('validation_failed', `a key's device list has 1 to ${MAX_API_TOKEN_DEVICES} devices`, { field: 'devices' });
+      throw new HubError('validation_failed', `a key's device list has 1 to ${MAX_API_TOKEN_DEVICES} devices`, {
+        field: 'devices',
+      });
     }
     const token = API_TOKEN_PREFIX + newSecret();
-    const row = { id: newId('key'), userId: actor.userId, name, tokenHash: sha256(token), scope: input.scope, devices, createdAt: this.#clock.now() };
+    const row = {
+      id: newId('key'),
+      userId: actor.userId,
+      name,
+      tokenHash: sha256(token),
+      scope: input.scope,
+      devices,
+      createdAt: this.#clock.now(),
+    };
     this.#store.transaction(() => {
       if (this.#store.apiTokens.countByUser(actor.userId) >= MAX_API_TOKENS_PER_USER) {
-        throw new HubError('api_token_limit', `at most ${MAX_API_TOKENS_PER_USER} keys per person; revoke one first`, { max: MAX_API_TOKENS_PER_USER });
+        throw new HubError('api_token_limit', `at most ${MAX_API_TOKENS_PER_USER} keys per person; revoke one first`, {
+          max: MAX_API_TOKENS_PER_USER,
+        });
       }
       this.#store.apiTokens.insert(row);
     });
@@ -95,13 +116,16 @@ export class ApiTokens {
   }
 
   list(userId: string): ApiTokenView[] {
-    return this.#store.apiTokens.byUser(userId).map((row) => view({ ...row, lastUsedAt: this.#lastUse.get(row.id) ?? row.lastUsedAt }));
+    return this.#store.apiTokens
+      .byUser(userId)
+      .map((row) => view({ ...row, lastUsedAt: this.#lastUse.get(row.id) ?? row.lastUsedAt }));
   }
 
   /** `DELETE /me/tokens/:id`: only the person's own keys (anyone else's is not found). */
   revoke(actor: UserActor, id: string): void {
     const row = this.#store.apiTokens.byUser(actor.userId).find((t) => t.id === id);
-    if (!row || !this.#store.apiTokens.delete(actor.userId, id)) throw new HubError('api_token_not_found', 'no such key', { id });
+    if (!row || !this.#store.apiTokens.delete(actor.userId, id))
+      throw new HubError('api_token_not_found', 'no such key', { id });
     this.#lastUse.delete(id);
     this.#bus.emit('api_token.revoked', { userId: actor.userId, tokenIds: [id], at: this.#clock.now() });
     this.#audit(actor, 'api_token.revoke', id, { name: row.name });
@@ -115,7 +139,10 @@ export class ApiTokens {
   removeFor(userId: string, role?: Role): string[] {
     if (!role) return this.#store.apiTokens.deleteUser(userId);
     const allowed = scopesFor(role);
-    return this.#store.apiTokens.deleteUser(userId, (['read', 'control', 'admin'] as const).filter((s) => !allowed.includes(s)));
+    return this.#store.apiTokens.deleteUser(
+      userId,
+      (['read', 'control', 'admin'] as const).filter((s) => !allowed.includes(s)),
+    );
   }
 
   /** After the commit: open streams of those keys close. */
@@ -129,7 +156,8 @@ export class ApiTokens {
     if (!row) throw new HubError('unauthorized', 'unknown or revoked key');
     const now = this.#clock.now();
     this.#lastUse.set(row.id, now);
-    if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USE_WRITE_INTERVAL_MS) this.#store.apiTokens.touch(row.id, now);
+    if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USE_WRITE_INTERVAL_MS)
+      this.#store.apiTokens.touch(row.id, now);
     return row;
   }
 
@@ -137,7 +165,12 @@ export class ApiTokens {
   static actorFor(person: UserActor, row: ApiTokenRow): UserActor {
     const cap = SCOPE_CAP[row.scope];
     const role = RANK[person.role] <= RANK[cap] ? person.role : cap;
-    const token: ApiTokenActor = { id: row.id, name: row.name, scope: row.scope, ...(row.devices ? { devices: row.devices } : {}) };
+    const token: ApiTokenActor = {
+      id: row.id,
+      name: row.name,
+      scope: row.scope,
+      ...(row.devices ? { devices: row.devices } : {}),
+    };
     return { ...person, role, token };
   }
 

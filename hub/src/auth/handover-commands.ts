@@ -34,11 +34,14 @@ export async function inviteOwnerCommand(args: string[]): Promise<void> {
   const values = parse(args, { 'support-days': { type: 'string' } });
   const raw = values['support-days'];
   const supportDays = typeof raw === 'string' ? Number(raw) : 0;
-  if (typeof raw === 'string' && !/^\d+$/.test(raw)) throw new HandoverUsageError('--support-days is a whole number of days (0-90)');
+  if (typeof raw === 'string' && !/^\d+$/.test(raw))
+    throw new HandoverUsageError('--support-days is a whole number of days (0-90)');
   await withAuth(values.data, async (auth) => {
     const invite = auth.handover.inviteOwner({ kind: 'system', part: 'console' }, { supportDays });
     // The code first, alone on its line, so scripts can take it with `head -1`.
-    process.stdout.write(`${invite.code}\nvalid until ${invite.expiresAt}; the installer keeps support access for ${invite.supportDays} days after the owner accepts\n`);
+    process.stdout.write(
+      `${invite.code}\nvalid until ${invite.expiresAt}; the installer keeps support access for ${invite.supportDays} days after the owner accepts\n`,
+    );
   });
 }
 
@@ -46,7 +49,10 @@ type Options = Record<string, { type: 'string' }>;
 
 function parse(args: string[], options: Options): Record<string, string | boolean | undefined> {
   try {
-    return parseArgs({ args, options: { data: { type: 'string' }, ...options }, strict: true }).values as Record<string, string | undefined>;
+    return parseArgs({ args, options: { data: { type: 'string' }, ...options }, strict: true }).values as Record<
+      string,
+      string | undefined
+    >;
   } catch (err) {
     throw new HandoverUsageError((err as Error).message);
   }
@@ -54,13 +60,24 @@ function parse(args: string[], options: Options): Record<string, string | boolea
 
 /** The data dir and what is made in it are for the hub's user only, as when the hub makes them. */
 async function withAuth(data: string | boolean | undefined, fn: (auth: AuthService) => Promise<void>): Promise<void> {
-  const config = validateConfig({ dataDir: resolve(typeof data === 'string' ? data : (toolEnv().dataDir ?? './data')) });
+  const config = validateConfig({
+    dataDir: resolve(typeof data === 'string' ? data : (toolEnv().dataDir ?? './data')),
+  });
   const log = createLogger({ level: 'silent' });
   usePrivateUmask();
   securePrivateDir(config.dataDir);
   const store = Store.open(config.dataDir);
   try {
-    await fn(new AuthService({ store, bus: new EventBus(log), clock: systemClock, log, config: config.auth, dataDir: config.dataDir }));
+    await fn(
+      new AuthService({
+        store,
+        bus: new EventBus(log),
+        clock: systemClock,
+        log,
+        config: config.auth,
+        dataDir: config.dataDir,
+      }),
+    );
   } finally {
     store.close();
   }

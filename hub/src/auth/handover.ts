@@ -34,7 +34,11 @@ export interface HandoverStatus {
   ownerExists: boolean;
   /** The unused owner invite, without its code. */
   pendingInvite: { expiresAt: string; supportDays: number } | null;
-  installers: { id: string; username: string; supportGrant: { grantedAt: string; expiresAt: string; active: boolean } | null }[];
+  installers: {
+    id: string;
+    username: string;
+    supportGrant: { grantedAt: string; expiresAt: string; active: boolean } | null;
+  }[];
 }
 
 /**
@@ -68,8 +72,15 @@ export class Handover {
   checkAccess(user: UserRow): void {
     if (user.role !== 'installer' || !this.ownerExists()) return;
     const grant = this.#deps.store.handover.grant(user.id);
-    if (!grant) throw new HubError('installer_access_ended', 'the home was handed over to its owner; ask them for a support grant');
-    if (grant.expiresAt <= this.#deps.clock.now()) throw new HubError('installer_access_ended', 'the support grant has ended; ask the owner to extend it', { expiresAt: iso(grant.expiresAt) });
+    if (!grant)
+      throw new HubError(
+        'installer_access_ended',
+        'the home was handed over to its owner; ask them for a support grant',
+      );
+    if (grant.expiresAt <= this.#deps.clock.now())
+      throw new HubError('installer_access_ended', 'the support grant has ended; ask the owner to extend it', {
+        expiresAt: iso(grant.expiresAt),
+      });
   }
 
   ownerExists(): boolean {
@@ -81,13 +92,21 @@ export class Handover {
    * `hearth-admin invite-owner`) makes one, and only while the home has no owner.
    */
   inviteOwner(actor: Actor, input: { supportDays?: number | undefined }): OwnerInvite {
-    if (actor.kind === 'user' && actor.role !== 'installer') throw new HubError('forbidden', 'only the installer invites the owner');
+    if (actor.kind === 'user' && actor.role !== 'installer')
+      throw new HubError('forbidden', 'only the installer invites the owner');
     const supportDays = input.supportDays ?? 0;
     checkDays(supportDays, 0);
     if (this.ownerExists()) throw new HubError('already_set_up', 'the home already has an owner');
     const code = newCode();
     const now = this.#deps.clock.now();
-    const invite = { id: newId('inv'), codeHash: hashCode(code), createdBy: actor.kind === 'user' ? actor.userId : actor.kind, createdAt: now, expiresAt: now + OWNER_INVITE_TTL_MS, supportDays };
+    const invite = {
+      id: newId('inv'),
+      codeHash: hashCode(code),
+      createdBy: actor.kind === 'user' ? actor.userId : actor.kind,
+      createdAt: now,
+      expiresAt: now + OWNER_INVITE_TTL_MS,
+      supportDays,
+    };
     this.#deps.store.handover.replaceInvite(invite);
     this.#audit(actor, 'handover.invite', invite.id, { expiresAt: iso(invite.expiresAt), supportDays });
     return { code, expiresAt: iso(invite.expiresAt), supportDays };
@@ -100,8 +119,17 @@ export class Handover {
   spendInvite(code: string): OwnerInviteRow {
     const invite = this.#deps.store.handover.inviteByHash(hashCode(code));
     const now = this.#deps.clock.now();
-    if (!invite || invite.usedAt !== null || invite.expiresAt <= now || !this.#deps.store.handover.useInvite(invite.id, now)) {
-      throw new HubError('owner_invite_invalid', 'this owner invite is wrong, already used or expired; ask the installer for a new one', { field: 'code' });
+    if (
+      !invite ||
+      invite.usedAt !== null ||
+      invite.expiresAt <= now ||
+      !this.#deps.store.handover.useInvite(invite.id, now)
+    ) {
+      throw new HubError(
+        'owner_invite_invalid',
+        'this owner invite is wrong, already used or expired; ask the installer for a new one',
+        { field: 'code' },
+      );
     }
     return invite;
   }
@@ -117,7 +145,11 @@ export class Handover {
     this.#deps.store.transaction(() => {
       for (const installer of installers) {
         if (invite.supportDays > 0) {
-          this.#deps.store.handover.setGrant({ userId: installer.id, grantedAt: now, expiresAt: now + invite.supportDays * DAY_MS });
+          this.#deps.store.handover.setGrant({
+            userId: installer.id,
+            grantedAt: now,
+            expiresAt: now + invite.supportDays * DAY_MS,
+          });
         } else {
           this.#endSessions(installer.id, now);
           ended.push(installer.id);
@@ -138,11 +170,23 @@ export class Handover {
     const now = this.#deps.clock.now();
     return {
       ownerExists: this.ownerExists(),
-      pendingInvite: pending && pending.expiresAt > now ? { expiresAt: iso(pending.expiresAt), supportDays: pending.supportDays } : null,
-      installers: this.#deps.store.users.list().filter((u) => u.role === 'installer').map((u) => {
-        const grant = this.#deps.store.handover.grant(u.id);
-        return { id: u.id, username: u.username, supportGrant: grant ? { grantedAt: iso(grant.grantedAt), expiresAt: iso(grant.expiresAt), active: grant.expiresAt > now } : null };
-      }),
+      pendingInvite:
+        pending && pending.expiresAt > now
+          ? { expiresAt: iso(pending.expiresAt), supportDays: pending.supportDays }
+          : null,
+      installers: this.#deps.store.users
+        .list()
+        .filter((u) => u.role === 'installer')
+        .map((u) => {
+          const grant = this.#deps.store.handover.grant(u.id);
+          return {
+            id: u.id,
+            username: u.username,
+            supportGrant: grant
+              ? { grantedAt: iso(grant.grantedAt), expiresAt: iso(grant.expiresAt), active: grant.expiresAt > now }
+              : null,
+          };
+        }),
     };
   }
 
@@ -154,7 +198,11 @@ export class Handover {
     const expiresAt = now + days * DAY_MS;
     this.#deps.store.handover.setGrant({ userId: installer.id, grantedAt: now, expiresAt });
     this.#watchGrants();
-    this.#audit(actor, 'handover.support_extend', installer.id, { username: installer.username, days, expiresAt: iso(expiresAt) });
+    this.#audit(actor, 'handover.support_extend', installer.id, {
+      username: installer.username,
+      days,
+      expiresAt: iso(expiresAt),
+    });
     return { expiresAt: iso(expiresAt) };
   }
 
@@ -190,18 +238,22 @@ export class Handover {
   /** Closes the open streams of installers whose grant ended since the last check. */
   #grantsEnded(): void {
     const now = this.#deps.clock.now();
-    const ended = this.#deps.store.handover.grants().filter((g) => g.expiresAt > this.#grantsCheckedUntil && g.expiresAt <= now);
+    const ended = this.#deps.store.handover
+      .grants()
+      .filter((g) => g.expiresAt > this.#grantsCheckedUntil && g.expiresAt <= now);
     this.#grantsCheckedUntil = now;
     for (const grant of ended) {
       this.#deps.bus.emit('user.sessions_ended', { userId: grant.userId, reason: 'support_ended', at: now });
-      this.#audit({ kind: 'system', part: 'auth' }, 'handover.support_end', grant.userId, { expiresAt: iso(grant.expiresAt) });
+      this.#audit({ kind: 'system', part: 'auth' }, 'handover.support_end', grant.userId, {
+        expiresAt: iso(grant.expiresAt),
+      });
     }
     this.#watchGrants();
   }
 
   #installer(userId: string): UserRow {
     const user = this.#deps.store.users.byId(userId);
-    if (!user || user.role !== 'installer') throw new HubError('user_not_found', 'no installer account with that id');
+    if (user?.role !== 'installer') throw new HubError('user_not_found', 'no installer account with that id');
     return user;
   }
 
@@ -217,7 +269,9 @@ export class Handover {
 
 function checkDays(days: number, min: number): void {
   if (!Number.isInteger(days) || days < min || days > SUPPORT_DAYS_MAX) {
-    throw new HubError('validation_failed', `a support grant is ${min} to ${SUPPORT_DAYS_MAX} whole days`, { field: min === 0 ? 'supportDays' : 'days' });
+    throw new HubError('validation_failed', `a support grant is ${min} to ${SUPPORT_DAYS_MAX} whole days`, {
+      field: min === 0 ? 'supportDays' : 'days',
+    });
   }
 }
 

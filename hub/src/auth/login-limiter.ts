@@ -114,8 +114,15 @@ export class LoginLimiter {
 
 function banned(ms: number, scope: 'address' | 'account'): HubError {
   const retryAfterS = Math.max(1, Math.ceil(ms / 1000));
-  if (scope === 'account') return new HubError('too_many_requests', 'too many failed logins for this account from new places; try again later, or from a device that logged in before', { retryAfterS, scope });
-  return new HubError('too_many_requests', 'too many failed logins from this address; try again later', { retryAfterS });
+  if (scope === 'account')
+    return new HubError(
+      'too_many_requests',
+      'too many failed logins for this account from new places; try again later, or from a device that logged in before',
+      { retryAfterS, scope },
+    );
+  return new HubError('too_many_requests', 'too many failed logins from this address; try again later', {
+    retryAfterS,
+  });
 }
 
 /**

@@ -31,7 +31,14 @@ function derive(password: string, salt: Buffer, params: Argon2Params, tagLength:
   return new Promise((resolve, reject) => {
     argon2(
       'argon2id',
-      { message: password, nonce: salt, memory: params.memoryKiB, passes: params.passes, parallelism: params.parallelism, tagLength },
+      {
+        message: password,
+        nonce: salt,
+        memory: params.memoryKiB,
+        passes: params.passes,
+        parallelism: params.parallelism,
+        tagLength,
+      },
       (err, key) => (err ? reject(err) : resolve(key)),
     );
   });
@@ -50,9 +57,22 @@ export async function hashPassword(password: string, params: Argon2Params = DEFA
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const m = PHC.exec(encoded);
   if (!m) return false;
-  const [, version, memory, passes, parallelism, saltB64, hashB64] = m as unknown as [string, string, string, string, string, string, string];
+  const [, version, memory, passes, parallelism, saltB64, hashB64] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const params: Argon2Params = { memoryKiB: Number(memory), passes: Number(passes), parallelism: Number(parallelism) };
-  if (Number(version) !== ARGON2_VERSION || params.memoryKiB > MAX_MEMORY_KIB || params.passes > MAX_PASSES || params.parallelism > MAX_PARALLELISM) {
+  if (
+    Number(version) !== ARGON2_VERSION ||
+    params.memoryKiB > MAX_MEMORY_KIB ||
+    params.passes > MAX_PASSES ||
+    params.parallelism > MAX_PARALLELISM
+  ) {
     return false;
   }
   const expected = Buffer.from(hashB64, 'base64');

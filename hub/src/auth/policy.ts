@@ -14,7 +14,10 @@ const username = new RegExp(USERNAME_PATTERN, 'u');
 
 export function checkUsername(value: string): void {
   if (!username.test(value)) {
-    throw new HubError('validation_failed', 'a username is 1 to 64 letters, digits or . _ @ -', { field: 'username', rule: 'pattern' });
+    throw new HubError('validation_failed', 'a username is 1 to 64 letters, digits or . _ @ -', {
+      field: 'username',
+      rule: 'pattern',
+    });
   }
 }
 
@@ -22,6 +25,14 @@ export function checkUsername(value: string): void {
 export function checkPassword(value: string, field = 'password'): void {
   // Count code points, not UTF-16 units: "8 characters" means what a person typed.
   const length = [...value].length;
-  if (length < PASSWORD_MIN) throw new HubError('validation_failed', `a password needs at least ${PASSWORD_MIN} characters`, { field, rule: 'minLength' });
-  if (value.length > PASSWORD_MAX) throw new HubError('validation_failed', `a password has at most ${PASSWORD_MAX} characters`, { field, rule: 'maxLength' });
+  if (length < PASSWORD_MIN)
+    throw new HubError('validation_failed', `a password needs at least ${PASSWORD_MIN} characters`, {
+      field,
+      rule: 'minLength',
+    });
+  if (value.length > PASSWORD_MAX)
+    throw new HubError('validation_failed', `a password has at most ${PASSWORD_MAX} characters`, {
+      field,
+      rule: 'maxLength',
+    });
 }

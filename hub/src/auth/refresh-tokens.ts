@@ -32,7 +32,14 @@ export class RefreshTokens {
   issue(userId: string, familyId: string = newId('fam')): string {
     const token = newSecret();
     const now = this.#clock.now();
-    this.#store.tokens.insert({ id: newId('rt'), userId, familyId, tokenHash: sha256(token), createdAt: now, expiresAt: now + this.#ttlS * 1000 });
+    this.#store.tokens.insert({
+      id: newId('rt'),
+      userId,
+      familyId,
+      tokenHash: sha256(token),
+      createdAt: now,
+      expiresAt: now + this.#ttlS * 1000,
+    });
     return token;
   }
 

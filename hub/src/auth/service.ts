@@ -22,7 +22,6 @@ import { UserAdmin } from './user-admin.ts';
 
 export type { PublicUser, UserActor };
 
-
 export interface Session {
   accessToken: string;
   refreshToken: string;
@@ -90,9 +89,21 @@ export class AuthService {
     this.handover = new Handover({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.apiTokens = new ApiTokens({ store: deps.store, bus: deps.bus, clock: deps.clock });
     this.#setupCode = new SetupCode(deps.dataDir);
-    this.#limiter = new LoginLimiter(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
-    this.#accounts = new AccountGuard(deps.clock, { slowAfter: deps.config.loginAccountSlowAfter, banAfter: deps.config.loginAccountBanAfter, banS: deps.config.loginBanS });
-    this.#codes = new AccountGuard(deps.clock, { slowAfter: deps.config.loginSlowAfter, banAfter: deps.config.loginBanAfter, banS: deps.config.loginBanS });
+    this.#limiter = new LoginLimiter(deps.clock, {
+      slowAfter: deps.config.loginSlowAfter,
+      banAfter: deps.config.loginBanAfter,
+      banS: deps.config.loginBanS,
+    });
+    this.#accounts = new AccountGuard(deps.clock, {
+      slowAfter: deps.config.loginAccountSlowAfter,
+      banAfter: deps.config.loginAccountBanAfter,
+      banS: deps.config.loginBanS,
+    });
+    this.#codes = new AccountGuard(deps.clock, {
+      slowAfter: deps.config.loginSlowAfter,
+      banAfter: deps.config.loginBanAfter,
+      banS: deps.config.loginBanS,
+    });
     // Compute the decoy hash now, so the first login for an unknown user is not the slow one.
     void dummyHash();
   }
@@ -129,7 +140,15 @@ export class AuthService {
    * `setup_code_invalid` and counts as a failed login for `address` (so one address is slowed,
    * then refused); after SETUP_CODE_MAX_FAILURES wrong codes in all the code is replaced.
    */
-  async setup(input: { username: string; password: string; setupCode?: string | undefined; role?: 'owner' | 'installer' | undefined }, address: string): Promise<Session & { user: PublicUser }> {
+  async setup(
+    input: {
+      username: string;
+      password: string;
+      setupCode?: string | undefined;
+      role?: 'owner' | 'installer' | undefined;
+    },
+    address: string,
+  ): Promise<Session & { user: PublicUser }> {
     await this.requireSetupCode(input.setupCode, address);
     const result = await this.createOwner(input, 'setup', input.role ?? 'owner');
     this.#limiter.succeeded(address, SETUP_SUBJECT);
@@ -150,9 +169,16 @@ export class AuthService {
       if (this.#setupFailures >= SETUP_CODE_MAX_FAILURES && this.setupRequired()) {
         this.#setupFailures = 0;
         const code = this.#setupCode.replace();
-        this.#deps.log.warn({ setupCodeFile: this.#setupCode.path }, `too many wrong setup codes; the new setup code is ${code}`);
+        this.#deps.log.warn(
+          { setupCodeFile: this.#setupCode.path },
+          `too many wrong setup codes; the new setup code is ${code}`,
+        );
       }
-      throw new HubError('setup_code_invalid', 'the setup code is missing or wrong: read it in the hub log, in DATA/setup-code, or with `hearth-admin setup-code`', { field: 'setupCode' });
+      throw new HubError(
+        'setup_code_invalid',
+        'the setup code is missing or wrong: read it in the hub log, in DATA/setup-code, or with `hearth-admin setup-code`',
+        { field: 'setupCode' },
+      );
     }
   }
 
@@ -161,12 +187,23 @@ export class AuthService {
    * (handover.ts). Called by `setup` once the code was checked, and directly by `hearth-admin
    * create-owner|create-installer`, which run on the hub's machine and need no code.
    */
-  async createOwner(input: { username: string; password: string }, via: 'setup' | 'console' = 'console', role: 'owner' | 'installer' = 'owner'): Promise<Session & { user: PublicUser }> {
+  async createOwner(
+    input: { username: string; password: string },
+    via: 'setup' | 'console' = 'console',
+    role: 'owner' | 'installer' = 'owner',
+  ): Promise<Session & { user: PublicUser }> {
     checkUsername(input.username);
     checkPassword(input.password);
     if (!this.setupRequired()) throw new HubError('already_set_up', 'the hub already has an owner');
     const passwordHash = await hashPassword(input.password);
-    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role, createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
+    const user: UserRow = {
+      id: newId('usr'),
+      username: input.username,
+      passwordHash,
+      role,
+      createdAt: this.#deps.clock.now(),
+      sessionGeneration: 0,
+    };
     // Checked again inside the transaction: two setups racing through the hash must not both win.
     this.#deps.store.transaction(() => {
       if (this.#deps.store.users.count() > 0) throw new HubError('already_set_up', 'the hub already has an owner');
@@ -184,14 +221,24 @@ export class AuthService {
    * for `address`). Refused with `already_set_up` once an owner exists. The installer's access then
    * ends or becomes the invite's support grant (handover.ts).
    */
-  async acceptOwnerInvite(input: { code: string; username: string; password: string }, address: string): Promise<Session & { user: PublicUser }> {
+  async acceptOwnerInvite(
+    input: { code: string; username: string; password: string },
+    address: string,
+  ): Promise<Session & { user: PublicUser }> {
     checkUsername(input.username);
     checkPassword(input.password);
     if (this.handover.ownerExists()) throw new HubError('already_set_up', 'the home already has an owner');
     const delayMs = this.#limiter.begin(address, INVITE_SUBJECT);
     if (delayMs > 0) await new Promise<void>((resolve) => this.#deps.clock.setTimeout(resolve, delayMs));
     const passwordHash = await hashPassword(input.password);
-    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash, role: 'owner', createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
+    const user: UserRow = {
+      id: newId('usr'),
+      username: input.username,
+      passwordHash,
+      role: 'owner',
+      createdAt: this.#deps.clock.now(),
+      sessionGeneration: 0,
+    };
     // One transaction: the invite is spent exactly when the owner is made (two accepts racing
     // through the hash cannot both win, and a taken username leaves the invite usable).
     let invite;
@@ -199,7 +246,8 @@ export class AuthService {
       invite = this.#deps.store.transaction(() => {
         if (this.handover.ownerExists()) throw new HubError('already_set_up', 'the home already has an owner');
         const spent = this.handover.spendInvite(input.code);
-        if (this.#deps.store.users.byUsername(input.username)) throw new HubError('username_taken', 'that username is taken', { field: 'username' });
+        if (this.#deps.store.users.byUsername(input.username))
+          throw new HubError('username_taken', 'that username is taken', { field: 'username' });
         this.#deps.store.users.insert(user);
         return spent;
       });
@@ -276,7 +324,11 @@ export class AuthService {
    * revoked, session generation up, `user.sessions_ended`) and the caller gets a fresh session
    * under the new generation, so it stays logged in.
    */
-  async changePassword(actor: UserActor, input: { currentPassword: string; newPassword: string }, address: string): Promise<Session> {
+  async changePassword(
+    actor: UserActor,
+    input: { currentPassword: string; newPassword: string },
+    address: string,
+  ): Promise<Session> {
     checkPassword(input.newPassword, 'newPassword');
     const accountKey = `user:${actor.userId}`;
     const subject = actor.username.toLowerCase();
@@ -297,7 +349,8 @@ export class AuthService {
     const current = this.#deps.store.transaction(() => {
       const row = this.#deps.store.users.byId(user.id);
       if (!row) throw new HubError('unauthorized', 'the user no longer exists');
-      if (row.sessionGeneration !== user.sessionGeneration) throw new HubError('unauthorized', 'this session was ended; log in again');
+      if (row.sessionGeneration !== user.sessionGeneration)
+        throw new HubError('unauthorized', 'this session was ended; log in again');
       if (row.passwordHash !== user.passwordHash) throw wrongPassword();
       this.#deps.store.users.update(row.id, { passwordHash });
       this.#deps.store.tokens.revokeUser(row.id, now);
@@ -308,7 +361,11 @@ export class AuthService {
     });
     this.#deps.bus.emit('user.sessions_ended', { userId: current.id, reason: 'password_changed', at: now });
     this.apiTokens.revoked(current.id, keys);
-    this.#audit(actorOf(current), 'user.update', current.id, { username: current.username, passwordChanged: true, address });
+    this.#audit(actorOf(current), 'user.update', current.id, {
+      username: current.username,
+      passwordChanged: true,
+      address,
+    });
     return this.#startSession(current);
   }
 
@@ -319,7 +376,11 @@ export class AuthService {
    * (`totp_code_wrong`). On success every other session ends (as for a password change, reason
    * `totp_enabled`) and the caller gets the recovery codes and a fresh session.
    */
-  async enableTotp(actor: UserActor, input: { code: string; password: string }, address: string): Promise<Session & { recoveryCodes: string[] }> {
+  async enableTotp(
+    actor: UserActor,
+    input: { code: string; password: string },
+    address: string,
+  ): Promise<Session & { recoveryCodes: string[] }> {
     const user = await this.#provePassword(actor, input.password, address, 'wrong password turning two-step login on');
     const { recoveryCodes } = this.twoFactor.enable(actor, input.code);
     const now = this.#deps.clock.now();
@@ -365,7 +426,9 @@ export class AuthService {
     if (!result.ok) {
       if (result.reason === 'reused' && result.row) {
         this.#deps.log.warn({ userId: result.row.userId }, 'refresh token reused; session family revoked');
-        this.#audit({ kind: 'system', part: 'auth' }, 'auth.refresh_reuse', result.row.userId, { family: result.row.familyId });
+        this.#audit({ kind: 'system', part: 'auth' }, 'auth.refresh_reuse', result.row.userId, {
+          family: result.row.familyId,
+        });
       }
       throw rotateError(result.reason);
     }
@@ -394,7 +457,8 @@ export class AuthService {
     // token issued before a role change or password reset (older generation) is refused.
     const user = this.#deps.store.users.byId(claims.userId);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
-    if (claims.generation !== user.sessionGeneration) throw new HubError('unauthorized', 'this session was ended; log in again');
+    if (claims.generation !== user.sessionGeneration)
+      throw new HubError('unauthorized', 'this session was ended; log in again');
     this.handover.checkAccess(user);
     return { actor: actorOf(user), expiresAt: claims.exp * 1000 };
   }
@@ -409,7 +473,10 @@ export class AuthService {
     const user = this.#deps.store.users.byId(row.userId);
     if (!user) throw new HubError('unauthorized', 'the user no longer exists');
     this.handover.checkAccess(user);
-    return { actor: ApiTokens.actorFor(actorOf(user), row), expiresAt: this.#deps.clock.now() + API_TOKEN_CONNECTION_S * 1000 };
+    return {
+      actor: ApiTokens.actorFor(actorOf(user), row),
+      expiresAt: this.#deps.clock.now() + API_TOKEN_CONNECTION_S * 1000,
+    };
   }
 
   user(id: string): OwnUser {
@@ -419,22 +486,34 @@ export class AuthService {
   }
 
   #startSession(user: UserRow): Session {
-    return { accessToken: this.#access.issue(user), refreshToken: this.#refresh.issue(user.id), expiresIn: this.#access.ttlS };
+    return {
+      accessToken: this.#access.issue(user),
+      refreshToken: this.#refresh.issue(user.id),
+      expiresIn: this.#access.ttlS,
+    };
   }
 
   #audit(actor: Actor, action: string, target: string, details?: Record<string, unknown>): void {
-    recordAudit(this.#deps.store, this.#deps.bus, { actor, action, target, ...(details ? { details } : {}), at: this.#deps.clock.now() });
+    recordAudit(this.#deps.store, this.#deps.bus, {
+      actor,
+      action,
+      target,
+      ...(details ? { details } : {}),
+      at: this.#deps.clock.now(),
+    });
   }
 }
 
 /** How long a connection opened with a key for scripts lives before it must reconnect (and be checked again). */
 export const API_TOKEN_CONNECTION_S = 3600;
 
-const totpRequired = (): HubError => new HubError('totp_required', 'this account needs the code from its authenticator app');
+const totpRequired = (): HubError =>
+  new HubError('totp_required', 'this account needs the code from its authenticator app');
 /** With a code, "wrong" covers the password and the code alike: the answer tells them apart for nobody. */
 const wrongCredentials = (coded: boolean): HubError =>
   new HubError('invalid_credentials', coded ? 'wrong username, password or code' : 'wrong username or password');
-const wrongPassword = (): HubError => new HubError('wrong_password', 'the current password is wrong', { field: 'currentPassword' });
+const wrongPassword = (): HubError =>
+  new HubError('wrong_password', 'the current password is wrong', { field: 'currentPassword' });
 
 function actorOf(user: UserRow): UserActor {
   return { kind: 'user', userId: user.id, username: user.username, role: user.role };

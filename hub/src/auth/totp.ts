@@ -92,7 +92,9 @@ export function otpauthUri(username: string, secret: string): string {
 
 /** Ten recovery codes, 80 random bits each, written `xxxx-xxxx-xxxx-xxxx` (base32, lower case). */
 export function newRecoveryCodes(): string[] {
-  return Array.from({ length: RECOVERY_CODE_COUNT }, () => base32Encode(randomBytes(10)).toLowerCase().match(/.{4}/g)!.join('-'));
+  return Array.from({ length: RECOVERY_CODE_COUNT }, () =>
+    base32Encode(randomBytes(10)).toLowerCase().match(/.{4}/g)!.join('-'),
+  );
 }
 
 /**
@@ -100,5 +102,7 @@ export function newRecoveryCodes(): string[] {
  * do not matter). A fast hash is enough: the codes are random with 80 bits, not chosen words.
  */
 export function recoveryCodeHash(code: string): string {
-  return createHash('sha256').update(code.toLowerCase().replace(/[^a-z2-7]/g, '')).digest('hex');
+  return createHash('sha256')
+    .update(code.toLowerCase().replace(/[^a-z2-7]/g, ''))
+    .digest('hex');
 }

@@ -56,7 +56,9 @@ export class TwoFactor {
     const step = matchTotp(secret, code, this.#deps.clock.now(), null);
     if (step === null) throw new HubError('totp_code_wrong', 'that code does not match the secret', { field: 'code' });
     const recoveryCodes = newRecoveryCodes();
-    this.#deps.store.transaction(() => this.#deps.store.users.enableTotp(user.id, secret, step, recoveryCodes.map(recoveryCodeHash)));
+    this.#deps.store.transaction(() =>
+      this.#deps.store.users.enableTotp(user.id, secret, step, recoveryCodes.map(recoveryCodeHash)),
+    );
     this.#audit(actor, 'user.totp_enable', user.id, { username: user.username, recoveryCodes: recoveryCodes.length });
     return { recoveryCodes };
   }
@@ -70,7 +72,8 @@ export class TwoFactor {
   check(user: UserRow, second: SecondFactor, address: string): 'totp' | 'recovery' {
     const { store, clock } = this.#deps;
     if (second.recoveryCode) {
-      if (!store.users.useRecoveryCode(user.id, recoveryCodeHash(second.recoveryCode), clock.now())) throw invalid('recoveryCode');
+      if (!store.users.useRecoveryCode(user.id, recoveryCodeHash(second.recoveryCode), clock.now()))
+        throw invalid('recoveryCode');
       const left = store.users.recoveryCodesLeft(user.id);
       this.#audit(actorOf(user), 'auth.recovery_code_used', user.id, { username: user.username, address, left });
       return 'recovery';
@@ -94,7 +97,11 @@ export class TwoFactor {
 }
 
 const invalid = (field: 'totp' | 'recoveryCode'): HubError =>
-  new HubError('totp_invalid', field === 'totp' ? 'wrong or already used code' : 'wrong or already used recovery code', { field });
+  new HubError(
+    'totp_invalid',
+    field === 'totp' ? 'wrong or already used code' : 'wrong or already used recovery code',
+    { field },
+  );
 
 function actorOf(user: UserRow): UserActor {
   return { kind: 'user', userId: user.id, username: user.username, role: user.role };

@@ -54,7 +54,14 @@ export class UserAdmin {
     checkPassword(input.password);
     this.#mayGrant(actor, input.role);
     if (this.#deps.store.users.byUsername(input.username)) throw taken();
-    const user: UserRow = { id: newId('usr'), username: input.username, passwordHash: await hashPassword(input.password), role: input.role, createdAt: this.#deps.clock.now(), sessionGeneration: 0 };
+    const user: UserRow = {
+      id: newId('usr'),
+      username: input.username,
+      passwordHash: await hashPassword(input.password),
+      role: input.role,
+      createdAt: this.#deps.clock.now(),
+      sessionGeneration: 0,
+    };
     // Checked again after the (slow) hash: two requests for one name must not both win.
     this.#deps.store.transaction(() => {
       if (this.#deps.store.users.byUsername(input.username)) throw taken();
@@ -64,13 +71,19 @@ export class UserAdmin {
     return publicUser(user);
   }
 
-  async update(actor: UserActor, id: string, input: { role?: Role; password?: string }, revokeRemote: RevokeRemote): Promise<PublicUser> {
+  async update(
+    actor: UserActor,
+    id: string,
+    input: { role?: Role; password?: string },
+    revokeRemote: RevokeRemote,
+  ): Promise<PublicUser> {
     notInstaller(actor);
     if (input.password !== undefined) checkPassword(input.password);
     const target = this.#target(actor, id);
     const roleChanges = input.role !== undefined && input.role !== target.role;
     if (roleChanges) {
-      if (target.id === actor.userId) throw new HubError('self_change_refused', 'you cannot change your own role; ask another owner');
+      if (target.id === actor.userId)
+        throw new HubError('self_change_refused', 'you cannot change your own role; ask another owner');
       this.#mayGrant(actor, input.role!);
     }
     const passwordHash = input.password !== undefined ? await hashPassword(input.password) : undefined;
@@ -79,7 +92,10 @@ export class UserAdmin {
     let keys: string[] = [];
     const totpDisabled = this.#deps.store.transaction(() => {
       if (roleChanges && target.role === 'owner') this.#keepAnOwner();
-      this.#deps.store.users.update(id, { ...(roleChanges ? { role: input.role! } : {}), ...(passwordHash ? { passwordHash } : {}) });
+      this.#deps.store.users.update(id, {
+        ...(roleChanges ? { role: input.role! } : {}),
+        ...(passwordHash ? { passwordHash } : {}),
+      });
       if (roleChanges || passwordHash) {
         this.#deps.store.tokens.revokeUser(id, now);
         this.#deps.store.users.bumpSessionGeneration(id);
@@ -109,7 +125,8 @@ export class UserAdmin {
   remove(actor: UserActor, id: string, revokeRemote: RevokeRemote): void {
     notInstaller(actor);
     const target = this.#target(actor, id);
-    if (target.id === actor.userId) throw new HubError('self_change_refused', 'you cannot remove yourself; ask another owner');
+    if (target.id === actor.userId)
+      throw new HubError('self_change_refused', 'you cannot remove yourself; ask another owner');
     this.#deps.store.transaction(() => {
       if (target.role === 'owner') this.#keepAnOwner();
       // Explicit although the rows cascade away with the user: says what happens, survives a schema change.
@@ -125,8 +142,10 @@ export class UserAdmin {
   #target(actor: UserActor, id: string): UserRow {
     const target = this.#deps.store.users.byId(id);
     if (!target) throw new HubError('user_not_found', 'no such user');
-    if (target.role === 'owner' && actor.role !== 'owner') throw new HubError('forbidden', 'only an owner can change an owner');
-    if (target.role === 'installer' && actor.role !== 'owner') throw new HubError('forbidden', "only the owner changes the installer's account");
+    if (target.role === 'owner' && actor.role !== 'owner')
+      throw new HubError('forbidden', 'only an owner can change an owner');
+    if (target.role === 'installer' && actor.role !== 'owner')
+      throw new HubError('forbidden', "only the owner changes the installer's account");
     return target;
   }
 
@@ -138,7 +157,8 @@ export class UserAdmin {
 
   /** Inside the transaction: the target is an owner about to stop being one. */
   #keepAnOwner(): void {
-    if (this.#deps.store.users.countRole('owner') <= 1) throw new HubError('last_owner', 'the hub needs at least one owner');
+    if (this.#deps.store.users.countRole('owner') <= 1)
+      throw new HubError('last_owner', 'the hub needs at least one owner');
   }
 
   /** After the commit: open connections of the user close (the audit event follows). */
@@ -156,7 +176,8 @@ export class UserAdmin {
  * (a way back in the owner never agreed to). The owner adds the household after accepting.
  */
 function notInstaller(actor: UserActor): void {
-  if (actor.role === 'installer') throw new HubError('forbidden', 'an installer does not manage accounts; the owner does after the handover');
+  if (actor.role === 'installer')
+    throw new HubError('forbidden', 'an installer does not manage accounts; the owner does after the handover');
 }
 
 const taken = (): HubError => new HubError('username_taken', 'that username is taken', { field: 'username' });

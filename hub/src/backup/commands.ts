@@ -25,7 +25,10 @@ function readPassphrase(path: string): string {
   return line;
 }
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Record<string, string | boolean | undefined> {
+function parse(
+  args: string[],
+  options: Record<string, { type: 'string' | 'boolean' }>,
+): Record<string, string | boolean | undefined> {
   try {
     return parseArgs({ args, options, strict: true }).values as Record<string, string | boolean | undefined>;
   } catch (err) {
@@ -42,17 +45,32 @@ export async function backupCommand(args: string[]): Promise<void> {
   const now = Date.now();
   const out = resolve((v.out as string | undefined) ?? backupFileName('home', now));
   const made = await createBackup({ dataDir: resolve(data), out, passphrase, now });
-  process.stdout.write(`${JSON.stringify({ file: made.path, bytes: made.bytes, createdAt: made.manifest.createdAt, hubVersion: made.manifest.hubVersion, schemaVersion: made.manifest.schemaVersion, counts: made.manifest.counts })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ file: made.path, bytes: made.bytes, createdAt: made.manifest.createdAt, hubVersion: made.manifest.hubVersion, schemaVersion: made.manifest.schemaVersion, counts: made.manifest.counts })}\n`,
+  );
 }
 
 export async function restoreCommand(args: string[]): Promise<void> {
-  const v = parse(args, { data: { type: 'string' }, file: { type: 'string' }, 'passphrase-file': { type: 'string' }, replace: { type: 'boolean' } });
+  const v = parse(args, {
+    data: { type: 'string' },
+    file: { type: 'string' },
+    'passphrase-file': { type: 'string' },
+    replace: { type: 'boolean' },
+  });
   const data = (v.data as string | undefined) ?? toolEnv().dataDir;
-  if (!data || !v.file || !v['passphrase-file']) throw new UsageError('restore needs --data, --file and --passphrase-file');
+  if (!data || !v.file || !v['passphrase-file'])
+    throw new UsageError('restore needs --data, --file and --passphrase-file');
   process.umask(PRIVATE_UMASK);
   const passphrase = readPassphrase(v['passphrase-file'] as string);
-  const done = await restoreBackup({ file: resolve(v.file as string), dataDir: resolve(data), passphrase, replace: v.replace === true });
-  process.stdout.write(`${JSON.stringify({ restored: resolve(data), safetyCopy: done.safetyCopy, createdAt: done.manifest.createdAt, hubVersion: done.manifest.hubVersion, counts: done.manifest.counts, plugCountersMoved: done.plugsMoved })}\n`);
+  const done = await restoreBackup({
+    file: resolve(v.file as string),
+    dataDir: resolve(data),
+    passphrase,
+    replace: v.replace === true,
+  });
+  process.stdout.write(
+    `${JSON.stringify({ restored: resolve(data), safetyCopy: done.safetyCopy, createdAt: done.manifest.createdAt, hubVersion: done.manifest.hubVersion, counts: done.manifest.counts, plugCountersMoved: done.plugsMoved })}\n`,
+  );
 }
 
 /**
@@ -60,10 +78,20 @@ export async function restoreCommand(args: string[]): Promise<void> {
  * much room as the home, and should be on a private disk) and checks it; changes nothing.
  */
 export async function verifyCommand(args: string[]): Promise<void> {
-  const v = parse(args, { file: { type: 'string' }, 'passphrase-file': { type: 'string' }, scratch: { type: 'string' } });
+  const v = parse(args, {
+    file: { type: 'string' },
+    'passphrase-file': { type: 'string' },
+    scratch: { type: 'string' },
+  });
   if (!v.file || !v['passphrase-file']) throw new UsageError('verify-backup needs --file and --passphrase-file');
   process.umask(PRIVATE_UMASK);
   const passphrase = readPassphrase(v['passphrase-file'] as string);
-  const m = await verifyBackup(resolve(v.file as string), passphrase, resolve((v.scratch as string | undefined) ?? join(tmpdir(), `hearth-verify-${process.getuid?.() ?? 0}`)));
-  process.stdout.write(`${JSON.stringify({ ok: true, createdAt: m.createdAt, hubVersion: m.hubVersion, schemaVersion: m.schemaVersion, home: m.home, counts: m.counts, entries: m.entries.length })}\n`);
+  const m = await verifyBackup(
+    resolve(v.file as string),
+    passphrase,
+    resolve((v.scratch as string | undefined) ?? join(tmpdir(), `hearth-verify-${process.getuid?.() ?? 0}`)),
+  );
+  process.stdout.write(
+    `${JSON.stringify({ ok: true, createdAt: m.createdAt, hubVersion: m.hubVersion, schemaVersion: m.schemaVersion, home: m.home, counts: m.counts, entries: m.entries.length })}\n`,
+  );
 }

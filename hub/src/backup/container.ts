@@ -35,7 +35,8 @@ export async function* writeContainer(manifest: BackupManifest, root: string): A
       yield piece as Buffer;
     }
     // The staged copy is ours alone; a size change means something else wrote into it.
-    if (seen !== entry.bytes) throw new HubError('internal_error', `staged file ${entry.path} changed while being written`);
+    if (seen !== entry.bytes)
+      throw new HubError('internal_error', `staged file ${entry.path} changed while being written`);
   }
   yield Buffer.alloc(2);
 }
@@ -57,7 +58,15 @@ export class ContainerExtractor extends Writable {
   readonly #queue = new ByteQueue();
   #manifest: BackupManifest | undefined;
   #expected = new Map<string, { bytes: number; sha256: string }>();
-  #current: { path: string; remaining: number; fd: number | undefined; hash: ReturnType<typeof createHash>; manifestParts?: Buffer[] } | undefined;
+  #current:
+    | {
+        path: string;
+        remaining: number;
+        fd: number | undefined;
+        hash: ReturnType<typeof createHash>;
+        manifestParts?: Buffer[];
+      }
+    | undefined;
   #ended = false;
   manifest(): BackupManifest | undefined {
     return this.#manifest;
@@ -82,7 +91,10 @@ export class ContainerExtractor extends Writable {
 
   override _final(done: (err?: Error | null) => void): void {
     if (!this.#ended) return done(new HubError('backup_corrupt', 'backup archive ends before its end marker'));
-    if (this.#expected.size > 0) return done(new HubError('backup_corrupt', `backup archive lacks ${this.#expected.size} entries its manifest lists`));
+    if (this.#expected.size > 0)
+      return done(
+        new HubError('backup_corrupt', `backup archive lacks ${this.#expected.size} entries its manifest lists`),
+      );
     done();
   }
 
@@ -94,7 +106,8 @@ export class ContainerExtractor extends Writable {
   #drain(): void {
     for (;;) {
       if (this.#ended) {
-        if (this.#queue.length > 0) throw new HubError('backup_corrupt', 'backup archive has bytes after its end marker');
+        if (this.#queue.length > 0)
+          throw new HubError('backup_corrupt', 'backup archive has bytes after its end marker');
         return;
       }
       if (!this.#current) {
@@ -128,12 +141,17 @@ export class ContainerExtractor extends Writable {
 
   #begin(path: string, size: bigint): void {
     if (!this.#manifest) {
-      if (path !== MANIFEST_PATH || size > BigInt(MAX_MANIFEST_BYTES)) throw new HubError('backup_corrupt', 'backup archive does not start with its manifest');
+      if (path !== MANIFEST_PATH || size > BigInt(MAX_MANIFEST_BYTES))
+        throw new HubError('backup_corrupt', 'backup archive does not start with its manifest');
       this.#current = { path, remaining: Number(size), fd: undefined, hash: createHash('sha256'), manifestParts: [] };
       return;
     }
     const expected = this.#expected.get(path);
-    if (!isSafeEntryPath(path) || !expected || BigInt(expected.bytes) !== size) throw new HubError('backup_corrupt', `backup archive holds an entry its manifest does not list: ${JSON.stringify(path.slice(0, 80))}`);
+    if (!isSafeEntryPath(path) || !expected || BigInt(expected.bytes) !== size)
+      throw new HubError(
+        'backup_corrupt',
+        `backup archive holds an entry its manifest does not list: ${JSON.stringify(path.slice(0, 80))}`,
+      );
     if (this.#root === null) {
       this.#current = { path, remaining: expected.bytes, fd: undefined, hash: createHash('sha256') };
       return;
@@ -154,7 +172,8 @@ export class ContainerExtractor extends Writable {
     }
     if (cur.fd !== undefined) closeSync(cur.fd);
     const digest = cur.hash.digest('hex');
-    if (digest !== this.#expected.get(cur.path)!.sha256) throw new HubError('backup_corrupt', `backup entry ${cur.path} does not match its manifest hash`);
+    if (digest !== this.#expected.get(cur.path)!.sha256)
+      throw new HubError('backup_corrupt', `backup entry ${cur.path} does not match its manifest hash`);
     this.#expected.delete(cur.path);
   }
 

@@ -1,5 +1,19 @@
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  createReadStream,
+  createWriteStream,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -44,7 +58,8 @@ export interface CreatedBackup {
  * `out.partial`, fsyncs it and renames it to `out`. A crash leaves no file named `out`.
  */
 export async function createBackup(o: CreateBackupOptions): Promise<CreatedBackup> {
-  if (typeof o.passphrase === 'string' && o.passphrase.length === 0) throw new HubError('validation_failed', 'a backup needs a passphrase');
+  if (typeof o.passphrase === 'string' && o.passphrase.length === 0)
+    throw new HubError('validation_failed', 'a backup needs a passphrase');
   mkdirSync(dirname(o.out), { recursive: true, mode: 0o700 });
   // Staged plaintext stays inside the data dir (private, same disk as the database), never
   // beside `out`, which may be a USB stick.
@@ -63,9 +78,28 @@ export async function createBackup(o: CreateBackupOptions): Promise<CreatedBacku
       mkdirSync(dirname(join(staging, path)), { recursive: true, mode: 0o700 });
       copyFileSync(join(o.dataDir, path), join(staging, path));
     }
-    const entries = await Promise.all([DATABASE_FILE, ...files].map(async (path) => ({ path, bytes: statSync(join(staging, path)).size, sha256: await sha256File(join(staging, path)) })));
-    const manifest: BackupManifest = { kind: 'hearth-backup', hubVersion: HUB_VERSION, createdAt: o.now ?? Date.now(), ...describe(join(staging, DATABASE_FILE)), entries };
-    await pipeline(Readable.from(writeContainer(manifest, staging)), new SealStream(o.passphrase, { ...(o.kdf ? { kdf: o.kdf } : {}), ...(o.chunkBytes ? { chunkBytes: o.chunkBytes } : {}) }), createWriteStream(partial, { mode: 0o600, flags: 'wx' }));
+    const entries = await Promise.all(
+      [DATABASE_FILE, ...files].map(async (path) => ({
+        path,
+        bytes: statSync(join(staging, path)).size,
+        sha256: await sha256File(join(staging, path)),
+      })),
+    );
+    const manifest: BackupManifest = {
+      kind: 'hearth-backup',
+      hubVersion: HUB_VERSION,
+      createdAt: o.now ?? Date.now(),
+      ...describe(join(staging, DATABASE_FILE)),
+      entries,
+    };
+    await pipeline(
+      Readable.from(writeContainer(manifest, staging)),
+      new SealStream(o.passphrase, {
+        ...(o.kdf ? { kdf: o.kdf } : {}),
+        ...(o.chunkBytes ? { chunkBytes: o.chunkBytes } : {}),
+      }),
+      createWriteStream(partial, { mode: 0o600, flags: 'wx' }),
+    );
     fsyncPath(partial);
     renameSync(partial, o.out);
     fsyncPath(dirname(o.out));
@@ -92,15 +126,26 @@ export const FREE_SPACE_MARGIN_BYTES = 16 * 1024 * 1024;
 function checkFreeSpace(o: CreateBackupOptions, stagingRoot: string): void {
   const size = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   const db = join(o.dataDir, DATABASE_FILE);
-  const need = size(db) + size(`${db}-wal`) + listDataFiles(o.dataDir).reduce((sum, path) => sum + size(join(o.dataDir, path)), 0);
+  const need =
+    size(db) + size(`${db}-wal`) + listDataFiles(o.dataDir).reduce((sum, path) => sum + size(join(o.dataDir, path)), 0);
   const free = (dir: string): number => {
     const s = statfsSync(dir);
     return Number(s.bavail) * Number(s.bsize);
   };
   const sameDisk = statSync(stagingRoot).dev === statSync(dirname(o.out)).dev;
   const wantHere = need + (sameDisk ? need : 0) + FREE_SPACE_MARGIN_BYTES;
-  if (free(stagingRoot) < wantHere) throw new HubError('backup_storage_full', `the data dir's disk has ${free(stagingRoot)} bytes free; this backup needs about ${wantHere}`, { freeBytes: free(stagingRoot), neededBytes: wantHere });
-  if (!sameDisk && free(dirname(o.out)) < need) throw new HubError('backup_storage_full', `the output's disk has ${free(dirname(o.out))} bytes free; this backup needs about ${need}`, { freeBytes: free(dirname(o.out)), neededBytes: need });
+  if (free(stagingRoot) < wantHere)
+    throw new HubError(
+      'backup_storage_full',
+      `the data dir's disk has ${free(stagingRoot)} bytes free; this backup needs about ${wantHere}`,
+      { freeBytes: free(stagingRoot), neededBytes: wantHere },
+    );
+  if (!sameDisk && free(dirname(o.out)) < need)
+    throw new HubError(
+      'backup_storage_full',
+      `the output's disk has ${free(dirname(o.out))} bytes free; this backup needs about ${need}`,
+      { freeBytes: free(dirname(o.out)), neededBytes: need },
+    );
 }
 
 /** Where staging dirs are made: DATA/backups, beside the hub's own backups. */
@@ -160,7 +205,8 @@ function checkIntegrity(snapshot: string): void {
   const db = new Database(snapshot, { readonly: true, fileMustExist: true });
   try {
     const rows = db.pragma('integrity_check') as { integrity_check: string }[];
-    if (rows.some((r) => r.integrity_check !== 'ok')) throw new HubError('backup_corrupt', 'the database snapshot fails integrity_check');
+    if (rows.some((r) => r.integrity_check !== 'ok'))
+      throw new HubError('backup_corrupt', 'the database snapshot fails integrity_check');
   } finally {
     db.close();
   }
@@ -171,10 +217,13 @@ function describe(snapshot: string): Pick<BackupManifest, 'schemaVersion' | 'hom
   const db = new Database(snapshot, { readonly: true });
   try {
     const count = (sql: string): number => (db.prepare(sql).pluck().get() as number | undefined) ?? 0;
-    const has = (table: string): boolean => count(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '${table}'`) > 0;
+    const has = (table: string): boolean =>
+      count(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '${table}'`) > 0;
     return {
       schemaVersion: db.pragma('user_version', { simple: true }) as number,
-      home: has('homes') ? ((db.prepare('SELECT name FROM homes ORDER BY created_at LIMIT 1').pluck().get() as string | undefined) ?? '') : '',
+      home: has('homes')
+        ? ((db.prepare('SELECT name FROM homes ORDER BY created_at LIMIT 1').pluck().get() as string | undefined) ?? '')
+        : '',
       counts: {
         users: has('users') ? count('SELECT count(*) FROM users') : 0,
         devices: has('devices') ? count('SELECT count(*) FROM devices') : 0,
@@ -204,7 +253,13 @@ export function fsyncPath(path: string): void {
 
 /** `hearth-<home>-<time>.hbk`, the home's name reduced to a safe slug. */
 export function backupFileName(home: string, at: number): string {
-  const slug = home.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'home';
+  const slug =
+    home
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'home';
   // Basic ISO 8601 to the millisecond (20261207T172118123Z): sorts by time, safe in a URL.
   const time = new Date(at).toISOString().replace(/[-:.]/g, '');
   return basename(`hearth-${slug}-${time}.hbk`);

@@ -50,7 +50,14 @@ export class FirstRunRestore {
       const bound = new Transform({
         transform(chunk: Buffer, _enc, done) {
           received += chunk.length;
-          if (received > allowed) return done(new HubError('backup_storage_full', `the hub's disk has room for a backup of about ${Math.max(0, allowed)} bytes`, { neededBytes: received, freeBytes: Math.max(0, allowed) }));
+          if (received > allowed)
+            return done(
+              new HubError(
+                'backup_storage_full',
+                `the hub's disk has room for a backup of about ${Math.max(0, allowed)} bytes`,
+                { neededBytes: received, freeBytes: Math.max(0, allowed) },
+              ),
+            );
           done(null, chunk);
         },
       });
@@ -58,7 +65,10 @@ export class FirstRunRestore {
       if (received === 0) throw new HubError('backup_corrupt', 'no file was sent');
       const manifest = await verifyBackup(file, passphrase, dir);
       this.#pending = { file, passphrase };
-      this.#log.warn({ home: manifest.home, createdAt: manifest.createdAt, counts: manifest.counts }, 'first-run restore accepted: the hub stops and restores');
+      this.#log.warn(
+        { home: manifest.home, createdAt: manifest.createdAt, counts: manifest.counts },
+        'first-run restore accepted: the hub stops and restores',
+      );
       return manifest;
     } catch (err) {
       rmSync(file, { force: true });
@@ -77,7 +87,10 @@ export class FirstRunRestore {
       const done = await restoreBackup({ file: pending.file, dataDir: this.#dataDir, passphrase: pending.passphrase });
       // The upload went with the replaced dir; the safety copy does not need it.
       if (done.safetyCopy) rmSync(join(done.safetyCopy, BACKUPS_DIR, basename(pending.file)), { force: true });
-      this.#log.warn({ safetyCopy: done.safetyCopy, plugCountersMoved: done.plugsMoved }, 'first-run restore done: restarting on the restored home');
+      this.#log.warn(
+        { safetyCopy: done.safetyCopy, plugCountersMoved: done.plugsMoved },
+        'first-run restore done: restarting on the restored home',
+      );
     } catch (err) {
       rmSync(pending.file, { force: true });
       this.#log.error({ err }, 'first-run restore failed; the new hub is left as it was');

@@ -57,13 +57,20 @@ export function encodeHeader(h: BackupHeader): Buffer {
 
 /** Throws `backup_corrupt` (not a backup, damaged header) or `backup_too_new` (newer format). */
 export function decodeHeader(b: Buffer): BackupHeader {
-  if (b.length < HEADER_BYTES || !b.subarray(0, 8).equals(MAGIC)) throw new HubError('backup_corrupt', 'not a Hearth backup file');
+  if (b.length < HEADER_BYTES || !b.subarray(0, 8).equals(MAGIC))
+    throw new HubError('backup_corrupt', 'not a Hearth backup file');
   if (!digest8(b).equals(b.subarray(88, 96))) throw new HubError('backup_corrupt', 'backup header is damaged');
   const formatVersion = b.readUInt16BE(8);
-  if (formatVersion > FORMAT_VERSION) throw new HubError('backup_too_new', `backup format ${formatVersion} is newer than this hub reads (${FORMAT_VERSION}); upgrade the hub`);
-  if (formatVersion < 1 || b[10] !== KDF_ARGON2ID || b[11] !== AEAD_CHACHA20_POLY1305) throw new HubError('backup_corrupt', 'backup header names an unknown format, KDF or cipher');
+  if (formatVersion > FORMAT_VERSION)
+    throw new HubError(
+      'backup_too_new',
+      `backup format ${formatVersion} is newer than this hub reads (${FORMAT_VERSION}); upgrade the hub`,
+    );
+  if (formatVersion < 1 || b[10] !== KDF_ARGON2ID || b[11] !== AEAD_CHACHA20_POLY1305)
+    throw new HubError('backup_corrupt', 'backup header names an unknown format, KDF or cipher');
   const chunkBytes = b.readUInt32BE(24);
-  if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) throw new HubError('backup_corrupt', 'backup header has an out-of-range chunk size');
+  if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES)
+    throw new HubError('backup_corrupt', 'backup header has an out-of-range chunk size');
   return {
     formatVersion,
     kdf: { memoryKiB: b.readUInt32BE(12), passes: b.readUInt32BE(16), parallelism: b.readUInt32BE(20) },

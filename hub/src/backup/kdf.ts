@@ -25,7 +25,9 @@ export const KDF_BOUNDS = {
 } as const;
 
 export function checkKdfParams(p: KdfParams): boolean {
-  return (Object.keys(KDF_BOUNDS) as (keyof KdfParams)[]).every((k) => Number.isInteger(p[k]) && p[k] >= KDF_BOUNDS[k].min && p[k] <= KDF_BOUNDS[k].max);
+  return (Object.keys(KDF_BOUNDS) as (keyof KdfParams)[]).every(
+    (k) => Number.isInteger(p[k]) && p[k] >= KDF_BOUNDS[k].min && p[k] <= KDF_BOUNDS[k].max,
+  );
 }
 
 export interface BackupKeys {
@@ -37,9 +39,21 @@ export interface BackupKeys {
 
 /** 64 bytes of argon2id output: the first half is the chunk key, the second feeds the check. */
 export async function deriveBackupKeys(passphrase: string, salt: Buffer, params: KdfParams): Promise<BackupKeys> {
-  if (!checkKdfParams(params)) throw new HubError('backup_corrupt', 'backup header asks for KDF parameters out of bounds');
+  if (!checkKdfParams(params))
+    throw new HubError('backup_corrupt', 'backup header asks for KDF parameters out of bounds');
   const out = await new Promise<Buffer>((resolve, reject) => {
-    argon2('argon2id', { message: passphrase, nonce: salt, memory: params.memoryKiB, passes: params.passes, parallelism: params.parallelism, tagLength: 64 }, (err, key) => (err ? reject(err) : resolve(key)));
+    argon2(
+      'argon2id',
+      {
+        message: passphrase,
+        nonce: salt,
+        memory: params.memoryKiB,
+        passes: params.passes,
+        parallelism: params.parallelism,
+        tagLength: 64,
+      },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    );
   });
   const key = Buffer.from(out.subarray(0, 32));
   const check = createHash('sha256').update('hearth-backup-passphrase-check\0').update(out.subarray(32)).digest();

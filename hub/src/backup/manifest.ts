@@ -33,18 +33,41 @@ export function parseManifest(text: string): BackupManifest {
   } catch {
     throw new HubError('backup_corrupt', 'backup manifest is not JSON');
   }
-  const ok = m && m.kind === 'hearth-backup' && typeof m.hubVersion === 'string' && Number.isInteger(m.schemaVersion) && Number.isFinite(m.createdAt)
-    && typeof m.home === 'string' && m.counts && Array.isArray(m.entries) && m.entries.length <= MAX_ENTRIES
-    && m.entries.every((e) => e && typeof e.path === 'string' && isSafeEntryPath(e.path) && e.path !== MANIFEST_PATH && Number.isSafeInteger(e.bytes) && e.bytes >= 0 && /^[0-9a-f]{64}$/.test(e.sha256))
-    && new Set(m.entries.map((e) => e.path)).size === m.entries.length;
+  const ok =
+    m &&
+    m.kind === 'hearth-backup' &&
+    typeof m.hubVersion === 'string' &&
+    Number.isInteger(m.schemaVersion) &&
+    Number.isFinite(m.createdAt) &&
+    typeof m.home === 'string' &&
+    m.counts &&
+    Array.isArray(m.entries) &&
+    m.entries.length <= MAX_ENTRIES &&
+    m.entries.every(
+      (e) =>
+        e &&
+        typeof e.path === 'string' &&
+        isSafeEntryPath(e.path) &&
+        e.path !== MANIFEST_PATH &&
+        Number.isSafeInteger(e.bytes) &&
+        e.bytes >= 0 &&
+        /^[0-9a-f]{64}$/.test(e.sha256),
+    ) &&
+    new Set(m.entries.map((e) => e.path)).size === m.entries.length;
   if (!ok) throw new HubError('backup_corrupt', 'backup manifest is malformed');
   return m;
 }
 
 /** Compares dotted numeric versions ("1.10.0" > "1.9.3"); a pre-release tag is ignored. */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split('-')[0]!.split('.').map((x) => Number(x) || 0);
-  const pb = b.split('-')[0]!.split('.').map((x) => Number(x) || 0);
+  const pa = a
+    .split('-')[0]!
+    .split('.')
+    .map((x) => Number(x) || 0);
+  const pb = b
+    .split('-')[0]!
+    .split('.')
+    .map((x) => Number(x) || 0);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return Math.sign(d);

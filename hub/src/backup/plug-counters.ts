@@ -11,5 +11,9 @@ export const RESTORE_COUNTER_JUMP = 2 ** 32;
 
 /** Moves every plug's stored counter forward; returns how many plugs it moved. */
 export function jumpPlugCounters(db: Database.Database): number {
-  return db.prepare(`UPDATE devices SET config = json_set(config, '$.counter', coalesce(json_extract(config, '$.counter'), 0) + ?) WHERE driver = 'plug'`).run(RESTORE_COUNTER_JUMP).changes;
+  return db
+    .prepare(
+      `UPDATE devices SET config = json_set(config, '$.counter', coalesce(json_extract(config, '$.counter'), 0) + ?) WHERE driver = 'plug'`,
+    )
+    .run(RESTORE_COUNTER_JUMP).changes;
 }

@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
@@ -52,7 +62,11 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
   removeAbandonedRestores(target);
   const state = targetState(target);
   if (state === 'running') throw new HubError('restore_hub_running', `a hub is running on ${target}; stop it first`);
-  if (state === 'set-up' && !o.replace) throw new HubError('restore_would_replace', `${target} holds a set-up hub; pass --replace to replace it (a safety copy is kept)`);
+  if (state === 'set-up' && !o.replace)
+    throw new HubError(
+      'restore_would_replace',
+      `${target} holds a set-up hub; pass --replace to replace it (a safety copy is kept)`,
+    );
 
   mkdirSync(dirname(target), { recursive: true });
   const staged = `${target}.restore-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -85,8 +99,16 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
 
 function refuseNewer(m: BackupManifest): void {
   const latest = MIGRATIONS.reduce((max, x) => Math.max(max, x.version), 0);
-  if (m.schemaVersion > latest) throw new HubError('backup_too_new', `backup has database schema ${m.schemaVersion}, this hub knows up to ${latest}; upgrade the hub first`);
-  if (compareVersions(m.hubVersion, HUB_VERSION) > 0) throw new HubError('backup_too_new', `backup was made by hub ${m.hubVersion}, this is ${HUB_VERSION}; upgrade the hub first`);
+  if (m.schemaVersion > latest)
+    throw new HubError(
+      'backup_too_new',
+      `backup has database schema ${m.schemaVersion}, this hub knows up to ${latest}; upgrade the hub first`,
+    );
+  if (compareVersions(m.hubVersion, HUB_VERSION) > 0)
+    throw new HubError(
+      'backup_too_new',
+      `backup was made by hub ${m.hubVersion}, this is ${HUB_VERSION}; upgrade the hub first`,
+    );
 }
 
 /** Integrity check and migrations (openDatabase), then the plug counters; folds the WAL back. */
@@ -96,7 +118,9 @@ function prepareDatabase(path: string): number {
   try {
     db = openDatabase(path);
   } catch (err) {
-    throw new HubError('backup_corrupt', `backup database does not open: ${(err as Error).message}`, undefined, { cause: err });
+    throw new HubError('backup_corrupt', `backup database does not open: ${(err as Error).message}`, undefined, {
+      cause: err,
+    });
   }
   try {
     const moved = jumpPlugCounters(db);
@@ -121,8 +145,13 @@ function targetState(target: string): TargetState {
   try {
     const db = new Database(join(target, DATABASE_FILE), { fileMustExist: true });
     try {
-      const hasUsers = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'").pluck().get() as number;
-      return hasUsers && (db.prepare('SELECT count(*) FROM users').pluck().get() as number) > 0 ? 'set-up' : 'not-set-up';
+      const hasUsers = db
+        .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'users'")
+        .pluck()
+        .get() as number;
+      return hasUsers && (db.prepare('SELECT count(*) FROM users').pluck().get() as number) > 0
+        ? 'set-up'
+        : 'not-set-up';
     } finally {
       db.close();
     }
@@ -139,7 +168,11 @@ function siblingsOf(target: string): { path: string; pid: number; ready: boolean
   const prefix = `${basename(target)}.restore-`;
   return readdirSync(parent)
     .filter((n) => n.startsWith(prefix))
-    .map((n) => ({ path: join(parent, n), pid: Number(n.slice(prefix.length).split('-')[0]), ready: existsSync(join(parent, n, READY_MARK)) }));
+    .map((n) => ({
+      path: join(parent, n),
+      pid: Number(n.slice(prefix.length).split('-')[0]),
+      ready: existsSync(join(parent, n, READY_MARK)),
+    }));
 }
 
 /** If a restore died between its two renames (old dir moved aside, new not yet in place), finish it. */

@@ -29,9 +29,19 @@ interface Stored {
   check: string;
 }
 
-export async function makeScheduleKey(dataDir: string, passphrase: string, kdf: KdfParams = DEFAULT_KDF): Promise<void> {
+export async function makeScheduleKey(
+  dataDir: string,
+  passphrase: string,
+  kdf: KdfParams = DEFAULT_KDF,
+): Promise<void> {
   const secret = await deriveBackupSecret(passphrase, randomBytes(16), kdf);
-  const stored: Stored = { v: 1, salt: secret.salt.toString('base64'), kdf: secret.kdf, key: secret.key.toString('base64'), check: secret.check.toString('base64') };
+  const stored: Stored = {
+    v: 1,
+    salt: secret.salt.toString('base64'),
+    kdf: secret.kdf,
+    key: secret.key.toString('base64'),
+    check: secret.check.toString('base64'),
+  };
   const path = join(dataDir, SCHEDULE_KEY_FILE);
   writeFileSync(`${path}.tmp`, `${JSON.stringify(stored)}\n`, { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
@@ -47,7 +57,12 @@ export function readScheduleKey(dataDir: string): BackupSecret | undefined {
     return undefined;
   }
   if (s?.v !== 1 || typeof s.key !== 'string') return undefined;
-  return { salt: Buffer.from(s.salt, 'base64'), kdf: s.kdf, key: Buffer.from(s.key, 'base64'), check: Buffer.from(s.check, 'base64') };
+  return {
+    salt: Buffer.from(s.salt, 'base64'),
+    kdf: s.kdf,
+    key: Buffer.from(s.key, 'base64'),
+    check: Buffer.from(s.check, 'base64'),
+  };
 }
 
 export function removeScheduleKey(dataDir: string): void {

@@ -59,7 +59,10 @@ export interface ScheduleControl {
 
 /** What the API reaches of a first-run restore (first-run-restore.ts, wired by the hub). */
 export interface FirstRunControl {
-  accept(body: import('node:stream').Readable, passphrase: string): Promise<{ home: string; createdAt: number; counts: Record<string, number> }>;
+  accept(
+    body: import('node:stream').Readable,
+    passphrase: string,
+  ): Promise<{ home: string; createdAt: number; counts: Record<string, number> }>;
   /** After the answer went out: the hub stops, swaps the data dir and exits to be restarted. */
   restart(): void;
 }

@@ -11,7 +11,13 @@ import type { SettingsRepo } from '../store/settings-repo.ts';
 import { backupFileName, createBackup } from './create.ts';
 import type { KdfParams } from './kdf.ts';
 import { makeScheduleKey, readScheduleKey, removeScheduleKey } from './schedule-key.ts';
-import type { BackupInfo, BackupSchedule, ScheduleChange, ScheduleRunRecord, ScheduleStatus } from './schedule-types.ts';
+import type {
+  BackupInfo,
+  BackupSchedule,
+  ScheduleChange,
+  ScheduleRunRecord,
+  ScheduleStatus,
+} from './schedule-types.ts';
 import { listBackups, type BackupService } from './service.ts';
 import { authenticateBackup, checkSealedBackup } from './verify.ts';
 
@@ -113,12 +119,27 @@ export class BackupScheduler {
   async set(change: ScheduleChange): Promise<ScheduleStatus> {
     const before = this.schedule();
     if (change.enabled && change.passphrase === undefined && !readScheduleKey(this.#d.dataDir)) {
-      throw new HubError('backup_passphrase_required', 'scheduled backups need a passphrase: it is the only way to open them', { field: 'passphrase' });
+      throw new HubError(
+        'backup_passphrase_required',
+        'scheduled backups need a passphrase: it is the only way to open them',
+        { field: 'passphrase' },
+      );
     }
-    if (change.enabled && change.passphrase !== undefined) await makeScheduleKey(this.#d.dataDir, change.passphrase, this.#d.kdf);
+    if (change.enabled && change.passphrase !== undefined)
+      await makeScheduleKey(this.#d.dataDir, change.passphrase, this.#d.kdf);
     if (!change.enabled) removeScheduleKey(this.#d.dataDir);
-    const enabledAt = change.enabled ? (before.enabled && before.enabledAt !== undefined ? before.enabledAt : this.#d.clock.now()) : undefined;
-    const next: BackupSchedule = { enabled: change.enabled, time: change.time, keep: change.keep, offsite: change.offsite ?? before.offsite ?? false, ...(enabledAt !== undefined ? { enabledAt } : {}) };
+    const enabledAt = change.enabled
+      ? before.enabled && before.enabledAt !== undefined
+        ? before.enabledAt
+        : this.#d.clock.now()
+      : undefined;
+    const next: BackupSchedule = {
+      enabled: change.enabled,
+      time: change.time,
+      keep: change.keep,
+      offsite: change.offsite ?? before.offsite ?? false,
+      ...(enabledAt !== undefined ? { enabledAt } : {}),
+    };
     this.#d.settings.set(SCHEDULE_SETTING, next);
     this.#staleAlerted = false;
     if (!this.#stopped) this.#arm();
@@ -147,7 +168,11 @@ export class BackupScheduler {
     const record = this.#runs();
     record.lastRunAt = at;
     try {
-      if (!key) throw new HubError('backup_schedule_key_missing', 'the schedule has no passphrase on this hub (restored or never set): set it again');
+      if (!key)
+        throw new HubError(
+          'backup_schedule_key_missing',
+          'the schedule has no passphrase on this hub (restored or never set): set it again',
+        );
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const name = backupFileName(this.#d.home(), at);
       const out = join(dir, name);
@@ -155,12 +180,24 @@ export class BackupScheduler {
       const made = await this.#d.service.exclusive(async () => {
         // integrity_check on the snapshot, then the sealed file read back against the manifest's
         // hashes: the check verifyBackup makes, with no plaintext copy written each night.
-        const made = await createBackup({ dataDir, db: this.#d.db(), out, passphrase: key, now: at, checkSnapshot: true });
+        const made = await createBackup({
+          dataDir,
+          db: this.#d.db(),
+          out,
+          passphrase: key,
+          now: at,
+          checkSnapshot: true,
+        });
         try {
           await checkSealedBackup(out, key);
         } catch (err) {
           rmSync(out, { force: true });
-          throw new HubError('backup_verify_failed', `the scheduled backup did not verify (${(err as Error).message}); it was removed`, { file: id }, { cause: err });
+          throw new HubError(
+            'backup_verify_failed',
+            `the scheduled backup did not verify (${(err as Error).message}); it was removed`,
+            { file: id },
+            { cause: err },
+          );
         }
         return made;
       });
@@ -178,14 +215,18 @@ export class BackupScheduler {
       // Off-site after it verified here: a copy at the relay is never one that did not open.
       if (this.schedule().offsite) {
         try {
-          if (!this.#d.offsite) throw new HubError('backup_offsite_failed', 'this hub has no remote access', { code: 'relay_not_configured' });
+          if (!this.#d.offsite)
+            throw new HubError('backup_offsite_failed', 'this hub has no remote access', {
+              code: 'relay_not_configured',
+            });
           await this.#d.offsite(out, id);
           record.lastOffsite = id;
           record.lastOffsiteAt = clock.now();
         } catch (err) {
           const code = err instanceof HubError ? err.code : 'backup_offsite_failed';
           const message = `stored here but not at the relay: ${(err as Error).message}`;
-          const reason = err instanceof HubError && typeof err.details?.code === 'string' ? err.details.code : undefined;
+          const reason =
+            err instanceof HubError && typeof err.details?.code === 'string' ? err.details.code : undefined;
           record.lastError = { code, message, at, file: id, ...(reason ? { reason } : {}) };
           this.#d.log.error({ err, file: id }, 'scheduled backup not stored off-site');
           this.#alert({ kind: 'failed', code, message, file: id, lastGoodAt: at, at });
@@ -199,7 +240,8 @@ export class BackupScheduler {
       // Another backup in the slot is not a failure: the run is tried again a little later.
       if (code === 'backup_in_progress') {
         this.#retryTimer?.cancel();
-        if (!this.#stopped) this.#retryTimer = this.#d.clock.setTimeout(() => void this.runNow().catch(() => {}), BUSY_RETRY_MS);
+        if (!this.#stopped)
+          this.#retryTimer = this.#d.clock.setTimeout(() => void this.runNow().catch(() => {}), BUSY_RETRY_MS);
         throw err;
       }
       const file = err instanceof HubError && typeof err.details?.file === 'string' ? err.details.file : undefined;
@@ -232,11 +274,18 @@ export class BackupScheduler {
   }
 
   #prune(): void {
-    for (const old of listBackups(this.#d.dir).slice(this.schedule().keep)) rmSync(join(this.#d.dir, `${old.id}.hbk`), { force: true });
+    for (const old of listBackups(this.#d.dir).slice(this.schedule().keep))
+      rmSync(join(this.#d.dir, `${old.id}.hbk`), { force: true });
   }
 
   #runs(): ScheduleRunRecord {
-    return { lastRunAt: null, lastGoodAt: null, lastGood: null, lastError: null, ...(this.#d.settings.get<ScheduleRunRecord>(SCHEDULE_RUN_SETTING) ?? {}) };
+    return {
+      lastRunAt: null,
+      lastGoodAt: null,
+      lastGood: null,
+      lastError: null,
+      ...(this.#d.settings.get<ScheduleRunRecord>(SCHEDULE_RUN_SETTING) ?? {}),
+    };
   }
 
   #arm(): void {
@@ -301,7 +350,16 @@ export class BackupScheduler {
     if (this.#staleAlerted || this.#running) return;
     this.#staleAlerted = true;
     const last = this.#runs().lastGoodAt;
-    this.#alert({ kind: 'stale', code: 'backup_stale', message: last === null ? 'no scheduled backup has succeeded yet' : `the last good backup is from ${new Date(last).toISOString()}, older than the schedule`, lastGoodAt: last, at: now });
+    this.#alert({
+      kind: 'stale',
+      code: 'backup_stale',
+      message:
+        last === null
+          ? 'no scheduled backup has succeeded yet'
+          : `the last good backup is from ${new Date(last).toISOString()}, older than the schedule`,
+      lastGoodAt: last,
+      at: now,
+    });
   }
 
   #alert(event: BackupAlertEvent): void {

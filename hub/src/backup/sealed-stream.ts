@@ -2,7 +2,15 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { HubError } from '../core/errors.ts';
 import { ByteQueue } from './byte-queue.ts';
-import { decodeHeader, encodeHeader, DEFAULT_CHUNK_BYTES, FILE_SALT_BYTES, FORMAT_VERSION, HEADER_BYTES, type BackupHeader } from './header.ts';
+import {
+  decodeHeader,
+  encodeHeader,
+  DEFAULT_CHUNK_BYTES,
+  FILE_SALT_BYTES,
+  FORMAT_VERSION,
+  HEADER_BYTES,
+  type BackupHeader,
+} from './header.ts';
 import { checksMatch, chunkKey, DEFAULT_KDF, deriveBackupSecret, type BackupSecret, type KdfParams } from './kdf.ts';
 
 /**
@@ -52,11 +60,21 @@ export class SealStream extends Transform {
 
   async #start(): Promise<void> {
     this.#chunkBytes = this.#options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-    const secret = typeof this.#passphrase === 'string' ? await deriveBackupSecret(this.#passphrase, randomBytes(16), this.#options.kdf ?? DEFAULT_KDF) : this.#passphrase;
+    const secret =
+      typeof this.#passphrase === 'string'
+        ? await deriveBackupSecret(this.#passphrase, randomBytes(16), this.#options.kdf ?? DEFAULT_KDF)
+        : this.#passphrase;
     const fileSalt = randomBytes(FILE_SALT_BYTES);
     this.#key = chunkKey(secret.key, FORMAT_VERSION, fileSalt);
     if (typeof this.#passphrase === 'string') secret.key.fill(0);
-    this.#header = encodeHeader({ formatVersion: FORMAT_VERSION, kdf: secret.kdf, chunkBytes: this.#chunkBytes, salt: secret.salt, check: secret.check, fileSalt });
+    this.#header = encodeHeader({
+      formatVersion: FORMAT_VERSION,
+      kdf: secret.kdf,
+      chunkBytes: this.#chunkBytes,
+      salt: secret.salt,
+      check: secret.check,
+      fileSalt,
+    });
     this.push(this.#header);
   }
 
@@ -81,7 +99,9 @@ export class SealStream extends Transform {
     const head = Buffer.alloc(FRAME_HEAD);
     head[0] = final ? FLAG_FINAL : 0;
     head.writeUInt32BE(plain.length, 1);
-    const cipher = createCipheriv('chacha20-poly1305', this.#key!, nonceFor(this.#index++, final), { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('chacha20-poly1305', this.#key!, nonceFor(this.#index++, final), {
+      authTagLength: TAG_BYTES,
+    });
     cipher.setAAD(Buffer.concat([this.#header!, head]), { plaintextLength: plain.length });
     const body = cipher.update(plain);
     cipher.final();
@@ -115,7 +135,8 @@ export class OpenStream extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (!this.#finished) return done(new HubError('backup_corrupt', 'backup file is truncated (its final chunk is missing)'));
+    if (!this.#finished)
+      return done(new HubError('backup_corrupt', 'backup file is truncated (its final chunk is missing)'));
     done();
   }
 
@@ -127,10 +148,17 @@ export class OpenStream extends Transform {
       const h = this.#header;
       const given = this.#passphrase;
       // A stored secret opens only files sealed from its own salt and KDF parameters.
-      const sameSalt = typeof given !== 'string' && given.salt.equals(h.salt) && given.kdf.memoryKiB === h.kdf.memoryKiB && given.kdf.passes === h.kdf.passes && given.kdf.parallelism === h.kdf.parallelism;
-      if (typeof given !== 'string' && !sameSalt) throw new HubError('backup_passphrase_wrong', 'this backup was not made with the schedule\'s passphrase');
+      const sameSalt =
+        typeof given !== 'string' &&
+        given.salt.equals(h.salt) &&
+        given.kdf.memoryKiB === h.kdf.memoryKiB &&
+        given.kdf.passes === h.kdf.passes &&
+        given.kdf.parallelism === h.kdf.parallelism;
+      if (typeof given !== 'string' && !sameSalt)
+        throw new HubError('backup_passphrase_wrong', "this backup was not made with the schedule's passphrase");
       const secret = typeof given === 'string' ? await deriveBackupSecret(given, h.salt, h.kdf) : given;
-      if (!checksMatch(secret.check, h.check)) throw new HubError('backup_passphrase_wrong', 'the passphrase does not open this backup');
+      if (!checksMatch(secret.check, h.check))
+        throw new HubError('backup_passphrase_wrong', 'the passphrase does not open this backup');
       this.#key = chunkKey(secret.key, h.formatVersion, h.fileSalt);
       if (typeof given === 'string') secret.key.fill(0);
     }
@@ -139,18 +167,24 @@ export class OpenStream extends Transform {
       const head = this.#pending.peek(FRAME_HEAD);
       const flags = head[0]!;
       const length = head.readUInt32BE(1);
-      if ((flags & ~FLAG_FINAL) !== 0 || length > this.#header!.chunkBytes) throw new HubError('backup_corrupt', `backup chunk ${this.#index} is damaged`);
+      if ((flags & ~FLAG_FINAL) !== 0 || length > this.#header!.chunkBytes)
+        throw new HubError('backup_corrupt', `backup chunk ${this.#index} is damaged`);
       if (this.#pending.length < FRAME_HEAD + length + TAG_BYTES) return;
       const frame = this.#pending.take(FRAME_HEAD + length + TAG_BYTES);
       const final = flags === FLAG_FINAL;
-      const decipher = createDecipheriv('chacha20-poly1305', this.#key, nonceFor(this.#index, final), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv('chacha20-poly1305', this.#key, nonceFor(this.#index, final), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(Buffer.concat([this.#headerBytes!, frame.subarray(0, FRAME_HEAD)]), { plaintextLength: length });
       decipher.setAuthTag(frame.subarray(FRAME_HEAD + length));
       let plain: Buffer;
       try {
         plain = Buffer.concat([decipher.update(frame.subarray(FRAME_HEAD, FRAME_HEAD + length)), decipher.final()]);
       } catch {
-        throw new HubError('backup_corrupt', `backup chunk ${this.#index} fails authentication (changed, reordered or damaged)`);
+        throw new HubError(
+          'backup_corrupt',
+          `backup chunk ${this.#index} fails authentication (changed, reordered or damaged)`,
+        );
       }
       this.#index++;
       if (final) {
@@ -159,6 +193,7 @@ export class OpenStream extends Transform {
       }
       if (plain.length > 0) this.push(plain);
     }
-    if (this.#finished && this.#pending.length > 0) throw new HubError('backup_corrupt', 'backup file has bytes after its final chunk');
+    if (this.#finished && this.#pending.length > 0)
+      throw new HubError('backup_corrupt', 'backup file has bytes after its final chunk');
   }
 }

@@ -68,7 +68,14 @@ export class BackupService {
       const at = this.#d.clock.now();
       const name = backupFileName(this.#d.home(), at);
       const out = join(this.#dir, name);
-      const made = await createBackup({ dataDir: this.#d.dataDir, db: this.#d.db(), out, passphrase, now: at, ...(this.#d.kdf ? { kdf: this.#d.kdf } : {}) });
+      const made = await createBackup({
+        dataDir: this.#d.dataDir,
+        db: this.#d.db(),
+        out,
+        passphrase,
+        now: at,
+        ...(this.#d.kdf ? { kdf: this.#d.kdf } : {}),
+      });
       // A backup that cannot be opened is worse than none: it is checked before it counts (and
       // before an older, good one is pruned for it).
       try {
@@ -76,7 +83,12 @@ export class BackupService {
       } catch (err) {
         rmSync(out, { force: true });
         this.#d.log.error({ err, file: name }, 'backup failed its verification; removed');
-        throw new HubError('backup_verify_failed', `the new backup did not verify (${(err as Error).message}); nothing was kept`, undefined, { cause: err });
+        throw new HubError(
+          'backup_verify_failed',
+          `the new backup did not verify (${(err as Error).message}); nothing was kept`,
+          undefined,
+          { cause: err },
+        );
       }
       this.#prune();
       this.#d.log.info({ file: name, bytes: made.bytes, counts: made.manifest.counts }, 'backup made');
@@ -102,7 +114,8 @@ export class BackupService {
   }
 
   #prune(): void {
-    for (const old of this.list().slice(this.#d.keep ?? DEFAULT_KEEP)) rmSync(join(this.#dir, `${old.id}.hbk`), { force: true });
+    for (const old of this.list().slice(this.#d.keep ?? DEFAULT_KEEP))
+      rmSync(join(this.#dir, `${old.id}.hbk`), { force: true });
   }
 
   /** A hub stopped mid-backup leaves a `.partial` file and a staging dir: neither is a backup. */

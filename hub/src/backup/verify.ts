@@ -18,7 +18,11 @@ import { OpenStream } from './sealed-stream.ts';
  * refusal (`backup_corrupt`, `backup_passphrase_wrong`, ...) or `backup_corrupt` for a database
  * that fails its check.
  */
-export async function verifyBackup(file: string, passphrase: string | BackupSecret, scratchParent: string): Promise<BackupManifest> {
+export async function verifyBackup(
+  file: string,
+  passphrase: string | BackupSecret,
+  scratchParent: string,
+): Promise<BackupManifest> {
   mkdirSync(scratchParent, { recursive: true, mode: 0o700 });
   const scratch = mkdtempSync(join(scratchParent, `.staging-${process.pid}-verify-`));
   try {
@@ -27,7 +31,8 @@ export async function verifyBackup(file: string, passphrase: string | BackupSecr
     const db = new Database(join(scratch, DATABASE_FILE), { readonly: true, fileMustExist: true });
     try {
       const rows = db.pragma('integrity_check') as { integrity_check: string }[];
-      if (rows.some((r) => r.integrity_check !== 'ok')) throw new HubError('backup_corrupt', 'the database in the backup fails integrity_check');
+      if (rows.some((r) => r.integrity_check !== 'ok'))
+        throw new HubError('backup_corrupt', 'the database in the backup fails integrity_check');
     } finally {
       db.close();
     }
@@ -43,7 +48,11 @@ export async function verifyBackup(file: string, passphrase: string | BackupSecr
  * scratch copy a full verification writes. Used on the scheduled backups already kept.
  */
 export async function authenticateBackup(file: string, passphrase: string | BackupSecret): Promise<void> {
-  await pipeline(createReadStream(file), new OpenStream(passphrase), new Writable({ write: (_chunk, _enc, done) => done() }));
+  await pipeline(
+    createReadStream(file),
+    new OpenStream(passphrase),
+    new Writable({ write: (_chunk, _enc, done) => done() }),
+  );
 }
 
 /**

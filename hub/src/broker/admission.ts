@@ -47,7 +47,12 @@ export class PublishAdmission {
     const { limits } = deps;
     this.#budget = new PublishBudget(limits.publishRates, deps.clock.now());
     const rb = limits.retainedBytes;
-    this.#retained = new RetainedBudget({ deviceBytes: rb.device, integrationBytes: rb.integration, totalBytes: rb.total, topics: limits.maxRetained });
+    this.#retained = new RetainedBudget({
+      deviceBytes: rb.device,
+      integrationBytes: rb.integration,
+      totalBytes: rb.total,
+      topics: limits.maxRetained,
+    });
   }
 
   /** aedes' router and the intake in front of it, once aedes exists. */
@@ -81,10 +86,14 @@ export class PublishAdmission {
    * `rateLimitDisconnects`) and logged once per reason and credential per window.
    * False: drop this message (the caller completes it without routing).
    */
-  admit(client: HearthClient, packet: { qos: number; topic?: string; payload?: Buffer | string; retain?: boolean }): boolean {
+  admit(
+    client: HearthClient,
+    packet: { qos: number; topic?: string; payload?: Buffer | string; retain?: boolean },
+  ): boolean {
     const principal = client.hearth?.principal;
     if (principal === undefined) return true;
-    if (packet.retain) this.#admitRetained(client, principal, packet as { topic: string; payload?: Buffer | string; retain: boolean });
+    if (packet.retain)
+      this.#admitRetained(client, principal, packet as { topic: string; payload?: Buffer | string; retain: boolean });
     if (packet === client.will) return true;
     const { counters, shedWarn } = this.#deps;
     const budget = this.#budget;
@@ -98,7 +107,11 @@ export class PublishAdmission {
     if (verdict === EXHAUSTED) {
       counters.shedMessages++;
       counters.rateLimitDisconnects++;
-      shedWarn.warn(`d\u0000${principal.username}`, { clientId: client.id, username: principal.username, reason: 'rate_limit_exceeded' }, 'mqtt client disconnected');
+      shedWarn.warn(
+        `d\u0000${principal.username}`,
+        { clientId: client.id, username: principal.username, reason: 'rate_limit_exceeded' },
+        'mqtt client disconnected',
+      );
       client.conn.destroy();
       return false;
     }
@@ -106,7 +119,11 @@ export class PublishAdmission {
     if (packet.qos === 0 && (verdict === OVER || (this.#router?.length ?? 0) > ROUTER_SHED)) {
       counters.shedMessages++;
       const reason = verdict === OVER ? 'rate_limited' : 'router_full';
-      shedWarn.warn(`${reason}\u0000${principal.username}`, { clientId: client.id, username: principal.username, reason }, 'mqtt publishes shed');
+      shedWarn.warn(
+        `${reason}\u0000${principal.username}`,
+        { clientId: client.id, username: principal.username, reason },
+        'mqtt publishes shed',
+      );
       return false;
     }
     return true;
@@ -119,7 +136,10 @@ export class PublishAdmission {
 
   /** A client of this credential connected: its queue's byte budget is its kind's. */
   setQueueBudget(clientId: string, kind: Principal['kind']): void {
-    this.#queueBudgets.set(clientId, kind === 'device' ? this.#deps.limits.queuedBytes.device : this.#deps.limits.queuedBytes.integration);
+    this.#queueBudgets.set(
+      clientId,
+      kind === 'device' ? this.#deps.limits.queuedBytes.device : this.#deps.limits.queuedBytes.integration,
+    );
   }
 
   /** Its session is gone (a clean session ended, or a persistent one was dropped). */
@@ -144,9 +164,17 @@ export class PublishAdmission {
    * delivered as usual but not retained: its retain flag is cleared before aedes stores it, so
    * the message already retained on that topic stays. Counted (`droppedRetainedMessages`) and logged.
    */
-  #admitRetained(client: HearthClient, principal: Principal, packet: { topic: string; payload?: Buffer | string; retain: boolean }): void {
+  #admitRetained(
+    client: HearthClient,
+    principal: Principal,
+    packet: { topic: string; payload?: Buffer | string; retain: boolean },
+  ): void {
     if (this.#retained.admit(packet.topic, packet.payload, principal)) return;
     packet.retain = false;
-    this.#deps.shedWarn.warn(`retained\u0000${principal.username}`, { clientId: client.id, username: principal.username, topic: packet.topic, reason: 'retained_budget' }, 'mqtt retained message not kept');
+    this.#deps.shedWarn.warn(
+      `retained\u0000${principal.username}`,
+      { clientId: client.id, username: principal.username, topic: packet.topic, reason: 'retained_budget' },
+      'mqtt retained message not kept',
+    );
   }
 }

@@ -171,7 +171,8 @@ export class Broker {
       cleartext: (client) => isCleartext(client.conn, client.req),
       plainIntegrations: this.#deps.config.plainIntegrations,
       accepted: (client, principal) => this.#sessions!.accepted(client, principal),
-      routeBeforeAck: (client, packet, done) => (this.#publishPath ? this.#publishPath.routeBeforeAck(client, packet, done) : done(null)),
+      routeBeforeAck: (client, packet, done) =>
+        this.#publishPath ? this.#publishPath.routeBeforeAck(client, packet, done) : done(null),
     });
     this.#aedes = new Aedes({
       ...hooks,
@@ -262,9 +263,16 @@ export class Broker {
   async #listenTcp(): Promise<void> {
     const { config, log } = this.#deps;
     try {
-      this.#server = await listenTcp(config.host, config.port, (socket) => this.#connections?.handle(socket, undefined, socket));
+      this.#server = await listenTcp(config.host, config.port, (socket) =>
+        this.#connections?.handle(socket, undefined, socket),
+      );
     } catch (err) {
-      throw new HubError('internal_error', `MQTT cannot listen on ${config.host}:${config.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err });
+      throw new HubError(
+        'internal_error',
+        `MQTT cannot listen on ${config.host}:${config.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
     }
     this.#server.on('error', (err) => log.error({ err }, 'mqtt listener error'));
   }
@@ -274,9 +282,20 @@ export class Broker {
     const { config, log, tls } = this.#deps;
     if (!tls) return;
     try {
-      this.#tlsServer = await listenTls(config.host, config.tlsPort, tls, (socket) => this.#connections?.handle(socket, undefined, socket), (identity) => this.credentials.pskFor(identity));
+      this.#tlsServer = await listenTls(
+        config.host,
+        config.tlsPort,
+        tls,
+        (socket) => this.#connections?.handle(socket, undefined, socket),
+        (identity) => this.credentials.pskFor(identity),
+      );
     } catch (err) {
-      throw new HubError('internal_error', `MQTT over TLS cannot listen on ${config.host}:${config.tlsPort}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err });
+      throw new HubError(
+        'internal_error',
+        `MQTT over TLS cannot listen on ${config.host}:${config.tlsPort}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
     }
     this.#tlsServer.on('error', (err) => log.error({ err }, 'mqtts listener error'));
   }
@@ -326,8 +345,10 @@ export class Broker {
   /** Hub-internal publish (drivers): not subject to client ACLs. Resolves once routed. */
   publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean } = {}): Promise<void> {
     const aedes = this.#aedes;
-    if (this.#state !== 'started' || !aedes) return Promise.reject(new HubError('not_ready', 'mqtt broker is not running'));
-    if (!isValidTopicName(topic)) return Promise.reject(new HubError('validation_failed', 'invalid MQTT topic', { topic }));
+    if (this.#state !== 'started' || !aedes)
+      return Promise.reject(new HubError('not_ready', 'mqtt broker is not running'));
+    if (!isValidTopicName(topic))
+      return Promise.reject(new HubError('validation_failed', 'invalid MQTT topic', { topic }));
     const packet = {
       cmd: 'publish' as const,
       topic,
@@ -400,14 +421,27 @@ export class Broker {
     const reason = disconnectReason(err);
     const username = client?.hearth?.principal?.username;
     // A plug losing power resets its connection: routine, so at debug; everything else once per reason and credential per window.
-    if (reason === 'connection_reset') this.#deps.log.debug({ clientId: client?.id, username, reason, err: err.message }, 'mqtt client disconnected');
-    else this.#shedWarn.warn(`${reason}\u0000${username ?? ''}`, { clientId: client?.id, username, reason, err: err.message }, 'mqtt client disconnected');
+    if (reason === 'connection_reset')
+      this.#deps.log.debug({ clientId: client?.id, username, reason, err: err.message }, 'mqtt client disconnected');
+    else
+      this.#shedWarn.warn(
+        `${reason}\u0000${username ?? ''}`,
+        { clientId: client?.id, username, reason, err: err.message },
+        'mqtt client disconnected',
+      );
   }
 
   #publishOffline(deviceId: string): void {
     const aedes = this.#aedes;
     if (!aedes) return;
-    const packet = { cmd: 'publish' as const, topic: statusTopic(deviceId), payload: OFFLINE, qos: 1 as const, retain: true, dup: false };
+    const packet = {
+      cmd: 'publish' as const,
+      topic: statusTopic(deviceId),
+      payload: OFFLINE,
+      qos: 1 as const,
+      retain: true,
+      dup: false,
+    };
     aedes.publish(packet, (err) => {
       if (err && this.#state === 'started') this.#deps.log.warn({ err, deviceId }, 'could not publish offline status');
     });
@@ -422,7 +456,17 @@ export class Broker {
     const aedes = this.#aedes!;
     const persistence = this.#persistence!;
     for (const will of persistence.willsNotFrom(aedes.id)) {
-      aedes.publish({ cmd: 'publish', topic: will.topic, payload: will.payload as Buffer, qos: (will.qos ?? 0) as 0, retain: will.retain ?? false, dup: false }, noop);
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic: will.topic,
+          payload: will.payload as Buffer,
+          qos: (will.qos ?? 0) as 0,
+          retain: will.retain ?? false,
+          dup: false,
+        },
+        noop,
+      );
       void persistence.delWill({ id: will.clientId as string });
     }
     for (const packet of persistence.retainedMatching(['hearth/+/status'])) {
@@ -437,7 +481,9 @@ export class Broker {
     bus.offOwner(BUS_OWNER);
     this.#sessions?.stop();
     const servers = [this.#server, this.#tlsServer].filter((s) => s !== undefined);
-    const serverClosed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const serverClosed = Promise.all(
+      servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     const aedes = this.#aedes;
     // Closing clients publishes their wills (and offline statuses) before the router closes.
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -84,13 +84,15 @@ export class MqttCredentials {
   }
 
   createDeviceCredential(deviceId: string): { username: string; password: string } {
-    if (!DEVICE_ID.test(deviceId)) throw new HubError('validation_failed', 'device id is not usable as an MQTT topic level', { deviceId });
+    if (!DEVICE_ID.test(deviceId))
+      throw new HubError('validation_failed', 'device id is not usable as an MQTT topic level', { deviceId });
     const password = newSecret();
     const repo = this.#store.mqttCredentials;
     this.#store.transaction(() => {
       if (!this.#store.devices.byId(deviceId)) throw new HubError('device_not_found', `no device ${deviceId}`);
       const existing = repo.byUsername(deviceId);
-      if (existing && existing.kind !== 'device') throw new HubError('username_taken', `MQTT username ${deviceId} belongs to an integration user`);
+      if (existing && existing.kind !== 'device')
+        throw new HubError('username_taken', `MQTT username ${deviceId} belongs to an integration user`);
       repo.deleteForDevice(deviceId);
       repo.insert({
         username: deviceId,
@@ -113,17 +115,26 @@ export class MqttCredentials {
     this.#revoked(deviceId, 'revoked');
   }
 
-  createIntegrationUser(input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }): { username: string; password: string } {
+  createIntegrationUser(input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }): {
+    username: string;
+    password: string;
+  } {
     const { username, scope, topics } = input ?? ({} as typeof input);
     if (typeof username !== 'string' || !INTEGRATION_USERNAME.test(username)) {
-      throw new HubError('validation_failed', 'username must be 1-64 characters of letters, digits, _ . @ -', { field: 'username' });
+      throw new HubError('validation_failed', 'username must be 1-64 characters of letters, digits, _ . @ -', {
+        field: 'username',
+      });
     }
-    if (scope !== 'read' && scope !== 'readwrite') throw new HubError('validation_failed', 'scope must be read or readwrite', { field: 'scope' });
+    if (scope !== 'read' && scope !== 'readwrite')
+      throw new HubError('validation_failed', 'scope must be read or readwrite', { field: 'scope' });
     if (!Array.isArray(topics) || topics.length === 0 || topics.length > MAX_INTEGRATION_TOPICS) {
-      throw new HubError('validation_failed', `topics must hold 1-${MAX_INTEGRATION_TOPICS} topic filters`, { field: 'topics' });
+      throw new HubError('validation_failed', `topics must hold 1-${MAX_INTEGRATION_TOPICS} topic filters`, {
+        field: 'topics',
+      });
     }
     for (const filter of topics) {
-      if (typeof filter !== 'string' || !isValidTopicFilter(filter)) throw new HubError('validation_failed', 'invalid MQTT topic filter', { field: 'topics', filter });
+      if (typeof filter !== 'string' || !isValidTopicFilter(filter))
+        throw new HubError('validation_failed', 'invalid MQTT topic filter', { field: 'topics', filter });
     }
     const password = newSecret();
     const repo = this.#store.mqttCredentials;
@@ -154,7 +165,7 @@ export class MqttCredentials {
 
   deleteIntegrationUser(username: string): boolean {
     const row = this.#store.mqttCredentials.byUsername(username);
-    if (!row || row.kind !== 'integration') return false;
+    if (row?.kind !== 'integration') return false;
     this.#store.mqttCredentials.delete(username);
     this.#revoked(username, 'revoked');
     return true;
@@ -178,7 +189,7 @@ export class MqttCredentials {
    */
   pskFor(identity: string): Buffer | undefined {
     const entry = this.#lookup(identity);
-    if (!entry || entry.principal.kind !== 'device') return undefined;
+    if (entry?.principal.kind !== 'device') return undefined;
     entry.psk ??= plugPskFromDigest(entry.digest);
     return entry.psk;
   }
@@ -190,7 +201,7 @@ export class MqttCredentials {
    */
   movedToTls(username: string): void {
     const entry = this.#lookup(username);
-    if (!entry || entry.principal.kind !== 'device' || entry.tlsOnly) return;
+    if (entry?.principal.kind !== 'device' || entry.tlsOnly) return;
     this.#store.mqttCredentials.markTlsOnly(username);
     entry.tlsOnly = true;
     this.#log?.info({ username }, 'mqtt device moved to TLS: cleartext refused for it from now on');
@@ -220,7 +231,12 @@ export class MqttCredentials {
     if (cached) this.#cache.delete(username);
     const row = this.#store.mqttCredentials.byUsername(username);
     if (!row) return undefined; // unknown names are not cached: guessing cannot fill memory
-    const entry: CacheEntry = { principal: toPrincipal(row), digest: Buffer.from(row.secretHash, 'hex'), tlsOnly: row.tlsOnly === true, expiresAt: now + CACHE_TTL_MS };
+    const entry: CacheEntry = {
+      principal: toPrincipal(row),
+      digest: Buffer.from(row.secretHash, 'hex'),
+      tlsOnly: row.tlsOnly === true,
+      expiresAt: now + CACHE_TTL_MS,
+    };
     if (entry.digest.length !== 32) return undefined;
     if (this.#cache.size >= CACHE_MAX_ENTRIES) {
       // Maps iterate in insertion order: drop the oldest entry.
@@ -249,5 +265,10 @@ function toPrincipal(row: MqttCredentialRow): Principal {
     return { username: row.username, kind: 'device', deviceId, policy: devicePolicy(deviceId) };
   }
   const scope = row.scope === 'readwrite' ? 'readwrite' : 'read';
-  return { username: row.username, kind: 'integration', deviceId: undefined, policy: integrationPolicy(scope, row.topics) };
+  return {
+    username: row.username,
+    kind: 'integration',
+    deviceId: undefined,
+    policy: integrationPolicy(scope, row.topics),
+  };
 }

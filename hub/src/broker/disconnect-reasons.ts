@@ -13,7 +13,8 @@ export type DisconnectReason =
 
 export function disconnectReason(err: Error & { code?: string }): DisconnectReason {
   const code = err.code;
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ERR_STREAM_PREMATURE_CLOSE') return 'connection_reset';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ERR_STREAM_PREMATURE_CLOSE')
+    return 'connection_reset';
   const message = err.message ?? '';
   if (message === 'keep alive timeout') return 'keepalive_timeout';
   if (/^packet of \d+ bytes exceeds the limit/.test(message)) return 'packet_too_large';

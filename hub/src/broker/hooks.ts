@@ -42,7 +42,9 @@ export interface HookContext {
   routeBeforeAck(client: HearthClient, packet: { qos: number }, done: (err?: Error | null) => void): void;
 }
 
-type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>;
+type Hooks = Required<
+  Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>
+>;
 
 /**
  * The aedes hooks: who may connect, publish and subscribe. Everything here runs per CONNECT or
@@ -71,7 +73,8 @@ export function createHooks(ctx: HookContext): Hooks {
     };
     const state = client.hearth;
     // [MQTT-3.1.3-8] a zero-byte client id needs a clean session.
-    if (!state || (state.emptyId && !client.clean)) return refuse(IDENTIFIER_REJECTED, 'empty client id with a persistent session');
+    if (!state || (state.emptyId && !client.clean))
+      return refuse(IDENTIFIER_REJECTED, 'empty client id with a persistent session');
     // The spec lets a server refuse long ids [MQTT-3.1.3-5]; ids are kept per session, so bound them.
     if (client.id.length > MAX_CLIENT_ID_LENGTH) return refuse(IDENTIFIER_REJECTED, 'client id too long');
     // No anonymous access: every device and integration has its own credentials.
@@ -80,27 +83,33 @@ export function createHooks(ctx: HookContext): Hooks {
     if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
     // A TLS-PSK connection is that plug's own channel: it logs in as that plug and nobody else.
     const pskIdentity = ctx.pskIdentity(client);
-    if (pskIdentity !== undefined && principal.username !== pskIdentity) return refuse(NOT_AUTHORIZED, 'psk identity is another credential');
+    if (pskIdentity !== undefined && principal.username !== pskIdentity)
+      return refuse(NOT_AUTHORIZED, 'psk identity is another credential');
     // A device seen on TLS with its PSK has moved: its password no longer opens cleartext
     // (plain TCP, WebSocket, or TLS without the PSK). 'tls_required' is the stable reason.
-    if (principal.kind === 'device' && pskIdentity === undefined && ctx.credentials.requiresTls(principal.username)) return refuse(NOT_AUTHORIZED, 'tls_required');
+    if (principal.kind === 'device' && pskIdentity === undefined && ctx.credentials.requiresTls(principal.username))
+      return refuse(NOT_AUTHORIZED, 'tls_required');
     // With mqtt.plainIntegrations off, an integration logs in only over TLS (8883 or wss://):
     // the same stable reason. Its password already crossed in clear, but nothing else will.
-    if (principal.kind === 'integration' && !ctx.plainIntegrations && ctx.cleartext(client)) return refuse(NOT_AUTHORIZED, 'tls_required');
+    if (principal.kind === 'integration' && !ctx.plainIntegrations && ctx.cleartext(client))
+      return refuse(NOT_AUTHORIZED, 'tls_required');
     // Client ids are not secret (a plug's id is its mDNS name), so whoever takes one could lock
     // its owner out: a device connects only as its own id, and that id is always its own (an
     // integration holding it loses it, see Sessions.accepted); integrations may not use a
     // device's id. Any other id in use by another credential (live or as a persistent session)
     // is refused: taking it over would disconnect that client [MQTT-3.1.4-2] or hand over its session.
     if (principal.kind === 'device') {
-      if (state.emptyId || client.id !== principal.deviceId) return refuse(IDENTIFIER_REJECTED, 'a device may only use its own id as client id');
+      if (state.emptyId || client.id !== principal.deviceId)
+        return refuse(IDENTIFIER_REJECTED, 'a device may only use its own id as client id');
     } else {
       if (ctx.isDeviceId(client.id)) return refuse(IDENTIFIER_REJECTED, 'client id is a device id');
       const owner = ctx.clientIdOwner(client.id);
-      if (owner !== undefined && owner !== principal.username) return refuse(IDENTIFIER_REJECTED, 'client id belongs to another credential');
+      if (owner !== undefined && owner !== principal.username)
+        return refuse(IDENTIFIER_REJECTED, 'client id belongs to another credential');
     }
     // The will is published in the client's name later; check it now so it can never escape the ACL.
-    if (state.willTopic !== undefined && !principal.policy.canPublish(state.willTopic)) return refuse(NOT_AUTHORIZED, 'will topic not allowed');
+    if (state.willTopic !== undefined && !principal.policy.canPublish(state.willTopic))
+      return refuse(NOT_AUTHORIZED, 'will topic not allowed');
     if (pskIdentity !== undefined && principal.kind === 'device') ctx.credentials.movedToTls(principal.username);
     state.principal = principal;
     ctx.accepted(client, principal);
@@ -120,7 +129,8 @@ export function createHooks(ctx: HookContext): Hooks {
     const client = c as HearthClient;
     const principal = client.hearth?.principal;
     if (principal === undefined) return callback(new Error('not authenticated'));
-    if (packet === client.will) return callback(principal.policy.canPublish(packet.topic) ? null : new Error('will topic not allowed'));
+    if (packet === client.will)
+      return callback(principal.policy.canPublish(packet.topic) ? null : new Error('will topic not allowed'));
     counters.messagesIn++;
     if (principal.policy.canPublish(packet.topic)) {
       if (packet.qos === 1) return ctx.routeBeforeAck(client, packet, callback);

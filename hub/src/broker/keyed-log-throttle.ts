@@ -28,7 +28,10 @@ export class KeyedLogThrottle {
       return;
     }
     if (last === undefined && this.#last.size >= MAX_KEYS) this.#last.clear();
-    this.#log.warn(last !== undefined && last.suppressed > 0 ? { ...fields, suppressed: last.suppressed } : fields, message);
+    this.#log.warn(
+      last !== undefined && last.suppressed > 0 ? { ...fields, suppressed: last.suppressed } : fields,
+      message,
+    );
     this.#last.set(key, { at: now, suppressed: 0 });
   }
 }

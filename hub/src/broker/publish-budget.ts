@@ -113,7 +113,8 @@ export class PublishBudget {
   /** Buckets that refilled completely say nothing a new one would not: forget them (bounds memory). */
   #sweep(now: number): void {
     this.#sweepAt = now + 60_000;
-    for (const [username, bucket] of this.#byCredential) if (bucket.refill(now) >= bucket.limit.burst) this.#byCredential.delete(username);
+    for (const [username, bucket] of this.#byCredential)
+      if (bucket.refill(now) >= bucket.limit.burst) this.#byCredential.delete(username);
   }
 
   get credentials(): number {

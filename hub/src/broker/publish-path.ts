@@ -25,7 +25,10 @@ export class PublishPath {
   readonly #intake: PublishIntake;
   readonly #persistence: SqlitePersistence;
 
-  constructor(aedes: Aedes, deps: { admission: PublishAdmission; intake: PublishIntake; persistence: SqlitePersistence }) {
+  constructor(
+    aedes: Aedes,
+    deps: { admission: PublishAdmission; intake: PublishIntake; persistence: SqlitePersistence },
+  ) {
     this.#admission = deps.admission;
     this.#intake = deps.intake;
     this.#persistence = deps.persistence;

@@ -87,7 +87,12 @@ export class RetainedBudget {
     }
     const bytes = cost(topic, payload);
     const status = statusOf(topic);
-    const exempt = publisher === undefined || (status !== undefined && size <= STATUS_MAX_PAYLOAD && publisher.kind === 'device' && publisher.username === status);
+    const exempt =
+      publisher === undefined ||
+      (status !== undefined &&
+        size <= STATUS_MAX_PAYLOAD &&
+        publisher.kind === 'device' &&
+        publisher.username === status);
     if (exempt) {
       this.#replace(topic, old, { owner: undefined, bytes });
       return true;
@@ -96,7 +101,11 @@ export class RetainedBudget {
     const limit = publisher.kind === 'device' ? this.#limits.deviceBytes : this.#limits.integrationBytes;
     const ownerBytes = (this.#byOwner.get(owner) ?? 0) - (old?.owner === owner ? old.bytes : 0) + bytes;
     const total = this.#total - (old?.bytes ?? 0) + bytes;
-    if (ownerBytes > limit || total > this.#limits.totalBytes || (old === undefined && this.#byTopic.size >= this.#limits.topics)) {
+    if (
+      ownerBytes > limit ||
+      total > this.#limits.totalBytes ||
+      (old === undefined && this.#byTopic.size >= this.#limits.topics)
+    ) {
       this.refused++;
       return false;
     }

@@ -52,7 +52,13 @@ export class SessionOwners {
    * Records that `username` holds the persistent session `clientId`, seen at `now`. Returns the
    * sessions to evict to stay within `limit`: the least recently seen ones not `isLive`.
    */
-  claim(clientId: string, username: string, now: number, limit: number, isLive: (clientId: string) => boolean): string[] {
+  claim(
+    clientId: string,
+    username: string,
+    now: number,
+    limit: number,
+    isLive: (clientId: string) => boolean,
+  ): string[] {
     this.#set(clientId, { username, lastSeen: now });
     this.#sql.put.run(clientId, username, now);
     const owned = this.#byUser.get(username)!;

@@ -90,7 +90,9 @@ export class Sessions {
       return;
     }
     const limit = principal.kind === 'device' ? limits.sessionsPerDevice : limits.sessionsPerIntegration;
-    for (const evicted of owners.claim(client.id, principal.username, this.#deps.clock.now(), limit, (id) => this.#isLive(id))) {
+    for (const evicted of owners.claim(client.id, principal.username, this.#deps.clock.now(), limit, (id) =>
+      this.#isLive(id),
+    )) {
       this.drop(evicted, 'session limit of its credential reached');
     }
   }

@@ -51,7 +51,15 @@ export interface PlugUpdateEvent {
 
 export interface UserSessionsEndedEvent {
   userId: string;
-  reason: 'removed' | 'role_changed' | 'password_reset' | 'password_changed' | 'totp_enabled' | 'handover' | 'support_revoked' | 'support_ended';
+  reason:
+    | 'removed'
+    | 'role_changed'
+    | 'password_reset'
+    | 'password_changed'
+    | 'totp_enabled'
+    | 'handover'
+    | 'support_revoked'
+    | 'support_ended';
   at: number;
 }
 
@@ -163,13 +171,19 @@ export class EventBus {
     this.#listeners.set(event, [...list, registration]);
     return () => {
       const current = this.#listeners.get(event) ?? [];
-      this.#listeners.set(event, current.filter((r) => r !== registration));
+      this.#listeners.set(
+        event,
+        current.filter((r) => r !== registration),
+      );
     };
   }
 
   offOwner(owner: string): void {
     for (const [event, list] of this.#listeners) {
-      this.#listeners.set(event, list.filter((r) => r.owner !== owner));
+      this.#listeners.set(
+        event,
+        list.filter((r) => r.owner !== owner),
+      );
     }
   }
 

@@ -55,7 +55,11 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer: PendingTimer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
     this.#timers.push(timer);
-    return { cancel: () => { timer.cancelled = true; } };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
 
   setInterval(fn: () => void, ms: number): TimerHandle {
@@ -63,7 +67,11 @@ export class ManualClock implements Clock {
     const every = Math.max(1, ms);
     const timer: PendingTimer = { at: this.#now + every, seq: this.#seq++, fn, cancelled: false, every };
     this.#timers.push(timer);
-    return { cancel: () => { timer.cancelled = true; } };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */

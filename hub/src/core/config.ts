@@ -43,7 +43,10 @@ export const ConfigSchema = Type.Object(
          * Extra names the hub answers to (e.g. a router's DNS name for it), besides IP literals,
          * localhost, its hostname and <hostname>.local; others get 421 host_not_allowed.
          */
-        allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' }), { maxItems: 64, default: [] }),
+        allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' }), {
+          maxItems: 64,
+          default: [],
+        }),
       },
       { ...closed, default: {} },
     ),
@@ -85,7 +88,13 @@ export const ConfigSchema = Type.Object(
     ),
     mdns: Type.String({ minLength: 1, default: 'on', description: 'on, off, or a comma-separated list of interfaces' }),
     /** Relay URL(s), ws:// or wss://; several separated by commas are tried in turn (docs/relay-protocol.md). */
-    relay: Type.Union([Type.String({ minLength: 1, maxLength: 2048, pattern: '^wss?://[^,\\s]+(\\s*,\\s*wss?://[^,\\s]+)*$' }), Type.Null()], { default: null }),
+    relay: Type.Union(
+      [
+        Type.String({ minLength: 1, maxLength: 2048, pattern: '^wss?://[^,\\s]+(\\s*,\\s*wss?://[^,\\s]+)*$' }),
+        Type.Null(),
+      ],
+      { default: null },
+    ),
     /**
      * A Zigbee coordinator (hub/src/drivers/zigbee/). Off unless `port` is set: a serial device
      * (`/dev/ttyUSB0`) or `tcp://host:port` for network coordinators.
@@ -219,7 +228,9 @@ export const ConfigSchema = Type.Object(
          */
         releaseKeys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' }), { maxItems: 16, default: [] }),
         /** Where `POST /api/v1/update/fetch` gets the release file (the package is beside it); null: uploads only. */
-        url: Type.Union([Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' }), Type.Null()], { default: null }),
+        url: Type.Union([Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' }), Type.Null()], {
+          default: null,
+        }),
         /** Largest package accepted (uploaded or fetched); the .deb is ~40 MB. */
         maxPackageMb: Type.Integer({ minimum: 1, maximum: 4096, default: 256 }),
       },
@@ -321,7 +332,6 @@ const FLAGS = {
   help: { type: 'boolean' },
 } as const;
 
-
 /** Where each flag or environment variable lands in the config object. */
 const PATHS: Record<string, { path: string[]; integer?: boolean; env: string }> = {
   data: { path: ['dataDir'], env: 'HEARTH_DATA' },
@@ -411,7 +421,9 @@ function checkMdnsInterfaces(mdns: string): void {
   const names = mdns.split(',').map((n) => n.trim());
   const unknown = names.find((n) => n === '' || !known.includes(n));
   if (unknown !== undefined) {
-    throw new ConfigError(`config: 'mdns' names no interface of this machine: '${unknown}' (have: ${known.join(', ')}; or use on/off)`);
+    throw new ConfigError(
+      `config: 'mdns' names no interface of this machine: '${unknown}' (have: ${known.join(', ')}; or use on/off)`,
+    );
   }
 }
 
@@ -420,7 +432,9 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`config: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `config: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let value: unknown;
   try {

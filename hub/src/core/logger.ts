@@ -18,7 +18,15 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { name: 'hearth' },
       redact: {
-        paths: ['password', '*.password', 'req.headers.authorization', 'refreshToken', '*.refreshToken', 'accessToken', '*.accessToken'],
+        paths: [
+          'password',
+          '*.password',
+          'req.headers.authorization',
+          'refreshToken',
+          '*.refreshToken',
+          'accessToken',
+          '*.accessToken',
+        ],
         censor: '[redacted]',
       },
     },

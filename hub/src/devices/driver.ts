@@ -37,6 +37,7 @@ export interface Driver {
   stop(): Promise<void>;
   command(device: DeviceRow, capability: string, value: StateValue): Promise<void>;
   /** Called after the registry stored a new device of this driver; may return secrets shown once. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: drivers with nothing to provision return nothing.
   deviceAdded?(device: DeviceRow): Promise<DeviceProvisioning | void> | DeviceProvisioning | void;
   /** Called after a device of this driver was removed: revoke its credentials, forget it. */
   deviceRemoved?(device: DeviceRow): Promise<void> | void;

@@ -25,7 +25,12 @@ export class PendingCommands {
   }
 
   /** Starts waiting; the returned promise rejects with `device_timeout` after `timeoutMs`. */
-  wait(deviceId: string, capability: string, value: StateValue, timeoutMs: number): { confirmed: Promise<void>; cancel: () => void } {
+  wait(
+    deviceId: string,
+    capability: string,
+    value: StateValue,
+    timeoutMs: number,
+  ): { confirmed: Promise<void>; cancel: () => void } {
     let waiter!: Waiter;
     const confirmed = new Promise<void>((resolve, reject) => {
       waiter = {
@@ -36,7 +41,13 @@ export class PendingCommands {
         reject,
         timer: this.#clock.setTimeout(() => {
           this.#waiters.delete(waiter);
-          reject(new HubError('device_timeout', `device ${deviceId} did not confirm ${capability} within ${timeoutMs} ms`, { deviceId, capability, timeoutMs }));
+          reject(
+            new HubError('device_timeout', `device ${deviceId} did not confirm ${capability} within ${timeoutMs} ms`, {
+              deviceId,
+              capability,
+              timeoutMs,
+            }),
+          );
         }, timeoutMs),
       };
       this.#waiters.add(waiter);

@@ -85,7 +85,8 @@ export class DeviceRegistry {
       }
     }
     this.#started = [];
-    for (const id of this.#devices.keys()) this.#pending.failDevice(id, new HubError('not_ready', 'the hub is stopping'));
+    for (const id of this.#devices.keys())
+      this.#pending.failDevice(id, new HubError('not_ready', 'the hub is stopping'));
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -123,12 +124,20 @@ export class DeviceRegistry {
    * reference it) but before the device is live or announced: pairing a plug claims it there.
    * If it throws, the row is removed again and nothing was announced.
    */
-  async create(input: CreateDeviceInput, actor: Actor, provision?: (row: DeviceRow) => Promise<void>): Promise<{ device: DeviceView; mqtt?: { username: string; password: string } }> {
+  async create(
+    input: CreateDeviceInput,
+    actor: Actor,
+    provision?: (row: DeviceRow) => Promise<void>,
+  ): Promise<{ device: DeviceView; mqtt?: { username: string; password: string } }> {
     requireRole(actor, 'admin', 'adding a device');
     const driver = this.#drivers.get(input.driver);
     if (!driver) throw new HubError('validation_failed', `unknown driver '${input.driver}'`, { field: 'driver' });
     const unknown = input.capabilities.filter((c) => !isKnownCapability(c));
-    if (unknown.length > 0) throw new HubError('validation_failed', `unknown capabilities: ${unknown.join(', ')}`, { field: 'capabilities', unknown });
+    if (unknown.length > 0)
+      throw new HubError('validation_failed', `unknown capabilities: ${unknown.join(', ')}`, {
+        field: 'capabilities',
+        unknown,
+      });
     if (input.roomId) this.#requireRoom(input.roomId);
     if (input.id !== undefined && (this.#devices.has(input.id) || this.#deps.store.devices.byId(input.id))) {
       throw new HubError('conflict', `device ${input.id} exists`, { deviceId: input.id });
@@ -203,7 +212,9 @@ export class DeviceRegistry {
     const device = this.#requireDevice(deviceId, actor);
     requireRole(actor, 'member', 'controlling a device');
     if (!device.row.capabilities.includes(capability)) {
-      throw new HubError('validation_failed', `device ${deviceId} has no capability '${capability}'`, { field: 'capability' });
+      throw new HubError('validation_failed', `device ${deviceId} has no capability '${capability}'`, {
+        field: 'capability',
+      });
     }
     if (!CAPABILITIES[capability]?.writable) {
       throw new HubError('validation_failed', `'${capability}' is read-only`, { field: 'capability' });
@@ -222,7 +233,14 @@ export class DeviceRegistry {
         await driver.command(device.row, capability, value);
       } catch (err) {
         wait.cancel();
-        throw isHubError(err) ? err : new HubError('device_rejected', `driver ${driver.name} failed to send: ${(err as Error).message}`, undefined, { cause: err });
+        throw isHubError(err)
+          ? err
+          : new HubError(
+              'device_rejected',
+              `driver ${driver.name} failed to send: ${(err as Error).message}`,
+              undefined,
+              { cause: err },
+            );
       }
       await wait.confirmed;
     } catch (err) {
@@ -262,7 +280,8 @@ export class DeviceRegistry {
     requireRole(actor, 'admin', 'removing a room');
     if (!this.#deps.store.rooms.delete(id)) throw new HubError('room_not_found', `no room ${id}`);
     // Devices in it stay, without a room (ON DELETE SET NULL); keep the cache in step.
-    for (const device of this.#devices.values()) if (device.row.roomId === id) device.row = { ...device.row, roomId: null };
+    for (const device of this.#devices.values())
+      if (device.row.roomId === id) device.row = { ...device.row, roomId: null };
     this.#audit(actor, 'room.remove', id);
   }
 
@@ -271,8 +290,10 @@ export class DeviceRegistry {
   #contextFor(driver: Driver): DriverContext {
     return {
       log: this.#deps.log.child({ driver: driver.name }),
-      reportState: (deviceId, values, at) => this.#reportState(driver.name, deviceId, values, at ?? this.#deps.clock.now()),
-      reportAvailability: (deviceId, available, at) => this.#reportAvailability(driver.name, deviceId, available, at ?? this.#deps.clock.now()),
+      reportState: (deviceId, values, at) =>
+        this.#reportState(driver.name, deviceId, values, at ?? this.#deps.clock.now()),
+      reportAvailability: (deviceId, available, at) =>
+        this.#reportAvailability(driver.name, deviceId, available, at ?? this.#deps.clock.now()),
       saveConfig: (deviceId, config) => this.#saveConfig(driver.name, deviceId, config),
       failCommands: (deviceId, error) => {
         if (this.#devices.get(deviceId)?.row.driver === driver.name) this.#pending.failDevice(deviceId, error);
@@ -303,7 +324,8 @@ export class DeviceRegistry {
         device.state.set(capability, { value, at });
         // A telemetry reading is a history sample already (telemetry.sample above): written
         // here too, every 30 s, it was half of what 50 idle plugs wrote (issue 13).
-        const inHistory = this.#deps.telemetryInHistory && CAPABILITIES[capability]?.telemetry && typeof value === 'number';
+        const inHistory =
+          this.#deps.telemetryInHistory && CAPABILITIES[capability]?.telemetry && typeof value === 'number';
         if (!inHistory) this.#deps.store.devices.saveState({ deviceId, capability, value, updatedAt: at });
         this.#deps.bus.emit('device.state', { deviceId, capability, value, previous: previous?.value, at });
       }
@@ -313,7 +335,8 @@ export class DeviceRegistry {
 
   #saveConfig(driverName: string, deviceId: string, config: Record<string, unknown>): void {
     const device = this.#devices.get(deviceId);
-    if (!device || device.row.driver !== driverName) throw new HubError('device_not_found', `no device ${deviceId}`, { deviceId });
+    if (!device || device.row.driver !== driverName)
+      throw new HubError('device_not_found', `no device ${deviceId}`, { deviceId });
     const now = this.#deps.clock.now();
     this.#deps.store.devices.setConfig(deviceId, config, now);
     device.row = { ...device.row, config, updatedAt: now };
@@ -325,7 +348,11 @@ export class DeviceRegistry {
     device.row = { ...device.row, available, updatedAt: at };
     this.#deps.store.devices.setAvailable(deviceId, available, at);
     this.#deps.bus.emit('device.availability', { deviceId, available, at });
-    if (!available) this.#pending.failDevice(deviceId, new HubError('device_unavailable', `device ${deviceId} went offline`, { deviceId }));
+    if (!available)
+      this.#pending.failDevice(
+        deviceId,
+        new HubError('device_unavailable', `device ${deviceId} went offline`, { deviceId }),
+      );
   }
 
   // ---- helpers ----------------------------------------------------------------------------
@@ -349,7 +376,7 @@ export class DeviceRegistry {
     let restored = 0;
     for (const r of readings) {
       const device = this.#devices.get(r.deviceId);
-      if (!device || !device.row.capabilities.includes(r.capability) || !CAPABILITIES[r.capability]?.telemetry) continue;
+      if (!device?.row.capabilities.includes(r.capability) || !CAPABILITIES[r.capability]?.telemetry) continue;
       const current = device.state.get(r.capability);
       if (current && current.at >= r.at) continue;
       device.state.set(r.capability, { value: r.value, at: r.at });
@@ -377,6 +404,12 @@ export class DeviceRegistry {
   }
 
   #audit(actor: Actor, action: string, target?: string, details?: Record<string, unknown>): void {
-    recordAudit(this.#deps.store, this.#deps.bus, { actor, action, ...(target ? { target } : {}), ...(details ? { details } : {}), at: this.#deps.clock.now() });
+    recordAudit(this.#deps.store, this.#deps.bus, {
+      actor,
+      action,
+      ...(target ? { target } : {}),
+      ...(details ? { details } : {}),
+      at: this.#deps.clock.now(),
+    });
   }
 }

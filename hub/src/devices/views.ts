@@ -10,7 +10,10 @@ import type { RoomRow } from '../store/rooms-repo.ts';
 export type DeviceView = Device;
 export type RoomView = Room;
 
-export function toDeviceView(row: DeviceRow, state: ReadonlyMap<string, { value: StateValue; at: number }>): DeviceView {
+export function toDeviceView(
+  row: DeviceRow,
+  state: ReadonlyMap<string, { value: StateValue; at: number }>,
+): DeviceView {
   const values: Record<string, StateValue> = {};
   let updatedAt = row.updatedAt;
   for (const [capability, { value, at }] of state) {

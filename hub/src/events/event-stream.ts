@@ -16,7 +16,14 @@ export interface EventStreamDeps {
   maxBufferedBytes: number;
 }
 
-const DEVICE_EVENTS = ['device.state', 'device.availability', 'device.added', 'device.updated', 'telemetry.sample', 'plug.update'] as const;
+const DEVICE_EVENTS = [
+  'device.state',
+  'device.availability',
+  'device.added',
+  'device.updated',
+  'telemetry.sample',
+  'plug.update',
+] as const;
 const PING_INTERVAL_MS = 30_000;
 
 let nextConnection = 0;
@@ -50,7 +57,9 @@ export class EventStream {
   start(expiresAt: number): void {
     const { bus, registry, clock } = this.#deps;
     this.#socket.on('close', () => this.stop());
-    this.#socket.on('pong', () => { this.#alive = true; });
+    this.#socket.on('pong', () => {
+      this.#alive = true;
+    });
     for (const device of registry.list(this.#actor)) this.#visible.add(device.id);
 
     for (const event of DEVICE_EVENTS) {
@@ -79,7 +88,9 @@ export class EventStream {
     // speak of other devices too.
     if (!limitedToDevices(this.#actor)) this.#subscribeHome();
 
-    this.#timers.push(clock.setTimeout(() => this.#close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, expiresAt - clock.now())));
+    this.#timers.push(
+      clock.setTimeout(() => this.#close(WS_CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, expiresAt - clock.now())),
+    );
     this.#schedulePing();
     // Tells the client its subscription is live: events from here on will arrive.
     this.#send('ready', { role: this.#actor.role });
@@ -95,7 +106,8 @@ export class EventStream {
     }
     if (hasRole(this.#actor, 'admin')) bus.on(this.#owner, 'audit', (payload) => this.#send('audit', payload));
     // Backups are the owner's alone (a backup holds every key of the home).
-    if (hasRole(this.#actor, 'owner')) bus.on(this.#owner, 'backup.alert', (payload) => this.#send('backup.alert', payload));
+    if (hasRole(this.#actor, 'owner'))
+      bus.on(this.#owner, 'backup.alert', (payload) => this.#send('backup.alert', payload));
     // Pairing Zigbee devices is an admin's job: they watch the network open and devices join.
     if (hasRole(this.#actor, 'admin')) {
       bus.on(this.#owner, 'zigbee.permit_join', (payload) => this.#send('zigbee.permit_join', payload));
@@ -114,7 +126,10 @@ export class EventStream {
   #send<E extends BusEventName>(type: E | 'ready', payload: BusEvents[E] | Record<string, unknown>): void {
     if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
     if (this.#socket.bufferedAmount > this.#deps.maxBufferedBytes) {
-      this.#deps.log.warn({ owner: this.#owner, buffered: this.#socket.bufferedAmount }, 'events client too slow; dropped');
+      this.#deps.log.warn(
+        { owner: this.#owner, buffered: this.#socket.bufferedAmount },
+        'events client too slow; dropped',
+      );
       this.stop();
       // terminate, not close: a client that does not read will not answer a close handshake.
       this.#socket.terminate();

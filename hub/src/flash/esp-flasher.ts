@@ -86,7 +86,12 @@ const u32le = (...values: number[]): Uint8Array => {
  * Flashes `image.parts` through `serial` (a Web Serial SerialPort, or NodeSerialPort which is
  * one too); `port` reports loss and modem lines.
  */
-export async function flashPlugImage(serial: unknown, port: FlashPortState, image: { parts: FlashPart[] }, opts: FlashOptions): Promise<FlashResult> {
+export async function flashPlugImage(
+  serial: unknown,
+  port: FlashPortState,
+  image: { parts: FlashPart[] },
+  opts: FlashOptions,
+): Promise<FlashResult> {
   const transport = new QuietTransport(serial as ConstructorParameters<typeof Transport>[0], false, true);
   transport.onTrace = opts.debug;
   const loader = new ESPLoader({
@@ -103,12 +108,29 @@ export async function flashPlugImage(serial: unknown, port: FlashPortState, imag
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lostTimer: ReturnType<typeof setInterval> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HubError('flash_timeout', `flashing did not finish in ${Math.round(opts.timeoutMs / 1000)} s (step: ${step})`, { step })), opts.timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new HubError(
+            'flash_timeout',
+            `flashing did not finish in ${Math.round(opts.timeoutMs / 1000)} s (step: ${step})`,
+            { step },
+          ),
+        ),
+      opts.timeoutMs,
+    );
   });
   // A lost device fails the job at once, whatever esptool-js is waiting for.
   const lost = new Promise<never>((_, reject) => {
     lostTimer = setInterval(() => {
-      if (port.lost) reject(new HubError('flash_interrupted', `the plug went away during ${step}: ${port.lost}; nothing on it can be trusted, flash it again`, { step }));
+      if (port.lost)
+        reject(
+          new HubError(
+            'flash_interrupted',
+            `the plug went away during ${step}: ${port.lost}; nothing on it can be trusted, flash it again`,
+            { step },
+          ),
+        );
     }, 100);
   });
   const work = async (): Promise<FlashResult> => {
@@ -116,7 +138,11 @@ export async function flashPlugImage(serial: unknown, port: FlashPortState, imag
     step = 'identify';
     const chip = loader.chip.CHIP_NAME;
     if (chip !== PLUG_TARGET.chipName) {
-      throw new HubError('flash_wrong_chip', `the device on ${port.label} is an ${chip}, not an ${PLUG_TARGET.chipName}: not a Hearth plug`, { chip });
+      throw new HubError(
+        'flash_wrong_chip',
+        `the device on ${port.label} is an ${chip}, not an ${PLUG_TARGET.chipName}: not a Hearth plug`,
+        { chip },
+      );
     }
     const mac = await loader.chip.readMac(loader);
     const plugId = `plug-${mac.replaceAll(':', '')}`;
@@ -125,7 +151,11 @@ export async function flashPlugImage(serial: unknown, port: FlashPortState, imag
     // The ROM's SPI_ATTACH takes a second word (is_legacy) after the pin config, as esptool.py sends.
     await loader.checkCommand('configure SPI flash pins', ESP_SPI_ATTACH, u32le(0, 0));
     // id, total size, block 64 KB, sector 4 KB, page 256 B, status mask (esptool's flash_set_parameters)
-    await loader.checkCommand('set SPI params', ESP_SPI_SET_PARAMS, u32le(0, PLUG_TARGET.flashBytes, 0x10000, 0x1000, 0x100, 0xffff));
+    await loader.checkCommand(
+      'set SPI params',
+      ESP_SPI_SET_PARAMS,
+      u32le(0, PLUG_TARGET.flashBytes, 0x10000, 0x1000, 0x100, 0xffff),
+    );
     if (opts.baud !== ROM_BAUD) {
       step = 'change baud rate';
       await loader.changeBaud();
@@ -147,10 +177,22 @@ export async function flashPlugImage(serial: unknown, port: FlashPortState, imag
       step = `verify ${part.name}`;
       const padded = padTo4(part.data);
       const want = opts.md5Hex(padded);
-      const res = (await loader.checkCommand('calculate md5sum', ESP_SPI_FLASH_MD5, u32le(part.offset, padded.length, 0, 0), 0, 32, loader.timeoutPerMb(loader.MD5_TIMEOUT_PER_MB, padded.length))) as Uint8Array;
+      const res = (await loader.checkCommand(
+        'calculate md5sum',
+        ESP_SPI_FLASH_MD5,
+        u32le(part.offset, padded.length, 0, 0),
+        0,
+        32,
+        loader.timeoutPerMb(loader.MD5_TIMEOUT_PER_MB, padded.length),
+      )) as Uint8Array;
       // The ROM answers 32 hex digits as text (the stub would send 16 raw bytes).
       const got = String.fromCharCode(...res).toLowerCase();
-      if (got !== want) throw new HubError('flash_verify_failed', `${part.name} at 0x${part.offset.toString(16)} reads back with MD5 ${got}, the file has ${want}`, { offset: part.offset });
+      if (got !== want)
+        throw new HubError(
+          'flash_verify_failed',
+          `${part.name} at 0x${part.offset.toString(16)} reads back with MD5 ${got}, the file has ${want}`,
+          { offset: part.offset },
+        );
       parts.push({ name: part.name, offset: part.offset, size: part.data.length, md5: want });
       opts.log(`verified ${part.name} (MD5 ${want})`);
     }
@@ -184,14 +226,25 @@ export async function flashPlugImage(serial: unknown, port: FlashPortState, imag
 
 /** esptool-js's errors as the stable codes the command line and the UI report. */
 function classify(err: unknown, port: FlashPortState, step: string): HubError {
-  if (port.lost) return new HubError('flash_interrupted', `the plug went away during ${step}: ${port.lost}; nothing on it can be trusted, flash it again`, { step });
+  if (port.lost)
+    return new HubError(
+      'flash_interrupted',
+      `the plug went away during ${step}: ${port.lost}; nothing on it can be trusted, flash it again`,
+      { step },
+    );
   if (isHubError(err)) return err;
   if (err instanceof UnexpectedChipMagicError || err instanceof UnexpectedChipIdError) {
-    return new HubError('flash_wrong_chip', `the device on ${port.label} is not an ${PLUG_TARGET.chipName} (${err.message})`);
+    return new HubError(
+      'flash_wrong_chip',
+      `the device on ${port.label} is not an ${PLUG_TARGET.chipName} (${err.message})`,
+    );
   }
   const message = err instanceof Error ? err.message : String(err);
   if (step === 'connect') {
-    return new HubError('flash_no_bootloader', `no answer from the ESP32 bootloader on ${port.label}: hold the plug's boot button (GPIO9 low) while powering it, check TX/RX are crossed and the adapter is at 3.3 V (${message})`);
+    return new HubError(
+      'flash_no_bootloader',
+      `no answer from the ESP32 bootloader on ${port.label}: hold the plug's boot button (GPIO9 low) while powering it, check TX/RX are crossed and the adapter is at 3.3 V (${message})`,
+    );
   }
   return new HubError('flash_write_failed', `${step} failed: ${message}`, { step });
 }

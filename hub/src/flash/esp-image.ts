@@ -40,11 +40,16 @@ const u32 = (b: Uint8Array, o: number): number => (u16(b, o) | (u16(b, o + 2) <<
  */
 export function checkEspImage(bytes: Uint8Array, what: string, maxLen = bytes.length): number {
   if (bytes.length < HEADER_LEN || bytes[0] !== ESP_IMAGE_MAGIC) {
-    throw invalid(`${what}: not an ESP image (first byte 0x${(bytes[0] ?? 0).toString(16)}, expected 0xe9)`, { part: what });
+    throw invalid(`${what}: not an ESP image (first byte 0x${(bytes[0] ?? 0).toString(16)}, expected 0xe9)`, {
+      part: what,
+    });
   }
   const chipId = u16(bytes, 12);
   if (chipId !== PLUG_TARGET.imageChipId) {
-    throw invalid(`${what}: built for chip id ${chipId}, the plug is an ${PLUG_TARGET.chipName} (chip id ${PLUG_TARGET.imageChipId})`, { part: what, chipId });
+    throw invalid(
+      `${what}: built for chip id ${chipId}, the plug is an ${PLUG_TARGET.chipName} (chip id ${PLUG_TARGET.imageChipId})`,
+      { part: what, chipId },
+    );
   }
   const segments = bytes[1] ?? 0;
   if (segments === 0 || segments > MAX_SEGMENTS) throw invalid(`${what}: ${segments} segments`, { part: what });
@@ -58,14 +63,15 @@ export function checkEspImage(bytes: Uint8Array, what: string, maxLen = bytes.le
     for (let j = pos; j < pos + len; j++) sum ^= bytes[j] ?? 0;
     pos += len;
   }
-  const checksumAt = (pos | 15); // the last byte of the 16-byte block the data ends in
+  const checksumAt = pos | 15; // the last byte of the 16-byte block the data ends in
   if (checksumAt >= maxLen) throw invalid(`${what}: truncated before its checksum`, { part: what });
   if (bytes[checksumAt] !== sum) throw invalid(`${what}: checksum mismatch (corrupt image)`, { part: what });
   let end = checksumAt + 1;
   if (bytes[23] === 1) {
     if (end + 32 > maxLen) throw invalid(`${what}: truncated before its SHA-256`, { part: what });
     const digest = createHash('sha256').update(bytes.subarray(0, end)).digest();
-    if (!digest.equals(bytes.subarray(end, end + 32))) throw invalid(`${what}: SHA-256 mismatch (corrupt image)`, { part: what });
+    if (!digest.equals(bytes.subarray(end, end + 32)))
+      throw invalid(`${what}: SHA-256 mismatch (corrupt image)`, { part: what });
     end += 32;
   }
   return end;
@@ -78,8 +84,16 @@ export function parsePartitionTable(bytes: Uint8Array): PartitionEntry[] {
     const a = bytes[o];
     const b = bytes[o + 1];
     if (a === 0xaa && b === 0x50) {
-      const label = Buffer.from(bytes.subarray(o + 12, o + 28)).toString('latin1').replace(/\0.*$/s, '');
-      out.push({ type: bytes[o + 2] ?? 0, subtype: bytes[o + 3] ?? 0, offset: u32(bytes, o + 4), size: u32(bytes, o + 8), label });
+      const label = Buffer.from(bytes.subarray(o + 12, o + 28))
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
+      out.push({
+        type: bytes[o + 2] ?? 0,
+        subtype: bytes[o + 3] ?? 0,
+        offset: u32(bytes, o + 4),
+        size: u32(bytes, o + 8),
+        label,
+      });
       continue;
     }
     if ((a === 0xeb && b === 0xeb) || (a === 0xff && b === 0xff)) break;

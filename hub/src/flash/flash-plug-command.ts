@@ -20,8 +20,9 @@ import { checkWifiSettings, provisionWifi } from './improv.ts';
 import { NodeSerialPort } from './node-serial-port.ts';
 import { DEFAULT_IMAGE, loadPlugImage } from './plug-image.ts';
 
-export const FLASH_USAGE = 'usage: hearth-admin flash-plug --port DEVICE [--image flasher_args.json|merged.bin] [--baud N]\n'
-  + '         [--wifi-ssid SSID --wifi-passphrase-file FILE] [--provision-only] [--timeout-s N] [--improv-timeout-s N] [--verbose]';
+export const FLASH_USAGE =
+  'usage: hearth-admin flash-plug --port DEVICE [--image flasher_args.json|merged.bin] [--baud N]\n' +
+  '         [--wifi-ssid SSID --wifi-passphrase-file FILE] [--provision-only] [--timeout-s N] [--improv-timeout-s N] [--verbose]';
 
 /** One exit code per kind of failure, so scripts can tell them apart without parsing text. */
 export const FLASH_EXIT_CODES: Partial<Record<ErrorCode, number>> = {
@@ -63,7 +64,8 @@ function usage(message: string): HubError {
 function seconds(v: string | undefined, name: string, def: number): number {
   if (v === undefined) return def * 1000;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 3600) throw usage(`--${name} must be a whole number of seconds from 1 to 3600`);
+  if (!Number.isInteger(n) || n < 1 || n > 3600)
+    throw usage(`--${name} must be a whole number of seconds from 1 to 3600`);
   return n * 1000;
 }
 
@@ -93,7 +95,8 @@ export function parseFlashArgs(args: string[]): FlashArgs {
   if (!BAUDS.has(baud)) throw usage(`--baud must be one of ${[...BAUDS].join(', ')}`);
   const ssid = values['wifi-ssid'];
   const passFile = values['wifi-passphrase-file'];
-  if ((ssid === undefined) !== (passFile === undefined)) throw usage('--wifi-ssid and --wifi-passphrase-file go together (an empty file for an open network)');
+  if ((ssid === undefined) !== (passFile === undefined))
+    throw usage('--wifi-ssid and --wifi-passphrase-file go together (an empty file for an open network)');
   let wifi: FlashArgs['wifi'];
   if (ssid !== undefined && passFile !== undefined) {
     let passphrase: string;
@@ -120,7 +123,9 @@ export function parseFlashArgs(args: string[]): FlashArgs {
 }
 
 async function run(a: FlashArgs): Promise<void> {
-  const say = (line: string): void => { process.stderr.write(`flash-plug: ${line}\n`); };
+  const say = (line: string): void => {
+    process.stderr.write(`flash-plug: ${line}\n`);
+  };
   // The image is checked before the port is touched: a bad file never half-flashes a plug.
   const image = a.provisionOnly ? undefined : loadPlugImage(a.image);
   const port = new NodeSerialPort(a.port);
@@ -129,8 +134,12 @@ async function run(a: FlashArgs): Promise<void> {
   try {
     let flashed: Awaited<ReturnType<typeof flashPlugImage>> | undefined;
     if (image) {
-      say(`image ${image.source}: ${image.parts.map((p) => `0x${p.offset.toString(16)} ${p.name} (${p.data.length} B)`).join(', ')}`);
-      say(`connecting to the ROM bootloader on ${a.port} (hold the plug's boot button while powering it if it has no auto-reset)`);
+      say(
+        `image ${image.source}: ${image.parts.map((p) => `0x${p.offset.toString(16)} ${p.name} (${p.data.length} B)`).join(', ')}`,
+      );
+      say(
+        `connecting to the ROM bootloader on ${a.port} (hold the plug's boot button while powering it if it has no auto-reset)`,
+      );
       flashed = await flashPlugImage(port, port, image, {
         baud: a.baud,
         timeoutMs: a.timeoutMs,
@@ -138,19 +147,35 @@ async function run(a: FlashArgs): Promise<void> {
         debug: a.verbose ? say : undefined,
         md5Hex: (data) => createHash('md5').update(data).digest('hex'),
       });
-      say(flashed.reset === 'rts' ? 'reset the plug through RTS' : 'started the new firmware (no reset line on this port: the ROM ran it)');
+      say(
+        flashed.reset === 'rts'
+          ? 'reset the plug through RTS'
+          : 'started the new firmware (no reset line on this port: the ROM ran it)',
+      );
     }
     let url: string | undefined;
     let plugId = flashed?.plugId;
     if (a.wifi) {
       await port.setBaudRate(ROM_BAUD); // the firmware's console (and Improv) runs at 115200
       say(`waiting for the plug's Improv service to send it the Wi-Fi settings for "${a.wifi.ssid}"`);
-      const res = await provisionWifi(port, { ...a.wifi, answerTimeoutMs: a.improvTimeoutMs, connectTimeoutMs: a.improvTimeoutMs, log: say });
+      const res = await provisionWifi(port, {
+        ...a.wifi,
+        answerTimeoutMs: a.improvTimeoutMs,
+        connectTimeoutMs: a.improvTimeoutMs,
+        log: say,
+      });
       url = res.url;
       plugId ??= res.deviceInfo[3];
     }
-    const what = [image ? 'flashed and verified' : undefined, a.wifi ? `on Wi-Fi "${a.wifi.ssid}"${url ? ` at ${url}` : ''}` : undefined].filter(Boolean).join(', ');
-    process.stdout.write(`${plugId ?? 'plug'}: ${what}${a.wifi ? '; pair it from the web app (Devices > Add a plug)' : '; give it Wi-Fi with --provision-only --wifi-ssid ...'}\n`);
+    const what = [
+      image ? 'flashed and verified' : undefined,
+      a.wifi ? `on Wi-Fi "${a.wifi.ssid}"${url ? ` at ${url}` : ''}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    process.stdout.write(
+      `${plugId ?? 'plug'}: ${what}${a.wifi ? '; pair it from the web app (Devices > Add a plug)' : '; give it Wi-Fi with --provision-only --wifi-ssid ...'}\n`,
+    );
   } finally {
     await port.close();
   }

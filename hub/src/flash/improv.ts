@@ -68,7 +68,7 @@ export function lengthPrefixed(strings: Uint8Array[]): Uint8Array {
 
 export function readStrings(bytes: Uint8Array): string[] {
   const out: string[] = [];
-  for (let o = 0; o < bytes.length;) {
+  for (let o = 0; o < bytes.length; ) {
     const len = bytes[o] ?? 0;
     out.push(new TextDecoder().decode(bytes.subarray(o + 1, o + 1 + len)));
     o += 1 + len;
@@ -146,7 +146,11 @@ export function checkWifiSettings(ssid: string, passphrase: string): void {
   const s = new TextEncoder().encode(ssid).length;
   const p = new TextEncoder().encode(passphrase).length;
   if (s < 1 || s > 32) throw new HubError('validation_failed', `Wi-Fi SSID must be 1 to 32 bytes (is ${s})`);
-  if (p > 64 || (p > 0 && p < 8)) throw new HubError('validation_failed', `Wi-Fi passphrase must be 8 to 64 bytes, or empty for an open network (is ${p})`);
+  if (p > 64 || (p > 0 && p < 8))
+    throw new HubError(
+      'validation_failed',
+      `Wi-Fi passphrase must be 8 to 64 bytes, or empty for an open network (is ${p})`,
+    );
 }
 
 /**
@@ -178,13 +182,19 @@ export async function provisionWifi(port: ImprovPort, opts: ProvisionOptions): P
       if (left <= 0) return undefined;
       pending ??= reader.read();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const r = await Promise.race([pending, new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), left); })]);
+      const r = await Promise.race([
+        pending,
+        new Promise<'timeout'>((res) => {
+          timer = setTimeout(() => res('timeout'), left);
+        }),
+      ]);
       clearTimeout(timer);
       if (r === 'timeout') return undefined;
       pending = undefined;
       if (r.done) throw new HubError('provision_no_answer', 'the serial port closed while waiting for the plug');
       for (const p of parser.push(r.value)) {
-        if (p.type === IMPROV.type.errorState && p.data[0] !== IMPROV.error.none) throw improvError(p.data[0] ?? IMPROV.error.unknown);
+        if (p.type === IMPROV.type.errorState && p.data[0] !== IMPROV.error.none)
+          throw improvError(p.data[0] ?? IMPROV.error.unknown);
         queue.push(p);
       }
     }
@@ -198,18 +208,42 @@ export async function provisionWifi(port: ImprovPort, opts: ProvisionOptions): P
       await send(encodeRpc(IMPROV.command.currentState));
       state = await next((p) => p.type === IMPROV.type.currentState, Math.min(answerBy, Date.now() + 2000));
     }
-    if (!state) throw new HubError('provision_no_answer', `no Improv answer from the plug in ${Math.round(opts.answerTimeoutMs / 1000)} s (power-cycle it without holding the boot button, then retry with --provision-only)`);
+    if (!state)
+      throw new HubError(
+        'provision_no_answer',
+        `no Improv answer from the plug in ${Math.round(opts.answerTimeoutMs / 1000)} s (power-cycle it without holding the boot button, then retry with --provision-only)`,
+      );
     await send(encodeRpc(IMPROV.command.deviceInfo));
-    const info = await next((p) => p.type === IMPROV.type.rpcResult && p.data[0] === IMPROV.command.deviceInfo, Date.now() + 5000);
+    const info = await next(
+      (p) => p.type === IMPROV.type.rpcResult && p.data[0] === IMPROV.command.deviceInfo,
+      Date.now() + 5000,
+    );
     const deviceInfo = info ? readStrings(info.data.subarray(2)) : [];
     opts.log?.(`plug answers over Improv${deviceInfo.length ? `: ${deviceInfo.join(', ')}` : ''}`);
     const enc = new TextEncoder();
-    await send(encodeRpc(IMPROV.command.wifiSettings, lengthPrefixed([enc.encode(opts.ssid), enc.encode(opts.passphrase)])));
+    await send(
+      encodeRpc(IMPROV.command.wifiSettings, lengthPrefixed([enc.encode(opts.ssid), enc.encode(opts.passphrase)])),
+    );
     const connectBy = Date.now() + opts.connectTimeoutMs;
-    const done = await next((p) => (p.type === IMPROV.type.currentState && p.data[0] === IMPROV.state.provisioned) || (p.type === IMPROV.type.rpcResult && p.data[0] === IMPROV.command.wifiSettings), connectBy);
-    if (!done) throw new HubError('provision_no_answer', `the plug did not report joining "${opts.ssid}" in ${Math.round(opts.connectTimeoutMs / 1000)} s`);
+    const done = await next(
+      (p) =>
+        (p.type === IMPROV.type.currentState && p.data[0] === IMPROV.state.provisioned) ||
+        (p.type === IMPROV.type.rpcResult && p.data[0] === IMPROV.command.wifiSettings),
+      connectBy,
+    );
+    if (!done)
+      throw new HubError(
+        'provision_no_answer',
+        `the plug did not report joining "${opts.ssid}" in ${Math.round(opts.connectTimeoutMs / 1000)} s`,
+      );
     // The URL comes in the RPC result right after the "provisioned" state.
-    const result = done.type === IMPROV.type.rpcResult ? done : await next((p) => p.type === IMPROV.type.rpcResult && p.data[0] === IMPROV.command.wifiSettings, Date.now() + 3000);
+    const result =
+      done.type === IMPROV.type.rpcResult
+        ? done
+        : await next(
+            (p) => p.type === IMPROV.type.rpcResult && p.data[0] === IMPROV.command.wifiSettings,
+            Date.now() + 3000,
+          );
     const url = result ? readStrings(result.data.subarray(2))[0] : undefined;
     return { deviceInfo, url };
   } finally {
@@ -219,6 +253,14 @@ export async function provisionWifi(port: ImprovPort, opts: ProvisionOptions): P
 }
 
 function improvError(code: number): HubError {
-  if (code === IMPROV.error.unableToConnect) return new HubError('provision_wifi_failed', 'the plug could not join the Wi-Fi network (wrong passphrase, out of range, or a 5 GHz-only network)');
-  return new HubError('provision_rejected', `the plug refused the Wi-Fi settings (Improv error 0x${code.toString(16)})`, { improvError: code });
+  if (code === IMPROV.error.unableToConnect)
+    return new HubError(
+      'provision_wifi_failed',
+      'the plug could not join the Wi-Fi network (wrong passphrase, out of range, or a 5 GHz-only network)',
+    );
+  return new HubError(
+    'provision_rejected',
+    `the plug refused the Wi-Fi settings (Improv error 0x${code.toString(16)})`,
+    { improvError: code },
+  );
 }

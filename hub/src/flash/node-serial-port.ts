@@ -102,16 +102,32 @@ export class NodeSerialPort {
     try {
       st = statSync(this.path);
     } catch {
-      throw new HubError('flash_port_not_found', `no such serial port ${this.path} (is the adapter plugged in? ls /dev/ttyUSB* /dev/ttyACM*)`, { port: this.path });
+      throw new HubError(
+        'flash_port_not_found',
+        `no such serial port ${this.path} (is the adapter plugged in? ls /dev/ttyUSB* /dev/ttyACM*)`,
+        { port: this.path },
+      );
     }
-    if (!st.isCharacterDevice()) throw new HubError('flash_port_not_found', `${this.path} is not a serial device`, { port: this.path });
+    if (!st.isCharacterDevice())
+      throw new HubError('flash_port_not_found', `${this.path} is not a serial device`, { port: this.path });
     try {
       this.#port = await autoDetect().open({ path: this.path, baudRate: options.baudRate });
     } catch (err) {
       const msg = (err as Error).message;
-      if (/lock|busy/i.test(msg)) throw new HubError('flash_port_busy', `${this.path} is in use by another program (a serial monitor, or the hub's Zigbee driver?)`, { port: this.path });
-      if (/permission|denied/i.test(msg)) throw new HubError('flash_port_denied', `no permission to open ${this.path} (run as root or join the dialout group)`, { port: this.path });
-      if (/no such/i.test(msg)) throw new HubError('flash_port_not_found', `no such serial port ${this.path}`, { port: this.path });
+      if (/lock|busy/i.test(msg))
+        throw new HubError(
+          'flash_port_busy',
+          `${this.path} is in use by another program (a serial monitor, or the hub's Zigbee driver?)`,
+          { port: this.path },
+        );
+      if (/permission|denied/i.test(msg))
+        throw new HubError(
+          'flash_port_denied',
+          `no permission to open ${this.path} (run as root or join the dialout group)`,
+          { port: this.path },
+        );
+      if (/no such/i.test(msg))
+        throw new HubError('flash_port_not_found', `no such serial port ${this.path}`, { port: this.path });
       throw new HubError('flash_port_not_found', `cannot open ${this.path}: ${msg}`, { port: this.path });
     }
     this.#closing = false;
@@ -131,7 +147,9 @@ export class NodeSerialPort {
     clearInterval(this.#watch);
     try {
       this.#controller?.close();
-    } catch { /* already errored or closed */ }
+    } catch {
+      /* already errored or closed */
+    }
     this.#controller = undefined;
     this.#readable = null;
     this.#writable = null;
@@ -166,9 +184,13 @@ export class NodeSerialPort {
           const vid = Number.parseInt(readFileSync(join(dir, 'idVendor'), 'utf8'), 16);
           const pid = Number.parseInt(readFileSync(join(dir, 'idProduct'), 'utf8'), 16);
           return { usbVendorId: vid, usbProductId: pid };
-        } catch { /* not the USB device's directory yet */ }
+        } catch {
+          /* not the USB device's directory yet */
+        }
       }
-    } catch { /* not a USB tty (a pseudo-terminal, a built-in UART) */ }
+    } catch {
+      /* not a USB tty (a pseudo-terminal, a built-in UART) */
+    }
     return {};
   }
 
@@ -206,7 +228,9 @@ export class NodeSerialPort {
     clearInterval(this.#watch);
     try {
       this.#controller?.error(this.#lostError());
-    } catch { /* already closed */ }
+    } catch {
+      /* already closed */
+    }
     this.#controller = undefined;
     const port = this.#port;
     this.#port = undefined;

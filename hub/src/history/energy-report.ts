@@ -26,7 +26,14 @@ export interface EnergyReport {
 
 /** The local periods as the API answers them: bounds in the zone's offset, hours, and a total. */
 export function energyReport(period: Period, rows: EnergyPeriod[], zone: Zone): EnergyReport {
-  const buckets = rows.map((r) => ({ t: r.t, start: zone.iso(r.t), end: zone.iso(r.end), hours: (r.end - r.t) / 3_600_000, kWh: r.value, exact: r.exact }));
+  const buckets = rows.map((r) => ({
+    t: r.t,
+    start: zone.iso(r.t),
+    end: zone.iso(r.end),
+    hours: (r.end - r.t) / 3_600_000,
+    kWh: r.value,
+    exact: r.exact,
+  }));
   const total = buckets.reduce((sum, b) => sum + b.kWh, 0);
   return { period, unit: 'kWh', tz: zone.name, total: Math.round(total * 1e6) / 1e6, buckets };
 }

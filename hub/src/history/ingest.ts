@@ -69,13 +69,40 @@ export class HistoryIngest {
     bus.on(OWNER, 'device.state', (e) => {
       // Telemetry readings are history samples already; the event log keeps discrete changes.
       if (CAPABILITIES[e.capability]?.telemetry) return;
-      this.#push(undefined, { at: e.at, deviceId: e.deviceId, kind: 'state', capability: e.capability, value: e.value, previous: e.previous ?? null, actor: null, outcome: null });
+      this.#push(undefined, {
+        at: e.at,
+        deviceId: e.deviceId,
+        kind: 'state',
+        capability: e.capability,
+        value: e.value,
+        previous: e.previous ?? null,
+        actor: null,
+        outcome: null,
+      });
     });
     bus.on(OWNER, 'device.availability', (e) => {
-      this.#push(undefined, { at: e.at, deviceId: e.deviceId, kind: 'availability', capability: null, value: e.available, previous: null, actor: null, outcome: null });
+      this.#push(undefined, {
+        at: e.at,
+        deviceId: e.deviceId,
+        kind: 'availability',
+        capability: null,
+        value: e.available,
+        previous: null,
+        actor: null,
+        outcome: null,
+      });
     });
     bus.on(OWNER, 'device.command', (e) => {
-      this.#push(undefined, { at: e.at, deviceId: e.deviceId, kind: 'command', capability: e.capability, value: e.value, previous: null, actor: e.actor, outcome: e.outcome });
+      this.#push(undefined, {
+        at: e.at,
+        deviceId: e.deviceId,
+        kind: 'command',
+        capability: e.capability,
+        value: e.value,
+        previous: null,
+        actor: e.actor,
+        outcome: e.outcome,
+      });
     });
   }
 
@@ -127,7 +154,10 @@ export class HistoryIngest {
       id = series.ensure(sample.deviceId, sample.capability).id;
     } catch (err) {
       this.counters.dropped++;
-      this.#o.log.error({ err, deviceId: sample.deviceId, capability: sample.capability }, 'history sample dropped: its series could not be created');
+      this.#o.log.error(
+        { err, deviceId: sample.deviceId, capability: sample.capability },
+        'history sample dropped: its series could not be created',
+      );
       return false;
     }
     const t = series.advance(id, sample.at);
@@ -154,7 +184,11 @@ export class HistoryIngest {
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = undefined;
     if (this.pending === 0) return;
-    const samples: JournalEntry[] = [...this.#samples].map(([seriesId, b]) => ({ seriesId, times: b.times, values: b.values }));
+    const samples: JournalEntry[] = [...this.#samples].map(([seriesId, b]) => ({
+      seriesId,
+      times: b.times,
+      values: b.values,
+    }));
     const events = this.#events;
     this.#samples = new Map();
     this.#sampleCount = 0;
@@ -186,7 +220,10 @@ export class HistoryIngest {
       // crash before that would lose them. The events are lost.
       this.counters.failedFlushes++;
       this.counters.dropped += events.length;
-      this.#o.log.error({ err, samples: written, events: events.length }, 'history batch not written: samples kept in memory until packed, events lost');
+      this.#o.log.error(
+        { err, samples: written, events: events.length },
+        'history batch not written: samples kept in memory until packed, events lost',
+      );
       return;
     }
     this.counters.samples += written;

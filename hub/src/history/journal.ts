@@ -126,7 +126,11 @@ export class HistoryJournal {
       const row = this.#repo.journalRow(info.seq);
       if (!row) continue;
       const kept = decodeJournal(row.data).filter((e) => e.seriesId !== seriesId);
-      this.#repo.rewriteJournal(info.seq, kept.reduce((n, e) => n + e.times.length, 0), encodeJournal(kept));
+      this.#repo.rewriteJournal(
+        info.seq,
+        kept.reduce((n, e) => n + e.times.length, 0),
+        encodeJournal(kept),
+      );
       info.newest.delete(seriesId);
     }
     this.#packedThrough.delete(seriesId);
@@ -134,7 +138,9 @@ export class HistoryJournal {
 
   /** Deletes the rows whose samples are all packed (or of removed series). Returns how many. */
   collect(): number {
-    const done = this.#rows.filter((r) => [...r.newest].every(([id, t]) => t <= (this.#packedThrough.get(id) ?? -Infinity)));
+    const done = this.#rows.filter((r) =>
+      [...r.newest].every(([id, t]) => t <= (this.#packedThrough.get(id) ?? -Infinity)),
+    );
     if (done.length === 0) return 0;
     this.#repo.transaction(() => {
       for (const r of done) this.#repo.deleteJournal(r.seq);

@@ -61,7 +61,8 @@ export class HistoryMaintenance {
       while (this.stepSeries(s, now)) if (deadline()) return false;
     }
     for (const tier of this.#o.tiers) {
-      while (this.#o.repo.deleteBlocksBefore(tier.id, now - tier.retentionMs, DELETE_CHUNK) === DELETE_CHUNK) if (deadline()) return false;
+      while (this.#o.repo.deleteBlocksBefore(tier.id, now - tier.retentionMs, DELETE_CHUNK) === DELETE_CHUNK)
+        if (deadline()) return false;
       // Open rows are packed (and leave the open table) within about one block window; only a
       // retention shorter than that can leave open rows to expire, so only then pay for the scan.
       if (tier.id > 0 && tier.retentionMs < 2 * tier.blockMs) {
@@ -105,8 +106,15 @@ export class HistoryMaintenance {
 
   /** One unit of work for one series; false when it is up to date. */
   stepSeries(s: SeriesRow, now: number): boolean {
-    return this.rollMinute(s, now) || this.rollUp(s, 2, now) || this.rollUp(s, 3, now)
-      || this.packRaw(s) || this.packBuckets(s, 1) || this.packBuckets(s, 2) || this.packBuckets(s, 3);
+    return (
+      this.rollMinute(s, now) ||
+      this.rollUp(s, 2, now) ||
+      this.rollUp(s, 3, now) ||
+      this.packRaw(s) ||
+      this.packBuckets(s, 1) ||
+      this.packBuckets(s, 2) ||
+      this.packBuckets(s, 3)
+    );
   }
 
   rollMinute(s: SeriesRow, now: number): boolean {
@@ -198,7 +206,12 @@ export class HistoryMaintenance {
         repo.db.prepare('DELETE FROM history_blocks WHERE series_id = ? AND tier = 0 AND t0 = ?').run(s.id, old.t0);
       }
       if (times.length > 0) {
-        repo.putBlock(s.id, 0, { t0: times[0]!, t1: times[times.length - 1]!, count: times.length, data: encodeBlock(times, [values]) });
+        repo.putBlock(s.id, 0, {
+          t0: times[0]!,
+          t1: times[times.length - 1]!,
+          count: times.length,
+          data: encodeBlock(times, [values]),
+        });
       }
     });
     // Out of memory once the block is written; the caller puts them back if the slice's
@@ -224,11 +237,18 @@ export class HistoryMaintenance {
       for (const old of repo.blocks(s.id, tier, w0, w1, 0)) {
         const d = decodeBlock(old.data);
         rows = mergeBuckets(columnsToBuckets(d.times, d.columns), rows);
-        repo.db.prepare('DELETE FROM history_blocks WHERE series_id = ? AND tier = ? AND t0 = ?').run(s.id, tier, old.t0);
+        repo.db
+          .prepare('DELETE FROM history_blocks WHERE series_id = ? AND tier = ? AND t0 = ?')
+          .run(s.id, tier, old.t0);
       }
       if (rows.length > 0) {
         const { times, columns } = bucketsToColumns(rows);
-        repo.putBlock(s.id, tier, { t0: times[0]!, t1: times[times.length - 1]!, count: rows.length, data: encodeBlock(times, columns) });
+        repo.putBlock(s.id, tier, {
+          t0: times[0]!,
+          t1: times[times.length - 1]!,
+          count: rows.length,
+          data: encodeBlock(times, columns),
+        });
       }
       this.packedBuckets += repo.deleteOpenBuckets(s.id, tier, w0, w1);
     });

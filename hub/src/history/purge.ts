@@ -29,7 +29,13 @@ export class HistoryPurge {
   readonly #settings: SettingsRepo;
   readonly #open: () => OpenCounts;
 
-  constructor(deps: { repo: HistoryRepo; series: SeriesIndex; journal: HistoryJournal; settings: SettingsRepo; open: () => OpenCounts }) {
+  constructor(deps: {
+    repo: HistoryRepo;
+    series: SeriesIndex;
+    journal: HistoryJournal;
+    settings: SettingsRepo;
+    open: () => OpenCounts;
+  }) {
     this.#repo = deps.repo;
     this.#series = deps.series;
     this.#journal = deps.journal;
@@ -92,7 +98,10 @@ export class HistoryPurge {
         if (n < CHUNK) break;
         if (deadline()) return false;
       }
-      this.#settings.set(QUEUE_SETTING, this.#queue().filter((p) => p.deviceId !== pending.deviceId));
+      this.#settings.set(
+        QUEUE_SETTING,
+        this.#queue().filter((p) => p.deviceId !== pending.deviceId),
+      );
     }
     return this.#queue().length === 0;
   }

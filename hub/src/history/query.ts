@@ -33,7 +33,15 @@ export interface EnergyPeriod {
 const UTC_ZONE = new Zone('UTC');
 
 /** One bucket (or one raw sample, count 1), passed flat so scanning allocates nothing per row. */
-export type Visit = (t: number, count: number, sum: number, min: number, max: number, last: number, inc: number) => void;
+export type Visit = (
+  t: number,
+  count: number,
+  sum: number,
+  min: number,
+  max: number,
+  last: number,
+  inc: number,
+) => void;
 
 /**
  * Reads history. Each tier is complete up to its series' watermark; anything newer is read from
@@ -63,20 +71,33 @@ export class HistoryQuery {
    * Picks the finest tier whose bucket is no wider than one output point (so the answer has at
    * most `points` points) and that still holds data at `from`; returns min/max/mean per point.
    */
-  points(s: SeriesRow | undefined, from: number, to: number, points: number, forced?: TierName): { tier: TierName; points: Point[] } {
+  points(
+    s: SeriesRow | undefined,
+    from: number,
+    to: number,
+    points: number,
+    forced?: TierName,
+  ): { tier: TierName; points: Point[] } {
     const span = to - from;
     const target = span / points;
     let tier: Tier;
     if (forced) {
       tier = this.#tiers.find((t) => t.name === forced)!;
       if (tier.id === 0 && span > RAW_MAX_SPAN) {
-        throw new HubError('history_range_too_large', `raw samples can be read for at most ${RAW_MAX_SPAN / 3_600_000} h at a time`, { maxSpanMs: RAW_MAX_SPAN });
+        throw new HubError(
+          'history_range_too_large',
+          `raw samples can be read for at most ${RAW_MAX_SPAN / 3_600_000} h at a time`,
+          { maxSpanMs: RAW_MAX_SPAN },
+        );
       }
     } else {
       tier = this.#chooseTier(s, from, span, target);
     }
     if (!s || span <= 0) return { tier: tier.name, points: [] };
-    const width = tier.id === 0 ? Math.max(1, Math.ceil(target)) : Math.max(tier.bucketMs, Math.ceil(target / tier.bucketMs) * tier.bucketMs);
+    const width =
+      tier.id === 0
+        ? Math.max(1, Math.ceil(target))
+        : Math.max(tier.bucketMs, Math.ceil(target / tier.bucketMs) * tier.bucketMs);
     // One slot per output point, in flat arrays: a year of buckets allocates nothing per bucket.
     const slots = Math.ceil(span / width);
     const mins = new Float64Array(slots).fill(Infinity);
@@ -108,7 +129,10 @@ export class HistoryQuery {
    */
   energy(s: SeriesRow | undefined, period: Period, from: number, to: number, zone: Zone = UTC_ZONE): EnergyPeriod[] {
     const bounds = periodBounds(period, from, to, zone);
-    if (bounds.length - 1 > MAX_PERIODS) throw new HubError('history_range_too_large', `at most ${MAX_PERIODS} periods at a time`, { maxPeriods: MAX_PERIODS });
+    if (bounds.length - 1 > MAX_PERIODS)
+      throw new HubError('history_range_too_large', `at most ${MAX_PERIODS} periods at a time`, {
+        maxPeriods: MAX_PERIODS,
+      });
     const n = bounds.length - 1;
     if (n <= 0) return [];
     const lo = bounds[0]!;
@@ -159,7 +183,12 @@ export class HistoryQuery {
     };
     const out: EnergyPeriod[] = [];
     for (let k = 0; k < n; k++) {
-      out.push({ t: bounds[k]!, end: bounds[k + 1]!, value: roundTo(sums[k]!, decimals[k]!), exact: exactAt(bounds[k]!) && exactAt(bounds[k + 1]!) });
+      out.push({
+        t: bounds[k]!,
+        end: bounds[k + 1]!,
+        value: roundTo(sums[k]!, decimals[k]!),
+        exact: exactAt(bounds[k]!) && exactAt(bounds[k + 1]!),
+      });
     }
     return out;
   }
@@ -180,13 +209,21 @@ export class HistoryQuery {
       const t = this.#tiers[tier]!;
       for (const block of this.#repo.blocks(s.id, tier, from, end, t.blockMs)) {
         const { times, columns } = decodeBlock(block.data, this.#scratch);
-        const [count, sum, min, max, last, inc] = columns as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+        const [count, sum, min, max, last, inc] = columns as [
+          Float64Array,
+          Float64Array,
+          Float64Array,
+          Float64Array,
+          Float64Array,
+          Float64Array,
+        ];
         for (let i = 0; i < times.length; i++) {
           const bt = times[i]!;
           if (bt >= from && bt < end) visit(bt, count[i]!, sum[i]!, min[i]!, max[i]!, last[i]!, inc[i]!);
         }
       }
-      for (const b of this.#repo.openBuckets(s.id, tier, from, end)) visit(b.t, b.count, b.sum, b.min, b.max, b.last, b.inc);
+      for (const b of this.#repo.openBuckets(s.id, tier, from, end))
+        visit(b.t, b.count, b.sum, b.min, b.max, b.last, b.inc);
     }
     this.scan(s, tier - 1, Math.max(from, wm), to, visit);
   }
@@ -199,7 +236,9 @@ export class HistoryQuery {
     const readFrom = exact ? Math.min(from, s.wmMinute) : from;
     const emit = (t: number, v: number) => {
       // Snapped onto the readings' decimal grid: 10.002 - 10.001 is 0.001, not 0.000999...
-      const inc = s.counter ? roundTo(counterIncrease(prev, v), Math.max(decimalsOf(v), prev === null ? 0 : decimalsOf(prev))) : 0;
+      const inc = s.counter
+        ? roundTo(counterIncrease(prev, v), Math.max(decimalsOf(v), prev === null ? 0 : decimalsOf(prev)))
+        : 0;
       prev = v;
       if (t >= from) visit(t, 1, v, v, v, v, inc);
     };
@@ -216,7 +255,9 @@ export class HistoryQuery {
   }
 
   #chooseTier(s: SeriesRow | undefined, from: number, span: number, target: number): Tier {
-    const candidates = this.#tiers.filter((t) => (t.id === 0 ? target < this.#tiers[1]!.bucketMs && span <= RAW_MAX_SPAN : t.bucketMs <= target));
+    const candidates = this.#tiers.filter((t) =>
+      t.id === 0 ? target < this.#tiers[1]!.bucketMs && span <= RAW_MAX_SPAN : t.bucketMs <= target,
+    );
     // Nothing fine enough (a long span at many points): the minute tier, fewer points than asked.
     if (candidates.length === 0) return this.#tiers[1]!;
     if (!s) return candidates[0]!;
@@ -243,7 +284,12 @@ export function periodBounds(period: Period, from: number, to: number, zone: Zon
   const out = [zone.instant(wall)];
   while (out[out.length - 1]! < to && out.length <= MAX_PERIODS + 1) {
     const c = new Date(wall);
-    wall = period === 'day' ? wall + DAY : period === 'week' ? wall + 7 * DAY : Date.UTC(c.getUTCFullYear(), c.getUTCMonth() + 1, 1);
+    wall =
+      period === 'day'
+        ? wall + DAY
+        : period === 'week'
+          ? wall + 7 * DAY
+          : Date.UTC(c.getUTCFullYear(), c.getUTCMonth() + 1, 1);
     out.push(zone.instant(wall));
   }
   return out;

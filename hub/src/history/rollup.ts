@@ -26,7 +26,7 @@ export function counterIncrease(prev: number | null, v: number): number {
 function moreDecimals(d: number, v: number): number {
   if (d === UNSCALED) return d;
   const k = decimalsOf(v);
-  return k > d ? k : d;
+  return Math.max(k, d);
 }
 
 /**
@@ -116,9 +116,24 @@ export function bucketsToColumns(rows: Bucket[]): { times: number[]; columns: nu
 
 export function columnsToBuckets(times: ArrayLike<number>, columns: ArrayLike<number>[]): Bucket[] {
   const out: Bucket[] = [];
-  const [count, sum, min, max, last, inc] = columns as [ArrayLike<number>, ArrayLike<number>, ArrayLike<number>, ArrayLike<number>, ArrayLike<number>, ArrayLike<number>];
+  const [count, sum, min, max, last, inc] = columns as [
+    ArrayLike<number>,
+    ArrayLike<number>,
+    ArrayLike<number>,
+    ArrayLike<number>,
+    ArrayLike<number>,
+    ArrayLike<number>,
+  ];
   for (let i = 0; i < times.length; i++) {
-    out.push({ t: times[i]!, count: count[i]!, sum: sum[i]!, min: min[i]!, max: max[i]!, last: last[i]!, inc: inc[i]! });
+    out.push({
+      t: times[i]!,
+      count: count[i]!,
+      sum: sum[i]!,
+      min: min[i]!,
+      max: max[i]!,
+      last: last[i]!,
+      inc: inc[i]!,
+    });
   }
   return out;
 }

@@ -60,12 +60,32 @@ export class HistoryService {
     this.tail = new OpenTail(this.tiers[0]!.blockMs);
     this.journal = new HistoryJournal(this.repo);
     this.ingest = new HistoryIngest({
-      repo: this.repo, series: this.series, tail: this.tail, journal: this.journal, bus: deps.bus, clock: deps.clock, log: deps.log,
-      flushIntervalMs: deps.config.flushIntervalMs, eventFlushMs: deps.config.eventFlushMs, flushRows: deps.config.flushRows,
+      repo: this.repo,
+      series: this.series,
+      tail: this.tail,
+      journal: this.journal,
+      bus: deps.bus,
+      clock: deps.clock,
+      log: deps.log,
+      flushIntervalMs: deps.config.flushIntervalMs,
+      eventFlushMs: deps.config.eventFlushMs,
+      flushRows: deps.config.flushRows,
     });
-    this.maintenance = new HistoryMaintenance({ repo: this.repo, series: this.series, tail: this.tail, tiers: this.tiers, log: deps.log });
+    this.maintenance = new HistoryMaintenance({
+      repo: this.repo,
+      series: this.series,
+      tail: this.tail,
+      tiers: this.tiers,
+      log: deps.log,
+    });
     this.query = new HistoryQuery(this.repo, this.tail, this.tiers);
-    this.purge = new HistoryPurge({ repo: this.repo, series: this.series, journal: this.journal, settings: deps.store.settings, open: () => this.storage.open });
+    this.purge = new HistoryPurge({
+      repo: this.repo,
+      series: this.series,
+      journal: this.journal,
+      settings: deps.store.settings,
+      open: () => this.storage.open,
+    });
   }
 
   async start(): Promise<void> {
@@ -74,7 +94,13 @@ export class HistoryService {
     // The open raw tail back into memory from the journal: what a kill -9 left on disk.
     this.journal.replay(this.series, this.tail);
     for (const id of purged) this.journal.forgetSeries(id);
-    this.storage = new HistoryStorage(this.repo, this.series, this.tail, this.tiers, this.#deps.config.budgetMb * 1024 * 1024);
+    this.storage = new HistoryStorage(
+      this.repo,
+      this.series,
+      this.tail,
+      this.tiers,
+      this.#deps.config.budgetMb * 1024 * 1024,
+    );
     // A removed device's history goes with it (purge.ts); write its last batch first, so
     // nothing of it lands after the purge began.
     this.#deps.bus.on(PURGE_OWNER, 'device.removed', (e) => {
@@ -130,7 +156,10 @@ export class HistoryService {
         const bytes = this.storage.logSize(now);
         const thinned = this.storage.thin(now, bytes);
         if (thinned > 0) {
-          this.#deps.log.warn({ bytes, budgetBytes: this.storage.budgetBytes, thinned }, 'history over its budget: thinning the oldest data');
+          this.#deps.log.warn(
+            { bytes, budgetBytes: this.storage.budgetBytes, thinned },
+            'history over its budget: thinning the oldest data',
+          );
           // Look again on the next slice until under the budget.
           this.#lastBudgetCheck = -Infinity;
           done = false;
@@ -150,7 +179,14 @@ export class HistoryService {
   // Samples are read from the open tail in memory (the batch not yet journaled included), so a
   // query writes nothing: a chart refreshed every few seconds used to add a flush per refresh.
 
-  history(deviceId: string, capability: string, from: number, to: number, points: number, tier?: TierName): { tier: TierName; points: Point[] } {
+  history(
+    deviceId: string,
+    capability: string,
+    from: number,
+    to: number,
+    points: number,
+    tier?: TierName,
+  ): { tier: TierName; points: Point[] } {
     return this.query.points(this.series.get(deviceId, capability), from, to, points, tier);
   }
 
@@ -175,7 +211,8 @@ export class HistoryService {
     const set = homeTimeZoneSetting(this.#deps.store.settings);
     const zone = typeof set === 'string' ? canonicalTimeZone(set) : undefined;
     // PATCH /home stores null to clear it: unset, not a bad value.
-    if (set !== undefined && set !== null && !zone) this.#deps.log.warn({ homeTimeZone: set }, 'the home\'s time zone is not an IANA zone: using the hub\'s own');
+    if (set !== undefined && set !== null && !zone)
+      this.#deps.log.warn({ homeTimeZone: set }, "the home's time zone is not an IANA zone: using the hub's own");
     return zone ?? processTimeZone();
   }
 
@@ -218,14 +255,20 @@ export class HistoryService {
    * cap); on failure the series' watermarks and the tail in memory are put back.
    */
   #runMaintenance(horizon: number, deadline: () => boolean): boolean {
-    const saved = this.series.all().map((s) => ({ s, wmMinute: s.wmMinute, wmHour: s.wmHour, wmDay: s.wmDay, prevCounter: s.prevCounter }));
+    const saved = this.series
+      .all()
+      .map((s) => ({ s, wmMinute: s.wmMinute, wmHour: s.wmHour, wmDay: s.wmDay, prevCounter: s.prevCounter }));
     const m = this.maintenance;
     const capBytes = this.#deps.config.openTailMaxMb * 1024 * 1024;
     try {
       return this.repo.transaction(() => {
         const early = m.earlyPacks;
         if (!m.relieve(capBytes, deadline)) return false;
-        if (m.earlyPacks > early) this.#deps.log.warn({ tailBytes: this.tail.bytes, capBytes, packed: m.earlyPacks - early }, 'history open tail over its memory cap: packed the largest series early');
+        if (m.earlyPacks > early)
+          this.#deps.log.warn(
+            { tailBytes: this.tail.bytes, capBytes, packed: m.earlyPacks - early },
+            'history open tail over its memory cap: packed the largest series early',
+          );
         return m.run(horizon, deadline);
       });
     } catch (err) {

@@ -65,7 +65,12 @@ export class HistoryStorage {
   bytes(): number {
     let bytes = 0;
     for (const t of this.#repo.tierSizes()) bytes += t.bytes + t.blocks * BLOCK_ROW_OVERHEAD;
-    return bytes + this.open.samples * OPEN_SAMPLE_BYTES + this.open.buckets * OPEN_BUCKET_BYTES + this.open.events * EVENT_BYTES;
+    return (
+      bytes +
+      this.open.samples * OPEN_SAMPLE_BYTES +
+      this.open.buckets * OPEN_BUCKET_BYTES +
+      this.open.events * EVENT_BYTES
+    );
   }
 
   /**
@@ -103,7 +108,12 @@ export class HistoryStorage {
     const tiers = this.#tiers.map((tier) => {
       const row = sizes.find((s) => s.tier === tier.id);
       const oldest = { t: this.#repo.oldestInTier(tier.id) ?? null };
-      return { name: TIER_NAMES[tier.id]!, blocks: row?.blocks ?? 0, bytes: (row?.bytes ?? 0) + (row?.blocks ?? 0) * BLOCK_ROW_OVERHEAD, oldest: oldest.t === null ? null : new Date(oldest.t).toISOString() };
+      return {
+        name: TIER_NAMES[tier.id]!,
+        blocks: row?.blocks ?? 0,
+        bytes: (row?.bytes ?? 0) + (row?.blocks ?? 0) * BLOCK_ROW_OVERHEAD,
+        oldest: oldest.t === null ? null : new Date(oldest.t).toISOString(),
+      };
     });
     const growth = this.#growthPerDay(now, bytes);
     const perDevice = new Map<string, { bytes: number; growthPerDayBytes: number }>();
@@ -142,7 +152,8 @@ export class HistoryStorage {
     // A logged size is treated as of the start of its day: a slight underestimate of growth.
     if (first && first.day < today) return (bytes - first.bytes) / ((now - first.day) / DAY);
     let oldest = Infinity;
-    for (const s of this.#series.all()) oldest = Math.min(oldest, this.#repo.oldest(s.id, 0) ?? Infinity, this.#tail.oldest(s.id) ?? Infinity);
+    for (const s of this.#series.all())
+      oldest = Math.min(oldest, this.#repo.oldest(s.id, 0) ?? Infinity, this.#tail.oldest(s.id) ?? Infinity);
     if (!Number.isFinite(oldest)) return 0;
     const ageDays = Math.max((now - oldest) / DAY, 1 / 24);
     return bytes / ageDays;

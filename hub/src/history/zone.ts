@@ -30,8 +30,14 @@ export class Zone {
   constructor(name: string) {
     this.name = name;
     this.#fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: name, hourCycle: 'h23',
-      year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: name,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
   }
 

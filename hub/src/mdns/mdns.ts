@@ -49,7 +49,10 @@ export function parseMdnsMode(mode: string): string[] | 'all' | undefined {
   const m = mode.trim();
   if (m === 'off') return undefined;
   if (m === 'on') return 'all';
-  const names = m.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = m
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new HubError('config_invalid', `--mdns: '${mode}' names no interface`);
   return names;
 }
@@ -100,7 +103,12 @@ export class Mdns {
 
     this.#responder = ciao.getResponder(interfaces === 'all' ? undefined : { interface: interfaces });
     for (const ad of this.#options.advertise()) {
-      const service = this.#responder.createService({ name: ad.name, type: ad.type, port: ad.port, ...(ad.txt ? { txt: ad.txt } : {}) });
+      const service = this.#responder.createService({
+        name: ad.name,
+        type: ad.type,
+        port: ad.port,
+        ...(ad.txt ? { txt: ad.txt } : {}),
+      });
       this.#services.push(service);
       // Probing takes about a second; the hub does not wait for it.
       service.advertise().then(
@@ -112,7 +120,9 @@ export class Mdns {
     for (const address of addresses) {
       // The options go to multicast-dns, which takes `interface` (an address; the types omit it)
       // and would also bind the socket to it, where no multicast arrives: bind the wildcard.
-      const socketOptions = (address ? { interface: address, bind: '0.0.0.0' } : {}) as ConstructorParameters<typeof Bonjour>[0];
+      const socketOptions = (address ? { interface: address, bind: '0.0.0.0' } : {}) as ConstructorParameters<
+        typeof Bonjour
+      >[0];
       const bonjour = new Bonjour(socketOptions, (err: Error) => log.warn({ err }, 'mdns: browser socket error'));
       this.#bonjours.push(bonjour);
       const socket = (bonjour as unknown as { server?: { mdns?: EventEmitter } }).server?.mdns;
@@ -121,7 +131,9 @@ export class Mdns {
     }
 
     const { clock } = this.#options;
-    const requery = clock.setInterval(() => { for (const b of this.#browsers) b.browser.update(); }, this.#options.requeryMs ?? DEFAULT_REQUERY_MS);
+    const requery = clock.setInterval(() => {
+      for (const b of this.#browsers) b.browser.update();
+    }, this.#options.requeryMs ?? DEFAULT_REQUERY_MS);
     const sweep = clock.setInterval(() => this.#sweep(), this.#options.sweepMs ?? 5_000);
     this.#timers.push(requery, sweep);
   }
@@ -149,7 +161,11 @@ export class Mdns {
 
     const seen = (service: Service) => {
       const sighting = toSighting(service);
-      tracked.set(lower(service.fqdn), { sighting, lastSeen: this.#options.clock.now(), ttlMs: this.#lifetimeMs(service.ttl ?? 120) });
+      tracked.set(lower(service.fqdn), {
+        sighting,
+        lastSeen: this.#options.clock.now(),
+        ttlMs: this.#lifetimeMs(service.ttl ?? 120),
+      });
       spec.up(sighting);
     };
     browser.on('up', seen);
@@ -210,7 +226,8 @@ function toSighting(service: Service): Sighting {
 
 function ipv4Of(name: string): string {
   const entry = networkInterfaces()[name]?.find((a) => a.family === 'IPv4');
-  if (!entry) throw new HubError('config_invalid', `--mdns: interface '${name}' has no IPv4 address (or does not exist)`);
+  if (!entry)
+    throw new HubError('config_invalid', `--mdns: interface '${name}' has no IPv4 address (or does not exist)`);
   return entry.address;
 }
 

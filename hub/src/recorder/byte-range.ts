@@ -9,7 +9,8 @@ import { HubError } from '../core/errors.ts';
 export function parseByteRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
   if (header === undefined) return undefined;
   const m = /^bytes=(\d*)-(\d*)/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) throw new HubError('range_not_satisfiable', 'Range must be bytes=start-end', { size });
+  if (!m || (m[1] === '' && m[2] === ''))
+    throw new HubError('range_not_satisfiable', 'Range must be bytes=start-end', { size });
   let start: number;
   let end: number;
   if (m[1] === '') {
@@ -20,6 +21,7 @@ export function parseByteRange(header: string | undefined, size: number): { star
     start = Number(m[1]);
     end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
   }
-  if (start >= size || start > end) throw new HubError('range_not_satisfiable', 'the range lies outside the file', { size });
+  if (start >= size || start > end)
+    throw new HubError('range_not_satisfiable', 'the range lies outside the file', { size });
   return { start, end };
 }

@@ -77,17 +77,43 @@ export class CameraRecorder {
   /** The ffmpeg arguments for a run writing `<prefix>-NNNNN.mp4` (exposed for tests). */
   args(prefix: string): string[] {
     return [
-      '-hide_banner', '-nostats', '-loglevel', 'error',
+      '-hide_banner',
+      '-nostats',
+      '-loglevel',
+      'error',
       // The URL (with its credentials) comes on fd 4, not on the command line.
       ...cameraInputArgs(),
-      '-map', '0:v:0', '-c', 'copy',
-      '-f', 'segment', '-segment_time', String(this.#o.segmentSeconds), '-reset_timestamps', '1', '-segment_format', 'mp4',
-      '-segment_list', 'pipe:1', '-segment_list_type', 'csv',
+      '-map',
+      '0:v:0',
+      '-c',
+      'copy',
+      '-f',
+      'segment',
+      '-segment_time',
+      String(this.#o.segmentSeconds),
+      '-reset_timestamps',
+      '1',
+      '-segment_format',
+      'mp4',
+      '-segment_list',
+      'pipe:1',
+      '-segment_list_type',
+      'csv',
       join(this.#o.dir, `${prefix}-%05d.mp4`),
       // The same packets, copied again, as fragmented MP4 for live viewers (fd 3, always read).
       // A fragment per frame: a viewer sees a frame as soon as it arrives, not a GOP later
       // (bench/recorder: p50 ~0.67 s with a fragment per keyframe at one a second).
-      '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', 'frag_every_frame+empty_moov+default_base_moof', '-flush_packets', '1', 'pipe:3',
+      '-map',
+      '0:v:0',
+      '-c',
+      'copy',
+      '-f',
+      'mp4',
+      '-movflags',
+      'frag_every_frame+empty_moov+default_base_moof',
+      '-flush_packets',
+      '1',
+      'pipe:3',
     ];
   }
 
@@ -131,7 +157,9 @@ export class CameraRecorder {
     this.#child = child;
     const indexed = new Set<string>();
     let stderrTail = '';
-    child.stderr.on('data', (d: Buffer) => { stderrTail = (stderrTail + d.toString()).slice(-2000); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderrTail = (stderrTail + d.toString()).slice(-2000);
+    });
     child.stdin.on('error', () => {}); // ffmpeg may be gone already when we say `q`
     createInterface({ input: child.stdout }).on('line', (line) => {
       const segment = this.#parseListLine(line);
@@ -154,7 +182,10 @@ export class CameraRecorder {
         if (this.#child === child) this.#child = undefined;
         if (!this.#stopping) {
           const reason = redact(stderrTail.trim().split('\n').pop() ?? '', this.#o.url);
-          log.warn({ camera: this.#o.cameraId, code, signal, ffmpeg: reason, retryInMs: this.#backoffMs }, 'recorder stopped; restarting');
+          log.warn(
+            { camera: this.#o.cameraId, code, signal, ffmpeg: reason, retryInMs: this.#backoffMs },
+            'recorder stopped; restarting',
+          );
           this.#setAvailable(false, 'ffmpeg_exited');
           this.#scheduleRestart();
         }
@@ -222,6 +253,8 @@ export class CameraRecorder {
       for (const file of readdirSync(this.#o.dir)) {
         if (file.startsWith(`${prefix}-`) && !indexed.has(file)) rmSync(join(this.#o.dir, file), { force: true });
       }
-    } catch { /* directory removed with the camera */ }
+    } catch {
+      /* directory removed with the camera */
+    }
   }
 }

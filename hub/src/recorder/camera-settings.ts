@@ -48,7 +48,9 @@ export function parseCameraSettings(json: string): CameraSettings {
   let raw: Partial<CameraSettings> = {};
   try {
     raw = JSON.parse(json) as Partial<CameraSettings>;
-  } catch { /* a broken value is the defaults, not a crash at start */ }
+  } catch {
+    /* a broken value is the defaults, not a crash at start */
+  }
   return mergeCameraSettings(DEFAULT_CAMERA_SETTINGS, raw);
 }
 

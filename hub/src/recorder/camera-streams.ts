@@ -120,7 +120,11 @@ export class CameraStreams {
   live(camera: CameraRow, stream: LiveStreamName): LiveSource {
     const id = camera.id;
     if (stream === 'sub' && !camera.sub) {
-      throw new HubError('validation_failed', "query: 'stream' sub: this camera has no sub stream", { location: 'query', field: 'stream', rule: 'no_sub_stream' });
+      throw new HubError('validation_failed', "query: 'stream' sub: this camera has no sub stream", {
+        location: 'query',
+        field: 'stream',
+        rule: 'no_sub_stream',
+      });
     }
     if (camera.mode === 'off') throw new HubError('camera_off', 'the camera records nothing (mode off)', { id });
     if (this.#d.storageFull()) throw new HubError(STORAGE_FULL, 'recording is stopped: the volume is full', { id });
@@ -133,7 +137,11 @@ export class CameraStreams {
   #startSubStream(camera: CameraRow, sub: SubStreamInfo): void {
     const settings = parseCameraSettings(camera.settings);
     const motion = settings.motion
-      ? { ...DEFAULT_MOTION, threshold: settings.motionThreshold, onMotion: (at: number, score: number) => this.#d.onMotion(camera.id, at, score) }
+      ? {
+          ...DEFAULT_MOTION,
+          threshold: settings.motionThreshold,
+          onMotion: (at: number, score: number) => this.#d.onMotion(camera.id, at, score),
+        }
       : undefined;
     const stream = new SubStream({
       ...(motion ? { motion } : {}),

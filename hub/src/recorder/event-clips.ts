@@ -51,7 +51,8 @@ export class EventClips {
    * they are indexed (the segment INSERT looks for a clip over it).
    */
   clip(camera: CameraRow, input: ClipRequest): ClipView {
-    if (camera.mode === 'off') throw new HubError('camera_off', 'the camera records nothing (mode off)', { id: camera.id });
+    if (camera.mode === 'off')
+      throw new HubError('camera_off', 'the camera records nothing (mode off)', { id: camera.id });
     const settings = parseCameraSettings(camera.settings);
     const now = this.#clock.now();
     const endAt = now + (input.seconds ?? settings.postRollS) * 1000;
@@ -61,7 +62,14 @@ export class EventClips {
       this.#repo.extendClip(open.id, endAt);
       clip = { ...open, endAt: Math.max(open.endAt, endAt) };
     } else {
-      const row = { cameraId: camera.id, at: now, startAt: now - settings.preRollS * 1000, endAt, source: input.source, details: input.details ?? null };
+      const row = {
+        cameraId: camera.id,
+        at: now,
+        startAt: now - settings.preRollS * 1000,
+        endAt,
+        source: input.source,
+        details: input.details ?? null,
+      };
       clip = { id: this.#repo.insertClip(row), ...row };
       this.#repo.insertEvent(camera.id, now, 'clip', { clipId: clip.id, source: input.source, ...input.details });
       this.#bus.emit('recording.event', { cameraId: camera.id, kind: 'clip', at: now });
@@ -89,7 +97,10 @@ export class EventClips {
         const camera = this.#repo.getCamera(cameraId);
         if (!camera || camera.mode === 'off') continue;
         try {
-          this.clip(camera, { source: 'device', details: { device: e.deviceId, capability: e.capability, value: e.value } });
+          this.clip(camera, {
+            source: 'device',
+            details: { device: e.deviceId, capability: e.capability, value: e.value },
+          });
         } catch (err) {
           this.#log.warn({ err, camera: cameraId }, 'event clip from a linked sensor failed');
         }

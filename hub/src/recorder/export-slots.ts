@@ -27,10 +27,18 @@ export class ExportSlots {
   acquire(user: string): () => void {
     const mine = this.#byUser.get(user) ?? 0;
     if (mine >= this.#perUser) {
-      throw new HubError('too_many_exports', `at most ${this.#perUser} exports per person at once; try again when one is done`, { scope: 'user', limit: this.#perUser, retryAfterS: 2 });
+      throw new HubError(
+        'too_many_exports',
+        `at most ${this.#perUser} exports per person at once; try again when one is done`,
+        { scope: 'user', limit: this.#perUser, retryAfterS: 2 },
+      );
     }
     if (this.#running >= this.#total) {
-      throw new HubError('too_many_exports', `at most ${this.#total} exports at once on this hub; try again shortly`, { scope: 'all', limit: this.#total, retryAfterS: 2 });
+      throw new HubError('too_many_exports', `at most ${this.#total} exports at once on this hub; try again shortly`, {
+        scope: 'all',
+        limit: this.#total,
+        retryAfterS: 2,
+      });
     }
     this.#byUser.set(user, mine + 1);
     this.#running++;

@@ -114,7 +114,8 @@ export class RangeExporter {
 
   async export(req: ExportRequest): Promise<ExportedFile> {
     const { cameraId, from, to, segments } = req;
-    if (segments.length === 0) throw new HubError('recording_not_found', 'nothing was recorded in that range', { from, to });
+    if (segments.length === 0)
+      throw new HubError('recording_not_found', 'nothing was recorded in that range', { from, to });
     // The first and newest segments are in the name: a range that gained or lost one is a new file.
     const name = `${PREFIX}${from}-${to}-${segments[0]!.id}-${segments.at(-1)!.id}.mp4`;
     const path = join(this.#d.root, cameraId, EXPORTS_DIR, name);
@@ -210,7 +211,13 @@ export class RangeExporter {
   }
 
   stats(): ExportStats {
-    return { ...this.#counts, running: this.#slots.running, runningMax: this.#slots.runningMax, bytes: this.bytesOnDisk(), files: this.#files.size };
+    return {
+      ...this.#counts,
+      running: this.#slots.running,
+      runningMax: this.#slots.runningMax,
+      bytes: this.bytesOnDisk(),
+      files: this.#files.size,
+    };
   }
 
   /**
@@ -228,9 +235,15 @@ export class RangeExporter {
       const oldest = this.#files.keys().next();
       if (oldest.done) {
         this.#counts.refusedSpace++;
-        throw new HubError('export_storage_full', 'no room for this export now: it would eat into the space kept for recording', {
-          estimateBytes: estimate, roomBytes: Math.max(0, room - pending), budgetBytes: this.#d.limits.budgetBytes,
-        });
+        throw new HubError(
+          'export_storage_full',
+          'no room for this export now: it would eat into the space kept for recording',
+          {
+            estimateBytes: estimate,
+            roomBytes: Math.max(0, room - pending),
+            budgetBytes: this.#d.limits.budgetBytes,
+          },
+        );
       }
       rmSync(oldest.value, { force: true });
       this.#files.delete(oldest.value);
@@ -253,7 +266,8 @@ export class RangeExporter {
   async #build(path: string, partial: string, from: number, to: number, segments: SegmentRow[]): Promise<ExportedFile> {
     const lines = ['ffconcat version 1.0'];
     for (const s of segments) {
-      if (!isSafeRelativePath(s.path)) throw new HubError('internal_error', 'a segment has an unexpected path', { segment: s.id });
+      if (!isSafeRelativePath(s.path))
+        throw new HubError('internal_error', 'a segment has an unexpected path', { segment: s.id });
       lines.push(`file ${s.path}`);
       if (from > s.startAt) lines.push(`inpoint ${((from - s.startAt) / 1000).toFixed(3)}`);
       if (to < s.endAt) lines.push(`outpoint ${((to - s.startAt) / 1000).toFixed(3)}`);
@@ -262,9 +276,26 @@ export class RangeExporter {
     writeFileSync(list, `${lines.join('\n')}\n`);
     try {
       const { code, stderr } = await run(this.#d.ffmpeg ?? 'ffmpeg', [
-        '-hide_banner', '-nostats', '-loglevel', 'error', '-y',
-        '-f', 'concat', '-safe', '1', '-protocol_whitelist', 'file', '-i', list,
-        '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', `file:${partial}`,
+        '-hide_banner',
+        '-nostats',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'concat',
+        '-safe',
+        '1',
+        '-protocol_whitelist',
+        'file',
+        '-i',
+        list,
+        '-c',
+        'copy',
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+        `file:${partial}`,
       ]);
       if (code !== 0) {
         this.#d.log.warn({ ffmpeg: stderr.trim().slice(-500) }, 'export ffmpeg failed');
@@ -300,8 +331,16 @@ function run(ffmpeg: string, args: string[]): Promise<{ code: number | null; std
     const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), EXPORT_TIMEOUT_MS);
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
   });
 }

@@ -11,7 +11,9 @@ import { hasControlCharacters } from './url.ts';
  */
 export function ffconcatQuote(value: string): string {
   if (hasControlCharacters(value)) {
-    throw new HubError('validation_failed', 'a control character cannot be passed to ffmpeg', { rule: 'control_characters' });
+    throw new HubError('validation_failed', 'a control character cannot be passed to ffmpeg', {
+      rule: 'control_characters',
+    });
   }
   return `'${value.replace(/'/g, "'\\''")}'`;
 }

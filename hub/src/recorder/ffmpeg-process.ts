@@ -18,7 +18,16 @@ const INPUT_FD = 4;
  * even a list that somehow held another entry could not read the hub's files.
  */
 export function cameraInputArgs(fd = INPUT_FD): string[] {
-  return ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls', '-i', `pipe:${fd}`];
+  return [
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-protocol_whitelist',
+    'pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls',
+    '-i',
+    `pipe:${fd}`,
+  ];
 }
 
 /**
@@ -46,7 +55,9 @@ export function cameraInputList(url: string, timeoutUs = 5_000_000): string {
  */
 export function spawnFfmpeg(ffmpeg: string, args: string[], cameraUrl: string): ChildProcessWithoutNullStreams {
   const [cmd, argv] = ffmpegCommand(ffmpeg, args);
-  const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
+  const child = spawn(cmd, argv, {
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+  }) as unknown as ChildProcessWithoutNullStreams;
   const input = child.stdio[INPUT_FD] as Writable | null;
   input?.on('error', () => {}); // an ffmpeg that failed at once closed it
   input?.end(inputListOrNone(cameraUrl));

@@ -6,7 +6,7 @@
 /** Child boxes of the box at `start` (header `headerSize` bytes) as [type, start, end]. */
 export function children(buf: Buffer, start: number, end: number, headerSize: number): [string, number, number][] {
   const out: [string, number, number][] = [];
-  for (let at = start + headerSize; at + 8 <= end;) {
+  for (let at = start + headerSize; at + 8 <= end; ) {
     const size = buf.readUInt32BE(at);
     if (size < 8 || at + size > end) break;
     out.push([buf.toString('latin1', at + 4, at + 8), at, at + size]);

@@ -65,7 +65,11 @@ export class FullSweep {
     }
     this.#steps = undefined;
     this.completed++;
-    if (this.rowsDropped || this.filesRemoved) this.#log.warn({ rowsDropped: this.rowsDropped, filesRemoved: this.filesRemoved }, 'recordings sweep fixed the index');
+    if (this.rowsDropped || this.filesRemoved)
+      this.#log.warn(
+        { rowsDropped: this.rowsDropped, filesRemoved: this.filesRemoved },
+        'recordings sweep fixed the index',
+      );
     this.#timer = this.#clock.setTimeout(() => this.#step(), SWEEP_EVERY_MS);
   }
 
@@ -73,7 +77,7 @@ export class FullSweep {
     this.rowsDropped = 0;
     this.filesRemoved = 0;
     for (const camera of this.#repo.listCameras()) {
-      for (let after = 0; ;) {
+      for (let after = 0; ; ) {
         // Read per step: a camera removed meanwhile simply has no rows left.
         const rows = this.#repo.segmentsAfterId(camera.id, after, SWEEP_CHUNK);
         for (const row of rows) {

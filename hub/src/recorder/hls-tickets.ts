@@ -25,7 +25,8 @@ export class HlsTickets {
    */
   check(cameraId: string, ticket: string, now: number): LiveStreamName {
     const granted = this.#tickets.get(ticket);
-    if (!granted || granted.cameraId !== cameraId || granted.expiresAt <= now) throw new HubError('unauthorized', 'no valid HLS ticket for this camera');
+    if (!granted || granted.cameraId !== cameraId || granted.expiresAt <= now)
+      throw new HubError('unauthorized', 'no valid HLS ticket for this camera');
     return granted.stream;
   }
 }

@@ -67,7 +67,11 @@ export class HlsWindow {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {
-        const wake = () => { clearTimeout(timer); this.#waiters.delete(wake); resolve(); };
+        const wake = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(wake);
+          resolve();
+        };
         const timer = setTimeout(wake, left);
         this.#waiters.add(wake);
       });
@@ -92,7 +96,11 @@ export class HlsWindow {
 
   #close(endTime: number): void {
     const building = this.#building!;
-    this.#segments.push({ sequence: this.#nextSequence++, durationS: (endTime - building.startTime) / this.#timescale, data: Buffer.concat(building.parts) });
+    this.#segments.push({
+      sequence: this.#nextSequence++,
+      durationS: (endTime - building.startTime) / this.#timescale,
+      data: Buffer.concat(building.parts),
+    });
     if (this.#segments.length > HLS_WINDOW) this.#segments.shift();
     for (const wake of [...this.#waiters]) wake();
   }

@@ -75,7 +75,9 @@ export class LiveStream {
   add(viewer: LiveViewer): () => void {
     this.#viewers.set(viewer, { synced: false });
     if (this.#init) this.#deliver(viewer, this.#init);
-    return () => { this.#viewers.delete(viewer); };
+    return () => {
+      this.#viewers.delete(viewer);
+    };
   }
 
   closeAll(): void {
@@ -85,7 +87,10 @@ export class LiveStream {
 
   #newSplitter(): Mp4BoxSplitter {
     return new Mp4BoxSplitter((type, box) => {
-      if (type === 'ftyp') { this.#initParts = [Buffer.from(box)]; return; }
+      if (type === 'ftyp') {
+        this.#initParts = [Buffer.from(box)];
+        return;
+      }
       if (type === 'moov') {
         this.#init = Buffer.concat([...this.#initParts, box]);
         this.hls.setInit(this.#init, trackTimescale(Buffer.from(box)));
@@ -96,7 +101,10 @@ export class LiveStream {
         return;
       }
       // Nobody watching: only the box boundaries are followed (the pipe must be read anyway).
-      if (type === 'moof') { this.#moof = this.#viewers.size > 0 || this.hls.active(this.#now()) ? Buffer.from(box) : undefined; return; }
+      if (type === 'moof') {
+        this.#moof = this.#viewers.size > 0 || this.hls.active(this.#now()) ? Buffer.from(box) : undefined;
+        return;
+      }
       if (type === 'mdat' && this.#moof && this.#init) {
         const key = startsWithKeyframe(this.#moof);
         const fragment = Buffer.concat([this.#moof, box]);
@@ -118,4 +126,3 @@ export class LiveStream {
     }
   }
 }
-

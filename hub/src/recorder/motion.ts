@@ -53,7 +53,10 @@ export class MotionDetector {
 
   line(text: string): void {
     const frame = /^frame:\d+\s+pts:\S+\s+pts_time:(-?[\d.]+)/.exec(text);
-    if (frame) { this.#ptsTime = Number(frame[1]); return; }
+    if (frame) {
+      this.#ptsTime = Number(frame[1]);
+      return;
+    }
     const score = /^lavfi\.scene_score=([\d.]+)/.exec(text);
     if (!score || this.#ptsTime === undefined || this.#ptsTime < WARMUP_S) return;
     const now = this.#now();

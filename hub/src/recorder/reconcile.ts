@@ -38,7 +38,11 @@ export interface ReconcileResult {
  * marked clean (new to this version) is checked completely once.
  */
 export function reconcileAtStart(repo: RecorderRepo, root: string, now: number): ReconcileResult {
-  const result: ReconcileResult = { rowsDropped: 0, filesRemoved: 0, work: { rowsChecked: 0, dirsListed: 0, entriesListed: 0 } };
+  const result: ReconcileResult = {
+    rowsDropped: 0,
+    filesRemoved: 0,
+    work: { rowsChecked: 0, dirsListed: 0, entriesListed: 0 },
+  };
   const list = (dir: string) => {
     const names = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [];
     result.work.dirsListed++;
@@ -65,7 +69,10 @@ export function reconcileAtStart(repo: RecorderRepo, root: string, now: number):
 
     const mark = repo.cleanUntil(cameraId);
     const since = mark === null ? Number.NEGATIVE_INFINITY : mark - RECONCILE_MARGIN_MS;
-    const rows = mark === null ? repo.segmentsAfterId(cameraId, 0, Number.MAX_SAFE_INTEGER) : repo.segmentsEndedSince(cameraId, since);
+    const rows =
+      mark === null
+        ? repo.segmentsAfterId(cameraId, 0, Number.MAX_SAFE_INTEGER)
+        : repo.segmentsEndedSince(cameraId, since);
     for (const row of rows) {
       result.work.rowsChecked++;
       if (existsSync(join(root, row.path))) continue;
@@ -75,18 +82,28 @@ export function reconcileAtStart(repo: RecorderRepo, root: string, now: number):
 
     // Where files no row names can be: the day directories written since the mark (all of
     // them, and the old flat directory, for a camera never marked).
-    const days = mark === null
-      ? list(dir).filter((e) => e.isDirectory() && isDayDir(e.name)).map((e) => e.name)
-      : daysBetween(since, Math.max(now, mark));
+    const days =
+      mark === null
+        ? list(dir)
+            .filter((e) => e.isDirectory() && isDayDir(e.name))
+            .map((e) => e.name)
+        : daysBetween(since, Math.max(now, mark));
     if (mark === null) result.filesRemoved += removeUnnamed(repo, dir, `${cameraId}/`, list, true);
-    for (const day of days) result.filesRemoved += removeUnnamed(repo, join(dir, day), `${cameraId}/${day}/`, list, false);
+    for (const day of days)
+      result.filesRemoved += removeUnnamed(repo, join(dir, day), `${cameraId}/${day}/`, list, false);
     repo.markClean(cameraId, now);
   }
   return result;
 }
 
 /** Files of one directory that no row names are removed (`flat`: the camera's own, skipping its subdirectories). */
-function removeUnnamed(repo: RecorderRepo, dir: string, prefix: string, list: (dir: string) => Dirent[], flat: boolean): number {
+function removeUnnamed(
+  repo: RecorderRepo,
+  dir: string,
+  prefix: string,
+  list: (dir: string) => Dirent[],
+  flat: boolean,
+): number {
   const entries = list(dir);
   if (entries.length === 0) return 0;
   const named = repo.segmentPathsUnder(prefix);
@@ -100,13 +117,24 @@ function removeUnnamed(repo: RecorderRepo, dir: string, prefix: string, list: (d
   return removed;
 }
 
-function finishIncoming(repo: RecorderRepo, dir: string, cameraId: string, now: number, list: (dir: string) => Dirent[], result: ReconcileResult): void {
+function finishIncoming(
+  repo: RecorderRepo,
+  dir: string,
+  cameraId: string,
+  now: number,
+  list: (dir: string) => Dirent[],
+  result: ReconcileResult,
+): void {
   const incoming = join(dir, INCOMING_DIR);
   for (const entry of list(incoming)) {
     const run = runOf(entry.name);
     // The segment started during its run, so its day is between the run's and today.
-    const path = run === undefined ? undefined
-      : daysBetween(run, now).map((day) => `${cameraId}/${day}/${entry.name}`).find((p) => repo.hasSegmentPath(p));
+    const path =
+      run === undefined
+        ? undefined
+        : daysBetween(run, now)
+            .map((day) => `${cameraId}/${day}/${entry.name}`)
+            .find((p) => repo.hasSegmentPath(p));
     if (path) {
       const day = path.split('/')[1]!;
       mkdirSync(join(dir, day), { recursive: true });

@@ -9,7 +9,13 @@ import { dayOf, INCOMING_DIR } from './segment-layout.ts';
  * Indexes a segment ffmpeg closed and moves it from incoming/ into its day directory; false
  * (row dropped, logged) when the move fails.
  */
-export function fileSegment(repo: RecorderRepo, root: string, log: Logger, cameraId: string, segment: ClosedSegment): boolean {
+export function fileSegment(
+  repo: RecorderRepo,
+  root: string,
+  log: Logger,
+  cameraId: string,
+  segment: ClosedSegment,
+): boolean {
   // The row first, then the move into its day: a hub killed between the two leaves the file
   // in incoming/ with its row, which the next start moves into place (reconcile.ts).
   const path = `${cameraId}/${dayOf(segment.startAt)}/${segment.file}`;

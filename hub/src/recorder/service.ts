@@ -90,8 +90,14 @@ export class RecorderService {
     this.storage = new RecordingsStorage(this.repo, this.root, deps.freeBytes);
     this.#snapshots = new Snapshots(this.repo, this.root);
     this.#exporter = new RangeExporter({
-      root: this.root, log: deps.log, clock: deps.clock,
-      limits: { perUser: this.#config.exportsPerUser, total: this.#config.exportsTotal, budgetBytes: this.#config.exportBudgetBytes },
+      root: this.root,
+      log: deps.log,
+      clock: deps.clock,
+      limits: {
+        perUser: this.#config.exportsPerUser,
+        total: this.#config.exportsTotal,
+        budgetBytes: this.#config.exportBudgetBytes,
+      },
       // Only space above the floor and the open segments' reserve, with a margin: an export
       // must never be the reason footage is removed or recording stops.
       room: () => this.storage.free() - this.#config.minFreeBytes - this.#guard.reservedBytes() - EXPORT_MARGIN_BYTES,
@@ -101,22 +107,42 @@ export class RecorderService {
     this.#sweep = new FullSweep({ repo: this.repo, root: this.root, clock: deps.clock, log: deps.log });
     const { bus, clock, log } = deps;
     this.#guard = new StorageGuard({
-      repo: this.repo, storage: this.storage, bus, clock, log, config: this.#config,
+      repo: this.repo,
+      storage: this.storage,
+      bus,
+      clock,
+      log,
+      config: this.#config,
       recording: () => this.#streams.recording(),
       stopCamera: (id) => this.#streams.stop(id),
       startCamera: (camera) => this.#streams.start(camera),
       onFullChange: () => this.#maintenance.schedule(),
-      exports: { bytesOnDisk: () => this.#exporter.bytesOnDisk(), reclaim: () => this.#exporter.reclaim(), budgetBytes: this.#config.exportBudgetBytes },
+      exports: {
+        bytesOnDisk: () => this.#exporter.bytesOnDisk(),
+        reclaim: () => this.#exporter.reclaim(),
+        budgetBytes: this.#config.exportBudgetBytes,
+      },
     });
     this.#streams = new CameraStreams({
-      repo: this.repo, bus, clock, log, root: this.root, config: this.#config,
+      repo: this.repo,
+      bus,
+      clock,
+      log,
+      root: this.root,
+      config: this.#config,
       ...(deps.ffmpeg ? { ffmpeg: deps.ffmpeg } : {}),
       storageFull: () => this.#guard.full,
       onSegment: (cameraId, segment) => this.#onSegment(cameraId, segment),
       onMotion: (cameraId, at, score) => this.#onMotion(cameraId, at, score),
     });
     this.#maintenance = new Maintenance({
-      repo: this.repo, storage: this.storage, exporter: this.#exporter, guard: this.#guard, clock, log, config: this.#config,
+      repo: this.repo,
+      storage: this.storage,
+      exporter: this.#exporter,
+      guard: this.#guard,
+      clock,
+      log,
+      config: this.#config,
     });
   }
 
@@ -126,15 +152,29 @@ export class RecorderService {
     this.#streams.resume();
     const steps: [string, () => void][] = [
       ['prepare_dir', () => mkdirSync(this.root, { recursive: true })],
-      ['mask_audit', () => {
-        const n = maskOldCameraAuditRows(this.repo, this.#d.store.settings);
-        if (n) this.#d.log.info({ rows: n }, 'camera URLs in older audit rows masked');
-      }],
+      [
+        'mask_audit',
+        () => {
+          const n = maskOldCameraAuditRows(this.repo, this.#d.store.settings);
+          if (n) this.#d.log.info({ rows: n }, 'camera URLs in older audit rows masked');
+        },
+      ],
       ['reconcile', () => this.reconcile()],
       // Before recording: a full disk is made room on first.
-      ['maintain', () => { this.maintain(); this.#maintenance.schedule(); }],
+      [
+        'maintain',
+        () => {
+          this.maintain();
+          this.#maintenance.schedule();
+        },
+      ],
       ['link_sensors', () => this.#clips.link(this.repo.listCameras())],
-      ['start_recorders', () => { for (const camera of this.repo.listCameras()) this.#streams.start(camera); }],
+      [
+        'start_recorders',
+        () => {
+          for (const camera of this.repo.listCameras()) this.#streams.start(camera);
+        },
+      ],
       ['sweep', () => this.#sweep.start()],
     ];
     for (const [name, step] of steps) {
@@ -168,7 +208,8 @@ export class RecorderService {
   reconcile(): ReconcileResult {
     const result = reconcileAtStart(this.repo, this.root, this.#d.clock.now());
     const { rowsDropped, filesRemoved, work } = result;
-    if (rowsDropped || filesRemoved) this.#d.log.warn({ rowsDropped, filesRemoved }, 'recordings reconciled with the index');
+    if (rowsDropped || filesRemoved)
+      this.#d.log.warn({ rowsDropped, filesRemoved }, 'recordings reconciled with the index');
     this.#d.log.info(work, 'recordings reconcile work');
     return result;
   }
@@ -200,14 +241,28 @@ export class RecorderService {
     const probed = await (this.#d.probe ?? probeCamera)(input.url);
     const sub = input.subUrl ? await probeSub(input.subUrl, this.#d.probe ?? probeCamera) : null;
     const camera: CameraRow = {
-      id: newId('cam'), name: input.name, url: input.url, ...probed, createdAt: this.#d.clock.now(),
-      mode: input.mode ?? 'continuous', settings: JSON.stringify(settings), sub,
+      id: newId('cam'),
+      name: input.name,
+      url: input.url,
+      ...probed,
+      createdAt: this.#d.clock.now(),
+      mode: input.mode ?? 'continuous',
+      settings: JSON.stringify(settings),
+      sub,
     };
     this.repo.insertCamera(camera);
     this.repo.markClean(camera.id, camera.createdAt);
-    this.#d.log.info({ camera: camera.id, url: maskUrl(camera.url), ...(sub ? { subUrl: maskUrl(sub.url) } : {}) }, 'camera added');
+    this.#d.log.info(
+      { camera: camera.id, url: maskUrl(camera.url), ...(sub ? { subUrl: maskUrl(sub.url) } : {}) },
+      'camera added',
+    );
     this.#audit(actor, 'camera.add', camera.id, {
-      name: camera.name, url: maskUrl(camera.url), codec: camera.codec, width: camera.width, height: camera.height, mode: camera.mode,
+      name: camera.name,
+      url: maskUrl(camera.url),
+      codec: camera.codec,
+      width: camera.width,
+      height: camera.height,
+      mode: camera.mode,
       ...(sub ? { subUrl: maskUrl(sub.url), subWidth: sub.width, subHeight: sub.height } : {}),
     });
     this.#clips.link(this.repo.listCameras());
@@ -225,11 +280,27 @@ export class RecorderService {
     // Removing the sub stream turns motion detection off with it.
     if (input.subUrl === null && !input.settings?.motion) settings.motion = false;
     checkMotion(settings, input.subUrl === undefined ? Boolean(camera.sub) : Boolean(input.subUrl));
-    const sub = input.subUrl === undefined ? camera.sub ?? null : input.subUrl === null ? null : await probeSub(input.subUrl, this.#d.probe ?? probeCamera);
-    const next: CameraRow = { ...camera, name: input.name ?? camera.name, mode: input.mode ?? camera.mode, settings: JSON.stringify(settings), sub };
+    const sub =
+      input.subUrl === undefined
+        ? (camera.sub ?? null)
+        : input.subUrl === null
+          ? null
+          : await probeSub(input.subUrl, this.#d.probe ?? probeCamera);
+    const next: CameraRow = {
+      ...camera,
+      name: input.name ?? camera.name,
+      mode: input.mode ?? camera.mode,
+      settings: JSON.stringify(settings),
+      sub,
+    };
     this.repo.updateCamera(id, next);
     if (input.subUrl !== undefined) this.repo.setSubStream(id, sub);
-    this.#audit(actor, 'camera.update', id, { name: next.name, mode: next.mode, settings, ...(input.subUrl !== undefined ? { subUrl: sub ? maskUrl(sub.url) : null } : {}) });
+    this.#audit(actor, 'camera.update', id, {
+      name: next.name,
+      mode: next.mode,
+      settings,
+      ...(input.subUrl !== undefined ? { subUrl: sub ? maskUrl(sub.url) : null } : {}),
+    });
     this.#clips.link(this.repo.listCameras());
     if (next.mode !== camera.mode) {
       await this.#streams.stop(id);
@@ -268,13 +339,28 @@ export class RecorderService {
    * tenths of a second. `user`: whose export bound it counts against; `maxMs`: the longest range this
    * caller may ask for (at most an hour; the API passes a minute for requests through the relay).
    */
-  async exportRange(id: string, from: number, to: number, opts: { user: string; maxMs?: number }): Promise<ExportedFile & { cameraName: string }> {
+  async exportRange(
+    id: string,
+    from: number,
+    to: number,
+    opts: { user: string; maxMs?: number },
+  ): Promise<ExportedFile & { cameraName: string }> {
     const camera = this.#camera(id);
     if (from >= to) throw new HubError('validation_failed', "'from' must be before 'to'", { field: 'from' });
     const maxMs = Math.min(opts.maxMs ?? MAX_EXPORT_MS, MAX_EXPORT_MS);
-    if (to - from > maxMs) throw new HubError('recording_range_too_large', `a range may span at most ${maxMs / 1000} seconds`, { from, to, maxMs });
+    if (to - from > maxMs)
+      throw new HubError('recording_range_too_large', `a range may span at most ${maxMs / 1000} seconds`, {
+        from,
+        to,
+        maxMs,
+      });
     const range = roundOutRange(from, to);
-    const file = await this.#exporter.export({ cameraId: id, ...range, segments: this.repo.segments(id, range.from, range.to), user: opts.user });
+    const file = await this.#exporter.export({
+      cameraId: id,
+      ...range,
+      segments: this.repo.segments(id, range.from, range.to),
+      user: opts.user,
+    });
     return { ...file, cameraName: camera.name };
   }
 
@@ -319,7 +405,12 @@ export class RecorderService {
     if (!fileSegment(this.repo, this.root, this.#d.log, cameraId, segment)) return;
     this.#guard.noteSegment(cameraId, segment.bytes);
     const camera = this.repo.getCamera(cameraId);
-    if (camera && camera.mode === 'events') this.storage.pruneOutsideEvents(cameraId, this.#d.clock.now(), parseCameraSettings(camera.settings).preRollS * 1000);
+    if (camera && camera.mode === 'events')
+      this.storage.pruneOutsideEvents(
+        cameraId,
+        this.#d.clock.now(),
+        parseCameraSettings(camera.settings).preRollS * 1000,
+      );
     // Every segment: a tight budget or a filling volume is noticed within one segment.
     this.#guard.enforce();
   }

@@ -26,7 +26,9 @@ export class Snapshots {
     const jpeg = latestSnapshot(this.#root, segment.path);
     this.#latest.set(cameraId, { segmentId: segment.id, jpeg });
     // A failed decode is not kept: the next request tries again.
-    jpeg.catch(() => { if (this.#latest.get(cameraId)?.jpeg === jpeg) this.#latest.delete(cameraId); });
+    jpeg.catch(() => {
+      if (this.#latest.get(cameraId)?.jpeg === jpeg) this.#latest.delete(cameraId);
+    });
     return jpeg;
   }
 
@@ -40,10 +42,26 @@ export class Snapshots {
  * GOP in software: no decoder runs while nobody asks.
  */
 async function latestSnapshot(root: string, path: string): Promise<Buffer> {
-  const result = await runBuffer('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-sseof', '-1', '-i', `file:${join(root, path)}`,
-    '-frames:v', '1', '-c:v', 'mjpeg', '-f', 'image2', 'pipe:1',
-  ], 10_000);
+  const result = await runBuffer(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-sseof',
+      '-1',
+      '-i',
+      `file:${join(root, path)}`,
+      '-frames:v',
+      '1',
+      '-c:v',
+      'mjpeg',
+      '-f',
+      'image2',
+      'pipe:1',
+    ],
+    10_000,
+  );
   if (result.code !== 0 || result.stdout.length === 0) {
     throw new HubError('internal_error', 'could not make a snapshot', { ffmpeg: result.stderr.trim().slice(-300) });
   }
@@ -51,15 +69,27 @@ async function latestSnapshot(root: string, path: string): Promise<Buffer> {
 }
 
 /** Runs a program and collects its binary stdout, killed after `timeoutMs`. */
-function runBuffer(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+function runBuffer(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => chunks.push(d));
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout: Buffer.concat(chunks), stderr }); });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(chunks), stderr });
+    });
   });
 }

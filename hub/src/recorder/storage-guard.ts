@@ -91,7 +91,9 @@ export class StorageGuard {
   }
 
   alert(): { code: string; since: string } | null {
-    return this.#fullSince === undefined ? null : { code: STORAGE_FULL, since: new Date(this.#fullSince).toISOString() };
+    return this.#fullSince === undefined
+      ? null
+      : { code: STORAGE_FULL, since: new Date(this.#fullSince).toISOString() };
   }
 
   /** What the open segments are expected to add before they are indexed. */
@@ -109,12 +111,25 @@ export class StorageGuard {
     const { exports, storage } = this.#d;
     if (exports.bytesOnDisk() > 0 && storage.free() < c.minFreeBytes) {
       const freed = exports.reclaim();
-      if (freed) this.#d.log.info({ freedBytes: freed }, 'playback files removed: the recordings volume is short of its floor');
+      if (freed)
+        this.#d.log.info({ freedBytes: freed }, 'playback files removed: the recordings volume is short of its floor');
     }
-    const check = storage.enforce({ budgetBytes: c.budgetBytes, minFreeBytes: c.minFreeBytes }, this.#reserveBytes(), exports.bytesOnDisk());
-    if (check.evicted) this.#d.log.info({ evicted: check.evicted, usedBytes: check.usedBytes, freeBytes: check.freeBytes }, 'oldest recordings removed for the storage limits');
+    const check = storage.enforce(
+      { budgetBytes: c.budgetBytes, minFreeBytes: c.minFreeBytes },
+      this.#reserveBytes(),
+      exports.bytesOnDisk(),
+    );
+    if (check.evicted)
+      this.#d.log.info(
+        { evicted: check.evicted, usedBytes: check.usedBytes, freeBytes: check.freeBytes },
+        'oldest recordings removed for the storage limits',
+      );
     if (this.#fullSince === undefined && check.atFloor) this.#storageFull(check.freeBytes);
-    else if (this.#fullSince !== undefined && check.freeBytes >= c.minFreeBytes + Math.max(MIN_RESUME_MARGIN, this.#reserveBytes(true))) this.#storageAvailable(check.freeBytes);
+    else if (
+      this.#fullSince !== undefined &&
+      check.freeBytes >= c.minFreeBytes + Math.max(MIN_RESUME_MARGIN, this.#reserveBytes(true))
+    )
+      this.#storageAvailable(check.freeBytes);
     return { evicted: check.evicted };
   }
 
@@ -122,9 +137,16 @@ export class StorageGuard {
     const { repo, bus, clock, log, config } = this.#d;
     const now = clock.now();
     this.#fullSince = now;
-    log.error({ freeBytes, minFreeBytes: config.minFreeBytes, code: STORAGE_FULL }, 'recordings volume at its free-space floor with no recordings left to remove: recording stopped');
+    log.error(
+      { freeBytes, minFreeBytes: config.minFreeBytes, code: STORAGE_FULL },
+      'recordings volume at its free-space floor with no recordings left to remove: recording stopped',
+    );
     for (const camera of repo.listCameras()) {
-      repo.insertEvent(camera.id, now, 'storage_full', { code: STORAGE_FULL, freeBytes, minFreeBytes: config.minFreeBytes });
+      repo.insertEvent(camera.id, now, 'storage_full', {
+        code: STORAGE_FULL,
+        freeBytes,
+        minFreeBytes: config.minFreeBytes,
+      });
       bus.emit('recording.event', { cameraId: camera.id, kind: 'storage_full', at: now });
       void this.#d.stopCamera(camera.id);
     }
@@ -150,7 +172,12 @@ export class StorageGuard {
    */
   #reserveBytes(all = false): number {
     let n = 0;
-    const ids = all ? this.#d.repo.listCameras().filter((c) => c.mode !== 'off').map((c) => c.id) : this.#d.recording();
+    const ids = all
+      ? this.#d.repo
+          .listCameras()
+          .filter((c) => c.mode !== 'off')
+          .map((c) => c.id)
+      : this.#d.recording();
     for (const id of ids) n += RESERVE_FACTOR * Math.max(0, ...(this.#recentSizes.get(id) ?? []));
     return n;
   }

@@ -44,8 +44,12 @@ export class RecordingsStorage {
 
   /** Retention of one camera: continuous and event footage each after their own days. */
   expire(cameraId: string, now: number, days: { continuousDays: number; eventDays: number }): number {
-    let n = this.#removeWhile(() => this.#repo.segmentsOfKindEndedBefore(cameraId, false, now - days.continuousDays * DAY_MS, BATCH));
-    n += this.#removeWhile(() => this.#repo.segmentsOfKindEndedBefore(cameraId, true, now - days.eventDays * DAY_MS, BATCH));
+    let n = this.#removeWhile(() =>
+      this.#repo.segmentsOfKindEndedBefore(cameraId, false, now - days.continuousDays * DAY_MS, BATCH),
+    );
+    n += this.#removeWhile(() =>
+      this.#repo.segmentsOfKindEndedBefore(cameraId, true, now - days.eventDays * DAY_MS, BATCH),
+    );
     this.#repo.deleteClipsEndedBefore(cameraId, now - days.eventDays * DAY_MS);
     return n;
   }
@@ -69,7 +73,8 @@ export class RecordingsStorage {
     let used = this.#repo.totalBytes();
     let free = this.free() + exportBytes;
     let evicted = 0;
-    const over = () => (limits.budgetBytes > 0 && used + reserveBytes > limits.budgetBytes) || free < limits.minFreeBytes;
+    const over = () =>
+      (limits.budgetBytes > 0 && used + reserveBytes > limits.budgetBytes) || free < limits.minFreeBytes;
     while (over()) {
       const batch = this.#repo.oldestSegments(BATCH);
       if (batch.length === 0) break;
@@ -114,7 +119,9 @@ export function removeSegmentFiles(root: string, paths: string[]): void {
     if (!isDayDir(basename(dir))) continue;
     try {
       rmdirSync(dir); // only succeeds when empty: one cheap call instead of listing the day
-    } catch { /* not empty (or gone already) */ }
+    } catch {
+      /* not empty (or gone already) */
+    }
   }
 }
 

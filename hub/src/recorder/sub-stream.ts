@@ -54,9 +54,22 @@ export class SubStream {
   /** The ffmpeg arguments (exposed for tests). */
   args(): string[] {
     const args = [
-      '-hide_banner', '-nostats', '-loglevel', 'error',
+      '-hide_banner',
+      '-nostats',
+      '-loglevel',
+      'error',
       ...cameraInputArgs(), // the URL on fd 4, off the command line
-      '-map', '0:v:0', '-c', 'copy', '-f', 'mp4', '-movflags', 'frag_every_frame+empty_moov+default_base_moof', '-flush_packets', '1', 'pipe:1',
+      '-map',
+      '0:v:0',
+      '-c',
+      'copy',
+      '-f',
+      'mp4',
+      '-movflags',
+      'frag_every_frame+empty_moov+default_base_moof',
+      '-flush_packets',
+      '1',
+      'pipe:1',
     ];
     if (this.#motion) args.push('-map', '0:v:0', '-vf', this.#motion.filter(), '-f', 'null', '-');
     return args;
@@ -102,7 +115,9 @@ export class SubStream {
     }
     motionOut?.on('error', () => {});
     let stderrTail = '';
-    child.stderr.on('data', (d: Buffer) => { stderrTail = (stderrTail + d.toString()).slice(-2000); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderrTail = (stderrTail + d.toString()).slice(-2000);
+    });
     child.stdin.on('error', () => {});
     this.#exited = new Promise((resolve) => {
       let done = false;
@@ -114,10 +129,15 @@ export class SubStream {
         if (this.#child === child) this.#child = undefined;
         if (!this.#stopping) {
           const reason = redact(stderrTail.trim().split('\n').pop() ?? '', this.#o.url);
-          log.warn({ camera: cameraId, code, signal, ffmpeg: reason, retryInMs: this.#backoffMs }, 'sub stream stopped; restarting');
+          log.warn(
+            { camera: cameraId, code, signal, ffmpeg: reason, retryInMs: this.#backoffMs },
+            'sub stream stopped; restarting',
+          );
           const delay = this.#backoffMs;
           this.#backoffMs = Math.min(this.#o.backoffMaxMs, this.#backoffMs * 2);
-          this.#restartTimer = this.#o.clock.setTimeout(() => { if (!this.#stopping) this.#spawn(); }, delay);
+          this.#restartTimer = this.#o.clock.setTimeout(() => {
+            if (!this.#stopping) this.#spawn();
+          }, delay);
         }
         resolve();
       });

@@ -18,9 +18,18 @@ export function hasControlCharacters(text: string): boolean {
  */
 export function parseCameraUrl(raw: string, field = 'url'): URL {
   if (hasControlCharacters(raw)) {
-    throw new HubError('validation_failed', `body: '${field}' must not contain control characters or line breaks`, { location: 'body', field, rule: 'control_characters' });
+    throw new HubError('validation_failed', `body: '${field}' must not contain control characters or line breaks`, {
+      location: 'body',
+      field,
+      rule: 'control_characters',
+    });
   }
-  const invalid = () => new HubError('validation_failed', `body: '${field}' must be an rtsp:// URL`, { location: 'body', field, rule: 'format' });
+  const invalid = () =>
+    new HubError('validation_failed', `body: '${field}' must be an rtsp:// URL`, {
+      location: 'body',
+      field,
+      rule: 'format',
+    });
   let url: URL;
   try {
     url = new URL(raw);
@@ -36,7 +45,8 @@ export function parseCameraUrl(raw: string, field = 'url'): URL {
  * `?user=admin&password=…`, `?pwd=`, `?pass=`, the XMEye path form
  * `/user=admin_password=…_channel=1`, tokens and keys some cameras take instead.
  */
-const SECRET_KEY = /^(password|passwd|pass|pwd|psw|pw|passphrase|secret|token|access_?token|auth|authkey|api_?key|key|sig|signature)$/i;
+const SECRET_KEY =
+  /^(password|passwd|pass|pwd|psw|pw|passphrase|secret|token|access_?token|auth|authkey|api_?key|key|sig|signature)$/i;
 
 /** Where a parameter name may start: after one of these (or at the start of the part). */
 const PATH_KEY = /(?:^|[/;&_])([^/?;&_=#]+)=/g;
@@ -45,7 +55,10 @@ const QUERY_KEY = /(?:^|[&;_])([^&;_=#]+)=/g;
 const PATH_VALUE_END = /[/?;&#]|_[A-Za-z][A-Za-z0-9]*=/g;
 const QUERY_VALUE_END = /[&;#]/g;
 
-interface Span { start: number; end: number }
+interface Span {
+  start: number;
+  end: number;
+}
 
 /**
  * Where the secrets are in a camera URL as written: the userinfo password (`user:pass@`, up to
@@ -70,7 +83,8 @@ function secretSpans(raw: string): Span[] {
   const hashAt = raw.indexOf('#', queryAt !== -1 ? queryAt : rest);
   const pathEnd = queryAt !== -1 ? queryAt : hashAt !== -1 ? hashAt : raw.length;
   scanParameters(raw, rest, pathEnd, PATH_KEY, PATH_VALUE_END, spans);
-  if (queryAt !== -1) scanParameters(raw, queryAt + 1, hashAt > queryAt ? hashAt : raw.length, QUERY_KEY, QUERY_VALUE_END, spans);
+  if (queryAt !== -1)
+    scanParameters(raw, queryAt + 1, hashAt > queryAt ? hashAt : raw.length, QUERY_KEY, QUERY_VALUE_END, spans);
   // A fragment is never sent, but people paste URLs with anything in them.
   if (hashAt !== -1) scanParameters(raw, hashAt + 1, raw.length, QUERY_KEY, QUERY_VALUE_END, spans);
   return spans;

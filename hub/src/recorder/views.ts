@@ -39,14 +39,35 @@ export const iso = (t: number) => new Date(t).toISOString();
  * `available` is the camera's recorder's (undefined: none runs); `storageAlert` the storage
  * guard's alert, set while the volume is at its floor.
  */
-export function cameraView(c: CameraRow, available: boolean | null | undefined, storageAlert: { code: string; since: string } | null): CameraView {
-  const state = c.mode === 'off' ? 'off'
-    : storageAlert !== null ? 'storage_full'
-    : available === true ? 'recording' : available === false ? 'unavailable' : 'starting';
+export function cameraView(
+  c: CameraRow,
+  available: boolean | null | undefined,
+  storageAlert: { code: string; since: string } | null,
+): CameraView {
+  const state =
+    c.mode === 'off'
+      ? 'off'
+      : storageAlert !== null
+        ? 'storage_full'
+        : available === true
+          ? 'recording'
+          : available === false
+            ? 'unavailable'
+            : 'starting';
   return {
-    id: c.id, name: c.name, url: maskUrl(c.url), codec: c.codec, width: c.width, height: c.height, fps: c.fps,
-    sub: c.sub ? { url: maskUrl(c.sub.url), codec: c.sub.codec, width: c.sub.width, height: c.sub.height, fps: c.sub.fps } : null,
-    mode: c.mode, settings: parseCameraSettings(c.settings), state,
+    id: c.id,
+    name: c.name,
+    url: maskUrl(c.url),
+    codec: c.codec,
+    width: c.width,
+    height: c.height,
+    fps: c.fps,
+    sub: c.sub
+      ? { url: maskUrl(c.sub.url), codec: c.sub.codec, width: c.sub.width, height: c.sub.height, fps: c.sub.fps }
+      : null,
+    mode: c.mode,
+    settings: parseCameraSettings(c.settings),
+    state,
     available: available === true,
     alert: c.mode === 'off' ? null : storageAlert,
     createdAt: iso(c.createdAt),
@@ -59,7 +80,12 @@ export function recordingsView(repo: RecorderRepo, id: string, from: number, to:
     cameraId: id,
     from: iso(from),
     to: iso(to),
-    segments: repo.segments(id, from, to).map((s) => ({ start: iso(s.startAt), end: iso(s.endAt), bytes: s.bytes, kind: s.event ? 'event' as const : 'continuous' as const })),
+    segments: repo.segments(id, from, to).map((s) => ({
+      start: iso(s.startAt),
+      end: iso(s.endAt),
+      bytes: s.bytes,
+      kind: s.event ? ('event' as const) : ('continuous' as const),
+    })),
     clips: repo.clips(id, from, to).map(clipView),
     events: repo.events(id, from, to).map((e) => ({ at: iso(e.at), kind: e.kind, details: e.details })),
   };

@@ -9,7 +9,10 @@ const PIECE_BYTES = 64 * 1024;
 /** An answer the relay owes for longer than this fails the upload. */
 const ANSWER_TIMEOUT_MS = 30_000;
 
-type RelayAnswer = Extract<ControlMessage, { type: 'backup_ack' } | { type: 'backup_refused' } | { type: 'backup_list'; backups: unknown }>;
+type RelayAnswer = Extract<
+  ControlMessage,
+  { type: 'backup_ack' } | { type: 'backup_refused' } | { type: 'backup_list'; backups: unknown }
+>;
 
 /**
  * Off-site copies of the scheduled backups at the relay (docs/relay-protocol.md "Off-site
@@ -43,7 +46,9 @@ export class OffsiteBackups {
   disconnected(): void {
     const waiter = this.#waiter;
     this.#waiter = undefined;
-    waiter?.reject(new HubError('backup_offsite_failed', 'the relay connection went down', { code: 'relay_disconnected' }));
+    waiter?.reject(
+      new HubError('backup_offsite_failed', 'the relay connection went down', { code: 'relay_disconnected' }),
+    );
   }
 
   upload(path: string, id: string): Promise<void> {
@@ -56,7 +61,12 @@ export class OffsiteBackups {
     const bytes = statSync(path).size;
     let list = await this.#ask({ type: 'backup_list' });
     // Make room: the oldest copies go first, never the one being replaced by nothing.
-    while (list.type === 'backup_list' && list.backups.length > 0 && (list.backups.length + 1 > list.quota.count || list.backups.reduce((s, b) => s + b.bytes, 0) + bytes > list.quota.bytes)) {
+    while (
+      list.type === 'backup_list' &&
+      list.backups.length > 0 &&
+      (list.backups.length + 1 > list.quota.count ||
+        list.backups.reduce((s, b) => s + b.bytes, 0) + bytes > list.quota.bytes)
+    ) {
       const oldest = [...list.backups].sort((a, b) => a.storedAt - b.storedAt)[0]!;
       list = await this.#ask({ type: 'backup_delete', id: oldest.id });
     }
@@ -65,8 +75,18 @@ export class OffsiteBackups {
     for await (const piece of createReadStream(path, { highWaterMark: PIECE_BYTES })) {
       const data = piece as Buffer;
       sent += data.length;
-      const answer = await this.#ask({ type: 'backup_put', id, n, bytes, data: data.toString('base64'), final: sent === bytes });
-      if (answer.type === 'backup_refused') throw new HubError('backup_offsite_failed', `the relay refused the backup: ${answer.code}`, { code: answer.code });
+      const answer = await this.#ask({
+        type: 'backup_put',
+        id,
+        n,
+        bytes,
+        data: data.toString('base64'),
+        final: sent === bytes,
+      });
+      if (answer.type === 'backup_refused')
+        throw new HubError('backup_offsite_failed', `the relay refused the backup: ${answer.code}`, {
+          code: answer.code,
+        });
       n += 1;
     }
     this.#log.info({ file: id, bytes, pieces: n }, 'backup stored at the relay');
@@ -78,11 +98,24 @@ export class OffsiteBackups {
         this.#waiter = undefined;
         reject(new HubError('backup_offsite_failed', 'the relay did not answer', { code: 'relay_timeout' }));
       }, ANSWER_TIMEOUT_MS);
-      this.#waiter = { resolve: (a) => { timer.cancel(); resolve(a); }, reject: (e) => { timer.cancel(); reject(e); } };
+      this.#waiter = {
+        resolve: (a) => {
+          timer.cancel();
+          resolve(a);
+        },
+        reject: (e) => {
+          timer.cancel();
+          reject(e);
+        },
+      };
       if (!this.#send(m)) {
         timer.cancel();
         this.#waiter = undefined;
-        reject(new HubError('backup_offsite_failed', 'the hub is not connected to the relay', { code: 'relay_disconnected' }));
+        reject(
+          new HubError('backup_offsite_failed', 'the hub is not connected to the relay', {
+            code: 'relay_disconnected',
+          }),
+        );
       }
     });
   }

@@ -40,10 +40,21 @@ export class PushDelivery {
    * Sends `payload` to every device with a push subscription whose user is a member or above (or
    * only to `only.deviceId`). Resolves with what each push service answered.
    */
-  notify(payload: { title: string; body: string; level?: string; [k: string]: unknown }, only?: { deviceId?: string; role?: 'member' | 'admin' | 'owner' }): Promise<({ deviceId: string } & PushOutcome)[]> {
+  notify(
+    payload: { title: string; body: string; level?: string; [k: string]: unknown },
+    only?: { deviceId?: string; role?: 'member' | 'admin' | 'owner' },
+  ): Promise<({ deviceId: string } & PushOutcome)[]> {
     const { devices, sender, clock } = this.#deps;
     // Members and up by default; `role` narrows it (backup alerts go to owners only).
-    const targets = devices.all().filter((d) => d.push && (only?.deviceId ? d.id === only.deviceId : hasRole({ kind: 'user', userId: d.userId, username: d.username, role: d.role }, only?.role ?? 'member')));
+    const targets = devices
+      .all()
+      .filter(
+        (d) =>
+          d.push &&
+          (only?.deviceId
+            ? d.id === only.deviceId
+            : hasRole({ kind: 'user', userId: d.userId, username: d.username, role: d.role }, only?.role ?? 'member')),
+      );
     return Promise.all(
       targets.map(async (device) => {
         let request: PushRequest;

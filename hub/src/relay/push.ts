@@ -38,7 +38,10 @@ export class PushSender {
     this.publicKey = keys.publicKey;
     this.#privateKey = keys.privateKey;
     // The contact a push service sees; `.invalid` is reserved, so it reaches no one by accident.
-    this.#subject = `mailto:hub-${hubId.slice(0, 16).toLowerCase().replace(/[^a-z0-9]/g, 'x')}@hearth.invalid`;
+    this.#subject = `mailto:hub-${hubId
+      .slice(0, 16)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, 'x')}@hearth.invalid`;
   }
 
   request(subscription: PushSubscription, payload: unknown): PushRequest {
@@ -63,9 +66,12 @@ export function checkSubscription(input: PushSubscription): PushSubscription {
   } catch {
     throw new HubError('validation_failed', 'endpoint must be a URL', { field: 'endpoint' });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new HubError('validation_failed', 'endpoint must be http(s)', { field: 'endpoint' });
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new HubError('validation_failed', 'endpoint must be http(s)', { field: 'endpoint' });
   const bytes = (text: string) => Buffer.from(text, 'base64url').length;
-  if (bytes(input.keys.p256dh) !== 65) throw new HubError('validation_failed', 'p256dh must be a 65-byte P-256 public key', { field: 'keys.p256dh' });
-  if (bytes(input.keys.auth) !== 16) throw new HubError('validation_failed', 'auth must be 16 bytes', { field: 'keys.auth' });
+  if (bytes(input.keys.p256dh) !== 65)
+    throw new HubError('validation_failed', 'p256dh must be a 65-byte P-256 public key', { field: 'keys.p256dh' });
+  if (bytes(input.keys.auth) !== 16)
+    throw new HubError('validation_failed', 'auth must be 16 bytes', { field: 'keys.auth' });
   return { endpoint: input.endpoint, keys: { p256dh: input.keys.p256dh, auth: input.keys.auth } };
 }

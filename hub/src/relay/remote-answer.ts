@@ -68,7 +68,12 @@ export class RemoteAnswer {
   #done = false;
   onDone: () => void = () => {};
 
-  constructor(response: StreamedResponse, sink: AnswerSink, sessionHeld: () => number, limits: Partial<AnswerLimits> = {}) {
+  constructor(
+    response: StreamedResponse,
+    sink: AnswerSink,
+    sessionHeld: () => number,
+    limits: Partial<AnswerLimits> = {},
+  ) {
     this.#response = response;
     this.#sink = sink;
     this.#sessionHeld = sessionHeld;
@@ -149,7 +154,16 @@ export class RemoteAnswer {
     remoteAnswerStats.refused++;
     this.stop();
     this.#sink.head(413, { 'content-type': 'application/json; charset=utf-8' });
-    this.#sink.data(new TextEncoder().encode(JSON.stringify({ error: { code: 'remote_bytes_exceeded', message: 'this answer is too large to hold for a remote device; fetch it on the home network' } })));
+    this.#sink.data(
+      new TextEncoder().encode(
+        JSON.stringify({
+          error: {
+            code: 'remote_bytes_exceeded',
+            message: 'this answer is too large to hold for a remote device; fetch it on the home network',
+          },
+        }),
+      ),
+    );
     this.#sink.end();
   }
 

@@ -69,8 +69,10 @@ export class RemoteDevices {
     const publicKey = toBase64(keyOf(input.publicKey, 'publicKey'));
     const boxPublicKey = toBase64(keyOf(input.boxPublicKey, 'boxPublicKey'));
     const devices = this.all();
-    if (devices.some((d) => d.publicKey === publicKey)) throw new HubError('conflict', 'this key is already enrolled', { field: 'publicKey' });
-    if (devices.length >= MAX_REMOTE_DEVICES) throw new HubError('conflict', `at most ${MAX_REMOTE_DEVICES} remote devices`);
+    if (devices.some((d) => d.publicKey === publicKey))
+      throw new HubError('conflict', 'this key is already enrolled', { field: 'publicKey' });
+    if (devices.length >= MAX_REMOTE_DEVICES)
+      throw new HubError('conflict', `at most ${MAX_REMOTE_DEVICES} remote devices`);
     const device: RemoteDevice = {
       id: randomUUID(),
       name: input.name,
@@ -83,7 +85,10 @@ export class RemoteDevices {
     };
     // Enrolling a revoked key again on the LAN is a deliberate act by a logged-in user: it leaves
     // the revoked list.
-    this.#save([...devices, device], this.revokedKeys().filter((k) => k !== publicKey));
+    this.#save(
+      [...devices, device],
+      this.revokedKeys().filter((k) => k !== publicKey),
+    );
     return device;
   }
 
@@ -105,8 +110,10 @@ export class RemoteDevices {
    */
   manageable(actor: UserActor, id: string): RemoteDevice {
     const device = this.all().find((d) => d.id === id);
-    if (!device || (!hasRole(actor, 'admin') && device.userId !== actor.userId)) throw new HubError('remote_device_not_found', 'no such remote device');
-    if (device.userId !== actor.userId && device.role === 'owner' && actor.role !== 'owner') throw new HubError('forbidden', "only an owner can change an owner's remote devices");
+    if (!device || (!hasRole(actor, 'admin') && device.userId !== actor.userId))
+      throw new HubError('remote_device_not_found', 'no such remote device');
+    if (device.userId !== actor.userId && device.role === 'owner' && actor.role !== 'owner')
+      throw new HubError('forbidden', "only an owner can change an owner's remote devices");
     return device;
   }
 
@@ -144,7 +151,10 @@ export class RemoteDevices {
     const devices = this.all();
     const gone = devices.filter(match);
     if (gone.length === 0) return 0;
-    this.#save(devices.filter((d) => !match(d)), [...this.revokedKeys(), ...gone.map((d) => d.publicKey)].slice(-1000));
+    this.#save(
+      devices.filter((d) => !match(d)),
+      [...this.revokedKeys(), ...gone.map((d) => d.publicKey)].slice(-1000),
+    );
     this.onRemoved(gone);
     return gone.length;
   }

@@ -55,7 +55,13 @@ class SinkSocket {
   }
 }
 
-export function subscribeRemote(auth: AuthService, deps: EventStreamDeps, device: RemoteDevice, token: string, sink: EventSink): () => void {
+export function subscribeRemote(
+  auth: AuthService,
+  deps: EventStreamDeps,
+  device: RemoteDevice,
+  token: string,
+  sink: EventSink,
+): () => void {
   let inspected;
   try {
     inspected = auth.inspectAccess(token);

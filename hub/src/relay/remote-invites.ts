@@ -68,7 +68,8 @@ export class RemoteInvites {
 
   create(actor: UserActor, name: string): IssuedInvite {
     const open = this.open();
-    if (open.length >= MAX_OPEN_INVITES) throw new HubError('conflict', `at most ${MAX_OPEN_INVITES} open invites; wait for one to expire or revoke some`);
+    if (open.length >= MAX_OPEN_INVITES)
+      throw new HubError('conflict', `at most ${MAX_OPEN_INVITES} open invites; wait for one to expire or revoke some`);
     const keys = newDeviceKeys();
     const now = this.#clock.now();
     const invite: RemoteInvite = {
@@ -90,7 +91,11 @@ export class RemoteInvites {
   take(id: string): RemoteInvite | undefined {
     const open = this.open();
     const invite = open.find((i) => i.id === id);
-    if (invite) this.#settings.set(INVITES, open.filter((i) => i.id !== id));
+    if (invite)
+      this.#settings.set(
+        INVITES,
+        open.filter((i) => i.id !== id),
+      );
     return invite;
   }
 

@@ -117,8 +117,11 @@ export class RemoteLiveViewer implements LiveViewer {
   #dropQueued(which: (plain: Uint8Array) => boolean): void {
     const removed = this.#sink.dropQueued(which);
     // Fragments whose first chunk was still queued, and one whose head had already gone out.
-    let fragments = removed.filter((p) => (flagsOf(p) & (MEDIA_FLAG.FIRST | MEDIA_FLAG.INIT)) === MEDIA_FLAG.FIRST).length;
-    if (removed.length > 0 && !(flagsOf(removed[0]!) & MEDIA_FLAG.FIRST) && !(flagsOf(removed[0]!) & MEDIA_FLAG.INIT)) fragments++;
+    let fragments = removed.filter(
+      (p) => (flagsOf(p) & (MEDIA_FLAG.FIRST | MEDIA_FLAG.INIT)) === MEDIA_FLAG.FIRST,
+    ).length;
+    if (removed.length > 0 && !(flagsOf(removed[0]!) & MEDIA_FLAG.FIRST) && !(flagsOf(removed[0]!) & MEDIA_FLAG.INIT))
+      fragments++;
     remoteLiveStats.fragmentsDropped += fragments;
   }
 }
@@ -140,7 +143,12 @@ export interface RemoteLiveDeps {
  * expires (`token_expired`) and when the user's sessions are ended (removed, re-roled, password
  * reset: `unauthorized`). Returns its stop function.
  */
-export function watchRemote(deps: RemoteLiveDeps, device: RemoteDevice, body: { camera?: unknown; stream?: unknown; token?: unknown }, sink: LiveSink): () => void {
+export function watchRemote(
+  deps: RemoteLiveDeps,
+  device: RemoteDevice,
+  body: { camera?: unknown; stream?: unknown; token?: unknown },
+  sink: LiveSink,
+): () => void {
   let unwatch: () => void = () => {};
   let expiry: { cancel(): void } | null = null;
   let unlisten: () => void = () => {};
@@ -153,7 +161,8 @@ export function watchRemote(deps: RemoteLiveDeps, device: RemoteDevice, body: { 
     if (!hasRole(actor, 'member')) return refuse(sink, 'forbidden');
     if (!deps.recorder) return refuse(sink, 'not_ready');
     const stream = body.stream ?? 'main';
-    if (typeof body.camera !== 'string' || (stream !== 'main' && stream !== 'sub')) return refuse(sink, 'validation_failed');
+    if (typeof body.camera !== 'string' || (stream !== 'main' && stream !== 'sub'))
+      return refuse(sink, 'validation_failed');
     // The head goes before the first frame (the init segment may come from inside watch()), and
     // only once watch() accepted the camera: a refusal is an ERROR instead of a head.
     let started = false;
@@ -162,7 +171,16 @@ export function watchRemote(deps: RemoteLiveDeps, device: RemoteDevice, body: { 
       started = true;
       sink.start();
     };
-    const viewer = new RemoteLiveViewer({ ...sink, push: (frame) => { startOnce(); sink.push(frame); } }, deps.liveQueueBytes ?? LIVE_QUEUE_LIMIT);
+    const viewer = new RemoteLiveViewer(
+      {
+        ...sink,
+        push: (frame) => {
+          startOnce();
+          sink.push(frame);
+        },
+      },
+      deps.liveQueueBytes ?? LIVE_QUEUE_LIMIT,
+    );
     unwatch = deps.recorder.watch(body.camera, viewer, stream);
     startOnce();
     remoteLiveStats.streamsStarted++;
@@ -176,7 +194,10 @@ export function watchRemote(deps: RemoteLiveDeps, device: RemoteDevice, body: { 
     unlisten = deps.bus.on('relay.live', 'user.sessions_ended', (ended) => {
       if (ended.userId === actor.userId) stop('unauthorized');
     });
-    viewer.onClose = () => { expiry?.cancel(); unlisten(); };
+    viewer.onClose = () => {
+      expiry?.cancel();
+      unlisten();
+    };
   } catch (err) {
     return refuse(sink, isHubError(err) ? err.code : 'internal_error');
   }

@@ -41,12 +41,18 @@ const RETURNED_HEADERS = ['content-type', 'content-disposition', 'etag', 'cache-
  * Resolves at the answer's head; its body streams (`payloadAsStream`: a write the device has not
  * taken yet holds the route back, like a slow socket on the LAN).
  */
-export async function startRemoteRequest(app: FastifyInstance, device: RemoteDevice, remoteHeader: string, request: RemoteRequest): Promise<StreamedResponse> {
+export async function startRemoteRequest(
+  app: FastifyInstance,
+  device: RemoteDevice,
+  remoteHeader: string,
+  request: RemoteRequest,
+): Promise<StreamedResponse> {
   const method = typeof request.method === 'string' ? request.method.toUpperCase() : '';
   const path = request.path;
   if (!METHODS.has(method)) throw new ProtocolError('bad_request', 'method not allowed remotely');
   // An absolute path on this hub only: no scheme, no host, no protocol-relative URL.
-  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//') || path.length > 4096) throw new ProtocolError('bad_request', 'path must start with one /');
+  if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//') || path.length > 4096)
+    throw new ProtocolError('bad_request', 'path must start with one /');
   const headers: Record<string, string> = { 'x-hearth-remote': remoteHeader };
   if (request.headers && typeof request.headers === 'object') {
     for (const name of PASSED_HEADERS) {
@@ -78,11 +84,24 @@ export async function startRemoteRequest(app: FastifyInstance, device: RemoteDev
   body.on('error', () => {});
   // Closing the route's response makes fastify destroy what it was sending (a file stream).
   const raw = (response.raw as { res?: { destroy(): void } }).res;
-  return { status: response.statusCode, headers: out, body, cancel: () => { raw?.destroy(); body.destroy(); } };
+  return {
+    status: response.statusCode,
+    headers: out,
+    body,
+    cancel: () => {
+      raw?.destroy();
+      body.destroy();
+    },
+  };
 }
 
 /** The same, with the whole body collected (tests and small in-process callers). */
-export async function runRemoteRequest(app: FastifyInstance, device: RemoteDevice, remoteHeader: string, request: RemoteRequest): Promise<RemoteResponse> {
+export async function runRemoteRequest(
+  app: FastifyInstance,
+  device: RemoteDevice,
+  remoteHeader: string,
+  request: RemoteRequest,
+): Promise<RemoteResponse> {
   const streamed = await startRemoteRequest(app, device, remoteHeader, request);
   const chunks: Buffer[] = [];
   for await (const chunk of streamed.body) chunks.push(chunk as Buffer);

@@ -1,4 +1,4 @@
-import { E2eSession, FRAME_HELLO, readHello } from '@hearth/protocol/e2e';
+import { type E2eSession, FRAME_HELLO, readHello } from '@hearth/protocol/e2e';
 import { ProtocolError } from '@hearth/protocol/errors';
 import { MUX, creditOf, decodeMux, encodeMux, encodeMuxJson, muxJson } from '@hearth/protocol/mux';
 import type { Logger } from '../core/logger.ts';
@@ -133,7 +133,8 @@ export class RemoteSession {
         }
         this.#streams.set(message.stream, entry);
         if (message.kind === MUX.REQUEST) this.#request(message.stream, entry, muxJson<RemoteRequest>(message.body));
-        else if (message.kind === MUX.SUBSCRIBE) entry.stop = this.#subscribe(message.stream, out, muxJson<{ token?: unknown }>(message.body));
+        else if (message.kind === MUX.SUBSCRIBE)
+          entry.stop = this.#subscribe(message.stream, out, muxJson<{ token?: unknown }>(message.body));
         else entry.stop = this.#live(message.stream, out, muxJson(message.body));
         return;
       }
@@ -149,20 +150,25 @@ export class RemoteSession {
       (response) => {
         // Cancelled (or the session ended) while the route ran: its answer is not wanted.
         if (this.#streams.get(stream) !== entry) return response.cancel();
-        const answer = new RemoteAnswer(response, {
-          head: (status, headers) => outbox.push(out, encodeMuxJson(MUX.RESPONSE, stream, { status, headers })),
-          data: (bytes) => outbox.push(out, encodeMux(MUX.DATA, stream, bytes), bytes.length),
-          end: () => {
-            outbox.push(out, encodeMux(MUX.END, stream));
-            this.#forgetWhenSent(stream, out);
+        const answer = new RemoteAnswer(
+          response,
+          {
+            head: (status, headers) => outbox.push(out, encodeMuxJson(MUX.RESPONSE, stream, { status, headers })),
+            data: (bytes) => outbox.push(out, encodeMux(MUX.DATA, stream, bytes), bytes.length),
+            end: () => {
+              outbox.push(out, encodeMux(MUX.END, stream));
+              this.#forgetWhenSent(stream, out);
+            },
+            fail: (code) => {
+              outbox.dropBodies(out, () => true);
+              outbox.push(out, encodeMuxJson(MUX.ERROR, stream, { code }));
+              this.#forgetWhenSent(stream, out);
+            },
+            queuedBytes: () => out.queuedBytes,
           },
-          fail: (code) => {
-            outbox.dropBodies(out, () => true);
-            outbox.push(out, encodeMuxJson(MUX.ERROR, stream, { code }));
-            this.#forgetWhenSent(stream, out);
-          },
-          queuedBytes: () => out.queuedBytes,
-        }, () => this.#answersHeld(), this.#deps.answerLimits);
+          () => this.#answersHeld(),
+          this.#deps.answerLimits,
+        );
         this.#answers.add(answer);
         answer.onDone = () => {
           this.#answers.delete(answer);
@@ -202,7 +208,11 @@ export class RemoteSession {
     const { outbox } = this.#deps;
     const sink: LiveSink = {
       stream,
-      start: () => outbox.push(out, encodeMuxJson(MUX.RESPONSE, stream, { status: 200, headers: { 'content-type': 'video/mp4' } })),
+      start: () =>
+        outbox.push(
+          out,
+          encodeMuxJson(MUX.RESPONSE, stream, { status: 200, headers: { 'content-type': 'video/mp4' } }),
+        ),
       push: (frame) => outbox.push(out, frame, frame.length - 5),
       queuedBytes: () => out.queuedBytes,
       dropQueued: (which) => outbox.dropBodies(out, which),

@@ -82,7 +82,6 @@ export class RemoteAccess {
   readonly #secret = randomBytes(24).toString('base64url');
   readonly #sessions = new Map<number, RemoteSession>();
   #tunnel: TunnelClient | undefined;
-  #outbox: Outbox | undefined;
   #sync: StateSync | undefined;
   readonly push: PushSender;
   readonly #pushes: PushDelivery;
@@ -95,7 +94,10 @@ export class RemoteAccess {
     this.#deps = deps;
     this.identity = loadHubIdentity(deps.store.settings);
     this.devices = new RemoteDevices(deps.store.settings, deps.clock);
-    this.relayUrls = (deps.relay ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+    this.relayUrls = (deps.relay ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
     this.invites = new RemoteInvites(deps.store.settings, deps.clock);
     this.devices.onChange = () => this.#devicesChanged();
     this.devices.onUserRevoked = (userId) => {
@@ -122,12 +124,18 @@ export class RemoteAccess {
 
   /** Stores a sealed backup file at the relay (offsite-backups.ts); `backup_offsite_failed` if it cannot. */
   uploadBackup(path: string, id: string): Promise<void> {
-    if (this.relayUrls.length === 0) return Promise.reject(new HubError('backup_offsite_failed', 'this hub has no relay configured', { code: 'relay_not_configured' }));
+    if (this.relayUrls.length === 0)
+      return Promise.reject(
+        new HubError('backup_offsite_failed', 'this hub has no relay configured', { code: 'relay_not_configured' }),
+      );
     return this.#offsite.upload(path, id);
   }
 
   /** Web Push to enrolled devices through the relay (push-delivery.ts). */
-  notify(payload: { title: string; body: string; level?: string; [k: string]: unknown }, only?: { deviceId?: string; role?: 'member' | 'admin' | 'owner' }): Promise<({ deviceId: string } & PushOutcome)[]> {
+  notify(
+    payload: { title: string; body: string; level?: string; [k: string]: unknown },
+    only?: { deviceId?: string; role?: 'member' | 'admin' | 'owner' },
+  ): Promise<({ deviceId: string } & PushOutcome)[]> {
     return this.#pushes.notify(payload, only);
   }
 
@@ -135,8 +143,13 @@ export class RemoteAccess {
     return this.#enroll(actor, body, true);
   }
 
-  #enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }, withHomeKey: boolean): Enrolment {
-    if (this.relayUrls.length === 0) throw new HubError('relay_not_configured', 'this hub has no relay configured (--relay URL)');
+  #enroll(
+    actor: UserActor,
+    body: { publicKey: string; boxPublicKey: string; name: string },
+    withHomeKey: boolean,
+  ): Enrolment {
+    if (this.relayUrls.length === 0)
+      throw new HubError('relay_not_configured', 'this hub has no relay configured (--relay URL)');
     const device = this.devices.enroll(actor, body);
     const homeKey = withHomeKey ? this.#sealedHomeKey(device) : null;
     return {
@@ -153,16 +166,23 @@ export class RemoteAccess {
    * relay's web origin enrols its own key for the caller. Admitted at the relay at once.
    */
   invite(actor: UserActor, name: string): IssuedInviteView {
-    if (this.relayUrls.length === 0) throw new HubError('relay_not_configured', 'this hub has no relay configured (--relay URL)');
+    if (this.relayUrls.length === 0)
+      throw new HubError('relay_not_configured', 'this hub has no relay configured (--relay URL)');
     const { invite, secret } = this.invites.create(actor, name);
     this.#devicesChanged();
-    return { id: invite.id, name: invite.name, expiresAt: invite.expiresAt, link: `${relayWebOrigin(this.relayUrls[0]!)}/#invite=${this.identity.hubId}.${secret}` };
+    return {
+      id: invite.id,
+      name: invite.name,
+      expiresAt: invite.expiresAt,
+      link: `${relayWebOrigin(this.relayUrls[0]!)}/#invite=${this.identity.hubId}.${secret}`,
+    };
   }
 
   /** Withdraws an open invite (its own user or an admin). */
   withdrawInvite(actor: UserActor, id: string): void {
     const invite = this.invites.byId(id);
-    if (!invite || (!hasRole(actor, 'admin') && invite.userId !== actor.userId)) throw new HubError('invite_not_found', 'no such open invite');
+    if (!invite || (!hasRole(actor, 'admin') && invite.userId !== actor.userId))
+      throw new HubError('invite_not_found', 'no such open invite');
     this.invites.take(id);
     this.#devicesChanged();
   }
@@ -172,7 +192,10 @@ export class RemoteAccess {
    * and takes the invite out, so a link works once. The invite key stays admitted at the relay
    * for a few seconds more, only so that this answer can still reach the device.
    */
-  redeem(inviteId: string, body: { publicKey: string; boxPublicKey: string; name: string }): Enrolment & { username: string } {
+  redeem(
+    inviteId: string,
+    body: { publicKey: string; boxPublicKey: string; name: string },
+  ): Enrolment & { username: string } {
     const invite = this.invites.byId(inviteId);
     if (!invite) throw new HubError('invite_not_found', 'this invite was used, withdrawn or has expired');
     const actor: UserActor = { kind: 'user', userId: invite.userId, username: invite.username, role: invite.role };
@@ -209,7 +232,9 @@ export class RemoteAccess {
   }
 
   #sealedHomeKey(device: RemoteDevice): string | null {
-    return hasRole({ kind: 'user', userId: device.userId, username: device.username, role: device.role }, 'member') ? toBase64(sealToDevice(this.identity.homeKey, fromBase64(device.boxPublicKey))) : null;
+    return hasRole({ kind: 'user', userId: device.userId, username: device.username, role: device.role }, 'member')
+      ? toBase64(sealToDevice(this.identity.homeKey, fromBase64(device.boxPublicKey)))
+      : null;
   }
 
   /**
@@ -262,21 +287,49 @@ export class RemoteAccess {
         },
         open: (id) => {
           this.#sessions.get(id)?.ended();
-          this.#sessions.set(id, new RemoteSession(id, {
-            identity: this.identity,
-            identify: (key) => this.identify(key),
-            outbox,
-            log,
-            sendRaw: (frame) => { tunnel.sendFrame(id, frame, () => {}); },
-            close: (code) => {
-              this.#sessions.delete(id);
-              tunnel.sendControl({ type: 'close', session: id, code });
-            },
-            run: (device, request) => startRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
-            answerLimits: { session: this.#deps.limits?.sessionAnswerBytes, hub: this.#deps.limits?.answerBytes },
-            subscribe: (device, token, sink) => device.invite ? inviteCannotSubscribe(sink) : subscribeRemote(auth, { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 }, device, token, sink),
-            live: (device, body, sink) => device.invite ? inviteCannotSubscribe(sink) : watchRemote({ auth, bus, clock, recorder: this.#deps.recorder, liveQueueBytes: this.#deps.limits?.liveQueueBytes }, device, body, sink),
-          }));
+          this.#sessions.set(
+            id,
+            new RemoteSession(id, {
+              identity: this.identity,
+              identify: (key) => this.identify(key),
+              outbox,
+              log,
+              sendRaw: (frame) => {
+                tunnel.sendFrame(id, frame, () => {});
+              },
+              close: (code) => {
+                this.#sessions.delete(id);
+                tunnel.sendControl({ type: 'close', session: id, code });
+              },
+              run: (device, request) => startRemoteRequest(app, device, `${this.#secret}.${device.id}`, request),
+              answerLimits: { session: this.#deps.limits?.sessionAnswerBytes, hub: this.#deps.limits?.answerBytes },
+              subscribe: (device, token, sink) =>
+                device.invite
+                  ? inviteCannotSubscribe(sink)
+                  : subscribeRemote(
+                      auth,
+                      { bus, clock, log, registry, maxBufferedBytes: 256 * 1024 },
+                      device,
+                      token,
+                      sink,
+                    ),
+              live: (device, body, sink) =>
+                device.invite
+                  ? inviteCannotSubscribe(sink)
+                  : watchRemote(
+                      {
+                        auth,
+                        bus,
+                        clock,
+                        recorder: this.#deps.recorder,
+                        liveQueueBytes: this.#deps.limits?.liveQueueBytes,
+                      },
+                      device,
+                      body,
+                      sink,
+                    ),
+            }),
+          );
         },
         close: (id) => {
           this.#sessions.get(id)?.ended();
@@ -293,19 +346,29 @@ export class RemoteAccess {
       return tunnel.sendFrame(stream.session, session.seal(plain), written);
     });
     this.#tunnel = tunnel;
-    this.#outbox = outbox;
-    this.#sync = new StateSync({ bus, clock, registry, homeKey: () => this.identity.homeKey, publish: (blob) => tunnel.sendControl({ type: 'state', blob }) });
+    this.#sync = new StateSync({
+      bus,
+      clock,
+      registry,
+      homeKey: () => this.identity.homeKey,
+      publish: (blob) => tunnel.sendControl({ type: 'state', blob }),
+    });
     this.#sync.start();
     // A rule's notify action goes to members' devices.
     bus.on('relay.push', 'rule.notify', (event) => {
-      void this.notify({ title: 'Hearth', body: event.message, level: event.level, ruleId: event.ruleId }).then((results) => {
-        const failed = results.filter((r) => r.code || (r.status !== undefined && r.status >= 300));
-        if (failed.length > 0) log.warn({ failed }, 'some notifications were not delivered');
-      });
+      void this.notify({ title: 'Hearth', body: event.message, level: event.level, ruleId: event.ruleId }).then(
+        (results) => {
+          const failed = results.filter((r) => r.code || (r.status !== undefined && r.status >= 300));
+          if (failed.length > 0) log.warn({ failed }, 'some notifications were not delivered');
+        },
+      );
     });
     // A scheduled backup failed, was found damaged or is overdue: the owners' phones hear of it.
     bus.on('relay.push', 'backup.alert', (event) => {
-      void this.notify({ title: 'Hearth backups', body: event.message, level: 'warning', backup: event.kind }, { role: 'owner' }).then((results) => {
+      void this.notify(
+        { title: 'Hearth backups', body: event.message, level: 'warning', backup: event.kind },
+        { role: 'owner' },
+      ).then((results) => {
         const failed = results.filter((r) => r.code || (r.status !== undefined && r.status >= 300));
         if (failed.length > 0) log.warn({ failed }, 'some backup alerts were not delivered');
       });
@@ -314,7 +377,12 @@ export class RemoteAccess {
   }
 
   status(): { configured: boolean; connected: boolean; hubId: string; relayUrls: string[] } {
-    return { configured: this.relayUrls.length > 0, connected: this.#tunnel?.ready ?? false, hubId: this.identity.hubId, relayUrls: this.relayUrls };
+    return {
+      configured: this.relayUrls.length > 0,
+      connected: this.#tunnel?.ready ?? false,
+      hubId: this.identity.hubId,
+      relayUrls: this.relayUrls,
+    };
   }
 
   stop(): void {
@@ -335,13 +403,19 @@ export class RemoteAccess {
     for (const session of [...this.#sessions.values()]) {
       const device = session.device;
       if (!device) continue;
-      const still = device.invite ? this.invites.byId(device.id) !== undefined || this.#redeemedKeys.has(device.publicKey) : this.devices.all().some((d) => d.id === device.id);
+      const still = device.invite
+        ? this.invites.byId(device.id) !== undefined || this.#redeemedKeys.has(device.publicKey)
+        : this.devices.all().some((d) => d.id === device.id);
       if (!still) session.close(device.invite ? 'invite_not_found' : 'device_revoked');
     }
     // An open invite leaves the relay's list when it expires.
     this.#inviteTimer?.cancel();
     const next = this.invites.nextExpiry();
-    if (next !== null) this.#inviteTimer = this.#deps.clock.setTimeout(() => this.#devicesChanged(), Math.max(0, next - this.#deps.clock.now()) + 1);
+    if (next !== null)
+      this.#inviteTimer = this.#deps.clock.setTimeout(
+        () => this.#devicesChanged(),
+        Math.max(0, next - this.#deps.clock.now()) + 1,
+      );
   }
 
   #sendDeviceList(): void {
@@ -355,10 +429,17 @@ export class RemoteAccess {
     const doc: DeviceListDoc & { revoked: string[] } = {
       hubId: this.identity.hubId,
       seq,
-      keys: [...this.devices.all().map((d) => d.publicKey), ...this.invites.open().map((i) => i.publicKey), ...this.#redeemedKeys],
+      keys: [
+        ...this.devices.all().map((d) => d.publicKey),
+        ...this.invites.open().map((i) => i.publicKey),
+        ...this.#redeemedKeys,
+      ],
       revoked: this.devices.revokedKeys(),
       // Only the owner's devices may fetch the off-site backups from the relay.
-      owners: this.devices.all().filter((d) => d.role === 'owner').map((d) => d.publicKey),
+      owners: this.devices
+        .all()
+        .filter((d) => d.role === 'owner')
+        .map((d) => d.publicKey),
     };
     const text = JSON.stringify(doc);
     const sig = this.identity.signFast(new Uint8Array([...CONTEXT.deviceList, ...utf8(text)]));
@@ -375,7 +456,17 @@ export function relayWebOrigin(relayUrl: string): string {
 
 /** An invite key stands in as a device of its user until redeemed; see remote-invites.ts. */
 function inviteCaller(invite: RemoteInvite): RemoteDevice {
-  return { id: invite.id, name: invite.name, publicKey: invite.publicKey, boxPublicKey: invite.boxPublicKey, userId: invite.userId, username: invite.username, role: invite.role, createdAt: invite.createdAt, invite: true };
+  return {
+    id: invite.id,
+    name: invite.name,
+    publicKey: invite.publicKey,
+    boxPublicKey: invite.boxPublicKey,
+    userId: invite.userId,
+    username: invite.username,
+    role: invite.role,
+    createdAt: invite.createdAt,
+    invite: true,
+  };
 }
 
 /** An invite key's session may only redeem: no event stream, no live view, whatever token it shows. */

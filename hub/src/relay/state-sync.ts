@@ -23,7 +23,13 @@ export class StateSync {
   readonly #publish: (blob: string) => void;
   #timer: TimerHandle | undefined;
 
-  constructor(deps: { bus: EventBus; clock: Clock; registry: DeviceRegistry; homeKey: () => Uint8Array; publish: (blob: string) => void }) {
+  constructor(deps: {
+    bus: EventBus;
+    clock: Clock;
+    registry: DeviceRegistry;
+    homeKey: () => Uint8Array;
+    publish: (blob: string) => void;
+  }) {
     this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#registry = deps.registry;

@@ -93,7 +93,9 @@ export class TunnelClient {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000, maxPayload: 4 * 1024 * 1024 });
     this.#ws = ws;
     let alive = true;
-    ws.on('pong', () => { alive = true; });
+    ws.on('pong', () => {
+      alive = true;
+    });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
         try {
@@ -113,7 +115,14 @@ export class TunnelClient {
       switch (message.type) {
         case 'challenge': {
           const sig = identity.signFast(relayAuthMessage('hub', fromBase64(message.nonce), identity.hubId));
-          ws.send(JSON.stringify({ type: 'hello', role: 'hub', hubId: identity.hubId, sig: toBase64(sig) } satisfies ControlMessage));
+          ws.send(
+            JSON.stringify({
+              type: 'hello',
+              role: 'hub',
+              hubId: identity.hubId,
+              sig: toBase64(sig),
+            } satisfies ControlMessage),
+          );
           return;
         }
         case 'ready':
@@ -139,7 +148,10 @@ export class TunnelClient {
           log.warn({ relay: url, code: message.code }, 'relay refused');
           return;
         case 'push_result':
-          this.#options.events.pushResult(Number(message.id), { ...(message.status !== undefined ? { status: message.status } : {}), ...(message.code !== undefined ? { code: message.code } : {}) });
+          this.#options.events.pushResult(Number(message.id), {
+            ...(message.status !== undefined ? { status: message.status } : {}),
+            ...(message.code !== undefined ? { code: message.code } : {}),
+          });
           return;
         case 'backup_ack':
         case 'backup_refused':

@@ -31,12 +31,25 @@ export interface RulesLimits extends RunLimits {
  * at a few microseconds per action a dry run at its limit is well under a second of CPU, spent
  * in slices of `yieldEvery` actions.
  */
-export const DEFAULT_LIMITS: RulesLimits = { maxSteps: 100_000, yieldEvery: 100, dryRunMaxSteps: 100_000, dryRunMaxCommands: 5_000, dryRunConcurrent: 2 };
+export const DEFAULT_LIMITS: RulesLimits = {
+  maxSteps: 100_000,
+  yieldEvery: 100,
+  dryRunMaxSteps: 100_000,
+  dryRunMaxCommands: 5_000,
+  dryRunConcurrent: 2,
+};
 
 export const STEP_BUDGET_CODE = 'rule_step_budget_exceeded';
 
-export function stepBudgetExceeded(limit: 'steps_per_run' | 'dry_run_steps' | 'dry_run_commands', max: number): HubError {
-  return new HubError(STEP_BUDGET_CODE, `a rule may execute at most ${max} ${limit === 'dry_run_commands' ? 'commands in a dry run' : 'actions'} (${limit})`, { limit, max });
+export function stepBudgetExceeded(
+  limit: 'steps_per_run' | 'dry_run_steps' | 'dry_run_commands',
+  max: number,
+): HubError {
+  return new HubError(
+    STEP_BUDGET_CODE,
+    `a rule may execute at most ${max} ${limit === 'dry_run_commands' ? 'commands in a dry run' : 'actions'} (${limit})`,
+    { limit, max },
+  );
 }
 
 /** Gives the event loop a turn (I/O, timers, other requests) before the run goes on. */
@@ -58,10 +71,20 @@ export function checkRepeatBounds(actions: Tagged[], path: string, nesting = 0, 
     const inner = repeat ? nesting + 1 : nesting;
     const total = repeat && typeof action.count === 'number' ? passes * action.count : passes;
     if (inner > MAX_REPEAT_NESTING) {
-      throw new HubError('rule_too_complex', `${at}: repeats may nest ${MAX_REPEAT_NESTING} deep at most`, { location: 'body', path: at, field: at, rule: 'maxRepeatNesting', max: MAX_REPEAT_NESTING });
+      throw new HubError('rule_too_complex', `${at}: repeats may nest ${MAX_REPEAT_NESTING} deep at most`, {
+        location: 'body',
+        path: at,
+        field: at,
+        rule: 'maxRepeatNesting',
+        max: MAX_REPEAT_NESTING,
+      });
     }
     if (total > MAX_PASSES) {
-      throw new HubError('rule_too_complex', `${at}: nested repeats would run ${total} passes (at most ${MAX_PASSES} in all)`, { location: 'body', path: at, field: at, rule: 'maxPasses', max: MAX_PASSES });
+      throw new HubError(
+        'rule_too_complex',
+        `${at}: nested repeats would run ${total} passes (at most ${MAX_PASSES} in all)`,
+        { location: 'body', path: at, field: at, rule: 'maxPasses', max: MAX_PASSES },
+      );
     }
     const spec = ACTIONS.get(action.type);
     for (const child of spec?.children?.(action) ?? []) {

@@ -49,7 +49,13 @@ export function causedByRule(events: EventRow[], ruleId: string): Set<number> {
     if (actor?.kind !== 'rule' || actor.ruleId !== ruleId) return;
     for (let j = i - 1; j >= 0 && e.at - events[j]!.at <= CONFIRMATION_WINDOW_MS; j--) {
       const s = events[j]!;
-      if (s.kind === 'state' && !skip.has(j) && s.deviceId === e.deviceId && s.capability === e.capability && s.value === e.value) {
+      if (
+        s.kind === 'state' &&
+        !skip.has(j) &&
+        s.deviceId === e.deviceId &&
+        s.capability === e.capability &&
+        s.value === e.value
+      ) {
         skip.add(j);
         return;
       }
@@ -108,19 +114,27 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
   };
   const traces = new Map<string, Trace>();
   const storage: RulesStorage = {
-    saveTrace: (t: TraceRow) => { if (traces.size < MAX_FIRINGS || traces.has(t.runId)) traces.set(t.runId, structuredClone(t.data) as unknown as Trace); },
+    saveTrace: (t: TraceRow) => {
+      if (traces.size < MAX_FIRINGS || traces.has(t.runId))
+        traces.set(t.runId, structuredClone(t.data) as unknown as Trace);
+    },
     savePending: (_p: PendingRow) => {},
     dropPending: () => {},
     pending: () => [],
     dropPendingOf: () => {},
   };
   const engine = new RulesEngine({
-    bus, clock, log: input.log, storage, limits,
+    bus,
+    clock,
+    log: input.log,
+    storage,
+    limits,
     step: () => {
       if (++steps > limits.dryRunMaxSteps) overBudget(stepBudgetExceeded('dry_run_steps', limits.dryRunMaxSteps));
     },
     command: async (deviceId, capability, value) => {
-      if (commands.length >= limits.dryRunMaxCommands) overBudget(stepBudgetExceeded('dry_run_commands', limits.dryRunMaxCommands));
+      if (commands.length >= limits.dryRunMaxCommands)
+        overBudget(stepBudgetExceeded('dry_run_commands', limits.dryRunMaxCommands));
       commands.push({ at: new Date(clock.now()).toISOString(), device: deviceId, capability, value });
       const previous = state.get(key(deviceId, capability));
       if (previous === value) return;
@@ -135,9 +149,24 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     scene: (id) => input.scenes.get(id),
     cameraClip: () => {}, // the trace notes the clip; nothing is recorded in a replay
     lastAlive: { get: () => undefined, set: () => {} },
-    newId: (() => { let n = 0; return (prefix: string) => `${prefix}_dry${++n}`; })(),
+    newId: (() => {
+      let n = 0;
+      return (prefix: string) => `${prefix}_dry${++n}`;
+    })(),
   });
-  engine.start([{ id: 'rule_dry_run', enabled: true, version: 1, definition: input.definition, createdAt: input.from, updatedAt: input.from }], { hubStart: false, catchUp: false, heartbeat: false });
+  engine.start(
+    [
+      {
+        id: 'rule_dry_run',
+        enabled: true,
+        version: 1,
+        definition: input.definition,
+        createdAt: input.from,
+        updatedAt: input.from,
+      },
+    ],
+    { hubStart: false, catchUp: false, heartbeat: false },
+  );
 
   // Runs yield to the event loop every few actions (budget.ts): the replay moves the clock on
   // only once every run has finished or waits for the clock.
@@ -161,7 +190,8 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
       const value = e.value as StateValue;
       const previous = state.get(key(e.deviceId, e.capability));
       state.set(key(e.deviceId, e.capability), value);
-      if (previous !== value) bus.emit('device.state', { deviceId: e.deviceId, capability: e.capability, value, previous, at: e.at });
+      if (previous !== value)
+        bus.emit('device.state', { deviceId: e.deviceId, capability: e.capability, value, previous, at: e.at });
     } else if (e.kind === 'availability') {
       const now = e.value === true || e.value === 'online';
       available.set(e.deviceId, now);

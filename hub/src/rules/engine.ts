@@ -144,7 +144,8 @@ export class RulesEngine {
 
   /** True while a run is executing (not waiting on a delay or trigger): it may have yielded. */
   busy(): boolean {
-    for (const live of this.#live.values()) for (const run of live.runs) if (run.trace.status === 'running') return true;
+    for (const live of this.#live.values())
+      for (const run of live.runs) if (run.trace.status === 'running') return true;
     return false;
   }
 
@@ -153,21 +154,44 @@ export class RulesEngine {
   #attach(rule: Rule): void {
     const host = this.#host;
     const holds = {
-      save: (key: string, dueAt: number, event: TriggerEvent) => this.#store(() => host.storage.savePending({ id: `hold:${key}`, ruleId: rule.id, kind: 'hold', dueAt, data: { event }, createdAt: host.clock.now() })),
+      save: (key: string, dueAt: number, event: TriggerEvent) =>
+        this.#store(() =>
+          host.storage.savePending({
+            id: `hold:${key}`,
+            ruleId: rule.id,
+            kind: 'hold',
+            dueAt,
+            data: { event },
+            createdAt: host.clock.now(),
+          }),
+        ),
       drop: (key: string) => this.#store(() => host.storage.dropPending(`hold:${key}`)),
       load: (key: string) => {
         const row = this.#startRows.get(`hold:${key}`);
         return row && row.dueAt !== null ? { dueAt: row.dueAt, event: row.data.event as TriggerEvent } : undefined;
       },
     };
-    const env = this.#index.env({ clock: host.clock, state: host.state, available: host.available, location: host.location, holds });
+    const env = this.#index.env({
+      clock: host.clock,
+      state: host.state,
+      available: host.available,
+      location: host.location,
+      holds,
+    });
     const live: LiveRule = {
-      rule, env, detach: [], runs: new Set(), queue: [], removed: false,
+      rule,
+      env,
+      detach: [],
+      runs: new Set(),
+      queue: [],
+      removed: false,
       predicate: compileConditions(rule.definition.conditions, 'conditions', env),
     };
     this.#live.set(rule.id, live);
     rule.definition.triggers.forEach((t, i) => {
-      const fire = (event: TriggerEvent): void => { this.#fire(live, { ...event, trigger: i }); };
+      const fire = (event: TriggerEvent): void => {
+        this.#fire(live, { ...event, trigger: i });
+      };
       live.detach.push(TRIGGERS.get(t.type)!.attach(t, env, fire, `${rule.id}:${i}`));
     });
   }
@@ -214,7 +238,16 @@ export class RulesEngine {
         if (busy > 0) {
           if (live.queue.length >= ruleMax(def)) return this.#skip(live, runId, event, 'queue_full', conditions);
           live.queue.push({ id: runId, event });
-          this.#store(() => this.#host.storage.savePending({ id: `queued:${runId}`, ruleId: rule.id, kind: 'queued', dueAt: null, data: { event }, createdAt: this.#host.clock.now() }));
+          this.#store(() =>
+            this.#host.storage.savePending({
+              id: `queued:${runId}`,
+              ruleId: rule.id,
+              kind: 'queued',
+              dueAt: null,
+              data: { event },
+              createdAt: this.#host.clock.now(),
+            }),
+          );
           return runId;
         }
         break;
@@ -226,7 +259,13 @@ export class RulesEngine {
     return runId;
   }
 
-  #start(live: LiveRule, runId: string, event: TriggerEvent, conditions: ConditionTrace[], stored?: { trace: Trace; path: Segment[]; dueAt: number | null }): void {
+  #start(
+    live: LiveRule,
+    runId: string,
+    event: TriggerEvent,
+    conditions: ConditionTrace[],
+    stored?: { trace: Trace; path: Segment[]; dueAt: number | null },
+  ): void {
     const run = new Run(runId, live.rule, event, this.#runHost(live), stored?.trace);
     if (!stored) run.trace.conditions = conditions;
     live.runs.add(run);
@@ -252,15 +291,44 @@ export class RulesEngine {
   }
 
   /** A firing that did not become a run still leaves a trace: that is what explains it. */
-  #note(live: LiveRule, runId: string, event: TriggerEvent, status: RunStatus, reason: string | undefined, conditions: ConditionTrace[] = []): void {
+  #note(
+    live: LiveRule,
+    runId: string,
+    event: TriggerEvent,
+    status: RunStatus,
+    reason: string | undefined,
+    conditions: ConditionTrace[] = [],
+  ): void {
     const now = this.#host.clock.now();
-    const trace: Trace = { runId, ruleId: live.rule.id, version: live.rule.version, startedAt: now, endedAt: now, status, trigger: event, conditions, actions: [], ...(reason ? { reason } : {}) };
+    const trace: Trace = {
+      runId,
+      ruleId: live.rule.id,
+      version: live.rule.version,
+      startedAt: now,
+      endedAt: now,
+      status,
+      trigger: event,
+      conditions,
+      actions: [],
+      ...(reason ? { reason } : {}),
+    };
     this.#saveTrace(live, trace);
   }
 
   #saveTrace(live: LiveRule, trace: Trace): void {
     if (live.removed) return;
-    this.#store(() => this.#host.storage.saveTrace({ runId: trace.runId, ruleId: trace.ruleId, startedAt: trace.startedAt, status: trace.status, data: trace as unknown as Record<string, unknown> }, ruleTraceLimit(live.rule.definition)));
+    this.#store(() =>
+      this.#host.storage.saveTrace(
+        {
+          runId: trace.runId,
+          ruleId: trace.ruleId,
+          startedAt: trace.startedAt,
+          status: trace.status,
+          data: trace as unknown as Record<string, unknown>,
+        },
+        ruleTraceLimit(live.rule.definition),
+      ),
+    );
   }
 
   #runHost(live: LiveRule): RunHost {
@@ -297,10 +365,16 @@ export class RulesEngine {
       saveResume: (run, position) => {
         if (live.removed) return;
         if (!position) return this.#store(() => host.storage.dropPending(`resume:${run.id}`));
-        this.#store(() => host.storage.savePending({
-          id: `resume:${run.id}`, ruleId: live.rule.id, kind: 'resume', dueAt: position.dueAt,
-          data: { version: live.rule.version, path: position.path, event: run.event, trace: run.trace }, createdAt: host.clock.now(),
-        }));
+        this.#store(() =>
+          host.storage.savePending({
+            id: `resume:${run.id}`,
+            ruleId: live.rule.id,
+            kind: 'resume',
+            dueAt: position.dueAt,
+            data: { version: live.rule.version, path: position.path, event: run.event, trace: run.trace },
+            createdAt: host.clock.now(),
+          }),
+        );
       },
     };
   }
@@ -318,7 +392,11 @@ export class RulesEngine {
         continue;
       }
       if (row.kind === 'resume') {
-        this.#start(live, row.id.slice('resume:'.length), data.event, [], { trace: data.trace!, path: data.path!, dueAt: row.dueAt });
+        this.#start(live, row.id.slice('resume:'.length), data.event, [], {
+          trace: data.trace!,
+          path: data.path!,
+          dueAt: row.dueAt,
+        });
       } else {
         live.queue.push({ id: row.id.slice('queued:'.length), event: data.event });
       }

@@ -47,7 +47,13 @@ export class TriggerIndex {
     for (const fn of [...this.#hubStart]) fn();
   }
 
-  env(deps: { clock: Clock; state(d: string, c: string): StateValue | undefined; available(d: string): boolean | undefined; location(): Location | undefined; holds: HoldStore }): TriggerEnv {
+  env(deps: {
+    clock: Clock;
+    state(d: string, c: string): StateValue | undefined;
+    available(d: string): boolean | undefined;
+    location(): Location | undefined;
+    holds: HoldStore;
+  }): TriggerEnv {
     const add = <K, F>(map: Map<K, Set<F>>, key: K, fn: F): (() => void) => {
       let set = map.get(key);
       if (!set) map.set(key, (set = new Set()));
@@ -61,8 +67,18 @@ export class TriggerIndex {
       clock: deps.clock,
       onState: (deviceId, capability, fn) => add(this.#state, `${deviceId}\u0000${capability}`, fn),
       onAvailability: (deviceId, fn) => add(this.#availability, deviceId, fn),
-      onCamera: (fn) => { this.#camera.add(fn); return () => { this.#camera.delete(fn); }; },
-      onHubStart: (fn) => { this.#hubStart.add(fn); return () => { this.#hubStart.delete(fn); }; },
+      onCamera: (fn) => {
+        this.#camera.add(fn);
+        return () => {
+          this.#camera.delete(fn);
+        };
+      },
+      onHubStart: (fn) => {
+        this.#hubStart.add(fn);
+        return () => {
+          this.#hubStart.delete(fn);
+        };
+      },
       state: deps.state,
       available: deps.available,
       at: (time, fn) => runAt(deps.clock, time, fn),

@@ -69,7 +69,14 @@ export class Run {
     this.#host = host;
     this.childCause = { runId: id, ruleId: rule.id, chain: [...(event.cause?.chain ?? []), rule.id] };
     this.trace = trace ?? {
-      runId: id, ruleId: rule.id, version: rule.version, startedAt: host.env.clock.now(), status: 'running', trigger: event, conditions: [], actions: [],
+      runId: id,
+      ruleId: rule.id,
+      version: rule.version,
+      startedAt: host.env.clock.now(),
+      status: 'running',
+      trigger: event,
+      conditions: [],
+      actions: [],
     };
   }
 
@@ -98,7 +105,10 @@ export class Run {
     }
     if (this.#cancelled === 'shutdown') {
       // Paused by the hub stopping: the stored position (if any) resumes it; say so if none.
-      if ((this.trace.status as RunStatus) !== 'waiting') { this.trace.status = 'interrupted'; this.#host.saveTrace(this); }
+      if ((this.trace.status as RunStatus) !== 'waiting') {
+        this.trace.status = 'interrupted';
+        this.#host.saveTrace(this);
+      }
       return this.trace.status;
     }
     this.#host.saveResume(this, undefined);
@@ -144,7 +154,8 @@ export class Run {
   #traceConditions(seen: ConditionTrace[]): void {
     const room = MAX_TRACED_CONDITIONS - this.trace.conditions.length;
     if (room > 0) this.trace.conditions.push(...seen.slice(0, room));
-    if (seen.length > room) this.trace.untracedConditions = (this.trace.untracedConditions ?? 0) + seen.length - Math.max(0, room);
+    if (seen.length > room)
+      this.trace.untracedConditions = (this.trace.untracedConditions ?? 0) + seen.length - Math.max(0, room);
   }
 
   async #action(def: Tagged, path: string, at: Segment[], resume: Segment[] | undefined): Promise<void> {
@@ -160,14 +171,16 @@ export class Run {
     }
     record.result = 'running';
     try {
-      await ACTIONS.get(def.type)!.run(def, this.#exec(def, path, at, resume, record));
+      await ACTIONS.get(def.type)!.run(def, this.#exec(path, at, resume, record));
       record.result = 'ok';
     } catch (err) {
       if (err instanceof StopRun) record.result = 'stopped';
       else if (err instanceof Cancelled) record.result = 'cancelled';
       else {
         record.result = 'error';
-        record.error = isHubError(err) ? { code: err.code, message: err.message } : { code: 'internal_error', message: String((err as Error).message ?? err) };
+        record.error = isHubError(err)
+          ? { code: err.code, message: err.message }
+          : { code: 'internal_error', message: String((err as Error).message ?? err) };
       }
       throw err;
     } finally {
@@ -175,7 +188,7 @@ export class Run {
     }
   }
 
-  #exec(def: Tagged, path: string, at: Segment[], resume: Segment[] | undefined, record: ActionTrace): ActionExec {
+  #exec(path: string, at: Segment[], resume: Segment[] | undefined, record: ActionTrace): ActionExec {
     const host = this.#host;
     // Only the action the run was paused in (resume = []) takes the stored due time.
     const resumingHere = resume !== undefined && resume.length === 0;
@@ -244,11 +257,16 @@ export class Run {
       }
       triggers?.forEach((t, i) => {
         if (settled) return;
-        const off = TRIGGERS.get(t.type)!.attach(t, host.env, (event) => {
-          if (settled) return;
-          settled = true;
-          finish({ ...event, trigger: i });
-        }, `wait:${this.id}:${at.join('.')}:${i}`);
+        const off = TRIGGERS.get(t.type)!.attach(
+          t,
+          host.env,
+          (event) => {
+            if (settled) return;
+            settled = true;
+            finish({ ...event, trigger: i });
+          },
+          `wait:${this.id}:${at.join('.')}:${i}`,
+        );
         // A trigger may fire while attaching (a stored hold that ran out): detach it at once.
         if (settled) off();
         else detach.push(off);

@@ -34,7 +34,14 @@ export interface RulesDeps {
 }
 
 /** A rule as the API shows it: the definition as written, plus its identity and state. */
-export type RuleView = RuleDefinition & { id: string; enabled: boolean; version: number; running: number; createdAt: string; updatedAt: string };
+export type RuleView = RuleDefinition & {
+  id: string;
+  enabled: boolean;
+  version: number;
+  running: number;
+  createdAt: string;
+  updatedAt: string;
+};
 
 export interface SceneView {
   id: string;
@@ -118,7 +125,8 @@ export class RulesService {
   version(id: string, version: number): VersionView {
     this.#require(id);
     const row = this.repo.version(id, version);
-    if (!row) throw new HubError('rule_version_not_found', `rule ${id} has no version ${version}`, { ruleId: id, version });
+    if (!row)
+      throw new HubError('rule_version_not_found', `rule ${id} has no version ${version}`, { ruleId: id, version });
     return toVersionView(row);
   }
 
@@ -131,7 +139,14 @@ export class RulesService {
   create(body: unknown, actor: Actor): RuleView {
     const { definition, enabled } = validateRule(body, this.#refs(actor));
     const now = this.#deps.clock.now();
-    const rule: Rule = { id: newId('rule'), enabled: enabled ?? true, version: 1, definition, createdAt: now, updatedAt: now };
+    const rule: Rule = {
+      id: newId('rule'),
+      enabled: enabled ?? true,
+      version: 1,
+      definition,
+      createdAt: now,
+      updatedAt: now,
+    };
     this.repo.saveVersion(rule, actor, null);
     this.#audit(actor, 'rule.create', rule.id, { name: definition.name, version: 1 });
     this.engine.upsert(rule);
@@ -141,7 +156,13 @@ export class RulesService {
   update(id: string, body: unknown, actor: Actor, note: string | null = null): RuleView {
     const current = this.#require(id);
     const { definition, enabled } = validateRule(body, this.#refs(actor));
-    const rule: Rule = { ...current, enabled: enabled ?? current.enabled, version: current.version + 1, definition, updatedAt: this.#deps.clock.now() };
+    const rule: Rule = {
+      ...current,
+      enabled: enabled ?? current.enabled,
+      version: current.version + 1,
+      definition,
+      updatedAt: this.#deps.clock.now(),
+    };
     this.repo.saveVersion(rule, actor, note);
     this.#audit(actor, 'rule.update', id, { name: definition.name, version: rule.version, ...(note ? { note } : {}) });
     this.engine.upsert(rule);
@@ -190,13 +211,24 @@ export class RulesService {
    * Replays a saved rule (`ruleId`) or an unsaved one (`rule`) against the recorded history of
    * [from, to) and reports when it would have fired and what it would have done.
    */
-  async dryRun(input: { ruleId?: string | undefined; rule?: unknown }, from: number, to: number, actor: Actor, history: Pick<HistoryService, 'events'> | undefined): Promise<DryRunResult> {
-    const definition = input.ruleId !== undefined ? this.#require(input.ruleId).definition : this.check(input.rule, actor);
-    if (to - from > DRY_RUN_MAX_SPAN_MS) throw new HubError('history_range_too_large', 'a dry run covers at most 31 days', { from, to });
+  async dryRun(
+    input: { ruleId?: string | undefined; rule?: unknown },
+    from: number,
+    to: number,
+    actor: Actor,
+    history: Pick<HistoryService, 'events'> | undefined,
+  ): Promise<DryRunResult> {
+    const definition =
+      input.ruleId !== undefined ? this.#require(input.ruleId).definition : this.check(input.rule, actor);
+    if (to - from > DRY_RUN_MAX_SPAN_MS)
+      throw new HubError('history_range_too_large', 'a dry run covers at most 31 days', { from, to });
     if (!history) throw new HubError('not_ready', 'history is not running: there is nothing to replay');
     // Each dry run holds its events, traces and commands until it answers: a few at a time.
     const most = this.#limits.dryRunConcurrent;
-    if (this.#dryRuns >= most) throw new HubError('rule_dry_run_busy', `at most ${most} dry runs at a time; try again when one has answered`, { max: most });
+    if (this.#dryRuns >= most)
+      throw new HubError('rule_dry_run_busy', `at most ${most} dry runs at a time; try again when one has answered`, {
+        max: most,
+      });
     this.#dryRuns++;
     try {
       // Newest first from the event log; the oldest beyond the cap are left out (and reported).
@@ -204,7 +236,18 @@ export class RulesService {
       const truncated = rows.length > DRY_RUN_MAX_EVENTS;
       const events = rows.slice(0, DRY_RUN_MAX_EVENTS).reverse();
       const scenes = new Map(this.scenes.list().map((sc) => [sc.id, sc.states]));
-      return await dryRun({ definition, from, to, events, truncated, location: this.location(), scenes, log: this.#deps.log, ruleId: input.ruleId, limits: this.#limits });
+      return await dryRun({
+        definition,
+        from,
+        to,
+        events,
+        truncated,
+        location: this.location(),
+        scenes,
+        log: this.#deps.log,
+        ruleId: input.ruleId,
+        limits: this.#limits,
+      });
     } finally {
       this.#dryRuns--;
     }
@@ -224,7 +267,13 @@ export class RulesService {
     const { name, states } = validateScene(body, this.#refs(actor));
     const now = this.#deps.clock.now();
     const existing = id === undefined ? undefined : this.#requireScene(id);
-    const row: SceneRow = { id: existing?.id ?? newId('scene'), name, states, createdAt: existing?.createdAt ?? now, updatedAt: now };
+    const row: SceneRow = {
+      id: existing?.id ?? newId('scene'),
+      name,
+      states,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
     this.scenes.save(row);
     this.#audit(actor, existing ? 'scene.update' : 'scene.create', row.id, { name });
     return toSceneView(row);
@@ -240,8 +289,15 @@ export class RulesService {
   async activateScene(id: string, actor: Actor): Promise<{ results: (SceneState & { result: string })[] }> {
     const scene = this.#requireScene(id);
     this.#audit(actor, 'scene.activate', id, { name: scene.name });
-    const outcomes = await Promise.allSettled(scene.states.map((st) => this.#deps.registry.command(st.device, st.capability, st.value, actor)));
-    return { results: outcomes.map((o, i) => ({ ...scene.states[i]!, result: o.status === 'fulfilled' ? 'ok' : isHubError(o.reason) ? o.reason.code : 'internal_error' })) };
+    const outcomes = await Promise.allSettled(
+      scene.states.map((st) => this.#deps.registry.command(st.device, st.capability, st.value, actor)),
+    );
+    return {
+      results: outcomes.map((o, i) => ({
+        ...scene.states[i]!,
+        result: o.status === 'fulfilled' ? 'ok' : isHubError(o.reason) ? o.reason.code : 'internal_error',
+      })),
+    };
   }
 
   #requireScene(id: string): SceneRow {
@@ -265,8 +321,13 @@ export class RulesService {
 
   #view(rule: Rule): RuleView {
     return {
-      id: rule.id, enabled: rule.enabled, version: rule.version, ...rule.definition, running: this.engine.running(rule.id),
-      createdAt: new Date(rule.createdAt).toISOString(), updatedAt: new Date(rule.updatedAt).toISOString(),
+      id: rule.id,
+      enabled: rule.enabled,
+      version: rule.version,
+      ...rule.definition,
+      running: this.engine.running(rule.id),
+      createdAt: new Date(rule.createdAt).toISOString(),
+      updatedAt: new Date(rule.updatedAt).toISOString(),
     };
   }
 
@@ -300,7 +361,9 @@ export class RulesService {
       }
     };
     return {
-      bus, clock, log,
+      bus,
+      clock,
+      log,
       storage: {
         saveTrace: (t, keep) => this.traceWriter.saveTrace(t, keep),
         savePending: (p) => this.repo.savePending(p),
@@ -308,7 +371,9 @@ export class RulesService {
         pending: (ruleId, kind) => this.repo.pending(ruleId, kind),
         dropPendingOf: (ruleId) => this.repo.dropPendingOf(ruleId),
       },
-      command: async (deviceId, capability, value, actor) => { await registry.command(deviceId, capability, value, actor); },
+      command: async (deviceId, capability, value, actor) => {
+        await registry.command(deviceId, capability, value, actor);
+      },
       state: (deviceId, capability) => device(deviceId)?.state[capability],
       available: (deviceId) => device(deviceId)?.available,
       location: () => this.location(),
@@ -344,9 +409,21 @@ export class RulesService {
 }
 
 function toSceneView(s: SceneRow): SceneView {
-  return { id: s.id, name: s.name, states: s.states, createdAt: new Date(s.createdAt).toISOString(), updatedAt: new Date(s.updatedAt).toISOString() };
+  return {
+    id: s.id,
+    name: s.name,
+    states: s.states,
+    createdAt: new Date(s.createdAt).toISOString(),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  };
 }
 
 function toVersionView(v: RuleVersionRow<RuleDefinition>): VersionView {
-  return { version: v.version, author: v.author, at: new Date(v.at).toISOString(), note: v.note, definition: v.definition };
+  return {
+    version: v.version,
+    author: v.author,
+    at: new Date(v.at).toISOString(),
+    note: v.note,
+    definition: v.definition,
+  };
 }

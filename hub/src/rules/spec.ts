@@ -40,7 +40,11 @@ export interface HoldStore {
 
 export interface TriggerEnv {
   clock: Clock;
-  onState(deviceId: string, capability: string, fn: (e: DeviceStateEvent, cause: Cause | undefined) => void): () => void;
+  onState(
+    deviceId: string,
+    capability: string,
+    fn: (e: DeviceStateEvent, cause: Cause | undefined) => void,
+  ): () => void;
   onAvailability(deviceId: string, fn: (e: DeviceAvailabilityEvent) => void): () => void;
   onCamera(fn: (e: { cameraId: string; kind: string; at: number }) => void): () => void;
   onHubStart(fn: () => void): () => void;

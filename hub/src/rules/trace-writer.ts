@@ -25,7 +25,12 @@ export class TraceWriter {
   #timer: TimerHandle | undefined;
   #stopped = false;
 
-  constructor(repo: Pick<RulesRepo, 'saveTrace' | 'saveTraces'>, clock: Clock, log: Logger, windowMs = DEFAULT_TRACE_FLUSH_MS) {
+  constructor(
+    repo: Pick<RulesRepo, 'saveTrace' | 'saveTraces'>,
+    clock: Clock,
+    log: Logger,
+    windowMs = DEFAULT_TRACE_FLUSH_MS,
+  ) {
     this.#repo = repo;
     this.#clock = clock;
     this.#log = log;
@@ -40,7 +45,10 @@ export class TraceWriter {
       return;
     }
     this.#held.set(row.runId, { row, keep });
-    this.#timer ??= this.#clock.setTimeout(() => { this.#timer = undefined; this.flush(); }, this.#windowMs);
+    this.#timer ??= this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.flush();
+    }, this.#windowMs);
   }
 
   /** Traces held, not yet written (tests, and what a power cut would lose). */

@@ -6,8 +6,16 @@ import type { ConditionTrace, TriggerEvent } from './spec.ts';
  * condition with the values it saw, each action with its result and duration.
  */
 export type RunStatus =
-  | 'running' | 'waiting' | 'done' | 'failed' | 'stopped' | 'cancelled' | 'interrupted'
-  | 'conditions_failed' | 'skipped' | 'loop_cut';
+  | 'running'
+  | 'waiting'
+  | 'done'
+  | 'failed'
+  | 'stopped'
+  | 'cancelled'
+  | 'interrupted'
+  | 'conditions_failed'
+  | 'skipped'
+  | 'loop_cut';
 
 export interface ActionTrace {
   path: string;

@@ -18,18 +18,21 @@ import { TRIGGERS } from './triggers/index.ts';
  * item's `type`, so an error inside one action is reported there rather than as "matches no
  * branch of a union" at the list.
  */
-const Top = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  description: Type.Optional(Type.String({ maxLength: 2000 })),
-  enabled: Type.Optional(Type.Boolean()),
-  mode: Type.Union(MODES.map((m) => Type.Literal(m))),
-  max: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  triggers: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 32 }),
-  conditions: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 64 })),
-  actions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }),
-  missed: Type.Optional(Type.Union([Type.Literal('skip'), Type.Literal('catch_up')])),
-  traceLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-}, { additionalProperties: false });
+const Top = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    enabled: Type.Optional(Type.Boolean()),
+    mode: Type.Union(MODES.map((m) => Type.Literal(m))),
+    max: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    triggers: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 32 }),
+    conditions: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 64 })),
+    actions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }),
+    missed: Type.Optional(Type.Union([Type.Literal('skip'), Type.Literal('catch_up')])),
+    traceLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  },
+  { additionalProperties: false },
+);
 
 /** What the validator may look up: devices and their capabilities (absent in pure checks). */
 export interface RefChecker {
@@ -43,7 +46,12 @@ export interface RefChecker {
 const compiled = new Map<TSchema, ReturnType<typeof Compile>>();
 
 function fail(path: string, rule: string, message: string): never {
-  throw new HubError('validation_failed', `${path || 'body'}: ${message}`, { location: 'body', path, field: path, rule });
+  throw new HubError('validation_failed', `${path || 'body'}: ${message}`, {
+    location: 'body',
+    path,
+    field: path,
+    rule,
+  });
 }
 
 const join = (base: string, key: string | number): string => (base ? `${base}.${key}` : String(key));
@@ -52,7 +60,12 @@ function check(schema: TSchema, value: unknown, path: string): void {
   let validator = compiled.get(schema);
   if (!validator) compiled.set(schema, (validator = Compile(schema)));
   if (validator.Check(value)) return;
-  const issues = [...validator.Errors(value)] as { keyword: string; instancePath: string; params?: Record<string, unknown>; message: string }[];
+  const issues = [...validator.Errors(value)] as {
+    keyword: string;
+    instancePath: string;
+    params?: Record<string, unknown>;
+    message: string;
+  }[];
   // The named field of a missing/extra property beats the generic "schema is false" issue.
   const issue = issues.find((i) => i.keyword === 'required' || i.keyword === 'additionalProperties') ?? issues[0]!;
   const segments = issue.instancePath.split('/').filter(Boolean);
@@ -62,10 +75,22 @@ function check(schema: TSchema, value: unknown, path: string): void {
   let at = path;
   for (const s of segments) at = join(at, s);
   const rule = issue.keyword === 'boolean' ? 'additionalProperties' : issue.keyword;
-  fail(at, rule, issue.keyword === 'anyOf' || issue.keyword === 'oneOf' ? 'needs one of its alternative fields (see the rule type)' : issue.message);
+  fail(
+    at,
+    rule,
+    issue.keyword === 'anyOf' || issue.keyword === 'oneOf'
+      ? 'needs one of its alternative fields (see the rule type)'
+      : issue.message,
+  );
 }
 
-function checkList(list: unknown, kind: Child['kind'], path: string, refs: RefChecker | undefined, depth: number): void {
+function checkList(
+  list: unknown,
+  kind: Child['kind'],
+  path: string,
+  refs: RefChecker | undefined,
+  depth: number,
+): void {
   if (depth > 16) fail(path, 'maxDepth', 'nested too deeply (16 levels at most)');
   if (!Array.isArray(list)) fail(path, 'type', 'must be an array');
   const specs = kind === 'trigger' ? TRIGGERS : kind === 'condition' ? CONDITIONS : ACTIONS;
@@ -79,7 +104,8 @@ function checkList(list: unknown, kind: Child['kind'], path: string, refs: RefCh
     check(spec.schema, item, at);
     checkSemantics(item as Tagged, kind, at, refs);
     if (type === 'scene') checkScene(item as { scene?: string; states?: Tagged[] }, at, refs);
-    for (const child of ('children' in spec ? spec.children?.(item as never) : undefined) ?? []) checkList(child.list, child.kind, join(at, child.key), refs, depth + 1);
+    for (const child of ('children' in spec ? spec.children?.(item as never) : undefined) ?? [])
+      checkList(child.list, child.kind, join(at, child.key), refs, depth + 1);
   });
 }
 
@@ -90,9 +116,14 @@ function checkSemantics(item: Tagged, kind: Child['kind'], at: string, refs: Ref
     if (typeof parsed === 'string') fail(join(at, 'cron'), 'cron', parsed);
   }
   if (item.type === 'sun' && refs && !refs.hasLocation()) {
-    throw new HubError('location_required', 'sun rules need the home location (settings home.location)', { location: 'body', path: at, field: at });
+    throw new HubError('location_required', 'sun rules need the home location (settings home.location)', {
+      location: 'body',
+      path: at,
+      field: at,
+    });
   }
-  if (item.type === 'camera_clip' && refs?.hasCamera && !refs.hasCamera(item.camera as string)) fail(join(at, 'camera'), 'exists', `no camera ${String(item.camera)}`);
+  if (item.type === 'camera_clip' && refs?.hasCamera && !refs.hasCamera(item.camera as string))
+    fail(join(at, 'camera'), 'exists', `no camera ${String(item.camera)}`);
   if (typeof item.device !== 'string') return;
   const caps = refs?.capabilities(item.device);
   if (refs && !caps) fail(join(at, 'device'), 'exists', `no device ${item.device}`);
@@ -102,35 +133,51 @@ function checkSemantics(item: Tagged, kind: Child['kind'], at: string, refs: Ref
   }
   // A value of the wrong type would never match: say so now rather than never firing.
   const spec = CAPABILITIES[item.capability]!;
-  if (item.type === 'numeric' && spec.type !== 'number') fail(join(at, 'capability'), 'type', `'${item.capability}' is not numeric`);
+  if (item.type === 'numeric' && spec.type !== 'number')
+    fail(join(at, 'capability'), 'type', `'${item.capability}' is not numeric`);
   if (kind !== 'action' && item.type === 'state') {
     for (const field of ['from', 'to', 'value']) {
       const v = item[field];
       if (v === undefined) continue;
       (Array.isArray(v) ? v : [v]).forEach((one, k) => {
-        if (one !== null && typeof one !== spec.type) fail(Array.isArray(v) ? join(join(at, field), k) : join(at, field), 'type', `${item.capability} takes a ${spec.type}`);
+        if (one !== null && typeof one !== spec.type)
+          fail(
+            Array.isArray(v) ? join(join(at, field), k) : join(at, field),
+            'type',
+            `${item.capability} takes a ${spec.type}`,
+          );
       });
     }
   }
   if (kind === 'action' && item.type === 'command') {
-    if (!CAPABILITIES[item.capability]!.writable) fail(join(at, 'capability'), 'writable', `'${item.capability}' is read-only`);
+    if (!CAPABILITIES[item.capability]!.writable)
+      fail(join(at, 'capability'), 'writable', `'${item.capability}' is read-only`);
     const bad = checkValue(item.capability, item.value as never);
     if (bad) fail(join(at, 'value'), 'type', bad);
   }
 }
 
 function checkScene(item: { scene?: string; states?: Tagged[] }, at: string, refs: RefChecker | undefined): void {
-  if (item.scene !== undefined && refs && !refs.hasScene(item.scene)) fail(join(at, 'scene'), 'exists', `no scene ${item.scene}`);
-  item.states?.forEach((s, k) => checkSemantics({ ...s, type: 'command' }, 'action', join(join(at, 'states'), k), refs));
+  if (item.scene !== undefined && refs && !refs.hasScene(item.scene))
+    fail(join(at, 'scene'), 'exists', `no scene ${item.scene}`);
+  item.states?.forEach((s, k) =>
+    checkSemantics({ ...s, type: 'command' }, 'action', join(join(at, 'states'), k), refs),
+  );
 }
 
-const SceneBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  states: Type.Array(SceneState, { minItems: 1, maxItems: 64 }),
-}, { additionalProperties: false });
+const SceneBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    states: Type.Array(SceneState, { minItems: 1, maxItems: 64 }),
+  },
+  { additionalProperties: false },
+);
 
 /** A saved scene: a name and the device states it sets, each checked like a command. */
-export function validateScene(body: unknown, refs: RefChecker): { name: string; states: { device: string; capability: string; value: StateValue }[] } {
+export function validateScene(
+  body: unknown,
+  refs: RefChecker,
+): { name: string; states: { device: string; capability: string; value: StateValue }[] } {
   check(SceneBody, body, '');
   const scene = body as { name: string; states: { device: string; capability: string; value: StateValue }[] };
   checkScene({ states: scene.states as unknown as Tagged[] }, '', refs);
@@ -141,7 +188,10 @@ export function validateScene(body: unknown, refs: RefChecker): { name: string; 
  * Validates `body` and returns the normalised definition plus the requested enabled flag
  * (`enabled` lives outside the versioned definition: switching a rule off is not an edit).
  */
-export function validateRule(body: unknown, refs?: RefChecker): { definition: RuleDefinition; enabled: boolean | undefined } {
+export function validateRule(
+  body: unknown,
+  refs?: RefChecker,
+): { definition: RuleDefinition; enabled: boolean | undefined } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) fail('', 'type', 'a rule is a JSON object');
   check(Top, body, '');
   const b = body as Record<string, unknown>;

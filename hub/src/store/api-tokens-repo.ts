@@ -44,17 +44,33 @@ export class ApiTokensRepo {
 
   insert(t: Omit<ApiTokenRow, 'lastUsedAt'>): void {
     this.#db
-      .prepare('INSERT INTO api_tokens (id, user_id, name, token_hash, scope, devices, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(t.id, t.userId, t.name, t.tokenHash, t.scope, t.devices === null ? null : JSON.stringify(t.devices), t.createdAt);
+      .prepare(
+        'INSERT INTO api_tokens (id, user_id, name, token_hash, scope, devices, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        t.id,
+        t.userId,
+        t.name,
+        t.tokenHash,
+        t.scope,
+        t.devices === null ? null : JSON.stringify(t.devices),
+        t.createdAt,
+      );
   }
 
   byHash(tokenHash: string): ApiTokenRow | undefined {
-    const row = this.#db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?').get(tokenHash) as RawApiToken | undefined;
+    const row = this.#db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?').get(tokenHash) as
+      | RawApiToken
+      | undefined;
     return row && toRow(row);
   }
 
   byUser(userId: string): ApiTokenRow[] {
-    return (this.#db.prepare('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at, id').all(userId) as RawApiToken[]).map(toRow);
+    return (
+      this.#db
+        .prepare('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at, id')
+        .all(userId) as RawApiToken[]
+    ).map(toRow);
   }
 
   countByUser(userId: string): number {

@@ -14,7 +14,13 @@ export class AuditRepo {
   insert(e: AuditEvent): number {
     const result = this.#db
       .prepare('INSERT INTO audit_log (at, actor, action, target, details) VALUES (?, ?, ?, ?, ?)')
-      .run(e.at, JSON.stringify(e.actor, withoutKeyDevices), e.action, e.target ?? null, e.details ? JSON.stringify(e.details) : null);
+      .run(
+        e.at,
+        JSON.stringify(e.actor, withoutKeyDevices),
+        e.action,
+        e.target ?? null,
+        e.details ? JSON.stringify(e.details) : null,
+      );
     return Number(result.lastInsertRowid);
   }
 
@@ -22,7 +28,14 @@ export class AuditRepo {
   list(limit: number, before?: number): AuditRow[] {
     const rows = this.#db
       .prepare('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?')
-      .all(before ?? Number.MAX_SAFE_INTEGER, limit) as { id: number; at: number; actor: string; action: string; target: string | null; details: string | null }[];
+      .all(before ?? Number.MAX_SAFE_INTEGER, limit) as {
+      id: number;
+      at: number;
+      actor: string;
+      action: string;
+      target: string | null;
+      details: string | null;
+    }[];
     return rows.map((r) => ({
       id: r.id,
       at: r.at,

@@ -25,7 +25,9 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   try {
     db = new Database(path);
   } catch (err) {
-    throw new HubError('store_corrupt', `cannot open database ${path}: ${(err as Error).message}`, undefined, { cause: err });
+    throw new HubError('store_corrupt', `cannot open database ${path}: ${(err as Error).message}`, undefined, {
+      cause: err,
+    });
   }
   try {
     if (!isNew) checkIntegrity(db, path);
@@ -46,11 +48,19 @@ function checkIntegrity(db: Db, path: string): void {
   try {
     rows = db.pragma('integrity_check') as { integrity_check: string }[];
   } catch (err) {
-    throw new HubError('store_corrupt', `database ${path} is unreadable (${(err as Error).message}); move it aside or restore a backup`, undefined, { cause: err });
+    throw new HubError(
+      'store_corrupt',
+      `database ${path} is unreadable (${(err as Error).message}); move it aside or restore a backup`,
+      undefined,
+      { cause: err },
+    );
   }
   const problems = rows.map((r) => r.integrity_check).filter((r) => r !== 'ok');
   if (problems.length > 0) {
-    throw new HubError('store_corrupt', `database ${path} failed integrity_check: ${problems.slice(0, 3).join('; ')}; move it aside or restore a backup`);
+    throw new HubError(
+      'store_corrupt',
+      `database ${path} failed integrity_check: ${problems.slice(0, 3).join('; ')}; move it aside or restore a backup`,
+    );
   }
 }
 
@@ -58,7 +68,10 @@ export function migrate(db: Db, migrations: Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   if (current > latest) {
-    throw new HubError('store_too_new', `database schema version ${current} is newer than this hub understands (${latest}); upgrade the hub`);
+    throw new HubError(
+      'store_too_new',
+      `database schema version ${current} is newer than this hub understands (${latest}); upgrade the hub`,
+    );
   }
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (migration.version <= current) continue;
@@ -69,7 +82,10 @@ export function migrate(db: Db, migrations: Migration[]): void {
       db.transaction(() => {
         db.exec(migration.sql);
         if (migration.foreignKeysOff && (db.pragma('foreign_key_check') as unknown[]).length > 0) {
-          throw new HubError('store_corrupt', `migration ${migration.version} (${migration.name}) left broken references; the database was not changed`);
+          throw new HubError(
+            'store_corrupt',
+            `migration ${migration.version} (${migration.name}) left broken references; the database was not changed`,
+          );
         }
         db.pragma(`user_version = ${migration.version}`);
       })();

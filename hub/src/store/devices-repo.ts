@@ -79,15 +79,36 @@ export class DevicesRepo {
         `INSERT INTO devices (id, name, room_id, driver, model, capabilities, config, available, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(d.id, d.name, d.roomId, d.driver, d.model, JSON.stringify(d.capabilities), JSON.stringify(d.config), d.available ? 1 : 0, d.createdAt, d.updatedAt);
+      .run(
+        d.id,
+        d.name,
+        d.roomId,
+        d.driver,
+        d.model,
+        JSON.stringify(d.capabilities),
+        JSON.stringify(d.config),
+        d.available ? 1 : 0,
+        d.createdAt,
+        d.updatedAt,
+      );
   }
 
-  update(id: string, fields: { name?: string; roomId?: string | null; config?: Record<string, unknown> }, at: number): boolean {
+  update(
+    id: string,
+    fields: { name?: string; roomId?: string | null; config?: Record<string, unknown> },
+    at: number,
+  ): boolean {
     const current = this.byId(id);
     if (!current) return false;
     this.#db
       .prepare('UPDATE devices SET name = ?, room_id = ?, config = ?, updated_at = ? WHERE id = ?')
-      .run(fields.name ?? current.name, fields.roomId !== undefined ? fields.roomId : current.roomId, JSON.stringify(fields.config ?? current.config), at, id);
+      .run(
+        fields.name ?? current.name,
+        fields.roomId !== undefined ? fields.roomId : current.roomId,
+        JSON.stringify(fields.config ?? current.config),
+        at,
+        id,
+      );
     return true;
   }
 
@@ -104,7 +125,14 @@ export class DevicesRepo {
   }
 
   states(): StateRow[] {
-    return (this.#db.prepare('SELECT * FROM device_state').all() as { device_id: string; capability: string; value: string; updated_at: number }[]).map((r) => ({
+    return (
+      this.#db.prepare('SELECT * FROM device_state').all() as {
+        device_id: string;
+        capability: string;
+        value: string;
+        updated_at: number;
+      }[]
+    ).map((r) => ({
       deviceId: r.device_id,
       capability: r.capability,
       value: JSON.parse(r.value),

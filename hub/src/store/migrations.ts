@@ -446,7 +446,8 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (user_id, code_hash)
       ) STRICT;
     `,
-  },  {
+  },
+  {
     version: 12,
     name: 'installer_handover',
     foreignKeysOff: true,

@@ -43,20 +43,26 @@ export class MqttCredentialsRepo {
   }
 
   byUsername(username: string): MqttCredentialRow | undefined {
-    const row = this.#db.prepare('SELECT * FROM mqtt_credentials WHERE username = ?').get(username) as RawCredential | undefined;
+    const row = this.#db.prepare('SELECT * FROM mqtt_credentials WHERE username = ?').get(username) as
+      | RawCredential
+      | undefined;
     return row && toCredential(row);
   }
 
   list(kind?: 'device' | 'integration'): MqttCredentialRow[] {
     const rows = kind
-      ? (this.#db.prepare('SELECT * FROM mqtt_credentials WHERE kind = ? ORDER BY created_at').all(kind) as RawCredential[])
+      ? (this.#db
+          .prepare('SELECT * FROM mqtt_credentials WHERE kind = ? ORDER BY created_at')
+          .all(kind) as RawCredential[])
       : (this.#db.prepare('SELECT * FROM mqtt_credentials ORDER BY created_at').all() as RawCredential[]);
     return rows.map(toCredential);
   }
 
   insert(c: MqttCredentialRow): void {
     this.#db
-      .prepare('INSERT INTO mqtt_credentials (username, kind, device_id, secret_hash, scope, topics, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO mqtt_credentials (username, kind, device_id, secret_hash, scope, topics, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(c.username, c.kind, c.deviceId, c.secretHash, c.scope, JSON.stringify(c.topics), c.createdAt);
   }
 

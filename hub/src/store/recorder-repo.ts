@@ -75,30 +75,39 @@ export class RecorderRepo {
   constructor(db: Db) {
     this.#db = db;
     // A segment closing inside a clip's window is an event segment from the start.
-    this.#insertSegment = db.prepare(`INSERT OR IGNORE INTO camera_segments (camera_id, start_at, end_at, bytes, path, event)
+    this.#insertSegment =
+      db.prepare(`INSERT OR IGNORE INTO camera_segments (camera_id, start_at, end_at, bytes, path, event)
       VALUES (:camera, :start, :end, :bytes, :path,
         EXISTS (SELECT 1 FROM camera_clips WHERE camera_id = :camera AND start_at < :end AND end_at > :start))`);
     this.#insertEvent = db.prepare('INSERT INTO camera_events (camera_id, at, kind, details) VALUES (?, ?, ?, ?)');
   }
 
   insertCamera(c: CameraRow): void {
-    this.#db.prepare('INSERT INTO cameras (id, name, url, codec, width, height, fps, created_at, mode, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.#db
+      .prepare(
+        'INSERT INTO cameras (id, name, url, codec, width, height, fps, created_at, mode, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(c.id, c.name, c.url, c.codec, c.width, c.height, c.fps, c.createdAt, c.mode, c.settings);
     if (c.sub) this.setSubStream(c.id, c.sub);
   }
 
   /** Sets (or with null removes) the camera's sub stream. */
   setSubStream(id: string, sub: SubStreamInfo | null): void {
-    this.#db.prepare('UPDATE cameras SET sub_url = ?, sub_codec = ?, sub_width = ?, sub_height = ?, sub_fps = ? WHERE id = ?')
+    this.#db
+      .prepare('UPDATE cameras SET sub_url = ?, sub_codec = ?, sub_width = ?, sub_height = ?, sub_fps = ? WHERE id = ?')
       .run(sub?.url ?? null, sub?.codec ?? null, sub?.width ?? null, sub?.height ?? null, sub?.fps ?? null, id);
   }
 
   updateCamera(id: string, fields: { name: string; mode: CameraMode; settings: string }): void {
-    this.#db.prepare('UPDATE cameras SET name = ?, mode = ?, settings = ? WHERE id = ?').run(fields.name, fields.mode, fields.settings, id);
+    this.#db
+      .prepare('UPDATE cameras SET name = ?, mode = ?, settings = ? WHERE id = ?')
+      .run(fields.name, fields.mode, fields.settings, id);
   }
 
   listCameras(): CameraRow[] {
-    return (this.#db.prepare('SELECT * FROM cameras ORDER BY created_at, id').all() as Record<string, unknown>[]).map(cameraOf);
+    return (this.#db.prepare('SELECT * FROM cameras ORDER BY created_at, id').all() as Record<string, unknown>[]).map(
+      cameraOf,
+    );
   }
 
   getCamera(id: string): CameraRow | undefined {
@@ -114,26 +123,43 @@ export class RecorderRepo {
 
   /** Returns whether the segment is an event segment (it lies in a clip's window). */
   insertSegment(s: Omit<SegmentRow, 'id' | 'event'>): boolean {
-    const inserted = this.#insertSegment.run({ camera: s.cameraId, start: s.startAt, end: s.endAt, bytes: s.bytes, path: s.path }).changes > 0;
+    const inserted =
+      this.#insertSegment.run({ camera: s.cameraId, start: s.startAt, end: s.endAt, bytes: s.bytes, path: s.path })
+        .changes > 0;
     if (inserted && this.#totalBytes !== undefined) this.#totalBytes += s.bytes;
-    const row = this.#db.prepare('SELECT event FROM camera_segments WHERE path = ?').get(s.path) as { event: number } | undefined;
+    const row = this.#db.prepare('SELECT event FROM camera_segments WHERE path = ?').get(s.path) as
+      | { event: number }
+      | undefined;
     return row?.event === 1;
   }
 
   /** Marks the camera's segments overlapping [start, end) as event footage. */
   markEventSegments(cameraId: string, start: number, end: number): number {
-    return this.#db.prepare('UPDATE camera_segments SET event = 1 WHERE camera_id = ? AND start_at < ? AND end_at > ? AND event = 0').run(cameraId, end, start).changes;
+    return this.#db
+      .prepare('UPDATE camera_segments SET event = 1 WHERE camera_id = ? AND start_at < ? AND end_at > ? AND event = 0')
+      .run(cameraId, end, start).changes;
   }
 
   /** A camera's segments of one kind that ended before `t`, oldest first. */
   segmentsOfKindEndedBefore(cameraId: string, event: boolean, t: number, limit: number): SegmentRow[] {
-    return (this.#db.prepare('SELECT * FROM camera_segments WHERE camera_id = ? AND event = ? AND end_at < ? ORDER BY end_at, id LIMIT ?')
-      .all(cameraId, event ? 1 : 0, t, limit) as Record<string, unknown>[]).map(segmentOf);
+    return (
+      this.#db
+        .prepare(
+          'SELECT * FROM camera_segments WHERE camera_id = ? AND event = ? AND end_at < ? ORDER BY end_at, id LIMIT ?',
+        )
+        .all(cameraId, event ? 1 : 0, t, limit) as Record<string, unknown>[]
+    ).map(segmentOf);
   }
 
   insertClip(c: Omit<ClipRow, 'id'>): number {
-    return Number(this.#db.prepare('INSERT INTO camera_clips (camera_id, at, start_at, end_at, source, details) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(c.cameraId, c.at, c.startAt, c.endAt, c.source, c.details ? JSON.stringify(c.details) : null).lastInsertRowid);
+    return Number(
+      this.#db
+        .prepare(
+          'INSERT INTO camera_clips (camera_id, at, start_at, end_at, source, details) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(c.cameraId, c.at, c.startAt, c.endAt, c.source, c.details ? JSON.stringify(c.details) : null)
+        .lastInsertRowid,
+    );
   }
 
   extendClip(id: number, endAt: number): void {
@@ -142,14 +168,21 @@ export class RecorderRepo {
 
   /** The clip of this camera whose window is still open at `t` (the newest), if any. */
   openClip(cameraId: string, t: number): ClipRow | undefined {
-    const row = this.#db.prepare('SELECT * FROM camera_clips WHERE camera_id = ? AND end_at >= ? AND start_at <= ? ORDER BY end_at DESC LIMIT 1').get(cameraId, t, t) as Record<string, unknown> | undefined;
+    const row = this.#db
+      .prepare(
+        'SELECT * FROM camera_clips WHERE camera_id = ? AND end_at >= ? AND start_at <= ? ORDER BY end_at DESC LIMIT 1',
+      )
+      .get(cameraId, t, t) as Record<string, unknown> | undefined;
     return row ? clipOf(row) : undefined;
   }
 
   /** Clips overlapping [from, to), oldest first. */
   clips(cameraId: string, from: number, to: number): ClipRow[] {
-    return (this.#db.prepare('SELECT * FROM camera_clips WHERE camera_id = ? AND start_at < ? AND end_at > ? ORDER BY start_at, id')
-      .all(cameraId, to, from) as Record<string, unknown>[]).map(clipOf);
+    return (
+      this.#db
+        .prepare('SELECT * FROM camera_clips WHERE camera_id = ? AND start_at < ? AND end_at > ? ORDER BY start_at, id')
+        .all(cameraId, to, from) as Record<string, unknown>[]
+    ).map(clipOf);
   }
 
   deleteClipsEndedBefore(cameraId: string, t: number): number {
@@ -158,12 +191,20 @@ export class RecorderRepo {
 
   /** Segments overlapping [from, to), oldest first. */
   segments(cameraId: string, from: number, to: number): SegmentRow[] {
-    return (this.#db.prepare('SELECT * FROM camera_segments WHERE camera_id = ? AND start_at < ? AND end_at > ? ORDER BY start_at, id')
-      .all(cameraId, to, from) as Record<string, unknown>[]).map(segmentOf);
+    return (
+      this.#db
+        .prepare(
+          'SELECT * FROM camera_segments WHERE camera_id = ? AND start_at < ? AND end_at > ? ORDER BY start_at, id',
+        )
+        .all(cameraId, to, from) as Record<string, unknown>[]
+    ).map(segmentOf);
   }
 
   allSegmentPaths(cameraId: string): { id: number; path: string }[] {
-    return this.#db.prepare('SELECT id, path FROM camera_segments WHERE camera_id = ?').all(cameraId) as { id: number; path: string }[];
+    return this.#db.prepare('SELECT id, path FROM camera_segments WHERE camera_id = ?').all(cameraId) as {
+      id: number;
+      path: string;
+    }[];
   }
 
   /** Does a row name this file? (one lookup on the path's unique index) */
@@ -173,23 +214,31 @@ export class RecorderRepo {
 
   /** A camera's segments that ended at or after `t` (what may have changed since a clean mark). */
   segmentsEndedSince(cameraId: string, t: number): { id: number; path: string }[] {
-    return this.#db.prepare('SELECT id, path FROM camera_segments WHERE camera_id = ? AND end_at >= ?').all(cameraId, t) as { id: number; path: string }[];
+    return this.#db
+      .prepare('SELECT id, path FROM camera_segments WHERE camera_id = ? AND end_at >= ?')
+      .all(cameraId, t) as { id: number; path: string }[];
   }
 
   /** Paths of the segments in one directory (`prefix` ends with '/'): a range of the path index. */
   segmentPathsUnder(prefix: string): Set<string> {
-    const rows = this.#db.prepare("SELECT path FROM camera_segments WHERE path >= ? AND path < ? || char(1114111)").all(prefix, prefix) as { path: string }[];
+    const rows = this.#db
+      .prepare('SELECT path FROM camera_segments WHERE path >= ? AND path < ? || char(1114111)')
+      .all(prefix, prefix) as { path: string }[];
     return new Set(rows.map((r) => r.path));
   }
 
   /** A camera's segments by id after `afterId`, `limit` at a time (the background sweep's chunks). */
   segmentsAfterId(cameraId: string, afterId: number, limit: number): { id: number; path: string }[] {
-    return this.#db.prepare('SELECT id, path FROM camera_segments WHERE camera_id = ? AND id > ? ORDER BY id LIMIT ?').all(cameraId, afterId, limit) as { id: number; path: string }[];
+    return this.#db
+      .prepare('SELECT id, path FROM camera_segments WHERE camera_id = ? AND id > ? ORDER BY id LIMIT ?')
+      .all(cameraId, afterId, limit) as { id: number; path: string }[];
   }
 
   /** When the camera's index and files last agreed (see migration 8), or null: never. */
   cleanUntil(cameraId: string): number | null {
-    const row = this.#db.prepare('SELECT clean_until FROM cameras WHERE id = ?').get(cameraId) as { clean_until: number | null } | undefined;
+    const row = this.#db.prepare('SELECT clean_until FROM cameras WHERE id = ?').get(cameraId) as
+      | { clean_until: number | null }
+      | undefined;
     return row?.clean_until ?? null;
   }
 
@@ -223,26 +272,39 @@ export class RecorderRepo {
 
   clearTrash(paths: string[]): void {
     const del = this.#db.prepare('DELETE FROM camera_segment_trash WHERE path = ?');
-    this.#db.transaction(() => { for (const p of paths) del.run(p); })();
+    this.#db.transaction(() => {
+      for (const p of paths) del.run(p);
+    })();
   }
 
   deleteSegment(id: number): void {
-    const gone = this.#db.prepare('DELETE FROM camera_segments WHERE id = ? RETURNING bytes').get(id) as { bytes: number } | undefined;
+    const gone = this.#db.prepare('DELETE FROM camera_segments WHERE id = ? RETURNING bytes').get(id) as
+      | { bytes: number }
+      | undefined;
     if (gone && this.#totalBytes !== undefined) this.#totalBytes -= gone.bytes;
   }
 
   /** What the budget removes first: continuous segments oldest first across cameras, then event ones. */
   oldestSegments(limit: number): SegmentRow[] {
-    return (this.#db.prepare('SELECT * FROM camera_segments ORDER BY event, end_at, id LIMIT ?').all(limit) as Record<string, unknown>[]).map(segmentOf);
+    return (
+      this.#db.prepare('SELECT * FROM camera_segments ORDER BY event, end_at, id LIMIT ?').all(limit) as Record<
+        string,
+        unknown
+      >[]
+    ).map(segmentOf);
   }
 
   latestSegment(cameraId: string): SegmentRow | undefined {
-    const row = this.#db.prepare('SELECT * FROM camera_segments WHERE camera_id = ? ORDER BY end_at DESC, id DESC LIMIT 1').get(cameraId) as Record<string, unknown> | undefined;
+    const row = this.#db
+      .prepare('SELECT * FROM camera_segments WHERE camera_id = ? ORDER BY end_at DESC, id DESC LIMIT 1')
+      .get(cameraId) as Record<string, unknown> | undefined;
     return row ? segmentOf(row) : undefined;
   }
 
   totalBytes(): number {
-    this.#totalBytes ??= (this.#db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM camera_segments').get() as { n: number }).n;
+    this.#totalBytes ??= (
+      this.#db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM camera_segments').get() as { n: number }
+    ).n;
     return this.#totalBytes;
   }
 
@@ -252,20 +314,28 @@ export class RecorderRepo {
 
   /** Events in [from, to), oldest first. */
   events(cameraId: string, from: number, to: number): CameraEventRow[] {
-    return (this.#db.prepare('SELECT * FROM camera_events WHERE camera_id = ? AND at >= ? AND at < ? ORDER BY at, id')
-      .all(cameraId, from, to) as Record<string, unknown>[]).map((r) => ({
+    return (
+      this.#db
+        .prepare('SELECT * FROM camera_events WHERE camera_id = ? AND at >= ? AND at < ? ORDER BY at, id')
+        .all(cameraId, from, to) as Record<string, unknown>[]
+    ).map((r) => ({
       id: r.id as number,
       cameraId: r.camera_id as string,
       at: r.at as number,
       kind: r.kind as string,
-      details: r.details ? JSON.parse(r.details as string) as Record<string, unknown> : null,
+      details: r.details ? (JSON.parse(r.details as string) as Record<string, unknown>) : null,
     }));
   }
 
   /** The audit rows of camera changes (they carry URLs): masked again when the masking grows. */
   cameraAuditRows(): CameraAuditRow[] {
-    return (this.#db.prepare("SELECT id, details FROM audit_log WHERE action IN ('camera.add', 'camera.update') AND details IS NOT NULL").all() as { id: number; details: string }[])
-      .map((r) => ({ id: r.id, details: JSON.parse(r.details) as Record<string, unknown> }));
+    return (
+      this.#db
+        .prepare(
+          "SELECT id, details FROM audit_log WHERE action IN ('camera.add', 'camera.update') AND details IS NOT NULL",
+        )
+        .all() as { id: number; details: string }[]
+    ).map((r) => ({ id: r.id, details: JSON.parse(r.details) as Record<string, unknown> }));
   }
 
   rewriteAuditDetails(id: number, details: Record<string, unknown>): void {
@@ -281,23 +351,48 @@ export interface CameraAuditRow {
 
 function cameraOf(r: Record<string, unknown>): CameraRow {
   return {
-    id: r.id as string, name: r.name as string, url: r.url as string, codec: r.codec as string,
-    width: r.width as number, height: r.height as number, fps: r.fps as number, createdAt: r.created_at as number,
-    mode: r.mode as CameraMode, settings: r.settings as string,
-    sub: r.sub_url ? { url: r.sub_url as string, codec: r.sub_codec as string, width: r.sub_width as number, height: r.sub_height as number, fps: r.sub_fps as number } : null,
+    id: r.id as string,
+    name: r.name as string,
+    url: r.url as string,
+    codec: r.codec as string,
+    width: r.width as number,
+    height: r.height as number,
+    fps: r.fps as number,
+    createdAt: r.created_at as number,
+    mode: r.mode as CameraMode,
+    settings: r.settings as string,
+    sub: r.sub_url
+      ? {
+          url: r.sub_url as string,
+          codec: r.sub_codec as string,
+          width: r.sub_width as number,
+          height: r.sub_height as number,
+          fps: r.sub_fps as number,
+        }
+      : null,
   };
 }
 
 function segmentOf(r: Record<string, unknown>): SegmentRow {
   return {
-    id: r.id as number, cameraId: r.camera_id as string, startAt: r.start_at as number, endAt: r.end_at as number,
-    bytes: r.bytes as number, path: r.path as string, event: r.event === 1,
+    id: r.id as number,
+    cameraId: r.camera_id as string,
+    startAt: r.start_at as number,
+    endAt: r.end_at as number,
+    bytes: r.bytes as number,
+    path: r.path as string,
+    event: r.event === 1,
   };
 }
 
 function clipOf(r: Record<string, unknown>): ClipRow {
   return {
-    id: r.id as number, cameraId: r.camera_id as string, at: r.at as number, startAt: r.start_at as number, endAt: r.end_at as number,
-    source: r.source as string, details: r.details ? JSON.parse(r.details as string) as Record<string, unknown> : null,
+    id: r.id as number,
+    cameraId: r.camera_id as string,
+    at: r.at as number,
+    startAt: r.start_at as number,
+    endAt: r.end_at as number,
+    source: r.source as string,
+    details: r.details ? (JSON.parse(r.details as string) as Record<string, unknown>) : null,
   };
 }

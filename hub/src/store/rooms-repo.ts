@@ -29,7 +29,13 @@ export class RoomsRepo {
   }
 
   homes(): HomeRow[] {
-    return (this.#db.prepare('SELECT id, name, created_at FROM homes ORDER BY created_at').all() as { id: string; name: string; created_at: number }[]).map((h) => ({
+    return (
+      this.#db.prepare('SELECT id, name, created_at FROM homes ORDER BY created_at').all() as {
+        id: string;
+        name: string;
+        created_at: number;
+      }[]
+    ).map((h) => ({
       id: h.id,
       name: h.name,
       createdAt: h.created_at,
@@ -37,7 +43,9 @@ export class RoomsRepo {
   }
 
   insertHome(home: HomeRow): void {
-    this.#db.prepare('INSERT INTO homes (id, name, created_at) VALUES (?, ?, ?)').run(home.id, home.name, home.createdAt);
+    this.#db
+      .prepare('INSERT INTO homes (id, name, created_at) VALUES (?, ?, ?)')
+      .run(home.id, home.name, home.createdAt);
   }
 
   renameHome(id: string, name: string): boolean {
@@ -54,7 +62,9 @@ export class RoomsRepo {
   }
 
   insert(room: RoomRow): void {
-    this.#db.prepare('INSERT INTO rooms (id, home_id, name, created_at) VALUES (?, ?, ?, ?)').run(room.id, room.homeId, room.name, room.createdAt);
+    this.#db
+      .prepare('INSERT INTO rooms (id, home_id, name, created_at) VALUES (?, ?, ?, ?)')
+      .run(room.id, room.homeId, room.name, room.createdAt);
   }
 
   rename(id: string, name: string): boolean {

@@ -48,10 +48,23 @@ export interface PendingRow {
   createdAt: number;
 }
 
-interface RawRule { id: string; name: string; enabled: number; version: number; definition: string; created_at: number; updated_at: number }
+interface RawRule {
+  id: string;
+  name: string;
+  enabled: number;
+  version: number;
+  definition: string;
+  created_at: number;
+  updated_at: number;
+}
 
 const toRule = <D extends StoredDefinition>(r: RawRule): StoredRule<D> => ({
-  id: r.id, enabled: r.enabled === 1, version: r.version, definition: JSON.parse(r.definition) as D, createdAt: r.created_at, updatedAt: r.updated_at,
+  id: r.id,
+  enabled: r.enabled === 1,
+  version: r.version,
+  definition: JSON.parse(r.definition) as D,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
 });
 
 /** Rules, their versions, traces and restart-surviving work (migration 5). SQL lives only here. */
@@ -64,16 +77,22 @@ export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
 
   constructor(db: Db) {
     this.#db = db;
-    this.#insertTrace = db.prepare(`INSERT INTO rule_traces (run_id, rule_id, started_at, status, data) VALUES (?, ?, ?, ?, ?)
+    this.#insertTrace =
+      db.prepare(`INSERT INTO rule_traces (run_id, rule_id, started_at, status, data) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, data = excluded.data`);
-    this.#pruneTraces = db.prepare('DELETE FROM rule_traces WHERE rule_id = ? AND id <= (SELECT id FROM rule_traces WHERE rule_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)');
-    this.#savePending = db.prepare(`INSERT INTO rule_pending (id, rule_id, kind, due_at, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
+    this.#pruneTraces = db.prepare(
+      'DELETE FROM rule_traces WHERE rule_id = ? AND id <= (SELECT id FROM rule_traces WHERE rule_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
+    );
+    this.#savePending =
+      db.prepare(`INSERT INTO rule_pending (id, rule_id, kind, due_at, data, created_at) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, data = excluded.data`);
     this.#dropPending = db.prepare('DELETE FROM rule_pending WHERE id = ?');
   }
 
   list(): StoredRule<D>[] {
-    return (this.#db.prepare('SELECT * FROM rules ORDER BY created_at, id').all() as RawRule[]).map((r) => toRule<D>(r));
+    return (this.#db.prepare('SELECT * FROM rules ORDER BY created_at, id').all() as RawRule[]).map((r) =>
+      toRule<D>(r),
+    );
   }
 
   byId(id: string): StoredRule<D> | undefined {
@@ -84,16 +103,29 @@ export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
   /** Stores a new rule or a new version of one, with its version row, in one transaction. */
   saveVersion(rule: StoredRule<D>, author: Actor, note: string | null): void {
     this.#db.transaction(() => {
-      this.#db.prepare(`INSERT INTO rules (id, name, enabled, version, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      this.#db
+        .prepare(`INSERT INTO rules (id, name, enabled, version, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled, version = excluded.version, definition = excluded.definition, updated_at = excluded.updated_at`)
-        .run(rule.id, rule.definition.name, rule.enabled ? 1 : 0, rule.version, JSON.stringify(rule.definition), rule.createdAt, rule.updatedAt);
-      this.#db.prepare('INSERT INTO rule_versions (rule_id, version, definition, author, at, note) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(
+          rule.id,
+          rule.definition.name,
+          rule.enabled ? 1 : 0,
+          rule.version,
+          JSON.stringify(rule.definition),
+          rule.createdAt,
+          rule.updatedAt,
+        );
+      this.#db
+        .prepare('INSERT INTO rule_versions (rule_id, version, definition, author, at, note) VALUES (?, ?, ?, ?, ?, ?)')
         .run(rule.id, rule.version, JSON.stringify(rule.definition), JSON.stringify(author), rule.updatedAt, note);
     })();
   }
 
   setEnabled(id: string, enabled: boolean, at: number): boolean {
-    return this.#db.prepare('UPDATE rules SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, at, id).changes > 0;
+    return (
+      this.#db.prepare('UPDATE rules SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, at, id)
+        .changes > 0
+    );
   }
 
   delete(id: string): boolean {
@@ -101,8 +133,24 @@ export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
   }
 
   versions(ruleId: string): RuleVersionRow<D>[] {
-    const rows = this.#db.prepare('SELECT * FROM rule_versions WHERE rule_id = ? ORDER BY version DESC').all(ruleId) as { rule_id: string; version: number; definition: string; author: string; at: number; note: string | null }[];
-    return rows.map((r) => ({ ruleId: r.rule_id, version: r.version, definition: JSON.parse(r.definition), author: JSON.parse(r.author), at: r.at, note: r.note }));
+    const rows = this.#db
+      .prepare('SELECT * FROM rule_versions WHERE rule_id = ? ORDER BY version DESC')
+      .all(ruleId) as {
+      rule_id: string;
+      version: number;
+      definition: string;
+      author: string;
+      at: number;
+      note: string | null;
+    }[];
+    return rows.map((r) => ({
+      ruleId: r.rule_id,
+      version: r.version,
+      definition: JSON.parse(r.definition),
+      author: JSON.parse(r.author),
+      at: r.at,
+      note: r.note,
+    }));
   }
 
   version(ruleId: string, version: number): RuleVersionRow<D> | undefined {
@@ -135,8 +183,16 @@ export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
   }
 
   traces(ruleId: string, limit: number): TraceRow[] {
-    const rows = this.#db.prepare('SELECT * FROM rule_traces WHERE rule_id = ? ORDER BY id DESC LIMIT ?').all(ruleId, limit) as { run_id: string; rule_id: string; started_at: number; status: string; data: string }[];
-    return rows.map((r) => ({ runId: r.run_id, ruleId: r.rule_id, startedAt: r.started_at, status: r.status, data: JSON.parse(r.data) }));
+    const rows = this.#db
+      .prepare('SELECT * FROM rule_traces WHERE rule_id = ? ORDER BY id DESC LIMIT ?')
+      .all(ruleId, limit) as { run_id: string; rule_id: string; started_at: number; status: string; data: string }[];
+    return rows.map((r) => ({
+      runId: r.run_id,
+      ruleId: r.rule_id,
+      startedAt: r.started_at,
+      status: r.status,
+      data: JSON.parse(r.data),
+    }));
   }
 
   savePending(p: PendingRow): void {
@@ -150,11 +206,31 @@ export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
   pending(ruleId?: string, kind?: PendingKind): PendingRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (ruleId !== undefined) { where.push('rule_id = ?'); args.push(ruleId); }
-    if (kind !== undefined) { where.push('kind = ?'); args.push(kind); }
+    if (ruleId !== undefined) {
+      where.push('rule_id = ?');
+      args.push(ruleId);
+    }
+    if (kind !== undefined) {
+      where.push('kind = ?');
+      args.push(kind);
+    }
     const sql = `SELECT * FROM rule_pending ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
-    const rows = this.#db.prepare(sql).all(...args) as { id: string; rule_id: string; kind: PendingKind; due_at: number | null; data: string; created_at: number }[];
-    return rows.map((r) => ({ id: r.id, ruleId: r.rule_id, kind: r.kind, dueAt: r.due_at, data: JSON.parse(r.data), createdAt: r.created_at }));
+    const rows = this.#db.prepare(sql).all(...args) as {
+      id: string;
+      rule_id: string;
+      kind: PendingKind;
+      due_at: number | null;
+      data: string;
+      created_at: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      ruleId: r.rule_id,
+      kind: r.kind,
+      dueAt: r.due_at,
+      data: JSON.parse(r.data),
+      createdAt: r.created_at,
+    }));
   }
 
   dropPendingOf(ruleId: string): void {

@@ -15,9 +15,21 @@ export interface SceneRow {
   updatedAt: number;
 }
 
-interface RawScene { id: string; name: string; states: string; created_at: number; updated_at: number }
+interface RawScene {
+  id: string;
+  name: string;
+  states: string;
+  created_at: number;
+  updated_at: number;
+}
 
-const toScene = (r: RawScene): SceneRow => ({ id: r.id, name: r.name, states: JSON.parse(r.states) as SceneState[], createdAt: r.created_at, updatedAt: r.updated_at });
+const toScene = (r: RawScene): SceneRow => ({
+  id: r.id,
+  name: r.name,
+  states: JSON.parse(r.states) as SceneState[],
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 /** Saved scenes (migration 5, with the rules). */
 export class ScenesRepo {
@@ -36,7 +48,8 @@ export class ScenesRepo {
   }
 
   save(s: SceneRow): void {
-    this.#db.prepare(`INSERT INTO scenes (id, name, states, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+    this.#db
+      .prepare(`INSERT INTO scenes (id, name, states, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET name = excluded.name, states = excluded.states, updated_at = excluded.updated_at`)
       .run(s.id, s.name, JSON.stringify(s.states), s.createdAt, s.updatedAt);
   }

@@ -41,12 +41,16 @@ export class TokensRepo {
 
   insert(t: Omit<RefreshTokenRow, 'replacedAt' | 'revokedAt'>): void {
     this.#db
-      .prepare('INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(t.id, t.userId, t.familyId, t.tokenHash, t.createdAt, t.expiresAt);
   }
 
   byHash(tokenHash: string): RefreshTokenRow | undefined {
-    const row = this.#db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?').get(tokenHash) as RawToken | undefined;
+    const row = this.#db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?').get(tokenHash) as
+      | RawToken
+      | undefined;
     return row && toToken(row);
   }
 
@@ -55,11 +59,15 @@ export class TokensRepo {
   }
 
   revokeFamily(familyId: string, at: number): void {
-    this.#db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(at, familyId);
+    this.#db
+      .prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
+      .run(at, familyId);
   }
 
   revokeUser(userId: string, at: number): void {
-    this.#db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(at, userId);
+    this.#db
+      .prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL')
+      .run(at, userId);
   }
 
   deleteExpired(now: number): number {

@@ -33,8 +33,15 @@ interface RawUser {
 }
 
 const toUser = (r: RawUser): UserRow => ({
-  id: r.id, username: r.username, passwordHash: r.password_hash, role: r.role, createdAt: r.created_at, sessionGeneration: r.session_generation,
-  totpSecret: r.totp_secret, totpPendingSecret: r.totp_pending_secret, totpLastStep: r.totp_last_step,
+  id: r.id,
+  username: r.username,
+  passwordHash: r.password_hash,
+  role: r.role,
+  createdAt: r.created_at,
+  sessionGeneration: r.session_generation,
+  totpSecret: r.totp_secret,
+  totpPendingSecret: r.totp_pending_secret,
+  totpLastStep: r.totp_last_step,
 });
 
 export class UsersRepo {
@@ -73,7 +80,8 @@ export class UsersRepo {
 
   update(id: string, change: { role?: Role; passwordHash?: string }): void {
     if (change.role !== undefined) this.#db.prepare('UPDATE users SET role = ? WHERE id = ?').run(change.role, id);
-    if (change.passwordHash !== undefined) this.#db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(change.passwordHash, id);
+    if (change.passwordHash !== undefined)
+      this.#db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(change.passwordHash, id);
   }
 
   /** Access tokens issued before this call stop verifying (service.inspectAccess). */
@@ -88,7 +96,9 @@ export class UsersRepo {
 
   /** The pending secret becomes the active one, with new recovery codes (digests) replacing any old ones. */
   enableTotp(id: string, secret: string, step: number, recoveryHashes: string[]): void {
-    this.#db.prepare('UPDATE users SET totp_secret = ?, totp_pending_secret = NULL, totp_last_step = ? WHERE id = ?').run(secret, step, id);
+    this.#db
+      .prepare('UPDATE users SET totp_secret = ?, totp_pending_secret = NULL, totp_last_step = ? WHERE id = ?')
+      .run(secret, step, id);
     this.#db.prepare('DELETE FROM totp_recovery_codes WHERE user_id = ?').run(id);
     const insert = this.#db.prepare('INSERT INTO totp_recovery_codes (user_id, code_hash) VALUES (?, ?)');
     for (const hash of recoveryHashes) insert.run(id, hash);
@@ -96,24 +106,42 @@ export class UsersRepo {
 
   /** Two-step login off: secret, pending secret, replay mark and recovery codes go. True if it was on. */
   disableTotp(id: string): boolean {
-    const was = this.#db.prepare('SELECT totp_secret FROM users WHERE id = ?').get(id) as { totp_secret: string | null } | undefined;
-    this.#db.prepare('UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL WHERE id = ?').run(id);
+    const was = this.#db.prepare('SELECT totp_secret FROM users WHERE id = ?').get(id) as
+      | { totp_secret: string | null }
+      | undefined;
+    this.#db
+      .prepare('UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL WHERE id = ?')
+      .run(id);
     this.#db.prepare('DELETE FROM totp_recovery_codes WHERE user_id = ?').run(id);
     return was?.totp_secret != null;
   }
 
   /** Records an accepted step; false when that step (or a newer one) was accepted already: a replay. */
   acceptTotpStep(id: string, step: number): boolean {
-    return this.#db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)').run(step, id, step).changes > 0;
+    return (
+      this.#db
+        .prepare(
+          'UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)',
+        )
+        .run(step, id, step).changes > 0
+    );
   }
 
   /** Spends a recovery code; false when it is unknown or spent. */
   useRecoveryCode(id: string, hash: string, at: number): boolean {
-    return this.#db.prepare('UPDATE totp_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL').run(at, id, hash).changes > 0;
+    return (
+      this.#db
+        .prepare('UPDATE totp_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL')
+        .run(at, id, hash).changes > 0
+    );
   }
 
   recoveryCodesLeft(id: string): number {
-    return (this.#db.prepare('SELECT count(*) AS n FROM totp_recovery_codes WHERE user_id = ? AND used_at IS NULL').get(id) as { n: number }).n;
+    return (
+      this.#db
+        .prepare('SELECT count(*) AS n FROM totp_recovery_codes WHERE user_id = ? AND used_at IS NULL')
+        .get(id) as { n: number }
+    ).n;
   }
 
   /** Refresh tokens go with the row (ON DELETE CASCADE). */

@@ -50,7 +50,10 @@ function withFingerprint(stored: Stored): HubCertificate {
 
 function usable(stored: Stored): boolean {
   try {
-    return typeof stored.keyPem === 'string' && new X509Certificate(stored.certPem).checkPrivateKey(createPrivateKey(stored.keyPem));
+    return (
+      typeof stored.keyPem === 'string' &&
+      new X509Certificate(stored.certPem).checkPrivateKey(createPrivateKey(stored.keyPem))
+    );
   } catch {
     return false;
   }
@@ -65,13 +68,33 @@ function makeCertificate(names: { dns: string[]; ips: string[] }): Stored {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-tls-'));
   try {
     const san = [...names.dns.map((n) => `DNS:${n}`), ...names.ips.map((ip) => `IP:${ip}`)].join(',');
-    const run = spawnSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', String(VALID_DAYS),
-      '-subj', `/O=Hearth/CN=${names.dns[0] ?? 'hearth'}`, '-addext', `subjectAltName=${san}`,
-    ], { encoding: 'utf8', timeout: 30_000 });
+    const run = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        String(VALID_DAYS),
+        '-subj',
+        `/O=Hearth/CN=${names.dns[0] ?? 'hearth'}`,
+        '-addext',
+        `subjectAltName=${san}`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     if (run.error || run.status !== 0) {
-      const why = run.error ? (run.error as NodeJS.ErrnoException).code ?? run.error.message : run.stderr.trim().split('\n').pop();
+      const why = run.error
+        ? ((run.error as NodeJS.ErrnoException).code ?? run.error.message)
+        : run.stderr.trim().split('\n').pop();
       throw new HubError('tls_unavailable', `cannot make the hub's TLS certificate with openssl: ${why}`);
     }
     return { keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'), certPem: readFileSync(join(dir, 'cert.pem'), 'utf8') };

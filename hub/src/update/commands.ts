@@ -29,19 +29,34 @@ export function releaseKeygenCommand(args: string[]): void {
   try {
     writeFileSync(resolve(v.out), key.privatePem, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    throw new HubError('conflict', `${v.out} exists or cannot be written (${(err as NodeJS.ErrnoException).code}); a release key is never overwritten`);
+    throw new HubError(
+      'conflict',
+      `${v.out} exists or cannot be written (${(err as NodeJS.ErrnoException).code}); a release key is never overwritten`,
+    );
   }
   process.stdout.write(`${key.publicB64}\n`);
 }
 
 /** Signs a package: writes `<package>.release.json` (or `--out`) and prints its manifest. */
 export async function signReleaseCommand(args: string[]): Promise<void> {
-  const v = parse(args, { package: { type: 'string' }, 'key-file': { type: 'string' }, version: { type: 'string' }, 'min-version': { type: 'string' }, out: { type: 'string' } });
+  const v = parse(args, {
+    package: { type: 'string' },
+    'key-file': { type: 'string' },
+    version: { type: 'string' },
+    'min-version': { type: 'string' },
+    out: { type: 'string' },
+  });
   if (!v.package || !v['key-file']) throw new UsageError('sign-release needs --package and --key-file');
   const pkg = resolve(v.package);
   // hearth_<version>_<arch>.deb, as scripts/build-deb names it.
   const version = v.version ?? /^hearth_(\d+\.\d+\.\d+)_/.exec(basename(pkg))?.[1] ?? HUB_VERSION;
-  const signed = await signRelease({ packagePath: pkg, packageName: basename(pkg), version, minVersion: v['min-version'] ?? '0.0.0', privatePem: readFileSync(resolve(v['key-file']), 'utf8') });
+  const signed = await signRelease({
+    packagePath: pkg,
+    packageName: basename(pkg),
+    version,
+    minVersion: v['min-version'] ?? '0.0.0',
+    privatePem: readFileSync(resolve(v['key-file']), 'utf8'),
+  });
   const out = resolve(v.out ?? `${pkg.replace(/\.deb$/, '')}.release.json`);
   writeFileSync(out, `${JSON.stringify(signed.file)}\n`);
   process.stdout.write(`${JSON.stringify({ file: out, ...signed.manifest, publicKey: signed.publicB64 })}\n`);

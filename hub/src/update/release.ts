@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HubError } from '../core/errors.ts';
@@ -60,15 +68,35 @@ function parseManifest(text: string): ReleaseManifest {
   const m = v as Partial<ReleaseManifest> | null;
   const p = m?.package as Partial<ReleaseManifest['package']> | undefined;
   const ok =
-    m !== null && typeof m === 'object' && m.kind === 'hearth-release' &&
-    typeof m.version === 'string' && VERSION.test(m.version) &&
-    typeof m.minVersion === 'string' && VERSION.test(m.minVersion) &&
-    typeof m.createdAt === 'number' && Number.isFinite(m.createdAt) &&
-    typeof p === 'object' && p !== null && typeof p.name === 'string' && PACKAGE_NAME.test(p.name) &&
-    Number.isSafeInteger(p.bytes) && (p.bytes as number) > 0 &&
-    typeof p.sha256 === 'string' && /^[0-9a-f]{64}$/.test(p.sha256);
-  if (!ok) throw invalid('malformed', 'the release manifest must be {kind: "hearth-release", version, minVersion, package: {name, bytes, sha256}, createdAt}');
-  return { kind: 'hearth-release', version: m.version!, minVersion: m.minVersion!, package: { name: p.name!, bytes: p.bytes!, sha256: p.sha256! }, createdAt: m.createdAt! };
+    m !== null &&
+    typeof m === 'object' &&
+    m.kind === 'hearth-release' &&
+    typeof m.version === 'string' &&
+    VERSION.test(m.version) &&
+    typeof m.minVersion === 'string' &&
+    VERSION.test(m.minVersion) &&
+    typeof m.createdAt === 'number' &&
+    Number.isFinite(m.createdAt) &&
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.name === 'string' &&
+    PACKAGE_NAME.test(p.name) &&
+    Number.isSafeInteger(p.bytes) &&
+    (p.bytes as number) > 0 &&
+    typeof p.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(p.sha256);
+  if (!ok)
+    throw invalid(
+      'malformed',
+      'the release manifest must be {kind: "hearth-release", version, minVersion, package: {name, bytes, sha256}, createdAt}',
+    );
+  return {
+    kind: 'hearth-release',
+    version: m.version!,
+    minVersion: m.minVersion!,
+    package: { name: p.name!, bytes: p.bytes!, sha256: p.sha256! },
+    createdAt: m.createdAt!,
+  };
 }
 
 /** An Ed25519 public key from its 32 raw bytes in base64 (the form config and key files hold). */
@@ -93,7 +121,8 @@ export function readKeysFile(path: string): string[] {
   const keys: string[] = [];
   for (const line of text.split('\n').map((l) => l.trim())) {
     if (!line || line.startsWith('#')) continue;
-    if (!publicKeyFromB64(line)) throw new HubError('validation_failed', `${path}: not an Ed25519 public key in base64: ${line.slice(0, 60)}`);
+    if (!publicKeyFromB64(line))
+      throw new HubError('validation_failed', `${path}: not an Ed25519 public key in base64: ${line.slice(0, 60)}`);
     keys.push(line);
   }
   return keys;
@@ -106,20 +135,29 @@ export function readKeysFile(path: string): string[] {
  */
 export function verifyRelease(file: unknown, trustedKeysB64: readonly string[]): ReleaseManifest {
   const f = file as Partial<ReleaseFile> | null;
-  if (typeof f !== 'object' || f === null || typeof f.manifest !== 'string' || typeof f.sig !== 'string' || f.manifest.length > RELEASE_FILE_MAX_BYTES) {
+  if (
+    typeof f !== 'object' ||
+    f === null ||
+    typeof f.manifest !== 'string' ||
+    typeof f.sig !== 'string' ||
+    f.manifest.length > RELEASE_FILE_MAX_BYTES
+  ) {
     throw invalid('malformed', 'a release file is {"manifest": "<manifest JSON as a string>", "sig": "<base64>"}');
   }
   const keys = trustedKeysB64.map(publicKeyFromB64).filter((k): k is KeyObject => k !== undefined);
-  if (keys.length === 0) throw invalid('no_trusted_key', 'no release key is trusted (update.releaseKeys, hub/release-keys)');
+  if (keys.length === 0)
+    throw invalid('no_trusted_key', 'no release key is trusted (update.releaseKeys, hub/release-keys)');
   const sig = Buffer.from(f.sig, 'base64');
   const message = Buffer.from(SIG_CONTEXT + f.manifest, 'utf8');
-  if (sig.length !== 64 || !keys.some((k) => verify(null, message, k, sig))) throw invalid('bad_signature', 'the release is not signed by a trusted release key');
+  if (sig.length !== 64 || !keys.some((k) => verify(null, message, k, sig)))
+    throw invalid('bad_signature', 'the release is not signed by a trusted release key');
   return parseManifest(f.manifest);
 }
 
 /** Parses a release file's bytes (JSON), bounded. */
 export function parseReleaseFile(bytes: Buffer | string): unknown {
-  if (bytes.length > RELEASE_FILE_MAX_BYTES * 2) throw invalid('malformed', 'a release file is a few hundred bytes; this is not one');
+  if (bytes.length > RELEASE_FILE_MAX_BYTES * 2)
+    throw invalid('malformed', 'a release file is a few hundred bytes; this is not one');
   try {
     return JSON.parse(bytes.toString());
   } catch {
@@ -143,8 +181,16 @@ export async function checkPackage(path: string, manifest: ReleaseManifest): Pro
   } catch (err) {
     throw new HubError('update_package_missing', 'no package was uploaded for this release', undefined, { cause: err });
   }
-  if (bytes !== manifest.package.bytes) throw new HubError('update_package_mismatch', `the package is not the signed one: ${bytes > manifest.package.bytes ? 'longer' : 'shorter'} than ${manifest.package.bytes} bytes`, { reason: 'size' });
-  if (hash.digest('hex') !== manifest.package.sha256) throw new HubError('update_package_mismatch', 'the package is not the signed one: its SHA-256 differs', { reason: 'sha256' });
+  if (bytes !== manifest.package.bytes)
+    throw new HubError(
+      'update_package_mismatch',
+      `the package is not the signed one: ${bytes > manifest.package.bytes ? 'longer' : 'shorter'} than ${manifest.package.bytes} bytes`,
+      { reason: 'size' },
+    );
+  if (hash.digest('hex') !== manifest.package.sha256)
+    throw new HubError('update_package_mismatch', 'the package is not the signed one: its SHA-256 differs', {
+      reason: 'sha256',
+    });
 }
 
 /**
@@ -152,20 +198,40 @@ export async function checkPackage(path: string, manifest: ReleaseManifest): Pro
  * needs a newer hub to update from, `update_downgrade` for an older (or the same) version unless
  * confirmed.
  */
-export function checkVersionStep(current: string, manifest: ReleaseManifest, confirmDowngrade: boolean): 'upgrade' | 'downgrade' | 'reinstall' {
+export function checkVersionStep(
+  current: string,
+  manifest: ReleaseManifest,
+  confirmDowngrade: boolean,
+): 'upgrade' | 'downgrade' | 'reinstall' {
   const vsMin = compareVersions(current, manifest.minVersion);
   const vsNew = compareVersions(manifest.version, current);
-  if (vsNew === undefined || vsMin === undefined) throw new HubError('update_release_invalid', `cannot compare versions ${current} and ${manifest.version}`, { reason: 'version' });
+  if (vsNew === undefined || vsMin === undefined)
+    throw new HubError('update_release_invalid', `cannot compare versions ${current} and ${manifest.version}`, {
+      reason: 'version',
+    });
   const step = vsNew > 0 ? 'upgrade' : vsNew < 0 ? 'downgrade' : 'reinstall';
-  if (step === 'upgrade' && vsMin < 0) throw new HubError('update_too_old', `${manifest.version} updates hubs from ${manifest.minVersion} on; this one runs ${current}: update to ${manifest.minVersion} first`, { current, minVersion: manifest.minVersion });
-  if (step !== 'upgrade' && !confirmDowngrade) throw new HubError('update_downgrade', `${manifest.version} is not newer than ${current}: confirm the ${step} explicitly`, { current, version: manifest.version });
+  if (step === 'upgrade' && vsMin < 0)
+    throw new HubError(
+      'update_too_old',
+      `${manifest.version} updates hubs from ${manifest.minVersion} on; this one runs ${current}: update to ${manifest.minVersion} first`,
+      { current, minVersion: manifest.minVersion },
+    );
+  if (step !== 'upgrade' && !confirmDowngrade)
+    throw new HubError(
+      'update_downgrade',
+      `${manifest.version} is not newer than ${current}: confirm the ${step} explicitly`,
+      { current, version: manifest.version },
+    );
   return step;
 }
 
 /** A new release key pair: the private key as PKCS#8 PEM, the public key as the base64 hubs trust. */
 export function generateReleaseKey(): { privatePem: string; publicB64: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), publicB64: publicB64Of(publicKey) };
+  return {
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicB64: publicB64Of(publicKey),
+  };
 }
 
 function publicB64Of(key: KeyObject): string {
@@ -173,15 +239,29 @@ function publicB64Of(key: KeyObject): string {
 }
 
 /** Signs a release for a package (the release process and tests; hubs never hold the private key). */
-export async function signRelease(o: { packagePath: string; packageName: string; version: string; minVersion: string; privatePem: string; now?: number }): Promise<{ file: ReleaseFile; manifest: ReleaseManifest; publicB64: string }> {
-  if (!VERSION.test(o.version) || !VERSION.test(o.minVersion)) throw new HubError('validation_failed', 'versions are MAJOR.MINOR.PATCH');
+export async function signRelease(o: {
+  packagePath: string;
+  packageName: string;
+  version: string;
+  minVersion: string;
+  privatePem: string;
+  now?: number;
+}): Promise<{ file: ReleaseFile; manifest: ReleaseManifest; publicB64: string }> {
+  if (!VERSION.test(o.version) || !VERSION.test(o.minVersion))
+    throw new HubError('validation_failed', 'versions are MAJOR.MINOR.PATCH');
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const piece of createReadStream(o.packagePath)) {
     bytes += (piece as Buffer).length;
     hash.update(piece as Buffer);
   }
-  const manifest: ReleaseManifest = { kind: 'hearth-release', version: o.version, minVersion: o.minVersion, package: { name: o.packageName, bytes, sha256: hash.digest('hex') }, createdAt: o.now ?? Date.now() };
+  const manifest: ReleaseManifest = {
+    kind: 'hearth-release',
+    version: o.version,
+    minVersion: o.minVersion,
+    package: { name: o.packageName, bytes, sha256: hash.digest('hex') },
+    createdAt: o.now ?? Date.now(),
+  };
   const text = JSON.stringify(manifest);
   const key = createPrivateKey(o.privatePem);
   const sig = sign(null, Buffer.from(SIG_CONTEXT + text, 'utf8'), key).toString('base64');

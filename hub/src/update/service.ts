@@ -6,7 +6,14 @@ import { writeFileAtomic } from '../core/data-dir.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { readJson } from './helper/state-file.ts';
-import { checkPackage, checkVersionStep, parseReleaseFile, RELEASE_FILE_MAX_BYTES, verifyRelease, type ReleaseManifest } from './release.ts';
+import {
+  checkPackage,
+  checkVersionStep,
+  parseReleaseFile,
+  RELEASE_FILE_MAX_BYTES,
+  verifyRelease,
+  type ReleaseManifest,
+} from './release.ts';
 import { spoolPaths, type UpdateRequest, type UpdateStatus } from './spool.ts';
 
 export interface UpdateServiceDeps {
@@ -32,7 +39,11 @@ export interface UpdateView {
   /** Whether update.url is set (POST /update/fetch works). */
   fetchConfigured: boolean;
   /** The package waiting in the spool (uploaded or fetched), if any. */
-  staged: { bytes: number; sha256: string | null; release: Pick<ReleaseManifest, 'version' | 'minVersion'> | null } | null;
+  staged: {
+    bytes: number;
+    sha256: string | null;
+    release: Pick<ReleaseManifest, 'version' | 'minVersion'> | null;
+  } | null;
   /** The request the helper has not taken yet, or the helper's last status. */
   update: (UpdateStatus & { queued?: boolean }) | null;
 }
@@ -61,7 +72,8 @@ export class UpdateService {
   }
 
   #claim(): void {
-    if (this.#busy || this.#inProgress()) throw new HubError('update_in_progress', 'an update is being received or installed; wait for its outcome');
+    if (this.#busy || this.#inProgress())
+      throw new HubError('update_in_progress', 'an update is being received or installed; wait for its outcome');
     this.#busy = true;
   }
 
@@ -118,7 +130,11 @@ export class UpdateService {
   }
 
   #tooLarge(): HubError {
-    return new HubError('update_package_too_large', `a package is at most ${this.#d.maxPackageBytes} bytes (update.maxPackageMb)`, { maxBytes: this.#d.maxPackageBytes });
+    return new HubError(
+      'update_package_too_large',
+      `a package is at most ${this.#d.maxPackageBytes} bytes (update.maxPackageMb)`,
+      { maxBytes: this.#d.maxPackageBytes },
+    );
   }
 
   /**
@@ -134,7 +150,8 @@ export class UpdateService {
       const res = await get(url, { signal: AbortSignal.timeout(30_000) }).catch((err: unknown) => {
         throw new HubError('update_fetch_failed', `could not fetch ${url}: ${(err as Error).message}`);
       });
-      if (!res.ok || !res.body) throw new HubError('update_fetch_failed', `${url} answered ${res.status}`, { status: res.status });
+      if (!res.ok || !res.body)
+        throw new HubError('update_fetch_failed', `${url} answered ${res.status}`, { status: res.status });
       const text = await readBounded(res, RELEASE_FILE_MAX_BYTES * 2);
       const release = parseReleaseFile(text);
       const manifest = verifyRelease(release, this.#d.trustedKeys);
@@ -142,7 +159,8 @@ export class UpdateService {
       const pkg = await get(pkgUrl, { signal: AbortSignal.timeout(30 * 60_000) }).catch((err: unknown) => {
         throw new HubError('update_fetch_failed', `could not fetch ${pkgUrl.href}: ${(err as Error).message}`);
       });
-      if (!pkg.ok || !pkg.body) throw new HubError('update_fetch_failed', `${pkgUrl.href} answered ${pkg.status}`, { status: pkg.status });
+      if (!pkg.ok || !pkg.body)
+        throw new HubError('update_fetch_failed', `${pkgUrl.href} answered ${pkg.status}`, { status: pkg.status });
       const declared = Number(pkg.headers.get('content-length') ?? NaN);
       if (Number.isFinite(declared) && declared > this.#d.maxPackageBytes) throw this.#tooLarge();
       await this.#receive(Readable.fromWeb(pkg.body as never));
@@ -163,21 +181,36 @@ export class UpdateService {
    * same version). Then a backup, then the request for the helper. Nothing is changed by a
    * refusal.
    */
-  async start(body: { release?: unknown; confirmDowngrade?: boolean; passphrase: string }): Promise<UpdateStatus & { queued: true }> {
+  async start(body: {
+    release?: unknown;
+    confirmDowngrade?: boolean;
+    passphrase: string;
+  }): Promise<UpdateStatus & { queued: true }> {
     this.#claim();
     try {
       const release = body.release ?? readJson<unknown>(this.#spool.release);
-      if (release === undefined) throw new HubError('validation_failed', 'a release is needed: upload one with the package, or fetch one');
+      if (release === undefined)
+        throw new HubError('validation_failed', 'a release is needed: upload one with the package, or fetch one');
       const manifest = verifyRelease(release, this.#d.trustedKeys);
       await checkPackage(this.#spool.package, manifest);
       checkVersionStep(this.#d.version, manifest, body.confirmDowngrade === true);
       const backup = await this.#d.backup(body.passphrase);
       const now = this.#d.now();
-      const request: UpdateRequest = { id: `upd-${randomBytes(6).toString('hex')}`, version: manifest.version, from: this.#d.version, confirmDowngrade: body.confirmDowngrade === true, backupId: backup.id, requestedAt: now };
+      const request: UpdateRequest = {
+        id: `upd-${randomBytes(6).toString('hex')}`,
+        version: manifest.version,
+        from: this.#d.version,
+        confirmDowngrade: body.confirmDowngrade === true,
+        backupId: backup.id,
+        requestedAt: now,
+      };
       writeFileAtomic(this.#spool.release, JSON.stringify(release));
       // Last: the path unit starts the helper when this appears.
       writeFileAtomic(this.#spool.request, JSON.stringify(request));
-      this.#d.log.info({ id: request.id, from: request.from, to: request.version, backup: backup.id }, 'update requested');
+      this.#d.log.info(
+        { id: request.id, from: request.from, to: request.version, backup: backup.id },
+        'update requested',
+      );
       return { ...this.#queuedStatus(request), queued: true };
     } finally {
       this.#busy = false;
@@ -198,12 +231,26 @@ export class UpdateService {
       staged = { bytes: size, sha256: this.#stagedSha, release };
     }
     const request = readJson<UpdateRequest>(this.#spool.request);
-    const update = request ? { ...this.#queuedStatus(request), queued: true } : (readJson<UpdateStatus>(this.#spool.status) ?? null);
+    const update = request
+      ? { ...this.#queuedStatus(request), queued: true }
+      : (readJson<UpdateStatus>(this.#spool.status) ?? null);
     return { version: this.#d.version, fetchConfigured: this.#d.url !== null, staged, update };
   }
 
   #queuedStatus(r: UpdateRequest): UpdateStatus {
-    return { id: r.id, from: r.from, to: r.version, state: 'running', step: 'accept', steps: [], error: null, missingDevices: [], backupId: r.backupId, startedAt: r.requestedAt, updatedAt: r.requestedAt };
+    return {
+      id: r.id,
+      from: r.from,
+      to: r.version,
+      state: 'running',
+      step: 'accept',
+      steps: [],
+      error: null,
+      missingDevices: [],
+      backupId: r.backupId,
+      startedAt: r.requestedAt,
+      updatedAt: r.requestedAt,
+    };
   }
 }
 

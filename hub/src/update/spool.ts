@@ -32,7 +32,13 @@ export interface UpdateRequest {
 
 /** The helper's steps, in order; a rollback's steps follow a failed `start` or `health`. */
 export const FORWARD_STEPS = ['accept', 'verify', 'stop', 'snapshot', 'install', 'start', 'health'] as const;
-export const ROLLBACK_STEPS = ['rollback_stop', 'rollback_restore', 'rollback_install', 'rollback_start', 'rollback_health'] as const;
+export const ROLLBACK_STEPS = [
+  'rollback_stop',
+  'rollback_restore',
+  'rollback_install',
+  'rollback_start',
+  'rollback_health',
+] as const;
 export type UpdateStep = (typeof FORWARD_STEPS)[number] | (typeof ROLLBACK_STEPS)[number];
 
 /**

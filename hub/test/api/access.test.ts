@@ -8,21 +8,32 @@ describe('access control', () => {
     h = await harness();
     owner = await h.setupOwner();
   });
-  afterAll(async () => { await h.close(); });
+  afterAll(async () => {
+    await h.close();
+  });
 
   it('refuses every route not declared public to a request without a token', async () => {
     const guarded = h.app.routeTable.filter((r) => r.access !== 'public');
     expect(guarded.length).toBeGreaterThan(15);
     for (const route of guarded) {
-      const res = await h.call(route.method as 'GET', concrete(route.url), { body: ['GET', 'HEAD'].includes(route.method) ? undefined : {} });
-      expect({ route: `${route.method} ${route.url}`, status: res.statusCode }).toEqual({ route: `${route.method} ${route.url}`, status: 401 });
+      const res = await h.call(route.method as 'GET', concrete(route.url), {
+        body: ['GET', 'HEAD'].includes(route.method) ? undefined : {},
+      });
+      expect({ route: `${route.method} ${route.url}`, status: res.statusCode }).toEqual({
+        route: `${route.method} ${route.url}`,
+        status: 401,
+      });
       if (route.method !== 'HEAD') expect(res.json().error.code).toBe('unauthorized');
     }
   });
 
   it('declares access on every route, and only the intended ones are public', () => {
     expect(h.app.routeTable.filter((r) => r.access === undefined)).toEqual([]);
-    const publicRoutes = [...new Set(h.app.routeTable.filter((r) => r.access === 'public' && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`))].sort();
+    const publicRoutes = [
+      ...new Set(
+        h.app.routeTable.filter((r) => r.access === 'public' && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`),
+      ),
+    ].sort();
     expect(publicRoutes).toEqual([
       'GET /',
       // HLS players cannot send headers: the URL's per-session camera ticket is checked instead.
@@ -58,26 +69,43 @@ describe('access control', () => {
   });
 
   it('enforces roles: members cannot manage rooms or devices, guests see no devices', async () => {
-    const owner2 = (await h.call('POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).json().accessToken;
+    const owner2 = (
+      await h.call('POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })
+    ).json().accessToken;
     const deviceId = await h.addDevice('Kettle');
     const member = await h.userToken('member');
     const guest = await h.userToken('guest');
     const admin = await h.userToken('admin');
 
-    const forbidden = async (token: string, method: 'POST' | 'PATCH' | 'DELETE' | 'GET', url: string, body?: unknown) => {
+    const forbidden = async (
+      token: string,
+      method: 'POST' | 'PATCH' | 'DELETE' | 'GET',
+      url: string,
+      body?: unknown,
+    ) => {
       const res = await h.call(method, url, { token, body });
-      expect({ url, status: res.statusCode, code: res.json().error?.code }).toEqual({ url, status: 403, code: 'forbidden' });
+      expect({ url, status: res.statusCode, code: res.json().error?.code }).toEqual({
+        url,
+        status: 403,
+        code: 'forbidden',
+      });
     };
     await forbidden(member, 'POST', '/api/v1/rooms', { name: 'Hall' });
     await forbidden(member, 'POST', '/api/v1/devices', { name: 'X', driver: 'echo', capabilities: ['switch'] });
     await forbidden(member, 'DELETE', `/api/v1/devices/${deviceId}`);
     await forbidden(member, 'GET', '/api/v1/audit');
     await forbidden(member, 'GET', '/metrics');
-    await forbidden(member, 'POST', '/api/v1/integrations/mqtt-users', { username: 'ha', scope: 'read', topics: ['#'] });
+    await forbidden(member, 'POST', '/api/v1/integrations/mqtt-users', {
+      username: 'ha',
+      scope: 'read',
+      topics: ['#'],
+    });
     await forbidden(guest, 'GET', '/api/v1/rooms');
     await forbidden(guest, 'POST', `/api/v1/devices/${deviceId}/commands`, { capability: 'switch', value: true });
 
-    expect((await h.call('GET', '/api/v1/devices', { token: member })).json().map((d: { id: string }) => d.id)).toEqual([deviceId]);
+    expect((await h.call('GET', '/api/v1/devices', { token: member })).json().map((d: { id: string }) => d.id)).toEqual(
+      [deviceId],
+    );
     const guestList = await h.call('GET', '/api/v1/devices', { token: guest });
     expect(guestList.statusCode).toBe(200);
     expect(guestList.json()).toEqual([]);
@@ -85,7 +113,10 @@ describe('access control', () => {
     expect(guestGet.statusCode).toBe(404);
     expect(guestGet.json().error.code).toBe('device_not_found');
 
-    const memberCommand = await h.call('POST', `/api/v1/devices/${deviceId}/commands`, { token: member, body: { capability: 'switch', value: true } });
+    const memberCommand = await h.call('POST', `/api/v1/devices/${deviceId}/commands`, {
+      token: member,
+      body: { capability: 'switch', value: true },
+    });
     expect(memberCommand.statusCode).toBe(200);
     expect((await h.call('POST', '/api/v1/rooms', { token: admin, body: { name: 'Hall' } })).statusCode).toBe(201);
     expect((await h.call('GET', '/metrics', { token: owner2 })).statusCode).toBe(200);

@@ -28,23 +28,33 @@ describe('keys for scripts', () => {
     lamp = await h.addDevice('Lamp');
     heater = await h.addDevice('Heater');
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   const login = async (username: string, password = PASSWORD) => {
     const res = await h.call('POST', '/api/v1/auth/login', { body: { username, password } });
     expect(res.statusCode, res.body).toBe(200);
     return res.json().accessToken as string;
   };
-  const person = async (username: string, role: Role) => ({ id: await h.addUser(owner, username, role, PASSWORD), token: await login(username) });
+  const person = async (username: string, role: Role) => ({
+    id: await h.addUser(owner, username, role, PASSWORD),
+    token: await login(username),
+  });
   const makeKey = async (session: string, body: Record<string, unknown>) => {
     const res = await h.call('POST', '/api/v1/me/tokens', { token: session, body });
     expect(res.statusCode, res.body).toBe(201);
     return res.json() as { id: string; name: string; token: string };
   };
-  const expectError = async (res: { statusCode: number; json(): { error: { code: string } } }, status: number, code: string) => {
+  const expectError = async (
+    res: { statusCode: number; json(): { error: { code: string } } },
+    status: number,
+    code: string,
+  ) => {
     expect({ status: res.statusCode, code: res.json().error.code }).toEqual({ status, code });
   };
-  const switchOn = (key: string, device: string) => h.call('POST', `/api/v1/devices/${device}/commands`, { token: key, body: { capability: 'switch', value: true } });
+  const switchOn = (key: string, device: string) =>
+    h.call('POST', `/api/v1/devices/${device}/commands`, { token: key, body: { capability: 'switch', value: true } });
 
   it('is shown once, kept only as a digest, listed with its use and never its secret', async () => {
     const created = await makeKey(owner, { name: 'heating script', scope: 'control' });
@@ -58,18 +68,37 @@ describe('keys for scripts', () => {
     expect((await h.call('GET', '/api/v1/devices', { token: created.token })).statusCode).toBe(200);
     const list = await h.call('GET', '/api/v1/me/tokens', { token: owner });
     expect(list.statusCode).toBe(200);
-    expect(list.json()).toEqual([{ id: created.id, name: 'heating script', scope: 'control', devices: null, createdAt: new Date(h.clock.now()).toISOString(), lastUsedAt: new Date(h.clock.now()).toISOString() }]);
+    expect(list.json()).toEqual([
+      {
+        id: created.id,
+        name: 'heating script',
+        scope: 'control',
+        devices: null,
+        createdAt: new Date(h.clock.now()).toISOString(),
+        lastUsedAt: new Date(h.clock.now()).toISOString(),
+      },
+    ]);
     expect(list.body).not.toContain(created.token.slice(4));
     // Another person sees none of the owner's keys and cannot revoke them.
     const mia = await person('mia', 'member');
     expect((await h.call('GET', '/api/v1/me/tokens', { token: mia.token })).json()).toEqual([]);
-    await expectError(await h.call('DELETE', `/api/v1/me/tokens/${created.id}`, { token: mia.token }), 404, 'api_token_not_found');
+    await expectError(
+      await h.call('DELETE', `/api/v1/me/tokens/${created.id}`, { token: mia.token }),
+      404,
+      'api_token_not_found',
+    );
   });
 
   it('writes its last use to disk at most once an hour, and lists the exact one', async () => {
     const key = await makeKey(owner, { name: 'poller', scope: 'read' });
-    const onDisk = () => (h.store.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(key.id) as { last_used_at: number | null }).last_used_at;
-    const listed = async () => (await h.call('GET', '/api/v1/me/tokens', { token: owner })).json()[0].lastUsedAt as string;
+    const onDisk = () =>
+      (
+        h.store.db.prepare('SELECT last_used_at FROM api_tokens WHERE id = ?').get(key.id) as {
+          last_used_at: number | null;
+        }
+      ).last_used_at;
+    const listed = async () =>
+      (await h.call('GET', '/api/v1/me/tokens', { token: owner })).json()[0].lastUsedAt as string;
     const t0 = h.clock.now();
     // A script polling every second for a minute: one write, at its first use.
     for (let i = 0; i < 60; i++) {
@@ -97,10 +126,25 @@ describe('keys for scripts', () => {
     expect(on.statusCode, on.body).toBe(200);
     expect(on.json().state.switch).toBe(true);
     const audit = h.store.audit.list(50).find((e) => e.action === 'device.command');
-    expect(audit?.actor).toMatchObject({ kind: 'user', username: 'owner', token: { id: control.id, name: 'night script', scope: 'control' } });
+    expect(audit?.actor).toMatchObject({
+      kind: 'user',
+      username: 'owner',
+      token: { id: control.id, name: 'night script', scope: 'control' },
+    });
     // The owner may add devices; the owner's control key may not.
-    await expectError(await h.call('POST', '/api/v1/devices', { token: control.token, body: { name: 'X', driver: 'echo', capabilities: ['switch'] } }), 403, 'api_token_scope');
-    await expectError(await h.call('POST', '/api/v1/rooms', { token: read.token, body: { name: 'Hall' } }), 403, 'api_token_scope');
+    await expectError(
+      await h.call('POST', '/api/v1/devices', {
+        token: control.token,
+        body: { name: 'X', driver: 'echo', capabilities: ['switch'] },
+      }),
+      403,
+      'api_token_scope',
+    );
+    await expectError(
+      await h.call('POST', '/api/v1/rooms', { token: read.token, body: { name: 'Hall' } }),
+      403,
+      'api_token_scope',
+    );
   });
 
   it('a device-subset key reaches its devices only: the others do not exist for it', async () => {
@@ -111,8 +155,16 @@ describe('keys for scripts', () => {
     await expectError(await switchOn(key.token, heater), 404, 'device_not_found');
     expect((await switchOn(key.token, lamp)).statusCode).toBe(200);
     // Audited by the key's name; the row leaves its device list out.
-    const row = h.store.db.prepare("SELECT actor FROM audit_log WHERE action = 'device.command' ORDER BY id DESC LIMIT 1").get() as { actor: string };
-    expect(JSON.parse(row.actor)).toEqual({ kind: 'user', userId: expect.any(String), username: 'owner', role: 'member', token: { id: key.id, name: 'lamp only', scope: 'control' } });
+    const row = h.store.db
+      .prepare("SELECT actor FROM audit_log WHERE action = 'device.command' ORDER BY id DESC LIMIT 1")
+      .get() as { actor: string };
+    expect(JSON.parse(row.actor)).toEqual({
+      kind: 'user',
+      userId: expect.any(String),
+      username: 'owner',
+      role: 'member',
+      token: { id: key.id, name: 'lamp only', scope: 'control' },
+    });
     // Routes that speak of other devices (rules, scenes, rooms) are beyond it.
     await expectError(await h.call('GET', '/api/v1/rooms', { token: key.token }), 403, 'api_token_scope');
     await expectError(await h.call('POST', '/api/v1/rules', { token: key.token, body: {} }), 403, 'api_token_scope');
@@ -127,7 +179,14 @@ describe('keys for scripts', () => {
     expect(client.messages.filter((m) => m.deviceId === heater)).toEqual([]);
     // A device it cannot see cannot be put in a key either.
     const mia = await person('mia', 'guest');
-    await expectError(await h.call('POST', '/api/v1/me/tokens', { token: mia.token, body: { name: 'x', scope: 'read', devices: [lamp] } }), 404, 'device_not_found');
+    await expectError(
+      await h.call('POST', '/api/v1/me/tokens', {
+        token: mia.token,
+        body: { name: 'x', scope: 'read', devices: [lamp] },
+      }),
+      404,
+      'device_not_found',
+    );
     client.ws.close();
     await client.closed;
   });
@@ -150,7 +209,11 @@ describe('keys for scripts', () => {
     ];
     for (const [method, url, body] of refused) {
       const res = await h.call(method as 'GET', url, { token: key.token, body });
-      expect({ route: `${method} ${url}`, status: res.statusCode, code: res.json().error.code }).toEqual({ route: `${method} ${url}`, status: 403, code: 'api_token_refused' });
+      expect({ route: `${method} ${url}`, status: res.statusCode, code: res.json().error.code }).toEqual({
+        route: `${method} ${url}`,
+        status: 403,
+        code: 'api_token_refused',
+      });
     }
     // An admin key is still the person's below admin: it adds a room.
     expect((await h.call('POST', '/api/v1/rooms', { token: key.token, body: { name: 'Hall' } })).statusCode).toBe(201);
@@ -166,19 +229,32 @@ describe('keys for scripts', () => {
     const seen = { readRefused: 0, accountRefused: 0, ownerRefused: 0 };
     for (const route of routes) {
       const where = `${route.method} ${route.url}`;
-      const call = (token: string) => h.call(route.method as 'GET', concrete(route.url), { token, body: route.method === 'GET' ? undefined : {} });
+      const call = (token: string) =>
+        h.call(route.method as 'GET', concrete(route.url), { token, body: route.method === 'GET' ? undefined : {} });
       if (route.method !== 'GET') {
         const res = await call(read.token);
-        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({ where, status: 403, code: refusedRoute(route.url) ? 'api_token_refused' : 'api_token_scope' });
+        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({
+          where,
+          status: 403,
+          code: refusedRoute(route.url) ? 'api_token_refused' : 'api_token_scope',
+        });
         seen.readRefused++;
       }
       if (refusedRoute(route.url)) {
         const res = await call(admin.token);
-        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({ where, status: 403, code: 'api_token_refused' });
+        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({
+          where,
+          status: 403,
+          code: 'api_token_refused',
+        });
         seen.accountRefused++;
       } else if (route.access === 'owner') {
         const res = await call(admin.token);
-        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({ where, status: 403, code: 'api_token_scope' });
+        expect({ where, status: res.statusCode, code: res.json().error.code }).toEqual({
+          where,
+          status: 403,
+          code: 'api_token_scope',
+        });
         seen.ownerRefused++;
       }
     }
@@ -189,24 +265,56 @@ describe('keys for scripts', () => {
 
   it('is never more than its person: a member cannot make an admin key, a guest only a read one', async () => {
     const mia = await person('mia', 'member');
-    await expectError(await h.call('POST', '/api/v1/me/tokens', { token: mia.token, body: { name: 'x', scope: 'admin' } }), 403, 'api_token_scope_exceeds_role');
+    await expectError(
+      await h.call('POST', '/api/v1/me/tokens', { token: mia.token, body: { name: 'x', scope: 'admin' } }),
+      403,
+      'api_token_scope_exceeds_role',
+    );
     const guest = await person('gus', 'guest');
-    await expectError(await h.call('POST', '/api/v1/me/tokens', { token: guest.token, body: { name: 'x', scope: 'control' } }), 403, 'api_token_scope_exceeds_role');
+    await expectError(
+      await h.call('POST', '/api/v1/me/tokens', { token: guest.token, body: { name: 'x', scope: 'control' } }),
+      403,
+      'api_token_scope_exceeds_role',
+    );
     const guestKey = await makeKey(guest.token, { name: 'look', scope: 'read' });
     expect((await h.call('GET', '/api/v1/devices', { token: guestKey.token })).json()).toEqual([]);
-    await expectError(await h.call('GET', `/api/v1/devices/${lamp}`, { token: guestKey.token }), 404, 'device_not_found');
+    await expectError(
+      await h.call('GET', `/api/v1/devices/${lamp}`, { token: guestKey.token }),
+      404,
+      'device_not_found',
+    );
     await expectError(await switchOn(guestKey.token, lamp), 403, 'api_token_scope');
     const miaKey = await makeKey(mia.token, { name: 'switch', scope: 'control' });
-    await expectError(await h.call('POST', '/api/v1/rooms', { token: miaKey.token, body: { name: 'Hall' } }), 403, 'api_token_scope');
+    await expectError(
+      await h.call('POST', '/api/v1/rooms', { token: miaKey.token, body: { name: 'Hall' } }),
+      403,
+      'api_token_scope',
+    );
     expect(h.store.db.prepare('SELECT COUNT(*) AS n FROM api_tokens').get()).toEqual({ n: 2 });
   });
 
   it('bounds keys per person and their names', async () => {
     for (let i = 0; i < MAX_API_TOKENS_PER_USER; i++) await makeKey(owner, { name: `key ${i}`, scope: 'read' });
-    await expectError(await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: 'one more', scope: 'read' } }), 409, 'api_token_limit');
-    await expectError(await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: 'x'.repeat(65), scope: 'read' } }), 400, 'validation_failed');
-    await expectError(await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: '   ', scope: 'read' } }), 400, 'validation_failed');
-    await expectError(await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: 'x', scope: 'root' } }), 400, 'validation_failed');
+    await expectError(
+      await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: 'one more', scope: 'read' } }),
+      409,
+      'api_token_limit',
+    );
+    await expectError(
+      await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: 'x'.repeat(65), scope: 'read' } }),
+      400,
+      'validation_failed',
+    );
+    await expectError(
+      await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: '   ', scope: 'read' } }),
+      400,
+      'validation_failed',
+    );
+    await expectError(
+      await h.call('POST', '/api/v1/me/tokens', { token: owner, body: { name: 'x', scope: 'root' } }),
+      400,
+      'validation_failed',
+    );
     expect(h.store.db.prepare('SELECT COUNT(*) AS n FROM api_tokens').get()).toEqual({ n: MAX_API_TOKENS_PER_USER });
   });
 
@@ -219,21 +327,35 @@ describe('keys for scripts', () => {
     expect((await h.call('DELETE', `/api/v1/me/tokens/${key.id}`, { token: owner })).statusCode).toBe(204);
     expect(await client.closed).toEqual({ code: 4401, reason: 'unauthorized' });
     await expectError(await h.call('GET', '/api/v1/devices', { token: key.token }), 401, 'unauthorized');
-    expect(await connect(base, { headers: { authorization: `Bearer ${key.token}` } }).closed).toEqual({ code: 4401, reason: 'unauthorized' });
+    expect(await connect(base, { headers: { authorization: `Bearer ${key.token}` } }).closed).toEqual({
+      code: 4401,
+      reason: 'unauthorized',
+    });
     expect((await h.call('GET', '/api/v1/devices', { token: keep.token })).statusCode).toBe(200);
-    await expectError(await h.call('DELETE', `/api/v1/me/tokens/${key.id}`, { token: owner }), 404, 'api_token_not_found');
-    expect(h.store.audit.list(50).map((e) => e.action)).toEqual(expect.arrayContaining(['api_token.create', 'api_token.revoke']));
+    await expectError(
+      await h.call('DELETE', `/api/v1/me/tokens/${key.id}`, { token: owner }),
+      404,
+      'api_token_not_found',
+    );
+    expect(h.store.audit.list(50).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['api_token.create', 'api_token.revoke']),
+    );
   });
 
   it('ends with its person: removal and password reset end all keys, a role change those above the new role', async () => {
     const ann = await person('ann', 'admin');
     const adminKey = await makeKey(ann.token, { name: 'a', scope: 'admin' });
     const controlKey = await makeKey(ann.token, { name: 'c', scope: 'control' });
-    expect((await h.call('PATCH', `/api/v1/users/${ann.id}`, { token: owner, body: { role: 'member' } })).statusCode).toBe(200);
+    expect(
+      (await h.call('PATCH', `/api/v1/users/${ann.id}`, { token: owner, body: { role: 'member' } })).statusCode,
+    ).toBe(200);
     await expectError(await h.call('GET', '/api/v1/devices', { token: adminKey.token }), 401, 'unauthorized');
     expect((await switchOn(controlKey.token, lamp)).statusCode).toBe(200);
 
-    expect((await h.call('PATCH', `/api/v1/users/${ann.id}`, { token: owner, body: { password: 'another long password' } })).statusCode).toBe(200);
+    expect(
+      (await h.call('PATCH', `/api/v1/users/${ann.id}`, { token: owner, body: { password: 'another long password' } }))
+        .statusCode,
+    ).toBe(200);
     await expectError(await h.call('GET', '/api/v1/devices', { token: controlKey.token }), 401, 'unauthorized');
 
     const bob = await person('bob', 'member');
@@ -243,7 +365,10 @@ describe('keys for scripts', () => {
 
     // Changing one's own password ends one's keys too.
     const ownerKey = await makeKey(owner, { name: 'o', scope: 'read' });
-    const changed = await h.call('POST', '/api/v1/me/password', { token: owner, body: { currentPassword: 'correct horse battery', newPassword: 'a new owner password' } });
+    const changed = await h.call('POST', '/api/v1/me/password', {
+      token: owner,
+      body: { currentPassword: 'correct horse battery', newPassword: 'a new owner password' },
+    });
     expect(changed.statusCode, changed.body).toBe(200);
     await expectError(await h.call('GET', '/api/v1/devices', { token: ownerKey.token }), 401, 'unauthorized');
     expect(h.store.db.prepare('SELECT COUNT(*) AS n FROM api_tokens').get()).toEqual({ n: 0 });
@@ -252,15 +377,31 @@ describe('keys for scripts', () => {
   it('is not taken through the relay', async () => {
     const key = await makeKey(owner, { name: 'script', scope: 'read' });
     const ownerRow = h.store.users.byUsername('owner')!;
-    const device = h.remote!.devices.enroll({ kind: 'user', userId: ownerRow.id, username: 'owner', role: 'owner' }, { publicKey: toBase64(randomBytes(32)), boxPublicKey: toBase64(randomBytes(32)), name: 'owner phone' });
+    const device = h.remote!.devices.enroll(
+      { kind: 'user', userId: ownerRow.id, username: 'owner', role: 'owner' },
+      { publicKey: toBase64(randomBytes(32)), boxPublicKey: toBase64(randomBytes(32)), name: 'owner phone' },
+    );
     // The marker's secret is the relay part's own; here the test's stands in for it.
     h.remote!.callerOf = (marker) => (marker === `test.${device.id}` ? device : null);
-    const remote = (token: string) => h.call('GET', '/api/v1/devices', { token, headers: { 'x-hearth-remote': `test.${device.id}` } });
+    const remote = (token: string) =>
+      h.call('GET', '/api/v1/devices', { token, headers: { 'x-hearth-remote': `test.${device.id}` } });
     expect((await remote(owner)).statusCode).toBe(200);
     await expectError(await remote(key.token), 403, 'local_only');
     // Nor for a remote events subscription.
     const failed: string[] = [];
-    subscribeRemote(h.auth, { bus: h.bus, clock: h.clock, log: createLogger({ level: 'silent' }), registry: h.registry, maxBufferedBytes: 64 * 1024 }, device, key.token, { event: () => {}, fail: (code) => failed.push(code), queuedBytes: () => 0 });
+    subscribeRemote(
+      h.auth,
+      {
+        bus: h.bus,
+        clock: h.clock,
+        log: createLogger({ level: 'silent' }),
+        registry: h.registry,
+        maxBufferedBytes: 64 * 1024,
+      },
+      device,
+      key.token,
+      { event: () => {}, fail: (code) => failed.push(code), queuedBytes: () => 0 },
+    );
     expect(failed).toEqual(['local_only']);
   });
 });

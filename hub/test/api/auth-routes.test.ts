@@ -8,10 +8,15 @@ describe('auth routes', () => {
     h = await harness({ config: { auth: { loginSlowAfter: 2, loginBanAfter: 4, loginBanS: 300 } } });
     await h.setupOwner();
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   const login = (username: string, password: string, remoteAddress = '10.0.0.1') =>
-    settle(h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password }, remoteAddress }), h.clock);
+    settle(
+      h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password }, remoteAddress }),
+      h.clock,
+    );
 
   it('logs in with the right password', async () => {
     const res = await login(OWNER.username, OWNER.password);

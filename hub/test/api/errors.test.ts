@@ -8,16 +8,34 @@ describe('error contract', () => {
     h = await harness();
     token = await h.setupOwner();
   });
-  afterAll(async () => { await h.close(); });
+  afterAll(async () => {
+    await h.close();
+  });
 
-  const expectError = (res: { statusCode: number; json: () => any; headers: Record<string, unknown> }, status: number, code: string) => {
+  const expectError = (
+    res: { statusCode: number; json: () => any; headers: Record<string, unknown> },
+    status: number,
+    code: string,
+  ) => {
     expect({ status: res.statusCode, code: res.json().error?.code }).toEqual({ status, code });
     expect(String(res.headers['content-type'])).toMatch(/^application\/json/);
   };
 
   it('answers bad JSON with 400 invalid_json', async () => {
-    expectError(await h.call('POST', '/api/v1/rooms', { token, payload: '{"name": ', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
-    expectError(await h.call('POST', '/api/v1/auth/login', { payload: '', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
+    expectError(
+      await h.call('POST', '/api/v1/rooms', {
+        token,
+        payload: '{"name": ',
+        headers: { 'content-type': 'application/json' },
+      }),
+      400,
+      'invalid_json',
+    );
+    expectError(
+      await h.call('POST', '/api/v1/auth/login', { payload: '', headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_json',
+    );
   });
 
   it('answers a body over the limit with 413 payload_too_large', async () => {
@@ -26,8 +44,20 @@ describe('error contract', () => {
   });
 
   it('answers a non-JSON content type with 415', async () => {
-    expectError(await h.call('POST', '/api/v1/rooms', { token, payload: 'name=Hall', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
-    expectError(await h.call('POST', '/api/v1/rooms', { token, payload: 'Hall', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+    expectError(
+      await h.call('POST', '/api/v1/rooms', {
+        token,
+        payload: 'name=Hall',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+      415,
+      'unsupported_media_type',
+    );
+    expectError(
+      await h.call('POST', '/api/v1/rooms', { token, payload: 'Hall', headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('answers unknown routes with 404 route_not_found, with or without a token', async () => {
@@ -48,13 +78,19 @@ describe('error contract', () => {
     ];
     for (const [method, url, body, field, rule] of cases) {
       const res = await h.call(method as 'POST', url, { token, body });
-      expect({ url, status: res.statusCode, error: res.json().error }).toMatchObject({ url, status: 400, error: { code: 'validation_failed', details: { field } } });
+      expect({ url, status: res.statusCode, error: res.json().error }).toMatchObject({
+        url,
+        status: 400,
+        error: { code: 'validation_failed', details: { field } },
+      });
       expect([rule, 'anyOf', 'type']).toContain(res.json().error.details.rule);
     }
   });
 
   it('hides internals of unexpected failures behind 500 internal_error', async () => {
-    h.broker.statsImpl = () => { throw new Error('secret internal detail at /var/lib/x'); };
+    h.broker.statsImpl = () => {
+      throw new Error('secret internal detail at /var/lib/x');
+    };
     const res = await h.call('GET', '/metrics', { token });
     expectError(res, 500, 'internal_error');
     expect(res.body).not.toContain('secret');

@@ -19,7 +19,9 @@ describe('WebSocket /api/v1/events (real socket)', () => {
     // The shortest token lifetime, so expiry comes before the first keep-alive ping is due.
     ({ h, owner, base, baseline } = await listening({ auth: { accessTokenTtlS: 30 } }));
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('streams a device.state event to an authenticated user and cleans up on close', async () => {
     const id = await h.addDevice();
@@ -48,7 +50,11 @@ describe('WebSocket /api/v1/events (real socket)', () => {
   });
 
   it('closes with 4401 without a valid token', async () => {
-    for (const client of [connect(base), connect(`${base}?token=forged.token`), connect(base, { headers: { authorization: 'Bearer nope' } })]) {
+    for (const client of [
+      connect(base),
+      connect(`${base}?token=forged.token`),
+      connect(base, { headers: { authorization: 'Bearer nope' } }),
+    ]) {
       const { code, reason } = await client.closed;
       expect({ code, reason }).toEqual({ code: 4401, reason: 'unauthorized' });
       expect(client.messages).toEqual([]);
@@ -109,7 +115,8 @@ describe('WebSocket /api/v1/events (real socket)', () => {
     (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const big = 'x'.repeat(32 * 1024);
     for (let round = 0; round < 2000 && h.bus.listenerCount() > baseline; round++) {
-      for (let i = 0; i < 16; i++) h.bus.emit('device.state', { deviceId: id, capability: 'button', value: big, previous: undefined, at: 0 });
+      for (let i = 0; i < 16; i++)
+        h.bus.emit('device.state', { deviceId: id, capability: 'button', value: big, previous: undefined, at: 0 });
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(h.bus.listenerCount()).toBe(baseline);

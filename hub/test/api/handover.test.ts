@@ -12,18 +12,27 @@ const DAY = 24 * 3600_000;
 /** Installer → owner handover over the API (issue 15; hub/src/auth/handover.ts). */
 describe('handover from installer to owner', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   async function setupInstaller(): Promise<{ token: string; refreshToken: string; id: string }> {
-    const res = await h.call('POST', '/api/v1/setup', { body: { ...INSTALLER, setupCode: readSetupCode(h.config.dataDir), role: 'installer' } });
+    const res = await h.call('POST', '/api/v1/setup', {
+      body: { ...INSTALLER, setupCode: readSetupCode(h.config.dataDir), role: 'installer' },
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json().user.role).toBe('installer');
     return { token: res.json().accessToken, refreshToken: res.json().refreshToken, id: res.json().user.id };
   }
 
   async function invite(token: string, supportDays?: number): Promise<string> {
-    const res = await h.call('POST', '/api/v1/handover/owner-invite', { token, body: supportDays === undefined ? {} : { supportDays } });
+    const res = await h.call('POST', '/api/v1/handover/owner-invite', {
+      token,
+      body: supportDays === undefined ? {} : { supportDays },
+    });
     expect(res.statusCode).toBe(201);
     return res.json().code;
   }
@@ -45,16 +54,26 @@ describe('handover from installer to owner', () => {
     // Admin-level setup works; owner-only routes and account management do not.
     const room = await h.call('POST', '/api/v1/rooms', { token: installer.token, body: { name: 'Kitchen' } });
     expect(room.statusCode).toBe(201);
-    const device = await h.call('POST', '/api/v1/devices', { token: installer.token, body: { name: 'Lamp', driver: 'echo', roomId: room.json().id, capabilities: ['switch'] } });
+    const device = await h.call('POST', '/api/v1/devices', {
+      token: installer.token,
+      body: { name: 'Lamp', driver: 'echo', roomId: room.json().id, capabilities: ['switch'] },
+    });
     expect(device.statusCode).toBe(201);
-    const addUser = await h.call('POST', '/api/v1/users', { token: installer.token, body: { username: 'backdoor', password: 'a long password', role: 'admin' } });
+    const addUser = await h.call('POST', '/api/v1/users', {
+      token: installer.token,
+      body: { username: 'backdoor', password: 'a long password', role: 'admin' },
+    });
     expect([addUser.statusCode, addUser.json().error.code]).toEqual([403, 'forbidden']);
     const backups = await h.call('GET', '/api/v1/backups', { token: installer.token });
     expect(backups.statusCode).toBe(403);
 
     const code = await invite(installer.token);
     const status = await h.call('GET', '/api/v1/handover', { token: installer.token });
-    expect(status.json()).toMatchObject({ ownerExists: false, pendingInvite: { supportDays: 0 }, installers: [{ username: INSTALLER.username, supportGrant: null }] });
+    expect(status.json()).toMatchObject({
+      ownerExists: false,
+      pendingInvite: { supportDays: 0 },
+      installers: [{ username: INSTALLER.username, supportGrant: null }],
+    });
     expect(status.json()).not.toHaveProperty('pendingInvite.code');
 
     const accepted = await accept(code);
@@ -75,10 +94,18 @@ describe('handover from installer to owner', () => {
     expect([login.statusCode, login.json().error.code]).toEqual([403, 'installer_access_ended']);
 
     // The owner sees what the installer did, attributed to the installer, and the handover itself.
-    const audit = (await h.call('GET', '/api/v1/audit?limit=50', { token: owner })).json().entries as { actor: { kind: string; username?: string; role?: string }; action: string; target: string }[];
+    const audit = (await h.call('GET', '/api/v1/audit?limit=50', { token: owner })).json().entries as {
+      actor: { kind: string; username?: string; role?: string };
+      action: string;
+      target: string;
+    }[];
     const byInstaller = audit.filter((e) => e.actor.username === INSTALLER.username).map((e) => e.action);
     expect(byInstaller).toEqual(expect.arrayContaining(['user.add', 'room.add', 'device.add', 'handover.invite']));
-    expect(audit.find((e) => e.action === 'device.add')!.actor).toMatchObject({ kind: 'user', username: INSTALLER.username, role: 'installer' });
+    expect(audit.find((e) => e.action === 'device.add')!.actor).toMatchObject({
+      kind: 'user',
+      username: INSTALLER.username,
+      role: 'installer',
+    });
     const handedOver = audit.find((e) => e.action === 'handover.accept')!;
     expect(handedOver.actor).toMatchObject({ username: HOMEOWNER.username, role: 'owner' });
     expect(handedOver).toMatchObject({ details: { installers: [INSTALLER.username], supportDays: 0 } });
@@ -105,7 +132,12 @@ describe('handover from installer to owner', () => {
     expect((await accept(replaced)).statusCode).toBe(201);
     const again = await accept(replaced, { username: 'mallory', password: 'another passphrase' });
     expect([again.statusCode, again.json().error.code]).toEqual([409, 'already_set_up']);
-    expect(h.store.users.list().map((u) => u.username).sort()).toEqual([HOMEOWNER.username, INSTALLER.username].sort());
+    expect(
+      h.store.users
+        .list()
+        .map((u) => u.username)
+        .sort(),
+    ).toEqual([HOMEOWNER.username, INSTALLER.username].sort());
   });
 
   it('an invite made on the console of a fresh hub makes the owner and spends the setup code', async () => {
@@ -113,7 +145,9 @@ describe('handover from installer to owner', () => {
     expect((await h.call('GET', '/api/v1/rooms')).json().error.code).toBe('setup_required');
     expect((await accept(code)).statusCode).toBe(201);
     expect(existsSync(join(h.config.dataDir, 'setup-code'))).toBe(false);
-    const setup = await h.call('POST', '/api/v1/setup', { body: { ...INSTALLER, setupCode: 'ABCD-EFGH-JKMN', role: 'installer' } });
+    const setup = await h.call('POST', '/api/v1/setup', {
+      body: { ...INSTALLER, setupCode: 'ABCD-EFGH-JKMN', role: 'installer' },
+    });
     expect(setup.json().error.code).toBe('already_set_up');
   });
 
@@ -143,7 +177,10 @@ describe('handover from installer to owner', () => {
     let owner = (await accept(code)).json().accessToken as string;
     expect((await h.call('GET', '/api/v1/rooms', { token: installer.token })).statusCode).toBe(200);
     const status = (await h.call('GET', '/api/v1/handover', { token: owner })).json();
-    expect(status.installers[0].supportGrant).toMatchObject({ active: true, expiresAt: new Date(h.clock.now() + 30 * DAY).toISOString() });
+    expect(status.installers[0].supportGrant).toMatchObject({
+      active: true,
+      expiresAt: new Date(h.clock.now() + 30 * DAY).toISOString(),
+    });
 
     // A token taken a minute before the grant ends stops working when it ends, not when it expires.
     h.clock.advance(30 * DAY - 60_000);
@@ -158,14 +195,19 @@ describe('handover from installer to owner', () => {
 
     // The owner extends it by 5 days: the installer is back in, and it is audited.
     owner = await login(HOMEOWNER);
-    const extended = await h.call('PUT', `/api/v1/handover/support/${installer.id}`, { token: owner, body: { days: 5 } });
+    const extended = await h.call('PUT', `/api/v1/handover/support/${installer.id}`, {
+      token: owner,
+      body: { days: 5 },
+    });
     expect(extended.statusCode).toBe(200);
     const back = await h.call('POST', '/api/v1/auth/login', { body: INSTALLER });
     expect(back.statusCode).toBe(200);
     const token = back.json().accessToken as string;
     expect((await h.call('GET', '/api/v1/rooms', { token })).statusCode).toBe(200);
     // The installer cannot extend its own grant (owner only).
-    expect((await h.call('PUT', `/api/v1/handover/support/${installer.id}`, { token, body: { days: 90 } })).statusCode).toBe(403);
+    expect(
+      (await h.call('PUT', `/api/v1/handover/support/${installer.id}`, { token, body: { days: 90 } })).statusCode,
+    ).toBe(403);
 
     // Revoked: refused at once, and revoking twice says there is none.
     expect((await h.call('DELETE', `/api/v1/handover/support/${installer.id}`, { token: owner })).statusCode).toBe(204);
@@ -176,10 +218,12 @@ describe('handover from installer to owner', () => {
     const twice = await h.call('DELETE', `/api/v1/handover/support/${installer.id}`, { token: owner });
     expect([twice.statusCode, twice.json().error.code]).toEqual([404, 'support_grant_not_found']);
     const actions = h.store.audit.list(50).map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['handover.accept', 'handover.support_extend', 'handover.support_revoke']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['handover.accept', 'handover.support_extend', 'handover.support_revoke']),
+    );
   });
 
-  it('when a support grant runs out, the installer\'s open events stream closes then, not at token expiry', async () => {
+  it("when a support grant runs out, the installer's open events stream closes then, not at token expiry", async () => {
     const base = `${await h.listen()}/api/v1/events`;
     const installer = await setupInstaller();
     await accept(await invite(installer.token, 2));
@@ -201,7 +245,10 @@ describe('handover from installer to owner', () => {
     expect(ended).toMatchObject({ target: installer.id });
 
     // Extended again, the new end is watched too.
-    const extended = await h.call('PUT', `/api/v1/handover/support/${installer.id}`, { token: await login(HOMEOWNER), body: { days: 1 } });
+    const extended = await h.call('PUT', `/api/v1/handover/support/${installer.id}`, {
+      token: await login(HOMEOWNER),
+      body: { days: 1 },
+    });
     expect(extended.statusCode).toBe(200);
     h.clock.advance(DAY - 20_000);
     const again = await stream(await login(INSTALLER));

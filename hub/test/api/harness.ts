@@ -30,7 +30,9 @@ export class EchoDriver implements Driver {
   readonly name = 'echo';
   ctx!: DriverContext;
   confirm = true;
-  async start(ctx: DriverContext) { this.ctx = ctx; }
+  async start(ctx: DriverContext) {
+    this.ctx = ctx;
+  }
   async stop() {}
   async command(device: DeviceRow, capability: string, value: StateValue) {
     if (this.confirm) queueMicrotask(() => this.ctx.reportState(device.id, { [capability]: value }));
@@ -45,9 +47,15 @@ export class FakeBroker implements ApiBroker {
   readonly users = new Map<string, IntegrationUser & { secretHash: string }>();
   readonly webSockets: { stream: Duplex; req: IncomingMessage }[] = [];
   statsImpl: () => Record<string, number> = () => ({ clients: 2, messagesIn: 40, messagesOut: 38 });
-  handleWebSocket(stream: Duplex, req: IncomingMessage) { this.webSockets.push({ stream, req }); }
-  stats() { return this.statsImpl(); }
-  certificate() { return undefined; }
+  handleWebSocket(stream: Duplex, req: IncomingMessage) {
+    this.webSockets.push({ stream, req });
+  }
+  stats() {
+    return this.statsImpl();
+  }
+  certificate() {
+    return undefined;
+  }
   credentials = {
     createIntegrationUser: (input: { username: string; scope: 'read' | 'readwrite'; topics: string[] }) => {
       if (this.users.has(input.username)) throw new HubError('username_taken', 'taken');
@@ -72,7 +80,11 @@ export interface Harness {
   /** Remote access without a relay (only with `remote: true`): enrolled devices, no tunnel. */
   remote: RemoteAccess | undefined;
   /** inject() with an optional bearer token. */
-  call(method: InjectOptions['method'], url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; payload?: string }): Promise<LightMyRequestResponse>;
+  call(
+    method: InjectOptions['method'],
+    url: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string>; payload?: string },
+  ): Promise<LightMyRequestResponse>;
   /** Creates the owner through the API; returns its access token. */
   setupOwner(): Promise<string>;
   /** Adds a user with a role directly in the store and logs them in through the API. */
@@ -86,7 +98,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(overrides: { config?: Record<string, unknown>; uiDir?: string; eventsMaxBufferedBytes?: number; remote?: boolean; recorder?: Partial<RecorderService> } = {}): Promise<Harness> {
+export async function harness(
+  overrides: {
+    config?: Record<string, unknown>;
+    uiDir?: string;
+    eventsMaxBufferedBytes?: number;
+    remote?: boolean;
+    recorder?: Partial<RecorderService>;
+  } = {},
+): Promise<Harness> {
   const tmp = tempDir();
   const config = validateConfig({ dataDir: tmp.dir, http: { bodyLimitBytes: 4096 }, ...overrides.config }, tmp.dir);
   const log = createLogger({ level: 'silent' });
@@ -100,9 +120,18 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
   const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });
   auth.openSetup(); // as the hub does at start: writes DATA/setup-code
   const broker = new FakeBroker();
-  const remote = overrides.remote ? new RemoteAccess({ store, bus, clock, log, registry, auth, relay: null }) : undefined;
+  const remote = overrides.remote
+    ? new RemoteAccess({ store, bus, clock, log, registry, auth, relay: null })
+    : undefined;
   const app = await buildApi({
-    config, ...apiParts(store, bus), bus, clock, log, auth, registry, broker,
+    config,
+    ...apiParts(store, bus),
+    bus,
+    clock,
+    log,
+    auth,
+    registry,
+    broker,
     ...(remote ? { remote } : {}),
     // A stand-in for the parts of the recorder a test uses (the real one is in test/recorder).
     ...(overrides.recorder ? { recorder: overrides.recorder as RecorderService } : {}),
@@ -116,12 +145,28 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
   const call: Harness['call'] = (method, url, options = {}) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    return app.inject({ method, url, headers, ...(options.body !== undefined ? { payload: options.body as object } : {}), ...(options.payload !== undefined ? { payload: options.payload } : {}) });
+    return app.inject({
+      method,
+      url,
+      headers,
+      ...(options.body !== undefined ? { payload: options.body as object } : {}),
+      ...(options.payload !== undefined ? { payload: options.payload } : {}),
+    });
   };
 
   let users = 0;
   return {
-    app, store, bus, clock, config, auth, registry, driver, broker, remote, call,
+    app,
+    store,
+    bus,
+    clock,
+    config,
+    auth,
+    registry,
+    driver,
+    broker,
+    remote,
+    call,
     async setupOwner() {
       const res = await call('POST', '/api/v1/setup', { body: { ...OWNER, setupCode: readSetupCode(tmp.dir) } });
       if (res.statusCode !== 201) throw new Error(`setup failed: ${res.statusCode} ${res.body}`);
@@ -129,13 +174,22 @@ export async function harness(overrides: { config?: Record<string, unknown>; uiD
     },
     async userToken(role, username = `${role}${++users}`) {
       const password = `${username} password`;
-      store.users.insert({ id: `usr_${username}`, username, passwordHash: await hashPassword(password), role, createdAt: clock.now() });
+      store.users.insert({
+        id: `usr_${username}`,
+        username,
+        passwordHash: await hashPassword(password),
+        role,
+        createdAt: clock.now(),
+      });
       const res = await call('POST', '/api/v1/auth/login', { body: { username, password } });
       if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
       return res.json().accessToken as string;
     },
     async addDevice(name = 'Lamp', capabilities = ['switch', 'power']) {
-      const { device } = await registry.create({ name, driver: 'echo', capabilities }, { kind: 'system', part: 'test' });
+      const { device } = await registry.create(
+        { name, driver: 'echo', capabilities },
+        { kind: 'system', part: 'test' },
+      );
       driver.ctx.reportAvailability(device.id, true);
       return device.id;
     },

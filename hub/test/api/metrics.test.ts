@@ -8,7 +8,9 @@ describe('GET /metrics', () => {
     h = await harness();
     token = await h.setupOwner();
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('serves Prometheus text with hub, process, HTTP, device and broker figures', async () => {
     const id = await h.addDevice();
@@ -22,7 +24,10 @@ describe('GET /metrics', () => {
     expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const lines = res.body.trimEnd().split('\n');
     // Every line is a comment or `name{labels} value`.
-    for (const line of lines) expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf))$/);
+    for (const line of lines)
+      expect(line).toMatch(
+        /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf))$/,
+      );
     const value = (series: string) => {
       const line = lines.find((l) => l.startsWith(`${series} `));
       return line === undefined ? undefined : Number(line.slice(series.length + 1));

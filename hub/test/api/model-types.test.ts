@@ -22,12 +22,32 @@ describe("the API's response schemas are the shared model's types", () => {
 
   it('fields: each schema sends exactly the fields the model names', () => {
     // `satisfies Record<keyof T, true>`: a field added to the model and not listed here is a type error.
-    const device = { id: true, name: true, roomId: true, driver: true, model: true, capabilities: true, available: true, state: true, updatedAt: true } satisfies Record<keyof Device, true>;
+    const device = {
+      id: true,
+      name: true,
+      roomId: true,
+      driver: true,
+      model: true,
+      capabilities: true,
+      available: true,
+      state: true,
+      updatedAt: true,
+    } satisfies Record<keyof Device, true>;
     const room = { id: true, name: true, homeId: true, createdAt: true } satisfies Record<keyof Room, true>;
     const session = { accessToken: true, refreshToken: true, expiresIn: true } satisfies Record<keyof Session, true>;
-    const health = { status: true, version: true, uptimeS: true, parts: true, setupRequired: true, https: true } satisfies Record<keyof Health, true>;
+    const health = {
+      status: true,
+      version: true,
+      uptimeS: true,
+      parts: true,
+      setupRequired: true,
+      https: true,
+    } satisfies Record<keyof Health, true>;
     // totp comes only with GET /me (routes/auth.ts adds it to this schema there).
-    const user = { id: true, username: true, role: true, createdAt: true } satisfies Record<Exclude<keyof User, 'totp'>, true>;
+    const user = { id: true, username: true, role: true, createdAt: true } satisfies Record<
+      Exclude<keyof User, 'totp'>,
+      true
+    >;
     const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
     expect(fields(schemas.Device)).toEqual(Object.keys(device).sort());
     expect(fields(schemas.Room)).toEqual(Object.keys(room).sort());

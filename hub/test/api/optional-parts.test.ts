@@ -13,7 +13,9 @@ describe('routes of a part the hub runs without', () => {
     h = await harness();
     owner = await h.setupOwner();
   });
-  afterAll(async () => { await h.close(); });
+  afterAll(async () => {
+    await h.close();
+  });
 
   it('answer 503 not_ready with what is missing', async () => {
     const cases = [
@@ -28,7 +30,11 @@ describe('routes of a part the hub runs without', () => {
     ] as const;
     for (const [method, url, body, message] of cases) {
       const res = await h.call(method, url, { token: owner, body });
-      expect({ url, status: res.statusCode, error: res.json().error }).toEqual({ url, status: 503, error: { code: 'not_ready', message } });
+      expect({ url, status: res.statusCode, error: res.json().error }).toEqual({
+        url,
+        status: 503,
+        error: { code: 'not_ready', message },
+      });
     }
   });
 });

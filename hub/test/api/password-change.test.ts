@@ -21,7 +21,9 @@ describe('changing one’s own password', () => {
     owner = await h.setupOwner();
     base = `${await h.listen()}/api/v1/events`;
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   const add = (username: string, role: Role) => h.addUser(owner, username, role, PASSWORD);
   const login = (username: string, password: string, remoteAddress = '10.0.0.1') =>
@@ -32,7 +34,13 @@ describe('changing one’s own password', () => {
     return res.json() as { accessToken: string; refreshToken: string; expiresIn: number };
   };
   const change = (token: string, body: Record<string, unknown>, remoteAddress = '10.0.0.1') =>
-    h.app.inject({ method: 'POST', url: '/api/v1/me/password', headers: { authorization: `Bearer ${token}` }, payload: body, remoteAddress });
+    h.app.inject({
+      method: 'POST',
+      url: '/api/v1/me/password',
+      headers: { authorization: `Bearer ${token}` },
+      payload: body,
+      remoteAddress,
+    });
   const events = async (token: string): Promise<Client> => {
     const client = connect(base, { headers: { authorization: `Bearer ${token}` } });
     await client.next('ready');
@@ -69,7 +77,11 @@ describe('changing one’s own password', () => {
   });
 
   it('needs a session', async () => {
-    const res = await h.app.inject({ method: 'POST', url: '/api/v1/me/password', payload: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/me/password',
+      payload: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json().error.code).toBe('unauthorized');
   });
@@ -95,7 +107,10 @@ describe('changing one’s own password', () => {
       const refresh = await h.call('POST', '/api/v1/auth/refresh', { body: { refreshToken: old.refreshToken } });
       expect(refresh.statusCode).toBe(401);
     }
-    expect(await connect(base, { headers: { authorization: `Bearer ${phone.accessToken}` } }).closed).toEqual({ code: 4401, reason: 'unauthorized' });
+    expect(await connect(base, { headers: { authorization: `Bearer ${phone.accessToken}` } }).closed).toEqual({
+      code: 4401,
+      reason: 'unauthorized',
+    });
 
     // The caller's new tokens work: API, events stream, refresh.
     expect((await me(fresh.accessToken)).json()).toMatchObject({ id: miaId, username: 'mia', role: 'member' });
@@ -127,7 +142,11 @@ describe('changing one’s own password', () => {
   it('counts wrong current passwords as failed logins: per address, shared with login, and per account', async () => {
     await add('mia', 'member');
     const mia = await session('mia');
-    for (let i = 0; i < 3; i++) expect((await change(mia.accessToken, { currentPassword: `guess ${i}`, newPassword: NEW_PASSWORD }, '10.0.0.66')).statusCode).toBe(403);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await change(mia.accessToken, { currentPassword: `guess ${i}`, newPassword: NEW_PASSWORD }, '10.0.0.66'))
+          .statusCode,
+      ).toBe(403);
     // The address used up its attempts: refused, the right password included, and at login too.
     const banned = await change(mia.accessToken, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, '10.0.0.66');
     expect(banned.statusCode).toBe(429);
@@ -138,10 +157,19 @@ describe('changing one’s own password', () => {
     // (or someone holding her session) asks from.
     await add('max', 'member');
     const max = await session('max');
-    expect((await change(max.accessToken, { currentPassword: 'wrong', newPassword: NEW_PASSWORD }, '10.0.0.70')).statusCode).toBe(403);
-    expect((await change(mia.accessToken, { currentPassword: 'wrong again', newPassword: NEW_PASSWORD }, '10.0.0.71')).statusCode).toBe(429);
-    expect((await change(mia.accessToken, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, '10.0.0.72')).statusCode).toBe(429);
-    expect((await change(max.accessToken, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, '10.0.0.73')).statusCode).toBe(200);
+    expect(
+      (await change(max.accessToken, { currentPassword: 'wrong', newPassword: NEW_PASSWORD }, '10.0.0.70')).statusCode,
+    ).toBe(403);
+    expect(
+      (await change(mia.accessToken, { currentPassword: 'wrong again', newPassword: NEW_PASSWORD }, '10.0.0.71'))
+        .statusCode,
+    ).toBe(429);
+    expect(
+      (await change(mia.accessToken, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, '10.0.0.72')).statusCode,
+    ).toBe(429);
+    expect(
+      (await change(max.accessToken, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, '10.0.0.73')).statusCode,
+    ).toBe(200);
     // Nothing changed for Mia: her password is the old one.
     expect((await login('mia', PASSWORD, '10.0.0.74')).statusCode).toBe(200);
   });

@@ -13,7 +13,9 @@ describe('time ranges in requests', () => {
     h = await harness();
     owner = await h.setupOwner();
   });
-  afterAll(async () => { await h.close(); });
+  afterAll(async () => {
+    await h.close();
+  });
 
   const code = async (url: string) => {
     const res = await h.call('GET', url, { token: owner });
@@ -22,7 +24,11 @@ describe('time ranges in requests', () => {
 
   it('a reversed range is 400 range_invalid outside history, before the part is looked up', async () => {
     expect(await code('/api/v1/cameras/cam_x/recordings?from=2000&to=1000')).toEqual([400, 'range_invalid', undefined]);
-    expect(await code('/api/v1/cameras/cam_x/playback?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).toEqual([400, 'range_invalid', undefined]);
+    expect(await code('/api/v1/cameras/cam_x/playback?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).toEqual([
+      400,
+      'range_invalid',
+      undefined,
+    ]);
   });
 
   it('a time that is neither epoch milliseconds nor ISO 8601 names its field', async () => {

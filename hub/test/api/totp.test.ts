@@ -42,7 +42,9 @@ describe('two-step login (TOTP)', () => {
     h = await harness({ remote: true, config: { auth: { loginSlowAfter: 100, loginBanAfter: 3, loginBanS: 300 } } });
     owner = await h.setupOwner();
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   const add = async (username: string, role = 'member') => {
     const res = await h.call('POST', '/api/v1/users', { token: owner, body: { username, password: PASSWORD, role } });
@@ -50,17 +52,34 @@ describe('two-step login (TOTP)', () => {
     return res.json().id as string;
   };
   const login = (body: Record<string, unknown>, remoteAddress = '10.0.0.1') =>
-    h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { password: PASSWORD, ...body }, remoteAddress });
+    h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { password: PASSWORD, ...body },
+      remoteAddress,
+    });
   const post = (token: string, url: string, body?: Record<string, unknown>, remoteAddress = '10.0.0.1') =>
-    h.app.inject({ method: 'POST', url: `/api/v1${url}`, headers: { authorization: `Bearer ${token}` }, ...(body ? { payload: body } : {}), remoteAddress });
+    h.app.inject({
+      method: 'POST',
+      url: `/api/v1${url}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(body ? { payload: body } : {}),
+      remoteAddress,
+    });
   const session = async (username: string, extra: Record<string, unknown> = {}) => {
     const res = await login({ username, ...extra });
     expect(res.statusCode, res.body).toBe(200);
     return res.json().accessToken as string;
   };
-  const me = async (token: string) => (await h.call('GET', '/api/v1/me', { token })).json() as { totp: boolean; username: string };
+  const me = async (token: string) =>
+    (await h.call('GET', '/api/v1/me', { token })).json() as { totp: boolean; username: string };
   const code = (secret: string, offsetSteps = 0) => totpAt(secret, h.clock.now() + offsetSteps * STEP_MS);
-  const audit = async () => (await h.call('GET', '/api/v1/audit?limit=200', { token: owner })).json().entries as { action: string; target: string; details?: Record<string, unknown> }[];
+  const audit = async () =>
+    (await h.call('GET', '/api/v1/audit?limit=200', { token: owner })).json().entries as {
+      action: string;
+      target: string;
+      details?: Record<string, unknown>;
+    }[];
   /**
    * Sets up and confirms TOTP for a logged-in user; answers the secret, the recovery codes and the
    * fresh access token (turning it on ends every other session, the caller's old token included).
@@ -73,7 +92,11 @@ describe('two-step login (TOTP)', () => {
     expect(enable.statusCode, enable.body).toBe(200);
     // The confirmation code is spent: logins start with the next step.
     h.clock.advance(STEP_MS);
-    return { secret, recoveryCodes: enable.json().recoveryCodes as string[], token: enable.json().accessToken as string };
+    return {
+      secret,
+      recoveryCodes: enable.json().recoveryCodes as string[],
+      token: enable.json().accessToken as string,
+    };
   };
 
   it('is set up, confirmed with a code, then needed at login; a code works once', async () => {
@@ -127,9 +150,14 @@ describe('two-step login (TOTP)', () => {
     expect(required.json().error.code).toBe('totp_required');
     expect(required.body).not.toContain('accessToken');
     // A wrong password without a code is answered alike: totp_required says nothing of the password.
-    expect((await login({ username: 'mia', password: 'not the password' }, '10.0.0.5')).json().error.code).toBe('totp_required');
+    expect((await login({ username: 'mia', password: 'not the password' }, '10.0.0.5')).json().error.code).toBe(
+      'totp_required',
+    );
     // With a code, a wrong password is invalid_credentials, as a wrong code is.
-    expect((await login({ username: 'mia', password: 'not the password', totp: code(secret) }, '10.0.0.2')).json().error.code).toBe('invalid_credentials');
+    expect(
+      (await login({ username: 'mia', password: 'not the password', totp: code(secret) }, '10.0.0.2')).json().error
+        .code,
+    ).toBe('invalid_credentials');
 
     // The right code: a session.
     const now = code(secret);
@@ -141,7 +169,9 @@ describe('two-step login (TOTP)', () => {
     expect(replay.statusCode).toBe(401);
     expect(replay.json().error.code).toBe('invalid_credentials');
     // The previous step's code is older than the one used: refused too.
-    expect((await login({ username: 'mia', totp: code(secret, -1) }, '10.0.0.4')).json().error.code).toBe('invalid_credentials');
+    expect((await login({ username: 'mia', totp: code(secret, -1) }, '10.0.0.4')).json().error.code).toBe(
+      'invalid_credentials',
+    );
   });
 
   it('accepts a code one step either side of now, each step once', async () => {
@@ -156,8 +186,12 @@ describe('two-step login (TOTP)', () => {
     expect((await login({ username: 'mia', totp: code(secret) }, '10.0.1.4')).statusCode).toBe(401);
     // Two steps away is too far.
     h.clock.advance(3 * STEP_MS);
-    expect((await login({ username: 'mia', totp: code(secret, 2) }, '10.0.1.5')).json().error.code).toBe('invalid_credentials');
-    expect((await login({ username: 'mia', totp: code(secret, -2) }, '10.0.1.6')).json().error.code).toBe('invalid_credentials');
+    expect((await login({ username: 'mia', totp: code(secret, 2) }, '10.0.1.5')).json().error.code).toBe(
+      'invalid_credentials',
+    );
+    expect((await login({ username: 'mia', totp: code(secret, -2) }, '10.0.1.6')).json().error.code).toBe(
+      'invalid_credentials',
+    );
     // A malformed code never reaches the check.
     expect((await login({ username: 'mia', totp: '12345' }, '10.0.1.7')).json().error.code).toBe('validation_failed');
   });
@@ -195,9 +229,14 @@ describe('two-step login (TOTP)', () => {
     const again = await login({ username: 'mia', recoveryCode: first }, '10.0.0.5');
     expect(again.statusCode).toBe(401);
     expect(again.json().error.code).toBe('invalid_credentials');
-    expect((await login({ username: 'mia', recoveryCode: 'aaaa-bbbb-cccc-dddd' }, '10.0.0.6')).json().error.code).toBe('invalid_credentials');
+    expect((await login({ username: 'mia', recoveryCode: 'aaaa-bbbb-cccc-dddd' }, '10.0.0.6')).json().error.code).toBe(
+      'invalid_credentials',
+    );
     // Typed in capitals without dashes: the same code.
-    expect((await login({ username: 'mia', recoveryCode: second.replaceAll('-', ' ').toUpperCase() }, '10.0.0.7')).statusCode).toBe(200);
+    expect(
+      (await login({ username: 'mia', recoveryCode: second.replaceAll('-', ' ').toUpperCase() }, '10.0.0.7'))
+        .statusCode,
+    ).toBe(200);
     const used = (await audit()).filter((e) => e.action === 'auth.recovery_code_used' && e.target === miaId);
     expect(used.map((e) => e.details?.left)).toEqual([8, 9]);
   });
@@ -232,24 +271,42 @@ describe('two-step login (TOTP)', () => {
     const res = await login({ username: 'mia', password: newPassword });
     expect(res.statusCode, res.body).toBe(200);
     expect((await me(res.json().accessToken)).totp).toBe(false);
-    expect((await audit()).find((e) => e.action === 'user.update' && e.target === miaId)?.details).toMatchObject({ passwordReset: true, totpDisabled: true });
+    expect((await audit()).find((e) => e.action === 'user.update' && e.target === miaId)?.details).toMatchObject({
+      passwordReset: true,
+      totpDisabled: true,
+    });
     // A role change alone leaves it as it is.
     const { secret } = await turnOn(await session('mia', { password: newPassword }), newPassword);
-    expect((await h.call('PATCH', `/api/v1/users/${miaId}`, { token: owner, body: { role: 'guest' } })).statusCode).toBe(200);
-    expect((await login({ username: 'mia', password: newPassword }, '10.0.0.11')).json().error.code).toBe('totp_required');
-    expect((await login({ username: 'mia', password: newPassword, totp: code(secret) }, '10.0.0.12')).statusCode).toBe(200);
+    expect(
+      (await h.call('PATCH', `/api/v1/users/${miaId}`, { token: owner, body: { role: 'guest' } })).statusCode,
+    ).toBe(200);
+    expect((await login({ username: 'mia', password: newPassword }, '10.0.0.11')).json().error.code).toBe(
+      'totp_required',
+    );
+    expect((await login({ username: 'mia', password: newPassword, totp: code(secret) }, '10.0.0.12')).statusCode).toBe(
+      200,
+    );
   });
 
   it('works through the relay (same routes, the device as the source address)', async () => {
     const miaId = await add('mia');
-    const device = h.remote!.devices.enroll({ kind: 'user', userId: miaId, username: 'mia', role: 'member' }, { publicKey: toBase64(randomBytes(32)), boxPublicKey: toBase64(randomBytes(32)), name: 'mia phone' });
+    const device = h.remote!.devices.enroll(
+      { kind: 'user', userId: miaId, username: 'mia', role: 'member' },
+      { publicKey: toBase64(randomBytes(32)), boxPublicKey: toBase64(randomBytes(32)), name: 'mia phone' },
+    );
     // The marker's secret is the relay part's own; here the test's stands in for it.
     h.remote!.callerOf = (marker) => (marker === `test.${device.id}` ? device : null);
     const remote = async (method: string, path: string, body?: unknown, token?: string) => {
-      const res = await runRemoteRequest(h.app, device, `test.${device.id}`, { method, path: `/api/v1${path}`, headers: token ? { authorization: `Bearer ${token}` } : {}, body });
+      const res = await runRemoteRequest(h.app, device, `test.${device.id}`, {
+        method,
+        path: `/api/v1${path}`,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        body,
+      });
       return { status: res.status, body: res.body.length ? JSON.parse(Buffer.from(res.body).toString()) : undefined };
     };
-    const mia = (await remote('POST', '/auth/login', { username: 'mia', password: PASSWORD })).body.accessToken as string;
+    const mia = (await remote('POST', '/auth/login', { username: 'mia', password: PASSWORD })).body
+      .accessToken as string;
     const setup = await remote('POST', '/me/totp/setup', undefined, mia);
     expect(setup.status).toBe(200);
     const secret = setup.body.secret as string;
@@ -263,9 +320,15 @@ describe('two-step login (TOTP)', () => {
     expect(required.status).toBe(401);
     expect(required.body.error.code).toBe('totp_required');
     const wrongOne = code(secret) === '123456' ? '654321' : '123456';
-    for (let i = 0; i < 2; i++) expect((await remote('POST', '/auth/login', { username: 'mia', password: PASSWORD, totp: wrongOne })).body.error.code).toBe('invalid_credentials');
+    for (let i = 0; i < 2; i++)
+      expect(
+        (await remote('POST', '/auth/login', { username: 'mia', password: PASSWORD, totp: wrongOne })).body.error.code,
+      ).toBe('invalid_credentials');
     // The device used up its attempts (totp_required counted too: the address's attempt stays).
-    expect((await remote('POST', '/auth/login', { username: 'mia', password: PASSWORD, totp: code(secret) })).body.error.code).toBe('too_many_requests');
+    expect(
+      (await remote('POST', '/auth/login', { username: 'mia', password: PASSWORD, totp: code(secret) })).body.error
+        .code,
+    ).toBe('too_many_requests');
     h.clock.advance(300_000);
     const ok = await remote('POST', '/auth/login', { username: 'mia', password: PASSWORD, totp: code(secret) });
     expect(ok.status).toBe(200);

@@ -24,7 +24,9 @@ describe('web UI: precompressed assets', () => {
   beforeAll(async () => {
     // ui/dist is not in git: build it when missing or stale (about 20 ms when it is current).
     execFileSync('bash', [join(ROOT, 'scripts/lib/ui.sh')], { stdio: 'inherit' });
-    entry = /<script type="module"[^>]* src="(\/assets\/index-[^"]+\.js)"/.exec(readFileSync(join(UI_DIST, 'index.html'), 'utf8'))![1]!;
+    entry = /<script type="module"[^>]* src="(\/assets\/index-[^"]+\.js)"/.exec(
+      readFileSync(join(UI_DIST, 'index.html'), 'utf8'),
+    )![1]!;
     identity = readFileSync(join(UI_DIST, entry));
     h = await harness({ uiDir: UI_DIST });
     base = (await h.listen()).replace(/^ws:/, 'http:');
@@ -51,7 +53,10 @@ describe('web UI: precompressed assets', () => {
     expect(gunzipSync(gz.body).equals(identity)).toBe(true);
 
     for (const acceptEncoding of [undefined, 'identity', 'zstd', 'br;q=0, gzip;q=0']) {
-      const plain = await rawRequest(`${base}${entry}`, acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding });
+      const plain = await rawRequest(
+        `${base}${entry}`,
+        acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding },
+      );
       expect(plain.status, acceptEncoding).toBe(200);
       expect(plain.headers['content-encoding'], acceptEncoding).toBeUndefined();
       expect(plain.headers.vary, acceptEncoding).toMatch(/accept-encoding/i);

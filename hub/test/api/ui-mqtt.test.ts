@@ -52,10 +52,15 @@ describe('web UI and MQTT over WebSocket', () => {
     const address = h.app.server.address();
     if (!address || typeof address === 'string') throw new Error('no address');
     const ws = new WebSocket(`ws://127.0.0.1:${address.port}/mqtt`, ['mqtt']);
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
     expect(ws.protocol).toBe('mqtt');
     await expect.poll(() => h!.broker.webSockets.length).toBe(1);
-    const received = new Promise<string>((resolve) => h!.broker.webSockets[0]!.stream.once('data', (d: Buffer) => resolve(d.toString('hex'))));
+    const received = new Promise<string>((resolve) =>
+      h!.broker.webSockets[0]!.stream.once('data', (d: Buffer) => resolve(d.toString('hex'))),
+    );
     // An MQTT PINGREQ; the broker sees the bytes of the WebSocket messages as a stream.
     ws.send(Buffer.from([0xc0, 0x00]));
     expect(await received).toBe('c000');

@@ -12,9 +12,12 @@ describe('user management', () => {
     h = await harness({ remote: true });
     owner = await h.setupOwner();
   });
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
-  const add = (token: string, username: string, role: string, password = PASSWORD) => h.call('POST', '/api/v1/users', { token, body: { username, password, role } });
+  const add = (token: string, username: string, role: string, password = PASSWORD) =>
+    h.call('POST', '/api/v1/users', { token, body: { username, password, role } });
   const login = async (username: string, password = PASSWORD) => {
     const res = await h.call('POST', '/api/v1/auth/login', { body: { username, password } });
     expect(res.statusCode, res.body).toBe(200);
@@ -23,7 +26,10 @@ describe('user management', () => {
   const lastAudit = () => h.store.audit.list(1)[0]!;
   const enroll = (userId: string, username: string, role: 'admin' | 'member') => {
     const key = () => toBase64(randomBytes(32));
-    return h.remote!.devices.enroll({ kind: 'user', userId, username, role }, { publicKey: key(), boxPublicKey: key(), name: `${username} phone` });
+    return h.remote!.devices.enroll(
+      { kind: 'user', userId, username, role },
+      { publicKey: key(), boxPublicKey: key(), name: `${username} phone` },
+    );
   };
 
   it('an owner adds users: 201, listed without hashes, rows and audit on disk; duplicates and weak passwords refused', async () => {
@@ -32,7 +38,11 @@ describe('user management', () => {
     const bea = res.json();
     expect(bea).toMatchObject({ username: 'bea', role: 'admin' });
     expect(h.store.users.byId(bea.id)).toMatchObject({ username: 'bea', role: 'admin' });
-    expect(lastAudit()).toMatchObject({ action: 'user.add', target: bea.id, actor: { kind: 'user', username: 'owner' } });
+    expect(lastAudit()).toMatchObject({
+      action: 'user.add',
+      target: bea.id,
+      actor: { kind: 'user', username: 'owner' },
+    });
 
     const list = await h.call('GET', '/api/v1/users', { token: owner });
     expect(list.statusCode).toBe(200);
@@ -113,13 +123,28 @@ describe('user management', () => {
     // Its remote device held the old role: revoked, to be enrolled again on the LAN.
     expect(h.remote!.devices.all().map((d) => d.id)).not.toContain(device.id);
     expect(h.remote!.devices.revokedKeys()).toContain(device.publicKey);
-    expect(lastAudit()).toMatchObject({ action: 'user.update', target: id, actor: { username: 'owner' }, details: { role: 'member', previousRole: 'admin', remoteDevices: 1 } });
+    expect(lastAudit()).toMatchObject({
+      action: 'user.update',
+      target: id,
+      actor: { username: 'owner' },
+      details: { role: 'member', previousRole: 'admin', remoteDevices: 1 },
+    });
 
     const again = await login('bea');
-    const reset = await h.call('PATCH', `/api/v1/users/${id}`, { token: owner, body: { password: 'a brand new password' } });
+    const reset = await h.call('PATCH', `/api/v1/users/${id}`, {
+      token: owner,
+      body: { password: 'a brand new password' },
+    });
     expect(reset.statusCode).toBe(200);
-    expect(lastAudit()).toMatchObject({ action: 'user.update', target: id, actor: { username: 'owner' }, details: { passwordReset: true } });
-    expect((await h.call('POST', '/api/v1/auth/refresh', { body: { refreshToken: again.refreshToken } })).statusCode).toBe(401);
+    expect(lastAudit()).toMatchObject({
+      action: 'user.update',
+      target: id,
+      actor: { username: 'owner' },
+      details: { passwordReset: true },
+    });
+    expect(
+      (await h.call('POST', '/api/v1/auth/refresh', { body: { refreshToken: again.refreshToken } })).statusCode,
+    ).toBe(401);
     const old = await h.call('POST', '/api/v1/auth/login', { body: { username: 'bea', password: PASSWORD } });
     expect(old.json().error.code).toBe('invalid_credentials');
     await login('bea', 'a brand new password');
@@ -146,7 +171,12 @@ describe('user management', () => {
 
     expect(h.remote!.devices.all().map((d) => d.id)).toEqual([mine.id]);
     expect(h.remote!.devices.revokedKeys()).toEqual([theirs.publicKey]);
-    expect(lastAudit()).toMatchObject({ action: 'user.remove', target: id, actor: { kind: 'user', username: 'owner' }, details: { username: 'bea', role: 'member', remoteDevices: 1 } });
+    expect(lastAudit()).toMatchObject({
+      action: 'user.remove',
+      target: id,
+      actor: { kind: 'user', username: 'owner' },
+      details: { username: 'bea', role: 'member', remoteDevices: 1 },
+    });
     const twice = await h.call('DELETE', `/api/v1/users/${id}`, { token: owner });
     expect(twice.json().error.code).toBe('user_not_found');
   });

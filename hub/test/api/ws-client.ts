@@ -12,7 +12,11 @@ export interface Client {
 export function connect(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Client {
   const ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
   const messages: Record<string, unknown>[] = [];
-  const waiters: { type: string; match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    type: string;
+    match: (m: Record<string, unknown>) => boolean;
+    resolve: (m: Record<string, unknown>) => void;
+  }[] = [];
   ws.on('message', (data) => {
     const message = JSON.parse(data.toString()) as Record<string, unknown>;
     messages.push(message);
@@ -24,7 +28,9 @@ export function connect(url: string, options: { protocols?: string[]; headers?: 
     }
   });
   ws.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   return {
     ws,
     messages,

@@ -16,10 +16,24 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const LAYERS: Record<string, number> = {
   core: 0,
   store: 1,
-  devices: 2, auth: 2, history: 2, broker: 2, backup: 2, flash: 2, mdns: 2, tls: 2, update: 2,
-  drivers: 3, rules: 3, recorder: 3, relay: 3, events: 3,
+  devices: 2,
+  auth: 2,
+  history: 2,
+  broker: 2,
+  backup: 2,
+  flash: 2,
+  mdns: 2,
+  tls: 2,
+  update: 2,
+  drivers: 3,
+  rules: 3,
+  recorder: 3,
+  relay: 3,
+  events: 3,
   api: 4,
-  'hub.ts': 5, 'main.ts': 5, 'admin.ts': 5,
+  'hub.ts': 5,
+  'main.ts': 5,
+  'admin.ts': 5,
 };
 
 const part = (file: string) => file.split('/')[0]!;
@@ -59,8 +73,15 @@ describe('hub/src dependencies point one way', () => {
   it('environment variables are read in core/config.ts only (the tools too, through toolEnv)', () => {
     // main.ts hands process.env to loadConfig; the update helper is a separate privileged
     // process that passes its environment on to apt and has a crash hook for its tests.
-    const allowed = new Set(['core/config.ts', 'main.ts', 'update/helper/installers.ts', 'update/helper/crash-points.ts']);
-    const readers = [...graph.keys()].filter((file) => !allowed.has(file) && /\bprocess\.env\b/.test(readFileSync(join(SRC, file), 'utf8')));
+    const allowed = new Set([
+      'core/config.ts',
+      'main.ts',
+      'update/helper/installers.ts',
+      'update/helper/crash-points.ts',
+    ]);
+    const readers = [...graph.keys()].filter(
+      (file) => !allowed.has(file) && /\bprocess\.env\b/.test(readFileSync(join(SRC, file), 'utf8')),
+    );
     expect(readers).toEqual([]);
   });
 
@@ -69,18 +90,33 @@ describe('hub/src dependencies point one way', () => {
   });
 
   it('broker/persistence is a self-contained aedes persistence: core/, store/, MQTT topic rules and itself only', () => {
-    const allowed = (target: string) => /^(core|store)\//.test(target) || target.startsWith('broker/persistence/') || target === 'broker/topics.ts';
+    const allowed = (target: string) =>
+      /^(core|store)\//.test(target) || target.startsWith('broker/persistence/') || target === 'broker/topics.ts';
     const files = [...graph.keys()].filter((f) => f.startsWith('broker/persistence/'));
     expect(files).toContain('broker/persistence/sqlite-persistence.ts');
-    const outside = files.flatMap((file) => graph.get(file)!.filter((t) => !allowed(t)).map((t) => `${file} → ${t}`));
+    const outside = files.flatMap((file) =>
+      graph
+        .get(file)!
+        .filter((t) => !allowed(t))
+        .map((t) => `${file} → ${t}`),
+    );
     expect(outside).toEqual([]);
   });
 
-  it('broker/transport (sockets and the router\'s flow) knows no broker policy: core/, itself, the client shape and counters', () => {
-    const allowed = (target: string) => target.startsWith('core/') || target.startsWith('broker/transport/') || target === 'broker/client-state.ts' || target === 'broker/counters.ts';
+  it("broker/transport (sockets and the router's flow) knows no broker policy: core/, itself, the client shape and counters", () => {
+    const allowed = (target: string) =>
+      target.startsWith('core/') ||
+      target.startsWith('broker/transport/') ||
+      target === 'broker/client-state.ts' ||
+      target === 'broker/counters.ts';
     const files = [...graph.keys()].filter((f) => f.startsWith('broker/transport/'));
     expect(files).toContain('broker/transport/listeners.ts');
-    const outside = files.flatMap((file) => graph.get(file)!.filter((t) => !allowed(t)).map((t) => `${file} → ${t}`));
+    const outside = files.flatMap((file) =>
+      graph
+        .get(file)!
+        .filter((t) => !allowed(t))
+        .map((t) => `${file} → ${t}`),
+    );
     expect(outside).toEqual([]);
   });
 });
@@ -93,7 +129,9 @@ describe('the UI and the relay have no import cycles either', () => {
     expect(ui.get('api/client.ts')).toContain('api/transport.ts');
     expect(cycles(ui)).toEqual([]);
     const screens = /^(remote|pages|components)\//;
-    const upward = [...ui].filter(([file]) => file.startsWith('api/')).flatMap(([file, targets]) => targets.filter((t) => screens.test(t)).map((t) => `${file} → ${t}`));
+    const upward = [...ui]
+      .filter(([file]) => file.startsWith('api/'))
+      .flatMap(([file, targets]) => targets.filter((t) => screens.test(t)).map((t) => `${file} → ${t}`));
     expect(upward).toEqual([]);
   });
 
@@ -109,9 +147,11 @@ describe('the shared model (packages/model) stands alone and is imported by its 
   it('packages/model/src imports only its own files: no hub, UI, relay, Node API or npm package', () => {
     const specs = importSpecifiers(modelSrc);
     expect(specs.get('capabilities.ts')).toContain('./values.ts');
-    const outside = [...specs].flatMap(([file, targets]) => targets
-      .filter((t) => !t.startsWith('./') || !resolve(modelSrc, dirname(file), t).startsWith(modelSrc))
-      .map((t) => `${file} → ${t}`));
+    const outside = [...specs].flatMap(([file, targets]) =>
+      targets
+        .filter((t) => !t.startsWith('./') || !resolve(modelSrc, dirname(file), t).startsWith(modelSrc))
+        .map((t) => `${file} → ${t}`),
+    );
     expect(outside).toEqual([]);
     expect(cycles(importGraph(modelSrc))).toEqual([]);
   });
@@ -124,7 +164,8 @@ describe('the shared model (packages/model) stands alone and is imported by its 
       for (const [file, targets] of importSpecifiers(root)) {
         for (const t of targets) {
           if (t.startsWith('@hearth/model/')) byName++;
-          else if (t.startsWith('.') && resolve(root, dirname(file), t).startsWith(`${REPO}packages/`)) byPath.push(`${dir}/${file} → ${t}`);
+          else if (t.startsWith('.') && resolve(root, dirname(file), t).startsWith(`${REPO}packages/`))
+            byPath.push(`${dir}/${file} → ${t}`);
         }
       }
     }
@@ -139,9 +180,15 @@ describe('the relay wire protocol (packages/protocol) stands alone and is import
   it('packages/protocol/src imports only its own files and tweetnacl (it runs in browsers, the hub and the relay alike)', () => {
     const specs = importSpecifiers(protocolSrc);
     expect(specs.get('client.ts')).toContain('./e2e.ts');
-    const outside = [...specs].flatMap(([file, targets]) => targets
-      .filter((t) => t !== 'tweetnacl' && (!t.startsWith('./') || !resolve(protocolSrc, dirname(file), t).startsWith(protocolSrc)))
-      .map((t) => `${file} → ${t}`));
+    const outside = [...specs].flatMap(([file, targets]) =>
+      targets
+        .filter(
+          (t) =>
+            t !== 'tweetnacl' &&
+            (!t.startsWith('./') || !resolve(protocolSrc, dirname(file), t).startsWith(protocolSrc)),
+        )
+        .map((t) => `${file} → ${t}`),
+    );
     expect(outside).toEqual([]);
     expect(cycles(importGraph(protocolSrc))).toEqual([]);
   });
@@ -149,7 +196,8 @@ describe('the relay wire protocol (packages/protocol) stands alone and is import
   it('hub, UI, relay and benches import it as @hearth/protocol/… (a relative path into packages/ fails the test above)', () => {
     let byName = 0;
     for (const dir of ['hub/src', 'ui/src', 'cloud-relay/src', 'bench']) {
-      for (const targets of importSpecifiers(`${REPO}${dir}/`).values()) byName += targets.filter((t) => t.startsWith('@hearth/protocol/')).length;
+      for (const targets of importSpecifiers(`${REPO}${dir}/`).values())
+        byName += targets.filter((t) => t.startsWith('@hearth/protocol/')).length;
     }
     expect(byName).toBeGreaterThan(40);
   });

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessTokens, SIGNING_KEY_SETTING } from '../../src/auth/access-tokens.ts';
 import { ManualClock } from '../../src/core/clock.ts';
-import { HubError } from '../../src/core/errors.ts';
+import type { HubError } from '../../src/core/errors.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -38,7 +38,13 @@ describe('AccessTokens', () => {
     const token = tokens.issue(user);
     const key = store.settings.get<string>(SIGNING_KEY_SETTING);
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(tokens.verify(token)).toEqual({ userId: 'usr_1', username: 'ann', role: 'admin', exp: clock.now() / 1000 + 900, generation: 2 });
+    expect(tokens.verify(token)).toEqual({
+      userId: 'usr_1',
+      username: 'ann',
+      role: 'admin',
+      exp: clock.now() / 1000 + 900,
+      generation: 2,
+    });
     // Another instance (a restart) uses the stored key: the token stays valid.
     expect(new AccessTokens(store.settings, clock, 900).verify(token).userId).toBe('usr_1');
     expect(store.settings.get(SIGNING_KEY_SETTING)).toBe(key);
@@ -71,7 +77,9 @@ describe('AccessTokens', () => {
     // A token from before session generations carries none: it counts as generation 0.
     const { gen: _gen, ...legacy } = claims;
     const legacyBody = Buffer.from(JSON.stringify(legacy)).toString('base64url');
-    const legacySig = createHmac('sha256', Buffer.from(store.settings.get<string>(SIGNING_KEY_SETTING)!, 'base64url')).update(legacyBody).digest('base64url');
+    const legacySig = createHmac('sha256', Buffer.from(store.settings.get<string>(SIGNING_KEY_SETTING)!, 'base64url'))
+      .update(legacyBody)
+      .digest('base64url');
     expect(tokens.verify(`${legacyBody}.${legacySig}`).generation).toBe(0);
 
     for (const junk of ['', '.', 'abc', `${body}.`, `${body}.${sig}.x`, `${body}.${sig.slice(0, -2)}`]) {

@@ -14,7 +14,13 @@ function attempt(limiter: LoginLimiter, address: string): number | HubError {
 describe('LoginLimiter', () => {
   it('lets the first failures through, then delays growing up to a cap, then bans', () => {
     const clock = new ManualClock();
-    const limiter = new LoginLimiter(clock, { slowAfter: 3, banAfter: 8, banS: 60, baseDelayMs: 250, maxDelayMs: 2000 });
+    const limiter = new LoginLimiter(clock, {
+      slowAfter: 3,
+      banAfter: 8,
+      banS: 60,
+      baseDelayMs: 250,
+      maxDelayMs: 2000,
+    });
     const delays = Array.from({ length: 8 }, () => attempt(limiter, '10.0.0.1'));
     expect(delays).toEqual([0, 0, 0, 250, 500, 1000, 2000, 2000]);
     const refused = attempt(limiter, '10.0.0.1');
@@ -60,7 +66,15 @@ describe('LoginLimiter', () => {
     limiter.succeeded('10.0.0.5', 'gus');
     // gus's own attempt is forgiven, the three at the owner are not: one more, then refused.
     expect(limiter.begin('10.0.0.5', 'owner')).toBe(0);
-    expect((() => { try { return limiter.begin('10.0.0.5', 'gus'); } catch (err) { return (err as HubError).code; } })()).toBe('too_many_requests');
+    expect(
+      (() => {
+        try {
+          return limiter.begin('10.0.0.5', 'gus');
+        } catch (err) {
+          return (err as HubError).code;
+        }
+      })(),
+    ).toBe('too_many_requests');
     // The owner getting their password right clears their own typos.
     const other = new LoginLimiter(clock, { slowAfter: 100, banAfter: 2, banS: 60 });
     other.begin('10.0.0.6', 'owner');

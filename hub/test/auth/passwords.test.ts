@@ -19,8 +19,18 @@ describe('passwords', () => {
 
   it('refuses malformed hashes and parameters beyond sane bounds instead of throwing', async () => {
     expect(await verifyPassword('x', 'plain')).toBe(false);
-    expect(await verifyPassword('x', '$argon2i$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
-    expect(await verifyPassword('x', '$argon2id$v=19$m=99999999,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
+    expect(
+      await verifyPassword(
+        'x',
+        '$argon2i$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ),
+    ).toBe(false);
+    expect(
+      await verifyPassword(
+        'x',
+        '$argon2id$v=19$m=99999999,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ),
+    ).toBe(false);
   });
 
   it('keeps one decoy hash for unknown users, with the same parameters as real ones', async () => {

@@ -42,7 +42,9 @@ describe('RefreshTokens', () => {
     expect(tokens.rotate(first)).toMatchObject({ ok: false, reason: 'reused' });
     // The thief's copy and the legitimate newest token are both dead now.
     expect(tokens.rotate(third.token)).toMatchObject({ ok: false, reason: 'revoked' });
-    const families = store.db.prepare('SELECT DISTINCT family_id, revoked_at IS NOT NULL AS revoked FROM refresh_tokens').all();
+    const families = store.db
+      .prepare('SELECT DISTINCT family_id, revoked_at IS NOT NULL AS revoked FROM refresh_tokens')
+      .all();
     expect(families).toEqual([expect.objectContaining({ revoked: 1 })]);
   });
 

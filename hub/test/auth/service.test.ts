@@ -4,7 +4,7 @@ import { AuthService } from '../../src/auth/service.ts';
 import { EventBus, type AuditEvent } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { validateConfig } from '../../src/core/config.ts';
-import { HubError } from '../../src/core/errors.ts';
+import type { HubError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { Store } from '../../src/store/store.ts';
 import { settle } from '../helpers/settle.ts';
@@ -33,8 +33,13 @@ describe('AuthService', () => {
     clock = new ManualClock();
     bus = new EventBus();
     audit = [];
-    bus.on('test', 'audit', (e) => { audit.push(e); });
-    const config = validateConfig({ auth: { accessTokenTtlS: 60, loginSlowAfter: 2, loginBanAfter: 4, loginBanS: 120 } }, tmp.dir).auth;
+    bus.on('test', 'audit', (e) => {
+      audit.push(e);
+    });
+    const config = validateConfig(
+      { auth: { accessTokenTtlS: 60, loginSlowAfter: 2, loginBanAfter: 4, loginBanS: 120 } },
+      tmp.dir,
+    ).auth;
     auth = new AuthService({ store, bus, clock, log: createLogger({ level: 'silent' }), config, dataDir: tmp.dir });
   });
   afterEach(() => {
@@ -48,7 +53,12 @@ describe('AuthService', () => {
     expect(result.user).toMatchObject({ username: 'ann', role: 'owner' });
     expect(result.expiresIn).toBe(60);
     expect(auth.setupRequired()).toBe(false);
-    expect(auth.verifyAccess(result.accessToken)).toEqual({ kind: 'user', userId: result.user.id, username: 'ann', role: 'owner' });
+    expect(auth.verifyAccess(result.accessToken)).toEqual({
+      kind: 'user',
+      userId: result.user.id,
+      username: 'ann',
+      role: 'owner',
+    });
     expect(await codeOf(auth.createOwner({ username: 'eve', password: 'correct horse' }))).toBe('already_set_up');
     expect(store.users.list().map((u) => u.username)).toEqual(['ann']);
     expect(store.users.byUsername('ann')!.passwordHash).toMatch(/^\$argon2id\$/);
@@ -69,7 +79,9 @@ describe('AuthService', () => {
 
   it('enforces the password and username policy', async () => {
     expect(await codeOf(auth.createOwner({ username: 'ann', password: 'short' }))).toBe('validation_failed');
-    expect(await codeOf(auth.createOwner({ username: 'has space', password: 'long enough' }))).toBe('validation_failed');
+    expect(await codeOf(auth.createOwner({ username: 'has space', password: 'long enough' }))).toBe(
+      'validation_failed',
+    );
     expect(await codeOf(auth.createOwner({ username: '', password: 'long enough' }))).toBe('validation_failed');
     expect(auth.setupRequired()).toBe(true);
   });
@@ -86,7 +98,13 @@ describe('AuthService', () => {
     await auth.createOwner({ username: 'ann', password: 'correct horse' });
     const codes: (string | undefined)[] = [];
     for (let i = 0; i < 5; i++) codes.push(await codeOf(settle(auth.login('ann', 'wrong', '10.0.0.9'), clock)));
-    expect(codes).toEqual(['invalid_credentials', 'invalid_credentials', 'invalid_credentials', 'invalid_credentials', 'too_many_requests']);
+    expect(codes).toEqual([
+      'invalid_credentials',
+      'invalid_credentials',
+      'invalid_credentials',
+      'invalid_credentials',
+      'too_many_requests',
+    ]);
     // Even the right password is refused from the banned address...
     expect(await codeOf(auth.login('ann', 'correct horse', '10.0.0.9'))).toBe('too_many_requests');
     // ...and accepted from any other.
@@ -112,7 +130,13 @@ describe('AuthService', () => {
 
   it('expires access tokens and reads the role from the current user row', async () => {
     const { accessToken, user } = await auth.createOwner({ username: 'ann', password: 'correct horse' });
-    store.users.insert({ id: 'usr_b', username: 'bob', passwordHash: await hashPassword('bob password'), role: 'member', createdAt: clock.now() });
+    store.users.insert({
+      id: 'usr_b',
+      username: 'bob',
+      passwordHash: await hashPassword('bob password'),
+      role: 'member',
+      createdAt: clock.now(),
+    });
     const bob = await auth.login('bob', 'bob password', '10.0.0.1');
     store.db.prepare("UPDATE users SET role = 'guest' WHERE id = 'usr_b'").run();
     expect(auth.verifyAccess(bob.accessToken).role).toBe('guest');

@@ -9,7 +9,12 @@ import { tempDir } from '../helpers/temp.ts';
 import { seedDataDir } from './fixtures.ts';
 
 const admin = fileURLToPath(new URL('../../src/admin.ts', import.meta.url));
-const run = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [admin, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [admin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 
 let tmp: { dir: string; cleanup: () => void };
 let source: string;
@@ -48,7 +53,9 @@ const pausedRestore = fileURLToPath(new URL('../helpers/restore-paused.ts', impo
 
 /** Runs restore (as `hearth-admin restore --replace`) until it says it paused at `point`, then kills it with SIGKILL. */
 async function killRestoreAt(target: string, point: string): Promise<void> {
-  const child = spawn(process.execPath, [pausedRestore, target, file, pass, point], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [pausedRestore, target, file, pass, point], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
@@ -81,7 +88,12 @@ describe('hearth-admin backup / restore', () => {
     const scratch = join(tmp.dir, 'scratch');
     const ok = run(['verify-backup', '--file', file, '--passphrase-file', pass, '--scratch', scratch]);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, home: 'Maple House', counts: { users: 1, plugs: 1 }, entries: 4 });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      ok: true,
+      home: 'Maple House',
+      counts: { users: 1, plugs: 1 },
+      entries: 4,
+    });
     const bytes = readFileSync(file);
     bytes[bytes.length - 100]! ^= 1;
     writeFileSync(file, bytes);
@@ -95,7 +107,15 @@ describe('hearth-admin backup / restore', () => {
     const home = otherHome();
     const before = readdirSync(tmp.dir).sort();
     writeFileSync(join(tmp.dir, 'wrong'), 'not it\n');
-    const wrong = run(['restore', '--data', join(tmp.dir, 'x'), '--file', file, '--passphrase-file', join(tmp.dir, 'wrong')]);
+    const wrong = run([
+      'restore',
+      '--data',
+      join(tmp.dir, 'x'),
+      '--file',
+      file,
+      '--passphrase-file',
+      join(tmp.dir, 'wrong'),
+    ]);
     expect([wrong.status, wrong.stderr]).toEqual([1, expect.stringContaining('backup_passphrase_wrong:')]);
     const over = run(['restore', '--data', home, '--file', file, '--passphrase-file', pass]);
     expect([over.status, over.stderr]).toEqual([1, expect.stringContaining('restore_would_replace:')]);
@@ -105,7 +125,11 @@ describe('hearth-admin backup / restore', () => {
     expect([running.status, running.stderr]).toEqual([1, expect.stringContaining('restore_hub_running:')]);
     expect(run(['restore', '--data', home, '--file', file]).status).toBe(2);
     expect(run(['backup', '--bogus']).status).toBe(2);
-    expect(readdirSync(tmp.dir).filter((n) => n !== 'wrong').sort()).toEqual(before);
+    expect(
+      readdirSync(tmp.dir)
+        .filter((n) => n !== 'wrong')
+        .sort(),
+    ).toEqual(before);
     expect(users(home)).toEqual(['previous']);
   });
 
@@ -133,7 +157,11 @@ describe('hearth-admin backup / restore', () => {
   });
 
   it('a kill -9 during a backup leaves no backup file, no plaintext copy once the next one ran, and the next one works', async () => {
-    const child = spawn(process.execPath, [admin, 'backup', '--data', source, '--out', file, '--passphrase-file', pass], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [admin, 'backup', '--data', source, '--out', file, '--passphrase-file', pass],
+      { stdio: 'ignore' },
+    );
     const exited = new Promise((r) => child.on('exit', r));
     // The sealed file is being written (its .partial exists) from the start of the KDF to the rename.
     await new Promise<void>((resolve, reject) => {

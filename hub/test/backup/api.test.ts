@@ -24,9 +24,14 @@ describe('backups over the API (a real hub)', () => {
     hub = await startHub(join(tmp.dir, 'data'));
     owner = await setupOwner(hub);
     for (const role of ['admin', 'member'] as const) {
-      const add = await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: role, password: 'a long enough password', role } });
+      const add = await api(hub.baseUrl, 'POST', '/api/v1/users', {
+        token: owner,
+        body: { username: role, password: 'a long enough password', role },
+      });
       expect(add.status, JSON.stringify(add.body)).toBe(201);
-      const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: role, password: 'a long enough password' } });
+      const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: role, password: 'a long enough password' },
+      });
       tokens[role] = login.body.accessToken as string;
     }
   }, 60_000);
@@ -37,7 +42,10 @@ describe('backups over the API (a real hub)', () => {
 
   it('only the owner may make, list or download backups', async () => {
     for (const role of ['admin', 'member']) {
-      const made = await api(hub.baseUrl, 'POST', '/api/v1/backups', { token: tokens[role]!, body: { passphrase: PASSPHRASE } });
+      const made = await api(hub.baseUrl, 'POST', '/api/v1/backups', {
+        token: tokens[role]!,
+        body: { passphrase: PASSPHRASE },
+      });
       expect([made.status, made.body.error?.code]).toEqual([403, 'forbidden']);
       expect((await api(hub.baseUrl, 'GET', '/api/v1/backups', { token: tokens[role]! })).status).toBe(403);
     }
@@ -62,12 +70,20 @@ describe('backups over the API (a real hub)', () => {
     const list = await api(hub.baseUrl, 'GET', '/api/v1/backups', { token: owner });
     expect(list.body).toEqual([made]);
 
-    const res = await fetch(`${hub.baseUrl}/api/v1/backups/${made.id}/file`, { headers: { authorization: `Bearer ${owner}` } });
+    const res = await fetch(`${hub.baseUrl}/api/v1/backups/${made.id}/file`, {
+      headers: { authorization: `Bearer ${owner}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toContain(`${made.id}.hbk`);
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(bytes.equals(readFileSync(onDisk))).toBe(true);
-    expect((await fetch(`${hub.baseUrl}/api/v1/backups/${made.id}/file`, { headers: { authorization: `Bearer ${tokens.admin}` } })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${hub.baseUrl}/api/v1/backups/${made.id}/file`, {
+          headers: { authorization: `Bearer ${tokens.admin}` },
+        })
+      ).status,
+    ).toBe(403);
 
     // The downloaded file is the whole home: restored elsewhere, it holds the three users.
     const file = join(tmp.dir, 'download.hbk');
@@ -75,30 +91,54 @@ describe('backups over the API (a real hub)', () => {
     const restored = await restoreBackup({ file, dataDir: join(tmp.dir, 'restored'), passphrase: PASSPHRASE });
     expect(restored.manifest.counts.users).toBe(3);
     const db = new Database(join(tmp.dir, 'restored', 'hearth.db'), { readonly: true });
-    expect(db.prepare('SELECT username FROM users ORDER BY username').pluck().all()).toEqual(['admin', 'member', 'owner']);
+    expect(db.prepare('SELECT username FROM users ORDER BY username').pluck().all()).toEqual([
+      'admin',
+      'member',
+      'owner',
+    ]);
     db.close();
   }, 60_000);
 
   it('the schedule: owner only, refusals with codes, a run now lands verified in backup.dir', async () => {
     const body = { enabled: true, time: '03:00', keep: 3, passphrase: 'the schedule passphrase' };
     for (const role of ['admin', 'member']) {
-      expect((await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token: tokens[role]! })).body.error.code).toBe('forbidden');
+      expect(
+        (await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token: tokens[role]! })).body.error.code,
+      ).toBe('forbidden');
       const put = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: tokens[role]!, body });
       expect([put.status, put.body.error.code]).toEqual([403, 'forbidden']);
-      expect((await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: tokens[role]! })).status).toBe(403);
+      expect((await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: tokens[role]! })).status).toBe(
+        403,
+      );
     }
     // No account (a guest on the home network): nothing.
     expect((await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule')).status).toBe(401);
     expect((await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { body })).status).toBe(401);
     expect((await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run')).status).toBe(401);
     const off = await api(hub.baseUrl, 'GET', '/api/v1/backups/schedule', { token: owner });
-    expect(off.body).toMatchObject({ enabled: false, passphraseSet: false, nextRunAt: null, stale: false, files: [], dir: join(hub.dataDir, 'backups', 'scheduled') });
+    expect(off.body).toMatchObject({
+      enabled: false,
+      passphraseSet: false,
+      nextRunAt: null,
+      stale: false,
+      files: [],
+      dir: join(hub.dataDir, 'backups', 'scheduled'),
+    });
     // No key yet: a run is refused, and switching on needs a passphrase.
     const run0 = await api(hub.baseUrl, 'POST', '/api/v1/backups/schedule/run', { token: owner });
     expect([run0.status, run0.body.error.code]).toEqual([409, 'backup_schedule_key_missing']);
-    const noPass = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body: { enabled: true, time: '03:00', keep: 3 } });
+    const noPass = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', {
+      token: owner,
+      body: { enabled: true, time: '03:00', keep: 3 },
+    });
     expect([noPass.status, noPass.body.error.code]).toEqual([400, 'backup_passphrase_required']);
-    for (const bad of [{ ...body, time: '24:00' }, { ...body, keep: 0 }, { ...body, keep: 61 }, { ...body, passphrase: 'short' }, { ...body, dir: '/tmp' }]) {
+    for (const bad of [
+      { ...body, time: '24:00' },
+      { ...body, keep: 0 },
+      { ...body, keep: 61 },
+      { ...body, passphrase: 'short' },
+      { ...body, dir: '/tmp' },
+    ]) {
       const res = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body: bad });
       expect([res.status, res.body.error.code], JSON.stringify(bad)).toEqual([400, 'validation_failed']);
     }
@@ -117,11 +157,22 @@ describe('backups over the API (a real hub)', () => {
     // The passphrase is on no disk of the hub: only the derived key (backup-schedule.key).
     expect(readFileSync(join(hub.dataDir, 'backup-schedule.key'), 'utf8')).not.toContain(body.passphrase);
     // The API's own list (DATA/backups) is a separate rotation.
-    expect((await api(hub.baseUrl, 'GET', '/api/v1/backups', { token: owner })).body.some((b: { id: string }) => b.id === run.body.id)).toBe(false);
-    const restored = await restoreBackup({ file, dataDir: join(tmp.dir, 'from-schedule'), passphrase: body.passphrase });
+    expect(
+      (await api(hub.baseUrl, 'GET', '/api/v1/backups', { token: owner })).body.some(
+        (b: { id: string }) => b.id === run.body.id,
+      ),
+    ).toBe(false);
+    const restored = await restoreBackup({
+      file,
+      dataDir: join(tmp.dir, 'from-schedule'),
+      passphrase: body.passphrase,
+    });
     expect(restored.manifest.counts.users).toBe(3);
 
-    const disabled = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', { token: owner, body: { enabled: false, time: '03:00', keep: 3 } });
+    const disabled = await api(hub.baseUrl, 'PUT', '/api/v1/backups/schedule', {
+      token: owner,
+      body: { enabled: false, time: '03:00', keep: 3 },
+    });
     expect(disabled.body).toMatchObject({ enabled: false, passphraseSet: false, nextRunAt: null });
   }, 60_000);
 
@@ -142,14 +193,28 @@ describe('backup service', () => {
       seedDataDir(tmp.dir);
       const store = Store.open(tmp.dir);
       let now = Date.UTC(2026, 11, 1);
-      const service = new BackupService({ dataDir: tmp.dir, db: () => store.db, home: () => 'Maple House', clock: { now: () => (now += 60_000) } as typeof systemClock, log: createLogger({ level: 'silent' }), keep: 2, kdf: FAST_KDF });
+      const service = new BackupService({
+        dataDir: tmp.dir,
+        db: () => store.db,
+        home: () => 'Maple House',
+        clock: { now: () => (now += 60_000) } as typeof systemClock,
+        log: createLogger({ level: 'silent' }),
+        keep: 2,
+        kdf: FAST_KDF,
+      });
       const made = [];
       for (let i = 0; i < 4; i++) made.push(await service.create(PASSPHRASE));
       expect(service.list().map((b) => b.id)).toEqual([made[3]!.id, made[2]!.id]);
       expect(made[3]!.id).toBe('hearth-maple-house-20261201T000400000Z');
       expect(readdirSync(join(tmp.dir, 'backups')).sort()).toEqual([`${made[2]!.id}.hbk`, `${made[3]!.id}.hbk`]);
       writeFileSync(join(tmp.dir, 'backups', 'x.hbk.partial'), 'half');
-      new BackupService({ dataDir: tmp.dir, db: () => store.db, home: () => 'h', clock: systemClock, log: createLogger({ level: 'silent' }) });
+      new BackupService({
+        dataDir: tmp.dir,
+        db: () => store.db,
+        home: () => 'h',
+        clock: systemClock,
+        log: createLogger({ level: 'silent' }),
+      });
       expect(readdirSync(join(tmp.dir, 'backups'))).toHaveLength(2);
       store.close();
     } finally {

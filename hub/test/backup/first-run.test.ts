@@ -35,7 +35,11 @@ describe('first-run restore over the API (real hubs)', () => {
   });
 
   const send = (body: Buffer, headers: Record<string, string>) =>
-    fetch(`${fresh.baseUrl}/api/v1/setup/restore`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', ...headers }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
+    fetch(`${fresh.baseUrl}/api/v1/setup/restore`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+      body,
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
 
   it('refuses a wrong setup code, a missing or wrong passphrase and a damaged file, changing nothing', async () => {
     const code = readFileSync(join(fresh.dataDir, 'setup-code'), 'utf8').trim();
@@ -45,14 +49,21 @@ describe('first-run restore over the API (real hubs)', () => {
     const wrongCode = await send(file, { 'x-setup-code': 'WRONG-CODE', 'x-backup-passphrase': passphrase });
     expect([wrongCode.status, wrongCode.body.error.code]).toEqual([403, 'setup_code_invalid']);
     const noPass = await send(file, { 'x-setup-code': code });
-    expect([noPass.status, noPass.body.error.code, noPass.body.error.details?.field]).toEqual([400, 'validation_failed', 'passphrase']);
+    expect([noPass.status, noPass.body.error.code, noPass.body.error.details?.field]).toEqual([
+      400,
+      'validation_failed',
+      'passphrase',
+    ]);
     const wrongPass = await send(file, { 'x-setup-code': code, 'x-backup-passphrase': 'not%20it' });
     expect([wrongPass.status, wrongPass.body.error.code]).toEqual([403, 'backup_passphrase_wrong']);
     const damaged = Buffer.from(file);
     damaged[damaged.length - 40]! ^= 1;
     const bad = await send(damaged, { 'x-setup-code': code, 'x-backup-passphrase': passphrase });
     expect([bad.status, bad.body.error.code]).toEqual([422, 'backup_corrupt']);
-    const cut = await send(file.subarray(0, file.length - 100), { 'x-setup-code': code, 'x-backup-passphrase': passphrase });
+    const cut = await send(file.subarray(0, file.length - 100), {
+      'x-setup-code': code,
+      'x-backup-passphrase': passphrase,
+    });
     expect([cut.status, cut.body.error.code]).toEqual([422, 'backup_corrupt']);
     // Still a new hub, nothing left behind.
     expect((await api(fresh.baseUrl, 'GET', '/api/v1/rooms')).body.error.code).toBe('setup_required');
@@ -71,7 +82,9 @@ describe('first-run restore over the API (real hubs)', () => {
 
     // What systemd does: start it again, on the restored home.
     fresh = await startHub(fresh.dataDir);
-    const login = await api(fresh.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'olivia', password: 'a long enough password' } });
+    const login = await api(fresh.baseUrl, 'POST', '/api/v1/auth/login', {
+      body: { username: 'olivia', password: 'a long enough password' },
+    });
     expect(login.status, JSON.stringify(login.body)).toBe(200);
     const rooms = await api(fresh.baseUrl, 'GET', '/api/v1/rooms', { token: login.body.accessToken });
     expect(rooms.body.map((r: { name: string }) => r.name)).toContain('Kitchen');

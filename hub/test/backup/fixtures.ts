@@ -21,10 +21,25 @@ export function seedDataDir(dataDir: string): void {
   try {
     store.rooms.insertHome({ id: 'home1', name: 'Maple House', createdAt: 1 });
     store.users.insert({ id: 'u1', username: 'olivia', passwordHash: 'x', role: 'owner', createdAt: 1 } as never);
-    store.devices.insert({ id: 'plug-1', name: 'Lamp', roomId: null, driver: 'plug', model: 'hearth-plug', capabilities: ['switch'], config: { counter: 7 }, available: false, createdAt: 1, updatedAt: 1 });
+    store.devices.insert({
+      id: 'plug-1',
+      name: 'Lamp',
+      roomId: null,
+      driver: 'plug',
+      model: 'hearth-plug',
+      capabilities: ['switch'],
+      config: { counter: 7 },
+      available: false,
+      createdAt: 1,
+      updatedAt: 1,
+    });
     store.settings.set('plug.signKey', 'seed-bytes');
-    store.db.prepare("INSERT INTO history_series (id, device_id, capability, counter) VALUES (1, 'plug-1', 'power', 0)").run();
-    store.db.prepare('INSERT INTO history_journal (samples, data) VALUES (?, ?)').run(3, encodeJournal([{ seriesId: 1, ...SEED_JOURNAL }]));
+    store.db
+      .prepare("INSERT INTO history_series (id, device_id, capability, counter) VALUES (1, 'plug-1', 'power', 0)")
+      .run();
+    store.db
+      .prepare('INSERT INTO history_journal (samples, data) VALUES (?, ?)')
+      .run(3, encodeJournal([{ seriesId: 1, ...SEED_JOURNAL }]));
   } finally {
     store.close();
   }

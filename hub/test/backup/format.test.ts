@@ -49,21 +49,36 @@ describe('backup file', () => {
     expect(result.manifest.counts).toEqual({ users: 1, devices: 1, plugs: 1, rules: 0 });
     expect(result.manifest.home).toBe('Maple House');
     expect(result.safetyCopy).toBeNull();
-    expect(readFileSync(join(target, 'zigbee', 'database.db'))).toEqual(readFileSync(join(source, 'zigbee', 'database.db')));
-    expect(readFileSync(join(target, 'firmware', '1.2.0.bin'))).toEqual(readFileSync(join(source, 'firmware', '1.2.0.bin')));
+    expect(readFileSync(join(target, 'zigbee', 'database.db'))).toEqual(
+      readFileSync(join(source, 'zigbee', 'database.db')),
+    );
+    expect(readFileSync(join(target, 'firmware', '1.2.0.bin'))).toEqual(
+      readFileSync(join(source, 'firmware', '1.2.0.bin')),
+    );
     expect(readFileSync(join(target, 'zigbee', 'network.json'), 'utf8')).toBe('{"panId":4660}\n');
-    for (const absent of ['recordings', 'ports.json', 'setup-code', 'hub.pid']) expect(existsSync(join(target, absent))).toBe(false);
+    for (const absent of ['recordings', 'ports.json', 'setup-code', 'hub.pid'])
+      expect(existsSync(join(target, absent))).toBe(false);
     const db = new Database(join(target, 'hearth.db'), { readonly: true });
     expect(db.prepare('SELECT username FROM users').pluck().all()).toEqual(['olivia']);
     expect(db.prepare("SELECT value FROM settings WHERE key = 'plug.signKey'").pluck().get()).toBe('"seed-bytes"');
-    expect(JSON.parse(db.prepare("SELECT config FROM devices WHERE id = 'plug-1'").pluck().get() as string).counter).toBe(7 + RESTORE_COUNTER_JUMP);
+    expect(
+      JSON.parse(db.prepare("SELECT config FROM devices WHERE id = 'plug-1'").pluck().get() as string).counter,
+    ).toBe(7 + RESTORE_COUNTER_JUMP);
     db.close();
     // The open raw tail's journal came along: a history part on the restored data replays it.
     const store = Store.open(target);
     const log = createLogger({ level: 'silent' });
-    const history = new HistoryService({ store, bus: new EventBus(log), clock: new ManualClock(10_000), log, config: validateConfig({ dataDir: target }, target).history });
+    const history = new HistoryService({
+      store,
+      bus: new EventBus(log),
+      clock: new ManualClock(10_000),
+      log,
+      config: validateConfig({ dataDir: target }, target).history,
+    });
     await history.start();
-    expect(history.history('plug-1', 'power', 0, 10_000, 100, 'raw').points.map((p) => [p.t, p.mean])).toEqual(SEED_JOURNAL.times.map((t, i) => [t, SEED_JOURNAL.values[i]]));
+    expect(history.history('plug-1', 'power', 0, 10_000, 100, 'raw').points.map((p) => [p.t, p.mean])).toEqual(
+      SEED_JOURNAL.times.map((t, i) => [t, SEED_JOURNAL.values[i]]),
+    );
     await history.stop();
     store.close();
     // Nothing of the unpacking is left beside the target.
@@ -72,7 +87,8 @@ describe('backup file', () => {
 
   it('holds no plaintext: the owner name, key setting and file contents are not in the file', () => {
     const bytes = readFileSync(file);
-    for (const needle of ['olivia', 'seed-bytes', 'panId', 'Maple House', 'SQLite format']) expect(bytes.includes(Buffer.from(needle))).toBe(false);
+    for (const needle of ['olivia', 'seed-bytes', 'panId', 'Maple House', 'SQLite format'])
+      expect(bytes.includes(Buffer.from(needle))).toBe(false);
   });
 
   it('refuses a wrong passphrase, writing nothing', async () => {
@@ -83,10 +99,30 @@ describe('backup file', () => {
   });
 
   it.each([
-    ['a flipped byte in the header', (b: Buffer) => { b[30]! ^= 1; }],
-    ['a flipped byte in the first chunk', (b: Buffer) => { b[96 + 5 + 10]! ^= 1; }],
-    ['a flipped byte in the middle', (b: Buffer) => { b[Math.floor(b.length / 2)]! ^= 0x40; }],
-    ['a flipped byte in the last tag', (b: Buffer) => { b[b.length - 1]! ^= 1; }],
+    [
+      'a flipped byte in the header',
+      (b: Buffer) => {
+        b[30]! ^= 1;
+      },
+    ],
+    [
+      'a flipped byte in the first chunk',
+      (b: Buffer) => {
+        b[96 + 5 + 10]! ^= 1;
+      },
+    ],
+    [
+      'a flipped byte in the middle',
+      (b: Buffer) => {
+        b[Math.floor(b.length / 2)]! ^= 0x40;
+      },
+    ],
+    [
+      'a flipped byte in the last tag',
+      (b: Buffer) => {
+        b[b.length - 1]! ^= 1;
+      },
+    ],
   ])('refuses %s as backup_corrupt, writing nothing', async (_name, damage) => {
     const bytes = readFileSync(file);
     damage(bytes);
@@ -101,10 +137,18 @@ describe('backup file', () => {
   it('refuses a truncated file, cut at a chunk boundary or inside one', async () => {
     const bytes = readFileSync(file);
     const frame = 5 + 4096 + 16;
-    for (const cut of [96 + frame, 96 + frame * 3, bytes.length - 1, bytes.length - (bytes.length - 96) % frame, 50]) {
+    for (const cut of [
+      96 + frame,
+      96 + frame * 3,
+      bytes.length - 1,
+      bytes.length - ((bytes.length - 96) % frame),
+      50,
+    ]) {
       const bad = join(tmp.dir, 'out', `cut-${cut}.hbk`);
       writeFileSync(bad, bytes.subarray(0, cut));
-      expect(await refusal(restoreTo(join(tmp.dir, 'restored'), 'correct horse', bad)), `cut at ${cut}`).toBe('backup_corrupt');
+      expect(await refusal(restoreTo(join(tmp.dir, 'restored'), 'correct horse', bad)), `cut at ${cut}`).toBe(
+        'backup_corrupt',
+      );
     }
     expect(readdirSync(tmp.dir).sort()).toEqual(['out', 'source']);
   });
@@ -112,11 +156,20 @@ describe('backup file', () => {
   it('refuses chunks swapped in place and bytes appended after the final chunk', async () => {
     const bytes = readFileSync(file);
     const frame = 5 + 4096 + 16;
-    const swapped = Buffer.concat([bytes.subarray(0, 96), bytes.subarray(96 + frame, 96 + 2 * frame), bytes.subarray(96, 96 + frame), bytes.subarray(96 + 2 * frame)]);
+    const swapped = Buffer.concat([
+      bytes.subarray(0, 96),
+      bytes.subarray(96 + frame, 96 + 2 * frame),
+      bytes.subarray(96, 96 + frame),
+      bytes.subarray(96 + 2 * frame),
+    ]);
     writeFileSync(join(tmp.dir, 'out', 'swapped.hbk'), swapped);
-    expect(await refusal(restoreTo(join(tmp.dir, 'restored'), 'correct horse', join(tmp.dir, 'out', 'swapped.hbk')))).toBe('backup_corrupt');
+    expect(
+      await refusal(restoreTo(join(tmp.dir, 'restored'), 'correct horse', join(tmp.dir, 'out', 'swapped.hbk'))),
+    ).toBe('backup_corrupt');
     writeFileSync(join(tmp.dir, 'out', 'long.hbk'), Buffer.concat([bytes, Buffer.from([0, 0, 0, 0, 0, 0])]));
-    expect(await refusal(restoreTo(join(tmp.dir, 'restored'), 'correct horse', join(tmp.dir, 'out', 'long.hbk')))).toBe('backup_corrupt');
+    expect(await refusal(restoreTo(join(tmp.dir, 'restored'), 'correct horse', join(tmp.dir, 'out', 'long.hbk')))).toBe(
+      'backup_corrupt',
+    );
   });
 
   it('refuses to replace a set-up hub without replace, and keeps a safety copy with it', async () => {
@@ -157,7 +210,9 @@ describe('backups from a newer hub', () => {
       db.pragma('user_version = 999');
       db.close();
       await createBackup({ dataDir: data, out: join(t.dir, 'schema.hbk'), passphrase: 'pp', kdf: FAST_KDF });
-      await expect(restoreBackup({ file: join(t.dir, 'schema.hbk'), dataDir: join(t.dir, 'r'), passphrase: 'pp' })).rejects.toMatchObject({ code: 'backup_too_new' });
+      await expect(
+        restoreBackup({ file: join(t.dir, 'schema.hbk'), dataDir: join(t.dir, 'r'), passphrase: 'pp' }),
+      ).rejects.toMatchObject({ code: 'backup_too_new' });
 
       // A manifest naming a later hub, sealed like any backup.
       const { writeContainer } = await import('../../src/backup/container.ts');
@@ -165,9 +220,23 @@ describe('backups from a newer hub', () => {
       const { Readable } = await import('node:stream');
       const { pipeline } = await import('node:stream/promises');
       const { createWriteStream } = await import('node:fs');
-      const manifest = { kind: 'hearth-backup' as const, hubVersion: '999.0.0', schemaVersion: 1, createdAt: 1, home: 'h', counts: { users: 0, devices: 0, plugs: 0, rules: 0 }, entries: [] };
-      await pipeline(Readable.from(writeContainer(manifest, t.dir)), new SealStream('pp', { kdf: FAST_KDF }), createWriteStream(join(t.dir, 'hub.hbk')));
-      await expect(restoreBackup({ file: join(t.dir, 'hub.hbk'), dataDir: join(t.dir, 'r'), passphrase: 'pp' })).rejects.toMatchObject({ code: 'backup_too_new' });
+      const manifest = {
+        kind: 'hearth-backup' as const,
+        hubVersion: '999.0.0',
+        schemaVersion: 1,
+        createdAt: 1,
+        home: 'h',
+        counts: { users: 0, devices: 0, plugs: 0, rules: 0 },
+        entries: [],
+      };
+      await pipeline(
+        Readable.from(writeContainer(manifest, t.dir)),
+        new SealStream('pp', { kdf: FAST_KDF }),
+        createWriteStream(join(t.dir, 'hub.hbk')),
+      );
+      await expect(
+        restoreBackup({ file: join(t.dir, 'hub.hbk'), dataDir: join(t.dir, 'r'), passphrase: 'pp' }),
+      ).rejects.toMatchObject({ code: 'backup_too_new' });
       expect(readdirSync(t.dir).sort()).toEqual(['data', 'hub.hbk', 'schema.hbk']);
     } finally {
       t.cleanup();
@@ -193,7 +262,9 @@ describe('backup disk space', () => {
       const out = join(disk, 'home.hbk');
       // ...until a 4 MB file takes the room.
       writeFileSync(join(disk, 'filler'), Buffer.alloc(4 << 20));
-      await expect(createBackup({ dataDir: data, out, passphrase: 'pp', kdf: FAST_KDF })).rejects.toMatchObject({ code: 'backup_storage_full' });
+      await expect(createBackup({ dataDir: data, out, passphrase: 'pp', kdf: FAST_KDF })).rejects.toMatchObject({
+        code: 'backup_storage_full',
+      });
       expect(existsSync(out)).toBe(false);
       expect(existsSync(`${out}.partial`)).toBe(false);
       expect(readdirSync(join(data, 'backups'))).toEqual([]);

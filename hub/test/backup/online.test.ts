@@ -33,14 +33,22 @@ describe('online backup while MQTT traffic flows', () => {
 
   it('delivers every message and steps through the snapshot', async () => {
     const creds = h.device('plug-live');
-    const watcher = await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'watch', scope: 'read', topics: ['hearth/+/state'] }));
+    const watcher = await connectMqtt(
+      h.port,
+      h.broker.credentials.createIntegrationUser({ username: 'watch', scope: 'read', topics: ['hearth/+/state'] }),
+    );
     const received: number[] = [];
     watcher.on('message', (_topic, payload) => received.push(JSON.parse(payload.toString()).seq as number));
     await watcher.subscribeAsync('hearth/plug-live/state', { qos: 1 });
-    const device = await connectMqtt(h.port, { clientId: creds.clientId, username: creds.username, password: creds.password });
+    const device = await connectMqtt(h.port, {
+      clientId: creds.clientId,
+      username: creds.username,
+      password: creds.password,
+    });
 
     let published = 0;
-    const publishOne = (): void => void device.publish('hearth/plug-live/state', JSON.stringify({ seq: published++, power: 10 }), { qos: 1 });
+    const publishOne = (): void =>
+      void device.publish('hearth/plug-live/state', JSON.stringify({ seq: published++, power: 10 }), { qos: 1 });
     // A steady stream: one message every 15 ms (below the device's publish budget).
     const timer = setInterval(publishOne, 15);
     await pollUntil('the stream is flowing', async () => received.length >= 5, 25_000, 20);

@@ -1,4 +1,13 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackupScheduler } from '../../src/backup/schedule.ts';
@@ -40,7 +49,18 @@ describe('scheduled backups (ManualClock, real files)', () => {
     bus.on('test', 'backup.alert', (a) => void alerts.push(a));
     const log = createLogger({ level: 'silent' });
     service = new BackupService({ dataDir, db: () => store.db, home: () => 'Maple House', clock, log, kdf: FAST_KDF });
-    scheduler = new BackupScheduler({ dataDir, dir: usb, db: () => store.db, home: () => 'Maple House', settings: store.settings, service, bus, clock, log, kdf: FAST_KDF });
+    scheduler = new BackupScheduler({
+      dataDir,
+      dir: usb,
+      db: () => store.db,
+      home: () => 'Maple House',
+      settings: store.settings,
+      service,
+      bus,
+      clock,
+      log,
+      kdf: FAST_KDF,
+    });
     scheduler.start();
   });
   afterEach(async () => {
@@ -58,9 +78,18 @@ describe('scheduled backups (ManualClock, real files)', () => {
   const files = (): string[] => readdirSync(usb).sort();
 
   it('runs nightly at the local time, keeps N, verifies, and opens with the passphrase alone', async () => {
-    await expect(scheduler.set({ enabled: true, time: '03:00', keep: 2 })).rejects.toMatchObject({ code: 'backup_passphrase_required' });
+    await expect(scheduler.set({ enabled: true, time: '03:00', keep: 2 })).rejects.toMatchObject({
+      code: 'backup_passphrase_required',
+    });
     const status = await scheduler.set({ enabled: true, time: '03:00', keep: 2, passphrase: PASSPHRASE });
-    expect(status).toMatchObject({ enabled: true, passphraseSet: true, timeZone: 'Europe/Berlin', nextRunAt: Date.UTC(2026, 2, 2, 2, 0), stale: false, files: [] });
+    expect(status).toMatchObject({
+      enabled: true,
+      passphraseSet: true,
+      timeZone: 'Europe/Berlin',
+      nextRunAt: Date.UTC(2026, 2, 2, 2, 0),
+      stale: false,
+      files: [],
+    });
     // The key file holds a derived key, never the passphrase.
     const keyFile = join(dataDir, SCHEDULE_KEY_FILE);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
@@ -80,10 +109,21 @@ describe('scheduled backups (ManualClock, real files)', () => {
     await runDue();
     await runDue();
     // Retention: the oldest went, the two newest stay.
-    expect(files()).toEqual(['hearth-maple-house-20260303T020000000Z.hbk', 'hearth-maple-house-20260304T020000000Z.hbk']);
+    expect(files()).toEqual([
+      'hearth-maple-house-20260303T020000000Z.hbk',
+      'hearth-maple-house-20260304T020000000Z.hbk',
+    ]);
     const after = scheduler.status();
-    expect(after).toMatchObject({ lastGood: 'hearth-maple-house-20260304T020000000Z', lastGoodAt: Date.UTC(2026, 2, 4, 2, 0), lastError: null, stale: false });
-    expect(after.files.map((f) => f.id)).toEqual(['hearth-maple-house-20260304T020000000Z', 'hearth-maple-house-20260303T020000000Z']);
+    expect(after).toMatchObject({
+      lastGood: 'hearth-maple-house-20260304T020000000Z',
+      lastGoodAt: Date.UTC(2026, 2, 4, 2, 0),
+      lastError: null,
+      stale: false,
+    });
+    expect(after.files.map((f) => f.id)).toEqual([
+      'hearth-maple-house-20260304T020000000Z',
+      'hearth-maple-house-20260303T020000000Z',
+    ]);
     // The nightly check reads the file back against the manifest, writing nothing: a changed
     // byte anywhere is refused.
     const newest = join(usb, 'hearth-maple-house-20260304T020000000Z.hbk');
@@ -91,7 +131,9 @@ describe('scheduled backups (ManualClock, real files)', () => {
     const flipped = readFileSync(newest);
     flipped[flipped.length - 30]! ^= 1;
     writeFileSync(join(tmp.dir, 'flipped.hbk'), flipped);
-    await expect(checkSealedBackup(join(tmp.dir, 'flipped.hbk'), PASSPHRASE)).rejects.toMatchObject({ code: 'backup_corrupt' });
+    await expect(checkSealedBackup(join(tmp.dir, 'flipped.hbk'), PASSPHRASE)).rejects.toMatchObject({
+      code: 'backup_corrupt',
+    });
     // Nothing was left behind in the data dir (staging and scratch copies are removed).
     expect(readdirSync(join(dataDir, 'backups'))).toEqual([]);
     expect(alerts).toEqual([]);
@@ -112,7 +154,9 @@ describe('scheduled backups (ManualClock, real files)', () => {
     closeSync(fd);
 
     await runDue();
-    expect(alerts).toEqual([expect.objectContaining({ kind: 'corrupt', code: 'backup_corrupt', file: first!.slice(0, -4) })]);
+    expect(alerts).toEqual([
+      expect.objectContaining({ kind: 'corrupt', code: 'backup_corrupt', file: first!.slice(0, -4) }),
+    ]);
     expect(files()).toEqual([`${first}.corrupt`, second, 'hearth-maple-house-20260304T020000000Z.hbk'].sort());
     const status = scheduler.status();
     expect(status.lastError).toMatchObject({ code: 'backup_corrupt', file: first!.slice(0, -4) });
@@ -130,7 +174,13 @@ describe('scheduled backups (ManualClock, real files)', () => {
     expect(scheduler.status().passphraseSet).toBe(false);
 
     await runDue();
-    expect(alerts).toEqual([expect.objectContaining({ kind: 'failed', code: 'backup_schedule_key_missing', lastGoodAt: Date.UTC(2026, 2, 2, 2, 0) })]);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        kind: 'failed',
+        code: 'backup_schedule_key_missing',
+        lastGoodAt: Date.UTC(2026, 2, 2, 2, 0),
+      }),
+    ]);
     expect(scheduler.status()).toMatchObject({ stale: false, lastError: { code: 'backup_schedule_key_missing' } });
 
     clock.advance(HOUR + 20 * 60_000);
@@ -157,7 +207,12 @@ describe('scheduled backups (ManualClock, real files)', () => {
   it('shares the one backup slot with the API: a busy run is retried, not lost', async () => {
     await scheduler.set({ enabled: true, time: '03:00', keep: 3, passphrase: PASSPHRASE });
     let release!: () => void;
-    const held = service.exclusive(() => new Promise<void>((r) => { release = r; }));
+    const held = service.exclusive(
+      () =>
+        new Promise<void>((r) => {
+          release = r;
+        }),
+    );
     const next = scheduler.status().nextRunAt!;
     clock.advance(next - clock.now());
     await scheduler.idle();

@@ -7,7 +7,16 @@ import { FAST_KDF } from './fixtures.ts';
 
 async function seal(plain: Buffer, chunkBytes: number): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(Readable.from([plain]), new SealStream('pass', { kdf: FAST_KDF, chunkBytes }), new Writable({ write(c, _e, d) { out.push(c as Buffer); d(); } }));
+  await pipeline(
+    Readable.from([plain]),
+    new SealStream('pass', { kdf: FAST_KDF, chunkBytes }),
+    new Writable({
+      write(c, _e, d) {
+        out.push(c as Buffer);
+        d();
+      },
+    }),
+  );
   return Buffer.concat(out);
 }
 
@@ -16,7 +25,16 @@ async function open(file: Buffer, passphrase = 'pass'): Promise<Buffer> {
   // Fed in odd-sized pieces so frames straddle reads.
   const pieces = [];
   for (let i = 0; i < file.length; i += 777) pieces.push(file.subarray(i, i + 777));
-  await pipeline(Readable.from(pieces), new OpenStream(passphrase), new Writable({ write(c, _e, d) { out.push(c as Buffer); d(); } }));
+  await pipeline(
+    Readable.from(pieces),
+    new OpenStream(passphrase),
+    new Writable({
+      write(c, _e, d) {
+        out.push(c as Buffer);
+        d();
+      },
+    }),
+  );
   return Buffer.concat(out);
 }
 
@@ -57,7 +75,16 @@ describe('sealed stream', () => {
     const secret = await deriveBackupSecret('pass', randomBytes(16), FAST_KDF);
     const sealWith = async (): Promise<Buffer> => {
       const out: Buffer[] = [];
-      await pipeline(Readable.from([plain]), new SealStream(secret, { chunkBytes: 1000 }), new Writable({ write(c, _e, d) { out.push(c as Buffer); d(); } }));
+      await pipeline(
+        Readable.from([plain]),
+        new SealStream(secret, { chunkBytes: 1000 }),
+        new Writable({
+          write(c, _e, d) {
+            out.push(c as Buffer);
+            d();
+          },
+        }),
+      );
       return Buffer.concat(out);
     };
     const [a, b] = [await sealWith(), await sealWith()];
@@ -69,10 +96,29 @@ describe('sealed stream', () => {
     // Either opens with the passphrase alone, or with the secret; another secret is refused.
     expect((await open(a)).equals(plain)).toBe(true);
     const chunks: Buffer[] = [];
-    await pipeline(Readable.from([b]), new OpenStream(secret), new Writable({ write(c, _e, d) { chunks.push(c as Buffer); d(); } }));
+    await pipeline(
+      Readable.from([b]),
+      new OpenStream(secret),
+      new Writable({
+        write(c, _e, d) {
+          chunks.push(c as Buffer);
+          d();
+        },
+      }),
+    );
     expect(Buffer.concat(chunks).equals(plain)).toBe(true);
     const other = await deriveBackupSecret('pass', randomBytes(16), FAST_KDF);
-    await expect(pipeline(Readable.from([b]), new OpenStream(other), new Writable({ write(_c, _e, d) { d(); } }))).rejects.toMatchObject({ code: 'backup_passphrase_wrong' });
+    await expect(
+      pipeline(
+        Readable.from([b]),
+        new OpenStream(other),
+        new Writable({
+          write(_c, _e, d) {
+            d();
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'backup_passphrase_wrong' });
   });
 
   it('refuses a header naming a newer format or out-of-bounds KDF memory', async () => {

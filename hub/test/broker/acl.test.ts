@@ -48,7 +48,11 @@ describe('broker topic ACLs', () => {
 
   /** An integration user that sees everything (`#` plus `$SYS/#`), to watch what gets through. */
   async function watcher(): Promise<MqttClient> {
-    const creds = h.broker.credentials.createIntegrationUser({ username: `watch-${clients.length}`, scope: 'read', topics: ['#'] });
+    const creds = h.broker.credentials.createIntegrationUser({
+      username: `watch-${clients.length}`,
+      scope: 'read',
+      topics: ['#'],
+    });
     const c = track(await connectMqtt(h.port, creds));
     await c.subscribeAsync('#', { qos: 1 });
     return c;
@@ -57,7 +61,13 @@ describe('broker topic ACLs', () => {
   it('a device subscribing outside its own topics gets SUBACK 0x80 and stays connected', async () => {
     const plug = track(await connectMqtt(h.port, h.device('plug-a')));
     h.device('plug-b');
-    const granted = await subscribeGranted(plug, ['hearth/plug-b/cmd', '#', '$SYS/#', 'hearth/+/cmd', 'hearth/plug-a/cmd']);
+    const granted = await subscribeGranted(plug, [
+      'hearth/plug-b/cmd',
+      '#',
+      '$SYS/#',
+      'hearth/+/cmd',
+      'hearth/plug-a/cmd',
+    ]);
     expect(granted).toEqual([128, 128, 128, 128, 1]);
     expect(plug.connected).toBe(true);
     // Still works after the refusals.
@@ -69,13 +79,42 @@ describe('broker topic ACLs', () => {
 
   it('a device subscription refused by mosquitto_sub reports the failure', async () => {
     const creds = h.device('plug-a');
-    const sub = await mosquitto('mosquitto_sub', ['-p', String(h.port), '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', 'hearth/plug-b/#', '-t', 'hearth/plug-a/cmd', '-d', '-W', '1']);
+    const sub = await mosquitto('mosquitto_sub', [
+      '-p',
+      String(h.port),
+      '-i',
+      creds.clientId,
+      '-u',
+      creds.username,
+      '-P',
+      creds.password,
+      '-t',
+      'hearth/plug-b/#',
+      '-t',
+      'hearth/plug-a/cmd',
+      '-d',
+      '-W',
+      '1',
+    ]);
     expect(sub.stdout).toContain('Subscribed (mid: 1): 128, 0');
-    const alone = await mosquitto('mosquitto_sub', ['-p', String(h.port), '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', 'hearth/plug-b/#', '-W', '1']);
+    const alone = await mosquitto('mosquitto_sub', [
+      '-p',
+      String(h.port),
+      '-i',
+      creds.clientId,
+      '-u',
+      creds.username,
+      '-P',
+      creds.password,
+      '-t',
+      'hearth/plug-b/#',
+      '-W',
+      '1',
+    ]);
     expect(alone.stderr).toMatch(/All subscription requests were denied/);
   });
 
-  it('plug A\'s credentials cannot publish as plug B (mqtt.js): acknowledged, never delivered', async () => {
+  it("plug A's credentials cannot publish as plug B (mqtt.js): acknowledged, never delivered", async () => {
     const a = h.device('plug-a');
     h.device('plug-b');
     const watch = await watcher();
@@ -105,16 +144,46 @@ describe('broker topic ACLs', () => {
     expect(retained).not.toContain('hearth/plug-b/status');
   });
 
-  it('plug A\'s credentials cannot publish as plug B (mosquitto_pub)', async () => {
+  it("plug A's credentials cannot publish as plug B (mosquitto_pub)", async () => {
     const a = h.device('plug-a');
     h.device('plug-b');
     const watch = await watcher();
     const seen: string[] = [];
     watch.on('message', (topic) => seen.push(topic));
-    const refused = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-i', a.clientId, '-u', a.username, '-P', a.password, '-t', 'hearth/plug-b/state', '-m', '{}', '-q', '1']);
+    const refused = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(h.port),
+      '-i',
+      a.clientId,
+      '-u',
+      a.username,
+      '-P',
+      a.password,
+      '-t',
+      'hearth/plug-b/state',
+      '-m',
+      '{}',
+      '-q',
+      '1',
+    ]);
     expect(refused.code).toBe(0); // acknowledged: the refusal is silent by design (hooks.ts)
     const own = nextMessage(watch, (t) => t === 'hearth/plug-a/state');
-    const allowed = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-i', a.clientId, '-u', a.username, '-P', a.password, '-t', 'hearth/plug-a/state', '-m', '{}', '-q', '1']);
+    const allowed = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(h.port),
+      '-i',
+      a.clientId,
+      '-u',
+      a.username,
+      '-P',
+      a.password,
+      '-t',
+      'hearth/plug-a/state',
+      '-m',
+      '{}',
+      '-q',
+      '1',
+    ]);
     expect(allowed.code).toBe(0);
     await own;
     // (plug-a's offline status, published when each mosquitto_pub disconnected, is fine)
@@ -122,12 +191,36 @@ describe('broker topic ACLs', () => {
   });
 
   it('integration users: read may only subscribe within its filters; readwrite may also publish there', async () => {
-    const reader = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/+/state', 'hearth/+/status'] })));
-    const writer = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'nodered', scope: 'readwrite', topics: ['hearth/+/cmd', 'automation/#'] })));
+    const reader = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({
+          username: 'ha',
+          scope: 'read',
+          topics: ['hearth/+/state', 'hearth/+/status'],
+        }),
+      ),
+    );
+    const writer = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({
+          username: 'nodered',
+          scope: 'readwrite',
+          topics: ['hearth/+/cmd', 'automation/#'],
+        }),
+      ),
+    );
     const plug = track(await connectMqtt(h.port, h.device('plug-a')));
     await plug.subscribeAsync('hearth/plug-a/cmd', { qos: 1 });
 
-    const readGrants = await subscribeGranted(reader, ['hearth/+/state', 'hearth/plug-a/status', 'hearth/#', 'hearth/+/cmd', '$SYS/#']);
+    const readGrants = await subscribeGranted(reader, [
+      'hearth/+/state',
+      'hearth/plug-a/status',
+      'hearth/#',
+      'hearth/+/cmd',
+      '$SYS/#',
+    ]);
     expect(readGrants).toEqual([1, 1, 128, 128, 128]);
 
     // read: publishes are dropped.
@@ -154,8 +247,18 @@ describe('broker topic ACLs', () => {
   });
 
   it('$ topics reach an integration only when its filters name them', async () => {
-    const plain = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'plain', scope: 'read', topics: ['#'] })));
-    const sys = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'sys', scope: 'read', topics: ['#', '$SYS/#'] })));
+    const plain = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'plain', scope: 'read', topics: ['#'] }),
+      ),
+    );
+    const sys = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'sys', scope: 'read', topics: ['#', '$SYS/#'] }),
+      ),
+    );
     expect(await subscribeGranted(plain, '$SYS/#')).toEqual([128]);
     expect(await subscribeGranted(sys, '$SYS/+/new/clients', 0)).toEqual([0]);
     const announced = nextMessage(sys, (t) => t.endsWith('/new/clients') && t.startsWith('$SYS/'));
@@ -166,9 +269,13 @@ describe('broker topic ACLs', () => {
   it('validates integration users and refuses a taken username', () => {
     const creds = h.broker.credentials;
     creds.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['#'] });
-    expect(() => creds.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['#'] })).toThrow(expect.objectContaining({ code: 'username_taken', status: 409 }));
+    expect(() => creds.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['#'] })).toThrow(
+      expect.objectContaining({ code: 'username_taken', status: 409 }),
+    );
     h.device('plug-a');
-    expect(() => creds.createIntegrationUser({ username: 'plug-a', scope: 'read', topics: ['#'] })).toThrow(expect.objectContaining({ code: 'username_taken' }));
+    expect(() => creds.createIntegrationUser({ username: 'plug-a', scope: 'read', topics: ['#'] })).toThrow(
+      expect.objectContaining({ code: 'username_taken' }),
+    );
     for (const bad of [
       { username: '', scope: 'read', topics: ['#'] },
       { username: 'x y', scope: 'read', topics: ['#'] },
@@ -176,16 +283,25 @@ describe('broker topic ACLs', () => {
       { username: 'ok', scope: 'read', topics: [] },
       { username: 'ok', scope: 'read', topics: ['a/#/b'] },
     ]) {
-      expect(() => creds.createIntegrationUser(bad as never)).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+      expect(() => creds.createIntegrationUser(bad as never)).toThrow(
+        expect.objectContaining({ code: 'validation_failed' }),
+      );
     }
-    expect(creds.listIntegrationUsers()).toEqual([{ username: 'ha', scope: 'read', topics: ['#'], createdAt: expect.any(Number) }]);
+    expect(creds.listIntegrationUsers()).toEqual([
+      { username: 'ha', scope: 'read', topics: ['#'], createdAt: expect.any(Number) },
+    ]);
     expect(creds.deleteIntegrationUser('plug-a')).toBe(false); // not an integration user
     expect(creds.deleteIntegrationUser('ha')).toBe(true);
     expect(creds.deleteIntegrationUser('ha')).toBe(false);
   });
 
   it('deleting an integration user disconnects it', async () => {
-    const c = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['#'] })));
+    const c = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['#'] }),
+      ),
+    );
     const gone = new Promise<void>((resolve) => c.once('close', () => resolve()));
     expect(h.broker.credentials.deleteIntegrationUser('ha')).toBe(true);
     await gone;

@@ -1,7 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorWithReasonCode, MqttClient } from 'mqtt';
 import { connectMqtt, mosquitto, nextMessage } from '../helpers/mqtt.ts';
-import { closed, connectBytes, eventually, packetReader, rawConnect, startBroker, writePacket, type Harness } from './harness.ts';
+import {
+  closed,
+  connectBytes,
+  eventually,
+  packetReader,
+  rawConnect,
+  startBroker,
+  writePacket,
+  type Harness,
+} from './harness.ts';
 
 /** CONNACK return code of a refused mqtt.js connect. */
 async function refusedWith(promise: Promise<MqttClient>): Promise<number | undefined> {
@@ -43,17 +52,48 @@ describe('broker authentication', () => {
     const anonymous = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-t', 'hearth/plug-a/state', '-m', '{}']);
     expect(anonymous.code).not.toBe(0);
     expect(anonymous.stderr).toMatch(/not authori[sz]ed/i);
-    const wrong = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-u', 'plug-a', '-P', 'nope', '-t', 'hearth/plug-a/state', '-m', '{}']);
+    const wrong = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(h.port),
+      '-u',
+      'plug-a',
+      '-P',
+      'nope',
+      '-t',
+      'hearth/plug-a/state',
+      '-m',
+      '{}',
+    ]);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/bad user ?name or password/i);
   });
 
   it('accepts a device with its credentials (mosquitto_pub to a mosquitto_sub)', async () => {
     const creds = h.device('plug-a');
-    const watcher = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] })));
+    const watcher = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] }),
+      ),
+    );
     await watcher.subscribeAsync('hearth/+/state');
     const got = nextMessage(watcher);
-    const pub = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-i', creds.clientId, '-u', creds.username, '-P', creds.password, '-t', 'hearth/plug-a/state', '-m', '{"switch":true}', '-q', '1']);
+    const pub = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(h.port),
+      '-i',
+      creds.clientId,
+      '-u',
+      creds.username,
+      '-P',
+      creds.password,
+      '-t',
+      'hearth/plug-a/state',
+      '-m',
+      '{"switch":true}',
+      '-q',
+      '1',
+    ]);
     expect(pub.code).toBe(0);
     const msg = await got;
     expect(msg.topic).toBe('hearth/plug-a/state');
@@ -99,7 +139,11 @@ describe('broker authentication', () => {
     const socket = await rawConnect(h.port);
     const reader = packetReader(socket);
     socket.write(connectBytes(o));
-    return { socket, reader, connack: (await reader.next('connack')) as { returnCode: number; sessionPresent: boolean } };
+    return {
+      socket,
+      reader,
+      connack: (await reader.next('connack')) as { returnCode: number; sessionPresent: boolean },
+    };
   }
 
   it("a device credential may use only its own id: another plug's id is refused (CONNACK 2) and that plug's session is untouched", async () => {
@@ -116,7 +160,11 @@ describe('broker authentication', () => {
     // Plug B connects (persistent), subscribes to its commands and goes away: a command waits for it.
     const first = await rawConnack({ ...b, clean: false });
     expect(first.connack).toMatchObject({ returnCode: 0, sessionPresent: false });
-    writePacket(first.socket, { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'hearth/plug-b/cmd', qos: 1 }] });
+    writePacket(first.socket, {
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: 'hearth/plug-b/cmd', qos: 1 }],
+    });
     await first.reader.next('suback');
     first.socket.destroy();
     await eventually(() => h.broker.stats().clients === 0, 10_000, 'plug-b offline');
@@ -152,7 +200,11 @@ describe('broker authentication', () => {
     await closed(early.socket);
     await h.broker.publish('elsewhere/x', 'not for the plug', { qos: 1 });
     await h.broker.publish('hearth/plug-c/cmd', 'for the plug', { qos: 1 });
-    writePacket(plug.socket, { cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'hearth/plug-c/cmd', qos: 1 }] });
+    writePacket(plug.socket, {
+      cmd: 'subscribe',
+      messageId: 2,
+      subscriptions: [{ topic: 'hearth/plug-c/cmd', qos: 1 }],
+    });
     await plug.reader.next('suback');
     await h.broker.publish('hearth/plug-c/cmd', 'after subscribe', { qos: 0 });
     const got = (await plug.reader.next('publish')) as unknown as { topic: string; payload: Buffer };
@@ -161,10 +213,15 @@ describe('broker authentication', () => {
     plug.socket.destroy();
   });
 
-  it('refuses a will outside the client\'s own topics with CONNACK 5', async () => {
+  it("refuses a will outside the client's own topics with CONNACK 5", async () => {
     const a = h.device('plug-a');
     h.device('plug-b');
-    const code = await refusedWith(connectMqtt(h.port, { ...a, will: { topic: 'hearth/plug-b/status', payload: Buffer.from('offline'), qos: 1, retain: true } }));
+    const code = await refusedWith(
+      connectMqtt(h.port, {
+        ...a,
+        will: { topic: 'hearth/plug-b/status', payload: Buffer.from('offline'), qos: 1, retain: true },
+      }),
+    );
     expect(code).toBe(5);
   });
 
@@ -200,7 +257,10 @@ describe('broker authentication', () => {
 
   it('stores only a SHA-256 digest of the secret', () => {
     const creds = h.device('plug-a');
-    const row = h.store.db.prepare('SELECT * FROM mqtt_credentials WHERE username = ?').get('plug-a') as Record<string, unknown>;
+    const row = h.store.db.prepare('SELECT * FROM mqtt_credentials WHERE username = ?').get('plug-a') as Record<
+      string,
+      unknown
+    >;
     expect(JSON.stringify(row)).not.toContain(creds.password);
     expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(Buffer.from(creds.password, 'base64url')).toHaveLength(32);

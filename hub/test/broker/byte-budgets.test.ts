@@ -25,7 +25,21 @@ describe('broker byte budgets', () => {
   /** Every retained message a new subscriber to `filter` gets (mosquitto_sub, its own process): topic → payload length. */
   async function retained(filter: string): Promise<Map<string, number>> {
     const peek = integration(`peek${Math.random().toString(36).slice(2, 8)}`, 'read');
-    const sub = await mosquitto('mosquitto_sub', ['-p', String(h!.port), '-u', peek.username, '-P', peek.password, '-t', filter, '--retained-only', '-W', '2', '-F', '%t %l']);
+    const sub = await mosquitto('mosquitto_sub', [
+      '-p',
+      String(h!.port),
+      '-u',
+      peek.username,
+      '-P',
+      peek.password,
+      '-t',
+      filter,
+      '--retained-only',
+      '-W',
+      '2',
+      '-F',
+      '%t %l',
+    ]);
     const out = new Map<string, number>();
     for (const line of sub.stdout.trim().split('\n').filter(Boolean)) {
       const [topic, length] = line.split(' ');
@@ -66,7 +80,8 @@ describe('broker byte budgets', () => {
 
     // Twenty retained messages of 16 KiB (320 KiB) from one device, on the wire as usual: every PUBACK comes.
     const plug = track(await connectMqtt(h.port, h.device('plug-a')));
-    for (let i = 0; i < 20; i++) await plug.publishAsync(`hearth/plug-a/big/${i}`, Buffer.alloc(16 * 1024, 0x61), { qos: 1, retain: true });
+    for (let i = 0; i < 20; i++)
+      await plug.publishAsync(`hearth/plug-a/big/${i}`, Buffer.alloc(16 * 1024, 0x61), { qos: 1, retain: true });
     await plug.publishAsync('hearth/plug-a/status', 'online', { qos: 1, retain: true });
     expect(plug.connected).toBe(true);
     await eventually(() => live === 20, 10_000, 'every message delivered live');
@@ -86,15 +101,26 @@ describe('broker byte budgets', () => {
   });
 
   it("with the retained store full (topics and bytes), a device's status and will still get in", async () => {
-    h = await startBroker({ limits: { maxRetained: 10, retainedBytes: { device: 64 * 1024, integration: 4 * 1024 * 1024, total: 256 * 1024 } } });
+    h = await startBroker({
+      limits: {
+        maxRetained: 10,
+        retainedBytes: { device: 64 * 1024, integration: 4 * 1024 * 1024, total: 256 * 1024 },
+      },
+    });
     const filler = track(await connectMqtt(h.port, integration('filler')));
-    for (let i = 0; i < 30; i++) await filler.publishAsync(`fill/${i}`, Buffer.alloc(1024, 0x61), { qos: 1, retain: true });
+    for (let i = 0; i < 30; i++)
+      await filler.publishAsync(`fill/${i}`, Buffer.alloc(1024, 0x61), { qos: 1, retain: true });
     expect((await retained('fill/#')).size).toBe(10);
     expect(h.broker.stats().droppedRetainedMessages).toBe(20);
 
     // A new device: its status goes in, its other retained messages do not; its will (offline) too.
     const creds = h.device('plug-a');
-    const plug = track(await connectMqtt(h.port, { ...creds, will: { topic: 'hearth/plug-a/status', payload: Buffer.from('offline'), qos: 1, retain: true } }));
+    const plug = track(
+      await connectMqtt(h.port, {
+        ...creds,
+        will: { topic: 'hearth/plug-a/status', payload: Buffer.from('offline'), qos: 1, retain: true },
+      }),
+    );
     await plug.publishAsync('hearth/plug-a/status', 'online', { qos: 1, retain: true });
     await plug.publishAsync('hearth/plug-a/state', '{}', { qos: 1, retain: true });
     let kept = await retained('hearth/#');
@@ -139,7 +165,16 @@ describe('broker byte budgets', () => {
     const creds = integration('stuck', 'read');
     const stuck = await rawConnect(h.port);
     const packets = packetReader(stuck);
-    writePacket(stuck, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'stuck', keepalive: 0, username: creds.username, password: Buffer.from(creds.password) });
+    writePacket(stuck, {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'stuck',
+      keepalive: 0,
+      username: creds.username,
+      password: Buffer.from(creds.password),
+    });
     await packets.next('connack');
     writePacket(stuck, { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'big/#', qos: 0 }] });
     await packets.next('suback');
@@ -148,7 +183,8 @@ describe('broker byte budgets', () => {
 
     const pub = track(await connectMqtt(h.port, integration('pub')));
     // 200 × 64 KiB = 12.5 MiB: far beyond socket buffers and the 1 MiB send budget, far below 100,000 messages.
-    for (let i = 0; i < 200 && h.broker.stats().slowClientDisconnects === 0; i++) await pub.publishAsync('big/x', Buffer.alloc(64 * 1024, 0x62), { qos: 1 });
+    for (let i = 0; i < 200 && h.broker.stats().slowClientDisconnects === 0; i++)
+      await pub.publishAsync('big/x', Buffer.alloc(64 * 1024, 0x62), { qos: 1 });
     await eventually(() => h!.broker.stats().slowClientDisconnects === 1, 10_000, 'stuck client dropped');
     stuck.resume();
     await closed(stuck);

@@ -17,7 +17,9 @@ async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_00
 /** One broker figure from /metrics (`hearth_broker_<name>`). */
 async function metric(hub: HubProcess, token: string, name: string): Promise<number> {
   const res = await api(hub.baseUrl, 'GET', '/metrics', { token });
-  const line = String(res.body).split('\n').find((l) => l.startsWith(`${name} `));
+  const line = String(res.body)
+    .split('\n')
+    .find((l) => l.startsWith(`${name} `));
   if (!line) throw new Error(`no ${name} in /metrics`);
   return Number(line.split(' ')[1]);
 }
@@ -46,7 +48,10 @@ describe('an MQTT flood (one integration user, 100 connections, QoS 0)', () => {
   });
 
   const integration = async (username: string, scope: 'read' | 'readwrite', topics: string[]) => {
-    const res = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username, scope, topics } });
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username, scope, topics },
+    });
     expect(res.status).toBe(201);
     return res.body as { username: string; password: string };
   };
@@ -54,7 +59,10 @@ describe('an MQTT flood (one integration user, 100 connections, QoS 0)', () => {
   it('sheds the load and keeps serving HTTP and other MQTT clients during and after it', async () => {
     const flooder = await integration('flooder', 'readwrite', ['#']);
     // Someone else: an integration that publishes and subscribes on its own topics.
-    const other = await connectMqtt(hub.mqtt, { ...(await integration('other', 'readwrite', ['check/#'])), clientId: 'other' });
+    const other = await connectMqtt(hub.mqtt, {
+      ...(await integration('other', 'readwrite', ['check/#'])),
+      clientId: 'other',
+    });
     clients.push(other);
     await other.subscribeAsync('check/#', { qos: 1 });
     let seq = 0;
@@ -72,7 +80,9 @@ describe('an MQTT flood (one integration user, 100 connections, QoS 0)', () => {
     let flooding = true;
     const probes = (async () => {
       while (flooding) {
-        const res = await fetch(`${hub.baseUrl}/api/v1/health`, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+        const res = await fetch(`${hub.baseUrl}/api/v1/health`, { signal: AbortSignal.timeout(30_000) }).catch(
+          () => undefined,
+        );
         health.push(res?.status ?? 0);
         await roundTrip();
         roundTrips++;
@@ -84,8 +94,15 @@ describe('an MQTT flood (one integration user, 100 connections, QoS 0)', () => {
       // Bounded: 100 connections × at most 20,000 QoS 0 messages, at most 4 s, from its own process,
       // to topics the hub's own MQTT driver and two readers of the flooder's subscribe to.
       result = await floodProcess({
-        port: hub.mqtt, username: flooder.username, password: flooder.password, clients: 100, messages: 20_000,
-        topic: 'hearth/flood-{i}/telemetry', payloadBytes: 64, maxSeconds: 4, readers: { filter: 'hearth/#', count: 2 },
+        port: hub.mqtt,
+        username: flooder.username,
+        password: flooder.password,
+        clients: 100,
+        messages: 20_000,
+        topic: 'hearth/flood-{i}/telemetry',
+        payloadBytes: 64,
+        maxSeconds: 4,
+        readers: { filter: 'hearth/#', count: 2 },
       });
     } finally {
       flooding = false;
@@ -106,20 +123,35 @@ describe('an MQTT flood (one integration user, 100 connections, QoS 0)', () => {
     // Logged with stable reason codes, and only for the flooder.
     const logs = hub.logs.filter((l) => l.msg === 'mqtt publishes shed' || l.msg === 'mqtt client disconnected');
     expect(logs.length).toBeGreaterThan(0);
-    const reasons = ['rate_limited', 'router_full', 'rate_limit_exceeded', 'connection_reset', 'protocol_error', 'keepalive_timeout', 'send_queue_full', 'connect_queue_full'];
+    const reasons = [
+      'rate_limited',
+      'router_full',
+      'rate_limit_exceeded',
+      'connection_reset',
+      'protocol_error',
+      'keepalive_timeout',
+      'send_queue_full',
+      'connect_queue_full',
+    ];
     expect(logs.filter((l) => l.username !== 'flooder' || !reasons.includes(l.reason as string))).toEqual([]);
     expect(hub.logs.filter((l) => (l.level as number) >= 60)).toEqual([]); // no fatal (the crash was "uncaught exception")
   }, 120_000);
 
   it("a device's publish budget: beyond its burst its QoS 0 messages are shed, then it is disconnected; other devices are not affected", async () => {
     const made = async (name: string) => {
-      const res = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name, driver: 'mqtt', capabilities: ['power'] } });
+      const res = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+        token,
+        body: { name, driver: 'mqtt', capabilities: ['power'] },
+      });
       expect(res.status).toBe(201);
       return res.body as { device: { id: string }; mqtt: { username: string; password: string } };
     };
     const noisy = await made('noisy');
     const quiet = await made('quiet');
-    const watcher = await connectMqtt(hub.mqtt, { ...(await integration('watch', 'read', ['hearth/#'])), clientId: 'watch' });
+    const watcher = await connectMqtt(hub.mqtt, {
+      ...(await integration('watch', 'read', ['hearth/#'])),
+      clientId: 'watch',
+    });
     clients.push(watcher);
     await watcher.subscribeAsync('hearth/+/telemetry', { qos: 0 });
     const seen = new Map<string, number>();
@@ -128,12 +160,29 @@ describe('an MQTT flood (one integration user, 100 connections, QoS 0)', () => {
 
     // 5,000 QoS 0 messages at once from the noisy device (its burst is 500, then 100/s).
     const result = await floodProcess({
-      port: hub.mqtt, username: noisy.mqtt.username, password: noisy.mqtt.password, clients: 1, messages: 5000,
-      topic: `hearth/${noisy.device.id}/telemetry`, payloadBytes: 16, maxSeconds: 4, clientIdPrefix: noisy.device.id, exactClientId: true,
+      port: hub.mqtt,
+      username: noisy.mqtt.username,
+      password: noisy.mqtt.password,
+      clients: 1,
+      messages: 5000,
+      topic: `hearth/${noisy.device.id}/telemetry`,
+      payloadBytes: 16,
+      maxSeconds: 4,
+      clientIdPrefix: noisy.device.id,
+      exactClientId: true,
     });
     expect(result.connected).toBe(1);
     // It was disconnected for it (once what it sent was read), with its reason code.
-    await waitFor(() => hub.logs.some((l) => l.msg === 'mqtt client disconnected' && l.reason === 'rate_limit_exceeded' && l.clientId === noisy.device.id), 'the noisy device disconnected');
+    await waitFor(
+      () =>
+        hub.logs.some(
+          (l) =>
+            l.msg === 'mqtt client disconnected' &&
+            l.reason === 'rate_limit_exceeded' &&
+            l.clientId === noisy.device.id,
+        ),
+      'the noisy device disconnected',
+    );
     expect(await metric(hub, token, 'hearth_broker_rate_limit_disconnects_total')).toBeGreaterThan(0);
     expect((await metric(hub, token, 'hearth_broker_shed_messages_total')) - shedBefore).toBeGreaterThan(0);
     // Its burst got through, not the rest.

@@ -36,11 +36,23 @@ export interface HarnessOptions {
 /** A real Broker on 127.0.0.1 port 0 with a real SQLite file in a fresh temp dir. */
 export async function startBroker(options: HarnessOptions = {}): Promise<Harness> {
   const { dir, cleanup } = tempDir('hearth-broker-');
-  const config = validateConfig({ dataDir: dir, mqtt: { host: '127.0.0.1', port: 0, ...(options.tls ? { tlsPort: 0 } : {}), ...options.mqtt } });
+  const config = validateConfig({
+    dataDir: dir,
+    mqtt: { host: '127.0.0.1', port: 0, ...(options.tls ? { tlsPort: 0 } : {}), ...options.mqtt },
+  });
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
   let store = Store.open(dir);
-  const make = () => new Broker({ store, bus, log, clock: options.clock ?? systemClock, config: config.mqtt, ...(options.limits ? { limits: options.limits } : {}), ...(options.tls ? { tls: options.tls } : {}) });
+  const make = () =>
+    new Broker({
+      store,
+      bus,
+      log,
+      clock: options.clock ?? systemClock,
+      config: config.mqtt,
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
   let broker = make();
   await broker.start();
   const harness: Harness = {
@@ -58,7 +70,18 @@ export async function startBroker(options: HarnessOptions = {}): Promise<Harness
     device(id) {
       const now = Date.now();
       if (!store.devices.byId(id)) {
-        store.devices.insert({ id, name: id, roomId: null, driver: 'mqtt', model: 'test', capabilities: [], config: {}, available: false, createdAt: now, updatedAt: now });
+        store.devices.insert({
+          id,
+          name: id,
+          roomId: null,
+          driver: 'mqtt',
+          model: 'test',
+          capabilities: [],
+          config: {},
+          available: false,
+          createdAt: now,
+          updatedAt: now,
+        });
       }
       return { ...broker.credentials.createDeviceCredential(id), clientId: id };
     },
@@ -114,7 +137,13 @@ export function packetReader(socket: Socket): { next(cmd?: string, timeoutMs?: n
       const i = queue.findIndex((p) => cmd === undefined || p.cmd === cmd);
       if (i >= 0) return Promise.resolve(queue.splice(i, 1)[0]!);
       return new Promise((resolve, reject) => {
-        const waiter = { cmd, resolve: (p: mqttPacket.Packet) => { clearTimeout(timer); resolve(p); } };
+        const waiter = {
+          cmd,
+          resolve: (p: mqttPacket.Packet) => {
+            clearTimeout(timer);
+            resolve(p);
+          },
+        };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
           reject(new Error(`no ${cmd ?? 'packet'} from the broker`));
@@ -129,7 +158,13 @@ export function packetReader(socket: Socket): { next(cmd?: string, timeoutMs?: n
  * A CONNECT built byte by byte (mqtt-packet refuses to generate some invalid ones we need, such
  * as an empty client id with a persistent session).
  */
-export function connectBytes(o: { clientId: string; clean: boolean; username?: string; password?: string; keepalive?: number }): Buffer {
+export function connectBytes(o: {
+  clientId: string;
+  clean: boolean;
+  username?: string;
+  password?: string;
+  keepalive?: number;
+}): Buffer {
   const str = (s: string): Buffer => {
     const b = Buffer.from(s, 'utf8');
     const len = Buffer.alloc(2);
@@ -142,7 +177,10 @@ export function connectBytes(o: { clientId: string; clean: boolean; username?: s
   const keepalive = Buffer.alloc(2);
   keepalive.writeUInt16BE(o.keepalive ?? 30);
   const body = Buffer.concat([
-    str('MQTT'), Buffer.from([4, flags]), keepalive, str(o.clientId),
+    str('MQTT'),
+    Buffer.from([4, flags]),
+    keepalive,
+    str(o.clientId),
     ...(o.username !== undefined ? [str(o.username)] : []),
     ...(o.password !== undefined ? [str(o.password)] : []),
   ]);
@@ -165,10 +203,16 @@ export function writePacket(socket: Socket, packet: mqttPacket.Packet): void {
 }
 
 /** SUBSCRIBEs and returns the SUBACK return codes, refusals (0x80) included. */
-export function subscribeGranted(client: MqttClient, filters: string | string[], qos: 0 | 1 | 2 = 1): Promise<number[]> {
+export function subscribeGranted(
+  client: MqttClient,
+  filters: string | string[],
+  qos: 0 | 1 | 2 = 1,
+): Promise<number[]> {
   return new Promise((resolve, reject) => {
     client.subscribe(filters, { qos }, (err, _subs, packet) => {
-      const granted = (packet as { granted?: number[] } | undefined)?.granted ?? (err as { packet?: { granted?: number[] } } | null)?.packet?.granted;
+      const granted =
+        (packet as { granted?: number[] } | undefined)?.granted ??
+        (err as { packet?: { granted?: number[] } } | null)?.packet?.granted;
       if (granted) resolve(granted);
       else reject(err ?? new Error('no SUBACK'));
     });

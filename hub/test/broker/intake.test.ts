@@ -94,25 +94,56 @@ describe('publish intake', () => {
     const h = await startBroker();
     try {
       const sub = h.broker.credentials.createIntegrationUser({ username: 'sub', scope: 'read', topics: ['#'] });
-      const inbox = await connectWithInbox(h.port, { clientId: 'burst-sub', clean: false, username: sub.username, password: sub.password });
+      const inbox = await connectWithInbox(h.port, {
+        clientId: 'burst-sub',
+        clean: false,
+        username: sub.username,
+        password: sub.password,
+      });
       await inbox.client.subscribeAsync('burst/#', { qos: 1 });
 
-      const pubCreds = h.broker.credentials.createIntegrationUser({ username: 'pub', scope: 'readwrite', topics: ['#'] });
+      const pubCreds = h.broker.credentials.createIntegrationUser({
+        username: 'pub',
+        scope: 'readwrite',
+        topics: ['#'],
+      });
       const pub = await rawConnect(h.port);
       const packets = packetReader(pub);
-      writePacket(pub, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'burst-pub', keepalive: 0, username: pubCreds.username, password: Buffer.from(pubCreds.password) });
+      writePacket(pub, {
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'burst-pub',
+        keepalive: 0,
+        username: pubCreds.username,
+        password: Buffer.from(pubCreds.password),
+      });
       await packets.next('connack');
 
       // Far more than the broker routes at once, in one write: it must stop reading, not drop.
       const total = 5000;
       const burst: Buffer[] = [];
-      for (let i = 1; i <= total; i++) burst.push(mqttPacket.generate({ cmd: 'publish', topic: 'burst/x', payload: Buffer.from(String(i)), qos: 1, messageId: i, retain: false, dup: false }));
+      for (let i = 1; i <= total; i++)
+        burst.push(
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: 'burst/x',
+            payload: Buffer.from(String(i)),
+            qos: 1,
+            messageId: i,
+            retain: false,
+            dup: false,
+          }),
+        );
       pub.write(Buffer.concat(burst));
 
       const acked = new Set<number>();
       while (acked.size < total) acked.add((await packets.next('puback')).messageId as number);
       await eventually(() => inbox.all.length >= total, 20_000, 'all delivered');
-      expect(inbox.all.map((m) => Number(m.payload.toString()))).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      expect(inbox.all.map((m) => Number(m.payload.toString()))).toEqual(
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
       expect(h.broker.stats().publishersPaused).toBeGreaterThan(0);
       pub.destroy();
       inbox.client.end(true);

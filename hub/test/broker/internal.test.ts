@@ -59,7 +59,9 @@ describe('hub-internal publish and subscribe (drivers)', () => {
     await eventually(() => seen.length === 1, 10_000, 'good handler');
     off();
     await expect(h.broker.publish('bad/#', 'x')).rejects.toMatchObject({ code: 'validation_failed' });
-    expect(() => h.broker.subscribe('x', 'a/#/b', () => {})).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+    expect(() => h.broker.subscribe('x', 'a/#/b', () => {})).toThrow(
+      expect.objectContaining({ code: 'validation_failed' }),
+    );
   });
 
   it('subscriptions made before start are routed once the broker starts; wildcards skip $ topics', async () => {
@@ -76,8 +78,22 @@ describe('hub-internal publish and subscribe (drivers)', () => {
       await broker.start();
       expect(broker.healthy()).toBe(true);
       const now = Date.now();
-      store.devices.insert({ id: 'plug-a', name: 'a', roomId: null, driver: 'mqtt', model: 't', capabilities: [], config: {}, available: false, createdAt: now, updatedAt: now });
-      const plug = await connectMqtt(broker.port, { ...broker.credentials.createDeviceCredential('plug-a'), clientId: 'plug-a' }); // announced on $SYS/.../new/clients
+      store.devices.insert({
+        id: 'plug-a',
+        name: 'a',
+        roomId: null,
+        driver: 'mqtt',
+        model: 't',
+        capabilities: [],
+        config: {},
+        available: false,
+        createdAt: now,
+        updatedAt: now,
+      });
+      const plug = await connectMqtt(broker.port, {
+        ...broker.credentials.createDeviceCredential('plug-a'),
+        clientId: 'plug-a',
+      }); // announced on $SYS/.../new/clients
       clients.push(plug);
       await plug.publishAsync('hearth/plug-a/state', '{}', { qos: 1 });
       await eventually(() => seen.includes('hearth/plug-a/state'), 10_000, 'state');

@@ -3,7 +3,8 @@ import type { MqttClient } from 'mqtt';
 import { connectMqtt, connectWithInbox, mosquitto, nextMessage } from '../helpers/mqtt.ts';
 import { eventually, packetReader, rawConnect, startBroker, writePacket, type Harness } from './harness.ts';
 
-const count = (h: Harness, table: string): number => (h.store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = (h: Harness, table: string): number =>
+  (h.store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('broker persistence across restarts (same SQLite file)', () => {
   let h: Harness | undefined;
@@ -40,11 +41,42 @@ describe('broker persistence across restarts (same SQLite file)', () => {
   it('a QoS 1 message queued for an offline persistent client is delivered after a restart (mosquitto_sub)', async () => {
     h = await startBroker();
     const creds = h.device('plug-b');
-    const args = () => ['-p', String(h!.port), '-u', creds.username, '-P', creds.password, '-i', 'plug-b', '-c', '-q', '1', '-t', 'hearth/plug-b/cmd'];
+    const args = () => [
+      '-p',
+      String(h!.port),
+      '-u',
+      creds.username,
+      '-P',
+      creds.password,
+      '-i',
+      'plug-b',
+      '-c',
+      '-q',
+      '1',
+      '-t',
+      'hearth/plug-b/cmd',
+    ];
     // Creates the persistent session and leaves (no message within 1 s).
     await mosquitto('mosquitto_sub', [...args(), '-W', '1']);
-    const integration = h.broker.credentials.createIntegrationUser({ username: 'nodered', scope: 'readwrite', topics: ['hearth/+/cmd'] });
-    const pub = await mosquitto('mosquitto_pub', ['-p', String(h.port), '-u', 'nodered', '-P', integration.password, '-q', '1', '-t', 'hearth/plug-b/cmd', '-m', 'toggle']);
+    const integration = h.broker.credentials.createIntegrationUser({
+      username: 'nodered',
+      scope: 'readwrite',
+      topics: ['hearth/+/cmd'],
+    });
+    const pub = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(h.port),
+      '-u',
+      'nodered',
+      '-P',
+      integration.password,
+      '-q',
+      '1',
+      '-t',
+      'hearth/plug-b/cmd',
+      '-m',
+      'toggle',
+    ]);
     expect(pub.code).toBe(0);
     await h.restart();
     const sub = await mosquitto('mosquitto_sub', [...args(), '-C', '1', '-W', '5']); // new port after the restart
@@ -66,7 +98,12 @@ describe('broker persistence across restarts (same SQLite file)', () => {
     await h.broker.publish('hearth/plug-a/cmd', 'x', { qos: 1 });
     expect((await cmd).payload.toString()).toBe('x');
 
-    const reader = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] })));
+    const reader = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] }),
+      ),
+    );
     const retained = nextMessage(reader, (t) => t === 'hearth/plug-a/state');
     await reader.subscribeAsync('hearth/+/state');
     const msg = await retained;
@@ -77,13 +114,35 @@ describe('broker persistence across restarts (same SQLite file)', () => {
   it('keeps the incoming QoS 2 state across a restart: a retransmitted PUBLISH is not delivered twice', async () => {
     h = await startBroker();
     const creds = h.device('plug-a');
-    const reader = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] })));
+    const reader = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] }),
+      ),
+    );
     await reader.subscribeAsync('hearth/plug-a/energy', { qos: 2 });
     const seen: string[] = [];
     reader.on('message', (_t, p) => seen.push(p.toString()));
 
-    const connect = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId: 'plug-a', keepalive: 30, username: creds.username, password: Buffer.from(creds.password) } as const;
-    const publish = { cmd: 'publish', topic: 'hearth/plug-a/energy', payload: Buffer.from('42'), qos: 2, messageId: 7, retain: false, dup: false } as const;
+    const connect = {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: false,
+      clientId: 'plug-a',
+      keepalive: 30,
+      username: creds.username,
+      password: Buffer.from(creds.password),
+    } as const;
+    const publish = {
+      cmd: 'publish',
+      topic: 'hearth/plug-a/energy',
+      payload: Buffer.from('42'),
+      qos: 2,
+      messageId: 7,
+      retain: false,
+      dup: false,
+    } as const;
     let socket = await rawConnect(h.port);
     let reader2 = packetReader(socket);
     writePacket(socket, connect);
@@ -96,7 +155,12 @@ describe('broker persistence across restarts (same SQLite file)', () => {
 
     reader.end(true);
     await h.restart();
-    const watcher = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha2', scope: 'read', topics: ['hearth/#'] })));
+    const watcher = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'ha2', scope: 'read', topics: ['hearth/#'] }),
+      ),
+    );
     await watcher.subscribeAsync('hearth/plug-a/#', { qos: 2 });
     const after: string[] = [];
     watcher.on('message', (t, p) => t === 'hearth/plug-a/energy' && after.push(p.toString()));

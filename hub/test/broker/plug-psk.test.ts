@@ -10,10 +10,18 @@ import { connectMqtt, nextMessage } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { startBroker, type Harness } from './harness.ts';
 
-const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
+const vectors = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'),
+);
 
 /** What a plug does: TLS with only its PSK (no CA, so any certificate fails), then MQTT CONNECT. */
-function connectWithPsk(port: number, identity: string, key: Buffer, login: { username: string; password: string; clientId: string }, tls: Record<string, unknown> = {}): Promise<MqttClient> {
+function connectWithPsk(
+  port: number,
+  identity: string,
+  key: Buffer,
+  login: { username: string; password: string; clientId: string },
+  tls: Record<string, unknown> = {},
+): Promise<MqttClient> {
   return connectMqtt(port, {
     protocol: 'mqtts',
     host: '127.0.0.1',
@@ -30,15 +38,24 @@ function connectWithPsk(port: number, identity: string, key: Buffer, login: { us
 /** Only the TLS handshake, as a plug makes it: 'ok' or the client's error code. */
 function pskHandshake(port: number, identity: string, key: Buffer): Promise<string> {
   return new Promise((resolve) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, pskCallback: () => ({ psk: key, identity }), ciphers: 'TLS_AES_128_GCM_SHA256', checkServerIdentity: () => undefined }, () => {
-      socket.destroy();
-      resolve('ok');
-    });
+    const socket = tlsConnect(
+      {
+        host: '127.0.0.1',
+        port,
+        pskCallback: () => ({ psk: key, identity }),
+        ciphers: 'TLS_AES_128_GCM_SHA256',
+        checkServerIdentity: () => undefined,
+      },
+      () => {
+        socket.destroy();
+        resolve('ok');
+      },
+    );
     socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
   });
 }
 
-const tlsOf = (client: MqttClient) => (client.stream as unknown as import('node:tls').TLSSocket);
+const tlsOf = (client: MqttClient) => client.stream as unknown as import('node:tls').TLSSocket;
 
 describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', () => {
   let h: Harness;
@@ -79,7 +96,10 @@ describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', (
 
   it('TLS 1.2 with ECDHE-PSK-CHACHA20-POLY1305 (what mbedTLS offers in 1.2) works too', async () => {
     const plug = h.device('plug-tls12');
-    const client = await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-PSK-CHACHA20-POLY1305' });
+    const client = await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug, {
+      maxVersion: 'TLSv1.2',
+      ciphers: 'ECDHE-PSK-CHACHA20-POLY1305',
+    });
     expect(tlsOf(client).getCipher().name).toBe('ECDHE-PSK-CHACHA20-POLY1305');
     client.end(true);
   });
@@ -87,7 +107,9 @@ describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', (
   it('a wrong PSK fails the handshake, and an unknown identity gets only the certificate, which a plug refuses', async () => {
     const plug = h.device('plug-tls2');
     expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk(plug.password))).toBe('ok');
-    expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk(plug.password + 'x'))).toBe('ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR');
+    expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk(`${plug.password}x`))).toBe(
+      'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+    );
   });
 
   it('an identity that is not a device gets no PSK', async () => {
@@ -107,7 +129,9 @@ describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', (
   it("a replaced credential's old PSK no longer completes a handshake", async () => {
     const old = h.device('plug-tls5');
     h.device('plug-tls5'); // re-paired: a new password, so a new PSK
-    expect(await pskHandshake(h.broker.tlsPort, old.username, plugPsk(old.password))).toBe('ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR');
+    expect(await pskHandshake(h.broker.tlsPort, old.username, plugPsk(old.password))).toBe(
+      'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+    );
   });
 
   it('once a plug has connected with its PSK, its password is refused on cleartext (tls_required), also after a restart', async () => {
@@ -118,12 +142,18 @@ describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', (
     const tls = await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug);
     tls.end(true);
     const refusedBefore = h.broker.stats().refusedConnects ?? 0;
-    const err = await connectMqtt(h.port, { ...plug, clean: true }).then((c) => (c.end(true), undefined), (e: { code?: number }) => e);
+    const err = await connectMqtt(h.port, { ...plug, clean: true }).then(
+      (c) => (c.end(true), undefined),
+      (e: { code?: number }) => e,
+    );
     expect(err?.code).toBe(5); // CONNACK: not authorized
     expect(h.broker.stats().refusedConnects).toBe(refusedBefore + 1);
     expect(h.store.mqttCredentials.byUsername('plug-moved')?.tlsOnly).toBe(true);
     await h.restart();
-    const afterRestart = await connectMqtt(h.port, { ...plug, clean: true }).then((c) => (c.end(true), undefined), (e: { code?: number }) => e);
+    const afterRestart = await connectMqtt(h.port, { ...plug, clean: true }).then(
+      (c) => (c.end(true), undefined),
+      (e: { code?: number }) => e,
+    );
     expect(afterRestart?.code).toBe(5);
     // On TLS with the PSK it still connects; a plug that never moved still connects in clear.
     (await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug)).end(true);

@@ -23,20 +23,32 @@ describe('publish rate limits from the config', () => {
       total: { perSecond: 20_000, burst: 40_000 },
     });
     // One key given, the others keep their defaults.
-    expect(validateConfig({ mqtt: { publishRates: { device: { burst: 50 } } } }).mqtt.publishRates.device).toEqual({ perSecond: 100, burst: 50 });
+    expect(validateConfig({ mqtt: { publishRates: { device: { burst: 50 } } } }).mqtt.publishRates.device).toEqual({
+      perSecond: 100,
+      burst: 50,
+    });
   });
 
   it('refuses a rate of zero, a fractional burst and unknown keys, naming the key', () => {
     expect(() => validateConfig({ mqtt: { publishRates: { device: { perSecond: 0 } } } })).toThrowError(ConfigError);
-    expect(() => validateConfig({ mqtt: { publishRates: { device: { perSecond: 0 } } } })).toThrowError(/mqtt\.publishRates\.device\.perSecond/);
-    expect(() => validateConfig({ mqtt: { publishRates: { integration: { burst: 1.5 } } } })).toThrowError(/mqtt\.publishRates\.integration\.burst/);
-    expect(() => validateConfig({ mqtt: { publishRates: { devices: {} } } })).toThrowError(/unknown key 'mqtt\.publishRates\.devices'/);
+    expect(() => validateConfig({ mqtt: { publishRates: { device: { perSecond: 0 } } } })).toThrowError(
+      /mqtt\.publishRates\.device\.perSecond/,
+    );
+    expect(() => validateConfig({ mqtt: { publishRates: { integration: { burst: 1.5 } } } })).toThrowError(
+      /mqtt\.publishRates\.integration\.burst/,
+    );
+    expect(() => validateConfig({ mqtt: { publishRates: { devices: {} } } })).toThrowError(
+      /unknown key 'mqtt\.publishRates\.devices'/,
+    );
   });
 
   it("a configured device budget is the one the broker applies: beyond it the device's QoS 0 messages are shed and it is disconnected", async () => {
     const rates = validateConfig({ mqtt: { publishRates: { device: { perSecond: 1, burst: 10 } } } }).mqtt.publishRates;
     h = await startBroker({ mqtt: { publishRates: rates } });
-    const watcher = await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'watch', scope: 'read', topics: ['hearth/#'] }));
+    const watcher = await connectMqtt(
+      h.port,
+      h.broker.credentials.createIntegrationUser({ username: 'watch', scope: 'read', topics: ['hearth/#'] }),
+    );
     clients.push(watcher);
     await watcher.subscribeAsync('hearth/+/telemetry', { qos: 0 });
     let seen = 0;
@@ -64,7 +76,8 @@ describe('publish rate limits from the config', () => {
   it("the budget refills on the broker's clock: a device held for its rate is read again once that clock has moved on", async () => {
     const clock = new ManualClock(Date.now());
     // 0.01 a second: a device over its burst of 5 would be held for minutes of real time.
-    const rates = validateConfig({ mqtt: { publishRates: { device: { perSecond: 0.01, burst: 5 } } } }).mqtt.publishRates;
+    const rates = validateConfig({ mqtt: { publishRates: { device: { perSecond: 0.01, burst: 5 } } } }).mqtt
+      .publishRates;
     h = await startBroker({ clock, mqtt: { publishRates: rates } });
     const device = await connectMqtt(h.port, h.device('plug-a'));
     clients.push(device);

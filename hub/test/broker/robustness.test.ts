@@ -8,7 +8,16 @@ import { createLogger } from '../../src/core/logger.ts';
 import { Store } from '../../src/store/store.ts';
 import { connectMqtt, mosquitto, nextMessage } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
-import { closed, eventually, packetReader, rawConnect, remainingLength, startBroker, writePacket, type Harness } from './harness.ts';
+import {
+  closed,
+  eventually,
+  packetReader,
+  rawConnect,
+  remainingLength,
+  startBroker,
+  writePacket,
+  type Harness,
+} from './harness.ts';
 
 describe('broker robustness', () => {
   let h: Harness | undefined;
@@ -22,10 +31,30 @@ describe('broker robustness', () => {
   });
 
   /** A publisher/subscriber pair proving the broker still works for everyone else. */
-  async function pair(harness: Harness): Promise<{ pub: MqttClient; sub: MqttClient; roundTrip: (payload: string) => Promise<void> }> {
-    const sub = track(await connectMqtt(harness.port, harness.broker.credentials.createIntegrationUser({ username: `s${clients.length}`, scope: 'read', topics: ['#'] })));
+  async function pair(
+    harness: Harness,
+  ): Promise<{ pub: MqttClient; sub: MqttClient; roundTrip: (payload: string) => Promise<void> }> {
+    const sub = track(
+      await connectMqtt(
+        harness.port,
+        harness.broker.credentials.createIntegrationUser({
+          username: `s${clients.length}`,
+          scope: 'read',
+          topics: ['#'],
+        }),
+      ),
+    );
     await sub.subscribeAsync('check/#', { qos: 1 });
-    const pub = track(await connectMqtt(harness.port, harness.broker.credentials.createIntegrationUser({ username: `p${clients.length}`, scope: 'readwrite', topics: ['#'] })));
+    const pub = track(
+      await connectMqtt(
+        harness.port,
+        harness.broker.credentials.createIntegrationUser({
+          username: `p${clients.length}`,
+          scope: 'readwrite',
+          topics: ['#'],
+        }),
+      ),
+    );
     return {
       pub,
       sub,
@@ -49,7 +78,16 @@ describe('broker robustness', () => {
     const creds = h.device('plug-a');
     const socket = await rawConnect(h.port);
     const reader = packetReader(socket);
-    writePacket(socket, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'plug-a', keepalive: 30, username: creds.username, password: Buffer.from(creds.password) });
+    writePacket(socket, {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'plug-a',
+      keepalive: 30,
+      username: creds.username,
+      password: Buffer.from(creds.password),
+    });
     await reader.next('connack');
     socket.write(Buffer.from([0x30, 0x05, 0x00, 0x09, 0x61, 0x62, 0x63])); // PUBLISH whose topic length overruns the packet
     await closed(socket);
@@ -70,7 +108,16 @@ describe('broker robustness', () => {
     const creds = h.device('plug-b');
     const socket = await rawConnect(h.port);
     const reader = packetReader(socket);
-    writePacket(socket, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'plug-b', keepalive: 30, username: creds.username, password: Buffer.from(creds.password) });
+    writePacket(socket, {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'plug-b',
+      keepalive: 30,
+      username: creds.username,
+      password: Buffer.from(creds.password),
+    });
     await reader.next('connack');
     socket.write(Buffer.concat([Buffer.from([0x30]), remainingLength(200 * 1024 * 1024)]));
     await closed(socket);
@@ -81,14 +128,28 @@ describe('broker robustness', () => {
 
   it('a stuck subscriber neither stalls delivery to others nor holds unbounded memory', async () => {
     h = await startBroker({ mqtt: { maxClientQueue: 200 } });
-    const pub = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'pub', scope: 'readwrite', topics: ['#'] })));
+    const pub = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'pub', scope: 'readwrite', topics: ['#'] }),
+      ),
+    );
     const reader = h.broker.credentials.createIntegrationUser({ username: 'reader', scope: 'read', topics: ['#'] });
 
     // A subscriber that never reads what it is sent.
     const creds = h.broker.credentials.createIntegrationUser({ username: 'stuck', scope: 'read', topics: ['#'] });
     const stuck = await rawConnect(h.port);
     const packets = packetReader(stuck);
-    writePacket(stuck, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'stuck', keepalive: 0, username: creds.username, password: Buffer.from(creds.password) });
+    writePacket(stuck, {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'stuck',
+      keepalive: 0,
+      username: creds.username,
+      password: Buffer.from(creds.password),
+    });
     await packets.next('connack');
     writePacket(stuck, { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'check/#', qos: 0 }] });
     await packets.next('suback');
@@ -97,7 +158,26 @@ describe('broker robustness', () => {
 
     // A healthy subscriber in its own process (this one is busy being the broker).
     const total = 600;
-    const healthy = mosquitto('mosquitto_sub', ['-p', String(h.port), '-u', 'reader', '-P', reader.password, '-t', 'check/#', '-C', String(total), '-F', '%t', '-W', '60'], 70_000);
+    const healthy = mosquitto(
+      'mosquitto_sub',
+      [
+        '-p',
+        String(h.port),
+        '-u',
+        'reader',
+        '-P',
+        reader.password,
+        '-t',
+        'check/#',
+        '-C',
+        String(total),
+        '-F',
+        '%t',
+        '-W',
+        '60',
+      ],
+      70_000,
+    );
     await eventually(() => h!.broker.stats().subscriptionsGranted === 2, 10_000, 'mosquitto_sub subscribed');
 
     const payload = Buffer.alloc(64 * 1024, 0x62); // 600 × 64 KiB ≈ 38 MiB: far beyond socket buffers
@@ -114,7 +194,11 @@ describe('broker robustness', () => {
   it('clients churning through new ids leave nothing behind; persistent sessions are bounded per credential', async () => {
     // (A device may only use its own id; an integration user may use any other.)
     h = await startBroker({ limits: { sessionsPerIntegration: 3 } });
-    const creds = h.broker.credentials.createIntegrationUser({ username: 'script', scope: 'read', topics: ['hearth/#'] });
+    const creds = h.broker.credentials.createIntegrationUser({
+      username: 'script',
+      scope: 'read',
+      topics: ['hearth/#'],
+    });
     for (let i = 0; i < 50; i++) {
       const c = await connectMqtt(h.port, { ...creds, clientId: `churn-${i}`, clean: true });
       await c.subscribeAsync('hearth/plug-a/cmd', { qos: 1 });
@@ -133,9 +217,17 @@ describe('broker robustness', () => {
     const stats = h.broker.stats();
     expect(stats.persistentSessions).toBe(3);
     expect(stats.queuedMessages).toBe(3); // one per remaining session, not ten
-    await eventually(() => (h!.store.db.prepare('SELECT count(DISTINCT client_id) AS n FROM mqtt_subscriptions').get() as { n: number }).n === 3, 10_000, 'rows on disk');
+    await eventually(
+      () =>
+        (h!.store.db.prepare('SELECT count(DISTINCT client_id) AS n FROM mqtt_subscriptions').get() as { n: number })
+          .n === 3,
+      10_000,
+      'rows on disk',
+    );
     // The most recent sessions survived.
-    const ids = (h.store.db.prepare('SELECT client_id FROM mqtt_sessions ORDER BY client_id').all() as { client_id: string }[]).map((r) => r.client_id);
+    const ids = (
+      h.store.db.prepare('SELECT client_id FROM mqtt_sessions ORDER BY client_id').all() as { client_id: string }[]
+    ).map((r) => r.client_id);
     expect(ids).toEqual(['persist-7', 'persist-8', 'persist-9']);
   });
 
@@ -143,7 +235,10 @@ describe('broker robustness', () => {
     h = await startBroker({ limits: { sessionExpiryMs: 60_000 } });
     const a = h.device('plug-a');
     const b = h.device('plug-b');
-    for (const [creds, id] of [[a, 'plug-a'], [b, 'plug-b']] as const) {
+    for (const [creds, id] of [
+      [a, 'plug-a'],
+      [b, 'plug-b'],
+    ] as const) {
       const c = await connectMqtt(h.port, { ...creds, clientId: id, clean: false });
       await c.subscribeAsync(`hearth/${id}/cmd`, { qos: 1 });
       await c.endAsync();
@@ -159,7 +254,11 @@ describe('broker robustness', () => {
     h.store.db.prepare("UPDATE mqtt_sessions SET last_seen = 0 WHERE client_id = 'plug-b'").run();
     await h.restart();
     expect(h.broker.stats().persistentSessions).toBe(0);
-    await eventually(() => (h!.store.db.prepare('SELECT count(*) AS n FROM mqtt_subscriptions').get() as { n: number }).n === 0, 10_000, 'rows gone');
+    await eventually(
+      () => (h!.store.db.prepare('SELECT count(*) AS n FROM mqtt_subscriptions').get() as { n: number }).n === 0,
+      10_000,
+      'rows gone',
+    );
   });
 
   it('start() fails with a clear error when the port is taken, and leaves nothing running', async () => {
@@ -167,7 +266,13 @@ describe('broker robustness', () => {
     const { dir, cleanup } = tempDir('hearth-broker-taken-');
     const store = Store.open(dir);
     const log = createLogger({ level: 'silent' });
-    const second = new Broker({ store, bus: new EventBus(log), log, clock: systemClock, config: validateConfig({ mqtt: { host: '127.0.0.1', port: h.port, tlsPort: 0, maxClientQueue: 100 } }).mqtt });
+    const second = new Broker({
+      store,
+      bus: new EventBus(log),
+      log,
+      clock: systemClock,
+      config: validateConfig({ mqtt: { host: '127.0.0.1', port: h.port, tlsPort: 0, maxClientQueue: 100 } }).mqtt,
+    });
     try {
       await expect(second.start()).rejects.toMatchObject({ code: 'internal_error' });
       expect(second.healthy()).toBe(false);

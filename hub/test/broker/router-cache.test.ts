@@ -15,7 +15,8 @@ describe('router match cache', () => {
 
   it('a subscription made or removed after a topic was routed changes who gets its next message', async () => {
     h = await startBroker();
-    const user = (name: string) => h!.broker.credentials.createIntegrationUser({ username: name, scope: 'readwrite', topics: ['#'] });
+    const user = (name: string) =>
+      h!.broker.credentials.createIntegrationUser({ username: name, scope: 'readwrite', topics: ['#'] });
     const pub = await connectMqtt(h.port, user('pub'));
     const a = await connectMqtt(h.port, user('a'));
     const b = await connectMqtt(h.port, user('b'));

@@ -19,7 +19,9 @@ describe('MQTT 3.1.1 semantics', () => {
   });
 
   async function user(topics: string[] = ['#'], scope: 'read' | 'readwrite' = 'readwrite'): Promise<MqttClient> {
-    return track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: `u${n++}`, scope, topics })));
+    return track(
+      await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: `u${n++}`, scope, topics })),
+    );
   }
 
   it('retained messages reach new wildcard subscriptions with the retain flag; live ones without', async () => {
@@ -30,7 +32,9 @@ describe('MQTT 3.1.1 semantics', () => {
 
     const sub = await user();
     const got: { topic: string; payload: string; retain: boolean }[] = [];
-    sub.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
+    sub.on('message', (topic, payload, packet) =>
+      got.push({ topic, payload: payload.toString(), retain: packet.retain }),
+    );
     await sub.subscribeAsync('home/+/temp', { qos: 1 });
     await eventually(() => got.length === 2, 10_000, 'two retained');
     expect(got.sort((a, b) => a.topic.localeCompare(b.topic))).toEqual([
@@ -46,7 +50,16 @@ describe('MQTT 3.1.1 semantics', () => {
 
     // An empty retained payload clears the topic [MQTT-3.3.1-10].
     await pub.publishAsync('home/hall/light', '', { qos: 1, retain: true });
-    const viaMosquitto = await mosquitto('mosquitto_sub', ['-p', String(h.port), ...(await creds()), '-t', 'home/#', '-v', '-W', '1']);
+    const viaMosquitto = await mosquitto('mosquitto_sub', [
+      '-p',
+      String(h.port),
+      ...(await creds()),
+      '-t',
+      'home/#',
+      '-v',
+      '-W',
+      '1',
+    ]);
     expect(viaMosquitto.stdout.trim().split('\n').sort()).toEqual(['home/hall/temp 20', 'home/kitchen/temp 21']);
   });
 
@@ -56,11 +69,21 @@ describe('MQTT 3.1.1 semantics', () => {
   }
 
   it('# and + at the first level do not match $ topics [MQTT-4.7.2-1]', async () => {
-    const everything = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'all', scope: 'read', topics: ['#', '$SYS/#'] })));
+    const everything = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'all', scope: 'read', topics: ['#', '$SYS/#'] }),
+      ),
+    );
     const topics: string[] = [];
     everything.on('message', (topic) => topics.push(topic));
     await everything.subscribeAsync(['#', '+/+/+/+'], { qos: 0 });
-    const sys = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'sys', scope: 'read', topics: ['$SYS/#'] })));
+    const sys = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({ username: 'sys', scope: 'read', topics: ['$SYS/#'] }),
+      ),
+    );
     await sys.subscribeAsync('$SYS/#');
     const announced = nextMessage(sys, (t) => t.endsWith('/new/clients'));
     const pub = await user(); // its connect is announced on $SYS/<broker>/new/clients
@@ -76,8 +99,14 @@ describe('MQTT 3.1.1 semantics', () => {
     await watch.subscribeAsync('clients/#', { qos: 1 });
     const seen: string[] = [];
     watch.on('message', (topic) => seen.push(topic));
-    const willOf = (name: string) => ({ topic: `clients/${name}/will`, payload: Buffer.from('gone'), qos: 1 as const, retain: false });
-    const rw = (name: string) => h.broker.credentials.createIntegrationUser({ username: name, scope: 'readwrite', topics: ['clients/#'] });
+    const willOf = (name: string) => ({
+      topic: `clients/${name}/will`,
+      payload: Buffer.from('gone'),
+      qos: 1 as const,
+      retain: false,
+    });
+    const rw = (name: string) =>
+      h.broker.credentials.createIntegrationUser({ username: name, scope: 'readwrite', topics: ['clients/#'] });
     const dropped = track(await connectMqtt(h.port, { ...rw('dropped'), will: willOf('dropped') }));
     const polite = track(await connectMqtt(h.port, { ...rw('polite'), will: willOf('polite') }));
     await polite.endAsync(); // DISCONNECT: the will is discarded [MQTT-3.14.4-3]
@@ -116,7 +145,17 @@ describe('MQTT 3.1.1 semantics', () => {
     const v5 = await mosquitto('mosquitto_pub', ['-p', String(h.port), ...c, '-V', 'mqttv5', '-t', 'x', '-m', 'y']);
     expect(v5.code).not.toBe(0);
     expect(v5.stderr).toMatch(/unacceptable protocol version|unsupported protocol version/i);
-    const v311 = await mosquitto('mosquitto_pub', ['-p', String(h.port), ...(await creds()), '-V', 'mqttv311', '-t', 'x', '-m', 'y']);
+    const v311 = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(h.port),
+      ...(await creds()),
+      '-V',
+      'mqttv311',
+      '-t',
+      'x',
+      '-m',
+      'y',
+    ]);
     expect(v311.code).toBe(0);
   });
 

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { ManualClock } from '../../src/core/clock.ts';
-import { connectBytes, eventually, packetReader, rawConnect, startBroker, writePacket, type Harness } from './harness.ts';
+import {
+  connectBytes,
+  eventually,
+  packetReader,
+  rawConnect,
+  startBroker,
+  writePacket,
+  type Harness,
+} from './harness.ts';
 
 const HOUR = 3600_000;
 
@@ -30,7 +38,10 @@ describe('persistent session expiry on the broker clock', () => {
     return { socket, reader, sessionPresent: connack.sessionPresent };
   }
 
-  async function subscribe(c: { socket: Socket; reader: ReturnType<typeof packetReader> }, topic: string): Promise<void> {
+  async function subscribe(
+    c: { socket: Socket; reader: ReturnType<typeof packetReader> },
+    topic: string,
+  ): Promise<void> {
     writePacket(c.socket, { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] } as never);
     await c.reader.next('suback');
   }
@@ -42,11 +53,12 @@ describe('persistent session expiry on the broker clock', () => {
   }
 
   const outgoingRows = (clientId: string): number =>
-    (h!.store.db.prepare('SELECT count(*) AS n FROM mqtt_outgoing WHERE client_id = ?').get(clientId) as { n: number }).n;
+    (h!.store.db.prepare('SELECT count(*) AS n FROM mqtt_outgoing WHERE client_id = ?').get(clientId) as { n: number })
+      .n;
   const sessionRow = (clientId: string): boolean =>
     h!.store.db.prepare('SELECT 1 FROM mqtt_sessions WHERE client_id = ?').get(clientId) !== undefined;
 
-  it("drops a session unseen for longer than the expiry, with its queued messages; a session seen since stays", async () => {
+  it('drops a session unseen for longer than the expiry, with its queued messages; a session seen since stays', async () => {
     const clock = new ManualClock(Date.now());
     h = await startBroker({ clock, limits: { sessionExpiryMs: 24 * HOUR } });
     const a = h.device('plug-a');
@@ -70,7 +82,11 @@ describe('persistent session expiry on the broker clock', () => {
 
     // 30 hours after plug-a left: its session is older than the expiry at the check of hour 30.
     clock.advance(10 * HOUR);
-    await eventually(() => outgoingRows('plug-a') === 0 && !sessionRow('plug-a'), 10_000, 'expired session gone from disk');
+    await eventually(
+      () => outgoingRows('plug-a') === 0 && !sessionRow('plug-a'),
+      10_000,
+      'expired session gone from disk',
+    );
     expect(h.broker.stats().persistentSessions).toBe(1);
     expect(sessionRow('plug-b')).toBe(true);
 

@@ -9,10 +9,18 @@ import { eventually } from './harness.ts';
 const broker = { id: 'broker-1' };
 let counter = 0;
 const publish = (qos: 1 | 2, topic = 'hearth/plug/cmd'): StoredPacket => ({
-  cmd: 'publish', topic, payload: Buffer.from('x'), qos, retain: false, dup: false, brokerId: broker.id, brokerCounter: ++counter,
+  cmd: 'publish',
+  topic,
+  payload: Buffer.from('x'),
+  qos,
+  retain: false,
+  dup: false,
+  brokerId: broker.id,
+  brokerCounter: ++counter,
 });
 const rows = (db: Db): number => (db.prepare('SELECT count(*) AS n FROM mqtt_outgoing').get() as { n: number }).n;
-const streamed = async (p: SqlitePersistence, id: string): Promise<StoredPacket[]> => (await p.outgoingStream({ id }).toArray()) as StoredPacket[];
+const streamed = async (p: SqlitePersistence, id: string): Promise<StoredPacket[]> =>
+  (await p.outgoingStream({ id }).toArray()) as StoredPacket[];
 
 describe('SqlitePersistence write path', () => {
   let db: Db;
@@ -84,7 +92,10 @@ describe('SqlitePersistence write path', () => {
     await p.outgoingEnqueueCombi([{ clientId: 'c' }], fresh(2));
     await p.outgoingUpdate({ id: 'c' }, { ...fresh(1), messageId: 2 });
     await p.outgoingUpdate({ id: 'c' }, { ...fresh(2), messageId: 3 });
-    expect((await streamed(p, 'c')).map((x) => [x.brokerId, x.brokerCounter, x.messageId])).toEqual([['broker-2', 1, 2], ['broker-2', 2, 3]]);
+    expect((await streamed(p, 'c')).map((x) => [x.brokerId, x.brokerCounter, x.messageId])).toEqual([
+      ['broker-2', 1, 2],
+      ['broker-2', 2, 3],
+    ]);
     expect((await p.outgoingClearMessageId({ id: 'c' }, { cmd: 'puback', messageId: 2 }))?.brokerCounter).toBe(1);
     expect((await p.outgoingClearMessageId({ id: 'c' }, { cmd: 'puback', messageId: 3 }))?.brokerCounter).toBe(2);
     expect(p.stats().queued).toBe(0);
@@ -117,8 +128,16 @@ describe('SqlitePersistence write path', () => {
     const again = new SqlitePersistence({ db });
     await again.setup({ id: 'broker-2' });
     const queue = await streamed(again, 'c');
-    expect(queue.map((q) => [q.cmd, q.messageId])).toEqual([['pubrel', 5], ['publish', undefined]]);
-    expect(queue[1]).toMatchObject({ topic: 'hearth/plug/cmd', qos: 1, brokerId: 'broker-1', brokerCounter: second.brokerCounter });
+    expect(queue.map((q) => [q.cmd, q.messageId])).toEqual([
+      ['pubrel', 5],
+      ['publish', undefined],
+    ]);
+    expect(queue[1]).toMatchObject({
+      topic: 'hearth/plug/cmd',
+      qos: 1,
+      brokerId: 'broker-1',
+      brokerCounter: second.brokerCounter,
+    });
     await again.destroy();
   });
 
@@ -133,8 +152,10 @@ describe('SqlitePersistence write path', () => {
     p.clientOnline('c');
     const packets = Array.from({ length: 5000 }, () => publish(1));
     for (const packet of packets) await p.outgoingEnqueueCombi([{ clientId: 'c' }], packet);
-    for (let i = 0; i < packets.length; i++) await p.outgoingUpdate({ id: 'c' }, { ...packets[i]!, messageId: (i % 65535) + 1 });
-    for (let i = packets.length - 1; i >= 0; i -= 2) await p.outgoingClearMessageId({ id: 'c' }, { cmd: 'puback', messageId: i + 1 });
+    for (let i = 0; i < packets.length; i++)
+      await p.outgoingUpdate({ id: 'c' }, { ...packets[i]!, messageId: (i % 65535) + 1 });
+    for (let i = packets.length - 1; i >= 0; i -= 2)
+      await p.outgoingClearMessageId({ id: 'c' }, { cmd: 'puback', messageId: i + 1 });
     const left = await streamed(p, 'c');
     expect(left).toHaveLength(2500);
     expect(left.every((q) => (q.messageId as number) % 2 === 1)).toBe(true);

@@ -3,12 +3,34 @@ import type { MqttClient } from 'mqtt';
 import { connectMqtt, mosquitto, nextMessage } from '../helpers/mqtt.ts';
 import { eventually, startBroker, type Harness } from './harness.ts';
 
-const WILL = (id: string) => ({ topic: `hearth/${id}/status`, payload: Buffer.from('offline'), qos: 1 as const, retain: true });
+const WILL = (id: string) => ({
+  topic: `hearth/${id}/status`,
+  payload: Buffer.from('offline'),
+  qos: 1 as const,
+  retain: true,
+});
 
 /** The retained status as a fresh mosquitto_sub sees it. */
 async function retainedStatus(h: Harness, id: string): Promise<string> {
-  const creds = h.broker.credentials.createIntegrationUser({ username: `peek-${Math.random().toString(36).slice(2)}`, scope: 'read', topics: ['hearth/#'] });
-  const sub = await mosquitto('mosquitto_sub', ['-p', String(h.port), '-u', creds.username, '-P', creds.password, '-t', `hearth/${id}/status`, '-C', '1', '-W', '5']);
+  const creds = h.broker.credentials.createIntegrationUser({
+    username: `peek-${Math.random().toString(36).slice(2)}`,
+    scope: 'read',
+    topics: ['hearth/#'],
+  });
+  const sub = await mosquitto('mosquitto_sub', [
+    '-p',
+    String(h.port),
+    '-u',
+    creds.username,
+    '-P',
+    creds.password,
+    '-t',
+    `hearth/${id}/status`,
+    '-C',
+    '1',
+    '-W',
+    '5',
+  ]);
   return sub.stdout.trim();
 }
 
@@ -26,12 +48,21 @@ describe('device status (retained Last Will)', () => {
   });
 
   async function watcher(): Promise<MqttClient> {
-    const c = track(await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: `w${clients.length}`, scope: 'read', topics: ['hearth/#'] })));
+    const c = track(
+      await connectMqtt(
+        h.port,
+        h.broker.credentials.createIntegrationUser({
+          username: `w${clients.length}`,
+          scope: 'read',
+          topics: ['hearth/#'],
+        }),
+      ),
+    );
     await c.subscribeAsync('hearth/+/status', { qos: 1 });
     return c;
   }
 
-  it('a retained offline status appears when a device\'s connection drops (its will)', async () => {
+  it("a retained offline status appears when a device's connection drops (its will)", async () => {
     const plug = track(await connectMqtt(h.port, { ...h.device('plug-a'), clientId: 'plug-a', will: WILL('plug-a') }));
     const watch = await watcher();
     const online = nextMessage(watch, (t, p) => t === 'hearth/plug-a/status' && p.toString() === 'online');
@@ -92,7 +123,11 @@ describe('device status (retained Last Will)', () => {
     const plug = track(await connectMqtt(h.port, h.device('plug-a')));
     await plug.publishAsync('hearth/plug-a/status', 'online', { qos: 1, retain: true });
     // Simulate a crash: the device vanished without the hub noticing, the retained row says online.
-    h.store.db.prepare("INSERT OR REPLACE INTO mqtt_retained (topic, payload, qos) VALUES ('hearth/plug-z/status', CAST('online' AS BLOB), 1)").run();
+    h.store.db
+      .prepare(
+        "INSERT OR REPLACE INTO mqtt_retained (topic, payload, qos) VALUES ('hearth/plug-z/status', CAST('online' AS BLOB), 1)",
+      )
+      .run();
     plug.end(true);
     await h.restart();
     expect(await retainedStatus(h, 'plug-z')).toBe('offline');
@@ -101,7 +136,9 @@ describe('device status (retained Last Will)', () => {
 
   it('a will stored by a run that did not stop cleanly is published at the next start', async () => {
     h.store.db
-      .prepare("INSERT INTO mqtt_wills (client_id, broker_id, topic, payload, qos, retain) VALUES ('plug-q', 'previous-run', 'hearth/plug-q/status', CAST('gone' AS BLOB), 1, 1)")
+      .prepare(
+        "INSERT INTO mqtt_wills (client_id, broker_id, topic, payload, qos, retain) VALUES ('plug-q', 'previous-run', 'hearth/plug-q/status', CAST('gone' AS BLOB), 1, 1)",
+      )
       .run();
     await h.restart();
     expect(await retainedStatus(h, 'plug-q')).toBe('gone');

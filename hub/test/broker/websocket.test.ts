@@ -52,11 +52,18 @@ describe('MQTT over WebSocket', () => {
     const creds = h.device('plug-a');
     const plug = await connectWs(url, { ...creds, clientId: 'plug-a' });
     clients.push(plug);
-    const grants = await new Promise<number[]>((resolve) => plug.subscribe(['hearth/plug-a/cmd', 'hearth/plug-b/cmd'], { qos: 1 }, (_e, _s, p) => resolve((p as { granted: number[] }).granted)));
+    const grants = await new Promise<number[]>((resolve) =>
+      plug.subscribe(['hearth/plug-a/cmd', 'hearth/plug-b/cmd'], { qos: 1 }, (_e, _s, p) =>
+        resolve((p as { granted: number[] }).granted),
+      ),
+    );
     expect(grants).toEqual([1, 128]);
 
     // TCP client ↔ WebSocket client, both ways.
-    const ha = await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'readwrite', topics: ['hearth/#'] }));
+    const ha = await connectMqtt(
+      h.port,
+      h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'readwrite', topics: ['hearth/#'] }),
+    );
     clients.push(ha);
     await ha.subscribeAsync('hearth/+/state', { qos: 1 });
     const state = nextMessage(ha, (t) => t === 'hearth/plug-a/state');
@@ -70,15 +77,25 @@ describe('MQTT over WebSocket', () => {
 
   it('refuses anonymous and wrong-password CONNECTs over WebSocket too', async () => {
     h.device('plug-a');
-    const code = (p: Promise<MqttClient>) => p.then((c) => (c.end(true), -1), (err: ErrorWithReasonCode) => err.code);
+    const code = (p: Promise<MqttClient>) =>
+      p.then(
+        (c) => (c.end(true), -1),
+        (err: ErrorWithReasonCode) => err.code,
+      );
     expect(await code(connectWs(url))).toBe(5);
     expect(await code(connectWs(url, { username: 'plug-a', password: 'nope' }))).toBe(4);
   });
 
   it('a retained offline status appears when a WebSocket device drops', async () => {
-    const plug = await connectWs(url, { ...h.device('plug-a'), will: { topic: 'hearth/plug-a/status', payload: Buffer.from('offline'), qos: 1, retain: true } });
+    const plug = await connectWs(url, {
+      ...h.device('plug-a'),
+      will: { topic: 'hearth/plug-a/status', payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
     await plug.publishAsync('hearth/plug-a/status', 'online', { qos: 1, retain: true });
-    const ha = await connectMqtt(h.port, h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] }));
+    const ha = await connectMqtt(
+      h.port,
+      h.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'read', topics: ['hearth/#'] }),
+    );
     clients.push(ha);
     await ha.subscribeAsync('hearth/+/status', { qos: 1 });
     const offline = nextMessage(ha, (t, p) => t === 'hearth/plug-a/status' && p.toString() === 'offline');

@@ -43,7 +43,14 @@ describe('write batching', () => {
     await new Promise((r) => setImmediate(r));
     p.out.write('next turn');
     p.out.end();
-    expect((await p.received()).toString('latin1')).toBe(Buffer.concat([Buffer.from([0x30, 0x05]), Buffer.from('hé/'), Buffer.from([1, 2]), Buffer.from('next turn')]).toString('latin1'));
+    expect((await p.received()).toString('latin1')).toBe(
+      Buffer.concat([
+        Buffer.from([0x30, 0x05]),
+        Buffer.from('hé/'),
+        Buffer.from([1, 2]),
+        Buffer.from('next turn'),
+      ]).toString('latin1'),
+    );
   });
 
   it('keeps the order when a write has a callback or a chunk is too big to copy, and end() sends what was gathered', async () => {

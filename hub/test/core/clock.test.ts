@@ -34,7 +34,9 @@ describe('ManualClock', () => {
   it('lets an interval cancel itself from inside its callback', () => {
     const clock = new ManualClock(0);
     let runs = 0;
-    const handle = clock.setInterval(() => { if (++runs === 3) handle.cancel(); }, 10);
+    const handle = clock.setInterval(() => {
+      if (++runs === 3) handle.cancel();
+    }, 10);
     clock.advance(1000);
     expect(runs).toBe(3);
   });

@@ -26,7 +26,10 @@ describe('loadConfig', () => {
     cleanups.push(t.cleanup);
     const file = join(t.dir, 'c.json');
     writeFileSync(file, JSON.stringify({ http: { port: 1000 }, mqtt: { port: 1001 }, dataDir: '/from-file' }));
-    const c = loadConfig(['--config', file, '--mqtt-port', '3001'], { HEARTH_HTTP_PORT: '2000', HEARTH_MQTT_PORT: '2001' });
+    const c = loadConfig(['--config', file, '--mqtt-port', '3001'], {
+      HEARTH_HTTP_PORT: '2000',
+      HEARTH_MQTT_PORT: '2001',
+    });
     expect([c.http.port, c.mqtt.port, c.dataDir]).toEqual([2000, 3001, '/from-file']);
     const env = loadConfig([], { HEARTH_CONFIG: file, HEARTH_DATA: '/from-env', HEARTH_HOST: '127.0.0.1' });
     expect([env.dataDir, env.http.host, env.mqtt.host]).toEqual(['/from-env', '127.0.0.1', '127.0.0.1']);
@@ -54,9 +57,21 @@ describe('loadConfig', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const file = join(t.dir, 'c.json');
-    expect(loadConfig([], {}).recorder).toEqual({ segmentS: 4, backoffMaxMs: 30_000, budgetMb: 0, minFreeMb: 1024, exportsPerUser: 2, exportsTotal: 4, exportMb: 4096 });
+    expect(loadConfig([], {}).recorder).toEqual({
+      segmentS: 4,
+      backoffMaxMs: 30_000,
+      budgetMb: 0,
+      minFreeMb: 1024,
+      exportsPerUser: 2,
+      exportsTotal: 4,
+      exportMb: 4096,
+    });
     writeFileSync(file, JSON.stringify({ recorder: { segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 } }));
-    expect(loadConfig(['--config', file], {}).recorder).toMatchObject({ segmentS: 6, budgetMb: 200_000, minFreeMb: 2048 });
+    expect(loadConfig(['--config', file], {}).recorder).toMatchObject({
+      segmentS: 6,
+      budgetMb: 200_000,
+      minFreeMb: 2048,
+    });
     // Recordings on their own volume (docs/writes.md).
     writeFileSync(file, JSON.stringify({ recorder: { dir: '/mnt/hearth-recordings' } }));
     expect(loadConfig(['--config', file], {}).recorder.dir).toBe('/mnt/hearth-recordings');
@@ -72,19 +87,47 @@ describe('loadConfig', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const file = join(t.dir, 'c.json');
-    expect(loadConfig([], {}).remote).toEqual({ liveQueueBytes: 1024 * 1024, sessionAnswerBytes: 8 * 1024 * 1024, answerBytes: 64 * 1024 * 1024 });
-    writeFileSync(file, JSON.stringify({ recorder: { segmentS: 6, exportsTotal: 8, minFreeMb: 2048 }, remote: { liveQueueBytes: 500_000, answerBytes: 9_000_000 } }));
+    expect(loadConfig([], {}).remote).toEqual({
+      liveQueueBytes: 1024 * 1024,
+      sessionAnswerBytes: 8 * 1024 * 1024,
+      answerBytes: 64 * 1024 * 1024,
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        recorder: { segmentS: 6, exportsTotal: 8, minFreeMb: 2048 },
+        remote: { liveQueueBytes: 500_000, answerBytes: 9_000_000 },
+      }),
+    );
     const env = {
-      HEARTH_RECORDER_SEGMENT_S: '2', HEARTH_RECORDER_BACKOFF_MAX_MS: '1000', HEARTH_RECORDER_BUDGET_MB: '0.5', HEARTH_RECORDER_MIN_FREE_MB: '0',
-      HEARTH_RECORDER_EXPORTS_PER_USER: '1', HEARTH_RECORDER_EXPORT_MB: '1.5',
-      HEARTH_RELAY_LIVE_QUEUE_BYTES: '98304', HEARTH_RELAY_SESSION_BYTES: '1048576',
+      HEARTH_RECORDER_SEGMENT_S: '2',
+      HEARTH_RECORDER_BACKOFF_MAX_MS: '1000',
+      HEARTH_RECORDER_BUDGET_MB: '0.5',
+      HEARTH_RECORDER_MIN_FREE_MB: '0',
+      HEARTH_RECORDER_EXPORTS_PER_USER: '1',
+      HEARTH_RECORDER_EXPORT_MB: '1.5',
+      HEARTH_RELAY_LIVE_QUEUE_BYTES: '98304',
+      HEARTH_RELAY_SESSION_BYTES: '1048576',
     };
     const c = loadConfig(['--config', file], env);
-    expect(c.recorder).toEqual({ segmentS: 2, backoffMaxMs: 1000, budgetMb: 0.5, minFreeMb: 0, exportsPerUser: 1, exportsTotal: 8, exportMb: 1.5 });
+    expect(c.recorder).toEqual({
+      segmentS: 2,
+      backoffMaxMs: 1000,
+      budgetMb: 0.5,
+      minFreeMb: 0,
+      exportsPerUser: 1,
+      exportsTotal: 8,
+      exportMb: 1.5,
+    });
     expect(c.remote).toEqual({ liveQueueBytes: 98_304, sessionAnswerBytes: 1_048_576, answerBytes: 9_000_000 });
-    expect(loadConfig([], { HEARTH_RELAY_ANSWER_BYTES: '2097152', HEARTH_RECORDER_EXPORTS_TOTAL: '3' })).toMatchObject({ remote: { answerBytes: 2_097_152 }, recorder: { exportsTotal: 3 } });
+    expect(loadConfig([], { HEARTH_RELAY_ANSWER_BYTES: '2097152', HEARTH_RECORDER_EXPORTS_TOTAL: '3' })).toMatchObject({
+      remote: { answerBytes: 2_097_152 },
+      recorder: { exportsTotal: 3 },
+    });
     // A bad value is refused naming the variable or the key, not silently replaced by the default.
-    expect(() => loadConfig([], { HEARTH_RELAY_LIVE_QUEUE_BYTES: '1MB' })).toThrowError(/HEARTH_RELAY_LIVE_QUEUE_BYTES/);
+    expect(() => loadConfig([], { HEARTH_RELAY_LIVE_QUEUE_BYTES: '1MB' })).toThrowError(
+      /HEARTH_RELAY_LIVE_QUEUE_BYTES/,
+    );
     expect(() => loadConfig([], { HEARTH_RECORDER_SEGMENT_S: '1.5' })).toThrowError(/HEARTH_RECORDER_SEGMENT_S/);
     expect(() => loadConfig([], { HEARTH_RECORDER_EXPORT_MB: '-2' })).toThrowError(/HEARTH_RECORDER_EXPORT_MB/);
     expect(() => loadConfig([], { HEARTH_RECORDER_SEGMENT_S: '0' })).toThrowError(/recorder\.segmentS/);

@@ -61,18 +61,26 @@ describe('latest telemetry readings come back from history after a restart', () 
     return { clock, boot, config };
   };
 
-  const telemetryRows = (store: Store) => store.db.prepare("SELECT capability FROM device_state WHERE capability <> 'switch'").all();
+  const telemetryRows = (store: Store) =>
+    store.db.prepare("SELECT capability FROM device_state WHERE capability <> 'switch'").all();
 
   it('after kill -9 (past the flush window) and after a clean stop: same state and updatedAt, no telemetry rows written', async () => {
     const { clock, boot, config } = setup();
     const first = await boot();
-    const { device } = await first.registry.create({ name: 'Plug', driver: 'echo', capabilities: ['switch', 'power', 'energy', 'voltage'] }, SYSTEM);
+    const { device } = await first.registry.create(
+      { name: 'Plug', driver: 'echo', capabilities: ['switch', 'power', 'energy', 'voltage'] },
+      SYSTEM,
+    );
     const createdAt = clock.now();
     first.driver.ctx.reportState(device.id, { switch: true });
     clock.advance(1000);
     for (let s = 0; s < 40; s++) {
       // power changes until second 30 and then stays at 12: its state's `at` is the change.
-      first.driver.ctx.reportState(device.id, { power: s < 30 ? 10 + (s % 2) : 12, energy: 1 + s / 1000, voltage: 230 });
+      first.driver.ctx.reportState(device.id, {
+        power: s < 30 ? 10 + (s % 2) : 12,
+        energy: 1 + s / 1000,
+        voltage: 230,
+      });
       clock.advance(1000);
     }
     clock.advance(config.history.flushIntervalMs);
@@ -81,7 +89,9 @@ describe('latest telemetry readings come back from history after a restart', () 
 
     // Discrete state is a row; readings are not, and did not touch the device's updated_at.
     expect(telemetryRows(first.store)).toEqual([]);
-    expect(first.store.db.prepare("SELECT value FROM device_state WHERE capability = 'switch'").get()).toEqual({ value: 'true' });
+    expect(first.store.db.prepare("SELECT value FROM device_state WHERE capability = 'switch'").get()).toEqual({
+      value: 'true',
+    });
     expect(first.store.devices.byId(device.id)!.updatedAt).toBe(createdAt);
 
     first.kill();
@@ -121,7 +131,10 @@ describe('latest telemetry readings come back from history after a restart', () 
     const b = (await first.registry.create({ name: 'B', driver: 'echo', capabilities: ['power'] }, SYSTEM)).device;
     // What the previous version wrote: a latest-reading row for each.
     const old = clock.now() - 1000;
-    first.store.devices.saveStates([{ deviceId: a.id, capability: 'power', value: 40, updatedAt: old }, { deviceId: b.id, capability: 'power', value: 41, updatedAt: old }]);
+    first.store.devices.saveStates([
+      { deviceId: a.id, capability: 'power', value: 40, updatedAt: old },
+      { deviceId: b.id, capability: 'power', value: 41, updatedAt: old },
+    ]);
     first.driver.ctx.reportState(b.id, { power: 99 });
     clock.advance(1000);
     await first.stop();

@@ -18,7 +18,9 @@ class RecordingDriver implements Driver {
   ctx!: DriverContext;
   commands: { deviceId: string; capability: string; value: StateValue }[] = [];
   confirm = true;
-  async start(ctx: DriverContext) { this.ctx = ctx; }
+  async start(ctx: DriverContext) {
+    this.ctx = ctx;
+  }
   async stop() {}
   async command(device: DeviceRow, capability: string, value: StateValue) {
     this.commands.push({ deviceId: device.id, capability, value });
@@ -39,11 +41,26 @@ describe('DeviceRegistry', () => {
     store = Store.open(tmp.dir);
     bus = new EventBus();
     events = [];
-    for (const type of ['device.state', 'device.availability', 'telemetry.sample', 'device.added', 'device.removed', 'audit'] as const) {
-      bus.on('test', type, (payload: BusEvents[typeof type]) => { events.push({ type, payload }); });
+    for (const type of [
+      'device.state',
+      'device.availability',
+      'telemetry.sample',
+      'device.added',
+      'device.removed',
+      'audit',
+    ] as const) {
+      bus.on('test', type, (payload: BusEvents[typeof type]) => {
+        events.push({ type, payload });
+      });
     }
     driver = new RecordingDriver();
-    registry = new DeviceRegistry({ store, bus, clock, log: createLogger({ level: 'silent' }), commandTimeoutMs: 1000 });
+    registry = new DeviceRegistry({
+      store,
+      bus,
+      clock,
+      log: createLogger({ level: 'silent' }),
+      commandTimeoutMs: 1000,
+    });
     registry.registerDriver(driver);
     await registry.start();
   };
@@ -59,7 +76,8 @@ describe('DeviceRegistry', () => {
     tmp.cleanup();
   });
 
-  const addPlug = async () => (await registry.create({ name: 'Lamp', driver: 'test', capabilities: ['switch', 'power'] }, owner)).device;
+  const addPlug = async () =>
+    (await registry.create({ name: 'Lamp', driver: 'test', capabilities: ['switch', 'power'] }, owner)).device;
 
   it('dedupes state reports, persists them and emits one device.state per change', async () => {
     const plug = await addPlug();
@@ -94,14 +112,30 @@ describe('DeviceRegistry', () => {
     const plug = await addPlug();
     driver.ctx.reportAvailability(plug.id, true);
     const sent: BusEvents['device.command'][] = [];
-    bus.on('test', 'device.command', (e) => { sent.push(e); });
+    bus.on('test', 'device.command', (e) => {
+      sent.push(e);
+    });
     const device = await registry.command(plug.id, 'switch', true, member);
     expect(device.state.switch).toBe(true);
     expect(driver.commands).toEqual([{ deviceId: plug.id, capability: 'switch', value: true }]);
     const audit = store.audit.list(10).find((a) => a.action === 'device.command');
-    expect(audit).toMatchObject({ actor: member, target: plug.id, details: { capability: 'switch', value: true, outcome: 'confirmed' } });
+    expect(audit).toMatchObject({
+      actor: member,
+      target: plug.id,
+      details: { capability: 'switch', value: true, outcome: 'confirmed' },
+    });
     // The command log (history) listens to this event, not to the audit log.
-    expect(sent).toEqual([{ deviceId: plug.id, capability: 'switch', value: true, actor: member, outcome: 'confirmed', ms: 0, at: clock.now() }]);
+    expect(sent).toEqual([
+      {
+        deviceId: plug.id,
+        capability: 'switch',
+        value: true,
+        actor: member,
+        outcome: 'confirmed',
+        ms: 0,
+        at: clock.now(),
+      },
+    ]);
   });
 
   it('fails with device_timeout when the device never confirms', async () => {
@@ -127,21 +161,35 @@ describe('DeviceRegistry', () => {
 
   it('refuses bad commands with stable codes', async () => {
     const plug = await addPlug();
-    await expect(registry.command(plug.id, 'switch', true, owner)).rejects.toMatchObject({ code: 'device_unavailable' });
+    await expect(registry.command(plug.id, 'switch', true, owner)).rejects.toMatchObject({
+      code: 'device_unavailable',
+    });
     driver.ctx.reportAvailability(plug.id, true);
     await expect(registry.command(plug.id, 'power', 5, owner)).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(registry.command(plug.id, 'brightness', 5, owner)).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(registry.command(plug.id, 'switch', 'yes', owner)).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(registry.command('dev_nope', 'switch', true, owner)).rejects.toMatchObject({ code: 'device_not_found' });
+    await expect(registry.command(plug.id, 'brightness', 5, owner)).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(registry.command(plug.id, 'switch', 'yes', owner)).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(registry.command('dev_nope', 'switch', true, owner)).rejects.toMatchObject({
+      code: 'device_not_found',
+    });
     // A guest cannot see the device at all, so it cannot command it either.
     await expect(registry.command(plug.id, 'switch', true, guest)).rejects.toMatchObject({ code: 'device_not_found' });
     expect(driver.commands).toEqual([]);
   });
 
   it('enforces roles for changes and hides devices from guests', async () => {
-    await expect(registry.create({ name: 'x', driver: 'test', capabilities: ['switch'] }, member)).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(registry.create({ name: 'x', driver: 'nope', capabilities: ['switch'] }, owner)).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(registry.create({ name: 'x', driver: 'test', capabilities: ['warp'] }, owner)).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(
+      registry.create({ name: 'x', driver: 'test', capabilities: ['switch'] }, member),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(registry.create({ name: 'x', driver: 'nope', capabilities: ['switch'] }, owner)).rejects.toMatchObject(
+      { code: 'validation_failed' },
+    );
+    await expect(registry.create({ name: 'x', driver: 'test', capabilities: ['warp'] }, owner)).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
     const plug = await addPlug();
     expect(registry.list(member).map((d) => d.id)).toEqual([plug.id]);
     expect(registry.list(guest)).toEqual([]);
@@ -153,7 +201,9 @@ describe('DeviceRegistry', () => {
     const room = registry.createRoom('Kitchen', owner);
     const plug = await addPlug();
     expect(registry.update(plug.id, { roomId: room.id }, owner).roomId).toBe(room.id);
-    expect(() => registry.update(plug.id, { roomId: 'room_nope' }, owner)).toThrowError(expect.objectContaining({ code: 'room_not_found' }));
+    expect(() => registry.update(plug.id, { roomId: 'room_nope' }, owner)).toThrowError(
+      expect.objectContaining({ code: 'room_not_found' }),
+    );
     registry.deleteRoom(room.id, owner);
     expect(registry.get(plug.id, owner).roomId).toBeNull();
     expect(store.devices.byId(plug.id)?.roomId).toBeNull();

@@ -28,12 +28,23 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
     let hub: HubProcess = await startHub(dataDir);
     cleanups.push(() => hub.kill9());
     const token = await setupOwner(hub);
-    const sink = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'sink', scope: 'read', topics: ['load/#'] } });
-    const source = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'source', scope: 'readwrite', topics: ['load/#'] } });
+    const sink = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'sink', scope: 'read', topics: ['load/#'] },
+    });
+    const source = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'source', scope: 'readwrite', topics: ['load/#'] },
+    });
     expect([sink.status, source.status]).toEqual([201, 201]);
 
     // The persistent session, subscribed at QoS 1, then offline: every message is queued for it.
-    const first = await connectMqtt(hub.mqtt, { clientId: 'sink', username: 'sink', password: sink.body.password, clean: false });
+    const first = await connectMqtt(hub.mqtt, {
+      clientId: 'sink',
+      username: 'sink',
+      password: sink.body.password,
+      clean: false,
+    });
     await first.subscribeAsync('load/#', { qos: 1 });
     await first.endAsync();
 
@@ -50,7 +61,15 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
       while (sent < TOTAL && sent - acked.size < WINDOW && !pub.destroyed) {
         sent++;
         // message id = sequence number (never reused: fewer than 65,535 messages)
-        writePacket(pub, { cmd: 'publish', topic: 'load/x', payload: Buffer.from(String(sent)), qos: 1, messageId: sent, retain: false, dup: false });
+        writePacket(pub, {
+          cmd: 'publish',
+          topic: 'load/x',
+          payload: Buffer.from(String(sent)),
+          qos: 1,
+          messageId: sent,
+          retain: false,
+          dup: false,
+        });
       }
     };
     parser.on('packet', (p) => {
@@ -63,7 +82,16 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
       }
     });
     pub.on('error', () => {});
-    writePacket(pub, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'source', keepalive: 0, username: 'source', password: Buffer.from(source.body.password) });
+    writePacket(pub, {
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'source',
+      keepalive: 0,
+      username: 'source',
+      password: Buffer.from(source.body.password),
+    });
     const until = Date.now() + 20_000;
     while (!connacked && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     expect(connacked).toBe(true);
@@ -76,7 +104,12 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
     expect(sent).toBeGreaterThan(ackedAtKill.length); // there were messages in flight at the kill
 
     hub = await startHub(dataDir);
-    const { client, all } = await connectWithInbox(hub.mqtt, { clientId: 'sink', username: 'sink', password: sink.body.password, clean: false });
+    const { client, all } = await connectWithInbox(hub.mqtt, {
+      clientId: 'sink',
+      username: 'sink',
+      password: sink.body.password,
+      clean: false,
+    });
     cleanups.push(() => client.end(true));
     // Queued messages follow the CONNACK at once; wait until every acknowledged one arrived, or
     // nothing more came for 5 s.
@@ -92,7 +125,9 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const missing = ackedAtKill.filter((n) => !delivered.has(n));
-    console.log(`acknowledged before the kill: ${ackedAtKill.length}, sent: ${sent}, delivered after the restart: ${delivered.size}, missing: ${missing.length}`);
+    console.log(
+      `acknowledged before the kill: ${ackedAtKill.length}, sent: ${sent}, delivered after the restart: ${delivered.size}, missing: ${missing.length}`,
+    );
     expect(missing).toEqual([]);
   }, 120_000);
 });

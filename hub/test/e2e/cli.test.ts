@@ -17,7 +17,9 @@ describe('hub command line', () => {
   };
   const hub = async (dir: string): Promise<HubProcess> => {
     const h = await startHub(dir);
-    cleanups.push(async () => { await h.kill9(); });
+    cleanups.push(async () => {
+      await h.kill9();
+    });
     return h;
   };
 
@@ -64,7 +66,22 @@ describe('hub command line', () => {
   it('refuses a second hub on the same data directory', async () => {
     const dir = temp();
     await hub(dir);
-    const { code, stderr } = await runHubCli(['--data', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off']);
+    const { code, stderr } = await runHubCli([
+      '--data',
+      dir,
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--mqtts-port',
+      '0',
+      '--https-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--mdns',
+      'off',
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain('conflict');
   });
@@ -74,7 +91,22 @@ describe('hub command line', () => {
     mkdirSync(dir, { recursive: true });
     const garbage = Buffer.alloc(8192, 0x5a);
     writeFileSync(join(dir, 'hearth.db'), garbage);
-    const { code, stderr } = await runHubCli(['--data', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off']);
+    const { code, stderr } = await runHubCli([
+      '--data',
+      dir,
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--mqtts-port',
+      '0',
+      '--https-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--mdns',
+      'off',
+    ]);
     expect(code).toBe(1);
     expect(stderr).toContain('store_corrupt');
     // The file is left exactly as it was for the owner to inspect.
@@ -90,7 +122,10 @@ describe('hearth-admin create-owner', () => {
     const t = tempDir();
     try {
       const run = (username: string, password: string) =>
-        spawnSync(process.execPath, [admin, 'create-owner', '--data', t.dir, '--username', username], { input: `${password}\n`, encoding: 'utf8' });
+        spawnSync(process.execPath, [admin, 'create-owner', '--data', t.dir, '--username', username], {
+          input: `${password}\n`,
+          encoding: 'utf8',
+        });
       const short = run('ann', 'short');
       expect([short.status, short.stderr]).toEqual([1, expect.stringContaining('validation_failed')]);
       expect(run('ann', 'a long passphrase').status).toBe(0);
@@ -100,7 +135,9 @@ describe('hearth-admin create-owner', () => {
 
       const hub = await startHub(t.dir);
       try {
-        const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'ann', password: 'a long passphrase' } });
+        const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+          body: { username: 'ann', password: 'a long passphrase' },
+        });
         expect(login.status).toBe(200);
       } finally {
         await hub.kill9();

@@ -15,11 +15,14 @@ const ADMIN = fileURLToPath(new URL('../../src/admin.ts', import.meta.url));
 describe('hearth-admin create-installer and invite-owner', () => {
   it('hands a home set up from the console to its owner', { timeout: 90_000 }, async () => {
     const t = tempDir();
-    const admin = (args: string[], input = '') => spawnSync(process.execPath, [ADMIN, ...args], { input, encoding: 'utf8' });
+    const admin = (args: string[], input = '') =>
+      spawnSync(process.execPath, [ADMIN, ...args], { input, encoding: 'utf8' });
     try {
       expect(admin(['create-installer', '--data', t.dir]).status).toBe(2);
       expect(admin(['invite-owner', '--data', t.dir, '--support-days', 'soon']).status).toBe(2);
-      expect(admin(['create-installer', '--data', t.dir, '--username', 'fitter'], 'installer passphrase\n').status).toBe(0);
+      expect(
+        admin(['create-installer', '--data', t.dir, '--username', 'fitter'], 'installer passphrase\n').status,
+      ).toBe(0);
       const again = admin(['create-installer', '--data', t.dir, '--username', 'other'], 'another passphrase\n');
       expect([again.status, again.stderr]).toEqual([1, expect.stringContaining('already_set_up')]);
       const tooLong = admin(['invite-owner', '--data', t.dir, '--support-days', '91']);
@@ -31,21 +34,33 @@ describe('hearth-admin create-installer and invite-owner', () => {
 
       const hub = await startHub(t.dir);
       try {
-        const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'fitter', password: 'installer passphrase' } });
+        const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+          body: { username: 'fitter', password: 'installer passphrase' },
+        });
         expect(login.status).toBe(200);
-        const room = await api(hub.baseUrl, 'POST', '/api/v1/rooms', { token: login.body.accessToken, body: { name: 'Hall' } });
+        const room = await api(hub.baseUrl, 'POST', '/api/v1/rooms', {
+          token: login.body.accessToken,
+          body: { name: 'Hall' },
+        });
         expect(room.status).toBe(201);
 
-        const accepted = await api(hub.baseUrl, 'POST', '/api/v1/handover/accept', { body: { code: code.toLowerCase(), username: 'alex', password: 'homeowner passphrase' } });
+        const accepted = await api(hub.baseUrl, 'POST', '/api/v1/handover/accept', {
+          body: { code: code.toLowerCase(), username: 'alex', password: 'homeowner passphrase' },
+        });
         expect(accepted.status).toBe(201);
         const refused = await api(hub.baseUrl, 'GET', '/api/v1/rooms', { token: login.body.accessToken });
         expect([refused.status, refused.body.error.code]).toEqual([401, 'unauthorized']); // sessions ended at handover
-        const relogin = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'fitter', password: 'installer passphrase' } });
+        const relogin = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+          body: { username: 'fitter', password: 'installer passphrase' },
+        });
         expect([relogin.status, relogin.body.error.code]).toEqual([403, 'installer_access_ended']);
         const audit = await api(hub.baseUrl, 'GET', '/api/v1/audit', { token: accepted.body.accessToken });
         const invite = audit.body.entries.find((e: { action: string }) => e.action === 'handover.invite');
         expect(invite.actor).toEqual({ kind: 'system', part: 'console' });
-        expect(audit.body.entries.find((e: { action: string }) => e.action === 'room.add').actor).toMatchObject({ username: 'fitter', role: 'installer' });
+        expect(audit.body.entries.find((e: { action: string }) => e.action === 'room.add').actor).toMatchObject({
+          username: 'fitter',
+          role: 'installer',
+        });
       } finally {
         await hub.kill9();
       }

@@ -23,8 +23,14 @@ function messageWith(ws: WebSocket, text: string, timeoutMs = 10_000): Promise<s
       clearTimeout(timer);
       resolve(data.toString());
     });
-    ws.once('close', (code, reason) => { clearTimeout(timer); reject(new Error(`closed ${code} ${reason.toString()}`)); });
-    ws.once('error', (err) => { clearTimeout(timer); reject(err); });
+    ws.once('close', (code, reason) => {
+      clearTimeout(timer);
+      reject(new Error(`closed ${code} ${reason.toString()}`));
+    });
+    ws.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 
@@ -67,7 +73,9 @@ describe('the web UI and API over HTTPS', () => {
   it('a pinning client logs in, calls the API and gets the events WebSocket over wss; the wire shows no password or token', async () => {
     const tap = await wireTap(hub.https);
     try {
-      const login = await pinnedRequest(tap.port, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+      const login = await pinnedRequest(tap.port, pem, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: PASSWORD },
+      });
       expect(login.status).toBe(200);
       const token = login.body.accessToken as string;
       expect(token).toBeTruthy();
@@ -77,14 +85,18 @@ describe('the web UI and API over HTTPS', () => {
       const ws = new WebSocket(`wss://127.0.0.1:${tap.port}/api/v1/events`, [`bearer.${token}`], { ca: pem });
       expect(JSON.parse(await messageWith(ws, 'ready'))).toEqual({ type: 'ready', role: 'owner' });
       const event = messageWith(ws, 'Secret Heater');
-      const made = await pinnedRequest(tap.port, pem, 'POST', '/api/v1/devices', { token, body: { name: 'Secret Heater', driver: 'mqtt', capabilities: ['switch'] } });
+      const made = await pinnedRequest(tap.port, pem, 'POST', '/api/v1/devices', {
+        token,
+        body: { name: 'Secret Heater', driver: 'mqtt', capabilities: ['switch'] },
+      });
       expect(made.status).toBe(201);
       expect(JSON.parse(await event)).toMatchObject({ type: expect.stringMatching(/^(device|audit)/) });
       ws.close();
 
       const wire = tap.seen();
       expect(wire.length).toBeGreaterThan(1000);
-      for (const secret of [PASSWORD, token, 'Secret Heater', '/api/v1/auth/login']) expect(wire.includes(secret)).toBe(false);
+      for (const secret of [PASSWORD, token, 'Secret Heater', '/api/v1/auth/login'])
+        expect(wire.includes(secret)).toBe(false);
     } finally {
       tap.close();
     }
@@ -93,7 +105,9 @@ describe('the web UI and API over HTTPS', () => {
   it('the same login on plain http is readable on the wire (the sniffer sees what it should)', async () => {
     const tap = await wireTap(hub.http);
     try {
-      const login = await api(`http://127.0.0.1:${tap.port}`, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+      const login = await api(`http://127.0.0.1:${tap.port}`, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: PASSWORD },
+      });
       expect(login.status).toBe(200);
       expect(tap.seen().includes(PASSWORD)).toBe(true);
     } finally {
@@ -102,10 +116,21 @@ describe('the web UI and API over HTTPS', () => {
   });
 
   it('MQTT over wss://…/mqtt works for an integration pinning the certificate', async () => {
-    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
-    const created = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/integrations/mqtt-users', { token: login.body.accessToken, body: { username: 'wss-user', scope: 'readwrite', topics: ['lab/#'] } });
+    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', {
+      body: { username: 'owner', password: PASSWORD },
+    });
+    const created = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/integrations/mqtt-users', {
+      token: login.body.accessToken,
+      body: { username: 'wss-user', scope: 'readwrite', topics: ['lab/#'] },
+    });
     expect(created.status).toBe(201);
-    const client = await connectMqtt(hub.https, { protocol: 'wss', path: '/mqtt', ca: pem, username: 'wss-user', password: created.body.password });
+    const client = await connectMqtt(hub.https, {
+      protocol: 'wss',
+      path: '/mqtt',
+      ca: pem,
+      username: 'wss-user',
+      password: created.body.password,
+    });
     await client.subscribeAsync('lab/#', { qos: 1 });
     const got = new Promise<string>((resolve) => client.once('message', (_t, p) => resolve(p.toString())));
     await client.publishAsync('lab/x', 'over wss', { qos: 1 });
@@ -117,7 +142,10 @@ describe('the web UI and API over HTTPS', () => {
     const rebound = await pinnedRequest(hub.https, pem, 'GET', '/api/v1/health', { host: 'evil.example' });
     expect([rebound.status, rebound.body.error.code]).toEqual([421, 'host_not_allowed']);
     // Plain http bytes to the HTTPS port: that socket fails, the hub goes on.
-    const plain = await fetch(`http://127.0.0.1:${hub.https}/api/v1/health`).then((r) => r.status, (e: Error) => e.name);
+    const plain = await fetch(`http://127.0.0.1:${hub.https}/api/v1/health`).then(
+      (r) => r.status,
+      (e: Error) => e.name,
+    );
     expect(plain).not.toBe(200);
     // A client pinning another hub's certificate fails the handshake.
     const other = tempDir();
@@ -125,14 +153,21 @@ describe('the web UI and API over HTTPS', () => {
     const stranger = loadHubCertificate(otherStore.settings, 'hearth');
     otherStore.close();
     other.cleanup();
-    const refused = await pinnedRequest(hub.https, stranger.certPem, 'GET', '/api/v1/health').then(() => 'answered', (e: NodeJS.ErrnoException) => e.code ?? e.message);
+    const refused = await pinnedRequest(hub.https, stranger.certPem, 'GET', '/api/v1/health').then(
+      () => 'answered',
+      (e: NodeJS.ErrnoException) => e.code ?? e.message,
+    );
     expect(refused).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|SIGNATURE/);
     expect((await pinnedRequest(hub.https, pem, 'GET', '/api/v1/health')).status).toBe(200);
   });
 
   it('stops on SIGTERM with a wss client still connected', async () => {
-    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
-    const ws = new WebSocket(`wss://127.0.0.1:${hub.https}/api/v1/events`, [`bearer.${login.body.accessToken}`], { ca: pem });
+    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', {
+      body: { username: 'owner', password: PASSWORD },
+    });
+    const ws = new WebSocket(`wss://127.0.0.1:${hub.https}/api/v1/events`, [`bearer.${login.body.accessToken}`], {
+      ca: pem,
+    });
     await messageWith(ws, 'ready');
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     const started = Date.now();
@@ -166,7 +201,10 @@ describe('http.strict', () => {
   it('before any account, plain http serves the setup page, health with the fingerprint, and setup', async () => {
     const health = await api(hub.baseUrl, 'GET', '/api/v1/health');
     expect(health.status).toBe(200);
-    expect(health.body).toMatchObject({ setupRequired: true, https: { port: hub.https, strict: true, sha256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/) } });
+    expect(health.body).toMatchObject({
+      setupRequired: true,
+      https: { port: hub.https, strict: true, sha256: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/) },
+    });
     const page = await fetch(`${hub.baseUrl}/`, { redirect: 'manual' });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
@@ -185,7 +223,9 @@ describe('http.strict', () => {
   });
 
   it('after setup, plain http refuses a login with https_required and redirects GETs; health still answers', async () => {
-    const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+    const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+      body: { username: 'owner', password: PASSWORD },
+    });
     expect([login.status, login.body.error.code]).toEqual([403, 'https_required']);
     for (const path of ['/', '/api/v1/me', '/api/v1/devices?room=x']) {
       const res = await fetch(`${hub.baseUrl}${path}`, { redirect: 'manual' });
@@ -200,7 +240,9 @@ describe('http.strict', () => {
   });
 
   it('over https the same login works, with Strict-Transport-Security; the events WebSocket opens over wss only', async () => {
-    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: PASSWORD } });
+    const login = await pinnedRequest(hub.https, pem, 'POST', '/api/v1/auth/login', {
+      body: { username: 'owner', password: PASSWORD },
+    });
     expect(login.status).toBe(200);
     expect(login.headers['strict-transport-security']).toBe('max-age=15552000');
     const token = login.body.accessToken as string;
@@ -237,7 +279,10 @@ describe('mqtt.plainIntegrations off', () => {
     hub = await startHub(join(tmp.dir, 'data'), ['--config', config]);
     owner = await setupOwner(hub, 'owner', PASSWORD);
     pem = (await api(hub.baseUrl, 'GET', '/api/v1/broker/certificate', { token: owner })).body.pem;
-    const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token: owner, body: { username: user.username, scope: 'readwrite', topics: ['lab/#'] } });
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token: owner,
+      body: { username: user.username, scope: 'readwrite', topics: ['lab/#'] },
+    });
     expect(created.status).toBe(201);
     user.password = created.body.password;
   });
@@ -248,25 +293,47 @@ describe('mqtt.plainIntegrations off', () => {
 
   it('refuses an integration on 1883 and ws:// with tls_required; takes it on 8883 and wss://', async () => {
     for (const options of [{ port: hub.mqtt }, { port: hub.http, protocol: 'ws' as const, path: '/mqtt' }]) {
-      const err = await connectMqtt(options.port, { ...options, username: user.username, password: user.password }).then(
-        (client) => { client.end(true); return undefined; },
+      const err = await connectMqtt(options.port, {
+        ...options,
+        username: user.username,
+        password: user.password,
+      }).then(
+        (client) => {
+          client.end(true);
+          return undefined;
+        },
         (e: { code?: number }) => e,
       );
       expect(err?.code).toBe(5);
     }
     const refusals = hub.logs.filter((l) => l.msg === 'mqtt connect refused' && l.username === user.username);
     expect(refusals.map((l) => l.reason)).toContain('tls_required');
-    for (const options of [{ port: hub.mqtts, protocol: 'mqtts' as const, servername: 'localhost' }, { port: hub.https, protocol: 'wss' as const, path: '/mqtt' }]) {
-      const client = await connectMqtt(options.port, { ...options, ca: pem, username: user.username, password: user.password });
+    for (const options of [
+      { port: hub.mqtts, protocol: 'mqtts' as const, servername: 'localhost' },
+      { port: hub.https, protocol: 'wss' as const, path: '/mqtt' },
+    ]) {
+      const client = await connectMqtt(options.port, {
+        ...options,
+        ca: pem,
+        username: user.username,
+        password: user.password,
+      });
       await client.publishAsync('lab/x', 'encrypted', { qos: 1 });
       client.end(true);
     }
   });
 
   it('a device still connects on 1883 (plugs move by their own path)', async () => {
-    const made = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token: owner, body: { name: 'Lamp', driver: 'mqtt', capabilities: ['switch'] } });
+    const made = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+      token: owner,
+      body: { name: 'Lamp', driver: 'mqtt', capabilities: ['switch'] },
+    });
     expect(made.status).toBe(201);
-    const client = await connectMqtt(hub.mqtt, { clientId: made.body.device.id, username: made.body.device.id, password: made.body.mqtt.password });
+    const client = await connectMqtt(hub.mqtt, {
+      clientId: made.body.device.id,
+      username: made.body.device.id,
+      password: made.body.mqtt.password,
+    });
     client.end(true);
   });
 });

@@ -18,7 +18,10 @@ describe('MQTT devices through the real hub', () => {
   const clients: MqttClient[] = [];
 
   const addDevice = async (name: string) => {
-    const res = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name, driver: 'mqtt', capabilities: ['switch', 'power'] } });
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+      token,
+      body: { name, driver: 'mqtt', capabilities: ['switch', 'power'] },
+    });
     expect(res.status).toBe(201);
     return res.body as { device: { id: string }; mqtt: { username: string; password: string } };
   };
@@ -78,7 +81,10 @@ describe('MQTT devices through the real hub', () => {
     const client = await connectDevice(device.id, mqtt.password);
     await waitFor(async () => ((await deviceView(device.id)).available ? true : undefined), 'device online');
 
-    const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${device.id}/commands`, { token, body: { capability: 'switch', value: true } });
+    const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${device.id}/commands`, {
+      token,
+      body: { capability: 'switch', value: true },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: device.id, available: true, state: { switch: true } });
 
@@ -88,19 +94,43 @@ describe('MQTT devices through the real hub', () => {
 
   it('a device that never confirms gives 504 device_timeout; an offline one 503 device_unavailable', async () => {
     const { device, mqtt } = await addDevice('Mute');
-    const offline = await api(hub.baseUrl, 'POST', `/api/v1/devices/${device.id}/commands`, { token, body: { capability: 'switch', value: true } });
+    const offline = await api(hub.baseUrl, 'POST', `/api/v1/devices/${device.id}/commands`, {
+      token,
+      body: { capability: 'switch', value: true },
+    });
     expect([offline.status, offline.body.error.code]).toEqual([503, 'device_unavailable']);
     await connectDevice(device.id, mqtt.password, { answer: false });
     await waitFor(async () => ((await deviceView(device.id)).available ? true : undefined), 'device online');
-    const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${device.id}/commands`, { token, body: { capability: 'switch', value: true } });
+    const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${device.id}/commands`, {
+      token,
+      body: { capability: 'switch', value: true },
+    });
     expect([res.status, res.body.error.code]).toEqual([504, 'device_timeout']);
   });
 
   it('refuses anonymous and wrong-password connections (mosquitto_pub and mqtt.js)', async () => {
     const { device } = await addDevice('Victim');
-    const anonymous = await mosquitto('mosquitto_pub', ['-p', String(hub.mqtt), '-t', `hearth/${device.id}/state`, '-m', '{}']);
+    const anonymous = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(hub.mqtt),
+      '-t',
+      `hearth/${device.id}/state`,
+      '-m',
+      '{}',
+    ]);
     expect(anonymous.code).not.toBe(0);
-    const wrong = await mosquitto('mosquitto_pub', ['-p', String(hub.mqtt), '-u', device.id, '-P', 'not-the-password', '-t', `hearth/${device.id}/state`, '-m', '{}']);
+    const wrong = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(hub.mqtt),
+      '-u',
+      device.id,
+      '-P',
+      'not-the-password',
+      '-t',
+      `hearth/${device.id}/state`,
+      '-m',
+      '{}',
+    ]);
     expect(wrong.code).not.toBe(0);
     await expect(connectMqtt(hub.mqtt, { username: device.id, password: 'nope' })).rejects.toMatchObject({ code: 4 });
     await expect(connectMqtt(hub.mqtt)).rejects.toMatchObject({ code: expect.any(Number) });
@@ -124,7 +154,9 @@ describe('MQTT devices through the real hub', () => {
     expect(await grantedFor(`hearth/${a.device.id}/cmd`)).toEqual([1]);
     expect(clientA.connected).toBe(true);
     // A publishing B's state does not reach B's state in the hub.
-    await clientA.publishAsync(`hearth/${b.device.id}/state`, JSON.stringify({ switch: true }), { qos: 1 }).catch(() => {});
+    await clientA
+      .publishAsync(`hearth/${b.device.id}/state`, JSON.stringify({ switch: true }), { qos: 1 })
+      .catch(() => {});
     // Its own state still goes through afterwards, proving the forged one was processed first and dropped.
     const c = clientA.connected ? clientA : await connectDevice(a.device.id, a.mqtt.password);
     await c.publishAsync(`hearth/${a.device.id}/state`, JSON.stringify({ switch: true }), { qos: 1 });
@@ -139,28 +171,78 @@ describe('MQTT devices through the real hub', () => {
     // Pull the plug: destroy the socket without DISCONNECT, so the will fires.
     (client as unknown as { stream: { destroy(): void } }).stream.destroy();
     await waitFor(async () => ((await deviceView(device.id)).available === false ? true : undefined), 'device offline');
-    const integration = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'watcher', scope: 'read', topics: ['hearth/#'] } });
+    const integration = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'watcher', scope: 'read', topics: ['hearth/#'] },
+    });
     expect(integration.status).toBe(201);
     // mosquitto_sub prints the retain flag, topic and payload of the first message it gets.
-    const retained = await mosquitto('mosquitto_sub', ['-p', String(hub.mqtt), '-u', 'watcher', '-P', integration.body.password, '-t', `hearth/${device.id}/status`, '-C', '1', '-F', '%r %t %p']);
+    const retained = await mosquitto('mosquitto_sub', [
+      '-p',
+      String(hub.mqtt),
+      '-u',
+      'watcher',
+      '-P',
+      integration.body.password,
+      '-t',
+      `hearth/${device.id}/status`,
+      '-C',
+      '1',
+      '-F',
+      '%r %t %p',
+    ]);
     expect(retained.stdout.trim()).toBe(`1 hearth/${device.id}/status offline`);
   });
 
   it('integration users: read scope cannot publish, readwrite can; the password is shown once', async () => {
     const { device, mqtt } = await addDevice('Shared');
     const deviceClient = await connectDevice(device.id, mqtt.password, { answer: false });
-    const reader = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'reader', scope: 'read', topics: ['hearth/#'] } });
-    const writer = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'writer', scope: 'readwrite', topics: ['hearth/#'] } });
+    const reader = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'reader', scope: 'read', topics: ['hearth/#'] },
+    });
+    const writer = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'writer', scope: 'readwrite', topics: ['hearth/#'] },
+    });
     expect([reader.status, writer.status]).toEqual([201, 201]);
     const list = await api(hub.baseUrl, 'GET', '/api/v1/integrations/mqtt-users', { token });
     expect(JSON.stringify(list.body)).not.toContain(reader.body.password);
 
     const received: string[] = [];
-    deviceClient.on('message', (topic, payload) => { if (topic.endsWith('/cmd')) received.push(payload.toString()); });
+    deviceClient.on('message', (topic, payload) => {
+      if (topic.endsWith('/cmd')) received.push(payload.toString());
+    });
     // MQTT 3.1.1 has no negative PUBACK: the reader's publish is dropped, not delivered.
-    await mosquitto('mosquitto_pub', ['-p', String(hub.mqtt), '-u', 'reader', '-P', reader.body.password, '-q', '1', '-t', `hearth/${device.id}/cmd`, '-m', 'from-reader']);
+    await mosquitto('mosquitto_pub', [
+      '-p',
+      String(hub.mqtt),
+      '-u',
+      'reader',
+      '-P',
+      reader.body.password,
+      '-q',
+      '1',
+      '-t',
+      `hearth/${device.id}/cmd`,
+      '-m',
+      'from-reader',
+    ]);
     const allowed = nextMessage(deviceClient, (t, p) => t.endsWith('/cmd') && p.toString() === 'from-writer');
-    const ok = await mosquitto('mosquitto_pub', ['-p', String(hub.mqtt), '-u', 'writer', '-P', writer.body.password, '-q', '1', '-t', `hearth/${device.id}/cmd`, '-m', 'from-writer']);
+    const ok = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(hub.mqtt),
+      '-u',
+      'writer',
+      '-P',
+      writer.body.password,
+      '-q',
+      '1',
+      '-t',
+      `hearth/${device.id}/cmd`,
+      '-m',
+      'from-writer',
+    ]);
     expect(ok.code).toBe(0);
     await allowed;
     expect(received).not.toContain('from-reader');

@@ -27,7 +27,10 @@ describe('MQTT over TLS with the hub certificate', () => {
     tmp = tempDir();
     hub = await startHub(join(tmp.dir, 'data'));
     owner = await setupOwner(hub);
-    const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token: owner, body: { username: user.username, scope: 'readwrite', topics: ['lab/#'] } });
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token: owner,
+      body: { username: user.username, scope: 'readwrite', topics: ['lab/#'] },
+    });
     expect(created.status).toBe(201);
     user.password = created.body.password;
   });
@@ -54,17 +57,39 @@ describe('MQTT over TLS with the hub certificate', () => {
     writeFileSync(cafile, pem);
     const tap = await wireTap(hub.mqtts);
     try {
-      const client = await connectMqtt(tap.port, { protocol: 'mqtts', ca: pem, servername: 'localhost', username: user.username, password: user.password });
+      const client = await connectMqtt(tap.port, {
+        protocol: 'mqtts',
+        ca: pem,
+        servername: 'localhost',
+        username: user.username,
+        password: user.password,
+      });
       await client.subscribeAsync('lab/#', { qos: 1 });
       const got = nextMessage(client, (topic) => topic === 'lab/secret-reading');
-      const pub = await mosquitto('mosquitto_pub', ['-p', String(hub.mqtts), '--cafile', cafile, '-u', user.username, '-P', user.password, '-q', '1', '-t', 'lab/secret-reading', '-m', 'temperature 21.5']);
+      const pub = await mosquitto('mosquitto_pub', [
+        '-p',
+        String(hub.mqtts),
+        '--cafile',
+        cafile,
+        '-u',
+        user.username,
+        '-P',
+        user.password,
+        '-q',
+        '1',
+        '-t',
+        'lab/secret-reading',
+        '-m',
+        'temperature 21.5',
+      ]);
       expect(pub.code, pub.stderr).toBe(0);
       expect((await got).payload.toString()).toBe('temperature 21.5');
       await client.publishAsync('lab/secret-reading', 'from mqtt.js 42.42', { qos: 1 });
       client.end(true);
       const wire = tap.seen();
       expect(wire.length).toBeGreaterThan(500);
-      for (const secret of [user.password, user.username, 'lab/secret-reading', '42.42']) expect(wire.includes(secret)).toBe(false);
+      for (const secret of [user.password, user.username, 'lab/secret-reading', '42.42'])
+        expect(wire.includes(secret)).toBe(false);
     } finally {
       tap.close();
     }
@@ -89,11 +114,31 @@ describe('MQTT over TLS with the hub certificate', () => {
     const stranger = loadHubCertificate(otherStore.settings, 'hearth');
     otherStore.close();
     other.cleanup();
-    await expect(connectMqtt(hub.mqtts, { protocol: 'mqtts', ca: stranger.certPem, servername: 'localhost', username: user.username, password: user.password }))
-      .rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|SIGNATURE/) });
+    await expect(
+      connectMqtt(hub.mqtts, {
+        protocol: 'mqtts',
+        ca: stranger.certPem,
+        servername: 'localhost',
+        username: user.username,
+        password: user.password,
+      }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|SIGNATURE/) });
     const cafile = join(tmp.dir, 'stranger.pem');
     writeFileSync(cafile, stranger.certPem);
-    const pub = await mosquitto('mosquitto_pub', ['-p', String(hub.mqtts), '--cafile', cafile, '-u', user.username, '-P', user.password, '-t', 'lab/x', '-m', 'x']);
+    const pub = await mosquitto('mosquitto_pub', [
+      '-p',
+      String(hub.mqtts),
+      '--cafile',
+      cafile,
+      '-u',
+      user.username,
+      '-P',
+      user.password,
+      '-t',
+      'lab/x',
+      '-m',
+      'x',
+    ]);
     expect(pub.code).not.toBe(0);
 
     // Plain MQTT bytes to the TLS port: the handshake fails, the hub goes on.
@@ -103,7 +148,13 @@ describe('MQTT over TLS with the hub certificate', () => {
     await once(raw, 'close');
     const health = await api(hub.baseUrl, 'GET', '/api/v1/health');
     expect(health.status).toBe(200);
-    const client = await connectMqtt(hub.mqtts, { protocol: 'mqtts', ca: pem, servername: 'localhost', username: user.username, password: user.password });
+    const client = await connectMqtt(hub.mqtts, {
+      protocol: 'mqtts',
+      ca: pem,
+      servername: 'localhost',
+      username: user.username,
+      password: user.password,
+    });
     client.end(true);
   });
 });

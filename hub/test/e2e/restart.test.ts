@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
-import { connectMqtt, connectWithInbox, mosquitto, nextMessage } from '../helpers/mqtt.ts';
+import { connectMqtt, connectWithInbox, mosquitto } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 /** What must survive the hub going away: a clean restart, and kill -9 in the middle of writes. */
@@ -17,21 +17,36 @@ describe('hub restarts', () => {
 
   const boot = async (dataDir: string): Promise<HubProcess> => {
     const hub = await startHub(dataDir);
-    cleanups.push(async () => { await hub.kill9(); });
+    cleanups.push(async () => {
+      await hub.kill9();
+    });
     return hub;
   };
   const track = (client: MqttClient) => {
-    cleanups.push(() => { client.end(true); });
+    cleanups.push(() => {
+      client.end(true);
+    });
     return client;
   };
 
   /** An owner, one MQTT device and a read-write integration user on a fresh hub. */
   const prepare = async (hub: HubProcess) => {
     const token = await setupOwner(hub);
-    const dev = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch'] } });
-    const writer = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'script', scope: 'readwrite', topics: ['hearth/#'] } });
+    const dev = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+      token,
+      body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch'] },
+    });
+    const writer = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'script', scope: 'readwrite', topics: ['hearth/#'] },
+    });
     expect([dev.status, writer.status]).toEqual([201, 201]);
-    return { token, id: dev.body.device.id as string, password: dev.body.mqtt.password as string, writerPassword: writer.body.password as string };
+    return {
+      token,
+      id: dev.body.device.id as string,
+      password: dev.body.mqtt.password as string,
+      writerPassword: writer.body.password as string,
+    };
   };
 
   /** The device's persistent session: subscribed to its commands at QoS 1, then gone. */
@@ -42,7 +57,20 @@ describe('hub restarts', () => {
   };
 
   const publishAsIntegration = (hub: HubProcess, password: string, topic: string, message: string) =>
-    mosquitto('mosquitto_pub', ['-p', String(hub.mqtt), '-u', 'script', '-P', password, '-q', '1', '-t', topic, '-m', message]);
+    mosquitto('mosquitto_pub', [
+      '-p',
+      String(hub.mqtt),
+      '-u',
+      'script',
+      '-P',
+      password,
+      '-q',
+      '1',
+      '-t',
+      topic,
+      '-m',
+      message,
+    ]);
 
   it('delivers a QoS 1 message queued for an offline device after a clean hub restart', async () => {
     const tmp = tempDir();
@@ -50,11 +78,18 @@ describe('hub restarts', () => {
     const first = await boot(tmp.dir);
     const { id, password, writerPassword } = await prepare(first);
     await leavePersistentSession(first, id, password);
-    expect((await publishAsIntegration(first, writerPassword, `hearth/${id}/cmd`, 'queued-before-restart')).code).toBe(0);
+    expect((await publishAsIntegration(first, writerPassword, `hearth/${id}/cmd`, 'queued-before-restart')).code).toBe(
+      0,
+    );
     expect(await first.stop()).toBe(0);
 
     const second = await boot(tmp.dir);
-    const { client, next } = await connectWithInbox(second.mqtt, { clientId: id, username: id, password, clean: false });
+    const { client, next } = await connectWithInbox(second.mqtt, {
+      clientId: id,
+      username: id,
+      password,
+      clean: false,
+    });
     track(client);
     const message = await next((t) => t === `hearth/${id}/cmd`);
     expect(message.payload.toString()).toBe('queued-before-restart');
@@ -72,79 +107,123 @@ describe('hub restarts', () => {
     await first.kill9();
 
     const second = await boot(tmp.dir);
-    const { client, next } = await connectWithInbox(second.mqtt, { clientId: id, username: id, password, clean: false });
+    const { client, next } = await connectWithInbox(second.mqtt, {
+      clientId: id,
+      username: id,
+      password,
+      clean: false,
+    });
     track(client);
     const message = await next((t) => t === `hearth/${id}/cmd`);
     expect(message.payload.toString()).toBe('queued-before-crash');
   });
 
-  it.each(['SIGTERM', 'kill -9'])('a device online before a restart (%s) is offline after it until it reconnects', async (how) => {
-    const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
-    const first = await boot(tmp.dir);
-    const { token, id, password } = await prepare(first);
-    const device = await connectMqtt(first.mqtt, {
-      clientId: id,
-      username: id,
-      password,
-      will: { topic: `hearth/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
-    });
-    await device.publishAsync(`hearth/${id}/status`, 'online', { qos: 1, retain: true });
-    const view = async (hub: HubProcess, t: string) => (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token: t })).body;
-    for (let i = 0; i < 100 && !(await view(first, token)).available; i++) await new Promise((r) => setTimeout(r, 50));
-    expect((await view(first, token)).available).toBe(true);
-    await new Promise((r) => setTimeout(r, 1500));
-    if (how === 'SIGTERM') await first.stop();
-    else await first.kill9();
-    device.end(true);
+  it.each(['SIGTERM', 'kill -9'])(
+    'a device online before a restart (%s) is offline after it until it reconnects',
+    async (how) => {
+      const tmp = tempDir();
+      cleanups.push(tmp.cleanup);
+      const first = await boot(tmp.dir);
+      const { token, id, password } = await prepare(first);
+      const device = await connectMqtt(first.mqtt, {
+        clientId: id,
+        username: id,
+        password,
+        will: { topic: `hearth/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
+      });
+      await device.publishAsync(`hearth/${id}/status`, 'online', { qos: 1, retain: true });
+      const view = async (hub: HubProcess, t: string) =>
+        (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token: t })).body;
+      for (let i = 0; i < 100 && !(await view(first, token)).available; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect((await view(first, token)).available).toBe(true);
+      await new Promise((r) => setTimeout(r, 1500));
+      if (how === 'SIGTERM') await first.stop();
+      else await first.kill9();
+      device.end(true);
 
-    const second = await boot(tmp.dir);
-    const login = await api(second.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
-    expect((await view(second, login.body.accessToken)).available).toBe(false);
-    const status = await mosquitto('mosquitto_sub', ['-p', String(second.mqtt), '-i', id, '-u', id, '-P', password, '-t', `hearth/${id}/status`, '-C', '1', '-W', '5']);
-    expect(status.stdout.trim()).toBe('offline');
-  });
+      const second = await boot(tmp.dir);
+      const login = await api(second.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      });
+      expect((await view(second, login.body.accessToken)).available).toBe(false);
+      const status = await mosquitto('mosquitto_sub', [
+        '-p',
+        String(second.mqtt),
+        '-i',
+        id,
+        '-u',
+        id,
+        '-P',
+        password,
+        '-t',
+        `hearth/${id}/status`,
+        '-C',
+        '1',
+        '-W',
+        '5',
+      ]);
+      expect(status.stdout.trim()).toBe('offline');
+    },
+  );
 
-  it.each(['SIGTERM', 'kill -9'])('a device\'s last readings are shown after a restart (%s): rebuilt from history, not rows of their own', async (how) => {
-    const tmp = tempDir();
-    cleanups.push(tmp.cleanup);
-    // A short sample window so kill -9 can be waited out (the default is 30 s, docs/writes.md).
-    const config = join(tmp.dir, 'hearth.json');
-    writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 500 } }));
-    const dataDir = join(tmp.dir, 'data');
-    const start = async () => {
-      const hub = await startHub(dataDir, ['--config', config]);
-      cleanups.push(async () => { await hub.kill9(); });
-      return hub;
-    };
-    const first = await start();
-    const token = await setupOwner(first);
-    const dev = await api(first.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Meter', driver: 'mqtt', capabilities: ['switch', 'power', 'energy'] } });
-    expect(dev.status).toBe(201);
-    const id = dev.body.device.id as string;
-    const device = track(await connectMqtt(first.mqtt, { clientId: id, username: id, password: dev.body.mqtt.password as string }));
-    for (const state of [{ switch: true, power: 10, energy: 1.5 }, { power: 42.5, energy: 1.501 }]) {
-      await device.publishAsync(`hearth/${id}/state`, JSON.stringify(state), { qos: 1 });
-    }
-    const view = async (hub: HubProcess, t: string) => (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token: t })).body;
-    for (let i = 0; i < 100 && (await view(first, token)).state.energy !== 1.501; i++) await new Promise((r) => setTimeout(r, 50));
-    const before = await view(first, token);
-    expect(before.state).toEqual({ switch: true, power: 42.5, energy: 1.501 });
-    await new Promise((r) => setTimeout(r, 1500));
-    device.end(true);
-    if (how === 'SIGTERM') await first.stop();
-    else await first.kill9();
+  it.each(['SIGTERM', 'kill -9'])(
+    "a device's last readings are shown after a restart (%s): rebuilt from history, not rows of their own",
+    async (how) => {
+      const tmp = tempDir();
+      cleanups.push(tmp.cleanup);
+      // A short sample window so kill -9 can be waited out (the default is 30 s, docs/writes.md).
+      const config = join(tmp.dir, 'hearth.json');
+      writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 500 } }));
+      const dataDir = join(tmp.dir, 'data');
+      const start = async () => {
+        const hub = await startHub(dataDir, ['--config', config]);
+        cleanups.push(async () => {
+          await hub.kill9();
+        });
+        return hub;
+      };
+      const first = await start();
+      const token = await setupOwner(first);
+      const dev = await api(first.baseUrl, 'POST', '/api/v1/devices', {
+        token,
+        body: { name: 'Meter', driver: 'mqtt', capabilities: ['switch', 'power', 'energy'] },
+      });
+      expect(dev.status).toBe(201);
+      const id = dev.body.device.id as string;
+      const device = track(
+        await connectMqtt(first.mqtt, { clientId: id, username: id, password: dev.body.mqtt.password as string }),
+      );
+      for (const state of [
+        { switch: true, power: 10, energy: 1.5 },
+        { power: 42.5, energy: 1.501 },
+      ]) {
+        await device.publishAsync(`hearth/${id}/state`, JSON.stringify(state), { qos: 1 });
+      }
+      const view = async (hub: HubProcess, t: string) =>
+        (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token: t })).body;
+      for (let i = 0; i < 100 && (await view(first, token)).state.energy !== 1.501; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      const before = await view(first, token);
+      expect(before.state).toEqual({ switch: true, power: 42.5, energy: 1.501 });
+      await new Promise((r) => setTimeout(r, 1500));
+      device.end(true);
+      if (how === 'SIGTERM') await first.stop();
+      else await first.kill9();
 
-    const db = new Database(join(dataDir, 'hearth.db'), { readonly: true });
-    const rows = db.prepare('SELECT capability FROM device_state WHERE device_id = ?').all(id);
-    db.close();
-    expect(rows).toEqual([{ capability: 'switch' }]);
+      const db = new Database(join(dataDir, 'hearth.db'), { readonly: true });
+      const rows = db.prepare('SELECT capability FROM device_state WHERE device_id = ?').all(id);
+      db.close();
+      expect(rows).toEqual([{ capability: 'switch' }]);
 
-    const second = await start();
-    const login = await api(second.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
-    const after = await view(second, login.body.accessToken);
-    expect(after.state).toEqual(before.state);
-  });
+      const second = await start();
+      const login = await api(second.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      });
+      const after = await view(second, login.body.accessToken);
+      expect(after.state).toEqual(before.state);
+    },
+  );
 
   it('kill -9 during heavy writes leaves a database that passes integrity_check and a hub that starts', async () => {
     const tmp = tempDir();
@@ -169,7 +248,9 @@ describe('hub restarts', () => {
     let rooms = 0;
     const apiWriter = (async () => {
       while (!stop && rooms < 2000) {
-        const res = await api(hub.baseUrl, 'POST', '/api/v1/rooms', { token, body: { name: `Room ${rooms}` } }).catch(() => undefined);
+        const res = await api(hub.baseUrl, 'POST', '/api/v1/rooms', { token, body: { name: `Room ${rooms}` } }).catch(
+          () => undefined,
+        );
         if (!res) break;
         if (res.status === 201) rooms++;
       }
@@ -190,7 +271,9 @@ describe('hub restarts', () => {
     expect(storedRooms).toBeGreaterThanOrEqual(rooms);
 
     const again = await boot(tmp.dir);
-    const login = await api(again.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
+    const login = await api(again.baseUrl, 'POST', '/api/v1/auth/login', {
+      body: { username: 'owner', password: 'correct horse battery' },
+    });
     expect(login.status).toBe(200);
   });
 });

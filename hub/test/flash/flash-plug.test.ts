@@ -15,18 +15,32 @@ import { tempDir } from '../helpers/temp.ts';
 
 const ADMIN = resolve(import.meta.dirname, '../../src/admin.ts');
 
-interface CliResult { code: number | null; stdout: string; stderr: string }
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function runAdmin(args: string[], timeoutMs = 90_000): Promise<CliResult> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [ADMIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     // The command bounds every step itself; this only keeps a broken build from hanging the suite.
-    const timer = setTimeout(() => { child.kill('SIGKILL'); rej(new Error(`flash-plug still running after ${timeoutMs} ms:\n${stderr}`)); }, timeoutMs);
-    child.once('exit', (code) => { clearTimeout(timer); res({ code, stdout, stderr }); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`flash-plug still running after ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      res({ code, stdout, stderr });
+    });
   });
 }
 
@@ -43,7 +57,9 @@ describe('hearth-admin flash-plug', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup(opts: EmulatorOptions = {}): Promise<{ dir: string; build: PlugBuild; pair: PtyPair; plug: EspRomEmulator }> {
+  async function setup(
+    opts: EmulatorOptions = {},
+  ): Promise<{ dir: string; build: PlugBuild; pair: PtyPair; plug: EspRomEmulator }> {
     const t = tempDir('hearth-flash-');
     cleanups.push(t.cleanup);
     const build = writePlugBuild(join(t.dir, 'build'));
@@ -59,10 +75,23 @@ describe('hearth-admin flash-plug', () => {
 
   it('writes every part of the ESP-IDF build at its offset, verifies each by MD5, starts it and provisions Wi-Fi', async () => {
     const { dir, build, pair, plug } = await setup();
-    const r = await runAdmin(['flash-plug', '--port', pair.host, '--image', build.flasherArgs, '--wifi-ssid', 'Home Net', '--wifi-passphrase-file', join(dir, 'wifi-pass')]);
+    const r = await runAdmin([
+      'flash-plug',
+      '--port',
+      pair.host,
+      '--image',
+      build.flasherArgs,
+      '--wifi-ssid',
+      'Home Net',
+      '--wifi-passphrase-file',
+      join(dir, 'wifi-pass'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     for (const [offset, bytes] of build.files) {
-      expect(Buffer.from(plug.flash.subarray(offset, offset + bytes.length)).equals(Buffer.from(bytes)), `flash at 0x${offset.toString(16)}`).toBe(true);
+      expect(
+        Buffer.from(plug.flash.subarray(offset, offset + bytes.length)).equals(Buffer.from(bytes)),
+        `flash at 0x${offset.toString(16)}`,
+      ).toBe(true);
     }
     // Nothing outside the parts was touched (erase is per part, rounded to the ROM's blocks).
     expect(plug.flash.subarray(0x20000 + build.files.get(0x20000)!.length + 0x400).every((b) => b === 0xff)).toBe(true);
@@ -83,7 +112,15 @@ describe('hearth-admin flash-plug', () => {
   it('takes a merged image written at 0x0', async () => {
     const { dir, build, pair, plug } = await setup();
     const merged = mergeBuild(build, join(dir, 'merged.bin'));
-    const r = await runAdmin(['flash-plug', '--port', pair.host, '--image', join(dir, 'merged.bin'), '--baud', '115200']);
+    const r = await runAdmin([
+      'flash-plug',
+      '--port',
+      pair.host,
+      '--image',
+      join(dir, 'merged.bin'),
+      '--baud',
+      '115200',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(Buffer.from(plug.flash.subarray(0, merged.length)).equals(Buffer.from(merged))).toBe(true);
     expect(plug.md5Requests).toEqual([{ offset: 0, size: merged.length }]);
@@ -111,8 +148,12 @@ describe('hearth-admin flash-plug', () => {
     const app = join(build.dir, 'hearth-plug.bin');
     const good = readFileSync(app);
     for (const corrupt of [
-      (b: Buffer) => { b[0] = 0x00; }, // bad magic
-      (b: Buffer) => { b[4000] = b[4000]! ^ 0xff; }, // a flipped byte: checksum and SHA-256 disagree
+      (b: Buffer) => {
+        b[0] = 0x00;
+      }, // bad magic
+      (b: Buffer) => {
+        b[4000] = b[4000]! ^ 0xff;
+      }, // a flipped byte: checksum and SHA-256 disagree
       (b: Buffer) => b.subarray(0, 1000), // truncated
     ]) {
       const b = Buffer.from(good);
@@ -126,7 +167,11 @@ describe('hearth-admin flash-plug', () => {
 
   it('reports a cable pulled mid-write as interrupted, promptly', async () => {
     let pair: PtyPair | undefined;
-    const s = await setup({ onDataBlock: (n) => { if (n === 20) pair?.unplug(); } });
+    const s = await setup({
+      onDataBlock: (n) => {
+        if (n === 20) pair?.unplug();
+      },
+    });
     pair = s.pair;
     const r = await runAdmin(['flash-plug', '--port', s.pair.host, '--image', s.build.flasherArgs], 60_000);
     expect(r.code).toBe(7);
@@ -160,7 +205,18 @@ describe('hearth-admin flash-plug', () => {
     const { dir, pair, plug } = await setup({ wifiJoins: false });
     // A plug already flashed (running its firmware): --provision-only talks Improv only.
     plug.mode = 'app';
-    const r = await runAdmin(['flash-plug', '--port', pair.host, '--provision-only', '--wifi-ssid', 'Home Net', '--wifi-passphrase-file', join(dir, 'wifi-pass'), '--improv-timeout-s', '20']);
+    const r = await runAdmin([
+      'flash-plug',
+      '--port',
+      pair.host,
+      '--provision-only',
+      '--wifi-ssid',
+      'Home Net',
+      '--wifi-passphrase-file',
+      join(dir, 'wifi-pass'),
+      '--improv-timeout-s',
+      '20',
+    ]);
     expect(r.code).toBe(10);
     expect(errorCode(r)).toBe('provision_wifi_failed');
     expect(plug.wifi?.ssid).toBe('Home Net');

@@ -11,9 +11,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PARTITIONS_CSV = resolve(dirname(fileURLToPath(import.meta.url)), '../../../firmware/port/esp-idf/partitions.csv');
+const PARTITIONS_CSV = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../firmware/port/esp-idf/partitions.csv',
+);
 
-export function espImage(opts: { chipId?: number; segments: { addr: number; data: Uint8Array }[]; hashAppended?: boolean }): Uint8Array {
+export function espImage(opts: {
+  chipId?: number;
+  segments: { addr: number; data: Uint8Array }[];
+  hashAppended?: boolean;
+}): Uint8Array {
   const hashed = opts.hashAppended ?? true;
   const header = Buffer.alloc(24);
   header[0] = 0xe9;
@@ -80,15 +87,30 @@ export interface PlugBuild {
 
 /** Writes a build directory like firmware/port/esp-idf/build (flasher_args.json and its files). */
 export function writePlugBuild(dir: string, appBytes = 48 * 1024): PlugBuild {
-  const bootloader = espImage({ segments: [{ addr: 0x3fcd5820, data: randomBytes(2000) }, { addr: 0x403ce000, data: randomBytes(9000) }] });
-  const app = espImage({ segments: [{ addr: 0x3c020020, data: randomBytes(8000) }, { addr: 0x42000020, data: randomBytes(appBytes) }] });
+  const bootloader = espImage({
+    segments: [
+      { addr: 0x3fcd5820, data: randomBytes(2000) },
+      { addr: 0x403ce000, data: randomBytes(9000) },
+    ],
+  });
+  const app = espImage({
+    segments: [
+      { addr: 0x3c020020, data: randomBytes(8000) },
+      { addr: 0x42000020, data: randomBytes(appBytes) },
+    ],
+  });
   const files = new Map<number, Uint8Array>([
     [0x0, bootloader],
     [0x8000, partitionTable()],
     [0xf000, new Uint8Array(0x2000).fill(0xff)],
     [0x20000, app],
   ]);
-  const names = new Map([[0x0, 'bootloader/bootloader.bin'], [0x8000, 'partition_table/partition-table.bin'], [0xf000, 'ota_data_initial.bin'], [0x20000, 'hearth-plug.bin']]);
+  const names = new Map([
+    [0x0, 'bootloader/bootloader.bin'],
+    [0x8000, 'partition_table/partition-table.bin'],
+    [0xf000, 'ota_data_initial.bin'],
+    [0x20000, 'hearth-plug.bin'],
+  ]);
   const flashFiles: Record<string, string> = {};
   for (const [off, data] of files) {
     const name = names.get(off)!;
@@ -97,12 +119,19 @@ export function writePlugBuild(dir: string, appBytes = 48 * 1024): PlugBuild {
     flashFiles[`0x${off.toString(16)}`] = name;
   }
   const flasherArgs = join(dir, 'flasher_args.json');
-  writeFileSync(flasherArgs, JSON.stringify({
-    write_flash_args: ['--flash_mode', 'dio', '--flash_size', '4MB', '--flash_freq', '80m'],
-    flash_settings: { flash_mode: 'dio', flash_size: '4MB', flash_freq: '80m' },
-    flash_files: flashFiles,
-    extra_esptool_args: { after: 'hard_reset', before: 'default_reset', stub: true, chip: 'esp32c3' },
-  }, null, 2));
+  writeFileSync(
+    flasherArgs,
+    JSON.stringify(
+      {
+        write_flash_args: ['--flash_mode', 'dio', '--flash_size', '4MB', '--flash_freq', '80m'],
+        flash_settings: { flash_mode: 'dio', flash_size: '4MB', flash_freq: '80m' },
+        flash_files: flashFiles,
+        extra_esptool_args: { after: 'hard_reset', before: 'default_reset', stub: true, chip: 'esp32c3' },
+      },
+      null,
+      2,
+    ),
+  );
   return { dir, flasherArgs, files };
 }
 

@@ -43,9 +43,20 @@ const ROM_MAX_BLOCK = 0x400;
 const FLASH_BYTES = 4 * 1024 * 1024;
 
 const OP = {
-  FLASH_BEGIN: 0x02, FLASH_DATA: 0x03, FLASH_END: 0x04, SYNC: 0x08, WRITE_REG: 0x09, READ_REG: 0x0a,
-  SPI_SET_PARAMS: 0x0b, SPI_ATTACH: 0x0d, CHANGE_BAUDRATE: 0x0f, FLASH_DEFL_BEGIN: 0x10,
-  FLASH_DEFL_DATA: 0x11, FLASH_DEFL_END: 0x12, SPI_FLASH_MD5: 0x13, GET_SECURITY_INFO: 0x14,
+  FLASH_BEGIN: 0x02,
+  FLASH_DATA: 0x03,
+  FLASH_END: 0x04,
+  SYNC: 0x08,
+  WRITE_REG: 0x09,
+  READ_REG: 0x0a,
+  SPI_SET_PARAMS: 0x0b,
+  SPI_ATTACH: 0x0d,
+  CHANGE_BAUDRATE: 0x0f,
+  FLASH_DEFL_BEGIN: 0x10,
+  FLASH_DEFL_DATA: 0x11,
+  FLASH_DEFL_END: 0x12,
+  SPI_FLASH_MD5: 0x13,
+  GET_SECURITY_INFO: 0x14,
 } as const;
 const OP_NAMES = new Map(Object.entries(OP).map(([k, v]) => [v as number, k]));
 const ERR_INVALID = 0x05;
@@ -82,7 +93,9 @@ export class EspRomEmulator {
   #port: BindingPortInterface | undefined;
   #slip: number[] | undefined;
   #esc = false;
-  #write: { offset: number; blockSize: number; blocks: number; seq: number; compressed: Buffer[]; deflate: boolean } | undefined;
+  #write:
+    | { offset: number; blockSize: number; blocks: number; seq: number; compressed: Buffer[]; deflate: boolean }
+    | undefined;
   #dataBlocks = 0;
   #improv: number[] = [];
   #stopped = false;
@@ -131,7 +144,9 @@ export class EspRomEmulator {
   async #send(bytes: Uint8Array): Promise<void> {
     try {
       await this.#port?.write(Buffer.from(bytes));
-    } catch { /* line gone */ }
+    } catch {
+      /* line gone */
+    }
   }
 
   // ---- ROM loader -------------------------------------------------------------------------
@@ -186,7 +201,8 @@ export class EspRomEmulator {
     const chk = view.readUInt32LE(4);
     const data = view.subarray(8);
     if (data.length !== size) return this.#respond(op, 0, new Uint8Array(0), 1, ERR_INVALID);
-    const words = (n: number): number[] => Array.from({ length: Math.min(n, Math.floor(data.length / 4)) }, (_, i) => data.readUInt32LE(i * 4));
+    const words = (n: number): number[] =>
+      Array.from({ length: Math.min(n, Math.floor(data.length / 4)) }, (_, i) => data.readUInt32LE(i * 4));
     const fail = (err: number) => this.#respond(op, 0, new Uint8Array(0), 1, err);
     const ok = (value = 0, body = new Uint8Array(0)) => this.#respond(op, value, body);
     const name = OP_NAMES.get(op) ?? `0x${op.toString(16)}`;
@@ -231,7 +247,14 @@ export class EspRomEmulator {
         const w = this.#write;
         const [len = 0, seq = 0] = words(2);
         const payload = data.subarray(16);
-        if (!w || w.deflate !== (op === OP.FLASH_DEFL_DATA) || payload.length !== len || len > w.blockSize || seq !== w.seq) return fail(ERR_INVALID);
+        if (
+          !w ||
+          w.deflate !== (op === OP.FLASH_DEFL_DATA) ||
+          payload.length !== len ||
+          len > w.blockSize ||
+          seq !== w.seq
+        )
+          return fail(ERR_INVALID);
         let sum = 0xef;
         for (const x of payload) sum ^= x;
         if (sum !== chk) return fail(ERR_CHECKSUM);
@@ -265,7 +288,9 @@ export class EspRomEmulator {
       case OP.SPI_FLASH_MD5: {
         const [offset = 0, len = 0] = words(2);
         this.md5Requests.push({ offset, size: len });
-        const hex = createHash('md5').update(this.flash.subarray(offset, offset + len)).digest('hex');
+        const hex = createHash('md5')
+          .update(this.flash.subarray(offset, offset + len))
+          .digest('hex');
         return ok(0, new TextEncoder().encode(hex));
       }
       default:
@@ -290,19 +315,28 @@ export class EspRomEmulator {
   async #boot(): Promise<void> {
     this.mode = 'app';
     const enc = new TextEncoder();
-    await this.#send(enc.encode('ESP-ROM:esp32c3-api1-20210207\r\nrst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\n'));
+    await this.#send(
+      enc.encode('ESP-ROM:esp32c3-api1-20210207\r\nrst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\n'),
+    );
     // The second-stage bootloader starts ota_0 only if it holds an image (magic 0xE9).
     if (this.flash[0] !== 0xe9 || this.flash[0x20000] !== 0xe9) {
       await this.#send(enc.encode('invalid header: 0xffffffff\r\n'));
       return;
     }
-    await this.#send(enc.encode(`I (312) hearth: id ${this.plugId}\r\nW (330) hearth: no working Wi-Fi credentials: waiting for Improv over serial\r\n`));
+    await this.#send(
+      enc.encode(
+        `I (312) hearth: id ${this.plugId}\r\nW (330) hearth: no working Wi-Fi credentials: waiting for Improv over serial\r\n`,
+      ),
+    );
     await this.#improvState(2);
   }
 
   async #improvSend(type: number, data: number[]): Promise<void> {
     const pkt = [0x49, 0x4d, 0x50, 0x52, 0x4f, 0x56, 1, type, data.length, ...data];
-    pkt.push(pkt.reduce((s, x) => (s + x) & 0xff, 0), 0x0a);
+    pkt.push(
+      pkt.reduce((s, x) => (s + x) & 0xff, 0),
+      0x0a,
+    );
     await this.#send(Uint8Array.from(pkt));
   }
 
@@ -342,7 +376,10 @@ export class EspRomEmulator {
         const sl = d[2] ?? 0;
         const pl = d[3 + sl] ?? 0;
         if (sl === 0 || sl > 32 || 4 + sl + pl !== d.length || pl > 64) return this.#improvSend(0x02, [0x01]);
-        this.wifi = { ssid: Buffer.from(d.slice(3, 3 + sl)).toString('utf8'), passphrase: Buffer.from(d.slice(4 + sl, 4 + sl + pl)).toString('utf8') };
+        this.wifi = {
+          ssid: Buffer.from(d.slice(3, 3 + sl)).toString('utf8'),
+          passphrase: Buffer.from(d.slice(4 + sl, 4 + sl + pl)).toString('utf8'),
+        };
         await this.#improvState(3);
         if (this.#opts.wifiJoins === false) {
           await this.#improvSend(0x02, [0x03]);
@@ -373,7 +410,9 @@ export interface PtyPair {
 export async function ptyPair(dir: string): Promise<PtyPair> {
   const plug = join(dir, 'plug-tty');
   const host = join(dir, 'host-tty');
-  const child: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${plug}`, `pty,raw,echo=0,link=${host}`], { stdio: 'ignore' });
+  const child: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${plug}`, `pty,raw,echo=0,link=${host}`], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const deadline = Date.now() + 10_000;
   while (!(existsSync(plug) && existsSync(host))) {
@@ -383,7 +422,9 @@ export async function ptyPair(dir: string): Promise<PtyPair> {
   return {
     plug,
     host,
-    unplug: () => { if (child.exitCode === null) child.kill('SIGKILL'); },
+    unplug: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
     close: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

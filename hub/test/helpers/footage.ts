@@ -30,7 +30,9 @@ export function footageBytes(root: string, cameraId: string): number {
   for (const f of footageFiles(root, cameraId, true)) {
     try {
       n += statSync(join(root, f)).size;
-    } catch { /* removed meanwhile */ }
+    } catch {
+      /* removed meanwhile */
+    }
   }
   return n;
 }

@@ -8,7 +8,12 @@ export interface JsonResponse<T = any> {
   headers: Headers;
 }
 
-export async function api<T = any>(baseUrl: string, method: string, path: string, options: { token?: string; body?: unknown; rawBody?: string; contentType?: string } = {}): Promise<JsonResponse<T>> {
+export async function api<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; contentType?: string } = {},
+): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
@@ -39,8 +44,14 @@ export function readSetupCode(dataDir: string): string {
 }
 
 /** Creates the owner on a fresh hub (with the setup code from its data dir); returns an access token. */
-export async function setupOwner(hub: { baseUrl: string; dataDir: string }, username = 'owner', password = 'correct horse battery'): Promise<string> {
-  const res = await api(hub.baseUrl, 'POST', '/api/v1/setup', { body: { username, password, setupCode: readSetupCode(hub.dataDir) } });
+export async function setupOwner(
+  hub: { baseUrl: string; dataDir: string },
+  username = 'owner',
+  password = 'correct horse battery',
+): Promise<string> {
+  const res = await api(hub.baseUrl, 'POST', '/api/v1/setup', {
+    body: { username, password, setupCode: readSetupCode(hub.dataDir) },
+  });
   if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.accessToken as string;
 }

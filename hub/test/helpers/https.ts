@@ -13,7 +13,13 @@ export interface PinnedResponse {
  * One HTTPS request with Node's client trusting only `ca` (the hub's certificate, as a pinning
  * client would): any other certificate fails the handshake. No redirects are followed.
  */
-export function pinnedRequest(port: number, ca: string, method: string, path: string, options: { token?: string; body?: unknown; host?: string } = {}): Promise<PinnedResponse> {
+export function pinnedRequest(
+  port: number,
+  ca: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; host?: string } = {},
+): Promise<PinnedResponse> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const req = request(
@@ -29,7 +35,9 @@ export function pinnedRequest(port: number, ca: string, method: string, path: st
         headers: {
           ...(options.host ? { host: options.host } : {}),
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
         },
       },
       (res) => {

@@ -27,15 +27,40 @@ export interface HubProcess {
  * Starts the real hub (`node hub/src/main.ts`) on free loopback ports with mDNS off and waits for
  * its "hub started" log line. Extra args and env pass through.
  */
-export async function startHub(dataDir: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HubProcess> {
+export async function startHub(
+  dataDir: string,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<HubProcess> {
   const proc = spawn(
     process.execPath,
-    [MAIN, '--data', dataDir, '--http-port', '0', '--mqtt-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off', '--log-level', 'info', ...extraArgs],
+    [
+      MAIN,
+      '--data',
+      dataDir,
+      '--http-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--mqtts-port',
+      '0',
+      '--https-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--mdns',
+      'off',
+      '--log-level',
+      'info',
+      ...extraArgs,
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
   const ports = await new Promise<{ http: number; mqtt: number; mqtts: number; https: number }>((resolve, reject) => {
@@ -77,12 +102,22 @@ export async function startHub(dataDir: string, extraArgs: string[] = [], env: N
 }
 
 /** Runs the hub CLI to completion (for flag and start-up failure tests). */
-export async function runHubCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runHubCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
   return { code, stdout, stderr };
 }

@@ -44,7 +44,16 @@ export interface FloodResult {
 
 // Packets are built once by mqtt-packet (the broker's own codec) and then written as bytes.
 function connectPacket(clientId: string, username: string, password: string): Buffer {
-  return generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 60, clientId, username, password: Buffer.from(password) });
+  return generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 60,
+    clientId,
+    username,
+    password: Buffer.from(password),
+  });
 }
 
 function publishPacket(topic: string, payload: Buffer): Buffer {
@@ -126,7 +135,9 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
       const socket = connect({ host: '127.0.0.1', port: o.port });
       sockets.push(socket);
       socket.on('error', reject);
-      socket.once('connect', () => socket.write(connectPacket(`${o.clientIdPrefix ?? 'flood'}-reader-${i}`, o.username, o.password)));
+      socket.once('connect', () =>
+        socket.write(connectPacket(`${o.clientIdPrefix ?? 'flood'}-reader-${i}`, o.username, o.password)),
+      );
       socket.once('data', (data) => {
         if (data[0] !== 0x20 || data[3] !== 0) return reject(new Error('reader refused'));
         socket.write(subscribePacket(o.readers!.filter));
@@ -146,7 +157,10 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
   deadline = Date.now() + o.maxSeconds * 1000;
   go();
   let deadlineTimer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(floods), new Promise((resolve) => (deadlineTimer = setTimeout(resolve, o.maxSeconds * 1000)))]);
+  await Promise.race([
+    Promise.all(floods),
+    new Promise((resolve) => (deadlineTimer = setTimeout(resolve, o.maxSeconds * 1000))),
+  ]);
   clearTimeout(deadlineTimer);
   // Every connection drops at once, as when the flooding process dies.
   ending = true;

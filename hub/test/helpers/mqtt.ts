@@ -4,7 +4,14 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 /** Connects the real mqtt.js client; rejects with the CONNACK error (err.code = return code). */
 export function connectMqtt(port: number, options: IClientOptions = {}): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
-    const client = mqtt.connect({ host: '127.0.0.1', port, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    const client = mqtt.connect({
+      host: '127.0.0.1',
+      port,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      ...options,
+    });
     client.once('connect', () => resolve(client));
     client.once('error', (err) => {
       client.end(true);
@@ -19,11 +26,25 @@ export function connectMqtt(port: number, options: IClientOptions = {}): Promise
  * session's queued messages right behind CONNACK, often in the same TCP read, so a listener
  * attached after `connectMqtt` resolves can miss them; `inbox.next` also looks at what came early.
  */
-export async function connectWithInbox(port: number, options: IClientOptions = {}): Promise<{ client: MqttClient; next: (predicate: (topic: string) => boolean, timeoutMs?: number) => Promise<{ topic: string; payload: Buffer }>; all: { topic: string; payload: Buffer }[] }> {
+export async function connectWithInbox(
+  port: number,
+  options: IClientOptions = {},
+): Promise<{
+  client: MqttClient;
+  next: (predicate: (topic: string) => boolean, timeoutMs?: number) => Promise<{ topic: string; payload: Buffer }>;
+  all: { topic: string; payload: Buffer }[];
+}> {
   const received: { topic: string; payload: Buffer }[] = [];
   const all: { topic: string; payload: Buffer }[] = [];
   const waiters = new Set<() => void>();
-  const client = mqtt.connect({ host: '127.0.0.1', port, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  const client = mqtt.connect({
+    host: '127.0.0.1',
+    port,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...options,
+  });
   client.on('message', (topic, payload) => {
     received.push({ topic, payload });
     all.push({ topic, payload });
@@ -57,7 +78,11 @@ export async function connectWithInbox(port: number, options: IClientOptions = {
 }
 
 /** Waits for the next message on `topic` (or matching `predicate`). */
-export function nextMessage(client: MqttClient, predicate: (topic: string, payload: Buffer) => boolean = () => true, timeoutMs = 10_000): Promise<{ topic: string; payload: Buffer; retain: boolean }> {
+export function nextMessage(
+  client: MqttClient,
+  predicate: (topic: string, payload: Buffer) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<{ topic: string; payload: Buffer; retain: boolean }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('message', onMessage);
@@ -74,13 +99,21 @@ export function nextMessage(client: MqttClient, predicate: (topic: string, paylo
 }
 
 /** Runs mosquitto_pub / mosquitto_sub (the reference clients) and collects their output. */
-export function mosquitto(bin: 'mosquitto_pub' | 'mosquitto_sub', args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function mosquitto(
+  bin: 'mosquitto_pub' | 'mosquitto_sub',
+  args: string[],
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const proc = spawn(bin, ['-h', '127.0.0.1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    proc.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     proc.once('exit', (code) => {
       clearTimeout(timer);

@@ -47,7 +47,9 @@ export class RtspCamera {
 
   /** rtsp://[user:password@]127.0.0.1:port/cam; credentials default to the camera's own. */
   url(credentials: { user?: string; password?: string } | null = this.#options): string {
-    const auth = credentials?.user ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password ?? '')}@` : '';
+    const auth = credentials?.user
+      ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password ?? '')}@`
+      : '';
     return `rtsp://${auth}127.0.0.1:${this.port}${this.#options.path ?? '/cam'}`;
   }
 
@@ -78,15 +80,29 @@ export class RtspCamera {
     const proc = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     this.port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`RTSP camera did not start in 10 s: ${stderr}`)); }, 10_000);
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`RTSP camera did not start in 10 s: ${stderr}`));
+      }, 10_000);
       createInterface({ input: proc.stdout! }).on('line', (line) => {
         const m = /^READY (\d+)$/.exec(line);
-        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
       });
-      proc.once('error', (err) => { clearTimeout(timer); reject(err); });
-      proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`RTSP camera exited with ${code}: ${stderr.trim()}`)); });
+      proc.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`RTSP camera exited with ${code}: ${stderr.trim()}`));
+      });
     });
   }
 
@@ -112,7 +128,8 @@ export class RtspCamera {
  */
 export async function rtspCameraUnavailable(): Promise<string | null> {
   for (const tool of ['ffmpeg', 'ffprobe']) {
-    if (spawnSync(tool, ['-version'], { stdio: 'ignore' }).status !== 0) return `${tool} is not installed (apt-get install ffmpeg)`;
+    if (spawnSync(tool, ['-version'], { stdio: 'ignore' }).status !== 0)
+      return `${tool} is not installed (apt-get install ffmpeg)`;
   }
   const camera = new RtspCamera();
   try {
@@ -127,9 +144,26 @@ export async function rtspCameraUnavailable(): Promise<string | null> {
 
 /** ffprobe of a file: the first video stream and the container's duration (seconds). */
 export function probeFile(path: string): { codec: string; width: number; height: number; duration: number } {
-  const out = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height:format=duration', '-of', 'json', path], { encoding: 'utf8' });
+  const out = spawnSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,width,height:format=duration',
+      '-of',
+      'json',
+      path,
+    ],
+    { encoding: 'utf8' },
+  );
   if (out.status !== 0) throw new Error(`ffprobe failed on ${path}: ${out.stderr}`);
-  const json = JSON.parse(out.stdout) as { streams: { codec_name: string; width: number; height: number }[]; format: { duration: string } };
+  const json = JSON.parse(out.stdout) as {
+    streams: { codec_name: string; width: number; height: number }[];
+    format: { duration: string };
+  };
   const s = json.streams[0]!;
   return { codec: s.codec_name, width: s.width, height: s.height, duration: Number(json.format.duration) };
 }

@@ -7,7 +7,9 @@ import type { ManualClock } from '../../src/core/clock.ts';
  */
 export async function settle<T>(promise: Promise<T>, clock: ManualClock, stepMs = 1000): Promise<T> {
   let done = false;
-  const tracked = promise.finally(() => { done = true; });
+  const tracked = promise.finally(() => {
+    done = true;
+  });
   tracked.catch(() => {});
   while (!done) {
     await new Promise((resolve) => setTimeout(resolve, 5));

@@ -11,7 +11,8 @@ export function rfc6238(key: Buffer, unixSeconds: number, digits = 6, stepS = 30
   message.writeUInt32BE(counter % 2 ** 32, 4);
   const hmac = createHmac('sha1', key).update(message).digest();
   const offset = hmac[19]! & 0xf;
-  const code = ((hmac[offset]! & 0x7f) << 24) | (hmac[offset + 1]! << 16) | (hmac[offset + 2]! << 8) | hmac[offset + 3]!;
+  const code =
+    ((hmac[offset]! & 0x7f) << 24) | (hmac[offset + 1]! << 16) | (hmac[offset + 2]! << 8) | hmac[offset + 3]!;
   return String(code % 10 ** digits).padStart(digits, '0');
 }
 

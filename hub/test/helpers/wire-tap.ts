@@ -22,5 +22,9 @@ export async function wireTap(port: number): Promise<WireTap> {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, seen: () => Buffer.concat(chunks), close: () => server.close() };
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen: () => Buffer.concat(chunks),
+    close: () => server.close(),
+  };
 }

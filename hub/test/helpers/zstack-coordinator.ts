@@ -1,6 +1,28 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { EmulatedDevice, macCapabilities, parseZcl, zclFromDevice, zclReport, type EmulatedDeviceSpec, type SentToDevice, type ZclValue } from './zstack-devices.ts';
-import { DEFINITION, encodeMtFrame, ieeeToLe, MtParser, readParams, SUBSYS, TYPE, u16, u8, writeParams, type MtCmd, type MtFrame } from './zstack-mt.ts';
+import {
+  EmulatedDevice,
+  macCapabilities,
+  parseZcl,
+  zclFromDevice,
+  zclReport,
+  type EmulatedDeviceSpec,
+  type SentToDevice,
+  type ZclValue,
+} from './zstack-devices.ts';
+import {
+  DEFINITION,
+  encodeMtFrame,
+  ieeeToLe,
+  MtParser,
+  readParams,
+  SUBSYS,
+  TYPE,
+  u16,
+  u8,
+  writeParams,
+  type MtCmd,
+  type MtFrame,
+} from './zstack-mt.ts';
 
 /**
  * A Texas Instruments Z-Stack 3.x.0 coordinator (ZNP), emulated on a TCP socket: what sits behind
@@ -33,9 +55,29 @@ import { DEFINITION, encodeMtFrame, ieeeToLe, MtParser, readParams, SUBSYS, TYPE
 
 // What the tests import from here (the codec and the devices live beside it).
 export { encodeMtFrame, MtParser, SUBSYS, type MtFrame } from './zstack-mt.ts';
-export { EmulatedDevice, encodeZclValue, parseZcl, zclFromDevice, zclReport, type EmulatedDeviceSpec, type SentToDevice, type ZclFrame, type ZclValue } from './zstack-devices.ts';
+export {
+  EmulatedDevice,
+  encodeZclValue,
+  parseZcl,
+  zclFromDevice,
+  zclReport,
+  type EmulatedDeviceSpec,
+  type SentToDevice,
+  type ZclFrame,
+  type ZclValue,
+} from './zstack-devices.ts';
 
-const NV = { STARTUP_OPTION: 3, NIB: 33, EXTENDED_PAN_ID: 45, NWK_ACTIVE_KEY_INFO: 58, NWK_ALTERN_KEY_INFO: 59, PRECFGKEY: 98, NWKKEY: 130, PANID: 131, CHANLIST: 132 } as const;
+const NV = {
+  STARTUP_OPTION: 3,
+  NIB: 33,
+  EXTENDED_PAN_ID: 45,
+  NWK_ACTIVE_KEY_INFO: 58,
+  NWK_ALTERN_KEY_INFO: 59,
+  PRECFGKEY: 98,
+  NWKKEY: 130,
+  PANID: 131,
+  CHANLIST: 132,
+} as const;
 const DEV_STATE_COORD = 9;
 
 // ---- the coordinator ------------------------------------------------------------------------------
@@ -53,7 +95,10 @@ export class ZStackCoordinator {
   readonly sent: SentToDevice[] = [];
   /** Every MT request the hub sent, by name (for tests and debugging). */
   readonly requests: string[] = [];
-  readonly endpoints = new Map<number, { profileId: number; deviceId: number; inClusters: number[]; outClusters: number[] }>();
+  readonly endpoints = new Map<
+    number,
+    { profileId: number; deviceId: number; inClusters: number[]; outClusters: number[] }
+  >();
   permitJoinSeconds = 0;
   #server: Server | undefined;
   #socket: Socket | undefined;
@@ -133,19 +178,22 @@ export class ZStackCoordinator {
       }
     });
     socket.on('error', () => {});
-    socket.on('close', () => { if (this.#socket === socket) this.#socket = undefined; });
+    socket.on('close', () => {
+      if (this.#socket === socket) this.#socket = undefined;
+    });
     for (const w of this.#connWaiters.splice(0)) w();
   }
 
   #send(type: number, subsystem: number, name: string, values: Record<string, unknown>): void {
     const cmd = DEFINITION[subsystem]!.find((c) => c.name === name);
     if (!cmd) throw new Error(`emulator: no MT command ${name}`);
-    const params = type === TYPE.SRSP ? cmd.response ?? [] : cmd.request ?? [];
+    const params = type === TYPE.SRSP ? (cmd.response ?? []) : (cmd.request ?? []);
     this.#write({ type, subsystem, id: cmd.ID, data: writeParams(params, values) });
   }
 
   #write(frame: MtFrame): void {
-    if (this.#log) console.log(`emulator <-- ${frame.type}/${frame.subsystem}/${frame.id} ${frame.data.toString('hex')}`);
+    if (this.#log)
+      console.log(`emulator <-- ${frame.type}/${frame.subsystem}/${frame.id} ${frame.data.toString('hex')}`);
     this.#socket?.write(encodeMtFrame(frame));
   }
 
@@ -175,14 +223,29 @@ export class ZStackCoordinator {
     this.requests.push(cmd.name);
     if (cmd.zdoClusterId !== undefined) return this.#onZdoRequest(cmd, frame.data);
     const req = readParams(cmd.request ?? [], frame.data);
-    if (this.#log) console.log(`emulator --> ${cmd.name} ${JSON.stringify(req, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v))}`);
+    if (this.#log)
+      console.log(
+        `emulator --> ${cmd.name} ${JSON.stringify(req, (_k, v) => (v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v))}`,
+      );
     const s = frame.subsystem;
     switch (`${s}:${cmd.name}`) {
-      case '1:ping': return this.#srsp(s, 'ping', { capabilities: 0x0179 });
-      case '1:version': return this.#srsp(s, 'version', { transportrev: 2, product: 1, majorrel: 2, minorrel: 7, maintrel: 1, revision: 20230507 });
-      case '1:getExtAddr': return this.#srsp(s, 'getExtAddr', { extaddress: this.ieee });
-      case '1:resetReq': return this.#reset();
-      case '1:osalNvLength': return this.#srsp(s, 'osalNvLength', { length: this.nv.get(req.id as number)?.length ?? 0 });
+      case '1:ping':
+        return this.#srsp(s, 'ping', { capabilities: 0x0179 });
+      case '1:version':
+        return this.#srsp(s, 'version', {
+          transportrev: 2,
+          product: 1,
+          majorrel: 2,
+          minorrel: 7,
+          maintrel: 1,
+          revision: 20230507,
+        });
+      case '1:getExtAddr':
+        return this.#srsp(s, 'getExtAddr', { extaddress: this.ieee });
+      case '1:resetReq':
+        return this.#reset();
+      case '1:osalNvLength':
+        return this.#srsp(s, 'osalNvLength', { length: this.nv.get(req.id as number)?.length ?? 0 });
       case '1:osalNvReadExt':
       case '1:osalNvRead': {
         const item = this.nv.get(req.id as number);
@@ -210,10 +273,23 @@ export class ZStackCoordinator {
         this.nv.set(id, item);
         return this.#srsp(s, cmd.name, { status: 0 });
       }
-      case '1:osalNvDelete': this.nv.delete(req.id as number); return this.#srsp(s, cmd.name, { status: 0 });
-      case '1:nvLength': return this.#srsp(s, cmd.name, { len: 0 });
-      case '7:getDeviceInfo': return this.#srsp(s, cmd.name, { status: 0, ieeeaddr: this.ieee, shortaddr: 0, devicetype: 7, devicestate: this.#devState, numassocdevices: 0, assocdeviceslist: [] });
-      case '7:assocGetWithAddress': return this.#srsp(s, cmd.name, { nwkaddr: 0xfffe, addridx: 0, noderelation: 0xff });
+      case '1:osalNvDelete':
+        this.nv.delete(req.id as number);
+        return this.#srsp(s, cmd.name, { status: 0 });
+      case '1:nvLength':
+        return this.#srsp(s, cmd.name, { len: 0 });
+      case '7:getDeviceInfo':
+        return this.#srsp(s, cmd.name, {
+          status: 0,
+          ieeeaddr: this.ieee,
+          shortaddr: 0,
+          devicetype: 7,
+          devicestate: this.#devState,
+          numassocdevices: 0,
+          assocdeviceslist: [],
+        });
+      case '7:assocGetWithAddress':
+        return this.#srsp(s, cmd.name, { nwkaddr: 0xfffe, addridx: 0, noderelation: 0xff });
       case '15:bdbStartCommissioning': {
         this.#srsp(s, cmd.name, { status: 0 });
         setTimeout(() => this.#formNetwork(), 10);
@@ -221,24 +297,43 @@ export class ZStackCoordinator {
       }
       case '5:startupFromApp': {
         this.#srsp(s, cmd.name, { status: 0 });
-        setTimeout(() => { this.#devState = DEV_STATE_COORD; this.#areq(SUBSYS.ZDO, 'stateChangeInd', { state: DEV_STATE_COORD }); }, 10);
+        setTimeout(() => {
+          this.#devState = DEV_STATE_COORD;
+          this.#areq(SUBSYS.ZDO, 'stateChangeInd', { state: DEV_STATE_COORD });
+        }, 10);
         return;
       }
       case '5:extNwkInfo': {
         const nib = this.nv.get(NV.NIB);
         const panid = this.nv.get(NV.PANID)?.readUInt16LE(0) ?? 0xffff;
         const epid = this.nv.get(NV.EXTENDED_PAN_ID) ?? Buffer.alloc(8);
-        return this.#srsp(s, cmd.name, { shortaddr: 0, devstate: this.#devState, panid, parentaddr: 0, extendedpanid: Buffer.from(epid).reverse().toString('hex'), parentextaddr: '0000000000000000', channel: nib?.[22] ?? 11 });
+        return this.#srsp(s, cmd.name, {
+          shortaddr: 0,
+          devstate: this.#devState,
+          panid,
+          parentaddr: 0,
+          extendedpanid: Buffer.from(epid).reverse().toString('hex'),
+          parentextaddr: '0000000000000000',
+          channel: nib?.[22] ?? 11,
+        });
       }
-      case '5:extFindGroup': return this.#srsp(s, cmd.name, { status: 1, groupid: 0, namelen: 0, groupname: Buffer.alloc(0) });
+      case '5:extFindGroup':
+        return this.#srsp(s, cmd.name, { status: 1, groupid: 0, namelen: 0, groupname: Buffer.alloc(0) });
       case '4:register': {
-        this.endpoints.set(req.endpoint as number, { profileId: req.appprofid as number, deviceId: req.appdeviceid as number, inClusters: req.appinclusterlist as number[], outClusters: req.appoutclusterlist as number[] });
+        this.endpoints.set(req.endpoint as number, {
+          profileId: req.appprofid as number,
+          deviceId: req.appdeviceid as number,
+          inClusters: req.appinclusterlist as number[],
+          outClusters: req.appoutclusterlist as number[],
+        });
         return this.#srsp(s, cmd.name, { status: 0 });
       }
-      case '4:dataRequest': return this.#onDataRequest(req);
+      case '4:dataRequest':
+        return this.#onDataRequest(req);
       default: {
         // Anything else the stack accepts with success (bdbSetChannel, extAddGroup, extRouteDisc, ...).
-        if (cmd.type === TYPE.SREQ) this.#srsp(s, cmd.name, Object.fromEntries((cmd.response ?? []).map((p) => [p.name, 0])));
+        if (cmd.type === TYPE.SREQ)
+          this.#srsp(s, cmd.name, Object.fromEntries((cmd.response ?? []).map((p) => [p.name, 0])));
       }
     }
   }
@@ -251,7 +346,18 @@ export class ZStackCoordinator {
       this.endpoints.clear();
     }
     this.#devState = 0;
-    setTimeout(() => this.#areq(SUBSYS.SYS, 'resetInd', { reason: 0, transportrev: 2, productid: 1, majorrel: 2, minorrel: 7, hwrev: 1 }), 5);
+    setTimeout(
+      () =>
+        this.#areq(SUBSYS.SYS, 'resetInd', {
+          reason: 0,
+          transportrev: 2,
+          productid: 1,
+          majorrel: 2,
+          minorrel: 7,
+          hwrev: 1,
+        }),
+      5,
+    );
   }
 
   /** BDB network formation: what the firmware writes to NV once the network is up. */
@@ -259,7 +365,11 @@ export class ZStackCoordinator {
     const panId = this.nv.get(NV.PANID)?.readUInt16LE(0) ?? 0x1a62;
     const channelMask = this.nv.get(NV.CHANLIST)?.readUInt32LE(0) ?? 1 << 11;
     let channel = 11;
-    for (let c = 11; c <= 26; c++) if (channelMask & (1 << c)) { channel = c; break; }
+    for (let c = 11; c <= 26; c++)
+      if (channelMask & (1 << c)) {
+        channel = c;
+        break;
+      }
     const epidLe = this.nv.get(NV.EXTENDED_PAN_ID) ?? ieeeToLe(this.ieee);
     const key = this.nv.get(NV.PRECFGKEY) ?? Buffer.alloc(16);
     // NIB (unaligned, 110 bytes): only the fields herdsman looks at are meaningful.
@@ -284,7 +394,8 @@ export class ZStackCoordinator {
 
   #onZdoRequest(cmd: MtCmd, data: Buffer): void {
     // ZDO requests are answered with a bare status byte, then (for most) a ZDO callback.
-    const zdoSrsp = (_s: number, _name: string, v: { status: number }) => this.#write({ type: TYPE.SRSP, subsystem: SUBSYS.ZDO, id: cmd.ID, data: u8(v.status) });
+    const zdoSrsp = (_s: number, _name: string, v: { status: number }) =>
+      this.#write({ type: TYPE.SRSP, subsystem: SUBSYS.ZDO, id: cmd.ID, data: u8(v.status) });
     const s = SUBSYS.ZDO;
     const cluster = cmd.zdoClusterId!;
     // Most ZDO requests: destination address (u16), then the ZDO payload (no transaction number).
@@ -292,11 +403,13 @@ export class ZStackCoordinator {
     const zdo = data.subarray(2);
     const device = this.devices.get(dst);
     switch (cluster) {
-      case 0x0036: { // permit joining (addrMode, dst, duration, tcSignificance)
+      case 0x0036: {
+        // permit joining (addrMode, dst, duration, tcSignificance)
         this.permitJoinSeconds = data[3] ?? 0;
         return zdoSrsp(s, cmd.name, { status: 0 });
       }
-      case 0x0005: { // active endpoints
+      case 0x0005: {
+        // active endpoints
         zdoSrsp(s, cmd.name, { status: 0 });
         const nwk = zdo.readUInt16LE(0);
         if (nwk === 0) {
@@ -306,37 +419,73 @@ export class ZStackCoordinator {
         if (!device || device.silent) return;
         return this.#zdoCallback(0x8005, nwk, Buffer.concat([u8(0), u16(nwk), u8(1), u8(device.spec.endpoint)]));
       }
-      case 0x0004: { // simple descriptor
+      case 0x0004: {
+        // simple descriptor
         zdoSrsp(s, cmd.name, { status: 0 });
         const nwk = zdo.readUInt16LE(0);
         const ep = zdo[2]!;
         let desc: { profileId: number; deviceId: number; inClusters: number[]; outClusters: number[] } | undefined;
         if (nwk === 0) desc = this.endpoints.get(ep);
-        else if (device && !device.silent && ep === device.spec.endpoint) desc = { profileId: 0x0104, deviceId: device.spec.deviceId, inClusters: device.spec.inClusters, outClusters: device.spec.outClusters };
-        if (!desc) return nwk === 0 ? this.#zdoCallback(0x8004, 0, Buffer.concat([u8(0x82), u16(0), u8(0)])) : undefined;
-        const body = Buffer.concat([u8(ep), u16(desc.profileId), u16(desc.deviceId), u8(0), u8(desc.inClusters.length), ...desc.inClusters.map(u16), u8(desc.outClusters.length), ...desc.outClusters.map(u16)]);
+        else if (device && !device.silent && ep === device.spec.endpoint)
+          desc = {
+            profileId: 0x0104,
+            deviceId: device.spec.deviceId,
+            inClusters: device.spec.inClusters,
+            outClusters: device.spec.outClusters,
+          };
+        if (!desc)
+          return nwk === 0 ? this.#zdoCallback(0x8004, 0, Buffer.concat([u8(0x82), u16(0), u8(0)])) : undefined;
+        const body = Buffer.concat([
+          u8(ep),
+          u16(desc.profileId),
+          u16(desc.deviceId),
+          u8(0),
+          u8(desc.inClusters.length),
+          ...desc.inClusters.map(u16),
+          u8(desc.outClusters.length),
+          ...desc.outClusters.map(u16),
+        ]);
         return this.#zdoCallback(0x8004, nwk, Buffer.concat([u8(0), u16(nwk), u8(body.length), body]));
       }
-      case 0x0002: { // node descriptor
+      case 0x0002: {
+        // node descriptor
         zdoSrsp(s, cmd.name, { status: 0 });
         const nwk = zdo.readUInt16LE(0);
         if (!device || device.silent) return;
         // Router: 2.4 GHz, mains-powered FFD with rx on when idle; end device: battery RFD, rx off.
-        const desc = Buffer.concat([u8(device.spec.endDevice ? 0x02 : 0x01), u8(0x40), u8(macCapabilities(device)), u16(device.spec.manufacturerCode), u8(82), u16(82), u16(0x2c00), u16(82), u8(0)]);
+        const desc = Buffer.concat([
+          u8(device.spec.endDevice ? 0x02 : 0x01),
+          u8(0x40),
+          u8(macCapabilities(device)),
+          u16(device.spec.manufacturerCode),
+          u8(82),
+          u16(82),
+          u16(0x2c00),
+          u16(82),
+          u8(0),
+        ]);
         return this.#zdoCallback(0x8002, nwk, Buffer.concat([u8(0), u16(nwk), desc]));
       }
-      case 0x0021: { // bind request: (dst u16) src ieee, src ep, cluster, dst addr mode, ...
+      case 0x0021: {
+        // bind request: (dst u16) src ieee, src ep, cluster, dst addr mode, ...
         zdoSrsp(s, cmd.name, { status: 0 });
         if (!device || device.silent) return;
         return this.#zdoCallback(0x8021, dst, u8(0));
       }
-      case 0x0034: { // leave request
+      case 0x0034: {
+        // leave request
         zdoSrsp(s, cmd.name, { status: 0 });
         if (!device || device.silent) return;
         device.left = true;
         this.#zdoCallback(0x8034, dst, u8(0));
         this.devices.delete(dst);
-        this.#areq(s, 'leaveInd', { srcaddr: dst, extaddr: device.spec.ieee, request: 0, removechildren: 0, rejoin: 0 });
+        this.#areq(s, 'leaveInd', {
+          srcaddr: dst,
+          extaddr: device.spec.ieee,
+          request: 0,
+          removechildren: 0,
+          rejoin: 0,
+        });
         return;
       }
       default:
@@ -349,11 +498,23 @@ export class ZStackCoordinator {
     const device = this.devices.get(dst);
     this.#srsp(SUBSYS.AF, 'dataRequest', { status: 0 });
     // A silent device still gets its frame handed to the parent: the data confirm is a success.
-    setTimeout(() => this.#areq(SUBSYS.AF, 'dataConfirm', { status: 0, endpoint: req.srcendpoint, transid: req.transid }), 2);
+    setTimeout(
+      () => this.#areq(SUBSYS.AF, 'dataConfirm', { status: 0, endpoint: req.srcendpoint, transid: req.transid }),
+      2,
+    );
     const zcl = parseZcl(req.data as Buffer);
-    const sent: SentToDevice = { nwkAddr: dst, endpoint: req.destendpoint as number, clusterId: req.clusterid as number, zcl };
+    const sent: SentToDevice = {
+      nwkAddr: dst,
+      endpoint: req.destendpoint as number,
+      clusterId: req.clusterid as number,
+      zcl,
+    };
     this.sent.push(sent);
-    for (const w of [...this.#waiters]) if (w.match(sent)) { this.#waiters.splice(this.#waiters.indexOf(w), 1); w.resolve(sent); }
+    for (const w of [...this.#waiters])
+      if (w.match(sent)) {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve(sent);
+      }
     if (!device || device.silent) return;
     const hubEndpoint = req.srcendpoint as number;
     const reply = (data: Buffer) => this.deliver(device, sent.clusterId, data, hubEndpoint);
@@ -378,21 +539,38 @@ export class ZStackCoordinator {
   }
 
   announce(device: EmulatedDevice): void {
-    this.#zdoCallback(0x0013, device.spec.nwkAddr, Buffer.concat([u16(device.spec.nwkAddr), ieeeToLe(device.spec.ieee), u8(macCapabilities(device))]));
+    this.#zdoCallback(
+      0x0013,
+      device.spec.nwkAddr,
+      Buffer.concat([u16(device.spec.nwkAddr), ieeeToLe(device.spec.ieee), u8(macCapabilities(device))]),
+    );
   }
 
   /** AF_INCOMING_MSG from the device to the coordinator's endpoint. */
   deliver(device: EmulatedDevice, clusterId: number, data: Buffer, dstEndpoint = 1): void {
     this.#areq(SUBSYS.AF, 'incomingMsg', {
-      groupid: 0, clusterid: clusterId, srcaddr: device.spec.nwkAddr, srcendpoint: device.spec.endpoint, dstendpoint: dstEndpoint,
-      wasbroadcast: 0, linkquality: 180, securityuse: 0, timestamp: Date.now() & 0xffffffff, transseqnumber: 0, len: data.length, data,
+      groupid: 0,
+      clusterid: clusterId,
+      srcaddr: device.spec.nwkAddr,
+      srcendpoint: device.spec.endpoint,
+      dstendpoint: dstEndpoint,
+      wasbroadcast: 0,
+      linkquality: 180,
+      securityuse: 0,
+      timestamp: Date.now() & 0xffffffff,
+      transseqnumber: 0,
+      len: data.length,
+      data,
     });
   }
 
   /** The device reports its current values of these attributes. */
   report(device: EmulatedDevice, clusterId: number, attrIds: number[]): void {
     const attrs: Array<[number, ZclValue]> = [];
-    for (const id of attrIds) { const v = device.get(clusterId, id); if (v) attrs.push([id, v]); }
+    for (const id of attrIds) {
+      const v = device.get(clusterId, id);
+      if (v) attrs.push([id, v]);
+    }
     this.#tsn = (this.#tsn + 1) & 0xff;
     this.deliver(device, clusterId, zclReport(this.#tsn, attrs));
   }
@@ -401,7 +579,11 @@ export class ZStackCoordinator {
   zoneStatusChange(device: EmulatedDevice, zoneStatus: number): void {
     device.set(0x0500, 0x0002, { type: 0x19, value: zoneStatus });
     this.#tsn = (this.#tsn + 1) & 0xff;
-    this.deliver(device, 0x0500, zclFromDevice(this.#tsn, 0x00, Buffer.concat([u16(zoneStatus), u8(0), u8(23), u16(0)]), true));
+    this.deliver(
+      device,
+      0x0500,
+      zclFromDevice(this.#tsn, 0x00, Buffer.concat([u16(zoneStatus), u8(0), u8(23), u16(0)]), true),
+    );
   }
 
   /** Resolves with the next frame the hub sends that matches (or one already sent after `since`). */

@@ -49,7 +49,8 @@ export interface ZclValue {
 }
 
 export class EmulatedDevice {
-  readonly spec: Required<Pick<EmulatedDeviceSpec, 'endpoint' | 'deviceId' | 'manufacturerCode' | 'outClusters'>> & EmulatedDeviceSpec;
+  readonly spec: Required<Pick<EmulatedDeviceSpec, 'endpoint' | 'deviceId' | 'manufacturerCode' | 'outClusters'>> &
+    EmulatedDeviceSpec;
   readonly attributes = new Map<number, Map<number, ZclValue>>();
   /** A silent device (out of range, unplugged) answers nothing, neither ZDO nor ZCL. */
   silent = false;
@@ -58,7 +59,13 @@ export class EmulatedDevice {
   /** A ZCL status (e.g. 0x01 FAILURE) the device answers cluster commands with instead of obeying. */
   refuseWith: number | undefined;
   constructor(spec: EmulatedDeviceSpec) {
-    this.spec = { endpoint: 1, deviceId: spec.endDevice ? 0x0302 : 0x0051, manufacturerCode: 0x1234, outClusters: [], ...spec };
+    this.spec = {
+      endpoint: 1,
+      deviceId: spec.endDevice ? 0x0302 : 0x0051,
+      manufacturerCode: 0x1234,
+      outClusters: [],
+      ...spec,
+    };
     for (const [cluster, attrs] of Object.entries(spec.attributes ?? {})) {
       this.attributes.set(Number(cluster), new Map(Object.entries(attrs).map(([id, v]) => [Number(id), v])));
     }
@@ -88,31 +95,48 @@ export class EmulatedDevice {
    * back on the same cluster, `report` reports current attribute values (the coordinator
    * delivers both as AF incoming messages).
    */
-  handle(sent: SentToDevice, reply: (data: Buffer) => void, report: (clusterId: number, attrIds: number[]) => void): void {
+  handle(
+    sent: SentToDevice,
+    reply: (data: Buffer) => void,
+    report: (clusterId: number, attrIds: number[]) => void,
+  ): void {
     const { zcl, clusterId } = sent;
     if (!zcl.clusterSpecific) {
-      if (zcl.commandId === 0x00) { // read attributes
+      if (zcl.commandId === 0x00) {
+        // read attributes
         const parts: Buffer[] = [];
         for (let i = 0; i + 1 < zcl.payload.length; i += 2) {
           const id = zcl.payload.readUInt16LE(i);
           const v = this.get(clusterId, id);
-          parts.push(v ? Buffer.concat([u16(id), u8(0), u8(v.type), encodeZclValue(v)]) : Buffer.concat([u16(id), u8(0x86)]));
+          parts.push(
+            v ? Buffer.concat([u16(id), u8(0), u8(v.type), encodeZclValue(v)]) : Buffer.concat([u16(id), u8(0x86)]),
+          );
         }
         return reply(zclFromDevice(zcl.tsn, 0x01, Buffer.concat(parts)));
       }
-      if (zcl.commandId === 0x02) { // write attributes: stored (the IAS CIE address...), all written
-        for (let i = 0; i + 3 <= zcl.payload.length;) {
+      if (zcl.commandId === 0x02) {
+        // write attributes: stored (the IAS CIE address...), all written
+        for (let i = 0; i + 3 <= zcl.payload.length; ) {
           const id = zcl.payload.readUInt16LE(i);
           const type = zcl.payload[i + 2]!;
-          const size = ({ 0x10: 1, 0x18: 1, 0x20: 1, 0x21: 2, 0x23: 4, 0x29: 2, 0x30: 1, 0x31: 2, 0xf0: 8 } as Record<number, number>)[type];
+          const size = (
+            { 0x10: 1, 0x18: 1, 0x20: 1, 0x21: 2, 0x23: 4, 0x29: 2, 0x30: 1, 0x31: 2, 0xf0: 8 } as Record<
+              number,
+              number
+            >
+          )[type];
           if (size === undefined) break;
           const raw = zcl.payload.subarray(i + 3, i + 3 + size);
-          this.set(clusterId, id, { type, value: type === 0xf0 ? Buffer.from(raw).reverse().toString('hex') : raw.readUIntLE(0, size) });
+          this.set(clusterId, id, {
+            type,
+            value: type === 0xf0 ? Buffer.from(raw).reverse().toString('hex') : raw.readUIntLE(0, size),
+          });
           i += 3 + size;
         }
         return reply(zclFromDevice(zcl.tsn, 0x04, u8(0)));
       }
-      if (zcl.commandId === 0x06) { // configure reporting: accept, then report the current values
+      if (zcl.commandId === 0x06) {
+        // configure reporting: accept, then report the current values
         reply(zclFromDevice(zcl.tsn, 0x07, u8(0)));
         const attrs = configuredAttributes(zcl.payload).filter((id) => this.get(clusterId, id));
         if (attrs.length > 0) setTimeout(() => report(clusterId, attrs), 20);
@@ -125,7 +149,8 @@ export class EmulatedDevice {
       reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, this.refuseWith])));
       return;
     }
-    if (clusterId === 0x0500 && zcl.commandId === 0x00) { // IAS zone enroll response: enrolled now
+    if (clusterId === 0x0500 && zcl.commandId === 0x00) {
+      // IAS zone enroll response: enrolled now
       this.set(0x0500, 0x0000, { type: 0x30, value: 1 });
       return;
     }
@@ -147,25 +172,70 @@ export function parseZcl(data: Buffer): ZclFrame {
   const frameControl = data[0]!;
   let pos = 1;
   let manufacturerCode: number | undefined;
-  if (frameControl & 0x04) { manufacturerCode = data.readUInt16LE(pos); pos += 2; }
+  if (frameControl & 0x04) {
+    manufacturerCode = data.readUInt16LE(pos);
+    pos += 2;
+  }
   const tsn = data[pos]!;
   const commandId = data[pos + 1]!;
-  return { frameControl, ...(manufacturerCode !== undefined ? { manufacturerCode } : {}), tsn, commandId, payload: data.subarray(pos + 2), clusterSpecific: (frameControl & 0x03) === 1 };
+  return {
+    frameControl,
+    ...(manufacturerCode !== undefined ? { manufacturerCode } : {}),
+    tsn,
+    commandId,
+    payload: data.subarray(pos + 2),
+    clusterSpecific: (frameControl & 0x03) === 1,
+  };
 }
 
 export function encodeZclValue(v: ZclValue): Buffer {
   switch (v.type) {
-    case 0x10: return Buffer.from([v.value ? 1 : 0]);
-    case 0x20: case 0x30: case 0x18: return Buffer.from([Number(v.value) & 0xff]);
-    case 0x21: case 0x31: case 0x19: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v.value)); return b; }
-    case 0x29: { const b = Buffer.alloc(2); b.writeInt16LE(Number(v.value)); return b; }
-    case 0x22: { const b = Buffer.alloc(3); b.writeUIntLE(Number(v.value), 0, 3); return b; }
-    case 0x23: { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v.value)); return b; }
-    case 0x25: { const b = Buffer.alloc(6); b.writeUIntLE(Number(v.value), 0, 6); return b; }
-    case 0x2b: { const b = Buffer.alloc(4); b.writeInt32LE(Number(v.value)); return b; }
-    case 0x42: { const s = Buffer.from(String(v.value), 'utf8'); return Buffer.concat([Buffer.from([s.length]), s]); }
-    case 0xf0: return ieeeToLe(String(v.value)); // IEEE address
-    default: throw new Error(`emulator: ZCL type 0x${v.type.toString(16)} not supported`);
+    case 0x10:
+      return Buffer.from([v.value ? 1 : 0]);
+    case 0x20:
+    case 0x30:
+    case 0x18:
+      return Buffer.from([Number(v.value) & 0xff]);
+    case 0x21:
+    case 0x31:
+    case 0x19: {
+      const b = Buffer.alloc(2);
+      b.writeUInt16LE(Number(v.value));
+      return b;
+    }
+    case 0x29: {
+      const b = Buffer.alloc(2);
+      b.writeInt16LE(Number(v.value));
+      return b;
+    }
+    case 0x22: {
+      const b = Buffer.alloc(3);
+      b.writeUIntLE(Number(v.value), 0, 3);
+      return b;
+    }
+    case 0x23: {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(Number(v.value));
+      return b;
+    }
+    case 0x25: {
+      const b = Buffer.alloc(6);
+      b.writeUIntLE(Number(v.value), 0, 6);
+      return b;
+    }
+    case 0x2b: {
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(Number(v.value));
+      return b;
+    }
+    case 0x42: {
+      const s = Buffer.from(String(v.value), 'utf8');
+      return Buffer.concat([Buffer.from([s.length]), s]);
+    }
+    case 0xf0:
+      return ieeeToLe(String(v.value)); // IEEE address
+    default:
+      throw new Error(`emulator: ZCL type 0x${v.type.toString(16)} not supported`);
   }
 }
 
@@ -176,12 +246,18 @@ export function zclFromDevice(tsn: number, commandId: number, payload: Buffer, c
 }
 
 export function zclReport(tsn: number, attrs: Array<[number, ZclValue]>): Buffer {
-  return zclFromDevice(tsn, 0x0a, Buffer.concat(attrs.map(([id, v]) => {
-    const head = Buffer.alloc(3);
-    head.writeUInt16LE(id);
-    head[2] = v.type;
-    return Buffer.concat([head, encodeZclValue(v)]);
-  })));
+  return zclFromDevice(
+    tsn,
+    0x0a,
+    Buffer.concat(
+      attrs.map(([id, v]) => {
+        const head = Buffer.alloc(3);
+        head.writeUInt16LE(id);
+        head[2] = v.type;
+        return Buffer.concat([head, encodeZclValue(v)]);
+      }),
+    ),
+  );
 }
 
 /** Attribute ids in a Configure Reporting payload (records: direction, id, type, min, max, change). */
@@ -192,7 +268,10 @@ export function configuredAttributes(payload: Buffer): number[] {
   while (pos + 4 <= payload.length) {
     const direction = payload[pos]!;
     const id = payload.readUInt16LE(pos + 1);
-    if (direction !== 0) { pos += 5; continue; } // timeout period record
+    if (direction !== 0) {
+      pos += 5;
+      continue;
+    } // timeout period record
     const type = payload[pos + 3]!;
     ids.push(id);
     pos += 8 + (changeSize[type] ?? 0);

@@ -10,15 +10,41 @@ import { createRequire } from 'node:module';
  */
 
 const require = createRequire(import.meta.url);
-export interface MtParam { name: string; parameterType: number }
-export interface MtCmd { name: string; ID: number; type: number; request?: MtParam[]; response?: MtParam[]; zdoClusterId?: number }
+export interface MtParam {
+  name: string;
+  parameterType: number;
+}
+export interface MtCmd {
+  name: string;
+  ID: number;
+  type: number;
+  request?: MtParam[];
+  response?: MtParam[];
+  zdoClusterId?: number;
+}
 /** herdsman's ZNP command table, by subsystem. */
-export const DEFINITION = (require('zigbee-herdsman/dist/adapter/z-stack/znp/definition.js') as { default: Record<number, MtCmd[]> }).default;
+export const DEFINITION = (
+  require('zigbee-herdsman/dist/adapter/z-stack/znp/definition.js') as { default: Record<number, MtCmd[]> }
+).default;
 
 export const SUBSYS = { SYS: 1, AF: 4, ZDO: 5, UTIL: 7, APP_CNF: 15 } as const;
 export const TYPE = { SREQ: 1, AREQ: 2, SRSP: 3 } as const;
 // parameterType numbers in herdsman's table
-const PT = { UINT8: 0, UINT16: 1, UINT32: 2, IEEEADDR: 3, BUFFER: 4, BUFFER8: 5, BUFFER16: 6, BUFFER18: 7, BUFFER32: 8, BUFFER42: 9, BUFFER100: 10, LIST_UINT8: 11, LIST_UINT16: 12 } as const;
+const PT = {
+  UINT8: 0,
+  UINT16: 1,
+  UINT32: 2,
+  IEEEADDR: 3,
+  BUFFER: 4,
+  BUFFER8: 5,
+  BUFFER16: 6,
+  BUFFER18: 7,
+  BUFFER32: 8,
+  BUFFER42: 9,
+  BUFFER100: 10,
+  LIST_UINT8: 11,
+  LIST_UINT16: 12,
+} as const;
 
 export interface MtFrame {
   type: number;
@@ -51,10 +77,24 @@ export function writeParams(params: MtParam[], values: Record<string, unknown>):
   for (const p of params) {
     const v = values[p.name];
     switch (p.parameterType) {
-      case PT.UINT8: parts.push(Buffer.from([Number(v ?? 0) & 0xff])); break;
-      case PT.UINT16: { const b = Buffer.alloc(2); b.writeUInt16LE(Number(v ?? 0) & 0xffff); parts.push(b); break; }
-      case PT.UINT32: { const b = Buffer.alloc(4); b.writeUInt32LE(Number(v ?? 0) >>> 0); parts.push(b); break; }
-      case PT.IEEEADDR: parts.push(ieeeToLe(String(v ?? '0000000000000000'))); break;
+      case PT.UINT8:
+        parts.push(Buffer.from([Number(v ?? 0) & 0xff]));
+        break;
+      case PT.UINT16: {
+        const b = Buffer.alloc(2);
+        b.writeUInt16LE(Number(v ?? 0) & 0xffff);
+        parts.push(b);
+        break;
+      }
+      case PT.UINT32: {
+        const b = Buffer.alloc(4);
+        b.writeUInt32LE(Number(v ?? 0) >>> 0);
+        parts.push(b);
+        break;
+      }
+      case PT.IEEEADDR:
+        parts.push(ieeeToLe(String(v ?? '0000000000000000')));
+        break;
       case PT.LIST_UINT16: {
         const list = (v as number[] | undefined) ?? [];
         const b = Buffer.alloc(list.length * 2);
@@ -62,8 +102,11 @@ export function writeParams(params: MtParam[], values: Record<string, unknown>):
         parts.push(b);
         break;
       }
-      case PT.LIST_UINT8: parts.push(Buffer.from((v as number[] | undefined) ?? [])); break;
-      default: parts.push(Buffer.isBuffer(v) ? v : Buffer.alloc(0));
+      case PT.LIST_UINT8:
+        parts.push(Buffer.from((v as number[] | undefined) ?? []));
+        break;
+      default:
+        parts.push(Buffer.isBuffer(v) ? v : Buffer.alloc(0));
     }
   }
   return Buffer.concat(parts);
@@ -76,18 +119,43 @@ export function readParams(params: MtParam[], data: Buffer): Record<string, unkn
   let lastNumber = 0;
   for (const p of params) {
     switch (p.parameterType) {
-      case PT.UINT8: lastNumber = data.readUInt8(pos); pos += 1; out[p.name] = lastNumber; break;
-      case PT.UINT16: lastNumber = data.readUInt16LE(pos); pos += 2; out[p.name] = lastNumber; break;
-      case PT.UINT32: lastNumber = data.readUInt32LE(pos); pos += 4; out[p.name] = lastNumber; break;
-      case PT.IEEEADDR: out[p.name] = Buffer.from(data.subarray(pos, pos + 8)).reverse().toString('hex'); pos += 8; break;
+      case PT.UINT8:
+        lastNumber = data.readUInt8(pos);
+        pos += 1;
+        out[p.name] = lastNumber;
+        break;
+      case PT.UINT16:
+        lastNumber = data.readUInt16LE(pos);
+        pos += 2;
+        out[p.name] = lastNumber;
+        break;
+      case PT.UINT32:
+        lastNumber = data.readUInt32LE(pos);
+        pos += 4;
+        out[p.name] = lastNumber;
+        break;
+      case PT.IEEEADDR:
+        out[p.name] = Buffer.from(data.subarray(pos, pos + 8))
+          .reverse()
+          .toString('hex');
+        pos += 8;
+        break;
       case PT.LIST_UINT16: {
         const list: number[] = [];
-        for (let i = 0; i < lastNumber; i++) { list.push(data.readUInt16LE(pos)); pos += 2; }
+        for (let i = 0; i < lastNumber; i++) {
+          list.push(data.readUInt16LE(pos));
+          pos += 2;
+        }
         out[p.name] = list;
         break;
       }
-      case PT.BUFFER: out[p.name] = data.subarray(pos, pos + lastNumber); pos += lastNumber; break;
-      default: out[p.name] = data.subarray(pos); pos = data.length;
+      case PT.BUFFER:
+        out[p.name] = data.subarray(pos, pos + lastNumber);
+        pos += lastNumber;
+        break;
+      default:
+        out[p.name] = data.subarray(pos);
+        pos = data.length;
     }
   }
   return out;
@@ -115,7 +183,10 @@ export class MtParser {
     const frames: MtFrame[] = [];
     for (;;) {
       const sof = this.#buf.indexOf(0xfe);
-      if (sof < 0) { this.#buf = Buffer.alloc(0); break; }
+      if (sof < 0) {
+        this.#buf = Buffer.alloc(0);
+        break;
+      }
       if (sof > 0) this.#buf = this.#buf.subarray(sof);
       if (this.#buf.length < 5) break;
       const len = this.#buf[1]!;
@@ -127,7 +198,12 @@ export class MtParser {
         this.#buf = this.#buf.subarray(1);
         continue;
       }
-      frames.push({ type: this.#buf[2]! >> 5, subsystem: this.#buf[2]! & 0x1f, id: this.#buf[3]!, data: Buffer.from(this.#buf.subarray(4, 4 + len)) });
+      frames.push({
+        type: this.#buf[2]! >> 5,
+        subsystem: this.#buf[2]! & 0x1f,
+        id: this.#buf[3]!,
+        data: Buffer.from(this.#buf.subarray(4, 4 + len)),
+      });
       this.#buf = this.#buf.subarray(len + 5);
     }
     return frames;

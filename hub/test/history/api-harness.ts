@@ -33,17 +33,48 @@ export async function historyApi(history: Record<string, unknown> = {}, start = 
   const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });
   auth.openSetup();
   const app: FastifyInstance = await buildApi({
-    config, ...apiParts(store, bus), bus, clock, log, auth, registry, broker: new FakeBroker(), history: historyService,
-    version: '9.9.9-test', startedAt: clock.now(), partsHealth: () => ({}), uiDir: `${tmp.dir}/no-ui`,
+    config,
+    ...apiParts(store, bus),
+    bus,
+    clock,
+    log,
+    auth,
+    registry,
+    broker: new FakeBroker(),
+    history: historyService,
+    version: '9.9.9-test',
+    startedAt: clock.now(),
+    partsHealth: () => ({}),
+    uiDir: `${tmp.dir}/no-ui`,
   });
-  const call = (method: InjectOptions['method'], url: string, token?: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+  const call = (
+    method: InjectOptions['method'],
+    url: string,
+    token?: string,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> =>
     app.inject({ method, url, headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
-  const res = await app.inject({ method: 'POST', url: '/api/v1/setup', payload: { ...OWNER, setupCode: readSetupCode(tmp.dir) } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/setup',
+    payload: { ...OWNER, setupCode: readSetupCode(tmp.dir) },
+  });
   const ownerToken = res.json().accessToken as string;
   return {
-    app, store, bus, clock, registry, driver, history: historyService, call, ownerToken,
+    app,
+    store,
+    bus,
+    clock,
+    registry,
+    driver,
+    history: historyService,
+    call,
+    ownerToken,
     async addDevice(name: string, capabilities: string[]): Promise<string> {
-      const { device } = await registry.create({ name, driver: 'echo', capabilities }, { kind: 'system', part: 'test' });
+      const { device } = await registry.create(
+        { name, driver: 'echo', capabilities },
+        { kind: 'system', part: 'test' },
+      );
       return device.id;
     },
     async close() {

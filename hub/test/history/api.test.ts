@@ -22,16 +22,31 @@ describe('history API', () => {
       h.driver.ctx.reportState(meter, { power: i % 60, energy: Math.round((10 + i * 0.001) * 1000) / 1000 });
       h.clock.advance(1000);
     }
-    h.store.users.insert({ id: 'usr_m', username: 'mia', passwordHash: await hashPassword('mia password'), role: 'member', createdAt: h.clock.now() });
-    const login = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'mia', password: 'mia password' } });
+    h.store.users.insert({
+      id: 'usr_m',
+      username: 'mia',
+      passwordHash: await hashPassword('mia password'),
+      role: 'member',
+      createdAt: h.clock.now(),
+    });
+    const login = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'mia', password: 'mia password' },
+    });
     memberToken = login.json().accessToken;
     // Tokens from before the two hours have expired.
-    const owner = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'owner', password: 'correct horse battery' } });
+    const owner = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'owner', password: 'correct horse battery' },
+    });
     h.ownerToken = owner.json().accessToken;
   });
   afterAll(() => h.close());
 
-  const get = (url: string, token = h.ownerToken, headers: Record<string, string> = {}) => h.call('GET', url, token, headers);
+  const get = (url: string, token = h.ownerToken, headers: Record<string, string> = {}) =>
+    h.call('GET', url, token, headers);
   const errorCode = (res: { json(): any }) => res.json().error.code;
 
   it('answers raw points for a short span and min/max/mean buckets of a tier for a long one', async () => {
@@ -40,7 +55,10 @@ describe('history API', () => {
     expect(raw.json().tier).toBe('raw');
     expect(raw.json().points.map((p: { mean: number }) => p.mean)).toEqual(Array.from({ length: 60 }, (_, i) => i));
 
-    const wide = await get(`/api/v1/history?device=${meter}&capability=power&from=${T0}&to=${T0 + 2 * HOUR}&points=100`, memberToken);
+    const wide = await get(
+      `/api/v1/history?device=${meter}&capability=power&from=${T0}&to=${T0 + 2 * HOUR}&points=100`,
+      memberToken,
+    );
     expect(wide.statusCode).toBe(200);
     const body = wide.json();
     expect(body.tier).toBe('minute');
@@ -49,7 +67,9 @@ describe('history API', () => {
   });
 
   it('takes ISO times as well as epoch milliseconds', async () => {
-    const iso = await get(`/api/v1/history?device=${meter}&capability=power&from=2026-01-01T00:00:00Z&to=2026-01-01T00:01:00.000Z&points=60`);
+    const iso = await get(
+      `/api/v1/history?device=${meter}&capability=power&from=2026-01-01T00:00:00Z&to=2026-01-01T00:01:00.000Z&points=60`,
+    );
     const ms = await get(`/api/v1/history?device=${meter}&capability=power&from=${T0}&to=${T0 + MIN}&points=60`);
     expect(iso.json()).toEqual(ms.json());
   });
@@ -60,10 +80,10 @@ describe('history API', () => {
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.body).toBe(
-      'time,epoch_ms,min,max,mean\r\n'
-      + `2026-01-01T00:00:00.000Z,${T0},0,0,0\r\n`
-      + `2026-01-01T00:00:01.000Z,${T0 + 1000},1,1,1\r\n`
-      + `2026-01-01T00:00:02.000Z,${T0 + 2000},2,2,2\r\n`,
+      'time,epoch_ms,min,max,mean\r\n' +
+        `2026-01-01T00:00:00.000Z,${T0},0,0,0\r\n` +
+        `2026-01-01T00:00:01.000Z,${T0 + 1000},1,1,1\r\n` +
+        `2026-01-01T00:00:02.000Z,${T0 + 2000},2,2,2\r\n`,
     );
     expect((await get(url, h.ownerToken, { accept: 'text/csv' })).body).toBe(csv.body);
   });
@@ -88,39 +108,61 @@ describe('history API', () => {
     expect(res.statusCode).toBe(200);
     // 7,200 readings 0.001 kWh apart: 7,199 increases.
     expect(res.json()).toEqual({
-      period: 'day', unit: 'kWh', tz: 'UTC', total: 7.199,
-      buckets: [{ t: T0, start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z', hours: 24, kWh: 7.199, exact: true }],
+      period: 'day',
+      unit: 'kWh',
+      tz: 'UTC',
+      total: 7.199,
+      buckets: [
+        { t: T0, start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z', hours: 24, kWh: 7.199, exact: true },
+      ],
     });
-    const csv = await get(`/api/v1/energy?device=${meter}&period=month&from=${T0}&to=${T0 + 2 * HOUR}&tz=UTC&format=csv`);
-    expect(csv.body).toBe(`start,end,epoch_ms,kwh,exact,tz\r\n2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,${T0},7.199,true,UTC\r\n`);
+    const csv = await get(
+      `/api/v1/energy?device=${meter}&period=month&from=${T0}&to=${T0 + 2 * HOUR}&tz=UTC&format=csv`,
+    );
+    expect(csv.body).toBe(
+      `start,end,epoch_ms,kwh,exact,tz\r\n2026-01-01T00:00:00Z,2026-02-01T00:00:00Z,${T0},7.199,true,UTC\r\n`,
+    );
     expect(errorCode(await get(`/api/v1/energy?device=${lamp}&period=day`))).toBe('capability_not_found');
     expect(errorCode(await get(`/api/v1/energy?device=${meter}&period=year`))).toBe('validation_failed');
   });
 
   it('lists state changes, availability and commands with their actor, filtered and paged, also as CSV', async () => {
     h.driver.ctx.reportAvailability(lamp, true);
-    const cmd = await h.app.inject({ method: 'POST', url: `/api/v1/devices/${lamp}/commands`, headers: { authorization: `Bearer ${memberToken}` }, payload: { capability: 'switch', value: true } });
+    const cmd = await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/devices/${lamp}/commands`,
+      headers: { authorization: `Bearer ${memberToken}` },
+      payload: { capability: 'switch', value: true },
+    });
     expect(cmd.statusCode).toBe(200);
     const all = await get(`/api/v1/history/events?device=${lamp}`);
     expect(all.statusCode).toBe(200);
     const events = all.json().events;
     expect(events.map((e: { kind: string }) => e.kind)).toEqual(['command', 'state', 'availability']);
-    expect(events[0]).toMatchObject({ deviceId: lamp, capability: 'switch', value: true, outcome: 'confirmed', actor: { kind: 'user', username: 'mia' } });
+    expect(events[0]).toMatchObject({
+      deviceId: lamp,
+      capability: 'switch',
+      value: true,
+      outcome: 'confirmed',
+      actor: { kind: 'user', username: 'mia' },
+    });
     expect(events[1]).toMatchObject({ deviceId: lamp, capability: 'switch', value: true, previous: null });
 
     const page1 = (await get(`/api/v1/history/events?limit=3`)).json();
     expect(page1.events).toHaveLength(3);
     const page2 = (await get(`/api/v1/history/events?limit=3&before=${page1.nextBefore}`)).json();
-    expect(page2.events.map((e: { kind: string; deviceId: string }) => [e.kind, e.deviceId])).toEqual([['availability', meter]]);
+    expect(page2.events.map((e: { kind: string; deviceId: string }) => [e.kind, e.deviceId])).toEqual([
+      ['availability', meter],
+    ]);
     expect(page2.nextBefore).toBeNull();
 
     const commands = (await get(`/api/v1/history/events?kind=command`)).json().events;
     expect(commands).toHaveLength(1);
     const csv = await get(`/api/v1/history/events?kind=availability&format=csv`);
     expect(csv.body).toBe(
-      'id,at,device,kind,capability,value,previous,actor,outcome\r\n'
-      + `2,2026-01-01T02:00:00.000Z,${lamp},availability,,true,,,\r\n`
-      + `1,2026-01-01T00:00:00.000Z,${meter},availability,,true,,,\r\n`,
+      'id,at,device,kind,capability,value,previous,actor,outcome\r\n' +
+        `2,2026-01-01T02:00:00.000Z,${lamp},availability,,true,,,\r\n` +
+        `1,2026-01-01T00:00:00.000Z,${meter},availability,,true,,,\r\n`,
     );
     expect(errorCode(await get(`/api/v1/history/events?device=dev_nope`))).toBe('device_not_found');
   });
@@ -144,7 +186,13 @@ describe('history API', () => {
     h.history.ingest.flush();
     const res = await get('/metrics');
     expect(res.statusCode).toBe(200);
-    const value = (name: string) => Number(res.body.split('\n').find((l: string) => l.startsWith(`${name} `))?.split(' ')[1]);
+    const value = (name: string) =>
+      Number(
+        res.body
+          .split('\n')
+          .find((l: string) => l.startsWith(`${name} `))
+          ?.split(' ')[1],
+      );
     // Two hours of power and energy at 1 Hz: 14,400 samples (more from the other tests' devices).
     expect(value('hearth_history_samples_written_total')).toBeGreaterThanOrEqual(2 * 2 * 3600);
     expect(value('hearth_history_flushes_total')).toBeGreaterThan(0);

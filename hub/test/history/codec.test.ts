@@ -26,7 +26,19 @@ describe('block codec (delta-of-delta times, XOR values)', () => {
 
   it('round-trips values without a decimal scale and every delta-of-delta width', () => {
     const values = [0, -0, 1e300, -1e-300, 5e-324, 123456789.123, Number.MAX_VALUE, -7, Math.PI, Math.PI, 2 ** 53 - 1];
-    const times = [0, 1, 2 ** 40, 2 ** 40 + 5, 2 ** 45, 2 ** 45 + 70, 2 ** 45 + 400, 2 ** 45 + 3000, 2 ** 46, 2 ** 52, 2 ** 52 + 1];
+    const times = [
+      0,
+      1,
+      2 ** 40,
+      2 ** 40 + 5,
+      2 ** 45,
+      2 ** 45 + 70,
+      2 ** 45 + 400,
+      2 ** 45 + 3000,
+      2 ** 46,
+      2 ** 52,
+      2 ** 52 + 1,
+    ];
     const back = decodeBlock(encodeBlock(times, [values]));
     expect(Array.from(back.times)).toEqual(times);
     back.columns[0]!.forEach((v, i) => expect(Object.is(v, values[i])).toBe(true));
@@ -34,7 +46,12 @@ describe('block codec (delta-of-delta times, XOR values)', () => {
 
   it('round-trips several columns and an empty block', () => {
     const times = [1000, 61_000, 121_000];
-    const columns = [[60, 60, 59], [3600.5, 3599.9, 3540.1], [0.001, 0.002, 0.003], [5, 5, 5]];
+    const columns = [
+      [60, 60, 59],
+      [3600.5, 3599.9, 3540.1],
+      [0.001, 0.002, 0.003],
+      [5, 5, 5],
+    ];
     const back = decodeBlock(encodeBlock(times, columns));
     expect(back.columns.map((c) => Array.from(c))).toEqual(columns);
     expect(decodeBlock(encodeBlock([], [[]])).times.length).toBe(0);

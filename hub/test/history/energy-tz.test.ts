@@ -27,10 +27,21 @@ async function simulate(h: Api, until: number, stepMs: number, read: () => void)
   }
   h.history.maintain = maintain;
   maintain(Infinity);
-  const login = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'owner', password: 'correct horse battery' } });
+  const login = await h.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username: 'owner', password: 'correct horse battery' },
+  });
   h.ownerToken = login.json().accessToken;
 }
-interface Bucket { t: number; start: string; end: string; hours: number; kWh: number; exact: boolean }
+interface Bucket {
+  t: number;
+  start: string;
+  end: string;
+  hours: number;
+  kWh: number;
+  exact: boolean;
+}
 
 /**
  * Energy per local period. A meter reads every hour at hh:30 UTC from 1 Jan to 27 Oct 2026,
@@ -83,11 +94,25 @@ describe('energy in local periods', () => {
   it('gives DST days 23 and 25 hours with exact sums', async () => {
     const spring = await energy(`period=day&tz=Europe/Berlin&from=${at(2026, 3, 28, 23)}&to=${at(2026, 3, 29, 22)}`);
     expect(spring.buckets).toEqual([
-      { t: at(2026, 3, 28, 23), start: '2026-03-29T00:00:00+01:00', end: '2026-03-30T00:00:00+02:00', hours: 23, kWh: 23, exact: true },
+      {
+        t: at(2026, 3, 28, 23),
+        start: '2026-03-29T00:00:00+01:00',
+        end: '2026-03-30T00:00:00+02:00',
+        hours: 23,
+        kWh: 23,
+        exact: true,
+      },
     ]);
     const autumn = await energy(`period=day&tz=Europe/Berlin&from=${at(2026, 10, 24, 22)}&to=${at(2026, 10, 25, 23)}`);
     expect(autumn.buckets).toEqual([
-      { t: at(2026, 10, 24, 22), start: '2026-10-25T00:00:00+02:00', end: '2026-10-26T00:00:00+01:00', hours: 25, kWh: 25, exact: true },
+      {
+        t: at(2026, 10, 24, 22),
+        start: '2026-10-25T00:00:00+02:00',
+        end: '2026-10-26T00:00:00+01:00',
+        hours: 25,
+        kWh: 25,
+        exact: true,
+      },
     ]);
     // The whole week around the spring change: 7 × 24 - 1 hours, one kWh each.
     const week = await energy(`period=week&tz=Europe/Berlin&from=${at(2026, 3, 25)}&to=${at(2026, 3, 29, 22)}`);
@@ -114,9 +139,9 @@ describe('energy in local periods', () => {
     expect(utc.buckets.map((b) => b.kWh)).toEqual([672, 744]);
     const csv = await h.call('GET', `/api/v1/energy?device=${meter}&${query}&format=csv`, h.ownerToken);
     expect(csv.body).toBe(
-      'start,end,epoch_ms,kwh,exact,tz\r\n'
-      + `2026-02-01T00:00:00+01:00,2026-03-01T00:00:00+01:00,${at(2026, 1, 31, 23)},682,true,Europe/Berlin\r\n`
-      + `2026-03-01T00:00:00+01:00,2026-04-01T00:00:00+02:00,${at(2026, 2, 28, 23)},743,true,Europe/Berlin\r\n`,
+      'start,end,epoch_ms,kwh,exact,tz\r\n' +
+        `2026-02-01T00:00:00+01:00,2026-03-01T00:00:00+01:00,${at(2026, 1, 31, 23)},682,true,Europe/Berlin\r\n` +
+        `2026-03-01T00:00:00+01:00,2026-04-01T00:00:00+02:00,${at(2026, 2, 28, 23)},743,true,Europe/Berlin\r\n`,
     );
   });
 
@@ -138,8 +163,16 @@ describe('energy in local periods', () => {
 
   it('refuses a time zone Intl does not know', async () => {
     for (const tz of ['Mars/Olympus', 'Europe/Berlin;', 'x'.repeat(65)]) {
-      const res = await h.call('GET', `/api/v1/energy?device=${meter}&period=day&tz=${encodeURIComponent(tz)}`, h.ownerToken);
-      expect([res.statusCode, res.json().error.code, res.json().error.details.field]).toEqual([400, 'validation_failed', 'tz']);
+      const res = await h.call(
+        'GET',
+        `/api/v1/energy?device=${meter}&period=day&tz=${encodeURIComponent(tz)}`,
+        h.ownerToken,
+      );
+      expect([res.statusCode, res.json().error.code, res.json().error.details.field]).toEqual([
+        400,
+        'validation_failed',
+        'tz',
+      ]);
     }
   });
 });
@@ -168,7 +201,11 @@ describe('energy in a half-hour zone past the minute tier', () => {
   afterAll(() => h.close());
 
   it('reads minutes where kept, hours before, and counts every increase once', async () => {
-    const res = await h.call('GET', `/api/v1/energy?device=${meter}&period=day&tz=Asia/Kolkata&from=${at(2026, 1, 2, 18, 30)}&to=${at(2026, 1, 20, 18, 30)}`, h.ownerToken);
+    const res = await h.call(
+      'GET',
+      `/api/v1/energy?device=${meter}&period=day&tz=Asia/Kolkata&from=${at(2026, 1, 2, 18, 30)}&to=${at(2026, 1, 20, 18, 30)}`,
+      h.ownerToken,
+    );
     expect(res.statusCode).toBe(200);
     const buckets: Bucket[] = res.json().buckets;
     expect(buckets).toHaveLength(18);

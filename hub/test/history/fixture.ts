@@ -18,7 +18,12 @@ export async function historyFixture(history: Record<string, unknown> = {}, star
   const service = new HistoryService({ store, bus, clock, log, config: config.history });
   await service.start();
   return {
-    tmp, config, store, clock, bus, service,
+    tmp,
+    config,
+    store,
+    clock,
+    bus,
+    service,
     /** As stored: the open raw tail of one series, in the journal on disk. */
     openRows: (deviceId: string, capability: string) => journalSamples(store.db, deviceId, capability),
     count: (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,

@@ -42,7 +42,10 @@ describe('history ingest from the bus', () => {
     f.bus.emit('telemetry.sample', { deviceId: 'dev_a', capability: 'power', value: 2, at });
     f.bus.emit('telemetry.sample', { deviceId: 'dev_a', capability: 'power', value: 3, at: at - 60_000 });
     f.service.ingest.flush();
-    expect(f.openRows('dev_a', 'power')).toEqual([{ t: at, v: 1 }, { t: at + 1, v: 2 }]);
+    expect(f.openRows('dev_a', 'power')).toEqual([
+      { t: at, v: 1 },
+      { t: at + 1, v: 2 },
+    ]);
   });
 
   it('logs state changes, availability and commands with their actor; telemetry only as samples', () => {
@@ -51,16 +54,56 @@ describe('history ingest from the bus', () => {
     f.bus.emit('device.state', { deviceId: 'dev_a', capability: 'power', value: 12, previous: 10, at });
     f.bus.emit('device.availability', { deviceId: 'dev_a', available: false, at });
     const actor = { kind: 'user' as const, userId: 'usr_1', username: 'ann', role: 'member' as const };
-    f.bus.emit('device.command', { deviceId: 'dev_a', capability: 'switch', value: false, actor, outcome: 'device_timeout', ms: 5000, at });
+    f.bus.emit('device.command', {
+      deviceId: 'dev_a',
+      capability: 'switch',
+      value: false,
+      actor,
+      outcome: 'device_timeout',
+      ms: 5000,
+      at,
+    });
     // The audit log is a record, not the source of the command log.
-    f.bus.emit('audit', { actor, action: 'device.command', target: 'dev_b', details: { capability: 'switch', value: true, outcome: 'confirmed' }, at });
+    f.bus.emit('audit', {
+      actor,
+      action: 'device.command',
+      target: 'dev_b',
+      details: { capability: 'switch', value: true, outcome: 'confirmed' },
+      at,
+    });
     f.bus.emit('audit', { actor, action: 'room.add', target: 'room_1', at });
     f.service.ingest.flush();
-    const rows = f.store.db.prepare('SELECT kind, device_id, capability, value, previous, actor, outcome FROM history_events ORDER BY id').all();
+    const rows = f.store.db
+      .prepare('SELECT kind, device_id, capability, value, previous, actor, outcome FROM history_events ORDER BY id')
+      .all();
     expect(rows).toEqual([
-      { kind: 'state', device_id: 'dev_a', capability: 'switch', value: 'true', previous: 'false', actor: null, outcome: null },
-      { kind: 'availability', device_id: 'dev_a', capability: null, value: 'false', previous: null, actor: null, outcome: null },
-      { kind: 'command', device_id: 'dev_a', capability: 'switch', value: 'false', previous: null, actor: JSON.stringify(actor), outcome: 'device_timeout' },
+      {
+        kind: 'state',
+        device_id: 'dev_a',
+        capability: 'switch',
+        value: 'true',
+        previous: 'false',
+        actor: null,
+        outcome: null,
+      },
+      {
+        kind: 'availability',
+        device_id: 'dev_a',
+        capability: null,
+        value: 'false',
+        previous: null,
+        actor: null,
+        outcome: null,
+      },
+      {
+        kind: 'command',
+        device_id: 'dev_a',
+        capability: 'switch',
+        value: 'false',
+        previous: null,
+        actor: JSON.stringify(actor),
+        outcome: 'device_timeout',
+      },
     ]);
   });
 });

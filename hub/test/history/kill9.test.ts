@@ -54,17 +54,22 @@ describe('history survives kill -9 of the real hub', () => {
     writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 1000 } }));
     hub = await startHub(dataDir(), ['--config', config]);
     const token = await setupOwner(hub);
-    const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch', 'power'] } });
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+      token,
+      body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch', 'power'] },
+    });
     expect(created.status).toBe(201);
     const { device, mqtt } = created.body as { device: { id: string }; mqtt: { password: string } };
     client = await connectMqtt(hub.mqtt, { clientId: device.id, username: device.id, password: mqtt.password });
 
     // 20 readings; each publish is acknowledged by the broker (QoS 1) before the next.
-    for (let i = 0; i < 20; i++) await client.publishAsync(`hearth/${device.id}/telemetry`, JSON.stringify({ power: 100 + i }), { qos: 1 });
+    for (let i = 0; i < 20; i++)
+      await client.publishAsync(`hearth/${device.id}/telemetry`, JSON.stringify({ power: 100 + i }), { qos: 1 });
     // The batch is flushed within a second: wait until all 20 are on disk.
-    await waitFor(async () => rowsOnDisk(device.id).length === 20, "20 rows on disk");
+    await waitFor(async () => rowsOnDisk(device.id).length === 20, '20 rows on disk');
     // A second burst, then the kill right away: some of it may still be in the open batch.
-    for (let i = 20; i < 30; i++) await client.publishAsync(`hearth/${device.id}/telemetry`, JSON.stringify({ power: 100 + i }), { qos: 1 });
+    for (let i = 20; i < 30; i++)
+      await client.publishAsync(`hearth/${device.id}/telemetry`, JSON.stringify({ power: 100 + i }), { qos: 1 });
     await hub.kill9();
     client.end(true);
     client = undefined;
@@ -78,8 +83,15 @@ describe('history survives kill -9 of the real hub', () => {
 
     // After a restart the API answers with what is on disk.
     hub = await startHub(dataDir());
-    const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
-    const res = await api(hub.baseUrl, 'GET', `/api/v1/history?device=${device.id}&capability=power&tier=raw&points=10000&from=${rows[0]!.t}&to=${rows[rows.length - 1]!.t + 1}`, { token: login.body.accessToken });
+    const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+      body: { username: 'owner', password: 'correct horse battery' },
+    });
+    const res = await api(
+      hub.baseUrl,
+      'GET',
+      `/api/v1/history?device=${device.id}&capability=power&tier=raw&points=10000&from=${rows[0]!.t}&to=${rows[rows.length - 1]!.t + 1}`,
+      { token: login.body.accessToken },
+    );
     expect(res.status).toBe(200);
     expect(res.body.tier).toBe('raw');
     expect(res.body.points.map((p: { mean: number }) => p.mean)).toEqual(rows.map((r) => r.v));
@@ -96,7 +108,10 @@ describe('history survives kill -9 of the real hub', () => {
     writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 3000, eventFlushMs: 1000 } }));
     hub = await startHub(join(dir, 'data'), ['--config', config]);
     const token = await setupOwner({ baseUrl: hub.baseUrl, dataDir: join(dir, 'data') });
-    const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch', 'power'] } });
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+      token,
+      body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch', 'power'] },
+    });
     expect(created.status).toBe(201);
     const { device, mqtt } = created.body as { device: { id: string }; mqtt: { password: string } };
     client = await connectMqtt(hub.mqtt, { clientId: device.id, username: device.id, password: mqtt.password });
@@ -122,7 +137,13 @@ describe('history survives kill -9 of the real hub', () => {
     const db = new Database(join(dir, 'data', 'hearth.db'), { readonly: true });
     try {
       const powers = journalSamples(db, device.id, 'power').map((r) => r.v);
-      const states = (db.prepare("SELECT value FROM history_events WHERE device_id = ? AND kind = 'state' AND capability = 'switch' ORDER BY id").all(device.id) as { value: string }[]).map((r) => JSON.parse(r.value));
+      const states = (
+        db
+          .prepare(
+            "SELECT value FROM history_events WHERE device_id = ? AND kind = 'state' AND capability = 'switch' ORDER BY id",
+          )
+          .all(device.id) as { value: string }[]
+      ).map((r) => JSON.parse(r.value));
       // A gapless prefix of what was sent...
       expect(powers).toEqual(sent.slice(0, powers.length).map((s) => s.power));
       expect(states).toEqual(switches.slice(0, states.length).map((s) => s.on));

@@ -25,8 +25,16 @@ describe('history rollups, packing and retention (ManualClock)', () => {
       f.clock.advance(stepMs);
     }
   };
-  const blocks = (tier: number) => f.store.db.prepare('SELECT t0, t1, count FROM history_blocks WHERE tier = ? ORDER BY t0').all(tier) as { t0: number; t1: number; count: number }[];
-  const openBuckets = (tier: number) => f.store.db.prepare('SELECT t, count, sum, min, max, last FROM history_open_buckets WHERE tier = ? ORDER BY t').all(tier) as { t: number; count: number; sum: number; min: number; max: number; last: number }[];
+  const blocks = (tier: number) =>
+    f.store.db.prepare('SELECT t0, t1, count FROM history_blocks WHERE tier = ? ORDER BY t0').all(tier) as {
+      t0: number;
+      t1: number;
+      count: number;
+    }[];
+  const openBuckets = (tier: number) =>
+    f.store.db
+      .prepare('SELECT t, count, sum, min, max, last FROM history_open_buckets WHERE tier = ? ORDER BY t')
+      .all(tier) as { t: number; count: number; sum: number; min: number; max: number; last: number }[];
 
   it('rolls raw samples into minutes and hours and packs complete, rolled-up hours into blocks', async () => {
     f = await historyFixture({ maintenanceIntervalMs: 600_000 });
@@ -63,14 +71,22 @@ describe('history rollups, packing and retention (ManualClock)', () => {
     for (let h = 0; h < 72; h++) {
       if (h === 60) {
         // Day 3, 12:00:30: day 1 and 2 come from the day tier, day 3 from hours, minutes and raw.
-        expect(energy(f.service, 'day', T0, T0 + 3 * DAY)).toEqual([{ t: T0, value: 11.5 }, { t: T0 + DAY, value: 11.7 }, { t: T0 + 2 * DAY, value: 6 }]);
+        expect(energy(f.service, 'day', T0, T0 + 3 * DAY)).toEqual([
+          { t: T0, value: 11.5 },
+          { t: T0 + DAY, value: 11.7 },
+          { t: T0 + 2 * DAY, value: 6 },
+        ]);
       }
       if (h === 36) v = 0.2;
       else if (h > 0) v += 0.5;
       f.bus.emit('telemetry.sample', { deviceId: 'dev_a', capability: 'energy', value: v, at: f.clock.now() });
       f.clock.advance(HOUR);
     }
-    const expected = [{ t: T0, value: 11.5 }, { t: T0 + DAY, value: 11.7 }, { t: T0 + 2 * DAY, value: 12 }];
+    const expected = [
+      { t: T0, value: 11.5 },
+      { t: T0 + DAY, value: 11.7 },
+      { t: T0 + 2 * DAY, value: 12 },
+    ];
     // Day 4, 00:30: days 1-3 are in the day tier (the clock's ticks rolled them).
     f.service.maintain(Infinity);
     expect(f.count('history_blocks') + f.count('history_open_buckets')).toBeGreaterThan(0);
@@ -83,25 +99,42 @@ describe('history rollups, packing and retention (ManualClock)', () => {
     f = await historyFixture({ maintenanceIntervalMs: 600_000 });
     const meter = (n: number, start: number) => {
       for (let i = 0; i < n; i++) {
-        f.bus.emit('telemetry.sample', { deviceId: 'dev_a', capability: 'energy', value: start + i * 0.25, at: f.clock.now() });
+        f.bus.emit('telemetry.sample', {
+          deviceId: 'dev_a',
+          capability: 'energy',
+          value: start + i * 0.25,
+          at: f.clock.now(),
+        });
         f.clock.advance(10 * MIN);
       }
     };
     meter(30, 1); // 5 h, up to 8.25 kWh
     await f.service.stop();
     // A new part on the same database, as after a hub restart.
-    const restarted = new HistoryService({ store: f.store, bus: f.bus, clock: f.clock, log: createLogger({ level: 'silent' }), config: f.config.history });
+    const restarted = new HistoryService({
+      store: f.store,
+      bus: f.bus,
+      clock: f.clock,
+      log: createLogger({ level: 'silent' }),
+      config: f.config.history,
+    });
     await restarted.start();
     f.service = restarted;
     meter(30, 8.5); // another 5 h, continuing the count
     restarted.maintain(Infinity);
     // 59 increases of 0.25 kWh: none lost or counted twice at the restart.
     expect(energy(restarted, 'day', T0, T0 + DAY)).toEqual([{ t: T0, value: 14.75 }]);
-    expect(f.store.db.prepare('SELECT wm_minute, wm_hour FROM history_series').get()).toEqual({ wm_minute: T0 + 10 * HOUR, wm_hour: T0 + 10 * HOUR });
+    expect(f.store.db.prepare('SELECT wm_minute, wm_hour FROM history_series').get()).toEqual({
+      wm_minute: T0 + 10 * HOUR,
+      wm_hour: T0 + 10 * HOUR,
+    });
   });
 
   it('deletes data past its tier retention and events past theirs', async () => {
-    f = await historyFixture({ maintenanceIntervalMs: 600_000, retentionDays: { raw: 1 / 24, minute: 2 / 24, events: 1 / 24 } });
+    f = await historyFixture({
+      maintenanceIntervalMs: 600_000,
+      retentionDays: { raw: 1 / 24, minute: 2 / 24, events: 1 / 24 },
+    });
     f.bus.emit('device.availability', { deviceId: 'dev_a', available: true, at: f.clock.now() });
     feed(3 * 360, 10_000, (i) => i); // 3 h, one sample per 10 s
     f.bus.emit('device.availability', { deviceId: 'dev_a', available: false, at: f.clock.now() });

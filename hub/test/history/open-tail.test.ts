@@ -36,7 +36,8 @@ describe('history open tail and journal', () => {
     expect(journalRows(f)).toBe(0);
     expect(f.service.ingest.counters.flushes).toBe(0);
     // The flush: one row, for every series in the batch.
-    for (const deviceId of ['dev_b', 'dev_c', 'dev_d']) f.bus.emit('telemetry.sample', { deviceId, capability: 'power', value: 1, at: f.clock.now() });
+    for (const deviceId of ['dev_b', 'dev_c', 'dev_d'])
+      f.bus.emit('telemetry.sample', { deviceId, capability: 'power', value: 1, at: f.clock.now() });
     f.service.ingest.flush();
     expect(journalRows(f)).toBe(1);
     expect(['dev_a', 'dev_b', 'dev_c', 'dev_d'].map((d) => f.openRows(d, 'power').length)).toEqual([10, 1, 1, 1]);
@@ -48,8 +49,18 @@ describe('history open tail and journal', () => {
     // 1 h 20 min at 1 Hz, power and energy: the first hour is packed, the rest stays open.
     for (let s = 0; s < 80 * 60; s++) {
       for (const [k, deviceId] of devices.entries()) {
-        f.bus.emit('telemetry.sample', { deviceId, capability: 'power', value: 100 + ((s * (k + 1)) % 17) / 10, at: f.clock.now() });
-        f.bus.emit('telemetry.sample', { deviceId, capability: 'energy', value: Math.round(s * (k + 1)) / 1000, at: f.clock.now() });
+        f.bus.emit('telemetry.sample', {
+          deviceId,
+          capability: 'power',
+          value: 100 + ((s * (k + 1)) % 17) / 10,
+          at: f.clock.now(),
+        });
+        f.bus.emit('telemetry.sample', {
+          deviceId,
+          capability: 'energy',
+          value: Math.round(s * (k + 1)) / 1000,
+          at: f.clock.now(),
+        });
       }
       f.clock.advance(1000);
       if (s % 60 === 59) f.service.maintain(20, false);
@@ -72,7 +83,13 @@ describe('history open tail and journal', () => {
 
     // As after a kill -9: a new history part on the same file, the old one never stopped.
     const log = createLogger({ level: 'silent' });
-    const again = new HistoryService({ store: f.store, bus: new EventBus(log), clock: f.clock, log, config: f.config.history });
+    const again = new HistoryService({
+      store: f.store,
+      bus: new EventBus(log),
+      clock: f.clock,
+      log,
+      config: f.config.history,
+    });
     await again.start();
     expect(again.tail.count).toBe(f.service.tail.count);
     expect(ask(again)).toEqual(before);
@@ -83,17 +100,27 @@ describe('history open tail and journal', () => {
     const f = await fixture();
     await f.service.stop();
     // As an older hub left them: one row per sample.
-    f.store.db.prepare("INSERT INTO history_series (id, device_id, capability, counter) VALUES (7, 'dev_old', 'power', 0)").run();
+    f.store.db
+      .prepare("INSERT INTO history_series (id, device_id, capability, counter) VALUES (7, 'dev_old', 'power', 0)")
+      .run();
     const insert = f.store.db.prepare('INSERT INTO history_open (series_id, t, v) VALUES (7, ?, ?)');
     for (let i = 0; i < 5; i++) insert.run(T0 + i * 1000, 10 + i);
     const log = createLogger({ level: 'silent' });
-    const again = new HistoryService({ store: f.store, bus: new EventBus(log), clock: f.clock, log, config: f.config.history });
+    const again = new HistoryService({
+      store: f.store,
+      bus: new EventBus(log),
+      clock: f.clock,
+      log,
+      config: f.config.history,
+    });
     await again.start();
     f.service = again;
     expect(f.count('history_open')).toBe(0);
     expect(journalRows(f)).toBe(1);
     expect(f.openRows('dev_old', 'power').map((r) => r.v)).toEqual([10, 11, 12, 13, 14]);
-    expect(again.history('dev_old', 'power', T0, T0 + MIN, 60, 'raw').points.map((p) => p.mean)).toEqual([10, 11, 12, 13, 14]);
+    expect(again.history('dev_old', 'power', T0, T0 + MIN, 60, 'raw').points.map((p) => p.mean)).toEqual([
+      10, 11, 12, 13, 14,
+    ]);
   });
 
   it('over its memory cap, the largest series is packed early; rollups and answers are unchanged', async () => {
@@ -104,8 +131,19 @@ describe('history open tail and journal', () => {
     const largest = new Map<HistoryFixture, number>();
     for (const f of [capped, roomy]) {
       for (let i = 0; i < 75 * 60 * 50; i++) {
-        f.bus.emit('telemetry.sample', { deviceId: 'dev_fast', capability: 'power', value: (i % 101) / 10, at: f.clock.now() });
-        if (i % 50 === 0) f.bus.emit('telemetry.sample', { deviceId: 'dev_slow', capability: 'energy', value: i / 5000, at: f.clock.now() });
+        f.bus.emit('telemetry.sample', {
+          deviceId: 'dev_fast',
+          capability: 'power',
+          value: (i % 101) / 10,
+          at: f.clock.now(),
+        });
+        if (i % 50 === 0)
+          f.bus.emit('telemetry.sample', {
+            deviceId: 'dev_slow',
+            capability: 'energy',
+            value: i / 5000,
+            at: f.clock.now(),
+          });
         f.clock.advance(20);
         if (i % 3000 === 2999) {
           // A maintenance pass every simulated minute, as the scheduled slices would.
@@ -120,7 +158,11 @@ describe('history open tail and journal', () => {
     expect(roomy.service.maintenance.earlyPacks).toBe(0);
     expect(largest.get(roomy)).toBeGreaterThan(cap);
     const ask = (f: HistoryFixture) => ({
-      minutes: f.store.db.prepare('SELECT series_id, t, count, sum, min, max, last, inc FROM history_open_buckets WHERE tier = 1 ORDER BY series_id, t').all(),
+      minutes: f.store.db
+        .prepare(
+          'SELECT series_id, t, count, sum, min, max, last, inc FROM history_open_buckets WHERE tier = 1 ORDER BY series_id, t',
+        )
+        .all(),
       raw: f.service.history('dev_fast', 'power', T0 + 50 * MIN, T0 + 75 * MIN, 10_000, 'raw').points,
       energy: f.service.energy('dev_slow', 'day', T0, T0 + 2 * HOUR, new Zone('UTC')),
     });

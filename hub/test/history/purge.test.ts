@@ -16,13 +16,28 @@ describe('history of a removed device', () => {
   const rowsOf = (deviceId: string) => {
     const counts: Record<string, number> = {};
     for (const table of TABLES) {
-      counts[table] = (f.store.db.prepare(`SELECT count(*) AS n FROM ${table} x JOIN history_series s ON s.id = x.series_id WHERE s.device_id = ?`).get(deviceId) as { n: number }).n;
+      counts[table] = (
+        f.store.db
+          .prepare(
+            `SELECT count(*) AS n FROM ${table} x JOIN history_series s ON s.id = x.series_id WHERE s.device_id = ?`,
+          )
+          .get(deviceId) as { n: number }
+      ).n;
     }
-    counts.history_series = (f.store.db.prepare('SELECT count(*) AS n FROM history_series WHERE device_id = ?').get(deviceId) as { n: number }).n;
-    counts.history_events = (f.store.db.prepare('SELECT count(*) AS n FROM history_events WHERE device_id = ?').get(deviceId) as { n: number }).n;
+    counts.history_series = (
+      f.store.db.prepare('SELECT count(*) AS n FROM history_series WHERE device_id = ?').get(deviceId) as { n: number }
+    ).n;
+    counts.history_events = (
+      f.store.db.prepare('SELECT count(*) AS n FROM history_events WHERE device_id = ?').get(deviceId) as { n: number }
+    ).n;
     return counts;
   };
-  const seriesIds = (deviceId: string) => (f.store.db.prepare('SELECT id FROM history_series WHERE device_id = ? ORDER BY id').all(deviceId) as { id: number }[]).map((r) => r.id);
+  const seriesIds = (deviceId: string) =>
+    (
+      f.store.db.prepare('SELECT id FROM history_series WHERE device_id = ? ORDER BY id').all(deviceId) as {
+        id: number;
+      }[]
+    ).map((r) => r.id);
   /** Samples of these series in the journal rows on disk (the open raw tail). */
   const journalCount = (ids: number[]) => {
     let n = 0;
@@ -34,7 +49,10 @@ describe('history of a removed device', () => {
   /** Open raw samples on disk (journal, past the raw blocks) of every series still stored. */
   const openSamplesOnDisk = () => {
     let n = 0;
-    for (const s of f.store.db.prepare('SELECT device_id, capability FROM history_series').all() as { device_id: string; capability: string }[]) {
+    for (const s of f.store.db.prepare('SELECT device_id, capability FROM history_series').all() as {
+      device_id: string;
+      capability: string;
+    }[]) {
       n += journalSamples(f.store.db, s.device_id, s.capability).length;
     }
     return n;
@@ -45,13 +63,21 @@ describe('history of a removed device', () => {
       for (const deviceId of ['dev_a', 'dev_b']) {
         f.bus.emit('telemetry.sample', { deviceId, capability: 'power', value: i % 60, at: f.clock.now() });
         f.bus.emit('telemetry.sample', { deviceId, capability: 'energy', value: i / 1000, at: f.clock.now() });
-        if (i % 600 === 0) f.bus.emit('device.state', { deviceId, capability: 'switch', value: i % 1200 === 0, previous: i % 1200 !== 0, at: f.clock.now() });
+        if (i % 600 === 0)
+          f.bus.emit('device.state', {
+            deviceId,
+            capability: 'switch',
+            value: i % 1200 === 0,
+            previous: i % 1200 !== 0,
+            at: f.clock.now(),
+          });
       }
       f.clock.advance(1000);
     }
     f.service.maintain(Infinity);
   };
-  const storageMatchesDisk = () => expect({ ...f.service.storage.open }).toEqual({ samples: openSamplesOnDisk(), ...f.service.repo.openCounts() });
+  const storageMatchesDisk = () =>
+    expect({ ...f.service.storage.open }).toEqual({ samples: openSamplesOnDisk(), ...f.service.repo.openCounts() });
 
   it('deletes every row of its series and events; the other device keeps all of its own', async () => {
     f = await historyFixture({ maintenanceIntervalMs: 600_000 });
@@ -70,7 +96,12 @@ describe('history of a removed device', () => {
     expect(f.service.series.get('dev_a', 'power')).toBeUndefined();
     expect(f.service.purge.pendingDevices).toEqual(['dev_a']);
     f.service.maintain(Infinity);
-    expect(rowsOf('dev_a')).toEqual({ history_blocks: 0, history_open_buckets: 0, history_series: 0, history_events: 0 });
+    expect(rowsOf('dev_a')).toEqual({
+      history_blocks: 0,
+      history_open_buckets: 0,
+      history_series: 0,
+      history_events: 0,
+    });
     expect(journalCount(aIds)).toBe(0);
     expect(rowsOf('dev_b')).toEqual(b);
     expect(journalCount(seriesIds('dev_b'))).toBe(bJournal);
@@ -95,7 +126,12 @@ describe('history of a removed device', () => {
     expect(again.series.get('dev_a', 'power')).toBeUndefined(); // still queued: not served
     expect(again.series.get('dev_b', 'power')).toBeDefined();
     again.maintain(Infinity);
-    expect(rowsOf('dev_a')).toEqual({ history_blocks: 0, history_open_buckets: 0, history_series: 0, history_events: 0 });
+    expect(rowsOf('dev_a')).toEqual({
+      history_blocks: 0,
+      history_open_buckets: 0,
+      history_series: 0,
+      history_events: 0,
+    });
     storageMatchesDisk();
   });
 
@@ -110,7 +146,7 @@ describe('history of a removed device', () => {
     expect(f.service.history('dev_a', 'power', 0, f.clock.now() + 1, 100).points.map((p) => p.mean)).toEqual([42]);
   });
 
-  it('a removed device\'s open samples never come back under a series id given out again', async () => {
+  it("a removed device's open samples never come back under a series id given out again", async () => {
     f = await historyFixture({ maintenanceIntervalMs: 600_000 });
     fill();
     // dev_b's series have the largest ids, which SQLite gives out again once deleted.

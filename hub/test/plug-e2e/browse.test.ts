@@ -25,7 +25,13 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('mDNS browsing: freshness', () => {
       log: createLogger({ level: 'silent' }),
       clock: systemClock,
       advertise: () => [],
-      browse: [{ type: 'hearth-plug', up: (s: Sighting) => log.push({ kind: 'up', name: s.name }), down: (name) => log.push({ kind: 'down', name }) }],
+      browse: [
+        {
+          type: 'hearth-plug',
+          up: (s: Sighting) => log.push({ kind: 'up', name: s.name }),
+          down: (name) => log.push({ kind: 'down', name }),
+        },
+      ],
       requeryMs: 400,
       sweepMs: 100,
     });
@@ -45,10 +51,16 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('mDNS browsing: freshness', () => {
     expect(log.filter((e) => e.name === ID).map((e) => e.kind)).toEqual(['up']);
 
     await sim.kill9(); // no goodbye
-    await waitFor(() => (log.some((e) => e.kind === 'down' && e.name === ID) ? true : undefined), 'the silent plug to be forgotten');
+    await waitFor(
+      () => (log.some((e) => e.kind === 'down' && e.name === ID) ? true : undefined),
+      'the silent plug to be forgotten',
+    );
 
     sim = await startSim({ id: ID, setupCode: '12345678', stateDir: join(tmp.dir, 'sim') });
-    await waitFor(() => (log.filter((e) => e.kind === 'up' && e.name === ID).length === 2 ? true : undefined), 'the plug to be seen again');
+    await waitFor(
+      () => (log.filter((e) => e.kind === 'up' && e.name === ID).length === 2 ? true : undefined),
+      'the plug to be seen again',
+    );
     expect(log.filter((e) => e.name === ID).map((e) => e.kind)).toEqual(['up', 'down', 'up']);
   });
 });

@@ -12,11 +12,16 @@ import WebSocket from 'ws';
  */
 export const IN_NETNS = Boolean(process.env.HEARTH_NETNS);
 /** scripts/plug-sim, or HEARTH_PLUG_SIM (another build of the simulator, for experiments). */
-export const PLUG_SIM = process.env.HEARTH_PLUG_SIM ?? fileURLToPath(new URL('../../../scripts/plug-sim', import.meta.url));
+export const PLUG_SIM =
+  process.env.HEARTH_PLUG_SIM ?? fileURLToPath(new URL('../../../scripts/plug-sim', import.meta.url));
 export const HAVE_SIM = existsSync(PLUG_SIM);
 
 /** Polls `fn` until it returns something other than undefined (the test timeout bounds it). */
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -71,9 +76,27 @@ export interface SimProcess {
 }
 
 /** Runs `scripts/plug-sim` (it builds the simulator if needed) and waits for its HTTP port. */
-export async function startSim(options: { id: string; setupCode: string; stateDir: string; loadWatts?: number; noClock?: boolean; pairingWindowS?: number }): Promise<SimProcess> {
+export async function startSim(options: {
+  id: string;
+  setupCode: string;
+  stateDir: string;
+  loadWatts?: number;
+  noClock?: boolean;
+  pairingWindowS?: number;
+}): Promise<SimProcess> {
   mkdirSync(options.stateDir, { recursive: true });
-  const args = ['--id', options.id, '--setup-code', options.setupCode, '--state', options.stateDir, '--http-port', '0', '--address', '127.0.0.1'];
+  const args = [
+    '--id',
+    options.id,
+    '--setup-code',
+    options.setupCode,
+    '--state',
+    options.stateDir,
+    '--http-port',
+    '0',
+    '--address',
+    '127.0.0.1',
+  ];
   if (options.loadWatts !== undefined) args.push('--load-watts', String(options.loadWatts));
   if (options.noClock) args.push('--no-clock');
   // The plug answers pairing only this long after start (then after SIGUSR1, its button).
@@ -81,10 +104,15 @@ export async function startSim(options: { id: string; setupCode: string; stateDi
   const proc = spawn(PLUG_SIM, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  proc.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const httpPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`plug-sim ${options.id} printed no http port in 120 s; stderr: ${stderr}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`plug-sim ${options.id} printed no http port in 120 s; stderr: ${stderr}`)),
+      120_000,
+    );
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -189,17 +217,29 @@ publish-workstation=no
   const dbus = spawn('dbus-daemon', ['--nofork', `--config-file=${join(dir, 'bus.conf')}`], { stdio: 'ignore' });
   children.push(dbus);
   await waitFor(() => (existsSync(socket) ? true : undefined), 'the D-Bus socket', 10_000);
-  const daemon = spawn('avahi-daemon', ['--no-drop-root', '--no-chroot', '--no-rlimits', '--no-proc-title', '-f', join(dir, 'avahi.conf')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = spawn(
+    'avahi-daemon',
+    ['--no-drop-root', '--no-chroot', '--no-rlimits', '--no-proc-title', '-f', join(dir, 'avahi.conf')],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   children.push(daemon);
   let daemonLog = '';
-  daemon.stderr!.on('data', (d: Buffer) => { daemonLog += d.toString(); });
-  await waitFor(() => (/Server startup complete/.test(daemonLog) ? true : undefined), `avahi-daemon to start (${daemonLog})`, 15_000);
+  daemon.stderr!.on('data', (d: Buffer) => {
+    daemonLog += d.toString();
+  });
+  await waitFor(
+    () => (/Server startup complete/.test(daemonLog) ? true : undefined),
+    `avahi-daemon to start (${daemonLog})`,
+    15_000,
+  );
 
   const run = (args: string[]) =>
     new Promise<string>((resolve) => {
       const p = spawn('avahi-browse', args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
-      p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
       const timer = setTimeout(() => p.kill('SIGKILL'), 15_000);
       p.once('exit', () => {
         clearTimeout(timer);
@@ -215,7 +255,13 @@ publish-workstation=no
         .split('\n')
         .filter((l) => l.startsWith('='))
         .map((l) => l.split(';'))
-        .map((f) => ({ name: f[3]!.replace(/\\(\d{3})/g, (_m, d: string) => String.fromCharCode(Number(d))), host: f[6]!, address: f[7]!, port: Number(f[8]), txt: f.slice(9).join(';') }));
+        .map((f) => ({
+          name: f[3]!.replace(/\\(\d{3})/g, (_m, d: string) => String.fromCharCode(Number(d))),
+          host: f[6]!,
+          address: f[7]!,
+          port: Number(f[8]),
+          txt: f.slice(9).join(';'),
+        }));
     },
     async stop() {
       for (const child of children.reverse()) {

@@ -6,7 +6,13 @@ import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import nacl from 'tweetnacl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ed25519Signer, encodeCommand, firmwareMessage, signCommand, type FirmwareManifest } from '../../src/drivers/plug/protocol.ts';
+import {
+  ed25519Signer,
+  encodeCommand,
+  firmwareMessage,
+  signCommand,
+  type FirmwareManifest,
+} from '../../src/drivers/plug/protocol.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
@@ -20,20 +26,32 @@ import { HAVE_SIM, IN_NETNS, openEvents, startSim, waitFor, type EventsSocket, t
  * bytes altered in transfer refused by the plug (bad_hash) and shown by the hub; a plug that
  * vanishes and stays away fails with timeout, and comes back on its old firmware.
  */
-const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
+const vectors = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'),
+);
 const fwKey = nacl.sign.keyPair.fromSeed(new Uint8Array(Buffer.from(vectors.firmware.signSeed, 'base64')));
 const P = { id: 'plug-e5e5e5e5e5e5', setupCode: '24682468' };
 const MODEL = 'hearth-plug-sim';
 const TIMEOUT_S = 8;
 
-interface Image { manifest: FirmwareManifest; sig: string; bytes: Buffer }
+interface Image {
+  manifest: FirmwareManifest;
+  sig: string;
+  bytes: Buffer;
+}
 function image(version: string, size: number, key = fwKey): Image {
   const bytes = randomBytes(size);
   const manifest = { model: MODEL, version, size, sha256: createHash('sha256').update(bytes).digest('base64') };
-  const sig = Buffer.from(nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), key.secretKey)).toString('base64');
+  const sig = Buffer.from(
+    nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), key.secretKey),
+  ).toString('base64');
   return { manifest, sig, bytes };
 }
-const uploadBody = (img: Image, bytes = img.bytes) => ({ manifest: img.manifest, sig: img.sig, image: bytes.toString('base64') });
+const uploadBody = (img: Image, bytes = img.bytes) => ({
+  manifest: img.manifest,
+  sig: img.sig,
+  image: bytes.toString('base64'),
+});
 
 describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with the C simulator', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -47,25 +65,53 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
   const startPlug = async () => (sim = await startSim({ ...P, stateDir: stateDir(), loadWatts: 60 }));
   const status = async () => (await api(hub.baseUrl, 'GET', `/api/v1/plugs/${P.id}/update`, { token })).body;
   const upload = (body: unknown) => api(hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body });
-  const update = (version: string) => api(hub.baseUrl, 'POST', `/api/v1/plugs/${P.id}/update`, { token, body: { version } });
+  const update = (version: string) =>
+    api(hub.baseUrl, 'POST', `/api/v1/plugs/${P.id}/update`, { token, body: { version } });
   const until = (state: string, timeoutMs = 60_000) =>
-    waitFor(async () => { const s = await status(); return s.update?.state === state ? s : undefined; }, `update state ${state}`, timeoutMs);
+    waitFor(
+      async () => {
+        const s = await status();
+        return s.update?.state === state ? s : undefined;
+      },
+      `update state ${state}`,
+      timeoutMs,
+    );
   /** The simulator's `{"event":"ota"}` lines from index `from` on. */
-  const otaLine = (pred: (l: Record<string, any>) => boolean, from = 0): Promise<Record<string, any>> => waitFor(() => sim.lines.slice(from).find((l) => l.event === 'ota' && pred(l)), 'a matching ota line on the simulator');
-  const booted = () => (existsSync(join(stateDir(), 'ota-boot')) ? readFileSync(join(stateDir(), 'ota-boot'), 'utf8') : null);
+  const otaLine = (pred: (l: Record<string, any>) => boolean, from = 0): Promise<Record<string, any>> =>
+    waitFor(
+      () => sim.lines.slice(from).find((l) => l.event === 'ota' && pred(l)),
+      'a matching ota line on the simulator',
+    );
+  const booted = () =>
+    existsSync(join(stateDir(), 'ota-boot')) ? readFileSync(join(stateDir(), 'ota-boot'), 'utf8') : null;
 
   beforeAll(async () => {
     tmp = tempDir();
     config = join(tmp.dir, 'hub.json');
-    writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: TIMEOUT_S } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: TIMEOUT_S } }),
+    );
     hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config]);
     token = await setupOwner(hub);
     events = await openEvents(hub.baseUrl, token);
     await startPlug();
-    await waitFor(async () => ((await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).find((p) => p.id === P.id), 'the plug in /plugs/discovered');
-    const paired = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${P.id}/pair`, { token, body: { setupCode: P.setupCode, name: 'Lamp' } });
+    await waitFor(
+      async () =>
+        ((await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).find(
+          (p) => p.id === P.id,
+        ),
+      'the plug in /plugs/discovered',
+    );
+    const paired = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${P.id}/pair`, {
+      token,
+      body: { setupCode: P.setupCode, name: 'Lamp' },
+    });
     expect(paired.status).toBe(201);
-    await waitFor(async () => ((await status()).firmware === '1.0.0' ? true : undefined), 'the plug to report firmware 1.0.0');
+    await waitFor(
+      async () => ((await status()).firmware === '1.0.0' ? true : undefined),
+      'the plug to report firmware 1.0.0',
+    );
   }, 180_000);
   afterAll(async () => {
     for (const c of clients) c.end(true);
@@ -80,10 +126,18 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     const altered = Buffer.from(b.bytes);
     altered[1000]! ^= 1;
     const bad = await upload(uploadBody(b, altered));
-    expect([bad.status, bad.body.error.code, bad.body.error.details?.reason]).toEqual([400, 'firmware_invalid', 'bad_hash']);
+    expect([bad.status, bad.body.error.code, bad.body.error.details?.reason]).toEqual([
+      400,
+      'firmware_invalid',
+      'bad_hash',
+    ]);
     const otherKey = image('1.1.0', 1024, nacl.sign.keyPair());
     const unsigned = await upload(uploadBody(otherKey));
-    expect([unsigned.status, unsigned.body.error.code, unsigned.body.error.details?.reason]).toEqual([400, 'firmware_invalid', 'bad_signature']);
+    expect([unsigned.status, unsigned.body.error.code, unsigned.body.error.details?.reason]).toEqual([
+      400,
+      'firmware_invalid',
+      'bad_signature',
+    ]);
     expect((await api(hub.baseUrl, 'GET', '/api/v1/plugs/firmware', { token })).body).toEqual([]);
     expect((await update('1.1.0')).body.error.code).toBe('firmware_not_found');
   });
@@ -94,11 +148,18 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     const started = Date.now();
     const res = await update('1.1.0');
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ deviceId: P.id, firmware: '1.0.0', update: { version: '1.1.0', from: '1.0.0', state: 'sending', size: b.bytes.length } });
+    expect(res.body).toMatchObject({
+      deviceId: P.id,
+      firmware: '1.0.0',
+      update: { version: '1.1.0', from: '1.0.0', state: 'sending', size: b.bytes.length },
+    });
     const done = await until('done');
     const ms = Date.now() - started;
     console.log(JSON.stringify({ figure: 'ota_update', kb: b.bytes.length / 1024, ms }));
-    expect(done).toMatchObject({ firmware: '1.1.0', update: { state: 'done', error: null, offset: b.bytes.length, progress: 1 } });
+    expect(done).toMatchObject({
+      firmware: '1.1.0',
+      update: { state: 'done', error: null, offset: b.bytes.length, progress: 1 },
+    });
     // It restarted (same process, re-executed) and came back running 1.1.0.
     const restart = sim.lines.findIndex((l) => l.event === 'restarting');
     expect(restart).toBeGreaterThan(0);
@@ -118,7 +179,10 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     expect((await upload(uploadBody(c))).status).toBe(201);
     const from = sim.lines.length;
     expect((await update('1.2.0')).status).toBe(202);
-    const progress = await otaLine((l) => l.state === 'downloading' && l.version === '1.2.0' && l.offset >= 128 * 1024, from);
+    const progress = await otaLine(
+      (l) => l.state === 'downloading' && l.version === '1.2.0' && l.offset >= 128 * 1024,
+      from,
+    );
     await sim.kill9();
     // Killed: the hub says the update is still under way (not done, not silently dropped).
     expect((await status()).update).toMatchObject({ version: '1.2.0', state: 'downloading' });
@@ -140,10 +204,15 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     // Someone with the hub's signing key and write access to the plug's topics (the worst case)
     // starts the same image first and answers the first chunk with altered bytes.
     const db = new Database(join(tmp.dir, 'hub', 'hearth.db'), { readonly: true });
-    const seed = JSON.parse((db.prepare("SELECT value FROM settings WHERE key = 'plugs.hubSignSeed'").get() as { value: string }).value) as string;
+    const seed = JSON.parse(
+      (db.prepare("SELECT value FROM settings WHERE key = 'plugs.hubSignSeed'").get() as { value: string }).value,
+    ) as string;
     db.close();
     const hubKey = nacl.sign.keyPair.fromSeed(new Uint8Array(Buffer.from(seed, 'base64')));
-    const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', { token, body: { username: 'meddler', scope: 'readwrite', topics: ['hearth/#'] } });
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
+      token,
+      body: { username: 'meddler', scope: 'readwrite', topics: ['hearth/#'] },
+    });
     const meddler = await connectMqtt(hub.mqtt, { username: 'meddler', password: created.body.password });
     clients.push(meddler);
     await meddler.subscribeAsync(`hearth/${P.id}/ota/req`, { qos: 0 });
@@ -161,19 +230,36 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     });
     const last = Number(readFileSync(join(stateDir(), 'ctr'), 'utf8'));
     const value = { manifest: d.manifest, sig: d.sig, downgrade: false };
-    await meddler.publishAsync(`hearth/${P.id}/cmd`, encodeCommand(signCommand(ed25519Signer(hubKey.secretKey), P.id, last + 1, Date.now(), 'ota_begin', value)), { qos: 1 });
+    await meddler.publishAsync(
+      `hearth/${P.id}/cmd`,
+      encodeCommand(signCommand(ed25519Signer(hubKey.secretKey), P.id, last + 1, Date.now(), 'ota_begin', value)),
+      { qos: 1 },
+    );
     await accepted;
     meddler.removeAllListeners('message');
     // The hub's next counter is the one the meddler used: that command is refused as a replay...
-    expect((await api(hub.baseUrl, 'POST', `/api/v1/devices/${P.id}/commands`, { token, body: { capability: 'switch', value: true } })).body.error.code).toBe('device_rejected');
+    expect(
+      (
+        await api(hub.baseUrl, 'POST', `/api/v1/devices/${P.id}/commands`, {
+          token,
+          body: { capability: 'switch', value: true },
+        })
+      ).body.error.code,
+    ).toBe('device_rejected');
     // ...and the hub's own update of the same image continues the transfer the plug has.
     const from = sim.lines.length;
     expect((await update('1.3.0')).status).toBe(202);
     const failed = await until('failed');
-    expect(failed).toMatchObject({ firmware: '1.2.0', update: { version: '1.3.0', state: 'failed', error: 'bad_hash' } });
+    expect(failed).toMatchObject({
+      firmware: '1.2.0',
+      update: { version: '1.3.0', state: 'failed', error: 'bad_hash' },
+    });
     expect(sim.lines.slice(from).some((l) => l.event === 'restarting')).toBe(false);
     expect(booted()).toBe('1.2.0');
-    const e = await events.next((x) => x.type === 'plug.update' && x.version === '1.3.0' && x.state === 'failed', 'the failed plug.update event');
+    const e = await events.next(
+      (x) => x.type === 'plug.update' && x.version === '1.3.0' && x.state === 'failed',
+      'the failed plug.update event',
+    );
     expect(e.error).toBe('bad_hash');
   }, 120_000);
 
@@ -190,7 +276,11 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     expect(sim.lines.find((l) => l.event === 'started')).toMatchObject({ firmware: '1.2.0' });
     expect(booted()).toBe('1.2.0');
     // A new update of the same image, once the plug is back, continues what its flash holds.
-    await waitFor(async () => ((await api(hub.baseUrl, 'GET', `/api/v1/devices/${P.id}`, { token })).body.available ? true : undefined), 'the plug back online');
+    await waitFor(
+      async () =>
+        (await api(hub.baseUrl, 'GET', `/api/v1/devices/${P.id}`, { token })).body.available ? true : undefined,
+      'the plug back online',
+    );
     expect((await update('1.4.0')).status).toBe(202);
     expect(await until('done')).toMatchObject({ firmware: '1.4.0' });
   }, 120_000);
@@ -205,8 +295,23 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     events.close();
     expect(await hub.stop()).toBe(0);
     expect(booted()).toBe('1.4.0');
-    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config, '--http-port', String(http), '--mqtt-port', String(mqtt), '--mqtts-port', String(mqtts)]);
-    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    hub = await startHub(join(tmp.dir, 'hub'), [
+      '--mdns',
+      'lo',
+      '--config',
+      config,
+      '--http-port',
+      String(http),
+      '--mqtt-port',
+      String(mqtt),
+      '--mqtts-port',
+      String(mqtts),
+    ]);
+    token = (
+      await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).body.accessToken;
     events = await openEvents(hub.baseUrl, token);
     expect((await status()).update).toMatchObject({ version: '1.5.0' });
     const done = await until('done', 90_000);

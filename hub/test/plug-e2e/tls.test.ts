@@ -47,8 +47,18 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
   });
 
   it('pairs and stores the TLS port from the claim; comes online through TLS', async () => {
-    await waitFor(async () => ((await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).some((p) => p.id === P.id) || undefined, 'the plug discovered', 60_000);
-    const paired = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${P.id}/pair`, { token, body: { setupCode: P.setupCode, name: 'Oven' } });
+    await waitFor(
+      async () =>
+        ((await api(hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).some(
+          (p) => p.id === P.id,
+        ) || undefined,
+      'the plug discovered',
+      60_000,
+    );
+    const paired = await api(hub.baseUrl, 'POST', `/api/v1/plugs/${P.id}/pair`, {
+      token,
+      body: { setupCode: P.setupCode, name: 'Oven' },
+    });
     expect(paired.status).toBe(201);
     expect(paired.body.available).toBe(true);
     expect(readFileSync(join(stateDir(), 'mq_tls_port'), 'utf8')).toBe(String(hub.mqtts));
@@ -59,8 +69,15 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     const tap = await wireTap(hub.mqtts);
     try {
       await restartDialing(tap.port);
-      await waitFor(async () => (tap.seen().length > 0 && (await device()).available === true ? true : undefined), 'online through the relay', 60_000);
-      const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${P.id}/commands`, { token, body: { capability: 'switch', value: true } });
+      await waitFor(
+        async () => (tap.seen().length > 0 && (await device()).available === true ? true : undefined),
+        'online through the relay',
+        60_000,
+      );
+      const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${P.id}/commands`, {
+        token,
+        body: { capability: 'switch', value: true },
+      });
       expect([res.status, res.body.state.switch]).toEqual([200, true]);
       await waitFor(async () => ((await device()).state.power > 1000 ? true : undefined), 'telemetry: 1234 W', 30_000);
       const wire = tap.seen();
@@ -81,7 +98,9 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     store.close();
     const decrypted: Buffer[] = [];
     const failures: string[] = [];
-    const mitm = createTlsServer({ key: cert.keyPem, cert: cert.certPem }, (socket) => socket.on('data', (d: Buffer) => decrypted.push(d)));
+    const mitm = createTlsServer({ key: cert.keyPem, cert: cert.certPem }, (socket) =>
+      socket.on('data', (d: Buffer) => decrypted.push(d)),
+    );
     mitm.on('tlsClientError', (err: NodeJS.ErrnoException) => failures.push(err.code ?? err.message));
     mitm.listen(0, '127.0.0.1');
     await once(mitm, 'listening');
@@ -95,7 +114,11 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     }
     // Back to the real hub: online again, no re-pairing.
     await restartDialing(hub.mqtts);
-    await waitFor(async () => ((await device()).available === true ? true : undefined), 'online again on the hub', 60_000);
+    await waitFor(
+      async () => ((await device()).available === true ? true : undefined),
+      'online again on the hub',
+      60_000,
+    );
   }, 180_000);
 
   it("the plug's password, sniffed or read from its flash, no longer opens cleartext MQTT (tls_required)", async () => {
@@ -118,21 +141,48 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     store.db.prepare('UPDATE mqtt_credentials SET tls_only = 0 WHERE username = ?').run(P.id);
     store.close();
     rmSync(join(stateDir(), 'mq_tls_port'));
-    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--mqtts-port', String(mqtts)]);
-    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    hub = await startHub(join(tmp.dir, 'hub'), [
+      '--mdns',
+      'lo',
+      '--http-port',
+      String(http),
+      '--mqtt-port',
+      String(mqtt),
+      '--mqtts-port',
+      String(mqtts),
+    ]);
+    token = (
+      await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).body.accessToken;
     const password = readFileSync(join(stateDir(), 'mq_pass'), 'utf8');
     // The old password works in clear until the move.
     (await connectMqtt(hub.mqtt, { clientId: P.id, username: P.id, password })).end(true);
     sim = await startSim({ ...P, stateDir: stateDir(), loadWatts: 1234 });
     const s = sim;
-    await waitFor(() => (s.lines.some((l) => l.event === 'moved_to_tls') ? true : undefined), 'the plug to take the signed mqtts command', 60_000);
+    await waitFor(
+      () => (s.lines.some((l) => l.event === 'moved_to_tls') ? true : undefined),
+      'the plug to take the signed mqtts command',
+      60_000,
+    );
     expect(readFileSync(join(stateDir(), 'mq_tls_port'), 'utf8')).toBe(String(hub.mqtts));
-    await waitFor(async () => {
-      const refused = await connectMqtt(hub.mqtt, { clientId: `${P.id}-probe`, username: P.id, password }).then((c) => (c.end(true), undefined), (e: { code?: number }) => e);
-      return refused?.code === 5 ? true : undefined;
-    }, 'cleartext refused once the plug is on TLS', 60_000);
+    await waitFor(
+      async () => {
+        const refused = await connectMqtt(hub.mqtt, { clientId: `${P.id}-probe`, username: P.id, password }).then(
+          (c) => (c.end(true), undefined),
+          (e: { code?: number }) => e,
+        );
+        return refused?.code === 5 ? true : undefined;
+      },
+      'cleartext refused once the plug is on TLS',
+      60_000,
+    );
     await waitFor(async () => ((await device()).available === true ? true : undefined), 'online on TLS', 60_000);
-    const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${P.id}/commands`, { token, body: { capability: 'switch', value: false } });
+    const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${P.id}/commands`, {
+      token,
+      body: { capability: 'switch', value: false },
+    });
     expect([res.status, res.body.state.switch]).toEqual([200, false]);
   }, 180_000);
 });

@@ -27,10 +27,17 @@ describe('plug driver', () => {
     const view = await h.registry.command(p.id, 'switch', true, owner);
     expect(view.state.switch).toBe(true);
     await h.registry.command(p.id, 'switch', false, owner);
-    expect(p.accepted).toEqual([{ c: 1, v: true }, { c: 2, v: false }]);
+    expect(p.accepted).toEqual([
+      { c: 1, v: true },
+      { c: 2, v: false },
+    ]);
     expect(p.rejected).toEqual([]);
     expect(counterOnDisk()).toBe(2);
-    expect(h.events.filter((e) => e.type === 'device.state' && e.payload.capability === 'switch').map((e) => e.payload.value)).toEqual([false, true, false]);
+    expect(
+      h.events
+        .filter((e) => e.type === 'device.state' && e.payload.capability === 'switch')
+        .map((e) => e.payload.value),
+    ).toEqual([false, true, false]);
   });
 
   it('keeps counting after a hub restart (the counter is in the database)', async () => {
@@ -43,12 +50,25 @@ describe('plug driver', () => {
   });
 
   it('turns telemetry into samples of power, voltage, current and energy; ignores the rest', async () => {
-    await p.publishTelemetry({ power: 1200.5, voltage: 229.8, current: 5.22, energy: 1.25, bogus: 1 } as Record<string, number>);
+    await p.publishTelemetry({ power: 1200.5, voltage: 229.8, current: 5.22, energy: 1.25, bogus: 1 } as Record<
+      string,
+      number
+    >);
     await until(() => h.events.filter((e) => e.type === 'telemetry.sample').length === 4);
-    expect(h.events.filter((e) => e.type === 'telemetry.sample').map((e) => [e.payload.capability, e.payload.value])).toEqual([
-      ['power', 1200.5], ['voltage', 229.8], ['current', 5.22], ['energy', 1.25],
+    expect(
+      h.events.filter((e) => e.type === 'telemetry.sample').map((e) => [e.payload.capability, e.payload.value]),
+    ).toEqual([
+      ['power', 1200.5],
+      ['voltage', 229.8],
+      ['current', 5.22],
+      ['energy', 1.25],
     ]);
-    expect(h.registry.get(p.id, owner).state).toMatchObject({ power: 1200.5, voltage: 229.8, current: 5.22, energy: 1.25 });
+    expect(h.registry.get(p.id, owner).state).toMatchObject({
+      power: 1200.5,
+      voltage: 229.8,
+      current: 5.22,
+      energy: 1.25,
+    });
   });
 
   it('marks the plug offline from its Last Will and fails a waiting command at once', async () => {
@@ -65,12 +85,20 @@ describe('plug driver', () => {
     expect(err.code).toBe('device_rejected');
     expect(err.details).toMatchObject({ reason: 'replay' });
     expect(p.rejected).toEqual([{ reason: 'replay', counter: 1 }]);
-    expect(h.events.filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected').map((e) => e.payload.details)).toEqual([{ reason: 'replay', counter: 1, ours: true }]);
+    expect(
+      h.events
+        .filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected')
+        .map((e) => e.payload.details),
+    ).toEqual([{ reason: 'replay', counter: 1, ours: true }]);
   });
 
   it('a forged or replayed command on the plug topic is rejected by the plug and audited as not ours', async () => {
     await h.registry.command(p.id, 'switch', true, owner);
-    const creds = h.broker.broker.credentials.createIntegrationUser({ username: 'ha', scope: 'readwrite', topics: ['hearth/#'] });
+    const creds = h.broker.broker.credentials.createIntegrationUser({
+      username: 'ha',
+      scope: 'readwrite',
+      topics: ['hearth/#'],
+    });
     const intruder = await connectMqtt(h.broker.port, { username: creds.username, password: creds.password });
     const seen = nextMessage(intruder, (t) => t === `hearth/${p.id}/cmd`);
     await intruder.subscribeAsync(`hearth/${p.id}/cmd`, { qos: 1 });
@@ -78,12 +106,25 @@ describe('plug driver', () => {
     const captured = (await seen).payload.toString();
     // Replay of a genuine command, and a forgery with a fresh counter but no valid signature.
     await intruder.publishAsync(`hearth/${p.id}/cmd`, captured, { qos: 1 });
-    await intruder.publishAsync(`hearth/${p.id}/cmd`, JSON.stringify({ c: 999, t: Date.now(), cap: 'switch', v: true, sig: Buffer.alloc(64).toString('base64') }), { qos: 1 });
+    await intruder.publishAsync(
+      `hearth/${p.id}/cmd`,
+      JSON.stringify({ c: 999, t: Date.now(), cap: 'switch', v: true, sig: Buffer.alloc(64).toString('base64') }),
+      { qos: 1 },
+    );
     await until(() => p.rejected.length === 2);
-    expect(p.rejected).toEqual([{ reason: 'replay', counter: 2 }, { reason: 'bad_signature', counter: 999 }]);
+    expect(p.rejected).toEqual([
+      { reason: 'replay', counter: 2 },
+      { reason: 'bad_signature', counter: 999 },
+    ]);
     expect(p.relay).toBe(false);
-    await until(() => h.events.filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected').length === 2);
-    expect(h.events.filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected').map((e) => e.payload.details.ours)).toEqual([true, false]);
+    await until(
+      () => h.events.filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected').length === 2,
+    );
+    expect(
+      h.events
+        .filter((e) => e.type === 'audit' && e.payload.action === 'plug.cmd_rejected')
+        .map((e) => e.payload.details.ours),
+    ).toEqual([true, false]);
     intruder.end(true);
   });
 
@@ -121,7 +162,13 @@ describe('plug driver', () => {
     await h.registry.remove(p.id, owner);
     await closed;
     expect(h.broker.store.mqttCredentials.byUsername(p.id)).toBeUndefined();
-    const err = await rejection(connectMqtt(h.broker.port, { clientId: p.id, username: p.id, password: p.claim!.mqtt.password }) as Promise<never>);
+    const err = await rejection(
+      connectMqtt(h.broker.port, {
+        clientId: p.id,
+        username: p.id,
+        password: p.claim!.mqtt.password,
+      }) as Promise<never>,
+    );
     expect((err as unknown as { code: number }).code).toBe(4);
   });
 });

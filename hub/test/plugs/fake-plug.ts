@@ -36,7 +36,14 @@ export class FakePlug {
   port = 0;
   claimed = false;
   /** What the claim carried, once opened. */
-  claim: { deviceId: string; mqtt: { host: string; port: number; username: string; password: string }; hubSignPublicKey: string; counter: number } | undefined;
+  claim:
+    | {
+        deviceId: string;
+        mqtt: { host: string; port: number; username: string; password: string };
+        hubSignPublicKey: string;
+        counter: number;
+      }
+    | undefined;
   claims = 0;
   hellos = 0;
   relay = false;
@@ -62,13 +69,23 @@ export class FakePlug {
       if (req.method === 'GET' && url.pathname === '/pair/hello') {
         this.hellos++;
         if (this.claimed) return send(409, { error: 'already_claimed' });
-        if (this.options.helloRefusal) return send(this.options.helloRefusal.status, { error: this.options.helloRefusal.error });
+        if (this.options.helloRefusal)
+          return send(this.options.helloRefusal.status, { error: this.options.helloRefusal.error });
         const hubNonce = url.searchParams.get('nonce') ?? '';
         this.#plugNonce = b64(randomBytes(32));
         const boxPublicKey = b64(this.box.publicKey);
         const code = this.options.proveWith ?? this.setupCode;
         const proof = hmac(code, `hearth-pair-v1|${this.id}|${boxPublicKey}|${hubNonce}|${this.#plugNonce}`);
-        return send(200, { id: this.id, model: this.options.model ?? 'HP-1', fw: '1.0.0', pv: 1, claimed: false, boxPublicKey, plugNonce: this.#plugNonce, proof: b64(proof) });
+        return send(200, {
+          id: this.id,
+          model: this.options.model ?? 'HP-1',
+          fw: '1.0.0',
+          pv: 1,
+          claimed: false,
+          boxPublicKey,
+          plugNonce: this.#plugNonce,
+          proof: b64(proof),
+        });
       }
       if (req.method === 'POST' && url.pathname === '/pair/claim') {
         const chunks: Buffer[] = [];
@@ -83,12 +100,18 @@ export class FakePlug {
           } catch {
             return send(400, { error: 'malformed' });
           }
-          const opened = nacl.box.open(Buffer.from(body.box, 'base64'), Buffer.from(body.nonce, 'base64'), Buffer.from(body.hubBoxPublicKey, 'base64'), this.box.secretKey);
+          const opened = nacl.box.open(
+            Buffer.from(body.box, 'base64'),
+            Buffer.from(body.nonce, 'base64'),
+            Buffer.from(body.hubBoxPublicKey, 'base64'),
+            this.box.secretKey,
+          );
           if (!opened || !this.#plugNonce) return send(403, { error: 'wrong_code' });
           const plaintext = JSON.parse(Buffer.from(opened).toString());
           const expected = hmac(this.setupCode, `hearth-claim-v1|${this.id}|${this.#plugNonce}`);
           const got = Buffer.from(plaintext.claimProof, 'base64');
-          if (got.length !== expected.length || !timingSafeEqual(got, expected)) return send(403, { error: 'wrong_code' });
+          if (got.length !== expected.length || !timingSafeEqual(got, expected))
+            return send(403, { error: 'wrong_code' });
           this.claim = plaintext;
           this.lastCounter = plaintext.counter;
           this.claimed = true;
@@ -106,7 +129,12 @@ export class FakePlug {
 
   /** A directory entry as mDNS would give it. */
   sighting(claimed = this.claimed) {
-    return { name: this.id, port: this.port, addresses: ['127.0.0.1'], txt: { id: this.id, model: this.options.model ?? 'HP-1', fw: '1.0.0', claimed: claimed ? '1' : '0', pv: '1' } };
+    return {
+      name: this.id,
+      port: this.port,
+      addresses: ['127.0.0.1'],
+      txt: { id: this.id, model: this.options.model ?? 'HP-1', fw: '1.0.0', claimed: claimed ? '1' : '0', pv: '1' },
+    };
   }
 
   /** Connects with the claimed credentials, as the protocol says (will, retained online, state). */
@@ -129,7 +157,7 @@ export class FakePlug {
       this.client = client;
       client.once('error', reject);
       client.once('connect', async () => {
-        client.on('message', (topic, payload) => this.#onCommand(payload));
+        client.on('message', (_topic, payload) => this.#onCommand(payload));
         await client.subscribeAsync(`hearth/${this.id}/cmd`, { qos: 1 });
         await client.publishAsync(status, 'online', { qos: 1, retain: true });
         await this.publishState();
@@ -154,7 +182,11 @@ export class FakePlug {
       return void this.#reject('malformed', 0);
     }
     const message = `hearth-cmd-v1|${this.id}|${cmd.c}|${cmd.t}|${cmd.cap}|${JSON.stringify(cmd.v)}`;
-    const ok = nacl.sign.detached.verify(Buffer.from(message), Buffer.from(cmd.sig ?? '', 'base64'), Buffer.from(this.claim!.hubSignPublicKey, 'base64'));
+    const ok = nacl.sign.detached.verify(
+      Buffer.from(message),
+      Buffer.from(cmd.sig ?? '', 'base64'),
+      Buffer.from(this.claim!.hubSignPublicKey, 'base64'),
+    );
     if (!ok) return void this.#reject('bad_signature', cmd.c);
     if (!(cmd.c > this.lastCounter)) return void this.#reject('replay', cmd.c);
     if (Math.abs(Date.now() - cmd.t) > 30_000) return void this.#reject('stale', cmd.c);
@@ -179,7 +211,11 @@ export class FakePlug {
 
   #reject(reason: string, counter: number): Promise<unknown> {
     this.rejected.push({ reason, counter });
-    return this.client!.publishAsync(`hearth/${this.id}/event`, JSON.stringify({ type: 'cmd_rejected', reason, counter }), { qos: 1 });
+    return this.client!.publishAsync(
+      `hearth/${this.id}/event`,
+      JSON.stringify({ type: 'cmd_rejected', reason, counter }),
+      { qos: 1 },
+    );
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,17 @@ import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { isHubError } from '../../src/core/errors.ts';
 import { FirmwareStore } from '../../src/drivers/plug/firmware-store.ts';
-import { checkFirmware, compareVersions, ed25519Signer, encodeChunk, encodeCommand, firmwareMessage, parseManifest, signCommand, type OtaBeginValue } from '../../src/drivers/plug/protocol.ts';
+import {
+  checkFirmware,
+  compareVersions,
+  ed25519Signer,
+  encodeChunk,
+  encodeCommand,
+  firmwareMessage,
+  parseManifest,
+  signCommand,
+  type OtaBeginValue,
+} from '../../src/drivers/plug/protocol.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 /**
@@ -12,7 +22,9 @@ import { tempDir } from '../helpers/temp.ts';
  * with libsodium (firmware/test/vectors/plug-vectors.json, "firmware"): each case gets the same
  * answer here as on the plug, and the hub signs the same ota_begin command bytes.
  */
-const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
+const vectors = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'),
+);
 const fw = vectors.firmware as {
   signSeed: string;
   signPublicKey: string;
@@ -39,7 +51,9 @@ function decide(value: string, image: string): string {
 
 describe('firmware manifests (shared vectors)', () => {
   it('the firmware test key comes from its seed', () => {
-    expect(Buffer.from(nacl.sign.keyPair.fromSeed(bytes(fw.signSeed)).publicKey).toString('base64')).toBe(fw.signPublicKey);
+    expect(Buffer.from(nacl.sign.keyPair.fromSeed(bytes(fw.signSeed)).publicKey).toString('base64')).toBe(
+      fw.signPublicKey,
+    );
   });
 
   it.each(fw.cases.map((c) => [c.why, c] as const))('%s', (_why, c) => {
@@ -54,7 +68,14 @@ describe('firmware manifests (shared vectors)', () => {
   it('signs the ota_begin command byte for byte like the vectors', () => {
     const hub = nacl.sign.keyPair.fromSeed(bytes(vectors.hub.signSeed));
     const value = JSON.parse(fw.cases[0]!.value) as OtaBeginValue;
-    const signed = signCommand(ed25519Signer(hub.secretKey), vectors.id, fw.command.c, fw.command.t, 'ota_begin', value);
+    const signed = signCommand(
+      ed25519Signer(hub.secretKey),
+      vectors.id,
+      fw.command.c,
+      fw.command.t,
+      'ota_begin',
+      value,
+    );
     expect(encodeCommand(signed)).toBe(fw.command.payload);
   });
 
@@ -86,8 +107,12 @@ describe('FirmwareStore', () => {
     const tmp = tempDir();
     try {
       const store = new FirmwareStore(tmp.dir, [fw.signPublicKey]);
-      expect(code(() => store.add(good.manifest, good.sig, bytes(fw.cases[6]!.image), 1))).toBe('firmware_invalid:bad_hash');
-      expect(code(() => store.add(good.manifest, good.sig, image.subarray(1), 1))).toBe('firmware_invalid:size_mismatch');
+      expect(code(() => store.add(good.manifest, good.sig, bytes(fw.cases[6]!.image), 1))).toBe(
+        'firmware_invalid:bad_hash',
+      );
+      expect(code(() => store.add(good.manifest, good.sig, image.subarray(1), 1))).toBe(
+        'firmware_invalid:size_mismatch',
+      );
       const other = JSON.parse(fw.cases[3]!.value) as { manifest: unknown; sig: string };
       expect(code(() => store.add(other.manifest, other.sig, image, 1))).toBe('firmware_invalid:bad_signature');
       expect(code(() => store.add({ model: 'x' }, good.sig, image, 1))).toBe('firmware_invalid:malformed');
@@ -98,7 +123,9 @@ describe('FirmwareStore', () => {
       expect(entry.manifest.size).toBe(1000);
       expect(Buffer.from(store.image(entry)!).equals(Buffer.from(image))).toBe(true);
       // Another hub without the key trusts nothing.
-      expect(code(() => new FirmwareStore(tmp.dir, []).add(good.manifest, good.sig, image, 1))).toBe('firmware_invalid:no_trusted_key');
+      expect(code(() => new FirmwareStore(tmp.dir, []).add(good.manifest, good.sig, image, 1))).toBe(
+        'firmware_invalid:no_trusted_key',
+      );
     } finally {
       tmp.cleanup();
     }

@@ -1,11 +1,28 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findPlug, hello, PLUG_CAPABILITIES, readCode, verifyProof, type PairingState } from '../../src/drivers/plug/pairing.ts';
+import {
+  findPlug,
+  hello,
+  PLUG_CAPABILITIES,
+  readCode,
+  verifyProof,
+  type PairingState,
+} from '../../src/drivers/plug/pairing.ts';
 import { settle } from '../helpers/settle.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
 import { FakePlug, type FakePlugOptions } from './fake-plug.ts';
 import { owner, plugHarness, rejection, until, type PlugHarness } from './setup.ts';
 
-const ALL_STEPS = ['find_plug', 'read_code', 'hello', 'verify_proof', 'listen', 'create_credentials', 'seal_claim', 'send_claim', 'wait_online'];
+const ALL_STEPS = [
+  'find_plug',
+  'read_code',
+  'hello',
+  'verify_proof',
+  'listen',
+  'create_credentials',
+  'seal_claim',
+  'send_claim',
+  'wait_online',
+];
 
 describe('plug pairing flow', () => {
   let h: PlugHarness;
@@ -24,7 +41,9 @@ describe('plug pairing flow', () => {
     expect(h.events.filter((e) => e.type === 'device.added')).toEqual([]);
   };
 
-  beforeEach(async () => { h = await plugHarness(); });
+  beforeEach(async () => {
+    h = await plugHarness();
+  });
   afterEach(async () => {
     for (const p of plugs.splice(0)) await p.stop();
     await h.close();
@@ -34,9 +53,20 @@ describe('plug pairing flow', () => {
     const p = await plug({ model: 'HP-2' });
     const result = await h.pair({ plugId: p.id, setupCode: '12345678', name: 'Kettle' });
     expect(result.trace).toEqual(ALL_STEPS);
-    expect(result.device).toMatchObject({ id: p.id, name: 'Kettle', driver: 'plug', model: 'HP-2', capabilities: PLUG_CAPABILITIES });
+    expect(result.device).toMatchObject({
+      id: p.id,
+      name: 'Kettle',
+      driver: 'plug',
+      model: 'HP-2',
+      capabilities: PLUG_CAPABILITIES,
+    });
     // What the plug got, sealed: its own id, the broker, the hub's signing key, counter 0.
-    expect(p.claim).toMatchObject({ deviceId: p.id, mqtt: { host: '127.0.0.1', port: h.broker.port, username: p.id }, hubSignPublicKey: Buffer.from(h.signKey.publicKey).toString('base64'), counter: 0 });
+    expect(p.claim).toMatchObject({
+      deviceId: p.id,
+      mqtt: { host: '127.0.0.1', port: h.broker.port, username: p.id },
+      hubSignPublicKey: Buffer.from(h.signKey.publicKey).toString('base64'),
+      counter: 0,
+    });
     expect(h.broker.store.mqttCredentials.byUsername(p.id)).toMatchObject({ kind: 'device', deviceId: p.id });
     expect(h.broker.store.devices.byId(p.id)?.config).toMatchObject({ counter: 0 });
     expect(h.events.filter((e) => e.type === 'device.added').map((e) => e.payload.deviceId)).toEqual([p.id]);
@@ -56,7 +86,9 @@ describe('plug pairing flow', () => {
     expect({ code: err.code, step: err.details?.step }).toEqual({ code: 'pairing_wrong_code', step: 'verify_proof' });
     expect(p.claims).toBe(0);
     nothingLeft(p.id);
-    expect(h.events.filter((e) => e.type === 'audit').map((e) => [e.payload.action, e.payload.details])).toEqual([['plug.pair_failed', { code: 'pairing_wrong_code', step: 'verify_proof' }]]);
+    expect(h.events.filter((e) => e.type === 'audit').map((e) => [e.payload.action, e.payload.details])).toEqual([
+      ['plug.pair_failed', { code: 'pairing_wrong_code', step: 'verify_proof' }],
+    ]);
   });
 
   it('refuses a plug that proves a different code (not the plug on the label)', async () => {
@@ -92,7 +124,10 @@ describe('plug pairing flow', () => {
   });
 
   it('a plug outside its pairing window or over its hello rate: plug_not_in_pairing_mode (409), pairing_rate_limited (429)', async () => {
-    const cases: [{ status: number; error: string }, string][] = [[{ status: 403, error: 'not_in_pairing_mode' }, 'plug_not_in_pairing_mode'], [{ status: 429, error: 'rate_limited' }, 'pairing_rate_limited']];
+    const cases: [{ status: number; error: string }, string][] = [
+      [{ status: 403, error: 'not_in_pairing_mode' }, 'plug_not_in_pairing_mode'],
+      [{ status: 429, error: 'rate_limited' }, 'pairing_rate_limited'],
+    ];
     for (const [helloRefusal, code] of cases) {
       const p = await plug({ helloRefusal });
       const err = await rejection(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }));
@@ -103,7 +138,14 @@ describe('plug pairing flow', () => {
   });
 
   it('maps each claim refusal to its code and revokes the credentials it made', async () => {
-    const cases: [number, string][] = [[403, 'pairing_wrong_code'], [409, 'already_claimed'], [410, 'pairing_timeout'], [429, 'pairing_locked'], [400, 'plug_protocol_error'], [500, 'plug_protocol_error']];
+    const cases: [number, string][] = [
+      [403, 'pairing_wrong_code'],
+      [409, 'already_claimed'],
+      [410, 'pairing_timeout'],
+      [429, 'pairing_locked'],
+      [400, 'plug_protocol_error'],
+      [500, 'plug_protocol_error'],
+    ];
     for (const [status, code] of cases) {
       const p = await plug({ claimStatus: status });
       const err = await rejection(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }));
@@ -113,18 +155,30 @@ describe('plug pairing flow', () => {
   });
 
   it('times out at wait_online when the plug never connects; nothing is left and the credentials no longer work', async () => {
-    h = await (async () => { await h.close(); return plugHarness({ onlineTimeoutMs: 3000 }); })();
+    h = await (async () => {
+      await h.close();
+      return plugHarness({ onlineTimeoutMs: 3000 });
+    })();
     const p = await plug({ neverConnect: true });
     const err = await rejection(settle(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }), h.clock));
     expect({ code: err.code, step: err.details?.step }).toEqual({ code: 'pairing_timeout', step: 'wait_online' });
     nothingLeft(p.id);
     // The plug took the claim; what it got is worthless now: CONNACK 4 (bad user name or password).
-    const refused = await rejection(connectMqtt(h.broker.port, { clientId: p.id, username: p.id, password: p.claim!.mqtt.password }) as Promise<never>);
+    const refused = await rejection(
+      connectMqtt(h.broker.port, {
+        clientId: p.id,
+        username: p.id,
+        password: p.claim!.mqtt.password,
+      }) as Promise<never>,
+    );
     expect((refused as unknown as { code: number }).code).toBe(4);
   });
 
   it('does not take a stale retained online (from an earlier pairing) as the plug coming online', async () => {
-    h = await (async () => { await h.close(); return plugHarness({ onlineTimeoutMs: 3000 }); })();
+    h = await (async () => {
+      await h.close();
+      return plugHarness({ onlineTimeoutMs: 3000 });
+    })();
     const p = await plug({ neverConnect: true });
     await h.broker.broker.publish(`hearth/${p.id}/status`, 'online', { qos: 1, retain: true });
     const err = await rejection(settle(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }), h.clock));
@@ -138,7 +192,9 @@ describe('plug pairing flow', () => {
     const err = await rejection(h.pair({ plugId: p.id, setupCode: '12345678', name: 'B' }));
     expect(err.code).toBe('pairing_in_progress');
     await first;
-    const direct = await rejection(h.registry.create({ name: 'Fake', driver: 'plug', capabilities: ['switch'] }, owner));
+    const direct = await rejection(
+      h.registry.create({ name: 'Fake', driver: 'plug', capabilities: ['switch'] }, owner),
+    );
     expect(direct.code).toBe('validation_failed');
     expect(h.registry.list(owner).map((d) => d.name)).toEqual(['A']);
   });
@@ -158,7 +214,13 @@ describe('plug pairing flow', () => {
   });
 
   it('reads the QR text, and refuses a QR of another plug or a code that is not 8 digits', async () => {
-    const state = (setupCode: string): PairingState => ({ request: { plugId: 'plug-0a1b2c3d4e5f', setupCode, name: 'X' }, trace: [], armed: false, online: false, lastState: {} });
+    const state = (setupCode: string): PairingState => ({
+      request: { plugId: 'plug-0a1b2c3d4e5f', setupCode, name: 'X' },
+      trace: [],
+      armed: false,
+      online: false,
+      lastState: {},
+    });
     const deps = h.pairingDeps();
     const ok = state('HEARTH:plug-0a1b2c3d4e5f:12345678');
     readCode.run(ok, deps);
@@ -171,13 +233,21 @@ describe('plug pairing flow', () => {
   it('runs find_plug, hello and verify_proof alone against the fake plug', async () => {
     const p = await plug();
     const deps = h.pairingDeps();
-    const state: PairingState = { request: { plugId: p.id, setupCode: '12345678', name: 'X' }, trace: [], armed: false, online: false, lastState: {} };
+    const state: PairingState = {
+      request: { plugId: p.id, setupCode: '12345678', name: 'X' },
+      trace: [],
+      armed: false,
+      online: false,
+      lastState: {},
+    };
     await findPlug.run(state, deps);
     readCode.run(state, deps);
     await hello.run(state, deps);
     expect(state.hello).toMatchObject({ id: p.id, pv: 1, claimed: false });
     expect(state.hubAddress).toBe('127.0.0.1');
     expect(() => verifyProof.run(state, deps)).not.toThrow();
-    expect(() => verifyProof.run({ ...state, code: '12345679' }, deps)).toThrowError(expect.objectContaining({ code: 'pairing_wrong_code' }));
+    expect(() => verifyProof.run({ ...state, code: '12345679' }, deps)).toThrowError(
+      expect.objectContaining({ code: 'pairing_wrong_code' }),
+    );
   });
 });

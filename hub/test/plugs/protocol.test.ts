@@ -26,7 +26,8 @@ import {
  */
 const VECTORS = fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url));
 
-const fixed = (label: string, n: number) => new Uint8Array(createHash('sha256').update(`hearth-vectors|${label}`).digest()).slice(0, n);
+const fixed = (label: string, n: number) =>
+  new Uint8Array(createHash('sha256').update(`hearth-vectors|${label}`).digest()).slice(0, n);
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
@@ -41,7 +42,15 @@ function localVectors() {
   const message = (c: number, t: number, v: boolean) => `hearth-cmd-v1|${id}|${c}|${t}|switch|${v}`;
   const cmd = (c: number, t: number, v: boolean) => {
     const sig = b64(nacl.sign.detached(new TextEncoder().encode(message(c, t, v)), hub.secretKey));
-    return { c, t, cap: 'switch', v, message: message(c, t, v), sig, payload: `{"c":${c},"t":${t},"cap":"switch","v":${v},"sig":"${sig}"}` };
+    return {
+      c,
+      t,
+      cap: 'switch',
+      v,
+      message: message(c, t, v),
+      sig,
+      payload: `{"c":${c},"t":${t},"cap":"switch","v":${v},"sig":"${sig}"}`,
+    };
   };
   return {
     id,
@@ -96,7 +105,14 @@ describe(`plug protocol against ${shared ? 'the shared vectors' : 'vectors built
     expect(timeMessage(v.id, v.time.nonce, v.time.t)).toBe(v.time.message);
     expect(encodeTimeAnswer(ed25519Signer(hubKey.secretKey), v.id, v.time.nonce, v.time.t)).toBe(v.time.payload);
     expect(parseTimeRequest(Buffer.from(JSON.stringify({ n: v.time.nonce })))).toBe(v.time.nonce);
-    for (const bad of ['{"n":"AAAA"}', '{"n":1}', '{}', 'null', '[', JSON.stringify({ n: Buffer.alloc(17).toString('base64') })]) {
+    for (const bad of [
+      '{"n":"AAAA"}',
+      '{"n":1}',
+      '{}',
+      'null',
+      '[',
+      JSON.stringify({ n: Buffer.alloc(17).toString('base64') }),
+    ]) {
       expect(parseTimeRequest(Buffer.from(bad))).toBeUndefined();
     }
   });
@@ -114,27 +130,46 @@ describe(`plug protocol against ${shared ? 'the shared vectors' : 'vectors built
     const proof = helloProof(v.setupCode, v.id, p.plugBoxPublicKey, p.hubNonce, p.plugNonce);
     if (p.helloProof) expect(b64(proof)).toBe(p.helloProof);
     expect(verifyHelloProof(v.setupCode, v.id, p.plugBoxPublicKey, p.hubNonce, p.plugNonce, proof)).toBe(true);
-    expect(verifyHelloProof(p.tampered.wrongCode, v.id, p.plugBoxPublicKey, p.hubNonce, p.plugNonce, proof)).toBe(false);
-    if (p.tampered.helloProof) expect(b64(helloProof(p.tampered.wrongCode, v.id, p.plugBoxPublicKey, p.hubNonce, p.plugNonce))).toBe(p.tampered.helloProof);
+    expect(verifyHelloProof(p.tampered.wrongCode, v.id, p.plugBoxPublicKey, p.hubNonce, p.plugNonce, proof)).toBe(
+      false,
+    );
+    if (p.tampered.helloProof)
+      expect(b64(helloProof(p.tampered.wrongCode, v.id, p.plugBoxPublicKey, p.hubNonce, p.plugNonce))).toBe(
+        p.tampered.helloProof,
+      );
   });
 
   it('computes the claim proof', () => {
     const proof = b64(claimProof(v.setupCode, v.id, v.pairing.plugNonce));
     if (v.pairing.claimProof) expect(proof).toBe(v.pairing.claimProof);
-    if (v.pairing.tampered.claimProof) expect(b64(claimProof(v.pairing.tampered.wrongCode, v.id, v.pairing.plugNonce))).toBe(v.pairing.tampered.claimProof);
+    if (v.pairing.tampered.claimProof)
+      expect(b64(claimProof(v.pairing.tampered.wrongCode, v.id, v.pairing.plugNonce))).toBe(
+        v.pairing.tampered.claimProof,
+      );
   });
 
   it('seals the claim to the exact box bytes, which the plug key opens', () => {
     const plaintext: ClaimPlaintext = v.claim.plaintext
       ? JSON.parse(v.claim.plaintext)
-      : { claimProof: b64(claimProof(v.setupCode, v.id, v.pairing.plugNonce)), deviceId: v.id, mqtt: { host: '127.0.0.1', port: 1883, username: v.id, password: 'pw' }, hubSignPublicKey: v.hub.signPublicKey, counter: 7 };
+      : {
+          claimProof: b64(claimProof(v.setupCode, v.id, v.pairing.plugNonce)),
+          deviceId: v.id,
+          mqtt: { host: '127.0.0.1', port: 1883, username: v.id, password: 'pw' },
+          hubSignPublicKey: v.hub.signPublicKey,
+          counter: 7,
+        };
     const ephemeral = nacl.box.keyPair.fromSecretKey(bytes(v.claim.hubBoxSecretKey));
     const body = sealClaim(plaintext, bytes(v.pairing.plugBoxPublicKey), ephemeral, bytes(v.claim.nonce));
     expect(body.hubBoxPublicKey).toBe(v.claim.hubBoxPublicKey);
     expect(body.nonce).toBe(v.claim.nonce);
     if (v.claim.plaintext) expect(JSON.stringify(plaintext)).toBe(v.claim.plaintext);
     if (v.claim.box) expect(body.box).toBe(v.claim.box);
-    const opened = nacl.box.open(bytes(body.box), bytes(body.nonce), bytes(body.hubBoxPublicKey), bytes(v.pairing.plugBoxSecretKey));
+    const opened = nacl.box.open(
+      bytes(body.box),
+      bytes(body.nonce),
+      bytes(body.hubBoxPublicKey),
+      bytes(v.pairing.plugBoxSecretKey),
+    );
     expect(opened && JSON.parse(Buffer.from(opened).toString())).toEqual(plaintext);
   });
 });

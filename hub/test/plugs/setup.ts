@@ -38,18 +38,35 @@ export interface PlugHarness {
  * with a ManualClock for the pairing/command timeouts. The clock starts at the real time because
  * the plugs check command timestamps against their own clock.
  */
-export async function plugHarness(options: { onlineTimeoutMs?: number; httpTimeoutMs?: number; firmware?: { dataDir: string; keys: string[]; timeoutMs: number } } = {}): Promise<PlugHarness> {
+export async function plugHarness(
+  options: {
+    onlineTimeoutMs?: number;
+    httpTimeoutMs?: number;
+    firmware?: { dataDir: string; keys: string[]; timeoutMs: number };
+  } = {},
+): Promise<PlugHarness> {
   const broker = await startBroker();
   const clock = new ManualClock(Date.now());
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
   const events: { type: string; payload: any }[] = [];
-  for (const type of ['device.state', 'device.availability', 'telemetry.sample', 'device.added', 'device.removed', 'audit', 'plug.update'] as const) {
-    bus.on('test', type, (payload: BusEvents[typeof type]) => { events.push({ type, payload }); });
+  for (const type of [
+    'device.state',
+    'device.availability',
+    'telemetry.sample',
+    'device.added',
+    'device.removed',
+    'audit',
+    'plug.update',
+  ] as const) {
+    bus.on('test', type, (payload: BusEvents[typeof type]) => {
+      events.push({ type, payload });
+    });
   }
   const signKey = nacl.sign.keyPair();
   const directory = new PlugDirectory();
-  const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) => recordAudit(broker.store, bus, { actor, action, target, details, at: clock.now() });
+  const audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) =>
+    recordAudit(broker.store, bus, { actor, action, target, details, at: clock.now() });
 
   let registry!: DeviceRegistry;
   let driver!: PlugDriver;
@@ -68,8 +85,16 @@ export async function plugHarness(options: { onlineTimeoutMs?: number; httpTimeo
   const build = async () => {
     registry = new DeviceRegistry({ store: broker.store, bus, clock, log, commandTimeoutMs: 5000 });
     const fw = options.firmware;
-    const updates = fw ? new PlugUpdates({ firmware: new FirmwareStore(fw.dataDir, fw.keys), clock, timeoutMs: fw.timeoutMs }) : undefined;
-    driver = new PlugDriver({ broker: broker.broker, signKey, clock, audit, ...(updates ? { updates, onUpdate: (e) => bus.emit('plug.update', e) } : {}) });
+    const updates = fw
+      ? new PlugUpdates({ firmware: new FirmwareStore(fw.dataDir, fw.keys), clock, timeoutMs: fw.timeoutMs })
+      : undefined;
+    driver = new PlugDriver({
+      broker: broker.broker,
+      signKey,
+      clock,
+      audit,
+      ...(updates ? { updates, onUpdate: (e) => bus.emit('plug.update', e) } : {}),
+    });
     registry.registerDriver(driver);
     service = new PlugService({ directory, driver, registry, pairing: base() });
     await registry.start();
@@ -77,10 +102,21 @@ export async function plugHarness(options: { onlineTimeoutMs?: number; httpTimeo
   await build();
 
   const h: PlugHarness = {
-    broker, clock, bus, directory, signKey, events,
-    get registry() { return registry; },
-    get driver() { return driver; },
-    get service() { return service; },
+    broker,
+    clock,
+    bus,
+    directory,
+    signKey,
+    events,
+    get registry() {
+      return registry;
+    },
+    get driver() {
+      return driver;
+    },
+    get service() {
+      return service;
+    },
     pairingDeps: () => ({ ...base(), directory, registry, expect: (id: string) => driver.expectPairing(id) }),
     pair: (request) => pairPlug(request, owner, h.pairingDeps()),
     async restartRegistry() {
@@ -109,4 +145,3 @@ export async function rejection(promise: Promise<unknown>): Promise<HubError> {
   }
   throw new Error('expected a rejection');
 }
-

@@ -15,14 +15,18 @@ import { owner, plugHarness, rejection, until, type PlugHarness } from './setup.
  * unsaid: the plug refusing the command, coming back without the transfer, going silent
  * (also across a hub restart). The real plug's side runs in hub/test/plug-e2e/ota.test.ts.
  */
-const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
+const vectors = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'),
+);
 const fwKey = nacl.sign.keyPair.fromSeed(new Uint8Array(Buffer.from(vectors.firmware.signSeed, 'base64')));
 const TIMEOUT = 60_000;
 
 function image(model: string, version: string, size: number) {
   const bytes = randomBytes(size);
   const manifest = { model, version, size, sha256: createHash('sha256').update(bytes).digest('base64') };
-  const sig = Buffer.from(nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), fwKey.secretKey)).toString('base64');
+  const sig = Buffer.from(
+    nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), fwKey.secretKey),
+  ).toString('base64');
   return { manifest, sig, image: bytes.toString('base64'), bytes };
 }
 
@@ -34,7 +38,9 @@ describe('plug firmware updates (hub side)', () => {
 
   beforeEach(async () => {
     tmp = tempDir();
-    h = await plugHarness({ firmware: { dataDir: tmp.dir, keys: [vectors.firmware.signPublicKey], timeoutMs: TIMEOUT } });
+    h = await plugHarness({
+      firmware: { dataDir: tmp.dir, keys: [vectors.firmware.signPublicKey], timeoutMs: TIMEOUT },
+    });
     p = await new FakePlug().start();
     h.directory.seen(p.sighting());
     await h.service.pair(p.id, { setupCode: '12345678', name: 'Heater' }, owner);
@@ -49,15 +55,23 @@ describe('plug firmware updates (hub side)', () => {
     tmp.cleanup();
   });
 
-  const report = (r: Record<string, unknown>) => p.client!.publishAsync(`hearth/${p.id}/event`, JSON.stringify({ type: 'ota', ...r }), { qos: 1 });
+  const report = (r: Record<string, unknown>) =>
+    p.client!.publishAsync(`hearth/${p.id}/event`, JSON.stringify({ type: 'ota', ...r }), { qos: 1 });
   const state = () => h.service.update(p.id, owner).update;
-  const updateEvents = () => h.events.filter((e) => e.type === 'plug.update').map((e) => [e.payload.state, e.payload.error]);
+  const updateEvents = () =>
+    h.events.filter((e) => e.type === 'plug.update').map((e) => [e.payload.state, e.payload.error]);
 
   it('sends ota_begin on the counter path, serves the chunks asked for, follows the reports to done', async () => {
     const img = image(model, '1.1.0', 10_000);
     h.service.addFirmware(img, owner);
     const started = await h.service.startUpdate(p.id, { version: '1.1.0' }, owner);
-    expect(started.update).toMatchObject({ state: 'sending', version: '1.1.0', from: '1.0.0', size: 10_000, offset: 0 });
+    expect(started.update).toMatchObject({
+      state: 'sending',
+      version: '1.1.0',
+      from: '1.0.0',
+      size: 10_000,
+      offset: 0,
+    });
     await until(() => p.accepted.length === 1);
     expect(p.accepted[0]).toEqual({ c: 1, v: { manifest: img.manifest, sig: img.sig, downgrade: false } });
     expect(h.broker.store.devices.byId(p.id)!.config.counter).toBe(1);
@@ -65,7 +79,9 @@ describe('plug firmware updates (hub side)', () => {
     await p.client!.subscribeAsync(`hearth/${p.id}/ota`, { qos: 0 });
     for (const offset of [0, 4096, 8192]) {
       const chunk = nextMessage(p.client!, (t) => t === `hearth/${p.id}/ota`);
-      await p.client!.publishAsync(`hearth/${p.id}/ota/req`, JSON.stringify({ offset, sha256: img.manifest.sha256 }), { qos: 0 });
+      await p.client!.publishAsync(`hearth/${p.id}/ota/req`, JSON.stringify({ offset, sha256: img.manifest.sha256 }), {
+        qos: 0,
+      });
       const got = (await chunk).payload;
       expect(got.readUInt32BE(0)).toBe(offset);
       expect(got.subarray(4, 36).toString('base64')).toBe(img.manifest.sha256);
@@ -74,13 +90,25 @@ describe('plug firmware updates (hub side)', () => {
     expect(state()).toMatchObject({ state: 'downloading', offset: 8192 });
     // Another image's hash is not answered.
     const unexpected = nextMessage(p.client!, (t) => t === `hearth/${p.id}/ota`, 300);
-    await p.client!.publishAsync(`hearth/${p.id}/ota/req`, JSON.stringify({ offset: 0, sha256: Buffer.alloc(32).toString('base64') }), { qos: 0 });
+    await p.client!.publishAsync(
+      `hearth/${p.id}/ota/req`,
+      JSON.stringify({ offset: 0, sha256: Buffer.alloc(32).toString('base64') }),
+      { qos: 0 },
+    );
     expect((await rejection(unexpected as Promise<unknown>)).message).toMatch(/no matching MQTT message/);
     await report({ state: 'rebooting', firmware: '1.0.0', version: '1.1.0', offset: 10_000, size: 10_000 });
     await report({ state: 'done', firmware: '1.1.0', version: '1.1.0', offset: 10_000, size: 10_000 });
     await until(() => state()?.state === 'done');
-    expect(h.service.update(p.id, owner)).toMatchObject({ firmware: '1.1.0', update: { state: 'done', error: null, progress: 1 } });
-    expect(updateEvents()).toEqual([['sending', null], ['downloading', null], ['rebooting', null], ['done', null]]);
+    expect(h.service.update(p.id, owner)).toMatchObject({
+      firmware: '1.1.0',
+      update: { state: 'done', error: null, progress: 1 },
+    });
+    expect(updateEvents()).toEqual([
+      ['sending', null],
+      ['downloading', null],
+      ['rebooting', null],
+      ['done', null],
+    ]);
     expect((await rejection(h.service.startUpdate(p.id, { version: '1.1.0' }, owner))).code).toBe('firmware_current');
   });
 

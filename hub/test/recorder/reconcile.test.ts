@@ -16,7 +16,9 @@ const DAY = 86_400_000;
 const OLD_DAYS = 20;
 const PER_DAY = 100;
 const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0).reverse()) c(); });
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
 
 /** A store with one camera holding OLD_DAYS days of PER_DAY segments, files and rows. */
 function seeded() {
@@ -25,8 +27,26 @@ function seeded() {
   const store = Store.open(tmp.dir);
   cleanups.push(() => store.close());
   const clock = new ManualClock(Date.UTC(2026, 10, 23, 12));
-  const service = new RecorderService({ store, bus: new EventBus(log), clock, log, dataDir: tmp.dir, ffmpeg: '/nonexistent/ffmpeg' });
-  service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'off', settings: '{}' });
+  const service = new RecorderService({
+    store,
+    bus: new EventBus(log),
+    clock,
+    log,
+    dataDir: tmp.dir,
+    ffmpeg: '/nonexistent/ffmpeg',
+  });
+  service.repo.insertCamera({
+    id: 'cam_a',
+    name: 'A',
+    url: 'rtsp://127.0.0.1:1/a',
+    codec: 'h264',
+    width: 320,
+    height: 240,
+    fps: 10,
+    createdAt: 1,
+    mode: 'off',
+    settings: '{}',
+  });
   /** A segment file and its row (a file only when `file`, a row only when `row`). */
   const segment = (startAt: number, name: string, { file = true, row = true } = {}) => {
     const path = `cam_a/${dayOf(startAt)}/${name}`;
@@ -39,9 +59,14 @@ function seeded() {
   };
   const run = clock.now() - OLD_DAYS * DAY;
   for (let d = OLD_DAYS; d >= 1; d--) {
-    for (let i = 0; i < PER_DAY; i++) segment(clock.now() - d * DAY + i * 4000, `${run}-${String(d * PER_DAY + i).padStart(5, '0')}.mp4`);
+    for (let i = 0; i < PER_DAY; i++)
+      segment(clock.now() - d * DAY + i * 4000, `${run}-${String(d * PER_DAY + i).padStart(5, '0')}.mp4`);
   }
-  const rows = () => service.repo.segments('cam_a', 0, clock.now() + DAY).map((s) => s.path).sort();
+  const rows = () =>
+    service.repo
+      .segments('cam_a', 0, clock.now() + DAY)
+      .map((s) => s.path)
+      .sort();
   return { service, clock, segment, rows, root: service.root };
 }
 
@@ -56,7 +81,13 @@ describe('start-up reconcile with day directories', () => {
     const incoming = join(root, 'cam_a', 'incoming');
     mkdirSync(incoming, { recursive: true });
     writeFileSync(join(incoming, `${now - 8000}-00000.mp4`), 'indexed, not moved yet');
-    service.repo.insertSegment({ cameraId: 'cam_a', startAt: now - 8000, endAt: now - 4000, bytes: 1, path: `cam_a/${dayOf(now - 8000)}/${now - 8000}-00000.mp4` });
+    service.repo.insertSegment({
+      cameraId: 'cam_a',
+      startAt: now - 8000,
+      endAt: now - 4000,
+      bytes: 1,
+      path: `cam_a/${dayOf(now - 8000)}/${now - 8000}-00000.mp4`,
+    });
     writeFileSync(join(incoming, `${now - 4000}-00001.mp4`), 'half written');
     mkdirSync(join(root, 'cam_a', 'exports'));
     writeFileSync(join(root, 'cam_a', 'exports', '.export-1-2-3.mp4'), 'old playback');

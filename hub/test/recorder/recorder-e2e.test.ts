@@ -20,7 +20,6 @@ if (unavailable) console.warn(`SKIPPING recorder tests: ${unavailable}`);
 const SEGMENT_S = 2;
 const PASSWORD = 'S3cret-p@ss';
 
-
 describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => {
   const tmp = tempDir();
   const camera = new RtspCamera({ user: 'viewer', password: PASSWORD });
@@ -28,7 +27,11 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
   let token: string;
   let cameraId: string;
   // No free-space floor: a nearly full CI disk must not make the recorder delete what we check.
-  const env = { HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_BACKOFF_MAX_MS: '1000', HEARTH_RECORDER_MIN_FREE_MB: '0' };
+  const env = {
+    HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S),
+    HEARTH_RECORDER_BACKOFF_MAX_MS: '1000',
+    HEARTH_RECORDER_MIN_FREE_MB: '0',
+  };
 
   beforeAll(async () => {
     await camera.start();
@@ -43,16 +46,25 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
   });
 
   it('refuses what it cannot record with a code', async () => {
-    const notRtsp = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: 'http://127.0.0.1/cam' } });
+    const notRtsp = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'x', url: 'http://127.0.0.1/cam' },
+    });
     expect(notRtsp.status).toBe(400);
     expect(notRtsp.body.error.code).toBe('validation_failed');
 
     // Nothing listens on port 1.
-    const nobody = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: 'rtsp://127.0.0.1:1/cam' } });
+    const nobody = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'x', url: 'rtsp://127.0.0.1:1/cam' },
+    });
     expect(nobody.status).toBe(502);
     expect(nobody.body.error.code).toBe('camera_unreachable');
 
-    const wrong = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: camera.url({ user: 'viewer', password: 'wrong-pw' }) } });
+    const wrong = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'x', url: camera.url({ user: 'viewer', password: 'wrong-pw' }) },
+    });
     expect(wrong.status).toBe(502);
     expect(wrong.body.error.code).toBe('camera_unreachable');
     expect(wrong.body.error.details.reason).toBe('unauthorized');
@@ -61,9 +73,15 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const vp8 = new RtspCamera({ codec: 'vp8' });
     await vp8.start();
     try {
-      const unsupported = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: vp8.url() } });
+      const unsupported = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+        token,
+        body: { name: 'x', url: vp8.url() },
+      });
       expect(unsupported.status).toBe(422);
-      expect(unsupported.body.error).toMatchObject({ code: 'camera_unsupported', details: { reason: 'codec', codec: 'vp8' } });
+      expect(unsupported.body.error).toMatchObject({
+        code: 'camera_unsupported',
+        details: { reason: 'codec', codec: 'vp8' },
+      });
     } finally {
       await vp8.stop();
     }
@@ -73,7 +91,10 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
   });
 
   it('adds a camera after probing it and never shows its password', async () => {
-    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Porch', url: camera.url() } });
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'Porch', url: camera.url() },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'Porch', codec: 'h264', width: 320, height: 240, fps: 10 });
     expect(res.body.url).toBe(`rtsp://viewer:***@127.0.0.1:${camera.port}/cam`);
@@ -82,7 +103,10 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const one = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
     const all = await api(hub.baseUrl, 'GET', '/api/v1/cameras', { token });
     const audit = await api(hub.baseUrl, 'GET', '/api/v1/audit', { token });
-    expect(audit.body.entries.find((e: { action: string }) => e.action === 'camera.add')).toMatchObject({ target: cameraId, details: { url: res.body.url } });
+    expect(audit.body.entries.find((e: { action: string }) => e.action === 'camera.add')).toMatchObject({
+      target: cameraId,
+      details: { url: res.body.url },
+    });
     for (const body of [res.body, one.body, all.body, audit.body]) {
       expect(JSON.stringify(body)).not.toContain(PASSWORD);
       expect(JSON.stringify(body)).not.toContain(encodeURIComponent(PASSWORD));
@@ -116,12 +140,13 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     expect(cam.body.available).toBe(true);
   });
 
-  it('keeps the camera URL and its password off ffmpeg\'s command line', () => {
+  it("keeps the camera URL and its password off ffmpeg's command line", () => {
     const ffmpegs = childCommandLines(hub.proc.pid!, 'ffmpeg');
     expect(ffmpegs).toHaveLength(1);
     const argv = ffmpegs[0]!.join(' ');
     expect(argv).toContain('-i pipe:4');
-    for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), `127.0.0.1:${camera.port}`]) expect(argv).not.toContain(secret);
+    for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), `127.0.0.1:${camera.port}`])
+      expect(argv).not.toContain(secret);
   });
 
   it('plays a range back as one MP4 without re-encoding', async () => {
@@ -129,7 +154,9 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const segments = rec.segments.slice(0, 3);
     const from = Date.parse(segments[0].start);
     const to = Date.parse(segments[2].end);
-    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/playback?from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/playback?from=${from}&to=${to}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('video/mp4');
     const file = join(tmp.dir, 'playback.mp4');
@@ -143,7 +170,9 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const empty = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/playback?from=1000&to=2000`, { token });
     expect(empty.status).toBe(404);
     expect(empty.body.error.code).toBe('recording_not_found');
-    const tooLong = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/playback?from=0&to=${2 * 3_600_000}`, { token });
+    const tooLong = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/playback?from=0&to=${2 * 3_600_000}`, {
+      token,
+    });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body.error.code).toBe('recording_range_too_large');
   });
@@ -157,7 +186,8 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const whole = Buffer.from(await (await fetch(url, { headers })).arrayBuffer());
     // faststart: the index (moov) comes before the media (mdat), so a player can seek at once.
     const top: string[] = [];
-    for (let at = 0; at < whole.length; at += whole.readUInt32BE(at)) top.push(whole.toString('latin1', at + 4, at + 8));
+    for (let at = 0; at < whole.length; at += whole.readUInt32BE(at))
+      top.push(whole.toString('latin1', at + 4, at + 8));
     expect(top.indexOf('moov')).toBeLessThan(top.indexOf('mdat'));
 
     const part = await fetch(url, { headers: { ...headers, range: 'bytes=100-1099' } });
@@ -176,10 +206,15 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     const rec = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token })).body;
     const from = Date.parse(rec.segments[1].start);
     const to = Date.parse(rec.segments[2].end);
-    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/clip?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(
+      `${hub.baseUrl}/api/v1/cameras/${cameraId}/clip?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('video/mp4');
-    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="porch-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.mp4"$/);
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="porch-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.mp4"$/,
+    );
     const file = join(tmp.dir, 'export.mp4');
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     expect(Number(res.headers.get('content-length'))).toBe(readFileSync(file).length);
@@ -190,7 +225,9 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
   });
 
   it('serves a JPEG snapshot of the newest recorded picture', async () => {
-    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/snapshot`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/snapshot`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/jpeg');
     const file = join(tmp.dir, 'snapshot.jpg');
@@ -216,7 +253,11 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     // A viewer's first picture is a keyframe, whenever it joined (a decoder cannot start elsewhere).
     const first = join(tmp.dir, 'live-first.mp4');
     writeFileSync(first, Buffer.concat(messages.slice(0, 2)));
-    const frames = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=key_frame', '-of', 'csv=p=0', first], { encoding: 'utf8' });
+    const frames = spawnSync(
+      'ffprobe',
+      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=key_frame', '-of', 'csv=p=0', first],
+      { encoding: 'utf8' },
+    );
     expect(frames.stdout.trim().split('\n')[0]).toBe('1');
   });
 
@@ -233,7 +274,21 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
     expect(text).toContain('#EXT-X-MAP:URI="init.mp4"');
     expect(text.match(/#EXTINF:/g)!.length).toBeGreaterThanOrEqual(2);
     // A real HLS client end to end: playlist, init segment and media segments over HTTP.
-    const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'csv=p=0', playlistUrl], { encoding: 'utf8', timeout: 20_000 });
+    const probe = spawnSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=codec_name,width,height',
+        '-of',
+        'csv=p=0',
+        playlistUrl,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     // (the HLS demuxer lists the stream under its program too: every line is the same stream)
     expect(new Set(probe.stdout.trim().split('\n').filter(Boolean))).toEqual(new Set(['h264,320,240']));
 
@@ -285,12 +340,16 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
 
   it('survives a killed hub: its ffmpeg goes, recording resumes, no orphan file and no dangling row', async () => {
     const dir = join(tmp.dir, 'recordings', cameraId);
-    const before = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body.segments.length;
+    const before = (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body
+      .segments.length;
     await hub.kill9();
     // Its ffmpeg dies with it (parent-death signal), or it would go on recording beside the next.
-    await pollUntil('the dead hub\'s ffmpeg to exit', async () => ffmpegsWriting(dir) === 0, 5000);
+    await pollUntil("the dead hub's ffmpeg to exit", async () => ffmpegsWriting(dir) === 0, 5000);
     // What the killed ffmpeg was writing is in incoming/; add a stray file there and in today's day.
-    const strays = [join(dir, 'incoming', '1-00001.mp4'), join(dir, new Date().toISOString().slice(0, 10), '1-00002.mp4')];
+    const strays = [
+      join(dir, 'incoming', '1-00001.mp4'),
+      join(dir, new Date().toISOString().slice(0, 10), '1-00002.mp4'),
+    ];
     for (const f of strays) writeFileSync(f, 'half a segment');
 
     hub = await startHub(tmp.dir, [], env);
@@ -325,7 +384,9 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
   function indexedPaths(): string[] {
     const db = new Database(join(tmp.dir, DATABASE_FILE), { readonly: true });
     try {
-      return (db.prepare('SELECT path FROM camera_segments WHERE camera_id = ?').all(cameraId) as { path: string }[]).map((r) => r.path).sort();
+      return (db.prepare('SELECT path FROM camera_segments WHERE camera_id = ?').all(cameraId) as { path: string }[])
+        .map((r) => r.path)
+        .sort();
     } finally {
       db.close();
     }
@@ -338,13 +399,17 @@ describe.skipIf(unavailable !== null)('recorder with a real RTSP camera', () => 
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
         if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.startsWith(dir))) n++;
-      } catch { /* gone meanwhile */ }
+      } catch {
+        /* gone meanwhile */
+      }
     }
     return n;
   }
 
   async function login(): Promise<string> {
-    const res = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } });
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+      body: { username: 'owner', password: 'correct horse battery' },
+    });
     return res.body.accessToken as string;
   }
 });

@@ -18,10 +18,22 @@ if (unavailable) console.warn(`SKIPPING recorder event tests: ${unavailable}`);
 const SEGMENT_S = 2;
 const PRE_ROLL_S = 4;
 
-interface Segment { start: string; end: string; bytes: number; kind: string }
-interface Clip { id: number; at: string; start: string; end: string; source: string }
+interface Segment {
+  start: string;
+  end: string;
+  bytes: number;
+  kind: string;
+}
+interface Clip {
+  id: number;
+  at: string;
+  start: string;
+  end: string;
+  source: string;
+}
 
-const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000) => pollUntil(what, check, timeoutMs, 200);
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000) =>
+  pollUntil(what, check, timeoutMs, 200);
 
 describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () => {
   const tmp = tempDir();
@@ -32,14 +44,23 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
   let cameraId: string;
   let motion: { id: string; client: MqttClient };
   let doorbell: { id: string; client: MqttClient };
-  const env = { HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_BACKOFF_MAX_MS: '1000', HEARTH_RECORDER_MIN_FREE_MB: '0' };
+  const env = {
+    HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S),
+    HEARTH_RECORDER_BACKOFF_MAX_MS: '1000',
+    HEARTH_RECORDER_MIN_FREE_MB: '0',
+  };
 
-  const recordings = async (): Promise<{ segments: Segment[]; clips: Clip[]; events: { kind: string; details: Record<string, unknown> }[] }> =>
-    (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body;
+  const recordings = async (): Promise<{
+    segments: Segment[];
+    clips: Clip[];
+    events: { kind: string; details: Record<string, unknown> }[];
+  }> => (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body;
 
   /** An MQTT device of the generic driver, online. */
   const device = async (name: string, capabilities: string[]) => {
-    const made = (await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name, driver: 'mqtt', capabilities } })).body;
+    const made = (
+      await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name, driver: 'mqtt', capabilities } })
+    ).body;
     const id = made.device.id as string;
     const client = await connectMqtt(hub.mqtt, { clientId: id, username: id, password: made.mqtt.password });
     clients.push(client);
@@ -64,24 +85,41 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
 
   it('refuses a linked sensor that does not exist or lacks the capability', async () => {
     const base = { name: 'Hall', url: camera.url(), mode: 'events' };
-    const missing = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { ...base, settings: { triggers: [{ device: 'dev_nope', capability: 'motion' }] } } });
+    const missing = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { ...base, settings: { triggers: [{ device: 'dev_nope', capability: 'motion' }] } },
+    });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('device_not_found');
-    const wrong = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { ...base, settings: { triggers: [{ device: motion.id, capability: 'switch' }] } } });
+    const wrong = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { ...base, settings: { triggers: [{ device: motion.id, capability: 'switch' }] } },
+    });
     expect(wrong.status).toBe(400);
-    expect(wrong.body.error).toMatchObject({ code: 'validation_failed', details: { field: 'settings.triggers.0.capability' } });
+    expect(wrong.body.error).toMatchObject({
+      code: 'validation_failed',
+      details: { field: 'settings.triggers.0.capability' },
+    });
     const badMode = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { ...base, mode: 'sometimes' } });
     expect(badMode.status).toBe(400);
     expect(badMode.body.error.code).toBe('validation_failed');
   });
 
   it('in events mode keeps only the pre-roll of footage while nothing happens', async () => {
-    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: {
-      name: 'Hall', url: camera.url(), mode: 'events',
-      settings: { preRollS: PRE_ROLL_S, postRollS: 4, triggers: [{ device: motion.id, capability: 'motion' }] },
-    } });
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: {
+        name: 'Hall',
+        url: camera.url(),
+        mode: 'events',
+        settings: { preRollS: PRE_ROLL_S, postRollS: 4, triggers: [{ device: motion.id, capability: 'motion' }] },
+      },
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ mode: 'events', settings: { preRollS: PRE_ROLL_S, postRollS: 4, continuousDays: 7, eventDays: 30 } });
+    expect(res.body).toMatchObject({
+      mode: 'events',
+      settings: { preRollS: PRE_ROLL_S, postRollS: 4, continuousDays: 7, eventDays: 30 },
+    });
     cameraId = res.body.id;
     const addedAt = Date.now();
     // Long enough for segments to pass the pre-roll horizon.
@@ -111,14 +149,19 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
       const r = await recordings();
       return r.segments.some((s) => Date.parse(s.end) >= Date.parse(clip.end)) ? r : undefined;
     });
-    const inClip = rec.segments.filter((s) => Date.parse(s.start) < Date.parse(clip.end) && Date.parse(s.end) > Date.parse(clip.start));
+    const inClip = rec.segments.filter(
+      (s) => Date.parse(s.start) < Date.parse(clip.end) && Date.parse(s.end) > Date.parse(clip.start),
+    );
     expect(inClip.every((s) => s.kind === 'event')).toBe(true);
     // The pre-roll is really there: footage from before the event was kept.
     expect(Date.parse(inClip[0]!.start)).toBeLessThanOrEqual(Date.parse(clip.at) - (PRE_ROLL_S - SEGMENT_S) * 1000);
     expect(rec.clips.map((c) => c.id)).toContain(clip.id);
     expect(rec.events.find((e) => e.kind === 'clip')).toMatchObject({ details: { clipId: clip.id, source: 'user' } });
 
-    const download = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/clip?from=${Date.parse(clip.start)}&to=${Date.parse(clip.end)}`, { headers: { authorization: `Bearer ${token}` } });
+    const download = await fetch(
+      `${hub.baseUrl}/api/v1/cameras/${cameraId}/clip?from=${Date.parse(clip.start)}&to=${Date.parse(clip.end)}`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
     expect(download.status).toBe(200);
     const file = join(tmp.dir, 'event-clip.mp4');
     writeFileSync(file, Buffer.from(await download.arrayBuffer()));
@@ -140,33 +183,53 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
 
   it('records a clip when the linked motion sensor reports motion', async () => {
     await motion.client.publishAsync(`hearth/${motion.id}/state`, JSON.stringify({ motion: true }), { qos: 1 });
-    const clip = await until('a clip from the sensor', async () => (await recordings()).clips.find((c) => c.source === 'device'));
+    const clip = await until('a clip from the sensor', async () =>
+      (await recordings()).clips.find((c) => c.source === 'device'),
+    );
     expect(Date.parse(clip.end) - Date.parse(clip.at)).toBe(4000); // the camera's post-roll
     const rec = await recordings();
-    expect(rec.events.find((e) => e.kind === 'clip' && e.details.source === 'device')).toMatchObject({ details: { device: motion.id, capability: 'motion', value: true } });
+    expect(rec.events.find((e) => e.kind === 'clip' && e.details.source === 'device')).toMatchObject({
+      details: { device: motion.id, capability: 'motion', value: true },
+    });
   });
 
   it('records a clip from a rule action camera_clip, and refuses an unknown camera in a rule', async () => {
-    const bad = await api(hub.baseUrl, 'POST', '/api/v1/rules', { token, body: {
-      name: 'Bad', mode: 'single', triggers: [{ type: 'state', device: doorbell.id, capability: 'switch', to: true }], conditions: [],
-      actions: [{ type: 'camera_clip', camera: 'cam_nope', seconds: 5 }],
-    } });
+    const bad = await api(hub.baseUrl, 'POST', '/api/v1/rules', {
+      token,
+      body: {
+        name: 'Bad',
+        mode: 'single',
+        triggers: [{ type: 'state', device: doorbell.id, capability: 'switch', to: true }],
+        conditions: [],
+        actions: [{ type: 'camera_clip', camera: 'cam_nope', seconds: 5 }],
+      },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'validation_failed', details: { path: 'actions.0.camera' } });
 
-    const rule = await api(hub.baseUrl, 'POST', '/api/v1/rules', { token, body: {
-      name: 'Doorbell clip', mode: 'single', triggers: [{ type: 'state', device: doorbell.id, capability: 'switch', to: true }], conditions: [],
-      actions: [{ type: 'camera_clip', camera: cameraId, seconds: 6 }],
-    } });
+    const rule = await api(hub.baseUrl, 'POST', '/api/v1/rules', {
+      token,
+      body: {
+        name: 'Doorbell clip',
+        mode: 'single',
+        triggers: [{ type: 'state', device: doorbell.id, capability: 'switch', to: true }],
+        conditions: [],
+        actions: [{ type: 'camera_clip', camera: cameraId, seconds: 6 }],
+      },
+    });
     expect(rule.status).toBe(201);
     // The sensor's clip must be over, or this one would extend it.
     const sensorClip = (await recordings()).clips.find((c) => c.source === 'device')!;
     await until('the sensor clip to end', async () => Date.now() > Date.parse(sensorClip.end) + 500);
     await doorbell.client.publishAsync(`hearth/${doorbell.id}/state`, JSON.stringify({ switch: true }), { qos: 1 });
-    const clip = await until('a clip from the rule', async () => (await recordings()).clips.find((c) => c.source === 'rule'));
+    const clip = await until('a clip from the rule', async () =>
+      (await recordings()).clips.find((c) => c.source === 'rule'),
+    );
     expect(Date.parse(clip.end) - Date.parse(clip.at)).toBe(6000);
     const rec = await recordings();
-    expect(rec.events.find((e) => e.kind === 'clip' && e.details.source === 'rule')).toMatchObject({ details: { ruleId: rule.body.id } });
+    expect(rec.events.find((e) => e.kind === 'clip' && e.details.source === 'rule')).toMatchObject({
+      details: { ruleId: rule.body.id },
+    });
     const traces = await until('the rule trace', async () => {
       const t = (await api(hub.baseUrl, 'GET', `/api/v1/rules/${rule.body.id}/traces`, { token })).body;
       return t[0]?.status === 'done' ? t : undefined;
@@ -174,17 +237,28 @@ describe.skipIf(unavailable !== null)('event clips with a real RTSP camera', () 
     expect(traces[0]).toMatchObject({ actions: [{ result: 'ok', camera: cameraId, seconds: 6 }] });
   });
 
-  it('a hub killed during a clip marks the footage recorded after its restart as the clip\'s', async () => {
-    const made = (await api(hub.baseUrl, 'POST', `/api/v1/cameras/${cameraId}/clips`, { token, body: { seconds: 12 } })).body as Clip;
+  it("a hub killed during a clip marks the footage recorded after its restart as the clip's", async () => {
+    const made = (await api(hub.baseUrl, 'POST', `/api/v1/cameras/${cameraId}/clips`, { token, body: { seconds: 12 } }))
+      .body as Clip;
     await hub.kill9();
     hub = await startHub(tmp.dir, [], env);
-    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    token = (
+      await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).body.accessToken;
     const restartedAt = Date.now();
-    const rec = await until('footage up to the clip\'s end', async () => {
-      const r = await recordings();
-      return r.segments.some((s) => Date.parse(s.end) >= Date.parse(made.end)) ? r : undefined;
-    }, 40_000);
-    const afterRestart = rec.segments.filter((s) => Date.parse(s.start) >= restartedAt - 1000 && Date.parse(s.start) < Date.parse(made.end));
+    const rec = await until(
+      "footage up to the clip's end",
+      async () => {
+        const r = await recordings();
+        return r.segments.some((s) => Date.parse(s.end) >= Date.parse(made.end)) ? r : undefined;
+      },
+      40_000,
+    );
+    const afterRestart = rec.segments.filter(
+      (s) => Date.parse(s.start) >= restartedAt - 1000 && Date.parse(s.start) < Date.parse(made.end),
+    );
     expect(afterRestart.length).toBeGreaterThan(0);
     expect(afterRestart.map((s) => s.kind)).toEqual(afterRestart.map(() => 'event'));
     expect(rec.clips.map((c) => c.id)).toContain(made.id);

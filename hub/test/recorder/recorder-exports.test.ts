@@ -37,18 +37,28 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     await camera.start();
     await xmeye.start();
     hub = await startHub(tmp.dir, [], {
-      HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_MIN_FREE_MB: '0',
-      HEARTH_RECORDER_EXPORTS_PER_USER: String(PER_USER), HEARTH_RECORDER_EXPORTS_TOTAL: String(TOTAL),
+      HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S),
+      HEARTH_RECORDER_MIN_FREE_MB: '0',
+      HEARTH_RECORDER_EXPORTS_PER_USER: String(PER_USER),
+      HEARTH_RECORDER_EXPORTS_TOTAL: String(TOTAL),
     });
     owner = await setupOwner(hub);
     members = [];
     for (const name of ['mia', 'max']) {
-      const made = await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: name, password: MEMBER_PASSWORD, role: 'member' } });
+      const made = await api(hub.baseUrl, 'POST', '/api/v1/users', {
+        token: owner,
+        body: { username: name, password: MEMBER_PASSWORD, role: 'member' },
+      });
       expect(made.status).toBe(201);
-      const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: name, password: MEMBER_PASSWORD } });
+      const login = await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: name, password: MEMBER_PASSWORD },
+      });
       members.push(login.body.accessToken as string);
     }
-    const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token: owner, body: { name: 'Drive', url: camera.url() } });
+    const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token: owner,
+      body: { name: 'Drive', url: camera.url() },
+    });
     expect(added.status).toBe(201);
     cameraId = added.body.id;
   });
@@ -61,10 +71,14 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
   });
 
   it('records enough footage for many distinct ranges', async () => {
-    segments = await pollUntil('eight segments', async () => {
-      const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token: members[0] });
-      return r.body.segments.length >= 8 ? r.body.segments : undefined;
-    }, 60_000);
+    segments = await pollUntil(
+      'eight segments',
+      async () => {
+        const r = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token: members[0] });
+        return r.body.segments.length >= 8 ? r.body.segments : undefined;
+      },
+      60_000,
+    );
   }, 90_000);
 
   /** Distinct ranges (whole seconds) inside the recorded footage, never the same twice. */
@@ -84,11 +98,15 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
   }
 
   const playback = (token: string, range: { from: number; to: number }, path = 'playback') =>
-    fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/${path}?from=${range.from}&to=${range.to}`, { headers: { authorization: `Bearer ${token}` } });
+    fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/${path}?from=${range.from}&to=${range.to}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
 
   /** A figure from /metrics (NaN when the hub has no such metric: every comparison fails). */
   async function metric(name: string, labels = ''): Promise<number> {
-    const text = await (await fetch(`${hub.baseUrl}/metrics`, { headers: { authorization: `Bearer ${owner}` } })).text();
+    const text = await (
+      await fetch(`${hub.baseUrl}/metrics`, { headers: { authorization: `Bearer ${owner}` } })
+    ).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
     return line ? Number(line.split(' ')[1]) : NaN;
   }
@@ -99,22 +117,34 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     let running = true;
     const loop = (async () => {
       while (running) {
-        const n = childCommandLines(hub.proc.pid!, 'ffmpeg').filter((argv) => argv.some((a) => a.includes(mark))).length;
+        const n = childCommandLines(hub.proc.pid!, 'ffmpeg').filter((argv) =>
+          argv.some((a) => a.includes(mark)),
+        ).length;
         most = Math.max(most, n);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
-    return { stop: async () => { running = false; await loop; return most; } };
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+        return most;
+      },
+    };
   }
 
   it(`twenty parallel exports by one member run at most ${PER_USER} ffmpegs; the rest get 429 too_many_exports`, async () => {
     const runsBefore = await metric('hearth_recorder_export_runs_total');
     const watch = watchExportFfmpegs();
-    const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-      const res = await playback(members[0]!, freshRange(), i % 2 ? 'clip' : 'playback');
-      const body = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() as { error: { code: string; details: { scope: string } } } : (await res.arrayBuffer(), undefined);
-      return { status: res.status, body, retryAfter: res.headers.get('retry-after') };
-    }));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const res = await playback(members[0]!, freshRange(), i % 2 ? 'clip' : 'playback');
+        const body = res.headers.get('content-type')?.startsWith('application/json')
+          ? ((await res.json()) as { error: { code: string; details: { scope: string } } })
+          : (await res.arrayBuffer(), undefined);
+        return { status: res.status, body, retryAfter: res.headers.get('retry-after') };
+      }),
+    );
     const most = await watch.stop();
     const ok = answers.filter((a) => a.status === 200).length;
     const refused = answers.filter((a) => a.status === 429);
@@ -124,23 +154,35 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
       expect(r.body!.error).toMatchObject({ code: 'too_many_exports', details: { scope: 'user' } });
       expect(Number(r.retryAfter)).toBeGreaterThan(0);
     }
-    console.log(`FIGURES bound: ${ok} answered, ${refused.length} refused, at most ${most} export ffmpegs seen at once`);
+    console.log(
+      `FIGURES bound: ${ok} answered, ${refused.length} refused, at most ${most} export ffmpegs seen at once`,
+    );
     // The watcher saw them (it can fail), and never more than the bound.
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(PER_USER);
     expect(await metric('hearth_recorder_exports_running_max')).toBeLessThanOrEqual(PER_USER);
     // Every answered range was one ffmpeg run; no refused one ran.
-    expect(await metric('hearth_recorder_export_runs_total') - runsBefore).toBe(ok);
-    expect(await metric('hearth_recorder_exports_refused_total', '{reason="too_many_exports"}')).toBeGreaterThanOrEqual(refused.length);
+    expect((await metric('hearth_recorder_export_runs_total')) - runsBefore).toBe(ok);
+    expect(await metric('hearth_recorder_exports_refused_total', '{reason="too_many_exports"}')).toBeGreaterThanOrEqual(
+      refused.length,
+    );
   }, 60_000);
 
   it(`exports of several people together run at most ${TOTAL} ffmpegs (scope all)`, async () => {
     const tokens = [members[0]!, members[1]!, owner];
     const watch = watchExportFfmpegs();
-    const answers = await Promise.all(Array.from({ length: 15 }, async (_, i) => {
-      const res = await playback(tokens[i % 3]!, freshRange());
-      return { status: res.status, body: res.status === 429 ? await res.json() as { error: { code: string; details: { scope: string } } } : (await res.arrayBuffer(), undefined) };
-    }));
+    const answers = await Promise.all(
+      Array.from({ length: 15 }, async (_, i) => {
+        const res = await playback(tokens[i % 3]!, freshRange());
+        return {
+          status: res.status,
+          body:
+            res.status === 429
+              ? ((await res.json()) as { error: { code: string; details: { scope: string } } })
+              : (await res.arrayBuffer(), undefined),
+        };
+      }),
+    );
     const most = await watch.stop();
     expect(answers.every((a) => a.status === 200 || a.status === 429)).toBe(true);
     const scopes = answers.filter((a) => a.status === 429).map((a) => a.body!.error.details.scope);
@@ -161,22 +203,30 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     expect(first.status).toBe(200);
     const bytes = Buffer.from(await first.arrayBuffer());
     // The same range again, as a download, and a few milliseconds off (a player's "last minute").
-    for (const [r, path] of [[asked, 'playback'], [asked, 'clip'], [{ from: asked.from + 40, to: asked.to + 50 }, 'playback']] as const) {
+    for (const [r, path] of [
+      [asked, 'playback'],
+      [asked, 'clip'],
+      [{ from: asked.from + 40, to: asked.to + 50 }, 'playback'],
+    ] as const) {
       const again = await playback(members[0]!, r, path);
       expect(again.status).toBe(200);
       expect(Buffer.from(await again.arrayBuffer())).toEqual(bytes);
     }
-    expect(await metric('hearth_recorder_export_runs_total') - runsBefore).toBe(1);
+    expect((await metric('hearth_recorder_export_runs_total')) - runsBefore).toBe(1);
     expect(files() - filesBefore).toBe(1);
     expect(await metric('hearth_recorder_export_cache_hits_total')).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
   it('twenty parallel snapshots by a member share one decode per closed segment', async () => {
     const watch = watchExportFfmpegs('-sseof');
-    const answers = await Promise.all(Array.from({ length: 20 }, async () => {
-      const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/snapshot`, { headers: { authorization: `Bearer ${members[0]}` } });
-      return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
-    }));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/snapshot`, {
+          headers: { authorization: `Bearer ${members[0]}` },
+        });
+        return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
+      }),
+    );
     const most = await watch.stop();
     console.log(`FIGURES snapshots: at most ${most} decoders seen at once`);
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
@@ -187,7 +237,10 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
   }, 60_000);
 
   it('masks credentials in the path (XMEye) in every answer to members, the audit log and the logs', async () => {
-    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token: owner, body: { name: 'Gate', url: xmeye.url(null) } });
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token: owner,
+      body: { name: 'Gate', url: xmeye.url(null) },
+    });
     expect(res.status).toBe(201);
     const masked = `rtsp://127.0.0.1:${xmeye.port}/user=admin_password=***_channel=1_stream=0.sdp`;
     expect(res.body.url).toBe(masked);
@@ -196,37 +249,66 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     expect(one.body.url).toBe(masked);
     expect(all.body.find((c: { id: string }) => c.id === res.body.id).url).toBe(masked);
     const audit = await api(hub.baseUrl, 'GET', '/api/v1/audit', { token: owner });
-    expect(audit.body.entries.find((e: { action: string; target: string }) => e.action === 'camera.add' && e.target === res.body.id)).toMatchObject({ details: { url: masked } });
+    expect(
+      audit.body.entries.find(
+        (e: { action: string; target: string }) => e.action === 'camera.add' && e.target === res.body.id,
+      ),
+    ).toMatchObject({ details: { url: masked } });
     // The audit rows on disk, and the log line that names the camera.
     const db = new Database(join(tmp.dir, DATABASE_FILE), { readonly: true });
     const rows = JSON.stringify(db.prepare('SELECT * FROM audit_log').all());
     db.close();
     expect(rows).toContain('password=***');
-    await pollUntil('the camera recording', async () => (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${res.body.id}`, { token: owner })).body.available === true, 30_000);
+    await pollUntil(
+      'the camera recording',
+      async () =>
+        (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${res.body.id}`, { token: owner })).body.available === true,
+      30_000,
+    );
     expect(hub.logs.find((l) => l.msg === 'camera added' && l.camera === res.body.id)).toMatchObject({ url: masked });
     // ffmpeg's own complaints when the camera vanishes are logged too.
     await xmeye.stop();
-    await pollUntil('the recorder to notice', async () => hub.logs.some((l) => l.msg === 'recorder stopped; restarting' && l.camera === res.body.id), 30_000);
+    await pollUntil(
+      'the recorder to notice',
+      async () => hub.logs.some((l) => l.msg === 'recorder stopped; restarting' && l.camera === res.body.id),
+      30_000,
+    );
     for (const body of [res.body, one.body, all.body, audit.body, rows, hub.logs]) {
       expect(JSON.stringify(body)).not.toContain(XM_SECRET);
     }
   }, 60_000);
 
   it('refuses a URL with a line break or another control character, and writes nothing', async () => {
-    const cameras = async () => (await api(hub.baseUrl, 'GET', '/api/v1/cameras', { token: owner })).body.map((c: { id: string }) => c.id).sort();
+    const cameras = async () =>
+      (await api(hub.baseUrl, 'GET', '/api/v1/cameras', { token: owner })).body.map((c: { id: string }) => c.id).sort();
     const before = await cameras();
     const dirsBefore = readdirSync(join(tmp.dir, 'recordings')).sort();
-    const newestAudit = async () => (await api(hub.baseUrl, 'GET', '/api/v1/audit', { token: owner })).body.entries[0].id as number;
+    const newestAudit = async () =>
+      (await api(hub.baseUrl, 'GET', '/api/v1/audit', { token: owner })).body.entries[0].id as number;
     const auditBefore = await newestAudit();
     // Each would be a second entry in ffmpeg's input list: a local file, a TCP connection.
-    for (const url of [`${camera.url()}\nfile '/etc/hostname'`, `${camera.url()}\rfile tcp:127.0.0.1:9`, `${camera.url()}\u0000`, `${camera.url()}\t`]) {
+    for (const url of [
+      `${camera.url()}\nfile '/etc/hostname'`,
+      `${camera.url()}\rfile tcp:127.0.0.1:9`,
+      `${camera.url()}\u0000`,
+      `${camera.url()}\t`,
+    ]) {
       const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token: owner, body: { name: 'Sneaky', url } });
       expect(res.status).toBe(400);
-      expect(res.body.error).toMatchObject({ code: 'validation_failed', details: { field: 'url', rule: 'control_characters' } });
+      expect(res.body.error).toMatchObject({
+        code: 'validation_failed',
+        details: { field: 'url', rule: 'control_characters' },
+      });
     }
-    const sub = await api(hub.baseUrl, 'PATCH', `/api/v1/cameras/${cameraId}`, { token: owner, body: { subUrl: `${camera.url()}\nfile '/etc/hostname'` } });
+    const sub = await api(hub.baseUrl, 'PATCH', `/api/v1/cameras/${cameraId}`, {
+      token: owner,
+      body: { subUrl: `${camera.url()}\nfile '/etc/hostname'` },
+    });
     expect(sub.status).toBe(400);
-    expect(sub.body.error).toMatchObject({ code: 'validation_failed', details: { field: 'subUrl', rule: 'control_characters' } });
+    expect(sub.body.error).toMatchObject({
+      code: 'validation_failed',
+      details: { field: 'subUrl', rule: 'control_characters' },
+    });
     expect(await cameras()).toEqual(before);
     expect(readdirSync(join(tmp.dir, 'recordings')).sort()).toEqual(dirsBefore);
     expect(await newestAudit()).toBe(auditBefore);
@@ -253,29 +335,46 @@ describe.skipIf(noTmpfs !== null)('exports near the free-space floor', () => {
   let cameraId: string;
   let footage: { start: string; end: string; bytes: number }[];
 
-  const recordings = async () => (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token: owner })).body.segments as { start: string; end: string; bytes: number }[];
+  const recordings = async () =>
+    (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token: owner })).body
+      .segments as { start: string; end: string; bytes: number }[];
   const exportFiles = () => {
     const dir = join(volume, 'data', 'recordings', cameraId, 'exports');
     return existsSync(dir) ? readdirSync(dir) : [];
   };
-  const recorderRunning = () => childCommandLines(hub.proc.pid!, 'ffmpeg').some((argv) => argv.some((a) => a.includes('incoming')));
+  const recorderRunning = () =>
+    childCommandLines(hub.proc.pid!, 'ffmpeg').some((argv) => argv.some((a) => a.includes('incoming')));
   /** Leaves `bytes` free on the volume (something else filling it). */
   const leaveFree = (bytes: number) => {
     rmSync(filler, { force: true });
     const s = statfsSync(volume);
     writeFileSync(filler, Buffer.alloc(Math.max(0, s.bavail * s.bsize - bytes)));
   };
-  const setMode = async (mode: string) => expect((await api(hub.baseUrl, 'PATCH', `/api/v1/cameras/${cameraId}`, { token: owner, body: { mode } })).status).toBe(200);
+  const setMode = async (mode: string) =>
+    expect(
+      (await api(hub.baseUrl, 'PATCH', `/api/v1/cameras/${cameraId}`, { token: owner, body: { mode } })).status,
+    ).toBe(200);
   /** Recording resumed: a segment that started after `after`. */
-  const nextSegment = (after: number) => pollUntil('a new segment', async () => (await recordings()).some((s) => Date.parse(s.start) > after), 30_000);
+  const nextSegment = (after: number) =>
+    pollUntil('a new segment', async () => (await recordings()).some((s) => Date.parse(s.start) > after), 30_000);
 
   beforeAll(async () => {
     await camera.start();
-    hub = await startHub(join(volume, 'data'), [], { HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_MIN_FREE_MB: String(FLOOR_MB) });
+    hub = await startHub(join(volume, 'data'), [], {
+      HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S),
+      HEARTH_RECORDER_MIN_FREE_MB: String(FLOOR_MB),
+    });
     owner = await setupOwner(hub);
-    await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: 'mia', password: MEMBER_PASSWORD, role: 'member' } });
-    member = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'mia', password: MEMBER_PASSWORD } })).body.accessToken;
-    cameraId = (await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token: owner, body: { name: 'Yard', url: camera.url() } })).body.id;
+    await api(hub.baseUrl, 'POST', '/api/v1/users', {
+      token: owner,
+      body: { username: 'mia', password: MEMBER_PASSWORD, role: 'member' },
+    });
+    member = (
+      await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'mia', password: MEMBER_PASSWORD } })
+    ).body.accessToken;
+    cameraId = (
+      await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token: owner, body: { name: 'Yard', url: camera.url() } })
+    ).body.id;
   });
 
   afterAll(async () => {
@@ -286,10 +385,14 @@ describe.skipIf(noTmpfs !== null)('exports near the free-space floor', () => {
   });
 
   it('refuses an export that would eat into the floor (507 export_storage_full) and removes no recording', async () => {
-    footage = await pollUntil('six segments', async () => {
-      const s = await recordings();
-      return s.length >= 6 ? s : undefined;
-    }, 60_000);
+    footage = await pollUntil(
+      'six segments',
+      async () => {
+        const s = await recordings();
+        return s.length >= 6 ? s : undefined;
+      },
+      60_000,
+    );
     // Recording paused, so only the export could take space; then something else leaves half
     // the export's size above the floor.
     await setMode('off');
@@ -315,7 +418,9 @@ describe.skipIf(noTmpfs !== null)('exports near the free-space floor', () => {
   it('short of the floor, a finished export is removed before any footage', async () => {
     rmSync(filler, { force: true });
     const range = `from=${Date.parse(footage[0]!.start)}&to=${Date.parse(footage.at(-1)!.end)}`;
-    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/playback?${range}`, { headers: { authorization: `Bearer ${member}` } });
+    const res = await fetch(`${hub.baseUrl}/api/v1/cameras/${cameraId}/playback?${range}`, {
+      headers: { authorization: `Bearer ${member}` },
+    });
     expect(res.status).toBe(200);
     const size = (await res.arrayBuffer()).byteLength;
     expect(exportFiles().filter((f) => f.endsWith('.mp4'))).toHaveLength(1);
@@ -330,6 +435,9 @@ describe.skipIf(noTmpfs !== null)('exports near the free-space floor', () => {
     await pollUntil('the export removed', async () => exportFiles().length === 0, 10_000);
     const starts = (await recordings()).map((s) => s.start);
     for (const s of before) expect(starts).toContain(s.start);
-    expect((await api(hub.baseUrl, 'GET', '/api/v1/cameras/storage', { token: member })).body).toMatchObject({ exportBytes: 0, alert: null });
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/cameras/storage', { token: member })).body).toMatchObject({
+      exportBytes: 0,
+      alert: null,
+    });
   }, 120_000);
 });

@@ -11,7 +11,6 @@ import { pollUntil } from '../helpers/poll.ts';
 const unavailable = await rtspCameraUnavailable();
 if (unavailable) console.warn(`SKIPPING motion tests: ${unavailable}`);
 
-
 describe.skipIf(unavailable !== null)('motion detection on the sub stream', () => {
   const tmp = tempDir();
   const camera = new RtspCamera({ sub: { width: 160, height: 120 }, pattern: 'smpte' });
@@ -31,7 +30,10 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
   });
 
   it('needs a sub stream', async () => {
-    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'x', url: camera.url(), settings: { motion: true } } });
+    const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'x', url: camera.url(), settings: { motion: true } },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'validation_failed', details: { field: 'settings.motion' } });
   });
@@ -43,7 +45,14 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
     await pollUntil('the events socket', async () => pushed.some((m) => m.type === 'ready'));
 
     const added = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
-      token, body: { name: 'Yard', url: camera.url(), subUrl: camera.subUrl(), mode: 'events', settings: { motion: true, preRollS: 2, postRollS: 4 } },
+      token,
+      body: {
+        name: 'Yard',
+        url: camera.url(),
+        subUrl: camera.subUrl(),
+        mode: 'events',
+        settings: { motion: true, preRollS: 2, postRollS: 4 },
+      },
     });
     expect(added.status).toBe(201);
     expect(added.body.settings).toMatchObject({ motion: true, motionThreshold: 0.02 });
@@ -54,7 +63,10 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
     // start) and not one motion event or clip.
     await pollUntil('8 s of recording', async () => {
       const r = await recordings();
-      return r.events.some((e: { kind: string }) => e.kind === 'camera_available') && Date.now() - Date.parse(added.body.createdAt) > 8000;
+      return (
+        r.events.some((e: { kind: string }) => e.kind === 'camera_available') &&
+        Date.now() - Date.parse(added.body.createdAt) > 8000
+      );
     });
     const still = await recordings();
     expect(still.events.filter((e: { kind: string }) => e.kind === 'motion')).toEqual([]);
@@ -67,7 +79,9 @@ describe.skipIf(unavailable !== null)('motion detection on the sub stream', () =
     });
     expect(moving.clips[0]).toMatchObject({ source: 'motion' });
     expect(moving.events.find((e: { kind: string }) => e.kind === 'motion').details.score).toBeGreaterThan(0.02);
-    await pollUntil('motion on the events socket', async () => pushed.some((m) => m.type === 'recording.event' && m.kind === 'motion' && m.cameraId === id));
+    await pollUntil('motion on the events socket', async () =>
+      pushed.some((m) => m.type === 'recording.event' && m.kind === 'motion' && m.cameraId === id),
+    );
     events.close();
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,14 +20,17 @@ const SEGMENT_S = 2;
 const MB = 1024 * 1024;
 const baseEnv = { HEARTH_RECORDER_SEGMENT_S: String(SEGMENT_S), HEARTH_RECORDER_BACKOFF_MAX_MS: '1000' };
 
-const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000) => pollUntil(what, check, timeoutMs, 100);
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000) =>
+  pollUntil(what, check, timeoutMs, 100);
 
 describe.skipIf(unavailable !== null)('recordings budget with a real camera', () => {
   const tmp = tempDir();
   const camera = new RtspCamera();
   let hub: HubProcess | undefined;
 
-  beforeAll(async () => { await camera.start(); });
+  beforeAll(async () => {
+    await camera.start();
+  });
   afterAll(async () => {
     await hub?.stop();
     await camera.stop();
@@ -38,16 +41,26 @@ describe.skipIf(unavailable !== null)('recordings budget with a real camera', ()
     // First learn how big this camera's segments are, then give it room for five of them.
     hub = await startHub(tmp.dir, [], { ...baseEnv, HEARTH_RECORDER_MIN_FREE_MB: '0' });
     let token = await setupOwner(hub);
-    const cameraId = (await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Yard', url: camera.url() } })).body.id as string;
+    const cameraId = (
+      await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Yard', url: camera.url() } })
+    ).body.id as string;
     const first = await until('four segments', async () => {
       const r = await api(hub!.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings`, { token });
-      return r.body.segments.length >= 4 ? r.body.segments as { start: string; bytes: number }[] : undefined;
+      return r.body.segments.length >= 4 ? (r.body.segments as { start: string; bytes: number }[]) : undefined;
     });
     await hub.stop();
     const budget = 5 * Math.max(...first.map((s) => s.bytes));
 
-    hub = await startHub(tmp.dir, [], { ...baseEnv, HEARTH_RECORDER_MIN_FREE_MB: '0', HEARTH_RECORDER_BUDGET_MB: String(budget / MB) });
-    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    hub = await startHub(tmp.dir, [], {
+      ...baseEnv,
+      HEARTH_RECORDER_MIN_FREE_MB: '0',
+      HEARTH_RECORDER_BUDGET_MB: String(budget / MB),
+    });
+    token = (
+      await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).body.accessToken;
     const dir = join(tmp.dir, 'recordings', cameraId);
     let most = 0;
     const startedAt = Date.now();
@@ -93,9 +106,12 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
   });
 
   it('stops writing with an alert when something else fills the volume, and resumes when space returns', async () => {
-    const cameraId = (await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Garage', url: camera.url() } })).body.id as string;
+    const cameraId = (
+      await api(hub.baseUrl, 'POST', '/api/v1/cameras', { token, body: { name: 'Garage', url: camera.url() } })
+    ).body.id as string;
     const cam = () => api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}`, { token });
-    const recordings = async () => (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body;
+    const recordings = async () =>
+      (await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/recordings?from=0`, { token })).body;
     await until('recording', async () => (await recordings()).segments.length >= 2);
     // The alert also goes out live on the events socket (members watch cameras).
     const pushed: { type: string; kind?: string; cameraId?: string }[] = [];
@@ -112,24 +128,33 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
     });
     expect(full.alert).toMatchObject({ code: 'recorder_storage_full' });
     expect(pushed).toContainEqual(expect.objectContaining({ type: 'recording.event', kind: 'storage_full', cameraId }));
-    expect((await api(hub.baseUrl, 'GET', '/api/v1/cameras/storage', { token })).body.alert).toMatchObject({ code: 'recorder_storage_full' });
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/cameras/storage', { token })).body.alert).toMatchObject({
+      code: 'recorder_storage_full',
+    });
     const dir = join(volume, 'data', 'recordings', cameraId);
     // It removed its own footage first (none is left), then stopped: nothing is written any more.
     await until('ffmpeg to stop writing', async () => ffmpegsWriting(dir) === 0, 10_000);
     const stopped = await recordings();
     expect(stopped.segments).toEqual([]);
-    expect(stopped.events.find((e: { kind: string }) => e.kind === 'storage_full')).toMatchObject({ details: { code: 'recorder_storage_full' } });
+    expect(stopped.events.find((e: { kind: string }) => e.kind === 'storage_full')).toMatchObject({
+      details: { code: 'recorder_storage_full' },
+    });
     await new Promise((resolve) => setTimeout(resolve, 2 * SEGMENT_S * 1000));
     expect(footageBytes(dirname(dir), basename(dir))).toBe(0);
     const snapshot = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${cameraId}/snapshot`, { token });
     expect(snapshot.status).toBe(404); // nothing recorded to take a picture from
 
     rmSync(filler);
-    await until('recording to resume', async () => (await cam()).body.state === 'recording' && (await recordings()).segments.length > 0);
+    await until(
+      'recording to resume',
+      async () => (await cam()).body.state === 'recording' && (await recordings()).segments.length > 0,
+    );
     const after = await recordings();
     expect(after.events.map((e: { kind: string }) => e.kind)).toContain('storage_ok');
     expect((await cam()).body.alert).toBeNull();
-    await until('storage_ok on the events socket', async () => pushed.some((m) => m.type === 'recording.event' && m.kind === 'storage_ok'));
+    await until('storage_ok on the events socket', async () =>
+      pushed.some((m) => m.type === 'recording.event' && m.kind === 'storage_ok'),
+    );
     events.close();
   }, 90_000);
 
@@ -140,7 +165,9 @@ describe.skipIf(noTmpfs !== null)('free-space floor on a small volume', () => {
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
         if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.startsWith(dir))) n++;
-      } catch { /* gone meanwhile */ }
+      } catch {
+        /* gone meanwhile */
+      }
     }
     return n;
   }

@@ -15,7 +15,9 @@ import { tempDir } from '../helpers/temp.ts';
 
 const log = createLogger({ level: 'silent' });
 const cleanups: (() => void | Promise<void>)[] = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 function tempDirFor(): string {
   const tmp = tempDir();
@@ -42,11 +44,21 @@ describe('camera URLs', () => {
 describe('CameraRecorder', () => {
   it('copies the stream into segments and never encodes', () => {
     const recorder = new CameraRecorder({
-      cameraId: 'cam_1', url: 'rtsp://127.0.0.1:1/cam', dir: '/tmp/x', segmentSeconds: 4, clock: new ManualClock(), log,
-      backoffInitialMs: 1000, backoffMaxMs: 4000, onSegment: () => {}, onAvailability: () => {},
+      cameraId: 'cam_1',
+      url: 'rtsp://127.0.0.1:1/cam',
+      dir: '/tmp/x',
+      segmentSeconds: 4,
+      clock: new ManualClock(),
+      log,
+      backoffInitialMs: 1000,
+      backoffMaxMs: 4000,
+      onSegment: () => {},
+      onAvailability: () => {},
     });
     const args = recorder.args('123');
-    expect(args.join(' ')).toContain('-map 0:v:0 -c copy -f segment -segment_time 4 -reset_timestamps 1 -segment_format mp4');
+    expect(args.join(' ')).toContain(
+      '-map 0:v:0 -c copy -f segment -segment_time 4 -reset_timestamps 1 -segment_format mp4',
+    );
     // The URL is not on the command line: ffmpeg reads it from fd 4.
     expect(args.join(' ')).toContain('-f concat -safe 0');
     expect(args.join(' ')).not.toContain('127.0.0.1');
@@ -57,9 +69,17 @@ describe('CameraRecorder', () => {
     const clock = new ManualClock();
     const availability: [boolean, string][] = [];
     const recorder = new CameraRecorder({
-      cameraId: 'cam_1', url: 'rtsp://127.0.0.1:1/cam', dir: join(tempDirFor(), 'rec'), segmentSeconds: 2, clock, log,
-      backoffInitialMs: 1000, backoffMaxMs: 4000, ffmpeg: '/nonexistent/ffmpeg',
-      onSegment: () => {}, onAvailability: (a, reason) => availability.push([a, reason]),
+      cameraId: 'cam_1',
+      url: 'rtsp://127.0.0.1:1/cam',
+      dir: join(tempDirFor(), 'rec'),
+      segmentSeconds: 2,
+      clock,
+      log,
+      backoffInitialMs: 1000,
+      backoffMaxMs: 4000,
+      ffmpeg: '/nonexistent/ffmpeg',
+      onSegment: () => {},
+      onAvailability: (a, reason) => availability.push([a, reason]),
     });
     recorder.start();
     await until(() => availability.length === 1);
@@ -80,9 +100,18 @@ describe('CameraRecorder', () => {
     const clock = new ManualClock();
     const availability: [boolean, string][] = [];
     const recorder = new CameraRecorder({
-      cameraId: 'cam_1', url: 'rtsp://127.0.0.1:1/cam', dir: join(tmp.dir, 'rec'), segmentSeconds: 2, clock, log,
-      backoffInitialMs: 1000, backoffMaxMs: 4000, startGraceMs: 500, ffmpeg: fake,
-      onSegment: () => {}, onAvailability: (a, reason) => availability.push([a, reason]),
+      cameraId: 'cam_1',
+      url: 'rtsp://127.0.0.1:1/cam',
+      dir: join(tmp.dir, 'rec'),
+      segmentSeconds: 2,
+      clock,
+      log,
+      backoffInitialMs: 1000,
+      backoffMaxMs: 4000,
+      startGraceMs: 500,
+      ffmpeg: fake,
+      onSegment: () => {},
+      onAvailability: (a, reason) => availability.push([a, reason]),
     });
     cleanups.push(() => recorder.stop());
     const count = () => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).length : 0);
@@ -98,7 +127,12 @@ describe('CameraRecorder', () => {
 
     // The killed ffmpeg is restarted after 1 s, then 2 s, then 4 s (capped), never flapping the
     // availability while the camera stays silent. After each stall only the restart timer waits.
-    for (const [backoff, run] of [[1000, 2], [2000, 3], [4000, 4], [4000, 5]] as const) {
+    for (const [backoff, run] of [
+      [1000, 2],
+      [2000, 3],
+      [4000, 4],
+      [4000, 5],
+    ] as const) {
       if (run > 2) clock.advance(4500); // this run stalls too
       await until(() => clock.pendingTimers() === 1); // ffmpeg gone, restart scheduled
       clock.advance(backoff - 1);
@@ -119,7 +153,18 @@ describe('RecorderService.reconcile', () => {
     cleanups.push(() => store.close());
     const bus = new EventBus(log);
     const service = new RecorderService({ store, bus, clock: new ManualClock(), log, dataDir: tmp.dir });
-    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings: '{}' });
+    service.repo.insertCamera({
+      id: 'cam_a',
+      name: 'A',
+      url: 'rtsp://127.0.0.1:1/a',
+      codec: 'h264',
+      width: 320,
+      height: 240,
+      fps: 10,
+      createdAt: 1,
+      mode: 'continuous',
+      settings: '{}',
+    });
     const dir = join(service.root, 'cam_a');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '1-00000.mp4'), 'kept');
@@ -147,16 +192,39 @@ describe('RecorderService.reconcile', () => {
     cleanups.push(() => store.close());
     const bus = new EventBus(log);
     const events: BusEvents['recording.event'][] = [];
-    bus.on('test', 'recording.event', (e) => { events.push(e); });
+    bus.on('test', 'recording.event', (e) => {
+      events.push(e);
+    });
     const clock = new ManualClock();
-    const service = new RecorderService({ store, bus, clock, log, dataDir: tmp.dir, ffmpeg: fake, config: { segmentSeconds: 3 } });
-    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://u:pw@127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings: '{}' });
+    const service = new RecorderService({
+      store,
+      bus,
+      clock,
+      log,
+      dataDir: tmp.dir,
+      ffmpeg: fake,
+      config: { segmentSeconds: 3 },
+    });
+    service.repo.insertCamera({
+      id: 'cam_a',
+      name: 'A',
+      url: 'rtsp://u:pw@127.0.0.1:1/a',
+      codec: 'h264',
+      width: 320,
+      height: 240,
+      fps: 10,
+      createdAt: 1,
+      mode: 'continuous',
+      settings: '{}',
+    });
     await service.start();
     cleanups.push(() => service.stop());
     clock.advance(6000 + DEFAULT_START_GRACE_MS);
     expect(events).toEqual([{ cameraId: 'cam_a', kind: 'camera_unavailable', at: clock.now() }]);
     expect(service.get('cam_a').available).toBe(false);
-    expect(service.recordings('cam_a', 0, clock.now() + 1).events).toEqual([{ at: new Date(clock.now()).toISOString(), kind: 'camera_unavailable', details: { reason: 'stalled' } }]);
+    expect(service.recordings('cam_a', 0, clock.now() + 1).events).toEqual([
+      { at: new Date(clock.now()).toISOString(), kind: 'camera_unavailable', details: { reason: 'stalled' } },
+    ]);
   });
 });
 
@@ -167,17 +235,42 @@ describe('recordings on their own volume (recorder.dir)', () => {
     // An ffmpeg stand-in that closes one segment at the path the recorder asked for, prints it
     // on its segment list (stdout) like ffmpeg, then stays up.
     const fake = join(tmp.dir, 'ffmpeg');
-    writeFileSync(fake, '#!/bin/sh\nfor a in "$@"; do case "$a" in *-%05d.mp4) pat="$a";; esac; done\nf=$(printf "$pat" 0)\nprintf segment-bytes > "$f"\necho "$(basename "$f"),0.000,4.000"\nexec sleep 60\n');
+    writeFileSync(
+      fake,
+      '#!/bin/sh\nfor a in "$@"; do case "$a" in *-%05d.mp4) pat="$a";; esac; done\nf=$(printf "$pat" 0)\nprintf segment-bytes > "$f"\necho "$(basename "$f"),0.000,4.000"\nexec sleep 60\n',
+    );
     chmodSync(fake, 0o755);
     const store = Store.open(tmp.dir);
     cleanups.push(() => store.close());
     const volume = join(tmp.dir, 'usb-disk', 'hearth-recordings');
-    const service = new RecorderService({ store, bus: new EventBus(log), clock: new ManualClock(Date.UTC(2026, 0, 20)), log, dataDir: tmp.dir, recordingsDir: volume, ffmpeg: fake });
-    service.repo.insertCamera({ id: 'cam_a', name: 'A', url: 'rtsp://u:pw@127.0.0.1:1/a', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings: '{}' });
+    const service = new RecorderService({
+      store,
+      bus: new EventBus(log),
+      clock: new ManualClock(Date.UTC(2026, 0, 20)),
+      log,
+      dataDir: tmp.dir,
+      recordingsDir: volume,
+      ffmpeg: fake,
+    });
+    service.repo.insertCamera({
+      id: 'cam_a',
+      name: 'A',
+      url: 'rtsp://u:pw@127.0.0.1:1/a',
+      codec: 'h264',
+      width: 320,
+      height: 240,
+      fps: 10,
+      createdAt: 1,
+      mode: 'continuous',
+      settings: '{}',
+    });
     await service.start();
     cleanups.push(() => service.stop());
     const until = Date.now() + 20_000;
-    const files = () => (existsSync(volume) ? (readdirSync(volume, { recursive: true }) as string[]).filter((f) => f.endsWith('.mp4')) : []);
+    const files = () =>
+      existsSync(volume)
+        ? (readdirSync(volume, { recursive: true }) as string[]).filter((f) => f.endsWith('.mp4'))
+        : [];
     while (files().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(files()).toHaveLength(1);
     expect(files()[0]).toMatch(/^cam_a\/\d{4}-\d{2}-\d{2}\/\d+-00000\.mp4$/);
@@ -195,17 +288,43 @@ describe('RecorderService.maintain', () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 20));
     const bus = new EventBus(log);
     // An ffmpeg that cannot start: a camera that resumes recording only retries on the manual clock.
-    const service = new RecorderService({ store, bus, clock, log, dataDir: tmp.dir, freeBytes, config, ffmpeg: '/nonexistent/ffmpeg' });
+    const service = new RecorderService({
+      store,
+      bus,
+      clock,
+      log,
+      dataDir: tmp.dir,
+      freeBytes,
+      config,
+      ffmpeg: '/nonexistent/ffmpeg',
+    });
     mkdirSync(service.root, { recursive: true });
     for (const id of ['cam_a', 'cam_b']) {
-      service.repo.insertCamera({ id, name: id, url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'continuous', settings });
+      service.repo.insertCamera({
+        id,
+        name: id,
+        url: 'rtsp://127.0.0.1:1/x',
+        codec: 'h264',
+        width: 320,
+        height: 240,
+        fps: 10,
+        createdAt: 1,
+        mode: 'continuous',
+        settings,
+      });
       mkdirSync(join(service.root, id));
     }
     /** A 100-byte segment file and its row, ending `ageMs` before now; `event` puts it in a clip. */
     const segment = (cameraId: string, name: string, ageMs: number, event = false) => {
       writeFileSync(join(service.root, cameraId, name), Buffer.alloc(100));
       const startAt = clock.now() - ageMs - 4000;
-      service.repo.insertSegment({ cameraId, startAt, endAt: clock.now() - ageMs, bytes: 100, path: `${cameraId}/${name}` });
+      service.repo.insertSegment({
+        cameraId,
+        startAt,
+        endAt: clock.now() - ageMs,
+        bytes: 100,
+        path: `${cameraId}/${name}`,
+      });
       if (event) service.repo.markEventSegments(cameraId, startAt, clock.now() - ageMs);
     };
     const left = () => service.repo.oldestSegments(1000).map((s) => s.path);
@@ -294,7 +413,9 @@ describe('RecorderService.maintain', () => {
     let free = 10;
     const { service, segment, left, clock, bus } = setup({ minFreeBytes: 1000, segmentSeconds: 4 }, () => free);
     const events: BusEvents['recording.event'][] = [];
-    bus.on('test', 'recording.event', (e) => { events.push(e); });
+    bus.on('test', 'recording.event', (e) => {
+      events.push(e);
+    });
     service.repo.deleteCamera('cam_b');
     segment('cam_a', '1.mp4', 10_000);
     await service.start(); // maintain runs first: the floor is reached before any ffmpeg starts
@@ -304,7 +425,9 @@ describe('RecorderService.maintain', () => {
     expect(service.get('cam_a')).toMatchObject({ state: 'storage_full', alert: { code: 'recorder_storage_full' } });
     expect(events).toEqual([{ cameraId: 'cam_a', kind: 'storage_full', at: clock.now() }]);
     expect(service.recordings('cam_a', 0, clock.now() + 1).events.map((e) => e.kind)).toEqual(['storage_full']);
-    expect(() => service.watch('cam_a', { send: () => true, close: () => {} })).toThrow(expect.objectContaining({ code: 'recorder_storage_full' }));
+    expect(() => service.watch('cam_a', { send: () => true, close: () => {} })).toThrow(
+      expect.objectContaining({ code: 'recorder_storage_full' }),
+    );
 
     // Space returns (the floor plus the resume margin): found at the next check, one segment time later.
     free = 1000 + 1024 * 1024;
@@ -318,7 +441,18 @@ describe('RecorderService.maintain', () => {
     const { service, segment, left, clock } = setup({ maintenanceIntervalMs: 60_000 });
     for (const id of ['cam_a', 'cam_b']) service.repo.deleteCamera(id);
     // Mode off: nothing to record, only to keep.
-    service.repo.insertCamera({ id: 'cam_a', name: 'a', url: 'rtsp://127.0.0.1:1/x', codec: 'h264', width: 320, height: 240, fps: 10, createdAt: 1, mode: 'off', settings: JSON.stringify({ continuousDays: 1 }) });
+    service.repo.insertCamera({
+      id: 'cam_a',
+      name: 'a',
+      url: 'rtsp://127.0.0.1:1/x',
+      codec: 'h264',
+      width: 320,
+      height: 240,
+      fps: 10,
+      createdAt: 1,
+      mode: 'off',
+      settings: JSON.stringify({ continuousDays: 1 }),
+    });
     segment('cam_a', 'expired.mp4', 86_400_000 + 1);
     segment('cam_a', 'due.mp4', 86_400_000 - 30_000);
     await service.start();
@@ -340,7 +474,13 @@ describe('LiveStream', () => {
   it('splits fMP4 at box boundaries whatever the chunking and sends init first, then moof+mdat', () => {
     const live = new LiveStream();
     const got: Buffer[] = [];
-    live.add({ send: (d) => { got.push(d); return true; }, close: () => {} });
+    live.add({
+      send: (d) => {
+        got.push(d);
+        return true;
+      },
+      close: () => {},
+    });
     const ftyp = box('ftyp');
     const moov = box('moov', 20);
     const moof = box('moof', 10);
@@ -352,7 +492,15 @@ describe('LiveStream', () => {
     // A viewer joining later gets the init segment at once; a too slow one is dropped.
     const late: Buffer[] = [];
     let closed = false;
-    live.add({ send: (d) => { late.push(d); return late.length < 2; }, close: () => { closed = true; } });
+    live.add({
+      send: (d) => {
+        late.push(d);
+        return late.length < 2;
+      },
+      close: () => {
+        closed = true;
+      },
+    });
     expect(late).toEqual([Buffer.concat([ftyp, moov])]);
     live.push(Buffer.concat([moof, mdat]));
     expect(closed).toBe(true);
@@ -369,9 +517,19 @@ describe('live keyframe gating', () => {
       header.write(type, 4, 'latin1');
       return Buffer.concat([header, body]);
     };
-    const u32 = (...n: number[]) => Buffer.concat(n.map((v) => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0, 0); return b; }));
+    const u32 = (...n: number[]) =>
+      Buffer.concat(
+        n.map((v) => {
+          const b = Buffer.alloc(4);
+          b.writeUInt32BE(v >>> 0, 0);
+          return b;
+        }),
+      );
     const tfhd = box('tfhd', u32(0x020038, 1, 400, 1000, 0x01010000)); // duration, size, flags defaults
-    const trun = firstSampleFlags === undefined ? box('trun', u32(0x000001, 1, 100)) : box('trun', u32(0x000005, 1, 100, firstSampleFlags));
+    const trun =
+      firstSampleFlags === undefined
+        ? box('trun', u32(0x000001, 1, 100))
+        : box('trun', u32(0x000005, 1, 100, firstSampleFlags));
     return box('moof', Buffer.concat([box('mfhd', u32(0, 1)), box('traf', Buffer.concat([tfhd, trun]))]));
   };
 
@@ -386,7 +544,13 @@ describe('live keyframe gating', () => {
     const init = Buffer.from([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70, 0, 0, 0, 8, 0x6d, 0x6f, 0x6f, 0x76]);
     live.push(init);
     const got: Buffer[] = [];
-    live.add({ send: (d) => { got.push(d); return true; }, close: () => {} });
+    live.add({
+      send: (d) => {
+        got.push(d);
+        return true;
+      },
+      close: () => {},
+    });
     const delta = Buffer.concat([moof(), mdat]);
     const key = Buffer.concat([moof(0x02000000), mdat]);
     for (const f of [delta, delta, key, delta]) live.push(f);

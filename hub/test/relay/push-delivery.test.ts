@@ -17,7 +17,10 @@ describe('push delivery: the relay answer, or push_timeout on the clock', () => 
 
   const subscription = (name: string) => ({
     endpoint: `https://push.example/${name}`,
-    keys: { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') },
+    keys: {
+      p256dh: createECDH('prime256v1').generateKeys().toString('base64url'),
+      auth: randomBytes(16).toString('base64url'),
+    },
   });
 
   async function setup() {
@@ -26,7 +29,11 @@ describe('push delivery: the relay answer, or push_timeout on the clock', () => 
     const { actor } = h.auth.inspectAccess(token);
     const enroll = (name: string) => {
       const keys = newDeviceKeys();
-      const device = h.remote!.devices.enroll(actor, { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name });
+      const device = h.remote!.devices.enroll(actor, {
+        publicKey: toBase64(keys.sign.publicKey),
+        boxPublicKey: toBase64(keys.box.publicKey),
+        name,
+      });
       h.remote!.devices.setPush(actor, device.id, subscription(name));
       return device;
     };
@@ -37,7 +44,9 @@ describe('push delivery: the relay answer, or push_timeout on the clock', () => 
       devices: h.remote!.devices,
       sender: h.remote!.push,
       clock: h.clock,
-      control: () => (message) => { if (message.type === 'push') sent.push(message); },
+      control: () => (message) => {
+        if (message.type === 'push') sent.push(message);
+      },
     });
     return { phone, tablet, sent, delivery };
   }
@@ -45,7 +54,9 @@ describe('push delivery: the relay answer, or push_timeout on the clock', () => 
   it('one request per subscribed device goes out; one the relay never answers ends as push_timeout when the clock passes 15 s', async () => {
     const { phone, tablet, sent, delivery } = await setup();
     let settled = false;
-    const outcome = delivery.notify({ title: 'Door', body: 'opened' }).finally(() => { settled = true; });
+    const outcome = delivery.notify({ title: 'Door', body: 'opened' }).finally(() => {
+      settled = true;
+    });
     await new Promise((r) => setImmediate(r));
     expect(sent.map((m) => m.endpoint).sort()).toEqual(['https://push.example/phone', 'https://push.example/tablet']);
     expect(sent.every((m) => m.headers['content-encoding'] === 'aes128gcm' && m.body.length > 0)).toBe(true);
@@ -61,12 +72,21 @@ describe('push delivery: the relay answer, or push_timeout on the clock', () => 
     expect(settled).toBe(false);
     h.clock.advance(1);
     expect((await outcome).sort((x, y) => x.deviceId.localeCompare(y.deviceId))).toEqual(
-      [{ deviceId: phone.id, status: 201 }, { deviceId: tablet.id, code: 'push_timeout' }].sort((x, y) => x.deviceId.localeCompare(y.deviceId)),
+      [
+        { deviceId: phone.id, status: 201 },
+        { deviceId: tablet.id, code: 'push_timeout' },
+      ].sort((x, y) => x.deviceId.localeCompare(y.deviceId)),
     );
     // A late answer changes nothing and both subscriptions are kept.
     const tabletRequest = sent.find((m) => m.endpoint.endsWith('/tablet'))!;
     delivery.result(tabletRequest.id, { status: 410 });
-    expect(h.remote!.devices.all().filter((d) => d.push).map((d) => d.id).sort()).toEqual([phone.id, tablet.id].sort());
+    expect(
+      h
+        .remote!.devices.all()
+        .filter((d) => d.push)
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual([phone.id, tablet.id].sort());
     expect(h.clock.pendingTimers()).toBe(0);
   });
 

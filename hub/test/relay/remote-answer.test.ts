@@ -73,15 +73,26 @@ async function setup(app: FastifyInstance, answerLimits?: { session?: number; hu
   const store = Store.open(tmp.dir);
   const identity = loadHubIdentity(store.settings);
   const keys = newDeviceKeys();
-  const device: RemoteDevice = { id: 'dev-1', name: 'phone', publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), userId: 'u1', username: 'mia', role: 'member', createdAt: 0 };
+  const device: RemoteDevice = {
+    id: 'dev-1',
+    name: 'phone',
+    publicKey: toBase64(keys.sign.publicKey),
+    boxPublicKey: toBase64(keys.box.publicKey),
+    userId: 'u1',
+    username: 'mia',
+    role: 'member',
+    createdAt: 0,
+  };
   const streams = new Map<number, Received>();
   let client: E2eSession | null = null;
   const onDevice = (frame: Uint8Array) => {
     const message = decodeMux(client!.open(frame));
     const r = streams.get(message.stream)!;
     if (message.kind === MUX.RESPONSE) r.head = JSON.parse(fromUtf8(message.body));
-    else if (message.kind === MUX.DATA) { r.chunks.push(Buffer.from(message.body)); r.bytes += message.body.length; }
-    else if (message.kind === MUX.END) r.ended = true;
+    else if (message.kind === MUX.DATA) {
+      r.chunks.push(Buffer.from(message.body));
+      r.bytes += message.body.length;
+    } else if (message.kind === MUX.END) r.ended = true;
     else if (message.kind === MUX.ERROR) r.error = JSON.parse(fromUtf8(message.body)).code;
   };
   // Written "to the socket" a turn later, as a WebSocket calls back once it wrote.
@@ -96,7 +107,9 @@ async function setup(app: FastifyInstance, answerLimits?: { session?: number; hu
     identify: (key) => (toBase64(key) === device.publicKey ? device : null),
     outbox,
     log: createLogger({ level: 'silent' }),
-    sendRaw: (frame) => { welcome = frame; },
+    sendRaw: (frame) => {
+      welcome = frame;
+    },
     close: () => {},
     run: (d, request) => startRemoteRequest(app, d, 'test', request),
     subscribe: () => () => {},
@@ -118,13 +131,19 @@ async function setup(app: FastifyInstance, answerLimits?: { session?: number; hu
     },
     credit: (stream: number, bytes: number) => session.onFrame(client!.seal(encodeCredit(stream, bytes))),
     cancel: (stream: number) => session.onFrame(client!.seal(encodeMux(MUX.CANCEL, stream))),
-    cleanup: () => { session.ended(); store.close(); tmp.cleanup(); },
+    cleanup: () => {
+      session.ended();
+      store.close();
+      tmp.cleanup();
+    },
   };
 }
 
 describe('remote answers stream under the device’s credit, within a per-session bound', () => {
   const cleanups: (() => void | Promise<void>)[] = [];
-  afterEach(async () => { for (const c of cleanups.splice(0)) await c(); });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
 
   const appWith = async (routes: (app: FastifyInstance) => void) => {
     const app = Fastify();
@@ -137,7 +156,12 @@ describe('remote answers stream under the device’s credit, within a per-sessio
   it('a 32 MiB answer to a device that grants no credit: the route produces a few hundred KiB and waits; with credit all of it arrives in order', async () => {
     const total = 32 * MiB;
     let route = producer(total);
-    const app = await appWith((a) => a.get('/big', async (_req, reply) => { route = producer(total); return reply.type('application/octet-stream').send(route.stream); }));
+    const app = await appWith((a) =>
+      a.get('/big', async (_req, reply) => {
+        route = producer(total);
+        return reply.type('application/octet-stream').send(route.stream);
+      }),
+    );
     const t = await setup(app);
     cleanups.push(t.cleanup);
     const { stream, r } = t.request('/big');
@@ -157,9 +181,15 @@ describe('remote answers stream under the device’s credit, within a per-sessio
       t.credit(stream, MiB);
       for (let i = 0; i < 20; i++) await turn();
       heldMax = Math.max(heldMax, remoteAnswersHeld());
-      for (const c of r.chunks.splice(0)) { hash.update(c); hashed += c.length; }
+      for (const c of r.chunks.splice(0)) {
+        hash.update(c);
+        hashed += c.length;
+      }
     }
-    for (const c of r.chunks.splice(0)) { hash.update(c); hashed += c.length; }
+    for (const c of r.chunks.splice(0)) {
+      hash.update(c);
+      hashed += c.length;
+    }
     expect(r.error).toBeUndefined();
     expect(hashed).toBe(total);
     const expected = createHash('sha256');
@@ -171,7 +201,9 @@ describe('remote answers stream under the device’s credit, within a per-sessio
 
   it('an answer built in memory beyond the session bound is refused with 413 remote_bytes_exceeded; a smaller one passes; the session goes on', async () => {
     const app = await appWith((a) => {
-      a.get('/memory/:size', async (req, reply) => reply.type('application/octet-stream').send(bodyBytes(0, Number((req.params as { size: string }).size))));
+      a.get('/memory/:size', async (req, reply) =>
+        reply.type('application/octet-stream').send(bodyBytes(0, Number((req.params as { size: string }).size))),
+      );
       a.get('/small', async () => ({ ok: true }));
     });
     const t = await setup(app, { session: MiB });
@@ -195,11 +227,13 @@ describe('remote answers stream under the device’s credit, within a per-sessio
 
   it('streamed answers nobody reads meet the bound: the one that grows past it fails with remote_bytes_exceeded', async () => {
     const routes: ReturnType<typeof producer>[] = [];
-    const app = await appWith((a) => a.get('/big', async (_req, reply) => {
-      const p = producer(8 * MiB);
-      routes.push(p);
-      return reply.type('application/octet-stream').send(p.stream);
-    }));
+    const app = await appWith((a) =>
+      a.get('/big', async (_req, reply) => {
+        const p = producer(8 * MiB);
+        routes.push(p);
+        return reply.type('application/octet-stream').send(p.stream);
+      }),
+    );
     const t = await setup(app, { session: MiB });
     cleanups.push(t.cleanup);
     const all = Array.from({ length: 6 }, () => t.request('/big'));
@@ -213,9 +247,17 @@ describe('remote answers stream under the device’s credit, within a per-sessio
   });
 
   it('all sessions together are bounded too: a session under its own bound is refused once the hub holds its total', async () => {
-    const app = await appWith((a) => a.get('/big', async (_req, reply) => reply.type('application/octet-stream').send(producer(8 * MiB).stream)));
+    const app = await appWith((a) =>
+      a.get('/big', async (_req, reply) => reply.type('application/octet-stream').send(producer(8 * MiB).stream)),
+    );
     const limits = { session: 4 * MiB, hub: MiB };
-    const sessions = [await setup(app, limits), await setup(app, limits), await setup(app, limits), await setup(app, limits), await setup(app, limits)];
+    const sessions = [
+      await setup(app, limits),
+      await setup(app, limits),
+      await setup(app, limits),
+      await setup(app, limits),
+      await setup(app, limits),
+    ];
     for (const t of sessions) cleanups.push(t.cleanup);
     // One stalled download per session: each well under its session's bound.
     const downloads = sessions.map((t) => t.request('/big'));
@@ -227,11 +269,13 @@ describe('remote answers stream under the device’s credit, within a per-sessio
 
   it('CANCEL and the end of the session stop the route’s answer', async () => {
     const routes: ReturnType<typeof producer>[] = [];
-    const app = await appWith((a) => a.get('/big', async (_req, reply) => {
-      const p = producer(8 * MiB);
-      routes.push(p);
-      return reply.type('application/octet-stream').send(p.stream);
-    }));
+    const app = await appWith((a) =>
+      a.get('/big', async (_req, reply) => {
+        const p = producer(8 * MiB);
+        routes.push(p);
+        return reply.type('application/octet-stream').send(p.stream);
+      }),
+    );
     const t = await setup(app);
     cleanups.push(t.cleanup);
     const first = t.request('/big');

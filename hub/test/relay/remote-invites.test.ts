@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceKeysFromSeed } from '@hearth/protocol/keys';
 import { fromBase64, toBase64 } from '@hearth/protocol/encoding';
@@ -19,7 +18,10 @@ describe('remote invites', () => {
   const setup = () => {
     const tmp = tempDir();
     const store = Store.open(tmp.dir);
-    cleanups.push(() => { store.close(); tmp.cleanup(); });
+    cleanups.push(() => {
+      store.close();
+      tmp.cleanup();
+    });
     const clock = new ManualClock();
     return { dir: tmp.dir, store, clock, invites: new RemoteInvites(store.settings, clock) };
   };
@@ -64,11 +66,22 @@ describe('remote invites', () => {
     invites.create(mia, 'a');
     invites.create(owner, 'b');
     expect(invites.list(mia).map((i) => i.name)).toEqual(['a']);
-    expect(invites.list(owner).map((i) => i.name).sort()).toEqual(['a', 'b']);
+    expect(
+      invites
+        .list(owner)
+        .map((i) => i.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(invites.dropUser(mia.userId)).toBe(1);
     expect(invites.list(owner).map((i) => i.name)).toEqual(['b']);
     for (let i = 0; i < 19; i++) invites.create(owner, `x${i}`);
-    const refused = (() => { try { invites.create(owner, 'one too many'); } catch (err) { return err; } })();
+    const refused = (() => {
+      try {
+        invites.create(owner, 'one too many');
+      } catch (err) {
+        return err;
+      }
+    })();
     expect(refused).toBeInstanceOf(HubError);
     expect((refused as HubError).code).toBe('conflict');
   });

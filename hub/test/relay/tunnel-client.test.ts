@@ -37,13 +37,18 @@ async function fakeRelay(options: { handshake: boolean; autoPong?: boolean }): P
   wss.on('connection', (ws) => {
     const index = sockets.push(ws) - 1;
     pings[index] = 0;
-    ws.on('ping', () => { pings[index]! += 1; });
+    ws.on('ping', () => {
+      pings[index]! += 1;
+    });
     if (options.handshake) {
       const nonce = nacl.randomBytes(32);
       ws.on('message', (data) => {
         const hello = JSON.parse(String(data)) as { type: string; hubId: string; sig: string; role: string };
         const publicKey = Buffer.from(hello.hubId, 'base64url');
-        if (hello.type === 'hello' && nacl.sign.detached.verify(relayAuthMessage('hub', nonce, hello.hubId), fromBase64(hello.sig), publicKey)) {
+        if (
+          hello.type === 'hello' &&
+          nacl.sign.detached.verify(relayAuthMessage('hub', nonce, hello.hubId), fromBase64(hello.sig), publicKey)
+        ) {
           hellos.push(hello.hubId);
           ws.send(JSON.stringify({ type: 'ready' }));
         } else {
@@ -64,13 +69,22 @@ async function fakeRelay(options: { handshake: boolean; autoPong?: boolean }): P
     pings,
     hellos,
     nextConnection: () => new Promise((resolve) => waiting.push(resolve)),
-    close: () => new Promise((resolve) => { for (const ws of wss.clients) ws.terminate(); wss.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close(() => resolve());
+      }),
   };
 }
 
 function memorySettings(): SettingsRepo {
   const values = new Map<string, unknown>();
-  return { get: (key: string) => values.get(key), set: (key: string, value: unknown) => { values.set(key, value); } } as unknown as SettingsRepo;
+  return {
+    get: (key: string) => values.get(key),
+    set: (key: string, value: unknown) => {
+      values.set(key, value);
+    },
+  } as unknown as SettingsRepo;
 }
 
 /** Real-time waits for socket events (bounded), never for the hub's own timers. */
@@ -91,13 +105,22 @@ describe('tunnel client on a ManualClock', () => {
   it('reconnects only when the back-off (doubling, capped) has passed on the clock, trying the relays in turn', async () => {
     const a = await fakeRelay({ handshake: false });
     const b = await fakeRelay({ handshake: false });
-    cleanup.push(() => a.close(), () => b.close());
+    cleanup.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const clock = new ManualClock(0);
     const events = { connected() {}, open() {}, close() {}, frame() {}, disconnected() {}, pushResult() {} };
     // random() = 0.999: each wait is just under its ceiling, so the doubling is visible.
     const tunnel = new TunnelClient({
-      urls: [a.url, b.url], identity: loadHubIdentity(memorySettings()), log: createLogger({ level: 'silent' }), events, clock,
-      backoffBaseMs: 1000, backoffMaxMs: 4000, random: () => 0.999,
+      urls: [a.url, b.url],
+      identity: loadHubIdentity(memorySettings()),
+      log: createLogger({ level: 'silent' }),
+      events,
+      clock,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 4000,
+      random: () => 0.999,
     });
     cleanup.push(() => tunnel.stop());
 
@@ -133,9 +156,27 @@ describe('tunnel client on a ManualClock', () => {
     const clock = new ManualClock(0);
     let connected = 0;
     let disconnected = 0;
-    const events = { connected: () => { connected++; }, open() {}, close() {}, frame() {}, disconnected: () => { disconnected++; }, pushResult() {} };
+    const events = {
+      connected: () => {
+        connected++;
+      },
+      open() {},
+      close() {},
+      frame() {},
+      disconnected: () => {
+        disconnected++;
+      },
+      pushResult() {},
+    };
     const identity = loadHubIdentity(memorySettings());
-    const tunnel = new TunnelClient({ urls: [relay.url], identity, log: createLogger({ level: 'silent' }), events, clock, random: () => 0.5 });
+    const tunnel = new TunnelClient({
+      urls: [relay.url],
+      identity,
+      log: createLogger({ level: 'silent' }),
+      events,
+      clock,
+      random: () => 0.5,
+    });
     cleanup.push(() => tunnel.stop());
 
     tunnel.start();

@@ -14,16 +14,25 @@ describe('rules end to end', () => {
 
   const boot = async (dir: string) => {
     const hub = await startHub(dir);
-    cleanups.push(async () => { await hub.kill9(); });
+    cleanups.push(async () => {
+      await hub.kill9();
+    });
     return hub;
   };
 
   /** An MQTT device that answers each command by reporting the commanded value. */
   const device = async (hub: HubProcess, id: string, password: string): Promise<MqttClient> => {
-    const client = await connectMqtt(hub.mqtt, { clientId: id, username: id, password, will: { topic: `hearth/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } });
-    cleanups.push(() => { client.end(true); });
+    const client = await connectMqtt(hub.mqtt, {
+      clientId: id,
+      username: id,
+      password,
+      will: { topic: `hearth/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    cleanups.push(() => {
+      client.end(true);
+    });
     await client.subscribeAsync(`hearth/${id}/cmd`, { qos: 1 });
-    client.on('message', (topic, payload) => {
+    client.on('message', (_topic, payload) => {
       const cmd = JSON.parse(payload.toString());
       client.publish(`hearth/${id}/state`, JSON.stringify({ [cmd.capability]: cmd.value }), { qos: 1 });
     });
@@ -46,19 +55,31 @@ describe('rules end to end', () => {
     cleanups.push(tmp.cleanup);
     let hub = await boot(tmp.dir);
     let token = await setupOwner(hub);
-    const add = async (name: string) => (await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name, driver: 'mqtt', capabilities: ['switch'] } })).body;
+    const add = async (name: string) =>
+      (
+        await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+          token,
+          body: { name, driver: 'mqtt', capabilities: ['switch'] },
+        })
+      ).body;
     const button = await add('Button');
     const lamp = await add('Lamp');
-    const rule = await api(hub.baseUrl, 'POST', '/api/v1/rules', { token, body: {
-      name: 'Follow', mode: 'single',
-      triggers: [{ type: 'state', device: button.device.id, capability: 'switch', to: true }],
-      conditions: [],
-      actions: [{ type: 'command', device: lamp.device.id, capability: 'switch', value: true }],
-    } });
+    const rule = await api(hub.baseUrl, 'POST', '/api/v1/rules', {
+      token,
+      body: {
+        name: 'Follow',
+        mode: 'single',
+        triggers: [{ type: 'state', device: button.device.id, capability: 'switch', to: true }],
+        conditions: [],
+        actions: [{ type: 'command', device: lamp.device.id, capability: 'switch', value: true }],
+      },
+    });
     expect(rule.status).toBe(201);
     const buttonClient = await device(hub, button.device.id, button.mqtt.password);
     const lampClient = await device(hub, lamp.device.id, lamp.mqtt.password);
-    await eventually(async () => ((await api(hub.baseUrl, 'GET', `/api/v1/devices/${lamp.device.id}`, { token })).body.available ? true : undefined));
+    await eventually(async () =>
+      (await api(hub.baseUrl, 'GET', `/api/v1/devices/${lamp.device.id}`, { token })).body.available ? true : undefined,
+    );
     const cmd = nextMessage(lampClient, (topic) => topic === `hearth/${lamp.device.id}/cmd`);
     await buttonClient.publishAsync(`hearth/${button.device.id}/state`, JSON.stringify({ switch: true }), { qos: 1 });
     expect(JSON.parse((await cmd).payload.toString())).toMatchObject({ capability: 'switch', value: true });
@@ -66,13 +87,22 @@ describe('rules end to end', () => {
       const res = await api(hub.baseUrl, 'GET', `/api/v1/rules/${rule.body.id}/traces`, { token });
       return res.body[0]?.status === 'done' ? res.body : undefined;
     });
-    expect(traces[0]).toMatchObject({ trigger: { device: button.device.id, value: true }, actions: [{ result: 'ok' }] });
+    expect(traces[0]).toMatchObject({
+      trigger: { device: button.device.id, value: true },
+      actions: [{ result: 'ok' }],
+    });
 
     await hub.stop();
     hub = await boot(tmp.dir);
-    token = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken;
+    token = (
+      await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).body.accessToken;
     const after = await api(hub.baseUrl, 'GET', `/api/v1/rules/${rule.body.id}/traces`, { token });
     expect(after.body.map((t: { runId: string }) => t.runId)).toEqual(traces.map((t: { runId: string }) => t.runId));
-    expect((await api(hub.baseUrl, 'GET', `/api/v1/rules/${rule.body.id}/versions`, { token })).body).toMatchObject([{ version: 1, author: { username: 'owner' } }]);
+    expect((await api(hub.baseUrl, 'GET', `/api/v1/rules/${rule.body.id}/versions`, { token })).body).toMatchObject([
+      { version: 1, author: { username: 'owner' } },
+    ]);
   });
 });

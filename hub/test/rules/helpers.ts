@@ -21,7 +21,9 @@ export class TestDriver implements Driver {
   confirm = true;
   commands: { deviceId: string; capability: string; value: StateValue; at: number }[] = [];
   clock!: ManualClock;
-  async start(ctx: DriverContext) { this.ctx = ctx; }
+  async start(ctx: DriverContext) {
+    this.ctx = ctx;
+  }
   async stop() {}
   async command(device: DeviceRow, capability: string, value: StateValue) {
     this.commands.push({ deviceId: device.id, capability, value, at: this.clock.now() });
@@ -118,7 +120,8 @@ export async function world(start = Date.UTC(2026, 0, 5, 6, 0)): Promise<World> 
 /** The DESIGN.md contract shape: when `trigger` switches on, switch `target` on. */
 export function contractRule(trigger: string, target: string, extra: Record<string, unknown> = {}) {
   return {
-    name: 'Follow', mode: 'single',
+    name: 'Follow',
+    mode: 'single',
     triggers: [{ type: 'state', device: trigger, capability: 'switch', to: true }],
     conditions: [],
     actions: [{ type: 'command', device: target, capability: 'switch', value: true }],

@@ -27,7 +27,9 @@ describe('rule schedules and helpers', () => {
   });
 
   it('durations', () => {
-    expect([durationMs(90), durationMs('1h30m'), durationMs('250ms'), durationMs('-15m'), durationMs('1.5s')]).toEqual([90_000, 5_400_000, 250, -900_000, 1500]);
+    expect([durationMs(90), durationMs('1h30m'), durationMs('250ms'), durationMs('-15m'), durationMs('1.5s')]).toEqual([
+      90_000, 5_400_000, 250, -900_000, 1500,
+    ]);
   });
 
   it('runAt follows the wall clock in steps of at most a minute', () => {

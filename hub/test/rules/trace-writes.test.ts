@@ -15,8 +15,12 @@ describe('rule traces: one transaction per window (issue 13)', () => {
   let button: string;
   let disk: Database.Database;
   let wal: WalFrames;
-  const rowsOnDisk = (ruleId: string): number => (disk.prepare('SELECT count(*) AS n FROM rule_traces WHERE rule_id = ?').get(ruleId) as { n: number }).n;
-  const commits = (): number => { wal.poll(); return wal.commits; };
+  const rowsOnDisk = (ruleId: string): number =>
+    (disk.prepare('SELECT count(*) AS n FROM rule_traces WHERE rule_id = ?').get(ruleId) as { n: number }).n;
+  const commits = (): number => {
+    wal.poll();
+    return wal.commits;
+  };
 
   beforeEach(async () => {
     w = await world();
@@ -30,10 +34,18 @@ describe('rule traces: one transaction per window (issue 13)', () => {
     await w.close();
   });
 
-  const rule = (actions: unknown[] = [{ type: 'stop', reason: 'nothing to do' }]) => w.rules.create({
-    name: 'Every press', mode: 'parallel', max: 100, traceLimit: 200,
-    triggers: [{ type: 'state', device: button, capability: 'button' }], actions,
-  }, OWNER);
+  const rule = (actions: unknown[] = [{ type: 'stop', reason: 'nothing to do' }]) =>
+    w.rules.create(
+      {
+        name: 'Every press',
+        mode: 'parallel',
+        max: 100,
+        traceLimit: 200,
+        triggers: [{ type: 'state', device: button, capability: 'button' }],
+        actions,
+      },
+      OWNER,
+    );
 
   it('100 firings within the window: no trace on disk before it ends, then all 100 in ONE commit', async () => {
     const r = rule();
@@ -71,7 +83,9 @@ describe('rule traces: one transaction per window (issue 13)', () => {
     w.driver.ctx.reportState(button, { button: 'press' });
     await flush();
     expect(rowsOnDisk(r.id)).toBe(1);
-    expect((disk.prepare('SELECT status FROM rule_traces WHERE rule_id = ?').get(r.id) as { status: string }).status).toBe('waiting');
+    expect(
+      (disk.prepare('SELECT status FROM rule_traces WHERE rule_id = ?').get(r.id) as { status: string }).status,
+    ).toBe('waiting');
   });
 
   it('traces held for a rule deleted meanwhile are dropped, the others written', async () => {

@@ -25,8 +25,12 @@ function modes(dir: string): Record<string, string> {
  */
 describe('data dir modes under a permissive umask', () => {
   let previous: number;
-  beforeAll(() => { previous = process.umask(0o000); });
-  afterAll(() => { process.umask(previous); });
+  beforeAll(() => {
+    previous = process.umask(0o000);
+  });
+  afterAll(() => {
+    process.umask(previous);
+  });
 
   it('creates everything owner-only, and tightens an existing too-open data dir at start', async () => {
     const t = tempDir();
@@ -35,13 +39,16 @@ describe('data dir modes under a permissive umask', () => {
       let hub = await startHub(dataDir);
       try {
         const running = modes(dataDir);
-        for (const name of ['hearth.db', 'ports.json', 'setup-code', 'hub.pid']) expect({ name, mode: running[name] }).toEqual({ name, mode: '600' });
+        for (const name of ['hearth.db', 'ports.json', 'setup-code', 'hub.pid'])
+          expect({ name, mode: running[name] }).toEqual({ name, mode: '600' });
         await setupOwner(hub);
         const after = modes(dataDir);
         expect(after['.']).toBe('700');
         // WAL mode: the write-ahead log and shared-memory files exist while the hub runs.
-        for (const name of ['hearth.db', 'hearth.db-wal', 'hearth.db-shm', 'ports.json', 'hub.pid']) expect({ name, mode: after[name] }).toEqual({ name, mode: '600' });
-        for (const [name, mode] of Object.entries(after)) expect({ name, mode }).toEqual({ name, mode: statSync(join(dataDir, name)).isDirectory() ? '700' : '600' });
+        for (const name of ['hearth.db', 'hearth.db-wal', 'hearth.db-shm', 'ports.json', 'hub.pid'])
+          expect({ name, mode: after[name] }).toEqual({ name, mode: '600' });
+        for (const [name, mode] of Object.entries(after))
+          expect({ name, mode }).toEqual({ name, mode: statSync(join(dataDir, name)).isDirectory() ? '700' : '600' });
       } finally {
         await hub.kill9();
       }
@@ -59,11 +66,18 @@ describe('data dir modes under a permissive umask', () => {
       try {
         const tightened = modes(dataDir);
         expect(tightened['.']).toBe('700');
-        for (const name of ['hearth.db', 'hearth.db-wal', 'hearth.db-shm', 'ports.json', 'zigbee/coordinator_backup.json']) {
+        for (const name of [
+          'hearth.db',
+          'hearth.db-wal',
+          'hearth.db-shm',
+          'ports.json',
+          'zigbee/coordinator_backup.json',
+        ]) {
           if (name.startsWith('hearth.db-') && !existsSync(join(dataDir, name))) continue;
           expect({ name, mode: tightened[name] }).toEqual({ name, mode: '600' });
         }
-        for (const name of ['zigbee', 'recordings']) expect({ name, mode: tightened[name] }).toEqual({ name, mode: '700' });
+        for (const name of ['zigbee', 'recordings'])
+          expect({ name, mode: tightened[name] }).toEqual({ name, mode: '700' });
       } finally {
         await hub.kill9();
       }

@@ -13,10 +13,16 @@ function get(port: number, path: string, host: string): Promise<{ status: number
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: { host } }, (res) => {
       let text = '';
-      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       res.on('end', () => {
         let body: unknown = text;
-        try { body = JSON.parse(text); } catch { /* the UI's HTML */ }
+        try {
+          body = JSON.parse(text);
+        } catch {
+          /* the UI's HTML */
+        }
         resolve({ status: res.statusCode ?? 0, body });
       });
     });
@@ -29,10 +35,17 @@ function get(port: number, path: string, host: string): Promise<{ status: number
 function upgrade(port: number, path: string, host: string, protocol?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, protocol ? [protocol] : [], { headers: { host } });
-    ws.on('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate(); });
-    ws.on('upgrade', () => { resolve(101); });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('upgrade', () => {
+      resolve(101);
+    });
     ws.on('open', () => ws.terminate());
-    ws.on('error', (err) => { if (!String(err).includes('closed before')) reject(err); });
+    ws.on('error', (err) => {
+      if (!String(err).includes('closed before')) reject(err);
+    });
   });
 }
 
@@ -57,16 +70,37 @@ describe('Host allow-list', () => {
 
   it('refuses another name with 421 host_not_allowed on the API, setup and the UI', async () => {
     for (const path of ['/api/v1/health', '/api/v1/devices', '/', '/metrics', '/no/such/route']) {
-      for (const host of ['attacker.example', `attacker.example:${hub.http}`, 'hearth.home.arpa.attacker.example', 'localhost.attacker.example']) {
+      for (const host of [
+        'attacker.example',
+        `attacker.example:${hub.http}`,
+        'hearth.home.arpa.attacker.example',
+        'localhost.attacker.example',
+      ]) {
         const res = await get(hub.http, path, host);
-        expect({ path, host, status: res.status, code: res.body?.error?.code }).toEqual({ path, host, status: 421, code: 'host_not_allowed' });
+        expect({ path, host, status: res.status, code: res.body?.error?.code }).toEqual({
+          path,
+          host,
+          status: 421,
+          code: 'host_not_allowed',
+        });
       }
     }
   });
 
   it('answers IP literals, localhost, its hostname, <hostname>.local and configured names', async () => {
     const own = hostname().toLowerCase();
-    const hosts = [`127.0.0.1:${hub.http}`, '192.168.1.20', `[::1]:${hub.http}`, '[fe80::1]', `localhost:${hub.http}`, own, `${own.split('.')[0]}.local:${hub.http}`, `Hearth-${hostname()}.local`, 'hearth.home.arpa', 'HEARTH.home.arpa.'];
+    const hosts = [
+      `127.0.0.1:${hub.http}`,
+      '192.168.1.20',
+      `[::1]:${hub.http}`,
+      '[fe80::1]',
+      `localhost:${hub.http}`,
+      own,
+      `${own.split('.')[0]}.local:${hub.http}`,
+      `Hearth-${hostname()}.local`,
+      'hearth.home.arpa',
+      'HEARTH.home.arpa.',
+    ];
     for (const host of hosts) {
       const res = await get(hub.http, '/api/v1/health', host);
       expect({ host, status: res.status }).toEqual({ host, status: 200 });
@@ -77,7 +111,9 @@ describe('Host allow-list', () => {
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(hub.http, '127.0.0.1', () => socket.write('GET /api/v1/health HTTP/1.0\r\n\r\n'));
       let text = '';
-      socket.on('data', (d) => { text += d.toString(); });
+      socket.on('data', (d) => {
+        text += d.toString();
+      });
       socket.on('end', () => resolve(text));
       socket.on('error', reject);
     });

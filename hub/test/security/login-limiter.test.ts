@@ -8,18 +8,36 @@ import { harness, OWNER, type Harness } from '../api/harness.ts';
  */
 describe('login limiter', () => {
   let h: Harness;
-  afterEach(async () => { await h.close(); });
+  afterEach(async () => {
+    await h.close();
+  });
 
   // No slow-down (the test clock does not run by itself): only the refusals are looked at.
-  const start = (auth: Record<string, number>) => harness({ config: { auth: { loginSlowAfter: 1000, loginAccountSlowAfter: 1000, ...auth } } });
+  const start = (auth: Record<string, number>) =>
+    harness({ config: { auth: { loginSlowAfter: 1000, loginAccountSlowAfter: 1000, ...auth } } });
   const login = (address: string, username: string, password: string) =>
-    h.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: address, payload: { username, password } });
-  const codeOf = (res: { statusCode: number; json(): any }) => [res.statusCode, res.statusCode === 200 ? 'ok' : res.json().error.code];
+    h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: address,
+      payload: { username, password },
+    });
+  const codeOf = (res: { statusCode: number; json(): any }) => [
+    res.statusCode,
+    res.statusCode === 200 ? 'ok' : res.json().error.code,
+  ];
 
   it("keeps a guest's guesses at the owner counted although the guest logs in to their own account in between", async () => {
     h = await start({ loginBanAfter: 7 });
     await h.setupOwner();
-    await h.addUser(await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER }).then((r) => r.json().accessToken), 'gus', 'guest', 'gus password');
+    await h.addUser(
+      await h.app
+        .inject({ method: 'POST', url: '/api/v1/auth/login', payload: OWNER })
+        .then((r) => r.json().accessToken),
+      'gus',
+      'guest',
+      'gus password',
+    );
     const seen: unknown[] = [];
     // Three guesses, one login of their own, three guesses: 6 failures from 10.0.0.5.
     for (let round = 0; round < 2; round++) {
@@ -27,8 +45,14 @@ describe('login limiter', () => {
       seen.push(codeOf(await login('10.0.0.5', 'gus', 'gus password')));
     }
     expect(seen).toEqual([
-      [401, 'invalid_credentials'], [401, 'invalid_credentials'], [401, 'invalid_credentials'], [200, 'ok'],
-      [401, 'invalid_credentials'], [401, 'invalid_credentials'], [401, 'invalid_credentials'], [200, 'ok'],
+      [401, 'invalid_credentials'],
+      [401, 'invalid_credentials'],
+      [401, 'invalid_credentials'],
+      [200, 'ok'],
+      [401, 'invalid_credentials'],
+      [401, 'invalid_credentials'],
+      [401, 'invalid_credentials'],
+      [200, 'ok'],
     ]);
     // The seventh failure spends the budget: the next guess (and even the guest's own login) is
     // refused. Before, each of the guest's own logins wiped the count and nothing was ever refused.
@@ -57,7 +81,11 @@ describe('login limiter', () => {
 
     // Two guesses from each of four addresses: under every address's budget, 8 for the account.
     for (let a = 1; a <= 4; a++) {
-      for (let i = 0; i < 2; i++) expect(codeOf(await login(`10.0.2.${a}`, OWNER.username, `guess ${a}.${i}`))).toEqual([401, 'invalid_credentials']);
+      for (let i = 0; i < 2; i++)
+        expect(codeOf(await login(`10.0.2.${a}`, OWNER.username, `guess ${a}.${i}`))).toEqual([
+          401,
+          'invalid_credentials',
+        ]);
     }
     // A fifth address is refused for the account, even with the right password (so the refusal
     // says nothing about it), and an unknown username is throttled alike once it is guessed at.
@@ -72,7 +100,13 @@ describe('login limiter', () => {
     expect((await h.call('POST', '/api/v1/auth/refresh', { body: { refreshToken } })).statusCode).toBe(200);
     expect(codeOf(await login('10.0.1.1', OWNER.username, OWNER.password))).toEqual([200, 'ok']);
     // Other accounts are untouched.
-    h.store.users.insert({ id: 'usr_mia', username: 'mia', passwordHash: h.store.users.byUsername(OWNER.username)!.passwordHash, role: 'member', createdAt: h.clock.now() });
+    h.store.users.insert({
+      id: 'usr_mia',
+      username: 'mia',
+      passwordHash: h.store.users.byUsername(OWNER.username)!.passwordHash,
+      role: 'member',
+      createdAt: h.clock.now(),
+    });
     expect(codeOf(await login('10.0.2.7', 'mia', OWNER.password))).toEqual([200, 'ok']);
 
     // After loginBanS the account takes password logins from new places again.

@@ -33,13 +33,17 @@ describe('first-run setup code', () => {
 
       const missing = await api(hub.baseUrl, 'POST', '/api/v1/setup', { body: OWNER });
       expect([missing.status, missing.body.error.code]).toEqual([403, 'setup_code_invalid']);
-      const wrong = await api(hub.baseUrl, 'POST', '/api/v1/setup', { body: { ...OWNER, setupCode: 'AAAA-BBBB-CCCC' } });
+      const wrong = await api(hub.baseUrl, 'POST', '/api/v1/setup', {
+        body: { ...OWNER, setupCode: 'AAAA-BBBB-CCCC' },
+      });
       expect([wrong.status, wrong.body.error.code]).toEqual([403, 'setup_code_invalid']);
       // Still no owner: every other route says so.
       expect((await api(hub.baseUrl, 'GET', '/api/v1/devices')).body.error.code).toBe('setup_required');
 
       // Typed by hand: lower case and without dashes is the same code.
-      const ok = await api(hub.baseUrl, 'POST', '/api/v1/setup', { body: { ...OWNER, setupCode: code.toLowerCase().replaceAll('-', '') } });
+      const ok = await api(hub.baseUrl, 'POST', '/api/v1/setup', {
+        body: { ...OWNER, setupCode: code.toLowerCase().replaceAll('-', '') },
+      });
       expect(ok.status).toBe(201);
       expect(existsSync(file)).toBe(false);
       const again = await api(hub.baseUrl, 'POST', '/api/v1/setup', { body: { ...OWNER, setupCode: code } });
@@ -58,7 +62,10 @@ describe('first-run setup code', () => {
       const printed = spawnSync(process.execPath, [ADMIN, 'setup-code', '--data', t.dir], { encoding: 'utf8' });
       expect(printed.status).toBe(0);
       expect(existsSync(join(t.dir, 'setup-code'))).toBe(true);
-      const made = spawnSync(process.execPath, [ADMIN, 'create-owner', '--data', t.dir, '--username', 'ann'], { input: 'a long passphrase\n', encoding: 'utf8' });
+      const made = spawnSync(process.execPath, [ADMIN, 'create-owner', '--data', t.dir, '--username', 'ann'], {
+        input: 'a long passphrase\n',
+        encoding: 'utf8',
+      });
       expect(made.status).toBe(0);
       expect(existsSync(join(t.dir, 'setup-code'))).toBe(false);
     } finally {
@@ -68,7 +75,9 @@ describe('first-run setup code', () => {
 
   describe('bounded guessing', () => {
     let h: Harness;
-    afterEach(async () => { await h.close(); });
+    afterEach(async () => {
+      await h.close();
+    });
 
     const guess = (address: string, setupCode: string) =>
       h.app.inject({ method: 'POST', url: '/api/v1/setup', remoteAddress: address, payload: { ...OWNER, setupCode } });

@@ -33,7 +33,11 @@ describe('openDatabase', () => {
     expect(schemaVersion(db)).toBe(latest + 1);
     db.close();
     // A failing migration leaves the schema version (and the tables) as they were.
-    const broken = { version: latest + 2, name: 'broken', sql: 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;' };
+    const broken = {
+      version: latest + 2,
+      name: 'broken',
+      sql: 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;',
+    };
     expect(() => openDatabase(path, { migrations: [extra, broken] })).toThrow();
     const check = new Database(path);
     expect(check.pragma('user_version', { simple: true })).toBe(latest + 1);
@@ -54,7 +58,9 @@ describe('openDatabase', () => {
     const db = openDatabase(path);
     db.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, t TEXT); CREATE INDEX filler_t ON filler(t);');
     const insert = db.prepare('INSERT INTO filler (t) VALUES (?)');
-    db.transaction(() => { for (let i = 0; i < 2000; i++) insert.run(`row ${i} `.repeat(8)); })();
+    db.transaction(() => {
+      for (let i = 0; i < 2000; i++) insert.run(`row ${i} `.repeat(8));
+    })();
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
     // Scribble over a few pages in the middle of the file, keeping the header valid.

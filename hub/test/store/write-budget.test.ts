@@ -50,7 +50,14 @@ describe('write budget under simulated load (manual clock)', () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const bus = new EventBus(log);
     const driver = new EchoDriver();
-    const registry = new DeviceRegistry({ store, bus, clock, log, commandTimeoutMs: config.devices.commandTimeoutMs, telemetryInHistory: true });
+    const registry = new DeviceRegistry({
+      store,
+      bus,
+      clock,
+      log,
+      commandTimeoutMs: config.devices.commandTimeoutMs,
+      telemetryInHistory: true,
+    });
     registry.registerDriver(driver);
     await registry.start();
     const history = new HistoryService({ store, bus, clock, log, config: config.history });
@@ -61,7 +68,10 @@ describe('write budget under simulated load (manual clock)', () => {
     });
     const ids: string[] = [];
     for (let i = 0; i < DEVICES; i++) {
-      const { device } = await registry.create({ name: `Plug ${i}`, driver: 'echo', capabilities: ['switch', 'power', 'voltage', 'current', 'energy'] }, { kind: 'system', part: 'test' });
+      const { device } = await registry.create(
+        { name: `Plug ${i}`, driver: 'echo', capabilities: ['switch', 'power', 'voltage', 'current', 'energy'] },
+        { kind: 'system', part: 'test' },
+      );
       ids.push(device.id);
     }
     const wal = new WalFrames(join(tmp.dir, 'hearth.db-wal'));
@@ -72,7 +82,12 @@ describe('write budget under simulated load (manual clock)', () => {
         if (load) {
           for (const [i, id] of ids.entries()) {
             energy += 0.001;
-            driver.ctx.reportState(id, { power: 60 + ((second + i) % 7), voltage: 230 + ((second * 3 + i) % 5) / 10, current: 0.26 + ((second + i) % 3) / 100, energy: Math.round(energy * 1000) / 1000 });
+            driver.ctx.reportState(id, {
+              power: 60 + ((second + i) % 7),
+              voltage: 230 + ((second * 3 + i) % 5) / 10,
+              current: 0.26 + ((second + i) % 3) / 100,
+              energy: Math.round(energy * 1000) / 1000,
+            });
           }
           if (second % 10 === 0) driver.ctx.reportState(ids[second % DEVICES]!, { switch: second % 20 === 0 });
         }
@@ -91,7 +106,9 @@ describe('write budget under simulated load (manual clock)', () => {
     const idle0 = wal.commits;
     simulate(300, false);
     const idlePerMin = (wal.commits - idle0) / 5;
-    console.log(`commits per minute: ${loadedPerMin} under load (${Math.round(framesPerMin)} WAL frames/min), ${idlePerMin} idle`);
+    console.log(
+      `commits per minute: ${loadedPerMin} under load (${Math.round(framesPerMin)} WAL frames/min), ${idlePerMin} idle`,
+    );
 
     // The load reached the disk: every sample was written (not a budget met by dropping data).
     expect(history.ingest.counters.samples).toBe(DEVICES * 4 * 360);

@@ -42,7 +42,9 @@ describe("the hub's TLS certificate", () => {
   it('is made once, kept in settings with its key, and names the hub, its mDNS name and loopback', () => {
     const cert = loadHubCertificate(store.settings, 'Kitchen-Pi');
     const x509 = new X509Certificate(cert.certPem);
-    expect(x509.subjectAltName).toBe('DNS:kitchen-pi, DNS:kitchen-pi.local, DNS:hearth.local, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    expect(x509.subjectAltName).toBe(
+      'DNS:kitchen-pi, DNS:kitchen-pi.local, DNS:hearth.local, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+    );
     expect(x509.publicKey.asymmetricKeyType).toBe('ec');
     expect(cert.sha256).toBe(x509.fingerprint256);
     expect(cert.sha256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
@@ -71,7 +73,9 @@ describe("the hub's TLS certificate", () => {
     const stranger = loadHubCertificate(otherStore.settings, 'hearth');
     otherStore.close();
     other.cleanup();
-    expect(await handshake(cert, stranger.certPem, 'hearth.local')).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT_SIGNATURE_FAILURE/);
+    expect(await handshake(cert, stranger.certPem, 'hearth.local')).toMatch(
+      /SELF_SIGNED|UNABLE_TO_VERIFY|CERT_SIGNATURE_FAILURE/,
+    );
     // A name the certificate does not carry fails the host check even with the right pin.
     expect(await handshake(cert, cert.certPem, 'evil.example')).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
   });

@@ -13,13 +13,28 @@ import { release } from './fixtures.ts';
 const PASSPHRASE = 'our long backup passphrase';
 
 /** PUT /update/package with the bytes as the raw body; `chunked` leaves out Content-Length. */
-async function upload(baseUrl: string, token: string | undefined, bytes: Buffer, chunked = false): Promise<{ status: number; body: any }> {
+async function upload(
+  baseUrl: string,
+  token: string | undefined,
+  bytes: Buffer,
+  chunked = false,
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
   if (token) headers.authorization = `Bearer ${token}`;
   const body = chunked
-    ? new ReadableStream({ start(c) { for (let i = 0; i < bytes.length; i += 65536) c.enqueue(bytes.subarray(i, i + 65536)); c.close(); } })
+    ? new ReadableStream({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += 65536) c.enqueue(bytes.subarray(i, i + 65536));
+          c.close();
+        },
+      })
     : bytes;
-  const res = await fetch(`${baseUrl}/api/v1/update/package`, { method: 'PUT', headers, body, ...(chunked ? { duplex: 'half' } : {}) } as RequestInit);
+  const res = await fetch(`${baseUrl}/api/v1/update/package`, {
+    method: 'PUT',
+    headers,
+    body,
+    ...(chunked ? { duplex: 'half' } : {}),
+  } as RequestInit);
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -35,7 +50,10 @@ describe('hub update over the API (a real hub; the helper is not run here)', () 
   let server: Server;
   const served: Record<string, Buffer> = {};
   const spool = () => spoolPaths(hub.dataDir);
-  const signed = async (version: string, o: { min?: string; privatePem?: string; bytes?: Buffer } = {}): Promise<ReleaseFile> => {
+  const signed = async (
+    version: string,
+    o: { min?: string; privatePem?: string; bytes?: Buffer } = {},
+  ): Promise<ReleaseFile> => {
     writeFileSync(pkgFile, o.bytes ?? pkg);
     return release(pkgFile, version, o.privatePem ?? key.privatePem, o.min);
   };
@@ -53,13 +71,26 @@ describe('hub update over the API (a real hub; the helper is not run here)', () 
     const config = join(tmp.dir, 'hearth.json');
     // The package's own bound, not the API's body limit (64 KB here, below the 300 KB package): an
     // upload is streamed to disk, never parsed.
-    writeFileSync(config, JSON.stringify({ http: { bodyLimitBytes: 65536 }, update: { releaseKeys: [key.publicB64], maxPackageMb: 1, url: `http://127.0.0.1:${port}/releases/latest.json` } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        http: { bodyLimitBytes: 65536 },
+        update: { releaseKeys: [key.publicB64], maxPackageMb: 1, url: `http://127.0.0.1:${port}/releases/latest.json` },
+      }),
+    );
     hub = await startHub(join(tmp.dir, 'data'), ['--config', config]);
     owner = await setupOwner(hub);
     for (const role of ['admin', 'member', 'guest'] as const) {
-      const add = await api(hub.baseUrl, 'POST', '/api/v1/users', { token: owner, body: { username: role, password: 'a long enough password', role } });
+      const add = await api(hub.baseUrl, 'POST', '/api/v1/users', {
+        token: owner,
+        body: { username: role, password: 'a long enough password', role },
+      });
       expect(add.status, JSON.stringify(add.body)).toBe(201);
-      tokens[role] = (await api(hub.baseUrl, 'POST', '/api/v1/auth/login', { body: { username: role, password: 'a long enough password' } })).body.accessToken as string;
+      tokens[role] = (
+        await api(hub.baseUrl, 'POST', '/api/v1/auth/login', {
+          body: { username: role, password: 'a long enough password' },
+        })
+      ).body.accessToken as string;
     }
   }, 60_000);
   afterAll(async () => {
@@ -71,7 +102,10 @@ describe('hub update over the API (a real hub; the helper is not run here)', () 
   it('only the owner may upload, start, fetch or watch an update', async () => {
     for (const role of ['admin', 'member', 'guest']) {
       expect([(await upload(hub.baseUrl, tokens[role], pkg)).body.error.code]).toEqual(['forbidden']);
-      const start = await api(hub.baseUrl, 'POST', '/api/v1/update', { token: tokens[role]!, body: { passphrase: PASSPHRASE } });
+      const start = await api(hub.baseUrl, 'POST', '/api/v1/update', {
+        token: tokens[role]!,
+        body: { passphrase: PASSPHRASE },
+      });
       expect([start.status, start.body.error.code]).toEqual([403, 'forbidden']);
       expect((await api(hub.baseUrl, 'POST', '/api/v1/update/fetch', { token: tokens[role]! })).status).toBe(403);
       expect((await api(hub.baseUrl, 'GET', '/api/v1/update', { token: tokens[role]! })).status).toBe(403);
@@ -92,13 +126,23 @@ describe('hub update over the API (a real hub; the helper is not run here)', () 
 
   it('refuses a foreign signature, an edited manifest, a tampered package and a version step not allowed; nothing changes', async () => {
     const put = await upload(hub.baseUrl, owner, pkg);
-    expect([put.status, put.body]).toEqual([201, { bytes: pkg.length, sha256: createHash('sha256').update(pkg).digest('hex') }]);
-    const start = (body: Record<string, unknown>) => api(hub.baseUrl, 'POST', '/api/v1/update', { token: owner, body: { passphrase: PASSPHRASE, ...body } });
+    expect([put.status, put.body]).toEqual([
+      201,
+      { bytes: pkg.length, sha256: createHash('sha256').update(pkg).digest('hex') },
+    ]);
+    const start = (body: Record<string, unknown>) =>
+      api(hub.baseUrl, 'POST', '/api/v1/update', { token: owner, body: { passphrase: PASSPHRASE, ...body } });
 
     const foreign = await start({ release: await signed('0.2.0', { privatePem: generateReleaseKey().privatePem }) });
-    expect([foreign.status, foreign.body.error.code, foreign.body.error.details.reason]).toEqual([422, 'update_release_invalid', 'bad_signature']);
+    expect([foreign.status, foreign.body.error.code, foreign.body.error.details.reason]).toEqual([
+      422,
+      'update_release_invalid',
+      'bad_signature',
+    ]);
     const good = await signed('0.2.0');
-    const edited = await start({ release: { ...good, manifest: good.manifest.replace('"minVersion":"0.0.1"', '"minVersion":"0.0.0"') } });
+    const edited = await start({
+      release: { ...good, manifest: good.manifest.replace('"minVersion":"0.0.1"', '"minVersion":"0.0.0"') },
+    });
     expect([edited.status, edited.body.error.code]).toEqual([422, 'update_release_invalid']);
     // The release of other bytes than those uploaded.
     const other = await start({ release: await signed('0.2.0', { bytes: randomBytes(1000) }) });
@@ -113,41 +157,86 @@ describe('hub update over the API (a real hub; the helper is not run here)', () 
     expect([noRelease.status, noRelease.body.error.code]).toEqual([400, 'validation_failed']);
     // No request for the helper, no backup taken.
     expect(existsSync(spool().request)).toBe(false);
-    expect(existsSync(join(hub.dataDir, 'backups')) ? readdirSync(join(hub.dataDir, 'backups')).filter((n) => n.endsWith('.hbk')) : []).toEqual([]);
+    expect(
+      existsSync(join(hub.dataDir, 'backups'))
+        ? readdirSync(join(hub.dataDir, 'backups')).filter((n) => n.endsWith('.hbk'))
+        : [],
+    ).toEqual([]);
   }, 60_000);
 
   it('starts a signed update: a backup first, then the request the helper picks up; one at a time', async () => {
-    const started = await api(hub.baseUrl, 'POST', '/api/v1/update', { token: owner, body: { passphrase: PASSPHRASE, release: await signed('0.2.0') } });
+    const started = await api(hub.baseUrl, 'POST', '/api/v1/update', {
+      token: owner,
+      body: { passphrase: PASSPHRASE, release: await signed('0.2.0') },
+    });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     expect(started.body).toMatchObject({ from: '0.1.0', to: '0.2.0', state: 'running', queued: true });
     const request = JSON.parse(readFileSync(spool().request, 'utf8'));
-    expect(request).toMatchObject({ id: started.body.id, version: '0.2.0', from: '0.1.0', confirmDowngrade: false, backupId: started.body.backupId });
+    expect(request).toMatchObject({
+      id: started.body.id,
+      version: '0.2.0',
+      from: '0.1.0',
+      confirmDowngrade: false,
+      backupId: started.body.backupId,
+    });
     const backups = await api(hub.baseUrl, 'GET', '/api/v1/backups', { token: owner });
     expect(backups.body.map((b: { id: string }) => b.id)).toEqual([started.body.backupId]);
     expect(readFileSync(spool().package).equals(pkg)).toBe(true);
     const view = await api(hub.baseUrl, 'GET', '/api/v1/update', { token: owner });
-    expect(view.body).toMatchObject({ version: '0.1.0', staged: { bytes: pkg.length, release: { version: '0.2.0' } }, update: { id: started.body.id, queued: true } });
+    expect(view.body).toMatchObject({
+      version: '0.1.0',
+      staged: { bytes: pkg.length, release: { version: '0.2.0' } },
+      update: { id: started.body.id, queued: true },
+    });
     // While it waits for the helper: no second request, no new package.
-    const again = await api(hub.baseUrl, 'POST', '/api/v1/update', { token: owner, body: { passphrase: PASSPHRASE, release: await signed('0.2.0') } });
+    const again = await api(hub.baseUrl, 'POST', '/api/v1/update', {
+      token: owner,
+      body: { passphrase: PASSPHRASE, release: await signed('0.2.0') },
+    });
     expect([again.status, again.body.error.code]).toEqual([409, 'update_in_progress']);
     expect((await upload(hub.baseUrl, owner, pkg)).body.error.code).toBe('update_in_progress');
     // The helper's answer is what GET shows once it took the request.
     rmSync(spool().request);
-    writeFileSync(spool().status, JSON.stringify({ id: started.body.id, from: '0.1.0', to: '0.2.0', state: 'rolled_back', step: 'rollback_health', steps: [], error: { code: 'update_unhealthy', message: 'x' }, missingDevices: [], backupId: null, startedAt: 1, updatedAt: 2 }));
-    expect((await api(hub.baseUrl, 'GET', '/api/v1/update', { token: owner })).body.update).toMatchObject({ state: 'rolled_back', error: { code: 'update_unhealthy' } });
+    writeFileSync(
+      spool().status,
+      JSON.stringify({
+        id: started.body.id,
+        from: '0.1.0',
+        to: '0.2.0',
+        state: 'rolled_back',
+        step: 'rollback_health',
+        steps: [],
+        error: { code: 'update_unhealthy', message: 'x' },
+        missingDevices: [],
+        backupId: null,
+        startedAt: 1,
+        updatedAt: 2,
+      }),
+    );
+    expect((await api(hub.baseUrl, 'GET', '/api/v1/update', { token: owner })).body.update).toMatchObject({
+      state: 'rolled_back',
+      error: { code: 'update_unhealthy' },
+    });
   }, 60_000);
 
   it('fetches a release and its package from update.url, refusing a package that is not the signed one', async () => {
     const good = await signed('0.2.0');
     served['/releases/latest.json'] = Buffer.from(JSON.stringify(good));
-    served['/releases/hearth_0.2.0_all.deb'] = Buffer.concat([pkg.subarray(0, 1000), Buffer.from([pkg[1000]! ^ 1]), pkg.subarray(1001)]);
+    served['/releases/hearth_0.2.0_all.deb'] = Buffer.concat([
+      pkg.subarray(0, 1000),
+      Buffer.from([pkg[1000]! ^ 1]),
+      pkg.subarray(1001),
+    ]);
     const tampered = await api(hub.baseUrl, 'POST', '/api/v1/update/fetch', { token: owner });
     expect([tampered.status, tampered.body.error.code]).toEqual([422, 'update_package_mismatch']);
     expect(existsSync(spool().package)).toBe(false);
     served['/releases/hearth_0.2.0_all.deb'] = pkg;
     const fetched = await api(hub.baseUrl, 'POST', '/api/v1/update/fetch', { token: owner });
     expect([fetched.status, fetched.body]).toEqual([200, { version: '0.2.0', minVersion: '0.0.1', bytes: pkg.length }]);
-    const started = await api(hub.baseUrl, 'POST', '/api/v1/update', { token: owner, body: { passphrase: PASSPHRASE } });
+    const started = await api(hub.baseUrl, 'POST', '/api/v1/update', {
+      token: owner,
+      body: { passphrase: PASSPHRASE },
+    });
     expect([started.status, started.body.to]).toEqual([202, '0.2.0']);
     delete served['/releases/latest.json'];
     rmSync(spool().request);

@@ -38,7 +38,9 @@ export async function buildHubDeb(dir: string, version: string, broken = false):
   symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
   symlinkSync(join(REPO, 'ui'), join(app, 'ui'));
   if (broken) {
-    writeFileSync(join(app, 'hub', 'src', 'broken-migration.ts'), `import Database from 'better-sqlite3';
+    writeFileSync(
+      join(app, 'hub', 'src', 'broken-migration.ts'),
+      `import Database from 'better-sqlite3';
 import { join } from 'node:path';
 const data = process.argv[process.argv.indexOf('--data') + 1]!;
 const db = new Database(join(data, 'hearth.db'));
@@ -46,14 +48,18 @@ db.exec("CREATE TABLE IF NOT EXISTS b_was_here (x INTEGER); UPDATE users SET use
 db.close();
 process.stderr.write('broken build: migrated, then failing\\n');
 process.exit(1);
-`);
+`,
+    );
     const main = join(app, 'hub', 'src', 'main.ts');
     // After the shebang line, before everything else main.ts imports.
     const [shebang, ...rest] = readFileSync(main, 'utf8').split('\n');
     writeFileSync(main, [shebang, "import './broken-migration.ts';", ...rest].join('\n'));
   }
   mkdirSync(join(stage, 'DEBIAN'));
-  writeFileSync(join(stage, 'DEBIAN', 'control'), `Package: hearth\nVersion: ${version}\nArchitecture: all\nMaintainer: Hearth tests <tests@hearth.invalid>\nDescription: Hearth hub (test build)\n`);
+  writeFileSync(
+    join(stage, 'DEBIAN', 'control'),
+    `Package: hearth\nVersion: ${version}\nArchitecture: all\nMaintainer: Hearth tests <tests@hearth.invalid>\nDescription: Hearth hub (test build)\n`,
+  );
   const deb = join(dir, `hearth_${version}_all.deb`);
   await run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '--build', stage, deb]);
   return deb;
@@ -71,16 +77,38 @@ export async function freePort(): Promise<number> {
 }
 
 /** Puts a package and its release in the hub's spool and asks for it, as the hub's update service does. */
-export function spoolRequest(dataDir: string, deb: string, release: ReleaseFile, o: { id: string; version: string; from: string; confirmDowngrade?: boolean }): void {
+export function spoolRequest(
+  dataDir: string,
+  deb: string,
+  release: ReleaseFile,
+  o: { id: string; version: string; from: string; confirmDowngrade?: boolean },
+): void {
   const spool = spoolPaths(dataDir);
   mkdirSync(spool.dir, { recursive: true });
   cpSync(deb, spool.package);
   writeFileSync(spool.release, JSON.stringify(release));
-  writeFileSync(spool.request, JSON.stringify({ id: o.id, version: o.version, from: o.from, confirmDowngrade: o.confirmDowngrade ?? false, backupId: null, requestedAt: Date.now() }));
+  writeFileSync(
+    spool.request,
+    JSON.stringify({
+      id: o.id,
+      version: o.version,
+      from: o.from,
+      confirmDowngrade: o.confirmDowngrade ?? false,
+      backupId: null,
+      requestedAt: Date.now(),
+    }),
+  );
 }
 
-export async function release(deb: string, version: string, privatePem: string, minVersion = '0.0.1'): Promise<ReleaseFile> {
-  return (await signRelease({ packagePath: deb, packageName: `hearth_${version}_all.deb`, version, minVersion, privatePem })).file;
+export async function release(
+  deb: string,
+  version: string,
+  privatePem: string,
+  minVersion = '0.0.1',
+): Promise<ReleaseFile> {
+  return (
+    await signRelease({ packagePath: deb, packageName: `hearth_${version}_all.deb`, version, minVersion, privatePem })
+  ).file;
 }
 
 export interface HelperRun {
@@ -90,16 +118,49 @@ export interface HelperRun {
 }
 
 /** Runs the helper once, as `hearth-update.service` would, in tree/process mode. */
-export function runHelperProcess(o: { dataDir: string; stateDir: string; root: string; keysFile: string; hubArgs: string[]; healthTimeoutS: number; devicesTimeoutS?: number; crashAt?: string }): Promise<HelperRun> {
-  const args = [HELPER, '--data', o.dataDir, '--state', o.stateDir, '--keys-file', o.keysFile, '--installer', 'tree', '--root', o.root, '--service', 'process', '--launcher', join(o.root, 'current', 'bin', 'hearth-hub'),
-    ...o.hubArgs.map((a) => `--hub-arg=${a}`), '--health-timeout-s', String(o.healthTimeoutS), '--devices-timeout-s', String(o.devicesTimeoutS ?? 60)];
+export function runHelperProcess(o: {
+  dataDir: string;
+  stateDir: string;
+  root: string;
+  keysFile: string;
+  hubArgs: string[];
+  healthTimeoutS: number;
+  devicesTimeoutS?: number;
+  crashAt?: string;
+}): Promise<HelperRun> {
+  const args = [
+    HELPER,
+    '--data',
+    o.dataDir,
+    '--state',
+    o.stateDir,
+    '--keys-file',
+    o.keysFile,
+    '--installer',
+    'tree',
+    '--root',
+    o.root,
+    '--service',
+    'process',
+    '--launcher',
+    join(o.root, 'current', 'bin', 'hearth-hub'),
+    ...o.hubArgs.map((a) => `--hub-arg=${a}`),
+    '--health-timeout-s',
+    String(o.healthTimeoutS),
+    '--devices-timeout-s',
+    String(o.devicesTimeoutS ?? 60),
+  ];
   const env = { ...process.env };
   delete env.HEARTH_UPDATE_CRASH_AT;
   if (o.crashAt) env.HEARTH_UPDATE_CRASH_AT = o.crashAt;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, output })));
 }
 

@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  lstatSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,7 +82,13 @@ describe.skipIf(process.getuid?.() !== 0)('update helper: links the hub planted 
     writeFileSync(join(root, 'versions', '1.0.0', 'bin', 'hearth-hub'), '');
     symlinkSync('versions/1.0.0', join(root, 'current'));
     writeFileSync(spoolPaths(data).package, 'package bytes');
-    const signed = await signRelease({ packagePath: spoolPaths(data).package, packageName: 'hearth_1.1.0_all.deb', version: '1.1.0', minVersion: '0.0.1', privatePem: key.privatePem });
+    const signed = await signRelease({
+      packagePath: spoolPaths(data).package,
+      packageName: 'hearth_1.1.0_all.deb',
+      version: '1.1.0',
+      minVersion: '0.0.1',
+      privatePem: key.privatePem,
+    });
     writeFileSync(spoolPaths(data).release, JSON.stringify(signed.file));
     writeFileSync(spoolPaths(data).request, JSON.stringify({ id: 'u2', version: '1.1.0', from: '1.0.0' }));
 

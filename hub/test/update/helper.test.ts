@@ -31,33 +31,84 @@ describe('update helper: A → B with real hubs', () => {
   let client: MqttClient | undefined;
   const hub = () => ({ baseUrl: `http://127.0.0.1:${httpPort}`, dataDir: data });
   const helper = (extra: { healthTimeoutS?: number; devicesTimeoutS?: number; crashAt?: string } = {}) =>
-    runHelperProcess({ dataDir: data, stateDir: state, root, keysFile, hubArgs, healthTimeoutS: extra.healthTimeoutS ?? 90, devicesTimeoutS: extra.devicesTimeoutS ?? 60, ...(extra.crashAt ? { crashAt: extra.crashAt } : {}) });
+    runHelperProcess({
+      dataDir: data,
+      stateDir: state,
+      root,
+      keysFile,
+      hubArgs,
+      healthTimeoutS: extra.healthTimeoutS ?? 90,
+      devicesTimeoutS: extra.devicesTimeoutS ?? 60,
+      ...(extra.crashAt ? { crashAt: extra.crashAt } : {}),
+    });
   const current = () => readlinkSync(join(root, 'current'));
   const hubPid = () => Number(readFileSync(join(data, 'hub.pid'), 'utf8').trim());
-  const login = async () => (await api(hub().baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).status;
-  const deviceAvailable = async (token: string) => (await api(hub().baseUrl, 'GET', `/api/v1/devices/${device.id}`, { token })).body.available as boolean;
+  const login = async () =>
+    (
+      await api(hub().baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).status;
+  const deviceAvailable = async (token: string) =>
+    (await api(hub().baseUrl, 'GET', `/api/v1/devices/${device.id}`, { token })).body.available as boolean;
 
   beforeAll(async () => {
     tmp = tempDir('hearth-update-helper-');
-    debs = { '1.0.0': await buildHubDeb(tmp.dir, '1.0.0'), '1.1.0': await buildHubDeb(tmp.dir, '1.1.0'), '1.2.0': await buildHubDeb(tmp.dir, '1.2.0', true) };
+    debs = {
+      '1.0.0': await buildHubDeb(tmp.dir, '1.0.0'),
+      '1.1.0': await buildHubDeb(tmp.dir, '1.1.0'),
+      '1.2.0': await buildHubDeb(tmp.dir, '1.2.0', true),
+    };
     root = join(tmp.dir, 'root');
     data = join(tmp.dir, 'data');
     state = join(tmp.dir, 'state');
     keysFile = join(tmp.dir, 'release-keys');
     writeFileSync(keysFile, `# test release key\n${key.publicB64}\n`);
     [httpPort, mqttPort] = [await freePort(), await freePort()];
-    hubArgs = ['--data', data, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--mdns', 'off'];
+    hubArgs = [
+      '--data',
+      data,
+      '--http-port',
+      String(httpPort),
+      '--mqtt-port',
+      String(mqttPort),
+      '--mqtts-port',
+      '0',
+      '--https-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--mdns',
+      'off',
+    ];
     // Version A installed and running, as after a first install.
     const tree = new TreeInstaller(root);
     await tree.install(debs['1.0.0']!, '1.0.0', 'a');
-    await new ProcessControl({ launcher: join(root, 'current', 'bin', 'hearth-hub'), args: hubArgs, dataDir: data, logFile: join(tmp.dir, 'a.log') }).start();
+    await new ProcessControl({
+      launcher: join(root, 'current', 'bin', 'hearth-hub'),
+      args: hubArgs,
+      dataDir: data,
+      logFile: join(tmp.dir, 'a.log'),
+    }).start();
     expect(await waitHealthy(data, '1.0.0', 60_000)).toBeNull();
     const token = await setupOwner(hub());
-    const made = await api(hub().baseUrl, 'POST', '/api/v1/devices', { token, body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch'] } });
+    const made = await api(hub().baseUrl, 'POST', '/api/v1/devices', {
+      token,
+      body: { name: 'Heater', driver: 'mqtt', capabilities: ['switch'] },
+    });
     expect(made.status).toBe(201);
     device = { id: made.body.device.id, password: made.body.mqtt.password };
     // A device that reconnects on its own, like a plug: online (retained) on every connect.
-    client = mqtt.connect({ host: '127.0.0.1', port: mqttPort, protocolVersion: 4, clientId: device.id, username: device.id, password: device.password, reconnectPeriod: 300, will: { topic: `hearth/${device.id}/status`, payload: Buffer.from('offline'), retain: true, qos: 1 } });
+    client = mqtt.connect({
+      host: '127.0.0.1',
+      port: mqttPort,
+      protocolVersion: 4,
+      clientId: device.id,
+      username: device.id,
+      password: device.password,
+      reconnectPeriod: 300,
+      will: { topic: `hearth/${device.id}/status`, payload: Buffer.from('offline'), retain: true, qos: 1 },
+    });
     client.on('connect', () => client!.publish(`hearth/${device.id}/status`, 'online', { retain: true, qos: 1 }));
     client.on('error', () => undefined);
     await pollUntil('device online', async () => (await deviceAvailable(token)) || undefined, 20_000);
@@ -90,9 +141,17 @@ describe('update helper: A → B with real hubs', () => {
 
     // A release signed by a key the hub does not trust.
     const other = generateReleaseKey();
-    spoolRequest(data, debs['1.1.0']!, await release(debs['1.1.0']!, '1.1.0', other.privatePem), { id: 'u-foreign', version: '1.1.0', from: '1.0.0' });
+    spoolRequest(data, debs['1.1.0']!, await release(debs['1.1.0']!, '1.1.0', other.privatePem), {
+      id: 'u-foreign',
+      version: '1.1.0',
+      from: '1.0.0',
+    });
     run = await helper();
-    expect([run.code, readStatus(data).state, readStatus(data).error?.code]).toEqual([1, 'refused', 'update_release_invalid']);
+    expect([run.code, readStatus(data).state, readStatus(data).error?.code]).toEqual([
+      1,
+      'refused',
+      'update_release_invalid',
+    ]);
 
     // The manifest changed after signing (its version bumped).
     const edited = { ...good, manifest: good.manifest.replace('"1.1.0"', '"1.1.1"') };
@@ -102,7 +161,11 @@ describe('update helper: A → B with real hubs', () => {
 
     // Going back needs confirming.
     const older = await buildHubDeb(tmp.dir, '0.9.0');
-    spoolRequest(data, older, await release(older, '0.9.0', key.privatePem), { id: 'u-down', version: '0.9.0', from: '1.0.0' });
+    spoolRequest(data, older, await release(older, '0.9.0', key.privatePem), {
+      id: 'u-down',
+      version: '0.9.0',
+      from: '1.0.0',
+    });
     run = await helper();
     expect([run.code, readStatus(data).error?.code]).toEqual([1, 'update_downgrade']);
 
@@ -115,28 +178,67 @@ describe('update helper: A → B with real hubs', () => {
   }, 240_000);
 
   it('updates A → B: B runs, healthy, with the same data, and the device came back', async () => {
-    spoolRequest(data, debs['1.1.0']!, await release(debs['1.1.0']!, '1.1.0', key.privatePem), { id: 'u-ab', version: '1.1.0', from: '1.0.0' });
+    spoolRequest(data, debs['1.1.0']!, await release(debs['1.1.0']!, '1.1.0', key.privatePem), {
+      id: 'u-ab',
+      version: '1.1.0',
+      from: '1.0.0',
+    });
     const run = await helper();
     expect(run.code, run.output).toBe(0);
     const status = readStatus(data);
-    expect([status.state, status.from, status.to, status.error, status.missingDevices]).toEqual(['done', '1.0.0', '1.1.0', null, []]);
-    expect(status.steps.map((s) => s.step)).toEqual(['accept', 'verify', 'stop', 'snapshot', 'install', 'start', 'health']);
+    expect([status.state, status.from, status.to, status.error, status.missingDevices]).toEqual([
+      'done',
+      '1.0.0',
+      '1.1.0',
+      null,
+      [],
+    ]);
+    expect(status.steps.map((s) => s.step)).toEqual([
+      'accept',
+      'verify',
+      'stop',
+      'snapshot',
+      'install',
+      'start',
+      'health',
+    ]);
     expect(current()).toBe('versions/1.1.0');
     expect((await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version).toBe('1.1.0');
     expect(await login()).toBe(200);
-    const token = (await api(hub().baseUrl, 'POST', '/api/v1/auth/login', { body: { username: 'owner', password: 'correct horse battery' } })).body.accessToken as string;
+    const token = (
+      await api(hub().baseUrl, 'POST', '/api/v1/auth/login', {
+        body: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).body.accessToken as string;
     expect(await deviceAvailable(token)).toBe(true);
   }, 240_000);
 
   it('rolls a B that never comes up healthy back to A, with the database as it was', async () => {
     const before = await api(hub().baseUrl, 'GET', '/api/v1/health');
     expect(before.body.version).toBe('1.1.0');
-    spoolRequest(data, debs['1.2.0']!, await release(debs['1.2.0']!, '1.2.0', key.privatePem), { id: 'u-broken', version: '1.2.0', from: '1.1.0' });
+    spoolRequest(data, debs['1.2.0']!, await release(debs['1.2.0']!, '1.2.0', key.privatePem), {
+      id: 'u-broken',
+      version: '1.2.0',
+      from: '1.1.0',
+    });
     const run = await helper({ healthTimeoutS: 20 });
     expect(run.code, run.output).toBe(1);
     const status = readStatus(data);
     expect([status.state, status.error?.code]).toEqual(['rolled_back', 'update_unhealthy']);
-    expect(status.steps.map((s) => s.step)).toEqual(['accept', 'verify', 'stop', 'snapshot', 'install', 'start', 'health', 'rollback_stop', 'rollback_restore', 'rollback_install', 'rollback_start', 'rollback_health']);
+    expect(status.steps.map((s) => s.step)).toEqual([
+      'accept',
+      'verify',
+      'stop',
+      'snapshot',
+      'install',
+      'start',
+      'health',
+      'rollback_stop',
+      'rollback_restore',
+      'rollback_install',
+      'rollback_start',
+      'rollback_health',
+    ]);
     expect(current()).toBe('versions/1.1.0');
     expect((await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version).toBe('1.1.0');
     // B's "migration" ran (its log says so) and was undone by the snapshot: A could not have
@@ -153,11 +255,26 @@ describe('update helper: A → B with real hubs', () => {
     // Back and forth between two versions (downgrades confirmed); the last one to a version
     // never unpacked before, killed halfway through unpacking it.
     debs['1.3.0'] = await buildHubDeb(tmp.dir, '1.3.0');
-    const points = ['accept', 'verify', 'stop', 'snapshot', 'install', 'install:mid', 'start', 'health', 'install:unpacked'];
+    const points = [
+      'accept',
+      'verify',
+      'stop',
+      'snapshot',
+      'install',
+      'install:mid',
+      'start',
+      'health',
+      'install:unpacked',
+    ];
     for (const [i, point] of points.entries()) {
       const from = (await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version as string;
       const to = point === 'install:unpacked' ? '1.3.0' : from === '1.1.0' ? '1.0.0' : '1.1.0';
-      spoolRequest(data, debs[to]!, await release(debs[to]!, to, key.privatePem), { id: `u-kill-${i}`, version: to, from, confirmDowngrade: true });
+      spoolRequest(data, debs[to]!, await release(debs[to]!, to, key.privatePem), {
+        id: `u-kill-${i}`,
+        version: to,
+        from,
+        confirmDowngrade: true,
+      });
       const killed = await helper({ crashAt: point });
       expect([point, killed.signal]).toEqual([point, 'SIGKILL']);
       // Whatever the step, `current` names a complete version.
@@ -173,14 +290,30 @@ describe('update helper: A → B with real hubs', () => {
   }, 900_000);
 
   it('a kill -9 at each step of a rollback: the next run finishes the rollback to A, data intact', async () => {
-    for (const [i, point] of ['rollback_stop', 'rollback_restore', 'rollback_install', 'rollback_start', 'rollback_health'].entries()) {
+    for (const [i, point] of [
+      'rollback_stop',
+      'rollback_restore',
+      'rollback_install',
+      'rollback_start',
+      'rollback_health',
+    ].entries()) {
       const from = (await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version as string;
-      spoolRequest(data, debs['1.2.0']!, await release(debs['1.2.0']!, '1.2.0', key.privatePem), { id: `u-rbkill-${i}`, version: '1.2.0', from, confirmDowngrade: true });
+      spoolRequest(data, debs['1.2.0']!, await release(debs['1.2.0']!, '1.2.0', key.privatePem), {
+        id: `u-rbkill-${i}`,
+        version: '1.2.0',
+        from,
+        confirmDowngrade: true,
+      });
       const killed = await helper({ healthTimeoutS: 20, crashAt: point });
       expect([point, killed.signal]).toEqual([point, 'SIGKILL']);
       expect(existsSync(join(root, 'current', 'bin', 'hearth-hub')), point).toBe(true);
       const resumed = await helper();
-      expect([point, resumed.code, readStatus(data).state, readStatus(data).error?.code], resumed.output).toEqual([point, 1, 'rolled_back', 'update_unhealthy']);
+      expect([point, resumed.code, readStatus(data).state, readStatus(data).error?.code], resumed.output).toEqual([
+        point,
+        1,
+        'rolled_back',
+        'update_unhealthy',
+      ]);
       expect(current()).toBe(`versions/${from}`);
       expect((await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version).toBe(from);
       const db = new Database(join(data, 'hearth.db'), { readonly: true });
@@ -195,11 +328,20 @@ describe('update helper: A → B with real hubs', () => {
     const to = from === '1.1.0' ? '1.3.0' : '1.1.0';
     // The device loses power as the hub stops: it does not reconnect.
     client!.options.reconnectPeriod = 0;
-    spoolRequest(data, debs[to]!, await release(debs[to]!, to, key.privatePem), { id: 'u-devices', version: to, from, confirmDowngrade: true });
+    spoolRequest(data, debs[to]!, await release(debs[to]!, to, key.privatePem), {
+      id: 'u-devices',
+      version: to,
+      from,
+      confirmDowngrade: true,
+    });
     const run = await helper({ devicesTimeoutS: 8 });
     expect(run.code, run.output).toBe(1);
     const status = readStatus(data);
-    expect([status.state, status.error?.code, status.missingDevices]).toEqual(['rolled_back', 'update_devices_missing', [device.id]]);
+    expect([status.state, status.error?.code, status.missingDevices]).toEqual([
+      'rolled_back',
+      'update_devices_missing',
+      [device.id],
+    ]);
     expect(status.steps.map((s) => s.step)).toContain('rollback_health');
     expect(current()).toBe(`versions/${from}`);
     expect((await api(hub().baseUrl, 'GET', '/api/v1/health')).body.version).toBe(from);

@@ -27,7 +27,11 @@ describe('hearth-admin release-keygen and sign-release', () => {
     const signed = admin('sign-release', '--package', deb, '--key-file', keyFile, '--min-version', '2.0.0');
     expect(signed.status, signed.stderr).toBe(0);
     const release = JSON.parse(readFileSync(join(tmp.dir, 'hearth_2.3.4_arm64.release.json'), 'utf8'));
-    expect(verifyRelease(release, [pub])).toMatchObject({ version: '2.3.4', minVersion: '2.0.0', package: { name: 'hearth_2.3.4_arm64.deb', bytes: 39 } });
+    expect(verifyRelease(release, [pub])).toMatchObject({
+      version: '2.3.4',
+      minVersion: '2.0.0',
+      package: { name: 'hearth_2.3.4_arm64.deb', bytes: 39 },
+    });
     const other = admin('release-keygen', '--out', join(tmp.dir, 'other.pem')).stdout.trim();
     expect(() => verifyRelease(release, [other])).toThrow(expect.objectContaining({ code: 'update_release_invalid' }));
     expect(admin('sign-release', '--package', deb).status).toBe(2);

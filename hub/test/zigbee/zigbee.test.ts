@@ -6,7 +6,13 @@ import { startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { tempDir } from '../helpers/temp.ts';
-import { encodeMtFrame, SUBSYS, ZStackCoordinator, type EmulatedDevice, type EmulatedDeviceSpec } from '../helpers/zstack-coordinator.ts';
+import {
+  encodeMtFrame,
+  SUBSYS,
+  ZStackCoordinator,
+  type EmulatedDevice,
+  type EmulatedDeviceSpec,
+} from '../helpers/zstack-coordinator.ts';
 
 /**
  * The real hub (`node hub/src/main.ts --zigbee tcp://...`) with zigbee-herdsman and the Zigbee
@@ -60,20 +66,35 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
 
   const boot = async () => {
     hub = await startHub(join(tmp.dir, 'data'), ['--zigbee', emulator.url, '--config', configFile]);
-    await pollUntil('the zigbee coordinator to run', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined);
+    await pollUntil(
+      'the zigbee coordinator to run',
+      async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined,
+    );
   };
   /** The first event of `type` matching, received at or after message number `from`. */
   const nextEvent = (type: string, match: (m: Record<string, unknown>) => boolean, from = 0) =>
-    pollUntil(`a ${type} event`, async () => events.messages.slice(from).find((m) => m.type === type && match(m)), 10_000, 20);
+    pollUntil(
+      `a ${type} event`,
+      async () => events.messages.slice(from).find((m) => m.type === type && match(m)),
+      10_000,
+      20,
+    );
   const device = async (id: string) => (await api(hub.baseUrl, 'GET', `/api/v1/devices/${id}`, { token })).body;
-  const command = (id: string, value: boolean) => api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, { token, body: { capability: 'switch', value } });
+  const command = (id: string, value: boolean) =>
+    api(hub.baseUrl, 'POST', `/api/v1/devices/${id}/commands`, { token, body: { capability: 'switch', value } });
 
   beforeAll(async () => {
     await emulator.listen();
-    writeFileSync(configFile, JSON.stringify({ devices: { commandTimeoutMs: 3000 }, zigbee: { availabilityTimeoutS: 10 } }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({ devices: { commandTimeoutMs: 3000 }, zigbee: { availabilityTimeoutS: 10 } }),
+    );
     hub = await startHub(join(tmp.dir, 'data'), ['--zigbee', emulator.url, '--config', configFile]);
     token = await setupOwner(hub);
-    await pollUntil('the zigbee coordinator to run', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined);
+    await pollUntil(
+      'the zigbee coordinator to run',
+      async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined,
+    );
     events = connect(`ws://127.0.0.1:${hub.http}/api/v1/events`, { headers: { authorization: `Bearer ${token}` } });
     await events.next('ready');
   }, 60_000);
@@ -126,7 +147,7 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     expect([...dev.capabilities].sort()).toEqual(['current', 'energy', 'power', 'switch', 'voltage']);
     await pollUntil('voltage and current', async () => {
       const d = await device(plugId);
-      return d.state.voltage === 230.1 && d.state.current === 0.19 || undefined;
+      return (d.state.voltage === 230.1 && d.state.current === 0.19) || undefined;
     });
     const list = (await api(hub.baseUrl, 'GET', '/api/v1/devices', { token })).body;
     expect(list.map((d: { id: string }) => d.id)).toContain(plugId);
@@ -143,19 +164,31 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
 
     const off = await command(plugId, false);
     expect([off.status, off.body.state.switch]).toEqual([200, false]);
-    expect(emulator.sent.slice(since).filter((s) => s.clusterId === ON_OFF && s.zcl.clusterSpecific).map((s) => s.zcl.commandId)).toEqual([0x01, 0x00]);
+    expect(
+      emulator.sent
+        .slice(since)
+        .filter((s) => s.clusterId === ON_OFF && s.zcl.clusterSpecific)
+        .map((s) => s.zcl.commandId),
+    ).toEqual([0x01, 0x00]);
   });
 
   it('reports from the plug update its state (events stream and GET)', async () => {
     plug.set(ELECTRICAL, ACTIVE_POWER, { type: 0x29, value: 1207 });
     emulator.report(plug, ELECTRICAL, [ACTIVE_POWER]);
-    const ev = await nextEvent('device.state', (m) => m.deviceId === plugId && m.capability === 'power' && m.value === 120.7);
+    const ev = await nextEvent(
+      'device.state',
+      (m) => m.deviceId === plugId && m.capability === 'power' && m.value === 120.7,
+    );
     expect(ev.previous).toBe(42.5);
     // Someone pressed the button on the plug.
     plug.set(ON_OFF, 0, { type: 0x10, value: true });
     const mark = events.messages.length;
     emulator.report(plug, ON_OFF, [0]);
-    await nextEvent('device.state', (m) => m.deviceId === plugId && m.capability === 'switch' && m.value === true, mark);
+    await nextEvent(
+      'device.state',
+      (m) => m.deviceId === plugId && m.capability === 'switch' && m.value === true,
+      mark,
+    );
     expect((await device(plugId)).state).toMatchObject({ switch: true, power: 120.7 });
   });
 
@@ -207,7 +240,13 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     emulator.report(sensor, 0x0001, [0x0021]);
     await pollUntil('the sensor readings', async () => {
       const d = await device(id);
-      return d.state.temperature === 19.88 && d.state.occupancy === true && d.state.humidity === 45.5 && d.state.battery === 90 || undefined;
+      return (
+        (d.state.temperature === 19.88 &&
+          d.state.occupancy === true &&
+          d.state.humidity === 45.5 &&
+          d.state.battery === 90) ||
+        undefined
+      );
     });
   });
 
@@ -266,13 +305,20 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
 
   it('availability follows last seen: the silent plug goes unavailable, the live one (pinged) stays', async () => {
     const id = 'zb-00158d0000aabb02';
-    await pollUntil('the silent plug to be unavailable', async () => (await device(id)).available === false || undefined, 40_000, 500);
+    await pollUntil(
+      'the silent plug to be unavailable',
+      async () => (await device(id)).available === false || undefined,
+      40_000,
+      500,
+    );
     await nextEvent('device.availability', (m) => m.deviceId === id && m.available === false);
     expect((await device(plugId)).available).toBe(true);
     const res = await command(id, true);
     expect([res.status, res.body.error.code]).toEqual([503, 'device_unavailable']);
     // Pinged, it answered a Basic cluster read.
-    expect(emulator.sent.some((s) => s.nwkAddr === 0x4a01 && s.clusterId === 0x0000 && s.zcl.commandId === 0x00)).toBe(true);
+    expect(emulator.sent.some((s) => s.nwkAddr === 0x4a01 && s.clusterId === 0x0000 && s.zcl.commandId === 0x00)).toBe(
+      true,
+    );
   }, 60_000);
 
   it('malformed frames from the coordinator do not crash the hub', async () => {
@@ -299,7 +345,11 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     const mark = events.messages.length;
     emulator.disconnect();
     await nextEvent('device.availability', (m) => m.deviceId === plugId && m.available === false, mark);
-    await pollUntil('the coordinator to be back', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined, 30_000);
+    await pollUntil(
+      'the coordinator to be back',
+      async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body?.state === 'running' || undefined,
+      30_000,
+    );
     expect(emulator.connected).toBe(true);
     emulator.report(plug, ON_OFF, [0]);
     await nextEvent('device.availability', (m) => m.deviceId === plugId && m.available === true, mark);
@@ -343,7 +393,10 @@ describe('Zigbee coordinator missing at start', () => {
     const hub = await startHub(join(tmp.dir, 'data'), ['--zigbee', emulator.url]);
     try {
       const token = await setupOwner(hub);
-      await pollUntil('the first attempt to fail', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body.state === 'failed' || undefined);
+      await pollUntil(
+        'the first attempt to fail',
+        async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body.state === 'failed' || undefined,
+      );
       const health = (await api(hub.baseUrl, 'GET', '/api/v1/health')).body;
       expect([health.status, health.parts.zigbee]).toEqual(['degraded', 'failed']);
       // Counted until it runs, so a client tells a retry's `starting` from a first start.
@@ -351,8 +404,15 @@ describe('Zigbee coordinator missing at start', () => {
       const res = await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } });
       expect([res.status, res.body.error.code]).toEqual([503, 'not_ready']);
       emulator.refuseConnections = false;
-      await pollUntil('the coordinator to run', async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body.state === 'running' || undefined, 40_000, 500);
-      expect((await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } })).body).toMatchObject({ state: 'running', permitJoin: true, failures: 0 });
+      await pollUntil(
+        'the coordinator to run',
+        async () => (await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body.state === 'running' || undefined,
+        40_000,
+        500,
+      );
+      expect(
+        (await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } })).body,
+      ).toMatchObject({ state: 'running', permitJoin: true, failures: 0 });
       expect(emulator.permitJoinSeconds).toBe(30);
     } finally {
       await hub.stop();
@@ -368,7 +428,10 @@ describe('Zigbee off (no --zigbee)', () => {
     const hub = await startHub(join(tmp.dir, 'data'));
     try {
       const token = await setupOwner(hub);
-      expect((await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body).toEqual({ state: 'off', permitJoin: false });
+      expect((await api(hub.baseUrl, 'GET', '/api/v1/zigbee', { token })).body).toEqual({
+        state: 'off',
+        permitJoin: false,
+      });
       const res = await api(hub.baseUrl, 'POST', '/api/v1/zigbee/permit-join', { token, body: { seconds: 30 } });
       expect([res.status, res.body.error.code]).toEqual([503, 'not_ready']);
       const health = (await api(hub.baseUrl, 'GET', '/api/v1/health')).body;

@@ -242,7 +242,8 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   conflict: null,
   setup_required: 'This hub needs an owner first.',
   already_set_up: 'This hub already has an owner. Log in instead.',
-  setup_code_invalid: 'That setup code is not right. Read it again in the hub\'s log or run hearth-admin setup-code on the hub (it changes after too many wrong tries).',
+  setup_code_invalid:
+    "That setup code is not right. Read it again in the hub's log or run hearth-admin setup-code on the hub (it changes after too many wrong tries).",
   owner_invite_invalid: null,
   installer_access_ended: null,
   support_grant_not_found: null,
@@ -265,16 +266,21 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   driver_not_found: null,
   device_unavailable: 'The device is offline. Check that it has power and Wi-Fi.',
   not_ready: 'That part of the hub is not running.',
-  https_required: 'This hub takes this only over its secure (https) address. Open the hub at its https address and try again.',
+  https_required:
+    'This hub takes this only over its secure (https) address. Open the hub at its https address and try again.',
   tls_unavailable: 'Encrypted MQTT is off on this hub: it could not make its certificate. The hub log says why.',
   device_timeout: 'The device did not answer in time. It may be out of Wi-Fi range or busy; try again.',
   device_rejected: 'The device refused the command.',
-  pairing_wrong_code: 'The setup code does not match this plug. Check the 8 digits printed on the plug or scan its QR code again.',
-  plug_not_found: 'The hub cannot see that plug. Make sure it is plugged in, close to the hub, and in pairing mode (light blinking).',
+  pairing_wrong_code:
+    'The setup code does not match this plug. Check the 8 digits printed on the plug or scan its QR code again.',
+  plug_not_found:
+    'The hub cannot see that plug. Make sure it is plugged in, close to the hub, and in pairing mode (light blinking).',
   already_claimed: 'This plug already belongs to a hub. Reset it (hold the button for 10 seconds) and try again.',
   pairing_in_progress: 'This plug is already being paired. Wait for that to finish.',
-  pairing_locked: 'The plug is locked after too many wrong codes. Unplug it for a moment, then try again with the right code.',
-  plug_not_in_pairing_mode: 'The plug is not in pairing mode. Press the button on the plug once (its light starts blinking), then try again within 10 minutes.',
+  pairing_locked:
+    'The plug is locked after too many wrong codes. Unplug it for a moment, then try again with the right code.',
+  plug_not_in_pairing_mode:
+    'The plug is not in pairing mode. Press the button on the plug once (its light starts blinking), then try again within 10 minutes.',
   pairing_rate_limited: 'The plug had too many pairing attempts in the last minute. Wait a minute, then try again.',
   plug_unreachable: 'The plug stopped answering during pairing. Move it closer to the hub and try again.',
   plug_protocol_error: 'The plug answered with something the hub did not understand. Update the plug and try again.',
@@ -287,7 +293,8 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   rule_version_not_found: null,
   scene_not_found: null,
   location_required: 'Sunrise and sunset rules need the home location. Set it in Settings first.',
-  rule_too_complex: 'This rule repeats too much: loops inside loops may not run more than 10,000 times in all or nest more than 3 deep.',
+  rule_too_complex:
+    'This rule repeats too much: loops inside loops may not run more than 10,000 times in all or nest more than 3 deep.',
   rule_step_budget_exceeded: 'The rule did too many steps in one run and was stopped.',
   rule_dry_run_busy: 'Other dry runs are in progress. Try again in a moment.',
   camera_not_found: 'This camera no longer exists.',
@@ -300,7 +307,7 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   recorder_storage_full: null,
   live_not_ready: null,
   too_many_exports: 'The hub is already preparing other recordings for you. Try again in a moment.',
-  export_storage_full: 'The hub\'s disk is too full to prepare this recording now. Try a shorter time range.',
+  export_storage_full: "The hub's disk is too full to prepare this recording now. Try a shorter time range.",
   local_only: null,
   remote_user_mismatch: null,
   remote_device_not_found: null,
@@ -327,16 +334,19 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   store_corrupt: null,
   store_too_new: null,
   backup_corrupt: 'This file is not a Hearth backup, or it is damaged or incomplete. Try another copy of the backup.',
-  backup_passphrase_wrong: 'That passphrase does not open this backup. Check it and try again: it is the one chosen when the backup was made.',
+  backup_passphrase_wrong:
+    'That passphrase does not open this backup. Check it and try again: it is the one chosen when the backup was made.',
   backup_too_new: 'This backup comes from a newer version of Hearth. Update this hub first, then restore.',
   backup_in_progress: null,
   backup_not_found: null,
   backup_verify_failed: null,
-  backup_storage_full: "The hub's disk is too full for this backup. Free some space (or use a larger card) and try again.",
+  backup_storage_full:
+    "The hub's disk is too full for this backup. Free some space (or use a larger card) and try again.",
   restore_would_replace: null,
   restore_hub_running: null,
   backup_passphrase_required: 'Scheduled backups need a passphrase: it is the only way to open them later.',
-  backup_schedule_key_missing: 'The backup schedule has no passphrase on this hub. Set it again under Settings → Backups.',
+  backup_schedule_key_missing:
+    'The backup schedule has no passphrase on this hub. Set it again under Settings → Backups.',
   backup_failed: 'The scheduled backup could not be written. Check that the backup disk is plugged in and has room.',
   backup_offsite_failed: 'The backup was made here but could not be stored at the relay.',
   update_release_invalid: null,

@@ -8,10 +8,12 @@ describe('the capability model', () => {
     const odd: string[] = [];
     for (const [name, spec] of entries) {
       const numeric = spec.type === 'number';
-      if (!numeric && (spec.min !== undefined || spec.max !== undefined || spec.digits !== undefined || spec.telemetry)) odd.push(`${name}: number-only field`);
+      if (!numeric && (spec.min !== undefined || spec.max !== undefined || spec.digits !== undefined || spec.telemetry))
+        odd.push(`${name}: number-only field`);
       if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) odd.push(`${name}: min > max`);
       if (spec.digits !== undefined && !spec.unit) odd.push(`${name}: digits without a unit`);
-      if (spec.chart && !(spec.telemetry && spec.unit)) odd.push(`${name}: charted but not a telemetry reading with a unit`);
+      if (spec.chart && !(spec.telemetry && spec.unit))
+        odd.push(`${name}: charted but not a telemetry reading with a unit`);
       if (spec.event && spec.writable) odd.push(`${name}: an event cannot be set`);
     }
     expect(odd).toEqual([]);
@@ -28,10 +30,26 @@ describe('the capability model', () => {
   });
 
   it('checkValue accepts what fits and gives a reason naming the capability for what does not', () => {
-    for (const [name, value] of [['switch', true], ['brightness', 100], ['brightness', 0], ['button', 'double'], ['setpoint', 5]] as const) {
+    for (const [name, value] of [
+      ['switch', true],
+      ['brightness', 100],
+      ['brightness', 0],
+      ['button', 'double'],
+      ['setpoint', 5],
+    ] as const) {
       expect(checkValue(name, value), `${name} ${value}`).toBeUndefined();
     }
-    for (const [name, value] of [['switch', 1], ['switch', null], ['brightness', 101], ['brightness', -1], ['setpoint', 4], ['power', Number.NaN], ['power', Infinity], ['power', '5'], ['nope', 1]] as const) {
+    for (const [name, value] of [
+      ['switch', 1],
+      ['switch', null],
+      ['brightness', 101],
+      ['brightness', -1],
+      ['setpoint', 4],
+      ['power', Number.NaN],
+      ['power', Infinity],
+      ['power', '5'],
+      ['nope', 1],
+    ] as const) {
       expect(checkValue(name, value), `${name} ${value}`).toContain(name);
     }
   });

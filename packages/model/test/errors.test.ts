@@ -3,7 +3,9 @@ import { ERROR_STATUS, ERROR_WORDS, errorWords } from '../src/errors.ts';
 
 describe('error codes', () => {
   it('each code has an HTTP error status and a lower_snake name', () => {
-    const odd = Object.entries(ERROR_STATUS).filter(([code, status]) => !/^[a-z][a-z0-9_]*$/.test(code) || status < 400 || status > 599);
+    const odd = Object.entries(ERROR_STATUS).filter(
+      ([code, status]) => !/^[a-z][a-z0-9_]*$/.test(code) || status < 400 || status > 599,
+    );
     expect(odd).toEqual([]);
     expect(Object.keys(ERROR_STATUS).length).toBeGreaterThan(50);
   });

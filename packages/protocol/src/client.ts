@@ -1,9 +1,19 @@
 import { AnswerStream, EXTRA_WINDOW, type RemoteResponse } from './answer-stream.ts';
-import { E2eSession, clientHandshake, sealedCounter } from './e2e.ts';
+import { type E2eSession, clientHandshake, sealedCounter } from './e2e.ts';
 import { fromBase64, fromUtf8, toBase64 } from './encoding.ts';
 import { ProtocolError } from './errors.ts';
 import { deviceKeysFromSeed, hubKeyOfId, relayAuthMessage, type DeviceKeys } from './keys.ts';
-import { MUX, MediaAssembler, WINDOW, decodeMux, encodeCredit, encodeMux, encodeMuxJson, muxJson, type MediaMessage } from './mux.ts';
+import {
+  MUX,
+  MediaAssembler,
+  WINDOW,
+  decodeMux,
+  encodeCredit,
+  encodeMux,
+  encodeMuxJson,
+  muxJson,
+  type MediaMessage,
+} from './mux.ts';
 import type { ControlMessage } from './relay-messages.ts';
 import nacl from 'tweetnacl';
 import { openFromHub, openState, type StateSnapshot } from './state-blob.ts';
@@ -110,14 +120,25 @@ export class RemoteClient {
   }
 
   /** One API call through the tunnel. `autoCredit: false` leaves flow control to `credit()`. */
-  request(method: string, path: string, options: { body?: unknown; token?: string; autoCredit?: boolean } = {}): { stream: number; response: Promise<RemoteResponse> } {
+  request(
+    method: string,
+    path: string,
+    options: { body?: unknown; token?: string; autoCredit?: boolean } = {},
+  ): { stream: number; response: Promise<RemoteResponse> } {
     const stream = this.#newStream();
     const response = new Promise<RemoteResponse>((resolve, reject) => {
       this.#requests.set(stream, new AnswerStream(resolve, reject, options.autoCredit ?? true));
     });
     const headers: Record<string, string> = {};
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const frame = this.#send(encodeMuxJson(MUX.REQUEST, stream, { method, path, headers, ...(options.body !== undefined ? { body: options.body } : {}) }));
+    const frame = this.#send(
+      encodeMuxJson(MUX.REQUEST, stream, {
+        method,
+        path,
+        headers,
+        ...(options.body !== undefined ? { body: options.body } : {}),
+      }),
+    );
     const pending = this.#requests.get(stream);
     if (pending) pending.frame = frame;
     return { stream, response };
@@ -148,7 +169,11 @@ export class RemoteClient {
   }
 
   /** The hub's event stream for the user of `token`; resolves once the hub says it is live. */
-  subscribe(token: string, onEvent: (event: Record<string, unknown>) => void, onEnd: (err: ProtocolError) => void = () => {}): Promise<{ close(): void }> {
+  subscribe(
+    token: string,
+    onEvent: (event: Record<string, unknown>) => void,
+    onEnd: (err: ProtocolError) => void = () => {},
+  ): Promise<{ close(): void }> {
     const stream = this.#newStream();
     return new Promise((resolve, reject) => {
       let live = false;
@@ -156,7 +181,12 @@ export class RemoteClient {
         onEvent: (event) => {
           if (!live && event.type === 'ready') {
             live = true;
-            resolve({ close: () => { this.#subscriptions.delete(stream); this.#send(encodeMux(MUX.CANCEL, stream)); } });
+            resolve({
+              close: () => {
+                this.#subscriptions.delete(stream);
+                this.#send(encodeMux(MUX.CANCEL, stream));
+              },
+            });
           }
           onEvent(event);
         },
@@ -172,10 +202,21 @@ export class RemoteClient {
    * `onMessage` gets the init segment, then whole fMP4 fragments (moof + mdat), as on the LAN's
    * live WebSocket; `onEnd(null)` when the hub ends it, `onEnd(err)` when it fails.
    */
-  live(token: string, camera: string, onMessage: (message: MediaMessage) => void, onEnd: (err: ProtocolError | null) => void = () => {}, options: LiveOptions = {}): Promise<{ stream: number; close(): void }> {
+  live(
+    token: string,
+    camera: string,
+    onMessage: (message: MediaMessage) => void,
+    onEnd: (err: ProtocolError | null) => void = () => {},
+    options: LiveOptions = {},
+  ): Promise<{ stream: number; close(): void }> {
     const stream = this.#newStream();
     return new Promise((resolve, reject) => {
-      const handle = { stream, close: () => { if (this.#lives.delete(stream) && !this.#failure) this.#send(encodeMux(MUX.CANCEL, stream)); } };
+      const handle = {
+        stream,
+        close: () => {
+          if (this.#lives.delete(stream) && !this.#failure) this.#send(encodeMux(MUX.CANCEL, stream));
+        },
+      };
       const view: LiveView = {
         assembler: new MediaAssembler(),
         autoCredit: options.autoCredit ?? true,
@@ -183,10 +224,13 @@ export class RemoteClient {
         started: false,
         resolve: () => resolve(handle),
         onMessage,
-        onEnd: (err) => (view.started ? onEnd(err) : reject(err ?? new ProtocolError('live_ended', 'the live view ended'))),
+        onEnd: (err) =>
+          view.started ? onEnd(err) : reject(err ?? new ProtocolError('live_ended', 'the live view ended')),
       };
       this.#lives.set(stream, view);
-      this.#send(encodeMuxJson(MUX.LIVE, stream, { camera, token, ...(options.stream ? { stream: options.stream } : {}) }));
+      this.#send(
+        encodeMuxJson(MUX.LIVE, stream, { camera, token, ...(options.stream ? { stream: options.stream } : {}) }),
+      );
     });
   }
 
@@ -241,16 +285,35 @@ export class RemoteClient {
     let handshake: ReturnType<typeof clientHandshake> | null = null;
     return new Promise<void>((resolve, reject) => {
       this.#onFailure.push(reject);
-      this.#ws.addEventListener('error', () => this.#fail(new ProtocolError('relay_unreachable', 'cannot reach the relay')));
+      this.#ws.addEventListener('error', () =>
+        this.#fail(new ProtocolError('relay_unreachable', 'cannot reach the relay')),
+      );
       // The close reason is the relay's code (docs/relay-protocol.md "Relay").
-      this.#ws.addEventListener('close', (event) => this.#fail(event.reason ? ProtocolError.received(event.reason, 'the relay closed the connection') : new ProtocolError('connection_closed', 'the relay closed the connection')));
+      this.#ws.addEventListener('close', (event) =>
+        this.#fail(
+          event.reason
+            ? ProtocolError.received(event.reason, 'the relay closed the connection')
+            : new ProtocolError('connection_closed', 'the relay closed the connection'),
+        ),
+      );
       this.#ws.addEventListener('message', (event) => {
         try {
           if (typeof event.data === 'string') {
             const message = JSON.parse(event.data) as ControlMessage;
             if (message.type === 'challenge') {
-              const sig = nacl.sign.detached(relayAuthMessage('device', fromBase64(message.nonce), this.#device.hubId), this.#keys.sign.secretKey);
-              this.#ws.send(JSON.stringify({ type: 'hello', role: 'device', hubId: this.#device.hubId, key: toBase64(this.#keys.sign.publicKey), sig: toBase64(sig) } satisfies ControlMessage));
+              const sig = nacl.sign.detached(
+                relayAuthMessage('device', fromBase64(message.nonce), this.#device.hubId),
+                this.#keys.sign.secretKey,
+              );
+              this.#ws.send(
+                JSON.stringify({
+                  type: 'hello',
+                  role: 'device',
+                  hubId: this.#device.hubId,
+                  key: toBase64(this.#keys.sign.publicKey),
+                  sig: toBase64(sig),
+                } satisfies ControlMessage),
+              );
             } else if (message.type === 'ready') {
               this.hubOnline = message.hubOnline === true;
               this.offlineSince = message.offlineSince ?? null;
@@ -295,7 +358,10 @@ export class RemoteClient {
     if (!this.#device.homeKey) return { snapshot: null, snapshotError: 'home_key_missing' };
     if (!blob) return { snapshot: null, snapshotError: null };
     try {
-      return { snapshot: openState(fromBase64(blob), openFromHub(fromBase64(this.#device.homeKey), this.#keys.box.secretKey)), snapshotError: null };
+      return {
+        snapshot: openState(fromBase64(blob), openFromHub(fromBase64(this.#device.homeKey), this.#keys.box.secretKey)),
+        snapshotError: null,
+      };
     } catch (err) {
       return { snapshot: null, snapshotError: err instanceof ProtocolError ? err.code : 'state_unreadable' };
     }
@@ -323,7 +389,8 @@ export class RemoteClient {
     if (credit) {
       this.#credits.delete(frame!);
       const retry = setTimeout(() => {
-        if (!this.#failure && (this.#requests.has(credit.stream) || this.#lives.has(credit.stream))) this.credit(credit.stream, credit.bytes);
+        if (!this.#failure && (this.#requests.has(credit.stream) || this.#lives.has(credit.stream)))
+          this.credit(credit.stream, credit.bytes);
       }, CREDIT_RETRY_MS);
       (retry as { unref?: () => void }).unref?.();
       return;

@@ -49,7 +49,8 @@ export class E2eSession {
   }
 
   open(frame: Uint8Array): Uint8Array {
-    if (frame.length < SEALED_OVERHEAD || frame[0] !== FRAME_SEALED) throw new ProtocolError('e2e_bad_frame', 'not a sealed frame');
+    if (frame.length < SEALED_OVERHEAD || frame[0] !== FRAME_SEALED)
+      throw new ProtocolError('e2e_bad_frame', 'not a sealed frame');
     const counter = frame.subarray(1, 9);
     const value = new DataView(counter.buffer, counter.byteOffset, 8).getBigUint64(0);
     if (value <= this.#received) throw new ProtocolError('e2e_replay', 'counter not above the last one');
@@ -77,18 +78,28 @@ function nonceOf(direction: number, counter: Uint8Array): Uint8Array {
 }
 
 /** The device's side: sends HELLO, then turns the hub's WELCOME into a session. */
-export function clientHandshake(deviceSign: nacl.SignKeyPair, hubSignPublic: Uint8Array): { hello: Uint8Array; finish(welcome: Uint8Array): E2eSession } {
+export function clientHandshake(
+  deviceSign: nacl.SignKeyPair,
+  hubSignPublic: Uint8Array,
+): { hello: Uint8Array; finish(welcome: Uint8Array): E2eSession } {
   const eph = nacl.box.keyPair();
   const signed = concat(CONTEXT.e2eClient, hubSignPublic, deviceSign.publicKey, eph.publicKey);
-  const hello = concat(Uint8Array.of(FRAME_HELLO), deviceSign.publicKey, eph.publicKey, nacl.sign.detached(signed, deviceSign.secretKey));
+  const hello = concat(
+    Uint8Array.of(FRAME_HELLO),
+    deviceSign.publicKey,
+    eph.publicKey,
+    nacl.sign.detached(signed, deviceSign.secretKey),
+  );
   return {
     hello,
     finish(welcome) {
-      if (welcome.length !== WELCOME_LENGTH || welcome[0] !== FRAME_WELCOME) throw new ProtocolError('e2e_bad_frame', 'not a welcome frame');
+      if (welcome.length !== WELCOME_LENGTH || welcome[0] !== FRAME_WELCOME)
+        throw new ProtocolError('e2e_bad_frame', 'not a welcome frame');
       const hubEph = welcome.subarray(1, 33);
       const sig = welcome.subarray(33);
       const message = concat(CONTEXT.e2eHub, deviceSign.publicKey, eph.publicKey, hubEph);
-      if (!nacl.sign.detached.verify(message, sig, hubSignPublic)) throw new ProtocolError('e2e_bad_signature', 'the welcome is not signed by this hub');
+      if (!nacl.sign.detached.verify(message, sig, hubSignPublic))
+        throw new ProtocolError('e2e_bad_signature', 'the welcome is not signed by this hub');
       return new E2eSession(nacl.box.before(hubEph, eph.secretKey), 'toHub');
     },
   };
@@ -98,21 +109,26 @@ export function clientHandshake(deviceSign: nacl.SignKeyPair, hubSignPublic: Uin
 export interface Hello {
   devicePublic: Uint8Array;
   /** `signFast` may replace tweetnacl's signing (the hub uses node:crypto: same bytes, faster). */
-  accept(hubSign: nacl.SignKeyPair, signFast?: (message: Uint8Array) => Uint8Array): { welcome: Uint8Array; session: E2eSession };
+  accept(
+    hubSign: nacl.SignKeyPair,
+    signFast?: (message: Uint8Array) => Uint8Array,
+  ): { welcome: Uint8Array; session: E2eSession };
 }
 
 /** The hub's side: verifies the device's signature (bound to this hub's key) and answers. */
 export function readHello(frame: Uint8Array, hubSignPublic: Uint8Array): Hello {
-  if (frame.length !== HELLO_LENGTH || frame[0] !== FRAME_HELLO) throw new ProtocolError('e2e_bad_frame', 'not a hello frame');
+  if (frame.length !== HELLO_LENGTH || frame[0] !== FRAME_HELLO)
+    throw new ProtocolError('e2e_bad_frame', 'not a hello frame');
   const devicePublic = frame.slice(1, 33);
   const clientEph = frame.slice(33, 65);
   const sig = frame.subarray(65);
   const signed = concat(CONTEXT.e2eClient, hubSignPublic, devicePublic, clientEph);
-  if (!nacl.sign.detached.verify(signed, sig, devicePublic)) throw new ProtocolError('e2e_bad_signature', 'the hello is not signed by its device key');
+  if (!nacl.sign.detached.verify(signed, sig, devicePublic))
+    throw new ProtocolError('e2e_bad_signature', 'the hello is not signed by its device key');
   return {
     devicePublic,
     accept(hubSign, signFast) {
-      if (!equalBytes(hubSign.publicKey, hubSignPublic)) throw new ProtocolError('e2e_bad_key', 'not this hub\'s key');
+      if (!equalBytes(hubSign.publicKey, hubSignPublic)) throw new ProtocolError('e2e_bad_key', "not this hub's key");
       const eph = nacl.box.keyPair();
       const message = concat(CONTEXT.e2eHub, devicePublic, clientEph, eph.publicKey);
       const signature = signFast ? signFast(message) : nacl.sign.detached(message, hubSign.secretKey);

@@ -28,7 +28,8 @@ export function parseInviteLink(link: string): Invite {
     throw new ProtocolError('invalid_invite', 'not a link');
   }
   const match = FRAGMENT.exec(url.hash);
-  if (!match || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new ProtocolError('invalid_invite', 'not a Hearth invite link');
+  if (!match || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new ProtocolError('invalid_invite', 'not a Hearth invite link');
   const [, hubId, secret] = match as unknown as [string, string, string];
   hubKeyOfId(hubId);
   const seed = toBase64(keyFromBase64(secret, 32, 'invalid_invite'));
@@ -42,7 +43,14 @@ export function parseInviteLink(link: string): Invite {
  * relay no longer admits the invite key), `hub_offline`.
  */
 export async function redeemInvite(invite: Invite, name: string): Promise<EnrolledDevice> {
-  const holder: EnrolledDevice = { seed: invite.seed, deviceId: 'invite', username: '', hubId: invite.hubId, relayUrls: [invite.relayUrl], homeKey: null };
+  const holder: EnrolledDevice = {
+    seed: invite.seed,
+    deviceId: 'invite',
+    username: '',
+    hubId: invite.hubId,
+    relayUrls: [invite.relayUrl],
+    homeKey: null,
+  };
   const client = await RemoteClient.connect(holder, invite.relayUrl);
   try {
     if (!client.hubOnline) throw new ProtocolError('hub_offline', 'the hub is not connected to the relay');
@@ -60,11 +68,20 @@ export async function redeemInvite(invite: Invite, name: string): Promise<Enroll
     if (response.status !== 201 || !body.device || typeof body.username !== 'string') {
       const message = body.error?.message ?? `the hub answered ${response.status}`;
       // The hub's own code (invite_not_found, ...) as it is; without one, invite_failed.
-      throw body.error?.code ? ProtocolError.received(body.error.code, message) : new ProtocolError('invite_failed', message);
+      throw body.error?.code
+        ? ProtocolError.received(body.error.code, message)
+        : new ProtocolError('invite_failed', message);
     }
     // The relay the link came from first: for a page on that origin it is the same-origin socket.
     const relayUrls = [invite.relayUrl, ...(body.relayUrls ?? []).filter((u) => u !== invite.relayUrl)];
-    return { seed: toBase64(keys.seed), deviceId: body.device.id, username: body.username, hubId: invite.hubId, relayUrls, homeKey: body.homeKey ?? null };
+    return {
+      seed: toBase64(keys.seed),
+      deviceId: body.device.id,
+      username: body.username,
+      hubId: invite.hubId,
+      relayUrls,
+      homeKey: body.homeKey ?? null,
+    };
   } finally {
     client.close();
   }

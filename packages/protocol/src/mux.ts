@@ -75,7 +75,8 @@ export function encodeCredit(stream: number, bytes: number): Uint8Array {
 }
 
 export function decodeMux(plain: Uint8Array): MuxMessage {
-  if (plain.length < 5 || plain[0]! < 1 || plain[0]! > 11) throw new ProtocolError('mux_bad_frame', 'unknown stream frame');
+  if (plain.length < 5 || plain[0]! < 1 || plain[0]! > 11)
+    throw new ProtocolError('mux_bad_frame', 'unknown stream frame');
   const stream = new DataView(plain.buffer, plain.byteOffset, plain.length).getUint32(1);
   return { kind: plain[0] as MuxKind, stream, body: plain.subarray(5) };
 }

@@ -43,7 +43,11 @@ export type ControlMessage =
   | { type: 'backup_refused'; id: string; code: string }
   // hub or owner device → relay: the home's backups; relay → it: them and the quota
   | { type: 'backup_list' }
-  | { type: 'backup_list'; backups: { id: string; bytes: number; storedAt: number }[]; quota: { count: number; bytes: number; maxBytes: number } }
+  | {
+      type: 'backup_list';
+      backups: { id: string; bytes: number; storedAt: number }[];
+      quota: { count: number; bytes: number; maxBytes: number };
+    }
   // hub → relay: remove one (relay answers backup_list)
   | { type: 'backup_delete'; id: string }
   // owner device → relay: one backup; relay → device: its pieces in order, the last one final

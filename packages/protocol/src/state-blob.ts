@@ -33,7 +33,10 @@ export function sealToDevice(secret: Uint8Array, deviceBoxPublic: Uint8Array): U
 }
 
 export function openFromHub(sealed: Uint8Array, deviceBoxSecret: Uint8Array): Uint8Array {
-  const plain = sealed.length > 56 ? nacl.box.open(sealed.subarray(56), sealed.subarray(32, 56), sealed.subarray(0, 32), deviceBoxSecret) : null;
+  const plain =
+    sealed.length > 56
+      ? nacl.box.open(sealed.subarray(56), sealed.subarray(32, 56), sealed.subarray(0, 32), deviceBoxSecret)
+      : null;
   if (!plain) throw new ProtocolError('state_unreadable', 'the sealed home key does not open with this device key');
   return plain;
 }

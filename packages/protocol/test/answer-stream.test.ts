@@ -14,7 +14,11 @@ function feed(answer: AnswerStream, chunks: number): number[] {
 
 describe('an answer read from its stream', () => {
   it('credits a small body back every half window, then grants the extra window once past two windows and credits in batches of two', () => {
-    const answer = new AnswerStream(() => {}, () => {}, true);
+    const answer = new AnswerStream(
+      () => {},
+      () => {},
+      true,
+    );
     answer.head({ status: 200, headers: { 'content-type': 'video/mp4' } });
     const chunks = (6 * WINDOW) / CHUNK;
     const credits = feed(answer, chunks);
@@ -32,7 +36,11 @@ describe('an answer read from its stream', () => {
   });
 
   it('asks for no credit when the caller keeps flow control, and has no answer without a head', () => {
-    const answer = new AnswerStream(() => {}, () => {}, false);
+    const answer = new AnswerStream(
+      () => {},
+      () => {},
+      false,
+    );
     expect(feed(answer, (2 * WINDOW) / CHUNK)).toEqual([]);
     expect(answer.end()).toBeNull();
   });

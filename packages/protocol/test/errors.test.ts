@@ -19,13 +19,21 @@ function sources(dir: string): { file: string; text: string }[] {
 
 /** `pattern`'s first group in every file, with where it was found. */
 function found(files: { file: string; text: string }[], pattern: RegExp): { code: string; at: string }[] {
-  return files.flatMap(({ file, text }) => [...text.matchAll(pattern)].map((m) => ({ code: m[1]!, at: `${file}:${text.slice(0, m.index).split('\n').length}` })));
+  return files.flatMap(({ file, text }) =>
+    [...text.matchAll(pattern)].map((m) => ({
+      code: m[1]!,
+      at: `${file}:${text.slice(0, m.index).split('\n').length}`,
+    })),
+  );
 }
 
-const unlisted = (hits: { code: string; at: string }[]) => hits.filter((h) => !isProtocolErrorCode(h.code)).map((h) => `${h.code} at ${h.at}`);
+const unlisted = (hits: { code: string; at: string }[]) =>
+  hits.filter((h) => !isProtocolErrorCode(h.code)).map((h) => `${h.code} at ${h.at}`);
 
 // The protocol itself and the relay: every code they make is a protocol code.
-const protocolAndRelay = [...sources('packages/protocol/src'), ...sources('cloud-relay/src')].filter((f) => f.file !== 'packages/protocol/src/errors.ts');
+const protocolAndRelay = [...sources('packages/protocol/src'), ...sources('cloud-relay/src')].filter(
+  (f) => f.file !== 'packages/protocol/src/errors.ts',
+);
 // The hub's relay side and the web UI also make ProtocolErrors (their other codes are the hub's).
 const users = [...sources('hub/src/relay'), ...sources('ui/src')];
 

@@ -62,7 +62,12 @@ describe('end-to-end session', () => {
     // with the only key it has: its own.
     const impostor = nacl.sign.keyPair();
     const eph = nacl.box.keyPair();
-    const signed = new Uint8Array([...new TextEncoder().encode('hearth-e2e-hub-v1'), ...device.sign.publicKey, ...client.hello.subarray(33, 65), ...eph.publicKey]);
+    const signed = new Uint8Array([
+      ...new TextEncoder().encode('hearth-e2e-hub-v1'),
+      ...device.sign.publicKey,
+      ...client.hello.subarray(33, 65),
+      ...eph.publicKey,
+    ]);
     const welcome = new Uint8Array([0x02, ...eph.publicKey, ...nacl.sign.detached(signed, impostor.secretKey)]);
     expect(codeOf(() => client.finish(welcome))).toBe('e2e_bad_signature');
     // The same welcome signed by the real hub key is accepted: the test above fails for the key alone.
@@ -72,7 +77,9 @@ describe('end-to-end session', () => {
 
   it('a hello made for another hub, or with a swapped device key, does not verify', () => {
     const other = nacl.sign.keyPair();
-    expect(codeOf(() => readHello(clientHandshake(device.sign, other.publicKey).hello, hub.publicKey))).toBe('e2e_bad_signature');
+    expect(codeOf(() => readHello(clientHandshake(device.sign, other.publicKey).hello, hub.publicKey))).toBe(
+      'e2e_bad_signature',
+    );
     const hello = clientHandshake(device.sign, hub.publicKey).hello.slice();
     hello.set(newDeviceKeys().sign.publicKey, 1);
     expect(codeOf(() => readHello(hello, hub.publicKey))).toBe('e2e_bad_signature');
@@ -90,7 +97,10 @@ describe('state blob and home key', () => {
 
     const blob = sealState({ at: 123, devices: [{ id: 'd1', name: 'Lamp', state: { switch: true } }] }, homeKey);
     expect(Buffer.from(blob).includes('Lamp')).toBe(false);
-    expect(openState(blob, homeKey)).toEqual({ at: 123, devices: [{ id: 'd1', name: 'Lamp', state: { switch: true } }] });
+    expect(openState(blob, homeKey)).toEqual({
+      at: 123,
+      devices: [{ id: 'd1', name: 'Lamp', state: { switch: true } }],
+    });
     expect(codeOf(() => openState(blob, nacl.randomBytes(32)))).toBe('state_unreadable');
   });
 });

@@ -1,4 +1,3 @@
-'use strict';
 // A no-op `debug`: same shape as debug@4 (createDebug(namespace) -> log function with
 // .enabled/.extend/.namespace; createDebug.enable/disable/enabled/...), but logging nothing.
 // mqtt-packet calls debug() on every packet it parses or writes; the real package checks

@@ -72,7 +72,9 @@ export function refresh(): Promise<boolean> {
   refreshing ??= (async () => {
     if (adopting) await adopting;
     return withLock(refreshNow);
-  })().finally(() => { refreshing = null; });
+  })().finally(() => {
+    refreshing = null;
+  });
   return refreshing;
 }
 
@@ -132,14 +134,30 @@ export async function publicApi<T>(method: string, path: string, body?: unknown)
  * Logs in. With two-step login on, the hub answers `totp_required` to the password alone; the
  * page then asks for the app's code (`totp`) or a recovery code and calls again with it.
  */
-export async function login(username: string, password: string, second: { totp?: string; recoveryCode?: string } = {}): Promise<void> {
+export async function login(
+  username: string,
+  password: string,
+  second: { totp?: string; recoveryCode?: string } = {},
+): Promise<void> {
   store(await publicApi<Session>('POST', '/auth/login', { username, password, ...second }));
 }
 
 /** First run: the owner account, with the one-time setup code only the person at the hub can read. */
 /** First run: the owner, or (`installer`) the account that sets the home up and hands it over later. */
-export async function createOwner(username: string, password: string, setupCode: string, role: 'owner' | 'installer' = 'owner'): Promise<void> {
-  store(await publicApi<Session>('POST', '/setup', { username, password, setupCode, ...(role === 'installer' ? { role } : {}) }));
+export async function createOwner(
+  username: string,
+  password: string,
+  setupCode: string,
+  role: 'owner' | 'installer' = 'owner',
+): Promise<void> {
+  store(
+    await publicApi<Session>('POST', '/setup', {
+      username,
+      password,
+      setupCode,
+      ...(role === 'installer' ? { role } : {}),
+    }),
+  );
 }
 
 /**
@@ -147,12 +165,20 @@ export async function createOwner(username: string, password: string, setupCode:
  * goes as the raw body; the passphrase percent-encoded in a header (headers are ASCII). On
  * success the hub restarts on the restored home.
  */
-export async function restoreFromBackup(file: Blob, passphrase: string, setupCode: string): Promise<{ home: string; createdAt: number; counts: Record<string, number> }> {
+export async function restoreFromBackup(
+  file: Blob,
+  passphrase: string,
+  setupCode: string,
+): Promise<{ home: string; createdAt: number; counts: Record<string, number> }> {
   let res: Response;
   try {
     res = await fetch(`${BASE}/setup/restore`, {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'x-setup-code': setupCode, 'x-backup-passphrase': encodeURIComponent(passphrase) },
+      headers: {
+        'content-type': 'application/octet-stream',
+        'x-setup-code': setupCode,
+        'x-backup-passphrase': encodeURIComponent(passphrase),
+      },
       body: file,
     });
   } catch {

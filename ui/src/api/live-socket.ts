@@ -32,17 +32,38 @@ export function openLiveSocket(cameraId: string, token: string, stream?: 'main' 
   }
   let closed = false;
   let handle: { close(): void } | null = null;
-  const socket: LiveSocket = { onmessage: null, onclose: null, close: () => { closed = true; handle?.close(); } };
+  const socket: LiveSocket = {
+    onmessage: null,
+    onclose: null,
+    close: () => {
+      closed = true;
+      handle?.close();
+    },
+  };
   const end = (code: string | null) => {
     if (!closed) socket.onclose?.({ code: closeCode(code), reason: code ?? 'stopped' });
     closed = true;
   };
   relaySession()
-    .then((session) => session.live(token, cameraId, (data) => {
-      if (closed) return;
-      // A copy the player may keep: MSE takes an ArrayBuffer.
-      socket.onmessage?.({ data: data.slice().buffer as ArrayBuffer });
-    }, end, stream))
-    .then((h) => { if (closed) h.close(); else handle = h; }, (err: unknown) => end(relayError(err).code));
+    .then((session) =>
+      session.live(
+        token,
+        cameraId,
+        (data) => {
+          if (closed) return;
+          // A copy the player may keep: MSE takes an ArrayBuffer.
+          socket.onmessage?.({ data: data.slice().buffer as ArrayBuffer });
+        },
+        end,
+        stream,
+      ),
+    )
+    .then(
+      (h) => {
+        if (closed) h.close();
+        else handle = h;
+      },
+      (err: unknown) => end(relayError(err).code),
+    );
   return socket;
 }

@@ -29,23 +29,45 @@ export class RelaySession {
   async fetch(method: string, url: string, body: unknown, token: string | null): Promise<Response> {
     const client = await this.#connected();
     const homeKey = this.#device.homeKey;
-    const res = await client.call(method, url, { ...(body !== undefined ? { body } : {}), ...(token ? { token } : {}) });
+    const res = await client.call(method, url, {
+      ...(body !== undefined ? { body } : {}),
+      ...(token ? { token } : {}),
+    });
     // A login or refresh brought the (first, or rotated) home key: keep it for offline snapshots.
     if (this.#device.homeKey !== homeKey) void saveDevice(this.#device).catch(() => undefined);
     const empty = res.status === 204 || res.status === 304;
-    return new Response(empty ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers: res.headers });
+    return new Response(empty ? null : (res.body as Uint8Array<ArrayBuffer>), {
+      status: res.status,
+      headers: res.headers,
+    });
   }
 
   /** The hub's event stream; `onEnd` gets the code when it stops (token expired, hub gone...). */
-  async subscribe(token: string, onEvent: (event: Record<string, unknown>) => void, onEnd: (code: string) => void): Promise<{ close(): void }> {
+  async subscribe(
+    token: string,
+    onEvent: (event: Record<string, unknown>) => void,
+    onEnd: (code: string) => void,
+  ): Promise<{ close(): void }> {
     const client = await this.#connected();
     return client.subscribe(token, onEvent, (err) => onEnd(err.code));
   }
 
   /** A camera's live view (init segment, then fragments); `onEnd` gets null when the hub ended it, else the code. */
-  async live(token: string, camera: string, onMessage: (data: Uint8Array) => void, onEnd: (code: string | null) => void, stream?: 'main' | 'sub'): Promise<{ close(): void }> {
+  async live(
+    token: string,
+    camera: string,
+    onMessage: (data: Uint8Array) => void,
+    onEnd: (code: string | null) => void,
+    stream?: 'main' | 'sub',
+  ): Promise<{ close(): void }> {
     const client = await this.#connected();
-    return client.live(token, camera, (m) => onMessage(m.data), (err) => onEnd(err?.code ?? null), stream ? { stream } : {});
+    return client.live(
+      token,
+      camera,
+      (m) => onMessage(m.data),
+      (err) => onEnd(err?.code ?? null),
+      stream ? { stream } : {},
+    );
   }
 
   close(): void {
@@ -56,7 +78,9 @@ export class RelaySession {
   /** The open session, or a new one (after the relay or the hub dropped the last). */
   #connected(): Promise<RemoteClient> {
     if (this.#client && !this.#client.failure) return Promise.resolve(this.#client);
-    this.#connecting ??= this.#connect().finally(() => { this.#connecting = null; });
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = null;
+    });
     return this.#connecting;
   }
 

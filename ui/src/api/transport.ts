@@ -25,9 +25,15 @@ export interface Connection {
  * Loaded from the relay's web origin (the relay marks index.html, cloud-relay/src/web-app.ts),
  * not from the hub: there is no LAN to try, every call goes through the relay.
  */
-export const onRelayOrigin = typeof document !== 'undefined' && document.querySelector('meta[name="hearth-origin"]')?.getAttribute('content') === 'relay';
+export const onRelayOrigin =
+  typeof document !== 'undefined' &&
+  document.querySelector('meta[name="hearth-origin"]')?.getAttribute('content') === 'relay';
 
-export const connection = createStore<Connection>({ mode: onRelayOrigin ? 'remote' : 'lan', offline: null, refused: null });
+export const connection = createStore<Connection>({
+  mode: onRelayOrigin ? 'remote' : 'lan',
+  offline: null,
+  refused: null,
+});
 
 const REFUSED = new Set<string>(['device_revoked', 'device_not_enrolled'] satisfies ProtocolErrorCode[]);
 
@@ -54,7 +60,10 @@ export function enrolmentChanged(): void {
 function dropRelay(): void {
   const old = relay;
   relay = null;
-  void old?.then((session) => session.close(), () => undefined);
+  void old?.then(
+    (session) => session.close(),
+    () => undefined,
+  );
 }
 
 async function goRemote(): Promise<boolean> {
@@ -85,15 +94,24 @@ export function relaySession(): Promise<RelaySession> {
     const { RelaySession } = await import('./relay-session.ts');
     return new RelaySession(device, {
       online: () => connection.set({ mode: 'remote', offline: null, refused: null }),
-      offline: (state) => connection.set({ mode: 'remote', offline: { since: state.offlineSince, snapshot: state.snapshot }, refused: null }),
+      offline: (state) =>
+        connection.set({
+          mode: 'remote',
+          offline: { since: state.offlineSince, snapshot: state.snapshot },
+          refused: null,
+        }),
     });
   })();
-  relay.catch(() => { relay = null; });
+  relay.catch(() => {
+    relay = null;
+  });
   return relay;
 }
 
 /** What to do about a refused device: enable it again at home, or (on the relay's origin) get a new invite. */
-export const ENROL_AGAIN = onRelayOrigin ? 'Ask for a new invite link at home (Settings → Away from home).' : 'Enable remote access again in Settings, on the home network.';
+export const ENROL_AGAIN = onRelayOrigin
+  ? 'Ask for a new invite link at home (Settings → Away from home).'
+  : 'Enable remote access again in Settings, on the home network.';
 
 /** Plain words for the relay protocol's codes a person meets here (a renamed code fails the type check). */
 const RELAY_TEXT: Partial<Record<ProtocolErrorCode, string>> = {
@@ -140,13 +158,21 @@ export interface EventSocket {
 /** What the LAN stream's close code would have been, so the caller handles both alike. */
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_ABNORMAL = 1006;
-const closeCode = (code: string) => (code === 'token_expired' || code === 'unauthorized' ? CLOSE_UNAUTHORIZED : CLOSE_ABNORMAL);
+const closeCode = (code: string) =>
+  code === 'token_expired' || code === 'unauthorized' ? CLOSE_UNAUTHORIZED : CLOSE_ABNORMAL;
 
 /** Opens the events stream: `lanUrl` (with its token) on the LAN, a SUBSCRIBE through the relay otherwise. */
 export function openEventSocket(lanUrl: string, token: string): EventSocket {
   let closed = false;
   let inner: { close(): void } | null = null;
-  const socket: EventSocket = { onmessage: null, onclose: null, close: () => { closed = true; inner?.close(); } };
+  const socket: EventSocket = {
+    onmessage: null,
+    onclose: null,
+    close: () => {
+      closed = true;
+      inner?.close();
+    },
+  };
   void (async () => {
     // Every reconnect in remote mode first asks whether the LAN is back (home again, or the hub
     // restarted while the internet is down): the LAN is preferred whenever it answers.
@@ -173,7 +199,10 @@ function backToLan(): void {
 function openLan(url: string, socket: EventSocket): { close(): void } {
   const ws = new WebSocket(url);
   let answered = false;
-  ws.onmessage = (message) => { answered = true; socket.onmessage?.(message); };
+  ws.onmessage = (message) => {
+    answered = true;
+    socket.onmessage?.(message);
+  };
   ws.onclose = (close) => {
     // A socket that never got a word: maybe the LAN is gone (no API call may be due to notice).
     if (!answered) void checkLan().finally(() => socket.onclose?.(close));
@@ -185,9 +214,22 @@ function openLan(url: string, socket: EventSocket): { close(): void } {
 function openRemote(token: string, socket: EventSocket, isClosed: () => boolean): { close(): void } {
   let handle: { close(): void } | null = null;
   let closed = false;
-  const end = (code: string) => { if (!closed && !isClosed()) socket.onclose?.({ code: closeCode(code) }); };
+  const end = (code: string) => {
+    if (!closed && !isClosed()) socket.onclose?.({ code: closeCode(code) });
+  };
   relaySession()
     .then((session) => session.subscribe(token, (event) => socket.onmessage?.({ data: JSON.stringify(event) }), end))
-    .then((h) => { if (closed || isClosed()) h.close(); else handle = h; }, (err: unknown) => end(relayError(err).code));
-  return { close: () => { closed = true; handle?.close(); } };
+    .then(
+      (h) => {
+        if (closed || isClosed()) h.close();
+        else handle = h;
+      },
+      (err: unknown) => end(relayError(err).code),
+    );
+  return {
+    close: () => {
+      closed = true;
+      handle?.close();
+    },
+  };
 }

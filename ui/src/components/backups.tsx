@@ -15,8 +15,10 @@ interface Backup {
 type Errors = Partial<Record<'passphrase' | 'repeat' | 'form', string>>;
 
 function makeError(err: unknown): Errors {
-  if (err instanceof ApiError && err.code === 'backup_in_progress') return { form: 'A backup is being made already. Wait for it, then try again.' };
-  if (err instanceof ApiError && err.code === 'validation_failed') return { passphrase: 'A passphrase needs 8 to 1024 characters.' };
+  if (err instanceof ApiError && err.code === 'backup_in_progress')
+    return { form: 'A backup is being made already. Wait for it, then try again.' };
+  if (err instanceof ApiError && err.code === 'validation_failed')
+    return { passphrase: 'A passphrase needs 8 to 1024 characters.' };
   return { form: plainMessage(err) };
 }
 
@@ -61,7 +63,12 @@ export function Backups() {
   /** The file comes with the session's token (a plain link cannot send it), saved as a blob. */
   const download = async (b: Backup) => {
     try {
-      const res = await hubFetch('GET', `/api/v1/backups/${encodeURIComponent(b.id)}/file`, undefined, await ensureAccess());
+      const res = await hubFetch(
+        'GET',
+        `/api/v1/backups/${encodeURIComponent(b.id)}/file`,
+        undefined,
+        await ensureAccess(),
+      );
       if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, res.statusText);
       const url = URL.createObjectURL(await res.blob());
       const a = document.createElement('a');
@@ -74,32 +81,65 @@ export function Backups() {
     }
   };
 
-  const invalid = (field: 'passphrase' | 'repeat', id: string) => (errors[field] ? { 'aria-invalid': true, 'aria-describedby': `${id}-error` } : {});
+  const invalid = (field: 'passphrase' | 'repeat', id: string) =>
+    errors[field] ? { 'aria-invalid': true, 'aria-describedby': `${id}-error` } : {};
 
   return (
     <form class="card" onSubmit={submit} aria-labelledby="backups-title" noValidate>
       <h2 id="backups-title">Backups</h2>
       <p class="muted">
-        A backup holds the whole home (people, devices, rules, history, the hub's keys and the Zigbee network; not camera recordings),
-        encrypted with a passphrase you choose. Keep the passphrase safe: without it nobody can open the backup, not even you.
-        Restore it on a new hub from its first screen (“Restore from a backup”) or with <code>hearth-admin restore</code>; plugs keep working without pairing again.
+        A backup holds the whole home (people, devices, rules, history, the hub's keys and the Zigbee network; not
+        camera recordings), encrypted with a passphrase you choose. Keep the passphrase safe: without it nobody can open
+        the backup, not even you. Restore it on a new hub from its first screen (“Restore from a backup”) or with{' '}
+        <code>hearth-admin restore</code>; plugs keep working without pairing again.
       </p>
-      <Field label="Passphrase" id="backup-passphrase" error={errors.passphrase} hint="At least 8 characters; a few unrelated words are good.">
-        <input id="backup-passphrase" type="password" autoComplete="new-password" value={values.passphrase} onInput={(e) => setValues({ ...values, passphrase: (e.currentTarget as HTMLInputElement).value })} {...invalid('passphrase', 'backup-passphrase')} />
+      <Field
+        label="Passphrase"
+        id="backup-passphrase"
+        error={errors.passphrase}
+        hint="At least 8 characters; a few unrelated words are good."
+      >
+        <input
+          id="backup-passphrase"
+          type="password"
+          autoComplete="new-password"
+          value={values.passphrase}
+          onInput={(e) => setValues({ ...values, passphrase: (e.currentTarget as HTMLInputElement).value })}
+          {...invalid('passphrase', 'backup-passphrase')}
+        />
       </Field>
       <Field label="Repeat the passphrase" id="backup-repeat" error={errors.repeat}>
-        <input id="backup-repeat" type="password" autoComplete="new-password" value={values.repeat} onInput={(e) => setValues({ ...values, repeat: (e.currentTarget as HTMLInputElement).value })} {...invalid('repeat', 'backup-repeat')} />
+        <input
+          id="backup-repeat"
+          type="password"
+          autoComplete="new-password"
+          value={values.repeat}
+          onInput={(e) => setValues({ ...values, repeat: (e.currentTarget as HTMLInputElement).value })}
+          {...invalid('repeat', 'backup-repeat')}
+        />
       </Field>
       <FormError message={errors.form ?? null} />
-      <button type="submit" disabled={busy}>{busy ? 'Making the backup…' : 'Make a backup'}</button>
-      {made && <p role="status" class="ok">Backup made and checked ({formatSize(made.bytes)}).</p>}
+      <button type="submit" disabled={busy}>
+        {busy ? 'Making the backup…' : 'Make a backup'}
+      </button>
+      {made && (
+        <p role="status" class="ok">
+          Backup made and checked ({formatSize(made.bytes)}).
+        </p>
+      )}
       {list && list.length === 0 && <p>No backups on the hub yet.</p>}
       {list && list.length > 0 && (
         <ul aria-label="Backups on the hub">
           {list.map((b) => (
             <li key={b.id}>
               {formatTime(b.createdAt)}, {formatSize(b.bytes)}{' '}
-              <button type="button" onClick={() => void download(b)} aria-label={`Download the backup of ${formatTime(b.createdAt)}`}>Download</button>
+              <button
+                type="button"
+                onClick={() => void download(b)}
+                aria-label={`Download the backup of ${formatTime(b.createdAt)}`}
+              >
+                Download
+              </button>
             </li>
           ))}
         </ul>

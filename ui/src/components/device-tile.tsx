@@ -16,26 +16,41 @@ export function DeviceTile(props: { device: Device }) {
   const power = device.capabilities.includes('power') ? device.state.power : undefined;
 
   return (
-    <article class={`tile${on ? ' on' : ''}${device.available ? '' : ' offline'}`} data-device={device.id} aria-label={device.name}>
+    <article
+      class={`tile${on ? ' on' : ''}${device.available ? '' : ' offline'}`}
+      data-device={device.id}
+      aria-label={device.name}
+    >
       <div class="tile-head">
-        <a class="tile-name" href={href(`/devices/${device.id}`)}>{device.name}</a>
-        <span class={`dot ${device.available ? 'up' : 'down'}`} role="img" aria-label={device.available ? 'Online' : 'Offline'} title={device.available ? 'Online' : 'Offline'} />
+        <a class="tile-name" href={href(`/devices/${device.id}`)}>
+          {device.name}
+        </a>
+        <span
+          class={`dot ${device.available ? 'up' : 'down'}`}
+          role="img"
+          aria-label={device.available ? 'Online' : 'Offline'}
+          title={device.available ? 'Online' : 'Offline'}
+        />
       </div>
-      {power !== undefined && <p class="reading" data-reading="power">{formatValue('power', power)}</p>}
+      {power !== undefined && (
+        <p class="reading" data-reading="power">
+          {formatValue('power', power)}
+        </p>
+      )}
       {toggle && (
-        <button
-          type="button"
-          class="toggle"
-          aria-pressed={on}
-          disabled={pending}
-          onClick={() => void run(!on)}
-        >
-          <span class="state" data-state={toggle}>{formatValue(toggle, device.state[toggle])}</span>
+        <button type="button" class="toggle" aria-pressed={on} disabled={pending} onClick={() => void run(!on)}>
+          <span class="state" data-state={toggle}>
+            {formatValue(toggle, device.state[toggle])}
+          </span>
           {pending && <Spinner label="Waiting for the device" />}
         </button>
       )}
       {!device.available && <p class="muted">Offline</p>}
-      {error && <p class="tile-error" role="alert">{error}</p>}
+      {error && (
+        <p class="tile-error" role="alert">
+          {error}
+        </p>
+      )}
     </article>
   );
 }

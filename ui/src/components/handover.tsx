@@ -69,21 +69,33 @@ function InviteOwner(props: { status: Status; onChange: () => void }) {
     <form class="card" onSubmit={submit} aria-labelledby="handover-title" noValidate>
       <h2 id="handover-title">Hand the home over</h2>
       <p class="muted">
-        When the home is set up, make a one-time invite for the homeowner. They open this hub on the home network and create the owner
-        account with it (valid 7 days, usable once). Then your account stops working, or keeps support access for the days below, which
-        the owner can extend or end.
+        When the home is set up, make a one-time invite for the homeowner. They open this hub on the home network and
+        create the owner account with it (valid 7 days, usable once). Then your account stops working, or keeps support
+        access for the days below, which the owner can extend or end.
       </p>
       {props.status.pendingInvite && !invite && (
         <p>An invite is waiting until {formatTime(props.status.pendingInvite.expiresAt)}; a new one replaces it.</p>
       )}
-      <Field label="Support access after handover (days)" id="handover-days" error={fieldError} hint={`0 for none, at most ${SUPPORT_DAYS_MAX}.`}>
-        <input id="handover-days" inputMode="numeric" value={days} onInput={(e) => setDays((e.currentTarget as HTMLInputElement).value)} {...(fieldError ? { 'aria-invalid': true, 'aria-describedby': 'handover-days-error' } : {})} />
+      <Field
+        label="Support access after handover (days)"
+        id="handover-days"
+        error={fieldError}
+        hint={`0 for none, at most ${SUPPORT_DAYS_MAX}.`}
+      >
+        <input
+          id="handover-days"
+          inputMode="numeric"
+          value={days}
+          onInput={(e) => setDays((e.currentTarget as HTMLInputElement).value)}
+          {...(fieldError ? { 'aria-invalid': true, 'aria-describedby': 'handover-days-error' } : {})}
+        />
       </Field>
       <FormError message={error} />
       <button type="submit">Make the owner invite</button>
       {invite && (
         <p role="status">
-          Give the homeowner this code: <code data-testid="owner-invite-code">{invite.code}</code> (valid until {formatTime(invite.expiresAt)}). It is not shown again.
+          Give the homeowner this code: <code data-testid="owner-invite-code">{invite.code}</code> (valid until{' '}
+          {formatTime(invite.expiresAt)}). It is not shown again.
         </p>
       )}
     </form>
@@ -111,11 +123,21 @@ function SupportGrants(props: { status: Status; onChange: () => void }) {
             <strong>{i.username}</strong>:{' '}
             {i.supportGrant?.active ? `support access until ${formatTime(i.supportGrant.expiresAt)}` : 'no access'}{' '}
             {/* Accessible names start with the visible text (WCAG 2.5.3), then say whose access. */}
-            <button type="button" onClick={() => void act('PUT', i.id, { days: 30 })} aria-label={`${i.supportGrant?.active ? 'Extend 30 days' : 'Allow 30 days'} of support access for ${i.username}`}>
+            <button
+              type="button"
+              onClick={() => void act('PUT', i.id, { days: 30 })}
+              aria-label={`${i.supportGrant?.active ? 'Extend 30 days' : 'Allow 30 days'} of support access for ${i.username}`}
+            >
               {i.supportGrant?.active ? 'Extend 30 days' : 'Allow 30 days'}
             </button>{' '}
             {i.supportGrant && (
-              <button type="button" onClick={() => void act('DELETE', i.id)} aria-label={`End access for ${i.username}`}>End access</button>
+              <button
+                type="button"
+                onClick={() => void act('DELETE', i.id)}
+                aria-label={`End access for ${i.username}`}
+              >
+                End access
+              </button>
             )}
           </li>
         ))}

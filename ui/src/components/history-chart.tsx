@@ -4,7 +4,13 @@ import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
 import { devices } from '../live.ts';
 
-export const RANGES = { hour: 3600e3, day: 86400e3, week: 7 * 86400e3, month: 30 * 86400e3, year: 365 * 86400e3 } as const;
+export const RANGES = {
+  hour: 3600e3,
+  day: 86400e3,
+  week: 7 * 86400e3,
+  month: 30 * 86400e3,
+  year: 365 * 86400e3,
+} as const;
 export type RangeName = keyof typeof RANGES;
 
 interface Point {
@@ -25,7 +31,12 @@ function loadUplot(): Promise<typeof uPlot> {
  * One chart owned by uPlot inside a div. Made once per `version` (a new range or device); new
  * data for the same chart (live readings) goes through setData, which keeps zoom and is cheap.
  */
-function UPlotBox(props: { options: (width: number, U: typeof uPlot) => uPlot.Options; data: uPlot.AlignedData; label: string; version?: string }) {
+function UPlotBox(props: {
+  options: (width: number, U: typeof uPlot) => uPlot.Options;
+  data: uPlot.AlignedData;
+  label: string;
+  version?: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
   const latest = useRef(props.data);
@@ -41,9 +52,16 @@ function UPlotBox(props: { options: (width: number, U: typeof uPlot) => uPlot.Op
       chart.current = new U(props.options(box.current.clientWidth, U), latest.current, box.current);
       observer.observe(box.current);
     });
-    return () => { disposed = true; observer.disconnect(); chart.current?.destroy(); chart.current = null; };
+    return () => {
+      disposed = true;
+      observer.disconnect();
+      chart.current?.destroy();
+      chart.current = null;
+    };
   }, [props.version]);
-  useEffect(() => { chart.current?.setData(props.data); }, [props.data]);
+  useEffect(() => {
+    chart.current?.setData(props.data);
+  }, [props.data]);
   return <div class="chart" ref={box} role="img" aria-label={props.label} />;
 }
 
@@ -70,16 +88,28 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
     // A slow answer for a range left behind must not overwrite the one now chosen.
     let current = true;
     setError(null);
-    api<{ tier: string; points: Point[] }>('GET', `/history?device=${encodeURIComponent(props.deviceId)}&capability=${props.capability}&from=${from}&to=${to}&points=400`)
+    api<{ tier: string; points: Point[] }>(
+      'GET',
+      `/history?device=${encodeURIComponent(props.deviceId)}&capability=${props.capability}&from=${from}&to=${to}&points=400`,
+    )
       .then((res) => {
         if (!current) return;
         setDataRange(range);
         setTier(res.tier);
         setSpan([from / 1000, to / 1000]);
-        setData([res.points.map((p) => p.t / 1000), res.points.map((p) => p.mean), res.points.map((p) => p.min), res.points.map((p) => p.max)]);
+        setData([
+          res.points.map((p) => p.t / 1000),
+          res.points.map((p) => p.mean),
+          res.points.map((p) => p.min),
+          res.points.map((p) => p.max),
+        ]);
       })
-      .catch((err) => { if (current) setError(plainMessage(err)); });
-    return () => { current = false; };
+      .catch((err) => {
+        if (current) setError(plainMessage(err));
+      });
+    return () => {
+      current = false;
+    };
   }, [range, props.deviceId, props.capability]);
 
   // On the hour view, readings from the events stream are appended as they arrive, so the
@@ -93,7 +123,16 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
       last = value;
       const now = Date.now() / 1000;
       setSpan([now - RANGES.hour / 1000, now]);
-      setData((old) => old && [[...old[0], now], [...old[1], value], [...old[2], value], [...old[3], value]] as Series);
+      setData(
+        (old) =>
+          old &&
+          ([
+            [...old[0], now],
+            [...old[1], value],
+            [...old[2], value],
+            [...old[3], value],
+          ] as Series),
+      );
     });
   }, [range, props.deviceId, props.capability]);
 
@@ -117,13 +156,30 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
       <h2 id="chart-title">{props.capability === 'power' ? 'Power' : props.capability}</h2>
       <div class="row presets" role="group" aria-label="Time range">
         {(Object.keys(RANGES) as RangeName[]).map((name) => (
-          <button type="button" aria-pressed={range === name} onClick={() => setRange(name)}>{name}</button>
+          <button type="button" aria-pressed={range === name} onClick={() => setRange(name)}>
+            {name}
+          </button>
         ))}
       </div>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {shown && points === 0 && <p class="muted">No readings in this range yet.</p>}
-      {shown && points > 0 && <UPlotBox version={`${props.deviceId}/${range}/${tier}`} data={data} options={options} label={`${props.capability} over the last ${range}, ${points} points`} />}
-      {shown && <p class="muted" data-testid="chart-summary">{points} points from the {tier} tier</p>}
+      {shown && points > 0 && (
+        <UPlotBox
+          version={`${props.deviceId}/${range}/${tier}`}
+          data={data}
+          options={options}
+          label={`${props.capability} over the last ${range}, ${points} points`}
+        />
+      )}
+      {shown && (
+        <p class="muted" data-testid="chart-summary">
+          {points} points from the {tier} tier
+        </p>
+      )}
     </section>
   );
 }
@@ -143,7 +199,10 @@ export function EnergyBars(props: { deviceId: string }) {
 
   useEffect(() => {
     const from = Date.now() - 30 * 86400e3;
-    api<{ total: number; buckets: EnergyBucket[] }>('GET', `/energy?device=${encodeURIComponent(props.deviceId)}&period=day&from=${from}`)
+    api<{ total: number; buckets: EnergyBucket[] }>(
+      'GET',
+      `/energy?device=${encodeURIComponent(props.deviceId)}&period=day&from=${from}`,
+    )
       .then((res) => {
         setTotal(res.total);
         setData([res.buckets.map((b) => b.t / 1000), res.buckets.map((b) => b.kWh)]);
@@ -155,16 +214,36 @@ export function EnergyBars(props: { deviceId: string }) {
     width,
     height: 220,
     scales: { x: { time: true } },
-    series: [{}, { label: 'kWh per day', fill: '#6d8fb8', stroke: '#1f3a5f', paths: U.paths.bars!({ size: [0.7, 40] }), points: { show: false } }],
+    series: [
+      {},
+      {
+        label: 'kWh per day',
+        fill: '#6d8fb8',
+        stroke: '#1f3a5f',
+        paths: U.paths.bars!({ size: [0.7, 40] }),
+        points: { show: false },
+      },
+    ],
     axes: [{}, { label: 'kWh' }],
   });
 
   return (
     <section class="card" aria-labelledby="energy-title">
       <h2 id="energy-title">Energy per day</h2>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {data && <p>{total.toFixed(3)} kWh in the last 30 days</p>}
-      {data && data[0].length > 0 && <UPlotBox version={props.deviceId} data={data} options={options} label={`Energy per day, ${total.toFixed(3)} kWh in 30 days`} />}
+      {data && data[0].length > 0 && (
+        <UPlotBox
+          version={props.deviceId}
+          data={data}
+          options={options}
+          label={`Energy per day, ${total.toFixed(3)} kWh in 30 days`}
+        />
+      )}
     </section>
   );
 }

@@ -13,7 +13,8 @@ export function codecOf(init: Uint8Array): string {
       const hex = (b: number) => b.toString(16).padStart(2, '0');
       return `video/mp4; codecs="avc1.${hex(init[i + 5]!)}${hex(init[i + 6]!)}${hex(init[i + 7]!)}"`;
     }
-    if (init[i] === 0x68 && init[i + 1] === 0x76 && init[i + 2] === 0x63 && init[i + 3] === 0x43) return 'video/mp4; codecs="hvc1.1.6.L93.B0"';
+    if (init[i] === 0x68 && init[i + 1] === 0x76 && init[i + 2] === 0x63 && init[i + 3] === 0x43)
+      return 'video/mp4; codecs="hvc1.1.6.L93.B0"';
   }
   return 'video/mp4; codecs="avc1.42E01E"';
 }
@@ -47,7 +48,7 @@ export function LiveVideo(props: { cameraId: string; name: string }) {
     const pump = () => {
       if (!buffer || buffer.updating || !queue.length) return;
       const v = video.current;
-      if (v && v.buffered.length && v.currentTime - v.buffered.start(0) > KEEP_S) {
+      if (v?.buffered.length && v.currentTime - v.buffered.start(0) > KEEP_S) {
         buffer.remove(0, v.currentTime - KEEP_S / 2);
         return;
       }
@@ -76,7 +77,7 @@ export function LiveVideo(props: { cameraId: string; name: string }) {
           buffer.mode = 'segments';
           buffer.addEventListener('updateend', () => {
             const v = video.current;
-            if (v && v.buffered.length) {
+            if (v?.buffered.length) {
               const end = v.buffered.end(v.buffered.length - 1);
               if (end - v.currentTime > MAX_LAG_S) v.currentTime = end - 0.3;
               if (v.paused) void v.play().catch(() => undefined);
@@ -90,7 +91,11 @@ export function LiveVideo(props: { cameraId: string; name: string }) {
       };
       ws.onclose = (close) => {
         if (closed) return;
-        setStatus(close.code === 4404 ? 'This camera no longer exists.' : 'The live view stopped. Reopen the page to try again.');
+        setStatus(
+          close.code === 4404
+            ? 'This camera no longer exists.'
+            : 'The live view stopped. Reopen the page to try again.',
+        );
       };
     });
 
@@ -107,7 +112,11 @@ export function LiveVideo(props: { cameraId: string; name: string }) {
   return (
     <div>
       <video ref={video} muted autoplay playsInline aria-label={`${props.name}, live`} data-fragments={frames} />
-      {status && <p class="muted" role="status">{status}</p>}
+      {status && (
+        <p class="muted" role="status">
+          {status}
+        </p>
+      )}
     </div>
   );
 }

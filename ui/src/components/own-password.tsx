@@ -6,15 +6,22 @@ import { Field, FormError } from './form.tsx';
 type FieldName = 'current' | 'next' | 'repeat';
 type Errors = Partial<Record<FieldName | 'form', string>>;
 
-const ID: Record<FieldName, string> = { current: 'own-password-current', next: 'own-password-new', repeat: 'own-password-repeat' };
+const ID: Record<FieldName, string> = {
+  current: 'own-password-current',
+  next: 'own-password-new',
+  repeat: 'own-password-repeat',
+};
 
 /** Plain words for a refused change, at the field it belongs to when there is one. */
 function changeError(err: unknown): Errors {
   if (err instanceof ApiError) {
     if (err.code === 'wrong_password') return { current: 'That is not your current password.' };
-    if (err.code === 'validation_failed' && err.details?.field === 'newPassword') return { next: 'A password needs 8 to 256 characters.' };
-    if (err.code === 'validation_failed' && err.details?.field === 'currentPassword') return { current: 'Enter your current password.' };
-    if (err.code === 'too_many_requests') return { current: 'Too many wrong passwords. Wait a few minutes and try again.' };
+    if (err.code === 'validation_failed' && err.details?.field === 'newPassword')
+      return { next: 'A password needs 8 to 256 characters.' };
+    if (err.code === 'validation_failed' && err.details?.field === 'currentPassword')
+      return { current: 'Enter your current password.' };
+    if (err.code === 'too_many_requests')
+      return { current: 'Too many wrong passwords. Wait a few minutes and try again.' };
   }
   return { form: plainMessage(err) };
 }
@@ -30,7 +37,8 @@ export function OwnPassword() {
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
 
-  const set = (field: FieldName) => (e: Event) => setValues({ ...values, [field]: (e.currentTarget as HTMLInputElement).value });
+  const set = (field: FieldName) => (e: Event) =>
+    setValues({ ...values, [field]: (e.currentTarget as HTMLInputElement).value });
   const show = (found: Errors) => {
     setErrors(found);
     const first = (['current', 'next', 'repeat'] as const).find((f) => found[f]);
@@ -62,24 +70,54 @@ export function OwnPassword() {
     }
   };
 
-  const invalid = (field: FieldName) => (errors[field] ? { 'aria-invalid': true, 'aria-describedby': `${ID[field]}-error` } : {});
+  const invalid = (field: FieldName) =>
+    errors[field] ? { 'aria-invalid': true, 'aria-describedby': `${ID[field]}-error` } : {};
 
   return (
     <form class="card" onSubmit={submit} aria-labelledby="own-password-title" noValidate>
       <h2 id="own-password-title">Your password</h2>
       <Field label="Current password" id={ID.current} error={errors.current}>
-        <input id={ID.current} type="password" autoComplete="current-password" value={values.current} onInput={set('current')} {...invalid('current')} />
+        <input
+          id={ID.current}
+          type="password"
+          autoComplete="current-password"
+          value={values.current}
+          onInput={set('current')}
+          {...invalid('current')}
+        />
       </Field>
       <Field label="New password" id={ID.next} error={errors.next} hint="At least 8 characters.">
-        <input id={ID.next} type="password" autoComplete="new-password" value={values.next} onInput={set('next')} {...invalid('next')} />
+        <input
+          id={ID.next}
+          type="password"
+          autoComplete="new-password"
+          value={values.next}
+          onInput={set('next')}
+          {...invalid('next')}
+        />
       </Field>
       <Field label="Repeat the new password" id={ID.repeat} error={errors.repeat}>
-        <input id={ID.repeat} type="password" autoComplete="new-password" value={values.repeat} onInput={set('repeat')} {...invalid('repeat')} />
+        <input
+          id={ID.repeat}
+          type="password"
+          autoComplete="new-password"
+          value={values.repeat}
+          onInput={set('repeat')}
+          {...invalid('repeat')}
+        />
       </Field>
       <FormError message={errors.form ?? null} />
-      {done && <p role="status" class="ok">Your password is changed. Your other browsers and phones are logged out: log in there with the new password.</p>}
+      {done && (
+        <p role="status" class="ok">
+          Your password is changed. Your other browsers and phones are logged out: log in there with the new password.
+        </p>
+      )}
       <p class="muted">Changing it logs you out everywhere else; this page stays logged in.</p>
-      <div class="row"><button type="submit" class="primary" disabled={busy}>Change password</button></div>
+      <div class="row">
+        <button type="submit" class="primary" disabled={busy}>
+          Change password
+        </button>
+      </div>
     </form>
   );
 }

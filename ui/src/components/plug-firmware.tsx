@@ -33,18 +33,23 @@ export function formatSize(bytes: number): string {
 /** The hub's `firmware_invalid` reasons (docs/plug-protocol.md "Firmware update") in plain words. */
 const REFUSED: Record<string, string> = {
   bad_signature: 'The image is not signed by a trusted Hearth key. Only images from a Hearth release can be installed.',
-  bad_hash: 'The image does not match its signed manifest (its SHA-256 differs): the file is damaged or altered, or the manifest belongs to another image.',
-  size_mismatch: 'The image is not the size its signed manifest names: the file is incomplete or belongs to another manifest.',
+  bad_hash:
+    'The image does not match its signed manifest (its SHA-256 differs): the file is damaged or altered, or the manifest belongs to another image.',
+  size_mismatch:
+    'The image is not the size its signed manifest names: the file is incomplete or belongs to another manifest.',
   malformed: 'The manifest is not valid: it needs the model, the version (like 1.2.0), the size and the SHA-256.',
   too_large: 'The image is larger than a plug can hold (1.875 MB).',
-  no_trusted_key: 'The hub trusts no firmware release key yet. Add the Hearth release key to plugs.firmwareKeys in the hub configuration, then upload again.',
+  no_trusted_key:
+    'The hub trusts no firmware release key yet. Add the Hearth release key to plugs.firmwareKeys in the hub configuration, then upload again.',
 };
 
 export function uploadError(err: unknown): string {
   if (err instanceof ApiError) {
-    if (err.code === 'firmware_invalid') return REFUSED[String(err.details?.reason)] ?? `The hub refused the image: ${err.message}`;
+    if (err.code === 'firmware_invalid')
+      return REFUSED[String(err.details?.reason)] ?? `The hub refused the image: ${err.message}`;
     if (err.code === 'conflict') return 'This model and version is stored already.';
-    if (err.code === 'validation_failed') return 'These files are not a firmware release the hub understands: the manifest file must hold "manifest" and "sig" (the release signature).';
+    if (err.code === 'validation_failed')
+      return 'These files are not a firmware release the hub understands: the manifest file must hold "manifest" and "sig" (the release signature).';
     if (err.code === 'not_ready') return 'Plug support is not running on this hub.';
   }
   return plainMessage(err);
@@ -89,7 +94,8 @@ export function PlugFirmware() {
   const [busy, setBusy] = useState(false);
   const [formKey, setFormKey] = useState(0);
 
-  const load = () => api<FirmwareImage[]>('GET', '/plugs/firmware').then(setImages, (err) => setListError(uploadError(err)));
+  const load = () =>
+    api<FirmwareImage[]>('GET', '/plugs/firmware').then(setImages, (err) => setListError(uploadError(err)));
   useEffect(() => void load(), []);
 
   const upload = async (e: Event) => {
@@ -104,7 +110,11 @@ export function PlugFirmware() {
     if (!image && !bundled) return setError('Choose the firmware image (.bin) too.');
     setBusy(true);
     try {
-      const stored = await api<FirmwareImage>('POST', '/plugs/firmware', { manifest: signed.manifest, sig: signed.sig, image: image ? await base64Of(image) : bundled });
+      const stored = await api<FirmwareImage>('POST', '/plugs/firmware', {
+        manifest: signed.manifest,
+        sig: signed.sig,
+        image: image ? await base64Of(image) : bundled,
+      });
       setAdded(`Stored ${stored.model} ${stored.version}. Plugs of this model can now be updated from their page.`);
       setImage(null);
       setManifestFile(null);
@@ -120,33 +130,69 @@ export function PlugFirmware() {
   return (
     <section class="card" aria-labelledby="plug-firmware-title">
       <h2 id="plug-firmware-title">Plug firmware</h2>
-      {listError && <p class="form-error" role="alert">{listError}</p>}
+      {listError && (
+        <p class="form-error" role="alert">
+          {listError}
+        </p>
+      )}
       {!images && !listError && <Spinner label="Loading the stored images" />}
       {images && images.length === 0 && <p class="muted">No firmware images are stored yet.</p>}
       {images && images.length > 0 && (
         <table data-testid="firmware-images">
-          <thead><tr><th scope="col">Model</th><th scope="col">Version</th><th scope="col">Size</th><th scope="col">Added</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col">Version</th>
+              <th scope="col">Size</th>
+              <th scope="col">Added</th>
+            </tr>
+          </thead>
           <tbody>
             {images.map((i) => (
-              <tr key={`${i.model}@${i.version}`}><td>{i.model}</td><td>{i.version}</td><td>{formatSize(i.size)}</td><td>{formatTime(i.addedAt)}</td></tr>
+              <tr key={`${i.model}@${i.version}`}>
+                <td>{i.model}</td>
+                <td>{i.version}</td>
+                <td>{formatSize(i.size)}</td>
+                <td>{formatTime(i.addedAt)}</td>
+              </tr>
             ))}
           </tbody>
         </table>
       )}
       <form key={formKey} onSubmit={upload} aria-label="Upload plug firmware">
-        <p class="muted">A Hearth release has two files: the image (.bin) and its signed manifest (.json). The hub checks the signature and the bytes before it keeps them.</p>
+        <p class="muted">
+          A Hearth release has two files: the image (.bin) and its signed manifest (.json). The hub checks the signature
+          and the bytes before it keeps them.
+        </p>
         <div class="row">
           <Field label="Firmware image" id="fw-image">
-            <input id="fw-image" type="file" accept=".bin,application/octet-stream" onChange={(e) => setImage(e.currentTarget.files?.[0] ?? null)} />
+            <input
+              id="fw-image"
+              type="file"
+              accept=".bin,application/octet-stream"
+              onChange={(e) => setImage(e.currentTarget.files?.[0] ?? null)}
+            />
           </Field>
           <Field label="Signed manifest" id="fw-manifest" error={fileError ?? undefined}>
-            <input id="fw-manifest" type="file" accept=".json,application/json" aria-invalid={fileError ? true : undefined}
-              aria-describedby={fileError ? 'fw-manifest-error' : undefined} onChange={(e) => setManifestFile(e.currentTarget.files?.[0] ?? null)} />
+            <input
+              id="fw-manifest"
+              type="file"
+              accept=".json,application/json"
+              aria-invalid={fileError ? true : undefined}
+              aria-describedby={fileError ? 'fw-manifest-error' : undefined}
+              onChange={(e) => setManifestFile(e.currentTarget.files?.[0] ?? null)}
+            />
           </Field>
         </div>
         <FormError message={error} />
-        {added && <p role="status" class="ok">{added}</p>}
-        <button type="submit" class="primary" disabled={busy}>Upload firmware</button>
+        {added && (
+          <p role="status" class="ok">
+            {added}
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={busy}>
+          Upload firmware
+        </button>
         {busy && <Spinner label="Uploading and checking the image" />}
       </form>
     </section>

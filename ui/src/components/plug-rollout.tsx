@@ -13,11 +13,27 @@ interface Rollout {
   wave: number;
   waves: number;
   pausedReason: string | null;
-  plugs: { deviceId: string; wave: number; state: 'pending' | 'updating' | 'done' | 'failed' | 'skipped'; error: string | null }[];
+  plugs: {
+    deviceId: string;
+    wave: number;
+    state: 'pending' | 'updating' | 'done' | 'failed' | 'skipped';
+    error: string | null;
+  }[];
 }
 
-const PLUG_STATE: Record<Rollout['plugs'][number]['state'], string> = { pending: 'waiting', updating: 'updating', done: 'updated', failed: 'failed', skipped: 'skipped' };
-const ROLLOUT_STATE: Record<Rollout['state'], string> = { running: 'Running', paused: 'Paused', done: 'Finished', cancelled: 'Cancelled' };
+const PLUG_STATE: Record<Rollout['plugs'][number]['state'], string> = {
+  pending: 'waiting',
+  updating: 'updating',
+  done: 'updated',
+  failed: 'failed',
+  skipped: 'skipped',
+};
+const ROLLOUT_STATE: Record<Rollout['state'], string> = {
+  running: 'Running',
+  paused: 'Paused',
+  done: 'Finished',
+  cancelled: 'Cancelled',
+};
 
 /**
  * Settings → Update plugs in waves (owners and admins): one stored image to every plug of its
@@ -32,7 +48,11 @@ export function PlugRollout() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const load = () => api<{ rollout: Rollout | null }>('GET', '/plugs/rollout').then((r) => setRollout(r.rollout), (err) => setError(plainMessage(err)));
+  const load = () =>
+    api<{ rollout: Rollout | null }>('GET', '/plugs/rollout').then(
+      (r) => setRollout(r.rollout),
+      (err) => setError(plainMessage(err)),
+    );
   useEffect(() => {
     void load();
     void api<FirmwareImage[]>('GET', '/plugs/firmware').then(setImages, () => undefined);
@@ -60,40 +80,74 @@ export function PlugRollout() {
     e.preventDefault();
     const image = images.find((i) => `${i.model}@${i.version}` === choice) ?? images[0];
     if (!image) return setError('Store a firmware image first (Plug firmware, above).');
-    void act(() => api('POST', '/plugs/rollout', { model: image.model, version: image.version, waveSize: Number(waveSize) }));
+    void act(() =>
+      api('POST', '/plugs/rollout', { model: image.model, version: image.version, waveSize: Number(waveSize) }),
+    );
   };
 
   const open = rollout && (rollout.state === 'running' || rollout.state === 'paused');
   return (
     <form class="card" onSubmit={start} aria-labelledby="plug-rollout-title" noValidate>
       <h2 id="plug-rollout-title">Update plugs in waves</h2>
-      <p class="muted">Every plug of the image's model gets it: one plug first, then the others in groups. The first plug that fails stops the rest until you decide.</p>
+      <p class="muted">
+        Every plug of the image's model gets it: one plug first, then the others in groups. The first plug that fails
+        stops the rest until you decide.
+      </p>
       {rollout && (
         <div role="status" aria-label="Rollout">
           <p>
-            {ROLLOUT_STATE[rollout.state]}: {rollout.model} {rollout.version}, wave {Math.min(rollout.wave + 1, rollout.waves)} of {rollout.waves}.
+            {ROLLOUT_STATE[rollout.state]}: {rollout.model} {rollout.version}, wave{' '}
+            {Math.min(rollout.wave + 1, rollout.waves)} of {rollout.waves}.
             {rollout.pausedReason && ` ${rollout.pausedReason}.`}
           </p>
           <ul aria-label="Plugs in the rollout">
             {rollout.plugs.map((p) => (
-              <li key={p.deviceId}>{p.deviceId}: {PLUG_STATE[p.state]}{p.error ? ` (${p.error})` : ''}</li>
+              <li key={p.deviceId}>
+                {p.deviceId}: {PLUG_STATE[p.state]}
+                {p.error ? ` (${p.error})` : ''}
+              </li>
             ))}
           </ul>
-          {rollout.state === 'paused' && <button type="button" disabled={busy} onClick={() => void act(() => api('POST', '/plugs/rollout/resume'))}>Carry on</button>}{' '}
-          {open && <button type="button" disabled={busy} onClick={() => void act(() => api('POST', '/plugs/rollout/cancel'))}>Stop the rollout</button>}
+          {rollout.state === 'paused' && (
+            <button type="button" disabled={busy} onClick={() => void act(() => api('POST', '/plugs/rollout/resume'))}>
+              Carry on
+            </button>
+          )}{' '}
+          {open && (
+            <button type="button" disabled={busy} onClick={() => void act(() => api('POST', '/plugs/rollout/cancel'))}>
+              Stop the rollout
+            </button>
+          )}
         </div>
       )}
       {!open && (
         <>
           <Field label="Image" id="rollout-image">
-            <select id="rollout-image" value={choice} onChange={(e) => setChoice((e.currentTarget as HTMLSelectElement).value)}>
-              {images.map((i) => <option key={`${i.model}@${i.version}`} value={`${i.model}@${i.version}`}>{i.model} {i.version}</option>)}
+            <select
+              id="rollout-image"
+              value={choice}
+              onChange={(e) => setChoice((e.currentTarget as HTMLSelectElement).value)}
+            >
+              {images.map((i) => (
+                <option key={`${i.model}@${i.version}`} value={`${i.model}@${i.version}`}>
+                  {i.model} {i.version}
+                </option>
+              ))}
             </select>
           </Field>
           <Field label="Plugs per wave after the first" id="rollout-wave">
-            <input id="rollout-wave" type="number" min={1} max={50} value={waveSize} onInput={(e) => setWaveSize((e.currentTarget as HTMLInputElement).value)} />
+            <input
+              id="rollout-wave"
+              type="number"
+              min={1}
+              max={50}
+              value={waveSize}
+              onInput={(e) => setWaveSize((e.currentTarget as HTMLInputElement).value)}
+            />
           </Field>
-          <button type="submit" disabled={busy || images.length === 0}>Start the rollout</button>
+          <button type="submit" disabled={busy || images.length === 0}>
+            Start the rollout
+          </button>
         </>
       )}
       <FormError message={error} />

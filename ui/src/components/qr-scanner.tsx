@@ -7,7 +7,10 @@ type DetectorClass = new (options: { formats: string[] }) => Detector;
 
 /** BarcodeDetector exists in Chromium-based browsers (Android, desktop); elsewhere the code is typed. */
 export function canScan(): boolean {
-  return typeof (globalThis as { BarcodeDetector?: unknown }).BarcodeDetector === 'function' && !!navigator.mediaDevices?.getUserMedia;
+  return (
+    typeof (globalThis as { BarcodeDetector?: unknown }).BarcodeDetector === 'function' &&
+    !!navigator.mediaDevices?.getUserMedia
+  );
 }
 
 /**
@@ -51,8 +54,14 @@ export function QrScanner(props: { onCode: (text: string) => void; onClose: () =
   return (
     <div class="card">
       <video ref={video} muted playsInline aria-label="Camera preview for the QR code" />
-      {error && <p class="form-error" role="alert">{error}</p>}
-      <button type="button" onClick={props.onClose}>Stop scanning</button>
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="button" onClick={props.onClose}>
+        Stop scanning
+      </button>
     </div>
   );
 }

@@ -27,7 +27,8 @@ export function RuleBuilder(props: { devices: Device[]; onBuild: (json: string) 
   const readings = sourceDevice?.capabilities.filter((c) => !toggleOf([c])) ?? [];
   const switchable = props.devices.filter((d) => toggleOf(d.capabilities));
   // A device without a switch can only trigger on a reading.
-  const effective: When = sourceDevice && !toggleOf(sourceDevice.capabilities) && (when === 'on' || when === 'off') ? 'above' : when;
+  const effective: When =
+    sourceDevice && !toggleOf(sourceDevice.capabilities) && (when === 'on' || when === 'off') ? 'above' : when;
   const numeric = effective === 'above' || effective === 'below';
 
   const build = (e: Event) => {
@@ -52,11 +53,15 @@ export function RuleBuilder(props: { devices: Device[]; onBuild: (json: string) 
   return (
     <form class="card" onSubmit={build} aria-labelledby="builder-title">
       <h2 id="builder-title">Quick rule</h2>
-      <Field label="Rule name" id="qr-name"><input id="qr-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
+      <Field label="Rule name" id="qr-name">
+        <input id="qr-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      </Field>
       <div class="row">
         <Field label="When" id="qr-source">
           <select id="qr-source" value={source} onChange={(e) => setSource(e.currentTarget.value)}>
-            {props.devices.map((d) => <option value={d.id}>{d.name}</option>)}
+            {props.devices.map((d) => (
+              <option value={d.id}>{d.name}</option>
+            ))}
           </select>
         </Field>
         <Field label="Does" id="qr-when">
@@ -70,12 +75,25 @@ export function RuleBuilder(props: { devices: Device[]; onBuild: (json: string) 
         {numeric && (
           <>
             <Field label="Reading" id="qr-cap">
-              <select id="qr-cap" value={capability || readings[0]} onChange={(e) => setCapability(e.currentTarget.value)}>
-                {readings.map((c) => <option value={c}>{c}</option>)}
+              <select
+                id="qr-cap"
+                value={capability || readings[0]}
+                onChange={(e) => setCapability(e.currentTarget.value)}
+              >
+                {readings.map((c) => (
+                  <option value={c}>{c}</option>
+                ))}
               </select>
             </Field>
             <Field label="Threshold" id="qr-threshold">
-              <input id="qr-threshold" type="number" step="any" required value={threshold} onInput={(e) => setThreshold(e.currentTarget.value)} />
+              <input
+                id="qr-threshold"
+                type="number"
+                step="any"
+                required
+                value={threshold}
+                onInput={(e) => setThreshold(e.currentTarget.value)}
+              />
             </Field>
           </>
         )}
@@ -83,7 +101,9 @@ export function RuleBuilder(props: { devices: Device[]; onBuild: (json: string) 
       <div class="row">
         <Field label="Then switch" id="qr-target">
           <select id="qr-target" value={target} onChange={(e) => setTarget(e.currentTarget.value)}>
-            {switchable.map((d) => <option value={d.id}>{d.name}</option>)}
+            {switchable.map((d) => (
+              <option value={d.id}>{d.name}</option>
+            ))}
           </select>
         </Field>
         <Field label="To" id="qr-value">

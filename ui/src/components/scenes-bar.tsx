@@ -40,12 +40,17 @@ export function ScenesBar() {
     setOutcome(null);
     setError(null);
     try {
-      const { results } = await api<{ results: (SceneState & { result: string })[] }>('POST', `/scenes/${scene.id}/activate`);
+      const { results } = await api<{ results: (SceneState & { result: string })[] }>(
+        'POST',
+        `/scenes/${scene.id}/activate`,
+      );
       const failed = results.filter((r) => r.result !== 'ok');
       const name = (id: string) => all.get(id)?.name ?? id;
-      setOutcome(failed.length === 0
-        ? `${scene.name}: done (${results.length} of ${results.length} devices).`
-        : `${scene.name}: ${results.length - failed.length} of ${results.length} devices done. ${failed.map((f) => `${name(f.device)}: ${PLAIN_CODE(f.result)}`).join(' ')}`);
+      setOutcome(
+        failed.length === 0
+          ? `${scene.name}: done (${results.length} of ${results.length} devices).`
+          : `${scene.name}: ${results.length - failed.length} of ${results.length} devices done. ${failed.map((f) => `${name(f.device)}: ${PLAIN_CODE(f.result)}`).join(' ')}`,
+      );
     } catch (err) {
       setError(plainMessage(err));
     } finally {
@@ -56,7 +61,9 @@ export function ScenesBar() {
   const saveCurrent = async () => {
     const states = [...all.values()].flatMap((d) => {
       const cap = toggleOf(d.capabilities);
-      return cap && typeof d.state[cap] === 'boolean' ? [{ device: d.id, capability: cap, value: d.state[cap] as boolean }] : [];
+      return cap && typeof d.state[cap] === 'boolean'
+        ? [{ device: d.id, capability: cap, value: d.state[cap] as boolean }]
+        : [];
     });
     if (!states.length) return setError('No switch has a known state to save yet.');
     const name = prompt('Name of the scene', 'Evening');
@@ -79,10 +86,20 @@ export function ScenesBar() {
             {s.name} {busy === s.id && <Spinner label={`Setting ${s.name}`} />}
           </button>
         ))}
-        <button type="button" onClick={() => void saveCurrent()}>Save as scene</button>
+        <button type="button" onClick={() => void saveCurrent()}>
+          Save as scene
+        </button>
       </div>
-      {outcome && <p role="status" data-testid="scene-outcome">{outcome}</p>}
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {outcome && (
+        <p role="status" data-testid="scene-outcome">
+          {outcome}
+        </p>
+      )}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
     </section>
   );
 }

@@ -51,7 +51,11 @@ export function ScriptKeys({ role }: { role: Role }) {
       setName('');
       void load();
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'validation_failed' ? 'A key needs a name of 1 to 64 characters.' : plainMessage(err));
+      setError(
+        err instanceof ApiError && err.code === 'validation_failed'
+          ? 'A key needs a name of 1 to 64 characters.'
+          : plainMessage(err),
+      );
     }
   };
   const revoke = async (key: ScriptKey) => {
@@ -68,36 +72,67 @@ export function ScriptKeys({ role }: { role: Role }) {
   return (
     <section class="card" aria-labelledby="script-keys-title">
       <h2 id="script-keys-title">Keys for scripts</h2>
-      <p class="muted">For your own scripts on the home network: send the key as <code>Authorization: Bearer …</code>. A key never does more than you may, and cannot change passwords, people or keys.</p>
+      <p class="muted">
+        For your own scripts on the home network: send the key as <code>Authorization: Bearer …</code>. A key never does
+        more than you may, and cannot change passwords, people or keys.
+      </p>
       {keys && keys.length === 0 && <p class="muted">You have no keys.</p>}
       {keys && keys.length > 0 && (
         <div class="scroll">
           <table>
-            <thead><tr><th>Name</th><th>Access</th><th>Made</th><th>Last used</th><th><span class="sr-only">Actions</span></th></tr></thead>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Access</th>
+                <th>Made</th>
+                <th>Last used</th>
+                <th>
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {keys.map((k) => (
                 <tr data-testid="script-key">
                   <td>{k.name}</td>
-                  <td>{scopeLabel(k.scope)}{k.devices ? ` (${k.devices.length} device${k.devices.length === 1 ? '' : 's'})` : ''}</td>
+                  <td>
+                    {scopeLabel(k.scope)}
+                    {k.devices ? ` (${k.devices.length} device${k.devices.length === 1 ? '' : 's'})` : ''}
+                  </td>
                   <td>{formatTime(Date.parse(k.createdAt))}</td>
                   <td data-testid="script-key-used">{k.lastUsedAt ? formatTime(Date.parse(k.lastUsedAt)) : 'never'}</td>
-                  <td><button type="button" class="danger" onClick={() => void revoke(k)} aria-label={`Revoke ${k.name}`}>Revoke</button></td>
+                  <td>
+                    <button type="button" class="danger" onClick={() => void revoke(k)} aria-label={`Revoke ${k.name}`}>
+                      Revoke
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
-      {created && <p role="status">Key <strong>{created.name}</strong>: <code data-testid="script-key-secret">{created.token}</code>. Copy it now: it is not shown again.</p>}
+      {created && (
+        <p role="status">
+          Key <strong>{created.name}</strong>: <code data-testid="script-key-secret">{created.token}</code>. Copy it
+          now: it is not shown again.
+        </p>
+      )}
       <form onSubmit={add} noValidate>
-        <Field label="Key name" id="script-key-name"><input id="script-key-name" maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
+        <Field label="Key name" id="script-key-name">
+          <input id="script-key-name" maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </Field>
         <Field label="Key access" id="script-key-scope">
           <select id="script-key-scope" value={scope} onChange={(e) => setScope(e.currentTarget.value as Scope)}>
-            {SCOPES.filter((s) => s.least.includes(role)).map((s) => <option value={s.scope}>{s.label}</option>)}
+            {SCOPES.filter((s) => s.least.includes(role)).map((s) => (
+              <option value={s.scope}>{s.label}</option>
+            ))}
           </select>
         </Field>
         <FormError message={error} />
-        <button type="submit" class="primary">Create key</button>
+        <button type="submit" class="primary">
+          Create key
+        </button>
       </form>
     </section>
   );

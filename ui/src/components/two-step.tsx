@@ -47,7 +47,10 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
         const answer = await api<{ secret: string; uri: string }>('POST', '/me/totp/setup');
         // The QR encoder is only needed here: loaded on demand, not in the first page.
         const { renderSVG } = await import('uqr');
-        setSetup({ ...answer, qr: `data:image/svg+xml;utf8,${encodeURIComponent(renderSVG(answer.uri, { border: 2 }))}` });
+        setSetup({
+          ...answer,
+          qr: `data:image/svg+xml;utf8,${encodeURIComponent(renderSVG(answer.uri, { border: 2 }))}`,
+        });
         setCode('');
         requestAnimationFrame(() => document.getElementById('two-step-code')?.focus());
       } catch (err) {
@@ -79,10 +82,19 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
       } catch (err) {
         const failed = err instanceof ApiError ? err.code : '';
         if (failed === 'wrong_password' || failed === 'too_many_requests') {
-          setError({ field: 'password', message: failed === 'wrong_password' ? 'That is not your password.' : 'Too many wrong passwords. Wait a few minutes and try again.' });
+          setError({
+            field: 'password',
+            message:
+              failed === 'wrong_password'
+                ? 'That is not your password.'
+                : 'Too many wrong passwords. Wait a few minutes and try again.',
+          });
           document.getElementById('two-step-password')?.focus();
         } else if (err instanceof ApiError && (err.code === 'totp_code_wrong' || err.code === 'validation_failed')) {
-          setError({ field: 'code', message: 'That code does not match. Check the app shows the Hearth entry and enter its newest code.' });
+          setError({
+            field: 'code',
+            message: 'That code does not match. Check the app shows the Hearth entry and enter its newest code.',
+          });
           document.getElementById('two-step-code')?.focus();
         } else setError({ field: 'form', message: plainMessage(err) });
       }
@@ -106,7 +118,13 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
       } catch (err) {
         const code = err instanceof ApiError ? err.code : '';
         if (code === 'wrong_password' || code === 'too_many_requests') {
-          setError({ field: 'password', message: code === 'wrong_password' ? 'That is not your password.' : 'Too many wrong passwords. Wait a few minutes and try again.' });
+          setError({
+            field: 'password',
+            message:
+              code === 'wrong_password'
+                ? 'That is not your password.'
+                : 'Too many wrong passwords. Wait a few minutes and try again.',
+          });
           document.getElementById('two-step-password')?.focus();
         } else setError({ field: 'form', message: plainMessage(err) });
       }
@@ -114,30 +132,53 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
   };
 
   const fieldError = (field: 'code' | 'password') => (error?.field === field ? error.message : undefined);
-  const invalid = (field: 'code' | 'password', id: string) => (error?.field === field ? { 'aria-invalid': true, 'aria-describedby': `${id}-error` } : {});
+  const invalid = (field: 'code' | 'password', id: string) =>
+    error?.field === field ? { 'aria-invalid': true, 'aria-describedby': `${id}-error` } : {};
 
   return (
     <section class="card two-step" aria-labelledby="two-step-title">
       <h2 id="two-step-title">Two-step login</h2>
       {recoveryCodes && (
         <div class="two-step-recovery" data-testid="recovery-codes">
-          <p role="status" class="ok">Two-step login is on. From now on, logging in asks for the code from your app. Your other devices were logged out.</p>
+          <p role="status" class="ok">
+            Two-step login is on. From now on, logging in asks for the code from your app. Your other devices were
+            logged out.
+          </p>
           <p>
-            <strong>Save these recovery codes now</strong> (print them or keep them in a password manager). Each one logs you in once
-            if your phone is lost. They are not shown again.
+            <strong>Save these recovery codes now</strong> (print them or keep them in a password manager). Each one
+            logs you in once if your phone is lost. They are not shown again.
           </p>
           <ul class="recovery-codes">
-            {recoveryCodes.map((c) => <li key={c}><code>{c}</code></li>)}
+            {recoveryCodes.map((c) => (
+              <li key={c}>
+                <code>{c}</code>
+              </li>
+            ))}
           </ul>
-          <div class="row"><button type="button" onClick={() => setRecoveryCodes(null)}>I have saved them</button></div>
+          <div class="row">
+            <button type="button" onClick={() => setRecoveryCodes(null)}>
+              I have saved them
+            </button>
+          </div>
         </div>
       )}
       {!props.on && !setup && (
         <>
-          <p class="muted">Besides your password, logging in also asks for a 6-digit code from an authenticator app on your phone (any app that does "TOTP").</p>
-          {turnedOff && <p role="status" class="ok">Two-step login is off.</p>}
+          <p class="muted">
+            Besides your password, logging in also asks for a 6-digit code from an authenticator app on your phone (any
+            app that does "TOTP").
+          </p>
+          {turnedOff && (
+            <p role="status" class="ok">
+              Two-step login is off.
+            </p>
+          )}
           <FormError message={error?.field === 'form' ? error.message : null} />
-          <div class="row"><button type="button" class="primary" disabled={busy} onClick={start}>Turn on two-step login</button></div>
+          <div class="row">
+            <button type="button" class="primary" disabled={busy} onClick={start}>
+              Turn on two-step login
+            </button>
+          </div>
         </>
       )}
       {!props.on && setup && (
@@ -145,29 +186,84 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
           <p>Scan this code with your authenticator app, or type the key into it.</p>
           <img class="qr" src={setup.qr} alt="QR code for your authenticator app" width={200} height={200} />
           <p>
-            Key: <code data-testid="totp-secret" data-secret={setup.secret}>{grouped(setup.secret)}</code>
+            Key:{' '}
+            <code data-testid="totp-secret" data-secret={setup.secret}>
+              {grouped(setup.secret)}
+            </code>
           </p>
-          <Field label="Code from the app" id="two-step-code" error={fieldError('code')} hint="The 6 digits the app now shows for Hearth.">
-            <input id="two-step-code" autoComplete="one-time-code" inputMode="numeric" maxLength={7} value={code} onInput={(e) => setCode(e.currentTarget.value)} {...invalid('code', 'two-step-code')} />
+          <Field
+            label="Code from the app"
+            id="two-step-code"
+            error={fieldError('code')}
+            hint="The 6 digits the app now shows for Hearth."
+          >
+            <input
+              id="two-step-code"
+              autoComplete="one-time-code"
+              inputMode="numeric"
+              maxLength={7}
+              value={code}
+              onInput={(e) => setCode(e.currentTarget.value)}
+              {...invalid('code', 'two-step-code')}
+            />
           </Field>
-          <Field label="Password to turn it on" id="two-step-password" error={fieldError('password')} hint="Your login password. Turning two-step login on logs you out everywhere else.">
-            <input id="two-step-password" type="password" autoComplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} {...invalid('password', 'two-step-password')} />
+          <Field
+            label="Password to turn it on"
+            id="two-step-password"
+            error={fieldError('password')}
+            hint="Your login password. Turning two-step login on logs you out everywhere else."
+          >
+            <input
+              id="two-step-password"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+              {...invalid('password', 'two-step-password')}
+            />
           </Field>
           <FormError message={error?.field === 'form' ? error.message : null} />
           <div class="row">
-            <button type="submit" class="primary" disabled={busy}>Confirm and turn on</button>
-            <button type="button" disabled={busy} onClick={() => { setSetup(null); setError(null); }}>Cancel</button>
+            <button type="submit" class="primary" disabled={busy}>
+              Confirm and turn on
+            </button>
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => {
+                setSetup(null);
+                setError(null);
+              }}
+            >
+              Cancel
+            </button>
           </div>
         </form>
       )}
       {props.on && (
         <form onSubmit={turnOff} noValidate>
           {!recoveryCodes && <p>Two-step login is on: logging in asks for the code from your authenticator app.</p>}
-          <Field label="Password to turn it off" id="two-step-password" error={fieldError('password')} hint="Your login password.">
-            <input id="two-step-password" type="password" autoComplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} {...invalid('password', 'two-step-password')} />
+          <Field
+            label="Password to turn it off"
+            id="two-step-password"
+            error={fieldError('password')}
+            hint="Your login password."
+          >
+            <input
+              id="two-step-password"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+              {...invalid('password', 'two-step-password')}
+            />
           </Field>
           <FormError message={error?.field === 'form' ? error.message : null} />
-          <div class="row"><button type="submit" disabled={busy}>Turn off two-step login</button></div>
+          <div class="row">
+            <button type="submit" disabled={busy}>
+              Turn off two-step login
+            </button>
+          </div>
         </form>
       )}
     </section>

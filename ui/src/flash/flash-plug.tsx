@@ -36,10 +36,13 @@ const MAX_IMAGE = 4 * 1024 * 1024;
 
 /** What can be checked of a merged image without Node: ESP image magic, ESP32-C3 chip id, size. */
 function checkMerged(bytes: Uint8Array): string | null {
-  if (bytes.length === 0 || bytes.length > MAX_IMAGE) return 'The image must be between 1 byte and 4 MB (the plug\'s flash).';
-  if (bytes[0] !== 0xe9) return 'This is not a merged plug image: it does not start with an ESP bootloader (first byte 0xE9). Use the merged .bin of a plug build.';
+  if (bytes.length === 0 || bytes.length > MAX_IMAGE)
+    return "The image must be between 1 byte and 4 MB (the plug's flash).";
+  if (bytes[0] !== 0xe9)
+    return 'This is not a merged plug image: it does not start with an ESP bootloader (first byte 0xE9). Use the merged .bin of a plug build.';
   if ((bytes[12]! | (bytes[13]! << 8)) !== 5) return 'This image is for another chip: Hearth plugs are ESP32-C3s.';
-  if (bytes.length < 0x8000 + 32 || bytes[0x8000] !== 0xaa || bytes[0x8001] !== 0x50) return 'This image has no partition table at 0x8000: use the merged image of the whole build, not the app alone.';
+  if (bytes.length < 0x8000 + 32 || bytes[0x8000] !== 0xaa || bytes[0x8001] !== 0x50)
+    return 'This image has no partition table at 0x8000: use the merged image of the whole build, not the app alone.';
   return null;
 }
 
@@ -70,7 +73,9 @@ export function FlashPlug() {
     }
     setBusy(true);
     const state = { label: 'the selected port', lost: undefined as string | undefined, modemLines: true };
-    const onDisconnect = (ev: Event) => { if (ev.target === port) state.lost = 'the adapter was unplugged'; };
+    const onDisconnect = (ev: Event) => {
+      if (ev.target === port) state.lost = 'the adapter was unplugged';
+    };
     serial.addEventListener('disconnect', onDisconnect);
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
@@ -82,15 +87,26 @@ export function FlashPlug() {
         import('./md5.ts'),
       ]);
       if (ssid) checkWifiSettings(ssid, passphrase);
-      say('Connecting to the plug\'s bootloader…');
-      const result = await flashPlugImage(port, state, { parts: [{ name: 'plug image', offset: 0, data: bytes }] }, { baud: 460800, timeoutMs: 600_000, log: say, md5Hex });
+      say("Connecting to the plug's bootloader…");
+      const result = await flashPlugImage(
+        port,
+        state,
+        { parts: [{ name: 'plug image', offset: 0, data: bytes }] },
+        { baud: 460800, timeoutMs: 600_000, log: say, md5Hex },
+      );
       let where = '';
       if (ssid) {
         // Improv runs at 115200; Web Serial changes speed only by reopening.
         await port.close();
         await port.open({ baudRate: 115200 });
         say(`Sending the Wi-Fi settings for "${ssid}"…`);
-        const res = await provisionWifi(port, { ssid, passphrase, answerTimeoutMs: 60_000, connectTimeoutMs: 60_000, log: say });
+        const res = await provisionWifi(port, {
+          ssid,
+          passphrase,
+          answerTimeoutMs: 60_000,
+          connectTimeoutMs: 60_000,
+          log: say,
+        });
         where = res.url ? ` It is on the Wi-Fi at ${res.url}.` : ' It is on the Wi-Fi.';
       }
       setDone(`Flashed and verified ${result.plugId}.${where} Add it under Devices → Add a plug within 10 minutes.`);
@@ -109,38 +125,67 @@ export function FlashPlug() {
       <h2 id="flash-plug-title">Flash a plug</h2>
       {support === 'insecure' && (
         <p data-testid="flash-unavailable" data-reason="insecure">
-          Flashing from the browser needs Web Serial, which browsers allow only on a secure page (https://, or localhost on
-          the computer itself); this page is {location.origin}. Flash on the hub instead with <code>sudo hearth-admin flash-plug --port /dev/ttyUSB0 …</code> (the installer guide explains it), or open the app over HTTPS.
+          Flashing from the browser needs Web Serial, which browsers allow only on a secure page (https://, or localhost
+          on the computer itself); this page is {location.origin}. Flash on the hub instead with{' '}
+          <code>sudo hearth-admin flash-plug --port /dev/ttyUSB0 …</code> (the installer guide explains it), or open the
+          app over HTTPS.
         </p>
       )}
       {support === 'no-web-serial' && (
         <p data-testid="flash-unavailable" data-reason="no-web-serial">
-          This browser cannot reach serial ports (it has no Web Serial). Firefox, Safari and every browser on phones and tablets
-          lack it; Chrome, Edge or Opera on a computer have it. Or flash on the hub with <code>sudo hearth-admin flash-plug --port /dev/ttyUSB0 …</code>.
+          This browser cannot reach serial ports (it has no Web Serial). Firefox, Safari and every browser on phones and
+          tablets lack it; Chrome, Edge or Opera on a computer have it. Or flash on the hub with{' '}
+          <code>sudo hearth-admin flash-plug --port /dev/ttyUSB0 …</code>.
         </p>
       )}
       {support === 'ok' && (
         <form onSubmit={flash} aria-label="Flash a plug">
           <p class="muted">
-            Connect the plug to this computer with a 3.3 V USB serial adapter (hold its boot button while powering it if the
-            adapter has no auto-reset). The image is the merged .bin of a plug build, written at 0x0.
+            Connect the plug to this computer with a 3.3 V USB serial adapter (hold its boot button while powering it if
+            the adapter has no auto-reset). The image is the merged .bin of a plug build, written at 0x0.
           </p>
           <Field label="Plug image" id="flash-image">
-            <input id="flash-image" type="file" accept=".bin,application/octet-stream" onChange={(ev) => setFile(ev.currentTarget.files?.[0] ?? null)} />
+            <input
+              id="flash-image"
+              type="file"
+              accept=".bin,application/octet-stream"
+              onChange={(ev) => setFile(ev.currentTarget.files?.[0] ?? null)}
+            />
           </Field>
           <div class="row">
             <Field label="Wi-Fi name (SSID)" id="flash-ssid" hint="Leave empty to flash only.">
-              <input id="flash-ssid" value={ssid} onInput={(ev) => setSsid(ev.currentTarget.value)} autocomplete="off" />
+              <input
+                id="flash-ssid"
+                value={ssid}
+                onInput={(ev) => setSsid(ev.currentTarget.value)}
+                autocomplete="off"
+              />
             </Field>
             <Field label="Wi-Fi passphrase" id="flash-pass">
-              <input id="flash-pass" type="password" value={passphrase} onInput={(ev) => setPassphrase(ev.currentTarget.value)} autocomplete="off" />
+              <input
+                id="flash-pass"
+                type="password"
+                value={passphrase}
+                onInput={(ev) => setPassphrase(ev.currentTarget.value)}
+                autocomplete="off"
+              />
             </Field>
           </div>
           <FormError message={error} />
-          {done && <p role="status" class="ok">{done}</p>}
-          <button type="submit" class="primary" disabled={busy}>Choose the port and flash</button>
+          {done && (
+            <p role="status" class="ok">
+              {done}
+            </p>
+          )}
+          <button type="submit" class="primary" disabled={busy}>
+            Choose the port and flash
+          </button>
           {busy && <Spinner label="Flashing the plug" />}
-          {log.length > 0 && <pre class="muted" aria-live="polite" data-testid="flash-log">{log.join('\n')}</pre>}
+          {log.length > 0 && (
+            <pre class="muted" aria-live="polite" data-testid="flash-log">
+              {log.join('\n')}
+            </pre>
+          )}
         </form>
       )}
     </section>

@@ -28,7 +28,8 @@ export function parseSetupCode(text: string): { plugId?: string; code: string } 
 
 /** What the hub said, in words a person can act on; `details.step` tells pairing failures apart. */
 function pairingMessage(err: unknown): string {
-  if (err instanceof ApiError && err.code === 'validation_failed' && err.details?.field === 'name') return 'Give the plug a name.';
+  if (err instanceof ApiError && err.code === 'validation_failed' && err.details?.field === 'name')
+    return 'Give the plug a name.';
   return plainMessage(err);
 }
 
@@ -65,14 +66,20 @@ function PairPlug() {
     const poll = async () => {
       try {
         const list = await api<Discovered[]>('GET', '/plugs/discovered');
-        if (!stop) { setFound(list); setListError(null); }
+        if (!stop) {
+          setFound(list);
+          setListError(null);
+        }
       } catch (err) {
         if (!stop) setListError(plainMessage(err));
       }
     };
     void poll();
     const timer = setInterval(poll, POLL_MS);
-    return () => { stop = true; clearInterval(timer); };
+    return () => {
+      stop = true;
+      clearInterval(timer);
+    };
   }, []);
 
   const onScanned = (text: string) => {
@@ -88,10 +95,15 @@ function PairPlug() {
     const parsed = parseSetupCode(code);
     const plugId = parsed.plugId ?? chosen;
     if (!plugId) return setError('Choose the plug from the list above, or scan its QR code.');
-    if (!parsed.plugId && !/^\d{8}$/.test(parsed.code)) return setError('The setup code is the 8 digits printed on the plug.');
+    if (!parsed.plugId && !/^\d{8}$/.test(parsed.code))
+      return setError('The setup code is the 8 digits printed on the plug.');
     setBusy(true);
     try {
-      const device = await api<Device>('POST', `/plugs/${encodeURIComponent(plugId)}/pair`, { setupCode: parsed.code, name: name.trim() || 'Plug', ...(roomId ? { roomId } : {}) });
+      const device = await api<Device>('POST', `/plugs/${encodeURIComponent(plugId)}/pair`, {
+        setupCode: parsed.code,
+        name: name.trim() || 'Plug',
+        ...(roomId ? { roomId } : {}),
+      });
       putDevice(device);
       navigate(`/devices/${device.id}`);
     } catch (err) {
@@ -105,16 +117,34 @@ function PairPlug() {
     <section class="card" aria-labelledby="pair-title">
       <h2 id="pair-title">Hearth plug</h2>
       <p>Plug it in near the hub. New plugs on your network appear below.</p>
-      {listError && <p class="form-error" role="alert">{listError}</p>}
+      {listError && (
+        <p class="form-error" role="alert">
+          {listError}
+        </p>
+      )}
       {found === null && !listError && <Spinner label="Looking for plugs" />}
-      {found && found.length === 0 && <p class="muted" data-testid="no-plugs">No new plugs found yet. You can still scan the QR code on the plug.</p>}
+      {found && found.length === 0 && (
+        <p class="muted" data-testid="no-plugs">
+          No new plugs found yet. You can still scan the QR code on the plug.
+        </p>
+      )}
       {found && found.length > 0 && (
         <fieldset>
           <legend>Plugs found</legend>
           {found.map((plug) => (
             <label class="row">
-              <input type="radio" name="plug" value={plug.id} checked={chosen === plug.id} onChange={() => setChosen(plug.id)} style="width:auto;min-height:auto" />
-              {plug.model} <span class="muted">{plug.id} · firmware {plug.firmware}</span>
+              <input
+                type="radio"
+                name="plug"
+                value={plug.id}
+                checked={chosen === plug.id}
+                onChange={() => setChosen(plug.id)}
+                style="width:auto;min-height:auto"
+              />
+              {plug.model}{' '}
+              <span class="muted">
+                {plug.id} · firmware {plug.firmware}
+              </span>
             </label>
           ))}
         </fieldset>
@@ -122,38 +152,76 @@ function PairPlug() {
       {scanning && <QrScanner onCode={onScanned} onClose={() => setScanning(false)} />}
       <form onSubmit={pair}>
         <Field label="Setup code" id="setup-code" hint="8 digits on the plug, or scan its QR code.">
-          <input id="setup-code" inputMode="numeric" autocomplete="off" value={code} onInput={(e) => setCode(e.currentTarget.value)} />
+          <input
+            id="setup-code"
+            inputMode="numeric"
+            autocomplete="off"
+            value={code}
+            onInput={(e) => setCode(e.currentTarget.value)}
+          />
         </Field>
-        {canScan() && !scanning && <button type="button" onClick={() => setScanning(true)}>Scan QR code</button>}
+        {canScan() && !scanning && (
+          <button type="button" onClick={() => setScanning(true)}>
+            Scan QR code
+          </button>
+        )}
         <Field label="Name" id="plug-name">
           <input id="plug-name" value={name} placeholder="Desk lamp" onInput={(e) => setName(e.currentTarget.value)} />
         </Field>
         <RoomSelect id="plug-room" value={roomId} rooms={roomList} onChange={setRoomId} />
         <FormError message={error} />
-        <button type="submit" class="primary" disabled={busy}>{busy ? <><Spinner label="Pairing" /> Pairing…</> : 'Pair plug'}</button>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? (
+            <>
+              <Spinner label="Pairing" /> Pairing…
+            </>
+          ) : (
+            'Pair plug'
+          )}
+        </button>
       </form>
     </section>
   );
 }
 
-const CAPABILITIES = ['switch', 'power', 'energy', 'voltage', 'current', 'temperature', 'humidity', 'illuminance', 'battery', 'motion', 'contact'];
+const CAPABILITIES = [
+  'switch',
+  'power',
+  'energy',
+  'voltage',
+  'current',
+  'temperature',
+  'humidity',
+  'illuminance',
+  'battery',
+  'motion',
+  'contact',
+];
 
 function AddMqttDevice() {
   const [name, setName] = useState('');
   const [caps, setCaps] = useState<string[]>(['switch']);
   const [error, setError] = useState<string | null>(null);
-  const [created, setCreated] = useState<{ device: Device; mqtt?: { username: string; password: string } } | null>(null);
+  const [created, setCreated] = useState<{ device: Device; mqtt?: { username: string; password: string } } | null>(
+    null,
+  );
 
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
     if (!caps.length) return setError('Pick at least one thing the device can do.');
     try {
-      const result = await api<{ device: Device; mqtt?: { username: string; password: string } }>('POST', '/devices', { name: name.trim(), driver: 'mqtt', capabilities: caps });
+      const result = await api<{ device: Device; mqtt?: { username: string; password: string } }>('POST', '/devices', {
+        name: name.trim(),
+        driver: 'mqtt',
+        capabilities: caps,
+      });
       putDevice(result.device);
       setCreated(result);
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'validation_failed' ? 'Give the device a name.' : plainMessage(err));
+      setError(
+        err instanceof ApiError && err.code === 'validation_failed' ? 'Give the device a name.' : plainMessage(err),
+      );
     }
   };
 
@@ -162,14 +230,32 @@ function AddMqttDevice() {
       <h2 id="mqtt-title">DIY device over MQTT</h2>
       {created ? (
         <div role="status">
-          <p><strong>{created.device.name}</strong> was added. Give the device these credentials now: the password is shown only once.</p>
+          <p>
+            <strong>{created.device.name}</strong> was added. Give the device these credentials now: the password is
+            shown only once.
+          </p>
           <dl>
-            <dt>Username</dt><dd><code>{created.mqtt?.username}</code></dd>
-            <dt>Password</dt><dd><code>{created.mqtt?.password}</code></dd>
-            <dt>Client id</dt><dd><code>{created.device.id}</code> (the broker refuses any other)</dd>
-            <dt>Topics</dt><dd><code>hearth/{created.device.id}/state|telemetry|status</code> (publish), <code>hearth/{created.device.id}/cmd</code> (subscribe)</dd>
+            <dt>Username</dt>
+            <dd>
+              <code>{created.mqtt?.username}</code>
+            </dd>
+            <dt>Password</dt>
+            <dd>
+              <code>{created.mqtt?.password}</code>
+            </dd>
+            <dt>Client id</dt>
+            <dd>
+              <code>{created.device.id}</code> (the broker refuses any other)
+            </dd>
+            <dt>Topics</dt>
+            <dd>
+              <code>hearth/{created.device.id}/state|telemetry|status</code> (publish),{' '}
+              <code>hearth/{created.device.id}/cmd</code> (subscribe)
+            </dd>
           </dl>
-          <button type="button" onClick={() => navigate(`/devices/${created.device.id}`)}>Open the device</button>
+          <button type="button" onClick={() => navigate(`/devices/${created.device.id}`)}>
+            Open the device
+          </button>
         </div>
       ) : (
         <form onSubmit={submit}>
@@ -181,14 +267,21 @@ function AddMqttDevice() {
             <div class="row">
               {CAPABILITIES.map((c) => (
                 <label class="row">
-                  <input type="checkbox" style="width:auto;min-height:auto" checked={caps.includes(c)} onChange={(e) => setCaps(e.currentTarget.checked ? [...caps, c] : caps.filter((x) => x !== c))} />
+                  <input
+                    type="checkbox"
+                    style="width:auto;min-height:auto"
+                    checked={caps.includes(c)}
+                    onChange={(e) => setCaps(e.currentTarget.checked ? [...caps, c] : caps.filter((x) => x !== c))}
+                  />
                   {c}
                 </label>
               ))}
             </div>
           </fieldset>
           <FormError message={error} />
-          <button type="submit" class="primary">Add device</button>
+          <button type="submit" class="primary">
+            Add device
+          </button>
         </form>
       )}
     </section>

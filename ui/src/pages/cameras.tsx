@@ -37,14 +37,20 @@ export function Cameras() {
   return (
     <>
       <h1>Cameras</h1>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {!cameras && !error && <Spinner label="Loading cameras" />}
       {cameras && cameras.length === 0 && <p>No cameras yet.</p>}
       <div class="cams">
         {cameras?.map((c) => (
           <article class="card" aria-label={c.name}>
             <div class="tile-head">
-              <a class="tile-name" href={href(`/cameras/${c.id}`)}>{c.name}</a>
+              <a class="tile-name" href={href(`/cameras/${c.id}`)}>
+                {c.name}
+              </a>
               <span class={c.available ? 'ok' : 'bad'}>{STATES[c.state] ?? c.state}</span>
             </div>
             <LiveVideo cameraId={c.id} name={c.name} />
@@ -72,7 +78,11 @@ function AddCamera(props: { onAdded: () => void }) {
       setUrl('');
       props.onAdded();
     } catch (err) {
-      setError((err as { code?: string }).code === 'validation_failed' ? 'The address must start with rtsp:// or rtsps://, and the camera needs a name.' : plainMessage(err));
+      setError(
+        (err as { code?: string }).code === 'validation_failed'
+          ? 'The address must start with rtsp:// or rtsps://, and the camera needs a name.'
+          : plainMessage(err),
+      );
     } finally {
       setBusy(false);
     }
@@ -81,12 +91,16 @@ function AddCamera(props: { onAdded: () => void }) {
   return (
     <form class="card" onSubmit={submit} aria-labelledby="add-camera">
       <h2 id="add-camera">Add a camera</h2>
-      <Field label="Name" id="camera-name"><input id="camera-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
+      <Field label="Name" id="camera-name">
+        <input id="camera-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      </Field>
       <Field label="RTSP address" id="camera-url" hint="For example rtsp://user:password@192.168.1.20/stream1">
         <input id="camera-url" value={url} inputMode="url" onInput={(e) => setUrl(e.currentTarget.value)} />
       </Field>
       <FormError message={error} />
-      <button type="submit" class="primary" disabled={busy}>{busy ? 'Checking the camera…' : 'Add camera'}</button>
+      <button type="submit" class="primary" disabled={busy}>
+        {busy ? 'Checking the camera…' : 'Add camera'}
+      </button>
     </form>
   );
 }
@@ -126,7 +140,9 @@ export function CameraPage(props: { id: string }) {
 
   useEffect(() => {
     api<Camera>('GET', `/cameras/${props.id}`).then(setCamera, (err) => setError(plainMessage(err)));
-    api<Recordings>('GET', `/cameras/${props.id}/recordings?from=${span.from}&to=${span.to}`).then(setRec, (err) => setError(plainMessage(err)));
+    api<Recordings>('GET', `/cameras/${props.id}/recordings?from=${span.from}&to=${span.to}`).then(setRec, (err) =>
+      setError(plainMessage(err)),
+    );
   }, [props.id]);
 
   const x = (t: string | number) => `${(((typeof t === 'string' ? Date.parse(t) : t) - span.from) / DAY) * 100}%`;
@@ -136,7 +152,10 @@ export function CameraPage(props: { id: string }) {
     setError(null);
     try {
       if (playing) URL.revokeObjectURL(playing.url);
-      setPlaying({ url: await fetchVideo(`/cameras/${props.id}/playback?from=${from}&to=${from + PLAY_S * 1000}`), from });
+      setPlaying({
+        url: await fetchVideo(`/cameras/${props.id}/playback?from=${from}&to=${from + PLAY_S * 1000}`),
+        from,
+      });
     } catch (err) {
       setError(plainMessage(err));
     }
@@ -157,39 +176,92 @@ export function CameraPage(props: { id: string }) {
   };
   const lastStart = rec?.segments.length ? Date.parse(rec.segments[rec.segments.length - 1]!.start) : null;
 
-  if (!camera) return error ? <p class="form-error" role="alert">{error}</p> : <Spinner label="Loading camera" />;
+  if (!camera)
+    return error ? (
+      <p class="form-error" role="alert">
+        {error}
+      </p>
+    ) : (
+      <Spinner label="Loading camera" />
+    );
   return (
     <>
       <h1>{camera.name}</h1>
-      <p class={camera.available ? 'ok' : 'bad'}>{STATES[camera.state] ?? camera.state} · {camera.codec} {camera.width}×{camera.height} at {camera.fps} fps</p>
+      <p class={camera.available ? 'ok' : 'bad'}>
+        {STATES[camera.state] ?? camera.state} · {camera.codec} {camera.width}×{camera.height} at {camera.fps} fps
+      </p>
       <LiveVideo cameraId={camera.id} name={camera.name} />
       <section class="card" aria-labelledby="timeline-title">
         <h2 id="timeline-title">Last 24 hours</h2>
-        <div class="timeline" role="group" aria-label="Recordings timeline: click to play from that time" onClick={onTimeline}>
-          {rec?.segments.map((s) => <span class="seg" style={{ left: x(s.start), width: `calc(${x(s.end)} - ${x(s.start)} + 1px)` }} />)}
-          {rec?.events.map((ev) => <span class="mark" style={{ left: x(ev.at) }} title={`${ev.kind} at ${formatTime(ev.at)}`} />)}
+        {/* biome-ignore lint/a11y/useKeyWithClickEvents: a pointer shortcut; the Play buttons below do the same from the keyboard. */}
+        <div
+          class="timeline"
+          role="group"
+          aria-label="Recordings timeline: click to play from that time"
+          onClick={onTimeline}
+        >
+          {rec?.segments.map((s) => (
+            <span class="seg" style={{ left: x(s.start), width: `calc(${x(s.end)} - ${x(s.start)} + 1px)` }} />
+          ))}
+          {rec?.events.map((ev) => (
+            <span class="mark" style={{ left: x(ev.at) }} title={`${ev.kind} at ${formatTime(ev.at)}`} />
+          ))}
         </div>
         <p class="muted">{rec ? `${rec.segments.length} segments, ${rec.events.length} events` : 'Loading…'}</p>
         <div class="row">
-          {lastStart !== null && <button type="button" onClick={() => void play(lastStart - PLAY_S * 1000 / 2)}>Play the last minute</button>}
-          <button type="button" onClick={() => void snap()}>Snapshot</button>
+          {lastStart !== null && (
+            <button type="button" onClick={() => void play(lastStart - (PLAY_S * 1000) / 2)}>
+              Play the last minute
+            </button>
+          )}
+          <button type="button" onClick={() => void snap()}>
+            Snapshot
+          </button>
         </div>
         <ul class="steps">
-          {rec?.events.slice(-10).reverse().map((ev) => (
-            <li><button type="button" onClick={() => void play(Date.parse(ev.at) - 10_000)}>{formatTime(ev.at)}</button> {ev.kind.replace(/_/g, ' ')}</li>
-          ))}
+          {rec?.events
+            .slice(-10)
+            .reverse()
+            .map((ev) => (
+              <li>
+                <button type="button" onClick={() => void play(Date.parse(ev.at) - 10_000)}>
+                  {formatTime(ev.at)}
+                </button>{' '}
+                {ev.kind.replace(/_/g, ' ')}
+              </li>
+            ))}
         </ul>
-        {error && <p class="form-error" role="alert">{error}</p>}
+        {error && (
+          <p class="form-error" role="alert">
+            {error}
+          </p>
+        )}
         {snapshot && (
           <figure>
             <img src={snapshot} alt={`Snapshot of ${camera.name}`} style="max-width:100%" />
-            <figcaption><a href={snapshot} download={`${camera.name}-snapshot.jpg`}>Save the snapshot</a></figcaption>
+            <figcaption>
+              <a href={snapshot} download={`${camera.name}-snapshot.jpg`}>
+                Save the snapshot
+              </a>
+            </figcaption>
           </figure>
         )}
         {playing && (
           <div>
-            <video src={playing.url} controls autoplay muted aria-label={`Recording from ${formatTime(playing.from)}`} />
-            <a class="button" href={playing.url} download={`${camera.name}-${new Date(playing.from).toISOString()}.mp4`}>Export this clip</a>
+            <video
+              src={playing.url}
+              controls
+              autoplay
+              muted
+              aria-label={`Recording from ${formatTime(playing.from)}`}
+            />
+            <a
+              class="button"
+              href={playing.url}
+              download={`${camera.name}-${new Date(playing.from).toISOString()}.mp4`}
+            >
+              Export this clip
+            </a>
           </div>
         )}
       </section>

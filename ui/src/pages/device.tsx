@@ -25,7 +25,9 @@ export function DevicePage(props: { id: string }) {
   return (
     <>
       <h1>{device.name}</h1>
-      <p class={device.available ? 'ok' : 'bad'} data-testid="availability">{device.available ? 'Online' : 'Offline'}</p>
+      <p class={device.available ? 'ok' : 'bad'} data-testid="availability">
+        {device.available ? 'Online' : 'Offline'}
+      </p>
       <StateCard device={device} />
       {charted && <HistoryChart deviceId={device.id} capability={charted} unit={capabilitySpec(charted)?.unit ?? ''} />}
       {device.capabilities.some((c) => capabilitySpec(c)?.chart === 'energy') && <EnergyBars deviceId={device.id} />}
@@ -50,15 +52,26 @@ function StateCard(props: { device: Device }) {
           {pending && <Spinner label="Waiting for the device" />}
         </button>
       )}
-      {error && <p class="tile-error" role="alert">{error}</p>}
+      {error && (
+        <p class="tile-error" role="alert">
+          {error}
+        </p>
+      )}
       <table>
         <tbody>
-          {device.capabilities.filter((c) => c !== toggle).map((c) => (
-            <tr><th scope="row">{c}</th><td data-reading={c}>{formatValue(c, device.state[c])}</td></tr>
-          ))}
+          {device.capabilities
+            .filter((c) => c !== toggle)
+            .map((c) => (
+              <tr>
+                <th scope="row">{c}</th>
+                <td data-reading={c}>{formatValue(c, device.state[c])}</td>
+              </tr>
+            ))}
         </tbody>
       </table>
-      <p class="muted">{device.model} · {device.driver} · updated {formatTime(device.updatedAt)}</p>
+      <p class="muted">
+        {device.model} · {device.driver} · updated {formatTime(device.updatedAt)}
+      </p>
     </section>
   );
 }
@@ -83,7 +96,8 @@ function by(actor: LogEvent['actor']): string {
 
 function describe(e: LogEvent): string {
   if (e.kind === 'availability') return e.value ? 'came online' : 'went offline';
-  if (e.kind === 'command') return `command ${e.capability} → ${formatValue(e.capability ?? '', e.value)}${e.outcome ? ` (${e.outcome})` : ''}${by(e.actor)}`;
+  if (e.kind === 'command')
+    return `command ${e.capability} → ${formatValue(e.capability ?? '', e.value)}${e.outcome ? ` (${e.outcome})` : ''}${by(e.actor)}`;
   return `${e.capability} ${formatValue(e.capability ?? '', e.previous)} → ${formatValue(e.capability ?? '', e.value)}`;
 }
 
@@ -97,7 +111,10 @@ function EventLog(props: { deviceId: string }) {
 
   const load = async (before?: number) => {
     try {
-      const page = await api<{ events: LogEvent[]; nextBefore: number | null }>('GET', `/history/events?device=${encodeURIComponent(props.deviceId)}&limit=30${before ? `&before=${before}` : ''}`);
+      const page = await api<{ events: LogEvent[]; nextBefore: number | null }>(
+        'GET',
+        `/history/events?device=${encodeURIComponent(props.deviceId)}&limit=30${before ? `&before=${before}` : ''}`,
+      );
       setEvents((old) => (before ? [...old, ...page.events] : page.events));
       setNext(page.nextBefore);
     } catch (err) {
@@ -114,12 +131,24 @@ function EventLog(props: { deviceId: string }) {
   return (
     <section class="card" aria-labelledby="log-title">
       <h2 id="log-title">Event log</h2>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {events.length === 0 && !error && <p class="muted">Nothing yet.</p>}
       <ul class="steps" data-testid="event-log">
-        {events.map((e) => <li><time dateTime={e.at}>{formatTime(e.at)}</time> {describe(e)}</li>)}
+        {events.map((e) => (
+          <li>
+            <time dateTime={e.at}>{formatTime(e.at)}</time> {describe(e)}
+          </li>
+        ))}
       </ul>
-      {next && <button type="button" onClick={() => void load(next)}>Older events</button>}
+      {next && (
+        <button type="button" onClick={() => void load(next)}>
+          Older events
+        </button>
+      )}
     </section>
   );
 }
@@ -140,7 +169,11 @@ function Manage(props: { device: Device }) {
       putDevice(await api<Device>('PATCH', `/devices/${device.id}`, { name: name.trim(), roomId: roomId || null }));
       setSaved(true);
     } catch (err) {
-      setError((err as { code?: string }).code === 'validation_failed' ? 'The name must be 1 to 100 characters.' : plainMessage(err));
+      setError(
+        (err as { code?: string }).code === 'validation_failed'
+          ? 'The name must be 1 to 100 characters.'
+          : plainMessage(err),
+      );
     }
   };
 
@@ -164,10 +197,18 @@ function Manage(props: { device: Device }) {
         </Field>
         <RoomSelect id="device-room" value={roomId} rooms={roomList} onChange={setRoomId} />
         <FormError message={error} />
-        {saved && <p role="status" class="ok">Saved.</p>}
+        {saved && (
+          <p role="status" class="ok">
+            Saved.
+          </p>
+        )}
         <div class="row">
-          <button type="submit" class="primary">Save</button>
-          <button type="button" class="danger" onClick={() => void remove()}>Remove device</button>
+          <button type="submit" class="primary">
+            Save
+          </button>
+          <button type="button" class="danger" onClick={() => void remove()}>
+            Remove device
+          </button>
         </div>
       </form>
     </section>

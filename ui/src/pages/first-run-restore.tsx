@@ -34,8 +34,10 @@ export function FirstRunRestore() {
       void waitForHub().then(() => location.reload());
     } catch (err) {
       setError(restoreProblem(err));
-      if (err instanceof ApiError && err.code === 'setup_code_invalid') document.getElementById('restore-setup-code')?.focus();
-      if (err instanceof ApiError && err.code === 'backup_passphrase_wrong') document.getElementById('restore-passphrase')?.focus();
+      if (err instanceof ApiError && err.code === 'setup_code_invalid')
+        document.getElementById('restore-setup-code')?.focus();
+      if (err instanceof ApiError && err.code === 'backup_passphrase_wrong')
+        document.getElementById('restore-passphrase')?.focus();
     } finally {
       setBusy(false);
     }
@@ -45,7 +47,10 @@ export function FirstRunRestore() {
     return (
       <section class="card" aria-labelledby="restore-title">
         <h2 id="restore-title">Restore from a backup</h2>
-        <p role="status">Restored “{done.home}” with {done.users} {done.users === 1 ? 'account' : 'accounts'}. The hub is restarting; log in with your usual account when this page comes back.</p>
+        <p role="status">
+          Restored “{done.home}” with {done.users} {done.users === 1 ? 'account' : 'accounts'}. The hub is restarting;
+          log in with your usual account when this page comes back.
+        </p>
       </section>
     );
   }
@@ -53,18 +58,50 @@ export function FirstRunRestore() {
     <details class="card">
       <summary>Restore from a backup</summary>
       <form onSubmit={submit} aria-label="Restore from a backup">
-        <p>Moving to a new hub, or the old one broke? Restore the backup file and everything comes back: accounts, rooms, devices, rules and history. Plugs reconnect without pairing again.</p>
-        <Field label="Setup code" id="restore-setup-code" hint="The same code as for a new account: in the hub's log, in the file setup-code in its data folder, or from hearth-admin setup-code.">
-          <input id="restore-setup-code" autocomplete="off" autocapitalize="characters" spellcheck={false} required value={setupCode} onInput={(e) => setSetupCode(e.currentTarget.value)} aria-describedby="restore-setup-code-hint" />
+        <p>
+          Moving to a new hub, or the old one broke? Restore the backup file and everything comes back: accounts, rooms,
+          devices, rules and history. Plugs reconnect without pairing again.
+        </p>
+        <Field
+          label="Setup code"
+          id="restore-setup-code"
+          hint="The same code as for a new account: in the hub's log, in the file setup-code in its data folder, or from hearth-admin setup-code."
+        >
+          <input
+            id="restore-setup-code"
+            autocomplete="off"
+            autocapitalize="characters"
+            spellcheck={false}
+            required
+            value={setupCode}
+            onInput={(e) => setSetupCode(e.currentTarget.value)}
+            aria-describedby="restore-setup-code-hint"
+          />
         </Field>
         <Field label="Backup file" id="restore-file">
-          <input id="restore-file" type="file" accept=".hbk" required onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+          <input
+            id="restore-file"
+            type="file"
+            accept=".hbk"
+            required
+            onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
+          />
         </Field>
         <Field label="Backup passphrase" id="restore-passphrase" hint="The passphrase chosen when the backup was made.">
-          <input id="restore-passphrase" type="password" autocomplete="off" required value={passphrase} onInput={(e) => setPassphrase(e.currentTarget.value)} aria-describedby="restore-passphrase-hint" />
+          <input
+            id="restore-passphrase"
+            type="password"
+            autocomplete="off"
+            required
+            value={passphrase}
+            onInput={(e) => setPassphrase(e.currentTarget.value)}
+            aria-describedby="restore-passphrase-hint"
+          />
         </Field>
         <FormError message={error} />
-        <button type="submit" class="primary" disabled={busy}>{busy ? 'Checking the backup…' : 'Restore'}</button>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Checking the backup…' : 'Restore'}
+        </button>
       </form>
     </details>
   );

@@ -57,22 +57,46 @@ export function RulePage(props: { id: string }) {
   };
   useEffect(() => void load(), [props.id]);
 
-  if (error) return <p class="form-error" role="alert">{error}</p>;
+  if (error)
+    return (
+      <p class="form-error" role="alert">
+        {error}
+      </p>
+    );
   if (!isNew && !rule) return <Spinner label="Loading rule" />;
 
-  const tabs: [Tab, string][] = isNew ? [['edit', 'Definition']] : [['edit', 'Definition'], ['traces', 'Traces'], ['dry-run', 'Dry run'], ['versions', 'Versions']];
+  const tabs: [Tab, string][] = isNew
+    ? [['edit', 'Definition']]
+    : [
+        ['edit', 'Definition'],
+        ['traces', 'Traces'],
+        ['dry-run', 'Dry run'],
+        ['versions', 'Versions'],
+      ];
   return (
     <>
       <h1>{rule ? rule.name : 'New rule'}</h1>
-      {rule && <p class="muted">Version {rule.version} · {rule.enabled ? 'on' : 'off'} · changed {formatTime(rule.updatedAt)}</p>}
+      {rule && (
+        <p class="muted">
+          Version {rule.version} · {rule.enabled ? 'on' : 'off'} · changed {formatTime(rule.updatedAt)}
+        </p>
+      )}
       <div class="row presets" role="tablist" aria-label="Rule views">
         {tabs.map(([id, label]) => (
           // A tab says it is current with aria-selected; aria-pressed is for toggle buttons only.
-          <button type="button" role="tab" id={`rule-tab-${id}`} aria-selected={tab === id} onClick={() => setTab(id)}>{label}</button>
+          <button type="button" role="tab" id={`rule-tab-${id}`} aria-selected={tab === id} onClick={() => setTab(id)}>
+            {label}
+          </button>
         ))}
       </div>
       <div role="tabpanel" aria-labelledby={`rule-tab-${tab}`}>
-        {tab === 'edit' && <Editor key={rule?.id ?? 'new'} rule={rule} onSaved={(saved) => (isNew ? navigate(`/rules/${saved.id}`) : setRule(saved))} />}
+        {tab === 'edit' && (
+          <Editor
+            key={rule?.id ?? 'new'}
+            rule={rule}
+            onSaved={(saved) => (isNew ? navigate(`/rules/${saved.id}`) : setRule(saved))}
+          />
+        )}
         {tab === 'traces' && rule && <Traces ruleId={rule.id} />}
         {tab === 'dry-run' && rule && <DryRun ruleId={rule.id} />}
         {tab === 'versions' && rule && <Versions rule={rule} onReverted={setRule} />}
@@ -84,7 +108,9 @@ export function RulePage(props: { id: string }) {
 function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => void }) {
   const all = [...useStore(devices).values()];
   const picks = usePickLists();
-  const { text, rule, parses, fromText, fromForm } = useRuleText(props.rule ? JSON.stringify(definitionOf(props.rule), null, 2) : template(all[0]?.id ?? 'DEVICE_ID'));
+  const { text, rule, parses, fromText, fromForm } = useRuleText(
+    props.rule ? JSON.stringify(definitionOf(props.rule), null, 2) : template(all[0]?.id ?? 'DEVICE_ID'),
+  );
   const [fieldError, setFieldError] = useState<{ path: string; message: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
@@ -107,14 +133,19 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
       return setFieldError({ path: '', message: `This is not valid JSON: ${(err as Error).message}` });
     }
     try {
-      const stored = props.rule ? await api<RuleView>('PUT', `/rules/${props.rule.id}`, body) : await api<RuleView>('POST', '/rules', body);
+      const stored = props.rule
+        ? await api<RuleView>('PUT', `/rules/${props.rule.id}`, body)
+        : await api<RuleView>('POST', '/rules', body);
       setSaved(true);
       props.onSaved(stored);
     } catch (err) {
       if (err instanceof ApiError && (err.code === 'validation_failed' || err.code === 'location_required')) {
         const path = String(err.details?.path ?? err.details?.field ?? '');
         // The hub's message starts with the path; say it once.
-        setFieldError({ path, message: err.message.replace(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), '') });
+        setFieldError({
+          path,
+          message: err.message.replace(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), ''),
+        });
       } else setError(plainMessage(err));
     }
   };
@@ -131,48 +162,89 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
 
   return (
     <>
-    {!props.rule && <RuleBuilder devices={all} onBuild={(json) => { fromText(json); setFieldError(null); }} />}
-    <form onSubmit={save} class="card" aria-label="Rule editor">
-      <div class="re-layout">
-        <div>
-          <h2>Rule</h2>
-          {!parses && <p class="muted" role="status">The JSON does not parse: the form shows the last version that did and waits until it parses again.</p>}
-          <RefsContext.Provider value={{ devices: all, ...picks, error: fieldError }}>
-            <LazyRuleForm rule={rule} onChange={fromForm} disabled={!parses} />
-          </RefsContext.Provider>
-        </div>
-        <div class="re-json">
-          <Field label="Rule (JSON)" id="rule-json" hint="The same rule as JSON: edit either side, the form follows the JSON whenever it parses.">
-            <textarea
-              id="rule-json"
-              ref={jsonRef}
-              spellcheck={false}
-              value={text}
-              aria-invalid={fieldError ? true : undefined}
-              aria-describedby={fieldError ? 'rule-json-error' : 'rule-json-hint'}
-              onInput={(e) => fromText(e.currentTarget.value)}
-            />
-          </Field>
-        </div>
-      </div>
-      {fieldError && (
-        <p class="field-error" id="rule-json-error" role="alert" data-path={fieldError.path}>
-          {fieldError.path && <>At <code>{fieldError.path}</code>: </>}{fieldError.message}
-        </p>
+      {!props.rule && (
+        <RuleBuilder
+          devices={all}
+          onBuild={(json) => {
+            fromText(json);
+            setFieldError(null);
+          }}
+        />
       )}
-      <FormError message={error} />
-      {saved && <p role="status" class="ok">Saved.</p>}
-      <div class="row">
-        <button type="submit" class="primary">Save rule</button>
-        {props.rule && <button type="button" class="danger" onClick={() => void remove()}>Delete rule</button>}
-      </div>
-      <details>
-        <summary>Device ids</summary>
-        <table>
-          <tbody>{all.map((d) => <tr><td>{d.name}</td><td><code>{d.id}</code></td><td>{d.capabilities.join(', ')}</td></tr>)}</tbody>
-        </table>
-      </details>
-    </form>
+      <form onSubmit={save} class="card" aria-label="Rule editor">
+        <div class="re-layout">
+          <div>
+            <h2>Rule</h2>
+            {!parses && (
+              <p class="muted" role="status">
+                The JSON does not parse: the form shows the last version that did and waits until it parses again.
+              </p>
+            )}
+            <RefsContext.Provider value={{ devices: all, ...picks, error: fieldError }}>
+              <LazyRuleForm rule={rule} onChange={fromForm} disabled={!parses} />
+            </RefsContext.Provider>
+          </div>
+          <div class="re-json">
+            <Field
+              label="Rule (JSON)"
+              id="rule-json"
+              hint="The same rule as JSON: edit either side, the form follows the JSON whenever it parses."
+            >
+              <textarea
+                id="rule-json"
+                ref={jsonRef}
+                spellcheck={false}
+                value={text}
+                aria-invalid={fieldError ? true : undefined}
+                aria-describedby={fieldError ? 'rule-json-error' : 'rule-json-hint'}
+                onInput={(e) => fromText(e.currentTarget.value)}
+              />
+            </Field>
+          </div>
+        </div>
+        {fieldError && (
+          <p class="field-error" id="rule-json-error" role="alert" data-path={fieldError.path}>
+            {fieldError.path && (
+              <>
+                At <code>{fieldError.path}</code>:{' '}
+              </>
+            )}
+            {fieldError.message}
+          </p>
+        )}
+        <FormError message={error} />
+        {saved && (
+          <p role="status" class="ok">
+            Saved.
+          </p>
+        )}
+        <div class="row">
+          <button type="submit" class="primary">
+            Save rule
+          </button>
+          {props.rule && (
+            <button type="button" class="danger" onClick={() => void remove()}>
+              Delete rule
+            </button>
+          )}
+        </div>
+        <details>
+          <summary>Device ids</summary>
+          <table>
+            <tbody>
+              {all.map((d) => (
+                <tr>
+                  <td>{d.name}</td>
+                  <td>
+                    <code>{d.id}</code>
+                  </td>
+                  <td>{d.capabilities.join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      </form>
     </>
   );
 }
@@ -180,7 +252,8 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
 function Traces(props: { ruleId: string }) {
   const [traces, setTraces] = useState<Trace[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = () => api<Trace[]>('GET', `/rules/${props.ruleId}/traces?limit=20`).then(setTraces, (err) => setError(plainMessage(err)));
+  const load = () =>
+    api<Trace[]>('GET', `/rules/${props.ruleId}/traces?limit=20`).then(setTraces, (err) => setError(plainMessage(err)));
   useEffect(() => void load(), [props.ruleId]);
 
   const runNow = async () => {
@@ -195,12 +268,22 @@ function Traces(props: { ruleId: string }) {
   return (
     <section aria-label="Traces">
       <div class="row">
-        <button type="button" onClick={() => void load()}>Refresh</button>
-        <button type="button" onClick={() => void runNow()}>Run now</button>
+        <button type="button" onClick={() => void load()}>
+          Refresh
+        </button>
+        <button type="button" onClick={() => void runNow()}>
+          Run now
+        </button>
       </div>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {traces && traces.length === 0 && <p>This rule has not fired yet.</p>}
-      {traces?.map((t) => <TraceView trace={t} />)}
+      {traces?.map((t) => (
+        <TraceView trace={t} />
+      ))}
     </section>
   );
 }
@@ -226,7 +309,12 @@ function DryRun(props: { ruleId: string }) {
     setBusy(true);
     setError(null);
     try {
-      setResult(await api<DryRunResult>('POST', '/rules/dry-run', { ruleId: props.ruleId, from: new Date(Date.now() - days * 86400e3).toISOString() }));
+      setResult(
+        await api<DryRunResult>('POST', '/rules/dry-run', {
+          ruleId: props.ruleId,
+          from: new Date(Date.now() - days * 86400e3).toISOString(),
+        }),
+      );
     } catch (err) {
       setError(plainMessage(err));
     } finally {
@@ -239,17 +327,46 @@ function DryRun(props: { ruleId: string }) {
       <form onSubmit={run} class="card">
         <p>Replays the recorded history through this rule. Nothing is switched.</p>
         <Field label="Days of history" id="dry-days">
-          <input id="dry-days" type="number" min={1} max={31} value={days} onInput={(e) => setDays(Number(e.currentTarget.value))} />
+          <input
+            id="dry-days"
+            type="number"
+            min={1}
+            max={31}
+            value={days}
+            onInput={(e) => setDays(Number(e.currentTarget.value))}
+          />
         </Field>
-        <button type="submit" class="primary" disabled={busy}>Dry run</button>
+        <button type="submit" class="primary" disabled={busy}>
+          Dry run
+        </button>
       </form>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {result && (
         <div data-testid="dry-run-result">
-          <p>{result.replayedEvents} events replayed{result.truncated ? ' (cut short: too many events)' : ''}; the rule would have fired {result.firings.length} times and sent {result.commands.length} commands.</p>
-          {result.stopped && <p role="status">The dry run stopped at {formatTime(result.stopped.at)}: the rule did too many steps. What came before is shown.</p>}
-          <ul>{result.commands.map((c) => <li>{formatTime(c.at)}: {names.get(c.device)?.name ?? c.device} {c.capability} → {String(c.value)}</li>)}</ul>
-          {result.firings.map((t) => <TraceView trace={t} />)}
+          <p>
+            {result.replayedEvents} events replayed{result.truncated ? ' (cut short: too many events)' : ''}; the rule
+            would have fired {result.firings.length} times and sent {result.commands.length} commands.
+          </p>
+          {result.stopped && (
+            <p role="status">
+              The dry run stopped at {formatTime(result.stopped.at)}: the rule did too many steps. What came before is
+              shown.
+            </p>
+          )}
+          <ul>
+            {result.commands.map((c) => (
+              <li>
+                {formatTime(c.at)}: {names.get(c.device)?.name ?? c.device} {c.capability} → {String(c.value)}
+              </li>
+            ))}
+          </ul>
+          {result.firings.map((t) => (
+            <TraceView trace={t} />
+          ))}
         </div>
       )}
     </section>
@@ -287,7 +404,9 @@ function Versions(props: { rule: RuleView; onReverted: (rule: RuleView) => void 
     setSelected(version);
     setChanges(null);
     try {
-      setChanges((await api<{ changes: Change[] }>('GET', `/rules/${props.rule.id}/diff?from=${version}&to=${current}`)).changes);
+      setChanges(
+        (await api<{ changes: Change[] }>('GET', `/rules/${props.rule.id}/diff?from=${version}&to=${current}`)).changes,
+      );
     } catch (err) {
       setError(plainMessage(err));
     }
@@ -306,31 +425,46 @@ function Versions(props: { rule: RuleView; onReverted: (rule: RuleView) => void 
 
   return (
     <section aria-label="Versions">
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       <ul class="steps">
         {[...(versions ?? [])].reverse().map((v) => (
           <li>
-            <button type="button" aria-pressed={selected === v.version} onClick={() => void pick(v.version)} disabled={v.version === current}>
+            <button
+              type="button"
+              aria-pressed={selected === v.version}
+              onClick={() => void pick(v.version)}
+              disabled={v.version === current}
+            >
               Version {v.version}
             </button>{' '}
-            {formatTime(v.at)}{v.author ? ` by ${v.author}` : ''}{v.note ? ` · ${v.note}` : ''}{v.version === current ? ' (current)' : ''}
+            {formatTime(v.at)}
+            {v.author ? ` by ${v.author}` : ''}
+            {v.note ? ` · ${v.note}` : ''}
+            {v.version === current ? ' (current)' : ''}
           </li>
         ))}
       </ul>
       {selected !== null && changes && (
         <div class="card" data-testid="diff">
-          <h2>Version {selected} → {current}</h2>
+          <h2>
+            Version {selected} → {current}
+          </h2>
           {changes.length === 0 && <p>No differences.</p>}
           <div class="diff">
             {changes.map((c) => (
               <div>
-                <code>{c.path}</code>{' '}
-                {c.op !== 'added' && <span class="del">− {show(c.from)}</span>}{' '}
+                <code>{c.path}</code> {c.op !== 'added' && <span class="del">− {show(c.from)}</span>}{' '}
                 {c.op !== 'removed' && <span class="add">+ {show(c.to)}</span>}
               </div>
             ))}
           </div>
-          <button type="button" class="primary" onClick={() => void revert()}>Revert to version {selected}</button>
+          <button type="button" class="primary" onClick={() => void revert()}>
+            Revert to version {selected}
+          </button>
         </div>
       )}
     </section>

@@ -27,7 +27,9 @@ export function Rules() {
     try {
       const list = await api<RuleView[]>('GET', '/rules');
       setRules(list);
-      const traces = await Promise.all(list.map((r) => api<Trace[]>('GET', `/rules/${r.id}/traces?limit=1`).catch(() => [])));
+      const traces = await Promise.all(
+        list.map((r) => api<Trace[]>('GET', `/rules/${r.id}/traces?limit=1`).catch(() => [])),
+      );
       setLast(Object.fromEntries(list.map((r, i) => [r.id, traces[i]![0]])));
     } catch (err) {
       setError(plainMessage(err));
@@ -48,26 +50,43 @@ export function Rules() {
     <>
       <div class="page-head">
         <h1>Rules</h1>
-        <a class="button primary" href={href('/rules/new')}>New rule</a>
+        <a class="button primary" href={href('/rules/new')}>
+          New rule
+        </a>
       </div>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {!rules && !error && <Spinner label="Loading rules" />}
       {rules && rules.length === 0 && <p>No rules yet.</p>}
       {rules && rules.length > 0 && (
         <div class="scroll">
           <table>
-            <thead><tr><th>Rule</th><th>Last run</th><th>On</th></tr></thead>
+            <thead>
+              <tr>
+                <th>Rule</th>
+                <th>Last run</th>
+                <th>On</th>
+              </tr>
+            </thead>
             <tbody>
               {rules.map((rule) => {
                 const trace = last[rule.id];
                 return (
                   <tr>
-                    <td><a href={href(`/rules/${rule.id}`)}>{rule.name}</a></td>
-                    <td data-testid="last-run">{trace ? `${formatTime(trace.startedAt)} · ${trace.status}` : 'never'}</td>
+                    <td>
+                      <a href={href(`/rules/${rule.id}`)}>{rule.name}</a>
+                    </td>
+                    <td data-testid="last-run">
+                      {trace ? `${formatTime(trace.startedAt)} · ${trace.status}` : 'never'}
+                    </td>
                     <td>
                       {/* The name starts with the visible On/Off (WCAG 2.5.3, label in name) and says which rule. */}
                       <button type="button" aria-pressed={rule.enabled} onClick={() => void setEnabled(rule)}>
-                        {rule.enabled ? 'On' : 'Off'}<span class="sr-only"> {rule.name}</span>
+                        {rule.enabled ? 'On' : 'Off'}
+                        <span class="sr-only"> {rule.name}</span>
                       </button>
                     </td>
                   </tr>

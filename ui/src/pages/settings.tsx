@@ -38,7 +38,11 @@ export function Settings() {
   return (
     <>
       <h1>Settings</h1>
-      {me && <p data-testid="me">Signed in as <strong>{me.username}</strong> ({me.role}).</p>}
+      {me && (
+        <p data-testid="me">
+          Signed in as <strong>{me.username}</strong> ({me.role}).
+        </p>
+      )}
       <FormError message={error} />
       {!me && !error && <Spinner label="Loading your account" />}
       {me && (
@@ -100,32 +104,66 @@ function HomeForm(props: { editable: boolean }) {
     const latitude = Number(lat);
     const longitude = Number(lon);
     const hasLocation = lat.trim() !== '' || lon.trim() !== '';
-    if (hasLocation && (lat.trim() === '' || !Number.isFinite(latitude) || latitude < -90 || latitude > 90)) errors.latitude = 'Latitude is a number from -90 to 90.';
-    if (hasLocation && (lon.trim() === '' || !Number.isFinite(longitude) || longitude < -180 || longitude > 180)) errors.longitude = 'Longitude is a number from -180 to 180.';
+    if (hasLocation && (lat.trim() === '' || !Number.isFinite(latitude) || latitude < -90 || latitude > 90))
+      errors.latitude = 'Latitude is a number from -90 to 90.';
+    if (hasLocation && (lon.trim() === '' || !Number.isFinite(longitude) || longitude < -180 || longitude > 180))
+      errors.longitude = 'Longitude is a number from -180 to 180.';
     setFieldErrors(errors);
     if (Object.keys(errors).length) return;
     try {
-      show(await api<HomeView>('PATCH', '/home', { name: name.trim(), location: hasLocation ? { latitude, longitude } : null, timezone: tz.trim() || null }));
+      show(
+        await api<HomeView>('PATCH', '/home', {
+          name: name.trim(),
+          location: hasLocation ? { latitude, longitude } : null,
+          timezone: tz.trim() || null,
+        }),
+      );
       setSaved(true);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'validation_failed' && err.details?.field === 'timezone') setFieldErrors({ timezone: 'That is not a time zone name. Use a name like Europe/Berlin.' });
+      if (err instanceof ApiError && err.code === 'validation_failed' && err.details?.field === 'timezone')
+        setFieldErrors({ timezone: 'That is not a time zone name. Use a name like Europe/Berlin.' });
       else setError(plainMessage(err));
     }
   };
 
   const useBrowserZone = () => setTz(Intl.DateTimeFormat().resolvedOptions().timeZone);
-  const locate = () => navigator.geolocation?.getCurrentPosition((p) => { setLat(p.coords.latitude.toFixed(4)); setLon(p.coords.longitude.toFixed(4)); }, () => setError('The browser did not share its location.'));
+  const locate = () =>
+    navigator.geolocation?.getCurrentPosition(
+      (p) => {
+        setLat(p.coords.latitude.toFixed(4));
+        setLon(p.coords.longitude.toFixed(4));
+      },
+      () => setError('The browser did not share its location.'),
+    );
 
-  if (!home) return error ? <p class="form-error" role="alert">{error}</p> : <Spinner label="Loading home" />;
+  if (!home)
+    return error ? (
+      <p class="form-error" role="alert">
+        {error}
+      </p>
+    ) : (
+      <Spinner label="Loading home" />
+    );
   if (!props.editable) {
     return (
       <section class="card" aria-labelledby="home-title">
         <h2 id="home-title">Home</h2>
         <table>
           <tbody>
-            <tr><th scope="row">Name</th><td>{home.name}</td></tr>
-            <tr><th scope="row">Location</th><td data-testid="home-location">{home.location ? `${home.location.latitude}, ${home.location.longitude}` : 'Not set'}</td></tr>
-            <tr><th scope="row">Time zone</th><td>{home.timezone ?? 'Not set'}</td></tr>
+            <tr>
+              <th scope="row">Name</th>
+              <td>{home.name}</td>
+            </tr>
+            <tr>
+              <th scope="row">Location</th>
+              <td data-testid="home-location">
+                {home.location ? `${home.location.latitude}, ${home.location.longitude}` : 'Not set'}
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Time zone</th>
+              <td>{home.timezone ?? 'Not set'}</td>
+            </tr>
           </tbody>
         </table>
         <p class="muted">An owner or admin changes these.</p>
@@ -135,20 +173,45 @@ function HomeForm(props: { editable: boolean }) {
   return (
     <form class="card" onSubmit={save} aria-labelledby="home-title">
       <h2 id="home-title">Home</h2>
-      <Field label="Name" id="home-name"><input id="home-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
+      <Field label="Name" id="home-name">
+        <input id="home-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      </Field>
       <div class="row">
-        <Field label="Latitude" id="home-lat" error={fieldErrors.latitude}><input id="home-lat" inputMode="decimal" value={lat} onInput={(e) => setLat(e.currentTarget.value)} /></Field>
-        <Field label="Longitude" id="home-lon" error={fieldErrors.longitude}><input id="home-lon" inputMode="decimal" value={lon} onInput={(e) => setLon(e.currentTarget.value)} /></Field>
+        <Field label="Latitude" id="home-lat" error={fieldErrors.latitude}>
+          <input id="home-lat" inputMode="decimal" value={lat} onInput={(e) => setLat(e.currentTarget.value)} />
+        </Field>
+        <Field label="Longitude" id="home-lon" error={fieldErrors.longitude}>
+          <input id="home-lon" inputMode="decimal" value={lon} onInput={(e) => setLon(e.currentTarget.value)} />
+        </Field>
       </div>
-      {'geolocation' in navigator && <button type="button" onClick={locate}>Use this device's location</button>}
+      {'geolocation' in navigator && (
+        <button type="button" onClick={locate}>
+          Use this device's location
+        </button>
+      )}
       <p class="muted">The location is used for sunrise and sunset rules and never leaves the hub.</p>
-      <Field label="Time zone" id="home-tz" error={fieldErrors.timezone} hint="Days for energy totals start at midnight in this zone.">
+      <Field
+        label="Time zone"
+        id="home-tz"
+        error={fieldErrors.timezone}
+        hint="Days for energy totals start at midnight in this zone."
+      >
         <input id="home-tz" value={tz} placeholder="Europe/Berlin" onInput={(e) => setTz(e.currentTarget.value)} />
       </Field>
-      <button type="button" onClick={useBrowserZone}>Use this browser's time zone</button>
+      <button type="button" onClick={useBrowserZone}>
+        Use this browser's time zone
+      </button>
       <FormError message={error} />
-      {saved && <p role="status" class="ok">Saved.</p>}
-      <div class="row"><button type="submit" class="primary">Save</button></div>
+      {saved && (
+        <p role="status" class="ok">
+          Saved.
+        </p>
+      )}
+      <div class="row">
+        <button type="submit" class="primary">
+          Save
+        </button>
+      </div>
     </form>
   );
 }
@@ -167,18 +230,29 @@ function MqttUsers() {
   const [topics, setTopics] = useState('hearth/#');
   const [created, setCreated] = useState<{ username: string; password: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = () => api<MqttUser[]>('GET', '/integrations/mqtt-users').then(setUsers, (err) => setError(plainMessage(err)));
+  const load = () =>
+    api<MqttUser[]>('GET', '/integrations/mqtt-users').then(setUsers, (err) => setError(plainMessage(err)));
   useEffect(() => void load(), []);
 
   const add = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      setCreated(await api<{ username: string; password: string }>('POST', '/integrations/mqtt-users', { username: username.trim(), scope, topics: topics.split(/[\s,]+/).filter(Boolean) }));
+      setCreated(
+        await api<{ username: string; password: string }>('POST', '/integrations/mqtt-users', {
+          username: username.trim(),
+          scope,
+          topics: topics.split(/[\s,]+/).filter(Boolean),
+        }),
+      );
       setUsername('');
       void load();
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'validation_failed' ? `Check the ${String(err.details?.field ?? 'fields').split('.')[0]}: user names use letters, digits and . _ @ -; topics are MQTT filters such as hearth/#.` : plainMessage(err));
+      setError(
+        err instanceof ApiError && err.code === 'validation_failed'
+          ? `Check the ${String(err.details?.field ?? 'fields').split('.')[0]}: user names use letters, digits and . _ @ -; topics are MQTT filters such as hearth/#.`
+          : plainMessage(err),
+      );
     }
   };
   const remove = async (name: string) => {
@@ -199,28 +273,61 @@ function MqttUsers() {
       {users && users.length > 0 && (
         <div class="scroll">
           <table>
-            <thead><tr><th>User</th><th>Access</th><th>Topics</th><th><span class="sr-only">Actions</span></th></tr></thead>
+            <thead>
+              <tr>
+                <th>User</th>
+                <th>Access</th>
+                <th>Topics</th>
+                <th>
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {users.map((u) => (
-                <tr><td>{u.username}</td><td>{u.scope === 'readwrite' ? 'read and write' : 'read only'}</td><td>{u.topics.join(', ')}</td>
-                  <td><button type="button" class="danger" onClick={() => void remove(u.username)} aria-label={`Remove ${u.username}`}>Remove</button></td></tr>
+                <tr>
+                  <td>{u.username}</td>
+                  <td>{u.scope === 'readwrite' ? 'read and write' : 'read only'}</td>
+                  <td>{u.topics.join(', ')}</td>
+                  <td>
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() => void remove(u.username)}
+                      aria-label={`Remove ${u.username}`}
+                    >
+                      Remove
+                    </button>
+                  </td>
+                </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
-      {created && <p role="status">Created <strong>{created.username}</strong> with password <code data-testid="mqtt-password">{created.password}</code>. Copy it now: it is not shown again.</p>}
+      {created && (
+        <p role="status">
+          Created <strong>{created.username}</strong> with password{' '}
+          <code data-testid="mqtt-password">{created.password}</code>. Copy it now: it is not shown again.
+        </p>
+      )}
       <form onSubmit={add}>
-        <Field label="User name" id="mqtt-user"><input id="mqtt-user" value={username} onInput={(e) => setUsername(e.currentTarget.value)} /></Field>
+        <Field label="User name" id="mqtt-user">
+          <input id="mqtt-user" value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+        </Field>
         <Field label="Access" id="mqtt-scope">
           <select id="mqtt-scope" value={scope} onChange={(e) => setScope(e.currentTarget.value)}>
             <option value="read">Read only</option>
             <option value="readwrite">Read and write</option>
           </select>
         </Field>
-        <Field label="Topics" id="mqtt-topics" hint="MQTT topic filters, separated by spaces or commas."><input id="mqtt-topics" value={topics} onInput={(e) => setTopics(e.currentTarget.value)} /></Field>
+        <Field label="Topics" id="mqtt-topics" hint="MQTT topic filters, separated by spaces or commas.">
+          <input id="mqtt-topics" value={topics} onInput={(e) => setTopics(e.currentTarget.value)} />
+        </Field>
         <FormError message={error} />
-        <button type="submit" class="primary">Create MQTT user</button>
+        <button type="submit" class="primary">
+          Create MQTT user
+        </button>
       </form>
     </section>
   );
@@ -230,7 +337,14 @@ function HubHealth() {
   const [health, setHealth] = useState<Health | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    const load = () => publicApi<Health>('GET', '/health').then((h) => { setHealth(h); setError(null); }, (err) => setError(plainMessage(err)));
+    const load = () =>
+      publicApi<Health>('GET', '/health').then(
+        (h) => {
+          setHealth(h);
+          setError(null);
+        },
+        (err) => setError(plainMessage(err)),
+      );
     void load();
     const timer = setInterval(load, 5000);
     return () => clearInterval(timer);
@@ -239,14 +353,30 @@ function HubHealth() {
   return (
     <section class="card" aria-labelledby="health-title">
       <h2 id="health-title">Hub health</h2>
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
       {health && (
         <>
           <p data-testid="hub-status" class={health.status === 'ok' ? 'ok' : 'bad'}>
-            {health.status === 'ok' ? 'Everything is running' : health.status === 'starting' ? 'Starting' : 'Something is wrong'} · version {health.version} · up since {formatTime(Date.now() - health.uptimeS * 1000)}
+            {health.status === 'ok'
+              ? 'Everything is running'
+              : health.status === 'starting'
+                ? 'Starting'
+                : 'Something is wrong'}{' '}
+            · version {health.version} · up since {formatTime(Date.now() - health.uptimeS * 1000)}
           </p>
           <table>
-            <tbody>{Object.entries(health.parts).map(([part, state]) => <tr><th scope="row">{part}</th><td class={state === 'ok' ? 'ok' : 'bad'}>{state}</td></tr>)}</tbody>
+            <tbody>
+              {Object.entries(health.parts).map(([part, state]) => (
+                <tr>
+                  <th scope="row">{part}</th>
+                  <td class={state === 'ok' ? 'ok' : 'bad'}>{state}</td>
+                </tr>
+              ))}
+            </tbody>
           </table>
         </>
       )}
@@ -296,7 +426,12 @@ function Storage(props: { history: boolean }) {
               <td data-testid="history-storage">
                 {mb(history.bytes)} of {mb(history.budgetBytes)} ({(history.usedShare * 100).toFixed(1)} %)
                 {history.growthPerDayBytes > 0 && <>, growing {mb(history.growthPerDayBytes)} a day</>}
-                {history.budgetReachedAt && <>; full around {new Date(history.budgetReachedAt).toLocaleDateString()}, then the oldest details are thinned</>}
+                {history.budgetReachedAt && (
+                  <>
+                    ; full around {new Date(history.budgetReachedAt).toLocaleDateString()}, then the oldest details are
+                    thinned
+                  </>
+                )}
               </td>
             </tr>
           )}
@@ -304,8 +439,18 @@ function Storage(props: { history: boolean }) {
             <tr>
               <th scope="row">Recordings</th>
               <td>
-                {mb(cameras.usedBytes)}{cameras.budgetBytes > 0 ? ` of ${mb(cameras.budgetBytes)}` : ''}, {mb(cameras.freeBytes)} free on the disk
-                {cameras.alert && <span class="bad"> · {cameras.alert.code === 'recorder_storage_full' ? 'the disk is full: recording stopped' : cameras.alert.code}</span>}
+                {mb(cameras.usedBytes)}
+                {cameras.budgetBytes > 0 ? ` of ${mb(cameras.budgetBytes)}` : ''}, {mb(cameras.freeBytes)} free on the
+                disk
+                {cameras.alert && (
+                  <span class="bad">
+                    {' '}
+                    ·{' '}
+                    {cameras.alert.code === 'recorder_storage_full'
+                      ? 'the disk is full: recording stopped'
+                      : cameras.alert.code}
+                  </span>
+                )}
               </td>
             </tr>
           )}
@@ -327,19 +472,27 @@ function Rooms() {
       await fn();
       await reload();
     } catch (err) {
-      setError(err instanceof ApiError && err.code === 'validation_failed' ? 'A room needs a name of 1 to 100 characters.' : plainMessage(err));
+      setError(
+        err instanceof ApiError && err.code === 'validation_failed'
+          ? 'A room needs a name of 1 to 100 characters.'
+          : plainMessage(err),
+      );
     }
   };
   const add = (e: Event) => {
     e.preventDefault();
-    void act(async () => { await api('POST', '/rooms', { name: name.trim() }); setName(''); });
+    void act(async () => {
+      await api('POST', '/rooms', { name: name.trim() });
+      setName('');
+    });
   };
   const rename = (id: string, old: string) => {
     const next = prompt('New name for the room', old);
     if (next !== null && next.trim() !== old) void act(() => api('PATCH', `/rooms/${id}`, { name: next.trim() }));
   };
   const remove = (id: string, roomName: string) => {
-    if (confirm(`Remove the room ${roomName}? Its devices stay, without a room.`)) void act(() => api('DELETE', `/rooms/${id}`));
+    if (confirm(`Remove the room ${roomName}? Its devices stay, without a room.`))
+      void act(() => api('DELETE', `/rooms/${id}`));
   };
 
   return (
@@ -349,14 +502,22 @@ function Rooms() {
         {list.map((r) => (
           <li class="row">
             <span style="flex:1">{r.name}</span>
-            <button type="button" onClick={() => rename(r.id, r.name)} aria-label={`Rename ${r.name}`}>Rename</button>
-            <button type="button" class="danger" onClick={() => remove(r.id, r.name)} aria-label={`Remove ${r.name}`}>Remove</button>
+            <button type="button" onClick={() => rename(r.id, r.name)} aria-label={`Rename ${r.name}`}>
+              Rename
+            </button>
+            <button type="button" class="danger" onClick={() => remove(r.id, r.name)} aria-label={`Remove ${r.name}`}>
+              Remove
+            </button>
           </li>
         ))}
       </ul>
       <form onSubmit={add} class="row">
-        <Field label="New room" id="room-name"><input id="room-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
-        <button type="submit" class="primary">Add room</button>
+        <Field label="New room" id="room-name">
+          <input id="room-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" class="primary">
+          Add room
+        </button>
       </form>
       <FormError message={error} />
     </section>

@@ -9,14 +9,35 @@ import { ENROL_AGAIN, connection } from '../api/transport.ts';
 connection.subscribe(() => {
   const snapshot = connection.get().offline?.snapshot;
   if (!snapshot) return;
-  devices.set(new Map((snapshot.devices as Partial<Device>[]).map((d) => [d.id!, { driver: '', model: '', capabilities: [], roomId: null, available: false, state: {}, updatedAt: '', name: d.id!, ...d } as Device])));
+  devices.set(
+    new Map(
+      (snapshot.devices as Partial<Device>[]).map((d) => [
+        d.id!,
+        {
+          driver: '',
+          model: '',
+          capabilities: [],
+          roomId: null,
+          available: false,
+          state: {},
+          updatedAt: '',
+          name: d.id!,
+          ...d,
+        } as Device,
+      ]),
+    ),
+  );
   loaded.set(true);
 });
 
 /** In the header: says when the page talks to the hub through the relay. */
 export function ConnectionBadge() {
   const { mode } = useStore(connection);
-  return mode === 'remote' ? <span class="remote-badge" role="status">Remote (through the relay)</span> : null;
+  return mode === 'remote' ? (
+    <span class="remote-badge" role="status">
+      Remote (through the relay)
+    </span>
+  ) : null;
 }
 
 /** Under the header while the relay says the hub is away: since when, and how old the state shown is. */
@@ -26,7 +47,9 @@ export function HubOfflineNotice() {
   return (
     <p class="banner remote-offline" role="status">
       Hub offline since {offline.since ? formatTime(offline.since) : 'an unknown time'}.
-      {offline.snapshot ? ` Showing the last-known state from ${formatTime(offline.snapshot.at)}.` : ' No last-known state is available.'}
+      {offline.snapshot
+        ? ` Showing the last-known state from ${formatTime(offline.snapshot.at)}.`
+        : ' No last-known state is available.'}
     </p>
   );
 }
@@ -37,7 +60,10 @@ export function RemoteRefused() {
   if (!refused) return null;
   return (
     <p class="banner" role="alert">
-      {refused === 'device_revoked' ? 'Remote access for this device was turned off.' : 'The hub does not know this device.'} {ENROL_AGAIN}
+      {refused === 'device_revoked'
+        ? 'Remote access for this device was turned off.'
+        : 'The hub does not know this device.'}{' '}
+      {ENROL_AGAIN}
     </p>
   );
 }

@@ -43,7 +43,10 @@ export function Invites() {
       const invite = await api<IssuedInvite>('POST', '/remote/invites', name.trim() ? { name: name.trim() } : {});
       // The QR encoder is only needed here: loaded on demand, not in the first page.
       const { renderSVG } = await import('uqr');
-      setIssued({ ...invite, qr: `data:image/svg+xml;utf8,${encodeURIComponent(renderSVG(invite.link, { border: 2 }))}` });
+      setIssued({
+        ...invite,
+        qr: `data:image/svg+xml;utf8,${encodeURIComponent(renderSVG(invite.link, { border: 2 }))}`,
+      });
       setName('');
       await reload();
     } catch (err) {
@@ -78,12 +81,25 @@ export function Invites() {
   return (
     <div class="invites">
       <h3>Invite a device</h3>
-      <p class="muted">Makes a link for one phone or computer of yours, valid for 30 minutes and only once. Open it on that device (or scan the code): it sets the app up there, and you log in with your own password.</p>
+      <p class="muted">
+        Makes a link for one phone or computer of yours, valid for 30 minutes and only once. Open it on that device (or
+        scan the code): it sets the app up there, and you log in with your own password.
+      </p>
       <form onSubmit={create}>
         <Field label="Name of the invited device (optional)" id="invite-device-name">
-          <input id="invite-device-name" value={name} placeholder="My phone" onInput={(e) => setName(e.currentTarget.value)} />
+          <input
+            id="invite-device-name"
+            value={name}
+            placeholder="My phone"
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
         </Field>
-        <div class="row"><button type="submit" disabled={busy}>Make an invite link</button>{busy && <Spinner label="Making the link" />}</div>
+        <div class="row">
+          <button type="submit" disabled={busy}>
+            Make an invite link
+          </button>
+          {busy && <Spinner label="Making the link" />}
+        </div>
       </form>
       {issued && (
         <div class="invite-issued" role="status">
@@ -91,15 +107,21 @@ export function Invites() {
           <Field label="Invite link" id="invite-link" hint={`Works once, until ${formatTime(issued.expiresAt)}.`}>
             <input id="invite-link" readOnly value={issued.link} onFocus={(e) => e.currentTarget.select()} />
           </Field>
-          <button type="button" onClick={() => void copy()}>{copied ? 'Copied' : 'Copy link'}</button>
+          <button type="button" onClick={() => void copy()}>
+            {copied ? 'Copied' : 'Copy link'}
+          </button>
         </div>
       )}
       {open && open.length > 0 && (
         <ul class="invite-list" aria-label="Open invites">
           {open.map((invite) => (
             <li key={invite.id}>
-              <span>{invite.name} ({invite.username}), until {formatTime(invite.expiresAt)}</span>
-              <button type="button" class="link" onClick={() => void withdraw(invite.id)}>Withdraw</button>
+              <span>
+                {invite.name} ({invite.username}), until {formatTime(invite.expiresAt)}
+              </span>
+              <button type="button" class="link" onClick={() => void withdraw(invite.id)}>
+                Withdraw
+              </button>
             </li>
           ))}
         </ul>

@@ -22,11 +22,15 @@ class PushProblem extends Error {}
 
 const PROBLEM = {
   unsupported: 'This browser cannot show notifications from a web app.',
-  insecure: 'Notifications need the app opened over https (or on this computer itself): at this address the browser runs no service worker, so it cannot receive them.',
-  denied: 'Notifications are blocked for this site in the browser. Allow them in the browser’s site settings, then turn them on again.',
+  insecure:
+    'Notifications need the app opened over https (or on this computer itself): at this address the browser runs no service worker, so it cannot receive them.',
+  denied:
+    'Notifications are blocked for this site in the browser. Allow them in the browser’s site settings, then turn them on again.',
   dismissed: 'Notifications were not allowed. Turn them on again and choose Allow when the browser asks.',
-  noWorker: 'The app’s background worker is not running, so notifications cannot be received. Reload the page and try again.',
-  unreachable: 'The browser could not reach its push service (it needs the internet). Check the connection and try again.',
+  noWorker:
+    'The app’s background worker is not running, so notifications cannot be received. Reload the page and try again.',
+  unreachable:
+    'The browser could not reach its push service (it needs the internet). Check the connection and try again.',
 } as const;
 
 /**
@@ -47,7 +51,10 @@ export function Notifications(props: { deviceId: string }) {
     void navigator.serviceWorker
       .getRegistration()
       .then((reg) => (reg ? reg.pushManager.getSubscription() : null))
-      .then((sub) => setSubscribed(sub !== null && Notification.permission === 'granted'), () => setSubscribed(false));
+      .then(
+        (sub) => setSubscribed(sub !== null && Notification.permission === 'granted'),
+        () => setSubscribed(false),
+      );
   }, [blocked]);
 
   const run = (label: string, fn: () => Promise<void>) => async () => {
@@ -77,7 +84,11 @@ export function Notifications(props: { deviceId: string }) {
       await sub.unsubscribe().catch(() => false);
       sub = null;
     }
-    sub ??= await within(reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }), SUBSCRIBE_TIMEOUT_MS, PROBLEM.unreachable).catch((err: unknown) => {
+    sub ??= await within(
+      reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }),
+      SUBSCRIBE_TIMEOUT_MS,
+      PROBLEM.unreachable,
+    ).catch((err: unknown) => {
       throw subscribeProblem(err);
     });
     await api('PUT', path, sub.toJSON());
@@ -100,8 +111,13 @@ export function Notifications(props: { deviceId: string }) {
       const reg = await navigator.serviceWorker.getRegistration();
       await (await reg?.pushManager.getSubscription())?.unsubscribe().catch(() => false);
     }
-    if (answer.results.length === 0 || answer.results.some((r) => r.status === 404 || r.status === 410)) setSubscribed(false);
-    setResults(answer.results.length === 0 ? ['Not sent: the hub has no notification address for this device. Turn notifications on first.'] : answer.results.map(resultWords));
+    if (answer.results.length === 0 || answer.results.some((r) => r.status === 404 || r.status === 410))
+      setSubscribed(false);
+    setResults(
+      answer.results.length === 0
+        ? ['Not sent: the hub has no notification address for this device. Turn notifications on first.']
+        : answer.results.map(resultWords),
+    );
   });
 
   return (
@@ -111,20 +127,34 @@ export function Notifications(props: { deviceId: string }) {
         <Spinner label="Checking notifications" />
       ) : (
         <p class="muted" role="status">
-          {subscribed ? 'Notifications are on: rule alerts reach this device, also with the app closed.' : 'Notifications are off for this device.'}
+          {subscribed
+            ? 'Notifications are on: rule alerts reach this device, also with the app closed.'
+            : 'Notifications are off for this device.'}
         </p>
       )}
       {!blocked && (
         <div class="row">
-          {!subscribed && <button type="button" class="primary" disabled={busy !== null} onClick={() => void turnOn()}>Turn on notifications</button>}
-          {subscribed && <button type="button" disabled={busy !== null} onClick={() => void turnOff()}>Turn off notifications</button>}
-          <button type="button" disabled={busy !== null} onClick={() => void test()}>Send a test notification</button>
+          {!subscribed && (
+            <button type="button" class="primary" disabled={busy !== null} onClick={() => void turnOn()}>
+              Turn on notifications
+            </button>
+          )}
+          {subscribed && (
+            <button type="button" disabled={busy !== null} onClick={() => void turnOff()}>
+              Turn off notifications
+            </button>
+          )}
+          <button type="button" disabled={busy !== null} onClick={() => void test()}>
+            Send a test notification
+          </button>
           {busy && <Spinner label={busy} />}
         </div>
       )}
       {results && (
         <ul aria-label="Test notification results">
-          {results.map((r, i) => <li key={i}>{r}</li>)}
+          {results.map((r, i) => (
+            <li key={i}>{r}</li>
+          ))}
         </ul>
       )}
       <FormError message={error} />
@@ -143,8 +173,14 @@ function within<T>(promise: Promise<T>, ms: number, problem: string): Promise<T>
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new PushProblem(problem)), ms);
     promise.then(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (err: unknown) => { clearTimeout(timer); reject(err as Error); },
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err as Error);
+      },
     );
   });
 }
@@ -155,7 +191,8 @@ function subscribeProblem(err: unknown): Error {
   const name = (err as { name?: string }).name;
   if (name === 'NotAllowedError') return new PushProblem(PROBLEM.denied);
   // AbortError ("push service not available"), NetworkError, a push service error: unreachable.
-  if (name === 'AbortError' || name === 'NetworkError' || name === 'NotSupportedError') return new PushProblem(PROBLEM.unreachable);
+  if (name === 'AbortError' || name === 'NetworkError' || name === 'NotSupportedError')
+    return new PushProblem(PROBLEM.unreachable);
   return new PushProblem(`The browser could not set up notifications: ${(err as Error).message || String(err)}`);
 }
 
@@ -172,24 +209,35 @@ function words(err: unknown): string {
 
 function resultWords(r: PushResult): string {
   if (r.status !== undefined) {
-    if (r.status >= 200 && r.status < 300) return 'Sent: the push service accepted it. It should appear on this device in a moment.';
-    if (r.status === 404 || r.status === 410) return 'Not delivered: the push service says this device’s subscription has expired. Turn notifications on again.';
+    if (r.status >= 200 && r.status < 300)
+      return 'Sent: the push service accepted it. It should appear on this device in a moment.';
+    if (r.status === 404 || r.status === 410)
+      return 'Not delivered: the push service says this device’s subscription has expired. Turn notifications on again.';
     if (r.status === 429) return 'Not delivered: the push service is busy (too many requests). Try again in a minute.';
     return `Not delivered: the push service refused it (HTTP ${r.status}).`;
   }
   // The relay protocol's codes or the hub's: a case naming a code that does not exist fails the type check.
   switch (r.code as ProtocolErrorCode | ErrorCode | undefined) {
-    case 'relay_offline': return 'Not sent: the hub is not connected to the relay right now.';
-    case 'push_timeout': return 'Not delivered: the push service did not answer in time.';
-    case 'push_failed': return 'Not delivered: the relay could not reach the push service.';
-    case 'push_refused': return 'Not sent: the relay refused this device’s push service address.';
-    case 'payload_too_large': return 'Not sent: the notification is too large.';
-    default: return `Not delivered (${r.code ?? 'unknown reason'}).`;
+    case 'relay_offline':
+      return 'Not sent: the hub is not connected to the relay right now.';
+    case 'push_timeout':
+      return 'Not delivered: the push service did not answer in time.';
+    case 'push_failed':
+      return 'Not delivered: the relay could not reach the push service.';
+    case 'push_refused':
+      return 'Not sent: the relay refused this device’s push service address.';
+    case 'payload_too_large':
+      return 'Not sent: the notification is too large.';
+    default:
+      return `Not delivered (${r.code ?? 'unknown reason'}).`;
   }
 }
 
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(text.length / 4) * 4, '=');
+  const b64 = text
+    .replace(/-/g, '+')
+    .replace(/_/g, '/')
+    .padEnd(Math.ceil(text.length / 4) * 4, '=');
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
 

@@ -15,9 +15,12 @@ export function inviteInLocation(): string | null {
 /** By code: the relay protocol's or the hub's (a renamed code fails the type check). */
 const INVITE_TEXT: Partial<Record<ProtocolErrorCode | ErrorCode, string>> = {
   invalid_invite: 'This link is not a complete Hearth invite. Copy the whole link, or scan the code again.',
-  device_not_enrolled: 'This invite was already used, withdrawn, or has expired. Ask for a new one at home (Settings → Away from home).',
-  invite_not_found: 'This invite was already used, withdrawn, or has expired. Ask for a new one at home (Settings → Away from home).',
-  hub_offline: 'The hub is not connected to the relay right now, so the invite cannot be used. Try again when it is back online.',
+  device_not_enrolled:
+    'This invite was already used, withdrawn, or has expired. Ask for a new one at home (Settings → Away from home).',
+  invite_not_found:
+    'This invite was already used, withdrawn, or has expired. Ask for a new one at home (Settings → Away from home).',
+  hub_offline:
+    'The hub is not connected to the relay right now, so the invite cannot be used. Try again when it is back online.',
 };
 
 /**
@@ -54,12 +57,20 @@ export function RedeemInvite(props: { link: string; onDone: (username: string) =
       <h1>Hearth</h1>
       <form onSubmit={redeem} aria-labelledby="invite-title">
         <h2 id="invite-title">Set up this device</h2>
-        <p>You were invited to reach your home from anywhere. This device makes its own keys; the relay passes on only encrypted traffic it cannot read. You will log in with your own password next.</p>
+        <p>
+          You were invited to reach your home from anywhere. This device makes its own keys; the relay passes on only
+          encrypted traffic it cannot read. You will log in with your own password next.
+        </p>
         <Field label="Name of this device" id="invite-name">
           <input id="invite-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </Field>
         <FormError message={error} />
-        <div class="row"><button type="submit" class="primary" disabled={busy}>Set up this device</button>{busy && <Spinner label="Setting up" />}</div>
+        <div class="row">
+          <button type="submit" class="primary" disabled={busy}>
+            Set up this device
+          </button>
+          {busy && <Spinner label="Setting up" />}
+        </div>
       </form>
     </main>
   );
@@ -72,7 +83,10 @@ export function NeedsInvite() {
       <h1>Hearth</h1>
       <section class="card" aria-labelledby="needs-invite-title">
         <h2 id="needs-invite-title">This device is not set up yet</h2>
-        <p>To reach your home from here, someone at home makes an invite for you: in the Hearth app on the home network, Settings → Away from home → Invite a device. Open that link (or scan its code) on this device.</p>
+        <p>
+          To reach your home from here, someone at home makes an invite for you: in the Hearth app on the home network,
+          Settings → Away from home → Invite a device. Open that link (or scan its code) on this device.
+        </p>
       </section>
     </main>
   );

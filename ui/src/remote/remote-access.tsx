@@ -48,8 +48,19 @@ export function RemoteAccess() {
       const { toBase64 } = await import('@hearth/protocol/encoding');
       const keys = newDeviceKeys();
       const me = await api<User>('GET', '/me');
-      const answer = await api<Enrolment>('POST', '/remote/devices', { publicKey: toBase64(keys.sign.publicKey), boxPublicKey: toBase64(keys.box.publicKey), name: name.trim() || defaultName() });
-      const enrolled: EnrolledDevice = { seed: toBase64(keys.seed), deviceId: answer.device.id, username: me.username, hubId: answer.hubId, relayUrls: answer.relayUrls, homeKey: answer.homeKey };
+      const answer = await api<Enrolment>('POST', '/remote/devices', {
+        publicKey: toBase64(keys.sign.publicKey),
+        boxPublicKey: toBase64(keys.box.publicKey),
+        name: name.trim() || defaultName(),
+      });
+      const enrolled: EnrolledDevice = {
+        seed: toBase64(keys.seed),
+        deviceId: answer.device.id,
+        username: me.username,
+        hubId: answer.hubId,
+        relayUrls: answer.relayUrls,
+        homeKey: answer.homeKey,
+      };
       await saveDevice(enrolled);
       enrolmentChanged();
       setDevice(enrolled);
@@ -61,7 +72,11 @@ export function RemoteAccess() {
   };
 
   const disable = async () => {
-    if (!device || !confirm('Turn off remote access on this device? It will no longer reach the hub from outside the home.')) return;
+    if (
+      !device ||
+      !confirm('Turn off remote access on this device? It will no longer reach the hub from outside the home.')
+    )
+      return;
     setError(null);
     try {
       await api('DELETE', `/remote/devices/${encodeURIComponent(device.deviceId)}`);
@@ -79,9 +94,14 @@ export function RemoteAccess() {
   else if (device) {
     body = (
       <>
-        <p role="status" class="ok">Remote access is on for this device. Away from home, this app reaches the hub through the relay, end-to-end encrypted.</p>
+        <p role="status" class="ok">
+          Remote access is on for this device. Away from home, this app reaches the hub through the relay, end-to-end
+          encrypted.
+        </p>
         <Notifications deviceId={device.deviceId} />
-        <button type="button" class="danger" onClick={() => void disable()}>Turn off remote access on this device</button>
+        <button type="button" class="danger" onClick={() => void disable()}>
+          Turn off remote access on this device
+        </button>
       </>
     );
   } else if (status && !status.configured) {
@@ -89,10 +109,25 @@ export function RemoteAccess() {
   } else {
     body = (
       <form onSubmit={enable}>
-        <p class="muted">This device gets its own keys; the relay forwards only encrypted traffic it cannot read. Enable it here, on the home network.</p>
-        {!window.isSecureContext && <p class="muted">This address is not https, so the browser cannot keep the app for opening away from home: remote access then works only in a tab or app that is already open.</p>}
-        <Field label="Name of this device" id="remote-name"><input id="remote-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></Field>
-        <div class="row"><button type="submit" class="primary" disabled={busy}>Enable remote access on this device</button>{busy && <Spinner label="Enabling" />}</div>
+        <p class="muted">
+          This device gets its own keys; the relay forwards only encrypted traffic it cannot read. Enable it here, on
+          the home network.
+        </p>
+        {!window.isSecureContext && (
+          <p class="muted">
+            This address is not https, so the browser cannot keep the app for opening away from home: remote access then
+            works only in a tab or app that is already open.
+          </p>
+        )}
+        <Field label="Name of this device" id="remote-name">
+          <input id="remote-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </Field>
+        <div class="row">
+          <button type="submit" class="primary" disabled={busy}>
+            Enable remote access on this device
+          </button>
+          {busy && <Spinner label="Enabling" />}
+        </div>
       </form>
     );
   }
@@ -101,7 +136,11 @@ export function RemoteAccess() {
       <h2 id="remote-title">Away from home</h2>
       {body}
       {status?.configured && !onRelayOrigin && <Invites />}
-      {onRelayOrigin && <p class="muted">Invites for other devices are made at home, in the app on the home network (the hub makes them only there).</p>}
+      {onRelayOrigin && (
+        <p class="muted">
+          Invites for other devices are made at home, in the app on the home network (the hub makes them only there).
+        </p>
+      )}
       <FormError message={error} />
     </section>
   );

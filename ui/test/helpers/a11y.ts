@@ -13,7 +13,8 @@ import type { Page } from 'playwright-core';
  */
 
 let axeSource: string | undefined;
-const AXE_SOURCE = () => (axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
+const AXE_SOURCE = () =>
+  (axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 export interface A11yViolation {
@@ -41,14 +42,24 @@ async function axeOnce(page: Page): Promise<A11yViolation[]> {
   const url = page.url();
   const violations = await page.evaluate(async (tags) => {
     // Declared here: the function runs in the page, where axe is a global.
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }).axe;
-    interface AxeViolation { id: string; impact?: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }
+    const axe = (
+      window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }
+    ).axe;
+    interface AxeViolation {
+      id: string;
+      impact?: string | null;
+      help: string;
+      nodes: { target: unknown[]; failureSummary?: string }[];
+    }
     const result = await axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
     return result.violations.map((v) => ({
       rule: v.id,
       impact: v.impact ?? 'unknown',
       help: v.help,
-      nodes: v.nodes.map((n) => ({ target: n.target.map(String).join(' '), summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').trim() })),
+      nodes: v.nodes.map((n) => ({
+        target: n.target.map(String).join(' '),
+        summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').trim(),
+      })),
     }));
   }, WCAG_TAGS);
   return violations.map((v) => ({ url, ...v }));
@@ -90,7 +101,8 @@ export class A11yWatch {
         }
       }
     } catch (err) {
-      if (!pageGone(err)) this.#errors.push(`axe could not check ${page.url()}: ${err instanceof Error ? err.message : String(err)}`);
+      if (!pageGone(err))
+        this.#errors.push(`axe could not check ${page.url()}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -102,7 +114,8 @@ export class A11yWatch {
     const errors = this.#errors.splice(0);
     this.#found.clear();
     for (const v of found) for (const node of v.nodes) this.#reported.add(`${v.url} ${v.rule} ${node.target}`);
-    if (found.length || errors.length) throw new Error([...(found.length ? [formatViolations(found)] : []), ...errors].join('\n'));
+    if (found.length || errors.length)
+      throw new Error([...(found.length ? [formatViolations(found)] : []), ...errors].join('\n'));
   }
 }
 
@@ -125,22 +138,26 @@ export function formatViolations(violations: A11yViolation[]): string {
 
 /** Waits until the page's DOM has not changed for `quietMs` (at most `maxMs`): a view has rendered. */
 export function settled(page: Page, quietMs = 150, maxMs = 2_000): Promise<void> {
-  return page.evaluate(([quiet, max]) => new Promise<void>((resolve) => {
-    let timer: ReturnType<typeof setTimeout>;
-    const done = () => {
-      observer.disconnect();
-      clearTimeout(timer);
-      clearTimeout(cap);
-      resolve();
-    };
-    const observer = new MutationObserver(() => {
-      clearTimeout(timer);
-      timer = setTimeout(done, quiet);
-    });
-    observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
-    timer = setTimeout(done, quiet);
-    const cap = setTimeout(done, max);
-  }), [quietMs, maxMs] as const);
+  return page.evaluate(
+    ([quiet, max]) =>
+      new Promise<void>((resolve) => {
+        let timer: ReturnType<typeof setTimeout>;
+        const done = () => {
+          observer.disconnect();
+          clearTimeout(timer);
+          clearTimeout(cap);
+          resolve();
+        };
+        const observer = new MutationObserver(() => {
+          clearTimeout(timer);
+          timer = setTimeout(done, quiet);
+        });
+        observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+        timer = setTimeout(done, quiet);
+        const cap = setTimeout(done, max);
+      }),
+    [quietMs, maxMs] as const,
+  );
 }
 
 /** The page went away under a check (closed, navigated, crashed): nothing left to check there. */

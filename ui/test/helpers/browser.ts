@@ -7,7 +7,15 @@ import { A11yWatch, watchOf } from './a11y.ts';
 
 /** Debian's Chromium; no test tool may download a browser of its own. */
 export const CHROMIUM = process.env.HEARTH_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/ui/', import.meta.url));
 
 export const PHONE = { width: 360, height: 740 };
@@ -37,7 +45,12 @@ export const openBrowsers = new Set<Browser>();
  */
 export async function openBrowser(viewport = DESKTOP, extraArgs: string[] = []): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'hearth-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: [...ARGS, ...extraArgs], headless: true, viewport });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: [...ARGS, ...extraArgs],
+    headless: true,
+    viewport,
+  });
   const pageErrors: string[] = [];
   const a11y = new A11yWatch();
   const watch = (p: Page) => {
@@ -54,10 +67,16 @@ export async function openBrowser(viewport = DESKTOP, extraArgs: string[] = []):
     checkA11y: () => a11y.report(context.pages()),
     close: async () => {
       openBrowsers.delete(browser);
-      const a11yReport = await a11y.report(context.pages()).then(() => undefined, (err: Error) => err.message);
+      const a11yReport = await a11y.report(context.pages()).then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
       await context.close();
       rmSync(profile, { recursive: true, force: true });
-      const problems = [...(pageErrors.length ? [`uncaught errors in the page:\n${pageErrors.join('\n')}`] : []), ...(a11yReport ? [a11yReport] : [])];
+      const problems = [
+        ...(pageErrors.length ? [`uncaught errors in the page:\n${pageErrors.join('\n')}`] : []),
+        ...(a11yReport ? [a11yReport] : []),
+      ];
       if (problems.length) throw new Error(problems.join('\n'));
     },
   };

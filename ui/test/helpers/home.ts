@@ -65,8 +65,17 @@ export interface FakeDevice {
  * An MQTT device on a real connection to the hub's broker: the wire protocol of the generic
  * `mqtt` driver (retained status with a Last Will, commands answered with the new state).
  */
-export async function addMqttDevice(hub: HubProcess, token: string, name: string, capabilities = ['switch', 'power'], roomId?: string): Promise<FakeDevice> {
-  const res = await api(hub.baseUrl, 'POST', '/api/v1/devices', { token, body: { name, driver: 'mqtt', capabilities, ...(roomId ? { roomId } : {}) } });
+export async function addMqttDevice(
+  hub: HubProcess,
+  token: string,
+  name: string,
+  capabilities = ['switch', 'power'],
+  roomId?: string,
+): Promise<FakeDevice> {
+  const res = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+    token,
+    body: { name, driver: 'mqtt', capabilities, ...(roomId ? { roomId } : {}) },
+  });
   if (res.status !== 201) throw new Error(`device create failed: ${res.status} ${JSON.stringify(res.body)}`);
   const { device, mqtt } = res.body as { device: { id: string }; mqtt: { password: string } };
   const id = device.id;
@@ -87,7 +96,11 @@ export async function addMqttDevice(hub: HubProcess, token: string, name: string
   return {
     id,
     client,
-    telemetry: async (values) => { await client.publishAsync(`hearth/${id}/telemetry`, JSON.stringify(values), { qos: 0 }); },
-    mute: () => { answering = false; },
+    telemetry: async (values) => {
+      await client.publishAsync(`hearth/${id}/telemetry`, JSON.stringify(values), { qos: 0 });
+    },
+    mute: () => {
+      answering = false;
+    },
   };
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_SIM, IN_NETNS, startSim, waitFor, type SimProcess } from '../../../hub/test/plug-e2e/helpers.ts';
 import { tempDir } from '../../../hub/test/helpers/temp.ts';
 import { openBrowser, screenshots, type Browser } from '../helpers/browser.ts';
-import { api, createOwner, OWNER, startTestHub, type TestHome } from '../helpers/home.ts';
+import { createOwner, OWNER, startTestHub, type TestHome } from '../helpers/home.ts';
 
 const PLUG = { id: 'plug-d4d4d4d4d4d4', setupCode: '24681357' };
 
@@ -87,7 +87,10 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('pairing a C-simulator plug in the brows
     // The button press that opened the pairing window switched the relay on: the page shows
     // it on, and the simulator meters its 60 W load.
     await page.getByRole('region', { name: 'Now' }).locator('[aria-pressed="true"]').waitFor();
-    await page.locator('[data-reading="power"]').filter({ hasText: /^[1-9]\d*\.\d W$/ }).waitFor({ timeout: 30_000 });
+    await page
+      .locator('[data-reading="power"]')
+      .filter({ hasText: /^[1-9]\d*\.\d W$/ })
+      .waitFor({ timeout: 30_000 });
     await page.getByRole('region', { name: 'Now' }).getByRole('button').click();
     await page.getByRole('region', { name: 'Now' }).locator('[aria-pressed="false"]').waitFor();
     await screenshots(page, 'paired-plug');

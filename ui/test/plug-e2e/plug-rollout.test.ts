@@ -11,14 +11,26 @@ import { openBrowser, screenshots, type Browser } from '../helpers/browser.ts';
 import { api, createOwner, OWNER, ownerToken, startTestHub, type TestHome } from '../helpers/home.ts';
 
 const MODEL = 'hearth-plug-sim';
-const PLUGS = [{ id: 'plug-b7b7b7b7b701', setupCode: '97531864' }, { id: 'plug-b7b7b7b7b702', setupCode: '97531865' }];
-const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
+const PLUGS = [
+  { id: 'plug-b7b7b7b7b701', setupCode: '97531864' },
+  { id: 'plug-b7b7b7b7b702', setupCode: '97531865' },
+];
+const vectors = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'),
+);
 const fwKey = nacl.sign.keyPair.fromSeed(new Uint8Array(Buffer.from(vectors.firmware.signSeed, 'base64')));
 
 function image(version: string) {
   const bytes = randomBytes(32 * 1024);
-  const manifest = { model: MODEL, version, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('base64') };
-  const sig = Buffer.from(nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), fwKey.secretKey)).toString('base64');
+  const manifest = {
+    model: MODEL,
+    version,
+    size: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('base64'),
+  };
+  const sig = Buffer.from(
+    nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), fwKey.secretKey),
+  ).toString('base64');
   return { manifest, sig, image: bytes.toString('base64') };
 }
 
@@ -36,17 +48,43 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug rollout in the browser', () => {
 
   beforeAll(async () => {
     const config = join(tmp.dir, 'hub.json');
-    writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: 30 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: 30 } }),
+    );
     home = await startTestHub(['--mdns', 'lo', '--config', config]);
     await createOwner(home.hub);
     token = await ownerToken(home.hub.baseUrl);
     for (const p of PLUGS) {
       sims.push(await startSim({ ...p, stateDir: join(tmp.dir, p.id), loadWatts: 5 }));
-      await waitFor(async () => ((await api(home.hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).find((d) => d.id === p.id), `${p.id} discovered`, 60_000);
-      expect((await api(home.hub.baseUrl, 'POST', `/api/v1/plugs/${p.id}/pair`, { token, body: { setupCode: p.setupCode, name: p.id } })).status).toBe(201);
-      await waitFor(async () => ((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${p.id}/update`, { token })).body.firmware === '1.0.0' ? true : undefined), `${p.id} on 1.0.0`, 30_000);
+      await waitFor(
+        async () =>
+          ((await api(home.hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).find(
+            (d) => d.id === p.id,
+          ),
+        `${p.id} discovered`,
+        60_000,
+      );
+      expect(
+        (
+          await api(home.hub.baseUrl, 'POST', `/api/v1/plugs/${p.id}/pair`, {
+            token,
+            body: { setupCode: p.setupCode, name: p.id },
+          })
+        ).status,
+      ).toBe(201);
+      await waitFor(
+        async () =>
+          (await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${p.id}/update`, { token })).body.firmware === '1.0.0'
+            ? true
+            : undefined,
+        `${p.id} on 1.0.0`,
+        30_000,
+      );
     }
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: image('1.1.0') })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: image('1.1.0') })).status,
+    ).toBe(201);
     browser = await openBrowser();
     const { page } = browser;
     await page.goto(`${home.hub.baseUrl}/#/settings`);
@@ -69,15 +107,28 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug rollout in the browser', () => {
     await card.getByLabel('Plugs per wave after the first').fill('1');
     await card.getByRole('button', { name: 'Start the rollout' }).click();
     await card.getByText(`Finished: ${MODEL} 1.1.0`).waitFor({ timeout: 120_000 });
-    for (const p of PLUGS) await card.getByRole('list', { name: 'Plugs in the rollout' }).getByText(`${p.id}: updated`).waitFor();
-    for (const p of PLUGS) expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${p.id}/update`, { token })).body.firmware).toBe('1.1.0');
+    for (const p of PLUGS)
+      await card.getByRole('list', { name: 'Plugs in the rollout' }).getByText(`${p.id}: updated`).waitFor();
+    for (const p of PLUGS)
+      expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${p.id}/update`, { token })).body.firmware).toBe(
+        '1.1.0',
+      );
     await screenshots(page, 'settings-plug-rollout');
   }, 180_000);
 
   it('pauses at a plug that is off power, says which and why; stopping skips the rest', async () => {
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: image('1.2.0') })).status).toBe(201);
+    expect(
+      (await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: image('1.2.0') })).status,
+    ).toBe(201);
     await sims[0]!.kill9();
-    await waitFor(async () => ((await api(home.hub.baseUrl, 'GET', `/api/v1/devices/${PLUGS[0]!.id}`, { token })).body.available === false ? true : undefined), 'plug 1 offline', 60_000);
+    await waitFor(
+      async () =>
+        (await api(home.hub.baseUrl, 'GET', `/api/v1/devices/${PLUGS[0]!.id}`, { token })).body.available === false
+          ? true
+          : undefined,
+      'plug 1 offline',
+      60_000,
+    );
     const { page } = browser;
     await page.reload();
     const card = page.getByRole('form', { name: 'Update plugs in waves' });
@@ -89,6 +140,8 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug rollout in the browser', () => {
     await card.getByRole('button', { name: 'Stop the rollout' }).click();
     await card.getByText(`Cancelled: ${MODEL} 1.2.0`).waitFor();
     await card.getByText(`${PLUGS[1]!.id}: skipped`).waitFor();
-    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUGS[1]!.id}/update`, { token })).body.firmware).toBe('1.1.0');
+    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUGS[1]!.id}/update`, { token })).body.firmware).toBe(
+      '1.1.0',
+    );
   }, 180_000);
 });

@@ -14,20 +14,32 @@ const PLUG = { id: 'plug-f6f6f6f6f6f6', setupCode: '13572460' };
 const MODEL = 'hearth-plug-sim';
 const UPDATE_TIMEOUT_S = 10;
 /** The firmware TEST key (its seed is public: firmware/test/vectors/generate.ts), compiled into the simulator. */
-const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'));
+const vectors = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../firmware/test/vectors/plug-vectors.json', import.meta.url)), 'utf8'),
+);
 const fwKey = nacl.sign.keyPair.fromSeed(new Uint8Array(Buffer.from(vectors.firmware.signSeed, 'base64')));
 
-interface Release { manifest: FirmwareManifest; sig: string; bytes: Buffer }
+interface Release {
+  manifest: FirmwareManifest;
+  sig: string;
+  bytes: Buffer;
+}
 /** A release as the release process hands it out: the image and its signed manifest. */
 function release(version: string, size: number, key = fwKey): Release {
   const bytes = randomBytes(size);
   const manifest = { model: MODEL, version, size, sha256: createHash('sha256').update(bytes).digest('base64') };
-  const sig = Buffer.from(nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), key.secretKey)).toString('base64');
+  const sig = Buffer.from(
+    nacl.sign.detached(new TextEncoder().encode(firmwareMessage(manifest)), key.secretKey),
+  ).toString('base64');
   return { manifest, sig, bytes };
 }
 const files = (r: Release, bytes = r.bytes) => ({
   image: { name: `${MODEL}-${r.manifest.version}.bin`, mimeType: 'application/octet-stream', buffer: bytes },
-  manifest: { name: `${MODEL}-${r.manifest.version}.json`, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ manifest: r.manifest, sig: r.sig })) },
+  manifest: {
+    name: `${MODEL}-${r.manifest.version}.json`,
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify({ manifest: r.manifest, sig: r.sig })),
+  },
 });
 
 /**
@@ -50,16 +62,35 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
     const config = join(tmp.dir, 'hub.json');
     // A short update timeout for the last test (a plug that vanishes mid-update); well above the
     // time the plug is held (SIGSTOP) while the running update is looked at.
-    writeFileSync(config, JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: UPDATE_TIMEOUT_S } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: UPDATE_TIMEOUT_S } }),
+    );
     home = await startTestHub(['--mdns', 'lo', '--config', config]);
     await createOwner(home.hub);
     token = await ownerToken(home.hub.baseUrl);
     sim = await startSim({ ...PLUG, stateDir: join(tmp.dir, PLUG.id), loadWatts: 60 });
     // Pairing in the browser is ui/test/plug-e2e/pairing.test.ts; here it is only the setup.
-    await waitFor(async () => ((await api(home.hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).find((p) => p.id === PLUG.id), 'the plug in /plugs/discovered', 30_000);
-    const paired = await api(home.hub.baseUrl, 'POST', `/api/v1/plugs/${PLUG.id}/pair`, { token, body: { setupCode: PLUG.setupCode, name: 'Desk lamp' } });
+    await waitFor(
+      async () =>
+        ((await api(home.hub.baseUrl, 'GET', '/api/v1/plugs/discovered', { token })).body as { id: string }[]).find(
+          (p) => p.id === PLUG.id,
+        ),
+      'the plug in /plugs/discovered',
+      30_000,
+    );
+    const paired = await api(home.hub.baseUrl, 'POST', `/api/v1/plugs/${PLUG.id}/pair`, {
+      token,
+      body: { setupCode: PLUG.setupCode, name: 'Desk lamp' },
+    });
     expect(paired.status).toBe(201);
-    await waitFor(async () => ((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.firmware === '1.0.0' ? true : undefined), 'the plug to report firmware 1.0.0');
+    await waitFor(
+      async () =>
+        (await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.firmware === '1.0.0'
+          ? true
+          : undefined,
+      'the plug to report firmware 1.0.0',
+    );
     browser = await openBrowser();
     const { page } = browser;
     await page.goto(`${home.hub.baseUrl}/#/settings`);
@@ -106,7 +137,10 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
   it('uploads signed image B: it is listed with model, version and size', async () => {
     const { section, res } = await upload(files(B));
     expect(res.status()).toBe(201);
-    await section.getByRole('status').filter({ hasText: `Stored ${MODEL} 1.1.0` }).waitFor();
+    await section
+      .getByRole('status')
+      .filter({ hasText: `Stored ${MODEL} 1.1.0` })
+      .waitFor();
     const row = section.getByTestId('firmware-images').getByRole('row').filter({ hasText: '1.1.0' });
     await row.filter({ hasText: MODEL }).filter({ hasText: '256.0 KB' }).waitFor();
     await expect(section.getByRole('alert').count()).resolves.toBe(0);
@@ -134,10 +168,16 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
       const bar = card.getByRole('progressbar', { name: 'Update to 1.1.0' });
       await bar.waitFor();
       expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
-      await card.getByTestId('update-status').filter({ hasText: 'Asking the plug to start the update to 1.1.0' }).waitFor();
+      await card
+        .getByTestId('update-status')
+        .filter({ hasText: 'Asking the plug to start the update to 1.1.0' })
+        .waitFor();
       // One update at a time: the button is disabled while it runs, and the hub says so too.
       expect(await updateButton.isDisabled()).toBe(true);
-      const again = await api(home.hub.baseUrl, 'POST', `/api/v1/plugs/${PLUG.id}/update`, { token, body: { version: '1.1.0' } });
+      const again = await api(home.hub.baseUrl, 'POST', `/api/v1/plugs/${PLUG.id}/update`, {
+        token,
+        body: { version: '1.1.0' },
+      });
       expect([again.status, again.body.error.code]).toEqual([409, 'update_in_progress']);
       await screenshots(page, 'plug-update-running');
     } finally {
@@ -156,14 +196,25 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
 
     // A fresh page load shows what the plug runs now.
     await page.reload();
-    await page.getByRole('region', { name: 'Firmware' }).getByTestId('firmware-version').filter({ hasText: '1.1.0' }).waitFor();
+    await page
+      .getByRole('region', { name: 'Firmware' })
+      .getByTestId('firmware-version')
+      .filter({ hasText: '1.1.0' })
+      .waitFor();
     await page.getByTestId('availability').filter({ hasText: 'Online' }).waitFor();
   }, 120_000);
 
   it('an older stored version installs only after an explicit confirmation (downgrade)', async () => {
     const { page } = browser;
     const older = release('1.0.5', 64 * 1024);
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: { manifest: older.manifest, sig: older.sig, image: older.bytes.toString('base64') } })).status).toBe(201);
+    expect(
+      (
+        await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', {
+          token,
+          body: { manifest: older.manifest, sig: older.sig, image: older.bytes.toString('base64') },
+        })
+      ).status,
+    ).toBe(201);
     await page.reload();
     const card = page.getByRole('region', { name: 'Firmware' });
     await card.getByTestId('firmware-version').filter({ hasText: '1.1.0' }).waitFor();
@@ -175,7 +226,9 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
     await screenshots(page, 'plug-update-downgrade-confirm');
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await expect(confirm.count()).resolves.toBe(0);
-    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.update.version).toBe('1.1.0');
+    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.update.version).toBe(
+      '1.1.0',
+    );
 
     await card.getByRole('button', { name: 'Install', exact: true }).click();
     await confirm.getByRole('button', { name: 'Yes, install 1.0.5' }).click();
@@ -187,7 +240,14 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
   it('a plug that vanishes during an update: the page says so in plain words; offline, nothing is offered', async () => {
     const { page } = browser;
     const c = release('1.2.0', 64 * 1024);
-    expect((await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', { token, body: { manifest: c.manifest, sig: c.sig, image: c.bytes.toString('base64') } })).status).toBe(201);
+    expect(
+      (
+        await api(home.hub.baseUrl, 'POST', '/api/v1/plugs/firmware', {
+          token,
+          body: { manifest: c.manifest, sig: c.sig, image: c.bytes.toString('base64') },
+        })
+      ).status,
+    ).toBe(201);
     await page.reload();
     const card = page.getByRole('region', { name: 'Firmware' });
     const updateButton = card.getByRole('button', { name: 'Update to 1.2.0' });
@@ -195,10 +255,18 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update in the browser', (
     // Held before it reads the request, then gone for good (power cut): no progress, no report.
     sim.proc.kill('SIGSTOP');
     await updateButton.click();
-    await card.getByTestId('update-status').filter({ hasText: 'Asking the plug to start the update to 1.2.0' }).waitFor();
+    await card
+      .getByTestId('update-status')
+      .filter({ hasText: 'Asking the plug to start the update to 1.2.0' })
+      .waitFor();
     await sim.kill9();
-    await card.getByTestId('update-status').filter({ hasText: 'The plug stopped answering during the update; it keeps its old firmware.' }).waitFor({ timeout: (UPDATE_TIMEOUT_S + 30) * 1000 });
-    expect((await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.update).toMatchObject({ version: '1.2.0', state: 'failed', error: 'timeout' });
+    await card
+      .getByTestId('update-status')
+      .filter({ hasText: 'The plug stopped answering during the update; it keeps its old firmware.' })
+      .waitFor({ timeout: (UPDATE_TIMEOUT_S + 30) * 1000 });
+    expect(
+      (await api(home.hub.baseUrl, 'GET', `/api/v1/plugs/${PLUG.id}/update`, { token })).body.update,
+    ).toMatchObject({ version: '1.2.0', state: 'failed', error: 'timeout' });
     await card.getByTestId('firmware-version').filter({ hasText: '1.0.5' }).waitFor();
     await expect(card.getByRole('progressbar').count()).resolves.toBe(0);
     // Offered again, once the plug is back (it is offline now: the hub would refuse).

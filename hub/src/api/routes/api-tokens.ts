@@ -32,7 +32,10 @@ const ApiToken = Type.Object({
 export const apiTokenRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/me/tokens',
-    { config: { access: 'guest' }, schema: { body: CreateBody, response: { 201: Type.Object({ ...ApiToken.properties, token: Type.String() }) } } },
+    {
+      config: { access: 'guest' },
+      schema: { body: CreateBody, response: { 201: Type.Object({ ...ApiToken.properties, token: Type.String() }) } },
+    },
     async (request, reply) => {
       const actor = actorOf(request);
       // A key reaches only devices its person sees now: an unknown or hidden one is device_not_found.
@@ -41,10 +44,18 @@ export const apiTokenRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.get('/me/tokens', { config: { access: 'guest' }, schema: { response: { 200: Type.Array(ApiToken) } } }, async (request) => deps.auth.apiTokens.list(actorOf(request).userId));
+  app.get(
+    '/me/tokens',
+    { config: { access: 'guest' }, schema: { response: { 200: Type.Array(ApiToken) } } },
+    async (request) => deps.auth.apiTokens.list(actorOf(request).userId),
+  );
 
-  app.delete('/me/tokens/:id', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request, reply) => {
-    deps.auth.apiTokens.revoke(actorOf(request), request.params.id);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/me/tokens/:id',
+    { config: { access: 'guest' }, schema: { params: IdParams } },
+    async (request, reply) => {
+      deps.auth.apiTokens.revoke(actorOf(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
 };

@@ -24,7 +24,15 @@ const Entry = Type.Object({
 export const auditRoutes: ApiPlugin = async (app, { deps }) => {
   app.get(
     '/audit',
-    { config: { access: 'admin' }, schema: { querystring: Query, response: { 200: Type.Object({ entries: Type.Array(Entry), nextBefore: Type.Union([Type.Integer(), Type.Null()]) }) } } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        querystring: Query,
+        response: {
+          200: Type.Object({ entries: Type.Array(Entry), nextBefore: Type.Union([Type.Integer(), Type.Null()]) }),
+        },
+      },
+    },
     async (request) => {
       const limit = request.query.limit ?? 50;
       const rows = deps.audit.list(limit, request.query.before);

@@ -26,7 +26,10 @@ const Me = Type.Object({ ...User.properties, totp: Type.Boolean() });
 const TotpSetup = Type.Object({ secret: Type.String(), uri: Type.String() });
 // Turning it on needs the password too (as turning it off does), and answers a fresh session:
 // every other session of the person has ended.
-const TotpEnableBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) }, closed);
+const TotpEnableBody = Type.Object(
+  { code: Type.String({ pattern: '^[0-9]{6}$' }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) },
+  closed,
+);
 const TotpEnabled = Type.Intersect([Session, Type.Object({ recoveryCodes: Type.Array(Type.String()) })]);
 const TotpDisableBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) }, closed);
 
@@ -54,7 +57,9 @@ export const authRoutes: ApiPlugin = async (app, { deps }) => {
     return reply.code(204).send();
   });
 
-  app.get('/me', { config: { access: 'guest' }, schema: { response: { 200: Me } } }, async (request) => deps.auth.user(actorOf(request).userId));
+  app.get('/me', { config: { access: 'guest' }, schema: { response: { 200: Me } } }, async (request) =>
+    deps.auth.user(actorOf(request).userId),
+  );
 
   // Anyone logged in changes their own password (also through the relay, where request.ip is the
   // remote device). The answer is a fresh session: every other session of theirs has ended.
@@ -68,14 +73,22 @@ export const authRoutes: ApiPlugin = async (app, { deps }) => {
   // a new secret (pending), its confirmation with the password and a code (answers the recovery
   // codes, once, and a fresh session: the others end), and turning it off with the password
   // (wrong_password 403, counted like a failed login).
-  app.post('/me/totp/setup', { config: { access: 'guest' }, schema: { response: { 200: TotpSetup } } }, async (request) =>
-    deps.auth.twoFactor.setup(actorOf(request)),
+  app.post(
+    '/me/totp/setup',
+    { config: { access: 'guest' }, schema: { response: { 200: TotpSetup } } },
+    async (request) => deps.auth.twoFactor.setup(actorOf(request)),
   );
-  app.post('/me/totp/enable', { config: { access: 'guest' }, schema: { body: TotpEnableBody, response: { 200: TotpEnabled } } }, async (request) =>
-    deps.auth.enableTotp(actorOf(request), request.body, request.ip),
+  app.post(
+    '/me/totp/enable',
+    { config: { access: 'guest' }, schema: { body: TotpEnableBody, response: { 200: TotpEnabled } } },
+    async (request) => deps.auth.enableTotp(actorOf(request), request.body, request.ip),
   );
-  app.post('/me/totp/disable', { config: { access: 'guest' }, schema: { body: TotpDisableBody } }, async (request, reply) => {
-    await deps.auth.disableTotp(actorOf(request), request.body.password, request.ip);
-    return reply.code(204).send();
-  });
+  app.post(
+    '/me/totp/disable',
+    { config: { access: 'guest' }, schema: { body: TotpDisableBody } },
+    async (request, reply) => {
+      await deps.auth.disableTotp(actorOf(request), request.body.password, request.ip);
+      return reply.code(204).send();
+    },
+  );
 };

@@ -36,69 +36,136 @@ const ScheduleBody = Type.Object(
  * the act of making it).
  */
 export const backupRoutes: ApiPlugin = async (app, { deps }) => {
-
   // Local only: a backup holds every key of the home, and its passphrase is the caller's choice,
   // so a stolen phone enrolled for the owner must not make one and carry it off through the relay.
-  app.post('/backups', { config: { access: 'owner', localOnly: true }, schema: { body: CreateBody, response: { 201: Backup } } }, async (request, reply) => {
-    const made = await requirePart(deps, 'backup').create(request.body.passphrase);
-    deps.audit.record({ actor: actorOf(request), action: 'backup.create', target: made.id, details: { bytes: made.bytes }, at: deps.clock.now() });
-    return reply.code(201).send(made);
-  });
+  app.post(
+    '/backups',
+    { config: { access: 'owner', localOnly: true }, schema: { body: CreateBody, response: { 201: Backup } } },
+    async (request, reply) => {
+      const made = await requirePart(deps, 'backup').create(request.body.passphrase);
+      deps.audit.record({
+        actor: actorOf(request),
+        action: 'backup.create',
+        target: made.id,
+        details: { bytes: made.bytes },
+        at: deps.clock.now(),
+      });
+      return reply.code(201).send(made);
+    },
+  );
 
-  app.get('/backups', { config: { access: 'owner' }, schema: { response: { 200: Type.Array(Backup) } } }, async () => requirePart(deps, 'backup').list());
+  app.get('/backups', { config: { access: 'owner' }, schema: { response: { 200: Type.Array(Backup) } } }, async () =>
+    requirePart(deps, 'backup').list(),
+  );
 
   // The nightly schedule (docs/backup.md "Schedule"). Reading it works remotely (the owner
   // checks their backups are fine from anywhere); changing it is local only: a stolen phone
   // must not switch the backups off or set a passphrase of its own choosing.
-  const schedule = () => requirePart(deps, 'backup').schedule ?? (() => { throw new HubError('not_ready', 'scheduled backups are not available'); })();
+  const schedule = () =>
+    requirePart(deps, 'backup').schedule ??
+    (() => {
+      throw new HubError('not_ready', 'scheduled backups are not available');
+    })();
   app.get('/backups/schedule', { config: { access: 'owner' } }, async () => schedule().status());
 
-  app.put('/backups/schedule', { config: { access: 'owner', localOnly: true }, schema: { body: ScheduleBody } }, async (request) => {
-    const { passphrase, ...rest } = request.body;
-    const status = await schedule().set({ ...rest, ...(passphrase !== undefined ? { passphrase } : {}) });
-    deps.audit.record({ actor: actorOf(request), action: 'backup.schedule', target: 'schedule', details: { ...rest, passphraseChanged: passphrase !== undefined }, at: deps.clock.now() });
-    return status;
-  });
+  app.put(
+    '/backups/schedule',
+    { config: { access: 'owner', localOnly: true }, schema: { body: ScheduleBody } },
+    async (request) => {
+      const { passphrase, ...rest } = request.body;
+      const status = await schedule().set({ ...rest, ...(passphrase !== undefined ? { passphrase } : {}) });
+      deps.audit.record({
+        actor: actorOf(request),
+        action: 'backup.schedule',
+        target: 'schedule',
+        details: { ...rest, passphraseChanged: passphrase !== undefined },
+        at: deps.clock.now(),
+      });
+      return status;
+    },
+  );
 
   // A scheduled backup now: sealed with the stored key into backup.dir; nothing leaves the hub.
-  app.post('/backups/schedule/run', { config: { access: 'owner' }, schema: { response: { 201: Backup } } }, async (request, reply) => {
-    const made = await schedule().runNow();
-    deps.audit.record({ actor: actorOf(request), action: 'backup.create', target: made.id, details: { bytes: made.bytes, scheduled: true }, at: deps.clock.now() });
-    return reply.code(201).send(made);
-  });
+  app.post(
+    '/backups/schedule/run',
+    { config: { access: 'owner' }, schema: { response: { 201: Backup } } },
+    async (request, reply) => {
+      const made = await schedule().runNow();
+      deps.audit.record({
+        actor: actorOf(request),
+        action: 'backup.create',
+        target: made.id,
+        details: { bytes: made.bytes, scheduled: true },
+        at: deps.clock.now(),
+      });
+      return reply.code(201).send(made);
+    },
+  );
 
   // "Restore from a backup" on a new hub (docs/backup.md "First-run restore"): before setup only,
   // with the setup code (only someone at the hub can read it, so a guest on the Wi-Fi cannot put
   // a home of their own onto a new hub), on the home network. The .hbk is the raw body, streamed
   // to disk; the passphrase comes percent-encoded in a header (headers are ASCII).
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-  app.post('/setup/restore', { config: { access: 'public', beforeSetup: true, localOnly: true } }, async (request, reply) => {
-    const firstRun = requirePart(deps, 'backup').firstRun ?? (() => { throw new HubError('not_ready', 'restore is not available'); })();
-    const header = (name: string): string | undefined => {
-      const value = request.headers[name];
-      return typeof value === 'string' && value.length > 0 && value.length <= 4096 ? value : undefined;
-    };
-    await deps.auth.requireSetupCode(header('x-setup-code'), request.ip);
-    let passphrase: string | undefined;
-    try {
-      passphrase = header('x-backup-passphrase') === undefined ? undefined : decodeURIComponent(header('x-backup-passphrase')!);
-    } catch {
-      passphrase = undefined;
-    }
-    if (!passphrase) throw new HubError('validation_failed', 'the backup\'s passphrase is missing (header x-backup-passphrase, percent-encoded)', { field: 'passphrase' });
-    if (typeof request.body !== 'object' || request.body === null || !('pipe' in request.body)) throw new HubError('validation_failed', 'send the .hbk file as the body (application/octet-stream)', { field: 'file' });
-    const manifest = await firstRun.accept(request.body as Readable, passphrase);
-    reply.raw.once('finish', () => firstRun.restart());
-    return reply.code(202).send({ restarting: true, home: manifest.home, createdAt: manifest.createdAt, counts: manifest.counts });
-  });
+  app.post(
+    '/setup/restore',
+    { config: { access: 'public', beforeSetup: true, localOnly: true } },
+    async (request, reply) => {
+      const firstRun =
+        requirePart(deps, 'backup').firstRun ??
+        (() => {
+          throw new HubError('not_ready', 'restore is not available');
+        })();
+      const header = (name: string): string | undefined => {
+        const value = request.headers[name];
+        return typeof value === 'string' && value.length > 0 && value.length <= 4096 ? value : undefined;
+      };
+      await deps.auth.requireSetupCode(header('x-setup-code'), request.ip);
+      let passphrase: string | undefined;
+      try {
+        passphrase =
+          header('x-backup-passphrase') === undefined ? undefined : decodeURIComponent(header('x-backup-passphrase')!);
+      } catch {
+        passphrase = undefined;
+      }
+      if (!passphrase)
+        throw new HubError(
+          'validation_failed',
+          "the backup's passphrase is missing (header x-backup-passphrase, percent-encoded)",
+          { field: 'passphrase' },
+        );
+      if (typeof request.body !== 'object' || request.body === null || !('pipe' in request.body))
+        throw new HubError('validation_failed', 'send the .hbk file as the body (application/octet-stream)', {
+          field: 'file',
+        });
+      const manifest = await firstRun.accept(request.body as Readable, passphrase);
+      reply.raw.once('finish', () => firstRun.restart());
+      return reply
+        .code(202)
+        .send({ restarting: true, home: manifest.home, createdAt: manifest.createdAt, counts: manifest.counts });
+    },
+  );
 
-  app.get('/backups/:id/file', { config: { access: 'owner', localOnly: true }, schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } }, async (request, reply) => {
-    const file = requirePart(deps, 'backup').file(request.params.id);
-    deps.audit.record({ actor: actorOf(request), action: 'backup.download', target: request.params.id, details: {}, at: deps.clock.now() });
-    return reply
-      .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${file.name}"`)
-      .header('content-length', file.bytes)
-      .send(createReadStream(file.path));
-  });
+  app.get(
+    '/backups/:id/file',
+    {
+      config: { access: 'owner', localOnly: true },
+      schema: { params: Type.Object({ id: Type.String({ maxLength: 100 }) }) },
+    },
+    async (request, reply) => {
+      const file = requirePart(deps, 'backup').file(request.params.id);
+      deps.audit.record({
+        actor: actorOf(request),
+        action: 'backup.download',
+        target: request.params.id,
+        details: {},
+        at: deps.clock.now(),
+      });
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-disposition', `attachment; filename="${file.name}"`)
+        .header('content-length', file.bytes)
+        .send(createReadStream(file.path));
+    },
+  );
 };

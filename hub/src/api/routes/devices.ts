@@ -15,9 +15,15 @@ const CreateBody = Type.Object(
   closed,
 );
 
-const UpdateBody = Type.Object({ name: Type.Optional(Name), roomId: Type.Optional(Type.Union([Id, Type.Null()])) }, { ...closed, minProperties: 1 });
+const UpdateBody = Type.Object(
+  { name: Type.Optional(Name), roomId: Type.Optional(Type.Union([Id, Type.Null()])) },
+  { ...closed, minProperties: 1 },
+);
 
-const CommandBody = Type.Object({ capability: Type.String({ minLength: 1, maxLength: 64 }), value: StateValue }, closed);
+const CommandBody = Type.Object(
+  { capability: Type.String({ minLength: 1, maxLength: 64 }), value: StateValue },
+  closed,
+);
 
 const Created = Type.Object({
   device: Device,
@@ -32,7 +38,11 @@ const Created = Type.Object({
 export const deviceRoutes: ApiPlugin = async (app, { deps }) => {
   const { registry } = deps;
 
-  app.get('/devices', { config: { access: 'guest' }, schema: { response: { 200: Type.Array(Device) } } }, async (request) => registry.list(actorOf(request)));
+  app.get(
+    '/devices',
+    { config: { access: 'guest' }, schema: { response: { 200: Type.Array(Device) } } },
+    async (request) => registry.list(actorOf(request)),
+  );
 
   app.get(
     '/devices/:id',
@@ -40,9 +50,13 @@ export const deviceRoutes: ApiPlugin = async (app, { deps }) => {
     async (request) => registry.get(request.params.id, actorOf(request)),
   );
 
-  app.post('/devices', { config: { access: 'admin' }, schema: { body: CreateBody, response: { 201: Created } } }, async (request, reply) => {
-    return reply.code(201).send(await registry.create(request.body, actorOf(request)));
-  });
+  app.post(
+    '/devices',
+    { config: { access: 'admin' }, schema: { body: CreateBody, response: { 201: Created } } },
+    async (request, reply) => {
+      return reply.code(201).send(await registry.create(request.body, actorOf(request)));
+    },
+  );
 
   app.patch(
     '/devices/:id',
@@ -59,6 +73,7 @@ export const deviceRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/devices/:id/commands',
     { config: { access: 'member' }, schema: { params: IdParams, body: CommandBody, response: { 200: Device } } },
-    async (request) => registry.command(request.params.id, request.body.capability, request.body.value, actorOf(request)),
+    async (request) =>
+      registry.command(request.params.id, request.body.capability, request.body.value, actorOf(request)),
   );
 };

@@ -5,7 +5,10 @@ import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, IdParams, Session, User } from '../schemas.ts';
 
-const InviteBody = Type.Object({ supportDays: Type.Optional(Type.Integer({ minimum: 0, maximum: SUPPORT_DAYS_MAX })) }, closed);
+const InviteBody = Type.Object(
+  { supportDays: Type.Optional(Type.Integer({ minimum: 0, maximum: SUPPORT_DAYS_MAX })) },
+  closed,
+);
 const AcceptBody = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 64 }),
@@ -25,9 +28,13 @@ export const handoverRoutes: ApiPlugin = async (app, { deps }) => {
   app.get('/handover', { config: { access: 'admin' } }, async () => deps.auth.handover.status());
 
   // Declared for admin rank; the service refuses anyone but the installer (`forbidden`).
-  app.post('/handover/owner-invite', { config: { access: 'admin' }, schema: { body: InviteBody } }, async (request, reply) => {
-    return reply.code(201).send(deps.auth.handover.inviteOwner(actorOf(request), request.body ?? {}));
-  });
+  app.post(
+    '/handover/owner-invite',
+    { config: { access: 'admin' }, schema: { body: InviteBody } },
+    async (request, reply) => {
+      return reply.code(201).send(deps.auth.handover.inviteOwner(actorOf(request), request.body ?? {}));
+    },
+  );
 
   app.post(
     '/handover/accept',
@@ -39,12 +46,18 @@ export const handoverRoutes: ApiPlugin = async (app, { deps }) => {
     async (request, reply) => reply.code(201).send(await deps.auth.acceptOwnerInvite(request.body, request.ip)),
   );
 
-  app.put('/handover/support/:id', { config: { access: 'owner' }, schema: { params: IdParams, body: SupportBody } }, async (request) =>
-    deps.auth.handover.extendSupport(actorOf(request), request.params.id, request.body.days),
+  app.put(
+    '/handover/support/:id',
+    { config: { access: 'owner' }, schema: { params: IdParams, body: SupportBody } },
+    async (request) => deps.auth.handover.extendSupport(actorOf(request), request.params.id, request.body.days),
   );
 
-  app.delete('/handover/support/:id', { config: { access: 'owner' }, schema: { params: IdParams } }, async (request, reply) => {
-    deps.auth.handover.revokeSupport(actorOf(request), request.params.id);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/handover/support/:id',
+    { config: { access: 'owner' }, schema: { params: IdParams } },
+    async (request, reply) => {
+      deps.auth.handover.revokeSupport(actorOf(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
 };

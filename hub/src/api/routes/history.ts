@@ -95,14 +95,32 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.get(
     '/history',
-    { config: { access: 'guest' }, schema: { querystring: HistoryQuery, response: { 200: Type.Object({ tier: Type.String(), points: Type.Array(Point) }) } } },
+    {
+      config: { access: 'guest' },
+      schema: {
+        querystring: HistoryQuery,
+        response: { 200: Type.Object({ tier: Type.String(), points: Type.Array(Point) }) },
+      },
+    },
     async (request, reply) => {
       const q = request.query;
       requireCapability(q.device, q.capability, request);
       const { from, to } = parseRange(q, clock.now(), HISTORY_RANGE);
-      const result = requirePart(deps, 'history').history(q.device, q.capability, from, to, q.points ?? 500, q.tier as 'raw' | 'minute' | 'hour' | 'day' | undefined);
+      const result = requirePart(deps, 'history').history(
+        q.device,
+        q.capability,
+        from,
+        to,
+        q.points ?? 500,
+        q.tier as 'raw' | 'minute' | 'hour' | 'day' | undefined,
+      );
       if (wantsCsv(request, q.format)) {
-        return sendCsv(reply, `history-${q.device}-${q.capability}`, ['time', 'epoch_ms', 'min', 'max', 'mean'], result.points.map((p) => [iso(p.t), p.t, p.min, p.max, p.mean]));
+        return sendCsv(
+          reply,
+          `history-${q.device}-${q.capability}`,
+          ['time', 'epoch_ms', 'min', 'max', 'mean'],
+          result.points.map((p) => [iso(p.t), p.t, p.min, p.max, p.mean]),
+        );
       }
       return result;
     },
@@ -116,8 +134,20 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
         querystring: EnergyQuery,
         response: {
           200: Type.Object({
-            period: Type.String(), unit: Type.String(), tz: Type.String(), total: Type.Number(),
-            buckets: Type.Array(Type.Object({ t: Type.Number(), start: Type.String(), end: Type.String(), hours: Type.Number(), kWh: Type.Number(), exact: Type.Boolean() })),
+            period: Type.String(),
+            unit: Type.String(),
+            tz: Type.String(),
+            total: Type.Number(),
+            buckets: Type.Array(
+              Type.Object({
+                t: Type.Number(),
+                start: Type.String(),
+                end: Type.String(),
+                hours: Type.Number(),
+                kWh: Type.Number(),
+                exact: Type.Boolean(),
+              }),
+            ),
           }),
         },
       },
@@ -127,7 +157,12 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       let tz: string | undefined;
       if (q.tz !== undefined) {
         tz = canonicalTimeZone(q.tz);
-        if (!tz) throw new HubError('validation_failed', "querystring: 'tz' must be an IANA time zone (Europe/Berlin)", { location: 'querystring', field: 'tz', rule: 'timezone' });
+        if (!tz)
+          throw new HubError('validation_failed', "querystring: 'tz' must be an IANA time zone (Europe/Berlin)", {
+            location: 'querystring',
+            field: 'tz',
+            rule: 'timezone',
+          });
       }
       requireCapability(q.device, 'energy', request);
       const history = requirePart(deps, 'history');
@@ -135,7 +170,12 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       // Periods are local: a DST day has 23 or 25 hours; start and end carry the zone's offset.
       const report = history.energyReport(q.device, q.period, from, to, tz);
       if (wantsCsv(request, q.format)) {
-        return sendCsv(reply, `energy-${q.device}-${q.period}`, ['start', 'end', 'epoch_ms', 'kwh', 'exact', 'tz'], report.buckets.map((b) => [b.start, b.end, b.t, b.kWh, b.exact, report.tz]));
+        return sendCsv(
+          reply,
+          `energy-${q.device}-${q.period}`,
+          ['start', 'end', 'epoch_ms', 'kwh', 'exact', 'tz'],
+          report.buckets.map((b) => [b.start, b.end, b.t, b.kWh, b.exact, report.tz]),
+        );
       }
       return report;
     },
@@ -150,17 +190,31 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       if (q.device) registry.get(q.device, actor);
       const { from, to } = parseRange(q, clock.now(), { ...HISTORY_RANGE, defaultSpan: 3650 * DAY });
       const limit = q.limit ?? 100;
-      const rows = requirePart(deps, 'history').events({ deviceId: q.device, kind: q.kind, capability: q.capability, from, to, before: q.before, limit });
+      const rows = requirePart(deps, 'history').events({
+        deviceId: q.device,
+        kind: q.kind,
+        capability: q.capability,
+        from,
+        to,
+        before: q.before,
+        limit,
+      });
       const nextBefore = rows.length === limit ? rows[rows.length - 1]!.id : null;
       // Events of devices this actor may not see are left out, like the devices themselves.
       const events = rows.filter((r) => registry.canSee(actor, r.deviceId)).map((r) => ({ ...r, at: iso(r.at) }));
       if (wantsCsv(request, q.format)) {
-        return sendCsv(reply, 'events', ['id', 'at', 'device', 'kind', 'capability', 'value', 'previous', 'actor', 'outcome'],
-          events.map((e) => [e.id, e.at, e.deviceId, e.kind, e.capability, e.value, e.previous, e.actor, e.outcome]));
+        return sendCsv(
+          reply,
+          'events',
+          ['id', 'at', 'device', 'kind', 'capability', 'value', 'previous', 'actor', 'outcome'],
+          events.map((e) => [e.id, e.at, e.deviceId, e.kind, e.capability, e.value, e.previous, e.actor, e.outcome]),
+        );
       }
       return { events, nextBefore };
     },
   );
 
-  app.get('/history/storage', { config: { access: 'admin' } }, async () => requirePart(deps, 'history').storageReport());
+  app.get('/history/storage', { config: { access: 'admin' } }, async () =>
+    requirePart(deps, 'history').storageReport(),
+  );
 };

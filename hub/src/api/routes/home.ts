@@ -4,8 +4,10 @@ import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, Name } from '../schemas.ts';
 
-
-const Location = Type.Object({ latitude: Type.Number({ minimum: -90, maximum: 90 }), longitude: Type.Number({ minimum: -180, maximum: 180 }) }, closed);
+const Location = Type.Object(
+  { latitude: Type.Number({ minimum: -90, maximum: 90 }), longitude: Type.Number({ minimum: -180, maximum: 180 }) },
+  closed,
+);
 const Home = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -39,11 +41,19 @@ export const homeRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.get('/home', { config: { access: 'member' }, schema: { response: { 200: Home } } }, async () => home.view());
 
-  app.patch('/home', { config: { access: 'admin' }, schema: { body: HomePatch, response: { 200: Home } } }, async (request) => {
-    const { timezone } = request.body;
-    if (typeof timezone === 'string' && !isTimeZone(timezone)) {
-      throw new HubError('validation_failed', `'${timezone}' is not an IANA time zone`, { location: 'body', path: 'timezone', field: 'timezone' });
-    }
-    return home.update(request.body, actorOf(request), clock.now());
-  });
+  app.patch(
+    '/home',
+    { config: { access: 'admin' }, schema: { body: HomePatch, response: { 200: Home } } },
+    async (request) => {
+      const { timezone } = request.body;
+      if (typeof timezone === 'string' && !isTimeZone(timezone)) {
+        throw new HubError('validation_failed', `'${timezone}' is not an IANA time zone`, {
+          location: 'body',
+          path: 'timezone',
+          field: 'timezone',
+        });
+      }
+      return home.update(request.body, actorOf(request), clock.now());
+    },
+  );
 };

@@ -17,12 +17,23 @@ const PairBody = Type.Object(
 );
 
 const Manifest = Type.Object(
-  { model: Type.String({ minLength: 1, maxLength: 63 }), version: Type.String({ minLength: 5, maxLength: 23 }), size: Type.Integer({ minimum: 1 }), sha256: Type.String({ minLength: 44, maxLength: 44 }) },
+  {
+    model: Type.String({ minLength: 1, maxLength: 63 }),
+    version: Type.String({ minLength: 5, maxLength: 23 }),
+    size: Type.Integer({ minimum: 1 }),
+    sha256: Type.String({ minLength: 44, maxLength: 44 }),
+  },
   closed,
 );
 /** A signed image: the manifest, the release key's signature over it, the bytes in base64. */
-const FirmwareBody = Type.Object({ manifest: Manifest, sig: Type.String({ minLength: 88, maxLength: 88 }), image: Type.String({ minLength: 4 }) }, closed);
-const UpdateBody = Type.Object({ version: Type.String({ minLength: 5, maxLength: 23 }), downgrade: Type.Optional(Type.Boolean()) }, closed);
+const FirmwareBody = Type.Object(
+  { manifest: Manifest, sig: Type.String({ minLength: 88, maxLength: 88 }), image: Type.String({ minLength: 4 }) },
+  closed,
+);
+const UpdateBody = Type.Object(
+  { version: Type.String({ minLength: 5, maxLength: 23 }), downgrade: Type.Optional(Type.Boolean()) },
+  closed,
+);
 const RolloutBody = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 63 }),
@@ -38,7 +49,13 @@ const RolloutBody = Type.Object(
 /** Firmware uploads are bigger than any other request: a 1.875 MB slot is 2.5 MB of base64. */
 const FIRMWARE_BODY_LIMIT = 3 * 1024 * 1024;
 
-const DiscoveredPlug = Type.Object({ id: Type.String(), model: Type.String(), firmware: Type.String(), address: Type.String(), port: Type.Integer() });
+const DiscoveredPlug = Type.Object({
+  id: Type.String(),
+  model: Type.String(),
+  firmware: Type.String(),
+  address: Type.String(),
+  port: Type.Integer(),
+});
 
 /**
  * Hearth plugs: the unclaimed ones mDNS sees on the LAN, and pairing one with its setup code
@@ -46,13 +63,20 @@ const DiscoveredPlug = Type.Object({ id: Type.String(), model: Type.String(), fi
  * `pairing_wrong_code`, `already_claimed`, `plug_unreachable`, `pairing_timeout`, ...
  */
 export const plugRoutes: ApiPlugin = async (app, { deps }) => {
-
-  app.get('/plugs/discovered', { config: { access: 'admin' }, schema: { response: { 200: Type.Array(DiscoveredPlug) } } }, async () => requirePart(deps, 'plugs').discovered());
+  app.get(
+    '/plugs/discovered',
+    { config: { access: 'admin' }, schema: { response: { 200: Type.Array(DiscoveredPlug) } } },
+    async () => requirePart(deps, 'plugs').discovered(),
+  );
 
   app.post(
     '/plugs/:id/pair',
-    { config: { access: 'admin', localOnly: true }, schema: { params: PlugParams, body: PairBody, response: { 201: Device } } },
-    async (request, reply) => reply.code(201).send(await requirePart(deps, 'plugs').pair(request.params.id, request.body, actorOf(request))),
+    {
+      config: { access: 'admin', localOnly: true },
+      schema: { params: PlugParams, body: PairBody, response: { 201: Device } },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await requirePart(deps, 'plugs').pair(request.params.id, request.body, actorOf(request))),
   );
 
   // Firmware updates (docs/plug-protocol.md "Firmware update"): images signed by a release key
@@ -60,19 +84,33 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/plugs/firmware',
     { bodyLimit: FIRMWARE_BODY_LIMIT, config: { access: 'admin' }, schema: { body: FirmwareBody } },
-    async (request, reply) => reply.code(201).send(requirePart(deps, 'plugs').addFirmware(request.body, actorOf(request))),
+    async (request, reply) =>
+      reply.code(201).send(requirePart(deps, 'plugs').addFirmware(request.body, actorOf(request))),
   );
   app.get('/plugs/firmware', { config: { access: 'admin' } }, async () => requirePart(deps, 'plugs').firmware());
   app.post(
     '/plugs/:id/update',
     { config: { access: 'admin' }, schema: { params: PlugParams, body: UpdateBody } },
-    async (request, reply) => reply.code(202).send(await requirePart(deps, 'plugs').startUpdate(request.params.id, request.body, actorOf(request))),
+    async (request, reply) =>
+      reply
+        .code(202)
+        .send(await requirePart(deps, 'plugs').startUpdate(request.params.id, request.body, actorOf(request))),
   );
   // Many plugs in waves: one first, then groups; the first failure pauses it (rollout.ts). Same
   // roles as one plug's update; one rollout at a time (409 rollout_in_progress).
-  app.post('/plugs/rollout', { config: { access: 'admin' }, schema: { body: RolloutBody } }, async (request, reply) => reply.code(202).send(requirePart(deps, 'plugs').startRollout(request.body, actorOf(request))));
-  app.get('/plugs/rollout', { config: { access: 'admin' } }, async () => ({ rollout: requirePart(deps, 'plugs').rolloutView() }));
-  app.post('/plugs/rollout/resume', { config: { access: 'admin' } }, async (request) => requirePart(deps, 'plugs').resumeRollout(actorOf(request)));
-  app.post('/plugs/rollout/cancel', { config: { access: 'admin' } }, async (request) => requirePart(deps, 'plugs').cancelRollout(actorOf(request)));
-  app.get('/plugs/:id/update', { config: { access: 'admin' }, schema: { params: PlugParams } }, async (request) => requirePart(deps, 'plugs').update(request.params.id, actorOf(request)));
+  app.post('/plugs/rollout', { config: { access: 'admin' }, schema: { body: RolloutBody } }, async (request, reply) =>
+    reply.code(202).send(requirePart(deps, 'plugs').startRollout(request.body, actorOf(request))),
+  );
+  app.get('/plugs/rollout', { config: { access: 'admin' } }, async () => ({
+    rollout: requirePart(deps, 'plugs').rolloutView(),
+  }));
+  app.post('/plugs/rollout/resume', { config: { access: 'admin' } }, async (request) =>
+    requirePart(deps, 'plugs').resumeRollout(actorOf(request)),
+  );
+  app.post('/plugs/rollout/cancel', { config: { access: 'admin' } }, async (request) =>
+    requirePart(deps, 'plugs').cancelRollout(actorOf(request)),
+  );
+  app.get('/plugs/:id/update', { config: { access: 'admin' }, schema: { params: PlugParams } }, async (request) =>
+    requirePart(deps, 'plugs').update(request.params.id, actorOf(request)),
+  );
 };

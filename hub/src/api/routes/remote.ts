@@ -6,7 +6,10 @@ import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
 const Key = Type.String({ minLength: 40, maxLength: 60, description: 'base64 of a 32-byte key' });
-const EnrolBody = Type.Object({ publicKey: Key, boxPublicKey: Key, name: Type.String({ minLength: 1, maxLength: 100 }) }, closed);
+const EnrolBody = Type.Object(
+  { publicKey: Key, boxPublicKey: Key, name: Type.String({ minLength: 1, maxLength: 100 }) },
+  closed,
+);
 const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) }, closed);
 const B64Url = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_=-]+$' });
 const Subscription = Type.Object(
@@ -32,7 +35,6 @@ const RemoteDeviceView = Type.Object({
  * revoking also work remotely (a lost phone is revoked from another one).
  */
 export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
-
   // Whether remote access works right now (the UI's settings page shows it). Guests too: they
   // enrol their own devices and invite them, and need to know whether there is a relay.
   app.get('/remote/status', { config: { access: 'guest' } }, async () => requirePart(deps, 'remote').status());
@@ -46,18 +48,36 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
   // One-time invite links (docs/relay-protocol.md "Enrolment by invite"): issued on the LAN only.
   app.post(
     '/remote/invites',
-    { config: { access: 'guest', localOnly: true }, schema: { body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, closed) } },
-    async (request, reply) => reply.code(201).send(requirePart(deps, 'remote').invite(actorOf(request), request.body.name ?? 'Invited device')),
+    {
+      config: { access: 'guest', localOnly: true },
+      schema: { body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, closed) },
+    },
+    async (request, reply) =>
+      reply.code(201).send(requirePart(deps, 'remote').invite(actorOf(request), request.body.name ?? 'Invited device')),
   );
 
   app.get('/remote/invites', { config: { access: 'guest' } }, async (request) =>
-    requirePart(deps, 'remote').invites.list(actorOf(request)).map(({ id, name, userId, username, role, createdAt, expiresAt }) => ({ id, name, userId, username, role, createdAt, expiresAt })),
+    requirePart(deps, 'remote')
+      .invites.list(actorOf(request))
+      .map(({ id, name, userId, username, role, createdAt, expiresAt }) => ({
+        id,
+        name,
+        userId,
+        username,
+        role,
+        createdAt,
+        expiresAt,
+      })),
   );
 
-  app.delete('/remote/invites/:id', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request, reply) => {
-    requirePart(deps, 'remote').withdrawInvite(actorOf(request), request.params.id);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/remote/invites/:id',
+    { config: { access: 'guest' }, schema: { params: IdParams } },
+    async (request, reply) => {
+      requirePart(deps, 'remote').withdrawInvite(actorOf(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
 
   // Called through the relay by the holder of an invite link's key, with no token: the key is
   // the credential, once. Anyone else (LAN, or an enrolled device) gets invite_only.
@@ -70,12 +90,16 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.get('/remote/devices', { config: { access: 'guest' }, schema: { response: { 200: Type.Array(RemoteDeviceView) } } }, async (request) =>
-    requirePart(deps, 'remote').devices.list(actorOf(request)),
+  app.get(
+    '/remote/devices',
+    { config: { access: 'guest' }, schema: { response: { 200: Type.Array(RemoteDeviceView) } } },
+    async (request) => requirePart(deps, 'remote').devices.list(actorOf(request)),
   );
 
   // The VAPID key a browser passes to pushManager.subscribe (applicationServerKey).
-  app.get('/remote/push-key', { config: { access: 'guest' } }, async () => ({ publicKey: requirePart(deps, 'remote').push.publicKey }));
+  app.get('/remote/push-key', { config: { access: 'guest' } }, async () => ({
+    publicKey: requirePart(deps, 'remote').push.publicKey,
+  }));
 
   app.put(
     '/remote/devices/:id/push',
@@ -86,16 +110,29 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.delete('/remote/devices/:id/push', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request, reply) => {
-    requirePart(deps, 'remote').devices.setPush(actorOf(request), request.params.id, null);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/remote/devices/:id/push',
+    { config: { access: 'guest' }, schema: { params: IdParams } },
+    async (request, reply) => {
+      requirePart(deps, 'remote').devices.setPush(actorOf(request), request.params.id, null);
+      return reply.code(204).send();
+    },
+  );
 
   // "Send a test notification": what each push service answered, so a broken setup shows.
-  app.post('/remote/devices/:id/push/test', { config: { access: 'guest' }, schema: { params: IdParams } }, async (request) => {
-    const device = requirePart(deps, 'remote').devices.manageable(actorOf(request), request.params.id);
-    return { results: await requirePart(deps, 'remote').notify({ title: 'Hearth', body: 'Test notification' }, { deviceId: device.id }) };
-  });
+  app.post(
+    '/remote/devices/:id/push/test',
+    { config: { access: 'guest' }, schema: { params: IdParams } },
+    async (request) => {
+      const device = requirePart(deps, 'remote').devices.manageable(actorOf(request), request.params.id);
+      return {
+        results: await requirePart(deps, 'remote').notify(
+          { title: 'Hearth', body: 'Test notification' },
+          { deviceId: device.id },
+        ),
+      };
+    },
+  );
 
   app.delete(
     '/remote/devices/:id',

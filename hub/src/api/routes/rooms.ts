@@ -9,11 +9,17 @@ const RoomBody = Type.Object({ name: Name }, closed);
 export const roomRoutes: ApiPlugin = async (app, { deps }) => {
   const { registry } = deps;
 
-  app.get('/rooms', { config: { access: 'member' }, schema: { response: { 200: Type.Array(Room) } } }, async () => registry.listRooms());
+  app.get('/rooms', { config: { access: 'member' }, schema: { response: { 200: Type.Array(Room) } } }, async () =>
+    registry.listRooms(),
+  );
 
-  app.post('/rooms', { config: { access: 'admin' }, schema: { body: RoomBody, response: { 201: Room } } }, async (request, reply) => {
-    return reply.code(201).send(registry.createRoom(request.body.name, actorOf(request)));
-  });
+  app.post(
+    '/rooms',
+    { config: { access: 'admin' }, schema: { body: RoomBody, response: { 201: Room } } },
+    async (request, reply) => {
+      return reply.code(201).send(registry.createRoom(request.body.name, actorOf(request)));
+    },
+  );
 
   app.patch(
     '/rooms/:id',

@@ -15,11 +15,17 @@ export const sceneRoutes: ApiPlugin = async (app, { deps }) => {
     return reply.code(201).send(requirePart(deps, 'rules').saveScene(undefined, request.body, actorOf(request)));
   });
 
-  app.get('/scenes/:id', { config: { access: 'member' }, schema: { params: IdParams } }, async (request) => requirePart(deps, 'rules').getScene(request.params.id));
+  app.get('/scenes/:id', { config: { access: 'member' }, schema: { params: IdParams } }, async (request) =>
+    requirePart(deps, 'rules').getScene(request.params.id),
+  );
 
-  app.put('/scenes/:id', { config: { access: 'admin' }, schema: { params: IdParams, body: SceneBody } }, async (request) => {
-    return requirePart(deps, 'rules').saveScene(request.params.id, request.body, actorOf(request));
-  });
+  app.put(
+    '/scenes/:id',
+    { config: { access: 'admin' }, schema: { params: IdParams, body: SceneBody } },
+    async (request) => {
+      return requirePart(deps, 'rules').saveScene(request.params.id, request.body, actorOf(request));
+    },
+  );
 
   app.delete('/scenes/:id', { config: { access: 'admin' }, schema: { params: IdParams } }, async (request, reply) => {
     requirePart(deps, 'rules').removeScene(request.params.id, actorOf(request));

@@ -5,7 +5,10 @@ import type { ApiPlugin } from '../deps.ts';
 import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
-const Release = Type.Object({ manifest: Type.String({ minLength: 2, maxLength: 16_384 }), sig: Type.String({ minLength: 1, maxLength: 200 }) }, closed);
+const Release = Type.Object(
+  { manifest: Type.String({ minLength: 2, maxLength: 16_384 }), sig: Type.String({ minLength: 1, maxLength: 200 }) },
+  closed,
+);
 const StartBody = Type.Object(
   {
     /** The signed release (omitted after a fetch, which staged its own). */
@@ -32,7 +35,10 @@ export const updateRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.put('/update/package', { config: { access: 'owner', localOnly: true } }, async (request, reply) => {
     const declared = Number(request.headers['content-length']);
-    const made = await requirePart(deps, 'update').receivePackage(request.body as Readable, Number.isFinite(declared) ? declared : undefined);
+    const made = await requirePart(deps, 'update').receivePackage(
+      request.body as Readable,
+      Number.isFinite(declared) ? declared : undefined,
+    );
     deps.audit.record({ actor: actorOf(request), action: 'update.upload', details: made, at: deps.clock.now() });
     return reply.code(201).send(made);
   });
@@ -43,11 +49,21 @@ export const updateRoutes: ApiPlugin = async (app, { deps }) => {
     return got;
   });
 
-  app.post('/update', { config: { access: 'owner', localOnly: true }, schema: { body: StartBody } }, async (request, reply) => {
-    const started = await requirePart(deps, 'update').start(request.body);
-    deps.audit.record({ actor: actorOf(request), action: 'update.start', target: started.id, details: { from: started.from, to: started.to, backupId: started.backupId }, at: deps.clock.now() });
-    return reply.code(202).send(started);
-  });
+  app.post(
+    '/update',
+    { config: { access: 'owner', localOnly: true }, schema: { body: StartBody } },
+    async (request, reply) => {
+      const started = await requirePart(deps, 'update').start(request.body);
+      deps.audit.record({
+        actor: actorOf(request),
+        action: 'update.start',
+        target: started.id,
+        details: { from: started.from, to: started.to, backupId: started.backupId },
+        at: deps.clock.now(),
+      });
+      return reply.code(202).send(started);
+    },
+  );
 
   app.get('/update', { config: { access: 'owner' } }, async () => requirePart(deps, 'update').view());
 };

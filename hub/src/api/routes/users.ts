@@ -8,11 +8,18 @@ const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Lite
 const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
 
 const CreateBody = Type.Object(
-  { username: Type.String({ minLength: 1, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }), password: Password, role: Role },
+  {
+    username: Type.String({ minLength: 1, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
+    password: Password,
+    role: Role,
+  },
   closed,
 );
 // At least one field: an empty change would only leave a misleading audit row.
-const UpdateBody = Type.Object({ role: Type.Optional(Role), password: Type.Optional(Password) }, { ...closed, minProperties: 1 });
+const UpdateBody = Type.Object(
+  { role: Type.Optional(Role), password: Type.Optional(Password) },
+  { ...closed, minProperties: 1 },
+);
 
 /**
  * People in the household: owners and admins manage them (rules in hub/src/auth/user-admin.ts).
@@ -22,11 +29,17 @@ const UpdateBody = Type.Object({ role: Type.Optional(Role), password: Type.Optio
 export const userRoutes: ApiPlugin = async (app, { deps }) => {
   const revokeRemote = (userId: string): number => deps.remote?.devices.revokeUser(userId) ?? 0;
 
-  app.get('/users', { config: { access: 'admin' }, schema: { response: { 200: Type.Array(User) } } }, async () => deps.auth.users.list());
+  app.get('/users', { config: { access: 'admin' }, schema: { response: { 200: Type.Array(User) } } }, async () =>
+    deps.auth.users.list(),
+  );
 
-  app.post('/users', { config: { access: 'admin' }, schema: { body: CreateBody, response: { 201: User } } }, async (request, reply) => {
-    return reply.code(201).send(await deps.auth.users.create(actorOf(request), request.body));
-  });
+  app.post(
+    '/users',
+    { config: { access: 'admin' }, schema: { body: CreateBody, response: { 201: User } } },
+    async (request, reply) => {
+      return reply.code(201).send(await deps.auth.users.create(actorOf(request), request.body));
+    },
+  );
 
   app.patch(
     '/users/:id',

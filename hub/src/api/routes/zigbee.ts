@@ -31,9 +31,17 @@ const ZigbeeStatus = Type.Object({
  * configured, GET says `{state: 'off'}` and permit-join answers 503 `not_ready`.
  */
 export const zigbeeRoutes: ApiPlugin = async (app, { deps }) => {
-  app.get('/zigbee', { config: { access: 'admin' }, schema: { response: { 200: ZigbeeStatus } } }, async () => deps.zigbee?.status() ?? { state: 'off', permitJoin: false });
+  app.get(
+    '/zigbee',
+    { config: { access: 'admin' }, schema: { response: { 200: ZigbeeStatus } } },
+    async () => deps.zigbee?.status() ?? { state: 'off', permitJoin: false },
+  );
 
-  app.post('/zigbee/permit-join', { config: { access: 'admin' }, schema: { body: PermitJoinBody, response: { 200: ZigbeeStatus } } }, async (request) => {
-    return requirePart(deps, 'zigbee').permitJoin(request.body.seconds, actorOf(request));
-  });
+  app.post(
+    '/zigbee/permit-join',
+    { config: { access: 'admin' }, schema: { body: PermitJoinBody, response: { 200: ZigbeeStatus } } },
+    async (request) => {
+      return requirePart(deps, 'zigbee').permitJoin(request.body.seconds, actorOf(request));
+    },
+  );
 };

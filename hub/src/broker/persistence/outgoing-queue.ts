@@ -71,7 +71,8 @@ export class OutgoingQueue {
     if (hit === undefined) return undefined;
     if (!Array.isArray(hit)) return notBrokerId === null || hit.packet.brokerId !== notBrokerId ? hit : undefined;
     let found: OutEntry | undefined;
-    for (const e of hit) if ((notBrokerId === null || e.packet.brokerId !== notBrokerId) && (!found || e.seq < found.seq)) found = e;
+    for (const e of hit)
+      if ((notBrokerId === null || e.packet.brokerId !== notBrokerId) && (!found || e.seq < found.seq)) found = e;
     return found;
   }
 
@@ -102,7 +103,8 @@ export class OutgoingQueue {
     const { brokerId, brokerCounter } = e.packet;
     if (brokerCounter !== undefined && e.packet.cmd === 'publish') {
       // The main broker id changes only when nothing is indexed, so no entry is ever looked for in the wrong map.
-      if (this.#byCounter.size === 0 && (this.#otherBrokers === undefined || this.#otherBrokers.size === 0)) this.#mainBroker = brokerId;
+      if (this.#byCounter.size === 0 && (this.#otherBrokers === undefined || this.#otherBrokers.size === 0))
+        this.#mainBroker = brokerId;
       if (brokerId === this.#mainBroker) {
         this.#byCounter.set(brokerCounter, e);
       } else {

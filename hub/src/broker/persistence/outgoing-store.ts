@@ -162,7 +162,8 @@ export class OutgoingStore {
   /** Marks everything still queued for writing and stops deferring; the caller flushes. */
   close(): void {
     // Everything still queued is written, deferred or not: a clean stop loses nothing.
-    for (const queue of this.#queues.values()) for (const entry of queue.values()) if (!entry.persisted) this.#dirty.set(entry, true);
+    for (const queue of this.#queues.values())
+      for (const entry of queue.values()) if (!entry.persisted) this.#dirty.set(entry, true);
     this.#deferTimer?.cancel();
     this.#deferTimer = undefined;
   }

@@ -25,7 +25,8 @@ export interface WillPacket {
 
 export const EMPTY = Buffer.alloc(0);
 
-export const toBlob = (p: Buffer | string | undefined): Buffer => (p === undefined ? EMPTY : typeof p === 'string' ? Buffer.from(p) : p);
+export const toBlob = (p: Buffer | string | undefined): Buffer =>
+  p === undefined ? EMPTY : typeof p === 'string' ? Buffer.from(p) : p;
 
 /**
  * A fresh queue entry from a packet (the shape aedes-persistence's abstract tests expect): the

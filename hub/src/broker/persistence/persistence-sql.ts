@@ -51,9 +51,13 @@ export class PersistenceSql {
   constructor(db: Db) {
     this.#db = db;
     this.#s = {
-      putRetained: db.prepare('INSERT OR REPLACE INTO mqtt_retained (topic, payload, qos, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?)'),
+      putRetained: db.prepare(
+        'INSERT OR REPLACE INTO mqtt_retained (topic, payload, qos, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?)',
+      ),
       delRetained: db.prepare('DELETE FROM mqtt_retained WHERE topic = ?'),
-      putSub: db.prepare('INSERT OR REPLACE INTO mqtt_subscriptions (client_id, topic, qos, rh, rap, nl, sub_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      putSub: db.prepare(
+        'INSERT OR REPLACE INTO mqtt_subscriptions (client_id, topic, qos, rh, rap, nl, sub_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       delSub: db.prepare('DELETE FROM mqtt_subscriptions WHERE client_id = ? AND topic = ?'),
       putOut: db.prepare(
         'INSERT OR REPLACE INTO mqtt_outgoing (client_id, seq, cmd, topic, payload, qos, retain, dup, message_id, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -63,7 +67,9 @@ export class PersistenceSql {
         'INSERT OR REPLACE INTO mqtt_incoming (client_id, message_id, topic, payload, qos, retain, dup, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       delIn: db.prepare('DELETE FROM mqtt_incoming WHERE client_id = ? AND message_id = ?'),
-      putWill: db.prepare('INSERT OR REPLACE INTO mqtt_wills (client_id, broker_id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?)'),
+      putWill: db.prepare(
+        'INSERT OR REPLACE INTO mqtt_wills (client_id, broker_id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       delWill: db.prepare('DELETE FROM mqtt_wills WHERE client_id = ?'),
     };
     this.#write = db.transaction((d: DirtyRows) => this.#writeRows(d));
@@ -81,7 +87,8 @@ export class PersistenceSql {
       else s.delRetained.run(topic);
     }
     for (const { clientId, topic, record: r } of d.subs.values()) {
-      if (r) s.putSub.run(clientId, topic, r.qos, r.rh ?? null, flag(r.rap), flag(r.nl), r.subscriptionIdentifier ?? null);
+      if (r)
+        s.putSub.run(clientId, topic, r.qos, r.rh ?? null, flag(r.rap), flag(r.nl), r.subscriptionIdentifier ?? null);
       else s.delSub.run(clientId, topic);
     }
     for (const [e, write] of d.out) {
@@ -91,11 +98,34 @@ export class PersistenceSql {
       }
       const p = e.packet;
       const isPublish = p.cmd === 'publish';
-      s.putOut.run(e.clientId, e.seq, p.cmd, p.topic ?? null, isPublish ? toBlob(p.payload) : null, p.qos ?? 0, p.retain ? 1 : 0, p.dup ? 1 : 0, p.messageId ?? null, p.brokerId ?? null, p.brokerCounter ?? null);
+      s.putOut.run(
+        e.clientId,
+        e.seq,
+        p.cmd,
+        p.topic ?? null,
+        isPublish ? toBlob(p.payload) : null,
+        p.qos ?? 0,
+        p.retain ? 1 : 0,
+        p.dup ? 1 : 0,
+        p.messageId ?? null,
+        p.brokerId ?? null,
+        p.brokerCounter ?? null,
+      );
     }
     for (const [e, write] of d.incoming) {
       const p = e.packet;
-      if (write) s.putIn.run(e.clientId, e.messageId, p.topic ?? '', toBlob(p.payload), p.qos ?? 0, p.retain ? 1 : 0, p.dup ? 1 : 0, p.brokerId ?? null, p.brokerCounter ?? null);
+      if (write)
+        s.putIn.run(
+          e.clientId,
+          e.messageId,
+          p.topic ?? '',
+          toBlob(p.payload),
+          p.qos ?? 0,
+          p.retain ? 1 : 0,
+          p.dup ? 1 : 0,
+          p.brokerId ?? null,
+          p.brokerCounter ?? null,
+        );
       else s.delIn.run(e.clientId, e.messageId);
     }
     for (const [clientId, w] of d.wills) {
@@ -107,7 +137,15 @@ export class PersistenceSql {
   load(): LoadedState {
     const db = this.#db;
     const retained = (db.prepare('SELECT * FROM mqtt_retained').all() as Row[]).map(
-      (r): StoredPacket => ({ cmd: 'publish', topic: r.topic as string, payload: r.payload as Buffer, qos: r.qos as number, retain: true, brokerId: str(r.broker_id), brokerCounter: num(r.broker_counter) }),
+      (r): StoredPacket => ({
+        cmd: 'publish',
+        topic: r.topic as string,
+        payload: r.payload as Buffer,
+        qos: r.qos as number,
+        retain: true,
+        brokerId: str(r.broker_id),
+        brokerCounter: num(r.broker_counter),
+      }),
     );
     const subs = (db.prepare('SELECT * FROM mqtt_subscriptions').all() as Row[]).map((r) => {
       const record: SubRecord = { qos: r.qos as number, rh: num(r.rh), rap: bool(r.rap), nl: bool(r.nl) };
@@ -118,24 +156,47 @@ export class PersistenceSql {
       const packet: StoredPacket =
         r.cmd === 'publish'
           ? {
-              cmd: 'publish', brokerId: str(r.broker_id), brokerCounter: num(r.broker_counter) ?? 0, topic: r.topic as string,
-              payload: (r.payload as Buffer | null) ?? EMPTY, qos: r.qos as number, retain: r.retain === 1, dup: r.dup === 1, messageId: num(r.message_id),
+              cmd: 'publish',
+              brokerId: str(r.broker_id),
+              brokerCounter: num(r.broker_counter) ?? 0,
+              topic: r.topic as string,
+              payload: (r.payload as Buffer | null) ?? EMPTY,
+              qos: r.qos as number,
+              retain: r.retain === 1,
+              dup: r.dup === 1,
+              messageId: num(r.message_id),
             }
           : { cmd: r.cmd as string, messageId: num(r.message_id) };
       return { clientId: r.client_id as string, seq: r.seq as number, packet, persisted: true, removed: false };
     });
-    const incoming = (db.prepare('SELECT * FROM mqtt_incoming').all() as Row[]).map((r): IncomingEntry => ({
-      clientId: r.client_id as string,
-      messageId: r.message_id as number,
-      persisted: true,
-      packet: {
-        cmd: 'publish', brokerId: str(r.broker_id), brokerCounter: num(r.broker_counter) ?? 0, topic: r.topic as string,
-        payload: r.payload as Buffer, qos: r.qos as number, retain: r.retain === 1, dup: r.dup === 1, messageId: r.message_id as number,
-      },
-    }));
-    const wills = (db.prepare('SELECT * FROM mqtt_wills').all() as Row[]).map((r): WillPacket => ({
-      topic: r.topic as string, payload: r.payload as Buffer, qos: r.qos as number, retain: r.retain === 1, brokerId: r.broker_id as string, clientId: r.client_id as string,
-    }));
+    const incoming = (db.prepare('SELECT * FROM mqtt_incoming').all() as Row[]).map(
+      (r): IncomingEntry => ({
+        clientId: r.client_id as string,
+        messageId: r.message_id as number,
+        persisted: true,
+        packet: {
+          cmd: 'publish',
+          brokerId: str(r.broker_id),
+          brokerCounter: num(r.broker_counter) ?? 0,
+          topic: r.topic as string,
+          payload: r.payload as Buffer,
+          qos: r.qos as number,
+          retain: r.retain === 1,
+          dup: r.dup === 1,
+          messageId: r.message_id as number,
+        },
+      }),
+    );
+    const wills = (db.prepare('SELECT * FROM mqtt_wills').all() as Row[]).map(
+      (r): WillPacket => ({
+        topic: r.topic as string,
+        payload: r.payload as Buffer,
+        qos: r.qos as number,
+        retain: r.retain === 1,
+        brokerId: r.broker_id as string,
+        clientId: r.client_id as string,
+      }),
+    );
     return { retained, subs, outgoing, incoming, wills };
   }
 }

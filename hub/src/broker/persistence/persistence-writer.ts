@@ -21,7 +21,13 @@ export interface PersistenceWriterOptions {
  */
 export class PersistenceWriter {
   /** Rows changed since the last write; the stores mark them here directly. */
-  readonly dirty: DirtyRows = { retained: new Map(), subs: new Map(), out: new Map(), incoming: new Map(), wills: new Map() };
+  readonly dirty: DirtyRows = {
+    retained: new Map(),
+    subs: new Map(),
+    out: new Map(),
+    incoming: new Map(),
+    wills: new Map(),
+  };
   readonly #sql: PersistenceSql;
   readonly #log: Logger | undefined;
   readonly #flushMs: number;

@@ -122,7 +122,10 @@ export class Connections {
         if (!over) {
           over = true;
           this.#counters.slowClientDisconnects++;
-          this.#log.warn({ clientId: client.id, waiting, bytes: conn.writableLength, reason: 'send_queue_full' }, 'mqtt client too slow: send queue over its limit, disconnecting');
+          this.#log.warn(
+            { clientId: client.id, waiting, bytes: conn.writableLength, reason: 'send_queue_full' },
+            'mqtt client too slow: send queue over its limit, disconnecting',
+          );
         }
         setImmediate(done, new Error('client send queue over its limit'), client);
         return;
@@ -154,8 +157,12 @@ export function listenTcp(host: string, port: number, onConnection: (socket: Soc
  * PSK suites (no forward secrecy, or CBC) are removed one by one and that one added back last.
  */
 export const TLS_CIPHERS = [
-  'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384',
-  ...DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_')).map((c) => (c === '!PSK' ? '-kECDHEPSK:!kPSK:!kDHEPSK:!kRSAPSK' : c)),
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  ...DEFAULT_CIPHERS.split(':')
+    .filter((c) => !c.startsWith('TLS_'))
+    .map((c) => (c === '!PSK' ? '-kECDHEPSK:!kPSK:!kDHEPSK:!kRSAPSK' : c)),
   'ECDHE-PSK-CHACHA20-POLY1305',
 ].join(':');
 
@@ -201,26 +208,29 @@ export function listenTls(
   psk?: (identity: string) => Buffer | undefined,
 ): Promise<Server> {
   const offered = new WeakMap<object, string>();
-  const server = createTlsServer({
-    key: identity.keyPem,
-    cert: identity.certPem,
-    minVersion: 'TLSv1.2',
-    ciphers: TLS_CIPHERS,
-    honorCipherOrder: true,
-    secureOptions: constants.SSL_OP_NO_TICKET,
-    noDelay: true,
-    handshakeTimeout: 10_000,
-    pskCallback: (socket: TLSSocket, id: string) => {
-      const key = psk?.(id);
-      if (!key) return null;
-      offered.set(socket, id);
-      return key;
+  const server = createTlsServer(
+    {
+      key: identity.keyPem,
+      cert: identity.certPem,
+      minVersion: 'TLSv1.2',
+      ciphers: TLS_CIPHERS,
+      honorCipherOrder: true,
+      secureOptions: constants.SSL_OP_NO_TICKET,
+      noDelay: true,
+      handshakeTimeout: 10_000,
+      pskCallback: (socket: TLSSocket, id: string) => {
+        const key = psk?.(id);
+        if (!key) return null;
+        offered.set(socket, id);
+        return key;
+      },
     },
-  }, (socket: TLSSocket) => {
-    const id = offered.get(socket);
-    if (id !== undefined && usedPsk(socket)) pskIdentities.set(socket, id);
-    onConnection(socket);
-  });
+    (socket: TLSSocket) => {
+      const id = offered.get(socket);
+      if (id !== undefined && usedPsk(socket)) pskIdentities.set(socket, id);
+      onConnection(socket);
+    },
+  );
   server.on('tlsClientError', () => {});
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -93,8 +93,13 @@ export function batchWrites(conn: Duplex): void {
     // The stream's state is checked when a turn's batch starts; while it is open, writes just
     // gather (mqtt-packet makes six per PUBLISH). A stream destroyed meanwhile gets nothing
     // (flush), one ended meanwhile gets its 'write after end' error from the flush, as before.
-    if (typeof encoding === 'function' || cb !== undefined || (batch.buf === undefined && (this.destroyed || this.writableNeedDrain || this.writableEnded))) {
+    if (
+      typeof encoding === 'function' ||
+      cb !== undefined ||
+      (batch.buf === undefined && (this.destroyed || this.writableNeedDrain || this.writableEnded))
+    ) {
       batch.flush();
+      // biome-ignore lint/complexity/noArguments: forwards the caller's exact arguments, count included, on the hot path.
       return write.apply(this, arguments as unknown as unknown[]);
     }
     if (typeof chunk === 'string') {
@@ -125,4 +130,3 @@ export function batchWrites(conn: Duplex): void {
   // See above: mqtt-packet then skips its per-packet cork and nextTick uncork.
   (conn as { cork: Duplex['cork'] | undefined }).cork = undefined;
 }
-

@@ -53,7 +53,9 @@ export class MqttDeviceDriver implements Driver {
   async command(device: DeviceRow, capability: string, value: StateValue): Promise<void> {
     // QoS 1: a command to a device that blips offline is delivered when it reconnects, and the
     // registry's timeout tells the caller if that did not happen in time.
-    await this.#broker.publish(commandTopic(device.id), JSON.stringify({ id: newId('cmd'), capability, value }), { qos: 1 });
+    await this.#broker.publish(commandTopic(device.id), JSON.stringify({ id: newId('cmd'), capability, value }), {
+      qos: 1,
+    });
   }
 
   /** Messages that were malformed or for unknown devices (exposed for metrics and tests). */

@@ -34,7 +34,8 @@ export function parseValues(payload: Buffer): Record<string, StateValue> | undef
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const values: Record<string, StateValue> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (value === null || typeof value === 'boolean' || typeof value === 'number' || typeof value === 'string') values[key] = value;
+    if (value === null || typeof value === 'boolean' || typeof value === 'number' || typeof value === 'string')
+      values[key] = value;
   }
   return values;
 }

@@ -22,7 +22,8 @@ export interface ServiceSighting {
   refererAddress?: string;
 }
 
-const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 
 /** Reads a sighting into a plug, or undefined when it is not a plug we can talk to. */
 export function toDiscoveredPlug(s: ServiceSighting): DiscoveredPlug | undefined {

@@ -4,7 +4,16 @@ import type { Clock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
 import type { Driver, DriverContext } from '../../devices/driver.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
-import { ed25519Signer, encodeCommand, encodeTimeAnswer, parseEvent, parseTimeRequest, signCommand, type OtaBeginValue, type Signer } from './protocol.ts';
+import {
+  ed25519Signer,
+  encodeCommand,
+  encodeTimeAnswer,
+  parseEvent,
+  parseTimeRequest,
+  signCommand,
+  type OtaBeginValue,
+  type Signer,
+} from './protocol.ts';
 import type { PlugUpdateEvent, PlugUpdates } from './updates.ts';
 
 /** The slice of the broker the plug driver uses. */
@@ -101,13 +110,17 @@ export class PlugDriver implements Driver {
 
   /** Marks a plug id as being paired; the returned function ends that. */
   expectPairing(plugId: string): () => void {
-    if (this.#pairing.has(plugId)) throw new HubError('pairing_in_progress', `plug ${plugId} is being paired already`, { plugId });
+    if (this.#pairing.has(plugId))
+      throw new HubError('pairing_in_progress', `plug ${plugId} is being paired already`, { plugId });
     this.#pairing.add(plugId);
     return () => this.#pairing.delete(plugId);
   }
 
   deviceAdded(device: DeviceRow): void {
-    if (!this.#pairing.has(device.id)) throw new HubError('validation_failed', 'Hearth plugs are added by pairing: POST /api/v1/plugs/:id/pair', { field: 'driver' });
+    if (!this.#pairing.has(device.id))
+      throw new HubError('validation_failed', 'Hearth plugs are added by pairing: POST /api/v1/plugs/:id/pair', {
+        field: 'driver',
+      });
   }
 
   /** After pairing: the row is final; report what the plug said while it did not exist yet. */
@@ -123,7 +136,9 @@ export class PlugDriver implements Driver {
 
   /** Plug devices whose pairing never finished (the hub stopped in the middle of one). */
   unfinishedPairings(): string[] {
-    return (this.#ctx?.devices() ?? []).filter((d) => d.config.pairing === true && !this.#pairing.has(d.id)).map((d) => d.id);
+    return (this.#ctx?.devices() ?? [])
+      .filter((d) => d.config.pairing === true && !this.#pairing.has(d.id))
+      .map((d) => d.id);
   }
 
   deviceRemoved(device: DeviceRow): void {
@@ -138,12 +153,18 @@ export class PlugDriver implements Driver {
   async command(device: DeviceRow, capability: string, value: StateValue): Promise<void> {
     const ctx = this.#ctx;
     if (!ctx) throw new HubError('not_ready', 'the plug driver is not running');
-    if (capability !== 'switch' || typeof value !== 'boolean') throw new HubError('validation_failed', 'a plug takes only switch true/false', { field: 'capability' });
+    if (capability !== 'switch' || typeof value !== 'boolean')
+      throw new HubError('validation_failed', 'a plug takes only switch true/false', { field: 'capability' });
     await this.#send(device.id, capability, value);
   }
 
   /** Signs with the plug's next counter, stored (with `extra` config) before the command leaves. */
-  async #send(deviceId: string, capability: string, value: boolean | number | OtaBeginValue, extra?: (counter: number) => Record<string, unknown>): Promise<number> {
+  async #send(
+    deviceId: string,
+    capability: string,
+    value: boolean | number | OtaBeginValue,
+    extra?: (counter: number) => Record<string, unknown>,
+  ): Promise<number> {
     const ctx = this.#ctx;
     const current = ctx?.device(deviceId);
     if (!ctx || !current) throw new HubError('not_ready', 'the plug driver is not running');
@@ -168,7 +189,8 @@ export class PlugDriver implements Driver {
     const deviceId = parts[1]!;
     if (!ctx.device(deviceId)) return; // not a plug (or not paired yet)
     if (parts.length === 4) {
-      if (parts[2] === 'ota' && parts[3] === 'req' && !this.#deps.updates?.onRequest(deviceId, payload)) this.#ignore(deviceId, topic, 'no update of that image is in progress');
+      if (parts[2] === 'ota' && parts[3] === 'req' && !this.#deps.updates?.onRequest(deviceId, payload))
+        this.#ignore(deviceId, topic, 'no update of that image is in progress');
       return;
     }
     switch (parts[2]) {
@@ -176,12 +198,14 @@ export class PlugDriver implements Driver {
         const text = payload.toString('utf8').trim();
         if (text === 'online' || text === 'offline') ctx.reportAvailability(deviceId, text === 'online');
         if (text === 'online') this.#moveToTls(deviceId);
-        if (text !== 'online' && text !== 'offline') this.#ignore(deviceId, topic, 'status is neither online nor offline');
+        if (text !== 'online' && text !== 'offline')
+          this.#ignore(deviceId, topic, 'status is neither online nor offline');
         return;
       }
       case 'state': {
         const values = parseObject(payload);
-        if (!values || typeof values.switch !== 'boolean') return this.#ignore(deviceId, topic, 'state is not {"switch":bool}');
+        if (!values || typeof values.switch !== 'boolean')
+          return this.#ignore(deviceId, topic, 'state is not {"switch":bool}');
         ctx.reportState(deviceId, { switch: values.switch });
         return;
       }
@@ -215,13 +239,28 @@ export class PlugDriver implements Driver {
       // A refused command is either ours (clock skew, a lost counter) or someone else's forgery
       // or replay on the plug's topic: both are worth a warning and an audit row.
       ctx.log.warn({ deviceId, reason: event.reason, counter: event.counter, ours }, 'plug rejected a command');
-      this.#deps.audit(ACTOR, 'plug.cmd_rejected', deviceId, { reason: event.reason, counter: event.counter ?? null, ours });
-      if (ours) ctx.failCommands(deviceId, new HubError('device_rejected', `plug ${deviceId} rejected the command: ${event.reason}`, { deviceId, reason: event.reason }));
+      this.#deps.audit(ACTOR, 'plug.cmd_rejected', deviceId, {
+        reason: event.reason,
+        counter: event.counter ?? null,
+        ours,
+      });
+      if (ours)
+        ctx.failCommands(
+          deviceId,
+          new HubError('device_rejected', `plug ${deviceId} rejected the command: ${event.reason}`, {
+            deviceId,
+            reason: event.reason,
+          }),
+        );
       if (ours) this.#deps.updates?.onRejected(deviceId, event.counter, event.reason);
       return;
     }
     if (event.type === 'ota') {
-      if (event.state === 'failed') ctx.log.warn({ deviceId, version: event.version, error: event.error }, 'plug refused or failed a firmware update');
+      if (event.state === 'failed')
+        ctx.log.warn(
+          { deviceId, version: event.version, error: event.error },
+          'plug refused or failed a firmware update',
+        );
       this.#deps.updates?.onReport(deviceId, event);
       return;
     }
@@ -296,7 +335,9 @@ function nextCounter(config: Record<string, unknown>): number {
 function parseObject(payload: Buffer): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(payload.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -34,14 +34,32 @@ export class FirmwareStore {
   /** Verifies and stores an image; the same model and version again replaces nothing (409). */
   add(manifestValue: unknown, sig: string, image: Uint8Array, at: number): FirmwareEntry {
     const manifest = parseManifest(manifestValue);
-    if (!manifest) throw new HubError('firmware_invalid', 'manifest must be {model, version MAJOR.MINOR.PATCH, size, sha256 (32 bytes base64)}', { reason: 'malformed' });
-    if (this.#keys.length === 0) throw new HubError('firmware_invalid', 'no firmware release key is trusted (plugs.firmwareKeys)', { reason: 'no_trusted_key' });
-    if (image.length > FIRMWARE_MAX_BYTES) throw new HubError('firmware_invalid', `an image is at most ${FIRMWARE_MAX_BYTES} bytes`, { reason: 'too_large' });
+    if (!manifest)
+      throw new HubError(
+        'firmware_invalid',
+        'manifest must be {model, version MAJOR.MINOR.PATCH, size, sha256 (32 bytes base64)}',
+        { reason: 'malformed' },
+      );
+    if (this.#keys.length === 0)
+      throw new HubError('firmware_invalid', 'no firmware release key is trusted (plugs.firmwareKeys)', {
+        reason: 'no_trusted_key',
+      });
+    if (image.length > FIRMWARE_MAX_BYTES)
+      throw new HubError('firmware_invalid', `an image is at most ${FIRMWARE_MAX_BYTES} bytes`, {
+        reason: 'too_large',
+      });
     const reason = checkFirmware(manifest, sig, image, this.#keys);
     if (reason) throw new HubError('firmware_invalid', `the image was refused: ${reason}`, { reason });
-    if (!SAFE.test(manifest.model)) throw new HubError('firmware_invalid', 'model may hold only letters, digits, ".", "_" and "-"', { reason: 'malformed' });
+    if (!SAFE.test(manifest.model))
+      throw new HubError('firmware_invalid', 'model may hold only letters, digits, ".", "_" and "-"', {
+        reason: 'malformed',
+      });
     const base = `${manifest.model}@${manifest.version}`;
-    if (this.get(manifest.model, manifest.version)) throw new HubError('conflict', `firmware ${manifest.model} ${manifest.version} is stored already`, { model: manifest.model, version: manifest.version });
+    if (this.get(manifest.model, manifest.version))
+      throw new HubError('conflict', `firmware ${manifest.model} ${manifest.version} is stored already`, {
+        model: manifest.model,
+        version: manifest.version,
+      });
     mkdirSync(this.#dir, { recursive: true });
     const entry: FirmwareEntry = { manifest, sig, addedAt: at };
     // The image first, the manifest last (each by rename): a listed entry always has its bytes.
@@ -69,7 +87,11 @@ export class FirmwareStore {
         // a damaged file is simply not offered
       }
     }
-    return out.sort((a, b) => a.manifest.model.localeCompare(b.manifest.model) || (compareVersions(a.manifest.version, b.manifest.version) ?? 0));
+    return out.sort(
+      (a, b) =>
+        a.manifest.model.localeCompare(b.manifest.model) ||
+        (compareVersions(a.manifest.version, b.manifest.version) ?? 0),
+    );
   }
 
   get(model: string, version: string): FirmwareEntry | undefined {

@@ -35,8 +35,17 @@ export const PLUG_CAPABILITIES = ['switch', 'power', 'voltage', 'current', 'ener
 
 export interface PairingDeps {
   directory: { get(id: string): DiscoveredPlug | undefined };
-  registry: { create(input: CreateDeviceInput, actor: Actor, provision?: (row: DeviceRow) => Promise<void>): Promise<{ device: DeviceView }> };
-  credentials: { createDeviceCredential(deviceId: string): { username: string; password: string }; revokeDevice(deviceId: string): void };
+  registry: {
+    create(
+      input: CreateDeviceInput,
+      actor: Actor,
+      provision?: (row: DeviceRow) => Promise<void>,
+    ): Promise<{ device: DeviceView }>;
+  };
+  credentials: {
+    createDeviceCredential(deviceId: string): { username: string; password: string };
+    revokeDevice(deviceId: string): void;
+  };
   /** Hub-internal MQTT subscription (handed the retained messages first, like a client's). */
   subscribe(owner: string, filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
   hubSignPublicKey: Uint8Array;
@@ -110,9 +119,19 @@ export const findPlug: PairStep = {
   id: 'find_plug',
   run(state, deps) {
     const plug = deps.directory.get(state.request.plugId);
-    if (!plug) return fail('plug_not_found', `plug ${state.request.plugId} is not on the network (or not advertising)`, { plugId: state.request.plugId });
-    if (plug.claimed) return fail('already_claimed', `plug ${plug.id} is paired already; reset it to pair it again`, { plugId: plug.id });
-    if (plug.protocolVersion !== PROTOCOL_VERSION) return fail('plug_protocol_error', `plug ${plug.id} speaks protocol ${plug.protocolVersion}, not ${PROTOCOL_VERSION}`);
+    if (!plug)
+      return fail('plug_not_found', `plug ${state.request.plugId} is not on the network (or not advertising)`, {
+        plugId: state.request.plugId,
+      });
+    if (plug.claimed)
+      return fail('already_claimed', `plug ${plug.id} is paired already; reset it to pair it again`, {
+        plugId: plug.id,
+      });
+    if (plug.protocolVersion !== PROTOCOL_VERSION)
+      return fail(
+        'plug_protocol_error',
+        `plug ${plug.id} speaks protocol ${plug.protocolVersion}, not ${PROTOCOL_VERSION}`,
+      );
     state.plug = plug;
   },
 };
@@ -135,12 +154,29 @@ export const hello: PairStep = {
     if (res.status === 409) return fail('already_claimed', `plug ${plug.id} is paired already`, { plugId: plug.id });
     // The plug answers hello only in its pairing window, opened at the plug (plug-protocol.md):
     // the person must press its button (or power it up) and try again.
-    if (res.status === 403) return fail('plug_not_in_pairing_mode', `plug ${plug.id} is not in pairing mode: press the button on the plug, then pair within 10 minutes`, { plugId: plug.id });
-    if (res.status === 429) return fail('pairing_rate_limited', `plug ${plug.id} had too many pairing requests this minute; try again in a minute`, { plugId: plug.id });
-    if (res.status !== 200) return fail('plug_protocol_error', `plug answered hello with ${res.status} ${plugError(res.body) ?? ''}`.trim(), { status: res.status });
+    if (res.status === 403)
+      return fail(
+        'plug_not_in_pairing_mode',
+        `plug ${plug.id} is not in pairing mode: press the button on the plug, then pair within 10 minutes`,
+        { plugId: plug.id },
+      );
+    if (res.status === 429)
+      return fail(
+        'pairing_rate_limited',
+        `plug ${plug.id} had too many pairing requests this minute; try again in a minute`,
+        { plugId: plug.id },
+      );
+    if (res.status !== 200)
+      return fail('plug_protocol_error', `plug answered hello with ${res.status} ${plugError(res.body) ?? ''}`.trim(), {
+        status: res.status,
+      });
     const answer = parseHello(res.body);
     if (!answer) return fail('plug_protocol_error', 'plug answered hello with a malformed body');
-    if (answer.id !== plug.id) return fail('plug_protocol_error', `plug at ${plug.address}:${plug.port} says it is ${answer.id}, not ${plug.id}`);
+    if (answer.id !== plug.id)
+      return fail(
+        'plug_protocol_error',
+        `plug at ${plug.address}:${plug.port} says it is ${answer.id}, not ${plug.id}`,
+      );
     if (answer.claimed) return fail('already_claimed', `plug ${plug.id} is paired already`, { plugId: plug.id });
     if (answer.pv !== PROTOCOL_VERSION) return fail('plug_protocol_error', `plug speaks protocol ${answer.pv}`);
     state.hello = answer;
@@ -206,7 +242,13 @@ export const sealClaim: PairStep = {
       {
         claimProof: b64(claimProof(state.code!, h.id, h.plugNonce)),
         deviceId: h.id,
-        mqtt: { host, port: deps.mqttPort(), ...tlsPort(deps), username: state.credentials!.username, password: state.credentials!.password },
+        mqtt: {
+          host,
+          port: deps.mqttPort(),
+          ...tlsPort(deps),
+          username: state.credentials!.username,
+          password: state.credentials!.password,
+        },
         hubSignPublicKey: b64(deps.hubSignPublicKey),
         counter: 0,
       },
@@ -237,7 +279,10 @@ export const sendClaim: PairStep = {
     const res = await plugRequest(plug, 'POST', '/pair/claim', state.claim, deps.httpTimeoutMs);
     if (res.status === 200 && (res.body as { ok?: unknown } | undefined)?.ok === true) return;
     const code = CLAIM_ERRORS[res.status] ?? 'plug_protocol_error';
-    fail(code, `plug refused the claim: ${res.status} ${plugError(res.body) ?? ''}`.trim(), { status: res.status, plugError: plugError(res.body) });
+    fail(code, `plug refused the claim: ${res.status} ${plugError(res.body) ?? ''}`.trim(), {
+      status: res.status,
+      plugError: plugError(res.body),
+    });
   },
 };
 
@@ -249,7 +294,13 @@ export const waitOnline: PairStep = {
     await new Promise<void>((resolve, reject) => {
       const timer = deps.clock.setTimeout(() => {
         state.onOnline = undefined;
-        reject(new HubError('pairing_timeout', `plug ${state.request.plugId} did not come online within ${deps.onlineTimeoutMs} ms`, { timeoutMs: deps.onlineTimeoutMs }));
+        reject(
+          new HubError(
+            'pairing_timeout',
+            `plug ${state.request.plugId} did not come online within ${deps.onlineTimeoutMs} ms`,
+            { timeoutMs: deps.onlineTimeoutMs },
+          ),
+        );
       }, deps.onlineTimeoutMs);
       state.onOnline = () => {
         timer.cancel();
@@ -271,7 +322,11 @@ async function runSteps(steps: readonly PairStep[], state: PairingState, deps: P
       await step.run(state, deps);
     } catch (err) {
       // Every failure says which step it came from; library errors become internal_error.
-      const e = isHubError(err) ? err : new HubError('internal_error', `pairing step ${step.id} failed: ${(err as Error).message}`, undefined, { cause: err });
+      const e = isHubError(err)
+        ? err
+        : new HubError('internal_error', `pairing step ${step.id} failed: ${(err as Error).message}`, undefined, {
+            cause: err,
+          });
       throw new HubError(e.code, e.message, { ...e.details, step: step.id }, { cause: err });
     }
     state.trace.push(step.id);
@@ -297,9 +352,16 @@ export async function pairPlug(request: PairRequest, actor: Actor, deps: Pairing
     await runSteps(PREPARE_STEPS, state, deps);
     const plug = state.plug!;
     const { device } = await deps.registry.create(
-      { id: plug.id, name: request.name, roomId: request.roomId ?? null, driver: 'plug', model: state.hello?.model ?? plug.model, capabilities: PLUG_CAPABILITIES, // `pairing` marks a row whose pairing has not finished: a hub that dies mid-pairing
+      {
+        id: plug.id,
+        name: request.name,
+        roomId: request.roomId ?? null,
+        driver: 'plug',
+        model: state.hello?.model ?? plug.model,
+        capabilities: PLUG_CAPABILITIES, // `pairing` marks a row whose pairing has not finished: a hub that dies mid-pairing
         // removes it at the next start (PlugService.recover).
-        config: { counter: 0, firmware: state.hello?.fw ?? plug.firmware, pairing: true } },
+        config: { counter: 0, firmware: state.hello?.fw ?? plug.firmware, pairing: true },
+      },
       actor,
       async () => {
         try {

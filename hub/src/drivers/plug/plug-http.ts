@@ -20,11 +20,24 @@ const MAX_BODY_BYTES = 16 * 1024;
  * One HTTP/1.1 exchange with a plug's pairing server. Network failures (refused, reset, no
  * answer within `timeoutMs`) are `plug_unreachable`: the plug vanished or is not where mDNS said.
  */
-export function plugRequest(to: PlugAddress, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<PlugResponse> {
+export function plugRequest(
+  to: PlugAddress,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<PlugResponse> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const unreachable = (reason: string, cause?: unknown) =>
-      reject(new HubError('plug_unreachable', `plug at ${to.address}:${to.port} did not answer: ${reason}`, { address: to.address, port: to.port }, { cause }));
+      reject(
+        new HubError(
+          'plug_unreachable',
+          `plug at ${to.address}:${to.port} did not answer: ${reason}`,
+          { address: to.address, port: to.port },
+          { cause },
+        ),
+      );
     const req = request(
       {
         host: to.address,
@@ -32,7 +45,10 @@ export function plugRequest(to: PlugAddress, method: 'GET' | 'POST', path: strin
         method,
         path,
         agent: false,
-        headers: { connection: 'close', ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+        headers: {
+          connection: 'close',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -55,12 +71,20 @@ export function plugRequest(to: PlugAddress, method: 'GET' | 'POST', path: strin
           } catch {
             parsed = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed, localAddress: req.socket?.localAddress ?? localAddress });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: parsed,
+            localAddress: req.socket?.localAddress ?? localAddress,
+          });
         });
       },
     );
     let localAddress: string | undefined;
-    req.on('socket', (socket) => socket.once('connect', () => { localAddress = socket.localAddress; }));
+    req.on('socket', (socket) =>
+      socket.once('connect', () => {
+        localAddress = socket.localAddress;
+      }),
+    );
     req.setTimeout(timeoutMs, () => {
       req.destroy();
       unreachable(`no answer within ${timeoutMs} ms`);

@@ -1,4 +1,11 @@
-import { createHash, createHmac, createPrivateKey, randomBytes, sign as cryptoSign, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  randomBytes,
+  sign as cryptoSign,
+  timingSafeEqual,
+} from 'node:crypto';
 import nacl from 'tweetnacl';
 import { HubError } from '../../core/errors.ts';
 
@@ -35,10 +42,17 @@ export function readSetupCode(input: string, plugId: string): string {
   if (SETUP_CODE.test(text)) return text;
   const qr = QR.exec(text);
   if (qr) {
-    if (qr[1] !== plugId) throw new HubError('validation_failed', `this QR code belongs to ${qr[1]}, not ${plugId}`, { field: 'setupCode' });
+    if (qr[1] !== plugId)
+      throw new HubError('validation_failed', `this QR code belongs to ${qr[1]}, not ${plugId}`, {
+        field: 'setupCode',
+      });
     return qr[2]!;
   }
-  throw new HubError('validation_failed', 'setupCode is the 8 digits printed on the plug, or its QR text HEARTH:<id>:<code>', { field: 'setupCode' });
+  throw new HubError(
+    'validation_failed',
+    'setupCode is the 8 digits printed on the plug, or its QR text HEARTH:<id>:<code>',
+    { field: 'setupCode' },
+  );
 }
 
 /** The hub's hello nonce: 32 random bytes, base64url without padding. */
@@ -46,15 +60,29 @@ export function newHubNonce(): string {
   return randomBytes(32).toString('base64url');
 }
 
-const hmac = (setupCode: string, message: string): Buffer => createHmac('sha256', Buffer.from(setupCode, 'ascii')).update(message, 'utf8').digest();
+const hmac = (setupCode: string, message: string): Buffer =>
+  createHmac('sha256', Buffer.from(setupCode, 'ascii')).update(message, 'utf8').digest();
 
 /** `HMAC-SHA256(code, "hearth-pair-v1|" + id + "|" + boxPublicKey + "|" + hubNonce + "|" + plugNonce)`. */
-export function helloProof(setupCode: string, id: string, boxPublicKeyB64: string, hubNonce: string, plugNonceB64: string): Buffer {
+export function helloProof(
+  setupCode: string,
+  id: string,
+  boxPublicKeyB64: string,
+  hubNonce: string,
+  plugNonceB64: string,
+): Buffer {
   return hmac(setupCode, `hearth-pair-v1|${id}|${boxPublicKeyB64}|${hubNonce}|${plugNonceB64}`);
 }
 
 /** Constant-time check of the plug's hello proof against the code the person gave. */
-export function verifyHelloProof(setupCode: string, id: string, boxPublicKeyB64: string, hubNonce: string, plugNonceB64: string, proof: Uint8Array): boolean {
+export function verifyHelloProof(
+  setupCode: string,
+  id: string,
+  boxPublicKeyB64: string,
+  hubNonce: string,
+  plugNonceB64: string,
+  proof: Uint8Array,
+): boolean {
   const expected = helloProof(setupCode, id, boxPublicKeyB64, hubNonce, plugNonceB64);
   return proof.length === expected.length && timingSafeEqual(expected, proof);
 }
@@ -83,7 +111,12 @@ export interface ClaimBody {
  * XSalsa20-Poly1305, tweetnacl `nacl.box` = libsodium `crypto_box_easy`). `ephemeral` and `nonce`
  * are parameters only so the test vectors can fix them.
  */
-export function sealClaim(plaintext: ClaimPlaintext, plugBoxPublicKey: Uint8Array, ephemeral = nacl.box.keyPair(), nonce = nacl.randomBytes(nacl.box.nonceLength)): ClaimBody {
+export function sealClaim(
+  plaintext: ClaimPlaintext,
+  plugBoxPublicKey: Uint8Array,
+  ephemeral = nacl.box.keyPair(),
+  nonce = nacl.randomBytes(nacl.box.nonceLength),
+): ClaimBody {
   const message = new TextEncoder().encode(JSON.stringify(plaintext));
   const box = nacl.box(message, nonce, plugBoxPublicKey, ephemeral.secretKey);
   return { hubBoxPublicKey: b64(ephemeral.publicKey), nonce: b64(nonce), box: b64(box) };
@@ -98,8 +131,15 @@ export interface SignedCommand {
 }
 
 /** `"hearth-cmd-v1|" + id + "|" + c + "|" + t + "|" + cap + "|" + JSON(v)`. */
-export function commandMessage(id: string, counter: number, at: number, capability: string, value: boolean | number | OtaBeginValue): string {
-  if (!Number.isSafeInteger(counter) || counter < 0) throw new HubError('internal_error', `command counter ${counter} is not a non-negative integer`);
+export function commandMessage(
+  id: string,
+  counter: number,
+  at: number,
+  capability: string,
+  value: boolean | number | OtaBeginValue,
+): string {
+  if (!Number.isSafeInteger(counter) || counter < 0)
+    throw new HubError('internal_error', `command counter ${counter} is not a non-negative integer`);
   if (!Number.isSafeInteger(at)) throw new HubError('internal_error', `command time ${at} is not an integer`);
   return `hearth-cmd-v1|${id}|${counter}|${at}|${capability}|${JSON.stringify(value)}`;
 }
@@ -116,12 +156,23 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
  * command's round trip.
  */
 export function ed25519Signer(secretKey: Uint8Array): Signer {
-  const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, secretKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+  const key = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, secretKey.subarray(0, 32)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   return (message) => new Uint8Array(cryptoSign(null, message, key));
 }
 
 /** The command as published on `hearth/<id>/cmd`, signed (Ed25519, detached) over `commandMessage`. */
-export function signCommand(sign: Signer, id: string, counter: number, at: number, capability: string, value: boolean | number | OtaBeginValue): SignedCommand {
+export function signCommand(
+  sign: Signer,
+  id: string,
+  counter: number,
+  at: number,
+  capability: string,
+  value: boolean | number | OtaBeginValue,
+): SignedCommand {
   const message = new TextEncoder().encode(commandMessage(id, counter, at, capability, value));
   return { c: counter, t: at, cap: capability, v: value, sig: b64(sign(message)) };
 }
@@ -133,7 +184,8 @@ export function encodeCommand(cmd: SignedCommand): string {
 
 /** `"hearth-time-v1|" + id + "|" + nonce + "|" + t`: the hub's time, bound to the plug's nonce. */
 export function timeMessage(id: string, nonceB64: string, at: number): string {
-  if (!Number.isSafeInteger(at) || at <= 0) throw new HubError('internal_error', `time ${at} is not a positive integer`);
+  if (!Number.isSafeInteger(at) || at <= 0)
+    throw new HubError('internal_error', `time ${at} is not a positive integer`);
   return `hearth-time-v1|${id}|${nonceB64}|${at}`;
 }
 
@@ -172,9 +224,25 @@ export interface HelloAnswer {
 export function parseHello(body: unknown): HelloAnswer | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as Record<string, unknown>;
-  if (typeof b.id !== 'string' || typeof b.model !== 'string' || typeof b.fw !== 'string' || typeof b.pv !== 'number' || typeof b.claimed !== 'boolean') return undefined;
+  if (
+    typeof b.id !== 'string' ||
+    typeof b.model !== 'string' ||
+    typeof b.fw !== 'string' ||
+    typeof b.pv !== 'number' ||
+    typeof b.claimed !== 'boolean'
+  )
+    return undefined;
   if (!fromB64(b.boxPublicKey, 32) || !fromB64(b.plugNonce, 32) || !fromB64(b.proof, 32)) return undefined;
-  return { id: b.id, model: b.model, fw: b.fw, pv: b.pv, claimed: b.claimed, boxPublicKey: b.boxPublicKey as string, plugNonce: b.plugNonce as string, proof: b.proof as string };
+  return {
+    id: b.id,
+    model: b.model,
+    fw: b.fw,
+    pv: b.pv,
+    claimed: b.claimed,
+    boxPublicKey: b.boxPublicKey as string,
+    plugNonce: b.plugNonce as string,
+    proof: b.proof as string,
+  };
 }
 
 // ---- firmware update (plug-protocol.md "Firmware update") ----
@@ -199,7 +267,8 @@ export function firmwareMessage(m: FirmwareManifest): string {
 
 /** Compares MAJOR.MINOR.PATCH numerically; undefined when either is not one. */
 export function compareVersions(a: string, b: string): number | undefined {
-  const pa = VERSION.exec(a), pb = VERSION.exec(b);
+  const pa = VERSION.exec(a),
+    pb = VERSION.exec(b);
   if (!pa || !pb) return undefined;
   for (let i = 1; i <= 3; i++) {
     const d = Number(pa[i]) - Number(pb[i]);
@@ -212,9 +281,12 @@ export function compareVersions(a: string, b: string): number | undefined {
 export function parseManifest(value: unknown): FirmwareManifest | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const m = value as Record<string, unknown>;
-  if (typeof m.model !== 'string' || m.model.length === 0 || m.model.length > 63 || /[|\x00-\x1f]/.test(m.model)) return undefined;
-  if (typeof m.version !== 'string' || m.version.length > 23 || compareVersions(m.version, m.version) === undefined) return undefined;
-  if (typeof m.size !== 'number' || !Number.isSafeInteger(m.size) || m.size <= 0 || m.size > 0xffffffff) return undefined;
+  if (typeof m.model !== 'string' || m.model.length === 0 || m.model.length > 63 || /[|\x00-\x1f]/.test(m.model))
+    return undefined;
+  if (typeof m.version !== 'string' || m.version.length > 23 || compareVersions(m.version, m.version) === undefined)
+    return undefined;
+  if (typeof m.size !== 'number' || !Number.isSafeInteger(m.size) || m.size <= 0 || m.size > 0xffffffff)
+    return undefined;
   const sha = fromB64(m.sha256, 32);
   if (!sha || b64(sha) !== m.sha256) return undefined;
   return { model: m.model, version: m.version, size: m.size, sha256: m.sha256 as string };
@@ -225,7 +297,12 @@ export function parseManifest(value: unknown): FirmwareManifest | undefined {
  * there; the shared vectors hold both to the same answers): the release signature over the
  * manifest by one of `keys`, then the size and SHA-256 of the bytes. undefined: acceptable.
  */
-export function checkFirmware(manifest: FirmwareManifest, sigB64: string, image: Uint8Array, keys: readonly Uint8Array[]): 'bad_signature' | 'size_mismatch' | 'bad_hash' | undefined {
+export function checkFirmware(
+  manifest: FirmwareManifest,
+  sigB64: string,
+  image: Uint8Array,
+  keys: readonly Uint8Array[],
+): 'bad_signature' | 'size_mismatch' | 'bad_hash' | undefined {
   const sig = fromB64(sigB64, 64);
   const message = new TextEncoder().encode(firmwareMessage(manifest));
   if (!sig || !keys.some((k) => nacl.sign.detached.verify(message, sig, k))) return 'bad_signature';
@@ -236,7 +313,11 @@ export function checkFirmware(manifest: FirmwareManifest, sigB64: string, image:
 
 /** The value of the hub's signed `ota_begin` command; key order fixed, signed as sent. */
 export function otaBeginValue(manifest: FirmwareManifest, sigB64: string, downgrade: boolean): OtaBeginValue {
-  return { manifest: { model: manifest.model, version: manifest.version, size: manifest.size, sha256: manifest.sha256 }, sig: sigB64, downgrade };
+  return {
+    manifest: { model: manifest.model, version: manifest.version, size: manifest.size, sha256: manifest.sha256 },
+    sig: sigB64,
+    downgrade,
+  };
 }
 export interface OtaBeginValue {
   manifest: FirmwareManifest;
@@ -248,7 +329,14 @@ export interface OtaBeginValue {
 export function parseChunkRequest(payload: Buffer): { offset: number; sha256: string } | undefined {
   try {
     const v = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    if (typeof v !== 'object' || v === null || typeof v.offset !== 'number' || !Number.isSafeInteger(v.offset) || v.offset < 0) return undefined;
+    if (
+      typeof v !== 'object' ||
+      v === null ||
+      typeof v.offset !== 'number' ||
+      !Number.isSafeInteger(v.offset) ||
+      v.offset < 0
+    )
+      return undefined;
     if (v.offset % OTA_CHUNK !== 0 || !fromB64(v.sha256, 32)) return undefined;
     return { offset: v.offset, sha256: v.sha256 as string };
   } catch {
@@ -290,12 +378,26 @@ export function parseEvent(payload: Buffer): PlugEvent | undefined {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const e = value as Record<string, unknown>;
-  if (e.type === 'cmd_rejected') return { type: 'cmd_rejected', reason: typeof e.reason === 'string' ? e.reason : 'unknown', counter: typeof e.counter === 'number' ? e.counter : undefined };
-  if (e.type === 'overcurrent') return { type: 'overcurrent', current: typeof e.current === 'number' ? e.current : undefined };
+  if (e.type === 'cmd_rejected')
+    return {
+      type: 'cmd_rejected',
+      reason: typeof e.reason === 'string' ? e.reason : 'unknown',
+      counter: typeof e.counter === 'number' ? e.counter : undefined,
+    };
+  if (e.type === 'overcurrent')
+    return { type: 'overcurrent', current: typeof e.current === 'number' ? e.current : undefined };
   if (e.type === 'ota' && typeof e.state === 'string') {
     const str = (v: unknown) => (typeof v === 'string' && v.length <= 64 ? v : undefined);
     const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
-    return { type: 'ota', state: e.state, firmware: str(e.firmware), version: str(e.version), offset: int(e.offset), size: int(e.size), error: str(e.error) };
+    return {
+      type: 'ota',
+      state: e.state,
+      firmware: str(e.firmware),
+      version: str(e.version),
+      offset: int(e.offset),
+      size: int(e.size),
+      error: str(e.error),
+    };
   }
   return { type: 'unknown', raw: e };
 }

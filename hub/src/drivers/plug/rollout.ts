@@ -65,7 +65,11 @@ export class PlugRollout {
     this.#d = deps;
     this.#current = this.#load();
     if (this.#current?.state === 'running') {
-      this.#current = { ...this.#current, state: 'paused', pausedReason: 'interrupted: the hub restarted during the rollout' };
+      this.#current = {
+        ...this.#current,
+        state: 'paused',
+        pausedReason: 'interrupted: the hub restarted during the rollout',
+      };
       this.#save();
     }
   }
@@ -75,35 +79,65 @@ export class PlugRollout {
   }
 
   start(o: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean }): Rollout {
-    if (this.#current && (this.#current.state === 'running' || this.#current.state === 'paused')) throw new HubError('rollout_in_progress', 'a rollout is running or paused: resume or cancel it first', { id: this.#current.id });
+    if (this.#current && (this.#current.state === 'running' || this.#current.state === 'paused'))
+      throw new HubError('rollout_in_progress', 'a rollout is running or paused: resume or cancel it first', {
+        id: this.#current.id,
+      });
     const waveSize = o.waveSize ?? 5;
-    if (!Number.isInteger(waveSize) || waveSize < 1 || waveSize > MAX_WAVE_SIZE) throw new HubError('validation_failed', `waveSize is 1 to ${MAX_WAVE_SIZE}`, { field: 'waveSize' });
+    if (!Number.isInteger(waveSize) || waveSize < 1 || waveSize > MAX_WAVE_SIZE)
+      throw new HubError('validation_failed', `waveSize is 1 to ${MAX_WAVE_SIZE}`, { field: 'waveSize' });
     const paired = this.#d.plugs().filter((p) => p.model === o.model);
     let chosen: typeof paired;
     if (o.plugs) {
       const byId = new Map(paired.map((p) => [p.id, p]));
       const unknown = o.plugs.filter((id) => !byId.has(id));
-      if (unknown.length > 0) throw new HubError('device_not_found', `not a paired ${o.model} plug: ${unknown.slice(0, 5).join(', ')}`, { deviceIds: unknown.slice(0, 20) });
+      if (unknown.length > 0)
+        throw new HubError('device_not_found', `not a paired ${o.model} plug: ${unknown.slice(0, 5).join(', ')}`, {
+          deviceIds: unknown.slice(0, 20),
+        });
       chosen = [...new Set(o.plugs)].map((id) => byId.get(id)!);
     } else {
       chosen = paired.filter((p) => p.firmware !== o.version);
     }
-    if (chosen.length === 0) throw new HubError('validation_failed', `no ${o.model} plug to update to ${o.version}`, { field: 'plugs' });
-    if (chosen.length > MAX_ROLLOUT_PLUGS) throw new HubError('validation_failed', `at most ${MAX_ROLLOUT_PLUGS} plugs in one rollout`, { field: 'plugs' });
+    if (chosen.length === 0)
+      throw new HubError('validation_failed', `no ${o.model} plug to update to ${o.version}`, { field: 'plugs' });
+    if (chosen.length > MAX_ROLLOUT_PLUGS)
+      throw new HubError('validation_failed', `at most ${MAX_ROLLOUT_PLUGS} plugs in one rollout`, { field: 'plugs' });
     chosen.sort((a, b) => a.id.localeCompare(b.id));
     // Wave 0 is one plug; then groups of waveSize.
-    const plugs: RolloutPlug[] = chosen.map((p, i) => ({ deviceId: p.id, wave: i === 0 ? 0 : 1 + Math.floor((i - 1) / waveSize), state: 'pending', error: null }));
+    const plugs: RolloutPlug[] = chosen.map((p, i) => ({
+      deviceId: p.id,
+      wave: i === 0 ? 0 : 1 + Math.floor((i - 1) / waveSize),
+      state: 'pending',
+      error: null,
+    }));
     const now = this.#d.clock.now();
-    this.#current = { id: `rollout-${now.toString(36)}`, model: o.model, version: o.version, downgrade: o.downgrade === true, waveSize, state: 'running', wave: 0, waves: plugs[plugs.length - 1]!.wave + 1, pausedReason: null, plugs, startedAt: now, updatedAt: now };
+    this.#current = {
+      id: `rollout-${now.toString(36)}`,
+      model: o.model,
+      version: o.version,
+      downgrade: o.downgrade === true,
+      waveSize,
+      state: 'running',
+      wave: 0,
+      waves: plugs[plugs.length - 1]!.wave + 1,
+      pausedReason: null,
+      plugs,
+      startedAt: now,
+      updatedAt: now,
+    };
     this.#save();
-    this.#d.log.info({ id: this.#current.id, plugs: plugs.length, waves: this.#current.waves, version: o.version }, 'plug rollout started');
+    this.#d.log.info(
+      { id: this.#current.id, plugs: plugs.length, waves: this.#current.waves, version: o.version },
+      'plug rollout started',
+    );
     this.#schedule(0);
     return this.#current;
   }
 
   resume(): Rollout {
     const r = this.#current;
-    if (!r || r.state !== 'paused') throw new HubError('rollout_not_paused', 'no paused rollout to resume');
+    if (r?.state !== 'paused') throw new HubError('rollout_not_paused', 'no paused rollout to resume');
     this.#current = { ...r, state: 'running', pausedReason: null };
     this.#save();
     this.#schedule(0);
@@ -112,9 +146,14 @@ export class PlugRollout {
 
   cancel(): Rollout {
     const r = this.#current;
-    if (!r || (r.state !== 'paused' && r.state !== 'running')) throw new HubError('rollout_not_paused', 'no rollout to cancel');
+    if (!r || (r.state !== 'paused' && r.state !== 'running'))
+      throw new HubError('rollout_not_paused', 'no rollout to cancel');
     this.#timer?.cancel();
-    this.#current = { ...r, state: 'cancelled', plugs: r.plugs.map((p) => (p.state === 'pending' ? { ...p, state: 'skipped' } : p)) };
+    this.#current = {
+      ...r,
+      state: 'cancelled',
+      plugs: r.plugs.map((p) => (p.state === 'pending' ? { ...p, state: 'skipped' } : p)),
+    };
     this.#save();
     return this.#current;
   }
@@ -135,7 +174,7 @@ export class PlugRollout {
     this.#ticking = true;
     try {
       let r = this.#current;
-      if (!r || r.state !== 'running') return;
+      if (r?.state !== 'running') return;
       const plugs = r.plugs.map((p) => ({ ...p }));
       for (const p of plugs) {
         if (p.wave !== r.wave) continue;
@@ -168,7 +207,12 @@ export class PlugRollout {
       if (inWave.every((p) => p.state === 'done' || p.state === 'failed')) {
         const failed = inWave.filter((p) => p.state === 'failed');
         if (failed.length > 0) {
-          r = { ...r, state: 'paused', pausedReason: `${failed.length} plug(s) of wave ${r.wave} failed (${failed[0]!.deviceId}: ${failed[0]!.error})`, wave: r.wave + 1 < r.waves ? r.wave + 1 : r.wave };
+          r = {
+            ...r,
+            state: 'paused',
+            pausedReason: `${failed.length} plug(s) of wave ${r.wave} failed (${failed[0]!.deviceId}: ${failed[0]!.error})`,
+            wave: r.wave + 1 < r.waves ? r.wave + 1 : r.wave,
+          };
           if (r.wave === inWave[0]!.wave) r = { ...r, state: 'done', pausedReason: null };
         } else if (r.wave + 1 < r.waves) {
           r = { ...r, wave: r.wave + 1 };
@@ -178,7 +222,11 @@ export class PlugRollout {
       }
       this.#current = r;
       this.#save();
-      if (r.state !== 'running') this.#d.log.info({ id: r.id, state: r.state, reason: r.pausedReason, outcome: counts(r) }, 'plug rollout stopped');
+      if (r.state !== 'running')
+        this.#d.log.info(
+          { id: r.id, state: r.state, reason: r.pausedReason, outcome: counts(r) },
+          'plug rollout stopped',
+        );
       else this.#schedule(this.#d.pollMs ?? 1000);
     } catch (err) {
       this.#d.log.error({ err }, 'plug rollout step failed');

@@ -9,7 +9,10 @@ import { PlugRollout, type Rollout } from './rollout.ts';
 import { compareVersions } from './protocol.ts';
 import { updateOf, type PlugUpdate } from './updates.ts';
 
-type PlugRegistry = PairingDeps['registry'] & { get(id: string, actor: Actor): DeviceView; remove(id: string, actor: Actor): Promise<void> };
+type PlugRegistry = PairingDeps['registry'] & {
+  get(id: string, actor: Actor): DeviceView;
+  remove(id: string, actor: Actor): Promise<void>;
+};
 type Audit = (actor: Actor, action: string, target: string, details: Record<string, unknown>) => void;
 
 export interface FirmwareView {
@@ -72,8 +75,14 @@ export class PlugService {
   #rollout(): PlugRollout {
     if (!this.#rolloutFile) throw new HubError('not_ready', 'firmware rollouts are not available');
     this.#rolloutPart ??= new PlugRollout({
-      plugs: () => this.#driver.rows().map((r) => ({ id: r.id, model: r.model, firmware: typeof r.config.firmware === 'string' ? r.config.firmware : null })),
-      start: async (plugId, version, downgrade) => void (await this.startUpdate(plugId, { version, downgrade }, this.#rolloutActor)),
+      plugs: () =>
+        this.#driver.rows().map((r) => ({
+          id: r.id,
+          model: r.model,
+          firmware: typeof r.config.firmware === 'string' ? r.config.firmware : null,
+        })),
+      start: async (plugId, version, downgrade) =>
+        void (await this.startUpdate(plugId, { version, downgrade }, this.#rolloutActor)),
       update: (plugId) => {
         const u = updateOf(this.#driver.row(plugId));
         return u ? { version: u.version, state: u.state, error: u.error } : null;
@@ -86,11 +95,23 @@ export class PlugService {
   }
 
   /** `POST /plugs/rollout`: many plugs in waves (rollout.ts); the image must be stored. */
-  startRollout(body: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean }, actor: Actor): Rollout {
-    if (!this.#updates().firmware.get(body.model, body.version)) throw new HubError('firmware_not_found', `no signed image of ${body.model} ${body.version} is stored`, { model: body.model, version: body.version });
+  startRollout(
+    body: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean },
+    actor: Actor,
+  ): Rollout {
+    if (!this.#updates().firmware.get(body.model, body.version))
+      throw new HubError('firmware_not_found', `no signed image of ${body.model} ${body.version} is stored`, {
+        model: body.model,
+        version: body.version,
+      });
     this.#rolloutActor = actor;
     const r = this.#rollout().start(body);
-    this.#audit(actor, 'plug.rollout', r.id, { model: r.model, version: r.version, plugs: r.plugs.length, waves: r.waves });
+    this.#audit(actor, 'plug.rollout', r.id, {
+      model: r.model,
+      version: r.version,
+      plugs: r.plugs.length,
+      waves: r.waves,
+    });
     return r;
   }
 
@@ -132,9 +153,13 @@ export class PlugService {
   /** `POST /plugs/firmware`: an image signed by a trusted release key, verified before it is kept. */
   addFirmware(body: { manifest: unknown; sig: string; image: string }, actor: Actor): FirmwareView {
     const image = Buffer.from(body.image, 'base64');
-    if (image.toString('base64') !== body.image) throw new HubError('validation_failed', 'image is the firmware in standard base64', { field: 'image' });
+    if (image.toString('base64') !== body.image)
+      throw new HubError('validation_failed', 'image is the firmware in standard base64', { field: 'image' });
     const entry = this.#updates().firmware.add(body.manifest, body.sig, image, this.#deps.clock.now());
-    this.#audit(actor, 'plug.firmware_add', `${entry.manifest.model}@${entry.manifest.version}`, { size: entry.manifest.size, sha256: entry.manifest.sha256 });
+    this.#audit(actor, 'plug.firmware_add', `${entry.manifest.model}@${entry.manifest.version}`, {
+      size: entry.manifest.size,
+      sha256: entry.manifest.sha256,
+    });
     return firmwareView(entry);
   }
 
@@ -154,16 +179,29 @@ export class PlugService {
     const row = this.#plugRow(plugId, actor);
     const updates = this.#updates();
     const entry = updates.firmware.get(row.model, body.version);
-    if (!entry) throw new HubError('firmware_not_found', `no signed image of ${row.model} ${body.version} is stored`, { model: row.model, version: body.version });
+    if (!entry)
+      throw new HubError('firmware_not_found', `no signed image of ${row.model} ${body.version} is stored`, {
+        model: row.model,
+        version: body.version,
+      });
     const view = this.#registry.get(plugId, actor);
     if (!view.available) throw new HubError('device_unavailable', `plug ${plugId} is offline`, { deviceId: plugId });
     const running = typeof row.config.firmware === 'string' ? row.config.firmware : undefined;
     const cmp = running === undefined ? undefined : compareVersions(body.version, running);
-    if (cmp === 0) throw new HubError('firmware_current', `plug ${plugId} runs ${running} already`, { version: running });
-    if (cmp !== undefined && cmp < 0 && !body.downgrade) throw new HubError('validation_failed', `${body.version} is older than ${running}: set downgrade to install it`, { field: 'downgrade' });
+    if (cmp === 0)
+      throw new HubError('firmware_current', `plug ${plugId} runs ${running} already`, { version: running });
+    if (cmp !== undefined && cmp < 0 && !body.downgrade)
+      throw new HubError('validation_failed', `${body.version} is older than ${running}: set downgrade to install it`, {
+        field: 'downgrade',
+      });
     const previous = updateOf(row);
     await updates.begin(row, entry, body.downgrade === true);
-    this.#audit(actor, 'plug.update', plugId, { version: body.version, from: running ?? null, downgrade: body.downgrade === true, previous: previous?.state ?? null });
+    this.#audit(actor, 'plug.update', plugId, {
+      version: body.version,
+      from: running ?? null,
+      downgrade: body.downgrade === true,
+      previous: previous?.state ?? null,
+    });
     return this.update(plugId, actor);
   }
 
@@ -179,10 +217,20 @@ export class PlugService {
   }
 
   discovered(): DiscoveredPlugView[] {
-    return this.#directory.unclaimed().map((p: DiscoveredPlug) => ({ id: p.id, model: p.model, firmware: p.firmware, address: p.address, port: p.port }));
+    return this.#directory.unclaimed().map((p: DiscoveredPlug) => ({
+      id: p.id,
+      model: p.model,
+      firmware: p.firmware,
+      address: p.address,
+      port: p.port,
+    }));
   }
 
-  async pair(plugId: string, body: { setupCode: string; name: string; roomId?: string | null }, actor: Actor): Promise<DeviceView> {
+  async pair(
+    plugId: string,
+    body: { setupCode: string; name: string; roomId?: string | null },
+    actor: Actor,
+  ): Promise<DeviceView> {
     const result = await pairPlug({ plugId, ...body }, actor, {
       ...this.#deps,
       directory: this.#directory,
@@ -195,5 +243,11 @@ export class PlugService {
 }
 
 function firmwareView(e: FirmwareEntry): FirmwareView {
-  return { model: e.manifest.model, version: e.manifest.version, size: e.manifest.size, sha256: e.manifest.sha256, addedAt: e.addedAt };
+  return {
+    model: e.manifest.model,
+    version: e.manifest.version,
+    size: e.manifest.size,
+    sha256: e.manifest.sha256,
+    addedAt: e.addedAt,
+  };
 }

@@ -40,7 +40,12 @@ export interface UpdatesContext {
   device(deviceId: string): DeviceRow | undefined;
   saveConfig(deviceId: string, config: Record<string, unknown>): void;
   /** Signs and publishes a command with the plug's next counter (stored first); returns the counter. */
-  sendCommand(deviceId: string, capability: string, value: OtaBeginValue, extraConfig: (counter: number) => Record<string, unknown>): Promise<number>;
+  sendCommand(
+    deviceId: string,
+    capability: string,
+    value: OtaBeginValue,
+    extraConfig: (counter: number) => Record<string, unknown>,
+  ): Promise<number>;
   publish(topic: string, payload: Buffer): Promise<void>;
   emit(event: PlugUpdateEvent): void;
 }
@@ -106,8 +111,14 @@ export class PlugUpdates {
 
   async begin(row: DeviceRow, entry: FirmwareEntry, downgrade: boolean): Promise<PlugUpdate> {
     const ctx = this.#need();
-    if (isActive(updateOf(row))) throw new HubError('update_in_progress', `plug ${row.id} is being updated`, { deviceId: row.id });
-    if (!this.#firmware.image(entry)) throw new HubError('firmware_not_found', `the image of ${entry.manifest.model} ${entry.manifest.version} is missing or damaged`, { version: entry.manifest.version });
+    if (isActive(updateOf(row)))
+      throw new HubError('update_in_progress', `plug ${row.id} is being updated`, { deviceId: row.id });
+    if (!this.#firmware.image(entry))
+      throw new HubError(
+        'firmware_not_found',
+        `the image of ${entry.manifest.model} ${entry.manifest.version} is missing or damaged`,
+        { version: entry.manifest.version },
+      );
     const now = this.#clock.now();
     const base = {
       version: entry.manifest.version,
@@ -148,7 +159,9 @@ export class PlugUpdates {
     }
     this.#served.set(deviceId, req.offset);
     this.#arm(deviceId);
-    ctx.publish(`hearth/${deviceId}/ota`, encodeChunk(image, u.sha256, req.offset)).catch((err: unknown) => ctx.log.warn({ err, deviceId }, 'could not send a firmware chunk'));
+    ctx
+      .publish(`hearth/${deviceId}/ota`, encodeChunk(image, u.sha256, req.offset))
+      .catch((err: unknown) => ctx.log.warn({ err, deviceId }, 'could not send a firmware chunk'));
     return true;
   }
 
@@ -164,15 +177,28 @@ export class PlugUpdates {
     let next: PlugUpdate | undefined;
     if (isActive(u)) {
       const ours = r.version === u.version;
-      if (r.state === 'downloading' && ours) next = { ...u, state: 'downloading', offset: r.offset ?? u.offset, updatedAt: now };
+      if (r.state === 'downloading' && ours)
+        next = { ...u, state: 'downloading', offset: r.offset ?? u.offset, updatedAt: now };
       else if (r.state === 'rebooting' && ours) next = { ...u, state: 'rebooting', offset: u.size, updatedAt: now };
-      else if (r.state === 'done' && ours && r.firmware === u.version) next = { ...u, state: 'done', offset: u.size, updatedAt: now };
-      else if (r.state === 'failed' && (ours || r.version === undefined)) next = { ...u, state: 'failed', error: r.error ?? 'unknown', updatedAt: now };
-      else if (r.state === 'idle' && u.state === 'rebooting' && r.firmware === u.version) next = { ...u, state: 'done', offset: u.size, updatedAt: now };
-      else if (r.state === 'idle' && u.state !== 'sending') next = { ...u, state: 'failed', error: 'interrupted', updatedAt: now };
+      else if (r.state === 'done' && ours && r.firmware === u.version)
+        next = { ...u, state: 'done', offset: u.size, updatedAt: now };
+      else if (r.state === 'failed' && (ours || r.version === undefined))
+        next = { ...u, state: 'failed', error: r.error ?? 'unknown', updatedAt: now };
+      else if (r.state === 'idle' && u.state === 'rebooting' && r.firmware === u.version)
+        next = { ...u, state: 'done', offset: u.size, updatedAt: now };
+      else if (r.state === 'idle' && u.state !== 'sending')
+        next = { ...u, state: 'failed', error: 'interrupted', updatedAt: now };
     }
     // Timed out at the hub, yet the plug had every byte and finished once it was back: say so.
-    if (!next && u && u.state === 'failed' && u.error === 'timeout' && r.state === 'done' && r.version === u.version && r.firmware === u.version) {
+    if (
+      !next &&
+      u &&
+      u.state === 'failed' &&
+      u.error === 'timeout' &&
+      r.state === 'done' &&
+      r.version === u.version &&
+      r.firmware === u.version
+    ) {
       next = { ...u, state: 'done', error: null, offset: u.size, updatedAt: now };
     }
     if (next) config = { ...config, ota: next };
@@ -186,14 +212,21 @@ export class PlugUpdates {
   /** The plug refused our ota_begin command itself (stale, replay...). */
   onRejected(deviceId: string, counter: number | undefined, reason: string): void {
     const u = updateOf(this.#ctx?.device(deviceId));
-    if (isActive(u) && u.state === 'sending' && counter === u.counter) this.#finish(deviceId, u, 'failed', `command_${reason}`);
+    if (isActive(u) && u.state === 'sending' && counter === u.counter)
+      this.#finish(deviceId, u, 'failed', `command_${reason}`);
   }
 
   #finish(deviceId: string, u: PlugUpdate, state: UpdateState, error: string | null): void {
     const ctx = this.#ctx;
     const row = ctx?.device(deviceId);
     if (!ctx || !row) return;
-    const next: PlugUpdate = { ...u, state, error, offset: Math.max(u.offset, this.#served.get(deviceId) ?? 0), updatedAt: this.#clock.now() };
+    const next: PlugUpdate = {
+      ...u,
+      state,
+      error,
+      offset: Math.max(u.offset, this.#served.get(deviceId) ?? 0),
+      updatedAt: this.#clock.now(),
+    };
     ctx.saveConfig(deviceId, { ...row.config, ota: next });
     this.#ended(deviceId, next);
     this.#emit(deviceId, next);
@@ -208,15 +241,26 @@ export class PlugUpdates {
 
   #arm(deviceId: string): void {
     this.#timers.get(deviceId)?.cancel();
-    this.#timers.set(deviceId, this.#clock.setTimeout(() => {
-      this.#timers.delete(deviceId);
-      const u = updateOf(this.#ctx?.device(deviceId));
-      if (isActive(u)) this.#finish(deviceId, u, 'failed', 'timeout');
-    }, this.#timeoutMs));
+    this.#timers.set(
+      deviceId,
+      this.#clock.setTimeout(() => {
+        this.#timers.delete(deviceId);
+        const u = updateOf(this.#ctx?.device(deviceId));
+        if (isActive(u)) this.#finish(deviceId, u, 'failed', 'timeout');
+      }, this.#timeoutMs),
+    );
   }
 
   #emit(deviceId: string, u: PlugUpdate): void {
-    this.#ctx?.emit({ deviceId, state: u.state, version: u.version, offset: u.offset, size: u.size, error: u.error, at: u.updatedAt });
+    this.#ctx?.emit({
+      deviceId,
+      state: u.state,
+      version: u.version,
+      offset: u.offset,
+      size: u.size,
+      error: u.error,
+      at: u.updatedAt,
+    });
   }
 
   #need(): UpdatesContext {

@@ -41,7 +41,8 @@ export class ZigbeeAdoption {
   async onInterview(e: Events.DeviceInterviewPayload): Promise<void> {
     const zd = e.device;
     if (e.status === 'started') return this.#deps.event(zd.ieeeAddr, 'interviewing');
-    if (e.status === 'failed') return this.#deps.event(zd.ieeeAddr, 'interview_failed', zd.modelID ? { model: zd.modelID } : {});
+    if (e.status === 'failed')
+      return this.#deps.event(zd.ieeeAddr, 'interview_failed', zd.modelID ? { model: zd.modelID } : {});
     if (this.#deps.ctx()?.device(deviceIdFor(zd.ieeeAddr))) {
       // A known device that was interviewed again (it rejoined): it is back.
       this.#deps.seen(zd);
@@ -58,11 +59,16 @@ export class ZigbeeAdoption {
     this.#adopting.add(id);
     try {
       const definition = await definitions.definition(zd);
-      const exposes = (typeof definition?.exposes === 'function' ? definition.exposes(zd as never, {}) : definition?.exposes ?? []) as ExposeLike[];
+      const exposes = (
+        typeof definition?.exposes === 'function' ? definition.exposes(zd as never, {}) : (definition?.exposes ?? [])
+      ) as ExposeLike[];
       const capabilities = capabilitiesFromExposes(exposes);
       const model = definition?.model ?? zd.modelID ?? 'zigbee';
       if (!definition || capabilities.length === 0) {
-        log.warn({ ieee: zd.ieeeAddr, model, exposes: exposes.map((e) => e.property ?? e.type) }, 'zigbee device exposes nothing Hearth maps; not added');
+        log.warn(
+          { ieee: zd.ieeeAddr, model, exposes: exposes.map((e) => e.property ?? e.type) },
+          'zigbee device exposes nothing Hearth maps; not added',
+        );
         this.#deps.event(zd.ieeeAddr, 'unsupported', { model });
         return;
       }
@@ -73,7 +79,12 @@ export class ZigbeeAdoption {
         driver: this.#deps.driver,
         model,
         capabilities,
-        config: { ieee: zd.ieeeAddr, manufacturer: zd.manufacturerName ?? null, vendor: definition.vendor, generated: Boolean(definition.generated) },
+        config: {
+          ieee: zd.ieeeAddr,
+          manufacturer: zd.manufacturerName ?? null,
+          vendor: definition.vendor,
+          generated: Boolean(definition.generated),
+        },
       });
       ctx.reportAvailability(id, true);
       this.#deps.event(zd.ieeeAddr, 'added', { deviceId: id, model });

@@ -62,10 +62,17 @@ export class ZigbeeDefinitions {
       const types = Array.isArray(converter.type) ? converter.type : [converter.type];
       if (converter.cluster !== m.cluster || !types.includes(m.type)) continue;
       try {
-        const out = await converter.convert(definition, m as never, () => {}, CONVERTER_OPTIONS, { state, device: m.device as never, deviceExposesChanged: () => {} });
+        const out = await converter.convert(definition, m as never, () => {}, CONVERTER_OPTIONS, {
+          state,
+          device: m.device as never,
+          deviceExposesChanged: () => {},
+        });
         if (out && typeof out === 'object') Object.assign(payload, out);
       } catch (err) {
-        this.#log.debug({ deviceId, cluster: m.cluster, err: (err as Error).message }, 'zigbee converter failed on a message');
+        this.#log.debug(
+          { deviceId, cluster: m.cluster, err: (err as Error).message },
+          'zigbee converter failed on a message',
+        );
       }
     }
     try {

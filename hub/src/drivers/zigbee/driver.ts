@@ -178,14 +178,17 @@ export class ZigbeeDriver implements Driver {
 
   async command(device: DeviceRow, capability: string, value: StateValue): Promise<void> {
     const controller = this.#running();
-    if (!controller) throw new HubError('device_unavailable', 'the Zigbee coordinator is not running', { deviceId: device.id });
+    if (!controller)
+      throw new HubError('device_unavailable', 'the Zigbee coordinator is not running', { deviceId: device.id });
     const zd = controller.getDeviceByIeeeAddr(ieeeOf(device));
     const wanted = converterCommandFor(capability, value);
     const definition = zd ? await this.#definitions.definition(zd) : undefined;
     const converter = wanted && definition?.toZigbee.find((t) => t.key?.includes(wanted.key) && t.convertSet);
-    if (!zd || !wanted || !definition || !converter?.convertSet) throw new HubError('device_rejected', `device ${device.id} cannot take ${capability}`, { deviceId: device.id });
+    if (!zd || !wanted || !definition || !converter?.convertSet)
+      throw new HubError('device_rejected', `device ${device.id} cannot take ${capability}`, { deviceId: device.id });
     const endpoint = zd.endpoints.find((e) => e.supportsInputCluster(wanted.cluster)) ?? zd.endpoints[0];
-    if (!endpoint) throw new HubError('device_rejected', `device ${device.id} has no endpoint`, { deviceId: device.id });
+    if (!endpoint)
+      throw new HubError('device_rejected', `device ${device.id} has no endpoint`, { deviceId: device.id });
     // The converter builds and sends the ZCL command(s); the endpoint is watched so the device's
     // default responses can be judged: herdsman hands them back unjudged, and the converter
     // ignores them. A success status confirms, a failure status is the device refusing.
@@ -216,7 +219,9 @@ export class ZigbeeDriver implements Driver {
     // Sent now; the answer arrives later (or not: the registry's timeout answers then).
     Promise.resolve(converter.convertSet(watched, wanted.key, wanted.value, meta)).then(
       () => {
-        const codes = answers.map((a) => (a as { statusCode?: unknown } | undefined)?.statusCode).filter((c): c is number => typeof c === 'number');
+        const codes = answers
+          .map((a) => (a as { statusCode?: unknown } | undefined)?.statusCode)
+          .filter((c): c is number => typeof c === 'number');
         const failed = codes.find((c) => c !== Zcl.Status.SUCCESS);
         if (failed !== undefined) this.#refused(device, capability, failed);
         else if (codes.length > 0) this.#ctx?.reportState(device.id, { [capability]: value });
@@ -231,7 +236,13 @@ export class ZigbeeDriver implements Driver {
 
   #refused(device: DeviceRow, capability: string, code: number): void {
     const status = Zcl.Status[code] ?? `0x${code.toString(16)}`;
-    this.#ctx?.failCommands(device.id, new HubError('device_rejected', `device ${device.id} refused ${capability}: ${status}`, { deviceId: device.id, status }));
+    this.#ctx?.failCommands(
+      device.id,
+      new HubError('device_rejected', `device ${device.id} refused ${capability}: ${status}`, {
+        deviceId: device.id,
+        status,
+      }),
+    );
   }
 
   async deviceRemoved(device: DeviceRow): Promise<void> {
@@ -242,11 +253,16 @@ export class ZigbeeDriver implements Driver {
     try {
       await Promise.race([
         zd.removeFromNetwork(),
-        new Promise((_resolve, reject) => { timer = this.#deps.clock.setTimeout(() => reject(new Error('no leave response')), REMOVE_WAIT_MS); }),
+        new Promise((_resolve, reject) => {
+          timer = this.#deps.clock.setTimeout(() => reject(new Error('no leave response')), REMOVE_WAIT_MS);
+        }),
       ]);
     } catch (err) {
       // It did not answer (gone, asleep): forget it here; if it comes back it must join again.
-      this.#deps.log.warn({ deviceId: device.id, err: (err as Error).message }, 'zigbee device did not confirm leaving; forgotten');
+      this.#deps.log.warn(
+        { deviceId: device.id, err: (err as Error).message },
+        'zigbee device did not confirm leaving; forgotten',
+      );
       try {
         zd.removeFromDatabase();
       } catch {
@@ -271,7 +287,12 @@ export class ZigbeeDriver implements Driver {
       const network = loadOrCreateNetwork(dataDir);
       const dir = zigbeeDir(dataDir);
       controller = new Controller({
-        network: { panID: network.panId, extendedPanID: network.extendedPanId, networkKey: network.networkKey, channelList: [config.channel] },
+        network: {
+          panID: network.panId,
+          extendedPanID: network.extendedPanId,
+          networkKey: network.networkKey,
+          channelList: [config.channel],
+        },
         serialPort: { path: config.port, adapter: config.adapter },
         databasePath: join(dir, 'database.db'),
         databaseBackupPath: join(dir, 'database.db.backup'),
@@ -286,7 +307,10 @@ export class ZigbeeDriver implements Driver {
       this.#channel = (await controller.getNetworkParameters()).channel;
       this.#state = 'running';
       this.#attempt = 0;
-      log.info({ result, port: config.port, adapter: config.adapter, channel: this.#channel }, 'zigbee coordinator started');
+      log.info(
+        { result, port: config.port, adapter: config.adapter, channel: this.#channel },
+        'zigbee coordinator started',
+      );
       this.#reconcile(controller);
       this.#availability.start();
     } catch (err) {
@@ -309,24 +333,55 @@ export class ZigbeeDriver implements Driver {
   }
 
   #listen(controller: Controller): void {
-    const guard = <A extends unknown[]>(what: string, fn: (...args: A) => void | Promise<void>) => (...args: A) => {
-      try {
-        const result = fn(...args);
-        if (result instanceof Promise) result.catch((err: unknown) => this.#deps.log.error({ err, what }, 'zigbee event handler failed'));
-      } catch (err) {
-        this.#deps.log.error({ err, what }, 'zigbee event handler failed');
-      }
-    };
-    controller.on('message', guard('message', (m: Events.MessagePayload) => this.#onMessage(m)));
-    controller.on('deviceJoined', guard('deviceJoined', (e: Events.DeviceJoinedPayload) => this.#event(e.device.ieeeAddr, 'joined')));
-    controller.on('deviceInterview', guard('deviceInterview', (e: Events.DeviceInterviewPayload) => this.#adoption.onInterview(e)));
-    controller.on('deviceAnnounce', guard('deviceAnnounce', (e: Events.DeviceAnnouncePayload) => this.#seen(e.device)));
-    controller.on('lastSeenChanged', guard('lastSeenChanged', (e: Events.LastSeenChangedPayload) => this.#seen(e.device)));
-    controller.on('deviceLeave', guard('deviceLeave', (e: Events.DeviceLeavePayload) => this.#onLeave(e.ieeeAddr)));
-    controller.on('permitJoinChanged', guard('permitJoinChanged', (e: Events.PermitJoinChangedPayload) => {
-      this.#deps.bus.emit('zigbee.permit_join', { permitted: e.permitted, ...(e.time !== undefined ? { seconds: e.time } : {}), at: this.#deps.clock.now() });
-    }));
-    controller.on('adapterDisconnected', guard('adapterDisconnected', () => this.#onDisconnected(controller)));
+    const guard =
+      <A extends unknown[]>(what: string, fn: (...args: A) => void | Promise<void>) =>
+      (...args: A) => {
+        try {
+          const result = fn(...args);
+          if (result instanceof Promise)
+            result.catch((err: unknown) => this.#deps.log.error({ err, what }, 'zigbee event handler failed'));
+        } catch (err) {
+          this.#deps.log.error({ err, what }, 'zigbee event handler failed');
+        }
+      };
+    controller.on(
+      'message',
+      guard('message', (m: Events.MessagePayload) => this.#onMessage(m)),
+    );
+    controller.on(
+      'deviceJoined',
+      guard('deviceJoined', (e: Events.DeviceJoinedPayload) => this.#event(e.device.ieeeAddr, 'joined')),
+    );
+    controller.on(
+      'deviceInterview',
+      guard('deviceInterview', (e: Events.DeviceInterviewPayload) => this.#adoption.onInterview(e)),
+    );
+    controller.on(
+      'deviceAnnounce',
+      guard('deviceAnnounce', (e: Events.DeviceAnnouncePayload) => this.#seen(e.device)),
+    );
+    controller.on(
+      'lastSeenChanged',
+      guard('lastSeenChanged', (e: Events.LastSeenChangedPayload) => this.#seen(e.device)),
+    );
+    controller.on(
+      'deviceLeave',
+      guard('deviceLeave', (e: Events.DeviceLeavePayload) => this.#onLeave(e.ieeeAddr)),
+    );
+    controller.on(
+      'permitJoinChanged',
+      guard('permitJoinChanged', (e: Events.PermitJoinChangedPayload) => {
+        this.#deps.bus.emit('zigbee.permit_join', {
+          permitted: e.permitted,
+          ...(e.time !== undefined ? { seconds: e.time } : {}),
+          at: this.#deps.clock.now(),
+        });
+      }),
+    );
+    controller.on(
+      'adapterDisconnected',
+      guard('adapterDisconnected', () => this.#onDisconnected(controller)),
+    );
   }
 
   async #onDisconnected(controller: Controller): Promise<void> {
@@ -338,7 +393,9 @@ export class ZigbeeDriver implements Driver {
     controller.removeAllListeners();
     for (const row of this.#ctx?.devices() ?? []) this.#ctx?.reportAvailability(row.id, false);
     // Saves herdsman's database and clears its (process-wide) device cache for the next controller.
-    await controller.stop().catch((err: unknown) => this.#deps.log.warn({ err }, 'zigbee controller did not stop cleanly'));
+    await controller
+      .stop()
+      .catch((err: unknown) => this.#deps.log.warn({ err }, 'zigbee controller did not stop cleanly'));
     this.#scheduleRestart();
   }
 
@@ -349,9 +406,14 @@ export class ZigbeeDriver implements Driver {
     for (const zd of controller.getDevicesIterator((d) => d.type !== 'Coordinator')) {
       const id = deviceIdFor(zd.ieeeAddr);
       if (ctx.device(id)) {
-        if (zd.lastSeen !== undefined && this.#deps.clock.now() - zd.lastSeen < this.#availability.timeoutMs(zd)) ctx.reportAvailability(id, true);
+        if (zd.lastSeen !== undefined && this.#deps.clock.now() - zd.lastSeen < this.#availability.timeoutMs(zd))
+          ctx.reportAvailability(id, true);
       } else if (zd.interviewState === 'SUCCESSFUL') {
-        void this.#adoption.adopt(zd).catch((err: unknown) => this.#deps.log.error({ err, ieee: zd.ieeeAddr }, 'zigbee device could not be added'));
+        void this.#adoption
+          .adopt(zd)
+          .catch((err: unknown) =>
+            this.#deps.log.error({ err, ieee: zd.ieeeAddr }, 'zigbee device could not be added'),
+          );
       }
     }
   }

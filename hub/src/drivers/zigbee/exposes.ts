@@ -84,9 +84,15 @@ export function stateFromConverted(payload: Record<string, unknown>): Record<str
 }
 
 /** A Hearth command as a toZigbee key and value (what Zigbee2MQTT would get as `/set`). */
-export function converterCommandFor(capability: string, value: StateValue): { key: string; value: unknown; cluster: string } | undefined {
-  if (capability === 'switch' && typeof value === 'boolean') return { key: 'state', value: value ? 'ON' : 'OFF', cluster: 'genOnOff' };
-  if (capability === 'brightness' && typeof value === 'number') return { key: 'brightness', value: Math.round((value / 100) * 254), cluster: 'genLevelCtrl' };
-  if (capability === 'lock' && typeof value === 'boolean') return { key: 'state', value: value ? 'LOCK' : 'UNLOCK', cluster: 'closuresDoorLock' };
+export function converterCommandFor(
+  capability: string,
+  value: StateValue,
+): { key: string; value: unknown; cluster: string } | undefined {
+  if (capability === 'switch' && typeof value === 'boolean')
+    return { key: 'state', value: value ? 'ON' : 'OFF', cluster: 'genOnOff' };
+  if (capability === 'brightness' && typeof value === 'number')
+    return { key: 'brightness', value: Math.round((value / 100) * 254), cluster: 'genLevelCtrl' };
+  if (capability === 'lock' && typeof value === 'boolean')
+    return { key: 'state', value: value ? 'LOCK' : 'UNLOCK', cluster: 'closuresDoorLock' };
   return undefined;
 }

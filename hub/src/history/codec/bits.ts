@@ -24,7 +24,7 @@ export class BitWriter {
     while (left > 0) {
       const byteIndex = pos >>> 3;
       const free = 8 - (pos & 7);
-      const take = free < left ? free : left;
+      const take = Math.min(free, left);
       // The `take` bits of `value` just below bit `left`.
       const bits = (value >>> (left - take)) & ((1 << take) - 1);
       this.#buf[byteIndex]! |= bits << (free - take);
@@ -79,7 +79,8 @@ export class BitReader {
     const byteIndex = this.#pos >>> 3;
     // Fast path: the bits lie within the next four bytes (always, for n <= 25).
     if (n <= 25 && n > 0 && byteIndex + 3 < buf.length) {
-      const word = (buf[byteIndex]! << 24) | (buf[byteIndex + 1]! << 16) | (buf[byteIndex + 2]! << 8) | buf[byteIndex + 3]!;
+      const word =
+        (buf[byteIndex]! << 24) | (buf[byteIndex + 1]! << 16) | (buf[byteIndex + 2]! << 8) | buf[byteIndex + 3]!;
       const value = (word << (this.#pos & 7)) >>> (32 - n);
       this.#pos += n;
       return value;
@@ -98,7 +99,7 @@ export class BitReader {
       const byteIndex = pos >>> 3;
       if (byteIndex >= buf.length) throw new RangeError('block truncated');
       const avail = 8 - (pos & 7);
-      const take = avail < left ? avail : left;
+      const take = Math.min(avail, left);
       const bits = (buf[byteIndex]! >>> (avail - take)) & ((1 << take) - 1);
       // Multiplication, not <<, so 32-bit reads stay unsigned.
       value = value * (1 << take) + bits;

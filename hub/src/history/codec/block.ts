@@ -239,7 +239,7 @@ function readXor(r: BitReader, s: XorState, first: boolean): void {
   const trail = s.trail;
   const n = 64 - s.lead - trail;
   const mh = n > 32 ? r.read(n - 32) : 0;
-  const ml = r.read(n > 32 ? 32 : n);
+  const ml = r.read(Math.min(n, 32));
   // (mh:ml) << trail, inline: this runs once per value decoded.
   let xh: number;
   let xl: number;

@@ -12,11 +12,14 @@ export interface CameraClipAction {
 
 export const cameraClipAction: ActionSpec<CameraClipAction> = {
   type: 'camera_clip',
-  schema: Type.Object({
-    type: Type.Literal('camera_clip'),
-    camera: Type.String({ minLength: 1, maxLength: 64 }),
-    seconds: Type.Integer({ minimum: 1, maximum: 600 }),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('camera_clip'),
+      camera: Type.String({ minLength: 1, maxLength: 64 }),
+      seconds: Type.Integer({ minimum: 1, maximum: 600 }),
+    },
+    closed,
+  ),
   async run(def, x) {
     x.note({ camera: def.camera, seconds: def.seconds });
     x.cameraClip(def.camera, def.seconds);

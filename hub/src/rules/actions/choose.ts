@@ -11,17 +11,24 @@ export interface ChooseAction {
   [field: string]: unknown;
 }
 
-const Choice = Type.Object({
-  conditions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 }),
-  actions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }),
-}, closed);
+const Choice = Type.Object(
+  {
+    conditions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 }),
+    actions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }),
+  },
+  closed,
+);
 
 export const chooseAction: ActionSpec<ChooseAction> = {
   type: 'choose',
-  schema: Type.Object({
-    type: Type.Literal('choose'), choices: Type.Array(Choice, { minItems: 1, maxItems: 32 }),
-    default: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 256 })),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('choose'),
+      choices: Type.Array(Choice, { minItems: 1, maxItems: 32 }),
+      default: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 256 })),
+    },
+    closed,
+  ),
   children: (def) => [
     ...def.choices.flatMap((c, i): Child[] => [
       { key: `choices.${i}.conditions`, kind: 'condition', list: c.conditions },
@@ -37,7 +44,7 @@ export const chooseAction: ActionSpec<ChooseAction> = {
       pick = i >= 0 ? i : 'default';
     }
     x.note({ chose: pick });
-    const actions = pick === 'default' ? def.default ?? [] : def.choices[pick]!.actions;
+    const actions = pick === 'default' ? (def.default ?? []) : def.choices[pick]!.actions;
     const trace = pick === 'default' ? `${x.path}.default` : `${x.path}.choices.${pick}.actions`;
     await x.list(actions, trace, [pick], x.resume?.slice(1));
   },

@@ -20,10 +20,16 @@ export interface CommandAction {
 
 export const commandAction: ActionSpec<CommandAction> = {
   type: 'command',
-  schema: Type.Object({
-    type: Type.Literal('command'), device: DeviceRef, capability: CapabilityRef, value: Value,
-    continueOnError: Type.Optional(Type.Boolean()),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('command'),
+      device: DeviceRef,
+      capability: CapabilityRef,
+      value: Value,
+      continueOnError: Type.Optional(Type.Boolean()),
+    },
+    closed,
+  ),
   async run(def, x) {
     x.note({ device: def.device, capability: def.capability, value: def.value });
     try {

@@ -14,10 +14,15 @@ export interface IfAction {
 
 export const ifAction: ActionSpec<IfAction> = {
   type: 'if',
-  schema: Type.Object({
-    type: Type.Literal('if'), conditions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 }),
-    then: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }), else: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 256 })),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('if'),
+      conditions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 }),
+      then: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }),
+      else: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 256 })),
+    },
+    closed,
+  ),
   children: (def) => [
     { key: 'conditions', kind: 'condition', list: def.conditions },
     { key: 'then', kind: 'action', list: def.then },

@@ -13,5 +13,20 @@ import { waitAction } from './wait.ts';
 
 /** Every action type by name. */
 export const ACTIONS = new Map<string, ActionSpec>(
-  ([commandAction, delayAction, waitAction, ifAction, chooseAction, repeatAction, notifyAction, enableRuleAction, disableRuleAction, stopAction, sceneAction, cameraClipAction] as ActionSpec[]).map((a) => [a.type, a]),
+  (
+    [
+      commandAction,
+      delayAction,
+      waitAction,
+      ifAction,
+      chooseAction,
+      repeatAction,
+      notifyAction,
+      enableRuleAction,
+      disableRuleAction,
+      stopAction,
+      sceneAction,
+      cameraClipAction,
+    ] as ActionSpec[]
+  ).map((a) => [a.type, a]),
 );

@@ -12,10 +12,14 @@ export interface NotifyAction {
 
 export const notifyAction: ActionSpec<NotifyAction> = {
   type: 'notify',
-  schema: Type.Object({
-    type: Type.Literal('notify'), message: Type.String({ minLength: 1, maxLength: 1000 }),
-    level: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('alert')])),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('notify'),
+      message: Type.String({ minLength: 1, maxLength: 1000 }),
+      level: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('alert')])),
+    },
+    closed,
+  ),
   async run(def, x) {
     // In the trace too, so a dry run shows what would have been said.
     x.note({ message: def.message, level: def.level ?? 'info' });

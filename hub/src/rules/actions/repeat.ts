@@ -20,12 +20,16 @@ export const MAX_PASSES = 10_000;
 
 export const repeatAction: ActionSpec<RepeatAction> = {
   type: 'repeat',
-  schema: Type.Object({
-    type: Type.Literal('repeat'), count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PASSES })),
-    while: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 })),
-    until: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 })),
-    actions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }),
-  }, { ...closed, oneOf: [{ required: ['count'] }, { required: ['while'] }, { required: ['until'] }] }),
+  schema: Type.Object(
+    {
+      type: Type.Literal('repeat'),
+      count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PASSES })),
+      while: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 })),
+      until: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 })),
+      actions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 256 }),
+    },
+    { ...closed, oneOf: [{ required: ['count'] }, { required: ['while'] }, { required: ['until'] }] },
+  ),
   children: (def) => [
     { key: 'while', kind: 'condition', list: def.while ?? [] },
     { key: 'until', kind: 'condition', list: def.until ?? [] },
@@ -40,7 +44,10 @@ export const repeatAction: ActionSpec<RepeatAction> = {
       if (!inside && def.while && !x.test(def.while, `${x.path}.while`)) break;
       await x.list(def.actions, `${x.path}.actions`, [pass], inside);
       inside = undefined;
-      if (def.until && x.test(def.until, `${x.path}.until`)) { pass++; break; }
+      if (def.until && x.test(def.until, `${x.path}.until`)) {
+        pass++;
+        break;
+      }
     }
     x.note({ passes: pass });
   },

@@ -21,15 +21,22 @@ export const SceneState = Type.Object({ device: DeviceRef, capability: Capabilit
 
 export const sceneAction: ActionSpec<SceneAction> = {
   type: 'scene',
-  schema: Type.Object({
-    type: Type.Literal('scene'), scene: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    states: Type.Optional(Type.Array(SceneState, { minItems: 1, maxItems: 64 })),
-  }, { ...closed, oneOf: [{ required: ['scene'] }, { required: ['states'] }] }),
+  schema: Type.Object(
+    {
+      type: Type.Literal('scene'),
+      scene: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      states: Type.Optional(Type.Array(SceneState, { minItems: 1, maxItems: 64 })),
+    },
+    { ...closed, oneOf: [{ required: ['scene'] }, { required: ['states'] }] },
+  ),
   async run(def, x) {
     // A saved scene is read when the action runs: editing the scene changes what rules do.
     const states = def.states ?? x.scene(def.scene!);
     const outcomes = await Promise.allSettled(states.map((s) => x.command(s.device, s.capability, s.value)));
-    const results = outcomes.map((o, i) => ({ ...states[i]!, result: o.status === 'fulfilled' ? 'ok' : isHubError(o.reason) ? o.reason.code : 'internal_error' }));
+    const results = outcomes.map((o, i) => ({
+      ...states[i]!,
+      result: o.status === 'fulfilled' ? 'ok' : isHubError(o.reason) ? o.reason.code : 'internal_error',
+    }));
     x.note({ states: results });
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;

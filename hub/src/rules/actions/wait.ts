@@ -18,10 +18,15 @@ export interface WaitAction {
 
 export const waitAction: ActionSpec<WaitAction> = {
   type: 'wait',
-  schema: Type.Object({
-    type: Type.Literal('wait'), triggers: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 16 }),
-    timeout: Type.Optional(DurationSchema), continueOnTimeout: Type.Optional(Type.Boolean()),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('wait'),
+      triggers: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 16 }),
+      timeout: Type.Optional(DurationSchema),
+      continueOnTimeout: Type.Optional(Type.Boolean()),
+    },
+    closed,
+  ),
   children: (def) => [{ key: 'triggers', kind: 'trigger', list: def.triggers }],
   async run(def, x) {
     const event = await x.waitFor(def.triggers, def.timeout === undefined ? undefined : durationMs(def.timeout));

@@ -12,7 +12,10 @@ interface LogicCondition {
 
 const logic = (type: 'and' | 'or' | 'not'): ConditionSpec<LogicCondition> => ({
   type,
-  schema: Type.Object({ type: Type.Literal(type), conditions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 }) }, closed),
+  schema: Type.Object(
+    { type: Type.Literal(type), conditions: Type.Array(Type.Unknown(), { minItems: 1, maxItems: 64 }) },
+    closed,
+  ),
   children: (def) => [{ key: 'conditions', kind: 'condition', list: def.conditions }],
   compile(def, path, env) {
     const inner = env.compile(def.conditions, `${path}.conditions`, type === 'and' ? 'and' : 'or');

@@ -15,10 +15,16 @@ export interface NumericCondition {
 
 export const numericCondition: ConditionSpec<NumericCondition> = {
   type: 'numeric',
-  schema: Type.Object({
-    type: Type.Literal('numeric'), device: DeviceRef, capability: CapabilityRef,
-    above: Type.Optional(Type.Number()), below: Type.Optional(Type.Number()),
-  }, { ...closed, anyOf: [{ required: ['above'] }, { required: ['below'] }] }),
+  schema: Type.Object(
+    {
+      type: Type.Literal('numeric'),
+      device: DeviceRef,
+      capability: CapabilityRef,
+      above: Type.Optional(Type.Number()),
+      below: Type.Optional(Type.Number()),
+    },
+    { ...closed, anyOf: [{ required: ['above'] }, { required: ['below'] }] },
+  ),
   compile(def, path, env) {
     return (trace) => {
       const value = env.state(def.device, def.capability);

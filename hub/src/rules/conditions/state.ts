@@ -14,10 +14,15 @@ export interface StateCondition {
 
 export const stateCondition: ConditionSpec<StateCondition> = {
   type: 'state',
-  schema: Type.Object({
-    type: Type.Literal('state'), device: DeviceRef, capability: CapabilityRef,
-    value: Type.Union([Value, Type.Array(Value, { minItems: 1, maxItems: 32 })]),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('state'),
+      device: DeviceRef,
+      capability: CapabilityRef,
+      value: Type.Union([Value, Type.Array(Value, { minItems: 1, maxItems: 32 })]),
+    },
+    closed,
+  ),
   compile(def, path, env) {
     const wanted = Array.isArray(def.value) ? def.value : [def.value];
     return (trace) => {

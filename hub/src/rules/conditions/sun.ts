@@ -21,10 +21,16 @@ const SunEventSchema = Type.Union([Type.Literal('sunrise'), Type.Literal('sunset
 
 export const sunCondition: ConditionSpec<SunCondition> = {
   type: 'sun',
-  schema: Type.Object({
-    type: Type.Literal('sun'), after: Type.Optional(SunEventSchema), before: Type.Optional(SunEventSchema),
-    afterOffset: Type.Optional(OffsetSchema), beforeOffset: Type.Optional(OffsetSchema),
-  }, { ...closed, anyOf: [{ required: ['after'] }, { required: ['before'] }] }),
+  schema: Type.Object(
+    {
+      type: Type.Literal('sun'),
+      after: Type.Optional(SunEventSchema),
+      before: Type.Optional(SunEventSchema),
+      afterOffset: Type.Optional(OffsetSchema),
+      beforeOffset: Type.Optional(OffsetSchema),
+    },
+    { ...closed, anyOf: [{ required: ['after'] }, { required: ['before'] }] },
+  ),
   compile(def, path, env) {
     return (trace) => {
       const now = env.clock.now();
@@ -35,12 +41,18 @@ export const sunCondition: ConditionSpec<SunCondition> = {
       const before = b === undefined ? undefined : b + durationMs(def.beforeOffset);
       let result: boolean;
       if (!loc) result = false;
-      else if (after !== undefined && before !== undefined) result = after <= before ? now >= after && now < before : now >= after || now < before;
+      else if (after !== undefined && before !== undefined)
+        result = after <= before ? now >= after && now < before : now >= after || now < before;
       else if (after !== undefined) result = now >= after;
       else if (before !== undefined) result = now < before;
       else result = false; // polar day/night: the event does not happen today
       const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
-      trace?.push({ path, type: 'sun', result, seen: { now: iso(now), after: iso(after), before: iso(before), location: loc ? 'set' : 'missing' } });
+      trace?.push({
+        path,
+        type: 'sun',
+        result,
+        seen: { now: iso(now), after: iso(after), before: iso(before), location: loc ? 'set' : 'missing' },
+      });
       return result;
     };
   },

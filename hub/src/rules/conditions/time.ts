@@ -13,11 +13,14 @@ export interface TimeCondition {
 
 export const timeCondition: ConditionSpec<TimeCondition> = {
   type: 'time',
-  schema: Type.Object({
-    type: Type.Literal('time'),
-    after: Type.Optional(Type.String({ pattern: TIME_OF_DAY_PATTERN })),
-    before: Type.Optional(Type.String({ pattern: TIME_OF_DAY_PATTERN })),
-  }, { ...closed, anyOf: [{ required: ['after'] }, { required: ['before'] }] }),
+  schema: Type.Object(
+    {
+      type: Type.Literal('time'),
+      after: Type.Optional(Type.String({ pattern: TIME_OF_DAY_PATTERN })),
+      before: Type.Optional(Type.String({ pattern: TIME_OF_DAY_PATTERN })),
+    },
+    { ...closed, anyOf: [{ required: ['after'] }, { required: ['before'] }] },
+  ),
   compile(def, path, env) {
     const after = def.after === undefined ? 0 : parseTimeOfDay(def.after);
     const before = def.before === undefined ? 86_400 : parseTimeOfDay(def.before);

@@ -21,14 +21,23 @@ export function runAt(clock: Clock, time: number, fn: () => void): TimerHandle {
     handle = clock.setTimeout(arm, Math.min(wait, MAX_WAIT_MS));
   };
   arm();
-  return { cancel: () => { cancelled = true; handle?.cancel(); } };
+  return {
+    cancel: () => {
+      cancelled = true;
+      handle?.cancel();
+    },
+  };
 }
 
 /**
  * Fires at each occurrence given by `next` (first one after now), then the one after, until
  * cancelled. `next` returns undefined when there is none (the sun does not rise at the pole).
  */
-export function runEvery(clock: Clock, next: (after: number) => number | undefined, fire: (scheduledAt: number) => void): TimerHandle {
+export function runEvery(
+  clock: Clock,
+  next: (after: number) => number | undefined,
+  fire: (scheduledAt: number) => void,
+): TimerHandle {
   let handle: TimerHandle | undefined;
   let cancelled = false;
   const schedule = (after: number): void => {
@@ -41,5 +50,10 @@ export function runEvery(clock: Clock, next: (after: number) => number | undefin
     });
   };
   schedule(clock.now());
-  return { cancel: () => { cancelled = true; handle?.cancel(); } };
+  return {
+    cancel: () => {
+      cancelled = true;
+      handle?.cancel();
+    },
+  };
 }

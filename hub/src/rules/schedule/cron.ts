@@ -14,7 +14,13 @@ export interface Cron {
   dowAny: boolean;
 }
 
-const FIELDS: [string, number, number][] = [['minute', 0, 59], ['hour', 0, 23], ['day of month', 1, 31], ['month', 1, 12], ['day of week', 0, 7]];
+const FIELDS: [string, number, number][] = [
+  ['minute', 0, 59],
+  ['hour', 0, 23],
+  ['day of month', 1, 31],
+  ['month', 1, 12],
+  ['day of week', 0, 7],
+];
 
 /** Parses `text`; returns a reason string when it is not a valid expression. */
 export function parseCron(text: string): Cron | string {
@@ -29,7 +35,15 @@ export function parseCron(text: string): Cron | string {
   }
   const dow = sets[4]!;
   if (dow.delete(7)) dow.add(0);
-  return { minute: sets[0]!, hour: sets[1]!, dom: sets[2]!, month: sets[3]!, dow, domAny: parts[2] === '*', dowAny: parts[4] === '*' };
+  return {
+    minute: sets[0]!,
+    hour: sets[1]!,
+    dom: sets[2]!,
+    month: sets[3]!,
+    dow,
+    domAny: parts[2] === '*',
+    dowAny: parts[4] === '*',
+  };
 }
 
 function parseField(field: string, min: number, max: number): Set<number> | string {

@@ -15,10 +15,15 @@ export interface AvailabilityTrigger {
 
 export const availabilityTrigger: TriggerSpec<AvailabilityTrigger> = {
   type: 'availability',
-  schema: Type.Object({
-    type: Type.Literal('availability'), device: DeviceRef,
-    to: Type.Union([Type.Literal('online'), Type.Literal('offline')]), for: Type.Optional(DurationSchema),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('availability'),
+      device: DeviceRef,
+      to: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+      for: Type.Optional(DurationSchema),
+    },
+    closed,
+  ),
   attach(def, env, fire, key) {
     const want = def.to === 'online';
     const hold = new Hold(env, key, durationMs(def.for), fire);
@@ -27,6 +32,9 @@ export const availabilityTrigger: TriggerSpec<AvailabilityTrigger> = {
       hold.start({ type: 'availability', at: e.at, device: e.deviceId, available: e.available });
     });
     hold.restore(env.available(def.device) === want);
-    return () => { off(); hold.detach(); };
+    return () => {
+      off();
+      hold.detach();
+    };
   },
 };

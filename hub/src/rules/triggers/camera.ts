@@ -12,11 +12,14 @@ export interface CameraTrigger {
 
 export const cameraTrigger: TriggerSpec<CameraTrigger> = {
   type: 'camera',
-  schema: Type.Object({
-    type: Type.Literal('camera'),
-    camera: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    kind: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('camera'),
+      camera: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      kind: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    },
+    closed,
+  ),
   attach(def, env, fire) {
     return env.onCamera((e) => {
       if (def.camera !== undefined && e.cameraId !== def.camera) return;

@@ -21,7 +21,11 @@ export const cronTrigger: TriggerSpec<CronTrigger> = {
   attach(def, env, fire) {
     const cron = parseCron(def.cron);
     if (typeof cron === 'string') return () => {};
-    const handle = runEvery(env.clock, (after) => nextCron(cron, after), (scheduledAt) => fire({ type: 'cron', at: env.clock.now(), scheduledAt }));
+    const handle = runEvery(
+      env.clock,
+      (after) => nextCron(cron, after),
+      (scheduledAt) => fire({ type: 'cron', at: env.clock.now(), scheduledAt }),
+    );
     return () => handle.cancel();
   },
 };

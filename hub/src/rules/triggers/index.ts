@@ -10,5 +10,16 @@ import { timeTrigger } from './time.ts';
 
 /** Every trigger type by name. */
 export const TRIGGERS = new Map<string, TriggerSpec>(
-  ([stateTrigger, numericTrigger, timeTrigger, cronTrigger, sunTrigger, availabilityTrigger, hubStartTrigger, cameraTrigger] as TriggerSpec[]).map((t) => [t.type, t]),
+  (
+    [
+      stateTrigger,
+      numericTrigger,
+      timeTrigger,
+      cronTrigger,
+      sunTrigger,
+      availabilityTrigger,
+      hubStartTrigger,
+      cameraTrigger,
+    ] as TriggerSpec[]
+  ).map((t) => [t.type, t]),
 );

@@ -25,19 +25,37 @@ export function inRange(v: unknown, above: number | undefined, below: number | u
 
 export const numericTrigger: TriggerSpec<NumericTrigger> = {
   type: 'numeric',
-  schema: Type.Object({
-    type: Type.Literal('numeric'), device: DeviceRef, capability: CapabilityRef,
-    above: Type.Optional(Type.Number()), below: Type.Optional(Type.Number()), for: Type.Optional(DurationSchema),
-  }, { ...closed, anyOf: [{ required: ['above'] }, { required: ['below'] }] }),
+  schema: Type.Object(
+    {
+      type: Type.Literal('numeric'),
+      device: DeviceRef,
+      capability: CapabilityRef,
+      above: Type.Optional(Type.Number()),
+      below: Type.Optional(Type.Number()),
+      for: Type.Optional(DurationSchema),
+    },
+    { ...closed, anyOf: [{ required: ['above'] }, { required: ['below'] }] },
+  ),
   attach(def, env, fire, key) {
     const hold = new Hold(env, key, durationMs(def.for), fire);
     const off = env.onState(def.device, def.capability, (e, cause) => {
       const now = inRange(e.value, def.above, def.below);
       if (!now) return hold.cancel();
       if (inRange(e.previous, def.above, def.below)) return; // already inside: not a crossing
-      hold.start({ type: 'numeric', at: e.at, device: e.deviceId, capability: e.capability, value: e.value, previous: e.previous ?? null, ...(cause ? { cause } : {}) });
+      hold.start({
+        type: 'numeric',
+        at: e.at,
+        device: e.deviceId,
+        capability: e.capability,
+        value: e.value,
+        previous: e.previous ?? null,
+        ...(cause ? { cause } : {}),
+      });
     });
     hold.restore(inRange(env.state(def.device, def.capability), def.above, def.below));
-    return () => { off(); hold.detach(); };
+    return () => {
+      off();
+      hold.detach();
+    };
   },
 };

@@ -21,10 +21,17 @@ export interface StateTrigger {
 
 export const stateTrigger: TriggerSpec<StateTrigger> = {
   type: 'state',
-  schema: Type.Object({
-    type: Type.Literal('state'), device: DeviceRef, capability: CapabilityRef,
-    from: Type.Optional(Value), to: Type.Optional(Value), for: Type.Optional(DurationSchema),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('state'),
+      device: DeviceRef,
+      capability: CapabilityRef,
+      from: Type.Optional(Value),
+      to: Type.Optional(Value),
+      for: Type.Optional(DurationSchema),
+    },
+    closed,
+  ),
   attach(def, env, fire, key) {
     const hold = new Hold(env, key, durationMs(def.for), fire);
     const off = env.onState(def.device, def.capability, (e, cause) => {
@@ -32,9 +39,20 @@ export const stateTrigger: TriggerSpec<StateTrigger> = {
       hold.cancel();
       if (def.to !== undefined && e.value !== def.to) return;
       if (def.from !== undefined && e.previous !== def.from) return;
-      hold.start({ type: 'state', at: e.at, device: e.deviceId, capability: e.capability, value: e.value, previous: e.previous ?? null, ...(cause ? { cause } : {}) });
+      hold.start({
+        type: 'state',
+        at: e.at,
+        device: e.deviceId,
+        capability: e.capability,
+        value: e.value,
+        previous: e.previous ?? null,
+        ...(cause ? { cause } : {}),
+      });
     });
     hold.restore(def.to === undefined || env.state(def.device, def.capability) === def.to);
-    return () => { off(); hold.detach(); };
+    return () => {
+      off();
+      hold.detach();
+    };
   },
 };

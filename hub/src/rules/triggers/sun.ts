@@ -19,15 +19,24 @@ export interface SunTrigger {
 
 export const sunTrigger: TriggerSpec<SunTrigger> = {
   type: 'sun',
-  schema: Type.Object({
-    type: Type.Literal('sun'), event: Type.Union([Type.Literal('sunrise'), Type.Literal('sunset')]), offset: Type.Optional(OffsetSchema),
-  }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('sun'),
+      event: Type.Union([Type.Literal('sunrise'), Type.Literal('sunset')]),
+      offset: Type.Optional(OffsetSchema),
+    },
+    closed,
+  ),
   next(def, after, env) {
     const loc = env.location();
     return loc ? nextSun(def.event, durationMs(def.offset), after, loc) : undefined;
   },
   attach(def, env, fire) {
-    const handle = runEvery(env.clock, (after) => sunTrigger.next!(def, after, env), (scheduledAt) => fire({ type: 'sun', at: env.clock.now(), event: def.event, scheduledAt }));
+    const handle = runEvery(
+      env.clock,
+      (after) => sunTrigger.next!(def, after, env),
+      (scheduledAt) => fire({ type: 'sun', at: env.clock.now(), event: def.event, scheduledAt }),
+    );
     return () => handle.cancel();
   },
 };

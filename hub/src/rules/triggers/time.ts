@@ -12,11 +12,22 @@ export interface TimeTrigger {
   [field: string]: unknown;
 }
 
-export const WeekdayList = Type.Array(Type.Union(WEEKDAYS.map((d) => Type.Literal(d))), { minItems: 1, maxItems: 7, uniqueItems: true });
+export const WeekdayList = Type.Array(Type.Union(WEEKDAYS.map((d) => Type.Literal(d))), {
+  minItems: 1,
+  maxItems: 7,
+  uniqueItems: true,
+});
 
 export const timeTrigger: TriggerSpec<TimeTrigger> = {
   type: 'time',
-  schema: Type.Object({ type: Type.Literal('time'), at: Type.String({ pattern: TIME_OF_DAY_PATTERN }), weekdays: Type.Optional(WeekdayList) }, closed),
+  schema: Type.Object(
+    {
+      type: Type.Literal('time'),
+      at: Type.String({ pattern: TIME_OF_DAY_PATTERN }),
+      weekdays: Type.Optional(WeekdayList),
+    },
+    closed,
+  ),
   next(def, after) {
     const seconds = parseTimeOfDay(def.at);
     for (let day = 0; day <= 8; day++) {
@@ -26,7 +37,11 @@ export const timeTrigger: TriggerSpec<TimeTrigger> = {
     return undefined;
   },
   attach(def, env, fire) {
-    const handle = runEvery(env.clock, (after) => timeTrigger.next!(def, after, env), (scheduledAt) => fire({ type: 'time', at: env.clock.now(), scheduledAt }));
+    const handle = runEvery(
+      env.clock,
+      (after) => timeTrigger.next!(def, after, env),
+      (scheduledAt) => fire({ type: 'time', at: env.clock.now(), scheduledAt }),
+    );
     return () => handle.cancel();
   },
 };

@@ -22,8 +22,15 @@ export async function waitHealthy(dataDir: string, version: string, timeoutMs: n
       try {
         const res = await fetch(`http://127.0.0.1:${port}/api/v1/health`, { signal: AbortSignal.timeout(3000) });
         const body = (await res.json()) as { status?: string; version?: string; parts?: Record<string, string> };
-        const failed = Object.entries(body.parts ?? {}).filter(([, s]) => s === 'failed').map(([p]) => p);
-        if (res.status === 200 && body.version === version && (body.status === 'ok' || (body.status === 'degraded' && failed.every((p) => p === 'zigbee')))) return null;
+        const failed = Object.entries(body.parts ?? {})
+          .filter(([, s]) => s === 'failed')
+          .map(([p]) => p);
+        if (
+          res.status === 200 &&
+          body.version === version &&
+          (body.status === 'ok' || (body.status === 'degraded' && failed.every((p) => p === 'zigbee')))
+        )
+          return null;
         last = `answered ${res.status} ${body.status ?? ''} as version ${body.version ?? '?'}${failed.length ? `, failed parts: ${failed.join(', ')}` : ''}`;
       } catch (err) {
         last = `no answer (${(err as Error).message})`;

@@ -1,5 +1,16 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { HubError } from '../../core/errors.ts';
@@ -53,7 +64,11 @@ export class TreeInstaller implements Installer {
   }
 
   async prepareRollback(version: string): Promise<void> {
-    if (!existsSync(join(this.#root, 'versions', version, 'bin', 'hearth-hub'))) throw new HubError('update_no_rollback', `version ${version} is not under ${this.#root}/versions: nothing to roll back to`);
+    if (!existsSync(join(this.#root, 'versions', version, 'bin', 'hearth-hub')))
+      throw new HubError(
+        'update_no_rollback',
+        `version ${version} is not under ${this.#root}/versions: nothing to roll back to`,
+      );
   }
 
   async install(pkg: string, version: string, sha256: string): Promise<void> {
@@ -67,7 +82,10 @@ export class TreeInstaller implements Installer {
       mkdirSync(partial, { recursive: true });
       await run('dpkg-deb', ['-x', pkg, partial]);
       const tree = join(partial, 'usr', 'lib', 'hearth');
-      if (!existsSync(join(tree, 'bin', 'hearth-hub'))) throw new HubError('update_package_mismatch', 'the package holds no /usr/lib/hearth/bin/hearth-hub', { reason: 'layout' });
+      if (!existsSync(join(tree, 'bin', 'hearth-hub')))
+        throw new HubError('update_package_mismatch', 'the package holds no /usr/lib/hearth/bin/hearth-hub', {
+          reason: 'layout',
+        });
       writeFileSync(join(tree, '.package-sha256'), `${sha256}\n`);
       crashPoint('install:unpacked');
       // The running version is never this one (a reinstall of the same version replaces a dir
@@ -91,7 +109,8 @@ export class TreeInstaller implements Installer {
 
   async committed(_pkg: string, version: string, previous: string): Promise<void> {
     const versions = join(this.#root, 'versions');
-    for (const name of readdirSync(versions)) if (name !== version && name !== previous) rmSync(join(versions, name), { recursive: true, force: true });
+    for (const name of readdirSync(versions))
+      if (name !== version && name !== previous) rmSync(join(versions, name), { recursive: true, force: true });
   }
 
   #point(version: string): void {
@@ -123,6 +142,7 @@ export class DpkgInstaller implements Installer {
 
   async installedVersion(): Promise<string | undefined> {
     try {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template.
       const { stdout } = await run('dpkg-query', ['-W', '-f', '${Version}', 'hearth'], { env: this.#env });
       return stdout.trim() || undefined;
     } catch {
@@ -142,7 +162,12 @@ export class DpkgInstaller implements Installer {
       if (!made) throw new Error('dpkg-repack made no package');
       renameSync(join(scratch, made), this.#deb(version));
     } catch (err) {
-      throw new HubError('update_no_rollback', `no package of the installed version ${version} to roll back to (dpkg-repack: ${(err as Error).message})`, undefined, { cause: err });
+      throw new HubError(
+        'update_no_rollback',
+        `no package of the installed version ${version} to roll back to (dpkg-repack: ${(err as Error).message})`,
+        undefined,
+        { cause: err },
+      );
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
@@ -154,8 +179,13 @@ export class DpkgInstaller implements Installer {
 
   async rollback(version: string): Promise<void> {
     // A dpkg killed mid-install leaves the package half-configured: finish that first.
-    await run('dpkg', ['--configure', '-a', '--force-confold'], { env: this.#env, timeout: 900_000 }).catch(() => undefined);
-    await run('dpkg', ['-i', '--force-confold', '--force-downgrade', this.#deb(version)], { env: this.#env, timeout: 900_000 });
+    await run('dpkg', ['--configure', '-a', '--force-confold'], { env: this.#env, timeout: 900_000 }).catch(
+      () => undefined,
+    );
+    await run('dpkg', ['-i', '--force-confold', '--force-downgrade', this.#deb(version)], {
+      env: this.#env,
+      timeout: 900_000,
+    });
   }
 
   async committed(pkg: string, version: string, previous: string): Promise<void> {
@@ -163,7 +193,8 @@ export class DpkgInstaller implements Installer {
     copyFileSync(pkg, `${this.#deb(version)}.tmp`);
     renameSync(`${this.#deb(version)}.tmp`, this.#deb(version));
     for (const name of readdirSync(this.#packages)) {
-      if (name !== basename(this.#deb(version)) && name !== basename(this.#deb(previous))) rmSync(join(this.#packages, name), { recursive: true, force: true });
+      if (name !== basename(this.#deb(version)) && name !== basename(this.#deb(previous)))
+        rmSync(join(this.#packages, name), { recursive: true, force: true });
     }
   }
 }

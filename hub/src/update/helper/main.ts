@@ -30,10 +30,18 @@ let v: Record<string, string | string[] | undefined>;
 try {
   v = parseArgs({
     options: {
-      data: { type: 'string' }, state: { type: 'string' }, 'keys-file': { type: 'string', multiple: true }, config: { type: 'string' },
-      installer: { type: 'string', default: 'dpkg' }, root: { type: 'string' },
-      service: { type: 'string', default: 'systemd' }, launcher: { type: 'string' }, 'hub-arg': { type: 'string', multiple: true },
-      'health-timeout-s': { type: 'string', default: '180' }, 'devices-timeout-s': { type: 'string', default: '120' }, 'max-package-mb': { type: 'string', default: '512' },
+      data: { type: 'string' },
+      state: { type: 'string' },
+      'keys-file': { type: 'string', multiple: true },
+      config: { type: 'string' },
+      installer: { type: 'string', default: 'dpkg' },
+      root: { type: 'string' },
+      service: { type: 'string', default: 'systemd' },
+      launcher: { type: 'string' },
+      'hub-arg': { type: 'string', multiple: true },
+      'health-timeout-s': { type: 'string', default: '180' },
+      'devices-timeout-s': { type: 'string', default: '120' },
+      'max-package-mb': { type: 'string', default: '512' },
     },
     strict: true,
   }).values as Record<string, string | string[] | undefined>;
@@ -51,7 +59,8 @@ const keys = ((v['keys-file'] as string[] | undefined) ?? []).flatMap((f) => rea
 if (str('config')) {
   try {
     const c = JSON.parse(readFileSync(resolve(str('config')!), 'utf8')) as { update?: { releaseKeys?: unknown } };
-    if (Array.isArray(c.update?.releaseKeys)) keys.push(...c.update.releaseKeys.filter((k): k is string => typeof k === 'string'));
+    if (Array.isArray(c.update?.releaseKeys))
+      keys.push(...c.update.releaseKeys.filter((k): k is string => typeof k === 'string'));
   } catch {
     // no config file, or not JSON: the hub refuses to start on it anyway; the key files count
   }
@@ -65,7 +74,12 @@ else usage('--installer is dpkg or tree');
 let service: ServiceControl;
 if (str('service') === 'process') {
   if (!str('launcher')) usage('--service process needs --launcher FILE');
-  service = new ProcessControl({ launcher: resolve(str('launcher')!), args: (v['hub-arg'] as string[] | undefined) ?? [], dataDir: resolve(str('data')!), logFile: resolve(str('state')!, 'hub.log') });
+  service = new ProcessControl({
+    launcher: resolve(str('launcher')!),
+    args: (v['hub-arg'] as string[] | undefined) ?? [],
+    dataDir: resolve(str('data')!),
+    logFile: resolve(str('state')!, 'hub.log'),
+  });
 } else if (str('service') === 'systemd') service = new SystemdControl();
 else usage('--service is systemd or process');
 

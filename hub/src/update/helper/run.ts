@@ -1,8 +1,29 @@
-import { closeSync, constants, createReadStream, createWriteStream, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { HubError, isHubError } from '../../core/errors.ts';
-import { checkPackage, checkVersionStep, parseReleaseFile, RELEASE_FILE_MAX_BYTES, verifyRelease, type ReleaseManifest } from '../release.ts';
+import {
+  checkPackage,
+  checkVersionStep,
+  parseReleaseFile,
+  RELEASE_FILE_MAX_BYTES,
+  verifyRelease,
+  type ReleaseManifest,
+} from '../release.ts';
 import { spoolPaths, type UpdateRequest, type UpdateStatus, type UpdateStep } from '../spool.ts';
 import { crashPoint } from './crash-points.ts';
 import { giveBackToOwner, takeOnlineDevices, waitDevicesBack, waitHealthy } from './checks.ts';
@@ -33,8 +54,16 @@ interface HelperState extends UpdateStatus {
 }
 
 const NEXT: Partial<Record<UpdateStep, UpdateStep>> = {
-  accept: 'verify', verify: 'stop', stop: 'snapshot', snapshot: 'install', install: 'start', start: 'health',
-  rollback_stop: 'rollback_restore', rollback_restore: 'rollback_install', rollback_install: 'rollback_start', rollback_start: 'rollback_health',
+  accept: 'verify',
+  verify: 'stop',
+  stop: 'snapshot',
+  snapshot: 'install',
+  install: 'start',
+  start: 'health',
+  rollback_stop: 'rollback_restore',
+  rollback_restore: 'rollback_install',
+  rollback_install: 'rollback_start',
+  rollback_start: 'rollback_health',
 };
 
 /**
@@ -56,11 +85,26 @@ export async function runHelper(o: HelperOptions): Promise<UpdateStatus | undefi
   const statePath = join(o.stateDir, 'state.json');
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   let s = readJson<HelperState>(statePath);
-  if (!s || s.state !== 'running') {
+  if (s?.state !== 'running') {
     const request = readRequest(spool.request);
     if (!request) return undefined;
     const now = Date.now();
-    s = { id: request.id, from: request.from, to: request.version, state: 'running', step: 'accept', steps: [], error: null, missingDevices: [], backupId: request.backupId, startedAt: now, updatedAt: now, request, manifest: null, onlineBefore: null };
+    s = {
+      id: request.id,
+      from: request.from,
+      to: request.version,
+      state: 'running',
+      step: 'accept',
+      steps: [],
+      error: null,
+      missingDevices: [],
+      backupId: request.backupId,
+      startedAt: now,
+      updatedAt: now,
+      request,
+      manifest: null,
+      onlineBefore: null,
+    };
   }
   const log = o.log ?? ((e) => process.stdout.write(`${JSON.stringify({ time: Date.now(), ...e })}\n`));
   const work = join(o.stateDir, 'work');
@@ -96,7 +140,12 @@ export async function runHelper(o: HelperOptions): Promise<UpdateStatus | undefi
           rmSync(spool.request, { force: true });
           rmSync(spool.package, { force: true });
           const manifest = verifyRelease(parseReleaseFile(readFileSync(join(work, 'release.json'))), o.trustedKeys);
-          if (manifest.version !== s.request.version) throw new HubError('update_release_invalid', `the hub asked for ${s.request.version}; the release is ${manifest.version}`, { reason: 'version' });
+          if (manifest.version !== s.request.version)
+            throw new HubError(
+              'update_release_invalid',
+              `the hub asked for ${s.request.version}; the release is ${manifest.version}`,
+              { reason: 'version' },
+            );
           await checkPackage(join(work, 'package.deb'), manifest);
           const installed = await o.installer.installedVersion();
           if (installed) s.from = installed;
@@ -127,12 +176,22 @@ export async function runHelper(o: HelperOptions): Promise<UpdateStatus | undefi
         case 'rollback_health': {
           const version = step === 'health' ? s.to : s.from;
           const unhealthy = await waitHealthy(o.dataDir, version, o.healthTimeoutMs);
-          if (unhealthy) throw new HubError('update_unhealthy', `version ${version} did not come up healthy within ${Math.round(o.healthTimeoutMs / 1000)} s: ${unhealthy}`, { version });
+          if (unhealthy)
+            throw new HubError(
+              'update_unhealthy',
+              `version ${version} did not come up healthy within ${Math.round(o.healthTimeoutMs / 1000)} s: ${unhealthy}`,
+              { version },
+            );
           const missing = await waitDevicesBack(o.dataDir, s.onlineBefore ?? [], o.devicesTimeoutMs);
           s.missingDevices = missing;
           // Devices missing after a rollback are reported, not a reason to fail it: the old
           // version is the one to be on either way.
-          if (missing.length > 0 && step === 'health') throw new HubError('update_devices_missing', `${missing.length} of ${s.onlineBefore?.length} devices did not come back within ${Math.round(o.devicesTimeoutMs / 1000)} s`, { missing });
+          if (missing.length > 0 && step === 'health')
+            throw new HubError(
+              'update_devices_missing',
+              `${missing.length} of ${s.onlineBefore?.length} devices did not come back within ${Math.round(o.devicesTimeoutMs / 1000)} s`,
+              { missing },
+            );
           break;
         }
         case 'rollback_restore':
@@ -182,7 +241,9 @@ export async function runHelper(o: HelperOptions): Promise<UpdateStatus | undefi
 }
 
 function errorOf(err: unknown): { code: string; message: string } {
-  return isHubError(err) ? { code: err.code, message: err.message } : { code: 'update_step_failed', message: (err as Error)?.message ?? String(err) };
+  return isHubError(err)
+    ? { code: err.code, message: err.message }
+    : { code: 'update_step_failed', message: (err as Error)?.message ?? String(err) };
 }
 
 function publicStatus(s: HelperState): UpdateStatus {
@@ -210,7 +271,14 @@ function readRequest(path: string): UpdateRequest | undefined {
     rmSync(path, { force: true });
     return undefined;
   }
-  return { id: r.id.slice(0, 64), version: r.version, from: r.from, confirmDowngrade: r.confirmDowngrade === true, backupId: typeof r.backupId === 'string' ? r.backupId : null, requestedAt: Number(r.requestedAt) || Date.now() };
+  return {
+    id: r.id.slice(0, 64),
+    version: r.version,
+    from: r.from,
+    confirmDowngrade: r.confirmDowngrade === true,
+    backupId: typeof r.backupId === 'string' ? r.backupId : null,
+    requestedAt: Number(r.requestedAt) || Date.now(),
+  };
 }
 
 /**
@@ -258,7 +326,9 @@ function takeSnapshot(dataDir: string, dir: string): void {
   mkdirSync(partial, { recursive: true, mode: 0o700 });
   // Only the database's own files: a link the hub put in their place is refused, not followed
   // (its target would come back into the hub's dir at a rollback).
-  for (const name of DB_FILES) if (existsSync(join(dataDir, name)) || lstatExists(join(dataDir, name))) copyFileNoFollow(join(dataDir, name), join(partial, name));
+  for (const name of DB_FILES)
+    if (existsSync(join(dataDir, name)) || lstatExists(join(dataDir, name)))
+      copyFileNoFollow(join(dataDir, name), join(partial, name));
   writeFileNoFollow(join(partial, 'complete'), '');
   fsyncDir(partial);
   rmSync(dir, { recursive: true, force: true });

@@ -49,20 +49,46 @@ export function AddPerson(props: { me: User; onAdded: (user: User) => void }) {
       <h3 id="add-person-title">Add a person</h3>
       <div class="row add-person-fields">
         <Field label="Username" id="person-username" error={errors.username}>
-          <input id="person-username" autoComplete="off" value={username} onInput={(e) => setUsername(e.currentTarget.value)} {...invalid('username')} />
+          <input
+            id="person-username"
+            autoComplete="off"
+            value={username}
+            onInput={(e) => setUsername(e.currentTarget.value)}
+            {...invalid('username')}
+          />
         </Field>
-        <Field label="Password" id="person-password" error={errors.password} hint="At least 8 characters. Tell it to them; they can log in with it at once.">
-          <input id="person-password" type="password" autoComplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} {...invalid('password')} />
+        <Field
+          label="Password"
+          id="person-password"
+          error={errors.password}
+          hint="At least 8 characters. Tell it to them; they can log in with it at once."
+        >
+          <input
+            id="person-password"
+            type="password"
+            autoComplete="new-password"
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+            {...invalid('password')}
+          />
         </Field>
         <Field label="Role" id="person-role">
           <select id="person-role" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
-            {grantable(props.me.role).map((r) => <option value={r}>{ROLE_NAMES[r]}</option>)}
+            {grantable(props.me.role).map((r) => (
+              <option value={r}>{ROLE_NAMES[r]}</option>
+            ))}
           </select>
         </Field>
       </div>
       <FormError message={errors.form ?? null} />
-      {added && <p role="status" class="ok">Added {added}.</p>}
-      <button type="submit" class="primary" disabled={busy}>Add person</button>
+      {added && (
+        <p role="status" class="ok">
+          Added {added}.
+        </p>
+      )}
+      <button type="submit" class="primary" disabled={busy}>
+        Add person
+      </button>
     </form>
   );
 }

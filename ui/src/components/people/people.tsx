@@ -10,18 +10,29 @@ import { PersonRow } from './person-row.tsx';
 export function People(props: { me: User }) {
   const [users, setUsers] = useState<User[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = () => api<User[]>('GET', '/users').then((list) => { setUsers(list); setError(null); }, (err) => setError(plainMessage(err)));
+  const load = () =>
+    api<User[]>('GET', '/users').then(
+      (list) => {
+        setUsers(list);
+        setError(null);
+      },
+      (err) => setError(plainMessage(err)),
+    );
   useEffect(() => void load(), []);
 
   return (
     <section class="card" aria-labelledby="people-title">
       <h2 id="people-title">People</h2>
-      <p class="muted">Who can use this hub. Owners and admins manage people; only an owner makes or changes an owner.</p>
+      <p class="muted">
+        Who can use this hub. Owners and admins manage people; only an owner makes or changes an owner.
+      </p>
       <FormError message={error} />
       {!users && !error && <Spinner label="Loading people" />}
       {users && (
         <ul class="people" aria-label="People">
-          {users.map((u) => <PersonRow key={u.id} me={props.me} user={u} onChanged={() => void load()} />)}
+          {users.map((u) => (
+            <PersonRow key={u.id} me={props.me} user={u} onChanged={() => void load()} />
+          ))}
         </ul>
       )}
       <AddPerson me={props.me} onAdded={() => void load()} />

@@ -47,10 +47,11 @@ export function PersonRow(props: { me: User; user: User; onChanged: () => void }
     }
   };
 
-  const changeRole = () => act(async () => {
-    await api('PATCH', `/users/${user.id}`, { role });
-    return `${user.username} is now ${ROLE_NAMES[role].toLowerCase()}. Their remote devices were disconnected; they enable remote access again at home.`;
-  });
+  const changeRole = () =>
+    act(async () => {
+      await api('PATCH', `/users/${user.id}`, { role });
+      return `${user.username} is now ${ROLE_NAMES[role].toLowerCase()}. Their remote devices were disconnected; they enable remote access again at home.`;
+    });
   const resetPassword = (e: Event) => {
     e.preventDefault();
     if ([...password].length < 8) {
@@ -64,10 +65,11 @@ export function PersonRow(props: { me: User; user: User; onChanged: () => void }
       return `New password set for ${user.username}. They are logged out everywhere within 15 minutes.`;
     });
   };
-  const remove = () => act(async () => {
-    await api('DELETE', `/users/${user.id}`);
-    return null;
-  });
+  const remove = () =>
+    act(async () => {
+      await api('DELETE', `/users/${user.id}`);
+      return null;
+    });
 
   const canManage = manageable(me, user);
   // The hub decides; a role outside what this user may give is still shown as it is.
@@ -76,48 +78,93 @@ export function PersonRow(props: { me: User; user: User; onChanged: () => void }
   return (
     <li class="person" aria-labelledby={`person-${key}-name`}>
       <div class="row">
-        <strong id={`person-${key}-name`} class="person-name">{user.username}</strong>
-        <span data-testid={`role-${user.username}`}>{ROLE_NAMES[user.role]}{user.id === me.id ? ' (you)' : ''}</span>
+        <strong id={`person-${key}-name`} class="person-name">
+          {user.username}
+        </strong>
+        <span data-testid={`role-${user.username}`}>
+          {ROLE_NAMES[user.role]}
+          {user.id === me.id ? ' (you)' : ''}
+        </span>
       </div>
       {!canManage && (
-        <p class="muted">{user.id === me.id ? 'You cannot change your own role or remove yourself.' : 'Only an owner can change an owner.'}</p>
+        <p class="muted">
+          {user.id === me.id
+            ? 'You cannot change your own role or remove yourself.'
+            : 'Only an owner can change an owner.'}
+        </p>
       )}
       {canManage && (
         <div class="row person-actions">
           <Field label={`Role for ${user.username}`} id={`person-${key}-role`}>
             <select id={`person-${key}-role`} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
-              {roles.map((r) => <option value={r}>{ROLE_NAMES[r]}</option>)}
+              {roles.map((r) => (
+                <option value={r}>{ROLE_NAMES[r]}</option>
+              ))}
             </select>
           </Field>
-          <button type="button" disabled={busy || role === user.role} onClick={() => void changeRole()}>Change role</button>
-          <button type="button" aria-expanded={mode === 'password'} onClick={() => setMode(mode === 'password' ? 'idle' : 'password')}>Reset password</button>
-          <button type="button" class="danger" aria-label={`Remove ${user.username}`} onClick={() => setMode('remove')}>Remove</button>
+          <button type="button" disabled={busy || role === user.role} onClick={() => void changeRole()}>
+            Change role
+          </button>
+          <button
+            type="button"
+            aria-expanded={mode === 'password'}
+            onClick={() => setMode(mode === 'password' ? 'idle' : 'password')}
+          >
+            Reset password
+          </button>
+          <button type="button" class="danger" aria-label={`Remove ${user.username}`} onClick={() => setMode('remove')}>
+            Remove
+          </button>
         </div>
       )}
       {mode === 'password' && (
         <form class="row" onSubmit={resetPassword} noValidate>
-          <Field label={`New password for ${user.username}`} id={`person-${key}-password`} error={passwordError ?? undefined}>
-            <input ref={passwordRef} id={`person-${key}-password`} type="password" autoComplete="new-password" value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)} aria-invalid={passwordError ? true : undefined}
-              aria-describedby={passwordError ? `person-${key}-password-error` : undefined} />
+          <Field
+            label={`New password for ${user.username}`}
+            id={`person-${key}-password`}
+            error={passwordError ?? undefined}
+          >
+            <input
+              ref={passwordRef}
+              id={`person-${key}-password`}
+              type="password"
+              autoComplete="new-password"
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+              aria-invalid={passwordError ? true : undefined}
+              aria-describedby={passwordError ? `person-${key}-password-error` : undefined}
+            />
           </Field>
-          <button type="submit" class="primary" disabled={busy}>Set password</button>
-          <button type="button" onClick={() => setMode('idle')}>Cancel</button>
+          <button type="submit" class="primary" disabled={busy}>
+            Set password
+          </button>
+          <button type="button" onClick={() => setMode('idle')}>
+            Cancel
+          </button>
         </form>
       )}
       {mode === 'remove' && (
         <div class="confirm" role="group" aria-labelledby={`person-${key}-confirm`}>
           <p id={`person-${key}-confirm`}>
-            Remove <strong>{user.username}</strong>? Their sessions and remote devices end at once: every browser and app they use is logged out.
+            Remove <strong>{user.username}</strong>? Their sessions and remote devices end at once: every browser and
+            app they use is logged out.
           </p>
           <div class="row">
-            <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>Yes, remove {user.username}</button>
-            <button type="button" ref={cancelRef} onClick={() => setMode('idle')}>Cancel</button>
+            <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
+              Yes, remove {user.username}
+            </button>
+            <button type="button" ref={cancelRef} onClick={() => setMode('idle')}>
+              Cancel
+            </button>
           </div>
         </div>
       )}
       <FormError message={error} />
-      {done && <p role="status" class="ok">{done}</p>}
+      {done && (
+        <p role="status" class="ok">
+          {done}
+        </p>
+      )}
     </li>
   );
 }

@@ -3,7 +3,13 @@ import type { User } from '../../api/types.ts';
 
 export type Role = User['role'];
 
-export const ROLE_NAMES: Record<Role, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', guest: 'Guest', installer: 'Installer' };
+export const ROLE_NAMES: Record<Role, string> = {
+  owner: 'Owner',
+  admin: 'Admin',
+  member: 'Member',
+  guest: 'Guest',
+  installer: 'Installer',
+};
 
 /** The roles `actor` may give: only an owner makes an owner (the hub checks it too). */
 export function grantable(actor: Role): Role[] {
@@ -19,9 +25,12 @@ export function manageable(actor: User, target: User): boolean {
 export function peopleError(err: unknown): { field?: 'username' | 'password'; message: string } {
   if (err instanceof ApiError) {
     const field = err.details?.field;
-    if (err.code === 'username_taken') return { field: 'username', message: 'Someone already has that username. Choose another.' };
-    if (err.code === 'validation_failed' && field === 'username') return { field: 'username', message: 'A username is 1 to 64 letters, digits or . _ @ - (no spaces).' };
-    if (err.code === 'validation_failed' && field === 'password') return { field: 'password', message: 'A password needs at least 8 characters.' };
+    if (err.code === 'username_taken')
+      return { field: 'username', message: 'Someone already has that username. Choose another.' };
+    if (err.code === 'validation_failed' && field === 'username')
+      return { field: 'username', message: 'A username is 1 to 64 letters, digits or . _ @ - (no spaces).' };
+    if (err.code === 'validation_failed' && field === 'password')
+      return { field: 'password', message: 'A password needs at least 8 characters.' };
     if (err.code === 'forbidden') return { message: 'Only an owner can make, change or remove an owner.' };
   }
   return { message: plainMessage(err) };

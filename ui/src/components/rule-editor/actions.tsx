@@ -33,28 +33,39 @@ export function newCommand(devices: Device[]): Item {
 
 export function newAction(kind: string, refs: Pick<EditorRefs, 'devices' | 'scenes' | 'cameras' | 'rules'>): Item {
   switch (kind) {
-    case 'command': return newCommand(refs.devices);
-    case 'delay': return { type: 'delay', for: '1m' };
+    case 'command':
+      return newCommand(refs.devices);
+    case 'delay':
+      return { type: 'delay', for: '1m' };
     case 'scene': {
       const scene = refs.scenes[0];
       if (scene) return { type: 'scene', scene: scene.id };
       const { type: _t, ...state } = newCommand(refs.devices);
       return { type: 'scene', states: [state] };
     }
-    case 'wait': return { type: 'wait', triggers: [newTrigger('state', refs.devices)], timeout: '5m' };
-    case 'if': return { type: 'if', conditions: [], then: [] };
-    case 'choose': return { type: 'choose', choices: [{ conditions: [], actions: [] }] };
-    case 'repeat': return { type: 'repeat', count: 2, actions: [] };
-    case 'notify': return { type: 'notify', message: '', level: 'info' };
-    case 'camera_clip': return { type: 'camera_clip', camera: refs.cameras[0]?.id ?? '', seconds: 30 };
+    case 'wait':
+      return { type: 'wait', triggers: [newTrigger('state', refs.devices)], timeout: '5m' };
+    case 'if':
+      return { type: 'if', conditions: [], then: [] };
+    case 'choose':
+      return { type: 'choose', choices: [{ conditions: [], actions: [] }] };
+    case 'repeat':
+      return { type: 'repeat', count: 2, actions: [] };
+    case 'notify':
+      return { type: 'notify', message: '', level: 'info' };
+    case 'camera_clip':
+      return { type: 'camera_clip', camera: refs.cameras[0]?.id ?? '', seconds: 30 };
     case 'enable_rule':
-    case 'disable_rule': return { type: kind, rule: refs.rules[0]?.id ?? '' };
-    default: return { type: kind };
+    case 'disable_rule':
+      return { type: kind, rule: refs.rules[0]?.id ?? '' };
+    default:
+      return { type: kind };
   }
 }
 
 type RepeatKind = 'count' | 'while' | 'until';
-const repeatKind = (item: Item): RepeatKind => (item.while !== undefined ? 'while' : item.until !== undefined ? 'until' : 'count');
+const repeatKind = (item: Item): RepeatKind =>
+  item.while !== undefined ? 'while' : item.until !== undefined ? 'until' : 'count';
 
 /** The fields of one action; if/choose/repeat/wait hold nested lists drawn by the list components. */
 export function ActionFields(props: { item: Item; path: string; onChange: (item: Item) => void }) {
@@ -67,9 +78,27 @@ export function ActionFields(props: { item: Item; path: string; onChange: (item:
     case 'command':
       return (
         <>
-          <DeviceTarget path={path} item={item} filter="writable" valueKeys={['value']} required="value" onChange={onChange} />
-          <ValueInput path={at('value')} label="Set to" capability={capability} value={item.value} onChange={(v) => set('value', v)} />
-          <Check path={at('continueOnError')} label="Carry on if the device does not answer" value={item.continueOnError} onChange={(on) => set('continueOnError', on || undefined)} />
+          <DeviceTarget
+            path={path}
+            item={item}
+            filter="writable"
+            valueKeys={['value']}
+            required="value"
+            onChange={onChange}
+          />
+          <ValueInput
+            path={at('value')}
+            label="Set to"
+            capability={capability}
+            value={item.value}
+            onChange={(v) => set('value', v)}
+          />
+          <Check
+            path={at('continueOnError')}
+            label="Carry on if the device does not answer"
+            value={item.continueOnError}
+            onChange={(on) => set('continueOnError', on || undefined)}
+          />
         </>
       );
     case 'delay':
@@ -79,19 +108,44 @@ export function ActionFields(props: { item: Item; path: string; onChange: (item:
     case 'wait':
       return (
         <>
-          <TriggerList path={at('triggers')} title="Until one of these triggers" items={listOf(item.triggers)} onChange={(l) => set('triggers', l)} />
+          <TriggerList
+            path={at('triggers')}
+            title="Until one of these triggers"
+            items={listOf(item.triggers)}
+            onChange={(l) => set('triggers', l)}
+          />
           <div class="row">
-            <DurationInput path={at('timeout')} label="Timeout" value={item.timeout} onChange={(v) => set('timeout', v)} />
-            <Check path={at('continueOnTimeout')} label="Stop the run on timeout" value={item.continueOnTimeout === false} onChange={(on) => set('continueOnTimeout', on ? false : undefined)} />
+            <DurationInput
+              path={at('timeout')}
+              label="Timeout"
+              value={item.timeout}
+              onChange={(v) => set('timeout', v)}
+            />
+            <Check
+              path={at('continueOnTimeout')}
+              label="Stop the run on timeout"
+              value={item.continueOnTimeout === false}
+              onChange={(on) => set('continueOnTimeout', on ? false : undefined)}
+            />
           </div>
         </>
       );
     case 'if':
       return (
         <>
-          <ConditionList path={at('conditions')} title="If (all of)" items={listOf(item.conditions)} onChange={(l) => set('conditions', l)} />
+          <ConditionList
+            path={at('conditions')}
+            title="If (all of)"
+            items={listOf(item.conditions)}
+            onChange={(l) => set('conditions', l)}
+          />
           <ActionList path={at('then')} title="Then" items={listOf(item.then)} onChange={(l) => set('then', l)} />
-          <ActionList path={at('else')} title="Else" items={listOf(item.else)} onChange={(l) => set('else', l.length ? l : undefined)} />
+          <ActionList
+            path={at('else')}
+            title="Else"
+            items={listOf(item.else)}
+            onChange={(l) => set('else', l.length ? l : undefined)}
+          />
         </>
       );
     case 'choose':
@@ -105,11 +159,40 @@ export function ActionFields(props: { item: Item; path: string; onChange: (item:
       };
       return (
         <>
-          <Choice path={at('kind')} label="Repeat" value={kind} options={[['count', 'a number of times'], ['while', 'while conditions hold'], ['until', 'until conditions hold']]} onChange={pick} />
-          {kind === 'count'
-            ? <NumberInput path={at('count')} label="Times" value={item.count} min={1} step="1" onChange={(n) => set('count', n)} />
-            : <ConditionList path={at(kind)} title={kind === 'while' ? 'While (all of)' : 'Until (all of)'} items={listOf(item[kind])} onChange={(l) => set(kind, l)} />}
-          <ActionList path={at('actions')} title="Do" items={listOf(item.actions)} onChange={(l) => set('actions', l)} />
+          <Choice
+            path={at('kind')}
+            label="Repeat"
+            value={kind}
+            options={[
+              ['count', 'a number of times'],
+              ['while', 'while conditions hold'],
+              ['until', 'until conditions hold'],
+            ]}
+            onChange={pick}
+          />
+          {kind === 'count' ? (
+            <NumberInput
+              path={at('count')}
+              label="Times"
+              value={item.count}
+              min={1}
+              step="1"
+              onChange={(n) => set('count', n)}
+            />
+          ) : (
+            <ConditionList
+              path={at(kind)}
+              title={kind === 'while' ? 'While (all of)' : 'Until (all of)'}
+              items={listOf(item[kind])}
+              onChange={(l) => set(kind, l)}
+            />
+          )}
+          <ActionList
+            path={at('actions')}
+            title="Do"
+            items={listOf(item.actions)}
+            onChange={(l) => set('actions', l)}
+          />
         </>
       );
     }
@@ -117,21 +200,60 @@ export function ActionFields(props: { item: Item; path: string; onChange: (item:
       return (
         <div class="row">
           <TextInput path={at('message')} label="Message" value={item.message} onChange={(t) => set('message', t)} />
-          <Choice path={at('level')} label="Level" value={item.level ?? 'info'} options={[['info', 'info'], ['warning', 'warning'], ['alert', 'alert']]} onChange={(v) => set('level', v)} />
+          <Choice
+            path={at('level')}
+            label="Level"
+            value={item.level ?? 'info'}
+            options={[
+              ['info', 'info'],
+              ['warning', 'warning'],
+              ['alert', 'alert'],
+            ]}
+            onChange={(v) => set('level', v)}
+          />
         </div>
       );
     case 'camera_clip':
       return (
         <div class="row">
-          <Choice path={at('camera')} label="Camera" value={item.camera} options={cameras.map((c) => [c.id, c.name])} onChange={(v) => set('camera', v)} />
-          <NumberInput path={at('seconds')} label="Seconds" value={item.seconds} min={1} max={600} step="1" onChange={(n) => set('seconds', n)} />
+          <Choice
+            path={at('camera')}
+            label="Camera"
+            value={item.camera}
+            options={cameras.map((c) => [c.id, c.name])}
+            onChange={(v) => set('camera', v)}
+          />
+          <NumberInput
+            path={at('seconds')}
+            label="Seconds"
+            value={item.seconds}
+            min={1}
+            max={600}
+            step="1"
+            onChange={(n) => set('seconds', n)}
+          />
         </div>
       );
     case 'enable_rule':
     case 'disable_rule':
-      return <Choice path={at('rule')} label="Rule" value={item.rule} options={rules.map((r) => [r.id, r.name])} onChange={(v) => set('rule', v)} />;
+      return (
+        <Choice
+          path={at('rule')}
+          label="Rule"
+          value={item.rule}
+          options={rules.map((r) => [r.id, r.name])}
+          onChange={(v) => set('rule', v)}
+        />
+      );
     case 'stop':
-      return <TextInput path={at('reason')} label="Reason (for the trace)" value={item.reason} onChange={(t) => set('reason', t || undefined)} />;
+      return (
+        <TextInput
+          path={at('reason')}
+          label="Reason (for the trace)"
+          value={item.reason}
+          onChange={(t) => set('reason', t || undefined)}
+        />
+      );
     default:
       return <p class="muted">The form has no fields for “{String(item.type)}”; edit it in the JSON.</p>;
   }
@@ -152,12 +274,27 @@ function ChooseFields(props: { item: Item; path: string; onChange: (item: Item) 
         label={() => 'when … do …'}
         render={(choice, at, change) => (
           <>
-            <ConditionList path={join(at, 'conditions')} title="When (all of)" items={listOf(choice.conditions)} onChange={(l) => change(withField(choice, 'conditions', l))} />
-            <ActionList path={join(at, 'actions')} title="Do" items={listOf(choice.actions)} onChange={(l) => change(withField(choice, 'actions', l))} />
+            <ConditionList
+              path={join(at, 'conditions')}
+              title="When (all of)"
+              items={listOf(choice.conditions)}
+              onChange={(l) => change(withField(choice, 'conditions', l))}
+            />
+            <ActionList
+              path={join(at, 'actions')}
+              title="Do"
+              items={listOf(choice.actions)}
+              onChange={(l) => change(withField(choice, 'actions', l))}
+            />
           </>
         )}
       />
-      <ActionList path={join(path, 'default')} title="Otherwise" items={listOf(item.default)} onChange={(l) => onChange(withField(item, 'default', l.length ? l : undefined))} />
+      <ActionList
+        path={join(path, 'default')}
+        title="Otherwise"
+        items={listOf(item.default)}
+        onChange={(l) => onChange(withField(item, 'default', l.length ? l : undefined))}
+      />
     </>
   );
 }

@@ -26,15 +26,24 @@ export function newCondition(kind: string, devices: Device[]): Item {
       const target = firstTarget(devices, 'any', ['switch']);
       return { type: 'state', ...target, value: defaultValue(target?.capability) };
     }
-    case 'numeric': return { type: 'numeric', ...firstTarget(devices, 'number'), above: 0 };
-    case 'time': return { type: 'time', after: '22:00', before: '06:00' };
-    case 'weekday': return { type: 'weekday', days: ['mon', 'tue', 'wed', 'thu', 'fri'] };
-    case 'sun': return { type: 'sun', after: 'sunset' };
-    default: return { type: kind, conditions: [] };
+    case 'numeric':
+      return { type: 'numeric', ...firstTarget(devices, 'number'), above: 0 };
+    case 'time':
+      return { type: 'time', after: '22:00', before: '06:00' };
+    case 'weekday':
+      return { type: 'weekday', days: ['mon', 'tue', 'wed', 'thu', 'fri'] };
+    case 'sun':
+      return { type: 'sun', after: 'sunset' };
+    default:
+      return { type: kind, conditions: [] };
   }
 }
 
-const SUN: [string, string][] = [['', 'not set'], ['sunrise', 'sunrise'], ['sunset', 'sunset']];
+const SUN: [string, string][] = [
+  ['', 'not set'],
+  ['sunrise', 'sunrise'],
+  ['sunset', 'sunset'],
+];
 
 /** The fields of one condition; and/or/not hold a nested list drawn by the same component. */
 export function ConditionFields(props: { item: Item; path: string; onChange: (item: Item) => void }) {
@@ -46,7 +55,14 @@ export function ConditionFields(props: { item: Item; path: string; onChange: (it
     case 'state':
       return (
         <>
-          <DeviceTarget path={path} item={item} filter="any" valueKeys={Array.isArray(item.value) ? [] : ['value']} required={Array.isArray(item.value) ? undefined : 'value'} onChange={onChange} />
+          <DeviceTarget
+            path={path}
+            item={item}
+            filter="any"
+            valueKeys={Array.isArray(item.value) ? [] : ['value']}
+            required={Array.isArray(item.value) ? undefined : 'value'}
+            onChange={onChange}
+          />
           <ValueList path={at('value')} capability={capability} value={item.value} onChange={(v) => set('value', v)} />
         </>
       );
@@ -55,16 +71,40 @@ export function ConditionFields(props: { item: Item; path: string; onChange: (it
         <>
           <DeviceTarget path={path} item={item} filter="number" valueKeys={[]} onChange={onChange} />
           <div class="row">
-            <NumberInput path={at('above')} label="Above" value={item.above} hint="Empty for no lower bound" onChange={(v) => set('above', v)} />
-            <NumberInput path={at('below')} label="Below" value={item.below} hint="Empty for no upper bound" onChange={(v) => set('below', v)} />
+            <NumberInput
+              path={at('above')}
+              label="Above"
+              value={item.above}
+              hint="Empty for no lower bound"
+              onChange={(v) => set('above', v)}
+            />
+            <NumberInput
+              path={at('below')}
+              label="Below"
+              value={item.below}
+              hint="Empty for no upper bound"
+              onChange={(v) => set('below', v)}
+            />
           </div>
         </>
       );
     case 'time':
       return (
         <div class="row">
-          <TextInput path={at('after')} label="After (HH:MM)" value={item.after} hint="Empty: from midnight" onChange={(t) => set('after', t || undefined)} />
-          <TextInput path={at('before')} label="Before (HH:MM)" value={item.before} hint="Empty: until midnight" onChange={(t) => set('before', t || undefined)} />
+          <TextInput
+            path={at('after')}
+            label="After (HH:MM)"
+            value={item.after}
+            hint="Empty: from midnight"
+            onChange={(t) => set('after', t || undefined)}
+          />
+          <TextInput
+            path={at('before')}
+            label="Before (HH:MM)"
+            value={item.before}
+            hint="Empty: until midnight"
+            onChange={(t) => set('before', t || undefined)}
+          />
         </div>
       );
     case 'weekday':
@@ -72,16 +112,47 @@ export function ConditionFields(props: { item: Item; path: string; onChange: (it
     case 'sun':
       return (
         <div class="row">
-          <Choice path={at('after')} label="After" value={item.after ?? ''} options={SUN} onChange={(v) => set('after', v || undefined)} />
-          <DurationInput path={at('afterOffset')} label="After, offset" signed value={item.afterOffset} onChange={(v) => set('afterOffset', v)} />
-          <Choice path={at('before')} label="Before" value={item.before ?? ''} options={SUN} onChange={(v) => set('before', v || undefined)} />
-          <DurationInput path={at('beforeOffset')} label="Before, offset" signed value={item.beforeOffset} onChange={(v) => set('beforeOffset', v)} />
+          <Choice
+            path={at('after')}
+            label="After"
+            value={item.after ?? ''}
+            options={SUN}
+            onChange={(v) => set('after', v || undefined)}
+          />
+          <DurationInput
+            path={at('afterOffset')}
+            label="After, offset"
+            signed
+            value={item.afterOffset}
+            onChange={(v) => set('afterOffset', v)}
+          />
+          <Choice
+            path={at('before')}
+            label="Before"
+            value={item.before ?? ''}
+            options={SUN}
+            onChange={(v) => set('before', v || undefined)}
+          />
+          <DurationInput
+            path={at('beforeOffset')}
+            label="Before, offset"
+            signed
+            value={item.beforeOffset}
+            onChange={(v) => set('beforeOffset', v)}
+          />
         </div>
       );
     case 'and':
     case 'or':
     case 'not':
-      return <ConditionList path={at('conditions')} title={LABELS[item.type]!} items={listOf(item.conditions)} onChange={(list) => set('conditions', list)} />;
+      return (
+        <ConditionList
+          path={at('conditions')}
+          title={LABELS[item.type]!}
+          items={listOf(item.conditions)}
+          onChange={(list) => set('conditions', list)}
+        />
+      );
     default:
       return <p class="muted">The form has no fields for “{String(item.type)}”; edit it in the JSON.</p>;
   }

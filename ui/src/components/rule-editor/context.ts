@@ -30,14 +30,24 @@ type Named = { id: string; name: string };
  * (no recorder, no permission): that picker then offers only the id already in the rule.
  */
 export function usePickLists(): Pick<EditorRefs, 'scenes' | 'cameras' | 'rules'> {
-  const [lists, setLists] = useState<Pick<EditorRefs, 'scenes' | 'cameras' | 'rules'>>({ scenes: [], cameras: [], rules: [] });
+  const [lists, setLists] = useState<Pick<EditorRefs, 'scenes' | 'cameras' | 'rules'>>({
+    scenes: [],
+    cameras: [],
+    rules: [],
+  });
   useEffect(() => {
     let live = true;
-    const get = (path: string) => api<Named[]>('GET', path).then((l) => l.map(({ id, name }) => ({ id, name })), () => [] as Named[]);
+    const get = (path: string) =>
+      api<Named[]>('GET', path).then(
+        (l) => l.map(({ id, name }) => ({ id, name })),
+        () => [] as Named[],
+      );
     void Promise.all([get('/scenes'), get('/cameras'), get('/rules')]).then(([scenes, cameras, rules]) => {
       if (live) setLists({ scenes, cameras, rules });
     });
-    return () => { live = false; };
+    return () => {
+      live = false;
+    };
   }, []);
   return lists;
 }

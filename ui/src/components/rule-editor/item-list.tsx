@@ -15,14 +15,16 @@ export interface ListProps {
  * with move up/down and remove buttons named after it, and "add" at the end. `noun` names an
  * item ("trigger"); `kinds` are the types one may add, `make` builds a new item of a type.
  */
-export function ItemList(props: ListProps & {
-  noun: string;
-  title: string;
-  kinds?: [string, string][];
-  make: (kind: string) => Item;
-  label: (item: Item) => string;
-  render: (item: Item, path: string, onChange: (item: Item) => void) => ComponentChildren;
-}) {
+export function ItemList(
+  props: ListProps & {
+    noun: string;
+    title: string;
+    kinds?: [string, string][];
+    make: (kind: string) => Item;
+    label: (item: Item) => string;
+    render: (item: Item, path: string, onChange: (item: Item) => void) => ComponentChildren;
+  },
+) {
   const [kind, setKind] = useState(props.kinds?.[0]?.[0] ?? '');
   const listError = useErrorAt(props.path);
   const { items, onChange, noun } = props;
@@ -47,20 +49,56 @@ export function ItemList(props: ListProps & {
     change(move(items, i, by), `${fieldId(join(props.path, to))}-${button}`);
   };
   return (
-    <fieldset class="re-list" id={fieldId(props.path)} tabIndex={-1} aria-describedby={listError ? `${fieldId(props.path)}-error` : undefined}>
+    <fieldset
+      class="re-list"
+      id={fieldId(props.path)}
+      tabIndex={-1}
+      aria-describedby={listError ? `${fieldId(props.path)}-error` : undefined}
+    >
       <legend>{props.title}</legend>
-      {listError && <p class="field-error" id={`${fieldId(props.path)}-error`} data-path={props.path}>{listError}</p>}
+      {listError && (
+        <p class="field-error" id={`${fieldId(props.path)}-error`} data-path={props.path}>
+          {listError}
+        </p>
+      )}
       {items.length === 0 && <p class="muted">None yet.</p>}
       {items.map((raw, i) => {
         const path = join(props.path, i);
         const name = itemName(path);
         return (
           <ItemBox path={path} heading={isItem(raw) ? `${name}: ${props.label(raw)}` : `${name}: not an object`}>
-            {isItem(raw) ? props.render(raw, path, (item) => onChange(replaceAt(items, i, item))) : <p class="muted">Edit this {noun} in the JSON.</p>}
+            {isItem(raw) ? (
+              props.render(raw, path, (item) => onChange(replaceAt(items, i, item)))
+            ) : (
+              <p class="muted">Edit this {noun} in the JSON.</p>
+            )}
             <div class="row re-item-tools">
-              <button type="button" id={`${fieldId(path)}-up`} aria-label={`Move ${name} up`} disabled={i === 0} onClick={() => moveItem(i, -1)}>↑ Up</button>
-              <button type="button" id={`${fieldId(path)}-down`} aria-label={`Move ${name} down`} disabled={i === items.length - 1} onClick={() => moveItem(i, 1)}>↓ Down</button>
-              <button type="button" class="danger" aria-label={`Remove ${name}`} onClick={() => change(removeAt(items, i), fieldId(props.path))}>Remove</button>
+              <button
+                type="button"
+                id={`${fieldId(path)}-up`}
+                aria-label={`Move ${name} up`}
+                disabled={i === 0}
+                onClick={() => moveItem(i, -1)}
+              >
+                ↑ Up
+              </button>
+              <button
+                type="button"
+                id={`${fieldId(path)}-down`}
+                aria-label={`Move ${name} down`}
+                disabled={i === items.length - 1}
+                onClick={() => moveItem(i, 1)}
+              >
+                ↓ Down
+              </button>
+              <button
+                type="button"
+                class="danger"
+                aria-label={`Remove ${name}`}
+                onClick={() => change(removeAt(items, i), fieldId(props.path))}
+              >
+                Remove
+              </button>
             </div>
           </ItemBox>
         );
@@ -70,18 +108,30 @@ export function ItemList(props: ListProps & {
           <div class="field">
             <label for={addId}>New {noun} type</label>
             <select id={addId} value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
-              {props.kinds.map(([v, label]) => <option value={v}>{label}</option>)}
+              {props.kinds.map(([v, label]) => (
+                <option value={v}>{label}</option>
+              ))}
             </select>
           </div>
         )}
-        <button type="button" onClick={() => change([...items, props.make(kind)], fieldId(join(props.path, items.length)))}>Add {noun}</button>
+        <button
+          type="button"
+          onClick={() => change([...items, props.make(kind)], fieldId(join(props.path, items.length)))}
+        >
+          Add {noun}
+        </button>
       </div>
     </fieldset>
   );
 }
 
 const WORDS: Record<string, string> = {
-  triggers: 'trigger', conditions: 'condition', actions: 'action', states: 'state', choices: 'choice', default: 'otherwise',
+  triggers: 'trigger',
+  conditions: 'condition',
+  actions: 'action',
+  states: 'state',
+  choices: 'choice',
+  default: 'otherwise',
 };
 
 /**
@@ -89,7 +139,10 @@ const WORDS: Record<string, string> = {
  * `actions.2.then.0` → "action 3 then 1", `conditions.0.conditions.1` → "condition 1 condition 2".
  */
 export function itemName(path: string): string {
-  return path.split('.').map((seg) => (/^\d+$/.test(seg) ? String(Number(seg) + 1) : WORDS[seg] ?? seg)).join(' ');
+  return path
+    .split('.')
+    .map((seg) => (/^\d+$/.test(seg) ? String(Number(seg) + 1) : (WORDS[seg] ?? seg)))
+    .join(' ');
 }
 
 /** One item's group; the hub's error about the item as a whole (or its type) is shown here. */
@@ -98,9 +151,18 @@ function ItemBox(props: { path: string; heading: string; children: ComponentChil
   const atType = useErrorAt(join(props.path, 'type'));
   const whole = atItem ?? atType;
   return (
-    <fieldset class="re-item" id={fieldId(props.path)} tabIndex={-1} aria-describedby={whole ? `${fieldId(props.path)}-error` : undefined}>
+    <fieldset
+      class="re-item"
+      id={fieldId(props.path)}
+      tabIndex={-1}
+      aria-describedby={whole ? `${fieldId(props.path)}-error` : undefined}
+    >
       <legend>{props.heading}</legend>
-      {whole && <p class="field-error" id={`${fieldId(props.path)}-error`} data-path={props.path}>{whole}</p>}
+      {whole && (
+        <p class="field-error" id={`${fieldId(props.path)}-error`} data-path={props.path}>
+          {whole}
+        </p>
+      )}
       {props.children}
     </fieldset>
   );

@@ -22,14 +22,22 @@ const LABELS: Record<string, string> = Object.fromEntries(TRIGGER_KINDS);
 
 export function newTrigger(kind: string, devices: Device[]): Item {
   switch (kind) {
-    case 'state': return { type: 'state', ...firstTarget(devices, 'any', ['switch']) };
-    case 'event': return { type: 'state', ...firstTarget(devices, 'any', ['button', 'motion', 'contact']) };
-    case 'numeric': return { type: 'numeric', ...firstTarget(devices, 'number'), above: 0 };
-    case 'time': return { type: 'time', at: '07:00' };
-    case 'cron': return { type: 'cron', cron: '0 7 * * 1-5' };
-    case 'sun': return { type: 'sun', event: 'sunset' };
-    case 'availability': return { type: 'availability', device: devices[0]?.id ?? '', to: 'offline' };
-    default: return { type: kind };
+    case 'state':
+      return { type: 'state', ...firstTarget(devices, 'any', ['switch']) };
+    case 'event':
+      return { type: 'state', ...firstTarget(devices, 'any', ['button', 'motion', 'contact']) };
+    case 'numeric':
+      return { type: 'numeric', ...firstTarget(devices, 'number'), above: 0 };
+    case 'time':
+      return { type: 'time', at: '07:00' };
+    case 'cron':
+      return { type: 'cron', cron: '0 7 * * 1-5' };
+    case 'sun':
+      return { type: 'sun', event: 'sunset' };
+    case 'availability':
+      return { type: 'availability', device: devices[0]?.id ?? '', to: 'offline' };
+    default:
+      return { type: kind };
   }
 }
 
@@ -46,8 +54,22 @@ export function TriggerFields(props: { item: Item; path: string; onChange: (item
         <>
           <DeviceTarget path={path} item={item} filter="any" valueKeys={['from', 'to']} onChange={onChange} />
           <div class="row">
-            <ValueInput path={at('from')} label="From" capability={capability} value={item.from} optional onChange={(v) => set('from', v)} />
-            <ValueInput path={at('to')} label="To" capability={capability} value={item.to} optional onChange={(v) => set('to', v)} />
+            <ValueInput
+              path={at('from')}
+              label="From"
+              capability={capability}
+              value={item.from}
+              optional
+              onChange={(v) => set('from', v)}
+            />
+            <ValueInput
+              path={at('to')}
+              label="To"
+              capability={capability}
+              value={item.to}
+              optional
+              onChange={(v) => set('to', v)}
+            />
             <DurationInput path={at('for')} label="For at least" value={item.for} onChange={(v) => set('for', v)} />
           </div>
         </>
@@ -57,8 +79,20 @@ export function TriggerFields(props: { item: Item; path: string; onChange: (item
         <>
           <DeviceTarget path={path} item={item} filter="number" valueKeys={[]} onChange={onChange} />
           <div class="row">
-            <NumberInput path={at('above')} label="Above" value={item.above} hint="Empty for no lower bound" onChange={(v) => set('above', v)} />
-            <NumberInput path={at('below')} label="Below" value={item.below} hint="Empty for no upper bound" onChange={(v) => set('below', v)} />
+            <NumberInput
+              path={at('above')}
+              label="Above"
+              value={item.above}
+              hint="Empty for no lower bound"
+              onChange={(v) => set('above', v)}
+            />
+            <NumberInput
+              path={at('below')}
+              label="Below"
+              value={item.below}
+              hint="Empty for no upper bound"
+              onChange={(v) => set('below', v)}
+            />
             <DurationInput path={at('for')} label="For at least" value={item.for} onChange={(v) => set('for', v)} />
           </div>
         </>
@@ -66,32 +100,93 @@ export function TriggerFields(props: { item: Item; path: string; onChange: (item
     case 'time':
       return (
         <>
-          <TextInput path={at('at')} label="At (HH:MM)" value={item.at} hint="24-hour local time, e.g. 07:30" onChange={(t) => set('at', t)} />
-          <Weekdays path={at('weekdays')} label="Only on (none ticked: every day)" value={item.weekdays} onChange={(d) => set('weekdays', d)} />
+          <TextInput
+            path={at('at')}
+            label="At (HH:MM)"
+            value={item.at}
+            hint="24-hour local time, e.g. 07:30"
+            onChange={(t) => set('at', t)}
+          />
+          <Weekdays
+            path={at('weekdays')}
+            label="Only on (none ticked: every day)"
+            value={item.weekdays}
+            onChange={(d) => set('weekdays', d)}
+          />
         </>
       );
     case 'cron':
-      return <TextInput path={at('cron')} label="Cron schedule" value={item.cron} hint="minute hour day month weekday, e.g. 0 7 * * 1-5" onChange={(t) => set('cron', t)} />;
+      return (
+        <TextInput
+          path={at('cron')}
+          label="Cron schedule"
+          value={item.cron}
+          hint="minute hour day month weekday, e.g. 0 7 * * 1-5"
+          onChange={(t) => set('cron', t)}
+        />
+      );
     case 'sun':
       return (
         <div class="row">
-          <Choice path={at('event')} label="Event" value={item.event} options={[['sunrise', 'sunrise'], ['sunset', 'sunset']]} onChange={(v) => set('event', v)} />
-          <DurationInput path={at('offset')} label="Offset" signed value={item.offset} onChange={(v) => set('offset', v)} />
+          <Choice
+            path={at('event')}
+            label="Event"
+            value={item.event}
+            options={[
+              ['sunrise', 'sunrise'],
+              ['sunset', 'sunset'],
+            ]}
+            onChange={(v) => set('event', v)}
+          />
+          <DurationInput
+            path={at('offset')}
+            label="Offset"
+            signed
+            value={item.offset}
+            onChange={(v) => set('offset', v)}
+          />
         </div>
       );
     case 'availability':
       return (
         <div class="row">
-          <Choice path={at('device')} label="Device" value={item.device} options={devices.map((d) => [d.id, d.name])} onChange={(v) => set('device', v)} />
-          <Choice path={at('to')} label="Goes" value={item.to} options={[['offline', 'offline'], ['online', 'online']]} onChange={(v) => set('to', v)} />
+          <Choice
+            path={at('device')}
+            label="Device"
+            value={item.device}
+            options={devices.map((d) => [d.id, d.name])}
+            onChange={(v) => set('device', v)}
+          />
+          <Choice
+            path={at('to')}
+            label="Goes"
+            value={item.to}
+            options={[
+              ['offline', 'offline'],
+              ['online', 'online'],
+            ]}
+            onChange={(v) => set('to', v)}
+          />
           <DurationInput path={at('for')} label="For at least" value={item.for} onChange={(v) => set('for', v)} />
         </div>
       );
     case 'camera':
       return (
         <div class="row">
-          <Choice path={at('camera')} label="Camera" value={item.camera ?? ''} options={[['', 'any camera'], ...cameras.map((c): [string, string] => [c.id, c.name])]} onChange={(v) => set('camera', v || undefined)} />
-          <TextInput path={at('kind')} label="Event kind" value={item.kind} hint="e.g. motion; empty for any" onChange={(t) => set('kind', t || undefined)} />
+          <Choice
+            path={at('camera')}
+            label="Camera"
+            value={item.camera ?? ''}
+            options={[['', 'any camera'], ...cameras.map((c): [string, string] => [c.id, c.name])]}
+            onChange={(v) => set('camera', v || undefined)}
+          />
+          <TextInput
+            path={at('kind')}
+            label="Event kind"
+            value={item.kind}
+            hint="e.g. motion; empty for any"
+            onChange={(t) => set('kind', t || undefined)}
+          />
         </div>
       );
     case 'hub_start':

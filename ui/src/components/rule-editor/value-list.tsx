@@ -9,7 +9,12 @@ type Value = boolean | number | string | null;
  * A state condition's value: one value, or "any of" several (the hub takes a list). One value
  * is kept as a plain value, so a rule that never needed a list does not get one.
  */
-export function ValueList(props: { path: string; capability: string | undefined; value: unknown; onChange: (v: unknown) => void }) {
+export function ValueList(props: {
+  path: string;
+  capability: string | undefined;
+  value: unknown;
+  onChange: (v: unknown) => void;
+}) {
   const values = (Array.isArray(props.value) ? props.value : [props.value]) as (Value | undefined)[];
   const set = (next: (Value | undefined)[]) => props.onChange(next.length === 1 ? next[0] : next);
   const many = values.length > 1;
@@ -25,12 +30,29 @@ export function ValueList(props: { path: string; capability: string | undefined;
         const path = many ? join(props.path, i) : props.path;
         return (
           <div class="row">
-            <ValueInput path={path} label={many ? `Is (value ${i + 1})` : 'Is'} capability={props.capability} value={v} onChange={(x) => set(replaceAt(values, i, x))} />
-            {many && <button type="button" id={`${fieldId(path)}-remove`} aria-label={`Remove value ${i + 1}`} onClick={() => remove(i)}>Remove</button>}
+            <ValueInput
+              path={path}
+              label={many ? `Is (value ${i + 1})` : 'Is'}
+              capability={props.capability}
+              value={v}
+              onChange={(x) => set(replaceAt(values, i, x))}
+            />
+            {many && (
+              <button
+                type="button"
+                id={`${fieldId(path)}-remove`}
+                aria-label={`Remove value ${i + 1}`}
+                onClick={() => remove(i)}
+              >
+                Remove
+              </button>
+            )}
           </div>
         );
       })}
-      <button type="button" onClick={() => set([...values, defaultValue(props.capability)])}>Or another value</button>
+      <button type="button" onClick={() => set([...values, defaultValue(props.capability)])}>
+        Or another value
+      </button>
     </div>
   );
 }
