@@ -264,7 +264,9 @@ async function startNodeBroker(
     ]);
   const ready = JSON.parse(await nextLine(60_000)) as ServerReady;
   const notes = [
-    `${impl} broker set up in ${ready.setupMs} ms (including ${devices} device credentials)${hubSrc ? `, hub code from ${hubSrc}` : ''}${execArgv.length > 1 ? `, node ${execArgv.slice(1).join(' ')}` : ''}`,
+    `${impl} broker set up in ${ready.setupMs} ms (including ${devices} device credentials)` +
+      `${hubSrc ? `, hub code from ${hubSrc}` : ''}` +
+      `${execArgv.length > 1 ? `, node ${execArgv.slice(1).join(' ')}` : ''}`,
   ];
   return {
     name: impl,
@@ -425,7 +427,8 @@ async function measureIdle(
     }
   }
   ctx.log(
-    `  idle: ${creds.length} clients connected in ${fig.connectS} s (${fig.connectsPerS}/s); RSS ${rssBefore} → ${rssAfter} KiB = ${fig.perClientKiB} KiB/client` +
+    `  idle: ${creds.length} clients connected in ${fig.connectS} s (${fig.connectsPerS}/s); ` +
+      `RSS ${rssBefore} → ${rssAfter} KiB = ${fig.perClientKiB} KiB/client` +
       (fig.heapPerClientKiB !== undefined
         ? ` (after GC: heap used ${fig.heapPerClientKiB}, heap reserved ${fig.heapTotalPerClientKiB}, RSS ${fig.rssAfterGcPerClientKiB} KiB/client)`
         : ''),
@@ -526,7 +529,9 @@ async function measureLatency(
     ...(profile ? { profile } : {}),
   };
   ctx.log(
-    `  latency ${mode.label} @ ${opts.rate} msg/s: p50 ${fig.p50Ms} ms, p90 ${fig.p90Ms} ms, p99 ${fig.p99Ms} ms, max ${fig.maxMs} ms (${fig.count} msgs); broker CPU ${fig.brokerCpuPct}% = ${fig.cpuUsPerMsg} µs/msg; other processes ${fig.otherLoadPct}% CPU` +
+    `  latency ${mode.label} @ ${opts.rate} msg/s: p50 ${fig.p50Ms} ms, p90 ${fig.p90Ms} ms, ` +
+      `p99 ${fig.p99Ms} ms, max ${fig.maxMs} ms (${fig.count} msgs); broker CPU ` +
+      `${fig.brokerCpuPct}% = ${fig.cpuUsPerMsg} µs/msg; other processes ${fig.otherLoadPct}% CPU` +
       (loop ? `; event loop delay p99 ${loop.p99Ms} ms, max ${loop.maxMs} ms` : ''),
   );
   return fig;
@@ -620,7 +625,10 @@ async function measureThroughput(
     ...(profile ? { profile } : {}),
   };
   ctx.log(
-    `  throughput ${mode.label}: ${fig.msgsPerS} msg/s received (sent ${fig.sentPerS}/s, lost ${fig.lossPct}%); broker CPU ${fig.brokerCpuPct}%${fig.brokerSaturated ? ' (saturated)' : ' (NOT saturated)'} = ${fig.cpuUsPerMsg} µs/msg, RSS ${rss} KiB; ` +
+    `  throughput ${mode.label}: ${fig.msgsPerS} msg/s received (sent ${fig.sentPerS}/s, lost ` +
+      `${fig.lossPct}%); broker CPU ${fig.brokerCpuPct}%` +
+      `${fig.brokerSaturated ? ' (saturated)' : ' (NOT saturated)'} = ${fig.cpuUsPerMsg} µs/msg, ` +
+      `RSS ${rss} KiB; ` +
       `load process ${fig.generatorCpuPct}% CPU (publisher threads ${fig.publisherCpuPct}%, subscriber thread ${fig.subscriberCpuPct}%); ` +
       `machine ${fig.machineBusyPct}% busy, other processes ${fig.otherLoadPct}% CPU` +
       (loop ? `; event loop delay p99 ${loop.p99Ms} ms, max ${loop.maxMs} ms` : ''),
@@ -785,8 +793,11 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       `hub broker: ${hubSource.path} at ${hubSource.commit}${hubSource.dirty ? ' with uncommitted changes in hub/src/broker' : ''}`,
     );
   ctx.log(
-    `load: 1 generator process (this one) with ${opts.generators} publisher threads (${opts.publishers} publishers, ${opts.client} MQTT client) + 1 subscriber thread; ` +
-      `window ${opts.windowS} s after ${opts.warmupS} s warm-up; QoS 1 window ${opts.qos1Window} per publisher; at most ${opts.credit} messages in flight end to end; ${opts.idle} idle clients`,
+    `load: 1 generator process (this one) with ${opts.generators} publisher threads (` +
+      `${opts.publishers} publishers, ${opts.client} MQTT client) + 1 subscriber thread; ` +
+      `window ${opts.windowS} s after ${opts.warmupS} s warm-up; QoS 1 window ` +
+      `${opts.qos1Window} per publisher; at most ${opts.credit} messages in flight end to end; ` +
+      `${opts.idle} idle clients`,
   );
 
   const results: Partial<Record<BrokerName, BrokerFigures>> = {};
@@ -837,7 +848,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   const row = (label: string, get: (f: BrokerFigures) => number | undefined, r: number | null, tgt = ''): void => {
     const cell = (f: BrokerFigures | undefined): string => String(f ? (get(f) ?? '-') : '-').padEnd(13);
     ctx.log(
-      `${label.padEnd(31)}${cell(hub)}${cell(results.mosquitto)}${cell(results['mosquitto-nodelay'])}${cell(results.aedes)}${String(r ?? '-').padEnd(10)}${tgt}`,
+      `${label.padEnd(31)}${cell(hub)}${cell(results.mosquitto)}` +
+        `${cell(results['mosquitto-nodelay'])}${cell(results.aedes)}${String(r ?? '-').padEnd(10)}` +
+        `${tgt}`,
     );
   };
   const mark = (t: { met: boolean | null }): string => (t.met === null ? '' : t.met ? ' met' : ' MISSED');

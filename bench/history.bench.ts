@@ -333,7 +333,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const ingestRowsPerS = Math.round(sliceSamples / ingestS);
     const ingestWithMaintenanceRowsPerS = Math.round(sliceSamples / (ingestS + maintainS));
     log(
-      `  ingest (bus → batches → SQLite): ${sliceSamples.toLocaleString()} samples in ${ingestS.toFixed(2)} s = ${ingestRowsPerS.toLocaleString()} rows/s; with rollups + packing (${maintainS.toFixed(2)} s): ${ingestWithMaintenanceRowsPerS.toLocaleString()} rows/s`,
+      `  ingest (bus → batches → SQLite): ${sliceSamples.toLocaleString()} samples in ` +
+        `${ingestS.toFixed(2)} s = ${ingestRowsPerS.toLocaleString()} rows/s; with rollups + ` +
+        `packing (${maintainS.toFixed(2)} s): ${ingestWithMaintenanceRowsPerS.toLocaleString()} ` +
+        `rows/s`,
     );
 
     const dbPath = join(dir, 'hearth.db');
@@ -341,7 +344,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const bytesPerPlug = Math.round(totalBytes / plugs);
     const report = service.storageReport();
     log(
-      `  size: ${(totalBytes / 1048576).toFixed(1)} MiB file, ${(bytesPerPlug / 1048576).toFixed(2)} MiB per plug (${days} days; tiers: ${report.tiers.map((t) => `${t.name} ${(t.bytes / 1048576).toFixed(1)} MiB`).join(', ')})`,
+      `  size: ${(totalBytes / 1048576).toFixed(1)} MiB file, ` +
+        `${(bytesPerPlug / 1048576).toFixed(2)} MiB per plug (${days} days; tiers: ` +
+        `${report.tiers.map((t) => `${t.name} ${(t.bytes / 1048576).toFixed(1)} MiB`).join(', ')})`,
     );
 
     // Queries: plug 0's power at 1,000 points.
@@ -409,11 +414,15 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const naiveBytesPerRow = naiveBytes / naiveRows;
     const naiveBytesPerPlugYear = Math.round(naiveBytesPerRow * CAPS.length * 365 * 86_400);
     log(
-      `  naive fill: ${naiveRows.toLocaleString()} rows in ${((performance.now() - t3) / 1000).toFixed(1)} s; ${naiveBytesPerRow.toFixed(1)} bytes/row → ${(naiveBytesPerPlugYear / 1048576).toFixed(0)} MiB per plug-year (extrapolated)`,
+      `  naive fill: ${naiveRows.toLocaleString()} rows in ` +
+        `${((performance.now() - t3) / 1000).toFixed(1)} s; ${naiveBytesPerRow.toFixed(1)} ` +
+        `bytes/row → ${(naiveBytesPerPlugYear / 1048576).toFixed(0)} MiB per plug-year ` +
+        `(extrapolated)`,
     );
     // CAST: better-sqlite3 binds numbers as REAL, and a REAL division would make every row its own group.
     const naiveQuery = naive.prepare(
-      'SELECT CAST((t - ?) / ? AS INTEGER) AS b, min(v) AS min, max(v) AS max, avg(v) AS mean FROM naive WHERE series_id = 0 AND t >= ? AND t < ? GROUP BY b ORDER BY b',
+      'SELECT CAST((t - ?) / ? AS INTEGER) AS b, min(v) AS min, max(v) AS max, avg(v) AS mean ' +
+        'FROM naive WHERE series_id = 0 AND t >= ? AND t < ? GROUP BY b ORDER BY b',
     );
     const naiveQueries: Record<string, { p50: number; p99: number; runs: number }> = {};
     for (const [name, span] of Object.entries(spans)) {
@@ -432,7 +441,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const worstP99 = Math.max(...Object.values(queries).map((q) => q.p99));
     return {
       method:
-        'past: bulk into tiers (raw 7 d per-second packed with the real encoder, minutes rolled from per-second readings, older hours from a per-minute model, days rolled); last hour: real bus → HistoryIngest → SQLite + real maintenance',
+        'past: bulk into tiers (raw 7 d per-second packed with the real encoder, minutes rolled ' +
+        'from per-second readings, older hours from a per-minute model, days rolled); last hour: ' +
+        'real bus → HistoryIngest → SQLite + real maintenance',
       plugs,
       days,
       ingestRowsPerS,

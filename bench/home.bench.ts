@@ -69,7 +69,9 @@ import { fileSizes, pageOwners, partOf, procIo, snapshot } from './writes.bench.
 import type { BenchContext, BenchSmoke } from './run.ts';
 
 export const description =
-  'A reference home as one: hub + 50 C plugs at 1 s, 200 rules, 3 UI streams, an MQTT integration; RSS, CPU, loop delay, latencies, bytes/day; Mosquitto carrying the same MQTT traffic as the peer';
+  'A reference home as one: hub + 50 C plugs at 1 s, 200 rules, 3 UI streams, an MQTT ' +
+  'integration; RSS, CPU, loop delay, latencies, bytes/day; Mosquitto carrying the same MQTT ' +
+  'traffic as the peer';
 
 export const smoke: BenchSmoke = {
   args: ['--smoke'],
@@ -687,13 +689,22 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     }
     const r = figures as Record<string, any>;
     ctx.log(
-      `hub RSS steady ${r.hubRssMiB.steady} MiB, peak ${r.hubRssMiB.peak} (VmHWM ${r.hubRssMiB.vmHwm}; V8 heap ${r.hubRssMiB.heapUsedAtEnd} used of ${r.hubRssMiB.heapTotalAtEnd}); CPU ${r.hubCpuPct} % of a core; loop delay p99 worst ${r.eventLoopDelayMs.p99Worst} ms, median ${r.eventLoopDelayMs.p99Median} ms`,
+      `hub RSS steady ${r.hubRssMiB.steady} MiB, peak ${r.hubRssMiB.peak} (VmHWM ` +
+        `${r.hubRssMiB.vmHwm}; V8 heap ${r.hubRssMiB.heapUsedAtEnd} used of ` +
+        `${r.hubRssMiB.heapTotalAtEnd}); CPU ${r.hubCpuPct} % of a core; loop delay p99 worst ` +
+        `${r.eventLoopDelayMs.p99Worst} ms, median ${r.eventLoopDelayMs.p99Median} ms`,
     );
     ctx.log(
-      `command round trip p50 ${r.commandRoundTripMs.p50} ms, p99 ${r.commandRoundTripMs.p99} ms (${rt.length} commands, ${commandFailures} failed); sensor → events stream p50 ${r.sensorToEventsMs.p50} ms, p99 ${r.sensorToEventsMs.p99} ms`,
+      `command round trip p50 ${r.commandRoundTripMs.p50} ms, p99 ${r.commandRoundTripMs.p99} ` +
+        `ms (${rt.length} commands, ${commandFailures} failed); sensor → events stream p50 ` +
+        `${r.sensorToEventsMs.p50} ms, p99 ${r.sensorToEventsMs.p99} ms`,
     );
     ctx.log(
-      `rules fired ${r.rulesFiredPerMin}/min; integration ${r.integrationMsgsPerS} msg/s; writes ${r.writes.mbPerDay} MB/day (WAL ${r.writes.walMbPerDay}, checkpoints ~${r.writes.checkpointMbPerDay}); WAL by part ${JSON.stringify(r.writes.walFramesPctByPart)}; database growth ${r.dbGrowthMbPerDay} MB/day`,
+      `rules fired ${r.rulesFiredPerMin}/min; integration ${r.integrationMsgsPerS} msg/s; ` +
+        `writes ${r.writes.mbPerDay} MB/day (WAL ${r.writes.walMbPerDay}, checkpoints ~` +
+        `${r.writes.checkpointMbPerDay}); WAL by part ` +
+        `${JSON.stringify(r.writes.walFramesPctByPart)}; database growth ${r.dbGrowthMbPerDay} ` +
+        `MB/day`,
     );
     if (r.peer)
       ctx.log(

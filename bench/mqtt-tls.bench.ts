@@ -260,7 +260,8 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   });
   const opts = { connects: Number(values.connects), messages: Number(values.messages), idle: Number(values.idle) };
   ctx.log(
-    `mosquitto ${mosquittoVersion()}, node ${process.version}; ${opts.connects} reconnects, ${opts.messages} messages, ${opts.idle} idle connections per transport`,
+    `mosquitto ${mosquittoVersion()}, node ${process.version}; ${opts.connects} reconnects, ` +
+      `${opts.messages} messages, ${opts.idle} idle connections per transport`,
   );
   const plan: [string, () => Promise<Broker>, Transport[]][] = [
     ['hub', () => startHubBroker(opts.idle + 1), ['tcp', 'psk', 'cert']],
@@ -275,7 +276,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
         const f = await measure(b, t, opts);
         brokers[name]![t] = f;
         ctx.log(
-          `${name.padEnd(10)}${t.padEnd(6)} reconnect p50 ${f.reconnectMsP50} ms p90 ${f.reconnectMsP90} ms, CPU ${f.cpuUsPerMsg} µs/msg, RSS ${f.rssKiBPerConnection} KiB/connection`,
+          `${name.padEnd(10)}${t.padEnd(6)} reconnect p50 ${f.reconnectMsP50} ms p90 ` +
+            `${f.reconnectMsP90} ms, CPU ${f.cpuUsPerMsg} µs/msg, RSS ${f.rssKiBPerConnection} ` +
+            `KiB/connection`,
         );
       } finally {
         await b.stop();

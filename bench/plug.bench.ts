@@ -173,7 +173,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       p99MeetsTarget: pct(latencies, 99) < TARGET_P99_MS,
     });
     ctx.log(
-      `round trip API → relay → state event: p50 ${figures.roundTripP50Ms} ms, p99 ${figures.roundTripP99Ms} ms, max ${figures.roundTripMaxMs} ms (${latencies.length} commands, ${failures} failed)`,
+      `round trip API → relay → state event: p50 ${figures.roundTripP50Ms} ms, p99 ` +
+        `${figures.roundTripP99Ms} ms, max ${figures.roundTripMaxMs} ms (${latencies.length} ` +
+        `commands, ${failures} failed)`,
     );
 
     // ---- telemetry load ------------------------------------------------------------------------
@@ -190,7 +192,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       hubRssMiB: round(rssKiB(pid) / 1024, 1),
     });
     ctx.log(
-      `telemetry: ${figures.telemetrySamplesPerS} samples/s (expected ${figures.expectedSamplesPerS}), hub CPU ${figures.hubCpuPct} %, RSS ${figures.hubRssMiB} MiB`,
+      `telemetry: ${figures.telemetrySamplesPerS} samples/s (expected ` +
+        `${figures.expectedSamplesPerS}), hub CPU ${figures.hubCpuPct} %, RSS ${figures.hubRssMiB} ` +
+        `MiB`,
     );
     return figures;
   } catch (err) {

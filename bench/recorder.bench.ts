@@ -124,7 +124,11 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     await stopChild(viewer.proc);
     const hubCpuPerMin = hubTotalCpuS / (wallS / 60);
     ctx.log(
-      `  hub: ${hubCpuPerMin.toFixed(2)} CPU s per minute of video (recorder ffmpeg ${(recorderFfmpegCpuS / (wallS / 60)).toFixed(2)}, hub process ${((hubTotalCpuS - recorderFfmpegCpuS) / (wallS / 60)).toFixed(2)}); live latency p50 ${percentile(hubLatency, 50)} ms, p95 ${percentile(hubLatency, 95)} ms (${hubLatency.length} frames)`,
+      `  hub: ${hubCpuPerMin.toFixed(2)} CPU s per minute of video (recorder ffmpeg ` +
+        `${(recorderFfmpegCpuS / (wallS / 60)).toFixed(2)}, hub process ` +
+        `${((hubTotalCpuS - recorderFfmpegCpuS) / (wallS / 60)).toFixed(2)}); live latency p50 ` +
+        `${percentile(hubLatency, 50)} ms, p95 ${percentile(hubLatency, 95)} ms (` +
+        `${hubLatency.length} frames)`,
     );
 
     // ---- phase 2: node-rtsp-stream's transcode ------------------------------------------------
@@ -139,7 +143,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     await stopChild(mpeg1.proc);
     await stopChild(mpeg1Viewer.proc);
     ctx.log(
-      `  mpeg1: ${mpeg1Result.cpuPerMin.toFixed(2)} CPU s per minute of video at ${mpeg1Result.speed.toFixed(2)}x real time; latency p50 ${percentile(mpeg1Latency, 50)} ms, p95 ${percentile(mpeg1Latency, 95)} ms (${mpeg1Latency.length} frames)`,
+      `  mpeg1: ${mpeg1Result.cpuPerMin.toFixed(2)} CPU s per minute of video at ` +
+        `${mpeg1Result.speed.toFixed(2)}x real time; latency p50 ${percentile(mpeg1Latency, 50)} ` +
+        `ms, p95 ${percentile(mpeg1Latency, 95)} ms (${mpeg1Latency.length} frames)`,
     );
 
     // ---- phase 3: a recorder that re-encodes ---------------------------------------------------

@@ -239,7 +239,9 @@ async function latency(ctx: BenchContext, calls: number): Promise<Record<string,
       addedP99Ms: round(out.relayedP99Ms - out.directP99Ms, 3),
     };
     ctx.log(
-      `latency over ${calls} calls: direct p50 ${out.directP50Ms} ms p99 ${out.directP99Ms} ms; relayed p50 ${out.relayedP50Ms} ms p99 ${out.relayedP99Ms} ms; added p50 ${added.addedP50Ms} ms p99 ${added.addedP99Ms} ms`,
+      `latency over ${calls} calls: direct p50 ${out.directP50Ms} ms p99 ${out.directP99Ms} ms; ` +
+        `relayed p50 ${out.relayedP50Ms} ms p99 ${out.relayedP99Ms} ms; added p50 ` +
+        `${added.addedP50Ms} ms p99 ${added.addedP99Ms} ms`,
     );
     return { ...out, ...added };
   } finally {
@@ -290,7 +292,9 @@ async function idleMemory(ctx: BenchContext, tunnels: number): Promise<Record<st
     await peer.stop();
   }
   ctx.log(
-    `${tunnels} idle hub tunnels: ${round(relayResult.perKiB, 1)} KiB each on the relay (connected in ${round(relayResult.connectS, 1)} s); bare ws peer ${round(peerResult.perKiB, 1)} KiB per connection`,
+    `${tunnels} idle hub tunnels: ${round(relayResult.perKiB, 1)} KiB each on the relay ` +
+      `(connected in ${round(relayResult.connectS, 1)} s); bare ws peer ` +
+      `${round(peerResult.perKiB, 1)} KiB per connection`,
   );
   return {
     tunnels,

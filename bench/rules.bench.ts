@@ -136,7 +136,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const loadS = (performance.now() - loadStarted) / 1000;
     const after = memory();
     ctx.log(
-      `loaded ${ruleCount} rules in ${round(loadS, 2)} s; heap +${round(after.heapMiB - before.heapMiB, 1)} MiB, rss +${round(after.rssMiB - before.rssMiB, 1)} MiB`,
+      `loaded ${ruleCount} rules in ${round(loadS, 2)} s; heap +` +
+        `${round(after.heapMiB - before.heapMiB, 1)} MiB, rss +` +
+        `${round(after.rssMiB - before.rssMiB, 1)} MiB`,
     );
 
     // Each event turns one sensor capability "on" (or hot) after turning it off, so it fires
@@ -177,7 +179,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const p99 = percentile(latencies, 0.99);
     const end = memory();
     ctx.log(
-      `${eventCount} firing events (+${eventCount} non-firing) in ${round(streamS, 2)} s; event→driver p50 ${round(p50 * 1000)} µs, p99 ${round(p99 * 1000)} µs, max ${round(latencies.at(-1)! * 1000)} µs (target p99 < ${TARGET_P99_MS} ms)`,
+      `${eventCount} firing events (+${eventCount} non-firing) in ${round(streamS, 2)} s; ` +
+        `event→driver p50 ${round(p50 * 1000)} µs, p99 ${round(p99 * 1000)} µs, max ` +
+        `${round(latencies.at(-1)! * 1000)} µs (target p99 < ${TARGET_P99_MS} ms)`,
     );
     await rules.stop();
     return {

@@ -141,7 +141,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
     const firstRenderMs = round(percentile(renders, 0.5), 1);
     ctx.log(`first page: ${firstPageKB} KB gzipped JS+CSS (whole build ${wholeBuildKB()} KB)`);
     ctx.log(
-      `first tile in the DOM: median ${firstRenderMs} ms, max ${round(Math.max(...renders), 1)} ms; first contentful paint median ${round(percentile(paints, 0.5), 1)} ms (${loads} cold loads)`,
+      `first tile in the DOM: median ${firstRenderMs} ms, max ${round(Math.max(...renders), 1)} ` +
+        `ms; first contentful paint median ${round(percentile(paints, 0.5), 1)} ms (${loads} cold ` +
+        `loads)`,
     );
 
     // ---- toggle → confirmed --------------------------------------------------------------

@@ -274,7 +274,9 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       targetsMet: smoke ? null : { mbPerDay: perDay(writeBytes) <= TARGET_MB_PER_DAY * (plugCount / 50) },
     });
     ctx.log(
-      `write_bytes ${figures.mbPerDay} MB/day (wchar ${figures.wcharMbPerDay}); WAL ${figures.walMbPerDay}, checkpoints ~${figures.checkpointMbPerDay}, logs ${figures.logMbPerDay} MB/day`,
+      `write_bytes ${figures.mbPerDay} MB/day (wchar ${figures.wcharMbPerDay}); WAL ` +
+        `${figures.walMbPerDay}, checkpoints ~${figures.checkpointMbPerDay}, logs ` +
+        `${figures.logMbPerDay} MB/day`,
     );
     ctx.log(
       `${figures.commitsPerMin} commits/min, ${figures.walFramesPerCommit} frames each; WAL frames by part ${JSON.stringify(figures.walFramesPctByPart)}`,

@@ -88,7 +88,8 @@ export class WebApp {
       'referrer-policy': 'no-referrer',
       // The app's own code and the relay's WebSocket only: no third-party script can join in.
       'content-security-policy':
-        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' blob: data:; media-src " +
+        "'self' blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     };
     if (encoding) headers['content-encoding'] = encoding;
     // A revalidation of an unchanged file (the page and the worker are checked on every load).

@@ -34,7 +34,13 @@ import { FLASH_USAGE, flashPlugCommand } from './flash/flash-plug-command.ts';
 import { Store } from './store/store.ts';
 import { RELEASE_USAGE, releaseKeygenCommand, signReleaseCommand } from './update/commands.ts';
 
-const USAGE = `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n       hearth-admin setup-code [--data DIR]\n${FLASH_USAGE.replace('usage: ', '       ')}\n${BACKUP_USAGE.replace('usage: ', '       ')}\n${HANDOVER_USAGE.replace('usage: ', '       ')}\n${RELEASE_USAGE.replace('usage: ', '       ')}`;
+const USAGE =
+  `usage: hearth-admin create-owner [--data DIR] --username NAME  (password read from stdin)\n` +
+  `       hearth-admin setup-code [--data DIR]\n` +
+  `${FLASH_USAGE.replace('usage: ', '       ')}\n` +
+  `${BACKUP_USAGE.replace('usage: ', '       ')}\n` +
+  `${HANDOVER_USAGE.replace('usage: ', '       ')}\n` +
+  `${RELEASE_USAGE.replace('usage: ', '       ')}`;
 
 function fail(code: number, line: string): never {
   process.stderr.write(`hearth-admin: ${line}\n`);

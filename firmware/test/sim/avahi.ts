@@ -38,8 +38,13 @@ export class Avahi {
       '[publish]', 'publish-addresses=no', 'publish-hinfo=no', 'publish-workstation=no', 'publish-domain=no', '',
     ].join('\n'));
     this.#dbus = spawn('dbus-daemon', ['--config-file', join(this.dir, 'bus.conf'), '--nofork', '--nopidfile'], { stdio: 'ignore' });
-    await this.#until(async () => (await run('dbus-send', ['--system', '--dest=org.freedesktop.DBus', '--type=method_call', '--print-reply', '/org/freedesktop/DBus', 'org.freedesktop.DBus.ListNames'], { env: this.env }).then(() => true, () => false)));
-    this.#daemon = spawn('avahi-daemon', ['--no-drop-root', '--no-chroot', '--no-rlimits', '-f', join(this.dir, 'avahi.conf')], { env: this.env, stdio: 'ignore' });
+    const listNames = [
+      '--system', '--dest=org.freedesktop.DBus', '--type=method_call', '--print-reply',
+      '/org/freedesktop/DBus', 'org.freedesktop.DBus.ListNames',
+    ];
+    await this.#until(async () => (await run('dbus-send', listNames, { env: this.env }).then(() => true, () => false)));
+    const daemonArgs = ['--no-drop-root', '--no-chroot', '--no-rlimits', '-f', join(this.dir, 'avahi.conf')];
+    this.#daemon = spawn('avahi-daemon', daemonArgs, { env: this.env, stdio: 'ignore' });
     await this.#until(async () => (await run('avahi-browse', ['-apt'], { env: this.env }).then(() => true, () => false)));
   }
 

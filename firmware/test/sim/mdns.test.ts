@@ -119,7 +119,10 @@ describe('plug simulator mDNS', () => {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
     const loop = Buffer.from([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 12, 0, 1]);
     const longLabel = Buffer.concat([Buffer.from([0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 63]), Buffer.alloc(63, 0x61), Buffer.from([63]), Buffer.alloc(40, 0x62)]);
-    const junk = [loop, longLabel, Buffer.alloc(3), Buffer.from([0, 0, 0, 0, 255, 255]), randomBytes(512), query('_hearth-plug._tcp.local', 12, 1).subarray(0, 20)];
+    const junk = [
+      loop, longLabel, Buffer.alloc(3), Buffer.from([0, 0, 0, 0, 255, 255]), randomBytes(512),
+      query('_hearth-plug._tcp.local', 12, 1).subarray(0, 20),
+    ];
     for (let i = 0; i < 50; i++) junk.push(randomBytes(12 + (i % 40)));
     for (const j of junk) sock.send(j, 5353, '224.0.0.251');
     const reply = new Promise<Buffer>((r) => sock.once('message', (m) => r(m)));

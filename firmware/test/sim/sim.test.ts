@@ -103,7 +103,8 @@ describe('plug simulator with mosquitto', () => {
     await late.endAsync();
     assert.equal(readFileSync(join(state, 'claimed'), 'utf8'), '1');
     // Claimed: hello and claim are refused.
-    assert.deepEqual(await http(sim.httpPort, 'GET', `/pair/hello?nonce=${randomBytes(32).toString('base64url')}`), { status: 409, json: { error: 'already_claimed' } });
+    const hello = `/pair/hello?nonce=${randomBytes(32).toString('base64url')}`;
+    assert.deepEqual(await http(sim.httpPort, 'GET', hello), { status: 409, json: { error: 'already_claimed' } });
     assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', body), { status: 409, json: { error: 'already_claimed' } });
   });
 
@@ -150,7 +151,8 @@ describe('plug simulator with mosquitto', () => {
     });
     const status = (r: string) => [Number(r.split(' ')[1]), JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4))];
     assert.deepEqual(status(await raw('GARBAGE\r\n\r\n')), [400, { error: 'malformed' }]);
-    assert.deepEqual(status(await raw('POST /pair/claim HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n')), [400, { error: 'malformed' }]);
+    const chunked = 'POST /pair/claim HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
+    assert.deepEqual(status(await raw(chunked)), [400, { error: 'malformed' }]);
     assert.deepEqual(status(await raw('POST /pair/claim HTTP/1.1\r\nContent-Length: abc\r\n\r\n')), [400, { error: 'malformed' }]);
     assert.deepEqual(status(await raw('POST /pair/claim HTTP/1.1\r\nContent-Length: 99999\r\n\r\n')), [413, { error: 'too_large' }]);
     assert.deepEqual(status(await raw('GET /pair/hello?' + 'x'.repeat(7000))), [413, { error: 'too_large' }]);

@@ -105,8 +105,18 @@ const otherModel: Manifest = { ...goodManifest, model: 'hearth-plug-eu' };
 const firmwareCases = [
   { why: 'good', expect: 'ok', value: otaValue(goodManifest, fwSig(goodManifest)), image: b64(image) },
   { why: 'another model', expect: 'wrong_model', value: otaValue(otherModel, fwSig(otherModel)), image: b64(image) },
-  { why: 'version changed after signing', expect: 'bad_signature', value: otaValue({ ...goodManifest, version: '9.9.9' }, fwSig(goodManifest)), image: b64(image) },
-  { why: 'signed by another key', expect: 'bad_signature', value: otaValue(goodManifest, b64(nacl.sign.detached(new TextEncoder().encode(fwMessage(goodManifest)), hubSign.secretKey))), image: b64(image) },
+  {
+    why: 'version changed after signing',
+    expect: 'bad_signature',
+    value: otaValue({ ...goodManifest, version: '9.9.9' }, fwSig(goodManifest)),
+    image: b64(image),
+  },
+  {
+    why: 'signed by another key',
+    expect: 'bad_signature',
+    value: otaValue(goodManifest, b64(nacl.sign.detached(new TextEncoder().encode(fwMessage(goodManifest)), hubSign.secretKey))),
+    image: b64(image),
+  },
   { why: 'older version', expect: 'downgrade', value: otaValue(olderManifest, fwSig(olderManifest)), image: b64(image) },
   { why: 'older version, downgrade allowed', expect: 'ok', value: otaValue(olderManifest, fwSig(olderManifest), true), image: b64(image) },
   { why: 'image changed in transfer (one bit)', expect: 'bad_hash', value: otaValue(goodManifest, fwSig(goodManifest)), image: b64(badImage) },
@@ -122,7 +132,13 @@ const firmware = {
   running: '1.0.0',
   manifestMessage: fwMessage(goodManifest),
   cases: firmwareCases,
-  command: { c: 42, t: t0, message: otaMessage, sig: otaCmdSig, payload: JSON.stringify({ c: 42, t: t0, cap: 'ota_begin', v: otaCommandValue, sig: otaCmdSig }) },
+  command: {
+    c: 42,
+    t: t0,
+    message: otaMessage,
+    sig: otaCmdSig,
+    payload: JSON.stringify({ c: 42, t: t0, cap: 'ota_begin', v: otaCommandValue, sig: otaCmdSig }),
+  },
 };
 
 // MQTT over TLS: the plug's TLS 1.3 external PSK, RFC 5869 HKDF spelled out with HMAC here so
@@ -134,7 +150,15 @@ const pskPrk = createHmac('sha256', Buffer.alloc(32)).update(pskDigest).digest()
 const pskOkm = createHmac('sha256', pskPrk).update(Buffer.concat([Buffer.from(pskInfo, 'utf8'), Buffer.from([1])])).digest();
 // A claim from a hub with TLS: the plug connects to tlsPort with the PSK of this password.
 const tlsClaim = sealed(claimProof, { host: '127.0.0.1', port: 1883, tlsPort: 8883, username: id, password: pskPassword });
-const mqttPsk = { identity: id, password: pskPassword, passwordSha256: hex(pskDigest), info: pskInfo, psk: hex(pskOkm), claimBody: tlsClaim.body, claimPlaintext: tlsClaim.plaintext };
+const mqttPsk = {
+  identity: id,
+  password: pskPassword,
+  passwordSha256: hex(pskDigest),
+  info: pskInfo,
+  psk: hex(pskOkm),
+  claimBody: tlsClaim.body,
+  claimPlaintext: tlsClaim.plaintext,
+};
 
 const vectors = {
   about: 'Hearth plug protocol v1 test vectors (docs/plug-protocol.md); regenerate with node firmware/test/vectors/generate.ts',
@@ -153,7 +177,12 @@ const vectors = {
     helloProof: b64(helloProof),
     claimMessage,
     claimProof: b64(claimProof),
-    tampered: { why: 'proofs made with the wrong setup code', wrongCode, helloProof: b64(hmac(wrongCode, helloMessage)), claimProof: b64(hmac(wrongCode, claimMessage)) },
+    tampered: {
+      why: 'proofs made with the wrong setup code',
+      wrongCode,
+      helloProof: b64(hmac(wrongCode, helloMessage)),
+      claimProof: b64(hmac(wrongCode, claimMessage)),
+    },
   },
   claim: {
     hubBoxSecretKey: b64(hubBox.secretKey),
@@ -162,7 +191,10 @@ const vectors = {
     plaintext: claim.plaintext,
     box: claim.box,
     body: claim.body,
-    tampered: { why: 'one ciphertext bit flipped', body: JSON.stringify({ hubBoxPublicKey: b64(hubBox.publicKey), nonce: b64(boxNonce), box: flip(claim.box, 20) }) },
+    tampered: {
+      why: 'one ciphertext bit flipped',
+      body: JSON.stringify({ hubBoxPublicKey: b64(hubBox.publicKey), nonce: b64(boxNonce), box: flip(claim.box, 20) }),
+    },
     wrongCodeBody: wrongCodeClaim.body,
   },
   firmware,

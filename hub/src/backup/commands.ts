@@ -45,9 +45,9 @@ export async function backupCommand(args: string[]): Promise<void> {
   const now = Date.now();
   const out = resolve((v.out as string | undefined) ?? backupFileName('home', now));
   const made = await createBackup({ dataDir: resolve(data), out, passphrase, now });
-  process.stdout.write(
-    `${JSON.stringify({ file: made.path, bytes: made.bytes, createdAt: made.manifest.createdAt, hubVersion: made.manifest.hubVersion, schemaVersion: made.manifest.schemaVersion, counts: made.manifest.counts })}\n`,
-  );
+  const { createdAt, hubVersion, schemaVersion, counts } = made.manifest;
+  const summary = { file: made.path, bytes: made.bytes, createdAt, hubVersion, schemaVersion, counts };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
 export async function restoreCommand(args: string[]): Promise<void> {
@@ -68,9 +68,9 @@ export async function restoreCommand(args: string[]): Promise<void> {
     passphrase,
     replace: v.replace === true,
   });
-  process.stdout.write(
-    `${JSON.stringify({ restored: resolve(data), safetyCopy: done.safetyCopy, createdAt: done.manifest.createdAt, hubVersion: done.manifest.hubVersion, counts: done.manifest.counts, plugCountersMoved: done.plugsMoved })}\n`,
-  );
+  const { createdAt, hubVersion, counts } = done.manifest;
+  const summary = { restored: resolve(data), safetyCopy: done.safetyCopy, createdAt, hubVersion, counts };
+  process.stdout.write(`${JSON.stringify({ ...summary, plugCountersMoved: done.plugsMoved })}\n`);
 }
 
 /**
@@ -91,7 +91,7 @@ export async function verifyCommand(args: string[]): Promise<void> {
     passphrase,
     resolve((v.scratch as string | undefined) ?? join(tmpdir(), `hearth-verify-${process.getuid?.() ?? 0}`)),
   );
-  process.stdout.write(
-    `${JSON.stringify({ ok: true, createdAt: m.createdAt, hubVersion: m.hubVersion, schemaVersion: m.schemaVersion, home: m.home, counts: m.counts, entries: m.entries.length })}\n`,
-  );
+  const { createdAt, hubVersion, schemaVersion, home, counts } = m;
+  const summary = { ok: true, createdAt, hubVersion, schemaVersion, home, counts, entries: m.entries.length };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

@@ -30,9 +30,10 @@ const ID = /^hearth-[a-z0-9-]{1,40}-\d{8}T\d{9}Z$/;
 
 /**
  * Backups made by the running hub (`POST /api/v1/backups`), kept in DATA/backups (0700 dir,
- * 0600 files), each verified (opened, hashes and integrity_check) before it counts. One at a time: making one costs a database snapshot, a copy of the Zigbee and
- * firmware files and a second of argon2id, so a second request while one runs is refused with
- * `backup_in_progress` rather than queued. At most `keep` are kept.
+ * 0600 files), each verified (opened, hashes and integrity_check) before it counts. One at a
+ * time: making one costs a database snapshot, a copy of the Zigbee and firmware files and a
+ * second of argon2id, so a second request while one runs is refused with `backup_in_progress`
+ * rather than queued. At most `keep` are kept.
  */
 export class BackupService {
   readonly #d: BackupServiceDeps;

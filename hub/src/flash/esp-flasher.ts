@@ -243,7 +243,8 @@ function classify(err: unknown, port: FlashPortState, step: string): HubError {
   if (step === 'connect') {
     return new HubError(
       'flash_no_bootloader',
-      `no answer from the ESP32 bootloader on ${port.label}: hold the plug's boot button (GPIO9 low) while powering it, check TX/RX are crossed and the adapter is at 3.3 V (${message})`,
+      `no answer from the ESP32 bootloader on ${port.label}: hold the plug's boot button (GPIO9 ` +
+        `low) while powering it, check TX/RX are crossed and the adapter is at 3.3 V (${message})`,
     );
   }
   return new HubError('flash_write_failed', `${step} failed: ${message}`, { step });

@@ -211,7 +211,8 @@ export async function provisionWifi(port: ImprovPort, opts: ProvisionOptions): P
     if (!state)
       throw new HubError(
         'provision_no_answer',
-        `no Improv answer from the plug in ${Math.round(opts.answerTimeoutMs / 1000)} s (power-cycle it without holding the boot button, then retry with --provision-only)`,
+        `no Improv answer from the plug in ${Math.round(opts.answerTimeoutMs / 1000)} s ` +
+          `(power-cycle it without holding the boot button, then retry with --provision-only)`,
       );
     await send(encodeRpc(IMPROV.command.deviceInfo));
     const info = await next(

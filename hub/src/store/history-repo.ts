@@ -290,7 +290,8 @@ export class HistoryRepo {
   seriesBytes(since: number): { seriesId: number; bytes: number; recent: number }[] {
     return this.db
       .prepare(
-        'SELECT series_id AS seriesId, sum(bytes) AS bytes, sum(CASE WHEN t1 >= ? THEN bytes ELSE 0 END) AS recent FROM history_blocks INDEXED BY history_blocks_age GROUP BY series_id',
+        'SELECT series_id AS seriesId, sum(bytes) AS bytes, sum(CASE WHEN t1 >= ? THEN bytes ELSE ' +
+          '0 END) AS recent FROM history_blocks INDEXED BY history_blocks_age GROUP BY series_id',
       )
       .all(since) as { seriesId: number; bytes: number; recent: number }[];
   }

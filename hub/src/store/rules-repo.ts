@@ -105,7 +105,8 @@ export class RulesRepo<D extends StoredDefinition = StoredDefinition> {
     this.#db.transaction(() => {
       this.#db
         .prepare(`INSERT INTO rules (id, name, enabled, version, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled, version = excluded.version, definition = excluded.definition, updated_at = excluded.updated_at`)
+        ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled, version = excluded.version,
+          definition = excluded.definition, updated_at = excluded.updated_at`)
         .run(
           rule.id,
           rule.definition.name,

@@ -137,7 +137,8 @@ describe('device status (retained Last Will)', () => {
   it('a will stored by a run that did not stop cleanly is published at the next start', async () => {
     h.store.db
       .prepare(
-        "INSERT INTO mqtt_wills (client_id, broker_id, topic, payload, qos, retain) VALUES ('plug-q', 'previous-run', 'hearth/plug-q/status', CAST('gone' AS BLOB), 1, 1)",
+        'INSERT INTO mqtt_wills (client_id, broker_id, topic, payload, qos, retain) VALUES ' +
+          "('plug-q', 'previous-run', 'hearth/plug-q/status', CAST('gone' AS BLOB), 1, 1)",
       )
       .run();
     await h.restart();

@@ -136,7 +136,10 @@ export async function rtspCameraUnavailable(): Promise<string | null> {
     await camera.start();
     return null;
   } catch (err) {
-    return `the GStreamer RTSP test camera cannot start (apt-get install gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{base,good,ugly} python3-gi): ${(err as Error).message}`;
+    return (
+      `the GStreamer RTSP test camera cannot start (apt-get install gir1.2-gst-rtsp-server-1.0 ` +
+      `gstreamer1.0-plugins-{base,good,ugly} python3-gi): ${(err as Error).message}`
+    );
   } finally {
     await camera.stop();
   }

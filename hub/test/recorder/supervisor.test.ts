@@ -237,7 +237,9 @@ describe('recordings on their own volume (recorder.dir)', () => {
     const fake = join(tmp.dir, 'ffmpeg');
     writeFileSync(
       fake,
-      '#!/bin/sh\nfor a in "$@"; do case "$a" in *-%05d.mp4) pat="$a";; esac; done\nf=$(printf "$pat" 0)\nprintf segment-bytes > "$f"\necho "$(basename "$f"),0.000,4.000"\nexec sleep 60\n',
+      '#!/bin/sh\nfor a in "$@"; do case "$a" in *-%05d.mp4) pat="$a";; esac; done\n' +
+        'f=$(printf "$pat" 0)\nprintf segment-bytes > "$f"\n' +
+        'echo "$(basename "$f"),0.000,4.000"\nexec sleep 60\n',
     );
     chmodSync(fake, 0o755);
     const store = Store.open(tmp.dir);

@@ -26,7 +26,8 @@ describe('installer_handover migration', () => {
     );
     old
       .prepare(
-        "INSERT INTO users (id, username, password_hash, role, created_at, session_generation, totp_secret) VALUES ('usr_a', 'ann', 'h', 'owner', 1, 3, 'SECRET')",
+        'INSERT INTO users (id, username, password_hash, role, created_at, session_generation, ' +
+          "totp_secret) VALUES ('usr_a', 'ann', 'h', 'owner', 1, 3, 'SECRET')",
       )
       .run();
     old

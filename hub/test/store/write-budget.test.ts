@@ -36,7 +36,8 @@ describe('write budget under simulated load (manual clock)', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it(`50 plugs at 1 Hz commit at most ${BUDGET_PER_MIN} transactions (${FRAMES_BUDGET_PER_MIN} pages) a minute, an idle hub at most ${IDLE_BUDGET_PER_MIN}`, async () => {
+  it(`50 plugs at 1 Hz commit at most ${BUDGET_PER_MIN} transactions (${FRAMES_BUDGET_PER_MIN} ` +
+    `pages) a minute, an idle hub at most ${IDLE_BUDGET_PER_MIN}`, async () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
     // Defaults, except the maintenance slice: it bounds real (CPU) time per slice, so on a loaded

@@ -66,7 +66,11 @@ function errorText(err: unknown): string {
 function outcomeText(u: UpdateStatus): string {
   if (u.state === 'done') return `Updated from ${u.from} to ${u.to}.`;
   if (u.state === 'rolled_back')
-    return `Version ${u.to} did not come up healthy, so the hub went back to ${u.from} with its data as before${u.missingDevices.length ? ` (${u.missingDevices.length} devices did not come back)` : ''}.`;
+    return (
+      `Version ${u.to} did not come up healthy, so the hub went back to ${u.from} with its data ` +
+      `as before` +
+      `${u.missingDevices.length ? ` (${u.missingDevices.length} devices did not come back)` : ''}.`
+    );
   if (u.state === 'refused')
     return `The update to ${u.to} was refused, nothing changed: ${u.error ? (REFUSED[u.error.code] ?? u.error.message) : ''}`;
   if (u.state === 'failed')

@@ -49,7 +49,8 @@ export function ScenesBar() {
       setOutcome(
         failed.length === 0
           ? `${scene.name}: done (${results.length} of ${results.length} devices).`
-          : `${scene.name}: ${results.length - failed.length} of ${results.length} devices done. ${failed.map((f) => `${name(f.device)}: ${PLAIN_CODE(f.result)}`).join(' ')}`,
+          : `${scene.name}: ${results.length - failed.length} of ${results.length} devices done. ` +
+              `${failed.map((f) => `${name(f.device)}: ${PLAIN_CODE(f.result)}`).join(' ')}`,
       );
     } catch (err) {
       setError(plainMessage(err));

@@ -250,7 +250,8 @@ function MqttUsers() {
     } catch (err) {
       setError(
         err instanceof ApiError && err.code === 'validation_failed'
-          ? `Check the ${String(err.details?.field ?? 'fields').split('.')[0]}: user names use letters, digits and . _ @ -; topics are MQTT filters such as hearth/#.`
+          ? `Check the ${String(err.details?.field ?? 'fields').split('.')[0]}: user names use ` +
+              `letters, digits and . _ @ -; topics are MQTT filters such as hearth/#.`
           : plainMessage(err),
       );
     }

@@ -132,7 +132,10 @@ export function Welcome(props: {
           <Field
             label="Setup code"
             id="setup-code"
-            hint="Proves you are at the hub. It is printed in the hub's log when it starts, kept in the file setup-code in its data folder, and shown by running hearth-admin setup-code on the hub."
+            hint={
+              "Proves you are at the hub. It is printed in the hub's log when it starts, kept in the file " +
+              'setup-code in its data folder, and shown by running hearth-admin setup-code on the hub.'
+            }
           >
             <input
               id="setup-code"

@@ -23,7 +23,8 @@ interface Enrolment {
 }
 
 /**
- * Settings → "Away from home" (its heading avoids the word "access", which the MQTT form's "Access" label is found by): enrols this browser (LAN only: the hub refuses it through the relay)
+ * Settings → "Away from home" (its heading avoids the word "access", which the MQTT form's
+ * "Access" label is found by): enrols this browser (LAN only: the hub refuses it through the relay)
  * so that, away from home, the same app reaches the hub through the relay. The keys are made
  * here and never leave the browser; only their public halves go to the hub.
  */

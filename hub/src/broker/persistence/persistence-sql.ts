@@ -60,11 +60,13 @@ export class PersistenceSql {
       ),
       delSub: db.prepare('DELETE FROM mqtt_subscriptions WHERE client_id = ? AND topic = ?'),
       putOut: db.prepare(
-        'INSERT OR REPLACE INTO mqtt_outgoing (client_id, seq, cmd, topic, payload, qos, retain, dup, message_id, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO mqtt_outgoing (client_id, seq, cmd, topic, payload, qos, retain, ' +
+          'dup, message_id, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       delOut: db.prepare('DELETE FROM mqtt_outgoing WHERE client_id = ? AND seq = ?'),
       putIn: db.prepare(
-        'INSERT OR REPLACE INTO mqtt_incoming (client_id, message_id, topic, payload, qos, retain, dup, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO mqtt_incoming (client_id, message_id, topic, payload, qos, ' +
+          'retain, dup, broker_id, broker_counter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       delIn: db.prepare('DELETE FROM mqtt_incoming WHERE client_id = ? AND message_id = ?'),
       putWill: db.prepare(
