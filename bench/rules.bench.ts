@@ -14,11 +14,12 @@
  *
  * Options: --rules=N (1000) --events=N (5000) --warmup=N (500)
  */
+import type { Actor, StateValue } from '@hearth/model/values';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EventBus, type Actor, type StateValue } from '../hub/src/core/bus.ts';
+import { EventBus } from '../hub/src/core/bus.ts';
 import { systemClock } from '../hub/src/core/clock.ts';
 import { createLogger } from '../hub/src/core/logger.ts';
 import type { Driver, DriverContext } from '../hub/src/devices/driver.ts';

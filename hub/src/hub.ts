@@ -1,3 +1,4 @@
+import type { Actor } from '@hearth/model/values';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +12,7 @@ import { HubError } from './core/errors.ts';
 import { PACKAGED_RELEASE_KEYS, readKeysFile } from './update/release.ts';
 import { UpdateService } from './update/service.ts';
 import { Broker } from './broker/broker.ts';
-import { EventBus, type Actor } from './core/bus.ts';
+import { EventBus } from './core/bus.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import type { HubConfig } from './core/config.ts';
 import { lockDataDir, writeFileAtomic } from './core/data-dir.ts';

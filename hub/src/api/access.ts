@@ -1,9 +1,10 @@
+import { ERROR_STATUS } from '@hearth/model/errors';
+import type { Role } from '@hearth/model/values';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AuthService, UserActor } from '../auth/service.ts';
 import { WS_CLOSE_FORBIDDEN, WS_CLOSE_UNAUTHORIZED } from '../auth/ws-close.ts';
-import type { Role } from '../core/bus.ts';
-import { ERROR_STATUS, HubError, isHubError } from '../core/errors.ts';
+import { HubError, isHubError } from '../core/errors.ts';
 import { hasRole } from '../devices/access.ts';
 import { checkApiToken } from './token-access.ts';
 import { tokenFromSubprotocols } from './websocket.ts';

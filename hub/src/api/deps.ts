@@ -1,9 +1,10 @@
+import type { Actor } from '@hearth/model/values';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService, UserActor } from '../auth/service.ts';
 import type { FirstRunControl, ScheduleControl } from '../backup/schedule-types.ts';
-import type { Actor, AuditEvent, EventBus } from '../core/bus.ts';
+import type { AuditEvent, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';

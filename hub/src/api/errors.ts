@@ -1,5 +1,6 @@
+import type { ErrorCode } from '@hearth/model/errors';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { HubError, isHubError, type ErrorCode } from '../core/errors.ts';
+import { HubError, isHubError } from '../core/errors.ts';
 
 /**
  * The one place where anything thrown while serving a request becomes the JSON error contract

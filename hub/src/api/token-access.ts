@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { ApiTokenActor } from '@hearth/model/values';
+import type { ApiTokenActor, Role } from '@hearth/model/values';
 import { scopeReaches } from '../auth/api-tokens.ts';
-import type { Role } from '../core/bus.ts';
 import { HubError } from '../core/errors.ts';
 
 /**

@@ -1,5 +1,5 @@
+import type { Role } from '@hearth/model/values';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import type { SettingsRepo } from '../store/settings-repo.ts';

@@ -1,5 +1,5 @@
-import type { ApiTokenActor, ApiTokenScope } from '@hearth/model/values';
-import type { EventBus, Role } from '../core/bus.ts';
+import type { ApiTokenActor, ApiTokenScope, Role } from '@hearth/model/values';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { newId, newSecret, sha256 } from '../core/ids.ts';

@@ -1,4 +1,5 @@
-import type { Actor, EventBus } from '../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import { HubError, isHubError } from '../core/errors.ts';

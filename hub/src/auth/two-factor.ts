@@ -1,4 +1,5 @@
-import type { Actor, EventBus } from '../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { recordAudit } from '../store/audit-log.ts';

@@ -1,4 +1,5 @@
-import type { Actor, EventBus, Role, UserSessionsEndedEvent } from '../core/bus.ts';
+import type { Actor, Role } from '@hearth/model/values';
+import type { EventBus, UserSessionsEndedEvent } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';

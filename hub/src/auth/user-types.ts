@@ -1,4 +1,4 @@
-import type { Actor, Role } from '../core/bus.ts';
+import type { Actor, Role } from '@hearth/model/values';
 
 /**
  * The shapes shared by the auth service and its helpers (two-factor.ts, user-admin.ts), here so

@@ -1,9 +1,5 @@
-import type { Actor, Role, StateValue } from '@hearth/model/values';
+import type { Actor, StateValue } from '@hearth/model/values';
 import type { Logger } from './logger.ts';
-
-// Who did something, what they may do and a capability's value are shared with the UI
-// (packages/model); re-exported here so the hub's files keep importing them from the bus.
-export type { Actor, Role, StateValue };
 
 export interface DeviceStateEvent {
   deviceId: string;

@@ -1,8 +1,7 @@
 import { ERROR_STATUS, type ErrorCode } from '@hearth/model/errors';
 
 // The codes and their HTTP statuses are listed once, in packages/model/src/errors.ts (shared with
-// the UI, which words them for people): add a new code there. Re-exported for the hub's files.
-export { ERROR_STATUS, type ErrorCode };
+// the UI, which words them for people): add a new code there, import them from @hearth/model/errors.
 
 /**
  * Every failure that crosses a boundary (HTTP, MQTT, command line) is a HubError with a stable

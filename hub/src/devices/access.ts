@@ -1,4 +1,4 @@
-import type { Actor, Role } from '../core/bus.ts';
+import type { Actor, Role } from '@hearth/model/values';
 import { HubError } from '../core/errors.ts';
 
 // An installer may do what an admin may for setting the home up (rooms, devices, rules,

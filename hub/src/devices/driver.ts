@@ -1,4 +1,4 @@
-import type { StateValue } from '../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
 import type { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceRow } from '../store/devices-repo.ts';

@@ -1,4 +1,4 @@
-import type { Actor } from '../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
 import { HubError } from '../core/errors.ts';
 import type { AuditLog } from '../store/audit-log.ts';
 import type { SettingsRepo } from '../store/settings-repo.ts';

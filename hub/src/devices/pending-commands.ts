@@ -1,4 +1,4 @@
-import type { StateValue } from '../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 

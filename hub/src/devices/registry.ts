@@ -1,5 +1,6 @@
+import type { Actor, StateValue } from '@hearth/model/values';
 import { CAPABILITIES, checkValue, isKnownCapability } from '@hearth/model/capabilities';
-import type { Actor, EventBus, StateValue } from '../core/bus.ts';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError, isHubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';

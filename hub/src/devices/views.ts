@@ -1,5 +1,5 @@
+import type { StateValue } from '@hearth/model/values';
 import type { Device, Room } from '@hearth/model/api';
-import type { StateValue } from '../core/bus.ts';
 import type { DeviceRow } from '../store/devices-repo.ts';
 import type { RoomRow } from '../store/rooms-repo.ts';
 

@@ -9,12 +9,13 @@
  * Progress goes to stderr; the last stdout line says what was done. A failure is one stderr line
  * `hearth-admin: <code>: <message>` and the exit code of FLASH_EXIT_CODES (2 for bad usage).
  */
+import type { ErrorCode } from '@hearth/model/errors';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toolEnv } from '../core/config.ts';
-import { HubError, isHubError, type ErrorCode } from '../core/errors.ts';
+import { HubError, isHubError } from '../core/errors.ts';
 import { flashPlugImage } from './esp-flasher.ts';
 import { checkWifiSettings, provisionWifi } from './improv.ts';
 import { NodeSerialPort } from './node-serial-port.ts';

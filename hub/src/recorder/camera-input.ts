@@ -1,4 +1,4 @@
-import type { Actor } from '../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
 import { HubError } from '../core/errors.ts';
 import type { CameraRow, SubStreamInfo } from '../store/recorder-repo.ts';
 import { parseCameraSettings, type CameraMode, type CameraSettings } from './camera-settings.ts';

@@ -1,6 +1,7 @@
+import type { Actor } from '@hearth/model/values';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Actor, EventBus } from '../core/bus.ts';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';

@@ -1,7 +1,7 @@
+import type { Role } from '@hearth/model/values';
 import { randomUUID } from 'node:crypto';
 import { keyFromBase64, toBase64 } from '@hearth/protocol/encoding';
 import type { UserActor } from '../auth/service.ts';
-import type { Role } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { hasRole } from '../devices/access.ts';

@@ -1,4 +1,5 @@
-import { EventBus, type StateValue } from '../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
+import { EventBus } from '../core/bus.ts';
 import { ManualClock } from '../core/clock.ts';
 import type { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';

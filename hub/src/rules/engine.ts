@@ -1,4 +1,5 @@
-import type { Actor, EventBus, StateValue } from '../core/bus.ts';
+import type { Actor, StateValue } from '@hearth/model/values';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';

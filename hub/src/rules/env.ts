@@ -1,4 +1,5 @@
-import type { DeviceAvailabilityEvent, DeviceStateEvent, EventBus, StateValue } from '../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
+import type { DeviceAvailabilityEvent, DeviceStateEvent, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { runAt } from './schedule/at.ts';
 import type { Cause, HoldStore, Location, TriggerEnv } from './spec.ts';

@@ -1,4 +1,4 @@
-import type { StateValue } from '../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
 import type { StoredRule } from '../store/rules-repo.ts';
 import type { Duration } from './duration.ts';
 
@@ -37,4 +37,4 @@ export const DEFAULT_TRACE_LIMIT = 50;
 /** A stored rule (store/rules-repo.ts keeps the rows; this part owns the definition's shape). */
 export type Rule = StoredRule<RuleDefinition>;
 
-export type { Duration, StateValue };
+export type { Duration };

@@ -1,4 +1,4 @@
-import type { Actor, StateValue } from '../core/bus.ts';
+import type { Actor, StateValue } from '@hearth/model/values';
 import { isHubError } from '../core/errors.ts';
 import { ACTIONS } from './actions/index.ts';
 import { StopRun } from './actions/wait.ts';

@@ -1,4 +1,5 @@
-import type { Actor, EventBus } from '../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError, isHubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';

@@ -1,5 +1,6 @@
+import type { StateValue } from '@hearth/model/values';
 import type { TSchema } from 'typebox';
-import type { DeviceAvailabilityEvent, DeviceStateEvent, StateValue } from '../core/bus.ts';
+import type { DeviceAvailabilityEvent, DeviceStateEvent } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Tagged } from './model.ts';
 

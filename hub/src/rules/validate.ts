@@ -1,8 +1,8 @@
+import type { StateValue } from '@hearth/model/values';
 import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { CAPABILITIES, checkValue } from '@hearth/model/capabilities';
 import { HubError } from '../core/errors.ts';
-import type { StateValue } from '../core/bus.ts';
 import { ACTIONS } from './actions/index.ts';
 import { SceneState } from './actions/scene.ts';
 import { checkRepeatBounds } from './budget.ts';

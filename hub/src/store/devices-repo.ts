@@ -1,5 +1,5 @@
+import type { StateValue } from '@hearth/model/values';
 import type { Db } from './db.ts';
-import type { StateValue } from '../core/bus.ts';
 
 export interface DeviceRow {
   id: string;

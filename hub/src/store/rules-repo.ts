@@ -1,5 +1,5 @@
+import type { Actor } from '@hearth/model/values';
 import type Database from 'better-sqlite3';
-import type { Actor } from '../core/bus.ts';
 import type { Db } from './db.ts';
 
 /**

@@ -1,5 +1,5 @@
+import type { Role } from '@hearth/model/values';
 import type { Db } from './db.ts';
-import type { Role } from '../core/bus.ts';
 
 export interface UserRow {
   id: string;

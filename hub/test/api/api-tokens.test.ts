@@ -1,8 +1,8 @@
+import type { Role } from '@hearth/model/values';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toBase64 } from '@hearth/protocol/encoding';
 import { LAST_USE_WRITE_INTERVAL_MS, MAX_API_TOKENS_PER_USER } from '../../src/auth/api-tokens.ts';
-import type { Role } from '../../src/core/bus.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { subscribeRemote } from '../../src/relay/remote-events.ts';
 import { TOKEN_REFUSED_PREFIXES } from '../../src/api/token-access.ts';

@@ -1,3 +1,4 @@
+import type { Role, StateValue } from '@hearth/model/values';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -5,7 +6,7 @@ import { buildApi, type ApiBroker } from '../../src/api/build.ts';
 import type { IntegrationUser } from '../../src/api/deps.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { AuthService } from '../../src/auth/service.ts';
-import { EventBus, type Role, type StateValue } from '../../src/core/bus.ts';
+import { EventBus } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { validateConfig, type HubConfig } from '../../src/core/config.ts';
 import { HubError } from '../../src/core/errors.ts';

@@ -1,5 +1,5 @@
+import type { Role } from '@hearth/model/values';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Role } from '../../src/core/bus.ts';
 import { harness, type Harness } from './harness.ts';
 import { connect, type Client } from './ws-client.ts';
 

@@ -1,9 +1,10 @@
+import type { Role } from '@hearth/model/values';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { toBase64 } from '@hearth/protocol/encoding';
 import { AuthService } from '../../src/auth/service.ts';
-import { EventBus, type Role } from '../../src/core/bus.ts';
+import { EventBus } from '../../src/core/bus.ts';
 import { isHubError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import type { LiveViewer } from '../../src/recorder/live.ts';

@@ -172,6 +172,26 @@ describe('the shared model (packages/model) stands alone and is imported by its 
     expect(byName).toBeGreaterThan(3);
     expect(byPath).toEqual([]);
   });
+
+  it("no hub file passes the model's names on (Actor, Role, StateValue, ErrorCode…): one definition, imported everywhere", () => {
+    const reExports: string[] = [];
+    for (const file of importGraph(SRC).keys()) {
+      const text = readFileSync(join(SRC, file), 'utf8');
+      const fromModel = new Set(
+        [...text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*'@hearth\/model\/[^']+'/g)].flatMap((m) =>
+          m[1]!.split(',').map((s) => s.replace(/^\s*type\s+/, '').trim()),
+        ),
+      );
+      if (/export\s+(?:type\s+)?(?:\*|\{[^}]*\})\s*from\s*'@hearth\/model/.test(text))
+        reExports.push(`${file}: export … from`);
+      for (const m of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\};/g)) {
+        for (const name of m[1]!.split(',').map((s) => s.replace(/^\s*type\s+/, '').trim())) {
+          if (fromModel.has(name)) reExports.push(`${file}: ${name}`);
+        }
+      }
+    }
+    expect(reExports).toEqual([]);
+  });
 });
 
 describe('the relay wire protocol (packages/protocol) stands alone and is imported by its name', () => {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@hearth/model/errors';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,7 +9,7 @@ import { restoreBackup } from '../../src/backup/restore.ts';
 import { EventBus } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { validateConfig } from '../../src/core/config.ts';
-import { isHubError, type ErrorCode } from '../../src/core/errors.ts';
+import { isHubError } from '../../src/core/errors.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { HistoryService } from '../../src/history/service.ts';
 import { Store } from '../../src/store/store.ts';

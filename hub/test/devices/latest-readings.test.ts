@@ -1,5 +1,5 @@
+import type { Actor } from '@hearth/model/values';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Actor } from '../../src/core/bus.ts';
 import { EventBus } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { validateConfig } from '../../src/core/config.ts';

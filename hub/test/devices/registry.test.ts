@@ -1,5 +1,6 @@
+import type { Actor, StateValue } from '@hearth/model/values';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventBus, type Actor, type BusEvents, type StateValue } from '../../src/core/bus.ts';
+import { EventBus, type BusEvents } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import type { Driver, DriverContext } from '../../src/devices/driver.ts';

@@ -1,6 +1,7 @@
+import type { Actor } from '@hearth/model/values';
 import nacl from 'tweetnacl';
 import type { HubError } from '../../src/core/errors.ts';
-import { EventBus, type Actor, type BusEvents } from '../../src/core/bus.ts';
+import { EventBus, type BusEvents } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { DeviceRegistry } from '../../src/devices/registry.ts';

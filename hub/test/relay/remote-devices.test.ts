@@ -1,8 +1,8 @@
+import type { Role } from '@hearth/model/values';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from '@hearth/protocol/encoding';
 import { newDeviceKeys, type DeviceKeys } from '@hearth/protocol/keys';
 import { openFromHub } from '@hearth/protocol/state-blob';
-import type { Role } from '../../src/core/bus.ts';
 import { loadHubIdentity } from '../../src/relay/identity.ts';
 import { harness, type Harness } from '../api/harness.ts';
 

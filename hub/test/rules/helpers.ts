@@ -1,7 +1,8 @@
 // Rules read the wall clock in local time; tests pin the zone so "07:30" means the same everywhere.
 process.env.TZ = 'UTC';
 
-import { EventBus, type Actor, type StateValue } from '../../src/core/bus.ts';
+import type { Actor, StateValue } from '@hearth/model/values';
+import { EventBus } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import type { Driver, DriverContext } from '../../src/devices/driver.ts';

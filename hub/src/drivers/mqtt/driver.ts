@@ -1,4 +1,4 @@
-import type { StateValue } from '../../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
 import { newId } from '../../core/ids.ts';
 import type { Driver, DriverContext, DeviceProvisioning } from '../../devices/driver.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';

@@ -1,4 +1,4 @@
-import type { StateValue } from '../../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
 
 /**
  * The Hearth wire protocol on MQTT (DESIGN.md "How the parts talk"):

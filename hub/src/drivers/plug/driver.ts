@@ -1,5 +1,5 @@
+import type { Actor, StateValue } from '@hearth/model/values';
 import type nacl from 'tweetnacl';
-import type { Actor, StateValue } from '../../core/bus.ts';
 import type { Clock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
 import type { Driver, DriverContext } from '../../devices/driver.ts';

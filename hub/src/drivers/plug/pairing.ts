@@ -1,7 +1,8 @@
+import type { ErrorCode } from '@hearth/model/errors';
+import type { Actor, StateValue } from '@hearth/model/values';
 import nacl from 'tweetnacl';
-import type { Actor, StateValue } from '../../core/bus.ts';
 import type { Clock } from '../../core/clock.ts';
-import { HubError, isHubError, type ErrorCode } from '../../core/errors.ts';
+import { HubError, isHubError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { DeviceView } from '../../devices/views.ts';
 import type { CreateDeviceInput } from '../../devices/registry.ts';

@@ -1,4 +1,4 @@
-import type { Actor } from '../../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
 import { HubError } from '../../core/errors.ts';
 import type { DeviceView } from '../../devices/views.ts';
 import type { DiscoveredPlug, PlugDirectory } from './discovery.ts';

@@ -1,6 +1,7 @@
+import type { Actor, StateValue } from '@hearth/model/values';
 import { join } from 'node:path';
 import { Controller, setLogger, Zcl, type Events, type Models } from 'zigbee-herdsman';
-import type { Actor, EventBus, StateValue, ZigbeeDeviceEvent } from '../../core/bus.ts';
+import type { EventBus, ZigbeeDeviceEvent } from '../../core/bus.ts';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';

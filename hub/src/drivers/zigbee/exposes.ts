@@ -1,4 +1,4 @@
-import type { StateValue } from '../../core/bus.ts';
+import type { StateValue } from '@hearth/model/values';
 
 /**
  * zigbee-herdsman-converters speaks in "exposes" and Zigbee2MQTT-style state keys (`state: 'ON'`,

@@ -1,5 +1,5 @@
+import type { StateValue } from '@hearth/model/values';
 import Type from 'typebox';
-import type { StateValue } from '../../core/bus.ts';
 import { isHubError } from '../../core/errors.ts';
 import type { ActionSpec } from '../spec.ts';
 import { CapabilityRef, closed, DeviceRef, Value } from '../triggers/common.ts';
