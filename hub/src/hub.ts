@@ -23,6 +23,7 @@ import { HomeService } from './devices/home.ts';
 import { DeviceRegistry } from './devices/registry.ts';
 import { MqttDeviceDriver } from './drivers/mqtt/driver.ts';
 import { HistoryService } from './history/service.ts';
+import { EnergyService } from './energy/service.ts';
 import { PlugDirectory } from './drivers/plug/discovery.ts';
 import { PlugDriver } from './drivers/plug/driver.ts';
 import { loadHubSignKey } from './drivers/plug/hub-key.ts';
@@ -463,6 +464,13 @@ export class Hub {
             plugs: this.plugs,
             ...(this.zigbee ? { zigbee: this.zigbee } : {}),
             history: this.history,
+            energy: new EnergyService({
+              history: this.history,
+              registry: this.registry,
+              settings: this.store.settings,
+              audit,
+              clock,
+            }),
             rules: this.rules,
             recorder: this.recorder,
             remote: this.remote,

@@ -18,6 +18,7 @@ import { cameraRoutes } from './routes/cameras.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { energyRoutes } from './routes/energy.ts';
 import { historyRoutes } from './routes/history.ts';
 import { homeRoutes } from './routes/home.ts';
 import { integrationRoutes } from './routes/integrations.ts';
@@ -103,6 +104,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         plugRoutes,
         zigbeeRoutes,
         historyRoutes,
+        energyRoutes,
         ruleRoutes,
         sceneRoutes,
         cameraRoutes,

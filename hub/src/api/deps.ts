@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceRegistry } from '../devices/registry.ts';
+import type { EnergyService } from '../energy/service.ts';
 import type { HistoryService } from '../history/service.ts';
 import type { DeviceView } from '../devices/views.ts';
 import type { RecorderService } from '../recorder/service.ts';
@@ -224,6 +225,9 @@ export type ApiHistory = Pick<HistoryService, 'history' | 'energyReport' | 'even
   storage: Pick<HistoryService['storage'], 'bytes' | 'budgetBytes'>;
 };
 
+/** Energy insight (hub/src/energy/service.ts): summary, costs, standby, tariffs, roles. */
+export type ApiEnergy = Pick<EnergyService, 'summary' | 'costs' | 'standby' | 'plan' | 'setPlan' | 'roles' | 'setRole'>;
+
 /** The rules engine (hub/src/rules/service.ts): rules, their versions and traces, dry runs, scenes. */
 export type ApiRules = Pick<
   RulesService,
@@ -284,6 +288,8 @@ export interface ApiDeps {
   zigbee?: ApiZigbee;
   /** The history store; its routes answer 503 `not_ready` without it. */
   history?: ApiHistory;
+  /** Energy insight; its routes answer 503 `not_ready` without it. */
+  energy?: ApiEnergy;
   /** The rules engine; its routes answer 503 `not_ready` without it. */
   rules?: ApiRules;
   /** Cameras and recordings; their routes answer 503 `not_ready` without it. */

@@ -6,6 +6,7 @@ const ABSENT = {
   plugs: 'plug support is not running',
   zigbee: 'no Zigbee coordinator is configured (--zigbee PORT)',
   history: 'history is not running',
+  energy: 'energy insight is not running',
   rules: 'rules are not running',
   recorder: 'the recorder is not running',
   remote: 'remote access is not running',

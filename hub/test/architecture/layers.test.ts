@@ -30,6 +30,7 @@ const LAYERS: Record<string, number> = {
   recorder: 3,
   relay: 3,
   events: 3,
+  energy: 3,
   api: 4,
   'hub.ts': 5,
   'main.ts': 5,

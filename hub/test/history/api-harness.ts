@@ -6,7 +6,10 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { DeviceRegistry } from '../../src/devices/registry.ts';
+import type { Role } from '../../src/core/bus.ts';
+import { EnergyService } from '../../src/energy/service.ts';
 import { HistoryService } from '../../src/history/service.ts';
+import { hashPassword } from '../../src/auth/passwords.ts';
 import { Store } from '../../src/store/store.ts';
 import { EchoDriver, FakeBroker, OWNER } from '../api/harness.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -32,9 +35,10 @@ export async function historyApi(history: Record<string, unknown> = {}, start = 
   await historyService.start();
   const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });
   auth.openSetup();
+  const parts = apiParts(store, bus);
   const app: FastifyInstance = await buildApi({
     config,
-    ...apiParts(store, bus),
+    ...parts,
     bus,
     clock,
     log,
@@ -42,6 +46,13 @@ export async function historyApi(history: Record<string, unknown> = {}, start = 
     registry,
     broker: new FakeBroker(),
     history: historyService,
+    energy: new EnergyService({
+      history: historyService,
+      registry,
+      settings: store.settings,
+      audit: parts.audit,
+      clock,
+    }),
     version: '9.9.9-test',
     startedAt: clock.now(),
     partsHealth: () => ({}),
@@ -52,14 +63,21 @@ export async function historyApi(history: Record<string, unknown> = {}, start = 
     url: string,
     token?: string,
     headers: Record<string, string> = {},
+    body?: unknown,
   ): Promise<LightMyRequestResponse> =>
-    app.inject({ method, url, headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    app.inject({
+      method,
+      url,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
   const res = await app.inject({
     method: 'POST',
     url: '/api/v1/setup',
     payload: { ...OWNER, setupCode: readSetupCode(tmp.dir) },
   });
   const ownerToken = res.json().accessToken as string;
+  let users = 0;
   return {
     app,
     store,
@@ -70,6 +88,20 @@ export async function historyApi(history: Record<string, unknown> = {}, start = 
     history: historyService,
     call,
     ownerToken,
+    /** A user of `role` made in the store, logged in through the API; returns its access token. */
+    async userToken(role: Role, username = `${role}${++users}`): Promise<string> {
+      const password = `${username} password`;
+      store.users.insert({
+        id: `usr_${username}`,
+        username,
+        passwordHash: await hashPassword(password),
+        role,
+        createdAt: clock.now(),
+      });
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
+      if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+      return res.json().accessToken as string;
+    },
     async addDevice(name: string, capabilities: string[]): Promise<string> {
       const { device } = await registry.create(
         { name, driver: 'echo', capabilities },

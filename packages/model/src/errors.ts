@@ -208,6 +208,14 @@ export const ERROR_STATUS = {
   api_token_scope_exceeds_role: 403,
   api_token_limit: 409,
   api_token_not_found: 404,
+  // Energy (hub/src/energy/): the home's tariffs are bounded (how many versions, how many
+  // time-of-use windows each); windows of one day may not overlap; two versions may not start on
+  // the same day. One device may be the home's mains meter (energy_role_taken names the other).
+  energy_tariffs_too_many: 400,
+  energy_schedule_too_large: 400,
+  energy_schedule_overlap: 400,
+  energy_tariff_duplicate: 400,
+  energy_role_taken: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -368,6 +376,11 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   api_token_scope_exceeds_role: 'Your role does not allow a key with that much power. Pick a smaller scope.',
   api_token_limit: 'You have the most keys allowed. Revoke one you no longer use first.',
   api_token_not_found: 'This key was already revoked.',
+  energy_tariffs_too_many: 'That is more tariff changes than the hub keeps. Remove old ones first.',
+  energy_schedule_too_large: 'That tariff has too many time windows.',
+  energy_schedule_overlap: 'Two time windows of that tariff overlap on the same day.',
+  energy_tariff_duplicate: 'Two tariffs start on the same day. Keep one.',
+  energy_role_taken: 'Another device is already the home’s mains meter. Change that one first.',
 };
 
 /** The plain words for `code`, or undefined if it has none (or is not a code at all). */
