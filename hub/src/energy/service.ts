@@ -1,4 +1,5 @@
-import type { Actor, AuditEvent } from '../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
+import type { AuditEvent } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { requireRole } from '../devices/access.ts';

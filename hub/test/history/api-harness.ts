@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { DeviceRegistry } from '../../src/devices/registry.ts';
-import type { Role } from '../../src/core/bus.ts';
+import type { Role } from '@hearth/model/values';
 import { EnergyService } from '../../src/energy/service.ts';
 import { HistoryService } from '../../src/history/service.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
