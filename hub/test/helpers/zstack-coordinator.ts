@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   EmulatedDevice,
   macCapabilities,
+  sameNetwork,
+  type JoinedNetwork,
   parseZcl,
   zclFromDevice,
   zclReport,
@@ -23,6 +26,7 @@ import {
   type MtCmd,
   type MtFrame,
 } from './zstack-mt.ts';
+import { NV, STARTOPT, ZStackNv } from './zstack-nv.ts';
 
 /**
  * A Texas Instruments Z-Stack 3.x.0 coordinator (ZNP), emulated on a TCP socket: what sits behind
@@ -40,8 +44,19 @@ import {
  * smart plug does), leaves when told to, and can be told to report, refuse or go silent. The
  * connection can be dropped (a pulled USB cable) and garbage written onto it.
  *
- * Not emulated: MAC/NWK failures (data confirms always succeed), route discovery, the ZNP's
- * address/security tables in NV (backups carry empty ones), green power, touchlink, OTA.
+ * NV memory (zstack-nv.ts) holds what a real stick keeps and what herdsman backs up and restores:
+ * the OSAL items and the extended tables (address manager, TC link keys, APS link keys, NWK
+ * frame counters). A device remembers the network it joined (channel, PAN id, extended PAN id,
+ * network key, trust center address) and the highest NWK frame counter it took from the
+ * coordinator; a coordinator reaches it only on that network and above that counter, which the
+ * stack keeps in NV (stored every 1000 frames, resumed 1000 above the stored value after a reset,
+ * as Z-Stack's MAX_NWK_FRAMECOUNTER_CHANGES does). So a replacement coordinator reaches the
+ * devices only if a restore gave it the whole network: a test of restore cannot pass on a stick
+ * that merely formed a network with the same key. The coordinator's IEEE address is the chip's
+ * own unless ZCD_NV_EXTADDR holds another (read at reset, as the stack does).
+ *
+ * Not emulated: MAC/NWK failures (data confirms always succeed), route discovery, incoming frame
+ * counters per neighbour, link-key encryption, green power, touchlink, OTA.
  *
  * Payload layouts of MT commands come from herdsman's own ZNP command table (parameter names and
  * types, as TI's "Z-Stack Monitor and Test API" document describes them); frames, ZDO payloads and
@@ -67,18 +82,11 @@ export {
   type ZclValue,
 } from './zstack-devices.ts';
 
-const NV = {
-  STARTUP_OPTION: 3,
-  NIB: 33,
-  EXTENDED_PAN_ID: 45,
-  NWK_ACTIVE_KEY_INFO: 58,
-  NWK_ALTERN_KEY_INFO: 59,
-  PRECFGKEY: 98,
-  NWKKEY: 130,
-  PANID: 131,
-  CHANLIST: 132,
-} as const;
 const DEV_STATE_COORD = 9;
+/** Z-Stack stores its NWK frame counter after this many frames and resumes this far above it. */
+const MAX_NWK_FRAMECOUNTER_CHANGES = 1000;
+// MT status codes ("Z-Stack Monitor and Test API"): success, item created by init, no such item.
+const ST = { SUCCESS: 0x00, NV_ITEM_UNINIT: 0x09, NV_OPER_FAILED: 0x0a } as const;
 
 // ---- the coordinator ------------------------------------------------------------------------------
 
@@ -88,8 +96,10 @@ export interface CoordinatorOptions {
 }
 
 export class ZStackCoordinator {
-  readonly ieee: string;
-  readonly nv = new Map<number, Buffer>();
+  /** The chip's own IEEE address (what it answers until ZCD_NV_EXTADDR says otherwise). */
+  readonly factoryIeee: string;
+  /** NV memory: OSAL items (`nv`) and extended tables. */
+  readonly memory = new ZStackNv();
   readonly devices = new Map<number, EmulatedDevice>();
   /** Every ZCL frame the hub sent to a device (in order). */
   readonly sent: SentToDevice[] = [];
@@ -104,16 +114,47 @@ export class ZStackCoordinator {
   #socket: Socket | undefined;
   #parser = new MtParser();
   #devState = 0;
+  #ieee: string;
+  #frameCounter = 0;
+  #framesSinceStore = 0;
   #tsn = 0;
   #log: boolean;
   #waiters: Array<{ match: (s: SentToDevice) => boolean; resolve: (s: SentToDevice) => void }> = [];
   #connWaiters: Array<() => void> = [];
 
   constructor(options: CoordinatorOptions = {}) {
-    this.ieee = options.ieee ?? '00124b00deadbeef';
+    this.factoryIeee = options.ieee ?? '00124b00deadbeef';
+    this.#ieee = this.factoryIeee;
     this.#log = options.log ?? process.env.ZSTACK_EMULATOR_LOG === '1';
-    // A factory-fresh CC2652: the network key item exists (unaligned, 21 bytes), nothing commissioned.
-    this.nv.set(NV.NWKKEY, Buffer.alloc(21));
+  }
+
+  /** OSAL NV items by id. */
+  get nv(): Map<number, Buffer> {
+    return this.memory.items;
+  }
+
+  /** The IEEE address the stack runs with: ZCD_NV_EXTADDR when set (a restore writes the old stick's), else the chip's. */
+  get ieee(): string {
+    return this.#ieee;
+  }
+
+  /** The network the coordinator runs (from its NIB and active key), undefined until it is up. */
+  network(): JoinedNetwork | undefined {
+    const nib = this.nv.get(NV.NIB);
+    const key = this.nv.get(NV.NWK_ACTIVE_KEY_INFO);
+    if (this.#devState !== DEV_STATE_COORD || !nib || !key) return undefined;
+    return {
+      channel: nib[22]!,
+      panId: nib.readUInt16LE(33),
+      extendedPanId: Buffer.from(nib.subarray(53, 61)).reverse().toString('hex'),
+      networkKey: key.subarray(1, 17).toString('hex'),
+      trustCenter: this.#ieee,
+    };
+  }
+
+  /** The NWK frame counter of the coordinator's last frame. */
+  get frameCounter(): number {
+    return this.#frameCounter;
   }
 
   async listen(): Promise<number> {
@@ -249,7 +290,7 @@ export class ZStackCoordinator {
       case '1:osalNvReadExt':
       case '1:osalNvRead': {
         const item = this.nv.get(req.id as number);
-        if (!item) return this.#srsp(s, cmd.name, { status: 0x0a, len: 0, value: Buffer.alloc(0) });
+        if (!item) return this.#srsp(s, cmd.name, { status: ST.NV_OPER_FAILED, len: 0, value: Buffer.alloc(0) });
         const value = item.subarray(req.offset as number, (req.offset as number) + 240);
         return this.#srsp(s, cmd.name, { status: 0, len: value.length, value });
       }
@@ -259,7 +300,7 @@ export class ZStackCoordinator {
         const item = Buffer.alloc(req.len as number);
         (req.initvalue as Buffer).copy(item);
         this.nv.set(id, item);
-        return this.#srsp(s, cmd.name, { status: 0x09 }); // NV_ITEM_UNINIT: created now
+        return this.#srsp(s, cmd.name, { status: ST.NV_ITEM_UNINIT }); // created now
       }
       case '1:osalNvWriteExt':
       case '1:osalNvWrite': {
@@ -276,8 +317,37 @@ export class ZStackCoordinator {
       case '1:osalNvDelete':
         this.nv.delete(req.id as number);
         return this.#srsp(s, cmd.name, { status: 0 });
-      case '1:nvLength':
-        return this.#srsp(s, cmd.name, { len: 0 });
+      case '1:nvLength': {
+        const item = this.memory.ex.get(ZStackNv.key(req.sysid as number, req.itemid as number, req.subid as number));
+        return this.#srsp(s, cmd.name, { len: item?.length ?? 0 });
+      }
+      case '1:nvRead': {
+        const item = this.memory.ex.get(ZStackNv.key(req.sysid as number, req.itemid as number, req.subid as number));
+        if (!item) return this.#srsp(s, cmd.name, { status: ST.NV_OPER_FAILED, len: 0, value: Buffer.alloc(0) });
+        const offset = req.offset as number;
+        const value = item.subarray(offset, offset + (req.len as number));
+        return this.#srsp(s, cmd.name, { status: ST.SUCCESS, len: value.length, value });
+      }
+      case '1:nvCreate': {
+        const key = ZStackNv.key(req.sysid as number, req.itemid as number, req.subid as number);
+        if (!this.memory.ex.has(key)) this.memory.ex.set(key, Buffer.alloc(req.len as number));
+        return this.#srsp(s, cmd.name, { status: ST.SUCCESS });
+      }
+      case '1:nvWrite': {
+        const key = ZStackNv.key(req.sysid as number, req.itemid as number, req.subid as number);
+        const old = this.memory.ex.get(key);
+        if (!old) return this.#srsp(s, cmd.name, { status: ST.NV_OPER_FAILED });
+        const offset = req.offset as number;
+        const value = req.value as Buffer;
+        const item = Buffer.alloc(Math.max(old.length, offset + value.length));
+        old.copy(item);
+        value.copy(item, offset);
+        this.memory.ex.set(key, item);
+        return this.#srsp(s, cmd.name, { status: ST.SUCCESS });
+      }
+      case '1:nvDelete':
+        this.memory.ex.delete(ZStackNv.key(req.sysid as number, req.itemid as number, req.subid as number));
+        return this.#srsp(s, cmd.name, { status: ST.SUCCESS });
       case '7:getDeviceInfo':
         return this.#srsp(s, cmd.name, {
           status: 0,
@@ -298,23 +368,32 @@ export class ZStackCoordinator {
       case '5:startupFromApp': {
         this.#srsp(s, cmd.name, { status: 0 });
         setTimeout(() => {
+          // The stack resumes the network its NV holds, its frame counter safely above the stored one.
+          const nib = this.nv.get(NV.NIB);
+          if (nib) {
+            const epidLe = nib.subarray(53, 61);
+            this.#frameCounter = (this.memory.storedFrameCounter(epidLe) ?? 0) + MAX_NWK_FRAMECOUNTER_CHANGES;
+            this.#framesSinceStore = 0;
+            this.memory.storeFrameCounter(epidLe, this.#frameCounter);
+          }
           this.#devState = DEV_STATE_COORD;
           this.#areq(SUBSYS.ZDO, 'stateChangeInd', { state: DEV_STATE_COORD });
         }, 10);
         return;
       }
       case '5:extNwkInfo': {
+        // What the NWK layer runs with: its NIB.
         const nib = this.nv.get(NV.NIB);
-        const panid = this.nv.get(NV.PANID)?.readUInt16LE(0) ?? 0xffff;
-        const epid = this.nv.get(NV.EXTENDED_PAN_ID) ?? Buffer.alloc(8);
         return this.#srsp(s, cmd.name, {
           shortaddr: 0,
           devstate: this.#devState,
-          panid,
+          panid: nib?.readUInt16LE(33) ?? 0xffff,
           parentaddr: 0,
-          extendedpanid: Buffer.from(epid).reverse().toString('hex'),
+          extendedpanid: Buffer.from(nib?.subarray(53, 61) ?? Buffer.alloc(8))
+            .reverse()
+            .toString('hex'),
           parentextaddr: '0000000000000000',
-          channel: nib?.[22] ?? 11,
+          channel: nib?.[22] ?? 0,
         });
       }
       case '5:extFindGroup':
@@ -340,11 +419,15 @@ export class ZStackCoordinator {
 
   #reset(): void {
     const option = this.nv.get(NV.STARTUP_OPTION)?.[0] ?? 0;
-    if (option & 0x02) {
-      // Clear network state and configuration: the stack forgets its network and its NV items.
-      for (const id of [...this.nv.keys()]) if (id !== NV.NWKKEY && id !== NV.STARTUP_OPTION) this.nv.delete(id);
+    if (option & (STARTOPT.CLEAR_STATE | STARTOPT.CLEAR_CONFIG)) {
+      // The stack forgets its network (and its configuration) and boots with empty tables.
+      this.memory.clear(option);
       this.endpoints.clear();
     }
+    // At boot the stack takes its IEEE address from ZCD_NV_EXTADDR when that is set.
+    const ext = this.nv.get(NV.EXTADDR);
+    const fromNv = ext?.length === 8 ? Buffer.from(ext).reverse().toString('hex') : undefined;
+    this.#ieee = fromNv && !/^(0{16}|f{16})$/.test(fromNv) ? fromNv : this.factoryIeee;
     this.#devState = 0;
     setTimeout(
       () =>
@@ -372,8 +455,9 @@ export class ZStackCoordinator {
       }
     const epidLe = this.nv.get(NV.EXTENDED_PAN_ID) ?? ieeeToLe(this.ieee);
     const key = this.nv.get(NV.PRECFGKEY) ?? Buffer.alloc(16);
-    // NIB (unaligned, 110 bytes): only the fields herdsman looks at are meaningful.
+    // NIB (nwkIB_t, unaligned, 110 bytes): only the fields herdsman looks at are meaningful.
     const nib = Buffer.alloc(110);
+    nib[12] = 5; // SecurityLevel: ENC-MIC-32, as Zigbee 3.0 networks run
     nib.writeUInt16LE(0, 20); // nwkDevAddress
     nib[22] = channel; // nwkLogicalChannel
     ieeeToLe(this.ieee).copy(nib, 25); // nwkCoordExtAddress
@@ -387,6 +471,12 @@ export class ZStackCoordinator {
     this.nv.set(NV.NWK_ACTIVE_KEY_INFO, keyInfo);
     this.nv.set(NV.NWK_ALTERN_KEY_INFO, Buffer.from(keyInfo));
     this.nv.set(NV.NWKKEY, Buffer.concat([Buffer.from([0]), key, Buffer.alloc(4)]));
+    // The seed the trust center derives each joining device's unique link key from.
+    if (!this.nv.has(NV.TCLK_SEED)) this.nv.set(NV.TCLK_SEED, randomBytes(16));
+    // A new network starts its NWK frame counter at 0 and records it for this extended PAN id.
+    this.#frameCounter = 0;
+    this.#framesSinceStore = 0;
+    this.memory.storeFrameCounter(epidLe, 0);
     this.#devState = DEV_STATE_COORD;
     this.#areq(SUBSYS.ZDO, 'stateChangeInd', { state: DEV_STATE_COORD });
     this.#areq(SUBSYS.APP_CNF, 'bdbComissioningNotifcation', { status: 0 });
@@ -401,7 +491,7 @@ export class ZStackCoordinator {
     // Most ZDO requests: destination address (u16), then the ZDO payload (no transaction number).
     const dst = data.length >= 2 ? data.readUInt16LE(0) : 0;
     const zdo = data.subarray(2);
-    const device = this.devices.get(dst);
+    const device = cluster === 0x0036 ? undefined : this.#receivedBy(dst);
     switch (cluster) {
       case 0x0036: {
         // permit joining (addrMode, dst, duration, tcSignificance)
@@ -495,7 +585,7 @@ export class ZStackCoordinator {
 
   #onDataRequest(req: Record<string, unknown>): void {
     const dst = req.dstaddr as number;
-    const device = this.devices.get(dst);
+    const device = this.#receivedBy(dst);
     this.#srsp(SUBSYS.AF, 'dataRequest', { status: 0 });
     // A silent device still gets its frame handed to the parent: the data confirm is a success.
     setTimeout(
@@ -521,24 +611,79 @@ export class ZStackCoordinator {
     setTimeout(() => device.handle(sent, reply, (clusterId, attrIds) => this.report(device, clusterId, attrIds)), 5);
   }
 
+  /** Whether the device is on the network this coordinator runs. */
+  reaches(device: EmulatedDevice): boolean {
+    return sameNetwork(device.network, this.network());
+  }
+
+  /** The coordinator's NWK frame counter for its next frame, stored in NV every 1000 frames. */
+  #nextFrameCounter(): number {
+    this.#frameCounter++;
+    if (++this.#framesSinceStore >= MAX_NWK_FRAMECOUNTER_CHANGES) {
+      const nib = this.nv.get(NV.NIB);
+      if (nib) this.memory.storeFrameCounter(nib.subarray(53, 61), this.#frameCounter);
+      this.#framesSinceStore = 0;
+    }
+    return this.#frameCounter;
+  }
+
+  /**
+   * A unicast frame to `nwkAddr`: the device that takes it, or undefined when none does (no such
+   * device, silent, on another network, or the frame's counter is not above the last it took).
+   */
+  #receivedBy(nwkAddr: number): EmulatedDevice | undefined {
+    const device = this.devices.get(nwkAddr);
+    if (!device) return undefined;
+    const counter = this.#nextFrameCounter();
+    if (device.silent || !this.reaches(device)) return undefined;
+    if (counter <= device.frameCounterSeen) {
+      if (this.#log)
+        console.log(`emulator: ${device.spec.ieee} drops frame counter ${counter} (seen ${device.frameCounterSeen})`);
+      return undefined;
+    }
+    device.frameCounterSeen = counter;
+    return device;
+  }
+
   // ---- what tests drive ---------------------------------------------------------------------------
+
+  /**
+   * Weeks of traffic in a moment: the coordinator sends `frames` frames the network's devices
+   * take (broadcasts, polls, commands), moving its NWK frame counter on (and storing it in NV
+   * every 1000, as the stack does).
+   */
+  simulateTraffic(frames: number): void {
+    for (let i = 0; i < frames; i++) this.#nextFrameCounter();
+    for (const device of this.devices.values())
+      if (this.reaches(device)) device.frameCounterSeen = Math.max(device.frameCounterSeen, this.#frameCounter);
+  }
 
   /** The device joins (needs permit join): trust-center indication, then its announce. */
   join(spec: EmulatedDeviceSpec): EmulatedDevice {
     if (this.permitJoinSeconds === 0) throw new Error('emulator: the network is closed (no permit join)');
+    const network = this.network();
+    if (!network) throw new Error('emulator: no network is up to join');
     const device = new EmulatedDevice(spec);
+    // The device learns the network (the key by the trust center's transport key); the stack
+    // records it in its address manager and its TC link key table.
+    device.network = network;
+    this.memory.recordJoin(spec.ieee, spec.nwkAddr, Number.parseInt(spec.ieee.slice(-1), 16));
     this.devices.set(spec.nwkAddr, device);
     this.#areq(SUBSYS.ZDO, 'tcDeviceInd', { nwkaddr: spec.nwkAddr, extaddr: spec.ieee, parentaddr: 0 });
     this.announce(device);
     return device;
   }
 
-  /** Re-attaches a device object to the emulated network (after a hub restart, the radio is unchanged). */
+  /**
+   * Puts a device object in this coordinator's radio range (after a hub restart, or a device of a
+   * home whose coordinator was replaced): it keeps the network it joined and is reached only on it.
+   */
   attach(device: EmulatedDevice): void {
     this.devices.set(device.spec.nwkAddr, device);
   }
 
   announce(device: EmulatedDevice): void {
+    if (!this.reaches(device)) return;
     this.#zdoCallback(
       0x0013,
       device.spec.nwkAddr,
@@ -548,6 +693,8 @@ export class ZStackCoordinator {
 
   /** AF_INCOMING_MSG from the device to the coordinator's endpoint. */
   deliver(device: EmulatedDevice, clusterId: number, data: Buffer, dstEndpoint = 1): void {
+    // A device on another network (channel, PAN, key) is not heard at all.
+    if (!this.reaches(device)) return;
     this.#areq(SUBSYS.AF, 'incomingMsg', {
       groupid: 0,
       clusterid: clusterId,

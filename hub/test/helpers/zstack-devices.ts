@@ -48,6 +48,27 @@ export interface ZclValue {
   value: number | boolean | string;
 }
 
+export interface JoinedNetwork {
+  channel: number;
+  panId: number;
+  /** Hex, most significant byte first. */
+  extendedPanId: string;
+  networkKey: string;
+  trustCenter: string;
+}
+
+export function sameNetwork(a: JoinedNetwork | undefined, b: JoinedNetwork | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.channel === b.channel &&
+    a.panId === b.panId &&
+    a.extendedPanId === b.extendedPanId &&
+    a.networkKey === b.networkKey &&
+    a.trustCenter === b.trustCenter
+  );
+}
+
 export class EmulatedDevice {
   readonly spec: Required<Pick<EmulatedDeviceSpec, 'endpoint' | 'deviceId' | 'manufacturerCode' | 'outClusters'>> &
     EmulatedDeviceSpec;
@@ -58,6 +79,18 @@ export class EmulatedDevice {
   left = false;
   /** A ZCL status (e.g. 0x01 FAILURE) the device answers cluster commands with instead of obeying. */
   refuseWith: number | undefined;
+  /**
+   * The network the device joined, as its firmware keeps it: channel, PAN id, extended PAN id,
+   * network key and the trust center's IEEE address. It hears and is heard by a coordinator only
+   * on that network (zstack-coordinator.ts); a new coordinator must take it over to reach it.
+   */
+  network: JoinedNetwork | undefined;
+  /**
+   * The highest NWK frame counter the device accepted from the coordinator: a frame with a
+   * counter not above it is a replay to the device's NWK security and is dropped (Zigbee's
+   * incoming frame counter check). Why a restored coordinator must start above the old one's.
+   */
+  frameCounterSeen = -1;
   constructor(spec: EmulatedDeviceSpec) {
     this.spec = {
       endpoint: 1,
