@@ -411,6 +411,9 @@ export class Hub {
             home,
             clock,
             log: backupLog,
+            prepare: async () => {
+              await this.zigbee?.saveForBackup();
+            },
           });
           const dir = resolve(config.dataDir, config.backup.dir ?? join(BACKUPS_DIR, 'scheduled'));
           // The API's backups dir is pruned to its own count: sharing it would prune the other's files.

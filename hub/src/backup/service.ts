@@ -22,6 +22,14 @@ export interface BackupServiceDeps {
   /** Backups kept in DATA/backups; the oldest beyond it are removed after each new one. */
   keep?: number;
   kdf?: KdfParams;
+  /**
+   * Run before each backup's snapshot: parts that keep files in the data dir bring them up to
+   * date (the Zigbee driver writes herdsman's database and a fresh coordinator backup, whose NWK
+   * frame counter a restored coordinator must start above). Bounded by `prepareTimeoutMs`; a
+   * failure is logged and the backup goes ahead with the files as they are.
+   */
+  prepare?: () => Promise<void>;
+  prepareTimeoutMs?: number;
 }
 
 export const BACKUPS_DIR = 'backups';
@@ -58,6 +66,7 @@ export class BackupService {
     if (this.#busy) throw new HubError('backup_in_progress', 'a backup is being made; try again when it is done');
     this.#busy = true;
     try {
+      await this.#prepare();
       return await fn();
     } finally {
       this.#busy = false;
@@ -111,6 +120,28 @@ export class BackupService {
       return { path, name, bytes: statSync(path).size };
     } catch {
       throw new HubError('backup_not_found', 'no such backup');
+    }
+  }
+
+  async #prepare(): Promise<void> {
+    const prepare = this.#d.prepare;
+    if (!prepare) return;
+    const ms = this.#d.prepareTimeoutMs ?? 30_000;
+    let timer: { cancel(): void } | undefined;
+    try {
+      await Promise.race([
+        prepare(),
+        new Promise<never>((_, reject) => {
+          timer = this.#d.clock.setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms);
+        }),
+      ]);
+    } catch (err) {
+      this.#d.log.warn(
+        { err: (err as Error).message },
+        'parts did not refresh their files before the backup; backing up the last ones',
+      );
+    } finally {
+      timer?.cancel();
     }
   }
 

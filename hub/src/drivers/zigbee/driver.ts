@@ -153,6 +153,19 @@ export class ZigbeeDriver implements Driver {
     this.#ctx = undefined;
   }
 
+  /**
+   * Brings the Zigbee files in the data dir up to date for a backup of the hub: herdsman's
+   * database and the coordinator backup (network key, device tables, NWK frame counter), which
+   * herdsman otherwise writes only at start, once a day and at stop. A coordinator restored from
+   * a stale one would start its frame counter below what the devices last took from the old one
+   * (herdsman adds 2500), and they would drop its frames. Nothing to do unless it runs: the files
+   * on disk are then the last the controller wrote.
+   */
+  async saveForBackup(): Promise<void> {
+    const controller = this.#running();
+    if (controller) await controller.backup();
+  }
+
   status(): ZigbeeStatus {
     const c = this.#running();
     const until = c?.getPermitJoinEnd();
