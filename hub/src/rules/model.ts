@@ -1,4 +1,3 @@
-import type { StateValue } from '@hearth/model/values';
 import type { StoredRule } from '../store/rules-repo.ts';
 import type { Duration } from './duration.ts';
 
