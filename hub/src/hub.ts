@@ -230,6 +230,7 @@ export class Hub {
             clock,
             log: log.child({ part: 'devices' }),
             commandTimeoutMs: config.devices.commandTimeoutMs,
+            maxShares: config.devices.maxShares,
             telemetryInHistory: true,
           });
           this.registry.registerDriver(new MqttDeviceDriver(this.broker));

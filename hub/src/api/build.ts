@@ -31,6 +31,7 @@ import { roomRoutes } from './routes/rooms.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { sceneRoutes } from './routes/scenes.ts';
 import { setupRoutes } from './routes/setup.ts';
+import { shareRoutes } from './routes/shares.ts';
 import { handoverRoutes } from './routes/handover.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { userRoutes } from './routes/users.ts';
@@ -111,6 +112,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         remoteRoutes,
         userRoutes,
         apiTokenRoutes,
+        shareRoutes,
         backupRoutes,
         updateRoutes,
         handoverRoutes,

@@ -205,6 +205,8 @@ export type ApiRegistry = Pick<
   | 'list'
   | 'get'
   | 'canSee'
+  | 'access'
+  | 'sharing'
   | 'create'
   | 'update'
   | 'remove'

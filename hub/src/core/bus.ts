@@ -129,6 +129,11 @@ export interface BusEvents {
   'user.sessions_ended': UserSessionsEndedEvent;
   /** Keys for scripts were revoked (auth/api-tokens.ts): streams opened with them close. */
   'api_token.revoked': { userId: string; tokenIds: string[]; at: number };
+  /**
+   * What a person reaches through shares changed (devices/sharing.ts): one was made, removed, ended
+   * at its time or its window opened or closed. Their open streams look again at what they see.
+   */
+  'share.changed': { userId: string; at: number };
   /** A plug's firmware update moved on (hub/src/drivers/plug/updates.ts): state, progress, error code. */
   'plug.update': PlugUpdateEvent;
   /** The Zigbee network opened (`seconds` left) or closed for joining. */

@@ -145,6 +145,8 @@ export const ConfigSchema = Type.Object(
     devices: Type.Object(
       {
         commandTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 5000 }),
+        /** The most shares the home holds (devices/sharing.ts): each is checked on every event a guest may see. */
+        maxShares: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
       },
       { ...closed, default: {} },
     ),

@@ -8,9 +8,10 @@ import type { Logger } from '../core/logger.ts';
 import { recordAudit } from '../store/audit-log.ts';
 import type { DeviceRow } from '../store/devices-repo.ts';
 import type { Store } from '../store/store.ts';
-import { hasRole, reachesDevice, requireRole } from './access.ts';
+import { requireRole } from './access.ts';
 import type { Driver, DriverContext } from './driver.ts';
 import { PendingCommands } from './pending-commands.ts';
+import { DEFAULT_MAX_SHARES, Sharing, type Reach } from './sharing.ts';
 import { toDeviceView, toRoomView, type DeviceView, type RoomView } from './views.ts';
 
 export type { DeviceView, RoomView } from './views.ts';
@@ -27,6 +28,8 @@ export interface RegistryDeps {
    * (docs/writes.md). Without it (a registry alone, in tests) they are written at once.
    */
   telemetryInHistory?: boolean;
+  /** The most shares the home holds (`devices.maxShares`); DEFAULT_MAX_SHARES when absent. */
+  maxShares?: number;
 }
 
 export interface CreateDeviceInput {
@@ -57,10 +60,20 @@ export class DeviceRegistry {
   readonly #devices = new Map<string, LiveDevice>();
   readonly #pending: PendingCommands;
   #started: Driver[] = [];
+  /** Who reaches what beyond their role (devices/sharing.ts); its `reach` is the one access check. */
+  readonly sharing: Sharing;
 
   constructor(deps: RegistryDeps) {
     this.#deps = deps;
     this.#pending = new PendingCommands(deps.clock);
+    this.sharing = new Sharing({
+      store: deps.store,
+      bus: deps.bus,
+      clock: deps.clock,
+      log: deps.log,
+      maxShares: deps.maxShares ?? DEFAULT_MAX_SHARES,
+      roomOf: (id) => this.#devices.get(id)?.row.roomId,
+    });
   }
 
   registerDriver(driver: Driver): void {
@@ -71,6 +84,7 @@ export class DeviceRegistry {
   async start(): Promise<void> {
     this.#ensureHome();
     this.#load();
+    this.sharing.start();
     for (const driver of this.#drivers.values()) {
       await driver.start(this.#contextFor(driver));
       this.#started.push(driver);
@@ -86,15 +100,24 @@ export class DeviceRegistry {
       }
     }
     this.#started = [];
+    this.sharing.stop();
     for (const id of this.#devices.keys())
       this.#pending.failDevice(id, new HubError('not_ready', 'the hub is stopping'));
   }
 
   // ---- reading ----------------------------------------------------------------------------
 
-  /** Guests see only devices shared with them; sharing arrives with user management. */
+  /**
+   * How far `actor` reaches a device: the sharing check (devices/sharing.ts) for a device that
+   * exists. Every device surface (API, events, history, energy, the relay, bridges) asks this.
+   */
+  access(actor: Actor, deviceId: string): Reach {
+    return this.#devices.has(deviceId) ? this.sharing.reach(actor, { kind: 'device', id: deviceId }) : 'none';
+  }
+
+  /** Guests see only the devices shared with them (directly or through their room). */
   canSee(actor: Actor, deviceId: string): boolean {
-    return this.#devices.has(deviceId) && hasRole(actor, 'member') && reachesDevice(actor, deviceId);
+    return this.access(actor, deviceId) !== 'none';
   }
 
   list(actor: Actor): DeviceView[] {
@@ -211,7 +234,9 @@ export class DeviceRegistry {
 
   async command(deviceId: string, capability: string, value: StateValue, actor: Actor): Promise<DeviceView> {
     const device = this.#requireDevice(deviceId, actor);
-    requireRole(actor, 'member', 'controlling a device');
+    // A guest commands only what is shared with them to control; seen but view-only says so.
+    if (this.access(actor, deviceId) !== 'control')
+      throw new HubError('share_view_only', `device ${deviceId} is shared to view only`, { deviceId });
     if (!device.row.capabilities.includes(capability)) {
       throw new HubError('validation_failed', `device ${deviceId} has no capability '${capability}'`, {
         field: 'capability',
@@ -280,6 +305,7 @@ export class DeviceRegistry {
   deleteRoom(id: string, actor: Actor): void {
     requireRole(actor, 'admin', 'removing a room');
     if (!this.#deps.store.rooms.delete(id)) throw new HubError('room_not_found', `no room ${id}`);
+    this.sharing.forget('room', id);
     // Devices in it stay, without a room (ON DELETE SET NULL); keep the cache in step.
     for (const device of this.#devices.values())
       if (device.row.roomId === id) device.row = { ...device.row, roomId: null };

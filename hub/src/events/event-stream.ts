@@ -64,11 +64,25 @@ export class EventStream {
 
     for (const event of DEVICE_EVENTS) {
       bus.on(this.#owner, event, (payload: BusEvents[typeof event]) => {
-        if (!registry.canSee(this.#actor, payload.deviceId)) return;
+        if (!registry.canSee(this.#actor, payload.deviceId)) {
+          // Moved out of a shared room, or a share ended between looks: it is gone for them.
+          if (this.#visible.delete(payload.deviceId))
+            this.#send('device.removed', { deviceId: payload.deviceId, at: clock.now() });
+          return;
+        }
+        if (!this.#visible.has(payload.deviceId) && event !== 'device.added') {
+          // Newly reachable (a share opened): the client learns of it as of a device added.
+          this.#send('device.added', { deviceId: payload.deviceId, at: payload.at });
+        }
         this.#visible.add(payload.deviceId);
         this.#send(event, payload);
       });
     }
+    // A share of theirs was made, removed, ended or opened: what is no longer reached is removed
+    // for this client at that moment (streams stay open), what is newly reached is added.
+    bus.on(this.#owner, 'share.changed', (payload) => {
+      if (payload.userId === this.#actor.userId) this.#lookAgain(payload.at);
+    });
     bus.on(this.#owner, 'device.removed', (payload) => {
       if (this.#visible.delete(payload.deviceId)) this.#send('device.removed', payload);
     });
@@ -94,6 +108,20 @@ export class EventStream {
     this.#schedulePing();
     // Tells the client its subscription is live: events from here on will arrive.
     this.#send('ready', { role: this.#actor.role });
+  }
+
+  #lookAgain(at: number): void {
+    const now = new Set(this.#deps.registry.list(this.#actor).map((d) => d.id));
+    for (const id of [...this.#visible]) {
+      if (now.has(id)) continue;
+      this.#visible.delete(id);
+      this.#send('device.removed', { deviceId: id, at });
+    }
+    for (const id of now) {
+      if (this.#visible.has(id)) continue;
+      this.#visible.add(id);
+      this.#send('device.added', { deviceId: id, at });
+    }
   }
 
   /** The events that are not about one device, each for the roles whose routes show it. */

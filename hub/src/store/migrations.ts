@@ -538,4 +538,27 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX api_tokens_user ON api_tokens (user_id);
     `,
   },
+  {
+    version: 16,
+    name: 'shares',
+    sql: `
+      -- Sharing (devices/sharing.ts): one device, room, scene or camera shared with a member or a
+      -- guest. access: view | control; until: when it ends by itself (epoch ms) or NULL; windows:
+      -- JSON array of weekly windows in the home's time zone, NULL for always. Gone with the person;
+      -- a removed device's, room's, scene's or camera's shares are removed by the sharing service.
+      CREATE TABLE shares (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('device', 'room', 'scene', 'camera')),
+        target_id TEXT NOT NULL,
+        access TEXT NOT NULL CHECK (access IN ('view', 'control')),
+        until INTEGER,
+        windows TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX shares_user ON shares (user_id);
+      CREATE INDEX shares_target ON shares (kind, target_id);
+    `,
+  },
 ];

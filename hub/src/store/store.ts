@@ -9,6 +9,7 @@ import { MqttCredentialsRepo } from './mqtt-credentials-repo.ts';
 import { AuditRepo } from './audit-repo.ts';
 import { SettingsRepo } from './settings-repo.ts';
 import { HandoverRepo } from './handover-repo.ts';
+import { SharesRepo } from './shares-repo.ts';
 
 export const DATABASE_FILE = 'hearth.db';
 
@@ -26,6 +27,8 @@ export class Store {
   readonly audit: AuditRepo;
   readonly settings: SettingsRepo;
   readonly handover: HandoverRepo;
+  /** Devices, rooms, scenes and cameras shared with members and guests (devices/sharing.ts). */
+  readonly shares: SharesRepo;
 
   constructor(db: Db, path: string) {
     this.db = db;
@@ -39,6 +42,7 @@ export class Store {
     this.audit = new AuditRepo(db);
     this.settings = new SettingsRepo(db);
     this.handover = new HandoverRepo(db);
+    this.shares = new SharesRepo(db);
   }
 
   static open(dataDir: string): Store {

@@ -101,7 +101,15 @@ describe('access control', () => {
       topics: ['#'],
     });
     await forbidden(guest, 'GET', '/api/v1/rooms');
-    await forbidden(guest, 'POST', `/api/v1/devices/${deviceId}/commands`, { capability: 'switch', value: true });
+    // A device not shared with a guest does not exist for them: a command is 404 like an unknown id.
+    const guestCommand = await h.call('POST', `/api/v1/devices/${deviceId}/commands`, {
+      token: guest,
+      body: { capability: 'switch', value: true },
+    });
+    expect({ status: guestCommand.statusCode, code: guestCommand.json().error?.code }).toEqual({
+      status: 404,
+      code: 'device_not_found',
+    });
 
     expect((await h.call('GET', '/api/v1/devices', { token: member })).json().map((d: { id: string }) => d.id)).toEqual(
       [deviceId],

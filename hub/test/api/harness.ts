@@ -115,7 +115,14 @@ export async function harness(
   const clock = new ManualClock();
   const bus = new EventBus(log);
   const driver = new EchoDriver();
-  const registry = new DeviceRegistry({ store, bus, clock, log, commandTimeoutMs: config.devices.commandTimeoutMs });
+  const registry = new DeviceRegistry({
+    store,
+    bus,
+    clock,
+    log,
+    commandTimeoutMs: config.devices.commandTimeoutMs,
+    maxShares: config.devices.maxShares,
+  });
   registry.registerDriver(driver);
   await registry.start();
   const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });

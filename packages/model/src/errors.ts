@@ -216,6 +216,14 @@ export const ERROR_STATUS = {
   energy_schedule_overlap: 400,
   energy_tariff_duplicate: 400,
   energy_role_taken: 409,
+  // Sharing (hub/src/devices/sharing.ts): share_view_only: a guest commands something shared with
+  // them to view only (it is visible to them, so a 403 reveals nothing); share_user_role: owners
+  // and admins reach everything, so nothing is shared with them; share_limit: the home already has
+  // the most shares allowed (devices.maxShares).
+  share_not_found: 404,
+  share_view_only: 403,
+  share_user_role: 409,
+  share_limit: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -381,6 +389,10 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   energy_schedule_overlap: 'Two time windows of that tariff overlap on the same day.',
   energy_tariff_duplicate: 'Two tariffs start on the same day. Keep one.',
   energy_role_taken: 'Another device is already the home’s mains meter. Change that one first.',
+  share_not_found: 'This share has already ended or was removed.',
+  share_view_only: 'This was shared with you to look at only.',
+  share_user_role: 'Owners and admins already reach everything; share with a member or a guest.',
+  share_limit: 'The home has the most shares allowed. Remove shares that are no longer needed first.',
 };
 
 /** The plain words for `code`, or undefined if it has none (or is not a code at all). */
