@@ -1,5 +1,6 @@
 import type { Share, ShareAccess, ShareKind, ShareWindow } from '@hearth/model/api';
-import type { Actor, EventBus } from '../core/bus.ts';
+import type { Actor } from '@hearth/model/values';
+import type { EventBus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { HubError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';

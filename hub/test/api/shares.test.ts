@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Role } from '../../src/core/bus.ts';
+import type { Role } from '@hearth/model/values';
 import { harness, OWNER, type Harness } from './harness.ts';
 import { connect } from './ws-client.ts';
 
