@@ -100,7 +100,8 @@ export interface StandbyReport {
 
 const SYSTEM: Actor = { kind: 'system', part: 'energy' };
 const STANDBY_METHOD =
-  '10th percentile of the minute means of power over the last 7 days, leaving out minutes under 0.2 W (off); ' +
+  '10th percentile of the minute means of power over the last 7 days, leaving out minutes under 0.2 W (off), ' +
+  '0 W if half the minutes or more are off; ' +
   'yearly energy = watts × 8766 h';
 
 const sumCost = (s: PeriodSums, i: number) => (s.unpriced[i] ? null : round6(s.cost[i]!));
