@@ -49,7 +49,7 @@ describe('energy summary, roles and access', () => {
     h.history.maintain(Infinity);
     admin = await h.userToken('admin');
     member = await h.userToken('member');
-    guest = await h.userToken('guest');
+    guest = await h.userToken('guest', 'guest1');
     h.ownerToken = await h.userToken('owner', 'owner2');
   }, 60_000);
   afterAll(() => h.close());
@@ -133,6 +133,37 @@ describe('energy summary, roles and access', () => {
     const s = await summary(member);
     expect(s.totals.cost).toBe(6);
     expect(s.devices.find((d: { name: string }) => d.name === 'Kettle').cost).toBe(1.5);
+  });
+
+  it('a guest with a shared device sees that device, its cost, and still nothing of the home', async () => {
+    const share = await h.call(
+      'POST',
+      '/api/v1/shares',
+      h.ownerToken,
+      {},
+      { userId: 'usr_guest1', device: kettle, access: 'view' },
+    );
+    expect(share.statusCode).toBe(201);
+    const s = await summary(guest);
+    expect(s.wholeHome).toBe(false);
+    expect(s.devices.map((d: { name: string }) => d.name)).toEqual(['Kettle']);
+    expect(s.devices[0]).toMatchObject({ kWh: 6, cost: 1.5, share: 1 });
+    expect(s.totals).toEqual({ kWh: 6, cost: 1.5, untrackedKWh: null, productionKWh: null });
+    expect(s.powerW).toBe(250);
+    expect(
+      (
+        await h.call(
+          'GET',
+          `/api/v1/energy/costs?device=${kettle}&tz=UTC&from=${at(2026, 6, 1)}&to=${at(2026, 6, 2)}`,
+          guest,
+        )
+      ).json().total,
+    ).toEqual({
+      kWh: 6,
+      cost: 1.5,
+    });
+    expect(code(await h.call('GET', `/api/v1/energy/costs?device=${mains}`, guest))).toBe('device_not_found');
+    expect(code(await put(`/api/v1/energy/roles/${kettle}`, guest, { role: 'production' }))).toBe('forbidden');
   });
 
   it('refuses plans over the bounds and plans that make no sense, with their codes', async () => {
