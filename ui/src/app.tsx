@@ -6,6 +6,7 @@ import { startLive } from './live.ts';
 import { AddDevice } from './pages/add-device.tsx';
 import { CameraPage, Cameras } from './pages/cameras.tsx';
 import { DevicePage } from './pages/device.tsx';
+import { EnergyPage } from './pages/energy.tsx';
 import { Home } from './pages/home.tsx';
 import { RulePage } from './pages/rule-page.tsx';
 import { Rules } from './pages/rules.tsx';
@@ -122,6 +123,7 @@ function Unreachable() {
 
 const NAV: [string, string][] = [
   ['/', 'Home'],
+  ['/energy', 'Energy'],
   ['/rules', 'Rules'],
   ['/cameras', 'Cameras'],
   ['/settings', 'Settings'],
@@ -179,6 +181,7 @@ function route(path: string) {
   if (path === '/' || path === '') return <Home />;
   if (match('/add', path)) return <AddDevice />;
   if ((p = match('/devices/:id', path))) return <DevicePage id={p.id!} />;
+  if (match('/energy', path)) return <EnergyPage />;
   if (match('/rules', path)) return <Rules />;
   if ((p = match('/rules/:id', path))) return <RulePage id={p.id!} />;
   if (match('/cameras', path)) return <Cameras />;
