@@ -144,6 +144,9 @@ describe('rules', () => {
     await page.getByRole('heading', { name: 'Button lights the lamp v2' }).waitFor();
 
     await page.getByRole('tab', { name: 'Versions' }).click();
+    // Each version names its author (the hub sends an actor object, not a string: this once read "by [object Object]").
+    const first = page.getByRole('listitem').filter({ has: page.getByRole('button', { name: 'Version 1' }) });
+    expect(await first.textContent()).toContain(`by ${OWNER.username}`);
     await page.getByRole('button', { name: 'Version 1' }).click();
     const diff = page.getByTestId('diff');
     await diff.getByText('"Button lights the lamp v2"').waitFor();

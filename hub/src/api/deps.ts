@@ -1,3 +1,4 @@
+import type { Enrolment, FirmwareImage, HubUpdateView, PlugRollout, PlugUpdateView } from '@hearth/model/api';
 import type { Actor } from '@hearth/model/values';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
@@ -52,16 +53,16 @@ export interface ApiPlugs {
     body: { setupCode: string; name: string; roomId?: string | null },
     actor: UserActor,
   ): Promise<DeviceView>;
-  addFirmware(body: { manifest: unknown; sig: string; image: string }, actor: UserActor): unknown;
-  firmware(): unknown[];
-  update(plugId: string, actor: UserActor): unknown;
+  addFirmware(body: { manifest: unknown; sig: string; image: string }, actor: UserActor): FirmwareImage;
+  firmware(): FirmwareImage[];
+  update(plugId: string, actor: UserActor): PlugUpdateView;
   startUpdate(plugId: string, body: { version: string; downgrade?: boolean }, actor: UserActor): Promise<unknown>;
   /** Many plugs in waves (hub/src/drivers/plug/rollout.ts). */
   startRollout(
     body: { model: string; version: string; plugs?: string[]; waveSize?: number; downgrade?: boolean },
     actor: UserActor,
   ): unknown;
-  rolloutView(): unknown;
+  rolloutView(): PlugRollout | null;
   resumeRollout(actor: UserActor): unknown;
   cancelRollout(actor: UserActor): unknown;
 }
@@ -83,7 +84,7 @@ export interface ApiZigbee {
 
 /** Remote access through the relay (hub/src/relay/service.ts). */
 export interface ApiRemote {
-  enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): unknown;
+  enroll(actor: UserActor, body: { publicKey: string; boxPublicKey: string; name: string }): Enrolment;
   callerOf(marker: string): { id: string; userId: string; username: string; invite?: true } | null;
   /** The home key sealed to a remote device, for its login's or refresh's answer (or null). */
   sessionHomeKey(deviceId: string, accessToken: string): string | null;
@@ -150,7 +151,7 @@ export interface ApiUpdate {
     confirmDowngrade?: boolean;
     passphrase: string;
   }): Promise<{ id: string; from: string; to: string; backupId: string | null }>;
-  view(): unknown;
+  view(): HubUpdateView;
 }
 
 /** The audit log (hub/src/store/audit-log.ts): routes record what people change; admins page it. */

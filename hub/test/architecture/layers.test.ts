@@ -150,7 +150,7 @@ describe('the shared model (packages/model) stands alone and is imported by its 
     expect(specs.get('capabilities.ts')).toContain('./values.ts');
     const outside = [...specs].flatMap(([file, targets]) =>
       targets
-        .filter((t) => !t.startsWith('./') || !resolve(modelSrc, dirname(file), t).startsWith(modelSrc))
+        .filter((t) => !t.startsWith('.') || !resolve(modelSrc, dirname(file), t).startsWith(modelSrc))
         .map((t) => `${file} → ${t}`),
     );
     expect(outside).toEqual([]);

@@ -1,26 +1,10 @@
+import type { BackupSchedule as ScheduleStatus } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { formatTime } from '../format.ts';
 import { Field, FormError } from './form.tsx';
 import { formatSize } from './plug-firmware.tsx';
-
-interface ScheduleStatus {
-  enabled: boolean;
-  time: string;
-  keep: number;
-  offsite?: boolean;
-  dir: string;
-  timeZone: string;
-  passphraseSet: boolean;
-  nextRunAt: number | null;
-  lastGoodAt: number | null;
-  lastGood: string | null;
-  lastOffsiteAt?: number | null;
-  lastError: { code: string; message: string; at: number; file?: string; reason?: string } | null;
-  stale: boolean;
-  files: { id: string; bytes: number; createdAt: number }[];
-}
 
 type Errors = Partial<Record<'passphrase' | 'repeat' | 'form', string>>;
 

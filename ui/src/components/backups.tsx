@@ -1,3 +1,4 @@
+import type { BackupFile as Backup } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -5,12 +6,6 @@ import { formatTime } from '../format.ts';
 import { hubFetch } from '../api/transport.ts';
 import { Field, FormError } from './form.tsx';
 import { formatSize } from './plug-firmware.tsx';
-
-interface Backup {
-  id: string;
-  bytes: number;
-  createdAt: number;
-}
 
 type Errors = Partial<Record<'passphrase' | 'repeat' | 'form', string>>;
 

@@ -1,12 +1,7 @@
+import type { BrokerCertificate } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-
-interface BrokerCertificate {
-  pem: string;
-  sha256: string;
-  port: number;
-}
 
 /**
  * Encrypted MQTT for integrations: the port, the hub certificate's SHA-256 fingerprint and the

@@ -1,27 +1,10 @@
+import type { HandoverStatus as Status, HandoverInvite as Invite } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
 import type { User } from '../api/types.ts';
 import { formatTime } from '../format.ts';
 import { Field, FormError } from './form.tsx';
-
-interface Grant {
-  grantedAt: string;
-  expiresAt: string;
-  active: boolean;
-}
-
-interface Status {
-  ownerExists: boolean;
-  pendingInvite: { expiresAt: string; supportDays: number } | null;
-  installers: { id: string; username: string; supportGrant: Grant | null }[];
-}
-
-interface Invite {
-  code: string;
-  expiresAt: string;
-  supportDays: number;
-}
 
 const SUPPORT_DAYS_MAX = 90;
 

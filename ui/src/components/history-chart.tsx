@@ -1,3 +1,4 @@
+import type { EnergyReport, HistorySeries } from '@hearth/model/api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import { api } from '../api/client.ts';
@@ -12,13 +13,6 @@ export const RANGES = {
   year: 365 * 86400e3,
 } as const;
 export type RangeName = keyof typeof RANGES;
-
-interface Point {
-  t: number;
-  min: number;
-  max: number;
-  mean: number;
-}
 
 // uPlot (~50 KB) is loaded only when a chart is first shown, so the home page stays small.
 let uplotModule: Promise<typeof uPlot> | null = null;
@@ -88,7 +82,7 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
     // A slow answer for a range left behind must not overwrite the one now chosen.
     let current = true;
     setError(null);
-    api<{ tier: string; points: Point[] }>(
+    api<HistorySeries>(
       'GET',
       `/history?device=${encodeURIComponent(props.deviceId)}&capability=${props.capability}&from=${from}&to=${to}&points=400`,
     )
@@ -184,13 +178,6 @@ export function HistoryChart(props: { deviceId: string; capability: string; unit
   );
 }
 
-interface EnergyBucket {
-  t: number;
-  start: string;
-  kWh: number;
-  exact: boolean;
-}
-
 /** Energy per local day (the home's time zone) over the last 30 days, as bars. */
 export function EnergyBars(props: { deviceId: string }) {
   const [data, setData] = useState<uPlot.AlignedData | null>(null);
@@ -199,10 +186,7 @@ export function EnergyBars(props: { deviceId: string }) {
 
   useEffect(() => {
     const from = Date.now() - 30 * 86400e3;
-    api<{ total: number; buckets: EnergyBucket[] }>(
-      'GET',
-      `/energy?device=${encodeURIComponent(props.deviceId)}&period=day&from=${from}`,
-    )
+    api<EnergyReport>('GET', `/energy?device=${encodeURIComponent(props.deviceId)}&period=day&from=${from}`)
       .then((res) => {
         setTotal(res.total);
         setData([res.buckets.map((b) => b.t / 1000), res.buckets.map((b) => b.kWh)]);

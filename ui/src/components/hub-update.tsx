@@ -1,3 +1,4 @@
+import type { HubUpdate as UpdateStatus, HubUpdateView as UpdateView } from '@hearth/model/api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -5,26 +6,6 @@ import { connection } from '../api/transport.ts';
 import { formatTime } from '../format.ts';
 import { Field, FormError } from './form.tsx';
 import { formatSize } from './plug-firmware.tsx';
-
-/** `GET /api/v1/update` (hub/src/update/service.ts UpdateView). */
-interface UpdateStatus {
-  id: string;
-  from: string;
-  to: string;
-  state: 'running' | 'done' | 'rolled_back' | 'refused' | 'failed';
-  step: string;
-  steps: { step: string; at: number }[];
-  error: { code: string; message: string } | null;
-  missingDevices: string[];
-  backupId: string | null;
-  queued?: boolean;
-}
-interface UpdateView {
-  version: string;
-  fetchConfigured: boolean;
-  staged: { bytes: number; release: { version: string } | null } | null;
-  update: UpdateStatus | null;
-}
 
 /** The helper's steps in words (docs/update.md "Flow"). */
 const STEPS: Record<string, string> = {

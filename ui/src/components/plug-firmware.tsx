@@ -1,17 +1,9 @@
+import type { FirmwareImage } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { formatTime } from '../format.ts';
 import { Field, FormError, Spinner } from './form.tsx';
-
-/** A stored signed image (`GET /plugs/firmware`, hub/src/drivers/plug/service.ts FirmwareView). */
-export interface FirmwareImage {
-  model: string;
-  version: string;
-  size: number;
-  sha256: string;
-  addedAt: number;
-}
 
 /** `MAJOR.MINOR.PATCH` compared numerically, as the hub and the plug do; NaN parts compare as 0. */
 export function compareVersions(a: string, b: string): number {

@@ -1,25 +1,8 @@
+import type { FirmwareImage, PlugRollout as Rollout } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError } from './form.tsx';
-import type { FirmwareImage } from './plug-firmware.tsx';
-
-/** `GET /api/v1/plugs/rollout` (hub/src/drivers/plug/rollout.ts). */
-interface Rollout {
-  id: string;
-  model: string;
-  version: string;
-  state: 'running' | 'paused' | 'done' | 'cancelled';
-  wave: number;
-  waves: number;
-  pausedReason: string | null;
-  plugs: {
-    deviceId: string;
-    wave: number;
-    state: 'pending' | 'updating' | 'done' | 'failed' | 'skipped';
-    error: string | null;
-  }[];
-}
 
 const PLUG_STATE: Record<Rollout['plugs'][number]['state'], string> = {
   pending: 'waiting',

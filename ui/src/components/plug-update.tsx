@@ -1,45 +1,20 @@
+import type {
+  FirmwareImage,
+  PlugUpdateState as UpdateState,
+  PlugUpdateView as UpdateView,
+  PlugUpdateProgress as PlugUpdateEvent,
+} from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import type { Device, User } from '../api/types.ts';
 import { onHubEvent } from '../live.ts';
 import { FormError, Spinner } from './form.tsx';
-import { compareVersions, formatSize, type FirmwareImage } from './plug-firmware.tsx';
-
-type UpdateState = 'sending' | 'downloading' | 'rebooting' | 'done' | 'failed';
-
-/** `GET /plugs/:id/update` (hub/src/drivers/plug/service.ts UpdateView). */
-interface UpdateView {
-  deviceId: string;
-  model: string;
-  firmware: string | null;
-  update: {
-    version: string;
-    from: string | null;
-    state: UpdateState;
-    offset: number;
-    size: number;
-    progress: number;
-    error: string | null;
-    startedAt: number;
-    updatedAt: number;
-  } | null;
-}
+import { compareVersions, formatSize } from './plug-firmware.tsx';
 
 const ACTIVE: readonly UpdateState[] = ['sending', 'downloading', 'rebooting'];
 /** Besides the events, while an update runs the page asks the hub for its state this often. */
 const POLL_MS = 3000;
-
-/** A `plug.update` event on /api/v1/events (hub/src/core/bus.ts PlugUpdateEvent). */
-interface PlugUpdateEvent {
-  deviceId: string;
-  state: UpdateState;
-  version: string;
-  offset: number;
-  size: number;
-  error: string | null;
-  at: number;
-}
 
 /** Why an update failed (the plug's codes and the hub's, docs/plug-protocol.md "Firmware update"), in plain words. */
 const FAILED: Record<string, string> = {

@@ -1,23 +1,11 @@
+import type { Scene, SceneActivation } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
-import type { StateValue } from '../api/types.ts';
 import { toggleOf } from '../format.ts';
 import { devices } from '../live.ts';
 import { useStore } from '../store.ts';
 import { Spinner } from './form.tsx';
-
-interface SceneState {
-  device: string;
-  capability: string;
-  value: StateValue;
-}
-
-interface Scene {
-  id: string;
-  name: string;
-  states: SceneState[];
-}
 
 const PLAIN_CODE = (code: string) => plainMessage(new ApiError(0, code, code));
 
@@ -40,10 +28,7 @@ export function ScenesBar() {
     setOutcome(null);
     setError(null);
     try {
-      const { results } = await api<{ results: (SceneState & { result: string })[] }>(
-        'POST',
-        `/scenes/${scene.id}/activate`,
-      );
+      const { results } = await api<SceneActivation>('POST', `/scenes/${scene.id}/activate`);
       const failed = results.filter((r) => r.result !== 'ok');
       const name = (id: string) => all.get(id)?.name ?? id;
       setOutcome(

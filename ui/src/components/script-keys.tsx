@@ -1,3 +1,4 @@
+import type { ScriptKey } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiTokenScope, Role } from '@hearth/model/values';
 import { api } from '../api/client.ts';
@@ -6,15 +7,6 @@ import { formatTime } from '../format.ts';
 import { Field, FormError } from './form.tsx';
 
 type Scope = ApiTokenScope;
-
-interface ScriptKey {
-  id: string;
-  name: string;
-  scope: Scope;
-  devices: string[] | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
 
 const SCOPES: { scope: Scope; label: string; least: Role[] }[] = [
   { scope: 'read', label: 'Read only', least: ['guest', 'member', 'admin', 'installer', 'owner'] },

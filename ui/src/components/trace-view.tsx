@@ -1,28 +1,7 @@
+import type { RuleTrace as Trace } from '@hearth/model/api';
 import { formatTime } from '../format.ts';
 import { devices } from '../live.ts';
 import { useStore } from '../store.ts';
-
-export interface ActionTrace {
-  path: string;
-  type: string;
-  startedAt: number;
-  ms?: number;
-  result: string;
-  error?: { code: string; message: string };
-  [detail: string]: unknown;
-}
-
-export interface Trace {
-  runId: string;
-  version: number;
-  startedAt: number;
-  endedAt?: number;
-  status: string;
-  reason?: string;
-  trigger: { type: string; at: number; [field: string]: unknown };
-  conditions: { path: string; type: string; result: boolean; seen?: Record<string, unknown> }[];
-  actions: ActionTrace[];
-}
 
 const GOOD = new Set(['done', 'running', 'waiting']);
 

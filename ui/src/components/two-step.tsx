@@ -1,13 +1,11 @@
+import type { TotpSetup } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
 import { api, enableTwoStep } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { Field, FormError } from './form.tsx';
 
-interface Setup {
-  secret: string;
-  uri: string;
-  qr: string;
-}
+/** The hub's secret with the QR code drawn from its URI here. */
+type Setup = TotpSetup & { qr: string };
 
 /** The secret in groups of four, easier to type into an app by hand. */
 const grouped = (secret: string) => secret.match(/.{1,4}/g)!.join(' ');
@@ -44,7 +42,7 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
     run(async () => {
       setTurnedOff(false);
       try {
-        const answer = await api<{ secret: string; uri: string }>('POST', '/me/totp/setup');
+        const answer = await api<TotpSetup>('POST', '/me/totp/setup');
         // The QR encoder is only needed here: loaded on demand, not in the first page.
         const { renderSVG } = await import('uqr');
         setSetup({

@@ -1,3 +1,4 @@
+import type { ZigbeeStatus, ZigbeeJoinStatus as JoinStatus, ZigbeeJoiner as Joiner } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -6,30 +7,6 @@ import { devices, onHubEvent } from '../live.ts';
 import { href } from '../router.ts';
 import { useStore } from '../store.ts';
 import { FormError, Spinner } from './form.tsx';
-
-/** GET /api/v1/zigbee (admins). */
-interface ZigbeeStatus {
-  state: 'starting' | 'running' | 'failed' | 'stopped' | 'off' | string;
-  adapter?: string;
-  port?: string;
-  permitJoin: boolean;
-  /** When joining closes (epoch ms), or null. */
-  permitJoinUntil?: number | null;
-  /** Failed starts since the radio last ran: `starting` with failures is a retry. */
-  failures?: number;
-}
-
-type JoinStatus = 'joined' | 'interviewing' | 'interview_failed' | 'added' | 'unsupported' | 'left';
-
-/** One device seen on the network while this page is open, at its latest step. */
-interface Joiner {
-  ieee: string;
-  status: JoinStatus;
-  deviceId?: string;
-  model?: string;
-  /** Already a Hearth device when it (re)joined: herdsman interviews it again, nothing is added. */
-  rejoined?: boolean;
-}
 
 /** How long one press of "Start pairing" keeps the network open (Zigbee allows at most 254 s). */
 export const PAIRING_SECONDS = 120;

@@ -1,3 +1,4 @@
+import type { DiscoveredPlug as Discovered } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -9,13 +10,6 @@ import { ZigbeePairing } from '../components/zigbee-pairing.tsx';
 import { putDevice, rooms } from '../live.ts';
 import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
-
-interface Discovered {
-  id: string;
-  model: string;
-  firmware: string;
-  address: string;
-}
 
 const POLL_MS = 3000;
 

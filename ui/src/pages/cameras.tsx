@@ -1,3 +1,4 @@
+import type { Camera, Recordings } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -6,18 +7,6 @@ import { Field, FormError, Spinner } from '../components/form.tsx';
 import { LiveVideo } from '../components/live-video.tsx';
 import { formatTime } from '../format.ts';
 import { href } from '../router.ts';
-
-interface Camera {
-  id: string;
-  name: string;
-  codec: string;
-  width: number;
-  height: number;
-  fps: number;
-  state: string;
-  available: boolean;
-  alert: { code: string; since: string } | null;
-}
 
 const STATES: Record<string, string> = {
   recording: 'Recording',
@@ -103,12 +92,6 @@ function AddCamera(props: { onAdded: () => void }) {
       </button>
     </form>
   );
-}
-
-interface Recordings {
-  segments: { start: string; end: string; bytes: number }[];
-  events: { at: string; kind: string }[];
-  clips: { start: string; end: string; source: string }[];
 }
 
 const DAY = 86400e3;

@@ -1,8 +1,10 @@
+import type { DeviceLogEvent as LogEvent, DeviceLogPage } from '@hearth/model/api';
+import { byActor } from '../by-actor.ts';
 import { capabilitySpec } from '@hearth/model/capabilities';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { Device, StateValue } from '../api/types.ts';
+import type { Device } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { EnergyBars, HistoryChart } from '../components/history-chart.tsx';
 import { useToggle } from '../components/use-toggle.ts';
@@ -76,28 +78,10 @@ function StateCard(props: { device: Device }) {
   );
 }
 
-interface LogEvent {
-  id: number;
-  at: string;
-  kind: string;
-  capability: string | null;
-  value: StateValue;
-  previous: StateValue;
-  actor: { kind: string; username?: string; ruleId?: string; part?: string } | null;
-  outcome: string | null;
-}
-
-function by(actor: LogEvent['actor']): string {
-  if (!actor) return '';
-  if (actor.kind === 'user') return ` by ${actor.username}`;
-  if (actor.kind === 'rule') return ' by a rule';
-  return ` by the hub (${actor.part ?? 'system'})`;
-}
-
 function describe(e: LogEvent): string {
   if (e.kind === 'availability') return e.value ? 'came online' : 'went offline';
   if (e.kind === 'command')
-    return `command ${e.capability} → ${formatValue(e.capability ?? '', e.value)}${e.outcome ? ` (${e.outcome})` : ''}${by(e.actor)}`;
+    return `command ${e.capability} → ${formatValue(e.capability ?? '', e.value)}${e.outcome ? ` (${e.outcome})` : ''}${byActor(e.actor)}`;
   return `${e.capability} ${formatValue(e.capability ?? '', e.previous)} → ${formatValue(e.capability ?? '', e.value)}`;
 }
 
@@ -111,7 +95,7 @@ function EventLog(props: { deviceId: string }) {
 
   const load = async (before?: number) => {
     try {
-      const page = await api<{ events: LogEvent[]; nextBefore: number | null }>(
+      const page = await api<DeviceLogPage>(
         'GET',
         `/history/events?device=${encodeURIComponent(props.deviceId)}&limit=30${before ? `&before=${before}` : ''}`,
       );

@@ -1,3 +1,11 @@
+import type {
+  DryRunResult,
+  RuleChange as Change,
+  RuleDiff,
+  RuleSummary as RuleView,
+  RuleTrace as Trace,
+  RuleVersion as Version,
+} from '@hearth/model/api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -7,12 +15,12 @@ import { RefsContext, usePickLists } from '../components/rule-editor/context.ts'
 import { focusPath } from '../components/rule-editor/focus.ts';
 import { LazyRuleForm } from '../components/rule-editor/lazy-form.tsx';
 import { useRuleText } from '../components/rule-editor/use-rule-text.ts';
-import { TraceView, type Trace } from '../components/trace-view.tsx';
+import { TraceView } from '../components/trace-view.tsx';
 import { formatTime } from '../format.ts';
 import { devices } from '../live.ts';
+import { byActor } from '../by-actor.ts';
 import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
-import type { RuleView } from './rules.tsx';
 
 /** Fields the hub adds to a rule; the rest is the definition the editor shows. */
 const VIEW_ONLY = ['id', 'enabled', 'version', 'running', 'createdAt', 'updatedAt'];
@@ -288,15 +296,6 @@ function Traces(props: { ruleId: string }) {
   );
 }
 
-interface DryRunResult {
-  replayedEvents: number;
-  truncated: boolean;
-  firings: Trace[];
-  commands: { at: string; device: string; capability: string; value: unknown }[];
-  /** Set when the dry run hit its step or kept-command budget and stopped replaying there. */
-  stopped?: { code: string; at: string };
-}
-
 function DryRun(props: { ruleId: string }) {
   const [days, setDays] = useState(1);
   const [result, setResult] = useState<DryRunResult | null>(null);
@@ -373,20 +372,6 @@ function DryRun(props: { ruleId: string }) {
   );
 }
 
-interface Version {
-  version: number;
-  author: string | null;
-  at: string;
-  note: string | null;
-}
-
-interface Change {
-  path: string;
-  op: 'added' | 'removed' | 'changed';
-  from?: unknown;
-  to?: unknown;
-}
-
 const show = (v: unknown) => JSON.stringify(v);
 
 function Versions(props: { rule: RuleView; onReverted: (rule: RuleView) => void }) {
@@ -404,9 +389,7 @@ function Versions(props: { rule: RuleView; onReverted: (rule: RuleView) => void 
     setSelected(version);
     setChanges(null);
     try {
-      setChanges(
-        (await api<{ changes: Change[] }>('GET', `/rules/${props.rule.id}/diff?from=${version}&to=${current}`)).changes,
-      );
+      setChanges((await api<RuleDiff>('GET', `/rules/${props.rule.id}/diff?from=${version}&to=${current}`)).changes);
     } catch (err) {
       setError(plainMessage(err));
     }
@@ -442,7 +425,7 @@ function Versions(props: { rule: RuleView; onReverted: (rule: RuleView) => void 
               Version {v.version}
             </button>{' '}
             {formatTime(v.at)}
-            {v.author ? ` by ${v.author}` : ''}
+            {byActor(v.author)}
             {v.note ? ` · ${v.note}` : ''}
             {v.version === current ? ' (current)' : ''}
           </li>

@@ -1,21 +1,10 @@
+import type { RuleSummary as RuleView, RuleTrace as Trace } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
 import { Spinner } from '../components/form.tsx';
-import type { Trace } from '../components/trace-view.tsx';
 import { formatTime } from '../format.ts';
 import { href } from '../router.ts';
-
-export interface RuleView {
-  id: string;
-  name: string;
-  enabled: boolean;
-  version: number;
-  running: number;
-  mode?: string;
-  updatedAt: string;
-  [field: string]: unknown;
-}
 
 /** Every rule with whether it is on and how its last run went. */
 export function Rules() {

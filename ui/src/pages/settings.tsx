@@ -1,3 +1,4 @@
+import type { HomeSettings as HomeView, MqttUser, HistoryStorage, CameraStorage } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, publicApi } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -68,12 +69,6 @@ export function Settings() {
       <HubHealth />
     </>
   );
-}
-
-interface HomeView {
-  name: string;
-  location: { latitude: number; longitude: number } | null;
-  timezone: string | null;
 }
 
 /** The home's settings; `editable` for owners and admins, read-only for members (the hub allows GET to them). */
@@ -214,13 +209,6 @@ function HomeForm(props: { editable: boolean }) {
       </div>
     </form>
   );
-}
-
-interface MqttUser {
-  username: string;
-  scope: string;
-  topics: string[];
-  createdAt: string;
 }
 
 function MqttUsers() {
@@ -386,22 +374,6 @@ function HubHealth() {
 }
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
-interface HistoryStorage {
-  bytes: number;
-  budgetBytes: number;
-  usedShare: number;
-  growthPerDayBytes: number;
-  budgetReachedAt: string | null;
-}
-
-interface CameraStorage {
-  usedBytes: number;
-  freeBytes: number;
-  budgetBytes: number;
-  minFreeBytes: number;
-  alert: { code: string; since: string } | null;
-}
 
 /**
  * What history and recordings take on the hub's disk against their budgets. The budgets

@@ -1,22 +1,9 @@
+import type { OpenInvite, IssuedInvite } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { formatTime } from '../format.ts';
-
-interface OpenInvite {
-  id: string;
-  name: string;
-  username: string;
-  expiresAt: number;
-}
-
-interface IssuedInvite {
-  id: string;
-  name: string;
-  expiresAt: number;
-  link: string;
-}
 
 /**
  * Settings → Away from home → "Invite a device": a one-time link (and its QR code) that sets up a

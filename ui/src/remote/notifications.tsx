@@ -1,16 +1,10 @@
+import type { PushResult, PushTest } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { FormError, Spinner } from '../components/form.tsx';
 import type { ErrorCode } from '@hearth/model/errors';
 import type { ProtocolErrorCode } from '@hearth/protocol/errors';
-
-/** What each push service answered to "Send a test notification" (hub: relay/service.ts notify()). */
-interface PushResult {
-  deviceId: string;
-  status?: number;
-  code?: string;
-}
 
 /** How long the browser's push service may take to hand out a subscription before we say so. */
 const SUBSCRIBE_TIMEOUT_MS = 15_000;
@@ -104,7 +98,7 @@ export function Notifications(props: { deviceId: string }) {
   });
 
   const test = run('Sending a test notification', async () => {
-    const answer = await api<{ results: PushResult[] }>('POST', `${path}/test`);
+    const answer = await api<PushTest>('POST', `${path}/test`);
     // The hub has no subscription for this device (never stored, or dropped after the push
     // service said it expired): offer "Turn on" again; a dead one is dropped here too.
     if (answer.results.some((r) => r.status === 404 || r.status === 410)) {

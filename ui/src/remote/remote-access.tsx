@@ -1,3 +1,4 @@
+import type { RemoteStatus, Enrolment } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import type { EnrolledDevice } from '@hearth/protocol/client';
 import { api } from '../api/client.ts';
@@ -9,18 +10,6 @@ import { Invites } from './invites.tsx';
 import { forgetDevice, loadDevice, saveDevice } from '../api/keystore.ts';
 import { Notifications } from './notifications.tsx';
 import { enrolmentChanged, onRelayOrigin } from '../api/transport.ts';
-
-interface RemoteStatus {
-  configured: boolean;
-  connected: boolean;
-}
-
-interface Enrolment {
-  device: { id: string; name: string };
-  hubId: string;
-  relayUrls: string[];
-  homeKey: string | null;
-}
 
 /**
  * Settings → "Away from home" (its heading avoids the word "access", which the MQTT form's

@@ -1,3 +1,4 @@
+import type { ScriptKey } from '@hearth/model/api';
 import Type from 'typebox';
 import { MAX_API_TOKEN_DEVICES, MAX_API_TOKEN_NAME } from '../../auth/api-tokens.ts';
 import { actorOf } from '../access.ts';
@@ -47,7 +48,7 @@ export const apiTokenRoutes: ApiPlugin = async (app, { deps }) => {
   app.get(
     '/me/tokens',
     { config: { access: 'guest' }, schema: { response: { 200: Type.Array(ApiToken) } } },
-    async (request) => deps.auth.apiTokens.list(actorOf(request).userId),
+    async (request) => deps.auth.apiTokens.list(actorOf(request).userId) satisfies ScriptKey[],
   );
 
   app.delete(

@@ -1,3 +1,4 @@
+import type { TotpSetup as TotpSetupView } from '@hearth/model/api';
 import Type from 'typebox';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX } from '../../auth/policy.ts';
 import { actorOf } from '../access.ts';
@@ -76,7 +77,7 @@ export const authRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/me/totp/setup',
     { config: { access: 'guest' }, schema: { response: { 200: TotpSetup } } },
-    async (request) => deps.auth.twoFactor.setup(actorOf(request)),
+    async (request) => deps.auth.twoFactor.setup(actorOf(request)) satisfies TotpSetupView,
   );
   app.post(
     '/me/totp/enable',

@@ -1,3 +1,4 @@
+import type { BackupFile, BackupSchedule } from '@hearth/model/api';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import Type from 'typebox';
@@ -50,12 +51,14 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
         details: { bytes: made.bytes },
         at: deps.clock.now(),
       });
-      return reply.code(201).send(made);
+      return reply.code(201).send(made satisfies BackupFile);
     },
   );
 
-  app.get('/backups', { config: { access: 'owner' }, schema: { response: { 200: Type.Array(Backup) } } }, async () =>
-    requirePart(deps, 'backup').list(),
+  app.get(
+    '/backups',
+    { config: { access: 'owner' }, schema: { response: { 200: Type.Array(Backup) } } },
+    async () => requirePart(deps, 'backup').list() satisfies BackupFile[],
   );
 
   // The nightly schedule (docs/backup.md "Schedule"). Reading it works remotely (the owner
@@ -66,7 +69,11 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
     (() => {
       throw new HubError('not_ready', 'scheduled backups are not available');
     })();
-  app.get('/backups/schedule', { config: { access: 'owner' } }, async () => schedule().status());
+  app.get(
+    '/backups/schedule',
+    { config: { access: 'owner' } },
+    async () => schedule().status() satisfies BackupSchedule,
+  );
 
   app.put(
     '/backups/schedule',
@@ -81,7 +88,7 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
         details: { ...rest, passphraseChanged: passphrase !== undefined },
         at: deps.clock.now(),
       });
-      return status;
+      return status satisfies BackupSchedule;
     },
   );
 

@@ -1,3 +1,4 @@
+import type { Camera as CameraView, CameraStorage, Recordings as RecordingsView } from '@hearth/model/api';
 import { createReadStream } from 'node:fs';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
@@ -140,8 +141,10 @@ const LIVE_MAX_BUFFERED = 4 * 1024 * 1024;
 
 /** Cameras: members watch and play back; admins add and remove them. */
 export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
-  app.get('/cameras', { config: { access: 'member' }, schema: { response: { 200: Type.Array(Camera) } } }, async () =>
-    requirePart(deps, 'recorder').list(),
+  app.get(
+    '/cameras',
+    { config: { access: 'member' }, schema: { response: { 200: Type.Array(Camera) } } },
+    async () => requirePart(deps, 'recorder').list() satisfies CameraView[],
   );
 
   app.post(
@@ -153,14 +156,16 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   );
 
   // Storage figures and the floor alert (static path: matched before /cameras/:id).
-  app.get('/cameras/storage', { config: { access: 'member' }, schema: { response: { 200: Storage } } }, async () =>
-    requirePart(deps, 'recorder').storageView(),
+  app.get(
+    '/cameras/storage',
+    { config: { access: 'member' }, schema: { response: { 200: Storage } } },
+    async () => requirePart(deps, 'recorder').storageView() satisfies CameraStorage,
   );
 
   app.get(
     '/cameras/:id',
     { config: { access: 'member' }, schema: { params: IdParams, response: { 200: Camera } } },
-    async (request) => requirePart(deps, 'recorder').get(request.params.id),
+    async (request) => requirePart(deps, 'recorder').get(request.params.id) satisfies CameraView,
   );
 
   app.patch(
@@ -199,7 +204,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     },
     async (request) => {
       const { from, to } = parseRange(request.query, deps.clock.now());
-      return requirePart(deps, 'recorder').recordings(request.params.id, from, to);
+      return requirePart(deps, 'recorder').recordings(request.params.id, from, to) satisfies RecordingsView;
     },
   );
 

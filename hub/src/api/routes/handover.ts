@@ -1,3 +1,4 @@
+import type { HandoverInvite, HandoverStatus } from '@hearth/model/api';
 import Type from 'typebox';
 import { SUPPORT_DAYS_MAX } from '../../auth/handover.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN } from '../../auth/policy.ts';
@@ -25,14 +26,20 @@ const SupportBody = Type.Object({ days: Type.Integer({ minimum: 1, maximum: SUPP
  * installer's support grant. Admins and the installer may read the status.
  */
 export const handoverRoutes: ApiPlugin = async (app, { deps }) => {
-  app.get('/handover', { config: { access: 'admin' } }, async () => deps.auth.handover.status());
+  app.get(
+    '/handover',
+    { config: { access: 'admin' } },
+    async () => deps.auth.handover.status() satisfies HandoverStatus,
+  );
 
   // Declared for admin rank; the service refuses anyone but the installer (`forbidden`).
   app.post(
     '/handover/owner-invite',
     { config: { access: 'admin' }, schema: { body: InviteBody } },
     async (request, reply) => {
-      return reply.code(201).send(deps.auth.handover.inviteOwner(actorOf(request), request.body ?? {}));
+      return reply
+        .code(201)
+        .send(deps.auth.handover.inviteOwner(actorOf(request), request.body ?? {}) satisfies HandoverInvite);
     },
   );
 

@@ -1,3 +1,4 @@
+import type { EnergyReport, HistorySeries, HistoryStorage } from '@hearth/model/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
@@ -122,7 +123,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
           result.points.map((p) => [iso(p.t), p.t, p.min, p.max, p.mean]),
         );
       }
-      return result;
+      return result satisfies HistorySeries;
     },
   );
 
@@ -177,7 +178,7 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
           report.buckets.map((b) => [b.start, b.end, b.t, b.kWh, b.exact, report.tz]),
         );
       }
-      return report;
+      return report satisfies EnergyReport;
     },
   );
 
@@ -214,7 +215,9 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.get('/history/storage', { config: { access: 'admin' } }, async () =>
-    requirePart(deps, 'history').storageReport(),
+  app.get(
+    '/history/storage',
+    { config: { access: 'admin' } },
+    async () => requirePart(deps, 'history').storageReport() satisfies HistoryStorage,
   );
 };

@@ -1,3 +1,4 @@
+import type { HomeSettings } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
@@ -39,7 +40,11 @@ function isTimeZone(name: string): boolean {
 export const homeRoutes: ApiPlugin = async (app, { deps }) => {
   const { home, clock } = deps;
 
-  app.get('/home', { config: { access: 'member' }, schema: { response: { 200: Home } } }, async () => home.view());
+  app.get(
+    '/home',
+    { config: { access: 'member' }, schema: { response: { 200: Home } } },
+    async () => home.view() satisfies HomeSettings,
+  );
 
   app.patch(
     '/home',

@@ -1,3 +1,4 @@
+import type { BrokerCertificate as BrokerCertificateView, MqttUser } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
@@ -62,7 +63,7 @@ export const integrationRoutes: ApiPlugin = async (app, { deps }) => {
         scope: u.scope,
         topics: u.topics,
         createdAt: new Date(u.createdAt).toISOString(),
-      }));
+      })) satisfies MqttUser[];
     },
   );
 
@@ -76,7 +77,7 @@ export const integrationRoutes: ApiPlugin = async (app, { deps }) => {
       const certificate = broker.certificate();
       if (!certificate)
         throw new HubError('tls_unavailable', 'MQTT over TLS is off: the hub has no certificate (see its log)');
-      return certificate;
+      return certificate satisfies BrokerCertificateView;
     },
   );
 

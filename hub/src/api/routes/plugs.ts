@@ -1,3 +1,9 @@
+import type {
+  DiscoveredPlug as DiscoveredPlugView,
+  FirmwareImage,
+  PlugRollout,
+  PlugUpdateView,
+} from '@hearth/model/api';
 import Type from 'typebox';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
@@ -66,7 +72,7 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
   app.get(
     '/plugs/discovered',
     { config: { access: 'admin' }, schema: { response: { 200: Type.Array(DiscoveredPlug) } } },
-    async () => requirePart(deps, 'plugs').discovered(),
+    async () => (await requirePart(deps, 'plugs').discovered()) satisfies DiscoveredPlugView[],
   );
 
   app.post(
@@ -85,9 +91,15 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
     '/plugs/firmware',
     { bodyLimit: FIRMWARE_BODY_LIMIT, config: { access: 'admin' }, schema: { body: FirmwareBody } },
     async (request, reply) =>
-      reply.code(201).send(requirePart(deps, 'plugs').addFirmware(request.body, actorOf(request))),
+      reply
+        .code(201)
+        .send(requirePart(deps, 'plugs').addFirmware(request.body, actorOf(request)) satisfies FirmwareImage),
   );
-  app.get('/plugs/firmware', { config: { access: 'admin' } }, async () => requirePart(deps, 'plugs').firmware());
+  app.get(
+    '/plugs/firmware',
+    { config: { access: 'admin' } },
+    async () => requirePart(deps, 'plugs').firmware() satisfies FirmwareImage[],
+  );
   app.post(
     '/plugs/:id/update',
     { config: { access: 'admin' }, schema: { params: PlugParams, body: UpdateBody } },
@@ -102,7 +114,7 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
     reply.code(202).send(requirePart(deps, 'plugs').startRollout(request.body, actorOf(request))),
   );
   app.get('/plugs/rollout', { config: { access: 'admin' } }, async () => ({
-    rollout: requirePart(deps, 'plugs').rolloutView(),
+    rollout: requirePart(deps, 'plugs').rolloutView() satisfies PlugRollout | null,
   }));
   app.post('/plugs/rollout/resume', { config: { access: 'admin' } }, async (request) =>
     requirePart(deps, 'plugs').resumeRollout(actorOf(request)),
@@ -110,7 +122,9 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
   app.post('/plugs/rollout/cancel', { config: { access: 'admin' } }, async (request) =>
     requirePart(deps, 'plugs').cancelRollout(actorOf(request)),
   );
-  app.get('/plugs/:id/update', { config: { access: 'admin' }, schema: { params: PlugParams } }, async (request) =>
-    requirePart(deps, 'plugs').update(request.params.id, actorOf(request)),
+  app.get(
+    '/plugs/:id/update',
+    { config: { access: 'admin' }, schema: { params: PlugParams } },
+    async (request) => requirePart(deps, 'plugs').update(request.params.id, actorOf(request)) satisfies PlugUpdateView,
   );
 };

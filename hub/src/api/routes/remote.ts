@@ -1,3 +1,4 @@
+import type { Enrolment, IssuedInvite, OpenInvite, PushTest, RemoteStatus } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
@@ -37,12 +38,17 @@ const RemoteDeviceView = Type.Object({
 export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
   // Whether remote access works right now (the UI's settings page shows it). Guests too: they
   // enrol their own devices and invite them, and need to know whether there is a relay.
-  app.get('/remote/status', { config: { access: 'guest' } }, async () => requirePart(deps, 'remote').status());
+  app.get(
+    '/remote/status',
+    { config: { access: 'guest' } },
+    async () => requirePart(deps, 'remote').status() satisfies RemoteStatus,
+  );
 
   app.post(
     '/remote/devices',
     { config: { access: 'guest', localOnly: true }, schema: { body: EnrolBody } },
-    async (request, reply) => reply.code(201).send(requirePart(deps, 'remote').enroll(actorOf(request), request.body)),
+    async (request, reply) =>
+      reply.code(201).send(requirePart(deps, 'remote').enroll(actorOf(request), request.body) satisfies Enrolment),
   );
 
   // One-time invite links (docs/relay-protocol.md "Enrolment by invite"): issued on the LAN only.
@@ -53,21 +59,31 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
       schema: { body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, closed) },
     },
     async (request, reply) =>
-      reply.code(201).send(requirePart(deps, 'remote').invite(actorOf(request), request.body.name ?? 'Invited device')),
+      reply
+        .code(201)
+        .send(
+          requirePart(deps, 'remote').invite(
+            actorOf(request),
+            request.body.name ?? 'Invited device',
+          ) satisfies IssuedInvite,
+        ),
   );
 
-  app.get('/remote/invites', { config: { access: 'guest' } }, async (request) =>
-    requirePart(deps, 'remote')
-      .invites.list(actorOf(request))
-      .map(({ id, name, userId, username, role, createdAt, expiresAt }) => ({
-        id,
-        name,
-        userId,
-        username,
-        role,
-        createdAt,
-        expiresAt,
-      })),
+  app.get(
+    '/remote/invites',
+    { config: { access: 'guest' } },
+    async (request) =>
+      requirePart(deps, 'remote')
+        .invites.list(actorOf(request))
+        .map(({ id, name, userId, username, role, createdAt, expiresAt }) => ({
+          id,
+          name,
+          userId,
+          username,
+          role,
+          createdAt,
+          expiresAt,
+        })) satisfies OpenInvite[],
   );
 
   app.delete(
@@ -130,7 +146,7 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
           { title: 'Hearth', body: 'Test notification' },
           { deviceId: device.id },
         ),
-      };
+      } satisfies PushTest;
     },
   );
 

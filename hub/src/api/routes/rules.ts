@@ -1,3 +1,4 @@
+import type { DryRunResult, RuleDiff, RuleSummary, RuleTrace, RuleVersion } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { parseRange } from '../range.ts';
@@ -34,15 +35,19 @@ const DryRunBody = Type.Object(
 
 /** Rules: members read, run and dry-run them; admins change them. */
 export const ruleRoutes: ApiPlugin = async (app, { deps }) => {
-  app.get('/rules', { config: { access: 'member' }, schema: { response: { 200: Type.Array(RuleView) } } }, async () =>
-    requirePart(deps, 'rules').list(),
+  app.get(
+    '/rules',
+    { config: { access: 'member' }, schema: { response: { 200: Type.Array(RuleView) } } },
+    async () => requirePart(deps, 'rules').list() satisfies RuleSummary[],
   );
 
   app.post(
     '/rules',
     { config: { access: 'admin' }, schema: { body: RuleBody, response: { 201: RuleView } } },
     async (request, reply) => {
-      return reply.code(201).send(requirePart(deps, 'rules').create(request.body, actorOf(request)));
+      return reply
+        .code(201)
+        .send(requirePart(deps, 'rules').create(request.body, actorOf(request)) satisfies RuleSummary);
     },
   );
 
@@ -59,20 +64,26 @@ export const ruleRoutes: ApiPlugin = async (app, { deps }) => {
       });
     }
     const { from, to } = parseRange({ from: body.from, to: body.to }, deps.clock.now());
-    return rules.dryRun({ ruleId: body.ruleId, rule: body.rule }, from, to, actorOf(request), deps.history);
+    return rules.dryRun(
+      { ruleId: body.ruleId, rule: body.rule },
+      from,
+      to,
+      actorOf(request),
+      deps.history,
+    ) satisfies Promise<DryRunResult>;
   });
 
   app.get(
     '/rules/:id',
     { config: { access: 'member' }, schema: { params: IdParams, response: { 200: RuleView } } },
-    async (request) => requirePart(deps, 'rules').get(request.params.id),
+    async (request) => requirePart(deps, 'rules').get(request.params.id) satisfies RuleSummary,
   );
 
   app.put(
     '/rules/:id',
     { config: { access: 'admin' }, schema: { params: IdParams, body: RuleBody, response: { 200: RuleView } } },
     async (request) => {
-      return requirePart(deps, 'rules').update(request.params.id, request.body, actorOf(request));
+      return requirePart(deps, 'rules').update(request.params.id, request.body, actorOf(request)) satisfies RuleSummary;
     },
   );
 
@@ -109,12 +120,14 @@ export const ruleRoutes: ApiPlugin = async (app, { deps }) => {
     '/rules/:id/traces',
     { config: { access: 'member' }, schema: { params: IdParams, querystring: TracesQuery } },
     async (request) => {
-      return requirePart(deps, 'rules').traces(request.params.id, request.query.limit ?? 50);
+      return requirePart(deps, 'rules').traces(request.params.id, request.query.limit ?? 50) satisfies RuleTrace[];
     },
   );
 
-  app.get('/rules/:id/versions', { config: { access: 'member' }, schema: { params: IdParams } }, async (request) =>
-    requirePart(deps, 'rules').versions(request.params.id),
+  app.get(
+    '/rules/:id/versions',
+    { config: { access: 'member' }, schema: { params: IdParams } },
+    async (request) => requirePart(deps, 'rules').versions(request.params.id) satisfies RuleVersion[],
   );
 
   app.get(
@@ -129,7 +142,11 @@ export const ruleRoutes: ApiPlugin = async (app, { deps }) => {
     '/rules/:id/diff',
     { config: { access: 'member' }, schema: { params: IdParams, querystring: DiffQuery } },
     async (request) => {
-      return requirePart(deps, 'rules').diff(request.params.id, request.query.from, request.query.to);
+      return requirePart(deps, 'rules').diff(
+        request.params.id,
+        request.query.from,
+        request.query.to,
+      ) satisfies RuleDiff;
     },
   );
 

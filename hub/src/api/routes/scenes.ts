@@ -1,3 +1,4 @@
+import type { Scene, SceneActivation } from '@hearth/model/api';
 import Type from 'typebox';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
@@ -9,7 +10,11 @@ const SceneBody = Type.Record(Type.String(), Type.Unknown());
 
 /** Saved scenes: members list and activate them (commands as themselves); admins change them. */
 export const sceneRoutes: ApiPlugin = async (app, { deps }) => {
-  app.get('/scenes', { config: { access: 'member' } }, async () => requirePart(deps, 'rules').listScenes());
+  app.get(
+    '/scenes',
+    { config: { access: 'member' } },
+    async () => requirePart(deps, 'rules').listScenes() satisfies Scene[],
+  );
 
   app.post('/scenes', { config: { access: 'admin' }, schema: { body: SceneBody } }, async (request, reply) => {
     return reply.code(201).send(requirePart(deps, 'rules').saveScene(undefined, request.body, actorOf(request)));
@@ -34,6 +39,9 @@ export const sceneRoutes: ApiPlugin = async (app, { deps }) => {
 
   // Answers once every device confirmed or failed, with each outcome (200 even if some failed).
   app.post('/scenes/:id/activate', { config: { access: 'member' }, schema: { params: IdParams } }, async (request) => {
-    return requirePart(deps, 'rules').activateScene(request.params.id, actorOf(request));
+    return requirePart(deps, 'rules').activateScene(
+      request.params.id,
+      actorOf(request),
+    ) satisfies Promise<SceneActivation>;
   });
 };

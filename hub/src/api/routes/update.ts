@@ -1,3 +1,4 @@
+import type { HubUpdateView } from '@hearth/model/api';
 import type { Readable } from 'node:stream';
 import Type from 'typebox';
 import { actorOf } from '../access.ts';
@@ -65,5 +66,9 @@ export const updateRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.get('/update', { config: { access: 'owner' } }, async () => requirePart(deps, 'update').view());
+  app.get(
+    '/update',
+    { config: { access: 'owner' } },
+    async () => requirePart(deps, 'update').view() satisfies HubUpdateView,
+  );
 };

@@ -1,3 +1,4 @@
+import type { ZigbeeStatus as ZigbeeStatusView } from '@hearth/model/api';
 import Type from 'typebox';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
@@ -34,14 +35,17 @@ export const zigbeeRoutes: ApiPlugin = async (app, { deps }) => {
   app.get(
     '/zigbee',
     { config: { access: 'admin' }, schema: { response: { 200: ZigbeeStatus } } },
-    async () => deps.zigbee?.status() ?? { state: 'off', permitJoin: false },
+    async () => (deps.zigbee?.status() ?? { state: 'off', permitJoin: false }) satisfies ZigbeeStatusView,
   );
 
   app.post(
     '/zigbee/permit-join',
     { config: { access: 'admin' }, schema: { body: PermitJoinBody, response: { 200: ZigbeeStatus } } },
     async (request) => {
-      return requirePart(deps, 'zigbee').permitJoin(request.body.seconds, actorOf(request));
+      return (await requirePart(deps, 'zigbee').permitJoin(
+        request.body.seconds,
+        actorOf(request),
+      )) satisfies ZigbeeStatusView;
     },
   );
 };

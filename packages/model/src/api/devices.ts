@@ -1,0 +1,148 @@
+import type { Actor, StateValue } from '../values.ts';
+
+/** GET /devices, /devices/:id; the device.added / device.updated events. */
+export interface Device {
+  id: string;
+  name: string;
+  roomId: string | null;
+  driver: string;
+  model: string;
+  capabilities: string[];
+  available: boolean;
+  state: Record<string, StateValue>;
+  updatedAt: string;
+}
+
+/** GET /rooms. */
+export interface Room {
+  id: string;
+  name: string;
+  homeId: string;
+  createdAt: string;
+}
+
+/** GET /history/events: one entry of a device's command and event log. */
+export interface DeviceLogEvent {
+  id: number;
+  at: string;
+  kind: string;
+  capability: string | null;
+  value: StateValue;
+  previous: StateValue;
+  actor: Actor | null;
+  outcome: string | null;
+}
+
+/** GET /history/events: a page of the log, newest first; `nextBefore` asks for the page before. */
+export interface DeviceLogPage {
+  events: DeviceLogEvent[];
+  nextBefore: number | null;
+}
+
+/** One device's wanted state in a scene. */
+export interface SceneState {
+  device: string;
+  capability: string;
+  value: StateValue;
+}
+
+/** GET /scenes. */
+export interface Scene {
+  id: string;
+  name: string;
+  states: SceneState[];
+}
+
+/** POST /scenes/:id/activate: each state with its command's outcome (`ok` or an error code). */
+export interface SceneActivation {
+  results: (SceneState & { result: string })[];
+}
+
+/** GET /plugs/discovered: an unpaired plug seen on the network. */
+export interface DiscoveredPlug {
+  id: string;
+  model: string;
+  firmware: string;
+  address: string;
+}
+
+/** GET /plugs/firmware: a signed firmware image the hub holds. */
+export interface FirmwareImage {
+  model: string;
+  version: string;
+  size: number;
+  sha256: string;
+  addedAt: number;
+}
+
+export type PlugUpdateState = 'sending' | 'downloading' | 'rebooting' | 'done' | 'failed';
+
+/** GET /plugs/:id/update: a plug's firmware and its update in progress or last done. */
+export interface PlugUpdateView {
+  deviceId: string;
+  model: string;
+  firmware: string | null;
+  update: {
+    version: string;
+    from: string | null;
+    state: PlugUpdateState;
+    offset: number;
+    size: number;
+    progress: number;
+    error: string | null;
+    startedAt: number;
+    updatedAt: number;
+  } | null;
+}
+
+/** The plug.update event of the /events stream. */
+export interface PlugUpdateProgress {
+  deviceId: string;
+  state: PlugUpdateState;
+  version: string;
+  offset: number;
+  size: number;
+  error: string | null;
+  at: number;
+}
+
+/** GET /plugs/rollout (`{ rollout }`, null when none ran): a firmware rollout in waves. */
+export interface PlugRollout {
+  id: string;
+  model: string;
+  version: string;
+  state: 'running' | 'paused' | 'done' | 'cancelled';
+  wave: number;
+  waves: number;
+  pausedReason: string | null;
+  plugs: {
+    deviceId: string;
+    wave: number;
+    state: 'pending' | 'updating' | 'done' | 'failed' | 'skipped';
+    error: string | null;
+  }[];
+}
+
+/** GET /zigbee: the radio's state and whether it lets devices join. */
+export interface ZigbeeStatus {
+  state: 'starting' | 'running' | 'failed' | 'stopped' | 'off' | string;
+  adapter?: string;
+  port?: string;
+  permitJoin: boolean;
+  /** When joining closes (epoch ms), or null. */
+  permitJoinUntil?: number | null;
+  /** Failed starts since the radio last ran: `starting` with failures is a retry. */
+  failures?: number;
+}
+
+export type ZigbeeJoinStatus = 'joined' | 'interviewing' | 'interview_failed' | 'added' | 'unsupported' | 'left';
+
+/** A device joining the Zigbee network (the zigbee.device events). */
+export interface ZigbeeJoiner {
+  ieee: string;
+  status: ZigbeeJoinStatus;
+  deviceId?: string;
+  model?: string;
+  /** Already a Hearth device when it (re)joined: herdsman interviews it again, nothing is added. */
+  rejoined?: boolean;
+}

@@ -1,0 +1,55 @@
+import type { ApiTokenScope, Role } from '../values.ts';
+
+/** POST /auth/login, /auth/refresh, /setup. */
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+/** GET /users, /me. */
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  createdAt: string;
+  /** Two-step login on (only in GET /me, the person's own account). */
+  totp?: boolean;
+}
+
+/** POST /me/totp/setup: the secret to enter in an authenticator app, as text and otpauth URI. */
+export interface TotpSetup {
+  secret: string;
+  uri: string;
+}
+
+/** GET /me/tokens: a script key (never its secret, which is shown once when made). */
+export interface ScriptKey {
+  id: string;
+  name: string;
+  scope: ApiTokenScope;
+  devices: string[] | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** An installer's time-limited support access after the handover. */
+export interface HandoverGrant {
+  grantedAt: string;
+  expiresAt: string;
+  active: boolean;
+}
+
+/** GET /handover. */
+export interface HandoverStatus {
+  ownerExists: boolean;
+  pendingInvite: { expiresAt: string; supportDays: number } | null;
+  installers: { id: string; username: string; supportGrant: HandoverGrant | null }[];
+}
+
+/** POST /handover/owner-invite: the one-time code the new owner types. */
+export interface HandoverInvite {
+  code: string;
+  expiresAt: string;
+  supportDays: number;
+}

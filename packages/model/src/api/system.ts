@@ -1,0 +1,84 @@
+/** GET /health: no token needed. */
+export interface Health {
+  status: 'ok' | 'degraded' | 'starting';
+  version: string;
+  uptimeS: number;
+  /** Each part's state: ok, starting, failed or stopped. */
+  parts: Record<string, string>;
+  /** True until the first owner exists; the UI shows its setup form then. */
+  setupRequired: boolean;
+  /**
+   * The HTTPS port, its certificate's SHA-256 fingerprint (`AB:CD:…`) and whether plain http
+   * sends everything but first contact to it (`http.strict`); null without a certificate.
+   */
+  https: { port: number; sha256: string; strict: boolean } | null;
+}
+
+/** GET, PATCH /home: the home's name, location and time zone. */
+export interface HomeSettings {
+  name: string;
+  location: { latitude: number; longitude: number } | null;
+  timezone: string | null;
+}
+
+/** GET /backups (and POST's answer): a backup kept on the hub. */
+export interface BackupFile {
+  id: string;
+  bytes: number;
+  createdAt: number;
+}
+
+/** GET, PUT /backups/schedule. */
+export interface BackupSchedule {
+  enabled: boolean;
+  time: string;
+  keep: number;
+  offsite?: boolean;
+  dir: string;
+  timeZone: string;
+  passphraseSet: boolean;
+  nextRunAt: number | null;
+  lastGoodAt: number | null;
+  lastGood: string | null;
+  lastOffsiteAt?: number | null;
+  lastError: { code: string; message: string; at: number; file?: string; reason?: string } | null;
+  stale: boolean;
+  files: BackupFile[];
+}
+
+/** A hub update in progress or the last one. */
+export interface HubUpdate {
+  id: string;
+  from: string;
+  to: string;
+  state: 'running' | 'done' | 'rolled_back' | 'refused' | 'failed';
+  step: string;
+  steps: { step: string; at: number }[];
+  error: { code: string; message: string } | null;
+  missingDevices: string[];
+  backupId: string | null;
+  queued?: boolean;
+}
+
+/** GET /update. */
+export interface HubUpdateView {
+  version: string;
+  fetchConfigured: boolean;
+  staged: { bytes: number; release: { version: string } | null } | null;
+  update: HubUpdate | null;
+}
+
+/** GET /broker/certificate: what an MQTT client pins. */
+export interface BrokerCertificate {
+  pem: string;
+  sha256: string;
+  port: number;
+}
+
+/** GET /integrations/mqtt-users: an integration's MQTT login (never its password). */
+export interface MqttUser {
+  username: string;
+  scope: string;
+  topics: string[];
+  createdAt: string;
+}
