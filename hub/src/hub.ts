@@ -328,6 +328,9 @@ export class Hub {
             traceFlushMs: config.rules.traceFlushMs,
           });
           await this.rules.start();
+          // Scenes can be shared (devices/sharing.ts): sharing asks here whether one exists.
+          const rules = this.rules;
+          this.registry.sharing.registerTarget('scene', (id) => rules.scenes.byId(id) !== undefined);
         },
         stop: () => this.rules.stop(),
       },
@@ -348,6 +351,7 @@ export class Hub {
           await this.recorder.start();
           // Rules ask for event clips through this interface; they never import the recorder.
           const recorder = this.recorder;
+          this.registry.sharing.registerTarget('camera', (id) => recorder.repo.getCamera(id) !== undefined);
           this.rules.useCameras({
             has: (cameraId) => recorder.repo.getCamera(cameraId) !== undefined,
             clip: (cameraId, seconds, ruleId) => {

@@ -287,11 +287,19 @@ export class RulesService {
   }
 
   /** Sets every state of a scene at once, as `actor`; answers each outcome. */
-  async activateScene(id: string, actor: Actor): Promise<{ results: (SceneState & { result: string })[] }> {
+  /**
+   * Sets every state of the scene, as `actor` unless `commandAs` says otherwise: a guest activating
+   * a scene shared with them to control commands its devices as the scene (the route decides).
+   */
+  async activateScene(
+    id: string,
+    actor: Actor,
+    commandAs: Actor = actor,
+  ): Promise<{ results: (SceneState & { result: string })[] }> {
     const scene = this.#requireScene(id);
     this.#audit(actor, 'scene.activate', id, { name: scene.name });
     const outcomes = await Promise.allSettled(
-      scene.states.map((st) => this.#deps.registry.command(st.device, st.capability, st.value, actor)),
+      scene.states.map((st) => this.#deps.registry.command(st.device, st.capability, st.value, commandAs)),
     );
     return {
       results: outcomes.map((o, i) => ({

@@ -15,6 +15,7 @@ import type { Driver, DriverContext } from '../../src/devices/driver.ts';
 import { DeviceRegistry } from '../../src/devices/registry.ts';
 import type { RecorderService } from '../../src/recorder/service.ts';
 import { RemoteAccess } from '../../src/relay/service.ts';
+import { RulesService } from '../../src/rules/service.ts';
 import type { DeviceRow } from '../../src/store/devices-repo.ts';
 import { Store } from '../../src/store/store.ts';
 import { readSetupCode } from '../helpers/http.ts';
@@ -106,6 +107,8 @@ export async function harness(
     eventsMaxBufferedBytes?: number;
     remote?: boolean;
     recorder?: Partial<RecorderService>;
+    /** A real rules part on the harness's registry (rules and scenes routes). */
+    rules?: boolean;
   } = {},
 ): Promise<Harness> {
   const tmp = tempDir();
@@ -128,6 +131,21 @@ export async function harness(
   const auth = new AuthService({ store, bus, clock, log, config: config.auth, dataDir: tmp.dir });
   auth.openSetup(); // as the hub does at start: writes DATA/setup-code
   const broker = new FakeBroker();
+  const rules = overrides.rules
+    ? new RulesService({
+        store,
+        bus,
+        clock,
+        log,
+        registry,
+        limits: config.rules,
+        traceFlushMs: config.rules.traceFlushMs,
+      })
+    : undefined;
+  if (rules) {
+    await rules.start();
+    registry.sharing.registerTarget('scene', (id) => rules.scenes.byId(id) !== undefined);
+  }
   const remote = overrides.remote
     ? new RemoteAccess({ store, bus, clock, log, registry, auth, relay: null })
     : undefined;
@@ -141,6 +159,7 @@ export async function harness(
     registry,
     broker,
     ...(remote ? { remote } : {}),
+    ...(rules ? { rules } : {}),
     // A stand-in for the parts of the recorder a test uses (the real one is in test/recorder).
     ...(overrides.recorder ? { recorder: overrides.recorder as RecorderService } : {}),
     version: '9.9.9-test',
@@ -214,6 +233,7 @@ export async function harness(
     },
     async close() {
       await app.close();
+      await rules?.stop();
       await registry.stop();
       store.close();
       tmp.cleanup();

@@ -36,12 +36,18 @@ describe('sharing: history and energy', () => {
     guest = await h.userToken('guest', 'cleaner');
     guestId = 'usr_cleaner';
     until = h.clock.now() + 10 * MIN;
-    const made = await h.call('POST', '/api/v1/shares', h.ownerToken, {}, {
-      userId: guestId,
-      device: plug,
-      access: 'view',
-      until,
-    });
+    const made = await h.call(
+      'POST',
+      '/api/v1/shares',
+      h.ownerToken,
+      {},
+      {
+        userId: guestId,
+        device: plug,
+        access: 'view',
+        until,
+      },
+    );
     expect(made.statusCode, made.body).toBe(201);
   });
   afterAll(() => h.close());

@@ -1,6 +1,7 @@
 import type { Camera as CameraView, CameraStorage, Recordings as RecordingsView } from '@hearth/model/api';
 import { createReadStream } from 'node:fs';
 import Type from 'typebox';
+import type { FastifyRequest } from 'fastify';
 import { HubError } from '../../core/errors.ts';
 import { parseByteRange } from '../../recorder/byte-range.ts';
 import { parseRange } from '../range.ts';
@@ -139,12 +140,28 @@ const HLS_READY_MS = 10_000;
 /** Queued bytes a live viewer may have (a few seconds of a 4 Mbit/s camera), then it is dropped. */
 const LIVE_MAX_BUFFERED = 4 * 1024 * 1024;
 
-/** Cameras: members watch and play back; admins add and remove them. */
+/**
+ * Cameras: members watch and play back; admins add and remove them. A guest reaches only cameras
+ * shared with them (devices/sharing.ts): the others answer like unknown ones (`camera_not_found`),
+ * and a live view closes when the share ends. Making a clip needs a share to control.
+ */
 export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
+  const reach = (request: FastifyRequest, id: string, need: 'view' | 'control' = 'view'): void => {
+    const got = deps.registry.sharing.reach(actorOf(request), { kind: 'camera', id });
+    if (got === 'none') throw new HubError('camera_not_found', `no camera ${id}`, { id });
+    if (need === 'control' && got !== 'control')
+      throw new HubError('share_view_only', `camera ${id} is shared to view only`);
+  };
+
   app.get(
     '/cameras',
-    { config: { access: 'member' }, schema: { response: { 200: Type.Array(Camera) } } },
-    async () => requirePart(deps, 'recorder').list() satisfies CameraView[],
+    { config: { access: 'guest' }, schema: { response: { 200: Type.Array(Camera) } } },
+    async (request) =>
+      requirePart(deps, 'recorder')
+        .list()
+        .filter((c) =>
+          deps.registry.sharing.sees(actorOf(request), { kind: 'camera', id: c.id }),
+        ) satisfies CameraView[],
   );
 
   app.post(
@@ -164,8 +181,11 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.get(
     '/cameras/:id',
-    { config: { access: 'member' }, schema: { params: IdParams, response: { 200: Camera } } },
-    async (request) => requirePart(deps, 'recorder').get(request.params.id) satisfies CameraView,
+    { config: { access: 'guest' }, schema: { params: IdParams, response: { 200: Camera } } },
+    async (request) => {
+      reach(request, request.params.id);
+      return requirePart(deps, 'recorder').get(request.params.id) satisfies CameraView;
+    },
   );
 
   app.patch(
@@ -179,8 +199,9 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   // An event clip now ("record this"), as a rule action or a linked sensor would make one.
   app.post(
     '/cameras/:id/clips',
-    { config: { access: 'member' }, schema: { params: IdParams, body: ClipBody, response: { 201: Clip } } },
+    { config: { access: 'guest' }, schema: { params: IdParams, body: ClipBody, response: { 201: Clip } } },
     async (request, reply) => {
+      reach(request, request.params.id, 'control');
       const actor = actorOf(request);
       const clip = requirePart(deps, 'recorder').clip(request.params.id, {
         ...request.body,
@@ -193,16 +214,18 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.delete('/cameras/:id', { config: { access: 'admin' }, schema: { params: IdParams } }, async (request, reply) => {
     await requirePart(deps, 'recorder').remove(request.params.id, actorOf(request));
+    deps.registry.sharing.forget('camera', request.params.id);
     return reply.code(204).send();
   });
 
   app.get(
     '/cameras/:id/recordings',
     {
-      config: { access: 'member' },
+      config: { access: 'guest' },
       schema: { params: IdParams, querystring: RangeQuery, response: { 200: Recordings } },
     },
     async (request) => {
+      reach(request, request.params.id);
       const { from, to } = parseRange(request.query, deps.clock.now());
       return requirePart(deps, 'recorder').recordings(request.params.id, from, to) satisfies RecordingsView;
     },
@@ -217,8 +240,9 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   ] as const) {
     app.get(
       path,
-      { config: { access: 'member' }, schema: { params: IdParams, querystring: RangeQuery } },
+      { config: { access: 'guest' }, schema: { params: IdParams, querystring: RangeQuery } },
       async (request, reply) => {
+        reach(request, request.params.id);
         const { from, to } = parseRange(request.query, deps.clock.now(), { defaultSpan: 60_000 });
         const file = await requirePart(deps, 'recorder').exportRange(request.params.id, from, to, {
           user: actorOf(request).userId,
@@ -240,8 +264,9 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
 
   app.get(
     '/cameras/:id/snapshot',
-    { config: { access: 'member' }, schema: { params: IdParams } },
+    { config: { access: 'guest' }, schema: { params: IdParams } },
     async (request, reply) => {
+      reach(request, request.params.id);
       const jpeg = await requirePart(deps, 'recorder').snapshot(request.params.id);
       return reply.type('image/jpeg').header('cache-control', 'no-store').send(jpeg);
     },
@@ -252,7 +277,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   app.post(
     '/cameras/:id/hls',
     {
-      config: { access: 'member' },
+      config: { access: 'guest' },
       schema: {
         params: IdParams,
         querystring: Type.Object({ stream: StreamQuery }, closed),
@@ -260,6 +285,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
       },
     },
     async (request, reply) => {
+      reach(request, request.params.id);
       const { ticket, expiresAt } = requirePart(deps, 'recorder').hlsTicket(
         request.params.id,
         request.accessExpiresAt,
@@ -300,7 +326,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
   app.route({
     method: 'GET',
     url: '/cameras/:id/live',
-    config: { access: 'member' },
+    config: { access: 'guest' },
     schema: {
       params: IdParams,
       querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 2048 })), stream: StreamQuery }, closed),
@@ -311,6 +337,7 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     wsHandler: (socket, request) => {
       let unwatch: () => void = () => {};
       try {
+        reach(request, request.params.id);
         unwatch = requirePart(deps, 'recorder').watch(
           request.params.id,
           {
@@ -344,11 +371,19 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
             if (revoked.tokenIds.includes(keyId)) socket.close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
           })
         : () => {};
+      // A guest's share of this camera ended (its time, its window, or removed): the view ends.
+      const cameraId = request.params.id;
+      const unlistenShare = deps.bus.on('api.camera-live', 'share.changed', (changed) => {
+        if (changed.userId !== userId) return;
+        if (!deps.registry.sharing.sees(actorOf(request), { kind: 'camera', id: cameraId }))
+          socket.close(4404, 'camera_not_found');
+      });
       socket.on('close', () => {
         unwatch();
         expiry.cancel();
         unlisten();
         unlistenKey();
+        unlistenShare();
       });
     },
   });

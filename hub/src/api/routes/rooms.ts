@@ -5,12 +5,13 @@ import { closed, IdParams, Name, Room } from '../schemas.ts';
 
 const RoomBody = Type.Object({ name: Name }, closed);
 
-/** Rooms: everyone in the household reads them; admins arrange them. */
+/** Rooms: everyone in the household reads them (a guest those shared); admins arrange them. */
 export const roomRoutes: ApiPlugin = async (app, { deps }) => {
   const { registry } = deps;
 
-  app.get('/rooms', { config: { access: 'member' }, schema: { response: { 200: Type.Array(Room) } } }, async () =>
-    registry.listRooms(),
+  // A guest lists only the rooms shared with them (devices/sharing.ts).
+  app.get('/rooms', { config: { access: 'guest' }, schema: { response: { 200: Type.Array(Room) } } }, async (request) =>
+    registry.listRooms().filter((r) => registry.sharing.sees(actorOf(request), { kind: 'room', id: r.id })),
   );
 
   app.post(

@@ -1,0 +1,240 @@
+import type { Role } from '@hearth/model/values';
+import { toBase64 } from '@hearth/protocol/encoding';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createLogger } from '../../src/core/logger.ts';
+import type { LiveViewer } from '../../src/recorder/live.ts';
+import type { CameraView } from '../../src/recorder/views.ts';
+import { subscribeRemote } from '../../src/relay/remote-events.ts';
+import { harness, type Harness } from './harness.ts';
+
+const PASSWORD = 'a long enough password';
+
+type Res = { statusCode: number; body: string; json(): { error?: { code: string } } };
+const outcome = (res: Res) => [res.statusCode, res.json().error?.code ?? 'ok'];
+
+const camera = (id: string, name: string) =>
+  ({
+    id,
+    name,
+    url: 'rtsp://cam/stream',
+    codec: 'h264',
+    width: 640,
+    height: 480,
+    fps: 10,
+    sub: null,
+    mode: 'continuous',
+    settings: {
+      continuousDays: 7,
+      eventDays: 30,
+      preRollS: 5,
+      postRollS: 10,
+      triggers: [],
+      motion: false,
+      motionThreshold: 0.02,
+    },
+    state: 'recording',
+    available: true,
+    alert: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+  }) as unknown as CameraView;
+
+/**
+ * Sharing on the surfaces that are not one device's API: rooms, scenes, cameras (list, get, live
+ * view that closes when the share ends), rules (guests see none) and the relay (a guest's remote
+ * events carry only the shared plug; no home key, so the relay's last-known state stays sealed to
+ * them). A guest with one shared plug sees exactly that, and what is not shared answers like an
+ * unknown id.
+ */
+describe('sharing: rooms, scenes, cameras, rules, relay', () => {
+  let h: Harness;
+  let owner: string;
+  let plug: string;
+  let heater: string;
+  let guest: { id: string; token: string };
+  const viewers = new Map<string, Set<LiveViewer>>();
+  beforeEach(async () => {
+    const cams = [camera('cam_porch', 'Porch'), camera('cam_bedroom', 'Bedroom')];
+    h = await harness({
+      rules: true,
+      remote: true,
+      recorder: {
+        list: () => cams,
+        get: (id: string) => cams.find((c) => c.id === id)!,
+        watch: (id: string, viewer: LiveViewer) => {
+          const set = viewers.get(id) ?? new Set();
+          viewers.set(id, set.add(viewer));
+          return () => set.delete(viewer);
+        },
+      },
+    });
+    h.registry.sharing.registerTarget('camera', (id) => cams.some((c) => c.id === id));
+    owner = await h.setupOwner();
+    plug = await h.addDevice('Kitchen plug');
+    heater = await h.addDevice('Bedroom heater');
+    guest = await person('cleaner', 'guest');
+  });
+  afterEach(async () => {
+    viewers.clear();
+    await h.close();
+  });
+
+  async function person(username: string, role: Role) {
+    const id = await h.addUser(owner, username, role, PASSWORD);
+    const res = await h.call('POST', '/api/v1/auth/login', { body: { username, password: PASSWORD } });
+    return { id, token: res.json().accessToken as string };
+  }
+  const share = async (body: Record<string, unknown>) => {
+    const res = await h.call('POST', '/api/v1/shares', { token: owner, body: { userId: guest.id, ...body } });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json() as { id: string };
+  };
+  const get = (url: string, token = guest.token) => h.call('GET', url, { token });
+
+  it('rooms: a guest lists only rooms shared with them', async () => {
+    const kitchen = (await h.call('POST', '/api/v1/rooms', { token: owner, body: { name: 'Kitchen' } })).json().id;
+    await h.call('POST', '/api/v1/rooms', { token: owner, body: { name: 'Bedroom' } });
+    expect((await get('/api/v1/rooms')).json()).toEqual([]);
+    await share({ room: kitchen, access: 'view' });
+    expect((await get('/api/v1/rooms')).json()).toMatchObject([{ id: kitchen, name: 'Kitchen' }]);
+  });
+
+  it('scenes: only shared ones exist, with only the states of reached devices; activating needs control', async () => {
+    const make = async (name: string, states: unknown[]) =>
+      (await h.call('POST', '/api/v1/scenes', { token: owner, body: { name, states } })).json().id as string;
+    const morning = await make('Morning', [
+      { device: plug, capability: 'switch', value: true },
+      { device: heater, capability: 'switch', value: true },
+    ]);
+    const night = await make('Night', [{ device: heater, capability: 'switch', value: false }]);
+    expect((await get('/api/v1/scenes')).json()).toEqual([]);
+    expect(outcome(await get(`/api/v1/scenes/${night}`))).toEqual([404, 'scene_not_found']);
+
+    const viewOnly = await share({ scene: morning, access: 'view' });
+    await share({ device: plug, access: 'view' });
+    const listed = (await get('/api/v1/scenes')).json() as unknown as { id: string; states: { device: string }[] }[];
+    expect(listed.map((sc) => [sc.id, sc.states.map((st) => st.device)])).toEqual([[morning, [plug]]]);
+    expect(JSON.stringify(listed)).not.toContain(heater);
+    const refused = await h.call('POST', `/api/v1/scenes/${morning}/activate`, { token: guest.token });
+    expect(outcome(refused)).toEqual([403, 'share_view_only']);
+    expect(outcome(await h.call('POST', `/api/v1/scenes/${night}/activate`, { token: guest.token }))).toEqual([
+      404,
+      'scene_not_found',
+    ]);
+    expect(h.registry.get(plug, { kind: 'system', part: 'test' }).state.switch).toBeUndefined();
+
+    await h.call('DELETE', `/api/v1/shares/${viewOnly.id}`, { token: owner });
+    await share({ scene: morning, access: 'control' });
+    const run = await h.call('POST', `/api/v1/scenes/${morning}/activate`, { token: guest.token });
+    expect(run.statusCode, run.body).toBe(200);
+    // The scene sets both devices (it was shared whole), the activation is audited as the guest.
+    expect(h.registry.get(plug, { kind: 'system', part: 'test' }).state.switch).toBe(true);
+    expect(h.registry.get(heater, { kind: 'system', part: 'test' }).state.switch).toBe(true);
+    const row = h.store.db.prepare("SELECT actor FROM audit_log WHERE action = 'scene.activate'").get() as {
+      actor: string;
+    };
+    expect(JSON.parse(row.actor)).toMatchObject({ username: 'cleaner', role: 'guest' });
+    // Removing the scene takes its shares along.
+    await h.call('DELETE', `/api/v1/scenes/${morning}`, { token: owner });
+    expect(h.store.db.prepare("SELECT COUNT(*) AS n FROM shares WHERE kind = 'scene'").get()).toEqual({ n: 0 });
+  });
+
+  it('rules: a guest sees none (403 without names), whatever is shared with them', async () => {
+    await share({ device: plug, access: 'control' });
+    const rule = await h.call('POST', '/api/v1/rules', {
+      token: owner,
+      body: {
+        name: 'Heater at night',
+        mode: 'single',
+        triggers: [{ type: 'state', device: plug, capability: 'switch', to: true }],
+        conditions: [],
+        actions: [{ type: 'command', device: heater, capability: 'switch', value: true }],
+      },
+    });
+    expect(rule.statusCode, rule.body).toBe(201);
+    const listed = await get('/api/v1/rules');
+    expect(outcome(listed)).toEqual([403, 'forbidden']);
+    expect(listed.body).not.toContain('Heater');
+    expect(outcome(await get(`/api/v1/rules/${rule.json().id}`))).toEqual([403, 'forbidden']);
+  });
+
+  it('cameras: only the shared one exists; its live view closes when the share ends on the clock', async () => {
+    expect((await get('/api/v1/cameras')).json()).toEqual([]);
+    await share({ camera: 'cam_porch', access: 'view', until: h.clock.now() + 20_000 });
+    expect((await get('/api/v1/cameras')).json()).toMatchObject([{ id: 'cam_porch', name: 'Porch' }]);
+    expect(outcome(await get('/api/v1/cameras/cam_porch'))).toEqual([200, 'ok']);
+    const hidden = await get('/api/v1/cameras/cam_bedroom');
+    expect(outcome(hidden)).toEqual([404, 'camera_not_found']);
+    expect(hidden.body).not.toContain('Bedroom');
+    expect(outcome(await h.call('POST', '/api/v1/cameras/cam_porch/clips', { token: guest.token, body: {} }))).toEqual([
+      403,
+      'share_view_only',
+    ]);
+
+    const base = (await h.listen()).replace(/^ws/, 'ws');
+    const watch = (id: string) => {
+      const ws = new WebSocket(`${base}/api/v1/cameras/${id}/live`, {
+        headers: { authorization: `Bearer ${guest.token}` },
+      });
+      ws.on('error', () => {});
+      const frames: string[] = [];
+      ws.on('message', (d) => frames.push(d.toString()));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      return { ws, frames, closed };
+    };
+    expect(await watch('cam_bedroom').closed).toEqual({ code: 4404, reason: 'camera_not_found' });
+    const porch = watch('cam_porch');
+    await expect.poll(() => viewers.get('cam_porch')?.size ?? 0).toBe(1);
+    for (const v of viewers.get('cam_porch')!) v.send(Buffer.from('frame-1'));
+    await expect.poll(() => porch.frames).toEqual(['frame-1']);
+    h.clock.advance(20_000);
+    expect(await porch.closed).toEqual({ code: 4404, reason: 'camera_not_found' });
+    await expect.poll(() => viewers.get('cam_porch')?.size ?? 0).toBe(0);
+    expect(outcome(await get('/api/v1/cameras/cam_porch'))).toEqual([404, 'camera_not_found']);
+  });
+
+  it('relay: remote events carry only the shared plug, and a guest gets no home key for the last-known state', async () => {
+    await share({ device: plug, access: 'view' });
+    const { actor } = h.auth.inspectAccess(guest.token);
+    const device = h.remote!.devices.enroll(actor, {
+      publicKey: toBase64(randomBytes(32)),
+      boxPublicKey: toBase64(randomBytes(32)),
+      name: 'cleaner phone',
+    });
+    expect(h.remote!.sessionHomeKey(device.id, guest.token)).toBeNull();
+    const events: Record<string, unknown>[] = [];
+    const failed: string[] = [];
+    const stop = subscribeRemote(
+      h.auth,
+      {
+        bus: h.bus,
+        clock: h.clock,
+        log: createLogger({ level: 'silent' }),
+        registry: h.registry,
+        maxBufferedBytes: 1 << 16,
+      },
+      device,
+      guest.token,
+      {
+        event: (e) => events.push(JSON.parse(e) as Record<string, unknown>),
+        fail: (code) => failed.push(code),
+        queuedBytes: () => 0,
+      },
+    );
+    h.driver.ctx.reportState(heater, { switch: true });
+    h.driver.ctx.reportState(plug, { switch: true });
+    stop();
+    expect(failed).toEqual([]);
+    expect(events.filter((e) => e.type !== 'ready').map((e) => [e.type, e.deviceId])).toEqual([['device.state', plug]]);
+    // Through the relay the API answers as on the LAN: the plug only.
+    h.remote!.callerOf = (marker) => (marker === `test.${device.id}` ? device : null);
+    const remote = await h.call('GET', '/api/v1/devices', {
+      token: guest.token,
+      headers: { 'x-hearth-remote': `test.${device.id}` },
+    });
+    expect((remote.json() as unknown as { id: string }[]).map((d) => d.id)).toEqual([plug]);
+  });
+});
