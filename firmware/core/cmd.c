@@ -36,6 +36,20 @@ size_t cmd_signed_message(char *out, size_t cap, const char *id, uint64_t c, uin
     return buf_ok(&b) ? b.len : 0;
 }
 
+/* The base64url alphabet only: the password goes into storage, CONNECT and the PSK as is. */
+static bool secret_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < CMD_SECRET_MIN || n > CMD_SECRET_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
 cmd_result cmd_verify(const char *id, const uint8_t hub_pk[32], uint64_t last_counter,
                       int64_t now_unix_ms, const char *payload, size_t len, cmd_t *out)
 {
@@ -65,6 +79,10 @@ cmd_result cmd_verify(const char *id, const uint8_t hub_pk[32], uint64_t last_co
         uint64_t port;
         if (!json_get_u64(&d, tv, 65535, &port) || port == 0) return CMD_MALFORMED;
         out->port = (uint16_t)port;
+    } else if (strcmp(out->cap, "mqpass") == 0) {
+        /* A new MQTT password (docs/plug-protocol.md "Changing a plug's password"). */
+        if (!json_get_str(&d, tv, out->secret, sizeof out->secret) || !secret_ok(out->secret))
+            return CMD_MALFORMED;
     } else if (strcmp(out->cap, "ota_begin") != 0 || tv < 0 || toks[tv].type != JT_OBJ) {
         return CMD_MALFORMED;
     }
@@ -77,6 +95,12 @@ cmd_result cmd_verify(const char *id, const uint8_t hub_pk[32], uint64_t last_co
     char msg[CMD_MAX_LEN + 96];
     size_t vlen;
     const char *vraw = json_raw(&d, tv, &vlen);
+    /* A string token's raw text is inside its quotes; the signed text is JSON, quotes included
+     * (the secret's alphabet needs no escapes, so the text is exactly what the hub signed). */
+    if (toks[tv].type == JT_STR) {
+        vraw--;
+        vlen += 2;
+    }
     out->v_raw = vraw;
     out->v_len = vlen;
     size_t mlen = cmd_signed_message(msg, sizeof msg, id, out->counter, out->t, out->cap, vraw,

@@ -6,8 +6,9 @@
  * hub's key ("bad_signature"), its counter is above the last accepted one ("replay"), and its
  * time is within 30 s of the plug's clock ("stale"). The signature is checked before the
  * counter so that an unsigned message can never tell anything about the counter state.
- * Capabilities: "switch" (v a boolean), "mqtts" (v the hub's TLS port: move there) and
- * "ota_begin" (v an object, read by ota.h).
+ * Capabilities: "switch" (v a boolean), "mqtts" (v the hub's TLS port: move there), "mqpass"
+ * (v the plug's new MQTT password: a string of CMD_SECRET_MIN..CMD_SECRET_MAX characters of the
+ * base64url alphabet) and "ota_begin" (v an object, read by ota.h).
  */
 #ifndef HEARTH_CMD_H
 #define HEARTH_CMD_H
@@ -19,6 +20,8 @@
 #define CMD_MAX_LEN 1024 /* an ota_begin carries a manifest and two signatures */
 #define CMD_WINDOW_MS 30000
 #define CMD_MAX_INT 9007199254740991ull /* 2^53 - 1: the largest integer JSON on the hub keeps */
+#define CMD_SECRET_MIN 32 /* "mqpass": the hub sends 43 (256 bits, base64url) */
+#define CMD_SECRET_MAX 64
 
 typedef enum { CMD_OK, CMD_MALFORMED, CMD_BAD_SIGNATURE, CMD_REPLAY, CMD_STALE } cmd_result;
 
@@ -28,6 +31,7 @@ typedef struct {
     char cap[16];
     bool value;          /* cap "switch" */
     uint16_t port;       /* cap "mqtts": the hub's MQTT-over-TLS port */
+    char secret[CMD_SECRET_MAX + 1]; /* cap "mqpass": the new MQTT password */
     const char *v_raw;   /* the value's raw JSON text inside the payload (cap "ota_begin": an object) */
     size_t v_len;
 } cmd_t;

@@ -101,10 +101,13 @@ typedef struct {
     bool clean_session;
     const char *will_topic; /* QoS 1, retained */
     const char *will_payload;
-    /* Non-NULL: TLS with this 32-byte external PSK (identity = username) and nothing else: the
-     * port must offer only the PSK and refuse any certificate the server sends instead
-     * (docs/plug-protocol.md, "MQTT over TLS"). NULL: cleartext MQTT. */
+    /* Non-NULL: TLS with this 32-byte external PSK and nothing else: the port must offer only
+     * the PSK and refuse any certificate the server sends instead (docs/plug-protocol.md,
+     * "MQTT over TLS"). NULL: cleartext MQTT. */
     const uint8_t *psk;
+    /* The PSK's identity: the username, or username + "/next" while a new password is being
+     * confirmed ("Changing a plug's password"). At most 47 characters. */
+    const char *psk_identity;
 } hal_mqtt_params;
 
 /* Starts a connection; the port later calls plug_mqtt_connected() or plug_mqtt_disconnected().

@@ -17,6 +17,7 @@
 #define K_TLS_PORT "mq_tls_port"
 #define K_USER "mq_user"
 #define K_PASS "mq_pass"
+#define K_PASS_NEXT "mq_pass_next"
 #define K_HUB_PK "hub_pk"
 #define K_COUNTER "ctr"
 #define K_RELAY "relay"
@@ -80,6 +81,8 @@ static bool load_creds(plug_t *p)
     c->port = (uint16_t)port;
     /* Optional: plugs paired by a hub without TLS have none. */
     c->tls_port = kv_get_u64(K_TLS_PORT, &port) && port > 0 && port <= 65535 ? (uint16_t)port : 0;
+    /* A password change that a power cut interrupted: confirmed by the next connection. */
+    if (!kv_get_str(K_PASS_NEXT, p->pass_next, sizeof p->pass_next)) p->pass_next[0] = '\0';
     return true;
 }
 
@@ -229,26 +232,66 @@ static void schedule_retry(plug_t *p, uint64_t now)
     p->state = PLUG_CLAIMED;
 }
 
+/* A failed attempt with the new password makes the next one use the old, and the other way
+ * round: whichever of the two the hub holds (it keeps both until the new one connects), the
+ * plug gets in within two attempts, whatever a power cut on either side interrupted. */
+static void attempt_failed(plug_t *p)
+{
+    if (p->pass_next[0] != '\0') p->next_failed = p->conn_next;
+}
+
 static void start_connect(plug_t *p, uint64_t now)
 {
     hal_mqtt_params mp;
+    const char *password = p->creds.password;
+    p->conn_next = p->creds.tls_port && p->pass_next[0] != '\0' && !p->next_failed;
+    if (p->conn_next) password = p->pass_next;
+    buf_t id;
+    buf_init(&id, p->psk_identity, sizeof p->psk_identity);
+    buf_str(&id, p->creds.username);
+    if (p->conn_next) buf_str(&id, "/next");
     mp.host = p->creds.host;
     mp.port = p->creds.tls_port ? p->creds.tls_port : p->creds.port;
     mp.psk = NULL;
+    mp.psk_identity = p->psk_identity;
     if (p->creds.tls_port) {
-        mqtt_psk_derive(p->psk, p->creds.password, strlen(p->creds.password));
+        mqtt_psk_derive(p->psk, password, strlen(password));
         mp.psk = p->psk;
     }
     mp.client_id = p->id;
     mp.username = p->creds.username;
-    mp.password = p->creds.password;
+    mp.password = password;
     mp.keepalive_s = p->cfg.keepalive_s;
     mp.clean_session = false;
     mp.will_topic = p->topic_status;
     mp.will_payload = "offline";
     p->state = PLUG_CONNECTING;
     p->connect_started_ms = now;
-    if (!hal_mqtt_connect(&mp)) schedule_retry(p, now);
+    if (!buf_ok(&id) || !hal_mqtt_connect(&mp)) {
+        attempt_failed(p);
+        schedule_retry(p, now);
+    }
+}
+
+/* Connected: with the new password, it is now the password (the hub switched to it on this
+ * CONNECT and refuses the old one); with the old one while a new one waits, the hub never got
+ * to hold the new one (or gave it up): drop it, the hub sends another. Stored in that order,
+ * each key atomically, so a power cut between the two writes leaves both equal. */
+static void settle_password(plug_t *p)
+{
+    if (p->pass_next[0] == '\0') return;
+    if (p->conn_next) {
+        if (!kv_set_str(K_PASS, p->pass_next)) {
+            notify("{\"event\":\"store_failed\",\"key\":\"mq_pass\"}");
+            return; /* mq_pass_next stays: the next connection tries it first again */
+        }
+        memcpy(p->creds.password, p->pass_next, strlen(p->pass_next) + 1);
+    }
+    (void)kv_set_str(K_PASS_NEXT, "");
+    notify(p->conn_next ? "{\"event\":\"password_changed\"}" : "{\"event\":\"password_change_dropped\"}");
+    p->pass_next[0] = '\0';
+    p->conn_next = false;
+    p->next_failed = false;
 }
 
 void plug_mqtt_connected(plug_t *p)
@@ -256,6 +299,7 @@ void plug_mqtt_connected(plug_t *p)
     if (p->state != PLUG_CONNECTING) return;
     p->state = PLUG_ONLINE;
     p->backoff_ms = PLUG_BACKOFF_MIN_MS;
+    settle_password(p);
     hal_mqtt_publish(p->topic_status, "online", 6, 1, true);
     hal_mqtt_subscribe(p->topic_cmd, 1);
     /* QoS 0: an answer that arrives after a reconnection is useless (its nonce is gone). */
@@ -274,6 +318,7 @@ void plug_mqtt_disconnected(plug_t *p)
 {
     mqtt_rx_reset(&p->rx); /* a message cut off by the disconnection never completes */
     if (p->state != PLUG_CONNECTING && p->state != PLUG_ONLINE) return;
+    if (p->state == PLUG_CONNECTING) attempt_failed(p);
     if (p->state == PLUG_ONLINE) notify("{\"event\":\"mqtt_disconnected\"}");
     schedule_retry(p, hal_millis());
 }
@@ -297,6 +342,30 @@ static void move_to_tls(plug_t *p, uint16_t port)
     p->backoff_ms = PLUG_BACKOFF_MIN_MS;
     p->next_attempt_ms = hal_millis();
     notify("{\"event\":\"moved_to_tls\"}");
+}
+
+/* The hub's signed "mqpass" command (docs/plug-protocol.md "Changing a plug's password"): the
+ * new password is stored beside the old one, then the plug reconnects with it at once. Only
+ * over TLS: sent in clear it would be no better than the old one. */
+static void change_password(plug_t *p, const char *secret)
+{
+    if (p->creds.tls_port == 0) {
+        notify("{\"event\":\"password_change_refused\",\"reason\":\"cleartext\"}");
+        return;
+    }
+    if (strcmp(secret, p->creds.password) == 0) return;
+    if (!kv_set_str(K_PASS_NEXT, secret)) {
+        notify("{\"event\":\"store_failed\",\"key\":\"mq_pass_next\"}");
+        return;
+    }
+    memcpy(p->pass_next, secret, strlen(secret) + 1);
+    p->next_failed = false;
+    if (p->state == PLUG_CONNECTING || p->state == PLUG_ONLINE) hal_mqtt_disconnect();
+    mqtt_rx_reset(&p->rx);
+    p->state = PLUG_CLAIMED;
+    p->backoff_ms = PLUG_BACKOFF_MIN_MS;
+    p->next_attempt_ms = hal_millis();
+    notify("{\"event\":\"password_change\",\"state\":\"stored\"}");
 }
 
 /* `<head>"reason":"...","counter":N}`: the same fields for the published event and the note. */
@@ -368,6 +437,12 @@ void plug_mqtt_message(plug_t *p, const char *topic, const char *payload, size_t
         move_to_tls(p, c.port);
         return;
     }
+    if (strcmp(c.cap, "mqpass") == 0) {
+        buf_str(&n, ",\"cap\":\"mqpass\"}"); /* never the password itself */
+        if (buf_ok(&n)) notify(note);
+        change_password(p, c.secret);
+        return;
+    }
     buf_str(&n, ",\"switch\":");
     buf_str(&n, c.value ? "true" : "false");
     buf_char(&n, '}');
@@ -424,6 +499,7 @@ static bool store_creds(const pair_creds *c)
     return kv_set_str(K_HOST, c->host) && kv_set_u64(K_PORT, c->port) &&
            kv_set_u64(K_TLS_PORT, c->tls_port) &&
            kv_set_str(K_USER, c->username) && kv_set_str(K_PASS, c->password) &&
+           kv_set_str(K_PASS_NEXT, "") &&
            hal_store_set(K_HUB_PK, c->hub_pk, 32) && kv_set_u64(K_COUNTER, c->counter) &&
            kv_set_str(K_CLAIMED, "1");
 }
@@ -441,6 +517,7 @@ int plug_http_claim(plug_t *p, const char *body, size_t len, char *out, size_t c
             return 500;
         }
         p->creds = c;
+        p->pass_next[0] = '\0';
         p->last_counter = c.counter;
         p->claimed = true;
         p->state = PLUG_CLAIMED;
@@ -531,6 +608,7 @@ void plug_tick(plug_t *p)
     case PLUG_CONNECTING:
         if (now - p->connect_started_ms >= PLUG_CONNECT_TIMEOUT_MS) {
             hal_mqtt_disconnect();
+            attempt_failed(p);
             schedule_retry(p, now);
         }
         break;

@@ -91,7 +91,13 @@ typedef struct {
     uint8_t ota_retries;
     char ota_error[16];       /* the last failure's code, reported once on the next connection */
     mqtt_rx rx;               /* the MQTT message being reassembled from fragments */
-    uint8_t psk[32];          /* the TLS PSK of creds.password, made at each connect */
+    uint8_t psk[32];          /* the TLS PSK of the password dialled, made at each connect */
+    /* A new MQTT password from the hub's signed "mqpass" command, stored but not yet confirmed
+     * by a connection ("" when none; docs/plug-protocol.md "Changing a plug's password"). */
+    char pass_next[CMD_SECRET_MAX + 1];
+    bool conn_next;           /* the connection being made (or up) uses pass_next */
+    bool next_failed;         /* the last attempt with pass_next failed: try the old one next */
+    char psk_identity[PLUG_ID_MAX + 8];
 } plug_t;
 
 /* Loads (or on first boot creates) the identity, loads credentials, counter and energy, sets

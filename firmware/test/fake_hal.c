@@ -131,6 +131,7 @@ bool hal_mqtt_connect(const hal_mqtt_params *p)
     fake.conn_port = p->port;
     fake.conn_tls = p->psk != NULL;
     if (p->psk) memcpy(fake.conn_psk, p->psk, sizeof fake.conn_psk);
+    snprintf(fake.conn_psk_identity, sizeof fake.conn_psk_identity, "%s", p->psk ? p->psk_identity : "");
     fake.conn_keepalive = p->keepalive_s;
     fake.conn_clean = p->clean_session;
     return fake.connect_ok;

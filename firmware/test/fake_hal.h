@@ -32,6 +32,7 @@ typedef struct {
     uint16_t conn_port, conn_keepalive;
     bool conn_tls;            /* the last connect asked for TLS with a PSK */
     uint8_t conn_psk[32];
+    char conn_psk_identity[64];
     bool conn_clean;
     fake_pub pubs[FAKE_MAX_PUB];
     int npubs;

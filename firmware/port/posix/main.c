@@ -7,7 +7,7 @@
  *            [--http-port N] [--address A] [--telemetry-ms N] [--keepalive S]
  *            [--power-on off|on|restore] [--volts V] [--overcurrent-a A] [--no-mdns]
  *            [--no-clock] [--fw VERSION] [--ota-slot-kb N] [--pairing-window-s N]
- *            [--mqtt-buffer N]
+ *            [--mqtt-buffer N] [--die-after-store KEY]
  *
  * --fw: the factory firmware version (default 1.0.0); once an update was activated the
  * simulator reports that version instead (ota-boot in the state directory). --ota-slot-kb: the
@@ -19,6 +19,9 @@
  * minutes; tests shorten it); a button press (SIGUSR1) opens 10 minutes, as on the plug. --mqtt-buffer: received MQTT messages reach the core in
  * pieces of this many bytes, as esp-mqtt hands over anything larger than its buffer (default
  * 1024, esp-mqtt's default, so every firmware chunk goes through reassembly; 0: up to 8192).
+ *
+ * --die-after-store KEY: a power cut for tests: the process ends at once (exit 137, as after
+ * SIGKILL) right after storing KEY, e.g. mq_pass_next in the middle of a password change.
  *
  * --no-clock: the simulator does not know the wall clock, like an ESP32 after a power cut with
  * no SNTP (internet down); it takes the hub's time (docs/plug-protocol.md, "Time").
@@ -63,7 +66,7 @@ static void usage_exit(const char *why)
                     "[--model M] [--http-port N] [--address A] [--telemetry-ms N] "
                     "[--keepalive S] [--power-on off|on|restore] [--volts V] "
                     "[--overcurrent-a A] [--no-mdns] [--no-clock] [--fw VERSION] "
-                    "[--ota-slot-kb N] [--pairing-window-s N] [--mqtt-buffer N]\n",
+                    "[--ota-slot-kb N] [--pairing-window-s N] [--mqtt-buffer N] [--die-after-store KEY]\n",
             why);
     exit(2);
 }
@@ -138,6 +141,7 @@ static void parse_args(int argc, char **argv)
         else if (strcmp(f, "--pairing-window-s") == 0) sim_opt.pair_window_s = (uint32_t)num_arg(f, v, 1, 86400);
         else if (strcmp(f, "--mqtt-buffer") == 0) sim_opt.mqtt_buffer = (uint32_t)num_arg(f, v, 0, SIM_MQTT_BUFFER_MAX);
         else if (strcmp(f, "--address") == 0) address = v;
+        else if (strcmp(f, "--die-after-store") == 0) sim_store_die_after(v);
         else if (strcmp(f, "--load-watts") == 0) sim_opt.load_watts = num_arg(f, v, 0, 10000);
         else if (strcmp(f, "--volts") == 0) sim_opt.volts = num_arg(f, v, 1, 400);
         else if (strcmp(f, "--overcurrent-a") == 0) sim_opt.overcurrent_a = num_arg(f, v, 0, 100);

@@ -132,7 +132,7 @@ bool hal_mqtt_connect(const hal_mqtt_params *p)
     if (p->psk) {
         /* libmosquitto takes its own reference to the context (MOSQ_OPT_SSL_CTX); without
          * its defaults it uses the context exactly as made (tls_psk.c). */
-        void *ctx = sim_tls_psk_context(p->psk, p->username);
+        void *ctx = sim_tls_psk_context(p->psk, p->psk_identity);
         int set = ctx ? mosquitto_void_option(mosq, MOSQ_OPT_SSL_CTX, ctx) : MOSQ_ERR_TLS;
         if (ctx) sim_tls_context_free(ctx);
         if (set != MOSQ_ERR_SUCCESS ||

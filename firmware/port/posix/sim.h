@@ -43,6 +43,8 @@ bool sim_relay(void);
 
 /* store_files.c */
 bool sim_store_open(const char *dir);
+/* Tests: end the process (exit 137) right after `key` is stored: a power cut at that point. */
+void sim_store_die_after(const char *key);
 
 /* ota_files.c */
 bool sim_restart_requested(void);

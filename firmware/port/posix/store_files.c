@@ -15,6 +15,9 @@
 #include "sim.h"
 
 static char dir[512];
+static const char *die_after;
+
+void sim_store_die_after(const char *key) { die_after = key; }
 
 bool sim_store_open(const char *d)
 {
@@ -71,6 +74,7 @@ bool hal_store_set(const char *key, const void *data, size_t len)
         unlink(tmp);
         return false;
     }
+    if (die_after != NULL && strcmp(key, die_after) == 0) _exit(137);
     return true;
 }
 

@@ -149,9 +149,9 @@ bool hal_mqtt_connect(const hal_mqtt_params *p)
         .buffer.out_size = NET_MQTT_OUT_BUFFER,
     };
     if (p->psk) {
-        if (strlen(p->username) >= sizeof psk_identity) return false;
+        if (strlen(p->psk_identity) >= sizeof psk_identity) return false;
         memcpy(psk_key, p->psk, sizeof psk_key);
-        memcpy(psk_identity, p->username, strlen(p->username) + 1);
+        memcpy(psk_identity, p->psk_identity, strlen(p->psk_identity) + 1);
         cfg.broker.address.transport = MQTT_TRANSPORT_OVER_SSL;
         cfg.broker.verification.psk_hint_key = &psk_hint;
         cfg.broker.verification.ciphersuites_list = PSK_SUITES;
