@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Store } from '../store/store.ts';
 import type { MqttCredentialRow } from '../store/mqtt-credentials-repo.ts';
 import { devicePolicy, integrationPolicy, type Policy } from './acl.ts';
-import { plugPskFromDigest } from './plug-psk.ts';
+import { parsePskIdentity, plugPskFromDigest } from './plug-psk.ts';
 import { isValidTopicFilter } from './topics.ts';
 
 /** Who an authenticated MQTT connection is, and what it may touch. */
@@ -54,7 +54,18 @@ interface CacheEntry {
   psk?: Buffer;
   /** Devices: refused on cleartext since they connected with their PSK. */
   tlsOnly: boolean;
+  /** The secret may have crossed the LAN in clear: it is changed once the device is on TLS. */
+  exposed: boolean;
+  /** A new secret sent to the device, accepted beside the old one until it connects with it. */
+  nextDigest: Buffer | undefined;
+  nextPsk?: Buffer;
   expiresAt: number;
+}
+
+/** What a CONNECT's password matched: the secret, or the new one of a change under way. */
+export interface Verified {
+  principal: Principal;
+  next: boolean;
 }
 
 const sha256 = (data: Buffer | string): Buffer => createHash('sha256').update(data).digest();
@@ -176,10 +187,23 @@ export class MqttCredentials {
    * constant-time and an unknown username costs the same as a wrong password.
    */
   verify(username: string, password: Buffer | string): Principal | undefined {
+    return this.check(username, password)?.principal;
+  }
+
+  /**
+   * `verify`, saying which secret matched: a device's password change under way accepts the new
+   * one too (`next`), which the broker then makes the secret (`confirmNext`). Both comparisons
+   * always run, so the timing tells nothing about a change under way.
+   */
+  check(username: string, password: Buffer | string): Verified | undefined {
     const entry = this.#lookup(username);
     const digest = sha256(password);
     const matches = timingSafeEqual(digest, entry ? entry.digest : this.#decoy);
-    return entry && matches ? entry.principal : undefined;
+    const matchesNext = timingSafeEqual(digest, entry?.nextDigest ?? this.#decoy);
+    if (!entry) return undefined;
+    if (matches) return { principal: entry.principal, next: false };
+    if (matchesNext && entry.nextDigest) return { principal: entry.principal, next: true };
+    return undefined;
   }
 
   /**
@@ -188,10 +212,57 @@ export class MqttCredentials {
    * Device ids are public (mDNS), so answering faster for unknown ones reveals nothing.
    */
   pskFor(identity: string): Buffer | undefined {
-    const entry = this.#lookup(identity);
+    const { username, next } = parsePskIdentity(identity);
+    const entry = this.#lookup(username);
     if (entry?.principal.kind !== 'device') return undefined;
+    // `<id>/next`: the new secret of a change under way, or, once that change is done (the plug
+    // lost power before it stored it as its own), the secret it has become.
+    if (next && entry.nextDigest) {
+      entry.nextPsk ??= plugPskFromDigest(entry.nextDigest);
+      return entry.nextPsk;
+    }
     entry.psk ??= plugPskFromDigest(entry.digest);
     return entry.psk;
+  }
+
+  /** A device CONNECT accepted on cleartext: its secret has crossed the LAN readable. Written once. */
+  seenInClear(username: string): void {
+    const entry = this.#lookup(username);
+    if (entry?.principal.kind !== 'device' || entry.exposed) return;
+    this.#store.mqttCredentials.markExposed(username);
+    entry.exposed = true;
+  }
+
+  /** A device on TLS whose secret may have crossed in clear: its password should be changed. */
+  needsNewSecret(username: string): boolean {
+    const entry = this.#lookup(username);
+    return entry?.principal.kind === 'device' && entry.tlsOnly && entry.exposed;
+  }
+
+  /**
+   * Starts (or restarts) a device's password change: a new random secret whose digest is stored
+   * beside the old one before the secret is handed back to be sent, so a hub that dies after
+   * sending still takes it. Both work until a connection with the new one (`confirmNext`).
+   */
+  beginNewSecret(username: string): string {
+    const entry = this.#lookup(username);
+    if (entry?.principal.kind !== 'device') throw new HubError('device_not_found', `no device credential ${username}`);
+    const password = newSecret();
+    const digest = sha256(password);
+    this.#store.mqttCredentials.setNextSecret(username, digest.toString('hex'));
+    entry.nextDigest = digest;
+    entry.nextPsk = undefined;
+    return password;
+  }
+
+  /**
+   * A connection proved the new secret (its TLS PSK and CONNECT): it becomes the secret and the
+   * old one stops working, on live connections too (they are closed). One transaction.
+   */
+  confirmNext(username: string): void {
+    if (!this.#store.mqttCredentials.promoteNextSecret(username)) return;
+    this.#log?.info({ username }, 'mqtt device password changed: the old one is refused from now on');
+    this.#revoked(username, 'replaced');
   }
 
   /**
@@ -235,9 +306,12 @@ export class MqttCredentials {
       principal: toPrincipal(row),
       digest: Buffer.from(row.secretHash, 'hex'),
       tlsOnly: row.tlsOnly === true,
+      exposed: row.exposed === true,
+      nextDigest: row.nextSecretHash ? Buffer.from(row.nextSecretHash, 'hex') : undefined,
       expiresAt: now + CACHE_TTL_MS,
     };
     if (entry.digest.length !== 32) return undefined;
+    if (entry.nextDigest?.length !== 32) entry.nextDigest = undefined;
     if (this.#cache.size >= CACHE_MAX_ENTRIES) {
       // Maps iterate in insertion order: drop the oldest entry.
       const oldest = this.#cache.keys().next().value;

@@ -4,6 +4,7 @@ import type { HearthClient } from './client-state.ts';
 import type { BrokerCounters } from './counters.ts';
 import type { MqttCredentials, Principal } from './credentials.ts';
 import type { LogThrottle } from './log-throttle.ts';
+import { parsePskIdentity } from './plug-psk.ts';
 
 /** Marks a PUBLISH refused by the ACL; the broker's publish wrapper drops it (see below). */
 export const DENIED = Symbol('hearth.denied');
@@ -79,12 +80,18 @@ export function createHooks(ctx: HookContext): Hooks {
     if (client.id.length > MAX_CLIENT_ID_LENGTH) return refuse(IDENTIFIER_REJECTED, 'client id too long');
     // No anonymous access: every device and integration has its own credentials.
     if (username === undefined) return refuse(NOT_AUTHORIZED, 'anonymous');
-    const principal = password === undefined ? undefined : ctx.credentials.verify(username, password);
-    if (!principal) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    const verified = password === undefined ? undefined : ctx.credentials.check(username, password);
+    if (!verified) return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+    const { principal } = verified;
     // A TLS-PSK connection is that plug's own channel: it logs in as that plug and nobody else.
-    const pskIdentity = ctx.pskIdentity(client);
+    // (`<id>/next` is the same plug dialling with the new secret of a password change.)
+    const psk = ctx.pskIdentity(client);
+    const pskIdentity = psk === undefined ? undefined : parsePskIdentity(psk).username;
     if (pskIdentity !== undefined && principal.username !== pskIdentity)
       return refuse(NOT_AUTHORIZED, 'psk identity is another credential');
+    // The new secret of a password change is taken only inside the PSK handshake of that secret.
+    if (verified.next && (psk === undefined || !parsePskIdentity(psk).next))
+      return refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
     // A device seen on TLS with its PSK has moved: its password no longer opens cleartext
     // (plain TCP, WebSocket, or TLS without the PSK). 'tls_required' is the stable reason.
     if (principal.kind === 'device' && pskIdentity === undefined && ctx.credentials.requiresTls(principal.username))
@@ -111,6 +118,10 @@ export function createHooks(ctx: HookContext): Hooks {
     if (state.willTopic !== undefined && !principal.policy.canPublish(state.willTopic))
       return refuse(NOT_AUTHORIZED, 'will topic not allowed');
     if (pskIdentity !== undefined && principal.kind === 'device') ctx.credentials.movedToTls(principal.username);
+    // A device's password in clear (before its move) is to be changed once it is on TLS.
+    if (principal.kind === 'device' && ctx.cleartext(client)) ctx.credentials.seenInClear(principal.username);
+    // The plug connected with its new password: that is its confirmation; the old one is gone.
+    if (verified.next) ctx.credentials.confirmNext(principal.username);
     state.principal = principal;
     ctx.accepted(client, principal);
     done(null, true);

@@ -18,3 +18,16 @@ export function plugPskFromDigest(passwordDigest: Buffer): Buffer {
 export function plugPsk(password: string | Buffer): Buffer {
   return plugPskFromDigest(createHash('sha256').update(password).digest());
 }
+
+/**
+ * A plug dials `<id>` with the PSK of its password, and `<id>/next` with the PSK of a new one it
+ * was sent and has not yet connected with (docs/plug-protocol.md "Changing a plug's password").
+ * `/` never occurs in a device id (credentials.ts).
+ */
+export const PSK_NEXT_SUFFIX = '/next';
+
+export function parsePskIdentity(identity: string): { username: string; next: boolean } {
+  return identity.endsWith(PSK_NEXT_SUFFIX)
+    ? { username: identity.slice(0, -PSK_NEXT_SUFFIX.length), next: true }
+    : { username: identity, next: false };
+}

@@ -561,4 +561,17 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX shares_target ON shares (kind, target_id);
     `,
   },
+  {
+    version: 17,
+    name: 'mqtt_credentials_password_change',
+    sql: `
+      -- Changing a plug's password after its move to TLS (docs/plug-protocol.md "Changing a
+      -- plug's password"). exposed: the secret may have crossed the LAN in clear (set on a
+      -- device's first cleartext CONNECT; 1 for every row made before this, since nobody can
+      -- tell); next_secret_hash: the SHA-256 of the new secret sent to the plug, kept beside the
+      -- old one until a connection with it replaces secret_hash (NULL: no change under way).
+      ALTER TABLE mqtt_credentials ADD COLUMN exposed INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE mqtt_credentials ADD COLUMN next_secret_hash TEXT;
+    `,
+  },
 ];

@@ -12,6 +12,10 @@ export interface MqttCredentialRow {
   createdAt: number;
   /** Devices: seen on TLS with its PSK, so refused on cleartext (migration 14). New rows: false. */
   tlsOnly?: boolean;
+  /** The secret may have crossed the LAN in clear (migration 17). New rows: false. */
+  exposed?: boolean;
+  /** SHA-256 (hex) of a new secret sent to the device and not yet confirmed by a connection. */
+  nextSecretHash?: string | null;
 }
 
 interface RawCredential {
@@ -23,6 +27,8 @@ interface RawCredential {
   topics: string;
   created_at: number;
   tls_only: number;
+  exposed: number;
+  next_secret_hash: string | null;
 }
 
 const toCredential = (r: RawCredential): MqttCredentialRow => ({
@@ -34,6 +40,8 @@ const toCredential = (r: RawCredential): MqttCredentialRow => ({
   topics: JSON.parse(r.topics),
   createdAt: r.created_at,
   tlsOnly: r.tls_only === 1,
+  exposed: r.exposed === 1,
+  nextSecretHash: r.next_secret_hash,
 });
 
 export class MqttCredentialsRepo {
@@ -61,9 +69,42 @@ export class MqttCredentialsRepo {
   insert(c: MqttCredentialRow): void {
     this.#db
       .prepare(
-        'INSERT INTO mqtt_credentials (username, kind, device_id, secret_hash, scope, topics, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO mqtt_credentials (username, kind, device_id, secret_hash, scope, topics, created_at, exposed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(c.username, c.kind, c.deviceId, c.secretHash, c.scope, JSON.stringify(c.topics), c.createdAt);
+      .run(
+        c.username,
+        c.kind,
+        c.deviceId,
+        c.secretHash,
+        c.scope,
+        JSON.stringify(c.topics),
+        c.createdAt,
+        c.exposed ? 1 : 0,
+      );
+  }
+
+  markExposed(username: string): void {
+    this.#db.prepare('UPDATE mqtt_credentials SET exposed = 1 WHERE username = ?').run(username);
+  }
+
+  /** Records the digest of a new secret on its way to the device (replacing any earlier one). */
+  setNextSecret(username: string, hash: string | null): void {
+    this.#db.prepare('UPDATE mqtt_credentials SET next_secret_hash = ? WHERE username = ?').run(hash, username);
+  }
+
+  /**
+   * The new secret connected: it becomes the secret, the old one is gone, and it never crossed
+   * in clear. False if no new secret was pending (nothing changed).
+   */
+  promoteNextSecret(username: string): boolean {
+    return (
+      this.#db
+        .prepare(
+          'UPDATE mqtt_credentials SET secret_hash = next_secret_hash, next_secret_hash = NULL, exposed = 0, tls_only = 1 ' +
+            'WHERE username = ? AND next_secret_hash IS NOT NULL',
+        )
+        .run(username).changes > 0
+    );
   }
 
   markTlsOnly(username: string): void {

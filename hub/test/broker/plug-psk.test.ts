@@ -161,6 +161,56 @@ describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', (
     (await connectMqtt(h.port, { ...other, clean: true })).end(true);
   });
 
+  it('a password change: the new secret only under <id>/next until it connects, then the old one is refused everywhere', async () => {
+    const plug = h.device('plug-change');
+    const creds = h.broker.credentials;
+    // Seen in clear, then moved: its password is to be changed.
+    (await connectMqtt(h.port, { ...plug, clean: true })).end(true);
+    expect(creds.needsNewSecret('plug-change')).toBe(false);
+    (await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug)).end(true);
+    expect(creds.needsNewSecret('plug-change')).toBe(true);
+    const fresh = creds.beginNewSecret('plug-change');
+    const next = `${plug.username}/next`;
+    const code = (p: Promise<MqttClient>) =>
+      p.then(
+        (c) => (c.end(true), 0),
+        (e: { code?: unknown }) => e.code,
+      );
+    // Both work while the change is under way; the new one not in clear, nor under the plain identity.
+    expect(await pskHandshake(h.broker.tlsPort, next, plugPsk(fresh))).toBe('ok');
+    expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk(plug.password))).toBe('ok');
+    expect(await code(connectMqtt(h.port, { ...plug, password: fresh, clean: true }))).toBe(4);
+    expect(
+      await code(connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), { ...plug, password: fresh })),
+    ).toBe(4);
+    // Another plug's /next identity gets no key of this one.
+    expect(await pskHandshake(h.broker.tlsPort, 'plug-other/next', plugPsk(fresh))).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    // An old connection is closed when the new secret connects.
+    const old = await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug);
+    const closed = new Promise<void>((resolve) => old.once('close', () => resolve()));
+    const confirmed = await connectWithPsk(h.broker.tlsPort, next, plugPsk(fresh), { ...plug, password: fresh });
+    await closed;
+    confirmed.end(true);
+    expect(h.store.mqttCredentials.byUsername('plug-change')).toMatchObject({
+      exposed: false,
+      nextSecretHash: null,
+      tlsOnly: true,
+    });
+    expect(creds.needsNewSecret('plug-change')).toBe(false);
+    // The old one: its PSK fails the handshake under either identity, its password is wrong.
+    expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk(plug.password))).toBe(
+      'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+    );
+    expect(await pskHandshake(h.broker.tlsPort, next, plugPsk(plug.password))).toBe(
+      'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+    );
+    expect(await code(connectMqtt(h.port, { ...plug, clean: true }))).toBe(4);
+    // The new one under either identity (a plug that lost power before storing it dials /next).
+    await h.restart();
+    (await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(fresh), { ...plug, password: fresh })).end(true);
+    (await connectWithPsk(h.broker.tlsPort, next, plugPsk(fresh), { ...plug, password: fresh })).end(true);
+  });
+
   it('re-pairing makes a new credential that starts on whatever transport the plug is given', async () => {
     const plug = h.device('plug-repaired');
     (await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug)).end(true);

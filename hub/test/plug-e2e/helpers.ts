@@ -83,6 +83,8 @@ export async function startSim(options: {
   loadWatts?: number;
   noClock?: boolean;
   pairingWindowS?: number;
+  /** A power cut right after the simulator stores this key (it exits 137). */
+  dieAfterStore?: string;
 }): Promise<SimProcess> {
   mkdirSync(options.stateDir, { recursive: true });
   const args = [
@@ -99,6 +101,7 @@ export async function startSim(options: {
   ];
   if (options.loadWatts !== undefined) args.push('--load-watts', String(options.loadWatts));
   if (options.noClock) args.push('--no-clock');
+  if (options.dieAfterStore !== undefined) args.push('--die-after-store', options.dieAfterStore);
   // The plug answers pairing only this long after start (then after SIGUSR1, its button).
   if (options.pairingWindowS !== undefined) args.push('--pairing-window-s', String(options.pairingWindowS));
   const proc = spawn(PLUG_SIM, args, { stdio: ['ignore', 'pipe', 'pipe'] });

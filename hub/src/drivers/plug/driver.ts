@@ -21,7 +21,12 @@ export interface PlugBroker {
   publish(topic: string, payload: string | Buffer, opts?: { qos?: 0 | 1 | 2; retain?: boolean }): Promise<void>;
   subscribe(owner: string, filter: string, handler: (topic: string, payload: Buffer) => void): () => void;
   unsubscribeOwner(owner: string): void;
-  credentials: { revokeDevice(deviceId: string): void; requiresTls?(deviceId: string): boolean };
+  credentials: {
+    revokeDevice(deviceId: string): void;
+    requiresTls?(deviceId: string): boolean;
+    needsNewSecret?(deviceId: string): boolean;
+    beginNewSecret?(deviceId: string): string;
+  };
 }
 
 export interface PlugDriverDeps {
@@ -47,6 +52,8 @@ const RECENT_COMMANDS = 32;
 const TIME_ANSWER_GAP_MS = 1000;
 /** The move-to-TLS command goes at most this often per plug (it is re-sent after a time answer). */
 const MOVE_GAP_MS = 10_000;
+/** A password change goes at most this often per plug (re-sent on reconnects and time answers). */
+const NEW_SECRET_GAP_MS = 10_000;
 
 /**
  * Hearth plugs (docs/plug-protocol.md): every command is signed with the hub's Ed25519 key over
@@ -62,6 +69,11 @@ export class PlugDriver implements Driver {
   readonly #recent = new Map<string, number[]>();
   readonly #lastTimeAnswer = new Map<string, number>();
   readonly #lastMove = new Map<string, number>();
+  readonly #lastNewSecret = new Map<string, number>();
+  /** The counter of each plug's latest password change: a refusal of it ends the attempts. */
+  readonly #newSecretCounter = new Map<string, number>();
+  /** Plugs that refused a password change as malformed (firmware without it): not asked again until a restart. */
+  readonly #noNewSecret = new Set<string>();
   readonly #sign: Signer;
   #ctx: DriverContext | undefined;
   #ignored = 0;
@@ -147,6 +159,9 @@ export class PlugDriver implements Driver {
     this.#recent.delete(device.id);
     this.#lastTimeAnswer.delete(device.id);
     this.#lastMove.delete(device.id);
+    this.#lastNewSecret.delete(device.id);
+    this.#newSecretCounter.delete(device.id);
+    this.#noNewSecret.delete(device.id);
     this.#deps.updates?.forget(device.id);
   }
 
@@ -162,8 +177,9 @@ export class PlugDriver implements Driver {
   async #send(
     deviceId: string,
     capability: string,
-    value: boolean | number | OtaBeginValue,
+    value: boolean | number | string | OtaBeginValue,
     extra?: (counter: number) => Record<string, unknown>,
+    qos: 0 | 1 = 1,
   ): Promise<number> {
     const ctx = this.#ctx;
     const current = ctx?.device(deviceId);
@@ -173,7 +189,7 @@ export class PlugDriver implements Driver {
     ctx.saveConfig(deviceId, { ...current.config, ...extra?.(counter), counter });
     this.#remember(deviceId, counter);
     const signed = signCommand(this.#sign, deviceId, counter, Math.trunc(this.#deps.clock.now()), capability, value);
-    await this.#deps.broker.publish(`hearth/${deviceId}/cmd`, encodeCommand(signed), { qos: 1 });
+    await this.#deps.broker.publish(`hearth/${deviceId}/cmd`, encodeCommand(signed), { qos });
     return counter;
   }
 
@@ -198,6 +214,7 @@ export class PlugDriver implements Driver {
         const text = payload.toString('utf8').trim();
         if (text === 'online' || text === 'offline') ctx.reportAvailability(deviceId, text === 'online');
         if (text === 'online') this.#moveToTls(deviceId);
+        if (text === 'online') this.#changeSecret(deviceId);
         if (text !== 'online' && text !== 'offline')
           this.#ignore(deviceId, topic, 'status is neither online nor offline');
         return;
@@ -253,6 +270,9 @@ export class PlugDriver implements Driver {
           }),
         );
       if (ours) this.#deps.updates?.onRejected(deviceId, event.counter, event.reason);
+      // A plug whose firmware has no password change refuses it as malformed: stop asking.
+      if (ours && event.reason === 'malformed' && event.counter === this.#newSecretCounter.get(deviceId))
+        this.#noNewSecret.add(deviceId);
       return;
     }
     if (event.type === 'ota') {
@@ -290,6 +310,41 @@ export class PlugDriver implements Driver {
     });
     // A plug without a clock refused the move as stale and asked for the time: now it has it.
     this.#moveToTls(deviceId);
+    this.#changeSecret(deviceId);
+  }
+
+  /**
+   * A plug on TLS whose password may have crossed the LAN in clear (it was paired before TLS,
+   * or by a hub without it) gets a new one (docs/plug-protocol.md "Changing a plug's password"):
+   * the broker stores the new secret's digest beside the old one, then the signed `mqpass`
+   * command carries it over the plug's TLS connection, QoS 0 so that it is never queued in the
+   * broker's store (a plug that misses it gets another on its next `online` or time answer).
+   * The plug reconnects with it; that connection makes it the secret and the old one is refused
+   * from then on. At most every NEW_SECRET_GAP_MS per plug.
+   */
+  #changeSecret(deviceId: string): void {
+    const creds = this.#deps.broker.credentials;
+    if (!creds.needsNewSecret || !creds.beginNewSecret || this.#noNewSecret.has(deviceId)) return;
+    if (!creds.needsNewSecret(deviceId)) return;
+    const now = this.#deps.clock.now();
+    const last = this.#lastNewSecret.get(deviceId);
+    if (last !== undefined && now - last >= 0 && now - last < NEW_SECRET_GAP_MS) return;
+    this.#lastNewSecret.set(deviceId, now);
+    let secret: string;
+    try {
+      secret = creds.beginNewSecret(deviceId);
+    } catch (err) {
+      this.#ctx?.log.warn({ err, deviceId }, 'could not start a plug password change');
+      return;
+    }
+    this.#ctx?.log.info({ deviceId }, 'plug on TLS with a password seen in clear: sending it a new one');
+    const remember = (counter: number) => {
+      this.#newSecretCounter.set(deviceId, counter);
+      return {};
+    };
+    this.#send(deviceId, 'mqpass', secret, remember, 0).catch((err: unknown) => {
+      this.#ctx?.log.warn({ err, deviceId }, 'could not send a plug its new password');
+    });
   }
 
   /**

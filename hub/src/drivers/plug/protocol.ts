@@ -126,7 +126,7 @@ export interface SignedCommand {
   c: number;
   t: number;
   cap: string;
-  v: boolean | number | OtaBeginValue;
+  v: boolean | number | string | OtaBeginValue;
   sig: string;
 }
 
@@ -136,7 +136,7 @@ export function commandMessage(
   counter: number,
   at: number,
   capability: string,
-  value: boolean | number | OtaBeginValue,
+  value: boolean | number | string | OtaBeginValue,
 ): string {
   if (!Number.isSafeInteger(counter) || counter < 0)
     throw new HubError('internal_error', `command counter ${counter} is not a non-negative integer`);
@@ -171,7 +171,7 @@ export function signCommand(
   counter: number,
   at: number,
   capability: string,
-  value: boolean | number | OtaBeginValue,
+  value: boolean | number | string | OtaBeginValue,
 ): SignedCommand {
   const message = new TextEncoder().encode(commandMessage(id, counter, at, capability, value));
   return { c: counter, t: at, cap: capability, v: value, sig: b64(sign(message)) };
