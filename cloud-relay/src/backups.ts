@@ -1,3 +1,4 @@
+import type { Clock } from './clock.ts';
 import type { WebSocket } from 'ws';
 import { BACKUP_CHUNK_BYTES, type Backplane } from './backplane/backplane.ts';
 import type { RelayLimits } from './limits.ts';
@@ -31,9 +32,11 @@ export class BackupUpload {
   readonly #backplane: Backplane;
   readonly #limits: RelayLimits;
   readonly #hubId: string;
+  readonly #clock: Clock;
   #current: { id: string; bytes: number; next: number; received: number } | undefined;
 
-  constructor(backplane: Backplane, limits: RelayLimits, hubId: string) {
+  constructor(backplane: Backplane, limits: RelayLimits, hubId: string, clock: Clock) {
+    this.#clock = clock;
     this.#backplane = backplane;
     this.#limits = limits;
     this.#hubId = hubId;
@@ -92,7 +95,12 @@ export class BackupUpload {
     up.next += 1;
     if (m.final === true) {
       if (up.received !== up.bytes) throw new ProtocolError('bad_message', 'the backup ended short of its size');
-      await this.#backplane.commitBackup(this.#hubId, { id, bytes: up.bytes, chunks: up.next, storedAt: Date.now() });
+      await this.#backplane.commitBackup(this.#hubId, {
+        id,
+        bytes: up.bytes,
+        chunks: up.next,
+        storedAt: this.#clock.now(),
+      });
       this.#current = undefined;
     }
   }

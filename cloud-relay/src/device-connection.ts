@@ -93,7 +93,7 @@ export class DeviceConnection {
     this.#hubNode = hubNode;
     this.#session = node.newSessionId();
     const { deviceRatePerS, deviceBurst } = node.deps.limits;
-    this.#bucket = new TokenBucket(deviceRatePerS, deviceBurst, Date.now());
+    this.#bucket = new TokenBucket(deviceRatePerS, deviceBurst, this.#node.deps.clock.now());
     node.devices.set(this.#session, this);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {
@@ -118,14 +118,14 @@ export class DeviceConnection {
       this.#hubNode = null;
       this.#closed = true;
       this.#node.devices.delete(this.#session);
-      refuse(this.#ws, new TextDecoder().decode(m.payload) || 'closed_by_hub');
+      refuse(this.#ws, new TextDecoder().decode(m.payload) || 'closed_by_hub', this.#node.deps.clock);
     }
   }
 
   #fromDevice(frame: Uint8Array): void {
     if (frame.length > this.#node.deps.limits.maxFrameBytes)
       throw new ProtocolError('frame_too_large', 'frame over the limit');
-    if (!this.#bucket.take(Date.now())) return this.#refuseFrame('rate_limited', frame);
+    if (!this.#bucket.take(this.#node.deps.clock.now())) return this.#refuseFrame('rate_limited', frame);
     const hubNode = this.#hubNode;
     if (!hubNode) return this.#refuseFrame('hub_offline', frame);
     ifUndelivered(this.#node.sendToNode(hubNode, NODE_MSG.TO_HUB, this.#session, this.#hubId, frame), () => {
@@ -135,7 +135,7 @@ export class DeviceConnection {
       this.#hubNode = null;
       this.#closed = true;
       this.#node.devices.delete(this.#session);
-      refuse(this.#ws, 'hub_offline');
+      refuse(this.#ws, 'hub_offline', this.#node.deps.clock);
     });
   }
 
@@ -168,7 +168,8 @@ export class DeviceConnection {
   async #backup(message: Extract<ControlMessage, { type: 'backup_list' } | { type: 'backup_get' }>): Promise<void> {
     if (!this.#owner) throw new ProtocolError('not_owner', "only the owner's devices may fetch the home's backups");
     // Counted like the device's frames: a stolen phone cannot make the node read Redis in a loop.
-    if (!this.#bucket.take(Date.now())) throw new ProtocolError('rate_limited', 'too many backup requests');
+    if (!this.#bucket.take(this.#node.deps.clock.now()))
+      throw new ProtocolError('rate_limited', 'too many backup requests');
     const { backplane, limits } = this.#node.deps;
     if (message.type === 'backup_list') {
       sendControl(this.#ws, backupListMessage(await backplane.listBackups(this.#hubId), limits));
@@ -187,7 +188,7 @@ export class DeviceConnection {
     const code = err instanceof ProtocolError ? err.code : 'bad_message';
     if (code === 'frame_too_large') {
       this.#node.deps.log.warn({ hub: this.#hubId, code }, 'device connection refused a frame');
-      refuse(this.#ws, code);
+      refuse(this.#ws, code, this.#node.deps.clock);
     } else {
       sendControl(this.#ws, { type: 'error', code });
     }

@@ -72,12 +72,12 @@ export class HubTunnel {
     this.#node = node;
     this.#ws = ws;
     this.hubId = hubId;
-    this.#backups = new BackupUpload(node.deps.backplane, node.deps.limits, hubId);
+    this.#backups = new BackupUpload(node.deps.backplane, node.deps.limits, hubId, node.deps.clock);
     const { hubRatePerS, hubBurst } = node.deps.limits;
-    this.#bucket = new TokenBucket(hubRatePerS, hubBurst, Date.now());
+    this.#bucket = new TokenBucket(hubRatePerS, hubBurst, this.#node.deps.clock.now());
     const { pushesPerHubPerMin, hubOutRatePerS, hubOutBurst } = node.deps.limits;
-    this.#outBucket = new TokenBucket(hubOutRatePerS, hubOutBurst, Date.now());
-    this.#pushBucket = new TokenBucket(pushesPerHubPerMin / 60, pushesPerHubPerMin, Date.now());
+    this.#outBucket = new TokenBucket(hubOutRatePerS, hubOutBurst, this.#node.deps.clock.now());
+    this.#pushBucket = new TokenBucket(pushesPerHubPerMin / 60, pushesPerHubPerMin, this.#node.deps.clock.now());
     ws.on('message', (data: RawData, isBinary: boolean) => {
       try {
         if (isBinary) this.#fromHub(rawBytes(data));
@@ -93,7 +93,7 @@ export class HubTunnel {
   }
 
   close(code: string): void {
-    refuse(this.#ws, code);
+    refuse(this.#ws, code, this.#node.deps.clock);
     this.#onClosed();
   }
 
@@ -146,7 +146,7 @@ export class HubTunnel {
       return;
     }
     // Counted here, where every frame for this hub passes whatever node its device is on.
-    if (!this.#bucket.take(Date.now())) {
+    if (!this.#bucket.take(this.#node.deps.clock.now())) {
       void this.#node.sendToNode(
         m.origin,
         NODE_MSG.ERROR_TO_DEVICE,
@@ -165,7 +165,7 @@ export class HubTunnel {
     const { session, frame } = readTunnelFrame(data);
     const route = this.#bySession.get(session);
     if (!route) return; // closed meanwhile
-    if (!this.#outBucket.take(Date.now())) {
+    if (!this.#outBucket.take(this.#node.deps.clock.now())) {
       // Told once per burst of drops, not once per frame.
       if (this.#outDropped++ === 0) sendControl(this.#ws, { type: 'error', code: 'rate_limited' });
       return;
@@ -208,7 +208,7 @@ export class HubTunnel {
       if (message.blob.length > Math.ceil((limits.maxStateBytes * 4) / 3))
         throw new ProtocolError('message_too_large', 'state blob over the limit');
       fromBase64(message.blob); // only checks it is base64: the relay cannot open it
-      this.#lastState = { blob: message.blob, storedAt: Date.now() };
+      this.#lastState = { blob: message.blob, storedAt: this.#node.deps.clock.now() };
       await backplane.setState(this.hubId, this.#lastState);
     } else if (message.type === 'push') {
       this.#push(message);
@@ -229,7 +229,7 @@ export class HubTunnel {
   #push(message: Extract<ControlMessage, { type: 'push' }>): void {
     const id = Number(message.id);
     const { limits, log } = this.#node.deps;
-    if (!this.#pushBucket.take(Date.now())) {
+    if (!this.#pushBucket.take(this.#node.deps.clock.now())) {
       sendControl(this.#ws, { type: 'push_result', id, code: 'rate_limited' });
       return;
     }
@@ -277,7 +277,7 @@ export class HubTunnel {
     }
     if (this.#node.tunnels.get(this.hubId) !== this) return; // replaced: the new one holds presence
     this.#node.tunnels.delete(this.hubId);
-    void this.#node.deps.backplane.releaseHub(this.hubId, Date.now()).catch(() => undefined);
+    void this.#node.deps.backplane.releaseHub(this.hubId, this.#node.deps.clock.now()).catch(() => undefined);
     this.#node.deps.log.info({ hub: this.hubId }, 'hub tunnel closed');
   }
 }

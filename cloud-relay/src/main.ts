@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { systemClock } from './clock.ts';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Backplane } from './backplane/backplane.ts';
@@ -110,8 +111,8 @@ if (
 
 const log = pino({ level, base: { part: 'relay' } });
 const backplane: Backplane = redisUrl
-  ? new RedisBackplane(redisUrl)
-  : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data');
+  ? new RedisBackplane(redisUrl, systemClock)
+  : new LocalBackplane((parsed.data as string | undefined) ?? './relay-data', systemClock);
 if (backplane instanceof RedisBackplane)
   backplane.onError = (err) => log.warn({ err: err.message }, 'redis connection error');
 const uiDir = parsed['no-ui'] ? null : ((parsed.ui as string | undefined) ?? defaultUiDir());
@@ -124,7 +125,7 @@ if (uiDir !== null) {
     if (parsed.ui !== undefined) fail(`--ui ${uiDir}: ${(err as Error).message}`);
   }
 }
-const node = new RelayNode({ backplane, log, limits, ...(webApp ? { webApp } : {}) });
+const node = new RelayNode({ backplane, log, limits, clock: systemClock, ...(webApp ? { webApp } : {}) });
 
 try {
   const bound = await node.listen(port, (parsed.host as string | undefined) ?? '0.0.0.0');

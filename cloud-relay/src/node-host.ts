@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Backplane } from './backplane/backplane.ts';
+import type { Clock } from './clock.ts';
 import type { RelayLimits } from './limits.ts';
 import type { NodeMsgKind } from './node-messages.ts';
 import type { WebApp } from './web-app.ts';
@@ -8,6 +9,8 @@ export interface RelayNodeDeps {
   backplane: Backplane;
   log: Logger;
   limits: RelayLimits;
+  /** Every timer and timestamp of the node and its connections (systemClock in main.ts). */
+  clock: Clock;
   /** The web app for remote browsers (`--ui DIR`); without it the node serves no pages. */
   webApp?: WebApp;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { TimerHandle } from './clock.ts';
 import { DeviceConnection } from './device-connection.ts';
 import { HubTunnel } from './hub-tunnel.ts';
 import type { NodeHost, RelayNodeDeps } from './node-host.ts';
@@ -33,8 +34,8 @@ export class RelayNode implements NodeHost {
   readonly devices = new Map<number, DeviceConnection>();
   readonly #tunnelOpens = new Map<string, TokenBucket>();
   #nextSession = 1;
-  #ping: NodeJS.Timeout | undefined;
-  #heal: NodeJS.Timeout | undefined;
+  #ping: TimerHandle | undefined;
+  #heal: TimerHandle | undefined;
 
   constructor(deps: RelayNodeDeps) {
     this.deps = deps;
@@ -81,7 +82,7 @@ export class RelayNode implements NodeHost {
       this.#server.listen(port, host, () => resolve());
     });
     // Dead peers (a hub whose network vanished) never send a TCP close: pings find them.
-    this.#ping = setInterval(() => {
+    this.#ping = this.deps.clock.setInterval(() => {
       for (const ws of this.#wss.clients) {
         const tagged = ws as WebSocket & { hearthAlive?: boolean };
         if (tagged.hearthAlive === false) {
@@ -92,24 +93,22 @@ export class RelayNode implements NodeHost {
         ws.ping();
       }
     }, PING_INTERVAL_MS);
-    this.#ping.unref();
     // A Redis failover can lose the last writes (replication is asynchronous): the node holding a
     // tunnel writes its hub's last list and state back if they went missing.
-    this.#heal = setInterval(() => {
+    this.#heal = this.deps.clock.setInterval(() => {
       for (const tunnel of this.tunnels.values()) void tunnel.heal();
     }, HEAL_INTERVAL_MS);
-    this.#heal.unref();
     return (this.#server.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#ping);
-    clearInterval(this.#heal);
+    this.#ping?.cancel();
+    this.#heal?.cancel();
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const hubId of this.tunnels.keys())
-      await this.deps.backplane.releaseHub(hubId, Date.now()).catch(() => undefined);
+      await this.deps.backplane.releaseHub(hubId, this.deps.clock.now()).catch(() => undefined);
     await this.deps.backplane.stop();
   }
 
@@ -149,10 +148,10 @@ export class RelayNode implements NodeHost {
     const { tunnelsPerHubPerMin } = this.deps.limits;
     let bucket = this.#tunnelOpens.get(hubId);
     if (!bucket) {
-      bucket = new TokenBucket(tunnelsPerHubPerMin / 60, tunnelsPerHubPerMin, Date.now());
+      bucket = new TokenBucket(tunnelsPerHubPerMin / 60, tunnelsPerHubPerMin, this.deps.clock.now());
       this.#tunnelOpens.set(hubId, bucket);
     }
-    return bucket.take(Date.now());
+    return bucket.take(this.deps.clock.now());
   }
 
   #onConnection(ws: WebSocket): void {
@@ -163,13 +162,16 @@ export class RelayNode implements NodeHost {
     ws.on('error', () => ws.terminate());
     const challenge = randomBytes(32);
     sendControl(ws, { type: 'challenge', nonce: toBase64(challenge) });
-    const timer = setTimeout(() => refuse(ws, 'handshake_timeout'), HANDSHAKE_TIMEOUT_MS);
+    const timer = this.deps.clock.setTimeout(
+      () => refuse(ws, 'handshake_timeout', this.deps.clock),
+      HANDSHAKE_TIMEOUT_MS,
+    );
     ws.once('message', (data: RawData, isBinary: boolean) => {
-      clearTimeout(timer);
+      timer.cancel();
       void this.#onHello(ws, challenge, data, isBinary).catch((err: unknown) => {
         const code = err instanceof ProtocolError ? err.code : 'internal_error';
         if (code === 'internal_error') this.deps.log.error({ err }, 'handshake failed');
-        refuse(ws, code);
+        refuse(ws, code, this.deps.clock);
       });
     });
   }

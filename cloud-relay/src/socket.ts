@@ -1,3 +1,4 @@
+import type { Clock } from './clock.ts';
 import type { RawData, WebSocket } from 'ws';
 import { ProtocolError } from '@hearth/protocol/errors';
 import { CLOSE, type ControlMessage } from '@hearth/protocol/relay-messages';
@@ -19,8 +20,11 @@ export function sendControl(ws: WebSocket, message: ControlMessage): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
 }
 
-/** Tells the peer why (stable code), then closes with the matching close code. */
-export function refuse(ws: WebSocket, code: string): void {
+/**
+ * Tells the peer why (stable code), then closes with the matching close code; a peer that does
+ * not answer the close handshake is cut after a second of `clock`.
+ */
+export function refuse(ws: WebSocket, code: string, clock: Clock): void {
   sendControl(ws, { type: 'error', code, fatal: true });
   const closeCode =
     code === 'frame_too_large'
@@ -33,8 +37,7 @@ export function refuse(ws: WebSocket, code: string): void {
             ? CLOSE.hubGone
             : CLOSE.refused;
   ws.close(closeCode, code);
-  // A peer that does not answer the close handshake is cut after a second.
-  setTimeout(() => ws.terminate(), 1000).unref();
+  clock.setTimeout(() => ws.terminate(), 1000);
 }
 
 /** A control message's text; `limit` bounds it (a hub's state message is the largest). */

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -23,7 +24,10 @@ export class LocalBackplane implements Backplane {
   /** One node: nobody else can take a hub. */
   onPresenceLost: (hubId: string) => void = () => {};
 
-  constructor(dataDir: string) {
+  readonly #clock: Clock;
+
+  constructor(dataDir: string, clock: Clock) {
+    this.#clock = clock;
     mkdirSync(dataDir, { recursive: true });
     this.#db = new Database(join(dataDir, 'relay.db'));
     this.#db.pragma('journal_mode = WAL');
@@ -110,7 +114,7 @@ export class LocalBackplane implements Backplane {
   }
 
   async putBackupChunk(hubId: string, id: string, n: number, data: Uint8Array): Promise<void> {
-    const now = Date.now();
+    const now = this.#clock.now();
     this.#db.prepare('DELETE FROM backup_chunks WHERE expires_at IS NOT NULL AND expires_at < ?').run(now);
     this.#db
       .prepare('INSERT OR REPLACE INTO backup_chunks (hub_id, backup_id, n, data, expires_at) VALUES (?, ?, ?, ?, ?)')

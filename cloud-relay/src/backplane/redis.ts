@@ -1,3 +1,4 @@
+import type { Clock, TimerHandle } from '../clock.ts';
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { ProtocolError } from '@hearth/protocol/errors';
@@ -43,9 +44,11 @@ export class RedisBackplane implements Backplane {
   readonly #sub: Redis | Cluster;
   readonly #sharded: boolean;
   readonly #mine = new Set<string>();
-  #refresh: NodeJS.Timeout | undefined;
+  #refresh: TimerHandle | undefined;
+  readonly #clock: Clock;
 
-  constructor(url: string) {
+  constructor(url: string, clock: Clock) {
+    this.#clock = clock;
     // Fail commands fast while Redis is away rather than queueing without bound.
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true };
     const sentinel = parseSentinelUrl(url);
@@ -72,8 +75,8 @@ export class RedisBackplane implements Backplane {
     // ioredis reconnects by itself; without a listener it would print every failed attempt.
     let lastLogged = 0;
     const onError = (err: Error) => {
-      if (Date.now() - lastLogged < 10_000) return;
-      lastLogged = Date.now();
+      if (this.#clock.now() - lastLogged < 10_000) return;
+      lastLogged = this.#clock.now();
       this.onError(err);
     };
     this.#cmd.on('error', onError);
@@ -96,8 +99,7 @@ export class RedisBackplane implements Backplane {
       this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => deliver(message));
       await this.#sub.subscribe(channelOf(this.nodeId));
     }
-    this.#refresh = setInterval(() => void this.#refreshPresence(), PRESENCE_REFRESH_MS);
-    this.#refresh.unref();
+    this.#refresh = this.#clock.setInterval(() => void this.#refreshPresence(), PRESENCE_REFRESH_MS);
   }
 
   async send(node: string, message: Uint8Array): Promise<boolean> {
@@ -191,7 +193,7 @@ export class RedisBackplane implements Backplane {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#refresh);
+    this.#refresh?.cancel();
     if (this.#sub !== this.#cmd) this.#sub.disconnect();
     await this.#cmd.quit().catch(() => undefined);
     // A Cluster's QUIT leaves its sharded subscriber connections open.
