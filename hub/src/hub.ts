@@ -419,6 +419,7 @@ export class Hub {
             prepare: async () => {
               await this.zigbee?.saveForBackup();
             },
+            recordingsDir: resolve(config.dataDir, config.recorder.dir ?? 'recordings'),
           });
           const dir = resolve(config.dataDir, config.backup.dir ?? join(BACKUPS_DIR, 'scheduled'));
           // The API's backups dir is pruned to its own count: sharing it would prune the other's files.

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,27 @@ describe('Settings → Backups', () => {
     const saved = readFileSync((await download.path())!);
     expect(saved.subarray(0, 8).toString()).toBe('HEARTHBK');
     expect(saved.equals(readFileSync(join(home.dataDir, 'backups', files[0]!)))).toBe(true);
+  }, 120_000);
+
+  it('recordings: the box shows their size first, and ticked they go into the backup', async () => {
+    const { page } = owner;
+    // Two closed segments of a camera the hub does not know (its sweep leaves them alone).
+    const day = join(home.dataDir, 'recordings', 'cam-x', '2026-12-07');
+    mkdirSync(day, { recursive: true });
+    writeFileSync(join(day, '1733580000-00001.mp4'), Buffer.alloc(300_000, 1));
+    writeFileSync(join(day, '1733580004-00002.mp4'), Buffer.alloc(200_000, 2));
+    // A fresh load: the page asks for the recordings' size when it opens.
+    await page.goto(`${home.hub.baseUrl}/#/settings`);
+    await page.reload();
+    const box = page.getByLabel(/Include camera recordings \(.+, 2 segments\)/);
+    await box.waitFor();
+    expect(await box.isChecked()).toBe(false);
+    await box.check();
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Make a backup' }).click();
+    await page.getByRole('status').filter({ hasText: 'with 2 recording segments' }).waitFor({ timeout: 60_000 });
+    expect(readdirSync(join(home.dataDir, 'backups')).filter((n) => n.endsWith('.hbk'))).toHaveLength(2);
   }, 120_000);
 
   it('the owner schedules nightly backups, makes one now, and sees what went wrong as an alert', async () => {

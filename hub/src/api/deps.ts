@@ -133,7 +133,12 @@ export interface ApiRemote {
 
 /** Encrypted backups (hub/src/backup/service.ts). */
 export interface ApiBackup {
-  create(passphrase: string): Promise<{ id: string; bytes: number; createdAt: number }>;
+  create(
+    passphrase: string,
+    options?: { recordings?: boolean },
+  ): Promise<{ id: string; bytes: number; createdAt: number; recordings?: { files: number; bytes: number } }>;
+  /** What camera recordings would add to a backup (closed segments), and the most one takes. */
+  recordings(): { files: number; bytes: number; maxBytes: number };
   list(): { id: string; bytes: number; createdAt: number }[];
   file(id: string): { path: string; name: string; bytes: number };
   /** The nightly backups; absent, their routes answer 503 `not_ready`. */

@@ -5,8 +5,8 @@ import { join, relative, sep } from 'node:path';
  * What of the data dir goes into a backup besides the database (which is snapshotted, never
  * copied): the Zigbee network (network key and ids in network.json, herdsman's database, the
  * coordinator backup) and the plug firmware store. The hub's other keys (plug signing seed,
- * relay identity, home key, token keys) live in the database. Left out: recordings (large; a
- * later option), earlier backups, and what belongs to one running hub (pid lock, ports.json,
+ * relay identity, home key, token keys) live in the database. Left out: recordings (large; only
+ * on request: recordings.ts), earlier backups, and what belongs to one running hub (pid lock, ports.json,
  * the first-run setup code, the database's -wal/-shm, temporary files).
  */
 export const BACKED_UP_DIRS = ['zigbee', 'firmware'] as const;

@@ -5,6 +5,7 @@ import {
   createReadStream,
   createWriteStream,
   fsyncSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -24,6 +25,7 @@ import { HUB_VERSION } from '../core/version.ts';
 import { DATABASE_FILE } from '../store/store.ts';
 import { writeContainer } from './container.ts';
 import { listDataFiles } from './contents.ts';
+import { listRecordings, type RecordingFile } from './recordings.ts';
 import type { BackupSecret, KdfParams } from './kdf.ts';
 import type { BackupManifest } from './manifest.ts';
 import { SealStream } from './sealed-stream.ts';
@@ -43,6 +45,11 @@ export interface CreateBackupOptions {
   checkSnapshot?: boolean;
   /** Told after each step of the online snapshot (pages left of the total). */
   onSnapshotStep?: (step: { totalPages: number; remainingPages: number }) => void;
+  /**
+   * Also the closed camera segments under `root` (recordings.ts), refused with
+   * `backup_recordings_too_large` above `maxBytes`. Hard-linked into staging (no copy on the disk).
+   */
+  recordings?: { root: string; maxBytes: number };
 }
 
 export interface CreatedBackup {
@@ -66,7 +73,19 @@ export async function createBackup(o: CreateBackupOptions): Promise<CreatedBacku
   const stagingRoot = join(o.dataDir, STAGING_PARENT);
   mkdirSync(stagingRoot, { recursive: true, mode: 0o700 });
   removeStaleStaging(stagingRoot);
-  checkFreeSpace(o, stagingRoot);
+  const recordings = o.recordings ? listRecordings(o.recordings.root) : [];
+  const recordingBytes = recordings.reduce((sum, r) => sum + r.bytes, 0);
+  if (o.recordings && recordingBytes > o.recordings.maxBytes)
+    throw new HubError(
+      'backup_recordings_too_large',
+      `the recordings hold ${recordingBytes} bytes; a backup takes at most ${o.recordings.maxBytes}`,
+      { bytes: recordingBytes, maxBytes: o.recordings.maxBytes },
+    );
+  // Linked into staging, recordings take room on the data disk only when they live on another disk (copied).
+  const recordingsElsewhere =
+    o.recordings !== undefined &&
+    statSync(o.recordings.root, { throwIfNoEntry: false })?.dev !== statSync(stagingRoot).dev;
+  checkFreeSpace(o, stagingRoot, recordingBytes, recordingsElsewhere);
   const staging = mkdtempSync(join(stagingRoot, `.staging-${process.pid}-`));
   const partial = `${o.out}.partial`;
   rmSync(partial, { force: true }); // left by a backup killed earlier
@@ -78,13 +97,11 @@ export async function createBackup(o: CreateBackupOptions): Promise<CreatedBacku
       mkdirSync(dirname(join(staging, path)), { recursive: true, mode: 0o700 });
       copyFileSync(join(o.dataDir, path), join(staging, path));
     }
-    const entries = await Promise.all(
-      [DATABASE_FILE, ...files].map(async (path) => ({
-        path,
-        bytes: statSync(join(staging, path)).size,
-        sha256: await sha256File(join(staging, path)),
-      })),
-    );
+    const recorded = stageRecordings(recordings, staging);
+    // One file at a time: with recordings there may be hundreds of thousands.
+    const entries: BackupManifest['entries'] = [];
+    for (const path of [DATABASE_FILE, ...files, ...recorded])
+      entries.push({ path, bytes: statSync(join(staging, path)).size, sha256: await sha256File(join(staging, path)) });
     const manifest: BackupManifest = {
       kind: 'hearth-backup',
       hubVersion: HUB_VERSION,
@@ -123,17 +140,27 @@ export const FREE_SPACE_MARGIN_BYTES = 16 * 1024 * 1024;
  * (about the size of the database plus the backed-up files) and the sealed file (about as much
  * again), with the margin left over on the data dir's disk.
  */
-function checkFreeSpace(o: CreateBackupOptions, stagingRoot: string): void {
+function checkFreeSpace(
+  o: CreateBackupOptions,
+  stagingRoot: string,
+  recordingBytes = 0,
+  recordingsCopied = false,
+): void {
   const size = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   const db = join(o.dataDir, DATABASE_FILE);
-  const need =
-    size(db) + size(`${db}-wal`) + listDataFiles(o.dataDir).reduce((sum, path) => sum + size(join(o.dataDir, path)), 0);
+  const staged =
+    size(db) +
+    size(`${db}-wal`) +
+    listDataFiles(o.dataDir).reduce((sum, path) => sum + size(join(o.dataDir, path)), 0) +
+    (recordingsCopied ? recordingBytes : 0);
+  // What the sealed file holds: everything staged, and the recordings either way.
+  const need = staged + (recordingsCopied ? 0 : recordingBytes);
   const free = (dir: string): number => {
     const s = statfsSync(dir);
     return Number(s.bavail) * Number(s.bsize);
   };
   const sameDisk = statSync(stagingRoot).dev === statSync(dirname(o.out)).dev;
-  const wantHere = need + (sameDisk ? need : 0) + FREE_SPACE_MARGIN_BYTES;
+  const wantHere = staged + (sameDisk ? need : 0) + FREE_SPACE_MARGIN_BYTES;
   if (free(stagingRoot) < wantHere)
     throw new HubError(
       'backup_storage_full',
@@ -146,6 +173,31 @@ function checkFreeSpace(o: CreateBackupOptions, stagingRoot: string): void {
       `the output's disk has ${free(dirname(o.out))} bytes free; this backup needs about ${need}`,
       { freeBytes: free(dirname(o.out)), neededBytes: need },
     );
+}
+
+/**
+ * Recordings into staging by hard link (same disk: no copy, and a segment retention removes
+ * meanwhile stays readable until staging goes), else by copy. One gone since it was listed is
+ * left out. Returns the archive paths staged.
+ */
+function stageRecordings(recordings: RecordingFile[], staging: string): string[] {
+  const staged: string[] = [];
+  for (const r of recordings) {
+    const to = join(staging, r.path);
+    mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+    try {
+      try {
+        linkSync(r.source, to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+        copyFileSync(r.source, to);
+      }
+      staged.push(r.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return staged;
 }
 
 /** Where staging dirs are made: DATA/backups, beside the hub's own backups. */

@@ -4,6 +4,8 @@ export interface BackupInfo {
   id: string;
   bytes: number;
   createdAt: number;
+  /** When the backup holds camera recordings (only on request): how many segments, how many bytes. */
+  recordings?: { files: number; bytes: number };
 }
 
 /** The schedule, a home setting (`backup.schedule`): nightly at `time`, local to the home. */

@@ -7,7 +7,8 @@ import type { Logger } from '../core/logger.ts';
 import { backupFileName, createBackup, removeStaleStaging } from './create.ts';
 import type { KdfParams } from './kdf.ts';
 import type { BackupInfo, FirstRunControl, ScheduleControl } from './schedule-types.ts';
-import { verifyBackup } from './verify.ts';
+import { RECORDINGS_ENTRY_DIR, recordingsSize, type RecordingsSize } from './recordings.ts';
+import { checkSealedBackup, verifyBackup } from './verify.ts';
 
 export type { BackupInfo } from './schedule-types.ts';
 
@@ -30,7 +31,14 @@ export interface BackupServiceDeps {
    */
   prepare?: () => Promise<void>;
   prepareTimeoutMs?: number;
+  /** The recorder's dir: camera recordings go into a backup only when the owner asks. */
+  recordingsDir?: string;
+  /** The most bytes of recordings one backup takes (`backup_recordings_too_large` above). */
+  maxRecordingsBytes?: number;
 }
+
+/** 16 GiB: a few weeks of one camera; a file that size takes minutes to write, verify and download. */
+export const DEFAULT_MAX_RECORDINGS_BYTES = 16 * 1024 ** 3;
 
 export const BACKUPS_DIR = 'backups';
 export const DEFAULT_KEEP = 5;
@@ -73,11 +81,22 @@ export class BackupService {
     }
   }
 
-  async create(passphrase: string): Promise<BackupInfo> {
+  /** What the recordings would add to a backup, shown before the owner opts in. */
+  recordings(): RecordingsSize & { maxBytes: number } {
+    const size = this.#d.recordingsDir ? recordingsSize(this.#d.recordingsDir) : { files: 0, bytes: 0 };
+    return { ...size, maxBytes: this.#maxRecordingsBytes };
+  }
+
+  get #maxRecordingsBytes(): number {
+    return this.#d.maxRecordingsBytes ?? DEFAULT_MAX_RECORDINGS_BYTES;
+  }
+
+  async create(passphrase: string, options: { recordings?: boolean } = {}): Promise<BackupInfo> {
     return this.exclusive(async () => {
       const at = this.#d.clock.now();
       const name = backupFileName(this.#d.home(), at);
       const out = join(this.#dir, name);
+      const withRecordings = options.recordings === true && this.#d.recordingsDir !== undefined;
       const made = await createBackup({
         dataDir: this.#d.dataDir,
         db: this.#d.db(),
@@ -85,11 +104,17 @@ export class BackupService {
         passphrase,
         now: at,
         ...(this.#d.kdf ? { kdf: this.#d.kdf } : {}),
+        ...(withRecordings
+          ? { recordings: { root: this.#d.recordingsDir!, maxBytes: this.#maxRecordingsBytes }, checkSnapshot: true }
+          : {}),
       });
       // A backup that cannot be opened is worse than none: it is checked before it counts (and
-      // before an older, good one is pruned for it).
+      // before an older, good one is pruned for it). With recordings the check reads the file
+      // once and writes nothing (the snapshot was integrity-checked before sealing): a plaintext
+      // scratch copy of gigabytes of footage would double the disk it needs.
       try {
-        await verifyBackup(out, passphrase, this.#dir);
+        if (withRecordings) await checkSealedBackup(out, passphrase);
+        else await verifyBackup(out, passphrase, this.#dir);
       } catch (err) {
         rmSync(out, { force: true });
         this.#d.log.error({ err, file: name }, 'backup failed its verification; removed');
@@ -102,7 +127,12 @@ export class BackupService {
       }
       this.#prune();
       this.#d.log.info({ file: name, bytes: made.bytes, counts: made.manifest.counts }, 'backup made');
-      return { id: name.replace(/\.hbk$/, ''), bytes: made.bytes, createdAt: at };
+      const info: BackupInfo = { id: name.replace(/\.hbk$/, ''), bytes: made.bytes, createdAt: at };
+      if (withRecordings) {
+        const footage = made.manifest.entries.filter((e) => e.path.startsWith(`${RECORDINGS_ENTRY_DIR}/`));
+        info.recordings = { files: footage.length, bytes: footage.reduce((sum, e) => sum + e.bytes, 0) };
+      }
+      return info;
     });
   }
 

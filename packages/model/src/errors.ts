@@ -179,6 +179,7 @@ export const ERROR_STATUS = {
   backup_schedule_key_missing: 409,
   backup_failed: 500,
   backup_offsite_failed: 502,
+  backup_recordings_too_large: 413,
   // Hub self-update (hub/src/update/, docs/update.md). A release whose signature or manifest is
   // wrong, or a package that is not the signed bytes: 422, nothing changed. A version step that
   // needs confirming (downgrade, reinstall) or a release that needs a newer hub first: 409.
@@ -365,6 +366,8 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
     'The backup schedule has no passphrase on this hub. Set it again under Settings → Backups.',
   backup_failed: 'The scheduled backup could not be written. Check that the backup disk is plugged in and has room.',
   backup_offsite_failed: 'The backup was made here but could not be stored at the relay.',
+  backup_recordings_too_large:
+    'The camera recordings are too large to go into a backup. Make the backup without them, or shorten their retention.',
   update_release_invalid: null,
   update_package_mismatch: null,
   update_package_missing: null,

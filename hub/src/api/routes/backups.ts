@@ -1,4 +1,4 @@
-import type { BackupFile, BackupSchedule } from '@hearth/model/api';
+import type { BackupFile, BackupRecordings, BackupSchedule } from '@hearth/model/api';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import Type from 'typebox';
@@ -13,10 +13,18 @@ const CreateBody = Type.Object(
   {
     /** Chosen by the owner; the only way to open the file. Long, so argon2id has something to hold. */
     passphrase: Type.String({ minLength: 8, maxLength: 1024 }),
+    /** Also the camera recordings (closed segments): off unless asked; their size is GET /backups/recordings. */
+    recordings: Type.Optional(Type.Boolean()),
   },
   closed,
 );
-const Backup = Type.Object({ id: Type.String(), bytes: Type.Integer(), createdAt: Type.Number() });
+const Size = Type.Object({ files: Type.Integer(), bytes: Type.Integer() });
+const Backup = Type.Object({
+  id: Type.String(),
+  bytes: Type.Integer(),
+  createdAt: Type.Number(),
+  recordings: Type.Optional(Size),
+});
 const ScheduleBody = Type.Object(
   {
     enabled: Type.Boolean(),
@@ -43,16 +51,31 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
     '/backups',
     { config: { access: 'owner', localOnly: true }, schema: { body: CreateBody, response: { 201: Backup } } },
     async (request, reply) => {
-      const made = await requirePart(deps, 'backup').create(request.body.passphrase);
+      const made = await requirePart(deps, 'backup').create(request.body.passphrase, {
+        recordings: request.body.recordings === true,
+      });
       deps.audit.record({
         actor: actorOf(request),
         action: 'backup.create',
         target: made.id,
-        details: { bytes: made.bytes },
+        details: { bytes: made.bytes, ...(made.recordings ? { recordings: made.recordings } : {}) },
         at: deps.clock.now(),
       });
       return reply.code(201).send(made satisfies BackupFile);
     },
+  );
+
+  // What the recordings would add, for the owner to see before opting in. Reading it remotely
+  // tells no more than the camera pages do; making the backup stays local only.
+  app.get(
+    '/backups/recordings',
+    {
+      config: { access: 'owner' },
+      schema: {
+        response: { 200: Type.Object({ files: Type.Integer(), bytes: Type.Integer(), maxBytes: Type.Integer() }) },
+      },
+    },
+    async () => requirePart(deps, 'backup').recordings() satisfies BackupRecordings,
   );
 
   app.get(

@@ -26,6 +26,15 @@ export interface BackupFile {
   id: string;
   bytes: number;
   createdAt: number;
+  /** Only when the backup holds camera recordings (asked for): segments and their bytes. */
+  recordings?: { files: number; bytes: number };
+}
+
+/** GET /backups/recordings: what camera recordings would add to a backup, and the most one takes. */
+export interface BackupRecordings {
+  files: number;
+  bytes: number;
+  maxBytes: number;
 }
 
 /** GET, PUT /backups/schedule. */
