@@ -14,6 +14,7 @@ import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
 import { RoomSelect } from '../components/room-select.tsx';
 import { PlugUpdate } from '../components/plug-update.tsx';
+import { WhoCanReach } from '../components/who-can-reach.tsx';
 
 /** One device: live state and controls, history, its event log, and rename / move / remove. */
 export function DevicePage(props: { id: string }) {
@@ -35,6 +36,7 @@ export function DevicePage(props: { id: string }) {
       {device.capabilities.some((c) => capabilitySpec(c)?.chart === 'energy') && <EnergyBars deviceId={device.id} />}
       <PlugUpdate device={device} />
       <EventLog deviceId={device.id} />
+      <WhoCanReach deviceId={device.id} />
       <Manage device={device} />
     </>
   );

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import type { User } from '../../api/types.ts';
 import { Field, FormError } from '../form.tsx';
+import { PersonReach } from './person-reach.tsx';
 import { grantable, manageable, peopleError, ROLE_NAMES, type Role } from './roles.ts';
 
 type Mode = 'idle' | 'password' | 'remove';
@@ -159,6 +160,7 @@ export function PersonRow(props: { me: User; user: User; onChanged: () => void }
           </div>
         </div>
       )}
+      <PersonReach user={user} />
       <FormError message={error} />
       {done && (
         <p role="status" class="ok">
