@@ -1,6 +1,6 @@
-import { periodBounds } from '../history/query.ts';
-import { DAY, MINUTE } from '../history/tiers.ts';
+import { MINUTE } from '../history/tiers.ts';
 import type { Zone } from '../history/zone.ts';
+import { type LocalDays, localDays } from './local-days.ts';
 import { type TariffPlan, wallDate, wallMinutes } from './tariffs.ts';
 
 /**
@@ -15,7 +15,13 @@ export interface PriceTimeline {
   end: number;
 }
 
-export function priceTimeline(plan: TariffPlan, zone: Zone, from: number, to: number): PriceTimeline {
+export function priceTimeline(
+  plan: TariffPlan,
+  zone: Zone,
+  from: number,
+  to: number,
+  days: LocalDays = localDays(zone, from, to),
+): PriceTimeline {
   const starts: number[] = [];
   const prices: number[] = [];
   const push = (t: number, price: number) => {
@@ -34,12 +40,12 @@ export function priceTimeline(plan: TariffPlan, zone: Zone, from: number, to: nu
     prices.push(price);
   };
   const validFrom = plan.tariffs.map((t) => wallDate(t.validFrom));
-  const bounds = periodBounds('day', from, to, zone);
+  const bounds = days.starts;
   for (let k = 0; k + 1 < bounds.length; k++) {
     const start = bounds[k]!;
     const end = bounds[k + 1]!;
     // The local date of this day (a midnight lost to a spring-forward gap starts later that day).
-    const wallDay = Math.floor(zone.wall(start) / DAY) * DAY;
+    const wallDay = days.walls[k]!;
     let i = -1;
     while (i + 1 < validFrom.length && validFrom[i + 1]! <= wallDay) i++;
     const tariff = plan.tariffs[i];
@@ -49,10 +55,14 @@ export function priceTimeline(plan: TariffPlan, zone: Zone, from: number, to: nu
     }
     push(start, tariff.price);
     const weekday = ((new Date(wallDay).getUTCDay() + 6) % 7) + 1;
+    // A day without a DST change: wall time minus the day's offset; else the zone decides.
+    const offset = days.offsets[k]!;
+    const change = days.changes[k]!;
     const at = (hhmm: string) => {
       const m = wallMinutes(hhmm);
       if (m >= 1440) return end;
-      return Math.min(end, Math.max(start, zone.instant(wallDay + m * MINUTE)));
+      const wall = wallDay + m * MINUTE;
+      return Math.min(end, Math.max(start, change ? zone.instant(wall) : wall - offset));
     };
     const windows = tariff.windows
       .filter((w) => !w.days || w.days.includes(weekday))

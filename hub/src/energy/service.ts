@@ -10,6 +10,7 @@ import type { HistoryService } from '../history/service.ts';
 import { Zone } from '../history/zone.ts';
 import type { SettingsRepo } from '../store/settings-repo.ts';
 import { emptySums, round6, sumPeriods, type PeriodSums } from './cost.ts';
+import { isoAt, type LocalDays, localDays } from './local-days.ts';
 import { meanPrice, priceTimeline, type PriceTimeline } from './price-timeline.ts';
 import { EnergySettings, type EnergyRole } from './settings.ts';
 import { estimateStandby, HOURS_PER_YEAR, minuteMeans } from './standby.ts';
@@ -179,10 +180,10 @@ export class EnergyService {
   /** The home's energy per period over [from, to), with each device seen by `actor`. */
   summary(actor: Actor, period: Period, from: number, to: number, tz?: string): EnergySummary {
     const zone = this.zone(tz);
-    const { bounds, hi } = this.#bounds(period, from, to, zone);
+    const { bounds, hi, days, iso } = this.#bounds(period, from, to, zone);
     const n = bounds.length - 1;
     const plan = this.#settings.plan();
-    const tl = priceTimeline(plan, zone, bounds[0] ?? from, hi);
+    const tl = priceTimeline(plan, zone, bounds[0] ?? from, hi, days);
     const roles = this.#settings.roles();
     const visible = this.#deps.registry.list(actor);
     const wholeHome = visible.length === this.#deps.registry.list(SYSTEM).length;
@@ -210,8 +211,8 @@ export class EnergyService {
       for (const p of production) prod = (prod ?? 0) + p.sums.kWh[i]!;
       periods.push({
         t: bounds[i]!,
-        start: zone.iso(bounds[i]!),
-        end: zone.iso(bounds[i + 1]!),
+        start: iso(i),
+        end: iso(i + 1),
         hours: (bounds[i + 1]! - bounds[i]!) / 3_600_000,
         kWh: round6(home.kWh[i]!),
         cost: plan.currency ? sumCost(home, i) : null,
@@ -263,9 +264,9 @@ export class EnergyService {
   costs(actor: Actor, deviceId: string, period: Period, from: number, to: number, tz?: string): DeviceCosts {
     this.#deps.registry.get(deviceId, actor);
     const zone = this.zone(tz);
-    const { bounds, hi } = this.#bounds(period, from, to, zone);
+    const { bounds, hi, days, iso } = this.#bounds(period, from, to, zone);
     const plan = this.#settings.plan();
-    const sums = this.#sums(deviceId, bounds, hi, priceTimeline(plan, zone, bounds[0] ?? from, hi));
+    const sums = this.#sums(deviceId, bounds, hi, priceTimeline(plan, zone, bounds[0] ?? from, hi, days));
     const periods = [];
     let kWh = 0;
     let cost: number | null = 0;
@@ -275,8 +276,8 @@ export class EnergyService {
       cost = cost === null || c === null ? null : cost + c;
       periods.push({
         t: bounds[i]!,
-        start: zone.iso(bounds[i]!),
-        end: zone.iso(bounds[i + 1]!),
+        start: iso(i),
+        end: iso(i + 1),
         hours: (bounds[i + 1]! - bounds[i]!) / 3_600_000,
         kWh: round6(sums.kWh[i]!),
         cost: c,
@@ -342,13 +343,27 @@ export class EnergyService {
     };
   }
 
-  #bounds(period: Period, from: number, to: number, zone: Zone): { bounds: number[]; hi: number } {
-    const bounds = periodBounds(period, from, to, zone);
+  /**
+   * The periods' bounds, the local days under them (the price timeline's, shared) and each
+   * bound as ISO with its offset. Days come from `localDays` (one Intl call a day); weeks and
+   * months from `periodBounds`, few bounds.
+   */
+  #bounds(
+    period: Period,
+    from: number,
+    to: number,
+    zone: Zone,
+  ): { bounds: number[]; hi: number; days: LocalDays; iso: (i: number) => string } {
+    const perDay = period === 'day' ? localDays(zone, from, to) : undefined;
+    const bounds = perDay ? perDay.starts : periodBounds(period, from, to, zone);
     if (bounds.length - 1 > MAX_PERIODS)
       throw new HubError('history_range_too_large', `at most ${MAX_PERIODS} periods at a time`, {
         maxPeriods: MAX_PERIODS,
       });
-    return { bounds, hi: Math.min(to, bounds[bounds.length - 1] ?? to) };
+    const hi = Math.min(to, bounds[bounds.length - 1] ?? to);
+    const days = perDay ?? localDays(zone, bounds[0] ?? from, hi);
+    if (period === 'day') return { bounds, hi, days, iso: (i) => isoAt(days.starts[i]!, days.offsets[i]!) };
+    return { bounds, hi, days, iso: (i) => zone.iso(bounds[i]!) };
   }
 
   #sums(deviceId: string, bounds: number[], hi: number, tl: PriceTimeline): PeriodSums {
