@@ -7,6 +7,7 @@
  */
 export type * from './api/cameras.ts';
 export type * from './api/devices.ts';
+export type * from './api/energy.ts';
 export type * from './api/history.ts';
 export type * from './api/people.ts';
 export type * from './api/remote.ts';

@@ -1,24 +1,8 @@
+import type { TariffPlan as Plan, Tariff, TariffWindow } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
 import { Field, FormError } from './form.tsx';
-
-interface Window {
-  days?: number[];
-  from: string;
-  to: string;
-  price: number;
-}
-interface Tariff {
-  name: string;
-  validFrom: string;
-  price: number;
-  windows: Window[];
-}
-interface Plan {
-  currency: string | null;
-  tariffs: Tariff[];
-}
 
 const describeWindows = (t: Tariff) =>
   t.windows.length === 0 ? 'one price all day' : t.windows.map((w) => `${w.from}–${w.to} at ${w.price}`).join(', ');
@@ -63,7 +47,7 @@ export function TariffEditor(props: { manages: boolean; onSaved: () => void }) {
 
   const add = async (e: Event) => {
     e.preventDefault();
-    const windows: Window[] = [];
+    const windows: TariffWindow[] = [];
     // One window a form, e.g. night hours 00:00–07:00; a window over midnight is two.
     if (winFrom && winTo && winPrice) {
       const p = Number(winPrice);

@@ -1,3 +1,4 @@
+import type { EnergyPeriod, EnergyRole, EnergySummary as Summary, StandbyReport as Standby } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
@@ -6,41 +7,8 @@ import { FormError, Spinner } from '../components/form.tsx';
 import { TariffEditor } from '../components/tariff-editor.tsx';
 import { href } from '../router.ts';
 
-type Period = 'day' | 'week' | 'month';
-type Role = 'mains' | 'production' | null;
-
-interface Summary {
-  period: Period;
-  tz: string;
-  currency: string | null;
-  wholeHome: boolean;
-  powerW: number | null;
-  periods: {
-    t: number;
-    start: string;
-    kWh: number;
-    cost: number | null;
-    untrackedKWh: number | null;
-    productionKWh: number | null;
-  }[];
-  devices: {
-    id: string;
-    name: string;
-    role: Role;
-    powerW: number | null;
-    kWh: number;
-    cost: number | null;
-    share: number | null;
-  }[];
-  totals: { kWh: number; cost: number | null; untrackedKWh: number | null; productionKWh: number | null };
-}
-
-interface Standby {
-  currency: string | null;
-  method: string;
-  devices: { id: string; name: string; watts: number | null; kwhPerYear: number | null; costPerYear: number | null }[];
-  total: { watts: number; kwhPerYear: number; costPerYear: number | null };
-}
+type Period = EnergyPeriod;
+type Role = EnergyRole | null;
 
 /** How far back each view reaches: a week of days, eight weeks, a year of months. */
 const SPAN: Record<Period, number> = { day: 7 * 86_400_000, week: 56 * 86_400_000, month: 365 * 86_400_000 };

@@ -1,3 +1,4 @@
+import type { EnergySummary, StandbyReport, TariffPlan } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { ENERGY_DEFAULT_SPAN } from '../../history/energy-report.ts';
@@ -94,7 +95,7 @@ export const energyRoutes: ApiPlugin = async (app, { deps }) => {
       const period = q.period ?? 'day';
       const energy = requirePart(deps, 'energy');
       const { from, to } = parseRange(q, clock.now(), { defaultSpan: ENERGY_DEFAULT_SPAN[period] });
-      return energy.summary(actorOf(request), period, from, to, tz);
+      return energy.summary(actorOf(request), period, from, to, tz) satisfies EnergySummary;
     },
   );
 
@@ -113,7 +114,7 @@ export const energyRoutes: ApiPlugin = async (app, { deps }) => {
     async (request) => {
       const q = request.query;
       const report = requirePart(deps, 'energy').standby(actorOf(request), q.device);
-      if (!q.device) return report;
+      if (!q.device) return report satisfies StandbyReport;
       // One device: the figures the issue names, and how they were found.
       const d = report.devices[0]!;
       return {
@@ -129,10 +130,16 @@ export const energyRoutes: ApiPlugin = async (app, { deps }) => {
     },
   );
 
-  app.get('/energy/tariffs', { config: { access: 'member' } }, async () => requirePart(deps, 'energy').plan());
+  app.get(
+    '/energy/tariffs',
+    { config: { access: 'member' } },
+    async () => requirePart(deps, 'energy').plan() satisfies TariffPlan,
+  );
 
-  app.put('/energy/tariffs', { config: { access: 'admin' }, schema: { body: Plan } }, async (request) =>
-    requirePart(deps, 'energy').setPlan(request.body, actorOf(request)),
+  app.put(
+    '/energy/tariffs',
+    { config: { access: 'admin' }, schema: { body: Plan } },
+    async (request) => requirePart(deps, 'energy').setPlan(request.body, actorOf(request)) satisfies TariffPlan,
   );
 
   app.get('/energy/roles', { config: { access: 'guest' } }, async (request) =>
