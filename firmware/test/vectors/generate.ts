@@ -1,5 +1,5 @@
 // Writes plug-vectors.json: fixed-seed test vectors for docs/plug-protocol.md, made with the
-// same libraries the hub uses (tweetnacl, node:crypto). The C tests verify every vector with
+// same libraries and code the hub uses (tweetnacl, node:crypto, the hub's pake.ts on @noble/curves). The C tests verify every vector with
 // libsodium and re-derive the deterministic ones byte for byte; the hub's tests can read the
 // same file. Run from the repo root: node firmware/test/vectors/generate.ts
 import { createHash, createHmac } from 'node:crypto';
@@ -7,6 +7,17 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nacl from 'tweetnacl';
+import {
+  finishHubPake,
+  generator,
+  generatorString,
+  PAKE_DSI,
+  PAKE_SID_BYTES,
+  type PakeKeys,
+  plugRespond,
+  scalarFromBytes,
+  startHubPake,
+} from '../../../hub/src/drivers/plug/pake.ts';
 
 // Every "random" value is derived from a label, so the file is the same on every run.
 const fixed = (label: string, n: number): Uint8Array =>
@@ -14,8 +25,6 @@ const fixed = (label: string, n: number): Uint8Array =>
 const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
 const b64url = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
 const hex = (u: Uint8Array): string => Buffer.from(u).toString('hex');
-const hmac = (key: string, msg: string): Uint8Array =>
-  new Uint8Array(createHmac('sha256', Buffer.from(key, 'ascii')).update(msg, 'utf8').digest());
 const flip = (s: string, at: number): string => {
   const u = Buffer.from(s, 'base64');
   u[at] ^= 0x01;
@@ -59,33 +68,69 @@ const timeMessage = `hearth-time-v1|${id}|${timeNonce}|${t0 + 5000}`;
 const timeSig = b64(nacl.sign.detached(new TextEncoder().encode(timeMessage), hubSign.secretKey));
 const time = { nonce: timeNonce, t: t0 + 5000, message: timeMessage, sig: timeSig, payload: JSON.stringify({ n: timeNonce, t: t0 + 5000, sig: timeSig }) };
 
-// Pairing: the plug's box key pair, both nonces, the two proofs.
+// Pairing (protocol v2): CPace on ristretto255 (hub/src/drivers/plug/pake.ts, @noble/curves),
+// with fixed sid and scalars so the C core (libsodium) must land on the same bytes.
 const plugBox = nacl.box.keyPair.fromSecretKey(fixed('plug-box-secret', 32));
-const hubNonce = b64url(fixed('hub-hello-nonce', 32));
-const plugNonce = fixed('plug-hello-nonce', 32);
-const helloMessage = `hearth-pair-v1|${id}|${b64(plugBox.publicKey)}|${hubNonce}|${b64(plugNonce)}`;
-const helloProof = hmac(setupCode, helloMessage);
-const claimMessage = `hearth-claim-v1|${id}|${b64(plugNonce)}`;
-const claimProof = hmac(setupCode, claimMessage);
+const sid = fixed('pake-sid', PAKE_SID_BYTES);
+// Scalars as 32 little-endian bytes below L (the top byte cleared), as libsodium takes them.
+const scalarBytes = (label: string): Uint8Array => {
+  const u = fixed(label, 32);
+  u[31] &= 0x0f;
+  return u;
+};
+const hubScalar = scalarBytes('pake-hub-scalar');
+const plugScalar = scalarBytes('pake-plug-scalar');
+const hubPake = startHubPake(setupCode, id, sid, scalarFromBytes(hubScalar));
+const plugSide = plugRespond(setupCode, id, sid, hubPake.share, plugBox.publicKey, scalarFromBytes(plugScalar))!;
+const hubKeys = finishHubPake(hubPake, plugSide.share, plugBox.publicKey)!;
+if (b64(hubKeys.isk) !== b64(plugSide.keys.isk)) throw new Error('the two sides of the vectors disagree');
 const wrongCode = '12345679';
+// A hub that was given the wrong code: its share, and the confirmation it would send to the plug.
+const wrongHub = startHubPake(wrongCode, id, sid, scalarFromBytes(hubScalar));
+const wrongPlug = plugRespond(setupCode, id, sid, wrongHub.share, plugBox.publicKey, scalarFromBytes(plugScalar))!;
+const wrongHubKeys = finishHubPake(wrongHub, wrongPlug.share, plugBox.publicKey)!;
+const pake = {
+  dsi: PAKE_DSI,
+  sid: b64(sid),
+  sidUrl: b64url(sid),
+  generatorString: hex(generatorString(setupCode, id, sid)),
+  generator: hex(generator(setupCode, id, sid).toBytes()),
+  hubScalar: b64(hubScalar),
+  plugScalar: b64(plugScalar),
+  hubShare: b64(hubPake.share),
+  hubShareUrl: b64url(hubPake.share),
+  plugShare: b64(plugSide.share),
+  isk: b64(hubKeys.isk),
+  hubConfirm: b64(hubKeys.hubConfirm),
+  plugConfirm: b64(hubKeys.plugConfirm),
+  claimKey: b64(hubKeys.claimKey),
+  wrongCode: {
+    code: wrongCode,
+    hubShareUrl: b64url(wrongHub.share),
+    plugShare: b64(wrongPlug.share),
+    // What the wrong-code hub sends, and what the plug expects instead: they differ.
+    hubConfirm: b64(wrongHubKeys.hubConfirm),
+    plugExpects: b64(wrongPlug.keys.hubConfirm),
+  },
+  // Shares a plug must refuse: the identity, a non-canonical encoding (p + 1), a non-square.
+  invalidShares: [
+    b64url(new Uint8Array(32)),
+    b64url(Buffer.from('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex')),
+    b64url(Buffer.from('0100000000000000000000000000000000000000000000000000000000000000', 'hex')),
+  ],
+};
 
-// Claim: the credentials sealed with nacl.box from a fixed ephemeral hub key and nonce.
-const hubBox = nacl.box.keyPair.fromSecretKey(fixed('hub-box-ephemeral', 32));
+// Claim: the credentials in a secretbox under the session's claim key (fixed nonce here).
 const boxNonce = fixed('claim-box-nonce', 24);
 type ClaimMqtt = { host: string; port: number; tlsPort?: number; username: string; password: string };
-const sealed = (proof: Uint8Array, mqtt: ClaimMqtt = { host: '127.0.0.1', port: 1883, username: id, password: 'pw-' + hex(fixed('mqtt-password', 12)) }) => {
-  const plaintext = JSON.stringify({
-    claimProof: b64(proof),
-    deviceId: id,
-    mqtt,
-    hubSignPublicKey: b64(hubSign.publicKey),
-    counter: 7,
-  });
-  const box = nacl.box(new TextEncoder().encode(plaintext), boxNonce, plugBox.publicKey, hubBox.secretKey);
-  return { plaintext, body: JSON.stringify({ hubBoxPublicKey: b64(hubBox.publicKey), nonce: b64(boxNonce), box: b64(box) }), box: b64(box) };
+const sealed = (keys: PakeKeys, mqtt: ClaimMqtt = { host: '127.0.0.1', port: 1883, username: id, password: 'pw-' + hex(fixed('mqtt-password', 12)) }) => {
+  const plaintext = JSON.stringify({ deviceId: id, mqtt, hubSignPublicKey: b64(hubSign.publicKey), counter: 7 });
+  const box = nacl.secretbox(new TextEncoder().encode(plaintext), boxNonce, keys.claimKey);
+  const body = (confirm: Uint8Array, boxB64: string) => JSON.stringify({ sid: b64(sid), confirm: b64(confirm), nonce: b64(boxNonce), box: boxB64 });
+  return { plaintext, box: b64(box), body: body(keys.hubConfirm, b64(box)), bodyWith: body };
 };
-const claim = sealed(claimProof);
-const wrongCodeClaim = sealed(hmac(wrongCode, claimMessage));
+const claim = sealed(hubKeys);
+const wrongCodeClaim = sealed(wrongHubKeys);
 
 // Firmware update: a test image, its manifest signed by the firmware-signing TEST key, and the
 // refusals (docs/plug-protocol.md "Firmware update"). The plug runs model hearth-plug-sim 1.0.0.
@@ -149,19 +194,11 @@ const pskInfo = 'hearth mqtt psk v1';
 const pskPrk = createHmac('sha256', Buffer.alloc(32)).update(pskDigest).digest();
 const pskOkm = createHmac('sha256', pskPrk).update(Buffer.concat([Buffer.from(pskInfo, 'utf8'), Buffer.from([1])])).digest();
 // A claim from a hub with TLS: the plug connects to tlsPort with the PSK of this password.
-const tlsClaim = sealed(claimProof, { host: '127.0.0.1', port: 1883, tlsPort: 8883, username: id, password: pskPassword });
-const mqttPsk = {
-  identity: id,
-  password: pskPassword,
-  passwordSha256: hex(pskDigest),
-  info: pskInfo,
-  psk: hex(pskOkm),
-  claimBody: tlsClaim.body,
-  claimPlaintext: tlsClaim.plaintext,
-};
+const tlsClaim = sealed(hubKeys, { host: '127.0.0.1', port: 1883, tlsPort: 8883, username: id, password: pskPassword });
+const mqttPsk = { identity: id, password: pskPassword, passwordSha256: hex(pskDigest), info: pskInfo, psk: hex(pskOkm), claimBody: tlsClaim.body, claimPlaintext: tlsClaim.plaintext };
 
 const vectors = {
-  about: 'Hearth plug protocol v1 test vectors (docs/plug-protocol.md); regenerate with node firmware/test/vectors/generate.ts',
+  about: 'Hearth plug protocol v2 test vectors (docs/plug-protocol.md); regenerate with node firmware/test/vectors/generate.ts',
   id,
   setupCode,
   hub: { signSeed: b64(hubSeed), signPublicKey: b64(hubSign.publicKey) },
@@ -171,30 +208,15 @@ const vectors = {
   pairing: {
     plugBoxSecretKey: b64(plugBox.secretKey),
     plugBoxPublicKey: b64(plugBox.publicKey),
-    hubNonce,
-    plugNonce: b64(plugNonce),
-    helloMessage,
-    helloProof: b64(helloProof),
-    claimMessage,
-    claimProof: b64(claimProof),
-    tampered: {
-      why: 'proofs made with the wrong setup code',
-      wrongCode,
-      helloProof: b64(hmac(wrongCode, helloMessage)),
-      claimProof: b64(hmac(wrongCode, claimMessage)),
-    },
+    pake,
   },
   claim: {
-    hubBoxSecretKey: b64(hubBox.secretKey),
-    hubBoxPublicKey: b64(hubBox.publicKey),
     nonce: b64(boxNonce),
     plaintext: claim.plaintext,
     box: claim.box,
     body: claim.body,
-    tampered: {
-      why: 'one ciphertext bit flipped',
-      body: JSON.stringify({ hubBoxPublicKey: b64(hubBox.publicKey), nonce: b64(boxNonce), box: flip(claim.box, 20) }),
-    },
+    tampered: { why: 'one ciphertext bit flipped', body: claim.bodyWith(hubKeys.hubConfirm, flip(claim.box, 20)) },
+    wrongConfirm: { why: 'the right box with a confirmation bit flipped', body: claim.bodyWith(Buffer.from(flip(b64(hubKeys.hubConfirm), 3), 'base64'), claim.box) },
     wrongCodeBody: wrongCodeClaim.body,
   },
   firmware,

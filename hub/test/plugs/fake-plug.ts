@@ -1,8 +1,9 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import nacl from 'tweetnacl';
+import { type PakeKeys, plugRespond } from '../../src/drivers/plug/pake.ts';
 
 /**
  * A Hearth plug written from docs/plug-protocol.md in TypeScript, for the hub's unit tests (the
@@ -18,14 +19,13 @@ export interface FakePlugOptions {
   claimStatus?: number;
   /** Take the claim but never connect to MQTT. */
   neverConnect?: boolean;
-  /** Prove knowing a different code (a plug that is not the one on the label). */
+  /** Run the PAKE with a different code (a plug that is not the one on the label). */
   proveWith?: string;
   /** Refuse every hello with this status and error (a closed pairing window, the rate limit). */
   helloRefusal?: { status: number; error: string };
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-const hmac = (code: string, msg: string) => createHmac('sha256', Buffer.from(code, 'ascii')).update(msg).digest();
 
 export class FakePlug {
   readonly id: string;
@@ -51,7 +51,8 @@ export class FakePlug {
   client: MqttClient | undefined;
   readonly accepted: { c: number; v: boolean }[] = [];
   readonly rejected: { reason: string; counter: number }[] = [];
-  #plugNonce: string | undefined;
+  /** The open PAKE session: its sid (base64) and keys. */
+  #session: { sid: string; keys: PakeKeys } | undefined;
 
   constructor(options: FakePlugOptions = {}) {
     this.options = options;
@@ -71,20 +72,21 @@ export class FakePlug {
         if (this.claimed) return send(409, { error: 'already_claimed' });
         if (this.options.helloRefusal)
           return send(this.options.helloRefusal.status, { error: this.options.helloRefusal.error });
-        const hubNonce = url.searchParams.get('nonce') ?? '';
-        this.#plugNonce = b64(randomBytes(32));
-        const boxPublicKey = b64(this.box.publicKey);
+        if (url.searchParams.get('pv') !== '2') return send(400, { error: 'unsupported_version', pv: 2 });
+        const sid = Buffer.from(url.searchParams.get('sid') ?? '', 'base64url');
+        const hubShare = Buffer.from(url.searchParams.get('share') ?? '', 'base64url');
         const code = this.options.proveWith ?? this.setupCode;
-        const proof = hmac(code, `hearth-pair-v1|${this.id}|${boxPublicKey}|${hubNonce}|${this.#plugNonce}`);
+        const answer = sid.length === 16 ? plugRespond(code, this.id, sid, hubShare, this.box.publicKey) : undefined;
+        if (!answer) return send(400, { error: 'malformed' });
+        this.#session = { sid: b64(sid), keys: answer.keys };
         return send(200, {
           id: this.id,
           model: this.options.model ?? 'HP-1',
           fw: '1.0.0',
-          pv: 1,
+          pv: 2,
           claimed: false,
-          boxPublicKey,
-          plugNonce: this.#plugNonce,
-          proof: b64(proof),
+          boxPublicKey: b64(this.box.publicKey),
+          share: b64(answer.share),
         });
       }
       if (req.method === 'POST' && url.pathname === '/pair/claim') {
@@ -94,28 +96,29 @@ export class FakePlug {
           this.claims++;
           if (this.options.claimStatus) return send(this.options.claimStatus, { error: 'forced' });
           if (this.claimed) return send(409, { error: 'already_claimed' });
-          let body: { hubBoxPublicKey: string; nonce: string; box: string };
+          let body: { sid: string; confirm: string; nonce: string; box: string };
           try {
             body = JSON.parse(Buffer.concat(chunks).toString());
           } catch {
             return send(400, { error: 'malformed' });
           }
-          const opened = nacl.box.open(
+          const session = this.#session;
+          if (!session || session.sid !== body.sid) return send(410, { error: 'session_expired' });
+          this.#session = undefined;
+          const confirm = Buffer.from(body.confirm ?? '', 'base64');
+          if (confirm.length !== 32 || !timingSafeEqual(confirm, session.keys.hubConfirm))
+            return send(403, { error: 'wrong_code' });
+          const opened = nacl.secretbox.open(
             Buffer.from(body.box, 'base64'),
             Buffer.from(body.nonce, 'base64'),
-            Buffer.from(body.hubBoxPublicKey, 'base64'),
-            this.box.secretKey,
+            session.keys.claimKey,
           );
-          if (!opened || !this.#plugNonce) return send(403, { error: 'wrong_code' });
+          if (!opened) return send(400, { error: 'malformed' });
           const plaintext = JSON.parse(Buffer.from(opened).toString());
-          const expected = hmac(this.setupCode, `hearth-claim-v1|${this.id}|${this.#plugNonce}`);
-          const got = Buffer.from(plaintext.claimProof, 'base64');
-          if (got.length !== expected.length || !timingSafeEqual(got, expected))
-            return send(403, { error: 'wrong_code' });
           this.claim = plaintext;
           this.lastCounter = plaintext.counter;
           this.claimed = true;
-          send(200, { ok: true });
+          send(200, { ok: true, confirm: b64(session.keys.plugConfirm) });
           if (!this.options.neverConnect) void this.connect();
         });
         return;
@@ -133,7 +136,7 @@ export class FakePlug {
       name: this.id,
       port: this.port,
       addresses: ['127.0.0.1'],
-      txt: { id: this.id, model: this.options.model ?? 'HP-1', fw: '1.0.0', claimed: claimed ? '1' : '0', pv: '1' },
+      txt: { id: this.id, model: this.options.model ?? 'HP-1', fw: '1.0.0', claimed: claimed ? '1' : '0', pv: '2' },
     };
   }
 

@@ -4,7 +4,7 @@ import {
   hello,
   PLUG_CAPABILITIES,
   readCode,
-  verifyProof,
+  deriveKeys,
   type PairingState,
 } from '../../src/drivers/plug/pairing.ts';
 import { settle } from '../helpers/settle.ts';
@@ -16,7 +16,7 @@ const ALL_STEPS = [
   'find_plug',
   'read_code',
   'hello',
-  'verify_proof',
+  'derive_keys',
   'listen',
   'create_credentials',
   'seal_claim',
@@ -80,21 +80,51 @@ describe('plug pairing flow', () => {
     await until(() => h.registry.get(p.id, owner).state.switch === false);
   });
 
-  it('refuses a wrong code at verify_proof, before any credential exists and without claiming', async () => {
+  it('refuses a wrong code at send_claim: the plug checks the hub confirmation (one online guess); nothing is left', async () => {
     const p = await plug();
     const err = await rejection(h.pair({ plugId: p.id, setupCode: '87654321', name: 'X' }));
-    expect({ code: err.code, step: err.details?.step }).toEqual({ code: 'pairing_wrong_code', step: 'verify_proof' });
-    expect(p.claims).toBe(0);
+    expect({ code: err.code, step: err.details?.step }).toEqual({ code: 'pairing_wrong_code', step: 'send_claim' });
+    // The plug refused the claim it could not confirm, and so never saw the credentials.
+    expect([p.claims, p.claimed, p.claim]).toEqual([1, false, undefined]);
     nothingLeft(p.id);
     expect(h.events.filter((e) => e.type === 'audit').map((e) => [e.payload.action, e.payload.details])).toEqual([
-      ['plug.pair_failed', { code: 'pairing_wrong_code', step: 'verify_proof' }],
+      ['plug.pair_failed', { code: 'pairing_wrong_code', step: 'send_claim' }],
     ]);
   });
 
-  it('refuses a plug that proves a different code (not the plug on the label)', async () => {
+  it('refuses a plug that runs the PAKE with a different code (not the plug on the label)', async () => {
     const p = await plug({ proveWith: '11112222' });
     const err = await rejection(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }));
-    expect({ code: err.code, step: err.details?.step }).toEqual({ code: 'pairing_wrong_code', step: 'verify_proof' });
+    expect({ code: err.code, step: err.details?.step }).toEqual({ code: 'pairing_wrong_code', step: 'send_claim' });
+    expect(p.claimed).toBe(false);
+    nothingLeft(p.id);
+  });
+
+  it('refuses an impostor that accepts the claim without the plug confirmation, and revokes what it made', async () => {
+    const p = await plug({ claimStatus: 200 }); // answers 200 without checking (and without `confirm`)
+    const err = await rejection(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }));
+    expect({ code: err.code, step: err.details?.step, reason: err.details?.reason }).toEqual({
+      code: 'pairing_wrong_code',
+      step: 'send_claim',
+      reason: 'plug_confirm',
+    });
+    nothingLeft(p.id);
+  });
+
+  it('a plug of the other protocol version: pairing_version_mismatch (409) from its mDNS pv or its hello answer', async () => {
+    const old = await plug();
+    h.directory.seen({ ...old.sighting(), txt: { ...old.sighting().txt, pv: '1' } });
+    let err = await rejection(h.pair({ plugId: old.id, setupCode: '12345678', name: 'X' }));
+    expect({ code: err.code, step: err.details?.step, plugVersion: err.details?.plugVersion }).toEqual({
+      code: 'pairing_version_mismatch',
+      step: 'find_plug',
+      plugVersion: 1,
+    });
+    // A plug whose TXT said 2 but whose firmware answers the hello as a version-1 hub's would.
+    const p = await plug({ helloRefusal: { status: 400, error: 'unsupported_version' } });
+    err = await rejection(h.pair({ plugId: p.id, setupCode: '12345678', name: 'X' }));
+    expect({ code: err.code, step: err.details?.step }).toEqual({ code: 'pairing_version_mismatch', step: 'hello' });
+    expect(p.claims).toBe(0);
     nothingLeft(p.id);
   });
 
@@ -230,7 +260,7 @@ describe('plug pairing flow', () => {
     }
   });
 
-  it('runs find_plug, hello and verify_proof alone against the fake plug', async () => {
+  it('runs find_plug, hello and derive_keys alone against the fake plug', async () => {
     const p = await plug();
     const deps = h.pairingDeps();
     const state: PairingState = {
@@ -243,11 +273,12 @@ describe('plug pairing flow', () => {
     await findPlug.run(state, deps);
     readCode.run(state, deps);
     await hello.run(state, deps);
-    expect(state.hello).toMatchObject({ id: p.id, pv: 1, claimed: false });
+    expect(state.hello).toMatchObject({ id: p.id, pv: 2, claimed: false });
     expect(state.hubAddress).toBe('127.0.0.1');
-    expect(() => verifyProof.run(state, deps)).not.toThrow();
-    expect(() => verifyProof.run({ ...state, code: '12345679' }, deps)).toThrowError(
-      expect.objectContaining({ code: 'pairing_wrong_code' }),
-    );
+    deriveKeys.run(state, deps);
+    expect(state.keys?.hubConfirm).toHaveLength(32);
+    // A share that is not a valid point (the identity here) is a protocol error, not a code error.
+    const bad = { ...state, hello: { ...state.hello!, share: Buffer.alloc(32).toString('base64') } };
+    expect(() => deriveKeys.run(bad, deps)).toThrowError(expect.objectContaining({ code: 'plug_protocol_error' }));
   });
 });

@@ -89,6 +89,9 @@ export const ERROR_STATUS = {
   pairing_rate_limited: 429,
   plug_unreachable: 502,
   plug_protocol_error: 502,
+  // The plug pairs with another protocol version (details: plugVersion, hubVersion): v2 is the
+  // PAKE, v1 the old HMAC proof. 409: the plug's state, not the request, is what must change.
+  pairing_version_mismatch: 409,
   pairing_timeout: 504,
   // Plug firmware updates (docs/plug-protocol.md "Firmware update").
   firmware_invalid: 400,
@@ -301,6 +304,8 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   pairing_rate_limited: 'The plug had too many pairing attempts in the last minute. Wait a minute, then try again.',
   plug_unreachable: 'The plug stopped answering during pairing. Move it closer to the hub and try again.',
   plug_protocol_error: 'The plug answered with something the hub did not understand. Update the plug and try again.',
+  pairing_version_mismatch:
+    'The plug and the hub pair in different ways. Update whichever is older (the plug firmware or the hub), then try again.',
   pairing_timeout: 'The plug did not come online after pairing. Check that your Wi-Fi works and try again.',
   firmware_invalid: null,
   firmware_not_found: null,

@@ -1,6 +1,5 @@
 import type { ErrorCode } from '@hearth/model/errors';
 import type { Actor, StateValue } from '@hearth/model/values';
-import nacl from 'tweetnacl';
 import type { Clock } from '../../core/clock.ts';
 import { HubError, isHubError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -9,16 +8,16 @@ import type { CreateDeviceInput } from '../../devices/registry.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
 import type { DiscoveredPlug } from './discovery.ts';
 import { plugError, plugRequest } from './plug-http.ts';
+import { confirmEqual, finishHubPake, startHubPake, type HubPake, type PakeKeys } from './pake.ts';
 import {
   b64,
-  claimProof,
+  claimAnswerConfirm,
   fromB64,
-  newHubNonce,
+  helloQuery,
   parseHello,
   PROTOCOL_VERSION,
   readSetupCode,
   sealClaim as seal,
-  verifyHelloProof,
   type ClaimBody,
   type HelloAnswer,
 } from './protocol.ts';
@@ -74,7 +73,7 @@ export type PairStepId =
   | 'find_plug'
   | 'read_code'
   | 'hello'
-  | 'verify_proof'
+  | 'derive_keys'
   | 'listen'
   | 'create_credentials'
   | 'seal_claim'
@@ -88,8 +87,11 @@ export interface PairingState {
   trace: PairStepId[];
   plug?: DiscoveredPlug;
   code?: string;
-  hubNonce?: string;
+  /** The hub's side of the PAKE session (sid, share, scalar). */
+  pake?: HubPake;
   hello?: HelloAnswer;
+  /** What the session gave: the confirmations and the claim's key. */
+  keys?: PakeKeys;
   /** The hub's address as the plug sees it (the local end of the hello connection). */
   hubAddress?: string;
   credentials?: { username: string; password: string };
@@ -128,14 +130,20 @@ export const findPlug: PairStep = {
       return fail('already_claimed', `plug ${plug.id} is paired already; reset it to pair it again`, {
         plugId: plug.id,
       });
-    if (plug.protocolVersion !== PROTOCOL_VERSION)
-      return fail(
-        'plug_protocol_error',
-        `plug ${plug.id} speaks protocol ${plug.protocolVersion}, not ${PROTOCOL_VERSION}`,
-      );
+    if (plug.protocolVersion !== PROTOCOL_VERSION) return versionMismatch(plug.id, plug.protocolVersion);
     state.plug = plug;
   },
 };
+
+/** The plug pairs with another protocol version: one of the two needs an update, and says which. */
+function versionMismatch(plugId: string, plugVersion: unknown): never {
+  const older = typeof plugVersion === 'number' && plugVersion > PROTOCOL_VERSION ? 'the hub' : "the plug's firmware";
+  return fail(
+    'pairing_version_mismatch',
+    `plug ${plugId} pairs with protocol ${String(plugVersion)}, this hub with ${PROTOCOL_VERSION}: update ${older}`,
+    { plugId, plugVersion, hubVersion: PROTOCOL_VERSION },
+  );
+}
 
 /** The 8 digits, typed or from the QR text. */
 export const readCode: PairStep = {
@@ -145,13 +153,16 @@ export const readCode: PairStep = {
   },
 };
 
-/** `GET /pair/hello?nonce=…`: the plug's box key, its nonce and its proof of knowing the code. */
+/**
+ * `GET /pair/hello?pv=2&sid=…&share=…`: the hub's CPace share goes out, the plug's share and box
+ * key come back. Nothing in either lets anyone test a code offline (docs/plug-protocol.md).
+ */
 export const hello: PairStep = {
   id: 'hello',
   async run(state, deps) {
     const plug = state.plug!;
-    state.hubNonce = newHubNonce();
-    const res = await plugRequest(plug, 'GET', `/pair/hello?nonce=${state.hubNonce}`, undefined, deps.httpTimeoutMs);
+    state.pake = startHubPake(state.code!, plug.id);
+    const res = await plugRequest(plug, 'GET', `/pair/hello?${helloQuery(state.pake)}`, undefined, deps.httpTimeoutMs);
     if (res.status === 409) return fail('already_claimed', `plug ${plug.id} is paired already`, { plugId: plug.id });
     // The plug answers hello only in its pairing window, opened at the plug (plug-protocol.md):
     // the person must press its button (or power it up) and try again.
@@ -167,6 +178,8 @@ export const hello: PairStep = {
         `plug ${plug.id} had too many pairing requests this minute; try again in a minute`,
         { plugId: plug.id },
       );
+    if (res.status === 400 && plugError(res.body) === 'unsupported_version')
+      return versionMismatch(plug.id, (res.body as { pv?: unknown }).pv);
     if (res.status !== 200)
       return fail('plug_protocol_error', `plug answered hello with ${res.status} ${plugError(res.body) ?? ''}`.trim(), {
         status: res.status,
@@ -179,19 +192,23 @@ export const hello: PairStep = {
         `plug at ${plug.address}:${plug.port} says it is ${answer.id}, not ${plug.id}`,
       );
     if (answer.claimed) return fail('already_claimed', `plug ${plug.id} is paired already`, { plugId: plug.id });
-    if (answer.pv !== PROTOCOL_VERSION) return fail('plug_protocol_error', `plug speaks protocol ${answer.pv}`);
+    if (answer.pv !== PROTOCOL_VERSION) return versionMismatch(plug.id, answer.pv);
     state.hello = answer;
     state.hubAddress = res.localAddress;
   },
 };
 
-/** Equal proofs mean the box key belongs to the plug whose code the person has. */
-export const verifyProof: PairStep = {
-  id: 'verify_proof',
+/**
+ * The session's keys from the plug's share. Whether the codes matched is not known yet: only the
+ * plug can tell, by checking the hub's confirmation in the claim (one guess per session).
+ */
+export const deriveKeys: PairStep = {
+  id: 'derive_keys',
   run(state) {
     const h = state.hello!;
-    const ok = verifyHelloProof(state.code!, h.id, h.boxPublicKey, state.hubNonce!, h.plugNonce, fromB64(h.proof, 32)!);
-    if (!ok) fail('pairing_wrong_code', 'the setup code does not match this plug', { plugId: h.id });
+    const keys = finishHubPake(state.pake!, fromB64(h.share, 32)!, fromB64(h.boxPublicKey, 32)!);
+    if (!keys) return fail('plug_protocol_error', 'plug answered hello with an invalid PAKE share', { plugId: h.id });
+    state.keys = keys;
   },
 };
 
@@ -241,7 +258,6 @@ export const sealClaim: PairStep = {
     if (!host) return fail('plug_unreachable', 'the hub does not know its own address towards the plug');
     state.claim = seal(
       {
-        claimProof: b64(claimProof(state.code!, h.id, h.plugNonce)),
         deviceId: h.id,
         mqtt: {
           host,
@@ -253,8 +269,8 @@ export const sealClaim: PairStep = {
         hubSignPublicKey: b64(deps.hubSignPublicKey),
         counter: 0,
       },
-      fromB64(h.boxPublicKey, 32)!,
-      nacl.box.keyPair(),
+      state.pake!.sid,
+      state.keys!,
     );
   },
 };
@@ -278,7 +294,16 @@ export const sendClaim: PairStep = {
   async run(state, deps) {
     const plug = state.plug!;
     const res = await plugRequest(plug, 'POST', '/pair/claim', state.claim, deps.httpTimeoutMs);
-    if (res.status === 200 && (res.body as { ok?: unknown } | undefined)?.ok === true) return;
+    if (res.status === 200) {
+      // The plug's confirmation proves it ran this session with the same code; whatever
+      // answers without it (an impostor that took the hello) gets no device and no credentials.
+      const confirm = claimAnswerConfirm(res.body);
+      if (confirm && confirmEqual(confirm, state.keys!.plugConfirm)) return;
+      return fail('pairing_wrong_code', `plug ${plug.id} accepted the claim without proving it has the code`, {
+        plugId: plug.id,
+        reason: 'plug_confirm',
+      });
+    }
     const code = CLAIM_ERRORS[res.status] ?? 'plug_protocol_error';
     fail(code, `plug refused the claim: ${res.status} ${plugError(res.body) ?? ''}`.trim(), {
       status: res.status,
@@ -313,7 +338,7 @@ export const waitOnline: PairStep = {
 };
 
 /** Before the device row exists: nothing to undo if one fails. */
-export const PREPARE_STEPS: readonly PairStep[] = [findPlug, readCode, hello, verifyProof];
+export const PREPARE_STEPS: readonly PairStep[] = [findPlug, readCode, hello, deriveKeys];
 /** Inside `registry.create`: a failure revokes the credentials and the row is removed. */
 export const PROVISION_STEPS: readonly PairStep[] = [listen, createCredentials, sealClaim, sendClaim, waitOnline];
 

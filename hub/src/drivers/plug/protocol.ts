@@ -1,22 +1,17 @@
-import {
-  createHash,
-  createHmac,
-  createPrivateKey,
-  randomBytes,
-  sign as cryptoSign,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createHash, createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { HubError } from '../../core/errors.ts';
+import type { HubPake, PakeKeys } from './pake.ts';
 
 /**
- * The hub's half of docs/plug-protocol.md (version 1), as pure functions: the pairing proofs,
- * the sealed claim and the signed command. Everything that crosses the wire is built here and
+ * The hub's half of docs/plug-protocol.md (version 2), as pure functions: the pairing messages
+ * (the PAKE itself is pake.ts), the sealed claim and the signed command. Everything that crosses the wire is built here and
  * nowhere else, so the shared test vectors check exactly what the driver sends.
- * Binary values in JSON are standard base64 with padding, except the hub's hello nonce, which is
- * base64url without padding (it travels in a query string) and is used in the proof as sent.
+ * Binary values in JSON are standard base64 with padding; those in the hello's query string are
+ * base64url without padding.
  */
-export const PROTOCOL_VERSION = 1;
+/** Version 2: pairing by CPace (version 1's HMAC proofs let a listener test codes offline). */
+export const PROTOCOL_VERSION = 2;
 export const SERVICE_TYPE = 'hearth-plug';
 
 /** `plug-` + 12 lowercase hex chars (plug-protocol.md "Identity"). */
@@ -55,71 +50,53 @@ export function readSetupCode(input: string, plugId: string): string {
   );
 }
 
-/** The hub's hello nonce: 32 random bytes, base64url without padding. */
-export function newHubNonce(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-const hmac = (setupCode: string, message: string): Buffer =>
-  createHmac('sha256', Buffer.from(setupCode, 'ascii')).update(message, 'utf8').digest();
-
-/** `HMAC-SHA256(code, "hearth-pair-v1|" + id + "|" + boxPublicKey + "|" + hubNonce + "|" + plugNonce)`. */
-export function helloProof(
-  setupCode: string,
-  id: string,
-  boxPublicKeyB64: string,
-  hubNonce: string,
-  plugNonceB64: string,
-): Buffer {
-  return hmac(setupCode, `hearth-pair-v1|${id}|${boxPublicKeyB64}|${hubNonce}|${plugNonceB64}`);
-}
-
-/** Constant-time check of the plug's hello proof against the code the person gave. */
-export function verifyHelloProof(
-  setupCode: string,
-  id: string,
-  boxPublicKeyB64: string,
-  hubNonce: string,
-  plugNonceB64: string,
-  proof: Uint8Array,
-): boolean {
-  const expected = helloProof(setupCode, id, boxPublicKeyB64, hubNonce, plugNonceB64);
-  return proof.length === expected.length && timingSafeEqual(expected, proof);
-}
-
-/** `HMAC-SHA256(code, "hearth-claim-v1|" + id + "|" + plugNonce)`. */
-export function claimProof(setupCode: string, id: string, plugNonceB64: string): Buffer {
-  return hmac(setupCode, `hearth-claim-v1|${id}|${plugNonceB64}`);
+/**
+ * The hello request's query (docs/plug-protocol.md "Pairing"): the protocol version, the
+ * session id and the hub's CPace share, both base64url without padding.
+ */
+export function helloQuery(pake: HubPake): string {
+  const url = (u: Uint8Array) => Buffer.from(u).toString('base64url');
+  return `pv=${PROTOCOL_VERSION}&sid=${url(pake.sid)}&share=${url(pake.share)}`;
 }
 
 export interface ClaimPlaintext {
-  claimProof: string;
   deviceId: string;
-  mqtt: { host: string; port: number; username: string; password: string };
+  mqtt: { host: string; port: number; tlsPort?: number; username: string; password: string };
   hubSignPublicKey: string;
   counter: number;
 }
 
 export interface ClaimBody {
-  hubBoxPublicKey: string;
+  /** The session this claim finishes (standard base64). */
+  sid: string;
+  /** The hub's key confirmation: the plug's proof that the hub used the same setup code. */
+  confirm: string;
   nonce: string;
   box: string;
 }
 
 /**
- * The claim, sealed to the plug's X25519 key with a fresh ephemeral hub key pair (NaCl box:
- * XSalsa20-Poly1305, tweetnacl `nacl.box` = libsodium `crypto_box_easy`). `ephemeral` and `nonce`
- * are parameters only so the test vectors can fix them.
+ * The claim: the hub's confirmation, and the credentials in a secretbox under the session's
+ * claim key (XSalsa20-Poly1305, tweetnacl `nacl.secretbox` = libsodium `crypto_secretbox_easy`).
+ * Only a plug that ran the session with the same code can open it, so credentials never reach a
+ * device that merely answered the hello. `nonce` is a parameter only so the vectors can fix it.
  */
 export function sealClaim(
   plaintext: ClaimPlaintext,
-  plugBoxPublicKey: Uint8Array,
-  ephemeral = nacl.box.keyPair(),
-  nonce = nacl.randomBytes(nacl.box.nonceLength),
+  sid: Uint8Array,
+  keys: PakeKeys,
+  nonce = nacl.randomBytes(nacl.secretbox.nonceLength),
 ): ClaimBody {
   const message = new TextEncoder().encode(JSON.stringify(plaintext));
-  const box = nacl.box(message, nonce, plugBoxPublicKey, ephemeral.secretKey);
-  return { hubBoxPublicKey: b64(ephemeral.publicKey), nonce: b64(nonce), box: b64(box) };
+  const box = nacl.secretbox(message, nonce, keys.claimKey);
+  return { sid: b64(sid), confirm: b64(keys.hubConfirm), nonce: b64(nonce), box: b64(box) };
+}
+
+/** The plug's answer to an accepted claim carries its key confirmation; undefined if it does not. */
+export function claimAnswerConfirm(body: unknown): Uint8Array | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  return b.ok === true ? fromB64(b.confirm, 32) : undefined;
 }
 
 export interface SignedCommand {
@@ -216,8 +193,8 @@ export interface HelloAnswer {
   pv: number;
   claimed: boolean;
   boxPublicKey: string;
-  plugNonce: string;
-  proof: string;
+  /** The plug's CPace share. */
+  share: string;
 }
 
 /** Checks the shape of a hello answer; undefined when anything is missing or the wrong size. */
@@ -232,7 +209,7 @@ export function parseHello(body: unknown): HelloAnswer | undefined {
     typeof b.claimed !== 'boolean'
   )
     return undefined;
-  if (!fromB64(b.boxPublicKey, 32) || !fromB64(b.plugNonce, 32) || !fromB64(b.proof, 32)) return undefined;
+  if (!fromB64(b.boxPublicKey, 32) || !fromB64(b.share, 32)) return undefined;
   return {
     id: b.id,
     model: b.model,
@@ -240,8 +217,7 @@ export function parseHello(body: unknown): HelloAnswer | undefined {
     pv: b.pv,
     claimed: b.claimed,
     boxPublicKey: b.boxPublicKey as string,
-    plugNonce: b.plugNonce as string,
-    proof: b.proof as string,
+    share: b.share as string,
   };
 }
 
