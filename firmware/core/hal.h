@@ -56,7 +56,7 @@ bool hal_store_erase_all(void);
  * core's reset is done; the simulator has none to erase and only says so. */
 void hal_wifi_forget(void);
 
-/* ---- crypto (libsodium on both ports; the core has no crypto of its own) ---- */
+/* ---- crypto (libsodium on every port; the core has no crypto primitives of its own) ---- */
 
 bool hal_ed25519_verify(const uint8_t sig[64], const uint8_t *msg, size_t msg_len,
                         const uint8_t pk[32]);
@@ -68,6 +68,22 @@ bool hal_box_open(uint8_t *out, const uint8_t *box, size_t box_len, const uint8_
 void hal_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len, const uint8_t *msg,
                      size_t msg_len);
 void hal_random(void *buf, size_t len);
+void hal_sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len);
+/* NaCl crypto_secretbox_open_easy (XSalsa20-Poly1305): box is MAC (16 bytes) then ciphertext;
+ * out gets box_len - 16 bytes. False if box_len < 16 or the MAC does not verify. */
+bool hal_secretbox_open(uint8_t *out, const uint8_t *box, size_t box_len, const uint8_t nonce[24],
+                        const uint8_t key[32]);
+/* Zeroes secrets in a way the compiler does not drop (sodium_memzero). */
+void hal_wipe(void *p, size_t len);
+
+/* ristretto255 (RFC 9496), the pairing PAKE's group (core/pake.c). libsodium >= 1.0.18:
+ * crypto_core_ristretto255_from_hash, _scalar_random, crypto_scalarmult_ristretto255. */
+/* The element derived from 64 uniform bytes (RFC 9496 section 4.3.4). */
+void hal_ristretto255_from_hash(uint8_t p[32], const uint8_t h[64]);
+/* A uniformly random scalar in [1, L), 32 bytes little-endian. */
+void hal_ristretto255_scalar_random(uint8_t s[32]);
+/* q = n * p. False if p is not a canonical encoding of a point, or q is the identity. */
+bool hal_ristretto255_scalarmult(uint8_t q[32], const uint8_t n[32], const uint8_t p[32]);
 
 /* ---- firmware update: the inactive OTA slot (docs/plug-protocol.md, "Firmware update") ----
  * The ESP32 has two app slots; the running one is never touched. The simulator keeps the

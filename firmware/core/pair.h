@@ -1,16 +1,17 @@
 /*
- * pair.h: the plug's half of pairing (docs/plug-protocol.md, "Pairing").
+ * pair.h: the plug's half of pairing (docs/plug-protocol.md, "Pairing", protocol 2).
  *
- * hello: prove to the hub that this box key belongs to a plug that knows the setup code
- *   (HMAC over both nonces, so the answer cannot be replayed to another hub's hello).
- *   Answered only while the pairing window is open (opened at the plug: power-on, factory
- *   reset, a button press), and at most PAIR_HELLO_PER_MIN times a minute: the proof lets
- *   whoever holds it test codes offline, so it is given out only when the person pairing is
- *   at the plug, and a flood of hellos cannot keep replacing the nonce a real claim needs.
- *   Until pairing uses a PAKE this is the protection of the setup code (a later change).
- * claim: accept credentials only from someone who knows the code (claimProof over the nonce
- *   this plug issued less than 60 s ago), sealed to this plug's box key. Five wrong claims lock
- *   claiming for 60 s, which caps online guessing of the 8-digit code at 5 a minute.
+ * hello: one CPace exchange (pake.h). The hub's share comes in the query, the plug answers with
+ *   its own share and box key and keeps the session's keys for 60 s. Nothing in the answer lets
+ *   anyone test a setup code offline: a guess needs a claim (online). Still answered only while
+ *   the pairing window is open (opened at the plug: power-on, factory reset, a button press),
+ *   and at most PAIR_HELLO_PER_MIN times a minute, so a flood cannot keep replacing the session a
+ *   real claim needs, nor make the plug do scalar multiplications all day.
+ * claim: accepted only with the hub's key confirmation for the open session (the hub used the
+ *   same code), its credentials in a secretbox under the session's claim key. A wrong
+ *   confirmation ends the session and counts: five lock claiming for 60 s, which caps online
+ *   guessing of the 8-digit code at 5 a minute. An accepted claim is answered with the plug's
+ *   own confirmation.
  * Both produce an HTTP status and a JSON body; the HTTP server is the port's business.
  */
 #ifndef HEARTH_PAIR_H
@@ -21,8 +22,11 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "pake.h"
 
-#define PAIR_NONCE_TTL_MS 60000u
+#define PAIR_VERSION 2
+#define PAIR_VERSION_TEXT "2" /* the mDNS TXT pv= */
+#define PAIR_SESSION_TTL_MS 60000u
 #define PAIR_MAX_WRONG 5
 #define PAIR_LOCK_MS 60000u
 #define PAIR_MAX_BODY 2048
@@ -40,9 +44,10 @@ typedef struct {
 } pair_identity;
 
 typedef struct {
-    uint8_t plug_nonce[32];
-    bool nonce_valid;
-    uint64_t nonce_at_ms;
+    bool session_valid;
+    uint64_t session_at_ms;
+    uint8_t sid[PAKE_SID_BYTES];
+    pake_keys keys;
     unsigned wrong;
     bool locked;
     uint64_t locked_until_ms;
@@ -65,20 +70,18 @@ void pair_init(pair_state *s);
 /* Opens (or extends) the pairing window for ms from now. */
 void pair_open_window(pair_state *s, uint64_t now_ms, uint32_t ms);
 bool pair_window_open(const pair_state *s, uint64_t now_ms);
-/* GET /pair/hello?nonce=...: returns the HTTP status, the JSON body in out. In this order:
- * 409 already_claimed, 403 not_in_pairing_mode, 400 malformed, 429 rate_limited, 200. */
-int pair_hello(pair_state *s, const pair_identity *me, bool claimed, const char *hub_nonce,
-               size_t nonce_len, uint64_t now_ms, buf_t *out);
+/* GET /pair/hello?pv=2&sid=...&share=...: query is everything after '?' (NULL: none). Returns
+ * the HTTP status, the JSON body in out. In this order: 409 already_claimed, 400
+ * unsupported_version (pv missing or not 2: an older hub), 403 not_in_pairing_mode, 400
+ * malformed, 429 rate_limited, 400 malformed (a share that is not a valid point), 200. */
+int pair_hello(pair_state *s, const pair_identity *me, bool claimed, const char *query,
+               size_t query_len, uint64_t now_ms, buf_t *out);
 /* POST /pair/claim: on 200, *creds holds what must be stored before answering. */
 int pair_claim(pair_state *s, const pair_identity *me, bool claimed, const char *body,
                size_t len, uint64_t now_ms, pair_creds *creds, buf_t *out);
 
-/* The two proofs, shared with the tests. */
-void pair_hello_proof(uint8_t out[32], const char *setup_code, const char *id,
-                      const uint8_t box_pk[32], const char *hub_nonce, size_t nonce_len,
-                      const uint8_t plug_nonce[32]);
-void pair_claim_proof(uint8_t out[32], const char *setup_code, const char *id,
-                      const uint8_t plug_nonce[32]);
+/* The value of name=... in a query string (not decoded: base64url and digits need none). */
+const char *pair_query_param(const char *q, size_t qlen, const char *name, size_t *vlen);
 
 /* Constant-time comparison: no early exit, so timing does not reveal how much matched. */
 bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n);

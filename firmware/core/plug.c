@@ -460,11 +460,11 @@ void plug_mqtt_fragment(plug_t *p, const char *topic, size_t topic_len, const ch
 
 /* ---- pairing ---- */
 
-int plug_http_hello(plug_t *p, const char *nonce, size_t nonce_len, char *out, size_t cap)
+int plug_http_hello(plug_t *p, const char *query, size_t query_len, char *out, size_t cap)
 {
     buf_t b;
     buf_init(&b, out, cap);
-    int status = pair_hello(&p->pair, &p->ident, p->claimed, nonce, nonce_len, hal_millis(), &b);
+    int status = pair_hello(&p->pair, &p->ident, p->claimed, query, query_len, hal_millis(), &b);
     if (status == 403 || status == 429) {
         char note[96];
         buf_t n;

@@ -115,7 +115,8 @@ void plug_mqtt_fragment(plug_t *p, const char *topic, size_t topic_len, const ch
                         size_t len, size_t offset, size_t total);
 
 /* Pairing HTTP endpoints: return the status, write the JSON body into out. */
-int plug_http_hello(plug_t *p, const char *nonce, size_t nonce_len, char *out, size_t cap);
+/* query: what follows '?' in the request target (NULL if none). */
+int plug_http_hello(plug_t *p, const char *query, size_t query_len, char *out, size_t cap);
 int plug_http_claim(plug_t *p, const char *body, size_t len, char *out, size_t cap);
 
 void plug_set_relay(plug_t *p, bool on, const char *source);

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "vectors.h"
 #include "plug_fixture.h"
+#include "hub_side.h"
 
 plug_t plug;
 uint8_t hub_sk[64];
@@ -60,9 +61,7 @@ void reboot_plug(plug_power_on pon)
 
 void claim_with_vectors(void)
 {
-    CHECK(vec_b64("pairing.plugNonce", plug.pair.plug_nonce, 32));
-    plug.pair.nonce_valid = true;
-    plug.pair.nonce_at_ms = fake.now_ms;
+    open_vector_session(&plug.pair, fake.now_ms);
     const char *body = vec_str("claim.body");
     char out[128];
     CHECK_INT(plug_http_claim(&plug, body, strlen(body), out, sizeof out), 200);

@@ -12,6 +12,7 @@
 #include "tests.h"
 #include "vectors.h"
 #include "plug_fixture.h"
+#include "hub_side.h"
 
 static void first_boot_is_unclaimed(void)
 {
@@ -41,10 +42,11 @@ static void hello_over_core(void)
 {
     boot_vector_plug(POWER_ON_OFF);
     char out[512];
-    const char *n = vec_str("pairing.hubNonce");
-    CHECK_INT(plug_http_hello(&plug, n, strlen(n), out, sizeof out), 200);
+    hub_session h;
+    hub_start(&h, "12345678", plug.id);
+    CHECK_INT(plug_http_hello(&plug, h.query, strlen(h.query), out, sizeof out), 200);
     CHECK(strstr(out, "\"id\":\"plug-0a1b2c3d4e5f\"") != NULL);
-    CHECK_INT(plug_http_hello(&plug, n, strlen(n), out, 16), 500); /* no room: no half answer */
+    CHECK_INT(plug_http_hello(&plug, h.query, strlen(h.query), out, 16), 500); /* no room: no half answer */
 }
 
 static void claim_connects_with_credentials(void)
@@ -99,9 +101,7 @@ static void storage_failure_on_claim(void)
 {
     boot_vector_plug(POWER_ON_OFF);
     fake.store_fail = true;
-    CHECK(vec_b64("pairing.plugNonce", plug.pair.plug_nonce, 32));
-    plug.pair.nonce_valid = true;
-    plug.pair.nonce_at_ms = fake.now_ms;
+    open_vector_session(&plug.pair, fake.now_ms);
     const char *body = vec_str("claim.body");
     char out[128];
     CHECK_INT(plug_http_claim(&plug, body, strlen(body), out, sizeof out), 500);
@@ -114,40 +114,16 @@ static void storage_failure_on_claim(void)
 
 static void pairs_through_hello_and_claim(void)
 {
-    /* The real flow, no fixed nonce: hello, then a claim sealed with libsodium. */
+    /* The real flow, a random session: hello, then a claim from the hub side on libsodium. */
     plug_config c = plug_test_config(POWER_ON_OFF);
     CHECK(plug_init(&plug, &c));
-    char out[512], plain[512], body[2048], b64a[64], b64b[64], b64c[1024];
-    const char *hub_nonce = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA";
-    CHECK_INT(plug_http_hello(&plug, hub_nonce, strlen(hub_nonce), out, sizeof out), 200);
-    json_tok t[32];
-    json_doc d;
-    CHECK(json_parse(&d, out, strlen(out), t, 32) > 0);
-    char plug_nonce[64], box_pk_b64[64];
-    uint8_t box_pk[32], nonce_raw[32];
-    CHECK(json_get_str(&d, json_find(&d, 0, "plugNonce"), plug_nonce, sizeof plug_nonce));
-    CHECK(json_get_str(&d, json_find(&d, 0, "boxPublicKey"), box_pk_b64, sizeof box_pk_b64));
-    CHECK(b64_decode_exact(box_pk, 32, box_pk_b64, strlen(box_pk_b64)));
-    CHECK(b64_decode_exact(nonce_raw, 32, plug_nonce, strlen(plug_nonce)));
-    uint8_t proof[32], hub_sign_pk[32], hub_sign_sk[64], eph_pk[32], eph_sk[32], nonce[24];
-    pair_claim_proof(proof, "12345678", plug.id, nonce_raw);
-    crypto_sign_keypair(hub_sign_pk, hub_sign_sk);
-    crypto_box_keypair(eph_pk, eph_sk);
-    randombytes_buf(nonce, sizeof nonce);
-    b64_encode(b64a, sizeof b64a, proof, 32);
-    b64_encode(b64b, sizeof b64b, hub_sign_pk, 32);
-    snprintf(plain, sizeof plain,
-             "{\"claimProof\":\"%s\",\"deviceId\":\"%s\",\"mqtt\":{\"host\":\"10.0.0.2\","
-             "\"port\":1883,\"username\":\"%s\",\"password\":\"s3cret\"},"
-             "\"hubSignPublicKey\":\"%s\",\"counter\":41}",
-             b64a, plug.id, plug.id, b64b);
-    uint8_t sealed[600];
-    CHECK(crypto_box_easy(sealed, (const uint8_t *)plain, strlen(plain), nonce, box_pk, eph_sk) == 0);
-    b64_encode(b64a, sizeof b64a, eph_pk, 32);
-    b64_encode(b64b, sizeof b64b, nonce, 24);
-    b64_encode(b64c, sizeof b64c, sealed, strlen(plain) + 16);
-    snprintf(body, sizeof body, "{\"hubBoxPublicKey\":\"%s\",\"nonce\":\"%s\",\"box\":\"%s\"}",
-             b64a, b64b, b64c);
+    char out[512], plain[512], body[2048];
+    hub_session h;
+    hub_start(&h, "12345678", plug.id);
+    CHECK_INT(plug_http_hello(&plug, h.query, strlen(h.query), out, sizeof out), 200);
+    CHECK(hub_finish(&h, out));
+    hub_claim_plaintext(plain, sizeof plain, plug.id, "s3cret", 41);
+    hub_claim_body(&h, plain, body, sizeof body);
     CHECK_INT(plug_http_claim(&plug, body, strlen(body), out, sizeof out), 200);
     CHECK(plug.claimed && plug.last_counter == 41);
     plug_tick(&plug);
@@ -157,14 +133,15 @@ static void pairs_through_hello_and_claim(void)
 
 static void hello_at(uint64_t now, int want)
 {
-    char out[512];
-    const char *n = vec_str("pairing.hubNonce");
+    char out[512], q[128];
+    snprintf(q, sizeof q, "pv=2&sid=%s&share=%s", vec_str("pairing.pake.sidUrl"),
+             vec_str("pairing.pake.hubShareUrl"));
     fake.now_ms = now;
-    CHECK_INT(plug_http_hello(&plug, n, strlen(n), out, sizeof out), want);
+    CHECK_INT(plug_http_hello(&plug, q, strlen(q), out, sizeof out), want);
 }
 
-/* The hello proof lets its holder test setup codes offline: the plug gives it out only in a
- * window opened at the plug (power-on, a button press, a factory reset). */
+/* Defence in depth (the PAKE already gives a listener nothing to test codes with): the plug opens
+ * sessions only in a window opened at the plug (power-on, a button press, a factory reset). */
 static void hello_only_in_the_pairing_window(void)
 {
     fake.now_ms = 1000;

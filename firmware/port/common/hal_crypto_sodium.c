@@ -31,3 +31,30 @@ void hal_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len, const 
 }
 
 void hal_random(void *buf, size_t len) { randombytes_buf(buf, len); }
+
+void hal_sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len)
+{
+    crypto_hash_sha512(out, msg, msg_len);
+}
+
+bool hal_secretbox_open(uint8_t *out, const uint8_t *box, size_t box_len, const uint8_t nonce[24],
+                        const uint8_t key[32])
+{
+    if (box_len < crypto_secretbox_MACBYTES) return false;
+    return crypto_secretbox_open_easy(out, box, box_len, nonce, key) == 0;
+}
+
+void hal_wipe(void *p, size_t len) { sodium_memzero(p, len); }
+
+void hal_ristretto255_from_hash(uint8_t p[32], const uint8_t h[64])
+{
+    crypto_core_ristretto255_from_hash(p, h);
+}
+
+void hal_ristretto255_scalar_random(uint8_t s[32]) { crypto_core_ristretto255_scalar_random(s); }
+
+bool hal_ristretto255_scalarmult(uint8_t q[32], const uint8_t n[32], const uint8_t p[32])
+{
+    /* -1 for a non-canonical p or an identity result (libsodium checks both). */
+    return crypto_scalarmult_ristretto255(q, n, p) == 0;
+}

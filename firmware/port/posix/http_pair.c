@@ -1,5 +1,5 @@
-/* The pairing HTTP/1.1 server: GET /pair/hello?nonce=..., POST /pair/claim. One connection at a
- * time (pairing is one person with one hub), non-blocking, every request bounded: at most
+/* The pairing HTTP/1.1 server: GET /pair/hello?pv=2&sid=...&share=..., POST /pair/claim.
+ * One connection at a time (pairing is one person with one hub), non-blocking, every request bounded: at most
  * HTTP_MAX_REQUEST bytes of head and body together, a Content-Length body only (no chunked),
  * and HTTP_TIMEOUT_MS to send it. Each answer closes the connection (Connection: close). */
 #include <arpa/inet.h>
@@ -91,24 +91,6 @@ static void respond(int status, const char *body)
     drain_started = hal_millis();
 }
 
-/* The value of `name` in a query string, without decoding: the nonce is base64url, which
- * needs none, and anything with a '%' is simply not a valid nonce. */
-static const char *query_param(const char *q, size_t qlen, const char *name, size_t *vlen)
-{
-    size_t nl = strlen(name);
-    size_t i = 0;
-    while (i < qlen) {
-        size_t end = i;
-        while (end < qlen && q[end] != '&') end++;
-        if (end - i > nl && memcmp(q + i, name, nl) == 0 && q[i + nl] == '=') {
-            *vlen = end - i - nl - 1;
-            return q + i + nl + 1;
-        }
-        i = end + 1;
-    }
-    return NULL;
-}
-
 /* Content-Length from the head; -1 if absent, -2 if invalid or chunked. */
 static long content_length(const char *head, size_t head_len)
 {
@@ -195,9 +177,9 @@ static bool handle(void)
             respond(405, "{\"error\":\"method_not_allowed\"}");
             return true;
         }
-        size_t nlen = 0;
-        const char *nonce = q ? query_param(q + 1, tlen - plen - 1, "nonce", &nlen) : NULL;
-        status = plug_http_hello(&sim_plug, nonce, nlen, out, sizeof out);
+        /* The core reads the query (pv, sid, share) itself. */
+        status = plug_http_hello(&sim_plug, q ? q + 1 : NULL, q ? tlen - plen - 1 : 0, out,
+                                 sizeof out);
     } else if (plen == 11 && memcmp(target, "/pair/claim", 11) == 0) {
         if (mlen != 4 || memcmp(req, "POST", 4) != 0) {
             respond(405, "{\"error\":\"method_not_allowed\"}");

@@ -2,7 +2,7 @@
  * A small mDNS responder (RFC 6762) for one DNS-SD service (RFC 6763):
  *   _hearth-plug._tcp.local        PTR  <id>._hearth-plug._tcp.local
  *   <id>._hearth-plug._tcp.local   SRV  0 0 <http port> <id>.local
- *   <id>._hearth-plug._tcp.local   TXT  id= model= fw= claimed=0|1 pv=1
+ *   <id>._hearth-plug._tcp.local   TXT  id= model= fw= claimed=0|1 pv=2
  *   <id>.local                     A    --address
  *   _services._dns-sd._udp.local   PTR  _hearth-plug._tcp.local   (RFC 6763 section 9)
  * It answers queries for these names, announces them at start and when `claimed` changes
@@ -156,7 +156,7 @@ static int add_records(pkt *p, int which, uint32_t ttl_scale, bool legacy)
         txt_entry(p, "model", sim_opt.model);
         txt_entry(p, "fw", sim_opt.fw);
         txt_entry(p, "claimed", sim_plug.claimed ? "1" : "0");
-        txt_entry(p, "pv", "1");
+        txt_entry(p, "pv", PAIR_VERSION_TEXT);
         rd_end(p, s);
         count++;
     }

@@ -24,6 +24,14 @@ bool hal_box_open(uint8_t *out, const uint8_t *box, size_t box_len, const uint8_
 void hal_hmac_sha256(uint8_t out[32], const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len)
 { (void)out; (void)key; (void)key_len; (void)msg; (void)msg_len; }
 void hal_random(void *buf, size_t len) { (void)buf; (void)len; }
+void hal_sha512(uint8_t out[64], const uint8_t *msg, size_t msg_len) { (void)out; (void)msg; (void)msg_len; }
+bool hal_secretbox_open(uint8_t *out, const uint8_t *box, size_t box_len, const uint8_t nonce[24], const uint8_t key[32])
+{ (void)out; (void)box; (void)box_len; (void)nonce; (void)key; return false; }
+void hal_wipe(void *p, size_t len) { (void)p; (void)len; }
+void hal_ristretto255_from_hash(uint8_t p[32], const uint8_t h[64]) { (void)p; (void)h; }
+void hal_ristretto255_scalar_random(uint8_t s[32]) { (void)s; }
+bool hal_ristretto255_scalarmult(uint8_t q[32], const uint8_t n[32], const uint8_t p[32])
+{ (void)q; (void)n; (void)p; return false; }
 bool hal_mqtt_connect(const hal_mqtt_params *p) { (void)p; return false; }
 void hal_mqtt_disconnect(void) {}
 bool hal_mqtt_publish(const char *topic, const char *payload, size_t len, int qos, bool retain)

@@ -1,14 +1,14 @@
 // Test harness for the plug simulator: a real mosquitto on a free loopback port, the simulator
 // started through scripts/plug-sim with its JSON event lines collected, and the hub's half of
-// pairing and command signing done here with tweetnacl and node:crypto, per
-// docs/plug-protocol.md. Everything runs on 127.0.0.1 inside scripts/netns-run.
+// pairing (the hub's own CPace code, hub/src/drivers/plug/pake.ts) and command signing done here
+// with tweetnacl and node:crypto, per docs/plug-protocol.md. Everything runs on 127.0.0.1 inside scripts/netns-run.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import nacl from 'tweetnacl';
+import { finishHubPake, type HubPake, type PakeKeys, startHubPake } from '../../../hub/src/drivers/plug/pake.ts';
 
 export const root = resolve(import.meta.dirname, '../../..');
 
@@ -144,39 +144,37 @@ export class Sim {
 // ---- the hub's half of the protocol ----
 
 export const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
-export const hmac = (code: string, msg: string): Buffer =>
-  createHmac('sha256', Buffer.from(code, 'ascii')).update(msg, 'utf8').digest();
-
 export async function http(port: number, method: string, path: string, body?: string) {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, body });
   return { status: r.status, json: await r.json() as Record<string, unknown> };
 }
 
-export async function hello(port: number) {
-  const hubNonce = randomBytes(32).toString('base64url');
-  const r = await http(port, 'GET', `/pair/hello?nonce=${hubNonce}`);
-  return { ...r, hubNonce };
+/** A hello as the hub sends it for this plug id and code: the hub's PAKE session travels along. */
+export async function hello(port: number, id: string, code: string) {
+  const pake = startHubPake(code, id);
+  const url = (u: Uint8Array) => Buffer.from(u).toString('base64url');
+  const query = `pv=2&sid=${url(pake.sid)}&share=${url(pake.share)}`;
+  const r = await http(port, 'GET', `/pair/hello?${query}`);
+  return { ...r, pake, query };
 }
 
-export function helloProofOk(id: string, code: string, hubNonce: string, j: Record<string, unknown>): boolean {
-  const want = hmac(code, `hearth-pair-v1|${id}|${j.boxPublicKey}|${hubNonce}|${j.plugNonce}`);
-  return want.equals(Buffer.from(j.proof as string, 'base64'));
+/** The hub's keys from the plug's hello answer (undefined for an answer without a valid share). */
+export function helloKeys(h: { pake: HubPake; json: Record<string, unknown> }): PakeKeys | undefined {
+  const bytes = (s: unknown) => new Uint8Array(Buffer.from(String(s), 'base64'));
+  return finishHubPake(h.pake, bytes(h.json.share), bytes(h.json.boxPublicKey));
 }
 
-export function claimBody(id: string, code: string, hello: Record<string, unknown>, mqtt: object, hubSignPublicKey: Uint8Array, counter: number): string {
-  const eph = nacl.box.keyPair();
+/** The claim body: the hub's confirmation, the credentials in a secretbox under the claim key. */
+export function claimBody(id: string, h: { pake: HubPake; json: Record<string, unknown> }, mqtt: object, hubSignPublicKey: Uint8Array, counter: number): string {
+  const keys = helloKeys(h)!;
   const nonce = nacl.randomBytes(24);
-  const plaintext = JSON.stringify({
-    claimProof: b64(hmac(code, `hearth-claim-v1|${id}|${hello.plugNonce}`)),
-    deviceId: id,
-    mqtt,
-    hubSignPublicKey: b64(hubSignPublicKey),
-    counter,
-  });
-  const box = nacl.box(new TextEncoder().encode(plaintext), nonce,
-    new Uint8Array(Buffer.from(hello.boxPublicKey as string, 'base64')), eph.secretKey);
-  return JSON.stringify({ hubBoxPublicKey: b64(eph.publicKey), nonce: b64(nonce), box: b64(box) });
+  const plaintext = JSON.stringify({ deviceId: id, mqtt, hubSignPublicKey: b64(hubSignPublicKey), counter });
+  const box = nacl.secretbox(new TextEncoder().encode(plaintext), nonce, keys.claimKey);
+  return JSON.stringify({ sid: b64(h.pake.sid), confirm: b64(keys.hubConfirm), nonce: b64(nonce), box: b64(box) });
 }
+
+/** What an accepted claim is answered with: ok and the plug's confirmation for this session. */
+export const claimAccepted = (h: { pake: HubPake; json: Record<string, unknown> }) => ({ ok: true, confirm: b64(helloKeys(h)!.plugConfirm) });
 
 export function signCommand(id: string, secretKey: Uint8Array, c: number, t: number, v: boolean): string {
   const msg = `hearth-cmd-v1|${id}|${c}|${t}|switch|${JSON.stringify(v)}`;

@@ -87,7 +87,7 @@ describe('plug simulator mDNS', () => {
     assert.equal(e.host, `${id}.local`);
     assert.equal(e.address, '127.0.0.1');
     assert.equal(e.port, sim.httpPort);
-    assert.deepEqual(e.txt, { id, model: 'hearth-plug-c3', fw: '1.0.0', claimed: '0', pv: '1' });
+    assert.deepEqual(e.txt, { id, model: 'hearth-plug-c3', fw: '1.0.0', claimed: '0', pv: '2' });
   });
 
   it('answers a legacy unicast query with the question, PTR, SRV, TXT and A (TTL <= 10)', async () => {
@@ -134,10 +134,10 @@ describe('plug simulator mDNS', () => {
   });
 
   it('re-announces claimed=1 when it is claimed', async () => {
-    const h = await hello(sim.httpPort);
+    const h = await hello(sim.httpPort, id, code);
     const hub = nacl.sign.keyPair();
     // Nothing listens on port 9: the plug stays claimed and keeps retrying, which is fine here.
-    const body = claimBody(id, code, h.json, { host: '127.0.0.1', port: 9, username: id, password: randomBytes(8).toString('hex') }, hub.publicKey, 0);
+    const body = claimBody(id, h, { host: '127.0.0.1', port: 9, username: id, password: randomBytes(8).toString('hex') }, hub.publicKey, 0);
     assert.equal((await http(sim.httpPort, 'POST', '/pair/claim', body)).status, 200);
     await eventually(() => avahi.browse('_hearth-plug._tcp'), (l) => l.some((e) => e.name === id && e.txt.claimed === '1'), 'claimed=1 not seen');
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import nacl from 'tweetnacl';
-import { Broker, Sim, claimBody, hello, helloProofOk, http, signCommand, tempDir } from './harness.ts';
+import { Broker, Sim, claimAccepted, claimBody, hello, helloKeys, http, signCommand, tempDir } from './harness.ts';
 
 const id = 'plug-a1b2c3d4e5f6';
 const code = '24681357';
@@ -57,40 +57,54 @@ describe('plug simulator with mosquitto', () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  it('starts unclaimed and answers hello with a proof only the right code reproduces', async () => {
+  it('starts unclaimed and answers hello with its PAKE share and box key, and no proof', async () => {
     const started = await sim.start();
     assert.equal(started.claimed, false);
     assert.equal(started.id, id);
     assert.ok((started.httpPort as number) > 0);
-    const h = await hello(sim.httpPort);
+    const h = await hello(sim.httpPort, id, code);
     assert.equal(h.status, 200);
     assert.equal(h.json.id, id);
-    assert.equal(h.json.pv, 1);
+    assert.equal(h.json.pv, 2);
     assert.equal(h.json.claimed, false);
     assert.equal(h.json.model, 'hearth-plug-sim');
-    assert.ok(helloProofOk(id, code, h.hubNonce, h.json));
-    assert.ok(!helloProofOk(id, '24681358', h.hubNonce, h.json));
+    assert.deepEqual(Object.keys(h.json).sort(), ['boxPublicKey', 'claimed', 'fw', 'id', 'model', 'pv', 'share']);
+    assert.ok(helloKeys(h)); // a valid point
     // The box key is the one kept in the state directory.
     assert.equal(readFileSync(join(state, 'box_pk')).toString('base64'), h.json.boxPublicKey);
   });
 
-  it('refuses bad HTTP: unknown path, wrong method, bad nonce, malformed claim, wrong code', async () => {
+  it('refuses bad HTTP: unknown path, wrong method, an older hub, bad share, malformed claim, wrong code', async () => {
     assert.deepEqual(await http(sim.httpPort, 'GET', '/nope'), { status: 404, json: { error: 'not_found' } });
     assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/hello'), { status: 405, json: { error: 'method_not_allowed' } });
-    assert.deepEqual(await http(sim.httpPort, 'GET', '/pair/hello?nonce=short'), { status: 400, json: { error: 'malformed' } });
-    assert.deepEqual(await http(sim.httpPort, 'GET', '/pair/hello'), { status: 400, json: { error: 'malformed' } });
+    // A hub of protocol 1 (hello?nonce=...) is told which version this plug speaks.
+    const old = `/pair/hello?nonce=${randomBytes(32).toString('base64url')}`;
+    assert.deepEqual(await http(sim.httpPort, 'GET', old), { status: 400, json: { error: 'unsupported_version', pv: 2 } });
+    assert.deepEqual(await http(sim.httpPort, 'GET', '/pair/hello'), { status: 400, json: { error: 'unsupported_version', pv: 2 } });
+    assert.deepEqual(await http(sim.httpPort, 'GET', '/pair/hello?pv=2&sid=short&share=short'), { status: 400, json: { error: 'malformed' } });
     assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', '{"box":1}'), { status: 400, json: { error: 'malformed' } });
     assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', 'x'.repeat(5000)), { status: 413, json: { error: 'too_large' } });
-    const h = await hello(sim.httpPort);
-    const wrong = claimBody(id, '11111111', h.json, { host: '127.0.0.1', port: broker.port, username: id, password }, hubKey.publicKey, 0);
+    // A hub given the wrong code: its one guess is refused online.
+    const h = await hello(sim.httpPort, id, '11111111');
+    assert.equal(h.status, 200);
+    const wrong = claimBody(id, h, { host: '127.0.0.1', port: broker.port, username: id, password }, hubKey.publicKey, 0);
     assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', wrong), { status: 403, json: { error: 'wrong_code' } });
+    // The session is over: the same claim again is no second guess.
+    assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', wrong), { status: 410, json: { error: 'session_expired' } });
     assert.equal(existsSync(join(state, 'claimed')), false);
   });
 
   it('is claimed with the right code, connects with the credentials and says online', async () => {
-    const h = await hello(sim.httpPort);
-    const body = claimBody(id, code, h.json, { host: '127.0.0.1', port: broker.port, username: id, password }, hubKey.publicKey, counter);
-    assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', body), { status: 200, json: { ok: true } });
+    // A transcript recorded from an earlier session (hello and claim with the right code, the
+    // claim never sent) is replayed after a new session: refused, nothing stored.
+    const recorded = await hello(sim.httpPort, id, code);
+    const recordedClaim = claimBody(id, recorded, { host: '127.0.0.1', port: broker.port, username: id, password: 'stolen' }, hubKey.publicKey, 0);
+    assert.equal((await http(sim.httpPort, 'GET', `/pair/hello?${recorded.query}`)).status, 200);
+    assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', recordedClaim), { status: 403, json: { error: 'wrong_code' } });
+    assert.equal(existsSync(join(state, 'claimed')), false);
+    const h = await hello(sim.httpPort, id, code);
+    const body = claimBody(id, h, { host: '127.0.0.1', port: broker.port, username: id, password }, hubKey.publicKey, counter);
+    assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', body), { status: 200, json: claimAccepted(h) });
     await sim.next((e) => e.event === 'claimed');
     await sim.next((e) => e.event === 'mqtt_connected');
     await waitMsg((m) => m.topic === topic('status') && m.payload === 'online');
@@ -103,8 +117,7 @@ describe('plug simulator with mosquitto', () => {
     await late.endAsync();
     assert.equal(readFileSync(join(state, 'claimed'), 'utf8'), '1');
     // Claimed: hello and claim are refused.
-    const hello = `/pair/hello?nonce=${randomBytes(32).toString('base64url')}`;
-    assert.deepEqual(await http(sim.httpPort, 'GET', hello), { status: 409, json: { error: 'already_claimed' } });
+    assert.deepEqual((await hello(sim.httpPort, id, code)).json, { error: 'already_claimed' });
     assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', body), { status: 409, json: { error: 'already_claimed' } });
   });
 
@@ -249,8 +262,8 @@ describe('plug simulator over-current cut-off', () => {
 
   it('switches the relay off and reports the current when the load draws too much', async () => {
     await sim.start();
-    const h = await hello(sim.httpPort);
-    const body = claimBody(ocId, code, h.json, { host: '127.0.0.1', port: broker.port, username: ocId, password }, hubKey.publicKey, 0);
+    const h = await hello(sim.httpPort, ocId, code);
+    const body = claimBody(ocId, h, { host: '127.0.0.1', port: broker.port, username: ocId, password }, hubKey.publicKey, 0);
     assert.equal((await http(sim.httpPort, 'POST', '/pair/claim', body)).status, 200);
     await sim.next((e) => e.event === 'mqtt_connected');
     await hub.publishAsync(`hearth/${ocId}/cmd`, signCommand(ocId, hubKey.secretKey, 1, Date.now(), true), { qos: 1 });
@@ -286,7 +299,7 @@ describe('plug simulator pairing window', () => {
   it('answers hello only after a button press once the power-on window closed, a few a minute', async () => {
     await sim.start();
     await new Promise((r) => setTimeout(r, 1300));
-    const closed = await hello(sim.httpPort);
+    const closed = await hello(sim.httpPort, wid, code);
     assert.deepEqual([closed.status, closed.json], [403, { error: 'not_in_pairing_mode' }]);
     await sim.next((e) => e.event === 'hello_refused' && e.reason === 'not_in_pairing_mode');
     // The button (SIGUSR1) opens it again.
@@ -294,15 +307,14 @@ describe('plug simulator pairing window', () => {
     await sim.next((e) => e.event === 'pairing_window');
     let last: Awaited<ReturnType<typeof hello>> | undefined;
     for (let i = 0; i < 6; i++) {
-      last = await hello(sim.httpPort);
+      last = await hello(sim.httpPort, wid, code);
       assert.equal(last.status, 200);
     }
-    assert.ok(helloProofOk(wid, code, last!.hubNonce, last!.json));
-    const flood = await hello(sim.httpPort);
+    const flood = await hello(sim.httpPort, wid, code);
     assert.deepEqual([flood.status, flood.json], [429, { error: 'rate_limited' }]);
-    // The refused hello did not replace the nonce: the claim made from the last answer works.
-    const body = claimBody(wid, code, last!.json, { host: '127.0.0.1', port: 1, username: wid, password }, hubKey.publicKey, 0);
-    assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', body), { status: 200, json: { ok: true } });
+    // The refused hello did not replace the session: the claim made from the last answer works.
+    const body = claimBody(wid, last!, { host: '127.0.0.1', port: 1, username: wid, password }, hubKey.publicKey, 0);
+    assert.deepEqual(await http(sim.httpPort, 'POST', '/pair/claim', body), { status: 200, json: claimAccepted(last!) });
     await sim.next((e) => e.event === 'claimed');
   });
 });

@@ -128,22 +128,49 @@ function values(t: ReturnType<typeof record>): Buffer[] {
 describe('what a listener gets from a pairing transcript', () => {
   const codes = (n: number) => Array.from({ length: n }, (_, i) => String(12345678 + i - 3).padStart(8, '0'));
 
-  it('nothing in it checks a guessed code offline: no code-derived value a listener can compute appears', () => {
+  /**
+   * A listener's offline test of one guessed code against a recording: recompute what protocol 1
+   * sent (HMAC of the code over the public values, in both of its forms) and the code's CPace
+   * generator, and look for any of them on the wire.
+   */
+  const offlineHit = (
+    seen: Set<string>,
+    code: string,
+    box: string,
+    nonceA: string,
+    nonceB: string,
+    sid?: Uint8Array,
+  ) => {
+    const hmac = (m: string) => createHmac('sha256', Buffer.from(code, 'ascii')).update(m).digest('hex');
+    const candidates = [
+      hmac(`hearth-pair-v1|${v.id}|${box}|${nonceA}|${nonceB}`),
+      hmac(`hearth-claim-v1|${v.id}|${nonceB}`),
+    ];
+    if (sid) candidates.push(hex(generator(code, v.id, sid).toBytes()));
+    return candidates.some((c) => seen.has(c));
+  };
+
+  it('control: in a protocol-1 recording that test finds the code, and only the right one', () => {
+    const box = b64(nacl.box.keyPair().publicKey);
+    const hubNonce = Buffer.from(nacl.randomBytes(32)).toString('base64url');
+    const plugNonce = b64(nacl.randomBytes(32));
+    const proof = createHmac('sha256', '12345678')
+      .update(`hearth-pair-v1|${v.id}|${box}|${hubNonce}|${plugNonce}`)
+      .digest();
+    const seen = new Set([box, plugNonce, b64(proof)].map((s) => Buffer.from(s, 'base64').toString('hex')));
+    const hits = codes(200).filter((c) => offlineHit(seen, c, box, hubNonce, plugNonce));
+    expect(hits).toEqual(['12345678']);
+  });
+
+  it('nothing in a protocol-2 recording checks a guessed code offline, the right one included', () => {
     const t = record('12345678');
     expect(t.answer).toMatchObject({ ok: true });
     const seen = new Set(values(t).map((b) => b.toString('hex')));
     const q = new URLSearchParams(t.query);
-    // What version 1 handed out (HMAC of the code over public values), and the code's own
-    // generator: for the right code as for every other, none of them is in the transcript.
-    for (const code of codes(200)) {
-      const hmac = (m: string) => createHmac('sha256', Buffer.from(code, 'ascii')).update(m).digest('hex');
-      const candidates = [
-        hmac(`hearth-pair-v1|${v.id}|${t.hello.boxPublicKey}|${q.get('sid')}|${t.hello.share}`),
-        hmac(`hearth-claim-v1|${v.id}|${t.hello.share}`),
-        hex(generator(code, v.id, Buffer.from(q.get('sid')!, 'base64url')).toBytes()),
-      ];
-      for (const c of candidates) expect(seen.has(c)).toBe(false);
-    }
+    const sid = Buffer.from(q.get('sid')!, 'base64url');
+    const hits = codes(200).filter((c) => offlineHit(seen, c, t.hello.boxPublicKey, q.get('sid')!, t.hello.share, sid));
+    expect(codes(200)).toContain('12345678');
+    expect(hits).toEqual([]);
   });
 
   it('a wrong-code run looks the same on the wire up to the plug refusing it online', () => {

@@ -191,7 +191,7 @@ void board_mdns_start(const char *id, uint16_t http_port, const char *model, con
     mdns_hostname_set(id);
     mdns_txt_item_t txt[] = {
         {"id", id}, {"model", model}, {"fw", fw},
-        {"claimed", board_plug.claimed ? "1" : "0"}, {"pv", "1"},
+        {"claimed", board_plug.claimed ? "1" : "0"}, {"pv", PAIR_VERSION_TEXT},
     };
     ESP_ERROR_CHECK(mdns_service_add(id, "_hearth-plug", "_tcp", http_port, txt, 5));
     mdns_up = true;

@@ -1,4 +1,5 @@
-/* The pairing endpoints on esp_http_server: GET /pair/hello?nonce=..., POST /pair/claim.
+/* The pairing endpoints on esp_http_server: GET /pair/hello?pv=2&sid=...&share=...,
+ * POST /pair/claim.
  * Requests are bounded before they reach the core (PAIR_MAX_BODY); the core builds every
  * answer. The server runs on its own task, so the core is entered under core_lock. */
 #include <string.h>
@@ -26,13 +27,12 @@ static esp_err_t send_json(httpd_req_t *req, int status, const char *body)
 
 static esp_err_t on_hello(httpd_req_t *req)
 {
-    char query[128], nonce[64], out[512];
-    size_t nlen = 0;
-    if (httpd_req_get_url_query_str(req, query, sizeof query) == ESP_OK &&
-        httpd_query_key_value(query, "nonce", nonce, sizeof nonce) == ESP_OK)
-        nlen = strlen(nonce);
+    /* pv=2&sid=<22 chars>&share=<43 chars>: 81 characters; the core reads it. */
+    char query[160], out[512];
+    bool have = httpd_req_get_url_query_str(req, query, sizeof query) == ESP_OK;
     CORE_LOCK();
-    int status = plug_http_hello(&board_plug, nlen ? nonce : NULL, nlen, out, sizeof out);
+    int status = plug_http_hello(&board_plug, have ? query : NULL, have ? strlen(query) : 0, out,
+                                 sizeof out);
     CORE_UNLOCK();
     return send_json(req, status, out);
 }
