@@ -165,7 +165,13 @@ export function helloKeys(h: { pake: HubPake; json: Record<string, unknown> }): 
 }
 
 /** The claim body: the hub's confirmation, the credentials in a secretbox under the claim key. */
-export function claimBody(id: string, h: { pake: HubPake; json: Record<string, unknown> }, mqtt: object, hubSignPublicKey: Uint8Array, counter: number): string {
+export function claimBody(
+  id: string,
+  h: { pake: HubPake; json: Record<string, unknown> },
+  mqtt: object,
+  hubSignPublicKey: Uint8Array,
+  counter: number,
+): string {
   const keys = helloKeys(h)!;
   const nonce = nacl.randomBytes(24);
   const plaintext = JSON.stringify({ deviceId: id, mqtt, hubSignPublicKey: b64(hubSignPublicKey), counter });

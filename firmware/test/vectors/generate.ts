@@ -195,7 +195,15 @@ const pskPrk = createHmac('sha256', Buffer.alloc(32)).update(pskDigest).digest()
 const pskOkm = createHmac('sha256', pskPrk).update(Buffer.concat([Buffer.from(pskInfo, 'utf8'), Buffer.from([1])])).digest();
 // A claim from a hub with TLS: the plug connects to tlsPort with the PSK of this password.
 const tlsClaim = sealed(hubKeys, { host: '127.0.0.1', port: 1883, tlsPort: 8883, username: id, password: pskPassword });
-const mqttPsk = { identity: id, password: pskPassword, passwordSha256: hex(pskDigest), info: pskInfo, psk: hex(pskOkm), claimBody: tlsClaim.body, claimPlaintext: tlsClaim.plaintext };
+const mqttPsk = {
+  identity: id,
+  password: pskPassword,
+  passwordSha256: hex(pskDigest),
+  info: pskInfo,
+  psk: hex(pskOkm),
+  claimBody: tlsClaim.body,
+  claimPlaintext: tlsClaim.plaintext,
+};
 
 const vectors = {
   about: 'Hearth plug protocol v2 test vectors (docs/plug-protocol.md); regenerate with node firmware/test/vectors/generate.ts',
@@ -216,7 +224,10 @@ const vectors = {
     box: claim.box,
     body: claim.body,
     tampered: { why: 'one ciphertext bit flipped', body: claim.bodyWith(hubKeys.hubConfirm, flip(claim.box, 20)) },
-    wrongConfirm: { why: 'the right box with a confirmation bit flipped', body: claim.bodyWith(Buffer.from(flip(b64(hubKeys.hubConfirm), 3), 'base64'), claim.box) },
+    wrongConfirm: {
+      why: 'the right box with a confirmation bit flipped',
+      body: claim.bodyWith(Buffer.from(flip(b64(hubKeys.hubConfirm), 3), 'base64'), claim.box),
+    },
     wrongCodeBody: wrongCodeClaim.body,
   },
   firmware,
