@@ -6,7 +6,7 @@ import { ProtocolError } from '@hearth/protocol/errors';
 import { parseInviteLink, redeemInvite } from '@hearth/protocol/invite';
 import { newDeviceKeys } from '@hearth/protocol/keys';
 import { CliError, readKeys, writeKeys, type KeysFile } from './keys-file.ts';
-import { fetchRelayBackup, listRelayBackups } from './relay-backups.ts';
+import { fetchRelayBackup, listRelayBackups, restoreToHub } from './relay-backups.ts';
 
 const USAGE = `Usage:
   hearth-remote enroll --hub URL --username U --password P --keys FILE [--name NAME]
@@ -32,6 +32,10 @@ const USAGE = `Usage:
       the home's off-site backups kept at the relay (an owner's device; works with the hub gone)
   hearth-remote backup-get --keys FILE --id ID --out FILE [--relay URL]
       save one of them (a .hbk file, sealed with the owner's passphrase)
+  hearth-remote restore-to --keys FILE --hub URL --setup-code CODE --passphrase-file F [--id ID] [--relay URL]
+      one step onto a new hub that is not set up yet: fetch an off-site backup (the newest, or
+      ID) from the relay and restore it there; the hub checks the passphrase (first line of F)
+      and every byte first, then restarts on the restored home. Exits 1 with the hub's code
 Exit codes: 0 ok, 1 HTTP error, 2 usage, 3 relay or protocol error (code on stderr).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -51,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       stream: { type: 'string' },
       out: { type: 'string' },
       id: { type: 'string' },
+      'setup-code': { type: 'string' },
+      'passphrase-file': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -126,6 +132,16 @@ async function main(argv: string[]): Promise<number> {
     case 'backup-get': {
       const bytes = await fetchRelayBackup(readKeys(need('keys')), values.relay, need('id'), need('out'));
       process.stdout.write(`${JSON.stringify({ id: values.id, bytes, file: values.out })}\n`);
+      return 0;
+    }
+    case 'restore-to': {
+      const done = await restoreToHub(readKeys(need('keys')), values.relay, {
+        hub: need('hub'),
+        setupCode: need('setup-code'),
+        passphraseFile: need('passphrase-file'),
+        ...(values.id ? { id: values.id } : {}),
+      });
+      process.stdout.write(`${JSON.stringify(done)}\n`);
       return 0;
     }
     case 'events':

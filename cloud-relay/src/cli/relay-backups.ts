@@ -1,10 +1,13 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import nacl from 'tweetnacl';
 import { fromBase64, toBase64 } from '@hearth/protocol/encoding';
 import { ProtocolError } from '@hearth/protocol/errors';
 import { deviceKeysFromSeed, relayAuthMessage } from '@hearth/protocol/keys';
 import { parseControl, type ControlMessage } from '@hearth/protocol/relay-messages';
-import type { KeysFile } from './keys-file.ts';
+import { CliError, type KeysFile } from './keys-file.ts';
 
 type BackupList = Extract<ControlMessage, { type: 'backup_list'; backups: unknown }>;
 
@@ -117,4 +120,76 @@ export function fetchRelayBackup(
       throw err;
     }
   });
+}
+
+export interface RestoreToHub {
+  /** The new hub's address on the LAN, e.g. http://hearth.local:8080. */
+  hub: string;
+  /** Its one-time setup code (console, boot partition, `hearth-admin setup-code`). */
+  setupCode: string;
+  /** A file whose first line is the backup's passphrase (never on the command line). */
+  passphraseFile: string;
+  /** The backup to restore; the newest at the relay when absent. */
+  id?: string;
+}
+
+/**
+ * An off-site backup onto a new hub in one step (docs/backup.md "Off-site onto a new hub"): this
+ * owner's device fetches the sealed file from the relay (only an owner's key gets it: `not_owner`
+ * otherwise) into a private temp dir (one piece in memory, bounded like `backup-get`), then sends
+ * it to the hub's first-run restore (`POST /api/v1/setup/restore`, the setup code and the
+ * passphrase in headers), which checks the passphrase and every byte before anything changes and
+ * restarts on the restored home. The temp file is removed either way. Returns the hub's answer;
+ * a refusal is CliError 1 with the hub's code.
+ */
+export async function restoreToHub(
+  keys: KeysFile,
+  relayUrl: string | undefined,
+  o: RestoreToHub,
+): Promise<{ id: string; bytes: number; hub: Record<string, unknown> }> {
+  const passphrase = readFileSync(o.passphraseFile, 'utf8').split(/\r?\n/)[0] ?? '';
+  if (!passphrase) throw new CliError(2, 'the passphrase file is empty');
+  let id = o.id;
+  if (!id) {
+    const list = await listRelayBackups(keys, relayUrl);
+    const newest = [...list.backups].sort((a, b) => b.storedAt - a.storedAt)[0];
+    if (!newest) throw new ProtocolError('backup_not_found', 'the relay keeps no backup of this home');
+    id = newest.id;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-restore-'));
+  try {
+    const file = join(dir, 'backup.hbk');
+    const bytes = await fetchRelayBackup(keys, relayUrl, id, file);
+    let res: Response;
+    try {
+      res = await fetch(`${o.hub.replace(/\/+$/, '')}/api/v1/setup/restore`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(statSync(file).size),
+          'x-setup-code': o.setupCode,
+          'x-backup-passphrase': encodeURIComponent(passphrase),
+        },
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+        duplex: 'half',
+      } as RequestInit);
+    } catch (err) {
+      throw new CliError(3, `cannot reach the hub: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      /* not JSON: reported by status */
+    }
+    if (!res.ok) {
+      const code = (body.error as { code?: string } | undefined)?.code ?? `http_${res.status}`;
+      process.stdout.write(`${text}\n`);
+      throw new CliError(1, code);
+    }
+    return { id, bytes, hub: body };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
