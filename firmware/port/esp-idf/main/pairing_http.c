@@ -60,6 +60,10 @@ uint16_t board_http_start(void)
 {
     httpd_config_t cfg = HTTPD_DEFAULT_CONFIG();
     cfg.server_port = 80;
+    /* A hello runs the pairing PAKE on this task: about 6.3 KB of stack with libsodium's scalar
+     * multiplication (`make -C firmware pake-cost`, helloStackBytes), more than the default
+     * 4 KB. 10 KB leaves room for the server itself and the claim's buffers. */
+    cfg.stack_size = 10240;
     cfg.max_open_sockets = 2;
     cfg.recv_wait_timeout = 5;
     cfg.lru_purge_enable = true;
