@@ -11,7 +11,7 @@ export interface EventStreamDeps {
   bus: EventBus;
   clock: Clock;
   log: Logger;
-  registry: Pick<DeviceRegistry, 'canSee' | 'list'>;
+  registry: Pick<DeviceRegistry, 'canSee' | 'list' | 'sharing'>;
   /** Queued bytes beyond which the client counts as stuck and is dropped. */
   maxBufferedBytes: number;
 }
@@ -131,6 +131,12 @@ export class EventStream {
     if (hasRole(this.#actor, 'member')) {
       bus.on(this.#owner, 'rule.fired', (payload) => this.#send('rule.fired', payload));
       bus.on(this.#owner, 'recording.event', (payload) => this.#send('recording.event', payload));
+    } else {
+      // A guest hears of the cameras shared with them, checked at each event (shares end).
+      const { sharing } = this.#deps.registry;
+      bus.on(this.#owner, 'recording.event', (payload) => {
+        if (sharing.sees(this.#actor, { kind: 'camera', id: payload.cameraId })) this.#send('recording.event', payload);
+      });
     }
     if (hasRole(this.#actor, 'admin')) bus.on(this.#owner, 'audit', (payload) => this.#send('audit', payload));
     // Backups are the owner's alone (a backup holds every key of the home).

@@ -4,6 +4,7 @@ import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { isHubError } from '../core/errors.ts';
 import { hasRole } from '../devices/access.ts';
+import type { Sharing } from '../devices/sharing.ts';
 import { startsWithKeyframe } from '../recorder/fmp4.ts';
 import type { LiveViewer } from '../recorder/live.ts';
 import type { RecorderService } from '../recorder/service.ts';
@@ -131,6 +132,8 @@ export interface RemoteLiveDeps {
   bus: EventBus;
   clock: Clock;
   recorder: RecorderService | undefined;
+  /** Who reaches which camera (devices/sharing.ts): a guest watches only cameras shared with them. */
+  sharing?: Pick<Sharing, 'sees'> | undefined;
   /** `remote.liveQueueBytes` from the config (default LIVE_QUEUE_LIMIT). */
   liveQueueBytes?: number | undefined;
 }
@@ -138,7 +141,7 @@ export interface RemoteLiveDeps {
 /**
  * Starts a remote live view after the same checks as the LAN route: a valid access token
  * (`unauthorized`, `token_expired`), of the device's own user (`remote_user_mismatch`), of a
- * member or above (`forbidden`, as the LAN route's `access: 'member'`), a known camera and
+ * member or above or a guest the camera is shared with (else `camera_not_found`), a known camera and
  * stream (`camera_not_found`, `validation_failed`). Like the LAN socket it ends when the token
  * expires (`token_expired`) and when the user's sessions are ended (removed, re-roled, password
  * reset: `unauthorized`). Returns its stop function.
@@ -158,11 +161,15 @@ export function watchRemote(
     const { actor, expiresAt } = deps.auth.inspectAccess(typeof body.token === 'string' ? body.token : '');
     if (actor.token) return refuse(sink, 'local_only'); // keys for scripts: home network only
     if (actor.userId !== device.userId) return refuse(sink, 'remote_user_mismatch');
-    if (!hasRole(actor, 'member')) return refuse(sink, 'forbidden');
     if (!deps.recorder) return refuse(sink, 'not_ready');
     const stream = body.stream ?? 'main';
     if (typeof body.camera !== 'string' || (stream !== 'main' && stream !== 'sub'))
       return refuse(sink, 'validation_failed');
+    // A guest reaches only cameras shared with them, as on the LAN: the others do not exist.
+    const cameraId = body.camera;
+    const reaches = () =>
+      deps.sharing ? deps.sharing.sees(actor, { kind: 'camera', id: cameraId }) : hasRole(actor, 'member');
+    if (!reaches()) return refuse(sink, 'camera_not_found');
     // The head goes before the first frame (the init segment may come from inside watch()), and
     // only once watch() accepted the camera: a refusal is an ERROR instead of a head.
     let started = false;
@@ -191,9 +198,17 @@ export function watchRemote(
       sink.fail(code);
     };
     expiry = deps.clock.setTimeout(() => stop('token_expired'), Math.max(0, expiresAt - deps.clock.now()));
-    unlisten = deps.bus.on('relay.live', 'user.sessions_ended', (ended) => {
+    const unlistenSessions = deps.bus.on('relay.live', 'user.sessions_ended', (ended) => {
       if (ended.userId === actor.userId) stop('unauthorized');
     });
+    // The guest's share of this camera ended (its time, its window, or removed): the view ends.
+    const unlistenShare = deps.bus.on('relay.live', 'share.changed', (changed) => {
+      if (changed.userId === actor.userId && !reaches()) stop('camera_not_found');
+    });
+    unlisten = () => {
+      unlistenSessions();
+      unlistenShare();
+    };
     viewer.onClose = () => {
       expiry?.cancel();
       unlisten();

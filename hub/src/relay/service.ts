@@ -322,6 +322,7 @@ export class RemoteAccess {
                         bus,
                         clock,
                         recorder: this.#deps.recorder,
+                        sharing: this.#deps.registry.sharing,
                         liveQueueBytes: this.#deps.limits?.liveQueueBytes,
                       },
                       device,

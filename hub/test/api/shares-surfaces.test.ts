@@ -7,6 +7,8 @@ import { createLogger } from '../../src/core/logger.ts';
 import type { LiveViewer } from '../../src/recorder/live.ts';
 import type { CameraView } from '../../src/recorder/views.ts';
 import { subscribeRemote } from '../../src/relay/remote-events.ts';
+import { watchRemote } from '../../src/relay/remote-live.ts';
+import { connect } from './ws-client.ts';
 import { harness, type Harness } from './harness.ts';
 
 const PASSWORD = 'a long enough password';
@@ -54,6 +56,11 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
   let heater: string;
   let guest: { id: string; token: string };
   const viewers = new Map<string, Set<LiveViewer>>();
+  const viewersWatch = (id: string, viewer: LiveViewer) => {
+    const set = viewers.get(id) ?? new Set();
+    viewers.set(id, set.add(viewer));
+    return () => set.delete(viewer);
+  };
   beforeEach(async () => {
     const cams = [camera('cam_porch', 'Porch'), camera('cam_bedroom', 'Bedroom')];
     h = await harness({
@@ -62,11 +69,7 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
       recorder: {
         list: () => cams,
         get: (id: string) => cams.find((c) => c.id === id)!,
-        watch: (id: string, viewer: LiveViewer) => {
-          const set = viewers.get(id) ?? new Set();
-          viewers.set(id, set.add(viewer));
-          return () => set.delete(viewer);
-        },
+        watch: viewersWatch,
       },
     });
     h.registry.sharing.registerTarget('camera', (id) => cams.some((c) => c.id === id));
@@ -194,6 +197,58 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
     expect(await porch.closed).toEqual({ code: 4404, reason: 'camera_not_found' });
     await expect.poll(() => viewers.get('cam_porch')?.size ?? 0).toBe(0);
     expect(outcome(await get('/api/v1/cameras/cam_porch'))).toEqual([404, 'camera_not_found']);
+  });
+
+  it('cameras: a guest hears recording events of the shared camera only, and watches it through the relay until the share ends', async () => {
+    await share({ camera: 'cam_porch', access: 'view', until: h.clock.now() + 20_000 });
+    const client = connect(`${await h.listen()}/api/v1/events`, {
+      headers: { authorization: `Bearer ${guest.token}` },
+    });
+    await client.next('ready');
+    h.bus.emit('recording.event', { cameraId: 'cam_bedroom', kind: 'motion', at: h.clock.now() });
+    h.bus.emit('recording.event', { cameraId: 'cam_porch', kind: 'motion', at: h.clock.now() });
+    await client.next('recording.event');
+    expect(client.messages.filter((m) => m.type === 'recording.event').map((m) => m.cameraId)).toEqual(['cam_porch']);
+    client.ws.close();
+    await client.closed;
+
+    const { actor } = h.auth.inspectAccess(guest.token);
+    const device = h.remote!.devices.enroll(actor, {
+      publicKey: toBase64(randomBytes(32)),
+      boxPublicKey: toBase64(randomBytes(32)),
+      name: 'cleaner phone',
+    });
+    const sink = () => {
+      const events: string[] = [];
+      return {
+        events,
+        sink: {
+          start: () => events.push('start'),
+          push: () => {},
+          queuedBytes: () => 0,
+          dropQueued: () => [],
+          end: () => events.push('end'),
+          fail: (code: string) => events.push(`fail:${code}`),
+          stream: 1,
+        },
+      };
+    };
+    const deps = {
+      auth: h.auth,
+      bus: h.bus,
+      clock: h.clock,
+      recorder: { watch: viewersWatch } as never,
+      sharing: h.registry.sharing,
+    };
+    const hidden = sink();
+    watchRemote(deps, device, { camera: 'cam_bedroom', token: guest.token }, hidden.sink);
+    expect(hidden.events).toEqual(['fail:camera_not_found']);
+    const porch = sink();
+    const stop = watchRemote(deps, device, { camera: 'cam_porch', token: guest.token }, porch.sink);
+    expect(porch.events).toEqual(['start']);
+    h.clock.advance(20_000);
+    expect(porch.events).toEqual(['start', 'fail:camera_not_found']);
+    stop();
   });
 
   it('relay: remote events carry only the shared plug, and a guest gets no home key for the last-known state', async () => {
