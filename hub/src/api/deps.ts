@@ -234,7 +234,10 @@ export type ApiHistory = Pick<HistoryService, 'history' | 'energyReport' | 'even
 };
 
 /** Energy insight (hub/src/energy/service.ts): summary, costs, standby, tariffs, roles. */
-export type ApiEnergy = Pick<EnergyService, 'summary' | 'costs' | 'standby' | 'plan' | 'setPlan' | 'roles' | 'setRole'>;
+export type ApiEnergy = Pick<
+  EnergyService,
+  'summary' | 'costs' | 'standby' | 'cycles' | 'plan' | 'setPlan' | 'roles' | 'setRole'
+>;
 
 /** The rules engine (hub/src/rules/service.ts): rules, their versions and traces, dry runs, scenes. */
 export type ApiRules = Pick<

@@ -9,6 +9,7 @@ import type { SeriesIndex } from '../history/series.ts';
 import type { HistoryService } from '../history/service.ts';
 import { Zone } from '../history/zone.ts';
 import type { SettingsRepo } from '../store/settings-repo.ts';
+import { detectCycles, QUIET_MS } from './cycles.ts';
 import { emptySums, round6, sumPeriods, type PeriodSums } from './cost.ts';
 import { isoAt, type LocalDays, localDays } from './local-days.ts';
 import { meanPrice, priceTimeline, type PriceTimeline } from './price-timeline.ts';
@@ -19,7 +20,7 @@ import { checkPlan, type TariffPlan } from './tariffs.ts';
 export interface EnergyDeps {
   history: Pick<HistoryService, 'homeTimeZone'> & {
     series: Pick<SeriesIndex, 'get'>;
-    query: Pick<HistoryQuery, 'scan'>;
+    query: Pick<HistoryQuery, 'scan' | 'oldest'>;
   };
   /** Who sees which device goes through the registry's one visibility check (`canSee`, via list/get). */
   registry: Pick<DeviceRegistry, 'list' | 'get'>;
@@ -98,6 +99,18 @@ export interface StandbyReport {
   devices: StandbyDevice[];
   total: { watts: number; kwhPerYear: number; costPerYear: number | null };
 }
+
+export interface CycleView {
+  start: number;
+  end: number;
+  energyWh: number;
+  peakW: number;
+  /** In the currency's minor unit (cents), at the price in force when the cycle started; absent without a tariff. */
+  costMinor?: number;
+}
+
+/** Cycles are found in raw readings (kept 7 days) or minute means (30 days): at most a month at a time. */
+export const CYCLES_MAX_SPAN_MS = 31 * 86_400_000;
 
 const SYSTEM: Actor = { kind: 'system', part: 'energy' };
 const STANDBY_METHOD =
@@ -348,6 +361,45 @@ export class EnergyService {
    * bound as ISO with its offset. Days come from `localDays` (one Intl call a day); weeks and
    * months from `periodBounds`, few bounds.
    */
+  /**
+   * The finished appliance cycles of a device in [from, to) (cycles.ts), from its raw readings
+   * where the raw tier still holds `from`, else its minute means; thresholds from its standby.
+   */
+  cycles(actor: Actor, deviceId: string, from: number, to: number): CycleView[] {
+    this.#deps.registry.get(deviceId, actor);
+    if (to - from > CYCLES_MAX_SPAN_MS)
+      throw new HubError('history_range_too_large', 'cycles are found at most 31 days at a time', {
+        maxSpanMs: CYCLES_MAX_SPAN_MS,
+      });
+    const { series, query } = this.#deps.history;
+    const s = series.get(deviceId, 'power');
+    if (!s) return [];
+    // Raw readings unless the range reaches back past them into minutes that are older.
+    const rawOldest = query.oldest(s.id, 0) ?? Infinity;
+    const minuteOldest = query.oldest(s.id, 1) ?? Infinity;
+    const tier = rawOldest <= from || minuteOldest >= rawOldest ? 0 : 1;
+    const times: number[] = [];
+    const watts: number[] = [];
+    query.scan(s, tier, from, to, (t, count, sum) => {
+      times.push(t);
+      watts.push(sum / count);
+    });
+    const idle = estimateStandby(minuteMeans(query, s, to))?.watts ?? 0;
+    const found = detectCycles(times, watts, idle).filter((c) => c.end + QUIET_MS <= to);
+    const plan = this.#settings.plan();
+    if (!plan.currency || found.length === 0) return found;
+    const tl = priceTimeline(plan, this.zone(), found[0]!.start, found[found.length - 1]!.end + 1);
+    const digits = new Intl.NumberFormat('en', { style: 'currency', currency: plan.currency }).resolvedOptions()
+      .maximumFractionDigits as number;
+    let k = 0;
+    return found.map((c) => {
+      while (k + 1 < tl.starts.length && tl.starts[k + 1]! <= c.start) k++;
+      const price = tl.prices[k]!;
+      if (Number.isNaN(price)) return c;
+      return { ...c, costMinor: Math.round((c.energyWh / 1000) * price * 10 ** digits * 100) / 100 };
+    });
+  }
+
   #bounds(
     period: Period,
     from: number,

@@ -1,4 +1,4 @@
-import type { EnergySummary, StandbyReport, TariffPlan } from '@hearth/model/api';
+import type { EnergyCycle, EnergySummary, StandbyReport, TariffPlan } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { ENERGY_DEFAULT_SPAN } from '../../history/energy-report.ts';
@@ -28,6 +28,7 @@ const CostsQuery = Type.Object(
   closed,
 );
 const StandbyQuery = Type.Object({ device: Type.Optional(Id) }, closed);
+const CyclesQuery = Type.Object({ device: Id, from: Type.Optional(Time), to: Type.Optional(Time) }, closed);
 
 // The shapes only; the bounds (how many tariffs and windows), real dates, overlaps and
 // duplicates are checked by energy/tariffs.ts with their own codes.
@@ -129,6 +130,13 @@ export const energyRoutes: ApiPlugin = async (app, { deps }) => {
       };
     },
   );
+
+  app.get('/energy/cycles', { config: { access: 'guest' }, schema: { querystring: CyclesQuery } }, async (request) => {
+    const q = request.query;
+    const energy = requirePart(deps, 'energy');
+    const { from, to } = parseRange(q, clock.now());
+    return energy.cycles(actorOf(request), q.device, from, to) satisfies EnergyCycle[];
+  });
 
   app.get(
     '/energy/tariffs',

@@ -71,3 +71,13 @@ export interface TariffPlan {
   /** Oldest first. */
   tariffs: Tariff[];
 }
+
+/** GET /energy/cycles: one finished appliance cycle (epoch ms), its energy, peak and cost. */
+export interface EnergyCycle {
+  start: number;
+  end: number;
+  energyWh: number;
+  peakW: number;
+  /** In the currency's minor unit (cents) at the price in force at its start; absent without a tariff. */
+  costMinor?: number;
+}
