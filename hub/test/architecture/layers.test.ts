@@ -136,6 +136,24 @@ describe('the UI and the relay have no import cycles either', () => {
     expect(upward).toEqual([]);
   });
 
+  it('ui/src declares no API answer of its own: every api<T>() names types from @hearth/model/api', () => {
+    const uiSrc = fileURLToPath(new URL('../../../ui/src/', import.meta.url));
+    const own: string[] = [];
+    let calls = 0;
+    for (const file of ui.keys()) {
+      const text = readFileSync(join(uiSrc, file), 'utf8');
+      const local = new Set([...text.matchAll(/^\s*(?:export\s+)?(?:interface|type)\s+(\w+)/gm)].map((m) => m[1]!));
+      for (const m of text.matchAll(/\bapi<(.+?)>\(/g)) {
+        calls++;
+        const arg = m[1]!;
+        const declaredHere = [...arg.matchAll(/\b[A-Z]\w*/g)].map((n) => n[0]).filter((n) => local.has(n));
+        if (arg.includes('{') || declaredHere.length > 0) own.push(`${file}: api<${arg}>`);
+      }
+    }
+    expect(calls).toBeGreaterThan(50);
+    expect(own).toEqual([]);
+  });
+
   it('cloud-relay/src: no file cycles (the connections see the node through node-host.ts, the socket helpers are socket.ts)', () => {
     expect(relay.get('hub-tunnel.ts')).toContain('node-host.ts');
     expect(cycles(relay)).toEqual([]);

@@ -1,4 +1,4 @@
-import type { BackupSchedule as ScheduleStatus } from '@hearth/model/api';
+import type { BackupFile, BackupSchedule as ScheduleStatus } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -86,7 +86,7 @@ export function BackupSchedule() {
     setSaved(null);
     setErrors({});
     try {
-      const made = await api<{ id: string; bytes: number }>('POST', '/backups/schedule/run');
+      const made = await api<BackupFile>('POST', '/backups/schedule/run');
       setSaved(`Backup made and checked (${formatSize(made.bytes)}).`);
     } catch {
       // The failure is in the status (lastError) and shown as its alert.

@@ -1,4 +1,4 @@
-import type { FirmwareImage, PlugRollout as Rollout } from '@hearth/model/api';
+import type { FirmwareImage, PlugRollout as Rollout, PlugRolloutView } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -32,7 +32,7 @@ export function PlugRollout() {
   const [busy, setBusy] = useState(false);
 
   const load = () =>
-    api<{ rollout: Rollout | null }>('GET', '/plugs/rollout').then(
+    api<PlugRolloutView>('GET', '/plugs/rollout').then(
       (r) => setRollout(r.rollout),
       (err) => setError(plainMessage(err)),
     );

@@ -1,19 +1,9 @@
-import type { ShareAccess } from '@hearth/model/api';
+import type { DevicePerson as Person } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
 import { formatTime } from '../format.ts';
 import { FormError } from './form.tsx';
-
-interface Person {
-  userId: string;
-  username: string;
-  role: string;
-  access: ShareAccess;
-  /** `role` (members and above reach everything), or the kind of share: `device` or `room`. */
-  via: string;
-  share: { until: string | null; active: boolean } | null;
-}
 
 /**
  * A device's page: who can reach it and how (GET /devices/:id/people, owners and admins): everyone

@@ -1,4 +1,4 @@
-import type { DiscoveredPlug as Discovered } from '@hearth/model/api';
+import type { DeviceCreated, DiscoveredPlug as Discovered } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -205,7 +205,7 @@ function AddMqttDevice() {
     setError(null);
     if (!caps.length) return setError('Pick at least one thing the device can do.');
     try {
-      const result = await api<{ device: Device; mqtt?: { username: string; password: string } }>('POST', '/devices', {
+      const result = await api<DeviceCreated>('POST', '/devices', {
         name: name.trim(),
         driver: 'mqtt',
         capabilities: caps,

@@ -1,4 +1,10 @@
-import type { HomeSettings as HomeView, MqttUser, HistoryStorage, CameraStorage } from '@hearth/model/api';
+import type {
+  HomeSettings as HomeView,
+  MqttUser,
+  MqttUserCreated,
+  HistoryStorage,
+  CameraStorage,
+} from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, publicApi } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -227,7 +233,7 @@ function MqttUsers() {
     setError(null);
     try {
       setCreated(
-        await api<{ username: string; password: string }>('POST', '/integrations/mqtt-users', {
+        await api<MqttUserCreated>('POST', '/integrations/mqtt-users', {
           username: username.trim(),
           scope,
           topics: topics.split(/[\s,]+/).filter(Boolean),

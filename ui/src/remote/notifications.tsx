@@ -1,4 +1,4 @@
-import type { PushResult, PushTest } from '@hearth/model/api';
+import type { PushKey, PushResult, PushTest } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -70,7 +70,7 @@ export function Notifications(props: { deviceId: string }) {
     if (permission === 'denied') throw new PushProblem(PROBLEM.denied);
     if (permission !== 'granted') throw new PushProblem(PROBLEM.dismissed);
     const reg = await within(navigator.serviceWorker.ready, WORKER_TIMEOUT_MS, PROBLEM.noWorker);
-    const { publicKey } = await api<{ publicKey: string }>('GET', '/remote/push-key');
+    const { publicKey } = await api<PushKey>('GET', '/remote/push-key');
     const key = fromBase64Url(publicKey);
     let sub = await reg.pushManager.getSubscription();
     // Subscribed earlier for another hub key (the hub's data was reset): that one cannot be used.

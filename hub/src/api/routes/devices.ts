@@ -1,3 +1,4 @@
+import type { DeviceCreated } from '@hearth/model/api';
 import Type from 'typebox';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
@@ -54,7 +55,7 @@ export const deviceRoutes: ApiPlugin = async (app, { deps }) => {
     '/devices',
     { config: { access: 'admin' }, schema: { body: CreateBody, response: { 201: Created } } },
     async (request, reply) => {
-      return reply.code(201).send(await registry.create(request.body, actorOf(request)));
+      return reply.code(201).send((await registry.create(request.body, actorOf(request))) satisfies DeviceCreated);
     },
   );
 

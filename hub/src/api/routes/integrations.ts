@@ -1,4 +1,4 @@
-import type { BrokerCertificate as BrokerCertificateView, MqttUser } from '@hearth/model/api';
+import type { BrokerCertificate as BrokerCertificateView, MqttUser, MqttUserCreated } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
@@ -48,7 +48,7 @@ export const integrationRoutes: ApiPlugin = async (app, { deps }) => {
     async (request, reply) => {
       const created = await broker.credentials.createIntegrationUser(request.body);
       audit(request, 'mqtt_user.add', created.username, { scope: request.body.scope, topics: request.body.topics });
-      return reply.code(201).send(created);
+      return reply.code(201).send(created satisfies MqttUserCreated);
     },
   );
 

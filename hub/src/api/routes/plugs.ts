@@ -1,7 +1,7 @@
 import type {
   DiscoveredPlug as DiscoveredPlugView,
   FirmwareImage,
-  PlugRollout,
+  PlugRolloutView,
   PlugUpdateView,
 } from '@hearth/model/api';
 import Type from 'typebox';
@@ -113,9 +113,11 @@ export const plugRoutes: ApiPlugin = async (app, { deps }) => {
   app.post('/plugs/rollout', { config: { access: 'admin' }, schema: { body: RolloutBody } }, async (request, reply) =>
     reply.code(202).send(requirePart(deps, 'plugs').startRollout(request.body, actorOf(request))),
   );
-  app.get('/plugs/rollout', { config: { access: 'admin' } }, async () => ({
-    rollout: requirePart(deps, 'plugs').rolloutView() satisfies PlugRollout | null,
-  }));
+  app.get(
+    '/plugs/rollout',
+    { config: { access: 'admin' } },
+    async () => ({ rollout: requirePart(deps, 'plugs').rolloutView() }) satisfies PlugRolloutView,
+  );
   app.post('/plugs/rollout/resume', { config: { access: 'admin' } }, async (request) =>
     requirePart(deps, 'plugs').resumeRollout(actorOf(request)),
   );

@@ -1,4 +1,4 @@
-import type { Enrolment, IssuedInvite, OpenInvite, PushTest, RemoteStatus } from '@hearth/model/api';
+import type { Enrolment, IssuedInvite, OpenInvite, PushKey, PushTest, RemoteStatus } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
@@ -113,9 +113,11 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
   );
 
   // The VAPID key a browser passes to pushManager.subscribe (applicationServerKey).
-  app.get('/remote/push-key', { config: { access: 'guest' } }, async () => ({
-    publicKey: requirePart(deps, 'remote').push.publicKey,
-  }));
+  app.get(
+    '/remote/push-key',
+    { config: { access: 'guest' } },
+    async () => ({ publicKey: requirePart(deps, 'remote').push.publicKey }) satisfies PushKey,
+  );
 
   app.put(
     '/remote/devices/:id/push',

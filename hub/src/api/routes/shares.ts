@@ -1,5 +1,5 @@
+import type { DevicePerson, ShareKind } from '@hearth/model/api';
 import Type from 'typebox';
-import type { Share, ShareKind } from '@hearth/model/api';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
@@ -148,14 +148,7 @@ export const shareRoutes: ApiPlugin = async (app, { deps }) => {
       const actor = actorOf(request);
       deps.registry.get(request.params.id, actor);
       const users = deps.auth.users.list();
-      const people: {
-        userId: string;
-        username: string;
-        role: string;
-        access: string;
-        via: string;
-        share: Share | null;
-      }[] = users
+      const people: DevicePerson[] = users
         .filter((u) => u.role !== 'guest')
         .map((u) => ({
           userId: u.id,

@@ -13,6 +13,12 @@ export interface Device {
   updatedAt: string;
 }
 
+/** POST /devices: the new device, and for an MQTT device its broker login (the password shown once). */
+export interface DeviceCreated {
+  device: Device;
+  mqtt?: { username: string; password: string };
+}
+
 /** GET /rooms. */
 export interface Room {
   id: string;
@@ -106,7 +112,7 @@ export interface PlugUpdateProgress {
   at: number;
 }
 
-/** GET /plugs/rollout (`{ rollout }`, null when none ran): a firmware rollout in waves. */
+/** A firmware rollout in waves. */
 export interface PlugRollout {
   id: string;
   model: string;
@@ -121,6 +127,11 @@ export interface PlugRollout {
     state: 'pending' | 'updating' | 'done' | 'failed' | 'skipped';
     error: string | null;
   }[];
+}
+
+/** GET /plugs/rollout: the current or last rollout, null when none ran. */
+export interface PlugRolloutView {
+  rollout: PlugRollout | null;
 }
 
 /** GET /zigbee: the radio's state and whether it lets devices join. */

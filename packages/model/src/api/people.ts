@@ -33,6 +33,9 @@ export interface ScriptKey {
   lastUsedAt: string | null;
 }
 
+/** POST /me/tokens: the new key with its secret, shown this once. */
+export type ScriptKeyCreated = ScriptKey & { token: string };
+
 /** An installer's time-limited support access after the handover. */
 export interface HandoverGrant {
   grantedAt: string;

@@ -4,6 +4,11 @@ export interface RemoteStatus {
   connected: boolean;
 }
 
+/** GET /remote/push-key: the VAPID key a browser passes to pushManager.subscribe. */
+export interface PushKey {
+  publicKey: string;
+}
+
 /** POST /remote/devices: this browser enrolled for access through the relay. */
 export interface Enrolment {
   device: { id: string; name: string };

@@ -26,3 +26,14 @@ export interface Share {
   active: boolean;
   createdAt: string;
 }
+
+/** GET /devices/:id/people: who reaches a device, and how. */
+export interface DevicePerson {
+  userId: string;
+  username: string;
+  role: string;
+  access: ShareAccess;
+  /** `role` (members and above reach everything), or the kind of share: `device` or `room`. */
+  via: string;
+  share: Share | null;
+}

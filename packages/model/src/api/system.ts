@@ -84,6 +84,12 @@ export interface BrokerCertificate {
   port: number;
 }
 
+/** POST /integrations/mqtt-users: the new login with its password, shown this once. */
+export interface MqttUserCreated {
+  username: string;
+  password: string;
+}
+
 /** GET /integrations/mqtt-users: an integration's MQTT login (never its password). */
 export interface MqttUser {
   username: string;

@@ -1,3 +1,4 @@
+import type { Camera, Scene } from '@hearth/model/api';
 import type { Share, ShareAccess, ShareKind } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
@@ -14,7 +15,7 @@ const ACCESS_NAMES: Record<ShareAccess, string> = { view: 'View only', control: 
 function useNamed(path: '/scenes' | '/cameras'): Map<string, string> {
   const [names, setNames] = useState(new Map<string, string>());
   useEffect(() => {
-    api<{ id: string; name: string }[]>('GET', path).then(
+    api<(Scene | Camera)[]>('GET', path).then(
       (list) => setNames(new Map(list.map((x) => [x.id, x.name]))),
       () => {},
     );

@@ -1,3 +1,4 @@
+import type { Camera, RuleSummary, Scene } from '@hearth/model/api';
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
@@ -38,7 +39,7 @@ export function usePickLists(): Pick<EditorRefs, 'scenes' | 'cameras' | 'rules'>
   useEffect(() => {
     let live = true;
     const get = (path: string) =>
-      api<Named[]>('GET', path).then(
+      api<(Scene | Camera | RuleSummary)[]>('GET', path).then(
         (l) => l.map(({ id, name }) => ({ id, name })),
         () => [] as Named[],
       );
