@@ -2,6 +2,7 @@ import nacl from 'tweetnacl';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectMqtt, nextMessage } from '../helpers/mqtt.ts';
 import { settle } from '../helpers/settle.ts';
+import { COUNTER_RESERVE } from '../../src/drivers/plug/driver.ts';
 import { FakePlug } from './fake-plug.ts';
 import { owner, plugHarness, rejection, until, type PlugHarness } from './setup.ts';
 
@@ -32,7 +33,8 @@ describe('plug driver', () => {
       { c: 2, v: false },
     ]);
     expect(p.rejected).toEqual([]);
-    expect(counterOnDisk()).toBe(2);
+    // The stored counter is a reservation, written before the first command left.
+    expect(counterOnDisk()).toBe(COUNTER_RESERVE);
     expect(
       h.events
         .filter((e) => e.type === 'device.state' && e.payload.capability === 'switch')
@@ -40,12 +42,32 @@ describe('plug driver', () => {
     ).toEqual([false, true, false]);
   });
 
-  it('keeps counting after a hub restart (the counter is in the database)', async () => {
+  it('keeps counting after a hub restart, above the reservation on disk', async () => {
     await h.registry.command(p.id, 'switch', true, owner);
     await h.restartRegistry();
     await until(() => h.registry.get(p.id, owner).available);
     await h.registry.command(p.id, 'switch', false, owner);
-    expect(p.accepted.map((a) => a.c)).toEqual([1, 2]);
+    expect(p.accepted.map((a) => a.c)).toEqual([1, COUNTER_RESERVE + 1]);
+    expect(p.rejected).toEqual([]);
+    expect(counterOnDisk()).toBe(2 * COUNTER_RESERVE);
+  });
+
+  it('writes the counter once per COUNTER_RESERVE commands, always before a counter above it leaves', async () => {
+    const writes: number[] = [];
+    const counterRow = h.broker.store.db.prepare(
+      `SELECT json_extract(config, '$.counter') AS c FROM devices WHERE id = ?`,
+    );
+    const sent: number[] = [];
+    for (let i = 1; i <= COUNTER_RESERVE + 2; i++) {
+      await h.registry.command(p.id, 'switch', i % 2 === 1, owner);
+      const onDisk = (counterRow.get(p.id) as { c: number }).c;
+      if (writes.at(-1) !== onDisk) writes.push(onDisk);
+      sent.push(p.accepted.at(-1)!.c);
+      // Never a counter on the wire above what a restart would start from.
+      expect(onDisk).toBeGreaterThanOrEqual(sent.at(-1)!);
+    }
+    expect(sent).toEqual(Array.from({ length: COUNTER_RESERVE + 2 }, (_, i) => i + 1));
+    expect(writes).toEqual([COUNTER_RESERVE, 2 * COUNTER_RESERVE]);
     expect(p.rejected).toEqual([]);
   });
 

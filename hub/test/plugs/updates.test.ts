@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import nacl from 'tweetnacl';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { COUNTER_RESERVE } from '../../src/drivers/plug/driver.ts';
 import { firmwareMessage } from '../../src/drivers/plug/protocol.ts';
 import { nextMessage } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -74,7 +75,7 @@ describe('plug firmware updates (hub side)', () => {
     });
     await until(() => p.accepted.length === 1);
     expect(p.accepted[0]).toEqual({ c: 1, v: { manifest: img.manifest, sig: img.sig, downgrade: false } });
-    expect(h.broker.store.devices.byId(p.id)!.config.counter).toBe(1);
+    expect(h.broker.store.devices.byId(p.id)!.config.counter).toBe(COUNTER_RESERVE);
     await report({ state: 'downloading', firmware: '1.0.0', version: '1.1.0', offset: 0, size: 10_000 });
     await p.client!.subscribeAsync(`hearth/${p.id}/ota`, { qos: 0 });
     for (const offset of [0, 4096, 8192]) {

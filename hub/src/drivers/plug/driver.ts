@@ -54,6 +54,13 @@ const TIME_ANSWER_GAP_MS = 1000;
 const MOVE_GAP_MS = 10_000;
 /** A password change goes at most this often per plug (re-sent on reconnects and time answers). */
 const NEW_SECRET_GAP_MS = 10_000;
+/**
+ * Counters are reserved on disk this many at a time: the stored `counter` is the highest one the
+ * hub may have used, so one row write serves 64 commands instead of one (issue 13: that write was
+ * a page per command). After a restart the hub goes on above the reservation, skipping at most 63
+ * values; the plug only needs each counter above the last it obeyed (plug-protocol.md).
+ */
+export const COUNTER_RESERVE = 64;
 
 /**
  * Hearth plugs (docs/plug-protocol.md): every command is signed with the hub's Ed25519 key over
@@ -74,6 +81,8 @@ export class PlugDriver implements Driver {
   readonly #newSecretCounter = new Map<string, number>();
   /** Plugs that refused a password change as malformed (firmware without it): not asked again until a restart. */
   readonly #noNewSecret = new Set<string>();
+  /** Per plug: the last counter sent and the reservation stored when it was (see COUNTER_RESERVE). */
+  readonly #counters = new Map<string, { last: number; reserved: number }>();
   readonly #sign: Signer;
   #ctx: DriverContext | undefined;
   #ignored = 0;
@@ -162,6 +171,7 @@ export class PlugDriver implements Driver {
     this.#lastNewSecret.delete(device.id);
     this.#newSecretCounter.delete(device.id);
     this.#noNewSecret.delete(device.id);
+    this.#counters.delete(device.id);
     this.#deps.updates?.forget(device.id);
   }
 
@@ -184,9 +194,19 @@ export class PlugDriver implements Driver {
     const ctx = this.#ctx;
     const current = ctx?.device(deviceId);
     if (!ctx || !current) throw new HubError('not_ready', 'the plug driver is not running');
-    const counter = nextCounter(current.config);
-    // On disk before it leaves (plug-protocol.md): a crash after sending cannot reuse it.
-    ctx.saveConfig(deviceId, { ...current.config, ...extra?.(counter), counter });
+    // The stored counter is a reservation: every counter up to it may have been used. Ours go on
+    // from the last one sent while the row still holds the reservation we made; otherwise (a
+    // restart, a restore's jump, a new pairing) from the stored value.
+    const stored = storedCounter(current.config);
+    const mine = this.#counters.get(deviceId);
+    const counter = (mine?.reserved === stored ? mine.last : stored) + 1;
+    let reserved = stored;
+    if (counter > stored || extra) {
+      // On disk before it leaves (plug-protocol.md): a crash after sending cannot reuse it.
+      reserved = Math.max(stored, counter + COUNTER_RESERVE - 1);
+      ctx.saveConfig(deviceId, { ...current.config, ...extra?.(counter), counter: reserved });
+    }
+    this.#counters.set(deviceId, { last: counter, reserved });
     this.#remember(deviceId, counter);
     const signed = signCommand(this.#sign, deviceId, counter, Math.trunc(this.#deps.clock.now()), capability, value);
     await this.#deps.broker.publish(`hearth/${deviceId}/cmd`, encodeCommand(signed), { qos });
@@ -382,9 +402,10 @@ export class PlugDriver implements Driver {
   }
 }
 
-function nextCounter(config: Record<string, unknown>): number {
+/** The stored counter: the highest the hub may have used (0 for a new plug or a bad value). */
+function storedCounter(config: Record<string, unknown>): number {
   const last = config.counter;
-  return (typeof last === 'number' && Number.isSafeInteger(last) && last >= 0 ? last : 0) + 1;
+  return typeof last === 'number' && Number.isSafeInteger(last) && last >= 0 ? last : 0;
 }
 
 function parseObject(payload: Buffer): Record<string, unknown> | undefined {
