@@ -50,7 +50,6 @@ const toDevice = (r: RawDevice): DeviceRow => ({
 export class DevicesRepo {
   readonly #db: Db;
   readonly #upsertState;
-  readonly #touch;
   readonly #setConfig;
 
   constructor(db: Db) {
@@ -59,7 +58,6 @@ export class DevicesRepo {
       `INSERT INTO device_state (device_id, capability, value, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (device_id, capability) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
-    this.#touch = db.prepare('UPDATE devices SET updated_at = ? WHERE id = ?');
     // On every plug command (its counter): prepared once.
     this.#setConfig = db.prepare('UPDATE devices SET config = ?, updated_at = ? WHERE id = ?');
   }
@@ -140,20 +138,19 @@ export class DevicesRepo {
     }));
   }
 
-  /** One state row and the device's updated_at, in one transaction (one commit, not two). */
+  /**
+   * One state row, one transaction. The device's `updated_at` is not touched: the row carries its
+   * own time and the device's view takes the newest of them (views.ts), so bumping `devices`
+   * too wrote a second page per state change for nothing (issue 13, docs/writes.md).
+   */
   saveState(s: StateRow): void {
     this.saveStates([s]);
   }
 
-  /** Many state rows in one transaction, each device's updated_at touched once (batched telemetry). */
+  /** Many state rows in one transaction. */
   saveStates(rows: StateRow[]): void {
     this.#db.transaction(() => {
-      const touched = new Map<string, number>();
-      for (const s of rows) {
-        this.#upsertState.run(s.deviceId, s.capability, JSON.stringify(s.value), s.updatedAt);
-        touched.set(s.deviceId, Math.max(touched.get(s.deviceId) ?? 0, s.updatedAt));
-      }
-      for (const [id, at] of touched) this.#touch.run(at, id);
+      for (const s of rows) this.#upsertState.run(s.deviceId, s.capability, JSON.stringify(s.value), s.updatedAt);
     })();
   }
 }

@@ -105,6 +105,28 @@ describe('latest telemetry readings come back from history after a restart', () 
     expect(telemetryRows(third.store)).toEqual([]);
   });
 
+  it('a discrete state change writes its row only: the device row keeps its updated_at, the view the change time, after a restart too', async () => {
+    const { clock, boot } = setup();
+    const first = await boot();
+    const { device } = await first.registry.create({ name: 'Lamp', driver: 'echo', capabilities: ['switch'] }, SYSTEM);
+    const createdAt = clock.now();
+    clock.advance(60_000);
+    first.driver.ctx.reportState(device.id, { switch: true });
+    const changedAt = clock.now();
+    clock.advance(5_000);
+    expect(first.store.db.prepare('SELECT value, updated_at FROM device_state').all()).toEqual([
+      { value: 'true', updated_at: changedAt },
+    ]);
+    expect(first.store.devices.byId(device.id)!.updatedAt).toBe(createdAt);
+    expect(first.registry.get(device.id, SYSTEM).updatedAt).toBe(new Date(changedAt).toISOString());
+    first.kill();
+    const second = await boot();
+    expect(second.registry.get(device.id, SYSTEM)).toMatchObject({
+      state: { switch: true },
+      updatedAt: new Date(changedAt).toISOString(),
+    });
+  });
+
   it('readings already packed into an hourly raw block come back from it', async () => {
     const { clock, boot } = setup();
     const first = await boot();
