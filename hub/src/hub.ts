@@ -199,6 +199,7 @@ export class Hub {
         name: 'store',
         start: async () => {
           this.store = Store.open(config.dataDir);
+          this.store.audit.groupCommit(clock, config.audit.flushMs);
         },
         stop: async () => this.store.close(),
       },

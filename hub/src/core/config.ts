@@ -221,6 +221,18 @@ export const ConfigSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
+    /** The audit log (store/audit-repo.ts). */
+    audit: Type.Object(
+      {
+        /**
+         * Audit rows of commands and rules' notifications (the frequent ones) are written together,
+         * one transaction per this window, and every other audit row at once after them (docs/
+         * writes.md: a power cut may lose the last window's command rows); 0: each at once.
+         */
+        flushMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 1_000 }),
+      },
+      { ...closed, default: {} },
+    ),
     /** Hub self-update (hub/src/update/, docs/update.md). */
     update: Type.Object(
       {

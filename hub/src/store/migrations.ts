@@ -574,4 +574,13 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE mqtt_credentials ADD COLUMN next_secret_hash TEXT;
     `,
   },
+  {
+    version: 18,
+    name: 'audit_log_without_at_index',
+    sql: `
+      -- Nothing reads the audit log by time (the API pages it by id, newest first), and the index
+      -- cost a second page on every audit row written: one per command (issue 13, docs/writes.md).
+      DROP INDEX IF EXISTS audit_log_at;
+    `,
+  },
 ];

@@ -57,6 +57,11 @@ export class Store {
 
   close(): void {
     if (this.db.open) {
+      try {
+        this.audit.flush(); // group-committed audit rows still held
+      } catch {
+        // a failing disk: nothing more can be kept
+      }
       // Fold the WAL back into the main file so a clean stop leaves one self-contained file.
       try {
         this.db.pragma('wal_checkpoint(TRUNCATE)');
