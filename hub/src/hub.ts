@@ -310,6 +310,8 @@ export class Hub {
             config: config.history,
           });
           await this.history.start();
+          // Held audit rows go with history's event and sample batches (one commit, not two).
+          this.history.ingest.alongside = () => this.store.audit.flush();
           // The registry's latest readings come from here, not from rows it rewrote every 30 s.
           this.registry.restoreReadings(this.history.latestReadings());
         },
@@ -332,6 +334,11 @@ export class Hub {
           // Scenes can be shared (devices/sharing.ts): sharing asks here whether one exists.
           const rules = this.rules;
           this.registry.sharing.registerTarget('scene', (id) => rules.scenes.byId(id) !== undefined);
+          // ...and so do the traces of rule runs that ended.
+          this.history.ingest.alongside = () => {
+            this.store.audit.flush();
+            this.rules.traceWriter.flush();
+          };
         },
         stop: () => this.rules.stop(),
       },

@@ -58,6 +58,12 @@ export class HistoryIngest {
   readonly counters: IngestCounters = { samples: 0, events: 0, dropped: 0, flushes: 0, failedFlushes: 0 };
   /** Called after each committed flush with the number of raw samples written. */
   onFlushed: (samples: number, events: number) => void = () => {};
+  /**
+   * Called inside each flush's transaction: other parts' group-committed rows ride along (hub.ts:
+   * the audit log's and the rules' traces), so a command's event, audit row and its rule's trace
+   * make one commit instead of three (issue 13, docs/writes.md).
+   */
+  alongside: () => void = () => {};
 
   constructor(options: IngestOptions) {
     this.#o = options;
@@ -214,6 +220,7 @@ export class HistoryIngest {
       repo.transaction(() => {
         journal.append(samples);
         for (const e of events) repo.insertEvent(e);
+        this.alongside();
       });
     } catch (err) {
       // The samples stay in the tail and reach their raw block at the hour's packing; only a
