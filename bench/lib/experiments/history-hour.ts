@@ -3,7 +3,7 @@
  * (4 readings each at 1 Hz with jitter and meter-like noise), on a ManualClock, so the hourly
  * packing is in the figure (bench/writes' 90 s window holds none). The WAL auto-checkpoint
  * runs at its usual size; WAL bytes and checkpoint bytes (distinct pages per WAL generation)
- * come from test/helpers/wal-frames.ts. Run: node --expose-gc bench/lib/experiments/history-hour.ts [plugs] [hours] [wal_autocheckpoint]
+ * come from test/helpers/wal-frames.ts. Run: node --expose-gc bench/lib/experiments/history-hour.ts [plugs] [hours] [wal_autocheckpoint] [maintenanceSliceMs]
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,10 +19,17 @@ import { tempDir } from '../../../hub/test/helpers/temp.ts';
 const plugs = Number(process.argv[2] ?? 50);
 const hours = Number(process.argv[3] ?? 2);
 const checkpoint = Number(process.argv[4] ?? 1000);
+const sliceMs = process.argv[5] === undefined ? undefined : Number(process.argv[5]);
 const tmp = tempDir('hearth-history-hour-');
 // Maintenance once a simulated minute instead of every second: the same writes (packing waits
 // for the hour), far less CPU for the simulation.
-const config = validateConfig({ dataDir: tmp.dir, history: { maintenanceIntervalMs: 60_000 } }, tmp.dir);
+const config = validateConfig(
+  {
+    dataDir: tmp.dir,
+    history: { maintenanceIntervalMs: 60_000, ...(sliceMs === undefined ? {} : { maintenanceSliceMs: sliceMs }) },
+  },
+  tmp.dir,
+);
 const log = createLogger({ level: 'silent' });
 const store = Store.open(tmp.dir);
 store.db.pragma(`wal_autocheckpoint = ${checkpoint}`);
@@ -115,6 +122,7 @@ console.log(
     plugs,
     hours,
     checkpoint,
+    sliceMs: config.history.maintenanceSliceMs,
     walMbPerDay: perDay(wal.bytes - base.bytes),
     checkpointMbPerDay: perDay(wal.checkpointBytes() - base.checkpoint),
     commitsPerMin: Math.round(((wal.commits - base.commits) / hours / 60) * 10) / 10,
