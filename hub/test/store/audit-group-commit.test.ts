@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Actor, AuditEvent } from '../../src/core/bus.ts';
+import type { Actor } from '@hearth/model/values';
+import type { AuditEvent } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/temp.ts';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Actor, EventBus } from '../../src/core/bus.ts';
+import type { Actor } from '@hearth/model/values';
+import { EventBus } from '../../src/core/bus.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
