@@ -334,7 +334,7 @@ export class Hub {
           // Scenes can be shared (devices/sharing.ts): sharing asks here whether one exists.
           const rules = this.rules;
           this.registry.sharing.registerTarget('scene', (id) => rules.scenes.byId(id) !== undefined);
-          // ...and so do the traces of rule runs that ended.
+          // Traces of rule runs that ended ride with history's batches too, beside the held audit rows.
           this.history.ingest.alongside = () => {
             this.store.audit.flush();
             this.rules.traceWriter.flush();
