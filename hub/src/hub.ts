@@ -40,6 +40,7 @@ import { AuditLog, recordAudit } from './store/audit-log.ts';
 import { Store } from './store/store.ts';
 import { loadHubCertificate, type HubCertificate } from './tls/hub-certificate.ts';
 import { closeHttps, listenHttps } from './tls/https-listener.ts';
+import { TransportSettings } from './tls/transport-settings.ts';
 import type { Server as HttpsServer } from 'node:https';
 
 export interface HubOptions {
@@ -81,6 +82,8 @@ export class Hub {
   broker!: Broker;
   /** The hub's TLS identity (hub/src/tls/), or undefined when it could not be made. */
   certificate: HubCertificate | undefined;
+  /** The owner's http.strict and mqtt.plainIntegrations (config values until first changed). */
+  transport!: TransportSettings;
   registry!: DeviceRegistry;
   history!: HistoryService;
   auth!: AuthService;
@@ -210,6 +213,13 @@ export class Hub {
           const tls = this.certificate
             ? { keyPem: this.certificate.keyPem, certPem: this.certificate.certPem }
             : undefined;
+          const transport = new TransportSettings({
+            settings: this.store.settings,
+            defaults: { httpStrict: config.http.strict, plainIntegrations: config.mqtt.plainIntegrations },
+            // Asked only through the API, which is up by then.
+            httpsPort: () => (this.#https ? this.ports().https : 0),
+          });
+          this.transport = transport;
           this.broker = new Broker({
             store: this.store,
             bus,
@@ -217,6 +227,11 @@ export class Hub {
             clock,
             config: config.mqtt,
             ...(tls ? { tls } : {}),
+            plainIntegrations: () => transport.plainIntegrations,
+          });
+          // Turned off: integrations still on 1883 or ws:// go now, not at their next reconnect.
+          transport.onChange((view) => {
+            if (!view.plainIntegrations) this.broker.closeCleartextIntegrations();
           });
           await this.broker.start();
         },
@@ -506,6 +521,7 @@ export class Hub {
             version: HUB_VERSION,
             startedAt: this.startedAt,
             partsHealth: () => this.partsHealth(),
+            transport: this.transport,
             https: () => {
               const port = this.ports().https;
               return this.certificate && port ? { port, sha256: this.certificate.sha256 } : undefined;

@@ -32,6 +32,7 @@ import { ruleRoutes } from './routes/rules.ts';
 import { sceneRoutes } from './routes/scenes.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { shareRoutes } from './routes/shares.ts';
+import { transportRoutes } from './routes/transport.ts';
 import { handoverRoutes } from './routes/handover.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { userRoutes } from './routes/users.ts';
@@ -68,7 +69,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installHostCheck(app, deps.config.http.allowedHosts);
   // After it (a redirect names only the hub's own names): http.strict sends plain http to https.
   installHttpsPolicy(app, {
-    strict: deps.config.http.strict,
+    strict: () => deps.transport?.httpStrict ?? deps.config.http.strict,
     httpsPort: () => deps.https?.()?.port ?? 0,
     setupRequired: () => deps.auth.setupRequired(),
     log: deps.log,
@@ -99,6 +100,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         roomRoutes,
         deviceRoutes,
         integrationRoutes,
+        transportRoutes,
         auditRoutes,
         eventRoutes,
         homeRoutes,

@@ -1,4 +1,11 @@
-import type { Enrolment, FirmwareImage, HubUpdateView, PlugRollout, PlugUpdateView } from '@hearth/model/api';
+import type {
+  Enrolment,
+  FirmwareImage,
+  HubUpdateView,
+  PlugRollout,
+  PlugUpdateView,
+  TransportSecurity,
+} from '@hearth/model/api';
 import type { Actor } from '@hearth/model/values';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
@@ -316,11 +323,23 @@ export interface ApiDeps {
   startedAt: number;
   /** The HTTPS listener's port and certificate fingerprint, or undefined without one (tls/https-listener.ts). */
   https?: () => { port: number; sha256: string } | undefined;
+  /**
+   * The owner's switches for cleartext on the LAN (tls/transport-settings.ts); without it the
+   * config file's http.strict holds and the settings routes answer 503 `not_ready`.
+   */
+  transport?: ApiTransport;
   partsHealth: () => Record<string, PartHealth>;
   /** The built web UI; defaults to the repository's `ui/dist`. */
   uiDir?: string;
   /** Bytes a slow events WebSocket may have queued before it is dropped (tests lower it). */
   eventsMaxBufferedBytes?: number;
+}
+
+/** http.strict and mqtt.plainIntegrations as the owner set them (tls/transport-settings.ts). */
+export interface ApiTransport {
+  readonly httpStrict: boolean;
+  view(): TransportSecurity;
+  update(patch: { httpStrict?: boolean; plainIntegrations?: boolean }): TransportSecurity;
 }
 
 /** Every resource plugin receives the same dependencies. */

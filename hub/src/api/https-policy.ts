@@ -22,13 +22,13 @@ import type { Logger } from '../core/logger.ts';
  */
 export function installHttpsPolicy(
   app: FastifyInstance,
-  options: { strict: boolean; httpsPort: () => number; setupRequired: () => boolean; log: Logger },
+  options: { strict: () => boolean; httpsPort: () => number; setupRequired: () => boolean; log: Logger },
 ): void {
   const { strict, httpsPort, setupRequired } = options;
-  if (!strict) return;
   let warned = false;
+  // `strict` is read per request: the owner switches it in Settings (tls/transport-settings.ts).
   app.addHook('onRequest', async (request, reply) => {
-    if (request.remote) return;
+    if (request.remote || !strict()) return;
     if (request.protocol === 'https') {
       reply.header('strict-transport-security', `max-age=${HSTS_MAX_AGE_S}`);
       return;

@@ -12,6 +12,7 @@ const ABSENT = {
   remote: 'remote access is not running',
   backup: 'backups are not available',
   update: 'self-update is not available',
+  transport: 'transport settings are not available',
 } as const;
 
 export type OptionalPart = keyof typeof ABSENT;

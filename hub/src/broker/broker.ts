@@ -40,6 +40,8 @@ export interface BrokerDeps {
   limits?: Partial<BrokerLimits>;
   /** The hub's certificate (hub/src/tls/): with it, MQTT over TLS also listens on `config.tlsPort`. */
   tls?: { keyPem: string; certPem: string };
+  /** `mqtt.plainIntegrations` as the owner set it (tls/transport-settings.ts), read per CONNECT; default: the config's. */
+  plainIntegrations?: () => boolean;
 }
 
 const OFFLINE = Buffer.from('offline');
@@ -169,7 +171,7 @@ export class Broker {
       isDeviceId: (clientId) => this.credentials.isDevice(clientId),
       pskIdentity: (client) => pskIdentityOf(client.conn),
       cleartext: (client) => isCleartext(client.conn, client.req),
-      plainIntegrations: this.#deps.config.plainIntegrations,
+      plainIntegrations: () => this.#deps.plainIntegrations?.() ?? this.#deps.config.plainIntegrations,
       accepted: (client, principal) => this.#sessions!.accepted(client, principal),
       routeBeforeAck: (client, packet, done) =>
         this.#publishPath ? this.#publishPath.routeBeforeAck(client, packet, done) : done(null),
@@ -331,6 +333,23 @@ export class Broker {
     const tls = this.#deps.tls;
     if (!tls || !this.#tlsServer) return undefined;
     return { pem: tls.certPem, sha256: new X509Certificate(tls.certPem).fingerprint256, port: this.tlsPort };
+  }
+
+  /**
+   * Closes every integration connection that is readable on the network (1883, ws://): what
+   * turning mqtt.plainIntegrations off no longer allows. They come back only over TLS.
+   */
+  closeCleartextIntegrations(): number {
+    const clients = (this.#aedes as unknown as { clients?: Record<string, HearthClient | undefined> } | undefined)
+      ?.clients;
+    let closed = 0;
+    for (const client of Object.values(clients ?? {})) {
+      if (client?.hearth?.principal?.kind !== 'integration' || !isCleartext(client.conn, client.req)) continue;
+      this.#deps.log.info({ clientId: client.id }, 'mqtt.plainIntegrations off: closing a cleartext integration');
+      client.close();
+      closed++;
+    }
+    return closed;
   }
 
   /** MQTT over WebSocket: the API mounts this at `/mqtt` on the HTTP port. */

@@ -29,8 +29,8 @@ export interface HookContext {
   pskIdentity(client: HearthClient): string | undefined;
   /** True if the client's connection is readable on the network (plain TCP, or ws:// on plain http). */
   cleartext(client: HearthClient): boolean;
-  /** `mqtt.plainIntegrations`: integration users may log in over cleartext. */
-  readonly plainIntegrations: boolean;
+  /** `mqtt.plainIntegrations`: integration users may log in over cleartext (the owner switches it at run time). */
+  plainIntegrations(): boolean;
   /** A CONNECT passed authentication; aedes goes on to restore the session and send CONNACK. */
   accepted(client: HearthClient, principal: Principal): void;
   /**
@@ -98,7 +98,7 @@ export function createHooks(ctx: HookContext): Hooks {
       return refuse(NOT_AUTHORIZED, 'tls_required');
     // With mqtt.plainIntegrations off, an integration logs in only over TLS (8883 or wss://):
     // the same stable reason. Its password already crossed in clear, but nothing else will.
-    if (principal.kind === 'integration' && !ctx.plainIntegrations && ctx.cleartext(client))
+    if (principal.kind === 'integration' && !ctx.plainIntegrations() && ctx.cleartext(client))
       return refuse(NOT_AUTHORIZED, 'tls_required');
     // Client ids are not secret (a plug's id is its mDNS name), so whoever takes one could lock
     // its owner out: a device connects only as its own id, and that id is always its own (an

@@ -45,6 +45,8 @@ export const ERROR_STATUS = {
   // http.strict (hub/src/api/https-policy.ts): a non-GET request on plain http once the home is
   // set up; refused rather than redirected, so a client learns to stop sending passwords in clear.
   https_required: 403,
+  // Settings → transport (hub/src/tls/transport-settings.ts): strict needs an HTTPS listener.
+  https_unavailable: 409,
   username_taken: 409,
   // User management (hub/src/auth/user-admin.ts): the hub keeps an owner; nobody removes or
   // re-roles themselves.
@@ -288,6 +290,8 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   not_ready: 'That part of the hub is not running.',
   https_required:
     'This hub takes this only over its secure (https) address. Open the hub at its https address and try again.',
+  https_unavailable:
+    'This hub has no secure (https) address: it could not make its certificate, so it cannot require https. The hub log says why.',
   tls_unavailable: 'Encrypted MQTT is off on this hub: it could not make its certificate. The hub log says why.',
   device_timeout: 'The device did not answer in time. It may be out of Wi-Fi range or busy; try again.',
   device_rejected: 'The device refused the command.',

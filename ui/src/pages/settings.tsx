@@ -26,6 +26,7 @@ import { ScriptKeys } from '../components/script-keys.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
 import { FlashPlug } from '../flash/flash-plug.tsx';
 import { BrokerCertificateCard } from '../components/broker-certificate.tsx';
+import { TransportSecurityCard } from '../components/transport-security.tsx';
 
 /**
  * The home (name, location for sun rules, time zone), people, the person's own password,
@@ -62,6 +63,7 @@ export function Settings() {
           <ScriptKeys role={me.role} />
           {manages && <Rooms />}
           {manages && <MqttUsers />}
+          {(me.role === 'owner' || me.role === 'admin') && <TransportSecurityCard owner={me.role === 'owner'} />}
           {manages && <PlugFirmware />}
           {manages && <PlugRollout />}
           {manages && <FlashPlug />}

@@ -52,7 +52,7 @@ export const healthRoutes: ApiPlugin = async (app, { deps }) => {
         uptimeS: Math.max(0, Math.floor((deps.clock.now() - deps.startedAt) / 1000)),
         parts,
         setupRequired: deps.auth.setupRequired(),
-        https: withStrict(deps.https?.(), deps.config.http.strict),
+        https: withStrict(deps.https?.(), deps.transport?.httpStrict ?? deps.config.http.strict),
       } as const;
     },
   );

@@ -77,6 +77,16 @@ export interface HubUpdateView {
   update: HubUpdate | null;
 }
 
+/** GET|PATCH /settings/transport: the owner's switches for cleartext on the LAN. */
+export interface TransportSecurity {
+  /** http.strict: plain http only for first contact; everything else goes to https. */
+  httpStrict: boolean;
+  /** mqtt.plainIntegrations: integration users may log in on cleartext MQTT (1883, ws://). */
+  plainIntegrations: boolean;
+  /** The HTTPS port; 0 when the hub has no certificate (strict cannot be on then). */
+  httpsPort: number;
+}
+
 /** GET /broker/certificate: what an MQTT client pins. */
 export interface BrokerCertificate {
   pem: string;
