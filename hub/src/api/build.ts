@@ -33,6 +33,7 @@ import { sceneRoutes } from './routes/scenes.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { shareRoutes } from './routes/shares.ts';
 import { transportRoutes } from './routes/transport.ts';
+import { presenceRoutes } from './routes/presence.ts';
 import { handoverRoutes } from './routes/handover.ts';
 import { uiRoutes } from './routes/ui.ts';
 import { userRoutes } from './routes/users.ts';
@@ -115,6 +116,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         userRoutes,
         apiTokenRoutes,
         shareRoutes,
+        presenceRoutes,
         backupRoutes,
         updateRoutes,
         handoverRoutes,

@@ -220,6 +220,7 @@ export type ApiRegistry = Pick<
   | 'canSee'
   | 'access'
   | 'sharing'
+  | 'presence'
   | 'create'
   | 'update'
   | 'remove'

@@ -134,6 +134,16 @@ export interface BusEvents {
    * at its time or its window opened or closed. Their open streams look again at what they see.
    */
   'share.changed': { userId: string; at: number };
+  /**
+   * A person's presence changed (devices/presence.ts): home, away, or none (`state` null: they no
+   * longer have presence); `home` is the home's state after it. Rules trigger on it.
+   */
+  'presence.changed': {
+    userId: string;
+    state: 'home' | 'away' | null;
+    home: 'someone_home' | 'everyone_away' | 'unknown';
+    at: number;
+  };
   /** A plug's firmware update moved on (hub/src/drivers/plug/updates.ts): state, progress, error code. */
   'plug.update': PlugUpdateEvent;
   /** The Zigbee network opened (`seconds` left) or closed for joining. */

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import { requireRole } from './access.ts';
 import type { Driver, DriverContext } from './driver.ts';
 import { PendingCommands } from './pending-commands.ts';
+import { Presence } from './presence.ts';
 import { DEFAULT_MAX_SHARES, Sharing, type Reach } from './sharing.ts';
 import { toDeviceView, toRoomView, type DeviceView, type RoomView } from './views.ts';
 
@@ -62,6 +63,8 @@ export class DeviceRegistry {
   #started: Driver[] = [];
   /** Who reaches what beyond their role (devices/sharing.ts); its `reach` is the one access check. */
   readonly sharing: Sharing;
+  /** Who is home (devices/presence.ts), from toggles, phones and device states. */
+  readonly presence: Presence;
 
   constructor(deps: RegistryDeps) {
     this.#deps = deps;
@@ -74,6 +77,12 @@ export class DeviceRegistry {
       maxShares: deps.maxShares ?? DEFAULT_MAX_SHARES,
       roomOf: (id) => this.#devices.get(id)?.row.roomId,
     });
+    this.presence = new Presence({
+      store: deps.store,
+      bus: deps.bus,
+      clock: deps.clock,
+      stateOf: (id, capability) => this.#devices.get(id)?.state.get(capability)?.value,
+    });
   }
 
   registerDriver(driver: Driver): void {
@@ -85,6 +94,7 @@ export class DeviceRegistry {
     this.#ensureHome();
     this.#load();
     this.sharing.start();
+    this.presence.start();
     for (const driver of this.#drivers.values()) {
       await driver.start(this.#contextFor(driver));
       this.#started.push(driver);
@@ -101,6 +111,7 @@ export class DeviceRegistry {
     }
     this.#started = [];
     this.sharing.stop();
+    this.presence.stop();
     for (const id of this.#devices.keys())
       this.#pending.failDevice(id, new HubError('not_ready', 'the hub is stopping'));
   }

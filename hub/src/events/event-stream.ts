@@ -98,6 +98,15 @@ export class EventStream {
         if (payload.tokenIds.includes(keyId)) this.#close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
       });
     }
+    // Presence: members and up see everyone's and the home's; a guest only their own, without
+    // the home's state (devices/presence.ts). A device-subset key sees none.
+    if (!limitedToDevices(this.#actor)) {
+      bus.on(this.#owner, 'presence.changed', (payload) => {
+        if (hasRole(this.#actor, 'member')) this.#send('presence.changed', payload);
+        else if (payload.userId === this.#actor.userId)
+          this.#send('presence.changed', { userId: payload.userId, state: payload.state, at: payload.at });
+      });
+    }
     // A key limited to some devices sees only their events: rules, recordings and the audit log
     // speak of other devices too.
     if (!limitedToDevices(this.#actor)) this.#subscribeHome();

@@ -583,4 +583,23 @@ export const MIGRATIONS: Migration[] = [
       DROP INDEX IF EXISTS audit_log_at;
     `,
   },
+  {
+    version: 19,
+    name: 'presence',
+    sql: `
+      -- Presence (devices/presence.ts): whether each person is home, and from what: a manual
+      -- toggle, their phone (the app seeing the hub on the LAN) or a device's state (device_id,
+      -- capability, home_value: JSON of the value that means home). One row a person, written only
+      -- when their state or source changes. Gone with the person. Nothing about where they are.
+      CREATE TABLE presence (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        state TEXT NOT NULL CHECK (state IN ('home', 'away')),
+        source TEXT NOT NULL CHECK (source IN ('manual', 'phone', 'device')),
+        device_id TEXT,
+        capability TEXT,
+        home_value TEXT,
+        changed_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

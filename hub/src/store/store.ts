@@ -10,6 +10,7 @@ import { AuditRepo } from './audit-repo.ts';
 import { SettingsRepo } from './settings-repo.ts';
 import { HandoverRepo } from './handover-repo.ts';
 import { SharesRepo } from './shares-repo.ts';
+import { PresenceRepo } from './presence-repo.ts';
 
 export const DATABASE_FILE = 'hearth.db';
 
@@ -29,6 +30,8 @@ export class Store {
   readonly handover: HandoverRepo;
   /** Devices, rooms, scenes and cameras shared with members and guests (devices/sharing.ts). */
   readonly shares: SharesRepo;
+  /** Who is home (devices/presence.ts). */
+  readonly presence: PresenceRepo;
 
   constructor(db: Db, path: string) {
     this.db = db;
@@ -43,6 +46,7 @@ export class Store {
     this.settings = new SettingsRepo(db);
     this.handover = new HandoverRepo(db);
     this.shares = new SharesRepo(db);
+    this.presence = new PresenceRepo(db);
   }
 
   static open(dataDir: string): Store {
