@@ -1,5 +1,5 @@
 import { HubError } from '../core/errors.ts';
-import type { ApiDeps } from './deps.ts';
+import type { ApiBackup, ApiDeps } from './deps.ts';
 
 /** The parts a hub may run without (API tests, no coordinator, no relay), and what a 503 says then. */
 const ABSENT = {
@@ -25,4 +25,20 @@ export function requirePart<K extends OptionalPart>(deps: ApiDeps, part: K): Non
   const value = deps[part];
   if (value === undefined || value === null) throw new HubError('not_ready', ABSENT[part]);
   return value as NonNullable<ApiDeps[K]>;
+}
+
+/** The backup part's own optional pieces, and what a 503 says without them. */
+const ABSENT_IN_BACKUP = {
+  schedule: 'scheduled backups are not available',
+  firstRun: 'restore is not available',
+} as const;
+
+/** The same guard one level down: the backup part's schedule or first-run restore, or 503 `not_ready`. */
+export function requireBackupPart<K extends keyof typeof ABSENT_IN_BACKUP>(
+  deps: ApiDeps,
+  part: K,
+): NonNullable<ApiBackup[K]> {
+  const value = requirePart(deps, 'backup')[part];
+  if (value === undefined || value === null) throw new HubError('not_ready', ABSENT_IN_BACKUP[part]);
+  return value as NonNullable<ApiBackup[K]>;
 }

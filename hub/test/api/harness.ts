@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApi, type ApiBroker } from '../../src/api/build.ts';
-import type { IntegrationUser } from '../../src/api/deps.ts';
+import type { ApiBackup, IntegrationUser } from '../../src/api/deps.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { AuthService } from '../../src/auth/service.ts';
 import { EventBus } from '../../src/core/bus.ts';
@@ -107,6 +107,8 @@ export async function harness(
     eventsMaxBufferedBytes?: number;
     remote?: boolean;
     recorder?: Partial<RecorderService>;
+    /** A stand-in for the backup part (the real one is in test/backup). */
+    backup?: Partial<ApiBackup>;
     /** A real rules part on the harness's registry (rules and scenes routes). */
     rules?: boolean;
   } = {},
@@ -162,6 +164,7 @@ export async function harness(
     ...(rules ? { rules } : {}),
     // A stand-in for the parts of the recorder a test uses (the real one is in test/recorder).
     ...(overrides.recorder ? { recorder: overrides.recorder as RecorderService } : {}),
+    ...(overrides.backup ? { backup: overrides.backup as ApiBackup } : {}),
     version: '9.9.9-test',
     startedAt: clock.now(),
     partsHealth: () => ({ store: 'ok', broker: 'ok', devices: 'ok' }),

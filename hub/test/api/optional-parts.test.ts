@@ -38,3 +38,31 @@ describe('routes of a part the hub runs without', () => {
     }
   });
 });
+
+describe('pieces of the backup part the hub runs without (no schedule, no first-run restore)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness({ backup: { list: () => [] } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('answer 503 not_ready through the same guard, one level down', async () => {
+    const restore = await h.call('POST', '/api/v1/setup/restore', {
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: 'x',
+    });
+    expect([restore.statusCode, restore.json().error]).toEqual([
+      503,
+      { code: 'not_ready', message: 'restore is not available' },
+    ]);
+    const owner = await h.setupOwner();
+    expect((await h.call('GET', '/api/v1/backups', { token: owner })).statusCode).toBe(200);
+    const schedule = await h.call('GET', '/api/v1/backups/schedule', { token: owner });
+    expect([schedule.statusCode, schedule.json().error]).toEqual([
+      503,
+      { code: 'not_ready', message: 'scheduled backups are not available' },
+    ]);
+  });
+});

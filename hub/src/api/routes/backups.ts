@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import Type from 'typebox';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
-import { requirePart } from '../require-part.ts';
+import { requireBackupPart, requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 import { HubError } from '../../core/errors.ts';
 import { KEEP_MAX, TIME_PATTERN } from '../../backup/schedule.ts';
@@ -87,11 +87,7 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
   // The nightly schedule (docs/backup.md "Schedule"). Reading it works remotely (the owner
   // checks their backups are fine from anywhere); changing it is local only: a stolen phone
   // must not switch the backups off or set a passphrase of its own choosing.
-  const schedule = () =>
-    requirePart(deps, 'backup').schedule ??
-    (() => {
-      throw new HubError('not_ready', 'scheduled backups are not available');
-    })();
+  const schedule = () => requireBackupPart(deps, 'schedule');
   app.get(
     '/backups/schedule',
     { config: { access: 'owner' } },
@@ -141,11 +137,7 @@ export const backupRoutes: ApiPlugin = async (app, { deps }) => {
     '/setup/restore',
     { config: { access: 'public', beforeSetup: true, localOnly: true } },
     async (request, reply) => {
-      const firstRun =
-        requirePart(deps, 'backup').firstRun ??
-        (() => {
-          throw new HubError('not_ready', 'restore is not available');
-        })();
+      const firstRun = requireBackupPart(deps, 'firstRun');
       const header = (name: string): string | undefined => {
         const value = request.headers[name];
         return typeof value === 'string' && value.length > 0 && value.length <= 4096 ? value : undefined;
