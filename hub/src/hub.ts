@@ -35,7 +35,7 @@ import type { ZigbeeAdapter, ZigbeeDriver } from './drivers/zigbee/driver.ts';
 import { RecorderService, type RecorderConfig } from './recorder/service.ts';
 import { RemoteAccess } from './relay/service.ts';
 import { RulesService } from './rules/service.ts';
-import { hubInstanceName, Mdns, parseMdnsMode } from './mdns/mdns.ts';
+import { type Advertisement, hubInstanceName, Mdns, parseMdnsMode } from './mdns/mdns.ts';
 import { AuditLog, recordAudit } from './store/audit-log.ts';
 import { Store } from './store/store.ts';
 import { loadHubCertificate, type HubCertificate } from './tls/hub-certificate.ts';
@@ -561,9 +561,17 @@ export class Hub {
                 name: hubInstanceName(),
                 type: 'hearth',
                 port: ports.http,
-                txt: { version: HUB_VERSION, api: '/api/v1' },
+                // The encrypted ports too (0 = none, left out), so an app that found the hub can go
+                // straight to https and pin the certificate there; mDNS itself is not trusted for that.
+                txt: {
+                  version: HUB_VERSION,
+                  api: '/api/v1',
+                  ...(ports.https ? { https: String(ports.https) } : {}),
+                  ...(ports.mqtts ? { mqtts: String(ports.mqtts) } : {}),
+                },
               },
               { name: hubInstanceName(), type: 'mqtt', port: ports.mqtt },
+              ...encryptedAdvertisements(ports),
             ],
             browse: [
               {
@@ -596,4 +604,12 @@ function recorderConfig(file: HubConfig['recorder']): Partial<RecorderConfig> {
     exportsTotal: file.exportsTotal,
     exportBudgetBytes: Math.floor(file.exportMb * 1024 * 1024),
   };
+}
+
+/** `_https._tcp` and `_secure-mqtt._tcp` (RFC 6763 service types; IANA names) for the TLS listeners the hub has. */
+function encryptedAdvertisements(ports: HubPorts): Advertisement[] {
+  const ads: Advertisement[] = [];
+  if (ports.https) ads.push({ name: hubInstanceName(), type: 'https', port: ports.https, txt: { path: '/' } });
+  if (ports.mqtts) ads.push({ name: hubInstanceName(), type: 'secure-mqtt', port: ports.mqtts });
+  return ads;
 }

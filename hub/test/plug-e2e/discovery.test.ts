@@ -63,6 +63,27 @@ describe.skipIf(!IN_NETNS)('hub mDNS (inside a loopback-only network namespace)'
     expect(mqtt).toMatchObject({ address: '127.0.0.1', port: hub.mqtt });
   });
 
+  it('announces its encrypted ports: https= and mqtts= on _hearth._tcp, _https._tcp and _secure-mqtt._tcp', async () => {
+    expect(hub.https).toBeGreaterThan(0);
+    const hearth = await waitFor(
+      async () => (await avahi.resolve('hearth')).find((s) => s.port === hub.http),
+      '_hearth._tcp in avahi-browse',
+    );
+    expect(hearth.txt).toContain(`https=${hub.https}`);
+    expect(hearth.txt).toContain(`mqtts=${hub.mqtts}`);
+    const https = await waitFor(
+      async () => (await avahi.resolve('https')).find((s) => s.port === hub.https),
+      '_https._tcp in avahi-browse',
+    );
+    expect(https).toMatchObject({ address: '127.0.0.1', port: hub.https });
+    expect(https.txt).toContain('path=/');
+    const mqtts = await waitFor(
+      async () => (await avahi.resolve('secure-mqtt')).find((s) => s.port === hub.mqtts),
+      '_secure-mqtt._tcp in avahi-browse',
+    );
+    expect(mqtts).toMatchObject({ address: '127.0.0.1', port: hub.mqtts });
+  });
+
   it('lists an unclaimed plug it sees; pairs it through the API; a claimed or departed plug leaves the list', async () => {
     const plug = await new FakePlug({ model: 'HP-1' }).start();
     plugs.push(plug);
