@@ -70,6 +70,11 @@ export class Presence {
     return 'everyone_away';
   }
 
+  /** One person's state, or undefined if they have no presence. */
+  stateOf(userId: string): PresenceState | undefined {
+    return this.#rows.get(userId)?.state;
+  }
+
   /** Sets a person's presence by hand or from their phone. */
   set(userId: string, state: PresenceState, source: 'manual' | 'phone'): void {
     this.#put({ userId, state, source, follow: null, changedAt: this.#deps.clock.now() });

@@ -9,7 +9,7 @@ import { TriggerIndex } from './env.ts';
 import { DEFAULT_LIMITS, type RunLimits } from './budget.ts';
 import type { Rule, Tagged } from './model.ts';
 import { Run, type CancelReason, type RunHost } from './run.ts';
-import type { ConditionTrace, Location, Predicate, Segment, TriggerEnv, TriggerEvent } from './spec.ts';
+import type { ConditionTrace, Location, Predicate, PresenceView, Segment, TriggerEnv, TriggerEvent } from './spec.ts';
 import type { RunStatus, Trace } from './trace.ts';
 import { TRIGGERS } from './triggers/index.ts';
 import { ruleMax, ruleTraceLimit } from './validate.ts';
@@ -30,6 +30,8 @@ export interface EngineHost {
   state(deviceId: string, capability: string): StateValue | undefined;
   available(deviceId: string): boolean | undefined;
   location(): Location | undefined;
+  /** Who is home (absent in a dry run). */
+  presence?(): PresenceView;
   notify(ruleId: string, runId: string, message: string, level: string): void;
   setRuleEnabled(ruleId: string, enabled: boolean, actor: Actor): void;
   scene(sceneId: string): { device: string; capability: string; value: StateValue }[] | undefined;
@@ -177,6 +179,7 @@ export class RulesEngine {
       state: host.state,
       available: host.available,
       location: host.location,
+      presence: host.presence?.bind(host),
       holds,
     });
     const live: LiveRule = {

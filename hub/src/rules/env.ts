@@ -2,7 +2,7 @@ import type { StateValue } from '@hearth/model/values';
 import type { DeviceAvailabilityEvent, DeviceStateEvent, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { runAt } from './schedule/at.ts';
-import type { Cause, HoldStore, Location, TriggerEnv } from './spec.ts';
+import type { Cause, HoldStore, Location, PresenceChange, PresenceView, TriggerEnv } from './spec.ts';
 
 type StateFn = (e: DeviceStateEvent, cause: Cause | undefined) => void;
 
@@ -17,6 +17,7 @@ export class TriggerIndex {
   readonly #availability = new Map<string, Set<(e: DeviceAvailabilityEvent) => void>>();
   readonly #camera = new Set<(e: { cameraId: string; kind: string; at: number }) => void>();
   readonly #hubStart = new Set<() => void>();
+  readonly #presence = new Set<(e: PresenceChange) => void>();
   readonly #causes = new Map<string, Cause>();
 
   attach(bus: EventBus, owner: string): void {
@@ -32,6 +33,9 @@ export class TriggerIndex {
     });
     bus.on(owner, 'recording.event', (e) => {
       for (const fn of [...this.#camera]) fn(e);
+    });
+    bus.on(owner, 'presence.changed', (e) => {
+      for (const fn of [...this.#presence]) fn(e);
     });
   }
 
@@ -53,6 +57,7 @@ export class TriggerIndex {
     state(d: string, c: string): StateValue | undefined;
     available(d: string): boolean | undefined;
     location(): Location | undefined;
+    presence?: (() => PresenceView) | undefined;
     holds: HoldStore;
   }): TriggerEnv {
     const add = <K, F>(map: Map<K, Set<F>>, key: K, fn: F): (() => void) => {
@@ -74,6 +79,13 @@ export class TriggerIndex {
           this.#camera.delete(fn);
         };
       },
+      onPresence: (fn) => {
+        this.#presence.add(fn);
+        return () => {
+          this.#presence.delete(fn);
+        };
+      },
+      ...(deps.presence ? { presence: deps.presence } : {}),
       onHubStart: (fn) => {
         this.#hubStart.add(fn);
         return () => {

@@ -386,6 +386,7 @@ export class RulesService {
       state: (deviceId, capability) => device(deviceId)?.state[capability],
       available: (deviceId) => device(deviceId)?.available,
       location: () => this.location(),
+      presence: () => ({ home: registry.presence.home(), of: (userId) => registry.presence.stateOf(userId) }),
       notify: (ruleId, runId, message, level) => {
         this.#audit({ kind: 'rule', ruleId }, 'rule.notify', ruleId, { message, level, runId });
         bus.emit('rule.notify', { ruleId, runId, message, level, at: clock.now() });

@@ -39,8 +39,25 @@ export interface HoldStore {
   load(key: string): { dueAt: number; event: TriggerEvent } | undefined;
 }
 
+/** Who is home, as rules see it (devices/presence.ts): the home's state and each person's. */
+export interface PresenceView {
+  home: 'someone_home' | 'everyone_away' | 'unknown';
+  of(userId: string): 'home' | 'away' | undefined;
+}
+
+/** A person's presence changed (the bus's `presence.changed`). */
+export interface PresenceChange {
+  userId: string;
+  state: 'home' | 'away' | null;
+  home: PresenceView['home'];
+  at: number;
+}
+
 export interface TriggerEnv {
   clock: Clock;
+  onPresence(fn: (e: PresenceChange) => void): () => void;
+  /** Absent where presence is not known (a dry run): presence conditions are then false. */
+  presence?(): PresenceView;
   onState(
     deviceId: string,
     capability: string,
@@ -78,6 +95,7 @@ export type Predicate = (trace?: ConditionTrace[]) => boolean;
 
 export interface CompileEnv {
   clock: Clock;
+  presence?(): PresenceView;
   state(deviceId: string, capability: string): StateValue | undefined;
   location(): Location | undefined;
   compile(list: Tagged[], path: string, combine: 'and' | 'or'): Predicate;

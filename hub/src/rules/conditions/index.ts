@@ -2,6 +2,7 @@ import type { Tagged } from '../model.ts';
 import type { CompileEnv, ConditionSpec, ConditionTrace, Predicate } from '../spec.ts';
 import { andCondition, notCondition, orCondition } from './logic.ts';
 import { numericCondition } from './numeric.ts';
+import { presenceCondition } from './presence.ts';
 import { stateCondition } from './state.ts';
 import { sunCondition } from './sun.ts';
 import { timeCondition } from './time.ts';
@@ -16,6 +17,7 @@ export const CONDITIONS = new Map<string, ConditionSpec>(
       timeCondition,
       weekdayCondition,
       sunCondition,
+      presenceCondition,
       andCondition,
       orCondition,
       notCondition,

@@ -4,6 +4,7 @@ import { cameraTrigger } from './camera.ts';
 import { cronTrigger } from './cron.ts';
 import { hubStartTrigger } from './hub-start.ts';
 import { numericTrigger } from './numeric.ts';
+import { presenceTrigger } from './presence.ts';
 import { stateTrigger } from './state.ts';
 import { sunTrigger } from './sun.ts';
 import { timeTrigger } from './time.ts';
@@ -20,6 +21,7 @@ export const TRIGGERS = new Map<string, TriggerSpec>(
       availabilityTrigger,
       hubStartTrigger,
       cameraTrigger,
+      presenceTrigger,
     ] as TriggerSpec[]
   ).map((t) => [t.type, t]),
 );
