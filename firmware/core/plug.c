@@ -17,7 +17,8 @@
 #define K_TLS_PORT "mq_tls_port"
 #define K_USER "mq_user"
 #define K_PASS "mq_pass"
-#define K_PASS_NEXT "mq_pass_next"
+/* Not "mq_pass...": tools and tests find the password as the one key starting with mq_pass. */
+#define K_PASS_NEXT "mq_next_pass"
 #define K_HUB_PK "hub_pk"
 #define K_COUNTER "ctr"
 #define K_RELAY "relay"
@@ -283,7 +284,7 @@ static void settle_password(plug_t *p)
     if (p->conn_next) {
         if (!kv_set_str(K_PASS, p->pass_next)) {
             notify("{\"event\":\"store_failed\",\"key\":\"mq_pass\"}");
-            return; /* mq_pass_next stays: the next connection tries it first again */
+            return; /* mq_next_pass stays: the next connection tries it first again */
         }
         memcpy(p->creds.password, p->pass_next, strlen(p->pass_next) + 1);
     }
@@ -355,7 +356,7 @@ static void change_password(plug_t *p, const char *secret)
     }
     if (strcmp(secret, p->creds.password) == 0) return;
     if (!kv_set_str(K_PASS_NEXT, secret)) {
-        notify("{\"event\":\"store_failed\",\"key\":\"mq_pass_next\"}");
+        notify("{\"event\":\"store_failed\",\"key\":\"mq_next_pass\"}");
         return;
     }
     memcpy(p->pass_next, secret, strlen(secret) + 1);

@@ -192,7 +192,7 @@ static void mqpass_changes_the_password_once_a_connection_confirms_it(void)
     int disconnects = fake.disconnects;
     send_cap(8, "mqpass", "\"" NEW_PASS "\"");
     /* Stored beside the old one, which stays until the new one has connected. */
-    stored("mq_pass_next", NEW_PASS);
+    stored("mq_next_pass", NEW_PASS);
     stored("mq_pass", old);
     CHECK_INT(fake.disconnects, disconnects + 1);
     CHECK_INT(plug.state, PLUG_CLAIMED);
@@ -201,7 +201,7 @@ static void mqpass_changes_the_password_once_a_connection_confirms_it(void)
     check_dials(NEW_PASS, true);
     plug_mqtt_connected(&plug);
     stored("mq_pass", NEW_PASS);
-    stored("mq_pass_next", "");
+    stored("mq_next_pass", "");
     /* Kept across a reboot, under the plain identity. */
     reboot_plug(POWER_ON_OFF);
     go_online();
@@ -237,7 +237,7 @@ static void a_power_cut_after_storing_the_new_password_recovers(void)
     /* The old one is taken: the hub does not have the new one, so it is dropped. */
     plug_mqtt_connected(&plug);
     stored("mq_pass", old);
-    stored("mq_pass_next", "");
+    stored("mq_next_pass", "");
     CHECK_STR(plug.pass_next, "");
     /* A power cut after the hub switched but before the plug stored it as its password: the
      * next connection with the new one settles it. */
@@ -247,7 +247,7 @@ static void a_power_cut_after_storing_the_new_password_recovers(void)
     go_online();
     check_dials(OTHER_PASS, true);
     stored("mq_pass", OTHER_PASS);
-    stored("mq_pass_next", "");
+    stored("mq_next_pass", "");
 }
 
 static void mqpass_is_refused_unless_signed_well_formed_and_over_tls(void)
@@ -259,7 +259,7 @@ static void mqpass_is_refused_unless_signed_well_formed_and_over_tls(void)
     send_cap(10, "mqpass", "\"" NEW_PASS NEW_PASS "\""); /* too long */
     send_cap(11, "mqpass", "12345678901234567890123456789012345");
     CHECK_INT(fake.disconnects, disconnects);
-    CHECK(!fake_store_has("mq_pass_next") || strlen(plug.pass_next) == 0);
+    CHECK(!fake_store_has("mq_next_pass") || strlen(plug.pass_next) == 0);
     /* Forged: signed by another key. */
     uint8_t other_pk[32], other_sk[64];
     crypto_sign_keypair(other_pk, other_sk);

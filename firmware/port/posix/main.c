@@ -21,7 +21,7 @@
  * 1024, esp-mqtt's default, so every firmware chunk goes through reassembly; 0: up to 8192).
  *
  * --die-after-store KEY: a power cut for tests: the process ends at once (exit 137, as after
- * SIGKILL) right after storing KEY, e.g. mq_pass_next in the middle of a password change.
+ * SIGKILL) right after storing KEY, e.g. mq_next_pass in the middle of a password change.
  *
  * --no-clock: the simulator does not know the wall clock, like an ESP32 after a power cut with
  * no SNTP (internet down); it takes the hub's time (docs/plug-protocol.md, "Time").

@@ -248,7 +248,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     const fresh = stored('mq_pass');
     expect(fresh).not.toBe(clearPassword);
     expect(fresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(stored('mq_pass_next')).toBe('');
+    expect(stored('mq_next_pass')).toBe('');
     // The old password (sniffed before the move): its PSK fails the handshake, also under the
     // identity of a change, and in clear it is a wrong password.
     expect(await probeTls(clearPassword)).toBe('handshake');
@@ -284,12 +284,12 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
     const before = stored('mq_pass');
     await restartHub();
     // The plug loses power right after storing the new password, before it dials with it...
-    const dying = await startSim({ ...P, stateDir: stateDir(), loadWatts: 1234, dieAfterStore: 'mq_pass_next' });
+    const dying = await startSim({ ...P, stateDir: stateDir(), loadWatts: 1234, dieAfterStore: 'mq_next_pass' });
     await new Promise<void>((resolve) =>
       dying.proc.exitCode !== null ? resolve() : dying.proc.once('exit', () => resolve()),
     );
     expect(dying.proc.exitCode).toBe(137);
-    const next = stored('mq_pass_next');
+    const next = stored('mq_next_pass');
     expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(stored('mq_pass')).toBe(before);
     // ...and so does the hub, holding both.
@@ -304,7 +304,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('a plug on MQTT over TLS with its PSK', 
       60_000,
     );
     expect(stored('mq_pass')).toBe(next);
-    expect(stored('mq_pass_next')).toBe('');
+    expect(stored('mq_next_pass')).toBe('');
     expect(await probeTls(before)).toBe('handshake');
     expect(await probeTls(next)).toBe(2);
     await waitFor(async () => ((await device()).available === true ? true : undefined), 'online', 60_000);
