@@ -1,7 +1,7 @@
+import type { Health } from '@hearth/model/api';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ensureAccess, hasSession, logout, onAuthChange, publicApi } from './api/client.ts';
 import { link } from './api/events.ts';
-import type { Health } from './api/types.ts';
 import { startLive } from './live.ts';
 import { AddDevice } from './pages/add-device.tsx';
 import { CameraPage, Cameras } from './pages/cameras.tsx';

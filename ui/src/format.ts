@@ -1,5 +1,5 @@
+import type { StateValue } from '@hearth/model/values';
 import { capabilitySpec } from '@hearth/model/capabilities';
-import type { StateValue } from './api/types.ts';
 
 export function formatValue(capability: string, value: StateValue | undefined): string {
   if (value === undefined || value === null) return '–';

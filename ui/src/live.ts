@@ -1,6 +1,7 @@
+import type { Device, Room } from '@hearth/model/api';
 import { api } from './api/client.ts';
 import { connectEvents } from './api/events.ts';
-import type { Device, HubEvent, Room } from './api/types.ts';
+import type { HubEvent } from './api/types.ts';
 import { createStore } from './store.ts';
 
 /**

@@ -1,5 +1,5 @@
+import type { Session } from '@hearth/model/api';
 import { ApiError } from './errors.ts';
-import type { Session } from './types.ts';
 import { hubFetch } from './transport.ts';
 
 /**

@@ -1,8 +1,6 @@
-import type { Device, Health, Room, Session, User } from '@hearth/model/api';
-import type { Role, StateValue } from '@hearth/model/values';
+import type { StateValue } from '@hearth/model/values';
 
-/** Shapes the hub's API answers with: the shared model's, re-exported for the UI's files. */
-export type { Device, Health, Role, Room, Session, StateValue, User };
+// The API's answers are the shared model's (@hearth/model/api): the UI's files import them from there.
 
 /** An event of the /events stream, read loosely: each listener picks the fields of its type. */
 export interface HubEvent {

@@ -1,4 +1,4 @@
-import type { Device } from '../api/types.ts';
+import type { Device } from '@hearth/model/api';
 import { formatValue, toggleOf } from '../format.ts';
 import { href } from '../router.ts';
 import { Spinner } from './form.tsx';

@@ -1,8 +1,7 @@
-import type { HandoverStatus as Status, HandoverInvite as Invite } from '@hearth/model/api';
+import type { HandoverInvite as Invite, HandoverStatus as Status, User } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { User } from '../api/types.ts';
 import { formatTime } from '../format.ts';
 import { Field, FormError } from './form.tsx';
 

@@ -1,13 +1,14 @@
 import type {
+  Device,
   FirmwareImage,
+  PlugUpdateProgress as PlugUpdateEvent,
   PlugUpdateState as UpdateState,
   PlugUpdateView as UpdateView,
-  PlugUpdateProgress as PlugUpdateEvent,
+  User,
 } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
-import type { Device, User } from '../api/types.ts';
 import { onHubEvent } from '../live.ts';
 import { FormError, Spinner } from './form.tsx';
 import { compareVersions, formatSize } from './plug-firmware.tsx';

@@ -1,5 +1,5 @@
+import type { Device } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
-import type { Device } from '../api/types.ts';
 import { toggleOf } from '../format.ts';
 import { Field } from './form.tsx';
 

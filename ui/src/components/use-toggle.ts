@@ -1,7 +1,8 @@
+import type { StateValue } from '@hearth/model/values';
+import type { Device } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { Device, StateValue } from '../api/types.ts';
 import { putDevice } from '../live.ts';
 
 /**

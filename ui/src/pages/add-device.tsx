@@ -1,8 +1,7 @@
-import type { DeviceCreated, DiscoveredPlug as Discovered } from '@hearth/model/api';
+import type { Device, DeviceCreated, DiscoveredPlug as Discovered } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
-import type { Device } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { canScan, QrScanner } from '../components/qr-scanner.tsx';
 import { RoomSelect } from '../components/room-select.tsx';

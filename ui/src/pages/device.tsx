@@ -1,10 +1,9 @@
-import type { DeviceLogEvent as LogEvent, DeviceLogPage } from '@hearth/model/api';
+import type { Device, DeviceLogEvent as LogEvent, DeviceLogPage } from '@hearth/model/api';
 import { byActor } from '../by-actor.ts';
 import { capabilitySpec } from '@hearth/model/capabilities';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { Device } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { EnergyBars, HistoryChart } from '../components/history-chart.tsx';
 import { useToggle } from '../components/use-toggle.ts';

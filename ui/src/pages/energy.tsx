@@ -1,8 +1,13 @@
-import type { EnergyPeriod, EnergyRole, EnergySummary as Summary, StandbyReport as Standby } from '@hearth/model/api';
+import type {
+  EnergyPeriod,
+  EnergyRole,
+  EnergySummary as Summary,
+  StandbyReport as Standby,
+  User,
+} from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { User } from '../api/types.ts';
 import { FormError, Spinner } from '../components/form.tsx';
 import { TariffEditor } from '../components/tariff-editor.tsx';
 import { href } from '../router.ts';

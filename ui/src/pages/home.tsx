@@ -1,4 +1,4 @@
-import type { Device } from '../api/types.ts';
+import type { Device } from '@hearth/model/api';
 import { DeviceTile } from '../components/device-tile.tsx';
 import { ScenesBar } from '../components/scenes-bar.tsx';
 import { Spinner } from '../components/form.tsx';

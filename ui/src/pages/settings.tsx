@@ -1,14 +1,15 @@
 import type {
+  CameraStorage,
+  Health,
+  HistoryStorage,
   HomeSettings as HomeView,
   MqttUser,
   MqttUserCreated,
-  HistoryStorage,
-  CameraStorage,
+  User,
 } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, publicApi } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
-import type { Health, User } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { formatTime } from '../format.ts';
 import { reload, rooms } from '../live.ts';

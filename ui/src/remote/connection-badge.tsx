@@ -1,6 +1,6 @@
+import type { Device } from '@hearth/model/api';
 import { formatTime } from '../format.ts';
 import { loaded, devices } from '../live.ts';
-import type { Device } from '../api/types.ts';
 import { useStore } from '../store.ts';
 import { ENROL_AGAIN, connection } from '../api/transport.ts';
 

@@ -1,9 +1,8 @@
-import type { RemoteStatus, Enrolment } from '@hearth/model/api';
+import type { Enrolment, RemoteStatus, User } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import type { EnrolledDevice } from '@hearth/protocol/client';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { User } from '../api/types.ts';
 import { Field, FormError, Spinner } from '../components/form.tsx';
 import { defaultDeviceName as defaultName } from './device-name.ts';
 import { Invites } from './invites.tsx';

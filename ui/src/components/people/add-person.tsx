@@ -1,6 +1,6 @@
+import type { User } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
-import type { User } from '../../api/types.ts';
 import { Field, FormError } from '../form.tsx';
 import { grantable, peopleError, ROLE_NAMES, type Role } from './roles.ts';
 

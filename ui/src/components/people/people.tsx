@@ -1,7 +1,7 @@
+import type { User } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { plainMessage } from '../../api/errors.ts';
-import type { User } from '../../api/types.ts';
 import { FormError, Spinner } from '../form.tsx';
 import { AddPerson } from './add-person.tsx';
 import { PersonRow } from './person-row.tsx';

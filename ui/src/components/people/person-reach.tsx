@@ -1,9 +1,8 @@
-import type { Camera, Scene } from '@hearth/model/api';
+import type { Camera, Scene, User } from '@hearth/model/api';
 import type { Share, ShareAccess, ShareKind } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { plainMessage } from '../../api/errors.ts';
-import type { User } from '../../api/types.ts';
 import { formatTime } from '../../format.ts';
 import { devices, rooms } from '../../live.ts';
 import { useStore } from '../../store.ts';

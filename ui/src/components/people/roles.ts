@@ -1,5 +1,5 @@
+import type { User } from '@hearth/model/api';
 import { ApiError, plainMessage } from '../../api/errors.ts';
-import type { User } from '../../api/types.ts';
 
 export type Role = User['role'];
 

@@ -1,4 +1,4 @@
-import type { Device } from '../../api/types.ts';
+import type { Device } from '@hearth/model/api';
 import { defaultValue } from './capabilities.ts';
 import { ConditionList } from './conditions.tsx';
 import { useRefs, type EditorRefs } from './context.ts';

@@ -1,5 +1,5 @@
+import type { StateValue } from '@hearth/model/values';
 import { capabilitySpec, type CapabilitySpec } from '@hearth/model/capabilities';
-import type { StateValue } from '../../api/types.ts';
 
 /**
  * What the editor needs to know about a capability to offer the right control: the type of its

@@ -1,8 +1,7 @@
-import type { Camera, RuleSummary, Scene } from '@hearth/model/api';
+import type { Camera, Device, RuleSummary, Scene } from '@hearth/model/api';
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
-import type { Device } from '../../api/types.ts';
 
 /** What the pickers choose from, and the hub's last answer to a save (shown at its field). */
 export interface EditorRefs {

@@ -1,4 +1,4 @@
-import type { Device } from '../../api/types.ts';
+import type { Device } from '@hearth/model/api';
 import { defaultValue, fits, valueFits, type CapabilityFilter } from './capabilities.ts';
 import { useRefs } from './context.ts';
 import { join, withField, type Item } from './edit.ts';

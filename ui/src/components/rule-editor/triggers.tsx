@@ -1,4 +1,4 @@
-import type { Device } from '../../api/types.ts';
+import type { Device } from '@hearth/model/api';
 import { useRefs } from './context.ts';
 import { DeviceTarget, firstTarget } from './device-fields.tsx';
 import { join, withField, type Item } from './edit.ts';
