@@ -63,15 +63,22 @@ describe('presence', () => {
     expect(await stream.next('presence.changed', (m) => m.state === 'away' && m.userId === mia.id)).toMatchObject({
       home: 'everyone_away',
     });
-    // The guest's stream carried their own change only, without the home's state.
+    // The guest's stream carried their own changes only, without the home's state: their later
+    // change arriving proves mia's, sent before it on the same socket, were not.
+    expect((await put(guest.token, { state: 'home' })).statusCode).toBe(200);
+    await guestStream.next('presence.changed', (m) => m.state === 'home');
     const guestEvents = guestStream.messages.filter((m) => m.type === 'presence.changed');
-    expect(guestEvents).toEqual([{ type: 'presence.changed', userId: guest.id, state: 'away', at: h.clock.now() }]);
+    expect(guestEvents).toEqual([
+      { type: 'presence.changed', userId: guest.id, state: 'away', at: h.clock.now() },
+      { type: 'presence.changed', userId: guest.id, state: 'home', at: h.clock.now() },
+    ]);
+    expect((await put(guest.token, { state: 'away' })).statusCode).toBe(200);
     // On disk: one row each, home/away and the source, nothing about where.
     expect(h.store.db.prepare('SELECT user_id, state, source, device_id FROM presence ORDER BY user_id').all()).toEqual(
       [
         { user_id: guest.id, state: 'away', source: 'manual', device_id: null },
         { user_id: mia.id, state: 'away', source: 'manual', device_id: null },
-      ].sort((a, b) => a.user_id.localeCompare(b.user_id)),
+      ].sort((a, b) => (a.user_id < b.user_id ? -1 : 1)),
     );
     expect((await h.call('DELETE', '/api/v1/me/presence', { token: guest.token })).statusCode).toBe(204);
     expect((await view(owner)).people.map((p: { username: string }) => p.username)).toEqual(['mia']);

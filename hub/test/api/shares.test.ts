@@ -280,11 +280,13 @@ describe('sharing', () => {
     const res = await h.call('GET', `/api/v1/devices/${plug}/people`, { token: owner });
     expect(res.statusCode, res.body).toBe(200);
     expect(
-      (res.json() as { username: string; access: string; via: string }[]).map((p) => [p.username, p.access, p.via]),
+      (res.json() as { username: string; access: string; via: string }[])
+        .map((p) => [p.username, p.access, p.via])
+        .sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
     ).toEqual([
+      ['cleaner', 'view', 'device'],
       ['owner', 'control', 'role'],
       ['teen', 'control', 'role'],
-      ['cleaner', 'view', 'device'],
     ]);
   });
 });
