@@ -24,6 +24,7 @@ import { DeviceRegistry } from './devices/registry.ts';
 import { MqttDeviceDriver } from './drivers/mqtt/driver.ts';
 import { HistoryService } from './history/service.ts';
 import { EnergyService } from './energy/service.ts';
+import { LiveCycles } from './energy/live-cycles.ts';
 import { PlugDirectory } from './drivers/plug/discovery.ts';
 import { PlugDriver } from './drivers/plug/driver.ts';
 import { loadHubSignKey } from './drivers/plug/hub-key.ts';
@@ -86,6 +87,8 @@ export class Hub {
   transport!: TransportSettings;
   registry!: DeviceRegistry;
   history!: HistoryService;
+  energy!: EnergyService;
+  #liveCycles: LiveCycles | undefined;
   auth!: AuthService;
   api!: FastifyInstance;
   plugs!: PlugService;
@@ -333,6 +336,28 @@ export class Hub {
         stop: () => this.history.stop(),
       },
       {
+        // After history (it reads the tiers): energy insight, and appliance cycles as they happen
+        // (rules' cycle_started / cycle_finished listen to its bus events).
+        name: 'energy',
+        start: async () => {
+          this.energy = new EnergyService({
+            history: this.history,
+            registry: this.registry,
+            settings: this.store.settings,
+            audit: new AuditLog(this.store, bus),
+            clock,
+          });
+          this.#liveCycles = new LiveCycles({
+            bus,
+            clock,
+            log: log.child({ part: 'energy' }),
+            idleW: (deviceId) => this.energy.idleW(deviceId),
+          });
+          this.#liveCycles.start();
+        },
+        stop: async () => this.#liveCycles?.stop(),
+      },
+      {
         // After devices and history: rules command devices and their state changes get recorded.
         name: 'rules',
         start: async () => {
@@ -496,13 +521,7 @@ export class Hub {
             plugs: this.plugs,
             ...(this.zigbee ? { zigbee: this.zigbee } : {}),
             history: this.history,
-            energy: new EnergyService({
-              history: this.history,
-              registry: this.registry,
-              settings: this.store.settings,
-              audit,
-              clock,
-            }),
+            energy: this.energy,
             rules: this.rules,
             recorder: this.recorder,
             remote: this.remote,

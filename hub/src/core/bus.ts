@@ -27,6 +27,20 @@ export interface TelemetrySampleEvent {
   at: number;
 }
 
+/**
+ * An appliance cycle began or ended on a device's power readings (hub/src/energy/live-cycles.ts):
+ * rules' `cycle_started` / `cycle_finished`. `end`, `energyWh` and `peakW` come with `finished`.
+ */
+export interface EnergyCycleEvent {
+  deviceId: string;
+  phase: 'started' | 'finished';
+  start: number;
+  end?: number;
+  energyWh?: number;
+  peakW?: number;
+  at: number;
+}
+
 export interface AuditEvent {
   actor: Actor;
   action: string;
@@ -116,6 +130,7 @@ export interface BusEvents {
   'device.removed': DeviceLifecycleEvent;
   'device.updated': DeviceLifecycleEvent;
   'telemetry.sample': TelemetrySampleEvent;
+  'energy.cycle': EnergyCycleEvent;
   'rule.fired': { ruleId: string; at: number };
   'rule.notify': RuleNotifyEvent;
   'device.command': DeviceCommandEvent;

@@ -29,58 +29,100 @@ export interface Cycle {
   peakW: number;
 }
 
+/** What the tracker says as readings come: a cycle began (it reached the upper threshold) or ended. */
+export type CycleChange = { phase: 'started'; start: number } | ({ phase: 'finished' } & Cycle);
+
 /**
- * Finds the finished cycles in readings (time order). `times`/`watts` may be raw samples or
- * minute means; `idleW` is the device's idle level.
+ * The segmentation above, one reading at a time: the same for a query over history and for the
+ * live readings (rules' `cycle_started` / `cycle_finished`). A reading's energy is counted when
+ * the next one arrives (held until then, at most MAX_HOLD_MS); `tick(now)` ends a cycle whose
+ * quiet stretch has lasted QUIET_MS even when no reading came (a plug that reports on change).
  */
-export function detectCycles(times: ArrayLike<number>, watts: ArrayLike<number>, idleW = 0): Cycle[] {
-  const on = idleW + ON_ABOVE_W;
-  const off = idleW + OFF_ABOVE_W;
-  const out: Cycle[] = [];
-  // The current run of readings at or above `off`, and whether it reached `on`.
-  let runStart = -1;
-  let reached = false;
-  let energy = 0;
-  let peak = 0;
-  let quietSince = -1;
-  let energyAtQuiet = 0;
-  const n = times.length;
-  for (let i = 0; i < n; i++) {
-    const t = times[i]!;
-    const w = watts[i]!;
-    const next = i + 1 < n ? times[i + 1]! : t;
-    const held = Math.min(next - t, MAX_HOLD_MS);
-    if (w >= off) {
-      if (runStart < 0) {
-        runStart = t;
-        reached = false;
-        energy = 0;
-        peak = 0;
-      }
-      quietSince = -1;
-      if (w >= on) reached = true;
-      energy += (w * held) / 3_600_000;
-      if (w > peak) peak = w;
-      continue;
-    }
-    if (runStart < 0) continue;
-    if (!reached) {
-      // A wobble above the lower threshold that never became a cycle.
-      runStart = -1;
-      continue;
-    }
-    if (quietSince < 0) {
-      quietSince = t;
-      energyAtQuiet = energy;
-    }
-    // A lull counts in the cycle if the cycle goes on after it; not the quiet after its end.
-    energy += (w * held) / 3_600_000;
-    if (t - quietSince >= QUIET_MS) {
-      if (energyAtQuiet >= MIN_ENERGY_WH)
-        out.push({ start: runStart, end: quietSince, energyWh: Math.round(energyAtQuiet * 10) / 10, peakW: peak });
-      runStart = -1;
-      quietSince = -1;
-    }
+export class CycleTracker {
+  readonly #on: number;
+  readonly #off: number;
+  #runStart = -1;
+  #reached = false;
+  #energy = 0;
+  #peak = 0;
+  #quietSince = -1;
+  #energyAtQuiet = 0;
+  #lastT = -1;
+  #lastW = 0;
+
+  constructor(idleW = 0) {
+    this.#on = idleW + ON_ABOVE_W;
+    this.#off = idleW + OFF_ABOVE_W;
   }
+
+  /** Whether a cycle is under way (it reached the upper threshold and has not ended). */
+  get running(): boolean {
+    return this.#runStart >= 0 && this.#reached;
+  }
+
+  push(t: number, w: number): CycleChange | undefined {
+    if (this.#lastT >= 0 && this.#runStart >= 0)
+      this.#energy += (this.#lastW * Math.min(t - this.#lastT, MAX_HOLD_MS)) / 3_600_000;
+    this.#lastT = t;
+    this.#lastW = w;
+    if (w >= this.#off) {
+      let change: CycleChange | undefined;
+      if (this.#runStart < 0) {
+        this.#runStart = t;
+        this.#reached = false;
+        this.#energy = 0;
+        this.#peak = 0;
+      }
+      this.#quietSince = -1;
+      if (w >= this.#on && !this.#reached) {
+        this.#reached = true;
+        change = { phase: 'started', start: this.#runStart };
+      }
+      if (w > this.#peak) this.#peak = w;
+      return change;
+    }
+    if (this.#runStart < 0) return undefined;
+    if (!this.#reached) {
+      // A wobble above the lower threshold that never became a cycle.
+      this.#runStart = -1;
+      return undefined;
+    }
+    if (this.#quietSince < 0) {
+      this.#quietSince = t;
+      // A lull counts in the cycle if the cycle goes on after it; not the quiet after its end.
+      this.#energyAtQuiet = this.#energy;
+    }
+    return this.tick(t);
+  }
+
+  /** Ends the cycle if its quiet stretch has lasted QUIET_MS by `now`. */
+  tick(now: number): CycleChange | undefined {
+    if (this.#runStart < 0 || !this.#reached || this.#quietSince < 0 || now - this.#quietSince < QUIET_MS)
+      return undefined;
+    const cycle = {
+      start: this.#runStart,
+      end: this.#quietSince,
+      energyWh: Math.round(this.#energyAtQuiet * 10) / 10,
+      peakW: this.#peak,
+    };
+    this.#runStart = -1;
+    this.#quietSince = -1;
+    return cycle.energyWh >= MIN_ENERGY_WH ? { phase: 'finished', ...cycle } : undefined;
+  }
+}
+
+/**
+ * Finds the finished cycles in readings (time order) up to `until` (a quiet stretch reaching it
+ * ends a cycle too). `times`/`watts` may be raw samples or minute means; `idleW` is the device's
+ * idle level.
+ */
+export function detectCycles(times: ArrayLike<number>, watts: ArrayLike<number>, idleW = 0, until?: number): Cycle[] {
+  const tracker = new CycleTracker(idleW);
+  const out: Cycle[] = [];
+  const keep = (c: CycleChange | undefined) => {
+    if (c?.phase === 'finished') out.push({ start: c.start, end: c.end, energyWh: c.energyWh, peakW: c.peakW });
+  };
+  for (let i = 0; i < times.length; i++) keep(tracker.push(times[i]!, watts[i]!));
+  if (until !== undefined) keep(tracker.tick(until));
   return out;
 }

@@ -9,7 +9,7 @@ import type { SeriesIndex } from '../history/series.ts';
 import type { HistoryService } from '../history/service.ts';
 import { Zone } from '../history/zone.ts';
 import type { SettingsRepo } from '../store/settings-repo.ts';
-import { detectCycles, QUIET_MS } from './cycles.ts';
+import { detectCycles } from './cycles.ts';
 import { emptySums, round6, sumPeriods, type PeriodSums } from './cost.ts';
 import { isoAt, type LocalDays, localDays } from './local-days.ts';
 import { meanPrice, priceTimeline, type PriceTimeline } from './price-timeline.ts';
@@ -361,6 +361,14 @@ export class EnergyService {
    * bound as ISO with its offset. Days come from `localDays` (one Intl call a day); weeks and
    * months from `periodBounds`, few bounds.
    */
+  /** A device's idle level (its standby, W) from its last 7 days, or null before 6 h of readings. */
+  idleW(deviceId: string): number | null {
+    const s = this.#deps.history.series.get(deviceId, 'power');
+    return s
+      ? (estimateStandby(minuteMeans(this.#deps.history.query, s, this.#deps.clock.now()))?.watts ?? null)
+      : null;
+  }
+
   /**
    * The finished appliance cycles of a device in [from, to) (cycles.ts), from its raw readings
    * where the raw tier still holds `from`, else its minute means; thresholds from its standby.
@@ -385,7 +393,7 @@ export class EnergyService {
       watts.push(sum / count);
     });
     const idle = estimateStandby(minuteMeans(query, s, to))?.watts ?? 0;
-    const found = detectCycles(times, watts, idle).filter((c) => c.end + QUIET_MS <= to);
+    const found = detectCycles(times, watts, idle, to);
     const plan = this.#settings.plan();
     if (!plan.currency || found.length === 0) return found;
     const tl = priceTimeline(plan, this.zone(), found[0]!.start, found[found.length - 1]!.end + 1);

@@ -1,5 +1,5 @@
 import type { StateValue } from '@hearth/model/values';
-import type { DeviceAvailabilityEvent, DeviceStateEvent, EventBus } from '../core/bus.ts';
+import type { DeviceAvailabilityEvent, DeviceStateEvent, EnergyCycleEvent, EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { runAt } from './schedule/at.ts';
 import type { Cause, HoldStore, Location, PresenceChange, PresenceView, TriggerEnv } from './spec.ts';
@@ -18,6 +18,7 @@ export class TriggerIndex {
   readonly #camera = new Set<(e: { cameraId: string; kind: string; at: number }) => void>();
   readonly #hubStart = new Set<() => void>();
   readonly #presence = new Set<(e: PresenceChange) => void>();
+  readonly #cycle = new Map<string, Set<(e: EnergyCycleEvent) => void>>();
   readonly #causes = new Map<string, Cause>();
 
   attach(bus: EventBus, owner: string): void {
@@ -36,6 +37,9 @@ export class TriggerIndex {
     });
     bus.on(owner, 'presence.changed', (e) => {
       for (const fn of [...this.#presence]) fn(e);
+    });
+    bus.on(owner, 'energy.cycle', (e) => {
+      for (const fn of [...(this.#cycle.get(e.deviceId) ?? [])]) fn(e);
     });
   }
 
@@ -86,6 +90,7 @@ export class TriggerIndex {
         };
       },
       ...(deps.presence ? { presence: deps.presence } : {}),
+      onCycle: (deviceId, fn) => add(this.#cycle, deviceId, fn),
       onHubStart: (fn) => {
         this.#hubStart.add(fn);
         return () => {

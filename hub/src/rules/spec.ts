@@ -1,6 +1,6 @@
 import type { StateValue } from '@hearth/model/values';
 import type { TSchema } from 'typebox';
-import type { DeviceAvailabilityEvent, DeviceStateEvent } from '../core/bus.ts';
+import type { DeviceAvailabilityEvent, DeviceStateEvent, EnergyCycleEvent } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Tagged } from './model.ts';
 
@@ -66,6 +66,8 @@ export interface TriggerEnv {
   onAvailability(deviceId: string, fn: (e: DeviceAvailabilityEvent) => void): () => void;
   onCamera(fn: (e: { cameraId: string; kind: string; at: number }) => void): () => void;
   onHubStart(fn: () => void): () => void;
+  /** An appliance cycle of a device began or ended (energy/live-cycles.ts). */
+  onCycle(deviceId: string, fn: (e: EnergyCycleEvent) => void): () => void;
   state(deviceId: string, capability: string): StateValue | undefined;
   available(deviceId: string): boolean | undefined;
   /** Runs `fn` at a wall-clock time (robust to long waits and clock corrections). */

@@ -2,6 +2,7 @@ import type { TriggerSpec } from '../spec.ts';
 import { availabilityTrigger } from './availability.ts';
 import { cameraTrigger } from './camera.ts';
 import { cronTrigger } from './cron.ts';
+import { cycleFinishedTrigger, cycleStartedTrigger } from './cycle.ts';
 import { hubStartTrigger } from './hub-start.ts';
 import { numericTrigger } from './numeric.ts';
 import { presenceTrigger } from './presence.ts';
@@ -22,6 +23,8 @@ export const TRIGGERS = new Map<string, TriggerSpec>(
       hubStartTrigger,
       cameraTrigger,
       presenceTrigger,
+      cycleStartedTrigger,
+      cycleFinishedTrigger,
     ] as TriggerSpec[]
   ).map((t) => [t.type, t]),
 );

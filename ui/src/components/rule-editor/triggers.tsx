@@ -15,6 +15,8 @@ export const TRIGGER_KINDS: [string, string][] = [
   ['sun', 'Sunrise / sunset'],
   ['availability', 'Device online / offline'],
   ['camera', 'Camera event'],
+  ['cycle_started', 'Appliance starts a cycle'],
+  ['cycle_finished', 'Appliance finishes a cycle (washing done)'],
   ['hub_start', 'Hub starts'],
 ];
 
@@ -36,6 +38,9 @@ export function newTrigger(kind: string, devices: Device[]): Item {
       return { type: 'sun', event: 'sunset' };
     case 'availability':
       return { type: 'availability', device: devices[0]?.id ?? '', to: 'offline' };
+    case 'cycle_started':
+    case 'cycle_finished':
+      return { type: kind, device: devices.find((d) => d.capabilities.includes('power'))?.id ?? '' };
     default:
       return { type: kind };
   }
@@ -144,6 +149,20 @@ export function TriggerFields(props: { item: Item; path: string; onChange: (item
             signed
             value={item.offset}
             onChange={(v) => set('offset', v)}
+          />
+        </div>
+      );
+    case 'cycle_started':
+    case 'cycle_finished':
+      // Cycles are found from a device's power readings (hub/src/energy/cycles.ts).
+      return (
+        <div class="row">
+          <Choice
+            path={at('device')}
+            label="Appliance"
+            value={item.device}
+            options={devices.filter((d) => d.capabilities.includes('power')).map((d) => [d.id, d.name])}
+            onChange={(v) => set('device', v)}
           />
         </div>
       );
