@@ -229,7 +229,7 @@ export const ConfigSchema = Type.Object(
          * one transaction per this window, and every other audit row at once after them (docs/
          * writes.md: a power cut may lose the last window's command rows); 0: each at once.
          */
-        flushMs: Type.Integer({ minimum: 0, maximum: 10_000, default: 1_000 }),
+        flushMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
       },
       { ...closed, default: {} },
     ),
