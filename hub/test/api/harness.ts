@@ -18,6 +18,7 @@ import { RemoteAccess } from '../../src/relay/service.ts';
 import { RulesService } from '../../src/rules/service.ts';
 import type { DeviceRow } from '../../src/store/devices-repo.ts';
 import { Store } from '../../src/store/store.ts';
+import { TransportSettings } from '../../src/tls/transport-settings.ts';
 import { readSetupCode } from '../helpers/http.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { apiParts } from '../helpers/api-parts.ts';
@@ -111,6 +112,8 @@ export async function harness(
     backup?: Partial<ApiBackup>;
     /** A real rules part on the harness's registry (rules and scenes routes). */
     rules?: boolean;
+    /** The real transport settings on the harness's store, with this HTTPS port (0: none). */
+    transportHttpsPort?: number;
   } = {},
 ): Promise<Harness> {
   const tmp = tempDir();
@@ -151,9 +154,18 @@ export async function harness(
   const remote = overrides.remote
     ? new RemoteAccess({ store, bus, clock, log, registry, auth, relay: null })
     : undefined;
+  const transport =
+    overrides.transportHttpsPort === undefined
+      ? undefined
+      : new TransportSettings({
+          settings: store.settings,
+          defaults: { httpStrict: config.http.strict, plainIntegrations: config.mqtt.plainIntegrations },
+          httpsPort: () => overrides.transportHttpsPort ?? 0,
+        });
   const app = await buildApi({
     config,
     ...apiParts(store, bus),
+    ...(transport ? { transport } : {}),
     bus,
     clock,
     log,
