@@ -1,8 +1,9 @@
+import type { Role } from '@hearth/model/values';
 import type { User } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Field, FormError } from '../form.tsx';
-import { grantable, peopleError, ROLE_NAMES, type Role } from './roles.ts';
+import { grantable, peopleError, ROLE_NAMES } from './roles.ts';
 
 /** Adds a person: username, first password and a role the signed-in user may give. */
 export function AddPerson(props: { me: User; onAdded: (user: User) => void }) {

@@ -1,9 +1,10 @@
+import type { Role } from '@hearth/model/values';
 import type { User } from '@hearth/model/api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Field, FormError } from '../form.tsx';
 import { PersonReach } from './person-reach.tsx';
-import { grantable, manageable, peopleError, ROLE_NAMES, type Role } from './roles.ts';
+import { grantable, manageable, peopleError, ROLE_NAMES } from './roles.ts';
 
 type Mode = 'idle' | 'password' | 'remove';
 

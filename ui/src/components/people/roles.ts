@@ -1,7 +1,6 @@
 import type { User } from '@hearth/model/api';
+import type { Role } from '@hearth/model/values';
 import { ApiError, plainMessage } from '../../api/errors.ts';
-
-export type Role = User['role'];
 
 export const ROLE_NAMES: Record<Role, string> = {
   owner: 'Owner',
