@@ -1,9 +1,8 @@
+import type { StateValue } from '@hearth/model/values';
 import { useRef } from 'preact/hooks';
 import { defaultValue } from './capabilities.ts';
 import { fieldId, join, removeAt, replaceAt } from './edit.ts';
 import { ValueInput } from './fields.tsx';
-
-type Value = boolean | number | string | null;
 
 /**
  * A state condition's value: one value, or "any of" several (the hub takes a list). One value
@@ -15,8 +14,8 @@ export function ValueList(props: {
   value: unknown;
   onChange: (v: unknown) => void;
 }) {
-  const values = (Array.isArray(props.value) ? props.value : [props.value]) as (Value | undefined)[];
-  const set = (next: (Value | undefined)[]) => props.onChange(next.length === 1 ? next[0] : next);
+  const values = (Array.isArray(props.value) ? props.value : [props.value]) as (StateValue | undefined)[];
+  const set = (next: (StateValue | undefined)[]) => props.onChange(next.length === 1 ? next[0] : next);
   const many = values.length > 1;
   const group = useRef<HTMLDivElement>(null);
   // The removed value's button is gone: keep the keyboard in this group rather than lose it.
