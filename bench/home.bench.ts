@@ -54,7 +54,8 @@
  * long; nothing else changes).
  *
  * Options: --plugs=N (50) --rules=N (200) --minutes=M (10) --warmup=S (60) --command-every=S (3)
- *          --peer=mosquitto|none --pi [--pi-cpu=0.25] [--pi-memory=1024] --smoke (3 plugs, 24 rules, a few seconds; figures meaningless)
+ *          --peer=mosquitto|none --pi [--pi-cpu=0.25] [--pi-memory=1024] --config=FILE (a hub config file)
+ *          --smoke (3 plugs, 24 rules, a few seconds; figures meaningless)
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -237,6 +238,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       pi: { type: 'boolean' },
       'pi-cpu': { type: 'string' },
       'pi-memory': { type: 'string' },
+      config: { type: 'string' },
     },
     strict: false,
   });
@@ -273,7 +275,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   };
   try {
     const dataDir = join(tmp, 'hub');
-    const hub = await startHub(dataDir, ['--mdns', 'lo']);
+    const hub = await startHub(
+      dataDir,
+      typeof values.config === 'string' ? ['--mdns', 'lo', '--config', values.config] : ['--mdns', 'lo'],
+    );
     cleanups.unshift(() => hub.stop());
     let box: Confinement | undefined;
     if (pi) {

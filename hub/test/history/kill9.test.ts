@@ -157,4 +157,79 @@ describe('history survives kill -9 of the real hub', () => {
       db.close();
     }
   }, 60_000);
+
+  /**
+   * The audit log's loss window (docs/writes.md): commands' audit rows are held up to
+   * audit.flushMs (1 s) and written together; any other row is written at once, after them. After
+   * SIGKILL: the command rows are a gapless prefix reaching to the window before the kill, and a
+   * rename made between commands is there with every command before it.
+   */
+  it('holds the audit window: command rows older than audit.flushMs survive, in order, and another row takes the held ones along', async () => {
+    const dir = join(tmp.dir, 'audit');
+    hub = await startHub(join(dir, 'data'));
+    const token = await setupOwner({ baseUrl: hub.baseUrl, dataDir: join(dir, 'data') });
+    const created = await api(hub.baseUrl, 'POST', '/api/v1/devices', {
+      token,
+      body: { name: 'Lamp', driver: 'mqtt', capabilities: ['switch'] },
+    });
+    expect(created.status).toBe(201);
+    const { device, mqtt } = created.body as { device: { id: string }; mqtt: { password: string } };
+    const lamp = await connectMqtt(hub.mqtt, { clientId: device.id, username: device.id, password: mqtt.password });
+    client = lamp;
+    // The device obeys: every command comes back as its state.
+    await lamp.subscribeAsync(`hearth/${device.id}/cmd`, { qos: 1 });
+    lamp.on('message', (_topic, payload) => {
+      const cmd = JSON.parse(payload.toString()) as { capability: string; value: boolean };
+      void lamp.publishAsync(`hearth/${device.id}/state`, JSON.stringify({ [cmd.capability]: cmd.value }), { qos: 1 });
+    });
+    await lamp.publishAsync(`hearth/${device.id}/status`, 'online', { qos: 1, retain: true });
+    await waitFor(
+      async () => (await api(hub.baseUrl, 'GET', `/api/v1/devices/${device.id}`, { token })).body.available === true,
+      'the lamp online',
+    );
+
+    const done: { at: number; value: boolean }[] = [];
+    const command = async (i: number) => {
+      const res = await api(hub.baseUrl, 'POST', `/api/v1/devices/${device.id}/commands`, {
+        token,
+        body: { capability: 'switch', value: i % 2 === 0 },
+      });
+      expect(res.status).toBe(200);
+      done.push({ at: Date.now(), value: i % 2 === 0 });
+    };
+    for (let i = 0; i < 6; i++) await command(i);
+    const renamed = await api(hub.baseUrl, 'PATCH', `/api/v1/devices/${device.id}`, {
+      token,
+      body: { name: 'Desk lamp' },
+    });
+    expect(renamed.status).toBe(200);
+    for (let i = 6; i < 20; i++) {
+      await command(i);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const killedAt = Date.now();
+    await hub.kill9();
+    lamp.end(true);
+    client = undefined;
+
+    const db = new Database(join(dir, 'data', 'hearth.db'), { readonly: true });
+    try {
+      const rows = db
+        .prepare(
+          "SELECT action, details FROM audit_log WHERE action IN ('device.command', 'device.update') ORDER BY id",
+        )
+        .all() as { action: string; details: string }[];
+      // The rename is there, after the 6 commands made before it (written with it, in order).
+      expect(rows.slice(0, 7).map((r) => r.action)).toEqual([...Array(6).fill('device.command'), 'device.update']);
+      const values = rows.filter((r) => r.action === 'device.command').map((r) => JSON.parse(r.details).value);
+      // A gapless prefix of the commands, reaching at least to the window before the kill (500 ms
+      // of slack for the kill's delivery).
+      expect(values).toEqual(done.slice(0, values.length).map((d) => d.value));
+      const mustHave = done.filter((d) => d.at < killedAt - 1000 - 500).length;
+      expect(values.length).toBeGreaterThanOrEqual(mustHave);
+      expect(mustHave).toBeGreaterThan(6);
+    } finally {
+      db.close();
+    }
+  }, 60_000);
 });
