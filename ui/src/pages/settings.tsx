@@ -24,13 +24,15 @@ import { PlugRollout } from '../components/plug-rollout.tsx';
 import { Handover } from '../components/handover.tsx';
 import { TwoStep } from '../components/two-step.tsx';
 import { ScriptKeys } from '../components/script-keys.tsx';
+import { PresenceCard } from '../components/presence-card.tsx';
 import { PlugFirmware } from '../components/plug-firmware.tsx';
 import { FlashPlug } from '../flash/flash-plug.tsx';
 import { BrokerCertificateCard } from '../components/broker-certificate.tsx';
 import { TransportSecurityCard } from '../components/transport-security.tsx';
 
 /**
- * The home (name, location for sun rules, time zone), people, the person's own password,
+ * The home (name, location for sun rules, time zone), people (and what each can reach), the
+ * person's own presence (home or away), their password,
  * two-step login and keys for scripts, MQTT integration users and hub health. Each part shows only
  * to a role that may use it (the hub decides; this only avoids offering forms that would answer "not allowed"):
  * owners and admins get everything; a member sees the home read-only, the recordings' storage,
@@ -61,6 +63,7 @@ export function Settings() {
           {(me.role === 'installer' || me.role === 'owner') && <Handover me={me} />}
           <OwnPassword />
           <TwoStep on={me.totp === true} onChange={(totp) => setMe({ ...me, totp })} />
+          {me.role !== 'installer' && <PresenceCard me={me} />}
           <ScriptKeys role={me.role} />
           {manages && <Rooms />}
           {manages && <MqttUsers />}
