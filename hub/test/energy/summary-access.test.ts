@@ -166,6 +166,25 @@ describe('energy summary, roles and access', () => {
     expect(code(await put(`/api/v1/energy/roles/${kettle}`, guest, { role: 'production' }))).toBe('forbidden');
   });
 
+  it('bounds the periods of one answer (history_range_too_large) and checks the zone', async () => {
+    const long = await h.call(
+      'GET',
+      `/api/v1/energy/summary?period=day&from=${at(2020, 1, 1)}&to=${at(2026, 6, 2)}`,
+      member,
+    );
+    expect([long.statusCode, code(long)]).toEqual([400, 'history_range_too_large']);
+    const costs = await h.call(
+      'GET',
+      `/api/v1/energy/costs?device=${kettle}&period=day&from=${at(2020, 1, 1)}`,
+      member,
+    );
+    expect(code(costs)).toBe('history_range_too_large');
+    const zone = await h.call('GET', '/api/v1/energy/summary?tz=Mars/Olympus', member);
+    expect([zone.statusCode, code(zone)]).toEqual([400, 'validation_failed']);
+    const reversed = await h.call('GET', `/api/v1/energy/summary?from=${at(2026, 6, 2)}&to=${at(2026, 6, 1)}`, member);
+    expect(code(reversed)).toBe('range_invalid');
+  });
+
   it('refuses plans over the bounds and plans that make no sense, with their codes', async () => {
     const tariff = (i: number, windows: unknown[] = []) => ({
       name: `T${i}`,
