@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type HubProcess } from '../../hub/test/helpers/hub-process.ts';
 import { api, setupOwner } from '../../hub/test/helpers/http.ts';
 import { tempDir } from '../../hub/test/helpers/temp.ts';
+import { RemoteClient } from '@hearth/protocol/client';
 import { readKeys } from '../src/cli/keys-file.ts';
 import { remote, startRedis, startRelay, waitFor, type RedisProcess, type RelayProcess } from './helpers/processes.ts';
 
@@ -164,6 +165,45 @@ describe('relay: off-site backups on Redis', () => {
     expect(
       readFileSync(out).equals(readFileSync(join(hub.dataDir, 'backups', 'scheduled', `${runs[2]!.id}.hbk`))),
     ).toBe(true);
+  }, 120_000);
+
+  it("the browser's client (RemoteClient) lists and fetches them for the owner, with the hub gone; a member: not_owner", async () => {
+    // The web UI's Settings → Backups away from home runs this same code (ui/src/api/offsite-backups.ts).
+    const ownerPhone = await RemoteClient.connect(readKeys(ownerKeys));
+    try {
+      expect(ownerPhone.hubOnline).toBe(false);
+      const { backups, quota } = await ownerPhone.offsiteBackups();
+      expect(backups.map((b) => [b.id, b.bytes])).toEqual([
+        [runs[1]!.id, runs[1]!.bytes],
+        [runs[2]!.id, runs[2]!.bytes],
+      ]);
+      expect(quota.count).toBe(2);
+      const pieces: Uint8Array[] = [];
+      const bytes = await ownerPhone.offsiteBackup(runs[2]!.id, (data) => pieces.push(data));
+      expect(bytes).toBe(runs[2]!.bytes);
+      expect(pieces.length).toBeGreaterThan(48);
+      expect(
+        Buffer.concat(pieces).equals(readFileSync(join(hub.dataDir, 'backups', 'scheduled', `${runs[2]!.id}.hbk`))),
+      ).toBe(true);
+      await expect(ownerPhone.offsiteBackup('hearth-home-20200101T000000000Z', () => {})).rejects.toMatchObject({
+        code: 'backup_not_found',
+      });
+      // The refusal ended that request only: the connection still answers.
+      expect((await ownerPhone.offsiteBackups()).backups).toHaveLength(2);
+    } finally {
+      ownerPhone.close();
+    }
+    const memberPhone = await RemoteClient.connect(readKeys(memberKeys));
+    try {
+      await expect(memberPhone.offsiteBackups()).rejects.toMatchObject({ code: 'not_owner' });
+      const got: Uint8Array[] = [];
+      await expect(memberPhone.offsiteBackup(runs[2]!.id, (data) => got.push(data))).rejects.toMatchObject({
+        code: 'not_owner',
+      });
+      expect(got).toEqual([]);
+    } finally {
+      memberPhone.close();
+    }
   }, 120_000);
 });
 

@@ -55,6 +55,15 @@ export interface LastState {
   offlineSince: number | null;
 }
 
+/** The home's off-site backups at the relay (docs/relay-protocol.md "Off-site backups"). */
+export type OffsiteBackups = Omit<Extract<ControlMessage, { type: 'backup_list'; backups: unknown }>, 'type'>;
+
+/** The one off-site backup request in flight on a connection: gets the relay's answers. */
+interface OffsiteRequest {
+  message(m: ControlMessage): void;
+  fail(err: ProtocolError): void;
+}
+
 interface Subscription {
   onEvent(event: Record<string, unknown>): void;
   onEnd(err: ProtocolError): void;
@@ -95,6 +104,7 @@ export class RemoteClient {
   readonly #lives = new Map<number, LiveView>();
   readonly #credits = new Map<string, { stream: number; bytes: number }>();
   #stateWaiter: ((state: LastState) => void) | null = null;
+  #offsite: OffsiteRequest | null = null;
   #failure: ProtocolError | null = null;
   readonly #onFailure: ((err: ProtocolError) => void)[] = [];
   hubOnline = false;
@@ -244,6 +254,64 @@ export class RemoteClient {
     return answer;
   }
 
+  /**
+   * The home's off-site backups at the relay: an owner's device only (`not_owner` otherwise, from
+   * the hub's signed list). Talks to the relay alone, so it works with the hub offline or gone.
+   */
+  offsiteBackups(): Promise<OffsiteBackups> {
+    return this.#offsiteRequest({ type: 'backup_list' }, (m, done) => {
+      if (m.type === 'backup_list' && 'backups' in m) done({ backups: m.backups, quota: m.quota });
+    });
+  }
+
+  /**
+   * Off-site backup `id`'s sealed bytes (a `.hbk`, opened only by its passphrase), piece by piece
+   * in order to `onPiece` (each at most 64 KiB; the relay sends the next once this one left its
+   * socket). Resolves with the byte count; rejects with the relay's code (`not_owner`,
+   * `backup_not_found`, `rate_limited`) or `bad_message` for pieces out of order.
+   */
+  offsiteBackup(id: string, onPiece: (data: Uint8Array) => void): Promise<number> {
+    let bytes = 0;
+    let expect = 0;
+    return this.#offsiteRequest({ type: 'backup_get', id }, (m, done) => {
+      if (m.type !== 'backup_data' || m.id !== id) return;
+      if (m.n !== expect++) throw new ProtocolError('bad_message', 'backup pieces out of order');
+      const data = fromBase64(m.data);
+      bytes += data.length;
+      onPiece(data);
+      if (m.final) done(bytes);
+    });
+  }
+
+  /** One off-site request at a time per connection (the relay sends one download at a time too). */
+  #offsiteRequest<T>(
+    request: ControlMessage,
+    onMessage: (m: ControlMessage, done: (value: T) => void) => void,
+  ): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#offsite) return Promise.reject(new ProtocolError('rate_limited', 'one backup request at a time'));
+    return new Promise<T>((resolve, reject) => {
+      const finish = (err: ProtocolError | null, value?: T) => {
+        if (this.#offsite !== current) return;
+        this.#offsite = null;
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      const current: OffsiteRequest = {
+        message: (m) => {
+          try {
+            onMessage(m, (value) => finish(null, value));
+          } catch (err) {
+            finish(err instanceof ProtocolError ? err : new ProtocolError('bad_message', String(err)));
+          }
+        },
+        fail: (err) => finish(err),
+      };
+      this.#offsite = current;
+      this.#ws.send(JSON.stringify(request));
+    });
+  }
+
   close(): void {
     this.#ws.close();
   }
@@ -278,6 +346,7 @@ export class RemoteClient {
     for (const view of this.#lives.values()) view.onEnd(err);
     this.#lives.clear();
     for (const reject of this.#onFailure.splice(0)) reject(err);
+    this.#offsite?.fail(err);
   }
 
   #open(): Promise<void> {
@@ -330,10 +399,14 @@ export class RemoteClient {
                 hubOnline: message.hubOnline,
                 offlineSince: message.offlineSince,
               });
+            } else if (message.type === 'backup_list' || message.type === 'backup_data') {
+              this.#offsite?.message(message);
             } else if (message.type === 'error') {
               const err = ProtocolError.received(message.code, message.message ?? message.code);
               // A refused frame (rate limit) fails what is waiting; a fatal error ends everything.
+              // An error naming no frame while an off-site request waits is the relay's answer to it.
               if (message.fatal) this.#fail(err);
+              else if (message.frame === undefined && this.#offsite) this.#offsite.fail(err);
               else this.#failFrame(err, message.frame);
             }
             return;
