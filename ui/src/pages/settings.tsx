@@ -19,6 +19,8 @@ import { People } from '../components/people/people.tsx';
 import { OwnPassword } from '../components/own-password.tsx';
 import { Backups } from '../components/backups.tsx';
 import { BackupSchedule } from '../components/backup-schedule.tsx';
+import { OffsiteBackups } from '../components/offsite-backups.tsx';
+import { connection } from '../api/transport.ts';
 import { HubUpdate } from '../components/hub-update.tsx';
 import { PlugRollout } from '../components/plug-rollout.tsx';
 import { Handover } from '../components/handover.tsx';
@@ -46,6 +48,8 @@ export function Settings() {
   // The installer sets the home up like an admin, but the hub refuses it account management.
   const manages = me !== null && (me.role === 'owner' || me.role === 'admin' || me.role === 'installer');
   const member = me !== null && me.role !== 'guest';
+  // With the hub away (the relay says offline) `me` cannot load; the relay decides who gets them.
+  const { offline } = useStore(connection);
   return (
     <>
       <h1>Settings</h1>
@@ -73,11 +77,13 @@ export function Settings() {
           {manages && <FlashPlug />}
           {me.role === 'owner' && <Backups />}
           {me.role === 'owner' && <BackupSchedule />}
+          {me.role === 'owner' && <OffsiteBackups />}
           {me.role === 'owner' && <HubUpdate />}
           {member && <Storage history={manages} />}
           <RemoteAccess />
         </>
       )}
+      {!me && offline && <OffsiteBackups />}
       <HubHealth />
     </>
   );
