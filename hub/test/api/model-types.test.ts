@@ -1,7 +1,24 @@
-import type { Device, Health, Room, Session, User } from '@hearth/model/api';
+import type {
+  Device,
+  DeviceCommand,
+  DeviceCreate,
+  DevicePatch,
+  Health,
+  HomePatch,
+  Room,
+  RoomBody,
+  Session,
+  User,
+  UserCreate,
+  UserPatch,
+} from '@hearth/model/api';
 import type { Static } from 'typebox';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import * as devices from '../../src/api/routes/devices.ts';
 import { Health as HealthSchema } from '../../src/api/routes/health.ts';
+import { HomePatch as HomePatchSchema } from '../../src/api/routes/home.ts';
+import type { RoomBody as RoomBodySchema } from '../../src/api/routes/rooms.ts';
+import * as users from '../../src/api/routes/users.ts';
 import * as schemas from '../../src/api/schemas.ts';
 
 /**
@@ -54,5 +71,20 @@ describe("the API's response schemas are the shared model's types", () => {
     expect(fields(schemas.Session)).toEqual(Object.keys(session).sort());
     expect(fields(HealthSchema)).toEqual(Object.keys(health).sort());
     expect(fields(schemas.User)).toEqual(Object.keys(user).sort());
+  });
+
+  it('request bodies: what the UI sends (typed by the model) is what the route schemas accept', () => {
+    expectTypeOf<Static<typeof devices.CreateBody>>().toEqualTypeOf<DeviceCreate>();
+    expectTypeOf<Static<typeof devices.UpdateBody>>().toEqualTypeOf<DevicePatch>();
+    expectTypeOf<Static<typeof devices.CommandBody>>().toEqualTypeOf<DeviceCommand>();
+    expectTypeOf<Static<typeof RoomBodySchema>>().toEqualTypeOf<RoomBody>();
+    expectTypeOf<Static<typeof users.CreateBody>>().toEqualTypeOf<UserCreate>();
+    expectTypeOf<Static<typeof users.UpdateBody>>().toEqualTypeOf<UserPatch>();
+    expectTypeOf<Static<typeof HomePatchSchema>>().toEqualTypeOf<HomePatch>();
+    // And the fields the schemas list (the types above cannot see a schema-only default).
+    const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
+    expect(fields(devices.UpdateBody)).toEqual(['name', 'roomId']);
+    expect(fields(users.UpdateBody)).toEqual(['password', 'role']);
+    expect(fields(HomePatchSchema)).toEqual(['location', 'name', 'timezone']);
   });
 });

@@ -8,6 +8,9 @@ export type StateValue = boolean | number | string | null;
  */
 export type Role = 'owner' | 'admin' | 'member' | 'guest' | 'installer';
 
+/** The roles a person can be given in the app (an installer comes only with the handover). */
+export type GrantableRole = Exclude<Role, 'installer'>;
+
 /** Who did something: a person, a rule, a driver or the hub itself. Carried into the audit log. */
 export type Actor =
   | { kind: 'user'; userId: string; username: string; role: Role; token?: ApiTokenActor }

@@ -1,5 +1,5 @@
 import type { StateValue } from '@hearth/model/values';
-import type { Device } from '@hearth/model/api';
+import type { Device, DeviceCommand } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
@@ -19,7 +19,9 @@ export function useToggle(device: Device, capability: string | undefined) {
     setPending(true);
     setError(null);
     try {
-      putDevice(await api<Device>('POST', `/devices/${device.id}/commands`, { capability, value }));
+      putDevice(
+        await api<Device>('POST', `/devices/${device.id}/commands`, { capability, value } satisfies DeviceCommand),
+      );
     } catch (err) {
       setError(plainMessage(err));
     } finally {

@@ -1,4 +1,4 @@
-import type { Device, DeviceCreated, DiscoveredPlug as Discovered } from '@hearth/model/api';
+import type { Device, DeviceCreate, DeviceCreated, DiscoveredPlug as Discovered } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -208,7 +208,7 @@ function AddMqttDevice() {
         name: name.trim(),
         driver: 'mqtt',
         capabilities: caps,
-      });
+      } satisfies DeviceCreate);
       putDevice(result.device);
       setCreated(result);
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { Device, DeviceLogEvent as LogEvent, DeviceLogPage } from '@hearth/model/api';
+import type { Device, DeviceLogEvent as LogEvent, DeviceLogPage, DevicePatch } from '@hearth/model/api';
 import { byActor } from '../by-actor.ts';
 import { capabilitySpec } from '@hearth/model/capabilities';
 import { useEffect, useState } from 'preact/hooks';
@@ -151,7 +151,12 @@ function Manage(props: { device: Device }) {
     setError(null);
     setSaved(false);
     try {
-      putDevice(await api<Device>('PATCH', `/devices/${device.id}`, { name: name.trim(), roomId: roomId || null }));
+      putDevice(
+        await api<Device>('PATCH', `/devices/${device.id}`, {
+          name: name.trim(),
+          roomId: roomId || null,
+        } satisfies DevicePatch),
+      );
       setSaved(true);
     } catch (err) {
       setError(

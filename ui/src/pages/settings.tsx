@@ -2,9 +2,11 @@ import type {
   CameraStorage,
   Health,
   HistoryStorage,
+  HomePatch,
   HomeSettings as HomeView,
   MqttUser,
   MqttUserCreated,
+  RoomBody,
   User,
 } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
@@ -129,7 +131,7 @@ function HomeForm(props: { editable: boolean }) {
           name: name.trim(),
           location: hasLocation ? { latitude, longitude } : null,
           timezone: tz.trim() || null,
-        }),
+        } satisfies HomePatch),
       );
       setSaved(true);
     } catch (err) {
@@ -473,13 +475,14 @@ function Rooms() {
   const add = (e: Event) => {
     e.preventDefault();
     void act(async () => {
-      await api('POST', '/rooms', { name: name.trim() });
+      await api('POST', '/rooms', { name: name.trim() } satisfies RoomBody);
       setName('');
     });
   };
   const rename = (id: string, old: string) => {
     const next = prompt('New name for the room', old);
-    if (next !== null && next.trim() !== old) void act(() => api('PATCH', `/rooms/${id}`, { name: next.trim() }));
+    if (next !== null && next.trim() !== old)
+      void act(() => api('PATCH', `/rooms/${id}`, { name: next.trim() } satisfies RoomBody));
   };
   const remove = (id: string, roomName: string) => {
     if (confirm(`Remove the room ${roomName}? Its devices stay, without a room.`))

@@ -4,7 +4,7 @@ import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, Device, Id, IdParams, Name, StateValue } from '../schemas.ts';
 
-const CreateBody = Type.Object(
+export const CreateBody = Type.Object(
   {
     name: Name,
     roomId: Type.Optional(Type.Union([Id, Type.Null()])),
@@ -16,12 +16,12 @@ const CreateBody = Type.Object(
   closed,
 );
 
-const UpdateBody = Type.Object(
+export const UpdateBody = Type.Object(
   { name: Type.Optional(Name), roomId: Type.Optional(Type.Union([Id, Type.Null()])) },
   { ...closed, minProperties: 1 },
 );
 
-const CommandBody = Type.Object(
+export const CommandBody = Type.Object(
   { capability: Type.String({ minLength: 1, maxLength: 64 }), value: StateValue },
   closed,
 );

@@ -15,7 +15,7 @@ const Home = Type.Object({
   location: Type.Union([Location, Type.Null()]),
   timezone: Type.Union([Type.String(), Type.Null()]),
 });
-const HomePatch = Type.Object(
+export const HomePatch = Type.Object(
   {
     name: Type.Optional(Name),
     location: Type.Optional(Type.Union([Location, Type.Null()])),

@@ -3,7 +3,7 @@ import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, IdParams, Name, Room } from '../schemas.ts';
 
-const RoomBody = Type.Object({ name: Name }, closed);
+export const RoomBody = Type.Object({ name: Name }, closed);
 
 /** Rooms: everyone in the household reads them (a guest those shared); admins arrange them. */
 export const roomRoutes: ApiPlugin = async (app, { deps }) => {

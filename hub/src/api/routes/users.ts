@@ -7,7 +7,7 @@ import { closed, IdParams, User } from '../schemas.ts';
 const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('guest')]);
 const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
 
-const CreateBody = Type.Object(
+export const CreateBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
     password: Password,
@@ -16,7 +16,7 @@ const CreateBody = Type.Object(
   closed,
 );
 // At least one field: an empty change would only leave a misleading audit row.
-const UpdateBody = Type.Object(
+export const UpdateBody = Type.Object(
   { role: Type.Optional(Role), password: Type.Optional(Password) },
   { ...closed, minProperties: 1 },
 );

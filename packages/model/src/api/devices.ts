@@ -157,3 +157,30 @@ export interface ZigbeeJoiner {
   /** Already a Hearth device when it (re)joined: herdsman interviews it again, nothing is added. */
   rejoined?: boolean;
 }
+
+/** POST /devices: a device of a driver that takes devices by hand (the generic MQTT one). */
+export interface DeviceCreate {
+  name: string;
+  roomId?: string | null;
+  driver: string;
+  model?: string;
+  capabilities: string[];
+  config?: Record<string, unknown>;
+}
+
+/** PATCH /devices/:id: a new name or room (at least one). */
+export interface DevicePatch {
+  name?: string;
+  roomId?: string | null;
+}
+
+/** POST /devices/:id/commands. */
+export interface DeviceCommand {
+  capability: string;
+  value: StateValue;
+}
+
+/** POST /rooms, PATCH /rooms/:id. */
+export interface RoomBody {
+  name: string;
+}

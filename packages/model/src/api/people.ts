@@ -1,4 +1,4 @@
-import type { ApiTokenScope, Role } from '../values.ts';
+import type { ApiTokenScope, GrantableRole, Role } from '../values.ts';
 
 /** POST /auth/login, /auth/refresh, /setup. */
 export interface Session {
@@ -55,4 +55,17 @@ export interface HandoverInvite {
   code: string;
   expiresAt: string;
   supportDays: number;
+}
+
+/** POST /users: a new person (installers come only by the handover, never this way). */
+export interface UserCreate {
+  username: string;
+  password: string;
+  role: GrantableRole;
+}
+
+/** PATCH /users/:id: a new role or password (at least one). */
+export interface UserPatch {
+  role?: GrantableRole;
+  password?: string;
 }

@@ -107,3 +107,10 @@ export interface MqttUser {
   topics: string[];
   createdAt: string;
 }
+
+/** PATCH /home: any of name, location (null clears it) and IANA time zone (null clears it). */
+export interface HomePatch {
+  name?: string;
+  location?: { latitude: number; longitude: number } | null;
+  timezone?: string | null;
+}

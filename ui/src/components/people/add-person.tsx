@@ -1,5 +1,5 @@
-import type { Role } from '@hearth/model/values';
-import type { User } from '@hearth/model/api';
+import type { GrantableRole } from '@hearth/model/values';
+import type { User, UserCreate } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Field, FormError } from '../form.tsx';
@@ -9,7 +9,7 @@ import { grantable, peopleError, ROLE_NAMES } from './roles.ts';
 export function AddPerson(props: { me: User; onAdded: (user: User) => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [role, setRole] = useState<Role>('member');
+  const [role, setRole] = useState<GrantableRole>('member');
   const [errors, setErrors] = useState<{ username?: string; password?: string; form?: string }>({});
   const [busy, setBusy] = useState(false);
   const [added, setAdded] = useState<string | null>(null);
@@ -28,7 +28,11 @@ export function AddPerson(props: { me: User; onAdded: (user: User) => void }) {
     }
     setBusy(true);
     try {
-      const user = await api<User>('POST', '/users', { username: username.trim(), password, role });
+      const user = await api<User>('POST', '/users', {
+        username: username.trim(),
+        password,
+        role,
+      } satisfies UserCreate);
       setUsername('');
       setPassword('');
       setAdded(user.username);
@@ -74,7 +78,7 @@ export function AddPerson(props: { me: User; onAdded: (user: User) => void }) {
           />
         </Field>
         <Field label="Role" id="person-role">
-          <select id="person-role" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
+          <select id="person-role" value={role} onChange={(e) => setRole(e.currentTarget.value as GrantableRole)}>
             {grantable(props.me.role).map((r) => (
               <option value={r}>{ROLE_NAMES[r]}</option>
             ))}

@@ -1,5 +1,5 @@
 import type { Role } from '@hearth/model/values';
-import type { User } from '@hearth/model/api';
+import type { User, UserPatch } from '@hearth/model/api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Field, FormError } from '../form.tsx';
@@ -51,7 +51,9 @@ export function PersonRow(props: { me: User; user: User; onChanged: () => void }
 
   const changeRole = () =>
     act(async () => {
-      await api('PATCH', `/users/${user.id}`, { role });
+      // The select offers only grantable roles, and the button waits for a change: never 'installer'.
+      if (role === 'installer') return null;
+      await api('PATCH', `/users/${user.id}`, { role } satisfies UserPatch);
       return `${user.username} is now ${ROLE_NAMES[role].toLowerCase()}. Their remote devices were disconnected; they enable remote access again at home.`;
     });
   const resetPassword = (e: Event) => {
@@ -62,7 +64,7 @@ export function PersonRow(props: { me: User; user: User; onChanged: () => void }
       return;
     }
     void act(async () => {
-      await api('PATCH', `/users/${user.id}`, { password });
+      await api('PATCH', `/users/${user.id}`, { password } satisfies UserPatch);
       setPassword('');
       return `New password set for ${user.username}. They are logged out everywhere within 15 minutes.`;
     });
@@ -75,7 +77,8 @@ export function PersonRow(props: { me: User; user: User; onChanged: () => void }
 
   const canManage = manageable(me, user);
   // The hub decides; a role outside what this user may give is still shown as it is.
-  const roles = grantable(me.role).includes(user.role) ? grantable(me.role) : [user.role, ...grantable(me.role)];
+  const mine: Role[] = grantable(me.role);
+  const roles = mine.includes(user.role) ? mine : [user.role, ...mine];
 
   return (
     <li class="person" aria-labelledby={`person-${key}-name`}>

@@ -1,5 +1,5 @@
 import type { User } from '@hearth/model/api';
-import type { Role } from '@hearth/model/values';
+import type { GrantableRole, Role } from '@hearth/model/values';
 import { ApiError, plainMessage } from '../../api/errors.ts';
 
 export const ROLE_NAMES: Record<Role, string> = {
@@ -11,7 +11,7 @@ export const ROLE_NAMES: Record<Role, string> = {
 };
 
 /** The roles `actor` may give: only an owner makes an owner (the hub checks it too). */
-export function grantable(actor: Role): Role[] {
+export function grantable(actor: Role): GrantableRole[] {
   return actor === 'owner' ? ['owner', 'admin', 'member', 'guest'] : ['admin', 'member', 'guest'];
 }
 
