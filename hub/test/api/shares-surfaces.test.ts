@@ -56,6 +56,7 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
   let heater: string;
   let guest: { id: string; token: string };
   const viewers = new Map<string, Set<LiveViewer>>();
+  let tickets = 0;
   const viewersWatch = (id: string, viewer: LiveViewer) => {
     const set = viewers.get(id) ?? new Set();
     viewers.set(id, set.add(viewer));
@@ -70,6 +71,15 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
         list: () => cams,
         get: (id: string) => cams.find((c) => c.id === id)!,
         watch: viewersWatch,
+        // HLS without ffmpeg: one ticket per grant, a playlist that is always ready.
+        hlsTicket: (_id: string, expiresAt: number) => ({ ticket: `t${++tickets}`, expiresAt }),
+        hls: () =>
+          ({
+            ready: async () => true,
+            playlist: () => '#EXTM3U\n',
+            init: undefined,
+            segment: () => undefined,
+          }) as never,
       },
     });
     h.registry.sharing.registerTarget('camera', (id) => cams.some((c) => c.id === id));
@@ -193,7 +203,13 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
     await expect.poll(() => viewers.get('cam_porch')?.size ?? 0).toBe(1);
     for (const v of viewers.get('cam_porch')!) v.send(Buffer.from('frame-1'));
     await expect.poll(() => porch.frames).toEqual(['frame-1']);
+    // An HLS ticket (fetched without a token) is good while the share lasts.
+    const grant = await h.call('POST', '/api/v1/cameras/cam_porch/hls', { token: guest.token });
+    expect(grant.statusCode, grant.body).toBe(201);
+    const playlist = grant.json().playlist as string;
+    expect((await h.call('GET', playlist)).statusCode).toBe(200);
     h.clock.advance(20_000);
+    expect(outcome(await h.call('GET', playlist))).toEqual([404, 'camera_not_found']);
     expect(await porch.closed).toEqual({ code: 4404, reason: 'camera_not_found' });
     await expect.poll(() => viewers.get('cam_porch')?.size ?? 0).toBe(0);
     expect(outcome(await get('/api/v1/cameras/cam_porch'))).toEqual([404, 'camera_not_found']);

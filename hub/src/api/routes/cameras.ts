@@ -2,7 +2,9 @@ import type { Camera as CameraView, CameraStorage, Recordings as RecordingsView 
 import { createReadStream } from 'node:fs';
 import Type from 'typebox';
 import type { FastifyRequest } from 'fastify';
+import type { UserActor } from '../../auth/service.ts';
 import { HubError } from '../../core/errors.ts';
+import { hasRole } from '../../devices/access.ts';
 import { parseByteRange } from '../../recorder/byte-range.ts';
 import { parseRange } from '../range.ts';
 import { actorOf, WS_CLOSE_UNAUTHORIZED } from '../access.ts';
@@ -146,6 +148,7 @@ const LIVE_MAX_BUFFERED = 4 * 1024 * 1024;
  * and a live view closes when the share ends. Making a clip needs a share to control.
  */
 export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
+  const guestTickets = new GuestTickets(() => deps.clock.now());
   const reach = (request: FastifyRequest, id: string, need: 'view' | 'control' = 'view'): void => {
     const got = deps.registry.sharing.reach(actorOf(request), { kind: 'camera', id });
     if (got === 'none') throw new HubError('camera_not_found', `no camera ${id}`, { id });
@@ -291,6 +294,9 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
         request.accessExpiresAt,
         request.query.stream ?? 'main',
       );
+      // A guest's ticket is good only while the camera is still shared with them.
+      const actor = actorOf(request);
+      if (!hasRole(actor, 'member')) guestTickets.hold(ticket, expiresAt, actor);
       return reply.code(201).send({
         playlist: `/api/v1/cameras/${encodeURIComponent(request.params.id)}/hls/${ticket}/index.m3u8`,
         expiresAt: new Date(expiresAt).toISOString(),
@@ -303,6 +309,9 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     { config: { access: 'public' }, schema: { params: HlsParams } },
     async (request, reply) => {
       const { id, ticket, file } = request.params;
+      const guest = guestTickets.of(ticket);
+      if (guest && !deps.registry.sharing.sees(guest, { kind: 'camera', id }))
+        throw new HubError('camera_not_found', `no camera ${id}`, { id });
       const hls = requirePart(deps, 'recorder').hls(id, ticket);
       reply.header('cache-control', 'no-store');
       if (file === 'index.m3u8') {
@@ -398,4 +407,25 @@ function fileName(cameraName: string, from: number): string {
       .replace(/^-+|-+$/g, '')
       .toLowerCase() || 'camera';
   return `${base}-${new Date(from).toISOString().slice(0, 19).replace(/:/g, '-')}Z.mp4`;
+}
+
+/**
+ * HLS tickets handed to guests, with whom they were for: the playlist and segments are fetched
+ * without a token, so the share is checked again on each fetch. Expired tickets are dropped at
+ * each new one; there are never more than the recorder's own live tickets.
+ */
+class GuestTickets {
+  readonly #now: () => number;
+  readonly #tickets = new Map<string, { expiresAt: number; actor: UserActor }>();
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+  hold(ticket: string, expiresAt: number, actor: UserActor): void {
+    const now = this.#now();
+    for (const [t, held] of this.#tickets) if (held.expiresAt <= now) this.#tickets.delete(t);
+    this.#tickets.set(ticket, { expiresAt, actor });
+  }
+  of(ticket: string): UserActor | undefined {
+    return this.#tickets.get(ticket)?.actor;
+  }
 }
