@@ -1,3 +1,4 @@
+import type { PersonPresence, PresenceView } from '@hearth/model/api';
 import type { Actor, StateValue } from '@hearth/model/values';
 import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
@@ -14,15 +15,6 @@ export interface PresenceDeps {
   clock: Clock;
   /** A device's current value of a capability (undefined: unknown device or no value yet). */
   stateOf(deviceId: string, capability: string): StateValue | undefined;
-}
-
-export interface PersonPresence {
-  userId: string;
-  username: string;
-  state: PresenceState;
-  source: PresenceSource;
-  device: string | null;
-  changedAt: string;
 }
 
 /**
@@ -102,7 +94,7 @@ export class Presence {
   }
 
   /** What `actor` may see: everyone and the home for members and up, only themselves for a guest. */
-  view(actor: Actor): { home: HomePresence | null; people: PersonPresence[] } {
+  view(actor: Actor): PresenceView {
     const all = actor.kind !== 'user' || hasRole(actor, 'member');
     const people: PersonPresence[] = [];
     for (const row of this.#rows.values()) {

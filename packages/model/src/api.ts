@@ -10,6 +10,7 @@ export type * from './api/devices.ts';
 export type * from './api/energy.ts';
 export type * from './api/history.ts';
 export type * from './api/people.ts';
+export type * from './api/presence.ts';
 export type * from './api/remote.ts';
 export type * from './api/rules.ts';
 export type * from './api/sharing.ts';

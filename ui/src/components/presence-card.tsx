@@ -1,15 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { User } from '@hearth/model/api';
+import type { PresenceView, User } from '@hearth/model/api';
 import { formatTime } from '../format.ts';
 import { FormError } from './form.tsx';
-
-interface PresenceView {
-  /** null for a guest: whether the home is empty is not theirs to know. */
-  home: 'someone_home' | 'everyone_away' | 'unknown' | null;
-  people: { userId: string; username: string; state: 'home' | 'away'; source: string; changedAt: string }[];
-}
 
 const HOME_WORDS = {
   someone_home: 'Someone is home.',
