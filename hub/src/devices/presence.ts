@@ -2,7 +2,7 @@ import type { PersonPresence, PresenceView } from '@hearth/model/api';
 import type { Actor, StateValue } from '@hearth/model/values';
 import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
-import type { PresenceRow, PresenceSource, PresenceState } from '../store/presence-repo.ts';
+import type { PresenceRow, PresenceState } from '../store/presence-repo.ts';
 import type { Store } from '../store/store.ts';
 import { hasRole } from './access.ts';
 
