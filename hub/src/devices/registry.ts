@@ -1,5 +1,5 @@
 import type { Actor, StateValue } from '@hearth/model/values';
-import { CAPABILITIES, checkValue, isKnownCapability } from '@hearth/model/capabilities';
+import { CAPABILITIES, checkValue, isKnownCapability, valueProblem } from '@hearth/model/capabilities';
 import type { EventBus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { HubError, isHubError } from '../core/errors.ts';
@@ -256,8 +256,8 @@ export class DeviceRegistry {
     if (!CAPABILITIES[capability]?.writable) {
       throw new HubError('validation_failed', `'${capability}' is read-only`, { field: 'capability' });
     }
-    const invalid = checkValue(capability, value);
-    if (invalid) throw new HubError('validation_failed', invalid, { field: 'value' });
+    const invalid = valueProblem(capability, value);
+    if (invalid) throw new HubError(invalid.code, invalid.message, { field: 'value' });
     if (!device.row.available) throw new HubError('device_unavailable', `device ${deviceId} is offline`, { deviceId });
     const driver = this.#drivers.get(device.row.driver);
     if (!driver) throw new HubError('driver_not_found', `driver ${device.row.driver} is not running`);

@@ -1,7 +1,7 @@
 import type { StateValue } from '@hearth/model/values';
 import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { CAPABILITIES, checkValue } from '@hearth/model/capabilities';
+import { CAPABILITIES, type ValueProblem, valueProblem } from '@hearth/model/capabilities';
 import { HubError } from '../core/errors.ts';
 import { ACTIONS } from './actions/index.ts';
 import { SceneState } from './actions/scene.ts';
@@ -45,8 +45,8 @@ export interface RefChecker {
 
 const compiled = new Map<TSchema, ReturnType<typeof Compile>>();
 
-function fail(path: string, rule: string, message: string): never {
-  throw new HubError('validation_failed', `${path || 'body'}: ${message}`, {
+function fail(path: string, rule: string, message: string, code: ValueProblem['code'] = 'validation_failed'): never {
+  throw new HubError(code, `${path || 'body'}: ${message}`, {
     location: 'body',
     path,
     field: path,
@@ -152,8 +152,9 @@ function checkSemantics(item: Tagged, kind: Child['kind'], at: string, refs: Ref
   if (kind === 'action' && item.type === 'command') {
     if (!CAPABILITIES[item.capability]!.writable)
       fail(join(at, 'capability'), 'writable', `'${item.capability}' is read-only`);
-    const bad = checkValue(item.capability, item.value as never);
-    if (bad) fail(join(at, 'value'), 'type', bad);
+    // Out of range or not among the values: the same stable code a direct command gets.
+    const bad = valueProblem(item.capability, item.value as never);
+    if (bad) fail(join(at, 'value'), 'type', bad.message, bad.code);
   }
 }
 

@@ -181,6 +181,27 @@ describe('DeviceRegistry', () => {
     expect(driver.commands).toEqual([]);
   });
 
+  it('refuses a value outside the model with value_out_of_range / value_not_allowed before the driver sees it', async () => {
+    const { device: cover } = await registry.create(
+      { name: 'Blind', driver: 'test', capabilities: ['cover', 'cover_position', 'color_x', 'climate_mode'] },
+      owner,
+    );
+    driver.ctx.reportAvailability(cover.id, true);
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'sent',
+        (e: { code: string }) => e.code,
+      );
+    expect(await code(registry.command(cover.id, 'cover_position', 101, owner))).toBe('value_out_of_range');
+    expect(await code(registry.command(cover.id, 'color_x', 1.5, owner))).toBe('value_out_of_range');
+    expect(await code(registry.command(cover.id, 'cover', 'up', owner))).toBe('value_not_allowed');
+    expect(await code(registry.command(cover.id, 'climate_mode', 'turbo', owner))).toBe('value_not_allowed');
+    expect(driver.commands).toEqual([]);
+    // A device that reports a value off the list is not believed either.
+    driver.ctx.reportState(cover.id, { cover: 'sideways', cover_position: 40 });
+    expect(registry.get(cover.id, owner).state).toEqual({ cover_position: 40 });
+  });
+
   it('enforces roles for changes and hides devices from guests', async () => {
     await expect(
       registry.create({ name: 'x', driver: 'test', capabilities: ['switch'] }, member),

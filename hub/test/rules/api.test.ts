@@ -211,7 +211,7 @@ describe('rules API', () => {
     });
     expect([bad.status, bad.body.error.code, bad.body.error.details.path]).toEqual([
       400,
-      'validation_failed',
+      'value_out_of_range', // the stable code a direct command gets too
       'states.0.value',
     ]);
     expect((await call('POST', '/api/v1/scenes', member, { name: 'Movie', states: [] })).status).toBe(403);

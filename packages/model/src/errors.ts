@@ -10,6 +10,10 @@
 export const ERROR_STATUS = {
   bad_request: 400,
   validation_failed: 400,
+  // A command's value outside its capability's range (the model's, or the device's own: a bulb's
+  // colour temperature), or a string not among the capability's values (packages/model/src/capabilities.ts).
+  value_out_of_range: 400,
+  value_not_allowed: 400,
   // A request's time range (api/range.ts) with 'from' after 'to'; the history routes say
   // history_range_invalid, as they did before the others shared the parser.
   range_invalid: 400,
@@ -247,6 +251,8 @@ export const ERROR_WORDS: Record<ClientErrorCode, string | null> = {
   network: 'The hub cannot be reached. Check that it is powered and on the same network.',
   bad_request: null,
   validation_failed: 'Some of the values are not valid.',
+  value_out_of_range: 'That value is outside what the device can do.',
+  value_not_allowed: 'The device does not take that value.',
   range_invalid: null,
   history_range_invalid: null,
   history_range_too_large: 'That time range is too long for this view.',

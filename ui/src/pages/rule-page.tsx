@@ -45,6 +45,9 @@ function template(deviceId: string): string {
 
 type Tab = 'edit' | 'traces' | 'dry-run' | 'versions';
 
+/** Refusals that point at one field of the rule (`details.path`): shown next to it. */
+const FIELD_ERRORS = new Set(['validation_failed', 'location_required', 'value_out_of_range', 'value_not_allowed']);
+
 /** One rule: its definition (form and JSON, in step), traces step by step, dry run, versions with revert. */
 export function RulePage(props: { id: string }) {
   const isNew = props.id === 'new';
@@ -147,7 +150,7 @@ function Editor(props: { rule: RuleView | null; onSaved: (rule: RuleView) => voi
       setSaved(true);
       props.onSaved(stored);
     } catch (err) {
-      if (err instanceof ApiError && (err.code === 'validation_failed' || err.code === 'location_required')) {
+      if (err instanceof ApiError && FIELD_ERRORS.has(err.code)) {
         const path = String(err.details?.path ?? err.details?.field ?? '');
         // The hub's message starts with the path; say it once.
         setFieldError({
