@@ -153,6 +153,15 @@ describe('sharing', () => {
       404,
       'device_not_found',
     );
+    // A time that is not one, or one already past, is refused naming the field.
+    for (const until of ['next tuesday', h.clock.now() - 1]) {
+      const bad = await h.call('POST', '/api/v1/shares', {
+        token: owner,
+        body: { userId: guest.id, device: plug, access: 'view', until },
+      });
+      expectError(bad, 400, 'validation_failed');
+      expect(bad.json()).toMatchObject({ error: { details: { field: 'until' } } });
+    }
     // A guest lists what is shared with them; only admins list everyone's.
     const mine = await h.call('GET', '/api/v1/me/shares', { token: guest.token });
     expect(mine.json()).toMatchObject([{ kind: 'device', targetId: plug, access: 'view', active: true }]);

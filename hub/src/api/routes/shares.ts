@@ -3,7 +3,6 @@ import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
-import { parseTime } from '../range.ts';
 import { closed, Id, IdParams } from '../schemas.ts';
 
 const KINDS = ['device', 'room', 'scene', 'camera'] as const satisfies readonly ShareKind[];
@@ -89,7 +88,13 @@ export const shareRoutes: ApiPlugin = async (app, { deps }) => {
       const target = targetOf(request.body);
       if (!target) throw new HubError('validation_failed', 'name a device, room, scene or camera', { field: 'device' });
       const raw = request.body.until;
-      const until = typeof raw === 'number' ? raw : parseTime(raw, 'until');
+      const until = typeof raw === 'number' || raw === undefined ? raw : Date.parse(raw);
+      if (until !== undefined && !Number.isSafeInteger(until))
+        throw new HubError('validation_failed', "'until' must be epoch milliseconds or an ISO 8601 time", {
+          location: 'body',
+          field: 'until',
+          rule: 'format',
+        });
       const share = sharing.create(
         { userId, ...target, access, ...(until !== undefined ? { until } : {}), ...(windows ? { windows } : {}) },
         actorOf(request),
