@@ -173,4 +173,23 @@ describe('hearth-remote restore-to: off-site backup onto a new hub in one step',
     expect((rooms.body as { name: string }[]).map((r) => r.name)).toContain(ROOM);
     expect(readFileSync(join(newHub.dataDir, 'firmware', 'image.bin')).length).toBe(6 * 1024 * 1024);
   }, 180_000);
+
+  it('the phones enrolled with the old hub keep working through the relay with the restored one, no enrolling again', async () => {
+    // The restored hub joins the relay as the old one (the relay identity came back with the
+    // backup): the phones' end-to-end handshake checks the hub key their keys file pinned.
+    await newHub!.stop();
+    newHub = await startHub(newHub!.dataDir, ['--relay', relay.url]);
+    await waitFor(async () => (newHub!.logs.some((l) => l.msg === 'relay tunnel up') ? true : undefined), 'tunnel up');
+    // Logging in through the relay (the keys file keeps no session): the enrolment, not a new one.
+    const rooms = await remote(['call', '--keys', keys.owner!, '--password', PASSWORD, 'GET', '/api/v1/rooms']);
+    expect(rooms.code, rooms.stderr + rooms.stdout).toBe(0);
+    expect((JSON.parse(rooms.stdout) as { name: string }[]).map((r) => r.name)).toContain(ROOM);
+    const me = await remote(['call', '--keys', keys.mia!, '--password', PASSWORD, 'GET', '/api/v1/me']);
+    expect(me.code, me.stderr + me.stdout).toBe(0);
+    expect(JSON.parse(me.stdout)).toMatchObject({ username: 'mia', role: 'member' });
+    // Still refused what it was refused before: a member cannot list the people.
+    const users = await remote(['call', '--keys', keys.mia!, '--password', PASSWORD, 'GET', '/api/v1/users']);
+    expect(users.code).toBe(1);
+    expect(JSON.parse(users.stdout).error.code).toBe('forbidden');
+  }, 180_000);
 });
