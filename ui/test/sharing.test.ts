@@ -21,6 +21,7 @@ const GUEST = { username: 'cleaner', password: 'cleaners long password' };
 describe('sharing in the UI', () => {
   let home: TestHome;
   let browser: Browser;
+  let guestBrowser: Browser | undefined;
   let token: string;
   let guestToken: string;
   let plug: FakeDevice;
@@ -51,6 +52,7 @@ describe('sharing in the UI', () => {
 
   afterAll(async () => {
     for (const d of [plug, heater]) d?.client.end(true);
+    await guestBrowser?.close();
     await browser?.close();
     await home?.cleanup();
   });
@@ -82,6 +84,18 @@ describe('sharing in the UI', () => {
     });
     expect(on.status).toBe(200);
 
+    // The guest's own home page: the plug alone, and its toggle works (the share allows control).
+    const guestPage = (guestBrowser = await openBrowser()).page;
+    await guestPage.goto(`${home.hub.baseUrl}/#/`);
+    await guestPage.getByLabel('Username').fill(GUEST.username);
+    await guestPage.getByLabel('Password').fill(GUEST.password);
+    await guestPage.getByRole('button', { name: 'Log in' }).click();
+    const tile = guestPage.getByRole('article', { name: 'Kitchen plug' });
+    await tile.locator('[aria-pressed="true"]').waitFor();
+    expect(await guestPage.getByRole('article', { name: 'Bedroom heater' }).count()).toBe(0);
+    await tile.getByRole('button').click();
+    await tile.locator('[aria-pressed="false"]').waitFor();
+
     // Per device: the owner and the member by role, the guest by the share.
     await page.goto(`${home.hub.baseUrl}/#/devices/${plug.id}`);
     await page.getByRole('heading', { name: 'Who can reach it' }).waitFor();
@@ -101,5 +115,7 @@ describe('sharing in the UI', () => {
     await reach.getByRole('button', { name: 'Stop sharing Kitchen plug' }).click();
     await reach.getByText('Nothing is shared with cleaner yet.').waitFor();
     expect(await guestDevices()).toEqual([]);
+    // The guest's open page drops the plug at once (its events stream hears it is gone).
+    await tile.waitFor({ state: 'detached' });
   });
 });
