@@ -1,3 +1,4 @@
+import type { PresenceView } from '@hearth/model/api';
 import Type from 'typebox';
 import { HubError } from '../../core/errors.ts';
 import { actorOf } from '../access.ts';
@@ -24,7 +25,11 @@ const PresenceBody = Type.Union([
 export const presenceRoutes: ApiPlugin = async (app, { deps }) => {
   const { registry } = deps;
 
-  app.get('/presence', { config: { access: 'guest' } }, async (request) => registry.presence.view(actorOf(request)));
+  app.get(
+    '/presence',
+    { config: { access: 'guest' } },
+    async (request) => registry.presence.view(actorOf(request)) satisfies PresenceView,
+  );
 
   app.put('/me/presence', { config: { access: 'guest' }, schema: { body: PresenceBody } }, async (request) => {
     const actor = actorOf(request);
