@@ -1,16 +1,23 @@
 #!/bin/sh
-# Runs inside the image's root tree (arm64, under qemu-user, chrooted by mmdebstrap) at the end of
-# scripts/build-image: installs the Hearth .deb ($DEB) and the image's own files
-# (packaging/image/files, copied to /tmp/hearth-image-files), and sets the image up. Nothing run
-# here may make a secret or a per-machine id: those are made on the Pi at first boot.
+# Runs inside the image's root tree (arm64, under qemu-user, chrooted by scripts/build-image, step
+# 3): installs the Hearth .deb ($DEB) and the image's own files (packaging/image/files, copied to
+# /tmp/hearth-image-files), makes the initramfs, and sets the image up. Nothing run here may make
+# a secret or a per-machine id: those are made on the Pi at first boot.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 files=/tmp/hearth-image-files
+t0="${HEARTH_BUILD_LOG_T0:-$(date +%s)}"
+log() { s=$(($(date +%s) - t0)); printf 'hearth: [%d:%02d] customize.sh: %s\n' $((s / 60)) $((s % 60)) "$*" >&2; }
 
-# Hearth: its Depends came in with the tree, so apt fetches nothing here. The postinst makes the
-# hearth user and the empty /var/lib/hearth and enables hearth.service; it starts nothing, as no
-# systemd runs in a chroot.
-apt-get install -y -q --no-install-recommends "$DEB"
+# No service starts in the chroot (there is no systemd here; this makes sure of it).
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+chmod 755 /usr/sbin/policy-rc.d
+
+# Hearth: its Depends came in with the tree (scripts/build-image), so nothing is fetched: dpkg
+# stops here if one is missing. The postinst makes the hearth user and the empty /var/lib/hearth
+# and enables hearth.service.
+log "dpkg -i $(basename "$DEB")"
+dpkg -i "$DEB"
 
 # The image's files (units, scripts, settings); existing directories keep their modes.
 tar -C "$files" -cf - . | tar -C / -xf - --no-same-owner --no-overwrite-dir
@@ -21,14 +28,17 @@ tar -C "$files" -cf - . | tar -C / -xf - --no-same-owner --no-overwrite-dir
 sed -i -e 's/^#\?ROOTPART=.*/ROOTPART=LABEL=HEARTHROOT/' -e 's/^#\?CONSOLES=.*/CONSOLES="ttyS1,115200 tty0"/' /etc/default/raspi-firmware
 grep -q '^ROOTPART=LABEL=HEARTHROOT' /etc/default/raspi-firmware || echo 'ROOTPART=LABEL=HEARTHROOT' >>/etc/default/raspi-firmware
 # update-initramfs was a no-op while the packages were configured (scripts/build-image): back,
-# and the initramfs made once, now.
+# and the initramfs made once, now, with the image's module set (etc/initramfs-tools: what a Pi
+# needs to find its root on the SD card or a USB disk, not Debian's every-machine default).
 if [ -e /usr/sbin/update-initramfs.hearth-build ]; then
   rm -f /usr/sbin/update-initramfs
   dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.hearth-build --remove /usr/sbin/update-initramfs
 fi
 for modules in /lib/modules/*; do
   kver="$(basename "$modules")"
+  log "update-initramfs -c -k $kver"
   [ -e "/boot/initrd.img-$kver" ] || update-initramfs -c -k "$kver"
+  log "initramfs made: $(du -k "/boot/initrd.img-$kver" | cut -f1) KiB"
   # The hook acts only when called as from a kernel package's configure step.
   DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" "/boot/vmlinuz-$kver"
 done
@@ -58,5 +68,7 @@ rm -f /var/lib/systemd/random-seed /var/lib/dbus/machine-id
 rm -rf /var/lib/hearth/* /var/log/journal/* /var/cache/apt/*.bin
 : >/etc/machine-id
 
+rm -f /usr/sbin/policy-rc.d
 # Last: from here on the chroot has no DNS of its own.
 ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
+log done

@@ -74,7 +74,7 @@ boot() {
     -append "root=LABEL=HEARTHROOT rw rootwait console=ttyAMA0 net.ifnames=0" \
     -drive "if=none,id=disk,file=$1,format=raw" -device virtio-blk-pci,drive=disk \
     -netdev "user,id=net,hostfwd=tcp:127.0.0.1:$http-:8080,hostfwd=tcp:127.0.0.1:$sshp-:22" \
-    -device virtio-net-pci,netdev=net -device virtio-rng-pci \
+    -device virtio-net-pci,netdev=net,romfile= -device virtio-rng-pci \
     -display none -serial "file:$work/$2.console" -monitor "unix:$work/$2.monitor,server,nowait" \
     >"$work/$2.qemu.log" 2>&1 &
   qemu_pid=$!
@@ -145,7 +145,13 @@ root_kb="$(on_pi df -k --output=size / | tail -n 1 | tr -d ' ')"
 ok "root filesystem grown to the bigger disk: $((root_kb / 1024)) MiB (image: $((root_size / 2048)) MiB)"
 on_pi systemd-analyze cat-config systemd/journald.conf | grep '^SystemMaxUse=64M' >/dev/null || fail "journald not capped"
 on_pi test -d /var/log/journal || fail "the journal is not kept on the card"
-ok "journald capped (SystemMaxUse=64M), installed $(on_pi df -m --output=used / | tail -n 1 | tr -d ' ') MiB used on root"
+used_mib="$(on_pi df -m --output=used / | tail -n 1 | tr -d ' ')"
+ok "journald capped (SystemMaxUse=64M), installed $used_mib MiB used on root"
+# Figures for the README: the hub's resident memory once healthy, and systemd's own boot timing.
+hub_pid="$(on_pi systemctl show -p MainPID --value hearth.service)"
+hub_rss_kib="$(on_pi sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$hub_pid/status")"
+[ -n "$hub_rss_kib" ] || fail "no VmRSS for the hub (pid $hub_pid)"
+ok "hub (pid $hub_pid) RSS $((hub_rss_kib / 1024)) MiB; $(on_pi systemd-analyze 2>/dev/null | head -n 1 || echo 'systemd-analyze: no figure')"
 
 # The setup code: the hub's own, on the console login screen and on the boot partition.
 code="$(on_pi cat /var/lib/hearth/setup-code | tr -d '[:space:]')"
@@ -183,6 +189,7 @@ wait_for 300 bash -c "! curl -s -m 3 -o /dev/null http://127.0.0.1:$http/api/v1/
 boot_t0="$(date +%s)"
 wait_health 1800
 ok "rebooted: health ok $health_s s after the reboot began"
+reboot_health_s="$health_s"
 login
 [ "$(http GET /rooms "" "$token")" = 200 ] && [ "$(json 'j.map((r) => r.name).join()')" = Kitchen ] || fail "after reboot, rooms: $(cat "$work/body")"
 [ "$(http POST /setup "$(printf "$body" "$code")")" = 409 ] || fail "setup after reboot: $(cat "$work/body")"
@@ -234,4 +241,4 @@ shared="$(node -e '
 [ -z "$shared" ] || fail "copies A and B share secret settings: $shared"
 ok "copies A and B: different hub keys (every key/seed setting in hearth.db differs), machine-ids and setup codes; A's SSH host key $hostkey_a was made on the Pi"
 
-echo "image-boot.test: figures: image $(( $(stat -c %s "$image") / 1048576 )) MiB xz, $(( $(stat -c %s "$work/base.img") / 1048576 )) MiB raw; first boot to health ${first_health_s} s (A), ${health_s} s (B) under TCG"
+echo "image-boot.test: figures: image $(( $(stat -c %s "$image") / 1048576 )) MiB xz, $(( $(stat -c %s "$work/base.img") / 1048576 )) MiB raw, $used_mib MiB used on root; first boot to health ${first_health_s} s (A), ${health_s} s (B), reboot ${reboot_health_s} s under TCG; hub RSS $((hub_rss_kib / 1024)) MiB"
