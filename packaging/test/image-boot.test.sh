@@ -97,6 +97,8 @@ wait_health() {
 
 key="$work/id_ed25519"
 ssh-keygen -q -t ed25519 -N '' -f "$key"
+# ssh joins its arguments into one line for the Pi's shell: a pattern with spaces or shell
+# characters goes in as one quoted string.
 on_pi() {
   ssh -q -i "$key" -p "$sshp" -o StrictHostKeyChecking=no -o UserKnownHostsFile="$work/known_hosts" \
     -o ConnectTimeout=20 -o BatchMode=yes root@127.0.0.1 "$@"
@@ -136,8 +138,9 @@ ok "hearth.service active, hostname hearth, avahi-daemon active (hearth.local), 
 on_pi test ! -e /boot/firmware/hearth-ssh-keys.txt || fail "hearth-ssh-keys.txt still on the boot partition"
 on_pi test ! -e /boot/firmware/hearth-wifi.txt || fail "hearth-wifi.txt not erased"
 on_pi grep -q "country=GB" /etc/wpa_supplicant/wpa_supplicant-wlan0.conf || fail "no Wi-Fi settings: $(on_pi cat /etc/wpa_supplicant/wpa_supplicant-wlan0.conf 2>&1)"
-on_pi grep -Eq '^[[:space:]]psk=[0-9a-f]{64}$' /etc/wpa_supplicant/wpa_supplicant-wlan0.conf || fail "no derived PSK in the Wi-Fi settings"
-! on_pi grep -rqs "correct horse" /etc /var/lib /boot/firmware || fail "the Wi-Fi passphrase is stored on the Pi in clear"
+on_pi "grep -Eq '^[[:space:]]psk=[0-9a-f]{64}\$' /etc/wpa_supplicant/wpa_supplicant-wlan0.conf" || fail "no derived PSK in the Wi-Fi settings"
+clear="$(on_pi "grep -rls 'correct horse' /etc /var/lib /boot/firmware" || true)"
+[ -z "$clear" ] || fail "the Wi-Fi passphrase is stored on the Pi in clear: $clear"
 [ "$(on_pi systemctl is-enabled wpa_supplicant@wlan0.service)" = enabled ] || fail "wpa_supplicant@wlan0 not enabled"
 ok "hearth-wifi.txt applied (country GB, derived PSK, wpa_supplicant@wlan0 enabled) and erased; the passphrase is nowhere in /etc, /var/lib, /boot/firmware"
 root_kb="$(on_pi df -k --output=size / | tail -n 1 | tr -d ' ')"
@@ -149,7 +152,7 @@ used_mib="$(on_pi df -m --output=used / | tail -n 1 | tr -d ' ')"
 ok "journald capped (SystemMaxUse=64M), installed $used_mib MiB used on root"
 # Figures for the README: the hub's resident memory once healthy, and systemd's own boot timing.
 hub_pid="$(on_pi systemctl show -p MainPID --value hearth.service)"
-hub_rss_kib="$(on_pi sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$hub_pid/status")"
+hub_rss_kib="$(on_pi cat "/proc/$hub_pid/status" | sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p')"
 [ -n "$hub_rss_kib" ] || fail "no VmRSS for the hub (pid $hub_pid)"
 ok "hub (pid $hub_pid) RSS $((hub_rss_kib / 1024)) MiB; $(on_pi systemd-analyze 2>/dev/null | head -n 1 || echo 'systemd-analyze: no figure')"
 
