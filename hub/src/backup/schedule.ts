@@ -35,6 +35,11 @@ export interface BackupSchedulerDeps {
   kdf?: KdfParams;
   /** Stores a file at the relay (off-site); absent without remote access. */
   offsite?: (path: string, id: string) => Promise<void>;
+  /**
+   * Tests only: runs between sealing a file and reading it back (a disk that damages what it
+   * stores), so the read-back's refusal, removal and alert can be shown on a real file.
+   */
+  sealed?: (path: string) => Promise<void>;
 }
 
 export const SCHEDULE_SETTING = 'backup.schedule';
@@ -189,6 +194,7 @@ export class BackupScheduler {
           checkSnapshot: true,
         });
         try {
+          await this.#d.sealed?.(out);
           await checkSealedBackup(out, key);
         } catch (err) {
           rmSync(out, { force: true });

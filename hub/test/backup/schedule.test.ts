@@ -34,6 +34,9 @@ describe('scheduled backups (ManualClock, real files)', () => {
   let usb: string;
   let dataDir: string;
   const alerts: BackupAlertEvent[] = [];
+  /** What the relay was given (ids), and a disk fault injected between sealing and the read-back. */
+  const uploaded: string[] = [];
+  let damage: ((path: string) => void) | null = null;
 
   beforeEach(() => {
     tmp = tempDir('hearth-backup-schedule-');
@@ -60,7 +63,11 @@ describe('scheduled backups (ManualClock, real files)', () => {
       clock,
       log,
       kdf: FAST_KDF,
+      offsite: async (_path, id) => void uploaded.push(id),
+      sealed: async (path) => damage?.(path),
     });
+    uploaded.length = 0;
+    damage = null;
     scheduler.start();
   });
   afterEach(async () => {
@@ -162,6 +169,40 @@ describe('scheduled backups (ManualClock, real files)', () => {
     expect(status.lastError).toMatchObject({ code: 'backup_corrupt', file: first!.slice(0, -4) });
     expect(status.files).toHaveLength(2);
     expect(status.stale).toBe(false);
+  }, 60_000);
+
+  it('a sealed file that does not read back is removed, never sent off-site, and alerted backup_verify_failed', async () => {
+    await scheduler.set({ enabled: true, time: '03:00', keep: 3, offsite: true, passphrase: PASSPHRASE });
+    await runDue();
+    const good = 'hearth-maple-house-20260302T020000000Z';
+    expect([files(), uploaded, alerts]).toEqual([[`${good}.hbk`], [good], []]);
+
+    // The disk changes one byte of the next file after it was written (a failing stick).
+    damage = (path) => {
+      const bytes = readFileSync(path);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+      writeFileSync(path, bytes);
+    };
+    await runDue();
+    const bad = 'hearth-maple-house-20260303T020000000Z';
+    expect(alerts).toEqual([
+      expect.objectContaining({ kind: 'failed', code: 'backup_verify_failed', lastGoodAt: Date.UTC(2026, 2, 2, 2, 0) }),
+    ]);
+    // Not kept as if good, not at the relay; the last good one stays the last good one.
+    expect(files()).toEqual([`${good}.hbk`]);
+    expect(uploaded).toEqual([good]);
+    expect(scheduler.status()).toMatchObject({ lastGood: good, lastError: { code: 'backup_verify_failed' } });
+    expect(JSON.stringify(scheduler.status())).toContain(bad);
+
+    damage = null;
+    await runDue();
+    expect(files()).toHaveLength(2);
+    expect(scheduler.status()).toMatchObject({ lastGood: 'hearth-maple-house-20260304T020000000Z', lastError: null });
+    // No good backup an hour after the failed run: stale too, once.
+    expect(alerts.map((a) => [a.kind, a.code])).toEqual([
+      ['failed', 'backup_verify_failed'],
+      ['stale', expect.any(String)],
+    ]);
   }, 60_000);
 
   it('a failed run alerts at once, and no good backup an hour after a due run alerts stale, once', async () => {
