@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, setupOwner } from '../helpers/http.ts';
 import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { RtspCamera } from '../helpers/rtsp-camera.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const PASSPHRASE = 'our long backup passphrase é';
@@ -17,12 +18,36 @@ describe('first-run restore over the API (real hubs)', () => {
   let old: HubProcess;
   let fresh: HubProcess;
   let file: Buffer;
+  let ruleId: string;
+  let camera: Record<string, unknown>;
+  /** A real RTSP camera (the hub probes it when it is added). */
+  const porch = new RtspCamera({ width: 160, height: 120, fps: 5 });
   beforeAll(async () => {
     tmp = tempDir('hearth-first-run-restore-');
     old = await startHub(join(tmp.dir, 'old'));
     const token = await setupOwner(old, 'olivia', 'a long enough password');
     const room = await api(old.baseUrl, 'POST', '/api/v1/rooms', { token, body: { name: 'Kitchen' } });
     expect(room.status).toBe(201);
+    // A rule edited once (two versions) and a camera's settings: they come back as they were.
+    await porch.start();
+    const rule = (name: string) => ({
+      name,
+      mode: 'single',
+      triggers: [{ type: 'time', at: '07:30' }],
+      conditions: [],
+      actions: [{ type: 'notify', message: 'good morning' }],
+    });
+    const made1 = await api(old.baseUrl, 'POST', '/api/v1/rules', { token, body: rule('Morning') });
+    expect(made1.status, JSON.stringify(made1.body)).toBe(201);
+    ruleId = made1.body.id;
+    const edited = await api(old.baseUrl, 'PUT', `/api/v1/rules/${ruleId}`, { token, body: rule('Morning, edited') });
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    const cam = await api(old.baseUrl, 'POST', '/api/v1/cameras', {
+      token,
+      body: { name: 'Porch', url: porch.url() },
+    });
+    expect(cam.status, JSON.stringify(cam.body)).toBe(201);
+    camera = cam.body;
     const made = await api(old.baseUrl, 'POST', '/api/v1/backups', { token, body: { passphrase: PASSPHRASE } });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
     file = readFileSync(join(old.dataDir, 'backups', `${made.body.id}.hbk`));
@@ -30,6 +55,7 @@ describe('first-run restore over the API (real hubs)', () => {
     fresh = await startHub(join(tmp.dir, 'fresh'));
   }, 120_000);
   afterAll(async () => {
+    await porch.stop();
     await fresh?.stop();
     tmp.cleanup();
   });
@@ -88,6 +114,13 @@ describe('first-run restore over the API (real hubs)', () => {
     expect(login.status, JSON.stringify(login.body)).toBe(200);
     const rooms = await api(fresh.baseUrl, 'GET', '/api/v1/rooms', { token: login.body.accessToken });
     expect(rooms.body.map((r: { name: string }) => r.name)).toContain('Kitchen');
+    const auth = { token: login.body.accessToken };
+    const rule = await api(fresh.baseUrl, 'GET', `/api/v1/rules/${ruleId}`, auth);
+    expect([rule.status, rule.body.name]).toEqual([200, 'Morning, edited']);
+    const versions = await api(fresh.baseUrl, 'GET', `/api/v1/rules/${ruleId}/versions`, auth);
+    expect(versions.body).toHaveLength(2);
+    const cameras = await api(fresh.baseUrl, 'GET', '/api/v1/cameras', auth);
+    expect(cameras.body).toEqual([expect.objectContaining({ id: camera.id, name: 'Porch', url: camera.url })]);
     // Set up now: the route is closed.
     const again = await send(file, { 'x-setup-code': code, 'x-backup-passphrase': encodeURIComponent(PASSPHRASE) });
     expect([again.status, again.body.error.code]).toEqual([409, 'already_set_up']);
