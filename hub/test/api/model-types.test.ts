@@ -3,22 +3,35 @@ import type {
   DeviceCommand,
   DeviceCreate,
   DevicePatch,
+  FirmwareUpload,
   Health,
   HomePatch,
+  HubUpdateStart,
+  PlugPair,
+  PlugRolloutStart,
+  PlugUpdateStart,
+  PresenceSet,
   Room,
   RoomBody,
   Session,
+  TransportPatch,
   User,
   UserCreate,
   UserPatch,
+  ZigbeePermitJoin,
 } from '@hearth/model/api';
 import type { Static } from 'typebox';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as devices from '../../src/api/routes/devices.ts';
 import { Health as HealthSchema } from '../../src/api/routes/health.ts';
 import { HomePatch as HomePatchSchema } from '../../src/api/routes/home.ts';
+import * as plugs from '../../src/api/routes/plugs.ts';
+import type { PresenceBody } from '../../src/api/routes/presence.ts';
 import type { RoomBody as RoomBodySchema } from '../../src/api/routes/rooms.ts';
+import { Patch as TransportPatchSchema } from '../../src/api/routes/transport.ts';
+import type { StartBody as HubUpdateStartSchema } from '../../src/api/routes/update.ts';
 import * as users from '../../src/api/routes/users.ts';
+import type { PermitJoinBody } from '../../src/api/routes/zigbee.ts';
 import * as schemas from '../../src/api/schemas.ts';
 
 /**
@@ -86,5 +99,19 @@ describe("the API's response schemas are the shared model's types", () => {
     expect(fields(devices.UpdateBody)).toEqual(['name', 'roomId']);
     expect(fields(users.UpdateBody)).toEqual(['password', 'role']);
     expect(fields(HomePatchSchema)).toEqual(['location', 'name', 'timezone']);
+  });
+
+  it('request bodies: plugs, Zigbee, hub update, transport and presence', () => {
+    expectTypeOf<Static<typeof plugs.PairBody>>().toEqualTypeOf<PlugPair>();
+    expectTypeOf<Static<typeof plugs.FirmwareBody>>().toEqualTypeOf<FirmwareUpload>();
+    expectTypeOf<Static<typeof plugs.UpdateBody>>().toEqualTypeOf<PlugUpdateStart>();
+    expectTypeOf<Static<typeof plugs.RolloutBody>>().toEqualTypeOf<PlugRolloutStart>();
+    expectTypeOf<Static<typeof PermitJoinBody>>().toEqualTypeOf<ZigbeePermitJoin>();
+    expectTypeOf<Static<typeof HubUpdateStartSchema>>().toEqualTypeOf<HubUpdateStart>();
+    expectTypeOf<Static<typeof TransportPatchSchema>>().toEqualTypeOf<TransportPatch>();
+    expectTypeOf<Static<typeof PresenceBody>>().toEqualTypeOf<PresenceSet>();
+    const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
+    expect(fields(plugs.RolloutBody)).toEqual(['downgrade', 'model', 'plugs', 'version', 'waveSize']);
+    expect(fields(TransportPatchSchema)).toEqual(['httpStrict', 'plainIntegrations']);
   });
 });

@@ -1,4 +1,4 @@
-import type { HubUpdate as UpdateStatus, HubUpdateView as UpdateView } from '@hearth/model/api';
+import type { HubUpdate as UpdateStatus, HubUpdateView as UpdateView, HubUpdateStart } from '@hearth/model/api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -91,14 +91,14 @@ export function HubUpdate() {
     return () => clearInterval(timer);
   }, [running]);
 
-  const start = async (release: unknown | undefined) => {
+  const start = async (release: HubUpdateStart['release']) => {
     if ([...passphrase].length < 8)
       throw new ApiError(400, 'validation_failed', 'A passphrase for the backup needs at least 8 characters.');
     await api('POST', '/update', {
       passphrase,
       ...(release ? { release } : {}),
       ...(downgrade ? { confirmDowngrade: true } : {}),
-    });
+    } satisfies HubUpdateStart);
     setPassphrase('');
     await load();
   };
@@ -112,7 +112,7 @@ export function HubUpdate() {
     if (connection.get().mode !== 'lan') return setError(REFUSED.local_only!);
     setBusy('Uploading the package…');
     try {
-      let release: unknown;
+      let release: HubUpdateStart['release']; // the hub checks its fields and signature
       try {
         release = JSON.parse(await releaseFile.text());
       } catch {

@@ -1,4 +1,4 @@
-import type { FirmwareImage } from '@hearth/model/api';
+import type { FirmwareImage, FirmwareUpload } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -60,11 +60,14 @@ async function base64Of(file: File): Promise<string> {
  * release process writes next to the image; the hub keeps the same shape in DATA/firmware).
  * A bundle that also carries `"image"` (base64) needs no separate image file.
  */
-function readManifestFile(text: string): { manifest: unknown; sig: unknown; image?: unknown } | null {
+type ManifestFile = Pick<FirmwareUpload, 'manifest' | 'sig'> & { image?: unknown };
+
+/** Read as the upload's shape; the hub checks every field of it. */
+function readManifestFile(text: string): ManifestFile | null {
   try {
     const value = JSON.parse(text) as unknown;
     if (typeof value !== 'object' || value === null || !('manifest' in value) || !('sig' in value)) return null;
-    return value as { manifest: unknown; sig: unknown; image?: unknown };
+    return value as ManifestFile;
   } catch {
     return null;
   }
@@ -105,8 +108,8 @@ export function PlugFirmware() {
       const stored = await api<FirmwareImage>('POST', '/plugs/firmware', {
         manifest: signed.manifest,
         sig: signed.sig,
-        image: image ? await base64Of(image) : bundled,
-      });
+        image: image ? await base64Of(image) : (bundled ?? ''), // not null here: refused above
+      } satisfies FirmwareUpload);
       setAdded(`Stored ${stored.model} ${stored.version}. Plugs of this model can now be updated from their page.`);
       setImage(null);
       setManifestFile(null);

@@ -1,4 +1,4 @@
-import type { FirmwareImage, PlugRollout as Rollout, PlugRolloutView } from '@hearth/model/api';
+import type { FirmwareImage, PlugRollout as Rollout, PlugRolloutView, PlugRolloutStart } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -64,7 +64,11 @@ export function PlugRollout() {
     const image = images.find((i) => `${i.model}@${i.version}` === choice) ?? images[0];
     if (!image) return setError('Store a firmware image first (Plug firmware, above).');
     void act(() =>
-      api('POST', '/plugs/rollout', { model: image.model, version: image.version, waveSize: Number(waveSize) }),
+      api('POST', '/plugs/rollout', {
+        model: image.model,
+        version: image.version,
+        waveSize: Number(waveSize),
+      } satisfies PlugRolloutStart),
     );
   };
 

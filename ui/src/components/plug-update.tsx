@@ -5,6 +5,7 @@ import type {
   PlugUpdateState as UpdateState,
   PlugUpdateView as UpdateView,
   User,
+  PlugUpdateStart,
 } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
@@ -203,7 +204,11 @@ function PlugUpdateCard(props: { deviceId: string; available: boolean }) {
     setConfirmDown(null);
     setStarting(true);
     try {
-      const started = await api<UpdateView>('POST', path, downgrade ? { version, downgrade: true } : { version });
+      const started = await api<UpdateView>(
+        'POST',
+        path,
+        (downgrade ? { version, downgrade: true } : { version }) satisfies PlugUpdateStart,
+      );
       // Events of this update may have arrived before the answer: keep the newer state.
       setView((old) => newest(old, started));
     } catch (err) {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
-import type { PresenceView, User } from '@hearth/model/api';
+import type { PresenceView, User, PresenceSet } from '@hearth/model/api';
 import { formatTime } from '../format.ts';
 import { FormError } from './form.tsx';
 
@@ -27,7 +27,7 @@ export function PresenceCard(props: { me: User }) {
     setError(null);
     try {
       if (state === null) await api('DELETE', '/me/presence');
-      else await api('PUT', '/me/presence', { state });
+      else await api('PUT', '/me/presence', { state } satisfies PresenceSet);
       await load();
     } catch (err) {
       setError(plainMessage(err));

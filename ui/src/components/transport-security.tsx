@@ -1,4 +1,4 @@
-import type { TransportSecurity } from '@hearth/model/api';
+import type { TransportSecurity, TransportPatch } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
@@ -19,11 +19,11 @@ export function TransportSecurityCard(props: { owner: boolean }) {
     () => void api<TransportSecurity>('GET', '/settings/transport').then(setView, (err) => setError(plainMessage(err))),
     [],
   );
-  const change = async (patch: Partial<Pick<TransportSecurity, 'httpStrict' | 'plainIntegrations'>>) => {
+  const change = async (patch: TransportPatch) => {
     setBusy(true);
     setError(null);
     try {
-      setView(await api<TransportSecurity>('PATCH', '/settings/transport', patch));
+      setView(await api<TransportSecurity>('PATCH', '/settings/transport', patch satisfies TransportPatch));
     } catch (err) {
       setError(plainMessage(err));
     } finally {

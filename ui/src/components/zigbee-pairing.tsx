@@ -1,4 +1,9 @@
-import type { ZigbeeStatus, ZigbeeJoinStatus as JoinStatus, ZigbeeJoiner as Joiner } from '@hearth/model/api';
+import type {
+  ZigbeeStatus,
+  ZigbeeJoinStatus as JoinStatus,
+  ZigbeeJoiner as Joiner,
+  ZigbeePermitJoin,
+} from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -118,7 +123,7 @@ export function ZigbeePairing() {
     setError(null);
     setBusy(true);
     try {
-      const s = await api<ZigbeeStatus>('POST', '/zigbee/permit-join', { seconds });
+      const s = await api<ZigbeeStatus>('POST', '/zigbee/permit-join', { seconds } satisfies ZigbeePermitJoin);
       // Counted from this device's clock: the hub's may differ.
       show(s, s.permitJoin ? Date.now() + seconds * 1000 : undefined);
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { Device, DeviceCreate, DeviceCreated, DiscoveredPlug as Discovered } from '@hearth/model/api';
+import type { Device, DeviceCreate, DeviceCreated, DiscoveredPlug as Discovered, PlugPair } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -96,7 +96,7 @@ function PairPlug() {
         setupCode: parsed.code,
         name: name.trim() || 'Plug',
         ...(roomId ? { roomId } : {}),
-      });
+      } satisfies PlugPair);
       putDevice(device);
       navigate(`/devices/${device.id}`);
     } catch (err) {

@@ -12,7 +12,7 @@ import { closed, Device, Id, Name } from '../schemas.ts';
 
 const PlugParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, closed);
 
-const PairBody = Type.Object(
+export const PairBody = Type.Object(
   {
     /** The 8 digits printed on the plug, or its QR text `HEARTH:<id>:<code>`. */
     setupCode: Type.String({ minLength: 1, maxLength: 64 }),
@@ -32,15 +32,15 @@ const Manifest = Type.Object(
   closed,
 );
 /** A signed image: the manifest, the release key's signature over it, the bytes in base64. */
-const FirmwareBody = Type.Object(
+export const FirmwareBody = Type.Object(
   { manifest: Manifest, sig: Type.String({ minLength: 88, maxLength: 88 }), image: Type.String({ minLength: 4 }) },
   closed,
 );
-const UpdateBody = Type.Object(
+export const UpdateBody = Type.Object(
   { version: Type.String({ minLength: 5, maxLength: 23 }), downgrade: Type.Optional(Type.Boolean()) },
   closed,
 );
-const RolloutBody = Type.Object(
+export const RolloutBody = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 63 }),
     version: Type.String({ minLength: 5, maxLength: 23 }),

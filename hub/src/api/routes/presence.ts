@@ -6,7 +6,7 @@ import type { ApiPlugin } from '../deps.ts';
 import { closed, Id, StateValue } from '../schemas.ts';
 
 /** Either a state set by hand or by the phone app, or a device whose state says home. */
-const PresenceBody = Type.Union([
+export const PresenceBody = Type.Union([
   Type.Object(
     {
       state: Type.Union([Type.Literal('home'), Type.Literal('away')]),

@@ -6,7 +6,7 @@ import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
 const View = Type.Object({ httpStrict: Type.Boolean(), plainIntegrations: Type.Boolean(), httpsPort: Type.Integer() });
-const Patch = Type.Object(
+export const Patch = Type.Object(
   { httpStrict: Type.Optional(Type.Boolean()), plainIntegrations: Type.Optional(Type.Boolean()) },
   { ...closed, minProperties: 1 },
 );

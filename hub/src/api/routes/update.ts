@@ -10,7 +10,7 @@ const Release = Type.Object(
   { manifest: Type.String({ minLength: 2, maxLength: 16_384 }), sig: Type.String({ minLength: 1, maxLength: 200 }) },
   closed,
 );
-const StartBody = Type.Object(
+export const StartBody = Type.Object(
   {
     /** The signed release (omitted after a fetch, which staged its own). */
     release: Type.Optional(Release),

@@ -5,7 +5,7 @@ import type { ApiPlugin } from '../deps.ts';
 import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
-const PermitJoinBody = Type.Object(
+export const PermitJoinBody = Type.Object(
   {
     /** How long the network stays open for new devices; 0 closes it. Zigbee allows at most 254. */
     seconds: Type.Integer({ minimum: 0, maximum: 254 }),

@@ -184,3 +184,37 @@ export interface DeviceCommand {
 export interface RoomBody {
   name: string;
 }
+
+/** POST /plugs/:id/pair: the code printed on the plug (or its QR text) and where it goes. */
+export interface PlugPair {
+  setupCode: string;
+  name: string;
+  roomId?: string | null;
+}
+
+/** POST /plugs/firmware: a signed image (the manifest, the release key's signature, the bytes in base64). */
+export interface FirmwareUpload {
+  manifest: { model: string; version: string; size: number; sha256: string };
+  sig: string;
+  image: string;
+}
+
+/** POST /plugs/:id/update: one plug to a version the hub holds (an older one only with `downgrade`). */
+export interface PlugUpdateStart {
+  version: string;
+  downgrade?: boolean;
+}
+
+/** POST /plugs/rollout: every plug of a model (or the ones named) to a version, in waves. */
+export interface PlugRolloutStart {
+  model: string;
+  version: string;
+  plugs?: string[];
+  waveSize?: number;
+  downgrade?: boolean;
+}
+
+/** POST /zigbee/permit-join: open the network for new devices for this long (0 closes it). */
+export interface ZigbeePermitJoin {
+  seconds: number;
+}

@@ -1,3 +1,5 @@
+import type { StateValue } from '../values.ts';
+
 /** A person's presence as the API shows it (GET /presence, PUT /me/presence). */
 export interface PersonPresence {
   userId: string;
@@ -15,3 +17,8 @@ export interface PresenceView {
   home: 'someone_home' | 'everyone_away' | 'unknown' | null;
   people: PersonPresence[];
 }
+
+/** PUT /me/presence: a state set by hand or by the phone app, or a device whose state says home. */
+export type PresenceSet =
+  | { state: 'home' | 'away'; source?: 'manual' | 'phone' }
+  | { device: string; capability: string; home: StateValue };

@@ -114,3 +114,16 @@ export interface HomePatch {
   location?: { latitude: number; longitude: number } | null;
   timezone?: string | null;
 }
+
+/** POST /update: install a signed release (omitted after POST /update/fetch staged one), after a backup. */
+export interface HubUpdateStart {
+  release?: { manifest: string; sig: string };
+  confirmDowngrade?: boolean;
+  passphrase: string;
+}
+
+/** PATCH /settings/transport: either switch or both (at least one). */
+export interface TransportPatch {
+  httpStrict?: boolean;
+  plainIntegrations?: boolean;
+}
