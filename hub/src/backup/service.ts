@@ -35,6 +35,11 @@ export interface BackupServiceDeps {
   recordingsDir?: string;
   /** The most bytes of recordings one backup takes (`backup_recordings_too_large` above). */
   maxRecordingsBytes?: number;
+  /**
+   * Tests only: runs between sealing a file and verifying it (a disk that damages what it
+   * stores), so the refusal and the removal can be shown on a real file.
+   */
+  sealed?: (path: string) => Promise<void>;
 }
 
 /** 16 GiB: a few weeks of one camera; a file that size takes minutes to write, verify and download. */
@@ -113,6 +118,7 @@ export class BackupService {
       // once and writes nothing (the snapshot was integrity-checked before sealing): a plaintext
       // scratch copy of gigabytes of footage would double the disk it needs.
       try {
+        await this.#d.sealed?.(out);
         if (withRecordings) await checkSealedBackup(out, passphrase);
         else await verifyBackup(out, passphrase, this.#dir);
       } catch (err) {

@@ -221,4 +221,38 @@ describe('backup service', () => {
       tmp.cleanup();
     }
   });
+
+  it('a new backup that does not verify is refused backup_verify_failed and removed; the good ones stay', async () => {
+    const tmp = tempDir('hearth-backup-verify-');
+    try {
+      seedDataDir(tmp.dir);
+      const store = Store.open(tmp.dir);
+      let damage = false;
+      const service = new BackupService({
+        dataDir: tmp.dir,
+        db: () => store.db,
+        home: () => 'Maple House',
+        clock: systemClock,
+        log: createLogger({ level: 'silent' }),
+        keep: 1,
+        kdf: FAST_KDF,
+        // The disk changes one byte of the file after it was written.
+        sealed: async (path) => {
+          if (!damage) return;
+          const bytes = readFileSync(path);
+          bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+          writeFileSync(path, bytes);
+        },
+      });
+      const good = await service.create(PASSPHRASE);
+      damage = true;
+      await expect(service.create(PASSPHRASE)).rejects.toMatchObject({ code: 'backup_verify_failed' });
+      // Nothing kept of the bad one, and the good one was not pruned for it (keep: 1).
+      expect(service.list().map((b) => b.id)).toEqual([good.id]);
+      expect(readdirSync(join(tmp.dir, 'backups'))).toEqual([`${good.id}.hbk`]);
+      store.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
 });
