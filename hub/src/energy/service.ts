@@ -40,6 +40,8 @@ export interface SummaryPeriod {
   /** Mains minus the appliances (never below 0); null without a mains meter or a partial view. */
   untrackedKWh: number | null;
   productionKWh: number | null;
+  /** False where older data was read from the day tier (UTC days): see cost.ts. */
+  exact: boolean;
 }
 
 export interface SummaryDevice {
@@ -231,6 +233,7 @@ export class EnergyService {
         cost: plan.currency ? sumCost(home, i) : null,
         untrackedKWh: mains ? round6(Math.max(0, mains.sums.kWh[i]! - appliances.kWh[i]!)) : null,
         productionKWh: prod === null ? null : round6(prod),
+        exact: !perDevice.some((x) => x.sums.approximate[i]),
       });
     }
     const total = (pick: (p: SummaryPeriod) => number | null): number | null =>
@@ -295,6 +298,7 @@ export class EnergyService {
         kWh: round6(sums.kWh[i]!),
         cost: c,
         prorated: sums.prorated[i] === 1,
+        exact: sums.approximate[i] !== 1,
       });
     }
     return {

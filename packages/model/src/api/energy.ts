@@ -19,6 +19,8 @@ export interface EnergySummary {
     cost: number | null;
     untrackedKWh: number | null;
     productionKWh: number | null;
+    /** False where data older than the hour tier (a year) was read from UTC days. */
+    exact: boolean;
   }[];
   devices: {
     id: string;
