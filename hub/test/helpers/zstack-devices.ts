@@ -1,3 +1,4 @@
+import { clusterCommandEffect } from './zcl-effects.ts';
 import { ieeeToLe, u16, u8 } from './zstack-mt.ts';
 
 /**
@@ -5,7 +6,8 @@ import { ieeeToLe, u16, u8 } from './zstack-mt.ts';
  * router like a plug, or a battery end device like a sensor, with their ZCL attributes, and what
  * their firmware does with a ZCL frame: reads, writes (the IAS CIE address...), configure
  * reporting (then a report of the configured attributes), On/Off with a default response and an
- * attribute report (as a real smart plug does), IAS zone enrollment; a device can be told to
+ * attribute report (as a real smart plug does), colour and window covering commands
+ * (zcl-effects.ts), IAS zone enrollment; a device can be told to
  * refuse cluster commands or go silent. ZCL frames are built here byte by byte.
  */
 
@@ -193,6 +195,16 @@ export class EmulatedDevice {
       this.set(0x0006, 0, { type: 0x10, value: next });
       if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x00])));
       report(0x0006, [0x0000]);
+      return;
+    }
+    const effect = this.attributes.has(clusterId)
+      ? clusterCommandEffect(clusterId, zcl.commandId, zcl.payload)
+      : undefined;
+    if (effect) {
+      // A colour bulb or a blind (zcl-effects.ts): set, confirmed, then reported.
+      for (const [attr, value] of effect) this.set(clusterId, attr, value);
+      if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x00])));
+      if (effect.length > 0) report(clusterId, [...new Set(effect.map(([attr]) => attr))]);
       return;
     }
     if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x81]))); // unsupported cluster command

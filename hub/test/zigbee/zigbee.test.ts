@@ -144,7 +144,15 @@ describe('Zigbee driver against an emulated Z-Stack coordinator', () => {
     });
     expect(dev).toMatchObject({ id: plugId, driver: 'zigbee', model: 'SP-120', available: true });
     // An unknown model: zigbee-herdsman-converters generated its definition from its clusters.
-    expect([...dev.capabilities].sort()).toEqual(['current', 'energy', 'power', 'switch', 'voltage']);
+    // Power-on behaviour: a config expose of every On/Off device, offered since issue 19.
+    expect([...dev.capabilities].sort()).toEqual([
+      'current',
+      'energy',
+      'power',
+      'power_on_behavior',
+      'switch',
+      'voltage',
+    ]);
     await pollUntil('voltage and current', async () => {
       const d = await device(plugId);
       return (d.state.voltage === 230.1 && d.state.current === 0.19) || undefined;

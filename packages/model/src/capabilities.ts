@@ -41,7 +41,7 @@ export interface CapabilitySpec {
 }
 
 /** Remote presses as Zigbee2MQTT's converters name them; a button's number comes first (`2_double`). */
-export const BUTTON_PRESSES = ['single', 'double', 'triple', 'hold', 'release', 'long'] as const;
+export const BUTTON_PRESSES = ['single', 'double', 'triple', 'click', 'hold', 'release', 'long'] as const;
 
 export const CAPABILITIES: Record<string, CapabilitySpec> = {
   switch: { type: 'boolean', writable: true, chart: 'state' },
@@ -67,7 +67,7 @@ export const CAPABILITIES: Record<string, CapabilitySpec> = {
     values: ['off', 'auto', 'heat', 'cool', 'fan_only', 'dry'],
     chart: 'state',
   },
-  running_state: { type: 'string', writable: false, values: ['idle', 'heat', 'cool', 'fan'], chart: 'state' },
+  running_state: { type: 'string', writable: false, values: ['idle', 'heat', 'cool', 'fan_only'], chart: 'state' },
   lock: { type: 'boolean', writable: true, confirm: true, chart: 'state' },
   power_on_behavior: { type: 'string', writable: true, values: ['off', 'on', 'toggle', 'previous'] },
   power: { type: 'number', writable: false, unit: 'W', telemetry: true, digits: 1, chart: 'line' },
@@ -153,6 +153,6 @@ export function ruleUse(capability: string): { trigger: 'numeric' | 'state' | 'e
 
 /** A remote's press split into which button and what press: `2_double` → button 2, double. */
 export function pressOf(action: string): { button?: string; press: string } {
-  const m = /^(.+)_(single|double|triple|hold|release|long)$/.exec(action);
+  const m = new RegExp(`^(.+)_(${BUTTON_PRESSES.join('|')})$`).exec(action);
   return m ? { button: m[1]!, press: m[2]! } : { press: action };
 }

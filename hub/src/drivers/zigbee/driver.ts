@@ -1,3 +1,4 @@
+import { valueProblem } from '@hearth/model/capabilities';
 import type { Actor, StateValue } from '@hearth/model/values';
 import { join } from 'node:path';
 import { Controller, setLogger, Zcl, type Events, type Models } from 'zigbee-herdsman';
@@ -9,7 +10,7 @@ import type { Driver, DriverContext } from '../../devices/driver.ts';
 import type { CreateDeviceInput } from '../../devices/registry.ts';
 import type { DeviceRow } from '../../store/devices-repo.ts';
 import { setLogger as setConvertersLogger } from 'zigbee-herdsman-converters';
-import { converterCommandFor, stateFromConverted } from './exposes.ts';
+import { converterCommandFor, deviceRange, type ExposeLike, stateFromConverted } from './exposes.ts';
 import { ZigbeeAdoption } from './adoption.ts';
 import { ZigbeeAvailability } from './availability.ts';
 import { CONVERTER_OPTIONS, ZigbeeDefinitions } from './definitions.ts';
@@ -92,6 +93,12 @@ export class ZigbeeDriver implements Driver {
   #restartTimer: TimerHandle | undefined;
   #channel: number | null = null;
   readonly #definitions: ZigbeeDefinitions;
+  /**
+   * The colour temperature last commanded per device, in Kelvin. Zigbee carries mireds: 2700 K
+   * goes out as 370 and comes back as 2703 K. A report of the same mireds is the commanded value
+   * (what confirms the command when the bulb's definition asks for no default response).
+   */
+  readonly #commandedKelvin = new Map<string, number>();
   readonly #adoption: ZigbeeAdoption;
   readonly #availability: ZigbeeAvailability;
 
@@ -195,8 +202,17 @@ export class ZigbeeDriver implements Driver {
     if (!controller)
       throw new HubError('device_unavailable', 'the Zigbee coordinator is not running', { deviceId: device.id });
     const zd = controller.getDeviceByIeeeAddr(ieeeOf(device));
-    const wanted = converterCommandFor(capability, value);
+    const converterState = this.#definitions.state(device.id);
+    const wanted = converterCommandFor(capability, value, converterState);
     const definition = zd ? await this.#definitions.definition(zd) : undefined;
+    // The device's own range (a bulb's colour temperature) narrows the model's, checked by the registry.
+    if (zd && definition) {
+      const exposes = (
+        typeof definition.exposes === 'function' ? definition.exposes(zd as never, {}) : definition.exposes
+      ) as ExposeLike[];
+      const problem = valueProblem(capability, value, deviceRange(exposes, capability));
+      if (problem) throw new HubError(problem.code, `device ${device.id}: ${problem.message}`, { field: 'value' });
+    }
     const converter = wanted && definition?.toZigbee.find((t) => t.key?.includes(wanted.key) && t.convertSet);
     if (!zd || !wanted || !definition || !converter?.convertSet)
       throw new HubError('device_rejected', `device ${device.id} cannot take ${capability}`, { deviceId: device.id });
@@ -217,6 +233,15 @@ export class ZigbeeDriver implements Driver {
             return answer;
           };
         }
+        // An attribute write (power-on behaviour) answers with a write response, not a default
+        // response: herdsman throws on a failure status, so one that returns was accepted.
+        if (prop === 'write' && typeof v === 'function') {
+          return async (...args: unknown[]) => {
+            const answer = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            answers.push({ statusCode: Zcl.Status.SUCCESS });
+            return answer;
+          };
+        }
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
@@ -225,14 +250,18 @@ export class ZigbeeDriver implements Driver {
       device: zd,
       mapped: definition,
       options: CONVERTER_OPTIONS,
-      state: this.#definitions.state(device.id),
+      state: converterState,
       endpoint_name: undefined,
       publish: () => {},
       deviceExposesChanged: () => {},
     };
+    if (capability === 'color_temp' && typeof value === 'number') this.#commandedKelvin.set(device.id, value);
     // Sent now; the answer arrives later (or not: the registry's timeout answers then).
     Promise.resolve(converter.convertSet(watched, wanted.key, wanted.value, meta)).then(
-      () => {
+      (result) => {
+        // What the converter says the device now is (a colour's other half): kept, as Zigbee2MQTT does.
+        const said = (result as { state?: unknown } | undefined)?.state;
+        if (said && typeof said === 'object') Object.assign(converterState, said);
         const codes = answers
           .map((a) => (a as { statusCode?: unknown } | undefined)?.statusCode)
           .filter((c): c is number => typeof c === 'number');
@@ -261,6 +290,7 @@ export class ZigbeeDriver implements Driver {
 
   async deviceRemoved(device: DeviceRow): Promise<void> {
     this.#definitions.forget(ieeeOf(device), device.id);
+    this.#commandedKelvin.delete(device.id);
     const zd = this.#controller?.getDeviceByIeeeAddr(ieeeOf(device));
     if (!zd) return;
     let timer: TimerHandle | undefined;
@@ -447,6 +477,11 @@ export class ZigbeeDriver implements Driver {
     if (!definition) return;
     const payload = await this.#definitions.convert(definition, id, m);
     const values = stateFromConverted(payload);
+    const kelvin = this.#commandedKelvin.get(id);
+    if (kelvin !== undefined && typeof values.color_temp === 'number') {
+      if (Math.round(1_000_000 / values.color_temp) === Math.round(1_000_000 / kelvin)) values.color_temp = kelvin;
+      else this.#commandedKelvin.delete(id);
+    }
     if (Object.keys(values).length > 0) ctx.reportState(id, values);
   }
 
