@@ -4,16 +4,26 @@ import type {
   DeviceCreate,
   DevicePatch,
   FirmwareUpload,
+  HandoverAccept,
+  HandoverInviteCreate,
   Health,
   HomePatch,
   HubUpdateStart,
+  LoginBody,
+  PasswordChange,
   PlugPair,
   PlugRolloutStart,
   PlugUpdateStart,
   PresenceSet,
+  RefreshBody,
   Room,
   RoomBody,
+  ScriptKeyCreate,
   Session,
+  SetupBody,
+  SupportExtend,
+  TotpDisable,
+  TotpEnable,
   TransportPatch,
   User,
   UserCreate,
@@ -22,12 +32,16 @@ import type {
 } from '@hearth/model/api';
 import type { Static } from 'typebox';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import * as tokens from '../../src/api/routes/api-tokens.ts';
+import * as auth from '../../src/api/routes/auth.ts';
 import * as devices from '../../src/api/routes/devices.ts';
+import type * as handover from '../../src/api/routes/handover.ts';
 import { Health as HealthSchema } from '../../src/api/routes/health.ts';
 import { HomePatch as HomePatchSchema } from '../../src/api/routes/home.ts';
 import * as plugs from '../../src/api/routes/plugs.ts';
 import type { PresenceBody } from '../../src/api/routes/presence.ts';
 import type { RoomBody as RoomBodySchema } from '../../src/api/routes/rooms.ts';
+import { SetupBody as SetupBodySchema } from '../../src/api/routes/setup.ts';
 import { Patch as TransportPatchSchema } from '../../src/api/routes/transport.ts';
 import type { StartBody as HubUpdateStartSchema } from '../../src/api/routes/update.ts';
 import * as users from '../../src/api/routes/users.ts';
@@ -113,5 +127,22 @@ describe("the API's response schemas are the shared model's types", () => {
     const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
     expect(fields(plugs.RolloutBody)).toEqual(['downgrade', 'model', 'plugs', 'version', 'waveSize']);
     expect(fields(TransportPatchSchema)).toEqual(['httpStrict', 'plainIntegrations']);
+  });
+
+  it('request bodies: sign-in, first run, two-step login, script keys and the handover', () => {
+    expectTypeOf<Static<typeof auth.LoginBody>>().toEqualTypeOf<LoginBody>();
+    expectTypeOf<Static<typeof auth.RefreshBody>>().toEqualTypeOf<RefreshBody>();
+    expectTypeOf<Static<typeof SetupBodySchema>>().toEqualTypeOf<SetupBody>();
+    expectTypeOf<Static<typeof auth.PasswordChangeBody>>().toEqualTypeOf<PasswordChange>();
+    expectTypeOf<Static<typeof auth.TotpEnableBody>>().toEqualTypeOf<TotpEnable>();
+    expectTypeOf<Static<typeof auth.TotpDisableBody>>().toEqualTypeOf<TotpDisable>();
+    expectTypeOf<Static<typeof tokens.CreateBody>>().toEqualTypeOf<ScriptKeyCreate>();
+    expectTypeOf<Static<typeof handover.InviteBody>>().toEqualTypeOf<HandoverInviteCreate>();
+    expectTypeOf<Static<typeof handover.AcceptBody>>().toEqualTypeOf<HandoverAccept>();
+    expectTypeOf<Static<typeof handover.SupportBody>>().toEqualTypeOf<SupportExtend>();
+    const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
+    expect(fields(auth.LoginBody)).toEqual(['password', 'recoveryCode', 'totp', 'username']);
+    expect(fields(SetupBodySchema)).toEqual(['password', 'role', 'setupCode', 'username']);
+    expect(fields(tokens.CreateBody)).toEqual(['devices', 'name', 'scope']);
   });
 });

@@ -1,4 +1,12 @@
-import type { Session } from '@hearth/model/api';
+import type {
+  Session,
+  HandoverAccept,
+  LoginBody,
+  PasswordChange,
+  RefreshBody,
+  SetupBody,
+  TotpEnable,
+} from '@hearth/model/api';
 import { ApiError } from './errors.ts';
 import { hubFetch } from './transport.ts';
 
@@ -81,7 +89,7 @@ export function refresh(): Promise<boolean> {
 async function refreshNow(): Promise<boolean> {
   const token = storedRefresh();
   if (!token) return false;
-  const res = await rawFetch('POST', '/auth/refresh', { refreshToken: token });
+  const res = await rawFetch('POST', '/auth/refresh', { refreshToken: token } satisfies RefreshBody);
   if (res.ok) {
     store((await res.json()) as Session);
     return true;
@@ -139,7 +147,7 @@ export async function login(
   password: string,
   second: { totp?: string; recoveryCode?: string } = {},
 ): Promise<void> {
-  store(await publicApi<Session>('POST', '/auth/login', { username, password, ...second }));
+  store(await publicApi<Session>('POST', '/auth/login', { username, password, ...second } satisfies LoginBody));
 }
 
 /** First run: the owner account, with the one-time setup code only the person at the hub can read. */
@@ -156,7 +164,7 @@ export async function createOwner(
       password,
       setupCode,
       ...(role === 'installer' ? { role } : {}),
-    }),
+    } satisfies SetupBody),
   );
 }
 
@@ -190,7 +198,7 @@ export async function restoreFromBackup(
 
 /** The homeowner creates the owner account with the installer's one-time invite (LAN only). */
 export async function acceptOwnerInvite(code: string, username: string, password: string): Promise<void> {
-  store(await publicApi<Session>('POST', '/handover/accept', { code, username, password }));
+  store(await publicApi<Session>('POST', '/handover/accept', { code, username, password } satisfies HandoverAccept));
 }
 
 /** Takes over a session the hub handed out to a signed-in page (after a password change). */
@@ -206,7 +214,7 @@ export function adoptSession(session: Session): void {
  * refusal would log this page (and every tab sharing the token) out.
  */
 export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
-  await replaceSession('/me/password', { currentPassword, newPassword });
+  await replaceSession('/me/password', { currentPassword, newPassword } satisfies PasswordChange);
 }
 
 /**
@@ -214,7 +222,10 @@ export async function changePassword(currentPassword: string, newPassword: strin
  * ends every other session and answers a fresh one (adopted the same way) with the recovery codes.
  */
 export async function enableTwoStep(code: string, password: string): Promise<string[]> {
-  const answer = await replaceSession<{ recoveryCodes: string[] }>('/me/totp/enable', { code, password });
+  const answer = await replaceSession<{ recoveryCodes: string[] }>('/me/totp/enable', {
+    code,
+    password,
+  } satisfies TotpEnable);
   return answer.recoveryCodes;
 }
 
@@ -243,7 +254,8 @@ async function replaceSession<T = unknown>(path: string, body: unknown): Promise
 export async function logout(): Promise<void> {
   const token = storedRefresh();
   store(null);
-  if (token) await rawFetch('POST', '/auth/logout', { refreshToken: token }).catch(() => undefined);
+  if (token)
+    await rawFetch('POST', '/auth/logout', { refreshToken: token } satisfies RefreshBody).catch(() => undefined);
 }
 
 /** A ws:// or wss:// URL on this hub carrying the access token (browsers cannot set headers). */

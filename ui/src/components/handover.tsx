@@ -1,4 +1,10 @@
-import type { HandoverInvite as Invite, HandoverStatus as Status, User } from '@hearth/model/api';
+import type {
+  HandoverInvite as Invite,
+  HandoverStatus as Status,
+  User,
+  HandoverInviteCreate,
+  SupportExtend,
+} from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
@@ -39,7 +45,7 @@ function InviteOwner(props: { status: Status; onChange: () => void }) {
     }
     setFieldError(undefined);
     try {
-      setInvite(await api<Invite>('POST', '/handover/owner-invite', { supportDays }));
+      setInvite(await api<Invite>('POST', '/handover/owner-invite', { supportDays } satisfies HandoverInviteCreate));
       setError(null);
       props.onChange();
     } catch (err) {
@@ -86,7 +92,7 @@ function InviteOwner(props: { status: Status; onChange: () => void }) {
 
 function SupportGrants(props: { status: Status; onChange: () => void }) {
   const [error, setError] = useState<string | null>(null);
-  const act = async (method: 'PUT' | 'DELETE', id: string, body?: unknown) => {
+  const act = async (method: 'PUT' | 'DELETE', id: string, body?: SupportExtend) => {
     try {
       await api(method, `/handover/support/${encodeURIComponent(id)}`, body);
       setError(null);
@@ -107,7 +113,7 @@ function SupportGrants(props: { status: Status; onChange: () => void }) {
             {/* Accessible names start with the visible text (WCAG 2.5.3), then say whose access. */}
             <button
               type="button"
-              onClick={() => void act('PUT', i.id, { days: 30 })}
+              onClick={() => void act('PUT', i.id, { days: 30 } satisfies SupportExtend)}
               aria-label={`${i.supportGrant?.active ? 'Extend 30 days' : 'Allow 30 days'} of support access for ${i.username}`}
             >
               {i.supportGrant?.active ? 'Extend 30 days' : 'Allow 30 days'}

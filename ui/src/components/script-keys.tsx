@@ -1,4 +1,4 @@
-import type { ScriptKey, ScriptKeyCreated } from '@hearth/model/api';
+import type { ScriptKey, ScriptKeyCreated, ScriptKeyCreate } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiTokenScope, Role } from '@hearth/model/values';
 import { api } from '../api/client.ts';
@@ -38,7 +38,10 @@ export function ScriptKeys({ role }: { role: Role }) {
       return;
     }
     try {
-      const key = await api<ScriptKeyCreated>('POST', '/me/tokens', { name: name.trim(), scope });
+      const key = await api<ScriptKeyCreated>('POST', '/me/tokens', {
+        name: name.trim(),
+        scope,
+      } satisfies ScriptKeyCreate);
       setCreated({ name: key.name, token: key.token });
       setName('');
       void load();

@@ -1,4 +1,4 @@
-import type { TotpSetup } from '@hearth/model/api';
+import type { TotpSetup, TotpDisable } from '@hearth/model/api';
 import { useState } from 'preact/hooks';
 import { api, enableTwoStep } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -108,7 +108,7 @@ export function TwoStep(props: { on: boolean; onChange: (on: boolean) => void })
     }
     void run(async () => {
       try {
-        await api('POST', '/me/totp/disable', { password });
+        await api('POST', '/me/totp/disable', { password } satisfies TotpDisable);
         setPassword('');
         setRecoveryCodes(null);
         setTurnedOff(true);

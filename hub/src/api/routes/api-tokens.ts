@@ -7,7 +7,7 @@ import { closed, Id, IdParams } from '../schemas.ts';
 
 const Scope = Type.Union([Type.Literal('read'), Type.Literal('control'), Type.Literal('admin')]);
 
-const CreateBody = Type.Object(
+export const CreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: MAX_API_TOKEN_NAME }),
     scope: Scope,

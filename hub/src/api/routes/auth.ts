@@ -5,8 +5,8 @@ import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, Session, User } from '../schemas.ts';
 
-const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 256 }) }, closed);
-const PasswordChangeBody = Type.Object(
+export const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 256 }) }, closed);
+export const PasswordChangeBody = Type.Object(
   {
     currentPassword: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }),
     newPassword: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),
@@ -14,7 +14,7 @@ const PasswordChangeBody = Type.Object(
   closed,
 );
 // A login: the password, and with two-step login on, a code from the app or a recovery code.
-const LoginBody = Type.Object(
+export const LoginBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: USERNAME_MAX }),
     password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }),
@@ -27,12 +27,15 @@ const Me = Type.Object({ ...User.properties, totp: Type.Boolean() });
 const TotpSetup = Type.Object({ secret: Type.String(), uri: Type.String() });
 // Turning it on needs the password too (as turning it off does), and answers a fresh session:
 // every other session of the person has ended.
-const TotpEnableBody = Type.Object(
+export const TotpEnableBody = Type.Object(
   { code: Type.String({ pattern: '^[0-9]{6}$' }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) },
   closed,
 );
 const TotpEnabled = Type.Intersect([Session, Type.Object({ recoveryCodes: Type.Array(Type.String()) })]);
-const TotpDisableBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) }, closed);
+export const TotpDisableBody = Type.Object(
+  { password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX }) },
+  closed,
+);
 
 /** Sessions: login, refresh (rotating), logout, and who the token belongs to. */
 export const authRoutes: ApiPlugin = async (app, { deps }) => {

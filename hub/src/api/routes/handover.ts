@@ -6,11 +6,11 @@ import { actorOf } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
 import { closed, IdParams, Session, User } from '../schemas.ts';
 
-const InviteBody = Type.Object(
+export const InviteBody = Type.Object(
   { supportDays: Type.Optional(Type.Integer({ minimum: 0, maximum: SUPPORT_DAYS_MAX })) },
   closed,
 );
-const AcceptBody = Type.Object(
+export const AcceptBody = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 64 }),
     username: Type.String({ minLength: 1, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
@@ -18,7 +18,7 @@ const AcceptBody = Type.Object(
   },
   closed,
 );
-const SupportBody = Type.Object({ days: Type.Integer({ minimum: 1, maximum: SUPPORT_DAYS_MAX }) }, closed);
+export const SupportBody = Type.Object({ days: Type.Integer({ minimum: 1, maximum: SUPPORT_DAYS_MAX }) }, closed);
 
 /**
  * Installer → owner handover (hub/src/auth/handover.ts): the installer makes the one-time owner

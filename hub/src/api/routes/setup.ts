@@ -3,7 +3,7 @@ import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN } from '../.
 import type { ApiPlugin } from '../deps.ts';
 import { closed, Session, User } from '../schemas.ts';
 
-const SetupBody = Type.Object(
+export const SetupBody = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: USERNAME_MAX, pattern: USERNAME_PATTERN }),
     password: Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX }),

@@ -69,3 +69,65 @@ export interface UserPatch {
   role?: GrantableRole;
   password?: string;
 }
+
+/** POST /auth/login: the password, and with two-step login on, a code from the app or a recovery code. */
+export interface LoginBody {
+  username: string;
+  password: string;
+  totp?: string;
+  recoveryCode?: string;
+}
+
+/** POST /auth/refresh, /auth/logout. */
+export interface RefreshBody {
+  refreshToken: string;
+}
+
+/** POST /setup: the first account (the owner, or an installer who hands the home over later). */
+export interface SetupBody {
+  username: string;
+  password: string;
+  setupCode?: string;
+  role?: 'owner' | 'installer';
+}
+
+/** POST /me/password. */
+export interface PasswordChange {
+  currentPassword: string;
+  newPassword: string;
+}
+
+/** POST /me/totp/enable: a code from the app for the secret of /me/totp/setup, and the password. */
+export interface TotpEnable {
+  code: string;
+  password: string;
+}
+
+/** POST /me/totp/disable. */
+export interface TotpDisable {
+  password: string;
+}
+
+/** POST /me/tokens: a script key, for all devices or the ones named. */
+export interface ScriptKeyCreate {
+  name: string;
+  scope: ApiTokenScope;
+  devices?: string[];
+}
+
+/** POST /handover/owner-invite: the installer's support access after the handover, in days. */
+export interface HandoverInviteCreate {
+  supportDays?: number;
+}
+
+/** POST /handover/accept: the owner account made with the invite's code. */
+export interface HandoverAccept {
+  code: string;
+  username: string;
+  password: string;
+}
+
+/** PUT /handover/support/:id: the installer's support access from now on, in days. */
+export interface SupportExtend {
+  days: number;
+}
