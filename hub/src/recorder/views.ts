@@ -3,19 +3,21 @@ import { parseCameraSettings, type CameraMode, type CameraSettings } from './cam
 import { clipView, type ClipView } from './event-clips.ts';
 import { maskUrl } from './url.ts';
 
-/** A camera as the API shows it: the URL's password is masked. */
+/** A camera as the API shows it: the URL's password is masked; only admins get the URLs at all. */
 export interface CameraView {
   id: string;
   name: string;
-  url: string;
+  /** The source URL, password masked; absent for anyone below admin (`forViewer`). */
+  url?: string;
   codec: string;
   width: number;
   height: number;
   fps: number;
-  /** The sub stream (URL masked), or null: the camera has none. */
-  sub: { url: string; codec: string; width: number; height: number; fps: number } | null;
+  /** The sub stream (URL masked, absent below admin), or null: the camera has none. */
+  sub: { url?: string; codec: string; width: number; height: number; fps: number } | null;
   mode: CameraMode;
-  settings: CameraSettings;
+  /** Absent for guests (its triggers name other devices). */
+  settings?: CameraSettings;
   /** recording | starting | unavailable | off | storage_full */
   state: string;
   available: boolean;
@@ -71,6 +73,42 @@ export function cameraView(
     available: available === true,
     alert: c.mode === 'off' ? null : storageAlert,
     createdAt: iso(c.createdAt),
+  };
+}
+
+/**
+ * Who looks at a camera: admins configure cameras and see their source URLs (password masked);
+ * members watch and play back, so they get everything but the URLs; guests (a share) get only
+ * what watching needs: name, state, stream sizes, recordings. A camera URL carries the camera's
+ * user name and LAN address even masked, and an ffmpeg failure reason can name the host.
+ */
+export type CameraViewer = 'admin' | 'member' | 'guest';
+
+/** `view` as `viewer` may see it. */
+export function cameraForViewer(view: CameraView, viewer: CameraViewer): CameraView {
+  if (viewer === 'admin') return view;
+  const { url: _url, settings, sub, ...rest } = view;
+  const shown: CameraView = {
+    ...rest,
+    sub: sub ? { codec: sub.codec, width: sub.width, height: sub.height, fps: sub.fps } : null,
+  };
+  if (viewer === 'member' && settings) shown.settings = settings;
+  return shown;
+}
+
+/**
+ * `r` as `viewer` may see it: a guest gets no event details (who made a clip, an ffmpeg failure
+ * reason naming the camera's host); a member no failure reason (the host again).
+ */
+export function recordingsForViewer(r: Recordings, viewer: CameraViewer): Recordings {
+  if (viewer === 'admin') return r;
+  return {
+    ...r,
+    events: r.events.map((e) => {
+      if (viewer === 'guest' || e.details === null) return { ...e, details: null };
+      const { reason: _reason, ...details } = e.details;
+      return { ...e, details };
+    }),
   };
 }
 

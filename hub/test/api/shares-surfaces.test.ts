@@ -20,12 +20,13 @@ const camera = (id: string, name: string) =>
   ({
     id,
     name,
-    url: 'rtsp://cam/stream',
+    // As the recorder shows it (password masked): the camera's user name and address remain.
+    url: 'rtsp://camuser:***@192.168.1.50:554/stream1',
     codec: 'h264',
     width: 640,
     height: 480,
     fps: 10,
-    sub: null,
+    sub: { url: 'rtsp://camuser:***@192.168.1.50:554/stream2', codec: 'h264', width: 320, height: 240, fps: 10 },
     mode: 'continuous',
     settings: {
       continuousDays: 7,
@@ -71,6 +72,22 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
         list: () => cams,
         get: (id: string) => cams.find((c) => c.id === id)!,
         watch: viewersWatch,
+        // A clip someone made and an ffmpeg failure naming the camera's host, as the recorder keeps them.
+        recordings: (id: string) => ({
+          cameraId: id,
+          from: '2026-01-01T00:00:00.000Z',
+          to: '2026-01-01T01:00:00.000Z',
+          segments: [],
+          clips: [],
+          events: [
+            { at: '2026-01-01T00:10:00.000Z', kind: 'clip', details: { clipId: 1, source: 'user', user: 'owner' } },
+            {
+              at: '2026-01-01T00:20:00.000Z',
+              kind: 'camera_unavailable',
+              details: { reason: 'Connection to tcp://192.168.1.50:554 failed: Connection refused' },
+            },
+          ],
+        }),
         // HLS without ffmpeg: one ticket per grant, a playlist that is always ready.
         hlsTicket: (_id: string, expiresAt: number) => ({ ticket: `t${++tickets}`, expiresAt }),
         hls: () =>
@@ -213,6 +230,39 @@ describe('sharing: rooms, scenes, cameras, rules, relay', () => {
     expect(await porch.closed).toEqual({ code: 4404, reason: 'camera_not_found' });
     await expect.poll(() => viewers.get('cam_porch')?.size ?? 0).toBe(0);
     expect(outcome(await get('/api/v1/cameras/cam_porch'))).toEqual([404, 'camera_not_found']);
+  });
+
+  it('cameras: a guest and a member never see the source URL, its user name or host; an admin does', async () => {
+    await share({ camera: 'cam_porch', access: 'view' });
+    const member = await person('flatmate', 'member');
+    const leaks = (body: string) => ['url', 'rtsp', 'camuser', '192.168.1.50'].filter((s) => body.includes(s));
+    for (const [who, token] of [
+      ['guest', guest.token],
+      ['member', member.token],
+    ] as const) {
+      for (const url of ['/api/v1/cameras', '/api/v1/cameras/cam_porch', '/api/v1/cameras/cam_porch/recordings']) {
+        const res = await get(url, token);
+        expect(res.statusCode, `${who} ${url}: ${res.body}`).toBe(200);
+        expect(leaks(res.body), `${who} ${url}`).toEqual([]);
+      }
+      const cam = (await get('/api/v1/cameras/cam_porch', token)).json() as unknown as CameraView;
+      expect(cam).toMatchObject({ id: 'cam_porch', name: 'Porch', state: 'recording', sub: { width: 320 } });
+    }
+    // The guest gets no event details at all (who made a clip); watching needs none.
+    const guestEvents = (await get('/api/v1/cameras/cam_porch/recordings')).json() as unknown as {
+      events: { kind: string; details: unknown }[];
+    };
+    expect(guestEvents.events).toEqual([
+      { at: '2026-01-01T00:10:00.000Z', kind: 'clip', details: null },
+      { at: '2026-01-01T00:20:00.000Z', kind: 'camera_unavailable', details: null },
+    ]);
+    expect(JSON.stringify(guestEvents)).not.toContain('owner');
+    // Nor the triggers (other devices' ids).
+    expect((await get('/api/v1/cameras/cam_porch')).json()).not.toHaveProperty('settings');
+    // The admin who configures cameras still sees the masked URLs.
+    const admin = (await get('/api/v1/cameras/cam_porch', owner)).json() as unknown as CameraView;
+    expect(admin.url).toBe('rtsp://camuser:***@192.168.1.50:554/stream1');
+    expect(admin.sub?.url).toBe('rtsp://camuser:***@192.168.1.50:554/stream2');
   });
 
   it('cameras: a guest hears recording events of the shared camera only, and watches it through the relay until the share ends', async () => {

@@ -236,7 +236,7 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     expect(most).toBeLessThanOrEqual(2);
   }, 60_000);
 
-  it('masks credentials in the path (XMEye) in every answer to members, the audit log and the logs', async () => {
+  it('masks credentials in the path (XMEye) in every answer, the audit log and the logs', async () => {
     const res = await api(hub.baseUrl, 'POST', '/api/v1/cameras', {
       token: owner,
       body: { name: 'Gate', url: xmeye.url(null) },
@@ -244,10 +244,14 @@ describe.skipIf(unavailable !== null)('exports and camera URLs with a real camer
     expect(res.status).toBe(201);
     const masked = `rtsp://127.0.0.1:${xmeye.port}/user=admin_password=***_channel=1_stream=0.sdp`;
     expect(res.body.url).toBe(masked);
-    const one = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${res.body.id}`, { token: members[0] });
-    const all = await api(hub.baseUrl, 'GET', '/api/v1/cameras', { token: members[0] });
+    const one = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${res.body.id}`, { token: owner });
+    const all = await api(hub.baseUrl, 'GET', '/api/v1/cameras', { token: owner });
     expect(one.body.url).toBe(masked);
     expect(all.body.find((c: { id: string }) => c.id === res.body.id).url).toBe(masked);
+    // Members watch but do not configure cameras: no URL at all (it names the camera's user and host).
+    const member = await api(hub.baseUrl, 'GET', `/api/v1/cameras/${res.body.id}`, { token: members[0] });
+    expect(member.status).toBe(200);
+    expect(member.body).not.toHaveProperty('url');
     const audit = await api(hub.baseUrl, 'GET', '/api/v1/audit', { token: owner });
     expect(
       audit.body.entries.find(

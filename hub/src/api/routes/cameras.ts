@@ -6,6 +6,7 @@ import type { UserActor } from '../../auth/service.ts';
 import { HubError } from '../../core/errors.ts';
 import { hasRole } from '../../devices/access.ts';
 import { parseByteRange } from '../../recorder/byte-range.ts';
+import { cameraForViewer, type CameraViewer, recordingsForViewer } from '../../recorder/views.ts';
 import { parseRange } from '../range.ts';
 import { actorOf, WS_CLOSE_UNAUTHORIZED } from '../access.ts';
 import type { ApiPlugin } from '../deps.ts';
@@ -63,15 +64,15 @@ const Alert = Type.Union([Type.Object({ code: Type.String(), since: Type.String(
 const Camera = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  /** Password masked as `***`. */
-  url: Type.String(),
+  /** Password masked as `***`; only admins get it (recorder/views.ts cameraForViewer). */
+  url: Type.Optional(Type.String()),
   codec: Type.String(),
   width: Type.Integer(),
   height: Type.Integer(),
   fps: Type.Number(),
   sub: Type.Union([
     Type.Object({
-      url: Type.String(),
+      url: Type.Optional(Type.String()),
       codec: Type.String(),
       width: Type.Integer(),
       height: Type.Integer(),
@@ -80,7 +81,8 @@ const Camera = Type.Object({
     Type.Null(),
   ]),
   mode: Mode,
-  settings: Settings,
+  /** Not for guests. */
+  settings: Type.Optional(Settings),
   /** recording | starting | unavailable | off | storage_full */
   state: Type.String(),
   available: Type.Boolean(),
@@ -155,6 +157,11 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     if (need === 'control' && got !== 'control')
       throw new HubError('share_view_only', `camera ${id} is shared to view only`);
   };
+  // Source URLs are for those who configure cameras; guests get only what watching needs.
+  const viewer = (request: FastifyRequest): CameraViewer => {
+    const actor = actorOf(request);
+    return hasRole(actor, 'admin') ? 'admin' : hasRole(actor, 'member') ? 'member' : 'guest';
+  };
 
   app.get(
     '/cameras',
@@ -162,9 +169,8 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     async (request) =>
       requirePart(deps, 'recorder')
         .list()
-        .filter((c) =>
-          deps.registry.sharing.sees(actorOf(request), { kind: 'camera', id: c.id }),
-        ) satisfies CameraView[],
+        .filter((c) => deps.registry.sharing.sees(actorOf(request), { kind: 'camera', id: c.id }))
+        .map((c) => cameraForViewer(c, viewer(request))) satisfies CameraView[],
   );
 
   app.post(
@@ -187,7 +193,10 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     { config: { access: 'guest' }, schema: { params: IdParams, response: { 200: Camera } } },
     async (request) => {
       reach(request, request.params.id);
-      return requirePart(deps, 'recorder').get(request.params.id) satisfies CameraView;
+      return cameraForViewer(
+        requirePart(deps, 'recorder').get(request.params.id),
+        viewer(request),
+      ) satisfies CameraView;
     },
   );
 
@@ -230,7 +239,8 @@ export const cameraRoutes: ApiPlugin = async (app, { deps }) => {
     async (request) => {
       reach(request, request.params.id);
       const { from, to } = parseRange(request.query, deps.clock.now());
-      return requirePart(deps, 'recorder').recordings(request.params.id, from, to) satisfies RecordingsView;
+      const recordings = requirePart(deps, 'recorder').recordings(request.params.id, from, to);
+      return recordingsForViewer(recordings, viewer(request)) satisfies RecordingsView;
     },
   );
 
