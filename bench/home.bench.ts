@@ -254,7 +254,7 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
       ? { cpuCores: Number(values['pi-cpu'] ?? PI_CPU_CORES), memoryMiB: Number(values['pi-memory'] ?? 1024) }
       : undefined;
 
-  const { startHub } = await import('../hub/test/helpers/hub-process.ts');
+  const { plainIntegrationsArgs, startHub } = await import('../hub/test/helpers/hub-process.ts');
   const { api, setupOwner } = await import('../hub/test/helpers/http.ts');
   const { openEvents, waitFor, HAVE_SIM, startSim } = await import('../hub/test/plug-e2e/helpers.ts');
   const { WalFrames } = await import('../hub/test/helpers/wal-frames.ts');
@@ -275,10 +275,10 @@ export async function run(ctx: BenchContext): Promise<Record<string, unknown>> {
   };
   try {
     const dataDir = join(tmp, 'hub');
-    const hub = await startHub(
-      dataDir,
-      typeof values.config === 'string' ? ['--mdns', 'lo', '--config', values.config] : ['--mdns', 'lo'],
-    );
+    // The bench's integration subscribes on 1883: opted in (a new home starts with it off), on top
+    // of the --config file given, if any.
+    const extra = typeof values.config === 'string' ? JSON.parse(readFileSync(values.config, 'utf8')) : {};
+    const hub = await startHub(dataDir, ['--mdns', 'lo', ...plainIntegrationsArgs(tmp, extra)]);
     cleanups.unshift(() => hub.stop());
     let box: Confinement | undefined;
     if (pi) {

@@ -221,6 +221,7 @@ export class Hub {
             defaults: { httpStrict: config.http.strict, plainIntegrations: config.mqtt.plainIntegrations },
             // Asked only through the API, which is up by then.
             httpsPort: () => (this.#https ? this.ports().https : 0),
+            hasIntegrationUsers: () => this.store.mqttCredentials.list('integration').length > 0,
           });
           this.transport = transport;
           this.broker = new Broker({

@@ -74,16 +74,19 @@ describe('transport security switches in Settings', () => {
       .waitFor();
   };
 
-  it('the owner turns plain-MQTT integrations off on http; https-only waits for the https address', async () => {
+  it('a new home has plain-MQTT integrations off; the owner turns them on and off on http; https-only waits for the https address', async () => {
     const { page } = browser;
     await logIn(home.hub.baseUrl, OWNER);
     await page.getByRole('heading', { name: 'Encryption on the home network' }).waitFor();
     const strict = page.getByRole('switch', { name: 'Require https for this app' });
     const plain = page.getByRole('switch', { name: 'Let integrations use unencrypted MQTT' });
-    expect(await plain.isChecked()).toBe(true);
+    expect(await plain.isChecked()).toBe(false);
     expect(await strict.isDisabled()).toBe(true);
     expect(await page.getByTestId('strict-hint').textContent()).toContain(`https://127.0.0.1:${home.hub.https}/`);
     // The switch shows what the hub answered, not the click: it turns once the PATCH came back.
+    await plain.click();
+    await expect.poll(async () => (await settings()).plainIntegrations).toBe(true);
+    await expect.poll(() => plain.isChecked()).toBe(true);
     await plain.click();
     await expect.poll(async () => (await settings()).plainIntegrations).toBe(false);
     await expect.poll(() => plain.isChecked()).toBe(false);

@@ -40,7 +40,7 @@ export interface BrokerDeps {
   limits?: Partial<BrokerLimits>;
   /** The hub's certificate (hub/src/tls/): with it, MQTT over TLS also listens on `config.tlsPort`. */
   tls?: { keyPem: string; certPem: string };
-  /** `mqtt.plainIntegrations` as the owner set it (tls/transport-settings.ts), read per CONNECT; default: the config's. */
+  /** `mqtt.plainIntegrations` as the owner set it (tls/transport-settings.ts), read per CONNECT; default: the config's, else off. */
   plainIntegrations?: () => boolean;
 }
 
@@ -171,7 +171,7 @@ export class Broker {
       isDeviceId: (clientId) => this.credentials.isDevice(clientId),
       pskIdentity: (client) => pskIdentityOf(client.conn),
       cleartext: (client) => isCleartext(client.conn, client.req),
-      plainIntegrations: () => this.#deps.plainIntegrations?.() ?? this.#deps.config.plainIntegrations,
+      plainIntegrations: () => this.#deps.plainIntegrations?.() ?? this.#deps.config.plainIntegrations ?? false,
       accepted: (client, principal) => this.#sessions!.accepted(client, principal),
       routeBeforeAck: (client, packet, done) =>
         this.#publishPath ? this.#publishPath.routeBeforeAck(client, packet, done) : done(null),

@@ -57,11 +57,13 @@ export const ConfigSchema = Type.Object(
         /** MQTT over TLS with the hub's certificate (hub/src/tls/); 0 picks a free port. */
         tlsPort: Type.Intersect([Port], { default: 8883 }),
         /**
-         * Integration users may log in over cleartext (1883, ws://…/mqtt). On by default, for new
-         * and existing homes alike: turning it off breaks every integration still on 1883, and
-         * the owner is the one who knows when they have all moved to 8883 (hub/src/tls/README.md).
+         * Integration users may log in over cleartext (1883, ws://…/mqtt). Unset (the default), the
+         * hub decides once at its first start with this rule and keeps the answer in settings: off
+         * for a new home, on for a home that already has integration users (they are on 1883 and
+         * would break at the update). Set here, it is the default until the owner chooses in
+         * Settings (hub/src/tls/README.md).
          */
-        plainIntegrations: Type.Boolean({ default: true }),
+        plainIntegrations: Type.Optional(Type.Boolean()),
         /** Largest MQTT packet accepted; bigger ones close that connection only. */
         maxPacketBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 1024 * 1024 }),
         /** Messages queued in memory per connected client before it is treated as stuck. */

@@ -14,6 +14,12 @@ const KEY = 'transport';
  * stay the defaults until the owner first chooses. Read per request and per CONNECT (a field
  * read), so a change takes effect at once; `onChange` lets the broker close the cleartext
  * integration connections that turning plainIntegrations off no longer allows.
+ *
+ * First-start rule for plainIntegrations when neither the owner nor the config file chose: a home
+ * with no integration user yet (a new one) gets off; a home that already has integration users
+ * (updated from a version where cleartext was the only way) gets on, so they keep working. The
+ * answer is stored at once, so the rule runs once per home: integration users added later to a
+ * new home do not turn cleartext back on at the next start.
  */
 export class TransportSettings {
   readonly #settings: SettingsRepo;
@@ -23,16 +29,24 @@ export class TransportSettings {
 
   constructor(deps: {
     settings: SettingsRepo;
-    defaults: { httpStrict: boolean; plainIntegrations: boolean };
+    defaults: { httpStrict: boolean; plainIntegrations?: boolean | undefined };
     httpsPort: () => number;
+    /** Whether any integration user exists, asked only by the first-start rule. */
+    hasIntegrationUsers: () => boolean;
   }) {
     this.#settings = deps.settings;
     this.#httpsPort = deps.httpsPort;
     const stored = deps.settings.get<Partial<{ httpStrict: unknown; plainIntegrations: unknown }>>(KEY) ?? {};
+    let plainIntegrations: boolean;
+    if (typeof stored.plainIntegrations === 'boolean') plainIntegrations = stored.plainIntegrations;
+    else if (deps.defaults.plainIntegrations !== undefined) plainIntegrations = deps.defaults.plainIntegrations;
+    else {
+      plainIntegrations = deps.hasIntegrationUsers();
+      deps.settings.set(KEY, { ...stored, plainIntegrations });
+    }
     this.#current = {
       httpStrict: typeof stored.httpStrict === 'boolean' ? stored.httpStrict : deps.defaults.httpStrict,
-      plainIntegrations:
-        typeof stored.plainIntegrations === 'boolean' ? stored.plainIntegrations : deps.defaults.plainIntegrations,
+      plainIntegrations,
     };
   }
 

@@ -161,6 +161,7 @@ export async function harness(
           settings: store.settings,
           defaults: { httpStrict: config.http.strict, plainIntegrations: config.mqtt.plainIntegrations },
           httpsPort: () => overrides.transportHttpsPort ?? 0,
+          hasIntegrationUsers: () => store.mqttCredentials.list('integration').length > 0,
         });
   const app = await buildApi({
     config,

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { plainIntegrationsArgs, startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt, nextMessage } from '../helpers/mqtt.ts';
 import { floodProcess, type FloodResult } from '../helpers/mqtt-flood.ts';
@@ -37,7 +37,7 @@ describe('an MQTT flood (one integration user, 100 connections, QoS 0)', () => {
 
   beforeAll(async () => {
     tmp = tempDir('hearth-flood-');
-    hub = await startHub(tmp.dir);
+    hub = await startHub(tmp.dir, plainIntegrationsArgs(tmp.dir));
     token = await setupOwner(hub);
   });
 

@@ -38,7 +38,14 @@ export async function startBroker(options: HarnessOptions = {}): Promise<Harness
   const { dir, cleanup } = tempDir('hearth-broker-');
   const config = validateConfig({
     dataDir: dir,
-    mqtt: { host: '127.0.0.1', port: 0, ...(options.tls ? { tlsPort: 0 } : {}), ...options.mqtt },
+    // A broker alone (no hub settings) takes integrations in clear only when told: these tests opt in.
+    mqtt: {
+      host: '127.0.0.1',
+      port: 0,
+      plainIntegrations: true,
+      ...(options.tls ? { tlsPort: 0 } : {}),
+      ...options.mqtt,
+    },
   });
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawConnect, writePacket } from '../broker/harness.ts';
-import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { plainIntegrationsArgs, startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt, connectWithInbox } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -25,7 +25,7 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
     const dataDir = `${tmp.dir}/data`;
-    let hub: HubProcess = await startHub(dataDir);
+    let hub: HubProcess = await startHub(dataDir, plainIntegrationsArgs(tmp.dir));
     cleanups.push(() => hub.kill9());
     const token = await setupOwner(hub);
     const sink = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
@@ -103,7 +103,7 @@ describe('acknowledged QoS 1 messages survive kill -9 of the real hub', () => {
     expect(ackedAtKill.length).toBeGreaterThanOrEqual(1000);
     expect(sent).toBeGreaterThan(ackedAtKill.length); // there were messages in flight at the kill
 
-    hub = await startHub(dataDir);
+    hub = await startHub(dataDir, plainIntegrationsArgs(tmp.dir));
     const { client, all } = await connectWithInbox(hub.mqtt, {
       clientId: 'sink',
       username: 'sink',

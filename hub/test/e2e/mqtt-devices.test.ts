@@ -64,7 +64,7 @@ describe('MQTT devices through the real hub', () => {
     tmp = tempDir();
     const config = join(tmp.dir, 'config.json');
     // A short command timeout so the 504 case stays quick.
-    writeFileSync(config, JSON.stringify({ devices: { commandTimeoutMs: 1500 } }));
+    writeFileSync(config, JSON.stringify({ devices: { commandTimeoutMs: 1500 }, mqtt: { plainIntegrations: true } }));
     hub = await startHub(join(tmp.dir, 'data'), ['--config', config]);
     token = await setupOwner(hub);
   });

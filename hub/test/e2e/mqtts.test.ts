@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.ts';
 import { loadHubCertificate } from '../../src/tls/hub-certificate.ts';
-import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { plainIntegrationsArgs, startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt, mosquitto, nextMessage } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -25,7 +25,7 @@ describe('MQTT over TLS with the hub certificate', () => {
 
   beforeAll(async () => {
     tmp = tempDir();
-    hub = await startHub(join(tmp.dir, 'data'));
+    hub = await startHub(join(tmp.dir, 'data'), plainIntegrationsArgs(tmp.dir));
     owner = await setupOwner(hub);
     const created = await api(hub.baseUrl, 'POST', '/api/v1/integrations/mqtt-users', {
       token: owner,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { plainIntegrationsArgs, startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt, connectWithInbox, mosquitto } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -16,7 +16,7 @@ describe('hub restarts', () => {
   });
 
   const boot = async (dataDir: string): Promise<HubProcess> => {
-    const hub = await startHub(dataDir);
+    const hub = await startHub(dataDir, plainIntegrationsArgs(dataDir));
     cleanups.push(async () => {
       await hub.kill9();
     });
@@ -174,7 +174,7 @@ describe('hub restarts', () => {
       cleanups.push(tmp.cleanup);
       // A short sample window so kill -9 can be waited out (the default is 30 s, docs/writes.md).
       const config = join(tmp.dir, 'hearth.json');
-      writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 500 } }));
+      writeFileSync(config, JSON.stringify({ history: { flushIntervalMs: 500 }, mqtt: { plainIntegrations: true } }));
       const dataDir = join(tmp.dir, 'data');
       const start = async () => {
         const hub = await startHub(dataDir, ['--config', config]);

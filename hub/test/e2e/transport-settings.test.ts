@@ -57,11 +57,11 @@ describe('Settings → transport: http.strict and mqtt.plainIntegrations', () =>
     tmp?.cleanup();
   });
 
-  it('shows the config defaults to the owner and admins; members and guests are refused', async () => {
+  it("shows a new home's defaults (both off) to the owner and admins; members and guests are refused", async () => {
     for (const token of [owner, tokens.admin!]) {
       const res = await api(hub.baseUrl, 'GET', '/api/v1/settings/transport', { token });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ httpStrict: false, plainIntegrations: true, httpsPort: hub.https });
+      expect(res.body).toEqual({ httpStrict: false, plainIntegrations: false, httpsPort: hub.https });
     }
     for (const role of ['member', 'guest']) {
       const res = await api(hub.baseUrl, 'GET', '/api/v1/settings/transport', { token: tokens[role] });
@@ -74,15 +74,15 @@ describe('Settings → transport: http.strict and mqtt.plainIntegrations', () =>
     for (const role of ['admin', 'member', 'guest']) {
       const res = await api(hub.baseUrl, 'PATCH', '/api/v1/settings/transport', {
         token: tokens[role],
-        body: { plainIntegrations: false, httpStrict: true },
+        body: { plainIntegrations: true, httpStrict: true },
       });
       expect(outcome(res), role).toEqual([403, 'forbidden']);
     }
     expect((await api(hub.baseUrl, 'GET', '/api/v1/settings/transport', { token: owner })).body).toMatchObject({
       httpStrict: false,
-      plainIntegrations: true,
+      plainIntegrations: false,
     });
-    expect(await mqttCode(hub.mqtt)).toBe(0);
+    expect(await mqttCode(hub.mqtt)).toBe(5);
   });
 
   it('refuses a body that is empty, has other fields or other types (400, naming nothing changed)', async () => {
@@ -92,7 +92,12 @@ describe('Settings → transport: http.strict and mqtt.plainIntegrations', () =>
     }
   });
 
-  it('plainIntegrations off: a connected cleartext integration is closed at once, 1883 refuses it, 8883 takes it', async () => {
+  it('plainIntegrations on lets an integration in on 1883; off again closes it at once, 1883 refuses it, 8883 takes it', async () => {
+    const on = await api(hub.baseUrl, 'PATCH', '/api/v1/settings/transport', {
+      token: owner,
+      body: { plainIntegrations: true },
+    });
+    expect(on.body).toEqual({ httpStrict: false, plainIntegrations: true, httpsPort: hub.https });
     const live = await connectMqtt(hub.mqtt, { ...integration });
     const closed = new Promise<void>((resolve) => live.once('close', () => resolve()));
     const res = await api(hub.baseUrl, 'PATCH', '/api/v1/settings/transport', {

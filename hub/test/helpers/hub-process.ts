@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -120,4 +122,15 @@ export async function runHubCli(
   });
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
   return { code, stdout, stderr };
+}
+
+/**
+ * `--config FILE` args for a hub that takes integrations on cleartext MQTT (1883, ws://), which a
+ * new home does not by default (issue 17): for tests whose integration clients use plain MQTT.
+ * `extra` is merged into the file's top level.
+ */
+export function plainIntegrationsArgs(dir: string, extra: { mqtt?: object; [key: string]: unknown } = {}): string[] {
+  const file = join(dir, 'plain-integrations.json');
+  writeFileSync(file, JSON.stringify({ ...extra, mqtt: { ...extra.mqtt, plainIntegrations: true } }));
+  return ['--config', file];
 }

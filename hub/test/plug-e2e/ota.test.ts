@@ -90,7 +90,10 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('plug firmware update end to end with th
     config = join(tmp.dir, 'hub.json');
     writeFileSync(
       config,
-      JSON.stringify({ plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: TIMEOUT_S } }),
+      JSON.stringify({
+        plugs: { firmwareKeys: [vectors.firmware.signPublicKey], updateTimeoutS: TIMEOUT_S },
+        mqtt: { plainIntegrations: true },
+      }),
     );
     hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', '--config', config]);
     token = await setupOwner(hub);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plugPsk } from '../../src/broker/plug-psk.ts';
-import { startHub, type HubProcess } from '../helpers/hub-process.ts';
+import { plainIntegrationsArgs, startHub, type HubProcess } from '../helpers/hub-process.ts';
 import { api, setupOwner } from '../helpers/http.ts';
 import { connectMqtt, nextMessage } from '../helpers/mqtt.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -70,7 +70,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
 
   beforeAll(async () => {
     tmp = tempDir();
-    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo']);
+    hub = await startHub(join(tmp.dir, 'hub'), ['--mdns', 'lo', ...plainIntegrationsArgs(tmp.dir)]);
     token = await setupOwner(hub);
     avahi = await startAvahi(join(tmp.dir, 'avahi'));
     events = await openEvents(hub.baseUrl, token);
@@ -333,6 +333,7 @@ describe.skipIf(!IN_NETNS || !HAVE_SIM)('Hearth plugs end to end with the C simu
     expect(await hub.stop()).toBe(0);
     // The plugs dial the TLS port they were given at pairing.
     hub = await startHub(join(tmp.dir, 'hub'), [
+      ...plainIntegrationsArgs(tmp.dir),
       '--mdns',
       'lo',
       '--http-port',
