@@ -44,9 +44,11 @@ export async function plugHarness(
     onlineTimeoutMs?: number;
     httpTimeoutMs?: number;
     firmware?: { dataDir: string; keys: string[]; timeoutMs: number };
+    /** The hub's certificate: MQTT over TLS listens too and pairing hands plugs its port. */
+    tls?: { keyPem: string; certPem: string };
   } = {},
 ): Promise<PlugHarness> {
-  const broker = await startBroker();
+  const broker = await startBroker(options.tls ? { tls: options.tls } : {});
   const clock = new ManualClock(Date.now());
   const log = createLogger({ level: 'silent' });
   const bus = new EventBus(log);
@@ -77,6 +79,7 @@ export async function plugHarness(
     subscribe: (o: string, f: string, h: (t: string, p: Buffer) => void) => broker.broker.subscribe(o, f, h),
     hubSignPublicKey: signKey.publicKey,
     mqttPort: () => broker.port,
+    ...(options.tls ? { mqttsPort: () => broker.broker.tlsPort } : {}),
     clock,
     log,
     httpTimeoutMs: options.httpTimeoutMs ?? 2000,
