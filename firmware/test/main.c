@@ -22,7 +22,8 @@ int main(int argc, char **argv)
                                 ota_tests,           plug_pairing_tests,
                                 plug_commands_tests, plug_connection_tests,
                                 plug_meter_tests,    plug_time_tests,
-                                plug_ota_tests,      plug_tls_tests};
+                                plug_ota_tests,      plug_tls_tests,
+                                pake_work_tests};
     int passed = 0, failed = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
         for (const test_case *t = lists[l]; t->name; t++) {
