@@ -112,6 +112,29 @@ describe('plugs on MQTT over TLS with a PSK derived from their MQTT password', (
     );
   });
 
+  it('a man in the middle is refused by the hub: no PSK, no handshake; the sniffed password over the certificate, CONNACK 5', async () => {
+    // Someone who cut the plug's link (with a certificate and key of its own, which the plug
+    // refuses: hub/test/plug-e2e/tls.test.ts) and now dials the hub as the plug. It holds the
+    // password the plug showed before it moved, but not a PSK the hub takes for it.
+    const plug = h.device('plug-mitm');
+    (await connectWithPsk(h.broker.tlsPort, plug.username, plugPsk(plug.password), plug)).end(true);
+    expect(h.store.mqttCredentials.byUsername('plug-mitm')?.tlsOnly).toBe(true);
+    expect(await pskHandshake(h.broker.tlsPort, plug.username, plugPsk('a guess'))).toBe(
+      'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR',
+    );
+    const viaCertificate = await connectMqtt(h.broker.tlsPort, {
+      protocol: 'mqtts',
+      host: '127.0.0.1',
+      rejectUnauthorized: false,
+      ...plug,
+      clean: true,
+    }).then(
+      (c) => (c.end(true), undefined),
+      (e: { code?: number }) => e,
+    );
+    expect(viaCertificate?.code).toBe(5);
+  });
+
   it('an identity that is not a device gets no PSK', async () => {
     expect(await pskHandshake(h.broker.tlsPort, 'no-such-plug', plugPsk('x'))).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
   });
