@@ -1,4 +1,5 @@
 import type { TriggerSpec } from '../spec.ts';
+import { actionTrigger } from './action.ts';
 import { availabilityTrigger } from './availability.ts';
 import { cameraTrigger } from './camera.ts';
 import { cronTrigger } from './cron.ts';
@@ -15,6 +16,7 @@ export const TRIGGERS = new Map<string, TriggerSpec>(
   (
     [
       stateTrigger,
+      actionTrigger,
       numericTrigger,
       timeTrigger,
       cronTrigger,

@@ -1,4 +1,5 @@
 import type { Device } from '@hearth/model/api';
+import { BUTTON_PRESSES } from '@hearth/model/capabilities';
 import { useRefs } from './context.ts';
 import { DeviceTarget, firstTarget } from './device-fields.tsx';
 import { join, withField, type Item } from './edit.ts';
@@ -9,6 +10,7 @@ import { ItemList, type ListProps } from './item-list.tsx';
 export const TRIGGER_KINDS: [string, string][] = [
   ['state', 'Device state changes'],
   ['event', 'Button, motion or contact event'],
+  ['action', 'Remote button press (which button, single/double/hold)'],
   ['numeric', 'Reading above / below'],
   ['time', 'Time of day'],
   ['cron', 'Schedule (cron)'],
@@ -28,6 +30,8 @@ export function newTrigger(kind: string, devices: Device[]): Item {
       return { type: 'state', ...firstTarget(devices, 'any', ['switch']) };
     case 'event':
       return { type: 'state', ...firstTarget(devices, 'any', ['button', 'motion', 'contact']) };
+    case 'action':
+      return { type: 'action', device: devices.find((d) => d.capabilities.includes('button'))?.id ?? '' };
     case 'numeric':
       return { type: 'numeric', ...firstTarget(devices, 'number'), above: 0 };
     case 'time':
@@ -149,6 +153,33 @@ export function TriggerFields(props: { item: Item; path: string; onChange: (item
             signed
             value={item.offset}
             onChange={(v) => set('offset', v)}
+          />
+        </div>
+      );
+    case 'action':
+      // A remote's presses (hub/src/rules/triggers/action.ts): `2_double` is button 2, double.
+      return (
+        <div class="row">
+          <Choice
+            path={at('device')}
+            label="Remote"
+            value={item.device}
+            options={devices.filter((d) => d.capabilities.includes('button')).map((d) => [d.id, d.name])}
+            onChange={(v) => set('device', v)}
+          />
+          <TextInput
+            path={at('button')}
+            label="Button"
+            value={item.button}
+            hint="Empty for any button, e.g. 2 or brightness_up"
+            onChange={(t) => set('button', t || undefined)}
+          />
+          <Choice
+            path={at('press')}
+            label="Press"
+            value={item.press ?? ''}
+            options={[['', 'any press'], ...BUTTON_PRESSES.map((p): [string, string] => [p, p])]}
+            onChange={(v) => set('press', v || undefined)}
           />
         </div>
       );
