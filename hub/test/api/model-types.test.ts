@@ -1,4 +1,7 @@
 import type {
+  CameraCreate,
+  CameraPatch,
+  ClipCreate,
   Device,
   DeviceCommand,
   DeviceCreate,
@@ -10,12 +13,16 @@ import type {
   HomePatch,
   HubUpdateStart,
   LoginBody,
+  MqttUserCreate,
   PasswordChange,
   PlugPair,
   PlugRolloutStart,
   PlugUpdateStart,
   PresenceSet,
+  PushSubscriptionBody,
   RefreshBody,
+  RemoteEnrol,
+  RemoteInviteCreate,
   Room,
   RoomBody,
   ScriptKeyCreate,
@@ -34,13 +41,16 @@ import type { Static } from 'typebox';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as tokens from '../../src/api/routes/api-tokens.ts';
 import * as auth from '../../src/api/routes/auth.ts';
+import * as cameras from '../../src/api/routes/cameras.ts';
 import * as devices from '../../src/api/routes/devices.ts';
 import type * as handover from '../../src/api/routes/handover.ts';
 import { Health as HealthSchema } from '../../src/api/routes/health.ts';
 import { HomePatch as HomePatchSchema } from '../../src/api/routes/home.ts';
+import type * as integrations from '../../src/api/routes/integrations.ts';
 import * as plugs from '../../src/api/routes/plugs.ts';
 import type { PresenceBody } from '../../src/api/routes/presence.ts';
 import type { RoomBody as RoomBodySchema } from '../../src/api/routes/rooms.ts';
+import type * as remote from '../../src/api/routes/remote.ts';
 import { SetupBody as SetupBodySchema } from '../../src/api/routes/setup.ts';
 import { Patch as TransportPatchSchema } from '../../src/api/routes/transport.ts';
 import type { StartBody as HubUpdateStartSchema } from '../../src/api/routes/update.ts';
@@ -144,5 +154,18 @@ describe("the API's response schemas are the shared model's types", () => {
     expect(fields(auth.LoginBody)).toEqual(['password', 'recoveryCode', 'totp', 'username']);
     expect(fields(SetupBodySchema)).toEqual(['password', 'role', 'setupCode', 'username']);
     expect(fields(tokens.CreateBody)).toEqual(['devices', 'name', 'scope']);
+  });
+
+  it('request bodies: cameras, remote access and MQTT integrations', () => {
+    expectTypeOf<Static<typeof cameras.CameraBody>>().toEqualTypeOf<CameraCreate>();
+    expectTypeOf<Static<typeof cameras.CameraPatch>>().toEqualTypeOf<CameraPatch>();
+    expectTypeOf<Static<typeof cameras.ClipBody>>().toEqualTypeOf<ClipCreate>();
+    expectTypeOf<Static<typeof remote.EnrolBody>>().toEqualTypeOf<RemoteEnrol>();
+    expectTypeOf<Static<typeof remote.InviteBody>>().toEqualTypeOf<RemoteInviteCreate>();
+    expectTypeOf<Static<typeof remote.Subscription>>().toEqualTypeOf<PushSubscriptionBody>();
+    expectTypeOf<Static<typeof integrations.CreateBody>>().toEqualTypeOf<MqttUserCreate>();
+    const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
+    expect(fields(cameras.CameraBody)).toEqual(['mode', 'name', 'settings', 'subUrl', 'url']);
+    expect(fields(cameras.CameraPatch)).toEqual(['mode', 'name', 'settings', 'subUrl']);
   });
 });

@@ -1,4 +1,4 @@
-import type { Camera, Recordings } from '@hearth/model/api';
+import type { Camera, Recordings, CameraCreate } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -62,7 +62,7 @@ function AddCamera(props: { onAdded: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await api('POST', '/cameras', { name, url });
+      await api('POST', '/cameras', { name, url } satisfies CameraCreate);
       setName('');
       setUrl('');
       props.onAdded();

@@ -8,6 +8,7 @@ import type {
   MqttUserCreated,
   RoomBody,
   User,
+  MqttUserCreate,
 } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, publicApi } from '../api/client.ts';
@@ -234,7 +235,7 @@ function HomeForm(props: { editable: boolean }) {
 function MqttUsers() {
   const [users, setUsers] = useState<MqttUser[] | null>(null);
   const [username, setUsername] = useState('');
-  const [scope, setScope] = useState('read');
+  const [scope, setScope] = useState<MqttUserCreate['scope']>('read');
   const [topics, setTopics] = useState('hearth/#');
   const [created, setCreated] = useState<{ username: string; password: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -251,7 +252,7 @@ function MqttUsers() {
           username: username.trim(),
           scope,
           topics: topics.split(/[\s,]+/).filter(Boolean),
-        }),
+        } satisfies MqttUserCreate),
       );
       setUsername('');
       void load();
@@ -325,7 +326,11 @@ function MqttUsers() {
           <input id="mqtt-user" value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
         </Field>
         <Field label="Access" id="mqtt-scope">
-          <select id="mqtt-scope" value={scope} onChange={(e) => setScope(e.currentTarget.value)}>
+          <select
+            id="mqtt-scope"
+            value={scope}
+            onChange={(e) => setScope(e.currentTarget.value as MqttUserCreate['scope'])}
+          >
             <option value="read">Read only</option>
             <option value="readwrite">Read and write</option>
           </select>

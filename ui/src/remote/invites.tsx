@@ -1,4 +1,4 @@
-import type { OpenInvite, IssuedInvite } from '@hearth/model/api';
+import type { OpenInvite, IssuedInvite, RemoteInviteCreate } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { plainMessage } from '../api/errors.ts';
@@ -27,7 +27,11 @@ export function Invites() {
     setError(null);
     setCopied(false);
     try {
-      const invite = await api<IssuedInvite>('POST', '/remote/invites', name.trim() ? { name: name.trim() } : {});
+      const invite = await api<IssuedInvite>(
+        'POST',
+        '/remote/invites',
+        (name.trim() ? { name: name.trim() } : {}) satisfies RemoteInviteCreate,
+      );
       // The QR encoder is only needed here: loaded on demand, not in the first page.
       const { renderSVG } = await import('uqr');
       setIssued({

@@ -1,4 +1,4 @@
-import type { Enrolment, RemoteStatus, User } from '@hearth/model/api';
+import type { Enrolment, RemoteStatus, User, RemoteEnrol } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import type { EnrolledDevice } from '@hearth/protocol/client';
 import { api } from '../api/client.ts';
@@ -41,7 +41,7 @@ export function RemoteAccess() {
         publicKey: toBase64(keys.sign.publicKey),
         boxPublicKey: toBase64(keys.box.publicKey),
         name: name.trim() || defaultName(),
-      });
+      } satisfies RemoteEnrol);
       const enrolled: EnrolledDevice = {
         seed: toBase64(keys.seed),
         deviceId: answer.device.id,

@@ -38,7 +38,7 @@ const Settings = Type.Object(
 );
 const SettingsPatch = Type.Partial(Settings, closed);
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
-const CameraBody = Type.Object(
+export const CameraBody = Type.Object(
   {
     name: Name,
     url: Url,
@@ -49,7 +49,7 @@ const CameraBody = Type.Object(
   closed,
 );
 /** `subUrl: null` removes the sub stream. */
-const CameraPatch = Type.Object(
+export const CameraPatch = Type.Object(
   {
     name: Type.Optional(Name),
     subUrl: Type.Optional(Type.Union([Url, Type.Null()])),
@@ -97,7 +97,7 @@ const Clip = Type.Object({
   end: Type.String(),
   source: Type.String(),
 });
-const ClipBody = Type.Object({ seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })) }, closed);
+export const ClipBody = Type.Object({ seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })) }, closed);
 const Storage = Type.Object({
   usedBytes: Type.Integer(),
   freeBytes: Type.Integer(),

@@ -11,7 +11,7 @@ const Scope = Type.Union([Type.Literal('read'), Type.Literal('readwrite')]);
 // An MQTT topic filter: no NUL, bounded (MQTT 3.1.1 allows 65535 bytes; nobody needs that).
 const TopicFilter = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000]+$' });
 
-const CreateBody = Type.Object(
+export const CreateBody = Type.Object(
   { username: Username, scope: Scope, topics: Type.Array(TopicFilter, { minItems: 1, maxItems: 32 }) },
   closed,
 );

@@ -7,13 +7,14 @@ import { requirePart } from '../require-part.ts';
 import { closed } from '../schemas.ts';
 
 const Key = Type.String({ minLength: 40, maxLength: 60, description: 'base64 of a 32-byte key' });
-const EnrolBody = Type.Object(
+export const EnrolBody = Type.Object(
   { publicKey: Key, boxPublicKey: Key, name: Type.String({ minLength: 1, maxLength: 100 }) },
   closed,
 );
 const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) }, closed);
 const B64Url = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_=-]+$' });
-const Subscription = Type.Object(
+export const InviteBody = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, closed);
+export const Subscription = Type.Object(
   {
     endpoint: Type.String({ minLength: 8, maxLength: 2048 }),
     expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
@@ -56,7 +57,7 @@ export const remoteRoutes: ApiPlugin = async (app, { deps }) => {
     '/remote/invites',
     {
       config: { access: 'guest', localOnly: true },
-      schema: { body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, closed) },
+      schema: { body: InviteBody },
     },
     async (request, reply) =>
       reply

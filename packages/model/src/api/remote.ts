@@ -44,3 +44,22 @@ export interface PushResult {
 export interface PushTest {
   results: PushResult[];
 }
+
+/** POST /remote/devices, /remote/invites/redeem: a phone or browser's keys (base64) and name. */
+export interface RemoteEnrol {
+  publicKey: string;
+  boxPublicKey: string;
+  name: string;
+}
+
+/** POST /remote/invites: an invite link, named for the device it is meant for. */
+export interface RemoteInviteCreate {
+  name?: string;
+}
+
+/** PUT /remote/devices/:id/push: the browser's Web Push subscription. */
+export interface PushSubscriptionBody {
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: { p256dh: string; auth: string };
+}

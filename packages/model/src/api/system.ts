@@ -127,3 +127,10 @@ export interface TransportPatch {
   httpStrict?: boolean;
   plainIntegrations?: boolean;
 }
+
+/** POST /integrations/mqtt-users: a broker login for another program, limited to these topic filters. */
+export interface MqttUserCreate {
+  username: string;
+  scope: 'read' | 'readwrite';
+  topics: string[];
+}
