@@ -166,7 +166,7 @@ function checkScene(item: { scene?: string; states?: Tagged[] }, at: string, ref
   );
 }
 
-const SceneBody = Type.Object(
+export const SceneBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     states: Type.Array(SceneState, { minItems: 1, maxItems: 64 }),

@@ -25,6 +25,10 @@ import type {
   RemoteInviteCreate,
   Room,
   RoomBody,
+  RuleBody,
+  RuleDryRun,
+  RuleRevert,
+  SceneBody,
   ScriptKeyCreate,
   Session,
   SetupBody,
@@ -51,12 +55,14 @@ import * as plugs from '../../src/api/routes/plugs.ts';
 import type { PresenceBody } from '../../src/api/routes/presence.ts';
 import type { RoomBody as RoomBodySchema } from '../../src/api/routes/rooms.ts';
 import type * as remote from '../../src/api/routes/remote.ts';
+import * as rules from '../../src/api/routes/rules.ts';
 import { SetupBody as SetupBodySchema } from '../../src/api/routes/setup.ts';
 import { Patch as TransportPatchSchema } from '../../src/api/routes/transport.ts';
 import type { StartBody as HubUpdateStartSchema } from '../../src/api/routes/update.ts';
 import * as users from '../../src/api/routes/users.ts';
 import type { PermitJoinBody } from '../../src/api/routes/zigbee.ts';
 import * as schemas from '../../src/api/schemas.ts';
+import { SceneBody as SceneBodySchema } from '../../src/rules/validate.ts';
 
 /**
  * The UI reads the API through the shared model's types (packages/model/src/api.ts); the hub
@@ -167,5 +173,16 @@ describe("the API's response schemas are the shared model's types", () => {
     const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
     expect(fields(cameras.CameraBody)).toEqual(['mode', 'name', 'settings', 'subUrl', 'url']);
     expect(fields(cameras.CameraPatch)).toEqual(['mode', 'name', 'settings', 'subUrl']);
+  });
+
+  it('request bodies: rules and scenes', () => {
+    expectTypeOf<Static<typeof rules.RuleBody>>().toEqualTypeOf<RuleBody>();
+    expectTypeOf<Static<typeof rules.DryRunBody>>().toEqualTypeOf<RuleDryRun>();
+    expectTypeOf<Static<typeof rules.RevertBody>>().toEqualTypeOf<RuleRevert>();
+    // The scene route takes any object; the rules part checks it against this schema.
+    expectTypeOf<Static<typeof SceneBodySchema>>().toEqualTypeOf<SceneBody>();
+    const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
+    expect(fields(rules.DryRunBody)).toEqual(['from', 'rule', 'ruleId', 'to']);
+    expect(fields(SceneBodySchema)).toEqual(['name', 'states']);
   });
 });

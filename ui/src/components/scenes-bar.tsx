@@ -1,4 +1,4 @@
-import type { Scene, SceneActivation } from '@hearth/model/api';
+import type { Scene, SceneActivation, SceneBody } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -56,7 +56,7 @@ export function ScenesBar() {
     if (!name?.trim()) return;
     setError(null);
     try {
-      await api('POST', '/scenes', { name: name.trim(), states });
+      await api('POST', '/scenes', { name: name.trim(), states } satisfies SceneBody);
       await load();
     } catch (err) {
       setError(plainMessage(err));

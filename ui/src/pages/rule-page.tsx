@@ -5,6 +5,8 @@ import type {
   RuleSummary as RuleView,
   RuleTrace as Trace,
   RuleVersion as Version,
+  RuleDryRun,
+  RuleRevert,
 } from '@hearth/model/api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
@@ -315,7 +317,7 @@ function DryRun(props: { ruleId: string }) {
         await api<DryRunResult>('POST', '/rules/dry-run', {
           ruleId: props.ruleId,
           from: new Date(Date.now() - days * 86400e3).toISOString(),
-        }),
+        } satisfies RuleDryRun),
       );
     } catch (err) {
       setError(plainMessage(err));
@@ -401,7 +403,11 @@ function Versions(props: { rule: RuleView; onReverted: (rule: RuleView) => void 
   const revert = async () => {
     if (selected === null) return;
     try {
-      props.onReverted(await api<RuleView>('POST', `/rules/${props.rule.id}/revert`, { version: selected }));
+      props.onReverted(
+        await api<RuleView>('POST', `/rules/${props.rule.id}/revert`, {
+          version: selected,
+        } satisfies RuleRevert),
+      );
       setSelected(null);
       setChanges(null);
     } catch (err) {

@@ -12,7 +12,7 @@ import { closed, Id, IdParams } from '../schemas.ts';
  * names the exact field (`details.path`: `actions.2.then.0.for`); the route schema only requires
  * a JSON object.
  */
-const RuleBody = Type.Record(Type.String(), Type.Unknown());
+export const RuleBody = Type.Record(Type.String(), Type.Unknown());
 const RuleView = Type.Object(
   { id: Type.String(), name: Type.String(), enabled: Type.Boolean(), version: Type.Integer() },
   { additionalProperties: true },
@@ -20,9 +20,9 @@ const RuleView = Type.Object(
 const VersionParams = Type.Object({ id: Id, version: Type.Integer({ minimum: 1 }) }, closed);
 const TracesQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, closed);
 const DiffQuery = Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }, closed);
-const RevertBody = Type.Object({ version: Type.Integer({ minimum: 1 }) }, closed);
+export const RevertBody = Type.Object({ version: Type.Integer({ minimum: 1 }) }, closed);
 const RunQuery = Type.Object({ conditions: Type.Optional(Type.Boolean()) }, closed);
-const DryRunBody = Type.Object(
+export const DryRunBody = Type.Object(
   {
     /** A saved rule by id, or an unsaved definition. */
     ruleId: Type.Optional(Id),

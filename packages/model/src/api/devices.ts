@@ -218,3 +218,9 @@ export interface PlugRolloutStart {
 export interface ZigbeePermitJoin {
   seconds: number;
 }
+
+/** POST /scenes, PUT /scenes/:id: a name and the device states it sets (checked like commands). */
+export interface SceneBody {
+  name: string;
+  states: SceneState[];
+}

@@ -70,3 +70,22 @@ export interface RuleChange {
 export interface RuleDiff {
   changes: RuleChange[];
 }
+
+/**
+ * POST /rules, PUT /rules/:id: a rule definition (docs/rules.md). The route takes any JSON object;
+ * the rules part checks it field by field so an error names the exact path.
+ */
+export type RuleBody = Record<string, unknown>;
+
+/** POST /rules/dry-run: a saved rule by id, or an unsaved definition, over a past time range. */
+export interface RuleDryRun {
+  ruleId?: string;
+  rule?: RuleBody;
+  from: string;
+  to?: string;
+}
+
+/** POST /rules/:id/revert: the version whose definition becomes the newest. */
+export interface RuleRevert {
+  version: number;
+}
