@@ -110,6 +110,26 @@ export class Sharing {
     return this.reach(actor, target) !== 'none';
   }
 
+  /**
+   * From when `actor` may read `target`'s past (its event log): null for everyone who reaches it
+   * by role (no bound), else the creation of the oldest share open now that gives it to them
+   * (directly or through its room); +Infinity when none does. A guest reads what happened while
+   * they had it, never what others did with it before.
+   */
+  sharedSince(actor: Actor, target: ShareTarget): number | null {
+    if (actor.kind !== 'user' || hasRole(actor, 'member')) return null;
+    const now = this.#deps.clock.now();
+    const room = target.kind === 'device' ? this.#deps.roomOf(target.id) : undefined;
+    let since = Number.POSITIVE_INFINITY;
+    for (const s of this.#rows) {
+      if (s.userId !== actor.userId) continue;
+      const hit =
+        (s.kind === target.kind && s.targetId === target.id) || (room && s.kind === 'room' && s.targetId === room);
+      if (hit && this.#isOpen(s, now)) since = Math.min(since, s.createdAt);
+    }
+    return since;
+  }
+
   #shared(userId: string, target: ShareTarget): Reach {
     const now = this.#deps.clock.now();
     const room = target.kind === 'device' ? this.#deps.roomOf(target.id) : undefined;

@@ -49,6 +49,9 @@ describe('sharing: history and energy', () => {
       },
     );
     expect(made.statusCode, made.body).toBe(201);
+    // Something in the event log after the share (a guest reads it only from there).
+    h.clock.advance(1000);
+    for (const id of [plug, heater]) h.driver.ctx.reportState(id, { switch: true });
   });
   afterAll(() => h.close());
 
@@ -105,5 +108,88 @@ describe('sharing: history and energy', () => {
       'device_not_found',
     ]);
     expect((await get(`/api/v1/history/events?${range()}`)).json().events).toEqual([]);
+  });
+});
+
+/**
+ * A guest's event log of a shared device: only what happened since the share was made, and
+ * nobody else's identity (others' commands show their actor's kind only; the guest's own show
+ * them). Before this, a guest read the device's whole log with every commander's user name.
+ */
+describe('sharing: a guest’s event log', () => {
+  let h: Awaited<ReturnType<typeof historyApi>>;
+  let plug: string;
+  let guest: string;
+  let member: string;
+  let sharedAt: number;
+
+  beforeAll(async () => {
+    h = await historyApi({ maintenanceIntervalMs: 600_000 });
+    plug = await h.addDevice('Hall plug', ['switch']);
+    h.driver.ctx.reportAvailability(plug, true);
+    h.ownerToken = (
+      await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'owner', password: 'correct horse battery' },
+      })
+    ).json().accessToken;
+    member = await h.userToken('member', 'mia');
+    guest = await h.userToken('guest', 'cleaner');
+    h.clock.advance(MIN);
+    expect((await command(member, true)).statusCode).toBe(200);
+    h.clock.advance(10 * MIN);
+    sharedAt = h.clock.now();
+    const made = await h.call(
+      'POST',
+      '/api/v1/shares',
+      h.ownerToken,
+      {},
+      { userId: 'usr_cleaner', device: plug, access: 'control' },
+    );
+    expect(made.statusCode, made.body).toBe(201);
+    h.clock.advance(MIN);
+    expect((await command(member, false)).statusCode).toBe(200);
+    h.clock.advance(MIN);
+    expect((await command(guest, true)).statusCode).toBe(200);
+  });
+  afterAll(() => h.close());
+
+  const command = (token: string, value: boolean) =>
+    h.app.inject({
+      method: 'POST',
+      url: `/api/v1/devices/${plug}/commands`,
+      headers: { authorization: `Bearer ${token}` },
+      payload: { capability: 'switch', value },
+    });
+  type Event = { at: string; kind: string; value: unknown; actor: unknown };
+
+  it('holds only events since the share, with the member’s command anonymous and the guest’s own named', async () => {
+    for (const url of [`/api/v1/history/events?device=${plug}`, '/api/v1/history/events']) {
+      const res = await h.call('GET', url, guest);
+      expect(res.statusCode, res.body).toBe(200);
+      const events = res.json().events as Event[];
+      expect(
+        events.every((e) => Date.parse(e.at) >= sharedAt),
+        url,
+      ).toBe(true);
+      expect(events.filter((e) => e.kind === 'command').map((e) => [e.value, e.actor])).toEqual([
+        [true, expect.objectContaining({ kind: 'user', username: 'cleaner' })],
+        [false, { kind: 'user' }],
+      ]);
+      expect(res.body).not.toContain('mia');
+      expect(res.body).not.toContain('owner');
+    }
+    const csv = await h.call('GET', `/api/v1/history/events?device=${plug}&format=csv`, guest);
+    expect(csv.statusCode).toBe(200);
+    expect(csv.body).not.toContain('mia');
+    // The commands before the share (and the plug coming online) are not in it at all.
+    expect(csv.body.trim().split('\r\n').length - 1).toBe(4);
+  });
+
+  it('the owner still reads the whole log with every actor', async () => {
+    const events = (await h.call('GET', `/api/v1/history/events?device=${plug}&kind=command`, h.ownerToken)).json()
+      .events as Event[];
+    expect(events.map((e) => (e.actor as { username: string }).username)).toEqual(['cleaner', 'mia', 'mia']);
   });
 });

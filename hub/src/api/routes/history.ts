@@ -1,7 +1,9 @@
 import type { EnergyReport, HistorySeries, HistoryStorage } from '@hearth/model/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import type { Actor } from '@hearth/model/values';
 import { HubError } from '../../core/errors.ts';
+import { hasRole } from '../../devices/access.ts';
 import { toCsv } from '../../history/csv.ts';
 import { MAX_POINTS } from '../../history/query.ts';
 import { ENERGY_DEFAULT_SPAN } from '../../history/energy-report.ts';
@@ -74,6 +76,17 @@ function sendCsv(reply: FastifyReply, name: string, header: string[], rows: unkn
 }
 
 const iso = (t: number) => new Date(t).toISOString();
+
+/**
+ * An event's actor as a guest sees it: their own actions as recorded, anyone else's (a person, a
+ * rule, the hub) as its kind only (`{kind: "user"}`): who else uses the device is not theirs to know.
+ */
+function guestActor(recorded: unknown, viewer: Actor): unknown {
+  if (recorded === null || typeof recorded !== 'object') return recorded;
+  const a = recorded as Partial<Actor>;
+  if (a.kind === 'user' && viewer.kind === 'user' && 'userId' in a && a.userId === viewer.userId) return recorded;
+  return { kind: a.kind ?? 'unknown' };
+}
 
 /** The history routes keep their own code for a reversed range (documented, matched by clients). */
 const HISTORY_RANGE: RangeOptions = { invalidCode: 'history_range_invalid' };
@@ -189,7 +202,11 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
       const q = request.query;
       const actor = actorOf(request);
       if (q.device) registry.get(q.device, actor);
-      const { from, to } = parseRange(q, clock.now(), { ...HISTORY_RANGE, defaultSpan: 3650 * DAY });
+      const range = parseRange(q, clock.now(), { ...HISTORY_RANGE, defaultSpan: 3650 * DAY });
+      const { to } = range;
+      // A guest reads a device's log only from when it was shared with them (checked per row below too).
+      const since = (deviceId: string) => registry.sharing.sharedSince(actor, { kind: 'device', id: deviceId });
+      const from = q.device ? Math.max(range.from, since(q.device) ?? range.from) : range.from;
       const limit = q.limit ?? 100;
       const rows = requirePart(deps, 'history').events({
         deviceId: q.device,
@@ -201,8 +218,12 @@ export const historyRoutes: ApiPlugin = async (app, { deps }) => {
         limit,
       });
       const nextBefore = rows.length === limit ? rows[rows.length - 1]!.id : null;
-      // Events of devices this actor may not see are left out, like the devices themselves.
-      const events = rows.filter((r) => registry.canSee(actor, r.deviceId)).map((r) => ({ ...r, at: iso(r.at) }));
+      // Events of devices this actor may not see are left out, like the devices themselves; a
+      // guest gets only those since their share and nobody else's identity (guestActor).
+      const guest = !hasRole(actor, 'member');
+      const events = rows
+        .filter((r) => registry.canSee(actor, r.deviceId) && r.at >= (since(r.deviceId) ?? r.at))
+        .map((r) => ({ ...r, at: iso(r.at), ...(guest ? { actor: guestActor(r.actor, actor) } : {}) }));
       if (wantsCsv(request, q.format)) {
         return sendCsv(
           reply,
