@@ -1,4 +1,6 @@
 import type {
+  BackupCreate,
+  BackupScheduleBody,
   CameraCreate,
   CameraPatch,
   ClipCreate,
@@ -6,6 +8,7 @@ import type {
   DeviceCommand,
   DeviceCreate,
   DevicePatch,
+  EnergyRoleBody,
   FirmwareUpload,
   HandoverAccept,
   HandoverInviteCreate,
@@ -32,7 +35,9 @@ import type {
   ScriptKeyCreate,
   Session,
   SetupBody,
+  ShareCreate,
   SupportExtend,
+  TariffPlan,
   TotpDisable,
   TotpEnable,
   TransportPatch,
@@ -45,8 +50,10 @@ import type { Static } from 'typebox';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as tokens from '../../src/api/routes/api-tokens.ts';
 import * as auth from '../../src/api/routes/auth.ts';
+import * as backups from '../../src/api/routes/backups.ts';
 import * as cameras from '../../src/api/routes/cameras.ts';
 import * as devices from '../../src/api/routes/devices.ts';
+import type * as energy from '../../src/api/routes/energy.ts';
 import type * as handover from '../../src/api/routes/handover.ts';
 import { Health as HealthSchema } from '../../src/api/routes/health.ts';
 import { HomePatch as HomePatchSchema } from '../../src/api/routes/home.ts';
@@ -57,6 +64,7 @@ import type { RoomBody as RoomBodySchema } from '../../src/api/routes/rooms.ts';
 import type * as remote from '../../src/api/routes/remote.ts';
 import * as rules from '../../src/api/routes/rules.ts';
 import { SetupBody as SetupBodySchema } from '../../src/api/routes/setup.ts';
+import * as shares from '../../src/api/routes/shares.ts';
 import { Patch as TransportPatchSchema } from '../../src/api/routes/transport.ts';
 import type { StartBody as HubUpdateStartSchema } from '../../src/api/routes/update.ts';
 import * as users from '../../src/api/routes/users.ts';
@@ -184,5 +192,25 @@ describe("the API's response schemas are the shared model's types", () => {
     const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
     expect(fields(rules.DryRunBody)).toEqual(['from', 'rule', 'ruleId', 'to']);
     expect(fields(SceneBodySchema)).toEqual(['name', 'states']);
+  });
+
+  it('request bodies: tariffs, energy roles, shares and backups', () => {
+    expectTypeOf<Static<typeof energy.Plan>>().toEqualTypeOf<TariffPlan>();
+    expectTypeOf<Static<typeof energy.RoleBody>>().toEqualTypeOf<EnergyRoleBody>();
+    expectTypeOf<Static<typeof shares.CreateBody>>().toEqualTypeOf<ShareCreate>();
+    expectTypeOf<Static<typeof backups.CreateBody>>().toEqualTypeOf<BackupCreate>();
+    expectTypeOf<Static<typeof backups.ScheduleBody>>().toEqualTypeOf<BackupScheduleBody>();
+    const fields = (schema: { properties: object }) => Object.keys(schema.properties).sort();
+    expect(fields(shares.CreateBody)).toEqual([
+      'access',
+      'camera',
+      'device',
+      'room',
+      'scene',
+      'until',
+      'userId',
+      'windows',
+    ]);
+    expect(fields(backups.ScheduleBody)).toEqual(['enabled', 'keep', 'offsite', 'passphrase', 'time']);
   });
 });

@@ -1,4 +1,4 @@
-import type { BackupFile, BackupSchedule as ScheduleStatus } from '@hearth/model/api';
+import type { BackupFile, BackupSchedule as ScheduleStatus, BackupScheduleBody } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -67,7 +67,7 @@ export function BackupSchedule() {
           keep: form.keep,
           offsite: form.offsite,
           ...(form.passphrase ? { passphrase: form.passphrase } : {}),
-        }),
+        } satisfies BackupScheduleBody),
       );
       setSaved('Schedule saved.');
     } catch (err) {

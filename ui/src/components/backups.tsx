@@ -1,4 +1,4 @@
-import type { BackupFile as Backup, BackupRecordings as Footage } from '@hearth/model/api';
+import type { BackupFile as Backup, BackupRecordings as Footage, BackupCreate } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ensureAccess } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -59,7 +59,7 @@ export function Backups() {
         await api<Backup>('POST', '/backups', {
           passphrase: values.passphrase,
           ...(withFootage && !footageTooLarge ? { recordings: true } : {}),
-        }),
+        } satisfies BackupCreate),
       );
       setValues({ passphrase: '', repeat: '' });
       setWithFootage(false);

@@ -4,6 +4,7 @@ import type {
   EnergySummary as Summary,
   StandbyReport as Standby,
   User,
+  EnergyRoleBody,
 } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
@@ -75,7 +76,7 @@ export function EnergyPage() {
 
   const setRole = async (id: string, role: Role) => {
     try {
-      await api('PUT', `/energy/roles/${id}`, { role });
+      await api('PUT', `/energy/roles/${id}`, { role } satisfies EnergyRoleBody);
       setVersion((v) => v + 1);
     } catch (err) {
       setError(plainMessage(err));

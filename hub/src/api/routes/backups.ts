@@ -9,7 +9,7 @@ import { closed } from '../schemas.ts';
 import { HubError } from '../../core/errors.ts';
 import { KEEP_MAX, TIME_PATTERN } from '../../backup/schedule.ts';
 
-const CreateBody = Type.Object(
+export const CreateBody = Type.Object(
   {
     /** Chosen by the owner; the only way to open the file. Long, so argon2id has something to hold. */
     passphrase: Type.String({ minLength: 8, maxLength: 1024 }),
@@ -25,7 +25,7 @@ const Backup = Type.Object({
   createdAt: Type.Number(),
   recordings: Type.Optional(Size),
 });
-const ScheduleBody = Type.Object(
+export const ScheduleBody = Type.Object(
   {
     enabled: Type.Boolean(),
     /** Local time of the nightly run, HH:MM in the home's time zone. */

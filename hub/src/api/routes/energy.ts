@@ -55,14 +55,14 @@ const Tariff = Type.Object(
   },
   closed,
 );
-const Plan = Type.Object(
+export const Plan = Type.Object(
   {
     currency: Type.Union([Type.String({ pattern: '^[A-Z]{3}$' }), Type.Null()]),
     tariffs: Type.Array(Tariff, { maxItems: 1000 }),
   },
   closed,
 );
-const RoleBody = Type.Object(
+export const RoleBody = Type.Object(
   { role: Type.Union([Type.Literal('mains'), Type.Literal('production'), Type.Null()]) },
   closed,
 );

@@ -25,7 +25,7 @@ const Window = Type.Object(
   closed,
 );
 
-const CreateBody = Type.Object(
+export const CreateBody = Type.Object(
   {
     userId: Id,
     device: Type.Optional(Id),

@@ -83,3 +83,8 @@ export interface EnergyCycle {
   /** In the currency's minor unit (cents) at the price in force at its start; absent without a tariff. */
   costMinor?: number;
 }
+
+/** PUT /energy/roles/:id: what a meter measures for the home (the whole supply, own production), or nothing. */
+export interface EnergyRoleBody {
+  role: EnergyRole | null;
+}

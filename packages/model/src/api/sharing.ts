@@ -37,3 +37,16 @@ export interface DevicePerson {
   via: string;
   share: Share | null;
 }
+
+/** POST /shares: one device, room, scene or camera (exactly one of the four) for a person. */
+export interface ShareCreate {
+  userId: string;
+  device?: string;
+  room?: string;
+  scene?: string;
+  camera?: string;
+  access: ShareAccess;
+  /** Epoch ms or an ISO 8601 time. */
+  until?: number | string;
+  windows?: ShareWindow[];
+}

@@ -134,3 +134,19 @@ export interface MqttUserCreate {
   scope: 'read' | 'readwrite';
   topics: string[];
 }
+
+/** POST /backups: the passphrase that opens the file, and whether camera recordings go in too. */
+export interface BackupCreate {
+  passphrase: string;
+  recordings?: boolean;
+}
+
+/** PUT /backups/schedule: the nightly backup (HH:MM local time), how many are kept, off-site or not. */
+export interface BackupScheduleBody {
+  enabled: boolean;
+  time: string;
+  keep: number;
+  offsite?: boolean;
+  /** Sets the schedule's passphrase (needed the first time it is enabled). */
+  passphrase?: string;
+}

@@ -1,4 +1,4 @@
-import type { Camera, Scene, User } from '@hearth/model/api';
+import type { Camera, Scene, User, ShareCreate } from '@hearth/model/api';
 import type { Share, ShareAccess, ShareKind } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
@@ -77,7 +77,7 @@ export function PersonReach(props: { user: User }) {
         [kind]: id,
         access,
         ...(until ? { until: new Date(until).toISOString() } : {}),
-      });
+      } satisfies ShareCreate);
       setTarget('');
       setUntil('');
       void load();
