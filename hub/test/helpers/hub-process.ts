@@ -66,7 +66,7 @@ export async function startHub(
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
   const ports = await new Promise<{ http: number; mqtt: number; mqtts: number; https: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start in 20 s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`hub did not start in 45 s; stderr: ${stderr}`)), 45_000);
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
