@@ -13,6 +13,7 @@ import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
 import { RoomSelect } from '../components/room-select.tsx';
 import { PlugUpdate } from '../components/plug-update.tsx';
+import { DeviceControls } from '../components/device-controls.tsx';
 import { WhoCanReach } from '../components/who-can-reach.tsx';
 
 /** One device: live state and controls, history, its event log, and rename / move / remove. */
@@ -60,6 +61,7 @@ function StateCard(props: { device: Device }) {
           {error}
         </p>
       )}
+      <DeviceControls device={device} skip={toggle} />
       <table>
         <tbody>
           {device.capabilities
