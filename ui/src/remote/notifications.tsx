@@ -1,4 +1,4 @@
-import type { PushKey, PushResult, PushTest } from '@hearth/model/api';
+import type { PushKey, PushResult, PushSubscriptionBody, PushTest } from '@hearth/model/api';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.ts';
 import { ApiError, plainMessage } from '../api/errors.ts';
@@ -85,7 +85,13 @@ export function Notifications(props: { deviceId: string }) {
     ).catch((err: unknown) => {
       throw subscribeProblem(err);
     });
-    await api('PUT', path, sub.toJSON());
+    // What sub.toJSON() holds, typed: a browser gives both keys (the hub refuses an empty one).
+    const { keys } = sub.toJSON();
+    await api('PUT', path, {
+      endpoint: sub.endpoint,
+      expirationTime: sub.expirationTime,
+      keys: { p256dh: keys?.p256dh ?? '', auth: keys?.auth ?? '' },
+    } satisfies PushSubscriptionBody);
     setSubscribed(true);
   });
 
