@@ -28,6 +28,7 @@ import { plugRoutes } from './routes/plugs.ts';
 import { zigbeeRoutes } from './routes/zigbee.ts';
 import { remoteRoutes } from './routes/remote.ts';
 import { roomRoutes } from './routes/rooms.ts';
+import { capabilityRoutes } from './routes/capabilities.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { sceneRoutes } from './routes/scenes.ts';
 import { setupRoutes } from './routes/setup.ts';
@@ -99,6 +100,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         setupRoutes,
         authRoutes,
         roomRoutes,
+        capabilityRoutes,
         deviceRoutes,
         integrationRoutes,
         transportRoutes,

@@ -156,3 +156,11 @@ export function pressOf(action: string): { button?: string; press: string } {
   const m = new RegExp(`^(.+)_(${BUTTON_PRESSES.join('|')})$`).exec(action);
   return m ? { button: m[1]!, press: m[2]! } : { press: action };
 }
+
+/** One capability as `GET /api/v1/capabilities` answers it: its name and the table's entry. */
+export type CapabilityInfo = CapabilitySpec & { name: string };
+
+/** The whole model, as the API hands it to clients and bridges (the same table, not a copy). */
+export function capabilityList(): CapabilityInfo[] {
+  return Object.entries(CAPABILITIES).map(([name, spec]) => ({ name, ...spec }));
+}
