@@ -8,8 +8,8 @@ import { tempDir } from '../helpers/temp.ts';
 import { ZStackCoordinator, type EmulatedDevice } from '../helpers/zstack-coordinator.ts';
 
 /**
- * The devices people own beyond plugs (issue 19): a colour bulb (Gledopto GL-C-008P) and a roller
- * blind (IKEA FYRTUR), known models whose zigbee-herdsman-converters definitions the hub loads,
+ * The devices people own beyond plugs (issue 19): a colour bulb (Gledopto GL-C-008P), a roller
+ * blind (IKEA FYRTUR) and a button (SONOFF SNZB-01) whose press a rule acts on, known models whose zigbee-herdsman-converters definitions the hub loads,
  * joined to the real hub through the emulated Z-Stack coordinator. Asserts the ZCL frames that
  * leave for each command and the states the devices' reports bring back.
  */
@@ -18,7 +18,7 @@ const ON_OFF = 0x0006;
 const COLOUR = 0x0300;
 const COVERING = 0x0102;
 
-describe('Zigbee colour bulb and blind against the emulated Z-Stack coordinator', () => {
+describe('Zigbee colour bulb, blind and remote against the emulated Z-Stack coordinator', () => {
   const tmp = tempDir();
   const emulator = new ZStackCoordinator();
   let hub: HubProcess;
@@ -190,5 +190,47 @@ describe('Zigbee colour bulb and blind against the emulated Z-Stack coordinator'
     expect(sentTo(COVERING, 0x5a02, since).map(([id]) => id)).toEqual([0x00, 0x02, 0x01]);
     const bad = await command(blindId, 'cover', 'up');
     expect([bad.status, bad.body.error.code]).toEqual([400, 'value_not_allowed']);
+  });
+
+  it('a remote (SONOFF SNZB-01) press is an event: a rule on its double press closes the blind over Zigbee', async () => {
+    const remoteId = 'zb-00124b0022d0e501';
+    const remote = emulator.join({
+      ieee: '00124b0022d0e501',
+      nwkAddr: 0x5a03,
+      manufacturerName: 'eWeLink',
+      modelId: 'WB01',
+      endDevice: true,
+      inClusters: [0x0000, 0x0001, 0x0003],
+      outClusters: [0x0003, ON_OFF],
+      attributes: { 0x0001: { 0x0021: { type: 0x20, value: 200 } } },
+    });
+    const added = await events.next('zigbee.device', (m) => m.status === 'added' && m.deviceId === remoteId);
+    expect(added.model).toBe('SNZB-01');
+    expect((await device(remoteId)).capabilities).toContain('button');
+    const rule = await api(hub.baseUrl, 'POST', '/api/v1/rules', {
+      token,
+      body: {
+        name: 'Double press closes the blind',
+        mode: 'queued',
+        triggers: [{ type: 'action', device: remoteId, press: 'double' }],
+        actions: [{ type: 'command', device: blindId, capability: 'cover', value: 'close' }],
+      },
+    });
+    expect(rule.status).toBe(201);
+    const since = emulator.sent.length;
+    // The button's firmware sends On/Off commands from its client cluster: Toggle is a single
+    // press, On a double (the converters' SNZB-01 mapping). Client to server, no default response.
+    emulator.deliver(remote, ON_OFF, Buffer.from([0x11, 0x21, 0x02]));
+    await events.next('device.state', (m) => m.deviceId === remoteId && m.value === 'single');
+    emulator.deliver(remote, ON_OFF, Buffer.from([0x11, 0x22, 0x01]));
+    await events.next('device.state', (m) => m.deviceId === remoteId && m.value === 'double');
+    const close = await emulator.nextSent((s) => s.clusterId === COVERING && s.zcl.clusterSpecific, since);
+    expect([close.nwkAddr, close.zcl.commandId]).toEqual([0x5a02, 0x01]); // Down/Close, once: the single press did nothing
+    const traces = await pollUntil('the rule trace', async () => {
+      const list = (await api(hub.baseUrl, 'GET', `/api/v1/rules/${rule.body.id}/traces`, { token })).body;
+      return Array.isArray(list) && list.length > 0 ? list : undefined;
+    });
+    expect(traces).toHaveLength(1);
+    expect(sentTo(COVERING, 0x5a02, since)).toEqual([[0x01, '']]);
   });
 });
