@@ -223,8 +223,13 @@ qemu_pid=""
 
 # The two hubs' secrets, read from their disks: nothing in common.
 for c in a b; do
-  dd if="$work/$c.img" of="$work/$c.root" bs=512 skip="$root_start" count="$root_size" status=none
-  e2fsck -fy "$work/$c.root" >/dev/null 2>&1 || [ $? -le 2 ] || fail "copy $c: root filesystem has errors"
+  # Each copy's own root partition: copy A's was grown to its bigger disk at first boot.
+  start="$(sfdisk --dump "$work/$c.img" | sed -n 's/.*img2 : start= *\([0-9]*\).*/\1/p')"
+  size="$(sfdisk --dump "$work/$c.img" | sed -n 's/.*img2 : .*size= *\([0-9]*\).*/\1/p')"
+  dd if="$work/$c.img" of="$work/$c.root" bs=512 skip="$start" count="$size" status=none
+  rc=0
+  e2fsck -fy "$work/$c.root" >"$work/$c.fsck" 2>&1 || rc=$?
+  [ "$rc" -le 1 ] || fail "copy $c: e2fsck exit $rc: $(tail -n 5 "$work/$c.fsck")"
   for f in hearth.db hearth.db-wal; do debugfs -R "dump /var/lib/hearth/$f $work/$c-$f" "$work/$c.root" >/dev/null 2>&1 || true; done
   debugfs -R "dump /etc/machine-id $work/$c-machine-id" "$work/$c.root" >/dev/null 2>&1
 done
