@@ -1,8 +1,8 @@
 import type { ZclValue } from './zstack-devices.ts';
 
 /**
- * What a colour bulb's and a blind's firmware do with their cluster commands, per the ZCL
- * specification (Zigbee Cluster Library, 07-5123: 5.2 Color Control, 7.4 Window Covering): the
+ * What a colour bulb's, a blind's and a door lock's firmware do with their cluster commands, per the ZCL
+ * specification (Zigbee Cluster Library, 07-5123: 5.2 Color Control, 7.3 Door Lock, 7.4 Window Covering): the
  * attributes a command sets. The emulated device (zstack-devices.ts) stores them, answers with a
  * success default response and reports them, as a real bulb or blind does once it got there.
  * Undefined: the command is not one of these (the device answers UNSUP_CLUSTER_COMMAND).
@@ -28,6 +28,12 @@ export function clusterCommandEffect(
     }
     return undefined;
   }
+  if (clusterId === 0x0101) {
+    // Door lock (7.3): lock door / unlock door; lock state 1 locked, 2 unlocked.
+    if (commandId === 0x00) return [[0x0000, { type: 0x30, value: 1 }]];
+    if (commandId === 0x01) return [[0x0000, { type: 0x30, value: 2 }]];
+    return undefined;
+  }
   if (clusterId === 0x0102) {
     // Lift percentage: 0 is fully open, 100 fully closed (ZCL; Zigbee2MQTT's position is the other way).
     switch (commandId) {
@@ -44,4 +50,12 @@ export function clusterCommandEffect(
     }
   }
   return undefined;
+}
+
+/**
+ * A command whose answer is a cluster response rather than a default response: the door lock's
+ * Lock/Unlock Door Response (same id, status byte). Undefined for the others.
+ */
+export function clusterResponse(clusterId: number, commandId: number): Buffer | undefined {
+  return clusterId === 0x0101 && commandId <= 0x01 ? Buffer.from([0x00]) : undefined;
 }

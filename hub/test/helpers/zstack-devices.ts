@@ -1,4 +1,4 @@
-import { clusterCommandEffect } from './zcl-effects.ts';
+import { clusterCommandEffect, clusterResponse } from './zcl-effects.ts';
 import { ieeeToLe, u16, u8 } from './zstack-mt.ts';
 
 /**
@@ -203,7 +203,9 @@ export class EmulatedDevice {
     if (effect) {
       // A colour bulb or a blind (zcl-effects.ts): set, confirmed, then reported.
       for (const [attr, value] of effect) this.set(clusterId, attr, value);
-      if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x00])));
+      const response = clusterResponse(clusterId, zcl.commandId);
+      if (response) reply(zclFromDevice(zcl.tsn, zcl.commandId, response, true));
+      else if (!(zcl.frameControl & 0x10)) reply(zclFromDevice(zcl.tsn, 0x0b, Buffer.from([zcl.commandId, 0x00])));
       if (effect.length > 0) report(clusterId, [...new Set(effect.map(([attr]) => attr))]);
       return;
     }

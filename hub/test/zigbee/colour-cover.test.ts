@@ -233,4 +233,29 @@ describe('Zigbee colour bulb, blind and remote against the emulated Z-Stack coor
     expect(traces).toHaveLength(1);
     expect(sentTo(COVERING, 0x5a02, since)).toEqual([[0x01, '']]);
   });
+
+  it('a door lock (Yale YRD226) unlocks with Unlock Door, answered by its response and its lock state report', async () => {
+    const lockId = 'zb-000d6f000f1e2d01';
+    const lock = emulator.join({
+      ieee: '000d6f000f1e2d01',
+      nwkAddr: 0x5a04,
+      manufacturerName: 'Yale',
+      modelId: 'YRD226 TSDB',
+      inClusters: [0x0000, 0x0001, 0x0101],
+      attributes: {
+        0x0001: { 0x0021: { type: 0x20, value: 160 } },
+        0x0101: { 0x0000: { type: 0x30, value: 1 } }, // locked
+      },
+    });
+    const added = await events.next('zigbee.device', (m) => m.status === 'added' && m.deviceId === lockId);
+    expect(added.model).toBe('YRD226HA2619');
+    expect((await device(lockId)).capabilities).toEqual(expect.arrayContaining(['lock', 'battery']));
+    const since = emulator.sent.length;
+    const res = await command(lockId, 'lock', false);
+    expect([res.status, res.body.state?.lock]).toEqual([200, false]);
+    expect(sentTo(0x0101, 0x5a04, since).map(([id]) => id)).toEqual([0x01]); // Unlock Door
+    expect(lock.get(0x0101, 0x0000)!.value).toBe(2);
+    const bad = await command(lockId, 'lock', 'open');
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'validation_failed']);
+  });
 });
