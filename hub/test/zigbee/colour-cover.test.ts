@@ -258,4 +258,45 @@ describe('Zigbee colour bulb, blind and remote against the emulated Z-Stack coor
     const bad = await command(lockId, 'lock', 'open');
     expect([bad.status, bad.body.error.code]).toEqual([400, 'validation_failed']);
   });
+
+  it('a thermostat (definition generated from its clusters): setpoint and mode are attribute writes, its reports come back', async () => {
+    const trvId = 'zb-00158d0003f4a501';
+    const THERMOSTAT = 0x0201;
+    const trv = emulator.join({
+      ieee: '00158d0003f4a501',
+      nwkAddr: 0x5a05,
+      manufacturerName: 'Acme',
+      modelId: 'TRV-1',
+      inClusters: [0x0000, THERMOSTAT],
+      attributes: {
+        [THERMOSTAT]: {
+          0x0000: { type: 0x29, value: 1950 }, // local temperature 19.5 °C
+          0x0012: { type: 0x29, value: 2000 }, // occupied heating setpoint 20 °C
+          0x0015: { type: 0x29, value: 500 }, // min heat setpoint limit
+          0x0016: { type: 0x29, value: 3000 }, // max heat setpoint limit
+          0x001b: { type: 0x30, value: 2 }, // control sequence: heating only
+          0x001c: { type: 0x30, value: 4 }, // system mode: heat
+        },
+      },
+    });
+    await events.next('zigbee.device', (m) => m.status === 'added' && m.deviceId === trvId);
+    expect((await device(trvId)).capabilities).toEqual(
+      expect.arrayContaining(['temperature', 'setpoint', 'climate_mode']),
+    );
+    const since = emulator.sent.length;
+    const res = await command(trvId, 'setpoint', 21.5);
+    expect([res.status, res.body.state?.setpoint]).toEqual([200, 21.5]);
+    const writes = emulator.sent.slice(since).filter((s) => s.clusterId === THERMOSTAT && s.zcl.commandId === 0x02);
+    expect(writes.map((s) => s.zcl.payload.toString('hex'))).toEqual(['1200296608']); // 0x0012, int16, 2150
+    expect(trv.get(THERMOSTAT, 0x0012)!.value).toBe(2150);
+    const off = await command(trvId, 'climate_mode', 'off');
+    expect([off.status, off.body.state?.climate_mode]).toEqual([200, 'off']);
+    expect(trv.get(THERMOSTAT, 0x001c)!.value).toBe(0);
+    // The room warms up: the thermostat reports its local temperature.
+    trv.set(THERMOSTAT, 0x0000, { type: 0x29, value: 2050 });
+    emulator.report(trv, THERMOSTAT, [0x0000]);
+    await stateOf(trvId, 'temperature', 20.5);
+    const tooHot = await command(trvId, 'setpoint', 31); // the model allows 35, this thermostat 30
+    expect([tooHot.status, tooHot.body.error.code]).toEqual([400, 'value_out_of_range']);
+  });
 });
