@@ -250,6 +250,24 @@ describe('rule editor', () => {
     });
   });
 
+  it('a remote press trigger names the button and the press, stored as an action trigger', async () => {
+    const { page } = browser;
+    await newRule(page);
+    await page.getByRole('button', { name: 'Remove trigger 1' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Remote button rule');
+    const kind = 'Remote button press (which button, single/double/hold)';
+    await addTo(page, 'triggers', 'trigger', kind);
+    const press = item(page, `trigger 1: ${kind}`);
+    // The device with a button is picked for it.
+    expect(await press.getByLabel('Remote', { exact: true }).inputValue()).toBe(remote.id);
+    await press.getByLabel('Button', { exact: true }).fill('2');
+    await press.getByLabel('Press', { exact: true }).selectOption('double');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByRole('heading', { name: 'Remote button rule', level: 1 }).waitFor();
+    const id = decodeURIComponent(new URL(page.url()).hash.replace('#/rules/', ''));
+    expect((await stored(id)).triggers).toEqual([{ type: 'action', device: remote.id, button: '2', press: 'double' }]);
+  });
+
   it('nested conditions (or, not) and an if/else action are built with the form and stored as expected', async () => {
     const { page } = browser;
     await newRule(page);
