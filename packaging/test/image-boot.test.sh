@@ -249,4 +249,4 @@ shared="$(node -e '
 [ -z "$shared" ] || fail "copies A and B share secret settings: $shared"
 ok "copies A and B: different hub keys (every key/seed setting in hearth.db differs), machine-ids and setup codes; A's SSH host key $hostkey_a was made on the Pi"
 
-echo "image-boot.test: figures: image $(( $(stat -c %s "$image") / 1048576 )) MiB xz, $(( $(stat -c %s "$work/base.img") / 1048576 )) MiB raw, $used_mib MiB used on root; first boot to health ${first_health_s} s (A), ${health_s} s (B), reboot ${reboot_health_s} s under TCG; hub RSS $((hub_rss_kib / 1024)) MiB"
+echo "image-boot.test: figures: image $(( $(stat -c %s "$image") / 1048576 )) MiB file, $(( $(stat -c %s "$work/base.img") / 1048576 )) MiB raw, $used_mib MiB used on root; first boot to health ${first_health_s} s (A), ${health_s} s (B), reboot ${reboot_health_s} s under TCG; hub RSS $((hub_rss_kib / 1024)) MiB"
