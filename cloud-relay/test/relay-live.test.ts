@@ -243,7 +243,7 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     }
   });
 
-  it('the same checks as the LAN live route: a guest is refused forbidden, a bad token unauthorized', async () => {
+  it('the same checks as the LAN live route: an unshared camera does not exist for a guest, a bad token is unauthorized', async () => {
     const guest = await api(hub.baseUrl, 'POST', '/api/v1/users', {
       token,
       body: { username: 'visitor', password: PASSWORD, role: 'guest' },
@@ -265,14 +265,14 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
     expect((await remote(['login', '--keys', guestKeys, '--password', PASSWORD])).code).toBe(0);
     const guestFile = readKeys(guestKeys);
 
-    // On the LAN: the live socket closes 4403 with `forbidden`.
+    // On the LAN: a camera not shared with the guest does not exist for them (4404, as an unknown id).
     const lan = new WebSocket(
       `ws://127.0.0.1:${hub.http}/api/v1/cameras/${cameraId}/live?token=${guestFile.session!.accessToken}`,
     );
     const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
       lan.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })),
     );
-    expect(closed).toEqual({ code: 4403, reason: 'forbidden' });
+    expect(closed).toEqual({ code: 4404, reason: 'camera_not_found' });
 
     const refusal = async (file: ReturnType<typeof readKeys>, accessToken: string, id = cameraId) => {
       const client = await RemoteClient.connect(file);
@@ -294,7 +294,7 @@ describe.skipIf(unavailable !== null)('relay: camera live view through the tunne
         client.close();
       }
     };
-    expect(await refusal(guestFile, guestFile.session!.accessToken)).toBe('forbidden');
+    expect(await refusal(guestFile, guestFile.session!.accessToken)).toBe('camera_not_found');
     const owner = readKeys(keys);
     expect(await refusal(owner, 'not-a-token')).toBe('unauthorized');
     // Someone else's token on this device, and a camera that does not exist.
